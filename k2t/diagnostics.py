@@ -1,0 +1,66 @@
+"""Diagnostics: small frozen records collected by every stage, printed only by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Every code k2t can emit, with its one-line meaning. Tests check that each code
+# used in the source appears here, so the README table cannot drift.
+CODES: dict[str, str] = {
+    "K2T001": "input file cannot be read or decoded",
+    "K2T002": "input is not valid Python",
+    "K2T100": "Keras API that k2t does not translate",
+    "K2T101": "Keras layer that k2t does not translate",
+    "K2T102": "argument of a Keras layer that k2t does not translate",
+    "K2T103": "Keras model built in a way k2t cannot follow statically",
+    "K2T110": "activation that k2t does not translate",
+    "K2T111": "initializer that k2t does not translate",
+    "K2T112": "regularizer that k2t does not translate",
+    "K2T120": "loss that k2t does not translate",
+    "K2T121": "optimizer that k2t does not translate",
+    "K2T122": "metric that k2t does not translate",
+    "K2T130": "argument of compile/fit/evaluate/predict that k2t does not translate",
+    "K2T140": "model method or attribute that k2t does not translate",
+    "K2T150": "TensorFlow API outside Keras",
+    "K2T160": "generated name clashes with a name of the script",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: str
+    line: int
+    column: int  # 1-based, as editors expect
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
+
+
+class Unsupported(Exception):
+    """Raised by a converter for a construct it cannot translate; becomes a Diagnostic."""
+
+    def __init__(self, code: str, message: str, pos: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.pos = pos

@@ -1,0 +1,330 @@
+"""Stage 3: render the plan through Jinja templates and splice it into the user's code."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import libcst as cst
+
+from .parse import KerasScript, Todo
+from .translate import ScriptPlan, TrainingPlan
+from .translate.activations import apply_activation
+from .translate.plan import ModulePlan
+
+# Imports the generated code may need, in the order they are written.
+_IMPORTS = (
+    ("math", "import math"),
+    ("random", "import random"),
+    ("sys", "import sys"),
+    ("time", "import time"),
+    ("SimpleNamespace", "from types import SimpleNamespace"),
+    ("np", "import numpy as np"),
+    ("torch", "import torch"),
+    ("F", "import torch.nn.functional as F"),
+    ("nn", "from torch import nn"),
+)
+_STDLIB = {"math", "random", "sys", "time", "SimpleNamespace"}
+_THIRD_PARTY = {"np", "torch", "F", "nn"}
+
+
+def templates_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("k2t templates folder not found")
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def render(template: str, **context) -> str:
+    return _environment().get_template(template).render(**context).strip("\n")
+
+
+def render_module(m: ModulePlan, summary: bool) -> str:
+    forward = [line for layer in m.layers for line in (layer.forward if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])]
+    output_expression = ""
+    if m.output_activation:
+        last = m.layers[-1]
+        if last.keras_class == "Dense":
+            forward[-1] = f"x = self.{last.attr}(x)"
+            output_expression = apply_activation(m.output_activation, "self.logits(x)")
+        else:
+            forward.pop()
+            output_expression = f"self.{last.attr}(self.logits(x))"
+    init_lines, note = _init_lines(m)
+    return render(
+        "module.py.j2",
+        m=m,
+        summary=summary,
+        forward_lines=forward,
+        output_expression=output_expression,
+        init_lines=init_lines,
+        init_note=note,
+        regularization_terms=[term for layer in m.layers for term in layer.regularizers],
+    )
+
+
+def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
+    """Initialisation lines; layers that share Keras's defaults are grouped into one loop."""
+    default_layers = []
+    lines: list[str] = []
+    for layer in m.layers:
+        if layer.keras_class == "Dense" and layer.init == [
+            f"nn.init.xavier_uniform_(self.{layer.attr}.weight)",
+            f"nn.init.zeros_(self.{layer.attr}.bias)",
+        ]:
+            default_layers.append(layer.attr)
+            continue
+        lines.extend(layer.init)
+    note = ""
+    if default_layers:
+        note = ": glorot-uniform kernels and zero biases unless the script chose otherwise"
+        if len(default_layers) == 1:
+            group = [f"nn.init.xavier_uniform_(self.{default_layers[0]}.weight)", f"nn.init.zeros_(self.{default_layers[0]}.bias)"]
+        else:
+            members = ", ".join(f"self.{attr}" for attr in default_layers)
+            group = [f"for linear in ({members}):", "    nn.init.xavier_uniform_(linear.weight)", "    nn.init.zeros_(linear.bias)"]
+        lines = group + lines
+    return lines, note
+
+
+def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
+    keys = ["loss"] + [key for key, _ in t.metrics]
+    totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
+    return render(
+        "training.py.j2",
+        training=t,
+        fit="fit" in plan.features,
+        evaluate="evaluate" in plan.features or _validates(plan),
+        fit_options=plan.fit_options,
+        validation=_validates(plan),
+        progress_fit="progress_fit" in plan.features,
+        progress_evaluate="progress_evaluate" in plan.features,
+        epoch_line="epoch_line" in plan.features,
+        totals=totals,
+    )
+
+
+def _validates(plan: ScriptPlan) -> bool:
+    return "validation_split" in plan.fit_options or "validation_data" in plan.fit_options
+
+
+def generated_block(plan: ScriptPlan) -> str:
+    parts = [render(h.template, **h.context()) for h in plan.helpers]
+    summary = "summary" in plan.features
+    parts += [render_module(m, summary) for m in plan.modules]
+    if {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:
+        parts.append(render("logging.py.j2", progress=bool({"progress_fit", "progress_predict"} & plan.features)))
+    for t in plan.trainings:
+        if {"fit", "evaluate"} & plan.features:
+            parts.append(render_training(t, plan))
+    if "predict" in plan.features:
+        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features))
+    if summary:
+        parts.append(render("summary.py.j2"))
+    return "\n\n\n".join(p for p in parts if p.strip())
+
+
+# Top-level names the templates define besides the helpers.
+_GENERATED_NAMES = ("fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar")
+
+
+class _Renamer(cst.CSTTransformer):
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        new = self.renames.get(original_node.value)
+        return updated_node.with_changes(value=new) if new else updated_node
+
+
+def _rename_generated(block: str, plan: ScriptPlan) -> str:
+    for name in _GENERATED_NAMES:
+        plan.name(name)
+    for t in plan.trainings:
+        if t.suffix:
+            plan.name("fit" + t.suffix)
+            plan.name("evaluate" + t.suffix)
+    for helper in plan.helpers:
+        plan.name(helper.name)
+    if not plan.renames or not block:
+        return block
+    return cst.parse_module(block).visit(_Renamer(plan.renames)).code
+
+
+def emit(script: KerasScript, plan: ScriptPlan) -> str:
+    """The converted source text."""
+    block = _rename_generated(generated_block(plan), plan)
+    todo_map = _todo_statements(script, plan)
+    module = script.module.visit(_Rewriter(script, plan, todo_map))
+    body = list(module.body)
+    insert_at = _after_imports(body)
+    existing = _imported_names(module)
+    scan_text = "\n".join([block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)])
+    needed = [(name, stmt) for name, stmt in _IMPORTS if _uses(scan_text, name) and name not in existing]
+    for name, _ in needed:
+        if name in script.module_names:
+            plan.todos.append(
+                Todo(body[0] if body else script.module, "K2T160", f"the script defines `{name}`, which the generated code imports", (1, 1))
+            )
+    new_statements: list[cst.CSTNode] = []
+    for group in (_STDLIB, _THIRD_PARTY):
+        lines = [cst.parse_statement(stmt) for name, stmt in needed if name in group]
+        if lines:
+            lines[0] = lines[0].with_changes(leading_lines=[cst.EmptyLine()] if insert_at > 0 or new_statements else [])
+            new_statements += lines
+    if block:
+        generated = cst.parse_module(block + "\n").body
+        if generated:
+            first = generated[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+            new_statements += [first, *generated[1:]]
+            after = body[insert_at] if insert_at < len(body) else None
+            if after is not None:
+                body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(after.leading_lines)])
+    body[insert_at:insert_at] = new_statements
+    return module.with_changes(body=body).code
+
+
+def _strip_blank(lines):
+    lines = list(lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return lines
+
+
+def _uses(text: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+
+
+def _imported_names(module: cst.Module) -> set[str]:
+    names: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is not None:
+                        names.add(alias.asname.name.value)
+                    else:
+                        names.add(module.code_for_node(alias.name).split(".")[0])
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    target = alias.asname.name if alias.asname is not None else alias.name
+                    names.add(module.code_for_node(target))
+    return names
+
+
+def _after_imports(body: list[cst.CSTNode]) -> int:
+    """Index after the docstring, __future__ and leading import block."""
+    index = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString) and i == 0)
+            for s in stmt.body
+        ):
+            index = i + 1
+            continue
+        break
+    return index
+
+
+class _StatementIndex(cst.CSTVisitor):
+    """Map every node to the innermost statement containing it."""
+
+    def __init__(self):
+        self.stack: list[cst.CSTNode] = []
+        self.owner: dict[int, cst.CSTNode] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.stack.append(node)
+        if self.stack:
+            self.owner[id(node)] = self.stack[-1]
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self.stack and self.stack[-1] is original_node:
+            self.stack.pop()
+
+
+def _todo_statements(script: KerasScript, plan: ScriptPlan) -> dict[int, list[str]]:
+    index = _StatementIndex()
+    script.module.visit(index)
+    todos: dict[int, list[str]] = {}
+    for todo in plan.todos:
+        statement = index.owner.get(id(todo.statement), todo.statement)
+        todos.setdefault(id(statement), []).append(f"{todo.code} {todo.message}")
+    return todos
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, script: KerasScript, plan: ScriptPlan, todos: dict[int, list[str]]):
+        self.script = script
+        self.plan = plan
+        self.todos = todos
+        self.drop: set[int] = set()
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        code = self.plan.calls.get(id(original_node))
+        if code is None:
+            return updated_node
+        if code == "":
+            self.drop.add(id(original_node))
+            return updated_node
+        return cst.parse_expression(code)
+
+    def leave_Import(self, original_node, updated_node):
+        return self._import(original_node, updated_node)
+
+    def leave_ImportFrom(self, original_node, updated_node):
+        return self._import(original_node, updated_node)
+
+    def _import(self, original_node, updated_node):
+        if id(original_node) in self.script.import_rewrites:
+            replacement = self.script.import_rewrites[id(original_node)]
+            return cst.RemoveFromParent() if replacement is None else replacement
+        return updated_node
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        todos = self.todos.get(id(original_node))
+        if todos:
+            comments = [cst.EmptyLine(comment=cst.Comment(f"# TODO(k2t): {message}")) for message in todos]
+            return updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])
+        if id(original_node) in self.script.removed:
+            return cst.RemoveFromParent()
+        lines = self.plan.statements.get(id(original_node))
+        if lines is None:
+            if len(original_node.body) == 1 and isinstance(original_node.body[0], cst.Expr) and id(original_node.body[0].value) in self.drop:
+                return cst.RemoveFromParent()
+            if not updated_node.body:
+                return cst.RemoveFromParent()
+            return updated_node
+        if not lines:
+            return cst.RemoveFromParent()
+        statements = [cst.parse_statement(line) for line in lines]
+        statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
+        return cst.FlattenSentinel(statements)
+
+    def on_leave(self, original_node, updated_node):
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.todos and isinstance(result, cst.BaseCompoundStatement):
+            comments = [cst.EmptyLine(comment=cst.Comment(f"# TODO(k2t): {m}")) for m in self.todos[id(original_node)]]
+            return result.with_changes(leading_lines=[*result.leading_lines, *comments])
+        return result

@@ -1,0 +1,102 @@
+"""The parsed, Keras-faithful description of a script.
+
+Nothing here knows about PyTorch: values are kept as the script wrote them
+(source text plus the literal when there is one) so that each Keras->torch
+meaning lives in exactly one converter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+Pos = tuple[int, int]  # (line, 1-based column)
+
+
+class _NoLiteral:
+    def __repr__(self) -> str:
+        return "NO_LITERAL"
+
+
+NO_LITERAL: Any = _NoLiteral()
+
+
+@dataclass(frozen=True)
+class KerasCall:
+    """A call of a Keras symbol: ``keras.layers.Dense(16, activation="relu")``."""
+
+    name: str  # canonical, e.g. "keras.layers.Dense"
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
+    pos: Pos
+
+    def kwarg(self, key: str) -> Value | None:
+        for k, v in self.kwargs:
+            if k == key:
+                return v
+        return None
+
+    def arg(self, index: int, key: str) -> Value | None:
+        """Argument given by position ``index`` or by keyword ``key``."""
+        if index < len(self.args):
+            return self.args[index]
+        return self.kwarg(key)
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Value:
+    """An argument as written in the script."""
+
+    code: str
+    pos: Pos
+    literal: Any = NO_LITERAL
+    keras_ref: str | None = None  # a bare Keras symbol, e.g. keras.activations.relu
+    keras_call: KerasCall | None = None
+    elements: tuple[Value, ...] | None = None  # for list/tuple displays
+
+    @property
+    def is_literal(self) -> bool:
+        return self.literal is not NO_LITERAL
+
+
+@dataclass
+class ModelSpec:
+    """A Keras Sequential model assigned to a variable."""
+
+    var: str
+    pos: Pos
+    call: KerasCall  # the Sequential(...) call
+    layers: list[KerasCall] = field(default_factory=list)
+    input_shape: tuple[Value, ...] | None = None
+    input_pos: Pos | None = None
+    statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+    add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
+    compile: CompileSpec | None = None
+
+
+@dataclass
+class CompileSpec:
+    pos: Pos
+    optimizer: Value | None
+    loss: Value | None
+    metrics: tuple[Value, ...]
+    extra: tuple[tuple[str, Value], ...] = ()
+    statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class MethodCall:
+    """``model.fit(...)`` / evaluate / predict / summary anywhere in an expression."""
+
+    model: str
+    method: str
+    pos: Pos
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
+    node: cst.Call = field(repr=False, compare=False)

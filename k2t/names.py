@@ -1,0 +1,61 @@
+"""One canonical spelling for every way a script can name a Keras symbol.
+
+`tf.keras.layers.Dense`, `tensorflow.keras.layers.Dense`, `keras.layers.Dense`
+and `from keras import layers as L; L.Dense` all become ``keras.layers.Dense``.
+"""
+
+from __future__ import annotations
+
+# Prefixes folded into ``keras.``; longest first.
+_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("tensorflow.python.keras.", "keras."),
+    ("tensorflow.keras.", "keras."),
+    ("tf.keras.", "keras."),
+    ("keras.api._v2.keras.", "keras."),
+    ("keras.api.", "keras."),
+    ("keras.src.", "keras."),
+)
+
+# Symbols that Keras exports under several module paths.
+_ALIASES: dict[str, str] = {
+    "keras.models.Sequential": "keras.Sequential",
+    "keras.models.Model": "keras.Model",
+    "keras.layers.Input": "keras.Input",
+    "keras.engine.sequential.Sequential": "keras.Sequential",
+    "keras.models.sequential.Sequential": "keras.Sequential",
+    "keras.utils.np_utils.to_categorical": "keras.utils.to_categorical",
+    "keras.backend.clear_session": "keras.utils.clear_session",
+    "keras.utils.clear_session": "keras.utils.clear_session",
+    "keras.random.set_seed": "keras.utils.set_random_seed",
+    "tensorflow.keras": "keras",
+    "tf.keras": "keras",
+}
+
+
+def canonical_name(qualified: str) -> str:
+    """Return the canonical ``keras.`` spelling of a fully qualified name."""
+    name = qualified
+    if name in _ALIASES:
+        return _ALIASES[name]
+    for prefix, replacement in _PREFIXES:
+        if name.startswith(prefix):
+            name = replacement + name[len(prefix) :]
+            break
+    # keras.optimizers.legacy.Adam and keras.optimizers.experimental.Adam are Adam.
+    for legacy in ("keras.optimizers.legacy.", "keras.optimizers.experimental."):
+        if name.startswith(legacy):
+            name = "keras.optimizers." + name[len(legacy) :]
+    return _ALIASES.get(name, name)
+
+
+def is_keras(name: str) -> bool:
+    return name == "keras" or name.startswith("keras.")
+
+
+def is_tensorflow(name: str) -> bool:
+    return name == "tensorflow" or name.startswith("tensorflow.")
+
+
+def short(name: str) -> str:
+    """``keras.layers.Dense`` -> ``Dense``."""
+    return name.rsplit(".", 1)[-1]

@@ -1,0 +1,503 @@
+"""Stage 1: read a script with libcst and describe its Keras usage faithfully.
+
+The result keeps references to the CST nodes it describes so that the emit
+stage can rewrite exactly those spots and leave every other byte alone.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
+
+from .diagnostics import Diagnostic
+from .ir import NO_LITERAL, CompileSpec, KerasCall, MethodCall, ModelSpec, Pos, Value
+from .names import canonical_name, is_keras, is_tensorflow
+
+MODEL_METHODS = ("fit", "evaluate", "predict", "summary")
+# Keras symbols whose objects a script may bind to a name and pass later.
+BINDABLE_PREFIXES = (
+    "keras.optimizers.",
+    "keras.losses.",
+    "keras.metrics.",
+    "keras.regularizers.",
+    "keras.initializers.",
+    "keras.activations.",
+)
+# Keras/TensorFlow functions the translator replaces wherever they are called.
+FUNCTIONS = (
+    "keras.utils.set_random_seed",
+    "keras.utils.to_categorical",
+    "keras.utils.clear_session",
+    "tensorflow.random.set_seed",
+)
+
+
+@dataclass
+class FunctionCallSpec:
+    call: KerasCall
+    node: cst.Call = field(repr=False, compare=False)
+
+
+@dataclass
+class Todo:
+    """An unsupported construct: where it is and what to say about it."""
+
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    code: str
+    message: str
+    pos: Pos
+
+
+@dataclass
+class KerasScript:
+    path: str
+    module: cst.Module = field(repr=False)
+    models: list[ModelSpec] = field(default_factory=list)
+    calls: list[MethodCall] = field(default_factory=list)
+    functions: list[FunctionCallSpec] = field(default_factory=list)
+    removed: set[int] = field(default_factory=set)  # id() of statements to drop
+    import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
+    todos: list[Todo] = field(default_factory=list)
+    uses_keras: bool = False
+    module_names: set[str] = field(default_factory=set)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
+
+
+class _Scope:
+    def __init__(self, parent: _Scope | None = None):
+        self.parent = parent
+        self.models: dict[str, ModelSpec] = {}
+        self.bindings: dict[str, tuple[KerasCall | str, cst.CSTNode]] = {}
+
+    def model(self, name: str) -> ModelSpec | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.models:
+                return scope.models[name]
+            scope = scope.parent
+        return None
+
+    def binding(self, name: str) -> tuple[KerasCall | str, cst.CSTNode] | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.bindings:
+                return scope.bindings[name]
+            scope = scope.parent
+        return None
+
+
+def parse_module(source: str) -> cst.Module:
+    return cst.parse_module(source)
+
+
+def parse(source: str, path: str = "<string>") -> KerasScript:
+    """Describe the Keras usage of ``source``. Raises libcst.ParserSyntaxError on bad input."""
+    module = cst.parse_module(source)
+    return _Parser(module, path).run()
+
+
+class _Parser:
+    def __init__(self, module: cst.Module, path: str):
+        self.wrapper = MetadataWrapper(module)
+        self.module = self.wrapper.module
+        self.qnames = self.wrapper.resolve(QualifiedNameProvider)
+        self.positions = self.wrapper.resolve(PositionProvider)
+        self.script = KerasScript(path=path, module=self.module)
+        self.consumed: set[int] = set()  # id() of expression nodes already described
+        self.used_bindings: set[str] = set()
+
+    # ------------------------------------------------------------------ helpers
+    def pos(self, node: cst.CSTNode) -> Pos:
+        start = self.positions[node].start
+        return (start.line, start.column + 1)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def keras_name(self, node: cst.CSTNode) -> str | None:
+        """Canonical name when ``node`` names a Keras or TensorFlow symbol."""
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return None
+        names = self.qnames.get(node, set())
+        if callable(names):  # libcst computes qualified names lazily
+            names = names()
+        for qn in sorted(names, key=lambda q: q.name):
+            if qn.source is not QualifiedNameSource.IMPORT:
+                continue
+            canonical = canonical_name(qn.name)
+            if is_keras(canonical) or is_tensorflow(canonical):
+                return canonical
+        return None
+
+    def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
+        code = self.code(node)
+        literal = NO_LITERAL
+        try:
+            literal = ast.literal_eval(code.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            pass
+        keras_ref = None
+        keras_call = None
+        elements = None
+        if isinstance(node, cst.Call):
+            name = self.keras_name(node.func)
+            if name is not None:
+                keras_call = self.call(node, name, scope)
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            keras_ref = self.keras_name(node)
+            if keras_ref is not None:
+                _mark_subtree(node, self.consumed)
+            elif isinstance(node, cst.Name):
+                bound = scope.binding(node.value)
+                if bound is not None:
+                    self.used_bindings.add(node.value)
+                    if isinstance(bound[0], KerasCall):
+                        keras_call = bound[0]
+                    else:
+                        keras_ref = bound[0]
+        elif isinstance(node, (cst.List, cst.Tuple)):
+            elements = tuple(self.value(el.value, scope) for el in node.elements if isinstance(el, cst.Element))
+        return Value(code=code, pos=self.pos(node), literal=literal, keras_ref=keras_ref, keras_call=keras_call, elements=elements)
+
+    def call(self, node: cst.Call, name: str, scope: _Scope) -> KerasCall:
+        self.consumed.add(id(node))
+        _mark_subtree(node.func, self.consumed)
+        args = []
+        kwargs = []
+        for arg in node.args:
+            if arg.star:
+                raise _Unfollowable(node, f"`{self.code(node)}` passes *args/**kwargs, which k2t cannot follow")
+            val = self.value(arg.value, scope)
+            if arg.keyword is None:
+                args.append(val)
+            else:
+                kwargs.append((arg.keyword.value, val))
+        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node))
+
+    def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
+        self.script.todos.append(Todo(statement, code, message, self.pos(node)))
+
+    # ------------------------------------------------------------------- walk
+    def run(self) -> KerasScript:
+        self.script.module_names = _bound_names(self.module)
+        self.block(self.module.body, _Scope())
+        # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
+        return self.script
+
+    def block(self, body, scope: _Scope) -> None:
+        for stmt in body:
+            self.statement(stmt, scope)
+
+    def statement(self, stmt: cst.CSTNode, scope: _Scope) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            if len(stmt.body) == 1:
+                self.simple(stmt, stmt.body[0], scope)
+            else:
+                for small in stmt.body:
+                    self.simple(stmt, small, scope)
+            return
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self.scan_expressions(stmt, stmt.decorators, scope)
+            inner = _Scope(scope)
+            self.block(_body_of(stmt.body), inner)
+            return
+        # Compound statements (if/for/while/with/try): check their headers, walk their bodies.
+        for attr in ("test", "iter", "items"):
+            header = getattr(stmt, attr, None)
+            if header is not None:
+                self.scan_expressions(stmt, header, scope)
+        for child in _child_blocks(stmt):
+            self.block(child, scope)
+
+    def simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            self.import_statement(line, small)
+            return
+        try:
+            if self.model_statement(line, small, scope):
+                return
+        except _Unfollowable as exc:
+            self.todo(line, exc.node, "K2T103", exc.message)
+            return
+        self.scan_expressions(line, small, scope)
+
+    def import_statement(self, line: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(small, cst.ImportFrom):
+            if small.module is None:
+                return
+            mod = canonical_name(self.code(small.module))
+            if is_keras(mod) or is_tensorflow(mod) or (mod == "tensorflow"):
+                self.script.uses_keras = True
+                self.script.import_rewrites[id(small)] = None
+            return
+        keep = []
+        for alias in small.names:
+            mod = canonical_name(self.code(alias.name))
+            if is_keras(mod) or is_tensorflow(mod):
+                self.script.uses_keras = True
+            else:
+                keep.append(alias)
+        if len(keep) != len(small.names):
+            if keep:
+                keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                self.script.import_rewrites[id(small)] = small.with_changes(names=keep)
+            else:
+                self.script.import_rewrites[id(small)] = None
+
+    def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
+        """Model construction, .add, .compile and Keras object bindings. True when handled."""
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            target = small.targets[0].target.value
+            value = small.value
+            if isinstance(value, cst.Call):
+                name = self.keras_name(value.func)
+                if name == "keras.Sequential":
+                    self.sequential(line, target, value, scope)
+                    return True
+                if name is not None and name.startswith(BINDABLE_PREFIXES):
+                    scope.bindings[target] = (self.call(value, name, scope), line)
+                    self.script.removed.add(id(line))
+                    return True
+            elif isinstance(value, (cst.Name, cst.Attribute)):
+                name = self.keras_name(value)
+                if name is not None and name.startswith(BINDABLE_PREFIXES):
+                    _mark_subtree(value, self.consumed)
+                    scope.bindings[target] = (name, line)
+                    self.script.removed.add(id(line))
+                    return True
+            # Rebinding a model name to something else ends our knowledge of it.
+            scope.models.pop(target, None)
+            return False
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                model = scope.model(func.value.value)
+                if model is not None and func.attr.value == "add":
+                    if len(call.args) != 1 or call.args[0].keyword is not None:
+                        raise _Unfollowable(call, "model.add() takes exactly one layer")
+                    self.add_layer(model, call.args[0].value, scope)
+                    model.add_statements.append(line)
+                    return True
+                if model is not None and func.attr.value == "compile":
+                    self.compile(line, model, call, scope)
+                    return True
+        return False
+
+    def sequential(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
+        self.script.uses_keras = True
+        spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
+        model = ModelSpec(var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos), statement=line)
+        layers_node = None
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value == "layers":
+                layers_node = arg.value
+        if layers_node is not None:
+            if not isinstance(layers_node, (cst.List, cst.Tuple)):
+                raise _Unfollowable(layers_node, "Sequential(...) needs a literal list of layers for k2t to follow")
+            for el in layers_node.elements:
+                if not isinstance(el, cst.Element):
+                    raise _Unfollowable(layers_node, "Sequential(...) with a starred list cannot be followed")
+                self.add_layer(model, el.value, scope)
+        scope.models[target] = model
+        self.script.models.append(model)
+
+    def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
+        if not isinstance(node, cst.Call):
+            raise _Unfollowable(node, f"layer `{self.code(node)}` is not a call k2t can follow")
+        name = self.keras_name(node.func)
+        if name is None:
+            raise _Unfollowable(node, f"`{self.code(node.func)}` is not a Keras layer k2t can resolve")
+        layer = self.call(node, name, scope)
+        if name in ("keras.Input", "keras.layers.InputLayer"):
+            if model.layers or model.input_shape is not None:
+                raise _Unfollowable(node, "an Input must come first in a Sequential model")
+            shape = layer.arg(0, "shape")
+            if shape is None:
+                shape = layer.kwarg("input_shape")
+            if shape is None or shape.elements is None:
+                raise _Unfollowable(node, "k2t needs Input(shape=(...)) written as a tuple")
+            model.input_shape = shape.elements
+            model.input_pos = layer.pos
+            return
+        model.layers.append(layer)
+
+    def compile(self, line, model: ModelSpec, call: cst.Call, scope: _Scope) -> None:
+        spec = self.call(call, "keras.Model.compile", scope)
+        optimizer = spec.arg(0, "optimizer")
+        loss = spec.arg(1, "loss")
+        metrics_value = spec.arg(2, "metrics")
+        metrics: tuple[Value, ...] = ()
+        if metrics_value is not None:
+            if metrics_value.elements is None:
+                raise _Unfollowable(call, "compile(metrics=...) must be a literal list for k2t to follow")
+            metrics = metrics_value.elements
+        extra = tuple((k, v) for k, v in spec.kwargs if k not in ("optimizer", "loss", "metrics"))
+        if len(spec.args) > 3:
+            raise _Unfollowable(call, "compile() with more than three positional arguments")
+        model.compile = CompileSpec(pos=spec.pos, optimizer=optimizer, loss=loss, metrics=metrics, extra=extra, statement=line)
+
+    def scan_expressions(self, statement: cst.CSTNode, node, scope: _Scope) -> None:
+        """Find model method calls and Keras references inside ordinary code."""
+        nodes = node if isinstance(node, (list, tuple)) else [node]
+        finder = _Finder()
+        for n in nodes:
+            n.visit(finder)
+        for item in finder.found:
+            if id(item) in self.consumed:
+                continue
+            if isinstance(item, cst.Call):
+                self.scan_call(statement, item, scope)
+            elif isinstance(item, (cst.Name, cst.Attribute)):
+                self.scan_reference(statement, item, scope)
+
+    def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            model = scope.model(func.value.value)
+            if model is not None:
+                method = func.attr.value
+                self.consumed.add(id(func))
+                self.consumed.add(id(func.value))
+                if method not in MODEL_METHODS:
+                    self.todo(statement, node, "K2T140", f"model.{method}() is not translated")
+                    return
+                try:
+                    spec = self.call(node, f"keras.Model.{method}", scope)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T130", exc.message)
+                    return
+                self.script.calls.append(MethodCall(model.var, method, spec.pos, spec.args, spec.kwargs, node))
+                return
+        name = self.keras_name(func)
+        if name is None:
+            return
+        if name in FUNCTIONS:
+            try:
+                spec = self.call(node, name, scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T100", exc.message)
+                return
+            self.script.functions.append(FunctionCallSpec(spec, node))
+            return
+
+    def scan_reference(self, statement, node, scope: _Scope) -> None:
+        name = self.keras_name(node)
+        if name is None:
+            if isinstance(node, cst.Name):
+                if scope.model(node.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T140", f"use of the model object `{node.value}` here is not translated")
+                elif scope.binding(node.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
+            elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+                if scope.model(node.value.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.consumed.add(id(node.value))
+                    self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
+            return
+        _mark_subtree(node, self.consumed)
+        code = "K2T150" if is_tensorflow(name) else "K2T100"
+        what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
+        self.todo(statement, node, code, f"{what} `{name}` is not translated")
+
+
+class _NoBindScope(_Scope):
+    def __init__(self, parent):
+        super().__init__(parent)
+
+
+class _Unfollowable(Exception):
+    def __init__(self, node: cst.CSTNode, message: str):
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+class _Finder(cst.CSTVisitor):
+    """Collect Calls and the outermost Name/Attribute chains, in source order."""
+
+    def __init__(self):
+        self.found: list[cst.CSTNode] = []
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        self.found.append(node)
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.found.append(node)
+        return True
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        self.found.append(node)
+        return False
+
+    # Nested scopes are walked by the parser itself.
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_IndentedBlock(self, node) -> bool:
+        return False
+
+
+def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:
+    class _Mark(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            consumed.add(id(n))
+            return True
+
+    node.visit(_Mark())
+
+
+def _body_of(block) -> list:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    return [cst.SimpleStatementLine(body=list(block.body))] if isinstance(block, cst.SimpleStatementSuite) else []
+
+
+def _child_blocks(stmt: cst.CSTNode):
+    for attr in ("body", "orelse", "finalbody"):
+        child = getattr(stmt, attr, None)
+        if child is None:
+            continue
+        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            yield _body_of(child)
+        elif isinstance(child, (cst.Else, cst.If, cst.Finally)):
+            if isinstance(child, cst.If):
+                yield [child]
+            else:
+                yield _body_of(child.body)
+    for handler in getattr(stmt, "handlers", ()) or ():
+        yield _body_of(handler.body)
+
+
+def _bound_names(module: cst.Module) -> set[str]:
+    """Every name the script uses or binds anywhere (generated names must not clash)."""
+    names: set[str] = set()
+    try:
+        tree = ast.parse(module.code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names

@@ -1,0 +1,295 @@
+"""Stage 2: the parsed Keras description -> the PyTorch plan of the script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Unsupported
+from ..ir import MethodCall, ModelSpec, Value
+from ..parse import KerasScript, Todo
+from .activations import apply_activation
+from .helpers import Helper
+from .losses import plan_loss
+from .metrics import plan_metric
+from .model import camel_case, translate_model
+from .optimizers import plan_optimizer
+from .plan import ModulePlan
+
+# Keras argument order of the methods k2t translates, and which of them it supports.
+METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "fit": ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle"),
+    "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
+    "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
+    "summary": (),
+}
+SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
+    "fit": frozenset({"x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle"}),
+    "evaluate": frozenset({"x", "y", "batch_size", "verbose", "return_dict"}),
+    "predict": frozenset({"x", "batch_size", "verbose"}),
+    "summary": frozenset(),
+}
+
+
+_ALTERNATIVES = {
+    "summary": "print_summary",
+    "fit": "train",
+    "evaluate": "evaluate_model",
+    "predict": "predict_numpy",
+    "format_logs": "format_metrics",
+}
+
+
+@dataclass
+class TrainingPlan:
+    """What compile() fixed for one model: optimizer, loss, metrics."""
+
+    model: ModulePlan
+    optimizer_var: str
+    optimizer: str
+    loss: Helper
+    on_logits: bool
+    output_activation: str | None  # torch expression of the final activation, on `logits`
+    metrics: list[tuple[str, Helper]]
+    suffix: str = ""
+
+
+@dataclass
+class CallPlan:
+    call: MethodCall
+    code: str
+
+
+@dataclass
+class ScriptPlan:
+    modules: list[ModulePlan] = field(default_factory=list)
+    trainings: list[TrainingPlan] = field(default_factory=list)
+    helpers: list[Helper] = field(default_factory=list)
+    statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
+    calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
+    todos: list[Todo] = field(default_factory=list)
+    features: set[str] = field(default_factory=set)
+    fit_options: set[str] = field(default_factory=set)
+    evaluate_options: set[str] = field(default_factory=set)
+    predict_options: set[str] = field(default_factory=set)
+
+    # Names of generated top-level functions/classes that the script already uses -> new names.
+    renames: dict[str, str] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+
+    def name(self, generated: str) -> str:
+        """The name a generated top-level definition gets: itself unless the script uses it."""
+        if generated in self.renames:
+            return self.renames[generated]
+        if generated not in self.taken:
+            return generated
+        base = _ALTERNATIVES.get(generated, generated + "_")
+        candidate, n = base, 1
+        while candidate in self.taken:
+            n += 1
+            candidate = f"{base}{n}"
+        self.taken.add(candidate)
+        self.renames[generated] = candidate
+        return candidate
+
+    def add_helper(self, helper: Helper) -> None:
+        for required in helper.requires:
+            self.add_helper(required)
+        if helper not in self.helpers:
+            self.helpers.append(helper)
+
+
+def translate(script: KerasScript) -> ScriptPlan:
+    plan = ScriptPlan(todos=list(script.todos))
+    plan.taken = set(script.module_names)
+    taken = plan.taken
+    by_var: dict[str, tuple[ModulePlan, TrainingPlan | None]] = {}
+    for spec in script.models:
+        try:
+            module = _translate_model(script, spec, taken)
+        except Unsupported as exc:
+            plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
+            continue
+        plan.modules.append(module)
+        if module.layers and any(layer.keras_class == "BatchNormalization" for layer in module.layers):
+            plan.add_helper(Helper("BatchNorm", "layers/batch_norm.py.j2"))
+        training = None
+        if spec.compile is not None:
+            try:
+                training = _translate_compile(spec, module, taken, plan)
+            except Unsupported as exc:
+                plan.todos.append(Todo(spec.compile.statement, exc.code, exc.message, exc.pos or spec.compile.pos))
+        by_var[spec.var] = (module, training)
+        args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
+        plan.statements[id(spec.statement)] = [f"{spec.var} = {module.class_name}({args})"]
+        for statement in spec.add_statements:
+            plan.statements[id(statement)] = []
+
+    if len({(t.loss, t.on_logits, t.output_activation, tuple(t.metrics)) for t in plan.trainings}) > 1:
+        for training in plan.trainings:
+            training.suffix = "_" + training.model.var
+    for call in script.calls:
+        module, training = by_var.get(call.model, (None, None))
+        if module is None:
+            continue  # the model itself became a TODO
+        try:
+            plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
+        except Unsupported as exc:
+            plan.todos.append(Todo(_statement_of(script, call), exc.code, exc.message, exc.pos or call.pos))
+    for function in script.functions:
+        code = _translate_function(function.call, plan)
+        if code is not None:
+            plan.calls[id(function.node)] = code
+    return plan
+
+
+def _statement_of(script: KerasScript, call: MethodCall):
+    return call.node  # the emitter maps any node to its enclosing statement
+
+
+def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> ModulePlan:
+    name_value = spec.call.kwarg("name")
+    if name_value is not None and isinstance(name_value.literal, str):
+        base = camel_case(name_value.literal)
+    else:
+        base = "Net" if spec.var == "model" else camel_case(spec.var)
+    class_name = _unique(base, taken)
+    fallback = None
+    for call in script.calls:
+        if call.model == spec.var and call.method == "fit" and call.args:
+            fallback = f"{call.args[0].code}.shape[-1]"
+            break
+    module = translate_model(spec, class_name, fallback)
+    for key, value in spec.call.kwargs:
+        if key not in ("name", "layers"):
+            raise Unsupported("K2T103", f"Sequential({key}=...) is not translated", value.pos)
+    return module
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return name
+
+
+def _translate_compile(spec: ModelSpec, module: ModulePlan, taken: set[str], plan: ScriptPlan) -> TrainingPlan:
+    compile_spec = spec.compile
+    assert compile_spec is not None
+    for key, value in compile_spec.extra:
+        if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss") or (
+            key in ("loss_weights", "weighted_metrics") and value.is_literal and value.literal is None
+        ):
+            continue
+        raise Unsupported("K2T130", f"compile({key}=...) is not translated", value.pos)
+    if compile_spec.loss is None:
+        raise Unsupported("K2T120", "compile() without a loss cannot be trained", compile_spec.pos)
+    last = module.layers[-1] if module.layers else None
+    final_activation = last.activation if last is not None else "linear"
+    loss = plan_loss(compile_spec.loss, final_activation)
+    units = last.output_shape[-1] if last is not None and last.output_shape else None
+    metrics = []
+    for value in compile_spec.metrics:
+        key, helper = plan_metric(value, loss.canonical, units)
+        metrics.append((key, helper))
+    optimizer = plan_optimizer(compile_spec.optimizer)
+    output_activation = None
+    if loss.on_logits:
+        module.output_activation = final_activation
+        output_activation = apply_activation(final_activation, "logits")
+    optimizer_var = _unique("optimizer" if spec.var == "model" else f"{spec.var}_optimizer", taken)
+    training = TrainingPlan(
+        model=module,
+        optimizer_var=optimizer_var,
+        optimizer=optimizer.expression.format(params=f"{spec.var}.parameters()"),
+        loss=loss.helper,
+        on_logits=loss.on_logits,
+        output_activation=output_activation,
+        metrics=metrics,
+    )
+    if optimizer.helper is not None:
+        plan.add_helper(optimizer.helper)
+    plan.add_helper(loss.helper)
+    for _, helper in metrics:
+        plan.add_helper(helper)
+    plan.trainings.append(training)
+    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
+    return training
+
+
+def _arguments(call: MethodCall) -> dict[str, Value]:
+    names = METHOD_SIGNATURES[call.method]
+    given: dict[str, Value] = {}
+    for index, value in enumerate(call.args):
+        if index >= len(names):
+            raise Unsupported("K2T130", f"{call.method}(): too many positional arguments", value.pos)
+        given[names[index]] = value
+    for key, value in call.kwargs:
+        given[key] = value
+    for key, value in list(given.items()):
+        if key == "callbacks" and value.is_literal and value.literal in (None, [], ()):
+            continue
+        if key not in SUPPORTED_ARGUMENTS[call.method]:
+            raise Unsupported("K2T130", f"{call.method}({key}=...) is not translated", value.pos)
+    given.pop("callbacks", None)
+    return given
+
+
+def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
+    given = _arguments(call)
+    var = call.model
+    if call.method == "summary":
+        plan.features.add("summary")
+        return f"{plan.name('summary')}({var})"
+    verbose = given.get("verbose")
+    if verbose is None or not verbose.is_literal or verbose.literal in (1, "auto"):
+        plan.features.add(f"progress_{call.method}")
+    if verbose is not None and (not verbose.is_literal or verbose.literal == 2):
+        plan.features.add("epoch_line")
+    if call.method == "predict":
+        plan.features.add("predict")
+        plan.predict_options.update(given)
+        return _call_code(plan.name("predict"), [var], call, given, ("x", "batch_size", "verbose"))
+    if training is None:
+        raise Unsupported("K2T130", f"{var}.{call.method}() on a model k2t did not see compiled", call.pos)
+    plan.features.add(call.method)
+    if call.method == "fit":
+        plan.fit_options.update(given)
+        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_var], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
+    plan.evaluate_options.update(given)
+    return _call_code(plan.name("evaluate" + training.suffix), [var], call, given, ("x", "y", "batch_size", "verbose"))
+
+
+def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[str, Value], positional: tuple[str, ...]) -> str:
+    """Keep the user's arguments as written: positional ones stay positional where our signature allows."""
+    in_order = []
+    for name in positional[: len(call.args)]:
+        if name not in given:
+            break
+        in_order.append(name)
+    parts = leading + [given[name].code for name in in_order]
+    parts += [f"{name}={value.code}" for name, value in given.items() if name not in in_order]
+    return f"{function}({', '.join(parts)})"
+
+
+def _translate_function(call, plan: ScriptPlan) -> str | None:
+    if call.name == "keras.utils.set_random_seed":
+        seed = call.arg(0, "seed")
+        if seed is None:
+            return None
+        plan.add_helper(Helper("set_random_seed", "functions/set_random_seed.py.j2"))
+        return f"{plan.name('set_random_seed')}({seed.code})"
+    if call.name == "tensorflow.random.set_seed":
+        # tf.random.set_seed seeds only TensorFlow's generator: its torch twin is torch.manual_seed.
+        seed = call.arg(0, "seed")
+        if seed is None:
+            return None
+        return f"torch.manual_seed({seed.code})"
+    if call.name == "keras.utils.to_categorical":
+        plan.add_helper(Helper("to_categorical", "functions/to_categorical.py.j2"))
+        args = [v.code for v in call.args] + [f"{k}={v.code}" for k, v in call.kwargs]
+        return f"{plan.name('to_categorical')}({', '.join(args)})"
+    if call.name == "keras.utils.clear_session":
+        return ""  # nothing to clear in torch: the statement goes
+    return None

@@ -1,0 +1,65 @@
+"""Keras activations -> torch expressions, one row each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import Value
+
+
+@dataclass(frozen=True)
+class Activation:
+    keras: str
+    template: str  # torch expression with {x}
+    module: str | None  # the same as an nn.Module, for Activation layers
+    note: str = ""
+
+
+_ROWS = (
+    Activation("relu", "F.relu({x})", "nn.ReLU()"),
+    Activation("sigmoid", "torch.sigmoid({x})", "nn.Sigmoid()"),
+    Activation("softmax", "F.softmax({x}, dim=-1)", "nn.Softmax(dim=-1)"),
+    Activation("log_softmax", "F.log_softmax({x}, dim=-1)", "nn.LogSoftmax(dim=-1)"),
+    Activation("tanh", "torch.tanh({x})", "nn.Tanh()"),
+    Activation("elu", "F.elu({x})", "nn.ELU()"),
+    Activation("selu", "F.selu({x})", "nn.SELU()"),
+    Activation("gelu", "F.gelu({x})", "nn.GELU()", "Keras's gelu activation is the exact (erf) form"),
+    Activation("swish", "F.silu({x})", "nn.SiLU()"),
+    Activation("silu", "F.silu({x})", "nn.SiLU()"),
+    Activation("softplus", "F.softplus({x})", "nn.Softplus()"),
+    Activation("softsign", "F.softsign({x})", "nn.Softsign()"),
+    Activation("exponential", "torch.exp({x})", None),
+    Activation("hard_sigmoid", "F.hardsigmoid({x})", "nn.Hardsigmoid()", "Keras 3 hard_sigmoid is relu6(x + 3) / 6"),
+    Activation("hard_swish", "F.hardswish({x})", "nn.Hardswish()"),
+    Activation("hard_silu", "F.hardswish({x})", "nn.Hardswish()"),
+    Activation("relu6", "F.relu6({x})", "nn.ReLU6()"),
+    Activation("leaky_relu", "F.leaky_relu({x}, 0.2)", "nn.LeakyReLU(0.2)", "the leaky_relu activation string has slope 0.2"),
+    Activation("mish", "F.mish({x})", "nn.Mish()"),
+    Activation("linear", "{x}", "nn.Identity()"),
+)
+ACTIVATIONS: dict[str, Activation] = {row.keras: row for row in _ROWS}
+
+
+def activation_name(value: Value | None) -> str:
+    """The Keras activation named by a layer argument ("relu", None, keras.activations.relu)."""
+    if value is None:
+        return "linear"
+    if value.is_literal:
+        if value.literal is None:
+            return "linear"
+        if isinstance(value.literal, str):
+            name = value.literal
+        else:
+            raise Unsupported("K2T110", f"activation {value.code} is not translated", value.pos)
+    elif value.keras_ref is not None and value.keras_ref.startswith("keras.activations."):
+        name = value.keras_ref.rsplit(".", 1)[-1]
+    else:
+        raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
+    if name not in ACTIVATIONS:
+        raise Unsupported("K2T110", f"activation {name!r} is not translated", value.pos)
+    return name
+
+
+def apply_activation(name: str, x: str = "x") -> str:
+    return ACTIVATIONS[name].template.format(x=x)

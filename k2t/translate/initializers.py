@@ -1,0 +1,141 @@
+"""Keras initializers -> torch.nn.init calls that draw from the same distribution."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import Value
+
+# Keras divides the standard deviation of its truncated normals by the std of a
+# unit normal truncated at two standard deviations, so the variance is as asked.
+TRUNCATED_STD_CORRECTION = "0.87962566103423978"
+
+
+@dataclass(frozen=True)
+class VarianceScaling:
+    scale: float
+    mode: str  # fan_in, fan_out, fan_avg
+    distribution: str  # truncated_normal, uniform, untruncated_normal
+
+
+_VARIANCE_SCALING = {
+    "glorot_uniform": VarianceScaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": VarianceScaling(1.0, "fan_avg", "truncated_normal"),
+    "he_uniform": VarianceScaling(2.0, "fan_in", "uniform"),
+    "he_normal": VarianceScaling(2.0, "fan_in", "truncated_normal"),
+    "lecun_uniform": VarianceScaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": VarianceScaling(1.0, "fan_in", "truncated_normal"),
+}
+
+_OBJECT_ARGS = {
+    "random_normal": ("mean", "stddev", "seed"),
+    "random_uniform": ("minval", "maxval", "seed"),
+    "truncated_normal": ("mean", "stddev", "seed"),
+    "constant": ("value",),
+    "orthogonal": ("gain", "seed"),
+    "identity": ("gain",),
+    "variance_scaling": ("scale", "mode", "distribution", "seed"),
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, object]]:
+    """(keras snake-case name, literal arguments) of an initializer argument."""
+    if value is None:
+        return default, {}
+    if value.is_literal and isinstance(value.literal, str):
+        return value.literal, {}
+    call = value.keras_call
+    if call is not None and call.name.startswith("keras.initializers."):
+        name = _snake(call.short_name)
+        allowed = _OBJECT_ARGS.get(name, ("seed",))
+        args: dict[str, object] = {}
+        for index, item in enumerate(call.args):
+            if index >= len(allowed):
+                raise Unsupported("K2T111", f"initializer `{value.code}` has too many arguments", value.pos)
+            args[allowed[index]] = item
+        for key, item in call.kwargs:
+            if key not in allowed:
+                raise Unsupported("K2T111", f"initializer argument {key}= of `{value.code}` is not translated", value.pos)
+            args[key] = item
+        for key, item in list(args.items()):
+            if key == "seed":
+                del args[key]  # torch draws from its own generator; seeds cannot match Keras's
+                continue
+            if not item.is_literal:
+                raise Unsupported("K2T111", f"initializer argument {key}={item.code} must be a literal", item.pos)
+            args[key] = item.literal
+        return name, args
+    if value.keras_ref is not None and value.keras_ref.startswith("keras.initializers."):
+        return _snake(value.keras_ref.rsplit(".", 1)[-1]), {}
+    raise Unsupported("K2T111", f"initializer `{value.code}` is not translated", value.pos)
+
+
+def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str) -> list[str]:
+    """Lines that initialise ``tensor`` as the Keras initializer would."""
+    name, args = initializer_spec(value, default)
+    name = {"zero": "zeros", "one": "ones", "normal": "random_normal", "uniform": "random_uniform"}.get(name, name)
+    if name == "variance_scaling":
+        spec = VarianceScaling(
+            float(args.get("scale", 1.0)),
+            str(args.get("mode", "fan_in")),
+            str(args.get("distribution", "truncated_normal")),
+        )
+        name = f"variance_scaling(scale={spec.scale}, mode={spec.mode!r}, distribution={spec.distribution!r})"
+    else:
+        spec = _VARIANCE_SCALING.get(name)
+    if spec is not None:
+        return _variance_scaling(name, spec, tensor, fan_in, fan_out, value)
+    if name == "zeros":
+        return [f"nn.init.zeros_({tensor})"]
+    if name == "ones":
+        return [f"nn.init.ones_({tensor})"]
+    if name == "constant":
+        return [f"nn.init.constant_({tensor}, {args.get('value', 0.0)!r})"]
+    if name == "random_normal":
+        return [f"nn.init.normal_({tensor}, mean={args.get('mean', 0.0)!r}, std={args.get('stddev', 0.05)!r})"]
+    if name == "random_uniform":
+        return [f"nn.init.uniform_({tensor}, {args.get('minval', -0.05)!r}, {args.get('maxval', 0.05)!r})"]
+    if name == "truncated_normal":
+        mean, std = args.get("mean", 0.0), args.get("stddev", 0.05)
+        return [
+            f"# Keras truncated_normal redraws values beyond two standard deviations",
+            f"nn.init.trunc_normal_({tensor}, mean={mean!r}, std={std!r}, a={mean - 2 * std!r}, b={mean + 2 * std!r})",
+        ]
+    if name == "orthogonal":
+        return [f"nn.init.orthogonal_({tensor}, gain={args.get('gain', 1.0)!r})"]
+    if name == "identity":
+        return [f"nn.init.eye_({tensor})"] + ([f"{tensor}.data.mul_({args['gain']!r})"] if "gain" in args else [])
+    raise Unsupported("K2T111", f"initializer {name!r} is not translated", value.pos if value else None)
+
+
+def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, value) -> list[str]:
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": f"(({fan_in} + {fan_out}) / 2)"}.get(spec.mode)
+    if fan is None:
+        raise Unsupported("K2T111", f"initializer mode {spec.mode!r} is not translated", value.pos if value else None)
+    scale = f"{spec.scale:g}"
+    if spec.distribution == "uniform":
+        if name == "glorot_uniform":
+            return [f"nn.init.xavier_uniform_({tensor})"]
+        if name == "he_uniform":
+            return [f"nn.init.kaiming_uniform_({tensor}, nonlinearity=\"relu\")"]
+        if name == "lecun_uniform":
+            return [f"nn.init.kaiming_uniform_({tensor}, nonlinearity=\"linear\")"]
+        return [
+            f"limit = math.sqrt(3 * {scale} / {fan})",
+            f"nn.init.uniform_({tensor}, -limit, limit)",
+        ]
+    if spec.distribution == "truncated_normal":
+        return [
+            f"# Keras {name}: normal cut at two standard deviations, std = sqrt({scale} / fan) / {TRUNCATED_STD_CORRECTION}",
+            f"std = math.sqrt({scale} / {fan}) / {TRUNCATED_STD_CORRECTION}",
+            f"nn.init.trunc_normal_({tensor}, std=std, a=-2 * std, b=2 * std)",
+        ]
+    if spec.distribution in ("untruncated_normal", "normal"):
+        return [f"nn.init.normal_({tensor}, std=math.sqrt({scale} / {fan}))"]
+    raise Unsupported("K2T111", f"initializer distribution {spec.distribution!r} is not translated", value.pos if value else None)

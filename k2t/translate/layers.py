@@ -1,0 +1,192 @@
+"""Converters for core layers: Dense, activations, Dropout, Flatten, BatchNormalization."""
+
+from __future__ import annotations
+
+from ..diagnostics import Unsupported
+from .activations import ACTIVATIONS, activation_name, apply_activation
+from .initializers import initializer_lines
+from .model import LayerContext, product, static_int
+from .plan import LayerPlan
+from .registry import layer
+from .regularizers import regularizer_terms
+
+
+@layer("Dense")
+def convert_dense(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(
+        ("units", "activation"),
+        {"use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"},
+    )
+    units_value = ctx.layer.arg(0, "units")
+    if units_value is None:
+        raise Unsupported("K2T102", "Dense needs units", ctx.layer.pos)
+    units = ctx.size(units_value, f"{ctx.attr}_units")
+    in_features = ctx.shape[-1]
+    use_bias = ctx.literal("use_bias", None, True)
+    activation = activation_name(ctx.layer.arg(1, "activation"))
+    linear = ctx.self_attr
+    init = initializer_lines(
+        ctx.layer.kwarg("kernel_initializer"), "glorot_uniform", f"{linear}.weight", f"{linear}.in_features", f"{linear}.out_features"
+    )
+    if use_bias:
+        init += initializer_lines(ctx.layer.kwarg("bias_initializer"), "zeros", f"{linear}.bias", f"{linear}.in_features", f"{linear}.out_features")
+    regularizers = regularizer_terms(ctx.layer.kwarg("kernel_regularizer"), f"{linear}.weight")
+    if use_bias:
+        regularizers += regularizer_terms(ctx.layer.kwarg("bias_regularizer"), f"{linear}.bias")
+    ctx.shape = ctx.shape[:-1] + [units]
+    params = None
+    if static_int(in_features) is not None and static_int(units) is not None:
+        params = static_int(in_features) * static_int(units) + (static_int(units) if use_bias else 0)
+    return LayerPlan(
+        keras_class="Dense",
+        attr=ctx.attr,
+        constructor=f"nn.Linear({in_features}, {units}{'' if use_bias else ', bias=False'})",
+        forward=[f"x = {apply_activation(activation, f'{linear}(x)')}"],
+        init=init,
+        weights="dense",
+        activation=activation,
+        regularizers=regularizers,
+        params=params,
+    )
+
+
+@layer("Activation")
+def convert_activation(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("activation",), set())
+    activation = activation_name(ctx.layer.arg(0, "activation"))
+    return _activation_module(ctx, "Activation", activation)
+
+
+def _activation_module(ctx: LayerContext, keras_class: str, activation: str, constructor: str | None = None) -> LayerPlan:
+    module = constructor or ACTIVATIONS[activation].module
+    if module is None:
+        raise Unsupported("K2T110", f"activation {activation!r} as a layer is not translated", ctx.layer.pos)
+    return LayerPlan(
+        keras_class=keras_class,
+        attr=ctx.attr,
+        constructor=module,
+        forward=[f"x = {ctx.self_attr}(x)"],
+        activation=activation if constructor is None else "linear",
+        params=0,
+    )
+
+
+@layer("ReLU")
+def convert_relu(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("max_value", "negative_slope", "threshold"), set())
+    max_value = ctx.literal("max_value", 0, None)
+    slope = ctx.literal("negative_slope", 1, 0.0)
+    threshold = ctx.literal("threshold", 2, 0.0)
+    if slope == 0 and threshold == 0:
+        if max_value is None:
+            return _activation_module(ctx, "ReLU", "relu")
+        if max_value == 6:
+            return _activation_module(ctx, "ReLU", "relu6")
+        return _activation_module(ctx, "ReLU", "relu", f"nn.Hardtanh(0.0, {float(max_value)!r})")
+    if threshold == 0 and max_value is None:
+        return _activation_module(ctx, "ReLU", "relu", f"nn.LeakyReLU({float(slope)!r})")
+    raise Unsupported("K2T102", "ReLU with a threshold is not translated", ctx.layer.pos)
+
+
+@layer("LeakyReLU")
+def convert_leaky_relu(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("negative_slope",), {"alpha"})
+    slope = ctx.literal("negative_slope", 0, None)
+    if slope is None:
+        slope = ctx.literal("alpha", None, 0.3)  # Keras LeakyReLU layer default slope 0.3 (torch 0.01)
+    return _activation_module(ctx, "LeakyReLU", "leaky_relu", f"nn.LeakyReLU({float(slope)!r})")
+
+
+@layer("ELU")
+def convert_elu(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("alpha",), set())
+    alpha = ctx.literal("alpha", 0, 1.0)
+    return _activation_module(ctx, "ELU", "elu", "nn.ELU()" if alpha == 1.0 else f"nn.ELU({float(alpha)!r})")
+
+
+@layer("Softmax")
+def convert_softmax(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("axis",), set())
+    axis = ctx.literal("axis", 0, -1)
+    if axis != -1:
+        raise Unsupported("K2T102", f"Softmax(axis={axis}) is not translated", ctx.layer.pos)
+    return _activation_module(ctx, "Softmax", "softmax")
+
+
+@layer("PReLU")
+def convert_prelu(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("alpha_initializer",), set())
+    if len(ctx.shape) != 1:
+        raise Unsupported("K2T102", "PReLU on inputs with more than one feature axis is not translated", ctx.layer.pos)
+    init = initializer_lines(ctx.layer.arg(0, "alpha_initializer"), "zeros", f"{ctx.self_attr}.weight", "1", "1")
+    features = ctx.shape[-1]
+    return LayerPlan(
+        keras_class="PReLU",
+        attr=ctx.attr,
+        constructor=f"nn.PReLU({features})",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        init=init,
+        weights="prelu",
+        params=static_int(features),
+    )
+
+
+@layer("Dropout")
+def convert_dropout(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("rate",), {"seed"})
+    rate = ctx.literal("rate", 0, None)
+    if rate is None:
+        raise Unsupported("K2T102", "Dropout needs a literal rate", ctx.layer.pos)
+    return LayerPlan(
+        keras_class="Dropout",
+        attr=ctx.attr,
+        constructor=f"nn.Dropout({rate!r})",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        params=0,
+    )
+
+
+@layer("Flatten")
+def convert_flatten(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("data_format",), set())
+    ctx.shape = [product(ctx.shape)]
+    return LayerPlan(
+        keras_class="Flatten",
+        attr=ctx.attr,
+        constructor="nn.Flatten()",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        params=0,
+    )
+
+
+@layer("BatchNormalization")
+def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("axis", "momentum", "epsilon", "center", "scale"), set())
+    axis = ctx.literal("axis", 0, -1)
+    if axis not in (-1, len(ctx.shape)):
+        raise Unsupported("K2T102", f"BatchNormalization(axis={axis}) is not translated", ctx.layer.pos)
+    if len(ctx.shape) != 1:
+        raise Unsupported("K2T102", "BatchNormalization on inputs with more than one feature axis is not translated yet", ctx.layer.pos)
+    momentum = ctx.literal("momentum", 1, 0.99)
+    epsilon = ctx.literal("epsilon", 2, 1e-3)
+    center = ctx.literal("center", 3, True)
+    scale = ctx.literal("scale", 4, True)
+    features = ctx.shape[-1]
+    args = [features]
+    if momentum != 0.99:
+        args.append(f"momentum={momentum!r}")
+    if epsilon != 1e-3:
+        args.append(f"eps={epsilon!r}")
+    if not center:
+        args.append("center=False")
+    if not scale:
+        args.append("scale=False")
+    count = static_int(features)
+    return LayerPlan(
+        keras_class="BatchNormalization",
+        attr=ctx.attr,
+        constructor=f"BatchNorm({', '.join(str(a) for a in args)})",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        weights="batchnorm",
+        params=None if count is None else count * (2 + int(center) + int(scale)),
+    )

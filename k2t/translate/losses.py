@@ -1,0 +1,131 @@
+"""Keras losses -> generated loss functions with Keras's exact formulas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import Value
+from .helpers import Helper
+
+# Every spelling Keras accepts -> one canonical loss name.
+_ALIASES = {
+    "binary_crossentropy": "binary_crossentropy",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+    "mse": "mean_squared_error",
+    "MSE": "mean_squared_error",
+    "mean_squared_error": "mean_squared_error",
+    "MeanSquaredError": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "MAE": "mean_absolute_error",
+    "mean_absolute_error": "mean_absolute_error",
+    "MeanAbsoluteError": "mean_absolute_error",
+    "huber": "huber",
+    "Huber": "huber",
+    "huber_loss": "huber",
+    "msle": "mean_squared_logarithmic_error",
+    "MSLE": "mean_squared_logarithmic_error",
+    "mean_squared_logarithmic_error": "mean_squared_logarithmic_error",
+    "MeanSquaredLogarithmicError": "mean_squared_logarithmic_error",
+    "mape": "mean_absolute_percentage_error",
+    "MAPE": "mean_absolute_percentage_error",
+    "mean_absolute_percentage_error": "mean_absolute_percentage_error",
+    "MeanAbsolutePercentageError": "mean_absolute_percentage_error",
+    "kld": "kl_divergence",
+    "KLD": "kl_divergence",
+    "kl_divergence": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+    "KLDivergence": "kl_divergence",
+    "hinge": "hinge",
+    "Hinge": "hinge",
+    "squared_hinge": "squared_hinge",
+    "SquaredHinge": "squared_hinge",
+    "log_cosh": "log_cosh",
+    "logcosh": "log_cosh",
+    "LogCosh": "log_cosh",
+    "poisson": "poisson",
+    "Poisson": "poisson",
+    "cosine_similarity": "cosine_similarity",
+    "CosineSimilarity": "cosine_similarity",
+}
+
+# Keyword arguments of loss objects that k2t understands, per canonical loss.
+_OPTIONS = {
+    "binary_crossentropy": ("from_logits", "label_smoothing"),
+    "categorical_crossentropy": ("from_logits", "label_smoothing"),
+    "sparse_categorical_crossentropy": ("from_logits",),
+    "huber": ("delta",),
+}
+_CROSSENTROPY_ACTIVATION = {
+    "binary_crossentropy": "sigmoid",
+    "categorical_crossentropy": "softmax",
+    "sparse_categorical_crossentropy": "softmax",
+}
+
+
+@dataclass(frozen=True)
+class LossPlan:
+    canonical: str
+    helper: Helper
+    on_logits: bool  # the model's final activation is folded into the loss
+
+
+def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
+    """(canonical loss name, literal options) of a compile(loss=...) argument."""
+    if value.is_literal and isinstance(value.literal, str):
+        name = _ALIASES.get(value.literal)
+        if name is None:
+            raise Unsupported("K2T120", f"loss {value.literal!r} is not translated", value.pos)
+        return name, {}
+    call = value.keras_call
+    ref = value.keras_ref
+    if ref is not None and ref.startswith("keras.losses."):
+        name = _ALIASES.get(ref.rsplit(".", 1)[-1])
+        if name is not None:
+            return name, {}
+    if call is not None and call.name.startswith("keras.losses."):
+        name = _ALIASES.get(call.short_name)
+        if name is None:
+            raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
+        allowed = _OPTIONS.get(name, ())
+        options: dict[str, object] = {}
+        positional = list(call.args)
+        for index, item in enumerate(positional):
+            if index >= len(allowed):
+                raise Unsupported("K2T120", f"loss `{value.code}`: positional argument {item.code} is not translated", item.pos)
+            options[allowed[index]] = item
+        for key, item in call.kwargs:
+            if key in ("name", "reduction") and item.is_literal and item.literal in (None, "sum_over_batch_size") or key == "name":
+                continue
+            if key not in allowed:
+                raise Unsupported("K2T120", f"loss argument {key}= of `{value.code}` is not translated", item.pos)
+            options[key] = item
+        for key, item in list(options.items()):
+            if not item.is_literal:
+                raise Unsupported("K2T120", f"loss argument {key}={item.code} must be a literal", item.pos)
+            options[key] = item.literal
+        return name, options
+    raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
+
+
+def plan_loss(value: Value, final_activation: str) -> LossPlan:
+    name, options = loss_spec(value)
+    from_logits = bool(options.get("from_logits", False))
+    smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
+    if name in _CROSSENTROPY_ACTIVATION:
+        # Keras (TF backend) computes crossentropy from the logits when the output
+        # comes straight from the matching activation, without the 1e-7 clipping.
+        from_activation = not from_logits and final_activation == _CROSSENTROPY_ACTIVATION[name]
+        on_logits = from_logits or from_activation
+        template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
+        args = {"label_smoothing": smoothing, "from_activation": from_activation}
+        return LossPlan(name, Helper(name, template, tuple(sorted(args.items()))), on_logits and from_activation)
+    if name == "huber":
+        return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))),)), False)
+    if name in ("hinge", "squared_hinge"):
+        return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"),)), False)
+    return LossPlan(name, Helper(name, f"losses/{name}.py.j2"), False)

@@ -1,0 +1,196 @@
+"""A Keras Sequential model -> the plan of a named nn.Module."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from ..diagnostics import Unsupported
+from ..ir import KerasCall, ModelSpec, Value
+from . import registry
+from .plan import LayerPlan, ModulePlan, Param
+
+# Arguments every layer accepts that change nothing in the translation.
+COMMON_KWARGS = frozenset({"name"})
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def camel_case(name: str) -> str:
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
+    text = "".join(p[:1].upper() + p[1:] for p in parts)
+    if not text or text[0].isdigit():
+        text = "Net" + text
+    return text
+
+
+def static_int(code: str) -> int | None:
+    try:
+        return int(code)
+    except ValueError:
+        return None
+
+
+def product(dims: list[str]) -> str:
+    values = [static_int(d) for d in dims]
+    if all(v is not None for v in values):
+        total = 1
+        for v in values:
+            total *= v  # type: ignore[operator]
+        return str(total)
+    return " * ".join(d if static_int(d) is not None or d.isidentifier() else f"({d})" for d in dims)
+
+
+class LayerContext:
+    """What a layer converter may read and ask for."""
+
+    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[str], is_last: bool):
+        self.builder = builder
+        self.layer = layer
+        self.attr = attr
+        self.shape = shape
+        self.is_last = is_last
+
+    @property
+    def self_attr(self) -> str:
+        return f"self.{self.attr}"
+
+    def size(self, value: Value, role: str) -> str:
+        """Code for a size argument: the literal, or a constructor parameter."""
+        if value.is_literal:
+            if isinstance(value.literal, bool) or not isinstance(value.literal, int):
+                raise Unsupported("K2T102", f"size {value.code} must be an integer", value.pos)
+            return str(value.literal)
+        return self.builder.param(value.code, role)
+
+    def literal(self, key: str, index: int | None, default):
+        value = self.layer.arg(index, key) if index is not None else self.layer.kwarg(key)
+        if value is None:
+            return default
+        if not value.is_literal:
+            raise Unsupported("K2T102", f"{self.layer.short_name}({key}={value.code}): k2t needs a literal here", value.pos)
+        return value.literal
+
+    def check_arguments(self, positional: tuple[str, ...], keywords: frozenset[str] | set[str]) -> None:
+        if len(self.layer.args) > len(positional):
+            extra = self.layer.args[len(positional)]
+            raise Unsupported("K2T102", f"{self.layer.short_name}: positional argument {extra.code} is not translated", extra.pos)
+        allowed = set(positional) | set(keywords) | COMMON_KWARGS
+        for key, value in self.layer.kwargs:
+            if key not in allowed:
+                raise Unsupported("K2T102", f"{self.layer.short_name}({key}=...) is not translated", value.pos)
+
+
+class _ModuleBuilder:
+    def __init__(self, spec: ModelSpec, taken_names: set[str]):
+        self.spec = spec
+        self.params: list[Param] = []
+        self.taken_names = taken_names
+
+    def param(self, argument: str, role: str) -> str:
+        for p in self.params:
+            if p.argument == argument:
+                return p.name
+        name = argument.lower() if argument.isidentifier() else role
+        if keyword.iskeyword(name) or name in ("self", "x") or any(p.name == name for p in self.params):
+            base, n = role, 1
+            name = base
+            while any(p.name == name for p in self.params):
+                n += 1
+                name = f"{base}_{n}"
+        self.params.append(Param(name, argument))
+        return name
+
+
+def _attr_names(layers: list[KerasCall]) -> list[str]:
+    counts: dict[str, int] = {}
+    names = []
+    used: set[str] = set()
+    for layer in layers:
+        given = layer.kwarg("name")
+        if given is not None and given.is_literal and isinstance(given.literal, str):
+            candidate = re.sub(r"\W", "_", given.literal)
+            if candidate.isidentifier() and not keyword.iskeyword(candidate) and candidate not in used:
+                names.append(candidate)
+                used.add(candidate)
+                continue
+        base = snake_case(layer.short_name)
+        while True:
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            candidate = base if n == 0 else f"{base}_{n}"
+            if candidate not in used:
+                break
+        names.append(candidate)
+        used.add(candidate)
+    return names
+
+
+def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
+    """The declared input shape: Input(shape=...), or input_shape=/input_dim= on the first layer."""
+    if spec.input_shape is not None:
+        return spec.input_shape, None
+    if spec.layers:
+        first = spec.layers[0]
+        shape = first.kwarg("input_shape")
+        if shape is not None:
+            if shape.elements is None:
+                raise Unsupported("K2T103", f"input_shape={shape.code} must be written as a tuple", shape.pos)
+            return shape.elements, first
+        dim = first.kwarg("input_dim")
+        if dim is not None:
+            return (dim,), first
+    return None, None
+
+
+def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | None = None) -> ModulePlan:
+    from . import layers as _layers  # noqa: F401  (registers the converters)
+
+    builder = _ModuleBuilder(spec, set())
+    shape_values, declared_on = input_shape_of(spec)
+    if shape_values is None:
+        if fallback_features is None:
+            raise Unsupported("K2T103", "the model has no input shape (add keras.Input(shape=...))", spec.pos)
+        shape = [builder.param(fallback_features, "in_features")]
+    else:
+        roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
+        shape = []
+        for value, role in zip(shape_values, roles):
+            if value.is_literal and value.literal is None:
+                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
+            shape.append(str(value.literal) if value.is_literal else builder.param(value.code, role))
+    input_shape = list(shape)
+
+    name_value = spec.call.kwarg("name")
+    keras_name = name_value.literal if name_value is not None and isinstance(name_value.literal, str) else "sequential"
+    plans: list[LayerPlan] = []
+    attrs = _attr_names(spec.layers)
+    for index, (layer, attr) in enumerate(zip(spec.layers, attrs)):
+        converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+        if converter is None:
+            raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
+        if layer is not declared_on:
+            for key in ("input_shape", "input_dim"):
+                if layer.kwarg(key) is not None:
+                    raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
+        ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, index == len(spec.layers) - 1)
+        plan = converter(ctx)
+        plan.output_shape = list(ctx.shape)
+        plans.append(plan)
+        shape = ctx.shape
+    return ModulePlan(
+        var=spec.var,
+        class_name=class_name,
+        keras_name=keras_name,
+        params=builder.params,
+        layers=plans,
+        input_shape=input_shape,
+    )
+
+
+def _without_input_kwargs(layer: KerasCall) -> KerasCall:
+    kwargs = tuple((k, v) for k, v in layer.kwargs if k not in ("input_shape", "input_dim", "batch_input_shape"))
+    return KerasCall(layer.name, layer.args, kwargs, layer.pos)

@@ -1,0 +1,55 @@
+"""What the emit stage needs: the PyTorch side of a script, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Param:
+    """A constructor parameter of the generated module and the expression passed for it."""
+
+    name: str
+    argument: str  # source text evaluated where the Keras model was built
+
+
+@dataclass
+class LayerPlan:
+    keras_class: str
+    attr: str | None  # submodule attribute, None for stateless layers
+    constructor: str | None = None
+    forward: list[str] = field(default_factory=list)  # lines transforming `x`
+    init: list[str] = field(default_factory=list)  # lines of reset_parameters()
+    weights: str | None = None  # weight-transfer kind: "dense", "batchnorm", "prelu"
+    activation: str = "linear"  # applied after the submodule (per-layer parity)
+    regularizers: list[str] = field(default_factory=list)  # loss terms
+    todo: str | None = None
+    comment: str | None = None  # why: the Keras default this reproduces
+    output_shape: list[str] = field(default_factory=list)
+    params: int | None = None  # parameter count when static
+
+
+@dataclass
+class ModulePlan:
+    var: str
+    class_name: str
+    keras_name: str  # the model's name as Keras shows it
+    params: list[Param]
+    layers: list[LayerPlan]
+    input_shape: list[str]
+    output_activation: str | None = None  # set when training uses the logits
+    todos: list[str] = field(default_factory=list)
+
+    @property
+    def has_regularization(self) -> bool:
+        return any(layer.regularizers for layer in self.layers)
+
+
+@dataclass
+class CompilePlan:
+    var: str
+    optimizer: str  # expression building the optimizer from `{model}.parameters()`
+    optimizer_setup: list[str]  # per-step lines, e.g. Keras's epsilon-hat for Adam
+    loss: str  # name of the generated loss function
+    loss_on_logits: bool
+    metrics: list[tuple[str, str]]  # (history key, generated function name)
