@@ -129,7 +129,7 @@ def generated_block(plan: ScriptPlan) -> str:
     parts += [render_module(m, summary) for m in plan.modules]
     if {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:
         parts.append(render("logging.py.j2", progress=bool({"progress_fit", "progress_predict"} & plan.features)))
-    for t in plan.trainings:
+    for t in plan.training_groups:
         if {"fit", "evaluate"} & plan.features:
             parts.append(render_training(t, plan))
     if "predict" in plan.features:
@@ -151,11 +151,18 @@ class _Renamer(cst.CSTTransformer):
         new = self.renames.get(original_node.value)
         return updated_node.with_changes(value=new) if new else updated_node
 
+    # Attribute names (F.mse_loss) and keyword names (f(x=...)) are not references.
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
 
 def _rename_generated(block: str, plan: ScriptPlan) -> str:
     for name in _GENERATED_NAMES:
         plan.name(name)
-    for t in plan.trainings:
+    for t in plan.training_groups:
         if t.suffix:
             plan.name("fit" + t.suffix)
             plan.name("evaluate" + t.suffix)

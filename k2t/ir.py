@@ -65,11 +65,14 @@ class Value:
         return self.literal is not NO_LITERAL
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelSpec:
-    """A Keras Sequential model assigned to a variable."""
+    """A Keras Sequential model built in the script: one architecture, one generated class.
 
-    var: str
+    ``var`` is the variable it is assigned to, or None for ``return Sequential(...)``.
+    """
+
+    var: str | None
     pos: Pos
     call: KerasCall  # the Sequential(...) call
     layers: list[KerasCall] = field(default_factory=list)
@@ -77,24 +80,40 @@ class ModelSpec:
     input_pos: Pos | None = None
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
     add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
-    compile: CompileSpec | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class CompileSpec:
+    """``var.compile(...)`` on an instance of ``model``."""
+
+    model: ModelSpec
+    var: str
     pos: Pos
     optimizer: Value | None
     loss: Value | None
     metrics: tuple[Value, ...]
     extra: tuple[tuple[str, Value], ...] = ()
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+    # True when compiled inside a function that returns the model: the optimizer
+    # must travel with the model (``model.optimizer``) instead of a local variable.
+    escapes: bool = False
+
+
+@dataclass(eq=False)
+class Instance:
+    """What a variable holds: a model of some architecture, maybe compiled."""
+
+    model: ModelSpec
+    compile: CompileSpec | None = None
 
 
 @dataclass
 class MethodCall:
     """``model.fit(...)`` / evaluate / predict / summary anywhere in an expression."""
 
-    model: str
+    model: str  # the receiver variable
+    instance: Instance = field(repr=False)
+    compiled: CompileSpec | None = field(repr=False)  # the compile in force at this call
     method: str
     pos: Pos
     args: tuple[Value, ...]

@@ -13,7 +13,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from .diagnostics import Diagnostic
-from .ir import NO_LITERAL, CompileSpec, KerasCall, MethodCall, ModelSpec, Pos, Value
+from .ir import NO_LITERAL, CompileSpec, Instance, KerasCall, MethodCall, ModelSpec, Pos, Value
 from .names import canonical_name, is_keras, is_tensorflow
 
 MODEL_METHODS = ("fit", "evaluate", "predict", "summary")
@@ -56,6 +56,7 @@ class KerasScript:
     path: str
     module: cst.Module = field(repr=False)
     models: list[ModelSpec] = field(default_factory=list)
+    compiles: list[CompileSpec] = field(default_factory=list)
     calls: list[MethodCall] = field(default_factory=list)
     functions: list[FunctionCallSpec] = field(default_factory=list)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
@@ -69,12 +70,22 @@ class KerasScript:
 
 
 class _Scope:
-    def __init__(self, parent: _Scope | None = None):
+    def __init__(self, parent: _Scope | None = None, function: str | None = None):
         self.parent = parent
-        self.models: dict[str, ModelSpec] = {}
+        self.function = function  # name of the function whose body this is
+        self.models: dict[str, Instance] = {}
         self.bindings: dict[str, tuple[KerasCall | str, cst.CSTNode]] = {}
+        self.factories: dict[str, Instance] = {}  # functions defined here that return a model
 
-    def model(self, name: str) -> ModelSpec | None:
+    def factory(self, name: str) -> Instance | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.factories:
+                return scope.factories[name]
+            scope = scope.parent
+        return None
+
+    def model(self, name: str) -> Instance | None:
         scope: _Scope | None = self
         while scope is not None:
             if name in scope.models:
@@ -203,8 +214,10 @@ class _Parser:
             return
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             self.scan_expressions(stmt, stmt.decorators, scope)
-            inner = _Scope(scope)
+            inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
             self.block(_body_of(stmt.body), inner)
+            if inner.function is not None and inner.function in inner.factories:
+                scope.factories[inner.function] = inner.factories.pop(inner.function)
             return
         # Compound statements (if/for/while/with/try): check their headers, walk their bodies.
         for attr in ("test", "iter", "items"):
@@ -251,13 +264,41 @@ class _Parser:
 
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
+        if isinstance(small, cst.Return) and scope.function is not None and small.value is not None:
+            value = small.value
+            if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Sequential":
+                model = self.sequential(line, None, value, scope)
+                scope.factories[scope.function] = Instance(model)
+                return True
+            if isinstance(value, cst.Name):
+                instance = scope.model(value.value)
+                if instance is not None:
+                    self.consumed.add(id(value))
+                    if instance.compile is not None:
+                        instance.compile.escapes = True
+                    scope.factories[scope.function] = instance
+                    return True
+            return False
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Name)
+        ):
+            made = scope.factory(small.value.func.value)
+            if made is not None:
+                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)
+                self.scan_expressions(line, small.value, scope)
+                return True
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
             target = small.targets[0].target.value
             value = small.value
             if isinstance(value, cst.Call):
                 name = self.keras_name(value.func)
                 if name == "keras.Sequential":
-                    self.sequential(line, target, value, scope)
+                    model = self.sequential(line, target, value, scope)
+                    scope.models[target] = Instance(model)
                     return True
                 if name is not None and name.startswith(BINDABLE_PREFIXES):
                     scope.bindings[target] = (self.call(value, name, scope), line)
@@ -277,19 +318,19 @@ class _Parser:
             call = small.value
             func = call.func
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-                model = scope.model(func.value.value)
-                if model is not None and func.attr.value == "add":
+                instance = scope.model(func.value.value)
+                if instance is not None and func.attr.value == "add":
                     if len(call.args) != 1 or call.args[0].keyword is not None:
                         raise _Unfollowable(call, "model.add() takes exactly one layer")
-                    self.add_layer(model, call.args[0].value, scope)
-                    model.add_statements.append(line)
+                    self.add_layer(instance.model, call.args[0].value, scope)
+                    instance.model.add_statements.append(line)
                     return True
-                if model is not None and func.attr.value == "compile":
-                    self.compile(line, model, call, scope)
+                if instance is not None and func.attr.value == "compile":
+                    instance.compile = self.compile(line, instance.model, func.value.value, call, scope)
                     return True
         return False
 
-    def sequential(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
+    def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
         model = ModelSpec(var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos), statement=line)
@@ -304,8 +345,8 @@ class _Parser:
                 if not isinstance(el, cst.Element):
                     raise _Unfollowable(layers_node, "Sequential(...) with a starred list cannot be followed")
                 self.add_layer(model, el.value, scope)
-        scope.models[target] = model
         self.script.models.append(model)
+        return model
 
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
         if not isinstance(node, cst.Call):
@@ -327,7 +368,7 @@ class _Parser:
             return
         model.layers.append(layer)
 
-    def compile(self, line, model: ModelSpec, call: cst.Call, scope: _Scope) -> None:
+    def compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope) -> CompileSpec:
         spec = self.call(call, "keras.Model.compile", scope)
         optimizer = spec.arg(0, "optimizer")
         loss = spec.arg(1, "loss")
@@ -340,7 +381,9 @@ class _Parser:
         extra = tuple((k, v) for k, v in spec.kwargs if k not in ("optimizer", "loss", "metrics"))
         if len(spec.args) > 3:
             raise _Unfollowable(call, "compile() with more than three positional arguments")
-        model.compile = CompileSpec(pos=spec.pos, optimizer=optimizer, loss=loss, metrics=metrics, extra=extra, statement=line)
+        compiled = CompileSpec(model, var, spec.pos, optimizer, loss, metrics, extra, statement=line)
+        self.script.compiles.append(compiled)
+        return compiled
 
     def scan_expressions(self, statement: cst.CSTNode, node, scope: _Scope) -> None:
         """Find model method calls and Keras references inside ordinary code."""
@@ -359,8 +402,8 @@ class _Parser:
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            model = scope.model(func.value.value)
-            if model is not None:
+            instance = scope.model(func.value.value)
+            if instance is not None:
                 method = func.attr.value
                 self.consumed.add(id(func))
                 self.consumed.add(id(func.value))
@@ -372,7 +415,9 @@ class _Parser:
                 except _Unfollowable as exc:
                     self.todo(statement, exc.node, "K2T130", exc.message)
                     return
-                self.script.calls.append(MethodCall(model.var, method, spec.pos, spec.args, spec.kwargs, node))
+                self.script.calls.append(
+                    MethodCall(func.value.value, instance, instance.compile, method, spec.pos, spec.args, spec.kwargs, node)
+                )
                 return
         name = self.keras_name(func)
         if name is None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..diagnostics import Unsupported
-from ..ir import MethodCall, ModelSpec, Value
+from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .helpers import Helper
@@ -44,13 +45,23 @@ class TrainingPlan:
     """What compile() fixed for one model: optimizer, loss, metrics."""
 
     model: ModulePlan
-    optimizer_var: str
+    var: str  # the compiled variable
+    escapes: bool
+    optimizer_var: str  # variable (or `var.optimizer`) holding the optimizer
     optimizer: str
     loss: Helper
     on_logits: bool
     output_activation: str | None  # torch expression of the final activation, on `logits`
     metrics: list[tuple[str, Helper]]
     suffix: str = ""
+
+    @property
+    def key(self) -> tuple:
+        """Trainings with equal keys share one generated fit/evaluate."""
+        return (self.loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization)
+
+    def optimizer_for(self, receiver: str) -> str:
+        return f"{receiver}.optimizer" if self.escapes else self.optimizer_var
 
 
 @dataclass
@@ -63,6 +74,7 @@ class CallPlan:
 class ScriptPlan:
     modules: list[ModulePlan] = field(default_factory=list)
     trainings: list[TrainingPlan] = field(default_factory=list)
+    training_groups: list[TrainingPlan] = field(default_factory=list)  # one per generated fit/evaluate
     helpers: list[Helper] = field(default_factory=list)
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
@@ -91,50 +103,62 @@ class ScriptPlan:
         self.renames[generated] = candidate
         return candidate
 
-    def add_helper(self, helper: Helper) -> None:
+    def add_helper(self, helper: Helper) -> Helper:
+        """Register a generated definition; one with the same name but other content is renamed."""
         for required in helper.requires:
             self.add_helper(required)
-        if helper not in self.helpers:
-            self.helpers.append(helper)
+        if helper in self.helpers:
+            return helper
+        names = {h.name for h in self.helpers}
+        if helper.name in names:
+            n = 2
+            while f"{helper.name}_{n}" in names:
+                n += 1
+            helper = dataclasses.replace(helper, name=f"{helper.name}_{n}")
+        self.helpers.append(helper)
+        return helper
 
 
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
     plan.taken = set(script.module_names)
-    taken = plan.taken
-    by_var: dict[str, tuple[ModulePlan, TrainingPlan | None]] = {}
+    modules: dict[int, ModulePlan] = {}
     for spec in script.models:
         try:
-            module = _translate_model(script, spec, taken)
+            module = _translate_model(script, spec, plan.taken)
         except Unsupported as exc:
             plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
             continue
+        modules[id(spec)] = module
         plan.modules.append(module)
-        if module.layers and any(layer.keras_class == "BatchNormalization" for layer in module.layers):
+        if any(layer.keras_class == "BatchNormalization" for layer in module.layers):
             plan.add_helper(Helper("BatchNorm", "layers/batch_norm.py.j2"))
-        training = None
-        if spec.compile is not None:
-            try:
-                training = _translate_compile(spec, module, taken, plan)
-            except Unsupported as exc:
-                plan.todos.append(Todo(spec.compile.statement, exc.code, exc.message, exc.pos or spec.compile.pos))
-        by_var[spec.var] = (module, training)
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
-        plan.statements[id(spec.statement)] = [f"{spec.var} = {module.class_name}({args})"]
+        target = "return " if spec.var is None else f"{spec.var} = "
+        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
 
-    if len({(t.loss, t.on_logits, t.output_activation, tuple(t.metrics)) for t in plan.trainings}) > 1:
-        for training in plan.trainings:
-            training.suffix = "_" + training.model.var
+    trainings: dict[int, TrainingPlan] = {}
+    for compiled in script.compiles:
+        module = modules.get(id(compiled.model))
+        if module is None:
+            continue
+        try:
+            trainings[id(compiled)] = _translate_compile(compiled, module, plan)
+        except Unsupported as exc:
+            plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
+    _name_training_functions(plan)
+
     for call in script.calls:
-        module, training = by_var.get(call.model, (None, None))
+        module = modules.get(id(call.instance.model))
         if module is None:
             continue  # the model itself became a TODO
+        training = trainings.get(id(call.compiled)) if call.compiled is not None else None
         try:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
-            plan.todos.append(Todo(_statement_of(script, call), exc.code, exc.message, exc.pos or call.pos))
+            plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     for function in script.functions:
         code = _translate_function(function.call, plan)
         if code is not None:
@@ -142,20 +166,37 @@ def translate(script: KerasScript) -> ScriptPlan:
     return plan
 
 
-def _statement_of(script: KerasScript, call: MethodCall):
-    return call.node  # the emitter maps any node to its enclosing statement
+def _name_training_functions(plan: ScriptPlan) -> None:
+    """One fit/evaluate pair per distinct training configuration; suffixes only when several."""
+    groups: dict[tuple, list[TrainingPlan]] = {}
+    for training in plan.trainings:
+        groups.setdefault(training.key, []).append(training)
+    if len(groups) > 1:
+        used: set[str] = set()
+        for members in groups.values():
+            base = "_" + members[0].var
+            suffix, n = base, 1
+            while suffix in used:
+                n += 1
+                suffix = f"{base}{n}"
+            used.add(suffix)
+            for training in members:
+                training.suffix = suffix
+    plan.training_groups = [members[0] for members in groups.values()]
 
 
 def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> ModulePlan:
     name_value = spec.call.kwarg("name")
     if name_value is not None and isinstance(name_value.literal, str):
         base = camel_case(name_value.literal)
+    elif spec.var in (None, "model"):
+        base = "Net"
     else:
-        base = "Net" if spec.var == "model" else camel_case(spec.var)
+        base = camel_case(spec.var)
     class_name = _unique(base, taken)
     fallback = None
     for call in script.calls:
-        if call.model == spec.var and call.method == "fit" and call.args:
+        if call.instance.model is spec and call.method == "fit" and call.args:
             fallback = f"{call.args[0].code}.shape[-1]"
             break
     module = translate_model(spec, class_name, fallback)
@@ -174,9 +215,8 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _translate_compile(spec: ModelSpec, module: ModulePlan, taken: set[str], plan: ScriptPlan) -> TrainingPlan:
-    compile_spec = spec.compile
-    assert compile_spec is not None
+def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan) -> TrainingPlan:
+    var = compile_spec.var
     for key, value in compile_spec.extra:
         if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss") or (
             key in ("loss_weights", "weighted_metrics") and value.is_literal and value.literal is None
@@ -198,11 +238,17 @@ def _translate_compile(spec: ModelSpec, module: ModulePlan, taken: set[str], pla
     if loss.on_logits:
         module.output_activation = final_activation
         output_activation = apply_activation(final_activation, "logits")
-    optimizer_var = _unique("optimizer" if spec.var == "model" else f"{spec.var}_optimizer", taken)
+    if compile_spec.escapes:
+        # Compiled inside a function that returns the model: the optimizer travels with it.
+        optimizer_var = f"{var}.optimizer"
+    else:
+        optimizer_var = _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
     training = TrainingPlan(
         model=module,
+        var=var,
+        escapes=compile_spec.escapes,
         optimizer_var=optimizer_var,
-        optimizer=optimizer.expression.format(params=f"{spec.var}.parameters()"),
+        optimizer=optimizer.expression.format(params=f"{var}.parameters()"),
         loss=loss.helper,
         on_logits=loss.on_logits,
         output_activation=output_activation,
@@ -210,9 +256,8 @@ def _translate_compile(spec: ModelSpec, module: ModulePlan, taken: set[str], pla
     )
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
-    plan.add_helper(loss.helper)
-    for _, helper in metrics:
-        plan.add_helper(helper)
+    training.loss = plan.add_helper(loss.helper)
+    training.metrics = [(key, plan.add_helper(helper)) for key, helper in metrics]
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training
@@ -256,7 +301,7 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     plan.features.add(call.method)
     if call.method == "fit":
         plan.fit_options.update(given)
-        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_var], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
+        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_for(var)], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
     plan.evaluate_options.update(given)
     return _call_code(plan.name("evaluate" + training.suffix), [var], call, given, ("x", "y", "batch_size", "verbose"))
 

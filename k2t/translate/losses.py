@@ -128,4 +128,6 @@ def plan_loss(value: Value, final_activation: str) -> LossPlan:
         return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))),)), False)
     if name in ("hinge", "squared_hinge"):
         return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"),)), False)
-    return LossPlan(name, Helper(name, f"losses/{name}.py.j2"), False)
+    # mse/mae losses get their own names: the metric functions of the same name are per-sample.
+    function = {"mean_squared_error": "mse_loss", "mean_absolute_error": "mae_loss"}.get(name, name)
+    return LossPlan(name, Helper(function, f"losses/{name}.py.j2"), False)

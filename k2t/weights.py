@@ -1,0 +1,141 @@
+"""Copy a Keras model's weights into its k2t-generated torch module, layer by layer.
+
+The generated module has one submodule per Keras layer, in ``model.layers``
+order; the plan (``k2t.translate.plan.ModulePlan``) says, for each layer, which
+submodule attribute holds it and what kind of weights it has (``LayerPlan.weights``).
+Values are copied in place (``param.copy_``), so an optimizer that already
+holds the torch parameters keeps working.
+
+torch is imported lazily: ``import k2t`` never imports it (nor TensorFlow).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class WeightTransferError(ValueError):
+    """The Keras model and the torch module do not line up."""
+
+
+def _numpy(variable) -> Any:
+    import numpy as np
+
+    if variable is None:
+        return None
+    if hasattr(variable, "numpy"):
+        return np.asarray(variable.numpy())
+    return np.asarray(variable)
+
+
+def _copy(target, value, what: str) -> None:
+    """Copy the numpy ``value`` into the torch tensor ``target`` (same number of elements)."""
+    import numpy as np
+    import torch
+
+    if target is None and value is None:
+        return
+    if target is None or value is None:
+        have = "torch has none" if target is None else "Keras has none"
+        raise WeightTransferError(f"{what}: present on one side only ({have})")
+    value = np.asarray(value)
+    if tuple(target.shape) != tuple(value.shape):
+        if target.numel() != value.size:
+            raise WeightTransferError(f"{what}: Keras shape {tuple(value.shape)} vs torch shape {tuple(target.shape)}")
+        value = value.reshape(tuple(target.shape))
+    with torch.no_grad():
+        target.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=target.dtype))
+
+
+def _dense(layer, module, name: str) -> None:
+    _copy(module.weight, _numpy(layer.kernel).T, f"{name}.weight")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.bias")
+
+
+def _batchnorm(layer, module, name: str) -> None:
+    _copy(getattr(module, "weight", None), _numpy(getattr(layer, "gamma", None)), f"{name}.weight (gamma)")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "beta", None)), f"{name}.bias (beta)")
+    _copy(module.running_mean, _numpy(layer.moving_mean), f"{name}.running_mean")
+    _copy(module.running_var, _numpy(layer.moving_variance), f"{name}.running_var")
+
+
+def _prelu(layer, module, name: str) -> None:
+    _copy(module.weight, _numpy(layer.alpha), f"{name}.weight (alpha)")
+
+
+def _layer_norm(layer, module, name: str) -> None:
+    _copy(getattr(module, "weight", None), _numpy(getattr(layer, "gamma", None)), f"{name}.weight (gamma)")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "beta", None)), f"{name}.bias (beta)")
+
+
+def _embedding(layer, module, name: str) -> None:
+    _copy(module.weight, _numpy(layer.embeddings), f"{name}.weight")
+
+
+def _conv(layer, module, name: str) -> None:
+    """Conv1D/2D/3D: Keras kernel (k..., in, out) -> torch (out, in, k...)."""
+    kernel = _numpy(layer.kernel)
+    spatial = kernel.ndim - 2
+    _copy(module.weight, kernel.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.weight")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.bias")
+
+
+def _conv_transpose(layer, module, name: str) -> None:
+    """Conv*DTranspose: Keras kernel (k..., out, in) -> torch (in, out, k...)."""
+    kernel = _numpy(layer.kernel)
+    spatial = kernel.ndim - 2
+    _copy(module.weight, kernel.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.weight")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.bias")
+
+
+# LayerPlan.weights -> copier(keras_layer, torch_submodule, display_name). Extend as layers are translated.
+TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
+    "dense": _dense,
+    "batchnorm": _batchnorm,
+    "prelu": _prelu,
+    "layernorm": _layer_norm,
+    "embedding": _embedding,
+    "conv": _conv,
+    "conv_transpose": _conv_transpose,
+}
+
+
+def submodule(torch_model, attr: str):
+    """The submodule at ``attr`` (dotted paths allowed)."""
+    return operator.attrgetter(attr)(torch_model)
+
+
+def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequence[Any] | None = None) -> list[str]:
+    """Copy every Keras layer's weights into the matching torch submodule; returns the layers copied.
+
+    Layers are matched by index: ``keras_model.layers[i]`` <-> ``module_plan.layers[i]``.
+    Raises WeightTransferError when the layer lists differ, when a Keras layer
+    with weights has no transfer kind in the plan, or when shapes do not match.
+    """
+    layers = list(keras_layers if keras_layers is not None else keras_model.layers)
+    plans = list(module_plan.layers)
+    if len(layers) != len(plans):
+        raise WeightTransferError(
+            f"Keras model has {len(layers)} layers ({', '.join(type(layer).__name__ for layer in layers)}), "
+            f"the plan of {module_plan.class_name} has {len(plans)} ({', '.join(p.keras_class for p in plans)})"
+        )
+    copied = []
+    for index, (layer, plan) in enumerate(zip(layers, plans)):
+        keras_class = type(layer).__name__
+        name = f"layer {index} {layer.name!r} ({keras_class})"
+        if keras_class != plan.keras_class:
+            raise WeightTransferError(f"{name}: the plan has a {plan.keras_class} at this index")
+        if plan.weights is None:
+            if layer.weights:
+                raise WeightTransferError(f"{name} has {len(layer.weights)} weights but the plan has no transfer kind for it")
+            continue
+        copier = TRANSFERS.get(plan.weights)
+        if copier is None:
+            raise WeightTransferError(f"{name}: unknown weight-transfer kind {plan.weights!r}")
+        if plan.attr is None:
+            raise WeightTransferError(f"{name}: weights of kind {plan.weights!r} but no torch submodule")
+        copier(layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
+        copied.append(plan.attr)
+    return copied

@@ -1,0 +1,48 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+# Run converted scripts with Keras and TensorFlow unimportable: proof that they are standalone.
+BLOCK_KERAS = """
+import importlib.abc, sys
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("keras", "tensorflow", "k2t", "tf_keras"):
+            raise ImportError(f"{name} is blocked: converted scripts must not import it")
+sys.meta_path.insert(0, _Block())
+sys.argv = [sys.argv[1]]
+import runpy
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def fixture_dirs():
+    return sorted(p for p in FIXTURES.iterdir() if (p / "input.py").is_file())
+
+
+def run_standalone(script: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_KERAS, str(script)],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+requires_torch = pytest.mark.skipif(not has_module("torch"), reason="needs torch")
+requires_keras = pytest.mark.skipif(not has_module("tensorflow"), reason="needs tensorflow-cpu")

@@ -1,0 +1,90 @@
+"""Golden fixtures: each folder holds a Keras script and the PyTorch script k2t must produce.
+
+Set K2T_UPDATE_GOLDEN=1 to rewrite the expected files after an intended change
+(and read the diff before committing it).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import k2t
+from conftest import fixture_dirs, requires_torch, run_standalone
+
+FIXTURES = fixture_dirs()
+IDS = [p.name for p in FIXTURES]
+UPDATE = os.environ.get("K2T_UPDATE_GOLDEN") == "1"
+
+
+def _diagnostics_text(result) -> str:
+    return "".join(d.format().replace(str(d.path), "input.py", 1) + "\n" for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("folder", FIXTURES, ids=IDS)
+def test_fixture_converts_to_expected_output(folder):
+    result = k2t.convert_file(folder / "input.py")
+    expected_py = folder / "expected.py"
+    expected_diag = folder / "expected_diagnostics.txt"
+    if UPDATE:
+        expected_py.write_text(result.output, encoding="utf-8")
+        if result.diagnostics:
+            expected_diag.write_text(_diagnostics_text(result), encoding="utf-8")
+        elif expected_diag.exists():
+            expected_diag.unlink()
+    assert result.output == expected_py.read_text(encoding="utf-8")
+    want = expected_diag.read_text(encoding="utf-8") if expected_diag.exists() else ""
+    assert _diagnostics_text(result) == want
+
+
+@pytest.mark.parametrize("folder", FIXTURES, ids=IDS)
+def test_fixture_output_imports_no_keras_tensorflow_or_k2t(folder):
+    import ast
+
+    tree = ast.parse((folder / "expected.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots = {(node.module or "").split(".")[0]}
+        else:
+            continue
+        assert not roots & {"keras", "tensorflow", "k2t"}, ast.unparse(node)
+
+
+@pytest.mark.parametrize("folder", FIXTURES, ids=IDS)
+def test_fixture_output_is_lint_clean(folder):
+    if (folder / "expected_diagnostics.txt").exists():
+        pytest.skip("output with TODOs keeps the untranslated code")
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff not installed")
+    proc = subprocess.run(
+        [ruff, "check", "--no-cache", "--isolated", "--select", "F", "--output-format", "concise", str(folder / "expected.py")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("folder", FIXTURES, ids=IDS)
+def test_converting_the_output_again_changes_nothing(folder):
+    output = (folder / "expected.py").read_text(encoding="utf-8")
+    again = k2t.convert_source(output, "expected.py")
+    assert again.output == output
+
+
+@pytest.mark.slow
+@requires_torch
+@pytest.mark.parametrize("folder", FIXTURES, ids=IDS)
+def test_fixture_output_runs_without_keras(folder, tmp_path):
+    if (folder / "expected_diagnostics.txt").exists():
+        pytest.skip("output with TODOs is not expected to run")
+    script = tmp_path / "converted.py"
+    shutil.copy(folder / "expected.py", script)
+    proc = run_standalone(script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert sys.executable  # the interpreter that ran it has torch; keras was blocked
