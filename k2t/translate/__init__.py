@@ -155,6 +155,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         if module is None:
             continue  # the model itself became a TODO
         training = trainings.get(id(call.compiled)) if call.compiled is not None else None
+        if call.compiled is not None and training is None and call.method in ("fit", "evaluate"):
+            continue  # its compile() is already reported
         try:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:

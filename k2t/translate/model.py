@@ -171,7 +171,8 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
     for index, (layer, attr) in enumerate(zip(spec.layers, attrs)):
         converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
-            raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
+            missing = [other for other in spec.layers[index:] if not _has_converter(other)]
+            raise Unsupported("K2T101", _missing_message(missing), layer.pos)
         if layer is not declared_on:
             for key in ("input_shape", "input_dim"):
                 if layer.kwarg(key) is not None:
@@ -189,6 +190,17 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
         layers=plans,
         input_shape=input_shape,
     )
+
+
+def _has_converter(layer: KerasCall) -> bool:
+    return layer.name.startswith("keras.layers.") and layer.short_name in registry.LAYERS
+
+
+def _missing_message(missing: list[KerasCall]) -> str:
+    if len(missing) == 1:
+        return f"layer {missing[0].name} is not translated"
+    names = ", ".join(dict.fromkeys(layer.name for layer in missing))
+    return f"layers {names} are not translated"
 
 
 def _without_input_kwargs(layer: KerasCall) -> KerasCall:
