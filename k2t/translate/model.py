@@ -15,6 +15,8 @@ COMMON_KWARGS = frozenset({"name"})
 
 
 def snake_case(name: str) -> str:
+    """``BatchNormalization`` -> ``batch_normalization``; ``LeakyReLU`` -> ``leaky_relu`` (Keras says leaky_re_lu)."""
+    name = name.replace("ReLU", "Relu")
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
     return re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
@@ -94,7 +96,13 @@ class _ModuleBuilder:
         for p in self.params:
             if p.argument == argument:
                 return p.name
-        name = argument.lower() if argument.isidentifier() else role
+        counted = re.fullmatch(r"len\((\w+)\)", argument.strip())
+        if argument.isidentifier():
+            name = argument.lower()
+        elif counted:
+            name = "num_" + counted.group(1).lower()  # Dense(len(CLASSES)) -> num_classes
+        else:
+            name = role
         if keyword.iskeyword(name) or name in ("self", "x") or any(p.name == name for p in self.params):
             base, n = role, 1
             name = base

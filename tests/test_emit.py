@@ -1,0 +1,111 @@
+"""Stages 2 and 3 through the library: what the generated code looks like, and what is left alone."""
+
+import ast
+import textwrap
+
+import k2t
+
+SCRIPT = textwrap.dedent(
+    '''\
+    """Docstring stays first."""
+    import json  # keep
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+    SEED = 3  # keep
+    rng = np.random.default_rng(SEED)  # keep
+    X = rng.normal(size=(200, 5)).astype("float32")  # keep
+    y = (X[:, 0] > 0).astype("float32")  # keep
+
+
+    def describe(values):  # keep
+        """Plain helper."""  # keep
+        return {"mean": float(np.mean(values))}  # keep
+
+
+    tf.random.set_seed(SEED)
+    clf = tf.keras.Sequential([
+        layers.Dense(8, activation="relu", input_shape=(X.shape[1],)),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    clf.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    hist = clf.fit(X, y, epochs=2, verbose=0)
+    print(json.dumps(describe(hist.history["loss"])))  # keep
+    print(clf.predict(X[:3], verbose=0).shape)
+    '''
+)
+
+
+def convert(source=SCRIPT):
+    result = k2t.convert_source(source, "script.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    return result.output
+
+
+def test_every_non_keras_line_is_kept_verbatim_and_in_order():
+    output_lines = convert().splitlines()
+    kept = [line for line in SCRIPT.splitlines() if line.endswith("# keep")]
+    positions = [output_lines.index(line) for line in kept]
+    assert positions == sorted(positions)
+    assert output_lines[0] == '"""Docstring stays first."""'
+
+
+def test_generated_script_structure():
+    output = convert()
+    tree = ast.parse(output)
+    classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert "Clf" in classes
+    assert {"fit", "predict", "binary_crossentropy", "binary_accuracy", "describe"} <= set(functions)
+    # Only the machinery the script uses: no evaluate, no summary, no progress bar.
+    assert "evaluate" not in functions and "summary" not in functions and "ProgressBar" not in classes
+    assert "clf = Clf(in_features=X.shape[1])" in output
+    assert "optimizer = torch.optim.SGD(clf.parameters(), lr=0.1)" in output.replace("clf_optimizer", "optimizer")
+    assert "torch.manual_seed(SEED)" in output  # tf.random.set_seed seeds only the framework
+    assert "np.random.seed" not in output
+
+
+def test_generated_imports_are_used_and_not_duplicated():
+    output = convert()
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert len(imports) == len(set(imports))
+    assert "import numpy as np" in imports and "import json  # keep" in imports
+    for line in imports:
+        name = line.split(" as ")[-1].split()[-1] if " as " in line else line.split()[-1]
+        name = name.split(".")[0]
+        if name != "#":
+            assert output.count(name) > 1, f"{line} is unused"
+
+
+def test_generated_names_do_not_clash_with_the_script():
+    source = SCRIPT.replace("def describe(values):  # keep", "def fit(values):  # keep").replace(
+        "json.dumps(describe(", "json.dumps(fit("
+    )
+    output = convert(source)
+    assert "def train(model, optimizer" in output
+    assert "hist = train(clf, clf_optimizer, X, y, epochs=2, verbose=0)" in output
+
+
+def test_file_without_keras_is_unchanged():
+    source = "import numpy as np\n\nprint(np.arange(3))\n"
+    result = k2t.convert_source(source)
+    assert result.output == source and not result.changed and result.ok
+
+
+def test_two_models_with_different_training_get_separate_functions():
+    source = textwrap.dedent(
+        """\
+        import keras
+        a = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+        a.compile(optimizer="adam", loss="mse")
+        b = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation="sigmoid")])
+        b.compile(optimizer="sgd", loss="binary_crossentropy")
+        a.fit(x, y, verbose=0)
+        b.fit(x, y, verbose=0)
+        """
+    )
+    output = convert(source)
+    assert "fit_a(a, a_optimizer, x, y, verbose=0)" in output
+    assert "fit_b(b, b_optimizer, x, y, verbose=0)" in output
+    ast.parse(output)
