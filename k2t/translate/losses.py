@@ -60,11 +60,11 @@ _OPTIONS = {
     "sparse_categorical_crossentropy": ("from_logits",),
     "huber": ("delta",),
 }
-_CROSSENTROPY_ACTIVATION = {
-    "binary_crossentropy": "sigmoid",
-    "categorical_crossentropy": "softmax",
-    "sparse_categorical_crossentropy": "softmax",
-}
+_CROSSENTROPIES = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+# Keras's sigmoid and softmax remember their input (`_keras_logits`); every
+# crossentropy then uses it with from_logits=True, whichever of the two it was:
+# sigmoid + categorical_crossentropy is a softmax crossentropy on the pre-sigmoid values.
+_LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,13 @@ def plan_loss(value: Value, final_activation: str) -> LossPlan:
     name, options = loss_spec(value)
     from_logits = bool(options.get("from_logits", False))
     smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
-    if name in _CROSSENTROPY_ACTIVATION:
+    if name in _CROSSENTROPIES:
         # Keras (TF backend) computes crossentropy from the logits when the output
-        # comes straight from the matching activation, without the 1e-7 clipping.
-        from_activation = not from_logits and final_activation == _CROSSENTROPY_ACTIVATION[name]
+        # comes straight from a sigmoid or softmax, without the 1e-7 clipping.
+        from_activation = not from_logits and final_activation in _LOGIT_ACTIVATIONS
         on_logits = from_logits or from_activation
         template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
-        args = {"label_smoothing": smoothing, "from_activation": from_activation}
+        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else ""}
         return LossPlan(name, Helper(name, template, tuple(sorted(args.items()))), on_logits and from_activation)
     if name == "huber":
         return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))),)), False)
