@@ -129,7 +129,9 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
             raise WeightTransferError(f"{name}: the plan has a {plan.keras_class} at this index")
         if plan.weights is None:
             if layer.weights:
-                raise WeightTransferError(f"{name} has {len(layer.weights)} weights but the plan has no transfer kind for it")
+                raise WeightTransferError(
+                    f"{name} has {len(layer.weights)} weights but the plan has no transfer kind for it"
+                )
             continue
         copier = TRANSFERS.get(plan.weights)
         if copier is None:

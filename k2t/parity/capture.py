@@ -13,9 +13,12 @@ import builtins
 import contextlib
 import functools
 import io
+import linecache
+import logging
 import os
 import sys
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from .instrument import WRAP_NAME, Conversion, instrument
 KINDS = ("fit", "evaluate", "predict")
 
 
-class Captured(BaseException):  # noqa: N818 - control flow, not an error; BaseException so `except Exception` in scripts won't swallow it
+class Captured(BaseException):
     """Raised by a hook to stop the script at a call."""
 
     def __init__(self, kind: str, function: Callable, args: tuple, kwargs: dict):
@@ -126,6 +129,26 @@ def keras_patched(hooks: Hooks) -> Iterator[None]:
                 setattr(keras.Model, kind, original)
 
 
+def converted_filename(path: Path) -> str:
+    """The file name the converted code runs under (it is never written)."""
+    path = Path(path).resolve()
+    return str(path.with_name(path.stem + ".k2t-torch.py"))
+
+
+@contextlib.contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Hide Python warnings and TensorFlow's logger while the block runs."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def run_keras(source: str, path: Path, hooks: Hooks, output: io.StringIO | None = None) -> None:
     """Run the Keras script ``source`` (as if it were ``path``). Captured propagates."""
     quiet_tensorflow()
@@ -135,7 +158,7 @@ def run_keras(source: str, path: Path, hooks: Hooks, output: io.StringIO | None 
     code = compile(source, str(path), "exec")
     with keras_patched(hooks), script_context(path, output) as module:
         try:
-            exec(code, module.__dict__)
+            exec(code, module.__dict__)  # noqa: S102 - running the script is the point
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise
@@ -145,32 +168,42 @@ def run_torch(conversion: Conversion, path: Path, hooks: Hooks, output: io.Strin
     """Run the converted script with its generated fit/evaluate/predict reporting to ``hooks``."""
     if conversion.output is None:
         raise RuntimeError("the script could not be converted")
-    code = instrument(conversion.output, conversion.functions, str(path))
+    filename = converted_filename(path)
+    code = instrument(conversion.output, conversion.functions, filename)
+    # Tracebacks show the converted lines, not the original script's.
+    lines = conversion.output.splitlines(keepends=True)
+    linecache.cache[filename] = (len(conversion.output), None, lines, filename)
     guard = _Guard(hooks)
     with script_context(path, output) as module:
         module.__dict__[WRAP_NAME] = guard.wrap
         try:
-            exec(code, module.__dict__)
+            exec(code, module.__dict__)  # noqa: S102 - running the script is the point
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise
 
 
 class Catch(Hooks):
-    """Stop at the first call of ``kind``."""
+    """Stop at the ``index``-th (0-based) call of ``kind``."""
 
-    def __init__(self, kind: str = "fit"):
+    def __init__(self, kind: str = "fit", index: int = 0):
         self.kind = kind
+        self.index = index
+        self.seen = 0
 
     def before(self, kind, function, args, kwargs):
         if kind == self.kind:
-            raise Captured(kind, function, args, kwargs)
+            self.seen += 1
+            if self.seen > self.index:
+                raise Captured(kind, function, args, kwargs)
 
 
-def capture_first(run: Callable[..., None], *run_args, kind: str = "fit", output: io.StringIO | None = None) -> Captured | None:
-    """Run a script until its first ``kind`` call; the Captured call, or None if it never makes one."""
+def capture_first(
+    run: Callable[..., None], *run_args, kind: str = "fit", output: io.StringIO | None = None, index: int = 0
+) -> Captured | None:
+    """Run a script until its first (or ``index``-th) ``kind`` call; the Captured call, or None if it never makes it."""
     try:
-        run(*run_args, Catch(kind), output)
+        run(*run_args, Catch(kind, index), output)
     except Captured as captured:
         return captured
     return None

@@ -1,0 +1,644 @@
+"""``k2t parity --exact``: same initial weights, no shuffle, no dropout; compare layer by layer and epoch by epoch.
+
+1. Run the Keras script until its first ``model.fit`` and keep the model (with
+   its initial weights), the data and the fit arguments.
+2. Run the converted script until its first generated ``fit`` and keep the torch
+   module, its optimizer and the arguments.
+3. Copy the Keras weights into the torch module (k2t.weights, in place).
+4. Forward pass in inference mode on up to ``rows`` rows of the fit data: every
+   layer's output, Keras vs torch (forward hooks on each layer's submodule,
+   followed by the layer's activation where the module applies it functionally),
+   and the model's final (post-activation) output.
+5. Dropout off on both sides, then train both for a few epochs with
+   shuffle=False and the script's batch_size / validation settings; compare the
+   per-epoch history.
+
+Use ``exact_parity(source)`` from tests; it runs both sides in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import math
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
+from .instrument import convert
+
+LAYER_TOL = 1e-4  # max abs diff, scaled by max(1, max |keras output|)
+LOSS_RTOL = 1e-3  # per-epoch loss / val_loss, relative
+METRIC_RTOL = 1e-2  # per-epoch metrics, relative (a flipped borderline sample moves accuracy by 1/N)
+ABS_FLOOR = 1e-6  # absolute slack added to the relative tolerances (losses near zero)
+
+# Keras layers that are themselves the activation: their torch submodule applies it, nothing to add after the hook.
+ACTIVATION_LAYERS = frozenset({"Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "ThresholdedReLU"})
+
+
+class ParityUnavailable(RuntimeError):
+    """TensorFlow or torch is not importable."""
+
+
+@dataclass
+class LayerRow:
+    index: int
+    name: str  # Keras layer name
+    keras_class: str
+    attr: str | None  # torch submodule attribute
+    keras_shape: tuple[int, ...] | None
+    torch_shape: tuple[int, ...] | None
+    diff: float  # max abs diff (inf when the shapes differ or torch gave nothing)
+    tol: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.diff <= self.tol
+
+
+@dataclass
+class ParityReport:
+    script: str
+    ok: bool = False
+    layer_diffs: list[tuple[str, float]] = field(
+        default_factory=list
+    )  # (Keras layer name, max abs diff), then ("output", diff)
+    layers: list[LayerRow] = field(default_factory=list)
+    keras_history: dict[str, list[float]] = field(default_factory=dict)
+    torch_history: dict[str, list[float]] = field(default_factory=dict)
+    rel_diffs: dict[str, list[float]] = field(default_factory=dict)  # history key -> per-epoch relative diff
+    loss_rel_diffs: list[float] = field(default_factory=list)  # per-epoch "loss" relative diff
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # a traceback when a side crashed
+    model: str = ""  # 'keras "name" -> torch ClassName'
+    epochs: int = 0
+    fit_arguments: dict[str, Any] = field(default_factory=dict)
+    rows: int = 0
+    diagnostics: list[str] = field(default_factory=list)
+    fit_index: int = 0  # which fit call of the script was compared (0 = the first)
+    layer_tol: float = LAYER_TOL
+    loss_rtol: float = LOSS_RTOL
+    metric_rtol: float = METRIC_RTOL
+    keras_output: str = ""  # what the Keras script printed before the compared fit
+    torch_output: str = ""
+    seconds: float = 0.0
+
+    def format(self) -> str:
+        return format_report(self)
+
+
+def require_frameworks() -> None:
+    """Raise ParityUnavailable with an install hint when TensorFlow or torch is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("keras") is None:
+        raise ParityUnavailable("k2t parity needs TensorFlow: pip install 'k2t[parity]'")
+    if importlib.util.find_spec("torch") is None:
+        raise ParityUnavailable("k2t parity needs PyTorch: pip install 'k2t[parity]'")
+
+
+def exact_parity(
+    source: str,
+    epochs: int = 3,
+    path: str | Path | None = None,
+    rows: int = 256,
+    layer_tol: float = LAYER_TOL,
+    loss_rtol: float = LOSS_RTOL,
+    metric_rtol: float = METRIC_RTOL,
+    converted: str | None = None,
+    fit_index: int = 0,
+) -> ParityReport:
+    """Exact parity of the Keras script ``source`` and its k2t conversion, in this process.
+
+    ``path``: where the script notionally lives (its folder is the working
+    directory, e.g. for data files); default: a temporary folder holding
+    ``source``. ``converted``: test hook, use this text instead of k2t's output
+    (the plan still comes from converting ``source``). ``fit_index``: compare
+    the script's n-th fit call (0-based) instead of the first; the earlier fits
+    run in full on both sides first (with their own shuffling and dropout).
+    ``rows``: how many rows of the fit data the layer-by-layer pass uses.
+    Epochs trained: min(``epochs``, the script's fit epochs when it gives them).
+    Gates: every layer and the final output within ``layer_tol`` (max abs diff,
+    scaled by max(1, max |keras value|)); every epoch's loss and val_loss within
+    ``loss_rtol`` relative; metrics within ``metric_rtol``; same history keys;
+    the converted script hands its fit the same x and y.
+    Raises ParityUnavailable when TensorFlow or torch is missing; never raises for a failing script: see ``report.ok``, ``report.failures`` and ``report.error``.
+    """
+    require_frameworks()
+    quiet_tensorflow()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="k2t-parity-") as tmp:
+        if path is None:
+            path = Path(tmp) / "script.py"
+            path.write_text(source, encoding="utf-8")
+        path = Path(path).resolve()
+        report = ParityReport(
+            script=str(path), fit_index=fit_index, layer_tol=layer_tol, loss_rtol=loss_rtol, metric_rtol=metric_rtol
+        )
+        try:
+            with quiet_warnings():
+                _exact(report, source, path, epochs, rows, converted)
+        except _Stop as stop:
+            report.failures.append(str(stop))
+        except Exception:  # noqa: BLE001 - reported, not raised
+            report.error = traceback.format_exc()
+            report.failures.append("crashed: " + report.error.strip().splitlines()[-1])
+    report.ok = not report.failures and report.error is None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class _Stop(Exception):
+    """A precondition failed: recorded as the report's failure."""
+
+
+def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) -> None:
+    import numpy as np
+
+    conversion = convert(source, str(path))
+    report.diagnostics = conversion.diagnostics
+    if conversion.output is None:
+        raise _Stop("the script could not be converted: " + "; ".join(conversion.diagnostics))
+    if conversion.diagnostics:
+        report.notes.append(
+            f"the conversion has {len(conversion.diagnostics)} TODO(s); only the compared fit is checked"
+        )
+    if converted is not None:
+        conversion.output = converted
+
+    # 1-2. Capture both sides at their first fit.
+    keras_out, torch_out = io.StringIO(), io.StringIO()
+    try:
+        kcap = capture_first(run_keras, source, path, output=keras_out, index=report.fit_index)
+    finally:
+        report.keras_output = keras_out.getvalue()
+    if kcap is None:
+        raise _Stop(f"the Keras script makes fewer than {report.fit_index + 1} model.fit call(s)")
+    try:
+        tcap = capture_first(run_torch, conversion, path, output=torch_out, index=report.fit_index)
+    finally:
+        report.torch_output = torch_out.getvalue()
+    if tcap is None:
+        raise _Stop(f"the converted script makes fewer than {report.fit_index + 1} call(s) of the generated fit")
+
+    kfit = inspect.signature(kcap.function).bind(*kcap.args, **kcap.kwargs)
+    kargs = kfit.arguments
+    kmodel = kargs["self"]
+    tfit = inspect.signature(tcap.function).bind(*tcap.args, **tcap.kwargs)
+    targs = tfit.arguments
+    tmodel, optimizer = targs.get("model"), targs.get("optimizer")
+    if tmodel is None:
+        first = list(targs)
+        tmodel, optimizer = targs[first[0]], targs[first[1]] if len(first) > 1 else None
+    module_plan = conversion.module_plan(type(tmodel).__name__)
+    if module_plan is None:
+        raise _Stop(f"no k2t plan for the torch class {type(tmodel).__name__}")
+    report.model = f'keras "{kmodel.name}" -> torch {type(tmodel).__name__}'
+
+    unsupported = sorted(k for k in kargs if k not in _KERAS_FIT_USED | {"self"})
+    if unsupported:
+        report.notes.append("fit arguments not reproduced in --exact: " + ", ".join(unsupported))
+    x, y = kargs.get("x"), kargs.get("y")
+    if not _is_array(x) or not _is_array(y):
+        raise _Stop("--exact needs fit(x, y) with array data (not a dataset or generator)")
+    x, y = np.asarray(x), np.asarray(y)
+    _compare_data(report, x, y, targs)
+
+    try:
+        if int(kmodel.optimizer.iterations.numpy()) > 0:
+            report.notes.append(
+                "the model was trained by an earlier fit: the optimizer states of both sides may differ"
+            )
+    except AttributeError:
+        pass
+
+    # Make sure the Keras model is built.
+    if not kmodel.built:
+        kmodel(x[:1])
+
+    # 3. Weights.
+    from ..weights import WeightTransferError, transfer_weights
+
+    try:
+        copied = transfer_weights(kmodel, tmodel, module_plan)
+    except WeightTransferError as exc:
+        raise _Stop(f"weight transfer failed: {exc}") from None
+    report.notes.append(f"weights copied into: {', '.join(copied) if copied else '(no layer has weights)'}")
+
+    # 4. Forward pass, layer by layer.
+    sample = x[:rows]
+    report.rows = len(sample)
+    _forward(report, kmodel, tmodel, module_plan, sample, report.layer_tol)
+
+    # 5. Training.
+    requested = kargs.get("epochs")
+    report.epochs = min(epochs, int(requested)) if requested else epochs
+    _train(
+        report,
+        kcap.function,
+        kmodel,
+        tcap.function,
+        tmodel,
+        optimizer,
+        x,
+        y,
+        kargs,
+        report.loss_rtol,
+        report.metric_rtol,
+    )
+
+
+_KERAS_FIT_USED = frozenset(
+    {"x", "y", "batch_size", "epochs", "verbose", "shuffle", "validation_split", "validation_data"}
+)
+
+
+def _is_array(value) -> bool:
+    return value is not None and (hasattr(value, "shape") or isinstance(value, (list, tuple)))
+
+
+def _compare_data(report: ParityReport, x, y, targs: dict) -> None:
+    """The converted script must hand its fit the same data as the Keras script."""
+    import numpy as np
+
+    names = list(targs)
+    tx = targs.get("x", targs[names[2]] if len(names) > 2 else None)
+    ty = targs.get("y", targs[names[3]] if len(names) > 3 else None)
+    for label, kv, tv in (("x", x, tx), ("y", y, ty)):
+        try:
+            tv = np.asarray(tv.detach().cpu().numpy() if hasattr(tv, "detach") else tv)
+        except Exception:  # noqa: BLE001
+            report.failures.append(f"fit data {label}: the torch side passed {type(tv).__name__}")
+            continue
+        if tv.shape != kv.shape:
+            report.failures.append(f"fit data {label}: Keras shape {kv.shape}, torch shape {tv.shape}")
+            continue
+        try:
+            diff = float(np.max(np.abs(kv.astype(np.float64) - tv.astype(np.float64)))) if kv.size else 0.0
+        except (TypeError, ValueError):
+            diff = 0.0 if np.array_equal(kv, tv) else math.inf
+        if diff > 1e-6:
+            report.failures.append(f"fit data {label}: Keras and torch data differ (max abs diff {diff:.3g})")
+    report.notes.append(f"fit data: x {tuple(x.shape)} {x.dtype}, y {tuple(y.shape)} {y.dtype}")
+
+
+def _activation_after(layer_plan) -> str | None:
+    """The activation the torch module applies outside the layer's submodule (None if none)."""
+    if layer_plan.activation in (None, "linear") or layer_plan.keras_class in ACTIVATION_LAYERS:
+        return None
+    return layer_plan.activation
+
+
+def _apply_activation(name: str, value):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from ..translate.activations import apply_activation
+
+    return eval(apply_activation(name, "x"), {"torch": torch, "F": F, "nn": nn, "math": math}, {"x": value})
+
+
+def _to_torch_input(x):
+    import numpy as np
+    import torch
+
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.integer):
+        return torch.as_tensor(x.astype(np.int64))
+    return torch.as_tensor(x.astype(np.float32))
+
+
+def _tensor_numpy(value):
+    import numpy as np
+
+    if isinstance(value, (tuple, list)):
+        value = value[0]
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _align(keras_value, torch_value):
+    """torch feature maps are channels-first: move the channels last when that makes the shapes agree."""
+    import numpy as np
+
+    if torch_value.shape != keras_value.shape and torch_value.ndim == keras_value.ndim >= 3:
+        moved = np.moveaxis(torch_value, 1, -1)
+        if moved.shape == keras_value.shape:
+            return moved
+    return torch_value
+
+
+def _max_diff(keras_value, torch_value, layer_tol) -> tuple[float, float]:
+    import numpy as np
+
+    k = np.asarray(keras_value, dtype=np.float64)
+    t = np.asarray(torch_value, dtype=np.float64)
+    if k.shape != t.shape:
+        return math.inf, layer_tol
+    if k.size == 0:
+        return 0.0, layer_tol
+    diff = float(np.max(np.abs(k - t)))
+    if math.isnan(diff):
+        diff = 0.0 if np.array_equal(np.isnan(k), np.isnan(t)) and np.allclose(k, t, equal_nan=True) else math.inf
+    scale = float(np.nanmax(np.abs(k))) if np.isfinite(k).any() else 1.0
+    return diff, layer_tol * max(1.0, scale)
+
+
+def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_tol) -> None:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from ..weights import submodule
+
+    xk = sample.astype(np.float32) if np.issubdtype(sample.dtype, np.floating) else sample
+    keras_outputs = []
+    h = xk
+    for layer in kmodel.layers:
+        h = layer(h, training=False)
+        keras_outputs.append(np.asarray(h))
+    keras_final = np.asarray(kmodel(xk, training=False))
+
+    xt = _to_torch_input(sample)
+    seen: dict[int, Any] = {}
+    hooks = []
+    for index, layer_plan in enumerate(module_plan.layers):
+        if layer_plan.attr is None:
+            continue
+
+        def hook(module, args, output, index=index):
+            seen.setdefault(index, output)
+
+        hooks.append(submodule(tmodel, layer_plan.attr).register_forward_hook(hook))
+    was_training = tmodel.training
+    tmodel.eval()
+    try:
+        with torch.no_grad():
+            torch_final = _tensor_numpy(tmodel(xt))
+            previous = xt
+            for index, (layer, layer_plan) in enumerate(zip(kmodel.layers, module_plan.layers)):
+                note = ""
+                if layer_plan.attr is None:
+                    # A stateless layer written inline: run its forward lines on the previous layer's output.
+                    scope = {"self": tmodel, "x": previous, "torch": torch, "F": F, "nn": nn, "math": math, "np": np}
+                    exec("\n".join(layer_plan.forward), scope)  # noqa: S102
+                    value = scope["x"]
+                    note = "inline"
+                elif index in seen:
+                    value = seen[index]
+                    if isinstance(value, (tuple, list)):
+                        value = value[0]
+                    activation = _activation_after(layer_plan)
+                    if activation is not None:
+                        value = _apply_activation(activation, value)
+                        note = f"+{activation}"
+                else:
+                    value = None
+                    note = "torch never called this submodule"
+                keras_value = keras_outputs[index]
+                if value is None:
+                    diff, tol, tshape = math.inf, layer_tol, None
+                else:
+                    previous = value
+                    tv = _align(keras_value, _tensor_numpy(value))
+                    tshape = tuple(tv.shape)
+                    diff, tol = _max_diff(keras_value, tv, layer_tol)
+                row = LayerRow(
+                    index,
+                    layer.name,
+                    type(layer).__name__,
+                    layer_plan.attr,
+                    tuple(keras_value.shape),
+                    tshape,
+                    diff,
+                    tol,
+                    note,
+                )
+                report.layers.append(row)
+                report.layer_diffs.append((layer.name, diff))
+                if not row.ok:
+                    report.failures.append(
+                        f"layer {index} {layer.name} ({row.keras_class}): max abs diff {diff:.3g} > {tol:.3g}"
+                    )
+    finally:
+        for handle in hooks:
+            handle.remove()
+        tmodel.train(was_training)
+    tv = _align(keras_final, torch_final)
+    diff, tol = _max_diff(keras_final, tv, layer_tol)
+    report.layers.append(
+        LayerRow(
+            len(module_plan.layers),
+            "output",
+            "(model)",
+            None,
+            tuple(keras_final.shape),
+            tuple(tv.shape),
+            diff,
+            tol,
+            "post-activation",
+        )
+    )
+    report.layer_diffs.append(("output", diff))
+    if not diff <= tol:
+        report.failures.append(f"model output: max abs diff {diff:.3g} > {tol:.3g}")
+
+
+def _disable_dropout(kmodel, tmodel) -> int:
+    from torch import nn
+
+    count = 0
+    for layer in _keras_layers(kmodel):
+        if "Dropout" in type(layer).__name__ and hasattr(layer, "rate"):
+            layer.rate = 0.0
+            count += 1
+    for module in tmodel.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd):
+            module.p = 0.0
+    return count
+
+
+def _keras_layers(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _keras_layers(layer)
+
+
+@contextlib.contextmanager
+def _no_shuffle_randperm():
+    """For a generated fit without a `shuffle` parameter: torch.randperm returns the identity order."""
+    import torch
+
+    original = torch.randperm
+
+    def identity(n, *args, **kwargs):
+        return torch.arange(n, dtype=kwargs.get("dtype") or torch.int64, device=kwargs.get("device"))
+
+    torch.randperm = identity
+    try:
+        yield
+    finally:
+        torch.randperm = original
+
+
+def _floats(history: dict) -> dict[str, list[float]]:
+    return {str(k): [float(v) for v in values] for k, values in history.items()}
+
+
+def _train(
+    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol
+) -> None:
+    _disable_dropout(kmodel, tmodel)
+    common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
+    if kargs.get("batch_size") is not None:
+        common["batch_size"] = kargs["batch_size"]
+    if kargs.get("validation_data") is not None:
+        common["validation_data"] = kargs["validation_data"]
+    elif kargs.get("validation_split"):
+        common["validation_split"] = kargs["validation_split"]
+    report.fit_arguments = {k: v for k, v in common.items() if k != "validation_data"}
+    if "validation_data" in common:
+        report.fit_arguments["validation_data"] = "(as in the script)"
+
+    torch_parameters = inspect.signature(torch_fit).parameters
+    missing = [k for k in common if k not in torch_parameters]
+    if missing:
+        raise _Stop(f"the generated {torch_fit.__name__}() has no parameter {', '.join(missing)}")
+    torch_kwargs = dict(common)
+    shuffle_patch = contextlib.nullcontext()
+    if "shuffle" in torch_parameters:
+        torch_kwargs["shuffle"] = False
+    else:
+        shuffle_patch = _no_shuffle_randperm()
+        report.notes.append(f"{torch_fit.__name__}() has no shuffle parameter: torch.randperm patched to the identity")
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        keras_history = keras_fit(kmodel, x, y, shuffle=False, **common)
+    report.keras_history = _floats(keras_history.history)
+    with contextlib.redirect_stdout(sink), shuffle_patch:
+        torch_history = torch_fit(tmodel, optimizer, x, y, **torch_kwargs)
+    report.torch_history = _floats(getattr(torch_history, "history", torch_history))
+
+    kh, th = report.keras_history, report.torch_history
+    if set(kh) != set(th):
+        only_k, only_t = sorted(set(kh) - set(th)), sorted(set(th) - set(kh))
+        report.failures.append(f"history keys differ: only Keras {only_k}, only torch {only_t}")
+    for key in kh:
+        if key not in th:
+            continue
+        is_loss = key in ("loss", "val_loss")
+        rtol = loss_rtol if is_loss else metric_rtol
+        diffs = []
+        for epoch, (kv, tv) in enumerate(zip(kh[key], th[key]), 1):
+            rel = _rel(kv, tv)
+            diffs.append(rel)
+            if not abs(kv - tv) <= rtol * abs(kv) + ABS_FLOOR:
+                report.failures.append(
+                    f"epoch {epoch} {key}: Keras {kv:.6g}, torch {tv:.6g} (relative diff {rel:.3g} > {rtol:g})"
+                )
+        if len(kh[key]) != len(th[key]):
+            report.failures.append(f"{key}: Keras has {len(kh[key])} epochs, torch {len(th[key])}")
+        report.rel_diffs[key] = diffs
+    report.loss_rel_diffs = report.rel_diffs.get("loss", [])
+
+
+def _rel(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    if math.isnan(a) or math.isnan(b):
+        return math.inf
+    return abs(a - b) / max(abs(a), 1e-12)
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _shape(shape) -> str:
+    return "-" if shape is None else "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _num(value: float) -> str:
+    return f"{value:.3e}" if math.isfinite(value) else str(value)
+
+
+def format_report(report: ParityReport) -> str:
+    lines = [
+        f"k2t parity --exact: {report.script}" + (f" (fit call #{report.fit_index + 1})" if report.fit_index else "")
+    ]
+    if report.model:
+        lines.append(f"model: {report.model}")
+    for diag in report.diagnostics:
+        lines.append(f"conversion: {diag}")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    if report.layers:
+        lines.append("")
+        lines.append(
+            f"forward pass, inference mode, {report.rows} rows (tolerance: max abs diff <= {report.layer_tol:g} x max(1, |keras|)):"
+        )
+        header = (
+            f"  {'#':>3}  {'layer':<24}{'keras class':<20}{'torch attr':<22}{'keras shape':<18}{'max abs diff':>13}"
+        )
+        lines.append(header)
+        for row in report.layers:
+            status = "ok" if row.ok else "MISMATCH"
+            if row.torch_shape is not None and row.keras_shape != row.torch_shape:
+                status += f" (torch shape {_shape(row.torch_shape)})"
+            extra = f" [{row.note}]" if row.note else ""
+            index = str(row.index) if row.keras_class != "(model)" else ""
+            lines.append(
+                f"  {index:>3}  {row.name:<24}{row.keras_class:<20}{(row.attr or '-'):<22}{_shape(row.keras_shape):<18}{_num(row.diff):>13}  {status}{extra}"
+            )
+    if report.keras_history or report.torch_history:
+        lines.append("")
+        args = ", ".join(f"{k}={v}" for k, v in report.fit_arguments.items())
+        lines.append(f"training, shuffle off, dropout off ({args}):")
+        keys = list(report.keras_history) + [k for k in report.torch_history if k not in report.keras_history]
+        for key in keys:
+            kv, tv = report.keras_history.get(key, []), report.torch_history.get(key, [])
+            lines.append(f"  {key}:")
+            lines.append(f"    {'epoch':>5}  {'keras':>14}  {'torch':>14}  {'rel diff':>10}")
+            for epoch in range(max(len(kv), len(tv))):
+                a = kv[epoch] if epoch < len(kv) else math.nan
+                b = tv[epoch] if epoch < len(tv) else math.nan
+                lines.append(f"    {epoch + 1:>5}  {a:>14.8g}  {b:>14.8g}  {_num(_rel(a, b)):>10}")
+    if report.error:
+        lines.append("")
+        lines.append("error:")
+        lines.extend("  " + line for line in report.error.rstrip().splitlines())
+        for label, text in (("keras", report.keras_output), ("torch", report.torch_output)):
+            tail = text.rstrip().splitlines()[-10:]
+            if tail:
+                lines.append(f"last output of the {label} script:")
+                lines.extend(f"  [{label}] {line}" for line in tail)
+    lines.append("")
+    if report.ok:
+        lines.append(
+            f"PASS: every layer within tolerance, every epoch's loss within {report.loss_rtol:g} relative ({report.seconds:.1f}s)"
+        )
+    else:
+        lines.append("FAIL:")
+        lines.extend(f"  - {failure}" for failure in report.failures)
+    return "\n".join(lines)
+
+
+__all__ = [
+    "Captured",
+    "LayerRow",
+    "ParityReport",
+    "ParityUnavailable",
+    "exact_parity",
+    "format_report",
+    "require_frameworks",
+]
