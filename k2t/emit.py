@@ -56,9 +56,12 @@ def render(template: str, **context) -> str:
 
 def render_module(m: ModulePlan, summary: bool) -> str:
     forward = [line for layer in m.layers for line in (layer.forward if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])]
+    forward += m.output_lines
     output_expression = ""
     if m.output_activation:
         last = m.layers[-1]
+        if m.output_lines:
+            raise AssertionError("a logits split after a layout change")  # softmax/Dense force Keras's layout
         if last.keras_class == "Dense":
             forward[-1] = f"x = self.{last.attr}(x)"
             output_expression = apply_activation(m.output_activation, "self.logits(x)")
@@ -83,7 +86,7 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
     default_layers = []
     lines: list[str] = []
     for layer in m.layers:
-        if layer.keras_class == "Dense" and layer.init == [
+        if layer.init == [
             f"nn.init.xavier_uniform_(self.{layer.attr}.weight)",
             f"nn.init.zeros_(self.{layer.attr}.bias)",
         ]:
@@ -97,7 +100,7 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
             group = [f"nn.init.xavier_uniform_(self.{default_layers[0]}.weight)", f"nn.init.zeros_(self.{default_layers[0]}.bias)"]
         else:
             members = ", ".join(f"self.{attr}" for attr in default_layers)
-            group = [f"for linear in ({members}):", "    nn.init.xavier_uniform_(linear.weight)", "    nn.init.zeros_(linear.bias)"]
+            group = [f"for layer in ({members}):", "    nn.init.xavier_uniform_(layer.weight)", "    nn.init.zeros_(layer.bias)"]
         lines = group + lines
     return lines, note
 

@@ -32,7 +32,7 @@ from typing import Any
 from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
 from .instrument import convert
 
-LAYER_TOL = 1e-4  # max abs diff, scaled by max(1, max |keras output|)
+LAYER_TOL = 1e-4  # max abs diff of every layer's output
 LOSS_RTOL = 1e-3  # per-epoch loss / val_loss, relative
 METRIC_RTOL = 1e-2  # per-epoch metrics, relative (a flipped borderline sample moves accuracy by 1/N)
 ABS_FLOOR = 1e-6  # absolute slack added to the relative tolerances (losses near zero)
@@ -125,8 +125,8 @@ def exact_parity(
     run in full on both sides first (with their own shuffling and dropout).
     ``rows``: how many rows of the fit data the layer-by-layer pass uses.
     Epochs trained: min(``epochs``, the script's fit epochs when it gives them).
-    Gates: every layer and the final output within ``layer_tol`` (max abs diff,
-    scaled by max(1, max |keras value|)); every epoch's loss and val_loss within
+    Gates: every layer and the final output within ``layer_tol`` (max abs
+    diff); every epoch's loss and val_loss within
     ``loss_rtol`` relative; metrics within ``metric_rtol``; same history keys;
     the converted script hands its fit the same x and y.
     Raises ParityUnavailable when TensorFlow or torch is missing; never raises for a failing script: see ``report.ok``, ``report.failures`` and ``report.error``.
@@ -326,14 +326,12 @@ def _tensor_numpy(value):
     return np.asarray(value)
 
 
-def _align(keras_value, torch_value):
-    """torch feature maps are channels-first: move the channels last when that makes the shapes agree."""
+def _align(keras_value, torch_value, layout: str = "keras"):
+    """Feature maps the torch module keeps channels-first are compared channels-last."""
     import numpy as np
 
-    if torch_value.shape != keras_value.shape and torch_value.ndim == keras_value.ndim >= 3:
-        moved = np.moveaxis(torch_value, 1, -1)
-        if moved.shape == keras_value.shape:
-            return moved
+    if layout == "channels_first" and torch_value.ndim >= 3:
+        return np.moveaxis(torch_value, 1, -1)
     return torch_value
 
 
@@ -349,8 +347,7 @@ def _max_diff(keras_value, torch_value, layer_tol) -> tuple[float, float]:
     diff = float(np.max(np.abs(k - t)))
     if math.isnan(diff):
         diff = 0.0 if np.array_equal(np.isnan(k), np.isnan(t)) and np.allclose(k, t, equal_nan=True) else math.inf
-    scale = float(np.nanmax(np.abs(k))) if np.isfinite(k).any() else 1.0
-    return diff, layer_tol * max(1.0, scale)
+    return diff, layer_tol
 
 
 def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_tol) -> None:
@@ -410,7 +407,7 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
                     diff, tol, tshape = math.inf, layer_tol, None
                 else:
                     previous = value
-                    tv = _align(keras_value, _tensor_numpy(value))
+                    tv = _align(keras_value, _tensor_numpy(value), layer_plan.layout)
                     tshape = tuple(tv.shape)
                     diff, tol = _max_diff(keras_value, tv, layer_tol)
                 row = LayerRow(
@@ -585,7 +582,7 @@ def format_report(report: ParityReport) -> str:
     if report.layers:
         lines.append("")
         lines.append(
-            f"forward pass, inference mode, {report.rows} rows (tolerance: max abs diff <= {report.layer_tol:g} x max(1, |keras|)):"
+            f"forward pass, inference mode, {report.rows} rows (tolerance: max abs diff <= {report.layer_tol:g}):"
         )
         header = (
             f"  {'#':>3}  {'layer':<24}{'keras class':<20}{'torch attr':<22}{'keras shape':<18}{'max abs diff':>13}"

@@ -131,8 +131,8 @@ def translate(script: KerasScript) -> ScriptPlan:
             continue
         modules[id(spec)] = module
         plan.modules.append(module)
-        if any(layer.keras_class == "BatchNormalization" for layer in module.layers):
-            plan.add_helper(Helper("BatchNorm", "layers/batch_norm.py.j2"))
+        for helper in module.helpers:
+            plan.add_helper(helper)
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]

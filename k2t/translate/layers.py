@@ -7,6 +7,7 @@ from .activations import ACTIVATIONS, activation_name, apply_activation
 from .initializers import initializer_lines
 from .model import LayerContext, product, static_int
 from .plan import LayerPlan
+from .helpers import Helper
 from .registry import layer
 from .regularizers import regularizer_terms
 
@@ -20,6 +21,7 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
     units_value = ctx.layer.arg(0, "units")
     if units_value is None:
         raise Unsupported("K2T102", "Dense needs units", ctx.layer.pos)
+    ctx.keras_layout()  # Dense acts on the last axis
     units = ctx.size(units_value, f"{ctx.attr}_units")
     in_features = ctx.shape[-1]
     use_bias = ctx.literal("use_bias", None, True)
@@ -59,6 +61,8 @@ def convert_activation(ctx: LayerContext) -> LayerPlan:
 
 def _activation_module(ctx: LayerContext, keras_class: str, activation: str, constructor: str | None = None) -> LayerPlan:
     module = constructor or ACTIVATIONS[activation].module
+    if activation in ("softmax", "log_softmax"):
+        ctx.keras_layout()  # over the last (channel) axis
     if module is None:
         raise Unsupported("K2T110", f"activation {activation!r} as a layer is not translated", ctx.layer.pos)
     return LayerPlan(
@@ -149,6 +153,7 @@ def convert_dropout(ctx: LayerContext) -> LayerPlan:
 @layer("Flatten")
 def convert_flatten(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("data_format",), set())
+    ctx.keras_layout()  # Keras flattens in (height, width, channels) order
     ctx.shape = [product(ctx.shape)]
     return LayerPlan(
         keras_class="Flatten",
@@ -165,8 +170,8 @@ def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
     axis = ctx.literal("axis", 0, -1)
     if axis not in (-1, len(ctx.shape)):
         raise Unsupported("K2T102", f"BatchNormalization(axis={axis}) is not translated", ctx.layer.pos)
-    if len(ctx.shape) != 1:
-        raise Unsupported("K2T102", "BatchNormalization on inputs with more than one feature axis is not translated yet", ctx.layer.pos)
+    ctx.channels_first()  # the generated BatchNorm normalises over dim 1, as torch's do
+    ctx.helpers.append(Helper("BatchNorm", "layers/batch_norm.py.j2"))
     momentum = ctx.literal("momentum", 1, 0.99)
     epsilon = ctx.literal("epsilon", 2, 1e-3)
     center = ctx.literal("center", 3, True)

@@ -16,7 +16,8 @@ COMMON_KWARGS = frozenset({"name"})
 
 def snake_case(name: str) -> str:
     """``BatchNormalization`` -> ``batch_normalization``; ``LeakyReLU`` -> ``leaky_relu`` (Keras says leaky_re_lu)."""
-    name = name.replace("ReLU", "Relu")
+    name = name.replace("PReLU", "Prelu").replace("ReLU", "Relu")
+    name = re.sub(r"(\d)D", r"\1d", name)  # Conv2D -> conv2d, as Keras names it
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
     return re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
@@ -36,6 +37,11 @@ def static_int(code: str) -> int | None:
         return None
 
 
+def keras_layout_expression(x: str, rank: int) -> str:
+    order = (0, *range(2, rank), 1)
+    return f"{x}.permute{order}"
+
+
 def product(dims: list[str]) -> str:
     values = [static_int(d) for d in dims]
     if all(v is not None for v in values):
@@ -49,12 +55,29 @@ def product(dims: list[str]) -> str:
 class LayerContext:
     """What a layer converter may read and ask for."""
 
-    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[str], is_last: bool):
+    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[str], layout: str, is_last: bool):
         self.builder = builder
         self.layer = layer
         self.attr = attr
-        self.shape = shape
+        self.shape = shape  # Keras's shape of the tensor, batch excluded (channels last)
+        self.layout = layout  # dim order of the torch tensor: "keras" or "channels_first"
         self.is_last = is_last
+        self.pre: list[str] = []  # forward lines that must run before this layer's own
+        self.helpers: list = []  # generated definitions this layer needs (translate.helpers.Helper)
+
+    def channels_first(self) -> None:
+        """Make the torch tensor (N, C, spatial...): what torch's convolutions and pooling expect."""
+        if self.layout == "keras" and len(self.shape) >= 2:
+            rank = len(self.shape) + 1
+            order = (0, rank - 1, *range(1, rank - 1))
+            self.pre.append(f"x = x.permute{order}  # Keras is channels-last; torch convolutions are channels-first")
+            self.layout = "channels_first"
+
+    def keras_layout(self) -> None:
+        """Make the torch tensor's dims Keras's (channels last) again."""
+        if self.layout == "channels_first" and len(self.shape) >= 2:
+            self.pre.append(f"x = {keras_layout_expression('x', len(self.shape) + 1)}  # back to channels-last")
+            self.layout = "keras"
 
     @property
     def self_attr(self) -> str:
@@ -155,7 +178,7 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
 
 
 def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | None = None) -> ModulePlan:
-    from . import layers as _layers  # noqa: F401  (registers the converters)
+    from . import conv, layers  # noqa: F401  (each family module registers its converters)
 
     builder = _ModuleBuilder(spec, set())
     shape_values, declared_on = input_shape_of(spec)
@@ -175,6 +198,8 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
     name_value = spec.call.kwarg("name")
     keras_name = name_value.literal if name_value is not None and isinstance(name_value.literal, str) else "sequential"
     plans: list[LayerPlan] = []
+    helpers: list = []
+    layout = "keras"
     attrs = _attr_names(spec.layers)
     for index, (layer, attr) in enumerate(zip(spec.layers, attrs)):
         converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
@@ -185,11 +210,18 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
             for key in ("input_shape", "input_dim"):
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
-        ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, index == len(spec.layers) - 1)
+        ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
         plan = converter(ctx)
+        plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
+        layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
+        plan.layout = layout
         plans.append(plan)
+        helpers.extend(ctx.helpers)
         shape = ctx.shape
+    output_lines = []
+    if layout == "channels_first":
+        output_lines.append(f"x = {keras_layout_expression('x', len(shape) + 1)}  # Keras's output is channels-last")
     return ModulePlan(
         var=spec.var,
         class_name=class_name,
@@ -197,6 +229,8 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
         params=builder.params,
         layers=plans,
         input_shape=input_shape,
+        output_lines=output_lines,
+        helpers=helpers,
     )
 
 

@@ -27,6 +27,9 @@ class LayerPlan:
     comment: str | None = None  # why: the Keras default this reproduces
     output_shape: list[str] = field(default_factory=list)
     params: int | None = None  # parameter count when static
+    # Dim order of this layer's torch output: "keras" (as Keras has it) or
+    # "channels_first" (N, C, spatial...: what torch convolutions work in).
+    layout: str = "keras"
 
 
 @dataclass
@@ -39,6 +42,8 @@ class ModulePlan:
     input_shape: list[str]
     output_activation: str | None = None  # set when training uses the logits
     todos: list[str] = field(default_factory=list)
+    output_lines: list[str] = field(default_factory=list)  # after the last layer (back to channels-last)
+    helpers: list = field(default_factory=list)  # generated definitions the layers need
 
     @property
     def has_regularization(self) -> bool:
