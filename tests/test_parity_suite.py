@@ -14,60 +14,7 @@ from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
 
-SCRIPT = """\
-import numpy as np
-import keras
-
-rng = np.random.RandomState(0)
-x = rng.normal(size=(96, {features})).astype("float32"){x_shape}
-{targets}
-keras.utils.set_random_seed(0)
-model = keras.Sequential([
-    keras.Input(shape={input_shape}),
-{layers}
-])
-model.compile(optimizer={optimizer}, loss={loss}, metrics={metrics})
-history = model.fit(x, y, batch_size=16, epochs=3, verbose=0{fit_extra})
-"""
-
-TARGETS = {
-    "binary": 'y = (x.reshape(len(x), -1).sum(axis=1) > 0).astype("float32")',
-    "sparse": "y = np.argmax(x.reshape(len(x), -1)[:, :3], axis=1)",
-    "categorical": 'y = np.eye(3, dtype="float32")[np.argmax(x.reshape(len(x), -1)[:, :3], axis=1)]',
-    "regression": 'y = x.reshape(len(x), -1)[:, :2].sum(axis=1, keepdims=True).astype("float32")',
-    "positive": 'y = np.abs(x.reshape(len(x), -1)[:, :2]).sum(axis=1, keepdims=True).astype("float32") + 0.5',
-    "distribution": 'y = np.abs(x.reshape(len(x), -1)[:, :3]) + 0.1\ny = (y / y.sum(axis=1, keepdims=True)).astype("float32")',
-    "signs": 'y = np.where(x.reshape(len(x), -1)[:, :1] > 0, 1.0, -1.0).astype("float32")',
-}
-
-
-def script(layers, loss='"binary_crossentropy"', optimizer='"adam"', metrics='["accuracy"]', targets="binary",
-           features=6, x_shape="", input_shape=None, fit_extra=""):
-    return SCRIPT.format(
-        features=features,
-        x_shape=x_shape,
-        input_shape=input_shape or f"({features},)",
-        targets=TARGETS[targets],
-        layers=textwrap.indent(",\n".join(layers), "    ") + ",",
-        optimizer=optimizer,
-        loss=loss,
-        metrics=metrics,
-        fit_extra=fit_extra,
-    )
-
-
-def assert_parity(source, tmp_path):
-    from k2t.parity import exact_parity
-
-    report = exact_parity(source, epochs=3, path=tmp_path / "case.py")
-    assert report.error is None, report.error
-    details = "\n".join(report.failures) + f"\nlayers: {report.layer_diffs}\nkeras: {report.keras_history}\ntorch: {report.torch_history}"
-    assert report.ok, details
-    # Same history keys, one float per epoch.
-    assert list(report.torch_history) == list(report.keras_history), details
-    for key, values in report.keras_history.items():
-        assert len(report.torch_history[key]) == len(values) == 3, details
-    return report
+from parity_cases import assert_parity, script
 
 
 OUT = 'keras.layers.Dense(1, activation="sigmoid")'

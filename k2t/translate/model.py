@@ -178,7 +178,7 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
 
 
 def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | None = None) -> ModulePlan:
-    from . import conv, layers  # noqa: F401  (each family module registers its converters)
+    from . import conv, layers, normalization, pooling, preprocessing, reshaping  # noqa: F401  (each family registers its converters)
 
     builder = _ModuleBuilder(spec, set())
     shape_values, declared_on = input_shape_of(spec)
