@@ -55,6 +55,9 @@ def render(template: str, **context) -> str:
 
 
 def render_module(m: ModulePlan, summary: bool) -> str:
+    args = ", ".join(m.forward_args)
+    if m.forward_lines is not None:
+        return _render_functional(m, summary, args)
     forward = [line for layer in m.layers for line in (layer.forward if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])]
     forward += m.output_lines
     output_expression = ""
@@ -73,6 +76,29 @@ def render_module(m: ModulePlan, summary: bool) -> str:
         "module.py.j2",
         m=m,
         summary=summary,
+        args=args,
+        return_value="x",
+        forward_lines=forward,
+        output_expression=output_expression,
+        init_lines=init_lines,
+        init_note=note,
+        regularization_terms=[term for layer in m.layers for term in layer.regularizers],
+    )
+
+
+def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
+    forward, return_value, output_expression = m.forward_lines, m.return_value, ""
+    if m.output_activation:
+        lines, logits_var, activation = m.logits_variant
+        forward, return_value = lines, logits_var
+        output_expression = apply_activation(activation, f"self.logits({args})")
+    init_lines, note = _init_lines(m)
+    return render(
+        "module.py.j2",
+        m=m,
+        summary=summary,
+        args=args,
+        return_value=return_value,
         forward_lines=forward,
         output_expression=output_expression,
         init_lines=init_lines,
@@ -108,9 +134,26 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
 def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     keys = ["loss"] + [key for key, _ in t.metrics]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
+    multi = len(t.model.forward_args) > 1
+    if multi:
+        names = tuple(t.model.input_names)
+        convert_x = [
+            "if isinstance(x, dict):",
+            f"    x = [x[name] for name in {names!r}]  # Keras matches dict keys to the Input names",
+            "x = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in x]",
+        ]
+    else:
+        convert_x = ["x = torch.as_tensor(np.asarray(x, dtype=np.float32))"]
+
+    def take(source: str, index: str) -> str:
+        return f"[a[{index}] for a in {source}]" if multi else f"{source}[{index}]"
+
     return render(
         "training.py.j2",
         training=t,
+        convert_x=convert_x,
+        take=take,
+        star="*" if multi else "",
         fit="fit" in plan.features,
         evaluate="evaluate" in plan.features or _validates(plan),
         fit_options=plan.fit_options,
@@ -136,7 +179,8 @@ def generated_block(plan: ScriptPlan) -> str:
         if {"fit", "evaluate"} & plan.features:
             parts.append(render_training(t, plan))
     if "predict" in plan.features:
-        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features))
+        multi = any(len(m.forward_args) > 1 for m in plan.modules)
+        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi))
     if summary:
         parts.append(render("summary.py.j2"))
     return "\n\n\n".join(p for p in parts if p.strip())

@@ -80,6 +80,30 @@ class ModelSpec:
     input_pos: Pos | None = None
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
     add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
+    graph: Graph | None = None  # Functional models: the layer graph (then ``layers`` is empty)
+
+
+@dataclass(eq=False)
+class TensorNode:
+    """A symbolic Keras tensor of the Functional API: an Input, or a layer applied to tensors."""
+
+    var: str  # the variable the script assigned it to
+    pos: Pos
+    layer: KerasCall | None  # None for keras.Input
+    layer_id: int  # the layer object's identity: a shared layer appears in several nodes
+    inputs: tuple[TensorNode, ...] = ()
+    as_list: bool = False  # the layer was called on a list of tensors (merge layers)
+    input_shape: tuple[Value, ...] | None = None  # for keras.Input
+    input_name: str | None = None  # keras.Input(name=...)
+    statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(eq=False)
+class Graph:
+    inputs: list[TensorNode]
+    outputs: list[TensorNode]
+    nodes: list[TensorNode]  # every layer node the outputs depend on, in computation order
+    outputs_as_list: bool = False  # Model(outputs=[...]) returns a list even for one output
 
 
 @dataclass(eq=False)

@@ -13,7 +13,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from .diagnostics import Diagnostic
-from .ir import NO_LITERAL, CompileSpec, Instance, KerasCall, MethodCall, ModelSpec, Pos, Value
+from .ir import NO_LITERAL, CompileSpec, Graph, Instance, KerasCall, MethodCall, ModelSpec, Pos, TensorNode, Value
 from .names import canonical_name, is_keras, is_tensorflow
 
 MODEL_METHODS = ("fit", "evaluate", "predict", "summary")
@@ -76,6 +76,24 @@ class _Scope:
         self.models: dict[str, Instance] = {}
         self.bindings: dict[str, tuple[KerasCall | str, cst.CSTNode]] = {}
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
+        self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
+        self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
+
+    def tensor(self, name: str) -> TensorNode | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.tensors:
+                return scope.tensors[name]
+            scope = scope.parent
+        return None
+
+    def layer_object(self, name: str):
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.layer_objects:
+                return scope.layer_objects[name]
+            scope = scope.parent
+        return None
 
     def factory(self, name: str) -> Instance | None:
         scope: _Scope | None = self
@@ -264,10 +282,16 @@ class _Parser:
 
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
+        if self.functional_statement(line, small, scope):
+            return True
         if isinstance(small, cst.Return) and scope.function is not None and small.value is not None:
             value = small.value
             if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Sequential":
                 model = self.sequential(line, None, value, scope)
+                scope.factories[scope.function] = Instance(model)
+                return True
+            if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Model":
+                model = self.functional_model(line, None, value, scope)
                 scope.factories[scope.function] = Instance(model)
                 return True
             if isinstance(value, cst.Name):
@@ -329,6 +353,161 @@ class _Parser:
                     instance.compile = self.compile(line, instance.model, func.value.value, call, scope)
                     return True
         return False
+
+    # ------------------------------------------------------------ Functional API
+    def functional_statement(self, line, small, scope: _Scope) -> bool:
+        """``x = keras.Input(...)``, ``x = layer(...)(tensors)``, ``layer = layers.Dense(8)``, ``m = keras.Model(...)``."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return False
+        target = small.targets[0].target.value
+        value = small.value
+        if not isinstance(value, cst.Call):
+            return False
+        name = self.keras_name(value.func)
+        if name == "keras.Input":
+            node = self.input_node(line, target, value, scope)
+            scope.tensors[target] = node
+            return True
+        if name == "keras.Model":
+            model = self.functional_model(line, target, value, scope)
+            scope.models[target] = Instance(model)
+            return True
+        if name is not None and name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper():
+            # A layer object kept for later calls (shared layers).
+            scope.layer_objects[target] = (self.call(value, name, scope), id(value), line)
+            self.script.removed.add(id(line))
+            return True
+        if self.is_tensor_expression(value, scope):
+            node = self.tensor_expression(line, target, value, scope)
+            scope.tensors[target] = node
+            return True
+        return False
+
+    def is_tensor_expression(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """A call of a layer (``layers.Dense(8)(x)``, ``shared(x)``, ``layers.add([a, b])``) on symbolic tensors."""
+        if not isinstance(node, cst.Call):
+            return False
+        func = node.func
+        if isinstance(func, cst.Call):
+            name = self.keras_name(func.func)
+            return name is not None and name.startswith("keras.layers.")
+        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            return True
+        name = self.keras_name(func)
+        return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+
+    def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
+        if isinstance(node, cst.Name):
+            tensor = scope.tensor(node.value)
+            if tensor is None:
+                raise _Unfollowable(node, f"`{node.value}` is not a Keras tensor k2t can follow")
+            self.consumed.add(id(node))
+            return tensor
+        if self.is_tensor_expression(node, scope):
+            return self.tensor_expression(line, target, node, scope)
+        raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
+
+    def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
+        func = node.func
+        if isinstance(func, cst.Call):
+            layer = self.call(func, self.keras_name(func.func), scope)
+            layer_id = id(func)
+        elif isinstance(func, cst.Name):
+            layer, layer_id, _ = scope.layer_object(func.value)
+            self.consumed.add(id(func))
+        else:
+            # layers.add([a, b]) and friends: the function form of a merge layer.
+            short = self.keras_name(func).rsplit(".", 1)[-1]
+            _mark_subtree(func, self.consumed)
+            args = [a for a in node.args if a.keyword is None][:1]
+            kwargs = tuple((a.keyword.value, self.value(a.value, scope)) for a in node.args if a.keyword is not None)
+            layer = KerasCall("keras.layers." + MERGE_FUNCTIONS[short], (), kwargs, self.pos(node))
+            layer_id = id(node)
+            node_args = args
+            return self._apply(line, target, node, layer, layer_id, node_args, scope)
+        positional = [a for a in node.args if a.keyword is None]
+        for a in node.args:
+            if a.keyword is not None and a.keyword.value not in ("training", "mask"):
+                raise _Unfollowable(node, f"calling a layer with {a.keyword.value}= is not translated")
+        return self._apply(line, target, node, layer, layer_id, positional, scope)
+
+    def _apply(self, line, target, node, layer, layer_id, positional, scope) -> TensorNode:
+        self.consumed.add(id(node))
+        if len(positional) != 1:
+            raise _Unfollowable(node, "a layer is called on one tensor or one list of tensors")
+        arg = positional[0].value
+        if isinstance(arg, (cst.List, cst.Tuple)):
+            inputs = tuple(self.tensor_argument(line, target, el.value, scope) for el in arg.elements)
+            as_list = True
+        else:
+            inputs = (self.tensor_argument(line, target, arg, scope),)
+            as_list = False
+        return TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line)
+
+    def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
+        spec = self.call(call, "keras.Input", scope)
+        shape = spec.arg(0, "shape")
+        if shape is None or shape.elements is None:
+            raise _Unfollowable(call, "k2t needs Input(shape=(...)) written as a tuple")
+        name = spec.kwarg("name")
+        for key, value in spec.kwargs:
+            if key not in ("shape", "name", "dtype"):
+                raise _Unfollowable(call, f"Input({key}=...) is not translated")
+        return TensorNode(
+            target,
+            self.pos(call),
+            None,
+            id(call),
+            input_shape=shape.elements,
+            input_name=name.literal if name is not None and isinstance(name.literal, str) else None,
+            statement=line,
+        )
+
+    def functional_model(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
+        self.script.uses_keras = True
+        self.consumed.add(id(call))
+        _mark_subtree(call.func, self.consumed)
+        given: dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword is not None else ("inputs", "outputs")[index] if index < 2 else None
+            if key is None:
+                raise _Unfollowable(call, "keras.Model() with more than two positional arguments")
+            given[key] = arg.value
+        if "inputs" not in given or "outputs" not in given:
+            raise _Unfollowable(call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)")
+        inputs, _ = self.tensor_list(given["inputs"], scope)
+        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope)
+        kwargs = []
+        for key, value in given.items():
+            if key == "name":
+                kwargs.append((key, self.value(value, scope)))
+            elif key not in ("inputs", "outputs"):
+                raise _Unfollowable(call, f"keras.Model({key}=...) is not translated")
+        nodes = _graph_nodes(inputs, outputs)
+        model = ModelSpec(
+            var=target,
+            pos=self.pos(call),
+            call=KerasCall("keras.Model", (), tuple(kwargs), self.pos(call)),
+            statement=line,
+            graph=Graph(inputs, outputs, nodes, outputs_as_list),
+        )
+        self.script.models.append(model)
+        return model
+
+    def tensor_list(self, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool]:
+        if isinstance(node, (cst.List, cst.Tuple)):
+            items = [el.value for el in node.elements]
+            as_list = True
+        else:
+            items = [node]
+            as_list = False
+        tensors = []
+        for item in items:
+            if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
+                raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")
+            self.consumed.add(id(item))
+            tensors.append(scope.tensor(item.value))
+        return tensors, as_list
 
     def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
@@ -451,6 +630,38 @@ class _Parser:
         code = "K2T150" if is_tensorflow(name) else "K2T100"
         what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
         self.todo(statement, node, code, f"{what} `{name}` is not translated")
+
+
+# Lowercase function forms of the merge layers: layers.add([a, b]) is Add()([a, b]).
+MERGE_FUNCTIONS = {
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "concatenate": "Concatenate",
+    "dot": "Dot",
+}
+
+
+def _graph_nodes(inputs: list[TensorNode], outputs: list[TensorNode]) -> list[TensorNode]:
+    """Layer nodes the outputs depend on, inputs first, each after the nodes it reads."""
+    order: list[TensorNode] = []
+    seen: set[int] = set()
+
+    def visit(node: TensorNode) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for parent in node.inputs:
+            visit(parent)
+        if node.layer is not None:
+            order.append(node)
+
+    for out in outputs:
+        visit(out)
+    return order
 
 
 class _NoBindScope(_Scope):

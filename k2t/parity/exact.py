@@ -206,10 +206,21 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     if unsupported:
         report.notes.append("fit arguments not reproduced in --exact: " + ", ".join(unsupported))
     x, y = kargs.get("x"), kargs.get("y")
-    if not _is_array(x) or not _is_array(y):
+    if not (_is_array(x) or isinstance(x, dict)) or not _is_array(y):
         raise _Stop("--exact needs fit(x, y) with array data (not a dataset or generator)")
-    x, y = np.asarray(x), np.asarray(y)
-    _compare_data(report, x, y, targs)
+    functional_model = module_plan.forward_lines is not None
+    if functional_model:
+        from . import functional
+
+        x, y = functional.as_input_list(kmodel, x), np.asarray(y)
+        if len(x) == 1:
+            x = x[0]
+            _compare_data(report, x, y, targs)
+        else:
+            report.notes.append(f"fit data: {len(x)} inputs {[tuple(a.shape) for a in x]}, y {tuple(y.shape)}")
+    else:
+        x, y = np.asarray(x), np.asarray(y)
+        _compare_data(report, x, y, targs)
 
     try:
         if int(kmodel.optimizer.iterations.numpy()) > 0:
@@ -220,22 +231,31 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         pass
 
     # Make sure the Keras model is built.
-    if not kmodel.built:
+    if not kmodel.built and not functional_model:
         kmodel(x[:1])
 
     # 3. Weights.
     from ..weights import WeightTransferError, transfer_weights
 
     try:
-        copied = transfer_weights(kmodel, tmodel, module_plan)
+        keras_layers = functional.keras_layers_for(kmodel, module_plan) if functional_model else None
+        copied = transfer_weights(kmodel, tmodel, module_plan, keras_layers)
     except WeightTransferError as exc:
         raise _Stop(f"weight transfer failed: {exc}") from None
     report.notes.append(f"weights copied into: {', '.join(copied) if copied else '(no layer has weights)'}")
 
     # 4. Forward pass, layer by layer.
-    sample = x[:rows]
-    report.rows = len(sample)
-    _forward(report, kmodel, tmodel, module_plan, sample, report.layer_tol)
+    if functional_model:
+        sample = [a[:rows] for a in x] if isinstance(x, list) else [x[:rows]]
+        report.rows = len(sample[0])
+        functional.forward(
+            report, kmodel, tmodel, module_plan, sample, report.layer_tol,
+            LayerRow, _align, _max_diff, _activation_after, _apply_activation,
+        )
+    else:
+        sample = x[:rows]
+        report.rows = len(sample)
+        _forward(report, kmodel, tmodel, module_plan, sample, report.layer_tol)
 
     # 5. Training.
     requested = kargs.get("epochs")

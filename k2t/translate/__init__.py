@@ -12,6 +12,7 @@ from .activations import apply_activation
 from .helpers import Helper
 from .losses import plan_loss
 from .metrics import plan_metric
+from .functional import translate_functional
 from .model import camel_case, translate_model
 from .optimizers import plan_optimizer
 from .plan import ModulePlan
@@ -138,6 +139,11 @@ def translate(script: KerasScript) -> ScriptPlan:
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
+        if spec.graph is not None:
+            # The tensor statements are folded into the module's forward.
+            for node in [*spec.graph.inputs, *spec.graph.nodes]:
+                if node.statement is not None and node.statement is not spec.statement:
+                    plan.statements.setdefault(id(node.statement), [])
 
     trainings: dict[int, TrainingPlan] = {}
     for compiled in script.compiles:
@@ -196,6 +202,8 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
     else:
         base = camel_case(spec.var)
     class_name = _unique(base, taken)
+    if spec.graph is not None:
+        return translate_functional(spec, class_name)
     fallback = None
     for call in script.calls:
         if call.instance.model is spec and call.method == "fit" and call.args:
@@ -227,10 +235,16 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         raise Unsupported("K2T130", f"compile({key}=...) is not translated", value.pos)
     if compile_spec.loss is None:
         raise Unsupported("K2T120", "compile() without a loss cannot be trained", compile_spec.pos)
-    last = module.layers[-1] if module.layers else None
-    final_activation = last.activation if last is not None else "linear"
+    if module.forward_lines is not None:  # Functional
+        if len(module.output_names) != 1:
+            raise Unsupported("K2T130", "training models with several outputs is not translated yet", compile_spec.pos)
+        final_activation = module.logits_variant[2] if module.logits_variant else "linear"
+        units = module.output_shapes[0][-1] if module.output_shapes and module.output_shapes[0] else None
+    else:
+        last = module.layers[-1] if module.layers else None
+        final_activation = last.activation if last is not None else "linear"
+        units = last.output_shape[-1] if last is not None and last.output_shape else None
     loss = plan_loss(compile_spec.loss, final_activation)
-    units = last.output_shape[-1] if last is not None and last.output_shape else None
     metrics = []
     for value in compile_spec.metrics:
         key, helper = plan_metric(value, loss.canonical, units)

@@ -44,6 +44,17 @@ class ModulePlan:
     todos: list[str] = field(default_factory=list)
     output_lines: list[str] = field(default_factory=list)  # after the last layer (back to channels-last)
     helpers: list = field(default_factory=list)  # generated definitions the layers need
+    # Functional models: forward's parameters, its body (over the script's tensor names) and result.
+    forward_args: list[str] = field(default_factory=lambda: ["x"])
+    forward_lines: list[str] | None = None
+    return_value: str = "x"
+    input_shapes: list[list[str]] = field(default_factory=list)
+    input_names: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    output_shapes: list[list[str]] = field(default_factory=list)
+    node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
+    graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
+    logits_variant: tuple | None = None  # (lines, logits variable, activation) without the final activation
 
     @property
     def has_regularization(self) -> bool:

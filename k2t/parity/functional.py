@@ -1,0 +1,125 @@
+"""Exact parity for Functional models: match the k2t graph to Keras's, layer by layer.
+
+The generated module keeps one submodule per Keras layer object; here each of
+k2t's tensor nodes is paired with the Keras operation that produced the same
+tensor by walking both graphs back from the outputs, so weights are copied
+into the right submodule even when Keras orders ``model.layers`` differently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _keras_mapping(kmodel, graph) -> dict[int, Any]:
+    """k2t layer_id -> Keras layer."""
+    mapping: dict[int, Any] = {}
+
+    def match(node, ktensor) -> None:
+        if node.layer is None:
+            return
+        operation, node_index, _ = ktensor._keras_history
+        mapping.setdefault(node.layer_id, operation)
+        inbound = operation._inbound_nodes[node_index]
+        for parent, kparent in zip(node.inputs, inbound.input_tensors):
+            match(parent, kparent)
+
+    for node, ktensor in zip(graph.outputs, kmodel.outputs):
+        match(node, ktensor)
+    return mapping
+
+
+def keras_layers_for(kmodel, module_plan) -> list:
+    """The Keras layers in the order of ``module_plan.layers`` (one per distinct layer object)."""
+    mapping = _keras_mapping(kmodel, module_plan.graph)
+    order: list[int] = []
+    for node, plan in module_plan.node_plans:
+        if plan is not None and node.layer_id not in order:
+            order.append(node.layer_id)
+    return [mapping[layer_id] for layer_id in order]
+
+
+def as_input_list(kmodel, x) -> list:
+    """Keras accepts a dict keyed by Input names, a list, or one array: always a list here."""
+    import numpy as np
+
+    if isinstance(x, dict):
+        names = [tensor.name for tensor in kmodel.inputs]
+        x = [x[name] for name in names]
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(a) for a in x]
+    return [np.asarray(x)]
+
+
+def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float, row_type, align, max_diff, activation_after, apply_activation) -> None:
+    """Per-layer outputs (layers called once) and the final outputs, Keras vs torch, inference mode."""
+    import keras
+    import numpy as np
+    import torch
+
+    from ..weights import submodule
+
+    mapping = _keras_mapping(kmodel, module_plan.graph)
+    counts: dict[int, int] = {}
+    for node, _ in module_plan.node_plans:
+        counts[node.layer_id] = counts.get(node.layer_id, 0) + 1
+    compared = [(node, plan) for node, plan in module_plan.node_plans if plan is not None and counts[node.layer_id] == 1]
+    klayers = [mapping[node.layer_id] for node, _ in compared]
+    probe = keras.Model(kmodel.inputs, [layer.output for layer in klayers]) if klayers else None
+    keras_values = probe(sample, training=False) if probe is not None else []
+    if probe is not None and len(klayers) == 1:
+        keras_values = [keras_values]
+    keras_final = kmodel(sample, training=False)
+    keras_final = [np.asarray(v) for v in (keras_final if isinstance(keras_final, (list, tuple)) else [keras_final])]
+
+    seen: dict[str, Any] = {}
+    hooks = []
+    for node, plan in compared:
+        def hook(module, args, output, attr=plan.attr):
+            seen.setdefault(attr, output)
+
+        hooks.append(submodule(tmodel, plan.attr).register_forward_hook(hook))
+    was_training = tmodel.training
+    tmodel.eval()
+    inputs = [torch.as_tensor(a.astype(np.float32)) for a in sample]
+    try:
+        with torch.no_grad():
+            torch_final = tmodel(*inputs)
+    finally:
+        for handle in hooks:
+            handle.remove()
+        tmodel.train(was_training)
+    torch_final = [t.detach().numpy() for t in (torch_final if isinstance(torch_final, (list, tuple)) else [torch_final])]
+
+    for index, ((node, plan), klayer, kvalue) in enumerate(zip(compared, klayers, keras_values)):
+        kvalue = np.asarray(kvalue)
+        value = seen.get(plan.attr)
+        note = ""
+        if value is None:
+            diff, tol, tshape = math.inf, layer_tol, None
+            note = "torch never called this submodule"
+        else:
+            activation = activation_after(plan)
+            if activation is not None:
+                value = apply_activation(activation, value)
+                note = f"+{activation}"
+            tv = align(kvalue, value.detach().numpy(), plan.layout)
+            tshape = tuple(tv.shape)
+            diff, tol = max_diff(kvalue, tv, layer_tol)
+        row = row_type(index, klayer.name, type(klayer).__name__, plan.attr, tuple(kvalue.shape), tshape, diff, tol, note)
+        report.layers.append(row)
+        report.layer_diffs.append((klayer.name, diff))
+        if not row.ok:
+            report.failures.append(f"layer {klayer.name} ({row.keras_class}): max abs diff {diff:.3g} > {tol:.3g}")
+    shared = sorted({mapping[node.layer_id].name for node, plan in module_plan.node_plans if plan is not None and counts[node.layer_id] > 1})
+    if shared:
+        report.notes.append("shared layers compared through the outputs only: " + ", ".join(shared))
+    for position, (kv, tv) in enumerate(zip(keras_final, torch_final)):
+        diff, tol = max_diff(kv, tv, layer_tol)
+        name = "output" if len(keras_final) == 1 else f"output {position}"
+        row = row_type(len(report.layers), name, "(model)", None, tuple(kv.shape), tuple(tv.shape), diff, tol, "post-activation")
+        report.layers.append(row)
+        report.layer_diffs.append((name, diff))
+        if not row.ok:
+            report.failures.append(f"{name}: max abs diff {diff:.3g} > {tol:.3g}")

@@ -1,0 +1,188 @@
+"""A Keras Functional model (``keras.Model(inputs, outputs)``) -> the plan of a named nn.Module.
+
+Every layer object becomes one submodule (a shared layer once); ``forward``
+computes the graph in order, with the script's own tensor names as variables.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..diagnostics import Unsupported
+from ..ir import ModelSpec, TensorNode
+from . import registry
+from .merge import MERGE_LAYERS, MergeInput, convert_merge
+from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression
+from .plan import LayerPlan, ModulePlan
+
+_X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
+
+
+def _rename(lines: list[str], source: str, target: str) -> list[str]:
+    """Converter lines read and write `x`: read `source` first, then work on `target`."""
+    renamed = []
+    for index, line in enumerate(lines):
+        head, sep, rest = line.partition(" = ")
+        if not sep:
+            renamed.append(_X.sub(target, line))
+            continue
+        rest = _X.sub(source if index == 0 else target, rest)
+        renamed.append(f"{_X.sub(target, head)} = {rest}")
+    return renamed
+
+
+def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
+    from . import conv, layers, normalization, pooling, preprocessing, reshaping  # noqa: F401
+
+    graph = spec.graph
+    assert graph is not None
+    builder = _ModuleBuilder(spec, set())
+    state: dict[int, tuple[str, list[str], str]] = {}  # id(node) -> (forward variable, shape, layout)
+    forward_args: list[str] = []
+    input_shapes: list[list[str]] = []
+    for node in graph.inputs:
+        shape = []
+        values = node.input_shape or ()
+        for i, value in enumerate(values):
+            if value.is_literal and value.literal is None:
+                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
+            role = f"{node.var}_features" if len(values) == 1 else f"{node.var}_dim_{i}"
+            shape.append(str(value.literal) if value.is_literal else builder.param(value.code, role))
+        name = _identifier(node.var, forward_args)
+        forward_args.append(name)
+        input_shapes.append(shape)
+        state[id(node)] = (name, shape, "keras")
+
+    distinct: dict[int, object] = {}
+    for node in graph.nodes:
+        distinct.setdefault(node.layer_id, node.layer)
+    attrs = dict(zip(distinct, _attr_names(list(distinct.values()))))
+    variables = _variable_names(graph, forward_args)
+
+    plans: list[LayerPlan] = []
+    node_plans: list[tuple[TensorNode, LayerPlan | None]] = []
+    built: set[int] = set()
+    lines: list[str] = []
+    helpers: list = []
+    final_logits: tuple[list[str], str, str] | None = None
+    final_count = 0
+    for node in graph.nodes:
+        layer = node.layer
+        out = variables[id(node)]
+        inputs = [state[id(parent)] for parent in node.inputs]
+        if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
+            result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
+            lines.extend(result.lines)
+            state[id(node)] = (out, result.shape, result.layout)
+            node_plans.append((node, None))
+            continue
+        if len(inputs) != 1 or node.as_list:
+            raise Unsupported("K2T102", f"{layer.short_name} called on several tensors is not translated", node.pos)
+        source, shape, layout = inputs[0]
+        converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+        if converter is None:
+            raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
+        ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
+        plan = converter(ctx)
+        node_lines = _rename(ctx.pre + plan.forward, source, out)
+        layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
+        plan.output_shape = list(ctx.shape)
+        plan.layout = layout
+        if node.layer_id not in built:
+            built.add(node.layer_id)
+            plans.append(plan)
+            helpers.extend(ctx.helpers)
+        lines.extend(node_lines)
+        state[id(node)] = (out, list(ctx.shape), layout)
+        node_plans.append((node, plan))
+        if len(graph.outputs) == 1 and node is graph.outputs[0]:
+            final_logits = _without_final_activation(plan, node_lines, source, out)
+            final_count = len(node_lines)
+
+    returns = []
+    for node in graph.outputs:
+        var, shape, layout = state[id(node)]
+        if layout == "channels_first":
+            lines.append(f"{var} = {keras_layout_expression(var, len(shape) + 1)}  # Keras's outputs are channels-last")
+        returns.append(var)
+    return_value = ", ".join(returns) if len(returns) > 1 else returns[0]
+    if graph.outputs_as_list and len(returns) == 1:
+        return_value = f"[{returns[0]}]"
+    name_value = spec.call.kwarg("name")
+    keras_name = name_value.literal if name_value is not None and isinstance(name_value.literal, str) else "functional"
+    module = ModulePlan(
+        var=spec.var,
+        class_name=class_name,
+        keras_name=keras_name,
+        params=builder.params,
+        layers=plans,
+        input_shape=input_shapes[0] if len(input_shapes) == 1 else [],
+        helpers=helpers,
+    )
+    module.forward_args = forward_args
+    module.forward_lines = lines
+    module.return_value = return_value
+    module.input_shapes = input_shapes
+    module.node_plans = node_plans
+    module.graph = graph
+    module.output_names = [_output_name(node, attrs) for node in graph.outputs]
+    module.input_names = [node.input_name or node.var for node in graph.inputs]
+    module.output_shapes = [state[id(node)][1] for node in graph.outputs]
+    if final_logits is not None and not any(line.endswith("# Keras's outputs are channels-last") for line in lines):
+        logits_lines, logits_var, activation = final_logits
+        module.logits_variant = (lines[: len(lines) - final_count] + logits_lines, logits_var, activation)
+    return module
+
+
+def _output_name(node: TensorNode, attrs: dict[int, str]) -> str:
+    given = node.layer.kwarg("name") if node.layer is not None else None
+    if given is not None and isinstance(given.literal, str):
+        return given.literal
+    return attrs.get(node.layer_id, node.var)
+
+
+def _without_final_activation(plan: LayerPlan, node_lines: list[str], source: str, out: str):
+    """(lines of the final layer without its activation, variable holding the logits, activation)."""
+    if plan.activation not in ("sigmoid", "softmax"):
+        return None
+    if plan.keras_class == "Dense":
+        return node_lines[:-1] + [f"{out} = self.{plan.attr}({source if len(node_lines) == 1 else out})"], out, plan.activation
+    return node_lines[:-1], source if len(node_lines) == 1 else out, plan.activation
+
+
+def _identifier(name: str, taken: list[str]) -> str:
+    if name in ("self",) or name in taken:
+        name = f"{name}_input"
+    return name
+
+
+def _variable_names(graph, forward_args: list[str]) -> dict[int, str]:
+    """Forward variable per node: the script's name, unless that would overwrite a value still needed."""
+    names: dict[int, str] = {}
+    holder: dict[str, TensorNode] = {}
+    for node, name in zip(graph.inputs, forward_args):
+        names[id(node)] = name
+        holder[name] = node
+    order = graph.nodes
+    for index, node in enumerate(order):
+        wanted = node.var
+        candidate, n = wanted, 1
+        while candidate in holder and _still_needed(holder[candidate], order[index + 1 :], node, graph.outputs):
+            n += 1
+            candidate = f"{wanted}_{n}"
+        names[id(node)] = candidate
+        holder[candidate] = node
+    return names
+
+
+def _still_needed(value: TensorNode, later: list[TensorNode], current: TensorNode, outputs) -> bool:
+    if any(value is out for out in outputs) and value is not current:
+        return True
+    return any(value in node.inputs for node in later)
+
+
+def functional_class_name(spec: ModelSpec) -> str:
+    name_value = spec.call.kwarg("name")
+    if name_value is not None and isinstance(name_value.literal, str):
+        return camel_case(name_value.literal)
+    return "Net" if spec.var in (None, "model") else camel_case(spec.var)
