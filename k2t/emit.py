@@ -88,10 +88,26 @@ def render_module(m: ModulePlan, summary: bool) -> str:
 
 def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
     forward, return_value, output_expression = m.forward_lines, m.return_value, ""
-    if m.output_activation:
-        lines, logits_var, activation = m.logits_variant
-        forward, return_value = lines, logits_var
-        output_expression = apply_activation(activation, f"self.logits({args})")
+    if any(m.folded):
+        # Training reads the pre-activation values of the folded outputs (Keras's _keras_logits).
+        forward = []
+        logits_vars = []
+        folds = {id(fold_node): fold for fold_node, fold in zip(m.graph.outputs, m.output_folds)}
+        folded_nodes = {id(node) for node, flag in zip(m.graph.outputs, m.folded) if flag}
+        for node, lines in m.segments:
+            forward.extend(folds[id(node)][0] if id(node) in folded_nodes else lines)
+        for node, var, flag in zip(m.graph.outputs, m.output_vars, m.folded):
+            logits_vars.append(folds[id(node)][1] if flag else var)
+        if len(logits_vars) == 1:
+            return_value = logits_vars[0]
+            output_expression = apply_activation(m.output_folds[0][2], f"self.logits({args})")
+        else:
+            return_value = ", ".join(logits_vars)
+            results = [
+                apply_activation(fold[2], name) if flag else name
+                for name, fold, flag in zip(m.output_vars, m.output_folds, m.folded)
+            ]
+            output_expression = f"{', '.join(m.output_vars)} = self.logits({args})\n        return {', '.join(results)}"
     init_lines, note = _init_lines(m)
     return render(
         "module.py.j2",
@@ -101,6 +117,7 @@ def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
         return_value=return_value,
         forward_lines=forward,
         output_expression=output_expression,
+        output_statement=len(m.output_vars) > 1 and any(m.folded),
         init_lines=init_lines,
         init_note=note,
         regularization_terms=[term for layer in m.layers for term in layer.regularizers],
@@ -148,6 +165,8 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     def take(source: str, index: str) -> str:
         return f"[a[{index}] for a in {source}]" if multi else f"{source}[{index}]"
 
+    if t.outputs:
+        return _render_multi_output(t, plan, convert_x, take)
     return render(
         "training.py.j2",
         training=t,
@@ -162,6 +181,54 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         progress_evaluate="progress_evaluate" in plan.features,
         epoch_line="epoch_line" in plan.features,
         totals=totals,
+    )
+
+
+def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> str:
+    names = tuple(o.name for o in t.outputs)
+    convert_y = [
+        "if isinstance(y, dict):",
+        f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
+        "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
+    ]
+    keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs] + [key for o in t.outputs for key, _ in o.metrics]
+    totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
+    losses = [f"{o.loss.name}(outputs[{i}], targets[{i}])" for i, o in enumerate(t.outputs)]
+    loss_lines = [f"losses = [{', '.join(losses)}]"]
+    terms = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
+    if t.model.has_regularization:
+        terms.append("model.regularization_loss()")
+    loss_lines.append(f"loss = {' + '.join(terms)}")
+    total_lines = ['totals["loss"] += loss.item() * rows']
+    total_lines += [f'totals["{o.name}_loss"] += losses[{i}].item()' for i, o in enumerate(t.outputs)]
+    metric_lines = []
+    for i, o in enumerate(t.outputs):
+        if not o.metrics:
+            continue
+        value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
+        for key, metric in o.metrics:
+            metric_lines.append(f'totals["{key}"] += {metric.name}({value}, targets[{i}]).sum().item()')
+    doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
+    return render(
+        "training_multi.py.j2",
+        training=t,
+        convert_x=convert_x,
+        convert_y=convert_y,
+        take=take,
+        star="*" if len(t.model.forward_args) > 1 else "",
+        fit="fit" in plan.features,
+        evaluate="evaluate" in plan.features or _validates(plan),
+        fit_options=plan.fit_options,
+        validation=_validates(plan),
+        progress_fit="progress_fit" in plan.features,
+        progress_evaluate="progress_evaluate" in plan.features,
+        epoch_line="epoch_line" in plan.features,
+        totals=totals,
+        loss_lines=loss_lines,
+        total_lines=total_lines,
+        metric_lines=metric_lines,
+        total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
+        per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
     )
 
 
@@ -180,7 +247,8 @@ def generated_block(plan: ScriptPlan) -> str:
             parts.append(render_training(t, plan))
     if "predict" in plan.features:
         multi = any(len(m.forward_args) > 1 for m in plan.modules)
-        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi))
+        several = any(len(m.output_names) > 1 for m in plan.modules)
+        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi, several=several))
     if summary:
         parts.append(render("summary.py.j2"))
     return "\n\n\n".join(p for p in parts if p.strip())

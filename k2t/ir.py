@@ -31,6 +31,9 @@ class KerasCall:
     args: tuple[Value, ...]
     kwargs: tuple[tuple[str, Value], ...]
     pos: Pos
+    # The variable holding this layer when the script built it before the model
+    # (``norm = layers.Normalization()`` ... ``Sequential([norm, ...])``).
+    bound: LayerObject | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:
@@ -49,6 +52,21 @@ class KerasCall:
         return self.name.rsplit(".", 1)[-1]
 
 
+@dataclass(eq=False)
+class LayerObject:
+    """A layer the script keeps in a variable: ``norm = layers.Normalization()``.
+
+    ``uses`` are the places where the script uses it outside any model
+    (``norm.adapt(x)``, ``print(norm.mean)``): such a layer must exist where
+    the script creates it, and the models that contain it receive it.
+    """
+
+    var: str
+    call: KerasCall
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    uses: list[Pos] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Value:
     """An argument as written in the script."""
@@ -59,6 +77,7 @@ class Value:
     keras_ref: str | None = None  # a bare Keras symbol, e.g. keras.activations.relu
     keras_call: KerasCall | None = None
     elements: tuple[Value, ...] | None = None  # for list/tuple displays
+    items: tuple[tuple[object, Value], ...] | None = None  # for dict displays with literal keys
 
     @property
     def is_literal(self) -> bool:

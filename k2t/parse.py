@@ -7,13 +7,14 @@ stage can rewrite exactly those spots and leave every other byte alone.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from .diagnostics import Diagnostic
-from .ir import NO_LITERAL, CompileSpec, Graph, Instance, KerasCall, MethodCall, ModelSpec, Pos, TensorNode, Value
+from .ir import NO_LITERAL, CompileSpec, Graph, Instance, KerasCall, LayerObject, MethodCall, ModelSpec, Pos, TensorNode, Value
 from .names import canonical_name, is_keras, is_tensorflow
 
 MODEL_METHODS = ("fit", "evaluate", "predict", "summary")
@@ -62,6 +63,7 @@ class KerasScript:
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
+    layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
 
@@ -191,7 +193,20 @@ class _Parser:
                         keras_ref = bound[0]
         elif isinstance(node, (cst.List, cst.Tuple)):
             elements = tuple(self.value(el.value, scope) for el in node.elements if isinstance(el, cst.Element))
-        return Value(code=code, pos=self.pos(node), literal=literal, keras_ref=keras_ref, keras_call=keras_call, elements=elements)
+        items = None
+        if isinstance(node, cst.Dict) and all(isinstance(el, cst.DictElement) for el in node.elements):
+            keys = []
+            for el in node.elements:
+                try:
+                    keys.append(ast.literal_eval(self.code(el.key).strip()))
+                except (ValueError, SyntaxError):
+                    keys = None
+                    break
+            if keys is not None:
+                items = tuple((key, self.value(el.value, scope)) for key, el in zip(keys, node.elements))
+        return Value(
+            code=code, pos=self.pos(node), literal=literal, keras_ref=keras_ref, keras_call=keras_call, elements=elements, items=items
+        )
 
     def call(self, node: cst.Call, name: str, scope: _Scope) -> KerasCall:
         self.consumed.add(id(node))
@@ -374,7 +389,8 @@ class _Parser:
             return True
         if name is not None and name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper():
             # A layer object kept for later calls (shared layers).
-            scope.layer_objects[target] = (self.call(value, name, scope), id(value), line)
+            layer = self.bind_layer_object(target, self.call(value, name, scope), line)
+            scope.layer_objects[target] = (layer, id(value), line)
             self.script.removed.add(id(line))
             return True
         if self.is_tensor_expression(value, scope):
@@ -509,6 +525,21 @@ class _Parser:
             tensors.append(scope.tensor(item.value))
         return tensors, as_list
 
+    # ----------------------------------------------------------- layer objects
+    def bind_layer_object(self, var: str, call: KerasCall, statement: cst.CSTNode) -> KerasCall:
+        """``norm = layers.Normalization()``: the call, marked as the layer held by ``var``."""
+        bound = LayerObject(var, call, statement)
+        self.script.layer_objects.append(bound)
+        return dataclasses.replace(call, bound=bound)
+
+    def layer_object_used(self, node: cst.Name, scope: _Scope) -> None:
+        """``norm.adapt(x)``, ``print(norm.mean)``: the layer must exist where the script builds it."""
+        self.consumed.add(id(node))
+        bound = scope.layer_object(node.value)[0].bound
+        if bound is not None:
+            bound.uses.append(self.pos(node))
+            self.script.removed.discard(id(bound.statement))  # the translator rewrites it instead
+
     def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
@@ -528,6 +559,9 @@ class _Parser:
         return model
 
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
+        if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
+            model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
+            return
         if not isinstance(node, cst.Call):
             raise _Unfollowable(node, f"layer `{self.code(node)}` is not a call k2t can follow")
         name = self.keras_name(node.func)
@@ -554,9 +588,12 @@ class _Parser:
         metrics_value = spec.arg(2, "metrics")
         metrics: tuple[Value, ...] = ()
         if metrics_value is not None:
-            if metrics_value.elements is None:
+            if metrics_value.items is not None:
+                metrics = (metrics_value,)  # {output: metrics}: resolved per output by the translator
+            elif metrics_value.elements is None:
                 raise _Unfollowable(call, "compile(metrics=...) must be a literal list for k2t to follow")
-            metrics = metrics_value.elements
+            else:
+                metrics = metrics_value.elements
         extra = tuple((k, v) for k, v in spec.kwargs if k not in ("optimizer", "loss", "metrics"))
         if len(spec.args) > 3:
             raise _Unfollowable(call, "compile() with more than three positional arguments")
@@ -580,6 +617,9 @@ class _Parser:
 
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
+        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None and scope.tensor(func.value) is None:
+            self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -620,6 +660,8 @@ class _Parser:
                 elif scope.binding(node.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
+                elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
+                    self.layer_object_used(node, scope)
             elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))

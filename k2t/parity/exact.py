@@ -212,12 +212,16 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     if functional_model:
         from . import functional
 
-        x, y = functional.as_input_list(kmodel, x), np.asarray(y)
-        if len(x) == 1:
+        x = functional.as_input_list(kmodel, x)
+        y = functional.as_target_list(kmodel, y) if isinstance(y, (list, tuple, dict)) else np.asarray(y)
+        if len(x) == 1 and not isinstance(y, list):
             x = x[0]
             _compare_data(report, x, y, targs)
         else:
-            report.notes.append(f"fit data: {len(x)} inputs {[tuple(a.shape) for a in x]}, y {tuple(y.shape)}")
+            x = x if len(x) > 1 else x[0]
+            shapes = [tuple(a.shape) for a in (x if isinstance(x, list) else [x])]
+            targets = [tuple(a.shape) for a in (y if isinstance(y, list) else [y])]
+            report.notes.append(f"fit data: inputs {shapes}, targets {targets}")
     else:
         x, y = np.asarray(x), np.asarray(y)
         _compare_data(report, x, y, targs)
@@ -316,14 +320,19 @@ def _activation_after(layer_plan) -> str | None:
     return layer_plan.activation
 
 
-def _apply_activation(name: str, value):
+def _apply_activation(name: str, value, layout: str = "keras"):
+    """Keras's activation on a submodule's output; on channels-first maps it acts over the channels as Keras's does."""
     import torch
     import torch.nn.functional as F
     from torch import nn
 
     from ..translate.activations import apply_activation
 
-    return eval(apply_activation(name, "x"), {"torch": torch, "F": F, "nn": nn, "math": math}, {"x": value})
+    channels_first = layout == "channels_first" and value.dim() >= 3
+    if channels_first:
+        value = value.movedim(1, -1)
+    value = eval(apply_activation(name, "x"), {"torch": torch, "F": F, "nn": nn, "math": math}, {"x": value})
+    return value.movedim(-1, 1) if channels_first else value
 
 
 def _to_torch_input(x):
@@ -417,7 +426,7 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
                         value = value[0]
                     activation = _activation_after(layer_plan)
                     if activation is not None:
-                        value = _apply_activation(activation, value)
+                        value = _apply_activation(activation, value, layer_plan.layout)
                         note = f"+{activation}"
                 else:
                     value = None
@@ -479,9 +488,17 @@ def _disable_dropout(kmodel, tmodel) -> int:
         if "Dropout" in type(layer).__name__ and hasattr(layer, "rate"):
             layer.rate = 0.0
             count += 1
+        elif type(layer).__name__ == "GaussianNoise":
+            layer.stddev = 0.0
+            count += 1
     for module in tmodel.modules():
         if isinstance(module, nn.modules.dropout._DropoutNd):
             module.p = 0.0
+        # k2t's generated noise modules (templates/layers/gaussian_*.py.j2), possibly renamed GaussianNoise_ etc.
+        elif type(module).__name__.startswith("GaussianDropout"):
+            module.rate = 0.0
+        elif type(module).__name__.startswith("GaussianNoise"):
+            module.stddev = 0.0
     return count
 
 

@@ -52,6 +52,15 @@ def as_input_list(kmodel, x) -> list:
     return [np.asarray(x)]
 
 
+def as_target_list(kmodel, y) -> list:
+    """Targets of a multi-output model as a list in output order (Keras also takes a dict by output name)."""
+    import numpy as np
+
+    if isinstance(y, dict):
+        y = [y[name] for name in kmodel.output_names]
+    return [np.asarray(a) for a in y]
+
+
 def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float, row_type, align, max_diff, activation_after, apply_activation) -> None:
     """Per-layer outputs (layers called once) and the final outputs, Keras vs torch, inference mode."""
     import keras

@@ -55,11 +55,14 @@ class TrainingPlan:
     output_activation: str | None  # torch expression of the final activation, on `logits`
     metrics: list[tuple[str, Helper]]
     suffix: str = ""
+    outputs: list | None = None  # OutputTraining per output for multi-output models
 
     @property
     def key(self) -> tuple:
         """Trainings with equal keys share one generated fit/evaluate."""
-        return (self.loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization)
+        outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
+        inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
+        return (self.loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
 
     def optimizer_for(self, receiver: str) -> str:
         return f"{receiver}.optimizer" if self.escapes else self.optimizer_var
@@ -228,17 +231,19 @@ def _unique(base: str, taken: set[str]) -> str:
 def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan) -> TrainingPlan:
     var = compile_spec.var
     for key, value in compile_spec.extra:
-        if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss") or (
-            key in ("loss_weights", "weighted_metrics") and value.is_literal and value.literal is None
+        if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss", "loss_weights") or (
+            key == "weighted_metrics" and value.is_literal and value.literal is None
         ):
             continue
         raise Unsupported("K2T130", f"compile({key}=...) is not translated", value.pos)
     if compile_spec.loss is None:
         raise Unsupported("K2T120", "compile() without a loss cannot be trained", compile_spec.pos)
-    if module.forward_lines is not None:  # Functional
-        if len(module.output_names) != 1:
-            raise Unsupported("K2T130", "training models with several outputs is not translated yet", compile_spec.pos)
-        final_activation = module.logits_variant[2] if module.logits_variant else "linear"
+    weights_value = dict(compile_spec.extra).get("loss_weights")
+    if module.forward_lines is not None and len(module.output_names) > 1:
+        return _translate_multi_output_compile(compile_spec, module, plan, weights_value)
+    if module.forward_lines is not None:  # Functional, one output
+        fold = module.output_folds[0]
+        final_activation = fold[2] if fold is not None else "linear"
         units = module.output_shapes[0][-1] if module.output_shapes and module.output_shapes[0] else None
     else:
         last = module.layers[-1] if module.layers else None
@@ -249,6 +254,8 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     for value in compile_spec.metrics:
         key, helper = plan_metric(value, loss.canonical, units)
         metrics.append((key, helper))
+    if module.forward_lines is not None:
+        module.folded = [loss.on_logits]
     optimizer = plan_optimizer(compile_spec.optimizer)
     output_activation = None
     if loss.on_logits:
@@ -274,6 +281,100 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         plan.add_helper(optimizer.helper)
     training.loss = plan.add_helper(loss.helper)
     training.metrics = [(key, plan.add_helper(helper)) for key, helper in metrics]
+    plan.trainings.append(training)
+    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
+    return training
+
+
+@dataclass
+class OutputTraining:
+    """One output of a multi-output model: its loss, weight and metrics (history keys prefixed by its name)."""
+
+    name: str
+    loss: Helper
+    on_logits: bool
+    output_activation: str | None  # torch expression of the activation on `logits`, for metrics
+    weight: str
+    metrics: list[tuple[str, Helper]]
+
+
+def _per_output(value: Value | None, names: list[str], what: str) -> list[Value | None]:
+    """A compile argument given once, as a list in output order, or as a dict by output name."""
+    if value is None:
+        return [None] * len(names)
+    if value.items is not None:
+        by_name = dict(value.items)
+        unknown = [key for key in by_name if key not in names]
+        if unknown:
+            raise Unsupported("K2T130", f"compile({what}=...) names unknown outputs {unknown} (outputs: {names})", value.pos)
+        return [by_name.get(name) for name in names]
+    if value.elements is not None and what != "metrics" or (what == "metrics" and value.elements is not None):
+        if len(value.elements) != len(names):
+            raise Unsupported("K2T130", f"compile({what}=...) has {len(value.elements)} entries for {len(names)} outputs", value.pos)
+        return list(value.elements)
+    return [value] * len(names)
+
+
+def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, weights_value) -> TrainingPlan:
+    names = module.output_names
+    losses = _per_output(compile_spec.loss, names, "loss")
+    weights = _per_output(weights_value, names, "loss_weights")
+    if len(compile_spec.metrics) == 1 and compile_spec.metrics[0].items is not None:
+        metric_lists = _per_output(compile_spec.metrics[0], names, "metrics")
+    elif compile_spec.metrics and all(v.elements is not None for v in compile_spec.metrics):
+        metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
+    else:
+        # A flat list applies to every output.
+        metric_lists = [Value("", compile_spec.pos, elements=compile_spec.metrics)] * len(names)
+    outputs = []
+    folded = []
+    for index, name in enumerate(names):
+        if losses[index] is None:
+            raise Unsupported("K2T120", f"output {name!r} has no loss", compile_spec.pos)
+        fold = module.output_folds[index]
+        final_activation = fold[2] if fold is not None else "linear"
+        loss = plan_loss(losses[index], final_activation)
+        folded.append(loss.on_logits)
+        units = module.output_shapes[index][-1] if module.output_shapes[index] else None
+        metric_values = metric_lists[index]
+        entries = () if metric_values is None else (metric_values.elements if metric_values.elements is not None else (metric_values,))
+        metrics = []
+        for value in entries:
+            key, helper = plan_metric(value, loss.canonical, units)
+            metrics.append((f"{name}_{key}", plan.add_helper(helper)))
+        weight = weights[index]
+        if weight is not None and not weight.is_literal:
+            raise Unsupported("K2T130", f"loss weight {weight.code} must be a literal", weight.pos)
+        outputs.append(
+            OutputTraining(
+                name=name,
+                loss=plan.add_helper(loss.helper),
+                on_logits=loss.on_logits,
+                output_activation=apply_activation(final_activation, "logits") if loss.on_logits else None,
+                weight="1" if weight is None else repr(weight.literal),
+                metrics=metrics,
+            )
+        )
+    module.folded = folded
+    if any(folded):
+        module.output_activation = "/".join(sorted({a for a, flag in zip(module.output_activations, folded) if flag}))
+    optimizer = plan_optimizer(compile_spec.optimizer)
+    var = compile_spec.var
+    optimizer_var = f"{var}.optimizer" if compile_spec.escapes else _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
+    training = TrainingPlan(
+        model=module,
+        var=var,
+        escapes=compile_spec.escapes,
+        optimizer_var=optimizer_var,
+        optimizer=optimizer.expression.format(params=f"{var}.parameters()"),
+        loss=outputs[0].loss,
+        on_logits=any(folded),
+        output_activation=None,
+        metrics=[],
+    )
+    training.outputs = outputs
+    if optimizer.helper is not None:
+        plan.add_helper(optimizer.helper)
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training

@@ -64,8 +64,8 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
     built: set[int] = set()
     lines: list[str] = []
     helpers: list = []
-    final_logits: tuple[list[str], str, str] | None = None
-    final_count = 0
+    segments: list[tuple[TensorNode, list[str]]] = []  # each node's forward lines, in order
+    folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     for node in graph.nodes:
         layer = node.layer
         out = variables[id(node)]
@@ -73,6 +73,7 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
             lines.extend(result.lines)
+            segments.append((node, result.lines))
             state[id(node)] = (out, result.shape, result.layout)
             node_plans.append((node, None))
             continue
@@ -93,11 +94,13 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
             plans.append(plan)
             helpers.extend(ctx.helpers)
         lines.extend(node_lines)
+        segments.append((node, node_lines))
         state[id(node)] = (out, list(ctx.shape), layout)
         node_plans.append((node, plan))
-        if len(graph.outputs) == 1 and node is graph.outputs[0]:
-            final_logits = _without_final_activation(plan, node_lines, source, out)
-            final_count = len(node_lines)
+        if any(node is output for output in graph.outputs) and not any(node in later.inputs for later in graph.nodes):
+            fold = _without_final_activation(plan, node_lines, source, out)
+            if fold is not None and layout == "keras":
+                folds[id(node)] = fold
 
     returns = []
     for node in graph.outputs:
@@ -128,9 +131,15 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
     module.output_names = [_output_name(node, attrs) for node in graph.outputs]
     module.input_names = [node.input_name or node.var for node in graph.inputs]
     module.output_shapes = [state[id(node)][1] for node in graph.outputs]
-    if final_logits is not None and not any(line.endswith("# Keras's outputs are channels-last") for line in lines):
-        logits_lines, logits_var, activation = final_logits
-        module.logits_variant = (lines[: len(lines) - final_count] + logits_lines, logits_var, activation)
+    module.segments = segments
+    module.output_folds = [folds.get(id(node)) for node in graph.outputs]
+    module.output_vars = returns
+    module.output_activations = [
+        (plan.activation if plan is not None else "linear")
+        for node in graph.outputs
+        for n, plan in node_plans
+        if n is node
+    ]
     return module
 
 

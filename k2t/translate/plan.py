@@ -54,7 +54,11 @@ class ModulePlan:
     output_shapes: list[list[str]] = field(default_factory=list)
     node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
     graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
-    logits_variant: tuple | None = None  # (lines, logits variable, activation) without the final activation
+    segments: list = field(default_factory=list)  # (TensorNode, forward lines) per node
+    output_folds: list = field(default_factory=list)  # per output: (lines without activation, logits var, activation) or None
+    output_vars: list[str] = field(default_factory=list)
+    output_activations: list[str] = field(default_factory=list)
+    folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
 
     @property
     def has_regularization(self) -> bool:
