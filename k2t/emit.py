@@ -153,10 +153,9 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     multi = len(t.model.forward_args) > 1
     if multi:
-        names = tuple(t.model.input_names)
         convert_x = [
             "if isinstance(x, dict):",
-            f"    x = [x[name] for name in {names!r}]  # Keras matches dict keys to the Input names",
+            "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
             "x = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in x]",
         ]
     else:
@@ -191,7 +190,8 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
         "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
     ]
-    keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs] + [key for o in t.outputs for key, _ in o.metrics]
+    keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
+    keys += [key for index in t.metric_order for key, _ in t.outputs[index].metrics]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     losses = [f"{o.loss.name}(outputs[{i}], targets[{i}])" for i, o in enumerate(t.outputs)]
     loss_lines = [f"losses = [{', '.join(losses)}]"]

@@ -206,7 +206,7 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     if unsupported:
         report.notes.append("fit arguments not reproduced in --exact: " + ", ".join(unsupported))
     x, y = kargs.get("x"), kargs.get("y")
-    if not (_is_array(x) or isinstance(x, dict)) or not _is_array(y):
+    if not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
         raise _Stop("--exact needs fit(x, y) with array data (not a dataset or generator)")
     functional_model = module_plan.forward_lines is not None
     if functional_model:

@@ -56,11 +56,13 @@ class TrainingPlan:
     metrics: list[tuple[str, Helper]]
     suffix: str = ""
     outputs: list | None = None  # OutputTraining per output for multi-output models
+    metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
 
     @property
     def key(self) -> tuple:
         """Trainings with equal keys share one generated fit/evaluate."""
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
+        outputs += tuple(self.metric_order or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         return (self.loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
 
@@ -319,8 +321,11 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     names = module.output_names
     losses = _per_output(compile_spec.loss, names, "loss")
     weights = _per_output(weights_value, names, "loss_weights")
+    metric_order = list(range(len(names)))
     if len(compile_spec.metrics) == 1 and compile_spec.metrics[0].items is not None:
         metric_lists = _per_output(compile_spec.metrics[0], names, "metrics")
+        # Keras flattens a metrics dict with its keys sorted: evaluate() lists them in that order.
+        metric_order = sorted(metric_order, key=lambda index: names[index])
     elif compile_spec.metrics and all(v.elements is not None for v in compile_spec.metrics):
         metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
     else:
@@ -373,6 +378,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         metrics=[],
     )
     training.outputs = outputs
+    training.metric_order = metric_order
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
     plan.trainings.append(training)
