@@ -58,13 +58,21 @@ class TrainingPlan:
     outputs: list | None = None  # OutputTraining per output for multi-output models
     metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
 
+    loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
+
     @property
-    def key(self) -> tuple:
-        """Trainings with equal keys share one generated fit/evaluate."""
+    def key_without_loss(self) -> tuple:
+        """Trainings with equal keys share one generated fit/evaluate (the loss may be a parameter)."""
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
         outputs += tuple(self.metric_order or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
-        return (self.loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
+        loss = None if self.outputs is None else self.loss
+        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
+
+    @property
+    def loss_function(self) -> str:
+        """How the generated code calls the loss."""
+        return "loss_fn" if self.loss_parameter else self.loss.name
 
     def optimizer_for(self, receiver: str) -> str:
         return f"{receiver}.optimizer" if self.escapes else self.optimizer_var
@@ -180,13 +188,24 @@ def translate(script: KerasScript) -> ScriptPlan:
 
 
 def _name_training_functions(plan: ScriptPlan) -> None:
-    """One fit/evaluate pair per distinct training configuration; suffixes only when several."""
+    """One fit/evaluate pair per training configuration; suffixes only when several.
+
+    Configurations that differ only in the loss share one pair that takes the
+    loss function as a parameter (``fit(model, optimizer, msle, x, y)``).
+    """
     groups: dict[tuple, list[TrainingPlan]] = {}
     for training in plan.trainings:
-        groups.setdefault(training.key, []).append(training)
+        groups.setdefault(training.key_without_loss, []).append(training)
+    for members in groups.values():
+        if len({training.loss for training in members}) > 1:
+            for training in members:
+                training.loss_parameter = True
     if len(groups) > 1:
         used: set[str] = set()
+        largest = max(groups.values(), key=len)
         for members in groups.values():
+            if members is largest:
+                continue  # the most used configuration keeps the plain names fit/evaluate
             base = "_" + members[0].var
             suffix, n = base, 1
             while suffix in used:
@@ -424,9 +443,11 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     plan.features.add(call.method)
     if call.method == "fit":
         plan.fit_options.update(given)
-        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_for(var)], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
+        loss = [plan.name(training.loss.name)] if training.loss_parameter else []
+        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_for(var), *loss], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
     plan.evaluate_options.update(given)
-    return _call_code(plan.name("evaluate" + training.suffix), [var], call, given, ("x", "y", "batch_size", "verbose"))
+    loss = [plan.name(training.loss.name)] if training.loss_parameter else []
+    return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
 
 
 def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[str, Value], positional: tuple[str, ...]) -> str:
