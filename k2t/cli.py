@@ -1,41 +1,128 @@
-"""The command line: a thin shell over the library. All printing happens here."""
+"""The command line: a thin shell over the library. All printing and writing happens here.
+
+Every command collects a :class:`~k2t.report.Report` and exits with its
+``return_code``: 0 clean, 1 diagnostics (or would change, with ``--check``),
+2 usage error (click), 123 internal error. Heavy modules (libcst, the
+pipeline, concurrent.futures) are imported only when a file needs them.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 
-from .api import ConversionResult, convert_file, convert_source
-from .diagnostics import Diagnostic
+from .report import EXIT_INTERNAL, FORMATS, FileReport, Report, Status
 
-# Exit codes, shared by every command (see README).
-EXIT_OK = 0
-EXIT_DIAGNOSTICS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 123
+EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2  # re-exported for callers of the old names
+STDIN = "-"
 
 
-def _report(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
-    for diag in diagnostics:
-        click.echo(diag.format(), err=True)
+# ----------------------------------------------------------------- printing
+class _Console:
+    """stderr for people: diagnostics, a progress line on a terminal, a summary."""
+
+    def __init__(self, *, quiet: bool, verbose: bool, fmt: str = "text"):
+        self.quiet = quiet
+        self.verbose = verbose
+        self.fmt = fmt
+        self.tty = sys.stderr.isatty()
+        self._progress_shown = False
+
+    def progress(self, done: int, total: int, path: str) -> None:
+        if self.tty and not self.quiet and total > 1:
+            width = 60
+            name = path if len(path) <= width else "..." + path[-(width - 3) :]
+            click.echo(f"\r\033[Kk2t: [{done}/{total}] {name}", err=True, nl=False)
+            self._progress_shown = True
+
+    def clear(self) -> None:
+        if self._progress_shown:
+            click.echo("\r\033[K", err=True, nl=False)
+            self._progress_shown = False
+
+    def file(self, file: FileReport) -> None:
+        """What one file produced, as it arrives (text on stderr, GitHub annotations on stdout)."""
+        from .report import format_github
+
+        if not file.diagnostics and file.status is not Status.INTERNAL_ERROR:
+            return
+        self.clear()
+        if self.fmt == "github":
+            for d in file.diagnostics:
+                click.echo(format_github(d))
+            if file.status is Status.INTERNAL_ERROR:
+                click.echo(f"::error file={file.path}::K2T999 internal error: {file.error}")
+        elif self.fmt == "text":
+            for d in file.diagnostics:
+                click.echo(d.format(), err=True)
+        if file.status is Status.INTERNAL_ERROR:
+            if self.fmt != "github":
+                click.echo(f"{file.path}: K2T999 internal error: {file.error}", err=True)
+            if self.verbose and file.traceback:
+                click.echo(file.traceback.rstrip(), err=True)
+
+    def note(self, message: str) -> None:
+        if self.verbose:
+            self.clear()
+            click.echo(f"k2t: {message}", err=True)
+
+    def summary(self, report: Report) -> None:
+        self.clear()
+        if not self.quiet:
+            click.echo(report.summary(), err=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".k2t-tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _write_report_file(report: Report, path: Path | None, title: str) -> None:
+    if path is None:
+        return
+    from .files import write_atomic
+    from .report import format_json
+
+    text = format_json(report) + "\n" if path.suffix == ".json" else report.to_text(title)
+    write_atomic(path, text.encode("utf-8"))
+
+
+def _exit(report: Report) -> None:
+    sys.exit(report.return_code)
+
+
+# ------------------------------------------------------------------ options
+def _common_options(command: Callable) -> Callable:
+    options = [
+        click.option(
+            "--report",
+            "report_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write a report of every file processed, its changes and diagnostics (JSON if FILE ends in .json).",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Processes to use on many files [default: every core].",
+        ),
+        click.option("--stdin-filename", default=None, help="The name to report for - (stdin)."),
+        click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress."),
+        click.option("-v", "--verbose", is_flag=True, help="Tracebacks of internal errors, and what a walk skipped."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _existing(paths: Sequence[str]) -> list[str]:
+    """Paths as given, after checking that each exists (a missing path is a usage error, exit 2)."""
+    if STDIN in paths and len(paths) > 1:
+        raise click.UsageError("- (stdin) cannot be combined with other paths")
+    for raw in paths:
+        if raw != STDIN and not os.path.lexists(raw):
+            raise click.BadParameter(f"{raw}: no such file or directory", param_hint="PATH")
+    return list(paths)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,59 +131,263 @@ def main() -> None:
     """Translate Keras training scripts into standalone PyTorch scripts."""
 
 
+# ------------------------------------------------------------------ convert
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the PyTorch script here (default: stdout).")
-def convert(source: str, output: Path | None) -> None:
-    """Convert SOURCE (a Keras script, or - for stdin) into a PyTorch script.
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file (one input file) or directory (several inputs, or a directory). Default: stdout.",
+)
+@click.option("-i", "--in-place", is_flag=True, help="Replace each file with its conversion (atomically).")
+@click.option("--diff", is_flag=True, help="Print a unified diff of what would change; write nothing.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if any file would change.")
+@click.option(
+    "--copy-other", is_flag=True, help="With -o DIR: also copy the files that are not .py into the mirrored tree."
+)
+@_common_options
+def convert(
+    paths, output, in_place, diff, check_only, copy_other, report_path, jobs, stdin_filename, quiet, verbose
+) -> None:
+    """Convert Keras scripts into PyTorch scripts.
 
-    Exits 0 only when every Keras construct was translated; otherwise each
-    untranslated construct is reported as path:line:col: K2Tnnn message and
-    marked with a TODO(k2t) comment in the output.
+    PATH is a file, a directory (every .py file under it) or - for stdin.
+    One file goes to stdout, or to -o FILE; a directory needs -o DIR (the tree
+    is mirrored: every .py file is written, byte for byte the same when it has
+    no Keras code), --in-place, --diff or --check. Each construct that cannot
+    be translated is reported as path:line:col: K2Tnnn message, and marked
+    with a TODO(k2t) comment in the output.
     """
-    result = _convert_one(source)
-    _report(result.diagnostics)
-    if result.output is None:
-        sys.exit(EXIT_DIAGNOSTICS)
-    if output is None:
-        sys.stdout.write(result.output)
+    from .batch import Mode, Task, default_jobs, run_all
+
+    paths = _existing(paths)
+    if in_place and output is not None:
+        raise click.UsageError("--in-place and -o/--output cannot be combined")
+    if (diff or check_only) and (in_place or output is not None):
+        raise click.UsageError("--diff and --check write nothing: drop -o/--in-place")
+    if copy_other and output is None:
+        raise click.UsageError("--copy-other needs -o DIR")
+    console = _Console(quiet=quiet, verbose=verbose)
+    report = Report(check=check_only)
+
+    if paths == [STDIN]:
+        if in_place:
+            raise click.UsageError("--in-place needs files, not - (stdin)")
+        _convert_stdin(
+            Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT), output, diff, check_only, console, report
+        )
+        _write_report_file(report, report_path, "k2t convert report")
+        if report_path is not None:
+            console.summary(report)
+        _exit(report)
+
+    from .files import collect
+
+    sources = [Path(p) for p in paths]
+    single_file = len(sources) == 1 and not sources[0].is_dir()
+    writes_files = in_place or output is not None
+    if not writes_files and not (diff or check_only) and not single_file:
+        raise click.UsageError("several files or a directory need -o DIR, --in-place, --diff or --check")
+    to_dir = output is not None and not (single_file and not output.is_dir())
+    if to_dir and output.exists() and not output.is_dir():
+        raise click.BadParameter(f"{output}: not a directory", param_hint="-o/--output")
+    files, notes = collect(sources, other_files=copy_other, exclude=output if to_dir else None)
+    for note in notes:
+        console.note(note)
+
+    destinations = _destinations(files, output, in_place, to_dir)
+    python = [f for f in files if f.python]
+    tasks = [Task(str(f.path), str(f.path), Mode.CHECK if check_only and not diff else Mode.CONVERT) for f in python]
+    for index, outcome in enumerate(run_all(tasks, jobs or default_jobs()), start=1):
+        source = python[index - 1]
+        console.progress(index, len(tasks), str(source.path))
+        target = destinations.get(source.path)
+        to_stdout = not (writes_files or diff or check_only)
+        file = _deliver(outcome, source.path, target, diff, in_place, to_stdout)
+        console.file(file)
+        report.add(file)
+    for other in (f for f in files if not f.python):
+        _copy(other.path, destinations[other.path])
+
+    _write_report_file(report, report_path, "k2t convert report")
+    if not single_file or report_path is not None:
+        console.summary(report)
+    _exit(report)
+
+
+def _destinations(files, output: Path | None, in_place: bool, to_dir: bool) -> dict[Path, Path]:
+    """Where each file's output goes; two files with one destination is a usage error."""
+    from .files import in_place_target
+
+    if in_place:
+        destinations = {f.path: in_place_target(f.path) for f in files}
+    elif output is None:
+        return {}
+    elif not to_dir:
+        return {files[0].path: output} if files else {}
     else:
-        _write_atomic(output, result.output)
-    sys.exit(EXIT_OK if result.ok else EXIT_DIAGNOSTICS)
+        destinations = {f.path: output / f.relative for f in files}
+    seen: dict[Path, Path] = {}
+    for source, target in destinations.items():
+        key = Path(os.path.abspath(target))
+        if key in seen and not in_place:
+            raise click.UsageError(f"{seen[key]} and {source} would both be written to {target}")
+        seen.setdefault(key, source)
+    return destinations
 
 
-def _convert_one(source: str) -> ConversionResult:
-    if source == "-":
-        return convert_source(sys.stdin.read(), "<stdin>")
-    if not Path(source).exists():
-        raise click.BadParameter(f"{source}: no such file", param_hint="SOURCE")
-    return convert_file(source)
+def _deliver(outcome, source: Path, target: Path | None, diff: bool, in_place: bool, to_stdout: bool) -> FileReport:
+    """Write (or print, or diff) one file's outcome; the report entry says where it went."""
+    import dataclasses
+
+    from .files import write_atomic
+
+    file = outcome.report
+    if file.status in (Status.FAILED, Status.INTERNAL_ERROR):
+        return file  # nothing is written for a file k2t could not convert
+    if diff:
+        if file.status is Status.CONVERTED:
+            _print_diff(outcome, str(source))
+        return file
+    if to_stdout:
+        data = outcome.output if file.status is Status.CONVERTED else source.read_bytes()
+        _stdout_bytes(data)
+        return file
+    if target is None:
+        return file
+    try:
+        if file.status is Status.CONVERTED:
+            write_atomic(target, outcome.output, mode_from=source)
+        elif not in_place and not _same_file(source, target):
+            write_atomic(target, source.read_bytes(), mode_from=source)  # no Keras: the very same bytes
+    except OSError as exc:
+        from .diagnostics import Diagnostic
+
+        diag = Diagnostic(str(source), 1, 1, "K2T001", f"cannot write {target}: {exc.strerror or exc}")
+        return dataclasses.replace(file, status=Status.FAILED, diagnostics=(*file.diagnostics, diag))
+    return dataclasses.replace(file, destination=str(target))
 
 
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-def check(paths: tuple[str, ...]) -> None:
-    """Report every Keras construct in PATHS that k2t cannot translate. Writes nothing."""
-    failed = False
-    for path in _python_files(paths):
-        result = convert_file(path)
-        _report(result.diagnostics)
-        failed |= not result.ok
-    sys.exit(EXIT_DIAGNOSTICS if failed else EXIT_OK)
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
-def _python_files(paths: tuple[str, ...]):
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.py") if p.is_file())
+def _copy(source: Path, target: Path) -> None:
+    from .files import write_atomic
+
+    if not _same_file(source, target):
+        write_atomic(target, source.read_bytes(), mode_from=source)
+
+
+def _convert_stdin(task, output: Path | None, diff: bool, check_only: bool, console: _Console, report: Report) -> None:
+    from .batch import process
+    from .files import write_atomic
+
+    data = sys.stdin.buffer.read()
+    outcome = process(task, data)
+    file = outcome.report
+    if file.status not in (Status.FAILED, Status.INTERNAL_ERROR) and not check_only:
+        result = outcome.output if file.status is Status.CONVERTED else data
+        if diff:
+            if file.status is Status.CONVERTED:
+                _print_diff(outcome, task.display)
+        elif output is None:
+            _stdout_bytes(result)
         else:
-            yield path
+            write_atomic(output, result)
+    console.file(file)
+    report.add(file)
 
 
+def _print_diff(outcome, name: str) -> None:
+    import difflib
+
+    after = outcome.output.decode(outcome.encoding)
+    lines = difflib.unified_diff(
+        outcome.source.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+    )
+    for line in lines:
+        click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)
+
+
+def _stdout_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+# -------------------------------------------------------------------- check
+@main.command()
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
+@click.option(
+    "--no-keras",
+    is_flag=True,
+    help="For code that finished migrating: any remaining Keras or TensorFlow import is an error.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text (stderr), json, github (workflow annotations) or sarif (stdout).",
+)
+@_common_options
+def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, quiet, verbose) -> None:
+    """Report every Keras construct in PATH... that k2t cannot translate. Writes nothing.
+
+    Exits 0 when all the Keras code converts, 1 when something does not (or,
+    with --no-keras, when Keras is still used at all).
+    """
+    from .batch import Mode, Task, default_jobs, process, run_all
+
+    paths = _existing(paths)
+    mode = Mode.NO_KERAS if no_keras else Mode.CHECK
+    console = _Console(quiet=quiet or fmt in ("json", "sarif"), verbose=verbose, fmt=fmt)
+    report = Report(command="check")
+    if paths == [STDIN]:
+        outcomes = [process(Task(STDIN, stdin_filename or "<stdin>", mode), sys.stdin.buffer.read())]
+        total = 1
+    else:
+        from .files import collect
+
+        files, notes = collect([Path(p) for p in paths])
+        for note in notes:
+            console.note(note)
+        tasks = [Task(str(f.path), str(f.path), mode) for f in files]
+        outcomes = run_all(tasks, jobs or default_jobs())
+        total = len(tasks)
+    for index, outcome in enumerate(outcomes, start=1):
+        console.progress(index, total, outcome.report.path)
+        console.file(outcome.report)
+        report.add(outcome.report)
+    if fmt == "json":
+        from .report import format_json
+
+        click.echo(format_json(report))
+    elif fmt == "sarif":
+        from . import __version__
+        from .report import format_sarif
+
+        click.echo(format_sarif(report, __version__))
+    _write_report_file(report, report_path, "k2t check report")
+    if total > 1 or any(Path(p).is_dir() for p in paths if p != STDIN) or report_path is not None:
+        console.summary(report)
+    _exit(report)
+
+
+# ------------------------------------------------------------------- parity
 @main.command()
 @click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--exact", is_flag=True, help="Same initial weights, no shuffle, no dropout: compare layer by layer and epoch by epoch.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Same initial weights, no shuffle, no dropout: compare layer by layer and epoch by epoch.",
+)
 @click.option("--epochs", type=int, default=3, show_default=True, help="Epochs to train in --exact mode.")
 def parity(script: Path, exact: bool, epochs: int) -> None:
     """Run SCRIPT with Keras and its conversion with PyTorch, and compare them."""
@@ -110,6 +401,17 @@ def entry() -> None:
         main(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # `k2t convert x.py | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_DIAGNOSTICS)
+    except Exception as exc:  # noqa: BLE001 -- a bug outside any one file (files are caught one by one)
+        click.echo(f"k2t: K2T999 internal error: {type(exc).__name__}: {exc}", err=True)
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            import traceback
+
+            traceback.print_exc()
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ CODES: dict[str, str] = {
     "K2T140": "model method or attribute that k2t does not translate",
     "K2T150": "TensorFlow API outside Keras",
     "K2T160": "generated name clashes with a name of the script",
+    "K2T200": "Keras or TensorFlow is still used (`k2t check --no-keras`)",
+    "K2T999": "internal error in k2t (a bug: please report it)",
 }
 
 

@@ -59,18 +59,18 @@ def render_module(m: ModulePlan, summary: bool) -> str:
     if m.forward_lines is not None:
         return _render_functional(m, summary, args)
     forward = [line for layer in m.layers for line in (layer.forward if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])]
-    forward += m.output_lines
     output_expression = ""
     if m.output_activation:
         last = m.layers[-1]
-        if m.output_lines:
-            raise AssertionError("a logits split after a layout change")  # softmax/Dense force Keras's layout
-        if last.keras_class == "Dense":
+        if last.keras_class in ("Activation", "Softmax"):
+            forward.pop()  # the activation layer itself (it forces Keras's layout: no permute follows)
+            output_expression = f"self.{last.attr}(self.logits(x))"
+        else:
+            # The layer's call without its activation (translate checked the line has that form);
+            # the activation runs on the channels-last output, where Keras applies it.
             forward[-1] = f"x = self.{last.attr}(x)"
             output_expression = apply_activation(m.output_activation, "self.logits(x)")
-        else:
-            forward.pop()
-            output_expression = f"self.{last.attr}(self.logits(x))"
+    forward += m.output_lines
     init_lines, note = _init_lines(m)
     return render(
         "module.py.j2",

@@ -617,7 +617,7 @@ class _Parser:
 
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
-        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None and scope.tensor(func.value) is None:
+        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):

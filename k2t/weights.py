@@ -70,6 +70,12 @@ def _layer_norm(layer, module, name: str) -> None:
     _copy(getattr(module, "bias", None), _numpy(getattr(layer, "beta", None)), f"{name}.bias (beta)")
 
 
+def _normalization(layer, module, name: str) -> None:
+    """Normalization's adapted statistics (Keras: adapt_mean / adapt_variance of shape (features,))."""
+    _copy(module.mean, _numpy(layer.adapt_mean), f"{name}.mean")
+    _copy(module.variance, _numpy(layer.adapt_variance), f"{name}.variance")
+
+
 def _embedding(layer, module, name: str) -> None:
     _copy(module.weight, _numpy(layer.embeddings), f"{name}.weight")
 
@@ -90,15 +96,44 @@ def _conv_transpose(layer, module, name: str) -> None:
     _copy(getattr(module, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.bias")
 
 
+def _depthwise_weight(kernel):
+    """Keras depthwise kernel (k..., in, dm) -> torch grouped-conv weight (in * dm, 1, k...).
+
+    Both sides number the output channels c * dm + m (input channel c, filter m).
+    """
+    spatial = kernel.ndim - 2
+    flat = kernel.reshape(*kernel.shape[:spatial], -1)  # (k..., in * dm)
+    return flat.transpose(spatial, *range(spatial))[:, None]
+
+
+def _depthwise_conv(layer, module, name: str) -> None:
+    """DepthwiseConv1D/2D -> a torch conv with groups=in."""
+    _copy(module.weight, _depthwise_weight(_numpy(layer.kernel)), f"{name}.weight")
+    _copy(getattr(module, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.bias")
+
+
+def _separable_conv(layer, module, name: str) -> None:
+    """SeparableConv1D/2D -> module.depthwise (groups=in, no bias) and module.pointwise (1x1, the bias)."""
+    _copy(module.depthwise.weight, _depthwise_weight(_numpy(layer.depthwise_kernel)), f"{name}.depthwise.weight")
+    _copy(getattr(module.depthwise, "bias", None), None, f"{name}.depthwise.bias")
+    pointwise = _numpy(layer.pointwise_kernel)  # (1..., in * dm, filters)
+    spatial = pointwise.ndim - 2
+    _copy(module.pointwise.weight, pointwise.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.pointwise.weight")
+    _copy(getattr(module.pointwise, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.pointwise.bias")
+
+
 # LayerPlan.weights -> copier(keras_layer, torch_submodule, display_name). Extend as layers are translated.
 TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "dense": _dense,
     "batchnorm": _batchnorm,
     "prelu": _prelu,
     "layernorm": _layer_norm,
+    "normalization": _normalization,
     "embedding": _embedding,
     "conv": _conv,
     "conv_transpose": _conv_transpose,
+    "depthwise_conv": _depthwise_conv,
+    "separable_conv": _separable_conv,
 }
 
 

@@ -106,6 +106,6 @@ def test_two_models_with_different_training_get_separate_functions():
         """
     )
     output = convert(source)
-    assert "fit_a(a, a_optimizer, x, y, verbose=0)" in output
+    assert "fit(a, a_optimizer, x, y, verbose=0)" in output  # the first configuration keeps the plain name
     assert "fit_b(b, b_optimizer, x, y, verbose=0)" in output
     ast.parse(output)

@@ -6,7 +6,6 @@ compares every layer's forward output (max abs diff <= 1e-4) and every
 epoch's loss (relative diff <= 1e-3) and metrics.
 """
 
-import textwrap
 
 import pytest
 
@@ -41,6 +40,10 @@ LAYERS = {
     "relu_max_value": ["keras.layers.Dense(5)", "keras.layers.ReLU(max_value=6.0)"],
     "relu_max_value_1": ["keras.layers.Dense(5)", "keras.layers.ReLU(max_value=1.0)"],
     "relu_negative_slope": ["keras.layers.Dense(5)", "keras.layers.ReLU(negative_slope=0.1)"],
+    "relu_threshold": ["keras.layers.Dense(5)", "keras.layers.ReLU(threshold=0.5)"],
+    "relu_threshold_slope": ["keras.layers.Dense(5)", "keras.layers.ReLU(negative_slope=0.1, threshold=0.3)"],
+    "relu_max_value_slope": ["keras.layers.Dense(5)", "keras.layers.ReLU(max_value=1.5, negative_slope=0.2)"],
+    "relu_max_value_slope_threshold": ["keras.layers.Dense(5)", "keras.layers.ReLU(1.0, 0.1, 0.2)"],
     "leaky_relu_default": ["keras.layers.Dense(5)", "keras.layers.LeakyReLU()"],
     "leaky_relu_slope": ["keras.layers.Dense(5)", "keras.layers.LeakyReLU(negative_slope=0.05)"],
     "elu_layer": ["keras.layers.Dense(5)", "keras.layers.ELU(alpha=0.5)"],

@@ -116,3 +116,26 @@ def test_model_factories_are_followed():
     )
     [call] = script.calls
     assert call.model == "a" and call.compiled.escapes
+
+
+def test_layer_objects_used_outside_models_are_recorded():
+    script = parse(
+        textwrap.dedent(
+            """\
+            import keras
+            norm = keras.layers.Normalization(axis=-1)
+            norm.adapt(x)
+            dense = keras.layers.Dense(1)
+            model = keras.Sequential([keras.Input(shape=(3,)), norm, dense])
+            print(norm.mean)
+            """
+        )
+    )
+    assert script.todos == []
+    norm, dense = script.layer_objects
+    assert (norm.var, norm.uses) == ("norm", [(3, 1), (6, 7)])
+    assert dense.uses == []  # used only inside the model: folded into it
+    [model] = script.models
+    assert [layer.bound for layer in model.layers] == [norm, dense]
+    # The statement building `norm` stays for the translator to rewrite; `dense`'s goes.
+    assert id(norm.statement) not in script.removed and id(dense.statement) in script.removed

@@ -111,7 +111,7 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
         else:
             activation = activation_after(plan)
             if activation is not None:
-                value = apply_activation(activation, value)
+                value = apply_activation(activation, value, plan.layout)
                 note = f"+{activation}"
             tv = align(kvalue, value.detach().numpy(), plan.layout)
             tshape = tuple(tv.shape)

@@ -13,6 +13,7 @@ from .helpers import Helper
 from .losses import plan_loss
 from .metrics import plan_metric
 from .functional import translate_functional
+from .layer_objects import translate_layer_objects
 from .model import camel_case, translate_model
 from .optimizers import plan_optimizer
 from .plan import ModulePlan
@@ -180,6 +181,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+    translate_layer_objects(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)
         if code is not None:
@@ -240,6 +242,18 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
     return module
 
 
+def _foldable(layer) -> bool:
+    """Can training read this final layer's pre-activation values? (see emit.render_module)"""
+    if layer.attr is None or not layer.forward:
+        return False
+    if layer.keras_class in _ACTIVATION_LAYERS:
+        return True
+    return layer.forward[-1] == f"x = {apply_activation(layer.activation, f'self.{layer.attr}(x)')}"
+
+
+_ACTIVATION_LAYERS = frozenset({"Activation", "Softmax", "ReLU", "LeakyReLU", "ELU"})
+
+
 def _unique(base: str, taken: set[str]) -> str:
     name, n = base, 1
     while name in taken:
@@ -266,11 +280,13 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         fold = module.output_folds[0]
         final_activation = fold[2] if fold is not None else "linear"
         units = module.output_shapes[0][-1] if module.output_shapes and module.output_shapes[0] else None
+        spatial = len(module.output_shapes[0]) > 1 if module.output_shapes else False
     else:
         last = module.layers[-1] if module.layers else None
-        final_activation = last.activation if last is not None else "linear"
+        final_activation = last.activation if last is not None and _foldable(last) else "linear"
         units = last.output_shape[-1] if last is not None and last.output_shape else None
-    loss = plan_loss(compile_spec.loss, final_activation)
+        spatial = last is not None and len(last.output_shape) > 1
+    loss = plan_loss(compile_spec.loss, final_activation, spatial)
     metrics = []
     for value in compile_spec.metrics:
         key, helper = plan_metric(value, loss.canonical, units)
@@ -357,7 +373,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
             raise Unsupported("K2T120", f"output {name!r} has no loss", compile_spec.pos)
         fold = module.output_folds[index]
         final_activation = fold[2] if fold is not None else "linear"
-        loss = plan_loss(losses[index], final_activation)
+        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1)
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
         metric_values = metric_lists[index]

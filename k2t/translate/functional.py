@@ -32,7 +32,7 @@ def _rename(lines: list[str], source: str, target: str) -> list[str]:
 
 
 def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
-    from . import conv, layers, normalization, pooling, preprocessing, reshaping  # noqa: F401
+    registry.load_converters()
 
     graph = spec.graph
     assert graph is not None

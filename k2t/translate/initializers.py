@@ -90,6 +90,10 @@ def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: st
     else:
         spec = _VARIANCE_SCALING.get(name)
     if spec is not None:
+        if tensor.endswith(".bias"):
+            # Keras's fans of a 1-D weight are its length on both sides; torch's xavier/kaiming refuse 1-D tensors.
+            spec = VarianceScaling(spec.scale, spec.mode, spec.distribution)
+            return _variance_scaling("variance_scaling", spec, tensor, f"{tensor}.numel()", f"{tensor}.numel()", value)
         return _variance_scaling(name, spec, tensor, fan_in, fan_out, value)
     if name == "zeros":
         return [f"nn.init.zeros_({tensor})"]
@@ -104,7 +108,7 @@ def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: st
     if name == "truncated_normal":
         mean, std = args.get("mean", 0.0), args.get("stddev", 0.05)
         return [
-            f"# Keras truncated_normal redraws values beyond two standard deviations",
+            "# Keras truncated_normal redraws values beyond two standard deviations",
             f"nn.init.trunc_normal_({tensor}, mean={mean!r}, std={std!r}, a={mean - 2 * std!r}, b={mean + 2 * std!r})",
         ]
     if name == "orthogonal":

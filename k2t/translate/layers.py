@@ -1,4 +1,4 @@
-"""Converters for core layers: Dense, activations, Dropout, Flatten, BatchNormalization."""
+"""Converters for core layers: Dense, activations, Dropout, Flatten (BatchNormalization is in normalization.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from .activations import ACTIVATIONS, activation_name, apply_activation
 from .initializers import initializer_lines
 from .model import LayerContext, product, static_int
 from .plan import LayerPlan
-from .helpers import Helper
 from .registry import layer
 from .regularizers import regularizer_terms
 
@@ -81,6 +80,9 @@ def convert_relu(ctx: LayerContext) -> LayerPlan:
     max_value = ctx.literal("max_value", 0, None)
     slope = ctx.literal("negative_slope", 1, 0.0)
     threshold = ctx.literal("threshold", 2, 0.0)
+    for key, value in (("max_value", max_value), ("negative_slope", slope), ("threshold", threshold)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise Unsupported("K2T102", f"ReLU({key}={value!r}) is not translated", ctx.layer.pos)
     if slope == 0 and threshold == 0:
         if max_value is None:
             return _activation_module(ctx, "ReLU", "relu")
@@ -89,7 +91,19 @@ def convert_relu(ctx: LayerContext) -> LayerPlan:
         return _activation_module(ctx, "ReLU", "relu", f"nn.Hardtanh(0.0, {float(max_value)!r})")
     if threshold == 0 and max_value is None:
         return _activation_module(ctx, "ReLU", "relu", f"nn.LeakyReLU({float(slope)!r})")
-    raise Unsupported("K2T102", "ReLU with a threshold is not translated", ctx.layer.pos)
+    # Keras's full relu: x above the threshold (capped at max_value), else negative_slope * (x - threshold).
+    above = "x" if max_value is None else f"x.clamp(max={float(max_value)!r})"
+    shifted = "x" if threshold == 0 else f"(x - {float(threshold)!r})"
+    below = "0.0" if slope == 0 else f"{float(slope)!r} * {shifted}"
+    arguments = ", ".join(
+        f"{key}={value!r}" for key, value in (("max_value", max_value), ("negative_slope", slope), ("threshold", threshold)) if value
+    )
+    return LayerPlan(
+        keras_class="ReLU",
+        attr=None,
+        forward=[f"x = torch.where(x > {float(threshold)!r}, {above}, {below})  # Keras ReLU({arguments})"],
+        params=0,
+    )
 
 
 @layer("LeakyReLU")
@@ -161,37 +175,4 @@ def convert_flatten(ctx: LayerContext) -> LayerPlan:
         constructor="nn.Flatten()",
         forward=[f"x = {ctx.self_attr}(x)"],
         params=0,
-    )
-
-
-@layer("BatchNormalization")
-def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
-    ctx.check_arguments(("axis", "momentum", "epsilon", "center", "scale"), set())
-    axis = ctx.literal("axis", 0, -1)
-    if axis not in (-1, len(ctx.shape)):
-        raise Unsupported("K2T102", f"BatchNormalization(axis={axis}) is not translated", ctx.layer.pos)
-    ctx.channels_first()  # the generated BatchNorm normalises over dim 1, as torch's do
-    ctx.helpers.append(Helper("BatchNorm", "layers/batch_norm.py.j2"))
-    momentum = ctx.literal("momentum", 1, 0.99)
-    epsilon = ctx.literal("epsilon", 2, 1e-3)
-    center = ctx.literal("center", 3, True)
-    scale = ctx.literal("scale", 4, True)
-    features = ctx.shape[-1]
-    args = [features]
-    if momentum != 0.99:
-        args.append(f"momentum={momentum!r}")
-    if epsilon != 1e-3:
-        args.append(f"eps={epsilon!r}")
-    if not center:
-        args.append("center=False")
-    if not scale:
-        args.append("scale=False")
-    count = static_int(features)
-    return LayerPlan(
-        keras_class="BatchNormalization",
-        attr=ctx.attr,
-        constructor=f"BatchNorm({', '.join(str(a) for a in args)})",
-        forward=[f"x = {ctx.self_attr}(x)"],
-        weights="batchnorm",
-        params=None if count is None else count * (2 + int(center) + int(scale)),
     )

@@ -112,7 +112,8 @@ def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
     raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
 
 
-def plan_loss(value: Value, final_activation: str) -> LossPlan:
+def plan_loss(value: Value, final_activation: str, spatial: bool = False) -> LossPlan:
+    """``spatial``: the output has axes between the batch and the classes (a per-pixel head)."""
     name, options = loss_spec(value)
     from_logits = bool(options.get("from_logits", False))
     smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
@@ -122,7 +123,7 @@ def plan_loss(value: Value, final_activation: str) -> LossPlan:
         from_activation = not from_logits and final_activation in _LOGIT_ACTIVATIONS
         on_logits = from_logits or from_activation
         template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
-        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else ""}
+        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else "", "spatial": spatial}
         return LossPlan(name, Helper(name, template, tuple(sorted(args.items()))), on_logits and from_activation)
     if name == "huber":
         return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))),)), False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import re
 
@@ -83,6 +84,18 @@ class LayerContext:
     def self_attr(self) -> str:
         return f"self.{self.attr}"
 
+    def outside_module(self, role: str) -> str | None:
+        """The constructor parameter receiving this layer when the script also uses it outside the model.
+
+        ``norm = layers.Normalization(); norm.adapt(x); Sequential([norm, ...])``:
+        the torch module is built where the script builds the layer (see
+        translate.layer_objects) and handed to the model. None for other layers.
+        """
+        bound = self.layer.bound
+        if bound is None or not bound.uses:
+            return None
+        return self.builder.param(bound.var, role)
+
     def size(self, value: Value, role: str) -> str:
         """Code for a size argument: the literal, or a constructor parameter."""
         if value.is_literal:
@@ -141,6 +154,10 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
     names = []
     used: set[str] = set()
     for layer in layers:
+        if layer.bound is not None and layer.bound.uses and layer.bound.var not in used:
+            names.append(layer.bound.var)  # self.normalizer = normalizer
+            used.add(layer.bound.var)
+            continue
         given = layer.kwarg("name")
         if given is not None and given.is_literal and isinstance(given.literal, str):
             candidate = re.sub(r"\W", "_", given.literal)
@@ -178,7 +195,7 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
 
 
 def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | None = None) -> ModulePlan:
-    from . import conv, layers, normalization, pooling, preprocessing, reshaping  # noqa: F401  (each family registers its converters)
+    registry.load_converters()
 
     builder = _ModuleBuilder(spec, set())
     shape_values, declared_on = input_shape_of(spec)
@@ -247,4 +264,4 @@ def _missing_message(missing: list[KerasCall]) -> str:
 
 def _without_input_kwargs(layer: KerasCall) -> KerasCall:
     kwargs = tuple((k, v) for k, v in layer.kwargs if k not in ("input_shape", "input_dim", "batch_input_shape"))
-    return KerasCall(layer.name, layer.args, kwargs, layer.pos)
+    return dataclasses.replace(layer, kwargs=kwargs)

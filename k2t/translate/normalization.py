@@ -1,3 +1,129 @@
-"""normalization layers (see k2t/translate/conv.py for the conventions)."""
+"""Normalization layers: BatchNormalization and LayerNormalization (see conv.py for the conventions).
+
+Keras normalizes over the LAST axis (the channels) by default; torch's
+BatchNorm normalizes over dim 1 and LayerNorm over the trailing dims, so
+BatchNormalization runs channels-first and LayerNormalization channels-last.
+"""
 
 from __future__ import annotations
+
+from ..diagnostics import Unsupported
+from .helpers import Helper
+from .initializers import initializer_lines
+from .model import LayerContext, product, static_int
+from .plan import LayerPlan
+from .registry import layer
+from .regularizers import regularizer_terms
+
+AFFINE_KWARGS = {"beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer"}
+
+
+def _affine_init_and_regularizers(ctx: LayerContext, center: bool, scale: bool) -> tuple[list[str], list[str]]:
+    """Keras gamma/beta initializers and regularizers; nothing for the defaults (ones and zeros, as torch's)."""
+    module = ctx.self_attr
+    init: list[str] = []
+    regularizers: list[str] = []
+    for present, key, tensor in ((scale, "gamma", "weight"), (center, "beta", "bias")):
+        if not present:
+            continue
+        given = ctx.layer.kwarg(f"{key}_initializer")
+        if given is not None:
+            init += initializer_lines(given, "ones" if key == "gamma" else "zeros", f"{module}.{tensor}", "1", "1")
+        regularizers += regularizer_terms(ctx.layer.kwarg(f"{key}_regularizer"), f"{module}.{tensor}")
+    return init, regularizers
+
+
+@layer("BatchNormalization")
+def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(
+        ("axis", "momentum", "epsilon", "center", "scale"),
+        AFFINE_KWARGS | {"moving_mean_initializer", "moving_variance_initializer", "synchronized"},
+    )
+    rank = len(ctx.shape) + 1  # with the batch axis
+    axis = ctx.literal("axis", 0, -1)
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    if not isinstance(axis, int) or isinstance(axis, bool) or axis not in (-1, rank - 1):
+        raise Unsupported("K2T102", f"BatchNormalization(axis={axis!r}) over a non-channel axis is not translated", ctx.layer.pos)
+    if ctx.literal("synchronized", None, False):
+        raise Unsupported("K2T102", "BatchNormalization(synchronized=True) is not translated", ctx.layer.pos)
+    ctx.channels_first()  # the generated BatchNorm normalises over dim 1, as torch's do
+    ctx.helpers.append(Helper("BatchNorm", "layers/batch_norm.py.j2"))
+    momentum = ctx.literal("momentum", 1, 0.99)
+    epsilon = ctx.literal("epsilon", 2, 1e-3)
+    center = ctx.literal("center", 3, True)
+    scale = ctx.literal("scale", 4, True)
+    features = ctx.shape[-1]
+    args = [features]
+    if momentum != 0.99:
+        args.append(f"momentum={momentum!r}")
+    if epsilon != 1e-3:
+        args.append(f"eps={epsilon!r}")
+    if not center:
+        args.append("center=False")
+    if not scale:
+        args.append("scale=False")
+    init, regularizers = _affine_init_and_regularizers(ctx, center, scale)
+    for key, buffer, default in (("moving_mean", "running_mean", "zeros"), ("moving_variance", "running_var", "ones")):
+        given = ctx.layer.kwarg(f"{key}_initializer")
+        if given is not None:
+            init += initializer_lines(given, default, f"{ctx.self_attr}.{buffer}", "1", "1")
+    count = static_int(features)
+    return LayerPlan(
+        keras_class="BatchNormalization",
+        attr=ctx.attr,
+        constructor=f"BatchNorm({', '.join(str(a) for a in args)})",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        init=init,
+        weights="batchnorm",
+        regularizers=regularizers,
+        params=None if count is None else count * (2 + int(center) + int(scale)),
+    )
+
+
+def layer_norm_axes(ctx: LayerContext, value, rank: int) -> list[int]:
+    """Keras's axis argument as sorted non-negative axes (batch axis 0), or a K2T102 diagnostic."""
+    axes = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not axes or not all(isinstance(a, int) and not isinstance(a, bool) and -rank <= a < rank for a in axes):
+        raise Unsupported("K2T102", f"{ctx.layer.short_name}(axis={value!r}) is not translated", ctx.layer.pos)
+    return sorted({a % rank for a in axes})
+
+
+@layer("LayerNormalization")
+def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("axis", "epsilon", "center", "scale"), AFFINE_KWARGS)
+    rank = len(ctx.shape) + 1
+    axes = layer_norm_axes(ctx, ctx.literal("axis", 0, -1), rank)
+    if 0 in axes or axes != list(range(rank - len(axes), rank)):
+        raise Unsupported(
+            "K2T102",
+            f"LayerNormalization over axes {axes} is not translated: torch's LayerNorm normalises the trailing axes only",
+            ctx.layer.pos,
+        )
+    epsilon = ctx.literal("epsilon", 1, 1e-3)
+    center = ctx.literal("center", 2, True)
+    scale = ctx.literal("scale", 3, True)
+    if center and not scale:
+        raise Unsupported(
+            "K2T102", "LayerNormalization(scale=False) with center=True is not translated: torch's LayerNorm has no bias-only form", ctx.layer.pos
+        )
+    ctx.keras_layout()  # normalises Keras's trailing (channels-last) axes
+    normalized = ctx.shape[rank - 1 - len(axes) :]
+    shape_code = normalized[0] if len(normalized) == 1 else f"({', '.join(normalized)})"
+    args = [shape_code, f"eps={epsilon!r}"]
+    if not scale:
+        args.append("elementwise_affine=False")
+    elif not center:
+        args.append("bias=False")
+    init, regularizers = _affine_init_and_regularizers(ctx, center, scale)
+    count = static_int(product(normalized))
+    return LayerPlan(
+        keras_class="LayerNormalization",
+        attr=ctx.attr,
+        constructor=f"nn.LayerNorm({', '.join(args)})",
+        forward=[f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")],
+        init=init,
+        weights="layernorm",
+        regularizers=regularizers,
+        params=None if count is None else count * (int(center) + int(scale)),
+    )

@@ -1,0 +1,105 @@
+"""How fast the command line is: one script (interpreter start included) and whole trees.
+
+    python tests/benchmark_cli.py [--runs 10]
+
+Prints, for `k2t convert` of a 100-line Keras script and of a 100-line script
+without Keras, the median wall time of a fresh process (hyperfine's figure
+when hyperfine is installed); then files per second for the standard library
+tree (no Keras: the fast path) and for a tree of Keras scripts (the whole
+libcst pipeline), on one process and on every core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+K2T = [sys.executable, "-m", "k2t"]
+
+
+def keras_script_100_lines() -> str:
+    """The iris fixture, padded with plain code to exactly 100 lines."""
+    lines = (ROOT / "fixtures" / "iris_like_multiclass" / "input.py").read_text().splitlines()
+    lines += [f"print('padding line {i}')" for i in range(100 - len(lines))]
+    return "\n".join(lines[:100]) + "\n"
+
+
+def plain_script_100_lines() -> str:
+    return "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(25))
+
+
+def wall_of_one(script: Path, runs: int) -> tuple[float, str]:
+    command = [*K2T, "convert", str(script)]
+    if shutil.which("hyperfine"):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            quoted = " ".join(f"'{c}'" for c in command) + " > /dev/null"
+            subprocess.run(
+                ["hyperfine", "--shell=sh", "--warmup", "2", "--runs", str(runs), "--export-json", out.name, quoted],
+                check=True,
+                capture_output=True,
+            )
+            return json.loads(Path(out.name).read_text())["results"][0]["median"], "hyperfine"
+    subprocess.run(command, check=False, capture_output=True)  # warm the file cache and .pyc files
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=False, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), "time.perf_counter"
+
+
+def files_per_second(paths: list[str], files: int, jobs: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([*K2T, "convert", "-q", "-j", str(jobs), *paths, "-o", out], check=False, capture_output=True)
+        return files / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print(f"python {sys.version.split()[0]}, {cores} cores, load average {os.getloadavg()[0]:.1f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in [
+            ("keras_100_lines.py", keras_script_100_lines()),
+            ("plain_100_lines.py", plain_script_100_lines()),
+        ]:
+            script = Path(tmp) / name
+            script.write_text(text)
+            seconds, how = wall_of_one(script, args.runs)
+            print(f"k2t convert {name}: {seconds:.3f} s wall, median of {args.runs} ({how})")
+
+        stdlib = Path(sysconfig.get_paths()["stdlib"])
+        parts = [p for p in sorted(stdlib.iterdir()) if p.name != "site-packages" and (p.is_dir() or p.suffix == ".py")]
+        n = sum(1 for p in parts for _ in (p.rglob("*.py") if p.is_dir() else [p]))
+        for jobs in sorted({1, cores}):
+            rate = files_per_second([str(p) for p in parts], n, jobs)
+            print(f"stdlib tree ({n} files, no Keras), -j {jobs}: {rate:.0f} files/s")
+
+        keras_tree = Path(tmp) / "keras_tree"
+        fixtures = sorted((ROOT / "fixtures").glob("*/input.py"))
+        for copy in range(4):
+            for fixture in fixtures:
+                target = keras_tree / f"copy{copy}" / f"{fixture.parent.name}.py"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(fixture, target)
+        for jobs in sorted({1, cores}):
+            rate = files_per_second([str(keras_tree)], 4 * len(fixtures), jobs)
+            print(f"Keras tree ({4 * len(fixtures)} fixture scripts), -j {jobs}: {rate:.1f} files/s")
+
+
+if __name__ == "__main__":
+    main()
