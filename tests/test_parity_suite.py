@@ -165,3 +165,21 @@ def test_fit_options(fit_extra, tmp_path):
     report = assert_parity(source, tmp_path)
     if "validation" in fit_extra:
         assert "val_loss" in report.torch_history
+
+
+def test_models_sharing_a_generated_fit_that_takes_the_loss(tmp_path):
+    """Two compiles that differ only in the loss share fit(model, optimizer, loss_fn, ...)."""
+    from k2t.parity import exact_parity
+
+    source = script([HIDDEN, "keras.layers.Dense(1)"], loss='"mse"', metrics="[]", targets="regression")
+    source += """
+other = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(1)])
+other.compile(optimizer="adam", loss="mae")
+other.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+    import k2t
+
+    assert "loss_fn" in k2t.convert_source(source).output
+    for index in (0, 1):
+        report = exact_parity(source, epochs=3, path=tmp_path / "case.py", fit_index=index)
+        assert report.ok, report.failures

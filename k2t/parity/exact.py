@@ -276,6 +276,7 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         kargs,
         report.loss_rtol,
         report.metric_rtol,
+        {key: targs[key] for key in ("loss_fn",) if key in targs},
     )
 
 
@@ -530,8 +531,9 @@ def _floats(history: dict) -> dict[str, list[float]]:
 
 
 def _train(
-    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol
+    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol, extra=None
 ) -> None:
+    """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter)."""
     _disable_dropout(kmodel, tmodel)
     common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
     if kargs.get("batch_size") is not None:
@@ -561,7 +563,7 @@ def _train(
         keras_history = keras_fit(kmodel, x, y, shuffle=False, **common)
     report.keras_history = _floats(keras_history.history)
     with contextlib.redirect_stdout(sink), shuffle_patch:
-        torch_history = torch_fit(tmodel, optimizer, x, y, **torch_kwargs)
+        torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
 
     kh, th = report.keras_history, report.torch_history
