@@ -68,7 +68,8 @@ def bench_one(name: str, epochs: int) -> tuple[int, int, float, float]:
     started = time.perf_counter()
     fit(module, optimizer, tx, ty, batch_size=batch_size, epochs=epochs, verbose=0)
     torch_time = (time.perf_counter() - started) / epochs
-    return len(x), batch_size, keras_time, torch_time
+    first = next(iter(x.values())) if isinstance(x, dict) else x[0] if isinstance(x, (list, tuple)) else x
+    return len(first), batch_size, keras_time, torch_time
 
 
 def main() -> int:
