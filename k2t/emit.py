@@ -172,13 +172,7 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         convert_x=convert_x,
         take=take,
         star="*" if multi else "",
-        fit="fit" in plan.features,
-        evaluate="evaluate" in plan.features or _validates(plan),
-        fit_options=plan.fit_options,
-        validation=_validates(plan),
-        progress_fit="progress_fit" in plan.features,
-        progress_evaluate="progress_evaluate" in plan.features,
-        epoch_line="epoch_line" in plan.features,
+        **_loop_features(plan),
         totals=totals,
     )
 
@@ -216,13 +210,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         convert_y=convert_y,
         take=take,
         star="*" if len(t.model.forward_args) > 1 else "",
-        fit="fit" in plan.features,
-        evaluate="evaluate" in plan.features or _validates(plan),
-        fit_options=plan.fit_options,
-        validation=_validates(plan),
-        progress_fit="progress_fit" in plan.features,
-        progress_evaluate="progress_evaluate" in plan.features,
-        epoch_line="epoch_line" in plan.features,
+        **_loop_features(plan),
         totals=totals,
         loss_lines=loss_lines,
         total_lines=total_lines,
@@ -230,6 +218,19 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
         per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
     )
+
+
+def _loop_features(plan: ScriptPlan) -> dict[str, object]:
+    """What the script's calls need from the generated fit/evaluate (and nothing more)."""
+    return {
+        "fit": "fit" in plan.features,
+        "evaluate": "evaluate" in plan.features or _validates(plan),
+        "fit_options": plan.fit_options,
+        "validation": _validates(plan),
+        "progress_fit": "progress_fit" in plan.features,
+        "progress_evaluate": "progress_evaluate" in plan.features,
+        "epoch_line": "epoch_line" in plan.features,
+    }
 
 
 def _validates(plan: ScriptPlan) -> bool:

@@ -242,6 +242,15 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
     return module
 
 
+def _optimizer_variable(compile_spec: CompileSpec, plan: ScriptPlan) -> str:
+    """Where compile()'s optimizer lives: a variable, or the model itself when it leaves a factory."""
+    var = compile_spec.var
+    if compile_spec.escapes:
+        # Compiled inside a function that returns the model: the optimizer travels with it.
+        return f"{var}.optimizer"
+    return _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
+
+
 def _foldable(layer) -> bool:
     """Can training read this final layer's pre-activation values? (see emit.render_module)"""
     if layer.attr is None or not layer.forward:
@@ -298,11 +307,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     if loss.on_logits:
         module.output_activation = final_activation
         output_activation = apply_activation(final_activation, "logits")
-    if compile_spec.escapes:
-        # Compiled inside a function that returns the model: the optimizer travels with it.
-        optimizer_var = f"{var}.optimizer"
-    else:
-        optimizer_var = _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
+    optimizer_var = _optimizer_variable(compile_spec, plan)
     training = TrainingPlan(
         model=module,
         var=var,
@@ -400,7 +405,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         module.output_activation = "/".join(sorted({a for a, flag in zip(module.output_activations, folded) if flag}))
     optimizer = plan_optimizer(compile_spec.optimizer)
     var = compile_spec.var
-    optimizer_var = f"{var}.optimizer" if compile_spec.escapes else _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
+    optimizer_var = _optimizer_variable(compile_spec, plan)
     training = TrainingPlan(
         model=module,
         var=var,
