@@ -99,7 +99,7 @@ def test_config_snippet_and_light_hook_environment(hook_repo, project, tmp_path_
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "rnn.py:3:54: K2T101" in proc.stdout
-    [env] = [p for p in home.rglob("pyvenv.cfg")]
+    [env] = [p for p in home.rglob("pyvenv.cfg") if p.parent.name.startswith("py_env")]  # pre-commit's hook env
     site = next(env.parent.glob("lib/python*/site-packages"))
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
     assert {"k2t", "libcst", "click", "jinja2"} <= installed
