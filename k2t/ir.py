@@ -100,6 +100,7 @@ class ModelSpec:
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
     add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
     graph: Graph | None = None  # Functional models: the layer graph (then ``layers`` is empty)
+    factory: str | None = None  # the function that builds it, if any (names the generated class)
 
 
 @dataclass(eq=False)

@@ -507,6 +507,7 @@ class _Parser:
             statement=line,
             graph=Graph(inputs, outputs, nodes, outputs_as_list),
         )
+        model.factory = scope.function
         self.script.models.append(model)
         return model
 
@@ -555,6 +556,7 @@ class _Parser:
                 if not isinstance(el, cst.Element):
                     raise _Unfollowable(layers_node, "Sequential(...) with a starred list cannot be followed")
                 self.add_layer(model, el.value, scope)
+        model.factory = scope.function
         self.script.models.append(model)
         return model
 

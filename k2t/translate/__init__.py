@@ -223,6 +223,8 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
     name_value = spec.call.kwarg("name")
     if name_value is not None and isinstance(name_value.literal, str):
         base = camel_case(name_value.literal)
+    elif spec.factory is not None and _factory_class(spec.factory):
+        base = _factory_class(spec.factory)  # def positive_regressor(): ... -> PositiveRegressor
     elif spec.var in (None, "model"):
         base = "Net"
     else:
@@ -240,6 +242,14 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
         if key not in ("name", "layers"):
             raise Unsupported("K2T103", f"Sequential({key}=...) is not translated", value.pos)
     return module
+
+
+def _factory_class(function: str) -> str | None:
+    """Class name from the function that builds the model: build_model and friends say nothing."""
+    for prefix in ("build_", "make_", "create_", "get_"):
+        if function.startswith(prefix):
+            function = function[len(prefix) :]
+    return None if function in ("model", "net", "network", "") else camel_case(function)
 
 
 def _optimizer_variable(compile_spec: CompileSpec, plan: ScriptPlan) -> str:
