@@ -277,12 +277,25 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         report.loss_rtol,
         report.metric_rtol,
         {key: targs[key] for key in ("loss_fn",) if key in targs},
+        {key: (kargs[key], targs.get(key, _MISSING)) for key in _FIT_PASS_THROUGH if kargs.get(key) is not None},
     )
 
 
-_KERAS_FIT_USED = frozenset(
-    {"x", "y", "batch_size", "epochs", "verbose", "shuffle", "validation_split", "validation_data"}
+# fit arguments given to each side as its own script passed them (Keras objects to Keras, their translations to torch).
+_FIT_PASS_THROUGH = (
+    "callbacks",
+    "class_weight",
+    "sample_weight",
+    "validation_batch_size",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+    "validation_freq",
 )
+_KERAS_FIT_USED = frozenset(
+    {"x", "y", "batch_size", "epochs", "verbose", "shuffle", "validation_split", "validation_data", *_FIT_PASS_THROUGH}
+)
+_MISSING = object()
 
 
 def _is_array(value) -> bool:
@@ -531,9 +544,13 @@ def _floats(history: dict) -> dict[str, list[float]]:
 
 
 def _train(
-    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol, extra=None
+    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol, extra=None,
+    passed=None,
 ) -> None:
-    """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter)."""
+    """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter).
+
+    ``passed``: {fit argument: (Keras value, torch value)} given to each side as its script passed them.
+    """
     _disable_dropout(kmodel, tmodel)
     common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
     if kargs.get("batch_size") is not None:
@@ -547,10 +564,15 @@ def _train(
         report.fit_arguments["validation_data"] = "(as in the script)"
 
     torch_parameters = inspect.signature(torch_fit).parameters
-    missing = [k for k in common if k not in torch_parameters]
+    missing = [k for k in {**common, **(passed or {})} if k not in torch_parameters]
     if missing:
         raise _Stop(f"the generated {torch_fit.__name__}() has no parameter {', '.join(missing)}")
-    torch_kwargs = dict(common)
+    keras_kwargs, torch_kwargs = dict(common), dict(common)
+    for key, (keras_value, torch_value) in (passed or {}).items():
+        if torch_value is _MISSING:
+            raise _Stop(f"the script passes {key}= to fit but the converted call does not")
+        keras_kwargs[key], torch_kwargs[key] = keras_value, torch_value
+        report.fit_arguments[key] = "(as in the script)"
     shuffle_patch = contextlib.nullcontext()
     if "shuffle" in torch_parameters:
         torch_kwargs["shuffle"] = False
@@ -560,7 +582,7 @@ def _train(
 
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
-        keras_history = keras_fit(kmodel, x, y, shuffle=False, **common)
+        keras_history = keras_fit(kmodel, x, y, shuffle=False, **keras_kwargs)
     report.keras_history = _floats(keras_history.history)
     with contextlib.redirect_stdout(sink), shuffle_patch:
         torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
