@@ -34,6 +34,9 @@ class KerasCall:
     # The variable holding this layer when the script built it before the model
     # (``norm = layers.Normalization()`` ... ``Sequential([norm, ...])``).
     bound: LayerObject | None = field(default=None, compare=False, repr=False)
+    # A Sequential or Functional model of the script used as a layer of another model
+    # (``Sequential([encoder, layers.Dense(1)])``, ``features = base(inputs)``); ``name`` is then "keras.Model".
+    model: ModelSpec | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:

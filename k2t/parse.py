@@ -372,6 +372,8 @@ class _Parser:
     # ------------------------------------------------------------ Functional API
     def functional_statement(self, line, small, scope: _Scope) -> bool:
         """``x = keras.Input(...)``, ``x = layer(...)(tensors)``, ``layer = layers.Dense(8)``, ``m = keras.Model(...)``."""
+        if self.input_tuple(line, small, scope):
+            return True
         if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
             return False
         target = small.targets[0].target.value
@@ -399,6 +401,23 @@ class _Parser:
             return True
         return False
 
+    def input_tuple(self, line, small, scope: _Scope) -> bool:
+        """``left, right = keras.Input(shape=(8,)), keras.Input(shape=(8,))``."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+            return False
+        target, value = small.targets[0].target, small.value
+        if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
+            return False
+        names = [el.value for el in target.elements]
+        values = [el.value for el in value.elements]
+        if len(names) != len(values) or not all(isinstance(n, cst.Name) for n in names):
+            return False
+        if not all(isinstance(v, cst.Call) and self.keras_name(v.func) == "keras.Input" for v in values):
+            return False
+        for name, call in zip(names, values):
+            scope.tensors[name.value] = self.input_node(line, name.value, call, scope)
+        return True
+
     def is_tensor_expression(self, node: cst.BaseExpression, scope: _Scope) -> bool:
         """A call of a layer (``layers.Dense(8)(x)``, ``shared(x)``, ``layers.add([a, b])``) on symbolic tensors."""
         if not isinstance(node, cst.Call):
@@ -409,8 +428,18 @@ class _Parser:
             return name is not None and name.startswith("keras.layers.")
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             return True
+        if isinstance(func, cst.Name) and scope.model(func.value) is not None:
+            # `base(inputs)` on symbolic tensors nests the model; `model(x_test)` on arrays does not.
+            return bool(node.args) and self._symbolic(node.args[0].value, scope)
         name = self.keras_name(func)
         return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+
+    def _symbolic(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return bool(node.elements) and all(self._symbolic(el.value, scope) for el in node.elements)
+        if isinstance(node, cst.Name):
+            return scope.tensor(node.value) is not None
+        return self.is_tensor_expression(node, scope)
 
     def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
         if isinstance(node, cst.Name):
@@ -428,6 +457,9 @@ class _Parser:
         if isinstance(func, cst.Call):
             layer = self.call(func, self.keras_name(func.func), scope)
             layer_id = id(func)
+        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is None:
+            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
+            layer_id = id(layer.model)
         elif isinstance(func, cst.Name):
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
@@ -560,9 +592,19 @@ class _Parser:
         self.script.models.append(model)
         return model
 
+    def nested_model(self, node: cst.Name, scope: _Scope) -> KerasCall:
+        """A model of the script used as a layer of another: one submodule holding it."""
+        instance = scope.model(node.value)
+        assert instance is not None
+        self.consumed.add(id(node))
+        return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model)
+
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
         if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
             model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
+            return
+        if isinstance(node, cst.Name) and scope.model(node.value) is not None:
+            model.layers.append(self.nested_model(node, scope))  # `Sequential([encoder, layers.Dense(1)])`
             return
         if not isinstance(node, cst.Call):
             raise _Unfollowable(node, f"layer `{self.code(node)}` is not a call k2t can follow")

@@ -168,6 +168,16 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
                     f"{name} has {len(layer.weights)} weights but the plan has no transfer kind for it"
                 )
             continue
+        if plan.weights == "nested" and plan.nested is not None and plan.attr is not None:
+            # A model used as a layer: its own module, transferred layer by layer.
+            inner_layers = None
+            if plan.nested.forward_lines is not None:
+                from .parity.functional import keras_layers_for
+
+                inner_layers = keras_layers_for(layer, plan.nested)
+            inner = transfer_weights(layer, submodule(torch_model, plan.attr), plan.nested, inner_layers)
+            copied.extend(f"{plan.attr}.{attr}" for attr in inner)
+            continue
         copier = TRANSFERS.get(plan.weights)
         if copier is None:
             raise WeightTransferError(f"{name}: unknown weight-transfer kind {plan.weights!r}")

@@ -109,3 +109,48 @@ def test_two_models_with_different_training_get_separate_functions():
     assert "fit(a, a_optimizer, x, y, verbose=0)" in output  # the first configuration keeps the plain name
     assert "fit_b(b, b_optimizer, x, y, verbose=0)" in output
     ast.parse(output)
+
+
+NESTED = textwrap.dedent(
+    """\
+    import numpy as np
+    import keras
+    from keras import layers
+
+    X = np.zeros((10, 6), dtype="float32")
+    encoder = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(2)], name="encoder")
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), encoder, layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(X, X[:, :1], epochs=1, verbose=0)
+    codes = encoder.predict(X, verbose=0)
+    """
+)
+
+
+def test_a_model_used_as_a_layer_is_its_own_module_handed_to_the_outer_one():
+    output = convert(NESTED)
+    # Built where the script builds it (so `encoder.predict` sees the trained weights), then shared.
+    assert "encoder = Encoder(in_features=X.shape[1])" in output
+    assert "model = Net(encoder=encoder)" in output
+    assert "self.encoder = encoder" in output and "x = self.encoder(x)" in output
+    assert "codes = predict(encoder, X, verbose=0)" in output
+    tree = ast.parse(output)
+    net = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Net")
+    init = next(node for node in net.body if isinstance(node, ast.FunctionDef) and node.name == "__init__")
+    # The encoder's output size (2) is literal: no constructor parameter for it.
+    assert [a.arg for a in init.args.args] == ["self", "encoder"]
+
+
+def test_a_model_called_on_arrays_is_not_mistaken_for_a_nested_model():
+    source = NESTED.replace("codes = encoder.predict(X, verbose=0)", "codes = encoder(X)")
+    result = k2t.convert_source(source, "script.py")
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert result.diagnostics[0].line == 10
+
+
+def test_a_nested_model_that_cannot_be_translated_is_reported_where_it_is_built_and_used():
+    source = NESTED.replace('layers.Dense(2)], name="encoder")', 'layers.LSTM(2)], name="encoder")')
+    result = k2t.convert_source(source, "script.py")
+    located = sorted((d.code, d.line) for d in result.diagnostics)
+    assert ("K2T101", 6) in located  # the LSTM, where the encoder is built
+    assert ("K2T103", 7) in located  # its use as a layer of `model`

@@ -12,8 +12,12 @@ import math
 from typing import Any
 
 
-def _keras_mapping(kmodel, graph) -> dict[int, Any]:
-    """k2t layer_id -> Keras layer."""
+def _keras_mapping(kmodel, graph, tensors: dict[int, Any] | None = None) -> dict[int, Any]:
+    """k2t layer_id -> Keras layer; ``tensors`` receives layer_id -> its output tensor in ``kmodel``'s graph.
+
+    (``layer.output`` is the output of the layer's first call, which for a
+    model used as a layer is in its own graph, not in ``kmodel``'s.)
+    """
     mapping: dict[int, Any] = {}
 
     def match(node, ktensor) -> None:
@@ -21,6 +25,8 @@ def _keras_mapping(kmodel, graph) -> dict[int, Any]:
             return
         operation, node_index, _ = ktensor._keras_history
         mapping.setdefault(node.layer_id, operation)
+        if tensors is not None:
+            tensors.setdefault(node.layer_id, ktensor)
         inbound = operation._inbound_nodes[node_index]
         for parent, kparent in zip(node.inputs, inbound.input_tensors):
             match(parent, kparent)
@@ -69,13 +75,14 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
 
     from ..weights import submodule
 
-    mapping = _keras_mapping(kmodel, module_plan.graph)
+    tensors: dict[int, Any] = {}
+    mapping = _keras_mapping(kmodel, module_plan.graph, tensors)
     counts: dict[int, int] = {}
     for node, _ in module_plan.node_plans:
         counts[node.layer_id] = counts.get(node.layer_id, 0) + 1
     compared = [(node, plan) for node, plan in module_plan.node_plans if plan is not None and counts[node.layer_id] == 1]
     klayers = [mapping[node.layer_id] for node, _ in compared]
-    probe = keras.Model(kmodel.inputs, [layer.output for layer in klayers]) if klayers else None
+    probe = keras.Model(kmodel.inputs, [tensors[node.layer_id] for node, _ in compared]) if klayers else None
     keras_values = probe(sample, training=False) if probe is not None else []
     if probe is not None and len(klayers) == 1:
         keras_values = [keras_values]

@@ -14,7 +14,7 @@ from .losses import plan_loss
 from .metrics import plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
-from .model import camel_case, translate_model
+from .model import camel_case, prune_params, translate_model
 from .optimizers import plan_optimizer
 from .plan import ModulePlan
 
@@ -138,19 +138,15 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
     plan.taken = set(script.module_names)
     modules: dict[int, ModulePlan] = {}
-    for spec in script.models:
-        try:
-            module = _translate_model(script, spec, plan.taken)
-        except Unsupported as exc:
-            plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
-            continue
+    failed: set[int] = set()
+    built: list[tuple[ModelSpec, ModulePlan]] = []
+
+    def register(spec: ModelSpec, module: ModulePlan) -> None:
         modules[id(spec)] = module
         plan.modules.append(module)
         for helper in module.helpers:
             plan.add_helper(helper)
-        args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
-        target = "return " if spec.var is None else f"{spec.var} = "
-        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
+        built.append((spec, module))
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
         if spec.graph is not None:
@@ -158,6 +154,34 @@ def translate(script: KerasScript) -> ScriptPlan:
             for node in [*spec.graph.inputs, *spec.graph.nodes]:
                 if node.statement is not None and node.statement is not spec.statement:
                     plan.statements.setdefault(id(node.statement), [])
+
+    def resolve_nested(spec: ModelSpec, given_input: list[str], pos) -> ModulePlan:
+        """The module of a model used as a layer; one without its own input shape takes the outer model's."""
+        if id(spec) not in modules and id(spec) not in failed:
+            try:
+                register(spec, _translate_model(script, spec, plan.taken, resolve_nested, given_input))
+            except Unsupported as exc:
+                failed.add(id(spec))
+                plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
+        if id(spec) in failed:
+            raise Unsupported("K2T103", f"the model `{spec.var}` used as a layer here is not translated", pos)
+        return modules[id(spec)]
+
+    # A nested model without an input shape of its own is translated when its first user reaches it.
+    deferred = {id(layer.model) for spec in script.models for layer in _layers_of(spec) if layer.model is not None}
+    for spec in [*script.models, *script.models]:  # second pass: nested models no user reached
+        if id(spec) in modules or id(spec) in failed:
+            continue
+        if id(spec) in deferred and not _declares_input(spec):
+            deferred.discard(id(spec))
+            continue
+        try:
+            module = _translate_model(script, spec, plan.taken, resolve_nested)
+        except Unsupported as exc:
+            failed.add(id(spec))
+            plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
+            continue
+        register(spec, module)
 
     trainings: dict[int, TrainingPlan] = {}
     for compiled in script.compiles:
@@ -181,6 +205,12 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+    for spec, module in built:
+        # The input sizes are read only by summary(): without it, a size no layer needs is no parameter.
+        prune_params(module, keep_input_shape="summary" in plan.features)
+        args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
+        target = "return " if spec.var is None else f"{spec.var} = "
+        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
     translate_layer_objects(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)
@@ -219,7 +249,21 @@ def _name_training_functions(plan: ScriptPlan) -> None:
     plan.training_groups = [members[0] for members in groups.values()]
 
 
-def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> ModulePlan:
+def _layers_of(spec: ModelSpec) -> list:
+    if spec.graph is not None:
+        return [node.layer for node in spec.graph.nodes if node.layer is not None]
+    return list(spec.layers)
+
+
+def _declares_input(spec: ModelSpec) -> bool:
+    if spec.graph is not None or spec.input_shape is not None:
+        return True
+    return bool(spec.layers) and any(spec.layers[0].kwarg(key) is not None for key in ("input_shape", "input_dim"))
+
+
+def _translate_model(
+    script: KerasScript, spec: ModelSpec, taken: set[str], resolve_nested=None, given_input: list[str] | None = None
+) -> ModulePlan:
     name_value = spec.call.kwarg("name")
     if name_value is not None and isinstance(name_value.literal, str):
         base = camel_case(name_value.literal)
@@ -231,13 +275,13 @@ def _translate_model(script: KerasScript, spec: ModelSpec, taken: set[str]) -> M
         base = camel_case(spec.var)
     class_name = _unique(base, taken)
     if spec.graph is not None:
-        return translate_functional(spec, class_name)
+        return translate_functional(spec, class_name, resolve_nested)
     fallback = None
     for call in script.calls:
         if call.instance.model is spec and call.method == "fit" and call.args:
             fallback = f"{call.args[0].code}.shape[-1]"
             break
-    module = translate_model(spec, class_name, fallback)
+    module = translate_model(spec, class_name, fallback, resolve_nested, given_input)
     for key, value in spec.call.kwargs:
         if key not in ("name", "layers"):
             raise Unsupported("K2T103", f"Sequential({key}=...) is not translated", value.pos)

@@ -11,8 +11,9 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import ModelSpec, TensorNode
 from . import registry
+from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
-from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression
+from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression, prune_params
 from .plan import LayerPlan, ModulePlan
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -31,12 +32,12 @@ def _rename(lines: list[str], source: str, target: str) -> list[str]:
     return renamed
 
 
-def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
+def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) -> ModulePlan:
     registry.load_converters()
 
     graph = spec.graph
     assert graph is not None
-    builder = _ModuleBuilder(spec, set())
+    builder = _ModuleBuilder(spec, set(), resolve_nested)
     state: dict[int, tuple[str, list[str], str]] = {}  # id(node) -> (forward variable, shape, layout)
     forward_args: list[str] = []
     input_shapes: list[list[str]] = []
@@ -80,7 +81,10 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
         if len(inputs) != 1 or node.as_list:
             raise Unsupported("K2T102", f"{layer.short_name} called on several tensors is not translated", node.pos)
         source, shape, layout = inputs[0]
-        converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+        if layer.model is not None:
+            converter = convert_nested
+        else:
+            converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
@@ -140,7 +144,7 @@ def translate_functional(spec: ModelSpec, class_name: str) -> ModulePlan:
         for n, plan in node_plans
         if n is node
     ]
-    return module
+    return prune_params(module)
 
 
 def _output_name(node: TensorNode, attrs: dict[int, str]) -> str:

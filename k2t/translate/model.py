@@ -9,6 +9,7 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value
 from . import registry
+from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan, Param
 
 # Arguments every layer accepts that change nothing in the translation.
@@ -123,10 +124,12 @@ class LayerContext:
 
 
 class _ModuleBuilder:
-    def __init__(self, spec: ModelSpec, taken_names: set[str]):
+    def __init__(self, spec: ModelSpec, taken_names: set[str], resolve_nested=None):
         self.spec = spec
         self.params: list[Param] = []
         self.taken_names = taken_names
+        # (inner ModelSpec, input sizes as code, pos) -> the inner model's ModulePlan; see translate.nested
+        self.resolve_nested = resolve_nested
 
     def param(self, argument: str, role: str) -> str:
         for p in self.params:
@@ -154,6 +157,10 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
     names = []
     used: set[str] = set()
     for layer in layers:
+        if layer.model is not None and layer.model.var is not None and layer.model.var not in used:
+            names.append(layer.model.var)  # self.encoder = encoder
+            used.add(layer.model.var)
+            continue
         if layer.bound is not None and layer.bound.uses and layer.bound.var not in used:
             names.append(layer.bound.var)  # self.normalizer = normalizer
             used.add(layer.bound.var)
@@ -194,12 +201,22 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
     return None, None
 
 
-def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | None = None) -> ModulePlan:
+def translate_model(
+    spec: ModelSpec,
+    class_name: str,
+    fallback_features: str | None = None,
+    resolve_nested=None,
+    given_input: list[str] | None = None,
+) -> ModulePlan:
+    """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none."""
     registry.load_converters()
 
-    builder = _ModuleBuilder(spec, set())
+    builder = _ModuleBuilder(spec, set(), resolve_nested)
     shape_values, declared_on = input_shape_of(spec)
-    if shape_values is None:
+    if shape_values is None and given_input is not None:
+        roles = ["in_features"] if len(given_input) == 1 else [f"input_dim_{i}" for i in range(len(given_input))]
+        shape = [dim if static_int(dim) is not None else builder.param(dim, role) for dim, role in zip(given_input, roles)]
+    elif shape_values is None:
         if fallback_features is None:
             raise Unsupported("K2T103", "the model has no input shape (add keras.Input(shape=...))", spec.pos)
         shape = [builder.param(fallback_features, "in_features")]
@@ -219,7 +236,10 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
     layout = "keras"
     attrs = _attr_names(spec.layers)
     for index, (layer, attr) in enumerate(zip(spec.layers, attrs)):
-        converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+        if layer.model is not None:
+            converter = convert_nested
+        else:
+            converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
             missing = [other for other in spec.layers[index:] if not _has_converter(other)]
             raise Unsupported("K2T101", _missing_message(missing), layer.pos)
@@ -239,16 +259,35 @@ def translate_model(spec: ModelSpec, class_name: str, fallback_features: str | N
     output_lines = []
     if layout == "channels_first":
         output_lines.append(f"x = {keras_layout_expression('x', len(shape) + 1)}  # Keras's output is channels-last")
-    return ModulePlan(
-        var=spec.var,
-        class_name=class_name,
-        keras_name=keras_name,
-        params=builder.params,
-        layers=plans,
-        input_shape=input_shape,
-        output_lines=output_lines,
-        helpers=helpers,
+    return prune_params(
+        ModulePlan(
+            var=spec.var,
+            class_name=class_name,
+            keras_name=keras_name,
+            params=builder.params,
+            layers=plans,
+            input_shape=input_shape,
+            output_lines=output_lines,
+            helpers=helpers,
+        )
     )
+
+
+def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePlan:
+    """Drop constructor parameters that no generated line reads.
+
+    A size is registered when a layer's shape mentions it; later layers may
+    never need it (a nested model's output size, a dimension only a strided
+    padding helper reads from ``x.shape``).
+    """
+    texts = [*module.output_lines, *(module.forward_lines or [])]
+    if keep_input_shape:
+        texts.extend(" ".join(shape) for shape in [module.input_shape, *module.input_shapes])
+    for layer in module.layers:
+        texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
+    code = "\n".join(texts)
+    module.params = [p for p in module.params if re.search(rf"\b{re.escape(p.name)}\b", code)]
+    return module
 
 
 def _has_converter(layer: KerasCall) -> bool:

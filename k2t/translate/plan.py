@@ -30,6 +30,7 @@ class LayerPlan:
     # Dim order of this layer's torch output: "keras" (as Keras has it) or
     # "channels_first" (N, C, spatial...: what torch convolutions work in).
     layout: str = "keras"
+    nested: ModulePlan | None = None  # a model used as a layer: its own module's plan
 
 
 @dataclass
