@@ -54,6 +54,11 @@ def render(template: str, **context) -> str:
     return _environment().get_template(template).render(**context).strip("\n")
 
 
+def _channels_first_attrs(m: ModulePlan) -> list[str]:
+    """Submodules whose outputs torch holds as (N, C, spatial...): summary() shows them channels-last, as Keras."""
+    return list(dict.fromkeys(layer.attr for layer in m.layers if layer.attr and layer.layout == "channels_first"))
+
+
 def render_module(m: ModulePlan, summary: bool) -> str:
     args = ", ".join(m.forward_args)
     if m.forward_lines is not None:
@@ -76,6 +81,7 @@ def render_module(m: ModulePlan, summary: bool) -> str:
         "module.py.j2",
         m=m,
         summary=summary,
+        channels_first=_channels_first_attrs(m) if summary else [],
         args=args,
         return_value="x",
         forward_lines=forward,
@@ -113,6 +119,7 @@ def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
         "module.py.j2",
         m=m,
         summary=summary,
+        channels_first=_channels_first_attrs(m) if summary else [],
         args=args,
         return_value=return_value,
         forward_lines=forward,
@@ -251,7 +258,7 @@ def generated_block(plan: ScriptPlan) -> str:
         several = any(len(m.output_names) > 1 for m in plan.modules)
         parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi, several=several))
     if summary:
-        parts.append(render("summary.py.j2"))
+        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) for m in plan.modules)))
     return "\n\n\n".join(p for p in parts if p.strip())
 
 

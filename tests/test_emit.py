@@ -154,3 +154,32 @@ def test_a_nested_model_that_cannot_be_translated_is_reported_where_it_is_built_
     located = sorted((d.code, d.line) for d in result.diagnostics)
     assert ("K2T101", 6) in located  # the LSTM, where the encoder is built
     assert ("K2T103", 7) in located  # its use as a layer of `model`
+
+
+def test_summary_shows_keras_channels_last_shapes_for_convolutions(tmp_path):
+    import pytest
+
+    pytest.importorskip("torch")
+    from conftest import run_standalone
+
+    source = textwrap.dedent(
+        """\
+        import keras
+        from keras import layers
+
+        model = keras.Sequential([
+            keras.Input(shape=(12, 10, 3)),
+            layers.Conv2D(5, 3),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(2),
+        ])
+        model.summary()
+        """
+    )
+    script = tmp_path / "summary.py"
+    script.write_text(convert(source))
+    done = run_standalone(script)
+    assert done.returncode == 0, done.stderr
+    # Keras's shapes: (None, 10, 8, 5), (None, 5, 4, 5), (None, 100); torch computes them channels-first.
+    assert "(None, 10, 8, 5)" in done.stdout and "(None, 5, 4, 5)" in done.stdout and "(None, 100)" in done.stdout
