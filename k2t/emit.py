@@ -226,6 +226,8 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "fit": "fit" in plan.features,
         "evaluate": "evaluate" in plan.features or _validates(plan),
         "fit_options": plan.fit_options,
+        "evaluate_options": plan.evaluate_options,
+        "weighted": plan.weighted,
         "validation": _validates(plan),
         "progress_fit": "progress_fit" in plan.features,
         "progress_evaluate": "progress_evaluate" in plan.features,
