@@ -146,3 +146,44 @@ def test_initial_epoch(tmp_path):
     # epochs=3 with initial_epoch=1 trains epochs 2 and 3: two history entries.
     source = script(BINARY, fit_extra=", initial_epoch=1, validation_split=0.25, validation_freq=2")
     _history_parity(source, tmp_path, {"accuracy": 2, "loss": 2, "val_accuracy": 1, "val_loss": 1})
+
+
+SEVERAL_OUTPUTS = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 8)).astype("float32")
+y = (x.sum(1) > 0).astype("float32")
+y_reg = x[:, :2].sum(1, keepdims=True).astype("float32")
+keras.utils.set_random_seed(0)
+inp = keras.Input(shape=(8,))
+h = layers.Dense(8, activation="relu")(inp)
+o1 = layers.Dense(1, activation="sigmoid", name="cls")(h)
+o2 = layers.Dense(1, name="reg")(h)
+model = keras.Model(inp, [o1, o2])
+model.compile(optimizer="adam", loss=["binary_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]], loss_weights=[1.0, 0.5])
+model.fit(x, [y, y_reg], batch_size=16, epochs=3, verbose=0{fit_extra})
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f", sample_weight={WEIGHTS}, validation_split=0.25",
+        ", validation_data=(x[:40], [y[:40], y_reg[:40]], np.linspace(2.0, 0.1, 40)), validation_steps=2, validation_batch_size=8",
+        ", steps_per_epoch=4, validation_split=0.25",
+    ],
+    ids=["sample_weight", "weighted_validation_steps", "steps_per_epoch"],
+)
+def test_several_outputs(extra, tmp_path):
+    # One sample_weight array weighs every output's loss; each output's logged loss is weighted, not loss-weighted.
+    assert_parity(SEVERAL_OUTPUTS.format(fit_extra=extra), tmp_path)
+
+
+def test_several_outputs_validation_freq_and_initial_epoch(tmp_path):
+    source = SEVERAL_OUTPUTS.format(fit_extra=", validation_split=0.25, validation_freq=[2, 3], initial_epoch=1")
+    lengths = {key: 2 for key in ("cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae")}
+    lengths.update({f"val_{key}": 2 for key in lengths})
+    _history_parity(source, tmp_path, lengths)

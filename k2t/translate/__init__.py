@@ -443,6 +443,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     )
     training.outputs = outputs
     training.metric_order = metric_order
+    training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
     plan.trainings.append(training)
@@ -452,11 +453,6 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
 
 # Keyword arguments that weigh rows: with any of them the loss functions take per-row weights.
 _WEIGHT_ARGUMENTS = {"fit": ("sample_weight", "class_weight"), "evaluate": ("sample_weight",)}
-# fit arguments the multi-output fit does not reproduce.
-_SINGLE_OUTPUT_FIT = (
-    "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps", "validation_batch_size",
-    "validation_freq",
-)
 
 
 def _given(call: MethodCall) -> dict[str, Value]:
@@ -515,18 +511,11 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     if training is None:
         raise Unsupported("K2T130", f"{var}.{call.method}() on a model k2t did not see compiled", call.pos)
     weights = _weights(call)
-    if weights is not None and training.outputs:
-        raise Unsupported("K2T130", f"{call.method}(): per-row weights of a multi-output model are not translated", weights.pos)
     if weights is not None and training.spatial:
         raise Unsupported("K2T130", f"{call.method}(): per-row weights on a loss with one value per position are not translated", weights.pos)
-    if call.method == "fit" and training.outputs:
-        for key in _SINGLE_OUTPUT_FIT:
-            if key in given:
-                raise Unsupported("K2T130", f"fit({key}=...) of a multi-output model is not translated", given[key].pos)
-    if call.method == "evaluate" and training.outputs:
-        for key in ("sample_weight", "steps"):
-            if key in given:
-                raise Unsupported("K2T130", f"evaluate({key}=...) of a multi-output model is not translated", given[key].pos)
+    if call.method == "fit" and training.outputs and "class_weight" in given:
+        # Keras itself refuses: "`class_weight` is only supported for Models with a single output."
+        raise Unsupported("K2T130", "fit(class_weight=...) of a multi-output model: Keras supports it for one output only", given["class_weight"].pos)
     plan.features.add(call.method)
     if call.method == "fit":
         plan.fit_options.update(given)
