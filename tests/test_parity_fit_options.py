@@ -59,6 +59,7 @@ SAMPLE_WEIGHT_LOSSES = {
     "hinge": ([HIDDEN, 'keras.layers.Dense(1, activation="tanh")'], '"hinge"', "signs"),
     "squared_hinge": ([HIDDEN, 'keras.layers.Dense(1, activation="tanh")'], '"squared_hinge"', "signs"),
     "cosine_similarity": ([HIDDEN, "keras.layers.Dense(3)"], '"cosine_similarity"', "distribution"),
+    "sparse_probabilities": ([HIDDEN, 'keras.layers.Dense(3, activation="softplus")'], '"sparse_categorical_crossentropy"', "sparse"),
     "binary_from_logits": ([HIDDEN, "keras.layers.Dense(1)"], "keras.losses.BinaryCrossentropy(from_logits=True)", "binary"),
     "categorical_from_logits": ([HIDDEN, "keras.layers.Dense(3)"], "keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)", "categorical"),
 }
@@ -68,6 +69,12 @@ SAMPLE_WEIGHT_LOSSES = {
 def test_sample_weight(name, tmp_path):
     layers, loss, targets = SAMPLE_WEIGHT_LOSSES[name]
     assert_parity(script(layers, loss=loss, targets=targets, metrics="[]", fit_extra=f", sample_weight={WEIGHTS}"), tmp_path)
+
+
+def test_sparse_crossentropy_renormalises_probabilities(tmp_path):
+    # Keras takes a softmax crossentropy of log(clip(p)): outputs that do not sum to 1 are renormalised.
+    layers = [HIDDEN, 'keras.layers.Dense(3, activation="softplus")']
+    assert_parity(script(layers, loss='"sparse_categorical_crossentropy"', targets="sparse", metrics="[]"), tmp_path)
 
 
 def test_sample_weight_leaves_metrics_unweighted(tmp_path):
