@@ -62,8 +62,8 @@ def test_step_options_reach_fit_and_evaluate():
 
 
 def test_positional_fit_arguments_follow_keras_order():
-    output = convert("model.fit(x, y, 16, 2, 0, None, 0.0, None, True, {0: 1.0, 1: 2.0}, w)\n")
-    assert "fit(model, optimizer, x, y, 16, 2, 0, validation_split=0.0, validation_data=None, shuffle=True, class_weight={0: 1.0, 1: 2.0}, sample_weight=w)" in output
+    output = convert("model.fit(x, y, 16, 2, 0, None, 0.0, None, True, None, w, 1)\n")
+    assert "fit(model, optimizer, x, y, 16, 2, 0, validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=w, initial_epoch=1)" in output
 
 
 def test_evaluate_sample_weight_and_return_dict():
@@ -116,3 +116,10 @@ def test_class_weight_of_a_multi_output_model_is_a_located_todo():
     (diagnostic,) = result.diagnostics
     assert diagnostic.code == "K2T130" and "one output only" in diagnostic.message
     assert (diagnostic.line, diagnostic.column) == (9, 70)
+
+
+def test_class_and_sample_weight_together_are_a_located_todo():
+    result = k2t.convert_source(HEADER + "model.fit(x, y, sample_weight=w, class_weight={0: 2.0})\n", "script.py")
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.code == "K2T130" and "one or the other" in diagnostic.message
+    assert (diagnostic.line, diagnostic.column) == (9, 47)

@@ -513,6 +513,9 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     weights = _weights(call)
     if weights is not None and training.spatial:
         raise Unsupported("K2T130", f"{call.method}(): per-row weights on a loss with one value per position are not translated", weights.pos)
+    if call.method == "fit" and all(key in given and given[key].literal is not None for key in ("class_weight", "sample_weight")):
+        # Keras refuses both at once ("You cannot `class_weight` and `sample_weight` at the same time").
+        raise Unsupported("K2T130", "fit() with both class_weight and sample_weight: Keras takes one or the other", given["class_weight"].pos)
     if call.method == "fit" and training.outputs and "class_weight" in given:
         # Keras itself refuses: "`class_weight` is only supported for Models with a single output."
         raise Unsupported("K2T130", "fit(class_weight=...) of a multi-output model: Keras supports it for one output only", given["class_weight"].pos)
