@@ -194,3 +194,21 @@ def test_several_outputs_validation_freq_and_initial_epoch(tmp_path):
     lengths = {key: 2 for key in ("cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae")}
     lengths.update({f"val_{key}": 2 for key in lengths})
     _history_parity(source, tmp_path, lengths)
+
+
+def test_weights_through_a_shared_fit_that_takes_the_loss(tmp_path):
+    """Two compiles that differ only in the loss share fit(model, optimizer, loss_fn, ...): both loss functions take weights."""
+    from k2t.parity import exact_parity
+
+    source = script([HIDDEN, "keras.layers.Dense(1)"], loss='"mse"', metrics="[]", targets="regression", fit_extra=f", sample_weight={WEIGHTS}")
+    source += """
+other = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(1)])
+other.compile(optimizer="adam", loss="mae")
+other.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_data=(x[:30], y[:30], np.full(30, 2.0)))
+"""
+    import k2t
+
+    assert "loss_fn(output, targets, weights)" in k2t.convert_source(source).output
+    for index in (0, 1):
+        report = exact_parity(source, epochs=3, path=tmp_path / "case.py", fit_index=index)
+        assert report.ok, report.failures
