@@ -148,7 +148,7 @@ class ScriptPlan:
 
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
-    plan.weighted = any(_weights(call) for call in script.calls)
+    plan.weighted = any(_weights(call) is not None for call in script.calls)
     plan.taken = set(script.module_names)
     modules: dict[int, ModulePlan] = {}
     for spec in script.models:
