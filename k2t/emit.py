@@ -194,12 +194,13 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
     keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
     keys += [key for index in t.metric_order for key, _ in t.outputs[index].metrics]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
-    losses = [f"{o.loss.name}(outputs[{i}], targets[{i}])" for i, o in enumerate(t.outputs)]
-    loss_lines = [f"losses = [{', '.join(losses)}]"]
     terms = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
     if t.model.has_regularization:
         terms.append("model.regularization_loss()")
-    loss_lines.append(f"loss = {' + '.join(terms)}")
+    loss_lines, weighted_loss_lines = [], []
+    for lines, weights in ((loss_lines, ""), (weighted_loss_lines, ", weights")):
+        losses = [f"{o.loss.name}(outputs[{i}], targets[{i}]{weights})" for i, o in enumerate(t.outputs)]
+        lines += [f"losses = [{', '.join(losses)}]", f"loss = {' + '.join(terms)}"]
     total_lines = ['totals["loss"] += loss.item() * rows']
     total_lines += [f'totals["{o.name}_loss"] += losses[{i}].item()' for i, o in enumerate(t.outputs)]
     metric_lines = []
@@ -220,6 +221,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         **_loop_features(plan),
         totals=totals,
         loss_lines=loss_lines,
+        weighted_loss_lines=weighted_loss_lines,
         total_lines=total_lines,
         metric_lines=metric_lines,
         total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
@@ -233,6 +235,8 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "fit": "fit" in plan.features,
         "evaluate": "evaluate" in plan.features or _validates(plan),
         "fit_options": plan.fit_options,
+        "evaluate_options": plan.evaluate_options,
+        "weighted": plan.weighted,
         "validation": _validates(plan),
         "progress_fit": "progress_fit" in plan.features,
         "progress_evaluate": "progress_evaluate" in plan.features,

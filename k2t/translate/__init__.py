@@ -20,14 +20,24 @@ from .plan import ModulePlan
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
-    "fit": ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle"),
+    "fit": (
+        "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+        "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+        "validation_batch_size", "validation_freq",
+    ),
     "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
     "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
     "summary": (),
 }
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
-    "fit": frozenset({"x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle"}),
-    "evaluate": frozenset({"x", "y", "batch_size", "verbose", "return_dict"}),
+    "fit": frozenset(
+        {
+            "x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle",
+            "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+            "validation_batch_size", "validation_freq",
+        }
+    ),
+    "evaluate": frozenset({"x", "y", "batch_size", "verbose", "sample_weight", "steps", "return_dict"}),
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
 }
@@ -60,6 +70,7 @@ class TrainingPlan:
     metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
 
     loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
+    spatial: bool = False  # the loss has one value per position, not per row (no per-row weights)
 
     @property
     def key_without_loss(self) -> tuple:
@@ -98,6 +109,7 @@ class ScriptPlan:
     fit_options: set[str] = field(default_factory=set)
     evaluate_options: set[str] = field(default_factory=set)
     predict_options: set[str] = field(default_factory=set)
+    weighted: bool = False  # some fit/evaluate weighs rows: loss functions take sample_weight
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -136,6 +148,7 @@ class ScriptPlan:
 
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
+    plan.weighted = any(_weights(call) is not None for call in script.calls)
     plan.taken = set(script.module_names)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -349,7 +362,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         final_activation = last.activation if last is not None and _foldable(last) else "linear"
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
-    loss = plan_loss(compile_spec.loss, final_activation, spatial)
+    loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted)
     metrics = []
     for value in compile_spec.metrics:
         key, helper = plan_metric(value, loss.canonical, units)
@@ -372,6 +385,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         on_logits=loss.on_logits,
         output_activation=output_activation,
         metrics=metrics,
+        spatial=spatial,
     )
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
@@ -432,7 +446,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
             raise Unsupported("K2T120", f"output {name!r} has no loss", compile_spec.pos)
         fold = module.output_folds[index]
         final_activation = fold[2] if fold is not None else "linear"
-        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1)
+        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted)
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
         metric_values = metric_lists[index]
@@ -473,11 +487,36 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     )
     training.outputs = outputs
     training.metric_order = metric_order
+    training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training
+
+
+# Keyword arguments that weigh rows: with any of them the loss functions take per-row weights.
+_WEIGHT_ARGUMENTS = {"fit": ("sample_weight", "class_weight"), "evaluate": ("sample_weight",)}
+
+
+def _given(call: MethodCall) -> dict[str, Value]:
+    """The call's arguments by Keras name, positional ones included."""
+    names = METHOD_SIGNATURES.get(call.method, ())
+    given = {names[index]: value for index, value in enumerate(call.args) if index < len(names)}
+    given.update(call.kwargs)
+    return given
+
+
+def _weights(call: MethodCall) -> Value | None:
+    """The argument by which a fit/evaluate call weighs rows: sample/class weights or a 3-tuple validation_data."""
+    given = _given(call)
+    for key in _WEIGHT_ARGUMENTS.get(call.method, ()):
+        if key in given:
+            return given[key]
+    validation = given.get("validation_data") if call.method == "fit" else None
+    if validation is not None and validation.elements is not None and len(validation.elements) == 3:
+        return validation.elements[2]
+    return None
 
 
 def _arguments(call: MethodCall) -> dict[str, Value]:
@@ -515,6 +554,15 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         return _call_code(plan.name("predict"), [var], call, given, ("x", "batch_size", "verbose"))
     if training is None:
         raise Unsupported("K2T130", f"{var}.{call.method}() on a model k2t did not see compiled", call.pos)
+    weights = _weights(call)
+    if weights is not None and training.spatial:
+        raise Unsupported("K2T130", f"{call.method}(): per-row weights on a loss with one value per position are not translated", weights.pos)
+    if call.method == "fit" and all(key in given and given[key].literal is not None for key in ("class_weight", "sample_weight")):
+        # Keras refuses both at once ("You cannot `class_weight` and `sample_weight` at the same time").
+        raise Unsupported("K2T130", "fit() with both class_weight and sample_weight: Keras takes one or the other", given["class_weight"].pos)
+    if call.method == "fit" and training.outputs and "class_weight" in given:
+        # Keras itself refuses: "`class_weight` is only supported for Models with a single output."
+        raise Unsupported("K2T130", "fit(class_weight=...) of a multi-output model: Keras supports it for one output only", given["class_weight"].pos)
     plan.features.add(call.method)
     if call.method == "fit":
         plan.fit_options.update(given)

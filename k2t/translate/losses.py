@@ -112,8 +112,12 @@ def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
     raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
 
 
-def plan_loss(value: Value, final_activation: str, spatial: bool = False) -> LossPlan:
-    """``spatial``: the output has axes between the batch and the classes (a per-pixel head)."""
+def plan_loss(value: Value, final_activation: str, spatial: bool = False, weighted: bool = False) -> LossPlan:
+    """``spatial``: the output has axes between the batch and the classes (a per-pixel head).
+
+    ``weighted``: the script passes sample or class weights, so the function takes
+    one weight per row (``sample_weight=None``) and reduces as Keras does.
+    """
     name, options = loss_spec(value)
     from_logits = bool(options.get("from_logits", False))
     smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
@@ -123,12 +127,12 @@ def plan_loss(value: Value, final_activation: str, spatial: bool = False) -> Los
         from_activation = not from_logits and final_activation in _LOGIT_ACTIVATIONS
         on_logits = from_logits or from_activation
         template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
-        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else "", "spatial": spatial}
+        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else "", "spatial": spatial, "weighted": weighted}
         return LossPlan(name, Helper(name, template, tuple(sorted(args.items()))), on_logits and from_activation)
     if name == "huber":
-        return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))),)), False)
+        return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))), ("weighted", weighted))), False)
     if name in ("hinge", "squared_hinge"):
-        return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"),)), False)
+        return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"), ("weighted", weighted))), False)
     # mse/mae losses get their own names: the metric functions of the same name are per-sample.
     function = {"mean_squared_error": "mse_loss", "mean_absolute_error": "mae_loss"}.get(name, name)
-    return LossPlan(name, Helper(function, f"losses/{name}.py.j2"), False)
+    return LossPlan(name, Helper(function, f"losses/{name}.py.j2", (("weighted", weighted),)), False)
