@@ -82,6 +82,7 @@ class KerasScript:
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
+    function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
 
     def diagnostics(self) -> list[Diagnostic]:
         return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
@@ -263,6 +264,8 @@ class _Parser:
                     self.simple(stmt, small, scope)
             return
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(stmt, cst.FunctionDef):
+                self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
             self.scan_expressions(stmt, stmt.decorators, scope)
             inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
             self.block(_body_of(stmt.body), inner)
@@ -933,6 +936,22 @@ def _child_blocks(stmt: cst.CSTNode):
                 yield _body_of(child.body)
     for handler in getattr(stmt, "handlers", ()) or ():
         yield _body_of(handler.body)
+
+
+def _local_names(function_source: str) -> set[str]:
+    """The names a function binds itself (parameters, assignments, loops...), not the globals it reads."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    function = tree.body[0]
+    names = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+    return names
 
 
 def _bound_names(module: cst.Module) -> set[str]:

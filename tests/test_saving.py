@@ -258,6 +258,31 @@ def test_load_model_of_a_factory_model_with_computed_sizes_is_a_diagnostic():
     assert (diagnostic.line, diagnostic.column) == (9, 9)
 
 
+def test_load_model_of_a_factory_model_sized_by_globals_rebuilds_it():
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        x = np.zeros((8, 3), dtype="float32")
+
+        def build_classifier():
+            return keras.Sequential([keras.Input(shape=(x.shape[1],)), layers.Dense(2)])
+
+        model = build_classifier()
+        model.save("c.keras")
+        again = keras.models.load_model("c.keras")
+        """
+    )
+    result = k2t.convert_source(source, filename="f.py")
+    assert result.ok, result.diagnostics
+    assert result.output.endswith(
+        "again = Classifier(in_features=x.shape[1])\n"
+        'again.load_state_dict(torch.load("c.keras"))  # the state_dict that model.save() wrote\n'
+    )
+
+
 def test_script_without_saving_converts_as_before():
     """No save/load: the output has no trace of this feature (the fixtures prove byte equality)."""
     result = convert('print("no saving")\n')

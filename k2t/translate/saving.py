@@ -87,20 +87,21 @@ def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan) -
     for load in script.loads:
         loads[id(load.instance)] = load
         try:
-            plan.statements[id(load.statement)] = _load_lines(load, modules.get(id(load.model)) if load.model else None)
+            module = modules.get(id(load.model)) if load.model else None
+            plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals)
         except Unsupported as exc:
             plan.todos.append(Todo(load.statement, exc.code, exc.message, exc.pos or load.pos))
     return loads
 
 
-def _load_lines(load: LoadSpec, module: ModulePlan | None) -> list[str]:
+def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]]) -> list[str]:
     if load.model is None:
         raise Unsupported("K2T180", load.reason or "k2t cannot tell which model the file holds", load.pos)
     if module is None:
         raise Unsupported("K2T180", f"the model saved at `{load.path.code}` was not translated, so it cannot be rebuilt here", load.pos)
     if not (isinstance(load.statement, cst.SimpleStatementLine) and len(load.statement.body) == 1):
         raise Unsupported("K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own", load.pos)
-    _check_rebuildable(load, load.model, module)
+    _check_rebuildable(load, load.model, module, function_locals)
     args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
     return [
         f"{load.var} = {module.class_name}({args})",
@@ -108,24 +109,25 @@ def _load_lines(load: LoadSpec, module: ModulePlan | None) -> list[str]:
     ]
 
 
-def _check_rebuildable(load: LoadSpec, model: ModelSpec, module: ModulePlan) -> None:
-    """The constructor call must make sense where the load is: not with a factory's local values."""
+def _check_rebuildable(load: LoadSpec, model: ModelSpec, module: ModulePlan, function_locals: dict[str, set[str]]) -> None:
+    """The constructor call must make sense where the load is: not with values local to the factory that built the model."""
     if model.factory is None or model.factory == load.function:
         return
-    computed = [p for p in module.params if not _is_literal(p.argument)]
+    local = function_locals.get(model.factory, set())
+    computed = [p for p in module.params if _names_in(p.argument) & local]
     if computed:
-        names = ", ".join(p.name for p in computed)
+        names = ", ".join(f"{p.name}={p.argument}" for p in computed)
         raise Unsupported(
             "K2T180",
-            f"{module.class_name} is built inside {model.factory}(), whose values of {names} k2t cannot reproduce at this "
-            f"load_model(): rebuild it there and load the state_dict",
+            f"{module.class_name} is built inside {model.factory}() with {names}, local to it; k2t cannot rebuild it at this "
+            "load_model(): build it there and load the state_dict",
             load.pos,
         )
 
 
-def _is_literal(code: str) -> bool:
+def _names_in(code: str) -> set[str]:
     try:
-        ast.literal_eval(code.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False
-    return True
+        tree = ast.parse(code.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {"<unparsable>"}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
