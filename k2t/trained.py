@@ -283,21 +283,29 @@ def constructor_arguments(kmodel, module_plan, keras_layers: list, given: dict[s
                 missing.append(param)
     if conflicts:
         raise TrainedWeightsError(f"the Keras model gives {module_plan.class_name}'s constructor two values: {'; '.join(conflicts)}")
+    layer_objects = {layer.attr for layer in module_plan.layers if layer.attr}
+    for param in [p for p in missing if p.name in layer_objects]:
+        # A layer the script builds outside the model (`norm = layers.Normalization()`): built by build_module.
+        arguments[param.name] = LayerObject(param.name)
+        missing.remove(param)
     if missing:
-        layer_objects = {layer.attr for layer in module_plan.layers if layer.attr}
-        unread = [p for p in missing if p.name not in layer_objects]
-        if len(unread) < len(missing):
-            objects = ", ".join(p.name for p in missing if p.name in layer_objects)
-            raise TrainedWeightsError(
-                f"{module_plan.class_name} takes the layer object(s) {objects} that the script builds outside the model; "
-                "k2t weights does not build those (the layer is shared with the script's own code)"
-            )
+        unread = missing
         described = ", ".join(f"{p.name} (the script passes {p.argument})" for p in unread)
         raise TrainedWeightsError(
             f"k2t cannot read {module_plan.class_name}'s constructor argument(s) {described} off the Keras model: "
             f"give them with --param NAME=VALUE"
         )
     return arguments
+
+
+@dataclass(frozen=True)
+class LayerObject:
+    """A constructor argument that is a layer the script builds itself: ``Net(normalizer=normalizer)``."""
+
+    var: str
+
+    def __repr__(self) -> str:
+        return self.var
 
 
 def build_module(conversion, module_plan, arguments: dict[str, Any]):
@@ -308,10 +316,25 @@ def build_module(conversion, module_plan, arguments: dict[str, Any]):
     source = "\n".join(statement for _, statement in _IMPORTS) + "\n\n" + block + "\n"
     namespace: dict[str, Any] = {"__name__": "k2t_generated"}
     exec(compile(source, f"<k2t module of {conversion.path}>", "exec"), namespace)  # noqa: S102 - k2t's own generated code
+    arguments = {key: _layer_object(conversion, value, namespace) if isinstance(value, LayerObject) else value for key, value in arguments.items()}
     try:
         return namespace[module_plan.class_name](**arguments)
     except Exception as exc:  # noqa: BLE001
         raise TrainedWeightsError(f"{module_plan.class_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}) failed: {type(exc).__name__}: {exc}") from None
+
+
+def _layer_object(conversion, value: LayerObject, namespace: dict[str, Any]):
+    """Build a layer object with the generated statement that builds it in the converted script."""
+    lines = [line for lines in conversion.plan.statements.values() for line in lines if line.startswith(f"{value.var} = ")]
+    if len(lines) != 1:
+        raise TrainedWeightsError(f"k2t cannot find the one statement that builds the layer `{value.var}` the module takes")
+    try:
+        exec(lines[0], namespace)  # noqa: S102 - k2t's own generated statement, e.g. `norm = Normalization(axis=-1)`
+    except Exception as exc:  # noqa: BLE001
+        raise TrainedWeightsError(
+            f"`{lines[0]}` (the layer the module takes) needs the script's values: {type(exc).__name__}: {exc}"
+        ) from None
+    return namespace[value.var]
 
 
 def _transfer(kmodel, tmodel, module_plan, keras_layers) -> list[str]:

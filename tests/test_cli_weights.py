@@ -110,7 +110,34 @@ SCRIPTS = {
         "triage.keras",
         "Triage(n_words=N_WORDS, n_account=N_ACCOUNT)",
     ),
+    "normalized": (
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        keras.utils.set_random_seed(3)
+        rng = np.random.default_rng(3)
+        features = (rng.normal(size=(150, 4)) * [1, 10, 100, 1000] + [0, 5, 50, 500]).astype("float32")
+        target = features @ np.array([1.0, 0.1, 0.01, 0.001], dtype="float32")
+        normalizer = layers.Normalization(axis=-1)
+        normalizer.adapt(features)
+        model = keras.Sequential([keras.Input(shape=(4,)), normalizer, layers.Dense(8, activation="relu"), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(features, target, epochs=2, verbose=0)
+        model.save("regressor.keras")
+        probe = (rng.normal(size=(16, 4)) * [1, 10, 100, 1000]).astype("float32")
+        np.save("probe.npy", probe)
+        np.save("keras_out.npy", model.predict(probe, verbose=0))
+        """,
+        "regressor.keras",
+        # The script's normalizer is adapted on its own data before the model takes it: here, on anything of
+        # the right shape; the state_dict then brings the trained statistics.
+        "Net(normalizer=normalizer)",
+    ),
 }
+# Statements a user's converted script runs before building the module.
+SETUP = {"normalized": ["normalizer = Normalization(axis=-1)", "normalizer.adapt(np.zeros((2, 4), dtype='float32'))"]}
 # How the test splits the probe of a two-input model (it saves them side by side).
 PROBE_SPLIT = {"functional": 20}
 
@@ -155,6 +182,7 @@ def _standalone_predictions(folder: Path, name: str, state_dict: Path):
         [
             ast.unparse(ast.Module(definitions, type_ignores=[])),
             *(f"{key} = {value!r}" for key, value in values.items()),
+            *SETUP.get(name, []),
             f"model = {constructor}",
             f"model.load_state_dict(torch.load({str(state_dict)!r}))",  # strict: every key, every shape
             "probe = np.load('probe.npy')",
@@ -257,3 +285,24 @@ def test_param_must_be_name_equals_literal(trained):
     ran = k2t_cli("weights", "model.keras", "--script", "train.py", "-o", "m4.pt", "--param", "in_features", cwd=trained["mlp"])
     assert ran.returncode == 2
     assert "expected NAME=VALUE" in ran.stderr
+
+
+def test_several_matching_modules_ask_for_class_and_class_picks_one(trained, tmp_path):
+    architecture = (
+        "keras.Sequential([keras.Input(shape=(6,)), layers.Dense(16, activation='relu'), layers.BatchNormalization(),"
+        " layers.Dropout(0.2), layers.Dense(2, activation='softmax')], name={!r})"
+    )
+    script = tmp_path / "two.py"
+    script.write_text(
+        "import keras\nfrom keras import layers\n"
+        f"first = {architecture.format('first')}\nsecond = {architecture.format('second')}\n",
+        encoding="utf-8",
+    )
+    model_file = str(trained["mlp"] / "model.keras")
+    ran = k2t_cli("weights", model_file, "--script", str(script), "-o", "m.pt", cwd=tmp_path)
+    assert ran.returncode == 1
+    assert "several modules of the script match the Keras model" in ran.stderr and "--class NAME" in ran.stderr
+    picked = k2t_cli("weights", model_file, "--script", str(script), "-o", "m.pt", "--class", "Second", cwd=tmp_path)
+    assert picked.returncode == 0, picked.stderr
+    assert picked.stdout.startswith("module: Second(")
+    assert (tmp_path / "m.pt").is_file()
