@@ -396,6 +396,58 @@ def parity(script: Path, exact: bool, epochs: int) -> None:
     sys.exit(run_parity(script, exact=exact, epochs=epochs))
 
 
+def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:
+    import ast
+
+    parsed: dict[str, object] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
+        try:
+            parsed[name.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            raise click.BadParameter(f"{value!r}: VALUE must be a Python literal (e.g. 64)", ctx=ctx, param=param) from None
+    return parsed
+
+
+@main.command()
+@click.argument("model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--script",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The Keras script that builds the model (converted statically, never run).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the state_dict.")
+@click.option("--class", "class_name", metavar="NAME", help="The generated module to fill, when the script builds several.")
+@click.option(
+    "--param", "params", metavar="NAME=VALUE", multiple=True, callback=_parse_param,
+    help="A constructor argument k2t cannot read off the Keras model (repeatable).",
+)  # fmt: skip
+@click.option("--tolerance", type=float, default=1e-4, show_default=True, help="Largest accepted max abs difference of the predictions.")
+@click.option("--rows", type=click.IntRange(min=1), default=64, show_default=True, help="Random input rows to compare.")
+def weights(model_file: Path, script: Path, output: Path, class_name, params, tolerance: float, rows: int) -> None:
+    """Turn a trained Keras MODEL file (.keras, .h5) into a state_dict for the module `k2t convert SCRIPT` emits.
+
+    The weights are verified by comparing both models' predictions on random
+    inputs; the file is written only when they agree within --tolerance.
+    """
+    from .trained import TrainedWeightsError, convert_trained
+
+    try:
+        report = convert_trained(
+            model_file, script, output, class_name=class_name, arguments=params, rows=rows, tolerance=tolerance
+        )
+    except TrainedWeightsError as exc:
+        click.echo(f"k2t weights: {exc}", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+    click.echo(report.format())
+    if not report.ok:
+        click.echo(f"k2t weights: the predictions differ by more than {tolerance:g}; nothing written", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+
+
 def entry() -> None:
     try:
         main(standalone_mode=True)

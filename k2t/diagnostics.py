@@ -30,6 +30,10 @@ CODES: dict[str, str] = {
     "K2T140": "model method or attribute that k2t does not translate",
     "K2T150": "TensorFlow API outside Keras",
     "K2T160": "generated name clashes with a name of the script",
+    "K2T180": "model file whose architecture k2t cannot tell (load_model)",
+    "K2T181": "argument of save/save_weights/load_weights/load_model that k2t does not translate",
+    "K2T182": "training a model restored by load_model without compiling it again",
+    "K2T183": "load_model() used other than as `variable = load_model(path)`",
     "K2T200": "Keras or TensorFlow is still used (`k2t check --no-keras`)",
     "K2T999": "internal error in k2t (a bug: please report it)",
 }

@@ -166,3 +166,26 @@ class MethodCall:
     args: tuple[Value, ...]
     kwargs: tuple[tuple[str, Value], ...]
     node: cst.Call = field(repr=False, compare=False)
+    statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)  # the statement holding the call
+
+
+@dataclass(eq=False)
+class LoadSpec:
+    """``var = keras.models.load_model(path)``: a model read back from a file.
+
+    ``model`` is the architecture the file holds, resolved after the whole
+    script is read (the save may come later in the source, e.g. in an else
+    branch); None when k2t cannot tell, with ``reason`` saying why.
+    """
+
+    var: str
+    path: Value
+    pos: Pos
+    instance: Instance
+    compile: bool  # load_model(compile=...): the restored model keeps the saved model's compile()
+    function: str | None  # the function the load happens in (None: module level)
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    model: ModelSpec | None = None
+    saved_compile: CompileSpec | None = None  # the compile in force where the file was written
+    saver: str = ""  # what wrote the file, for the output's comment: "model.save()"
+    reason: str | None = None

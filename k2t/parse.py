@@ -14,10 +14,25 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from .diagnostics import Diagnostic
-from .ir import NO_LITERAL, CompileSpec, Graph, Instance, KerasCall, LayerObject, MethodCall, ModelSpec, Pos, TensorNode, Value
+from .ir import (
+    NO_LITERAL,
+    CompileSpec,
+    Graph,
+    Instance,
+    KerasCall,
+    LayerObject,
+    LoadSpec,
+    MethodCall,
+    ModelSpec,
+    Pos,
+    TensorNode,
+    Value,
+)
 from .names import canonical_name, is_keras, is_tensorflow
 
-MODEL_METHODS = ("fit", "evaluate", "predict", "summary")
+MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights")
+# Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
+LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
 # Keras symbols whose objects a script may bind to a name and pass later.
 BINDABLE_PREFIXES = (
     "keras.optimizers.",
@@ -64,8 +79,10 @@ class KerasScript:
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
     layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
+    loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
+    function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
 
     def diagnostics(self) -> list[Diagnostic]:
         return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
@@ -230,6 +247,7 @@ class _Parser:
     def run(self) -> KerasScript:
         self.script.module_names = _bound_names(self.module)
         self.block(self.module.body, _Scope())
+        _resolve_loads(self.script)
         # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
         return self.script
 
@@ -246,6 +264,8 @@ class _Parser:
                     self.simple(stmt, small, scope)
             return
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(stmt, cst.FunctionDef):
+                self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
             self.scan_expressions(stmt, stmt.decorators, scope)
             inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
             self.block(_body_of(stmt.body), inner)
@@ -338,6 +358,9 @@ class _Parser:
                 if name == "keras.Sequential":
                     model = self.sequential(line, target, value, scope)
                     scope.models[target] = Instance(model)
+                    return True
+                if name in LOAD_MODEL:
+                    self.load_model(line, target, value, scope)
                     return True
                 if name is not None and name.startswith(BINDABLE_PREFIXES):
                     scope.bindings[target] = (self.call(value, name, scope), line)
@@ -558,6 +581,42 @@ class _Parser:
             tensors.append(scope.tensor(item.value))
         return tensors, as_list
 
+    # ------------------------------------------------------------ saved models
+    def load_model(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
+        """``target = keras.models.load_model(path)``: which architecture the file holds is resolved at the end."""
+        self.script.uses_keras = True
+        spec = self.call(call, "keras.models.load_model", scope)
+        # A stand-in architecture until _resolve_loads knows the real one: calls on `target` are recorded on it.
+        instance = Instance(ModelSpec(var=target, pos=spec.pos, call=spec, statement=line))
+        scope.models[target] = instance
+        names = ("filepath", "custom_objects", "compile", "safe_mode")
+        if len(spec.args) > len(names):
+            self.todo(line, call, "K2T181", "load_model(): too many positional arguments")
+            return
+        given = dict(zip(names, spec.args)) | dict(spec.kwargs)
+        for key, value in given.items():
+            if key not in names:
+                self.todo(line, call, "K2T181", f"load_model({key}=...) is not translated")
+                return
+        compile_value = given.get("compile")
+        if compile_value is not None and not isinstance(compile_value.literal, bool):
+            self.todo(line, call, "K2T181", "load_model(compile=...) must be True or False for k2t to follow")
+            return
+        if "filepath" not in given:
+            self.todo(line, call, "K2T181", "load_model() without a file path")
+            return
+        self.script.loads.append(
+            LoadSpec(
+                var=target,
+                path=given["filepath"],
+                pos=spec.pos,
+                instance=instance,
+                compile=compile_value is None or compile_value.literal,
+                function=scope.function,
+                statement=line,
+            )
+        )
+
     # ----------------------------------------------------------- layer objects
     def bind_layer_object(self, var: str, call: KerasCall, statement: cst.CSTNode) -> KerasCall:
         """``norm = layers.Normalization()``: the call, marked as the layer held by ``var``."""
@@ -661,6 +720,9 @@ class _Parser:
 
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.keras_name(func.value.func) in LOAD_MODEL:
+            node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
+            func = node.func
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
@@ -679,11 +741,17 @@ class _Parser:
                     self.todo(statement, exc.node, "K2T130", exc.message)
                     return
                 self.script.calls.append(
-                    MethodCall(func.value.value, instance, instance.compile, method, spec.pos, spec.args, spec.kwargs, node)
+                    MethodCall(func.value.value, instance, instance.compile, method, spec.pos, spec.args, spec.kwargs, node, statement)
                 )
                 return
         name = self.keras_name(func)
         if name is None:
+            return
+        if name in LOAD_MODEL:
+            _mark_subtree(node, self.consumed)
+            self.todo(
+                statement, node, "K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own"
+            )
             return
         if name in FUNCTIONS:
             try:
@@ -716,6 +784,96 @@ class _Parser:
         code = "K2T150" if is_tensorflow(name) else "K2T100"
         what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
         self.todo(statement, node, code, f"{what} `{name}` is not translated")
+
+
+def saved_path(call: MethodCall) -> Value | None:
+    """The file a ``save``/``save_weights``/``load_weights`` call names (its first argument or ``filepath=``)."""
+    if call.args:
+        return call.args[0]
+    return dict(call.kwargs).get("filepath")
+
+
+def _same_path(a: Value, b: Value) -> bool:
+    """Two path arguments that name the same file: the same literal, or the same expression."""
+    if a.is_literal and b.is_literal:
+        return a.literal == b.literal
+    return a.code.strip() == b.code.strip()
+
+
+def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSpec | None, str]]:
+    """Where the script writes whole models: (path, model instance, compile in force, what wrote it).
+
+    ``model.save(path)`` and a ``keras.callbacks.ModelCheckpoint(path)`` given to
+    ``model.fit`` (unless it saves weights only, which load_model cannot read).
+    """
+    writers = []
+    for call in script.calls:
+        if call.method == "save":
+            path = saved_path(call)
+            if path is not None:
+                writers.append((path, call.instance, call.compiled, f"{call.model}.save()"))
+        elif call.method == "fit":
+            callbacks = dict(call.kwargs).get("callbacks")
+            if callbacks is None and len(call.args) > 5:
+                callbacks = call.args[5]  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+            for element in (callbacks.elements or ()) if callbacks is not None else ():
+                checkpoint = element.keras_call
+                if checkpoint is None or checkpoint.name != "keras.callbacks.ModelCheckpoint":
+                    continue
+                path = checkpoint.arg(0, "filepath")
+                weights_only = checkpoint.kwarg("save_weights_only")
+                if path is not None and not (weights_only is not None and weights_only.literal is True):
+                    writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
+    return writers
+
+
+def _resolve_loads(script: KerasScript) -> None:
+    """Give each ``load_model`` the architecture of the model the script saves at the same path.
+
+    A file the script does not write itself (or writes from models of different
+    architectures) stays unresolved: k2t cannot tell which module it holds.
+    """
+    stand_ins = {id(load.instance.model): load for load in script.loads}
+    resolved: dict[int, ModelSpec] = {}
+
+    def real(model: ModelSpec) -> ModelSpec | None:
+        if id(model) not in stand_ins:
+            return model
+        return resolved.get(id(model))
+
+    writers = _model_writers(script)
+    for load in script.loads:
+        stand_in = load.instance.model
+        matches = [(real(instance.model), compiled, saver) for path, instance, compiled, saver in writers if _same_path(path, load.path)]
+        models = {id(model): model for model, _, _ in matches if model is not None}
+        if not matches:
+            load.reason = (
+                f"k2t cannot tell which model the file `{load.path.code}` holds: the script saves none at this path "
+                "(build the model with its generated class and load the state_dict `k2t weights` wrote)"
+            )
+        elif not models:
+            load.reason = (
+                f"k2t cannot tell which model the file `{load.path.code}` holds: the model saved there is itself "
+                "restored by a load_model() k2t cannot place"
+            )
+        elif len(models) > 1:
+            load.reason = f"k2t cannot tell which model the file `{load.path.code}` holds: models of {len(models)} architectures are saved there"
+        else:
+            model, compiled, saver = next(match for match in matches if match[0] is not None)
+            load.model, load.saver = model, saver
+            load.saved_compile = compiled if load.compile else None
+            resolved[id(stand_in)] = model
+    # Point everything recorded on a stand-in at the resolved architecture.
+    restored_calls = [(call, stand_ins.get(id(call.instance.model))) for call in script.calls]
+    for call, load in restored_calls:
+        if load is not None and load.model is not None:
+            call.instance.model = load.model
+            if call.compiled is None:
+                call.compiled = load.saved_compile
+    for compiled in script.compiles:
+        load = stand_ins.get(id(compiled.model))
+        if load is not None and load.model is not None:
+            compiled.model = load.model
 
 
 # Lowercase function forms of the merge layers: layers.add([a, b]) is Add()([a, b]).
@@ -820,6 +978,22 @@ def _child_blocks(stmt: cst.CSTNode):
                 yield _body_of(child.body)
     for handler in getattr(stmt, "handlers", ()) or ():
         yield _body_of(handler.body)
+
+
+def _local_names(function_source: str) -> set[str]:
+    """The names a function binds itself (parameters, assignments, loops...), not the globals it reads."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    function = tree.body[0]
+    names = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+    return names
 
 
 def _bound_names(module: cst.Module) -> set[str]:

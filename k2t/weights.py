@@ -71,7 +71,18 @@ def _layer_norm(layer, module, name: str) -> None:
 
 
 def _normalization(layer, module, name: str) -> None:
-    """Normalization's adapted statistics (Keras: adapt_mean / adapt_variance of shape (features,))."""
+    """Normalization's adapted statistics (Keras: adapt_mean / adapt_variance of shape (features,)).
+
+    A torch layer never adapted (built to receive trained weights) has no
+    statistics yet: it gets buffers in Keras's broadcast shape (``layer.mean``,
+    e.g. (1, features)), the shape its own adapt() would give them.
+    """
+    import torch
+
+    for buffer in ("mean", "variance"):
+        keras_value = getattr(layer, buffer, None)
+        if getattr(module, buffer, None) is None and keras_value is not None:
+            setattr(module, buffer, torch.zeros(tuple(_numpy(keras_value).shape)))
     _copy(module.mean, _numpy(layer.adapt_mean), f"{name}.mean")
     _copy(module.variance, _numpy(layer.adapt_variance), f"{name}.variance")
 

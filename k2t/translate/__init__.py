@@ -17,6 +17,7 @@ from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
 from .optimizers import plan_optimizer
 from .plan import ModulePlan
+from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -207,6 +208,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     _name_training_functions(plan)
 
+    loads = translate_loads(script, modules, plan)
     for call in script.calls:
         module = modules.get(id(call.instance.model))
         if module is None:
@@ -214,7 +216,14 @@ def translate(script: KerasScript) -> ScriptPlan:
         training = trainings.get(id(call.compiled)) if call.compiled is not None else None
         if call.compiled is not None and training is None and call.method in ("fit", "evaluate"):
             continue  # its compile() is already reported
+        restored = loads.get(id(call.instance))
+        if call.method == "fit" and restored is not None and call.compiled is not None and call.compiled is restored.saved_compile:
+            plan.todos.append(Todo(call.node, *_RESTORED_FIT, call.pos))
+            continue
         try:
+            if call.method in SAVING_METHODS:
+                translate_saving_call(call, plan)
+                continue
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
@@ -230,6 +239,13 @@ def translate(script: KerasScript) -> ScriptPlan:
         if code is not None:
             plan.calls[id(function.node)] = code
     return plan
+
+
+_RESTORED_FIT = (
+    "K2T182",
+    "fit() on a model restored by load_model(): the torch file holds the weights only, not Keras's optimizer state; "
+    "compile() the restored model again to train it",
+)
 
 
 def _name_training_functions(plan: ScriptPlan) -> None:
