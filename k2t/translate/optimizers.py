@@ -161,6 +161,9 @@ def _options(value: Value) -> _Options:
     for key, item in given:
         if key == "learning_rate" and item.keras_call is not None and item.keras_call.name.startswith(SCHEDULE_MODULE):
             options.schedule = _schedule(item)
+        elif key == "learning_rate" and not item.is_literal:
+            message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
+            raise Unsupported("K2T123", message, item.pos)
         elif key in options.values and not (key == "weight_decay" and row.keras != "AdamW"):
             options.values[key] = _literal(item, key)
         elif key in _CLIPS or key == "weight_decay":
