@@ -424,6 +424,10 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node
         return cst.parse_expression(code)
 
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        code = self.plan.calls.get(id(original_node))  # e.g. model.optimizer.learning_rate
+        return updated_node if code is None else cst.parse_expression(code)
+
     def leave_Import(self, original_node, updated_node):
         return self._import(original_node, updated_node)
 

@@ -189,3 +189,18 @@ class LoadSpec:
     saved_compile: CompileSpec | None = None  # the compile in force where the file was written
     saver: str = ""  # what wrote the file, for the output's comment: "model.save()"
     reason: str | None = None
+
+
+@dataclass(eq=False)
+class LearningRateAccess:
+    """``model.optimizer.learning_rate`` read, or set (``= x``, ``.assign(x)``, ``keras.backend.set_value``)."""
+
+    model: str  # the receiver variable
+    compiled: CompileSpec | None  # the compile in force here
+    pos: Pos
+    node: cst.CSTNode = field(repr=False, compare=False)  # a read: the expression; a write: the statement
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    code: str = ""  # a read's source text
+    value: Value | None = None  # a write's new learning rate
+    operator: str = "="  # a write's assignment operator (``*=`` ...)
+    quote: str = '"'  # the quote a read's replacement may use (inside an f-string, the other one)

@@ -22,6 +22,7 @@ from .ir import (
     KerasCall,
     LayerObject,
     LoadSpec,
+    LearningRateAccess,
     MethodCall,
     ModelSpec,
     Pos,
@@ -80,6 +81,7 @@ class KerasScript:
     todos: list[Todo] = field(default_factory=list)
     layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
+    learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
@@ -723,6 +725,8 @@ class _Parser:
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.keras_name(func.value.func) in LOAD_MODEL:
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
+        if self.learning_rate_call(statement, node, scope):
+            return
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
@@ -763,6 +767,9 @@ class _Parser:
             return
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
+        if self.learning_rate(node, scope) is not None:
+            self.learning_rate_reference(statement, node, scope)
+            return
         name = self.keras_name(node)
         if name is None:
             if isinstance(node, cst.Name):
@@ -784,6 +791,92 @@ class _Parser:
         code = "K2T150" if is_tensorflow(name) else "K2T100"
         what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
         self.todo(statement, node, code, f"{what} `{name}` is not translated")
+
+    # ------------------------------------------------------- the learning rate
+    def learning_rate(self, node: cst.CSTNode, scope: _Scope) -> tuple[str, Instance] | None:
+        """``model.optimizer.learning_rate`` (or Keras 2's ``.lr``): the model variable and what it holds."""
+        if (
+            isinstance(node, cst.Attribute)
+            and node.attr.value in ("learning_rate", "lr")
+            and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "optimizer"
+            and isinstance(node.value.value, cst.Name)
+        ):
+            instance = scope.model(node.value.value.value)
+            if instance is not None:
+                return node.value.value.value, instance
+        return None
+
+    def learning_rate_access(self, statement, node, target: cst.CSTNode, scope: _Scope, **write) -> None:
+        model, instance = self.learning_rate(target, scope)
+        _mark_subtree(target, self.consumed)
+        quotes = _enclosing_quotes(statement, node) if not write else set()
+        if {'"', "'"} <= quotes:
+            self.todo(statement, node, "K2T140", "the learning rate inside nested f-strings is not translated")
+            return
+        self.script.learning_rates.append(
+            LearningRateAccess(
+                model, instance.compile, self.pos(node), node, statement, self.code(node), quote="'" if '"' in quotes else '"', **write
+            )
+        )
+
+    def learning_rate_reference(self, statement, node: cst.Attribute, scope: _Scope) -> None:
+        """A read, or the target of ``model.optimizer.learning_rate = x`` (``*= x`` ...)."""
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and small.targets[0].target is node:
+            self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope))
+        elif isinstance(small, cst.AugAssign) and small.target is node:
+            operator = self.code(small.operator).strip()
+            self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope), operator=operator)
+        else:
+            self.learning_rate_access(statement, node, node, scope)
+
+    def learning_rate_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``lr.assign(x)``, ``lr.numpy()``, ``keras.backend.set_value(lr, x)``, ``get_value(lr)``. True when handled."""
+        func = node.func
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        if isinstance(func, cst.Attribute) and self.learning_rate(func.value, scope) is not None:
+            target, method, value = func.value, func.attr.value, positional[0] if len(positional) == 1 else None
+        elif self.keras_name(func) in ("keras.backend.set_value", "keras.backend.get_value") and positional:
+            target, method = positional[0], self.keras_name(func).rsplit(".", 1)[-1]
+            value = positional[1] if len(positional) == 2 else None
+            if self.learning_rate(target, scope) is None:
+                return False
+        else:
+            return False
+        _mark_subtree(func, self.consumed)
+        if method in ("numpy", "get_value") and len(node.args) == len(positional) == (method == "get_value"):
+            self.learning_rate_access(statement, node, target, scope)
+            return True
+        if method in ("assign", "set_value") and value is not None and len(node.args) == len(positional):
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            if isinstance(small, cst.Expr) and small.value is node:
+                self.learning_rate_access(statement, statement, target, scope, value=self.value(value, scope))
+                return True
+        _mark_subtree(node, self.consumed)
+        self.todo(statement, node, "K2T140", f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)")
+        return True
+
+
+def _enclosing_quotes(statement: cst.CSTNode, target: cst.CSTNode) -> set[str]:
+    """The quote characters of the f-strings around ``target`` (a replacement inside must use another)."""
+    quotes: list[str] = []
+    found: set[str] = set()
+
+    class _Visitor(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is target:
+                found.update(quotes)
+            if isinstance(node, cst.FormattedString):
+                quotes.append(node.start.lstrip("rRfFbBuU")[0])
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, cst.FormattedString):
+                quotes.pop()
+
+    statement.visit(_Visitor())
+    return found
 
 
 def saved_path(call: MethodCall) -> Value | None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_fixture_output_imports_no_keras_tensorflow_or_k2t(folder):
 def test_fixture_output_is_lint_clean(folder):
     if (folder / "expected_diagnostics.txt").exists():
         pytest.skip("output with TODOs keeps the untranslated code")
-    ruff = shutil.which("ruff")
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))  # venv not activated
     if ruff is None:
         pytest.skip("ruff not installed")
     proc = subprocess.run(

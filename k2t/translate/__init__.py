@@ -15,7 +15,7 @@ from .metrics import plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
-from .optimizers import plan_optimizer
+from .optimizers import imported_schedule_names, plan_optimizer, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 
@@ -150,7 +150,7 @@ class ScriptPlan:
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
-    plan.taken = set(script.module_names)
+    plan.taken = set(script.module_names) - imported_schedule_names(script)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -198,12 +198,13 @@ def translate(script: KerasScript) -> ScriptPlan:
         register(spec, module)
 
     trainings: dict[int, TrainingPlan] = {}
+    lr_changes = _learning_rate_changes(script)
     for compiled in script.compiles:
         module = modules.get(id(compiled.model))
         if module is None:
             continue
         try:
-            trainings[id(compiled)] = _translate_compile(compiled, module, plan)
+            trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     _name_training_functions(plan)
@@ -233,6 +234,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
+    translate_learning_rates(script.learning_rates, trainings, plan)
     translate_layer_objects(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)
@@ -246,6 +248,16 @@ _RESTORED_FIT = (
     "fit() on a model restored by load_model(): the torch file holds the weights only, not Keras's optimizer state; "
     "compile() the restored model again to train it",
 )
+def _learning_rate_changes(script: KerasScript) -> set[int]:
+    """id() of the compiles whose learning rate the script changes while it trains."""
+    changed = {id(access.compiled) for access in script.learning_rates if access.value is not None}
+    for call in script.calls:
+        if call.method == "fit" and call.compiled is not None:
+            given = dict(zip(METHOD_SIGNATURES["fit"], call.args)) | dict(call.kwargs)
+            callbacks = given.get("callbacks")
+            if callbacks is not None and not (callbacks.is_literal and callbacks.literal in (None, [], ())):
+                changed.add(id(call.compiled))  # LearningRateScheduler, ReduceLROnPlateau
+    return changed
 
 
 def _name_training_functions(plan: ScriptPlan) -> None:
@@ -355,7 +367,7 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan) -> TrainingPlan:
+def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, lr_changes: bool = False) -> TrainingPlan:
     var = compile_spec.var
     for key, value in compile_spec.extra:
         if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss", "loss_weights") or (
@@ -367,7 +379,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         raise Unsupported("K2T120", "compile() without a loss cannot be trained", compile_spec.pos)
     weights_value = dict(compile_spec.extra).get("loss_weights")
     if module.forward_lines is not None and len(module.output_names) > 1:
-        return _translate_multi_output_compile(compile_spec, module, plan, weights_value)
+        return _translate_multi_output_compile(compile_spec, module, plan, weights_value, lr_changes)
     if module.forward_lines is not None:  # Functional, one output
         fold = module.output_folds[0]
         final_activation = fold[2] if fold is not None else "linear"
@@ -385,7 +397,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         metrics.append((key, helper))
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
-    optimizer = plan_optimizer(compile_spec.optimizer)
+    optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
     output_activation = None
     if loss.on_logits:
         module.output_activation = final_activation
@@ -396,15 +408,13 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         var=var,
         escapes=compile_spec.escapes,
         optimizer_var=optimizer_var,
-        optimizer=optimizer.expression.format(params=f"{var}.parameters()"),
+        optimizer=optimizer.expression(f"{var}.parameters()", plan),
         loss=loss.helper,
         on_logits=loss.on_logits,
         output_activation=output_activation,
         metrics=metrics,
         spatial=spatial,
     )
-    if optimizer.helper is not None:
-        plan.add_helper(optimizer.helper)
     training.loss = plan.add_helper(loss.helper)
     training.metrics = [(key, plan.add_helper(helper)) for key, helper in metrics]
     plan.trainings.append(training)
@@ -441,7 +451,7 @@ def _per_output(value: Value | None, names: list[str], what: str) -> list[Value 
     return [value] * len(names)
 
 
-def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, weights_value) -> TrainingPlan:
+def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, weights_value, lr_changes: bool = False) -> TrainingPlan:
     names = module.output_names
     losses = _per_output(compile_spec.loss, names, "loss")
     weights = _per_output(weights_value, names, "loss_weights")
@@ -487,7 +497,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     module.folded = folded
     if any(folded):
         module.output_activation = "/".join(sorted({a for a, flag in zip(module.output_activations, folded) if flag}))
-    optimizer = plan_optimizer(compile_spec.optimizer)
+    optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
     var = compile_spec.var
     optimizer_var = _optimizer_variable(compile_spec, plan)
     training = TrainingPlan(
@@ -495,7 +505,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         var=var,
         escapes=compile_spec.escapes,
         optimizer_var=optimizer_var,
-        optimizer=optimizer.expression.format(params=f"{var}.parameters()"),
+        optimizer=optimizer.expression(f"{var}.parameters()", plan),
         loss=outputs[0].loss,
         on_logits=any(folded),
         output_activation=None,
@@ -504,8 +514,6 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     training.outputs = outputs
     training.metric_order = metric_order
     training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
-    if optimizer.helper is not None:
-        plan.add_helper(optimizer.helper)
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training

@@ -1,12 +1,25 @@
-"""Keras optimizers -> torch optimizers (or generated ones) with Keras's update rules."""
+"""Keras optimizers -> torch optimizers (or generated ones) with Keras's update rules.
+
+Besides its update, every Keras optimizer does the same things in ``apply``
+(keras/src/optimizers/base_optimizer.py): evaluate a LearningRateSchedule at
+the 0-based count of updates done, clip the gradients (clipnorm per tensor,
+global_clipnorm over all of them, clipvalue per value) and apply decoupled
+weight decay (w -= lr * weight_decay * w) before the update. The generated
+optimizer classes do them in ``step`` too, each only when the script uses it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Unsupported
-from ..ir import Value
+from ..ir import LearningRateAccess, Value
+from ..parse import Todo
 from .helpers import Helper
+
+if TYPE_CHECKING:
+    from . import ScriptPlan
 
 
 @dataclass(frozen=True)
@@ -53,45 +66,158 @@ _ROWS = {
 }
 _STRINGS = {name.lower(): name for name in _ROWS}
 # Arguments every Keras optimizer accepts that change nothing here (when left at their defaults).
-_IGNORED = {"name": None, "weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
-            "use_ema": False, "jit_compile": None, "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_IGNORED = {"name": None, "use_ema": False, "jit_compile": None, "loss_scale_factor": None, "gradient_accumulation_steps": None}
+# Arguments of every Keras optimizer that the generated optimizer classes reproduce (base_optimizer.py).
+_CLIPS = ("clipnorm", "global_clipnorm", "clipvalue")
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    template: str
+    parameters: tuple[str, ...]  # Keras's argument order, `name` included
+    required: int  # how many leading parameters have no default
+
+
+# keras/src/optimizers/schedules/learning_rate_schedule.py
+_SCHEDULES = {
+    "ExponentialDecay": ScheduleRow(
+        "exponential_decay", ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"), 3
+    ),
+    "PiecewiseConstantDecay": ScheduleRow("piecewise_constant_decay", ("boundaries", "values", "name"), 2),
+    "PolynomialDecay": ScheduleRow(
+        "polynomial_decay",
+        ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle", "name"),
+        2,
+    ),
+    "InverseTimeDecay": ScheduleRow(
+        "inverse_time_decay", ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name"), 3
+    ),
+    "CosineDecay": ScheduleRow(
+        "cosine_decay",
+        ("initial_learning_rate", "decay_steps", "alpha", "name", "warmup_target", "warmup_steps"),
+        2,
+    ),
+    "CosineDecayRestarts": ScheduleRow(
+        "cosine_decay_restarts",
+        ("initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha", "name"),
+        2,
+    ),
+}
+SCHEDULE_MODULE = "keras.optimizers.schedules."
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    helper: Helper  # the generated class, named as Keras names the schedule
+    arguments: str  # the script's arguments as written (`name=` dropped)
 
 
 @dataclass(frozen=True)
 class OptimizerPlan:
-    expression: str  # with {params} for the parameters
-    helper: Helper | None
+    constructor: str  # a torch class, used when there is no helper
+    helper: Helper | None  # the generated optimizer class
+    arguments: tuple[str, ...]  # after the parameters and the learning rate
+    lr: str | SchedulePlan  # the learning rate: a number's source, or a schedule
+
+    def expression(self, params: str, plan: ScriptPlan) -> str:
+        """The constructor call; registers the generated classes it uses with ``plan``."""
+        constructor = self.constructor
+        if self.helper is not None:
+            constructor = plan.name(plan.add_helper(self.helper).name)
+        lr = self.lr
+        if isinstance(lr, SchedulePlan):
+            lr = f"{plan.name(plan.add_helper(lr.helper).name)}({lr.arguments})"
+        return f"{constructor}({', '.join([params, f'lr={lr}', *self.arguments])})"
 
 
-def _options(value: Value) -> tuple[OptimizerRow, dict[str, object]]:
+@dataclass
+class _Options:
+    row: OptimizerRow
+    values: dict[str, object]
+    schedule: SchedulePlan | None = None
+    clip: tuple[str, str] | None = None  # (argument, source of its value)
+    weight_decay: str | None = None  # source of Keras's weight_decay= for optimizers other than AdamW
+
+
+def _options(value: Value) -> _Options:
     if value.is_literal and isinstance(value.literal, str):
         key = value.literal.lower()
         if key not in _STRINGS:
             raise Unsupported("K2T121", f"optimizer {value.literal!r} is not translated", value.pos)
         row = _ROWS[_STRINGS[key]]
-        return row, dict(row.defaults)
+        return _Options(row, dict(row.defaults))
     call = value.keras_call
     if call is None or not call.name.startswith("keras.optimizers.") or call.short_name not in _ROWS:
         raise Unsupported("K2T121", f"optimizer `{value.code}` is not translated", value.pos)
     row = _ROWS[call.short_name]
-    options = dict(row.defaults)
+    options = _Options(row, dict(row.defaults))
     names = [k for k, _ in row.defaults]
+    given = []
     for index, item in enumerate(call.args):
         if index >= len(names):
             raise Unsupported("K2T121", f"optimizer `{value.code}`: too many positional arguments", item.pos)
-        options[names[index]] = _literal(item, names[index])
-    for key, item in call.kwargs:
-        if key == "lr":  # Keras 2 spelling of learning_rate
-            key = "learning_rate"
-        if key in options:
-            options[key] = _literal(item, key)
+        given.append((names[index], item))
+    given += [("learning_rate" if key == "lr" else key, item) for key, item in call.kwargs]  # lr: Keras 2's spelling
+    for key, item in given:
+        if key == "learning_rate" and item.keras_call is not None and item.keras_call.name.startswith(SCHEDULE_MODULE):
+            options.schedule = _schedule(item)
+        elif key == "learning_rate" and not item.is_literal:
+            message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
+            raise Unsupported("K2T123", message, item.pos)
+        elif key in options.values and not (key == "weight_decay" and row.keras != "AdamW"):
+            options.values[key] = _literal(item, key)
+        elif key in _CLIPS or key == "weight_decay":
+            _feature(options, key, item)
         elif key in _IGNORED:
-            given = _literal(item, key) if key != "name" else None
-            if given != _IGNORED[key]:
+            given_value = _literal(item, key) if key != "name" else None
+            if given_value != _IGNORED[key]:
                 raise Unsupported("K2T121", f"optimizer argument {key}= is not translated yet", item.pos)
         else:
             raise Unsupported("K2T121", f"optimizer argument {key}= is not translated", item.pos)
-    return row, options
+    return options
+
+
+def _feature(options: _Options, key: str, item: Value) -> None:
+    """clipnorm=, global_clipnorm=, clipvalue=, weight_decay=: Keras does nothing for None (or 0)."""
+    if item.is_literal and item.literal in (None, 0):
+        return
+    source = repr(item.literal) if item.is_literal else item.code
+    if key == "weight_decay":
+        options.weight_decay = source
+        return
+    if options.clip is not None:
+        # Keras raises: only one of clipnorm, clipvalue and global_clipnorm can be set.
+        raise Unsupported("K2T121", f"optimizer sets both {options.clip[0]}= and {key}= (Keras allows one)", item.pos)
+    options.clip = (key, source)
+
+
+def _schedule(value: Value) -> SchedulePlan:
+    call = value.keras_call
+    assert call is not None
+    row = _SCHEDULES.get(call.short_name)
+    if row is None:
+        raise Unsupported("K2T123", f"learning-rate schedule `{call.name}` is not translated", value.pos)
+    arguments, given = [], set()
+    name_index = row.parameters.index("name")
+    for index, item in enumerate(call.args):
+        if index >= len(row.parameters):
+            raise Unsupported("K2T123", f"{call.short_name}: too many positional arguments", item.pos)
+        parameter = row.parameters[index]
+        given.add(parameter)
+        if parameter == "name":
+            continue
+        # Arguments after `name` (CosineDecay's warmup_*) become keywords: the generated class has no `name`.
+        arguments.append(item.code if index < name_index else f"{parameter}={item.code}")
+    for key, item in call.kwargs:
+        if key not in row.parameters:
+            raise Unsupported("K2T123", f"{call.short_name}({key}=...) is not a Keras argument", item.pos)
+        given.add(key)
+        if key != "name":
+            arguments.append(f"{key}={item.code}")
+    missing = [p for p in row.parameters[: row.required] if p not in given]
+    if missing:
+        raise Unsupported("K2T123", f"{call.short_name} needs {', '.join(missing)}", value.pos)
+    return SchedulePlan(Helper(call.short_name, f"schedules/{row.template}.py.j2"), ", ".join(arguments))
 
 
 def _literal(item: Value, key: str) -> object:
@@ -104,29 +230,55 @@ def _num(v: object) -> str:
     return repr(v)
 
 
-def plan_optimizer(value: Value | None) -> OptimizerPlan:
+def plan_optimizer(value: Value | None, lr_changes: bool = False) -> OptimizerPlan:
+    """The torch optimizer for compile()'s ``value``.
+
+    ``lr_changes``: the script changes the learning rate between steps (callbacks,
+    ``model.optimizer.learning_rate = ...``), which torch's SGD with momentum
+    does not follow as Keras does.
+    """
     if value is None:
         value = Value(code='"rmsprop"', pos=(0, 0), literal="rmsprop")  # Keras compile()'s default
-    row, o = _options(value)
-    lr = _num(o["learning_rate"])
+    options = _options(value)
+    row, o = options.row, options.values
+    lr: str | SchedulePlan = options.schedule or _num(o["learning_rate"])
+    features: list[str] = [f"{options.clip[0]}={options.clip[1]}"] if options.clip else []
+    if options.weight_decay is not None and row.build != "adam":
+        features.append(f"weight_decay={options.weight_decay}")
+    used = (options.schedule is not None, options.clip[0] if options.clip else None, options.weight_decay is not None)
+
+    def helper(name: str, template: str, base: str | None = None) -> Helper:
+        schedule, clip, weight_decay = used
+        weight_decay = weight_decay and row.build != "adam"  # torch AdamW decays as Keras does
+        args = (("schedule", schedule), ("clip", clip), ("weight_decay", weight_decay))
+        return Helper(name, template, ((("base", base),) if base else ()) + args)
+
+    def plain(constructor: str, arguments: list[str], name: str, base: str) -> OptimizerPlan:
+        """A torch optimizer with Keras's update; a generated subclass adds the features the script uses."""
+        if any(used):
+            return OptimizerPlan("", helper(name, "optimizers/keras_torch.py.j2", base), (*arguments, *features), lr)
+        return OptimizerPlan(constructor, None, tuple(arguments), lr)
+
     if row.keras == "SGD":
-        args = [f"lr={lr}"]
+        args = []
         if o["momentum"]:
             args.append(f"momentum={_num(o['momentum'])}")
         if o["nesterov"]:
             args.append("nesterov=True")
-        return OptimizerPlan(f"torch.optim.SGD({{params}}, {', '.join(args)})", None)
+        if any(used) or (lr_changes and o["momentum"]):
+            return OptimizerPlan("", helper("KerasSGD", "optimizers/keras_sgd.py.j2"), (*args, *features), lr)
+        return OptimizerPlan("torch.optim.SGD", None, tuple(args), lr)
     if row.build == "adam":
-        base = row.keras
-        args = [f"lr={lr}", f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}"]
+        # Keras's weight_decay= on Adam is the decoupled decay of AdamW.
+        base = "AdamW" if options.weight_decay is not None else row.keras
+        args = [f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}"]
         if base == "AdamW":
-            args.append(f"weight_decay={_num(o['weight_decay'])}")
+            args.append(f"weight_decay={options.weight_decay or _num(o['weight_decay'])}")
         if o["amsgrad"]:
             args.append("amsgrad=True")
-        helper = Helper(f"Keras{base}", "optimizers/keras_adam.py.j2", (("base", base),))
-        return OptimizerPlan(f"Keras{base}({{params}}, {', '.join(args)})", helper)
+        return OptimizerPlan("", helper(f"Keras{base}", "optimizers/keras_adam.py.j2", base), (*args, *features), lr)
     if row.build == "rmsprop":
-        args = [f"lr={lr}"]
+        args = []
         if o["rho"] != 0.9:
             args.append(f"rho={_num(o['rho'])}")
         if o["momentum"]:
@@ -135,24 +287,84 @@ def plan_optimizer(value: Value | None) -> OptimizerPlan:
             args.append(f"eps={_num(o['epsilon'])}")
         if o["centered"]:
             args.append("centered=True")
-        return OptimizerPlan(f"KerasRMSprop({{params}}, {', '.join(args)})", Helper("KerasRMSprop", "optimizers/keras_rmsprop.py.j2"))
+        return OptimizerPlan("", helper("KerasRMSprop", "optimizers/keras_rmsprop.py.j2"), (*args, *features), lr)
     if row.build == "adamax":
-        args = [f"lr={lr}", f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}"]
-        return OptimizerPlan(f"KerasAdamax({{params}}, {', '.join(args)})", Helper("KerasAdamax", "optimizers/keras_adamax.py.j2"))
+        args = [f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}"]
+        return OptimizerPlan("", helper("KerasAdamax", "optimizers/keras_adamax.py.j2"), (*args, *features), lr)
     if row.build == "adagrad":
         # Keras: acc starts at 0.1 and the update divides by sqrt(acc + eps); torch divides by
         # sqrt(acc) + eps, so start torch's accumulator at 0.1 + eps and set its eps to 0.
         initial = float(o["initial_accumulator_value"]) + float(o["epsilon"])  # type: ignore[arg-type]
-        return OptimizerPlan(f"torch.optim.Adagrad({{params}}, lr={lr}, initial_accumulator_value={initial!r}, eps=0.0)", None)
+        return plain("torch.optim.Adagrad", [f"initial_accumulator_value={initial!r}", "eps=0.0"], "KerasAdagrad", "Adagrad")
     if row.keras == "Adadelta":
-        return OptimizerPlan(
-            f"torch.optim.Adadelta({{params}}, lr={lr}, rho={_num(o['rho'])}, eps={_num(o['epsilon'])})", None
-        )
+        return plain("torch.optim.Adadelta", [f"rho={_num(o['rho'])}", f"eps={_num(o['epsilon'])}"], "KerasAdadelta", "Adadelta")
     if row.keras == "Nadam":
         # momentum_decay=1.0 gives Keras's schedule mu_t = beta_1 * (1 - 0.5 * 0.96**t).
-        return OptimizerPlan(
-            f"torch.optim.NAdam({{params}}, lr={lr}, betas=({_num(o['beta_1'])}, {_num(o['beta_2'])}), "
-            f"eps={_num(o['epsilon'])}, momentum_decay=1.0)",
-            None,
-        )
+        args = [f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}", "momentum_decay=1.0"]
+        return plain("torch.optim.NAdam", args, "KerasNadam", "NAdam")
     raise Unsupported("K2T121", f"optimizer `{value.code}` is not translated", value.pos)
+
+
+def uses_schedule(value: Value | None) -> bool:
+    """Was the optimizer of compile() built with a LearningRateSchedule?"""
+    call = value.keras_call if value is not None else None
+    if call is None:
+        return False
+    lr = call.arg(0, "learning_rate") or call.kwarg("lr")
+    return lr is not None and lr.keras_call is not None and lr.keras_call.name.startswith(SCHEDULE_MODULE)
+
+
+def translate_learning_rates(accesses: list[LearningRateAccess], trainings: dict, plan: ScriptPlan) -> None:
+    """``model.optimizer.learning_rate`` -> the learning rate of the torch optimizer's (only) parameter group.
+
+    The generated optimizers keep it there as Keras reports it: with a schedule,
+    the rate of the next update.
+    """
+    replacements: dict[int, list[tuple[str, str]]] = {}  # id(statement) -> (read's source, its translation)
+    writes = []
+    for access in accesses:
+        training = trainings.get(id(access.compiled)) if access.compiled is not None else None
+        if training is None:
+            message = f"`{access.model}.optimizer` of a model k2t did not see compiled is not translated"
+            plan.todos.append(Todo(access.statement, "K2T140", message, access.pos))
+            continue
+        quote = access.quote
+        lr = f"{training.optimizer_for(access.model)}.param_groups[0][{quote}lr{quote}]"
+        if access.value is None:
+            plan.calls[id(access.node)] = lr
+            replacements.setdefault(id(access.statement), []).append((access.code, lr))
+        elif uses_schedule(access.compiled.optimizer):
+            # Keras raises TypeError: the learning rate of a schedule is not settable.
+            message = "setting the learning rate of an optimizer built with a schedule (Keras raises TypeError)"
+            plan.todos.append(Todo(access.statement, "K2T140", message, access.pos))
+        else:
+            writes.append((access, lr))
+    for access, lr in writes:
+        value = access.value.code
+        for code, replacement in replacements.get(id(access.statement), []):
+            value = value.replace(code, replacement)
+        plan.statements[id(access.node)] = [f"{lr} {access.operator} {value}"]
+
+
+def imported_schedule_names(script) -> set[str]:
+    """Schedule classes the script imports from Keras by their own names.
+
+    Those imports go, so the generated classes of the same names take their place.
+    """
+    import libcst as cst
+
+    from ..names import canonical_name
+
+    names: set[str] = set()
+    for statement in script.module.body:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if not isinstance(small, cst.ImportFrom) or small.module is None or isinstance(small.names, cst.ImportStar):
+                continue
+            if canonical_name(script.module.code_for_node(small.module)) + "." != SCHEDULE_MODULE:
+                continue
+            names.update(
+                alias.name.value
+                for alias in small.names
+                if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value in _SCHEDULES
+            )
+    return names
