@@ -43,6 +43,17 @@ class FunctionCallSpec:
 
 
 @dataclass
+class CallbackClass:
+    """A script class subclassing keras.callbacks.Callback: kept as written, its base replaced."""
+
+    node: cst.ClassDef = field(repr=False, compare=False)
+    base: cst.Arg = field(repr=False, compare=False)  # the keras.callbacks.Callback base, in any spelling
+    name: str
+    hooks: tuple[str, ...]  # the on_* methods it defines
+    pos: Pos
+
+
+@dataclass
 class Todo:
     """An unsupported construct: where it is and what to say about it."""
 
@@ -60,6 +71,9 @@ class KerasScript:
     compiles: list[CompileSpec] = field(default_factory=list)
     calls: list[MethodCall] = field(default_factory=list)
     functions: list[FunctionCallSpec] = field(default_factory=list)
+    callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
+    callback_classes: list[CallbackClass] = field(default_factory=list)
+    callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
@@ -80,6 +94,8 @@ class _Scope:
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
+        # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
+        self.in_callback: bool = parent.in_callback if parent is not None else False
 
     def tensor(self, name: str) -> TensorNode | None:
         scope: _Scope | None = self
@@ -248,6 +264,8 @@ class _Parser:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             self.scan_expressions(stmt, stmt.decorators, scope)
             inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+            if isinstance(stmt, cst.ClassDef) and self.callback_class(stmt):
+                inner.in_callback = True
             self.block(_body_of(stmt.body), inner)
             if inner.function is not None and inner.function in inner.factories:
                 scope.factories[inner.function] = inner.factories.pop(inner.function)
@@ -272,6 +290,20 @@ class _Parser:
             return
         self.scan_expressions(line, small, scope)
 
+    def callback_class(self, node: cst.ClassDef) -> bool:
+        """``class LogLr(keras.callbacks.Callback)`` (any import spelling): recorded, True."""
+        for arg in node.bases:
+            if arg.keyword is None and self.keras_name(arg.value) == "keras.callbacks.Callback":
+                _mark_subtree(arg.value, self.consumed)
+                hooks = tuple(
+                    item.name.value
+                    for item in _body_of(node.body)
+                    if isinstance(item, cst.FunctionDef) and item.name.value.startswith("on_")
+                )
+                self.script.callback_classes.append(CallbackClass(node, arg, node.name.value, hooks, self.pos(node)))
+                return True
+        return False
+
     def import_statement(self, line: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom) -> None:
         if isinstance(small, cst.ImportFrom):
             if small.module is None:
@@ -280,6 +312,11 @@ class _Parser:
             if is_keras(mod) or is_tensorflow(mod) or (mod == "tensorflow"):
                 self.script.uses_keras = True
                 self.script.import_rewrites[id(small)] = None
+                if mod == "keras.callbacks" and not isinstance(small.names, cst.ImportStar):
+                    # The import goes and the generated class of that name takes its place.
+                    self.script.callback_imports.update(
+                        self.code(alias.asname.name if alias.asname is not None else alias.name) for alias in small.names
+                    )
             return
         keep = []
         for alias in small.names:
@@ -651,6 +688,15 @@ class _Parser:
                 return
             self.script.functions.append(FunctionCallSpec(spec, node))
             return
+        if name.startswith("keras.callbacks."):
+            # A callback built outside fit(...): the translator replaces the call, the object stays where it is.
+            try:
+                spec = self.call(node, name, scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T170", exc.message)
+                return
+            self.script.callbacks.append(FunctionCallSpec(spec, node))
+            return
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
         name = self.keras_name(node)
@@ -664,6 +710,15 @@ class _Parser:
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
                 elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
                     self.layer_object_used(node, scope)
+            elif scope.in_callback and _is_self_model_attribute(node) and id(node) not in self.consumed:
+                _mark_subtree(node, self.consumed)
+                if node.attr.value != "stop_training":
+                    self.todo(
+                        statement,
+                        node,
+                        "K2T171",
+                        f"`self.model.{node.attr.value}` is Keras's model API inside a callback; k2t does not translate it",
+                    )
             elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
@@ -747,6 +802,17 @@ class _Finder(cst.CSTVisitor):
 
     def visit_IndentedBlock(self, node) -> bool:
         return False
+
+
+def _is_self_model_attribute(node) -> bool:
+    """``self.model.<attr>``."""
+    return (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Attribute)
+        and isinstance(node.value.value, cst.Name)
+        and node.value.value.value == "self"
+        and node.value.attr.value == "model"
+    )
 
 
 def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:

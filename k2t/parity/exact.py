@@ -89,6 +89,9 @@ class ParityReport:
     keras_output: str = ""  # what the Keras script printed before the compared fit
     torch_output: str = ""
     seconds: float = 0.0
+    # Max abs diff of the two models' outputs on the fit data after training (what callbacks such as
+    # EarlyStopping(restore_best_weights=True) left in the models); None when not measured.
+    trained_output_diff: float | None = None
 
     def format(self) -> str:
         return format_report(self)
@@ -587,6 +590,7 @@ def _train(
     with contextlib.redirect_stdout(sink), shuffle_patch:
         torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
+    report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
 
     kh, th = report.keras_history, report.torch_history
     if set(kh) != set(th):
@@ -609,6 +613,23 @@ def _train(
             report.failures.append(f"{key}: Keras has {len(kh[key])} epochs, torch {len(th[key])}")
         report.rel_diffs[key] = diffs
     report.loss_rel_diffs = report.rel_diffs.get("loss", [])
+
+
+def _trained_output_diff(kmodel, tmodel, x) -> float | None:
+    """Both trained models' outputs on up to 256 rows of array x, in inference mode (None for other inputs)."""
+    import numpy as np
+    import torch
+
+    if not hasattr(x, "shape"):
+        return None
+    sample = np.asarray(x[:256])
+    keras_value = np.asarray(kmodel(sample, training=False))
+    was_training = tmodel.training
+    tmodel.eval()
+    with torch.no_grad():
+        torch_value = _tensor_numpy(tmodel(_to_torch_input(sample)))
+    tmodel.train(was_training)
+    return _max_diff(keras_value, torch_value, LAYER_TOL)[0]
 
 
 def _rel(a: float, b: float) -> float:
