@@ -542,6 +542,18 @@ def _no_shuffle_randperm():
         torch.randperm = original
 
 
+@contextlib.contextmanager
+def _working_directory(folder: Path):
+    import os
+
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def _floats(history: dict) -> dict[str, list[float]]:
     return {str(k): [float(v) for v in values] for k, values in history.items()}
 
@@ -584,10 +596,11 @@ def _train(
         report.notes.append(f"{torch_fit.__name__}() has no shuffle parameter: torch.randperm patched to the identity")
 
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink):
+    # In the script's folder, as the script runs: callbacks write their files (CSVLogger, ModelCheckpoint) there.
+    with contextlib.redirect_stdout(sink), _working_directory(Path(report.script).parent):
         keras_history = keras_fit(kmodel, x, y, shuffle=False, **keras_kwargs)
     report.keras_history = _floats(keras_history.history)
-    with contextlib.redirect_stdout(sink), shuffle_patch:
+    with contextlib.redirect_stdout(sink), shuffle_patch, _working_directory(Path(report.script).parent):
         torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
     report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
