@@ -373,3 +373,18 @@ def test_conversion_of_callbacks_reads_like_keras(tmp_path):
     assert "restore_best_weights" not in output  # only what the script uses
     assert "from torch.utils.tensorboard import SummaryWriter" in output
     assert "import keras" not in output and "keras.callbacks.EarlyStopping(" not in output
+
+
+def test_tensorboard_without_tensorboard_installed_says_so(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed")
+    import k2t
+
+    output = k2t.convert_source(callback_script("[keras.callbacks.TensorBoard(log_dir='tb')]", epochs=1)).output
+    namespace = {"__name__": "generated"}
+    generated = output.split("\nrng = ")[0]  # the definitions, not the script's training
+    exec(compile(generated, "generated.py", "exec"), namespace)  # noqa: S102
+    with pytest.raises(ImportError, match="pip install tensorboard"):
+        namespace["TensorBoard"](log_dir=str(tmp_path / "tb"))

@@ -30,7 +30,7 @@ class CallbackKind:
     parameters: tuple[tuple[str, object], ...]  # Keras's signature: (name, default) with _UNSET for required
     unsupported: frozenset[str] = frozenset()  # Keras arguments k2t does not translate
     monitor: bool = False  # built on MonitorCallback (monitor / mode / min_delta / best)
-    learning_rate: bool = False  # changes the optimizer's learning rate: fit hands the optimizer over
+    learning_rate: bool = False  # reads or changes the optimizer's learning rate: fit hands the optimizer over
     batch: bool = False  # needs the per-batch hooks
 
     def names(self) -> tuple[str, ...]:
@@ -101,6 +101,7 @@ KINDS: dict[str, CallbackKind] = {
         unsupported=frozenset(
             {"histogram_freq", "write_images", "write_steps_per_second", "update_freq", "profile_batch", "embeddings_freq", "embeddings_metadata"}
         ),
+        learning_rate=True,  # it logs the optimizer's learning rate
     ),
     "TerminateOnNaN": CallbackKind("callbacks/terminate_on_nan.py.j2", (("raise_error", False),), batch=True),
     "ProgbarLogger": CallbackKind("callbacks/progbar_logger.py.j2", ()),
