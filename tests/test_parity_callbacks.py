@@ -388,3 +388,14 @@ def test_tensorboard_without_tensorboard_installed_says_so(tmp_path):
     exec(compile(generated, "generated.py", "exec"), namespace)  # noqa: S102
     with pytest.raises(ImportError, match="pip install tensorboard"):
         namespace["TensorBoard"](log_dir=str(tmp_path / "tb"))
+
+
+def test_tabular_callbacks_fixture_trains_like_keras_to_its_early_stop(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "tabular_callbacks" / "input.py"
+    path = tmp_path / "input.py"
+    path.write_text(fixture.read_text(encoding="utf-8"), encoding="utf-8")
+    report = assert_callback_parity(path.read_text(encoding="utf-8"), tmp_path, epochs=40)
+    assert epochs_run(report) < 40  # EarlyStopping ended it, at the same epoch on both sides
+    assert (tmp_path / "checkpoints" / "churn_best.keras").exists()
