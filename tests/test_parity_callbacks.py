@@ -399,3 +399,33 @@ def test_tabular_callbacks_fixture_trains_like_keras_to_its_early_stop(tmp_path)
     report = assert_callback_parity(path.read_text(encoding="utf-8"), tmp_path, epochs=40)
     assert epochs_run(report) < 40  # EarlyStopping ended it, at the same epoch on both sides
     assert (tmp_path / "checkpoints" / "churn_best.keras").exists()
+
+
+MULTI_OUTPUT = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 6)).astype("float32")
+y1 = (x[:, :3].sum(axis=1) > 0).astype("float32")
+y2 = x[:, :2].sum(axis=1, keepdims=True).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(6,))
+h = keras.layers.Dense(8, activation="relu")(inputs)
+a = keras.layers.Dense(1, activation="sigmoid", name="cls")(h)
+b = keras.layers.Dense(1, name="reg")(h)
+model = keras.Model(inputs, [a, b])
+model.compile(optimizer=keras.optimizers.Adam(0.01), loss=["binary_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]])
+history = model.fit(
+    x, [y1, y2], batch_size=16, epochs=12, verbose=0, validation_split=0.25,
+    callbacks=[
+        keras.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=1, min_delta=0.08),
+        keras.callbacks.EarlyStopping(monitor="val_cls_accuracy", mode="max", patience=2, restore_best_weights=True),
+    ],
+)
+"""
+
+
+def test_callbacks_with_a_two_output_functional_model(tmp_path):
+    report = assert_callback_parity(MULTI_OUTPUT, tmp_path, epochs=12)
+    assert len(set(report.keras_history["learning_rate"])) == 2

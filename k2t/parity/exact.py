@@ -636,13 +636,17 @@ def _trained_output_diff(kmodel, tmodel, x) -> float | None:
     if not hasattr(x, "shape"):
         return None
     sample = np.asarray(x[:256])
-    keras_value = np.asarray(kmodel(sample, training=False))
+    keras_values = kmodel(sample, training=False)
     was_training = tmodel.training
     tmodel.eval()
     with torch.no_grad():
-        torch_value = _tensor_numpy(tmodel(_to_torch_input(sample)))
+        torch_values = tmodel(_to_torch_input(sample))
     tmodel.train(was_training)
-    return _max_diff(keras_value, torch_value, LAYER_TOL)[0]
+    if not isinstance(keras_values, (list, tuple)):  # one output
+        keras_values, torch_values = [keras_values], [torch_values]
+    if not isinstance(torch_values, (list, tuple)) or len(torch_values) != len(keras_values):
+        return math.inf
+    return max(_max_diff(np.asarray(k), _tensor_numpy(t), LAYER_TOL)[0] for k, t in zip(keras_values, torch_values))
 
 
 def _rel(a: float, b: float) -> float:
