@@ -18,7 +18,6 @@ import os
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
@@ -44,7 +43,7 @@ history = model.fit(x, y, batch_size=16, epochs={epochs}, verbose=0, validation_
 """
 
 
-def callback_script(callbacks, epochs=8, preamble="", imports="", optimizer='keras.optimizers.Adam(0.01)'):
+def callback_script(callbacks, epochs=8, preamble="", imports="", optimizer="keras.optimizers.Adam(0.01)"):
     return SCRIPT.format(
         callbacks=callbacks, epochs=epochs, preamble=textwrap.dedent(preamble), imports=imports, optimizer=optimizer
     )
@@ -94,7 +93,8 @@ def test_early_stopping_restores_the_best_weights(tmp_path):
 
 def test_early_stopping_restores_without_a_stop(tmp_path):
     source = callback_script(
-        '[keras.callbacks.EarlyStopping(monitor="val_loss", mode="max", patience=50, restore_best_weights=True)]', epochs=5
+        '[keras.callbacks.EarlyStopping(monitor="val_loss", mode="max", patience=50, restore_best_weights=True)]',
+        epochs=5,
     )
     report = assert_callback_parity(source, tmp_path, epochs=5)
     assert epochs_run(report) == 5
@@ -110,9 +110,7 @@ def test_early_stopping_baseline_and_auto_mode_on_accuracy(tmp_path):
 
 
 def test_early_stopping_start_from_epoch(tmp_path):
-    source = callback_script(
-        "[keras.callbacks.EarlyStopping('loss', 0.5, 0, start_from_epoch=3)]", epochs=10
-    )
+    source = callback_script("[keras.callbacks.EarlyStopping('loss', 0.5, 0, start_from_epoch=3)]", epochs=10)
     report = assert_callback_parity(source, tmp_path, epochs=10)
     assert epochs_run(report) == 5
 
@@ -163,7 +161,9 @@ def test_checkpoint_csv_and_early_stopping_from_variables(tmp_path):
     saving = [cbs.ModelCheckpoint("ckpt/model-{epoch:02d}-{val_loss:.3f}.keras", monitor="val_accuracy", save_best_only=True)]
     saving.append(cbs.CSVLogger("history.csv"))
     """
-    source = callback_script("[stop] + saving + [cbs.TerminateOnNaN(), cbs.ProgbarLogger()]", epochs=10, preamble=preamble)
+    source = callback_script(
+        "[stop] + saving + [cbs.TerminateOnNaN(), cbs.ProgbarLogger()]", epochs=10, preamble=preamble
+    )
     report = assert_callback_parity(source, tmp_path, epochs=10)
     # The torch side ran last: its files are there, at the paths the script gave.
     rows = (tmp_path / "history.csv").read_text().splitlines()
@@ -198,6 +198,20 @@ class Recorder(keras.callbacks.Callback):
         with open(f"events_{type(self.model).__name__}.json", "w") as f:
             json.dump(self.events, f)
 """
+
+
+def test_lambda_callback(tmp_path):
+    preamble = """
+    seen = []
+    log_lr = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(logs["loss"]),
+        on_train_batch_end=lambda batch, logs: logs.update(extra=1.0),
+        on_train_end=lambda logs: json.dump(seen, open("seen.json", "w")),
+    )
+    """
+    source = callback_script("[log_lr]", epochs=4, preamble=preamble)
+    report = assert_callback_parity(source, tmp_path, epochs=4)
+    assert json.loads((tmp_path / "seen.json").read_text()) == report.torch_history["loss"]
 
 
 def test_custom_callback_hooks_run_at_the_same_points_with_the_same_logs(tmp_path):
@@ -285,12 +299,11 @@ def models():
     ],
 )
 def test_early_stopping_decisions_equal_keras(arguments, models, tmp_path):
-    import keras
 
     kmodel, tmodel = models
     ns = _generated_namespace(tmp_path)
-    keras_cb = eval(f"keras.callbacks.EarlyStopping({arguments})")  # noqa: S307
-    torch_cb = eval(f"EarlyStopping({arguments})", ns)  # noqa: S307
+    keras_cb = eval(f"keras.callbacks.EarlyStopping({arguments})")
+    torch_cb = eval(f"EarlyStopping({arguments})", ns)
     assert _drive(torch_cb, tmodel, LOGS) == _drive(keras_cb, kmodel, LOGS)
     assert (torch_cb.stopped_epoch, torch_cb.best, torch_cb.best_epoch, torch_cb.wait) == (
         keras_cb.stopped_epoch,
@@ -309,13 +322,12 @@ def test_early_stopping_decisions_equal_keras(arguments, models, tmp_path):
     ],
 )
 def test_reduce_lr_on_plateau_learning_rates_equal_keras(arguments, models, tmp_path):
-    import keras
     import numpy as np
 
     kmodel, tmodel = models
     ns = _generated_namespace(tmp_path)
-    keras_cb = eval(f"keras.callbacks.ReduceLROnPlateau({arguments})")  # noqa: S307
-    torch_cb = eval(f"ReduceLROnPlateau({arguments})", ns)  # noqa: S307
+    keras_cb = eval(f"keras.callbacks.ReduceLROnPlateau({arguments})")
+    torch_cb = eval(f"ReduceLROnPlateau({arguments})", ns)
     keras_lrs = _drive(keras_cb, kmodel, LOGS)
     torch_lrs = _drive(torch_cb, tmodel, LOGS)
     assert torch_lrs == keras_lrs
@@ -332,12 +344,19 @@ def test_checkpoint_file_names_equal_keras(models, tmp_path):
     keras_cb = keras.callbacks.ModelCheckpoint(
         pattern.format(dir=tmp_path / "k"), save_best_only=True, save_weights_only=True, initial_value_threshold=0.78
     )
-    torch_cb = ns["ModelCheckpoint"](pattern.format(dir=tmp_path / "t"), save_best_only=True, save_weights_only=True, initial_value_threshold=0.78)
+    torch_cb = ns["ModelCheckpoint"](
+        pattern.format(dir=tmp_path / "t"), save_best_only=True, save_weights_only=True, initial_value_threshold=0.78
+    )
     _drive(keras_cb, kmodel, LOGS)
     _drive(torch_cb, tmodel, LOGS)
     names = sorted(os.listdir(tmp_path / "t"))
     assert names == sorted(os.listdir(tmp_path / "k"))
-    assert names == ["w-002-0.7500.weights.h5", "w-004-0.6000.weights.h5", "w-006-0.5900.weights.h5", "w-007-0.2000.weights.h5"]
+    assert names == [
+        "w-002-0.7500.weights.h5",
+        "w-004-0.6000.weights.h5",
+        "w-006-0.5900.weights.h5",
+        "w-007-0.2000.weights.h5",
+    ]
     import torch
 
     state = torch.load(tmp_path / "t" / names[-1])

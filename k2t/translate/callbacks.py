@@ -84,7 +84,9 @@ KINDS: dict[str, CallbackKind] = {
     "LearningRateScheduler": CallbackKind(
         "callbacks/learning_rate_scheduler.py.j2", (("schedule", _UNSET), ("verbose", 0)), learning_rate=True
     ),
-    "CSVLogger": CallbackKind("callbacks/csv_logger.py.j2", (("filename", _UNSET), ("separator", ","), ("append", False))),
+    "CSVLogger": CallbackKind(
+        "callbacks/csv_logger.py.j2", (("filename", _UNSET), ("separator", ","), ("append", False))
+    ),
     "TensorBoard": CallbackKind(
         "callbacks/tensorboard.py.j2",
         (
@@ -99,12 +101,34 @@ KINDS: dict[str, CallbackKind] = {
             ("embeddings_metadata", None),
         ),
         unsupported=frozenset(
-            {"histogram_freq", "write_images", "write_steps_per_second", "update_freq", "profile_batch", "embeddings_freq", "embeddings_metadata"}
+            {
+                "histogram_freq",
+                "write_images",
+                "write_steps_per_second",
+                "update_freq",
+                "profile_batch",
+                "embeddings_freq",
+                "embeddings_metadata",
+            }
         ),
         learning_rate=True,  # it logs the optimizer's learning rate
     ),
     "TerminateOnNaN": CallbackKind("callbacks/terminate_on_nan.py.j2", (("raise_error", False),), batch=True),
     "ProgbarLogger": CallbackKind("callbacks/progbar_logger.py.j2", ()),
+    "LambdaCallback": CallbackKind(
+        "callbacks/lambda_callback.py.j2",
+        tuple(
+            (hook, None)
+            for hook in (
+                "on_epoch_begin",
+                "on_epoch_end",
+                "on_train_begin",
+                "on_train_end",
+                "on_train_batch_begin",
+                "on_train_batch_end",
+            )
+        ),
+    ),
 }
 
 # Arguments accepted only with their Keras default value (what they select is the only behaviour translated).
@@ -161,35 +185,42 @@ def translate_callbacks(script: KerasScript, plan) -> None:
     for instance, _ in instances:
         used.setdefault(instance.kind, set()).update(instance.given)
 
-    batch = any(KINDS[kind].batch for kind in used)
+    batch = any(KINDS[kind].batch for kind in used) or bool(used.get("LambdaCallback", set()) & _BATCH_HOOKS)
     for cls in script.callback_classes:
         hooks = set(cls.hooks)
         batch = batch or bool(hooks & _BATCH_HOOKS)
         for hook in sorted(hooks - _EPOCH_HOOKS - _BATCH_HOOKS):
             if hook.startswith(("on_test_", "on_predict_")):
                 plan.todos.append(
-                    Todo(cls.node, "K2T172", f"{cls.name}.{hook}: the generated fit/evaluate/predict do not call {hook}", cls.pos)
+                    Todo(
+                        cls.node,
+                        "K2T172",
+                        f"{cls.name}.{hook}: the generated fit/evaluate/predict do not call {hook}",
+                        cls.pos,
+                    )
                 )
     base = plan.add_helper(Helper("Callback", "callbacks/callback.py.j2", (("batch", batch),)))
     base_name = plan.name(base.name)
     for cls in script.callback_classes:
-        if plan_code(cls.base.value, script) != base_name:
+        if script.module.code_for_node(cls.base.value) != base_name:
             plan.expressions[id(cls.base)] = base_name
 
     names: dict[str, str] = {}
     monitor = None
-    for kind in used:
+    for kind, given in used.items():
         spec = KINDS[kind]
         requires: tuple[Helper, ...] = (base,)
         if spec.monitor:
             if monitor is None:
-                monitor = Helper("MonitorCallback", "callbacks/monitor_callback.py.j2", (("up", _up_metrics(plan)),), (base,))
+                monitor = Helper(
+                    "MonitorCallback", "callbacks/monitor_callback.py.j2", (("up", _up_metrics(plan)),), (base,)
+                )
             requires = (monitor,)
-        parameters = [(name, default) for name, default in spec.parameters if name in used[kind] or default is _UNSET]
+        parameters = [(name, default) for name, default in spec.parameters if name in given or default is _UNSET]
         helper = Helper(
             kind,
             spec.template,
-            (("used", tuple(sorted(used[kind]))), ("signature", _signature(parameters)), ("defaults", _defaults(spec))),
+            (("used", tuple(sorted(given))), ("signature", _signature(parameters)), ("defaults", _defaults(spec))),
             requires,
         )
         names[kind] = plan.name(plan.add_helper(helper).name)
@@ -267,11 +298,17 @@ def _instance(call: KerasCall) -> _Instance:
         default = _DEFAULT_ONLY.get((kind, key), _UNSET)
         if default is not _UNSET:
             if not (value.is_literal and value.literal == default):
-                raise Unsupported("K2T170", f"{kind}({key}={value.code}) is not translated (only {default!r})", value.pos)
+                raise Unsupported(
+                    "K2T170", f"{kind}({key}={value.code}) is not translated (only {default!r})", value.pos
+                )
         elif key in spec.unsupported:
             raise Unsupported("K2T170", f"{kind}({key}=...) is not translated", value.pos)
         if key == "mode" and value.is_literal and value.literal not in ("auto", "min", "max"):
-            raise Unsupported("K2T170", f"{kind}(mode={value.code}): Keras falls back to 'auto' with a warning; write mode='auto'", value.pos)
+            raise Unsupported(
+                "K2T170",
+                f"{kind}(mode={value.code}): Keras falls back to 'auto' with a warning; write mode='auto'",
+                value.pos,
+            )
     for key in [key for key in given if (kind, key) in _DEFAULT_ONLY]:
         del given[key]  # the default behaviour is the translation: no parameter needed
     for name, default in spec.parameters:
@@ -320,7 +357,3 @@ def _up_metrics(plan) -> tuple[str, ...]:
             if any(word in helper.name or word in key for word in _UP_METRICS) or key in ("acc",):
                 keys.add(key)
     return tuple(sorted(keys))
-
-
-def plan_code(node, script: KerasScript) -> str:
-    return script.module.code_for_node(node)
