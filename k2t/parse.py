@@ -710,14 +710,14 @@ class _Parser:
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
                 elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
                     self.layer_object_used(node, scope)
-            elif scope.in_callback and _is_self_model_attribute(node) and id(node) not in self.consumed:
+            elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
                 _mark_subtree(node, self.consumed)
-                if node.attr.value != "stop_training":
+                if _self_model_attribute(node) != "stop_training":
                     self.todo(
                         statement,
                         node,
                         "K2T171",
-                        f"`self.model.{node.attr.value}` is Keras's model API inside a callback; k2t does not translate it",
+                        f"`{self.code(node)}` is Keras's model API inside a callback; k2t does not translate it",
                     )
             elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
@@ -804,15 +804,19 @@ class _Finder(cst.CSTVisitor):
         return False
 
 
-def _is_self_model_attribute(node) -> bool:
-    """``self.model.<attr>``."""
-    return (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Attribute)
-        and isinstance(node.value.value, cst.Name)
-        and node.value.value.value == "self"
-        and node.value.attr.value == "model"
-    )
+def _self_model_attribute(node) -> str | None:
+    """``attr`` when ``node`` is ``self.model.attr`` or a longer chain on it (``self.model.optimizer.learning_rate``)."""
+    while isinstance(node, cst.Attribute):
+        inner = node.value
+        if (
+            isinstance(inner, cst.Attribute)
+            and isinstance(inner.value, cst.Name)
+            and inner.value.value == "self"
+            and inner.attr.value == "model"
+        ):
+            return node.attr.value
+        node = inner
+    return None
 
 
 def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:

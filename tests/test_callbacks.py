@@ -144,6 +144,7 @@ def test_keras_api_inside_a_user_callback_is_flagged_where_it_is_used():
         class Saver(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
                 self.model.save_weights("w.weights.h5")
+                print(float(self.model.optimizer.learning_rate), self.model.stop_training)
 
             def on_test_end(self, logs=None):
                 pass
@@ -151,8 +152,9 @@ def test_keras_api_inside_a_user_callback_is_flagged_where_it_is_used():
         model.fit(x, y, callbacks=[Saver()])
         """
     )
-    assert codes(result) == [("K2T172", 8, 1), ("K2T171", 10, 9)]
-    assert "self.model.save_weights" in result.diagnostics[1].message
+    assert codes(result) == [("K2T172", 8, 1), ("K2T171", 10, 9), ("K2T171", 11, 21)]
+    assert "`self.model.save_weights`" in result.diagnostics[1].message
+    assert "`self.model.optimizer.learning_rate`" in result.diagnostics[2].message
 
 
 def test_generated_callbacks_are_lint_clean(tmp_path):

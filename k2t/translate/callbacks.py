@@ -318,13 +318,18 @@ def _instance(call: KerasCall) -> _Instance:
 
 
 def _construction(class_name: str, call: KerasCall) -> str:
-    kind = KINDS[call.short_name]
-    dropped = {key for key in kind.names() if (call.short_name, key) in _DEFAULT_ONLY}
-    names = kind.names()
-    args = [value.code for index, value in enumerate(call.args) if names[index] not in dropped]
-    if len(args) != len([v for i, v in enumerate(call.args)]):
-        # A positional argument was dropped: pass the rest by keyword.
-        args = [f"{names[index]}={value.code}" for index, value in enumerate(call.args) if names[index] not in dropped]
+    """The generated class's call with the script's arguments as written.
+
+    Arguments accepted only at their Keras default (``save_freq="epoch"``) are
+    left out; when one of them was positional, the others go by keyword.
+    """
+    names = KINDS[call.short_name].names()
+    dropped = {name for name in names if (call.short_name, name) in _DEFAULT_ONLY}
+    positional = [(names[index], value) for index, value in enumerate(call.args)]
+    if any(name in dropped for name, _ in positional):
+        args = [f"{name}={value.code}" for name, value in positional if name not in dropped]
+    else:
+        args = [value.code for _, value in positional]
     args += [f"{key}={value.code}" for key, value in call.kwargs if key not in dropped]
     return f"{class_name}({', '.join(args)})"
 
