@@ -603,7 +603,10 @@ def _train(
     with contextlib.redirect_stdout(sink), shuffle_patch, _working_directory(Path(report.script).parent):
         torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
-    report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
+    try:
+        report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
+    except Exception as exc:  # noqa: BLE001 - a measurement beside the gates, not a gate
+        report.notes.append(f"trained outputs not compared: {type(exc).__name__}: {exc}")
 
     kh, th = report.keras_history, report.torch_history
     if set(kh) != set(th):
