@@ -299,10 +299,11 @@ def models():
     ],
 )
 def test_early_stopping_decisions_equal_keras(arguments, models, tmp_path):
+    import keras
 
     kmodel, tmodel = models
     ns = _generated_namespace(tmp_path)
-    keras_cb = eval(f"keras.callbacks.EarlyStopping({arguments})")
+    keras_cb = eval(f"keras.callbacks.EarlyStopping({arguments})", {"keras": keras})
     torch_cb = eval(f"EarlyStopping({arguments})", ns)
     assert _drive(torch_cb, tmodel, LOGS) == _drive(keras_cb, kmodel, LOGS)
     assert (torch_cb.stopped_epoch, torch_cb.best, torch_cb.best_epoch, torch_cb.wait) == (
@@ -322,11 +323,12 @@ def test_early_stopping_decisions_equal_keras(arguments, models, tmp_path):
     ],
 )
 def test_reduce_lr_on_plateau_learning_rates_equal_keras(arguments, models, tmp_path):
+    import keras
     import numpy as np
 
     kmodel, tmodel = models
     ns = _generated_namespace(tmp_path)
-    keras_cb = eval(f"keras.callbacks.ReduceLROnPlateau({arguments})")
+    keras_cb = eval(f"keras.callbacks.ReduceLROnPlateau({arguments})", {"keras": keras})
     torch_cb = eval(f"ReduceLROnPlateau({arguments})", ns)
     keras_lrs = _drive(keras_cb, kmodel, LOGS)
     torch_lrs = _drive(torch_cb, tmodel, LOGS)

@@ -101,7 +101,8 @@ class ScriptPlan:
     evaluate_options: set[str] = field(default_factory=set)
     predict_options: set[str] = field(default_factory=set)
     callback_loop: CallbackLoop | None = None  # what the generated fit does for the script's callbacks
-    callback_codes: dict[int, str] = field(default_factory=dict)  # id(KerasCall) of a callback inside fit(...) -> code
+    # id(KerasCall) of a callback built inside fit(...) -> its code, or the Unsupported raised when that fit translates
+    callback_codes: dict[int, str | Unsupported] = field(default_factory=dict)
     callback_texts: dict[str, str] = field(default_factory=dict)  # source of a callback built elsewhere -> code
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
