@@ -416,6 +416,11 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node
         return cst.parse_expression(code)
 
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        # self.model.optimizer.learning_rate in a callback class -> the torch optimizer's lr.
+        code = self.plan.expressions.get(id(original_node))
+        return updated_node if code is None else cst.parse_expression(code)
+
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         # A class base the translator replaces (keras.callbacks.Callback -> the generated Callback).
         code = self.plan.expressions.get(id(original_node))

@@ -74,6 +74,8 @@ class KerasScript:
     callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
     callback_classes: list[CallbackClass] = field(default_factory=list)
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
+    # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
+    callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
@@ -712,7 +714,10 @@ class _Parser:
                     self.layer_object_used(node, scope)
             elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
                 _mark_subtree(node, self.consumed)
-                if _self_model_attribute(node) != "stop_training":
+                if _is_learning_rate(node):
+                    # self.model.optimizer.learning_rate, read or assigned: the torch optimizer's lr.
+                    self.script.callback_learning_rates.append(node)
+                elif _self_model_attribute(node) != "stop_training":
                     self.todo(
                         statement,
                         node,
@@ -802,6 +807,17 @@ class _Finder(cst.CSTVisitor):
 
     def visit_IndentedBlock(self, node) -> bool:
         return False
+
+
+def _is_learning_rate(node) -> bool:
+    """``self.model.optimizer.learning_rate`` (or Keras 2's ``.lr``), exactly."""
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value in ("learning_rate", "lr")
+        and _self_model_attribute(node.value) == "optimizer"
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "optimizer"
+    )
 
 
 def _self_model_attribute(node) -> str | None:

@@ -144,7 +144,7 @@ def test_keras_api_inside_a_user_callback_is_flagged_where_it_is_used():
         class Saver(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
                 self.model.save_weights("w.weights.h5")
-                print(float(self.model.optimizer.learning_rate), self.model.stop_training)
+                print(self.model.optimizer.learning_rate.assign(0.1), self.model.stop_training)
 
             def on_test_end(self, logs=None):
                 pass
@@ -152,9 +152,9 @@ def test_keras_api_inside_a_user_callback_is_flagged_where_it_is_used():
         model.fit(x, y, callbacks=[Saver()])
         """
     )
-    assert codes(result) == [("K2T172", 8, 1), ("K2T171", 10, 9), ("K2T171", 11, 21)]
+    assert codes(result) == [("K2T172", 8, 1), ("K2T171", 10, 9), ("K2T171", 11, 15)]
     assert "`self.model.save_weights`" in result.diagnostics[1].message
-    assert "`self.model.optimizer.learning_rate`" in result.diagnostics[2].message
+    assert "`self.model.optimizer.learning_rate.assign`" in result.diagnostics[2].message
 
 
 def test_generated_callbacks_are_lint_clean(tmp_path):
@@ -197,3 +197,20 @@ def test_generated_callbacks_are_lint_clean(tmp_path):
         not in result.output
     )
     assert 'ModelCheckpoint(filepath="ck/{epoch:02d}.weights.h5", monitor="val_loss"' in result.output
+
+
+def test_the_learning_rate_inside_a_user_callback_is_the_optimizer_lr():
+    result = convert(
+        """\
+        class Warmup(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.model.optimizer.learning_rate = 0.001 * (epoch + 1)
+                print(float(self.model.optimizer.lr))
+
+        model.fit(x, y, callbacks=[Warmup()])
+        """
+    )
+    assert result.diagnostics == ()
+    assert 'self.model.optimizer.param_groups[0]["lr"] = 0.001 * (epoch + 1)' in result.output
+    assert 'print(float(self.model.optimizer.param_groups[0]["lr"]))' in result.output
+    assert "model.optimizer = optimizer  # where the callbacks read and change the learning rate" in result.output

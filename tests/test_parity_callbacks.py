@@ -450,3 +450,24 @@ history = model.fit(
 def test_callbacks_with_a_two_output_functional_model(tmp_path):
     report = assert_callback_parity(MULTI_OUTPUT, tmp_path, epochs=12)
     assert len(set(report.keras_history["learning_rate"])) == 2
+
+
+WARMUP = """
+class Warmup(keras.callbacks.Callback):
+    def __init__(self, target, epochs):
+        super().__init__()
+        self.target, self.epochs = target, epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch < self.epochs:
+            self.model.optimizer.learning_rate = self.target * (epoch + 1) / self.epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["lr"] = float(self.model.optimizer.learning_rate)
+"""
+
+
+def test_custom_callback_reading_and_setting_the_learning_rate(tmp_path):
+    source = callback_script("[Warmup(0.02, 3)]", epochs=5, preamble=WARMUP)
+    report = assert_callback_parity(source, tmp_path, epochs=5)
+    assert report.keras_history["lr"][:3] == pytest.approx([0.02 / 3, 0.04 / 3, 0.02])

@@ -205,6 +205,10 @@ def translate_callbacks(script: KerasScript, plan) -> None:
         if script.module.code_for_node(cls.base.value) != base_name:
             plan.expressions[id(cls.base)] = base_name
 
+    for node in script.callback_learning_rates:
+        # k2t's optimizers have one parameter group; Keras's learning-rate variable is its "lr".
+        plan.expressions[id(node)] = 'self.model.optimizer.param_groups[0]["lr"]'
+
     names: dict[str, str] = {}
     monitor = None
     for kind, given in used.items():
@@ -232,7 +236,8 @@ def translate_callbacks(script: KerasScript, plan) -> None:
             plan.callback_texts[script.module.code_for_node(node)] = code
         else:
             plan.callback_codes[id(instance.call)] = code
-    plan.callback_loop = CallbackLoop(optimizer=any(KINDS[kind].learning_rate for kind in used), batch=batch)
+    optimizer = any(KINDS[kind].learning_rate for kind in used) or bool(script.callback_learning_rates)
+    plan.callback_loop = CallbackLoop(optimizer=optimizer, batch=batch)
 
 
 def callbacks_argument(value: Value, plan) -> str:
