@@ -76,6 +76,7 @@ class KerasScript:
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
+    callback_model_calls: list[FunctionCallSpec] = field(default_factory=list)  # self.model.predict/evaluate(...)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
@@ -661,6 +662,17 @@ class _Parser:
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
+        if scope.in_callback and isinstance(func, cst.Attribute) and func.attr.value in ("predict", "evaluate"):
+            if _self_model_attribute(func) in ("predict", "evaluate") and _self_model_attribute(func.value) is None:
+                # self.model.predict(...) / self.model.evaluate(...) in a callback: the generated functions on self.model.
+                _mark_subtree(func, self.consumed)
+                try:
+                    spec = self.call(node, f"keras.Model.{func.attr.value}", scope)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T171", exc.message)
+                    return
+                self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
+                return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:

@@ -214,3 +214,20 @@ def test_the_learning_rate_inside_a_user_callback_is_the_optimizer_lr():
     assert 'self.model.optimizer.param_groups[0]["lr"] = 0.001 * (epoch + 1)' in result.output
     assert 'print(float(self.model.optimizer.param_groups[0]["lr"]))' in result.output
     assert "model.optimizer = optimizer  # where the callbacks read and change the learning rate" in result.output
+
+
+def test_predict_and_evaluate_on_self_model_use_the_generated_functions():
+    result = convert(
+        """\
+        class HoldOut(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs["p"] = float(self.model.predict(x, verbose=0).mean())
+                logs["l"] = self.model.evaluate(x, y, verbose=0)[0]
+
+        model.fit(x, y, callbacks=[HoldOut()])
+        """
+    )
+    assert result.diagnostics == ()
+    assert 'logs["p"] = float(predict(self.model, x, verbose=0).mean())' in result.output
+    assert 'logs["l"] = evaluate(self.model, x, y, verbose=0)[0]' in result.output
+    assert "\ndef predict(model, x, batch_size=None, verbose=1):" in result.output

@@ -471,3 +471,23 @@ def test_custom_callback_reading_and_setting_the_learning_rate(tmp_path):
     source = callback_script("[Warmup(0.02, 3)]", epochs=5, preamble=WARMUP)
     report = assert_callback_parity(source, tmp_path, epochs=5)
     assert report.keras_history["lr"][:3] == pytest.approx([0.02 / 3, 0.04 / 3, 0.02])
+
+
+HOLDOUT = """
+class HoldOut(keras.callbacks.Callback):
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def on_epoch_end(self, epoch, logs=None):
+        probs = self.model.predict(self.x, verbose=0)
+        loss, accuracy = self.model.evaluate(self.x, self.y, batch_size=8, verbose=0)
+        logs["holdout_loss"] = loss
+        logs["holdout_mean_probability"] = float(probs.mean())
+"""
+
+
+def test_custom_callback_calling_predict_and_evaluate(tmp_path):
+    source = callback_script("[HoldOut(x[:20], y[:20])]", epochs=4, preamble=HOLDOUT)
+    report = assert_callback_parity(source, tmp_path, epochs=4)
+    assert len(report.keras_history["holdout_loss"]) == 4

@@ -9,7 +9,7 @@ from ..diagnostics import Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
-from .callbacks import CallbackLoop, callbacks_argument, translate_callbacks
+from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .helpers import Helper
 from .losses import plan_loss
 from .metrics import plan_metric
@@ -188,6 +188,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+    translate_callback_model_calls(script, plan, _translate_call)
     translate_layer_objects(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)

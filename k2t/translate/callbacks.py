@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
-from ..ir import KerasCall, Value
+from ..ir import KerasCall, MethodCall, Value
 from ..parse import KerasScript, Todo
 from .helpers import Helper
 
@@ -367,3 +367,25 @@ def _up_metrics(plan) -> tuple[str, ...]:
             if any(word in helper.name or word in key for word in _UP_METRICS) or key in ("acc",):
                 keys.add(key)
     return tuple(sorted(keys))
+
+
+def translate_callback_model_calls(script: KerasScript, plan, translate_call) -> None:
+    """``self.model.predict(x)`` / ``self.model.evaluate(x, y)`` in a callback class -> the generated functions.
+
+    ``translate_call`` is the translator of model method calls (translate._translate_call).
+    evaluate needs the training it evaluates: the script's only one.
+    """
+    for spec in script.callback_model_calls:
+        method = spec.call.name.rsplit(".", 1)[-1]
+        training = plan.training_groups[0] if len(plan.training_groups) == 1 else None
+        try:
+            if method == "evaluate" and training is None:
+                raise Unsupported(
+                    "K2T171", "self.model.evaluate() in a callback needs the script to compile one model", spec.call.pos
+                )
+            call = MethodCall(
+                "self.model", None, None, method, spec.call.pos, spec.call.args, spec.call.kwargs, spec.node
+            )
+            plan.calls[id(spec.node)] = translate_call(call, training.model if training else None, training, plan)
+        except Unsupported as exc:
+            plan.todos.append(Todo(spec.node, exc.code, exc.message, exc.pos or spec.call.pos))
