@@ -5,8 +5,12 @@ inline in ``fit(callbacks=[...])`` or kept in a variable) becomes a call of a
 generated class of the same name (templates/callbacks/); the generated fit
 calls their hooks at Keras's points. A script class subclassing
 ``keras.callbacks.Callback`` is kept as written on a generated ``Callback``
-base. Each generated class takes only the constructor arguments the script
-passes; the others are Keras's defaults written as constants.
+base; inside it ``self.model.stop_training`` works as in Keras,
+``self.model.optimizer.learning_rate`` becomes the torch optimizer's lr and
+``self.model.predict/evaluate(...)`` the generated functions; any other
+``self.model.<attr>`` is a located K2T171. Each generated class takes only the
+constructor arguments the script passes; the others are Keras's defaults
+written as constants.
 """
 
 from __future__ import annotations
