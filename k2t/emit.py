@@ -14,7 +14,9 @@ from .translate.plan import ModulePlan
 
 # Imports the generated code may need, in the order they are written.
 _IMPORTS = (
+    ("csv", "import csv"),
     ("math", "import math"),
+    ("os", "import os"),
     ("random", "import random"),
     ("sys", "import sys"),
     ("time", "import time"),
@@ -24,7 +26,7 @@ _IMPORTS = (
     ("F", "import torch.nn.functional as F"),
     ("nn", "from torch import nn"),
 )
-_STDLIB = {"math", "random", "sys", "time", "SimpleNamespace"}
+_STDLIB = {"csv", "math", "os", "random", "sys", "time", "SimpleNamespace"}
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
 
 
@@ -241,6 +243,7 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "progress_fit": "progress_fit" in plan.features,
         "progress_evaluate": "progress_evaluate" in plan.features,
         "epoch_line": "epoch_line" in plan.features,
+        "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
     }
 
 
@@ -425,8 +428,14 @@ class _Rewriter(cst.CSTTransformer):
         return cst.parse_expression(code)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        code = self.plan.calls.get(id(original_node))  # e.g. model.optimizer.learning_rate
+        # model.optimizer.learning_rate (plan.calls); self.model.optimizer.learning_rate in a callback class (plan.expressions)
+        code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(code)
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        # A class base the translator replaces (keras.callbacks.Callback -> the generated Callback).
+        code = self.plan.expressions.get(id(original_node))
+        return updated_node if code is None else updated_node.with_changes(value=cst.parse_expression(code))
 
     def leave_Import(self, original_node, updated_node):
         return self._import(original_node, updated_node)

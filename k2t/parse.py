@@ -59,6 +59,17 @@ class FunctionCallSpec:
 
 
 @dataclass
+class CallbackClass:
+    """A script class subclassing keras.callbacks.Callback: kept as written, its base replaced."""
+
+    node: cst.ClassDef = field(repr=False, compare=False)
+    base: cst.Arg = field(repr=False, compare=False)  # the keras.callbacks.Callback base, in any spelling
+    name: str
+    hooks: tuple[str, ...]  # the on_* methods it defines
+    pos: Pos
+
+
+@dataclass
 class Todo:
     """An unsupported construct: where it is and what to say about it."""
 
@@ -76,6 +87,12 @@ class KerasScript:
     compiles: list[CompileSpec] = field(default_factory=list)
     calls: list[MethodCall] = field(default_factory=list)
     functions: list[FunctionCallSpec] = field(default_factory=list)
+    callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
+    callback_classes: list[CallbackClass] = field(default_factory=list)
+    callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
+    # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
+    callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
+    callback_model_calls: list[FunctionCallSpec] = field(default_factory=list)  # self.model.predict/evaluate(...)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
@@ -99,6 +116,8 @@ class _Scope:
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
+        # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
+        self.in_callback: bool = parent.in_callback if parent is not None else False
 
     def tensor(self, name: str) -> TensorNode | None:
         scope: _Scope | None = self
@@ -270,6 +289,8 @@ class _Parser:
                 self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
             self.scan_expressions(stmt, stmt.decorators, scope)
             inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+            if isinstance(stmt, cst.ClassDef) and self.callback_class(stmt):
+                inner.in_callback = True
             self.block(_body_of(stmt.body), inner)
             if inner.function is not None and inner.function in inner.factories:
                 scope.factories[inner.function] = inner.factories.pop(inner.function)
@@ -294,6 +315,20 @@ class _Parser:
             return
         self.scan_expressions(line, small, scope)
 
+    def callback_class(self, node: cst.ClassDef) -> bool:
+        """``class LogLr(keras.callbacks.Callback)`` (any import spelling): recorded, True."""
+        for arg in node.bases:
+            if arg.keyword is None and self.keras_name(arg.value) == "keras.callbacks.Callback":
+                _mark_subtree(arg.value, self.consumed)
+                hooks = tuple(
+                    item.name.value
+                    for item in _body_of(node.body)
+                    if isinstance(item, cst.FunctionDef) and item.name.value.startswith("on_")
+                )
+                self.script.callback_classes.append(CallbackClass(node, arg, node.name.value, hooks, self.pos(node)))
+                return True
+        return False
+
     def import_statement(self, line: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom) -> None:
         if isinstance(small, cst.ImportFrom):
             if small.module is None:
@@ -302,6 +337,11 @@ class _Parser:
             if is_keras(mod) or is_tensorflow(mod) or (mod == "tensorflow"):
                 self.script.uses_keras = True
                 self.script.import_rewrites[id(small)] = None
+                if mod == "keras.callbacks" and not isinstance(small.names, cst.ImportStar):
+                    # The import goes and the generated class of that name takes its place.
+                    self.script.callback_imports.update(
+                        self.code(alias.asname.name if alias.asname is not None else alias.name) for alias in small.names
+                    )
             return
         keep = []
         for alias in small.names:
@@ -730,6 +770,17 @@ class _Parser:
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
+        if scope.in_callback and isinstance(func, cst.Attribute) and func.attr.value in ("predict", "evaluate"):
+            if _self_model_attribute(func) in ("predict", "evaluate") and _self_model_attribute(func.value) is None:
+                # self.model.predict(...) / self.model.evaluate(...) in a callback: the generated functions on self.model.
+                _mark_subtree(func, self.consumed)
+                try:
+                    spec = self.call(node, f"keras.Model.{func.attr.value}", scope)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T171", exc.message)
+                    return
+                self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
+                return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -765,6 +816,15 @@ class _Parser:
                 return
             self.script.functions.append(FunctionCallSpec(spec, node))
             return
+        if name.startswith("keras.callbacks."):
+            # A callback built outside fit(...): the translator replaces the call, the object stays where it is.
+            try:
+                spec = self.call(node, name, scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T170", exc.message)
+                return
+            self.script.callbacks.append(FunctionCallSpec(spec, node))
+            return
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
         if self.learning_rate(node, scope) is not None:
@@ -781,6 +841,18 @@ class _Parser:
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
                 elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
                     self.layer_object_used(node, scope)
+            elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
+                _mark_subtree(node, self.consumed)
+                if _is_learning_rate(node):
+                    # self.model.optimizer.learning_rate, read or assigned: the torch optimizer's lr.
+                    self.script.callback_learning_rates.append(node)
+                elif _self_model_attribute(node) != "stop_training":
+                    self.todo(
+                        statement,
+                        node,
+                        "K2T171",
+                        f"`{self.code(node)}` is Keras's model API inside a callback; k2t does not translate it",
+                    )
             elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
@@ -1040,6 +1112,32 @@ class _Finder(cst.CSTVisitor):
 
     def visit_IndentedBlock(self, node) -> bool:
         return False
+
+
+def _is_learning_rate(node) -> bool:
+    """``self.model.optimizer.learning_rate`` (or Keras 2's ``.lr``), exactly."""
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value in ("learning_rate", "lr")
+        and _self_model_attribute(node.value) == "optimizer"
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "optimizer"
+    )
+
+
+def _self_model_attribute(node) -> str | None:
+    """``attr`` when ``node`` is ``self.model.attr`` or a longer chain on it (``self.model.optimizer.learning_rate``)."""
+    while isinstance(node, cst.Attribute):
+        inner = node.value
+        if (
+            isinstance(inner, cst.Attribute)
+            and isinstance(inner.value, cst.Name)
+            and inner.value.value == "self"
+            and inner.attr.value == "model"
+        ):
+            return node.attr.value
+        node = inner
+    return None
 
 
 def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:

@@ -89,6 +89,9 @@ class ParityReport:
     keras_output: str = ""  # what the Keras script printed before the compared fit
     torch_output: str = ""
     seconds: float = 0.0
+    # Max abs diff of the two models' outputs on the fit data after training (what callbacks such as
+    # EarlyStopping(restore_best_weights=True) left in the models); None when not measured.
+    trained_output_diff: float | None = None
 
     def format(self) -> str:
         return format_report(self)
@@ -539,6 +542,18 @@ def _no_shuffle_randperm():
         torch.randperm = original
 
 
+@contextlib.contextmanager
+def _working_directory(folder: Path):
+    import os
+
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def _floats(history: dict) -> dict[str, list[float]]:
     return {str(k): [float(v) for v in values] for k, values in history.items()}
 
@@ -581,12 +596,17 @@ def _train(
         report.notes.append(f"{torch_fit.__name__}() has no shuffle parameter: torch.randperm patched to the identity")
 
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink):
+    # In the script's folder, as the script runs: callbacks write their files (CSVLogger, ModelCheckpoint) there.
+    with contextlib.redirect_stdout(sink), _working_directory(Path(report.script).parent):
         keras_history = keras_fit(kmodel, x, y, shuffle=False, **keras_kwargs)
     report.keras_history = _floats(keras_history.history)
-    with contextlib.redirect_stdout(sink), shuffle_patch:
+    with contextlib.redirect_stdout(sink), shuffle_patch, _working_directory(Path(report.script).parent):
         torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
+    try:
+        report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
+    except Exception as exc:  # noqa: BLE001 - a measurement beside the gates, not a gate
+        report.notes.append(f"trained outputs not compared: {type(exc).__name__}: {exc}")
 
     kh, th = report.keras_history, report.torch_history
     if set(kh) != set(th):
@@ -609,6 +629,27 @@ def _train(
             report.failures.append(f"{key}: Keras has {len(kh[key])} epochs, torch {len(th[key])}")
         report.rel_diffs[key] = diffs
     report.loss_rel_diffs = report.rel_diffs.get("loss", [])
+
+
+def _trained_output_diff(kmodel, tmodel, x) -> float | None:
+    """Both trained models' outputs on up to 256 rows of array x, in inference mode (None for other inputs)."""
+    import numpy as np
+    import torch
+
+    if not hasattr(x, "shape"):
+        return None
+    sample = np.asarray(x[:256])
+    keras_values = kmodel(sample, training=False)
+    was_training = tmodel.training
+    tmodel.eval()
+    with torch.no_grad():
+        torch_values = tmodel(_to_torch_input(sample))
+    tmodel.train(was_training)
+    if not isinstance(keras_values, (list, tuple)):  # one output
+        keras_values, torch_values = [keras_values], [torch_values]
+    if not isinstance(torch_values, (list, tuple)) or len(torch_values) != len(keras_values):
+        return math.inf
+    return max(_max_diff(np.asarray(k), _tensor_numpy(t), LAYER_TOL)[0] for k, t in zip(keras_values, torch_values))
 
 
 def _rel(a: float, b: float) -> float:

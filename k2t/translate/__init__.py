@@ -9,6 +9,7 @@ from ..diagnostics import Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
+from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .helpers import Helper
 from .losses import plan_loss
 from .metrics import plan_metric
@@ -33,7 +34,7 @@ METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "fit": frozenset(
         {
-            "x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle",
+            "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
             "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
             "validation_batch_size", "validation_freq",
         }
@@ -105,12 +106,17 @@ class ScriptPlan:
     helpers: list[Helper] = field(default_factory=list)
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
+    expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     todos: list[Todo] = field(default_factory=list)
     features: set[str] = field(default_factory=set)
     fit_options: set[str] = field(default_factory=set)
     evaluate_options: set[str] = field(default_factory=set)
     predict_options: set[str] = field(default_factory=set)
     weighted: bool = False  # some fit/evaluate weighs rows: loss functions take sample_weight
+    callback_loop: CallbackLoop | None = None  # what the generated fit does for the script's callbacks
+    # id(KerasCall) of a callback built inside fit(...) -> its code, or the Unsupported raised when that fit translates
+    callback_codes: dict[int, str | Unsupported] = field(default_factory=dict)
+    callback_texts: dict[str, str] = field(default_factory=dict)  # source of a callback built elsewhere -> code
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -208,6 +214,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     _name_training_functions(plan)
+    translate_callbacks(script, plan)
 
     loads = translate_loads(script, modules, plan)
     for call in script.calls:
@@ -228,6 +235,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+    translate_callback_model_calls(script, plan, _translate_call)
     for spec, module in built:
         # The input sizes are read only by summary(): without it, a size no layer needs is no parameter.
         prune_params(module, keep_input_shape="summary" in plan.features)
@@ -554,10 +562,10 @@ def _arguments(call: MethodCall) -> dict[str, Value]:
         given[key] = value
     for key, value in list(given.items()):
         if key == "callbacks" and value.is_literal and value.literal in (None, [], ()):
+            given.pop(key)
             continue
         if key not in SUPPORTED_ARGUMENTS[call.method]:
             raise Unsupported("K2T130", f"{call.method}({key}=...) is not translated", value.pos)
-    given.pop("callbacks", None)
     return given
 
 
@@ -589,6 +597,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         raise Unsupported("K2T130", "fit(class_weight=...) of a multi-output model: Keras supports it for one output only", given["class_weight"].pos)
     plan.features.add(call.method)
     if call.method == "fit":
+        if "callbacks" in given:
+            given["callbacks"] = dataclasses.replace(given["callbacks"], code=callbacks_argument(given["callbacks"], plan))
         plan.fit_options.update(given)
         loss = [plan.name(training.loss.name)] if training.loss_parameter else []
         return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_for(var), *loss], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
