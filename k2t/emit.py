@@ -149,7 +149,7 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
 
 
 def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
-    keys = ["loss"] + [key for key, _ in t.metrics]
+    keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     multi = len(t.model.forward_args) > 1
     if multi:
@@ -174,7 +174,19 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         star="*" if multi else "",
         **_loop_features(plan),
         totals=totals,
+        **_stateful_metrics(t.metrics, ["loss"] + [m.key for m in t.metrics]),
     )
+
+
+def _stateful_metrics(metrics, keys: list[str]) -> dict[str, str]:
+    """The per-epoch metric objects (AUC, Precision, ...) and the order evaluate() lists every value in."""
+    stateful = [m for m in metrics if m.stateful]
+    if not stateful:
+        return {"stateful": "", "result_keys": ""}
+    return {
+        "stateful": "{" + ", ".join(f'"{m.key}": {m.construction}' for m in stateful) + "}",
+        "result_keys": "(" + ", ".join(f'"{key}"' for key in keys) + ")",
+    }
 
 
 def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> str:
@@ -185,7 +197,9 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
     ]
     keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
-    keys += [key for index in t.metric_order for key, _ in t.outputs[index].metrics]
+    ordered_metrics = [m for index in t.metric_order for m in t.outputs[index].metrics]
+    result_keys = keys + [m.key for m in ordered_metrics]
+    keys += [m.key for m in ordered_metrics if not m.stateful]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     losses = [f"{o.loss.name}(outputs[{i}], targets[{i}])" for i, o in enumerate(t.outputs)]
     loss_lines = [f"losses = [{', '.join(losses)}]"]
@@ -200,8 +214,11 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         if not o.metrics:
             continue
         value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
-        for key, metric in o.metrics:
-            metric_lines.append(f'totals["{key}"] += {metric.name}({value}, targets[{i}]).sum().item()')
+        for m in o.metrics:
+            if m.stateful:
+                metric_lines.append(f'metrics["{m.key}"].update({value}, targets[{i}])')
+            else:
+                metric_lines.append(f'totals["{m.key}"] += {m.call(value, f"targets[{i}]")}.sum().item()')
     doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
     return render(
         "training_multi.py.j2",
@@ -215,6 +232,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         loss_lines=loss_lines,
         total_lines=total_lines,
         metric_lines=metric_lines,
+        **_stateful_metrics(ordered_metrics, result_keys),
         total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
         per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
     )

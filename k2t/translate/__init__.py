@@ -11,7 +11,7 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .helpers import Helper
 from .losses import plan_loss
-from .metrics import plan_metric
+from .metrics import MetricPlan, count_string_metrics, plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, translate_model
@@ -54,7 +54,7 @@ class TrainingPlan:
     loss: Helper
     on_logits: bool
     output_activation: str | None  # torch expression of the final activation, on `logits`
-    metrics: list[tuple[str, Helper]]
+    metrics: list[MetricPlan]
     suffix: str = ""
     outputs: list | None = None  # OutputTraining per output for multi-output models
     metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
@@ -98,6 +98,7 @@ class ScriptPlan:
     fit_options: set[str] = field(default_factory=set)
     evaluate_options: set[str] = field(default_factory=set)
     predict_options: set[str] = field(default_factory=set)
+    metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -306,10 +307,8 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
     loss = plan_loss(compile_spec.loss, final_activation, spatial)
-    metrics = []
-    for value in compile_spec.metrics:
-        key, helper = plan_metric(value, loss.canonical, units)
-        metrics.append((key, helper))
+    metrics = [plan_metric(value, loss.canonical, units, plan.metric_counters) for value in compile_spec.metrics]
+    count_string_metrics(compile_spec.metrics, plan.metric_counters)
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
     optimizer = plan_optimizer(compile_spec.optimizer)
@@ -332,7 +331,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
     training.loss = plan.add_helper(loss.helper)
-    training.metrics = [(key, plan.add_helper(helper)) for key, helper in metrics]
+    training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training
@@ -347,7 +346,7 @@ class OutputTraining:
     on_logits: bool
     output_activation: str | None  # torch expression of the activation on `logits`, for metrics
     weight: str
-    metrics: list[tuple[str, Helper]]
+    metrics: list[MetricPlan]  # keys prefixed by the output's name
 
 
 def _per_output(value: Value | None, names: list[str], what: str) -> list[Value | None]:
@@ -395,8 +394,9 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         entries = () if metric_values is None else (metric_values.elements if metric_values.elements is not None else (metric_values,))
         metrics = []
         for value in entries:
-            key, helper = plan_metric(value, loss.canonical, units)
-            metrics.append((f"{name}_{key}", plan.add_helper(helper)))
+            metric = plan_metric(value, loss.canonical, units, plan.metric_counters)
+            metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", helper=plan.add_helper(metric.helper)))
+        count_string_metrics(entries, plan.metric_counters)
         weight = weights[index]
         if weight is not None and not weight.is_literal:
             raise Unsupported("K2T130", f"loss weight {weight.code} must be a literal", weight.pos)
