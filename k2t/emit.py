@@ -10,6 +10,7 @@ import libcst as cst
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
+from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
 # Imports the generated code may need, in the order they are written.
@@ -174,18 +175,18 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         star="*" if multi else "",
         **_loop_features(plan),
         totals=totals,
-        **_stateful_metrics(t.metrics, ["loss"] + [m.key for m in t.metrics]),
+        **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
     )
 
 
-def _stateful_metrics(metrics, keys: list[str]) -> dict[str, str]:
-    """The per-epoch metric objects (AUC, Precision, ...) and the order evaluate() lists every value in."""
+def _stateful_metrics(metrics, totals: list[str], tracked: list[str]) -> dict[str, str]:
+    """The per-epoch metric objects (AUC, Precision, ...), and the order of evaluate()'s list when it
+    is not the order of `totals` (``tracked``: Keras's own names, see keras_evaluate_order)."""
     stateful = [m for m in metrics if m.stateful]
-    if not stateful:
-        return {"stateful": "", "result_keys": ""}
+    order = keras_evaluate_order(tracked, totals + [m.key for m in stateful])
     return {
-        "stateful": "{" + ", ".join(f'"{m.key}": {m.construction}' for m in stateful) + "}",
-        "result_keys": "(" + ", ".join(f'"{key}"' for key in keys) + ")",
+        "stateful": "{" + ", ".join(f'"{m.key}": {m.construction}' for m in stateful) + "}" if stateful else "",
+        "result_keys": "" if order == totals else "(" + ", ".join(f'"{key}"' for key in order) + ")",
     }
 
 
@@ -197,9 +198,10 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
     ]
     keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
-    ordered_metrics = [m for index in t.metric_order for m in t.outputs[index].metrics]
-    result_keys = keys + [m.key for m in ordered_metrics]
-    keys += [m.key for m in ordered_metrics if not m.stateful]
+    metrics = [m for o in t.outputs for m in o.metrics]
+    tracked = keys + [m.name for m in metrics]
+    # Keras's evaluate() lists the outputs' metrics after the losses, sorted by key: their own names lack the prefix.
+    keys += sorted(m.key for m in metrics if not m.stateful)
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     losses = [f"{o.loss.name}(outputs[{i}], targets[{i}])" for i, o in enumerate(t.outputs)]
     loss_lines = [f"losses = [{', '.join(losses)}]"]
@@ -232,7 +234,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         loss_lines=loss_lines,
         total_lines=total_lines,
         metric_lines=metric_lines,
-        **_stateful_metrics(ordered_metrics, result_keys),
+        **_stateful_metrics(metrics, keys, tracked),
         total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
         per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
     )

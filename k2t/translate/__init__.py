@@ -11,7 +11,7 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .helpers import Helper
 from .losses import plan_loss
-from .metrics import MetricPlan, count_string_metrics, plan_metric
+from .metrics import MetricPlan, count_string_metrics, keras_metric_keys, plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, translate_model
@@ -57,7 +57,6 @@ class TrainingPlan:
     metrics: list[MetricPlan]
     suffix: str = ""
     outputs: list | None = None  # OutputTraining per output for multi-output models
-    metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
 
     loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
 
@@ -65,7 +64,6 @@ class TrainingPlan:
     def key_without_loss(self) -> tuple:
         """Trainings with equal keys share one generated fit/evaluate (the loss may be a parameter)."""
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
-        outputs += tuple(self.metric_order or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
         return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
@@ -307,7 +305,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
     loss = plan_loss(compile_spec.loss, final_activation, spatial)
-    metrics = [plan_metric(value, loss.canonical, units, plan.metric_counters) for value in compile_spec.metrics]
+    metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, plan.metric_counters) for value in compile_spec.metrics], compile_spec.pos)
     count_string_metrics(compile_spec.metrics, plan.metric_counters)
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
@@ -370,11 +368,8 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     names = module.output_names
     losses = _per_output(compile_spec.loss, names, "loss")
     weights = _per_output(weights_value, names, "loss_weights")
-    metric_order = list(range(len(names)))
     if len(compile_spec.metrics) == 1 and compile_spec.metrics[0].items is not None:
         metric_lists = _per_output(compile_spec.metrics[0], names, "metrics")
-        # Keras flattens a metrics dict with its keys sorted: evaluate() lists them in that order.
-        metric_order = sorted(metric_order, key=lambda index: names[index])
     elif compile_spec.metrics and all(v.elements is not None for v in compile_spec.metrics):
         metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
     else:
@@ -395,7 +390,8 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         metrics = []
         for value in entries:
             metric = plan_metric(value, loss.canonical, units, plan.metric_counters)
-            metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", helper=plan.add_helper(metric.helper)))
+            metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)))
+        metrics = keras_metric_keys(metrics, compile_spec.pos)
         count_string_metrics(entries, plan.metric_counters)
         weight = weights[index]
         if weight is not None and not weight.is_literal:
@@ -428,7 +424,6 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         metrics=[],
     )
     training.outputs = outputs
-    training.metric_order = metric_order
     if optimizer.helper is not None:
         plan.add_helper(optimizer.helper)
     plan.trainings.append(training)

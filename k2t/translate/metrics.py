@@ -10,6 +10,7 @@ value once at the end, which is not a mean of per-sample values.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
@@ -25,6 +26,7 @@ class MetricPlan:
     helper: Helper  # generated function (per-sample values) or class (stateful)
     arguments: str = ""  # keyword arguments of the call / construction, e.g. "k=3"
     stateful: bool = False
+    name: str = ""  # the Keras metric's own name (the key before an output prefix or Keras's de-duplication)
 
     def call(self, output: str, target: str) -> str:
         """Per-sample values of a mean-type metric."""
@@ -143,6 +145,35 @@ def plan_metric(value: Value, loss: str | None, units: str | None, counters: dic
         if short in _FUNCTION_REFS:
             return _plan(_KINDS[_STRINGS[short]], short, {}, value)
     raise Unsupported("K2T122", f"metric `{value.code}` is not translated", value.pos)
+
+
+def keras_metric_keys(metrics: list[MetricPlan], pos) -> list[MetricPlan]:
+    """Keras's history keys: a repeated name gets _1, _2, ... (keras CompileMetrics.result)."""
+    seen: dict[str, int] = {}
+    keys: set[str] = set()
+    result = []
+    for metric in metrics:
+        key = metric.key
+        if key in seen:
+            seen[key] += 1
+            key = f"{key}_{seen[key] - 1}"
+        else:
+            seen[key] = 1
+        if key in keys:
+            raise Unsupported("K2T122", f"two metrics share the history key {key!r}: Keras keeps only the last one", pos)
+        keys.add(key)
+        result.append(dataclasses.replace(metric, key=key, name=metric.name or metric.key))
+    return result
+
+
+def keras_evaluate_order(tracked: list[str], keys: list[str]) -> list[str]:
+    """The keys in the order Keras's evaluate() lists their values (Trainer._flatten_metrics_in_order).
+
+    ``tracked``: the names of Keras's own metric objects in order ("loss", output losses, compile
+    metrics by their own names, unprefixed); ``keys``: every key of the result. Tracked names that
+    are keys come first (a repeated name repeats its value), then the other keys sorted.
+    """
+    return [name for name in tracked if name in keys] + sorted(key for key in keys if key not in tracked)
 
 
 def count_string_metrics(values, counters: dict[str, int]) -> None:
