@@ -109,3 +109,40 @@ def test_two_models_with_different_training_get_separate_functions():
     assert "fit(a, a_optimizer, x, y, verbose=0)" in output  # the first configuration keeps the plain name
     assert "fit_b(b, b_optimizer, x, y, verbose=0)" in output
     ast.parse(output)
+
+
+METRICS_SCRIPT = textwrap.dedent(
+    """\
+    import numpy as np
+    import keras
+
+    x = np.zeros((8, 4), dtype="float32")
+    y = np.zeros(8, dtype="float32")
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics={metrics})
+    model.fit(x, y, verbose=0)
+    """
+)
+
+
+def _definitions(output):
+    tree = ast.parse(output)
+    return {node.name for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+
+
+def test_only_the_metric_machinery_the_script_uses():
+    mean_only = convert(METRICS_SCRIPT.format(metrics='["accuracy", "mape"]'))
+    assert "metrics = {" not in mean_only
+    assert {"binary_accuracy", "mean_absolute_percentage_error"} <= _definitions(mean_only)
+    precision = _definitions(convert(METRICS_SCRIPT.format(metrics='["precision"]')))
+    assert "Precision" in precision and not {"ThresholdCounts", "AUC", "_divide_no_nan", "Recall"} & precision
+    auc = _definitions(convert(METRICS_SCRIPT.format(metrics='["auc"]')))
+    assert {"ThresholdCounts", "AUC", "_divide_no_nan"} <= auc and not {"Precision", "PrecisionRecallAUC"} & auc
+
+
+def test_unnamed_metric_objects_are_numbered_like_keras():
+    """Keras names unnamed AUC/Precision/Recall objects auc, auc_1, ... (a string one takes a number when fit builds it)."""
+    metrics = '[keras.metrics.AUC(), keras.metrics.AUC(curve="PR"), keras.metrics.Precision(), keras.metrics.Recall(name="r"), "precision"]'
+    output = convert(METRICS_SCRIPT.format(metrics=metrics) + 'model.compile(optimizer="adam", loss="mse", metrics=[keras.metrics.Precision()])\n')
+    assert '{"auc": AUC(), "auc_1": PrecisionRecallAUC(), "precision": Precision(), "r": Recall(), "precision_1": Precision()}' in output
+    assert '"precision_2": Precision()' in output  # the second compile's object comes after the string's instance

@@ -215,5 +215,5 @@ def test_generated_metrics_read_like_the_keras_call():
     assert result.ok, result.diagnostics
     assert textwrap.dedent(
         '''\
-        metrics = {"auc": AUC(num_thresholds=50), "precision": Precision(threshold=0.3), "recall": Recall(top_k=2, class_id=1)}'''
+        metrics = {"auc": PrecisionRecallAUC(num_thresholds=50), "precision": Precision(threshold=0.3), "recall": Recall(top_k=2, class_id=1)}'''
     ) in result.output

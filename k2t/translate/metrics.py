@@ -105,7 +105,7 @@ _FUNCTION_REFS = frozenset(
 )
 # Keras numbers unnamed instances of these per class (keras.src.utils.naming.auto_name).
 _NUMBERED = {"AUC": "auc", "Precision": "precision", "Recall": "recall"}
-_COUNT_ABOVE = Helper("_count_above", "metrics/count_above.py.j2")
+_THRESHOLD_COUNTS = Helper("ThresholdCounts", "metrics/threshold_counts.py.j2")
 _DIVIDE_NO_NAN = Helper("_divide_no_nan", "metrics/divide_no_nan.py.j2")
 
 
@@ -266,10 +266,15 @@ def _auc(key: str, args: _Arguments) -> MetricPlan:
     if num_thresholds <= 1:
         args.reject("num_thresholds", "Keras needs more than one threshold")
     helper = Helper(
-        "AUC",
+        "AUC" if curve.upper() == "ROC" else "PrecisionRecallAUC",
         "metrics/auc.py.j2",
-        (("curve", curve.upper()), ("summation", summation.lower()), ("from_logits", bool(args.get("from_logits", False, bool)))),
-        requires=(_COUNT_ABOVE, _DIVIDE_NO_NAN),
+        (
+            ("curve", curve.upper()),
+            ("summation", summation.lower()),
+            ("from_logits", bool(args.get("from_logits", False, bool))),
+            ("counts", _THRESHOLD_COUNTS.name),
+        ),
+        requires=(_THRESHOLD_COUNTS, _DIVIDE_NO_NAN),
     )
     return MetricPlan(key, helper, "" if num_thresholds == 200 else f"num_thresholds={num_thresholds}", stateful=True)
 
