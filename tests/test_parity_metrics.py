@@ -102,8 +102,10 @@ model.fit(xa, [y, y_reg], batch_size=16, epochs=3, verbose=0, validation_split=0
     [
         ('[["auc", keras.metrics.Precision(), "accuracy"], [keras.metrics.RootMeanSquaredError(), "mape"]]', ["cls_auc", "cls_precision", "reg_root_mean_squared_error"]),
         ('{"reg": ["RootMeanSquaredError", "mae"], "cls": [keras.metrics.AUC(curve="PR"), keras.metrics.Recall(thresholds=0.4)]}', ["cls_auc", "cls_recall", "reg_RootMeanSquaredError"]),
+        # A flat list with one entry per output is matched to the outputs (Keras 3 rejects any other length).
+        ('[keras.metrics.AUC(), "RootMeanSquaredError"]', ["cls_auc", "reg_RootMeanSquaredError"]),
     ],
-    ids=["lists", "dicts"],
+    ids=["lists", "dicts", "one_per_output"],
 )
 def test_multi_output(metrics, exact_keys, tmp_path):
     report = assert_parity(FUNCTIONAL.format(metrics=metrics), tmp_path)
@@ -170,6 +172,15 @@ def test_multi_output_evaluate_order_like_keras(names):
     source += "results = model.evaluate(xa, [y, y_reg], verbose=0)\nlogs = model.evaluate(xa, [y, y_reg], verbose=0, return_dict=True)\n"
     metrics = sorted([f"{first}_auc", f"{first}_accuracy", f"{second}_RootMeanSquaredError", f"{second}_mae"])
     _assert_same_evaluate(source, ["loss", f"{first}_loss", f"{second}_loss", *metrics])
+
+
+def test_multi_output_metrics_list_of_another_length_is_a_diagnostic():
+    """Keras 3 raises on a metrics list whose length is not the number of outputs ("tuple arity mismatch")."""
+    import k2t
+
+    result = k2t.convert_source(FUNCTIONAL.format(metrics='["mae", "mse", "accuracy"]'))
+    assert [d.code for d in result.diagnostics] == ["K2T130"]
+    assert "3 entries for 2 outputs" in result.diagnostics[0].message
 
 
 def test_script_without_stateful_metrics_has_no_metric_objects():

@@ -370,11 +370,11 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     weights = _per_output(weights_value, names, "loss_weights")
     if len(compile_spec.metrics) == 1 and compile_spec.metrics[0].items is not None:
         metric_lists = _per_output(compile_spec.metrics[0], names, "metrics")
-    elif compile_spec.metrics and all(v.elements is not None for v in compile_spec.metrics):
+    elif compile_spec.metrics:
+        # Keras 3 matches a metrics list to the outputs: one entry (a metric or a list) per output.
         metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
     else:
-        # A flat list applies to every output.
-        metric_lists = [Value("", compile_spec.pos, elements=compile_spec.metrics)] * len(names)
+        metric_lists = [None] * len(names)
     outputs = []
     folded = []
     for index, name in enumerate(names):
