@@ -47,6 +47,7 @@ CASES = {
     "auc_pr": (SIGMOID, BINARY, "binary", '[keras.metrics.AUC(curve="PR", name="pr"), keras.metrics.AUC(curve="pr", num_thresholds=50, name="pr50")]', ["pr", "pr50"]),
     "auc_summation": (SIGMOID, BINARY, "binary", '[keras.metrics.AUC(summation_method="minoring", name="lo"), keras.metrics.AUC(summation_method="majoring", name="hi"), keras.metrics.AUC(curve="PR", summation_method="minoring", name="pr_lo"), keras.metrics.AUC(curve="PR", summation_method="majoring", name="pr_hi")]', ["lo", "hi", "pr_lo", "pr_hi"]),
     "auc_thresholds": (SIGMOID, BINARY, "binary", '[keras.metrics.AUC(thresholds=[0.25, 0.5, 0.75], name="quarters")]', ["quarters"]),
+    "auc_listed_thresholds": (SIGMOID, BINARY, "binary", '[keras.metrics.AUC(thresholds=[0.9, 0.1, 0.35, 0.5], name="listed"), keras.metrics.AUC(thresholds=[0.2, 0.6], curve="PR", name="listed_pr"), keras.metrics.AUC(thresholds=[], name="none")]', ["listed", "listed_pr", "none"]),
     "auc_from_logits": ("keras.layers.Dense(1)", "keras.losses.BinaryCrossentropy(from_logits=True)", "binary", '[keras.metrics.AUC(from_logits=True), keras.metrics.Precision(thresholds=0.0)]', ["auc", "precision"]),
     "auc_one_hot": (SOFTMAX, '"categorical_crossentropy"', "categorical", '[keras.metrics.AUC()]', ["auc"]),
     "precision_recall_thresholds": (SIGMOID, BINARY, "binary", '[keras.metrics.Precision(thresholds=0.3), keras.metrics.Recall(thresholds=[0.7]), keras.metrics.Precision(name="p"), keras.metrics.Recall(name="r")]', ["precision", "recall", "p", "r"]),
@@ -194,7 +195,7 @@ def test_script_without_stateful_metrics_has_no_metric_objects():
 UNSUPPORTED = {
     "multi_label": ("keras.metrics.AUC(multi_label=True)", "multi_label"),
     "prgain": ('keras.metrics.AUC(curve="PRGAIN")', "curve"),
-    "uneven_thresholds": ("keras.metrics.AUC(thresholds=[0.1, 0.2, 0.9])", "thresholds"),
+    "num_labels": ("keras.metrics.AUC(num_labels=3)", "num_labels"),
     "several_thresholds": ("keras.metrics.Precision(thresholds=[0.3, 0.6])", "thresholds"),
     "non_literal": ("keras.metrics.Recall(thresholds=cut)", "thresholds"),
     "sorted_ids": ("keras.metrics.SparseTopKCategoricalAccuracy(from_sorted_ids=True)", "from_sorted_ids"),

@@ -106,6 +106,7 @@ _FUNCTION_REFS = frozenset(
 # Keras numbers unnamed instances of these per class (keras.src.utils.naming.auto_name).
 _NUMBERED = {"AUC": "auc", "Precision": "precision", "Recall": "recall"}
 _THRESHOLD_COUNTS = Helper("ThresholdCounts", "metrics/threshold_counts.py.j2")
+_LISTED_THRESHOLD_COUNTS = Helper("ListedThresholdCounts", "metrics/listed_threshold_counts.py.j2")
 _DIVIDE_NO_NAN = Helper("_divide_no_nan", "metrics/divide_no_nan.py.j2")
 
 
@@ -258,12 +259,18 @@ def _auc(key: str, args: _Arguments) -> MetricPlan:
     if summation.lower() not in ("interpolation", "minoring", "majoring"):
         args.reject("summation_method", "Keras knows only interpolation, minoring and majoring")
     num_thresholds = args.get("num_thresholds", 200, int)
+    counts, arguments = _THRESHOLD_COUNTS, "" if num_thresholds == 200 else f"num_thresholds={num_thresholds}"
     if "thresholds" in args.values:
         thresholds = args.get("thresholds", None, (list, tuple))
+        if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in thresholds):
+            args.reject("thresholds", "must be a list of literal numbers")
         num_thresholds = _evenly_spaced(thresholds)
         if num_thresholds is None:
-            args.reject("thresholds", "only evenly spaced thresholds i/(n-1) are translated (use num_thresholds=n)")
-    if num_thresholds <= 1:
+            # Keras compares every prediction with every threshold (no bucketing) when they are not evenly spaced.
+            counts, arguments = _LISTED_THRESHOLD_COUNTS, f"thresholds={list(thresholds)!r}"
+        else:
+            arguments = f"num_thresholds={num_thresholds}"
+    elif num_thresholds <= 1:
         args.reject("num_thresholds", "Keras needs more than one threshold")
     helper = Helper(
         "AUC" if curve.upper() == "ROC" else "PrecisionRecallAUC",
@@ -272,11 +279,11 @@ def _auc(key: str, args: _Arguments) -> MetricPlan:
             ("curve", curve.upper()),
             ("summation", summation.lower()),
             ("from_logits", bool(args.get("from_logits", False, bool))),
-            ("counts", _THRESHOLD_COUNTS.name),
+            ("counts", counts.name),
         ),
-        requires=(_THRESHOLD_COUNTS, _DIVIDE_NO_NAN),
+        requires=(counts, _DIVIDE_NO_NAN),
     )
-    return MetricPlan(key, helper, "" if num_thresholds == 200 else f"num_thresholds={num_thresholds}", stateful=True)
+    return MetricPlan(key, helper, arguments, stateful=True)
 
 
 def _evenly_spaced(thresholds) -> int | None:
@@ -285,7 +292,7 @@ def _evenly_spaced(thresholds) -> int | None:
     if not all(isinstance(v, (int, float)) for v in values) or len(values) < 3:
         return None
     n = len(values)
-    if all(abs(v - i / (n - 1)) <= 1e-7 for i, v in enumerate(values)):
+    if all(abs(v - i / (n - 1)) <= 1e-7 + 1e-5 * i / (n - 1) for i, v in enumerate(values)):  # np.allclose(atol=1e-7)
         return n
     return None
 
