@@ -105,8 +105,11 @@ model.fit(xa, [y, y_reg], batch_size=16, epochs=3, verbose=0, validation_split=0
         ('{"reg": ["RootMeanSquaredError", "mae"], "cls": [keras.metrics.AUC(curve="PR"), keras.metrics.Recall(thresholds=0.4)]}', ["cls_auc", "cls_recall", "reg_RootMeanSquaredError"]),
         # A flat list with one entry per output is matched to the outputs (Keras 3 rejects any other length).
         ('[keras.metrics.AUC(), "RootMeanSquaredError"]', ["cls_auc", "reg_RootMeanSquaredError"]),
+        # Unnamed objects are numbered as they are built: the dict's "reg" entry comes first in the source.
+        ('{"reg": [keras.metrics.Precision(), "precision"], "cls": [keras.metrics.AUC(), keras.metrics.Precision(), "auc"]}',
+         ["cls_auc", "cls_precision_1", "reg_precision"]),
     ],
-    ids=["lists", "dicts", "one_per_output"],
+    ids=["lists", "dicts", "one_per_output", "numbered_in_source_order"],
 )
 def test_multi_output(metrics, exact_keys, tmp_path):
     report = assert_parity(FUNCTIONAL.format(metrics=metrics), tmp_path)

@@ -11,7 +11,7 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .helpers import Helper
 from .losses import plan_loss
-from .metrics import MetricPlan, count_string_metrics, keras_metric_keys, plan_metric
+from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, translate_model
@@ -305,8 +305,8 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
     loss = plan_loss(compile_spec.loss, final_activation, spatial)
-    metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, plan.metric_counters) for value in compile_spec.metrics], compile_spec.pos)
-    count_string_metrics(compile_spec.metrics, plan.metric_counters)
+    numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
+    metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, numbered) for value in compile_spec.metrics], compile_spec.pos)
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
     optimizer = plan_optimizer(compile_spec.optimizer)
@@ -375,6 +375,10 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
     else:
         metric_lists = [None] * len(names)
+    entries_per_output = [
+        () if values is None else (values.elements if values.elements is not None else (values,)) for values in metric_lists
+    ]
+    numbered = number_metric_objects([value for entries in entries_per_output for value in entries], plan.metric_counters)
     outputs = []
     folded = []
     for index, name in enumerate(names):
@@ -385,14 +389,11 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1)
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
-        metric_values = metric_lists[index]
-        entries = () if metric_values is None else (metric_values.elements if metric_values.elements is not None else (metric_values,))
         metrics = []
-        for value in entries:
-            metric = plan_metric(value, loss.canonical, units, plan.metric_counters)
+        for value in entries_per_output[index]:
+            metric = plan_metric(value, loss.canonical, units, numbered)
             metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)))
         metrics = keras_metric_keys(metrics, compile_spec.pos)
-        count_string_metrics(entries, plan.metric_counters)
         weight = weights[index]
         if weight is not None and not weight.is_literal:
             raise Unsupported("K2T130", f"loss weight {weight.code} must be a literal", weight.pos)

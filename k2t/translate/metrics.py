@@ -110,13 +110,12 @@ _LISTED_THRESHOLD_COUNTS = Helper("ListedThresholdCounts", "metrics/listed_thres
 _DIVIDE_NO_NAN = Helper("_divide_no_nan", "metrics/divide_no_nan.py.j2")
 
 
-def plan_metric(value: Value, loss: str | None, units: str | None, counters: dict[str, int] | None = None) -> MetricPlan:
+def plan_metric(value: Value, loss: str | None, units: str | None, numbered: dict[int, str] | None = None) -> MetricPlan:
     """How one compile(metrics=[...]) entry is computed, and its history key.
 
-    ``counters`` holds how many unnamed AUC/Precision/Recall objects the script built so far
-    (Keras names them auc, auc_1, ...): the translator passes one dict per script.
+    ``numbered``: the names Keras gives unnamed AUC/Precision/Recall objects, by id() of their
+    Value (see number_metric_objects).
     """
-    counters = {} if counters is None else counters
     if value.is_literal and isinstance(value.literal, str):
         key = value.literal
         if key.lower() in ("accuracy", "acc"):
@@ -139,7 +138,7 @@ def plan_metric(value: Value, loss: str | None, units: str | None, counters: dic
             else:
                 raise Unsupported("K2T122", f"metric argument {key}= of `{value.code}` is not translated", item.pos)
         if name is None:
-            name = kind.default_name or _numbered(_NUMBERED[kind.class_name], counters)
+            name = kind.default_name or (numbered or {}).get(id(value)) or _NUMBERED[kind.class_name]
         return _plan(kind, name, arguments, value)
     if value.keras_ref is not None and value.keras_ref.startswith("keras.metrics."):
         short = value.keras_ref.rsplit(".", 1)[-1]
@@ -177,17 +176,24 @@ def keras_evaluate_order(tracked: list[str], keys: list[str]) -> list[str]:
     return [name for name in tracked if name in keys] + sorted(key for key in keys if key not in tracked)
 
 
-def count_string_metrics(values, counters: dict[str, int]) -> None:
-    """Metric strings naming AUC/Precision/Recall build an unnamed instance when fit first runs.
+def number_metric_objects(values: list[Value], counters: dict[str, int]) -> dict[int, str]:
+    """Keras's names of the unnamed AUC/Precision/Recall objects of one compile: auc, auc_1, ...
 
-    It takes the next number of its class (its history key stays the string), so a later
-    unnamed object of that class is numbered after it.
+    Keras numbers instances per class in the order they are built (keras.src.utils.naming.auto_name):
+    the objects when the compile arguments are evaluated, in source order, then one instance per
+    metric string of the class when fit first runs (its history key stays the string).
+    ``counters`` carries the numbering from one compile to the next.
     """
+    names = {}
+    for value in sorted(values, key=lambda v: v.pos):
+        call = value.keras_call
+        if call is not None and call.name.startswith("keras.metrics.") and call.short_name in _NUMBERED:
+            if not any(key == "name" for key, _ in call.kwargs):
+                names[id(value)] = _numbered(_NUMBERED[call.short_name], counters)
     for value in values:
-        if value.is_literal and isinstance(value.literal, str) and value.literal in _STRINGS:
-            class_name = _STRINGS[value.literal]
-            if class_name in _NUMBERED:
-                _numbered(_NUMBERED[class_name], counters)
+        if value.is_literal and isinstance(value.literal, str) and _STRINGS.get(value.literal) in _NUMBERED:
+            _numbered(_NUMBERED[_STRINGS[value.literal]], counters)
+    return names
 
 
 def _numbered(prefix: str, counters: dict[str, int]) -> str:
