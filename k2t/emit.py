@@ -10,6 +10,7 @@ import libcst as cst
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
+from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
 # Imports the generated code may need, in the order they are written.
@@ -158,7 +159,7 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
 
 
 def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
-    keys = ["loss"] + [key for key, _ in t.metrics]
+    keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     multi = len(t.model.forward_args) > 1
     if multi:
@@ -183,7 +184,19 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         star="*" if multi else "",
         **_loop_features(plan),
         totals=totals,
+        **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
     )
+
+
+def _stateful_metrics(metrics, totals: list[str], tracked: list[str]) -> dict[str, str]:
+    """The per-epoch metric objects (AUC, Precision, ...), and the order of evaluate()'s list when it
+    is not the order of `totals` (``tracked``: Keras's own names, see keras_evaluate_order)."""
+    stateful = [m for m in metrics if m.stateful]
+    order = keras_evaluate_order(tracked, totals + [m.key for m in stateful])
+    return {
+        "stateful": "{" + ", ".join(f'"{m.key}": {m.construction}' for m in stateful) + "}" if stateful else "",
+        "result_keys": "" if order == totals else "(" + ", ".join(f'"{key}"' for key in order) + ")",
+    }
 
 
 def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> str:
@@ -194,7 +207,10 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
     ]
     keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
-    keys += [key for index in t.metric_order for key, _ in t.outputs[index].metrics]
+    metrics = [m for o in t.outputs for m in o.metrics]
+    tracked = keys + [m.name for m in metrics]
+    # Keras's evaluate() lists the outputs' metrics after the losses, sorted by key: their own names lack the prefix.
+    keys += sorted(m.key for m in metrics if not m.stateful)
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     terms = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
     if t.model.has_regularization:
@@ -210,8 +226,11 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         if not o.metrics:
             continue
         value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
-        for key, metric in o.metrics:
-            metric_lines.append(f'totals["{key}"] += {metric.name}({value}, targets[{i}]).sum().item()')
+        for m in o.metrics:
+            if m.stateful:
+                metric_lines.append(f'metrics["{m.key}"].update({value}, targets[{i}])')
+            else:
+                metric_lines.append(f'totals["{m.key}"] += {m.call(value, f"targets[{i}]")}.sum().item()')
     doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
     return render(
         "training_multi.py.j2",
@@ -226,6 +245,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         weighted_loss_lines=weighted_loss_lines,
         total_lines=total_lines,
         metric_lines=metric_lines,
+        **_stateful_metrics(metrics, keys, tracked),
         total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
         per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
     )

@@ -127,6 +127,20 @@ NESTED = textwrap.dedent(
 )
 
 
+METRICS_SCRIPT = textwrap.dedent(
+    """\
+    import numpy as np
+    import keras
+
+    x = np.zeros((8, 4), dtype="float32")
+    y = np.zeros(8, dtype="float32")
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics={metrics})
+    model.fit(x, y, verbose=0)
+    """
+)
+
+
 def test_a_model_used_as_a_layer_is_its_own_module_handed_to_the_outer_one():
     output = convert(NESTED)
     # Built where the script builds it (so `encoder.predict` sees the trained weights), then shared.
@@ -183,3 +197,26 @@ def test_summary_shows_keras_channels_last_shapes_for_convolutions(tmp_path):
     assert done.returncode == 0, done.stderr
     # Keras's shapes: (None, 10, 8, 5), (None, 5, 4, 5), (None, 100); torch computes them channels-first.
     assert "(None, 10, 8, 5)" in done.stdout and "(None, 5, 4, 5)" in done.stdout and "(None, 100)" in done.stdout
+
+
+def _definitions(output):
+    tree = ast.parse(output)
+    return {node.name for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+
+
+def test_only_the_metric_machinery_the_script_uses():
+    mean_only = convert(METRICS_SCRIPT.format(metrics='["accuracy", "mape"]'))
+    assert "metrics = {" not in mean_only
+    assert {"binary_accuracy", "mean_absolute_percentage_error"} <= _definitions(mean_only)
+    precision = _definitions(convert(METRICS_SCRIPT.format(metrics='["precision"]')))
+    assert "Precision" in precision and not {"ThresholdCounts", "AUC", "_divide_no_nan", "Recall"} & precision
+    auc = _definitions(convert(METRICS_SCRIPT.format(metrics='["auc"]')))
+    assert {"ThresholdCounts", "AUC", "_divide_no_nan"} <= auc and not {"Precision", "PrecisionRecallAUC"} & auc
+
+
+def test_unnamed_metric_objects_are_numbered_like_keras():
+    """Keras names unnamed AUC/Precision/Recall objects auc, auc_1, ... (a string one takes a number when fit builds it)."""
+    metrics = '[keras.metrics.AUC(), keras.metrics.AUC(curve="PR"), keras.metrics.Precision(), keras.metrics.Recall(name="r"), "precision"]'
+    output = convert(METRICS_SCRIPT.format(metrics=metrics) + 'model.compile(optimizer="adam", loss="mse", metrics=[keras.metrics.Precision()])\n')
+    assert '{"auc": AUC(), "auc_1": PrecisionRecallAUC(), "precision": Precision(), "r": Recall(), "precision_1": Precision()}' in output
+    assert '"precision_2": Precision()' in output  # the second compile's object comes after the string's instance

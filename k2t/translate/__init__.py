@@ -12,7 +12,7 @@ from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .helpers import Helper
 from .losses import plan_loss
-from .metrics import plan_metric
+from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
@@ -66,10 +66,9 @@ class TrainingPlan:
     loss: Helper
     on_logits: bool
     output_activation: str | None  # torch expression of the final activation, on `logits`
-    metrics: list[tuple[str, Helper]]
+    metrics: list[MetricPlan]
     suffix: str = ""
     outputs: list | None = None  # OutputTraining per output for multi-output models
-    metric_order: list[int] | None = None  # output indices in the order evaluate() lists their metrics
 
     loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
     spatial: bool = False  # the loss has one value per position, not per row (no per-row weights)
@@ -78,7 +77,6 @@ class TrainingPlan:
     def key_without_loss(self) -> tuple:
         """Trainings with equal keys share one generated fit/evaluate (the loss may be a parameter)."""
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
-        outputs += tuple(self.metric_order or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
         return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
@@ -117,6 +115,7 @@ class ScriptPlan:
     # id(KerasCall) of a callback built inside fit(...) -> its code, or the Unsupported raised when that fit translates
     callback_codes: dict[int, str | Unsupported] = field(default_factory=dict)
     callback_texts: dict[str, str] = field(default_factory=dict)  # source of a callback built elsewhere -> code
+    metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -399,10 +398,8 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
     loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted)
-    metrics = []
-    for value in compile_spec.metrics:
-        key, helper = plan_metric(value, loss.canonical, units)
-        metrics.append((key, helper))
+    numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
+    metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, numbered) for value in compile_spec.metrics], compile_spec.pos)
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
     optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
@@ -424,7 +421,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         spatial=spatial,
     )
     training.loss = plan.add_helper(loss.helper)
-    training.metrics = [(key, plan.add_helper(helper)) for key, helper in metrics]
+    training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
     return training
@@ -439,7 +436,7 @@ class OutputTraining:
     on_logits: bool
     output_activation: str | None  # torch expression of the activation on `logits`, for metrics
     weight: str
-    metrics: list[tuple[str, Helper]]
+    metrics: list[MetricPlan]  # keys prefixed by the output's name
 
 
 def _per_output(value: Value | None, names: list[str], what: str) -> list[Value | None]:
@@ -463,16 +460,17 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     names = module.output_names
     losses = _per_output(compile_spec.loss, names, "loss")
     weights = _per_output(weights_value, names, "loss_weights")
-    metric_order = list(range(len(names)))
     if len(compile_spec.metrics) == 1 and compile_spec.metrics[0].items is not None:
         metric_lists = _per_output(compile_spec.metrics[0], names, "metrics")
-        # Keras flattens a metrics dict with its keys sorted: evaluate() lists them in that order.
-        metric_order = sorted(metric_order, key=lambda index: names[index])
-    elif compile_spec.metrics and all(v.elements is not None for v in compile_spec.metrics):
+    elif compile_spec.metrics:
+        # Keras 3 matches a metrics list to the outputs: one entry (a metric or a list) per output.
         metric_lists = _per_output(Value("", compile_spec.pos, elements=compile_spec.metrics), names, "metrics")
     else:
-        # A flat list applies to every output.
-        metric_lists = [Value("", compile_spec.pos, elements=compile_spec.metrics)] * len(names)
+        metric_lists = [None] * len(names)
+    entries_per_output = [
+        () if values is None else (values.elements if values.elements is not None else (values,)) for values in metric_lists
+    ]
+    numbered = number_metric_objects([value for entries in entries_per_output for value in entries], plan.metric_counters)
     outputs = []
     folded = []
     for index, name in enumerate(names):
@@ -483,12 +481,11 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted)
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
-        metric_values = metric_lists[index]
-        entries = () if metric_values is None else (metric_values.elements if metric_values.elements is not None else (metric_values,))
         metrics = []
-        for value in entries:
-            key, helper = plan_metric(value, loss.canonical, units)
-            metrics.append((f"{name}_{key}", plan.add_helper(helper)))
+        for value in entries_per_output[index]:
+            metric = plan_metric(value, loss.canonical, units, numbered)
+            metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)))
+        metrics = keras_metric_keys(metrics, compile_spec.pos)
         weight = weights[index]
         if weight is not None and not weight.is_literal:
             raise Unsupported("K2T130", f"loss weight {weight.code} must be a literal", weight.pos)
@@ -520,7 +517,6 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         metrics=[],
     )
     training.outputs = outputs
-    training.metric_order = metric_order
     training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]

@@ -367,8 +367,9 @@ def _up_metrics(plan) -> tuple[str, ...]:
         pairs = list(training.metrics)
         for output in training.outputs or ():
             pairs += list(output.metrics)
-        for key, helper in pairs:
-            if any(word in helper.name or word in key for word in _UP_METRICS) or key in ("acc",):
+        for metric in pairs:
+            key, name = metric.key, metric.helper.name.lower()
+            if any(word in name or word in key for word in _UP_METRICS) or key in ("acc",):
                 keys.add(key)
     return tuple(sorted(keys))
 
