@@ -989,6 +989,28 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
                 weights_only = checkpoint.kwarg("save_weights_only")
                 if path is not None and not (weights_only is not None and weights_only.literal is True):
                     writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
+    # A ModelCheckpoint built outside fit(...) (`callbacks = [ModelCheckpoint(path), ...]`) writes the model of
+    # every fit given callbacks through a name or expression; when those fits train several architectures,
+    # the load stays unresolved.
+    passed = []
+    for call in script.calls:
+        if call.method != "fit":
+            continue
+        callbacks = dict(call.kwargs).get("callbacks")
+        if callbacks is None and len(call.args) > 5:
+            callbacks = call.args[5]
+        if callbacks is not None and callbacks.elements is None and not callbacks.is_literal:
+            passed.append(call)
+    for built in script.callbacks:
+        checkpoint = built.call
+        if checkpoint.name != "keras.callbacks.ModelCheckpoint":
+            continue
+        path = checkpoint.arg(0, "filepath")
+        weights_only = checkpoint.kwarg("save_weights_only")
+        if path is None or (weights_only is not None and weights_only.literal is True):
+            continue
+        for call in passed:
+            writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
     return writers
 
 
