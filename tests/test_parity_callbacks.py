@@ -396,12 +396,13 @@ def test_conversion_of_callbacks_reads_like_keras(tmp_path):
     assert "import keras" not in output and "keras.callbacks.EarlyStopping(" not in output
 
 
-def test_tensorboard_without_tensorboard_installed_says_so(tmp_path):
-    import importlib.util
+def test_tensorboard_without_tensorboard_installed_says_so(tmp_path, monkeypatch):
+    import sys
 
-    if importlib.util.find_spec("tensorboard") is not None:
-        pytest.skip("tensorboard is installed")
     import k2t
+
+    # As on a machine without tensorboard, installed here or not: the import fails.
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
 
     output = k2t.convert_source(callback_script("[keras.callbacks.TensorBoard(log_dir='tb')]", epochs=1)).output
     namespace = {"__name__": "generated"}
@@ -491,3 +492,37 @@ def test_custom_callback_calling_predict_and_evaluate(tmp_path):
     source = callback_script("[HoldOut(x[:20], y[:20])]", epochs=4, preamble=HOLDOUT)
     report = assert_callback_parity(source, tmp_path, epochs=4)
     assert len(report.keras_history["holdout_loss"]) == 4
+
+
+def _scalars(event_file):
+    """{tag: [(step, value)]} of one event file, read with tensorboard's own reader (v1 scalars or v2 tensors)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    events = EventAccumulator(str(event_file), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    found = {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+    for tag in [t for t in events.Tags()["tensors"] if t.startswith("epoch_")]:  # not Keras's model-config text
+        found[tag] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
+    return found
+
+
+def test_tensorboard_writes_the_scalars_keras_writes(tmp_path):
+    """Same run folders (train/, validation/), tags, epochs and values as Keras's TensorBoard callback."""
+    pytest.importorskip("tensorboard")
+    report = assert_callback_parity(callback_script("[keras.callbacks.TensorBoard(log_dir='tb')]", epochs=3), tmp_path, 3)
+    assert epochs_run(report) == 3
+    for run in ("train", "validation"):
+        files = sorted((tmp_path / "tb" / run).glob("events.out.tfevents.*"))
+        # Both sides log into the script's folder: Keras's (TF summary v2) files end in .v2, torch's do not.
+        keras_files = [f for f in files if f.name.endswith(".v2")]
+        torch_files = [f for f in files if not f.name.endswith(".v2")]
+        assert len(keras_files) == 1 and len(torch_files) == 1, files
+        keras_scalars = {tag: v for tag, v in _scalars(keras_files[0]).items() if tag.startswith("epoch_")}
+        torch_scalars = _scalars(torch_files[0])
+        assert sorted(torch_scalars) == sorted(keras_scalars), (torch_scalars, keras_scalars)
+        assert len(keras_scalars) >= 2 and all(len(v) == 3 for v in keras_scalars.values()), keras_scalars
+        for tag, values in keras_scalars.items():
+            assert [step for step, _ in torch_scalars[tag]] == [step for step, _ in values], tag
+            for (_, kv), (_, tv) in zip(values, torch_scalars[tag]):
+                assert tv == pytest.approx(kv, rel=1e-3, abs=1e-6), (tag, kv, tv)
