@@ -50,6 +50,23 @@ class KerasCall:
             return self.args[index]
         return self.kwarg(key)
 
+    def bind(self, names: tuple[str, ...] | list[str]) -> tuple[dict[str, Value], Value | None, tuple[str, Value] | None]:
+        """The arguments by parameter name, in Keras's parameter order ``names``.
+
+        Also returns the first positional argument beyond ``names`` and the
+        first keyword not in ``names`` (None when there is none), for the
+        caller's diagnostic.
+        """
+        given: dict[str, Value] = dict(zip(names, self.args))
+        extra = self.args[len(names)] if len(self.args) > len(names) else None
+        unknown = None
+        for key, value in self.kwargs:
+            if key in names:
+                given[key] = value
+            elif unknown is None:
+                unknown = (key, value)
+        return given, extra, unknown
+
     @property
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]

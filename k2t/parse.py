@@ -971,6 +971,12 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
     ``model.save(path)`` and a ``keras.callbacks.ModelCheckpoint(path)`` given to
     ``model.fit`` (unless it saves weights only, which load_model cannot read).
     """
+    def callbacks_of(fit: MethodCall) -> Value | None:
+        callbacks = dict(fit.kwargs).get("callbacks")
+        if callbacks is None and len(fit.args) > 5:
+            callbacks = fit.args[5]  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+        return callbacks
+
     writers = []
     for call in script.calls:
         if call.method == "save":
@@ -978,9 +984,7 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
             if path is not None:
                 writers.append((path, call.instance, call.compiled, f"{call.model}.save()"))
         elif call.method == "fit":
-            callbacks = dict(call.kwargs).get("callbacks")
-            if callbacks is None and len(call.args) > 5:
-                callbacks = call.args[5]  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+            callbacks = callbacks_of(call)
             for element in (callbacks.elements or ()) if callbacks is not None else ():
                 checkpoint = element.keras_call
                 if checkpoint is None or checkpoint.name != "keras.callbacks.ModelCheckpoint":
@@ -994,11 +998,7 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
     # the load stays unresolved.
     passed = []
     for call in script.calls:
-        if call.method != "fit":
-            continue
-        callbacks = dict(call.kwargs).get("callbacks")
-        if callbacks is None and len(call.args) > 5:
-            callbacks = call.args[5]
+        callbacks = callbacks_of(call) if call.method == "fit" else None
         if callbacks is not None and callbacks.elements is None and not callbacks.is_literal:
             passed.append(call)
     for built in script.callbacks:

@@ -293,16 +293,11 @@ def _instance(call: KerasCall) -> _Instance:
     spec = KINDS.get(kind)
     if spec is None or call.name != f"keras.callbacks.{kind}":
         raise Unsupported("K2T170", f"`{call.name}` is not translated", call.pos)
-    names = spec.names()
-    given: dict[str, Value] = {}
-    for index, value in enumerate(call.args):
-        if index >= len(names):
-            raise Unsupported("K2T170", f"{kind}(): too many positional arguments", value.pos)
-        given[names[index]] = value
-    for key, value in call.kwargs:
-        if key not in names:
-            raise Unsupported("K2T170", f"{kind}({key}=...) is not translated", value.pos)
-        given[key] = value
+    given, extra, unknown = call.bind(spec.names())
+    if extra is not None:
+        raise Unsupported("K2T170", f"{kind}(): too many positional arguments", extra.pos)
+    if unknown is not None:
+        raise Unsupported("K2T170", f"{kind}({unknown[0]}=...) is not translated", unknown[1].pos)
     for key, value in given.items():
         default = _DEFAULT_ONLY.get((kind, key), _UNSET)
         if default is not _UNSET:

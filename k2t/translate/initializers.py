@@ -54,15 +54,11 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
     if call is not None and call.name.startswith("keras.initializers."):
         name = _snake(call.short_name)
         allowed = _OBJECT_ARGS.get(name, ("seed",))
-        args: dict[str, object] = {}
-        for index, item in enumerate(call.args):
-            if index >= len(allowed):
-                raise Unsupported("K2T111", f"initializer `{value.code}` has too many arguments", value.pos)
-            args[allowed[index]] = item
-        for key, item in call.kwargs:
-            if key not in allowed:
-                raise Unsupported("K2T111", f"initializer argument {key}= of `{value.code}` is not translated", value.pos)
-            args[key] = item
+        args, extra, unknown = call.bind(allowed)
+        if extra is not None:
+            raise Unsupported("K2T111", f"initializer `{value.code}` has too many arguments", value.pos)
+        if unknown is not None:
+            raise Unsupported("K2T111", f"initializer argument {unknown[0]}= of `{value.code}` is not translated", value.pos)
         for key, item in list(args.items()):
             if key == "seed":
                 del args[key]  # torch draws from its own generator; seeds cannot match Keras's
