@@ -176,19 +176,30 @@ def test_symmetric_same_pooling_uses_torch_padding():
 def test_asymmetric_same_pooling_pads_after():
     output = _converted(['keras.layers.MaxPooling2D(3, strides=2, padding="same")', 'keras.layers.AveragePooling2D(3, strides=2, padding="same")'])
     assert 'x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))' in output
-    assert "AvgPoolSame(nn.AvgPool2d(3, stride=2), padding=(0, 1, 0, 1))" in output
+    assert "AvgPoolSame(nn.AvgPool2d(3, stride=2))" in output
+    assert "x = self.average_pooling2d(x, (0, 1, 0, 1))" in output
     assert output.count("class AvgPoolSame(nn.Module):") == 1
 
 
-def test_strided_same_pooling_of_unknown_size_is_a_todo():
-    source = script(
-        ['keras.layers.MaxPooling2D(3, strides=2, padding="same")', *OUT],
-        features=432,
-        x_shape=".reshape(96, 12, 12, 3)\nSIZE = 12",
-        input_shape="(SIZE, SIZE, 3)",
-    )
+@pytest.mark.parametrize("size", [11, 12])
+@pytest.mark.parametrize(
+    "pooling",
+    [
+        'keras.layers.MaxPooling2D(3, strides=2, padding="same")',
+        'keras.layers.AveragePooling2D(3, strides=2, padding="same")',
+        'keras.layers.AveragePooling2D((2, 3), strides=(1, 2), padding="same")',
+    ],
+    ids=["max_3_stride_2", "avg_3_stride_2", "avg_rect_stride_1_2"],
+)
+def test_strided_same_pooling_with_sizes_from_a_variable(pooling, size, tmp_path):
+    """Input sizes given by a variable: the strided "same" padding is computed from x.shape at run time."""
+    source = script([CONV[2], pooling, *OUT], shape=(size, size, 3))
+    source = source.replace(f"keras.Input(shape=({size}, {size}, 3))", "keras.Input(shape=(SIZE, SIZE, 3))")
+    source = source.replace("keras.utils.set_random_seed(0)", f"SIZE = {size}\nkeras.utils.set_random_seed(0)")
     result = k2t.convert_source(source, "case.py")
-    assert any("static input sizes" in d.message for d in result.diagnostics)
+    assert not result.diagnostics, result.diagnostics
+    assert "*same_padding(x.shape[3], 3, 2)" in result.output
+    assert_parity(source, tmp_path)
 
 
 def test_average_pooling_without_pool_size_is_a_todo():

@@ -31,23 +31,30 @@ def _short(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(set(values)) == 1 else repr(tuple(values))
 
 
-def same_pool_padding(ctx: LayerContext, spatial: list[str], pool, strides) -> list[tuple[int, int]]:
-    """(before, after) per spatial dim for Keras "same" pooling; stride 1 needs no static size."""
-    pads = []
-    for size, k, s in zip(spatial, pool, strides):
-        if s == 1:
-            pads.append(((k - 1) // 2, k - 1 - (k - 1) // 2))  # same as same_padding: total = k - 1 for any n
-            continue
+def same_pool_padding(ctx: LayerContext, spatial: list[str], pool, strides) -> list[tuple[str, str]]:
+    """(before, after) per spatial dim for Keras "same" pooling, as code.
+
+    An axis of static size (or stride 1, where the padding is k - 1 for every
+    size) pads by constants; a strided axis whose size is a constructor
+    parameter pads by ``*same_padding(x.shape[d], k, s)``, computed in forward
+    (the pair is then the starred call and "").
+    """
+    pads: list[tuple[str, str]] = []
+    for axis, (size, k, s) in enumerate(zip(spatial, pool, strides)):
         n = static_int(size)
-        if n is None:
-            raise Unsupported("K2T102", "strided 'same' pooling needs static input sizes", ctx.layer.pos)
-        pads.append(same_padding(n, k, s, 1))
+        if n is None and s != 1:
+            helper = Helper("same_padding", "layers/same_padding.py.j2")
+            ctx.helpers.append(helper)
+            pads.append((f"*{helper.name}(x.shape[{axis + 2}], {k}, {s})", ""))
+        else:
+            before, after = same_padding(n if n is not None else s, k, s, 1)  # stride 1: the same for every size
+            pads.append((str(before), str(after)))
     return pads
 
 
-def torch_pad_order(pads: list[tuple[int, int]]) -> tuple[int, ...]:
-    """F.pad's order: the last dim first, (before, after) each."""
-    return tuple(p for before, after in reversed(pads) for p in (before, after))
+def torch_pad_order(pads: list[tuple[str, str]]) -> str:
+    """F.pad's order, as code: the last dim first, (before, after) each."""
+    return "(" + ", ".join(p for before, after in reversed(pads) for p in (before, after) if p) + ")"
 
 
 def _pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
@@ -67,34 +74,30 @@ def _pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
     args = [_short(pool)]
     if strides != pool:
         args.append(f"stride={_short(strides)}")
-    forward = []
     constructor = f"{pool_class}({', '.join(args)})"
+    forward = [f"x = {ctx.self_attr}(x)"]
     if padding == "same":
         pads = same_pool_padding(ctx, spatial, pool, strides)
-        symmetric = all(before == after for before, after in pads)
-        if symmetric and any(before for before, _ in pads):
-            args.append(f"padding={_short(tuple(before for before, _ in pads))}")
-            if mode == "max":
-                constructor = f"{pool_class}({', '.join(args)})  # torch pads with -inf: padding never wins, as in Keras"
-            else:
-                args.append("count_include_pad=False")
-                constructor = f"{pool_class}({', '.join(args)})  # Keras's 'same' average divides by the real cells only"
-        elif not symmetric and mode == "max":
-            forward.append(
+        if all(before == after for before, after in pads):  # even padding (or none): torch's own
+            if any(before != "0" for before, _ in pads):
+                args.append(f"padding={_short(tuple(int(before) for before, _ in pads))}")
+                if mode == "max":
+                    constructor = f"{pool_class}({', '.join(args)})  # torch pads with -inf: padding never wins, as in Keras"
+                else:
+                    args.append("count_include_pad=False")
+                    constructor = f"{pool_class}({', '.join(args)})  # Keras's 'same' average divides by the real cells only"
+        elif mode == "max":
+            forward.insert(
+                0,
                 f"x = F.pad(x, {torch_pad_order(pads)}, value=float(\"-inf\"))"
-                "  # Keras 'same' puts the odd pad after; -inf never wins the max"
+                "  # Keras 'same' puts the odd pad after; -inf never wins the max",
             )
-        elif not symmetric:
+        else:
             ctx.helpers.append(Helper("AvgPoolSame", "layers/avg_pool_same.py.j2"))
-            constructor = f"AvgPoolSame({pool_class}({', '.join(args)}), padding={torch_pad_order(pads)})"
+            constructor = f"AvgPoolSame({constructor})"
+            forward = [f"x = {ctx.self_attr}(x, {torch_pad_order(pads)})  # Keras 'same' puts the odd pad after"]
     ctx.shape = [conv_output_size(n, k, s, 1, padding) for n, k, s in zip(spatial, pool, strides)] + [ctx.shape[-1]]
-    return LayerPlan(
-        keras_class=keras_class,
-        attr=ctx.attr,
-        constructor=constructor,
-        forward=forward + [f"x = {ctx.self_attr}(x)"],
-        params=0,
-    )
+    return LayerPlan(keras_class=keras_class, attr=ctx.attr, constructor=constructor, forward=forward, params=0)
 
 
 @layer("MaxPooling1D", "MaxPool1D")
