@@ -146,7 +146,7 @@ def exact_parity(
             script=str(path), fit_index=fit_index, layer_tol=layer_tol, loss_rtol=loss_rtol, metric_rtol=metric_rtol
         )
         try:
-            with quiet_warnings():
+            with quiet_warnings(), _one_torch_thread():
                 _exact(report, source, path, epochs, rows, converted)
         except _Stop as stop:
             report.failures.append(str(stop))
@@ -156,6 +156,25 @@ def exact_parity(
     report.ok = not report.failures and report.error is None
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """torch on one thread while Keras and torch share this process.
+
+    Seen on a 2-core machine: after many parity runs in one process, oneDNN's
+    1x1 (transposed) convolution weight gradient spun forever at its thread
+    barrier while TensorFlow's thread pools were alive. One torch thread has no
+    barrier to wait at; a parity run's tensors are small, so it costs nothing.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _Stop(Exception):
