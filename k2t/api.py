@@ -112,7 +112,7 @@ def _convert_with_libcst(source: str, filename: str) -> ConversionResult:
     plan = translate(script)
     output = emit(script, plan)
     diagnostics = sorted(
-        {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message) for t in plan.todos},
+        {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity) for t in plan.todos},
         key=lambda d: (d.line, d.column, d.code),
     )
     return ConversionResult(filename, source, output, tuple(diagnostics))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from .diagnostics import Severity
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
@@ -427,7 +428,8 @@ def _todo_statements(script: KerasScript, plan: ScriptPlan) -> dict[int, list[st
     todos: dict[int, list[str]] = {}
     for todo in plan.todos:
         statement = index.owner.get(id(todo.statement), todo.statement)
-        todos.setdefault(id(statement), []).append(f"{todo.code} {todo.message}")
+        kind = "TODO" if todo.severity is Severity.ERROR else "NOTE"
+        todos.setdefault(id(statement), []).append(f"{kind}(k2t): {todo.code} {todo.message}")
     return todos
 
 
@@ -470,10 +472,11 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
-        todos = self.todos.get(id(original_node))
-        if todos:
-            comments = [cst.EmptyLine(comment=cst.Comment(f"# TODO(k2t): {message}")) for message in todos]
+        todos = self.todos.get(id(original_node), [])
+        comments = [cst.EmptyLine(comment=cst.Comment(f"# {message}")) for message in todos]
+        if any(message.startswith("TODO") for message in todos):  # not translated: kept as written
             return updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])
+        updated_node = updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])  # notes
         if id(original_node) in self.script.removed:
             return cst.RemoveFromParent()
         lines = self.plan.statements.get(id(original_node))
@@ -492,6 +495,6 @@ class _Rewriter(cst.CSTTransformer):
     def on_leave(self, original_node, updated_node):
         result = super().on_leave(original_node, updated_node)
         if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.todos and isinstance(result, cst.BaseCompoundStatement):
-            comments = [cst.EmptyLine(comment=cst.Comment(f"# TODO(k2t): {m}")) for m in self.todos[id(original_node)]]
+            comments = [cst.EmptyLine(comment=cst.Comment(f"# {m}")) for m in self.todos[id(original_node)]]
             return result.with_changes(leading_lines=[*result.leading_lines, *comments])
         return result

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 from .ir import (
     NO_LITERAL,
     CompileSpec,
@@ -77,6 +77,8 @@ class Todo:
     code: str
     message: str
     pos: Pos
+    # A warning converts (no TODO comment, exit code 0) but says where the result may differ from Keras.
+    severity: Severity = Severity.ERROR
 
 
 @dataclass

@@ -133,6 +133,49 @@ def _separable_conv(layer, module, name: str) -> None:
     _copy(getattr(module.pointwise, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.pointwise.bias")
 
 
+def _gru_order(value, axis: int = -1):
+    """Keras's GRU gate blocks z, r, h -> torch's r, z, n along ``axis``."""
+    import numpy as np
+
+    z, r, h = np.split(value, 3, axis=axis)
+    return np.concatenate((r, z, h), axis=axis)
+
+
+def _recurrent_cell(cell, module, name: str, suffix: str, gru: bool) -> None:
+    """One direction of a SimpleRNN / LSTM / GRU: kernel (in, G*H) -> weight_ih (G*H, in), and so on."""
+    import numpy as np
+
+    kernel, recurrent = _numpy(cell.kernel), _numpy(cell.recurrent_kernel)
+    bias = _numpy(getattr(cell, "bias", None))
+    if gru:
+        kernel, recurrent = _gru_order(kernel), _gru_order(recurrent)
+    _copy(getattr(module, f"weight_ih{suffix}"), kernel.T, f"{name}.weight_ih{suffix}")
+    _copy(getattr(module, f"weight_hh{suffix}"), recurrent.T, f"{name}.weight_hh{suffix}")
+    if bias is None:
+        _copy(getattr(module, f"bias_ih{suffix}", None), None, f"{name}.bias_ih{suffix}")
+        return
+    if gru:  # Keras's GRU bias is (2, 3H): the input bias, then the recurrent one
+        input_bias, recurrent_bias = _gru_order(bias[0]), _gru_order(bias[1])
+    else:  # one bias: torch's recurrent bias stays zero
+        input_bias, recurrent_bias = bias, np.zeros_like(bias)
+    _copy(getattr(module, f"bias_ih{suffix}"), input_bias, f"{name}.bias_ih{suffix}")
+    _copy(getattr(module, f"bias_hh{suffix}"), recurrent_bias, f"{name}.bias_hh{suffix}")
+
+
+def _recurrent(layer, module, name: str) -> None:
+    _recurrent_cell(layer.cell, module, name, "_l0", type(layer).__name__ == "GRU")
+
+
+def _bidirectional(layer, module, name: str) -> None:
+    gru = type(layer.forward_layer).__name__ == "GRU"
+    _recurrent_cell(layer.forward_layer.cell, module, name, "_l0", gru)
+    _recurrent_cell(layer.backward_layer.cell, module, name, "_l0_reverse", gru)
+
+
+def _time_distributed_dense(layer, module, name: str) -> None:
+    _dense(layer.layer, module, name)
+
+
 # LayerPlan.weights -> copier(keras_layer, torch_submodule, display_name). Extend as layers are translated.
 TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "dense": _dense,
@@ -145,6 +188,13 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "conv_transpose": _conv_transpose,
     "depthwise_conv": _depthwise_conv,
     "separable_conv": _separable_conv,
+    "simplernn": _recurrent,
+    "lstm": _recurrent,
+    "gru": _recurrent,
+    "bidirectional_simplernn": _bidirectional,
+    "bidirectional_lstm": _bidirectional,
+    "bidirectional_gru": _bidirectional,
+    "time_distributed_dense": _time_distributed_dense,
 }
 
 

@@ -80,7 +80,7 @@ def test_k2t_check_hook(hook_repo, project, tmp_path_factory):
     assert passed.returncode == 0, passed.stdout + passed.stderr
     failed = try_repo(hook_repo, project, "k2t-check", "good.py", "rnn.py", home=home)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "rnn.py:3:54: K2T101 layer keras.layers.LSTM is not translated" in failed.stdout
+    assert "rnn.py:3:54: K2T101 layer keras.layers.ConvLSTM1D is not translated" in failed.stdout
     assert "Traceback" not in failed.stdout
 
 

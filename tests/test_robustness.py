@@ -196,7 +196,7 @@ LAYERS = [
     "layers.Dropout(0.{units})",
     'layers.Activation("{act}")',
     "layers.BatchNormalization()",
-    "layers.LSTM({units})",  # not translated: a diagnostic, never a crash
+    "layers.LSTM({units})",  # on 1-D inputs: a diagnostic, never a crash
     "layers.Lambda(lambda t: t * 2)",
     "layers.GRU({units}, return_sequences=True)",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..diagnostics import Unsupported
+from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
@@ -16,7 +16,7 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
-from .optimizers import imported_schedule_names, plan_optimizer, translate_learning_rates
+from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 
@@ -402,7 +402,10 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, numbered) for value in compile_spec.metrics], compile_spec.pos)
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
-    optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
+    optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
+    if warning is not None:
+        pos = compile_spec.optimizer.pos if compile_spec.optimizer is not None else compile_spec.pos
+        plan.todos.append(Todo(compile_spec.statement, "K2T124", warning, pos, Severity.WARNING))
     output_activation = None
     if loss.on_logits:
         module.output_activation = final_activation
@@ -502,7 +505,10 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     module.folded = folded
     if any(folded):
         module.output_activation = "/".join(sorted({a for a, flag in zip(module.output_activations, folded) if flag}))
-    optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
+    optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
+    if warning is not None:
+        pos = compile_spec.optimizer.pos if compile_spec.optimizer is not None else compile_spec.pos
+        plan.todos.append(Todo(compile_spec.statement, "K2T124", warning, pos, Severity.WARNING))
     var = compile_spec.var
     optimizer_var = _optimizer_variable(compile_spec, plan)
     training = TrainingPlan(

@@ -195,6 +195,10 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
             if shape.elements is None:
                 raise Unsupported("K2T103", f"input_shape={shape.code} must be written as a tuple", shape.pos)
             return shape.elements, first
+        if first.short_name == "Embedding":
+            # Embedding's input_dim is its vocabulary size; Keras 2's input_length was the sequence length.
+            length = first.kwarg("input_length")
+            return ((length,), first) if length is not None else (None, None)
         dim = first.kwarg("input_dim")
         if dim is not None:
             return (dim,), first
@@ -244,7 +248,7 @@ def translate_model(
             missing = [other for other in spec.layers[index:] if not _has_converter(other)]
             raise Unsupported("K2T101", _missing_message(missing), layer.pos)
         if layer is not declared_on:
-            for key in ("input_shape", "input_dim"):
+            for key in ("input_shape", "input_length") if layer.short_name == "Embedding" else ("input_shape", "input_dim"):
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
@@ -302,5 +306,6 @@ def _missing_message(missing: list[KerasCall]) -> str:
 
 
 def _without_input_kwargs(layer: KerasCall) -> KerasCall:
-    kwargs = tuple((k, v) for k, v in layer.kwargs if k not in ("input_shape", "input_dim", "batch_input_shape"))
+    shape_kwargs = ("input_shape", "input_length", "batch_input_shape") if layer.short_name == "Embedding" else ("input_shape", "input_dim", "batch_input_shape")
+    kwargs = tuple((k, v) for k, v in layer.kwargs if k not in shape_kwargs)
     return dataclasses.replace(layer, kwargs=kwargs)

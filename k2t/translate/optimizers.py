@@ -10,6 +10,7 @@ optimizer classes do them in ``step`` too, each only when the script uses it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from ..diagnostics import Unsupported
 from ..ir import LearningRateAccess, Value
 from ..parse import Todo
 from .helpers import Helper
+from .plan import ModulePlan
 
 if TYPE_CHECKING:
     from . import ScriptPlan
@@ -368,3 +370,36 @@ def imported_schedule_names(script) -> set[str]:
                 if alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value in _SCHEDULES
             )
     return names
+
+
+def sparse_embedding_rows(optimizer: OptimizerPlan, module: ModulePlan) -> tuple[OptimizerPlan, str | None]:
+    """Keras's Adam/AdamW update of Embedding rows, when ``module`` has an Embedding; and a warning for the others.
+
+    Keras (TensorFlow) hands the optimizer an Embedding's gradient as sparse
+    rows, one per lookup, and Adam squares each row before repeated ids are
+    summed. The Embedding then gets ``sparse=True`` (torch's gradient is one
+    row per lookup too) and the generated Adam applies Keras's formula to it.
+    SGD is linear in the gradient: it needs nothing. The other adaptive
+    optimizers keep torch's dense update, and the returned message says so.
+    """
+    embeddings = [layer for layer in _layers(module) if layer.keras_class == "Embedding" and layer.constructor]
+    helper = optimizer.helper
+    if not embeddings or optimizer.constructor == "torch.optim.SGD" or (helper is not None and helper.template == "optimizers/keras_sgd.py.j2"):
+        return optimizer, None
+    if helper is None or helper.template != "optimizers/keras_adam.py.j2":
+        name = helper.name if helper is not None else optimizer.constructor.rsplit(".", 1)[-1]
+        return optimizer, (
+            f"{name.removeprefix('Keras')} on an Embedding: Keras updates its rows from one gradient row per lookup, "
+            "k2t (exact for SGD, Adam and AdamW) from the rows summed per id; training drifts where an id repeats in a batch"
+        )
+    for layer in embeddings:
+        if "sparse=True" not in layer.constructor:
+            layer.constructor = layer.constructor[:-1] + ", sparse=True)  # Keras's gradient: one row per lookup"
+    return dataclasses.replace(optimizer, helper=dataclasses.replace(helper, args=(*helper.args, ("sparse_rows", True)))), None
+
+
+def _layers(module: ModulePlan):
+    for layer in module.layers:
+        yield layer
+        if layer.nested is not None:
+            yield from _layers(layer.nested)

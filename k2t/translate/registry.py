@@ -39,7 +39,7 @@ def layer_object(*names: str) -> Callable[[F], F]:
 
 def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
-    from . import conv, layers, normalization, pooling, preprocessing, regularization, reshaping  # noqa: F401
+    from . import conv, layers, normalization, pooling, preprocessing, recurrent, regularization, reshaping  # noqa: F401
 
 
 # Keras aliases of layer classes: the plan records the class Keras instantiates

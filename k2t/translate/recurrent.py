@@ -1,0 +1,262 @@
+"""Sequence layers: Embedding, SimpleRNN, LSTM, GRU, Bidirectional and TimeDistributed(Dense).
+
+Keras's recurrent layers map onto torch's fused batch-first nn.RNN / nn.LSTM /
+nn.GRU with the same gate equations: LSTM gates i, f, c, o are torch's
+i, f, g, o; GRU with ``reset_after=True`` (Keras's default) is torch's GRU with
+the gates z, r, h reordered to r, z, n (weights are reordered on transfer, and
+the distributions k2t initialises from do not depend on the order). Keras's
+LSTM and SimpleRNN have one bias where torch has two: the generated wrapper
+keeps torch's recurrent bias at zero and frozen, so both compute the same.
+
+The generated wrapper (``templates/layers/recurrent.py.j2``) returns what Keras
+returns: the last step unless ``return_sequences=True``.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Unsupported
+from ..ir import KerasCall, Value
+from .helpers import Helper
+from .initializers import initializer_lines
+from .model import LayerContext, static_int
+from .plan import LayerPlan
+from .registry import layer
+from .regularizers import regularizer_terms
+
+# Keras class -> (torch base class, gates per unit).
+_RECURRENT = {
+    "SimpleRNN": ("RNN", 1),
+    "LSTM": ("LSTM", 4),
+    "GRU": ("GRU", 3),
+}
+_RECURRENT_KWARGS = {
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "unit_forget_bias",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "dropout",
+    "recurrent_dropout",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "reset_after",
+    "use_cudnn",
+    "seed",
+}
+# Arguments that must keep Keras's default for the fused torch layer to compute the same.
+_FIXED = {
+    "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
+    "return_state": (False, "the states are not returned by the generated layer"),
+    "stateful": (False, "torch layers do not carry states between batches"),
+    "reset_after": (True, "torch's GRU applies the reset gate after the recurrent product (Keras's reset_after=True)"),
+    "recurrent_dropout": (0, "torch's fused recurrent layers have no dropout between steps"),
+    "dropout": (0, "torch's fused recurrent layers have no per-sequence input dropout"),
+}
+
+
+def _literal(call: KerasCall, key: str, index: int | None, default):
+    value = call.arg(index, key) if index is not None else call.kwarg(key)
+    if value is None:
+        return default
+    if not value.is_literal:
+        raise Unsupported("K2T102", f"{call.short_name}({key}={value.code}): k2t needs a literal here", value.pos)
+    return value.literal
+
+
+@layer("Embedding")
+def convert_embedding(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("input_dim", "output_dim"), {"embeddings_initializer", "embeddings_regularizer", "mask_zero"})
+    if _literal(ctx.layer, "mask_zero", None, False):
+        raise Unsupported("K2T102", "Embedding(mask_zero=True) is not translated: torch layers take no Keras mask", ctx.layer.kwarg("mask_zero").pos)
+    input_dim, output_dim = ctx.layer.arg(0, "input_dim"), ctx.layer.arg(1, "output_dim")
+    if input_dim is None or output_dim is None:
+        raise Unsupported("K2T102", "Embedding needs input_dim and output_dim", ctx.layer.pos)
+    ctx.keras_layout()
+    vocabulary = ctx.size(input_dim, f"{ctx.attr}_input_dim")
+    features = ctx.size(output_dim, f"{ctx.attr}_output_dim")
+    weight = f"{ctx.self_attr}.weight"
+    init = initializer_lines(ctx.layer.kwarg("embeddings_initializer"), "uniform", weight, vocabulary, features)
+    ctx.shape = ctx.shape + [features]
+    n, d = static_int(vocabulary), static_int(features)
+    return LayerPlan(
+        keras_class="Embedding",
+        attr=ctx.attr,
+        constructor=f"nn.Embedding({vocabulary}, {features})",
+        # Keras casts the ids to integers (the generated fit hands the model float32 arrays).
+        forward=[f"x = {ctx.self_attr}(x.long())"],
+        init=init,
+        weights="embedding",
+        regularizers=regularizer_terms(ctx.layer.kwarg("embeddings_regularizer"), weight),
+        params=n * d if n is not None and d is not None else None,
+    )
+
+
+def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool) -> tuple[str, list[str], list[str], str, int | None, Helper]:
+    """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
+    kind = call.short_name
+    torch_class, gates = _RECURRENT[kind]
+    given, extra, _ = call.bind(("units",))
+    if extra is not None:
+        raise Unsupported("K2T102", f"{kind}: positional argument {extra.code} is not translated", extra.pos)
+    for key, _ in call.kwargs:
+        if key not in _RECURRENT_KWARGS | {"name"}:
+            raise Unsupported("K2T102", f"{kind}({key}=...) is not translated", call.kwarg(key).pos)
+    if "units" not in given:
+        raise Unsupported("K2T102", f"{kind} needs units", call.pos)
+    if kind != "LSTM" and call.kwarg("unit_forget_bias") is not None:
+        raise Unsupported("K2T102", f"{kind}(unit_forget_bias=...) is not translated", call.kwarg("unit_forget_bias").pos)
+    for key, (default, why) in _FIXED.items():
+        if kind == "SimpleRNN" and key == "recurrent_activation" or kind != "GRU" and key == "reset_after":
+            continue
+        value = _literal(call, key, None, default)
+        if value != default:
+            raise Unsupported("K2T102", f"{kind}({key}={value!r}) is not translated: {why}", call.kwarg(key).pos)
+    activation = _literal(call, "activation", None, "tanh")
+    nonlinearity = ""
+    if activation is None or activation not in ("tanh", "relu") or (activation == "relu" and kind != "SimpleRNN"):
+        raise Unsupported("K2T102", f"{kind}(activation={activation!r}) is not translated: torch's fused layer computes tanh", call.kwarg("activation").pos)
+    if activation == "relu":
+        nonlinearity = ', nonlinearity="relu"'
+    if bidirectional and _literal(call, "go_backwards", None, False):
+        raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
+
+    features = ctx.shape[-1]
+    units = ctx.size(given["units"], f"{attr}_units")
+    use_bias = _literal(call, "use_bias", None, True)
+    return_sequences = _literal(call, "return_sequences", None, False)
+    arguments = [features, units]
+    if return_sequences:
+        arguments.append("return_sequences=True")
+    if not use_bias:
+        arguments.append("bias=False")
+    if bidirectional:
+        arguments.append("bidirectional=True")
+    helper = Helper(f"Keras{kind}", "layers/recurrent.py.j2", (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU")))
+    constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
+
+    init: list[str] = []
+    regularizers: list[str] = []
+    module = f"self.{attr}"
+    for suffix in ("_l0", "_l0_reverse") if bidirectional else ("_l0",):
+        gate_units = f"{gates} * {units}" if gates > 1 else units
+        init += initializer_lines(call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features, gate_units)
+        init += initializer_lines(call.kwarg("recurrent_initializer"), "orthogonal", f"{module}.weight_hh{suffix}", units, gate_units)
+        regularizers += regularizer_terms(call.kwarg("kernel_regularizer"), f"{module}.weight_ih{suffix}")
+        regularizers += regularizer_terms(call.kwarg("recurrent_regularizer"), f"{module}.weight_hh{suffix}")
+        if use_bias:
+            init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_ih{suffix}", gate_units, gate_units)
+            if kind == "GRU":  # Keras's GRU has an input and a recurrent bias, as torch's
+                init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_hh{suffix}", gate_units, gate_units)
+            if kind == "LSTM" and _literal(call, "unit_forget_bias", None, True):
+                init.append(f"nn.init.ones_({module}.bias_ih{suffix}[{units} : 2 * {units}])  # Keras's unit_forget_bias: the forget gate starts open")
+            regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_ih{suffix}")
+            if kind == "GRU":
+                regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_hh{suffix}")
+
+    n, u = static_int(features), static_int(units)
+    params = None
+    if n is not None and u is not None:
+        biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 2}[kind] if use_bias else 0
+        params = gates * (n * u + u * u + biases * u) * (2 if bidirectional else 1)
+    output_units = f"2 * {units}" if bidirectional and u is None else str(2 * u) if bidirectional else units
+    ctx.shape = ctx.shape[:-1] + [output_units] if return_sequences else [output_units]
+    return constructor, init, regularizers, units, params, helper
+
+
+def _check_sequence_input(ctx: LayerContext) -> None:
+    if len(ctx.shape) != 2:
+        raise Unsupported("K2T102", f"{ctx.layer.short_name} expects (steps, features) inputs per sample", ctx.layer.pos)
+    ctx.keras_layout()
+
+
+def _recurrent_layer(ctx: LayerContext) -> LayerPlan:
+    _check_sequence_input(ctx)
+    kind = ctx.layer.short_name
+    forward = []
+    if _literal(ctx.layer, "go_backwards", None, False):
+        forward.append("x = x.flip(1)  # Keras's go_backwards reads the sequence from its end")
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, bidirectional=False)
+    ctx.helpers.append(helper)
+    return LayerPlan(
+        keras_class=kind,
+        attr=ctx.attr,
+        constructor=constructor,
+        forward=[*forward, f"x = {ctx.self_attr}(x)"],
+        init=init,
+        weights=kind.lower(),
+        regularizers=regularizers,
+        params=params,
+    )
+
+
+@layer("SimpleRNN")
+def convert_simple_rnn(ctx: LayerContext) -> LayerPlan:
+    return _recurrent_layer(ctx)
+
+
+@layer("LSTM")
+def convert_lstm(ctx: LayerContext) -> LayerPlan:
+    return _recurrent_layer(ctx)
+
+
+@layer("GRU")
+def convert_gru(ctx: LayerContext) -> LayerPlan:
+    return _recurrent_layer(ctx)
+
+
+@layer("Bidirectional")
+def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("layer", "merge_mode"), set())
+    _check_sequence_input(ctx)
+    merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
+    if merge_mode != "concat":
+        raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
+    inner: Value | None = ctx.layer.arg(0, "layer")
+    call = inner.keras_call if inner is not None else None
+    if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
+        code = inner.code if inner is not None else "nothing"
+        raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True)
+    ctx.helpers.append(helper)
+    return LayerPlan(
+        keras_class="Bidirectional",
+        attr=ctx.attr,
+        constructor=constructor,
+        forward=[f"x = {ctx.self_attr}(x)"],
+        init=init,
+        weights=f"bidirectional_{call.short_name.lower()}",
+        regularizers=regularizers,
+        params=params,
+    )
+
+
+@layer("TimeDistributed")
+def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
+    """TimeDistributed(Dense(...)): a torch Linear already acts on the last axis of every step."""
+    from .layers import convert_dense
+
+    ctx.check_arguments(("layer",), set())
+    inner: Value | None = ctx.layer.arg(0, "layer")
+    call = inner.keras_call if inner is not None else None
+    if call is None or call.name != "keras.layers.Dense":
+        code = inner.code if inner is not None else "nothing"
+        raise Unsupported("K2T102", f"TimeDistributed({code}) is not translated: k2t translates TimeDistributed(Dense(...))", ctx.layer.pos)
+    if len(ctx.shape) < 2:
+        raise Unsupported("K2T102", "TimeDistributed expects (steps, ...) inputs per sample", ctx.layer.pos)
+    outer = ctx.layer
+    ctx.layer = call
+    try:
+        plan = convert_dense(ctx)
+    finally:
+        ctx.layer = outer
+    plan.keras_class = "TimeDistributed"
+    plan.weights = "time_distributed_dense"
+    return plan

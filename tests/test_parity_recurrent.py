@@ -1,0 +1,234 @@
+"""Exact parity against real Keras for sequence layers (k2t/translate/recurrent.py).
+
+Embedding, SimpleRNN, LSTM, GRU, Bidirectional and TimeDistributed(Dense):
+Keras's initial weights are copied into torch's fused recurrent layers (GRU's
+gates reordered, LSTM's and SimpleRNN's one bias kept on torch's input side)
+and every layer's output and every epoch's loss must agree.
+"""
+
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch
+from parity_cases import assert_parity, script
+
+import k2t
+
+pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
+
+OUT = 'keras.layers.Dense(1, activation="sigmoid")'
+SEQUENCE = (10, 4)  # steps, features
+
+RECURRENT = {
+    "simple_rnn": ["keras.layers.SimpleRNN(5)"],
+    "simple_rnn_relu": ['keras.layers.SimpleRNN(5, activation="relu")'],
+    "simple_rnn_backwards_sequences": ["keras.layers.SimpleRNN(5, go_backwards=True, return_sequences=True)", "keras.layers.Flatten()"],
+    "lstm": ["keras.layers.LSTM(5)"],
+    "lstm_stacked": ["keras.layers.LSTM(6, return_sequences=True)", "keras.layers.LSTM(3)"],
+    "lstm_backwards": ["keras.layers.LSTM(5, go_backwards=True)"],
+    "lstm_no_forget_bias_no_bias": ["keras.layers.LSTM(5, unit_forget_bias=False)", "keras.layers.Dense(3)", "keras.layers.Reshape((3, 1))", "keras.layers.LSTM(2, use_bias=False)"],
+    "lstm_initializers_regularizers": [
+        'keras.layers.LSTM(5, kernel_initializer="he_normal", recurrent_initializer="glorot_uniform", bias_initializer="ones",'
+        ' kernel_regularizer="l2", recurrent_regularizer=keras.regularizers.L1(0.001), bias_regularizer="l2", unroll=True)'
+    ],
+    "gru": ["keras.layers.GRU(5)"],
+    "gru_sequences_pooled": ["keras.layers.GRU(6, return_sequences=True)", "keras.layers.GlobalAveragePooling1D()"],
+    "gru_backwards_no_bias": ["keras.layers.GRU(5, go_backwards=True, use_bias=False)"],
+    "gru_bias_regularizer": ['keras.layers.GRU(5, bias_initializer="ones", bias_regularizer="l2")'],
+    "bidirectional_lstm": ["keras.layers.Bidirectional(keras.layers.LSTM(5))"],
+    "bidirectional_gru_sequences": ["keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))", "keras.layers.GlobalMaxPooling1D()"],
+    "bidirectional_simple_rnn_concat": ['keras.layers.Bidirectional(keras.layers.SimpleRNN(3), merge_mode="concat")'],
+    "time_distributed_dense": [
+        "keras.layers.LSTM(6, return_sequences=True)",
+        'keras.layers.TimeDistributed(keras.layers.Dense(3, activation="relu"))',
+        "keras.layers.Flatten()",
+    ],
+    "conv1d_then_lstm": ['keras.layers.Conv1D(6, 3, padding="same", activation="relu")', "keras.layers.MaxPooling1D()", "keras.layers.LSTM(4)"],
+}
+
+
+@pytest.mark.parametrize("name", RECURRENT)
+def test_recurrent(name, tmp_path):
+    report = assert_parity(script([*RECURRENT[name], OUT], shape=SEQUENCE), tmp_path)
+    assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "bidirectional_lstm"])
+def test_recurrent_with_sgd_momentum_on_sparse_classes(name, tmp_path):
+    """Softmax head and a momentum optimizer: the frozen recurrent bias must stay out of every update."""
+    source = script([*RECURRENT[name], 'keras.layers.Dense(3, activation="softmax")'], shape=SEQUENCE, targets="sparse",
+                    loss='"sparse_categorical_crossentropy"', optimizer="keras.optimizers.SGD(0.05, momentum=0.9)")
+    assert_parity(source, tmp_path)
+
+
+TEXT = """\
+import numpy as np
+import keras
+
+VOCAB, STEPS = {vocab}, 7
+rng = np.random.RandomState(0)
+x = {ids}
+y = (x[:, 0] > VOCAB // 2).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(STEPS,))
+h = keras.layers.Embedding(VOCAB, 8{embedding_extra})(inputs)
+{body}
+outputs = keras.layers.Dense(1, activation="sigmoid")(h)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer={optimizer}, loss="binary_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def _text(body, optimizer='"sgd"', vocab=40, ids="rng.randint(0, VOCAB, size=(96, STEPS))", embedding_extra=""):
+    return TEXT.format(body=textwrap.dedent(body).strip(), optimizer=optimizer, vocab=vocab, ids=ids, embedding_extra=embedding_extra)
+
+
+def test_embedding_lstm_text_classifier(tmp_path):
+    """The Functional text classifier: integer ids -> Embedding -> Bidirectional LSTM -> Dense."""
+    body = """
+        h = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))(h)
+        h = keras.layers.GRU(4)(h)
+    """
+    assert_parity(_text(body, optimizer="keras.optimizers.SGD(0.1, momentum=0.9)"), tmp_path)
+
+
+def test_embedding_initializer_and_regularizer(tmp_path):
+    body = "h = keras.layers.GlobalAveragePooling1D()(h)"
+    source = _text(body, embedding_extra=', embeddings_initializer="glorot_uniform", embeddings_regularizer="l2"')
+    assert_parity(source, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        '"adam"',
+        "keras.optimizers.AdamW(0.01, amsgrad=True)",
+        "keras.optimizers.Adam(0.01, weight_decay=0.1, clipnorm=0.5)",
+        "keras.optimizers.Adam(0.01, clipvalue=0.01)",
+        "keras.optimizers.Adam(0.01, global_clipnorm=0.2)",
+    ],
+    ids=["adam", "adamw_amsgrad", "weight_decay_clipnorm", "clipvalue", "global_clipnorm"],
+)
+def test_embedding_rows_under_adam_with_repeated_ids(optimizer, tmp_path):
+    """Keras hands Adam an Embedding's gradient as one row per lookup and squares each before repeats are summed.
+
+    With 40 ids in 16 x 7 lookups per batch, ids repeat: torch's dense
+    gradient would square the summed rows and drift by 1e-2 within 3 epochs.
+    """
+    body = "h = keras.layers.Flatten()(h)"
+    source = _text(body, optimizer=optimizer)
+    assert "sparse=True" in k2t.convert_source(source).output
+    assert_parity(source, tmp_path)
+
+
+def test_embedding_under_rmsprop_converts_with_a_located_warning():
+    """Other adaptive optimizers keep torch's dense update: converted, and the drift is said."""
+    source = _text("h = keras.layers.Flatten()(h)", optimizer="keras.optimizers.RMSprop()")
+    result = k2t.convert_source(source, "case.py")
+    assert result.ok  # a warning: converted, exit code 0
+    [warning] = result.diagnostics
+    assert (warning.code, warning.severity.value, warning.line) == ("K2T124", "warning", 14)
+    assert "# NOTE(k2t): K2T124 RMSprop on an Embedding" in result.output
+    assert "optimizer = KerasRMSprop(model.parameters(), lr=0.001)" in result.output
+    assert "sparse=True" not in result.output and "TODO" not in result.output
+
+
+def test_sequential_embedding_with_input_length_and_no_input(tmp_path):
+    """Keras 2 style: the first layer's input_length gives the sequence length (Embedding's input_dim is its vocabulary)."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+
+        rng = np.random.RandomState(0)
+        x = rng.randint(0, 30, size=(96, 7))
+        y = (x[:, 0] > 15).astype("float32")
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.layers.Embedding(input_dim=30, output_dim=4, input_length=7),
+            keras.layers.SimpleRNN(3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    output = k2t.convert_source(source).output
+    assert "nn.Embedding(30, 4)" in output and "self.input_shapes = [(7,)]" not in output  # no summary(): no input shapes kept
+    assert_parity(source, tmp_path)
+
+
+# --------------------------------------------------------------------------- generated code
+
+
+def _converted(layers, shape=SEQUENCE) -> str:
+    result = k2t.convert_source(script([*layers, OUT], shape=shape), "case.py")
+    assert not result.diagnostics, result.diagnostics
+    return result.output
+
+
+def test_generated_recurrent_layers_read_like_torch():
+    output = _converted(["keras.layers.LSTM(8, return_sequences=True)", "keras.layers.Bidirectional(keras.layers.GRU(4))"])
+    assert "self.lstm = KerasLSTM(4, 8, return_sequences=True)" in output
+    assert "self.bidirectional = KerasGRU(8, 4, bidirectional=True)" in output
+    assert "class KerasLSTM(nn.LSTM):" in output and "class KerasGRU(nn.GRU):" in output
+    assert "nn.init.ones_(self.lstm.bias_ih_l0[8 : 2 * 8])" in output  # unit_forget_bias
+    assert "bias.requires_grad_(False)" in output.split("class KerasGRU")[0]  # LSTM: torch's extra bias frozen
+    assert "requires_grad_" not in output.split("class KerasGRU")[1].split("class ")[0]  # GRU: two biases on both sides
+    assert "class KerasSimpleRNN" not in output
+
+
+def test_go_backwards_flips_the_sequence():
+    output = _converted(["keras.layers.GRU(4, go_backwards=True)"])
+    assert "x = x.flip(1)" in output
+
+
+UNSUPPORTED = {
+    "keras.layers.LSTM(4, recurrent_dropout=0.2)": "recurrent_dropout=0.2",
+    "keras.layers.LSTM(4, dropout=0.2)": "dropout=0.2",
+    "keras.layers.GRU(4, return_state=True)": "return_state=True",
+    "keras.layers.LSTM(4, stateful=True)": "stateful=True",
+    'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
+    'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
+    "keras.layers.GRU(4, reset_after=False)": "reset_after=False",
+    'keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode="sum")': "merge_mode='sum'",
+    "keras.layers.Bidirectional(keras.layers.Dense(4))": "Bidirectional(keras.layers.Dense(4))",
+    "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "TimeDistributed(keras.layers.Conv1D(2, 1))",
+}
+
+
+@pytest.mark.parametrize("layer", UNSUPPORTED)
+def test_untranslated_recurrent_arguments_are_located_diagnostics(layer):
+    result = k2t.convert_source(script([layer, OUT], shape=SEQUENCE), "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
+    assert UNSUPPORTED[layer] in result.diagnostics[0].message
+    assert result.diagnostics[0].line == 10  # the layer's own line in the script
+    assert "# TODO(k2t): K2T102" in result.output
+
+
+def test_embedding_mask_zero_is_a_diagnostic():
+    source = _text("h = keras.layers.LSTM(3)(h)", embedding_extra=", mask_zero=True")
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"]
+    assert "mask_zero" in result.diagnostics[0].message
+
+
+def test_recurrent_initial_weights_are_distributed_as_keras():
+    """Glorot-uniform input kernel, orthogonal recurrent kernel, forget-gate bias 1."""
+    import numpy as np
+
+    source = script(["keras.layers.LSTM(64)", OUT], shape=(10, 48))
+    namespace: dict = {}
+    before_training = k2t.convert_source(source).output.split("\noptimizer = ")[0]
+    exec(compile(before_training, "<converted>", "exec"), namespace)
+    lstm = namespace["model"].lstm
+    kernel = lstm.weight_ih_l0.detach().numpy()
+    limit = np.sqrt(6 / (48 + 4 * 64))  # Keras glorot_uniform on the (48, 256) kernel
+    assert kernel.max() <= limit and kernel.min() >= -limit
+    assert abs(kernel.std() - limit / np.sqrt(3)) < 0.03 * limit / np.sqrt(3)
+    recurrent = lstm.weight_hh_l0.detach().numpy()  # (256, 64): orthonormal columns, as Keras's (64, 256) rows
+    np.testing.assert_allclose(recurrent.T @ recurrent, np.eye(64), atol=1e-5)
+    bias = lstm.bias_ih_l0.detach().numpy()
+    np.testing.assert_array_equal(bias, np.r_[np.zeros(64), np.ones(64), np.zeros(128)])
+    assert not lstm.bias_hh_l0.requires_grad and not lstm.bias_hh_l0.detach().numpy().any()
