@@ -146,7 +146,7 @@ def exact_parity(
             script=str(path), fit_index=fit_index, layer_tol=layer_tol, loss_rtol=loss_rtol, metric_rtol=metric_rtol
         )
         try:
-            with quiet_warnings(), _one_torch_thread():
+            with quiet_warnings(), _torch_beside_keras():
                 _exact(report, source, path, epochs, rows, converted)
         except _Stop as stop:
             report.failures.append(str(stop))
@@ -159,20 +159,22 @@ def exact_parity(
 
 
 @contextlib.contextmanager
-def _one_torch_thread():
-    """torch on one thread while Keras and torch share this process.
+def _torch_beside_keras():
+    """torch on one thread and without oneDNN while Keras and torch share this process.
 
-    Seen on a 2-core machine: after many parity runs in one process, oneDNN's
-    1x1 (transposed) convolution weight gradient spun forever at its thread
-    barrier while TensorFlow's thread pools were alive. One torch thread has no
-    barrier to wait at; a parity run's tensors are small, so it costs nothing.
+    Seen on a 2-core machine, after hundreds of parity runs in one pytest
+    process: oneDNN's 1x1 transposed-convolution weight gradient first spun
+    forever at its thread barrier, then (on one thread) aborted the process.
+    TensorFlow carries its own oneDNN; torch's native CPU kernels avoid the
+    clash, and a parity run's tensors are small enough not to need the speed.
     """
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with torch.backends.mkldnn.flags(enabled=False):
+            yield
     finally:
         torch.set_num_threads(threads)
 
