@@ -170,9 +170,14 @@ def _keras_runs_dilated_conv2d_transpose() -> bool:
 
 @pytest.mark.parametrize("name", CONV2D_TRANSPOSE)
 def test_conv2d_transpose(name, tmp_path):
+    import torch
+
     if "dilation" in name and not _keras_runs_dilated_conv2d_transpose():
         pytest.skip("Keras itself cannot run a dilated Conv2DTranspose on this CPU (TensorFlow without oneDNN)")
-    assert_parity(script([*CONV2D_TRANSPOSE[name], *HEAD], shape=IMAGE), tmp_path)
+    # torch's oneDNN kernel for a 1x1 transposed convolution's weight gradient hung, and once aborted,
+    # late in a long pytest process with TensorFlow loaded (never alone): those cases use torch's own kernel.
+    with torch.backends.mkldnn.flags(enabled=not name.startswith("k1_")):
+        assert_parity(script([*CONV2D_TRANSPOSE[name], *HEAD], shape=IMAGE), tmp_path)
 
 
 CONV_TRANSPOSE_OTHER = {

@@ -160,21 +160,19 @@ def exact_parity(
 
 @contextlib.contextmanager
 def _torch_beside_keras():
-    """torch on one thread and without oneDNN while Keras and torch share this process.
+    """torch on one thread while Keras and torch share this process.
 
     Seen on a 2-core machine, after hundreds of parity runs in one pytest
-    process: oneDNN's 1x1 transposed-convolution weight gradient first spun
-    forever at its thread barrier, then (on one thread) aborted the process.
-    TensorFlow carries its own oneDNN; torch's native CPU kernels avoid the
-    clash, and a parity run's tensors are small enough not to need the speed.
+    process: oneDNN's 1x1 transposed-convolution weight gradient spun forever
+    at its thread barrier. One torch thread has no barrier to wait at, and a
+    parity run's tensors are small enough not to need a second one.
     """
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with torch.backends.mkldnn.flags(enabled=False):
-            yield
+        yield
     finally:
         torch.set_num_threads(threads)
 
