@@ -7,6 +7,7 @@ so output is the same whichever worker finishes first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from enum import Enum
 
 from .api import ConversionResult, convert_bytes, decode_source
 from .diagnostics import Diagnostic
+from .files import MAX_FILE_BYTES, FileState, InputError, read_source
 from .report import FileReport, Status, changed_line_ranges
 
 # Below this many files a process pool costs more (start-up, imports) than it saves.
@@ -32,6 +34,7 @@ class Task:
     path: str  # the file to read
     display: str  # the name diagnostics and reports use
     mode: Mode
+    max_bytes: int = MAX_FILE_BYTES  # larger files are skipped with a K2T001 diagnostic
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Outcome:
     source: str | None = None  # CONVERT and changed: the input text (for --diff)
     output: bytes | None = None  # CONVERT and changed: the output, encoded as the input was
     encoding: str = "utf-8"
+    state: FileState | None = None  # the file as read: the CLI replaces it only if it is still so
 
 
 def default_jobs() -> int:
@@ -52,21 +56,25 @@ def default_jobs() -> int:
 def process(task: Task, data: bytes | None = None) -> Outcome:
     """Convert or check one file; an unexpected exception becomes an INTERNAL_ERROR outcome."""
     try:
+        state = None
         if data is None:
             try:
-                with open(task.path, "rb") as handle:
-                    data = handle.read()
-            except OSError as exc:
-                message = f"cannot read file: {exc.strerror or exc}"
-                diag = Diagnostic(task.display, 1, 1, "K2T001", message)
-                return Outcome(FileReport(task.display, Status.FAILED, (diag,)))
+                data, state = read_source(task.path, task.max_bytes)
+            except InputError as exc:
+                return unreadable(task, str(exc))
         if task.mode is Mode.NO_KERAS:
             return _no_keras(task, data)
-        return _convert(task, data)
+        return dataclasses.replace(_convert(task, data), state=state)
     except Exception as exc:  # noqa: BLE001 -- a bug in k2t: reported for this file, and the run goes on
         error = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
         report = FileReport(task.display, Status.INTERNAL_ERROR, error=error, traceback=traceback.format_exc())
         return Outcome(report)
+
+
+def unreadable(task: Task, message: str) -> Outcome:
+    """The outcome for a file (or stdin) k2t did not read: a K2T001 diagnostic, no output."""
+    diag = Diagnostic(task.display, 1, 1, "K2T001", message)
+    return Outcome(FileReport(task.display, Status.FAILED, (diag,)))
 
 
 def _convert(task: Task, data: bytes) -> Outcome:
@@ -95,27 +103,53 @@ def _no_keras(task: Task, data: bytes) -> Outcome:
 
 
 def run_all(tasks: Sequence[Task], jobs: int) -> Iterator[Outcome]:
-    """Outcomes in the order of ``tasks``; on ``jobs`` processes when there are enough files."""
+    """Outcomes in the order of ``tasks``; on ``jobs`` processes when there are enough files.
+
+    A worker that dies (killed for memory, a crash in a native parser) breaks
+    its pool. The first unfinished file is then run alone in a new process, so
+    that the file that kills a worker is the one reported as K2T999, and a new
+    pool takes the files after it.
+    """
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
         for task in tasks:
             yield process(task)
         return
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+
+    remaining = list(tasks)
+    while remaining:
+        done = 0
+        try:
+            for outcome in _pool_map(remaining, jobs):
+                done += 1
+                yield outcome
+            return
+        except BrokenProcessPool:
+            yield _run_alone(remaining[done])
+            remaining = remaining[done + 1 :]
+
+
+def _pool_map(tasks: Sequence[Task], jobs: int) -> Iterator[Outcome]:
+    from concurrent.futures import ProcessPoolExecutor
 
     try:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)))
     except (OSError, NotImplementedError):  # no working semaphores (some sandboxes): one process
-        yield from run_all(tasks, 1)
+        yield from map(process, tasks)
         return
-    done = 0
     with pool:
-        try:
-            # Small chunks keep workers busy to the end; map() keeps the order of tasks.
-            for outcome in pool.map(process, tasks, chunksize=max(1, len(tasks) // (jobs * 16))):
-                done += 1
-                yield outcome
-        except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
-            for task in tasks[done:]:
-                error = f"worker process died: {exc}"
-                yield Outcome(FileReport(task.display, Status.INTERNAL_ERROR, error=error))
+        # Small chunks keep workers busy to the end; map() keeps the order of tasks.
+        yield from pool.map(process, tasks, chunksize=max(1, len(tasks) // (jobs * 16)))
+
+
+def _run_alone(task: Task) -> Outcome:
+    """One file in a process of its own: its outcome, or K2T999 when that process dies too."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(process, task).result()
+    except BrokenProcessPool as exc:
+        error = f"worker process died on this file: {exc}"
+        return Outcome(FileReport(task.display, Status.INTERNAL_ERROR, error=error))
