@@ -8,6 +8,7 @@ pipeline, concurrent.futures) are imported only when a file needs them.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from .files import MAX_FILE_BYTES
 from .report import EXIT_INTERNAL, FORMATS, FileReport, Report, Status
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2  # re-exported for callers of the old names
@@ -46,7 +48,7 @@ class _Console:
 
     def file(self, file: FileReport) -> None:
         """What one file produced, as it arrives (text on stderr, GitHub annotations on stdout)."""
-        from .report import format_github
+        from .report import format_github, format_github_internal_error
 
         if not file.diagnostics and file.status is not Status.INTERNAL_ERROR:
             return
@@ -55,7 +57,7 @@ class _Console:
             for d in file.diagnostics:
                 click.echo(format_github(d))
             if file.status is Status.INTERNAL_ERROR:
-                click.echo(f"::error file={file.path}::K2T999 internal error: {file.error}")
+                click.echo(format_github_internal_error(file))
         elif self.fmt == "text":
             for d in file.diagnostics:
                 click.echo(d.format(), err=True)
@@ -76,18 +78,29 @@ class _Console:
             click.echo(report.summary(), err=True)
 
 
-def _write_report_file(report: Report, path: Path | None, title: str) -> None:
+def _write_report_file(report: Report, path: Path | None, title: str) -> bool:
+    """Write the --report file; False (and a one-line error) when it cannot be written."""
     if path is None:
-        return
-    from .files import write_atomic
+        return True
+    from .files import write_output
     from .report import format_json
 
     text = format_json(report) + "\n" if path.suffix == ".json" else report.to_text(title)
-    write_atomic(path, text.encode("utf-8"))
+    try:
+        write_output(path, text.encode("utf-8"))
+    except OSError as exc:
+        click.echo(f"k2t: cannot write the report {path}: {_reason(exc)}", err=True)
+        return False
+    return True
 
 
-def _exit(report: Report) -> None:
-    sys.exit(report.return_code)
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _exit(report: Report, report_written: bool = True) -> None:
+    # A report that could not be written fails the run, without hiding an internal error.
+    sys.exit(report.return_code if report_written else max(report.return_code, EXIT_DIAGNOSTICS))
 
 
 # ------------------------------------------------------------------ options
@@ -107,6 +120,15 @@ def _common_options(command: Callable) -> Callable:
             help="Processes to use on many files [default: every core].",
         ),
         click.option("--stdin-filename", default=None, help="The name to report for - (stdin)."),
+        click.option(
+            "--max-size",
+            "max_mb",
+            metavar="MB",
+            type=click.IntRange(min=1),
+            default=MAX_FILE_BYTES // 2**20,
+            show_default=True,
+            help="Skip larger files (MiB) with a K2T001 diagnostic.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No summary line and no progress."),
         click.option("-v", "--verbose", is_flag=True, help="Tracebacks of internal errors, and what a walk skipped."),
     ]
@@ -137,8 +159,8 @@ def main() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="Output file (one input file) or directory (several inputs, or a directory). Default: stdout.",
+    type=click.Path(path_type=str),
+    help="Output file (one input file) or directory (several inputs, a directory, or a path ending in /). Default: stdout.",
 )
 @click.option("-i", "--in-place", is_flag=True, help="Replace each file with its conversion (atomically).")
 @click.option("--diff", is_flag=True, help="Print a unified diff of what would change; write nothing.")
@@ -148,7 +170,7 @@ def main() -> None:
 )
 @_common_options
 def convert(
-    paths, output, in_place, diff, check_only, copy_other, report_path, jobs, stdin_filename, quiet, verbose
+    paths, output, in_place, diff, check_only, copy_other, report_path, jobs, stdin_filename, max_mb, quiet, verbose
 ) -> None:
     """Convert Keras scripts into PyTorch scripts.
 
@@ -162,6 +184,9 @@ def convert(
     from .batch import Mode, Task, default_jobs, run_all
 
     paths = _existing(paths)
+    # pathlib drops a trailing slash, which is how a user says "a directory" for one that does not exist yet.
+    output_names_dir = output is not None and output.endswith(("/", os.sep))
+    output = Path(output) if output is not None else None
     if in_place and output is not None:
         raise click.UsageError("--in-place and -o/--output cannot be combined")
     if (diff or check_only) and (in_place or output is not None):
@@ -170,50 +195,58 @@ def convert(
         raise click.UsageError("--copy-other needs -o DIR")
     console = _Console(quiet=quiet, verbose=verbose)
     report = Report(check=check_only)
+    max_bytes = max_mb * 2**20
 
     if paths == [STDIN]:
         if in_place:
             raise click.UsageError("--in-place needs files, not - (stdin)")
-        _convert_stdin(
-            Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT), output, diff, check_only, console, report
-        )
-        _write_report_file(report, report_path, "k2t convert report")
+        if output is not None and (output_names_dir or output.is_dir()):
+            raise click.UsageError("- (stdin) needs -o FILE, not a directory")
+        task = Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT, max_bytes)
+        _convert_stdin(task, output, diff, check_only, console, report)
+        written = _write_report_file(report, report_path, "k2t convert report")
         if report_path is not None:
             console.summary(report)
-        _exit(report)
+        _exit(report, written)
 
-    from .files import collect
+    from .files import collect, once_per_file
 
     sources = [Path(p) for p in paths]
     single_file = len(sources) == 1 and not sources[0].is_dir()
     writes_files = in_place or output is not None
     if not writes_files and not (diff or check_only) and not single_file:
         raise click.UsageError("several files or a directory need -o DIR, --in-place, --diff or --check")
-    to_dir = output is not None and not (single_file and not output.is_dir())
+    to_dir = output is not None and (output_names_dir or output.is_dir() or not single_file)
     if to_dir and output.exists() and not output.is_dir():
         raise click.BadParameter(f"{output}: not a directory", param_hint="-o/--output")
     files, notes = collect(sources, other_files=copy_other, exclude=output if to_dir else None)
+    if in_place:
+        files, same = once_per_file(files)
+        notes += same
     for note in notes:
         console.note(note)
 
     destinations = _destinations(files, output, in_place, to_dir)
     python = [f for f in files if f.python]
-    tasks = [Task(str(f.path), str(f.path), Mode.CHECK if check_only and not diff else Mode.CONVERT) for f in python]
+    mode = Mode.CHECK if check_only and not diff else Mode.CONVERT
+    tasks = [Task(str(f.path), str(f.path), mode, max_bytes) for f in python]
+    to_stdout = not (writes_files or diff or check_only)
     for index, outcome in enumerate(run_all(tasks, jobs or default_jobs()), start=1):
         source = python[index - 1]
         console.progress(index, len(tasks), str(source.path))
-        target = destinations.get(source.path)
-        to_stdout = not (writes_files or diff or check_only)
-        file = _deliver(outcome, source.path, target, diff, in_place, to_stdout)
+        file = _deliver(outcome, source.path, destinations.get(source.path), diff, in_place, to_stdout)
         console.file(file)
         report.add(file)
     for other in (f for f in files if not f.python):
-        _copy(other.path, destinations[other.path])
+        failed = _copy(other.path, destinations[other.path])
+        if failed is not None:
+            console.file(failed)
+            report.add(failed)
 
-    _write_report_file(report, report_path, "k2t convert report")
+    written = _write_report_file(report, report_path, "k2t convert report")
     if not single_file or report_path is not None:
         console.summary(report)
-    _exit(report)
+    _exit(report, written)
 
 
 def _destinations(files, output: Path | None, in_place: bool, to_dir: bool) -> dict[Path, Path]:
@@ -237,36 +270,61 @@ def _destinations(files, output: Path | None, in_place: bool, to_dir: bool) -> d
     return destinations
 
 
-def _deliver(outcome, source: Path, target: Path | None, diff: bool, in_place: bool, to_stdout: bool) -> FileReport:
-    """Write (or print, or diff) one file's outcome; the report entry says where it went."""
+def _deliver(
+    outcome, source: Path | None, target: Path | None, diff: bool, in_place: bool, to_stdout: bool,
+    stdin_data: bytes | None = None,
+) -> FileReport:  # fmt: skip
+    """Write (or print, or diff) one file's outcome; the report entry says where it went.
+
+    ``source`` is None for stdin, whose bytes are ``stdin_data``. A file that
+    replaces its own input (--in-place, or -o naming the input) is written only
+    if the input is still what k2t read: an edit made meanwhile is never lost.
+    """
     import dataclasses
 
-    from .files import write_atomic
+    from .files import read_unchanged, write_output
 
     file = outcome.report
     if file.status in (Status.FAILED, Status.INTERNAL_ERROR):
         return file  # nothing is written for a file k2t could not convert
-    if diff:
-        if file.status is Status.CONVERTED:
-            _print_diff(outcome, str(source))
-        return file
-    if to_stdout:
-        data = outcome.output if file.status is Status.CONVERTED else source.read_bytes()
-        _stdout_bytes(data)
-        return file
-    if target is None:
-        return file
-    try:
-        if file.status is Status.CONVERTED:
-            write_atomic(target, outcome.output, mode_from=source)
-        elif not in_place and not _same_file(source, target):
-            write_atomic(target, source.read_bytes(), mode_from=source)  # no Keras: the very same bytes
-    except OSError as exc:
-        from .diagnostics import Diagnostic
 
-        diag = Diagnostic(str(source), 1, 1, "K2T001", f"cannot write {target}: {exc.strerror or exc}")
+    def original() -> bytes:  # no Keras: the very same bytes, as long as they are still the bytes k2t read
+        return stdin_data if source is None else read_unchanged(source, outcome.state)
+
+    where = "stdout" if diff or to_stdout else str(target)
+    try:
+        if diff:
+            if file.status is Status.CONVERTED:
+                _print_diff(outcome, file.path)
+            return file
+        if to_stdout:
+            _stdout_bytes(outcome.output if file.status is Status.CONVERTED else original())
+            return file
+        if target is None:
+            return file
+        replaces_source = source is not None and (in_place or _same_file(source, target))
+        if file.status is Status.CONVERTED:
+            if replaces_source:
+                read_unchanged(target, outcome.state)
+            write_output(target, outcome.output, mode_from=source)
+        elif replaces_source:
+            return file  # unchanged in place: nothing to write
+        else:
+            write_output(target, original(), mode_from=source)
+    except BrokenPipeError:
+        raise  # `k2t convert x.py | head`: the reader left, which is no error of this file
+    except OSError as exc:
+        diag = _cannot_write(file.path, where, exc)
         return dataclasses.replace(file, status=Status.FAILED, diagnostics=(*file.diagnostics, diag))
     return dataclasses.replace(file, destination=str(target))
+
+
+def _cannot_write(path: str, where: str, exc: OSError):
+    from .diagnostics import Diagnostic
+    from .files import FileChangedError
+
+    reason = f"{exc.filename} {exc.strerror}" if isinstance(exc, FileChangedError) else _reason(exc)
+    return Diagnostic(path, 1, 1, "K2T001", f"cannot write {where}: {reason}")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -276,31 +334,38 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _copy(source: Path, target: Path) -> None:
-    from .files import write_atomic
+def _copy(source: Path, target: Path) -> FileReport | None:
+    """--copy-other: copy one file; a report entry with a K2T001 diagnostic when that fails."""
+    from .files import copy_file
 
-    if not _same_file(source, target):
-        write_atomic(target, source.read_bytes(), mode_from=source)
+    if _same_file(source, target):
+        return None
+    try:
+        copy_file(source, target)
+    except OSError as exc:
+        return FileReport(str(source), Status.FAILED, (_cannot_write(str(source), str(target), exc),))
+    return None
 
 
 def _convert_stdin(task, output: Path | None, diff: bool, check_only: bool, console: _Console, report: Report) -> None:
-    from .batch import process
-    from .files import write_atomic
-
-    data = sys.stdin.buffer.read()
-    outcome = process(task, data)
+    data, outcome = _process_stdin(task)
     file = outcome.report
-    if file.status not in (Status.FAILED, Status.INTERNAL_ERROR) and not check_only:
-        result = outcome.output if file.status is Status.CONVERTED else data
-        if diff:
-            if file.status is Status.CONVERTED:
-                _print_diff(outcome, task.display)
-        elif output is None:
-            _stdout_bytes(result)
-        else:
-            write_atomic(output, result)
+    if not check_only:
+        file = _deliver(outcome, None, output, diff, False, output is None and not diff, stdin_data=data)
     console.file(file)
     report.add(file)
+
+
+def _process_stdin(task):
+    """Stdin's bytes and what processing them gave; a closed, unreadable or too long stdin is K2T001."""
+    from .batch import process, unreadable
+    from .files import InputError, read_stream
+
+    try:
+        data = read_stream(sys.stdin.buffer if sys.stdin is not None else None, task.max_bytes)
+    except InputError as exc:
+        return b"", unreadable(task, str(exc))
+    return data, process(task, data)
 
 
 def _print_diff(outcome, name: str) -> None:
@@ -315,6 +380,8 @@ def _print_diff(outcome, name: str) -> None:
 
 
 def _stdout_bytes(data: bytes) -> None:
+    if sys.stdout is None:  # the process was started with fd 1 closed
+        raise OSError(errno.EBADF, "stdout is closed")
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -337,20 +404,21 @@ def _stdout_bytes(data: bytes) -> None:
     help="text (stderr), json, github (workflow annotations) or sarif (stdout).",
 )
 @_common_options
-def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, quiet, verbose) -> None:
+def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, max_mb, quiet, verbose) -> None:
     """Report every Keras construct in PATH... that k2t cannot translate. Writes nothing.
 
     Exits 0 when all the Keras code converts, 1 when something does not (or,
     with --no-keras, when Keras is still used at all).
     """
-    from .batch import Mode, Task, default_jobs, process, run_all
+    from .batch import Mode, Task, default_jobs, run_all
 
     paths = _existing(paths)
     mode = Mode.NO_KERAS if no_keras else Mode.CHECK
+    max_bytes = max_mb * 2**20
     console = _Console(quiet=quiet or fmt in ("json", "sarif"), verbose=verbose, fmt=fmt)
     report = Report(command="check")
     if paths == [STDIN]:
-        outcomes = [process(Task(STDIN, stdin_filename or "<stdin>", mode), sys.stdin.buffer.read())]
+        outcomes = [_process_stdin(Task(STDIN, stdin_filename or "<stdin>", mode, max_bytes))[1]]
         total = 1
     else:
         from .files import collect
@@ -358,7 +426,7 @@ def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, quiet, verbos
         files, notes = collect([Path(p) for p in paths])
         for note in notes:
             console.note(note)
-        tasks = [Task(str(f.path), str(f.path), mode) for f in files]
+        tasks = [Task(str(f.path), str(f.path), mode, max_bytes) for f in files]
         outcomes = run_all(tasks, jobs or default_jobs())
         total = len(tasks)
     for index, outcome in enumerate(outcomes, start=1):
@@ -374,10 +442,10 @@ def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, quiet, verbos
         from .report import format_sarif
 
         click.echo(format_sarif(report, __version__))
-    _write_report_file(report, report_path, "k2t check report")
+    written = _write_report_file(report, report_path, "k2t check report")
     if total > 1 or any(Path(p).is_dir() for p in paths if p != STDIN) or report_path is not None:
         console.summary(report)
-    _exit(report)
+    _exit(report, written)
 
 
 # ------------------------------------------------------------------- parity
@@ -448,22 +516,58 @@ def weights(model_file: Path, script: Path, output: Path, class_name, params, to
         sys.exit(EXIT_DIAGNOSTICS)
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+
 def entry() -> None:
     try:
-        main(standalone_mode=True)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        code = _run_main()
+        if sys.stdout is not None:  # None: started with fd 1 closed
+            sys.stdout.flush()  # now, while a full disk can still be reported
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("Aborted!", err=True)
+        code = EXIT_INTERRUPTED
     except BrokenPipeError:  # `k2t convert x.py | head`: the reader left; say nothing more
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_DIAGNOSTICS)
+        _silence_stdout()
+        code = EXIT_DIAGNOSTICS
+    except OSError as exc:  # stdout on a full disk, and the like: one line, no traceback
+        _silence_stdout()
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"k2t: cannot write{where}: {_reason(exc)}", err=True)
+        code = EXIT_DIAGNOSTICS
     except Exception as exc:  # noqa: BLE001 -- a bug outside any one file (files are caught one by one)
         click.echo(f"k2t: K2T999 internal error: {type(exc).__name__}: {exc}", err=True)
         if "-v" in sys.argv or "--verbose" in sys.argv:
             import traceback
 
             traceback.print_exc()
-        sys.exit(EXIT_INTERNAL)
+        code = EXIT_INTERNAL
+    sys.exit(code)
+
+
+def _run_main() -> int:
+    """The command's exit code. Not click's standalone mode, which turns Ctrl-C into exit 1."""
+    try:
+        result = main.main(standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return result if isinstance(result, int) else 0  # --help and --version return 0
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at the null device, so that the interpreter's last flush does not fail again."""
+    if sys.stdout is None:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ EXIT_INTERNAL = 123  # a bug in k2t (an unexpected exception) in at least one fi
 class Status(str, Enum):
     CONVERTED = "converted"  # output differs from the input
     UNCHANGED = "unchanged"  # no Keras code: output is the input, byte for byte
-    FAILED = "failed"  # unreadable, undecodable or not Python: no output
+    FAILED = "failed"  # unreadable, undecodable, not Python or not written: no output
     INTERNAL_ERROR = "internal error"  # k2t raised: no output
 
 
@@ -82,7 +82,7 @@ class Report:
         parts = [f"{self.count(Status.CONVERTED)} {'would change' if self.check else 'converted'}"]
         parts.append(f"{self.count(Status.UNCHANGED)} unchanged")
         if self.count(Status.FAILED):
-            parts.append(f"{self.count(Status.FAILED)} unreadable or not Python")
+            parts.append(f"{self.count(Status.FAILED)} failed")
         if self.count(Status.INTERNAL_ERROR):
             parts.append(f"{self.count(Status.INTERNAL_ERROR)} internal errors")
         return f"k2t: {n} file{'s' * (n != 1)}: {', '.join(parts)}; {diags} diagnostic{'s' * (diags != 1)}."
@@ -155,6 +155,7 @@ FORMATS = ("text", "json", "github", "sarif")
 
 
 def _github_escape(text: str, property_value: bool = False) -> str:
+    """GitHub's escaping of workflow command data, so that a newline in a file name cannot start a command."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -166,6 +167,12 @@ def format_github(d: Diagnostic) -> str:
     level = "error" if d.severity is Severity.ERROR else "warning"
     file = _github_escape(d.path, property_value=True)
     return f"::{level} file={file},line={d.line},col={d.column}::{_github_escape(f'{d.code} {d.message}')}"
+
+
+def format_github_internal_error(file: FileReport) -> str:
+    """The workflow command for a file k2t failed on (K2T999), escaped like every other."""
+    message = _github_escape(f"K2T999 internal error: {file.error}")
+    return f"::error file={_github_escape(file.path, property_value=True)}::{message}"
 
 
 def format_sarif(report: Report, version: str) -> str:

@@ -130,14 +130,14 @@ def test_symlinks(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     src = tmp_path / "secret.py"
     src.write_text("x = 1\n")
-    real_open = open
+    real_open = os.open  # files are opened with os.open, to check what they are before reading
 
     def deny(path, *args, **kwargs):
         if str(path) == str(src):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", deny)
+    monkeypatch.setattr(os, "open", deny)
     result = CliRunner().invoke(main, ["check", str(src)])
     assert result.exit_code == 1
     assert result.stderr == f"{src}:1:1: K2T001 cannot read file: Permission denied\n"
