@@ -7,6 +7,7 @@ by the real /dev.
 
 import errno
 import io
+import multiprocessing
 import os
 import signal
 import stat
@@ -371,6 +372,9 @@ def _killed_on_boom(task):
 _real_process = batch.process
 
 
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the patched process reaches the workers only by fork"
+)
 def test_a_dead_worker_is_replaced_for_the_remaining_files(tmp_path, monkeypatch):
     names = [f"f{i:02}.py" for i in range(12)]
     names[3] = "boom.py"
