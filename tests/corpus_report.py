@@ -46,6 +46,7 @@ class FileResult:
     diagnostics: list[dict] = field(default_factory=list)  # line, column, code, severity, message
     error: str | None = None  # the exception, for internal errors
     error_where: str | None = None  # innermost k2t frame of the traceback
+    unchanged: bool = False  # output identical to the input: nothing was translated
     output_parses: bool | None = None  # None: no output
     parse_error: str | None = None
     undefined_in_output: list[str] = field(default_factory=list)  # F821 names in the output
@@ -87,6 +88,7 @@ def convert_one(path: Path) -> tuple[FileResult, str, str | None]:
     if "K2T999" in codes:
         res.error = "; ".join(d["message"] for d in diags if d["code"] == "K2T999")
     if result.output is not None:
+        res.unchanged = result.output == source
         try:
             ast.parse(result.output)
             res.output_parses = True
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         detail = r.error if r.status == "internal-error" else " ".join(r.codes)
         extra = []
+        if r.unchanged and r.status == "clean":
+            extra.append("UNCHANGED: the Keras code was left as it was")
         if r.output_parses is False:
             extra.append(f"OUTPUT DOES NOT PARSE ({r.parse_error})")
         if r.undefined_introduced:
@@ -195,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"files: {n}")
     print(f"clean (no diagnostic): {len(clean)}/{n}")
     print(f"exit 0 (no error-severity diagnostic): {len(exit0)}/{n}")
+    print(f"  ... of which left unchanged (no Keras recognised): {sum(r.unchanged for r in clean)}")
     print(f"with diagnostics: {sum(r.status == 'diagnostics' for r in results)}")
     print(f"internal errors: {len(internal)}")
     print(f"outputs that do not parse: {sum(r.output_parses is False for r in results)}")
@@ -223,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"most frequent diagnostics (normalized; occurrences, files), top {args.top}:")
     for key, count in messages.most_common(args.top):
         print(f"  {count:3d} {len(message_files[key]):3d}  {key}")
+    exact = Counter()
+    for r in results:
+        for key in {f"{d['code']} {d['message']}" for d in r.diagnostics}:
+            exact[key] += 1
+    print()
+    print(f"most frequent exact diagnostics (files), top {args.top}:")
+    for key, files in exact.most_common(args.top):
+        print(f"  {files:3d}  {key}")
     if internal:
         print()
         print("internal errors:")
