@@ -525,7 +525,13 @@ class _Rewriter(cst.CSTTransformer):
 
 
 def _new_comments(leading_lines, messages: list[str]) -> list[cst.EmptyLine]:
-    """Comment lines for ``messages``, less those already there: converting an output again
-    (which keeps the imports its TODO lines need) adds no second copy."""
+    """Comment lines for ``messages``, less what is there: converting an output again (it keeps the
+    imports its TODO lines need) finds those lines again, maybe for another reason; a statement
+    already marked `# TODO(k2t)` is not marked twice."""
     present = {line.comment.value for line in leading_lines if line.comment is not None}
-    return [cst.EmptyLine(comment=cst.Comment(f"# {m}")) for m in messages if f"# {m}" not in present]
+    marked = any(comment.startswith("# TODO(k2t)") for comment in present)
+    return [
+        cst.EmptyLine(comment=cst.Comment(f"# {m}"))
+        for m in messages
+        if f"# {m}" not in present and not (marked and m.startswith("TODO"))
+    ]

@@ -3,8 +3,9 @@
 import ast
 import textwrap
 
-import k2t
 from undefined import assert_no_undefined_names
+
+import k2t
 
 SCRIPT = textwrap.dedent(
     '''\
