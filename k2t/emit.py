@@ -9,7 +9,7 @@ import libcst as cst
 
 from . import remaining
 from .diagnostics import Severity
-from .names import GENERATED_IMPORTS
+from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
@@ -279,13 +279,15 @@ def generated_block(plan: ScriptPlan) -> str:
     return "\n\n\n".join(p for p in parts if p.strip())
 
 
-# Top-level names the templates define besides the helpers.
-_GENERATED_NAMES = ("fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar")
 
 
 class _Renamer(cst.CSTTransformer):
-    def __init__(self, renames: dict[str, str]):
+    def __init__(self, renames: dict[str, str], keep: set[int] = frozenset()):
         self.renames = renames
+        self.keep = keep  # id() of class definitions that keep their name
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        return updated_node.with_changes(name=original_node.name) if id(original_node) in self.keep else updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         new = self.renames.get(original_node.value)
@@ -300,7 +302,7 @@ class _Renamer(cst.CSTTransformer):
 
 
 def _rename_generated(block: str, plan: ScriptPlan) -> str:
-    for name in _GENERATED_NAMES:
+    for name in GENERATED_DEFINITIONS:
         plan.name(name)
     for t in plan.training_groups:
         if t.suffix:
@@ -310,7 +312,21 @@ def _rename_generated(block: str, plan: ScriptPlan) -> str:
         plan.name(helper.name)
     if not plan.renames or not block:
         return block
-    return cst.parse_module(block).visit(_Renamer(plan.renames)).code
+    module = cst.parse_module(block)
+    return module.visit(_Renamer(plan.renames, _model_classes(module, plan))).code
+
+
+def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
+    """The model classes a helper of the same name was renamed away from (a model named
+    "early_stopping" and the EarlyStopping callback): generated_block writes the helpers
+    first, so the last definition of such a name is the model's, and it keeps the name
+    the script's statements construct."""
+    clashing = {m.class_name for m in plan.modules} & set(plan.renames)
+    last: dict[str, cst.ClassDef] = {}
+    for statement in block.body:
+        if isinstance(statement, cst.ClassDef) and statement.name.value in clashing:
+            last[statement.name.value] = statement
+    return {id(node) for node in last.values()}
 
 
 def emit(script: KerasScript, plan: ScriptPlan) -> str:
@@ -516,8 +532,10 @@ class _Rewriter(cst.CSTTransformer):
 
     def on_leave(self, original_node, updated_node):
         result = super().on_leave(original_node, updated_node)
-        if isinstance(original_node, cst.Name) and original_node.value in self.watched:
-            self.tracked[id(result)] = (result, original_node)
+        if (isinstance(original_node, cst.Name) and original_node.value in self.watched) or (
+            isinstance(original_node, cst.SimpleString) and remaining.mentions(original_node.value, self.watched)
+        ):
+            self.tracked[id(result)] = (result, original_node)  # a string may be an annotation naming Keras
         if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.todos and isinstance(result, cst.BaseCompoundStatement):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
             return result.with_changes(leading_lines=[*result.leading_lines, *comments])

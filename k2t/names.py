@@ -76,18 +76,22 @@ GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("nn", "from torch import nn"),
 )
 IMPORTED_BY_OUTPUT: frozenset[str] = frozenset(name for name, _ in GENERATED_IMPORTS)
+# Top-level names the templates define besides the helpers (emit renames them away from the script's names).
+GENERATED_DEFINITIONS: tuple[str, ...] = ("fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar")
 
 
 def generated_class_name(base: str, taken: set[str]) -> str:
     """A name for a generated class that shadows neither the script's names (``taken``) nor an import
-    of the output: ``def f(): ...`` builds ``class FModel``, as ``F`` is ``torch.nn.functional`` there.
+    or a fixed definition of the output: ``def f(): ...`` builds ``class FModel``, as ``F`` is
+    ``torch.nn.functional`` there.
 
     The name is added to ``taken``.
     """
-    if base in IMPORTED_BY_OUTPUT:
+    reserved = IMPORTED_BY_OUTPUT | set(GENERATED_DEFINITIONS)
+    if base in reserved:
         base += "Model"
     name, n = base, 1
-    while name in taken or name in IMPORTED_BY_OUTPUT:
+    while name in taken or name in reserved:
         n += 1
         name = f"{base}{n}"
     taken.add(name)

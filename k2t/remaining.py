@@ -17,6 +17,7 @@ leftover refers to the removed import, not to a local of the same spelling.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -47,7 +48,7 @@ class RemovedImports:
 class Leftover:
     """A use of a removed binding that is still in the output."""
 
-    original: cst.CSTNode  # the input's Name (or its removed star import)
+    original: cst.CSTNode  # the input's Name, string annotation or removed star import
     owner: cst.CSTNode  # the output statement (or except clause) it is in
     covered: bool  # that statement already carries a ``# TODO(k2t)`` comment
 
@@ -112,13 +113,22 @@ class _LeftoverFinder(cst.CSTVisitor):
         self.tracked = tracked
         self.owners: list[cst.CSTNode] = []
         self.not_references: set[int] = set()  # `x.keras`, `f(keras=1)`, `def keras()`: names, not uses
+        self.annotations = 0  # depth of annotations around the node: only there is a string a use
         self.found: list[Leftover] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _OWNERS):
             self.owners.append(node)
+        elif isinstance(node, cst.Annotation):
+            self.annotations += 1
         entry = self.tracked.get(id(node))
-        if entry is not None and entry[0] is node and self.owners and id(node) not in self.not_references:
+        if (
+            entry is not None
+            and entry[0] is node
+            and self.owners
+            and id(node) not in self.not_references
+            and (self.annotations or not isinstance(node, cst.SimpleString))
+        ):
             owner = self.owners[-1]
             self.found.append(Leftover(entry[1], owner, has_todo(owner)))
         if isinstance(node, (cst.Import, cst.ImportFrom)):
@@ -134,6 +144,8 @@ class _LeftoverFinder(cst.CSTVisitor):
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if self.owners and self.owners[-1] is original_node:
             self.owners.pop()
+        elif isinstance(original_node, cst.Annotation):
+            self.annotations -= 1
 
 
 def has_todo(owner: cst.CSTNode) -> bool:
@@ -163,49 +175,64 @@ def confirm(
 ) -> Remaining:
     """Keep the leftovers that really refer to a removed import (scope analysis of the input ``module``);
     ``defined``: names the generated code defines at the top level, which take a removed import's place."""
-    candidates = [item for item in leftovers if not isinstance(item.original, cst.Name) or item.original.value not in defined]
-    if not candidates:
+    if not leftovers:
         return Remaining(frozenset(), ())
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the parser's own nodes: identities hold
     scopes = wrapper.resolve(ScopeProvider)
-    accesses: dict[int, Access] = {}
+    accesses: dict[int, list[Access]] = {}  # a string annotation holds one access per name in it
     for scope in {scope for scope in scopes.values() if scope is not None}:
         for access in scope.accesses:
-            accesses[id(access.node)] = access
+            accesses.setdefault(id(access.node), []).append(access)
     positions = wrapper.resolve(PositionProvider)
     parents = wrapper.resolve(ParentNodeProvider)
     keep: set[str] = set()
     todos: dict[tuple[int, str], tuple[cst.CSTNode, str, str, tuple[int, int]]] = {}
-    for item in candidates:
+    for item in leftovers:
         start = positions[item.original].start
         pos = (start.line, start.column + 1)
         if isinstance(item.original, cst.ImportFrom):  # `from keras.layers import *`: kept as it is
             message = f"`{module.code_for_node(item.original)}`: k2t cannot tell which names it binds; the import is kept"
             todos[(id(item.owner), "*")] = (item.owner, "K2T100", message, pos)
             continue
-        access = accesses.get(id(item.original))
-        if access is None or item.original.value not in removed.targets or not any(isinstance(ref, ImportAssignment) and id(ref.node) in rewrites for ref in access.referents):
-            continue  # a local of the same spelling, or an import k2t keeps anyway
-        keep.add(item.original.value)
-        if item.covered:
-            continue
-        qualified = canonical_name(_qualified(item.original, removed.targets[item.original.value], parents))
-        code, what = ("K2T150", "TensorFlow API") if is_tensorflow(qualified) else ("K2T100", "Keras API")
-        message = f"{what} `{qualified}` is not translated; its import is kept"
-        todos.setdefault((id(item.owner), qualified), (item.owner, code, message, pos))
+        for name in _removed_bindings(accesses.get(id(item.original), []), removed, rewrites) - defined:
+            keep.add(name)
+            if item.covered:
+                continue
+            qualified = canonical_name(_qualified(item.original, name, removed.targets[name], parents))
+            code, what = ("K2T150", "TensorFlow API") if is_tensorflow(qualified) else ("K2T100", "Keras API")
+            message = f"{what} `{qualified}` is not translated; its import is kept"
+            todos.setdefault((id(item.owner), qualified), (item.owner, code, message, pos))
     return Remaining(frozenset(keep), tuple(todos.values()))
 
 
-def _qualified(name: cst.Name, target: str, parents) -> str:
-    """``K.epsilon`` (``from keras import backend as K``) -> ``keras.backend.epsilon``."""
+def _removed_bindings(accesses: list[Access], removed: RemovedImports, rewrites: dict[int, object]) -> set[str]:
+    """The removed import bindings these accesses may read (none: a local of the same spelling)."""
+    return {
+        ref.name
+        for access in accesses
+        for ref in access.referents
+        if isinstance(ref, ImportAssignment) and id(ref.node) in rewrites and ref.name in removed.targets
+    }
+
+
+def _qualified(node: cst.CSTNode, name: str, target: str, parents) -> str:
+    """``K.epsilon`` (``from keras import backend as K``) -> ``keras.backend.epsilon``;
+    in a string annotation, the dotted name that starts with ``name``."""
+    if isinstance(node, cst.SimpleString):
+        found = re.search(rf"(?<![\w.]){re.escape(name)}((?:\.\w+)*)", str(node.evaluated_value))
+        return target + (found.group(1) if found else "")
     dotted = target
-    node: cst.CSTNode = name
     while True:
         parent = parents.get(node)
         if not isinstance(parent, cst.Attribute) or parent.value is not node:
             return dotted
         dotted += "." + parent.attr.value
         node = parent
+
+
+def mentions(text: str, names: set[str]) -> bool:
+    """Whether a string (an annotation) spells one of ``names`` as an identifier."""
+    return any(re.search(rf"(?<![\w.]){re.escape(name)}\b", text) for name in names)
 
 
 class Finisher(cst.CSTTransformer):

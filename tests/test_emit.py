@@ -315,3 +315,50 @@ def test_a_model_built_in_def_f_does_not_shadow_torch_functional():
     assert "FModel" in _definitions(output) and not {"F", "nn", "torch", "np"} & _definitions(output)
     assert "return FModel()" in output
     assert "import torch.nn.functional as F" in output
+
+
+def test_a_model_named_like_a_generated_helper_keeps_its_class_and_the_helper_is_renamed():
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+
+        model = keras.Sequential(
+            [keras.Input(shape=(3,)), keras.layers.BatchNormalization(), keras.layers.Dense(1)], name="{name}"
+        )
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[keras.callbacks.EarlyStopping(monitor="loss")])
+        """
+    )
+    for name, helper in (("early_stopping", "EarlyStopping"), ("keras_adam", "KerasAdam"), ("batch_norm", "BatchNorm")):
+        output = convert(source.replace("{name}", name))
+        tree = ast.parse(output)
+        definitions = [node.name for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
+        assert len(definitions) == len(set(definitions)), definitions
+        assert f"model = {helper}()" in output and f"class {helper}(nn.Module):" in output
+        assert f"{helper}_" in definitions  # the helper took another name, and its users with it
+
+
+def test_a_string_annotation_naming_keras_keeps_the_import():
+    source = SCRIPT.replace("def describe(values):  # keep", 'def describe(values: "tf.Tensor"):  # keep')
+    result = k2t.convert_source(source, "script.py")
+    assert_no_undefined_names(result.output)
+    assert "import tensorflow as tf" in result.output
+    [todo] = [d for d in result.diagnostics if "tensorflow.Tensor" in d.message]
+    assert (todo.line, todo.code) == (13, "K2T150")
+
+
+def test_a_star_import_of_keras_is_kept_and_reported():
+    source = "import keras\nfrom keras.layers import *\n\nmodel = keras.Sequential([Dense(1)])\n"
+    result = k2t.convert_source(source, "script.py")
+    assert "from keras.layers import *" in result.output
+    assert any(d.line == 2 and d.code == "K2T100" and "import *" in d.message for d in result.diagnostics)
+
+
+def test_only_the_used_names_of_a_mixed_import_come_back():
+    source = SCRIPT.replace("import numpy as np\nimport tensorflow as tf\n", "import numpy as np, tensorflow as tf\n").replace(
+        "print(clf.predict(X[:3], verbose=0).shape)", "print(clf.predict(X[:3], verbose=0).shape, tf.__version__)"
+    )
+    output = k2t.convert_source(source, "script.py").output
+    assert_no_undefined_names(output)
+    assert "import numpy as np, tensorflow as tf\n" in output

@@ -1,10 +1,10 @@
 """No converted script gains a NameError, and `check --no-keras` sees every Keras name and TODO left.
 
 The hypothesis test builds small Keras scripts from pieces that reach past what
-k2t translates (a custom layer class, an annotation, an except clause, a
+k2t translates (a custom layer class, annotations, an except clause, a
 backend call, a model built in a function whose name clashes with the
-output's imports) and runs ruff's undefined-name check (F821) on what k2t
-writes.
+output's imports, a model named like a generated helper) and runs ruff's
+undefined-name check (F821) on what k2t writes.
 """
 
 import ast
@@ -138,7 +138,13 @@ except tf.errors.OpError:
     "backend": """
 print(K.epsilon())
 """,
+    "string_annotation": """
+def shape_of(t: "tf.Tensor") -> "list[int]":
+    return list(t.shape)
+""",
 }
+# Keras model names whose class name is one the generated code also defines.
+MODEL_NAMES = st.one_of(st.none(), st.sampled_from(["early_stopping", "keras_adam", "batch_norm", "progress_bar", "fit", "F"]))
 
 
 @st.composite
@@ -146,14 +152,17 @@ def keras_scripts(draw) -> str:
     keras_import = draw(st.sampled_from(["import keras", "from tensorflow import keras"]))
     pieces = draw(st.lists(st.sampled_from(sorted(PIECES)), unique=True))
     layer_list = draw(st.lists(st.sampled_from(SUPPORTED_LAYERS + UNSUPPORTED_LAYERS), min_size=1, max_size=4))
-    body = "keras.Sequential([keras.Input(shape=(3,)), " + ", ".join([*layer_list, "keras.layers.Dense(1)"]) + "])"
+    model_name = draw(MODEL_NAMES)
+    named = "" if model_name is None else f", name={model_name!r}"
+    body = "keras.Sequential([keras.Input(shape=(3,)), " + ", ".join([*layer_list, "keras.layers.Dense(1)"]) + f"]{named})"
     factory = draw(st.one_of(st.none(), FACTORY_NAMES))
     source = HEADER.format(keras_import=keras_import) + "".join(PIECES[p] for p in pieces)
     if factory is None:
         source += f"\nmodel = {body}\n"
     else:
         source += f"\n\ndef {factory}():\n    return {body}\n\n\nmodel = {factory}()\n"
-    source += 'model.compile(optimizer="adam", loss="mse")\nmodel.fit(x, y, epochs=1, verbose=0)\n'
+    callbacks = draw(st.sampled_from(["", ', callbacks=[keras.callbacks.EarlyStopping(monitor="loss")]']))
+    source += f'model.compile(optimizer="adam", loss="mse")\nmodel.fit(x, y, epochs=1, verbose=0{callbacks})\n'
     if draw(st.booleans()):
         source += "print(model.predict(x, verbose=0).shape)\n"
     return source
