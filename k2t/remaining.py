@@ -9,10 +9,12 @@ remaining use on a statement without a ``# TODO(k2t)`` gets one (K2T100, or
 K2T150 for TensorFlow): an output is never silently broken.
 
 Uses are followed by identity: emit's rewriter records the output node of every
-input ``Name`` spelling a removed binding, and :func:`find_leftovers` looks for
-those nodes in the rewritten module (a node inside a translated call or
-statement is gone from it). Scope analysis of the input then confirms that a
-leftover refers to the removed import, not to a local of the same spelling.
+input ``Name`` spelling a removed binding (and of every string that may be an
+annotation naming one), and :func:`find_leftovers` looks for those nodes in the
+rewritten module (a node inside a translated call or statement is gone from
+it). Scope analysis of the input then confirms that a leftover refers to the
+removed import, not to a local of the same spelling. A removed star import
+binds names nobody can list: it is kept, with a TODO.
 """
 
 from __future__ import annotations
