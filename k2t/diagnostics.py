@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "K2T182": "training a model restored by load_model without compiling it again",
     "K2T183": "load_model() used other than as `variable = load_model(path)`",
     "K2T200": "Keras or TensorFlow is still used (`k2t check --no-keras`)",
+    "K2T201": "a `# TODO(k2t)` marker is left in the code (`k2t check --no-keras`)",
     "K2T999": "internal error in k2t (a bug: please report it)",
 }
 

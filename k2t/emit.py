@@ -7,27 +7,16 @@ from pathlib import Path
 
 import libcst as cst
 
+from . import remaining
 from .diagnostics import Severity
+from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
 from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
-# Imports the generated code may need, in the order they are written.
-_IMPORTS = (
-    ("csv", "import csv"),
-    ("math", "import math"),
-    ("os", "import os"),
-    ("random", "import random"),
-    ("sys", "import sys"),
-    ("time", "import time"),
-    ("SimpleNamespace", "from types import SimpleNamespace"),
-    ("np", "import numpy as np"),
-    ("torch", "import torch"),
-    ("F", "import torch.nn.functional as F"),
-    ("nn", "from torch import nn"),
-)
+_IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {"csv", "math", "os", "random", "sys", "time", "SimpleNamespace"}
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
 
@@ -290,13 +279,15 @@ def generated_block(plan: ScriptPlan) -> str:
     return "\n\n\n".join(p for p in parts if p.strip())
 
 
-# Top-level names the templates define besides the helpers.
-_GENERATED_NAMES = ("fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar")
 
 
 class _Renamer(cst.CSTTransformer):
-    def __init__(self, renames: dict[str, str]):
+    def __init__(self, renames: dict[str, str], keep: set[int] = frozenset()):
         self.renames = renames
+        self.keep = keep  # id() of class definitions that keep their name
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        return updated_node.with_changes(name=original_node.name) if id(original_node) in self.keep else updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         new = self.renames.get(original_node.value)
@@ -311,7 +302,7 @@ class _Renamer(cst.CSTTransformer):
 
 
 def _rename_generated(block: str, plan: ScriptPlan) -> str:
-    for name in _GENERATED_NAMES:
+    for name in GENERATED_DEFINITIONS:
         plan.name(name)
     for t in plan.training_groups:
         if t.suffix:
@@ -321,19 +312,37 @@ def _rename_generated(block: str, plan: ScriptPlan) -> str:
         plan.name(helper.name)
     if not plan.renames or not block:
         return block
-    return cst.parse_module(block).visit(_Renamer(plan.renames)).code
+    module = cst.parse_module(block)
+    return module.visit(_Renamer(plan.renames, _model_classes(module, plan))).code
+
+
+def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
+    """The model classes a helper of the same name was renamed away from (a model named
+    "early_stopping" and the EarlyStopping callback): generated_block writes the helpers
+    first, so the last definition of such a name is the model's, and it keeps the name
+    the script's statements construct."""
+    clashing = {m.class_name for m in plan.modules} & set(plan.renames)
+    last: dict[str, cst.ClassDef] = {}
+    for statement in block.body:
+        if isinstance(statement, cst.ClassDef) and statement.name.value in clashing:
+            last[statement.name.value] = statement
+    return {id(node) for node in last.values()}
 
 
 def emit(script: KerasScript, plan: ScriptPlan) -> str:
     """The converted source text."""
     block = _rename_generated(generated_block(plan), plan)
+    generated = cst.parse_module(block + "\n").body if block else []
     todo_map = _todo_statements(script, plan)
-    module = script.module.visit(_Rewriter(script, plan, todo_map))
+    removed = remaining.removed_imports(script.module, script.import_rewrites)
+    rewriter = _Rewriter(script, plan, todo_map, set(removed.targets), removed.stars)
+    module = script.module.visit(rewriter)
+    module = _keep_used_imports(script, plan, module, rewriter, removed, _top_level_names(generated))
     body = list(module.body)
     insert_at = _after_imports(body)
     existing = _imported_names(module)
     scan_text = "\n".join([block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)])
-    needed = [(name, stmt) for name, stmt in _IMPORTS if _uses(scan_text, name) and name not in existing]
+    needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if _uses(scan_text, name) and name not in existing]
     for name, _ in needed:
         if name in script.module_names:
             plan.todos.append(
@@ -345,16 +354,37 @@ def emit(script: KerasScript, plan: ScriptPlan) -> str:
         if lines:
             lines[0] = lines[0].with_changes(leading_lines=[cst.EmptyLine()] if insert_at > 0 or new_statements else [])
             new_statements += lines
-    if block:
-        generated = cst.parse_module(block + "\n").body
-        if generated:
-            first = generated[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-            new_statements += [first, *generated[1:]]
-            after = body[insert_at] if insert_at < len(body) else None
-            if after is not None:
-                body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(after.leading_lines)])
+    if generated:
+        first = generated[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        new_statements += [first, *generated[1:]]
+        after = body[insert_at] if insert_at < len(body) else None
+        if after is not None:
+            body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(after.leading_lines)])
     body[insert_at:insert_at] = new_statements
     return module.with_changes(body=body).code
+
+
+def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str]) -> cst.Module:
+    """Remove the Keras/TensorFlow imports, except the bindings the output still uses (see remaining.py);
+    a use on a statement without a TODO gets one."""
+    leftovers = remaining.find_leftovers(module, rewriter.tracked)
+    kept = remaining.confirm(script.module, removed, script.import_rewrites, leftovers, defined)
+    for _, code, message, pos in kept.todos:
+        plan.todos.append(Todo(script.module, code, message, pos))
+    return module.visit(remaining.Finisher(script.module, script.import_rewrites, rewriter.imports, kept, removed.stars))
+
+
+def _top_level_names(statements) -> set[str]:
+    """Names the generated block defines (a removed `from keras.callbacks import EarlyStopping` is one)."""
+    names = set()
+    for statement in statements:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+    return names
 
 
 def _strip_blank(lines):
@@ -434,11 +464,18 @@ def _todo_statements(script: KerasScript, plan: ScriptPlan) -> dict[int, list[st
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, script: KerasScript, plan: ScriptPlan, todos: dict[int, list[str]]):
+    def __init__(self, script: KerasScript, plan: ScriptPlan, todos: dict[int, list[str]], watched: set[str], stars: set[int]):
         self.script = script
         self.plan = plan
         self.todos = todos
         self.drop: set[int] = set()
+        # Output node -> input node, for names a removed import binds (and removed star imports): whether
+        # each is still in the output is read once the whole module is rewritten (remaining.find_leftovers).
+        self.watched = watched
+        self.stars = stars
+        self.tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        # Imports to rewrite, left in place until that is known: id(output node) -> (output node, input node).
+        self.imports: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         code = self.plan.calls.get(id(original_node))
@@ -467,13 +504,14 @@ class _Rewriter(cst.CSTTransformer):
 
     def _import(self, original_node, updated_node):
         if id(original_node) in self.script.import_rewrites:
-            replacement = self.script.import_rewrites[id(original_node)]
-            return cst.RemoveFromParent() if replacement is None else replacement
+            self.imports[id(updated_node)] = (updated_node, original_node)
+            if id(original_node) in self.stars:
+                self.tracked[id(updated_node)] = (updated_node, original_node)
         return updated_node
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         todos = self.todos.get(id(original_node), [])
-        comments = [cst.EmptyLine(comment=cst.Comment(f"# {message}")) for message in todos]
+        comments = _new_comments(updated_node.leading_lines, todos)
         if any(message.startswith("TODO") for message in todos):  # not translated: kept as written
             return updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])
         updated_node = updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])  # notes
@@ -494,7 +532,24 @@ class _Rewriter(cst.CSTTransformer):
 
     def on_leave(self, original_node, updated_node):
         result = super().on_leave(original_node, updated_node)
+        if (isinstance(original_node, cst.Name) and original_node.value in self.watched) or (
+            isinstance(original_node, cst.SimpleString) and remaining.mentions(original_node.value, self.watched)
+        ):
+            self.tracked[id(result)] = (result, original_node)  # a string may be an annotation naming Keras
         if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.todos and isinstance(result, cst.BaseCompoundStatement):
-            comments = [cst.EmptyLine(comment=cst.Comment(f"# {m}")) for m in self.todos[id(original_node)]]
+            comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
             return result.with_changes(leading_lines=[*result.leading_lines, *comments])
         return result
+
+
+def _new_comments(leading_lines, messages: list[str]) -> list[cst.EmptyLine]:
+    """Comment lines for ``messages``, less what is there: converting an output again (it keeps the
+    imports its TODO lines need) finds those lines again, maybe for another reason; a statement
+    already marked `# TODO(k2t)` is not marked twice."""
+    present = {line.comment.value for line in leading_lines if line.comment is not None}
+    marked = any(comment.startswith("# TODO(k2t)") for comment in present)
+    return [
+        cst.EmptyLine(comment=cst.Comment(f"# {m}"))
+        for m in messages
+        if f"# {m}" not in present and not (marked and m.startswith("TODO"))
+    ]

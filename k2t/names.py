@@ -59,3 +59,40 @@ def is_tensorflow(name: str) -> bool:
 def short(name: str) -> str:
     """``keras.layers.Dense`` -> ``Dense``."""
     return name.rsplit(".", 1)[-1]
+
+
+# The imports generated code may need, in the order emit writes them, keyed by the name each binds.
+GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
+    ("csv", "import csv"),
+    ("math", "import math"),
+    ("os", "import os"),
+    ("random", "import random"),
+    ("sys", "import sys"),
+    ("time", "import time"),
+    ("SimpleNamespace", "from types import SimpleNamespace"),
+    ("np", "import numpy as np"),
+    ("torch", "import torch"),
+    ("F", "import torch.nn.functional as F"),
+    ("nn", "from torch import nn"),
+)
+IMPORTED_BY_OUTPUT: frozenset[str] = frozenset(name for name, _ in GENERATED_IMPORTS)
+# Top-level names the templates define besides the helpers (emit renames them away from the script's names).
+GENERATED_DEFINITIONS: tuple[str, ...] = ("fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar")
+
+
+def generated_class_name(base: str, taken: set[str]) -> str:
+    """A name for a generated class that shadows neither the script's names (``taken``) nor an import
+    or a fixed definition of the output: ``def f(): ...`` builds ``class FModel``, as ``F`` is
+    ``torch.nn.functional`` there.
+
+    The name is added to ``taken``.
+    """
+    reserved = IMPORTED_BY_OUTPUT | set(GENERATED_DEFINITIONS)
+    if base in reserved:
+        base += "Model"
+    name, n = base, 1
+    while name in taken or name in reserved:
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return name

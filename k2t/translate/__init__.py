@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
+from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
@@ -321,7 +322,7 @@ def _translate_model(
         base = "Net"
     else:
         base = camel_case(spec.var)
-    class_name = _unique(base, taken)
+    class_name = generated_class_name(base, taken)
     if spec.graph is not None:
         return translate_functional(spec, class_name, resolve_nested)
     fallback = None

@@ -1,0 +1,200 @@
+"""No converted script gains a NameError, and `check --no-keras` sees every Keras name and TODO left.
+
+The hypothesis test builds small Keras scripts from pieces that reach past what
+k2t translates (a custom layer class, annotations, an except clause, a
+backend call, a model built in a function whose name clashes with the
+output's imports, a model named like a generated helper) and runs ruff's
+undefined-name check (F821) on what k2t writes.
+"""
+
+import ast
+import subprocess
+import sys
+import textwrap
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from undefined import assert_no_undefined_names, undefined_names
+
+import k2t
+from k2t.usage import keras_usage
+
+# ----------------------------------------------------------------- the gate
+
+
+def _codes(source: str) -> list[tuple[int, int, str]]:
+    return [(d.line, d.column, d.code) for d in keras_usage(source, "out.py")]
+
+
+def test_no_keras_reports_a_keras_call_whose_import_is_gone():
+    source = "import numpy as np\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\nx = tf.constant(np.ones(3))\n"
+    diagnostics = keras_usage(source, "out.py")
+    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 9, "K2T200"), (3, 27, "K2T200"), (4, 5, "K2T200")]
+    assert "`keras.layers.Dense`" in diagnostics[1].message and "`tf.constant`" in diagnostics[2].message
+
+
+def test_no_keras_reports_every_todo_marker_where_it_is():
+    source = textwrap.dedent(
+        """\
+        import torch
+
+        # TODO(k2t): K2T101 layer keras.layers.Lambda is not translated
+        x = torch.ones(3)
+        if x.sum() > 0:
+            # TODO(k2t): K2T121 optimizer `opt` is not translated
+            print("# TODO(k2t): in a string is not a marker")
+        """
+    )
+    diagnostics = keras_usage(source, "out.py")
+    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 1, "K2T201"), (6, 5, "K2T201")]
+    assert diagnostics[0].message == "TODO(k2t) marker left: K2T101 layer keras.layers.Lambda is not translated"
+
+
+def test_no_keras_accepts_names_the_file_defines_itself():
+    source = textwrap.dedent(
+        """\
+        import torch
+        from torch import nn as layers
+
+
+        def build(tf=None, K=2):
+            return [layers.Linear(K, 1) for _ in range(K)], tf
+
+
+        Model = nn = torch.nn.Module
+        """
+    )
+    assert _codes(source) == []
+    assert _codes("from somewhere import *\nmodel = keras.Sequential()\n") == []  # the star import may bind it
+
+
+def test_check_no_keras_fails_on_a_converted_output_with_todos_but_no_keras_import(tmp_path):
+    """What k2t wrote before it kept imports: TODO lines whose Keras calls are left, and no import to fail on."""
+    output = tmp_path / "converted.py"
+    output.write_text(
+        "import torch\n\n# TODO(k2t): K2T101 layer keras.layers.Lambda is not translated\n"
+        "model = keras.Sequential([keras.layers.Lambda(lambda t: t)])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "k2t", "check", "--no-keras", str(output)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert f"{output}:3:1: K2T201" in proc.stderr
+    assert f"{output}:4:9: K2T200" in proc.stderr and f"{output}:4:27: K2T200" in proc.stderr
+
+
+# ------------------------------------------------------- scripts by grammar
+
+SUPPORTED_LAYERS = [
+    'keras.layers.Dense(8, activation="relu")',
+    "keras.layers.Dropout(0.1)",
+    "keras.layers.BatchNormalization()",
+    'layers.Dense(4, activation="tanh")',
+    "Dense(6)",
+]
+UNSUPPORTED_LAYERS = [
+    "keras.layers.Lambda(lambda t: t * 2)",
+    "keras.layers.ActivityRegularization(l1=0.01)",
+    'keras.layers.Dense(4, kernel_constraint="non_neg")',
+    "layers.AlphaDropout(0.1)",
+]
+# Names a function building the model may have: some are the output's own imports.
+FACTORY_NAMES = st.one_of(
+    st.sampled_from(["f", "F", "nn", "torch", "np", "math", "build_model", "make_net", "Net", "fit", "predict"]),
+    st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,8}", fullmatch=True).filter(
+        lambda name: name not in ("keras", "layers", "Dense", "tf", "K", "np", "x", "y", "model") and name.isidentifier()
+        and not __import__("keyword").iskeyword(name)
+    ),
+)
+
+HEADER = """\
+import numpy as np
+{keras_import}
+import tensorflow as tf
+from keras import backend as K
+from keras import layers
+from keras.layers import Dense
+
+x = np.zeros((8, 3), dtype="float32")
+y = np.zeros((8, 1), dtype="float32")
+"""
+
+PIECES = {
+    "custom_layer": """
+class Scale(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * 2
+""",
+    "annotation": """
+def describe(m: keras.Model) -> str:
+    return str(m)
+""",
+    "except": """
+try:
+    print(float(np.sum(x)))
+except tf.errors.OpError:
+    print("failed")
+""",
+    "backend": """
+print(K.epsilon())
+""",
+    "string_annotation": """
+def shape_of(t: "tf.Tensor") -> "list[int]":
+    return list(t.shape)
+""",
+}
+# Keras model names whose class name is one the generated code also defines.
+MODEL_NAMES = st.one_of(st.none(), st.sampled_from(["early_stopping", "keras_adam", "batch_norm", "progress_bar", "fit", "F"]))
+
+
+@st.composite
+def keras_scripts(draw) -> str:
+    keras_import = draw(st.sampled_from(["import keras", "from tensorflow import keras"]))
+    pieces = draw(st.lists(st.sampled_from(sorted(PIECES)), unique=True))
+    layer_list = draw(st.lists(st.sampled_from(SUPPORTED_LAYERS + UNSUPPORTED_LAYERS), min_size=1, max_size=4))
+    model_name = draw(MODEL_NAMES)
+    named = "" if model_name is None else f", name={model_name!r}"
+    body = "keras.Sequential([keras.Input(shape=(3,)), " + ", ".join([*layer_list, "keras.layers.Dense(1)"]) + f"]{named})"
+    factory = draw(st.one_of(st.none(), FACTORY_NAMES))
+    source = HEADER.format(keras_import=keras_import) + "".join(PIECES[p] for p in pieces)
+    if factory is None:
+        source += f"\nmodel = {body}\n"
+    else:
+        source += f"\n\ndef {factory}():\n    return {body}\n\n\nmodel = {factory}()\n"
+    callbacks = draw(st.sampled_from(["", ', callbacks=[keras.callbacks.EarlyStopping(monitor="loss")]']))
+    source += f'model.compile(optimizer="adam", loss="mse")\nmodel.fit(x, y, epochs=1, verbose=0{callbacks})\n'
+    if draw(st.booleans()):
+        source += "print(model.predict(x, verbose=0).shape)\n"
+    return source
+
+
+def _top_level_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _top_level_definitions(tree: ast.Module) -> set[str]:
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(keras_scripts())
+def test_no_output_gains_an_undefined_name(source):
+    assert undefined_names(source, "input.py") == []  # the grammar writes valid scripts
+    result = k2t.convert_source(source, "script.py")
+    assert result.output is not None
+    # Exit 0 or not: every remaining Keras name is translated or keeps its import.
+    assert_no_undefined_names(result.output, "output.py")
+    tree, script = ast.parse(result.output), ast.parse(source)
+    generated = _top_level_definitions(tree) - _top_level_definitions(script)
+    assert not generated & _top_level_imports(tree), "a generated definition shadows an import of the output"
+    # A script's own definition that a generated import would shadow is reported (K2T160).
+    clashes = _top_level_definitions(script) & (_top_level_imports(tree) - _top_level_imports(script))
+    for name in clashes:
+        assert any(d.code == "K2T160" and f"`{name}`" in d.message for d in result.diagnostics), name
+    # Every Keras import left is one a remaining use needs, and such a use is never silent.
+    if any("keras" in line or "tensorflow" in line for line in result.output.splitlines() if line.startswith(("import", "from"))):
+        assert not result.ok
