@@ -330,7 +330,74 @@ def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
 
 
 def emit(script: KerasScript, plan: ScriptPlan) -> str:
-    """The converted source text."""
+    """The converted source text.
+
+    A Keras object bound to a variable (``opt = keras.optimizers.RMSprop()``) is
+    dropped once the translator has read it; when code kept as written still
+    names it (a compile left as a TODO, ``hvd.DistributedOptimizer(opt)``), its
+    statement is kept, and the import it needs with it (see remaining.py).
+    """
+    todos = list(plan.todos)
+    text = _emit_once(script, plan)
+    restore = _removed_bindings_still_used(script, text)
+    if not restore:
+        return text
+    plan.todos[:] = todos  # the second pass adds its own notes again
+    script.removed -= restore
+    return _emit_once(script, plan)
+
+
+def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
+    """id() of removed ``name = <Keras object>`` statements whose name the output loads and never binds."""
+    targets: dict[str, set[int]] = {}
+    for statement in _removed_assignments(script):
+        for target in statement.body[0].targets:
+            if isinstance(target.target, cst.Name):
+                targets.setdefault(target.target.value, set()).add(id(statement))
+    if not targets:
+        return set()
+    loaded, bound = _loaded_and_bound_names(text)
+    return {ident for name in (loaded - bound) & targets.keys() for ident in targets[name]}
+
+
+def _removed_assignments(script: KerasScript) -> list[cst.SimpleStatementLine]:
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            if id(node) in script.removed and len(node.body) == 1 and isinstance(node.body[0], cst.Assign):
+                found.append(node)
+            return False
+
+    if script.removed:
+        script.module.visit(Finder())
+    return found
+
+
+def _loaded_and_bound_names(text: str) -> tuple[set[str], set[str]]:
+    """Every name the source reads, and every name it binds anywhere (any scope: a name bound
+    somewhere is taken as defined, so that only a sure NameError restores a statement)."""
+    import ast
+
+    loaded: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return loaded, bound
+
+
+def _emit_once(script: KerasScript, plan: ScriptPlan) -> str:
     block = _rename_generated(generated_block(plan), plan)
     generated = cst.parse_module(block + "\n").body if block else []
     todo_map = _todo_statements(script, plan)

@@ -362,3 +362,28 @@ def test_only_the_used_names_of_a_mixed_import_come_back():
     output = k2t.convert_source(source, "script.py").output
     assert_no_undefined_names(output)
     assert "import numpy as np, tensorflow as tf\n" in output
+
+
+def test_a_keras_object_in_a_variable_stays_when_untranslated_code_still_names_it():
+    # The model cannot be followed (its input shape comes from the data), so its compile is kept as
+    # written: the optimizer it names must still be defined, with its import and a TODO.
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        from tensorflow import keras
+        from keras.optimizers import RMSprop
+
+        X = np.zeros((8, 4, 3), dtype="float32")
+        y = np.zeros((8, 1), dtype="float32")
+        rms = RMSprop(learning_rate=0.01)
+        model = keras.Sequential([keras.layers.SimpleRNN(4, input_shape=X.shape[1:]), keras.layers.Dense(1)])
+        model.compile(optimizer=rms, loss="mse")
+        model.fit(X, y, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, "rms.py")
+    assert not result.ok
+    assert "rms = RMSprop(learning_rate=0.01)" in result.output
+    assert "from keras.optimizers import RMSprop" in result.output
+    assert any("keras.optimizers.RMSprop" in d.message for d in result.diagnostics)
+    assert_no_undefined_names(result.output, source=source)
