@@ -1,0 +1,113 @@
+"""Inputs that raised inside k2t (K2T999) convert, or get a located diagnostic (issue 10).
+
+Each case is a complete small Keras script (imports, model, compile, fit) so that
+the whole pipeline runs; converted outputs must parse and have no undefined names.
+"""
+
+import ast
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import k2t as lib
+from k2t import deep
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def script(body: str) -> str:
+    return textwrap.dedent(body)
+
+
+def convert(source: str, filename: str = "train.py") -> lib.ConversionResult:
+    """The library call (before the fixes these raised); the output, if any, is valid Python."""
+    result = lib.convert_source(source, filename)
+    assert all(d.code != "K2T999" for d in result.diagnostics)
+    assert all("\n" not in d.message and "\r" not in d.message for d in result.diagnostics)
+    if result.output is not None:
+        deep.run_deep(ast.parse, result.output)  # with the room k2t itself parses deep code with
+    return result
+
+
+def codes(result: lib.ConversionResult) -> list[str]:
+    return [d.format() for d in result.diagnostics]
+
+
+def assert_no_undefined_names(output: str, tmp_path: Path) -> None:
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))  # venv not activated
+    if ruff is None:
+        pytest.skip("ruff not installed")
+    path = tmp_path / "converted.py"
+    path.write_text(output)
+    proc = subprocess.run(
+        [ruff, "check", "--no-cache", "--isolated", "--select", "F821", "--output-format", "concise", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def converted(source: str, tmp_path: Path) -> str:
+    """The output of a script k2t converts completely."""
+    result = convert(source)
+    assert result.ok and not result.diagnostics, codes(result)
+    assert_no_undefined_names(result.output, tmp_path)
+    return result.output
+
+
+# ------------------------------------------------------ E: deeply nested code
+def keras_script_with(statement: str) -> str:
+    return script(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        STATEMENT
+        model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=0)
+        """
+    ).replace("STATEMENT", statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["v = " + "+".join(["1"] * 500), "v = (" + " ".join(["'a'"] * 500) + ")", "v = " + " and ".join(["1"] * 2000)],
+    ids=["sum-500", "strings-500", "and-2000"],
+)
+def test_expressions_of_hundreds_of_terms_convert(statement, tmp_path):
+    limit = sys.getrecursionlimit()
+    output = converted(keras_script_with(statement), tmp_path)
+    assert statement in output
+    assert sys.getrecursionlimit() == limit
+
+
+def test_a_20000_term_sum_is_too_deep_for_k2t_not_invalid_python():
+    statement = "v = " + "+".join(["1"] * 20000)
+    result = convert(keras_script_with(statement))
+    assert result.output is None
+    assert codes(result) == [
+        "train.py:5:5: K2T003 code nested 20002 levels deep: k2t converts code nested up to 1000 levels (split this expression)"
+    ]
+    plain = f"{statement}\nprint(v)\n"  # no Keras: converts to itself
+    assert convert(plain).output == plain
+
+
+def test_recursion_beyond_the_raised_limit_is_located(monkeypatch):
+    monkeypatch.setattr(deep, "RECURSION_LIMIT", 1000)  # Python's default: libcst cannot walk 2,000 `and`s
+    result = convert(keras_script_with("v = " + " and ".join(["1"] * 2000)))
+    assert result.output is None
+    assert codes(result) == ["train.py:5:5: K2T003 code nested too deeply for k2t to convert (split this expression)"]
+
+
+def test_valid_python_libcst_cannot_read_is_not_called_invalid():
+    result = convert(keras_script_with("v = (" + " ".join(["'a'"] * 5000) + ")"))
+    assert result.output is None
+    [diagnostic] = result.diagnostics
+    assert diagnostic.code == "K2T003" and "valid Python that k2t's parser (libcst) cannot read" in diagnostic.message
