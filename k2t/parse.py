@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -79,6 +80,28 @@ class Todo:
     pos: Pos
     # A warning converts (no TODO comment, exit code 0) but says where the result may differ from Keras.
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        # The message becomes a `# TODO(k2t): ...` comment and a `path:line:col:` record: both are one line.
+        self.message = one_line_message(self.message)
+
+
+# A quoted piece of the script longer than this is cut in a message (a whole multi-line call says nothing more).
+_QUOTE_LIMIT = 80
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def one_line_message(message: str) -> str:
+    """``message`` on one line: quoted multi-line code joined as it reads, long quotes cut with `...`."""
+    message = re.sub(r"([(\[{])\s*(?:\r\n|\r|\n)\s*", r"\1", message)  # `Dense(\n    3` -> `Dense(3`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*([)\]}])", r"\1", message)  # `3,\n)` -> `3,)`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*", " ", message)
+
+    def shorten(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        return match.group(0) if len(quoted) <= _QUOTE_LIMIT else f"`{quoted[: _QUOTE_LIMIT - 4].rstrip()} ...`"
+
+    return _QUOTED.sub(shorten, message)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pytest
 
 import k2t as lib
 from k2t import deep
+from k2t.parse import one_line_message
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -58,6 +59,66 @@ def converted(source: str, tmp_path: Path) -> str:
     assert result.ok and not result.diagnostics, codes(result)
     assert_no_undefined_names(result.output, tmp_path)
     return result.output
+
+
+# ------------------------------------------------------- A: one-line TODO comments
+MULTI_LINE_LAYER = script(
+    """\
+    import numpy as np
+    import keras
+    from keras import layers
+
+    kw = {"activation": "relu"}
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+    x = layers.Dense(
+        3, **kw)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1)
+    """
+)
+MULTI_LINE_FIT = script(
+    """\
+    import numpy as np
+    import keras
+    from keras import layers
+
+    options = {"shuffle": False}
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(
+        np.zeros((4, 3)),
+        np.zeros((4, 1)),
+        epochs=1,
+        **options,
+    )
+    """
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_todo_comment_quoting_a_multi_line_call_is_one_line(newline):
+    result = convert(MULTI_LINE_LAYER.replace("\n", newline))
+    message = "`layers.Dense(3, **kw)` passes *args/**kwargs, which k2t cannot follow"
+    assert codes(result) == [f"train.py:7:5: K2T103 {message}"]
+    lines = result.output.split(newline)
+    assert lines[lines.index("x = layers.Dense(") - 1] == f"# TODO(k2t): K2T103 {message}"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_k2t130_on_a_multi_line_fit_is_one_line(newline):
+    result = convert(MULTI_LINE_FIT.replace("\n", newline))
+    message = "`model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, **options,)` passes *args/**kwargs, which k2t cannot follow"
+    assert codes(result) == [f"train.py:8:1: K2T130 {message}"]
+    assert f"# TODO(k2t): K2T130 {message}{newline}model.fit({newline}" in result.output
+
+
+def test_long_quotes_are_cut_and_line_breaks_joined():
+    long_call = "layers.Dense(\n    units=3,\n" + "".join(f"    argument_{i}={i},\n" for i in range(20)) + ")"
+    message = one_line_message(f"`{long_call}` is not translated")
+    assert message.startswith("`layers.Dense(units=3, argument_0=0, argument_1=1,")
+    assert message.endswith(" ...` is not translated")
+    assert len(message) <= 100 and "\n" not in message
+    assert one_line_message("`f(a,\r\n  b\r\n)` x") == "`f(a, b)` x"
 
 
 # ------------------------------------------------------ E: deeply nested code
