@@ -547,14 +547,14 @@ class _Parser:
         if isinstance(func, cst.Call):
             layer = self.call(func, self.keras_name(func.func), scope)
             layer_id = id(func)
-        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is None:
-            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
-            layer_id = id(layer.model)
-        elif isinstance(func, cst.Name):
+        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
+        elif isinstance(func, cst.Name) and scope.model(func.value) is not None:
+            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
+            layer_id = id(layer.model)
         else:
-            # layers.add([a, b]) and friends: the function form of a merge layer.
+            # layers.add([a, b]) and friends (`from keras.layers import add` too): the function form of a merge layer.
             short = self.keras_name(func).rsplit(".", 1)[-1]
             _mark_subtree(func, self.consumed)
             args = [a for a in node.args if a.keyword is None][:1]

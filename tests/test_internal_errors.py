@@ -121,6 +121,57 @@ def test_long_quotes_are_cut_and_line_breaks_joined():
     assert one_line_message("`f(a,\r\n  b\r\n)` x") == "`f(a, b)` x"
 
 
+# ------------------------------------------- B: merge functions imported by name
+def test_concatenate_imported_by_name_is_a_merge_not_a_model(tmp_path):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+        from keras.layers import Dense, Input, concatenate
+
+        a = Input(shape=(3,))
+        b = Input(shape=(3,))
+        c = concatenate([a, b])
+        out = Dense(1)(c)
+        model = keras.Model(inputs=[a, b], outputs=out)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit([np.zeros((4, 3)), np.zeros((4, 3))], np.zeros((4, 1)), epochs=1, verbose=0)
+        """
+    )
+    output = converted(source, tmp_path)
+    assert "c = torch.cat([a, b], dim=-1)" in output
+    assert "nn.Linear(6, 1)" in output
+
+
+def test_every_merge_function_imported_by_name(tmp_path):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+        from keras.layers import Dense, Input, add, average, concatenate, dot, maximum, minimum, multiply, subtract
+
+        a = Input(shape=(3,))
+        b = Input(shape=(3,))
+        s = add([a, b])
+        m = multiply([a, b])
+        v = average([a, b])
+        hi = maximum([a, b])
+        lo = minimum([a, b])
+        d = subtract([a, b])
+        p = dot([a, b], axes=1)
+        c = concatenate([s, m, v, hi, lo, d, p])
+        out = Dense(1)(c)
+        model = keras.Model(inputs=[a, b], outputs=out)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit([np.zeros((4, 3)), np.zeros((4, 3))], np.zeros((4, 1)), epochs=1, verbose=0)
+        """
+    )
+    output = converted(source, tmp_path)
+    for line in ("s = a + b", "m = a * b", "v = (a + b) / 2", "hi = torch.maximum(a, b)", "lo = torch.minimum(a, b)", "d = a - b"):
+        assert line in output
+    assert "nn.Linear(19, 1)" in output  # six merges of 3 features and the dot product's 1
+
+
 # ------------------------------------------------------ E: deeply nested code
 def keras_script_with(statement: str) -> str:
     return script(
