@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import requires_keras, requires_torch
 
 import k2t as lib
 from k2t import deep
@@ -170,6 +171,45 @@ def test_every_merge_function_imported_by_name(tmp_path):
     for line in ("s = a + b", "m = a * b", "v = (a + b) / 2", "hi = torch.maximum(a, b)", "lo = torch.minimum(a, b)", "d = a - b"):
         assert line in output
     assert "nn.Linear(19, 1)" in output  # six merges of 3 features and the dot product's 1
+
+
+# ------------------------------------------- C: strided "same" Conv1D on variable sizes
+CONV1D_VARIABLE_SIZES = script(
+    """\
+    import numpy as np
+    import keras
+    from keras import layers
+
+    T, C = 16, 4
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(96, T, C)).astype("float32")
+    y = (x.reshape(len(x), -1).sum(axis=1) > 0).astype("float32")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(T, C))
+    h = layers.Conv1D(5, 7, padding="same", strides=2)(inputs)
+    h = layers.MaxPooling1D(3, strides=2, padding="same")(h)
+    h = layers.Flatten()(h)
+    outputs = layers.Dense(1, activation="sigmoid")(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    """
+)
+
+
+def test_strided_same_conv1d_on_variable_sizes_generates_valid_python(tmp_path):
+    output = converted(CONV1D_VARIABLE_SIZES, tmp_path)
+    assert "h = F.pad(h, (*same_padding(h.shape[2], 7, 2),))" in output
+    assert 'h = F.pad(h, (*same_padding(h.shape[2], 3, 2),), value=float("-inf"))' in output
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_strided_same_conv1d_on_variable_sizes_matches_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(CONV1D_VARIABLE_SIZES, tmp_path)
 
 
 # ------------------------------------------------------ E: deeply nested code

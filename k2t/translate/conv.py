@@ -112,7 +112,12 @@ def _runtime_same_padding(ctx: LayerContext, sizes: list[int | None], kernel, st
             pads += [str(before), str(after)]
         else:
             pads.append(f"*{helper.name}(x.shape[{axis + 2}], {k}, {s}{f', {d}' if d != 1 else ''})")
-    return [f"x = F.pad(x, ({', '.join(pads)}))  # Keras 'same' with stride > 1: the odd pad goes after"]
+    return [f"x = F.pad(x, {tuple_code(pads)})  # Keras 'same' with stride > 1: the odd pad goes after"]
+
+
+def tuple_code(items: list[str]) -> str:
+    """A tuple display of ``items`` (code): one item needs its comma, `(*pads,)` (`(*pads)` is no Python)."""
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 @dataclass(frozen=True)
