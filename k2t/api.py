@@ -189,7 +189,22 @@ def convert_bytes(data: bytes, filename: str = "<string>") -> ConversionResult:
         return ConversionResult(filename, "", None, (decoded,))
     source, encoding = decoded
     result = convert_source(source, filename)
+    unwritable = _unencodable(result.output, encoding, filename) if result.output is not None else None
+    if unwritable is not None:  # check and convert agree: neither calls this file converted
+        return ConversionResult(filename, source, None, (*result.diagnostics, unwritable), encoding)
     return ConversionResult(result.path, result.source, result.output, result.diagnostics, encoding)
+
+
+def _unencodable(output: str, encoding: str, filename: str) -> Diagnostic | None:
+    """A K2T001 diagnostic when the converted text holds a character the file's declared encoding cannot."""
+    try:
+        output.encode(encoding)
+    except UnicodeEncodeError as exc:
+        line = output.count("\n", 0, exc.start) + 1
+        character = output[exc.start]
+        message = f"the output needs {character!r} (line {line} of the output), which {encoding} cannot encode"
+        return Diagnostic(filename, 1, 1, "K2T001", message)
+    return None
 
 
 def convert_file(path: str | Path) -> ConversionResult:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from conftest import requires_keras, requires_torch
+from test_cli import k2t
 
 import k2t as lib
-from k2t import deep
+from k2t import api, deep
 from k2t.parse import one_line_message
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -210,6 +211,46 @@ def test_strided_same_conv1d_on_variable_sizes_matches_keras(tmp_path):
     from parity_cases import assert_parity
 
     assert_parity(CONV1D_VARIABLE_SIZES, tmp_path)
+
+
+# --------------------------------------------- D: outputs the file's encoding holds
+def test_templates_are_ascii_so_every_declared_encoding_holds_them():
+    for template in TEMPLATES.rglob("*.j2"):
+        template.read_text(encoding="utf-8").encode("ascii")  # raises on the first other character
+
+
+def test_latin_1_file_with_a_progress_bar_converts_and_check_agrees(tmp_path):
+    body = script(
+        """\
+        import numpy as np
+        from tensorflow import keras
+
+        x = np.random.rand(64, 3).astype("float32")
+        y = (x.sum(axis=1) > 1.5).astype("float32")
+        model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, epochs=1, verbose=1)
+        """
+    )
+    src = tmp_path / "train.py"
+    src.write_bytes(("# -*- coding: latin-1 -*-\n# caf\xe9\n" + body).encode("latin-1"))
+    out = tmp_path / "out.py"
+    convert_run = k2t("convert", str(src), "-o", str(out))
+    check_run = k2t("check", str(src))
+    assert (convert_run.returncode, check_run.returncode) == (0, 0), convert_run.stderr + check_run.stderr
+    text = out.read_bytes().decode("latin-1")
+    assert text.startswith("# -*- coding: latin-1 -*-\n# caf\xe9\n")
+    assert "class ProgressBar" in text
+
+
+def test_an_output_the_encoding_cannot_hold_is_a_diagnostic_for_check_and_convert(monkeypatch):
+    def with_a_box_character(source, filename="<string>"):
+        return lib.ConversionResult(filename, source, source + "bar = '\u2501'\n")
+
+    monkeypatch.setattr(api, "convert_source", with_a_box_character)
+    result = api.convert_bytes(b"# -*- coding: latin-1 -*-\nx = 1\n", "train.py")
+    assert result.output is None
+    assert codes(result) == ["train.py:1:1: K2T001 the output needs '\u2501' (line 3 of the output), which iso-8859-1 cannot encode"]
 
 
 # ------------------------------------------------------ E: deeply nested code
