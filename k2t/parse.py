@@ -614,7 +614,7 @@ class _Parser:
         if "inputs" not in given or "outputs" not in given:
             raise _Unfollowable(call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)")
         inputs, _ = self.tensor_list(given["inputs"], scope)
-        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope)
+        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope, line)
         kwargs = []
         for key, value in given.items():
             if key == "name":
@@ -622,6 +622,10 @@ class _Parser:
             elif key not in ("inputs", "outputs"):
                 raise _Unfollowable(call, f"keras.Model({key}=...) is not translated")
         nodes = _graph_nodes(inputs, outputs)
+        for source in _sources(outputs):
+            if not any(source is given_input for given_input in inputs):
+                # Keras refuses it too ("Output ... is not connected to `inputs`").
+                raise _Unfollowable(call, f"the outputs depend on the Input `{source.var}`, which is not among the model's inputs")
         model = ModelSpec(
             var=target,
             pos=self.pos(call),
@@ -633,7 +637,8 @@ class _Parser:
         self.script.models.append(model)
         return model
 
-    def tensor_list(self, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool]:
+    def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
+        """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
         if isinstance(node, (cst.List, cst.Tuple)):
             items = [el.value for el in node.elements]
             as_list = True
@@ -642,6 +647,9 @@ class _Parser:
             as_list = False
         tensors = []
         for item in items:
+            if line is not None and self.is_tensor_expression(item, scope):
+                tensors.append(self.tensor_expression(line, "outputs", item, scope))
+                continue
             if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
                 raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")
             self.consumed.add(id(item))
@@ -730,6 +738,8 @@ class _Parser:
             model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
             return
         if isinstance(node, cst.Name) and scope.model(node.value) is not None:
+            if _nests(scope.model(node.value).model, model):  # a model cannot hold itself
+                raise _Unfollowable(node, f"`{node.value}` is, or contains, the model it is added to")
             model.layers.append(self.nested_model(node, scope))  # `Sequential([encoder, layers.Dense(1)])`
             return
         if not isinstance(node, cst.Call):
@@ -1099,6 +1109,38 @@ MERGE_FUNCTIONS = {
     "concatenate": "Concatenate",
     "dot": "Dot",
 }
+
+
+def _nests(inner: ModelSpec, outer: ModelSpec) -> bool:
+    """Does ``inner`` hold ``outer`` (or is it ``outer``)? Adding it to ``outer`` would make a cycle."""
+    seen: set[int] = set()
+    pending = [inner]
+    while pending:
+        model = pending.pop()
+        if model is outer:
+            return True
+        if id(model) in seen:
+            continue
+        seen.add(id(model))
+        layers = [node.layer for node in model.graph.nodes] if model.graph is not None else model.layers
+        pending.extend(layer.model for layer in layers if layer is not None and layer.model is not None)
+    return False
+
+
+def _sources(outputs: list[TensorNode]) -> list[TensorNode]:
+    """The Inputs (nodes without a layer) that ``outputs`` are computed from, each once."""
+    found: dict[int, TensorNode] = {}
+    seen: set[int] = set()
+    pending = list(outputs)
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.layer is None:
+            found[id(node)] = node
+        pending.extend(node.inputs)
+    return list(found.values())
 
 
 def _graph_nodes(inputs: list[TensorNode], outputs: list[TensorNode]) -> list[TensorNode]:

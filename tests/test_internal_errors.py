@@ -304,3 +304,71 @@ def test_valid_python_libcst_cannot_read_is_not_called_invalid():
     assert result.output is None
     [diagnostic] = result.diagnostics
     assert diagnostic.code == "K2T003" and "valid Python that k2t's parser (libcst) cannot read" in diagnostic.message
+
+
+# ----------------------------------------------- F: outputs not computed from inputs
+@pytest.mark.parametrize(
+    "model",
+    ["model = keras.Model(b, keras.layers.Dense(1)(a))", "out = keras.layers.Dense(1)(a)\nmodel = keras.Model(b, out)"],
+    ids=["inline", "variable"],
+)
+def test_outputs_not_connected_to_the_inputs(model):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        a = keras.Input(shape=(3,))
+        b = keras.Input(shape=(3,))
+        MODEL
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1)
+        """
+    ).replace("MODEL", model)
+    result = convert(source)
+    line = source.splitlines().index(model.splitlines()[-1]) + 1
+    assert codes(result) == [
+        f"train.py:{line}:9: K2T103 the outputs depend on the Input `a`, which is not among the model's inputs"
+    ]
+    assert "# TODO(k2t): K2T103" in result.output
+
+
+def test_outputs_written_as_layer_calls_convert(tmp_path):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=(3,))
+        hidden = layers.Dense(4, activation="relu")(inputs)
+        model = keras.Model(inputs, [layers.Dense(1)(hidden), layers.Dense(2, activation="softmax")(hidden)])
+        model.compile(optimizer="adam", loss=["mse", "categorical_crossentropy"])
+        model.fit(np.zeros((8, 3)), [np.zeros((8, 1)), np.ones((8, 2)) / 2], epochs=1, verbose=0)
+        """
+    )
+    output = converted(source, tmp_path)
+    assert "outputs = self.dense_1(hidden)" in output and "outputs_2 = self.dense_2(hidden)" in output
+
+
+# ----------------------------------------------------- I: a model added to itself
+@pytest.mark.parametrize(
+    "adds, line",
+    [("model.add(model)", 5), ("other = keras.Sequential([model])\nmodel.add(other)", 6)],
+    ids=["itself", "cycle"],
+)
+def test_a_model_added_to_itself(adds, line):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(3)])
+        ADDS
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 3)), np.zeros((4, 3)), epochs=1)
+        """
+    ).replace("ADDS", adds)
+    result = convert(source)
+    name = adds.rsplit("(", 1)[1].rstrip(")")
+    assert f"train.py:{line}:11: K2T103 `{name}` is, or contains, the model it is added to" in codes(result)
