@@ -351,6 +351,48 @@ def test_outputs_written_as_layer_calls_convert(tmp_path):
     assert "outputs = self.dense_1(hidden)" in output and "outputs_2 = self.dense_2(hidden)" in output
 
 
+# --------------------------------------------------------- G: inputs of shape ()
+@pytest.mark.parametrize("layer", ["Dense(1)", "BatchNormalization()"])
+@pytest.mark.parametrize("style", ["sequential", "functional"])
+def test_layers_that_need_a_feature_axis_after_a_scalar_input(layer, style):
+    if style == "sequential":
+        model = f"model = keras.Sequential([keras.Input(shape=()), keras.layers.{layer}])"
+    else:
+        model = f"inputs = keras.Input(shape=())\nx = keras.layers.{layer}(inputs)\nmodel = keras.Model(inputs, x)"
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        MODEL
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4,)), np.zeros((4,)), epochs=1)
+        """
+    ).replace("MODEL", model)
+    result = convert(source)
+    name = layer.split("(")[0]
+    [diagnostic] = result.diagnostics
+    assert diagnostic.code == "K2T103"
+    assert diagnostic.message == f"{name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
+    assert "# TODO(k2t): K2T103" in result.output
+
+
+def test_an_embedding_of_a_scalar_input_still_converts(tmp_path):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        inputs = keras.Input(shape=())
+        x = keras.layers.Embedding(10, 4)(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(1)(x))
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4,)), np.zeros((4, 1)), epochs=1, verbose=0)
+        """
+    )
+    assert "x = self.embedding(inputs.long())" in converted(source, tmp_path)
+
+
 # ----------------------------------------------------- I: a model added to itself
 @pytest.mark.parametrize(
     "adds, line",
