@@ -393,6 +393,50 @@ def test_an_embedding_of_a_scalar_input_still_converts(tmp_path):
     assert "x = self.embedding(inputs.long())" in converted(source, tmp_path)
 
 
+# -------------------------------------------------------- H: zero-sized windows
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        ("Conv2D(4, 3, strides=0)", "Conv2D(strides=0): Keras needs every value > 0"),
+        ("MaxPooling2D(0)", "MaxPooling2D(pool_size=0): Keras needs every value > 0"),
+        ("Conv2D(4, (3, 0))", "Conv2D(kernel_size=(3, 0)): Keras needs every value > 0"),
+        ("AveragePooling2D(2, strides=(1, -1))", "AveragePooling2D(strides=(1, -1)): Keras needs every value > 0"),
+        ("Conv2DTranspose(4, 3, strides=2, output_padding=-1)", "Conv2DTranspose(output_padding=-1): Keras needs every value >= 0"),
+    ],
+)
+def test_window_sizes_keras_refuses_are_named(layer, message):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        model = keras.Sequential([keras.Input(shape=(8, 8, 1)), keras.layers.LAYER, keras.layers.Flatten(), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 8, 8, 1)), np.zeros((4, 1)), epochs=1)
+        """
+    ).replace("LAYER", layer)
+    assert codes(convert(source)) == [f"train.py:4:57: K2T102 {message}"]
+
+
+def test_output_padding_zero_is_allowed(tmp_path):
+    source = script(
+        """\
+        import numpy as np
+        import keras
+
+        model = keras.Sequential([
+            keras.Input(shape=(8, 8, 1)),
+            keras.layers.Conv2DTranspose(4, 3, strides=2, output_padding=0),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.zeros((4, 8, 8, 1)), np.zeros((4, 1)), epochs=1, verbose=0)
+        """
+    )
+    assert "nn.ConvTranspose2d(1, 4, 3, stride=2)" in converted(source, tmp_path)
+
+
 # ----------------------------------------------------- I: a model added to itself
 @pytest.mark.parametrize(
     "adds, line",
