@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import requires_keras, requires_torch
+from conftest import FIXTURES, requires_keras, requires_torch
 from test_cli import k2t
 
 import k2t as lib
@@ -458,3 +458,13 @@ def test_a_model_added_to_itself(adds, line):
     result = convert(source)
     name = adds.rsplit("(", 1)[1].rstrip(")")
     assert f"train.py:{line}:11: K2T103 `{name}` is, or contains, the model it is added to" in codes(result)
+
+
+# ------------------------------------------------------------- CRLF line endings
+def test_crlf_input_gives_crlf_output_everywhere():
+    source = (FIXTURES / "mnist_cnn" / "input.py").read_text()
+    assert "\r" not in source
+    lf = convert(source).output
+    crlf = convert(source.replace("\n", "\r\n")).output
+    assert all(line.endswith("\r\n") for line in crlf.splitlines(keepends=True))
+    assert crlf == lf.replace("\n", "\r\n")
