@@ -15,6 +15,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .deep import MAX_DEPTH, deepest_expression, largest_expression, run_deep
 from .diagnostics import Diagnostic, Severity
 
 # Every way a script can reach Keras goes through an import whose text holds one of these.
@@ -66,15 +67,20 @@ def keras_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
 
 
 def parse_python(source: str, filename: str = "<string>") -> ast.Module | Diagnostic:
-    """The interpreter's own syntax tree of ``source``, or a K2T002 diagnostic saying where it is not Python."""
+    """The interpreter's own syntax tree of ``source``, or a K2T002 diagnostic saying where it is not Python.
+
+    Valid code nested deeper than the interpreter's parser can follow gives K2T003 instead.
+    """
     try:
-        return ast.parse(source, filename)
+        return run_deep(ast.parse, source, filename)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = max(exc.offset or 1, 1)
         return Diagnostic(filename, line, column, "K2T002", f"syntax error: {exc.msg}")
-    except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, absurd nesting
-        return Diagnostic(filename, 1, 1, "K2T002", f"not parseable as Python: {type(exc).__name__}")
+    except ValueError as exc:  # null bytes
+        return Diagnostic(filename, 1, 1, "K2T002", f"not parseable as Python: {exc}")
+    except (MemoryError, RecursionError) as exc:  # the parser's own stack, or the syntax tree, is too deep
+        return Diagnostic(filename, 1, 1, "K2T003", f"nested too deeply for Python's parser ({type(exc).__name__})")
 
 
 def syntax_error(source: str, filename: str = "<string>") -> Diagnostic | None:
@@ -90,7 +96,24 @@ def convert_source(source: str, filename: str = "<string>") -> ConversionResult:
         return ConversionResult(filename, source, None, (tree,))
     if not mentions_keras(source) or not keras_imports(tree):
         return ConversionResult(filename, source, source, ())
-    return _convert_with_libcst(source, filename)
+    too_deep = _too_deep(tree, filename)
+    if too_deep is not None:
+        return ConversionResult(filename, source, None, (too_deep,))
+    return run_deep(_convert_with_libcst, source, filename)
+
+
+def _too_deep(tree: ast.Module, filename: str, limit: int = MAX_DEPTH) -> Diagnostic | None:
+    """K2T003 at the expression that nests deeper than ``limit`` levels (see k2t.deep), if any."""
+    depth, where = deepest_expression(tree)
+    if depth <= limit:
+        return None
+    message = f"code nested {depth} levels deep: k2t converts code nested up to {limit} levels (split this expression)"
+    return Diagnostic(filename, *_position(where), "K2T003", message)
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    """(line, 1-based column) of a syntax-tree node; the module itself is at 1:1."""
+    return getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
 
 
 def _convert_with_libcst(source: str, filename: str) -> ConversionResult:
@@ -104,18 +127,36 @@ def _convert_with_libcst(source: str, filename: str) -> ConversionResult:
     try:
         script = parse(source, filename)
     except cst.ParserSyntaxError as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid syntax"
-        diag = Diagnostic(filename, exc.raw_line, exc.raw_column + 1, "K2T002", f"syntax error: {message}")
-        return ConversionResult(filename, source, None, (diag,))
+        return ConversionResult(filename, source, None, (_libcst_syntax_error(exc, source, filename),))
+    except RecursionError:  # deeper than k2t.deep.RECURSION_LIMIT allows (or no thread with the stack for it)
+        return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     if not script.uses_keras and not script.models and not script.todos:
         return ConversionResult(filename, source, source, ())
-    plan = translate(script)
-    output = emit(script, plan)
+    plan = translate(script)  # recursion here is a bug in k2t (it walks the IR, not the source): K2T999
+    try:
+        output = emit(script, plan)
+    except RecursionError:
+        return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     diagnostics = sorted(
         {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity) for t in plan.todos},
         key=lambda d: (d.line, d.column, d.code),
     )
     return ConversionResult(filename, source, output, tuple(diagnostics))
+
+
+def _libcst_syntax_error(exc, source: str, filename: str) -> Diagnostic:
+    """K2T002 where Python agrees the source is not valid; K2T003 where only libcst cannot read it."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid syntax"
+    if syntax_error(source, filename) is None:
+        return Diagnostic(filename, exc.raw_line, exc.raw_column + 1, "K2T003", f"valid Python that k2t's parser (libcst) cannot read: {message}")
+    return Diagnostic(filename, exc.raw_line, exc.raw_column + 1, "K2T002", f"syntax error: {message}")
+
+
+def _nested_too_deeply(source: str, filename: str) -> Diagnostic:
+    """K2T003 at the largest expression: libcst ran out of recursion in it."""
+    tree = parse_python(source, filename)
+    where = (1, 1) if isinstance(tree, Diagnostic) else _position(largest_expression(tree))
+    return Diagnostic(filename, *where, "K2T003", "code nested too deeply for k2t to convert (split this expression)")
 
 
 def check_source(source: str, filename: str = "<string>") -> tuple[Diagnostic, ...]:
@@ -148,7 +189,22 @@ def convert_bytes(data: bytes, filename: str = "<string>") -> ConversionResult:
         return ConversionResult(filename, "", None, (decoded,))
     source, encoding = decoded
     result = convert_source(source, filename)
+    unwritable = _unencodable(result.output, encoding, filename) if result.output is not None else None
+    if unwritable is not None:  # check and convert agree: neither calls this file converted
+        return ConversionResult(filename, source, None, (*result.diagnostics, unwritable), encoding)
     return ConversionResult(result.path, result.source, result.output, result.diagnostics, encoding)
+
+
+def _unencodable(output: str, encoding: str, filename: str) -> Diagnostic | None:
+    """A K2T001 diagnostic when the converted text holds a character the file's declared encoding cannot."""
+    try:
+        output.encode(encoding)
+    except UnicodeEncodeError as exc:
+        line = output.count("\n", 0, exc.start) + 1
+        character = output[exc.start]
+        message = f"the output needs {character!r} (line {line} of the output), which {encoding} cannot encode"
+        return Diagnostic(filename, 1, 1, "K2T001", message)
+    return None
 
 
 def convert_file(path: str | Path) -> ConversionResult:

@@ -16,6 +16,7 @@ class Severity(str, Enum):
 CODES: dict[str, str] = {
     "K2T001": "input file cannot be read or decoded",
     "K2T002": "input is not valid Python",
+    "K2T003": "valid Python that k2t cannot read (nested too deeply, or syntax libcst does not know)",
     "K2T100": "Keras API that k2t does not translate",
     "K2T101": "Keras layer that k2t does not translate",
     "K2T102": "argument of a Keras layer that k2t does not translate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import libcst as cst
@@ -399,7 +400,7 @@ def _loaded_and_bound_names(text: str) -> tuple[set[str], set[str]]:
 
 def _emit_once(script: KerasScript, plan: ScriptPlan) -> str:
     block = _rename_generated(generated_block(plan), plan)
-    generated = cst.parse_module(block + "\n").body if block else []
+    generated = cst.parse_module(_in_newline_of(script.module, block + "\n")).body if block else []
     todo_map = _todo_statements(script, plan)
     removed = remaining.removed_imports(script.module, script.import_rewrites)
     rewriter = _Rewriter(script, plan, todo_map, set(removed.targets), removed.stars)
@@ -452,6 +453,15 @@ def _top_level_names(statements) -> set[str]:
                 if isinstance(small, cst.Assign):
                     names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
     return names
+
+
+def _in_newline_of(module: cst.Module, code: str) -> str:
+    """Generated ``code`` with the script's line ending (its first one, as black keeps it).
+
+    libcst writes the line ends between statements in the module's own newline; this
+    covers the ones it copies verbatim, inside multi-line strings (the templates' docstrings).
+    """
+    return re.sub(r"\r\n|\r|\n", module.default_newline, code) if module.default_newline != "\n" else code
 
 
 def _strip_blank(lines):
@@ -551,17 +561,18 @@ class _Rewriter(cst.CSTTransformer):
         if code == "":
             self.drop.add(id(original_node))
             return updated_node
-        return cst.parse_expression(code)
+        return cst.parse_expression(_in_newline_of(self.script.module, code))
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         # model.optimizer.learning_rate (plan.calls); self.model.optimizer.learning_rate in a callback class (plan.expressions)
         code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
-        return updated_node if code is None else cst.parse_expression(code)
+        return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         # A class base the translator replaces (keras.callbacks.Callback -> the generated Callback).
         code = self.plan.expressions.get(id(original_node))
-        return updated_node if code is None else updated_node.with_changes(value=cst.parse_expression(code))
+        value = None if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
+        return updated_node if value is None else updated_node.with_changes(value=value)
 
     def leave_Import(self, original_node, updated_node):
         return self._import(original_node, updated_node)
@@ -593,7 +604,7 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node
         if not lines:
             return cst.RemoveFromParent()
-        statements = [cst.parse_statement(line) for line in lines]
+        statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]
         statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
         return cst.FlattenSentinel(statements)
 

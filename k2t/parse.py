@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -79,6 +80,28 @@ class Todo:
     pos: Pos
     # A warning converts (no TODO comment, exit code 0) but says where the result may differ from Keras.
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        # The message becomes a `# TODO(k2t): ...` comment and a `path:line:col:` record: both are one line.
+        self.message = one_line_message(self.message)
+
+
+# A quoted piece of the script longer than this is cut in a message (a whole multi-line call says nothing more).
+_QUOTE_LIMIT = 80
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def one_line_message(message: str) -> str:
+    """``message`` on one line: quoted multi-line code joined as it reads, long quotes cut with `...`."""
+    message = re.sub(r"([(\[{])\s*(?:\r\n|\r|\n)\s*", r"\1", message)  # `Dense(\n    3` -> `Dense(3`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*([)\]}])", r"\1", message)  # `3,\n)` -> `3,)`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*", " ", message)
+
+    def shorten(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        return match.group(0) if len(quoted) <= _QUOTE_LIMIT else f"`{quoted[: _QUOTE_LIMIT - 4].rstrip()} ...`"
+
+    return _QUOTED.sub(shorten, message)
 
 
 @dataclass
@@ -524,14 +547,14 @@ class _Parser:
         if isinstance(func, cst.Call):
             layer = self.call(func, self.keras_name(func.func), scope)
             layer_id = id(func)
-        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is None:
-            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
-            layer_id = id(layer.model)
-        elif isinstance(func, cst.Name):
+        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
+        elif isinstance(func, cst.Name) and scope.model(func.value) is not None:
+            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
+            layer_id = id(layer.model)
         else:
-            # layers.add([a, b]) and friends: the function form of a merge layer.
+            # layers.add([a, b]) and friends (`from keras.layers import add` too): the function form of a merge layer.
             short = self.keras_name(func).rsplit(".", 1)[-1]
             _mark_subtree(func, self.consumed)
             args = [a for a in node.args if a.keyword is None][:1]
@@ -591,7 +614,7 @@ class _Parser:
         if "inputs" not in given or "outputs" not in given:
             raise _Unfollowable(call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)")
         inputs, _ = self.tensor_list(given["inputs"], scope)
-        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope)
+        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope, line)
         kwargs = []
         for key, value in given.items():
             if key == "name":
@@ -599,6 +622,10 @@ class _Parser:
             elif key not in ("inputs", "outputs"):
                 raise _Unfollowable(call, f"keras.Model({key}=...) is not translated")
         nodes = _graph_nodes(inputs, outputs)
+        for source in _sources(outputs):
+            if not any(source is given_input for given_input in inputs):
+                # Keras refuses it too ("Output ... is not connected to `inputs`").
+                raise _Unfollowable(call, f"the outputs depend on the Input `{source.var}`, which is not among the model's inputs")
         model = ModelSpec(
             var=target,
             pos=self.pos(call),
@@ -610,7 +637,8 @@ class _Parser:
         self.script.models.append(model)
         return model
 
-    def tensor_list(self, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool]:
+    def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
+        """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
         if isinstance(node, (cst.List, cst.Tuple)):
             items = [el.value for el in node.elements]
             as_list = True
@@ -619,6 +647,9 @@ class _Parser:
             as_list = False
         tensors = []
         for item in items:
+            if line is not None and self.is_tensor_expression(item, scope):
+                tensors.append(self.tensor_expression(line, "outputs", item, scope))
+                continue
             if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
                 raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")
             self.consumed.add(id(item))
@@ -707,6 +738,8 @@ class _Parser:
             model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
             return
         if isinstance(node, cst.Name) and scope.model(node.value) is not None:
+            if _nests(scope.model(node.value).model, model):  # a model cannot hold itself
+                raise _Unfollowable(node, f"`{node.value}` is, or contains, the model it is added to")
             model.layers.append(self.nested_model(node, scope))  # `Sequential([encoder, layers.Dense(1)])`
             return
         if not isinstance(node, cst.Call):
@@ -1076,6 +1109,38 @@ MERGE_FUNCTIONS = {
     "concatenate": "Concatenate",
     "dot": "Dot",
 }
+
+
+def _nests(inner: ModelSpec, outer: ModelSpec) -> bool:
+    """Does ``inner`` hold ``outer`` (or is it ``outer``)? Adding it to ``outer`` would make a cycle."""
+    seen: set[int] = set()
+    pending = [inner]
+    while pending:
+        model = pending.pop()
+        if model is outer:
+            return True
+        if id(model) in seen:
+            continue
+        seen.add(id(model))
+        layers = [node.layer for node in model.graph.nodes] if model.graph is not None else model.layers
+        pending.extend(layer.model for layer in layers if layer is not None and layer.model is not None)
+    return False
+
+
+def _sources(outputs: list[TensorNode]) -> list[TensorNode]:
+    """The Inputs (nodes without a layer) that ``outputs`` are computed from, each once."""
+    found: dict[int, TensorNode] = {}
+    seen: set[int] = set()
+    pending = list(outputs)
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.layer is None:
+            found[id(node)] = node
+        pending.extend(node.inputs)
+    return list(found.values())
 
 
 def _graph_nodes(inputs: list[TensorNode], outputs: list[TensorNode]) -> list[TensorNode]:

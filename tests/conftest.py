@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# One OpenMP thread for torch here and in every script a test runs: the suite runs on every core
+# (pytest -n auto), and torch's OpenMP threads spin and stall when the cores are already busy
+# (a 5 s fixture script took 200 s beside another test worker). Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 

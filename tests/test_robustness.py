@@ -182,8 +182,11 @@ def test_arbitrary_python_converts_to_itself(source):
     """No Keras in it: the whole libcst pipeline (no shortcut) must give the source back."""
     try:
         ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError):
         assert lib.convert_source(source, "gen.py").output is None
+        return
+    except (RecursionError, MemoryError):  # k2t parses with more room than the default recursion limit
+        assert lib.convert_source(source, "gen.py").output in (source, None)
         return
     assert lib.convert_source(source, "gen.py").output == source
     result = _convert_with_libcst(source, "gen.py")

@@ -26,14 +26,23 @@ DEPTHWISE_KWARGS = _WINDOW_KWARGS | {"depth_multiplier", "depthwise_initializer"
 SEPARABLE_KWARGS = DEPTHWISE_KWARGS | {"pointwise_initializer", "pointwise_regularizer"}
 
 
-def tuple_arg(ctx: LayerContext, key: str, index: int | None, default, rank: int) -> tuple[int, ...]:
-    """An int-or-tuple Keras argument (kernel_size, strides, ...) as a tuple of ``rank`` ints."""
+def tuple_arg(ctx: LayerContext, key: str, index: int | None, default, rank: int, allow_zero: bool = False) -> tuple[int, ...]:
+    """An int-or-tuple Keras argument (kernel_size, strides, ...) as a tuple of ``rank`` ints.
+
+    Keras's own check (``standardize_tuple``): every value > 0, or >= 0 where ``allow_zero`` (output_padding).
+    """
     value = ctx.literal(key, index, default)
     if isinstance(value, int) and not isinstance(value, bool):
-        return (value,) * rank
-    if isinstance(value, (tuple, list)) and len(value) == rank and all(isinstance(v, int) for v in value):
-        return tuple(value)
-    raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
+        values = (value,) * rank
+    elif isinstance(value, (tuple, list)) and len(value) == rank and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        values = tuple(value)
+    else:
+        raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
+    smallest = 0 if allow_zero else 1
+    if any(v < smallest for v in values):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}): Keras needs every value {bound}", ctx.layer.pos)
+    return values
 
 
 def check_channels_last(ctx: LayerContext) -> None:
@@ -112,7 +121,12 @@ def _runtime_same_padding(ctx: LayerContext, sizes: list[int | None], kernel, st
             pads += [str(before), str(after)]
         else:
             pads.append(f"*{helper.name}(x.shape[{axis + 2}], {k}, {s}{f', {d}' if d != 1 else ''})")
-    return [f"x = F.pad(x, ({', '.join(pads)}))  # Keras 'same' with stride > 1: the odd pad goes after"]
+    return [f"x = F.pad(x, {tuple_code(pads)})  # Keras 'same' with stride > 1: the odd pad goes after"]
+
+
+def tuple_code(items: list[str]) -> str:
+    """A tuple display of ``items`` (code): one item needs its comma, `(*pads,)` (`(*pads)` is no Python)."""
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 @dataclass(frozen=True)
@@ -315,7 +329,7 @@ def _conv_transpose(ctx: LayerContext, rank: int) -> LayerPlan:
     filters = _filters(ctx)
     output_padding = ctx.literal("output_padding", None, None)
     if output_padding is not None:
-        output_padding = tuple_arg(ctx, "output_padding", None, None, rank)
+        output_padding = tuple_arg(ctx, "output_padding", None, None, rank, allow_zero=True)
     use_bias = ctx.literal("use_bias", None, True)
     in_channels = ctx.shape[-1]
     spatial = ctx.shape[:-1]

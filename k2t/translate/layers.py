@@ -22,7 +22,7 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", "Dense needs units", ctx.layer.pos)
     ctx.keras_layout()  # Dense acts on the last axis
     units = ctx.size(units_value, f"{ctx.attr}_units")
-    in_features = ctx.shape[-1]
+    in_features = ctx.features()
     use_bias = ctx.literal("use_bias", None, True)
     activation = activation_name(ctx.layer.arg(1, "activation"))
     linear = ctx.self_attr

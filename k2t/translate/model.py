@@ -81,6 +81,13 @@ class LayerContext:
             self.pre.append(f"x = {keras_layout_expression('x', len(self.shape) + 1)}  # back to channels-last")
             self.layout = "keras"
 
+    def features(self) -> str:
+        """The size of the last axis, which Dense and BatchNormalization act on (Keras refuses inputs without one)."""
+        if not self.shape:
+            message = f"{self.layer.short_name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
+            raise Unsupported("K2T103", message, self.layer.pos)
+        return self.shape[-1]
+
     @property
     def self_attr(self) -> str:
         return f"self.{self.attr}"

@@ -53,7 +53,7 @@ def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
     epsilon = ctx.literal("epsilon", 2, 1e-3)
     center = ctx.literal("center", 3, True)
     scale = ctx.literal("scale", 4, True)
-    features = ctx.shape[-1]
+    features = ctx.features()
     args = [features]
     if momentum != 0.99:
         args.append(f"momentum={momentum!r}")

@@ -8,7 +8,7 @@ the odd pad after) and never lets a padded cell count: max pooling ignores it
 from __future__ import annotations
 
 from ..diagnostics import Unsupported
-from .conv import check_channels_last, conv_output_size, same_padding, tuple_arg
+from .conv import check_channels_last, conv_output_size, same_padding, tuple_arg, tuple_code
 from .helpers import Helper
 from .model import LayerContext, static_int
 from .plan import LayerPlan
@@ -54,7 +54,7 @@ def same_pool_padding(ctx: LayerContext, spatial: list[str], pool, strides) -> l
 
 def torch_pad_order(pads: list[tuple[str, str]]) -> str:
     """F.pad's order, as code: the last dim first, (before, after) each."""
-    return "(" + ", ".join(p for before, after in reversed(pads) for p in (before, after) if p) + ")"
+    return tuple_code([p for before, after in reversed(pads) for p in (before, after) if p])
 
 
 def _pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
