@@ -608,6 +608,38 @@ class _Rewriter(cst.CSTTransformer):
         statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
         return cst.FlattenSentinel(statements)
 
+    def leave_If(self, original_node: cst.If, updated_node: cst.If):
+        if id(original_node) not in self.script.decided_ifs:
+            return updated_node
+        # `if K.image_data_format() == "channels_first": ... else: ...`: Keras 3 runs one branch; keep that one.
+        live = self.script.decided_ifs[id(original_node)]
+        if live is None:
+            return cst.RemoveFromParent()
+        if live == "body":
+            statements = list(updated_node.body.body)
+        elif isinstance(updated_node.orelse, cst.If):
+            statements = [updated_node.orelse]
+        else:
+            statements = list(updated_node.orelse.body.body)
+        statements = [s for s in statements if not _is_placeholder_pass(s)]
+        if not statements:
+            return cst.RemoveFromParent()
+        first = statements[0]
+        statements[0] = first.with_changes(leading_lines=[*updated_node.leading_lines, *first.leading_lines])
+        return cst.FlattenSentinel(statements)
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For):
+        # A loop k2t unrolled into a model: nothing of it is left to run.
+        if id(original_node) in self.script.unrolled and all(_is_placeholder_pass(s) for s in updated_node.body.body):
+            return cst.RemoveFromParent()
+        return updated_node
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):
+        # Every statement of the block was folded into a model: keep the block valid Python.
+        if not updated_node.body and original_node.body:
+            return updated_node.with_changes(body=[_PLACEHOLDER_PASS])
+        return updated_node
+
     def on_leave(self, original_node, updated_node):
         result = super().on_leave(original_node, updated_node)
         if (isinstance(original_node, cst.Name) and original_node.value in self.watched) or (
@@ -631,3 +663,11 @@ def _new_comments(leading_lines, messages: list[str]) -> list[cst.EmptyLine]:
         for m in messages
         if f"# {m}" not in present and not (marked and m.startswith("TODO"))
     ]
+
+
+# The `pass` of a block whose statements were all folded into a model (identity marks it as k2t's).
+_PLACEHOLDER_PASS = cst.SimpleStatementLine(body=[cst.Pass()])
+
+
+def _is_placeholder_pass(statement: cst.CSTNode) -> bool:
+    return statement is _PLACEHOLDER_PASS

@@ -31,6 +31,8 @@ from .ir import (
     Value,
 )
 from .names import canonical_name, is_keras, is_tensorflow
+from .values import Env, Evaluator, Unknown, assigned_names, bind_target, is_constant
+from .values import target_names as _target_names
 
 MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights")
 # Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
@@ -50,7 +52,11 @@ FUNCTIONS = (
     "keras.utils.to_categorical",
     "keras.utils.clear_session",
     "tensorflow.random.set_seed",
+    "keras.backend.image_data_format",
+    "keras.config.image_data_format",
 )
+# Keras 3's image data format unless the script sets another (keras.config.set_image_data_format).
+DEFAULT_IMAGE_DATA_FORMAT = "channels_last"
 
 
 @dataclass
@@ -119,6 +125,12 @@ class KerasScript:
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
     callback_model_calls: list[FunctionCallSpec] = field(default_factory=list)  # self.model.predict/evaluate(...)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
+    # id() of `if` statements decided statically (on keras.backend.image_data_format()) -> the branch
+    # that runs: "body", "orelse", or None when neither does; emit keeps only that branch.
+    decided_ifs: dict[int, str | None] = field(default_factory=dict)
+    unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
+    # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
+    tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
     todos: list[Todo] = field(default_factory=list)
     layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
@@ -143,6 +155,8 @@ class _Scope:
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
         # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
         self.in_callback: bool = parent.in_callback if parent is not None else False
+        # The values of the names bound so far (k2t.values); a function's body sees its module's.
+        self.env = Env(parent.env if parent is not None else None)
 
     def tensor(self, name: str) -> TensorNode | None:
         scope: _Scope | None = self
@@ -203,6 +217,11 @@ class _Parser:
         self.positions = self.wrapper.resolve(PositionProvider)
         self.script = KerasScript(path=path, module=self.module)
         self.consumed: set[int] = set()  # id() of expression nodes already described
+        # Loops and undecided branches being walked: a model or tensor made before one of them must
+        # not be extended inside it (the model would depend on how often the body runs).
+        self.frames: list[_Frame] = []
+        self.iteration: tuple = ()  # (loop id, index) of each unrolled loop being walked
+        self.image_data_format = DEFAULT_IMAGE_DATA_FORMAT
         self.used_bindings: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
@@ -228,13 +247,27 @@ class _Parser:
                 return canonical
         return None
 
+    def evaluate(self, node: cst.BaseExpression, scope: _Scope) -> tuple[object, bool]:
+        """The value of ``node`` when the script runs (or an Unknown), and whether it reads a loop variable."""
+        evaluator = Evaluator(scope.env, self.folded_keras_call)
+        value = evaluator(node)
+        return value, evaluator.transient
+
+    def folded_keras_call(self, node: cst.Call) -> object | None:
+        if self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format") and not node.args:
+            return self.image_data_format
+        return None
+
     def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
         code = self.code(node)
         literal = NO_LITERAL
         try:
             literal = ast.literal_eval(code.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            pass
+            if not isinstance(node, cst.Lambda) and not (isinstance(node, cst.Call) and self.keras_name(node.func) is not None):
+                known, transient = self.evaluate(node, scope)
+                if not isinstance(known, Unknown) and is_constant(known):
+                    return self._known_value(node, code, known, transient, scope)
         keras_ref = None
         keras_call = None
         elements = None
@@ -270,6 +303,23 @@ class _Parser:
         return Value(
             code=code, pos=self.pos(node), literal=literal, keras_ref=keras_ref, keras_call=keras_call, elements=elements, items=items
         )
+
+    def _known_value(self, node: cst.BaseExpression, code: str, known, transient: bool, scope: _Scope) -> Value:
+        """A value held in variables (``input_shape``, ``filters * 2``) whose value k2t knows.
+
+        The code stays as the script wrote it, so that a size in a variable the
+        script defines before building the model stays a constructor parameter
+        of that name; a loop variable (of an unrolled loop or a comprehension)
+        does not exist where the model is built, so its code is the value itself.
+        """
+        if transient:
+            code = repr(known)
+        elements = None
+        if isinstance(node, (cst.Tuple, cst.List)) and all(isinstance(el, cst.Element) for el in node.elements):
+            elements = tuple(self.value(el.value, scope) for el in node.elements)  # `(SIZE, SIZE, 3)`: each as written
+        elif isinstance(known, (tuple, list)):
+            elements = tuple(Value(code=repr(v), pos=self.pos(node), literal=v) for v in known)
+        return Value(code=code, pos=self.pos(node), literal=known, elements=elements)
 
     def call(self, node: cst.Call, name: str, scope: _Scope) -> KerasCall:
         self.consumed.add(id(node))
@@ -314,21 +364,158 @@ class _Parser:
                 self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
             self.scan_expressions(stmt, stmt.decorators, scope)
             inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+            if isinstance(stmt, cst.FunctionDef):
+                inner.env.forget(_parameter_names(stmt.params), f"a parameter of {stmt.name.value}()")
             if isinstance(stmt, cst.ClassDef) and self.callback_class(stmt):
                 inner.in_callback = True
-            self.block(_body_of(stmt.body), inner)
+            frames, self.frames = self.frames, []  # a body runs when called, not in the enclosing loop
+            try:
+                self.block(_body_of(stmt.body), inner)
+            finally:
+                self.frames = frames
             if inner.function is not None and inner.function in inner.factories:
                 scope.factories[inner.function] = inner.factories.pop(inner.function)
+            scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a {'function' if inner.function else 'class'}")
             return
-        # Compound statements (if/for/while/with/try): check their headers, walk their bodies.
+        if isinstance(stmt, cst.If):
+            self.if_statement(stmt, scope)
+            return
+        if isinstance(stmt, cst.For):
+            self.for_statement(stmt, scope)
+            return
+        # Other compound statements (while/with/try): check their headers, walk their bodies.
         for attr in ("test", "iter", "items"):
             header = getattr(stmt, attr, None)
             if header is not None:
                 self.scan_expressions(stmt, header, scope)
+        if isinstance(stmt, cst.While):
+            self.in_frame(_Frame(stmt, "a `while` loop", scope), lambda: self.block(_body_of(stmt.body), scope))
+            for child in _child_blocks(stmt.orelse) if stmt.orelse is not None else ():
+                self.block(child, scope)
+            scope.env.forget(assigned_names(stmt), "rebound in a `while` loop")
+            return
         for child in _child_blocks(stmt):
             self.block(child, scope)
+        if isinstance(stmt, cst.Try):
+            scope.env.forget(assigned_names(stmt), "bound in a `try` statement")
+
+    # ------------------------------------------------------- branches and loops
+    def in_frame(self, frame: _Frame, walk) -> None:
+        self.frames.append(frame)
+        try:
+            walk()
+        finally:
+            self.frames.pop()
+
+    def carried(self, what: str, node: cst.CSTNode) -> None:
+        """Raise when ``node`` extends a model or tensor made before the innermost loop or undecided branch."""
+        if self.frames:
+            frame = self.frames[-1]
+            raise _Unfollowable(node, f"{what} inside {frame.kind} k2t cannot unroll or decide: the model would depend on it")
+
+    def outer(self, scope: _Scope, *, model: str | None = None, tensor: str | None = None) -> bool:
+        """Whether ``model`` / ``tensor`` was made before the innermost loop or undecided branch."""
+        if not self.frames:
+            return False
+        frame = self.frames[-1]
+        if model is not None:
+            instance = scope.model(model)
+            return instance is not None and id(instance.model) in frame.models
+        return tensor is not None and tensor in frame.tensors
+
+    def if_statement(self, stmt: cst.If, scope: _Scope) -> None:
+        self.scan_expressions(stmt, stmt.test, scope)
+        test, _ = self.evaluate(stmt.test, scope)
+        if not isinstance(test, Unknown) and _reads_image_data_format(stmt.test, self):
+            # `if K.image_data_format() == "channels_first":` runs one branch in Keras 3: only that branch is kept.
+            live = "body" if test else ("orelse" if stmt.orelse is not None else None)
+            self.script.decided_ifs[id(stmt)] = live
+            if live == "body":
+                self.block(_body_of(stmt.body), scope)
+            elif live == "orelse":
+                orelse = stmt.orelse
+                self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope)
+            return
+        before = assigned_names(stmt)
+        frame = _Frame(stmt, f"an `if` on `{self.code(stmt.test)}`", scope)
+        self.in_frame(frame, lambda: self.block(_body_of(stmt.body), scope))
+        if stmt.orelse is not None:
+            orelse = stmt.orelse
+            self.in_frame(frame, lambda: self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope))
+        if not isinstance(test, Unknown) or not before:
+            return
+        scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide")
+
+    def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
+        self.scan_expressions(stmt, stmt.iter, scope)
+        items, _ = self.evaluate(stmt.iter, scope)
+        body = _body_of(stmt.body)
+        if _extends_outer_models(body, scope, self) and not isinstance(items, Unknown) and stmt.orelse is None:
+            # `for units in (64, 32): model.add(layers.Dense(units))`: one layer per iteration.
+            try:
+                items = list(items)
+            except TypeError:
+                items = None
+            if items is not None and len(items) <= 1000:
+                self.script.unrolled.add(id(stmt))
+                for index, item in enumerate(items):
+                    bind_target(scope.env, stmt.target, item, transient=True)
+                    self.iteration = (*self.iteration, (id(stmt), index))
+                    try:
+                        self.block(body, scope)
+                    finally:
+                        self.iteration = self.iteration[:-1]
+                return
+        names = assigned_names(stmt)
+        reason = f"`{self.code(stmt.iter)}` is not a sequence k2t knows" if isinstance(items, Unknown) else "a loop variable"
+        scope.env.forget(names, reason)
+        frame = _Frame(stmt, f"a loop over `{self.code(stmt.iter)}`", scope)
+        self.in_frame(frame, lambda: self.block(body, scope))
+        if stmt.orelse is not None:
+            self.block(_body_of(stmt.orelse.body), scope)
+        scope.env.forget(names, "rebound in a loop")
+
+    def layer_key(self, node: cst.CSTNode) -> object:
+        """The identity of the layer object a call creates: one per iteration of an unrolled loop."""
+        return (id(node), self.iteration) if self.iteration else id(node)
 
     def simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        try:
+            self._simple(line, small, scope)
+        finally:
+            self.bind_values(small, scope)
+
+    def bind_values(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
+        if isinstance(small, cst.Assign):
+            value, _ = self.evaluate(small.value, scope)
+            for target in small.targets:
+                bind_target(scope.env, target.target, value)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0])
+        elif isinstance(small, cst.AugAssign):
+            operator = _AUGMENTED.get(type(small.operator))
+            value = Unknown("updated in place")
+            if operator is not None:
+                value, _ = self.evaluate(cst.BinaryOperation(small.target, operator(), small.value), scope)
+            bind_target(scope.env, small.target, value)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            scope.env.forget(assigned_names(small), "imported")
+        elif isinstance(small, (cst.Global, cst.Nonlocal)):
+            scope.env.forget([item.name.value for item in small.names], "declared global")
+        elif isinstance(small, cst.Del):
+            scope.env.forget(_target_names(small.target), "deleted")
+        elif isinstance(small, cst.Expr):
+            self.image_data_format_set(small.value)
+
+    def image_data_format_set(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Call) and self.keras_name(node.func) in (
+            "keras.backend.set_image_data_format", "keras.config.set_image_data_format"
+        ):  # fmt: skip
+            value = node.args[0].value if node.args else None
+            self.image_data_format = ast.literal_eval(self.code(value)) if isinstance(value, cst.SimpleString) else None
+
+    def _simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         if isinstance(small, (cst.Import, cst.ImportFrom)):
             self.import_statement(line, small)
             return
@@ -337,6 +524,11 @@ class _Parser:
                 return
         except _Unfollowable as exc:
             self.todo(line, exc.node, "K2T103", exc.message)
+            # What the statement assigns is no model or tensor k2t knows: a later use must not reach an
+            # older value of the name (a layer k2t could not follow would silently go missing).
+            for name in _assigned_by(small):
+                scope.tensors[name] = None
+                scope.models[name] = None
             return
         self.scan_expressions(line, small, scope)
 
@@ -451,6 +643,8 @@ class _Parser:
                 if instance is not None and func.attr.value == "add":
                     if len(call.args) != 1 or call.args[0].keyword is not None:
                         raise _Unfollowable(call, "model.add() takes exactly one layer")
+                    if self.outer(scope, model=func.value.value):
+                        self.carried(f"`{func.value.value}.add(...)`", call)
                     self.add_layer(instance.model, call.args[0].value, scope)
                     instance.model.add_statements.append(line)
                     return True
@@ -468,6 +662,14 @@ class _Parser:
             return False
         target = small.targets[0].target.value
         value = small.value
+        if isinstance(value, cst.Name) and scope.tensor(value.value) is not None:
+            # `x = inputs`: another name for the same Keras tensor; the statement goes with the model.
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = {value.value}`", value)
+            self.consumed.add(id(value))
+            scope.tensors[target] = scope.tensor(value.value)
+            self.script.tensor_aliases.append((line, scope.tensors[target]))
+            return True
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
@@ -482,10 +684,12 @@ class _Parser:
         if name is not None and name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper():
             # A layer object kept for later calls (shared layers).
             layer = self.bind_layer_object(target, self.call(value, name, scope), line)
-            scope.layer_objects[target] = (layer, id(value), line)
+            scope.layer_objects[target] = (layer, self.layer_key(value), line)
             self.script.removed.add(id(line))
             return True
         if self.is_tensor_expression(value, scope):
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
             node = self.tensor_expression(line, target, value, scope)
             scope.tensors[target] = node
             return True
@@ -546,7 +750,7 @@ class _Parser:
         func = node.func
         if isinstance(func, cst.Call):
             layer = self.call(func, self.keras_name(func.func), scope)
-            layer_id = id(func)
+            layer_id = self.layer_key(func)
         elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
@@ -560,7 +764,7 @@ class _Parser:
             args = [a for a in node.args if a.keyword is None][:1]
             kwargs = tuple((a.keyword.value, self.value(a.value, scope)) for a in node.args if a.keyword is not None)
             layer = KerasCall("keras.layers." + MERGE_FUNCTIONS[short], (), kwargs, self.pos(node))
-            layer_id = id(node)
+            layer_id = self.layer_key(node)
             node_args = args
             return self._apply(line, target, node, layer, layer_id, node_args, scope)
         positional = [a for a in node.args if a.keyword is None]
@@ -715,16 +919,36 @@ class _Parser:
         for arg in call.args:
             if arg.keyword is None or arg.keyword.value == "layers":
                 layers_node = arg.value
-        if layers_node is not None:
-            if not isinstance(layers_node, (cst.List, cst.Tuple)):
-                raise _Unfollowable(layers_node, "Sequential(...) needs a literal list of layers for k2t to follow")
-            for el in layers_node.elements:
+        for part in _concatenated(layers_node) if layers_node is not None else ():
+            if isinstance(part, cst.ListComp):
+                self.comprehension_layers(model, part, scope)
+                continue
+            if not isinstance(part, (cst.List, cst.Tuple)):
+                raise _Unfollowable(part, "Sequential(...) needs a list of layers written in the call for k2t to follow")
+            for el in part.elements:
                 if not isinstance(el, cst.Element):
-                    raise _Unfollowable(layers_node, "Sequential(...) with a starred list cannot be followed")
+                    raise _Unfollowable(part, "Sequential(...) with a starred list cannot be followed")
                 self.add_layer(model, el.value, scope)
         model.factory = scope.function
         self.script.models.append(model)
         return model
+
+    def comprehension_layers(self, model: ModelSpec, node: cst.ListComp, scope: _Scope) -> None:
+        """``Sequential([layers.Dense(n, activation="relu") for n in (64, 32)])``: one layer per item."""
+        for_in = node.for_in
+        if for_in.inner_for_in is not None or for_in.ifs or for_in.asynchronous is not None:
+            raise _Unfollowable(node, "k2t unrolls a list comprehension of layers with one `for` and no `if`")
+        items, _ = self.evaluate(for_in.iter, scope)
+        if isinstance(items, Unknown):
+            raise _Unfollowable(for_in.iter, f"k2t cannot unroll layers over `{self.code(for_in.iter)}`: {items.reason}")
+        inner = _Scope(scope, scope.function)
+        for index, item in enumerate(items):
+            bind_target(inner.env, for_in.target, item, transient=True)
+            self.iteration = (*self.iteration, (id(node), index))
+            try:
+                self.add_layer(model, node.elt, inner)
+            finally:
+                self.iteration = self.iteration[:-1]
 
     def nested_model(self, node: cst.Name, scope: _Scope) -> KerasCall:
         """A model of the script used as a layer of another: one submodule holding it."""
@@ -1297,3 +1521,97 @@ def _bound_names(module: cst.Module) -> set[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
     return names
+
+
+_AUGMENTED = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
+    cst.PowerAssign: cst.Power,
+}
+
+
+class _Frame:
+    """A loop k2t does not unroll, or a branch it cannot decide, and what existed before it."""
+
+    def __init__(self, node: cst.CSTNode, kind: str, scope: _Scope):
+        self.node = node
+        self.kind = kind
+        self.models: set[int] = set()
+        self.tensors: set[str] = set()
+        current: _Scope | None = scope
+        while current is not None:
+            self.models.update(id(instance.model) for instance in current.models.values() if instance is not None)
+            self.tensors.update(current.tensors)
+            current = current.parent
+
+
+def _parameter_names(params: cst.Parameters) -> list[str]:
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            every.append(star)
+    return [p.name.value for p in every]
+
+
+
+
+def _reads_image_data_format(test: cst.BaseExpression, parser: _Parser) -> bool:
+    """Whether an `if` test calls keras.backend.image_data_format() (the branches k2t decides)."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            if parser.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format"):
+                found = True
+
+    test.visit(Finder())
+    return found
+
+
+def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
+    """Whether a loop body calls `.add` on a model made before the loop, or rebinds a Keras tensor made before it."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "add"
+                and isinstance(func.value, cst.Name)
+                and scope.model(func.value.value) is not None
+            ):
+                found = True
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            nonlocal found
+            if isinstance(node.target, cst.Name) and scope.tensor(node.target.value) is not None:
+                found = True
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    for statement in body:
+        statement.visit(Finder())
+    return found
+
+
+def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``[a] + [b for ...] + [c]`` -> its parts, in order."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return [*_concatenated(node.left), *_concatenated(node.right)]
+    return [node]
+
+
+def _assigned_by(small: cst.BaseSmallStatement) -> list[str]:
+    if isinstance(small, cst.Assign):
+        return [name for target in small.targets for name in _target_names(target.target)]
+    if isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+        return _target_names(small.target)
+    return []

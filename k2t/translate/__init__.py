@@ -174,6 +174,10 @@ def translate(script: KerasScript) -> ScriptPlan:
             for node in [*spec.graph.inputs, *spec.graph.nodes]:
                 if node.statement is not None and node.statement is not spec.statement:
                     plan.statements.setdefault(id(node.statement), [])
+            held = {id(node) for node in [*spec.graph.inputs, *spec.graph.nodes]}
+            for statement, tensor in script.tensor_aliases:
+                if id(tensor) in held:
+                    plan.statements.setdefault(id(statement), [])
 
     def resolve_nested(spec: ModelSpec, given_input: list[str], pos) -> ModulePlan:
         """The module of a model used as a layer; one without its own input shape takes the outer model's."""
@@ -639,6 +643,8 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         plan.add_helper(Helper("to_categorical", "functions/to_categorical.py.j2"))
         args = [v.code for v in call.args] + [f"{k}={v.code}" for k, v in call.kwargs]
         return f"{plan.name('to_categorical')}({', '.join(args)})"
+    if call.name in ("keras.backend.image_data_format", "keras.config.image_data_format") and not call.args:
+        return '"channels_last"'  # Keras 3's default; the converted modules take channels-last data as Keras does
     if call.name == "keras.utils.clear_session":
         return ""  # nothing to clear in torch: the statement goes
     return None

@@ -13,7 +13,7 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
-from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression, prune_params
+from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression, prune_params, written_literal
 from .plan import LayerPlan, ModulePlan
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -48,7 +48,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             if value.is_literal and value.literal is None:
                 raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
             role = f"{node.var}_features" if len(values) == 1 else f"{node.var}_dim_{i}"
-            shape.append(str(value.literal) if value.is_literal else builder.param(value.code, role))
+            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
         name = _identifier(node.var, forward_args)
         forward_args.append(name)
         input_shapes.append(shape)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import dataclasses
 import keyword
 import re
@@ -52,6 +54,17 @@ def product(dims: list[str]) -> str:
             total *= v  # type: ignore[operator]
         return str(total)
     return " * ".join(d if static_int(d) is not None or d.isidentifier() else f"({d})" for d in dims)
+
+
+def written_literal(value: Value) -> bool:
+    """A known value written as a literal (``64``), or a loop variable's value spelled as one
+    (the variable does not exist where the model is built), as opposed to one k2t folded."""
+    if not value.is_literal:
+        return False
+    try:
+        return ast.literal_eval(value.code.strip()) == value.literal
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
 
 
 class LayerContext:
@@ -105,11 +118,18 @@ class LayerContext:
         return self.builder.param(bound.var, role)
 
     def size(self, value: Value, role: str) -> str:
-        """Code for a size argument: the literal, or a constructor parameter."""
+        """Code for a size argument: the literal, or a constructor parameter.
+
+        A size the script computes (``Dense(num_classes)``, ``Dense(len(CLASSES))``)
+        stays that expression, passed to the constructor where the script builds
+        the model, even when k2t knows its value: the script's knobs stay the
+        user's, and a size derived from one follows it.
+        """
         if value.is_literal:
             if isinstance(value.literal, bool) or not isinstance(value.literal, int):
                 raise Unsupported("K2T102", f"size {value.code} must be an integer", value.pos)
-            return str(value.literal)
+            if written_literal(value):
+                return str(value.literal)
         return self.builder.param(value.code, role)
 
     def literal(self, key: str, index: int | None, default):
@@ -237,7 +257,8 @@ def translate_model(
         for value, role in zip(shape_values, roles):
             if value.is_literal and value.literal is None:
                 raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
-            shape.append(str(value.literal) if value.is_literal else builder.param(value.code, role))
+            # A dimension the script computes (`Input(shape=(N_WORDS,))`) stays a constructor parameter.
+            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
     input_shape = list(shape)
 
     name_value = spec.call.kwarg("name")

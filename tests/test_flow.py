@@ -1,0 +1,232 @@
+"""Values through variables, loops and branches: a model built in a loop or under an `if` is either
+translated layer for layer (and proven against Keras) or reported, never silently different."""
+
+import re
+import textwrap
+
+import pytest
+from undefined import assert_no_undefined_names
+
+import k2t
+from conftest import requires_keras, requires_torch
+
+HEAD = """\
+import numpy as np
+import keras
+from keras import layers
+from keras import backend as K
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 8)).astype("float32")
+y = (x.sum(axis=1) > 0).astype("float32")
+keras.utils.set_random_seed(0)
+"""
+TAIL = """\
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def script(body: str) -> str:
+    return HEAD + textwrap.dedent(body) + TAIL
+
+
+def convert(source: str):
+    result = k2t.convert_source(source, "train.py")
+    assert result.output is not None
+    assert_no_undefined_names(result.output, source=source)
+    return result
+
+
+def linears(output: str) -> list[str]:
+    return re.findall(r"nn\.Linear\(([^)]*)\)", output)
+
+
+# Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features, the way real scripts spell it.
+UNROLLED = {
+    "add_in_a_loop": """\
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        for n in (64, 32):
+            model.add(layers.Dense(n, activation="relu"))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+    "add_in_a_loop_over_a_variable": """\
+        HIDDEN = [64, 32]
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(8,)))
+        for units in HIDDEN:
+            model.add(layers.Dense(units, activation="relu"))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+    "range_and_arithmetic": """\
+        width = 64
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        for i in range(2):
+            model.add(layers.Dense(width // 2 ** i, activation="relu", name=f"hidden_{i}"))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+    "comprehension": """\
+        model = keras.Sequential(
+            [keras.Input(shape=(8,))] + [layers.Dense(n, activation="relu") for n in (64, 32)] + [layers.Dense(1, activation="sigmoid")]
+        )
+        """,
+    "functional_loop": """\
+        inputs = keras.Input(shape=(8,))
+        h = inputs
+        for n in (64, 32):
+            h = layers.Dense(n, activation="relu")(h)
+        outputs = layers.Dense(1, activation="sigmoid")(h)
+        model = keras.Model(inputs, outputs)
+        """,
+    "zip_enumerate": """\
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        for i, (n, act) in enumerate(zip((64, 32), ("relu", "tanh"))):
+            model.add(layers.Dense(n, activation=act, name=f"block{i}"))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", UNROLLED)
+def test_loops_over_known_values_are_unrolled(name):
+    result = convert(script(UNROLLED[name]))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert linears(result.output) == ["8, 64", "64, 32", "32, 1"]
+    assert "for " not in result.output.split("model = ")[-1]  # the loop was folded into the module
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["add_in_a_loop", "functional_loop", "zip_enumerate"])
+def test_unrolled_loops_match_keras(name, tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(script(UNROLLED[name]), tmp_path)
+
+
+CHANNELS_BRANCH = """\
+    img_rows, img_cols = 6, 6
+    if K.image_data_format() == "channels_first":
+        x = x.reshape(len(x), 1, img_rows, img_cols // 3 * 2)[:, :, :, :4]
+        input_shape = (1, img_rows, 4)
+    else:
+        x = x.reshape(len(x), img_rows, 4, 1) if False else x[:, :8].reshape(len(x), 2, 4, 1)
+        input_shape = (2, 4, 1)
+    kernel_size = (2, 2)
+    model = keras.Sequential([
+        layers.Conv2D(4, kernel_size, activation="relu", input_shape=input_shape),
+        layers.Flatten(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    """
+
+
+def test_image_data_format_branch_keeps_the_channels_last_branch():
+    result = convert(script(CHANNELS_BRANCH))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "channels_first" not in result.output
+    assert "input_shape = (2, 4, 1)" in result.output
+    assert "nn.Conv2d(1, 4, (2, 2))" in result.output or "nn.Conv2d(1, 4, 2)" in result.output
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_image_data_format_branch_matches_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(script(CHANNELS_BRANCH), tmp_path)
+
+
+# Each extends a model under control flow k2t cannot resolve: a diagnostic, never a different model.
+REPORTED = {
+    "loop_over_data": (
+        """\
+        sizes = list(np.random.choice([16, 32], size=2))
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        for n in sizes:
+            model.add(layers.Dense(n, activation="relu"))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+        "`model.add(...)` inside a loop over `sizes`",
+    ),
+    "while_loop": (
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        n = 64
+        while n > 16:
+            model.add(layers.Dense(n, activation="relu"))
+            n //= 2
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+        "`model.add(...)` inside a `while` loop",
+    ),
+    "undecided_branch": (
+        """\
+        import sys
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16, activation="relu")])
+        if "--dropout" in sys.argv:
+            model.add(layers.Dropout(0.5))
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+        "`model.add(...)` inside an `if` on `\"--dropout\" in sys.argv`",
+    ),
+    "functional_loop_over_data": (
+        """\
+        depth = int(np.random.randint(1, 3))
+        inputs = keras.Input(shape=(8,))
+        h = inputs
+        for _ in range(depth):
+            h = layers.Dense(16, activation="relu")(h)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+        "inside a loop over `range(depth)`",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", REPORTED)
+def test_control_flow_k2t_cannot_resolve_is_reported(name):
+    body, message = REPORTED[name]
+    result = convert(script(body))
+    assert not result.ok
+    messages = [d.message for d in result.diagnostics if d.code == "K2T103"]
+    assert any(message in m for m in messages), messages
+
+
+def test_a_model_built_afresh_in_each_iteration_converts_in_place():
+    # k-fold style: the loop builds, compiles and trains its own model each time.
+    source = HEAD + textwrap.dedent(
+        """\
+        for units in (4, 8):
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(units, activation="relu"), layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy")
+            model.fit(x, y, epochs=1, verbose=0)
+        """
+    )
+    result = convert(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "for units in (4, 8):\n    model = Net(units=units)" in result.output
+
+
+def test_known_sizes_in_variables_are_followed():
+    source = script(
+        """\
+        kernel_size = 3
+        pool = (2,)
+        rate = 0.25
+        x = x.reshape(len(x), 8, 1)
+        model = keras.Sequential([
+            keras.Input(shape=(8, 1)),
+            layers.Conv1D(4, kernel_size),
+            layers.MaxPooling1D(pool_size=pool),
+            layers.Dropout(rate),
+            layers.Flatten(),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        """
+    )
+    result = convert(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Conv1d(1, 4, 3)" in result.output

@@ -1,0 +1,94 @@
+"""k2t.values: what an expression evaluates to when the script runs, or why k2t cannot tell."""
+
+import libcst as cst
+import pytest
+
+from k2t.values import Env, Unknown, assigned_names, bind_target, evaluate, is_constant
+
+
+def run(source: str) -> Env:
+    """Bind the assignments of ``source`` in order, as the parser does."""
+    env = Env()
+    for statement in cst.parse_module(source).body:
+        small = statement.body[0]
+        bind_target(env, small.targets[0].target, evaluate(small.value, env))
+    return env
+
+
+def value_of(source: str, expression: str):
+    return evaluate(cst.parse_expression(expression), run(source))
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "expected"),
+    [
+        ("img_rows, img_cols = 28, 28", "(img_rows, img_cols, 1)", (28, 28, 1)),
+        ("filters = 32", "filters * 2", 64),
+        ("CLASSES = ['cat', 'dog', 'bird']", "len(CLASSES)", 3),
+        ("vocab = 100", "vocab // 3 + 1", 34),
+        ("i = 2", "f'conv_{i}'", "conv_2"),
+        ("width = 4", "f'{width:03d}'", "004"),
+        ("sizes = [2 ** i for i in range(3)]", "sizes", [1, 2, 4]),
+        ("shape = (28, 28, 1)", "shape[:2]", (28, 28)),
+        ("shape = (28, 28, 1)", "shape[-1]", 1),
+        ("a = 3", "max(a, 5) if a > 1 else 0", 5),
+        ("units = (64, 32)", "tuple(zip(units, ('relu', 'tanh')))", ((64, "relu"), (32, "tanh"))),
+        ("x = 1", "x == 1 and 'yes' or 'no'", "yes"),
+        ("d = {'units': 8}", "d['units']", 8),
+        ("n = 5", "-n", -5),
+        ("xs = (1, 2)", "(*xs, 3)", (1, 2, 3)),
+    ],
+)
+def test_known_values(source, expression, expected):
+    assert value_of(source, expression) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "reason"),
+    [
+        ("x = 1", "X.shape[1]", "`X.shape` is read when the script runs"),
+        ("x = 1", "undefined_name", "`undefined_name` is not a value k2t can follow"),
+        ("n = 1", "n / 0", "evaluating it raises ZeroDivisionError"),
+        ("x = 1", "np.zeros(3)", "`np.zeros(...)` is computed when the script runs"),
+        ("n = 10", "n ** 1000", "power too large to fold"),
+    ],
+)
+def test_unknown_values_say_why(source, expression, reason):
+    value = value_of(source, expression)
+    assert isinstance(value, Unknown)
+    assert value.reason == reason
+
+
+def test_an_unknown_value_poisons_what_is_computed_from_it():
+    env = run("n = X.shape[1]\nm = n * 2")
+    assert isinstance(env.lookup("m").value, Unknown)
+
+
+def test_unpacking_a_value_of_another_length_binds_unknowns():
+    env = run("a, b = (1, 2, 3)")
+    assert isinstance(env.lookup("a").value, Unknown) and isinstance(env.lookup("b").value, Unknown)
+
+
+def test_a_shadowed_builtin_is_not_folded():
+    env = run("len = 3")
+    assert isinstance(evaluate(cst.parse_expression("len([1])"), env), Unknown)
+
+
+def test_comprehension_variables_are_transient_and_do_not_leak():
+    env = Env()
+    value = evaluate(cst.parse_expression("[n * 2 for n in (1, 2)]"), env)
+    assert value == [2, 4]
+    assert env.lookup("n") is None
+
+
+def test_is_constant():
+    assert is_constant((1, 2.5, "a", None, True))
+    assert not is_constant({"a": 1})
+    assert not is_constant(float("nan"))
+
+
+def test_assigned_names_of_compound_statements():
+    statement = cst.parse_statement(
+        "for i, n in enumerate(x):\n    y = n\n    with open(f) as h:\n        z += 1\n    def f(): w = 1\n"
+    )
+    assert assigned_names(statement) == {"i", "n", "y", "h", "z", "f"}
