@@ -349,7 +349,7 @@ def emit(script: KerasScript, plan: ScriptPlan) -> str:
 
 
 def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
-    """id() of removed ``name = <Keras object>`` statements whose name the output loads and never binds."""
+    """id() of removed ``name = <Keras object>`` statements whose name the output reads before binding it."""
     targets: dict[str, set[int]] = {}
     for statement in _removed_assignments(script):
         for target in statement.body[0].targets:
@@ -357,8 +357,8 @@ def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
                 targets.setdefault(target.target.value, set()).add(id(statement))
     if not targets:
         return set()
-    loaded, bound = _loaded_and_bound_names(text)
-    return {ident for name in (loaded - bound) & targets.keys() for ident in targets[name]}
+    unbound = _read_before_bound(text, set(targets))
+    return {ident for name in unbound for ident in targets[name]}
 
 
 def _removed_assignments(script: KerasScript) -> list[cst.SimpleStatementLine]:
@@ -375,27 +375,46 @@ def _removed_assignments(script: KerasScript) -> list[cst.SimpleStatementLine]:
     return found
 
 
-def _loaded_and_bound_names(text: str) -> tuple[set[str], set[str]]:
-    """Every name the source reads, and every name it binds anywhere (any scope: a name bound
-    somewhere is taken as defined, so that only a sure NameError restores a statement)."""
+def _read_before_bound(text: str, names: set[str]) -> set[str]:
+    """Which of ``names`` the module reads where no earlier statement binds them.
+
+    Statements run in order: a read in a module-level statement needs a binding
+    in an earlier one (``opt = wrap(opt)`` reads ``opt`` before binding it); a
+    read inside a function or class body needs a binding anywhere in the module.
+    """
     import ast
 
-    loaded: set[str] = set()
+    def stores(node) -> set[str]:
+        found = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
+                found.add(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.add(sub.name)
+            elif isinstance(sub, ast.alias):
+                found.add((sub.asname or sub.name).split(".")[0])
+            elif isinstance(sub, ast.arg):
+                found.add(sub.arg)
+        return found
+
+    def loads(node) -> set[str]:
+        found = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in names:
+                found.add(sub.id)
+        return found
+
+    module = ast.parse(text)
+    everywhere = stores(module)
     bound: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return loaded, bound
+    missing: set[str] = set()
+    for statement in module.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            missing |= loads(statement) - everywhere
+        else:
+            missing |= loads(statement) - bound
+        bound |= stores(statement)
+    return missing
 
 
 def _emit_once(script: KerasScript, plan: ScriptPlan) -> str:

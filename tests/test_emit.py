@@ -387,3 +387,26 @@ def test_a_keras_object_in_a_variable_stays_when_untranslated_code_still_names_i
     assert "from keras.optimizers import RMSprop" in result.output
     assert any("keras.optimizers.RMSprop" in d.message for d in result.diagnostics)
     assert_no_undefined_names(result.output, source=source)
+
+
+def test_a_keras_object_rebound_from_itself_stays_defined():
+    # Horovod's examples: `opt = hvd.DistributedOptimizer(opt)` reads the Keras optimizer first.
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+        import wrappers
+
+        X = np.zeros((8, 4), dtype="float32")
+        y = np.zeros((8, 1), dtype="float32")
+        opt = keras.optimizers.Adadelta(1.0)
+        opt = wrappers.Distributed(opt)
+        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+        model.compile(optimizer=opt, loss="mse")
+        model.fit(X, y, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, "hvd.py")
+    assert not result.ok
+    assert "opt = keras.optimizers.Adadelta(1.0)" in result.output
+    assert_no_undefined_names(result.output, source=source)
