@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from test_cli import KERAS_SCRIPT, k2t
 
 import k2t as lib
+from undefined import assert_no_undefined_names
 from k2t.api import _convert_with_libcst, decode_source
 from k2t.cli import main
 
@@ -231,18 +232,32 @@ def keras_scripts(draw):
     imports = draw(st.sampled_from(["from tensorflow import keras\nfrom tensorflow.keras import layers",
                                     "import keras\nfrom keras import layers",
                                     "import tensorflow as tf\nkeras = tf.keras\nlayers = tf.keras.layers"]))  # fmt: skip
+    # How the layers reach the model: listed, listed over several lines, added in a loop over known
+    # sizes (unrolled), or in a loop over sizes read from data (a diagnostic, never a different model).
+    structure = draw(st.sampled_from(["list", "multiline", "loop", "loop_over_data"]))
+    if structure == "list":
+        build = "model = keras.Sequential([keras.Input(shape=(4,)), " + ", ".join(layers) + "])"
+    elif structure == "multiline":
+        build = "model = keras.Sequential([\n            keras.Input(shape=(4,)),\n" + "".join(
+            f"            {layer},\n" for layer in layers) + "        ])"
+    else:
+        sizes = "(8, 4)" if structure == "loop" else "list(np.random.randint(1, 9, size=2))"
+        build = ("model = keras.Sequential([keras.Input(shape=(4,))])\n"
+                 f"        for n in {sizes}:\n            model.add(layers.Dense(n))\n"
+                 + "".join(f"        model.add({layer})\n" for layer in layers))  # fmt: skip
     body = f"""\
         import numpy as np
         {{imports}}
 
         x = np.random.rand(32, 4).astype("float32")
         y = x.sum(axis=1, keepdims=True)
-        model = keras.Sequential([keras.Input(shape=(4,)), {", ".join(layers)}])
+        {build}
         model.compile(optimizer={draw(st.sampled_from(OPTIMIZERS))}, loss={draw(st.sampled_from(LOSSES))!r})
         model.fit(x, y, epochs={draw(st.integers(1, 3))}, batch_size={draw(st.integers(1, 64))}, verbose=0)
         {draw(st.sampled_from(EXTRAS))}
         """
-    return textwrap.dedent(body).replace("{imports}", imports)
+    source = textwrap.dedent(body).replace("{imports}", imports)
+    return source.replace("\n", "\r\n") if draw(st.booleans()) else source  # CRLF files keep CRLF
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -255,6 +270,11 @@ def test_keras_scripts_convert_to_python_and_converting_again_changes_nothing(so
     assert all(1 <= d.line <= lines and d.code in lib.diagnostics.CODES for d in result.diagnostics)
     again = lib.convert_source(result.output, "gen.py")
     assert again.output == result.output
+    assert not any(d.code == "K2T999" for d in result.diagnostics)
+    if "\r\n" in source:
+        assert result.output.count("\n") == result.output.count("\r\n")
+    if result.ok:
+        assert_no_undefined_names(result.output, source=source.replace("\r\n", "\n"))
 
 
 # ---------------------------------------------------------------- corpus
