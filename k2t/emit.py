@@ -454,7 +454,10 @@ def _emit_once(script: KerasScript, plan: ScriptPlan) -> str:
 def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str]) -> cst.Module:
     """Remove the Keras/TensorFlow imports, except the bindings the output still uses (see remaining.py);
     a use on a statement without a TODO gets one."""
-    leftovers = remaining.find_leftovers(module, rewriter.tracked)
+    # A model statement still in the output belongs to a model k2t did not translate: the diagnostic
+    # where it stopped covers its Keras names.
+    covered = frozenset(rewriter.kept_model_statements) if any(t.severity is Severity.ERROR for t in plan.todos) else frozenset()
+    leftovers = remaining.find_leftovers(module, rewriter.tracked, covered)
     kept = remaining.confirm(script.module, removed, script.import_rewrites, leftovers, defined)
     for _, code, message, pos in kept.todos:
         plan.todos.append(Todo(script.module, code, message, pos))
@@ -572,6 +575,7 @@ class _Rewriter(cst.CSTTransformer):
         self.tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         # Imports to rewrite, left in place until that is known: id(output node) -> (output node, input node).
         self.imports: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        self.kept_model_statements: set[int] = set()  # id() of output statements of models left as written
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         code = self.plan.calls.get(id(original_node))
@@ -607,6 +611,12 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
+        result = self._statement(original_node, updated_node)
+        if id(original_node) in self.script.model_statements and isinstance(result, cst.SimpleStatementLine):
+            self.kept_model_statements.add(id(result))
+        return result
+
+    def _statement(self, original_node, updated_node):
         todos = self.todos.get(id(original_node), [])
         comments = _new_comments(updated_node.leading_lines, todos)
         if any(message.startswith("TODO") for message in todos):  # not translated: kept as written

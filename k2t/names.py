@@ -14,6 +14,9 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("keras.api._v2.keras.", "keras."),
     ("keras.api.", "keras."),
     ("keras.src.", "keras."),
+    # Keras 3's preview package and the Keras 2 package that TensorFlow 2.16+ scripts install: same API.
+    ("keras_core.", "keras."),
+    ("tf_keras.", "keras."),
 )
 
 # Symbols that Keras exports under several module paths.
@@ -28,6 +31,8 @@ _ALIASES: dict[str, str] = {
     "keras.utils.clear_session": "keras.utils.clear_session",
     "keras.random.set_seed": "keras.utils.set_random_seed",
     "tensorflow.keras": "keras",
+    "keras_core": "keras",
+    "tf_keras": "keras",
     "tf.keras": "keras",
 }
 

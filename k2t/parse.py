@@ -129,6 +129,7 @@ class KerasScript:
     # that runs: "body", "orelse", or None when neither does; emit keeps only that branch.
     decided_ifs: dict[int, str | None] = field(default_factory=dict)
     unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
+    model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
@@ -521,6 +522,7 @@ class _Parser:
             return
         try:
             if self.model_statement(line, small, scope):
+                self.script.model_statements.add(id(line))
                 return
         except _Unfollowable as exc:
             self.todo(line, exc.node, "K2T103", exc.message)
@@ -632,8 +634,11 @@ class _Parser:
                     scope.bindings[target] = (name, line)
                     self.script.removed.add(id(line))
                     return True
-            # Rebinding a model name to something else ends our knowledge of it.
+            # Rebinding a model or tensor name to something else ends our knowledge of it
+            # (`x = np.random.random(...)` after `x` held a Keras tensor).
             scope.models.pop(target, None)
+            if scope.tensor(target) is not None:
+                scope.tensors[target] = None
             return False
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
@@ -657,6 +662,8 @@ class _Parser:
     def functional_statement(self, line, small, scope: _Scope) -> bool:
         """``x = keras.Input(...)``, ``x = layer(...)(tensors)``, ``layer = layers.Dense(8)``, ``m = keras.Model(...)``."""
         if self.input_tuple(line, small, scope):
+            return True
+        if self.tensor_arithmetic(line, small, scope):
             return True
         if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
             return False
@@ -695,6 +702,30 @@ class _Parser:
             return True
         return False
 
+    def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
+        """``x += residual``, ``x = a + b``, ``x = a * gate``: Keras applies add / subtract / multiply to
+        Keras tensors, as its Add / Subtract / Multiply layers do."""
+        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and scope.tensor(small.target.value) is not None:
+            merge = _TENSOR_OPERATORS.get(type(small.operator).__name__.removesuffix("Assign"))
+            target, left, right, node = small.target.value, small.target, small.value, small
+        elif (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.BinaryOperation)
+            and (self._symbolic(small.value.left, scope) or self._symbolic(small.value.right, scope))
+        ):
+            merge = _TENSOR_OPERATORS.get(type(small.value.operator).__name__)
+            target, left, right, node = small.targets[0].target.value, small.value.left, small.value.right, small.value
+        else:
+            return False
+        if merge is None or not (self._symbolic(left, scope) and self._symbolic(right, scope)):
+            raise _Unfollowable(node, f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, - and * of two tensors)")
+        if self.outer(scope, tensor=target):
+            self.carried(f"`{target}` updated", node)
+        scope.tensors[target] = self.tensor_operation(line, target, node, merge, left, right, scope)
+        return True
+
     def input_tuple(self, line, small, scope: _Scope) -> bool:
         """``left, right = keras.Input(shape=(8,)), keras.Input(shape=(8,))``."""
         if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
@@ -729,6 +760,8 @@ class _Parser:
         return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
 
     def _symbolic(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _TENSOR_OPERATORS:
+            return self._symbolic(node.left, scope) and self._symbolic(node.right, scope)
         if isinstance(node, (cst.List, cst.Tuple)):
             return bool(node.elements) and all(self._symbolic(el.value, scope) for el in node.elements)
         if isinstance(node, cst.Name):
@@ -744,7 +777,14 @@ class _Parser:
             return tensor
         if self.is_tensor_expression(node, scope):
             return self.tensor_expression(line, target, node, scope)
+        if isinstance(node, cst.BinaryOperation) and self._symbolic(node, scope):
+            return self.tensor_operation(line, target, node, _TENSOR_OPERATORS[type(node.operator).__name__], node.left, node.right, scope)
         raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
+
+    def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
+        inputs = (self.tensor_argument(line, target, left, scope), self.tensor_argument(line, target, right, scope))
+        layer = KerasCall(f"keras.layers.{merge}", (), (), self.pos(node))
+        return TensorNode(target, self.pos(node), layer, self.layer_key(node), inputs, True, statement=line)
 
     def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
         func = node.func
@@ -1100,6 +1140,10 @@ class _Parser:
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
                 elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
                     self.layer_object_used(node, scope)
+                elif scope.tensor(node.value) is not None and id(node) not in self.consumed:
+                    # A Keras tensor in code k2t leaves as written: its value would not exist in the output.
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T103", f"the Keras tensor `{node.value}` is used here in a way k2t does not translate")
             elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
                 _mark_subtree(node, self.consumed)
                 if _is_learning_rate(node):
@@ -1615,3 +1659,7 @@ def _assigned_by(small: cst.BaseSmallStatement) -> list[str]:
     if isinstance(small, (cst.AnnAssign, cst.AugAssign)):
         return _target_names(small.target)
     return []
+
+
+# Python operators Keras applies to Keras tensors, as the merge layer that computes the same.
+_TENSOR_OPERATORS = {"Add": "Add", "Subtract": "Subtract", "Multiply": "Multiply"}

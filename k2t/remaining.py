@@ -111,8 +111,9 @@ def removed_imports(module: cst.Module, rewrites: dict[int, cst.BaseSmallStateme
 
 
 class _LeftoverFinder(cst.CSTVisitor):
-    def __init__(self, tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]]):
+    def __init__(self, tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]], covered: frozenset[int] = frozenset()):
         self.tracked = tracked
+        self.covered = covered
         self.owners: list[cst.CSTNode] = []
         self.not_references: set[int] = set()  # `x.keras`, `f(keras=1)`, `def keras()`: names, not uses
         self.annotations = 0  # depth of annotations around the node: only there is a string a use
@@ -132,7 +133,7 @@ class _LeftoverFinder(cst.CSTVisitor):
             and (self.annotations or not isinstance(node, cst.SimpleString))
         ):
             owner = self.owners[-1]
-            self.found.append(Leftover(entry[1], owner, has_todo(owner)))
+            self.found.append(Leftover(entry[1], owner, has_todo(owner) or id(owner) in self.covered))
         if isinstance(node, (cst.Import, cst.ImportFrom)):
             return False
         if isinstance(node, cst.Attribute):
@@ -155,11 +156,16 @@ def has_todo(owner: cst.CSTNode) -> bool:
     return any(line.comment is not None and line.comment.value.startswith("# TODO(k2t)") for line in lines)
 
 
-def find_leftovers(rewritten: cst.Module, tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]]) -> list[Leftover]:
-    """Tracked input names whose output node is still in ``rewritten``, each with its output statement."""
+def find_leftovers(
+    rewritten: cst.Module, tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]], covered: frozenset[int] = frozenset()
+) -> list[Leftover]:
+    """Tracked input names whose output node is still in ``rewritten``, each with its output statement.
+
+    ``covered``: id() of output statements whose Keras uses another diagnostic already explains (the
+    statements of a model k2t could not translate, reported where it stopped)."""
     if not tracked:
         return []
-    finder = _LeftoverFinder(tracked)
+    finder = _LeftoverFinder(tracked, covered)
     rewritten.visit(finder)
     return finder.found
 

@@ -230,3 +230,56 @@ def test_known_sizes_in_variables_are_followed():
     result = convert(source)
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "nn.Conv1d(1, 4, 3)" in result.output
+
+
+RESIDUAL = {
+    "augmented": """\
+        inputs = keras.Input(shape=(8,))
+        h = layers.Dense(8, activation="relu")(inputs)
+        residual = h
+        h = layers.Dense(8, activation="relu")(h)
+        h += residual
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+    "operators": """\
+        inputs = keras.Input(shape=(8,))
+        a = layers.Dense(8, activation="relu")(inputs)
+        b = layers.Dense(8, activation="tanh")(inputs)
+        h = a * b - a + inputs
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_python_operators_on_keras_tensors_are_merges(name):
+    result = convert(script(RESIDUAL[name]))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "residual" not in result.output.split("class Net")[0]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_python_operators_on_keras_tensors_match_keras(name, tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(script(RESIDUAL[name]), tmp_path)
+
+
+def test_a_keras_tensor_used_in_code_k2t_leaves_alone_is_reported():
+    # Keras 3 applies `h / 2` to a Keras tensor; k2t does not translate it: never a model without it.
+    result = convert(
+        script(
+            """\
+            inputs = keras.Input(shape=(8,))
+            h = layers.Dense(8)(inputs)
+            h = h / 2
+            model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+            """
+        )
+    )
+    assert not result.ok
+    assert any(d.code == "K2T103" and "h / 2" in d.message for d in result.diagnostics)
+    assert "class Net" not in result.output

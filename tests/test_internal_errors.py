@@ -40,11 +40,6 @@ def codes(result: lib.ConversionResult) -> list[str]:
     return [d.format() for d in result.diagnostics]
 
 
-def model_codes(result: lib.ConversionResult) -> list[str]:
-    """The diagnostics less the K2T100s of Keras lines kept as written because their model was not translated."""
-    return [d.format() for d in result.diagnostics if not d.message.endswith("its import is kept")]
-
-
 def assert_no_undefined_names(output: str, tmp_path: Path) -> None:
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))  # venv not activated
     if ruff is None:
@@ -332,7 +327,7 @@ def test_outputs_not_connected_to_the_inputs(model):
     ).replace("MODEL", model)
     result = convert(source)
     line = source.splitlines().index(model.splitlines()[-1]) + 1
-    assert model_codes(result) == [
+    assert codes(result) == [
         f"train.py:{line}:9: K2T103 the outputs depend on the Input `a`, which is not among the model's inputs"
     ]
     assert "# TODO(k2t): K2T103" in result.output
@@ -376,7 +371,7 @@ def test_layers_that_need_a_feature_axis_after_a_scalar_input(layer, style):
     ).replace("MODEL", model)
     result = convert(source)
     name = layer.split("(")[0]
-    [diagnostic] = [d for d in result.diagnostics if not d.message.endswith("its import is kept")]
+    [diagnostic] = result.diagnostics
     assert diagnostic.code == "K2T103"
     assert diagnostic.message == f"{name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
     assert "# TODO(k2t): K2T103" in result.output
