@@ -384,18 +384,7 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
     """
     import ast
 
-    def stores(node) -> set[str]:
-        found = set()
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
-                found.add(sub.id)
-            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                found.add(sub.name)
-            elif isinstance(sub, ast.alias):
-                found.add((sub.asname or sub.name).split(".")[0])
-            elif isinstance(sub, ast.arg):
-                found.add(sub.arg)
-        return found
+    from .usage import bound_names as stores
 
     def loads(node) -> set[str]:
         found = set()

@@ -93,7 +93,7 @@ def _undefined_uses(tree: ast.Module, filename: str) -> list[Diagnostic]:
     ]
     if not spelled:
         return []
-    bound = _bound_names(tree)
+    bound = bound_names(tree)
     uses = [name for name in spelled if name.id not in bound and name.id not in _ALWAYS_DEFINED]
     if not uses or "*" in bound:
         return []
@@ -115,8 +115,8 @@ def _dotted(name: ast.Name, parents: dict[int, ast.AST]) -> str:
     return text
 
 
-def _bound_names(tree: ast.Module) -> set[str]:
-    """Every name the file binds in any scope ("*" when it star-imports)."""
+def bound_names(tree: ast.AST) -> set[str]:
+    """Every name the code binds in any scope ("*" when it star-imports)."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
