@@ -258,6 +258,9 @@ def _destinations(files, output: Path | None, in_place: bool, to_dir: bool) -> d
     elif output is None:
         return {}
     elif not to_dir:
+        if files and _same_file(files[0].path, output):
+            # As black and ruff do: replacing the input takes an explicit --in-place.
+            raise click.UsageError(f"-o {output} is the input file itself: use --in-place to replace it")
         return {files[0].path: output} if files else {}
     else:
         destinations = {f.path: output / f.relative for f in files}

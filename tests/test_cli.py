@@ -167,3 +167,18 @@ def test_readme_lists_every_diagnostic_code():
     ranges = re.findall(r"^\| K2T(\d{3})–K2T(\d{3})", readme, flags=re.MULTILINE)
     listed |= {f"K2T{n:03}" for a, b in ranges for n in range(int(a), int(b) + 1)}
     assert set(CODES) <= listed
+
+
+def test_output_naming_the_input_is_refused_without_in_place(tmp_path):
+    # black and ruff refuse to replace their input unless told to: -o x.py on x.py is a usage error.
+    script = tmp_path / "train.py"
+    script.write_text(KERAS_SCRIPT)
+    link = tmp_path / "link.py"
+    link.symlink_to(script)
+    for target in (script, link):
+        proc = k2t("convert", str(script), "-o", str(target))
+        assert proc.returncode == 2
+        assert "use --in-place" in proc.stderr
+        assert script.read_text() == KERAS_SCRIPT
+    assert k2t("convert", "--in-place", str(script)).returncode == 0
+    assert script.read_text() != KERAS_SCRIPT
