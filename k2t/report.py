@@ -79,7 +79,9 @@ class Report:
             if self.count(Status.INTERNAL_ERROR):
                 parts.append(f"{self.count(Status.INTERNAL_ERROR)} internal errors")
             return f"k2t: {n} file{'s' * (n != 1)} checked: {', '.join(parts)}; {diags} diagnostic{'s' * (diags != 1)}."
-        parts = [f"{self.count(Status.CONVERTED)} {'would change' if self.check else 'converted'}"]
+        converted = f"{self.count(Status.CONVERTED)} {'would change' if self.check else 'converted'}"
+        partial = sum(f.status is Status.CONVERTED and any(d.severity is Severity.ERROR for d in f.diagnostics) for f in self.files)
+        parts = [converted + (f" ({partial} with TODOs)" if partial else "")]  # a file with TODOs is not done
         parts.append(f"{self.count(Status.UNCHANGED)} unchanged")
         if self.count(Status.FAILED):
             parts.append(f"{self.count(Status.FAILED)} failed")

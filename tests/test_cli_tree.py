@@ -45,7 +45,7 @@ def test_directory_is_mirrored(tree, tmp_path):
     assert "class Net(nn.Module):" in (out / "train.py").read_text()
     assert os.stat(out / "run.py").st_mode & 0o777 == 0o755
     assert f"{tree / 'pkg' / 'rnn.py'}:3:54: K2T101" in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("k2t: 4 files: 2 converted, 2 unchanged")
+    assert proc.stderr.strip().splitlines()[-1].startswith("k2t: 4 files: 2 converted (1 with TODOs), 2 unchanged")
     assert "Traceback" not in proc.stderr
 
 
@@ -180,7 +180,7 @@ def test_report_file(tree, tmp_path, suffix):
         assert train["status"] == "converted" and train["changed_lines"]
     else:
         assert text.startswith("k2t convert report\n")
-        assert "k2t: 4 files: 2 converted, 2 unchanged; 1 diagnostic.\n  K2T101 x1: " in text
+        assert "k2t: 4 files: 2 converted (1 with TODOs), 2 unchanged; 1 diagnostic.\n  K2T101 x1: " in text
         assert f"File: {tree / 'train.py'} -> {tmp_path / 'out' / 'train.py'}" in text
         assert "  rewritten input lines: " in text
         assert f"{tree / 'pkg' / 'rnn.py'}:3:54: ERROR: K2T101" in text
