@@ -29,6 +29,7 @@ PUBLISHED_HASHES: dict[str, tuple[str, str]] = {
     "imdb": ("datasets/imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"),
     "reuters": ("datasets/reuters.npz", "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"),
     "boston_housing": ("datasets/boston_housing.npz", "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"),
+    "california_housing": ("datasets/california_housing.npz", "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f"),
     "imdb_word_index": ("datasets/imdb_word_index.json", "bfafd718b763782e994055a2d397834f"),
     "reuters_word_index": ("datasets/reuters_word_index.json", "4d44cc38712099c9e383dc6e5f11a921"),
 }
@@ -117,6 +118,11 @@ def write_boston_housing(home: Path, rng: np.random.Generator) -> None:
     np.savez(_file(home, "datasets/boston_housing.npz"), x=rng.normal(size=(51, 13)) * 10, y=rng.uniform(5, 50, size=51))
 
 
+def write_california_housing(home: Path, rng: np.random.Generator) -> None:
+    """More than the 600 rows `version="small"` keeps."""
+    np.savez(_file(home, "datasets/california_housing.npz"), x=rng.normal(size=(650, 8)), y=rng.uniform(1e4, 5e5, size=650).astype("float32"))
+
+
 def _word_index(dataset: str) -> Callable[[Path, np.random.Generator], None]:
     def write(home: Path, rng: np.random.Generator) -> None:
         words = ["the", "and", "a", "of", "to", "is", "br", "in", "it", "i"]
@@ -134,6 +140,7 @@ WRITERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "imdb": write_imdb,
     "reuters": write_reuters,
     "boston_housing": write_boston_housing,
+    "california_housing": write_california_housing,
     "imdb_word_index": _word_index("imdb"),
     "reuters_word_index": _word_index("reuters"),
 }
@@ -141,7 +148,7 @@ WRITERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
 
 # The function k2t generates for each dataset file.
 GENERATED_FUNCTIONS: dict[str, str] = {
-    **{dataset: f"load_{dataset}" for dataset in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing")},
+    **{dataset: f"load_{dataset}" for dataset in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing", "california_housing")},
     "imdb_word_index": "get_imdb_word_index",
     "reuters_word_index": "get_reuters_word_index",
 }

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import requires_keras
-from fake_keras_datasets import PUBLISHED_HASHES, stand_in_hashes, with_stand_in_hashes, write_stand_ins
+from fake_keras_datasets import PUBLISHED_HASHES, WRITERS, stand_in_hashes, with_stand_in_hashes, write_stand_ins
 from undefined import assert_no_undefined_names
 
 import k2t
@@ -44,6 +44,9 @@ CASES: dict[str, str] = {
     "reuters_no_start_no_oov": "from keras.datasets import reuters\nresult = reuters.load_data(start_char=None, index_from=2, oov_char=None, skip_top=4)",
     "boston_housing": "from keras.datasets import boston_housing\nresult = boston_housing.load_data()",
     "boston_housing_split_seed": "from keras.datasets import boston_housing\nresult = boston_housing.load_data(test_split=0.25, seed=1)",
+    "california_housing": "from keras.datasets import california_housing\nresult = california_housing.load_data()",
+    "california_housing_small": "import keras\nresult = keras.datasets.california_housing.load_data('small', test_split=0.1, seed=3)",
+    "reuters_label_names": "from keras.datasets import reuters\nresult = reuters.get_label_names()",
     "imdb_word_index": "from keras.datasets import imdb\nresult = imdb.get_word_index()",
     "reuters_word_index": "from keras.datasets import reuters\nresult = reuters.get_word_index()",
 }
@@ -104,7 +107,7 @@ def no_network(monkeypatch):
 def keras_home(tmp_path_factory) -> Path:
     """A Keras cache holding a stand-in of every dataset file."""
     home = tmp_path_factory.mktemp("keras_home")
-    write_stand_ins(home, ["mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing", "imdb_word_index", "reuters_word_index"])
+    write_stand_ins(home, list(WRITERS))
     shutil.copy(home / "datasets/mnist.npz", home / "datasets/wrong_hash.npz")
     return home
 
@@ -300,3 +303,13 @@ def test_mnist_script_converts_with_no_undefined_names():
         """
     )
     assert_no_undefined_names(convert(source), "converted.py")
+
+
+def test_every_dataset_function_is_registered_and_compared_with_keras():
+    from k2t.parse import FUNCTIONS
+    from k2t.translate.datasets import DATASET_FUNCTIONS
+
+    assert set(DATASET_FUNCTIONS) <= set(FUNCTIONS)
+    outputs = [convert(source) for source in CASES.values()]
+    unproven = [name for name, f in DATASET_FUNCTIONS.items() if not any(f"result = {f.helper.name}(" in o for o in outputs)]
+    assert not unproven

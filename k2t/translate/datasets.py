@@ -57,9 +57,13 @@ DATASET_FUNCTIONS: dict[str, DatasetFunction] = {
         _loader("imdb", (*_SEQUENCES, "seed", "start_char", "oov_char", "index_from"), CACHED_FILE),
         _loader("reuters", (*_SEQUENCES, "test_split", "seed", "start_char", "oov_char", "index_from"), CACHED_FILE),
         _loader("boston_housing", ("path", "test_split", "seed"), CACHED_FILE),
+        _loader("california_housing", ("version", "path", "test_split", "seed"), CACHED_FILE),
         # Keras's MD5 hashes of the word-index files.
         _word_index("imdb", "bfafd718b763782e994055a2d397834f"),
         _word_index("reuters", "4d44cc38712099c9e383dc6e5f11a921"),
+        DatasetFunction(
+            "keras.datasets.reuters.get_label_names", (), Helper("get_reuters_label_names", _TEMPLATES + "reuters_label_names.py.j2")
+        ),
     )
 }
 
