@@ -18,7 +18,7 @@ from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
-_STDLIB = {"csv", "math", "os", "random", "sys", "time", "SimpleNamespace"}
+_STDLIB = {"csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "sys", "tarfile", "tempfile", "time", "urllib", "SimpleNamespace"}
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
 
 

@@ -69,11 +69,18 @@ def short(name: str) -> str:
 # The imports generated code may need, in the order emit writes them, keyed by the name each binds.
 GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("csv", "import csv"),
+    ("gzip", "import gzip"),
+    ("hashlib", "import hashlib"),
+    ("json", "import json"),
     ("math", "import math"),
     ("os", "import os"),
+    ("pickle", "import pickle"),
     ("random", "import random"),
     ("sys", "import sys"),
+    ("tarfile", "import tarfile"),
+    ("tempfile", "import tempfile"),
     ("time", "import time"),
+    ("urllib", "import urllib.request"),
     ("SimpleNamespace", "from types import SimpleNamespace"),
     ("np", "import numpy as np"),
     ("torch", "import torch"),

@@ -54,6 +54,9 @@ FUNCTIONS = (
     "tensorflow.random.set_seed",
     "keras.backend.image_data_format",
     "keras.config.image_data_format",
+    *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
+    *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
+    *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
 )
 # Keras 3's image data format unless the script sets another (keras.config.set_image_data_format).
 DEFAULT_IMAGE_DATA_FORMAT = "channels_last"

@@ -14,10 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 # Run converted scripts with Keras and TensorFlow unimportable: proof that they are standalone.
+# Nor may they download anything (a dataset loader finds its files in KERAS_HOME or fails).
 BLOCK_KERAS = """
 import sys
 for name in ("keras", "tensorflow", "k2t", "tf_keras"):
     sys.modules[name] = None  # import raises ImportError, as if not installed
+import urllib.request
+def no_download(url, *args, **kwargs):
+    raise RuntimeError(f"a test script may not download {url}")
+urllib.request.urlretrieve = no_download
 sys.argv = [sys.argv[1]]
 import runpy
 runpy.run_path(sys.argv[0], run_name="__main__")
@@ -28,8 +33,10 @@ def fixture_dirs():
     return sorted(p for p in FIXTURES.iterdir() if (p / "input.py").is_file())
 
 
-def run_standalone(script: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_standalone(script: Path, timeout: int = 300, keras_home: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3")
+    if keras_home is not None:
+        env["KERAS_HOME"] = str(keras_home)  # the Keras cache a dataset loader reads
     return subprocess.run(
         [sys.executable, "-c", BLOCK_KERAS, str(script)],
         cwd=script.parent,

@@ -14,6 +14,7 @@ import pytest
 
 import k2t
 from conftest import fixture_dirs, requires_torch, run_standalone
+from fake_keras_datasets import stage_for_script
 from undefined import assert_no_undefined_names, ruff_findings
 
 FIXTURES = fixture_dirs()
@@ -102,7 +103,8 @@ def test_fixture_output_runs_without_keras(folder, tmp_path):
         pytest.skip("output with TODOs is not expected to run")
     script = tmp_path / "converted.py"
     shutil.copy(folder / "expected.py", script)
-    proc = run_standalone(script)
+    # A script that loads keras.datasets reads small stand-ins from a Keras cache made here.
+    proc = run_standalone(script, keras_home=stage_for_script(script, tmp_path / "keras_home"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert sys.executable  # the interpreter that ran it has torch; keras was blocked

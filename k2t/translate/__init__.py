@@ -11,6 +11,7 @@ from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
+from .datasets import DATASET_FUNCTIONS, translate_dataset_call
 from .helpers import Helper
 from .losses import plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
@@ -647,4 +648,6 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         return '"channels_last"'  # Keras 3's default; the converted modules take channels-last data as Keras does
     if call.name == "keras.utils.clear_session":
         return ""  # nothing to clear in torch: the statement goes
+    if call.name in DATASET_FUNCTIONS:
+        return translate_dataset_call(call, plan)
     return None
