@@ -13,7 +13,18 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
-from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression, prune_params, written_literal
+from .model import (
+    LayerContext,
+    _attr_names,
+    _ModuleBuilder,
+    axes_added,
+    axes_needed,
+    camel_case,
+    input_dims,
+    keras_layout_expression,
+    prune_params,
+    written_literal,
+)
 from .plan import LayerPlan, ModulePlan
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -43,7 +54,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     input_shapes: list[list[str]] = []
     for node in graph.inputs:
         shape = []
-        values = node.input_shape or ()
+        values = input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer") if node.input_shape is not None else ()
         for i, value in enumerate(values):
             if value.is_literal and value.literal is None:
                 raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
@@ -145,6 +156,24 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if n is node
     ]
     return prune_params(module)
+
+
+def _axes_needed_by_users(tensor: TensorNode, graph) -> int | None:
+    """The number of axes per sample the layers reading ``tensor`` fix for it (a Conv2D: 3), through
+    layers that keep or add axes (Dropout, Embedding, merges); None when none of them fixes it."""
+    for user in graph.nodes:
+        if not any(parent is tensor for parent in user.inputs):
+            continue
+        needed = axes_needed(user.layer)
+        if needed is not None:
+            return needed
+        added = 0 if user.layer.short_name in MERGE_LAYERS else axes_added(user.layer)
+        if added is None:
+            continue
+        later = _axes_needed_by_users(user, graph)
+        if later is not None and later > added:
+            return later - added
+    return None
 
 
 def _output_name(node: TensorNode, attrs: dict[int, str]) -> str:

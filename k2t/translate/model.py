@@ -211,17 +211,100 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
     return names
 
 
+# Layers whose input must have a certain number of axes per sample (batch excluded): ``Conv2D`` 3.
+_SPATIAL_FAMILIES = frozenset({
+    "Conv", "Convolution", "SeparableConv", "SeparableConvolution", "DepthwiseConv", "MaxPooling", "MaxPool",
+    "AveragePooling", "AvgPool", "GlobalMaxPooling", "GlobalMaxPool", "GlobalAveragePooling", "GlobalAvgPool",
+    "ZeroPadding", "Cropping", "UpSampling", "SpatialDropout",
+})  # fmt: skip
+_SEQUENCE_LAYERS = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
+# Layers whose output has as many axes as their input: the rank a later layer needs is theirs too.
+RANK_KEEPING = frozenset({
+    "Dense", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "BatchNormalization",
+    "LayerNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling", "Normalization",
+})  # fmt: skip
+
+
+def axes_needed(layer: KerasCall) -> int | None:
+    """The number of axes per sample ``layer`` requires of its input, where Keras fixes it (Conv2D: 3; LSTM: 2)."""
+    if layer.model is not None or not layer.name.startswith("keras.layers."):
+        return None
+    if layer.short_name in _SEQUENCE_LAYERS:
+        return 2
+    match = re.fullmatch(r"(\w+?)([123])D(Transpose)?", layer.short_name)
+    if match and match.group(1) in _SPATIAL_FAMILIES:
+        return int(match.group(2)) + 1
+    return None
+
+
+def axes_added(layer: KerasCall) -> int | None:
+    """How many axes ``layer`` adds to its input (Embedding: one; Dense: none); None when that depends on more."""
+    if layer.model is not None or not layer.name.startswith("keras.layers."):
+        return None
+    if layer.short_name == "Embedding":
+        return 1
+    return 0 if layer.short_name in RANK_KEEPING else None
+
+
+def sequential_axes_needed(layers: list[KerasCall]) -> int | None:
+    """The number of axes per sample the first layers fix for the model's input (Embedding then LSTM: 1)."""
+    added = 0
+    for layer in layers:
+        needed = axes_needed(layer)
+        if needed is not None:
+            return needed - added if needed > added else None
+        more = axes_added(layer)
+        if more is None:
+            return None
+        added += more
+    return None
+
+
+def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...]:
+    """One Value per size of a declared input shape.
+
+    A tuple gives its elements. ``x_train.shape[1:]`` (or a name holding it)
+    gives ``x_train.shape[1]``, ``x_train.shape[2]``, ...: constructor
+    parameters of the module, read where the script builds the model. How many
+    there are comes from the layers (``needed``: a Conv2D takes 3 axes per
+    sample) or from where the script fixes the array's rank
+    (``x_train = x_train.reshape(-1, 28, 28, 1)``); never from a guess.
+    ``first`` names the first layer, for the diagnostic.
+    """
+    if shape.elements is not None:
+        return shape.elements
+    of = shape.shape_of
+    if of is None:
+        raise Unsupported("K2T103", f"input shape {shape.code} must be written as a tuple, or as an array's shape (`x_train.shape[1:]`)", shape.pos)
+    sliced = f"{of.array}.shape[{of.start}:]"
+    written = f"`{shape.code}`" if shape.code.replace(" ", "") == sliced.replace(" ", "") else f"`{shape.code}` (`{sliced}`)"
+    if needed is not None and of.length is not None and needed != of.length:
+        message = f"input shape {written} has {of.length} size{'s' if of.length != 1 else ''} where {first} needs {needed} (Keras refuses it too)"
+        raise Unsupported("K2T103", message, shape.pos)
+    length = needed if needed is not None else of.length
+    if length is None or length < 1:
+        message = (
+            f"input shape {written}: k2t cannot tell how many axes `{of.array}` has ({first} takes any number); "
+            f"reshape `{of.array}` before (`{of.array} = {of.array}.reshape(len({of.array}), ...)`) "
+            f"or write the shape as a tuple (`({of.array}.shape[1],)`)"
+        )
+        raise Unsupported("K2T103", message, shape.pos)
+    return tuple(Value(code=dim, pos=shape.pos) for dim in of.dims(length))
+
+
+def _first_layer(layers: list[KerasCall]) -> str:
+    return f"the first layer, {layers[0].short_name}," if layers else "the model"
+
+
 def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
     """The declared input shape: Input(shape=...), or input_shape=/input_dim= on the first layer."""
     if spec.input_shape is not None:
-        return spec.input_shape, None
+        return input_dims(spec.input_shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), None
     if spec.layers:
         first = spec.layers[0]
         shape = first.kwarg("input_shape")
         if shape is not None:
-            if shape.elements is None:
-                raise Unsupported("K2T103", f"input_shape={shape.code} must be written as a tuple", shape.pos)
-            return shape.elements, first
+            return input_dims(shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), first
         if first.short_name == "Embedding":
             # Embedding's input_dim is its vocabulary size; Keras 2's input_length was the sequence length.
             length = first.kwarg("input_length")
