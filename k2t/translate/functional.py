@@ -20,10 +20,10 @@ from .model import (
     axes_added,
     axes_needed,
     camel_case,
+    declared_dim,
     input_dims,
     keras_layout_expression,
     prune_params,
-    written_literal,
 )
 from .plan import LayerPlan, ModulePlan
 
@@ -56,10 +56,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         shape = []
         values = input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer") if node.input_shape is not None else ()
         for i, value in enumerate(values):
-            if value.is_literal and value.literal is None:
-                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
             role = f"{node.var}_features" if len(values) == 1 else f"{node.var}_dim_{i}"
-            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
+            shape.append(declared_dim(value, builder, role))
         name = _identifier(node.var, forward_args)
         forward_args.append(name)
         input_shapes.append(shape)
@@ -99,6 +97,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if converter is None:
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
+        ctx.open_sizes()
         plan = converter(ctx)
         node_lines = _rename(ctx.pre + plan.forward, source, out)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"

@@ -34,11 +34,23 @@ def camel_case(name: str) -> str:
     return text
 
 
-def static_int(code: str) -> int | None:
+# A size of a shape is code (``"28"``, ``"in_features"``, ``"(input_dim_0 - 2)"``) or None: a size
+# the input shape leaves open (``Input(shape=(None, 8))``), which the tensor has only at run time.
+Dim = str | None
+
+
+def static_int(code: Dim) -> int | None:
+    if code is None:
+        return None
     try:
         return int(code)
     except ValueError:
         return None
+
+
+def keras_shape(shape: list[Dim]) -> str:
+    """A shape as Keras prints it, batch included: ``(None, None, 8)``."""
+    return "(" + ", ".join(["None", *(dim if dim is not None else "None" for dim in shape)]) + ")"
 
 
 def keras_layout_expression(x: str, rank: int) -> str:
@@ -46,7 +58,10 @@ def keras_layout_expression(x: str, rank: int) -> str:
     return f"{x}.permute{order}"
 
 
-def product(dims: list[str]) -> str:
+def product(dims: list[Dim]) -> Dim:
+    """The product of sizes, as code; None when one of them is None."""
+    if any(d is None for d in dims):
+        return None
     values = [static_int(d) for d in dims]
     if all(v is not None for v in values):
         total = 1
@@ -70,11 +85,11 @@ def written_literal(value: Value) -> bool:
 class LayerContext:
     """What a layer converter may read and ask for."""
 
-    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[str], layout: str, is_last: bool):
+    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[Dim], layout: str, is_last: bool):
         self.builder = builder
         self.layer = layer
         self.attr = attr
-        self.shape = shape  # Keras's shape of the tensor, batch excluded (channels last)
+        self.shape = shape  # Keras's shape of the tensor, batch excluded (channels last); None: open size
         self.layout = layout  # dim order of the torch tensor: "keras" or "channels_first"
         self.is_last = is_last
         self.pre: list[str] = []  # forward lines that must run before this layer's own
@@ -95,11 +110,28 @@ class LayerContext:
             self.layout = "keras"
 
     def features(self) -> str:
-        """The size of the last axis, which Dense and BatchNormalization act on (Keras refuses inputs without one)."""
+        """The size of the last axis, which Dense, convolutions and recurrent layers act on (Keras refuses inputs without one)."""
         if not self.shape:
             message = f"{self.layer.short_name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
             raise Unsupported("K2T103", message, self.layer.pos)
+        if self.shape[-1] is None:
+            message = (
+                f"{self.layer.short_name} needs the size of its input's last axis, which is None in {keras_shape(self.shape)}: "
+                f"a None size of the input shape reaches it (Keras refuses it too)"
+            )
+            raise Unsupported("K2T103", message, self.layer.pos)
         return self.shape[-1]
+
+    def open_sizes(self) -> None:
+        """Refuse a None size for a converter that needs every size (registry.VARIABLE_SIZES lists those that do not)."""
+        if None not in self.shape or (self.layer.name.startswith("keras.layers.") and self.layer.short_name in registry.VARIABLE_SIZES):
+            return
+        axis = self.shape.index(None) + 1
+        message = (
+            f"{self.layer.short_name} needs the size of every axis of its input, and axis {axis} of {keras_shape(self.shape)} is None: "
+            f"k2t translates None sizes only into layers that never need them (convolutions, pooling, recurrent layers)"
+        )
+        raise Unsupported("K2T103", message, self.layer.pos)
 
     @property
     def self_attr(self) -> str:
@@ -296,6 +328,14 @@ def _first_layer(layers: list[KerasCall]) -> str:
     return f"the first layer, {layers[0].short_name}," if layers else "the model"
 
 
+def declared_dim(value: Value, builder: _ModuleBuilder, role: str) -> Dim:
+    """One size of a declared input shape: a literal, None (left open), or a constructor parameter
+    (a size the script computes, ``Input(shape=(N_WORDS,))``, stays the script's expression)."""
+    if value.is_literal and value.literal is None:
+        return None
+    return str(value.literal) if written_literal(value) else builder.param(value.code, role)
+
+
 def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
     """The declared input shape: Input(shape=...), or input_shape=/input_dim= on the first layer."""
     if spec.input_shape is not None:
@@ -338,10 +378,7 @@ def translate_model(
         roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
         shape = []
         for value, role in zip(shape_values, roles):
-            if value.is_literal and value.literal is None:
-                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
-            # A dimension the script computes (`Input(shape=(N_WORDS,))`) stays a constructor parameter.
-            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
+            shape.append(declared_dim(value, builder, role))
     input_shape = list(shape)
 
     name_value = spec.call.kwarg("name")
@@ -363,6 +400,7 @@ def translate_model(
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
+        ctx.open_sizes()
         plan = converter(ctx)
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
@@ -397,7 +435,7 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
     """
     texts = [*module.output_lines, *(module.forward_lines or [])]
     if keep_input_shape:
-        texts.extend(" ".join(shape) for shape in [module.input_shape, *module.input_shapes])
+        texts.extend(" ".join(dim for dim in shape if dim is not None) for shape in [module.input_shape, *module.input_shapes])
     for layer in module.layers:
         texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
