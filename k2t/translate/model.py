@@ -68,7 +68,19 @@ def product(dims: list[Dim]) -> Dim:
         for v in values:
             total *= v  # type: ignore[operator]
         return str(total)
-    return " * ".join(d if static_int(d) is not None or d.isidentifier() else f"({d})" for d in dims)
+    return " * ".join(d if static_int(d) is not None or d.isidentifier() or _parenthesized(d) else f"({d})" for d in dims)
+
+
+def _parenthesized(code: str) -> bool:
+    """``(n - 2)``: one pair of parentheses around all of it (``(a) * (b)`` is not)."""
+    if not (code.startswith("(") and code.endswith(")")):
+        return False
+    depth = 0
+    for index, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(code) - 1
+    return False
 
 
 def written_literal(value: Value) -> bool:
