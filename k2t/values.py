@@ -146,7 +146,10 @@ class Evaluator:
             return Unknown("expression too deep")
         except Exception as exc:  # noqa: BLE001 -- the script's own arithmetic may fail (1/0): not known
             reason = f"evaluating it raises {type(exc).__name__}"
-        return Unknown(reason, rank=array_rank(node, self.env), shape=shape_slice(node, self.env))
+        try:
+            return Unknown(reason, rank=array_rank(node, self.env), shape=shape_slice(node, self.env))
+        except RecursionError:
+            return Unknown(reason)
 
     def _eval(self, node: cst.BaseExpression) -> Any:
         method = getattr(self, "_" + type(node).__name__, None)
