@@ -276,7 +276,8 @@ def generated_block(plan: ScriptPlan) -> str:
         several = any(len(m.output_names) > 1 for m in plan.modules)
         parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi, several=several))
     if summary:
-        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) for m in plan.modules)))
+        open_sizes = any(None in shape for m in plan.modules for shape in (m.input_shapes or [m.input_shape]))
+        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) for m in plan.modules), open_sizes=open_sizes))
     return "\n\n\n".join(p for p in parts if p.strip())
 
 

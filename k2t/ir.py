@@ -88,6 +88,32 @@ class LayerObject:
 
 
 @dataclass(frozen=True)
+class ShapeOf:
+    """``x_train.shape[1:]``: the sizes of an array's trailing axes, read when the script runs.
+
+    How many there are depends on the array's number of axes (``rank``), which
+    the script fixes where it reshapes the array (``x.reshape(-1, 28, 28, 1)``),
+    or which the model's first layer requires (translate.model.input_dims).
+    """
+
+    array: str  # the array's code: "x_train"
+    start: int  # x.shape[start:]
+    rank: int | None  # the array's number of axes (batch included), where the script fixes it
+
+    @property
+    def length(self) -> int | None:
+        """How many sizes the slice holds, where known without the model."""
+        if self.rank is not None:
+            return len(range(self.rank)[self.start :])
+        return -self.start if self.start < 0 else None  # x.shape[-3:]: three, whatever the rank
+
+    def dims(self, length: int) -> list[str]:
+        """Code of each of the ``length`` sizes: ``x_train.shape[1]``, ``x_train.shape[2]``, ..."""
+        first = self.start if self.start >= 0 else -length
+        return [f"{self.array}.shape[{index}]" for index in range(first, first + length)]
+
+
+@dataclass(frozen=True)
 class Value:
     """An argument as written in the script."""
 
@@ -98,6 +124,7 @@ class Value:
     keras_call: KerasCall | None = None
     elements: tuple[Value, ...] | None = None  # for list/tuple displays
     items: tuple[tuple[object, Value], ...] | None = None  # for dict displays with literal keys
+    shape_of: ShapeOf | None = None  # ``x_train.shape[1:]``: sizes read off an array when the script runs
 
     @property
     def is_literal(self) -> bool:
@@ -115,7 +142,7 @@ class ModelSpec:
     pos: Pos
     call: KerasCall  # the Sequential(...) call
     layers: list[KerasCall] = field(default_factory=list)
-    input_shape: tuple[Value, ...] | None = None
+    input_shape: Value | None = None  # Input(shape=...) as written: a tuple, or x.shape[1:] (Value.shape_of)
     input_pos: Pos | None = None
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
     add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
@@ -133,7 +160,7 @@ class TensorNode:
     layer_id: int  # the layer object's identity: a shared layer appears in several nodes
     inputs: tuple[TensorNode, ...] = ()
     as_list: bool = False  # the layer was called on a list of tensors (merge layers)
-    input_shape: tuple[Value, ...] | None = None  # for keras.Input
+    input_shape: Value | None = None  # for keras.Input: the shape as written (a tuple, or x.shape[1:])
     input_name: str | None = None  # keras.Input(name=...)
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
 

@@ -265,6 +265,7 @@ class _Parser:
     def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
         code = self.code(node)
         literal = NO_LITERAL
+        shape_of = None
         try:
             literal = ast.literal_eval(code.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -272,6 +273,8 @@ class _Parser:
                 known, transient = self.evaluate(node, scope)
                 if not isinstance(known, Unknown) and is_constant(known):
                     return self._known_value(node, code, known, transient, scope)
+                if isinstance(known, Unknown) and not transient:
+                    shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
         keras_ref = None
         keras_call = None
         elements = None
@@ -305,7 +308,14 @@ class _Parser:
             if keys is not None:
                 items = tuple((key, self.value(el.value, scope)) for key, el in zip(keys, node.elements))
         return Value(
-            code=code, pos=self.pos(node), literal=literal, keras_ref=keras_ref, keras_call=keras_call, elements=elements, items=items
+            code=code,
+            pos=self.pos(node),
+            literal=literal,
+            keras_ref=keras_ref,
+            keras_call=keras_call,
+            elements=elements,
+            items=items,
+            shape_of=shape_of,
         )
 
     def _known_value(self, node: cst.BaseExpression, code: str, known, transient: bool, scope: _Scope) -> Value:
@@ -494,6 +504,12 @@ class _Parser:
         if isinstance(small, cst.Assign):
             value, _ = self.evaluate(small.value, scope)
             for target in small.targets:
+                if isinstance(value, Unknown) and _parallel(target.target, small.value):
+                    # `x_train, x_test = x_train / 255.0, x_test / 255.0`: what each side knows (an array's rank).
+                    parts = [self.evaluate(el.value, scope)[0] for el in small.value.elements]
+                    for element, part in zip(target.target.elements, parts):
+                        bind_target(scope.env, element.value, part)
+                    continue
                 bind_target(scope.env, target.target, value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0])
@@ -832,8 +848,8 @@ class _Parser:
     def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
         spec = self.call(call, "keras.Input", scope)
         shape = spec.arg(0, "shape")
-        if shape is None or shape.elements is None:
-            raise _Unfollowable(call, "k2t needs Input(shape=(...)) written as a tuple")
+        if shape is None or shape.elements is None and shape.shape_of is None:
+            raise _Unfollowable(call, _INPUT_SHAPE_NEEDED)
         name = spec.kwarg("name")
         for key, value in spec.kwargs:
             if key not in ("shape", "name", "dtype"):
@@ -843,7 +859,7 @@ class _Parser:
             self.pos(call),
             None,
             id(call),
-            input_shape=shape.elements,
+            input_shape=shape,
             input_name=name.literal if name is not None and isinstance(name.literal, str) else None,
             statement=line,
         )
@@ -1021,9 +1037,9 @@ class _Parser:
             shape = layer.arg(0, "shape")
             if shape is None:
                 shape = layer.kwarg("input_shape")
-            if shape is None or shape.elements is None:
-                raise _Unfollowable(node, "k2t needs Input(shape=(...)) written as a tuple")
-            model.input_shape = shape.elements
+            if shape is None or shape.elements is None and shape.shape_of is None:
+                raise _Unfollowable(node, _INPUT_SHAPE_NEEDED)
+            model.input_shape = shape
             model.input_pos = layer.pos
             return
         model.layers.append(layer)
@@ -1647,6 +1663,17 @@ def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
     for statement in body:
         statement.visit(Finder())
     return found
+
+
+_INPUT_SHAPE_NEEDED = "k2t needs Input(shape=...) written as a tuple, or as an array's shape (`x_train.shape[1:]`)"
+
+
+def _parallel(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """``a, b = c, d``: as many plain targets as values, none starred."""
+    if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
+        return False
+    elements = [*target.elements, *value.elements]
+    return len(target.elements) == len(value.elements) and not any(isinstance(el, cst.StarredElement) for el in elements)
 
 
 def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:

@@ -251,6 +251,8 @@ def constructor_arguments(kmodel, module_plan, keras_layers: list, given: dict[s
         if concrete is None or len(symbolic) != len(concrete):
             return
         for symbol, size in zip(symbolic, concrete):
+            if symbol is None:
+                continue  # a size the input shape leaves open (None): no constructor argument
             symbol = symbol.strip()
             if symbol in names and isinstance(size, int):
                 if symbol in found and found[symbol] != size:
@@ -346,6 +348,9 @@ def _transfer(kmodel, tmodel, module_plan, keras_layers) -> list[str]:
         raise TrainedWeightsError(f"the Keras model's weights do not fit {module_plan.class_name}: {exc}") from None
 
 
+OPEN_SIZE = 32  # the length random inputs get along an axis the model leaves open (None): a sequence, an image side
+
+
 def random_inputs(kmodel, rows: int, seed: int) -> list:
     """Standard-normal float32 inputs of each model input's shape; integer ids below input_dim for an Embedding."""
     import numpy as np
@@ -354,8 +359,9 @@ def random_inputs(kmodel, rows: int, seed: int) -> list:
     inputs = []
     for tensor in kmodel.inputs:
         shape = _shape(tensor)
-        if shape is None or any(size is None for size in shape):
-            raise TrainedWeightsError(f"the Keras model's input {tensor.name!r} has no fixed shape ({shape}); k2t weights needs one")
+        if shape is None:
+            raise TrainedWeightsError(f"the Keras model's input {tensor.name!r} has no fixed rank; k2t weights needs one")
+        shape = tuple(OPEN_SIZE if size is None else size for size in shape)  # Input(shape=(None, 8)): any length does
         vocabulary = _embedding_vocabulary(kmodel, tensor)
         if vocabulary is not None:
             inputs.append(rng.integers(0, vocabulary, size=(rows, *shape)).astype("float32"))

@@ -25,12 +25,21 @@ from typing import Any
 
 import libcst as cst
 
+from .ir import ShapeOf
+
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value k2t cannot know statically, and why."""
+    """A value k2t cannot know statically, and why.
+
+    Two facts may still be known about it: that it is an array with ``rank``
+    axes (``x.reshape(-1, 28, 28, 1)``), or that it is the tail of an array's
+    shape (``x.shape[1:]``, ``shape``).
+    """
 
     reason: str
+    rank: int | None = None
+    shape: ShapeOf | None = None
 
 
 @dataclass
@@ -132,11 +141,15 @@ class Evaluator:
         try:
             return self._eval(node)
         except _NotKnown as exc:
-            return Unknown(str(exc))
+            reason = str(exc)
         except RecursionError:
             return Unknown("expression too deep")
         except Exception as exc:  # noqa: BLE001 -- the script's own arithmetic may fail (1/0): not known
-            return Unknown(f"evaluating it raises {type(exc).__name__}")
+            reason = f"evaluating it raises {type(exc).__name__}"
+        try:
+            return Unknown(reason, rank=array_rank(node, self.env), shape=shape_slice(node, self.env))
+        except RecursionError:
+            return Unknown(reason)
 
     def _eval(self, node: cst.BaseExpression) -> Any:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -338,6 +351,167 @@ class _NotKnown(Exception):
 def evaluate(node: cst.BaseExpression, env: Env, keras_value=None) -> Any:
     """The value of ``node`` when the script runs, or an :class:`Unknown`."""
     return Evaluator(env, keras_value)(node)
+
+
+# Modules whose ``reshape`` / ``expand_dims`` take the array first: ``np.reshape(x, (-1, 28, 28, 1))``.
+_ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
+# Functions and methods that keep their array's number of axes.
+_SAME_RANK = frozenset({"astype", "copy", "asarray", "array", "cast", "convert_to_tensor", "clip", "round", "abs", "float32", "tanh", "log1p"})
+_MAX_RANK = 16  # more axes than any array a script trains on: not a rank
+
+
+def array_rank(node: cst.BaseExpression, env: Env) -> int | None:
+    """The number of axes of the array ``node`` evaluates to, where the script fixes it.
+
+    ``x.reshape(-1, 28, 28, 1)`` has 4; ``np.expand_dims(x, -1)`` one more than
+    ``x``; ``x.astype("float32") / 255``, ``x[..., None]`` follow ``x``; a name
+    holds what its assignment fixed. None when the script does not say.
+    """
+    rank = _rank(node, env)
+    return rank if rank is not None and 0 <= rank <= _MAX_RANK else None
+
+
+def _rank(node: cst.BaseExpression, env: Env) -> int | None:
+    if isinstance(node, cst.Name):
+        binding = env.lookup(node.value)
+        return binding.value.rank if binding is not None and isinstance(binding.value, Unknown) else None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _rank(node.expression, env)
+    if isinstance(node, cst.BinaryOperation):
+        return _broadcast_rank(node, env)
+    if isinstance(node, cst.Subscript):
+        return _subscript_rank(node, env)
+    if isinstance(node, cst.Attribute) and node.attr.value == "T":
+        return _rank(node.value, env)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return _call_rank(node, env)
+    return None
+
+
+def _call_rank(node: cst.Call, env: Env) -> int | None:
+    func = node.func
+    assert isinstance(func, cst.Attribute)
+    method = func.attr.value
+    on_module = _is_array_module(func.value)
+    if any(arg.star for arg in node.args):
+        return None
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    if method == "reshape":
+        if on_module:  # np.reshape(x, (-1, 28, 28, 1))
+            shape = positional[1] if len(positional) > 1 else _keyword(node, "newshape", "shape")
+            return _shape_length(shape, env) if shape is not None else None
+        if len(positional) == 1:  # x.reshape((-1, 28, 28, 1)) or x.reshape(shape)
+            return _shape_length(positional[0], env)
+        return len(positional) if positional else None  # x.reshape(-1, 28, 28, 1)
+    if method == "expand_dims" and on_module and positional:
+        rank = _rank(positional[0], env)
+        return rank + 1 if rank is not None else None
+    if method in _SAME_RANK:
+        if on_module:
+            return _rank(positional[0], env) if positional else None
+        return _rank(func.value, env)
+    return None
+
+
+def _plain(node: cst.BaseExpression, env: Env) -> Any:
+    """The value of ``node``, or an Unknown without the array facts (which would be looked for again below)."""
+    try:
+        return Evaluator(env)._eval(node)
+    except Exception:  # noqa: BLE001 -- _NotKnown, and whatever the script's own arithmetic raises
+        return Unknown("not known")
+
+
+def _keyword(node: cst.Call, *names: str) -> cst.BaseExpression | None:
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value in names:
+            return arg.value
+    return None
+
+
+def _shape_length(node: cst.BaseExpression, env: Env) -> int | None:
+    """How many sizes a shape argument holds: ``(-1, 28, 28, 1)``, ``shape``, ``784``."""
+    if isinstance(node, (cst.Tuple, cst.List)):
+        if any(isinstance(el, cst.StarredElement) for el in node.elements):
+            return None
+        return len(node.elements)
+    value = _plain(node, env)
+    if isinstance(value, (tuple, list)):
+        return len(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return 1
+    return None
+
+
+def _is_array_module(node: cst.BaseExpression) -> bool:
+    """``np``, ``tf``, ``keras.ops``: a module whose functions take the array first (not an array's method)."""
+    while isinstance(node, cst.Attribute):
+        if node.attr.value in _ARRAY_MODULES:
+            return True
+        node = node.value
+    return isinstance(node, cst.Name) and node.value in _ARRAY_MODULES
+
+
+def _broadcast_rank(node: cst.BinaryOperation, env: Env) -> int | None:
+    """``x / 255.0``: the array's rank; two arrays broadcast to the larger one's."""
+    ranks = []
+    for side in (node.left, node.right):
+        rank = _rank(side, env)
+        if rank is None:
+            value = _plain(side, env)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None  # an array of unknown rank may have more axes
+            rank = 0  # a number broadcasts to anything
+        ranks.append(rank)
+    return max(ranks)
+
+
+def _subscript_rank(node: cst.Subscript, env: Env) -> int | None:
+    """``x[..., None]``, ``x[:, 0:8]``, ``x[0]``: an integer drops an axis, None adds one, a slice keeps one."""
+    rank = _rank(node.value, env)
+    if rank is None:
+        return None
+    dropped = added = kept = 0
+    for element in node.slice:
+        index = element.slice
+        if isinstance(index, cst.Slice):
+            kept += 1
+            continue
+        value = index.value
+        if isinstance(value, cst.Ellipsis):
+            continue
+        if isinstance(value, cst.Name) and value.value == "None" or isinstance(value, cst.Attribute) and value.attr.value == "newaxis":
+            added += 1
+            continue
+        known = _plain(value, env)
+        if isinstance(known, int) and not isinstance(known, bool):
+            dropped += 1
+            continue
+        return None  # an array of indices: the result's rank depends on it
+    if dropped + kept > rank:
+        return None
+    return rank - dropped + added
+
+
+def shape_slice(node: cst.BaseExpression, env: Env) -> ShapeOf | None:
+    """``x.shape[1:]`` (or a name bound to one): the array and where the slice starts."""
+    if isinstance(node, cst.Name):
+        binding = env.lookup(node.value)
+        return binding.value.shape if binding is not None and isinstance(binding.value, Unknown) else None
+    if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"):
+        return None
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return None
+    index = node.slice[0].slice
+    if index.upper is not None or index.step is not None:
+        return None
+    start = 0 if index.lower is None else _plain(index.lower, env)
+    if isinstance(start, bool) or not isinstance(start, int):
+        return None
+    array = node.value.value
+    code = _code(array)
+    if not isinstance(array, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not array.lpar:
+        code = f"({code})"
+    return ShapeOf(code, start, array_rank(array, env))
 
 
 def bind_target(env: Env, target: cst.BaseExpression, value: Any, transient: bool = False) -> None:

@@ -365,18 +365,19 @@ def test_only_the_used_names_of_a_mixed_import_come_back():
 
 
 def test_a_keras_object_in_a_variable_stays_when_untranslated_code_still_names_it():
-    # The model cannot be followed (its input shape comes from the data), so its compile is kept as
-    # written: the optimizer it names must still be defined, with its import and a TODO.
+    # The model cannot be followed (its input shape comes from data whose number of axes nothing fixes:
+    # a Dense first layer takes any), so its compile is kept as written: the optimizer it names must
+    # still be defined, with its import and a TODO.
     source = textwrap.dedent(
         """\
         import numpy as np
         from tensorflow import keras
         from keras.optimizers import RMSprop
 
-        X = np.zeros((8, 4, 3), dtype="float32")
+        X = np.load("x.npy")
         y = np.zeros((8, 1), dtype="float32")
         rms = RMSprop(learning_rate=0.01)
-        model = keras.Sequential([keras.layers.SimpleRNN(4, input_shape=X.shape[1:]), keras.layers.Dense(1)])
+        model = keras.Sequential([keras.layers.Dense(4, input_shape=X.shape[1:]), keras.layers.Dense(1)])
         model.compile(optimizer=rms, loss="mse")
         model.fit(X, y, epochs=1)
         """

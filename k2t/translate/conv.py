@@ -70,8 +70,10 @@ def _bare(code: str) -> str:
     return code[1:-1]
 
 
-def conv_output_size(size: str, kernel: int, stride: int, dilation: int, padding: str) -> str:
-    """Keras's output length along one spatial axis, as code (an int when ``size`` is static)."""
+def conv_output_size(size: str | None, kernel: int, stride: int, dilation: int, padding: str) -> str | None:
+    """Keras's output length along one spatial axis, as code (an int when ``size`` is static; None when it is None)."""
+    if size is None:
+        return None
     n = static_int(size)
     if padding in ("same", "causal") and stride == 1:
         return size
@@ -241,7 +243,7 @@ def _conv(ctx: LayerContext, rank: int) -> LayerPlan:
     filters = _filters(ctx)
     groups = _positive_int(ctx, "groups", 1)
     use_bias = ctx.literal("use_bias", None, True)
-    in_channels = ctx.shape[-1]
+    in_channels = ctx.features()  # torch needs the channels; the spatial sizes may be None
     spatial = ctx.shape[:-1]
 
     ctx.channels_first()
@@ -331,7 +333,7 @@ def _conv_transpose(ctx: LayerContext, rank: int) -> LayerPlan:
     if output_padding is not None:
         output_padding = tuple_arg(ctx, "output_padding", None, None, rank, allow_zero=True)
     use_bias = ctx.literal("use_bias", None, True)
-    in_channels = ctx.shape[-1]
+    in_channels = ctx.features()  # torch needs the channels; the spatial sizes may be None
     spatial = ctx.shape[:-1]
 
     ctx.channels_first()
@@ -384,8 +386,10 @@ def _conv_transpose(ctx: LayerContext, rank: int) -> LayerPlan:
     )
 
 
-def _transpose_output_size(size: str, kernel: int, stride: int, dilation: int, pad: int, extra: int, crop: int) -> str:
-    """(n - 1) * s + (k - 1) * d + 1 - 2 * padding + output_padding - crop, as code."""
+def _transpose_output_size(size: str | None, kernel: int, stride: int, dilation: int, pad: int, extra: int, crop: int) -> str | None:
+    """(n - 1) * s + (k - 1) * d + 1 - 2 * padding + output_padding - crop, as code (None when ``size`` is None)."""
+    if size is None:
+        return None
     offset = (kernel - 1) * dilation + 1 - 2 * pad + extra - crop - stride  # the length is n * s + offset
     n = static_int(size)
     if n is not None:
@@ -419,7 +423,7 @@ def _depthwise(ctx: LayerContext, rank: int) -> LayerPlan:
     window = _window(ctx, rank, 0, ("valid", "same"))
     depth_multiplier = _positive_int(ctx, "depth_multiplier", 1)
     use_bias = ctx.literal("use_bias", None, True)
-    in_channels = ctx.shape[-1]
+    in_channels = ctx.features()  # torch needs the channels; the spatial sizes may be None
     spatial = ctx.shape[:-1]
     out_channels = _times(in_channels, depth_multiplier)
 
@@ -473,7 +477,7 @@ def _separable(ctx: LayerContext, rank: int) -> LayerPlan:
     filters = _filters(ctx)
     depth_multiplier = _positive_int(ctx, "depth_multiplier", 1)
     use_bias = ctx.literal("use_bias", None, True)
-    in_channels = ctx.shape[-1]
+    in_channels = ctx.features()  # torch needs the channels; the spatial sizes may be None
     spatial = ctx.shape[:-1]
 
     ctx.channels_first()

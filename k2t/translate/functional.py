@@ -13,7 +13,18 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
-from .model import LayerContext, _attr_names, _ModuleBuilder, camel_case, keras_layout_expression, prune_params, written_literal
+from .model import (
+    LayerContext,
+    _attr_names,
+    _ModuleBuilder,
+    axes_added,
+    axes_needed,
+    camel_case,
+    declared_dim,
+    input_dims,
+    keras_layout_expression,
+    prune_params,
+)
 from .plan import LayerPlan, ModulePlan
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -43,12 +54,10 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     input_shapes: list[list[str]] = []
     for node in graph.inputs:
         shape = []
-        values = node.input_shape or ()
+        values = input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer") if node.input_shape is not None else ()
         for i, value in enumerate(values):
-            if value.is_literal and value.literal is None:
-                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
             role = f"{node.var}_features" if len(values) == 1 else f"{node.var}_dim_{i}"
-            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
+            shape.append(declared_dim(value, builder, role))
         name = _identifier(node.var, forward_args)
         forward_args.append(name)
         input_shapes.append(shape)
@@ -88,6 +97,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if converter is None:
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
+        ctx.open_sizes()
         plan = converter(ctx)
         node_lines = _rename(ctx.pre + plan.forward, source, out)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
@@ -145,6 +155,24 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if n is node
     ]
     return prune_params(module)
+
+
+def _axes_needed_by_users(tensor: TensorNode, graph) -> int | None:
+    """The number of axes per sample the layers reading ``tensor`` fix for it (a Conv2D: 3), through
+    layers that keep or add axes (Dropout, Embedding, merges); None when none of them fixes it."""
+    for user in graph.nodes:
+        if not any(parent is tensor for parent in user.inputs):
+            continue
+        needed = axes_needed(user.layer)
+        if needed is not None:
+            return needed
+        added = 0 if user.layer.short_name in MERGE_LAYERS else axes_added(user.layer)
+        if added is None:
+            continue
+        later = _axes_needed_by_users(user, graph)
+        if later is not None and later > added:
+            return later - added
+    return None
 
 
 def _output_name(node: TensorNode, attrs: dict[int, str]) -> str:

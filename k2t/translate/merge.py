@@ -103,7 +103,9 @@ def convert_merge(layer: KerasCall, inputs: list[MergeInput], out: str) -> Merge
     raise Unsupported("K2T101", f"layer keras.layers.{kind} is not translated", layer.pos)
 
 
-def _sum(sizes: list[str]) -> str:
+def _sum(sizes: list[str | None]) -> str | None:
+    if any(size is None for size in sizes):
+        return None  # Concatenate along an axis the input shape leaves open
     try:
         return str(sum(int(s) for s in sizes))
     except ValueError:

@@ -34,11 +34,23 @@ def camel_case(name: str) -> str:
     return text
 
 
-def static_int(code: str) -> int | None:
+# A size of a shape is code (``"28"``, ``"in_features"``, ``"(input_dim_0 - 2)"``) or None: a size
+# the input shape leaves open (``Input(shape=(None, 8))``), which the tensor has only at run time.
+Dim = str | None
+
+
+def static_int(code: Dim) -> int | None:
+    if code is None:
+        return None
     try:
         return int(code)
     except ValueError:
         return None
+
+
+def keras_shape(shape: list[Dim]) -> str:
+    """A shape as Keras prints it, batch included: ``(None, None, 8)``."""
+    return "(" + ", ".join(["None", *(dim if dim is not None else "None" for dim in shape)]) + ")"
 
 
 def keras_layout_expression(x: str, rank: int) -> str:
@@ -46,14 +58,29 @@ def keras_layout_expression(x: str, rank: int) -> str:
     return f"{x}.permute{order}"
 
 
-def product(dims: list[str]) -> str:
+def product(dims: list[Dim]) -> Dim:
+    """The product of sizes, as code; None when one of them is None."""
+    if any(d is None for d in dims):
+        return None
     values = [static_int(d) for d in dims]
     if all(v is not None for v in values):
         total = 1
         for v in values:
             total *= v  # type: ignore[operator]
         return str(total)
-    return " * ".join(d if static_int(d) is not None or d.isidentifier() else f"({d})" for d in dims)
+    return " * ".join(d if static_int(d) is not None or d.isidentifier() or _parenthesized(d) else f"({d})" for d in dims)
+
+
+def _parenthesized(code: str) -> bool:
+    """``(n - 2)``: one pair of parentheses around all of it (``(a) * (b)`` is not)."""
+    if not (code.startswith("(") and code.endswith(")")):
+        return False
+    depth = 0
+    for index, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(code) - 1
+    return False
 
 
 def written_literal(value: Value) -> bool:
@@ -70,11 +97,11 @@ def written_literal(value: Value) -> bool:
 class LayerContext:
     """What a layer converter may read and ask for."""
 
-    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[str], layout: str, is_last: bool):
+    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[Dim], layout: str, is_last: bool):
         self.builder = builder
         self.layer = layer
         self.attr = attr
-        self.shape = shape  # Keras's shape of the tensor, batch excluded (channels last)
+        self.shape = shape  # Keras's shape of the tensor, batch excluded (channels last); None: open size
         self.layout = layout  # dim order of the torch tensor: "keras" or "channels_first"
         self.is_last = is_last
         self.pre: list[str] = []  # forward lines that must run before this layer's own
@@ -95,11 +122,28 @@ class LayerContext:
             self.layout = "keras"
 
     def features(self) -> str:
-        """The size of the last axis, which Dense and BatchNormalization act on (Keras refuses inputs without one)."""
+        """The size of the last axis, which Dense, convolutions and recurrent layers act on (Keras refuses inputs without one)."""
         if not self.shape:
             message = f"{self.layer.short_name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
             raise Unsupported("K2T103", message, self.layer.pos)
+        if self.shape[-1] is None:
+            message = (
+                f"{self.layer.short_name} needs the size of its input's last axis, which is None in {keras_shape(self.shape)}: "
+                f"a None size of the input shape reaches it (Keras refuses it too)"
+            )
+            raise Unsupported("K2T103", message, self.layer.pos)
         return self.shape[-1]
+
+    def open_sizes(self) -> None:
+        """Refuse a None size for a converter that needs every size (registry.VARIABLE_SIZES lists those that do not)."""
+        if None not in self.shape or (self.layer.name.startswith("keras.layers.") and self.layer.short_name in registry.VARIABLE_SIZES):
+            return
+        axis = self.shape.index(None) + 1
+        message = (
+            f"{self.layer.short_name} needs the size of every axis of its input, and axis {axis} of {keras_shape(self.shape)} is None: "
+            f"k2t translates None sizes only into layers that never need them (convolutions, pooling, recurrent layers)"
+        )
+        raise Unsupported("K2T103", message, self.layer.pos)
 
     @property
     def self_attr(self) -> str:
@@ -211,17 +255,108 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
     return names
 
 
+# Layers whose input must have a certain number of axes per sample (batch excluded): ``Conv2D`` 3.
+_SPATIAL_FAMILIES = frozenset({
+    "Conv", "Convolution", "SeparableConv", "SeparableConvolution", "DepthwiseConv", "MaxPooling", "MaxPool",
+    "AveragePooling", "AvgPool", "GlobalMaxPooling", "GlobalMaxPool", "GlobalAveragePooling", "GlobalAvgPool",
+    "ZeroPadding", "Cropping", "UpSampling", "SpatialDropout",
+})  # fmt: skip
+_SEQUENCE_LAYERS = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
+# Layers whose output has as many axes as their input: the rank a later layer needs is theirs too.
+RANK_KEEPING = frozenset({
+    "Dense", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "BatchNormalization",
+    "LayerNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling", "Normalization",
+})  # fmt: skip
+
+
+def axes_needed(layer: KerasCall) -> int | None:
+    """The number of axes per sample ``layer`` requires of its input, where Keras fixes it (Conv2D: 3; LSTM: 2)."""
+    if layer.model is not None or not layer.name.startswith("keras.layers."):
+        return None
+    if layer.short_name in _SEQUENCE_LAYERS:
+        return 2
+    match = re.fullmatch(r"(\w+?)([123])D(Transpose)?", layer.short_name)
+    if match and match.group(1) in _SPATIAL_FAMILIES:
+        return int(match.group(2)) + 1
+    return None
+
+
+def axes_added(layer: KerasCall) -> int | None:
+    """How many axes ``layer`` adds to its input (Embedding: one; Dense: none); None when that depends on more."""
+    if layer.model is not None or not layer.name.startswith("keras.layers."):
+        return None
+    if layer.short_name == "Embedding":
+        return 1
+    return 0 if layer.short_name in RANK_KEEPING else None
+
+
+def sequential_axes_needed(layers: list[KerasCall]) -> int | None:
+    """The number of axes per sample the first layers fix for the model's input (Embedding then LSTM: 1)."""
+    added = 0
+    for layer in layers:
+        needed = axes_needed(layer)
+        if needed is not None:
+            return needed - added if needed > added else None
+        more = axes_added(layer)
+        if more is None:
+            return None
+        added += more
+    return None
+
+
+def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...]:
+    """One Value per size of a declared input shape.
+
+    A tuple gives its elements. ``x_train.shape[1:]`` (or a name holding it)
+    gives ``x_train.shape[1]``, ``x_train.shape[2]``, ...: constructor
+    parameters of the module, read where the script builds the model. How many
+    there are comes from the layers (``needed``: a Conv2D takes 3 axes per
+    sample) or from where the script fixes the array's rank
+    (``x_train = x_train.reshape(-1, 28, 28, 1)``); never from a guess.
+    ``first`` names the first layer, for the diagnostic.
+    """
+    if shape.elements is not None:
+        return shape.elements
+    of = shape.shape_of
+    if of is None:
+        raise Unsupported("K2T103", f"input shape {shape.code} must be written as a tuple, or as an array's shape (`x_train.shape[1:]`)", shape.pos)
+    sliced = f"{of.array}.shape[{of.start}:]"
+    written = f"`{shape.code}`" if shape.code.replace(" ", "") == sliced.replace(" ", "") else f"`{shape.code}` (`{sliced}`)"
+    if needed is not None and of.length is not None and needed != of.length:
+        message = f"input shape {written} has {of.length} size{'s' if of.length != 1 else ''} where {first} needs {needed} (Keras refuses it too)"
+        raise Unsupported("K2T103", message, shape.pos)
+    length = needed if needed is not None else of.length
+    if length is None or length < 1:
+        message = (
+            f"input shape {written}: k2t cannot tell how many axes `{of.array}` has ({first} takes any number); "
+            f"reshape `{of.array}` before (`{of.array} = {of.array}.reshape(len({of.array}), ...)`) "
+            f"or write the shape as a tuple (`({of.array}.shape[1],)`)"
+        )
+        raise Unsupported("K2T103", message, shape.pos)
+    return tuple(Value(code=dim, pos=shape.pos) for dim in of.dims(length))
+
+
+def _first_layer(layers: list[KerasCall]) -> str:
+    return f"the first layer, {layers[0].short_name}," if layers else "the model"
+
+
+def declared_dim(value: Value, builder: _ModuleBuilder, role: str) -> Dim:
+    """One size of a declared input shape: a literal, None (left open), or a constructor parameter
+    (a size the script computes, ``Input(shape=(N_WORDS,))``, stays the script's expression)."""
+    if value.is_literal and value.literal is None:
+        return None
+    return str(value.literal) if written_literal(value) else builder.param(value.code, role)
+
+
 def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
     """The declared input shape: Input(shape=...), or input_shape=/input_dim= on the first layer."""
     if spec.input_shape is not None:
-        return spec.input_shape, None
+        return input_dims(spec.input_shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), None
     if spec.layers:
         first = spec.layers[0]
         shape = first.kwarg("input_shape")
         if shape is not None:
-            if shape.elements is None:
-                raise Unsupported("K2T103", f"input_shape={shape.code} must be written as a tuple", shape.pos)
-            return shape.elements, first
+            return input_dims(shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), first
         if first.short_name == "Embedding":
             # Embedding's input_dim is its vocabulary size; Keras 2's input_length was the sequence length.
             length = first.kwarg("input_length")
@@ -255,10 +390,7 @@ def translate_model(
         roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
         shape = []
         for value, role in zip(shape_values, roles):
-            if value.is_literal and value.literal is None:
-                raise Unsupported("K2T103", "input shapes with None dimensions are not translated", value.pos)
-            # A dimension the script computes (`Input(shape=(N_WORDS,))`) stays a constructor parameter.
-            shape.append(str(value.literal) if written_literal(value) else builder.param(value.code, role))
+            shape.append(declared_dim(value, builder, role))
     input_shape = list(shape)
 
     name_value = spec.call.kwarg("name")
@@ -280,6 +412,7 @@ def translate_model(
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
+        ctx.open_sizes()
         plan = converter(ctx)
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
@@ -314,7 +447,7 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
     """
     texts = [*module.output_lines, *(module.forward_lines or [])]
     if keep_input_shape:
-        texts.extend(" ".join(shape) for shape in [module.input_shape, *module.input_shapes])
+        texts.extend(" ".join(dim for dim in shape if dim is not None) for shape in [module.input_shape, *module.input_shapes])
     for layer in module.layers:
         texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)

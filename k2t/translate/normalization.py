@@ -109,6 +109,9 @@ def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
         )
     ctx.keras_layout()  # normalises Keras's trailing (channels-last) axes
     normalized = ctx.shape[rank - 1 - len(axes) :]
+    if None in normalized:
+        message = f"LayerNormalization needs the size of the axes it normalises, {axes}, and the input shape leaves one None"
+        raise Unsupported("K2T103", message, ctx.layer.pos)
     shape_code = normalized[0] if len(normalized) == 1 else f"({', '.join(normalized)})"
     args = [shape_code, f"eps={epsilon!r}"]
     if not scale:

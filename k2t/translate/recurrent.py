@@ -128,7 +128,7 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     if bidirectional and _literal(call, "go_backwards", None, False):
         raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
 
-    features = ctx.shape[-1]
+    features = ctx.features()  # the steps may be None: torch's recurrent layers take any length
     units = ctx.size(given["units"], f"{attr}_units")
     use_bias = _literal(call, "use_bias", None, True)
     return_sequences = _literal(call, "return_sequences", None, False)

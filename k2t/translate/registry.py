@@ -42,6 +42,26 @@ def load_converters() -> None:
     from . import conv, layers, normalization, pooling, preprocessing, recurrent, regularization, reshaping  # noqa: F401
 
 
+def _sized(*families: str) -> set[str]:
+    """Every ``{family}{1,2,3}D`` name: the 1-D, 2-D and 3-D variants of a family."""
+    return {family.format(rank) for family in families for rank in (1, 2, 3)}
+
+
+# Layers whose converters work when the input shape leaves sizes open (``Input(shape=(None, 8))``):
+# they never need a size the torch module cannot take from the tensor itself (convolutions,
+# pooling, recurrent layers), and ask through LayerContext.features() for the one they need.
+# Every other layer gets a K2T103 when a None size reaches it.
+VARIABLE_SIZES = frozenset({
+    *_sized("Conv{}D", "Convolution{}D", "Conv{}DTranspose", "Convolution{}DTranspose", "MaxPooling{}D", "MaxPool{}D",
+            "AveragePooling{}D", "AvgPool{}D", "GlobalMaxPooling{}D", "GlobalMaxPool{}D", "GlobalAveragePooling{}D",
+            "GlobalAvgPool{}D", "SpatialDropout{}D"),
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+    "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+    "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
+    "GaussianNoise", "GaussianDropout", "Rescaling",
+})  # fmt: skip
+
+
 # Keras aliases of layer classes: the plan records the class Keras instantiates
 # (weight transfer and parity compare against type(layer).__name__).
 KERAS_CLASS = {

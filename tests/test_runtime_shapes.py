@@ -1,0 +1,324 @@
+"""Input shapes read off the data (``input_shape=x_train.shape[1:]``) and None dimensions
+(``Input(shape=(None, 4))``): translated where k2t can prove what the torch module needs, a
+located K2T103 naming the variable where it cannot, never a guess."""
+
+import textwrap
+
+import libcst as cst
+import pytest
+from conftest import requires_torch, run_standalone
+from undefined import assert_no_undefined_names
+
+import k2t
+from k2t.values import Env, array_rank, bind_target, evaluate, shape_slice
+
+HEAD = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.load("x.npy")
+y = np.load("y.npy")
+"""
+TAIL = """\
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=1)
+"""
+
+
+def convert(body: str):
+    source = HEAD + textwrap.dedent(body) + TAIL
+    result = k2t.convert_source(source, "train.py")
+    assert result.output is not None
+    assert_no_undefined_names(result.output, source=source)
+    return result
+
+
+def k2t103(result) -> list[str]:
+    return [d.message for d in result.diagnostics if d.code == "K2T103"]
+
+
+# ---------------------------------------------------------------- what the script fixes about an array
+def bound(source: str) -> Env:
+    env = Env()
+    for statement in cst.parse_module(textwrap.dedent(source)).body:
+        small = statement.body[0]
+        bind_target(env, small.targets[0].target, evaluate(small.value, env))
+    return env
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "rank"),
+    [
+        ("x = load()\nx = x.reshape(-1, 28, 28, 1)", "x", 4),
+        ("x = load()\nx = x.reshape((60000, 784))", "x", 2),
+        ("x = load()\nx = np.reshape(x, (-1, 28, 28))", "x", 3),
+        ("SHAPE = (28, 28, 1)\nx = load()\nx = x.reshape(len(x), *SHAPE)", "x", None),  # starred: not counted
+        ("SHAPE = (-1, 28, 28, 1)\nx = load()\nx = x.reshape(SHAPE)", "x", 4),
+        ("x = load()\nx = x.reshape(-1, 28, 28).astype('float32') / 255.0", "x", 3),
+        ("x = load()\nx = np.expand_dims(x.reshape(-1, 28, 28), -1)", "x", 4),
+        ("x = load()\nx = x.reshape(-1, 28, 28)[..., np.newaxis]", "x", 4),
+        ("x = load()\nx = x.reshape(-1, 28, 28)[:, :, 0]", "x", 2),
+        ("x = load()\nx = x.reshape(-1, 8) - x.mean()", "x", None),  # x.mean() may be an array of any rank
+        ("x = load()", "x", None),
+        ("x = load()\nx = x.reshape(-1, 8)\nx = load()", "x", None),  # rebound: the rank is forgotten
+    ],
+)
+def test_the_rank_an_array_gets_where_the_script_reshapes_it(source, expression, rank):
+    assert array_rank(cst.parse_expression(expression), bound(source)) == rank
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "dims"),
+    [
+        ("x = load()\nx = x.reshape(-1, 28, 28, 1)", "x.shape[1:]", ["x.shape[1]", "x.shape[2]", "x.shape[3]"]),
+        ("x = load()\nx = x.reshape(-1, 8)\ninput_shape = x.shape[1:]", "input_shape", ["x.shape[1]"]),
+        ("x = load()", "x.shape[-2:]", ["x.shape[-2]", "x.shape[-1]"]),  # two, whatever x's rank
+        ("x = load()\ny = x.reshape(-1, 4, 2)", "(y / 2).shape[1:]", ["(y / 2).shape[1]", "(y / 2).shape[2]"]),
+    ],
+)
+def test_a_shape_slice_knows_its_array(source, expression, dims):
+    value = evaluate(cst.parse_expression(expression), bound(source))
+    assert value.shape is not None
+    assert value.shape.dims(value.shape.length) == dims
+
+
+def test_a_shape_slice_of_an_array_of_unknown_rank_has_no_length():
+    value = evaluate(cst.parse_expression("x.shape[1:]"), bound("x = load()"))
+    assert value.shape.length is None and value.shape.array == "x"
+    assert shape_slice(cst.parse_expression("x.shape[1:3]"), bound("x = load()")) is None  # an upper bound: not followed
+
+
+# ---------------------------------------------------------------- shapes read off the data
+@pytest.mark.parametrize(
+    ("body", "construction"),
+    [
+        pytest.param(
+            """\
+            model = keras.Sequential([
+                layers.Conv2D(8, 3, activation="relu", input_shape=x.shape[1:]),
+                layers.Flatten(),
+                layers.Dense(1),
+            ])
+            """,
+            "model = Net(input_dim_0=x.shape[1], input_dim_1=x.shape[2], input_dim_2=x.shape[3])",
+            id="conv2d_input_shape_from_the_layer",
+        ),
+        pytest.param(
+            """\
+            inputs = keras.Input(shape=x.shape[1:])
+            h = layers.LSTM(8)(inputs)
+            model = keras.Model(inputs, layers.Dense(1)(h))
+            """,
+            "model = Net(inputs_dim_1=x.shape[2])",  # the number of steps is no parameter: LSTM never needs it
+            id="lstm_functional_input",
+        ),
+        pytest.param(
+            """\
+            x = x.reshape(len(x), 20) / 2.0
+            input_shape = x.shape[1:]
+            model = keras.Sequential()
+            model.add(keras.Input(shape=input_shape))
+            model.add(layers.Dense(8))
+            model.add(layers.Dense(1))
+            """,
+            "model = Net(in_features=x.shape[1])",
+            id="dense_rank_fixed_by_a_reshape",
+        ),
+        pytest.param(
+            """\
+            x_train, x_test = np.expand_dims(x, -1), x
+            x_train = x_train.reshape(len(x), 10, 2)
+            model = keras.Sequential([keras.Input(shape=x_train.shape[1:]), layers.Flatten(), layers.Dense(1)])
+            """,
+            "model = Net(input_dim_0=x_train.shape[1], input_dim_1=x_train.shape[2])",
+            id="flatten_rank_fixed_by_a_reshape",
+        ),
+        pytest.param(
+            """\
+            inputs = keras.Input(shape=x.shape[1:])
+            h = layers.Embedding(100, 8)(inputs)
+            h = layers.Dropout(0.1)(h)
+            h = layers.Conv1D(4, 3)(h)
+            outputs = layers.Dense(1)(layers.GlobalMaxPooling1D()(h))
+            model = keras.Model(inputs, outputs)
+            """,
+            "model = Net()",  # one axis (Conv1D needs two after Embedding's); no size the module needs
+            id="embedding_then_conv1d",
+        ),
+        pytest.param(
+            """\
+            model = keras.Sequential([layers.Dense(8, input_dim=x.shape[1]), layers.Dense(1)])
+            """,
+            "model = Net(in_features=x.shape[1])",
+            id="input_dim",
+        ),
+    ],
+)
+def test_input_shapes_read_off_the_data_become_constructor_parameters(body, construction):
+    result = convert(body)
+    assert not k2t103(result), result.diagnostics
+    assert construction in result.output
+
+
+def test_dense_on_a_shape_of_unknown_rank_is_reported_naming_the_array():
+    result = convert("""\
+        input_shape = x.shape[1:]
+        model = keras.Sequential([layers.Dense(8, input_shape=input_shape), layers.Dense(1)])
+        """)
+    (message,) = k2t103(result)
+    assert message.startswith("input shape `input_shape` (`x.shape[1:]`): k2t cannot tell how many axes `x` has")
+    assert "class Net" not in result.output
+
+
+def test_a_shape_with_other_sizes_than_the_first_layer_needs_is_reported():
+    result = convert("""\
+        x = x.reshape(len(x), 8)
+        model = keras.Sequential([keras.Input(shape=x.shape[1:]), layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(1)])
+        """)
+    (message,) = k2t103(result)
+    assert "has 1 size where the first layer, Conv2D, needs 3" in message
+
+
+# ---------------------------------------------------------------- None sizes
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            """\
+            inputs = keras.Input(shape=(None,))
+            h = layers.Embedding(50, 8)(inputs)
+            outputs = layers.Dense(1)(layers.LSTM(6)(h))
+            model = keras.Model(inputs, outputs)
+            """,
+            ["self.embedding = nn.Embedding(50, 8, sparse=True)", "self.lstm = KerasLSTM(8, 6)", "model = Net()"],
+            id="embedding_lstm_any_length",
+        ),
+        pytest.param(
+            """\
+            model = keras.Sequential([
+                keras.Input(shape=(None, 4)),
+                layers.Conv1D(6, 3, strides=2, padding="same", activation="relu"),
+                layers.MaxPooling1D(padding="same"),
+                layers.GlobalMaxPooling1D(),
+                layers.Dense(1),
+            ])
+            """,
+            # The strided "same" padding reads the length off the tensor.
+            ["self.conv1d = nn.Conv1d(4, 6, 3, stride=2)", "*same_padding(x.shape[2], 3, 2)", "self.dense = nn.Linear(6, 1)"],
+            id="conv1d_any_length",
+        ),
+        pytest.param(
+            """\
+            model = keras.Sequential([
+                layers.Bidirectional(layers.GRU(3, return_sequences=True), input_shape=(None, 4)),
+                layers.TimeDistributed(layers.Dense(2)),
+                layers.LayerNormalization(),
+                layers.GlobalAveragePooling1D(),
+                layers.Dense(1),
+            ])
+            """,
+            ["KerasGRU(4, 3, return_sequences=True, bidirectional=True)", "nn.LayerNorm(2, eps=0.001)", "nn.Linear(2, 1)"],
+            id="bidirectional_any_length",
+        ),
+        pytest.param(
+            """\
+            model = keras.Sequential([
+                keras.Input(shape=(None, None, 3)),
+                layers.Conv2D(8, 3, activation="relu"),
+                layers.MaxPooling2D(),
+                layers.Conv2D(8, 3, strides=2, padding="same"),
+                layers.GlobalAveragePooling2D(),
+                layers.Dense(1),
+            ])
+            """,
+            ["self.conv2d = nn.Conv2d(3, 8, 3)", "*same_padding(x.shape[3], 3, 2), *same_padding(x.shape[2], 3, 2)", "nn.Linear(8, 1)"],
+            id="fully_convolutional",
+        ),
+    ],
+)
+def test_none_sizes_reach_layers_that_never_need_them(body, expected):
+    result = convert(body)
+    assert not k2t103(result), result.diagnostics
+    for line in expected:
+        assert line in result.output
+
+
+@pytest.mark.parametrize(
+    ("layers_code", "message"),
+    [
+        pytest.param(
+            "layers.Flatten(), layers.Dense(1)",
+            "Dense needs the size of its input's last axis, which is None in (None, None): a None size of the input shape reaches it",
+            id="flatten_then_dense",
+        ),
+        pytest.param(
+            "layers.Reshape((-1,)), layers.Dense(1)",
+            "Reshape needs the size of every axis of its input, and axis 1 of (None, None, 4) is None",
+            id="reshape",
+        ),
+        pytest.param(
+            "layers.LayerNormalization(axis=[1, 2]), layers.Dense(1)",
+            "LayerNormalization needs the size of the axes it normalises, [1, 2], and the input shape leaves one None",
+            id="layer_normalization_over_steps",
+        ),
+        pytest.param(
+            "layers.Conv1D(4, 3, input_shape=(None, None))",
+            "Conv1D needs the size of its input's last axis, which is None in (None, None, None)",
+            id="conv_channels",
+        ),
+    ],
+)
+def test_a_layer_that_needs_a_none_size_is_reported(layers_code, message):
+    shape = "" if "input_shape" in layers_code else "keras.Input(shape=(None, 4)), "
+    result = convert(f"model = keras.Sequential([{shape}{layers_code}])\n")
+    messages = k2t103(result)
+    assert len(messages) == 1 and messages[0].startswith(message), result.diagnostics
+    assert "class Net" not in result.output
+
+
+@requires_torch
+def test_summary_shows_none_where_the_input_leaves_sizes_open(tmp_path):
+    source = textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=(None,))
+        h = layers.Embedding(50, 8)(inputs)
+        h = layers.Conv1D(4, 3)(h)
+        outputs = layers.Dense(1)(layers.GlobalMaxPooling1D()(h))
+        model = keras.Model(inputs, outputs)
+        model.summary()
+        """)
+    result = k2t.convert_source(source, "train.py")
+    assert "self.input_shapes = [(None,)]  # for summary()" in result.output
+    script = tmp_path / "train.py"
+    script.write_text(result.output)
+    ran = run_standalone(script)
+    assert ran.returncode == 0, ran.stderr
+    rows = {line.split()[0]: line for line in ran.stdout.splitlines() if line.startswith(("embedding", "conv1d", "global", "dense"))}
+    assert "(None, None, 8)" in rows["embedding"]
+    assert "(None, None, 4)" in rows["conv1d"]
+    assert "(None, 4)" in rows["global_max_pooling1d"]
+    assert "(None, 1)" in rows["dense"]
+
+
+def test_k2t_weights_reads_constructor_arguments_past_none_sizes():
+    """The plan's shapes hold None where the input leaves a size open: no constructor argument is read there,
+    and the random inputs `k2t weights` predicts on get a length along it."""
+    from types import SimpleNamespace
+
+    from k2t.parity.instrument import convert as plan_of
+    from k2t.trained import OPEN_SIZE, constructor_arguments, random_inputs
+
+    source = HEAD + textwrap.dedent("""\
+        inputs = keras.Input(shape=(None, N_FEATURES))
+        model = keras.Model(inputs, layers.Dense(1)(layers.LSTM(3)(inputs)))
+        """) + TAIL
+    module = plan_of(source.replace("y = np.load", "N_FEATURES = x.shape[-1]\ny = np.load"), "train.py").plan.modules[0]
+    assert module.input_shapes == [[None, "n_features"]]
+    tensor = SimpleNamespace(shape=(None, None, 5), name="inputs")
+    kmodel = SimpleNamespace(inputs=[tensor], input_shape=tensor.shape, layers=[])
+    assert constructor_arguments(kmodel, module, [], {}) == {"n_features": 5}
+    (array,) = random_inputs(kmodel, rows=2, seed=0)
+    assert array.shape == (2, OPEN_SIZE, 5)
