@@ -503,6 +503,7 @@ class _Parser:
         """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
         if isinstance(small, cst.Assign):
             value, _ = self.evaluate(small.value, scope)
+            value = self.dataset_arrays(small.value) or value
             for target in small.targets:
                 if isinstance(value, Unknown) and _parallel(target.target, small.value):
                     # `x_train, x_test = x_train / 255.0, x_test / 255.0`: what each side knows (an array's rank).
@@ -527,6 +528,19 @@ class _Parser:
             scope.env.forget(_target_names(small.target), "deleted")
         elif isinstance(small, cst.Expr):
             self.image_data_format_set(small.value)
+
+    def dataset_arrays(self, node: cst.BaseExpression):
+        """``keras.datasets.mnist.load_data()``: ((x_train, y_train), (x_test, y_test)), each an array
+        whose number of axes Keras fixes (what an `input_shape=x_train.shape[1:]` later needs)."""
+        if not isinstance(node, cst.Call):
+            return None
+        name = self.keras_name(node.func) or ""
+        dataset = name.removeprefix("keras.datasets.").removesuffix(".load_data")
+        ranks = _DATASET_RANKS.get(dataset) if name.endswith(".load_data") else None
+        if ranks is None:
+            return None
+        x, y = (Unknown(f"the arrays of keras.datasets.{dataset}", rank=rank) for rank in ranks)
+        return (x, y), (x, y)
 
     def image_data_format_set(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Call) and self.keras_name(node.func) in (
@@ -1693,3 +1707,16 @@ def _assigned_by(small: cst.BaseSmallStatement) -> list[str]:
 
 # Python operators Keras applies to Keras tensors, as the merge layer that computes the same.
 _TENSOR_OPERATORS = {"Add": "Add", "Subtract": "Subtract", "Multiply": "Multiply"}
+
+
+# Axes of the (x, y) arrays keras.datasets loaders return (Keras 3.15: keras/src/datasets/*.py).
+_DATASET_RANKS = {
+    "mnist": (3, 1),
+    "fashion_mnist": (3, 1),
+    "cifar10": (4, 2),
+    "cifar100": (4, 2),
+    "imdb": (1, 1),
+    "reuters": (1, 1),
+    "boston_housing": (2, 1),
+    "california_housing": (2, 1),
+}

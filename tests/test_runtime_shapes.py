@@ -322,3 +322,27 @@ def test_k2t_weights_reads_constructor_arguments_past_none_sizes():
     assert constructor_arguments(kmodel, module, [], {}) == {"n_features": 5}
     (array,) = random_inputs(kmodel, rows=2, seed=0)
     assert array.shape == (2, OPEN_SIZE, 5)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "dims"),
+    [("mnist", 2), ("fashion_mnist", 2), ("cifar10", 3), ("cifar100", 3), ("boston_housing", 1)],
+)
+def test_keras_datasets_fix_the_rank_of_their_arrays(dataset, dims):
+    # The classic examples: `Flatten(input_shape=x_train.shape[1:])` right after load_data().
+    source = textwrap.dedent(
+        f"""\
+        import keras
+        from keras import layers
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.{dataset}.load_data()
+        x_train = x_train.astype("float32") / 255
+        model = keras.Sequential([layers.Flatten(input_shape=x_train.shape[1:]), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x_train, y_train, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    arguments = ", ".join(f"input_dim_{i}=x_train.shape[{i + 1}]" for i in range(dims)) if dims > 1 else "in_features=x_train.shape[1]"
+    assert f"model = Net({arguments})" in result.output
