@@ -27,6 +27,10 @@ _ALIASES: dict[str, str] = {
     "keras.engine.sequential.Sequential": "keras.Sequential",
     "keras.models.sequential.Sequential": "keras.Sequential",
     "keras.utils.np_utils.to_categorical": "keras.utils.to_categorical",
+    # Keras 2's module, TF 2.9-2.15's keras.utils.data_utils and Keras 3's defining module.
+    "keras.preprocessing.sequence.pad_sequences": "keras.utils.pad_sequences",
+    "keras.utils.data_utils.pad_sequences": "keras.utils.pad_sequences",
+    "keras.utils.sequence_utils.pad_sequences": "keras.utils.pad_sequences",
     "keras.backend.clear_session": "keras.utils.clear_session",
     "keras.utils.clear_session": "keras.utils.clear_session",
     "keras.random.set_seed": "keras.utils.set_random_seed",

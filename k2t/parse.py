@@ -50,6 +50,7 @@ BINDABLE_PREFIXES = (
 FUNCTIONS = (
     "keras.utils.set_random_seed",
     "keras.utils.to_categorical",
+    "keras.utils.pad_sequences",
     "keras.utils.clear_session",
     "tensorflow.random.set_seed",
     "keras.backend.image_data_format",

@@ -334,3 +334,16 @@ def test_every_dataset_function_is_registered_and_compared_with_keras():
     outputs = [convert(source) for source in [*CASES.values(), CIFAR10]]
     unproven = [name for name, f in DATASET_FUNCTIONS.items() if not any(f"result = {f.helper.name}(" in o for o in outputs)]
     assert not unproven
+
+
+@pytest.mark.parametrize("dataset", ("imdb", "reuters"))
+def test_keras2_nb_words_is_num_words(dataset):
+    """Keras 1's `nb_words=`, which Keras 2 still took (with a warning) for `num_words=`."""
+    output = convert(f"from keras.datasets import {dataset}\ndata = {dataset}.load_data(nb_words=5000, maxlen=80)\n")
+    assert f"data = load_{dataset}(num_words=5000, maxlen=80)" in output
+    assert "nb_words" not in output
+
+
+def test_nb_words_next_to_num_words_is_reported():
+    result = k2t.convert_source("from keras.datasets import imdb\ndata = imdb.load_data(nb_words=5, num_words=6)\n", "script.py")
+    assert [d.code for d in result.diagnostics] == ["K2T100"]

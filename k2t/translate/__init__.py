@@ -21,6 +21,7 @@ from .model import camel_case, prune_params, translate_model
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .sequences import PAD_SEQUENCES, translate_pad_sequences
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -650,4 +651,6 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         return ""  # nothing to clear in torch: the statement goes
     if call.name in DATASET_FUNCTIONS:
         return translate_dataset_call(call, plan)
+    if call.name == PAD_SEQUENCES:
+        return translate_pad_sequences(call, plan)
     return None

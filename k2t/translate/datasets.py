@@ -8,10 +8,11 @@ each with Keras's own on the same cached files.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..ir import KerasCall
+from ..ir import KerasCall, Value
 from .helpers import Helper
 
 if TYPE_CHECKING:
@@ -33,11 +34,14 @@ class DatasetFunction:
     keras_name: str  # canonical, e.g. "keras.datasets.mnist.load_data"
     parameters: tuple[str, ...]  # Keras's signature, which the generated function repeats
     helper: Helper
+    # Keras 1/2 keyword -> Keras 3's: Keras 2 still took `nb_words=` (with a warning) for `num_words=`.
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 def _loader(dataset: str, parameters: tuple[str, ...], *requires: Helper) -> DatasetFunction:
     helper = Helper(f"load_{dataset}", f"{_TEMPLATES}{dataset}.py.j2", requires=requires)
-    return DatasetFunction(f"keras.datasets.{dataset}.load_data", parameters, helper)
+    renamed = (("nb_words", "num_words"),) if "num_words" in parameters else ()
+    return DatasetFunction(f"keras.datasets.{dataset}.load_data", parameters, helper, renamed)
 
 
 def _word_index(dataset: str, file_hash: str) -> DatasetFunction:
@@ -72,9 +76,15 @@ def translate_dataset_call(call: KerasCall, plan: ScriptPlan) -> str | None:
     """``load_mnist()`` for ``mnist.load_data()``, the script's arguments kept as written; None
     (the call stays, a K2T100) for an argument Keras's function does not have."""
     function = DATASET_FUNCTIONS[call.name]
-    _, extra, unknown = call.bind(function.parameters)
-    if extra is not None or unknown is not None:
-        return None
+    kwargs = _keras3_keywords(call.kwargs, dict(function.renamed))
+    _, extra, unknown = dataclasses.replace(call, kwargs=kwargs).bind(function.parameters)
+    if extra is not None or unknown is not None or len({key for key, _ in kwargs}) < len(kwargs):
+        return None  # also `nb_words=` next to `num_words=`: which one Keras 2 took is no reason to guess
     helper = plan.add_helper(function.helper)
-    args = [value.code for value in call.args] + [f"{key}={value.code}" for key, value in call.kwargs]
+    args = [value.code for value in call.args] + [f"{key}={value.code}" for key, value in kwargs]
     return f"{plan.name(helper.name)}({', '.join(args)})"
+
+
+def _keras3_keywords(kwargs: tuple[tuple[str, Value], ...], renamed: dict[str, str]) -> tuple[tuple[str, Value], ...]:
+    """``nb_words=`` -> ``num_words=``: the Keras 1/2 spelling that Keras 2 still accepted."""
+    return tuple((renamed.get(key, key), value) for key, value in kwargs)

@@ -1,0 +1,186 @@
+"""keras.utils.pad_sequences / keras.preprocessing.sequence.pad_sequences: every spelling becomes a
+call of a generated numpy ``pad_sequences``.
+
+Exactness: the function k2t writes into the output (taken from a converted script, not from the
+template) and Keras 3's own pad_sequences get the same ragged inputs under every combination of
+options; both return arrays equal in values, dtype and shape, or both raise the same error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import requires_keras
+from undefined import assert_no_undefined_names
+
+import k2t
+
+SPELLINGS: dict[str, str] = {
+    "keras2_module": "from keras.preprocessing import sequence\npadded = sequence.pad_sequences(sequences, maxlen=3)",
+    "keras2_function": "from keras.preprocessing.sequence import pad_sequences\npadded = pad_sequences(sequences, 3)",
+    "tf_keras_attribute": "import tensorflow as tf\npadded = tf.keras.preprocessing.sequence.pad_sequences(sequences, maxlen=3)",
+    "tf_keras_utils": "from tensorflow.keras.utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
+    "keras3": "import keras\npadded = keras.utils.pad_sequences(sequences, maxlen=3)",
+    "tf_data_utils": "from tensorflow.keras.utils.data_utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
+}
+
+
+def convert(source: str) -> str:
+    result = k2t.convert_source(source, "script.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    return result.output
+
+
+def run(output: str) -> dict:
+    namespace: dict = {"__name__": "converted"}
+    exec(compile(output, "converted.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    return namespace
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_becomes_the_generated_function(spelling):
+    output = convert("sequences = [[1], [2, 3], [4, 5, 6, 7]]\n" + SPELLINGS[spelling] + "\n")
+    # A script that imports the name pad_sequences keeps it: the generated one is then pad_sequences_.
+    assert re.search(r"^def pad_sequences_?\(sequences, maxlen=None, dtype=\"int32\"", output, re.MULTILINE), output
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
+    assert_no_undefined_names(output)
+    padded = run(output)["padded"]
+    assert padded.dtype == np.int32
+    assert padded.tolist() == [[0, 0, 1], [0, 2, 3], [5, 6, 7]]
+
+
+def test_an_argument_keras_does_not_have_is_reported():
+    result = k2t.convert_source(
+        "from keras.preprocessing import sequence\nx = sequence.pad_sequences([[1]], nb_words=3)\n", "script.py"
+    )
+    assert [d.code for d in result.diagnostics] == ["K2T100"]
+
+
+@pytest.fixture(scope="module")
+def generated_pad_sequences():
+    """The pad_sequences k2t writes into a converted script."""
+    return run(convert("import keras\npadded = keras.utils.pad_sequences([[1]])\n"))["pad_sequences"]
+
+
+@pytest.fixture(scope="module")
+def keras_pad_sequences():
+    pytest.importorskip("tensorflow")
+    from keras.src.utils.sequence_utils import pad_sequences
+
+    return pad_sequences
+
+
+def _ragged(seed: int, count: int, longest: int) -> list[list[int]]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(1, 1000, size=int(rng.integers(0, longest + 1))).tolist() for _ in range(count)]
+
+
+def _object_array(lists: list[list[int]]) -> np.ndarray:
+    """What imdb.load_data returns: a 1-D object array of lists."""
+    array = np.empty(len(lists), dtype=object)
+    array[:] = lists
+    return array
+
+
+# Inputs: random ragged int lists (empty ones included), imdb's object arrays, numpy rows,
+# samples with a shape of their own, and the inputs Keras refuses.
+INPUTS: dict[str, object] = {
+    "ragged": _ragged(0, 20, 12),
+    "ragged_long": _ragged(1, 8, 60),
+    "with_empty": [[], [3, 1], [], [7, 8, 9, 10, 11, 12]],
+    "all_empty": [[], []],
+    "no_sequences": [],
+    "object_array": _object_array(_ragged(2, 10, 9)),
+    "numpy_rows": [np.arange(n, dtype="int64") + 1 for n in (0, 4, 9, 2)],
+    "pairs": [[[1, 2], [3, 4]], [[5, 6]], [], [[7, 8], [9, 10], [11, 12]]],
+    "pairs_mismatched": [[[1, 2]], [[3, 4, 5]]],
+    "not_iterable": 5,
+    "non_iterable_item": [[1, 2], 3],
+}
+MAXLENS = (None, 0, 1, 5, 30)
+DTYPES = ("int32", "int64", "float32", "float64", "int8", object, "<U4")
+PADDINGS = ("pre", "post", "middle")
+VALUES = (0.0, -1, 2.5, "<pad>")
+
+
+def _outcome(function, sequences, kwargs: dict):
+    try:
+        return function(sequences, **kwargs)
+    except Exception as exc:  # noqa: BLE001 (the error itself is compared)
+        return exc
+
+
+def _assert_same(ours, theirs, label: str) -> None:
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, Exception), f"{label}: Keras raised {theirs!r}, k2t returned {ours!r}"
+        assert (type(ours), str(ours)) == (type(theirs), str(theirs)), label
+        return
+    assert not isinstance(ours, Exception), f"{label}: k2t raised {ours!r}"
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, label
+    assert np.array_equal(ours, theirs), label
+
+
+@requires_keras
+@pytest.mark.parametrize(
+    ("maxlen", "dtype", "padding", "truncating"), list(itertools.product(MAXLENS, DTYPES, PADDINGS, PADDINGS))
+)
+def test_same_arrays_as_keras(generated_pad_sequences, keras_pad_sequences, maxlen, dtype, padding, truncating):
+    for (name, sequences), value in itertools.product(INPUTS.items(), VALUES):
+        kwargs = {"maxlen": maxlen, "dtype": dtype, "padding": padding, "truncating": truncating, "value": value}
+        theirs = _outcome(keras_pad_sequences, sequences, kwargs)
+        _assert_same(_outcome(generated_pad_sequences, sequences, kwargs), theirs, f"{name} {kwargs}")
+
+
+@requires_keras
+@pytest.mark.parametrize("padding", ("pre", "post"))
+@pytest.mark.parametrize("dtype", (object, "<U6", "S6", "int32"))
+@pytest.mark.parametrize("value", ("<pad>", 0.0))
+def test_same_string_arrays_as_keras(generated_pad_sequences, keras_pad_sequences, padding, dtype, value):
+    tokens = [["the", "cat"], [], ["a", "very", "long", "sentence", "indeed"], ["x"]]
+    for maxlen in (None, 3):
+        kwargs = {"maxlen": maxlen, "dtype": dtype, "padding": padding, "truncating": "post", "value": value}
+        theirs = _outcome(keras_pad_sequences, tokens, kwargs)
+        _assert_same(_outcome(generated_pad_sequences, tokens, kwargs), theirs, str(kwargs))
+
+
+@requires_keras
+def test_defaults_are_keras_defaults(generated_pad_sequences, keras_pad_sequences):
+    sequences = _ragged(3, 15, 20)
+    _assert_same(generated_pad_sequences(sequences), keras_pad_sequences(sequences), "defaults")
+    assert generated_pad_sequences(sequences).dtype == np.int32
+
+
+def test_imdb_lstm_script_converts_with_no_undefined_names():
+    source = textwrap.dedent(
+        """\
+        from keras.preprocessing import sequence
+        from keras.models import Sequential
+        from keras.layers import Dense, Embedding, LSTM
+        from keras.datasets import imdb
+
+        max_features = 20000
+        maxlen = 80
+        batch_size = 32
+
+        (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=max_features)
+        x_train = sequence.pad_sequences(x_train, maxlen=maxlen)
+        x_test = sequence.pad_sequences(x_test, maxlen=maxlen)
+
+        model = Sequential()
+        model.add(Embedding(max_features, 128))
+        model.add(LSTM(128))
+        model.add(Dense(1, activation="sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+        model.fit(x_train, y_train, batch_size=batch_size, epochs=15, validation_data=(x_test, y_test))
+        """
+    )
+    output = convert(source)
+    assert "x_train = pad_sequences(x_train, maxlen=maxlen)" in output
+    assert "x_test = pad_sequences(x_test, maxlen=maxlen)" in output
+    assert "load_imdb(num_words=max_features)" in output
+    assert_no_undefined_names(output)
