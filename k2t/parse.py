@@ -32,6 +32,7 @@ from .ir import (
 )
 from .names import canonical_name, is_keras, is_tensorflow
 from .values import Env, Evaluator, Unknown, assigned_names, bind_target, is_constant
+from .values import FOLDED_BUILTINS
 from .values import target_names as _target_names
 
 MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights")
@@ -227,6 +228,8 @@ class _Parser:
         self.frames: list[_Frame] = []
         self.iteration: tuple = ()  # (loop id, index) of each unrolled loop being walked
         self.image_data_format = DEFAULT_IMAGE_DATA_FORMAT
+        # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
+        self.layer_classes: dict[str, str] = {}
         self.used_bindings: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
@@ -250,6 +253,8 @@ class _Parser:
             canonical = canonical_name(qn.name)
             if is_keras(canonical) or is_tensorflow(canonical):
                 return canonical
+        if isinstance(node, cst.Name):
+            return self.layer_classes.get(node.value)  # `RNN = layers.LSTM`, then `RNN(128)`
         return None
 
     def evaluate(self, node: cst.BaseExpression, scope: _Scope) -> tuple[object, bool]:
@@ -522,7 +527,14 @@ class _Parser:
                 value, _ = self.evaluate(cst.BinaryOperation(small.target, operator(), small.value), scope)
             bind_target(scope.env, small.target, value)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
-            scope.env.forget(assigned_names(small), "imported")
+            names = assigned_names(small)
+            if isinstance(small, cst.ImportFrom) and small.module is not None and self.code(small.module) in _BUILTIN_MODULES:
+                # `from six.moves import range` (Keras 2 era scripts): the builtin itself.
+                same = {a.name.value for a in small.names if isinstance(a.name, cst.Name) and a.asname is None} if not isinstance(small.names, cst.ImportStar) else set()
+                for name in same & set(FOLDED_BUILTINS):
+                    scope.env.names.pop(name, None)
+                names -= same & set(FOLDED_BUILTINS)
+            scope.env.forget(names, "imported")
         elif isinstance(small, (cst.Global, cst.Nonlocal)):
             scope.env.forget([item.name.value for item in small.names], "declared global")
         elif isinstance(small, cst.Del):
@@ -663,6 +675,14 @@ class _Parser:
                     return True
             elif isinstance(value, (cst.Name, cst.Attribute)):
                 name = self.keras_name(value)
+                if name is not None and name.startswith("keras.layers.") and (
+                    name.rsplit(".", 1)[-1][:1].isupper() or name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+                ):
+                    # `RNN = layers.LSTM`: the name is that layer class wherever the script calls it.
+                    _mark_subtree(value, self.consumed)
+                    self.layer_classes[target] = name
+                    self.script.removed.add(id(line))
+                    return True
                 if name is not None and name.startswith(BINDABLE_PREFIXES):
                     _mark_subtree(value, self.consumed)
                     scope.bindings[target] = (name, line)
@@ -671,6 +691,7 @@ class _Parser:
             # Rebinding a model or tensor name to something else ends our knowledge of it
             # (`x = np.random.random(...)` after `x` held a Keras tensor).
             scope.models.pop(target, None)
+            self.layer_classes.pop(target, None)
             if scope.tensor(target) is not None:
                 scope.tensors[target] = None
             return False
@@ -1721,3 +1742,7 @@ _DATASET_RANKS = {
     "boston_housing": (2, 1),
     "california_housing": (2, 1),
 }
+
+
+# Modules whose names are Python's builtins under Python 3 (`from six.moves import range, zip`).
+_BUILTIN_MODULES = frozenset({"six.moves", "builtins", "future.builtins", "past.builtins", "__builtin__"})

@@ -97,7 +97,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     cst.Is: operator.is_,
     cst.IsNot: operator.is_not,
 }
-_BUILTINS: dict[str, Callable[..., Any]] = {
+FOLDED_BUILTINS: dict[str, Callable[..., Any]] = {
     "len": len,
     "range": lambda *a: tuple(range(*a)),
     "zip": lambda *a: tuple(zip(*a)),
@@ -201,7 +201,7 @@ class Evaluator:
             return {"True": True, "False": False, "None": None}[node.value]
         binding = self.env.lookup(node.value)
         if binding is None:
-            if node.value in _BUILTINS:
+            if node.value in FOLDED_BUILTINS:
                 raise _NotKnown(f"`{node.value}` is a function")
             raise _NotKnown(f"`{node.value}` is not a value k2t can follow")
         if isinstance(binding.value, Unknown):
@@ -297,7 +297,7 @@ class Evaluator:
             folded = self.keras_value(node)
             if folded is not None:
                 return folded
-        if not isinstance(node.func, cst.Name) or node.func.value not in _BUILTINS or self.env.lookup(node.func.value):
+        if not isinstance(node.func, cst.Name) or node.func.value not in FOLDED_BUILTINS or self.env.lookup(node.func.value):
             raise _NotKnown(f"`{_code(node.func)}(...)` is computed when the script runs")
         args, kwargs = [], {}
         for arg in node.args:
@@ -309,7 +309,7 @@ class Evaluator:
                 kwargs[arg.keyword.value] = self._eval(arg.value)
             else:
                 args.append(self._eval(arg.value))
-        return _BUILTINS[node.func.value](*args, **kwargs)
+        return FOLDED_BUILTINS[node.func.value](*args, **kwargs)
 
     def _ListComp(self, node: cst.ListComp) -> Any:
         return list(self._comprehension(node.elt, node.for_in))

@@ -283,3 +283,24 @@ def test_a_keras_tensor_used_in_code_k2t_leaves_alone_is_reported():
     assert not result.ok
     assert any(d.code == "K2T103" and "h / 2" in d.message for d in result.diagnostics)
     assert "class Net" not in result.output
+
+
+def test_a_layer_class_held_in_a_variable_and_six_moves_range():
+    # The classic addition_rnn.py: `RNN = recurrent.LSTM`, `from six.moves import range`, a loop of RNN layers.
+    source = HEAD.replace("import keras\n", "import keras\nfrom six.moves import range\n") + textwrap.dedent(
+        """\
+        x = x.reshape(96, 4, 2)
+        RNN = layers.LSTM
+        LAYERS = 2
+        model = keras.Sequential()
+        model.add(RNN(6, input_shape=(4, 2), return_sequences=True))
+        for _ in range(LAYERS):
+            model.add(RNN(6, return_sequences=True))
+        model.add(layers.GlobalAveragePooling1D())
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """
+    ) + TAIL
+    result = convert(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.output.count("KerasLSTM(") == 3 + result.output.count("class KerasLSTM(")
+    assert "RNN = " not in result.output
