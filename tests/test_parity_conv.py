@@ -370,10 +370,20 @@ def test_conv_softmax_is_over_the_channels():
 def test_untranslated_arguments_are_diagnosed(layer, shape, message):
     import k2t
 
-    result = k2t.convert_source(script([layer, *HEAD], shape=shape).replace("keras.utils", "PAD = 1\nkeras.utils"))
+    # PAD is read from data: k2t cannot know it (a constant in a variable converts, see below).
+    result = k2t.convert_source(script([layer, *HEAD], shape=shape).replace("keras.utils", "PAD = int(np.random.randint(1, 2))\nkeras.utils"))
     codes = [d.code for d in result.diagnostics]
     assert "K2T102" in codes, result.diagnostics
     assert any(message in d.message for d in result.diagnostics), result.diagnostics
+
+
+def test_a_constant_held_in_a_variable_converts():
+    import k2t
+
+    layer = L("Conv2DTranspose", "4", "3", "strides=2", "output_padding=PAD")
+    result = k2t.convert_source(script([layer, *HEAD], shape=IMAGE).replace("keras.utils", "PAD = 1\nkeras.utils"))
+    assert result.ok, result.diagnostics
+    assert "output_padding=1" in result.output
 
 
 # ----------------------------------------------------------------------------- initializers

@@ -212,7 +212,7 @@ def test_untranslated_metric_arguments_are_located_diagnostics(name):
     import k2t
 
     metric, mentioned = UNSUPPORTED[name]
-    source = "cut = 0.4\n" + script([HIDDEN, SIGMOID], metrics=f"[{metric}]")
+    source = "import random\ncut = random.random()\n" + script([HIDDEN, SIGMOID], metrics=f"[{metric}]")  # cut: not known statically
     result = k2t.convert_source(source)
     diagnostics = [d for d in result.diagnostics if d.code == "K2T122"]
     assert len(diagnostics) == 1, result.diagnostics
