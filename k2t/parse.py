@@ -35,7 +35,7 @@ from .values import Env, Evaluator, Unknown, assigned_names, bind_target, is_con
 from .values import FOLDED_BUILTINS
 from .values import target_names as _target_names
 
-MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights")
+MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba")
 # Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
 LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
 # Keras symbols whose objects a script may bind to a name and pass later.

@@ -304,3 +304,35 @@ def test_a_layer_class_held_in_a_variable_and_six_moves_range():
     assert result.ok, [d.format() for d in result.diagnostics]
     assert result.output.count("KerasLSTM(") == 3 + result.output.count("class KerasLSTM(")
     assert "RNN = " not in result.output
+
+
+@requires_torch
+def test_keras2_predict_classes_and_predict_proba(tmp_path):
+    # Keras 2's Sequential.predict_classes: argmax for several units, (p > 0.5) as int32 for one;
+    # predict_proba is predict without a progress bar.
+    from conftest import run_standalone
+
+    source = HEAD + textwrap.dedent(
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, (x[:, 0] > 0).astype("int64"), epochs=1, verbose=0)
+        binary = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, activation="sigmoid")])
+        binary.compile(optimizer="adam", loss="binary_crossentropy")
+        binary.fit(x, y, epochs=1, verbose=0)
+        proba = model.predict_proba(x, batch_size=7)
+        classes = model.predict_classes(x)
+        assert (classes == proba.argmax(axis=-1)).all() and proba.shape == (96, 3)
+        one = binary.predict_classes(x, verbose=0)
+        assert one.dtype == np.int32 and one.shape == (96, 1)
+        assert (one == (binary.predict_proba(x) > 0.5)).all()
+        print("checked")
+        """
+    )
+    result = convert(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    script_path = tmp_path / "converted.py"
+    script_path.write_text(result.output)
+    proc = run_standalone(script_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("checked")

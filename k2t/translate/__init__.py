@@ -33,6 +33,9 @@ METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
     "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
     "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
     "summary": (),
+    # Keras 2's Sequential methods, gone in Keras 3 and still in old scripts.
+    "predict_classes": ("x", "batch_size", "verbose"),
+    "predict_proba": ("x", "batch_size", "verbose"),
 }
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "fit": frozenset(
@@ -45,6 +48,8 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "evaluate": frozenset({"x", "y", "batch_size", "verbose", "sample_weight", "steps", "return_dict"}),
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
+    "predict_classes": frozenset({"x", "batch_size", "verbose"}),
+    "predict_proba": frozenset({"x", "batch_size", "verbose"}),
 }
 
 
@@ -584,6 +589,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     if call.method == "summary":
         plan.features.add("summary")
         return f"{plan.name('summary')}({var})"
+    if call.method in ("predict_classes", "predict_proba"):
+        return _translate_keras2_predict(call, given, plan)
     verbose = given.get("verbose")
     if verbose is None or not verbose.is_literal or verbose.literal in (1, "auto"):
         plan.features.add(f"progress_{call.method}")
@@ -614,6 +621,22 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     plan.evaluate_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
     return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
+
+
+def _translate_keras2_predict(call: MethodCall, given: dict[str, Value], plan: ScriptPlan) -> str:
+    """Keras 2's predict_proba (predict, silent by default) and predict_classes (argmax, or > 0.5 for one unit)."""
+    verbose = given.get("verbose")
+    if verbose is not None and (not verbose.is_literal or verbose.literal == 1):
+        plan.features.add("progress_predict")
+    plan.features.add("predict")
+    plan.predict_options.update(given)
+    plan.predict_options.update({"batch_size", "verbose"})
+    if call.method == "predict_proba":
+        if verbose is None:
+            given = {**given, "verbose": Value("0", call.pos, literal=0)}  # Keras 2's default: no progress bar
+        return _call_code(plan.name("predict"), [call.model], call, given, ("x", "batch_size", "verbose"))
+    plan.add_helper(Helper("predict_classes", "functions/predict_classes.py.j2"))
+    return _call_code(plan.name("predict_classes"), [call.model], call, given, ("x", "batch_size", "verbose"))
 
 
 def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[str, Value], positional: tuple[str, ...]) -> str:
