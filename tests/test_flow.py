@@ -336,3 +336,15 @@ def test_keras2_predict_classes_and_predict_proba(tmp_path):
     proc = run_standalone(script_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("checked")
+
+
+def test_keras1_nb_epoch_is_epochs():
+    result = convert(HEAD + textwrap.dedent(
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, nb_epoch=3, batch_size=16, verbose=0)
+        """
+    ))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "fit(model, optimizer, x, y, epochs=3, batch_size=16, verbose=0)" in result.output

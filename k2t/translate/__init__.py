@@ -53,6 +53,11 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
 }
 
 
+# Keras 1 argument names that Keras 2 still took (and Keras 3 refuses), as the names they became.
+KERAS1_ARGUMENTS: dict[tuple[str, str], str] = {
+    ("fit", "nb_epoch"): "epochs",
+}
+
 _ALTERNATIVES = {
     "summary": "print_summary",
     "fit": "train",
@@ -573,6 +578,9 @@ def _arguments(call: MethodCall) -> dict[str, Value]:
             raise Unsupported("K2T130", f"{call.method}(): too many positional arguments", value.pos)
         given[names[index]] = value
     for key, value in call.kwargs:
+        key = KERAS1_ARGUMENTS.get((call.method, key), key)
+        if key in given:
+            raise Unsupported("K2T130", f"{call.method}(): {key} given twice (once by its Keras 1 name)", value.pos)
         given[key] = value
     for key, value in list(given.items()):
         if key == "callbacks" and value.is_literal and value.literal in (None, [], ()):
