@@ -348,3 +348,22 @@ def test_keras1_nb_epoch_is_epochs():
     ))
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "fit(model, optimizer, x, y, epochs=3, batch_size=16, verbose=0)" in result.output
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_recurrent_units_held_in_a_variable_match_keras(tmp_path):
+    # LSTM(HIDDEN): a constructor parameter, which reset_parameters() (not __init__) must not name.
+    from parity_cases import assert_parity
+
+    source = script(
+        """\
+        HIDDEN = 6
+        x = x.reshape(96, 4, 2)
+        model = keras.Sequential([keras.Input(shape=(4, 2)), layers.LSTM(HIDDEN), layers.Dense(1, activation="sigmoid")])
+        """
+    )
+    result = convert(source)
+    assert "Net(hidden=HIDDEN)" in result.output
+    assert_parity(source, tmp_path)

@@ -145,10 +145,13 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     init: list[str] = []
     regularizers: list[str] = []
     module = f"self.{attr}"
+    # reset_parameters() runs outside __init__: sizes that are constructor parameters are read off the module.
+    units_code = units if static_int(units) is not None else f"{module}.hidden_size"
+    features_code = features if static_int(features) is not None else f"{module}.input_size"
     for suffix in ("_l0", "_l0_reverse") if bidirectional else ("_l0",):
-        gate_units = f"{gates} * {units}" if gates > 1 else units
-        init += initializer_lines(call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features, gate_units)
-        init += initializer_lines(call.kwarg("recurrent_initializer"), "orthogonal", f"{module}.weight_hh{suffix}", units, gate_units)
+        gate_units = f"{gates} * {units_code}" if gates > 1 else units_code
+        init += initializer_lines(call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features_code, gate_units)
+        init += initializer_lines(call.kwarg("recurrent_initializer"), "orthogonal", f"{module}.weight_hh{suffix}", units_code, gate_units)
         regularizers += regularizer_terms(call.kwarg("kernel_regularizer"), f"{module}.weight_ih{suffix}")
         regularizers += regularizer_terms(call.kwarg("recurrent_regularizer"), f"{module}.weight_hh{suffix}")
         if use_bias:
@@ -156,7 +159,7 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
             if kind == "GRU":  # Keras's GRU has an input and a recurrent bias, as torch's
                 init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_hh{suffix}", gate_units, gate_units)
             if kind == "LSTM" and _literal(call, "unit_forget_bias", None, True):
-                init.append(f"nn.init.ones_({module}.bias_ih{suffix}[{units} : 2 * {units}])  # Keras's unit_forget_bias: the forget gate starts open")
+                init.append(f"nn.init.ones_({module}.bias_ih{suffix}[{units_code} : 2 * {units_code}])  # Keras's unit_forget_bias: the forget gate starts open")
             regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_ih{suffix}")
             if kind == "GRU":
                 regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_hh{suffix}")
