@@ -148,6 +148,8 @@ class ModelSpec:
     add_statements: list[cst.CSTNode] = field(default_factory=list, repr=False, compare=False)
     graph: Graph | None = None  # Functional models: the layer graph (then ``layers`` is empty)
     factory: str | None = None  # the function that builds it, if any (names the generated class)
+    # Why the model as Keras builds it is not known (a `.add` k2t could not follow): never translated short.
+    unfollowed: str | None = None
 
 
 @dataclass(eq=False)

@@ -470,7 +470,8 @@ class _Parser:
         self.scan_expressions(stmt, stmt.iter, scope)
         items, _ = self.evaluate(stmt.iter, scope)
         body = _body_of(stmt.body)
-        if _extends_outer_models(body, scope, self) and not isinstance(items, Unknown) and stmt.orelse is None:
+        unrollable = stmt.orelse is None and not _jumps(body)  # break/continue/return: iterations differ
+        if _extends_outer_models(body, scope, self) and not isinstance(items, Unknown) and unrollable:
             # `for units in (64, 32): model.add(layers.Dense(units))`: one layer per iteration.
             try:
                 items = list(items)
@@ -577,6 +578,9 @@ class _Parser:
             for name in _assigned_by(small):
                 scope.tensors[name] = None
                 scope.models[name] = None
+            extended = _added_to(small, scope)
+            if extended is not None:  # the model lacks that layer: it must not be translated without it
+                extended.unfollowed = f"line {self.pos(small)[0]}: {exc.message}"
             return
         self.scan_expressions(line, small, scope)
 
@@ -1746,3 +1750,33 @@ _DATASET_RANKS = {
 
 # Modules whose names are Python's builtins under Python 3 (`from six.moves import range, zip`).
 _BUILTIN_MODULES = frozenset({"six.moves", "builtins", "future.builtins", "past.builtins", "__builtin__"})
+
+
+def _jumps(body: list) -> bool:
+    """Whether a loop body may leave an iteration early (break, continue, return, raise): k2t then cannot
+    unroll it as the same statements once per item."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Break(self, node) -> None:
+            nonlocal found
+            found = True
+
+        visit_Continue = visit_Return = visit_Raise = visit_Break
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    for statement in body:
+        statement.visit(Finder())
+    return found
+
+
+def _added_to(small: cst.BaseSmallStatement, scope: _Scope) -> ModelSpec | None:
+    """The model a ``model.add(...)`` statement extends, if it is one."""
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        func = small.value.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "add" and isinstance(func.value, cst.Name):
+            instance = scope.model(func.value.value)
+            return instance.model if instance is not None else None
+    return None

@@ -186,6 +186,19 @@ REPORTED = {
 }
 
 
+REPORTED["break_in_a_known_loop"] = (
+    """\
+    model = keras.Sequential([keras.Input(shape=(8,))])
+    for n in (64, 32, 16):
+        if n < 20:
+            break
+        model.add(layers.Dense(n, activation="relu"))
+    model.add(layers.Dense(1, activation="sigmoid"))
+    """,
+    "`model.add(...)` inside a loop over `(64, 32, 16)`",
+)
+
+
 @pytest.mark.parametrize("name", REPORTED)
 def test_control_flow_k2t_cannot_resolve_is_reported(name):
     body, message = REPORTED[name]
@@ -193,6 +206,8 @@ def test_control_flow_k2t_cannot_resolve_is_reported(name):
     assert not result.ok
     messages = [d.message for d in result.diagnostics if d.code == "K2T103"]
     assert any(message in m for m in messages), messages
+    # Never a module short of the layers the loop or branch adds.
+    assert "class Net" not in result.output
 
 
 def test_a_model_built_afresh_in_each_iteration_converts_in_place():

@@ -375,6 +375,8 @@ def translate_model(
     given_input: list[str] | None = None,
 ) -> ModulePlan:
     """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none."""
+    if spec.unfollowed is not None:
+        raise Unsupported("K2T103", f"the model `{spec.var}` is not translated: a layer added to it is not followed ({spec.unfollowed})", spec.pos)
     registry.load_converters()
 
     builder = _ModuleBuilder(spec, set(), resolve_nested)
