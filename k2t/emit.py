@@ -647,6 +647,12 @@ class _Rewriter(cst.CSTTransformer):
         statements[0] = first.with_changes(leading_lines=[*updated_node.leading_lines, *first.leading_lines])
         return cst.FlattenSentinel(statements)
 
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
+        # A helper whose every statement went into the models it builds (`def conv_bn(x, filters): ...`).
+        if id(original_node) in self.script.helper_functions and all(_inert(s) for s in updated_node.body.body):
+            return cst.RemoveFromParent()
+        return updated_node
+
     def leave_For(self, original_node: cst.For, updated_node: cst.For):
         # A loop k2t unrolled into a model: nothing of it is left to run.
         if id(original_node) in self.script.unrolled and all(_is_placeholder_pass(s) for s in updated_node.body.body):
@@ -690,3 +696,41 @@ _PLACEHOLDER_PASS = cst.SimpleStatementLine(body=[cst.Pass()])
 
 def _is_placeholder_pass(statement: cst.CSTNode) -> bool:
     return statement is _PLACEHOLDER_PASS
+
+
+def _inert(statement: cst.CSTNode) -> bool:
+    """What is left of a helper once its layers went into a model, if it does nothing but compute values
+    for them (`strides = 2 if downsample else 1`, an `if` whose branches are gone): the helper can go."""
+    if _is_placeholder_pass(statement) or _is_docstring(statement):
+        return True
+    if isinstance(statement, cst.SimpleStatementLine):
+        return all(isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Pass)) and not _calls(small) for small in statement.body)
+    if isinstance(statement, (cst.If, cst.For)):
+        header = statement.test if isinstance(statement, cst.If) else statement.iter
+        branches = [statement.body, *([statement.orelse] if statement.orelse is not None else [])]
+        return not _calls(header) and all(
+            _inert(s) for branch in branches for s in (branch.body.body if isinstance(branch, cst.If | cst.Else) else branch.body)
+        )
+    return False
+
+
+def _calls(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

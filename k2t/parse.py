@@ -134,6 +134,7 @@ class KerasScript:
     # that runs: "body", "orelse", or None when neither does; emit keeps only that branch.
     decided_ifs: dict[int, str | None] = field(default_factory=dict)
     unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
+    helper_functions: set[int] = field(default_factory=set)  # id() of functions walked at each call into models
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
@@ -159,6 +160,11 @@ class _Scope:
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
+        # Functions that take Keras tensors or models (`def conv_bn(x, filters): ...`): walked where called.
+        self.helpers: dict[str, _Helper] = {}
+        # The body of such a function being walked for one call: where its `return` goes.
+        self.inline: _Inline | None = None
+        self.in_class = False  # a class body: its functions are methods, not helpers
         # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
         self.in_callback: bool = parent.in_callback if parent is not None else False
         # The values of the names bound so far (k2t.values); a function's body sees its module's.
@@ -193,6 +199,14 @@ class _Scope:
         while scope is not None:
             if name in scope.models:
                 return scope.models[name]
+            scope = scope.parent
+        return None
+
+    def helper(self, name: str) -> _Helper | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.helpers:
+                return scope.helpers[name]
             scope = scope.parent
         return None
 
@@ -231,6 +245,8 @@ class _Parser:
         # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
         self.layer_classes: dict[str, str] = {}
         self.used_bindings: set[str] = set()
+        self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
+        self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
 
     # ------------------------------------------------------------------ helpers
     def pos(self, node: cst.CSTNode) -> Pos:
@@ -279,6 +295,10 @@ class _Parser:
                 known, transient = self.evaluate(node, scope)
                 if not isinstance(known, Unknown) and is_constant(known):
                     return self._known_value(node, code, known, transient, scope)
+                if isinstance(known, Unknown) and transient:
+                    # A loop variable or a helper's parameter: it does not exist where the model is built,
+                    # so the code cannot stay as written, and k2t does not know the value to write instead.
+                    raise _Unfollowable(node, f"`{code.strip()}` is not known where the model is built: {known.reason}")
                 if isinstance(known, Unknown) and not transient:
                     shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
         keras_ref = None
@@ -357,18 +377,28 @@ class _Parser:
         return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node))
 
     def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
+        pos = self.pos(node)
+        if any(t.statement is statement and t.code == code and t.message == message and t.pos == pos for t in self.script.todos):
+            return  # the body of a helper walked once per call says it once
         self.script.todos.append(Todo(statement, code, message, self.pos(node)))
 
     # ------------------------------------------------------------------- walk
     def run(self) -> KerasScript:
         self.script.module_names = _bound_names(self.module)
         self.block(self.module.body, _Scope())
+        for helper in self.helpers:
+            if helper.inlined and not helper.other_uses:
+                self.script.helper_functions.add(id(helper.node))
+            else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
+                self.walk_definition(helper.node, helper.scope)
         _resolve_loads(self.script)
         # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
         return self.script
 
     def block(self, body, scope: _Scope) -> None:
         for stmt in body:
+            if scope.inline is not None and scope.inline.returned is not _NOT_RETURNED:
+                return  # after a helper's `return`, nothing of its body runs
             self.statement(stmt, scope)
 
     def statement(self, stmt: cst.CSTNode, scope: _Scope) -> None:
@@ -379,23 +409,18 @@ class _Parser:
                 for small in stmt.body:
                     self.simple(stmt, small, scope)
             return
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            if isinstance(stmt, cst.FunctionDef):
+        if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
+            graph = self.graph_parameters(stmt, scope)
+            if graph:
+                # `def conv_bn(x, filters): ...`: its layers exist once per call, made where it is called.
                 self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
-            self.scan_expressions(stmt, stmt.decorators, scope)
-            inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
-            if isinstance(stmt, cst.FunctionDef):
-                inner.env.forget(_parameter_names(stmt.params), f"a parameter of {stmt.name.value}()")
-            if isinstance(stmt, cst.ClassDef) and self.callback_class(stmt):
-                inner.in_callback = True
-            frames, self.frames = self.frames, []  # a body runs when called, not in the enclosing loop
-            try:
-                self.block(_body_of(stmt.body), inner)
-            finally:
-                self.frames = frames
-            if inner.function is not None and inner.function in inner.factories:
-                scope.factories[inner.function] = inner.factories.pop(inner.function)
-            scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a {'function' if inner.function else 'class'}")
+                helper = _Helper(stmt, scope, graph)
+                scope.helpers[stmt.name.value] = helper
+                self.helpers.append(helper)
+                scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
+                return
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self.walk_definition(stmt, scope)
             return
         if isinstance(stmt, cst.If):
             self.if_statement(stmt, scope)
@@ -418,6 +443,26 @@ class _Parser:
             self.block(child, scope)
         if isinstance(stmt, cst.Try):
             scope.env.forget(assigned_names(stmt), "bound in a `try` statement")
+
+    def walk_definition(self, stmt: cst.FunctionDef | cst.ClassDef, scope: _Scope) -> None:
+        """A function or class body, walked where it is defined (its parameters unknown)."""
+        if isinstance(stmt, cst.FunctionDef):
+            self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+        self.scan_expressions(stmt, stmt.decorators, scope)
+        inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+        if isinstance(stmt, cst.FunctionDef):
+            inner.env.forget(_parameter_names(stmt.params), f"a parameter of {stmt.name.value}()")
+        if isinstance(stmt, cst.ClassDef):
+            inner.in_class = True
+            inner.in_callback = self.callback_class(stmt) or inner.in_callback
+        frames, self.frames = self.frames, []  # a body runs when called, not in the enclosing loop
+        try:
+            self.block(_body_of(stmt.body), inner)
+        finally:
+            self.frames = frames
+        if inner.function is not None and inner.function in inner.factories:
+            scope.factories[inner.function] = inner.factories.pop(inner.function)
+        scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a {'function' if inner.function else 'class'}")
 
     # ------------------------------------------------------- branches and loops
     def in_frame(self, frame: _Frame, walk) -> None:
@@ -446,10 +491,11 @@ class _Parser:
     def if_statement(self, stmt: cst.If, scope: _Scope) -> None:
         self.scan_expressions(stmt, stmt.test, scope)
         test, _ = self.evaluate(stmt.test, scope)
-        if not isinstance(test, Unknown) and _reads_image_data_format(stmt.test, self):
+        if not isinstance(test, Unknown) and self.decides(stmt, scope):
             # `if K.image_data_format() == "channels_first":` runs one branch in Keras 3: only that branch is kept.
             live = "body" if test else ("orelse" if stmt.orelse is not None else None)
-            self.script.decided_ifs[id(stmt)] = live
+            if not self.inlining:  # a helper's body is walked per call: its `if` stays as written
+                self.script.decided_ifs[id(stmt)] = live
             if live == "body":
                 self.block(_body_of(stmt.body), scope)
             elif live == "orelse":
@@ -465,6 +511,18 @@ class _Parser:
         if not isinstance(test, Unknown) or not before:
             return
         scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide")
+
+    def decides(self, stmt: cst.If, scope: _Scope) -> bool:
+        """Whether an `if` whose test k2t knows is decided (one branch walked, the other dropped): on the
+        image data format, in a helper walked for one call (`if downsample:`), or where a branch builds on
+        a model or tensor made before it (`if USE_BN: model.add(...)`); other `if`s stay as written."""
+        if _reads_image_data_format(stmt.test, self) or scope.inline is not None:
+            return True
+        branches = [_body_of(stmt.body)]
+        orelse = stmt.orelse
+        if orelse is not None:
+            branches.append([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body))
+        return any(_extends_outer_models(branch, scope, self) for branch in branches)
 
     def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
         self.scan_expressions(stmt, stmt.iter, scope)
@@ -508,6 +566,8 @@ class _Parser:
 
     def bind_values(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
+        # A helper's locals do not exist where the generated module is built: code uses their values.
+        local = scope.inline is not None
         if isinstance(small, cst.Assign):
             value, _ = self.evaluate(small.value, scope)
             value = self.dataset_arrays(small.value) or value
@@ -516,17 +576,17 @@ class _Parser:
                     # `x_train, x_test = x_train / 255.0, x_test / 255.0`: what each side knows (an array's rank).
                     parts = [self.evaluate(el.value, scope)[0] for el in small.value.elements]
                     for element, part in zip(target.target.elements, parts):
-                        bind_target(scope.env, element.value, part)
+                        bind_target(scope.env, element.value, part, local)
                     continue
-                bind_target(scope.env, target.target, value)
+                bind_target(scope.env, target.target, value, local)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0])
+            bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0], local)
         elif isinstance(small, cst.AugAssign):
             operator = _AUGMENTED.get(type(small.operator))
             value = Unknown("updated in place")
             if operator is not None:
                 value, _ = self.evaluate(cst.BinaryOperation(small.target, operator(), small.value), scope)
-            bind_target(scope.env, small.target, value)
+            bind_target(scope.env, small.target, value, local)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             names = assigned_names(small)
             if isinstance(small, cst.ImportFrom) and small.module is not None and self.code(small.module) in _BUILTIN_MODULES:
@@ -630,6 +690,12 @@ class _Parser:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
         if self.functional_statement(line, small, scope):
             return True
+        if isinstance(small, cst.Return) and scope.inline is not None:
+            self.helper_return(line, small, scope)
+            return True
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.helper_call(small.value, scope) is not None:
+            self.helper_statement(line, small.value, scope)
+            return True
         if isinstance(small, cst.Return) and scope.function is not None and small.value is not None:
             value = small.value
             if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Sequential":
@@ -694,6 +760,7 @@ class _Parser:
                     return True
             # Rebinding a model or tensor name to something else ends our knowledge of it
             # (`x = np.random.random(...)` after `x` held a Keras tensor).
+            scope.helpers.pop(target, None)
             scope.models.pop(target, None)
             self.layer_classes.pop(target, None)
             if scope.tensor(target) is not None:
@@ -721,6 +788,8 @@ class _Parser:
     def functional_statement(self, line, small, scope: _Scope) -> bool:
         """``x = keras.Input(...)``, ``x = layer(...)(tensors)``, ``layer = layers.Dense(8)``, ``m = keras.Model(...)``."""
         if self.input_tuple(line, small, scope):
+            return True
+        if self.helper_tuple(line, small, scope):
             return True
         if self.tensor_arithmetic(line, small, scope):
             return True
@@ -812,6 +881,8 @@ class _Parser:
             return name is not None and name.startswith("keras.layers.")
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             return True
+        if self.helper_call(node, scope) is not None:
+            return any(self._symbolic(arg.value, scope) for arg in node.args)
         if isinstance(func, cst.Name) and scope.model(func.value) is not None:
             # `base(inputs)` on symbolic tensors nests the model; `model(x_test)` on arrays does not.
             return bool(node.args) and self._symbolic(node.args[0].value, scope)
@@ -847,6 +918,13 @@ class _Parser:
 
     def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
         func = node.func
+        helper = self.helper_call(node, scope)
+        if helper is not None:
+            returned = self.inline_helper(line, node, helper, scope, target)
+            if not isinstance(returned, TensorNode):
+                raise _Unfollowable(node, f"{helper.name}() does not return one Keras tensor here")
+            self.script.tensor_aliases.append((line, returned))  # the call's statement goes with the model
+            return returned
         if isinstance(func, cst.Call):
             layer = self.call(func, self.keras_name(func.func), scope)
             layer_id = self.layer_key(func)
@@ -958,6 +1036,207 @@ class _Parser:
             self.consumed.add(id(item))
             tensors.append(scope.tensor(item.value))
         return tensors, as_list
+
+    # ------------------------------------------------------- helper functions
+    def graph_parameters(self, node: cst.FunctionDef, scope: _Scope) -> frozenset[str]:
+        """The parameters a function's body uses as Keras tensors or models: what a layer is called on
+        (``layers.Conv2D(f, 3)(x)``, ``layers.add([x, shortcut])``), a model it extends (``m.add(...)``),
+        or what it passes on to another such function."""
+        params = set(_parameter_names(node.params))
+        held: set[str] = set()  # names the body binds to layer objects (`conv = layers.Conv2D(8, 3)`)
+        found: set[str] = set()
+        parser = self
+
+        def layer_name(func: cst.BaseExpression) -> bool:
+            name = parser.keras_name(func) or ""
+            return name.startswith("keras.layers.")
+
+        class Finder(cst.CSTVisitor):
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                if isinstance(assign.value, cst.Call) and layer_name(assign.value.func):
+                    held.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+
+            def visit_Call(self, call: cst.Call) -> None:
+                func = call.func
+                calls_layer = (
+                    (isinstance(func, cst.Call) and layer_name(func.func))
+                    or (layer_name(func) and (parser.keras_name(func) or "").rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
+                    or (isinstance(func, cst.Name) and (func.value in held or func.value in params or scope.helper(func.value) is not None))
+                )
+                if calls_layer:
+                    for arg in call.args:
+                        found.update(_plain_names(arg.value) & params)
+                if isinstance(func, cst.Attribute) and func.attr.value == "add" and isinstance(func.value, cst.Name) and func.value.value in params:
+                    found.add(func.value.value)
+
+            def visit_FunctionDef(self, inner) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found)
+
+    def helper_call(self, node: cst.Call, scope: _Scope) -> _Helper | None:
+        """The helper function ``node`` calls, when it calls one by name."""
+        if isinstance(node.func, cst.Name):
+            return scope.helper(node.func.value)
+        return None
+
+    def inline_helper(self, line, call: cst.Call, helper: _Helper, scope: _Scope, target: str | None = None):
+        """Walk ``helper``'s body for this call, its parameters bound to the call's arguments; what it returns."""
+        if helper in self.inlining:
+            raise _Unfollowable(call, f"{helper.name}() calls itself; k2t does not follow recursive model code")
+        if len(self.inlining) > 50:
+            raise _Unfollowable(call, f"helper functions nested more than 50 deep at {helper.name}()")
+        inner = _Scope(helper.scope, helper.name)
+        inner.inline = _Inline(helper.name, target or helper.name)
+        for name, (expr, where) in self.helper_arguments(call, helper, scope).items():
+            self.bind_parameter(inner, name, expr, where, helper, scope, line)
+        self.consumed.add(id(call))
+        self.consumed.add(id(call.func))
+        frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
+        self.iteration = (*self.iteration, ("call", id(call)))  # new layer objects per call
+        self.inlining.append(helper)
+        try:
+            self.block(_body_of(helper.node.body), inner)
+        finally:
+            self.inlining.pop()
+            self.iteration = self.iteration[:-1]
+            self.frames = frames
+        helper.inlined += 1
+        returned = inner.inline.returned
+        return None if returned is _NOT_RETURNED else returned
+
+    def helper_arguments(self, call: cst.Call, helper: _Helper, scope: _Scope) -> dict[str, tuple[cst.BaseExpression, _Scope]]:
+        """Parameter -> (the expression it receives, the scope that expression is evaluated in)."""
+        params = helper.node.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise _Unfollowable(call, f"{helper.name}() takes *args or **kwargs; k2t follows helpers with named parameters")
+        positional = [*params.posonly_params, *params.params]
+        by_keyword = {p.name.value: p for p in [*params.params, *params.kwonly_params]}
+        given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
+        index = 0
+        for arg in call.args:
+            if arg.star:
+                raise _Unfollowable(arg, f"{helper.name}() called with {arg.star}-arguments is not followed")
+            if arg.keyword is None:
+                if index >= len(positional):
+                    raise _Unfollowable(call, f"{helper.name}() takes {len(positional)} positional arguments (Python refuses it too)")
+                given[positional[index].name.value] = (arg.value, scope)
+                index += 1
+            elif arg.keyword.value in by_keyword and arg.keyword.value not in given:
+                given[arg.keyword.value] = (arg.value, scope)
+            else:
+                raise _Unfollowable(arg, f"{helper.name}() has no parameter {arg.keyword.value}= (Python refuses it too)")
+        for param in [*positional, *params.kwonly_params]:
+            if param.name.value in given:
+                continue
+            if param.default is None:
+                raise _Unfollowable(call, f"{helper.name}() is missing its argument `{param.name.value}` (Python refuses it too)")
+            given[param.name.value] = (param.default, helper.scope)
+        return given
+
+    def bind_parameter(self, inner: _Scope, name: str, expr, where: _Scope, helper: _Helper, scope: _Scope, line) -> None:
+        """What one parameter holds in the helper's body: a Keras tensor, model, layer, Keras object or value."""
+        if where is scope and self._symbolic(expr, scope):
+            if isinstance(expr, (cst.List, cst.Tuple)):
+                raise _Unfollowable(expr, f"a list of Keras tensors passed to {helper.name}() is not followed")
+            inner.tensors[name] = self.tensor_argument(line, name, expr, scope)
+            inner.env.forget([name], "a Keras tensor")
+            return
+        if isinstance(expr, cst.Name) and scope.model(expr.value) is not None and where is scope:
+            if self.outer(scope, model=expr.value):
+                self.carried(f"`{helper.name}({expr.value}, ...)`", expr)
+            self.consumed.add(id(expr))
+            inner.models[name] = scope.model(expr.value)
+            inner.env.forget([name], "a Keras model")
+            return
+        if isinstance(expr, cst.Name) and where.layer_object(expr.value) is not None:
+            self.consumed.add(id(expr))
+            inner.layer_objects[name] = where.layer_object(expr.value)
+            inner.env.forget([name], "a Keras layer")
+            return
+        keras = self.keras_name(expr.func) if isinstance(expr, cst.Call) else self.keras_name(expr)
+        if keras is not None and keras.startswith(BINDABLE_PREFIXES):
+            # `conv_bn(x, 64, reg=regularizers.l2(1e-4))`: the object the helper's layers receive.
+            bound = self.call(expr, keras, where) if isinstance(expr, cst.Call) else keras
+            if not isinstance(expr, cst.Call):
+                _mark_subtree(expr, self.consumed)
+            inner.bindings[name] = (bound, line)
+            inner.env.forget([name], "a Keras object")
+            return
+        if isinstance(expr, cst.Name) and where.binding(expr.value) is not None:
+            self.consumed.add(id(expr))
+            self.used_bindings.add(expr.value)
+            inner.bindings[name] = where.binding(expr.value)
+            inner.env.forget([name], "a Keras object")
+            return
+        self.scan_expressions(line, expr, where) if where is scope else None
+        value, _ = self.evaluate(expr, where)
+        if isinstance(value, Unknown):
+            value = Unknown(f"`{self.code(expr)}`, passed to {helper.name}(), is not a value k2t knows ({value.reason})")
+        # The parameter does not exist where the generated module is built: code uses its value.
+        inner.env.bind(name, value, transient=True)
+
+    def helper_return(self, line, small: cst.Return, scope: _Scope) -> None:
+        """``return x`` / ``return layers.add([x, shortcut])`` / ``return x, skip`` in a helper being walked."""
+        inline = scope.inline
+        assert inline is not None
+        if self.frames:
+            self.carried("`return`", small)
+        value = small.value
+        if value is None:
+            inline.returned = None
+            return
+        items = [el.value for el in value.elements] if isinstance(value, cst.Tuple) else [value]
+        if not all(self._symbolic(item, scope) for item in items):
+            raise _Unfollowable(value, f"{inline.name}() returns `{self.code(value)}`; k2t follows helpers that return Keras tensors")
+        tensors = []
+        for item in items:
+            tensor = self.tensor_argument(line, inline.target, item, scope)
+            if isinstance(item, cst.Name):
+                self.script.tensor_aliases.append((line, tensor))
+            tensors.append(tensor)
+        inline.returned = tuple(tensors) if isinstance(value, cst.Tuple) else tensors[0]
+
+    def helper_statement(self, line, call: cst.Call, scope: _Scope) -> None:
+        """``add_block(model, 64)`` as a statement: the layers it adds, or the tensors it builds."""
+        helper = self.helper_call(call, scope)
+        assert helper is not None
+        models = [scope.model(a.value.value) for a in call.args if isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None]
+        if not models and not any(self._symbolic(a.value, scope) for a in call.args):
+            helper.other_uses = True  # called on data: ordinary code
+            self.scan_expressions(line, call, scope)
+            return
+        self.inline_helper(line, call, helper, scope)
+        for instance in models:
+            instance.model.add_statements.append(line)
+
+    def helper_tuple(self, line, small, scope: _Scope) -> bool:
+        """``x, skip = encoder_block(x, 64)``: each name a tensor the helper returns."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call)):
+            return False
+        target = small.targets[0].target
+        if not isinstance(target, (cst.Tuple, cst.List)) or not self.is_tensor_expression(small.value, scope):
+            return False
+        helper = self.helper_call(small.value, scope)
+        if helper is None:
+            return False
+        names = [el.value for el in target.elements]
+        if not all(isinstance(n, cst.Name) for n in names):
+            raise _Unfollowable(target, "k2t follows a helper's tensors unpacked into plain names")
+        for name in names:
+            if self.outer(scope, tensor=name.value):
+                self.carried(f"`{name.value}` updated", small.value)
+        returned = self.inline_helper(line, small.value, helper, scope)
+        if not isinstance(returned, tuple) or len(returned) != len(names):
+            raise _Unfollowable(small.value, f"{helper.name}() does not return {len(names)} Keras tensors here")
+        for name, tensor in zip(names, returned):
+            scope.tensors[name.value] = tensor
+            self.script.tensor_aliases.append((line, tensor))
+        return True
 
     # ------------------------------------------------------------ saved models
     def load_model(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
@@ -1125,6 +1404,9 @@ class _Parser:
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
+        helper = self.helper_call(node, scope)
+        if helper is not None:
+            helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
@@ -1637,6 +1919,35 @@ _AUGMENTED = {
 }
 
 
+_NOT_RETURNED = object()  # a helper's body being walked has not reached a `return` yet
+
+
+@dataclass(eq=False)
+class _Helper:
+    """A function whose parameters are Keras tensors or models (``def conv_bn(x, filters): ...``).
+
+    Its body runs once per call in Python: k2t walks it at each call, with the
+    call's arguments, so that each call makes its own layers, as in Keras.
+    """
+
+    node: cst.FunctionDef
+    scope: _Scope  # where it is defined: what its body sees
+    graph_parameters: frozenset[str]
+    inlined: int = 0  # calls walked
+    other_uses: bool = False  # also called on data, as ordinary code
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+@dataclass(eq=False)
+class _Inline:
+    name: str
+    target: str  # the variable the caller assigns the result to: the forward variable's name
+    returned: object = _NOT_RETURNED  # a TensorNode, a tuple of them, or None
+
+
 class _Frame:
     """A loop k2t does not unroll, or a branch it cannot decide, and what existed before it."""
 
@@ -1650,6 +1961,15 @@ class _Frame:
             self.models.update(id(instance.model) for instance in current.models.values() if instance is not None)
             self.tensors.update(current.tensors)
             current = current.parent
+
+
+def _plain_names(node: cst.BaseExpression) -> set[str]:
+    """``x`` -> {x}; ``[x, shortcut]`` -> {x, shortcut}."""
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return {name for el in node.elements for name in _plain_names(el.value)}
+    return set()
 
 
 def _parameter_names(params: cst.Parameters) -> list[str]:

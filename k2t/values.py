@@ -204,9 +204,9 @@ class Evaluator:
             if node.value in FOLDED_BUILTINS:
                 raise _NotKnown(f"`{node.value}` is a function")
             raise _NotKnown(f"`{node.value}` is not a value k2t can follow")
+        self.transient = self.transient or binding.transient
         if isinstance(binding.value, Unknown):
             raise _NotKnown(binding.value.reason)
-        self.transient = self.transient or binding.transient
         return binding.value
 
     def _Attribute(self, node: cst.Attribute) -> Any:

@@ -1,0 +1,244 @@
+"""Helper functions that take and return Keras tensors (or a model to extend), as real scripts write
+them (`def conv_bn(x, filters): ...`, `def residual_block(x, filters, downsample=False): ...`).
+
+Python runs a helper's body once per call: k2t walks it at each call with that call's arguments, so each
+call makes its own layers, branches on its own arguments and unrolls its own loops, as in Keras. What it
+cannot follow is reported at the spot, never translated into a different model.
+"""
+
+import re
+
+import pytest
+from test_flow import convert, linears, script
+
+from conftest import requires_keras, requires_torch
+
+# Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features through a helper.
+FOLLOWED = {
+    "called_in_a_loop": """\
+        def dense_block(x, units, activation="relu"):
+            x = layers.Dense(units)(x)
+            return layers.Activation(activation)(x)
+
+        inputs = keras.Input(shape=(8,))
+        h = inputs
+        for n in (64, 32):
+            h = dense_block(h, n)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+    "keywords_defaults_and_nested_calls": """\
+        def dense(x, units=64):
+            return layers.Dense(units, activation="relu")(x)
+
+        def two_dense(x, first, second):
+            return dense(dense(x, units=first), second)
+
+        inputs = keras.Input(shape=(8,))
+        outputs = layers.Dense(1, activation="sigmoid")(two_dense(inputs, second=32, first=64))
+        model = keras.Model(inputs, outputs)
+        """,
+    "branch_on_an_argument": """\
+        def block(x, units, wide=False):
+            if wide:
+                units = units * 2
+            x = layers.Dense(units, activation="relu")(x)
+            return x
+
+        inputs = keras.Input(shape=(8,))
+        h = block(inputs, 32, wide=True)
+        h = block(h, 32)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+    "extends_a_model": """\
+        def add_hidden(model, units, rate=0.0):
+            model.add(layers.Dense(units, activation="relu"))
+            if rate:
+                model.add(layers.Dropout(rate))
+
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        add_hidden(model, 64, rate=0.25)
+        add_hidden(model, 32)
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
+    "returns_two_tensors": """\
+        def split_block(x, units):
+            h = layers.Dense(units, activation="relu")(x)
+            return h, x
+
+        inputs = keras.Input(shape=(8,))
+        h, raw = split_block(inputs, 64)
+        h = layers.Dense(32, activation="relu")(h)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+    "loop_inside_the_helper": """\
+        def mlp(x, sizes):
+            for n in sizes:
+                x = layers.Dense(n, activation="relu")(x)
+            return x
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(mlp(inputs, [64, 32])))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", FOLLOWED)
+def test_helpers_are_walked_at_each_call(name):
+    result = convert(script(FOLLOWED[name]))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    widths = linears(result.output)
+    assert widths == ["8, 64", "64, 32", "32, 1"], widths
+    # Every statement of the helper went into the module: the function is gone, and so are its calls.
+    assert not re.search(r"^def (dense_block|dense|two_dense|block|add_hidden|split_block|mlp)\(", result.output, re.M)
+    assert "layers." not in result.output
+
+
+def test_each_call_makes_its_own_layers():
+    result = convert(script(FOLLOWED["called_in_a_loop"]))
+    assert "self.dense = nn.Linear(8, 64)" in result.output
+    assert "self.dense_1 = nn.Linear(64, 32)" in result.output
+
+
+def test_a_helper_with_more_than_layers_in_it_stays():
+    source = script(
+        """\
+        def block(x, units):
+            print("block of", units)
+            return layers.Dense(units, activation="relu")(x)
+
+        inputs = keras.Input(shape=(8,))
+        h = block(block(inputs, 64), 32)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """
+    )
+    result = convert(source)
+    assert linears(result.output) == ["8, 64", "64, 32", "32, 1"]
+    assert "def block(x, units):" in result.output  # its print stays where the script wrote it
+
+
+REPORTED = {
+    "argument_known_only_at_run_time": (
+        """\
+        width = int(np.random.randint(16, 64))
+
+        def block(x, units):
+            return layers.Dense(units, activation="relu")(x)
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(block(inputs, width)))
+        """,
+        "`units` is not known where the model is built: `width`, passed to block()",
+    ),
+    "called_in_a_loop_over_data": (
+        """\
+        def block(x, units):
+            return layers.Dense(units, activation="relu")(x)
+
+        depth = int(np.random.randint(1, 3))
+        inputs = keras.Input(shape=(8,))
+        h = inputs
+        for _ in range(depth):
+            h = block(h, 16)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """,
+        "inside a loop over `range(depth)`",
+    ),
+    "branch_on_data_inside": (
+        """\
+        def block(x, units):
+            if np.random.rand() > 0.5:
+                x = layers.Dense(units, activation="relu")(x)
+            return x
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(block(inputs, 16)))
+        """,
+        "inside an `if` on `np.random.rand() > 0.5`",
+    ),
+    "recursive": (
+        """\
+        def tower(x, depth):
+            if depth == 0:
+                return x
+            return tower(layers.Dense(16, activation="relu")(x), depth - 1)
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(tower(inputs, 2)))
+        """,
+        "tower() calls itself",
+    ),
+    "star_arguments": (
+        """\
+        def block(x, *sizes):
+            for n in sizes:
+                x = layers.Dense(n, activation="relu")(x)
+            return x
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(block(inputs, 64, 32)))
+        """,
+        "block() takes *args or **kwargs",
+    ),
+    "returns_no_tensor": (
+        """\
+        def block(x, units):
+            h = layers.Dense(units, activation="relu")(x)
+            return units
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(block(inputs, 16)))
+        """,
+        "block() returns `units`",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", REPORTED)
+def test_what_k2t_cannot_follow_in_a_helper_is_reported(name):
+    body, message = REPORTED[name]
+    result = convert(script(body))
+    assert not result.ok
+    assert any(message in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+    assert "class Net(" not in result.output  # no model short of the helper's layers
+
+
+def test_a_helper_also_called_on_data_keeps_its_body_and_says_why():
+    source = script(
+        """\
+        def features(x):
+            x = layers.Dense(16, activation="relu")(x)
+            return layers.Dense(1, activation="sigmoid")(x)
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, features(inputs))
+        other = features(np.zeros((2, 8), dtype="float32"))
+        """
+    )
+    result = convert(source)
+    assert "def features(x):" in result.output  # still called on data: the function stays ...
+    assert any(d.code == "K2T103" and d.line > 9 for d in result.diagnostics)  # ... and its Keras lines are reported
+
+
+def test_a_helper_never_called_is_reported_as_before():
+    source = script(
+        """\
+        def unused(x):
+            return layers.Dense(16)(x)
+
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, activation="sigmoid")])
+        """
+    )
+    result = convert(source)
+    assert "def unused(x):" in result.output
+    line = source.splitlines().index("    return layers.Dense(16)(x)") + 1
+    assert [d.code for d in result.diagnostics if d.line == line] == ["K2T100"]  # the layer call, as any unfollowed code
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["called_in_a_loop", "branch_on_an_argument", "extends_a_model", "returns_two_tensors"])
+def test_helpers_match_keras(name, tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(script(FOLLOWED[name]), tmp_path)
