@@ -99,6 +99,13 @@ class ShapeOf:
     array: str  # the array's code: "x_train"
     start: int  # x.shape[start:]
     rank: int | None  # the array's number of axes (batch included), where the script fixes it
+    # A function's parameter that may hold a shape (`def make_model(input_shape): keras.Input(input_shape)`):
+    # its sizes are `input_shape[0]`, `input_shape[1]`, ..., read where the function builds the model.
+    sequence: bool = False
+
+    @property
+    def code(self) -> str:
+        return self.array if self.sequence else f"{self.array}.shape[{self.start}:]"
 
     @property
     def length(self) -> int | None:
@@ -110,6 +117,8 @@ class ShapeOf:
     def dims(self, length: int) -> list[str]:
         """Code of each of the ``length`` sizes: ``x_train.shape[1]``, ``x_train.shape[2]``, ..."""
         first = self.start if self.start >= 0 else -length
+        if self.sequence:
+            return [f"{self.array}[{index}]" for index in range(first, first + length)]
         return [f"{self.array}.shape[{index}]" for index in range(first, first + length)]
 
 

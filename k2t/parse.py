@@ -27,6 +27,7 @@ from .ir import (
     MethodCall,
     ModelSpec,
     Pos,
+    ShapeOf,
     TensorNode,
     Value,
 )
@@ -451,7 +452,9 @@ class _Parser:
         self.scan_expressions(stmt, stmt.decorators, scope)
         inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
         if isinstance(stmt, cst.FunctionDef):
-            inner.env.forget(_parameter_names(stmt.params), f"a parameter of {stmt.name.value}()")
+            for name in _parameter_names(stmt.params):
+                # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
+                inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
         if isinstance(stmt, cst.ClassDef):
             inner.in_class = True
             inner.in_callback = self.callback_class(stmt) or inner.in_callback

@@ -242,3 +242,53 @@ def test_helpers_match_keras(name, tmp_path):
     from parity_cases import assert_parity
 
     assert_parity(script(FOLLOWED[name]), tmp_path)
+
+
+# A function that builds and returns a model, its shapes passed in (keras.io's timeseries classification).
+SHAPE_PARAMETER = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+x_train = rng.normal(size=(96, 12, 3)).astype("float32")
+y_train = (x_train[:, :, 0].mean(axis=1) > 0).astype("int64")
+num_classes = 2
+keras.utils.set_random_seed(0)
+
+
+def make_model(input_shape, filters=4):
+    input_layer = keras.layers.Input(input_shape)
+    conv = keras.layers.Conv1D(filters=filters, kernel_size=3, padding="same")(input_layer)
+    conv = keras.layers.ReLU()(conv)
+    gap = keras.layers.GlobalAveragePooling1D()(conv)
+    output_layer = keras.layers.Dense(num_classes, activation="softmax")(gap)
+    return keras.models.Model(inputs=input_layer, outputs=output_layer)
+
+
+model = make_model(input_shape=x_train.shape[1:])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["sparse_categorical_accuracy"])
+history = model.fit(x_train, y_train, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def test_a_shape_passed_to_a_model_building_function_is_read_in_it():
+    result = convert(SHAPE_PARAMETER)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    # The channels come from the parameter, inside the function, whatever the caller passes.
+    assert "return Net(input_layer_dim_1=input_shape[1], filters=filters, num_classes=num_classes)" in result.output
+
+
+def test_a_shape_parameter_whose_length_no_layer_fixes_is_reported():
+    source = SHAPE_PARAMETER.replace('keras.layers.Conv1D(filters=filters, kernel_size=3, padding="same")', "keras.layers.Dense(filters)")
+    source = source.replace("keras.layers.GlobalAveragePooling1D()(conv)", "keras.layers.Flatten()(conv)")
+    result = convert(source)
+    assert any("how many sizes the parameter `input_shape` holds" in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_a_shape_passed_to_a_model_building_function_matches_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(SHAPE_PARAMETER, tmp_path)

@@ -320,12 +320,18 @@ def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...
     of = shape.shape_of
     if of is None:
         raise Unsupported("K2T103", f"input shape {shape.code} must be written as a tuple, or as an array's shape (`x_train.shape[1:]`)", shape.pos)
-    sliced = f"{of.array}.shape[{of.start}:]"
+    sliced = of.code
     written = f"`{shape.code}`" if shape.code.replace(" ", "") == sliced.replace(" ", "") else f"`{shape.code}` (`{sliced}`)"
     if needed is not None and of.length is not None and needed != of.length:
         message = f"input shape {written} has {of.length} size{'s' if of.length != 1 else ''} where {first} needs {needed} (Keras refuses it too)"
         raise Unsupported("K2T103", message, shape.pos)
     length = needed if needed is not None else of.length
+    if (length is None or length < 1) and of.sequence:
+        message = (
+            f"input shape {written}: k2t cannot tell how many sizes the parameter `{of.array}` holds ({first} takes any number); "
+            f"write the shape as a tuple (`({of.array}[0],)`)"
+        )
+        raise Unsupported("K2T103", message, shape.pos)
     if length is None or length < 1:
         message = (
             f"input shape {written}: k2t cannot tell how many axes `{of.array}` has ({first} takes any number); "
