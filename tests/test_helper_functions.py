@@ -292,3 +292,36 @@ def test_a_shape_passed_to_a_model_building_function_matches_keras(tmp_path):
     from parity_cases import assert_parity
 
     assert_parity(SHAPE_PARAMETER, tmp_path)
+
+
+def _small_resnet_on_random_images() -> str:
+    """fixtures/small_resnet with CIFAR-10 replaced by random images (the tests never download)."""
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "fixtures" / "small_resnet" / "input.py").read_text(encoding="utf-8")
+    loaded = "(x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()"
+    assert loaded in source
+    random_data = (
+        "rng = np.random.RandomState(0)\n"
+        "(x_train, y_train), (x_test, y_test) = ((rng.randint(0, 256, (128, 32, 32, 3)).astype('uint8'), rng.randint(0, 10, (128, 1))),"
+        " (rng.randint(0, 256, (32, 32, 32, 3)).astype('uint8'), rng.randint(0, 10, (32, 1))))\n"
+        "keras.utils.set_random_seed(0)"
+    )
+    return source.replace(loaded, random_data).replace("model.summary()\n", "").replace("epochs = 2", "epochs = 3")
+
+
+def test_the_small_resnet_fixture_unrolls_every_block():
+    result = convert(_small_resnet_on_random_images())
+    assert result.ok, [d.format() for d in result.diagnostics]
+    convs = re.findall(r"nn\.Conv2d\(([^)]*)\)", result.output)
+    # stem + 3 blocks of two convolutions + 2 projected shortcuts
+    assert len(convs) == 1 + 3 * 2 + 2, convs
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_the_small_resnet_fixture_matches_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(_small_resnet_on_random_images(), tmp_path)
