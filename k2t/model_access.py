@@ -103,7 +103,7 @@ def in_function(scope: _Scope) -> bool:
 def keras_layer_name(parser: _Parser, node: cst.Call, name: str, kwargs, scope: _Scope) -> str | None:
     """The name Keras gives the layer ``node`` creates (None for calls that are no layer, or where unknown)."""
     short = name.rsplit(".", 1)[-1]
-    if not (name.startswith("keras.layers.") and short[:1].isupper()):
+    if not (name.startswith("keras.layers.") and short[:1].isupper() or name == "keras.Sequential"):
         return None
     explicit = next((value.literal for key, value in kwargs if key == "name"), None)
     certain = not parser.frames and not in_function(scope)
@@ -361,9 +361,9 @@ def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) 
 def _layer_name(layer: KerasCall | None) -> str | None:
     if layer is None:
         return None  # a Functional model's InputLayer
-    if layer.model is not None:
+    if layer.model is not None:  # a nested model: a Sequential's name as Keras counts it, or a name= given
         given = layer.model.call.kwarg("name")
-        return given.literal if given is not None and isinstance(given.literal, str) else None
+        return given.literal if given is not None and isinstance(given.literal, str) else layer.model.call.keras_name
     if layer.short_name.lower() in _UNCOUNTED and layer.keras_name is None:
         return None
     return layer.keras_name

@@ -1028,7 +1028,9 @@ class _Parser:
     def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
-        model = ModelSpec(var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos), statement=line)
+        model = ModelSpec(
+            var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos, keras_name=spec.keras_name), statement=line
+        )
         layers_node = None
         for arg in call.args:
             if arg.keyword is None or arg.keyword.value == "layers":
