@@ -19,6 +19,7 @@ from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, translate_freezes
+from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
@@ -325,9 +326,7 @@ def _layers_of(spec: ModelSpec) -> list:
 
 
 def _declares_input(spec: ModelSpec) -> bool:
-    if spec.graph is not None or spec.input_shape is not None:
-        return True
-    return bool(spec.layers) and any(spec.layers[0].kwarg(key) is not None for key in ("input_shape", "input_dim"))
+    return declares_input(spec)
 
 
 def _translate_model(

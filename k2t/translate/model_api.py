@@ -66,7 +66,8 @@ def _layer_plan(freeze: FreezeSpec, module: ModulePlan, layer: KerasCall) -> Lay
 
 
 def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[LayerPlan]]]:
-    """(code of the torch module to freeze, the layer plans it holds) for each layer with weights."""
+    """(code of the torch module to freeze, the layer plans it holds) for each layer with weights (whose
+    weight-transfer kind ``LayerPlan.weights`` is set)."""
     if freeze.layers is None:
         return [(freeze.var, [plan for layer in _module_layers(module) for plan in _plans_in(layer)])]
     targets = []
@@ -74,7 +75,7 @@ def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[Lay
         if layer is None:
             continue  # an InputLayer: no weights
         plan = _layer_plan(freeze, module, layer)
-        if plan is not None and plan.attr is not None:
+        if plan is not None and plan.attr is not None and plan.weights is not None:  # Dropout, Flatten...: no weights
             targets.append((f"{freeze.var}.{plan.attr}", _plans_in(plan)))
     return targets
 
