@@ -271,3 +271,6 @@ class FreezeSpec:
     pos: Pos
     statement: cst.CSTNode = field(repr=False, compare=False)
     loop_var: str | None = None
+    # Keras (TensorFlow backend) skips `model.trainable = True` when the model's own flag is already True,
+    # leaving its layers as they are: the statement changes nothing.
+    ignored: bool = False

@@ -91,6 +91,63 @@ class LayerNames:
             self.all_lost = True
 
 
+@dataclass
+class TrainableFlags:
+    """Each layer's and model's ``trainable`` flag as Keras holds it, to follow the TensorFlow backend's rule.
+
+    Keras's setter sets the flag and then each sublayer's, but on the
+    TensorFlow backend the assignment is skipped when the flag already is that
+    value (TensorFlow's AutoTrackable.__setattr__: ``if getattr(self, name) is
+    value: return``). So ``base.trainable = True`` leaves layers frozen one by
+    one frozen when ``base`` itself was never frozen. None: a flag k2t cannot
+    tell (set in a branch it cannot decide, a loop or a function).
+    """
+
+    flags: dict[int, bool | None] = field(default_factory=dict)  # id(KerasCall) of a layer / id(ModelSpec) -> flag
+
+    def of(self, item: object) -> bool | None:
+        return self.flags.get(id(item), True)
+
+    def leaves(self, spec: ModelSpec) -> list[KerasCall]:
+        found = []
+        for layer in _layers_in(spec):
+            found.extend(self.leaves(layer.model) if layer.model is not None else [layer])
+        return found
+
+    def set_model(self, spec: ModelSpec, value: object, certain: bool, node) -> bool:
+        """``spec.trainable = value``; False when Keras skips it (the flag already is ``value``)."""
+        current = self.of(spec)
+        if current is None and isinstance(value, bool):
+            if all(self.of(leaf) is value for leaf in self.leaves(spec)):
+                return False  # skipped or not, nothing changes
+            raise parser_error(node, "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)")
+        if current is value:
+            return False
+        self.flags[id(spec)] = bool(value) if certain else None
+        for layer in _layers_in(spec):
+            if layer.model is None:
+                self.flags[id(layer)] = bool(value) if certain else None
+            elif not self.set_model(layer.model, value, certain, node) and any(self.of(leaf) is not value for leaf in self.leaves(layer.model)):
+                raise parser_error(
+                    node, f"Keras skips the nested model inside (its own trainable flag already is {value}) but not its layers: not translated"
+                )
+        return True
+
+    def set_layer(self, layer: KerasCall, value: object, certain: bool, node) -> bool:
+        if layer.model is not None:
+            return self.set_model(layer.model, value, certain, node)
+        self.flags[id(layer)] = bool(value) if certain else None
+        return True
+
+
+@dataclass
+class State:
+    """What the parser tracks of Keras's model API across the script."""
+
+    names: LayerNames = field(default_factory=LayerNames)
+    trainable: TrainableFlags = field(default_factory=TrainableFlags)
+
+
 def in_function(scope: _Scope) -> bool:
     current: _Scope | None = scope
     while current is not None:
@@ -107,12 +164,12 @@ def keras_layer_name(parser: _Parser, node: cst.Call, name: str, kwargs, scope: 
         return None
     explicit = next((value.literal for key, value in kwargs if key == "name"), None)
     certain = not parser.frames and not in_function(scope)
-    return parser.layer_names.name(parser.layer_key(node), short, explicit, certain)
+    return parser.model_api.names.name(parser.layer_key(node), short, explicit, certain)
 
 
 def lost_layer_names(parser: _Parser) -> None:
     """Keras code k2t does not follow ran: it may have created layers of any class."""
-    parser.layer_names.all_lost = True
+    parser.model_api.names.all_lost = True
 
 
 # ------------------------------------------------------------------ layer lists
@@ -396,9 +453,19 @@ def freeze_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
     reached = layer_targets(parser, target.value, scope)
     if reached is None:
         return False
-    trainable = _flag(parser, small.value, scope)
+    raw = _flag(parser, small.value, scope)
+    certain = not parser.frames and not in_function(scope)
     for var, spec, layers in reached:
-        parser.script.freezes.append(FreezeSpec(spec, var, layers, trainable, parser.pos(small), line))
+        if layers is None:
+            applied = parser.model_api.trainable.set_model(spec, raw, certain, small)
+        else:
+            applied = [parser.model_api.trainable.set_layer(layer, raw, certain, small) for layer in layers if layer is not None]
+            if not all(applied) and len(layers) == 1:
+                applied = False
+            elif not all(applied):
+                raise parser_error(small, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
+        freeze = FreezeSpec(spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied)
+        parser.script.freezes.append(freeze)
     _mark(parser, target)
     return True
 
@@ -429,23 +496,28 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
             reached = (var, spec, tuple(model_layers(parser, spec, iterable)))
         else:
             (reached,) = layer_targets(parser, iterable, scope)
-        trainable = _flag(parser, small.value, scope)
+        raw = _flag(parser, small.value, scope)
+        certain = not parser.frames and not in_function(scope)
+        var, spec, layers = reached
+        applied = [parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers if layer is not None]
+        if not all(applied):
+            raise parser_error(stmt, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
     except _Unfollowable as exc:
         parser.todo(stmt, exc.node, "K2T103", exc.message)
         _mark(parser, stmt)
     else:
-        var, spec, layers = reached
-        parser.script.freezes.append(FreezeSpec(spec, var, layers, trainable, parser.pos(stmt), stmt, loop_var=stmt.target.value))
+        parser.script.freezes.append(FreezeSpec(spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value))
         _mark(parser, stmt)
     scope.env.forget([stmt.target.value], "a loop variable")
     return True
 
 
-def _flag(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> bool:
+def _flag(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> object:
+    """The value assigned, as the script gives it (TensorFlow's skip compares it with `is`)."""
     value = parser.evaluate(node, scope)[0]
     if isinstance(value, Unknown):
         raise parser_error(node, f"`trainable = {parser.code(node)}`: k2t needs True or False here ({value.reason})")
-    return bool(value)
+    return value
 
 
 def _mark(parser: _Parser, node: cst.CSTNode) -> None:

@@ -238,7 +238,7 @@ class _Parser:
         # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
         self.layer_classes: dict[str, str] = {}
         self.used_bindings: set[str] = set()
-        self.layer_names = model_access.LayerNames()  # `dense_1`: the names Keras gives layers
+        self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
 
     # ------------------------------------------------------------------ helpers
     def pos(self, node: cst.CSTNode) -> Pos:
@@ -640,7 +640,7 @@ class _Parser:
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) == "keras.utils.clear_session":
-            self.layer_names.reset(certain=not self.frames and not model_access.in_function(scope))
+            self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
         if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
             return True
         if self.functional_statement(line, small, scope):

@@ -6,9 +6,9 @@ import sys
 import textwrap
 
 import pytest
+from conftest import requires_keras, requires_torch, run_standalone
 
 import k2t
-from conftest import requires_keras, requires_torch, run_standalone
 
 HEADER = """\
 import numpy as np
@@ -234,6 +234,27 @@ def test_every_spelling_of_freezing_becomes_requires_grad():
     ]
 
 
+def test_unfreezing_follows_tensorflow_keras_skipping_a_flag_already_set():
+    # Keras's setter returns at once when the model's own flag already has the value (TensorFlow backend).
+    result = convert(
+        """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(6)])
+        base.layers[0].trainable = False
+        base.trainable = True
+        base.trainable = False
+        base.trainable = True
+        """
+    )
+    assert [str(d.severity.value) for d in result.diagnostics] == ["warning"]
+    assert messages(result)[0].startswith("9: K2T141 Keras (TensorFlow backend) skips this `trainable` assignment")
+    assert after_data(result).splitlines()[2:] == [
+        "base = Base()",
+        "base.dense.requires_grad_(False)",
+        "base.requires_grad_(False)",
+        "base.requires_grad_(True)",
+    ]
+
+
 def test_a_loop_over_several_layers_stays_a_loop():
     result = convert(
         """\
@@ -333,7 +354,7 @@ def test_count_params_equals_keras(tmp_path):
     (tmp_path / "counts.py").write_text(source, encoding="utf-8")
     (tmp_path / "counts_torch.py").write_text(result.output, encoding="utf-8")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    keras_run = subprocess.run([sys.executable, "counts.py"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    keras_run = subprocess.run([sys.executable, "counts.py"], check=False, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert keras_run.returncode == 0, keras_run.stderr[-2000:]
     torch_run = run_standalone(tmp_path / "counts_torch.py")
     assert torch_run.returncode == 0, torch_run.stderr[-2000:]

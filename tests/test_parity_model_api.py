@@ -1,9 +1,9 @@
 """Exact parity for models built from layers held in variables, and for frozen layers (transfer learning)."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 from parity_cases import assert_parity
 
@@ -104,9 +104,43 @@ CASES = {
         model.compile(optimizer="rmsprop", loss="binary_crossentropy")
         model.fit(x, y, batch_size=16, epochs=3, verbose=0)
         """,
+    # TensorFlow's Keras skips `base.trainable = True` while base's own flag is True: its layers frozen one by
+    # one stay frozen.
+    "unfreezing_a_model_never_frozen_changes_nothing": """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16, activation="relu"), layers.Dense(8, activation="relu")])
+        for layer in base.layers:
+            layer.trainable = False
+        base.trainable = True
+        model = keras.Sequential([base, layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """,
 }
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_model_api(name, tmp_path):
     assert_parity(case(CASES[name]), tmp_path)
+
+
+TRANSFER_LEARNING = Path(__file__).resolve().parent.parent / "fixtures" / "transfer_learning_freeze" / "input.py"
+
+
+@pytest.mark.parametrize(
+    "fit_index",
+    [
+        pytest.param(1, id="head_on_partly_frozen_base"),  # frozen Dense and BatchNormalization (inference mode)
+        pytest.param(2, id="fine_tuning_after_unfreezing"),  # the base trainable again, the head's hidden layer frozen
+    ],
+)
+def test_transfer_learning_fixture(fit_index, tmp_path):
+    """The fixture's fits after the pretraining, each from the same weights on both sides."""
+    from k2t.parity import exact_parity
+
+    source = TRANSFER_LEARNING.read_text(encoding="utf-8")
+    script = tmp_path / "input.py"
+    script.write_text(source, encoding="utf-8")
+    report = exact_parity(source, epochs=3, path=script, fit_index=fit_index)
+    assert report.error is None, report.error
+    assert report.ok, "\n".join(report.failures) + f"\nkeras: {report.keras_history}\ntorch: {report.torch_history}"
+    assert list(report.torch_history) == list(report.keras_history)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Unsupported
+from ..diagnostics import Severity, Unsupported
 from ..ir import FreezeSpec, KerasCall
 from ..parse import KerasScript, Todo
 from .helpers import Helper
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from . import ScriptPlan
 
 BATCH_NORM_TEMPLATE = "layers/batch_norm.py.j2"
+_IGNORED = (
+    "Keras (TensorFlow backend) skips this `trainable` assignment: the flag of `{var}` already has that value, so "
+    "layers frozen one by one stay frozen; the translation does the same (set each layer's flag to change them)"
+)
 # Keras layers whose torch module keeps a weight Keras does not have: torch's second recurrent bias
 # (bias_hh), held at zero and frozen (templates/layers/recurrent.py.j2, one_bias).
 _ONE_BIAS = ("LSTM", "SimpleRNN")
@@ -125,6 +129,10 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
         statement = freezes[0].statement
         if any(id(freeze.model) not in modules for freeze in freezes):
             continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
+        if all(freeze.ignored for freeze in freezes):
+            plan.todos.append(Todo(statement, "K2T141", _IGNORED.format(var=freezes[0].var), freezes[0].pos, Severity.WARNING))
+            plan.statements[id(statement)] = []
+            continue
         try:
             codes: list[str] = []
             for freeze in freezes:
