@@ -654,6 +654,13 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For):
+        lines = self.plan.statements.get(id(original_node))
+        if lines is not None:  # a loop translated as a whole (`for layer in base.layers: layer.trainable = False`)
+            if not lines:
+                return cst.RemoveFromParent()
+            statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]
+            statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
+            return cst.FlattenSentinel(statements)
         # A loop k2t unrolled into a model: nothing of it is left to run.
         if id(original_node) in self.script.unrolled and all(_is_placeholder_pass(s) for s in updated_node.body.body):
             return cst.RemoveFromParent()

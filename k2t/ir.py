@@ -37,6 +37,8 @@ class KerasCall:
     # A Sequential or Functional model of the script used as a layer of another model
     # (``Sequential([encoder, layers.Dense(1)])``, ``features = base(inputs)``); ``name`` is then "keras.Model".
     model: ModelSpec | None = field(default=None, compare=False, repr=False)
+    # The name Keras gives the layer (``name=``, or ``dense_1`` as Keras counts them), None where k2t cannot tell.
+    keras_name: str | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:
@@ -259,3 +261,25 @@ class LearningRateAccess:
     value: Value | None = None  # a write's new learning rate
     operator: str = "="  # a write's assignment operator (``*=`` ...)
     quote: str = '"'  # the quote a read's replacement may use (inside an f-string, the other one)
+
+
+@dataclass(eq=False)
+class FreezeSpec:
+    """``layer.trainable = False`` (or True) on layers of a model, or on a whole model (``base.trainable = False``).
+
+    ``layers`` are the model's layers the statement reaches, in Keras's order
+    (a None entry is a Functional model's InputLayer, which holds no weights);
+    None means the whole model. ``loop_var`` is the variable of ``for layer in
+    base.layers[:k]: layer.trainable = False``, whose ``statement`` is the loop.
+    """
+
+    model: ModelSpec
+    var: str  # the variable holding the model where the statement runs
+    layers: tuple[KerasCall | None, ...] | None
+    trainable: bool
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    loop_var: str | None = None
+    # Keras (TensorFlow backend) skips `model.trainable = True` when the model's own flag is already True,
+    # leaving its layers as they are: the statement changes nothing.
+    ignored: bool = False

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
+from . import model_access
 from .diagnostics import Diagnostic, Severity
 from .ir import (
     NO_LITERAL,
     CompileSpec,
+    FreezeSpec,
     Graph,
     Instance,
     KerasCall,
@@ -36,7 +38,10 @@ from .values import Env, Evaluator, Unknown, assigned_names, bind_target, is_con
 from .values import FOLDED_BUILTINS
 from .values import target_names as _target_names
 
-MODEL_METHODS = ("fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba")
+MODEL_METHODS = (
+    "fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba",
+    "count_params",
+)
 # Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
 LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
 # Keras symbols whose objects a script may bind to a name and pass later.
@@ -144,6 +149,7 @@ class KerasScript:
     layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
+    freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
@@ -166,6 +172,7 @@ class _Scope:
         # The body of such a function being walked for one call: where its `return` goes.
         self.inline: _Inline | None = None
         self.in_class = False  # a class body: its functions are methods, not helpers
+        self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
         # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
         self.in_callback: bool = parent.in_callback if parent is not None else False
         # The values of the names bound so far (k2t.values); a function's body sees its module's.
@@ -248,6 +255,7 @@ class _Parser:
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
+        self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
 
     # ------------------------------------------------------------------ helpers
     def pos(self, node: cst.CSTNode) -> Pos:
@@ -375,7 +383,8 @@ class _Parser:
                 args.append(val)
             else:
                 kwargs.append((arg.keyword.value, val))
-        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node))
+        keras_name = model_access.keras_layer_name(self, node, name, kwargs, scope)
+        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node), keras_name=keras_name)
 
     def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
         pos = self.pos(node)
@@ -528,6 +537,8 @@ class _Parser:
         return any(_extends_outer_models(branch, scope, self) for branch in branches)
 
     def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
+        if model_access.freeze_loop(self, stmt, scope):  # `for layer in base.layers[:k]: layer.trainable = False`
+            return
         self.scan_expressions(stmt, stmt.iter, scope)
         items, _ = self.evaluate(stmt.iter, scope)
         body = _body_of(stmt.body)
@@ -691,6 +702,10 @@ class _Parser:
 
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) == "keras.utils.clear_session":
+            self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
+        if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
+            return True
         if self.functional_statement(line, small, scope):
             return True
         if isinstance(small, cst.Return) and scope.inline is not None:
@@ -1295,12 +1310,16 @@ class _Parser:
     def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
-        model = ModelSpec(var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos), statement=line)
+        model = ModelSpec(
+            var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos, keras_name=spec.keras_name), statement=line
+        )
         layers_node = None
         for arg in call.args:
             if arg.keyword is None or arg.keyword.value == "layers":
                 layers_node = arg.value
         for part in _concatenated(layers_node) if layers_node is not None else ():
+            if isinstance(part, cst.Name) and model_access.take_list(self, model, part, scope):
+                continue  # `[keras.Input(...)] + hidden + [...]`
             if isinstance(part, cst.ListComp):
                 self.comprehension_layers(model, part, scope)
                 continue
@@ -1484,6 +1503,8 @@ class _Parser:
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
                 elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
                     self.layer_object_used(node, scope)
+                elif id(node) not in self.consumed and model_access.list_used(self, statement, node, scope):
+                    pass
                 elif scope.tensor(node.value) is not None and id(node) not in self.consumed:
                     # A Keras tensor in code k2t leaves as written: its value would not exist in the output.
                     self.consumed.add(id(node))
@@ -1507,6 +1528,8 @@ class _Parser:
                     self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
             return
         _mark_subtree(node, self.consumed)
+        if is_keras(name):
+            model_access.lost_layer_names(self)  # Keras code k2t does not follow may create layers
         code = "K2T150" if is_tensorflow(name) else "K2T100"
         what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
         self.todo(statement, node, code, f"{what} `{name}` is not translated")
@@ -2012,6 +2035,15 @@ def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
                 and func.attr.value == "add"
                 and isinstance(func.value, cst.Name)
                 and scope.model(func.value.value) is not None
+            ):
+                found = True
+            if (  # `hidden.append(layers.Dense(n))`: a layer per iteration into a list of layers
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "append"
+                and isinstance(func.value, cst.Name)
+                and model_access.layer_list(scope, func.value.value) is not None
+                and len(node.args) == 1
+                and model_access.is_layer_expression(parser, node.args[0].value, scope)
             ):
                 found = True
 

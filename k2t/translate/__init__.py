@@ -18,6 +18,8 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .functional import translate_functional
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
+from .model_api import count_params_call, translate_freezes
+from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
@@ -33,6 +35,7 @@ METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
     "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
     "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
     "summary": (),
+    "count_params": (),
     # Keras 2's Sequential methods, gone in Keras 3 and still in old scripts.
     "predict_classes": ("x", "batch_size", "verbose"),
     "predict_proba": ("x", "batch_size", "verbose"),
@@ -48,6 +51,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "evaluate": frozenset({"x", "y", "batch_size", "verbose", "sample_weight", "steps", "return_dict"}),
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
+    "count_params": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
     "predict_proba": frozenset({"x", "batch_size", "verbose"}),
 }
@@ -259,6 +263,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         target = "return " if spec.var is None else f"{spec.var} = "
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
     translate_learning_rates(script.learning_rates, trainings, plan)
+    translate_freezes(script, modules, plan)
     translate_layer_objects(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)
@@ -321,9 +326,7 @@ def _layers_of(spec: ModelSpec) -> list:
 
 
 def _declares_input(spec: ModelSpec) -> bool:
-    if spec.graph is not None or spec.input_shape is not None:
-        return True
-    return bool(spec.layers) and any(spec.layers[0].kwarg(key) is not None for key in ("input_shape", "input_dim"))
+    return declares_input(spec)
 
 
 def _translate_model(
@@ -597,6 +600,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     if call.method == "summary":
         plan.features.add("summary")
         return f"{plan.name('summary')}({var})"
+    if call.method == "count_params":
+        return count_params_call(var, module, plan, call.pos)
     if call.method in ("predict_classes", "predict_proba"):
         return _translate_keras2_predict(call, given, plan)
     verbose = given.get("verbose")

@@ -11,7 +11,7 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value
 from . import registry
-from .nested import convert_nested
+from .nested import convert_nested, first_nested_input
 from .plan import LayerPlan, ModulePlan, Param
 
 # Arguments every layer accepts that change nothing in the translation.
@@ -387,9 +387,11 @@ def translate_model(
 
     builder = _ModuleBuilder(spec, set(), resolve_nested)
     shape_values, declared_on = input_shape_of(spec)
+    if shape_values is None and given_input is None:
+        given_input = first_nested_input(spec, resolve_nested)  # `Sequential([base, ...])`: base's input shape
     if shape_values is None and given_input is not None:
         roles = ["in_features"] if len(given_input) == 1 else [f"input_dim_{i}" for i in range(len(given_input))]
-        shape = [dim if static_int(dim) is not None else builder.param(dim, role) for dim, role in zip(given_input, roles)]
+        shape = [dim if dim is None or static_int(dim) is not None else builder.param(dim, role) for dim, role in zip(given_input, roles)]
     elif shape_values is None:
         if fallback_features is None:
             raise Unsupported("K2T103", "the model has no input shape (add keras.Input(shape=...))", spec.pos)

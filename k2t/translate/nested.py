@@ -72,3 +72,39 @@ def convert_nested(ctx) -> LayerPlan:
         regularizers=[f"self.{ctx.attr}.regularization_loss()"] if inner.has_regularization else [],
         nested=inner,
     )
+
+
+def first_nested_input(spec, resolve_nested) -> list[str | None] | None:
+    """The input sizes of ``spec`` when it declares none and its first layer is a model that does:
+    Keras builds ``Sequential([base, layers.Dense(1)])`` on ``base``'s input shape. As code valid where
+    the script builds ``spec`` (a size the inner module takes as a parameter is that parameter's argument)."""
+    first = spec.layers[0] if spec.graph is None and spec.layers else None
+    if first is None or first.model is None or resolve_nested is None or first.model.var is None or not declares_input(first.model):
+        return None
+    inner: ModulePlan = resolve_nested(first.model, None, first.pos)
+    if inner.forward_lines is not None:
+        if len(inner.input_shapes) != 1:
+            return None  # several inputs: convert_nested says why
+        shape = inner.input_shapes[0]
+    else:
+        shape = inner.input_shape
+    sizes: list[str | None] = []
+    for dim in shape:
+        if dim is None or _static_int(dim):
+            sizes.append(dim)
+            continue
+        param = next((p for p in inner.params if p.name == dim), None)
+        if param is None:
+            raise Unsupported("K2T103", f"the input size {dim} of the nested model `{first.model.var}` is not known statically", first.pos)
+        sizes.append(param.argument)
+    return sizes
+
+
+def declares_input(spec) -> bool:
+    """Whether a model fixes its own input shape: an Input, input_shape=/input_dim= on its first layer, or a
+    first layer that is a model fixing its own."""
+    if spec.graph is not None or spec.input_shape is not None:
+        return True
+    if spec.layers and spec.layers[0].model is not None:
+        return declares_input(spec.layers[0].model)
+    return bool(spec.layers) and any(spec.layers[0].kwarg(key) is not None for key in ("input_shape", "input_dim"))

@@ -1,0 +1,177 @@
+"""Keras's model API on a translated model: freezing layers and ``model.count_params()``.
+
+Freezing (``layer.trainable = False``) becomes ``requires_grad_(False)`` on the
+layer's submodule where the script freezes it: torch computes no gradient for
+those weights, so no optimizer step (and no weight decay, which the generated
+optimizers apply only to weights with a gradient) changes them, as Keras's
+optimizer never sees non-trainable weights. Two more Keras rules follow a frozen
+layer: a frozen BatchNormalization runs in inference mode even inside fit()
+(moving statistics used, not updated), and a frozen layer's regularizers add
+nothing to the loss (Keras collects them from trainable weights only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from ..diagnostics import Severity, Unsupported
+from ..ir import FreezeSpec, KerasCall
+from ..parse import KerasScript, Todo
+from .helpers import Helper
+from .plan import LayerPlan, ModulePlan
+
+if TYPE_CHECKING:
+    from . import ScriptPlan
+
+BATCH_NORM_TEMPLATE = "layers/batch_norm.py.j2"
+_IGNORED = (
+    "Keras (TensorFlow backend) skips this `trainable` assignment: the flag of `{var}` already has that value, so "
+    "layers frozen one by one stay frozen; the translation does the same (set each layer's flag to change them)"
+)
+# Keras layers whose torch module keeps a weight Keras does not have: torch's second recurrent bias
+# (bias_hh), held at zero and frozen (templates/layers/recurrent.py.j2, one_bias).
+_ONE_BIAS = ("LSTM", "SimpleRNN")
+
+
+def _plans_in(layer: LayerPlan) -> list[LayerPlan]:
+    """``layer`` and, for a nested model, every layer inside it."""
+    found = [layer]
+    if layer.nested is not None:
+        for inner in _module_layers(layer.nested):
+            found.extend(_plans_in(inner))
+    return found
+
+
+def _module_layers(module: ModulePlan) -> list[LayerPlan]:
+    if module.forward_lines is not None:  # Functional: one plan per node, a shared layer once
+        seen: list[LayerPlan] = []
+        for _, plan in module.node_plans:
+            if plan is not None and not any(plan is other for other in seen):
+                seen.append(plan)
+        return seen
+    return list(module.layers)
+
+
+def _one_bias(layer: LayerPlan) -> bool:
+    return bool(_one_bias_kinds(layer))
+
+
+def _layer_plan(freeze: FreezeSpec, module: ModulePlan, layer: KerasCall) -> LayerPlan | None:
+    if module.forward_lines is None:
+        for held, plan in zip(freeze.model.layers, module.layers):
+            if held is layer:
+                return plan
+    else:
+        for node, plan in module.node_plans:
+            if node.layer is layer:
+                return plan
+    raise Unsupported("K2T103", f"k2t cannot find the layer this statement reaches in the module of `{freeze.var}`", freeze.pos)
+
+
+def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[LayerPlan]]]:
+    """(code of the torch module to freeze, the layer plans it holds) for each layer with weights (whose
+    weight-transfer kind ``LayerPlan.weights`` is set)."""
+    if freeze.layers is None:
+        return [(freeze.var, [plan for layer in _module_layers(module) for plan in _plans_in(layer)])]
+    targets = []
+    for layer in freeze.layers:
+        if layer is None:
+            continue  # an InputLayer: no weights
+        plan = _layer_plan(freeze, module, layer)
+        if plan is not None and plan.attr is not None and plan.weights is not None:  # Dropout, Flatten...: no weights
+            targets.append((f"{freeze.var}.{plan.attr}", _plans_in(plan)))
+    return targets
+
+
+def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
+    """Whether the frozen layers hold a BatchNormalization (which then runs in inference mode); raises where
+    the translation would differ from Keras."""
+    if freeze.trainable:
+        if any(_one_bias(plan) for plan in plans):
+            raise Unsupported(
+                "K2T140",
+                "`trainable = True` on a layer holding an LSTM or SimpleRNN is not translated: requires_grad_(True) would also "
+                "train torch's second bias, which the translation keeps at zero as Keras has none",
+                freeze.pos,
+            )
+        return False
+    if any(plan.regularizers for plan in plans):
+        raise Unsupported(
+            "K2T140",
+            "freezing a layer that has a regularizer is not translated: Keras then drops its penalty from the loss",
+            freeze.pos,
+        )
+    batch_norms = [plan for plan in plans if plan.keras_class == "BatchNormalization"]
+    for plan in batch_norms:
+        if "center=False" in (plan.constructor or "") and "scale=False" in (plan.constructor or ""):
+            raise Unsupported(
+                "K2T140", "freezing a BatchNormalization with neither center nor scale is not translated", freeze.pos
+            )
+    return bool(batch_norms)
+
+
+def _lines(freeze: FreezeSpec, codes: list[str]) -> list[str]:
+    flag = "True" if freeze.trainable else "False"
+    if freeze.loop_var is not None and len(codes) > 1:
+        modules = ", ".join(codes)
+        return [f"for {freeze.loop_var} in ({modules}):\n    {freeze.loop_var}.requires_grad_({flag})\n"]
+    return [f"{code}.requires_grad_({flag})" for code in codes]
+
+
+def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """Each freezing statement -> requires_grad_ lines on the submodules it reaches (none for layers without weights)."""
+    by_statement: dict[int, list[FreezeSpec]] = {}
+    for freeze in script.freezes:
+        by_statement.setdefault(id(freeze.statement), []).append(freeze)
+    inference_batch_norm = False
+    for freezes in by_statement.values():
+        statement = freezes[0].statement
+        if any(id(freeze.model) not in modules for freeze in freezes):
+            continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
+        if all(freeze.ignored for freeze in freezes):
+            plan.todos.append(Todo(statement, "K2T141", _IGNORED.format(var=freezes[0].var), freezes[0].pos, Severity.WARNING))
+            plan.statements[id(statement)] = []
+            continue
+        try:
+            codes: list[str] = []
+            for freeze in freezes:
+                for code, plans in _targets(freeze, modules[id(freeze.model)]):
+                    inference_batch_norm |= _check(freeze, plans)
+                    codes.append(code)
+        except Unsupported as exc:
+            plan.todos.append(Todo(statement, exc.code, exc.message, exc.pos or freezes[0].pos))
+            continue
+        plan.statements[id(statement)] = _lines(freezes[0], codes)
+    if inference_batch_norm:
+        # Keras runs a frozen BatchNormalization in inference mode: the generated BatchNorm checks for it.
+        plan.helpers = [
+            dataclasses.replace(helper, args=(*helper.args, ("freezable", True))) if helper.template == BATCH_NORM_TEMPLATE else helper
+            for helper in plan.helpers
+        ]
+
+
+def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> str:
+    """``model.count_params()``: Keras counts every weight, trainable or not (BatchNormalization's moving statistics too)."""
+    layers = [inner for layer in _module_layers(module) for inner in _plans_in(layer)]
+    if any(layer.keras_class == "Normalization" for layer in layers):
+        raise Unsupported(
+            "K2T140", "model.count_params() of a model with a Normalization layer is not translated (Keras also counts its `count`)", pos
+        )
+    # torch's classes of the Keras layers with one bias: their second (bias_hh) is no Keras weight.
+    one_bias = tuple(sorted({_TORCH_RECURRENT[kind] for layer in layers for kind in _one_bias_kinds(layer)}))
+    buffers = any(layer.keras_class == "BatchNormalization" for layer in layers)
+    helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", (("one_bias", one_bias), ("buffers", buffers))))
+    return f"{plan.name(helper.name)}({var})"
+
+
+_TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN"}
+
+
+def _one_bias_kinds(layer: LayerPlan) -> list[str]:
+    """The one-bias recurrent layers ``layer`` is or wraps (Bidirectional(LSTM(...)))."""
+    if layer.keras_class in _ONE_BIAS:
+        return [layer.keras_class]
+    if layer.keras_class == "Bidirectional":
+        return [kind for kind in _ONE_BIAS if f"Keras{kind}" in (layer.constructor or "")]
+    return []

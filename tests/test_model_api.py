@@ -1,0 +1,376 @@
+"""Layers held in variables and Keras's model API: layer lists, model.layers[i], get_layer, freezing, count_params."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch, run_standalone
+
+import k2t
+
+HEADER = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.rand(32, 8).astype("float32")
+y = (x.sum(1) > 4).astype("float32")
+"""
+
+
+def convert(body: str):
+    return k2t.convert_source(HEADER + textwrap.dedent(body), filename="train.py")
+
+
+def messages(result) -> list[str]:
+    return [f"{d.line}: {d.code} {d.message}" for d in result.diagnostics]
+
+
+def after_data(result) -> str:
+    """The converted script's own statements, from the data on (the generated definitions come before)."""
+    return result.output[result.output.index("x = np.random.rand") :]
+
+
+# ------------------------------------------------------------------ layer lists
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            """\
+            hidden = [layers.Dense(16, activation="relu"), layers.Dense(4, activation="relu")]
+            model = keras.Sequential([keras.Input(shape=(8,))] + hidden + [layers.Dense(1)])
+            """,
+            id="concatenated",
+        ),
+        pytest.param(
+            """\
+            hidden = [layers.Dense(units, activation="relu") for units in (16, 4)]
+            model = keras.Sequential([keras.Input(shape=(8,)), *[]] + hidden + [layers.Dense(1)])
+            """.replace(", *[]", ""),
+            id="comprehension",
+        ),
+        pytest.param(
+            """\
+            stack = []
+            stack.append(keras.Input(shape=(8,)))
+            for units in (16, 4):
+                stack.append(layers.Dense(units, activation="relu"))
+            stack += [layers.Dense(1)]
+            model = keras.Sequential(stack)
+            """,
+            id="appended",
+        ),
+        pytest.param(
+            """\
+            hidden = [keras.Input(shape=(8,)), layers.Dense(16, activation="relu"), layers.Dense(4, activation="relu")]
+            model = keras.Sequential(layers=hidden)
+            model.add(layers.Dense(1))
+            """,
+            id="keyword",
+        ),
+    ],
+)
+def test_a_layer_list_in_a_variable_builds_the_model_in_order(build):
+    result = convert(build + "model.compile(optimizer='sgd', loss='mse')\n")
+    assert result.ok, messages(result)
+    assert "nn.Linear(8, 16)" in result.output and "nn.Linear(16, 4)" in result.output and "nn.Linear(4, 1)" in result.output
+    code = after_data(result)
+    assert "layers." not in code and "stack" not in code and "hidden" not in code, code
+
+
+def test_a_list_of_other_things_is_left_alone():
+    result = convert(
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        losses = []
+        for epochs in (1, 2):
+            history = model.fit(x, y, epochs=epochs, verbose=0)
+            losses.append(history.history["loss"][-1])
+        pair = [model, model]
+        """
+    )
+    # Models in a list are no layers of one: the line stays (k2t's usual report of a model object it does not follow).
+    assert messages(result) == ["13: K2T140 use of the model object `model` here is not translated"] * 2
+    code = after_data(result)
+    assert "losses = []" in code and "losses.append(" in code and "pair = [model, model]" in code
+    assert code.count("fit(model, optimizer, x, y") == 1  # the loop is walked once, not unrolled
+
+
+def test_a_layer_list_used_elsewhere_stays_built_and_is_reported():
+    result = convert(
+        """\
+        hidden = [layers.Dense(3), layers.Dense(2)]
+        model = keras.Sequential([keras.Input(shape=(8,))] + hidden)
+        print(len(hidden))
+        """
+    )
+    assert messages(result) == ["9: K2T103 the layer list `hidden` is used here in a way k2t does not translate"]
+    assert "hidden = [layers.Dense(3), layers.Dense(2)]" in result.output  # the line that reads it still runs
+
+
+def test_layers_of_a_list_in_two_models_are_not_translated_apart():
+    # Keras shares the list's layers between both models; two torch modules would not.
+    result = convert(
+        """\
+        hidden = [layers.Dense(3)]
+        a = keras.Sequential([keras.Input(shape=(8,))] + hidden)
+        b = keras.Sequential([keras.Input(shape=(8,))] + hidden + [layers.Dense(1)])
+        """
+    )
+    assert any("K2T103 the layers of `hidden` are already in another model" in m for m in messages(result)), messages(result)
+
+
+def test_appending_to_a_layer_list_in_a_loop_k2t_cannot_unroll_is_reported():
+    result = convert(
+        """\
+        stack = [keras.Input(shape=(8,)), layers.Dense(4)]
+        for units in np.unique(y):
+            stack.append(layers.Dense(int(units) + 1))
+        model = keras.Sequential(stack)
+        """
+    )
+    assert any(m.startswith("9: K2T103 `stack` extended inside a loop") for m in messages(result)), messages(result)
+
+
+# ------------------------------------------------------------------ Keras's names
+@requires_keras
+def test_snake_case_is_keras_own():
+    from keras.src.utils.naming import to_snake_case
+
+    from k2t.model_access import keras_snake_case
+
+    for name in ("Dense", "BatchNormalization", "LeakyReLU", "PReLU", "Conv2DTranspose", "GlobalAveragePooling2D", "LSTM", "SimpleRNN"):
+        assert keras_snake_case(name) == to_snake_case(name)
+
+
+FREEZE_BY_NAME = """\
+encoder = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(6)])
+model = keras.Sequential([encoder, layers.Dense(4, name="head"), layers.Dense(1)])
+model.get_layer({name!r}).trainable = False
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "frozen"),
+    [("sequential", "model.encoder"), ("head", "model.head"), ("dense_2", "model.dense")],
+)
+def test_get_layer_finds_the_layer_keras_names_so(name, frozen):
+    # Keras counts layers per class over the whole script: the encoder's Dense layers are dense and dense_1.
+    result = convert(FREEZE_BY_NAME.format(name=name))
+    assert result.ok, messages(result)
+    assert f"{frozen}.requires_grad_(False)" in result.output
+
+
+def test_get_layer_of_a_name_no_layer_has_is_reported():
+    result = convert(FREEZE_BY_NAME.format(name="dense_1"))
+    assert messages(result) == [
+        "9: K2T103 the model has no layer named 'dense_1' (Keras raises ValueError); its layers: sequential, head, dense_2"
+    ]
+
+
+def test_automatic_names_after_layers_made_in_a_function_are_not_guessed():
+    # make() may run any number of times before the model is built: Keras's count of Dense layers is unknown.
+    result = convert(
+        """\
+        def make():
+            return keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4)])
+        first = make()
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4), layers.Dense(1, name="out")])
+        model.get_layer("out").trainable = False
+        model.get_layer("dense_1").trainable = False
+        """
+    )
+    assert messages(result) == ["12: K2T103 k2t cannot tell which layer Keras names 'dense_1' here: give that layer name='dense_1'"]
+    assert "model.out.requires_grad_(False)" in result.output
+
+
+def test_clear_session_restarts_keras_names():
+    result = convert(
+        """\
+        first = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4)])
+        keras.backend.clear_session()
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4), layers.Dense(1)])
+        model.get_layer("dense").trainable = False
+        """
+    )
+    assert result.ok, messages(result)
+    assert "model.dense.requires_grad_(False)" in result.output
+
+
+# ------------------------------------------------------------------ freezing
+def test_every_spelling_of_freezing_becomes_requires_grad():
+    result = convert(
+        """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dropout(0.1), layers.Dense(6)])
+        last = layers.Dense(1)
+        model = keras.Sequential([base, layers.Dense(4, name="head")])
+        model.add(last)
+        for layer in base.layers[:2]:
+            layer.trainable = False
+        for layer in base.layers[1:]:
+            layer.trainable = False
+        base.trainable = False
+        model.layers[0].trainable = True
+        model.layers[-2].trainable = False
+        last.trainable = False
+        model.layers[1].trainable = 0
+        base.layers[1].trainable = False
+        """
+    )
+    assert result.ok, messages(result)
+    assert after_data(result).splitlines()[2:] == [
+        "base = Base()",
+        "model = Net(base=base)",
+        "base.dense.requires_grad_(False)",  # the Dropout holds no weights
+        "base.dense_1.requires_grad_(False)",
+        "base.requires_grad_(False)",
+        "model.base.requires_grad_(True)",
+        "model.head.requires_grad_(False)",
+        "model.dense.requires_grad_(False)",
+        "model.head.requires_grad_(False)",
+    ]
+
+
+def test_unfreezing_follows_tensorflow_keras_skipping_a_flag_already_set():
+    # Keras's setter returns at once when the model's own flag already has the value (TensorFlow backend).
+    result = convert(
+        """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(6)])
+        base.layers[0].trainable = False
+        base.trainable = True
+        base.trainable = False
+        base.trainable = True
+        """
+    )
+    assert [str(d.severity.value) for d in result.diagnostics] == ["warning"]
+    assert messages(result)[0].startswith("9: K2T141 Keras (TensorFlow backend) skips this `trainable` assignment")
+    assert after_data(result).splitlines()[2:] == [
+        "base = Base()",
+        "base.dense.requires_grad_(False)",
+        "base.requires_grad_(False)",
+        "base.requires_grad_(True)",
+    ]
+
+
+def test_a_loop_over_several_layers_stays_a_loop():
+    result = convert(
+        """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(6), layers.Dense(1)])
+        for layer in base.layers[:-1]:
+            layer.trainable = False
+        """
+    )
+    assert "for layer in (base.dense, base.dense_1):\n    layer.requires_grad_(False)\n" in result.output
+
+
+MODELS = """\
+rnn = layers.LSTM(4)
+seq = keras.Sequential([keras.Input(shape=(5, 2)), rnn])
+model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, kernel_regularizer="l2"), layers.Dense(1)])
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("model.layers[int(x[0, 0])].trainable = False", "10: K2T103 k2t needs the index of `model.layers[int(x[0, 0])]` as a number it knows"),
+        ("model.layers[5].trainable = False", "10: K2T103 `model.layers[5]`: the model has 2 layers (Keras raises IndexError)"),
+        ("model.layers[0].trainable = bool(y[0])", "10: K2T103 `trainable = bool(y[0])`: k2t needs True or False here"),
+        ("free = layers.Dense(2)\nfree.trainable = False", "11: K2T103 `free.trainable` set before `free` is in a model k2t translates"),
+        ("model.layers[0].trainable = False", "10: K2T140 freezing a layer that has a regularizer is not translated"),
+        ("rnn.trainable = True", "10: K2T140 `trainable = True` on a layer holding an LSTM or SimpleRNN is not translated"),
+        ("for layer in model.layers[:k]:\n    layer.trainable = False", "10: K2T103 k2t needs the bounds of `model.layers[:k]`"),
+    ],
+)
+def test_freezing_k2t_cannot_follow_is_reported_where_it_is(body, message):
+    result = convert(MODELS + body + "\n")
+    found = messages(result)
+    assert len(found) == 1 and found[0].startswith(message), found
+
+
+def test_a_functional_model_with_branches_gives_no_layer_order():
+    result = convert(
+        """\
+        inputs = keras.Input(shape=(8,))
+        a = layers.Dense(4)(inputs)
+        b = layers.Dense(4)(inputs)
+        model = keras.Model(inputs, layers.add([a, b]))
+        model.layers[1].trainable = False
+        """
+    )
+    assert [m.split(": ", 1)[1] for m in messages(result)] == [
+        "K2T103 k2t follows `.layers` of a Functional model only along a chain of layers (one input, no branches)"
+    ]
+
+
+@requires_torch
+def test_frozen_weights_and_batch_norm_statistics_do_not_move_in_training(tmp_path):
+    result = convert(
+        """\
+        base = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.BatchNormalization()])
+        base.trainable = False
+        model = keras.Sequential([base, layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5), loss="mse")
+        before = None
+        model.fit(x, y, epochs=3, verbose=0)
+        after = None
+        """
+    )
+    assert result.ok, messages(result)
+    script = tmp_path / "train.py"
+    checks = [
+        "assert all(torch.equal(a, b) for a, b in zip(before, base.state_dict().values()))",
+        "assert not torch.equal(head, model.dense.weight)",  # the head did train
+        "print('frozen')",
+    ]
+    output = result.output.replace("before = None", "before = [t.clone() for t in base.state_dict().values()]; head = model.dense.weight.clone()")
+    script.write_text(output.replace("after = None", "\n".join(checks)), encoding="utf-8")
+    run = run_standalone(script)
+    assert run.returncode == 0 and run.stdout.strip().endswith("frozen"), run.stderr[-2000:]
+
+
+# ------------------------------------------------------------------ count_params
+COUNTED = {
+    "dense_batch_norm": "[keras.Input(shape=(8,)), layers.Dense(16), layers.BatchNormalization(), layers.Dense(1)]",
+    "lstm": "[keras.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True), layers.SimpleRNN(3), layers.Dense(1)]",
+    "gru_bidirectional": "[keras.Input(shape=(5, 3)), layers.Bidirectional(layers.LSTM(4)), layers.Dense(1)]",
+    "gru": "[keras.Input(shape=(5, 3)), layers.GRU(4), layers.Dense(2)]",
+    "embedding": "[keras.Input(shape=(6,)), layers.Embedding(20, 4), layers.Conv1D(3, 2), layers.GlobalAveragePooling1D(), layers.Dense(1)]",
+    "conv": "[keras.Input(shape=(6, 6, 2)), layers.Conv2D(4, 3), layers.BatchNormalization(), layers.SeparableConv2D(3, 2), layers.Flatten(), layers.Dense(1)]",
+}
+
+
+@requires_torch
+@requires_keras
+def test_count_params_equals_keras(tmp_path):
+    source = "import keras\nfrom keras import layers\n" + "".join(
+        f"{name} = keras.Sequential({layers})\nprint({name!r}, {name}.count_params())\n" for name, layers in COUNTED.items()
+    )
+    result = k2t.convert_source(source, filename="counts.py")
+    assert result.ok, messages(result)
+    (tmp_path / "counts.py").write_text(source, encoding="utf-8")
+    (tmp_path / "counts_torch.py").write_text(result.output, encoding="utf-8")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    keras_run = subprocess.run([sys.executable, "counts.py"], check=False, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert keras_run.returncode == 0, keras_run.stderr[-2000:]
+    torch_run = run_standalone(tmp_path / "counts_torch.py")
+    assert torch_run.returncode == 0, torch_run.stderr[-2000:]
+    assert torch_run.stdout.splitlines() == keras_run.stdout.splitlines()
+    assert len(keras_run.stdout.splitlines()) == len(COUNTED)
+
+
+def test_count_params_of_a_model_with_normalization_is_reported():
+    result = convert(
+        """\
+        norm = layers.Normalization()
+        norm.adapt(x)
+        model = keras.Sequential([keras.Input(shape=(8,)), norm, layers.Dense(1)])
+        print(model.count_params())
+        """
+    )
+    assert [m.split(": ", 1)[1] for m in messages(result)] == [
+        "K2T140 model.count_params() of a model with a Normalization layer is not translated (Keras also counts its `count`)"
+    ]
