@@ -140,6 +140,7 @@ class KerasScript:
     # that runs: "body", "orelse", or None when neither does; emit keeps only that branch.
     decided_ifs: dict[int, str | None] = field(default_factory=dict)
     unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
+    tensor_nodes: list[TensorNode] = field(default_factory=list, repr=False)  # every layer call on Keras tensors
     helper_functions: set[int] = field(default_factory=set)  # id() of functions walked at each call into models
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
@@ -932,7 +933,7 @@ class _Parser:
     def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
         inputs = (self.tensor_argument(line, target, left, scope), self.tensor_argument(line, target, right, scope))
         layer = KerasCall(f"keras.layers.{merge}", (), (), self.pos(node))
-        return TensorNode(target, self.pos(node), layer, self.layer_key(node), inputs, True, statement=line)
+        return self.made(TensorNode(target, self.pos(node), layer, self.layer_key(node), inputs, True, statement=line))
 
     def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
         func = node.func
@@ -979,7 +980,11 @@ class _Parser:
         else:
             inputs = (self.tensor_argument(line, target, arg, scope),)
             as_list = False
-        return TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line)
+        return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line))
+
+    def made(self, node: TensorNode) -> TensorNode:
+        self.script.tensor_nodes.append(node)
+        return node
 
     def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
         spec = self.call(call, "keras.Input", scope)

@@ -382,3 +382,34 @@ def test_recurrent_units_held_in_a_variable_match_keras(tmp_path):
     result = convert(source)
     assert "Net(hidden=HIDDEN)" in result.output
     assert_parity(source, tmp_path)
+
+
+def test_a_layer_call_no_model_uses_is_dropped_with_a_warning():
+    """A real script (two outputs) applies a Dense to the model's tensors and never uses the result: the
+    line would read tensors that exist only inside the module, so it goes, with a warning (exit 0)."""
+    source = script(
+        """\
+        inputs = keras.Input(shape=(8,))
+        h = layers.Dense(16, activation="relu")(inputs)
+        unused = layers.Dense(50)(h)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """
+    )
+    result = convert(source)  # no undefined name in the output
+    assert result.ok
+    assert [d.code for d in result.diagnostics] == ["K2T104"]
+    assert "unused" not in result.output and linears(result.output) == ["8, 16", "16, 1"]
+
+
+def test_a_layer_call_whose_result_is_read_stays_reported():
+    source = script(
+        """\
+        inputs = keras.Input(shape=(8,))
+        h = layers.Dense(16, activation="relu")(inputs)
+        side = layers.Dense(50)(h)
+        print(side)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert not result.ok and "K2T104" not in {d.code for d in result.diagnostics}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from dataclasses import dataclass, field
+
+import libcst as cst
 
 from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
@@ -265,6 +268,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
     translate_layer_objects(script, plan)
+    _drop_unused_layer_calls(script, plan)
     for function in script.functions:
         code = _translate_function(function.call, plan)
         if code is not None:
@@ -690,3 +694,24 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
     if call.name == PAD_SEQUENCES:
         return translate_pad_sequences(call, plan)
     return None
+
+
+def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
+    """``d2 = Dense(50)(d1)`` that no model holds and nothing reads: Keras makes a layer and computes nothing
+    with it; the line goes (with a warning), since the tensors it reads exist only inside the module."""
+    in_models = {id(node) for spec in script.models if spec.graph is not None for node in [*spec.graph.inputs, *spec.graph.nodes]}
+    used_as_input = {id(parent) for node in script.tensor_nodes for parent in node.inputs}
+    read = {n.id for n in ast.walk(ast.parse(script.module.code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    by_statement: dict[int, list] = {}
+    for node in script.tensor_nodes:
+        if node.statement is not None:
+            by_statement.setdefault(id(node.statement), []).append(node)
+    for nodes in by_statement.values():
+        statement = nodes[0].statement
+        if id(statement) in plan.statements or any(id(n) in in_models or id(n) in used_as_input for n in nodes):
+            continue
+        if any(n.var in read for n in nodes) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        plan.statements[id(statement)] = []
+        message = f"`{nodes[-1].var}` is a layer call on Keras tensors that no model uses and nothing reads; Keras computes nothing with it: dropped"
+        plan.todos.append(Todo(statement, "K2T104", message, nodes[-1].pos, Severity.WARNING))
