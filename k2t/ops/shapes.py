@@ -1,0 +1,290 @@
+"""Shapes and indexing: reshape, transpose, concat, stack, split, gather, pad, where, one_hot, shape ..."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .spec import Bound, Op, p
+
+NAME = p("name", "None", ignored=True)
+X = p("x")
+FLOAT32 = "torch.float32"
+
+
+def _reverse_dims(x: str) -> str:
+    return f"{{({x})}}.permute(*range({{({x})}}.dim() - 1, -1, -1))"
+
+
+def _transpose(x: str, perm: str) -> Callable[[Bound], str]:
+    """tf.transpose(x) with no perm reverses every dimension (torch's x.T does so only for 2-D)."""
+
+    def template(bound: Bound) -> str:
+        if bound.is_none(perm):
+            return _reverse_dims(x)
+        return f"torch.permute({{{x}}}, {{{perm}}})"
+
+    return template
+
+
+def _tf_split(bound: Bound) -> str:
+    """tf.split: a number of equal parts, or a list of sizes (torch.split takes sizes)."""
+    splits = bound.literal("num_or_size_splits")
+    if isinstance(splits, int):
+        return "torch.chunk({value}, {num_or_size_splits}{, dim=axis})"
+    if isinstance(splits, (list, tuple)) and -1 not in splits:
+        return "torch.split({value}, {num_or_size_splits}{, dim=axis})"
+    raise bound.fail(f"`num_or_size_splits={bound['num_or_size_splits']}` is not translated")
+
+
+def _index_along(tensor: str, indices: str, axis: object) -> str:
+    """``tensor[:, :, indices]`` (axis 2) or ``tensor[..., indices, :]`` (axis -2): tf.gather along an axis."""
+    if not isinstance(axis, int):
+        raise TypeError(axis)
+    if axis >= 0:
+        return f"{{({tensor})}}[{':, ' * axis}{{{indices}}}]"
+    return f"{{({tensor})}}[..., {{{indices}}}{', :' * (-axis - 1)}]"
+
+
+def _tf_gather(bound: Bound) -> str:
+    if bound.is_none("axis"):
+        return _index_along("params", "indices", 0)
+    axis = bound.literal("axis")
+    if not isinstance(axis, int):
+        raise bound.fail(f"`axis={bound['axis']}` must be an integer literal")
+    return _index_along("params", "indices", axis)
+
+
+def _take(bound: Bound) -> str:
+    if bound.is_none("axis"):
+        return "{(x)}.flatten()[{indices}]"
+    axis = bound.literal("axis")
+    if not isinstance(axis, int):
+        raise bound.fail(f"`axis={bound['axis']}` must be an integer literal")
+    return _index_along("x", "indices", axis)
+
+
+def _torch_pad(bound: Bound, widths_name: str) -> str:
+    """TF pads ``[[before, after], ...]`` from the first dim; F.pad takes (before, after) pairs from the last."""
+    widths = bound.literal(widths_name)
+    if not isinstance(widths, (list, tuple)) or not all(isinstance(w, (list, tuple)) and len(w) == 2 for w in widths):
+        raise bound.fail(f"`{widths_name}={bound[widths_name]}` must be a literal list of (before, after) pairs")
+    pairs = [tuple(pair) for pair in widths]
+    while len(pairs) > 1 and pairs[0] == (0, 0):  # leading dims F.pad need not name
+        pairs.pop(0)
+    flat = [str(number) for pair in reversed(pairs) for number in pair]
+    return "(" + ", ".join(flat) + ("," if len(flat) == 1 else "") + ")"
+
+
+def _tf_pad(bound: Bound) -> str:
+    mode = bound.literal("mode")
+    if not isinstance(mode, str) or mode.upper() != "CONSTANT":
+        raise bound.fail(f"`mode={bound['mode']}` is not translated (only CONSTANT)")
+    value = "" if bound.is_default("constant_values") else ", value={constant_values}"
+    return f"F.pad({{tensor}}, {_torch_pad(bound, 'paddings')}{value})"
+
+
+def _ops_pad(bound: Bound) -> str:
+    mode = bound.literal("mode")
+    if mode != "constant":
+        raise bound.fail(f"`mode={bound['mode']}` is not translated (only constant)")
+    value = "" if bound.is_none("constant_values") else ", value={constant_values}"
+    return f"F.pad({{x}}, {_torch_pad(bound, 'pad_width')}{value})"
+
+
+def _temporal_padding(bound: Bound) -> str:
+    before, after = bound.literal("padding")  # type: ignore[misc]
+    return f"F.pad({{x}}, (0, 0, {before}, {after}))"
+
+
+def _spatial_2d_padding(bound: Bound) -> str:
+    (top, bottom), (left, right) = bound.literal("padding")  # type: ignore[misc]
+    if bound.literal("data_format") == "channels_first":
+        return f"F.pad({{x}}, ({left}, {right}, {top}, {bottom}))"
+    return f"F.pad({{x}}, (0, 0, {left}, {right}, {top}, {bottom}))"
+
+
+def _one_hot(indices: str, depth: str, dtype: str) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        to = FLOAT32 if bound.is_none(dtype) else f"{{{dtype}}}"
+        return f"F.one_hot({{({indices})}}.long(), {{{depth}}}).to({to})"
+
+    return template
+
+
+def _tf_where(bound: Bound) -> str:
+    if bound.is_none("x") and bound.is_none("y"):
+        return "torch.nonzero({condition})"
+    if bound.is_none("x") or bound.is_none("y"):
+        raise bound.fail("tf.where with only one of x and y is not valid")
+    return "torch.where({condition}, {x}, {y})"
+
+
+def _ops_where(bound: Bound) -> str:
+    if bound.is_none("x1") and bound.is_none("x2"):
+        return "torch.nonzero({condition}, as_tuple=True)"
+    if bound.is_none("x1") or bound.is_none("x2"):
+        raise bound.fail("keras.ops.where with only one of x1 and x2 is not valid")
+    return "torch.where({condition}, {x1}, {x2})"
+
+
+def _tf_sort(function: str, suffix: str) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        direction = bound.literal("direction")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise bound.fail(f"`direction={bound['direction']}` is not translated")
+        descending = ", descending=True" if direction == "DESCENDING" else ""
+        return f"{function}({{values}}{{, dim=axis}}{descending}){suffix}"
+
+    return template
+
+
+def _flip(x: str, axis: str) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        if bound.is_none(axis):
+            return f"torch.flip({{{x}}}, tuple(range({{({x})}}.dim())))"
+        if isinstance(bound.literal(axis), int):
+            return f"torch.flip({{{x}}}, ({{{axis}}},))"
+        return f"torch.flip({{{x}}}, {{{axis}}})"
+
+    return template
+
+
+def _tile_int(bound: Bound) -> str:
+    """K.tile(x, 2) repeats the first axis (Keras wraps an int in a list); torch.tile wants a sequence."""
+    if isinstance(bound.literal("n"), int):
+        return "torch.tile({x}, ({n},))"
+    return "torch.tile({x}, {n})"
+
+
+SHAPE_NOTE = (
+    "the dynamic shape as the torch.Size of the tensor (Python ints at run time); TensorFlow gives an int32 tensor"
+)
+ONE_HOT = "F.one_hot fails on a negative or out-of-range index, where TensorFlow writes a row of zeros"
+SQUEEZE = "TensorFlow fails when the squeezed axis is not of size 1; torch leaves it"
+
+ROWS: tuple[Op, ...] = (
+    Op("keras.backend.reshape", (X, p("shape")), "torch.reshape({x}, {shape})"),
+    Op("tensorflow.reshape", (p("tensor"), p("shape"), NAME), "torch.reshape({tensor}, {shape})"),
+    Op("keras.ops.reshape", (X, p("newshape")), "torch.reshape({x}, {newshape})"),
+    Op("keras.backend.flatten", (X,), "torch.reshape({x}, (-1,))"),
+    Op("keras.ops.ravel", (X,), "torch.ravel({x})"),
+    Op("keras.backend.batch_flatten", (X,), "torch.flatten({x}, 1)"),
+    Op("keras.backend.transpose", (X,), _reverse_dims("x"), "K.transpose reverses every dimension"),
+    Op("tensorflow.transpose", (p("a"), p("perm", "None"), p("conjugate", "False", only=("False",)), NAME),
+       _transpose("a", "perm"), "no perm: every dimension reversed"),
+    Op("keras.ops.transpose", (X, p("axes", "None")), _transpose("x", "axes")),
+    Op("tensorflow.linalg.matrix_transpose", (p("a"), NAME), "{(a)}.mT", "the last two dimensions swapped"),
+    Op("keras.backend.permute_dimensions", (X, p("pattern")), "torch.permute({x}, {pattern})"),
+    Op("keras.ops.moveaxis", (X, p("source"), p("destination")), "torch.movedim({x}, {source}, {destination})"),
+    Op("keras.ops.swapaxes", (X, p("axis1"), p("axis2")), "torch.swapaxes({x}, {axis1}, {axis2})"),
+    Op("keras.backend.expand_dims", (X, p("axis", "-1")), "torch.unsqueeze({x}, {axis})",
+       "K.expand_dims's axis defaults to -1"),
+    Op("tensorflow.expand_dims", (p("input"), p("axis"), NAME), "torch.unsqueeze({input}, {axis})"),
+    Op("keras.ops.expand_dims", (X, p("axis")), "torch.unsqueeze({x}, {axis})"),
+    Op("keras.backend.squeeze", (X, p("axis")), "torch.squeeze({x}, {axis})", SQUEEZE),
+    Op("tensorflow.squeeze", (p("input"), p("axis", "None"), NAME), "torch.squeeze({input}{, axis})", SQUEEZE),
+    Op("keras.ops.squeeze", (X, p("axis", "None")), "torch.squeeze({x}{, axis})", SQUEEZE),
+    Op("keras.backend.concatenate", (p("tensors"), p("axis", "-1")), "torch.cat({tensors}, dim={axis})",
+       "K.concatenate's axis defaults to -1 (torch.cat's and keras.ops.concatenate's to 0)"),
+    Op("tensorflow.concat", (p("values"), p("axis"), NAME), "torch.cat({values}, dim={axis})"),
+    Op("keras.ops.concatenate", (p("xs"), p("axis", "0")), "torch.cat({xs}{, dim=axis})",
+       "axis defaults to 0, as torch.cat's"),
+    Op("keras.backend.stack", (X, p("axis", "0")), "torch.stack({x}{, dim=axis})"),
+    Op("tensorflow.stack", (p("values"), p("axis", "0"), NAME), "torch.stack({values}{, dim=axis})"),
+    Op("keras.ops.stack", (X, p("axis", "0")), "torch.stack({x}{, dim=axis})"),
+    Op("tensorflow.unstack", (p("value"), p("num", "None", ignored=True), p("axis", "0"), NAME),
+       "torch.unbind({value}{, dim=axis})", "a tuple of tensors (TensorFlow: a list)"),
+    Op("keras.ops.unstack", (X, p("num", "None", ignored=True), p("axis", "0")), "torch.unbind({x}{, dim=axis})",
+       "a tuple of tensors (Keras: a list)"),
+    Op("tensorflow.split", (p("value"), p("num_or_size_splits"), p("axis", "0"), p("num", "None", only=("None",)),
+                            NAME), _tf_split,
+       "a number of equal parts -> torch.chunk; a list of sizes -> torch.split (which takes sizes, not a count)"),
+    Op("keras.ops.split", (X, p("indices_or_sections"), p("axis", "0")),
+       "torch.tensor_split({x}, {indices_or_sections}{, dim=axis})",
+       "numpy semantics: a number of sections or the indices to split at, as torch.tensor_split"),
+    Op("keras.backend.tile", (X, p("n")), _tile_int,
+       "torch.tile(x, n); an int n (Keras wraps it in a list) becomes (n,)"),
+    Op("tensorflow.tile", (p("input"), p("multiples"), NAME), "torch.tile({input}, {multiples})"),
+    Op("keras.ops.tile", (X, p("repeats")), "torch.tile({x}, {repeats})"),
+    Op("keras.backend.repeat_elements", (X, p("rep"), p("axis")), "torch.repeat_interleave({x}, {rep}, dim={axis})"),
+    Op("keras.backend.repeat", (X, p("n")), "{(x)}.unsqueeze(1).repeat(1, {n}, 1)",
+       "(batch, features) -> (batch, n, features)"),
+    Op("tensorflow.repeat", (p("input"), p("repeats"), p("axis", "None"), NAME),
+       "torch.repeat_interleave({input}, {repeats}{, dim=axis})", "axis=None repeats the flattened tensor"),
+    Op("keras.ops.repeat", (X, p("repeats"), p("axis", "None")), "torch.repeat_interleave({x}, {repeats}{, dim=axis})"),
+    Op("keras.backend.gather", (p("reference"), p("indices")), "{(reference)}[{indices}]", "rows along axis 0"),
+    Op("tensorflow.gather", (p("params"), p("indices"), p("validate_indices", "None", ignored=True), p("axis", "None"),
+                             p("batch_dims", "0", only=("0",)), NAME), _tf_gather,
+       "indexing along the axis (an integer literal); TensorFlow on CPU fails on an out-of-range index as torch"),
+    Op("keras.ops.take", (X, p("indices"), p("axis", "None")), _take, "axis=None indexes the flattened tensor"),
+    Op("keras.ops.take_along_axis", (X, p("indices"), p("axis", "None")),
+       "torch.take_along_dim({x}, {indices}{, dim=axis})"),
+    Op("tensorflow.gather_nd", (p("params"), p("indices"), p("batch_dims", "0", only=("0",)), NAME),
+       "{(params)}[{(indices)}.unbind(-1)]", "the last axis of indices indexes the leading dims of params"),
+    Op("tensorflow.boolean_mask", (p("tensor"), p("mask"), p("axis", "None", only=("None", "0")), NAME),
+       "{(tensor)}[{mask}]"),
+    Op("keras.backend.reverse", (X, p("axes")), _flip("x", "axes"), "torch.flip(x, axes); an int axis becomes (axis,)"),
+    Op("tensorflow.reverse", (p("tensor"), p("axis"), NAME), "torch.flip({tensor}, {axis})"),
+    Op("keras.ops.flip", (X, p("axis", "None")), _flip("x", "axis"), "axis=None flips every dimension"),
+    Op("tensorflow.roll", (p("input"), p("shift"), p("axis"), NAME), "torch.roll({input}, {shift}, {axis})"),
+    Op("keras.ops.roll", (X, p("shift"), p("axis", "None")), "torch.roll({x}, {shift}{, dims=axis})"),
+    Op("tensorflow.pad", (p("tensor"), p("paddings"), p("mode", "'CONSTANT'"), p("constant_values", "0"), NAME),
+       _tf_pad, "literal paddings only; F.pad lists (before, after) from the last dimension back"),
+    Op("keras.ops.pad", (X, p("pad_width"), p("mode", "'constant'"), p("constant_values", "None")), _ops_pad,
+       "F.pad(x, pairs from the last dim back); literal pad_width and constant mode only"),
+    Op("keras.backend.temporal_padding", (X, p("padding", "(1, 1)")), _temporal_padding,
+       "pads axis 1 of (batch, steps, features)"),
+    Op("keras.backend.spatial_2d_padding", (X, p("padding", "((1, 1), (1, 1))"), p("data_format", "None")),
+       _spatial_2d_padding, "channels_last unless data_format='channels_first'"),
+    Op("tensorflow.one_hot", (p("indices"), p("depth"), p("on_value", "None", only=("None",)),
+                              p("off_value", "None", only=("None",)), p("axis", "None", only=("None", "-1")),
+                              p("dtype", "None", dtype=True), NAME),
+       _one_hot("indices", "depth", "dtype"), ONE_HOT),
+    Op("keras.backend.one_hot", (p("indices"), p("num_classes")),
+       "F.one_hot({(indices)}.long(), {num_classes}).to(torch.float32)", ONE_HOT),
+    Op("keras.ops.one_hot", (X, p("num_classes"), p("axis", "-1", only=("-1",)), p("dtype", "None", dtype=True),
+                             p("sparse", "False", only=("False",))), _one_hot("x", "num_classes", "dtype"), ONE_HOT),
+    Op("tensorflow.shape", (p("input"), p("out_type", "None", ignored=True), NAME), "{(input)}.shape", SHAPE_NOTE),
+    Op("keras.backend.shape", (X,), "{(x)}.shape", SHAPE_NOTE),
+    Op("keras.backend.int_shape", (X,), "tuple({(x)}.shape)",
+       "Keras gives None for dims unknown when the model is built (the batch); torch, the sizes at run time"),
+    Op("keras.ops.shape", (X,), "tuple({(x)}.shape)", "a tuple of ints, as Keras 3's (None where unknown there)"),
+    Op("keras.backend.ndim", (X,), "{(x)}.dim()"),
+    Op("keras.ops.ndim", (X,), "{(x)}.dim()", "Keras 3 returns a tensor, torch a Python int"),
+    Op("tensorflow.rank", (p("input"), NAME), "{(input)}.dim()", "TensorFlow returns an int32 tensor, torch an int"),
+    Op("tensorflow.size", (p("input"), p("out_type", "None", ignored=True), NAME), "{(input)}.numel()",
+       "TensorFlow returns an int32 tensor, torch an int"),
+    Op("keras.ops.size", (X,), "{(x)}.numel()"),
+    Op("tensorflow.broadcast_to", (p("input"), p("shape"), NAME), "torch.broadcast_to({input}, {shape})"),
+    Op("keras.ops.broadcast_to", (X, p("shape")), "torch.broadcast_to({x}, {shape})"),
+    Op("tensorflow.where", (p("condition"), p("x", "None"), p("y", "None"), NAME), _tf_where,
+       "with the condition alone: the (N, rank) int64 indices of the true elements, as torch.nonzero"),
+    Op("keras.ops.where", (p("condition"), p("x1", "None"), p("x2", "None")), _ops_where,
+       "with the condition alone: a tuple of index tensors, one per dim (numpy.nonzero)"),
+    Op("keras.backend.switch", (p("condition"), p("then_expression"), p("else_expression")),
+       "torch.where({condition}, {then_expression}, {else_expression})",
+       "exact when the condition has the rank of the branches or rank <= 1; Keras 2 appends axes to a condition "
+       "of lower rank > 1 (torch broadcasts from the last axis), and a scalar condition picks a branch"),
+    Op("tensorflow.sort", (p("values"), p("axis", "-1"), p("direction", "'ASCENDING'"), NAME),
+       _tf_sort("torch.sort", ".values")),
+    Op("tensorflow.argsort", (p("values"), p("axis", "-1"), p("direction", "'ASCENDING'"),
+                              p("stable", "False", ignored=True), NAME),
+       _tf_sort("torch.argsort", ""), "order of ties may differ unless stable"),
+    Op("keras.ops.sort", (X, p("axis", "-1")), "torch.sort({x}{, dim=axis}).values"),
+    Op("keras.ops.argsort", (X, p("axis", "-1")), "torch.argsort({x}{, dim=axis})"),
+    Op("tensorflow.math.top_k", (p("input"), p("k", "1"), p("sorted", "True", only=("True",)),
+                                 p("index_type", "None", ignored=True), NAME),
+       "torch.topk({input}, {k})", "(values, indices); the order of equal values may differ",
+       aliases=("tensorflow.nn.top_k",)),
+    Op("keras.ops.top_k", (X, p("k"), p("sorted", "True", only=("True",))), "torch.topk({x}, {k})"),
+    Op("keras.ops.tril", (X, p("k", "0")), "torch.tril({x}{, diagonal=k})"),
+    Op("keras.ops.triu", (X, p("k", "0")), "torch.triu({x}{, diagonal=k})"),
+    Op("tensorflow.cast", (X, p("dtype", dtype=True), NAME), "{(x)}.to({dtype})",
+       "float -> int truncates toward 0 in both", aliases=("tensorflow.dtypes.cast",)),
+    Op("keras.backend.cast", (X, p("dtype", dtype=True)), "{(x)}.to({dtype})"),
+    Op("keras.ops.cast", (X, p("dtype", dtype=True)), "{(x)}.to({dtype})"),
+    Op("tensorflow.identity", (p("input"), NAME), "{input}"),
+    Op("tensorflow.stop_gradient", (p("input"), NAME), "{(input)}.detach()"),
+    Op("keras.backend.stop_gradient", (p("variables"),), "{(variables)}.detach()"),
+    Op("keras.ops.stop_gradient", (p("variable"),), "{(variable)}.detach()"),
+)
