@@ -64,6 +64,7 @@ _ALTERNATIVES = {
     "evaluate": "evaluate_model",
     "predict": "predict_numpy",
     "format_logs": "format_metrics",
+    "device": "torch_device",
 }
 
 
@@ -232,7 +233,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
-    loads = translate_loads(script, modules, plan)
+    loads = translate_loads(script, modules, plan, plan.name("device"))
     for call in script.calls:
         module = modules.get(id(call.instance.model))
         if module is None:
@@ -257,7 +258,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         prune_params(module, keep_input_shape="summary" in plan.features)
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
-        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
+        # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
+        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_layer_objects(script, plan)
     for function in script.functions:
