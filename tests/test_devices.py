@@ -15,6 +15,7 @@ import textwrap
 
 import pytest
 from conftest import ROOT, fixture_dirs, requires_torch
+from undefined import assert_no_undefined_names
 
 import k2t
 
@@ -126,6 +127,8 @@ def test_a_script_naming_device_keeps_it_and_gets_torch_device():
     assert 'device = "/GPU:0"' in output
     assert ".to(torch_device)" in output
     assert "torch_device = torch.device(" in output
+    assert "device, non_blocking=True" not in output.replace("torch_device, non_blocking=True", "")
+    assert_no_undefined_names(output, "ids.py")
 
 
 # A driver run in a fresh interpreter: the converted script as __main__ with TORCH_DEVICE=cpu,
