@@ -21,6 +21,10 @@ from .diagnostics import Diagnostic, Severity
 # Every way a script can reach Keras goes through an import whose text holds one of these.
 _KERAS_WORDS = ("keras", "tensorflow")
 
+# Where a converted script trains (``k2t convert --device``): "auto" writes a line that picks
+# cuda, mps or cpu when the script runs (TORCH_DEVICE overrides it); the others fix that device.
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
 
 @dataclass(frozen=True)
 class ConversionResult:
@@ -89,8 +93,13 @@ def syntax_error(source: str, filename: str = "<string>") -> Diagnostic | None:
     return parsed if isinstance(parsed, Diagnostic) else None
 
 
-def convert_source(source: str, filename: str = "<string>") -> ConversionResult:
-    """Translate the Keras code of ``source`` into PyTorch. Never raises on bad input."""
+def convert_source(source: str, filename: str = "<string>", *, device: str = "auto") -> ConversionResult:
+    """Translate the Keras code of ``source`` into PyTorch. Never raises on bad input.
+
+    ``device``: one of DEVICES, where the converted script puts its models (see DEVICES).
+    """
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
     tree = parse_python(source, filename)
     if isinstance(tree, Diagnostic):
         return ConversionResult(filename, source, None, (tree,))
@@ -99,7 +108,7 @@ def convert_source(source: str, filename: str = "<string>") -> ConversionResult:
     too_deep = _too_deep(tree, filename)
     if too_deep is not None:
         return ConversionResult(filename, source, None, (too_deep,))
-    return run_deep(_convert_with_libcst, source, filename)
+    return run_deep(_convert_with_libcst, source, filename, device)
 
 
 def _too_deep(tree: ast.Module, filename: str, limit: int = MAX_DEPTH) -> Diagnostic | None:
@@ -116,7 +125,7 @@ def _position(node: ast.AST) -> tuple[int, int]:
     return getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
 
 
-def _convert_with_libcst(source: str, filename: str) -> ConversionResult:
+def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> ConversionResult:
     """The whole pipeline, parse -> translate -> emit, with no shortcut (tests call it directly)."""
     import libcst as cst
 
@@ -134,7 +143,7 @@ def _convert_with_libcst(source: str, filename: str) -> ConversionResult:
         return ConversionResult(filename, source, source, ())
     plan = translate(script)  # recursion here is a bug in k2t (it walks the IR, not the source): K2T999
     try:
-        output = emit(script, plan)
+        output = emit(script, plan, device)
     except RecursionError:
         return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     diagnostics = sorted(
@@ -182,13 +191,13 @@ def decode_source(data: bytes, filename: str = "<string>") -> tuple[str, str] | 
         return Diagnostic(filename, line, 1, "K2T001", f"not {name}: {exc.reason} at byte {exc.start}")
 
 
-def convert_bytes(data: bytes, filename: str = "<string>") -> ConversionResult:
+def convert_bytes(data: bytes, filename: str = "<string>", *, device: str = "auto") -> ConversionResult:
     """Convert source given as bytes, decoded as Python decodes a file."""
     decoded = decode_source(data, filename)
     if isinstance(decoded, Diagnostic):
         return ConversionResult(filename, "", None, (decoded,))
     source, encoding = decoded
-    result = convert_source(source, filename)
+    result = convert_source(source, filename, device=device)
     unwritable = _unencodable(result.output, encoding, filename) if result.output is not None else None
     if unwritable is not None:  # check and convert agree: neither calls this file converted
         return ConversionResult(filename, source, None, (*result.diagnostics, unwritable), encoding)
@@ -207,7 +216,7 @@ def _unencodable(output: str, encoding: str, filename: str) -> Diagnostic | None
     return None
 
 
-def convert_file(path: str | Path) -> ConversionResult:
+def convert_file(path: str | Path, *, device: str = "auto") -> ConversionResult:
     """Read ``path`` and convert it. Unreadable or undecodable files give a K2T001 diagnostic."""
     path = Path(path)
     try:
@@ -216,4 +225,4 @@ def convert_file(path: str | Path) -> ConversionResult:
         return ConversionResult(
             str(path), "", None, (Diagnostic(str(path), 1, 1, "K2T001", f"cannot read file: {exc.strerror or exc}"),)
         )
-    return convert_bytes(data, str(path))
+    return convert_bytes(data, str(path), device=device)

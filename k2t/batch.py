@@ -35,6 +35,7 @@ class Task:
     display: str  # the name diagnostics and reports use
     mode: Mode
     max_bytes: int = MAX_FILE_BYTES  # larger files are skipped with a K2T001 diagnostic
+    device: str = "auto"  # where converted scripts put their models (k2t.api.DEVICES)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def unreadable(task: Task, message: str) -> Outcome:
 
 
 def _convert(task: Task, data: bytes) -> Outcome:
-    result: ConversionResult = convert_bytes(data, task.display)
+    result: ConversionResult = convert_bytes(data, task.display, device=task.device)
     if result.output is None:
         return Outcome(FileReport(task.display, Status.FAILED, result.diagnostics))
     if not result.changed:

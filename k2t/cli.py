@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from .api import DEVICES
 from .files import MAX_FILE_BYTES
 from .report import EXIT_INTERNAL, FORMATS, FileReport, Report, Status
 
@@ -168,9 +169,17 @@ def main() -> None:
 @click.option(
     "--copy-other", is_flag=True, help="With -o DIR: also copy the files that are not .py into the mirrored tree."
 )
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
+    help="Where the converted scripts train: auto picks cuda, mps or cpu when the script runs "
+    "(the TORCH_DEVICE environment variable overrides it); cuda, mps or cpu fixes it.",
+)
 @_common_options
 def convert(
-    paths, output, in_place, diff, check_only, copy_other, report_path, jobs, stdin_filename, max_mb, quiet, verbose
+    paths, output, in_place, diff, check_only, copy_other, device, report_path, jobs, stdin_filename, max_mb, quiet, verbose
 ) -> None:
     """Convert Keras scripts into PyTorch scripts.
 
@@ -202,7 +211,7 @@ def convert(
             raise click.UsageError("--in-place needs files, not - (stdin)")
         if output is not None and (output_names_dir or output.is_dir()):
             raise click.UsageError("- (stdin) needs -o FILE, not a directory")
-        task = Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT, max_bytes)
+        task = Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT, max_bytes, device)
         _convert_stdin(task, output, diff, check_only, console, report)
         written = _write_report_file(report, report_path, "k2t convert report")
         if report_path is not None:
@@ -229,7 +238,7 @@ def convert(
     destinations = _destinations(files, output, in_place, to_dir)
     python = [f for f in files if f.python]
     mode = Mode.CHECK if check_only and not diff else Mode.CONVERT
-    tasks = [Task(str(f.path), str(f.path), mode, max_bytes) for f in python]
+    tasks = [Task(str(f.path), str(f.path), mode, max_bytes, device) for f in python]
     to_stdout = not (writes_files or diff or check_only)
     for index, outcome in enumerate(run_all(tasks, jobs or default_jobs()), start=1):
         source = python[index - 1]

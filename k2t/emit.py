@@ -14,6 +14,7 @@ from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
+from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
@@ -153,29 +154,78 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
     totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
     multi = len(t.model.forward_args) > 1
+    dtypes = input_dtypes(t.model)
     if multi:
         convert_x = [
             "if isinstance(x, dict):",
             "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
-            "x = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in x]",
+            *_ids_comment(dtypes),
+            f"x = {host_tensors(dtypes, 'x', several=True)}",
         ]
     else:
-        convert_x = ["x = torch.as_tensor(np.asarray(x, dtype=np.float32))"]
+        convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}"]
 
-    def take(source: str, index: str) -> str:
-        return f"[a[{index}] for a in {source}]" if multi else f"{source}[{index}]"
+    def take(source: str, index: str, to_device: bool = False) -> str:
+        """Rows ``index`` of the host data ``source``; with ``to_device``, copied to where the model is."""
+        move = ".to(device, non_blocking=True)" if to_device else ""
+        return f"[a[{index}]{move} for a in {source}]" if multi else f"{source}[{index}]{move}"
+
+    def pinned(source: str) -> str:
+        """The host data ``source`` in page-locked memory, which copies to a GPU without blocking."""
+        return f"[a.pin_memory() for a in {source}]" if multi else f"{source}.pin_memory()"
 
     if t.outputs:
-        return _render_multi_output(t, plan, convert_x, take)
+        return _render_multi_output(t, plan, convert_x, take, pinned)
+    # A fit/evaluate shared by trainings with several losses reads integer targets only if every loss does.
+    sharing = [other for other in plan.trainings if other.key_without_loss == t.key_without_loss] or [t]
+    target_dtypes = {target_dtype(other.loss.template) for other in sharing}
+    y_dtype = target_dtypes.pop() if len(target_dtypes) == 1 else FLOAT
     return render(
         "training.py.j2",
         training=t,
         convert_x=convert_x,
+        convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"],
         take=take,
+        pinned=pinned,
         star="*" if multi else "",
         **_loop_features(plan),
         totals=totals,
         **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+    )
+
+
+def host_tensors(dtypes: list[str], source: str, several: bool = False) -> str:
+    """The expression turning the array ``source`` (``several``: a list of arrays) into CPU tensors of
+    ``dtypes`` (one per array, or one for all).
+
+    The data stays on the host: the loops copy each batch to the model's device as they use it.
+    """
+    if not several:
+        return f"torch.as_tensor(np.asarray({source}, dtype={dtypes[0]}))"
+    if len(set(dtypes)) == 1:
+        return f"[torch.as_tensor(np.asarray(a, dtype={dtypes[0]})) for a in {source}]"
+    return f"[torch.as_tensor(np.asarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
+
+
+def _ids_comment(dtypes: list[str]) -> list[str]:
+    return ["# Token ids stay integers: an Embedding looks its rows up by id."] if INTEGER in dtypes else []
+
+
+def _indices_comment(dtypes: list[str]) -> list[str]:
+    return ["# Class indices stay integers: the sparse crossentropy reads them so."] if INTEGER in dtypes else []
+
+
+def device_line(device: str) -> str:
+    """The statement choosing where the script's models train (``device``: one of k2t.api.DEVICES)."""
+    if device != "auto":
+        return f'device = torch.device("{device}")'
+    # The comment sits inside the statement: the block's parse would keep a leading one as the module's header.
+    return (
+        "device = torch.device(\n"
+        "    # Where the models train: the device TORCH_DEVICE names (cpu, cuda, cuda:1, mps), else the first available.\n"
+        '    os.environ.get("TORCH_DEVICE")\n'
+        '    or ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")\n'
+        ")"
     )
 
 
@@ -190,12 +240,14 @@ def _stateful_metrics(metrics, totals: list[str], tracked: list[str]) -> dict[st
     }
 
 
-def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> str:
+def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take, pinned) -> str:
     names = tuple(o.name for o in t.outputs)
+    y_dtypes = [target_dtype(o.loss.template) for o in t.outputs]
     convert_y = [
         "if isinstance(y, dict):",
         f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
-        "y = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in y]",
+        *_indices_comment(y_dtypes),
+        f"y = {host_tensors(y_dtypes, 'y', several=True)}",
     ]
     keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
     metrics = [m for o in t.outputs for m in o.metrics]
@@ -229,6 +281,7 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take) -> 
         convert_x=convert_x,
         convert_y=convert_y,
         take=take,
+        pinned=pinned,
         star="*" if len(t.model.forward_args) > 1 else "",
         **_loop_features(plan),
         totals=totals,
@@ -258,12 +311,22 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
     }
 
 
+def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:
+    """predict()'s conversion of x: one predict serves every model of the script, so it keeps ids as
+    integers only where all models agree (otherwise float32, which the Embedding's .long() casts back)."""
+    candidates = {tuple(input_dtypes(m)) for m in plan.modules}
+    dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
+    source = "(x if isinstance(x, (list, tuple)) else [x])"
+    return [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, source if multi else 'x', several=multi)}"]
+
+
 def _validates(plan: ScriptPlan) -> bool:
     return "validation_split" in plan.fit_options or "validation_data" in plan.fit_options
 
 
-def generated_block(plan: ScriptPlan) -> str:
-    parts = [render(h.template, **h.context()) for h in plan.helpers]
+def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
+    parts = [device_line(device)] if plan.modules else []
+    parts += [render(h.template, **h.context()) for h in plan.helpers]
     summary = "summary" in plan.features
     parts += [render_module(m, summary) for m in plan.modules]
     if {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:
@@ -274,7 +337,15 @@ def generated_block(plan: ScriptPlan) -> str:
     if "predict" in plan.features:
         multi = any(len(m.forward_args) > 1 for m in plan.modules)
         several = any(len(m.output_names) > 1 for m in plan.modules)
-        parts.append(render("predict.py.j2", progress="progress_predict" in plan.features, multi=multi, several=several))
+        parts.append(
+            render(
+                "predict.py.j2",
+                progress="progress_predict" in plan.features,
+                multi=multi,
+                several=several,
+                convert_x=_predict_inputs(plan, multi),
+            )
+        )
     if summary:
         open_sizes = any(None in shape for m in plan.modules for shape in (m.input_shapes or [m.input_shape]))
         parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) for m in plan.modules), open_sizes=open_sizes))
@@ -331,7 +402,7 @@ def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
     return {id(node) for node in last.values()}
 
 
-def emit(script: KerasScript, plan: ScriptPlan) -> str:
+def emit(script: KerasScript, plan: ScriptPlan, device: str = "auto") -> str:
     """The converted source text.
 
     A Keras object bound to a variable (``opt = keras.optimizers.RMSprop()``) is
@@ -340,13 +411,13 @@ def emit(script: KerasScript, plan: ScriptPlan) -> str:
     statement is kept, and the import it needs with it (see remaining.py).
     """
     todos = list(plan.todos)
-    text = _emit_once(script, plan)
+    text = _emit_once(script, plan, device)
     restore = _removed_bindings_still_used(script, text)
     if not restore:
         return text
     plan.todos[:] = todos  # the second pass adds its own notes again
     script.removed -= restore
-    return _emit_once(script, plan)
+    return _emit_once(script, plan, device)
 
 
 def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
@@ -407,8 +478,8 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
     return missing
 
 
-def _emit_once(script: KerasScript, plan: ScriptPlan) -> str:
-    block = _rename_generated(generated_block(plan), plan)
+def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
+    block = _rename_generated(generated_block(plan, device), plan)
     generated = cst.parse_module(_in_newline_of(script.module, block + "\n")).body if block else []
     todo_map = _todo_statements(script, plan)
     removed = remaining.removed_imports(script.module, script.import_rewrites)

@@ -199,7 +199,7 @@ def test_parallel_output_is_deterministic(tmp_path):
 
 
 # ---------------------------------------------------------- internal errors
-def _boom(source, filename="<string>"):
+def _boom(source, filename="<string>", device="auto"):
     raise RuntimeError("simulated bug")
 
 
@@ -209,8 +209,8 @@ def test_internal_error_is_caught_per_file(tree, monkeypatch):
 
     real = k2t.api._convert_with_libcst
 
-    def flaky(source, filename):
-        return _boom(source) if filename.endswith("train.py") else real(source, filename)
+    def flaky(source, filename, device="auto"):
+        return _boom(source) if filename.endswith("train.py") else real(source, filename, device)
 
     monkeypatch.setattr(k2t.api, "_convert_with_libcst", flaky)
     runner = CliRunner()

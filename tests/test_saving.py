@@ -27,7 +27,7 @@ y = (x.sum(axis=1) > 0).astype("float32")
 model = keras.Sequential([keras.Input(shape=(x.shape[1],)), layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")])
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 """
-TORCH_BUILD = "model = Net(in_features=x.shape[1])"
+TORCH_BUILD = "model = Net(in_features=x.shape[1]).to(device)"
 
 
 def convert(body: str, header: str = HEADER):
@@ -64,7 +64,7 @@ def codes(result) -> list[str]:
         ),
         pytest.param(
             'model.load_weights("model.weights.h5")',
-            'model.load_state_dict(torch.load("model.weights.h5"))',
+            'model.load_state_dict(torch.load("model.weights.h5", map_location=device))',
             id="load_weights",
         ),
         pytest.param(
@@ -124,8 +124,8 @@ def test_every_load_model_spelling_rebuilds_the_saved_module(spelling):
     assert result.ok, result.diagnostics
     assert tail(result.output).endswith(
         'torch.save(model.state_dict(), "model.keras")  # a torch state_dict (weights only), under the script\'s file name\n'
-        "restored = Net(in_features=x.shape[1])\n"
-        'restored.load_state_dict(torch.load("model.keras"))  # the state_dict that model.save() wrote\n'
+        "restored = Net(in_features=x.shape[1]).to(device)\n"
+        'restored.load_state_dict(torch.load("model.keras", map_location=device))  # the state_dict that model.save() wrote\n'
         "print(predict(restored, x, verbose=0)[:3])\n"
     )
     assert "import keras" not in result.output and "tensorflow" not in result.output and "load_model" not in result.output
@@ -150,8 +150,8 @@ def test_load_before_save_in_the_source_resolves_by_path():
     assert result.ok, result.diagnostics
     assert (
         "if os.path.exists(PATH):\n"
-        "    net = Net2()\n"
-        "    net.load_state_dict(torch.load(PATH))  # the state_dict that net.save() wrote\n"
+        "    net = Net2().to(device)\n"
+        "    net.load_state_dict(torch.load(PATH, map_location=device))  # the state_dict that net.save() wrote\n"
     ) in result.output
     assert "loss = evaluate_net(net, x, y, verbose=0)\n" in result.output
 
@@ -176,8 +176,8 @@ def test_model_checkpoint_path_resolves_load_model():
         best = keras.models.load_model("best.keras")
         """
     )
-    assert "best = Net(in_features=x.shape[1])\n" in result.output
-    assert 'best.load_state_dict(torch.load("best.keras"))  # the state_dict that ModelCheckpoint wrote\n' in result.output
+    assert "best = Net(in_features=x.shape[1]).to(device)\n" in result.output
+    assert 'best.load_state_dict(torch.load("best.keras", map_location=device))  # the state_dict that ModelCheckpoint wrote\n' in result.output
     assert "K2T180" not in codes(result)
 
 
@@ -278,8 +278,8 @@ def test_load_model_of_a_factory_model_sized_by_globals_rebuilds_it():
     result = k2t.convert_source(source, filename="f.py")
     assert result.ok, result.diagnostics
     assert result.output.endswith(
-        "again = Classifier(in_features=x.shape[1])\n"
-        'again.load_state_dict(torch.load("c.keras"))  # the state_dict that model.save() wrote\n'
+        "again = Classifier(in_features=x.shape[1]).to(device)\n"
+        'again.load_state_dict(torch.load("c.keras", map_location=device))  # the state_dict that model.save() wrote\n'
     )
 
 

@@ -71,6 +71,7 @@ _ALTERNATIVES = {
     "evaluate": "evaluate_model",
     "predict": "predict_numpy",
     "format_logs": "format_metrics",
+    "device": "torch_device",
 }
 
 
@@ -239,7 +240,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
-    loads = translate_loads(script, modules, plan)
+    loads = translate_loads(script, modules, plan, plan.name("device"))
     for call in script.calls:
         module = modules.get(id(call.instance.model))
         if module is None:
@@ -264,7 +265,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         prune_params(module, keep_input_shape="summary" in plan.features)
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
-        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args})"]
+        # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
+        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
     translate_layer_objects(script, plan)

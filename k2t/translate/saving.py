@@ -73,7 +73,7 @@ def translate_saving_call(call: MethodCall, plan) -> None:
     path = _path_argument(call)
     var = call.model
     if call.method == "load_weights":
-        plan.calls[id(call.node)] = f"{var}.load_state_dict(torch.load({path.code}))"
+        plan.calls[id(call.node)] = f"{var}.load_state_dict(torch.load({path.code}, map_location={plan.name('device')}))"
         return
     code = f"torch.save({var}.state_dict(), {path.code})"
     plan.calls[id(call.node)] = code
@@ -81,20 +81,23 @@ def translate_saving_call(call: MethodCall, plan) -> None:
         plan.statements[id(call.statement)] = [f"{code}  # {_COMMENTS[call.method]}"]
 
 
-def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan) -> dict[int, LoadSpec]:
-    """Rewrite every ``var = load_model(path)``; returns the loads by id() of the restored instance."""
+def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan, device: str) -> dict[int, LoadSpec]:
+    """Rewrite every ``var = load_model(path)``; returns the loads by id() of the restored instance.
+
+    ``device``: the name of the script's torch.device, where the rebuilt model and its tensors go.
+    """
     loads: dict[int, LoadSpec] = {}
     for load in script.loads:
         loads[id(load.instance)] = load
         try:
             module = modules.get(id(load.model)) if load.model else None
-            plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals)
+            plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals, device)
         except Unsupported as exc:
             plan.todos.append(Todo(load.statement, exc.code, exc.message, exc.pos or load.pos))
     return loads
 
 
-def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]]) -> list[str]:
+def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]], device: str) -> list[str]:
     if load.model is None:
         raise Unsupported("K2T180", load.reason or "k2t cannot tell which model the file holds", load.pos)
     if module is None:
@@ -104,8 +107,8 @@ def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict
     _check_rebuildable(load, load.model, module, function_locals)
     args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
     return [
-        f"{load.var} = {module.class_name}({args})",
-        f"{load.var}.load_state_dict(torch.load({load.path.code}))  # the state_dict that {load.saver} wrote",
+        f"{load.var} = {module.class_name}({args}).to({device})",
+        f"{load.var}.load_state_dict(torch.load({load.path.code}, map_location={device}))  # the state_dict that {load.saver} wrote",
     ]
 
 

@@ -1,0 +1,78 @@
+"""Convert a set of fixtures into a self-contained folder for tests/gpu/run_gpu_check.py.
+
+Run here, where k2t is importable (PYTHONPATH=. from the repository root):
+
+    python tests/gpu/prepare.py gpu_check/
+
+The folder gets one sub-folder per fixture with ``script.py`` (k2t's output, the device line
+choosing TORCH_DEVICE) and, for a script that loads keras.datasets, ``keras_home/`` with the
+small stand-ins of tests/fake_keras_datasets.py (the script is rewritten to expect their hashes),
+plus a copy of run_gpu_check.py. Nothing in it needs k2t, Keras, TensorFlow or a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))  # tests/: fake_keras_datasets
+sys.path.insert(0, str(ROOT))  # this checkout's k2t
+
+from fake_keras_datasets import stage_for_script
+
+import k2t
+
+# What each fixture puts on the GPU. The ones without Dropout are compared tightly with the cpu run.
+FIXTURES = {
+    "mnist_mlp_keras_examples": "MLP on keras.datasets.mnist (staged stand-ins), Dropout",
+    "cifar_style_cnn": "CNN, sparse integer labels (int64), Dropout",
+    "text_sentiment_lstm": "Embedding with int64 token ids, sparse-row Adam, bidirectional LSTMs, Dropout",
+    "sensor_forecast_gru": "stacked GRUs, EarlyStopping(restore_best_weights=True)",
+    "tabular_callbacks": "ModelCheckpoint, EarlyStopping, ReduceLROnPlateau, CSVLogger",
+    "churn_callbacks": "class_weight, AUC counts on the device, checkpoint reloaded with map_location",
+    "fraud_class_weight": "class weights, validation every other epoch",
+    "fraud_detection_metrics": "ROC/PR AUC, precision and recall state on the device",
+    "two_input_functional": "two inputs, two heads (sparse int64 labels + regression)",
+    "conv_autoencoder": "Conv2D / Conv2DTranspose autoencoder",
+    "batchnorm_mlp": "Keras-exact BatchNormalization buffers, sparse labels",
+    "stacked_autoencoder": "nested encoder/decoder models, each moved to the device",
+}
+
+
+def prepare(target: Path, names: list[str]) -> list[Path]:
+    """Write the converted ``names`` under ``target``; returns the script paths."""
+    target.mkdir(parents=True, exist_ok=True)
+    scripts = []
+    for name in names:
+        result = k2t.convert_file(ROOT / "fixtures" / name / "input.py")
+        if not result.ok:
+            raise SystemExit(f"{name} does not convert cleanly: {[d.format() for d in result.diagnostics]}")
+        folder = target / name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        script = folder / "script.py"
+        script.write_text(result.output, encoding="utf-8")
+        stage_for_script(script, folder / "keras_home")  # only for scripts that load keras.datasets
+        scripts.append(script)
+    shutil.copy(HERE / "run_gpu_check.py", target / "run_gpu_check.py")
+    return scripts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("target", type=Path, help="the folder to write (run_gpu_check.py's argument)")
+    parser.add_argument("--fixtures", default=",".join(FIXTURES), help="comma-separated fixture names")
+    args = parser.parse_args()
+    names = [name for name in args.fixtures.split(",") if name]
+    scripts = prepare(args.target, names)
+    for script in scripts:
+        print(f"{script}: {FIXTURES.get(script.parent.name, '')}")
+
+
+if __name__ == "__main__":
+    main()
