@@ -145,6 +145,8 @@ class KerasScript:
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
+    # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
+    metadata: MetadataWrapper | None = field(default=None, repr=False)
 
     def diagnostics(self) -> list[Diagnostic]:
         return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
@@ -230,11 +232,12 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
 
 class _Parser:
     def __init__(self, module: cst.Module, path: str):
-        self.wrapper = MetadataWrapper(module)
+        # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
         self.qnames = self.wrapper.resolve(QualifiedNameProvider)
         self.positions = self.wrapper.resolve(PositionProvider)
-        self.script = KerasScript(path=path, module=self.module)
+        self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
         self.consumed: set[int] = set()  # id() of expression nodes already described
         # Loops and undecided branches being walked: a model or tensor made before one of them must
         # not be extended inside it (the model would depend on how often the body runs).
