@@ -302,3 +302,25 @@ def test_a_model_loaded_in_one_branch_and_built_in_the_other_must_be_the_one_sav
         """
     )
     assert k2t.convert_source(same, "train.py").ok
+
+
+def test_a_kfold_loop_over_sklearn_folds_keeps_the_users_import():
+    # KFold is the script's own tool, not Keras's: its import and the loop stay as written, one model per fold.
+    source = HEAD.replace("import numpy as np\n", "import numpy as np\nfrom sklearn.model_selection import KFold\n") + textwrap.dedent(
+        """\
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, activation="relu"), layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+
+        scores = []
+        for fold, (train_idx, val_idx) in enumerate(KFold(n_splits=4, shuffle=True, random_state=0).split(x)):
+            model = build_model()
+            model.fit(x[train_idx], y[train_idx], epochs=1, verbose=0)
+            scores.append(model.evaluate(x[val_idx], y[val_idx], verbose=0))
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "from sklearn.model_selection import KFold\n" in result.output
+    assert "for fold, (train_idx, val_idx) in enumerate(KFold(n_splits=4, shuffle=True, random_state=0).split(x)):\n    model = build_model()" in result.output
