@@ -374,7 +374,8 @@ class _Renamer(cst.CSTTransformer):
         return updated_node.with_changes(keyword=original_node.keyword)
 
 
-def _rename_generated(block: str, plan: ScriptPlan) -> str:
+def _rename_generated(generated: cst.Module | None, plan: ScriptPlan) -> cst.Module | None:
+    """The generated block with its top-level definitions renamed away from the script's names."""
     for name in GENERATED_DEFINITIONS:
         plan.name(name)
     for t in plan.training_groups:
@@ -383,10 +384,9 @@ def _rename_generated(block: str, plan: ScriptPlan) -> str:
             plan.name("evaluate" + t.suffix)
     for helper in plan.helpers:
         plan.name(helper.name)
-    if not plan.renames or not block:
-        return block
-    module = cst.parse_module(block)
-    return module.visit(_Renamer(plan.renames, _model_classes(module, plan))).code
+    if not plan.renames or generated is None:
+        return generated
+    return generated.visit(_Renamer(plan.renames, _model_classes(generated, plan)))
 
 
 def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
@@ -479,8 +479,12 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
 
 
 def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
-    block = _rename_generated(generated_block(plan, device), plan)
-    generated = cst.parse_module(_in_newline_of(script.module, block + "\n")).body if block else []
+    block = generated_block(plan, device)
+    # Parsed once, renamed on the tree (libcst's parse is the larger part of emitting). `block`, the
+    # text before renaming, still shows which imports it needs: renaming changes only the names it defines.
+    parsed = cst.parse_module(_in_newline_of(script.module, block + "\n")) if block else None
+    renamed = _rename_generated(parsed, plan)
+    generated = renamed.body if renamed is not None else []
     todo_map = _todo_statements(script, plan)
     removed = remaining.removed_imports(script.module, script.import_rewrites)
     rewriter = _Rewriter(script, plan, todo_map, set(removed.targets), removed.stars)
@@ -519,7 +523,7 @@ def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str
     # where it stopped covers its Keras names.
     covered = frozenset(rewriter.kept_model_statements) if any(t.severity is Severity.ERROR for t in plan.todos) else frozenset()
     leftovers = remaining.find_leftovers(module, rewriter.tracked, covered)
-    kept = remaining.confirm(script.module, removed, script.import_rewrites, leftovers, defined)
+    kept = remaining.confirm(script.module, removed, script.import_rewrites, leftovers, defined, script.metadata)
     for _, code, message, pos in kept.todos:
         plan.todos.append(Todo(script.module, code, message, pos))
     return module.visit(remaining.Finisher(script.module, script.import_rewrites, rewriter.imports, kept, removed.stars))

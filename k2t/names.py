@@ -6,6 +6,8 @@ and `from keras import layers as L; L.Dense` all become ``keras.layers.Dense``.
 
 from __future__ import annotations
 
+import keyword
+
 # Prefixes folded into ``keras.``; longest first.
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.python.keras.", "keras."),
@@ -104,7 +106,8 @@ def generated_class_name(base: str, taken: set[str]) -> str:
     The name is added to ``taken``.
     """
     reserved = IMPORTED_BY_OUTPUT | set(GENERATED_DEFINITIONS)
-    if base in reserved:
+    # A model named "None", "True" or "False" (or a variable `none`) camel-cases to a keyword: no class name.
+    if base in reserved or keyword.iskeyword(base):
         base += "Model"
     name, n = base, 1
     while name in taken or name in reserved:

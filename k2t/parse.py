@@ -154,6 +154,8 @@ class KerasScript:
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
+    # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
+    metadata: MetadataWrapper | None = field(default=None, repr=False)
 
     def diagnostics(self) -> list[Diagnostic]:
         return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
@@ -174,6 +176,8 @@ class _Scope:
         self.inline: _Inline | None = None
         self.in_class = False  # a class body: its functions are methods, not helpers
         self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
+        # Names that hold one of several models or tensors, made in the branches of an `if` k2t cannot decide: why.
+        self.undecided: dict[str, str] = {}
         # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
         self.in_callback: bool = parent.in_callback if parent is not None else False
         # The values of the names bound so far (k2t.values); a function's body sees its module's.
@@ -219,6 +223,17 @@ class _Scope:
             scope = scope.parent
         return None
 
+    def undecided_reason(self, name: str) -> str | None:
+        """Why ``name`` holds no model k2t knows, when an undecided `if` left it one of several."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.undecided:
+                return scope.undecided[name]
+            if name in scope.models or name in scope.tensors:
+                return None
+            scope = scope.parent
+        return None
+
     def binding(self, name: str) -> tuple[KerasCall | str, cst.CSTNode] | None:
         scope: _Scope | None = self
         while scope is not None:
@@ -240,11 +255,12 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
 
 class _Parser:
     def __init__(self, module: cst.Module, path: str):
-        self.wrapper = MetadataWrapper(module)
+        # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
         self.qnames = self.wrapper.resolve(QualifiedNameProvider)
         self.positions = self.wrapper.resolve(PositionProvider)
-        self.script = KerasScript(path=path, module=self.module)
+        self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
         self.consumed: set[int] = set()  # id() of expression nodes already described
         # Loops and undecided branches being walked: a model or tensor made before one of them must
         # not be extended inside it (the model would depend on how often the body runs).
@@ -257,6 +273,8 @@ class _Parser:
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
+        # Undecided `if`s whose branches load a model or build one: (if, name, the loads, the built model and compile).
+        self.restored_joins: list[tuple[cst.If, str, list[LoadSpec], tuple[Instance, CompileSpec | None]]] = []
 
     # ------------------------------------------------------------------ helpers
     def pos(self, node: cst.CSTNode) -> Pos:
@@ -403,8 +421,25 @@ class _Parser:
             else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
                 self.walk_definition(helper.node, helper.scope)
         _resolve_loads(self.script)
+        self.check_restored_joins()
         # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
         return self.script
+
+    def check_restored_joins(self) -> None:
+        """An `if` that loads a model in one branch and builds one in the other: the same model only when
+        the file holds the built model (and, loaded with its compile(), was saved with the same one)."""
+        for stmt, name, restored, (instance, compile_spec) in self.restored_joins:
+            for load in restored:
+                if load.model is None:
+                    continue  # the load has its own diagnostic (K2T180)
+                if load.model is not instance.model or (load.compile and load.saved_compile is not compile_spec):
+                    self.todo(
+                        stmt,
+                        stmt.test,
+                        "K2T103",
+                        f"`{name}` holds, after `if {self.code(stmt.test)}`, the model loaded from `{load.path.code}` "
+                        "or one built in another branch, which k2t cannot tell are the same",
+                    )
 
     def block(self, body, scope: _Scope) -> None:
         for stmt in body:
@@ -517,10 +552,18 @@ class _Parser:
             return
         before = assigned_names(stmt)
         frame = _Frame(stmt, f"an `if` on `{self.code(stmt.test)}`", scope)
+        made_before = _made_so_far(scope)
         self.in_frame(frame, lambda: self.block(_body_of(stmt.body), scope))
+        made_in_body = _made_so_far(scope)
         if stmt.orelse is not None:
             orelse = stmt.orelse
+            _restore(scope, made_before)  # the `else` branch starts from what existed before the `if`
             self.in_frame(frame, lambda: self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope))
+        made_in_orelse = _made_so_far(scope) if stmt.orelse is not None else made_before
+        if isinstance(test, Unknown):
+            self.join_branches(stmt, scope, made_before, (made_in_body, made_in_orelse))
+        else:  # Python runs one branch: its models and tensors are what the names hold after the `if`.
+            _restore(scope, made_in_body if test else made_in_orelse)
         if not isinstance(test, Unknown) or not before:
             return
         scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide")
@@ -536,6 +579,31 @@ class _Parser:
         if orelse is not None:
             branches.append([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body))
         return any(_extends_outer_models(branch, scope, self) for branch in branches)
+    def join_branches(self, stmt: cst.If, scope: _Scope, made_before: _Made, branches: tuple[_Made, _Made]) -> None:
+        """After an `if` k2t cannot decide: a name that holds a different model (or compile()) or Keras
+        tensor in each branch holds one k2t cannot know, and every later use of it is reported."""
+        joined: _Made = ({}, {})
+        loads = {id(load.instance.model): load for load in self.script.loads}
+        for kind in (0, 1):
+            before = made_before[kind]
+            states = [branch[kind] for branch in branches]
+            for name in set().union(before, *states):
+                # What the name may hold after the `if`: one value per branch (a name a branch leaves unbound
+                # is no candidate; one it rebinds to something else than a model or tensor is `_REBOUND`).
+                candidates = [state.get(name, _REBOUND) for state in states if name in state or name in before]
+                restored = [v for v in candidates if kind == 0 and v[0] is not None and id(v[0].model) in loads]
+                built = [v for v in candidates if v not in restored]
+                if restored and built and len({_identity(v) for v in built}) == 1 and built[0] is not _REBOUND:
+                    # `if exists(path): model = load_model(path) else: model = build(); model.save(path)`: the same
+                    # model when the file holds the built one, which is known only once every save is (run()).
+                    self.restored_joins.append((stmt, name, [loads[id(v[0].model)] for v in restored], built[0]))
+                    candidates = built
+                if len({_identity(value) for value in candidates}) > 1:
+                    joined[kind][name] = (None, None) if kind == 0 else None
+                    scope.undecided[name] = f"`{name}` holds a different model, compile() or Keras tensor in each branch of `if {self.code(stmt.test)}`, which k2t cannot decide"
+                elif candidates and candidates[0] is not _REBOUND:
+                    joined[kind][name] = candidates[0]
+        _restore(scope, joined)
 
     def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
         if model_access.freeze_loop(self, stmt, scope):  # `for layer in base.layers[:k]: layer.trainable = False`
@@ -578,6 +646,8 @@ class _Parser:
             self._simple(line, small, scope)
         finally:
             self.bind_values(small, scope)
+            for name in _assigned_by(small):
+                scope.undecided.pop(name, None)
 
     def bind_values(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
@@ -1514,6 +1584,10 @@ class _Parser:
                     # A Keras tensor in code k2t leaves as written: its value would not exist in the output.
                     self.consumed.add(id(node))
                     self.todo(statement, node, "K2T103", f"the Keras tensor `{node.value}` is used here in a way k2t does not translate")
+                elif scope.undecided_reason(node.value) is not None and id(node) not in self.consumed:
+                    # `model.compile(...)` after `if flag: model = A else: model = B`: which model is not known.
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T103", scope.undecided_reason(node.value))
             elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
                 _mark_subtree(node, self.consumed)
                 if _is_learning_rate(node):
@@ -2081,6 +2155,35 @@ def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return [*_concatenated(node.left), *_concatenated(node.right)]
     return [node]
+
+
+# The models (each with the compile() it has at that point) and the Keras tensors a scope's names hold.
+_Made = tuple[dict[str, tuple[Instance | None, CompileSpec | None]], dict[str, TensorNode | None]]
+_REBOUND = object()  # a name a branch rebinds to something else than a model or Keras tensor
+
+
+def _made_so_far(scope: _Scope) -> _Made:
+    models = {name: (instance, instance.compile if instance is not None else None) for name, instance in scope.models.items()}
+    return models, dict(scope.tensors)
+
+
+def _restore(scope: _Scope, made: _Made) -> None:
+    """Make the scope's names hold ``made`` again, each model with its compile() of then."""
+    scope.models.clear()
+    for name, (instance, compile_spec) in made[0].items():
+        scope.models[name] = instance
+        if instance is not None:
+            instance.compile = compile_spec
+    scope.tensors.clear()
+    scope.tensors.update(made[1])
+
+
+def _identity(value) -> tuple[int, ...]:
+    """What a name's value stands for: a model and its compile() (not the variable's record of them), or a tensor."""
+    if isinstance(value, tuple):
+        instance, compile_spec = value
+        return (id(instance.model) if instance is not None else id(None), id(compile_spec))
+    return (id(value),)
 
 
 def _assigned_by(small: cst.BaseSmallStatement) -> list[str]:

@@ -179,13 +179,20 @@ class Remaining:
 
 
 def confirm(
-    module: cst.Module, removed: RemovedImports, rewrites: dict[int, object], leftovers: list[Leftover], defined: set[str]
+    module: cst.Module,
+    removed: RemovedImports,
+    rewrites: dict[int, object],
+    leftovers: list[Leftover],
+    defined: set[str],
+    wrapper: MetadataWrapper | None = None,
 ) -> Remaining:
     """Keep the leftovers that really refer to a removed import (scope analysis of the input ``module``);
-    ``defined``: names the generated code defines at the top level, which take a removed import's place."""
+    ``defined``: names the generated code defines at the top level, which take a removed import's place.
+    ``wrapper``: the parser's metadata of ``module``, whose scopes and positions are already resolved."""
     if not leftovers:
         return Remaining(frozenset(), ())
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the parser's own nodes: identities hold
+    if wrapper is None or wrapper.module is not module:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the parser's own nodes: identities hold
     scopes = wrapper.resolve(ScopeProvider)
     accesses: dict[int, list[Access]] = {}  # a string annotation holds one access per name in it
     for scope in {scope for scope in scopes.values() if scope is not None}:

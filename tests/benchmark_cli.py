@@ -1,12 +1,17 @@
 """How fast the command line is: one script (interpreter start included) and whole trees.
 
-    python tests/benchmark_cli.py [--runs 10]
+    python tests/benchmark_cli.py [--runs 10] [--corpus DIR] [--speed-only]
 
 Prints, for `k2t convert` of a 100-line Keras script and of a 100-line script
 without Keras, the median wall time of a fresh process (hyperfine's figure
 when hyperfine is installed); then files per second for the standard library
 tree (no Keras: the fast path) and for a tree of Keras scripts (the whole
 libcst pipeline), on one process and on every core.
+
+Then the conversion itself (k2t.convert_source in this process, imports done):
+the CPU seconds per 100 lines of each fixture and of each script of the
+third-party corpus (tests/corpus/scripts, or --corpus DIR), the best of
+--runs, with those over the 0.5 s per 100 lines budget (issue 11) listed.
 """
 
 from __future__ import annotations
@@ -65,12 +70,65 @@ def files_per_second(paths: list[str], files: int, jobs: int) -> float:
         return files / (time.perf_counter() - start)
 
 
+# Issue 11: converting a 100-line script takes less than this.
+BUDGET_PER_100_LINES = 0.5
+
+
+def seconds_per_100_lines(path: Path, runs: int) -> tuple[int, float]:
+    """(lines, best seconds of ``runs`` conversions per 100 lines) of one script, in this process."""
+    import k2t
+
+    source = path.read_text(encoding="utf-8")
+    lines = max(1, source.count("\n"))
+    best = min(_timed(k2t.convert_source, source, path.name) for _ in range(runs))
+    return lines, best * 100 / lines
+
+
+def _timed(function, *args) -> float:
+    """CPU seconds of one call: on a machine busy with other work, wall time measures the others too."""
+    start = time.process_time()
+    function(*args)
+    return time.process_time() - start
+
+
+def conversion_speed(corpus: Path | None, runs: int) -> None:
+    import k2t
+
+    sys.path.insert(0, str(ROOT))  # this checkout's k2t, as the subprocesses above use
+    k2t.convert_source("import keras\n", "warm.py")  # imports and template loading are not the conversion
+    groups = {"fixtures": sorted((ROOT / "fixtures").glob("*/input.py"))}
+    if corpus is not None and corpus.is_dir():
+        groups["corpus"] = sorted(corpus.glob("*.py"))
+    slow = []
+    for group, paths in groups.items():
+        timings = [(path, *seconds_per_100_lines(path, runs)) for path in paths]
+        per_100 = sorted(t for _, _, t in timings)
+        total_lines = sum(lines for _, lines, _ in timings)
+        total = sum(t * lines / 100 for _, lines, t in timings)
+        print(
+            f"conversion, {group} ({len(paths)} scripts, {total_lines} lines): per 100 lines median {statistics.median(per_100):.3f} s, "
+            f"max {per_100[-1]:.3f} s, overall {100 * total / total_lines:.3f} s (best of {runs})"
+        )
+        slow += [(group, path, lines, t) for path, lines, t in timings if t > BUDGET_PER_100_LINES]
+        worst = max(timings, key=lambda timing: timing[2])
+        print(f"  slowest: {worst[0].parent.name if group == 'fixtures' else worst[0].name} ({worst[1]} lines): {worst[2]:.3f} s per 100 lines")
+    for group, path, lines, t in slow:
+        print(f"  OVER {BUDGET_PER_100_LINES} s per 100 lines: {group} {path} ({lines} lines): {t:.3f} s")
+    if not slow:
+        print(f"  every script converts in under {BUDGET_PER_100_LINES} s per 100 lines")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--corpus", type=Path, default=ROOT / "tests" / "corpus" / "scripts", help="the third-party corpus's scripts")
+    parser.add_argument("--speed-only", action="store_true", help="only the in-process conversion speed")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     print(f"python {sys.version.split()[0]}, {cores} cores, load average {os.getloadavg()[0]:.1f}")
+    if args.speed_only:
+        conversion_speed(args.corpus, min(args.runs, 3))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in [
@@ -99,6 +157,7 @@ def main() -> None:
         for jobs in sorted({1, cores}):
             rate = files_per_second([str(keras_tree)], 4 * len(fixtures), jobs)
             print(f"Keras tree ({4 * len(fixtures)} fixture scripts), -j {jobs}: {rate:.1f} files/s")
+    conversion_speed(args.corpus, min(args.runs, 3))
 
 
 if __name__ == "__main__":

@@ -468,3 +468,89 @@ def test_crlf_input_gives_crlf_output_everywhere():
     crlf = convert(source.replace("\n", "\r\n")).output
     assert all(line.endswith("\r\n") for line in crlf.splitlines(keepends=True))
     assert crlf == lf.replace("\n", "\r\n")
+
+
+# ---------------------------- J: issue 11's two crashes (a nested model not found; invalid output)
+NESTED_HEAD = """\
+import sys
+import numpy as np
+import keras
+from keras import layers
+
+x, y = np.zeros((8, 4), "float32"), np.zeros(8, "float32")
+"""
+NESTED_TAIL = """\
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=1, verbose=0)
+"""
+# A Sequential used as a layer of a Functional graph, made where k2t does not find it as a model of the
+# script: each once reached nested_model's `assert instance is not None`.
+INNER_NOT_FOUND = {
+    "from_a_helper": """\
+        def make_base():
+            return keras.Sequential([layers.Dense(3)])
+        base = make_base()
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """,
+    "in_an_undecided_branch": """\
+        if len(sys.argv) > 1:
+            base = keras.Sequential([layers.Dense(3)])
+        else:
+            base = keras.Sequential([layers.Dense(5)])
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """,
+    "an_attribute": """\
+        class Parts:
+            pass
+        parts = Parts()
+        parts.base = keras.Sequential([layers.Dense(3)])
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(parts.base(inputs)))
+        """,
+    "a_function_argument": """\
+        def build(base):
+            inputs = keras.Input(shape=(4,))
+            return keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        model = build(keras.Sequential([layers.Dense(3)]))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", INNER_NOT_FOUND)
+def test_a_nested_model_k2t_does_not_find_is_a_diagnostic(name):
+    result = convert(NESTED_HEAD + script(INNER_NOT_FOUND[name]) + NESTED_TAIL)
+    assert not result.ok
+    assert result.output is not None
+    assert "class Net" not in result.output  # never a model short of the nested one
+
+
+def test_a_nested_model_loaded_from_a_file_k2t_cannot_identify_is_a_diagnostic():
+    body = """\
+        base = keras.models.load_model("base.keras")
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """
+    result = convert(NESTED_HEAD + script(body) + NESTED_TAIL)
+    assert [d.code for d in result.diagnostics] == ["K2T180"], codes(result)
+
+
+KEYWORD_NAMED_MODELS = {
+    "functional_named_None": 'inputs = keras.Input(shape=(4,))\nmodel = keras.Model(inputs, layers.Dense(1)(inputs), name="None")',
+    "sequential_named_True": 'model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)], name="True")',
+    "factory_build_none": "def build_none():\n    return keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])\nmodel = build_none()",
+}
+
+
+@pytest.mark.parametrize("name", KEYWORD_NAMED_MODELS)
+def test_a_model_named_like_a_python_keyword_gives_valid_python(name, tmp_path):
+    # The generated class is named after the model: `None`, `True` or `False` cannot name a class
+    # (the output was not valid Python, and emit raised ParserSyntaxError).
+    converted(NESTED_HEAD + KEYWORD_NAMED_MODELS[name] + "\n" + NESTED_TAIL, tmp_path)
+
+
+def test_a_model_in_a_variable_named_like_a_keyword_gives_valid_python(tmp_path):
+    # `none` camel-cases to `None`.
+    source = NESTED_HEAD + "none = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])\n" + NESTED_TAIL.replace("model.", "none.")
+    assert "class NoneModel(nn.Module)" in converted(source, tmp_path)

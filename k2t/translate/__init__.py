@@ -712,8 +712,23 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
         statement = nodes[0].statement
         if id(statement) in plan.statements or any(id(n) in in_models or id(n) in used_as_input for n in nodes):
             continue
-        if any(n.var in read for n in nodes) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        if any(n.var in read for n in nodes) or not _assigns_only(statement, nodes[-1].var):
             continue
+        if any(todo.statement is statement for todo in plan.todos):
+            continue  # reported as it is (a model k2t could not follow made there)
         plan.statements[id(statement)] = []
         message = f"`{nodes[-1].var}` is a layer call on Keras tensors that no model uses and nothing reads; Keras computes nothing with it: dropped"
         plan.todos.append(Todo(statement, "K2T104", message, nodes[-1].pos, Severity.WARNING))
+
+
+def _assigns_only(statement, name: str) -> bool:
+    """``name = <layer call>`` as a statement line of its own."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == name
+    )

@@ -1,0 +1,326 @@
+"""No loop or branch that touches a model is dropped silently.
+
+A generated set of scripts builds a model under every kind of control flow real scripts use:
+`for` over tuples, lists, `range`, `zip`, `enumerate`, values only known at run time; `while`;
+`if` on values k2t knows and on values it cannot; `break`, `continue`, `else`, nested loops; layers
+added to a model made before the loop or a model made afresh in each iteration; Functional blocks
+chained by `h = layers.Dense(n)(h)`. For each script, either the conversion has a diagnostic inside
+the code that builds the model, or the converted model has the same parameters, layer by layer and
+in the same order, as the model Keras builds when it runs the script.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import textwrap
+from dataclasses import dataclass
+
+import pytest
+from conftest import requires_keras, requires_torch
+
+import k2t
+
+pytestmark = [requires_torch, requires_keras]
+
+HEAD = """\
+import os
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(32, 8)).astype("float32")
+y = (x.sum(axis=1) > 0).astype("float32")
+# Known only when the script runs (False here): k2t cannot decide a branch on it.
+FLAG = os.environ.get("K2T_TEST_FLAG_NEVER_SET") is not None
+"""
+COMPILE = 'model.compile(optimizer="adam", loss="binary_crossentropy")\n'
+FIT = "model.fit(x, y, batch_size=16, epochs=1, verbose=0)\n"
+
+# What a loop iterates over: (code before the loop, the loop header, the units of one iteration).
+ITERABLES = {
+    "tuple": ("", "for n in (16, 8):", "n"),
+    "list_in_a_variable": ("SIZES = [16, 8, 4]\n", "for n in SIZES:", "n"),
+    "range": ("width = 16\n", "for i in range(3):", "width // 2 ** i"),
+    "range_start_stop_step": ("", "for n in range(4, 13, 4):", "n"),
+    "zip": ("", 'for n, activation in zip((16, 8), ("relu", "tanh")):', "n"),
+    "enumerate": ("", "for i, n in enumerate((16, 8)):", "n + i"),
+    "enumerate_zip": ("", "for i, (n, m) in enumerate(zip((16, 8), (1, 2))):", "n * m + i"),
+    "reversed": ("", "for n in reversed((4, 8, 16)):", "n"),
+    "dict_items": ('BLOCKS = {"wide": 16, "narrow": 8}\n', "for name, n in BLOCKS.items():", "n"),
+    "empty": ("", "for n in ():", "n"),
+    "unknown": ("SIZES = rng.choice([16, 8], size=2)\n", "for n in SIZES:", "int(n)"),
+    "unknown_range": ("depth = int(rng.randint(1, 3))\n", "for i in range(depth):", "8"),
+}
+
+# What the loop's body does to the model: (before the loop, the body using UNITS, after the loop).
+BODIES = {
+    "add_to_a_model_made_before": (
+        "model = keras.Sequential([keras.Input(shape=(8,))])\n",
+        'model.add(layers.Dense(UNITS, activation="relu"))\n',
+        'model.add(layers.Dense(1, activation="sigmoid"))\n' + COMPILE + FIT,
+    ),
+    "functional_block": (
+        "inputs = keras.Input(shape=(8,))\nh = inputs\n",
+        'h = layers.Dense(UNITS, activation="relu")(h)\n',
+        'model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))\n' + COMPILE + FIT,
+    ),
+    "model_made_in_each_iteration": (
+        "",
+        'model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(UNITS, activation="relu"), layers.Dense(1, activation="sigmoid")])\n'
+        + COMPILE
+        + FIT,
+        "",
+    ),
+    "layer_list_built_in_the_loop": (
+        "hidden = []\n",
+        'hidden.append(layers.Dense(UNITS, activation="relu"))\n',
+        'model = keras.Sequential([keras.Input(shape=(8,))] + hidden + [layers.Dense(1, activation="sigmoid")])\n' + COMPILE + FIT,
+    ),
+}
+
+# How the loop is written around the body.
+SHAPES = {
+    "plain": "HEADER\n    BODY",
+    "break": "HEADER\n    if UNITS < 9:\n        break\n    BODY",
+    "continue": "HEADER\n    if UNITS == 16:\n        continue\n    BODY",
+    "else": "HEADER\n    BODY\nelse:\n    print('done')",
+    "nested": "HEADER\n    for repeat in range(2):\n        BODY",
+    "if_on_the_loop_variable": "HEADER\n    if UNITS > 9:\n        BODY",
+    "if_on_an_unknown_value": "HEADER\n    if FLAG:\n        BODY",
+}
+
+
+SHAPES_OF = {
+    "model_made_in_each_iteration": ("plain", "break", "if_on_an_unknown_value"),
+    "layer_list_built_in_the_loop": ("plain", "nested", "if_on_the_loop_variable"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    body: str  # the script between HEAD and the end
+
+    def source(self) -> str:
+        return HEAD + self.body
+
+
+def loop_case(iterable: str, body: str, shape: str) -> Case:
+    before_loop, header, units = ITERABLES[iterable]
+    before, inside, after = BODIES[body]
+    inside = inside.replace("UNITS", units).rstrip("\n")
+    indent = "        " if shape == "nested" or shape.startswith("if_") else "    "
+    loop = SHAPES[shape].replace("HEADER", header).replace("UNITS", units)
+    loop = loop.replace("BODY", textwrap.indent(inside, indent).lstrip())
+    return Case(before_loop + before + loop + "\n" + after)
+
+
+LOOPS = {
+    f"{iterable}-{body}-{shape}": loop_case(iterable, body, shape)
+    for iterable, body, shape in itertools.product(ITERABLES, BODIES, SHAPES)
+    # A model made afresh in each iteration (compiled and fitted there) and a layer list need fewer shapes.
+    if shape in SHAPES_OF.get(body, SHAPES)
+}
+
+WHILE = {
+    "while-add_to_a_model_made_before": Case(
+        "model = keras.Sequential([keras.Input(shape=(8,))])\nn = 16\nwhile n > 4:\n"
+        '    model.add(layers.Dense(n, activation="relu"))\n    n //= 2\n'
+        'model.add(layers.Dense(1, activation="sigmoid"))\n' + COMPILE + FIT
+    ),
+    "while-functional_block": Case(
+        "inputs = keras.Input(shape=(8,))\nh = inputs\nn = 16\nwhile n > 4:\n"
+        '    h = layers.Dense(n, activation="relu")(h)\n    n //= 2\n'
+        'model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))\n' + COMPILE + FIT
+    ),
+}
+
+
+def branch(test: str, body: str, orelse: str | None) -> str:
+    code = f"if {test}:\n" + textwrap.indent(body, "    ")
+    return code + ("else:\n" + textwrap.indent(orelse, "    ") if orelse is not None else "")
+
+
+ADD_16 = 'model.add(layers.Dense(16, activation="relu"))\n'
+ADD_DROPOUT_8 = 'model.add(layers.Dropout(0.1))\nmodel.add(layers.Dense(8, activation="relu"))\n'
+SEQUENTIAL_START = "model = keras.Sequential([keras.Input(shape=(8,))])\n"
+SEQUENTIAL_END = 'model.add(layers.Dense(1, activation="sigmoid"))\n' + COMPILE + FIT
+FUNCTIONAL_START = "inputs = keras.Input(shape=(8,))\nh = layers.Dense(8)(inputs)\n"
+FUNCTIONAL_END = 'model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))\n' + COMPILE + FIT
+
+
+def whole_model(units: int) -> str:
+    return f'model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense({units}, activation="relu"), layers.Dense(1, activation="sigmoid")])\n'
+
+
+TESTS = {
+    "known_true": ("DEEP = True\n", "DEEP"),
+    "known_false": ("DEEP = False\n", "DEEP"),
+    "known_comparison": ('ARCH = "wide"\n', 'ARCH == "wide"'),
+    "known_arithmetic": ("LAYERS = 3\n", "LAYERS % 2 == 1 and LAYERS > 2"),
+    "unknown": ("", "FLAG"),
+    "unknown_negated": ("", "not FLAG"),
+}
+
+BRANCH_FORMS = {
+    "add_without_else": lambda test: SEQUENTIAL_START + branch(test, ADD_16, None) + SEQUENTIAL_END,
+    "add_with_else": lambda test: SEQUENTIAL_START + branch(test, ADD_16, ADD_DROPOUT_8) + SEQUENTIAL_END,
+    "add_with_elif": lambda test: SEQUENTIAL_START
+    + branch(test, ADD_16, None)
+    + "el" + branch("x.shape[1] > 100", ADD_DROPOUT_8, "pass\n")
+    + SEQUENTIAL_END,
+    "functional_with_else": lambda test: FUNCTIONAL_START
+    + branch(test, "h = layers.Dense(16)(h)\n", 'h = layers.Activation("relu")(layers.Dense(4)(h))\n')
+    + FUNCTIONAL_END,
+    "functional_without_else": lambda test: FUNCTIONAL_START + branch(test, "h = layers.Dense(16)(h)\n", None) + FUNCTIONAL_END,
+    "whole_model_in_each_branch": lambda test: branch(test, whole_model(16), whole_model(4)) + COMPILE + FIT,
+    "model_fit_in_each_branch": lambda test: branch(test, whole_model(16) + COMPILE + FIT, whole_model(4) + COMPILE + FIT),
+    "functional_bound_in_each_branch": lambda test: "inputs = keras.Input(shape=(8,))\n"
+    + branch(test, "h = layers.Dense(16)(inputs)\n", 'h = layers.Dense(4, activation="relu")(inputs)\n')
+    + FUNCTIONAL_END,
+    "compile_in_each_branch": lambda test: whole_model(16)
+    + branch(test, COMPILE, COMPILE.replace('"adam"', '"sgd"'))
+    + FIT,
+    "nested_model_made_in_each_branch": lambda test: branch(
+        test, "base = keras.Sequential([layers.Dense(16)])\n", "base = keras.Sequential([layers.Dense(4)])\n"
+    )
+    + "inputs = keras.Input(shape=(8,))\n"
+    + 'model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(base(inputs)))\n'
+    + COMPILE
+    + FIT,
+}
+
+BRANCHES = {
+    f"if_{test}-{form}": Case(TESTS[test][0] + BRANCH_FORMS[form](TESTS[test][1]))
+    for test, form in itertools.product(TESTS, BRANCH_FORMS)
+}
+
+CASES = {**LOOPS, **WHILE, **BRANCHES}
+
+
+# ------------------------------------------------------------------ the two sides
+KINDS = {"Dense": "Linear"}  # Keras layer class -> torch module class, for the layers with weights here
+
+
+def keras_layers(source: str) -> list[tuple[str, int]]:
+    """(torch kind, parameter count) of each layer with weights of the `model` the Keras script leaves."""
+    namespace: dict = {"__name__": "__main__"}
+    without_fit = re.sub(r"^( *)model\.fit\(.*$", r"\1pass", source, flags=re.MULTILINE)  # Keras's model as built
+    exec(compile(without_fit, "keras_script.py", "exec"), namespace)  # noqa: S102 - the test's own script
+    model = namespace.get("model")
+    if model is None:  # a loop over nothing
+        return []
+    return [(KINDS[type(layer).__name__], layer.count_params()) for layer in model.layers if layer.count_params()]
+
+
+def torch_layers(output: str) -> list[tuple[str, int]]:
+    """The same for the `model` the converted script leaves (Keras and TensorFlow are not needed to run it)."""
+    import torch
+
+    namespace: dict = {"__name__": "__main__"}
+    torch.manual_seed(0)
+    exec(compile(output, "converted.py", "exec"), namespace)  # noqa: S102 - k2t's output of the test's script
+    model = namespace.get("model")
+    if model is None:
+        return []
+    leaves = [m for m in model.modules() if not list(m.children())]
+    return [(type(m).__name__, sum(p.numel() for p in m.parameters())) for m in leaves if any(True for _ in m.parameters())]
+
+
+def diagnostics_inside(result, source: str, body: str) -> list[str]:
+    """The diagnostics on the lines of ``body`` (the code that builds the model), formatted."""
+    first = source.count("\n", 0, source.index(body)) + 1
+    last = first + body.count("\n")
+    return [d.format() for d in result.diagnostics if first <= d.line <= last]
+
+
+@pytest.fixture(scope="module")
+def frameworks():
+    import keras  # noqa: F401 - imported once for the module, not per case
+    import torch  # noqa: F401
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_model_under_control_flow_is_the_same_model_or_reported(name, frameworks):
+    case = CASES[name]
+    source = case.source()
+    result = k2t.convert_source(source, "train.py")
+    assert result.output is not None, [d.format() for d in result.diagnostics]
+    if not result.ok:
+        inside = diagnostics_inside(result, source, case.body)
+        assert inside, f"diagnostics outside the model's code only: {[d.format() for d in result.diagnostics]}"
+        return
+    import keras
+
+    keras.utils.set_random_seed(0)
+    expected = keras_layers(source)
+    got = torch_layers(result.output)
+    assert got == expected, f"converted silently into a different model:\n{result.output[result.output.find('class Net'):][:1500]}"
+
+
+# ------------------------------------------------------ what an undecided `if` leaves in a name
+def test_a_compile_that_differs_between_undecided_branches_is_reported():
+    source = HEAD + whole_model(4) + branch("FLAG", COMPILE, COMPILE.replace('"adam"', '"sgd"')) + FIT
+    result = k2t.convert_source(source, "train.py")
+    message = "`model` holds a different model, compile() or Keras tensor in each branch of `if FLAG`, which k2t cannot decide"
+    assert [(d.line, d.message) for d in result.diagnostics] == [(source.count("\n"), message)]
+
+
+def test_a_model_loaded_in_one_branch_and_built_in_the_other_must_be_the_one_saved():
+    # The file holds `big`; the other branch builds a smaller model: which one `model` is depends on the file.
+    source = HEAD + textwrap.dedent(
+        """\
+        big = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16), layers.Dense(1)])
+        big.compile(optimizer="adam", loss="mse")
+        big.save("model.keras")
+        if os.path.exists("model.keras"):
+            model = keras.models.load_model("model.keras")
+        else:
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4), layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mse")
+        model.evaluate(x, y)
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert [d.code for d in result.diagnostics] == ["K2T103"]
+    assert "the model loaded from `\"model.keras\"` or one built in another branch" in result.diagnostics[0].message
+    # Built by the factory that built the file's model (fixtures/saved_model_cache): the same model, no diagnostic.
+    same = HEAD + textwrap.dedent(
+        """\
+        def build():
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16), layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mse")
+            return model
+        big = build()
+        big.save("model.keras")
+        if os.path.exists("model.keras"):
+            model = keras.models.load_model("model.keras")
+        else:
+            model = build()
+        model.evaluate(x, y)
+        """
+    )
+    assert k2t.convert_source(same, "train.py").ok
+
+
+def test_a_kfold_loop_over_sklearn_folds_keeps_the_users_import():
+    # KFold is the script's own tool, not Keras's: its import and the loop stay as written, one model per fold.
+    source = HEAD.replace("import numpy as np\n", "import numpy as np\nfrom sklearn.model_selection import KFold\n") + textwrap.dedent(
+        """\
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, activation="relu"), layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+            return model
+
+        scores = []
+        for fold, (train_idx, val_idx) in enumerate(KFold(n_splits=4, shuffle=True, random_state=0).split(x)):
+            model = build_model()
+            model.fit(x[train_idx], y[train_idx], epochs=1, verbose=0)
+            scores.append(model.evaluate(x[val_idx], y[val_idx], verbose=0))
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "from sklearn.model_selection import KFold\n" in result.output
+    assert "for fold, (train_idx, val_idx) in enumerate(KFold(n_splits=4, shuffle=True, random_state=0).split(x)):\n    model = build_model()" in result.output
