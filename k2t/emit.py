@@ -492,11 +492,14 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     module = _keep_used_imports(script, plan, module, rewriter, removed, _top_level_names(generated))
     body = list(module.body)
     insert_at = _after_imports(body)
-    existing = _imported_names(module)
+    # The generated code runs where it is inserted: an import of the script's further down (`import os`
+    # in the middle of a keras.io example) comes too late for it, and the output imports the name itself.
+    existing = _imported_names(module.with_changes(body=body[:insert_at]))
+    imported_later = _imported_names(module)
     scan_text = "\n".join([block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)])
     needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if _uses(scan_text, name) and name not in existing]
     for name, _ in needed:
-        if name in script.module_names:
+        if name in script.module_names and name not in imported_later:
             plan.todos.append(
                 Todo(body[0] if body else script.module, "K2T160", f"the script defines `{name}`, which the generated code imports", (1, 1))
             )

@@ -411,3 +411,20 @@ def test_a_keras_object_rebound_from_itself_stays_defined():
     assert not result.ok
     assert "opt = keras.optimizers.Adadelta(1.0)" in result.output
     assert_no_undefined_names(result.output, source=source)
+
+
+def test_a_name_the_script_imports_only_further_down_is_imported_for_the_generated_code():
+    """keras.io examples `import os` in the middle of the script; the device line above needs it first."""
+    import ast
+
+    source = (
+        "import numpy as np\nimport keras\n\nx = np.zeros((8, 4), dtype='float32')\n\nimport os\n\n"
+        "model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])\nmodel.compile(optimizer='sgd', loss='mse')\n"
+        "model.fit(x, x[:, :1], epochs=1)\nprint(os.getcwd())\n"
+    )
+    result = k2t.convert_source(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    tree = ast.parse(result.output)
+    first_use = min(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "os")
+    first_import = min(n.lineno for n in tree.body if isinstance(n, ast.Import) and any(a.name == "os" for a in n.names))
+    assert first_import < first_use
