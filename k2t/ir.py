@@ -7,10 +7,14 @@ meaning lives in exactly one converter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from .diagnostics import Diagnostic, Severity
 
 Pos = tuple[int, int]  # (line, 1-based column)
 
@@ -283,3 +287,97 @@ class FreezeSpec:
     # Keras (TensorFlow backend) skips `model.trainable = True` when the model's own flag is already True,
     # leaving its layers as they are: the statement changes nothing.
     ignored: bool = False
+
+
+# ------------------------------------------------------------- the whole script
+@dataclass
+class FunctionCallSpec:
+    call: KerasCall
+    node: cst.Call = field(repr=False, compare=False)
+
+
+@dataclass
+class CallbackClass:
+    """A script class subclassing keras.callbacks.Callback: kept as written, its base replaced."""
+
+    node: cst.ClassDef = field(repr=False, compare=False)
+    base: cst.Arg = field(repr=False, compare=False)  # the keras.callbacks.Callback base, in any spelling
+    name: str
+    hooks: tuple[str, ...]  # the on_* methods it defines
+    pos: Pos
+
+
+@dataclass
+class Todo:
+    """An unsupported construct: where it is and what to say about it."""
+
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    code: str
+    message: str
+    pos: Pos
+    # A warning converts (no TODO comment, exit code 0) but says where the result may differ from Keras.
+    severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        # The message becomes a `# TODO(k2t): ...` comment and a `path:line:col:` record: both are one line.
+        self.message = one_line_message(self.message)
+
+
+# A quoted piece of the script longer than this is cut in a message (a whole multi-line call says nothing more).
+_QUOTE_LIMIT = 80
+
+
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def one_line_message(message: str) -> str:
+    """``message`` on one line: quoted multi-line code joined as it reads, long quotes cut with `...`."""
+    message = re.sub(r"([(\[{])\s*(?:\r\n|\r|\n)\s*", r"\1", message)  # `Dense(\n    3` -> `Dense(3`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*([)\]}])", r"\1", message)  # `3,\n)` -> `3,)`
+    message = re.sub(r"\s*(?:\r\n|\r|\n)\s*", " ", message)
+
+    def shorten(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        return match.group(0) if len(quoted) <= _QUOTE_LIMIT else f"`{quoted[: _QUOTE_LIMIT - 4].rstrip()} ...`"
+
+    return _QUOTED.sub(shorten, message)
+
+
+@dataclass
+class KerasScript:
+    path: str
+    module: cst.Module = field(repr=False)
+    models: list[ModelSpec] = field(default_factory=list)
+    compiles: list[CompileSpec] = field(default_factory=list)
+    calls: list[MethodCall] = field(default_factory=list)
+    functions: list[FunctionCallSpec] = field(default_factory=list)
+    callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
+    callback_classes: list[CallbackClass] = field(default_factory=list)
+    callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
+    # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
+    callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
+    callback_model_calls: list[FunctionCallSpec] = field(default_factory=list)  # self.model.predict/evaluate(...)
+    removed: set[int] = field(default_factory=set)  # id() of statements to drop
+    # id() of `if` statements decided statically (on keras.backend.image_data_format()) -> the branch
+    # that runs: "body", "orelse", or None when neither does; emit keeps only that branch.
+    decided_ifs: dict[int, str | None] = field(default_factory=dict)
+    unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
+    tensor_nodes: list[TensorNode] = field(default_factory=list, repr=False)  # every layer call on Keras tensors
+    helper_functions: set[int] = field(default_factory=set)  # id() of functions walked at each call into models
+    model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
+    # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
+    tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
+    import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)
+    todos: list[Todo] = field(default_factory=list)
+    layer_objects: list[LayerObject] = field(default_factory=list)  # layers the script keeps in variables
+    loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
+    learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
+    freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
+    uses_keras: bool = False
+    module_names: set[str] = field(default_factory=set)
+    function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
+    # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
+    metadata: MetadataWrapper | None = field(default=None, repr=False)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]

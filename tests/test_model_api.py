@@ -140,7 +140,7 @@ def test_appending_to_a_layer_list_in_a_loop_k2t_cannot_unroll_is_reported():
 def test_snake_case_is_keras_own():
     from keras.src.utils.naming import to_snake_case
 
-    from k2t.model_access import keras_snake_case
+    from k2t.parse.model_access import keras_snake_case
 
     for name in ("Dense", "BatchNormalization", "LeakyReLU", "PReLU", "Conv2DTranspose", "GlobalAveragePooling2D", "LSTM", "SimpleRNN"):
         assert keras_snake_case(name) == to_snake_case(name)
@@ -222,8 +222,8 @@ def test_every_spelling_of_freezing_becomes_requires_grad():
     )
     assert result.ok, messages(result)
     assert after_data(result).splitlines()[2:] == [
-        "base = Base()",
-        "model = Net(base=base)",
+        "base = Base().to(device)",
+        "model = Net(base=base).to(device)",
         "base.dense.requires_grad_(False)",  # the Dropout holds no weights
         "base.dense_1.requires_grad_(False)",
         "base.requires_grad_(False)",
@@ -248,7 +248,7 @@ def test_unfreezing_follows_tensorflow_keras_skipping_a_flag_already_set():
     assert [str(d.severity.value) for d in result.diagnostics] == ["warning"]
     assert messages(result)[0].startswith("9: K2T141 Keras (TensorFlow backend) skips this `trainable` assignment")
     assert after_data(result).splitlines()[2:] == [
-        "base = Base()",
+        "base = Base().to(device)",
         "base.dense.requires_grad_(False)",
         "base.requires_grad_(False)",
         "base.requires_grad_(True)",

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .ir import FreezeSpec, KerasCall, ModelSpec
-from .values import Unknown
+from ..ir import FreezeSpec, KerasCall, ModelSpec
+from ..values import Unknown
 
 if TYPE_CHECKING:
-    from .parse import _Parser, _Scope
+    from .parser import _Parser
+    from .scope import _Scope
 
 # Keras 3 layer aliases, as the class whose name Keras counts (keras.layers.MaxPool2D is MaxPooling2D).
 _CLASS_ALIASES = {
@@ -488,7 +489,7 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
     over_slice = isinstance(iterable, cst.Subscript) and isinstance(iterable.value, cst.Attribute) and iterable.value.attr.value == "layers"
     if not (over_layers or over_slice) or _model_of(parser, (iterable if over_layers else iterable.value).value, scope) is None:
         return False
-    from .parse import _Unfollowable
+    from .scope import _Unfollowable
 
     try:
         if over_layers:
@@ -521,13 +522,13 @@ def _flag(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> object:
 
 
 def _mark(parser: _Parser, node: cst.CSTNode) -> None:
-    from .parse import _mark_subtree
+    from .syntax import _mark_subtree
 
     _mark_subtree(node, parser.consumed)
 
 
 def parser_error(node: cst.CSTNode, message: str) -> Exception:
     """The parser's exception for a construct k2t cannot follow (a K2T103 diagnostic at ``node``)."""
-    from .parse import _Unfollowable
+    from .scope import _Unfollowable
 
     return _Unfollowable(node, message)

@@ -1,0 +1,171 @@
+"""Loops and branches: which `for` is unrolled, which `if` decided, what an undecided one leaves."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..values import Unknown, assigned_names, bind_target
+from . import model_access
+from .scope import (
+    _REBOUND,
+    _extends_outer_models,
+    _Frame,
+    _identity,
+    _Made,
+    _made_so_far,
+    _reads_image_data_format,
+    _restore,
+    _Scope,
+    _Unfollowable,
+)
+from .syntax import _body_of, _jumps
+
+
+class FlowMixin:
+    """Loops and branches: which `for` is unrolled, which `if` decided, what an undecided one leaves. Mixed into k2t.parse.parser._Parser."""
+
+    # ------------------------------------------------------- branches and loops
+    def in_frame(self, frame: _Frame, walk) -> None:
+        self.frames.append(frame)
+        try:
+            walk()
+        finally:
+            self.frames.pop()
+
+    def carried(self, what: str, node: cst.CSTNode) -> None:
+        """Raise when ``node`` extends a model or tensor made before the innermost loop or undecided branch."""
+        if self.frames:
+            frame = self.frames[-1]
+            raise _Unfollowable(node, f"{what} inside {frame.kind} k2t cannot unroll or decide: the model would depend on it")
+
+    def outer(self, scope: _Scope, *, model: str | None = None, tensor: str | None = None) -> bool:
+        """Whether ``model`` / ``tensor`` was made before the innermost loop or undecided branch."""
+        if not self.frames:
+            return False
+        frame = self.frames[-1]
+        if model is not None:
+            instance = scope.model(model)
+            return instance is not None and id(instance.model) in frame.models
+        return tensor is not None and tensor in frame.tensors
+
+    def if_statement(self, stmt: cst.If, scope: _Scope) -> None:
+        self.scan_expressions(stmt, stmt.test, scope)
+        test, _ = self.evaluate(stmt.test, scope)
+        if not isinstance(test, Unknown) and self.decides(stmt, scope):
+            # `if K.image_data_format() == "channels_first":` runs one branch in Keras 3: only that branch is kept.
+            live = "body" if test else ("orelse" if stmt.orelse is not None else None)
+            if not self.inlining:  # a helper's body is walked per call: its `if` stays as written
+                self.script.decided_ifs[id(stmt)] = live
+            if live == "body":
+                self.block(_body_of(stmt.body), scope)
+            elif live == "orelse":
+                orelse = stmt.orelse
+                self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope)
+            return
+        before = assigned_names(stmt)
+        frame = _Frame(stmt, f"an `if` on `{self.code(stmt.test)}`", scope)
+        made_before = _made_so_far(scope)
+        self.in_frame(frame, lambda: self.block(_body_of(stmt.body), scope))
+        made_in_body = _made_so_far(scope)
+        if stmt.orelse is not None:
+            orelse = stmt.orelse
+            _restore(scope, made_before)  # the `else` branch starts from what existed before the `if`
+            self.in_frame(frame, lambda: self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope))
+        made_in_orelse = _made_so_far(scope) if stmt.orelse is not None else made_before
+        if isinstance(test, Unknown):
+            self.join_branches(stmt, scope, made_before, (made_in_body, made_in_orelse))
+        else:  # Python runs one branch: its models and tensors are what the names hold after the `if`.
+            _restore(scope, made_in_body if test else made_in_orelse)
+        if not isinstance(test, Unknown) or not before:
+            return
+        scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide")
+
+    def decides(self, stmt: cst.If, scope: _Scope) -> bool:
+        """Whether an `if` whose test k2t knows is decided (one branch walked, the other dropped): on the
+        image data format, in a helper walked for one call (`if downsample:`), or where a branch builds on
+        a model or tensor made before it (`if USE_BN: model.add(...)`); other `if`s stay as written."""
+        if _reads_image_data_format(stmt.test, self) or scope.inline is not None:
+            return True
+        branches = [_body_of(stmt.body)]
+        orelse = stmt.orelse
+        if orelse is not None:
+            branches.append([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body))
+        return any(_extends_outer_models(branch, scope, self) for branch in branches)
+
+    def join_branches(self, stmt: cst.If, scope: _Scope, made_before: _Made, branches: tuple[_Made, _Made]) -> None:
+        """After an `if` k2t cannot decide: a name that holds a different model (or compile()) or Keras
+        tensor in each branch holds one k2t cannot know, and every later use of it is reported."""
+        joined: _Made = ({}, {})
+        loads = {id(load.instance.model): load for load in self.script.loads}
+        for kind in (0, 1):
+            before = made_before[kind]
+            states = [branch[kind] for branch in branches]
+            for name in set().union(before, *states):
+                # What the name may hold after the `if`: one value per branch (a name a branch leaves unbound
+                # is no candidate; one it rebinds to something else than a model or tensor is `_REBOUND`).
+                candidates = [state.get(name, _REBOUND) for state in states if name in state or name in before]
+                restored = [v for v in candidates if kind == 0 and v[0] is not None and id(v[0].model) in loads]
+                built = [v for v in candidates if v not in restored]
+                if restored and built and len({_identity(v) for v in built}) == 1 and built[0] is not _REBOUND:
+                    # `if exists(path): model = load_model(path) else: model = build(); model.save(path)`: the same
+                    # model when the file holds the built one, which is known only once every save is (run()).
+                    self.restored_joins.append((stmt, name, [loads[id(v[0].model)] for v in restored], built[0]))
+                    candidates = built
+                if len({_identity(value) for value in candidates}) > 1:
+                    joined[kind][name] = (None, None) if kind == 0 else None
+                    scope.undecided[name] = f"`{name}` holds a different model, compile() or Keras tensor in each branch of `if {self.code(stmt.test)}`, which k2t cannot decide"
+                elif candidates and candidates[0] is not _REBOUND:
+                    joined[kind][name] = candidates[0]
+        _restore(scope, joined)
+
+    def check_restored_joins(self) -> None:
+        """An `if` that loads a model in one branch and builds one in the other: the same model only when
+        the file holds the built model (and, loaded with its compile(), was saved with the same one)."""
+        for stmt, name, restored, (instance, compile_spec) in self.restored_joins:
+            for load in restored:
+                if load.model is None:
+                    continue  # the load has its own diagnostic (K2T180)
+                if load.model is not instance.model or (load.compile and load.saved_compile is not compile_spec):
+                    self.todo(
+                        stmt,
+                        stmt.test,
+                        "K2T103",
+                        f"`{name}` holds, after `if {self.code(stmt.test)}`, the model loaded from `{load.path.code}` "
+                        "or one built in another branch, which k2t cannot tell are the same",
+                    )
+
+    def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
+        if model_access.freeze_loop(self, stmt, scope):  # `for layer in base.layers[:k]: layer.trainable = False`
+            return
+        self.scan_expressions(stmt, stmt.iter, scope)
+        items, _ = self.evaluate(stmt.iter, scope)
+        body = _body_of(stmt.body)
+        unrollable = stmt.orelse is None and not _jumps(body)  # break/continue/return: iterations differ
+        if _extends_outer_models(body, scope, self) and not isinstance(items, Unknown) and unrollable:
+            # `for units in (64, 32): model.add(layers.Dense(units))`: one layer per iteration.
+            try:
+                items = list(items)
+            except TypeError:
+                items = None
+            if items is not None and len(items) <= 1000:
+                self.script.unrolled.add(id(stmt))
+                for index, item in enumerate(items):
+                    bind_target(scope.env, stmt.target, item, transient=True)
+                    self.iteration = (*self.iteration, (id(stmt), index))
+                    try:
+                        self.block(body, scope)
+                    finally:
+                        self.iteration = self.iteration[:-1]
+                return
+        names = assigned_names(stmt)
+        reason = f"`{self.code(stmt.iter)}` is not a sequence k2t knows" if isinstance(items, Unknown) else "a loop variable"
+        scope.env.forget(names, reason)
+        frame = _Frame(stmt, f"a loop over `{self.code(stmt.iter)}`", scope)
+        self.in_frame(frame, lambda: self.block(body, scope))
+        if stmt.orelse is not None:
+            self.block(_body_of(stmt.orelse.body), scope)
+        scope.env.forget(names, "rebound in a loop")
+
+    def layer_key(self, node: cst.CSTNode) -> object:
+        """The identity of the layer object a call creates: one per iteration of an unrolled loop."""
+        return (id(node), self.iteration) if self.iteration else id(node)

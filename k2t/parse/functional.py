@@ -1,0 +1,271 @@
+"""The Functional API: Keras tensors, the layers called on them, keras.Model(inputs, outputs)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
+from .graph import _graph_nodes, _sources
+from .scope import _Scope, _Unfollowable
+from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, MERGE_FUNCTIONS, _mark_subtree
+
+
+class FunctionalMixin:
+    """The Functional API: Keras tensors, the layers called on them, keras.Model(inputs, outputs). Mixed into k2t.parse.parser._Parser."""
+
+    # ------------------------------------------------------------ Functional API
+    def functional_statement(self, line, small, scope: _Scope) -> bool:
+        """``x = keras.Input(...)``, ``x = layer(...)(tensors)``, ``layer = layers.Dense(8)``, ``m = keras.Model(...)``."""
+        if self.input_tuple(line, small, scope):
+            return True
+        if self.helper_tuple(line, small, scope):
+            return True
+        if self.tensor_arithmetic(line, small, scope):
+            return True
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return False
+        target = small.targets[0].target.value
+        value = small.value
+        if isinstance(value, cst.Name) and scope.tensor(value.value) is not None:
+            # `x = inputs`: another name for the same Keras tensor; the statement goes with the model.
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = {value.value}`", value)
+            self.consumed.add(id(value))
+            scope.tensors[target] = scope.tensor(value.value)
+            self.script.tensor_aliases.append((line, scope.tensors[target]))
+            return True
+        if not isinstance(value, cst.Call):
+            return False
+        name = self.keras_name(value.func)
+        if name == "keras.Input":
+            node = self.input_node(line, target, value, scope)
+            scope.tensors[target] = node
+            return True
+        if name == "keras.Model":
+            model = self.functional_model(line, target, value, scope)
+            scope.models[target] = Instance(model)
+            return True
+        if name is not None and name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper():
+            # A layer object kept for later calls (shared layers).
+            layer = self.bind_layer_object(target, self.call(value, name, scope), line)
+            scope.layer_objects[target] = (layer, self.layer_key(value), line)
+            self.script.removed.add(id(line))
+            return True
+        if self.is_tensor_expression(value, scope):
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
+            node = self.tensor_expression(line, target, value, scope)
+            scope.tensors[target] = node
+            return True
+        return False
+
+    def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
+        """``x += residual``, ``x = a + b``, ``x = a * gate``: Keras applies add / subtract / multiply to
+        Keras tensors, as its Add / Subtract / Multiply layers do."""
+        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and scope.tensor(small.target.value) is not None:
+            merge = _TENSOR_OPERATORS.get(type(small.operator).__name__.removesuffix("Assign"))
+            target, left, right, node = small.target.value, small.target, small.value, small
+        elif (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.BinaryOperation)
+            and (self._symbolic(small.value.left, scope) or self._symbolic(small.value.right, scope))
+        ):
+            merge = _TENSOR_OPERATORS.get(type(small.value.operator).__name__)
+            target, left, right, node = small.targets[0].target.value, small.value.left, small.value.right, small.value
+        else:
+            return False
+        if merge is None or not (self._symbolic(left, scope) and self._symbolic(right, scope)):
+            raise _Unfollowable(node, f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, - and * of two tensors)")
+        if self.outer(scope, tensor=target):
+            self.carried(f"`{target}` updated", node)
+        scope.tensors[target] = self.tensor_operation(line, target, node, merge, left, right, scope)
+        return True
+
+    def input_tuple(self, line, small, scope: _Scope) -> bool:
+        """``left, right = keras.Input(shape=(8,)), keras.Input(shape=(8,))``."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+            return False
+        target, value = small.targets[0].target, small.value
+        if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
+            return False
+        names = [el.value for el in target.elements]
+        values = [el.value for el in value.elements]
+        if len(names) != len(values) or not all(isinstance(n, cst.Name) for n in names):
+            return False
+        if not all(isinstance(v, cst.Call) and self.keras_name(v.func) == "keras.Input" for v in values):
+            return False
+        for name, call in zip(names, values):
+            scope.tensors[name.value] = self.input_node(line, name.value, call, scope)
+        return True
+
+    def is_tensor_expression(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """A call of a layer (``layers.Dense(8)(x)``, ``shared(x)``, ``layers.add([a, b])``) on symbolic tensors."""
+        if not isinstance(node, cst.Call):
+            return False
+        func = node.func
+        if isinstance(func, cst.Call):
+            name = self.keras_name(func.func)
+            return name is not None and name.startswith("keras.layers.")
+        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            return True
+        if self.helper_call(node, scope) is not None:
+            return any(self._symbolic(arg.value, scope) for arg in node.args)
+        if isinstance(func, cst.Name) and scope.model(func.value) is not None:
+            # `base(inputs)` on symbolic tensors nests the model; `model(x_test)` on arrays does not.
+            return bool(node.args) and self._symbolic(node.args[0].value, scope)
+        name = self.keras_name(func)
+        return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+
+    def _symbolic(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _TENSOR_OPERATORS:
+            return self._symbolic(node.left, scope) and self._symbolic(node.right, scope)
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return bool(node.elements) and all(self._symbolic(el.value, scope) for el in node.elements)
+        if isinstance(node, cst.Name):
+            return scope.tensor(node.value) is not None
+        return self.is_tensor_expression(node, scope)
+
+    def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
+        if isinstance(node, cst.Name):
+            tensor = scope.tensor(node.value)
+            if tensor is None:
+                raise _Unfollowable(node, f"`{node.value}` is not a Keras tensor k2t can follow")
+            self.consumed.add(id(node))
+            return tensor
+        if self.is_tensor_expression(node, scope):
+            return self.tensor_expression(line, target, node, scope)
+        if isinstance(node, cst.BinaryOperation) and self._symbolic(node, scope):
+            return self.tensor_operation(line, target, node, _TENSOR_OPERATORS[type(node.operator).__name__], node.left, node.right, scope)
+        raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
+
+    def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
+        inputs = (self.tensor_argument(line, target, left, scope), self.tensor_argument(line, target, right, scope))
+        layer = KerasCall(f"keras.layers.{merge}", (), (), self.pos(node))
+        return self.made(TensorNode(target, self.pos(node), layer, self.layer_key(node), inputs, True, statement=line))
+
+    def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
+        func = node.func
+        helper = self.helper_call(node, scope)
+        if helper is not None:
+            returned = self.inline_helper(line, node, helper, scope, target)
+            if not isinstance(returned, TensorNode):
+                raise _Unfollowable(node, f"{helper.name}() does not return one Keras tensor here")
+            self.script.tensor_aliases.append((line, returned))  # the call's statement goes with the model
+            return returned
+        if isinstance(func, cst.Call):
+            layer = self.call(func, self.keras_name(func.func), scope)
+            layer_id = self.layer_key(func)
+        elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            layer, layer_id, _ = scope.layer_object(func.value)
+            self.consumed.add(id(func))
+        elif isinstance(func, cst.Name) and scope.model(func.value) is not None:
+            layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
+            layer_id = id(layer.model)
+        else:
+            # layers.add([a, b]) and friends (`from keras.layers import add` too): the function form of a merge layer.
+            short = self.keras_name(func).rsplit(".", 1)[-1]
+            _mark_subtree(func, self.consumed)
+            args = [a for a in node.args if a.keyword is None][:1]
+            kwargs = tuple((a.keyword.value, self.value(a.value, scope)) for a in node.args if a.keyword is not None)
+            layer = KerasCall("keras.layers." + MERGE_FUNCTIONS[short], (), kwargs, self.pos(node))
+            layer_id = self.layer_key(node)
+            node_args = args
+            return self._apply(line, target, node, layer, layer_id, node_args, scope)
+        positional = [a for a in node.args if a.keyword is None]
+        for a in node.args:
+            if a.keyword is not None and a.keyword.value not in ("training", "mask"):
+                raise _Unfollowable(node, f"calling a layer with {a.keyword.value}= is not translated")
+        return self._apply(line, target, node, layer, layer_id, positional, scope)
+
+    def _apply(self, line, target, node, layer, layer_id, positional, scope) -> TensorNode:
+        self.consumed.add(id(node))
+        if len(positional) != 1:
+            raise _Unfollowable(node, "a layer is called on one tensor or one list of tensors")
+        arg = positional[0].value
+        if isinstance(arg, (cst.List, cst.Tuple)):
+            inputs = tuple(self.tensor_argument(line, target, el.value, scope) for el in arg.elements)
+            as_list = True
+        else:
+            inputs = (self.tensor_argument(line, target, arg, scope),)
+            as_list = False
+        return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line))
+
+    def made(self, node: TensorNode) -> TensorNode:
+        self.script.tensor_nodes.append(node)
+        return node
+
+    def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
+        spec = self.call(call, "keras.Input", scope)
+        shape = spec.arg(0, "shape")
+        if shape is None or shape.elements is None and shape.shape_of is None:
+            raise _Unfollowable(call, _INPUT_SHAPE_NEEDED)
+        name = spec.kwarg("name")
+        for key, value in spec.kwargs:
+            if key not in ("shape", "name", "dtype"):
+                raise _Unfollowable(call, f"Input({key}=...) is not translated")
+        return TensorNode(
+            target,
+            self.pos(call),
+            None,
+            id(call),
+            input_shape=shape,
+            input_name=name.literal if name is not None and isinstance(name.literal, str) else None,
+            statement=line,
+        )
+
+    def functional_model(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
+        self.script.uses_keras = True
+        self.consumed.add(id(call))
+        _mark_subtree(call.func, self.consumed)
+        given: dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword is not None else ("inputs", "outputs")[index] if index < 2 else None
+            if key is None:
+                raise _Unfollowable(call, "keras.Model() with more than two positional arguments")
+            given[key] = arg.value
+        if "inputs" not in given or "outputs" not in given:
+            raise _Unfollowable(call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)")
+        inputs, _ = self.tensor_list(given["inputs"], scope)
+        outputs, outputs_as_list = self.tensor_list(given["outputs"], scope, line)
+        kwargs = []
+        for key, value in given.items():
+            if key == "name":
+                kwargs.append((key, self.value(value, scope)))
+            elif key not in ("inputs", "outputs"):
+                raise _Unfollowable(call, f"keras.Model({key}=...) is not translated")
+        nodes = _graph_nodes(inputs, outputs)
+        for source in _sources(outputs):
+            if not any(source is given_input for given_input in inputs):
+                # Keras refuses it too ("Output ... is not connected to `inputs`").
+                raise _Unfollowable(call, f"the outputs depend on the Input `{source.var}`, which is not among the model's inputs")
+        model = ModelSpec(
+            var=target,
+            pos=self.pos(call),
+            call=KerasCall("keras.Model", (), tuple(kwargs), self.pos(call)),
+            statement=line,
+            graph=Graph(inputs, outputs, nodes, outputs_as_list),
+        )
+        model.factory = scope.function
+        self.script.models.append(model)
+        return model
+
+    def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
+        """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
+        if isinstance(node, (cst.List, cst.Tuple)):
+            items = [el.value for el in node.elements]
+            as_list = True
+        else:
+            items = [node]
+            as_list = False
+        tensors = []
+        for item in items:
+            if line is not None and self.is_tensor_expression(item, scope):
+                tensors.append(self.tensor_expression(line, "outputs", item, scope))
+                continue
+            if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
+                raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")
+            self.consumed.add(id(item))
+            tensors.append(scope.tensor(item.value))
+        return tensors, as_list

@@ -1,0 +1,221 @@
+"""Helper functions that take Keras tensors or a model, walked at each call."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..values import Unknown
+from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
+from .syntax import (
+    BINDABLE_PREFIXES,
+    MERGE_FUNCTIONS,
+    _body_of,
+    _mark_subtree,
+    _parameter_names,
+    _plain_names,
+)
+
+
+class HelperMixin:
+    """Helper functions that take Keras tensors or a model, walked at each call. Mixed into k2t.parse.parser._Parser."""
+
+    # ------------------------------------------------------- helper functions
+    def graph_parameters(self, node: cst.FunctionDef, scope: _Scope) -> frozenset[str]:
+        """The parameters a function's body uses as Keras tensors or models: what a layer is called on
+        (``layers.Conv2D(f, 3)(x)``, ``layers.add([x, shortcut])``), a model it extends (``m.add(...)``),
+        or what it passes on to another such function."""
+        params = set(_parameter_names(node.params))
+        held: set[str] = set()  # names the body binds to layer objects (`conv = layers.Conv2D(8, 3)`)
+        found: set[str] = set()
+        parser = self
+
+        def layer_name(func: cst.BaseExpression) -> bool:
+            name = parser.keras_name(func) or ""
+            return name.startswith("keras.layers.")
+
+        class Finder(cst.CSTVisitor):
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                if isinstance(assign.value, cst.Call) and layer_name(assign.value.func):
+                    held.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+
+            def visit_Call(self, call: cst.Call) -> None:
+                func = call.func
+                calls_layer = (
+                    (isinstance(func, cst.Call) and layer_name(func.func))
+                    or (layer_name(func) and (parser.keras_name(func) or "").rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
+                    or (isinstance(func, cst.Name) and (func.value in held or func.value in params or scope.helper(func.value) is not None))
+                )
+                if calls_layer:
+                    for arg in call.args:
+                        found.update(_plain_names(arg.value) & params)
+                if isinstance(func, cst.Attribute) and func.attr.value == "add" and isinstance(func.value, cst.Name) and func.value.value in params:
+                    found.add(func.value.value)
+
+            def visit_FunctionDef(self, inner) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found)
+
+    def helper_call(self, node: cst.Call, scope: _Scope) -> _Helper | None:
+        """The helper function ``node`` calls, when it calls one by name."""
+        if isinstance(node.func, cst.Name):
+            return scope.helper(node.func.value)
+        return None
+
+    def inline_helper(self, line, call: cst.Call, helper: _Helper, scope: _Scope, target: str | None = None):
+        """Walk ``helper``'s body for this call, its parameters bound to the call's arguments; what it returns."""
+        if helper in self.inlining:
+            raise _Unfollowable(call, f"{helper.name}() calls itself; k2t does not follow recursive model code")
+        if len(self.inlining) > 50:
+            raise _Unfollowable(call, f"helper functions nested more than 50 deep at {helper.name}()")
+        inner = _Scope(helper.scope, helper.name)
+        inner.inline = _Inline(helper.name, target or helper.name)
+        for name, (expr, where) in self.helper_arguments(call, helper, scope).items():
+            self.bind_parameter(inner, name, expr, where, helper, scope, line)
+        self.consumed.add(id(call))
+        self.consumed.add(id(call.func))
+        frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
+        self.iteration = (*self.iteration, ("call", id(call)))  # new layer objects per call
+        self.inlining.append(helper)
+        try:
+            self.block(_body_of(helper.node.body), inner)
+        finally:
+            self.inlining.pop()
+            self.iteration = self.iteration[:-1]
+            self.frames = frames
+        helper.inlined += 1
+        returned = inner.inline.returned
+        return None if returned is _NOT_RETURNED else returned
+
+    def helper_arguments(self, call: cst.Call, helper: _Helper, scope: _Scope) -> dict[str, tuple[cst.BaseExpression, _Scope]]:
+        """Parameter -> (the expression it receives, the scope that expression is evaluated in)."""
+        params = helper.node.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise _Unfollowable(call, f"{helper.name}() takes *args or **kwargs; k2t follows helpers with named parameters")
+        positional = [*params.posonly_params, *params.params]
+        by_keyword = {p.name.value: p for p in [*params.params, *params.kwonly_params]}
+        given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
+        index = 0
+        for arg in call.args:
+            if arg.star:
+                raise _Unfollowable(arg, f"{helper.name}() called with {arg.star}-arguments is not followed")
+            if arg.keyword is None:
+                if index >= len(positional):
+                    raise _Unfollowable(call, f"{helper.name}() takes {len(positional)} positional arguments (Python refuses it too)")
+                given[positional[index].name.value] = (arg.value, scope)
+                index += 1
+            elif arg.keyword.value in by_keyword and arg.keyword.value not in given:
+                given[arg.keyword.value] = (arg.value, scope)
+            else:
+                raise _Unfollowable(arg, f"{helper.name}() has no parameter {arg.keyword.value}= (Python refuses it too)")
+        for param in [*positional, *params.kwonly_params]:
+            if param.name.value in given:
+                continue
+            if param.default is None:
+                raise _Unfollowable(call, f"{helper.name}() is missing its argument `{param.name.value}` (Python refuses it too)")
+            given[param.name.value] = (param.default, helper.scope)
+        return given
+
+    def bind_parameter(self, inner: _Scope, name: str, expr, where: _Scope, helper: _Helper, scope: _Scope, line) -> None:
+        """What one parameter holds in the helper's body: a Keras tensor, model, layer, Keras object or value."""
+        if where is scope and self._symbolic(expr, scope):
+            if isinstance(expr, (cst.List, cst.Tuple)):
+                raise _Unfollowable(expr, f"a list of Keras tensors passed to {helper.name}() is not followed")
+            inner.tensors[name] = self.tensor_argument(line, name, expr, scope)
+            inner.env.forget([name], "a Keras tensor")
+            return
+        if isinstance(expr, cst.Name) and scope.model(expr.value) is not None and where is scope:
+            if self.outer(scope, model=expr.value):
+                self.carried(f"`{helper.name}({expr.value}, ...)`", expr)
+            self.consumed.add(id(expr))
+            inner.models[name] = scope.model(expr.value)
+            inner.env.forget([name], "a Keras model")
+            return
+        if isinstance(expr, cst.Name) and where.layer_object(expr.value) is not None:
+            self.consumed.add(id(expr))
+            inner.layer_objects[name] = where.layer_object(expr.value)
+            inner.env.forget([name], "a Keras layer")
+            return
+        keras = self.keras_name(expr.func) if isinstance(expr, cst.Call) else self.keras_name(expr)
+        if keras is not None and keras.startswith(BINDABLE_PREFIXES):
+            # `conv_bn(x, 64, reg=regularizers.l2(1e-4))`: the object the helper's layers receive.
+            bound = self.call(expr, keras, where) if isinstance(expr, cst.Call) else keras
+            if not isinstance(expr, cst.Call):
+                _mark_subtree(expr, self.consumed)
+            inner.bindings[name] = (bound, line)
+            inner.env.forget([name], "a Keras object")
+            return
+        if isinstance(expr, cst.Name) and where.binding(expr.value) is not None:
+            self.consumed.add(id(expr))
+            self.used_bindings.add(expr.value)
+            inner.bindings[name] = where.binding(expr.value)
+            inner.env.forget([name], "a Keras object")
+            return
+        self.scan_expressions(line, expr, where) if where is scope else None
+        value, _ = self.evaluate(expr, where)
+        if isinstance(value, Unknown):
+            value = Unknown(f"`{self.code(expr)}`, passed to {helper.name}(), is not a value k2t knows ({value.reason})")
+        # The parameter does not exist where the generated module is built: code uses its value.
+        inner.env.bind(name, value, transient=True)
+
+    def helper_return(self, line, small: cst.Return, scope: _Scope) -> None:
+        """``return x`` / ``return layers.add([x, shortcut])`` / ``return x, skip`` in a helper being walked."""
+        inline = scope.inline
+        assert inline is not None
+        if self.frames:
+            self.carried("`return`", small)
+        value = small.value
+        if value is None:
+            inline.returned = None
+            return
+        items = [el.value for el in value.elements] if isinstance(value, cst.Tuple) else [value]
+        if not all(self._symbolic(item, scope) for item in items):
+            raise _Unfollowable(value, f"{inline.name}() returns `{self.code(value)}`; k2t follows helpers that return Keras tensors")
+        tensors = []
+        for item in items:
+            tensor = self.tensor_argument(line, inline.target, item, scope)
+            if isinstance(item, cst.Name):
+                self.script.tensor_aliases.append((line, tensor))
+            tensors.append(tensor)
+        inline.returned = tuple(tensors) if isinstance(value, cst.Tuple) else tensors[0]
+
+    def helper_statement(self, line, call: cst.Call, scope: _Scope) -> None:
+        """``add_block(model, 64)`` as a statement: the layers it adds, or the tensors it builds."""
+        helper = self.helper_call(call, scope)
+        assert helper is not None
+        models = [scope.model(a.value.value) for a in call.args if isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None]
+        if not models and not any(self._symbolic(a.value, scope) for a in call.args):
+            helper.other_uses = True  # called on data: ordinary code
+            self.scan_expressions(line, call, scope)
+            return
+        self.inline_helper(line, call, helper, scope)
+        for instance in models:
+            instance.model.add_statements.append(line)
+
+    def helper_tuple(self, line, small, scope: _Scope) -> bool:
+        """``x, skip = encoder_block(x, 64)``: each name a tensor the helper returns."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call)):
+            return False
+        target = small.targets[0].target
+        if not isinstance(target, (cst.Tuple, cst.List)) or not self.is_tensor_expression(small.value, scope):
+            return False
+        helper = self.helper_call(small.value, scope)
+        if helper is None:
+            return False
+        names = [el.value for el in target.elements]
+        if not all(isinstance(n, cst.Name) for n in names):
+            raise _Unfollowable(target, "k2t follows a helper's tensors unpacked into plain names")
+        for name in names:
+            if self.outer(scope, tensor=name.value):
+                self.carried(f"`{name.value}` updated", small.value)
+        returned = self.inline_helper(line, small.value, helper, scope)
+        if not isinstance(returned, tuple) or len(returned) != len(names):
+            raise _Unfollowable(small.value, f"{helper.name}() does not return {len(names)} Keras tensors here")
+        for name, tensor in zip(names, returned):
+            scope.tensors[name.value] = tensor
+            self.script.tensor_aliases.append((line, tensor))
+        return True

@@ -1,0 +1,117 @@
+"""`load_model(path)`: which architecture the file holds, resolved once every save of the script is known."""
+
+from __future__ import annotations
+
+from ..ir import CompileSpec, Instance, KerasScript, MethodCall, ModelSpec, Value
+
+
+def saved_path(call: MethodCall) -> Value | None:
+    """The file a ``save``/``save_weights``/``load_weights`` call names (its first argument or ``filepath=``)."""
+    if call.args:
+        return call.args[0]
+    return dict(call.kwargs).get("filepath")
+
+
+def _same_path(a: Value, b: Value) -> bool:
+    """Two path arguments that name the same file: the same literal, or the same expression."""
+    if a.is_literal and b.is_literal:
+        return a.literal == b.literal
+    return a.code.strip() == b.code.strip()
+
+
+def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSpec | None, str]]:
+    """Where the script writes whole models: (path, model instance, compile in force, what wrote it).
+
+    ``model.save(path)`` and a ``keras.callbacks.ModelCheckpoint(path)`` given to
+    ``model.fit`` (unless it saves weights only, which load_model cannot read).
+    """
+    def callbacks_of(fit: MethodCall) -> Value | None:
+        callbacks = dict(fit.kwargs).get("callbacks")
+        if callbacks is None and len(fit.args) > 5:
+            callbacks = fit.args[5]  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
+        return callbacks
+
+    writers = []
+    for call in script.calls:
+        if call.method == "save":
+            path = saved_path(call)
+            if path is not None:
+                writers.append((path, call.instance, call.compiled, f"{call.model}.save()"))
+        elif call.method == "fit":
+            callbacks = callbacks_of(call)
+            for element in (callbacks.elements or ()) if callbacks is not None else ():
+                checkpoint = element.keras_call
+                if checkpoint is None or checkpoint.name != "keras.callbacks.ModelCheckpoint":
+                    continue
+                path = checkpoint.arg(0, "filepath")
+                weights_only = checkpoint.kwarg("save_weights_only")
+                if path is not None and not (weights_only is not None and weights_only.literal is True):
+                    writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
+    # A ModelCheckpoint built outside fit(...) (`callbacks = [ModelCheckpoint(path), ...]`) writes the model of
+    # every fit given callbacks through a name or expression; when those fits train several architectures,
+    # the load stays unresolved.
+    passed = []
+    for call in script.calls:
+        callbacks = callbacks_of(call) if call.method == "fit" else None
+        if callbacks is not None and callbacks.elements is None and not callbacks.is_literal:
+            passed.append(call)
+    for built in script.callbacks:
+        checkpoint = built.call
+        if checkpoint.name != "keras.callbacks.ModelCheckpoint":
+            continue
+        path = checkpoint.arg(0, "filepath")
+        weights_only = checkpoint.kwarg("save_weights_only")
+        if path is None or (weights_only is not None and weights_only.literal is True):
+            continue
+        for call in passed:
+            writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
+    return writers
+
+
+def _resolve_loads(script: KerasScript) -> None:
+    """Give each ``load_model`` the architecture of the model the script saves at the same path.
+
+    A file the script does not write itself (or writes from models of different
+    architectures) stays unresolved: k2t cannot tell which module it holds.
+    """
+    stand_ins = {id(load.instance.model): load for load in script.loads}
+    resolved: dict[int, ModelSpec] = {}
+
+    def real(model: ModelSpec) -> ModelSpec | None:
+        if id(model) not in stand_ins:
+            return model
+        return resolved.get(id(model))
+
+    writers = _model_writers(script)
+    for load in script.loads:
+        stand_in = load.instance.model
+        matches = [(real(instance.model), compiled, saver) for path, instance, compiled, saver in writers if _same_path(path, load.path)]
+        models = {id(model): model for model, _, _ in matches if model is not None}
+        if not matches:
+            load.reason = (
+                f"k2t cannot tell which model the file `{load.path.code}` holds: the script saves none at this path "
+                "(build the model with its generated class and load the state_dict `k2t weights` wrote)"
+            )
+        elif not models:
+            load.reason = (
+                f"k2t cannot tell which model the file `{load.path.code}` holds: the model saved there is itself "
+                "restored by a load_model() k2t cannot place"
+            )
+        elif len(models) > 1:
+            load.reason = f"k2t cannot tell which model the file `{load.path.code}` holds: models of {len(models)} architectures are saved there"
+        else:
+            model, compiled, saver = next(match for match in matches if match[0] is not None)
+            load.model, load.saver = model, saver
+            load.saved_compile = compiled if load.compile else None
+            resolved[id(stand_in)] = model
+    # Point everything recorded on a stand-in at the resolved architecture.
+    restored_calls = [(call, stand_ins.get(id(call.instance.model))) for call in script.calls]
+    for call, load in restored_calls:
+        if load is not None and load.model is not None:
+            call.instance.model = load.model
+            if call.compiled is None:
+                call.compiled = load.saved_compile
+    for compiled in script.compiles:
+        load = stand_ins.get(id(compiled.model))
+        if load is not None and load.model is not None:
+            compiled.model = load.model

@@ -1,0 +1,276 @@
+"""Sequential models, .add, .compile, layer objects, load_model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
+from ..values import Unknown, bind_target
+from . import model_access
+from .graph import _nests
+from .scope import _NoBindScope, _Scope, _Unfollowable
+from .syntax import (
+    _INPUT_SHAPE_NEEDED,
+    BINDABLE_PREFIXES,
+    LOAD_MODEL,
+    MERGE_FUNCTIONS,
+    _concatenated,
+    _mark_subtree,
+)
+
+
+class ModelMixin:
+    """Sequential models, .add, .compile, layer objects, load_model. Mixed into k2t.parse.parser._Parser."""
+
+    def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
+        """Model construction, .add, .compile and Keras object bindings. True when handled."""
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) == "keras.utils.clear_session":
+            self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
+        if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
+            return True
+        if self.functional_statement(line, small, scope):
+            return True
+        if isinstance(small, cst.Return) and scope.inline is not None:
+            self.helper_return(line, small, scope)
+            return True
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.helper_call(small.value, scope) is not None:
+            self.helper_statement(line, small.value, scope)
+            return True
+        if isinstance(small, cst.Return) and scope.function is not None and small.value is not None:
+            value = small.value
+            if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Sequential":
+                model = self.sequential(line, None, value, scope)
+                scope.factories[scope.function] = Instance(model)
+                return True
+            if isinstance(value, cst.Call) and self.keras_name(value.func) == "keras.Model":
+                model = self.functional_model(line, None, value, scope)
+                scope.factories[scope.function] = Instance(model)
+                return True
+            if isinstance(value, cst.Name):
+                instance = scope.model(value.value)
+                if instance is not None:
+                    self.consumed.add(id(value))
+                    if instance.compile is not None:
+                        instance.compile.escapes = True
+                    scope.factories[scope.function] = instance
+                    return True
+            return False
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Name)
+        ):
+            made = scope.factory(small.value.func.value)
+            if made is not None:
+                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)
+                self.scan_expressions(line, small.value, scope)
+                return True
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            target = small.targets[0].target.value
+            value = small.value
+            if isinstance(value, cst.Call):
+                name = self.keras_name(value.func)
+                if name == "keras.Sequential":
+                    model = self.sequential(line, target, value, scope)
+                    scope.models[target] = Instance(model)
+                    return True
+                if name in LOAD_MODEL:
+                    self.load_model(line, target, value, scope)
+                    return True
+                if name is not None and name.startswith(BINDABLE_PREFIXES):
+                    scope.bindings[target] = (self.call(value, name, scope), line)
+                    self.script.removed.add(id(line))
+                    return True
+            elif isinstance(value, (cst.Name, cst.Attribute)):
+                name = self.keras_name(value)
+                if name is not None and name.startswith("keras.layers.") and (
+                    name.rsplit(".", 1)[-1][:1].isupper() or name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+                ):
+                    # `RNN = layers.LSTM`: the name is that layer class wherever the script calls it.
+                    _mark_subtree(value, self.consumed)
+                    self.layer_classes[target] = name
+                    self.script.removed.add(id(line))
+                    return True
+                if name is not None and name.startswith(BINDABLE_PREFIXES):
+                    _mark_subtree(value, self.consumed)
+                    scope.bindings[target] = (name, line)
+                    self.script.removed.add(id(line))
+                    return True
+            # Rebinding a model or tensor name to something else ends our knowledge of it
+            # (`x = np.random.random(...)` after `x` held a Keras tensor).
+            scope.helpers.pop(target, None)
+            scope.models.pop(target, None)
+            self.layer_classes.pop(target, None)
+            if scope.tensor(target) is not None:
+                scope.tensors[target] = None
+            return False
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                instance = scope.model(func.value.value)
+                if instance is not None and func.attr.value == "add":
+                    if len(call.args) != 1 or call.args[0].keyword is not None:
+                        raise _Unfollowable(call, "model.add() takes exactly one layer")
+                    if self.outer(scope, model=func.value.value):
+                        self.carried(f"`{func.value.value}.add(...)`", call)
+                    self.add_layer(instance.model, call.args[0].value, scope)
+                    instance.model.add_statements.append(line)
+                    return True
+                if instance is not None and func.attr.value == "compile":
+                    instance.compile = self.compile(line, instance.model, func.value.value, call, scope)
+                    return True
+        return False
+
+    # ------------------------------------------------------------ saved models
+    def load_model(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
+        """``target = keras.models.load_model(path)``: which architecture the file holds is resolved at the end."""
+        self.script.uses_keras = True
+        spec = self.call(call, "keras.models.load_model", scope)
+        # A stand-in architecture until _resolve_loads knows the real one: calls on `target` are recorded on it.
+        instance = Instance(ModelSpec(var=target, pos=spec.pos, call=spec, statement=line))
+        scope.models[target] = instance
+        names = ("filepath", "custom_objects", "compile", "safe_mode")
+        if len(spec.args) > len(names):
+            self.todo(line, call, "K2T181", "load_model(): too many positional arguments")
+            return
+        given = dict(zip(names, spec.args)) | dict(spec.kwargs)
+        for key, value in given.items():
+            if key not in names:
+                self.todo(line, call, "K2T181", f"load_model({key}=...) is not translated")
+                return
+        compile_value = given.get("compile")
+        if compile_value is not None and not isinstance(compile_value.literal, bool):
+            self.todo(line, call, "K2T181", "load_model(compile=...) must be True or False for k2t to follow")
+            return
+        if "filepath" not in given:
+            self.todo(line, call, "K2T181", "load_model() without a file path")
+            return
+        self.script.loads.append(
+            LoadSpec(
+                var=target,
+                path=given["filepath"],
+                pos=spec.pos,
+                instance=instance,
+                compile=compile_value is None or compile_value.literal,
+                function=scope.function,
+                statement=line,
+            )
+        )
+
+    # ----------------------------------------------------------- layer objects
+    def bind_layer_object(self, var: str, call: KerasCall, statement: cst.CSTNode) -> KerasCall:
+        """``norm = layers.Normalization()``: the call, marked as the layer held by ``var``."""
+        bound = LayerObject(var, call, statement)
+        self.script.layer_objects.append(bound)
+        return dataclasses.replace(call, bound=bound)
+
+    def layer_object_used(self, node: cst.Name, scope: _Scope) -> None:
+        """``norm.adapt(x)``, ``print(norm.mean)``: the layer must exist where the script builds it."""
+        self.consumed.add(id(node))
+        bound = scope.layer_object(node.value)[0].bound
+        if bound is not None:
+            bound.uses.append(self.pos(node))
+            self.script.removed.discard(id(bound.statement))  # the translator rewrites it instead
+
+    def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
+        self.script.uses_keras = True
+        spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
+        model = ModelSpec(
+            var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos, keras_name=spec.keras_name), statement=line
+        )
+        layers_node = None
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value == "layers":
+                layers_node = arg.value
+        for part in _concatenated(layers_node) if layers_node is not None else ():
+            if isinstance(part, cst.Name) and model_access.take_list(self, model, part, scope):
+                continue  # `[keras.Input(...)] + hidden + [...]`
+            if isinstance(part, cst.ListComp):
+                self.comprehension_layers(model, part, scope)
+                continue
+            if not isinstance(part, (cst.List, cst.Tuple)):
+                raise _Unfollowable(part, "Sequential(...) needs a list of layers written in the call for k2t to follow")
+            for el in part.elements:
+                if not isinstance(el, cst.Element):
+                    raise _Unfollowable(part, "Sequential(...) with a starred list cannot be followed")
+                self.add_layer(model, el.value, scope)
+        model.factory = scope.function
+        self.script.models.append(model)
+        return model
+
+    def comprehension_layers(self, model: ModelSpec, node: cst.ListComp, scope: _Scope) -> None:
+        """``Sequential([layers.Dense(n, activation="relu") for n in (64, 32)])``: one layer per item."""
+        for_in = node.for_in
+        if for_in.inner_for_in is not None or for_in.ifs or for_in.asynchronous is not None:
+            raise _Unfollowable(node, "k2t unrolls a list comprehension of layers with one `for` and no `if`")
+        items, _ = self.evaluate(for_in.iter, scope)
+        if isinstance(items, Unknown):
+            raise _Unfollowable(for_in.iter, f"k2t cannot unroll layers over `{self.code(for_in.iter)}`: {items.reason}")
+        inner = _Scope(scope, scope.function)
+        for index, item in enumerate(items):
+            bind_target(inner.env, for_in.target, item, transient=True)
+            self.iteration = (*self.iteration, (id(node), index))
+            try:
+                self.add_layer(model, node.elt, inner)
+            finally:
+                self.iteration = self.iteration[:-1]
+
+    def nested_model(self, node: cst.Name, scope: _Scope) -> KerasCall:
+        """A model of the script used as a layer of another: one submodule holding it."""
+        instance = scope.model(node.value)
+        assert instance is not None
+        self.consumed.add(id(node))
+        return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model)
+
+    def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
+        if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
+            model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
+            return
+        if isinstance(node, cst.Name) and scope.model(node.value) is not None:
+            if _nests(scope.model(node.value).model, model):  # a model cannot hold itself
+                raise _Unfollowable(node, f"`{node.value}` is, or contains, the model it is added to")
+            model.layers.append(self.nested_model(node, scope))  # `Sequential([encoder, layers.Dense(1)])`
+            return
+        if not isinstance(node, cst.Call):
+            raise _Unfollowable(node, f"layer `{self.code(node)}` is not a call k2t can follow")
+        name = self.keras_name(node.func)
+        if name is None:
+            raise _Unfollowable(node, f"`{self.code(node.func)}` is not a Keras layer k2t can resolve")
+        layer = self.call(node, name, scope)
+        if name in ("keras.Input", "keras.layers.InputLayer"):
+            if model.layers or model.input_shape is not None:
+                raise _Unfollowable(node, "an Input must come first in a Sequential model")
+            shape = layer.arg(0, "shape")
+            if shape is None:
+                shape = layer.kwarg("input_shape")
+            if shape is None or shape.elements is None and shape.shape_of is None:
+                raise _Unfollowable(node, _INPUT_SHAPE_NEEDED)
+            model.input_shape = shape
+            model.input_pos = layer.pos
+            return
+        model.layers.append(layer)
+
+    def compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope) -> CompileSpec:
+        spec = self.call(call, "keras.Model.compile", scope)
+        optimizer = spec.arg(0, "optimizer")
+        loss = spec.arg(1, "loss")
+        metrics_value = spec.arg(2, "metrics")
+        metrics: tuple[Value, ...] = ()
+        if metrics_value is not None:
+            if metrics_value.items is not None:
+                metrics = (metrics_value,)  # {output: metrics}: resolved per output by the translator
+            elif metrics_value.elements is None:
+                raise _Unfollowable(call, "compile(metrics=...) must be a literal list for k2t to follow")
+            else:
+                metrics = metrics_value.elements
+        extra = tuple((k, v) for k, v in spec.kwargs if k not in ("optimizer", "loss", "metrics"))
+        if len(spec.args) > 3:
+            raise _Unfollowable(call, "compile() with more than three positional arguments")
+        compiled = CompileSpec(model, var, spec.pos, optimizer, loss, metrics, extra, statement=line)
+        self.script.compiles.append(compiled)
+        return compiled

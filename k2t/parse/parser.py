@@ -1,0 +1,425 @@
+"""The parser: walks the script statement by statement, with one mixin per concern."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
+
+from ..ir import (
+    NO_LITERAL,
+    CompileSpec,
+    Instance,
+    KerasCall,
+    KerasScript,
+    LoadSpec,
+    Pos,
+    ShapeOf,
+    Todo,
+    Value,
+)
+from ..names import canonical_name, is_keras, is_tensorflow
+from ..values import (
+    FOLDED_BUILTINS,
+    Evaluator,
+    Unknown,
+    assigned_names,
+    bind_target,
+    is_constant,
+)
+from ..values import (
+    target_names as _target_names,
+)
+from . import model_access
+from .flow import FlowMixin
+from .functional import FunctionalMixin
+from .helpers import HelperMixin
+from .loads import _resolve_loads
+from .models import ModelMixin
+from .scan import ScanMixin
+from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
+from .syntax import (
+    _AUGMENTED,
+    _BUILTIN_MODULES,
+    _DATASET_RANKS,
+    DEFAULT_IMAGE_DATA_FORMAT,
+    _assigned_by,
+    _body_of,
+    _bound_names,
+    _child_blocks,
+    _local_names,
+    _mark_subtree,
+    _parallel,
+    _parameter_names,
+)
+
+
+def parse_module(source: str) -> cst.Module:
+    return cst.parse_module(source)
+
+
+def parse(source: str, path: str = "<string>") -> KerasScript:
+    """Describe the Keras usage of ``source``. Raises libcst.ParserSyntaxError on bad input."""
+    module = cst.parse_module(source)
+    return _Parser(module, path).run()
+
+
+class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
+    def __init__(self, module: cst.Module, path: str):
+        # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self.module = self.wrapper.module
+        self.qnames = self.wrapper.resolve(QualifiedNameProvider)
+        self.positions = self.wrapper.resolve(PositionProvider)
+        self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
+        self.consumed: set[int] = set()  # id() of expression nodes already described
+        # Loops and undecided branches being walked: a model or tensor made before one of them must
+        # not be extended inside it (the model would depend on how often the body runs).
+        self.frames: list[_Frame] = []
+        self.iteration: tuple = ()  # (loop id, index) of each unrolled loop being walked
+        self.image_data_format = DEFAULT_IMAGE_DATA_FORMAT
+        # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
+        self.layer_classes: dict[str, str] = {}
+        self.used_bindings: set[str] = set()
+        self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
+        self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
+        self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
+        # Undecided `if`s whose branches load a model or build one: (if, name, the loads, the built model and compile).
+        self.restored_joins: list[tuple[cst.If, str, list[LoadSpec], tuple[Instance, CompileSpec | None]]] = []
+
+    # ------------------------------------------------------------------ helpers
+    def pos(self, node: cst.CSTNode) -> Pos:
+        start = self.positions[node].start
+        return (start.line, start.column + 1)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def keras_name(self, node: cst.CSTNode) -> str | None:
+        """Canonical name when ``node`` names a Keras or TensorFlow symbol."""
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return None
+        names = self.qnames.get(node, set())
+        if callable(names):  # libcst computes qualified names lazily
+            names = names()
+        for qn in sorted(names, key=lambda q: q.name):
+            if qn.source is not QualifiedNameSource.IMPORT:
+                continue
+            canonical = canonical_name(qn.name)
+            if is_keras(canonical) or is_tensorflow(canonical):
+                return canonical
+        if isinstance(node, cst.Name):
+            return self.layer_classes.get(node.value)  # `RNN = layers.LSTM`, then `RNN(128)`
+        return None
+
+    def evaluate(self, node: cst.BaseExpression, scope: _Scope) -> tuple[object, bool]:
+        """The value of ``node`` when the script runs (or an Unknown), and whether it reads a loop variable."""
+        evaluator = Evaluator(scope.env, self.folded_keras_call)
+        value = evaluator(node)
+        return value, evaluator.transient
+
+    def folded_keras_call(self, node: cst.Call) -> object | None:
+        if self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format") and not node.args:
+            return self.image_data_format
+        return None
+
+    def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
+        code = self.code(node)
+        literal = NO_LITERAL
+        shape_of = None
+        try:
+            literal = ast.literal_eval(code.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            if not isinstance(node, cst.Lambda) and not (isinstance(node, cst.Call) and self.keras_name(node.func) is not None):
+                known, transient = self.evaluate(node, scope)
+                if not isinstance(known, Unknown) and is_constant(known):
+                    return self._known_value(node, code, known, transient, scope)
+                if isinstance(known, Unknown) and transient:
+                    # A loop variable or a helper's parameter: it does not exist where the model is built,
+                    # so the code cannot stay as written, and k2t does not know the value to write instead.
+                    raise _Unfollowable(node, f"`{code.strip()}` is not known where the model is built: {known.reason}")
+                if isinstance(known, Unknown) and not transient:
+                    shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
+        keras_ref = None
+        keras_call = None
+        elements = None
+        if isinstance(node, cst.Call):
+            name = self.keras_name(node.func)
+            if name is not None:
+                keras_call = self.call(node, name, scope)
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            keras_ref = self.keras_name(node)
+            if keras_ref is not None:
+                _mark_subtree(node, self.consumed)
+            elif isinstance(node, cst.Name):
+                bound = scope.binding(node.value)
+                if bound is not None:
+                    self.used_bindings.add(node.value)
+                    if isinstance(bound[0], KerasCall):
+                        keras_call = bound[0]
+                    else:
+                        keras_ref = bound[0]
+        elif isinstance(node, (cst.List, cst.Tuple)):
+            elements = tuple(self.value(el.value, scope) for el in node.elements if isinstance(el, cst.Element))
+        items = None
+        if isinstance(node, cst.Dict) and all(isinstance(el, cst.DictElement) for el in node.elements):
+            keys = []
+            for el in node.elements:
+                try:
+                    keys.append(ast.literal_eval(self.code(el.key).strip()))
+                except (ValueError, SyntaxError):
+                    keys = None
+                    break
+            if keys is not None:
+                items = tuple((key, self.value(el.value, scope)) for key, el in zip(keys, node.elements))
+        return Value(
+            code=code,
+            pos=self.pos(node),
+            literal=literal,
+            keras_ref=keras_ref,
+            keras_call=keras_call,
+            elements=elements,
+            items=items,
+            shape_of=shape_of,
+        )
+
+    def _known_value(self, node: cst.BaseExpression, code: str, known, transient: bool, scope: _Scope) -> Value:
+        """A value held in variables (``input_shape``, ``filters * 2``) whose value k2t knows.
+
+        The code stays as the script wrote it, so that a size in a variable the
+        script defines before building the model stays a constructor parameter
+        of that name; a loop variable (of an unrolled loop or a comprehension)
+        does not exist where the model is built, so its code is the value itself.
+        """
+        if transient:
+            code = repr(known)
+        elements = None
+        if isinstance(node, (cst.Tuple, cst.List)) and all(isinstance(el, cst.Element) for el in node.elements):
+            elements = tuple(self.value(el.value, scope) for el in node.elements)  # `(SIZE, SIZE, 3)`: each as written
+        elif isinstance(known, (tuple, list)):
+            elements = tuple(Value(code=repr(v), pos=self.pos(node), literal=v) for v in known)
+        return Value(code=code, pos=self.pos(node), literal=known, elements=elements)
+
+    def call(self, node: cst.Call, name: str, scope: _Scope) -> KerasCall:
+        self.consumed.add(id(node))
+        _mark_subtree(node.func, self.consumed)
+        args = []
+        kwargs = []
+        for arg in node.args:
+            if arg.star:
+                raise _Unfollowable(node, f"`{self.code(node)}` passes *args/**kwargs, which k2t cannot follow")
+            val = self.value(arg.value, scope)
+            if arg.keyword is None:
+                args.append(val)
+            else:
+                kwargs.append((arg.keyword.value, val))
+        keras_name = model_access.keras_layer_name(self, node, name, kwargs, scope)
+        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node), keras_name=keras_name)
+
+    def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
+        pos = self.pos(node)
+        if any(t.statement is statement and t.code == code and t.message == message and t.pos == pos for t in self.script.todos):
+            return  # the body of a helper walked once per call says it once
+        self.script.todos.append(Todo(statement, code, message, self.pos(node)))
+
+    # ------------------------------------------------------------------- walk
+    def run(self) -> KerasScript:
+        self.script.module_names = _bound_names(self.module)
+        self.block(self.module.body, _Scope())
+        for helper in self.helpers:
+            if helper.inlined and not helper.other_uses:
+                self.script.helper_functions.add(id(helper.node))
+            else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
+                self.walk_definition(helper.node, helper.scope)
+        _resolve_loads(self.script)
+        self.check_restored_joins()
+        # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
+        return self.script
+
+    def block(self, body, scope: _Scope) -> None:
+        for stmt in body:
+            if scope.inline is not None and scope.inline.returned is not _NOT_RETURNED:
+                return  # after a helper's `return`, nothing of its body runs
+            self.statement(stmt, scope)
+
+    def statement(self, stmt: cst.CSTNode, scope: _Scope) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            if len(stmt.body) == 1:
+                self.simple(stmt, stmt.body[0], scope)
+            else:
+                for small in stmt.body:
+                    self.simple(stmt, small, scope)
+            return
+        if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
+            graph = self.graph_parameters(stmt, scope)
+            if graph:
+                # `def conv_bn(x, filters): ...`: its layers exist once per call, made where it is called.
+                self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+                helper = _Helper(stmt, scope, graph)
+                scope.helpers[stmt.name.value] = helper
+                self.helpers.append(helper)
+                scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
+                return
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self.walk_definition(stmt, scope)
+            return
+        if isinstance(stmt, cst.If):
+            self.if_statement(stmt, scope)
+            return
+        if isinstance(stmt, cst.For):
+            self.for_statement(stmt, scope)
+            return
+        # Other compound statements (while/with/try): check their headers, walk their bodies.
+        for attr in ("test", "iter", "items"):
+            header = getattr(stmt, attr, None)
+            if header is not None:
+                self.scan_expressions(stmt, header, scope)
+        if isinstance(stmt, cst.While):
+            self.in_frame(_Frame(stmt, "a `while` loop", scope), lambda: self.block(_body_of(stmt.body), scope))
+            for child in _child_blocks(stmt.orelse) if stmt.orelse is not None else ():
+                self.block(child, scope)
+            scope.env.forget(assigned_names(stmt), "rebound in a `while` loop")
+            return
+        for child in _child_blocks(stmt):
+            self.block(child, scope)
+        if isinstance(stmt, cst.Try):
+            scope.env.forget(assigned_names(stmt), "bound in a `try` statement")
+
+    def walk_definition(self, stmt: cst.FunctionDef | cst.ClassDef, scope: _Scope) -> None:
+        """A function or class body, walked where it is defined (its parameters unknown)."""
+        if isinstance(stmt, cst.FunctionDef):
+            self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+        self.scan_expressions(stmt, stmt.decorators, scope)
+        inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+        if isinstance(stmt, cst.FunctionDef):
+            for name in _parameter_names(stmt.params):
+                # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
+                inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
+        if isinstance(stmt, cst.ClassDef):
+            inner.in_class = True
+            inner.in_callback = self.callback_class(stmt) or inner.in_callback
+        frames, self.frames = self.frames, []  # a body runs when called, not in the enclosing loop
+        try:
+            self.block(_body_of(stmt.body), inner)
+        finally:
+            self.frames = frames
+        if inner.function is not None and inner.function in inner.factories:
+            scope.factories[inner.function] = inner.factories.pop(inner.function)
+        scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a {'function' if inner.function else 'class'}")
+
+    def simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        try:
+            self._simple(line, small, scope)
+        finally:
+            self.bind_values(small, scope)
+            for name in _assigned_by(small):
+                scope.undecided.pop(name, None)
+
+    def bind_values(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
+        # A helper's locals do not exist where the generated module is built: code uses their values.
+        local = scope.inline is not None
+        if isinstance(small, cst.Assign):
+            value, _ = self.evaluate(small.value, scope)
+            value = self.dataset_arrays(small.value) or value
+            for target in small.targets:
+                if isinstance(value, Unknown) and _parallel(target.target, small.value):
+                    # `x_train, x_test = x_train / 255.0, x_test / 255.0`: what each side knows (an array's rank).
+                    parts = [self.evaluate(el.value, scope)[0] for el in small.value.elements]
+                    for element, part in zip(target.target.elements, parts):
+                        bind_target(scope.env, element.value, part, local)
+                    continue
+                bind_target(scope.env, target.target, value, local)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0], local)
+        elif isinstance(small, cst.AugAssign):
+            operator = _AUGMENTED.get(type(small.operator))
+            value = Unknown("updated in place")
+            if operator is not None:
+                value, _ = self.evaluate(cst.BinaryOperation(small.target, operator(), small.value), scope)
+            bind_target(scope.env, small.target, value, local)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            names = assigned_names(small)
+            if isinstance(small, cst.ImportFrom) and small.module is not None and self.code(small.module) in _BUILTIN_MODULES:
+                # `from six.moves import range` (Keras 2 era scripts): the builtin itself.
+                same = {a.name.value for a in small.names if isinstance(a.name, cst.Name) and a.asname is None} if not isinstance(small.names, cst.ImportStar) else set()
+                for name in same & set(FOLDED_BUILTINS):
+                    scope.env.names.pop(name, None)
+                names -= same & set(FOLDED_BUILTINS)
+            scope.env.forget(names, "imported")
+        elif isinstance(small, (cst.Global, cst.Nonlocal)):
+            scope.env.forget([item.name.value for item in small.names], "declared global")
+        elif isinstance(small, cst.Del):
+            scope.env.forget(_target_names(small.target), "deleted")
+        elif isinstance(small, cst.Expr):
+            self.image_data_format_set(small.value)
+
+    def dataset_arrays(self, node: cst.BaseExpression):
+        """``keras.datasets.mnist.load_data()``: ((x_train, y_train), (x_test, y_test)), each an array
+        whose number of axes Keras fixes (what an `input_shape=x_train.shape[1:]` later needs)."""
+        if not isinstance(node, cst.Call):
+            return None
+        name = self.keras_name(node.func) or ""
+        dataset = name.removeprefix("keras.datasets.").removesuffix(".load_data")
+        ranks = _DATASET_RANKS.get(dataset) if name.endswith(".load_data") else None
+        if ranks is None:
+            return None
+        x, y = (Unknown(f"the arrays of keras.datasets.{dataset}", rank=rank) for rank in ranks)
+        return (x, y), (x, y)
+
+    def image_data_format_set(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Call) and self.keras_name(node.func) in (
+            "keras.backend.set_image_data_format", "keras.config.set_image_data_format"
+        ):  # fmt: skip
+            value = node.args[0].value if node.args else None
+            self.image_data_format = ast.literal_eval(self.code(value)) if isinstance(value, cst.SimpleString) else None
+
+    def _simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            self.import_statement(line, small)
+            return
+        try:
+            if self.model_statement(line, small, scope):
+                self.script.model_statements.add(id(line))
+                return
+        except _Unfollowable as exc:
+            self.todo(line, exc.node, "K2T103", exc.message)
+            # What the statement assigns is no model or tensor k2t knows: a later use must not reach an
+            # older value of the name (a layer k2t could not follow would silently go missing).
+            for name in _assigned_by(small):
+                scope.tensors[name] = None
+                scope.models[name] = None
+            extended = _added_to(small, scope)
+            if extended is not None:  # the model lacks that layer: it must not be translated without it
+                extended.unfollowed = f"line {self.pos(small)[0]}: {exc.message}"
+            return
+        self.scan_expressions(line, small, scope)
+
+    def import_statement(self, line: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(small, cst.ImportFrom):
+            if small.module is None:
+                return
+            mod = canonical_name(self.code(small.module))
+            if is_keras(mod) or is_tensorflow(mod) or (mod == "tensorflow"):
+                self.script.uses_keras = True
+                self.script.import_rewrites[id(small)] = None
+                if mod == "keras.callbacks" and not isinstance(small.names, cst.ImportStar):
+                    # The import goes and the generated class of that name takes its place.
+                    self.script.callback_imports.update(
+                        self.code(alias.asname.name if alias.asname is not None else alias.name) for alias in small.names
+                    )
+            return
+        keep = []
+        for alias in small.names:
+            mod = canonical_name(self.code(alias.name))
+            if is_keras(mod) or is_tensorflow(mod):
+                self.script.uses_keras = True
+            else:
+                keep.append(alias)
+        if len(keep) != len(small.names):
+            if keep:
+                keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                self.script.import_rewrites[id(small)] = small.with_changes(names=keep)
+            else:
+                self.script.import_rewrites[id(small)] = None

@@ -1,0 +1,237 @@
+"""Keras inside ordinary code: model method calls, Keras references, the learning rate, callback classes."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall
+from ..names import is_keras, is_tensorflow
+from . import model_access
+from .scope import _Scope, _Unfollowable
+from .syntax import (
+    FUNCTIONS,
+    LOAD_MODEL,
+    MODEL_METHODS,
+    _body_of,
+    _enclosing_quotes,
+    _Finder,
+    _is_learning_rate,
+    _mark_subtree,
+    _self_model_attribute,
+)
+
+
+class ScanMixin:
+    """Keras inside ordinary code: model method calls, Keras references, the learning rate, callback classes. Mixed into k2t.parse.parser._Parser."""
+
+    def scan_expressions(self, statement: cst.CSTNode, node, scope: _Scope) -> None:
+        """Find model method calls and Keras references inside ordinary code."""
+        nodes = node if isinstance(node, (list, tuple)) else [node]
+        finder = _Finder()
+        for n in nodes:
+            n.visit(finder)
+        for item in finder.found:
+            if id(item) in self.consumed:
+                continue
+            if isinstance(item, cst.Call):
+                self.scan_call(statement, item, scope)
+            elif isinstance(item, (cst.Name, cst.Attribute)):
+                self.scan_reference(statement, item, scope)
+
+    def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.keras_name(func.value.func) in LOAD_MODEL:
+            node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
+            func = node.func
+        if self.learning_rate_call(statement, node, scope):
+            return
+        helper = self.helper_call(node, scope)
+        if helper is not None:
+            helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written
+        if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
+            return
+        if scope.in_callback and isinstance(func, cst.Attribute) and func.attr.value in ("predict", "evaluate"):
+            if _self_model_attribute(func) in ("predict", "evaluate") and _self_model_attribute(func.value) is None:
+                # self.model.predict(...) / self.model.evaluate(...) in a callback: the generated functions on self.model.
+                _mark_subtree(func, self.consumed)
+                try:
+                    spec = self.call(node, f"keras.Model.{func.attr.value}", scope)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T171", exc.message)
+                    return
+                self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
+                return
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            instance = scope.model(func.value.value)
+            if instance is not None:
+                method = func.attr.value
+                self.consumed.add(id(func))
+                self.consumed.add(id(func.value))
+                if method not in MODEL_METHODS:
+                    self.todo(statement, node, "K2T140", f"model.{method}() is not translated")
+                    return
+                try:
+                    spec = self.call(node, f"keras.Model.{method}", scope)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T130", exc.message)
+                    return
+                self.script.calls.append(
+                    MethodCall(func.value.value, instance, instance.compile, method, spec.pos, spec.args, spec.kwargs, node, statement)
+                )
+                return
+        name = self.keras_name(func)
+        if name is None:
+            return
+        if name in LOAD_MODEL:
+            _mark_subtree(node, self.consumed)
+            self.todo(
+                statement, node, "K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own"
+            )
+            return
+        if name in FUNCTIONS:
+            try:
+                spec = self.call(node, name, scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T100", exc.message)
+                return
+            self.script.functions.append(FunctionCallSpec(spec, node))
+            return
+        if name.startswith("keras.callbacks."):
+            # A callback built outside fit(...): the translator replaces the call, the object stays where it is.
+            try:
+                spec = self.call(node, name, scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T170", exc.message)
+                return
+            self.script.callbacks.append(FunctionCallSpec(spec, node))
+            return
+
+    def scan_reference(self, statement, node, scope: _Scope) -> None:
+        if self.learning_rate(node, scope) is not None:
+            self.learning_rate_reference(statement, node, scope)
+            return
+        name = self.keras_name(node)
+        if name is None:
+            if isinstance(node, cst.Name):
+                if scope.model(node.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T140", f"use of the model object `{node.value}` here is not translated")
+                elif scope.binding(node.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
+                elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
+                    self.layer_object_used(node, scope)
+                elif id(node) not in self.consumed and model_access.list_used(self, statement, node, scope):
+                    pass
+                elif scope.tensor(node.value) is not None and id(node) not in self.consumed:
+                    # A Keras tensor in code k2t leaves as written: its value would not exist in the output.
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T103", f"the Keras tensor `{node.value}` is used here in a way k2t does not translate")
+                elif scope.undecided_reason(node.value) is not None and id(node) not in self.consumed:
+                    # `model.compile(...)` after `if flag: model = A else: model = B`: which model is not known.
+                    self.consumed.add(id(node))
+                    self.todo(statement, node, "K2T103", scope.undecided_reason(node.value))
+            elif scope.in_callback and _self_model_attribute(node) is not None and id(node) not in self.consumed:
+                _mark_subtree(node, self.consumed)
+                if _is_learning_rate(node):
+                    # self.model.optimizer.learning_rate, read or assigned: the torch optimizer's lr.
+                    self.script.callback_learning_rates.append(node)
+                elif _self_model_attribute(node) != "stop_training":
+                    self.todo(
+                        statement,
+                        node,
+                        "K2T171",
+                        f"`{self.code(node)}` is Keras's model API inside a callback; k2t does not translate it",
+                    )
+            elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+                if scope.model(node.value.value) is not None and id(node) not in self.consumed:
+                    self.consumed.add(id(node))
+                    self.consumed.add(id(node.value))
+                    self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
+            return
+        _mark_subtree(node, self.consumed)
+        if is_keras(name):
+            model_access.lost_layer_names(self)  # Keras code k2t does not follow may create layers
+        code = "K2T150" if is_tensorflow(name) else "K2T100"
+        what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
+        self.todo(statement, node, code, f"{what} `{name}` is not translated")
+
+    # ------------------------------------------------------- the learning rate
+    def learning_rate(self, node: cst.CSTNode, scope: _Scope) -> tuple[str, Instance] | None:
+        """``model.optimizer.learning_rate`` (or Keras 2's ``.lr``): the model variable and what it holds."""
+        if (
+            isinstance(node, cst.Attribute)
+            and node.attr.value in ("learning_rate", "lr")
+            and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "optimizer"
+            and isinstance(node.value.value, cst.Name)
+        ):
+            instance = scope.model(node.value.value.value)
+            if instance is not None:
+                return node.value.value.value, instance
+        return None
+
+    def learning_rate_access(self, statement, node, target: cst.CSTNode, scope: _Scope, **write) -> None:
+        model, instance = self.learning_rate(target, scope)
+        _mark_subtree(target, self.consumed)
+        quotes = _enclosing_quotes(statement, node) if not write else set()
+        if {'"', "'"} <= quotes:
+            self.todo(statement, node, "K2T140", "the learning rate inside nested f-strings is not translated")
+            return
+        self.script.learning_rates.append(
+            LearningRateAccess(
+                model, instance.compile, self.pos(node), node, statement, self.code(node), quote="'" if '"' in quotes else '"', **write
+            )
+        )
+
+    def learning_rate_reference(self, statement, node: cst.Attribute, scope: _Scope) -> None:
+        """A read, or the target of ``model.optimizer.learning_rate = x`` (``*= x`` ...)."""
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and small.targets[0].target is node:
+            self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope))
+        elif isinstance(small, cst.AugAssign) and small.target is node:
+            operator = self.code(small.operator).strip()
+            self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope), operator=operator)
+        else:
+            self.learning_rate_access(statement, node, node, scope)
+
+    def learning_rate_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``lr.assign(x)``, ``lr.numpy()``, ``keras.backend.set_value(lr, x)``, ``get_value(lr)``. True when handled."""
+        func = node.func
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        if isinstance(func, cst.Attribute) and self.learning_rate(func.value, scope) is not None:
+            target, method, value = func.value, func.attr.value, positional[0] if len(positional) == 1 else None
+        elif self.keras_name(func) in ("keras.backend.set_value", "keras.backend.get_value") and positional:
+            target, method = positional[0], self.keras_name(func).rsplit(".", 1)[-1]
+            value = positional[1] if len(positional) == 2 else None
+            if self.learning_rate(target, scope) is None:
+                return False
+        else:
+            return False
+        _mark_subtree(func, self.consumed)
+        if method in ("numpy", "get_value") and len(node.args) == len(positional) == (method == "get_value"):
+            self.learning_rate_access(statement, node, target, scope)
+            return True
+        if method in ("assign", "set_value") and value is not None and len(node.args) == len(positional):
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            if isinstance(small, cst.Expr) and small.value is node:
+                self.learning_rate_access(statement, statement, target, scope, value=self.value(value, scope))
+                return True
+        _mark_subtree(node, self.consumed)
+        self.todo(statement, node, "K2T140", f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)")
+        return True
+
+    def callback_class(self, node: cst.ClassDef) -> bool:
+        """``class LogLr(keras.callbacks.Callback)`` (any import spelling): recorded, True."""
+        for arg in node.bases:
+            if arg.keyword is None and self.keras_name(arg.value) == "keras.callbacks.Callback":
+                _mark_subtree(arg.value, self.consumed)
+                hooks = tuple(
+                    item.name.value
+                    for item in _body_of(node.body)
+                    if isinstance(item, cst.FunctionDef) and item.name.value.startswith("on_")
+                )
+                self.script.callback_classes.append(CallbackClass(node, arg, node.name.value, hooks, self.pos(node)))
+                return True
+        return False

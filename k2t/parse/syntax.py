@@ -1,0 +1,302 @@
+"""What k2t reads off the CST without the parser's state: names, blocks, small syntactic facts."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from ..values import target_names as _target_names
+
+MODEL_METHODS = (
+    "fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba",
+    "count_params",
+)
+
+
+# Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
+LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
+
+
+# Keras symbols whose objects a script may bind to a name and pass later.
+BINDABLE_PREFIXES = (
+    "keras.optimizers.",
+    "keras.losses.",
+    "keras.metrics.",
+    "keras.regularizers.",
+    "keras.initializers.",
+    "keras.activations.",
+)
+
+
+# Keras/TensorFlow functions the translator replaces wherever they are called.
+FUNCTIONS = (
+    "keras.utils.set_random_seed",
+    "keras.utils.to_categorical",
+    "keras.utils.pad_sequences",
+    "keras.utils.clear_session",
+    "tensorflow.random.set_seed",
+    "keras.backend.image_data_format",
+    "keras.config.image_data_format",
+    *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
+    *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
+    *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
+)
+
+
+# Keras 3's image data format unless the script sets another (keras.config.set_image_data_format).
+DEFAULT_IMAGE_DATA_FORMAT = "channels_last"
+
+
+# Lowercase function forms of the merge layers: layers.add([a, b]) is Add()([a, b]).
+MERGE_FUNCTIONS = {
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "concatenate": "Concatenate",
+    "dot": "Dot",
+}
+
+
+_AUGMENTED = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
+    cst.PowerAssign: cst.Power,
+}
+
+
+# Python operators Keras applies to Keras tensors, as the merge layer that computes the same.
+_TENSOR_OPERATORS = {"Add": "Add", "Subtract": "Subtract", "Multiply": "Multiply"}
+
+
+# Axes of the (x, y) arrays keras.datasets loaders return (Keras 3.15: keras/src/datasets/*.py).
+_DATASET_RANKS = {
+    "mnist": (3, 1),
+    "fashion_mnist": (3, 1),
+    "cifar10": (4, 2),
+    "cifar100": (4, 2),
+    "imdb": (1, 1),
+    "reuters": (1, 1),
+    "boston_housing": (2, 1),
+    "california_housing": (2, 1),
+}
+
+
+# Modules whose names are Python's builtins under Python 3 (`from six.moves import range, zip`).
+_BUILTIN_MODULES = frozenset({"six.moves", "builtins", "future.builtins", "past.builtins", "__builtin__"})
+
+
+_INPUT_SHAPE_NEEDED = "k2t needs Input(shape=...) written as a tuple, or as an array's shape (`x_train.shape[1:]`)"
+
+
+def _enclosing_quotes(statement: cst.CSTNode, target: cst.CSTNode) -> set[str]:
+    """The quote characters of the f-strings around ``target`` (a replacement inside must use another)."""
+    quotes: list[str] = []
+    found: set[str] = set()
+
+    class _Visitor(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is target:
+                found.update(quotes)
+            if isinstance(node, cst.FormattedString):
+                quotes.append(node.start.lstrip("rRfFbBuU")[0])
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, cst.FormattedString):
+                quotes.pop()
+
+    statement.visit(_Visitor())
+    return found
+
+
+class _Finder(cst.CSTVisitor):
+    """Collect Calls and the outermost Name/Attribute chains, in source order."""
+
+    def __init__(self):
+        self.found: list[cst.CSTNode] = []
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        self.found.append(node)
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.found.append(node)
+        return True
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        self.found.append(node)
+        return False
+
+    # Nested scopes are walked by the parser itself.
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_IndentedBlock(self, node) -> bool:
+        return False
+
+
+def _is_learning_rate(node) -> bool:
+    """``self.model.optimizer.learning_rate`` (or Keras 2's ``.lr``), exactly."""
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value in ("learning_rate", "lr")
+        and _self_model_attribute(node.value) == "optimizer"
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "optimizer"
+    )
+
+
+def _self_model_attribute(node) -> str | None:
+    """``attr`` when ``node`` is ``self.model.attr`` or a longer chain on it (``self.model.optimizer.learning_rate``)."""
+    while isinstance(node, cst.Attribute):
+        inner = node.value
+        if (
+            isinstance(inner, cst.Attribute)
+            and isinstance(inner.value, cst.Name)
+            and inner.value.value == "self"
+            and inner.attr.value == "model"
+        ):
+            return node.attr.value
+        node = inner
+    return None
+
+
+def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:
+    class _Mark(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            consumed.add(id(n))
+            return True
+
+    node.visit(_Mark())
+
+
+def _body_of(block) -> list:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    return [cst.SimpleStatementLine(body=list(block.body))] if isinstance(block, cst.SimpleStatementSuite) else []
+
+
+def _child_blocks(stmt: cst.CSTNode):
+    for attr in ("body", "orelse", "finalbody"):
+        child = getattr(stmt, attr, None)
+        if child is None:
+            continue
+        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            yield _body_of(child)
+        elif isinstance(child, (cst.Else, cst.If, cst.Finally)):
+            if isinstance(child, cst.If):
+                yield [child]
+            else:
+                yield _body_of(child.body)
+    for handler in getattr(stmt, "handlers", ()) or ():
+        yield _body_of(handler.body)
+
+
+def _local_names(function_source: str) -> set[str]:
+    """The names a function binds itself (parameters, assignments, loops...), not the globals it reads."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    function = tree.body[0]
+    names = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+    return names
+
+
+def _bound_names(module: cst.Module) -> set[str]:
+    """Every name the script uses or binds anywhere (generated names must not clash)."""
+    names: set[str] = set()
+    try:
+        tree = ast.parse(module.code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _plain_names(node: cst.BaseExpression) -> set[str]:
+    """``x`` -> {x}; ``[x, shortcut]`` -> {x, shortcut}."""
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return {name for el in node.elements for name in _plain_names(el.value)}
+    return set()
+
+
+def _parameter_names(params: cst.Parameters) -> list[str]:
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            every.append(star)
+    return [p.name.value for p in every]
+
+
+def _parallel(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """``a, b = c, d``: as many plain targets as values, none starred."""
+    if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
+        return False
+    elements = [*target.elements, *value.elements]
+    return len(target.elements) == len(value.elements) and not any(isinstance(el, cst.StarredElement) for el in elements)
+
+
+def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``[a] + [b for ...] + [c]`` -> its parts, in order."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return [*_concatenated(node.left), *_concatenated(node.right)]
+    return [node]
+
+
+def _assigned_by(small: cst.BaseSmallStatement) -> list[str]:
+    if isinstance(small, cst.Assign):
+        return [name for target in small.targets for name in _target_names(target.target)]
+    if isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+        return _target_names(small.target)
+    return []
+
+
+def _jumps(body: list) -> bool:
+    """Whether a loop body may leave an iteration early (break, continue, return, raise): k2t then cannot
+    unroll it as the same statements once per item."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Break(self, node) -> None:
+            nonlocal found
+            found = True
+
+        visit_Continue = visit_Return = visit_Raise = visit_Break
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    for statement in body:
+        statement.visit(Finder())
+    return found
