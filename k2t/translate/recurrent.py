@@ -107,7 +107,7 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     if extra is not None:
         raise Unsupported("K2T102", f"{kind}: positional argument {extra.code} is not translated", extra.pos)
     for key, _ in call.kwargs:
-        if key not in _RECURRENT_KWARGS | {"name"}:
+        if key not in _RECURRENT_KWARGS | {"name", "units"}:  # units: also by keyword, as Keras allows
             raise Unsupported("K2T102", f"{kind}({key}=...) is not translated", call.kwarg(key).pos)
     if "units" not in given:
         raise Unsupported("K2T102", f"{kind} needs units", call.pos)
