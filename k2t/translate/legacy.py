@@ -116,7 +116,7 @@ def _kernel_from_axes(call: KerasCall, axes: tuple[str, ...]) -> KerasCall:
     rank, args = len(axes), call.args
     if len(args) > rank + 1:
         raise Unsupported("K2T102", f"{call.short_name} takes at most {rank + 1} positional arguments (Keras 2 raises TypeError)", args[rank + 1].pos)
-    given = len(args) - 1  # kernel sizes given by position
+    given = max(len(args) - 1, 0)  # kernel sizes given by position, after the filters
     if given < 1 and not all(call.kwarg(axis) is not None for axis in axes):
         return call
     if given >= 1 and not all(_int_value(value) for value in args[1:]):

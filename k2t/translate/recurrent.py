@@ -50,6 +50,9 @@ _RECURRENT_KWARGS = {
     "reset_after",
     "use_cudnn",
     "seed",
+    # Keras 2's computation mode (0, 1, 2; Keras 1's consume_less): the same results either way,
+    # and Keras 3's LSTM and GRU accept it and ignore it.
+    "implementation",
 }
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
