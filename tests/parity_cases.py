@@ -69,3 +69,24 @@ def assert_parity(source, tmp_path):
     for key, values in report.keras_history.items():
         assert len(report.torch_history[key]) == len(values) == 3, details
     return report
+
+
+def assert_converted_parity(keras1_source, keras_source, tmp_path):
+    """Exact parity of k2t's conversion of ``keras1_source`` against Keras running ``keras_source``.
+
+    For scripts in Keras 1/2 spellings, which Keras 3 rejects (``output_dim=``,
+    optimizer ``decay=``): ``keras_source`` is the same script in the spelling
+    Keras 2 turned them into, which Keras 3 runs. The conversion must be clean;
+    the layer-by-layer plan comes from ``keras_source``, so both must build the same module.
+    """
+    import k2t
+    from k2t.parity import exact_parity
+
+    result = k2t.convert_source(keras1_source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    report = exact_parity(keras_source, epochs=3, path=tmp_path / "case.py", converted=result.output)
+    assert report.error is None, report.error
+    details = "\n".join(report.failures) + f"\nlayers: {report.layer_diffs}\nkeras: {report.keras_history}\ntorch: {report.torch_history}"
+    assert report.ok, details
+    assert list(report.torch_history) == list(report.keras_history), details
+    return report

@@ -452,7 +452,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     training.loss = plan.add_helper(loss.helper)
     training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]
     plan.trainings.append(training)
-    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
+    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
     return training
 
 
@@ -551,7 +551,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     training.outputs = outputs
     training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
     plan.trainings.append(training)
-    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}"]
+    plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
     return training
 
 

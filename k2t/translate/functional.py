@@ -11,6 +11,7 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import ModelSpec, TensorNode
 from . import registry
+from .legacy import in_keras1_terms, keras2_call
 from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
 from .model import (
@@ -77,7 +78,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     segments: list[tuple[TensorNode, list[str]]] = []  # each node's forward lines, in order
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     for node in graph.nodes:
-        layer = node.layer
+        layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
@@ -98,7 +99,10 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.open_sizes()
-        plan = converter(ctx)
+        try:
+            plan = converter(ctx)
+        except Unsupported as exc:
+            raise in_keras1_terms(exc, node.layer) from exc
         node_lines = _rename(ctx.pre + plan.forward, source, out)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
         plan.output_shape = list(ctx.shape)

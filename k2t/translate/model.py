@@ -11,6 +11,7 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value
 from . import registry
+from .legacy import in_keras1_terms, keras2_call
 from .nested import convert_nested, first_nested_input
 from .plan import LayerPlan, ModulePlan, Param
 
@@ -386,7 +387,8 @@ def translate_model(
     registry.load_converters()
 
     builder = _ModuleBuilder(spec, set(), resolve_nested)
-    shape_values, declared_on = input_shape_of(spec)
+    layers = [keras2_call(layer) for layer in spec.layers]  # Keras 1 argument names read as Keras 2 read them
+    shape_values, declared_on = input_shape_of(dataclasses.replace(spec, layers=layers))
     if shape_values is None and given_input is None:
         given_input = first_nested_input(spec, resolve_nested)  # `Sequential([base, ...])`: base's input shape
     if shape_values is None and given_input is not None:
@@ -409,13 +411,13 @@ def translate_model(
     helpers: list = []
     layout = "keras"
     attrs = _attr_names(spec.layers)
-    for index, (layer, attr) in enumerate(zip(spec.layers, attrs)):
+    for index, (layer, attr) in enumerate(zip(layers, attrs)):
         if layer.model is not None:
             converter = convert_nested
         else:
             converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
-            missing = [other for other in spec.layers[index:] if not _has_converter(other)]
+            missing = [other for other in layers[index:] if not _has_converter(other)]
             raise Unsupported("K2T101", _missing_message(missing), layer.pos)
         if layer is not declared_on:
             for key in ("input_shape", "input_length") if layer.short_name == "Embedding" else ("input_shape", "input_dim"):
@@ -423,7 +425,10 @@ def translate_model(
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
         ctx.open_sizes()
-        plan = converter(ctx)
+        try:
+            plan = converter(ctx)
+        except Unsupported as exc:
+            raise in_keras1_terms(exc, spec.layers[index]) from exc
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"

@@ -18,6 +18,7 @@ from ..diagnostics import Unsupported
 from ..ir import LearningRateAccess, Value
 from ..parse import Todo
 from .helpers import Helper
+from .legacy import DECAYING_OPTIMIZERS, OPTIMIZER_ALIASES, decay_note, decay_schedule_arguments
 from .plan import ModulePlan
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class OptimizerPlan:
     helper: Helper | None  # the generated optimizer class
     arguments: tuple[str, ...]  # after the parameters and the learning rate
     lr: str | SchedulePlan  # the learning rate: a number's source, or a schedule
+    comment: str = ""  # a trailing comment for the line that builds it: a Keras 2 argument's meaning
 
     def expression(self, params: str, plan: ScriptPlan) -> str:
         """The constructor call; registers the generated classes it uses with ``plan``."""
@@ -139,6 +141,7 @@ class _Options:
     schedule: SchedulePlan | None = None
     clip: tuple[str, str] | None = None  # (argument, source of its value)
     weight_decay: str | None = None  # source of Keras's weight_decay= for optimizers other than AdamW
+    decay: Value | None = None  # Keras 2's decay= (not 0): a learning rate falling as 1 / (1 + decay * iterations)
 
 
 def _options(value: Value) -> _Options:
@@ -149,9 +152,10 @@ def _options(value: Value) -> _Options:
         row = _ROWS[_STRINGS[key]]
         return _Options(row, dict(row.defaults))
     call = value.keras_call
-    if call is None or not call.name.startswith("keras.optimizers.") or call.short_name not in _ROWS:
+    short_name = OPTIMIZER_ALIASES.get(call.short_name, call.short_name) if call is not None else None
+    if call is None or not call.name.startswith("keras.optimizers.") or short_name not in _ROWS:
         raise Unsupported("K2T121", f"optimizer `{value.code}` is not translated", value.pos)
-    row = _ROWS[call.short_name]
+    row = _ROWS[short_name]
     options = _Options(row, dict(row.defaults))
     names = [k for k, _ in row.defaults]
     given = []
@@ -170,6 +174,8 @@ def _options(value: Value) -> _Options:
             options.values[key] = _literal(item, key)
         elif key in _CLIPS or key == "weight_decay":
             _feature(options, key, item)
+        elif key == "decay":
+            options.decay = _decay(row, item)
         elif key in _IGNORED:
             given_value = _literal(item, key) if key != "name" else None
             if given_value != _IGNORED[key]:
@@ -177,6 +183,17 @@ def _options(value: Value) -> _Options:
         else:
             raise Unsupported("K2T121", f"optimizer argument {key}= is not translated", item.pos)
     return options
+
+
+def _decay(row: OptimizerRow, item: Value) -> Value | None:
+    """Keras 2's decay= of the optimizers that had it; None where it changes nothing (0)."""
+    if row.keras not in DECAYING_OPTIMIZERS:
+        raise Unsupported("K2T121", f"optimizer argument decay= is not translated: Keras 2's {row.keras} had none", item.pos)
+    if item.is_literal and item.literal in (0, 0.0):
+        return None
+    if item.is_literal and (isinstance(item.literal, bool) or not isinstance(item.literal, (int, float))):
+        raise Unsupported("K2T121", f"optimizer argument decay={item.code} is not a number", item.pos)
+    return item
 
 
 def _feature(options: _Options, key: str, item: Value) -> None:
@@ -242,6 +259,27 @@ def plan_optimizer(value: Value | None, lr_changes: bool = False) -> OptimizerPl
     if value is None:
         value = Value(code='"rmsprop"', pos=(0, 0), literal="rmsprop")  # Keras compile()'s default
     options = _options(value)
+    comment = _keras2_decay(options, lr_changes)
+    return dataclasses.replace(_torch_optimizer(value, options, lr_changes), comment=comment)
+
+
+def _keras2_decay(options: _Options, lr_changes: bool) -> str:
+    """Keras 2's decay= as the InverseTimeDecay schedule it equals; the comment that says so."""
+    if options.decay is None:
+        return ""
+    if options.schedule is not None:
+        raise Unsupported("K2T121", "optimizer argument decay= on a learning-rate schedule is not translated", options.decay.pos)
+    if lr_changes:
+        # The generated schedule sets the rate at every update, over what a callback or the script sets.
+        message = "optimizer argument decay= is not translated where the script or a callback changes the learning rate: Keras 2 decays the rate they set"
+        raise Unsupported("K2T121", message, options.decay.pos)
+    decay = repr(options.decay.literal) if options.decay.is_literal else options.decay.code
+    arguments = decay_schedule_arguments(_num(options.values["learning_rate"]), decay)
+    options.schedule = SchedulePlan(Helper("InverseTimeDecay", f"schedules/{_SCHEDULES['InverseTimeDecay'].template}.py.j2"), arguments)
+    return decay_note(decay)
+
+
+def _torch_optimizer(value: Value, options: _Options, lr_changes: bool) -> OptimizerPlan:
     row, o = options.row, options.values
     lr: str | SchedulePlan = options.schedule or _num(o["learning_rate"])
     features: list[str] = [f"{options.clip[0]}={options.clip[1]}"] if options.clip else []

@@ -50,6 +50,9 @@ _RECURRENT_KWARGS = {
     "reset_after",
     "use_cudnn",
     "seed",
+    # Keras 2's computation mode (0, 1, 2; Keras 1's consume_less): the same results either way,
+    # and Keras 3's LSTM and GRU accept it and ignore it.
+    "implementation",
 }
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
@@ -107,7 +110,7 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     if extra is not None:
         raise Unsupported("K2T102", f"{kind}: positional argument {extra.code} is not translated", extra.pos)
     for key, _ in call.kwargs:
-        if key not in _RECURRENT_KWARGS | {"name"}:
+        if key not in _RECURRENT_KWARGS | {"name", "units"}:  # units: also by keyword, as Keras allows
             raise Unsupported("K2T102", f"{kind}({key}=...) is not translated", call.kwarg(key).pos)
     if "units" not in given:
         raise Unsupported("K2T102", f"{kind} needs units", call.pos)
