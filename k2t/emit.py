@@ -194,6 +194,48 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     )
 
 
+def render_batches(plan: ScriptPlan) -> str:
+    """The generated fit/evaluate/predict on batches from a generator or Sequence (templates/batches.py.j2)."""
+    parts = [render("batches.py.j2", stream=True, fit=False, evaluate=False, predict=False, training=None)]
+    for t in plan.training_groups:
+        kinds = plan.batch_kinds.get(t.suffix, set())
+        if not kinds:
+            continue
+        keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
+        dtypes = input_dtypes(t.model)
+        y_dtype = target_dtype(t.loss.template)
+        convert = [
+            *_ids_comment(dtypes),
+            f"inputs = {_batch_tensor('x', dtypes[0])}",
+            *_indices_comment([y_dtype]),
+            f"targets = {_batch_tensor('y', y_dtype)}",
+        ]
+        parts.append(
+            render(
+                "batches.py.j2",
+                stream=False,
+                fit="fit" in kinds,
+                evaluate="evaluate" in kinds,
+                predict=False,
+                training=t,
+                convert=convert,
+                totals="{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}",
+                **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+            )
+        )
+    if "predict_batches" in plan.features:
+        candidates = {tuple(input_dtypes(m)) for m in plan.modules}
+        dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
+        convert_inputs = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
+        parts.append(render("batches.py.j2", stream=False, fit=False, evaluate=False, predict=True, training=None, convert_inputs=convert_inputs))
+    return "\n".join(parts)
+
+
+def _batch_tensor(source: str, dtype: str) -> str:
+    """A batch as the script's generator yields it, on the model's device (a reversed or strided view is copied)."""
+    return f"torch.as_tensor(np.ascontiguousarray({source}, dtype={dtype})).to(device, non_blocking=True)"
+
+
 def host_tensors(dtypes: list[str], source: str, several: bool = False) -> str:
     """The expression turning the array ``source`` (``several``: a list of arrays) into CPU tensors of
     ``dtypes`` (one per array, or one for all).
@@ -329,11 +371,14 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
     parts += [render(h.template, **h.context()) for h in plan.helpers]
     summary = "summary" in plan.features
     parts += [render_module(m, summary) for m in plan.modules]
-    if {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:
+    batches = bool(plan.batch_kinds) or "predict_batches" in plan.features
+    if batches or {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:
         parts.append(render("logging.py.j2", progress=bool({"progress_fit", "progress_predict"} & plan.features)))
     for t in plan.training_groups:
         if {"fit", "evaluate"} & plan.features:
             parts.append(render_training(t, plan))
+    if batches:
+        parts.append(render_batches(plan))
     if "predict" in plan.features:
         multi = any(len(m.forward_args) > 1 for m in plan.modules)
         several = any(len(m.output_names) > 1 for m in plan.modules)
@@ -382,6 +427,8 @@ def _rename_generated(generated: cst.Module | None, plan: ScriptPlan) -> cst.Mod
         if t.suffix:
             plan.name("fit" + t.suffix)
             plan.name("evaluate" + t.suffix)
+            plan.name("fit_batches" + t.suffix)
+            plan.name("evaluate_batches" + t.suffix)
     for helper in plan.helpers:
         plan.name(helper.name)
     if not plan.renames or generated is None:
@@ -659,10 +706,19 @@ class _Rewriter(cst.CSTTransformer):
         code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        # A base the translator drops (keras.utils.Sequence): "" is its replacement.
+        kept = [new for old, new in zip(original_node.bases, updated_node.bases) if self.plan.expressions.get(id(old)) != ""]
+        if len(kept) == len(updated_node.bases):
+            return updated_node
+        if not kept:
+            return updated_node.with_changes(bases=[], lpar=cst.MaybeSentinel.DEFAULT, rpar=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(bases=[*kept[:-1], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         # A class base the translator replaces (keras.callbacks.Callback -> the generated Callback).
         code = self.plan.expressions.get(id(original_node))
-        value = None if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
+        value = None if not code else cst.parse_expression(_in_newline_of(self.script.module, code))
         return updated_node if value is None else updated_node.with_changes(value=value)
 
     def leave_Import(self, original_node, updated_node):

@@ -297,6 +297,16 @@ class FunctionCallSpec:
 
 
 @dataclass
+class SequenceClass:
+    """A script class subclassing keras.utils.Sequence / PyDataset: kept as written, without that base."""
+
+    node: cst.ClassDef = field(repr=False, compare=False)
+    base: cst.Arg = field(repr=False, compare=False)  # the Keras base, in any spelling
+    name: str
+    pos: Pos
+
+
+@dataclass
 class CallbackClass:
     """A script class subclassing keras.callbacks.Callback: kept as written, its base replaced."""
 
@@ -353,6 +363,7 @@ class KerasScript:
     functions: list[FunctionCallSpec] = field(default_factory=list)
     callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
     callback_classes: list[CallbackClass] = field(default_factory=list)
+    sequence_classes: list[SequenceClass] = field(default_factory=list)  # batches for fit, made by the script
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)

@@ -56,8 +56,8 @@ def generated_functions(plan) -> dict[str, str]:
     names: dict[str, str] = {}
     for suffix in sorted(suffixes):
         for kind in ("fit", "evaluate", "predict"):
-            generated = kind + suffix
-            names[renames.get(generated, generated)] = kind
+            for generated in (kind + suffix, f"{kind}_batches{suffix}"):  # on arrays; on a generator or Sequence
+                names[renames.get(generated, generated)] = kind
     return names
 
 

@@ -299,6 +299,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
         if isinstance(stmt, cst.ClassDef):
             inner.in_class = True
             inner.in_callback = self.callback_class(stmt) or inner.in_callback
+            self.sequence_class(stmt)
         frames, self.frames = self.frames, []  # a body runs when called, not in the enclosing loop
         try:
             self.block(_body_of(stmt.body), inner)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall
+from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass
 from ..names import is_keras, is_tensorflow
 from . import model_access
 from .scope import _Scope, _Unfollowable
@@ -12,6 +12,7 @@ from .syntax import (
     FUNCTIONS,
     LOAD_MODEL,
     MODEL_METHODS,
+    SEQUENCE_BASES,
     _body_of,
     _enclosing_quotes,
     _Finder,
@@ -235,3 +236,11 @@ class ScanMixin:
                 self.script.callback_classes.append(CallbackClass(node, arg, node.name.value, hooks, self.pos(node)))
                 return True
         return False
+
+    def sequence_class(self, node: cst.ClassDef) -> None:
+        """``class Batches(keras.utils.Sequence)`` / ``PyDataset``: recorded; the base goes, the body stays."""
+        for arg in node.bases:
+            if arg.keyword is None and self.keras_name(arg.value) in SEQUENCE_BASES:
+                _mark_subtree(arg.value, self.consumed)
+                self.script.sequence_classes.append(SequenceClass(node, arg, node.name.value, self.pos(node)))
+                return

@@ -10,8 +10,11 @@ from ..values import target_names as _target_names
 
 MODEL_METHODS = (
     "fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba",
-    "count_params",
+    "count_params", "fit_generator", "evaluate_generator", "predict_generator",
 )
+
+# Bases of the classes a script writes to hand fit its batches: the class stays, the base goes.
+SEQUENCE_BASES = ("keras.utils.Sequence", "keras.utils.PyDataset")
 
 
 # Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.

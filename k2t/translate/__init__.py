@@ -19,6 +19,7 @@ from .helpers import Helper
 from .losses import plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .functional import translate_functional
+from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
 from .layer_objects import translate_layer_objects
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, translate_freezes
@@ -137,6 +138,8 @@ class ScriptPlan:
     callback_codes: dict[int, str | Unsupported] = field(default_factory=dict)
     callback_texts: dict[str, str] = field(default_factory=dict)  # source of a callback built elsewhere -> code
     metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
+    # Training suffix -> "fit" / "evaluate": the generated functions on batches from a generator or Sequence.
+    batch_kinds: dict[str, set[str]] = field(default_factory=dict)
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -241,6 +244,9 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_callbacks(script, plan)
 
     loads = translate_loads(script, modules, plan, plan.name("device"))
+    sources = batch_sources(script.module.code, {cls.name for cls in script.sequence_classes})
+    for cls in script.sequence_classes:
+        plan.expressions[id(cls.base)] = ""  # a plain class: the generated fit reads __len__/__getitem__/on_epoch_end
     for call in script.calls:
         module = modules.get(id(call.instance.model))
         if module is None:
@@ -255,6 +261,9 @@ def translate(script: KerasScript) -> ScriptPlan:
         try:
             if call.method in SAVING_METHODS:
                 translate_saving_call(call, plan)
+                continue
+            if on_batches(call, sources):
+                plan.calls[id(call.node)] = _translate_batches_call(call, module, training, plan)
                 continue
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
@@ -640,6 +649,29 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     plan.evaluate_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
     return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
+
+
+def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
+    """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator or Sequence of the script."""
+    given = batch_arguments(call)
+    kind = kind_of(call)
+    if len(module.forward_args) > 1:
+        raise Unsupported("K2T130", f"{call.method}() of a model with several inputs on a generator is not translated", call.pos)
+    if kind == "predict":
+        if any(len(m.forward_args) > 1 or len(m.output_names) > 1 for m in plan.modules):
+            raise Unsupported("K2T130", f"{call.method}() on a generator beside a model with several inputs or outputs is not translated", call.pos)
+        plan.features.add("predict_batches")
+        return batches_call_code(plan.name("predict_batches"), [call.model], given)
+    if training is None:
+        raise Unsupported("K2T130", f"{call.model}.{call.method}() on a model k2t did not see compiled", call.pos)
+    if training.outputs:
+        raise Unsupported("K2T130", f"{call.method}() of a model with several outputs on a generator is not translated", call.pos)
+    plan.batch_kinds.setdefault(training.suffix, set()).add(kind)
+    if kind == "fit" and "validation_data" in given:
+        plan.batch_kinds[training.suffix].add("evaluate")
+    loss = [plan.name(training.loss.name)] if training.loss_parameter else []
+    leading = [call.model, training.optimizer_for(call.model), *loss] if kind == "fit" else [call.model, *loss]
+    return batches_call_code(plan.name(f"{kind}_batches" + training.suffix), leading, given)
 
 
 def _translate_keras2_predict(call: MethodCall, given: dict[str, Value], plan: ScriptPlan) -> str:

@@ -1,0 +1,156 @@
+"""fit / evaluate / predict on batches a script makes itself: Keras 2's ``fit_generator`` family, and
+Keras 3's ``fit(gen, steps_per_epoch=...)`` on a generator function or a ``keras.utils.Sequence`` /
+``PyDataset`` subclass of the script.
+
+The script's generator function and its Sequence class stay as written (the class loses its Keras
+base); the calls become the generated ``fit_batches`` / ``evaluate_batches`` / ``predict_batches``,
+which draw the batches as Keras's epoch iterator does (templates/batches.py.j2).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import MethodCall, Value
+
+# Keras 2's signatures (keras/engine/training.py), in argument order.
+GENERATOR_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "fit_generator": (
+        "generator", "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
+        "validation_freq", "class_weight", "max_queue_size", "workers", "use_multiprocessing", "shuffle", "initial_epoch",
+    ),
+    "evaluate_generator": ("generator", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
+    "predict_generator": ("generator", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
+}
+# Keras 3's own spellings when x is such batches.
+_KERAS3_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "fit": (
+        "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+        "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+        "validation_batch_size", "validation_freq",
+    ),
+    "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
+    "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
+}
+# Keras 1 names Keras 2 still read (its legacy interface), as the Keras 2 names.
+_KERAS1_NAMES = {"nb_epoch": "epochs", "max_q_size": "max_queue_size", "nb_worker": "workers", "pickle_safe": "use_multiprocessing"}
+# Keras 1 counted samples, not batches; the batch size lives inside the generator, so no step count follows.
+_SAMPLE_COUNTS = {"samples_per_epoch": "steps_per_epoch", "nb_val_samples": "validation_steps", "val_samples": "steps"}
+# How batches are fetched (threads, processes, queue length): the batches and results do not change.
+_FETCHING = frozenset({"max_queue_size", "workers", "use_multiprocessing"})
+
+# What each generated function takes (besides the model, optimizer and loss), by Keras name -> its parameter.
+_PARAMETERS: dict[str, dict[str, str]] = {
+    "fit": {
+        "generator": "batches", "x": "batches", "steps_per_epoch": "steps_per_epoch", "epochs": "epochs",
+        "verbose": "verbose", "validation_data": "validation_data", "validation_steps": "validation_steps",
+        "shuffle": "shuffle", "initial_epoch": "initial_epoch",
+    },
+    "evaluate": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose", "return_dict": "return_dict"},
+    "predict": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose"},
+}
+
+@dataclass(frozen=True)
+class BatchSources:
+    """What in the script makes batches: generator functions and Sequence classes, and variables holding their results."""
+
+    makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
+    variables: frozenset[str]  # `train_gen = gen(...)`
+
+    def holds_batches(self, value: Value) -> bool:
+        """``value`` is a generator or Sequence the script made: a variable bound to one, or the call itself."""
+        try:
+            node = ast.parse(value.code.strip(), mode="eval").body
+        except SyntaxError:
+            return False
+        if isinstance(node, ast.Name):
+            return node.id in self.variables
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.makers
+
+
+def batch_sources(source: str, sequence_classes: set[str]) -> BatchSources:
+    """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
+    tree = ast.parse(source)
+    makers = set(sequence_classes)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _yields(node):
+            makers.add(node.name)
+    variables = set()
+    for node in ast.walk(tree):
+        call = node.value if isinstance(node, ast.Assign) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in makers:
+            variables.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return BatchSources(frozenset(makers), frozenset(variables))
+
+
+def _yields(function: ast.AST) -> bool:
+    """A ``yield`` of the function itself, not of a function or class nested in it."""
+    pending = list(ast.iter_child_nodes(function))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def on_batches(call: MethodCall, sources: BatchSources) -> bool:
+    """Whether the call trains / evaluates / predicts on batches rather than arrays."""
+    if call.method in GENERATOR_SIGNATURES:
+        return True
+    if call.method not in _KERAS3_SIGNATURES:
+        return False
+    x = call.args[0] if call.args else dict(call.kwargs).get("x")
+    return x is not None and sources.holds_batches(x)
+
+
+def kind_of(call: MethodCall) -> str:
+    """fit / evaluate / predict, whichever spelling."""
+    return call.method.removesuffix("_generator")
+
+
+def batch_arguments(call: MethodCall) -> dict[str, Value]:
+    """The call's arguments by Keras name, Keras 1 names read as Keras 2 did; K2T130 for what cannot be expressed."""
+    signature = GENERATOR_SIGNATURES.get(call.method) or _KERAS3_SIGNATURES[call.method]
+    given: dict[str, Value] = {}
+    for index, value in enumerate(call.args):
+        if index >= len(signature):
+            raise Unsupported("K2T130", f"{call.method}(): too many positional arguments", value.pos)
+        given[signature[index]] = value
+    for key, value in call.kwargs:
+        if key in _SAMPLE_COUNTS:
+            raise Unsupported(
+                "K2T130",
+                f"{call.method}({key}=...) counts samples (Keras 1); the batch size is the generator's, so k2t cannot "
+                f"tell the steps: write {_SAMPLE_COUNTS[key]}= (batches) instead",
+                value.pos,
+            )
+        key = _KERAS1_NAMES.get(key, key)
+        if key in given:
+            raise Unsupported("K2T130", f"{call.method}(): {key} given twice", value.pos)
+        given[key] = value
+    kind = kind_of(call)
+    translated: dict[str, Value] = {}
+    for key, value in given.items():
+        if key in _FETCHING or (key == "callbacks" and value.is_literal and value.literal in (None, [], ())):
+            continue  # how batches are fetched, or no callbacks: nothing changes
+        if key == "y" and value.is_literal and value.literal is None:
+            continue
+        if key not in _PARAMETERS[kind]:
+            raise Unsupported("K2T130", f"{call.method}({key}=...) on batches from a generator or Sequence is not translated", value.pos)
+        translated[_PARAMETERS[kind][key]] = value
+    if "batches" not in translated:
+        raise Unsupported("K2T130", f"{call.method}() without its data is not translated", call.pos)
+    if call.method in ("evaluate_generator", "predict_generator") and "verbose" not in translated:
+        translated["verbose"] = Value("0", call.pos, literal=0)  # Keras 2's default there: silent
+    return translated
+
+
+def batches_call_code(function: str, leading: list[str], given: dict[str, Value]) -> str:
+    """``fit_batches(model, optimizer, train_gen, steps_per_epoch=500, ...)``: the data first, the rest by name."""
+    parts = [*leading, given["batches"].code]
+    parts += [f"{name}={value.code}" for name, value in given.items() if name != "batches"]
+    return f"{function}({', '.join(parts)})"
