@@ -37,45 +37,30 @@ class _Scope:
         # The values of the names bound so far (k2t.values); a function's body sees its module's.
         self.env = Env(parent.env if parent is not None else None)
 
-    def tensor(self, name: str) -> TensorNode | None:
+    def _nearest(self, table: str, name: str):
+        """What the innermost scope that has ``name`` in its ``table`` holds for it (a body sees its enclosing scopes')."""
         scope: _Scope | None = self
         while scope is not None:
-            if name in scope.tensors:
-                return scope.tensors[name]
+            held = getattr(scope, table)
+            if name in held:
+                return held[name]
             scope = scope.parent
         return None
+
+    def tensor(self, name: str) -> TensorNode | None:
+        return self._nearest("tensors", name)
 
     def layer_object(self, name: str):
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.layer_objects:
-                return scope.layer_objects[name]
-            scope = scope.parent
-        return None
+        return self._nearest("layer_objects", name)
 
     def factory(self, name: str) -> Instance | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.factories:
-                return scope.factories[name]
-            scope = scope.parent
-        return None
+        return self._nearest("factories", name)
 
     def model(self, name: str) -> Instance | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.models:
-                return scope.models[name]
-            scope = scope.parent
-        return None
+        return self._nearest("models", name)
 
     def helper(self, name: str) -> _Helper | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.helpers:
-                return scope.helpers[name]
-            scope = scope.parent
-        return None
+        return self._nearest("helpers", name)
 
     def undecided_reason(self, name: str) -> str | None:
         """Why ``name`` holds no model k2t knows, when an undecided `if` left it one of several."""
@@ -89,12 +74,7 @@ class _Scope:
         return None
 
     def binding(self, name: str) -> tuple[KerasCall | str, cst.CSTNode] | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.bindings:
-                return scope.bindings[name]
-            scope = scope.parent
-        return None
+        return self._nearest("bindings", name)
 
 
 class _NoBindScope(_Scope):

@@ -15,12 +15,12 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .datasets import DATASET_FUNCTIONS, translate_dataset_call
-from .helpers import Helper
-from .losses import plan_loss
-from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
+from .helpers import Helper
 from .layer_objects import translate_layer_objects
+from .losses import plan_loss
+from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, translate_freezes
 from .nested import declares_input
@@ -28,22 +28,9 @@ from .optimizers import imported_schedule_names, plan_optimizer, sparse_embeddin
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .sequences import PAD_SEQUENCES, translate_pad_sequences
+from .signatures import METHOD_SIGNATURES
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
-METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
-    "fit": (
-        "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
-        "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
-        "validation_batch_size", "validation_freq",
-    ),
-    "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
-    "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
-    "summary": (),
-    "count_params": (),
-    # Keras 2's Sequential methods, gone in Keras 3 and still in old scripts.
-    "predict_classes": ("x", "batch_size", "verbose"),
-    "predict_proba": ("x", "batch_size", "verbose"),
-}
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "fit": frozenset(
         {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import MethodCall, Value
+from .signatures import METHOD_SIGNATURES
 
 # Keras 2's signatures (keras/engine/training.py), in argument order.
 GENERATOR_SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -25,15 +26,6 @@ GENERATOR_SIGNATURES: dict[str, tuple[str, ...]] = {
     "predict_generator": ("generator", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
 }
 # Keras 3's own spellings when x is such batches.
-_KERAS3_SIGNATURES: dict[str, tuple[str, ...]] = {
-    "fit": (
-        "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
-        "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
-        "validation_batch_size", "validation_freq",
-    ),
-    "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
-    "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
-}
 # Keras 1 names Keras 2 still read (its legacy interface), as the Keras 2 names.
 _KERAS1_NAMES = {"nb_epoch": "epochs", "max_q_size": "max_queue_size", "nb_worker": "workers", "pickle_safe": "use_multiprocessing"}
 # Keras 1 counted samples, not batches; the batch size lives inside the generator, so no step count follows.
@@ -101,7 +93,7 @@ def on_batches(call: MethodCall, sources: BatchSources) -> bool:
     """Whether the call trains / evaluates / predicts on batches rather than arrays."""
     if call.method in GENERATOR_SIGNATURES:
         return True
-    if call.method not in _KERAS3_SIGNATURES:
+    if call.method not in ("fit", "evaluate", "predict"):
         return False
     x = call.args[0] if call.args else dict(call.kwargs).get("x")
     return x is not None and sources.holds_batches(x)
@@ -114,7 +106,7 @@ def kind_of(call: MethodCall) -> str:
 
 def batch_arguments(call: MethodCall) -> dict[str, Value]:
     """The call's arguments by Keras name, Keras 1 names read as Keras 2 did; K2T130 for what cannot be expressed."""
-    signature = GENERATOR_SIGNATURES.get(call.method) or _KERAS3_SIGNATURES[call.method]
+    signature = GENERATOR_SIGNATURES.get(call.method) or METHOD_SIGNATURES[call.method]
     given: dict[str, Value] = {}
     for index, value in enumerate(call.args):
         if index >= len(signature):

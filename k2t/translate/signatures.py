@@ -1,0 +1,18 @@
+"""The positional parameters of Keras's model methods (Keras 3, plus the Keras 2 ones old scripts call)."""
+
+from __future__ import annotations
+
+METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "fit": (
+        "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+        "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+        "validation_batch_size", "validation_freq",
+    ),
+    "evaluate": ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict"),
+    "predict": ("x", "batch_size", "verbose", "steps", "callbacks"),
+    "summary": (),
+    "count_params": (),
+    # Keras 2's Sequential methods, gone in Keras 3 and still in old scripts.
+    "predict_classes": ("x", "batch_size", "verbose"),
+    "predict_proba": ("x", "batch_size", "verbose"),
+}
