@@ -40,6 +40,7 @@ FIXTURES = {
     "conv_autoencoder": "Conv2D / Conv2DTranspose autoencoder",
     "batchnorm_mlp": "Keras-exact BatchNormalization buffers, sparse labels",
     "stacked_autoencoder": "nested encoder/decoder models, each moved to the device",
+    "sensor_windows_generator": "fit_generator on a Python generator: batches drawn from it, moved to the device",
     "transfer_learning_freeze": "frozen layers (requires_grad off) and a frozen BatchNormalization in inference mode",
 }
 
