@@ -256,3 +256,18 @@ def test_decay_with_a_learning_rate_callback_is_reported():
     result = k2t.convert_source(source, filename="train.py")
     reported = [d for d in result.diagnostics if d.code == "K2T121"]
     assert len(reported) == 1 and "changes the learning rate" in reported[0].message, [d.format() for d in result.diagnostics]
+
+
+def test_keras1_model_constructor_keywords_convert_as_keras2s():
+    """Keras 2 still took Keras 1's `Model(input=x, output=y)` (keras/legacy/interfaces.py)."""
+    head = (
+        "import numpy as np\nimport keras\nfrom keras import layers\n"
+        "x_train = np.zeros((8, 4), dtype='float32')\ny_train = np.zeros((8, 1), dtype='float32')\n"
+        "a = keras.Input(shape=(4,))\nb = layers.Dense(1)(a)\n"
+    )
+    tail = "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(x_train, y_train, epochs=1)\n"
+    keras1 = k2t.convert_source(head + "model = keras.Model(input=a, output=b)\n" + tail)
+    keras2 = k2t.convert_source(head + "model = keras.Model(inputs=a, outputs=b)\n" + tail)
+    assert keras1.ok and keras1.output == keras2.output
+    twice = k2t.convert_source(head + "model = keras.Model(a, output=b, outputs=b)\n" + tail)
+    assert any("given `outputs` twice" in d.message for d in twice.diagnostics)

@@ -222,6 +222,10 @@ class FunctionalMixin:
         given: dict[str, cst.BaseExpression] = {}
         for index, arg in enumerate(call.args):
             key = arg.keyword.value if arg.keyword is not None else ("inputs", "outputs")[index] if index < 2 else None
+            # Keras 1's `Model(input=x, output=y)`, which Keras 2 still took (legacy_model_constructor_support).
+            key = _KERAS1_MODEL_KEYWORDS.get(key, key)
+            if key in given:
+                raise _Unfollowable(call, f"keras.Model() given `{key}` twice (Keras refuses it too)")
             if key is None:
                 raise _Unfollowable(call, "keras.Model() with more than two positional arguments")
             given[key] = arg.value
@@ -269,3 +273,6 @@ class FunctionalMixin:
             self.consumed.add(id(item))
             tensors.append(scope.tensor(item.value))
         return tensors, as_list
+
+
+_KERAS1_MODEL_KEYWORDS = {"input": "inputs", "output": "outputs"}
