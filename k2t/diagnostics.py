@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "K2T122": "metric that k2t does not translate",
     "K2T123": "learning-rate schedule that k2t does not translate",
     "K2T104": "warning: a layer applied to Keras tensors that no model uses (dropped)",
+    "K2T105": "warning: a Keras call that draws or prints only, left out (plot_model)",
     "K2T124": "warning: an optimizer whose Keras update of Embedding rows k2t does not reproduce exactly",
     "K2T130": "argument of compile/fit/evaluate/predict that k2t does not translate",
     "K2T140": "model method or attribute that k2t does not translate",

@@ -428,3 +428,17 @@ def test_a_name_the_script_imports_only_further_down_is_imported_for_the_generat
     first_use = min(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "os")
     first_import = min(n.lineno for n in tree.body if isinstance(n, ast.Import) and any(a.name == "os" for a in n.names))
     assert first_import < first_use
+
+
+def test_plot_model_as_a_statement_is_left_out_with_a_warning():
+    source = (
+        "import numpy as np\nimport keras\nfrom keras.utils import plot_model\n\nx = np.zeros((8, 4), dtype='float32')\n"
+        "model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])\n"
+        "plot_model(model, show_shapes=True)\n"
+        "model.compile(optimizer='sgd', loss='mse')\nmodel.fit(x, x[:, :1], epochs=1)\n"
+    )
+    result = k2t.convert_source(source)
+    assert result.ok and [d.code for d in result.diagnostics] == ["K2T105"]
+    assert "plot_model" not in result.output
+    used = source.replace("plot_model(model, show_shapes=True)", "image = plot_model(model, show_shapes=True)")
+    assert not k2t.convert_source(used).ok  # its value read: still reported, never dropped

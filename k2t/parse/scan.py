@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass
+from ..diagnostics import Severity
+from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass, Todo
 from ..names import is_keras, is_tensorflow
 from . import model_access
 from .scope import _Scope, _Unfollowable
@@ -89,6 +90,13 @@ class ScanMixin:
             self.todo(
                 statement, node, "K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own"
             )
+            return
+        if name == "keras.utils.plot_model" and _alone_in(statement, node):
+            # A picture of the model (pydot + graphviz): nothing of the training depends on it.
+            _mark_subtree(node, self.consumed)
+            self.script.removed.add(id(statement))
+            message = "keras.utils.plot_model() draws a diagram of the Keras model; torch has none, so the line is left out (print(model) shows the module)"
+            self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
         if name in FUNCTIONS:
             try:
@@ -244,3 +252,13 @@ class ScanMixin:
                 _mark_subtree(arg.value, self.consumed)
                 self.script.sequence_classes.append(SequenceClass(node, arg, node.name.value, self.pos(node)))
                 return
+
+
+def _alone_in(statement: cst.CSTNode, call: cst.Call) -> bool:
+    """``plot_model(model)`` as a statement of its own (its value unused)."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call
+    )
