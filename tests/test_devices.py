@@ -244,7 +244,16 @@ def _tensor_factories_off_device(folder) -> list[str]:
                 if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)):
                     continue
                 targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+                # `torch.as_tensor(batch).to(device, ...)`: made on the host and moved at once.
+                moved = {
+                    id(node.func.value)
+                    for node in ast.walk(statement)
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "to"
+                    and node.args and ast.unparse(node.args[0]) == "device"
+                }
                 for call in ast.walk(statement):
+                    if id(call) in moved:
+                        continue
                     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
                         continue
                     if ast.unparse(call.func.value) != "torch" or call.func.attr not in _FACTORIES:
