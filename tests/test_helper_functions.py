@@ -70,6 +70,15 @@ FOLLOWED = {
         h = layers.Dense(32, activation="relu")(h)
         model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
         """,
+    "shared_layer_from_outside": """\
+        shared = layers.Dense(64, activation="relu")
+
+        def tower(x):
+            return layers.Dense(32, activation="relu")(shared(x))
+
+        inputs = keras.Input(shape=(8,))
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(tower(inputs)))
+        """,
     "loop_inside_the_helper": """\
         def mlp(x, sizes):
             for n in sizes:
@@ -89,7 +98,7 @@ def test_helpers_are_walked_at_each_call(name):
     widths = linears(result.output)
     assert widths == ["8, 64", "64, 32", "32, 1"], widths
     # Every statement of the helper went into the module: the function is gone, and so are its calls.
-    assert not re.search(r"^def (dense_block|dense|two_dense|block|add_hidden|split_block|mlp)\(", result.output, re.M)
+    assert not re.search(r"^def (dense_block|dense|two_dense|block|add_hidden|split_block|mlp|tower)\(", result.output, re.M)
     assert "layers." not in result.output
 
 
@@ -237,7 +246,7 @@ def test_a_helper_never_called_is_reported_as_before():
 @requires_torch
 @requires_keras
 @pytest.mark.parity
-@pytest.mark.parametrize("name", ["called_in_a_loop", "branch_on_an_argument", "extends_a_model", "returns_two_tensors"])
+@pytest.mark.parametrize("name", ["called_in_a_loop", "branch_on_an_argument", "extends_a_model", "returns_two_tensors", "shared_layer_from_outside"])
 def test_helpers_match_keras(name, tmp_path):
     from parity_cases import assert_parity
 

@@ -43,7 +43,7 @@ class HelperMixin:
                 calls_layer = (
                     (isinstance(func, cst.Call) and layer_name(func.func))
                     or (layer_name(func) and (parser.keras_name(func) or "").rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
-                    or (isinstance(func, cst.Name) and (func.value in held or func.value in params or scope.helper(func.value) is not None))
+                    or (isinstance(func, cst.Name) and (func.value in held or func.value in params or scope.helper(func.value) is not None or scope.layer_object(func.value) is not None))
                 )
                 if calls_layer:
                     for arg in call.args:
