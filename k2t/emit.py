@@ -51,7 +51,13 @@ def render(template: str, **context) -> str:
 
 def _channels_first_attrs(m: ModulePlan) -> list[str]:
     """Submodules whose outputs torch holds as (N, C, spatial...): summary() shows them channels-last, as Keras."""
-    return list(dict.fromkeys(layer.attr for layer in m.layers if layer.attr and layer.layout == "channels_first"))
+    attrs = []
+    for layer in m.layers:
+        if layer.block_start and layer.block_start[2] == "channels_first":
+            attrs.append(layer.block_start[0])  # a block's output: its last layer's
+        if layer.attr and not layer.in_block and layer.layout == "channels_first":
+            attrs.append(layer.attr)
+    return list(dict.fromkeys(attrs))
 
 
 def render_module(m: ModulePlan, summary: bool) -> str:
@@ -370,6 +376,7 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
     parts = [device_line(device)] if plan.modules else []
     parts += [render(h.template, **h.context()) for h in plan.helpers]
     summary = "summary" in plan.features
+    parts += [render_module(block, False) for m in plan.modules for block in m.blocks]
     parts += [render_module(m, summary) for m in plan.modules]
     batches = bool(plan.batch_kinds) or "predict_batches" in plan.features
     if batches or {"epoch_line", "progress_fit", "progress_evaluate", "progress_predict"} & plan.features:

@@ -168,6 +168,18 @@ class ModelSpec:
 
 
 @dataclass(eq=False)
+class Invocation:
+    """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
+
+    helper: str  # the function's name
+    pos: Pos  # the call
+    tensor_params: tuple[tuple[str, TensorNode], ...] = ()  # (parameter, the tensor it receives), in order
+    arguments: tuple[tuple[str, Any], ...] = ()  # (parameter, its value) for parameters k2t knows
+    returned: tuple[TensorNode, ...] = ()  # what the call returns, in order
+    returns_tuple: bool = False  # `return x, skip` rather than `return x`
+
+
+@dataclass(eq=False)
 class TensorNode:
     """A symbolic Keras tensor of the Functional API: an Input, or a layer applied to tensors."""
 
@@ -180,6 +192,8 @@ class TensorNode:
     input_shape: Value | None = None  # for keras.Input: the shape as written (a tuple, or x.shape[1:])
     input_name: str | None = None  # keras.Input(name=...)
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+    # The helper calls being walked when the layer was applied, outermost first.
+    invocations: tuple[Invocation, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(eq=False)

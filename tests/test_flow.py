@@ -1,14 +1,14 @@
 """Values through variables, loops and branches: a model built in a loop or under an `if` is either
 translated layer for layer (and proven against Keras) or reported, never silently different."""
 
-import re
+import ast
 import textwrap
 
 import pytest
+from conftest import requires_keras, requires_torch
 from undefined import assert_no_undefined_names
 
 import k2t
-from conftest import requires_keras, requires_torch
 
 HEAD = """\
 import numpy as np
@@ -39,7 +39,37 @@ def convert(source: str):
 
 
 def linears(output: str) -> list[str]:
-    return re.findall(r"nn\.Linear\(([^)]*)\)", output)
+    return built(output, "nn.Linear")
+
+
+def built(output: str, torch_class: str) -> list[str]:
+    """The arguments of every ``torch_class`` the output's models build, in order: a block class a model
+    uses (``self.block = DenseBlock(units=64)``) counted at each use, with that use's arguments."""
+    tree = ast.parse(output)
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    used = set()
+    for cls in classes.values():
+        for call in ast.walk(cls):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in classes:
+                used.add(call.func.id)
+    found: list[str] = []
+
+    def expand(cls: ast.ClassDef, values: dict[str, str]) -> None:
+        init = next((f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
+        for statement in init.body if init is not None else []:
+            if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)):
+                continue
+            call, func = statement.value, ast.unparse(statement.value.func)
+            if func == torch_class:
+                args = [ast.unparse(a) for a in call.args] + [f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords]
+                found.append(", ".join(values.get(a, a) for a in args))
+            elif func in classes:
+                expand(classes[func], {k.arg: values.get(ast.unparse(k.value), ast.unparse(k.value)) for k in call.keywords})
+
+    for name, cls in classes.items():
+        if name not in used and any(ast.unparse(b) == "nn.Module" for b in cls.bases):
+            expand(cls, {})
+    return found
 
 
 # Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features, the way real scripts spell it.

@@ -9,9 +9,8 @@ cannot follow is reported at the spot, never translated into a different model.
 import re
 
 import pytest
-from test_flow import convert, linears, script
-
 from conftest import requires_keras, requires_torch
+from test_flow import built, convert, linears, script
 
 # Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features through a helper.
 FOLLOWED = {
@@ -98,14 +97,35 @@ def test_helpers_are_walked_at_each_call(name):
     widths = linears(result.output)
     assert widths == ["8, 64", "64, 32", "32, 1"], widths
     # Every statement of the helper went into the module: the function is gone, and so are its calls.
-    assert not re.search(r"^def (dense_block|dense|two_dense|block|add_hidden|split_block|mlp|tower)\(", result.output, re.M)
+    assert not re.search(r"^def (dense_block|dense|two_dense|block|add_hidden|split_block|mlp|tower)\(", result.output, re.MULTILINE)
     assert "layers." not in result.output
 
 
 def test_each_call_makes_its_own_layers():
     result = convert(script(FOLLOWED["called_in_a_loop"]))
-    assert "self.dense = nn.Linear(8, 64)" in result.output
-    assert "self.dense_1 = nn.Linear(64, 32)" in result.output
+    assert "self.dense_block = DenseBlock(in_features=8, units=64)" in result.output
+    assert "self.dense_block_1 = DenseBlock(in_features=64, units=32)" in result.output
+
+
+def test_a_helper_applied_several_times_becomes_a_module_class():
+    """Two calls that build the same layers up to sizes: one class, its sizes constructor parameters named
+    after the helper's parameter where one holds them; the outer forward calls each use once."""
+    result = convert(script(FOLLOWED["called_in_a_loop"]))
+    output = result.output
+    assert "class DenseBlock(nn.Module):" in output
+    assert "def __init__(self, in_features, units):" in output
+    assert "self.dense = nn.Linear(in_features, units)" in output
+    block = output[output.index("class DenseBlock") : output.index("class Net")]
+    assert "x = self.dense(x)\n        x = self.activation(x)\n        return x" in block
+    forward = output[output.index("    def logits(self, inputs):") :]
+    assert "h = self.dense_block(inputs)\n        h = self.dense_block_1(h)" in forward
+    assert linears(output) == ["8, 64", "64, 32", "32, 1"]
+
+
+def test_a_helper_called_once_or_building_other_layers_stays_inline():
+    result = convert(script(FOLLOWED["branch_on_an_argument"].replace("h = block(h, 32)", "h = layers.Dense(32, activation='relu')(h)")))
+    assert "class Block(" not in result.output
+    assert linears(result.output) == ["8, 64", "64, 32", "32, 1"]
 
 
 def test_a_helper_with_more_than_layers_in_it_stays():
@@ -322,7 +342,7 @@ def _small_resnet_on_random_images() -> str:
 def test_the_small_resnet_fixture_unrolls_every_block():
     result = convert(_small_resnet_on_random_images())
     assert result.ok, [d.format() for d in result.diagnostics]
-    convs = re.findall(r"nn\.Conv2d\(([^)]*)\)", result.output)
+    convs = built(result.output, "nn.Conv2d")
     # stem + 3 blocks of two convolutions + 2 projected shortcuts
     assert len(convs) == 1 + 3 * 2 + 2, convs
 

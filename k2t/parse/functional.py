@@ -193,6 +193,7 @@ class FunctionalMixin:
         return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line))
 
     def made(self, node: TensorNode) -> TensorNode:
+        node.invocations = tuple(self.invocations)
         self.script.tensor_nodes.append(node)
         return node
 

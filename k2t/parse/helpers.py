@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..values import Unknown
+from ..ir import Invocation, TensorNode
+from ..values import Unknown, is_constant
 from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
 from .syntax import (
     BINDABLE_PREFIXES,
@@ -74,22 +75,40 @@ class HelperMixin:
             raise _Unfollowable(call, f"helper functions nested more than 50 deep at {helper.name}()")
         inner = _Scope(helper.scope, helper.name)
         inner.inline = _Inline(helper.name, target or helper.name)
-        for name, (expr, where) in self.helper_arguments(call, helper, scope).items():
+        arguments = self.helper_arguments(call, helper, scope)
+        for name, (expr, where) in arguments.items():
             self.bind_parameter(inner, name, expr, where, helper, scope, line)
+        invocation = self.invocation(call, helper, inner, list(arguments))
         self.consumed.add(id(call))
         self.consumed.add(id(call.func))
         frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
         self.iteration = (*self.iteration, ("call", id(call)))  # new layer objects per call
         self.inlining.append(helper)
+        self.invocations.append(invocation)
         try:
             self.block(_body_of(helper.node.body), inner)
         finally:
             self.inlining.pop()
+            self.invocations.pop()
             self.iteration = self.iteration[:-1]
             self.frames = frames
         helper.inlined += 1
         returned = inner.inline.returned
+        if isinstance(returned, tuple):
+            invocation.returned, invocation.returns_tuple = returned, True
+        elif isinstance(returned, TensorNode):
+            invocation.returned = (returned,)
         return None if returned is _NOT_RETURNED else returned
+
+    def invocation(self, call: cst.Call, helper: _Helper, inner: _Scope, params: list[str]) -> Invocation:
+        """The record of this call that the tensors it makes carry: which parameters are tensors, what the others hold."""
+        tensors = tuple((name, inner.tensors[name]) for name in params if name in inner.tensors)
+        known = []
+        for name in params:
+            binding = inner.env.names.get(name)
+            if name not in inner.tensors and binding is not None and is_constant(binding.value):
+                known.append((name, binding.value))
+        return Invocation(helper.name, self.pos(call), tensors, tuple(known))
 
     def helper_arguments(self, call: cst.Call, helper: _Helper, scope: _Scope) -> dict[str, tuple[cst.BaseExpression, _Scope]]:
         """Parameter -> (the expression it receives, the scope that expression is evaluated in)."""

@@ -11,6 +11,7 @@ from ..ir import (
     NO_LITERAL,
     CompileSpec,
     Instance,
+    Invocation,
     KerasCall,
     KerasScript,
     LoadSpec,
@@ -84,6 +85,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
+        self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
         # Undecided `if`s whose branches load a model or build one: (if, name, the loads, the built model and compile).
         self.restored_joins: list[tuple[cst.If, str, list[LoadSpec], tuple[Instance, CompileSpec | None]]] = []

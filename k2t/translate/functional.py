@@ -11,8 +11,8 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import ModelSpec, TensorNode
 from . import registry
+from .blocks import NodeCode, factor_blocks
 from .legacy import in_keras1_terms, keras2_call
-from .nested import convert_nested
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
 from .model import (
     LayerContext,
@@ -26,6 +26,7 @@ from .model import (
     keras_layout_expression,
     prune_params,
 )
+from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -77,12 +78,14 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     helpers: list = []
     segments: list[tuple[TensorNode, list[str]]] = []  # each node's forward lines, in order
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
+    codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
     for node in graph.nodes:
         layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
+            codes[id(node)] = NodeCode(None, inputs, layer)
             lines.extend(result.lines)
             segments.append((node, result.lines))
             state[id(node)] = (out, result.shape, result.layout)
@@ -104,6 +107,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         except Unsupported as exc:
             raise in_keras1_terms(exc, node.layer) from exc
         node_lines = _rename(ctx.pre + plan.forward, source, out)
+        codes[id(node)] = NodeCode(ctx.pre + plan.forward, inputs)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
         plan.output_shape = list(ctx.shape)
         plan.layout = layout
@@ -158,7 +162,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         for n, plan in node_plans
         if n is node
     ]
-    return prune_params(module)
+    names = {id(node): state[id(node)][0] for node in [*graph.inputs, *graph.nodes]}
+    return prune_params(factor_blocks(module, graph, codes, _rename, names))
 
 
 def _axes_needed_by_users(tensor: TensorNode, graph) -> int | None:

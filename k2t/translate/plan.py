@@ -31,6 +31,9 @@ class LayerPlan:
     # "channels_first" (N, C, spatial...: what torch convolutions work in).
     layout: str = "keras"
     nested: ModulePlan | None = None  # a model used as a layer: its own module's plan
+    # Built by a block class (k2t.translate.blocks) rather than by the module itself; `attr` is then dotted.
+    in_block: bool = False
+    block_start: tuple[str, str, str] | None = None  # (attribute, constructor, output layout) of the block built here
 
 
 @dataclass
@@ -59,6 +62,9 @@ class ModulePlan:
     output_folds: list = field(default_factory=list)  # per output: (lines without activation, logits var, activation) or None
     output_vars: list[str] = field(default_factory=list)
     output_activations: list[str] = field(default_factory=list)
+    blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
+    block_calls: dict = field(default_factory=dict)  # id(returned node) -> (attribute, tensor args, id() of its nodes)
+    doc: str | None = None  # the class's docstring when it is not a Keras model's
     folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
 
     @property
