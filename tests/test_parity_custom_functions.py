@@ -11,7 +11,6 @@ averages per batch, or a loss averaged over other axes, is caught.
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 from parity_cases import TARGETS, assert_parity
 
@@ -64,6 +63,13 @@ def weighted_mse(weight):
     return loss
 """
 
+METRIC_FACTORY = """\
+def scaled(factor):
+    def scaled_mae(y_true, y_pred):
+        return factor * ops.mean(ops.abs(y_pred - y_true), axis=-1)
+    return scaled_mae
+"""
+
 SCALAR_METRIC = """\
 def batch_max_error(y_true, y_pred):
     return K.max(K.abs(y_pred - y_true))
@@ -80,7 +86,8 @@ CASES = {
     "keras_ops_loss": (OPS_HUBERISH, LINEAR, "regression", "soft_l1", '["mae"]', ""),
     "metric_beside_builtin_loss": (RMSE, LINEAR, "regression", '"mse"', '[rmse, "mae"]', ""),
     "loss_factory": (FACTORY, LINEAR, "regression", "weighted_mse(2.0)", '["mse"]', ""),
-    "factory_as_metric": (FACTORY + "\n\n" + RMSE, LINEAR, "regression", "rmse", "[weighted_mse(0.5)]", ""),
+    # Keras names the metric after the function the factory returns: "scaled_mae".
+    "factory_as_metric": (METRIC_FACTORY + "\n\n" + RMSE, LINEAR, "regression", "rmse", "[scaled(0.5)]", ""),
     # 72 training rows in batches of 16: the last has 8, and Keras's Mean counts a scalar once per batch.
     "scalar_metric_counts_batches": (SCALAR_METRIC, LINEAR, "regression", '"mse"', "[batch_max_error]", ""),
     # y of shape (N,): Keras expands y_true to y_pred's (N, 1) for the loss, not for the metric (broadcast).
