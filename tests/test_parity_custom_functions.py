@@ -70,6 +70,21 @@ def scaled(factor):
     return scaled_mae
 """
 
+LOSS_CLASS = """\
+class WeightedBCE(keras.losses.Loss):
+    def __init__(self, pos_weight=2.0, name="weighted_bce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pos_weight = pos_weight
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
+        loss = -(self.pos_weight * y_true * ops.log(y_pred) + (1 - y_true) * ops.log(1 - y_pred))
+        return ops.mean(loss, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "pos_weight": self.pos_weight}
+"""
+
 SCALAR_METRIC = """\
 def batch_max_error(y_true, y_pred):
     return K.max(K.abs(y_pred - y_true))
@@ -93,6 +108,9 @@ CASES = {
     # y of shape (N,): Keras expands y_true to y_pred's (N, 1) for the loss, not for the metric (broadcast).
     "rank_one_targets": (RMSE, LINEAR, "flat", "rmse", "[rmse]", ""),
     "sample_weight": (RMSE, LINEAR, "regression", "rmse", "[rmse]", ", sample_weight=np.linspace(0.5, 2.0, 96)"),
+    "loss_subclass": (LOSS_CLASS, SIGMOID, "binary", "WeightedBCE(3.0)", '["accuracy"]', ""),
+    # Keras reduces by the object's own reduction, after the row weights.
+    "loss_subclass_sum_weighted": (LOSS_CLASS, SIGMOID, "binary", 'WeightedBCE(reduction="sum")', '["accuracy"]', ", sample_weight=np.linspace(0.5, 2.0, 96)"),
     "class_weight": (WEIGHTED_BCE, SIGMOID, "binary", "weighted_bce", '["accuracy"]', ", class_weight={0: 1.0, 1: 3.0}"),
 }
 
@@ -125,3 +143,35 @@ def test_custom_function(name, tmp_path):
     assert "val_loss" in report.torch_history
     for key, diffs in report.rel_diffs.items():
         assert max(diffs) <= EXACT, f"{key}: {diffs}\nkeras {report.keras_history}\ntorch {report.torch_history}"
+
+
+TWO_OUTPUTS = """\
+import numpy as np
+import keras
+from keras import ops
+
+
+def rmse(y_true, y_pred):
+    return ops.sqrt(ops.mean(ops.square(y_pred - y_true), axis=-1))
+
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 4)).astype("float32")
+ya = x[:, :1] * 2.0
+yb = np.abs(x[:, 1:3])
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(4,))
+hidden = keras.layers.Dense(8, activation="relu")(inputs)
+a = keras.layers.Dense(1, name="a")(hidden)
+b = keras.layers.Dense(2, name="b")(hidden)
+model = keras.Model(inputs, [a, b])
+model.compile(optimizer="adam", loss={"a": rmse, "b": "mse"}, metrics={"a": [rmse], "b": ["mae"]})
+history = model.fit(x, [ya, yb], batch_size=16, epochs=3, verbose=0, validation_split=0.25)
+"""
+
+
+def test_custom_loss_and_metric_of_one_output_of_two(tmp_path):
+    report = assert_parity(TWO_OUTPUTS, tmp_path)
+    assert "val_a_rmse" in report.torch_history
+    for key, diffs in report.rel_diffs.items():
+        assert max(diffs) <= EXACT, f"{key}: {diffs}"

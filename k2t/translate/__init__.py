@@ -19,7 +19,7 @@ from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
 from .helpers import Helper
 from .layer_objects import translate_layer_objects
-from .losses import plan_loss
+from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, translate_freezes
@@ -229,7 +229,8 @@ def translate(script: KerasScript) -> ScriptPlan:
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
-    plan.functions.rewrite(plan.calls, plan.todos)
+    loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
+    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
@@ -78,6 +79,13 @@ class LossPlan:
 
 # keras.losses.loss.squeeze_or_expand_to_same_rank, which Keras applies before a loss function of the script.
 SAME_RANK = Helper("same_rank", "losses/same_rank.py.j2")
+# keras.losses.Loss, the base the script's Loss subclasses get in its place.
+LOSS_BASE = Helper("Loss", "losses/loss_base.py.j2", requires=(SAME_RANK,))
+
+
+def snake_case(name: str) -> str:
+    """``WeightedBCE`` -> ``weighted_bce``, ``FocalLoss`` -> ``focal_loss``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
@@ -152,7 +160,14 @@ def plan_loss(
 
 def _script_loss(function: UserFunction, weighted: bool) -> LossPlan:
     """A loss function of the script (``def rmse(y_true, y_pred)``, or a factory's ``weighted(2.0)``),
-    called as Keras's LossFunctionWrapper calls it. Its values are never folded with the final activation."""
+    called as Keras's LossFunctionWrapper calls it, or an object of its keras.losses.Loss subclass, which
+    reduces its values itself. Its values are never folded with the final activation."""
+    if function.loss_object:
+        name = snake_case(function.definition)
+        name = name if name.endswith("loss") else f"{name}_loss"
+        args = (("construction", function.code), ("weighted", weighted))
+        helper = Helper(name, "losses/script_loss_object.py.j2", args, requires=(LOSS_BASE,))
+        return LossPlan(f"script:{function.code}", helper, False, (function,))
     base = function.definition
     name = f"{base}_mean" if base.endswith("loss") else f"{base}_loss"
     helper = Helper(name, "losses/script_function.py.j2", (("function", function.code), ("weighted", weighted)), requires=(SAME_RANK,))

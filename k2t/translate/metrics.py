@@ -122,6 +122,8 @@ def plan_metric(
     Value (see number_metric_objects). ``functions``: the script's own functions, which an entry may name.
     """
     function = functions.resolve(value, "metric", "K2T122") if functions is not None else None
+    if function is not None and function.loss_object:
+        raise Unsupported("K2T122", f"metric `{value.code}`: a Loss object of the script as a metric is not translated", value.pos)
     if function is not None:
         # Keras wraps a function in MeanMetricWrapper, named after the function (its __name__).
         return MetricPlan(function.name, _MEAN_METRIC_WRAPPER, function.code, stateful=True, functions=(function,))

@@ -2,9 +2,12 @@
 rewritten to torch through the op vocabulary (k2t.translate.op_code).
 
 compile(loss=rmse) and metrics=[rmse] name a top-level ``def rmse(y_true, y_pred)``; ``loss=weighted(2.0)``
-calls a top-level factory ``def weighted(w): def loss(y_true, y_pred): ...; return loss``. The function
-stays where the script defines it, rewritten; the generated training calls it the way Keras does (see
-templates/losses/script_function.py.j2 and templates/metrics/mean_metric_wrapper.py.j2).
+calls a top-level factory ``def weighted(w): def loss(y_true, y_pred): ...; return loss``;
+``loss=WeightedBCE(3.0)`` builds a top-level ``class WeightedBCE(keras.losses.Loss)`` with a
+``call(self, y_true, y_pred)``. The function or class stays where the script defines it, rewritten (a
+class on a generated ``Loss`` base); the generated training calls it the way Keras does (see
+templates/losses/script_function.py.j2, templates/losses/loss_base.py.j2 and
+templates/metrics/mean_metric_wrapper.py.j2).
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ from ..ir import KerasScript, Todo, Value
 from .op_code import OpRewrite, import_names, rewrite_ops
 
 _OP_CODES = ("K2T100", "K2T150")
+LOSS_BASES = ("keras.losses.Loss", "keras.Loss")
 
 
 @dataclass(frozen=True)
 class UserFunction:
     """A loss or metric function of the script, as a compile() argument names it."""
 
-    code: str  # how the generated training calls it: "rmse", "weighted(2.0)"
-    definition: str  # the top-level def it runs: "rmse", or the factory "weighted"
+    code: str  # how the generated training calls it: "rmse", "weighted(2.0)", "WeightedBCE(3.0)"
+    definition: str  # the top-level def it runs: "rmse", the factory "weighted", the class "WeightedBCE"
     name: str  # Keras's name for it (the function's __name__): "rmse", or the factory's inner def: "loss"
+    loss_object: bool = False  # an instance of a keras.losses.Loss subclass of the script
 
 
 @dataclass
@@ -37,7 +42,9 @@ class ScriptFunctions:
 
     script: KerasScript
     definitions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # bound once at top level
-    used: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    # keras.losses.Loss subclasses bound once at top level: the class and its Loss base.
+    loss_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)
+    used: dict[str, cst.FunctionDef | cst.ClassDef] = field(default_factory=dict)
 
     @classmethod
     def of(cls, script: KerasScript) -> ScriptFunctions:
@@ -45,12 +52,16 @@ class ScriptFunctions:
         for statement in ast.parse(script.module.code).body:
             for name in _top_level_bindings(statement):
                 counts[name] = counts.get(name, 0) + 1
-        definitions = {
-            statement.name.value: statement
-            for statement in script.module.body
-            if isinstance(statement, cst.FunctionDef) and counts.get(statement.name.value) == 1
-        }
-        return cls(script, definitions)
+        once = [s for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and counts.get(s.name.value) == 1]
+        definitions = {statement.name.value: statement for statement in once if isinstance(statement, cst.FunctionDef)}
+        keras_name = import_names(script.metadata)
+        loss_classes = {}
+        for statement in once:
+            if isinstance(statement, cst.ClassDef):
+                bases = [base for base in statement.bases if base.keyword is None and keras_name(base.value) in LOSS_BASES]
+                if len(bases) == 1 and len(statement.bases) == 1:
+                    loss_classes[statement.name.value] = (statement, bases[0])
+        return cls(script, definitions, loss_classes)
 
     def resolve(self, value: Value, what: str, code: str) -> UserFunction | None:
         """The script's function a compile argument names, None when it names none; Unsupported (``code``)
@@ -61,24 +72,34 @@ class ScriptFunctions:
             return None
         if isinstance(node, cst.Name) and node.value in self.definitions:
             return UserFunction(node.value, node.value, node.value)
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in self.definitions):
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name):
             return None
-        factory = node.func.value
-        inner = _returned_function(self.definitions[factory])
+        maker = node.func.value
+        if maker in self.loss_classes:
+            self._check_repeatable(node, value, what, code)
+            return UserFunction(value.code, maker, maker, loss_object=True)
+        inner = _returned_function(self.definitions[maker]) if maker in self.definitions else None
         if inner is None:
             return None
-        for arg in node.args:
+        self._check_repeatable(node, value, what, code)
+        return UserFunction(value.code, maker, inner)
+
+    def _check_repeatable(self, call: cst.Call, value: Value, what: str, code: str) -> None:
+        for arg in call.args:
             if arg.star or not self._repeatable(arg.value):
                 raise Unsupported(
                     code,
-                    f"{what} `{value.code}`: the converted training calls `{factory}(...)` again, so its arguments must be "
-                    "literals or names of the script's top level",
+                    f"{what} `{value.code}`: the converted training calls `{self.code(call.func)}(...)` again, so its "
+                    "arguments must be literals or names of the script's top level",
                     value.pos,
                 )
-        return UserFunction(value.code, factory, inner)
+
+    @staticmethod
+    def code(node: cst.CSTNode) -> str:
+        return cst.Module(body=[]).code_for_node(node)
 
     def _repeatable(self, node: cst.BaseExpression) -> bool:
-        text = cst.Module(body=[]).code_for_node(node)
+        text = self.code(node)
         try:
             ast.literal_eval(text)
             return True
@@ -88,17 +109,30 @@ class ScriptFunctions:
 
     def use(self, functions: list[UserFunction]) -> None:
         for function in functions:
-            self.used.setdefault(function.definition, self.definitions[function.definition])
+            if function.loss_object:
+                self.used.setdefault(function.definition, self.loss_classes[function.definition][0])
+            else:
+                self.used.setdefault(function.definition, self.definitions[function.definition])
 
-    def rewrite(self, calls: dict[int, str], todos: list[Todo]) -> None:
+    @property
+    def uses_loss_classes(self) -> bool:
+        return any(name in self.loss_classes for name in self.used)
+
+    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str) -> None:
         """Rewrite the used functions to torch: their expressions into ``calls`` (ScriptPlan.calls, by id()
         of the original node), and into ``todos`` what the op vocabulary does not translate there, in
-        place of the parser's notes on the same names."""
+        place of the parser's notes on the same names. A Loss subclass's base becomes ``loss_base``
+        (``bases``: ScriptPlan.expressions)."""
         keras_name = import_names(self.script.metadata)
         positions = self.script.metadata.resolve(PositionProvider)
         found: list[Todo] = []
         superseded: set[tuple[int, int]] = set()
-        for definition in self.used.values():
+        for name, definition in self.used.items():
+            if name in self.loss_classes:
+                base = self.loss_classes[name][1]
+                bases[id(base)] = loss_base
+                superseded.add(_pos(positions, base.value))
+                definition = definition.body  # the Keras base is replaced, not rewritten
             rewrite = rewrite_ops(definition, keras_name)
             calls.update(rewrite.replacements)
             for problem in rewrite.problems:
