@@ -182,3 +182,13 @@ def test_a_clean_custom_loss_leaves_no_keras_in_the_output():
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "def my_loss(y_true, y_pred):\n    scaled = torch.abs(y_pred)\n" in result.output
     assert keras_usage(result.output, "train.py") == ()  # what `k2t check --no-keras` finds
+
+
+def test_a_call_of_a_rewritten_loss_outside_the_training_is_reported():
+    script = SCRIPT.replace("K.frobnicate(y_pred)", "K.abs(y_pred)").replace(" + tf.math.mystery(y_true)", "")
+    script += "print(my_loss(y, model.predict(x)))\n"
+    result = k2t.convert_source(script, filename="train.py")
+    assert [d.format() for d in result.diagnostics] == [
+        "train.py:17:7: K2T100 `my_loss` is rewritten to torch for the converted training; this call may pass it "
+        "NumPy arrays, which torch's ops do not take (torch.as_tensor them)"
+    ]

@@ -138,9 +138,43 @@ class ScriptFunctions:
             for problem in rewrite.problems:
                 found.append(Todo(problem.node, problem.error.code, problem.error.message, _pos(positions, problem.node)))
             superseded |= _handled_positions(rewrite, positions)
+        found += self._other_calls(positions)
         # The parser reported each Keras/TensorFlow name of these bodies as untranslated; the rewrite
         # translated those, or reported them again with the reason.
         todos[:] = [t for t in todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
+
+
+    def _other_calls(self, positions) -> list[Todo]:
+        """Calls of a rewritten function outside the training (``print(rmse(y_test, preds))``): Keras's ops took
+        NumPy arrays there, torch's do not, so each is reported rather than left to fail when it runs."""
+        rewritten = {name for name in self.used if name not in self.loss_classes}
+        found: list[Todo] = []
+
+        class Finder(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.compiles = 0  # inside compile(...), which the translation replaces
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node.name.value not in rewritten  # its own body (and a factory's) is rewritten
+
+            def visit_Call(self, node: cst.Call) -> bool:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "compile":
+                    self.compiles += 1
+                elif self.compiles == 0 and isinstance(node.func, cst.Name) and node.func.value in rewritten:
+                    message = (
+                        f"`{node.func.value}` is rewritten to torch for the converted training; this call may pass it NumPy "
+                        "arrays, which torch's ops do not take (torch.as_tensor them)"
+                    )
+                    found.append(Todo(node, "K2T100", message, _pos(positions, node)))
+                return True
+
+            def leave_Call(self, node: cst.Call) -> None:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "compile":
+                    self.compiles -= 1
+
+        if rewritten:
+            self.script.module.visit(Finder())
+        return found
 
 
 def _handled_positions(rewrite: OpRewrite, positions) -> set[tuple[int, int]]:
