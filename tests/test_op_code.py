@@ -189,6 +189,8 @@ def test_a_call_of_a_rewritten_loss_outside_the_training_is_reported():
     script += "print(my_loss(y, model.predict(x)))\n"
     result = k2t.convert_source(script, filename="train.py")
     assert [d.format() for d in result.diagnostics] == [
-        "train.py:17:7: K2T100 `my_loss` is rewritten to torch for the converted training; this call may pass it "
-        "NumPy arrays, which torch's ops do not take (torch.as_tensor them)"
+        (
+            "train.py:17:7: K2T100 `my_loss` is rewritten to torch for the converted training; this call may pass it "
+            "NumPy arrays, which torch's ops do not take (torch.as_tensor them)"
+        )
     ]
