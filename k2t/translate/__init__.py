@@ -19,7 +19,7 @@ from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
 from .helpers import Helper
 from .layer_objects import translate_layer_objects
-from .losses import plan_loss
+from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, translate_freezes
@@ -29,6 +29,7 @@ from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .sequences import PAD_SEQUENCES, translate_pad_sequences
 from .signatures import METHOD_SIGNATURES
+from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
@@ -127,6 +128,7 @@ class ScriptPlan:
     metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
     # Training suffix -> "fit" / "evaluate": the generated functions on batches from a generator or Sequence.
     batch_kinds: dict[str, set[str]] = field(default_factory=dict)
+    functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -164,7 +166,7 @@ class ScriptPlan:
 
 
 def translate(script: KerasScript) -> ScriptPlan:
-    plan = ScriptPlan(todos=list(script.todos))
+    plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     plan.taken = set(script.module_names) - imported_schedule_names(script)
     modules: dict[int, ModulePlan] = {}
@@ -227,6 +229,8 @@ def translate(script: KerasScript) -> ScriptPlan:
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
+    loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
+    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
@@ -419,9 +423,11 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         final_activation = last.activation if last is not None and _foldable(last) else "linear"
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
-    loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted)
+    loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions)
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
-    metrics = keras_metric_keys([plan_metric(value, loss.canonical, units, numbered) for value in compile_spec.metrics], compile_spec.pos)
+    metrics = keras_metric_keys(
+        [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos
+    )
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
     optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
@@ -449,6 +455,7 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
+    plan.functions.use([*loss.functions, *(f for metric in metrics for f in metric.functions)])
     return training
 
 
@@ -498,17 +505,20 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     numbered = number_metric_objects([value for entries in entries_per_output for value in entries], plan.metric_counters)
     outputs = []
     folded = []
+    used_functions: tuple = ()
     for index, name in enumerate(names):
         if losses[index] is None:
             raise Unsupported("K2T120", f"output {name!r} has no loss", compile_spec.pos)
         fold = module.output_folds[index]
         final_activation = fold[2] if fold is not None else "linear"
-        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted)
+        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted, plan.functions)
+        used_functions += loss.functions
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
         metrics = []
         for value in entries_per_output[index]:
-            metric = plan_metric(value, loss.canonical, units, numbered)
+            metric = plan_metric(value, loss.canonical, units, numbered, plan.functions)
+            used_functions += metric.functions
             metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)))
         metrics = keras_metric_keys(metrics, compile_spec.pos)
         weight = weights[index]
@@ -548,6 +558,7 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     training.spatial = any(len(shape) > 1 for shape in module.output_shapes)
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
+    plan.functions.use(list(used_functions))
     return training
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import Value
 from .helpers import Helper
+from .user_functions import ScriptFunctions, UserFunction
 
 # Every spelling Keras accepts -> one canonical loss name.
 _ALIASES = {
@@ -72,6 +74,18 @@ class LossPlan:
     canonical: str
     helper: Helper
     on_logits: bool  # the model's final activation is folded into the loss
+    functions: tuple[UserFunction, ...] = ()  # the script's own functions it calls
+
+
+# keras.losses.loss.squeeze_or_expand_to_same_rank, which Keras applies before a loss function of the script.
+SAME_RANK = Helper("same_rank", "losses/same_rank.py.j2")
+# keras.losses.Loss, the base the script's Loss subclasses get in its place.
+LOSS_BASE = Helper("Loss", "losses/loss_base.py.j2", requires=(SAME_RANK,))
+
+
+def snake_case(name: str) -> str:
+    """``WeightedBCE`` -> ``weighted_bce``, ``FocalLoss`` -> ``focal_loss``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
@@ -112,12 +126,18 @@ def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
     raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
 
 
-def plan_loss(value: Value, final_activation: str, spatial: bool = False, weighted: bool = False) -> LossPlan:
+def plan_loss(
+    value: Value, final_activation: str, spatial: bool = False, weighted: bool = False, functions: ScriptFunctions | None = None
+) -> LossPlan:
     """``spatial``: the output has axes between the batch and the classes (a per-pixel head).
 
     ``weighted``: the script passes sample or class weights, so the function takes
     one weight per row (``sample_weight=None``) and reduces as Keras does.
+    ``functions``: the script's own functions, which compile(loss=...) may name.
     """
+    function = functions.resolve(value, "loss", "K2T120") if functions is not None else None
+    if function is not None:
+        return _script_loss(function, weighted)
     name, options = loss_spec(value)
     from_logits = bool(options.get("from_logits", False))
     smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
@@ -136,3 +156,19 @@ def plan_loss(value: Value, final_activation: str, spatial: bool = False, weight
     # mse/mae losses get their own names: the metric functions of the same name are per-sample.
     function = {"mean_squared_error": "mse_loss", "mean_absolute_error": "mae_loss"}.get(name, name)
     return LossPlan(name, Helper(function, f"losses/{name}.py.j2", (("weighted", weighted),)), False)
+
+
+def _script_loss(function: UserFunction, weighted: bool) -> LossPlan:
+    """A loss function of the script (``def rmse(y_true, y_pred)``, or a factory's ``weighted(2.0)``),
+    called as Keras's LossFunctionWrapper calls it, or an object of its keras.losses.Loss subclass, which
+    reduces its values itself. Its values are never folded with the final activation."""
+    if function.loss_object:
+        name = snake_case(function.definition)
+        name = name if name.endswith("loss") else f"{name}_loss"
+        args = (("construction", function.code), ("weighted", weighted))
+        helper = Helper(name, "losses/script_loss_object.py.j2", args, requires=(LOSS_BASE,))
+        return LossPlan(f"script:{function.code}", helper, False, (function,))
+    base = function.definition
+    name = f"{base}_mean" if base.endswith("loss") else f"{base}_loss"
+    helper = Helper(name, "losses/script_function.py.j2", (("function", function.code), ("weighted", weighted)), requires=(SAME_RANK,))
+    return LossPlan(f"script:{function.code}", helper, False, (function,))

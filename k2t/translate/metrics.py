@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..diagnostics import Unsupported
 from ..ir import Value
 from .helpers import Helper
+from .user_functions import ScriptFunctions, UserFunction
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class MetricPlan:
     arguments: str = ""  # keyword arguments of the call / construction, e.g. "k=3"
     stateful: bool = False
     name: str = ""  # the Keras metric's own name (the key before an output prefix or Keras's de-duplication)
+    functions: tuple[UserFunction, ...] = ()  # the script's own functions it calls
 
     def call(self, output: str, target: str) -> str:
         """Per-sample values of a mean-type metric."""
@@ -108,14 +110,23 @@ _NUMBERED = {"AUC": "auc", "Precision": "precision", "Recall": "recall"}
 _THRESHOLD_COUNTS = Helper("ThresholdCounts", "metrics/threshold_counts.py.j2")
 _LISTED_THRESHOLD_COUNTS = Helper("ListedThresholdCounts", "metrics/listed_threshold_counts.py.j2")
 _DIVIDE_NO_NAN = Helper("_divide_no_nan", "metrics/divide_no_nan.py.j2")
+_MEAN_METRIC_WRAPPER = Helper("MeanMetricWrapper", "metrics/mean_metric_wrapper.py.j2")
 
 
-def plan_metric(value: Value, loss: str | None, units: str | None, numbered: dict[int, str] | None = None) -> MetricPlan:
+def plan_metric(
+    value: Value, loss: str | None, units: str | None, numbered: dict[int, str] | None = None, functions: ScriptFunctions | None = None
+) -> MetricPlan:
     """How one compile(metrics=[...]) entry is computed, and its history key.
 
     ``numbered``: the names Keras gives unnamed AUC/Precision/Recall objects, by id() of their
-    Value (see number_metric_objects).
+    Value (see number_metric_objects). ``functions``: the script's own functions, which an entry may name.
     """
+    function = functions.resolve(value, "metric", "K2T122") if functions is not None else None
+    if function is not None and function.loss_object:
+        raise Unsupported("K2T122", f"metric `{value.code}`: a Loss object of the script as a metric is not translated", value.pos)
+    if function is not None:
+        # Keras wraps a function in MeanMetricWrapper, named after the function (its __name__).
+        return MetricPlan(function.name, _MEAN_METRIC_WRAPPER, function.code, stateful=True, functions=(function,))
     if value.is_literal and isinstance(value.literal, str):
         key = value.literal
         if key.lower() in ("accuracy", "acc"):

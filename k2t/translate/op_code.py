@@ -1,0 +1,235 @@
+"""User code through the op vocabulary: every Keras/TensorFlow tensor op in a function (or lambda) of the
+script becomes its torch expression, and every other token stays as the user wrote it.
+
+``rewrite_ops(node, keras_name)`` walks one CST subtree (a ``def``, a lambda) of the parsed script and
+returns what the emitter needs: the torch code of each outermost rewritten expression (by ``id()`` of
+the original node, as ``ScriptPlan.calls`` holds them) and the located problems. An op outside the
+table, an argument a row does not translate, or a Keras/TensorFlow name used other than as an op call
+or a constant (``map(K.mean, xs)``) is a problem at that name; the calls around it are then left as
+written, so that the line keeps the names (and the imports) its TODO talks about.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, QualifiedNameProvider, QualifiedNameSource
+
+from ..diagnostics import Unsupported
+from ..names import canonical_name, is_keras, is_tensorflow
+from ..ops import OpError, translate_constant, translate_op
+from ..ops.spec import is_postfix_safe
+
+# Where an expression may stand without parentheses whatever its precedence: a whole argument, a whole
+# statement value, a list element, an index. Anywhere else (an operand of `-`, the value of `.attr`)
+# a rewritten expression that is not an atom gets parentheses, since `x - tf.subtract(a, b)` is `x - (a - b)`.
+_WHOLE_EXPRESSION_PARENTS = (
+    cst.Arg,
+    cst.Return,
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.Expr,
+    cst.Element,
+    cst.DictElement,
+    cst.Index,
+    cst.Lambda,
+    cst.FormattedStringExpression,
+)
+
+
+@dataclass
+class OpProblem:
+    """A Keras/TensorFlow name in user code that the op vocabulary does not translate there."""
+
+    node: cst.CSTNode  # the name (``K.foo`` of ``K.foo(x)``): the diagnostic's position
+    error: Unsupported  # K2T100 (Keras) or K2T150 (TensorFlow), without a position
+
+
+@dataclass
+class OpRewrite:
+    replacements: dict[int, str] = field(default_factory=dict)  # id(original Call/Attribute) -> torch code
+    problems: list[OpProblem] = field(default_factory=list)
+    # The Keras/TensorFlow name nodes the rewrite answers for (translated or reported): a diagnostic
+    # the parser made at one of them is superseded.
+    handled: list[cst.CSTNode] = field(default_factory=list)
+    imports: set[str] = field(default_factory=set)  # keys of k2t.names.GENERATED_IMPORTS the code needs
+    notes: list[str] = field(default_factory=list)  # the rows' semantic notes, in source order
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+KerasName = Callable[[cst.CSTNode], "str | None"]
+
+
+def import_names(wrapper: MetadataWrapper) -> KerasName:
+    """The canonical Keras/TensorFlow name of a node of ``wrapper``'s module, resolved through its imports
+    and aliases as the parser resolves them (``K.mean`` -> ``keras.backend.mean``)."""
+    qualified = wrapper.resolve(QualifiedNameProvider)
+
+    def keras_name(node: cst.CSTNode) -> str | None:
+        names = qualified.get(node, set())
+        if callable(names):  # libcst computes qualified names lazily
+            names = names()
+        for name in sorted(names, key=lambda q: q.name):
+            if name.source is QualifiedNameSource.IMPORT:
+                canonical = canonical_name(name.name)
+                if is_keras(canonical) or is_tensorflow(canonical):
+                    return canonical
+        return None
+
+    return keras_name
+
+
+def rewrite_ops(node: cst.CSTNode, keras_name: KerasName) -> OpRewrite:
+    """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
+    Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise)."""
+    transformer = _OpTransformer(keras_name)
+    node.visit(transformer)
+    rewrite = transformer.rewrite
+    rewrite.replacements = _outermost(node, rewrite.replacements)
+    return rewrite
+
+
+def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
+    """``node`` with the rewrite applied, as the emitter applies it (for tests and for code built from it)."""
+    return node.visit(_Replacer(rewrite.replacements))
+
+
+class _OpTransformer(cst.CSTTransformer):
+    def __init__(self, keras_name: KerasName):
+        self.keras_name = keras_name
+        self.rewrite = OpRewrite()
+        self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
+        self.stack: list[cst.CSTNode] = []  # original nodes from the root to the one being visited
+        self.tainted: set[int] = set()  # id() of nodes holding a problem: left as written
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            name = self.keras_name(node)
+            if name is not None:
+                self.names[id(node)] = name
+                return False  # `K` inside `K.mean` is part of this one name
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        self.stack.pop()
+        parent = self.stack[-1] if self.stack else None
+        if id(original_node) in self.names and not _is_callee(original_node, parent):
+            return self._constant(original_node, updated_node, parent)
+        if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
+            return self._call(original_node, updated_node, parent)
+        return updated_node
+
+    def _constant(self, original: cst.CSTNode, updated: cst.CSTNode, parent: cst.CSTNode | None) -> cst.CSTNode:
+        name = self.names[id(original)]
+        self.rewrite.handled.append(original)
+        try:
+            translation = translate_constant(name)
+        except OpError:
+            what = "TensorFlow" if name.startswith("tensorflow.") else "Keras"
+            code = "K2T150" if what == "TensorFlow" else "K2T100"
+            self._fail(original, Unsupported(code, f"{what} name `{name}` used as a value (not called) is not translated"))
+            return updated
+        return self._replace(original, translation.code, translation.imports, translation.note, parent)
+
+    def _call(self, original: cst.Call, updated: cst.Call, parent: cst.CSTNode | None) -> cst.CSTNode:
+        name = self.names[id(original.func)]
+        if id(original) in self.tainted:
+            return updated  # an argument is not translated: the call stays as written, with its own parse note
+        self.rewrite.handled.append(original.func)
+        args: list[str] = []
+        kwargs: dict[str, str] = {}
+        for arg in updated.args:
+            text = _code(arg.value)
+            if arg.star:
+                self._fail(original.func, Unsupported(_code_for(name), f"`{name}`: `{arg.star}` arguments are not translated"))
+                return updated
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = text
+            else:
+                args.append(text)
+        try:
+            translation = translate_op(name, args, kwargs)
+        except OpError as error:
+            self._fail(original.func, error)
+            return updated
+        return self._replace(original, translation.code, translation.imports, translation.note, parent)
+
+    def _replace(self, original: cst.CSTNode, code: str, imports, note: str, parent) -> cst.CSTNode:
+        if _needs_parentheses(code, original, parent):
+            code = f"({code})"
+        self.rewrite.replacements[id(original)] = code
+        self.rewrite.imports.update(imports)
+        if note and note not in self.rewrite.notes:
+            self.rewrite.notes.append(note)
+        return cst.parse_expression(code)
+
+    def _fail(self, node: cst.CSTNode, error: Unsupported) -> None:
+        self.rewrite.handled.append(node)
+        self.rewrite.problems.append(OpProblem(node, error))
+        self.tainted.update(id(ancestor) for ancestor in self.stack)
+
+
+def _needs_parentheses(code: str, original: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    """Whether ``code``, standing where ``original`` stood, needs parentheses to keep its meaning."""
+    if isinstance(parent, _WHOLE_EXPRESSION_PARENTS) or parent is None:
+        return False
+    if isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is original or _is_callee(original, parent):
+        return not is_postfix_safe(code)  # `(1e-07).x`, `(a - b)[0]`
+    return not _is_atom(code)  # an operand: `1 - 1e-07` is fine, `x - a - b` is not `x - (a - b)`
+
+
+def _is_atom(code: str) -> bool:
+    try:
+        node = ast.parse(code.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, (int, float, complex)) or node.value >= 0
+    return isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set))
+
+
+def _is_callee(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    return isinstance(parent, cst.Call) and parent.func is node
+
+
+def _code_for(name: str) -> str:
+    return "K2T150" if name.startswith("tensorflow.") else "K2T100"
+
+
+_EMPTY = cst.Module(body=[])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+def _outermost(root: cst.CSTNode, replacements: dict[int, str]) -> dict[int, str]:
+    """Only the replacements no other one contains: the outer code already holds the inner ones."""
+    kept: dict[int, str] = {}
+
+    class Collector(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if id(node) in replacements:
+                kept[id(node)] = replacements[id(node)]
+                return False
+            return True
+
+    root.visit(Collector())
+    return kept
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, replacements: dict[int, str]):
+        self.replacements = replacements
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        code = self.replacements.get(id(original_node))
+        return updated_node if code is None else cst.parse_expression(code)

@@ -1,0 +1,218 @@
+"""The script's own loss and metric functions: which ``def`` a compile() argument names, and their bodies
+rewritten to torch through the op vocabulary (k2t.translate.op_code).
+
+compile(loss=rmse) and metrics=[rmse] name a top-level ``def rmse(y_true, y_pred)``; ``loss=weighted(2.0)``
+calls a top-level factory ``def weighted(w): def loss(y_true, y_pred): ...; return loss``;
+``loss=WeightedBCE(3.0)`` builds a top-level ``class WeightedBCE(keras.losses.Loss)`` with a
+``call(self, y_true, y_pred)``. The function or class stays where the script defines it, rewritten (a
+class on a generated ``Loss`` base); the generated training calls it the way Keras does (see
+templates/losses/script_function.py.j2, templates/losses/loss_base.py.j2 and
+templates/metrics/mean_metric_wrapper.py.j2).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..diagnostics import Unsupported
+from ..ir import KerasScript, Todo, Value
+from .op_code import OpRewrite, import_names, rewrite_ops
+
+_OP_CODES = ("K2T100", "K2T150")
+LOSS_BASES = ("keras.losses.Loss", "keras.Loss")
+
+
+@dataclass(frozen=True)
+class UserFunction:
+    """A loss or metric function of the script, as a compile() argument names it."""
+
+    code: str  # how the generated training calls it: "rmse", "weighted(2.0)", "WeightedBCE(3.0)"
+    definition: str  # the top-level def it runs: "rmse", the factory "weighted", the class "WeightedBCE"
+    name: str  # Keras's name for it (the function's __name__): "rmse", or the factory's inner def: "loss"
+    loss_object: bool = False  # an instance of a keras.losses.Loss subclass of the script
+
+
+@dataclass
+class ScriptFunctions:
+    """The script's top-level functions that compile() may name, and those a translated compile uses."""
+
+    script: KerasScript
+    definitions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # bound once at top level
+    # keras.losses.Loss subclasses bound once at top level: the class and its Loss base.
+    loss_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)
+    used: dict[str, cst.FunctionDef | cst.ClassDef] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, script: KerasScript) -> ScriptFunctions:
+        counts: dict[str, int] = {}
+        for statement in ast.parse(script.module.code).body:
+            for name in _top_level_bindings(statement):
+                counts[name] = counts.get(name, 0) + 1
+        once = [s for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and counts.get(s.name.value) == 1]
+        definitions = {statement.name.value: statement for statement in once if isinstance(statement, cst.FunctionDef)}
+        keras_name = import_names(script.metadata)
+        loss_classes = {}
+        for statement in once:
+            if isinstance(statement, cst.ClassDef):
+                bases = [base for base in statement.bases if base.keyword is None and keras_name(base.value) in LOSS_BASES]
+                if len(bases) == 1 and len(statement.bases) == 1:
+                    loss_classes[statement.name.value] = (statement, bases[0])
+        return cls(script, definitions, loss_classes)
+
+    def resolve(self, value: Value, what: str, code: str) -> UserFunction | None:
+        """The script's function a compile argument names, None when it names none; Unsupported (``code``)
+        for a factory call the generated training could not repeat."""
+        try:
+            node = cst.parse_expression(value.code)
+        except cst.ParserSyntaxError:
+            return None
+        if isinstance(node, cst.Name) and node.value in self.definitions:
+            return UserFunction(node.value, node.value, node.value)
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name):
+            return None
+        maker = node.func.value
+        if maker in self.loss_classes:
+            self._check_repeatable(node, value, what, code)
+            return UserFunction(value.code, maker, maker, loss_object=True)
+        inner = _returned_function(self.definitions[maker]) if maker in self.definitions else None
+        if inner is None:
+            return None
+        self._check_repeatable(node, value, what, code)
+        return UserFunction(value.code, maker, inner)
+
+    def _check_repeatable(self, call: cst.Call, value: Value, what: str, code: str) -> None:
+        for arg in call.args:
+            if arg.star or not self._repeatable(arg.value):
+                raise Unsupported(
+                    code,
+                    f"{what} `{value.code}`: the converted training calls `{self.code(call.func)}(...)` again, so its "
+                    "arguments must be literals or names of the script's top level",
+                    value.pos,
+                )
+
+    @staticmethod
+    def code(node: cst.CSTNode) -> str:
+        return cst.Module(body=[]).code_for_node(node)
+
+    def _repeatable(self, node: cst.BaseExpression) -> bool:
+        text = self.code(node)
+        try:
+            ast.literal_eval(text)
+            return True
+        except (ValueError, SyntaxError):
+            pass
+        return isinstance(node, cst.Name) and node.value in self.script.module_names and node.value not in _locals(self.script)
+
+    def use(self, functions: list[UserFunction]) -> None:
+        for function in functions:
+            if function.loss_object:
+                self.used.setdefault(function.definition, self.loss_classes[function.definition][0])
+            else:
+                self.used.setdefault(function.definition, self.definitions[function.definition])
+
+    @property
+    def uses_loss_classes(self) -> bool:
+        return any(name in self.loss_classes for name in self.used)
+
+    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str) -> None:
+        """Rewrite the used functions to torch: their expressions into ``calls`` (ScriptPlan.calls, by id()
+        of the original node), and into ``todos`` what the op vocabulary does not translate there, in
+        place of the parser's notes on the same names. A Loss subclass's base becomes ``loss_base``
+        (``bases``: ScriptPlan.expressions)."""
+        keras_name = import_names(self.script.metadata)
+        positions = self.script.metadata.resolve(PositionProvider)
+        found: list[Todo] = []
+        superseded: set[tuple[int, int]] = set()
+        for name, definition in self.used.items():
+            if name in self.loss_classes:
+                base = self.loss_classes[name][1]
+                bases[id(base)] = loss_base
+                superseded.add(_pos(positions, base.value))
+                definition = definition.body  # the Keras base is replaced, not rewritten
+            rewrite = rewrite_ops(definition, keras_name)
+            calls.update(rewrite.replacements)
+            for problem in rewrite.problems:
+                found.append(Todo(problem.node, problem.error.code, problem.error.message, _pos(positions, problem.node)))
+            superseded |= _handled_positions(rewrite, positions)
+        found += self._other_calls(positions)
+        # The parser reported each Keras/TensorFlow name of these bodies as untranslated; the rewrite
+        # translated those, or reported them again with the reason.
+        todos[:] = [t for t in todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
+
+
+    def _other_calls(self, positions) -> list[Todo]:
+        """Calls of a rewritten function outside the training (``print(rmse(y_test, preds))``): Keras's ops took
+        NumPy arrays there, torch's do not, so each is reported rather than left to fail when it runs."""
+        rewritten = {name for name in self.used if name not in self.loss_classes}
+        found: list[Todo] = []
+
+        class Finder(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.compiles = 0  # inside compile(...), which the translation replaces
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node.name.value not in rewritten  # its own body (and a factory's) is rewritten
+
+            def visit_Call(self, node: cst.Call) -> bool:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "compile":
+                    self.compiles += 1
+                elif self.compiles == 0 and isinstance(node.func, cst.Name) and node.func.value in rewritten:
+                    message = (
+                        f"`{node.func.value}` is rewritten to torch for the converted training; this call may pass it NumPy "
+                        "arrays, which torch's ops do not take (torch.as_tensor them)"
+                    )
+                    found.append(Todo(node, "K2T100", message, _pos(positions, node)))
+                return True
+
+            def leave_Call(self, node: cst.Call) -> None:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "compile":
+                    self.compiles -= 1
+
+        if rewritten:
+            self.script.module.visit(Finder())
+        return found
+
+
+def _handled_positions(rewrite: OpRewrite, positions) -> set[tuple[int, int]]:
+    return {_pos(positions, node) for node in rewrite.handled}
+
+
+def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:
+    start = positions[node].start
+    return (start.line, start.column + 1)
+
+
+def _returned_function(factory: cst.FunctionDef) -> str | None:
+    """The name of the inner ``def`` a factory returns as its last statement (``return loss``)."""
+    body = list(factory.body.body)
+    inner = {statement.name.value for statement in body if isinstance(statement, cst.FunctionDef)}
+    last = body[-1] if body else None
+    if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 and isinstance(last.body[0], cst.Return):
+        returned = last.body[0].value
+        if isinstance(returned, cst.Name) and returned.value in inner:
+            return returned.value
+    return None
+
+
+def _top_level_bindings(statement: ast.stmt) -> list[str]:
+    """The names one top-level statement binds in the module's namespace (not inside functions)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    names = []
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.append(node.id)
+        elif isinstance(node, ast.alias):
+            names.append(node.asname or node.name.split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)  # in an `if`/`try` at top level: still the module's
+    return names
+
+
+def _locals(script: KerasScript) -> set[str]:
+    """Names that are parameters or locals of some function: a factory argument among them may not be global."""
+    return {name for names in script.function_locals.values() for name in names}
