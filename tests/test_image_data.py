@@ -150,6 +150,12 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
             id="save_to_dir",
         ),
         pytest.param(
+            "batches = datagen.flow(x, y, 32, True, weights)",
+            "K2T102",
+            "ImageDataGenerator.flow(sample_weight=...) is not translated",
+            id="sample_weight",
+        ),
+        pytest.param(
             "other = ImageDataGenerator(interpolation_order=3)",
             "K2T102",
             "ImageDataGenerator(interpolation_order=...) other than 1 is not translated",
@@ -166,6 +172,21 @@ def test_what_the_class_cannot_do_is_reported_and_nothing_half_converts(line, co
     assert "from keras.preprocessing.image import ImageDataGenerator" in result.output
     assert (4, "K2T100", "Keras API `keras.preprocessing.image.ImageDataGenerator` is not translated; its import is kept") in reported
     assert "class ImageDataGenerator" not in result.output
+
+
+def test_a_keras_function_as_argument_keeps_kerass_class_and_its_import():
+    result = convert(
+        """
+        from keras.applications.resnet50 import preprocess_input
+        from keras.preprocessing.image import ImageDataGenerator
+
+        datagen = ImageDataGenerator(preprocessing_function=preprocess_input)
+        """
+    )
+    assert [(d.code, d.message) for d in result.diagnostics if d.line == 5] == [
+        ("K2T100", "ImageDataGenerator(preprocessing_function=...): Keras API `keras.applications.resnet50.preprocess_input` is not translated")
+    ]
+    assert "from keras.applications.resnet50 import preprocess_input" in result.output
 
 
 # ---------------------------------------------------------------- numbers against Keras

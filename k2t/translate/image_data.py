@@ -220,6 +220,11 @@ def _constructor_arguments(call: KerasCall) -> dict[str, Value]:
         raise Unsupported("K2T102", "ImageDataGenerator(): too many positional arguments", extra.pos)
     if unknown is not None:
         raise Unsupported("K2T102", f"ImageDataGenerator({unknown[0]}=...) is not an argument Keras 3 takes", unknown[1].pos)
+    for name, value in arguments.items():
+        keras_name = value.keras_ref or (value.keras_call.name if value.keras_call is not None else None)
+        if keras_name is not None:
+            # keras.applications.*.preprocess_input and friends: Keras code the class would call.
+            raise Unsupported("K2T100", f"ImageDataGenerator({name}=...): Keras API `{keras_name}` is not translated", value.pos)
     order = arguments.get("interpolation_order")
     if order is not None and not (order.is_literal and order.literal == 1):
         # Keras's spline order for scipy.ndimage; the generated transform is the order-1 (bilinear) one.
@@ -254,6 +259,9 @@ def _method_arguments(method_call: _MethodCall) -> set[str]:
     allowed = _METHOD_PARAMETERS[method]
     if len(positional) > len(allowed):
         raise Unsupported("K2T102", f"ImageDataGenerator.{method}(): k2t takes its first {len(allowed)} arguments by position", pos)
+    if method == "flow" and ("sample_weight" in keywords or len(positional) > allowed.index("sample_weight")):
+        # The batches would be (x, y, weights) triples: the generated fit/evaluate read (x, y) pairs.
+        raise Unsupported("K2T102", "ImageDataGenerator.flow(sample_weight=...) is not translated", pos)
     for keyword in keywords - set(allowed) - set(_KEYWORD_ONLY.get(method, ())):
         # save_to_dir / save_prefix / save_format write each augmented image to disk.
         raise Unsupported("K2T102", f"ImageDataGenerator.{method}({keyword}=...) is not translated", pos)
