@@ -44,6 +44,8 @@ FUNCTIONS = (
     *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
     *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
     *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
+    # Keras 2's class, which Keras 3 keeps in keras.src.legacy (k2t.translate.image_data).
+    *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
 )
 
 

@@ -18,6 +18,7 @@ from .datasets import DATASET_FUNCTIONS, translate_dataset_call
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
 from .helpers import Helper
+from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
 from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
@@ -168,7 +169,7 @@ class ScriptPlan:
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
-    plan.taken = set(script.module_names) - imported_schedule_names(script)
+    plan.taken = set(script.module_names) - imported_schedule_names(script) - imported_generator_names(script)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -235,7 +236,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_callbacks(script, plan)
 
     loads = translate_loads(script, modules, plan, plan.name("device"))
-    sources = batch_sources(script.module.code, {cls.name for cls in script.sequence_classes})
+    sources = batch_sources(script.module.code, {cls.name for cls in script.sequence_classes}, generator_variables(script))
     for cls in script.sequence_classes:
         plan.expressions[id(cls.base)] = ""  # a plain class: the generated fit reads __len__/__getitem__/on_epoch_end
     for call in script.calls:
@@ -271,7 +272,10 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_freezes(script, modules, plan)
     translate_layer_objects(script, plan)
     _drop_unused_layer_calls(script, plan)
+    translate_image_data_generators(script, plan)
     for function in script.functions:
+        if id(function.node) in plan.calls:
+            continue  # an ImageDataGenerator(...), translated with the script's others
         code = _translate_function(function.call, plan)
         if code is not None:
             plan.calls[id(function.node)] = code

@@ -50,6 +50,7 @@ class BatchSources:
 
     makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
     variables: frozenset[str]  # `train_gen = gen(...)`
+    image_generators: frozenset[str] = frozenset()  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
 
     def holds_batches(self, value: Value) -> bool:
         """``value`` is a generator or Sequence the script made: a variable bound to one, or the call itself."""
@@ -59,22 +60,38 @@ class BatchSources:
             return False
         if isinstance(node, ast.Name):
             return node.id in self.variables
-        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.makers
+        return isinstance(node, ast.Call) and self.makes_batches(node)
+
+    def makes_batches(self, call: ast.Call) -> bool:
+        """``gen(...)``, ``Batches(...)``, ``datagen.flow(...)`` / ``datagen.flow_from_directory(...)``."""
+        if isinstance(call.func, ast.Name):
+            return call.func.id in self.makers
+        return (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in IMAGE_BATCH_METHODS
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in self.image_generators
+        )
 
 
-def batch_sources(source: str, sequence_classes: set[str]) -> BatchSources:
+# ImageDataGenerator's methods whose result fit reads like a Sequence (k2t.translate.image_data).
+IMAGE_BATCH_METHODS = ("flow", "flow_from_directory")
+
+
+def batch_sources(source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset()) -> BatchSources:
     """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
     tree = ast.parse(source)
     makers = set(sequence_classes)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _yields(node):
             makers.add(node.name)
+    sources = BatchSources(frozenset(makers), frozenset(), image_generators)
     variables = set()
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Assign) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in makers:
+        if isinstance(call, ast.Call) and sources.makes_batches(call):
             variables.update(target.id for target in node.targets if isinstance(target, ast.Name))
-    return BatchSources(frozenset(makers), frozenset(variables))
+    return BatchSources(frozenset(makers), frozenset(variables), image_generators)
 
 
 def _yields(function: ast.AST) -> bool:
