@@ -44,6 +44,7 @@ FUNCTIONS = (
     *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
     *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
     *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
+    "keras.utils.get_file",
 )
 
 

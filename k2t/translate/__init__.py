@@ -14,10 +14,10 @@ from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
-from .datasets import DATASET_FUNCTIONS, translate_dataset_call
+from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
-from .helpers import Helper
+from .helpers import Helper, imported_by_own_name
 from .layer_objects import translate_layer_objects
 from .losses import plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
@@ -166,7 +166,9 @@ class ScriptPlan:
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
-    plan.taken = set(script.module_names) - imported_schedule_names(script)
+    # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
+    replaced = {GET_FILE: "get_file"}
+    plan.taken = set(script.module_names) - imported_schedule_names(script) - imported_by_own_name(script.module, replaced)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -712,6 +714,8 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         return ""  # nothing to clear in torch: the statement goes
     if call.name in DATASET_FUNCTIONS:
         return translate_dataset_call(call, plan)
+    if call.name == GET_FILE:
+        return translate_get_file(call, plan)
     if call.name == PAD_SEQUENCES:
         return translate_pad_sequences(call, plan)
     return None
