@@ -20,7 +20,7 @@ from .translate.plan import ModulePlan
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {
-    "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "shutil", "sys", "tarfile", "tempfile",
+    "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "shutil", "sys", "tarfile", "tempfile",
     "time", "urllib", "warnings", "zipfile", "SimpleNamespace",
 }
 _THIRD_PARTY = {"np", "torch", "F", "nn"}

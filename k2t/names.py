@@ -41,6 +41,8 @@ _ALIASES: dict[str, str] = {
     # Keras 2's and TF 2.x's defining module, and Keras 3's.
     "keras.utils.data_utils.get_file": "keras.utils.get_file",
     "keras.utils.file_utils.get_file": "keras.utils.get_file",
+    "keras.utils.np_utils.normalize": "keras.utils.normalize",
+    "keras.utils.numerical_utils.normalize": "keras.utils.normalize",
     "tensorflow.keras": "keras",
     "keras_core": "keras",
     "tf_keras": "keras",
@@ -79,6 +81,7 @@ def short(name: str) -> str:
 
 # The imports generated code may need, in the order emit writes them, keyed by the name each binds.
 GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
+    ("collections", "import collections"),
     ("csv", "import csv"),
     ("gzip", "import gzip"),
     ("hashlib", "import hashlib"),

@@ -1,5 +1,5 @@
-"""keras.utils.pad_sequences / keras.preprocessing.sequence.pad_sequences: every spelling becomes a
-call of a generated numpy ``pad_sequences``.
+"""keras.utils.pad_sequences / keras.preprocessing.sequence.pad_sequences and keras.utils.normalize:
+every spelling becomes a call of a generated numpy function.
 
 Exactness: the function k2t writes into the output (taken from a converted script, not from the
 template) and Keras 3's own pad_sequences get the same ragged inputs under every combination of
@@ -26,6 +26,7 @@ SPELLINGS: dict[str, str] = {
     "tf_keras_utils": "from tensorflow.keras.utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
     "keras3": "import keras\npadded = keras.utils.pad_sequences(sequences, maxlen=3)",
     "tf_data_utils": "from tensorflow.keras.utils.data_utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
+    "keras_preprocessing": "from keras_preprocessing.sequence import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
 }
 
 
@@ -44,8 +45,8 @@ def run(output: str) -> dict:
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_every_spelling_becomes_the_generated_function(spelling):
     output = convert("sequences = [[1], [2, 3], [4, 5, 6, 7]]\n" + SPELLINGS[spelling] + "\n")
-    # A script that imports the name pad_sequences keeps it: the generated one is then pad_sequences_.
-    assert re.search(r"^def pad_sequences_?\(sequences, maxlen=None, dtype=\"int32\"", output, re.MULTILINE), output
+    # The import of Keras's pad_sequences goes: the generated function takes its name.
+    assert re.search(r"^def pad_sequences\(sequences, maxlen=None, dtype=\"int32\"", output, re.MULTILINE), output
     imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
     assert_no_undefined_names(output)
@@ -184,3 +185,45 @@ def test_imdb_lstm_script_converts_with_no_undefined_names():
     assert "x_test = pad_sequences(x_test, maxlen=maxlen)" in output
     assert "load_imdb(num_words=max_features)" in output
     assert_no_undefined_names(output)
+
+
+NORMALIZE_SPELLINGS = {
+    "keras3": "import keras\nnormalized = keras.utils.normalize(x)",
+    "tf_keras": "import tensorflow as tf\nnormalized = tf.keras.utils.normalize(x, axis=1, order=2)",
+    "keras2_np_utils": "from keras.utils.np_utils import normalize\nnormalized = normalize(x, -1, 2)",
+    "keras2_utils": "from keras.utils import normalize\nnormalized = normalize(x)",
+}
+
+
+@pytest.mark.parametrize("spelling", NORMALIZE_SPELLINGS)
+def test_every_normalize_spelling_becomes_the_generated_function(spelling):
+    output = convert("import numpy as np\nx = np.array([[3.0, 4.0], [0.0, 0.0]])\n" + NORMALIZE_SPELLINGS[spelling] + "\n")
+    assert re.search(r"^def normalize\(x, axis=-1, order=2\):", output, re.MULTILINE), output
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
+    assert_no_undefined_names(output)
+    assert run(output)["normalized"].tolist() == [[0.6, 0.8], [0.0, 0.0]]
+
+
+@requires_keras
+def test_normalize_is_keras_normalize():
+    ours = run(convert("import keras\ny = keras.utils.normalize([[1.0]])\n"))["normalize"]
+    from keras.src.utils.numerical_utils import normalize as theirs
+
+    rng = np.random.default_rng(4)
+    arrays = [
+        rng.normal(size=(5, 3)),
+        rng.normal(size=(4, 4)).astype("float32"),
+        np.zeros((2, 3)),
+        rng.normal(size=(2, 3, 4)),
+        rng.integers(-3, 4, size=(3, 6)),
+        rng.normal(size=(7,)),
+    ]
+    for x, axis, order in itertools.product(arrays, (-1, 0, 1, 2), (1, 2, np.inf)):
+        label = f"{x.shape} {x.dtype} axis={axis} order={order}"
+        mine, keras_result = _outcome(ours, x, {"axis": axis, "order": order}), _outcome(theirs, x, {"axis": axis, "order": order})
+        if isinstance(keras_result, Exception):
+            assert (type(mine), str(mine)) == (type(keras_result), str(keras_result)), label
+        else:
+            assert mine.dtype == keras_result.dtype and mine.shape == keras_result.shape, label
+            assert np.array_equal(mine, keras_result), label

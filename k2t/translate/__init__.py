@@ -27,8 +27,11 @@ from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
-from .sequences import PAD_SEQUENCES, translate_pad_sequences
+from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
+from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
+from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
+from .text import TEXT_FUNCTIONS, translate_text_call
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
@@ -167,7 +170,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {GET_FILE: "get_file"}
+    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, GET_FILE: "get_file"}
     plan.taken = set(script.module_names) - imported_schedule_names(script) - imported_by_own_name(script.module, replaced)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -270,7 +273,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_layer_objects(script, plan)
     _drop_unused_layer_calls(script, plan)
     for function in script.functions:
-        code = _translate_function(function.call, plan)
+        code = _translate_function(function.call, plan, script.module)
         if code is not None:
             plan.calls[id(function.node)] = code
     return plan
@@ -691,7 +694,7 @@ def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[
     return f"{function}({', '.join(parts)})"
 
 
-def _translate_function(call, plan: ScriptPlan) -> str | None:
+def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | None:
     if call.name == "keras.utils.set_random_seed":
         seed = call.arg(0, "seed")
         if seed is None:
@@ -716,8 +719,10 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         return translate_dataset_call(call, plan)
     if call.name == GET_FILE:
         return translate_get_file(call, plan)
-    if call.name == PAD_SEQUENCES:
-        return translate_pad_sequences(call, plan)
+    if call.name in ARRAY_FUNCTION_NAMES:
+        return translate_array_function(call, plan)
+    if call.name in TEXT_FUNCTIONS:
+        return translate_text_call(call, plan, module)
     return None
 
 
