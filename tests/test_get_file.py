@@ -8,7 +8,9 @@ file tree with the same contents, and raise the same errors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import io
 import json
 import os
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -26,8 +29,9 @@ from undefined import assert_no_undefined_names
 
 import k2t
 
-# (case, script): each binds `result` from get_file calls on `SOURCE`, the URL of the folder of inputs
-# (see sources()); every call is made twice, the second finding the first's files in the cache.
+# (case, script): each binds `result` from get_file calls on `SOURCE`, the file:// URL of the folder of
+# inputs (see sources()), or `HTTP`, the same folder served on localhost; every call is made twice,
+# the second finding the first's files in the cache.
 CASES: dict[str, str] = {
     "plain": "from keras.utils import get_file\nresult = get_file('notes.txt', origin=SOURCE + 'notes.txt')",
     "keras2_module": "from keras.utils.data_utils import get_file\nresult = get_file('renamed.txt', SOURCE + 'notes.txt')",
@@ -73,6 +77,9 @@ CASES: dict[str, str] = {
     "error_path_as_fname": "import keras\nresult = keras.utils.get_file('sub/notes.txt', SOURCE + 'notes.txt')",
     "error_no_origin": "import keras\nresult = keras.utils.get_file('x.txt')",
     "error_missing_origin_file": "import keras\nresult = keras.utils.get_file('missing.txt', SOURCE + 'missing.txt')",
+    # The same over HTTP, from a local server (HTTP below).
+    "http": "import keras\nresult = keras.utils.get_file(origin=HTTP + 'served.tar.gz', extract=True)",
+    "error_http_404": "import keras\nresult = keras.utils.get_file('gone.txt', HTTP + 'gone.txt')",
 }
 
 NOTES = b"the cat sat on the mat\n"
@@ -122,6 +129,7 @@ def sources(folder: Path) -> str:
     folder.mkdir()
     (folder / "notes.txt").write_bytes(NOTES)
     _tar(folder / "corpus.tar.gz", {"corpus/a.txt": b"alpha", "corpus/sub/b.txt": b"beta"})
+    _tar(folder / "served.tar.gz", {"served.txt": b"over http"})
     with zipfile.ZipFile(folder / "bundle.zip", "w") as archive:
         archive.writestr("bundle/x.csv", "1,2\n")
         archive.writestr("y.txt", "why")
@@ -158,11 +166,22 @@ def relative(outcomes: list, home: Path) -> list:
     return json.loads(text)
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("get_file")
-    names = {"SOURCE": sources(folder / "sources"), "NOTES_MD5": NOTES_MD5, "NOTES_SHA256": NOTES_SHA256}
-    return folder, names
+    source = sources(folder / "sources")
+    handler = functools.partial(_QuietHandler, directory=str(folder / "sources"))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        http_url = f"http://127.0.0.1:{server.server_address[1]}/"
+        yield folder, {"SOURCE": source, "HTTP": http_url, "NOTES_MD5": NOTES_MD5, "NOTES_SHA256": NOTES_SHA256}
+        server.shutdown()
 
 
 @pytest.fixture(scope="module")
