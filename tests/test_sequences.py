@@ -197,7 +197,9 @@ NORMALIZE_SPELLINGS = {
 
 @pytest.mark.parametrize("spelling", NORMALIZE_SPELLINGS)
 def test_every_normalize_spelling_becomes_the_generated_function(spelling):
-    output = convert("import numpy as np\nx = np.array([[3.0, 4.0], [0.0, 0.0]])\n" + NORMALIZE_SPELLINGS[spelling] + "\n")
+    output = convert(
+        "import numpy as np\nx = np.array([[3.0, 4.0], [0.0, 0.0]])\n" + NORMALIZE_SPELLINGS[spelling] + "\n"
+    )
     assert re.search(r"^def normalize\(x, axis=-1, order=2\):", output, re.MULTILINE), output
     imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
@@ -221,9 +223,65 @@ def test_normalize_is_keras_normalize():
     ]
     for x, axis, order in itertools.product(arrays, (-1, 0, 1, 2), (1, 2, np.inf)):
         label = f"{x.shape} {x.dtype} axis={axis} order={order}"
-        mine, keras_result = _outcome(ours, x, {"axis": axis, "order": order}), _outcome(theirs, x, {"axis": axis, "order": order})
+        mine, keras_result = (
+            _outcome(ours, x, {"axis": axis, "order": order}),
+            _outcome(theirs, x, {"axis": axis, "order": order}),
+        )
         if isinstance(keras_result, Exception):
             assert (type(mine), str(mine)) == (type(keras_result), str(keras_result)), label
         else:
             assert mine.dtype == keras_result.dtype and mine.shape == keras_result.shape, label
             assert np.array_equal(mine, keras_result), label
+
+
+def test_skipgrams_spellings_become_generated_functions():
+    output = convert(
+        textwrap.dedent(
+            """\
+            from keras.preprocessing.sequence import skipgrams
+            from tensorflow.keras.preprocessing import sequence
+            table = sequence.make_sampling_table(20)
+            couples, labels = skipgrams([1, 2, 3, 0, 4], 20, window_size=1, sampling_table=None, seed=3)
+            """
+        )
+    )
+    assert "table = make_sampling_table(20)\n" in output
+    assert "couples, labels = skipgrams([1, 2, 3, 0, 4], 20, window_size=1, sampling_table=None, seed=3)" in output
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["import random", "import numpy as np"]
+    assert_no_undefined_names(output)
+
+
+@requires_keras
+def test_skipgrams_and_sampling_table_are_keras_functions():
+    """Both draw from Python's global `random`: seeded alike before each call, they return Keras's couples."""
+    import random
+
+    from keras.src.legacy.preprocessing import sequence as theirs
+
+    ours = run(
+        convert(
+            "import tensorflow as tf\nt = tf.keras.preprocessing.sequence.make_sampling_table(3)\n"
+            "s = tf.keras.preprocessing.sequence.skipgrams([1], 3)\n"
+        )
+    )
+    for size, factor in itertools.product((1, 5, 50), (1e-5, 1e-2, 0.5)):
+        mine, keras_table = ours["make_sampling_table"](size, factor), theirs.make_sampling_table(size, factor)
+        assert mine.dtype == keras_table.dtype and np.array_equal(mine, keras_table)
+    rng = np.random.default_rng(5)
+    sentence = rng.integers(0, 30, size=40).tolist()
+    table = theirs.make_sampling_table(30, sampling_factor=0.05)
+    options = [
+        {},
+        {"window_size": 2, "negative_samples": 0.0},
+        {"negative_samples": 2.5, "categorical": True},
+        {"shuffle": False, "sampling_table": table},
+        {"seed": 11, "sampling_table": table, "window_size": 3},
+    ]
+    for kwargs, seed in itertools.product(options, (0, 1)):
+        random.seed(seed)
+        keras_result = theirs.skipgrams(sentence, 30, **kwargs)
+        keras_state = random.getstate()
+        random.seed(seed)
+        assert ours["skipgrams"](sentence, 30, **kwargs) == keras_result, kwargs
+        assert random.getstate() == keras_state  # the same draws, no more

@@ -1,7 +1,7 @@
-"""keras.utils.pad_sequences (Keras 2's keras.preprocessing.sequence.pad_sequences) and
-keras.utils.normalize: each call becomes a call of a generated numpy function that repeats Keras
-3's step for step (templates/functions/pad_sequences.py.j2, normalize.py.j2); tests/test_sequences.py
-compares them.
+"""keras.utils.pad_sequences (Keras 2's keras.preprocessing.sequence.pad_sequences), Keras 2's
+keras.preprocessing.sequence.skipgrams / make_sampling_table and keras.utils.normalize: each call
+becomes a call of a generated numpy function that repeats Keras 3's step for step
+(templates/functions/*.py.j2); tests/test_sequences.py compares them.
 """
 
 from __future__ import annotations
@@ -16,14 +16,29 @@ if TYPE_CHECKING:
 
 PAD_SEQUENCES = "keras.utils.pad_sequences"
 NORMALIZE = "keras.utils.normalize"
+SKIPGRAMS = "keras.preprocessing.sequence.skipgrams"
+SAMPLING_TABLE = "keras.preprocessing.sequence.make_sampling_table"
 # Keras 3.15's signatures, which the generated functions repeat.
 _PARAMETERS = {
     PAD_SEQUENCES: ("sequences", "maxlen", "dtype", "padding", "truncating", "value"),
     NORMALIZE: ("x", "axis", "order"),
+    SKIPGRAMS: (
+        "sequence",
+        "vocabulary_size",
+        "window_size",
+        "negative_samples",
+        "shuffle",
+        "categorical",
+        "sampling_table",
+        "seed",
+    ),
+    SAMPLING_TABLE: ("size", "sampling_factor"),
 }
 _HELPERS = {
     PAD_SEQUENCES: Helper("pad_sequences", "functions/pad_sequences.py.j2"),
     NORMALIZE: Helper("normalize", "functions/normalize.py.j2"),
+    SKIPGRAMS: Helper("skipgrams", "functions/skipgrams.py.j2"),
+    SAMPLING_TABLE: Helper("make_sampling_table", "functions/make_sampling_table.py.j2"),
 }
 GENERATED_NAMES = {name: helper.name for name, helper in _HELPERS.items()}
 
