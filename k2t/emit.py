@@ -19,7 +19,10 @@ from .translate.metrics import keras_evaluate_order
 from .translate.plan import ModulePlan
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
-_STDLIB = {"csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "sys", "tarfile", "tempfile", "time", "urllib", "SimpleNamespace"}
+_STDLIB = {
+    "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "shutil", "sys", "tarfile", "tempfile",
+    "time", "urllib", "warnings", "zipfile", "SimpleNamespace",
+}
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
 
 

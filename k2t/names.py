@@ -19,6 +19,8 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     # Keras 3's preview package and the Keras 2 package that TensorFlow 2.16+ scripts install: same API.
     ("keras_core.", "keras."),
     ("tf_keras.", "keras."),
+    # The standalone package behind Keras 2.1-2.3's keras.preprocessing.
+    ("keras_preprocessing.", "keras.preprocessing."),
 )
 
 # Symbols that Keras exports under several module paths.
@@ -36,6 +38,11 @@ _ALIASES: dict[str, str] = {
     "keras.backend.clear_session": "keras.utils.clear_session",
     "keras.utils.clear_session": "keras.utils.clear_session",
     "keras.random.set_seed": "keras.utils.set_random_seed",
+    # Keras 2's and TF 2.x's defining module, and Keras 3's.
+    "keras.utils.data_utils.get_file": "keras.utils.get_file",
+    "keras.utils.file_utils.get_file": "keras.utils.get_file",
+    "keras.utils.np_utils.normalize": "keras.utils.normalize",
+    "keras.utils.numerical_utils.normalize": "keras.utils.normalize",
     "tensorflow.keras": "keras",
     "keras_core": "keras",
     "tf_keras": "keras",
@@ -74,6 +81,7 @@ def short(name: str) -> str:
 
 # The imports generated code may need, in the order emit writes them, keyed by the name each binds.
 GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
+    ("collections", "import collections"),
     ("csv", "import csv"),
     ("gzip", "import gzip"),
     ("hashlib", "import hashlib"),
@@ -82,11 +90,14 @@ GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("os", "import os"),
     ("pickle", "import pickle"),
     ("random", "import random"),
+    ("shutil", "import shutil"),
     ("sys", "import sys"),
     ("tarfile", "import tarfile"),
     ("tempfile", "import tempfile"),
     ("time", "import time"),
     ("urllib", "import urllib.request"),
+    ("warnings", "import warnings"),
+    ("zipfile", "import zipfile"),
     ("SimpleNamespace", "from types import SimpleNamespace"),
     ("np", "import numpy as np"),
     ("torch", "import torch"),

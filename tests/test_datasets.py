@@ -286,7 +286,7 @@ def test_call_site_reads_like_the_keras_line():
 def test_only_the_loaders_the_script_uses_are_generated():
     output = convert("from keras.datasets import mnist\n(x, y), (xt, yt) = mnist.load_data()\n")
     defined = [line.split("(")[0][4:] for line in output.splitlines() if line.startswith("def ")]
-    assert defined == ["keras_dataset_file", "load_mnist"]
+    assert defined == ["get_file", "load_mnist"]
     imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
     assert imports == ["import hashlib", "import os", "import tempfile", "import urllib.request", "import numpy as np"]
 
@@ -294,7 +294,7 @@ def test_only_the_loaders_the_script_uses_are_generated():
 def test_a_cifar_script_gets_the_archive_helpers_once():
     output = convert("from keras.datasets import cifar10, cifar100\na = cifar10.load_data()\nb = cifar100.load_data('coarse')\n")
     defined = [line.split("(")[0][4:] for line in output.splitlines() if line.startswith("def ")]
-    assert defined == ["keras_dataset_file", "keras_dataset_folder", "load_cifar_batch", "load_cifar10", "load_cifar100"]
+    assert defined == ["get_file", "extract_archive", "load_cifar_batch", "load_cifar10", "load_cifar100"]
     assert "b = load_cifar100('coarse')" in output
 
 

@@ -1,5 +1,5 @@
-"""keras.utils.pad_sequences / keras.preprocessing.sequence.pad_sequences: every spelling becomes a
-call of a generated numpy ``pad_sequences``.
+"""keras.utils.pad_sequences / keras.preprocessing.sequence.pad_sequences and keras.utils.normalize:
+every spelling becomes a call of a generated numpy function.
 
 Exactness: the function k2t writes into the output (taken from a converted script, not from the
 template) and Keras 3's own pad_sequences get the same ragged inputs under every combination of
@@ -26,6 +26,7 @@ SPELLINGS: dict[str, str] = {
     "tf_keras_utils": "from tensorflow.keras.utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
     "keras3": "import keras\npadded = keras.utils.pad_sequences(sequences, maxlen=3)",
     "tf_data_utils": "from tensorflow.keras.utils.data_utils import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
+    "keras_preprocessing": "from keras_preprocessing.sequence import pad_sequences\npadded = pad_sequences(sequences, maxlen=3)",
 }
 
 
@@ -44,8 +45,8 @@ def run(output: str) -> dict:
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_every_spelling_becomes_the_generated_function(spelling):
     output = convert("sequences = [[1], [2, 3], [4, 5, 6, 7]]\n" + SPELLINGS[spelling] + "\n")
-    # A script that imports the name pad_sequences keeps it: the generated one is then pad_sequences_.
-    assert re.search(r"^def pad_sequences_?\(sequences, maxlen=None, dtype=\"int32\"", output, re.MULTILINE), output
+    # The import of Keras's pad_sequences goes: the generated function takes its name.
+    assert re.search(r"^def pad_sequences\(sequences, maxlen=None, dtype=\"int32\"", output, re.MULTILINE), output
     imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
     assert_no_undefined_names(output)
@@ -184,3 +185,103 @@ def test_imdb_lstm_script_converts_with_no_undefined_names():
     assert "x_test = pad_sequences(x_test, maxlen=maxlen)" in output
     assert "load_imdb(num_words=max_features)" in output
     assert_no_undefined_names(output)
+
+
+NORMALIZE_SPELLINGS = {
+    "keras3": "import keras\nnormalized = keras.utils.normalize(x)",
+    "tf_keras": "import tensorflow as tf\nnormalized = tf.keras.utils.normalize(x, axis=1, order=2)",
+    "keras2_np_utils": "from keras.utils.np_utils import normalize\nnormalized = normalize(x, -1, 2)",
+    "keras2_utils": "from keras.utils import normalize\nnormalized = normalize(x)",
+}
+
+
+@pytest.mark.parametrize("spelling", NORMALIZE_SPELLINGS)
+def test_every_normalize_spelling_becomes_the_generated_function(spelling):
+    output = convert(
+        "import numpy as np\nx = np.array([[3.0, 4.0], [0.0, 0.0]])\n" + NORMALIZE_SPELLINGS[spelling] + "\n"
+    )
+    assert re.search(r"^def normalize\(x, axis=-1, order=2\):", output, re.MULTILINE), output
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert not [line for line in imports if "keras" in line or "tensorflow" in line], imports
+    assert_no_undefined_names(output)
+    assert run(output)["normalized"].tolist() == [[0.6, 0.8], [0.0, 0.0]]
+
+
+@requires_keras
+def test_normalize_is_keras_normalize():
+    ours = run(convert("import keras\ny = keras.utils.normalize([[1.0]])\n"))["normalize"]
+    from keras.src.utils.numerical_utils import normalize as theirs
+
+    rng = np.random.default_rng(4)
+    arrays = [
+        rng.normal(size=(5, 3)),
+        rng.normal(size=(4, 4)).astype("float32"),
+        np.zeros((2, 3)),
+        rng.normal(size=(2, 3, 4)),
+        rng.integers(-3, 4, size=(3, 6)),
+        rng.normal(size=(7,)),
+    ]
+    for x, axis, order in itertools.product(arrays, (-1, 0, 1, 2), (1, 2, np.inf)):
+        label = f"{x.shape} {x.dtype} axis={axis} order={order}"
+        mine, keras_result = (
+            _outcome(ours, x, {"axis": axis, "order": order}),
+            _outcome(theirs, x, {"axis": axis, "order": order}),
+        )
+        if isinstance(keras_result, Exception):
+            assert (type(mine), str(mine)) == (type(keras_result), str(keras_result)), label
+        else:
+            assert mine.dtype == keras_result.dtype and mine.shape == keras_result.shape, label
+            assert np.array_equal(mine, keras_result), label
+
+
+def test_skipgrams_spellings_become_generated_functions():
+    output = convert(
+        textwrap.dedent(
+            """\
+            from keras.preprocessing.sequence import skipgrams
+            from tensorflow.keras.preprocessing import sequence
+            table = sequence.make_sampling_table(20)
+            couples, labels = skipgrams([1, 2, 3, 0, 4], 20, window_size=1, sampling_table=None, seed=3)
+            """
+        )
+    )
+    assert "table = make_sampling_table(20)\n" in output
+    assert "couples, labels = skipgrams([1, 2, 3, 0, 4], 20, window_size=1, sampling_table=None, seed=3)" in output
+    imports = [line for line in output.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["import random", "import numpy as np"]
+    assert_no_undefined_names(output)
+
+
+@requires_keras
+def test_skipgrams_and_sampling_table_are_keras_functions():
+    """Both draw from Python's global `random`: seeded alike before each call, they return Keras's couples."""
+    import random
+
+    from keras.src.legacy.preprocessing import sequence as theirs
+
+    ours = run(
+        convert(
+            "import tensorflow as tf\nt = tf.keras.preprocessing.sequence.make_sampling_table(3)\n"
+            "s = tf.keras.preprocessing.sequence.skipgrams([1], 3)\n"
+        )
+    )
+    for size, factor in itertools.product((1, 5, 50), (1e-5, 1e-2, 0.5)):
+        mine, keras_table = ours["make_sampling_table"](size, factor), theirs.make_sampling_table(size, factor)
+        assert mine.dtype == keras_table.dtype and np.array_equal(mine, keras_table)
+    rng = np.random.default_rng(5)
+    sentence = rng.integers(0, 30, size=40).tolist()
+    table = theirs.make_sampling_table(30, sampling_factor=0.05)
+    options = [
+        {},
+        {"window_size": 2, "negative_samples": 0.0},
+        {"negative_samples": 2.5, "categorical": True},
+        {"shuffle": False, "sampling_table": table},
+        {"seed": 11, "sampling_table": table, "window_size": 3},
+    ]
+    for kwargs, seed in itertools.product(options, (0, 1)):
+        random.seed(seed)
+        keras_result = theirs.skipgrams(sentence, 30, **kwargs)
+        keras_state = random.getstate()
+        random.seed(seed)
+        assert ours["skipgrams"](sentence, 30, **kwargs) == keras_result, kwargs
+        assert random.getstate() == keras_state  # the same draws, no more

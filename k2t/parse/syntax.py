@@ -46,6 +46,12 @@ FUNCTIONS = (
     *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
     # Keras 2's class, which Keras 3 keeps in keras.src.legacy (k2t.translate.image_data).
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
+    "keras.utils.get_file",
+    "keras.utils.normalize",
+    "keras.preprocessing.sequence.skipgrams",
+    "keras.preprocessing.sequence.make_sampling_table",
+    # Keras 2's text preprocessing (Keras 3 keeps it as keras._legacy): generated in the output.
+    *(f"keras.preprocessing.text.{name}" for name in ("Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "one_hot", "hashing_trick")),
 )
 
 

@@ -14,10 +14,10 @@ from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
-from .datasets import DATASET_FUNCTIONS, translate_dataset_call
+from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
-from .helpers import Helper
+from .helpers import Helper, imported_by_own_name
 from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
 from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
@@ -28,8 +28,11 @@ from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
-from .sequences import PAD_SEQUENCES, translate_pad_sequences
+from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
+from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
+from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
+from .text import TEXT_FUNCTIONS, translate_text_call
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -169,7 +172,14 @@ class ScriptPlan:
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
-    plan.taken = set(script.module_names) - imported_schedule_names(script) - imported_generator_names(script)
+    # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
+    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, GET_FILE: "get_file"}
+    plan.taken = (
+        set(script.module_names)
+        - imported_schedule_names(script)
+        - imported_generator_names(script)
+        - imported_by_own_name(script.module, replaced)
+    )
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -276,7 +286,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     for function in script.functions:
         if id(function.node) in plan.calls:
             continue  # an ImageDataGenerator(...), translated with the script's others
-        code = _translate_function(function.call, plan)
+        code = _translate_function(function.call, plan, script.module)
         if code is not None:
             plan.calls[id(function.node)] = code
     return plan
@@ -704,7 +714,7 @@ def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[
     return f"{function}({', '.join(parts)})"
 
 
-def _translate_function(call, plan: ScriptPlan) -> str | None:
+def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | None:
     if call.name == "keras.utils.set_random_seed":
         seed = call.arg(0, "seed")
         if seed is None:
@@ -727,8 +737,12 @@ def _translate_function(call, plan: ScriptPlan) -> str | None:
         return ""  # nothing to clear in torch: the statement goes
     if call.name in DATASET_FUNCTIONS:
         return translate_dataset_call(call, plan)
-    if call.name == PAD_SEQUENCES:
-        return translate_pad_sequences(call, plan)
+    if call.name == GET_FILE:
+        return translate_get_file(call, plan)
+    if call.name in ARRAY_FUNCTION_NAMES:
+        return translate_array_function(call, plan)
+    if call.name in TEXT_FUNCTIONS:
+        return translate_text_call(call, plan, module)
     return None
 
 
