@@ -168,6 +168,16 @@ class ModelSpec:
 
 
 @dataclass(eq=False)
+class ShapeRead:
+    """``model.input_shape`` / ``model.output_shape`` read by the script: Keras's static shapes."""
+
+    model: ModelSpec
+    attr: str  # "input_shape" or "output_shape"
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+
+
+@dataclass(eq=False)
 class Invocation:
     """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
 
@@ -398,6 +408,7 @@ class KerasScript:
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
+    shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names

@@ -374,3 +374,46 @@ def test_count_params_of_a_model_with_normalization_is_reported():
     assert [m.split(": ", 1)[1] for m in messages(result)] == [
         "K2T140 model.count_params() of a model with a Normalization layer is not translated (Keras also counts its `count`)"
     ]
+
+
+# ------------------------------------------------------------------ model.input_shape / output_shape
+SHAPED_MODELS = {
+    "sequential_dense": """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16, activation="relu"), layers.Dense(3)])
+        """,
+    "functional_conv": """\
+        inputs = keras.Input(shape=(28, 28, 1))
+        h = layers.Conv2D(4, 3, strides=2)(inputs)
+        h = layers.MaxPooling2D()(h)
+        model = keras.Model(inputs, layers.Flatten()(h))
+        """,
+    "open_length_sequences": """\
+        model = keras.Sequential([keras.Input(shape=(None, 8)), layers.LSTM(6, return_sequences=True)])
+        """,
+    "two_inputs_two_outputs": """\
+        a = keras.Input(shape=(8,))
+        b = keras.Input(shape=(4, 2))
+        merged = layers.Concatenate()([a, layers.Flatten()(b)])
+        model = keras.Model([a, b], [layers.Dense(1)(merged), layers.Dense(5)(merged)])
+        """,
+}
+
+
+@requires_keras
+@pytest.mark.parametrize("name", SHAPED_MODELS)
+def test_model_input_and_output_shape_are_kerass(name):
+    """`model.input_shape` / `model.output_shape` read by the script: the module carries Keras's values
+    under the same names, so the line stays as written; compared with the Keras model built here."""
+    import ast
+    import re
+
+    body = SHAPED_MODELS[name] + "print(model.input_shape, model.output_shape[-1])\n"
+    result = convert(body)
+    assert result.ok, messages(result)
+    assert "print(model.input_shape, model.output_shape[-1])" in result.output
+    found = dict(re.findall(r"self\.(input_shape|output_shape) = (.*?)  # Keras's", result.output))
+    namespace: dict = {}
+    exec(compile(HEADER + textwrap.dedent(SHAPED_MODELS[name]), "keras_model", "exec"), namespace)  # the Keras model
+    keras_model = namespace["model"]
+    assert ast.literal_eval(found["input_shape"]) == keras_model.input_shape
+    assert ast.literal_eval(found["output_shape"]) == keras_model.output_shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..diagnostics import Severity
-from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass, Todo
+from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass, ShapeRead, Todo
 from ..names import is_keras, is_tensorflow
 from . import model_access
 from .scope import _Scope, _Unfollowable
@@ -157,6 +157,11 @@ class ScanMixin:
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
                     self.consumed.add(id(node.value))
+                    self.consumed.add(id(node.attr))  # `model.inputs` names no tensor `inputs`
+                    if node.attr.value in ("input_shape", "output_shape"):
+                        # Keras's static shapes: the generated module carries them (k2t.translate.model_api).
+                        self.script.shape_reads.append(ShapeRead(scope.model(node.value.value).model, node.attr.value, self.pos(node), statement))
+                        return
                     self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
             return
         _mark_subtree(node, self.consumed)

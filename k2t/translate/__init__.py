@@ -23,7 +23,7 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, translate_freezes
+from .model_api import count_params_call, shape_attribute, translate_freezes
 from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
@@ -229,6 +229,15 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
             continue
         register(spec, module)
+
+    for read in script.shape_reads:
+        module = modules.get(id(read.model))
+        if module is None:
+            continue  # the model itself became a TODO
+        try:
+            shape_attribute(module, read.attr, read.pos)
+        except Unsupported as exc:
+            plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
 
     trainings: dict[int, TrainingPlan] = {}
     lr_changes = _learning_rate_changes(script)

@@ -165,6 +165,26 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
     return f"{plan.name(helper.name)}({var})"
 
 
+def shape_attribute(module: ModulePlan, attr: str, pos) -> None:
+    """``model.input_shape`` / ``model.output_shape``: the module carries Keras's static shape under the same
+    name (batch None, channels-last), so that the script's line reads as written."""
+    if module.forward_lines is not None:
+        shapes = module.input_shapes if attr == "input_shape" else module.output_shapes
+    elif attr == "input_shape":
+        shapes = [module.input_shape]
+    else:
+        shapes = [module.layers[-1].output_shape if module.layers else module.input_shape]
+    params = {p.name for p in module.params}
+    texts = []
+    for shape in shapes:
+        for dim in shape:
+            if dim is not None and not dim.isdigit() and dim not in params:
+                raise Unsupported("K2T140", f"model.{attr}: the size {dim} is not known where the module is built", pos)
+        texts.append("(" + ", ".join(["None", *(dim if dim is not None else "None" for dim in shape)]) + ")")
+    # Keras gives a list of shapes for several inputs or outputs, one tuple for one.
+    module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+
+
 _TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN"}
 
 

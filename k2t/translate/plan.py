@@ -65,6 +65,7 @@ class ModulePlan:
     blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
     block_calls: dict = field(default_factory=dict)  # id(returned node) -> (attribute, tensor args, id() of its nodes)
     doc: str | None = None  # the class's docstring when it is not a Keras model's
+    shape_attributes: dict[str, str] = field(default_factory=dict)  # "input_shape" -> "(None, 28, 28, 1)": read by the script
     folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
 
     @property
