@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import BLOCK_KERAS, requires_keras, requires_torch
 
 import k2t

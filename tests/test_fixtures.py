@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import k2t
 from conftest import fixture_dirs, requires_torch, run_standalone
 from fake_keras_datasets import stage_for_script
 from undefined import assert_no_undefined_names, ruff_findings
+
+import k2t
 
 FIXTURES = fixture_dirs()
 IDS = [p.name for p in FIXTURES]

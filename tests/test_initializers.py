@@ -8,7 +8,6 @@ layers: the standard deviation within 3%, the mean near 0 and the support
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]

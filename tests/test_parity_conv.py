@@ -15,7 +15,6 @@ tests/test_initializers.py does for Dense.
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]

@@ -8,7 +8,6 @@ honours validation_steps, validation_batch_size, validation_freq and a
 """
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]

@@ -10,7 +10,6 @@ the harness's metric tolerance.
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 from parity_cases import assert_parity, script
 

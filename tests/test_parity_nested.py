@@ -3,7 +3,6 @@
 import textwrap
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 from parity_cases import assert_parity
 

@@ -12,7 +12,6 @@ import math
 import re
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]

@@ -8,13 +8,11 @@ epoch's loss (relative diff <= 1e-3) and metrics.
 
 
 import pytest
-
 from conftest import requires_keras, requires_torch
 
 pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
 
 from parity_cases import assert_parity, script
-
 
 OUT = 'keras.layers.Dense(1, activation="sigmoid")'
 ACTIVATIONS = [

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import KERAS_SCRIPT, k2t
+from undefined import assert_no_undefined_names
 
 import k2t as lib
-from undefined import assert_no_undefined_names
 from k2t.api import _convert_with_libcst, decode_source
 from k2t.cli import main
 

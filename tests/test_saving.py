@@ -13,9 +13,9 @@ import sys
 import textwrap
 
 import pytest
+from conftest import requires_keras, requires_torch, run_standalone
 
 import k2t
-from conftest import requires_keras, requires_torch, run_standalone
 
 HEADER = """\
 import numpy as np

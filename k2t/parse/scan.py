@@ -5,7 +5,16 @@ from __future__ import annotations
 import libcst as cst
 
 from ..diagnostics import Severity
-from ..ir import CallbackClass, FunctionCallSpec, Instance, LearningRateAccess, MethodCall, SequenceClass, ShapeRead, Todo
+from ..ir import (
+    CallbackClass,
+    FunctionCallSpec,
+    Instance,
+    LearningRateAccess,
+    MethodCall,
+    SequenceClass,
+    ShapeRead,
+    Todo,
+)
 from ..names import is_keras, is_tensorflow
 from . import model_access
 from .scope import _Scope, _Unfollowable
