@@ -371,7 +371,8 @@ def _translate_model(
 def _factory_class(function: str) -> str | None:
     """Class name from the function that builds the model: build_model and friends say nothing."""
     for prefix in ("build_", "make_", "create_", "get_"):
-        function = function.removeprefix(prefix)
+        if function.startswith(prefix):
+            function = function[len(prefix) :]
     return None if function in ("model", "net", "network", "") else camel_case(function)
 
 
