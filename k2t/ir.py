@@ -132,8 +132,8 @@ class ShapeOf:
 class ScriptCode:
     """The script's own code behind an argument (``Lambda(lambda t: t / scale)``, ``Lambda(fn)``), for a
     converter that translates it: the CST node, the script (its import names, positions, top-level names),
-    the function the argument is written in (None: module level) and, for a lambda, a snapshot of the
-    values known there (a k2t.values.Env), so that a local it reads may be inlined."""
+    the function the argument is written in (None: module level) and the values known there (a
+    k2t.values.Env; for a lambda a snapshot, so that a local it reads may be inlined)."""
 
     node: cst.CSTNode = field(repr=False, compare=False)
     script: KerasScript = field(repr=False, compare=False)

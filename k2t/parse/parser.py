@@ -196,7 +196,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
             env = Env(scope.env.parent, dict(scope.env.names))
             return ScriptCode(node, self.script, scope.function, env)
         if isinstance(node, cst.Name):
-            return ScriptCode(node, self.script, scope.function)
+            return ScriptCode(node, self.script, scope.function, scope.env)  # a top-level def reads the module's names
         return None
 
     def _known_value(self, node: cst.BaseExpression, code: str, known, transient: bool, scope: _Scope) -> Value:

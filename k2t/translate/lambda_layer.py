@@ -129,7 +129,10 @@ def _named(source: ScriptCode, function: Value) -> tuple[str, cst.BaseExpression
         small = statements[0].body
         if len(small) == 1 and isinstance(small[0], cst.Return) and small[0].value is not None:
             body = small[0].value
-    return f"x = {function.code}(x)", body, parameters.params[0].name.value, Env()
+    module_values = source.env if source.env is not None else Env()
+    while module_values.parent is not None:  # a top-level def reads the module's names, not the builder's locals
+        module_values = module_values.parent
+    return f"x = {function.code}(x)", body, parameters.params[0].name.value, module_values
 
 
 def lambda_functions(script: KerasScript, translated: Sequence[object]) -> list[UserFunction]:
