@@ -129,6 +129,19 @@ class ShapeOf:
 
 
 @dataclass(frozen=True)
+class ScriptCode:
+    """The script's own code behind an argument (``Lambda(lambda t: t / scale)``, ``Lambda(fn)``), for a
+    converter that translates it: the CST node, the script (its import names, positions, top-level names),
+    the function the argument is written in (None: module level) and the values known there (a
+    k2t.values.Env; for a lambda a snapshot, so that a local it reads may be inlined)."""
+
+    node: cst.CSTNode = field(repr=False, compare=False)
+    script: KerasScript = field(repr=False, compare=False)
+    function: str | None = None
+    env: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Value:
     """An argument as written in the script."""
 
@@ -140,6 +153,7 @@ class Value:
     elements: tuple[Value, ...] | None = None  # for list/tuple displays
     items: tuple[tuple[object, Value], ...] | None = None  # for dict displays with literal keys
     shape_of: ShapeOf | None = None  # ``x_train.shape[1:]``: sizes read off an array when the script runs
+    source: ScriptCode | None = field(default=None, repr=False, compare=False)  # a lambda or a name of the script
 
     @property
     def is_literal(self) -> bool:

@@ -93,7 +93,7 @@ SUPPORTED_LAYERS = [
     "Dense(6)",
 ]
 UNSUPPORTED_LAYERS = [
-    "keras.layers.Lambda(lambda t: t * 2)",
+    "keras.layers.Masking(0.0)",
     "keras.layers.ActivityRegularization(l1=0.01)",
     'keras.layers.Dense(4, kernel_constraint="non_neg")',
     "layers.AlphaDropout(0.1)",

@@ -452,7 +452,9 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
                 note = ""
                 if layer_plan.attr is None:
                     # A stateless layer written inline: run its forward lines on the previous layer's output.
-                    scope = {"self": tmodel, "x": previous, "torch": torch, "F": F, "nn": nn, "math": math, "np": np}
+                    # In the converted script's namespace: a Lambda's lines call its functions and read its names.
+                    script_names = getattr(type(tmodel).forward, "__globals__", {})
+                    scope = {**script_names, "self": tmodel, "x": previous, "torch": torch, "F": F, "nn": nn, "math": math, "np": np}
                     exec("\n".join(layer_plan.forward), scope)  # noqa: S102
                     value = scope["x"]
                     note = "inline"

@@ -80,7 +80,10 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
     counts: dict[int, int] = {}
     for node, _ in module_plan.node_plans:
         counts[node.layer_id] = counts.get(node.layer_id, 0) + 1
-    compared = [(node, plan) for node, plan in module_plan.node_plans if plan is not None and counts[node.layer_id] == 1]
+    # A layer without a submodule (a Lambda: lines of forward) has no output to hook; the final output still checks it.
+    compared = [
+        (node, plan) for node, plan in module_plan.node_plans if plan is not None and plan.attr is not None and counts[node.layer_id] == 1
+    ]
     klayers = [mapping[node.layer_id] for node, _ in compared]
     probe = keras.Model(kmodel.inputs, [tensors[node.layer_id] for node, _ in compared]) if klayers else None
     keras_values = probe(sample, training=False) if probe is not None else []

@@ -16,6 +16,7 @@ from ..ir import (
     KerasScript,
     LoadSpec,
     Pos,
+    ScriptCode,
     ShapeOf,
     Todo,
     Value,
@@ -23,6 +24,7 @@ from ..ir import (
 from ..names import canonical_name, is_keras, is_tensorflow
 from ..values import (
     FOLDED_BUILTINS,
+    Env,
     Evaluator,
     Unknown,
     assigned_names,
@@ -184,7 +186,18 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
             elements=elements,
             items=items,
             shape_of=shape_of,
+            source=self._script_code(node, scope) if keras_ref is None and keras_call is None else None,
         )
+
+    def _script_code(self, node: cst.BaseExpression, scope: _Scope) -> ScriptCode | None:
+        """The script's own code behind a lambda or a plain name (``Lambda(fn)``), for converters that translate it."""
+        if isinstance(node, cst.Lambda):
+            # The values known here, as they are here: the names may be rebound after this line.
+            env = Env(scope.env.parent, dict(scope.env.names))
+            return ScriptCode(node, self.script, scope.function, env)
+        if isinstance(node, cst.Name):
+            return ScriptCode(node, self.script, scope.function, scope.env)  # a top-level def reads the module's names
+        return None
 
     def _known_value(self, node: cst.BaseExpression, code: str, known, transient: bool, scope: _Scope) -> Value:
         """A value held in variables (``input_shape``, ``filters * 2``) whose value k2t knows.

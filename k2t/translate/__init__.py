@@ -19,6 +19,7 @@ from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
 from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
+from .lambda_layer import lambda_functions
 from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
@@ -250,6 +251,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
+    plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
     _name_training_functions(plan)
     translate_callbacks(script, plan)

@@ -39,7 +39,17 @@ def layer_object(*names: str) -> Callable[[F], F]:
 
 def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
-    from . import conv, layers, normalization, pooling, preprocessing, recurrent, regularization, reshaping  # noqa: F401
+    from . import (  # noqa: F401
+        conv,
+        lambda_layer,
+        layers,
+        normalization,
+        pooling,
+        preprocessing,
+        recurrent,
+        regularization,
+        reshaping,
+    )
 
 
 def _sized(*families: str) -> set[str]:
@@ -58,7 +68,7 @@ VARIABLE_SIZES = frozenset({
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
-    "GaussianNoise", "GaussianDropout", "Rescaling",
+    "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
 })  # fmt: skip
 
 

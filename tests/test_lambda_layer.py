@@ -1,0 +1,171 @@
+"""Lambda layers (k2t/translate/lambda_layer.py): the forward line each one becomes, and the diagnostics for
+what cannot be translated. Parity against Keras is in tests/test_parity_lambda.py."""
+
+import textwrap
+
+import pytest
+
+import k2t
+
+HEAD = """\
+import numpy as np
+from tensorflow import keras
+from tensorflow.keras import layers
+from tensorflow.keras import backend as K
+import tensorflow as tf
+from keras import ops
+
+SCALE = 3.0
+x = np.zeros((8, 6, 4), dtype="float32")
+y = np.zeros((8, 1), dtype="float32")
+"""
+
+
+def convert(body: str):
+    return k2t.convert_source(HEAD + textwrap.dedent(body), filename="case.py")
+
+
+def codes(result) -> list[tuple[int, str]]:
+    return [(d.line, d.code) for d in result.diagnostics]
+
+
+def sequential(*layer_codes: str) -> str:
+    listed = "".join(f"    {code},\n" for code in layer_codes)
+    return f"model = keras.Sequential([\n    keras.Input(shape=(6, 4)),\n{listed}])\nmodel.compile(optimizer='sgd', loss='mse')\n"
+
+
+@pytest.mark.parametrize(
+    ("layer", "forward"),
+    [
+        pytest.param("layers.Lambda(lambda x: x * 2.0)", "x = x * 2.0", id="scalar"),
+        pytest.param("layers.Lambda(lambda t: K.square(t) + 1.0)", "x = torch.square(x) + 1.0", id="keras2-backend"),
+        pytest.param("layers.Lambda(lambda t: tf.nn.relu(t) / SCALE)", "x = F.relu(x) / SCALE", id="tf-module-name"),
+        pytest.param("layers.Lambda(lambda t: ops.abs(t), name='absolute')", "x = torch.abs(x)", id="keras-ops"),
+        pytest.param("layers.Lambda(lambda t: t + x, output_shape=(6, 4))", "x = (lambda t: t + x)(x)", id="reads-the-scripts-x"),
+    ],
+)
+def test_lambda_becomes_a_forward_line(layer, forward):
+    result = convert(sequential(layer, "layers.Flatten()", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert f"        {forward}\n" in result.output
+
+
+def test_reduction_shape_is_derived_for_the_dense_after_it():
+    result = convert(sequential("layers.Lambda(lambda t: K.mean(t, axis=1))", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = torch.mean(x, dim=1)" in result.output and "nn.Linear(4, 1)" in result.output
+
+
+def test_reduction_with_keepdims_keeps_the_axis_as_one():
+    result = convert(sequential("layers.Lambda(lambda t: tf.reduce_sum(t, axis=-1, keepdims=True))", "layers.Flatten()", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(6, 1)" in result.output  # (6, 1) flattened
+
+
+def test_output_shape_given_as_a_tuple():
+    result = convert(sequential("layers.Lambda(lambda t: t[:, 0, :], output_shape=(4,))", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = x[:, 0, :]" in result.output and "nn.Linear(4, 1)" in result.output
+
+
+def test_named_top_level_function_is_kept_rewritten_and_called():
+    result = convert(
+        "def double(t):\n    return K.square(t) * 2.0\n\n\n"
+        + sequential("layers.Lambda(double)", "layers.Flatten()", "layers.Dense(1)")
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = double(x)" in result.output
+    assert "def double(t):\n    return torch.square(t) * 2.0" in result.output
+
+
+def test_conv_feature_map_is_back_in_keras_layout_before_the_lambda():
+    result = k2t.convert_source(
+        HEAD
+        + "model = keras.Sequential([keras.Input(shape=(6, 4, 1)), layers.Conv2D(3, 2), "
+        "layers.Lambda(lambda t: K.max(t, axis=-1)), layers.Flatten(), layers.Dense(1)])\n",
+        filename="case.py",
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    forward = result.output.split("def forward", 1)[1]
+    assert forward.index("back to channels-last") < forward.index("torch.amax(x, dim=-1)")
+    assert "nn.Linear(15, 1)" in result.output  # (5, 3) after the 2x2 conv, channels reduced
+
+
+def test_unknown_shape_before_a_dense_is_a_k2t103():
+    result = convert(sequential("layers.Lambda(lambda t: t[:, 0, :])", "layers.Dense(1)"))
+    assert codes(result) == [(13, "K2T103")]
+    assert "Dense after this Lambda needs the Lambda's output shape" in result.diagnostics[0].message
+    assert "output_shape=" in result.diagnostics[0].message
+
+
+@pytest.mark.parametrize("after", [[], ["layers.Activation('relu')", "layers.Dropout(0.5)"]], ids=["last", "before-size-free-layers"])
+def test_unknown_shape_is_fine_where_no_later_layer_needs_it(after):
+    result = convert(sequential("layers.Flatten()", "layers.Dense(3)", "layers.Lambda(lambda t: t[:, :1])", *after))
+    assert result.ok, [d.format() for d in result.diagnostics]
+
+
+def test_unknown_shape_in_a_functional_model_before_a_dense():
+    result = convert(
+        """\
+        inputs = keras.Input(shape=(6, 4))
+        h = layers.Lambda(lambda t: t[:, 0, :])(inputs)
+        h = layers.Dropout(0.2)(h)
+        outputs = layers.Dense(1)(h)
+        model = keras.Model(inputs, outputs)
+        """
+    )
+    assert codes(result) == [(12, "K2T103")]
+    assert "Dense after this Lambda" in result.diagnostics[0].message
+
+
+def test_output_shape_function_is_a_k2t102():
+    result = convert(sequential("layers.Lambda(lambda t: t[:, 0, :], output_shape=lambda s: (s[0], s[2]))", "layers.Dense(1)"))
+    assert codes(result) == [(13, "K2T102")]
+    assert "not a function" in result.diagnostics[0].message
+
+
+def test_op_outside_the_vocabulary_is_reported_at_it():
+    result = convert(sequential("layers.Lambda(lambda t: K.not_an_op(t))"))
+    assert [(d.line, d.column, d.code) for d in result.diagnostics] == [(13, 29, "K2T100")]
+    assert "not_an_op" in result.diagnostics[0].message
+
+
+def test_local_of_the_building_function_is_inlined_when_known():
+    result = convert(
+        """\
+        def build():
+            factor = 0.5
+            return keras.Sequential([keras.Input(shape=(4,)), layers.Lambda(lambda t: t * factor), layers.Dense(1)])
+
+        model = build()
+        """
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = x * 0.5" in result.output
+
+
+def test_local_of_the_building_function_with_unknown_value_is_a_k2t103():
+    result = convert(
+        """\
+        def build(factor):
+            return keras.Sequential([keras.Input(shape=(4,)), layers.Lambda(lambda t: t * factor), layers.Dense(1)])
+
+        model = build(float(input()))
+        """
+    )
+    assert [d.code for d in result.diagnostics] == ["K2T103"]
+    assert "`factor`, a local variable of `build`" in result.diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "layers.Lambda(lambda t, k: t * k)",
+        "layers.Lambda(lambda t: t * 2.0, arguments={'k': 2})",
+        "layers.Lambda(np.square)",
+        "layers.Lambda(undefined_function)",
+    ],
+)
+def test_what_is_not_translated_is_a_k2t102(layer):
+    result = convert(sequential(layer))
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
