@@ -67,7 +67,11 @@ def render_module(m: ModulePlan, summary: bool) -> str:
     args = ", ".join(m.forward_args)
     if m.forward_lines is not None:
         return _render_functional(m, summary, args)
-    forward = [line for layer in m.layers for line in (layer.forward if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])]
+    forward = [
+        line
+        for index, layer in enumerate(m.layers)
+        for line in (m.block_forward.get(index, layer.forward) if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])
+    ]
     output_expression = ""
     if m.output_activation:
         last = m.layers[-1]

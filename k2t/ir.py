@@ -179,6 +179,8 @@ class ModelSpec:
     factory: str | None = None  # the function that builds it, if any (names the generated class)
     # Why the model as Keras builds it is not known (a `.add` k2t could not follow): never translated short.
     unfollowed: str | None = None
+    # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
+    invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(eq=False)

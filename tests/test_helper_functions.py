@@ -59,6 +59,15 @@ FOLLOWED = {
         add_hidden(model, 32)
         model.add(layers.Dense(1, activation="sigmoid"))
         """,
+    "extends_a_model_in_a_loop": """\
+        def add_hidden(model, units):
+            model.add(layers.Dense(units, activation="relu"))
+
+        model = keras.Sequential([keras.Input(shape=(8,))])
+        for n in (64, 32):
+            add_hidden(model, n)
+        model.add(layers.Dense(1, activation="sigmoid"))
+        """,
     "returns_two_tensors": """\
         def split_block(x, units):
             h = layers.Dense(units, activation="relu")(x)
@@ -354,3 +363,64 @@ def test_the_small_resnet_fixture_matches_keras(tmp_path):
     from parity_cases import assert_parity
 
     assert_parity(_small_resnet_on_random_images(), tmp_path)
+
+
+# --------------------------------------------------------------- helpers applied several times: classes
+CONV_BLOCKS = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(64, 12, 12, 3)).astype("float32")
+y = rng.randint(0, 4, size=(64,))
+keras.utils.set_random_seed(0)
+
+
+def conv_block(model, filters):
+    model.add(layers.Conv2D(filters, 3, padding="same", activation="relu"))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D())
+
+
+model = keras.Sequential([keras.Input(shape=(12, 12, 3))])
+for f in (8, 16):
+    conv_block(model, f)
+model.add(layers.Flatten())
+model.add(layers.Dense(4, activation="softmax"))
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def test_a_helper_extending_a_sequential_several_times_becomes_a_class():
+    """`conv_block(model, 64)` called per stage: one ConvBlock class; the first call's turn to channels-first
+    stays in the outer forward, so that every call starts alike."""
+    result = convert(CONV_BLOCKS)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    output = result.output
+    assert "class ConvBlock(nn.Module):" in output
+    assert "self.conv_block = ConvBlock(in_channels=3, filters=8)" in output
+    assert "self.conv_block_1 = ConvBlock(in_channels=8, filters=16)" in output
+    forward = output[output.index("    def logits(self, x):") :]
+    assert "x = x.permute(0, 3, 1, 2)" in forward.split("self.conv_block(x)")[0]
+    assert built(output, "nn.Conv2d") == ["3, 8, 3, padding='same'", "8, 16, 3, padding='same'"]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_sequential_blocks_match_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert_parity(CONV_BLOCKS, tmp_path)
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_functional_blocks_match_keras(tmp_path):
+    from parity_cases import assert_parity
+
+    assert "class DenseBlock" in convert(script(FOLLOWED["called_in_a_loop"])).output
+    assert_parity(script(FOLLOWED["called_in_a_loop"]), tmp_path)

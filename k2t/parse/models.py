@@ -253,6 +253,8 @@ class ModelMixin:
             model.input_shape = shape
             model.input_pos = layer.pos
             return
+        if self.invocations:
+            model.invocations[id(layer)] = tuple(self.invocations)  # added by a helper's call
         model.layers.append(layer)
 
     def compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope) -> CompileSpec:

@@ -198,6 +198,12 @@ def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
                 and model_access.is_layer_expression(parser, node.args[0].value, scope)
             ):
                 found = True
+            if (  # `conv_block(model, f)`: a helper that extends the model it is given
+                isinstance(func, cst.Name)
+                and scope.helper(func.value) is not None
+                and any(isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None for a in node.args)
+            ):
+                found = True
 
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
             nonlocal found

@@ -70,28 +70,28 @@ def factor_blocks(module: ModulePlan, graph, codes: dict[int, NodeCode], rename,
     leftover = [node for node in graph.nodes]
     blocks: list[ModulePlan] = []
     depth = 0
+
+    def lines_of(use: _Use, param_names: list[str], attrs: dict[str, str]) -> tuple[list[str], str]:
+        return _inner_lines(use, param_names, codes, rename, attrs)
+
     while any(len(node.invocations) > depth for node in leftover):
         uses = _uses(leftover, graph, plans, depth)
         groups: dict[tuple, list[_Use]] = {}
         shapes: dict[int, tuple] = {}
         for use in uses:
-            signature = _signature(use, plans, codes, rename, module_params)
+            signature = _signature(use, plans, lines_of, module_params)
             if signature is not None:
                 groups.setdefault(signature[0], []).append(use)
                 shapes[id(use)] = signature[1]
         factored: set[int] = set()
-        counts: dict[str, int] = {}
         for group in groups.values():
             if len(group) < 2:
                 continue
-            helper = group[0].invocation.helper
-            counts[helper] = counts.get(helper, 0) + 1
-            taken = {b.class_name for b in blocks} | {module.class_name}
-            name = camel_case(helper) + ("" if counts[helper] == 1 else str(counts[helper]))
-            while name in taken:
-                name += "_"
-            block = _block_class(name, group, [shapes[id(use)] for use in group], plans, codes, rename, module, module_params)
+            name = _class_name(group[0].invocation.helper, blocks, module)
+            block, attrs = _block_class(name, group, [shapes[id(use)] for use in group], plans, lines_of, module, module_params)
             blocks.append(block)
+            for use, attr in zip(group, attrs):
+                module.block_calls[id(use.invocation.returned[0])] = (attr, [tensor for _, tensor in use.params], {id(node) for node in use.nodes})
             factored.update(id(node) for use in group for node in use.nodes)
         leftover = [node for node in leftover if id(node) not in factored]
         depth += 1
@@ -99,6 +99,94 @@ def factor_blocks(module: ModulePlan, graph, codes: dict[int, NodeCode], rename,
         module.blocks = blocks
         _outer_forward(module, graph, names)
     return module
+
+
+@dataclass(eq=False)
+class _Item:
+    """A layer of a Sequential model, standing where a Functional graph has a node."""
+
+    layer: object  # its KerasCall
+    invocations: tuple
+    index: int  # its place in the model's layers
+
+
+def factor_sequential_blocks(module: ModulePlan, spec) -> ModulePlan:
+    """The Sequential form: a helper that adds the same layers to a model at several calls (``add_conv_block(model, 64)``)."""
+    if not spec.invocations or len(spec.layers) != len(module.layers):
+        return module
+    items = [_Item(layer, spec.invocations.get(id(layer), ()), index) for index, layer in enumerate(spec.layers)]
+    plans = {id(item): module.layers[item.index] for item in items}
+    module_params = {p.name for p in module.params}
+
+    def lines_of(use: _Use, param_names: list[str], attrs: dict[str, str]) -> tuple[list[str], str]:
+        lines = [line for item in use.nodes for line in plans[id(item)].forward]
+        return [_with_attrs(line, attrs) for line in lines[len(_to_channels_first(lines)) :]], "x"
+
+    leftover = items
+    blocks: list[ModulePlan] = []
+    depth = 0
+    while any(len(item.invocations) > depth for item in leftover):
+        by_call: dict[int, _Use] = {}
+        for item in leftover:
+            if len(item.invocations) > depth:
+                by_call.setdefault(id(item.invocations[depth]), _Use(item.invocations[depth], [], [("x", None)])).nodes.append(item)
+        groups: dict[tuple, list[_Use]] = {}
+        numbers: dict[int, tuple] = {}
+        for use in by_call.values():
+            if not _sequential_contained(use, plans, len(items)):
+                continue
+            signature = _signature(use, plans, lines_of, module_params)
+            if signature is not None:
+                groups.setdefault(signature[0], []).append(use)
+                numbers[id(use)] = signature[1]
+        factored: set[int] = set()
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            name = _class_name(group[0].invocation.helper, blocks, module)
+            block, attrs = _block_class(name, group, [numbers[id(use)] for use in group], plans, lines_of, module, module_params)
+            blocks.append(block)
+            for use, attr in zip(group, attrs):
+                # The first call of a convolution block turns Keras's channels-last input around; the class
+                # starts after that, where every call starts alike.
+                moved = _to_channels_first([line for item in use.nodes for line in plans[id(item)].forward])
+                module.block_forward[use.nodes[0].index] = [*moved, f"x = self.{attr}(x)"]
+                for item in use.nodes[1:]:
+                    module.block_forward[item.index] = []
+            factored.update(id(item) for use in group for item in use.nodes)
+        leftover = [item for item in leftover if id(item) not in factored]
+        depth += 1
+    module.blocks = blocks
+    return module
+
+
+def _to_channels_first(lines: list[str]) -> list[str]:
+    """The leading ``x = x.permute(0, 3, 1, 2)`` of a block's lines (LayerContext.channels_first writes it), if any."""
+    if lines and lines[0].startswith("x = x.permute(") and "torch convolutions are channels-first" in lines[0]:
+        return lines[:1]
+    return []
+
+
+def _sequential_contained(use: _Use, plans, count: int) -> bool:
+    """Consecutive layers of the model, not its last (training may read its logits), each translated as a layer of its own."""
+    indices = [item.index for item in use.nodes]
+    if indices != list(range(indices[0], indices[0] + len(indices))) or indices[-1] == count - 1:
+        return False
+    for item in use.nodes:
+        plan = plans[id(item)]
+        if plan.todo or plan.nested is not None or item.layer.model is not None or item.layer.bound is not None:
+            return False
+    return any(plans[id(item)].attr for item in use.nodes)
+
+
+def _class_name(helper: str, blocks: list[ModulePlan], module: ModulePlan) -> str:
+    taken = {b.class_name for b in blocks} | {module.class_name}
+    base = camel_case(helper)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    return name
 
 
 def _uses(nodes: list[TensorNode], graph, plans, depth: int) -> list[_Use]:
@@ -244,11 +332,11 @@ def _skeleton(code: str) -> str:
     return "".join(pieces)
 
 
-def _signature(use: _Use, plans, codes, rename, module_params: set[str]):
+def _signature(use: _Use, plans, lines_of, module_params: set[str]):
     """(what must match for calls to share a class, the numbers of its constructors), or None."""
     attrs = _inner_attrs(use, plans)
     canonical = [f"_{i}" for i in range(len(use.params))]
-    lines, returned = _inner_lines(use, canonical, codes, rename, attrs)
+    lines, returned = lines_of(use, canonical, attrs)
     constructors, numbers, inits = [], [], []
     for node in use.nodes:
         plan = plans.get(id(node))
@@ -273,11 +361,12 @@ def _signature(use: _Use, plans, codes, rename, module_params: set[str]):
 
 
 # ---------------------------------------------------------------------------------- the class
-def _block_class(name, group: list[_Use], numbers: list[tuple], plans, codes, rename, module: ModulePlan, module_params: set[str]) -> ModulePlan:
+def _block_class(name, group: list[_Use], numbers: list[tuple], plans, lines_of, module: ModulePlan, module_params: set[str]):
+    """The class of ``group``'s calls, and the outer module's attribute of each call's instance (its layers moved in)."""
     first = group[0]
     attrs = _inner_attrs(first, plans)
     forward_args = [_argument_name(param) for param, _ in first.params]
-    lines, returned = _inner_lines(first, forward_args, codes, rename, attrs)
+    lines, returned = lines_of(first, forward_args, attrs)
 
     # The numbers that differ between the calls, by position: each vector of values one parameter.
     columns = list(zip(*numbers)) if numbers and numbers[0] else []
@@ -338,7 +427,8 @@ def _block_class(name, group: list[_Use], numbers: list[tuple], plans, codes, re
     block.return_value = returned
     block.doc = _doc(first.invocation.helper, len(group))
 
-    # The outer module: each call's layers now live in its block; one line calls the block.
+    # The outer module: each call's layers now live in its block.
+    use_attrs_out = []
     for count, use in enumerate(group):
         attr = _fresh_attr(snake_case(first.invocation.helper), module)
         values = dict(zip(range(len(numbers[count])), numbers[count]))
@@ -361,8 +451,8 @@ def _block_class(name, group: list[_Use], numbers: list[tuple], plans, codes, re
         assert start is not None
         last = next(plans[id(node)] for node in reversed(use.nodes) if plans.get(id(node)) is not None)
         start.block_start = (attr, f"{name}({', '.join(arguments)})", last.layout)
-        module.block_calls[id(use.invocation.returned[0])] = (attr, [tensor for _, tensor in use.params], {id(node) for node in use.nodes})
-    return block
+        use_attrs_out.append(attr)
+    return block, use_attrs_out
 
 
 def _roles(plan: LayerPlan | None) -> list[str | None]:

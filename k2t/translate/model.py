@@ -438,18 +438,19 @@ def translate_model(
     output_lines = []
     if layout == "channels_first":
         output_lines.append(f"x = {keras_layout_expression('x', len(shape) + 1)}  # Keras's output is channels-last")
-    return prune_params(
-        ModulePlan(
-            var=spec.var,
-            class_name=class_name,
-            keras_name=keras_name,
-            params=builder.params,
-            layers=plans,
-            input_shape=input_shape,
-            output_lines=output_lines,
-            helpers=helpers,
-        )
+    module = ModulePlan(
+        var=spec.var,
+        class_name=class_name,
+        keras_name=keras_name,
+        params=builder.params,
+        layers=plans,
+        input_shape=input_shape,
+        output_lines=output_lines,
+        helpers=helpers,
     )
+    from .blocks import factor_sequential_blocks  # blocks reads this module's naming helpers
+
+    return prune_params(factor_sequential_blocks(module, spec))
 
 
 def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePlan:

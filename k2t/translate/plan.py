@@ -63,7 +63,8 @@ class ModulePlan:
     output_vars: list[str] = field(default_factory=list)
     output_activations: list[str] = field(default_factory=list)
     blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
-    block_calls: dict = field(default_factory=dict)  # id(returned node) -> (attribute, tensor args, id() of its nodes)
+    block_calls: dict = field(default_factory=dict)
+    block_forward: dict[int, list[str]] = field(default_factory=dict)  # Sequential: layer index -> its lines in forward  # id(returned node) -> (attribute, tensor args, id() of its nodes)
     doc: str | None = None  # the class's docstring when it is not a Keras model's
     shape_attributes: dict[str, str] = field(default_factory=dict)  # "input_shape" -> "(None, 28, 28, 1)": read by the script
     folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
