@@ -125,9 +125,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             state[id(node)] = (out, list(shape), "keras")
             node_plans.append((node, plan))
             continue
-        if node.keywords or node.call_kwargs:
-            given = next(key for key in (*node.keywords, *(key for key, _ in node.call_kwargs)) if key is not None)
-            raise Unsupported("K2T102", f"{layer.short_name} called with {given}= is not translated", node.pos)
+        given = [key for key in node.keywords if key is not None] + [key for key, _ in node.call_kwargs]
+        if given:
+            raise Unsupported("K2T102", f"{layer.short_name} called with {given[0]}= is not translated", node.pos)
         if len(inputs) != 1 or node.as_list:
             raise Unsupported("K2T102", f"{layer.short_name} called on several tensors is not translated", node.pos)
         source, shape, layout = inputs[0]
