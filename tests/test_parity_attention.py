@@ -174,3 +174,40 @@ def test_unsupported_calls_are_diagnostics(line, message):
     result = k2t.convert_source(mha_case(line, "qvm"), "case.py")
     assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
     assert message in result.diagnostics[0].message
+
+
+def test_transformer_encoder_helper_becomes_a_class(tmp_path):
+    """A helper building the encoder block, called twice: one generated class, its attention line over the class's names."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        rng = np.random.RandomState(0)
+        x = rng.normal(size=(48, 6, 8)).astype("float32")
+        y = (x.sum(axis=(1, 2)) > 0).astype("float32")
+        keras.utils.set_random_seed(0)
+
+
+        def transformer_encoder(inputs, head_size, num_heads, ff_dim):
+            h = layers.MultiHeadAttention(key_dim=head_size, num_heads=num_heads)(inputs, inputs)
+            h = layers.LayerNormalization(epsilon=1e-6)(h + inputs)
+            f = layers.Dense(ff_dim, activation="relu")(h)
+            f = layers.Dense(8)(f)
+            return layers.LayerNormalization(epsilon=1e-6)(f + h)
+
+
+        inp = keras.Input(shape=(6, 8))
+        z = transformer_encoder(inp, 4, 2, 16)
+        z = transformer_encoder(z, 4, 2, 16)
+        out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(z))
+        model = keras.Model(inp, out)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    output = k2t.convert_source(source, "case.py").output
+    assert "class TransformerEncoder(nn.Module)" in output
+    assert "h = self.multi_head_attention(inputs, inputs)" in output
+    assert_parity(source, tmp_path)
