@@ -211,3 +211,20 @@ def test_transformer_encoder_helper_becomes_a_class(tmp_path):
     assert "class TransformerEncoder(nn.Module)" in output
     assert "h = self.multi_head_attention(inputs, inputs)" in output
     assert_parity(source, tmp_path)
+
+
+SMALL_LAYERS = {
+    # (input shape, layers before the head)
+    "identity": ((5, 4), ["keras.layers.Identity()", "keras.layers.Flatten()"]),
+    "unit_normalization": ((5, 4), ["keras.layers.Dense(3)", "keras.layers.UnitNormalization()", "keras.layers.Flatten()"]),
+    "unit_normalization_two_axes": ((5, 4), ["keras.layers.UnitNormalization(axis=[1, 2])", "keras.layers.Flatten()"]),
+    "unit_normalization_after_conv": ((6, 6, 3), ["keras.layers.Conv2D(4, 3)", "keras.layers.UnitNormalization(axis=-1)", "keras.layers.Flatten()"]),
+}
+
+
+@pytest.mark.parametrize("name", SMALL_LAYERS)
+def test_small_layers(name, tmp_path):
+    from parity_cases import script
+
+    shape, layers = SMALL_LAYERS[name]
+    assert_parity(script([*layers, 'keras.layers.Dense(1, activation="sigmoid")'], shape=shape), tmp_path)
