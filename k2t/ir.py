@@ -215,6 +215,12 @@ class TensorNode:
     layer_id: int  # the layer object's identity: a shared layer appears in several nodes
     inputs: tuple[TensorNode, ...] = ()
     as_list: bool = False  # the layer was called on a list of tensors (merge layers)
+    # A layer called on several tensors by position and keyword (``mha(query, value, key=k)``): the
+    # keyword each input was given by, None for a positional one; empty when every input is positional.
+    keywords: tuple[str | None, ...] = ()
+    call_kwargs: tuple[tuple[str, Value], ...] = ()  # the call's other keyword arguments (``use_causal_mask=True``)
+    # ``out, scores = mha(q, v, return_attention_scores=True)``: which item of the call's tuple this tensor is.
+    output_index: int | None = None
     input_shape: Value | None = None  # for keras.Input: the shape as written (a tuple, or x.shape[1:])
     input_name: str | None = None  # keras.Input(name=...)
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)

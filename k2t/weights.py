@@ -172,6 +172,13 @@ def _bidirectional(layer, module, name: str) -> None:
     _recurrent_cell(layer.backward_layer.cell, module, name, "_l0_reverse", gru)
 
 
+def _multi_head_attention(layer, module, name: str) -> None:
+    """MultiHeadAttention: the generated class keeps Keras's EinsumDense kernels and biases as they are."""
+    for projection, dense in (("query", layer.query_dense), ("key", layer.key_dense), ("value", layer.value_dense), ("output", layer.output_dense)):
+        _copy(getattr(module, f"{projection}_kernel"), _numpy(dense.kernel), f"{name}.{projection}_kernel")
+        _copy(getattr(module, f"{projection}_bias"), _numpy(dense.bias), f"{name}.{projection}_bias")
+
+
 def _time_distributed_dense(layer, module, name: str) -> None:
     _dense(layer.layer, module, name)
 
@@ -195,6 +202,7 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "bidirectional_lstm": _bidirectional,
     "bidirectional_gru": _bidirectional,
     "time_distributed_dense": _time_distributed_dense,
+    "multi_head_attention": _multi_head_attention,
 }
 
 

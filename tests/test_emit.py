@@ -166,10 +166,10 @@ def test_a_model_called_on_arrays_is_not_mistaken_for_a_nested_model():
 
 
 def test_a_nested_model_that_cannot_be_translated_is_reported_where_it_is_built_and_used():
-    source = NESTED.replace('layers.Dense(2)], name="encoder")', 'layers.UnitNormalization()], name="encoder")')
+    source = NESTED.replace('layers.Dense(2)], name="encoder")', 'layers.ActivityRegularization(l1=0.01)], name="encoder")')
     result = k2t.convert_source(source, "script.py")
     located = sorted((d.code, d.line) for d in result.diagnostics)
-    assert ("K2T101", 6) in located  # the UnitNormalization, where the encoder is built
+    assert ("K2T101", 6) in located  # the ActivityRegularization, where the encoder is built
     assert ("K2T103", 7) in located  # its use as a layer of `model`
 
 

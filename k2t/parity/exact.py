@@ -529,6 +529,9 @@ def _disable_dropout(kmodel, tmodel) -> int:
         elif type(layer).__name__ == "GaussianNoise":
             layer.stddev = 0.0
             count += 1
+        elif type(layer).__name__ == "MultiHeadAttention" and layer.dropout > 0:
+            layer._dropout_layer.rate = 0.0  # the dropout on its attention probabilities, a sublayer of its own
+            count += 1
     for module in tmodel.modules():
         if isinstance(module, nn.modules.dropout._DropoutNd):
             module.p = 0.0

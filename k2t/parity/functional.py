@@ -119,6 +119,8 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
             diff, tol, tshape = math.inf, layer_tol, None
             note = "torch never called this submodule"
         else:
+            if isinstance(value, tuple):  # a layer returning several tensors: the item Keras's tensor is
+                value = value[tensors[node.layer_id]._keras_history.tensor_index]
             activation = activation_after(plan)
             if activation is not None:
                 value = apply_activation(activation, value, plan.layout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
@@ -19,6 +21,8 @@ class FunctionalMixin:
         if self.input_tuple(line, small, scope):
             return True
         if self.helper_tuple(line, small, scope):
+            return True
+        if self.layer_tuple(line, small, scope):
             return True
         if self.tensor_arithmetic(line, small, scope):
             return True
@@ -174,10 +178,42 @@ class FunctionalMixin:
             node_args = args
             return self._apply(line, target, node, layer, layer_id, node_args, scope)
         positional = [a for a in node.args if a.keyword is None]
-        for a in node.args:
-            if a.keyword is not None and a.keyword.value not in ("training", "mask"):
-                raise _Unfollowable(node, f"calling a layer with {a.keyword.value}= is not translated")
+        keywords = [a for a in node.args if a.keyword is not None and a.keyword.value not in ("training", "mask")]
+        if len(positional) > 1 or keywords:
+            return self._apply_several(line, target, node, layer, layer_id, positional, keywords, scope)
         return self._apply(line, target, node, layer, layer_id, positional, scope)
+
+    def _apply_several(self, line, target, node, layer, layer_id, positional, keywords, scope) -> TensorNode:
+        """``mha(query, value, key=k, use_causal_mask=True)``: a layer called on several tensors by position and
+        keyword; whether the layer takes them is the translation's to say."""
+        self.consumed.add(id(node))
+        inputs = [self.tensor_argument(line, target, a.value, scope) for a in positional]
+        tensors = sorted((a for a in keywords if self._symbolic(a.value, scope)), key=lambda a: a.keyword.value)
+        # Keras's order: its node's input_tensors flatten the positional arguments, then the keyword ones by name,
+        # which parity's graph matching (k2t.parity.functional) follows.
+        inputs += [self.tensor_argument(line, target, a.value, scope) for a in tensors]
+        names = (None,) * len(positional) + tuple(a.keyword.value for a in tensors)
+        passed = {id(a) for a in tensors}
+        others = tuple((a.keyword.value, self.value(a.value, scope)) for a in keywords if id(a) not in passed)
+        return self.made(
+            TensorNode(target, self.pos(node), layer, layer_id, tuple(inputs), keywords=names, call_kwargs=others, statement=line)
+        )
+
+    def layer_tuple(self, line, small, scope: _Scope) -> bool:
+        """``out, scores = mha(q, v, return_attention_scores=True)``: each name one item of the layer's result."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call)):
+            return False
+        names = small.targets[0].target
+        if not isinstance(names, (cst.Tuple, cst.List)) or not self.is_tensor_expression(small.value, scope):
+            return False
+        if not all(isinstance(el.value, cst.Name) for el in names.elements):
+            raise _Unfollowable(names, "k2t follows a layer's tensors unpacked into plain names")
+        first = self.tensor_expression(line, names.elements[0].value.value, small.value, scope)
+        for index, el in enumerate(names.elements):
+            node = first if index == 0 else self.made(dataclasses.replace(first, var=el.value.value, output_index=index))
+            node.output_index = index
+            scope.tensors[el.value.value] = node
+        return True
 
     def _apply(self, line, target, node, layer, layer_id, positional, scope) -> TensorNode:
         self.consumed.add(id(node))

@@ -54,6 +54,7 @@ class NodeCode:
     raw: list[str] | None  # a layer's lines over `x` (k2t.translate.functional._rename applies names)
     inputs: list[tuple[str, list, str]]  # (variable, shape, layout) of each input tensor
     merge: object | None = None  # the merge layer's KerasCall, for merges (raw is None then)
+    template: list[str] | None = None  # a layer called on several tensors: lines over {0}, {1}, ... and {out}
 
 
 @dataclass
@@ -270,7 +271,9 @@ def _inner_lines(use: _Use, param_names: list[str], codes, rename, attrs: dict[s
     for node in use.nodes:
         code = codes[id(node)]
         out = names[id(node)]
-        if code.raw is None:
+        if code.template is not None:
+            lines.extend(line.format(*(names[id(parent)] for parent in node.inputs), out=out) for line in code.template)
+        elif code.raw is None:
             inputs = [MergeInput(names[id(parent)], shape, layout) for parent, (_, shape, layout) in zip(node.inputs, code.inputs)]
             lines.extend(convert_merge(code.merge, inputs, out).lines)
         else:

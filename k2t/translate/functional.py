@@ -79,6 +79,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     segments: list[tuple[TensorNode, list[str]]] = []  # each node's forward lines, in order
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
+    tuple_items: dict[int, object] = {}  # id(node) -> the TensorCallPlan of the call whose tuple holds it
     for node in graph.nodes:
         layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
@@ -91,6 +92,42 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             state[id(node)] = (out, result.shape, result.layout)
             node_plans.append((node, None))
             continue
+        several = registry.TENSOR_CALLS.get(layer.short_name) if layer.model is None and layer.name.startswith("keras.layers.") else None
+        if several is not None:
+            # A layer called on several tensors (attention): its converter writes the lines over the inputs' names.
+            if id(node) in tuple_items:
+                call, template = tuple_items[id(node)], []  # an item of a tuple whose first item's line made it
+            else:
+                ctx = LayerContext(builder, layer, attrs[node.layer_id], list(inputs[0][1]) if inputs else [], "keras", node is graph.nodes[-1])
+                try:
+                    call = several(ctx, node, [registry.TensorInput(*item, keyword) for item, keyword in zip(inputs, node.keywords or [None] * len(inputs))])
+                except Unsupported as exc:
+                    raise in_keras1_terms(exc, node.layer) from exc
+                template = call.lines
+                if node.output_index is not None:  # `out, scores = ...`: one line assigns every item the graph uses
+                    items = ["_"] * len(call.shapes)
+                    for sibling in graph.nodes:
+                        if sibling.statement is node.statement and sibling.layer_id == node.layer_id and sibling.output_index is not None:
+                            items[sibling.output_index] = "{out}" if sibling is node else variables[id(sibling)]
+                            tuple_items[id(sibling)] = call
+                    template = [line.replace("{out}", ", ".join(items)) for line in call.lines]
+            plan = call.plan
+            node_lines = [line.format(*(var for var, _, _ in inputs), out=out) for line in template]
+            codes[id(node)] = NodeCode(None, inputs, template=template)
+            shape = call.shapes[node.output_index or 0]
+            if node.layer_id not in built:
+                built.add(node.layer_id)
+                plan.output_shape, plan.layout = list(shape), "keras"
+                plans.append(plan)
+                helpers.extend(ctx.helpers)
+            lines.extend(node_lines)
+            segments.append((node, node_lines))
+            state[id(node)] = (out, list(shape), "keras")
+            node_plans.append((node, plan))
+            continue
+        given = [key for key in node.keywords if key is not None] + [key for key, _ in node.call_kwargs]
+        if given:
+            raise Unsupported("K2T102", f"{layer.short_name} called with {given[0]}= is not translated", node.pos)
         if len(inputs) != 1 or node.as_list:
             raise Unsupported("K2T102", f"{layer.short_name} called on several tensors is not translated", node.pos)
         source, shape, layout = inputs[0]

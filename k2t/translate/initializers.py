@@ -72,8 +72,12 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
     raise Unsupported("K2T111", f"initializer `{value.code}` is not translated", value.pos)
 
 
-def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str) -> list[str]:
-    """Lines that initialise ``tensor`` as the Keras initializer would."""
+def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str, keras_fans: bool = False) -> list[str]:
+    """Lines that initialise ``tensor`` as the Keras initializer would.
+
+    ``keras_fans``: the tensor is no torch (out, in, ...) weight (an einsum kernel of Keras's layout), so
+    variance scaling draws from ``fan_in`` / ``fan_out`` as given rather than through torch's xavier / kaiming.
+    """
     name, args = initializer_spec(value, default)
     name = {"zero": "zeros", "one": "ones", "normal": "random_normal", "uniform": "random_uniform"}.get(name, name)
     if name == "variance_scaling":
@@ -90,7 +94,7 @@ def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: st
             # Keras's fans of a 1-D weight are its length on both sides; torch's xavier/kaiming refuse 1-D tensors.
             spec = VarianceScaling(spec.scale, spec.mode, spec.distribution)
             return _variance_scaling("variance_scaling", spec, tensor, f"{tensor}.numel()", f"{tensor}.numel()", value)
-        return _variance_scaling(name, spec, tensor, fan_in, fan_out, value)
+        return _variance_scaling("variance_scaling" if keras_fans else name, spec, tensor, fan_in, fan_out, value)
     if name == "zeros":
         return [f"nn.init.zeros_({tensor})"]
     if name == "ones":

@@ -176,3 +176,9 @@ def convert_flatten(ctx: LayerContext) -> LayerPlan:
         forward=[f"x = {ctx.self_attr}(x)"],
         params=0,
     )
+
+
+@layer("Identity")
+def convert_identity(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments((), set())
+    return LayerPlan(keras_class="Identity", attr=ctx.attr, constructor="nn.Identity()", forward=[f"x = {ctx.self_attr}(x)"], params=0)

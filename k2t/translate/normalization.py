@@ -130,3 +130,21 @@ def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
         regularizers=regularizers,
         params=None if count is None else count * (int(center) + int(scale)),
     )
+
+
+@layer("UnitNormalization")
+def convert_unit_normalization(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("axis",), set())
+    rank = len(ctx.shape) + 1
+    axes = layer_norm_axes(ctx, ctx.literal("axis", 0, -1), rank)
+    if 0 in axes:
+        raise Unsupported("K2T102", "UnitNormalization over the batch axis is not translated", ctx.layer.pos)
+    ctx.keras_layout()  # Keras's axes name channels-last dims
+    dims = axes[0] if len(axes) == 1 else tuple(axes)
+    return LayerPlan(
+        keras_class="UnitNormalization",
+        attr=None,
+        # Keras: x * min(rsqrt(sum(x ** 2)), 1 / 1e-12), which is x / max(norm, 1e-12).
+        forward=[f"x = F.normalize(x, dim={dims}, eps=1e-12)"],
+        params=0,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 F = TypeVar("F", bound=Callable)
@@ -16,6 +17,42 @@ def layer(*names: str) -> Callable[[F], F]:
             if name in LAYERS:
                 raise RuntimeError(f"layer converter for {name} registered twice")
             LAYERS[name] = func
+        return func
+
+    return register
+
+
+@dataclass
+class TensorInput:
+    """One tensor a layer is called on in a Functional model (``mha(query, value, key=k)``)."""
+
+    var: str  # the forward variable holding it
+    shape: list  # Keras's shape, batch excluded
+    layout: str  # "keras" or "channels_first"
+    keyword: str | None  # the keyword it was given by; None: by position
+
+
+@dataclass
+class TensorCallPlan:
+    """A layer called on several tensors: its submodule, and its forward lines over ``{0}``, ``{1}``, ... (the
+    inputs, in the order of ``TensorNode.inputs``) and ``{out}`` (the target: several names for a tuple)."""
+
+    plan: object  # LayerPlan
+    lines: list[str]
+    shapes: list[list] = field(default_factory=list)  # Keras's shape of each output (several: a tuple)
+
+
+# Layers called on several tensors, or with call arguments: Keras name -> function(LayerContext,
+# TensorNode, list[TensorInput]) -> TensorCallPlan (Functional models only; see translate.functional).
+TENSOR_CALLS: dict[str, Callable] = {}
+
+
+def tensor_call(*names: str) -> Callable[[F], F]:
+    def register(func: F) -> F:
+        for name in names:
+            if name in TENSOR_CALLS:
+                raise RuntimeError(f"tensor-call converter for {name} registered twice")
+            TENSOR_CALLS[name] = func
         return func
 
     return register
@@ -40,6 +77,7 @@ def layer_object(*names: str) -> Callable[[F], F]:
 def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
     from . import (  # noqa: F401
+        attention,
         conv,
         lambda_layer,
         layers,
