@@ -51,9 +51,12 @@ class BatchSources:
     makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
     variables: frozenset[str]  # `train_gen = gen(...)`
     image_generators: frozenset[str] = frozenset()  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
+    datasets: frozenset[str] = frozenset()  # source text of the tf.data pipelines (k2t.translate.tf_data), variables too
 
     def holds_batches(self, value: Value) -> bool:
-        """``value`` is a generator or Sequence the script made: a variable bound to one, or the call itself."""
+        """``value`` is a generator, Sequence or dataset the script made: a variable bound to one, or the call itself."""
+        if value.code.strip() in self.datasets:
+            return True
         try:
             node = ast.parse(value.code.strip(), mode="eval").body
         except SyntaxError:
@@ -78,20 +81,22 @@ class BatchSources:
 IMAGE_BATCH_METHODS = ("flow", "flow_from_directory")
 
 
-def batch_sources(source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset()) -> BatchSources:
+def batch_sources(
+    source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset(), datasets: frozenset[str] = frozenset()
+) -> BatchSources:
     """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
     tree = ast.parse(source)
     makers = set(sequence_classes)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _yields(node):
             makers.add(node.name)
-    sources = BatchSources(frozenset(makers), frozenset(), image_generators)
+    sources = BatchSources(frozenset(makers), frozenset(), image_generators, datasets)
     variables = set()
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Assign) else None
         if isinstance(call, ast.Call) and sources.makes_batches(call):
             variables.update(target.id for target in node.targets if isinstance(target, ast.Name))
-    return BatchSources(frozenset(makers), frozenset(variables), image_generators)
+    return BatchSources(frozenset(makers), frozenset(variables), image_generators, datasets)
 
 
 def _yields(function: ast.AST) -> bool:
@@ -114,6 +119,12 @@ def on_batches(call: MethodCall, sources: BatchSources) -> bool:
         return False
     x = call.args[0] if call.args else dict(call.kwargs).get("x")
     return x is not None and sources.holds_batches(x)
+
+
+def batches_beside_arrays(call: MethodCall, sources: BatchSources) -> Value | None:
+    """``fit(x, y, validation_data=val_ds)``: batches (a dataset, a generator) where the fit on arrays takes arrays."""
+    validation = dict(call.kwargs).get("validation_data") if call.method == "fit" else None
+    return validation if validation is not None and sources.holds_batches(validation) else None
 
 
 def kind_of(call: MethodCall) -> str:
