@@ -260,7 +260,7 @@ def translate(script: KerasScript) -> ScriptPlan:
 
     loads = translate_loads(script, modules, plan, plan.name("device"))
     sequences = {cls.name for cls in script.sequence_classes}
-    sources = batch_sources(script.module.code, sequences, generator_variables(script), frozenset(datasets.expressions))
+    sources = batch_sources(script.module.code, sequences, generator_variables(script), datasets.expressions)
     for cls in script.sequence_classes:
         plan.expressions[id(cls.base)] = ""  # a plain class: the generated fit reads __len__/__getitem__/on_epoch_end
     for call in script.calls:
@@ -279,7 +279,7 @@ def translate(script: KerasScript) -> ScriptPlan:
                 translate_saving_call(call, plan)
                 continue
             if on_batches(call, sources):
-                plan.calls[id(call.node)] = _translate_batches_call(call, module, training, plan)
+                plan.calls[id(call.node)] = _translate_batches_call(call, module, training, plan, sources)
                 continue
             mixed = batches_beside_arrays(call, sources)
             if mixed is not None:
@@ -680,9 +680,9 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
 
 
-def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
-    """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator or Sequence of the script."""
-    given = batch_arguments(call)
+def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan, sources) -> str:
+    """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator, Sequence or dataset of the script."""
+    given = {key: sources.converted(value) for key, value in batch_arguments(call).items()}
     kind = kind_of(call)
     if len(module.forward_args) > 1:
         raise Unsupported("K2T130", f"{call.method}() of a model with several inputs on a generator is not translated", call.pos)

@@ -10,7 +10,9 @@ which draw the batches as Keras's epoch iterator does (templates/batches.py.j2).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..diagnostics import Unsupported
 from ..ir import MethodCall, Value
@@ -51,7 +53,8 @@ class BatchSources:
     makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
     variables: frozenset[str]  # `train_gen = gen(...)`
     image_generators: frozenset[str] = frozenset()  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
-    datasets: frozenset[str] = frozenset()  # source text of the tf.data pipelines (k2t.translate.tf_data), variables too
+    # The tf.data pipelines (k2t.translate.tf_data): source text -> converted text; a variable holding one too.
+    datasets: Mapping[str, str] = field(default_factory=dict)
 
     def holds_batches(self, value: Value) -> bool:
         """``value`` is a generator, Sequence or dataset the script made: a variable bound to one, or the call itself."""
@@ -64,6 +67,11 @@ class BatchSources:
         if isinstance(node, ast.Name):
             return node.id in self.variables
         return isinstance(node, ast.Call) and self.makes_batches(node)
+
+    def converted(self, value: Value) -> Value:
+        """``value`` as the output writes it: a tf.data pipeline written in a call's arguments is converted there."""
+        code = self.datasets.get(value.code.strip())
+        return value if code is None else dataclasses.replace(value, code=code)
 
     def makes_batches(self, call: ast.Call) -> bool:
         """``gen(...)``, ``Batches(...)``, ``datagen.flow(...)`` / ``datagen.flow_from_directory(...)``."""
@@ -82,7 +90,7 @@ IMAGE_BATCH_METHODS = ("flow", "flow_from_directory")
 
 
 def batch_sources(
-    source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset(), datasets: frozenset[str] = frozenset()
+    source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset(), datasets: Mapping[str, str] | None = None
 ) -> BatchSources:
     """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
     tree = ast.parse(source)
@@ -90,6 +98,7 @@ def batch_sources(
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _yields(node):
             makers.add(node.name)
+    datasets = datasets or {}
     sources = BatchSources(frozenset(makers), frozenset(), image_generators, datasets)
     variables = set()
     for node in ast.walk(tree):

@@ -59,12 +59,11 @@ class DatasetUses:
     """The script's tf.data pipelines: which names and expressions hold one, what the generated class needs."""
 
     variables: set[str] = field(default_factory=set)  # `train_ds = tf.data.Dataset.from_tensor_slices(...)...`
-    expressions: set[str] = field(default_factory=set)  # source text of every dataset expression
+    factories: set[str] = field(default_factory=set)  # `def make_dataset(...): ... return ds.batch(32)`
+    # The source text of every dataset expression -> its converted text (a variable: itself).
+    expressions: dict[str, str] = field(default_factory=dict)
+    # The dataset methods the script calls anywhere, also on a dataset k2t does not follow (in a dict, a parameter).
     methods: set[str] = field(default_factory=set)
-
-    @property
-    def found(self) -> bool:
-        return bool(self.expressions)
 
 
 def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
@@ -73,7 +72,7 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     positions = script.metadata.resolve(PositionProvider)
     finder = _DatasetFinder(script.module, keras_name)
     uses = finder.uses
-    if not uses.found:
+    if not finder.constructors:
         return uses
     helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(uses.methods))),)))
     name = plan.name(helper.name)
@@ -93,7 +92,23 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
         plan.calls[id(constant)] = f"{name}.AUTOTUNE"
         superseded.add(_pos(positions, constant))
     plan.todos[:] = [t for t in plan.todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
+    # fit(tf.data.Dataset.from_tensor_slices(...).batch(8)): the call is replaced whole, with its arguments converted.
+    for node in finder.expressions:
+        uses.expressions[script.module.code_for_node(node)] = script.module.code_for_node(node.visit(_Converted(plan)))
     return uses
+
+
+class _Converted(cst.CSTTransformer):
+    """A dataset expression with the replacements made so far in it, as the emitter will make them."""
+
+    def __init__(self, plan: ScriptPlan):
+        self.plan = plan
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        if isinstance(original_node, cst.Arg) and self.plan.expressions.get(id(original_node)):
+            return updated_node.with_changes(value=cst.parse_expression(self.plan.expressions[id(original_node)]))
+        code = self.plan.calls.get(id(original_node))
+        return updated_node if not code else cst.parse_expression(code)
 
 
 def _translate_function_argument(
@@ -230,6 +245,7 @@ class _DatasetFinder:
         self.constructors: list[cst.Call] = []
         self.method_calls: list[tuple[cst.CSTNode, cst.Call]] = []  # (statement, `<dataset>.method(...)`)
         self.autotune: list[cst.Attribute] = []
+        self.expressions: list[cst.Call] = []  # every dataset expression that is a call
         nodes = list(_nodes_with_statements(module))
         self._bind_variables(nodes)
         for statement, node in nodes:
@@ -237,25 +253,28 @@ class _DatasetFinder:
                 self.autotune.append(node)
             if not isinstance(node, cst.Call):
                 continue
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in DATASET_METHODS | OTHER_METHODS:
+                self.uses.methods.add(node.func.attr.value)
             if keras_name(node.func) in CONSTRUCTORS:
                 self.constructors.append(node)
             elif isinstance(node.func, cst.Attribute) and self.is_dataset(node.func.value):
                 self.method_calls.append((statement, node))
-                self.uses.methods.add(node.func.attr.value)
             if self.is_dataset(node):
-                self.uses.expressions.add(module.code_for_node(node))
-        self.uses.expressions |= self.uses.variables
+                self.expressions.append(node)
+        self.uses.expressions.update((name, name) for name in self.uses.variables)
 
     def _bind_variables(self, nodes) -> None:
         assignments = [node for _, node in nodes if isinstance(node, cst.Assign) and len(node.targets) == 1]
         bound = [(a.targets[0].target.value, a.value) for a in assignments if isinstance(a.targets[0].target, cst.Name)]
+        returns = [(function.name.value, node.value) for function, node in _returns(nodes)]
         changed = True
         while changed:  # `train_ds = train_ds.map(...)` is a dataset once `train_ds` is one
             changed = False
-            for name, value in bound:
-                if name not in self.uses.variables and self.is_dataset(value):
-                    self.uses.variables.add(name)
-                    changed = True
+            for names, pairs in ((self.uses.variables, bound), (self.uses.factories, returns)):
+                for name, value in pairs:
+                    if name not in names and self.is_dataset(value):
+                        names.add(name)
+                        changed = True
 
     def is_dataset(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
@@ -265,7 +284,17 @@ class _DatasetFinder:
         if self.keras_name(node.func) in CONSTRUCTORS:
             return True
         func = node.func
+        if isinstance(func, cst.Name) and func.value in self.uses.factories:
+            return True
         return isinstance(func, cst.Attribute) and func.attr.value in DATASET_METHODS and self.is_dataset(func.value)
+
+
+def _returns(nodes) -> Iterator[tuple[cst.FunctionDef, cst.Return]]:
+    """``return <value>`` statements of the script's functions, with the function."""
+    for function in (node for _, node in nodes if isinstance(node, cst.FunctionDef)):
+        for _, node in _nodes_with_statements(function.body):
+            if isinstance(node, cst.Return) and node.value is not None:
+                yield function, node
 
 
 def _nodes_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
