@@ -221,3 +221,46 @@ def test_shuffle_draws_permutations_with_tf_datas_buffer(tmp_path):
     # Batches are shuffled whole, the short last one too.
     for order in epochs["batched"]:
         assert sorted(tuple(batch) for batch in order) == [tuple(range(s, min(s + 7, 30))) for s in range(0, 30, 7)]
+
+
+# ------------------------------------------------------------------ keras.utils.timeseries_dataset_from_array
+TIMESERIES = """
+from keras.utils import timeseries_dataset_from_array
+
+series = np.arange(100, dtype="float32").reshape(50, 2)
+labels = np.arange(50) * 10
+windows = {
+    "plain": timeseries_dataset_from_array(series, labels, sequence_length=5, batch_size=8),
+    "strided": keras.utils.timeseries_dataset_from_array(series, labels[3:], 4, sequence_stride=3, sampling_rate=2, batch_size=4, start_index=2, end_index=40),
+    "no_targets": keras.utils.timeseries_dataset_from_array(series, None, 6, batch_size=None, end_index=20),
+}
+drawn = {key: list(ds.as_numpy_iterator()) for key, ds in windows.items()}
+shuffling = keras.utils.timeseries_dataset_from_array(series, labels, 5, batch_size=8, shuffle=True, seed=4)
+shuffled = [list(shuffling.as_numpy_iterator()) for _ in range(2)]
+"""
+
+
+@requires_torch
+@requires_keras
+def test_timeseries_windows_are_kerass(tmp_path):
+    source = PRELUDE + TIMESERIES
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    assert "windows = {\n    \"plain\": timeseries_dataset_from_array(series, labels, sequence_length=5, batch_size=8)," in result.output
+    keras_side = _run(source, tmp_path / "keras_case.py")
+    torch_side = _run(result.output, tmp_path / "torch_case.py")
+    for key, expected in keras_side["drawn"].items():
+        got = torch_side["drawn"][key]
+        assert len(got) == len(expected), key
+        for mine, theirs in zip(got, expected):
+            for a, b in zip(_flat(mine), _flat(theirs), strict=True):
+                assert a.shape == b.shape, key
+                np.testing.assert_array_equal(a, b, err_msg=key)
+    # shuffle=True: every window once an epoch, with its own target, in a new order each epoch.
+    epochs = torch_side["shuffled"]
+    orders = [[int(window[0, 0]) // 2 for batch in epoch for window in batch[0]] for epoch in epochs]
+    assert orders[0] != orders[1] and orders[0] != list(range(46))
+    for epoch, order in zip(epochs, orders):
+        assert sorted(order) == list(range(46))
+        for windows, targets in epoch:
+            np.testing.assert_array_equal(windows[:, 0, 0] // 2 * 10, targets)

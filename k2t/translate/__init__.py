@@ -34,6 +34,7 @@ from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
 from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
+from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
 from .user_functions import ScriptFunctions
 
@@ -175,7 +176,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, GET_FILE: "get_file"}
+    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)

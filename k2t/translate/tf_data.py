@@ -33,6 +33,14 @@ if TYPE_CHECKING:
 
 # tf.data.Dataset's constructors the generated class has, canonical -> its method.
 CONSTRUCTORS = {"tensorflow.data.Dataset.from_tensor_slices": "from_tensor_slices"}
+# Keras's functions that return a tf.data.Dataset, canonical -> the generated function (its template under tf_data/).
+DATASET_FUNCTIONS = {
+    "keras.utils.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+    "keras.preprocessing.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+}
+# The methods each generated function calls on the class.
+_FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}}
+_FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2"}
 # Methods that give a dataset again, and those that give something else.
 DATASET_METHODS = frozenset({"shuffle", "batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter"})
 OTHER_METHODS = frozenset({"as_numpy_iterator"})
@@ -70,13 +78,19 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     """Replace the constructors and AUTOTUNE, rewrite the map functions; the datasets found (for fit & co)."""
     keras_name = import_names(script.metadata)
     positions = script.metadata.resolve(PositionProvider)
+    superseded: set[tuple[int, int]] = set()  # the parser's notes on the Keras/TensorFlow names translated here
     finder = _DatasetFinder(script.module, keras_name)
     uses = finder.uses
-    if not finder.constructors:
+    if not finder.constructors and not finder.functions:
         return uses
-    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(uses.methods))),)))
+    functions = {DATASET_FUNCTIONS[keras_name(call.func)] for call in finder.functions}
+    methods = uses.methods.union(*(_FUNCTION_METHODS[function] for function in functions))
+    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))),)))
     name = plan.name(helper.name)
-    superseded: set[tuple[int, int]] = set()  # the parser's K2T150 notes on what is translated here
+    for call in finder.functions:
+        generated = plan.add_helper(Helper(DATASET_FUNCTIONS[keras_name(call.func)], _FUNCTION_TEMPLATES[DATASET_FUNCTIONS[keras_name(call.func)]], requires=(helper,)))
+        plan.calls[id(call.func)] = plan.name(generated.name)
+        superseded.add(_pos(positions, call.func))
     found: list[Todo] = []
     for statement, call in finder.method_calls:
         method = call.func.attr.value
@@ -243,6 +257,7 @@ class _DatasetFinder:
         self.keras_name = keras_name
         self.uses = DatasetUses()
         self.constructors: list[cst.Call] = []
+        self.functions: list[cst.Call] = []  # keras.utils.timeseries_dataset_from_array(...)
         self.method_calls: list[tuple[cst.CSTNode, cst.Call]] = []  # (statement, `<dataset>.method(...)`)
         self.autotune: list[cst.Attribute] = []
         self.expressions: list[cst.Call] = []  # every dataset expression that is a call
@@ -257,6 +272,8 @@ class _DatasetFinder:
                 self.uses.methods.add(node.func.attr.value)
             if keras_name(node.func) in CONSTRUCTORS:
                 self.constructors.append(node)
+            elif keras_name(node.func) in DATASET_FUNCTIONS:
+                self.functions.append(node)
             elif isinstance(node.func, cst.Attribute) and self.is_dataset(node.func.value):
                 self.method_calls.append((statement, node))
             if self.is_dataset(node):
@@ -281,7 +298,7 @@ class _DatasetFinder:
             return node.value in self.uses.variables
         if not isinstance(node, cst.Call):
             return False
-        if self.keras_name(node.func) in CONSTRUCTORS:
+        if self.keras_name(node.func) in CONSTRUCTORS or self.keras_name(node.func) in DATASET_FUNCTIONS:
             return True
         func = node.func
         if isinstance(func, cst.Name) and func.value in self.uses.factories:
