@@ -16,7 +16,7 @@ from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
-from .generators import batch_arguments, batch_sources, batches_call_code, kind_of, on_batches
+from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
 from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
 from .lambda_layer import lambda_functions
@@ -34,6 +34,8 @@ from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
 from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
+from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
+from .tf_data import translate_tf_data
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -174,7 +176,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, GET_FILE: "get_file"}
+    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -251,13 +253,15 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
+    datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
     loads = translate_loads(script, modules, plan, plan.name("device"))
-    sources = batch_sources(script.module.code, {cls.name for cls in script.sequence_classes}, generator_variables(script))
+    sequences = {cls.name for cls in script.sequence_classes}
+    sources = batch_sources(script.module.code, sequences, generator_variables(script), datasets.expressions)
     for cls in script.sequence_classes:
         plan.expressions[id(cls.base)] = ""  # a plain class: the generated fit reads __len__/__getitem__/on_epoch_end
     for call in script.calls:
@@ -276,8 +280,11 @@ def translate(script: KerasScript) -> ScriptPlan:
                 translate_saving_call(call, plan)
                 continue
             if on_batches(call, sources):
-                plan.calls[id(call.node)] = _translate_batches_call(call, module, training, plan)
+                plan.calls[id(call.node)] = _translate_batches_call(call, module, training, plan, sources)
                 continue
+            mixed = batches_beside_arrays(call, sources)
+            if mixed is not None:
+                raise Unsupported("K2T130", f"{call.method}(validation_data={mixed.code}) of batches beside arrays is not translated", mixed.pos)
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
@@ -674,9 +681,9 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
     return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
 
 
-def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
-    """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator or Sequence of the script."""
-    given = batch_arguments(call)
+def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan, sources) -> str:
+    """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator, Sequence or dataset of the script."""
+    given = {key: sources.converted(value) for key, value in batch_arguments(call).items()}
     kind = kind_of(call)
     if len(module.forward_args) > 1:
         raise Unsupported("K2T130", f"{call.method}() of a model with several inputs on a generator is not translated", call.pos)

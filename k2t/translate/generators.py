@@ -10,7 +10,9 @@ which draw the batches as Keras's epoch iterator does (templates/batches.py.j2).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..diagnostics import Unsupported
 from ..ir import MethodCall, Value
@@ -51,9 +53,13 @@ class BatchSources:
     makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
     variables: frozenset[str]  # `train_gen = gen(...)`
     image_generators: frozenset[str] = frozenset()  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
+    # The tf.data pipelines (k2t.translate.tf_data): source text -> converted text; a variable holding one too.
+    datasets: Mapping[str, str] = field(default_factory=dict)
 
     def holds_batches(self, value: Value) -> bool:
-        """``value`` is a generator or Sequence the script made: a variable bound to one, or the call itself."""
+        """``value`` is a generator, Sequence or dataset the script made: a variable bound to one, or the call itself."""
+        if value.code.strip() in self.datasets:
+            return True
         try:
             node = ast.parse(value.code.strip(), mode="eval").body
         except SyntaxError:
@@ -61,6 +67,11 @@ class BatchSources:
         if isinstance(node, ast.Name):
             return node.id in self.variables
         return isinstance(node, ast.Call) and self.makes_batches(node)
+
+    def converted(self, value: Value) -> Value:
+        """``value`` as the output writes it: a tf.data pipeline written in a call's arguments is converted there."""
+        code = self.datasets.get(value.code.strip())
+        return value if code is None else dataclasses.replace(value, code=code)
 
     def makes_batches(self, call: ast.Call) -> bool:
         """``gen(...)``, ``Batches(...)``, ``datagen.flow(...)`` / ``datagen.flow_from_directory(...)``."""
@@ -78,20 +89,23 @@ class BatchSources:
 IMAGE_BATCH_METHODS = ("flow", "flow_from_directory")
 
 
-def batch_sources(source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset()) -> BatchSources:
+def batch_sources(
+    source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset(), datasets: Mapping[str, str] | None = None
+) -> BatchSources:
     """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
     tree = ast.parse(source)
     makers = set(sequence_classes)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _yields(node):
             makers.add(node.name)
-    sources = BatchSources(frozenset(makers), frozenset(), image_generators)
+    datasets = datasets or {}
+    sources = BatchSources(frozenset(makers), frozenset(), image_generators, datasets)
     variables = set()
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Assign) else None
         if isinstance(call, ast.Call) and sources.makes_batches(call):
             variables.update(target.id for target in node.targets if isinstance(target, ast.Name))
-    return BatchSources(frozenset(makers), frozenset(variables), image_generators)
+    return BatchSources(frozenset(makers), frozenset(variables), image_generators, datasets)
 
 
 def _yields(function: ast.AST) -> bool:
@@ -114,6 +128,12 @@ def on_batches(call: MethodCall, sources: BatchSources) -> bool:
         return False
     x = call.args[0] if call.args else dict(call.kwargs).get("x")
     return x is not None and sources.holds_batches(x)
+
+
+def batches_beside_arrays(call: MethodCall, sources: BatchSources) -> Value | None:
+    """``fit(x, y, validation_data=val_ds)``: batches (a dataset, a generator) where the fit on arrays takes arrays."""
+    validation = dict(call.kwargs).get("validation_data") if call.method == "fit" else None
+    return validation if validation is not None and sources.holds_batches(validation) else None
 
 
 def kind_of(call: MethodCall) -> str:

@@ -1,0 +1,330 @@
+"""tf.data pipelines over in-memory arrays: ``tf.data.Dataset.from_tensor_slices(...)`` becomes the generated
+class ``ArrayDataset`` (templates/functions/tf_data/array_dataset.py.j2), whose methods have tf.data's names
+and signatures, so that the chain the script writes (``.shuffle(...).batch(32).prefetch(AUTOTUNE)``), the
+variables holding it, ``for x, y in ds`` and ``ds.as_numpy_iterator()`` stay as written. fit / evaluate /
+predict read such a dataset as Keras reads a tf.data.Dataset (k2t.translate.generators).
+
+A ``.map(fn)`` / ``.filter(fn)`` function (a lambda, or a top-level ``def``) is rewritten to torch through the
+op vocabulary (k2t.translate.op_code); when every op of it acts on each value alone it is marked
+``ArrayDataset.elementwise(fn)`` and runs on many elements at once, otherwise element by element.
+
+What the class does not have (``.window``, ``.interleave``, ``from_generator`` ...) is reported where the
+script uses it (K2T150), and the rest of the pipeline is not converted half-way: each problem stays a TODO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..ir import Todo
+from ..ops import elementwise
+from .helpers import Helper
+from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
+from .user_functions import UserFunction
+
+if TYPE_CHECKING:
+    from ..parse import KerasScript
+    from . import ScriptPlan
+
+# tf.data.Dataset's constructors the generated class has, canonical -> its method.
+CONSTRUCTORS = {"tensorflow.data.Dataset.from_tensor_slices": "from_tensor_slices"}
+# Keras's functions that return a tf.data.Dataset, canonical -> the generated function (its template under tf_data/).
+DATASET_FUNCTIONS = {
+    "keras.utils.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+    "keras.preprocessing.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+}
+# The methods each generated function calls on the class.
+_FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}}
+_FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2"}
+# Methods that give a dataset again, and those that give something else.
+DATASET_METHODS = frozenset({"shuffle", "batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter"})
+OTHER_METHODS = frozenset({"as_numpy_iterator"})
+# Methods whose first argument is a function of the element.
+_FUNCTION_ARGUMENTS = {"map": "map_func", "filter": "predicate"}
+AUTOTUNE = frozenset({"tensorflow.data.AUTOTUNE", "tensorflow.data.experimental.AUTOTUNE"})
+
+# Ops that compute each value of their result from the values at the same place alone: a function made of
+# them gives, on many elements stacked along a new first axis, the stack of its results on each one.
+_ELEMENTWISE_OPS = frozenset(name for row in elementwise.ROWS for name in row.names) - {"tensorflow.add_n", "tensorflow.math.add_n"}
+_CASTS = frozenset({"tensorflow.cast", "keras.ops.cast", "keras.backend.cast"})
+# Ops that add an axis at the end (one_hot) or at a counted-from-the-end place: fine on a stack of elements.
+_LAST_AXIS_OPS = {"tensorflow.one_hot": ("axis", 4, -1), "tensorflow.expand_dims": ("axis", 1, None)}
+
+# The parser's codes for the Keras/TensorFlow names the translation here answers for.
+_OP_CODES = ("K2T100", "K2T150")
+
+_TEMPLATE = "functions/tf_data/array_dataset.py.j2"
+_CLASS = "ArrayDataset"
+
+
+@dataclass
+class DatasetUses:
+    """The script's tf.data pipelines: which names and expressions hold one, what the generated class needs."""
+
+    variables: set[str] = field(default_factory=set)  # `train_ds = tf.data.Dataset.from_tensor_slices(...)...`
+    factories: set[str] = field(default_factory=set)  # `def make_dataset(...): ... return ds.batch(32)`
+    # The source text of every dataset expression -> its converted text (a variable: itself).
+    expressions: dict[str, str] = field(default_factory=dict)
+    # The dataset methods the script calls anywhere, also on a dataset k2t does not follow (in a dict, a parameter).
+    methods: set[str] = field(default_factory=set)
+
+
+def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
+    """Replace the constructors and AUTOTUNE, rewrite the map functions; the datasets found (for fit & co)."""
+    keras_name = import_names(script.metadata)
+    positions = script.metadata.resolve(PositionProvider)
+    superseded: set[tuple[int, int]] = set()  # the parser's notes on the Keras/TensorFlow names translated here
+    finder = _DatasetFinder(script.module, keras_name)
+    uses = finder.uses
+    if not finder.constructors and not finder.functions:
+        return uses
+    functions = {DATASET_FUNCTIONS[keras_name(call.func)] for call in finder.functions}
+    methods = uses.methods.union(*(_FUNCTION_METHODS[function] for function in functions))
+    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))),)))
+    name = plan.name(helper.name)
+    for call in finder.functions:
+        generated = plan.add_helper(Helper(DATASET_FUNCTIONS[keras_name(call.func)], _FUNCTION_TEMPLATES[DATASET_FUNCTIONS[keras_name(call.func)]], requires=(helper,)))
+        plan.calls[id(call.func)] = plan.name(generated.name)
+        superseded.add(_pos(positions, call.func))
+    found: list[Todo] = []
+    for statement, call in finder.method_calls:
+        method = call.func.attr.value
+        if method not in DATASET_METHODS and method not in OTHER_METHODS:
+            message = f"tf.data.Dataset.{method}() is not translated (k2t converts {', '.join(sorted(DATASET_METHODS | OTHER_METHODS))})"
+            found.append(Todo(statement, "K2T150", message, _pos(positions, call.func.attr)))
+        elif method in _FUNCTION_ARGUMENTS:
+            found += _translate_function_argument(script, plan, statement, call, method, name, keras_name, positions, superseded)
+    for constructor in finder.constructors:
+        plan.calls[id(constructor.func)] = f"{name}.{CONSTRUCTORS[keras_name(constructor.func)]}"
+        superseded.add(_pos(positions, constructor.func))
+    for constant in finder.autotune:
+        plan.calls[id(constant)] = f"{name}.AUTOTUNE"
+        superseded.add(_pos(positions, constant))
+    plan.todos[:] = [t for t in plan.todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
+    # fit(tf.data.Dataset.from_tensor_slices(...).batch(8)): the call is replaced whole, with its arguments converted.
+    for node in finder.expressions:
+        uses.expressions[script.module.code_for_node(node)] = script.module.code_for_node(node.visit(_Converted(plan)))
+    return uses
+
+
+class _Converted(cst.CSTTransformer):
+    """A dataset expression with the replacements made so far in it, as the emitter will make them."""
+
+    def __init__(self, plan: ScriptPlan):
+        self.plan = plan
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        if isinstance(original_node, cst.Arg) and self.plan.expressions.get(id(original_node)):
+            return updated_node.with_changes(value=cst.parse_expression(self.plan.expressions[id(original_node)]))
+        code = self.plan.calls.get(id(original_node))
+        return updated_node if not code else cst.parse_expression(code)
+
+
+def _translate_function_argument(
+    script, plan, statement, call: cst.Call, method: str, class_name: str, keras_name: KerasName, positions, superseded
+) -> list[Todo]:
+    """``.map(fn)`` / ``.filter(fn)``: a lambda rewritten here, a top-level def with the script's loss functions."""
+    argument = _function_argument(call, _FUNCTION_ARGUMENTS[method])
+    if argument is None:
+        return [Todo(statement, "K2T150", f"tf.data.Dataset.{method}() without its function is not translated", _pos(positions, call))]
+    function = argument.value
+    if isinstance(function, cst.Lambda):
+        rewrite = rewrite_ops(function, keras_name)
+        plan.calls.update(rewrite.replacements)
+        superseded.update(_pos(positions, node) for node in rewrite.handled)
+        problems = [Todo(statement, p.error.code, p.error.message, _pos(positions, p.node)) for p in rewrite.problems]
+        if not problems and _is_elementwise(function.params, function.body, keras_name):
+            code = script.module.code_for_node(apply_rewrite(function, rewrite))
+            plan.expressions[id(argument)] = f"{class_name}.elementwise({code})"
+        return problems
+    definition = plan.functions.definitions.get(function.value) if isinstance(function, cst.Name) else None
+    if definition is None:
+        message = f"tf.data.Dataset.{method}(): k2t rewrites a lambda or a top-level function of the script, not `{script.module.code_for_node(function)}`"
+        return [Todo(statement, "K2T150", message, _pos(positions, function))]
+    plan.functions.use([UserFunction(function.value, function.value, function.value)])  # rewritten with the losses
+    returned = _single_return(definition)
+    if returned is not None and _is_elementwise(definition.params, returned, keras_name):
+        plan.expressions[id(argument)] = f"{class_name}.elementwise({function.value})"
+    return []
+
+
+def _function_argument(call: cst.Call, keyword: str) -> cst.Arg | None:
+    for index, arg in enumerate(call.args):
+        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value == keyword):
+            return arg
+    return None
+
+
+def _single_return(definition: cst.FunctionDef) -> cst.BaseExpression | None:
+    """The expression of a function whose body is one ``return`` (a docstring aside)."""
+    body = [s for s in definition.body.body if not _is_docstring(s)]
+    if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
+        small = body[0].body[0]
+        if isinstance(small, cst.Return) and small.value is not None:
+            return small.value
+    return None
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _is_elementwise(params: cst.Parameters, body: cst.BaseExpression, keras_name: KerasName) -> bool:
+    """Whether ``body``, on elements stacked along a new first axis, gives the stack of its results: it reads
+    only the function's parameters and numbers, through arithmetic and ops that act on each value alone.
+    A name of the script (an array of means) could broadcast against the stack differently: not elementwise."""
+    if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None or params.kwonly_params:
+        return False
+    names = {param.name.value for param in params.params}
+    return _elementwise(body, names, keras_name)
+
+
+def _elementwise(node: cst.CSTNode, names: set[str], keras_name: KerasName) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value in names
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return not isinstance(node.operator, cst.MatrixMultiply) and all(_elementwise(part, names, keras_name) for part in (node.left, node.right))
+    if isinstance(node, cst.UnaryOperation):
+        return not isinstance(node.operator, cst.Not) and _elementwise(node.expression, names, keras_name)
+    if isinstance(node, cst.Comparison):
+        orders = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual)
+        return all(isinstance(target.operator, orders) for target in node.comparisons) and all(
+            _elementwise(part, names, keras_name) for part in (node.left, *(target.comparator for target in node.comparisons))
+        )
+    if isinstance(node, cst.Tuple):
+        return all(isinstance(e, cst.Element) and _elementwise(e.value, names, keras_name) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(
+            isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) and _elementwise(e.value, names, keras_name)
+            for e in node.elements
+        )
+    if isinstance(node, cst.Call):
+        return _elementwise_call(node, names, keras_name)
+    return False
+
+
+def _elementwise_call(call: cst.Call, names: set[str], keras_name: KerasName) -> bool:
+    op = keras_name(call.func)
+    if op is None or any(arg.star for arg in call.args):
+        return False
+    tensors = [arg.value for arg in call.args if arg.keyword is None or arg.keyword.value not in ("dtype", "depth", "axis", "name")]
+    if op in _CASTS:
+        tensors = tensors[:1]  # tf.cast(x, tf.float32): the dtype is no tensor
+    elif op in _LAST_AXIS_OPS:
+        keyword, index, default = _LAST_AXIS_OPS[op]
+        axis = _argument(call, index, keyword)
+        axis_value = default if axis is None else _integer(axis)
+        if axis_value is None or axis_value >= 0:
+            return False
+        tensors = tensors[:1]
+    elif op not in _ELEMENTWISE_OPS:
+        return False
+    return all(_elementwise(tensor, names, keras_name) for tensor in tensors)
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+    for position, arg in enumerate(call.args):
+        if (arg.keyword is None and position == index) or (arg.keyword is not None and arg.keyword.value == keyword):
+            return arg.value
+    return None
+
+
+def _integer(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        return -int(node.expression.value)
+    return None
+
+
+class _DatasetFinder:
+    """Dataset expressions of the script: a constructor call, a dataset method on one, a variable bound to one."""
+
+    def __init__(self, module: cst.Module, keras_name: KerasName):
+        self.module = module
+        self.keras_name = keras_name
+        self.uses = DatasetUses()
+        self.constructors: list[cst.Call] = []
+        self.functions: list[cst.Call] = []  # keras.utils.timeseries_dataset_from_array(...)
+        self.method_calls: list[tuple[cst.CSTNode, cst.Call]] = []  # (statement, `<dataset>.method(...)`)
+        self.autotune: list[cst.Attribute] = []
+        self.expressions: list[cst.Call] = []  # every dataset expression that is a call
+        nodes = list(_nodes_with_statements(module))
+        self._bind_variables(nodes)
+        for statement, node in nodes:
+            if isinstance(node, cst.Attribute) and keras_name(node) in AUTOTUNE:
+                self.autotune.append(node)
+            if not isinstance(node, cst.Call):
+                continue
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in DATASET_METHODS | OTHER_METHODS:
+                self.uses.methods.add(node.func.attr.value)
+            if keras_name(node.func) in CONSTRUCTORS:
+                self.constructors.append(node)
+            elif keras_name(node.func) in DATASET_FUNCTIONS:
+                self.functions.append(node)
+            elif isinstance(node.func, cst.Attribute) and self.is_dataset(node.func.value):
+                self.method_calls.append((statement, node))
+            if self.is_dataset(node):
+                self.expressions.append(node)
+        self.uses.expressions.update((name, name) for name in self.uses.variables)
+
+    def _bind_variables(self, nodes) -> None:
+        assignments = [node for _, node in nodes if isinstance(node, cst.Assign) and len(node.targets) == 1]
+        bound = [(a.targets[0].target.value, a.value) for a in assignments if isinstance(a.targets[0].target, cst.Name)]
+        returns = [(function.name.value, node.value) for function, node in _returns(nodes)]
+        changed = True
+        while changed:  # `train_ds = train_ds.map(...)` is a dataset once `train_ds` is one
+            changed = False
+            for names, pairs in ((self.uses.variables, bound), (self.uses.factories, returns)):
+                for name, value in pairs:
+                    if name not in names and self.is_dataset(value):
+                        names.add(name)
+                        changed = True
+
+    def is_dataset(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in self.uses.variables
+        if not isinstance(node, cst.Call):
+            return False
+        if self.keras_name(node.func) in CONSTRUCTORS or self.keras_name(node.func) in DATASET_FUNCTIONS:
+            return True
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in self.uses.factories:
+            return True
+        return isinstance(func, cst.Attribute) and func.attr.value in DATASET_METHODS and self.is_dataset(func.value)
+
+
+def _returns(nodes) -> Iterator[tuple[cst.FunctionDef, cst.Return]]:
+    """``return <value>`` statements of the script's functions, with the function."""
+    for function in (node for _, node in nodes if isinstance(node, cst.FunctionDef)):
+        for _, node in _nodes_with_statements(function.body):
+            if isinstance(node, cst.Return) and node.value is not None:
+                yield function, node
+
+
+def _nodes_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+    """Every node with the innermost statement it belongs to (a compound statement for its header)."""
+    pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(module, module)]
+    while pending:
+        statement, node = pending.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            statement = node
+        yield statement, node
+        pending.extend((statement, child) for child in reversed(node.children))
+
+
+def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:
+    start = positions[node].start
+    return (start.line, start.column + 1)

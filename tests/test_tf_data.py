@@ -1,0 +1,266 @@
+"""tf.data pipelines over in-memory arrays (issue 13): what the conversion writes, the diagnostics for what
+it does not convert, and the generated ArrayDataset's elements against tf.data's own on the same script
+(the same batches in the same order where tf.data's order is deterministic; for shuffle, the properties of
+its buffer). Training on such a pipeline against Keras: test_parity_tf_data.py."""
+
+import textwrap
+
+import numpy as np
+from conftest import requires_keras, requires_torch
+
+import k2t
+
+PRELUDE = """
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+x = np.arange(70, dtype="float32").reshape(35, 2)
+y = (np.arange(35) % 3).astype("int64")
+"""
+
+MODEL = """
+model = keras.Sequential([keras.Input((2,)), layers.Dense(3, activation="softmax")])
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+"""
+
+
+def convert(body: str, model: bool = False):
+    return k2t.convert_source(PRELUDE + (MODEL if model else "") + textwrap.dedent(body), filename="case.py")
+
+
+def _messages(result) -> list[str]:
+    return [d.format() for d in result.diagnostics]
+
+
+def test_a_pipeline_keeps_its_chain_on_the_generated_class_and_fit_reads_it_as_a_dataset():
+    result = convert(
+        """
+        train_ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(100, seed=1).batch(8).prefetch(tf.data.AUTOTUNE)
+        val_ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16).cache().prefetch(tf.data.experimental.AUTOTUNE)
+        model.fit(train_ds, epochs=2, validation_data=val_ds, verbose=0)
+        model.evaluate(val_ds, verbose=0)
+        p = model.predict(tf.data.Dataset.from_tensor_slices(x).batch(4), verbose=0)
+        """,
+        model=True,
+    )
+    assert result.ok and not result.diagnostics, _messages(result)
+    out = result.output
+    assert "train_ds = ArrayDataset.from_tensor_slices((x, y)).shuffle(100, seed=1).batch(8).prefetch(ArrayDataset.AUTOTUNE)" in out
+    assert "fit_batches(model, optimizer, train_ds, epochs=2, validation_data=val_ds, verbose=0)" in out
+    assert "evaluate_batches(model, val_ds, verbose=0)" in out
+    assert "predict_batches(model, ArrayDataset.from_tensor_slices(x).batch(4), verbose=0)" in out
+    assert "import tensorflow" not in out and "(tf.data.AUTOTUNE)" not in out
+    # Only the methods the script uses are generated.
+    assert "def cache(" in out and "def unbatch(" not in out and "def map(" not in out
+
+
+def test_an_elementwise_map_runs_on_whole_chunks_and_another_element_by_element():
+    result = convert(
+        """
+        def scale(image, label):
+            return tf.cast(image, tf.float32) / 255.0, tf.one_hot(label, 3)
+
+        def first(image, label):
+            return image[0], label
+
+        a = tf.data.Dataset.from_tensor_slices((x, y)).map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+        b = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda i, l: (tf.expand_dims(i, -1) * 2.0, l))
+        c = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda i, l: (tf.expand_dims(i, 0), l))
+        d = tf.data.Dataset.from_tensor_slices((x, y)).map(first).filter(lambda i, l: l > 0)
+        """
+    )
+    assert result.ok and not result.diagnostics, _messages(result)
+    out = result.output
+    assert "return image.to(torch.float32) / 255.0, F.one_hot(" in out
+    assert ".map(ArrayDataset.elementwise(scale), num_parallel_calls=ArrayDataset.AUTOTUNE)" in out
+    assert ".map(ArrayDataset.elementwise(lambda i, l: (torch.unsqueeze(i, -1) * 2.0, l)))" in out
+    # A positive axis counts from the element's first axis: not the same on a stack of elements.
+    assert ".map(lambda i, l: (torch.unsqueeze(i, 0), l))" in out
+    assert ".map(first).filter(ArrayDataset.elementwise(lambda i, l: l > 0))" in out
+
+
+def test_what_the_generated_class_lacks_is_reported_where_the_script_uses_it():
+    result = convert(
+        """
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+        windows = ds.window(3)
+        gen = tf.data.Dataset.from_generator(lambda: iter(x), output_types=tf.float32)
+        """
+    )
+    messages = _messages(result)
+    assert any(":11:14: K2T150 tf.data.Dataset.window() is not translated" in m for m in messages), messages
+    assert any("K2T150 TensorFlow API `tensorflow.data.Dataset.from_generator` is not translated" in m for m in messages), messages
+    assert "ds = ArrayDataset.from_tensor_slices((x, y)).batch(4)" in result.output
+
+
+def test_a_map_function_k2t_cannot_rewrite_is_reported():
+    result = convert(
+        """
+        def local():
+            def inner(a, b):
+                return a, b
+            return tf.data.Dataset.from_tensor_slices((x, y)).map(inner)
+
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (tf.strings.as_string(a), b))
+        """
+    )
+    messages = _messages(result)
+    assert any("K2T150 tf.data.Dataset.map(): k2t rewrites a lambda or a top-level function of the script, not `inner`" in m for m in messages)
+    assert any("K2T150 `tensorflow.strings.as_string` is not in k2t's op vocabulary" in m for m in messages), messages
+
+
+def test_a_dataset_as_validation_data_of_a_fit_on_arrays_is_reported():
+    result = convert(
+        """
+        val_ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+        model.fit(x, y, validation_data=val_ds, verbose=0)
+        """,
+        model=True,
+    )
+    assert any("K2T130 fit(validation_data=val_ds) of batches beside arrays is not translated" in m for m in _messages(result))
+
+
+# ------------------------------------------------------------------ the elements, against tf.data's own
+PIPELINES = """
+batches = {
+    "tuple": tf.data.Dataset.from_tensor_slices((x, y)).batch(8),
+    "dropped": tf.data.Dataset.from_tensor_slices((x, y)).batch(8, drop_remainder=True),
+    "dict": tf.data.Dataset.from_tensor_slices({"a": x, "b": y}).batch(10),
+    "single": tf.data.Dataset.from_tensor_slices(x).skip(3).take(20).batch(6),
+    "repeat": tf.data.Dataset.from_tensor_slices((x, y)).repeat(2).batch(16),
+    "batch_repeat": tf.data.Dataset.from_tensor_slices(x).batch(16).repeat(2).take(5),
+    "unbatch": tf.data.Dataset.from_tensor_slices(x).batch(4).unbatch().batch(5),
+    "map": tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (tf.cast(a, tf.float32) / 10.0, tf.one_hot(b, 3))).batch(7),
+    "map_each": tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a[1] - a[0], b)).batch(9),
+    "map_batches": tf.data.Dataset.from_tensor_slices((x, y)).batch(9).map(lambda a, b: (tf.reduce_sum(a, axis=0), b)),
+    "filter": tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: b > 0).batch(4),
+    "cache": tf.data.Dataset.from_tensor_slices(x).cache().batch(32),
+    "infinite_take": tf.data.Dataset.from_tensor_slices(x).repeat().batch(16).take(4),
+}
+drawn = {key: [element for element in ds.as_numpy_iterator()] for key, ds in batches.items()}
+lengths = {key: len(ds) for key, ds in batches.items() if key not in ("filter", "unbatch")}
+iterated = [(a.numpy(), b.numpy()) for a, b in batches["tuple"]]
+"""
+
+
+def _run(source: str, path) -> dict:
+    """The namespace the script leaves (run in this process: TensorFlow is imported once for all tests)."""
+    from k2t.parity.capture import quiet_tensorflow
+
+    quiet_tensorflow()
+    path.write_text(source)
+    namespace: dict = {"__name__": "__main__", "__file__": str(path)}
+    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - running the script is the point
+    return namespace
+
+
+def _flat(element) -> list[np.ndarray]:
+    if isinstance(element, tuple):
+        return [array for item in element for array in _flat(item)]
+    if isinstance(element, dict):
+        return [array for key in sorted(element) for array in _flat(element[key])]
+    return [np.asarray(element)]
+
+
+@requires_torch
+@requires_keras
+def test_the_generated_elements_are_tf_datas(tmp_path):
+    source = PRELUDE + PIPELINES
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    keras_side = _run(source, tmp_path / "keras_case.py")
+    torch_side = _run(result.output, tmp_path / "torch_case.py")
+    assert torch_side["lengths"] == keras_side["lengths"]
+    for key, expected in keras_side["drawn"].items():
+        got = torch_side["drawn"][key]
+        assert len(got) == len(expected), key
+        for mine, theirs in zip(got, expected):
+            for a, b in zip(_flat(mine), _flat(theirs), strict=True):
+                assert a.shape == b.shape, key
+                np.testing.assert_allclose(a, b, err_msg=key)
+    for (a, b), (ta, tb) in zip(torch_side["iterated"], keras_side["iterated"], strict=True):
+        np.testing.assert_array_equal(a, ta)
+        np.testing.assert_array_equal(b, tb)
+
+
+# ------------------------------------------------------------------ shuffle: the buffer's properties
+SHUFFLES = """
+full = tf.data.Dataset.from_tensor_slices(np.arange(200)).shuffle(1000, seed=3)
+windowed = tf.data.Dataset.from_tensor_slices(np.arange(200)).shuffle(10, seed=3)
+fixed = tf.data.Dataset.from_tensor_slices(np.arange(200)).shuffle(200, reshuffle_each_iteration=False)
+batched = tf.data.Dataset.from_tensor_slices(np.arange(30)).batch(7).shuffle(5, seed=1)
+epochs = {key: [list(ds.as_numpy_iterator()) for _ in range(2)] for key, ds in
+          {"full": full, "windowed": windowed, "fixed": fixed, "batched": batched}.items()}
+again = list(tf.data.Dataset.from_tensor_slices(np.arange(200)).shuffle(1000, seed=3).as_numpy_iterator())
+"""
+
+
+@requires_torch
+def test_shuffle_draws_permutations_with_tf_datas_buffer(tmp_path):
+    result = k2t.convert_source(PRELUDE + SHUFFLES, filename="case.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    assert "tf.data's own sequence of random numbers is TensorFlow's" in result.output  # the stated difference
+    side = _run(result.output, tmp_path / "torch_case.py")
+    epochs = side["epochs"]
+    for key in ("full", "windowed", "fixed"):
+        for order in epochs[key]:
+            assert sorted(order) == list(range(200)), key  # every element once an epoch
+    # A new order each pass, unless reshuffle_each_iteration=False; the same seed, the same orders.
+    assert epochs["full"][0] != epochs["full"][1] and epochs["windowed"][0] != epochs["windowed"][1]
+    assert epochs["fixed"][0] == epochs["fixed"][1] != list(range(200))
+    assert side["again"] == epochs["full"][0]
+    # The buffer holds the next 10 elements: the k-th out is one of the first k + 10 in, and the
+    # order is far from a full shuffle (which moves elements by about 67 places on average).
+    windowed = epochs["windowed"][0]
+    assert all(value < position + 10 for position, value in enumerate(windowed))
+    assert np.mean(np.abs(np.array(windowed) - np.arange(200))) < 15
+    full = epochs["full"][0]
+    assert any(value >= position + 10 for position, value in enumerate(full))
+    # Batches are shuffled whole, the short last one too.
+    for order in epochs["batched"]:
+        assert sorted(tuple(batch) for batch in order) == [tuple(range(s, min(s + 7, 30))) for s in range(0, 30, 7)]
+
+
+# ------------------------------------------------------------------ keras.utils.timeseries_dataset_from_array
+TIMESERIES = """
+from keras.utils import timeseries_dataset_from_array
+
+series = np.arange(100, dtype="float32").reshape(50, 2)
+labels = np.arange(50) * 10
+windows = {
+    "plain": timeseries_dataset_from_array(series, labels, sequence_length=5, batch_size=8),
+    "strided": keras.utils.timeseries_dataset_from_array(series, labels[3:], 4, sequence_stride=3, sampling_rate=2, batch_size=4, start_index=2, end_index=40),
+    "no_targets": keras.utils.timeseries_dataset_from_array(series, None, 6, batch_size=None, end_index=20),
+}
+drawn = {key: list(ds.as_numpy_iterator()) for key, ds in windows.items()}
+shuffling = keras.utils.timeseries_dataset_from_array(series, labels, 5, batch_size=8, shuffle=True, seed=4)
+shuffled = [list(shuffling.as_numpy_iterator()) for _ in range(2)]
+"""
+
+
+@requires_torch
+@requires_keras
+def test_timeseries_windows_are_kerass(tmp_path):
+    source = PRELUDE + TIMESERIES
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    assert "windows = {\n    \"plain\": timeseries_dataset_from_array(series, labels, sequence_length=5, batch_size=8)," in result.output
+    keras_side = _run(source, tmp_path / "keras_case.py")
+    torch_side = _run(result.output, tmp_path / "torch_case.py")
+    for key, expected in keras_side["drawn"].items():
+        got = torch_side["drawn"][key]
+        assert len(got) == len(expected), key
+        for mine, theirs in zip(got, expected):
+            for a, b in zip(_flat(mine), _flat(theirs), strict=True):
+                assert a.shape == b.shape, key
+                np.testing.assert_array_equal(a, b, err_msg=key)
+    # shuffle=True: every window once an epoch, with its own target, in a new order each epoch.
+    epochs = torch_side["shuffled"]
+    orders = [[int(window[0, 0]) // 2 for batch in epoch for window in batch[0]] for epoch in epochs]
+    assert orders[0] != orders[1] and orders[0] != list(range(46))
+    for epoch, order in zip(epochs, orders):
+        assert sorted(order) == list(range(46))
+        for windows, targets in epoch:
+            np.testing.assert_array_equal(windows[:, 0, 0] // 2 * 10, targets)
