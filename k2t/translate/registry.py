@@ -41,6 +41,7 @@ def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
     from . import (  # noqa: F401
         conv,
+        custom_layers,
         lambda_layer,
         layers,
         normalization,
