@@ -82,7 +82,19 @@ class LayerClassParts:
         call = self.call
         if call is None or not any(p.name.value == "training" for p in [*call.params.params, *call.params.kwonly_params]):
             return False
-        return any(isinstance(n, ast.Name) and n.id == "training" for n in ast.walk(ast.parse(_code(call.body).strip() or "pass")))
+        found = False
+
+        class Reads(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                nonlocal found
+                found = found or node.value == "training"
+
+            def visit_Arg(self, node: cst.Arg) -> bool:
+                node.value.visit(self)  # `f(training=...)`: the keyword is no read
+                return False
+
+        call.body.visit(Reads())
+        return found
 
 
 _PARTS: dict[int, LayerClassParts] = {}
@@ -370,12 +382,13 @@ class _Sizes:
             if default is None:
                 raise KeyError(name)
             return self._evaluate(default, {})
-        if value.is_literal:
-            literal = value.literal
-            if isinstance(literal, bool) or not isinstance(literal, (int, tuple, list)) and literal is not None:
-                raise ValueError(value.code)
-            return literal if not isinstance(literal, list) else tuple(literal)
-        return self.ctx.size(value, name)
+        literal = value.literal if value.is_literal else None
+        if isinstance(literal, (tuple, list)):
+            return tuple(literal)
+        if value.is_literal and (isinstance(literal, bool) or not isinstance(literal, int)):
+            raise ValueError(value.code)
+        # A size as written, or the script's variable as a constructor parameter of the module (LayerContext.size).
+        return _size_of(self.ctx.size(value, name))
 
     def _subscript(self, sequence: tuple, index: cst.BaseSlice, names: dict[str, object]) -> object:
         if isinstance(index, cst.Index):
@@ -599,7 +612,10 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             rewrite = rewrite_ops(method, keras_name)
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
-            found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in rewrite.problems)
+            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
+            replaced = [_range(positions, weight.statement) for weight in parts.weights]
+            problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
+            found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
         for weight in parts.weights:
             try:
