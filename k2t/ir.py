@@ -337,7 +337,7 @@ class FunctionCallSpec:
     node: cst.Call = field(repr=False, compare=False)
 
 
-@dataclass
+@dataclass(eq=False)
 class LayerClass:
     """A top-level script class subclassing keras.layers.Layer: translated to an nn.Module where a model uses it."""
 

@@ -97,19 +97,8 @@ class LayerClassParts:
         return found
 
 
-_PARTS: dict[int, LayerClassParts] = {}
-
-
 def class_parts(layer_class: LayerClass) -> LayerClassParts:
-    """The class read once (cached by its node)."""
-    parts = _PARTS.get(id(layer_class.node))
-    if parts is None or parts.layer_class.node is not layer_class.node:
-        parts = _read_class(layer_class)
-        _PARTS[id(layer_class.node)] = parts
-    return parts
-
-
-def _read_class(layer_class: LayerClass) -> LayerClassParts:
+    """The parts of the class (read at each use: a few statements, and nothing outlives the conversion)."""
     keras_name = import_names(layer_class.script.metadata)
     methods = {s.name.value: s for s in _body(layer_class.node) if isinstance(s, cst.FunctionDef)}
     init = methods.get("__init__")
@@ -595,7 +584,7 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
     positions = script.metadata.resolve(PositionProvider)
     superseded: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (start, end) ranges whose parser notes go
     found: list[Todo] = []
-    for layer_class in {id(c.node): c for c in classes}.values():
+    for layer_class in dict.fromkeys(classes):
         parts = class_parts(layer_class)
         expressions[id(layer_class.base)] = "nn.Module"
         for decorator in layer_class.node.decorators:
