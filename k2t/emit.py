@@ -721,6 +721,10 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        # A decorator the translator drops (keras.saving.register_keras_serializable()): "" is its replacement.
+        decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
+        if len(decorators) != len(updated_node.decorators):
+            updated_node = updated_node.with_changes(decorators=decorators)
         # A base the translator drops (keras.utils.Sequence): "" is its replacement.
         kept = [new for old, new in zip(original_node.bases, updated_node.bases) if self.plan.expressions.get(id(old)) != ""]
         if len(kept) == len(updated_node.bases):
@@ -799,7 +803,11 @@ class _Rewriter(cst.CSTTransformer):
         # A helper whose every statement went into the models it builds (`def conv_bn(x, filters): ...`).
         if id(original_node) in self.script.helper_functions and all(_inert(s) for s in updated_node.body.body):
             return cst.RemoveFromParent()
-        return updated_node
+        # A method the translator drops (a custom layer's get_config) or renames (its call -> forward).
+        if self.plan.statements.get(id(original_node)) == []:
+            return cst.RemoveFromParent()
+        name = self.plan.expressions.get(id(original_node.name))
+        return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For):
         lines = self.plan.statements.get(id(original_node))

@@ -43,6 +43,9 @@ class KerasCall:
     model: ModelSpec | None = field(default=None, compare=False, repr=False)
     # The name Keras gives the layer (``name=``, or ``dense_1`` as Keras counts them), None where k2t cannot tell.
     keras_name: str | None = field(default=None, compare=False, repr=False)
+    # A layer class of the script (``class Attention(keras.layers.Layer)``) that this call instantiates;
+    # ``name`` is then "keras.layers.Layer" (k2t.translate.custom_layers).
+    layer_class: LayerClass | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:
@@ -342,6 +345,17 @@ class FunctionCallSpec:
     node: cst.Call = field(repr=False, compare=False)
 
 
+@dataclass(eq=False)
+class LayerClass:
+    """A top-level script class subclassing keras.layers.Layer: translated to an nn.Module where a model uses it."""
+
+    node: cst.ClassDef = field(repr=False, compare=False)
+    base: cst.Arg = field(repr=False, compare=False)  # the Keras base, in any spelling
+    name: str
+    pos: Pos
+    script: KerasScript = field(repr=False, compare=False)
+
+
 @dataclass
 class SequenceClass:
     """A script class subclassing keras.utils.Sequence / PyDataset: kept as written, without that base."""
@@ -410,6 +424,7 @@ class KerasScript:
     callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
     callback_classes: list[CallbackClass] = field(default_factory=list)
     sequence_classes: list[SequenceClass] = field(default_factory=list)  # batches for fit, made by the script
+    layer_classes: dict[str, LayerClass] = field(default_factory=dict)  # custom layers, by class name
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)

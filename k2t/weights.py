@@ -183,6 +183,18 @@ def _time_distributed_dense(layer, module, name: str) -> None:
     _dense(layer.layer, module, name)
 
 
+def _custom(layer, module, name: str) -> None:
+    """A custom layer's own weights (add_weight), in creation order: Keras lists the trainable ones first
+    (Layer.weights), torch registers them as build() makes them; a weight is copied as it is (same layout)."""
+    keras_weights = list(layer._trainable_variables) + list(layer._non_trainable_variables)
+    own = [parameter for _, parameter in module.named_parameters(recurse=False)]
+    torch_weights = [p for p in own if p.requires_grad] + [p for p in own if not p.requires_grad]
+    if len(keras_weights) != len(torch_weights):
+        raise WeightTransferError(f"{name}: Keras has {len(keras_weights)} weights, torch {len(torch_weights)}")
+    for variable, parameter in zip(keras_weights, torch_weights):
+        _copy(parameter, _numpy(variable), f"{name}.{variable.name}")
+
+
 # LayerPlan.weights -> copier(keras_layer, torch_submodule, display_name). Extend as layers are translated.
 TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "dense": _dense,
@@ -203,6 +215,7 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "bidirectional_gru": _bidirectional,
     "time_distributed_dense": _time_distributed_dense,
     "multi_head_attention": _multi_head_attention,
+    "custom": _custom,
 }
 
 

@@ -163,6 +163,8 @@ def keras_layer_name(parser: _Parser, node: cst.Call, name: str, kwargs, scope: 
     short = name.rsplit(".", 1)[-1]
     if not (name.startswith("keras.layers.") and short[:1].isupper() or name == "keras.Sequential"):
         return None
+    if isinstance(node.func, cst.Name) and node.func.value in parser.script.layer_classes:
+        short = node.func.value  # a custom layer: Keras names it after its class (`Attention` -> attention)
     explicit = next((value.literal for key, value in kwargs if key == "name"), None)
     certain = not parser.frames and not in_function(scope)
     return parser.model_api.names.name(parser.layer_key(node), short, explicit, certain)

@@ -35,6 +35,7 @@ from ..values import (
     target_names as _target_names,
 )
 from . import model_access
+from .classes import LAYER_BASE, layer_class
 from .flow import FlowMixin
 from .functional import FunctionalMixin
 from .helpers import HelperMixin
@@ -114,6 +115,8 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
             if is_keras(canonical) or is_tensorflow(canonical):
                 return canonical
         if isinstance(node, cst.Name):
+            if node.value in self.script.layer_classes:
+                return LAYER_BASE  # `class Attention(layers.Layer)`, then `Attention()(h)`
             return self.layer_classes.get(node.value)  # `RNN = layers.LSTM`, then `RNN(128)`
         return None
 
@@ -230,7 +233,8 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
             else:
                 kwargs.append((arg.keyword.value, val))
         keras_name = model_access.keras_layer_name(self, node, name, kwargs, scope)
-        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node), keras_name=keras_name)
+        custom = self.script.layer_classes.get(node.func.value) if isinstance(node.func, cst.Name) and name == LAYER_BASE else None
+        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node), keras_name=keras_name, layer_class=custom)
 
     def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
         pos = self.pos(node)
@@ -312,6 +316,9 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
                 # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
                 inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
         if isinstance(stmt, cst.ClassDef):
+            custom = layer_class(stmt, self.script, self.keras_name, self.pos(stmt)) if scope.parent is None else None
+            if custom is not None:
+                self.script.layer_classes[custom.name] = custom
             inner.in_class = True
             inner.in_callback = self.callback_class(stmt) or inner.in_callback
             self.sequence_class(stmt)

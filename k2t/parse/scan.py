@@ -130,6 +130,8 @@ class ScanMixin:
             self.learning_rate_reference(statement, node, scope)
             return
         name = self.keras_name(node)
+        if isinstance(node, cst.Name) and node.value in self.script.layer_classes:
+            name = None  # the script's own layer class as a value (`super(Attention, self)`): ordinary code
         if name is None:
             if isinstance(node, cst.Name):
                 if scope.model(node.value) is not None and id(node) not in self.consumed:

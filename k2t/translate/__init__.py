@@ -14,6 +14,7 @@ from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
+from .custom_layers import rewrite_layer_classes
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
@@ -256,6 +257,8 @@ def translate(script: KerasScript) -> ScriptPlan:
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
+    used_classes = [layer.layer_class for spec, _ in built for layer in _layers_of(spec) if layer.layer_class is not None]
+    rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 

@@ -72,12 +72,16 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
     raise Unsupported("K2T111", f"initializer `{value.code}` is not translated", value.pos)
 
 
-def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str, keras_fans: bool = False) -> list[str]:
+def initializer_lines(
+    value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str, keras_fans: bool = False, torch_fans: bool = True
+) -> list[str]:
     """Lines that initialise ``tensor`` as the Keras initializer would.
 
     ``keras_fans``: the tensor is no torch (out, in, ...) weight (an einsum kernel of Keras's layout), so
     variance scaling draws from ``fan_in`` / ``fan_out`` as given rather than through torch's xavier / kaiming.
-    """
+    ``torch_fans``: torch's xavier/kaiming may compute the fans from ``tensor`` itself (a torch layer's
+    (out, in, k...) weight); False for a weight in Keras's layout (k..., in, out), a custom layer's
+    add_weight, whose fans ``fan_in`` / ``fan_out`` then always give (biases included)."""
     name, args = initializer_spec(value, default)
     name = {"zero": "zeros", "one": "ones", "normal": "random_normal", "uniform": "random_uniform"}.get(name, name)
     if name == "variance_scaling":
@@ -90,6 +94,8 @@ def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: st
     else:
         spec = _VARIANCE_SCALING.get(name)
     if spec is not None:
+        if not torch_fans:
+            return _variance_scaling("variance_scaling", spec, tensor, fan_in, fan_out, value, keras_name=name)
         if tensor.endswith(".bias"):
             # Keras's fans of a 1-D weight are its length on both sides; torch's xavier/kaiming refuse 1-D tensors.
             spec = VarianceScaling(spec.scale, spec.mode, spec.distribution)
@@ -118,7 +124,7 @@ def initializer_lines(value: Value | None, default: str, tensor: str, fan_in: st
     raise Unsupported("K2T111", f"initializer {name!r} is not translated", value.pos if value else None)
 
 
-def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, value) -> list[str]:
+def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, value, keras_name: str | None = None) -> list[str]:
     fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": f"(({fan_in} + {fan_out}) / 2)"}.get(spec.mode)
     if fan is None:
         raise Unsupported("K2T111", f"initializer mode {spec.mode!r} is not translated", value.pos if value else None)
@@ -136,7 +142,7 @@ def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, valu
         ]
     if spec.distribution == "truncated_normal":
         return [
-            f"# Keras {name}: normal cut at two standard deviations, std = sqrt({scale} / fan) / {TRUNCATED_STD_CORRECTION}",
+            f"# Keras {keras_name or name}: normal cut at two standard deviations, std = sqrt({scale} / fan) / {TRUNCATED_STD_CORRECTION}",
             f"std = math.sqrt({scale} / {fan}) / {TRUNCATED_STD_CORRECTION}",
             f"nn.init.trunc_normal_({tensor}, std=std, a=-2 * std, b=2 * std)",
         ]

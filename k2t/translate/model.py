@@ -243,7 +243,7 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
                 names.append(candidate)
                 used.add(candidate)
                 continue
-        base = snake_case(layer.short_name)
+        base = snake_case(layer.layer_class.name if layer.layer_class is not None else layer.short_name)
         while True:
             n = counts.get(base, 0)
             counts[base] = n + 1

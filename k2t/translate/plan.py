@@ -18,6 +18,7 @@ class LayerPlan:
     keras_class: str
     attr: str | None  # submodule attribute, None for stateless layers
     constructor: str | None = None
+    setup: list[str] = field(default_factory=list)  # lines right after the constructor's (a custom layer's build)
     forward: list[str] = field(default_factory=list)  # lines transforming `x`
     init: list[str] = field(default_factory=list)  # lines of reset_parameters()
     weights: str | None = None  # weight-transfer kind: "dense", "batchnorm", "prelu"

@@ -79,6 +79,7 @@ def load_converters() -> None:
     from . import (  # noqa: F401
         attention,
         conv,
+        custom_layers,
         lambda_layer,
         layers,
         normalization,

@@ -1,0 +1,749 @@
+"""Custom layers: ``class Attention(keras.layers.Layer)`` of the script, ported to an ``nn.Module``.
+
+The class stays where the script defines it, rewritten as a PyTorch author would port it:
+
+- its base becomes ``nn.Module``; ``super().__init__(**kwargs)`` becomes ``super().__init__()`` (name=,
+  dtype= and Keras's other layer keywords are dropped where the model builds it);
+- ``self.w = self.add_weight(name=, shape=, initializer=, trainable=, regularizer=)`` in ``build`` (or
+  ``__init__``) becomes an ``nn.Parameter`` of that shape, initialised as Keras initialises it (Keras 3's
+  default is glorot_uniform for a float weight); ``super().build(input_shape)`` goes;
+- ``call`` becomes ``forward``, its body (and every other method's) rewritten through the op vocabulary;
+- ``get_config``, ``from_config``, ``compute_output_shape`` and ``@register_keras_serializable``
+  serve Keras's saving and shape inference only: they go.
+
+The model's module builds the layer and calls its ``build`` with Keras's input shape (batch None,
+channels last), which k2t knows where the layer is used, so that its weights exist before the
+optimizer is made: ``self.attention = Attention()`` then ``self.attention.build((None, 10, 8))``.
+
+The layers after it see its output shape from ``compute_output_shape`` when k2t can evaluate it,
+else derived from ``call`` (statements of ops that keep, broadcast, reduce or multiply shapes, over
+the weights ``build`` makes), else a K2T103 when a later layer needs it.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..diagnostics import Unsupported
+from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
+from .initializers import initializer_lines
+from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
+from .model import LayerContext
+from .op_code import KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
+from .plan import LayerPlan
+from .registry import layer
+from .regularizers import regularizer_terms
+
+_OP_CODES = ("K2T100", "K2T150")
+# Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
+_LAYER_KEYWORDS = frozenset({"name", "dtype", "autocast", "input_shape", "input_dim", "batch_input_shape", "batch_size"})
+# Methods that serve Keras alone (saving, shape inference): the port has no caller for them.
+_KERAS_ONLY_METHODS = frozenset({"get_config", "from_config", "compute_output_shape", "get_build_config", "build_from_config"})
+_ADD_WEIGHT_PARAMETERS = ("shape", "initializer", "dtype", "trainable", "name", "regularizer")
+_MATMUL = frozenset({"keras.ops.matmul", "tensorflow.matmul", "tensorflow.linalg.matmul", "keras.backend.dot"})
+_SQUEEZE = frozenset({"keras.backend.squeeze", "tensorflow.squeeze", "keras.ops.squeeze"})
+_EXPAND = frozenset({"keras.backend.expand_dims", "tensorflow.expand_dims", "keras.ops.expand_dims"})
+
+
+# ----------------------------------------------------------------------------------------- the class
+@dataclass
+class Weight:
+    """``self.<attr> = self.add_weight(...)``: one weight of the layer, as its statement creates it."""
+
+    attr: str
+    statement: cst.SimpleStatementLine
+    call: cst.Call
+    arguments: dict[str, cst.BaseExpression]
+
+
+@dataclass
+class LayerClassParts:
+    """What the converter and the class rewrite read of a custom layer class."""
+
+    layer_class: LayerClass
+    methods: dict[str, cst.FunctionDef]
+    init_params: list[cst.Param]  # __init__'s parameters after self
+    init_kwargs: bool  # __init__ takes **kwargs (Keras's layer keywords go there)
+    attributes: dict[str, cst.BaseExpression]  # `self.units = units` in __init__
+    weights: list[Weight] = field(default_factory=list)  # in creation order (__init__, then build)
+    sublayers: list[tuple[str, cst.Call]] = field(default_factory=list)  # `self.dense = layers.Dense(8)` in __init__
+
+    @property
+    def call(self) -> cst.FunctionDef | None:
+        return self.methods.get("call")
+
+    def call_reads_training(self) -> bool:
+        call = self.call
+        if call is None or not any(p.name.value == "training" for p in [*call.params.params, *call.params.kwonly_params]):
+            return False
+        found = False
+
+        class Reads(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                nonlocal found
+                found = found or node.value == "training"
+
+            def visit_Arg(self, node: cst.Arg) -> bool:
+                node.value.visit(self)  # `f(training=...)`: the keyword is no read
+                return False
+
+        call.body.visit(Reads())
+        return found
+
+
+def class_parts(layer_class: LayerClass) -> LayerClassParts:
+    """The parts of the class (read at each use: a few statements, and nothing outlives the conversion)."""
+    keras_name = import_names(layer_class.script.metadata)
+    methods = {s.name.value: s for s in _body(layer_class.node) if isinstance(s, cst.FunctionDef)}
+    init = methods.get("__init__")
+    params = list(init.params.params[1:]) if init is not None else []
+    kwargs = init is None or init.params.star_kwarg is not None
+    parts = LayerClassParts(layer_class, methods, params, kwargs, {})
+    for method in ("__init__", "build"):
+        definition = methods.get(method)
+        for statement in _body(definition) if definition is not None else ():
+            assigned = _self_assignment(statement)
+            if assigned is None:
+                continue
+            attr, value = assigned
+            if isinstance(value, cst.Call) and _is_self_call(value, "add_weight"):
+                parts.weights.append(Weight(attr, statement, value, _add_weight_arguments(value)))
+            elif isinstance(value, cst.Call) and _creates_layer(value, keras_name):
+                parts.sublayers.append((attr, value))
+            elif method == "__init__":
+                parts.attributes[attr] = value
+    return parts
+
+
+def _body(node: cst.ClassDef | cst.FunctionDef) -> list[cst.CSTNode]:
+    return list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+
+
+def _self_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
+    """``self.attr = value`` as a statement line of its own."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    target = small.targets[0].target
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+        return target.attr.value, small.value
+    return None
+
+
+def _is_self_call(call: cst.Call, method: str) -> bool:
+    func = call.func
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value == method
+
+
+def _creates_layer(call: cst.Call, keras_name: KerasName) -> bool:
+    name = keras_name(call.func)
+    return name is not None and (name.startswith("keras.layers.") or name in ("keras.Sequential", "keras.Model"))
+
+
+def _add_weight_arguments(call: cst.Call) -> dict[str, cst.BaseExpression]:
+    """add_weight's arguments by name (Keras 3 takes shape, initializer and dtype by position)."""
+    given: dict[str, cst.BaseExpression] = {}
+    positional = ("shape", "initializer", "dtype")
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            given["*"] = arg.value
+        elif arg.keyword is not None:
+            given[arg.keyword.value] = arg.value
+        elif index < len(positional):
+            given[positional[index]] = arg.value
+        else:
+            given["*"] = arg.value
+    return given
+
+
+# ----------------------------------------------------------------------------------------- the layer
+@layer("Layer")
+def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
+    layer_class = ctx.layer.layer_class
+    if layer_class is None:
+        raise Unsupported("K2T101", "keras.layers.Layer itself has no computation to translate", ctx.layer.pos)
+    parts = class_parts(layer_class)
+    _check_class(parts)
+    ctx.keras_layout()  # the class's axis numbers are Keras's (channels last)
+    arguments = _bind_arguments(parts, ctx.layer)
+    constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in arguments)})"
+    sizes = _Sizes(ctx, parts, arguments)
+    input_shape = (None, *(_size_of(dim) for dim in ctx.shape))
+    # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
+    # that its weights exist before the optimizer is made.
+    dims = ", ".join(["None", *("None" if dim is None else dim for dim in ctx.shape)])
+    build = [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"] if "build" in parts.methods else []
+    weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
+    output = _output_shape(parts, sizes, input_shape, weight_shapes)
+    if output is None:
+        _refuse_if_needed(ctx, layer_class)
+    else:
+        ctx.shape = [None if dim is None else str(dim) for dim in output[1:]]
+    forward = f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
+    return LayerPlan(
+        keras_class=layer_class.name,
+        attr=ctx.attr,
+        constructor=constructor,
+        setup=build,
+        forward=[forward],
+        weights="custom",
+        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
+        params=_count(weight_shapes.values()),
+    )
+
+
+def _check_class(parts: LayerClassParts) -> None:
+    """What the port does not cover, located in the class."""
+    layer_class = parts.layer_class
+    if parts.call is None:
+        raise Unsupported("K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos)
+    for attr, call in parts.sublayers:
+        message = (
+            f"custom layer {layer_class.name}: the Keras layer `self.{attr}` created in its __init__ is not translated "
+            "(k2t does not follow the input sizes of a custom layer's sublayers)"
+        )
+        raise Unsupported("K2T103", message, _pos(layer_class.script, call))
+    for weight in parts.weights:
+        unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
+        if unknown:
+            what = "more positional arguments" if unknown[0] == "*" else f"{unknown[0]}="
+            message = f"custom layer {layer_class.name}: add_weight({what}) is not translated"
+            raise Unsupported("K2T102", message, _pos(layer_class.script, weight.call))
+        if "shape" not in weight.arguments:
+            raise Unsupported("K2T102", f"custom layer {layer_class.name}: add_weight() without a shape", _pos(layer_class.script, weight.call))
+
+
+def _bind_arguments(parts: LayerClassParts, call: KerasCall) -> list[tuple[str | None, Value]]:
+    """The call's arguments the class's __init__ receives: Keras's layer keywords (name=, dtype=) dropped
+    where they would go to Layer through **kwargs. A keyword of None: positional."""
+    names = [p.name.value for p in parts.init_params]
+    if len(call.args) > len(names) and parts.layer_class.node is not None:
+        extra = call.args[len(names)]
+        message = f"{parts.layer_class.name}: positional argument {extra.code} beyond its __init__ parameters"
+        raise Unsupported("K2T102", message, extra.pos)
+    bound: list[tuple[str | None, Value]] = [(None, value) for value in call.args]
+    for key, value in call.kwargs:
+        if key in names:
+            bound.append((key, value))
+        elif key == "trainable" and value.literal is True:
+            continue  # Keras's default
+        elif key in _LAYER_KEYWORDS and parts.init_kwargs:
+            continue
+        else:
+            raise Unsupported("K2T102", f"{parts.layer_class.name}({key}=...) is not translated", value.pos)
+    return bound
+
+
+def _argument_code(ctx: LayerContext, key: str | None, value: Value) -> str:
+    """An argument as the module's __init__ writes it: a literal as written, else a constructor parameter
+    (the script's variable, passed where the script builds the model)."""
+    if value.is_literal and value.code.strip() == repr(value.literal) or _is_literal_code(value.code):
+        code = value.code.strip()
+    else:
+        code = ctx.builder.param(value.code, key or "argument")
+    return code if key is None else f"{key}={code}"
+
+
+def _is_literal_code(code: str) -> bool:
+    try:
+        ast.literal_eval(code.strip())
+    except (ValueError, SyntaxError):
+        return False
+    return True
+
+
+def _refuse_if_needed(ctx: LayerContext, layer_class: LayerClass) -> None:
+    later = _later_layer_needing_shape(ctx)
+    if later is not None:
+        message = (
+            f"{later.short_name} after the custom layer {layer_class.name} needs its output shape, which k2t cannot tell "
+            f"from its call(); define `compute_output_shape(self, input_shape)` returning a tuple k2t can evaluate"
+        )
+        raise Unsupported("K2T103", message, ctx.layer.pos)
+
+
+def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str) -> list[str]:
+    regularizer = weight.arguments.get("regularizer")
+    if regularizer is None:
+        return []
+    return regularizer_terms(_value(regularizer, parts.layer_class.script), f"{owner}.{weight.attr}")
+
+
+def _count(shapes) -> int | None:
+    total = 0
+    for shape in shapes:
+        if shape is None or not all(isinstance(dim, int) for dim in shape):
+            return None
+        total += math.prod(shape)
+    return total
+
+
+# ----------------------------------------------------------------------------------------- sizes
+_UNKNOWN = object()
+
+
+def _size_of(dim: str | None) -> int | str | None:
+    """A Dim as the evaluator holds it: an int when it is a number, else its code (a constructor parameter)."""
+    if dim is None:
+        return None
+    return int(dim) if dim.isdigit() else dim
+
+
+class _Sizes:
+    """Evaluates the class's shape code (add_weight's shape=, compute_output_shape) for one use of the layer:
+    __init__'s parameters hold the call's arguments, ``self.<attr>`` what __init__ assigns. A value is an
+    int, the code of a size (a constructor parameter of the model's module), None (the batch), or a tuple."""
+
+    def __init__(self, ctx: LayerContext, parts: LayerClassParts, arguments: list[tuple[str | None, Value]]):
+        self.ctx = ctx
+        self.parts = parts
+        names = [p.name.value for p in parts.init_params]
+        self.arguments: dict[str, Value] = dict(zip(names, [value for key, value in arguments if key is None]))
+        self.arguments.update((key, value) for key, value in arguments if key is not None)
+        self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
+
+    def shape(self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None) -> tuple | None:
+        if node is None:
+            return None
+        value = self.evaluate(node, {"input_shape": input_shape, **(names or {})})
+        if isinstance(value, (list, tuple)):
+            return tuple(value)
+        if isinstance(value, (int, str)):
+            return (value,)
+        return None
+
+    def evaluate(self, node: cst.BaseExpression, names: dict[str, object]) -> object:
+        try:
+            return self._evaluate(node, names)
+        except (TypeError, IndexError, ValueError, ZeroDivisionError, KeyError):
+            return _UNKNOWN
+
+    def _evaluate(self, node: cst.BaseExpression, names: dict[str, object]) -> object:
+        if isinstance(node, cst.Integer):
+            return int(node.evaluated_value)
+        if isinstance(node, cst.Name):
+            if node.value == "None":
+                return None
+            if node.value in names:
+                return names[node.value]
+            return self._parameter(node.value, names)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items: list[object] = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    items.extend(_sequence(self._evaluate(element.value, names)))
+                else:
+                    items.append(self._evaluate(element.value, names))
+            return tuple(_known(item) for item in items)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            expression = self.parts.attributes.get(node.attr.value)
+            if expression is None:
+                raise KeyError(node.attr.value)
+            return self._evaluate(expression, {})  # __init__'s own names: its parameters
+        if isinstance(node, cst.Attribute) and node.attr.value == "value":
+            return self._evaluate(node.value, names)  # TensorFlow 1's Dimension(8).value
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            return self._subscript(_sequence(self._evaluate(node.value, names)), node.slice[0].slice, names)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("int", "tuple", "list") and len(node.args) == 1:
+            inner = self._evaluate(node.args[0].value, names)
+            return tuple(_sequence(inner)) if node.func.value != "int" else _known(inner)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            operand = self._evaluate(node.expression, names)
+            if isinstance(operand, int):
+                return -operand
+        if isinstance(node, cst.BinaryOperation):
+            return _arithmetic(self._evaluate(node.left, names), node.operator, self._evaluate(node.right, names))
+        raise ValueError(_code(node))
+
+    def _parameter(self, name: str, names: dict[str, object]) -> object:
+        """An __init__ parameter: the call's argument (a number, or a size of the model's constructor)."""
+        value = self.arguments.get(name)
+        if value is None:
+            default = self.defaults.get(name)
+            if default is None:
+                raise KeyError(name)
+            return self._evaluate(default, {})
+        literal = value.literal if value.is_literal else None
+        if isinstance(literal, (tuple, list)):
+            return tuple(literal)
+        if value.is_literal and (isinstance(literal, bool) or not isinstance(literal, int)):
+            raise ValueError(value.code)
+        # A size as written, or the script's variable as a constructor parameter of the module (LayerContext.size).
+        return _size_of(self.ctx.size(value, name))
+
+    def _subscript(self, sequence: tuple, index: cst.BaseSlice, names: dict[str, object]) -> object:
+        if isinstance(index, cst.Index):
+            position = self._evaluate(index.value, names)
+            if not isinstance(position, int):
+                raise TypeError("index")
+            return sequence[position]
+        assert isinstance(index, cst.Slice)
+        bounds = [None if part is None else self._evaluate(part, names) for part in (index.lower, index.upper, index.step)]
+        if not all(bound is None or isinstance(bound, int) for bound in bounds):
+            raise TypeError("slice")
+        return tuple(sequence[slice(*bounds)])
+
+
+def _sequence(value: object) -> tuple:
+    if not isinstance(value, (tuple, list)):
+        raise TypeError("not a shape")
+    return tuple(value)
+
+
+def _known(value: object) -> object:
+    if value is _UNKNOWN:
+        raise ValueError("unknown")
+    return value
+
+
+def _arithmetic(left: object, operator: cst.BaseBinaryOp, right: object) -> object:
+    if isinstance(operator, cst.Add) and isinstance(left, tuple) and isinstance(right, tuple):
+        return left + right
+    if isinstance(left, int) and isinstance(right, int):
+        table: dict[type, Callable[[int, int], int]] = {
+            cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b, cst.Multiply: lambda a, b: a * b,
+            cst.FloorDivide: lambda a, b: a // b,
+        }  # fmt: skip
+        if type(operator) in table:
+            return table[type(operator)](left, right)
+    symbols = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.FloorDivide: "//"}
+    if type(operator) in symbols and isinstance(left, (int, str)) and isinstance(right, (int, str)):
+        return f"({left} {symbols[type(operator)]} {right})"  # a size of the model's constructor parameters
+    raise TypeError("arithmetic")
+
+
+# ----------------------------------------------------------------------------------------- output shape
+def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, weights: dict[str, tuple | None]) -> tuple | None:
+    """The output's shape (batch first): compute_output_shape when k2t can evaluate it, else derived from call."""
+    declared = parts.methods.get("compute_output_shape")
+    if declared is not None:
+        shape = _returned_shape(declared, sizes, input_shape)
+        if shape is not None:
+            return shape
+    call = parts.call
+    if call is None or not call.params.params[1:]:
+        return None
+    keras_name = import_names(parts.layer_class.script.metadata)
+    shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None})
+    return shapes.returned(call, call.params.params[1].name.value, input_shape)
+
+
+def _returned_shape(method: cst.FunctionDef, sizes: _Sizes, input_shape: tuple) -> tuple | None:
+    """``return (input_shape[0], self.units)``: compute_output_shape's one return, evaluated."""
+    statements = [s for s in _body(method) if not _is_docstring(s)]
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine) or not method.params.params[1:]:
+        return None
+    returned = statements[0].body[0]
+    if not isinstance(returned, cst.Return) or returned.value is None:
+        return None
+    parameter = method.params.params[1].name.value
+    value = sizes.evaluate(returned.value, {parameter: input_shape})
+    if not isinstance(value, tuple) or not value or value[0] is not None:
+        return None
+    return value
+
+
+class _TensorShapes:
+    """Shapes through call()'s statements: names bound once to op results, then a return. A shape is a tuple
+    (batch first) of ints, size codes or None; () is a number. None: not known."""
+
+    def __init__(self, keras_name: KerasName, attributes: dict[str, tuple]):
+        self.keras_name = keras_name
+        self.attributes = attributes
+
+    def returned(self, method: cst.FunctionDef, parameter: str, input_shape: tuple) -> tuple | None:
+        names: dict[str, tuple | None] = {parameter: input_shape}
+        for statement in _body(method):
+            if _is_docstring(statement):
+                continue
+            if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                return None
+            small = statement.body[0]
+            if isinstance(small, cst.Return):
+                return self.shape(small.value, names) if small.value is not None else None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                names[small.targets[0].target.value] = self.shape(small.value, names)
+                continue
+            return None
+        return None
+
+    def shape(self, node: cst.BaseExpression, names: dict[str, tuple | None]) -> tuple | None:
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return ()
+        if isinstance(node, cst.Name):
+            return names.get(node.value)
+        if isinstance(node, cst.Attribute):
+            return self.attributes.get(_code(node))
+        if isinstance(node, cst.UnaryOperation):
+            return self.shape(node.expression, names)
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.shape(node.left, names), self.shape(node.right, names)
+            if isinstance(node.operator, cst.MatrixMultiply):
+                return _matmul(left, right)
+            return _broadcast(left, right)
+        if isinstance(node, cst.Call):
+            return self._call(node, names)
+        return None
+
+    def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
+        name = self.keras_name(node.func)
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if name in _MATMUL and len(positional) == 2 and not keywords:
+            return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
+        if name in _SHAPE_KEEPING:
+            tensors = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("x", "y", "x1", "x2")]
+            result: tuple | None = ()
+            for tensor in tensors:
+                result = _broadcast(result, self.shape(tensor, names))
+            return result
+        if name in _REDUCTIONS or name in _SQUEEZE or name in _EXPAND:
+            if not positional:
+                return None
+            tensor = self.shape(positional[0], names)
+            axis = _literal(positional[1] if len(positional) > 1 else keywords.get("axis"))
+            if tensor is None or not isinstance(axis, int) or isinstance(axis, bool):
+                return None
+            if name in _EXPAND:
+                index = axis if axis >= 0 else len(tensor) + 1 + axis
+                return (*tensor[:index], 1, *tensor[index:]) if 0 < index <= len(tensor) else None
+            index = axis % len(tensor) if -len(tensor) <= axis < len(tensor) else None
+            if index is None or index == 0:
+                return None  # the batch axis: no shape per sample
+            keepdims = _literal(positional[2] if len(positional) > 2 else keywords.get("keepdims"), default=False)
+            if name in _SQUEEZE:
+                return (*tensor[:index], *tensor[index + 1 :]) if tensor[index] == 1 else None
+            if keepdims is True:
+                return (*tensor[:index], 1, *tensor[index + 1 :])
+            return (*tensor[:index], *tensor[index + 1 :]) if keepdims is False else None
+        return None
+
+
+def _broadcast(left: tuple | None, right: tuple | None) -> tuple | None:
+    """NumPy broadcasting of two shapes, where k2t can tell the sizes agree."""
+    if left is None or right is None:
+        return None
+    rank = max(len(left), len(right))
+    left, right = (_NONE_PAD,) * (rank - len(left)) + left, (_NONE_PAD,) * (rank - len(right)) + right
+    result = []
+    for a, b in zip(left, right):
+        if a is _NONE_PAD or a == 1 and b is not _NONE_PAD:
+            result.append(b)
+        elif b is _NONE_PAD or b == 1 or a == b:
+            result.append(a)
+        else:
+            return None
+    return tuple(result)
+
+
+_NONE_PAD: object = object()  # a missing leading axis in broadcasting
+
+
+def _matmul(left: tuple | None, right: tuple | None) -> tuple | None:
+    """x @ w with a 2-D w (K.dot's and matmul's common case): the last axis of x becomes w's last."""
+    if left is None or right is None or len(right) != 2 or len(left) < 2:
+        return None
+    if left[-1] != right[0]:
+        return None
+    return (*left[:-1], right[1])
+
+
+def _literal(node: cst.BaseExpression | None, default: object = None) -> object:
+    if node is None:
+        return default
+    try:
+        return ast.literal_eval(_code(node).strip())
+    except (ValueError, SyntaxError):
+        return ...
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+# ----------------------------------------------------------------------------------------- the class, rewritten
+def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls: dict[int, str], statements: dict[int, list[str]],
+                          expressions: dict[int, str], todos: list[Todo]) -> None:
+    """Rewrite each custom layer class the translated models use (once), into the plan's tables: calls and
+    expressions (ScriptPlan.calls / .expressions, by id() of the original node), statements (ScriptPlan.statements),
+    and ``todos``, in place of the parser's notes on the Keras names of the class."""
+    keras_name = import_names(script.metadata)
+    positions = script.metadata.resolve(PositionProvider)
+    superseded: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (start, end) ranges whose parser notes go
+    found: list[Todo] = []
+    for layer_class in dict.fromkeys(classes):
+        parts = class_parts(layer_class)
+        expressions[id(layer_class.base)] = "nn.Module"
+        for decorator in layer_class.node.decorators:
+            if keras_name(decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator):
+                expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
+                superseded.append(_range(positions, decorator))
+        for name, method in parts.methods.items():
+            if name in _KERAS_ONLY_METHODS:
+                statements[id(method)] = []
+                superseded.append(_range(positions, method))
+                continue
+            if name == "call":
+                expressions[id(method.name)] = "forward"
+            rewrite = rewrite_ops(method, keras_name)
+            calls.update(rewrite.replacements)
+            superseded.extend(_range(positions, node) for node in rewrite.handled)
+            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
+            replaced = [_range(positions, weight.statement) for weight in parts.weights]
+            problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
+            found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
+            _rewrite_super_calls(method, calls, statements)
+        for weight in parts.weights:
+            try:
+                statements[id(weight.statement)] = _weight_lines(parts, weight, keras_name)
+            except Unsupported as exc:
+                found.append(Todo(weight.statement, exc.code, exc.message, exc.pos or _pos_of(positions, weight.call)))
+    todos[:] = [t for t in todos if not (t.code in _OP_CODES and _inside(t.pos, superseded))] + found
+
+
+def _rewrite_super_calls(method: cst.FunctionDef, calls: dict[int, str], statements: dict[int, list[str]]) -> None:
+    """``super().__init__(**kwargs)`` -> ``super().__init__()``; ``super().build(input_shape)`` goes."""
+    for statement in _body(method):
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
+            continue
+        call = statement.body[0].value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Call)):
+            continue
+        if not (isinstance(call.func.value.func, cst.Name) and call.func.value.func.value == "super"):
+            continue
+        if call.func.attr.value == "__init__":
+            calls[id(call)] = f"{_code(call.func)}()"  # nn.Module takes none of Keras's layer keywords
+        elif call.func.attr.value == "build":
+            statements[id(statement)] = []  # Keras's Layer.build only marks the layer built
+
+
+def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName) -> list[str]:
+    """``self.w = self.add_weight(...)`` as an nn.Parameter of that shape, initialised as Keras does."""
+    script = parts.layer_class.script
+    arguments = weight.arguments
+    shape_node = arguments["shape"]
+    rewrite = rewrite_ops(shape_node, keras_name)
+    if rewrite.problems:
+        problem = rewrite.problems[0]
+        raise Unsupported(problem.error.code, problem.error.message, _pos(script, problem.node))
+    shape = _code(apply_rewrite(shape_node, rewrite)).strip()
+    dims = _shape_elements(shape_node, rewrite)
+    tensor = f"self.{weight.attr}"
+    trainable = _literal(arguments.get("trainable"), default=True)
+    if not isinstance(trainable, bool):
+        raise Unsupported("K2T102", "add_weight(trainable=...) must be True or False", _pos(script, arguments["trainable"]))
+    dtype = _literal(arguments.get("dtype"), default=None)
+    if dtype not in (None, "float32"):
+        raise Unsupported("K2T102", f"add_weight(dtype={dtype!r}) is not translated (k2t makes float32 weights)", _pos(script, arguments["dtype"]))
+    name = _literal(arguments.get("name"), default=None)
+    initializer = arguments.get("initializer")
+    what = f"Keras add_weight {name!r}" if isinstance(name, str) else "Keras add_weight"
+    default = "glorot_uniform"  # Keras 3's add_weight default for a float weight (keras/src/layers/layer.py)
+    chosen = _literal(initializer, default=default) if initializer is not None else default
+    comment = f"# {what}, {chosen if isinstance(chosen, str) else _code(initializer).strip()}{'' if trainable else ', not trained'}"
+    lines = [f"{tensor} = nn.Parameter(torch.empty({shape}){'' if trainable else ', requires_grad=False'})  {comment}"]
+    fan_in, fan_out = _keras_fans(dims)
+    torch_fans = dims is not None and len(dims) == 2 and chosen == "glorot_uniform"  # xavier's fans are symmetric
+    value = _value(initializer, script) if initializer is not None else None
+    if dims is None and _needs_fans(value):
+        raise Unsupported("K2T111", f"{what}: k2t computes Keras's fans from a shape written as a tuple", _pos(script, shape_node))
+    lines.extend(initializer_lines(value, default, tensor, fan_in, fan_out, torch_fans=torch_fans))
+    return _comments_trailing(lines)
+
+
+def _comments_trailing(lines: list[str]) -> list[str]:
+    """A comment line goes to the end of the line after it: the emitter replaces a statement by statements."""
+    result: list[str] = []
+    pending = ""
+    for line in lines:
+        if line.startswith("#"):
+            pending = line
+            continue
+        result.append(f"{line}  {pending}" if pending else line)
+        pending = ""
+    return result
+
+
+def _shape_elements(node: cst.BaseExpression, rewrite: OpRewrite) -> list[str] | None:
+    if not isinstance(node, (cst.Tuple, cst.List)) or not all(isinstance(e, cst.Element) for e in node.elements):
+        return None
+    return [_code(apply_rewrite(e.value, rewrite)).strip() for e in node.elements]
+
+
+def _keras_fans(dims: list[str] | None) -> tuple[str, str]:
+    """Keras's fans of a weight (keras/src/initializers/random_initializers.py compute_fans): its last two axes,
+    times the product of the others (a conv kernel's receptive field)."""
+    if dims is None:
+        return "1", "1"
+    if not dims:
+        return "1", "1"
+    if len(dims) == 1:
+        return dims[0], dims[0]
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    receptive = " * ".join(dims[:-2])
+    return f"{dims[-2]} * {receptive}", f"{dims[-1]} * {receptive}"
+
+
+def _needs_fans(value: Value | None) -> bool:
+    if value is None:
+        return True
+    text = value.code.lower()
+    return any(word in text for word in ("glorot", "he_", "lecun", "variance", "henormal", "heuniform"))
+
+
+def _value(node: cst.BaseExpression, script: KerasScript) -> Value:
+    """A Value for an argument in the class's body, as the parser would make it (literal, Keras name or call)."""
+    keras_name = import_names(script.metadata)
+    code = _code(node).strip()
+    pos = _pos(script, node)
+    literal = _literal(node, default=None)
+    if literal is not ...:
+        return Value(code, pos, literal=literal)
+    if isinstance(node, cst.Call):
+        name = keras_name(node.func)
+        if name is not None:
+            args = tuple(_value(arg.value, script) for arg in node.args if arg.keyword is None)
+            kwargs = tuple((arg.keyword.value, _value(arg.value, script)) for arg in node.args if arg.keyword is not None)
+            return Value(code, pos, keras_call=KerasCall(name, args, kwargs, pos))
+    name = keras_name(node)
+    return Value(code, pos, keras_ref=name) if name is not None else Value(code, pos)
+
+
+# ----------------------------------------------------------------------------------------- positions
+def _pos(script: KerasScript, node: cst.CSTNode) -> tuple[int, int]:
+    return _pos_of(script.metadata.resolve(PositionProvider), node)
+
+
+def _pos_of(positions, node: cst.CSTNode) -> tuple[int, int]:
+    start = positions[node].start
+    return (start.line, start.column + 1)
+
+
+def _range(positions, node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]]:
+    where = positions[node]
+    return (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
+
+
+def _inside(pos: tuple[int, int] | None, ranges: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+    return pos is not None and any(start <= pos <= end for start, end in ranges)
+
+
+_EMPTY = cst.Module(body=[])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)

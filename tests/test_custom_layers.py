@@ -1,0 +1,152 @@
+"""Custom layers (k2t/translate/custom_layers.py): the class as it is ported, the module that builds it,
+the output shape the layers after it see, and the diagnostics for what is not translated. Parity against
+Keras is in tests/test_parity_custom_layers.py."""
+
+import textwrap
+
+import k2t
+
+HEAD = """\
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import layers
+
+x = np.zeros((8, 6), dtype="float32")
+y = np.zeros((8, 1), dtype="float32")
+"""
+
+SCALE = """\
+class Scale(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units){extra})
+
+    def call(self, inputs):
+        return {body}
+{methods}
+"""
+
+
+def convert(body: str):
+    return k2t.convert_source(HEAD + textwrap.dedent(body), filename="case.py")
+
+
+def line_of(body: str, text: str) -> int:
+    """The line of the converted source where ``text`` first stands."""
+    return next(number for number, line in enumerate((HEAD + body).splitlines(), 1) if text in line)
+
+
+def codes(result) -> list[tuple[int, str]]:
+    return [(d.line, d.code) for d in result.diagnostics]
+
+
+def scale_class(body="tf.matmul(inputs, self.kernel)", extra="", methods="") -> str:
+    return SCALE.format(body=body, extra=extra, methods=methods)
+
+
+def sequential(*layer_codes: str) -> str:
+    listed = "".join(f"    {code},\n" for code in layer_codes)
+    return f"model = keras.Sequential([\n    keras.Input(shape=(6,)),\n{listed}])\nmodel.compile(optimizer='sgd', loss='mse')\n"
+
+
+def test_class_becomes_an_nn_module_built_by_the_model():
+    source = "@keras.saving.register_keras_serializable()\n" + scale_class(
+        methods="\n    def get_config(self):\n        return {**super().get_config(), 'units': self.units}\n"
+    )
+    result = convert(source + sequential("Scale(4, name='scale')", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    output = result.output
+    assert "class Scale(nn.Module):" in output
+    assert "        super().__init__()\n" in output
+    assert "    def forward(self, inputs):\n        return torch.matmul(inputs, self.kernel)\n" in output
+    assert "self.kernel = nn.Parameter(torch.empty((input_shape[-1], self.units)))  # Keras add_weight 'kernel', glorot_uniform" in output
+    assert "nn.init.xavier_uniform_(self.kernel)" in output  # Keras 3's add_weight default for a float weight
+    assert "        self.scale = Scale(4)\n        self.scale.build((None, 6))" in output
+    assert "nn.Linear(4, 1)" in output  # the output shape, derived through the matmul
+    assert "get_config" not in output and "register_keras_serializable" not in output and "import keras" not in output
+
+
+def test_output_shape_from_compute_output_shape():
+    methods = "\n    def compute_output_shape(self, input_shape):\n        return (input_shape[0], self.units * 2)\n"
+    result = convert(scale_class(body="tf.concat([tf.matmul(inputs, self.kernel)] * 2, axis=-1)", methods=methods)
+                     + sequential("Scale(3)", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(6, 1)" in result.output
+    assert "compute_output_shape" not in result.output
+
+
+def test_size_from_a_script_variable_is_a_constructor_parameter():
+    result = convert("UNITS = 5\n" + scale_class() + sequential("Scale(UNITS)", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "self.scale = Scale(units)" in result.output and "nn.Linear(units, 1)" in result.output
+    assert "model = Net(units=UNITS)" in result.output
+
+
+def test_keras_fans_for_a_weight_in_keras_layout():
+    # torch's kaiming_uniform_ would take the fan from axis 1 (the units); Keras takes it from the axis before the last.
+    result = convert(scale_class(extra=', initializer="he_uniform"') + sequential("Scale(4)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "limit = math.sqrt(3 * 2 / input_shape[-1])" in result.output
+    assert "kaiming" not in result.output
+
+
+def test_weight_not_trained_and_regularized():
+    extra = ', trainable=False, regularizer=keras.regularizers.l2(0.01)'
+    result = convert(scale_class(extra=extra) + sequential("Scale(4)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Parameter(torch.empty((input_shape[-1], self.units)), requires_grad=False)" in result.output
+    assert "return 0.01 * self.scale.kernel.square().sum()" in result.output
+
+
+def test_shape_unknown_is_refused_only_when_a_later_layer_needs_it():
+    body = "tf.gather(inputs, [0, 1], axis=1)"
+    source = scale_class(body=body) + sequential("Scale(4)", "layers.Dense(1)")
+    result = convert(source)
+    refused = [d for d in result.diagnostics if d.code == "K2T103"]
+    assert [(d.line, d.column) for d in refused] == [(line_of(source, "Scale(4)"), 5)], [d.format() for d in result.diagnostics]
+    assert "Dense after the custom layer Scale needs its output shape" in refused[0].message
+    last = convert(scale_class(body=body) + sequential("layers.Dense(3)", "Scale(4)"))
+    assert last.ok, [d.format() for d in last.diagnostics]
+
+
+def test_add_weight_argument_not_translated_is_located():
+    source = scale_class(extra=", constraint=keras.constraints.NonNeg()") + sequential("Scale(4)")
+    result = convert(source)
+    assert (line_of(source, "self.add_weight"), "K2T102") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_op_outside_the_vocabulary_is_located_in_call():
+    source = scale_class(body="tf.raw_ops.Relu(features=inputs)") + sequential("Scale(4)")
+    result = convert(source)
+    assert codes(result) == [(line_of(source, "tf.raw_ops"), "K2T150")], [d.format() for d in result.diagnostics]
+    assert "tf.raw_ops" in result.output and "class Scale(nn.Module)" in result.output
+
+
+def test_sublayer_made_in_init_is_located():
+    source = """\
+class Block(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(4)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+"""
+    result = convert(source + sequential("Block()"))
+    assert (line_of(source, "layers.Dense(4)"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert "sublayers" in next(d.message for d in result.diagnostics if d.code == "K2T103")
+
+
+def test_keras_layer_keyword_not_translated_is_reported():
+    result = convert(scale_class() + sequential("Scale(4, trainable=False)"))
+    assert any(d.code == "K2T102" and "trainable" in d.message for d in result.diagnostics)
+
+
+def test_class_no_model_uses_stays_as_written():
+    result = convert(scale_class() + "layer = 3\n")
+    assert "class Scale(layers.Layer):" in result.output
+    assert {d.code for d in result.diagnostics} == {"K2T100", "K2T150"}  # the base, and tf.matmul kept as written

@@ -1,0 +1,135 @@
+"""Exact parity of custom layers (``class X(keras.layers.Layer)``) against Keras: the same initial weights
+(copied from Keras's ``layer.weights`` in order), every layer's output and every epoch's loss within the
+usual tolerances. A dense layer made with add_weight in a Sequential (its output shape derived through
+the matmul), a Kaggle-style attention pooling after an LSTM in a Functional model, and a layer whose call
+reads ``training``."""
+
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch
+from parity_cases import assert_parity
+
+pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
+
+DATA = """\
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import layers
+from tensorflow.keras import backend as K
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 8)).astype("float32")
+y = (x.sum(axis=1) > 0).astype("float32")
+sequences = rng.normal(size=(96, 10, 4)).astype("float32")
+keras.utils.set_random_seed(0)
+"""
+
+
+def case(body: str) -> str:
+    return DATA + textwrap.dedent(body)
+
+
+def test_dense_made_with_add_weight_in_a_sequential(tmp_path):
+    source = case(
+        """\
+        class MyDense(layers.Layer):
+            def __init__(self, units=32, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+
+            def build(self, input_shape):
+                self.w = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="he_uniform", trainable=True)
+                self.b = self.add_weight(name="bias", shape=(self.units,), initializer="zeros", trainable=True)
+
+            def call(self, inputs):
+                return tf.nn.relu(tf.matmul(inputs, self.w) + self.b)
+
+            def get_config(self):
+                config = super().get_config()
+                config.update({"units": self.units})
+                return config
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            MyDense(16, name="hidden"),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_attention_pooling_after_an_lstm_in_a_functional_model(tmp_path):
+    source = case(
+        """\
+        @keras.saving.register_keras_serializable()
+        class Attention(layers.Layer):
+            def __init__(self, **kwargs):
+                super(Attention, self).__init__(**kwargs)
+
+            def build(self, input_shape):
+                self.W = self.add_weight(name="att_weight", shape=(input_shape[-1], 1), initializer="normal")
+                self.b = self.add_weight(name="att_bias", shape=(input_shape[1], 1), initializer="zeros")
+                super(Attention, self).build(input_shape)
+
+            def call(self, x):
+                et = K.squeeze(K.tanh(K.dot(x, self.W) + self.b), axis=-1)
+                at = K.softmax(et)
+                at = K.expand_dims(at, axis=-1)
+                output = x * at
+                return K.sum(output, axis=1)
+
+            def compute_output_shape(self, input_shape):
+                return (input_shape[0], input_shape[-1])
+
+            def get_config(self):
+                return super(Attention, self).get_config()
+
+
+        inputs = keras.Input(shape=(10, 4))
+        h = layers.LSTM(8, return_sequences=True)(inputs)
+        h = Attention()(h)
+        outputs = layers.Dense(1, activation="sigmoid")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(sequences, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_call_reading_training(tmp_path):
+    # Keras calls the layer with training=True in fit, False in predict and evaluate: the module passes
+    # its own mode. The per-layer pass runs in inference mode, the training losses in training mode.
+    source = case(
+        """\
+        class TrainingScale(layers.Layer):
+            def __init__(self, factor, **kwargs):
+                super().__init__(**kwargs)
+                self.factor = factor
+
+            def call(self, inputs, training=None):
+                if training:
+                    return inputs * self.factor
+                return inputs
+
+            def compute_output_shape(self, input_shape):
+                return input_shape
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            layers.Dense(6, activation="tanh"),
+            TrainingScale(0.5),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
