@@ -43,6 +43,15 @@ RECURRENT = {
         'keras.layers.TimeDistributed(keras.layers.Dense(3, activation="relu"))',
         "keras.layers.Flatten()",
     ],
+    # dropout / recurrent_dropout: the step-by-step loop (templates/layers/recurrent_loop.py.j2), identity at
+    # inference; the parity harness turns the rates off on both sides for training, as it does Dropout's.
+    "lstm_dropout": ["keras.layers.LSTM(5, dropout=0.3)"],
+    "lstm_recurrent_dropout_sequences": ["keras.layers.LSTM(6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True)", "keras.layers.LSTM(3, recurrent_dropout=0.1)"],
+    "gru_dropout_no_bias_backwards": ["keras.layers.GRU(5, dropout=0.2, recurrent_dropout=0.2, use_bias=False, go_backwards=True)"],
+    "gru_recurrent_dropout_bias": ['keras.layers.GRU(5, recurrent_dropout=0.25, bias_initializer="ones")'],
+    "simple_rnn_relu_dropout": ['keras.layers.SimpleRNN(5, activation="relu", dropout=0.1, recurrent_dropout=0.4)'],
+    "bidirectional_lstm_dropout_sequences": ["keras.layers.Bidirectional(keras.layers.LSTM(4, dropout=0.2, recurrent_dropout=0.2, return_sequences=True))", "keras.layers.Flatten()"],
+    "bidirectional_gru_dropout": ["keras.layers.Bidirectional(keras.layers.GRU(4, recurrent_dropout=0.3))"],
     "conv1d_then_lstm": ['keras.layers.Conv1D(6, 3, padding="same", activation="relu")', "keras.layers.MaxPooling1D()", "keras.layers.LSTM(4)"],
 }
 
@@ -177,6 +186,15 @@ def test_generated_recurrent_layers_read_like_torch():
     assert "bias.requires_grad_(False)" in output.split("class KerasGRU")[0]  # LSTM: torch's extra bias frozen
     assert "requires_grad_" not in output.split("class KerasGRU")[1].split("class ")[0]  # GRU: two biases on both sides
     assert "class KerasSimpleRNN" not in output
+    assert "Loop" not in output  # without dropout: torch's fused kernels
+
+
+def test_dropout_generates_the_step_loop_only_where_set():
+    output = _converted(["keras.layers.LSTM(8, dropout=0.2, return_sequences=True)", "keras.layers.LSTM(4)"])
+    assert "self.lstm = KerasLSTMLoop(4, 8, return_sequences=True, dropout=0.2)" in output
+    assert "self.lstm_1 = KerasLSTM(8, 4)" in output
+    assert "class KerasLSTMLoop(nn.LSTM):" in output and "class KerasLSTM(nn.LSTM):" in output
+    assert "for t in range(x.shape[1]):" in output
 
 
 def test_go_backwards_flips_the_sequence():
@@ -185,8 +203,8 @@ def test_go_backwards_flips_the_sequence():
 
 
 UNSUPPORTED = {
-    "keras.layers.LSTM(4, recurrent_dropout=0.2)": "recurrent_dropout=0.2",
-    "keras.layers.LSTM(4, dropout=0.2)": "dropout=0.2",
+    "keras.layers.LSTM(4, recurrent_dropout=1.0)": "recurrent_dropout=1.0",
+    "keras.layers.SimpleRNN(4, dropout=1)": "dropout=1",
     "keras.layers.GRU(4, return_state=True)": "return_state=True",
     "keras.layers.LSTM(4, stateful=True)": "stateful=True",
     'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
@@ -214,14 +232,19 @@ def test_embedding_mask_zero_is_a_diagnostic():
     assert "mask_zero" in result.diagnostics[0].message
 
 
+def _run_until(source: str, marker: str) -> dict:
+    """The names a script defines before ``marker``: its model built, not yet trained."""
+    namespace: dict = {}
+    exec(compile(source.split(marker)[0], "<script>", "exec"), namespace)
+    return namespace
+
+
 def test_recurrent_initial_weights_are_distributed_as_keras():
     """Glorot-uniform input kernel, orthogonal recurrent kernel, forget-gate bias 1."""
     import numpy as np
 
     source = script(["keras.layers.LSTM(64)", OUT], shape=(10, 48))
-    namespace: dict = {}
-    before_training = k2t.convert_source(source).output.split("\noptimizer = ")[0]
-    exec(compile(before_training, "<converted>", "exec"), namespace)
+    namespace = _run_until(k2t.convert_source(source).output, "\noptimizer = ")
     lstm = namespace["model"].lstm
     kernel = lstm.weight_ih_l0.detach().numpy()
     limit = np.sqrt(6 / (48 + 4 * 64))  # Keras glorot_uniform on the (48, 256) kernel
@@ -232,3 +255,80 @@ def test_recurrent_initial_weights_are_distributed_as_keras():
     bias = lstm.bias_ih_l0.detach().numpy()
     np.testing.assert_array_equal(bias, np.r_[np.zeros(64), np.ones(64), np.zeros(128)])
     assert not lstm.bias_hh_l0.requires_grad and not lstm.bias_hh_l0.detach().numpy().any()
+
+
+# --------------------------------------------------------------------------- dropout masks in training
+
+# Keras's gates in the order of its masks, as indices of torch's gates (GRU: Keras z, r, h; torch r, z, n).
+_KERAS_GATES = {"LSTM": [0, 1, 2, 3], "GRU": [1, 0, 2], "SimpleRNN": [0]}
+DROPOUT_LAYERS = {
+    "lstm_both": "keras.layers.LSTM(5, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)",
+    "lstm_input_only": "keras.layers.LSTM(5, dropout=0.3)",
+    "gru_both": "keras.layers.GRU(5, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)",
+    "gru_recurrent_only": 'keras.layers.GRU(5, recurrent_dropout=0.2, bias_initializer="ones")',
+    "simple_rnn_both": "keras.layers.SimpleRNN(5, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)",
+}
+
+
+def _keras_and_torch_layers(layer: str):
+    """The Keras layer built by the script and the converted script's module for it, with Keras's weights."""
+    from k2t.weights import TRANSFERS
+
+    source = script([layer, OUT], shape=SEQUENCE)
+    keras_namespace = _run_until(source, "\nmodel.compile(")
+    torch_namespace = _run_until(k2t.convert_source(source).output, "\noptimizer = ")
+    keras_layer, torch_layer = keras_namespace["model"].layers[0], next(torch_namespace["model"].children())
+    TRANSFERS[type(keras_layer).__name__.lower()](keras_layer, torch_layer, "case")
+    return keras_namespace["x"][:16], keras_layer, torch_layer
+
+
+@pytest.mark.parametrize("name", DROPOUT_LAYERS)
+def test_training_with_the_same_dropout_masks_matches_keras(name):
+    """Training mode with rates > 0: given the same masks, the step loop computes what Keras computes.
+
+    Keras draws one mask per sequence (per gate when recurrent_dropout > 0, LSTM
+    and GRU); both sides are handed the same masks through their one drawing function.
+    """
+    import numpy as np
+    import torch
+
+    x, keras_layer, torch_layer = _keras_and_torch_layers(DROPOUT_LAYERS[name])
+    kind, cell = type(keras_layer).__name__, keras_layer.cell
+    per_gate = kind != "SimpleRNN" and cell.recurrent_dropout > 0
+    rng = np.random.RandomState(1)
+    masks = {}  # rate -> (batch, masks, size), in torch's gate order
+    for rate, size in ((cell.dropout, x.shape[-1]), (cell.recurrent_dropout, cell.units)):
+        count = len(_KERAS_GATES[kind]) if per_gate else 1
+        masks[rate] = ((rng.uniform(size=(len(x), count, size)) >= rate) / (1 - rate)).astype("float32")
+
+    def keras_masks(step_input, rate):
+        if per_gate:
+            return [keras.ops.convert_to_tensor(masks[rate][:, gate]) for gate in _KERAS_GATES[kind]]
+        return keras.ops.convert_to_tensor(masks[rate][:, 0])
+
+    import keras
+
+    cell._create_dropout_mask = keras_masks
+    torch_layer.dropout_mask = lambda inputs, size, rate: torch.from_numpy(masks[rate]) if rate else None
+    expected = np.asarray(keras_layer(x, training=True))
+    torch_layer.train()
+    actual = torch_layer(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+    assert np.abs(actual - np.asarray(keras_layer(x, training=False))).max() > 1e-2  # the masks did change the outputs
+
+
+def test_dropout_masks_are_drawn_as_keras_draws_them():
+    """One mask per sequence and gate, entries 0 or 1 / (1 - rate) with P(0) = rate; none at inference."""
+    import torch
+
+    _, _, lstm = _keras_and_torch_layers("keras.layers.LSTM(5, dropout=0.3, recurrent_dropout=0.2)")
+    lstm.train()
+    torch.manual_seed(0)
+    mask = lstm.dropout_mask(torch.zeros(20_000, 10, 4), 4, 0.3)
+    assert mask.shape == (20_000, 4, 4)  # (batch, gates, features): Keras's implementation=1 masks each gate
+    assert mask.unique().tolist() == pytest.approx([0.0, 1 / 0.7])
+    assert abs((mask == 0).float().mean().item() - 0.3) < 0.01
+    lstm.recurrent_dropout = 0.0
+    assert lstm.dropout_mask(torch.zeros(8, 10, 4), 4, 0.3).shape == (8, 1, 4)  # one mask shared by the gates
+    lstm.eval()
+    assert lstm.dropout_mask(torch.zeros(8, 10, 4), 4, 0.3) is None

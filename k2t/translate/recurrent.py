@@ -10,6 +10,12 @@ keeps torch's recurrent bias at zero and frozen, so both compute the same.
 
 The generated wrapper (``templates/layers/recurrent.py.j2``) returns what Keras
 returns: the last step unless ``return_sequences=True``.
+
+``dropout`` / ``recurrent_dropout`` cannot be expressed by the fused kernels:
+Keras draws one mask per sequence for the inputs and one for the previous
+output (one per gate when ``recurrent_dropout`` > 0). A layer with either set
+gets a wrapper with the same torch parameters that computes the steps in a loop
+(``templates/layers/recurrent_loop.py.j2``); every other layer keeps the fused kernel.
 """
 
 from __future__ import annotations
@@ -60,8 +66,6 @@ _FIXED = {
     "return_state": (False, "the states are not returned by the generated layer"),
     "stateful": (False, "torch layers do not carry states between batches"),
     "reset_after": (True, "torch's GRU applies the reset gate after the recurrent product (Keras's reset_after=True)"),
-    "recurrent_dropout": (0, "torch's fused recurrent layers have no dropout between steps"),
-    "dropout": (0, "torch's fused recurrent layers have no per-sequence input dropout"),
 }
 
 
@@ -105,7 +109,7 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
 def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool) -> tuple[str, list[str], list[str], str, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
     kind = call.short_name
-    torch_class, gates = _RECURRENT[kind]
+    gates = _RECURRENT[kind][1]
     given, extra, _ = call.bind(("units",))
     if extra is not None:
         raise Unsupported("K2T102", f"{kind}: positional argument {extra.code} is not translated", extra.pos)
@@ -135,14 +139,16 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     units = ctx.size(given["units"], f"{attr}_units")
     use_bias = _literal(call, "use_bias", None, True)
     return_sequences = _literal(call, "return_sequences", None, False)
+    rates = _dropout_rates(call)
     arguments = [features, units]
     if return_sequences:
         arguments.append("return_sequences=True")
+    arguments += [f"{key}={rate!r}" for key, rate in rates.items() if rate]
     if not use_bias:
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = Helper(f"Keras{kind}", "layers/recurrent.py.j2", (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU")))
+    helper = _wrapper(kind, looped=any(rates.values()))
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
 
     init: list[str] = []
@@ -175,6 +181,27 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     output_units = f"2 * {units}" if bidirectional and u is None else str(2 * u) if bidirectional else units
     ctx.shape = ctx.shape[:-1] + [output_units] if return_sequences else [output_units]
     return constructor, init, regularizers, units, params, helper
+
+
+def _dropout_rates(call: KerasCall) -> dict[str, float]:
+    """Keras's ``dropout`` and ``recurrent_dropout`` rates, each in [0, 1)."""
+    rates = {}
+    for key in ("dropout", "recurrent_dropout"):
+        rate = _literal(call, key, None, 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            # Keras clips a rate to [0, 1] and skips a rate of 1 in LSTM and GRU but not in SimpleRNN.
+            raise Unsupported("K2T102", f"{call.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)", call.kwarg(key).pos)
+        rates[key] = rate
+    return rates
+
+
+def _wrapper(kind: str, looped: bool) -> Helper:
+    """The generated class: torch's fused layer, or (with dropout) the same parameters computed step by step."""
+    torch_class, gates = _RECURRENT[kind]
+    common = (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"))
+    if looped:
+        return Helper(f"Keras{kind}Loop", "layers/recurrent_loop.py.j2", (*common, ("gates", gates)))
+    return Helper(f"Keras{kind}", "layers/recurrent.py.j2", common)
 
 
 def _check_sequence_input(ctx: LayerContext) -> None:
