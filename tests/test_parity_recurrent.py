@@ -332,3 +332,83 @@ def test_dropout_masks_are_drawn_as_keras_draws_them():
     assert lstm.dropout_mask(torch.zeros(8, 10, 4), 4, 0.3).shape == (8, 1, 4)  # one mask shared by the gates
     lstm.eval()
     assert lstm.dropout_mask(torch.zeros(8, 10, 4), 4, 0.3) is None
+
+
+# --------------------------------------------------------------------------- return_state / initial_state
+
+FUNCTIONAL = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+a = rng.normal(size=(96, 7, 3)).astype("float32")
+b = rng.normal(size=(96, 5, 2)).astype("float32")
+y = rng.randint(0, 4, size=(96, {steps}))
+keras.utils.set_random_seed(0)
+enc_in = keras.Input(shape=(7, 3))
+dec_in = keras.Input(shape=(5, 2))
+{body}
+outputs = keras.layers.Dense(4, activation="softmax")(h)
+model = keras.Model([enc_in, dec_in], outputs)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit([a, b], y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def _functional(body: str, steps: int = 5) -> str:
+    return FUNCTIONAL.format(body=textwrap.dedent(body).strip(), steps=steps)
+
+
+STATES = {
+    # The encoder-decoder: the encoder's final states start the decoder.
+    "lstm_encoder_decoder": """
+        encoder_outputs, state_h, state_c = keras.layers.LSTM(6, return_state=True)(enc_in)
+        h = keras.layers.LSTM(6, return_sequences=True)(dec_in, initial_state=[state_h, state_c])
+    """,
+    "gru_sequences_and_state_shared_object": """
+        encoder = keras.layers.GRU(6, return_sequences=True, return_state=True, go_backwards=True)
+        sequence, state = encoder(enc_in)
+        pooled = keras.layers.GlobalAveragePooling1D()(sequence)
+        decoded = keras.layers.GRU(6, return_sequences=True)(dec_in, initial_state=state)
+        h = keras.layers.Add()([decoded, keras.layers.RepeatVector(5)(pooled)])
+    """,
+    "simple_rnn_state_with_dropout": """
+        _, state = keras.layers.SimpleRNN(5, return_state=True, dropout=0.2)(enc_in)
+        h = keras.layers.SimpleRNN(5, return_sequences=True, recurrent_dropout=0.3)(dec_in, initial_state=[state])
+    """,
+    "lstm_dropout_states_both_ends": """
+        _, state_h, state_c = keras.layers.LSTM(6, return_state=True, recurrent_dropout=0.2)(enc_in)
+        h, _, _ = keras.layers.LSTM(6, return_sequences=True, return_state=True, dropout=0.1)(dec_in, initial_state=[state_h, state_c])
+    """,
+}
+
+
+@pytest.mark.parametrize("name", STATES)
+def test_return_state_and_initial_state(name, tmp_path):
+    report = assert_parity(_functional(STATES[name]), tmp_path)
+    assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
+
+
+def test_encoder_decoder_reads_like_torch():
+    output = k2t.convert_source(_functional(STATES["lstm_encoder_decoder"]), "case.py").output
+    assert "self.lstm = KerasLSTMWithState(3, 6, return_state=True)" in output
+    assert "_, state_h, state_c = self.lstm(enc_in)" in output  # the unused sequence output is `_`
+    assert "h = self.lstm_1(dec_in, initial_state=[state_h, state_c])" in output
+    assert "class KerasLSTM(" not in output  # one class, with states, for both
+
+
+UNSUPPORTED_STATES = {
+    "output = keras.layers.LSTM(4, return_state=True)(enc_in)\nh = output": "unpacked into names",
+    "h, c = keras.layers.LSTM(4, return_state=True, return_sequences=True)(enc_in)": "unpacked into names",
+    "h, c = keras.layers.Dense(4)(enc_in)": "unpacking Dense's output into 2 names",
+    "_, s = keras.layers.GRU(4, return_state=True)(enc_in)\nh = keras.layers.Dense(3)(dec_in, initial_state=[s])": "Dense(..., initial_state=...)",
+    "_, s = keras.layers.GRU(4, return_state=True)(enc_in)\nh = keras.layers.LSTM(4, return_sequences=True)(dec_in, initial_state=[s])": "LSTM takes 2 initial state tensors",
+    "h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True, return_sequences=True))(enc_in)": "inside Bidirectional",
+}
+
+
+@pytest.mark.parametrize("body", UNSUPPORTED_STATES)
+def test_untranslated_states_are_diagnostics(body):
+    result = k2t.convert_source(_functional(body), "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
+    assert UNSUPPORTED_STATES[body] in result.diagnostics[0].message

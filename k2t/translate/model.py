@@ -106,6 +106,11 @@ class LayerContext:
         self.is_last = is_last
         self.pre: list[str] = []  # forward lines that must run before this layer's own
         self.helpers: list = []  # generated definitions this layer needs (translate.helpers.Helper)
+        # Functional recurrent calls: the variables given as initial_state=, how many names the call's outputs are
+        # unpacked into (`out, h, c = LSTM(8, return_state=True)(x)`), and the converter's shape of each output.
+        self.state_inputs: list[str] = []
+        self.unpacked = 0
+        self.output_shapes: list[list[Dim]] = []
 
     def channels_first(self) -> None:
         """Make the torch tensor (N, C, spatial...): what torch's convolutions and pooling expect."""

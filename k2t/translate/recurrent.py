@@ -60,10 +60,13 @@ _RECURRENT_KWARGS = {
     # and Keras 3's LSTM and GRU accept it and ignore it.
     "implementation",
 }
+# Keras's states of each layer, in the order return_state returns them and initial_state takes them.
+_STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
+# Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
+TAKES_INITIAL_STATE = frozenset(_STATES)
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
     "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-    "return_state": (False, "the states are not returned by the generated layer"),
     "stateful": (False, "torch layers do not carry states between batches"),
     "reset_after": (True, "torch's GRU applies the reset gate after the recurrent product (Keras's reset_after=True)"),
 }
@@ -106,7 +109,9 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
     )
 
 
-def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool) -> tuple[str, list[str], list[str], str, int | None, Helper]:
+def _recurrent(
+    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False
+) -> tuple[str, list[str], list[str], str, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
     kind = call.short_name
     gates = _RECURRENT[kind][1]
@@ -134,6 +139,9 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
         nonlinearity = ', nonlinearity="relu"'
     if bidirectional and _literal(call, "go_backwards", None, False):
         raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
+    return_state = _literal(call, "return_state", None, False)
+    if bidirectional and return_state:
+        raise Unsupported("K2T102", f"{kind}(return_state=True) inside Bidirectional is not translated", call.kwarg("return_state").pos)
 
     features = ctx.features()  # the steps may be None: torch's recurrent layers take any length
     units = ctx.size(given["units"], f"{attr}_units")
@@ -143,12 +151,14 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     arguments = [features, units]
     if return_sequences:
         arguments.append("return_sequences=True")
+    if return_state:
+        arguments.append("return_state=True")
     arguments += [f"{key}={rate!r}" for key, rate in rates.items() if rate]
     if not use_bias:
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = _wrapper(kind, looped=any(rates.values()))
+    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state)
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
 
     init: list[str] = []
@@ -195,13 +205,32 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
     return rates
 
 
-def _wrapper(kind: str, looped: bool) -> Helper:
-    """The generated class: torch's fused layer, or (with dropout) the same parameters computed step by step."""
+def _wrapper(kind: str, looped: bool, states: bool) -> Helper:
+    """The generated class: torch's fused layer, or (with dropout) the same parameters computed step by step;
+    with ``states``, one that also takes Keras's initial_state and returns its states (return_state)."""
     torch_class, gates = _RECURRENT[kind]
-    common = (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"))
+    common = (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states))
+    suffix = "WithState" if states else ""
     if looped:
-        return Helper(f"Keras{kind}Loop", "layers/recurrent_loop.py.j2", (*common, ("gates", gates)))
-    return Helper(f"Keras{kind}", "layers/recurrent.py.j2", common)
+        return Helper(f"Keras{kind}Loop{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates)))
+    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
+
+
+def _state_lines(ctx: LayerContext, kind: str) -> str:
+    """The layer call's arguments after `x`: Keras's initial_state, given by the Functional call; its outputs checked
+    against the names the script unpacks them into (return_state=True)."""
+    states = _STATES[kind]
+    if _literal(ctx.layer, "return_state", None, False):
+        if ctx.unpacked != 1 + len(states):
+            example = ", ".join(("output", *(f"state_{name}" for name in states)))
+            message = f"{kind}(return_state=True) is translated where its {1 + len(states)} outputs are unpacked into names: `{example} = {kind}(...)(x)`"
+            raise Unsupported("K2T102", message, ctx.layer.kwarg("return_state").pos)
+        ctx.output_shapes = [list(ctx.shape)] + [ctx.shape[-1:] for _ in states]
+    if not ctx.state_inputs:
+        return ""
+    if len(ctx.state_inputs) != len(states):
+        raise Unsupported("K2T102", f"{kind} takes {len(states)} initial state tensors ({', '.join(states)}), not {len(ctx.state_inputs)}", ctx.layer.pos)
+    return f", initial_state=[{', '.join(ctx.state_inputs)}]"
 
 
 def _check_sequence_input(ctx: LayerContext) -> None:
@@ -216,13 +245,13 @@ def _recurrent_layer(ctx: LayerContext) -> LayerPlan:
     forward = []
     if _literal(ctx.layer, "go_backwards", None, False):
         forward.append("x = x.flip(1)  # Keras's go_backwards reads the sequence from its end")
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, bidirectional=False)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs))
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class=kind,
         attr=ctx.attr,
         constructor=constructor,
-        forward=[*forward, f"x = {ctx.self_attr}(x)"],
+        forward=[*forward, f"x = {ctx.self_attr}(x{_state_lines(ctx, kind)})"],
         init=init,
         weights=kind.lower(),
         regularizers=regularizers,
