@@ -225,13 +225,6 @@ def test_untranslated_recurrent_arguments_are_located_diagnostics(layer):
     assert "# TODO(k2t): K2T102" in result.output
 
 
-def test_embedding_mask_zero_is_a_diagnostic():
-    source = _text("h = keras.layers.LSTM(3)(h)", embedding_extra=", mask_zero=True")
-    result = k2t.convert_source(source, "case.py")
-    assert [d.code for d in result.diagnostics] == ["K2T102"]
-    assert "mask_zero" in result.diagnostics[0].message
-
-
 def _run_until(source: str, marker: str) -> dict:
     """The names a script defines before ``marker``: its model built, not yet trained."""
     namespace: dict = {}
@@ -412,3 +405,116 @@ def test_untranslated_states_are_diagnostics(body):
     result = k2t.convert_source(_functional(body), "case.py")
     assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
     assert UNSUPPORTED_STATES[body] in result.diagnostics[0].message
+
+
+# --------------------------------------------------------------------------- Keras masks
+
+MASKED = """\
+import numpy as np
+import keras
+
+VOCAB, STEPS = 30, 7
+rng = np.random.RandomState(0)
+x = rng.randint(1, VOCAB, size=(96, STEPS))
+x[np.arange(STEPS) >= rng.randint(2, STEPS + 1, size=(96, 1))] = 0  # right padding
+x[rng.uniform(size=(96, STEPS)) < 0.15] = 0  # and zeros anywhere, as a mask may have them
+x[:, 0] = np.maximum(x[:, 0], 1)  # no sequence all masked: Keras's masked average would divide by zero
+y = (x[:, 0] > VOCAB // 2).astype("float32")
+{features}
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape={input_shape})
+{body}
+outputs = keras.layers.Dense(1, activation="sigmoid")(h)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+# Float steps for Masking: the padded ids' steps become all-zero feature vectors.
+FLOAT_STEPS = 'x = np.where(x[..., None] > 0, rng.normal(size=(96, STEPS, 3)), 0.0).astype("float32")'
+
+
+def _masked(body: str, floats: bool = False) -> str:
+    features, shape = (FLOAT_STEPS, "(STEPS, 3)") if floats else ("", "(STEPS,)")
+    return MASKED.format(body=textwrap.dedent(body).strip(), features=features, input_shape=shape)
+
+
+MASKS = {
+    "embedding_lstm_gru_backwards_average": """
+        h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
+        h = keras.layers.Dropout(0.1)(h)
+        h = keras.layers.LSTM(6, return_sequences=True)(h)
+        h = keras.layers.GRU(5, go_backwards=True, return_sequences=True)(h)
+        h = keras.layers.GlobalAveragePooling1D()(h)
+    """,
+    "embedding_bidirectional": """
+        h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
+        h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
+        h = keras.layers.Bidirectional(keras.layers.GRU(3, dropout=0.2))(h)
+    """,
+    "embedding_average": """
+        h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
+        h = keras.layers.Dense(4, activation="relu")(h)
+        h = keras.layers.GlobalAveragePooling1D()(h)
+    """,
+    "embedding_flatten_drops_the_mask": """
+        h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)
+        h = keras.layers.Flatten()(h)
+    """,
+    "masking_simple_rnn_lstm_states": """
+        h = keras.layers.Masking(mask_value=0.0)(inputs)
+        h = keras.layers.SimpleRNN(5, return_sequences=True)(h)
+        h, state_h, state_c = keras.layers.LSTM(4, recurrent_dropout=0.2, return_state=True)(h)
+        h = keras.layers.Concatenate()([h, state_c])
+    """,
+}
+
+
+@pytest.mark.parametrize("name", MASKS)
+def test_masked_sequences(name, tmp_path):
+    """Masked steps keep the states and output of the step before; the masked average skips them."""
+    source = _masked(MASKS[name], floats="Masking" in MASKS[name])
+    report = assert_parity(source, tmp_path)
+    assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
+
+
+def test_masked_sequential_reads_like_torch(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+
+        x = np.random.RandomState(0).randint(0, 30, size=(96, 7))
+        x[:, 0] = 1
+        y = (x[:, 1] > 15).astype("float32")
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input(shape=(7,)),
+            keras.layers.Embedding(30, 4, mask_zero=True),
+            keras.layers.GRU(3, go_backwards=True),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    output = k2t.convert_source(source).output
+    assert "x, mask = self.embedding(x.long()), x != 0" in output
+    assert "x = self.gru(x, mask=mask.flip(1))" in output
+    assert "class KerasGRUMasked(nn.GRU):" in output
+    assert_parity(source, tmp_path)
+
+
+UNMASKED = {
+    # The mask reaching the model's output: Keras would mask the loss.
+    "h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.LSTM(3, return_sequences=True)(h)": "model's output carries",
+    "h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.BatchNormalization()(h)\nh = keras.layers.LSTM(3)(h)": "BatchNormalization on a masked sequence",
+    "e = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.LSTM(3)(keras.layers.Add()([e, e]))": "Add of masked sequences",
+    "h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.GlobalAveragePooling1D(keepdims=True)(h)\nh = keras.layers.Flatten()(h)": "keepdims=True",
+}
+
+
+@pytest.mark.parametrize("body", UNMASKED)
+def test_untranslated_masks_are_diagnostics(body):
+    result = k2t.convert_source(_masked(body), "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
+    assert UNMASKED[body] in result.diagnostics[0].message

@@ -13,6 +13,7 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .blocks import NodeCode, factor_blocks
 from .legacy import in_keras1_terms, keras2_call
+from .masking import mask_after, merged_masks, unmasked_output
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
 from .model import (
     LayerContext,
@@ -81,6 +82,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
     unpacked_shapes: dict[tuple[int, int], list] = {}  # (statement, layer) of a call unpacked into names -> output shapes
+    masks: dict[int, str | None] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
+    unpacked_masks: dict[tuple[int, int], str | None] = {}  # the mask of an unpacked call's first output
     for node in graph.nodes:
         layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
@@ -88,9 +91,11 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if node.output_index is not None and call_key in unpacked_shapes:
             # A further output of a call whose line, `out, state_h, state_c = self.lstm(x)`, is already written.
             state[id(node)] = (out, unpacked_shapes[call_key][node.output_index], "keras")
+            masks[id(node)] = unpacked_masks[call_key] if node.output_index == 0 else None  # Keras's states carry no mask
             continue
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
+            merged_masks(layer, [masks.get(id(parent)) for parent in node.inputs])
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
             codes[id(node)] = NodeCode(None, inputs, layer)
             lines.extend(result.lines)
@@ -112,6 +117,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]
         ctx.unpacked = len(node.unpacked)
+        ctx.mask.given, ctx.mask.name = masks.get(id(node.inputs[0])), f"{out}_mask"
         ctx.open_sizes()
         try:
             plan = converter(ctx)
@@ -119,6 +125,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             raise in_keras1_terms(exc, node.layer) from exc
         node_lines = _rename(ctx.pre + plan.forward, source, out)
         node_shape = list(ctx.shape)
+        mask = mask_after(layer, ctx.mask)
+        masks[id(node)] = mask if node.output_index in (None, 0) else None
+        unpacked_masks[call_key] = mask  # for the call's first output, when another output is read first
         if node.output_index is not None:
             if len(ctx.output_shapes) != len(node.unpacked):
                 message = f"unpacking {layer.short_name}'s output into {len(node.unpacked)} names is not translated"
@@ -147,6 +156,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
 
     returns = []
     for node in graph.outputs:
+        unmasked_output(node.layer, masks.get(id(node)))
         var, shape, layout = state[id(node)]
         if layout == "channels_first":
             lines.append(f"{var} = {keras_layout_expression(var, len(shape) + 1)}  # Keras's outputs are channels-last")

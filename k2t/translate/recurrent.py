@@ -84,8 +84,6 @@ def _literal(call: KerasCall, key: str, index: int | None, default):
 @layer("Embedding")
 def convert_embedding(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("input_dim", "output_dim"), {"embeddings_initializer", "embeddings_regularizer", "mask_zero"})
-    if _literal(ctx.layer, "mask_zero", None, False):
-        raise Unsupported("K2T102", "Embedding(mask_zero=True) is not translated: torch layers take no Keras mask", ctx.layer.kwarg("mask_zero").pos)
     input_dim, output_dim = ctx.layer.arg(0, "input_dim"), ctx.layer.arg(1, "output_dim")
     if input_dim is None or output_dim is None:
         raise Unsupported("K2T102", "Embedding needs input_dim and output_dim", ctx.layer.pos)
@@ -100,8 +98,7 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
         keras_class="Embedding",
         attr=ctx.attr,
         constructor=f"nn.Embedding({vocabulary}, {features})",
-        # Keras casts the ids to integers (the generated fit hands the model float32 arrays).
-        forward=[f"x = {ctx.self_attr}(x.long())"],
+        forward=[_embedding_line(ctx)],
         init=init,
         weights="embedding",
         regularizers=regularizer_terms(ctx.layer.kwarg("embeddings_regularizer"), weight),
@@ -109,8 +106,56 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
     )
 
 
+def _embedding_line(ctx: LayerContext) -> str:
+    # Keras casts the ids to integers (the generated fit hands the model float32 arrays).
+    lookup = f"{ctx.self_attr}(x.long())"
+    if not _literal(ctx.layer, "mask_zero", None, False):
+        return f"x = {lookup}"
+    return f"x, {ctx.mask.make()} = {lookup}, x != 0  # Keras's mask_zero: id 0 is padding, masked in the layers after"
+
+
+@layer("Masking")
+def convert_masking(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("mask_value",), set())
+    mask_value = _literal(ctx.layer, "mask_value", 0, 0.0)
+    if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
+        raise Unsupported("K2T102", f"Masking(mask_value={mask_value!r}) is not translated: k2t takes a number", ctx.layer.pos)
+    if len(ctx.shape) != 2:
+        raise Unsupported("K2T102", "Masking is translated on (steps, features) inputs per sample", ctx.layer.pos)
+    ctx.keras_layout()
+    helper = Helper("KerasMasking", "layers/masking.py.j2")
+    ctx.helpers.append(helper)
+    return LayerPlan(
+        keras_class="Masking",
+        attr=ctx.attr,
+        constructor=f"{helper.name}({float(mask_value)!r})",
+        forward=[f"x, {ctx.mask.make()} = {ctx.self_attr}(x)"],
+        params=0,
+    )
+
+
+def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
+    """GlobalAveragePooling1D over a masked sequence: Keras averages the unmasked steps only."""
+    ctx.check_arguments(("data_format", "keepdims"), set())
+    if ctx.literal("keepdims", 1, False) is not False:
+        raise Unsupported("K2T102", "GlobalAveragePooling1D(keepdims=True) over a masked sequence is not translated", ctx.layer.pos)
+    if ctx.literal("data_format", 0, "channels_last") != "channels_last":
+        raise Unsupported("K2T102", "GlobalAveragePooling1D(data_format=...) over a masked sequence is not translated", ctx.layer.pos)
+    ctx.keras_layout()
+    helper = Helper("MaskedAverage", "layers/masked_average.py.j2")
+    ctx.helpers.append(helper)
+    ctx.shape = [ctx.shape[-1]]
+    return LayerPlan(
+        keras_class="GlobalAveragePooling1D",
+        attr=ctx.attr,
+        constructor=f"{helper.name}()",
+        forward=[f"x = {ctx.self_attr}(x, {mask})"],
+        params=0,
+    )
+
+
 def _recurrent(
-    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False
+    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False
 ) -> tuple[str, list[str], list[str], str, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
     kind = call.short_name
@@ -158,7 +203,9 @@ def _recurrent(
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state)
+    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked)
+    if masked and return_sequences:
+        ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
 
     init: list[str] = []
@@ -205,15 +252,24 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
     return rates
 
 
-def _wrapper(kind: str, looped: bool, states: bool) -> Helper:
-    """The generated class: torch's fused layer, or (with dropout) the same parameters computed step by step;
-    with ``states``, one that also takes Keras's initial_state and returns its states (return_state)."""
+def _wrapper(kind: str, looped: bool, states: bool, masked: bool) -> Helper:
+    """The generated class: torch's fused layer, or (with dropout, or a Keras mask) the same parameters computed
+    step by step; with ``states``, one that also takes Keras's initial_state and returns its states (return_state)."""
     torch_class, gates = _RECURRENT[kind]
     common = (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states))
     suffix = "WithState" if states else ""
-    if looped:
-        return Helper(f"Keras{kind}Loop{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates)))
+    if looped or masked:
+        loop = "Masked" if masked else "Loop"
+        return Helper(f"Keras{kind}{loop}{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked)))
     return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
+
+
+def _mask_argument(ctx: LayerContext, go_backwards: bool) -> str:
+    """`, mask=...` of the layer call when its input carries a Keras mask (reversed with the sequence)."""
+    mask = ctx.mask.take()
+    if mask is None:
+        return ""
+    return f", mask={mask}.flip(1)" if go_backwards else f", mask={mask}"
 
 
 def _state_lines(ctx: LayerContext, kind: str) -> str:
@@ -243,15 +299,17 @@ def _recurrent_layer(ctx: LayerContext) -> LayerPlan:
     _check_sequence_input(ctx)
     kind = ctx.layer.short_name
     forward = []
-    if _literal(ctx.layer, "go_backwards", None, False):
+    go_backwards = _literal(ctx.layer, "go_backwards", None, False)
+    if go_backwards:
         forward.append("x = x.flip(1)  # Keras's go_backwards reads the sequence from its end")
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs))
+    mask = _mask_argument(ctx, go_backwards)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs), bool(mask))
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class=kind,
         attr=ctx.attr,
         constructor=constructor,
-        forward=[*forward, f"x = {ctx.self_attr}(x{_state_lines(ctx, kind)})"],
+        forward=[*forward, f"x = {ctx.self_attr}(x{mask}{_state_lines(ctx, kind)})"],
         init=init,
         weights=kind.lower(),
         regularizers=regularizers,
@@ -286,13 +344,14 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True)
+    mask = _mask_argument(ctx, go_backwards=False)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask))
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class="Bidirectional",
         attr=ctx.attr,
         constructor=constructor,
-        forward=[f"x = {ctx.self_attr}(x)"],
+        forward=[f"x = {ctx.self_attr}(x{mask})"],
         init=init,
         weights=f"bidirectional_{call.short_name.lower()}",
         regularizers=regularizers,
