@@ -52,6 +52,10 @@ RECURRENT = {
     "simple_rnn_relu_dropout": ['keras.layers.SimpleRNN(5, activation="relu", dropout=0.1, recurrent_dropout=0.4)'],
     "bidirectional_lstm_dropout_sequences": ["keras.layers.Bidirectional(keras.layers.LSTM(4, dropout=0.2, recurrent_dropout=0.2, return_sequences=True))", "keras.layers.Flatten()"],
     "bidirectional_gru_dropout": ["keras.layers.Bidirectional(keras.layers.GRU(4, recurrent_dropout=0.3))"],
+    # Bidirectional merge modes: the two directions summed, multiplied or averaged (class KerasLSTMSummed, ...).
+    "bidirectional_lstm_sum": ['keras.layers.Bidirectional(keras.layers.LSTM(5), merge_mode="sum")'],
+    "bidirectional_gru_mul_sequences": ['keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True), merge_mode="mul")', "keras.layers.Flatten()"],
+    "bidirectional_simple_rnn_ave_dropout": ['keras.layers.Bidirectional(keras.layers.SimpleRNN(4, dropout=0.2, return_sequences=True), "ave")', "keras.layers.LSTM(3)"],
     "conv1d_then_lstm": ['keras.layers.Conv1D(6, 3, padding="same", activation="relu")', "keras.layers.MaxPooling1D()", "keras.layers.LSTM(4)"],
 }
 
@@ -210,7 +214,7 @@ UNSUPPORTED = {
     'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
     'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
     "keras.layers.GRU(4, reset_after=False)": "reset_after=False",
-    'keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode="sum")': "merge_mode='sum'",
+    "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None",
     "keras.layers.Bidirectional(keras.layers.Dense(4))": "Bidirectional(keras.layers.Dense(4))",
     "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "TimeDistributed(keras.layers.Conv1D(2, 1))",
 }

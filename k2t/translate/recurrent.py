@@ -60,6 +60,8 @@ _RECURRENT_KWARGS = {
     # and Keras 3's LSTM and GRU accept it and ignore it.
     "implementation",
 }
+# Bidirectional merge modes other than concat: (class name suffix, the merge of `forward` and `backward`), as Keras computes it.
+_MERGES = {"sum": ("Summed", "forward + backward"), "mul": ("Multiplied", "forward * backward"), "ave": ("Averaged", "(forward + backward) / 2")}
 # Keras's states of each layer, in the order return_state returns them and initial_state takes them.
 _STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
 # Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
@@ -155,7 +157,7 @@ def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
 
 
 def _recurrent(
-    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False
+    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False, merge: str = "concat"
 ) -> tuple[str, list[str], list[str], str, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
     kind = call.short_name
@@ -203,7 +205,7 @@ def _recurrent(
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked)
+    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked, merge=merge)
     if masked and return_sequences:
         ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
@@ -235,7 +237,8 @@ def _recurrent(
     if n is not None and u is not None:
         biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 2}[kind] if use_bias else 0
         params = gates * (n * u + u * u + biases * u) * (2 if bidirectional else 1)
-    output_units = f"2 * {units}" if bidirectional and u is None else str(2 * u) if bidirectional else units
+    concatenated = bidirectional and merge == "concat"  # both directions side by side; merged otherwise
+    output_units = f"2 * {units}" if concatenated and u is None else str(2 * u) if concatenated else units
     ctx.shape = ctx.shape[:-1] + [output_units] if return_sequences else [output_units]
     return constructor, init, regularizers, units, params, helper
 
@@ -252,12 +255,17 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
     return rates
 
 
-def _wrapper(kind: str, looped: bool, states: bool, masked: bool) -> Helper:
+def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat") -> Helper:
     """The generated class: torch's fused layer, or (with dropout, or a Keras mask) the same parameters computed
-    step by step; with ``states``, one that also takes Keras's initial_state and returns its states (return_state)."""
+    step by step; with ``states``, one that also takes Keras's initial_state and returns its states (return_state);
+    bidirectional with a ``merge`` mode other than concat, one that merges the two directions so."""
     torch_class, gates = _RECURRENT[kind]
-    common = (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states))
-    suffix = "WithState" if states else ""
+    merged_name, merge_expression = _MERGES.get(merge, ("", None))
+    common = (
+        ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states),
+        ("merge", merge_expression), ("merge_mode", merge),
+    )
+    suffix = merged_name + ("WithState" if states else "")
     if looped or masked:
         loop = "Masked" if masked else "Loop"
         return Helper(f"Keras{kind}{loop}{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked)))
@@ -337,7 +345,8 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("layer", "merge_mode"), set())
     _check_sequence_input(ctx)
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
-    if merge_mode != "concat":
+    if merge_mode != "concat" and merge_mode not in _MERGES:
+        # None: Keras returns the two directions as a list of tensors.
         raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
@@ -345,7 +354,7 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
     mask = _mask_argument(ctx, go_backwards=False)
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask))
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode)
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class="Bidirectional",
