@@ -377,6 +377,15 @@ STATES = {
         _, state_h, state_c = keras.layers.LSTM(6, return_state=True, recurrent_dropout=0.2)(enc_in)
         h, _, _ = keras.layers.LSTM(6, return_sequences=True, return_state=True, dropout=0.1)(dec_in, initial_state=[state_h, state_c])
     """,
+    # A helper applied twice: its calls stay inline (one line computes the several outputs of a call).
+    "helper_with_states_applied_twice": """
+        def encode(t):
+            _, state_h, state_c = keras.layers.LSTM(4, return_state=True)(t)
+            return keras.layers.Concatenate()([state_h, state_c])
+
+        h = keras.layers.Add()([encode(enc_in), encode(enc_in)])
+        h = keras.layers.Concatenate()([keras.layers.RepeatVector(5)(h), dec_in])
+    """,
 }
 
 

@@ -193,6 +193,10 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         for n, plan in node_plans
         if n is node
     ]
+    if any(node.output_index is not None for node in graph.nodes):
+        # One line computes the several nodes of a call unpacked into names, which block classes do not model:
+        # helper functions applied several times stay inline.
+        return prune_params(module)
     names = {id(node): state[id(node)][0] for node in [*graph.inputs, *graph.nodes]}
     return prune_params(factor_blocks(module, graph, codes, _rename, names))
 
