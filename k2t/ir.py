@@ -229,6 +229,12 @@ class TensorNode:
     statement: cst.CSTNode | None = field(default=None, repr=False, compare=False)
     # The helper calls being walked when the layer was applied, outermost first.
     invocations: tuple[Invocation, ...] = field(default=(), repr=False, compare=False)
+    # `out, state_h, state_c = LSTM(8, return_state=True)(x)`: the names the call's outputs are unpacked into,
+    # and which of them this node is (one node per name, all of the same call and statement).
+    unpacked: tuple[str, ...] = ()
+    output_index: int | None = None
+    # `LSTM(8)(x, initial_state=[h, c])`: how many of `inputs` (after the first) are the initial state.
+    initial_states: int = 0
 
 
 @dataclass(eq=False)

@@ -110,7 +110,7 @@ RENAMES = [
         id="LSTM-regularizers",
     ),
     pytest.param('layers.LSTM(5, forget_bias_init="one", consume_less="gpu")', "layers.LSTM(5, unit_forget_bias=True, implementation=2)", (7, 3), id="LSTM-forget_bias_init-consume_less"),
-    pytest.param('layers.GRU(5, inner_activation="sigmoid", dropout_W=0.0, dropout_U=0.0)', 'layers.GRU(5, recurrent_activation="sigmoid", dropout=0.0, recurrent_dropout=0.0)', (7, 3), id="GRU-dropout_W-dropout_U"),
+    pytest.param('layers.GRU(5, inner_activation="sigmoid", dropout_W=0.2, dropout_U=0.1)', 'layers.GRU(5, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.1)', (7, 3), id="GRU-dropout_W-dropout_U"),
     pytest.param("layers.LSTM(5, input_dim=3, input_length=7)", "layers.LSTM(5, input_shape=(7, 3))", (7, 3), id="LSTM-input_dim-input_length"),
     pytest.param("layers.Bidirectional(layers.LSTM(output_dim=4))", "layers.Bidirectional(layers.LSTM(units=4))", (7, 3), id="Bidirectional-inner"),
     pytest.param(
@@ -182,7 +182,7 @@ NOT_EXPRESSED = [
     pytest.param('layers.Convolution2D(4, 3, 3, padding="same")', '"same"', "Keras 2 raises ValueError", id="Convolution2D-positional-padding"),
     pytest.param('layers.Convolution2D(4, 3, 3, border_mode="full")', None, "Keras 1's border_mode=", id="Convolution2D-border_mode-full"),
     pytest.param('layers.Convolution2D(4, 3, 3, dim_ordering="th")', None, "Keras 1's dim_ordering=", id="Convolution2D-dim_ordering-th"),
-    pytest.param("layers.LSTM(5, dropout_W=0.2)", "0.2", "Keras 1's dropout_W=", id="LSTM-dropout_W"),
+    pytest.param("layers.LSTM(5, dropout_W=1.0)", "1.0", "Keras 1's dropout_W=", id="LSTM-dropout_W"),
 ]
 
 

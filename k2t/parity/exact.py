@@ -532,6 +532,10 @@ def _disable_dropout(kmodel, tmodel) -> int:
         elif type(layer).__name__ == "MultiHeadAttention" and layer.dropout > 0:
             layer._dropout_layer.rate = 0.0  # the dropout on its attention probabilities, a sublayer of its own
             count += 1
+        for cell in _recurrent_cells(layer):
+            if cell.dropout or cell.recurrent_dropout:
+                cell.dropout = cell.recurrent_dropout = 0.0
+                count += 1
     for module in tmodel.modules():
         if isinstance(module, nn.modules.dropout._DropoutNd):
             module.p = 0.0
@@ -540,7 +544,17 @@ def _disable_dropout(kmodel, tmodel) -> int:
             module.rate = 0.0
         elif type(module).__name__.startswith("GaussianNoise"):
             module.stddev = 0.0
+        # k2t's step-by-step recurrent layers (templates/layers/recurrent_loop.py.j2): KerasLSTMLoop etc.
+        elif type(module).__name__.startswith("Keras") and hasattr(module, "recurrent_dropout"):
+            module.input_dropout = module.recurrent_dropout = 0.0
     return count
+
+
+def _recurrent_cells(layer) -> list:
+    """The dropout-holding cells of a Keras SimpleRNN / LSTM / GRU, or of both directions of a Bidirectional."""
+    layers = [layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)]
+    cells = [getattr(each, "cell", None) for each in layers if each is not None]
+    return [cell for cell in cells if hasattr(cell, "recurrent_dropout")]
 
 
 def _keras_layers(model):

@@ -25,9 +25,10 @@ def _keras_mapping(kmodel, graph, tensors: dict[int, Any] | None = None) -> dict
             return
         operation, node_index, _ = ktensor._keras_history
         mapping.setdefault(node.layer_id, operation)
-        if tensors is not None:
-            tensors.setdefault(node.layer_id, ktensor)
         inbound = operation._inbound_nodes[node_index]
+        if tensors is not None:
+            # The call's first output: a recurrent layer with return_state=True also returns its states.
+            tensors.setdefault(node.layer_id, inbound.output_tensors[0])
         for parent, kparent in zip(node.inputs, inbound.input_tensors):
             match(parent, kparent)
 
@@ -96,7 +97,7 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
     hooks = []
     for node, plan in compared:
         def hook(module, args, output, attr=plan.attr):
-            seen.setdefault(attr, output)
+            seen.setdefault(attr, output[0] if isinstance(output, tuple) else output)  # (output, *states): return_state
 
         hooks.append(submodule(tmodel, plan.attr).register_forward_hook(hook))
     was_training = tmodel.training

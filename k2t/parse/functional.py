@@ -22,7 +22,7 @@ class FunctionalMixin:
             return True
         if self.helper_tuple(line, small, scope):
             return True
-        if self.layer_tuple(line, small, scope):
+        if self.unpacked_layer_call(line, small, scope):
             return True
         if self.tensor_arithmetic(line, small, scope):
             return True
@@ -62,6 +62,30 @@ class FunctionalMixin:
             scope.tensors[target] = node
             return True
         return False
+
+    def unpacked_layer_call(self, line, small, scope: _Scope) -> bool:
+        """``out, state_h, state_c = layers.LSTM(8, return_state=True)(x)``: one layer call, one tensor node per name."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call)):
+            return False
+        target, value = small.targets[0].target, small.value
+        if not isinstance(target, (cst.Tuple, cst.List)) or not self.is_tensor_expression(value, scope):
+            return False
+        is_layer_object = isinstance(value.func, cst.Name) and scope.layer_object(value.func.value) is not None
+        if not (isinstance(value.func, cst.Call) or is_layer_object):
+            return False  # helpers (helper_tuple), models and merge functions: not a layer's several outputs
+        names = [el.value for el in target.elements]
+        if not all(isinstance(n, cst.Name) for n in names):
+            raise _Unfollowable(target, "k2t follows a layer's outputs unpacked into plain names")
+        for name in names:
+            if self.outer(scope, tensor=name.value):
+                self.carried(f"`{name.value}` updated", value)
+        unpacked = tuple(name.value for name in names)
+        first = self.tensor_expression(line, unpacked[0], value, scope)
+        first.unpacked, first.output_index = unpacked, 0
+        scope.tensors[unpacked[0]] = first
+        for index, name in enumerate(unpacked[1:], 1):
+            scope.tensors[name] = self.made(dataclasses.replace(first, var=name, output_index=index))
+        return True
 
     def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
         """``x += residual``, ``x = a + b``, ``x = a * gate``: Keras applies add / subtract / multiply to
@@ -178,10 +202,25 @@ class FunctionalMixin:
             node_args = args
             return self._apply(line, target, node, layer, layer_id, node_args, scope)
         positional = [a for a in node.args if a.keyword is None]
-        keywords = [a for a in node.args if a.keyword is not None and a.keyword.value not in ("training", "mask")]
+        states: list[TensorNode] = []
+        keywords = []
+        for a in node.args:
+            if a.keyword is None:
+                continue
+            if a.keyword.value == "initial_state":
+                states = self.initial_state(line, target, a.value, scope)
+            elif a.keyword.value not in ("training", "mask"):
+                keywords.append(a)
         if len(positional) > 1 or keywords:
+            if states:
+                raise _Unfollowable(node, "initial_state= together with other tensor arguments is not translated")
             return self._apply_several(line, target, node, layer, layer_id, positional, keywords, scope)
-        return self._apply(line, target, node, layer, layer_id, positional, scope)
+        return self._apply(line, target, node, layer, layer_id, positional, scope, states)
+
+    def initial_state(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> list[TensorNode]:
+        """``initial_state=[state_h, state_c]`` (or one tensor) of a recurrent layer call: the tensors, in order."""
+        items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+        return [self.tensor_argument(line, target, item, scope) for item in items]
 
     def _apply_several(self, line, target, node, layer, layer_id, positional, keywords, scope) -> TensorNode:
         """``mha(query, value, key=k, use_causal_mask=True)``: a layer called on several tensors by position and
@@ -199,23 +238,7 @@ class FunctionalMixin:
             TensorNode(target, self.pos(node), layer, layer_id, tuple(inputs), keywords=names, call_kwargs=others, statement=line)
         )
 
-    def layer_tuple(self, line, small, scope: _Scope) -> bool:
-        """``out, scores = mha(q, v, return_attention_scores=True)``: each name one item of the layer's result."""
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call)):
-            return False
-        names = small.targets[0].target
-        if not isinstance(names, (cst.Tuple, cst.List)) or not self.is_tensor_expression(small.value, scope):
-            return False
-        if not all(isinstance(el.value, cst.Name) for el in names.elements):
-            raise _Unfollowable(names, "k2t follows a layer's tensors unpacked into plain names")
-        first = self.tensor_expression(line, names.elements[0].value.value, small.value, scope)
-        for index, el in enumerate(names.elements):
-            node = first if index == 0 else self.made(dataclasses.replace(first, var=el.value.value, output_index=index))
-            node.output_index = index
-            scope.tensors[el.value.value] = node
-        return True
-
-    def _apply(self, line, target, node, layer, layer_id, positional, scope) -> TensorNode:
+    def _apply(self, line, target, node, layer, layer_id, positional, scope, states=()) -> TensorNode:
         self.consumed.add(id(node))
         if len(positional) != 1:
             raise _Unfollowable(node, "a layer is called on one tensor or one list of tensors")
@@ -226,7 +249,8 @@ class FunctionalMixin:
         else:
             inputs = (self.tensor_argument(line, target, arg, scope),)
             as_list = False
-        return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line))
+        inputs += tuple(states)  # Keras's node lists the initial state after the sequence, as its call arguments come
+        return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line, initial_states=len(states)))
 
     def made(self, node: TensorNode) -> TensorNode:
         node.invocations = tuple(self.invocations)

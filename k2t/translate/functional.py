@@ -13,6 +13,7 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .blocks import NodeCode, factor_blocks
 from .legacy import in_keras1_terms, keras2_call
+from .masking import mask_after, merged_masks, unmasked_output
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
 from .model import (
     LayerContext,
@@ -28,6 +29,7 @@ from .model import (
 )
 from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan
+from .recurrent import TAKES_INITIAL_STATE
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
 
@@ -80,11 +82,21 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
     tuple_items: dict[int, object] = {}  # id(node) -> the TensorCallPlan of the call whose tuple holds it
+    unpacked_shapes: dict[tuple[int, int], list] = {}  # (statement, layer) of a call unpacked into names -> output shapes
+    masks: dict[int, str | None] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
+    unpacked_masks: dict[tuple[int, int], str | None] = {}  # the mask of an unpacked call's first output
     for node in graph.nodes:
         layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
+        call_key = (id(node.statement), node.layer_id)
+        if node.output_index is not None and call_key in unpacked_shapes:
+            # A further output of a call whose line, `out, state_h, state_c = self.lstm(x)`, is already written.
+            state[id(node)] = (out, unpacked_shapes[call_key][node.output_index], "keras")
+            masks[id(node)] = unpacked_masks[call_key] if node.output_index == 0 else None  # Keras's states carry no mask
+            continue
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
+            merged_masks(layer, [masks.get(id(parent)) for parent in node.inputs])
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
             codes[id(node)] = NodeCode(None, inputs, layer)
             lines.extend(result.lines)
@@ -128,7 +140,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         given = [key for key in node.keywords if key is not None] + [key for key, _ in node.call_kwargs]
         if given:
             raise Unsupported("K2T102", f"{layer.short_name} called with {given[0]}= is not translated", node.pos)
-        if len(inputs) != 1 or node.as_list:
+        if node.initial_states and layer.short_name not in TAKES_INITIAL_STATE:
+            raise Unsupported("K2T102", f"{layer.short_name}(..., initial_state=...) is not translated", node.pos)
+        if len(inputs) != 1 + node.initial_states or node.as_list:
             raise Unsupported("K2T102", f"{layer.short_name} called on several tensors is not translated", node.pos)
         source, shape, layout = inputs[0]
         if layer.model is not None:
@@ -138,12 +152,28 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if converter is None:
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
+        ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]
+        ctx.unpacked = len(node.unpacked)
+        ctx.mask.given, ctx.mask.name = masks.get(id(node.inputs[0])), f"{out}_mask"
         ctx.open_sizes()
         try:
             plan = converter(ctx)
         except Unsupported as exc:
             raise in_keras1_terms(exc, node.layer) from exc
         node_lines = _rename(ctx.pre + plan.forward, source, out)
+        node_shape = list(ctx.shape)
+        mask = mask_after(layer, ctx.mask)
+        masks[id(node)] = mask if node.output_index in (None, 0) else None
+        unpacked_masks[call_key] = mask  # for the call's first output, when another output is read first
+        if node.output_index is not None:
+            if len(ctx.output_shapes) != len(node.unpacked):
+                message = f"unpacking {layer.short_name}'s output into {len(node.unpacked)} names is not translated"
+                raise Unsupported("K2T102", message, node.pos)
+            names = _unpacked_names(node, graph, variables)
+            lead = next(name for name in names if name != "_")  # lines before the call work on the first output's name
+            node_lines = _unpacked(_rename(ctx.pre + plan.forward, source, lead), lead, names)
+            unpacked_shapes[call_key] = ctx.output_shapes
+            node_shape = list(ctx.output_shapes[node.output_index])
         codes[id(node)] = NodeCode(ctx.pre + plan.forward, inputs)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
         plan.output_shape = list(ctx.shape)
@@ -154,7 +184,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             helpers.extend(ctx.helpers)
         lines.extend(node_lines)
         segments.append((node, node_lines))
-        state[id(node)] = (out, list(ctx.shape), layout)
+        state[id(node)] = (out, node_shape, layout if len(node_shape) >= 2 else "keras")
         node_plans.append((node, plan))
         if any(node is output for output in graph.outputs) and not any(node in later.inputs for later in graph.nodes):
             fold = _without_final_activation(plan, node_lines, source, out)
@@ -163,6 +193,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
 
     returns = []
     for node in graph.outputs:
+        unmasked_output(node.layer, masks.get(id(node)))
         var, shape, layout = state[id(node)]
         if layout == "channels_first":
             lines.append(f"{var} = {keras_layout_expression(var, len(shape) + 1)}  # Keras's outputs are channels-last")
@@ -199,8 +230,28 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         for n, plan in node_plans
         if n is node
     ]
+    if any(node.output_index is not None for node in graph.nodes):
+        # One line computes the several nodes of a call unpacked into names, which block classes do not model:
+        # helper functions applied several times stay inline.
+        return prune_params(module)
     names = {id(node): state[id(node)][0] for node in [*graph.inputs, *graph.nodes]}
     return prune_params(factor_blocks(module, graph, codes, _rename, names))
+
+
+def _unpacked_names(node: TensorNode, graph, variables: dict[int, str]) -> list[str]:
+    """The variables a call unpacked into names assigns, in output order; `_` for an output no node reads."""
+    names = ["_"] * len(node.unpacked)
+    for other in graph.nodes:
+        if other.statement is node.statement and other.layer_id == node.layer_id and other.output_index is not None:
+            names[other.output_index] = variables[id(other)]
+    return names
+
+
+def _unpacked(lines: list[str], out: str, names: list[str]) -> list[str]:
+    """The converter's last line computes the layer's outputs (`out = self.lstm(x)`): it assigns them to ``names``."""
+    head, _, value = lines[-1].partition(" = ")
+    assert head == out, lines
+    return [*lines[:-1], f"{', '.join(names)} = {value}"]
 
 
 def _axes_needed_by_users(tensor: TensorNode, graph) -> int | None:

@@ -11,6 +11,7 @@ from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value
 from . import registry
 from .legacy import in_keras1_terms, keras2_call
+from .masking import MaskFlow, mask_after, unmasked_output
 from .nested import convert_nested, first_nested_input
 from .plan import LayerPlan, ModulePlan, Param
 
@@ -106,6 +107,12 @@ class LayerContext:
         self.is_last = is_last
         self.pre: list[str] = []  # forward lines that must run before this layer's own
         self.helpers: list = []  # generated definitions this layer needs (translate.helpers.Helper)
+        # Functional recurrent calls: the variables given as initial_state=, how many names the call's outputs are
+        # unpacked into (`out, h, c = LSTM(8, return_state=True)(x)`), and the converter's shape of each output.
+        self.state_inputs: list[str] = []
+        self.unpacked = 0
+        self.output_shapes: list[list[Dim]] = []
+        self.mask = MaskFlow()  # the Keras mask of the input (Embedding(mask_zero=True), Masking) and of the output
 
     def channels_first(self) -> None:
         """Make the torch tensor (N, C, spatial...): what torch's convolutions and pooling expect."""
@@ -410,6 +417,7 @@ def translate_model(
     helpers: list = []
     layout = "keras"
     attrs = _attr_names(spec.layers)
+    mask: str | None = None  # the variable holding the Keras mask of the current tensor
     for index, (layer, attr) in enumerate(zip(layers, attrs)):
         if layer.model is not None:
             converter = convert_nested
@@ -423,11 +431,13 @@ def translate_model(
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
+        ctx.mask.given = mask
         ctx.open_sizes()
         try:
             plan = converter(ctx)
         except Unsupported as exc:
             raise in_keras1_terms(exc, spec.layers[index]) from exc
+        mask = mask_after(layer, ctx.mask)
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
@@ -435,6 +445,8 @@ def translate_model(
         plans.append(plan)
         helpers.extend(ctx.helpers)
         shape = ctx.shape
+    if layers:
+        unmasked_output(layers[-1], mask)
     output_lines = []
     if layout == "channels_first":
         output_lines.append(f"x = {keras_layout_expression('x', len(shape) + 1)}  # Keras's output is channels-last")

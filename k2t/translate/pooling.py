@@ -155,6 +155,11 @@ def _global_pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
 
 @layer("GlobalAveragePooling1D", "GlobalAvgPool1D")
 def convert_global_average_pooling1d(ctx: LayerContext) -> LayerPlan:
+    mask = ctx.mask.take()
+    if mask is not None:  # after Embedding(mask_zero=True) or Masking: the mean of the unmasked steps
+        from .recurrent import masked_global_average
+
+        return masked_global_average(ctx, mask)
     return _global_pool(ctx, 1, "average")
 
 

@@ -10,6 +10,12 @@ keeps torch's recurrent bias at zero and frozen, so both compute the same.
 
 The generated wrapper (``templates/layers/recurrent.py.j2``) returns what Keras
 returns: the last step unless ``return_sequences=True``.
+
+``dropout`` / ``recurrent_dropout`` cannot be expressed by the fused kernels:
+Keras draws one mask per sequence for the inputs and one for the previous
+output (one per gate when ``recurrent_dropout`` > 0). A layer with either set
+gets a wrapper with the same torch parameters that computes the steps in a loop
+(``templates/layers/recurrent_loop.py.j2``); every other layer keeps the fused kernel.
 """
 
 from __future__ import annotations
@@ -54,14 +60,17 @@ _RECURRENT_KWARGS = {
     # and Keras 3's LSTM and GRU accept it and ignore it.
     "implementation",
 }
+# Bidirectional merge modes other than concat: (class name suffix, the merge of `forward` and `backward`), as Keras computes it.
+_MERGES = {"sum": ("Summed", "forward + backward"), "mul": ("Multiplied", "forward * backward"), "ave": ("Averaged", "(forward + backward) / 2")}
+# Keras's states of each layer, in the order return_state returns them and initial_state takes them.
+_STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
+# Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
+TAKES_INITIAL_STATE = frozenset(_STATES)
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
     "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-    "return_state": (False, "the states are not returned by the generated layer"),
     "stateful": (False, "torch layers do not carry states between batches"),
     "reset_after": (True, "torch's GRU applies the reset gate after the recurrent product (Keras's reset_after=True)"),
-    "recurrent_dropout": (0, "torch's fused recurrent layers have no dropout between steps"),
-    "dropout": (0, "torch's fused recurrent layers have no per-sequence input dropout"),
 }
 
 
@@ -77,8 +86,6 @@ def _literal(call: KerasCall, key: str, index: int | None, default):
 @layer("Embedding")
 def convert_embedding(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("input_dim", "output_dim"), {"embeddings_initializer", "embeddings_regularizer", "mask_zero"})
-    if _literal(ctx.layer, "mask_zero", None, False):
-        raise Unsupported("K2T102", "Embedding(mask_zero=True) is not translated: torch layers take no Keras mask", ctx.layer.kwarg("mask_zero").pos)
     input_dim, output_dim = ctx.layer.arg(0, "input_dim"), ctx.layer.arg(1, "output_dim")
     if input_dim is None or output_dim is None:
         raise Unsupported("K2T102", "Embedding needs input_dim and output_dim", ctx.layer.pos)
@@ -93,8 +100,7 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
         keras_class="Embedding",
         attr=ctx.attr,
         constructor=f"nn.Embedding({vocabulary}, {features})",
-        # Keras casts the ids to integers (the generated fit hands the model float32 arrays).
-        forward=[f"x = {ctx.self_attr}(x.long())"],
+        forward=[_embedding_line(ctx)],
         init=init,
         weights="embedding",
         regularizers=regularizer_terms(ctx.layer.kwarg("embeddings_regularizer"), weight),
@@ -102,10 +108,60 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
     )
 
 
-def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool) -> tuple[str, list[str], list[str], str, int | None, Helper]:
+def _embedding_line(ctx: LayerContext) -> str:
+    # Keras casts the ids to integers (the generated fit hands the model float32 arrays).
+    lookup = f"{ctx.self_attr}(x.long())"
+    if not _literal(ctx.layer, "mask_zero", None, False):
+        return f"x = {lookup}"
+    return f"x, {ctx.mask.make()} = {lookup}, x != 0  # Keras's mask_zero: id 0 is padding, masked in the layers after"
+
+
+@layer("Masking")
+def convert_masking(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("mask_value",), set())
+    mask_value = _literal(ctx.layer, "mask_value", 0, 0.0)
+    if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
+        raise Unsupported("K2T102", f"Masking(mask_value={mask_value!r}) is not translated: k2t takes a number", ctx.layer.pos)
+    if len(ctx.shape) != 2:
+        raise Unsupported("K2T102", "Masking is translated on (steps, features) inputs per sample", ctx.layer.pos)
+    ctx.keras_layout()
+    helper = Helper("KerasMasking", "layers/masking.py.j2")
+    ctx.helpers.append(helper)
+    return LayerPlan(
+        keras_class="Masking",
+        attr=ctx.attr,
+        constructor=f"{helper.name}({float(mask_value)!r})",
+        forward=[f"x, {ctx.mask.make()} = {ctx.self_attr}(x)"],
+        params=0,
+    )
+
+
+def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
+    """GlobalAveragePooling1D over a masked sequence: Keras averages the unmasked steps only."""
+    ctx.check_arguments(("data_format", "keepdims"), set())
+    if ctx.literal("keepdims", 1, False) is not False:
+        raise Unsupported("K2T102", "GlobalAveragePooling1D(keepdims=True) over a masked sequence is not translated", ctx.layer.pos)
+    if ctx.literal("data_format", 0, "channels_last") != "channels_last":
+        raise Unsupported("K2T102", "GlobalAveragePooling1D(data_format=...) over a masked sequence is not translated", ctx.layer.pos)
+    ctx.keras_layout()
+    helper = Helper("MaskedAverage", "layers/masked_average.py.j2")
+    ctx.helpers.append(helper)
+    ctx.shape = [ctx.shape[-1]]
+    return LayerPlan(
+        keras_class="GlobalAveragePooling1D",
+        attr=ctx.attr,
+        constructor=f"{helper.name}()",
+        forward=[f"x = {ctx.self_attr}(x, {mask})"],
+        params=0,
+    )
+
+
+def _recurrent(
+    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False, merge: str = "concat"
+) -> tuple[str, list[str], list[str], str, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
     kind = call.short_name
-    torch_class, gates = _RECURRENT[kind]
+    gates = _RECURRENT[kind][1]
     given, extra, _ = call.bind(("units",))
     if extra is not None:
         raise Unsupported("K2T102", f"{kind}: positional argument {extra.code} is not translated", extra.pos)
@@ -130,19 +186,28 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
         nonlinearity = ', nonlinearity="relu"'
     if bidirectional and _literal(call, "go_backwards", None, False):
         raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
+    return_state = _literal(call, "return_state", None, False)
+    if bidirectional and return_state:
+        raise Unsupported("K2T102", f"{kind}(return_state=True) inside Bidirectional is not translated", call.kwarg("return_state").pos)
 
     features = ctx.features()  # the steps may be None: torch's recurrent layers take any length
     units = ctx.size(given["units"], f"{attr}_units")
     use_bias = _literal(call, "use_bias", None, True)
     return_sequences = _literal(call, "return_sequences", None, False)
+    rates = _dropout_rates(call)
     arguments = [features, units]
     if return_sequences:
         arguments.append("return_sequences=True")
+    if return_state:
+        arguments.append("return_state=True")
+    arguments += [f"{key}={rate!r}" for key, rate in rates.items() if rate]
     if not use_bias:
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = Helper(f"Keras{kind}", "layers/recurrent.py.j2", (("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU")))
+    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked, merge=merge)
+    if masked and return_sequences:
+        ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
 
     init: list[str] = []
@@ -172,9 +237,64 @@ def _recurrent(ctx: LayerContext, call: KerasCall, attr: str, bidirectional: boo
     if n is not None and u is not None:
         biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 2}[kind] if use_bias else 0
         params = gates * (n * u + u * u + biases * u) * (2 if bidirectional else 1)
-    output_units = f"2 * {units}" if bidirectional and u is None else str(2 * u) if bidirectional else units
+    concatenated = bidirectional and merge == "concat"  # both directions side by side; merged otherwise
+    output_units = f"2 * {units}" if concatenated and u is None else str(2 * u) if concatenated else units
     ctx.shape = ctx.shape[:-1] + [output_units] if return_sequences else [output_units]
     return constructor, init, regularizers, units, params, helper
+
+
+def _dropout_rates(call: KerasCall) -> dict[str, float]:
+    """Keras's ``dropout`` and ``recurrent_dropout`` rates, each in [0, 1)."""
+    rates = {}
+    for key in ("dropout", "recurrent_dropout"):
+        rate = _literal(call, key, None, 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            # Keras clips a rate to [0, 1] and skips a rate of 1 in LSTM and GRU but not in SimpleRNN.
+            raise Unsupported("K2T102", f"{call.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)", call.kwarg(key).pos)
+        rates[key] = rate
+    return rates
+
+
+def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat") -> Helper:
+    """The generated class: torch's fused layer, or (with dropout, or a Keras mask) the same parameters computed
+    step by step; with ``states``, one that also takes Keras's initial_state and returns its states (return_state);
+    bidirectional with a ``merge`` mode other than concat, one that merges the two directions so."""
+    torch_class, gates = _RECURRENT[kind]
+    merged_name, merge_expression = _MERGES.get(merge, ("", None))
+    common = (
+        ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states),
+        ("merge", merge_expression), ("merge_mode", merge),
+    )
+    suffix = merged_name + ("WithState" if states else "")
+    if looped or masked:
+        loop = "Masked" if masked else "Loop"
+        return Helper(f"Keras{kind}{loop}{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked)))
+    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
+
+
+def _mask_argument(ctx: LayerContext, go_backwards: bool) -> str:
+    """`, mask=...` of the layer call when its input carries a Keras mask (reversed with the sequence)."""
+    mask = ctx.mask.take()
+    if mask is None:
+        return ""
+    return f", mask={mask}.flip(1)" if go_backwards else f", mask={mask}"
+
+
+def _state_lines(ctx: LayerContext, kind: str) -> str:
+    """The layer call's arguments after `x`: Keras's initial_state, given by the Functional call; its outputs checked
+    against the names the script unpacks them into (return_state=True)."""
+    states = _STATES[kind]
+    if _literal(ctx.layer, "return_state", None, False):
+        if ctx.unpacked != 1 + len(states):
+            example = ", ".join(("output", *(f"state_{name}" for name in states)))
+            message = f"{kind}(return_state=True) is translated where its {1 + len(states)} outputs are unpacked into names: `{example} = {kind}(...)(x)`"
+            raise Unsupported("K2T102", message, ctx.layer.kwarg("return_state").pos)
+        ctx.output_shapes = [list(ctx.shape)] + [ctx.shape[-1:] for _ in states]
+    if not ctx.state_inputs:
+        return ""
+    if len(ctx.state_inputs) != len(states):
+        raise Unsupported("K2T102", f"{kind} takes {len(states)} initial state tensors ({', '.join(states)}), not {len(ctx.state_inputs)}", ctx.layer.pos)
+    return f", initial_state=[{', '.join(ctx.state_inputs)}]"
 
 
 def _check_sequence_input(ctx: LayerContext) -> None:
@@ -187,15 +307,17 @@ def _recurrent_layer(ctx: LayerContext) -> LayerPlan:
     _check_sequence_input(ctx)
     kind = ctx.layer.short_name
     forward = []
-    if _literal(ctx.layer, "go_backwards", None, False):
+    go_backwards = _literal(ctx.layer, "go_backwards", None, False)
+    if go_backwards:
         forward.append("x = x.flip(1)  # Keras's go_backwards reads the sequence from its end")
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, bidirectional=False)
+    mask = _mask_argument(ctx, go_backwards)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs), bool(mask))
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class=kind,
         attr=ctx.attr,
         constructor=constructor,
-        forward=[*forward, f"x = {ctx.self_attr}(x)"],
+        forward=[*forward, f"x = {ctx.self_attr}(x{mask}{_state_lines(ctx, kind)})"],
         init=init,
         weights=kind.lower(),
         regularizers=regularizers,
@@ -223,20 +345,22 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("layer", "merge_mode"), set())
     _check_sequence_input(ctx)
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
-    if merge_mode != "concat":
+    if merge_mode != "concat" and merge_mode not in _MERGES:
+        # None: Keras returns the two directions as a list of tensors.
         raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True)
+    mask = _mask_argument(ctx, go_backwards=False)
+    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode)
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class="Bidirectional",
         attr=ctx.attr,
         constructor=constructor,
-        forward=[f"x = {ctx.self_attr}(x)"],
+        forward=[f"x = {ctx.self_attr}(x{mask})"],
         init=init,
         weights=f"bidirectional_{call.short_name.lower()}",
         regularizers=regularizers,

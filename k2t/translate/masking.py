@@ -1,0 +1,70 @@
+"""Keras masks: made by Embedding(mask_zero=True) and Masking, read by the recurrent layers and
+GlobalAveragePooling1D, passed on by the layers that act on each step's features alone, dropped by the
+others (Keras 3 drops a mask at a layer that does not support masking, with a warning).
+
+The translation carries a mask as a boolean (batch, steps) variable of forward. A converter takes the
+mask of its input with ``ctx.mask.take()`` and makes one with ``ctx.mask.make()``; the model's layer
+loop asks ``mask_after`` which mask the layer's output carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import KerasCall
+
+# Keras layers that pass their input's mask on unchanged and compute without it (supports_masking=True,
+# Keras's default compute_mask). BatchNormalization is not one: Keras computes its batch moments over the unmasked steps.
+PASSES_MASK = frozenset(
+    {"Dense", "Dropout", "Activation", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "LayerNormalization", "TimeDistributed"}
+)
+# Keras layers without masking support: the mask ends there, in Keras and in the translation.
+DROPS_MASK = frozenset({"Flatten", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "Reshape", "RepeatVector"})
+ORIGIN = "Embedding(mask_zero=True) or Masking"
+
+
+@dataclass
+class MaskFlow:
+    """The Keras mask around one layer call."""
+
+    given: str | None = None  # the variable holding the input's mask; None: the input carries none
+    name: str = "mask"  # the variable for a mask this layer makes
+    output: str | None = None  # the output's mask, when the converter says which (made, or kept by a reader)
+    read: bool = False  # the converter computed with the given mask
+
+    def take(self) -> str | None:
+        """The input's mask, for a converter that computes with it."""
+        self.read = True
+        return self.given
+
+    def make(self) -> str:
+        """The variable for the mask this layer's output carries from now on."""
+        self.output = self.name
+        return self.name
+
+
+def mask_after(layer: KerasCall, flow: MaskFlow) -> str | None:
+    """The variable holding the mask of ``layer``'s output (None: no mask)."""
+    if flow.output is not None:
+        return flow.output
+    if flow.given is None or flow.read:
+        return None
+    if layer.short_name in PASSES_MASK:
+        return flow.given
+    if layer.short_name in DROPS_MASK:
+        return None
+    raise Unsupported("K2T102", f"{layer.short_name} on a masked sequence ({ORIGIN} before it) is not translated", layer.pos)
+
+
+def unmasked_output(layer: KerasCall, mask: str | None) -> None:
+    """A model's output must carry no mask: Keras would weight the loss and metrics with it."""
+    if mask is not None:
+        message = f"the model's output carries Keras's mask ({ORIGIN} before it), with which Keras masks the loss: not translated"
+        raise Unsupported("K2T102", message, layer.pos)
+
+
+def merged_masks(layer: KerasCall, masks: list[str | None]) -> None:
+    """Keras combines the masks of merged tensors; k2t does not translate that."""
+    if any(mask is not None for mask in masks):
+        raise Unsupported("K2T102", f"{layer.short_name} of masked sequences ({ORIGIN} before it) is not translated", layer.pos)
