@@ -822,6 +822,23 @@ class _Rewriter(cst.CSTTransformer):
             return cst.RemoveFromParent()
         return updated_node
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """Two blank lines after a top-level def or class (PEP 8), which the statements folded into a model
+        may have taken with them (`def rmse(...): ...`, then the model's lines, then `model.fit`)."""
+        body = list(updated_node.body)
+        for index in range(1, len(body)):
+            statement = body[index]
+            if not isinstance(body[index - 1], (cst.FunctionDef, cst.ClassDef)) or _is_import(statement):
+                continue
+            blank = 0
+            for line in statement.leading_lines:
+                if line.comment is not None:
+                    break
+                blank += 1
+            if blank < 2:
+                body[index] = statement.with_changes(leading_lines=[*([cst.EmptyLine()] * (2 - blank)), *statement.leading_lines])
+        return updated_node.with_changes(body=body)
+
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):
         # Every statement of the block was folded into a model: keep the block valid Python.
         if not updated_node.body and original_node.body:
@@ -855,6 +872,10 @@ def _new_comments(leading_lines, messages: list[str]) -> list[cst.EmptyLine]:
 
 # The `pass` of a block whose statements were all folded into a model (identity marks it as k2t's).
 _PLACEHOLDER_PASS = cst.SimpleStatementLine(body=[cst.Pass()])
+
+
+def _is_import(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
 
 
 def _is_placeholder_pass(statement: cst.CSTNode) -> bool:

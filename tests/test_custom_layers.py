@@ -150,3 +150,11 @@ def test_class_no_model_uses_stays_as_written():
     result = convert(scale_class() + "layer = 3\n")
     assert "class Scale(layers.Layer):" in result.output
     assert {d.code for d in result.diagnostics} == {"K2T100", "K2T150"}  # the base, and tf.matmul kept as written
+
+
+def test_a_tensor_made_from_nothing_in_call_goes_where_the_input_is():
+    """`tf.ones(...)` in call(): on the input's device, where TensorFlow would place it."""
+    shape = "\n    def compute_output_shape(self, input_shape):\n        return (input_shape[0], self.units)\n"
+    result = convert(scale_class(body="tf.matmul(inputs, self.kernel) + tf.ones((4,))", methods=shape) + sequential("Scale(4)", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "torch.ones((4,), device=inputs.device)" in result.output

@@ -169,3 +169,26 @@ def test_local_of_the_building_function_with_unknown_value_is_a_k2t103():
 def test_what_is_not_translated_is_a_k2t102(layer):
     result = convert(sequential(layer))
     assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+
+
+def test_a_tensor_made_from_nothing_goes_where_the_input_is():
+    """`tf.range(n)` in a Lambda: on the input's device (a CUDA forward would otherwise mix devices)."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import tensorflow as tf
+        import keras
+        from keras import layers
+
+        x = np.random.rand(32, 8).astype("float32")
+        y = np.random.rand(32, 8).astype("float32")
+        inputs = keras.Input(shape=(8,))
+        outputs = layers.Lambda(lambda t: t + tf.range(8, dtype="float32"))(inputs)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, epochs=1, verbose=0)
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "torch.arange(8, dtype=torch.float32, device=inputs.device)" in result.output

@@ -197,3 +197,18 @@ def test_docs_ops_md_is_generated_from_the_table() -> None:
 
     written = (Path(__file__).resolve().parent.parent / "docs" / "ops.md").read_text(encoding="utf-8")
     assert written == doc.render(), "docs/ops.md is stale: run `python -m k2t.ops.doc`"
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("tensorflow.range", ["n"], "torch.arange(n, device=x.device)"),
+        ("keras.backend.zeros", ["(2, 3)"], "torch.zeros((2, 3), device=x.device)"),
+        ("tensorflow.square", ["t"], "torch.square(t)"),  # made from an input: already where it is
+    ],
+)
+def test_tensors_made_from_nothing_go_to_the_given_device(name, args, expected):
+    """TensorFlow makes `tf.range(n)` where the computation runs; torch on the CPU unless told, which fails
+    next to a CUDA input. A forward passes its input's device."""
+    assert translate_op(name, args, device="x.device").code == expected
+    assert "device" not in translate_op(name, args).code

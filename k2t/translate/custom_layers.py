@@ -598,7 +598,7 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
                 continue
             if name == "call":
                 expressions[id(method.name)] = "forward"
-            rewrite = rewrite_ops(method, keras_name)
+            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None)
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
@@ -747,3 +747,9 @@ _EMPTY = cst.Module(body=[])
 
 def _code(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
+
+
+def _input_device(method: cst.FunctionDef) -> str | None:
+    """``inputs.device`` for ``def call(self, inputs, ...)``: where forward's tensors made from nothing go."""
+    params = [p.name.value for p in method.params.params]
+    return f"{params[1]}.device" if len(params) > 1 else None

@@ -94,7 +94,7 @@ def _inline(source: ScriptCode, function: Value, keras_name: KerasName) -> tuple
             or parameters.kwonly_params or isinstance(parameters.star_arg, cst.Param) or parameters.star_kwarg is not None):
         raise Unsupported("K2T102", f"Lambda({function.code}): k2t translates a lambda of one argument (the input tensor)", function.pos)
     parameter = parameters.params[0].name.value
-    rewrite = rewrite_ops(node.body, keras_name)
+    rewrite = rewrite_ops(node.body, keras_name, device=f"{parameter}.device")  # forward's device, as TF places them
     if rewrite.problems:
         problem = rewrite.problems[0]
         raise Unsupported(problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node))

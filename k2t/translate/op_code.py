@@ -86,10 +86,11 @@ def import_names(wrapper: MetadataWrapper) -> KerasName:
     return keras_name
 
 
-def rewrite_ops(node: cst.CSTNode, keras_name: KerasName) -> OpRewrite:
+def rewrite_ops(node: cst.CSTNode, keras_name: KerasName, device: str | None = None) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
-    Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise)."""
-    transformer = _OpTransformer(keras_name)
+    Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
+    tensors made from nothing (``tf.range``, ``K.zeros``) go, as code (``x.device``) valid under ``node``."""
+    transformer = _OpTransformer(keras_name, device)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -102,8 +103,9 @@ def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
 
 
 class _OpTransformer(cst.CSTTransformer):
-    def __init__(self, keras_name: KerasName):
+    def __init__(self, keras_name: KerasName, device: str | None = None):
         self.keras_name = keras_name
+        self.device = device
         self.rewrite = OpRewrite()
         self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
         self.stack: list[cst.CSTNode] = []  # original nodes from the root to the one being visited
@@ -156,7 +158,7 @@ class _OpTransformer(cst.CSTTransformer):
             else:
                 args.append(text)
         try:
-            translation = translate_op(name, args, kwargs)
+            translation = translate_op(name, args, kwargs, device=self.device)
         except OpError as error:
             self._fail(original.func, error)
             return updated

@@ -42,6 +42,10 @@ FIXTURES = {
     "stacked_autoencoder": "nested encoder/decoder models, each moved to the device",
     "sensor_windows_generator": "fit_generator on a Python generator: batches drawn from it, moved to the device",
     "transfer_learning_freeze": "frozen layers (requires_grad off) and a frozen BatchNormalization in inference mode",
+    "transformer_text_classifier": "MultiHeadAttention blocks as a module class, positions made on the input's device, Dropout",
+    "kaggle_attention_lstm": "custom attention layer (add_weight), LSTM step loop with recurrent dropout, custom metric, Dropout",
+    "tf_data_pipeline": "tf.data pipeline with a map function, custom loss function, batches moved to the device",
+    "small_resnet": "residual blocks as a module class, strided 'same' padding, BatchNormalization",
 }
 
 
