@@ -7,7 +7,6 @@ check every row has a parity case rather than silently dropping ops.
 from __future__ import annotations
 
 import ast
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
