@@ -45,7 +45,6 @@ FIXTURES = {
     "transformer_text_classifier": "MultiHeadAttention blocks as a module class, positions made on the input's device, Dropout",
     "kaggle_attention_lstm": "custom attention layer (add_weight), LSTM step loop with recurrent dropout, custom metric, Dropout",
     "tf_data_pipeline": "tf.data pipeline with a map function, custom loss function, batches moved to the device",
-    "small_resnet": "residual blocks as a module class, strided 'same' padding, BatchNormalization",
 }
 
 
