@@ -155,7 +155,9 @@ def main() -> None:
 
 
 # ------------------------------------------------------------------ convert
-@main.command()
+# Each command has a short_help: click cuts a docstring's first sentence to fit `k2t --help`'s
+# command list ("Report every Keras construct in PATH... that k2t cannot..."); a short_help wraps.
+@main.command(short_help="Convert Keras scripts into PyTorch scripts.")
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option(
     "-o",
@@ -400,7 +402,7 @@ def _stdout_bytes(data: bytes) -> None:
 
 
 # -------------------------------------------------------------------- check
-@main.command()
+@main.command(short_help="Report what cannot be converted; write nothing.")
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option(
     "--no-keras",
@@ -461,7 +463,7 @@ def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, max_mb, quiet
 
 
 # ------------------------------------------------------------------- parity
-@main.command()
+@main.command(short_help="Run a script and its conversion; compare them.")
 @click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--exact",
@@ -491,7 +493,7 @@ def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:
     return parsed
 
 
-@main.command()
+@main.command(short_help="Turn a trained Keras model into a state_dict.")
 @click.argument("model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--script",

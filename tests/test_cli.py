@@ -182,3 +182,17 @@ def test_output_naming_the_input_is_refused_without_in_place(tmp_path):
         assert script.read_text() == KERAS_SCRIPT
     assert k2t("convert", "--in-place", str(script)).returncode == 0
     assert script.read_text() != KERAS_SCRIPT
+
+
+def test_top_level_help_shows_each_command_description_whole():
+    import os
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "k2t", "--help"], check=False, capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "60"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    commands = proc.stdout.split("Commands:", 1)[1]
+    assert "..." not in commands  # click's mark of a description cut short
+    described = re.findall(r"^  (\w+) +(.*?\.)$", " ".join(commands.split("\n  " + " " * 9)), flags=re.MULTILINE)
+    assert {name for name, _ in described} == {"check", "convert", "parity", "weights"}
