@@ -205,7 +205,7 @@ def convert(
     if copy_other and output is None:
         raise click.UsageError("--copy-other needs -o DIR")
     console = _Console(quiet=quiet, verbose=verbose)
-    report = Report(check=check_only)
+    report = Report(check=check_only, dry_run=diff or check_only)
     max_bytes = max_mb * 2**20
 
     if paths == [STDIN]:

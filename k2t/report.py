@@ -49,6 +49,7 @@ class Report:
     check: bool = False
     files: list[FileReport] = field(default_factory=list)
     command: str = "convert"  # "check": the summary counts clean files instead of conversions
+    dry_run: bool = False  # --diff / --check: nothing written, so the summary says "would change"
 
     def add(self, file: FileReport) -> None:
         self.files.append(file)
@@ -79,9 +80,12 @@ class Report:
             if self.count(Status.INTERNAL_ERROR):
                 parts.append(f"{self.count(Status.INTERNAL_ERROR)} internal errors")
             return f"k2t: {n} file{'s' * (n != 1)} checked: {', '.join(parts)}; {diags} diagnostic{'s' * (diags != 1)}."
-        converted = f"{self.count(Status.CONVERTED)} {'would change' if self.check else 'converted'}"
-        partial = sum(f.status is Status.CONVERTED and any(d.severity is Severity.ERROR for d in f.diagnostics) for f in self.files)
-        parts = [converted + (f" ({partial} with TODOs)" if partial else "")]  # a file with TODOs is not done
+        # A file with TODOs is not done: it counts apart from the converted ones, not among them.
+        partial = sum(f.status is Status.CONVERTED and f.errors > 0 for f in self.files)
+        done = self.count(Status.CONVERTED) - partial
+        parts = [f"{done} {'would change' if self.check or self.dry_run else 'converted'}"]
+        if partial:
+            parts.append(f"{partial} with TODOs")
         parts.append(f"{self.count(Status.UNCHANGED)} unchanged")
         if self.count(Status.FAILED):
             parts.append(f"{self.count(Status.FAILED)} failed")

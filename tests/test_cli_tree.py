@@ -45,7 +45,7 @@ def test_directory_is_mirrored(tree, tmp_path):
     assert "class Net(nn.Module):" in (out / "train.py").read_text()
     assert os.stat(out / "run.py").st_mode & 0o777 == 0o755
     assert f"{tree / 'pkg' / 'rnn.py'}:3:54: K2T101" in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("k2t: 4 files: 2 converted (1 with TODOs), 2 unchanged")
+    assert proc.stderr.strip().splitlines()[-1].startswith("k2t: 4 files: 1 converted, 1 with TODOs, 2 unchanged")
     assert "Traceback" not in proc.stderr
 
 
@@ -82,6 +82,13 @@ def test_diff_writes_nothing(tree):
     assert "-from tensorflow import keras\n" in proc.stdout
     assert "plain.py" not in proc.stdout
     assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
+
+
+def test_diff_summary_counts_files_with_todos_apart_and_converts_nothing(tree):
+    # --diff writes nothing, and a file left with TODOs is not converted: neither counts as "converted".
+    proc = k2t("convert", "--diff", str(tree))
+    assert proc.returncode == 1  # pkg/rnn.py has an untranslated layer
+    assert proc.stderr.strip().splitlines()[-1] == "k2t: 4 files: 1 would change, 1 with TODOs, 2 unchanged; 1 diagnostic."
 
 
 def test_check_flag_exits_1_when_something_would_change(tree):
@@ -180,7 +187,7 @@ def test_report_file(tree, tmp_path, suffix):
         assert train["status"] == "converted" and train["changed_lines"]
     else:
         assert text.startswith("k2t convert report\n")
-        assert "k2t: 4 files: 2 converted (1 with TODOs), 2 unchanged; 1 diagnostic.\n  K2T101 x1: " in text
+        assert "k2t: 4 files: 1 converted, 1 with TODOs, 2 unchanged; 1 diagnostic.\n  K2T101 x1: " in text
         assert f"File: {tree / 'train.py'} -> {tmp_path / 'out' / 'train.py'}" in text
         assert "  rewritten input lines: " in text
         assert f"{tree / 'pkg' / 'rnn.py'}:3:54: ERROR: K2T101" in text
