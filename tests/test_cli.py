@@ -196,3 +196,17 @@ def test_top_level_help_shows_each_command_description_whole():
     assert "..." not in commands  # click's mark of a description cut short
     described = re.findall(r"^  (\w+) +(.*?\.)$", " ".join(commands.split("\n  " + " " * 9)), flags=re.MULTILINE)
     assert {name for name, _ in described} == {"check", "convert", "parity", "weights"}
+
+
+def test_parity_run_of_a_raising_script_shows_the_scripts_frames_first(tmp_path):
+    pytest.importorskip("tensorflow")
+    script = tmp_path / "train.py"
+    script.write_text("def load():\n    raise ValueError('no data here')\n\n\nload()\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "k2t.parity.runner", "keras", str(script), str(tmp_path / "out")],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    frames = re.findall(r'^  File "([^"]+)", line \d+', proc.stderr, flags=re.MULTILINE)
+    assert frames == [str(script), str(script)], proc.stderr  # <module>, then load()
+    assert proc.stderr.rstrip().endswith("ValueError: no data here")

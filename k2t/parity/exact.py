@@ -24,13 +24,13 @@ import io
 import math
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
 from .instrument import convert
+from .tracebacks import script_traceback
 
 LAYER_TOL = 1e-4  # max abs diff of every layer's output
 LOSS_RTOL = 1e-3  # per-epoch loss / val_loss, relative
@@ -150,8 +150,8 @@ def exact_parity(
                 _exact(report, source, path, epochs, rows, converted)
         except _Stop as stop:
             report.failures.append(str(stop))
-        except Exception:  # noqa: BLE001 - reported, not raised
-            report.error = traceback.format_exc()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            report.error = script_traceback(exc)
             report.failures.append("crashed: " + report.error.strip().splitlines()[-1])
     report.ok = not report.failures and report.error is None
     report.seconds = time.perf_counter() - started

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from .capture import Hooks, quiet_tensorflow, run_keras, run_torch
+from .tracebacks import script_traceback
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,7 +96,7 @@ def _record(side: str, script: Path, outdir: Path) -> int:
         recorder.status = "ok"
     except BaseException as exc:  # noqa: BLE001 - report any failure of the script
         recorder.status = "error"
-        recorder.error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        recorder.error = script_traceback(exc)
         sys.stdout.flush()
         print(recorder.error, file=sys.stderr)
     finally:
