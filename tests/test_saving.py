@@ -181,6 +181,25 @@ def test_model_checkpoint_path_resolves_load_model():
     assert "K2T180" not in codes(result)
 
 
+def test_model_checkpoint_bound_to_a_name_resolves_load_model_as_inline():
+    # `ckpt = ModelCheckpoint(...)` then `callbacks=[ckpt]`: the same file, the same module, as written inline.
+    inline = convert(
+        """\
+        model.fit(x, y, epochs=2, callbacks=[keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True)])
+        best = keras.models.load_model("best.keras")
+        """
+    )
+    named = convert(
+        """\
+        ckpt = keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True)
+        model.fit(x, y, epochs=2, callbacks=[ckpt])
+        best = keras.models.load_model("best.keras")
+        """
+    )
+    assert codes(named) == codes(inline) == []
+    assert named.output.split("\nbest = ", 1)[1] == inline.output.split("\nbest = ", 1)[1]
+
+
 def test_fit_on_a_restored_model_needs_a_new_compile():
     body = """\
         model.save("m.keras")

@@ -47,13 +47,18 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
                 weights_only = checkpoint.kwarg("save_weights_only")
                 if path is not None and not (weights_only is not None and weights_only.literal is True):
                     writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
-    # A ModelCheckpoint built outside fit(...) (`callbacks = [ModelCheckpoint(path), ...]`) writes the model of
-    # every fit given callbacks through a name or expression; when those fits train several architectures,
-    # the load stays unresolved.
+    # A ModelCheckpoint built outside fit(...) (`callbacks = [ModelCheckpoint(path), ...]`, or
+    # `ckpt = ModelCheckpoint(path)` then `callbacks=[ckpt]`) writes the model of every fit given callbacks
+    # through a name or expression; when those fits train several architectures, the load stays unresolved.
+    def through_names(callbacks: Value) -> bool:
+        if callbacks.elements is None:
+            return not callbacks.is_literal
+        return any(e.keras_call is None and not e.is_literal for e in callbacks.elements)
+
     passed = []
     for call in script.calls:
         callbacks = callbacks_of(call) if call.method == "fit" else None
-        if callbacks is not None and callbacks.elements is None and not callbacks.is_literal:
+        if callbacks is not None and through_names(callbacks):
             passed.append(call)
     for built in script.callbacks:
         checkpoint = built.call
