@@ -64,7 +64,7 @@ def codes(result) -> list[str]:
         ),
         pytest.param(
             'model.load_weights("model.weights.h5")',
-            'model.load_state_dict(torch.load("model.weights.h5", map_location=device))',
+            'model.load_state_dict(load_state("model.weights.h5", map_location=device))',
             id="load_weights",
         ),
         pytest.param(
@@ -454,3 +454,42 @@ def test_the_round_trip_scripts_print_the_same_under_keras(tmp_path, name):
     assert ran.returncode == 0, ran.stderr
     for line in EXPECTED_LINES[name]:
         assert line in ran.stdout, ran.stdout
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize("file_name", ["pretrained.keras", "pretrained.weights.h5"])
+def test_a_file_keras_wrote_before_the_migration_is_named_in_one_line(tmp_path, file_name):
+    """load_weights / load_model of a file Keras saved: torch would fail on its layout ("file in archive is
+    not in a subdirectory: metadata.json"); the converted script says to run `k2t weights` instead."""
+    source = textwrap.dedent(
+        f"""\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2)])
+        model.compile(optimizer="adam", loss="mse")
+        model.load_weights("{file_name}")
+        print("loaded")
+        """
+    )
+    saver = "save" if file_name.endswith(".keras") else "save_weights"
+    keras_side = textwrap.dedent(
+        f"""\
+        import keras
+        from keras import layers
+        model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2)])
+        model.{saver}("{file_name}")
+        """
+    )
+    made = subprocess.run([sys.executable, "-c", keras_side], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, result.diagnostics
+    script = tmp_path / "train.py"
+    script.write_text(result.output, encoding="utf-8")
+    ran = run_standalone(script)
+    assert ran.returncode != 0
+    last = ran.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: ") and "written by Keras" in last and "k2t weights" in last, ran.stderr

@@ -18,6 +18,7 @@ import libcst as cst
 from ..diagnostics import Unsupported
 from ..ir import LoadSpec, MethodCall, ModelSpec, Value
 from ..parse import KerasScript, Todo, saved_path
+from .helpers import Helper
 from .plan import ModulePlan
 
 SAVING_METHODS = frozenset({"save", "save_weights", "load_weights"})
@@ -73,7 +74,7 @@ def translate_saving_call(call: MethodCall, plan) -> None:
     path = _path_argument(call)
     var = call.model
     if call.method == "load_weights":
-        plan.calls[id(call.node)] = f"{var}.load_state_dict(torch.load({path.code}, map_location={plan.name('device')}))"
+        plan.calls[id(call.node)] = f"{var}.load_state_dict({_loader(plan)}({path.code}, map_location={plan.name('device')}))"
         return
     code = f"torch.save({var}.state_dict(), {path.code})"
     plan.calls[id(call.node)] = code
@@ -91,13 +92,18 @@ def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan, d
         loads[id(load.instance)] = load
         try:
             module = modules.get(id(load.model)) if load.model else None
-            plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals, device)
+            plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals, device, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(load.statement, exc.code, exc.message, exc.pos or load.pos))
     return loads
 
 
-def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]], device: str) -> list[str]:
+def _loader(plan) -> str:
+    """The generated load_state(path, map_location): torch.load that names a Keras file for what it is."""
+    return plan.name(plan.add_helper(Helper("load_state", "functions/load_state.py.j2")).name)
+
+
+def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]], device: str, plan) -> list[str]:
     if load.model is None:
         raise Unsupported("K2T180", load.reason or "k2t cannot tell which model the file holds", load.pos)
     if module is None:
@@ -108,7 +114,7 @@ def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict
     args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
     return [
         f"{load.var} = {module.class_name}({args}).to({device})",
-        f"{load.var}.load_state_dict(torch.load({load.path.code}, map_location={device}))  # the state_dict that {load.saver} wrote",
+        f"{load.var}.load_state_dict({_loader(plan)}({load.path.code}, map_location={device}))  # the state_dict that {load.saver} wrote",
     ]
 
 
