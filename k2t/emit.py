@@ -363,6 +363,7 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "progress_evaluate": "progress_evaluate" in plan.features,
         "epoch_line": "epoch_line" in plan.features,
         "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
+        **plan.precision.template_context(),
     }
 
 
@@ -403,6 +404,7 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
                 multi=multi,
                 several=several,
                 convert_x=_predict_inputs(plan, multi),
+                **plan.precision.template_context(),
             )
         )
     if summary:

@@ -48,6 +48,10 @@ FUNCTIONS = (
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
     "keras.utils.get_file",
     "keras.utils.normalize",
+    # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
+    "keras.mixed_precision.set_global_policy",
+    "keras.mixed_precision.experimental.set_policy",
+    "keras.config.set_dtype_policy",
     "keras.preprocessing.sequence.skipgrams",
     "keras.preprocessing.sequence.make_sampling_table",
     # Keras 2's text preprocessing (Keras 3 keeps it as keras._legacy): generated in the output.

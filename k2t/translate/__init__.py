@@ -29,6 +29,7 @@ from .model_api import count_params_call, shape_attribute, translate_freezes
 from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
+from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
@@ -137,6 +138,7 @@ class ScriptPlan:
     # Training suffix -> "fit" / "evaluate": the generated functions on batches from a generator or Sequence.
     batch_kinds: dict[str, set[str]] = field(default_factory=dict)
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
+    precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -307,7 +309,15 @@ def translate(script: KerasScript) -> ScriptPlan:
     for function in script.functions:
         if id(function.node) in plan.calls:
             continue  # an ImageDataGenerator(...), translated with the script's others
-        code = _translate_function(function.call, plan, script.module)
+        if function.call.name in POLICY_FUNCTIONS:
+            try:
+                plan.precision, code = translate_policy(function.call, plan.precision)
+                unsupported_loops(plan, function.call.pos)
+            except Unsupported as exc:
+                plan.todos.append(Todo(function.node, exc.code, exc.message, exc.pos or function.call.pos))
+                continue
+        else:
+            code = _translate_function(function.call, plan, script.module)
         if code is not None:
             plan.calls[id(function.node)] = code
     return plan

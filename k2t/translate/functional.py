@@ -29,6 +29,7 @@ from .model import (
 )
 from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan
+from .precision import float32_input, has_weights, without_dtype
 from .recurrent import TAKES_INITIAL_STATE
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
@@ -151,6 +152,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
             raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
+        layer, float32 = without_dtype(layer)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]
         ctx.unpacked = len(node.unpacked)
@@ -160,6 +162,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             plan = converter(ctx)
         except Unsupported as exc:
             raise in_keras1_terms(exc, node.layer) from exc
+        if float32:
+            ctx.pre = float32_input(layer, has_weights(plan)) + ctx.pre
         node_lines = _rename(ctx.pre + plan.forward, source, out)
         node_shape = list(ctx.shape)
         mask = mask_after(layer, ctx.mask)

@@ -14,6 +14,7 @@ from .legacy import in_keras1_terms, keras2_call
 from .masking import MaskFlow, mask_after, unmasked_output
 from .nested import convert_nested, first_nested_input
 from .plan import LayerPlan, ModulePlan, Param
+from .precision import float32_input, has_weights, without_dtype
 
 # Arguments every layer accepts that change nothing in the translation.
 COMMON_KWARGS = frozenset({"name"})
@@ -430,6 +431,7 @@ def translate_model(
             for key in ("input_shape", "input_length") if layer.short_name == "Embedding" else ("input_shape", "input_dim"):
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
+        layer, float32 = without_dtype(layer)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
         ctx.mask.given = mask
         ctx.open_sizes()
@@ -437,6 +439,8 @@ def translate_model(
             plan = converter(ctx)
         except Unsupported as exc:
             raise in_keras1_terms(exc, spec.layers[index]) from exc
+        if float32:
+            ctx.pre = float32_input(layer, has_weights(plan)) + ctx.pre
         mask = mask_after(layer, ctx.mask)
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
