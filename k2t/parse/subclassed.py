@@ -275,6 +275,10 @@ def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:
     return Value(f"{array}.shape[-1:]", shape.pos, shape_of=ShapeOf(array, -1, None))
 
 
+def _is_method_of(func: cst.BaseExpression, target: str) -> bool:
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == target
+
+
 def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression] | None:
     """The first ``target.fit(x, ...)`` / ``target(x)`` / ``target.build(shape)`` in the module's text: (method, argument)."""
     found: list[tuple[str, cst.BaseExpression]] = []
@@ -286,9 +290,8 @@ def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression
             func = call.func
             if isinstance(func, cst.Name) and func.value == target:
                 found.append(("call", call.args[0].value))
-            elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == target:
-                if func.attr.value in _DATA_METHODS or func.attr.value == "build":
-                    found.append((func.attr.value, call.args[0].value))
+            elif _is_method_of(func, target) and (func.attr.value in _DATA_METHODS or func.attr.value == "build"):
+                found.append((func.attr.value, call.args[0].value))
 
     module.visit(Finder())
     return found[0] if found else None
