@@ -16,6 +16,8 @@ attributes other than layers) is an _Unfollowable at that construct: a K2T103, n
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, ShapeOf, TensorNode, Value
@@ -80,7 +82,7 @@ class SubclassedMixin:
         model = ModelSpec(
             var=target,
             pos=self.pos(call),
-            call=KerasCall("keras.Model", (), (), self.pos(call)),
+            call=KerasCall("keras.Model", (), (("name", _keras_model_name(node, self.pos(call))),), self.pos(call)),
             statement=line,
             graph=Graph([source], [output], _graph_nodes([source], [output]), False),
         )
@@ -273,6 +275,14 @@ def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:
         return shape
     array = shape.shape_of.array
     return Value(f"{array}.shape[-1:]", shape.pos, shape_of=ShapeOf(array, -1, None))
+
+
+def _keras_model_name(node: cst.ClassDef, pos) -> Value:
+    """The name Keras gives an instance (summary, history): the class's in snake case (keras.src.utils.naming.to_snake_case)."""
+    name = re.sub(r"\W+", "", node.name.value)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return Value(repr(name), pos, name)
 
 
 def _is_method_of(func: cst.BaseExpression, target: str) -> bool:

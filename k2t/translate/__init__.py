@@ -377,7 +377,9 @@ def _translate_model(
     script: KerasScript, spec: ModelSpec, taken: set[str], resolve_nested=None, given_input: list[str] | None = None
 ) -> ModulePlan:
     name_value = spec.call.kwarg("name")
-    if name_value is not None and isinstance(name_value.literal, str):
+    if spec.factory is not None and spec.factory in script.model_classes:
+        base = spec.factory  # `class MyModel(keras.Model)`: the generated module replaces it under its name
+    elif name_value is not None and isinstance(name_value.literal, str):
         base = camel_case(name_value.literal)
     elif spec.factory is not None and _factory_class(spec.factory):
         base = _factory_class(spec.factory)  # def positive_regressor(): ... -> PositiveRegressor
