@@ -1,5 +1,5 @@
 """Exact parity of subclassed models (``class MyModel(keras.Model)``) against Keras: layers made in
-__init__, applied in call() with ``training`` passed to Dropout; the same initial weights (copied from
+__init__, applied in call() with ``training`` passed to Dropout and BatchNormalization; the same initial weights (copied from
 Keras's layers in creation order), every layer's output and every epoch's loss within the usual tolerances."""
 
 import textwrap
@@ -52,19 +52,21 @@ def test_mlp_with_dropout(tmp_path):
     assert_parity(source, tmp_path)
 
 
-def test_small_cnn(tmp_path):
+def test_small_cnn_with_batch_normalization(tmp_path):
     source = case(
         """\
         class SmallCNN(keras.Model):
             def __init__(self):
                 super().__init__()
                 self.conv = layers.Conv2D(4, 3, activation="relu")
+                self.norm = layers.BatchNormalization()
                 self.pool = layers.MaxPooling2D()
                 self.flatten = layers.Flatten()
                 self.out = layers.Dense(3)
 
-            def call(self, x):
+            def call(self, x, training=False):
                 x = self.conv(x)
+                x = self.norm(x, training=training)
                 x = self.pool(x)
                 x = self.flatten(x)
                 return self.out(x)
