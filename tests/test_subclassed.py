@@ -123,3 +123,8 @@ def test_attribute_other_than_a_layer_is_a_located_K2T103():
 def test_no_data_and_no_build_is_a_K2T103_at_the_class():
     source, result = convert(use="")
     assert (line_of(source, "class Net2"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+def test_array_rebound_before_its_first_use_is_a_K2T103():
+    source, result = convert(use="x = x.reshape(8, 3, 2)\nmodel.fit(x, y, epochs=1)")
+    assert (line_of(source, "model.fit(x"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]

@@ -21,7 +21,7 @@ import re
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, ShapeOf, TensorNode, Value
-from ..values import Unknown, is_constant
+from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
 from .syntax import _TENSOR_OPERATORS, _body_of
@@ -74,7 +74,7 @@ class SubclassedMixin:
         self._bind_init_arguments(call, methods.get("__init__"), node, inner, scope)
         attributes = self._init_layers(methods.get("__init__"), node, inner)
         inputs, training = self._call_parameters(methods["call"], node)
-        source = TensorNode(inputs, self.pos(methods["call"].params), None, id(node), input_shape=self._input_shape(target, node, scope), statement=line)
+        source = TensorNode(inputs, self.pos(methods["call"].params), None, id(node), input_shape=self._input_shape(line, target, node, scope), statement=line)
         output = _CallWalker(self, node.name.value, attributes, source, training, line).walk(methods["call"])
         source.input_shape = _last_axis_if_dense(source, output)
         self.consumed.add(id(call))
@@ -146,7 +146,7 @@ class SubclassedMixin:
             raise _Unfollowable(named[2], f"{node.name.value}.call's third parameter `{training}` is not `training`")
         return named[1].name.value, training
 
-    def _input_shape(self, target: str, node: cst.ClassDef, scope: _Scope) -> Value:
+    def _input_shape(self, line, target: str, node: cst.ClassDef, scope: _Scope) -> Value:
         """The input's sizes: from ``target.build((None, n))`` or the first array given to the model."""
         use = _first_use(self.module, target)
         if use is None:
@@ -162,6 +162,11 @@ class SubclassedMixin:
             return Value(code, self.pos(array), tuple(size.literal for size in sizes), elements=tuple(sizes))
         if not isinstance(array, cst.Name):
             raise _Unfollowable(array, f"the input shape of {node.name.value} is read from `{self.code(array)}`; k2t follows an array held in a name")
+        for statement in self.module.body:
+            between = self.pos(line)[0] < self.pos(statement)[0] < self.pos(array)[0]
+            if between and array.value in assigned_names(statement):
+                # The module is built at `model = MyModel()`, with the array as it is there.
+                raise _Unfollowable(array, f"`{array.value}` is rebound between `{target} = {node.name.value}(...)` and this use, which gives its input shape")
         known, _ = self.evaluate(array, scope)
         if not isinstance(known, Unknown) or scope.env.names.get(array.value) is None:
             raise _Unfollowable(array, f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives")
