@@ -722,7 +722,9 @@ class _Rewriter(cst.CSTTransformer):
         code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef | cst.RemovalSentinel:
+        if id(original_node) in self.script.removed:
+            return cst.RemoveFromParent()  # `class MyModel(keras.Model)`: the generated module of that name replaces it
         # A decorator the translator drops (keras.saving.register_keras_serializable()): "" is its replacement.
         decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
         if len(decorators) != len(updated_node.decorators):

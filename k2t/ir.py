@@ -431,6 +431,8 @@ class KerasScript:
     callback_classes: list[CallbackClass] = field(default_factory=list)
     sequence_classes: list[SequenceClass] = field(default_factory=list)  # batches for fit, made by the script
     layer_classes: dict[str, LayerClass] = field(default_factory=dict)  # custom layers, by class name
+    # Subclassed models (`class MyModel(keras.Model)`), by class name: the generated module takes the name.
+    model_classes: dict[str, cst.ClassDef] = field(default_factory=dict, repr=False)
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)

@@ -230,7 +230,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     x, y = kargs.get("x"), kargs.get("y")
     if not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
         raise _Stop("--exact needs fit(x, y) with array data (not a dataset or generator)")
-    functional_model = module_plan.forward_lines is not None
+    # A subclassed Keras model has no graph to walk (no `outputs`): its layers, in creation order, are
+    # matched as a Sequential's (k2t translates the straight-line call() it follows as a chain).
+    functional_model = module_plan.forward_lines is not None and _has_graph(kmodel)
     if functional_model:
         from . import functional
 
@@ -779,3 +781,11 @@ __all__ = [
     "format_report",
     "require_frameworks",
 ]
+
+
+def _has_graph(kmodel) -> bool:
+    """Whether Keras built ``kmodel`` as a graph of layers (Sequential, Functional), not a subclass's call()."""
+    try:
+        return kmodel.outputs is not None
+    except AttributeError:
+        return False

@@ -30,7 +30,7 @@ class ModelMixin:
             self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
         if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
             return True
-        if self.functional_statement(line, small, scope):
+        if self.subclassed_instance(line, small, scope) or self.functional_statement(line, small, scope):
             return True
         if isinstance(small, cst.Return) and scope.inline is not None:
             self.helper_return(line, small, scope)

@@ -42,6 +42,7 @@ from .helpers import HelperMixin
 from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
+from .subclassed import SubclassedMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
 from .syntax import (
     _AUGMENTED,
@@ -69,7 +70,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
+class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -280,6 +281,8 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin):
                 self.helpers.append(helper)
                 scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
                 return
+        if isinstance(stmt, cst.ClassDef) and self.model_class(stmt, scope):
+            return  # its methods run when Keras builds the model: walked where the script makes one
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             self.walk_definition(stmt, scope)
             return

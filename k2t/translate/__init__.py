@@ -15,6 +15,7 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
+from .subclassed import keep_model_classes
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
@@ -185,6 +186,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_schedule_names(script)
         - imported_generator_names(script)
         - imported_by_own_name(script.module, replaced)
+        - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -236,6 +238,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             continue
         register(spec, module)
 
+    keep_model_classes(script, [spec for spec in script.models if id(spec) not in modules])
     for read in script.shape_reads:
         module = modules.get(id(read.model))
         if module is None:
@@ -384,7 +387,9 @@ def _translate_model(
     script: KerasScript, spec: ModelSpec, taken: set[str], resolve_nested=None, given_input: list[str] | None = None
 ) -> ModulePlan:
     name_value = spec.call.kwarg("name")
-    if name_value is not None and isinstance(name_value.literal, str):
+    if spec.factory is not None and spec.factory in script.model_classes:
+        base = spec.factory  # `class MyModel(keras.Model)`: the generated module replaces it under its name
+    elif name_value is not None and isinstance(name_value.literal, str):
         base = camel_case(name_value.literal)
     elif spec.factory is not None and _factory_class(spec.factory):
         base = _factory_class(spec.factory)  # def positive_regressor(): ... -> PositiveRegressor

@@ -1,0 +1,312 @@
+"""Subclassed models: ``class MyModel(keras.Model)`` with its layers made in ``__init__`` and applied in ``call``.
+
+Keras builds such a model at its first call; its architecture is the layers ``__init__`` assigns to
+``self`` and the order ``call`` applies them in. k2t follows the ``call`` body as a Functional graph
+(the same IR as ``keras.Model(inputs, outputs)``): each ``self.attr`` is one layer object, so an
+attribute applied twice is one shared layer, as in Keras. The input's sizes come from the first
+array the model sees (``fit`` / ``predict`` / ``evaluate`` / ``model(x)``) as constructor parameters
+(``x_train.shape[1:]``), or from ``model.build((None, n))``.
+
+The class is found where it is defined (``model_class``); its body is not walked there, as its
+methods run only when Keras builds the model. Where the script makes an instance (``model = MyModel()``)
+the graph is built and the class statement is dropped: the generated ``nn.Module`` takes its name.
+Anything outside straight-line layer calls (control flow, ``train_step``, layers made in ``build``,
+attributes other than layers) is an _Unfollowable at that construct: a K2T103, never a different model.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from ..ir import Graph, Instance, KerasCall, ModelSpec, ShapeOf, TensorNode, Value
+from ..values import Unknown, assigned_names, is_constant
+from .graph import _graph_nodes
+from .scope import _Scope, _Unfollowable
+from .syntax import _TENSOR_OPERATORS, _body_of
+
+_MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
+# Methods Keras calls on its own that change what the model computes or how it trains.
+_OVERRIDES_NOT_FOLLOWED = ("train_step", "test_step", "predict_step", "build", "compute_loss")
+# The model's first use on data: its first positional argument fixes the input's sizes.
+_DATA_METHODS = frozenset({"fit", "predict", "evaluate", "train_on_batch", "predict_on_batch", "test_on_batch"})
+
+
+class SubclassedMixin:
+    """``class M(keras.Model)`` and ``m = M()``. Mixed into k2t.parse.parser._Parser."""
+
+    def model_class(self, stmt: cst.ClassDef, scope: _Scope) -> bool:
+        """Record a top-level class whose one base is keras.Model; True when it is one."""
+        if scope.parent is not None or len(stmt.bases) != 1 or stmt.keywords:
+            return False
+        base = stmt.bases[0]
+        if base.keyword is not None or base.star or self.keras_name(base.value) not in _MODEL_BASES:
+            return False
+        self.script.model_classes[stmt.name.value] = stmt
+        return True
+
+    def subclassed_instance(self, line, small, scope: _Scope) -> bool:
+        """``model = MyModel(...)``: the model's graph, followed through its ``call``."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return False
+        value = small.value
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.script.model_classes):
+            return False
+        if scope.parent is not None:
+            raise _Unfollowable(value, f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)")
+        target = small.targets[0].target.value
+        node = self.script.model_classes[value.func.value]
+        model = self.subclassed_model(line, target, value, node, scope)
+        scope.models[target] = Instance(model)
+        self.script.removed.add(id(node))  # the generated module of the same name takes its place
+        return True
+
+    def subclassed_model(self, line, target: str, call: cst.Call, node: cst.ClassDef, scope: _Scope) -> ModelSpec:
+        self.script.uses_keras = True
+        methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
+        for name in _OVERRIDES_NOT_FOLLOWED:
+            if name in methods:
+                raise _Unfollowable(methods[name], f"{node.name.value}.{name}() overrides Keras's; a subclassed model with {name}() is not translated")
+        if "call" not in methods:
+            raise _Unfollowable(node, f"{node.name.value} has no call() method to translate")
+        inner = _Scope(scope, None)
+        self._bind_init_arguments(call, methods.get("__init__"), node, inner, scope)
+        attributes = self._init_layers(methods.get("__init__"), node, inner)
+        inputs, training = self._call_parameters(methods["call"], node)
+        source = TensorNode(inputs, self.pos(methods["call"].params), None, id(node), input_shape=self._input_shape(line, target, node, scope), statement=line)
+        output = _CallWalker(self, node.name.value, attributes, source, training, line).walk(methods["call"])
+        source.input_shape = _last_axis_if_dense(source, output)
+        self.consumed.add(id(call))
+        self.consumed.add(id(call.func))
+        model = ModelSpec(
+            var=target,
+            pos=self.pos(call),
+            call=KerasCall("keras.Model", (), (("name", _keras_model_name(node, self.pos(call))),), self.pos(call)),
+            statement=line,
+            graph=Graph([source], [output], _graph_nodes([source], [output]), False),
+        )
+        model.factory = node.name.value  # names the generated class after the script's
+        self.script.models.append(model)
+        return model
+
+    def _bind_init_arguments(self, call: cst.Call, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope, scope: _Scope) -> None:
+        """``MyModel(num_classes=10)``: the values __init__'s parameters hold, which its layers' arguments read."""
+        if init is None:
+            if call.args:
+                raise _Unfollowable(call, f"{node.name.value}() takes no arguments without an __init__")
+            return
+        params = init.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise _Unfollowable(init, f"{node.name.value}.__init__ takes *args or **kwargs; k2t follows named parameters")
+        positional = [p for p in (*params.posonly_params, *params.params)][1:]  # after self
+        by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
+        given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
+        for index, arg in enumerate(call.args):
+            if arg.star or (arg.keyword is None and index >= len(positional)) or (arg.keyword is not None and arg.keyword.value not in by_name):
+                raise _Unfollowable(arg, f"`{self.code(arg).strip()}` does not bind a parameter of {node.name.value}.__init__")
+            name = positional[index].name.value if arg.keyword is None else arg.keyword.value
+            given[name] = (arg.value, scope)
+        for name, param in by_name.items():
+            if name not in given:
+                if param.default is None:
+                    raise _Unfollowable(call, f"{node.name.value}() is missing its argument `{name}` (Python refuses it too)")
+                given[name] = (param.default, scope)
+        for name, (expr, where) in given.items():
+            known, _ = self.evaluate(expr, where)
+            if isinstance(known, Unknown) or not is_constant(known):
+                raise _Unfollowable(expr, f"`{self.code(expr).strip()}`, passed to {node.name.value}(), is not a value k2t knows")
+            inner.env.bind(name, known, transient=True)  # the layers' arguments are written with the value
+
+    def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> dict[str, tuple[KerasCall, int]]:
+        """``self.dense1 = layers.Dense(32)`` in __init__: attribute -> (the layer, its identity)."""
+        attributes: dict[str, tuple[KerasCall, int]] = {}
+        for statement in _body_of(init.body) if init is not None else ():
+            if _is_docstring(statement) or _is_super_init(statement):
+                continue
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            assigned = _self_attribute_assignment(small)
+            if assigned is None:
+                raise _Unfollowable(statement, f"`{self.code(statement).strip()}` in {node.name.value}.__init__ is not translated (k2t follows `self.name = layers.X(...)`)")
+            attr, value = assigned
+            name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
+            if name is None or not name.startswith("keras.layers.") or not name.rsplit(".", 1)[-1][:1].isupper():
+                raise _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there)")
+            attributes[attr] = (self.call(value, name, inner), id(value))
+        return attributes
+
+    def _call_parameters(self, method: cst.FunctionDef, node: cst.ClassDef) -> tuple[str, str | None]:
+        """``call(self, inputs, training=None)``: the input's name and the training flag's, if any."""
+        params = method.params
+        named = [*params.posonly_params, *params.params]
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or params.kwonly_params or not 2 <= len(named) <= 3:
+            raise _Unfollowable(method.params, f"{node.name.value}.call takes (self, inputs) or (self, inputs, training=None); other signatures are not translated")
+        training = named[2].name.value if len(named) == 3 else None
+        if training is not None and training != "training":
+            raise _Unfollowable(named[2], f"{node.name.value}.call's third parameter `{training}` is not `training`")
+        return named[1].name.value, training
+
+    def _input_shape(self, line, target: str, node: cst.ClassDef, scope: _Scope) -> Value:
+        """The input's sizes: from ``target.build((None, n))`` or the first array given to the model."""
+        use = _first_use(self.module, target)
+        if use is None:
+            raise _Unfollowable(node, f"no call of `{target}` on data (fit, predict, evaluate, `{target}(x)`) or `{target}.build(...)` tells the input shape of {node.name.value}")
+        method, array = use
+        if method == "build":
+            if not (isinstance(array, (cst.Tuple, cst.List)) and len(array.elements) >= 2):
+                raise _Unfollowable(array, f"`{target}.build({self.code(array)})` is not a literal shape (None, ...)")
+            sizes = [self.value(el.value, scope) for el in array.elements[1:]]
+            if not all(isinstance(size.literal, int) for size in sizes):
+                raise _Unfollowable(array, f"`{target}.build({self.code(array)})`: k2t follows literal sizes after the batch axis")
+            code = "(" + ", ".join(size.code for size in sizes) + ",)"
+            return Value(code, self.pos(array), tuple(size.literal for size in sizes), elements=tuple(sizes))
+        if not isinstance(array, cst.Name):
+            raise _Unfollowable(array, f"the input shape of {node.name.value} is read from `{self.code(array)}`; k2t follows an array held in a name")
+        for statement in self.module.body:
+            between = self.pos(line)[0] < self.pos(statement)[0] < self.pos(array)[0]
+            if between and array.value in assigned_names(statement):
+                # The module is built at `model = MyModel()`, with the array as it is there.
+                raise _Unfollowable(array, f"`{array.value}` is rebound between `{target} = {node.name.value}(...)` and this use, which gives its input shape")
+        known, _ = self.evaluate(array, scope)
+        if not isinstance(known, Unknown) or scope.env.names.get(array.value) is None:
+            raise _Unfollowable(array, f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives")
+        return Value(f"{array.value}.shape[1:]", self.pos(array), shape_of=ShapeOf(array.value, 1, known.rank))
+
+
+class _CallWalker:
+    """The body of ``call`` as Functional tensors: straight-line layer calls and +, -, * of tensors."""
+
+    def __init__(self, parser, class_name: str, attributes, source: TensorNode, training: str | None, line):
+        self.parser = parser
+        self.class_name = class_name
+        self.attributes = attributes
+        self.tensors: dict[str, TensorNode] = {source.var: source}
+        self.training = training
+        self.line = line
+
+    def walk(self, method: cst.FunctionDef) -> TensorNode:
+        for statement in _body_of(method.body):
+            if _is_docstring(statement):
+                continue
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            if isinstance(small, cst.Return) and small.value is not None:
+                return self.tensor(small.value, "outputs")
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                target = small.targets[0].target.value
+                self.tensors[target] = self.tensor(small.value, target)
+                continue
+            raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)")
+        raise self.unfollowable(method, f"{self.class_name}.call returns no tensor k2t can follow")
+
+    def tensor(self, node: cst.BaseExpression, target: str) -> TensorNode:
+        if isinstance(node, cst.Name) and node.value in self.tensors:
+            return self.tensors[node.value]
+        if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _TENSOR_OPERATORS:
+            merge = _TENSOR_OPERATORS[type(node.operator).__name__]
+            inputs = (self.tensor(node.left, target), self.tensor(node.right, target))
+            layer = KerasCall(f"keras.layers.{merge}", (), (), self.parser.pos(node))
+            return self.parser.made(TensorNode(target, self.parser.pos(node), layer, id(node), inputs, True, statement=self.line))
+        if isinstance(node, cst.Call) and _self_attribute(node.func) in self.attributes:
+            return self.layer_call(node, target)
+        raise self.unfollowable(node, f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow")
+
+    def layer_call(self, node: cst.Call, target: str) -> TensorNode:
+        layer, layer_id = self.attributes[_self_attribute(node.func)]
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if len(positional) != 1 or len(positional) + len([a for a in node.args if a.keyword is not None]) != len(node.args):
+            raise self.unfollowable(node, f"`{self.parser.code(node)}`: k2t follows a layer called on one tensor")
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            # `training=training` passes Keras's phase on, as module.training does in torch; a fixed value would not.
+            if arg.keyword.value != "training" or not (isinstance(arg.value, cst.Name) and arg.value.value == self.training):
+                raise self.unfollowable(arg, f"`{self.parser.code(arg).strip()}` in {self.class_name}.call is not translated (k2t follows `training=training`)")
+        source = self.tensor(positional[0].value, target)
+        return self.parser.made(TensorNode(target, self.parser.pos(node), layer, layer_id, (source,), statement=self.line))
+
+    @staticmethod
+    def unfollowable(node: cst.CSTNode, message: str) -> _Unfollowable:
+        return _Unfollowable(node, message)
+
+
+def _self_attribute(node: cst.BaseExpression) -> str | None:
+    """``self.dense1`` -> "dense1"."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+def _self_attribute_assignment(small) -> tuple[str, cst.BaseExpression] | None:
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        attr = _self_attribute(small.targets[0].target)
+        if attr is not None:
+            return attr, small.value
+    return None
+
+
+def _is_super_init(statement: cst.CSTNode) -> bool:
+    """``super().__init__()`` (or with ``name=`` and other Keras keywords, which change no computation)."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr)):
+        return False
+    call = statement.body[0].value
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "__init__"
+        and isinstance(call.func.value, cst.Call)
+        and isinstance(call.func.value.func, cst.Name)
+        and call.func.value.func.value == "super"
+    )
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:
+    """An array of unknown rank into a Dense first: Dense reads only the last axis, so its size is
+    the input's (as the Sequential translation takes ``x.shape[-1]``); other first layers say how many
+    axes they need in the translation (Conv2D: three), or refuse."""
+    shape = source.input_shape
+    first = [n for n in _graph_nodes([source], [output]) if source in n.inputs]
+    if shape is None or shape.shape_of is None or shape.shape_of.rank is not None or len(first) != 1:
+        return shape
+    if first[0].layer is None or first[0].layer.short_name != "Dense":
+        return shape
+    array = shape.shape_of.array
+    return Value(f"{array}.shape[-1:]", shape.pos, shape_of=ShapeOf(array, -1, None))
+
+
+def _keras_model_name(node: cst.ClassDef, pos) -> Value:
+    """The name Keras gives an instance (summary, history): the class's in snake case (keras.src.utils.naming.to_snake_case)."""
+    name = re.sub(r"\W+", "", node.name.value)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return Value(repr(name), pos, name)
+
+
+def _is_method_of(func: cst.BaseExpression, target: str) -> bool:
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == target
+
+
+def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression] | None:
+    """The first ``target.fit(x, ...)`` / ``target(x)`` / ``target.build(shape)`` in the module's text: (method, argument)."""
+    found: list[tuple[str, cst.BaseExpression]] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if found or not call.args or call.args[0].keyword is not None:
+                return
+            func = call.func
+            if isinstance(func, cst.Name) and func.value == target:
+                found.append(("call", call.args[0].value))
+            elif _is_method_of(func, target) and (func.attr.value in _DATA_METHODS or func.attr.value == "build"):
+                found.append((func.attr.value, call.args[0].value))
+
+    module.visit(Finder())
+    return found[0] if found else None

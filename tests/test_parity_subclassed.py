@@ -1,0 +1,80 @@
+"""Exact parity of subclassed models (``class MyModel(keras.Model)``) against Keras: layers made in
+__init__, applied in call() with ``training`` passed to Dropout and BatchNormalization; the same initial weights (copied from
+Keras's layers in creation order), every layer's output and every epoch's loss within the usual tolerances."""
+
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch
+from parity_cases import assert_parity
+
+pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
+
+DATA = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 8)).astype("float32")
+y = (x.sum(axis=1) > 0).astype("int32")
+images = rng.normal(size=(64, 8, 8, 1)).astype("float32")
+labels = rng.randint(0, 3, size=(64,))
+keras.utils.set_random_seed(0)
+"""
+
+
+def case(body: str) -> str:
+    return DATA + textwrap.dedent(body)
+
+
+def test_mlp_with_dropout(tmp_path):
+    source = case(
+        """\
+        class MLP(keras.Model):
+            def __init__(self, hidden=16):
+                super().__init__()
+                self.dense1 = layers.Dense(hidden, activation="relu")
+                self.dropout = layers.Dropout(0.3)
+                self.out = layers.Dense(2, activation="softmax")
+
+            def call(self, inputs, training=None):
+                x = self.dense1(inputs)
+                x = self.dropout(x, training=training)
+                return self.out(x)
+
+
+        model = MLP(hidden=12)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_small_cnn_with_batch_normalization(tmp_path):
+    source = case(
+        """\
+        class SmallCNN(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(4, 3, activation="relu")
+                self.norm = layers.BatchNormalization()
+                self.pool = layers.MaxPooling2D()
+                self.flatten = layers.Flatten()
+                self.out = layers.Dense(3)
+
+            def call(self, x, training=False):
+                x = self.conv(x)
+                x = self.norm(x, training=training)
+                x = self.pool(x)
+                x = self.flatten(x)
+                return self.out(x)
+
+
+        model = SmallCNN()
+        model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(images, labels, epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -1,0 +1,130 @@
+"""Subclassed models (k2t/parse/subclassed.py): ``class M(keras.Model)`` becomes the generated module of
+that name, built from the first array the model sees or from ``build((None, n))``; what call() does
+beyond straight-line layer calls is a located K2T103 and the class stays as written. Parity against
+Keras is in tests/test_parity_subclassed.py."""
+
+import textwrap
+
+import pytest
+
+import k2t
+
+HEAD = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.zeros((8, 6), dtype="float32")
+y = np.zeros((8,), dtype="int32")
+"""
+
+MODEL = """\
+class Net2(keras.Model):
+    def __init__(self, units=4):
+        super().__init__()
+        self.hidden = layers.Dense(units, activation="relu")
+        self.dropout = layers.Dropout(0.5)
+        self.out = layers.Dense(2)
+
+    def call(self, inputs, training=None):
+{call}
+"""
+
+STRAIGHT = """\
+        h = self.hidden(inputs)
+        h = self.dropout(h, training=training)
+        return self.out(h)
+"""
+
+TRAIN = """
+model = Net2({arguments})
+model.compile(optimizer="sgd", loss="mse")
+{use}
+"""
+
+
+def convert(call=STRAIGHT, arguments="", use="model.fit(x, y, epochs=1)", extra=""):
+    source = HEAD + MODEL.format(call=textwrap.indent(textwrap.dedent(call), " " * 8).rstrip("\n")) + extra + TRAIN.format(arguments=arguments, use=use)
+    return source, k2t.convert_source(source, filename="case.py")
+
+
+def line_of(source: str, text: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def test_class_replaced_by_a_module_of_the_same_name_sized_from_the_data():
+    _, result = convert(arguments="units=3")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "class Net2(nn.Module):" in result.output
+    assert "import keras" not in result.output and "keras.Model" not in result.output.split("def fit(")[0]
+    assert "nn.Linear(inputs_features, 3)" in result.output  # units=3 from the instance's argument
+    assert "nn.Dropout(0.5)" in result.output
+    assert "model = Net2(inputs_features=x.shape[-1]).to(device)" in result.output
+
+
+def test_input_shape_from_build():
+    _, result = convert(use="model.build((None, 6))\nmodel.fit(x, y, epochs=1)")
+    assert "nn.Linear(6, 4)" in result.output
+
+
+def test_attribute_applied_twice_is_one_shared_layer():
+    _, result = convert(call="h = self.hidden(inputs)\nh = self.dropout(h, training=training)\nreturn self.out(h)", arguments="units=6")
+    assert result.output.count("nn.Linear(") == 2
+    _, shared = convert(call="h = self.hidden(inputs)\nh = self.hidden(h)\nreturn self.out(h)", arguments="units=6")
+    assert shared.output.count("nn.Linear(") == 2 and shared.output.count("self.dense(") == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "at", "words"),
+    [
+        ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "straight-line"),
+        ("h = self.dropout(inputs, training=True)\nreturn self.out(h)", "training=True", "training=training"),
+        ("h = inputs\nfor _ in range(2):\n    h = self.hidden(h)\nreturn self.out(h)", "for _ in range(2):", "straight-line"),
+        ("h = keras.ops.relu(inputs)\nreturn self.out(h)", "keras.ops.relu(inputs)", "not a layer call"),
+    ],
+    ids=["if-on-training", "fixed-training", "loop", "op-outside-layers"],
+)
+def test_call_beyond_straight_line_layer_calls_is_a_located_K2T103(call, at, words):
+    source, result = convert(call=call)
+    located = [(d.line, d.code) for d in result.diagnostics]
+    assert (line_of(source, at), "K2T103") in located, [d.format() for d in result.diagnostics]
+    assert any(words in d.message for d in result.diagnostics)
+    assert "class Net2(keras.Model):" in result.output  # not translated: the class stays, the instance finds it
+
+
+def test_train_step_override_is_a_located_K2T103():
+    extra = "\n    def train_step(self, data):\n        return super().train_step(data)\n"
+    source, result = convert(extra=extra)
+    assert (line_of(source, "def train_step"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+    assert "class Net2(keras.Model):" in result.output
+
+
+def test_attribute_other_than_a_layer_is_a_located_K2T103():
+    source = HEAD + textwrap.dedent(
+        """\
+        class Blocks(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.blocks = [layers.Dense(4) for _ in range(2)]
+
+            def call(self, inputs):
+                return self.blocks[0](inputs)
+
+
+        model = Blocks()
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y)
+        """
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert (line_of(source, "self.blocks = ["), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+def test_no_data_and_no_build_is_a_K2T103_at_the_class():
+    source, result = convert(use="")
+    assert (line_of(source, "class Net2"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+def test_array_rebound_before_its_first_use_is_a_K2T103():
+    source, result = convert(use="x = x.reshape(8, 3, 2)\nmodel.fit(x, y, epochs=1)")
+    assert (line_of(source, "model.fit(x"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
