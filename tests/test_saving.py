@@ -1,7 +1,7 @@
 """Saving and loading inside a script: Keras model files become torch state_dicts at the script's own paths.
 
 model.save / save_weights -> torch.save(model.state_dict(), path) under the same
-name; model.load_weights -> load_state_dict(torch.load(path)); load_model ->
+name; model.load_weights -> load_state_dict(load_state(path)), a torch.load that names a Keras file; load_model ->
 the generated module rebuilt with the saved model's constructor call, then its
 state_dict loaded. Round trips are proven by running converted scripts with
 Keras unimportable, and the same scripts under real Keras.
@@ -125,7 +125,7 @@ def test_every_load_model_spelling_rebuilds_the_saved_module(spelling):
     assert tail(result.output).endswith(
         'torch.save(model.state_dict(), "model.keras")  # a torch state_dict (weights only), under the script\'s file name\n'
         "restored = Net(in_features=x.shape[1]).to(device)\n"
-        'restored.load_state_dict(torch.load("model.keras", map_location=device))  # the state_dict that model.save() wrote\n'
+        'restored.load_state_dict(load_state("model.keras", map_location=device))  # the state_dict that model.save() wrote\n'
         "print(predict(restored, x, verbose=0)[:3])\n"
     )
     assert "import keras" not in result.output and "tensorflow" not in result.output and "load_model" not in result.output
@@ -151,7 +151,7 @@ def test_load_before_save_in_the_source_resolves_by_path():
     assert (
         "if os.path.exists(PATH):\n"
         "    net = Net2().to(device)\n"
-        "    net.load_state_dict(torch.load(PATH, map_location=device))  # the state_dict that net.save() wrote\n"
+        "    net.load_state_dict(load_state(PATH, map_location=device))  # the state_dict that net.save() wrote\n"
     ) in result.output
     assert "loss = evaluate_net(net, x, y, verbose=0)\n" in result.output
 
@@ -177,7 +177,7 @@ def test_model_checkpoint_path_resolves_load_model():
         """
     )
     assert "best = Net(in_features=x.shape[1]).to(device)\n" in result.output
-    assert 'best.load_state_dict(torch.load("best.keras", map_location=device))  # the state_dict that ModelCheckpoint wrote\n' in result.output
+    assert 'best.load_state_dict(load_state("best.keras", map_location=device))  # the state_dict that ModelCheckpoint wrote\n' in result.output
     assert "K2T180" not in codes(result)
 
 
@@ -298,7 +298,7 @@ def test_load_model_of_a_factory_model_sized_by_globals_rebuilds_it():
     assert result.ok, result.diagnostics
     assert result.output.endswith(
         "again = Classifier(in_features=x.shape[1]).to(device)\n"
-        'again.load_state_dict(torch.load("c.keras", map_location=device))  # the state_dict that model.save() wrote\n'
+        'again.load_state_dict(load_state("c.keras", map_location=device))  # the state_dict that model.save() wrote\n'
     )
 
 
