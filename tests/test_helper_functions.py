@@ -10,6 +10,8 @@ import re
 
 import pytest
 from conftest import requires_keras, requires_torch
+
+import k2t
 from test_flow import built, convert, linears, script
 
 # Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features through a helper.
@@ -424,3 +426,25 @@ def test_functional_blocks_match_keras(tmp_path):
 
     assert "class DenseBlock" in convert(script(FOLLOWED["called_in_a_loop"])).output
     assert_parity(script(FOLLOWED["called_in_a_loop"]), tmp_path)
+
+
+def test_a_keras_tensors_shape_read_as_a_size_is_reported_not_left_undefined():
+    """keras.io's timeseries transformer sizes a layer from its input tensor (`filters=inputs.shape[-1]`).
+    Kept as written, the code read `inputs`, which no longer exists in the output (a NameError when run):
+    a K2T103 at the read instead."""
+    result = k2t.convert_source(
+        script(
+            """\
+            def block(inputs, units):
+                x = layers.Dense(units, activation="relu")(inputs)
+                return layers.Dense(inputs.shape[-1])(x)
+
+            inputs = keras.Input(shape=(8,))
+            h = block(inputs, 16)
+            model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+            """
+        ),
+        "train.py",
+    )
+    found = [(d.code, d.message) for d in result.diagnostics]
+    assert ("K2T103", "`inputs.shape[-1]` reads the Keras tensor `inputs`, which k2t does not translate here; write the size as a number or a variable") in found

@@ -148,6 +148,11 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
                     # so the code cannot stay as written, and k2t does not know the value to write instead.
                     raise _Unfollowable(node, f"`{code.strip()}` is not known where the model is built: {known.reason}")
                 if isinstance(known, Unknown) and not transient:
+                    tensor = next((name for name in _read_names(node) if scope.tensor(name) is not None), None)
+                    if tensor is not None:
+                        # `Conv1D(filters=inputs.shape[-1])`: the code would stay as written, reading a Keras
+                        # tensor that does not exist where the module is built (a NameError when run).
+                        raise _Unfollowable(node, f"`{code.strip()}` reads the Keras tensor `{tensor}`, which k2t does not translate here; write the size as a number or a variable")
                     shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
         keras_ref = None
         keras_call = None
@@ -449,3 +454,22 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
                 self.script.import_rewrites[id(small)] = small.with_changes(names=keep)
             else:
                 self.script.import_rewrites[id(small)] = None
+
+
+def _read_names(node: cst.BaseExpression) -> set[str]:
+    """The names an expression reads (``inputs.shape[-1]`` -> {inputs}), not attribute names or lambda parameters."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Reader())
+    return found
