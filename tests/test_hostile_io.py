@@ -344,8 +344,14 @@ def _blocked_reading_stdin(pid: int) -> bool:
 
 
 def test_ctrl_c_exits_130():
+    # A shell starts a command with Ctrl-C's default action. A test process may have it ignored (an earlier
+    # test in the same worker, a library), which a child inherits and Python then leaves alone.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "k2t", "convert", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "k2t", "convert", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads in the child yet)
     )
     try:
         deadline = time.monotonic() + 30
