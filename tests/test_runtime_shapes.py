@@ -346,3 +346,54 @@ def test_keras_datasets_fix_the_rank_of_their_arrays(dataset, dims):
     assert result.ok, [d.format() for d in result.diagnostics]
     arguments = ", ".join(f"input_dim_{i}=x_train.shape[{i + 1}]" for i in range(dims)) if dims > 1 else "in_features=x_train.shape[1]"
     assert f"model = Net({arguments})" in result.output
+
+
+FIT_SIZED = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.load("x.npy")
+y = np.load("y.npy")
+
+
+def build_model():
+    model = keras.Sequential([layers.Dense(16, activation="relu"), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+"""
+
+
+def test_a_model_sized_by_its_fit_reads_that_array_where_it_is_built():
+    source = FIT_SIZED + "m = build_model()\nm.fit(x, y, epochs=1)\n"
+    result = k2t.convert_source(source, "train.py")
+    assert not k2t103(result)
+    assert "(in_features=x.shape[-1])" in result.output
+
+
+@pytest.mark.parametrize(
+    "tail, named",
+    [
+        # One construction, two sizes: the first fit's array would size both models.
+        ("m1 = build_model()\nm1.fit(x, y)\nm2 = build_model()\nm2.fit(x[:, :3], y)\n", "`x`, `x[:, :3]`"),
+        # The array is a local of another function: the factory cannot read it.
+        ("def run(xs, ys):\n    m = build_model()\n    m.fit(xs, ys)\n\n\nrun(x, y)\n", "`xs`"),
+    ],
+    ids=["different arrays", "local array"],
+)
+def test_a_model_sized_by_fits_it_cannot_read_at_its_construction_is_a_k2t103(tail, named):
+    result = k2t.convert_source(FIT_SIZED + tail, "train.py")
+    [message] = k2t103(result)
+    assert "Keras sizes it from the data of its first fit" in message and named in message
+
+
+def test_a_module_level_model_fitted_on_data_bound_after_it_is_a_k2t103():
+    source = HEAD.replace('x = np.load("x.npy")\n', "") + (
+        "model = keras.Sequential([layers.Dense(4), layers.Dense(1)])\n"
+        'x = np.load("x.npy")\n'
+    ) + TAIL
+    result = k2t.convert_source(source, "train.py")
+    [message] = k2t103(result)
+    assert "`x` is not bound where the model is built" in message

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
@@ -400,16 +401,70 @@ def _translate_model(
     class_name = generated_class_name(base, taken)
     if spec.graph is not None:
         return translate_functional(spec, class_name, resolve_nested)
-    fallback = None
-    for call in script.calls:
-        if call.instance.model is spec and call.method == "fit" and call.args:
-            fallback = f"{call.args[0].code}.shape[-1]"
-            break
-    module = translate_model(spec, class_name, fallback, resolve_nested, given_input)
+    fallback, no_fallback = _fit_sized_input(script, spec)
+    module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback)
     for key, value in spec.call.kwargs:
         if key not in ("name", "layers"):
             raise Unsupported("K2T103", f"Sequential({key}=...) is not translated", value.pos)
     return module
+
+
+def _fit_sized_input(script: KerasScript, spec: ModelSpec) -> tuple[str | None, str | None]:
+    """A model with no input shape: Keras builds it from the data of its first fit, so the module's input
+    size is read off that array where the module is built (``Net(in_features=x.shape[-1])``). Returns that
+    code, or None with the reason it cannot stand in the construction (said only if the model needs it)."""
+    fits = [call for call in script.calls if call.instance.model is spec and call.method == "fit" and call.args]
+    if not fits:
+        return None, None
+    arrays = sorted({call.args[0].code for call in fits})
+    if len(arrays) > 1:
+        # `m1 = build(); m1.fit(x, ...); m2 = build(); m2.fit(x[:, :3], ...)`: one construction, several sizes.
+        listed = ", ".join(f"`{code}`" for code in arrays)
+        return None, f"Keras sizes it from the data of its first fit, and its fits use different arrays ({listed})"
+    unseen = _names_unseen_at_build(script, spec, fits[0])
+    if unseen:
+        return None, f"Keras sizes it from the data of its first fit, and `{unseen}` is not bound where the model is built"
+    return f"{arrays[0]}.shape[-1]", None
+
+
+def _names_unseen_at_build(script: KerasScript, spec: ModelSpec, fit: MethodCall) -> str | None:
+    """A name the fit's data reads that the model's construction cannot see: a local of the function
+    that fits it, or a module-level name bound only after a module-level construction."""
+    if script.metadata is None or not fit.node.args:
+        return None
+    scopes = script.metadata.resolve(ScopeProvider)
+    positions = script.metadata.resolve(PositionProvider)
+    built_at = positions[spec.statement].start.line if spec.factory is None and spec.statement in positions else None
+    for node in _names_read(fit.node.args[0].value):
+        scope = scopes.get(node)
+        if scope is None:
+            continue
+        assignments = scope[node.value]
+        if not assignments:
+            continue  # a builtin, or a name k2t cannot place: as before
+        for assignment in assignments:
+            if not isinstance(assignment.scope, GlobalScope):
+                return node.value
+            target = getattr(assignment, "node", None)
+            if built_at is not None and target in positions and positions[target].start.line >= built_at:
+                return node.value
+    return None
+
+
+def _names_read(node: cst.CSTNode) -> list[cst.Name]:
+    """The variables an expression reads (``x[:, idx]`` -> x, idx), not attribute names."""
+    found: list[cst.Name] = []
+
+    class _Reads(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(_Reads())
+    return found
 
 
 def _factory_class(function: str) -> str | None:

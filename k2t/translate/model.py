@@ -387,8 +387,10 @@ def translate_model(
     fallback_features: str | None = None,
     resolve_nested=None,
     given_input: list[str] | None = None,
+    no_fallback: str | None = None,
 ) -> ModulePlan:
-    """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none."""
+    """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none;
+    ``no_fallback``: why the data of its fit cannot size it, when that is the reason ``fallback_features`` is None."""
     if spec.unfollowed is not None:
         raise Unsupported("K2T103", f"the model `{spec.var}` is not translated: a layer added to it is not followed ({spec.unfollowed})", spec.pos)
     registry.load_converters()
@@ -403,7 +405,8 @@ def translate_model(
         shape = [dim if dim is None or static_int(dim) is not None else builder.param(dim, role) for dim, role in zip(given_input, roles)]
     elif shape_values is None:
         if fallback_features is None:
-            raise Unsupported("K2T103", "the model has no input shape (add keras.Input(shape=...))", spec.pos)
+            why = f": {no_fallback}" if no_fallback else ""
+            raise Unsupported("K2T103", f"the model has no input shape (add keras.Input(shape=...)){why}", spec.pos)
         shape = [builder.param(fallback_features, "in_features")]
     else:
         roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
