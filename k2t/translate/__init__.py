@@ -16,7 +16,6 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
-from .subclassed import keep_model_classes
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
@@ -36,6 +35,7 @@ from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
+from .subclassed import keep_model_classes
 from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
@@ -329,8 +329,10 @@ def translate(script: KerasScript) -> ScriptPlan:
 
 _RESTORED_FIT = (
     "K2T182",
-    "fit() on a model restored by load_model(): the torch file holds the weights only, not Keras's optimizer state; "
-    "compile() the restored model again to train it",
+    (
+        "fit() on a model restored by load_model(): the torch file holds the weights only, not Keras's optimizer state; "
+        "compile() the restored model again to train it"
+    ),
 )
 def _learning_rate_changes(script: KerasScript) -> set[int]:
     """id() of the compiles whose learning rate the script changes while it trains."""
@@ -469,9 +471,8 @@ def _names_read(node: cst.CSTNode) -> list[cst.Name]:
 
 def _factory_class(function: str) -> str | None:
     """Class name from the function that builds the model: build_model and friends say nothing."""
-    for prefix in ("build_", "make_", "create_", "get_"):
-        if function.startswith(prefix):
-            function = function[len(prefix) :]
+    for prefix in ("build_", "make_", "create_", "get_", "define_", "and_compile_"):
+        function = function.removeprefix(prefix)  # build_and_compile_model -> model
     return None if function in ("model", "net", "network", "") else camel_case(function)
 
 
