@@ -471,11 +471,23 @@ def check(paths, no_keras, fmt, report_path, jobs, stdin_filename, max_mb, quiet
     help="Same initial weights, no shuffle, no dropout: compare layer by layer and epoch by epoch.",
 )
 @click.option("--epochs", type=int, default=3, show_default=True, help="Epochs to train in --exact mode.")
-def parity(script: Path, exact: bool, epochs: int) -> None:
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report with the training curves of both sides (needs matplotlib).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the numbers as a JSON document (schema: k2t/parity/parity.schema.json).",
+)
+def parity(script: Path, exact: bool, epochs: int, report_path: Path | None, json_path: Path | None) -> None:
     """Run SCRIPT with Keras and its conversion with PyTorch, and compare them."""
     from .parity import run_parity
 
-    sys.exit(run_parity(script, exact=exact, epochs=epochs))
+    sys.exit(run_parity(script, exact=exact, epochs=epochs, report=report_path, json_path=json_path))
 
 
 def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:

@@ -209,7 +209,8 @@ def _tail(text: str, n: int) -> list[str]:
     return [line.rstrip("\r") for line in text.rstrip().splitlines()[-n:]]
 
 
-def run_normal(script: Path, timeout: float | None = None) -> int:
+def run_normal(script: Path, timeout: float | None = None, document_path: Path | None = None) -> int:
+    """Run both scripts and print the comparison; ``document_path``: also write the parity document (JSON) there."""
     from .instrument import convert
 
     script = Path(script).resolve()
@@ -235,25 +236,36 @@ def run_normal(script: Path, timeout: float | None = None) -> int:
         for line in compare(keras_side, torch_side):
             print(line)
         failed = [side for side in (keras_side, torch_side) if not side.ok]
+        failures = []
         for side in failed:
             if side.timed_out:
-                print(f"FAIL: the {side.name} run took more than {timeout:g}s (K2T_PARITY_TIMEOUT)")
+                failures.append(f"the {side.name} run took more than {timeout:g}s (K2T_PARITY_TIMEOUT)")
+                print(f"FAIL: {failures[-1]}")
             else:
                 error = side.error or "\n".join(_tail(side.stderr, 20)) or f"exit code {side.returncode}"
+                failures.append(f"the {side.name} run failed: {error.rstrip().splitlines()[-1] if error.strip() else ''}")
                 print(f"FAIL: the {side.name} run failed:")
                 for line in error.rstrip().splitlines()[-20:]:
                     print(f"  {line}")
+        if document_path is not None:  # while the predictions' arrays are still on disk
+            from .document import from_run, write_json
+
+            diagnostics = [str(diag) for diag in conversion.diagnostics]
+            write_json(from_run(script, diagnostics, keras_side, torch_side, failures), document_path)
         if failed:
             return 1
     print("OK: both scripts ran")
     return 0
 
 
-def run_exact_subprocess(script: Path, epochs: int, timeout: float | None = None) -> int:
-    """The --exact comparison in a child process (so a hung script can be stopped)."""
+def run_exact_subprocess(script: Path, epochs: int, timeout: float | None = None, document_path: Path | None = None) -> int:
+    """The --exact comparison in a child process (so a hung script can be stopped); ``document_path``: where the
+    child writes the parity document (JSON)."""
     script = Path(script).resolve()
     timeout = timeout_seconds() if timeout is None else timeout
     command = [sys.executable, "-m", "k2t.parity.runner", "exact", str(script), str(epochs)]
+    if document_path is not None:
+        command.append(str(document_path))
     try:
         done = subprocess.run(
             command,

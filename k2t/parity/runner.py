@@ -2,7 +2,8 @@
 
     python -m k2t.parity.runner keras SCRIPT OUTDIR   run the Keras script, record fit/evaluate/predict
     python -m k2t.parity.runner torch SCRIPT OUTDIR   run k2t's conversion of SCRIPT, record the same
-    python -m k2t.parity.runner exact SCRIPT EPOCHS   print the --exact report; exit 0 pass, 1 fail
+    python -m k2t.parity.runner exact SCRIPT EPOCHS [JSON]   print the --exact report (and write its
+                                                     parity document to JSON); exit 0 pass, 1 fail
 
 Records go to OUTDIR/records.json (rewritten after every call, so a crash keeps
 what ran before it) and predictions to OUTDIR/predict_<n>.npy. The script's own
@@ -104,22 +105,26 @@ def _record(side: str, script: Path, outdir: Path) -> int:
     return 0 if recorder.status == "ok" else 1
 
 
-def _exact(script: Path, epochs: int) -> int:
+def _exact(script: Path, epochs: int, document_path: Path | None = None) -> int:
     from .exact import exact_parity
 
     report = exact_parity(script.read_text(encoding="utf-8"), epochs=epochs, path=script)
     print(report.format())
+    if document_path is not None:
+        from .document import from_exact, write_json
+
+        write_json(from_exact(report), document_path)
     return 0 if report.ok else 1
 
 
 def main(argv: list[str]) -> int:
     quiet_tensorflow()
-    if len(argv) != 3 or argv[0] not in ("keras", "torch", "exact"):
+    if len(argv) not in (3, 4) or argv[0] not in ("keras", "torch", "exact") or (len(argv) == 4 and argv[0] != "exact"):
         print(__doc__, file=sys.stderr)
         return 2
     mode, script = argv[0], Path(argv[1]).resolve()
     if mode == "exact":
-        return _exact(script, int(argv[2]))
+        return _exact(script, int(argv[2]), Path(argv[3]) if len(argv) == 4 else None)
     return _record(mode, script, Path(argv[2]).resolve())
 
 
