@@ -302,6 +302,9 @@ sources = {
     "padded_arrays": tf.data.Dataset.from_tensor_slices(x).padded_batch(8, padded_shapes=[4]),
     "filtered": tf.data.Dataset.range(9).filter(lambda n: n > 3),
     "infinite": tf.data.Dataset.range(4).repeat(),
+    "unknown_then_infinite": tf.data.Dataset.range(9).filter(lambda n: n > 3).concatenate(tf.data.Dataset.range(4).repeat()),
+    "finite_then_unknown": tf.data.Dataset.range(3).concatenate(tf.data.Dataset.range(9).filter(lambda n: n > 3)),
+    "zip_unknown": tf.data.Dataset.zip((tf.data.Dataset.range(4).repeat(), tf.data.Dataset.range(9).filter(lambda n: n > 3))),
     "enumerate_infinite": tf.data.Dataset.range(4).repeat().enumerate(),
 }
 drawn = {key: list(ds.take(50).as_numpy_iterator()) for key, ds in sources.items()}
