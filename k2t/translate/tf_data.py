@@ -1,6 +1,6 @@
-"""tf.data pipelines over in-memory arrays: ``tf.data.Dataset.from_tensor_slices(...)`` becomes the generated
-class ``ArrayDataset`` (templates/functions/tf_data/array_dataset.py.j2), whose methods have tf.data's names
-and signatures, so that the chain the script writes (``.shuffle(...).batch(32).prefetch(AUTOTUNE)``), the
+"""tf.data pipelines: ``tf.data.Dataset.from_tensor_slices(...)`` (and ``from_tensors``, ``range``, ``zip``,
+``from_generator``, whose ``tf.TensorSpec`` signatures become the class's own) becomes the generated class
+``ArrayDataset`` (templates/functions/tf_data/array_dataset.py.j2), whose methods have tf.data's names and signatures, so that the chain the script writes (``.shuffle(...).batch(32).prefetch(AUTOTUNE)``), the
 variables holding it, ``for x, y in ds`` and ``ds.as_numpy_iterator()`` stay as written. fit / evaluate /
 predict read such a dataset as Keras reads a tf.data.Dataset (k2t.translate.generators).
 
@@ -8,7 +8,7 @@ A ``.map(fn)`` / ``.filter(fn)`` function (a lambda, or a top-level ``def``) is 
 op vocabulary (k2t.translate.op_code); when every op of it acts on each value alone it is marked
 ``ArrayDataset.elementwise(fn)`` and runs on many elements at once, otherwise element by element.
 
-What the class does not have (``.window``, ``.interleave``, ``from_generator`` ...) is reported where the
+What the class does not have (``.window``, ``.interleave``, ``TFRecordDataset`` ...) is reported where the
 script uses it (K2T150), and the rest of the pipeline is not converted half-way: each problem stays a TODO.
 """
 
