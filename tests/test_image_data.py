@@ -2,7 +2,7 @@
 generated class's numbers against Keras 3.15's own class (keras.src.legacy.preprocessing.image)
 on the same inputs: the same statistics, the same standardized images, the same parameter
 draws from the same NumPy seed, the same transformed images for given parameters, the same
-batches in the same order from arrays and from a folder of PNG files."""
+batches in the same order from arrays, from a folder of PNG files and from a pandas DataFrame naming them."""
 
 import textwrap
 
@@ -24,10 +24,11 @@ datagen = ImageDataGenerator(
 )
 
 
-def uses(x, y, directory):
+def uses(x, y, directory, frame):
     datagen.fit(x, augment=True)
     datagen.flow(x, y, subset="training")
     datagen.flow_from_directory(directory, subset="validation")
+    datagen.flow_from_dataframe(frame, directory, subset="validation")
     datagen.random_transform(x[0])
 """
 
@@ -110,6 +111,7 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
     result = convert(
         """
         import numpy as np
+        import pandas as pd
         import keras
         from keras import layers
         from keras.preprocessing.image import ImageDataGenerator
@@ -120,8 +122,11 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
         model.compile(optimizer="sgd", loss="mse")
         datagen = ImageDataGenerator(rescale=1. / 255)
         train = datagen.flow_from_directory("data/train", target_size=(8, 8), class_mode="binary")
+        frame = pd.read_csv("data/labels.csv")
+        listed = datagen.flow_from_dataframe(frame, "data/images", x_col="path", y_col="score", target_size=(8, 8), class_mode="raw")
         model.fit_generator(datagen.flow(x, y, batch_size=8), steps_per_epoch=5, epochs=2, validation_data=(x, y))
         model.fit(train, epochs=1)
+        model.fit(listed, epochs=1)
         print(model.evaluate(datagen.flow(x, y, shuffle=False)))
         p = model.predict(datagen.flow(x, shuffle=False))
         """
@@ -130,6 +135,8 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
     output = result.output
     assert "fit_batches(model, optimizer, datagen.flow(x, y, batch_size=8), steps_per_epoch=5, epochs=2, validation_data=(x, y))" in output
     assert "fit_batches(model, optimizer, train, epochs=1)" in output
+    assert "fit_batches(model, optimizer, listed, epochs=1)" in output
+    assert 'listed = datagen.flow_from_dataframe(frame, "data/images", x_col="path"' in output and "class DataFrameImageBatches(FileImageBatches)" in output
     assert "print(evaluate_batches(model, datagen.flow(x, y, shuffle=False)))" in output
     assert "p = predict_batches(model, datagen.flow(x, shuffle=False))" in output
 
@@ -138,10 +145,10 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
     ("line", "code", "message"),
     [
         pytest.param(
-            "batches = datagen.flow_from_dataframe(frame)",
-            "K2T100",
-            "ImageDataGenerator.flow_from_dataframe() (pandas) is not translated",
-            id="flow_from_dataframe",
+            "batches = datagen.flow_from_dataframe(frame, weight_col='weight')",
+            "K2T102",
+            "ImageDataGenerator.flow_from_dataframe(weight_col=...) is not translated",
+            id="flow_from_dataframe weights",
         ),
         pytest.param(
             "batches = datagen.flow(x, save_to_dir='augmented')",
@@ -400,3 +407,86 @@ def test_flow_from_directory_gives_kerass_batches(keras_generator, generated, im
         for ours_part, keras_part in zip(result, expected):
             assert ours_part.dtype == keras_part.dtype
             np.testing.assert_array_equal(ours_part, keras_part)
+
+
+@pytest.fixture
+def image_frame(image_folder):
+    """A DataFrame naming the folder's images (paths under it) with string, list and numeric labels, in an
+    order of its own, with a missing file, a file that is no image, and a label outside the given classes."""
+    pandas = pytest.importorskip("pandas")
+    rows = [
+        ("dogs/img3.png", "dog", ["dog", "small"], 0.5, 1),
+        ("cats/img1.png", "cat", ["cat"], 1.5, 0),
+        ("birds/img2.png", "bird", ["bird", "small"], 2.5, 1),
+        ("dogs/more/img0.png", "dog", ["dog"], 3.5, 0),
+        ("cats/gone.png", "cat", ["cat"], 4.5, 1),
+        ("cats/notes.txt", "cat", ["cat"], 5.5, 0),
+        ("birds/img1.png", "bird", ["small"], 6.5, 1),
+        ("cats/img3.png", "cat", ["cat", "small"], 7.5, 0),
+        ("dogs/img2.png", "dog", ["dog"], 8.5, 1),
+        ("cats/img2.png", "fox", ["fox"], 9.5, 0),
+    ]
+    return pandas.DataFrame(rows, columns=["filename", "class", "tags", "score", "flag"])
+
+
+@requires_keras
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"class_mode": "categorical"},
+        {"class_mode": "binary", "classes": ["dog", "cat"]},
+        {"class_mode": "sparse", "target_size": (12, 7), "interpolation": "bilinear", "color_mode": "grayscale"},
+        {"class_mode": "categorical", "y_col": "tags"},
+        {"class_mode": "categorical", "y_col": "tags", "classes": ["small", "dog"]},
+        {"class_mode": "raw", "y_col": "score"},
+        {"class_mode": "raw", "y_col": ["score", "flag"]},
+        {"class_mode": "multi_output", "y_col": ["score", "flag"]},
+        {"class_mode": None, "color_mode": "rgba"},
+        {"class_mode": "input", "target_size": (6, 6)},
+        {"class_mode": "categorical", "subset": "validation"},
+        {"class_mode": "sparse", "subset": "training", "shuffle": True, "seed": 5},
+        {"class_mode": "sparse", "validate_filenames": False, "x_col": "filename", "classes": ["fox"]},
+    ],
+    ids=[
+        "categorical", "binary", "sparse grayscale resized", "multi-label", "multi-label classes", "raw", "raw columns",
+        "multi_output", "none rgba", "input", "validation", "training seeded", "unvalidated",
+    ],
+)
+def test_flow_from_dataframe_gives_kerass_batches(keras_generator, generated, image_folder, image_frame, arguments, capsys):
+    options = {"rescale": 1 / 255, "validation_split": 0.4, "horizontal_flip": True}
+    theirs, ours = _both(keras_generator, generated, **options)
+    arguments = {"target_size": (10, 8), "batch_size": 3, "shuffle": False, **arguments}
+    with pytest.warns(UserWarning) if arguments.get("validate_filenames", True) else _no_warning():
+        keras_batches = theirs.flow_from_dataframe(image_frame, str(image_folder), **arguments)
+    keras_said = capsys.readouterr().out
+    with pytest.warns(UserWarning) if arguments.get("validate_filenames", True) else _no_warning():
+        batches = ours.flow_from_dataframe(image_frame, str(image_folder), **arguments)
+    assert capsys.readouterr().out == keras_said  # "Found 7 validated image filenames belonging to 3 classes."
+    assert batches.filenames == keras_batches.filenames
+    assert batches.filepaths == keras_batches.filepaths
+    if arguments["class_mode"] not in ("raw", "multi_output", "input", None):
+        assert batches.class_indices == keras_batches.class_indices
+        assert batches.classes == keras_batches.classes
+    assert len(batches) == len(keras_batches)
+    for index in range(len(batches)):
+        np.random.seed(index)
+        expected = keras_batches[index]
+        np.random.seed(index)
+        result = batches[index]
+        for ours_part, keras_part in zip(_parts(result), _parts(expected), strict=True):
+            assert ours_part.dtype == keras_part.dtype
+            np.testing.assert_array_equal(ours_part, keras_part)
+
+
+def _parts(batch) -> list:
+    """The arrays of a batch: x alone, (x, y), or (x, [y1, y2]) for multi_output."""
+    if not isinstance(batch, tuple):
+        return [batch]
+    x, y = batch
+    return [x, *y] if isinstance(y, list) else [x, y]
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()

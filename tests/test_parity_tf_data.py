@@ -106,3 +106,43 @@ def test_evaluate_and_predict_on_pipelines(tmp_path):
     )
     assert torch_result.shape == keras_result.shape == (45, 2)
     np.testing.assert_allclose(torch_result, keras_result, rtol=RTOL, atol=1e-6)
+
+
+def test_fit_evaluate_and_predict_on_from_generator_datasets(tmp_path):
+    # The generator is called anew every epoch; its element count is unknown to both sides until it ends.
+    generators = textwrap.dedent("""
+        def rows():
+            for i in range(len(x)):
+                yield x[i], int(y[i])  # uint8 pixels and a Python int: converted to the signature's dtypes
+
+        signature = (tf.TensorSpec(shape=(4,), dtype=tf.float32), tf.TensorSpec(shape=(), dtype=tf.int64))
+        train_ds = tf.data.Dataset.from_generator(rows, output_signature=signature).batch(10).map(scale)
+        val_ds = tf.data.Dataset.from_generator(rows, output_types=(tf.float32, tf.int64), output_shapes=((4,), ())).map(scale).batch(16)
+        """)
+    keras_history, torch_history = _run_both(generators + "model.fit(train_ds, epochs=3, validation_data=val_ds, verbose=0)", "fit", tmp_path)
+    assert len(keras_history.history["loss"]) == 3
+    _assert_histories(keras_history.history, torch_history.history)
+    keras_result, torch_result = _run_both(generators + "print(model.evaluate(val_ds, verbose=0))", "evaluate", tmp_path)
+    np.testing.assert_allclose(torch_result, keras_result, rtol=RTOL)
+    keras_result, torch_result = _run_both(generators + "p = model.predict(train_ds, verbose=0)", "predict", tmp_path)
+    assert torch_result.shape == keras_result.shape == (45, 2)
+    np.testing.assert_allclose(torch_result, keras_result, rtol=RTOL, atol=1e-6)
+
+
+def test_fit_on_an_endless_generator_with_steps_per_epoch_goes_on_across_epochs(tmp_path):
+    keras_history, torch_history = _run_both(
+        """
+        def endless():
+            start = 0
+            while True:  # 8-row batches made by the generator itself, wrapping around the 45 rows
+                rows = [(start + i) % len(x) for i in range(8)]
+                yield x[rows], y[rows]
+                start += 8
+
+        batches = tf.data.Dataset.from_generator(endless, output_signature=(tf.TensorSpec((None, 4), tf.float32), tf.TensorSpec((None,), tf.int64)))
+        model.fit(batches.map(scale), epochs=3, steps_per_epoch=4, verbose=0)
+        """,
+        "fit",
+        tmp_path,
+    )
+    _assert_histories(keras_history.history, torch_history.history)

@@ -86,12 +86,14 @@ def test_what_the_generated_class_lacks_is_reported_where_the_script_uses_it():
         """
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
         windows = ds.window(3)
-        gen = tf.data.Dataset.from_generator(lambda: iter(x), output_types=tf.float32)
+        records = tf.data.TFRecordDataset("train.tfrecord")
+        texts = tf.data.Dataset.from_generator(lambda: iter(["a"]), output_signature=tf.TensorSpec((), tf.string))
         """
     )
     messages = _messages(result)
     assert any(":11:14: K2T150 tf.data.Dataset.window() is not translated" in m for m in messages), messages
-    assert any("K2T150 TensorFlow API `tensorflow.data.Dataset.from_generator` is not translated" in m for m in messages), messages
+    assert any("K2T150 TensorFlow API `tensorflow.data.TFRecordDataset` is not translated" in m for m in messages), messages
+    assert any(":13:" in m and "K2T150" in m and "tensorflow.string" in m for m in messages), messages
     assert "ds = ArrayDataset.from_tensor_slices((x, y)).batch(4)" in result.output
 
 
@@ -264,3 +266,81 @@ def test_timeseries_windows_are_kerass(tmp_path):
         assert sorted(order) == list(range(46))
         for windows, targets in epoch:
             np.testing.assert_array_equal(windows[:, 0, 0] // 2 * 10, targets)
+
+
+# ------------------------------------------------------------------ the other sources: constructors, zip, generators
+SOURCES = """
+def pairs():
+    for i in range(7):
+        yield np.full(2, i, dtype="float64"), i % 3
+
+
+def ragged(n):
+    for i in range(n):
+        yield np.arange(i % 4 + 1, dtype="int64"), i
+
+
+signature = (tf.TensorSpec(shape=(2,), dtype=tf.float32), tf.TensorSpec(shape=(), dtype=tf.int64))
+ragged_signature = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((), tf.int32))
+sources = {
+    "from_tensors": tf.data.Dataset.from_tensors((x, y)),
+    "from_tensors_repeat": tf.data.Dataset.from_tensors(x[0]).repeat(3).batch(2),
+    "range": tf.data.Dataset.range(10),
+    "range_step": tf.data.Dataset.range(3, 20, 4).batch(2),
+    "range_down": tf.data.Dataset.range(10, 0, -3, output_type=tf.int32),
+    "zip": tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(x), tf.data.Dataset.range(100).skip(2))).batch(8),
+    "zip_arguments": tf.data.Dataset.zip(tf.data.Dataset.range(5), tf.data.Dataset.from_tensor_slices(y).batch(4)),
+    "zip_nested": tf.data.Dataset.zip({"a": tf.data.Dataset.range(3), "b": (tf.data.Dataset.range(4), tf.data.Dataset.from_tensors(x[0]).repeat())}),
+    "concatenate": tf.data.Dataset.from_tensor_slices(x).take(5).concatenate(tf.data.Dataset.from_tensor_slices(x).skip(30)).batch(4),
+    "enumerate": tf.data.Dataset.from_tensor_slices((x, y)).batch(10).enumerate(start=2),
+    "generator": tf.data.Dataset.from_generator(pairs, output_signature=signature).batch(3),
+    "generator_keras2": tf.data.Dataset.from_generator(pairs, output_types=(tf.float32, tf.int64), output_shapes=((2,), ())),
+    "generator_args": tf.data.Dataset.from_generator(ragged, args=(6,), output_signature=ragged_signature).padded_batch(4),
+    "padded": tf.data.Dataset.from_generator(ragged, args=(7,), output_signature=ragged_signature).padded_batch(
+        3, padded_shapes=([5], []), padding_values=(np.int64(-1), 0), drop_remainder=True
+    ),
+    "padded_arrays": tf.data.Dataset.from_tensor_slices(x).padded_batch(8, padded_shapes=[4]),
+    "filtered": tf.data.Dataset.range(9).filter(lambda n: n > 3),
+    "infinite": tf.data.Dataset.range(4).repeat(),
+    "unknown_then_infinite": tf.data.Dataset.range(9).filter(lambda n: n > 3).concatenate(tf.data.Dataset.range(4).repeat()),
+    "finite_then_unknown": tf.data.Dataset.range(3).concatenate(tf.data.Dataset.range(9).filter(lambda n: n > 3)),
+    "zip_unknown": tf.data.Dataset.zip((tf.data.Dataset.range(4).repeat(), tf.data.Dataset.range(9).filter(lambda n: n > 3))),
+    "enumerate_infinite": tf.data.Dataset.range(4).repeat().enumerate(),
+}
+drawn = {key: list(ds.take(50).as_numpy_iterator()) for key, ds in sources.items()}
+counts = {key: int(ds.cardinality()) for key, ds in sources.items()}
+counted = int(tf.data.experimental.cardinality(sources["zip"]))
+marks = (bool(sources["infinite"].cardinality() == tf.data.INFINITE_CARDINALITY), bool(sources["filtered"].cardinality() == tf.data.experimental.UNKNOWN_CARDINALITY))
+lengths = {key: len(ds) for key, ds in sources.items() if counts[key] >= 0}
+iterated = [(int(i), a.numpy()) for i, (a, b) in sources["enumerate"]]
+"""
+
+
+@requires_torch
+@requires_keras
+def test_the_other_sources_give_tf_datas_elements_dtypes_and_counts(tmp_path):
+    source = PRELUDE + SOURCES
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    out = result.output
+    assert "ArrayDataset.from_generator(pairs, output_signature=signature)" in out
+    assert "signature = (ArrayDataset.TensorSpec(shape=(2,), dtype=torch.float32), ArrayDataset.TensorSpec(shape=(), dtype=torch.int64))" in out
+    assert "output_types=(torch.float32, torch.int64)" in out and "ArrayDataset.range(10, 0, -3, output_type=torch.int32)" in out
+    assert "counted = int(ArrayDataset.cardinality(sources[\"zip\"]))" in out and "== ArrayDataset.INFINITE)" in out
+    assert "import tensorflow" not in out
+    keras_side = _run(source, tmp_path / "keras_case.py")
+    torch_side = _run(out, tmp_path / "torch_case.py")
+    assert torch_side["counts"] == keras_side["counts"]
+    assert torch_side["counted"] == keras_side["counted"] and torch_side["marks"] == keras_side["marks"] == (True, True)
+    assert torch_side["lengths"] == keras_side["lengths"]
+    for key, expected in keras_side["drawn"].items():
+        got = torch_side["drawn"][key]
+        assert len(got) == len(expected), key
+        for mine, theirs in zip(got, expected):
+            assert type(mine) is type(theirs), key
+            for a, b in zip(_flat(mine), _flat(theirs), strict=True):
+                assert (a.shape, a.dtype) == (b.shape, b.dtype), key
+                np.testing.assert_array_equal(a, b, err_msg=key)
+    for (i, a), (ti, ta) in zip(torch_side["iterated"], keras_side["iterated"], strict=True):
+        assert i == ti
+        np.testing.assert_array_equal(a, ta)

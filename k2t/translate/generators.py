@@ -74,7 +74,7 @@ class BatchSources:
         return value if code is None else dataclasses.replace(value, code=code)
 
     def makes_batches(self, call: ast.Call) -> bool:
-        """``gen(...)``, ``Batches(...)``, ``datagen.flow(...)`` / ``datagen.flow_from_directory(...)``."""
+        """``gen(...)``, ``Batches(...)``, ``datagen.flow(...)`` / ``datagen.flow_from_directory(...)`` / ``...flow_from_dataframe(...)``."""
         if isinstance(call.func, ast.Name):
             return call.func.id in self.makers
         return (
@@ -86,7 +86,7 @@ class BatchSources:
 
 
 # ImageDataGenerator's methods whose result fit reads like a Sequence (k2t.translate.image_data).
-IMAGE_BATCH_METHODS = ("flow", "flow_from_directory")
+IMAGE_BATCH_METHODS = ("flow", "flow_from_directory", "flow_from_dataframe")
 
 
 def batch_sources(

@@ -1,7 +1,7 @@
 """keras.preprocessing.image.ImageDataGenerator: the script's generators become instances of a
 generated NumPy class of the same name (templates/functions/images/), written for the options
-the script uses; ``datagen.fit(x)``, ``datagen.flow(x, y)`` and ``datagen.flow_from_directory(dir)``
-stay as written, and fit / evaluate / predict read the batches they give as they read a
+the script uses; ``datagen.fit(x)``, ``datagen.flow(x, y)``, ``datagen.flow_from_directory(dir)`` and
+``datagen.flow_from_dataframe(df, dir)`` (a pandas DataFrame, read as Keras reads it) stay as written, and fit / evaluate / predict read the batches they give as they read a
 keras.utils.Sequence (generators.py).
 
 The generated code repeats Keras 3.15's keras/src/legacy/preprocessing/image.py step for step;
@@ -79,6 +79,8 @@ _TRANSFORMS = (*_AFFINE, "channel_shift_range", "brightness_range", "horizontal_
 _METHOD_PARAMETERS = {
     "flow": ("x", "y", "batch_size", "shuffle", "sample_weight", "seed"),
     "flow_from_directory": ("directory", "target_size", "color_mode", "classes", "class_mode", "batch_size", "shuffle", "seed"),
+    # weight_col comes next in Keras: batches of (x, y, weights), which the generated fit does not read.
+    "flow_from_dataframe": ("dataframe", "directory", "x_col", "y_col"),
     "fit": ("x", "augment", "rounds", "seed"),
     "standardize": ("x",),
     "random_transform": ("x", "seed"),
@@ -88,9 +90,12 @@ _METHOD_PARAMETERS = {
 _KEYWORD_ONLY = {
     "flow": ("ignore_class_split", "subset"),
     "flow_from_directory": ("follow_links", "subset", "interpolation", "keep_aspect_ratio"),
+    "flow_from_dataframe": (
+        "target_size", "color_mode", "classes", "class_mode", "batch_size", "shuffle", "seed", "subset", "interpolation", "validate_filenames",
+    ),
 }
 # Methods whose batches fit / evaluate / predict read.
-BATCH_METHODS = ("flow", "flow_from_directory")
+BATCH_METHODS = ("flow", "flow_from_directory", "flow_from_dataframe")
 
 _TEMPLATES = "functions/images/"
 IMAGE_BATCHES = Helper("ImageBatches", _TEMPLATES + "image_batches.py.j2")
@@ -195,8 +200,12 @@ def _generator_helper(given: set[str], used: set[str], methods: set[str], augmen
     batch_args = (("transforms", transforms), ("subsets", "validation_split" in features))
     if "flow" in methods:
         requires.append(Helper("ArrayImageBatches", _TEMPLATES + "array_image_batches.py.j2", batch_args, (IMAGE_BATCHES,)))
+    # The directory and the data frame iterators read image files alike (Keras's BatchFromFilesMixin).
+    file_batches = Helper("FileImageBatches", _TEMPLATES + "file_image_batches.py.j2", batch_args, (IMAGE_BATCHES,))
     if "flow_from_directory" in methods:
-        requires.append(Helper("DirectoryImageBatches", _TEMPLATES + "directory_image_batches.py.j2", batch_args, (IMAGE_BATCHES,)))
+        requires.append(Helper("DirectoryImageBatches", _TEMPLATES + "directory_image_batches.py.j2", batch_args, (file_batches,)))
+    if "flow_from_dataframe" in methods:
+        requires.append(Helper("DataFrameImageBatches", _TEMPLATES + "dataframe_image_batches.py.j2", batch_args, (file_batches,)))
     args = (
         ("parameters", tuple(parameters)),
         ("stored", tuple(stored)),
@@ -206,6 +215,7 @@ def _generator_helper(given: set[str], used: set[str], methods: set[str], augmen
         ("affine", bool(features & set(_AFFINE))),
         ("flow", "flow" in methods),
         ("flow_from_directory", "flow_from_directory" in methods),
+        ("flow_from_dataframe", "flow_from_dataframe" in methods),
         ("fit", "fit" in methods),
         ("augment", augment),
         ("random_transform", "random_transform" in methods or augment),
@@ -248,8 +258,6 @@ def _method_arguments(method_call: _MethodCall) -> set[str]:
     """The keywords of a method call on a generator; K2T100 / K2T102 for what the generated class lacks."""
     node, method = method_call.node, method_call.method
     pos = method_call.pos
-    if method == "flow_from_dataframe":
-        raise Unsupported("K2T100", "ImageDataGenerator.flow_from_dataframe() (pandas) is not translated", pos)
     if method not in _METHOD_PARAMETERS:
         raise Unsupported("K2T100", f"ImageDataGenerator.{method}() is not translated", pos)
     keywords = {arg.keyword.value for arg in node.args if arg.keyword is not None}
@@ -262,6 +270,8 @@ def _method_arguments(method_call: _MethodCall) -> set[str]:
     if method == "flow" and ("sample_weight" in keywords or len(positional) > allowed.index("sample_weight")):
         # The batches would be (x, y, weights) triples: the generated fit/evaluate read (x, y) pairs.
         raise Unsupported("K2T102", "ImageDataGenerator.flow(sample_weight=...) is not translated", pos)
+    if method == "flow_from_dataframe" and "weight_col" in keywords:
+        raise Unsupported("K2T102", "ImageDataGenerator.flow_from_dataframe(weight_col=...) is not translated", pos)
     for keyword in keywords - set(allowed) - set(_KEYWORD_ONLY.get(method, ())):
         # save_to_dir / save_prefix / save_format write each augmented image to disk.
         raise Unsupported("K2T102", f"ImageDataGenerator.{method}({keyword}=...) is not translated", pos)

@@ -1,6 +1,6 @@
-"""tf.data pipelines over in-memory arrays: ``tf.data.Dataset.from_tensor_slices(...)`` becomes the generated
-class ``ArrayDataset`` (templates/functions/tf_data/array_dataset.py.j2), whose methods have tf.data's names
-and signatures, so that the chain the script writes (``.shuffle(...).batch(32).prefetch(AUTOTUNE)``), the
+"""tf.data pipelines: ``tf.data.Dataset.from_tensor_slices(...)`` (and ``from_tensors``, ``range``, ``zip``,
+``from_generator``, whose ``tf.TensorSpec`` signatures become the class's own) becomes the generated class
+``ArrayDataset`` (templates/functions/tf_data/array_dataset.py.j2), whose methods have tf.data's names and signatures, so that the chain the script writes (``.shuffle(...).batch(32).prefetch(AUTOTUNE)``), the
 variables holding it, ``for x, y in ds`` and ``ds.as_numpy_iterator()`` stay as written. fit / evaluate /
 predict read such a dataset as Keras reads a tf.data.Dataset (k2t.translate.generators).
 
@@ -8,7 +8,7 @@ A ``.map(fn)`` / ``.filter(fn)`` function (a lambda, or a top-level ``def``) is 
 op vocabulary (k2t.translate.op_code); when every op of it acts on each value alone it is marked
 ``ArrayDataset.elementwise(fn)`` and runs on many elements at once, otherwise element by element.
 
-What the class does not have (``.window``, ``.interleave``, ``from_generator`` ...) is reported where the
+What the class does not have (``.window``, ``.interleave``, ``TFRecordDataset`` ...) is reported where the
 script uses it (K2T150), and the rest of the pipeline is not converted half-way: each problem stays a TODO.
 """
 
@@ -32,7 +32,23 @@ if TYPE_CHECKING:
     from . import ScriptPlan
 
 # tf.data.Dataset's constructors the generated class has, canonical -> its method.
-CONSTRUCTORS = {"tensorflow.data.Dataset.from_tensor_slices": "from_tensor_slices"}
+CONSTRUCTORS = {
+    f"tensorflow.data.Dataset.{method}": method for method in ("from_tensor_slices", "from_tensors", "range", "zip", "from_generator")
+}
+# tf.data's functions of a dataset that are a method of the generated class, canonical -> the method.
+DATASET_OF = {"tensorflow.data.experimental.cardinality": "cardinality"}
+# tf.data's constants, canonical -> the class attribute.
+CONSTANTS = {
+    "tensorflow.data.AUTOTUNE": "AUTOTUNE",
+    "tensorflow.data.experimental.AUTOTUNE": "AUTOTUNE",
+    "tensorflow.data.INFINITE_CARDINALITY": "INFINITE",
+    "tensorflow.data.experimental.INFINITE_CARDINALITY": "INFINITE",
+    "tensorflow.data.UNKNOWN_CARDINALITY": "UNKNOWN",
+    "tensorflow.data.experimental.UNKNOWN_CARDINALITY": "UNKNOWN",
+}
+# Constructor arguments that hold dtypes and tf.TensorSpecs: rewritten to torch dtypes and the class's TensorSpec.
+_SIGNATURE_ARGUMENTS = {"from_generator": ("output_types", "output_shapes", "output_signature"), "range": ("output_type",)}
+_TENSOR_SPEC = "tensorflow.TensorSpec"
 # Keras's functions that return a tf.data.Dataset, canonical -> the generated function (its template under tf_data/).
 DATASET_FUNCTIONS = {
     "keras.utils.timeseries_dataset_from_array": "timeseries_dataset_from_array",
@@ -42,11 +58,12 @@ DATASET_FUNCTIONS = {
 _FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}}
 _FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2"}
 # Methods that give a dataset again, and those that give something else.
-DATASET_METHODS = frozenset({"shuffle", "batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter"})
-OTHER_METHODS = frozenset({"as_numpy_iterator"})
+DATASET_METHODS = frozenset(
+    {"shuffle", "batch", "padded_batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter", "concatenate", "enumerate"}
+)
+OTHER_METHODS = frozenset({"as_numpy_iterator", "cardinality"})
 # Methods whose first argument is a function of the element.
 _FUNCTION_ARGUMENTS = {"map": "map_func", "filter": "predicate"}
-AUTOTUNE = frozenset({"tensorflow.data.AUTOTUNE", "tensorflow.data.experimental.AUTOTUNE"})
 
 # Ops that compute each value of their result from the values at the same place alone: a function made of
 # them gives, on many elements stacked along a new first axis, the stack of its results on each one.
@@ -85,6 +102,8 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
         return uses
     functions = {DATASET_FUNCTIONS[keras_name(call.func)] for call in finder.functions}
     methods = uses.methods.union(*(_FUNCTION_METHODS[function] for function in functions))
+    methods |= {CONSTRUCTORS[keras_name(call.func)] for call in finder.constructors}
+    methods |= {DATASET_OF[keras_name(call.func)] for call in finder.dataset_functions}
     helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))),)))
     name = plan.name(helper.name)
     for call in finder.functions:
@@ -100,10 +119,24 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
         elif method in _FUNCTION_ARGUMENTS:
             found += _translate_function_argument(script, plan, statement, call, method, name, keras_name, positions, superseded)
     for constructor in finder.constructors:
-        plan.calls[id(constructor.func)] = f"{name}.{CONSTRUCTORS[keras_name(constructor.func)]}"
+        method = CONSTRUCTORS[keras_name(constructor.func)]
+        plan.calls[id(constructor.func)] = f"{name}.{method}"
         superseded.add(_pos(positions, constructor.func))
-    for constant in finder.autotune:
-        plan.calls[id(constant)] = f"{name}.AUTOTUNE"
+        statement = finder.statements[id(constructor)]
+        for arg in constructor.args:
+            if arg.keyword is not None and arg.keyword.value in _SIGNATURE_ARGUMENTS.get(method, ()):
+                found += _translate_signature(arg.value, statement, name, plan, keras_name, positions, superseded)
+    for spec in finder.tensor_specs if "from_generator" in methods else ():
+        plan.calls[id(spec.func)] = f"{name}.TensorSpec"
+        superseded.add(_pos(positions, spec.func))
+        statement = finder.statements[id(spec)]
+        for arg in spec.args:
+            found += _translate_signature(arg.value, statement, name, plan, keras_name, positions, superseded)
+    for call in finder.dataset_functions:  # tf.data.experimental.cardinality(ds) -> ArrayDataset.cardinality(ds)
+        plan.calls[id(call.func)] = f"{name}.{DATASET_OF[keras_name(call.func)]}"
+        superseded.add(_pos(positions, call.func))
+    for constant in finder.constants:
+        plan.calls[id(constant)] = f"{name}.{CONSTANTS[keras_name(constant)]}"
         superseded.add(_pos(positions, constant))
     plan.todos[:] = [t for t in plan.todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
     # fit(tf.data.Dataset.from_tensor_slices(...).batch(8)): the call is replaced whole, with its arguments converted.
@@ -123,6 +156,23 @@ class _Converted(cst.CSTTransformer):
             return updated_node.with_changes(value=cst.parse_expression(self.plan.expressions[id(original_node)]))
         code = self.plan.calls.get(id(original_node))
         return updated_node if not code else cst.parse_expression(code)
+
+
+def _translate_signature(value: cst.BaseExpression, statement, class_name: str, plan, keras_name: KerasName, positions, superseded) -> list[Todo]:
+    """from_generator's output_signature / output_types, range's output_type: the structure as written,
+    each ``tf.TensorSpec`` the generated class's and each dtype torch's (an op-vocabulary constant)."""
+    if isinstance(value, (cst.Tuple, cst.List)):
+        elements = [element.value for element in value.elements]
+        return [todo for element in elements for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)]
+    if isinstance(value, cst.Dict):
+        elements = [element.value for element in value.elements if isinstance(element, cst.DictElement)]
+        return [todo for element in elements for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)]
+    if isinstance(value, cst.Call) and keras_name(value.func) == _TENSOR_SPEC:
+        return []  # every tf.TensorSpec(...) of the script is rewritten on its own (a signature may be a variable)
+    rewrite = rewrite_ops(value, keras_name)
+    plan.calls.update(rewrite.replacements)
+    superseded.update(_pos(positions, node) for node in rewrite.handled)
+    return [Todo(statement, p.error.code, p.error.message, _pos(positions, p.node)) for p in rewrite.problems]
 
 
 def _translate_function_argument(
@@ -259,19 +309,28 @@ class _DatasetFinder:
         self.constructors: list[cst.Call] = []
         self.functions: list[cst.Call] = []  # keras.utils.timeseries_dataset_from_array(...)
         self.method_calls: list[tuple[cst.CSTNode, cst.Call]] = []  # (statement, `<dataset>.method(...)`)
-        self.autotune: list[cst.Attribute] = []
+        self.constants: list[cst.Attribute] = []  # tf.data.AUTOTUNE, tf.data.INFINITE_CARDINALITY ...
+        self.dataset_functions: list[cst.Call] = []  # tf.data.experimental.cardinality(ds)
+        self.tensor_specs: list[cst.Call] = []  # tf.TensorSpec(...), for from_generator's signatures
+        self.statements: dict[int, cst.CSTNode] = {}  # id(constructor call) -> its statement
         self.expressions: list[cst.Call] = []  # every dataset expression that is a call
         nodes = list(_nodes_with_statements(module))
         self._bind_variables(nodes)
         for statement, node in nodes:
-            if isinstance(node, cst.Attribute) and keras_name(node) in AUTOTUNE:
-                self.autotune.append(node)
+            if isinstance(node, cst.Attribute) and keras_name(node) in CONSTANTS:
+                self.constants.append(node)
             if not isinstance(node, cst.Call):
                 continue
             if isinstance(node.func, cst.Attribute) and node.func.attr.value in DATASET_METHODS | OTHER_METHODS:
                 self.uses.methods.add(node.func.attr.value)
             if keras_name(node.func) in CONSTRUCTORS:
                 self.constructors.append(node)
+                self.statements[id(node)] = statement
+            elif keras_name(node.func) in DATASET_OF:
+                self.dataset_functions.append(node)
+            elif keras_name(node.func) == _TENSOR_SPEC:
+                self.tensor_specs.append(node)
+                self.statements[id(node)] = statement
             elif keras_name(node.func) in DATASET_FUNCTIONS:
                 self.functions.append(node)
             elif isinstance(node.func, cst.Attribute) and self.is_dataset(node.func.value):
