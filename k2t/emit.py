@@ -559,8 +559,9 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     # in the middle of a keras.io example) comes too late for it, and the output imports the name itself.
     existing = _imported_names(module.with_changes(body=body[:insert_at]))
     imported_later = _imported_names(module)
-    scan_text = "\n".join([block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)])
-    needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if _uses(scan_text, name) and name not in existing]
+    chunks = [block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
+    used = set().union(*(_names_used(chunk) for chunk in chunks))
+    needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if name in used and name not in existing]
     for name, _ in needed:
         if name in script.module_names and name not in imported_later:
             plan.todos.append(
@@ -624,10 +625,26 @@ def _strip_blank(lines):
     return lines
 
 
-def _uses(text: str, name: str) -> bool:
+def _names_used(code: str) -> set[str]:
+    """The names a piece of generated code reads, not attributes (``x.time``) and not words in its comments
+    or docstrings ("a slice at a time" needs no ``import time``)."""
+    import io
     import re
+    import textwrap
+    import tokenize
 
-    return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+    names: set[str] = set()
+    previous = ""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(textwrap.dedent(code)).readline):
+            if token.type == tokenize.NAME and previous != ".":
+                names.add(token.string)
+            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                previous = token.string
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        # A fragment tokenize cannot read: every identifier-like word, as a superset.
+        names |= set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)", code))
+    return names
 
 
 def _imported_names(module: cst.Module) -> set[str]:

@@ -442,3 +442,22 @@ def test_plot_model_as_a_statement_is_left_out_with_a_warning():
     assert "plot_model" not in result.output
     used = source.replace("plot_model(model, show_shapes=True)", "image = plot_model(model, show_shapes=True)")
     assert not k2t.convert_source(used).ok  # its value read: still reported, never dropped
+
+
+def test_a_word_in_a_generated_comment_imports_nothing():
+    # The generated tf.data shuffle says "a slice of it at a time" in a comment: no `import time` for that.
+    source = """\
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+x = np.zeros((8, 3), "float32")
+y = np.zeros((8, 1), "float32")
+ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(8).batch(4)
+model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(ds, epochs=1)
+"""
+    output = k2t.convert_source(source, "train.py").output
+    assert "at a time" in output
+    assert "import time" not in output
