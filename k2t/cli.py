@@ -86,7 +86,12 @@ def _write_report_file(report: Report, path: Path | None, title: str) -> bool:
     from .files import write_output
     from .report import format_json
 
-    text = format_json(report) + "\n" if path.suffix == ".json" else report.to_text(title)
+    if path.suffix.lower() in (".html", ".htm"):
+        from .html_report import format_html
+
+        text = format_html(report, title)
+    else:
+        text = format_json(report) + "\n" if path.suffix == ".json" else report.to_text(title)
     try:
         write_output(path, text.encode("utf-8"))
     except OSError as exc:
@@ -111,7 +116,8 @@ def _common_options(command: Callable) -> Callable:
             "--report",
             "report_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Write a report of every file processed, its changes and diagnostics (JSON if FILE ends in .json).",
+            help="Write a report of every file processed, its changes and diagnostics "
+            "(JSON if FILE ends in .json, an HTML page with the lines if .html).",
         ),
         click.option(
             "-j",

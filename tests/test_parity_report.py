@@ -149,7 +149,7 @@ def test_a_headless_browser_draws_the_charts(exact_run, tmp_path):
     _, report, _ = exact_run
     shot = tmp_path / "shot.png"
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={shot}",
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=5000", f"--screenshot={shot}",
          "--window-size=1200,2400", report.as_uri()],
         check=False, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

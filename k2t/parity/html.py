@@ -16,22 +16,13 @@ TORCH_COLOR = "#1f77b4"  # blue: the conversion
 
 
 def render_html(document: dict[str, Any]) -> str:
-    import jinja2
+    from ..html_report import environment
 
-    from ..emit import templates_dir
-
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,  # script paths, diagnostics and tracebacks are text, never markup
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
     fits = [
 {"fit": fit, "charts": [_markup(svg) for svg in _fit_charts(fit)]} for fit in document["fits"]
     ]
     layer_chart = _layer_chart(document["layers"]) if document["layers"] else None
-    return environment.get_template("report/parity.html.j2").render(
+    return environment().get_template("report/parity.html.j2").render(
         doc=document,
         fits=fits,
         layer_chart=None if layer_chart is None else _markup(layer_chart),
