@@ -86,6 +86,7 @@ datasets = {
     "nearest": image_dataset_from_directory(root, interpolation="nearest", shuffle=False, image_size=(11, 4)),
     "crop": image_dataset_from_directory(root, crop_to_aspect_ratio=True, shuffle=False, image_size=(6, 12), batch_size=7),
     "unbatched": image_dataset_from_directory(root, batch_size=None, shuffle=False, image_size=(4, 4)),
+    "channels_first": image_dataset_from_directory(root, data_format="channels_first", shuffle=False, image_size=(5, 3)),
     "given_labels": image_dataset_from_directory(root, labels=list(range(18)), shuffle=False, image_size=(4, 4)),
     "training": image_dataset_from_directory(root, validation_split=0.3, subset="training", shuffle=False, image_size=(4, 4)),
 }
@@ -118,7 +119,9 @@ size = dict(image_size=(6, 6), interpolation="nearest")
 train_ds, val_ds = keras.utils.image_dataset_from_directory(root, validation_split=0.25, subset="both", seed=3, batch_size=4, **size)
 validation = keras.utils.image_dataset_from_directory(root, validation_split=0.25, subset="validation", seed=3, batch_size=4, **size)
 shuffled = keras.utils.image_dataset_from_directory(root, seed=5, batch_size=4, **size)
+unbatched = keras.utils.image_dataset_from_directory(root, seed=6, batch_size=None, **size)
 file_paths = {"train": train_ds.file_paths, "val": val_ds.file_paths, "validation": validation.file_paths, "shuffled": shuffled.file_paths}
+single = [[(x.numpy()[None], y.numpy()[None]) for x, y in unbatched] for _ in range(2)]
 val_batches = [(x.numpy(), y.numpy()) for x, y in val_ds]
 epochs = [[(x.numpy(), y.numpy()) for x, y in train_ds] for _ in range(2)]
 """
@@ -142,7 +145,7 @@ def test_shuffle_and_the_validation_split_hold_kerass_files(tmp_path):
         return sorted(pairs, key=lambda pair: (pair[1], pair[0].tobytes()))
 
     expected = samples(keras_side["epochs"][0])
-    for epoch in torch_side["epochs"]:
+    for epoch in [*torch_side["epochs"], *keras_side["epochs"]]:
         got = samples(epoch)
         assert len(got) == len(expected)
         for (image, label), (keras_image, keras_label) in zip(got, expected):
