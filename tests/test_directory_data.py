@@ -205,6 +205,8 @@ class_names = {key: ds.class_names for key, ds in datasets.items()}
 texts = text_dataset_from_directory(root, shuffle=False, batch_size=3)
 texts_only = [x.numpy().tolist() for x in texts.map(lambda x, y: x)]
 first = [(x.numpy().tolist(), y.numpy().tolist()) for x, y in texts.take(1)]
+one_by_one = [text.numpy() for text in datasets["unbatched"]]  # keras.io's `text_batch.numpy()[i]`, one text at a time
+as_numpy = list(datasets["int"].as_numpy_iterator())[0][0].tolist()
 train, val = text_dataset_from_directory(root, validation_split=0.4, subset="both", seed=7, batch_size=2)
 split = {"train": sorted(text for x, _ in train for text in x.numpy().tolist()), "val": [text for x, _ in val for text in x.numpy().tolist()]}
 """
@@ -229,7 +231,7 @@ def test_text_datasets_are_kerass(tmp_path):
                 assert a.tolist() == b.tolist(), key
                 if b.dtype != object:
                     assert a.dtype == b.dtype, key
-    for name in ("texts_only", "first", "split", "validation_texts"):
+    for name in ("texts_only", "first", "split", "validation_texts", "one_by_one", "as_numpy"):
         assert torch_side[name] == keras_side[name], name
 
 
