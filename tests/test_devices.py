@@ -209,6 +209,13 @@ _HOST_BY_DESIGN = {
     ("ListedThresholdCounts.__init__", "self.thresholds"): "moved in update()",
     # A tf.data stand-in yields host tensors; the batch loop moves each batch as it uses it.
     ("_as_chunk", "return"): "host data",
+    # Its shuffle's order, and the files a directory dataset reads (k2t.translate.directory_data): host data too.
+    ("_buffer_order", "draws"): "host data",
+    ("_buffer_order", "return"): "host data",
+    ("_labels_tensor", "labels"): "host data",
+    ("_files_dataset", "positions"): "host data",
+    ("_read_images", "images"): "host data",
+    ("_decode_image", "pixels"): "host data",
 }
 
 

@@ -56,6 +56,8 @@ FUNCTIONS = (
     "keras.preprocessing.sequence.make_sampling_table",
     # Keras 2's text preprocessing (Keras 3 keeps it as keras._legacy): generated in the output.
     *(f"keras.preprocessing.text.{name}" for name in ("Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "one_hot", "hashing_trick")),
+    # load_img, img_to_array, array_to_img, save_img: Pillow twins generated in the output (k2t.translate.directory_data).
+    *(f"keras.{module}.{name}" for module in ("utils", "preprocessing.image", "utils.image_utils") for name in ("load_img", "img_to_array", "array_to_img", "save_img")),
 )
 
 

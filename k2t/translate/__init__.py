@@ -17,6 +17,7 @@ from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
+from .directory_data import IMAGE_UTILITIES, IMAGE_UTILITY_NAMES, report_directory_dataset_arguments, translate_image_utility
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
@@ -181,7 +182,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, GET_FILE: "get_file"}
+    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -261,6 +262,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
+    report_directory_dataset_arguments(script, plan)
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
     used_classes = [layer.layer_class for spec, _ in built for layer in _layers_of(spec) if layer.layer_class is not None]
@@ -835,6 +837,8 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
         return translate_array_function(call, plan)
     if call.name in TEXT_FUNCTIONS:
         return translate_text_call(call, plan, module)
+    if call.name in IMAGE_UTILITIES:
+        return translate_image_utility(call, plan)
     return None
 
 

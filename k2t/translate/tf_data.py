@@ -23,6 +23,12 @@ from libcst.metadata import PositionProvider
 
 from ..ir import Todo
 from ..ops import elementwise
+from .directory_data import (
+    DIRECTORY_DATASET_METHODS,
+    DIRECTORY_DATASET_REQUIRES,
+    DIRECTORY_DATASET_TEMPLATES,
+    DIRECTORY_DATASETS,
+)
 from .helpers import Helper
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
 from .user_functions import UserFunction
@@ -53,10 +59,13 @@ _TENSOR_SPEC = "tensorflow.TensorSpec"
 DATASET_FUNCTIONS = {
     "keras.utils.timeseries_dataset_from_array": "timeseries_dataset_from_array",
     "keras.preprocessing.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+    **DIRECTORY_DATASETS,  # image_dataset_from_directory, text_dataset_from_directory (k2t.translate.directory_data)
 }
 # The methods each generated function calls on the class.
-_FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}}
-_FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2"}
+_FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}, **DIRECTORY_DATASET_METHODS}
+_FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2", **DIRECTORY_DATASET_TEMPLATES}
+# The other generated definitions a generated function calls.
+_FUNCTION_REQUIRES: dict[str, tuple[Helper, ...]] = {**DIRECTORY_DATASET_REQUIRES}
 # Methods that give a dataset again, and those that give something else.
 DATASET_METHODS = frozenset(
     {"shuffle", "batch", "padded_batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter", "concatenate", "enumerate"}
@@ -107,7 +116,8 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))),)))
     name = plan.name(helper.name)
     for call in finder.functions:
-        generated = plan.add_helper(Helper(DATASET_FUNCTIONS[keras_name(call.func)], _FUNCTION_TEMPLATES[DATASET_FUNCTIONS[keras_name(call.func)]], requires=(helper,)))
+        function = DATASET_FUNCTIONS[keras_name(call.func)]
+        generated = plan.add_helper(Helper(function, _FUNCTION_TEMPLATES[function], requires=(helper, *_FUNCTION_REQUIRES.get(function, ()))))
         plan.calls[id(call.func)] = plan.name(generated.name)
         superseded.add(_pos(positions, call.func))
     found: list[Todo] = []
@@ -342,6 +352,16 @@ class _DatasetFinder:
     def _bind_variables(self, nodes) -> None:
         assignments = [node for _, node in nodes if isinstance(node, cst.Assign) and len(node.targets) == 1]
         bound = [(a.targets[0].target.value, a.value) for a in assignments if isinstance(a.targets[0].target, cst.Name)]
+        # `train_ds, val_ds = image_dataset_from_directory(..., subset="both")`: a function giving a pair of datasets.
+        bound += [
+            (element.value.value, a.value)
+            for a in assignments
+            if isinstance(a.targets[0].target, (cst.Tuple, cst.List))
+            and isinstance(a.value, cst.Call)
+            and self.keras_name(a.value.func) in DATASET_FUNCTIONS
+            for element in a.targets[0].target.elements
+            if isinstance(element.value, cst.Name)
+        ]
         returns = [(function.name.value, node.value) for function, node in _returns(nodes)]
         changed = True
         while changed:  # `train_ds = train_ds.map(...)` is a dataset once `train_ds` is one
