@@ -39,6 +39,7 @@ from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
+from .script_metrics import METRIC_BASE
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -261,7 +262,8 @@ def translate(script: KerasScript) -> ScriptPlan:
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
-    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
+    metric_base = plan.name(METRIC_BASE.name) if plan.functions.uses_metric_classes else ""
+    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base)
     used_classes = [layer.layer_class for spec, _ in built for layer in _layers_of(spec) if layer.layer_class is not None]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
     _name_training_functions(plan)
