@@ -32,6 +32,7 @@ from .optimizers import imported_schedule_names, plan_optimizer, sparse_embeddin
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .script_metrics import METRIC_BASE
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
@@ -39,7 +40,6 @@ from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
-from .script_metrics import METRIC_BASE
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -100,7 +100,8 @@ class TrainingPlan:
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
-        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
+        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization,
+                self.model.has_added_losses, outputs, inputs)
 
     @property
     def loss_function(self) -> str:

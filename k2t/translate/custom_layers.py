@@ -32,6 +32,7 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
+from .added_losses import add_loss_rewrites, adds_losses, clear_line
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
@@ -188,12 +189,14 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     else:
         ctx.shape = [None if dim is None else str(dim) for dim in output[1:]]
     forward = f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
+    adds = adds_losses(parts.methods)
     return LayerPlan(
         keras_class=layer_class.name,
         attr=ctx.attr,
         constructor=constructor,
         setup=build,
-        forward=[forward],
+        forward=[clear_line(ctx.self_attr), forward] if adds else [forward],
+        added_losses=[f"{ctx.self_attr}.losses"] if adds else [],
         weights="custom",
         regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
         params=_count(weight_shapes.values()),
@@ -469,6 +472,8 @@ class _TensorShapes:
             small = statement.body[0]
             if isinstance(small, cst.Return):
                 return self.shape(small.value, names) if small.value is not None else None
+            if isinstance(small, cst.Expr):
+                continue  # self.add_loss(...): no name bound
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
                 names[small.targets[0].target.value] = self.shape(small.value, names)
                 continue
@@ -587,6 +592,9 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
     for layer_class in dict.fromkeys(classes):
         parts = class_parts(layer_class)
         expressions[id(layer_class.base)] = "nn.Module"
+        added, problems = add_loss_rewrites(parts.methods)  # self.add_loss(t) -> self.losses.append(t)
+        calls.update(added)
+        found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in problems)
         for decorator in layer_class.node.decorators:
             if keras_name(decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator):
                 expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
@@ -750,6 +758,27 @@ def _code(node: cst.CSTNode) -> str:
 
 
 def _input_device(method: cst.FunctionDef) -> str | None:
-    """``inputs.device`` for ``def call(self, inputs, ...)``: where forward's tensors made from nothing go."""
+    """``inputs.device`` for ``def call(self, inputs, ...)``: where forward's tensors made from nothing go
+    (``inputs[0].device`` where call() unpacks or indexes a list of tensors)."""
     params = [p.name.value for p in method.params.params]
-    return f"{params[1]}.device" if len(params) > 1 else None
+    if len(params) < 2:
+        return None
+    return f"{params[1]}[0].device" if takes_list(method, params[1]) else f"{params[1]}.device"
+
+
+def takes_list(method: cst.FunctionDef, parameter: str) -> bool:
+    """Whether the method unpacks (``a, b = inputs``) or indexes (``inputs[0]``) its parameter: a list of tensors."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal found
+            unpacked = any(isinstance(t.target, (cst.Tuple, cst.List)) for t in node.targets)
+            found = found or unpacked and isinstance(node.value, cst.Name) and node.value.value == parameter
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            nonlocal found
+            found = found or isinstance(node.value, cst.Name) and node.value.value == parameter
+
+    method.body.visit(Finder())
+    return found

@@ -1,0 +1,98 @@
+"""Exact parity of Keras's add_loss terms and of a custom layer called on a list of tensors.
+
+Keras 3 adds every tensor a layer's call() adds with ``self.add_loss`` (summed over its elements) to the
+compiled loss, in fit and in evaluate, and logs the total as ``loss``; the conversion must give Keras's
+loss and val_loss per epoch, held to 1e-5 relative (a term added once per epoch rather than per batch,
+left out of the validation loss, or averaged rather than summed, is caught).
+
+The VAE fixture draws its noise with ``keras.random.normal``; both sides here draw the same
+deterministic "noise" instead (a sine of the element index), so that training is comparable step by step.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+from conftest import requires_keras, requires_torch
+from parity_cases import assert_parity
+
+pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
+
+EXACT = 1e-5
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+ACTIVITY_PENALTY = """\
+import numpy as np
+import keras
+from keras import ops
+
+
+class ActivityPenalty(keras.layers.Layer):
+    \"\"\"An activity regulariser written by hand: the layer passes its inputs through and adds their L2.\"\"\"
+
+    def __init__(self, rate=0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * ops.sum(ops.square(inputs)))
+        self.add_loss(self.rate * ops.abs(inputs))  # not a scalar: Keras sums it
+        return inputs
+
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 6)).astype("float32")
+y = (x[:, :3].sum(axis=1) > 0).astype("float32")
+keras.utils.set_random_seed(0)
+model = keras.Sequential([
+    keras.Input(shape=(6,)),
+    keras.layers.Dense(8, activation="relu"),
+    ActivityPenalty(0.05),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_split=0.25)
+"""
+
+
+def _assert_exact(report) -> None:
+    for key, diffs in report.rel_diffs.items():
+        assert max(diffs) <= EXACT, f"{key}: {diffs}\nkeras {report.keras_history}\ntorch {report.torch_history}"
+
+
+def test_add_loss_regulariser(tmp_path):
+    report = assert_parity(ACTIVITY_PENALTY, tmp_path)
+    assert "val_loss" in report.torch_history
+    _assert_exact(report)
+
+
+def _sine_noise(count: int) -> list[float]:
+    return [math.sin(0.7 * i + 0.3) for i in range(count)]
+
+
+@pytest.fixture
+def same_noise(monkeypatch):
+    """keras.random.normal and torch.randn draw the same values: sin(0.7 i + 0.3) for element i."""
+    import keras
+    import tensorflow as tf
+    import torch
+
+    def keras_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        dims = tf.stack([tf.cast(d, tf.int32) for d in shape])
+        index = tf.cast(tf.range(tf.reduce_prod(dims)), tf.float32)
+        return tf.reshape(tf.sin(0.7 * index + 0.3), dims) * stddev + mean
+
+    def torch_randn(*size, device=None, dtype=None, **kwargs):
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)) else size
+        index = torch.arange(math.prod(shape), dtype=torch.float32)
+        return torch.sin(0.7 * index + 0.3).reshape(shape).to(device or "cpu")
+
+    monkeypatch.setattr(keras.random, "normal", keras_normal)
+    monkeypatch.setattr(torch, "randn", torch_randn)
+
+
+def test_vae_fixture_losses(tmp_path, same_noise):
+    source = (FIXTURES / "vae_sampling_add_loss" / "input.py").read_text(encoding="utf-8")
+    report = assert_parity(source, tmp_path)
+    assert list(report.torch_history) == ["loss", "val_loss"]
+    _assert_exact(report)
