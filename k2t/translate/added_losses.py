@@ -9,8 +9,8 @@ The port does the same in torch's terms: in the class, ``self.add_loss(kl)`` bec
 (``self.sampling.losses = []``); the module's ``added_loss()`` sums every term of the last forward pass,
 and the generated fit and evaluate add it to the loss of each batch (templates/module.py.j2).
 
-``model.add_loss(tensor)`` on a Functional model is no longer Keras 3: it raises NotImplementedError
-there, so it is reported (K2T140) with the layer form to write instead.
+``model.add_loss(tensor)`` on a Functional model is not Keras 3 (it raises NotImplementedError there): the
+parser reports it (K2T140, k2t.parse.scan) with the layer form to write instead.
 """
 
 from __future__ import annotations
@@ -63,10 +63,3 @@ def clear_line(owner: str) -> str:
     """The forward line before the layer's call: Keras keeps only the terms of the model's latest call."""
     return f"{owner}.{LOSSES} = []  # the terms its add_loss adds in this forward pass"
 
-
-def model_add_loss(pos) -> Unsupported:
-    message = (
-        "model.add_loss(tensor) on a Functional model is not Keras 3 (it raises NotImplementedError there): "
-        "compute the term in a custom layer's call() and `self.add_loss(...)` it, which k2t translates"
-    )
-    return Unsupported("K2T140", message, pos)

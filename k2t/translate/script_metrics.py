@@ -104,6 +104,37 @@ def state_problems(definition: cst.ClassDef) -> list[tuple[cst.CSTNode, Unsuppor
     return problems
 
 
+ALIASED_RESULT = (
+    "result() returns the state `{state}` itself: Keras logs that variable, not its value, so with validation the "
+    "history's training value is the one after the validation pass; the conversion logs the epoch's own value"
+)
+
+
+def aliased_results(definition: cst.ClassDef) -> list[tuple[cst.Return, str]]:
+    """``return self.total`` in result(), where ``self.total`` is a state variable (add_weight / add_variable)."""
+    result = _method(definition, "result")
+    if result is None:
+        return []
+    states = {id(call) for call in _self_calls(definition, ("add_weight", "add_variable"))}
+    assigned: set[str] = set()
+
+    class States(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if id(node.value) in states:
+                assigned.update(_code(t.target) for t in node.targets if _is_self_attribute(t.target))
+
+    definition.body.visit(States())
+    found: list[tuple[cst.Return, str]] = []
+
+    class Returns(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            if node.value is not None and _code(node.value) in assigned:
+                found.append((node, _code(node.value)))
+
+    result.body.visit(Returns())
+    return found
+
+
 def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
     """``self.total.assign_add(x)`` -> ``self.total.add_(x)``: by id() of the ``.assign_add`` attribute."""
     rewrites: dict[int, str] = {}

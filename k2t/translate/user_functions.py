@@ -18,10 +18,17 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from ..diagnostics import Unsupported
+from ..diagnostics import Severity, Unsupported
 from ..ir import KerasScript, Todo, Value
 from .op_code import OpRewrite, import_names, rewrite_ops
-from .script_metrics import METRIC_BASES, MetricClassUse, state_method_rewrites, state_problems
+from .script_metrics import (
+    ALIASED_RESULT,
+    METRIC_BASES,
+    MetricClassUse,
+    aliased_results,
+    state_method_rewrites,
+    state_problems,
+)
 
 _OP_CODES = ("K2T100", "K2T150")
 LOSS_BASES = ("keras.losses.Loss", "keras.Loss")
@@ -151,6 +158,8 @@ class ScriptFunctions:
                 superseded.add(_pos(positions, base.value))
                 calls.update(state_method_rewrites(definition))
                 found += [Todo(node, error.code, error.message, _pos(positions, node)) for node, error in state_problems(definition)]
+                found += [Todo(node, "K2T125", ALIASED_RESULT.format(state=state), _pos(positions, node), Severity.WARNING)
+                          for node, state in aliased_results(definition)]
                 definition = definition.body
             rewrite = rewrite_ops(definition, keras_name)
             calls.update(rewrite.replacements)
