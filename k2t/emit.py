@@ -97,7 +97,7 @@ def render_module(m: ModulePlan, summary: bool) -> str:
         init_lines=init_lines,
         init_note=note,
         regularization_terms=[term for layer in m.layers for term in layer.regularizers],
-        added_loss_terms=[f"*{terms}" for layer in m.layers for terms in layer.added_losses],
+        added_loss_terms=[term for layer in m.layers for term in layer.added_losses],
     )
 
 
@@ -137,7 +137,7 @@ def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
         init_lines=init_lines,
         init_note=note,
         regularization_terms=[term for layer in m.layers for term in layer.regularizers],
-        added_loss_terms=[f"*{terms}" for layer in m.layers for terms in layer.added_losses],
+        added_loss_terms=[term for layer in m.layers for term in layer.added_losses],
     )
 
 

@@ -96,3 +96,36 @@ def test_vae_fixture_losses(tmp_path, same_noise):
     report = assert_parity(source, tmp_path)
     assert list(report.torch_history) == ["loss", "val_loss"]
     _assert_exact(report)
+
+
+NESTED_ENCODER = """\
+import numpy as np
+import keras
+from keras import layers, ops
+
+
+class Sampling(layers.Layer):
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        self.add_loss(-0.5 * ops.mean(ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=1)))
+        epsilon = keras.random.normal(shape=ops.shape(z_mean))
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+x = np.random.RandomState(0).uniform(size=(96, 16)).astype("float32")
+keras.utils.set_random_seed(0)
+encoder_inputs = keras.Input(shape=(16,))
+h = layers.Dense(8, activation="relu")(encoder_inputs)
+z_mean = layers.Dense(2)(h)
+z_log_var = layers.Dense(2)(h)
+encoder = keras.Model(encoder_inputs, Sampling()([z_mean, z_log_var]), name="encoder")
+vae = keras.Sequential([encoder, layers.Dense(16, activation="sigmoid")])
+vae.compile(optimizer="adam", loss="binary_crossentropy")
+history = vae.fit(x, x, epochs=3, batch_size=16, validation_split=0.25)
+"""
+
+
+def test_added_losses_of_a_nested_model(tmp_path, same_noise):
+    """The encoder's KL term reaches the outer model's loss (Keras's model.losses gathers every sublayer's)."""
+    report = assert_parity(NESTED_ENCODER, tmp_path)
+    _assert_exact(report)

@@ -59,6 +59,11 @@ def adds_losses(methods: dict[str, cst.FunctionDef]) -> bool:
     return call is not None and bool(add_loss_calls(call))
 
 
+def added_total(owner: str) -> str:
+    """The layer's terms of the last forward pass, each summed over its elements (a scalar stays itself)."""
+    return f"sum(term.sum() for term in {owner}.{LOSSES})"
+
+
 def clear_line(owner: str) -> str:
     """The forward line before the layer's call: Keras keeps only the terms of the model's latest call."""
     return f"{owner}.{LOSSES} = []  # the terms its add_loss adds in this forward pass"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..ir import TensorNode
-from .added_losses import adds_losses, clear_line
+from .added_losses import added_total, adds_losses, clear_line
 from .custom_layers import (
     _argument_code,
     _bind_arguments,
@@ -74,7 +74,7 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         forward=[],
         weights="custom",
         regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
-        added_losses=[f"{ctx.self_attr}.losses"] if adds else [],
+        added_losses=[added_total(ctx.self_attr)] if adds else [],
         params=_count(weight_shapes.values()),
     )
     return TensorCallPlan(plan, [clear_line(ctx.self_attr), *lines] if adds else lines, [shape])

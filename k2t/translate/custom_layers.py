@@ -32,7 +32,7 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
-from .added_losses import add_loss_rewrites, adds_losses, clear_line
+from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
@@ -196,7 +196,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         constructor=constructor,
         setup=build,
         forward=[clear_line(ctx.self_attr), forward] if adds else [forward],
-        added_losses=[f"{ctx.self_attr}.losses"] if adds else [],
+        added_losses=[added_total(ctx.self_attr)] if adds else [],
         weights="custom",
         regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
         params=_count(weight_shapes.values()),

@@ -24,7 +24,7 @@ class LayerPlan:
     weights: str | None = None  # weight-transfer kind: "dense", "batchnorm", "prelu"
     activation: str = "linear"  # applied after the submodule (per-layer parity)
     regularizers: list[str] = field(default_factory=list)  # loss terms
-    # Lists of the tensors the layer's call added with Keras's add_loss in the latest forward pass (`self.sampling.losses`).
+    # The sum of what the layer's call added with Keras's add_loss in the latest forward pass, as code.
     added_losses: list[str] = field(default_factory=list)
     todo: str | None = None
     comment: str | None = None  # why: the Keras default this reproduces
