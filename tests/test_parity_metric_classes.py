@@ -21,6 +21,7 @@ SCRIPT = """\
 import numpy as np
 import keras
 from keras import ops
+from tensorflow.keras import backend as K
 
 {classes}
 
@@ -72,11 +73,35 @@ class MaxError(keras.metrics.Metric):
         return self.largest * 1.0
 """
 
+# Keras 2 spellings: the backend's K.* ops, tf.keras's reset_states (which Keras 3 never calls: its own
+# reset_state zeros the state, as this one does), a count kept as a sum of ones.
+KERAS2_STYLE = """\
+class TruePositiveRate(keras.metrics.Metric):
+    def __init__(self, name="tpr", **kwargs):
+        super(TruePositiveRate, self).__init__(name=name, **kwargs)
+        self.hits = self.add_weight(name="hits", initializer="zeros")
+        self.positives = self.add_weight(name="positives", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        predicted = K.cast(K.greater(y_pred, 0.0), "float32")
+        actual = K.cast(K.greater(y_true, 0.0), "float32")
+        self.hits.assign_add(K.sum(predicted * actual))
+        self.positives.assign_add(K.sum(actual))
+
+    def result(self):
+        return self.hits / (self.positives + K.epsilon())
+
+    def reset_states(self):
+        for v in self.variables:
+            v.assign(0.0)
+"""
+
 CASES = {
     "ratio_of_sums": (GAP, "[MeanAbsoluteGap(2.0), \"mae\"]"),
     "named_by_the_compile": (GAP, '[MeanAbsoluteGap(name="gap")]'),
     "assign_and_default_name": (MAX_ERROR, "[MaxError()]"),
     "two_classes_side_by_side": (GAP + "\n\n" + MAX_ERROR, "[MaxError(), MeanAbsoluteGap()]"),
+    "keras2_backend_and_reset_states": (KERAS2_STYLE, "[TruePositiveRate()]"),
 }
 
 

@@ -136,13 +136,15 @@ def aliased_results(definition: cst.ClassDef) -> list[tuple[cst.Return, str]]:
 
 
 def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
-    """``self.total.assign_add(x)`` -> ``self.total.add_(x)``: by id() of the ``.assign_add`` attribute."""
+    """``self.total.assign_add(x)`` -> ``self.total.add_(x)``: by id() of the ``.assign_add`` attribute. The base's
+    ``variables`` lists the state, as Keras's does."""
     rewrites: dict[int, str] = {}
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _STATE_METHODS and _is_self_attribute(func.value):
+            # In a metric class, `.assign_add` is a state variable's: `self.total`, or `v` of `for v in self.variables`.
+            if isinstance(func, cst.Attribute) and func.attr.value in _STATE_METHODS and isinstance(func.value, (cst.Name, cst.Attribute)):
                 method = _STATE_METHODS[func.attr.value]
                 if method == "copy_" and len(node.args) == 1 and isinstance(_literal(node.args[0].value), (int, float)):
                     method = "fill_"  # copy_ takes a tensor, Keras's assign also a number
