@@ -161,3 +161,20 @@ model = keras.Model([first, second], layers.Dense(1)(blended))
     assert not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "blended = self.blend([first, second])" in result.output
     assert "nn.Linear(7, 1)" in result.output
+
+
+def test_a_returned_list_not_unpacked_is_reported():
+    source = HEAD + """\
+class Both(layers.Layer):
+    def call(self, inputs):
+        return inputs
+
+
+first = keras.Input(shape=(4,))
+second = keras.Input(shape=(4,))
+both = Both()([first, second])
+model = keras.Model([first, second], layers.Dense(1)(both))
+"""
+    found = _coded(_diagnostics(source), "K2T102")
+    assert [(line, column) for line, column, _, _ in found] == [_where(source, "Both()([")]
+    assert "returns 2 tensor(s) here" in found[0][3]

@@ -129,3 +129,47 @@ def test_added_losses_of_a_nested_model(tmp_path, same_noise):
     """The encoder's KL term reaches the outer model's loss (Keras's model.losses gathers every sublayer's)."""
     report = assert_parity(NESTED_ENCODER, tmp_path)
     _assert_exact(report)
+
+
+# Louis Tiao's Keras 2 VAE: an identity layer on the list adds the KL term and returns the list, unpacked.
+PASS_THROUGH = """\
+import numpy as np
+import keras
+from keras import layers, ops
+
+
+class KLDivergenceLayer(layers.Layer):
+    # Identity transform layer that adds KL divergence to the final model loss.
+
+    def call(self, inputs):
+        mu, log_var = inputs
+        kl_batch = -0.5 * ops.sum(1 + log_var - ops.square(mu) - ops.exp(log_var), axis=-1)
+        self.add_loss(ops.mean(kl_batch))
+        return inputs
+
+
+class Sampling(layers.Layer):
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(shape=ops.shape(z_mean))
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+x = np.random.RandomState(0).uniform(size=(96, 16)).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(16,))
+h = layers.Dense(8, activation="relu")(inputs)
+z_mu = layers.Dense(2)(h)
+z_log_var = layers.Dense(2)(h)
+z_mu, z_log_var = KLDivergenceLayer()([z_mu, z_log_var])
+z = Sampling()([z_mu, z_log_var])
+outputs = layers.Dense(16, activation="sigmoid")(layers.Dense(8, activation="relu")(z))
+vae = keras.Model(inputs, outputs)
+vae.compile(optimizer="adam", loss="binary_crossentropy")
+history = vae.fit(x, x, epochs=3, batch_size=16, validation_split=0.25)
+"""
+
+
+def test_a_layer_returning_its_list_unpacked(tmp_path, same_noise):
+    report = assert_parity(PASS_THROUGH, tmp_path)
+    _assert_exact(report)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..diagnostics import Unsupported
 from ..ir import TensorNode
 from .added_losses import added_total, adds_losses, clear_line
 from .custom_layers import (
@@ -57,11 +58,15 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         build = [f"{ctx.self_attr}.build([{dims}])  # Keras's input shapes: batch, then channels-last sizes"]
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shapes) for weight in parts.weights}
     output = _output_shape(parts, sizes, input_shapes, weight_shapes)
+    outputs = [output] if output is None or isinstance(output, tuple) else output
+    if (len(outputs) > 1) != (node.output_index is not None):
+        message = f"{layer_class.name} returns {len(outputs)} tensor(s) here; k2t translates a list it returns only unpacked into as many names"
+        raise Unsupported("K2T102", message, node.pos)
     if output is None:
         _refuse_if_needed(ctx, layer_class)
-        shape = list(inputs[0].shape)  # no later layer reads it
+        shapes = [list(inputs[0].shape)]  # no later layer reads it
     else:
-        shape = [None if dim is None else str(dim) for dim in output[1:]]
+        shapes = [[None if dim is None else str(dim) for dim in shape[1:]] for shape in outputs]
     listed = ", ".join(f"{{{index}}}" if t.layout == "keras" else _channels_last(t, index) for index, t in enumerate(inputs))
     training = ", training=self.training" if parts.call_reads_training() else ""
     lines = [f"{{out}} = {ctx.self_attr}([{listed}]{training})"]
@@ -77,7 +82,7 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         added_losses=[added_total(ctx.self_attr)] if adds else [],
         params=_count(weight_shapes.values()),
     )
-    return TensorCallPlan(plan, [clear_line(ctx.self_attr), *lines] if adds else lines, [shape])
+    return TensorCallPlan(plan, [clear_line(ctx.self_attr), *lines] if adds else lines, shapes)
 
 
 def _channels_last(tensor: TensorInput, index: int) -> str:
@@ -85,7 +90,8 @@ def _channels_last(tensor: TensorInput, index: int) -> str:
     return f"{{{index}}}.permute{(0, *range(2, rank), 1)}" if len(tensor.shape) >= 2 else f"{{{index}}}"
 
 
-def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None]) -> tuple | None:
+def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None]) -> tuple | list | None:
+    """The output's shape (batch first), or a list of them where call() returns a list (``return inputs``)."""
     declared = parts.methods.get("compute_output_shape")
     if declared is not None:
         shape = _returned_shape(declared, sizes, input_shapes)
@@ -122,7 +128,7 @@ class _ListShapes(_TensorShapes):
                 return None
             small = statement.body[0]
             if isinstance(small, cst.Return):
-                return self.shape(small.value, names) if small.value is not None else None
+                return self._returned(small.value, names) if small.value is not None else None
             if isinstance(small, cst.Expr):
                 continue  # self.add_loss(...): no name bound
             if not isinstance(small, cst.Assign) or len(small.targets) != 1:
@@ -142,6 +148,15 @@ class _ListShapes(_TensorShapes):
             else:
                 return None
         return None
+
+    def _returned(self, node: cst.BaseExpression, names: dict[str, tuple | None]) -> tuple | list | None:
+        """One shape, or a list of them for ``return inputs`` (the list itself) or ``return [a, b]``."""
+        if isinstance(node, cst.Name) and node.value == self.parameter:
+            return list(self.input_shapes)
+        if isinstance(node, (cst.Tuple, cst.List)) and all(isinstance(e, cst.Element) for e in node.elements):
+            shapes = [self.shape(element.value, names) for element in node.elements]
+            return None if any(shape is None for shape in shapes) else shapes
+        return self.shape(node, names)
 
     def shape(self, node: cst.BaseExpression, names: dict[str, tuple | None]) -> tuple | None:
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == self.parameter:
