@@ -178,3 +178,30 @@ model = keras.Model([first, second], layers.Dense(1)(both))
     found = _coded(_diagnostics(source), "K2T102")
     assert [(line, column) for line, column, _, _ in found] == [_where(source, "Both()([")]
     assert "returns 2 tensor(s) here" in found[0][3]
+
+
+NOISE = """\
+class Noise(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        return inputs + keras.random.normal(shape=ops.shape(inputs), seed={seed})
+"""
+
+
+def _noise_script(seed: str) -> str:
+    return HEAD + NOISE.format(seed=seed) + SEQUENTIAL.format(metrics="[]").replace("layers.Dense(1)", "Noise(), layers.Dense(1)")
+
+
+def test_a_seed_generator_read_only_as_seed_goes():
+    result = k2t.convert_source(_noise_script("self.seed_generator"), filename="case.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "SeedGenerator" not in result.output and "seed_generator" not in result.output
+
+
+def test_a_seed_generator_read_otherwise_stays_reported():
+    source = _noise_script("self.seed_generator.next()")
+    found = _diagnostics(source)
+    assert _where(source, "keras.random.SeedGenerator") in [(line, column) for line, column, code, _ in found if code == "K2T100"]

@@ -34,14 +34,8 @@ from .custom_layers import (
 from .model import LayerContext
 from .op_code import import_names
 from .plan import LayerPlan
+from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import TensorCallPlan, TensorInput
-
-_SHAPE_READS = frozenset({"keras.ops.shape", "tensorflow.shape", "keras.backend.shape", "keras.backend.int_shape"})
-_RANDOM_DRAWS = frozenset({
-    "keras.random.normal", "keras.random.uniform", "keras.random.truncated_normal",
-    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
-    "keras.backend.random_normal", "keras.backend.random_uniform",
-})  # fmt: skip
 
 
 def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput]) -> TensorCallPlan:
@@ -165,15 +159,16 @@ class _ListShapes(_TensorShapes):
         return super().shape(node, names)
 
     def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
-        if self.keras_name(node.func) in _RANDOM_DRAWS:
-            given = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value == "shape"]
-            return self._sizes(given[0], names) if given else None
+        if self.keras_name(node.func) in RANDOM_DRAWS:
+            shape = shape_argument(node)
+            return self._sizes(shape, names) if shape is not None else None
         return super()._call(node, names)
 
     def _sizes(self, node: cst.BaseExpression, names: dict[str, tuple | None]) -> tuple | None:
         """A shape written as ``(batch, dim)`` of sizes, or ``ops.shape(t)``."""
-        if isinstance(node, cst.Call) and self.keras_name(node.func) in _SHAPE_READS and len(node.args) == 1:
-            return self.shape(node.args[0].value, names)
+        read = read_shape(node, self.keras_name, lambda x: self.shape(x, names))
+        if read is not None:
+            return read
         if not isinstance(node, (cst.Tuple, cst.List)):
             return None
         try:
@@ -187,9 +182,8 @@ class _ListShapes(_TensorShapes):
             return int(node.evaluated_value)
         if isinstance(node, cst.Name) and node.value in self.sizes:
             return self.sizes[node.value]
-        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Call) and self.keras_name(node.value.func) in _SHAPE_READS:
-            call = node.value
-            shape = self.shape(call.args[0].value, names) if len(call.args) == 1 else None
+        if isinstance(node, cst.Subscript):
+            shape = read_shape(node.value, self.keras_name, lambda x: self.shape(x, names))
             index = _index(node)
             if shape is not None and index is not None and -len(shape) <= index < len(shape):
                 return shape[index]

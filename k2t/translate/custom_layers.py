@@ -38,8 +38,10 @@ from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shap
 from .model import LayerContext
 from .op_code import KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
+from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import layer
 from .regularizers import regularizer_terms
+from .seed_generators import unused_seed_generators
 
 _OP_CODES = ("K2T100", "K2T150")
 # Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
@@ -502,6 +504,9 @@ class _TensorShapes:
         name = self.keras_name(node.func)
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if name in RANDOM_DRAWS:  # keras.random.normal(shape=ops.shape(x)): x's shape
+            shape = shape_argument(node)
+            return read_shape(shape, self.keras_name, lambda x: self.shape(x, names)) if shape is not None else None
         if name in _MATMUL and len(positional) == 2 and not keywords:
             return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
         if name in _SHAPE_KEEPING:
@@ -593,6 +598,8 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
         parts = class_parts(layer_class)
         expressions[id(layer_class.base)] = "nn.Module"
         added, problems = add_loss_rewrites(parts.methods)  # self.add_loss(t) -> self.losses.append(t)
+        seeds = unused_seed_generators(parts.methods, keras_name)  # read only as seed=, which torch's draws drop
+        statements.update((id(statement), []) for statement in seeds)
         calls.update(added)
         found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in problems)
         for decorator in layer_class.node.decorators:
@@ -610,7 +617,7 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
-            replaced = [_range(positions, weight.statement) for weight in parts.weights]
+            replaced = [_range(positions, weight.statement) for weight in parts.weights] + [_range(positions, s) for s in seeds]
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
