@@ -173,3 +173,50 @@ history = vae.fit(x, x, epochs=3, batch_size=16, validation_split=0.25)
 def test_a_layer_returning_its_list_unpacked(tmp_path, same_noise):
     report = assert_parity(PASS_THROUGH, tmp_path)
     _assert_exact(report)
+
+
+# Two outputs: the added term joins the sum of the outputs' losses; a metric class of the script on one output.
+TWO_OUTPUTS = """\
+import numpy as np
+import keras
+from keras import layers, ops
+
+
+class Gap(keras.metrics.Metric):
+    def __init__(self, name="gap", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_weight(name="total", initializer="zeros")
+        self.count = self.add_weight(name="count", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(ops.sum(ops.abs(y_true - y_pred)))
+        self.count.assign_add(ops.sum(ops.ones_like(y_true)))
+
+    def result(self):
+        return self.total / self.count
+
+
+class Penalty(layers.Layer):
+    def call(self, inputs):
+        self.add_loss(0.1 * ops.mean(ops.square(inputs)))
+        return inputs
+
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(96, 4)).astype("float32")
+ya, yb = x[:, :1] * 2.0, np.abs(x[:, 1:3])
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(4,))
+h = Penalty()(layers.Dense(8, activation="relu")(inputs))
+a = layers.Dense(1, name="a")(h)
+b = layers.Dense(2, name="b")(h)
+model = keras.Model(inputs, [a, b])
+model.compile(optimizer="adam", loss={"a": "mse", "b": "mse"}, metrics={"a": [Gap()], "b": ["mae"]})
+history = model.fit(x, [ya, yb], batch_size=16, epochs=3, verbose=0, validation_split=0.25)
+"""
+
+
+def test_added_loss_and_metric_class_with_two_outputs(tmp_path):
+    report = assert_parity(TWO_OUTPUTS, tmp_path)
+    assert "val_a_gap" in report.torch_history
+    _assert_exact(report)
