@@ -88,6 +88,7 @@ def same_noise(monkeypatch):
         return torch.sin(0.7 * index + 0.3).reshape(shape).to(device or "cpu")
 
     monkeypatch.setattr(keras.random, "normal", keras_normal)
+    monkeypatch.setattr(tf.keras.backend, "random_normal", keras_normal)  # Keras 2's K.random_normal
     monkeypatch.setattr(torch, "randn", torch_randn)
 
 
@@ -219,4 +220,40 @@ history = model.fit(x, [ya, yb], batch_size=16, epochs=3, verbose=0, validation_
 def test_added_loss_and_metric_class_with_two_outputs(tmp_path):
     report = assert_parity(TWO_OUTPUTS, tmp_path)
     assert "val_a_gap" in report.torch_history
+    _assert_exact(report)
+
+
+# Keras 2 spellings: the backend's K.* ops, a size from the script's top level in the noise's shape.
+KERAS2_SAMPLING = """\
+import numpy as np
+import keras
+from keras import layers
+from tensorflow.keras import backend as K
+
+latent_dim = 2
+
+
+class Sampling(layers.Layer):
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        kl_loss = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+        self.add_loss(K.mean(kl_loss))
+        epsilon = K.random_normal(shape=(K.shape(z_mean)[0], latent_dim))
+        return z_mean + K.exp(0.5 * z_log_var) * epsilon
+
+
+x = np.random.RandomState(0).uniform(size=(96, 16)).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(16,))
+h = layers.Dense(8, activation="relu")(inputs)
+z = Sampling()([layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)])
+outputs = layers.Dense(16, activation="sigmoid")(z)
+vae = keras.Model(inputs, outputs)
+vae.compile(optimizer="adam", loss="binary_crossentropy")
+history = vae.fit(x, x, epochs=3, batch_size=16, validation_split=0.25)
+"""
+
+
+def test_keras2_sampling_layer(tmp_path, same_noise):
+    report = assert_parity(KERAS2_SAMPLING, tmp_path)
     _assert_exact(report)

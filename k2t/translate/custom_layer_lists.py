@@ -51,7 +51,13 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         dims = ", ".join("(" + ", ".join(["None", *("None" if d is None else d for d in t.shape)]) + ")" for t in inputs)
         build = [f"{ctx.self_attr}.build([{dims}])  # Keras's input shapes: batch, then channels-last sizes"]
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shapes) for weight in parts.weights}
-    output = _output_shape(parts, sizes, input_shapes, weight_shapes)
+    script_names = set(layer_class.script.module_names)
+
+    def script_size(name: str) -> str | None:
+        # A size held in a name of the script's top level (`latent_dim`): the module takes it where the model is built.
+        return ctx.builder.param(name, name) if name in script_names else None
+
+    output = _output_shape(parts, sizes, input_shapes, weight_shapes, script_size)
     outputs = [output] if output is None or isinstance(output, tuple) else output
     if (len(outputs) > 1) != (node.output_index is not None):
         message = f"{layer_class.name} returns {len(outputs)} tensor(s) here; k2t translates a list it returns only unpacked into as many names"
@@ -84,7 +90,7 @@ def _channels_last(tensor: TensorInput, index: int) -> str:
     return f"{{{index}}}.permute{(0, *range(2, rank), 1)}" if len(tensor.shape) >= 2 else f"{{{index}}}"
 
 
-def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None]) -> tuple | list | None:
+def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None], script_size) -> tuple | list | None:
     """The output's shape (batch first), or a list of them where call() returns a list (``return inputs``)."""
     declared = parts.methods.get("compute_output_shape")
     if declared is not None:
@@ -96,7 +102,8 @@ def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, 
         return None
     keras_name = import_names(parts.layer_class.script.metadata)
     attributes = {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None}
-    return _ListShapes(keras_name, attributes, call.params.params[1].name.value, input_shapes).returned_from(call)
+    shapes = _ListShapes(keras_name, attributes, call.params.params[1].name.value, input_shapes, script_size)
+    return shapes.returned_from(call)
 
 
 class _NotASize(Exception):
@@ -107,10 +114,11 @@ class _ListShapes(_TensorShapes):
     """Shapes through a call() that receives a list: ``a, b = inputs`` and ``inputs[0]`` read its tensors'
     shapes, ``n = ops.shape(a)[1]`` a size, and a random draw's shape is made of such sizes."""
 
-    def __init__(self, keras_name, attributes: dict[str, tuple], parameter: str, input_shapes: tuple):
+    def __init__(self, keras_name, attributes: dict[str, tuple], parameter: str, input_shapes: tuple, script_size):
         super().__init__(keras_name, attributes)
         self.parameter = parameter
         self.input_shapes = input_shapes
+        self.script_size = script_size  # a name of the script's top level -> the module's size for it, or None
         self.sizes: dict[str, object] = {}  # names bound to one size (None: the batch)
 
     def returned_from(self, method: cst.FunctionDef) -> tuple | None:
@@ -182,6 +190,8 @@ class _ListShapes(_TensorShapes):
             return int(node.evaluated_value)
         if isinstance(node, cst.Name) and node.value in self.sizes:
             return self.sizes[node.value]
+        if isinstance(node, cst.Name) and node.value != self.parameter and self.script_size(node.value) is not None:
+            return self.script_size(node.value)
         if isinstance(node, cst.Subscript):
             shape = read_shape(node.value, self.keras_name, lambda x: self.shape(x, names))
             index = _index(node)
