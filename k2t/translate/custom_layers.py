@@ -774,7 +774,8 @@ def _input_device(method: cst.FunctionDef) -> str | None:
 
 
 def takes_list(method: cst.FunctionDef, parameter: str) -> bool:
-    """Whether the method unpacks (``a, b = inputs``) or indexes (``inputs[0]``) its parameter: a list of tensors."""
+    """Whether the method unpacks (``a, b = inputs``) or indexes (``inputs[0]``) its parameter: a list of tensors.
+    A tensor indexed (``inputs[:, 0]``) counts too, harmlessly: its ``[0]`` is on its device."""
     found = False
 
     class Finder(cst.CSTVisitor):
