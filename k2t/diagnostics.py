@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "K2T104": "warning: a layer applied to Keras tensors that no model uses (dropped)",
     "K2T105": "warning: a Keras call that draws or prints only, left out (plot_model)",
     "K2T124": "warning: an optimizer whose Keras update of Embedding rows k2t does not reproduce exactly",
+    "K2T125": "warning: a metric class whose result() returns its state variable, which Keras logs after validation",
     "K2T130": "argument of compile/fit/evaluate/predict that k2t does not translate",
     "K2T140": "model method or attribute that k2t does not translate",
     "K2T150": "TensorFlow API outside Keras",

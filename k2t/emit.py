@@ -97,6 +97,7 @@ def render_module(m: ModulePlan, summary: bool) -> str:
         init_lines=init_lines,
         init_note=note,
         regularization_terms=[term for layer in m.layers for term in layer.regularizers],
+        added_loss_terms=[term for layer in m.layers for term in layer.added_losses],
     )
 
 
@@ -136,6 +137,7 @@ def _render_functional(m: ModulePlan, summary: bool, args: str) -> str:
         init_lines=init_lines,
         init_note=note,
         regularization_terms=[term for layer in m.layers for term in layer.regularizers],
+        added_loss_terms=[term for layer in m.layers for term in layer.added_losses],
     )
 
 
@@ -313,6 +315,8 @@ def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take, pin
     terms = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
     if t.model.has_regularization:
         terms.append("model.regularization_loss()")
+    if t.model.has_added_losses:
+        terms.append("model.added_loss()")  # after the forward pass: the terms of these rows
     loss_lines, weighted_loss_lines = [], []
     for lines, weights in ((loss_lines, ""), (weighted_loss_lines, ", weights")):
         losses = [f"{o.loss.name}(outputs[{i}], targets[{i}]{weights})" for i, o in enumerate(t.outputs)]

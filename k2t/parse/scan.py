@@ -31,6 +31,14 @@ from .syntax import (
     _self_model_attribute,
 )
 
+# Model methods k2t does not translate, with the reason where there is more to say than that.
+_UNTRANSLATED_METHODS = {
+    "add_loss": (
+        "model.add_loss(tensor) is not translated: Keras 3 raises NotImplementedError for it on a Functional model; "
+        "compute the term in a custom layer's call() and `self.add_loss(...)` it there, which k2t translates"
+    ),
+}
+
 
 class ScanMixin:
     """Keras inside ordinary code: model method calls, Keras references, the learning rate, callback classes. Mixed into k2t.parse.parser._Parser."""
@@ -80,7 +88,7 @@ class ScanMixin:
                 self.consumed.add(id(func))
                 self.consumed.add(id(func.value))
                 if method not in MODEL_METHODS:
-                    self.todo(statement, node, "K2T140", f"model.{method}() is not translated")
+                    self.todo(statement, node, "K2T140", _UNTRANSLATED_METHODS.get(method, f"model.{method}() is not translated"))
                     return
                 try:
                     spec = self.call(node, f"keras.Model.{method}", scope)

@@ -33,6 +33,7 @@ from .optimizers import imported_schedule_names, plan_optimizer, sparse_embeddin
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .script_metrics import METRIC_BASE
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
 from .signatures import METHOD_SIGNATURES
@@ -101,7 +102,8 @@ class TrainingPlan:
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
-        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization, outputs, inputs)
+        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization,
+                self.model.has_added_losses, outputs, inputs)
 
     @property
     def loss_function(self) -> str:
@@ -264,7 +266,8 @@ def translate(script: KerasScript) -> ScriptPlan:
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     report_directory_dataset_arguments(script, plan)
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
-    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base)
+    metric_base = plan.name(METRIC_BASE.name) if plan.functions.uses_metric_classes else ""
+    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base)
     used_classes = [layer.layer_class for spec, _ in built for layer in _layers_of(spec) if layer.layer_class is not None]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
     _name_training_functions(plan)

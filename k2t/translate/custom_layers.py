@@ -32,13 +32,16 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
+from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
 from .op_code import KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
+from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import layer
 from .regularizers import regularizer_terms
+from .seed_generators import unused_seed_generators
 
 _OP_CODES = ("K2T100", "K2T150")
 # Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
@@ -188,12 +191,14 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     else:
         ctx.shape = [None if dim is None else str(dim) for dim in output[1:]]
     forward = f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
+    adds = adds_losses(parts.methods)
     return LayerPlan(
         keras_class=layer_class.name,
         attr=ctx.attr,
         constructor=constructor,
         setup=build,
-        forward=[forward],
+        forward=[clear_line(ctx.self_attr), forward] if adds else [forward],
+        added_losses=[added_total(ctx.self_attr)] if adds else [],
         weights="custom",
         regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
         params=_count(weight_shapes.values()),
@@ -469,6 +474,8 @@ class _TensorShapes:
             small = statement.body[0]
             if isinstance(small, cst.Return):
                 return self.shape(small.value, names) if small.value is not None else None
+            if isinstance(small, cst.Expr):
+                continue  # self.add_loss(...): no name bound
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
                 names[small.targets[0].target.value] = self.shape(small.value, names)
                 continue
@@ -497,6 +504,9 @@ class _TensorShapes:
         name = self.keras_name(node.func)
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if name in RANDOM_DRAWS:  # keras.random.normal(shape=ops.shape(x)): x's shape
+            shape = shape_argument(node)
+            return read_shape(shape, self.keras_name, lambda x: self.shape(x, names)) if shape is not None else None
         if name in _MATMUL and len(positional) == 2 and not keywords:
             return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
         if name in _SHAPE_KEEPING:
@@ -587,6 +597,11 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
     for layer_class in dict.fromkeys(classes):
         parts = class_parts(layer_class)
         expressions[id(layer_class.base)] = "nn.Module"
+        added, problems = add_loss_rewrites(parts.methods)  # self.add_loss(t) -> self.losses.append(t)
+        seeds = unused_seed_generators(parts.methods, keras_name)  # read only as seed=, which torch's draws drop
+        statements.update((id(statement), []) for statement in seeds)
+        calls.update(added)
+        found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in problems)
         for decorator in layer_class.node.decorators:
             if keras_name(decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator):
                 expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
@@ -602,7 +617,7 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
-            replaced = [_range(positions, weight.statement) for weight in parts.weights]
+            replaced = [_range(positions, weight.statement) for weight in parts.weights] + [_range(positions, s) for s in seeds]
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
@@ -750,6 +765,28 @@ def _code(node: cst.CSTNode) -> str:
 
 
 def _input_device(method: cst.FunctionDef) -> str | None:
-    """``inputs.device`` for ``def call(self, inputs, ...)``: where forward's tensors made from nothing go."""
+    """``inputs.device`` for ``def call(self, inputs, ...)``: where forward's tensors made from nothing go
+    (``inputs[0].device`` where call() unpacks or indexes a list of tensors)."""
     params = [p.name.value for p in method.params.params]
-    return f"{params[1]}.device" if len(params) > 1 else None
+    if len(params) < 2:
+        return None
+    return f"{params[1]}[0].device" if takes_list(method, params[1]) else f"{params[1]}.device"
+
+
+def takes_list(method: cst.FunctionDef, parameter: str) -> bool:
+    """Whether the method unpacks (``a, b = inputs``) or indexes (``inputs[0]``) its parameter: a list of tensors.
+    A tensor indexed (``inputs[:, 0]``) counts too, harmlessly: its ``[0]`` is on its device."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal found
+            unpacked = any(isinstance(t.target, (cst.Tuple, cst.List)) for t in node.targets)
+            found = found or unpacked and isinstance(node.value, cst.Name) and node.value.value == parameter
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            nonlocal found
+            found = found or isinstance(node.value, cst.Name) and node.value.value == parameter
+
+    method.body.visit(Finder())
+    return found

@@ -12,6 +12,7 @@ from ..diagnostics import Unsupported
 from ..ir import ModelSpec, TensorNode
 from . import registry
 from .blocks import NodeCode, factor_blocks
+from .custom_layer_lists import convert_custom_layer_on_list
 from .legacy import in_keras1_terms, keras2_call
 from .masking import mask_after, merged_masks, unmasked_output
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
@@ -106,6 +107,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             node_plans.append((node, None))
             continue
         several = registry.TENSOR_CALLS.get(layer.short_name) if layer.model is None and layer.name.startswith("keras.layers.") else None
+        if several is None and layer.layer_class is not None and (node.as_list or len(inputs) > 1):
+            several = convert_custom_layer_on_list  # Sampling()([z_mean, z_log_var]): forward receives the list
         if several is not None:
             # A layer called on several tensors (attention): its converter writes the lines over the inputs' names.
             if id(node) in tuple_items:

@@ -136,6 +136,8 @@ def plan_loss(
     ``functions``: the script's own functions, which compile(loss=...) may name.
     """
     function = functions.resolve(value, "loss", "K2T120") if functions is not None else None
+    if function is not None and function.metric_object:
+        raise Unsupported("K2T120", f"loss `{value.code}`: a Metric object of the script as a loss is not translated", value.pos)
     if function is not None:
         return _script_loss(function, weighted)
     name, options = loss_spec(value)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..diagnostics import Unsupported
 from ..ir import Value
 from .helpers import Helper
+from .script_metrics import SCRIPT_METRIC
 from .user_functions import ScriptFunctions, UserFunction
 
 
@@ -124,6 +125,9 @@ def plan_metric(
     function = functions.resolve(value, "metric", "K2T122") if functions is not None else None
     if function is not None and function.loss_object:
         raise Unsupported("K2T122", f"metric `{value.code}`: a Loss object of the script as a metric is not translated", value.pos)
+    if function is not None and function.metric_object:
+        # Keras uses the object itself: reset per epoch, update_state per batch, result() in the logs.
+        return MetricPlan(function.name, SCRIPT_METRIC, function.code, stateful=True, functions=(function,))
     if function is not None:
         # Keras wraps a function in MeanMetricWrapper, named after the function (its __name__).
         return MetricPlan(function.name, _MEAN_METRIC_WRAPPER, function.code, stateful=True, functions=(function,))

@@ -70,6 +70,7 @@ def convert_nested(ctx) -> LayerPlan:
         forward=[f"x = self.{ctx.attr}(x)"],
         weights="nested",
         regularizers=[f"self.{ctx.attr}.regularization_loss()"] if inner.has_regularization else [],
+        added_losses=[f"self.{ctx.attr}.added_loss()"] if inner.has_added_losses else [],
         nested=inner,
     )
 

@@ -24,6 +24,8 @@ class LayerPlan:
     weights: str | None = None  # weight-transfer kind: "dense", "batchnorm", "prelu"
     activation: str = "linear"  # applied after the submodule (per-layer parity)
     regularizers: list[str] = field(default_factory=list)  # loss terms
+    # The sum of what the layer's call added with Keras's add_loss in the latest forward pass, as code.
+    added_losses: list[str] = field(default_factory=list)
     todo: str | None = None
     comment: str | None = None  # why: the Keras default this reproduces
     output_shape: list[str] = field(default_factory=list)
@@ -73,6 +75,10 @@ class ModulePlan:
     @property
     def has_regularization(self) -> bool:
         return any(layer.regularizers for layer in self.layers)
+
+    @property
+    def has_added_losses(self) -> bool:
+        return any(layer.added_losses for layer in self.layers)
 
 
 @dataclass

@@ -18,9 +18,17 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from ..diagnostics import Unsupported
+from ..diagnostics import Severity, Unsupported
 from ..ir import KerasScript, Todo, Value
 from .op_code import OpRewrite, import_names, rewrite_ops
+from .script_metrics import (
+    ALIASED_RESULT,
+    METRIC_BASES,
+    MetricClassUse,
+    aliased_results,
+    state_method_rewrites,
+    state_problems,
+)
 
 _OP_CODES = ("K2T100", "K2T150")
 LOSS_BASES = ("keras.losses.Loss", "keras.Loss")
@@ -34,6 +42,7 @@ class UserFunction:
     definition: str  # the top-level def it runs: "rmse", the factory "weighted", the class "WeightedBCE"
     name: str  # Keras's name for it (the function's __name__): "rmse", or the factory's inner def: "loss"
     loss_object: bool = False  # an instance of a keras.losses.Loss subclass of the script
+    metric_object: bool = False  # an instance of a keras.metrics.Metric subclass of the script (name: Keras's metric name)
 
 
 @dataclass
@@ -44,6 +53,7 @@ class ScriptFunctions:
     definitions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # bound once at top level
     # keras.losses.Loss subclasses bound once at top level: the class and its Loss base.
     loss_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)
+    metric_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)  # keras.metrics.Metric subclasses
     used: dict[str, cst.FunctionDef | cst.ClassDef] = field(default_factory=dict)
 
     @classmethod
@@ -55,13 +65,8 @@ class ScriptFunctions:
         once = [s for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and counts.get(s.name.value) == 1]
         definitions = {statement.name.value: statement for statement in once if isinstance(statement, cst.FunctionDef)}
         keras_name = import_names(script.metadata)
-        loss_classes = {}
-        for statement in once:
-            if isinstance(statement, cst.ClassDef):
-                bases = [base for base in statement.bases if base.keyword is None and keras_name(base.value) in LOSS_BASES]
-                if len(bases) == 1 and len(statement.bases) == 1:
-                    loss_classes[statement.name.value] = (statement, bases[0])
-        return cls(script, definitions, loss_classes)
+        loss_classes = _classes_on(once, LOSS_BASES, keras_name)
+        return cls(script, definitions, loss_classes, _classes_on(once, METRIC_BASES, keras_name))
 
     def resolve(self, value: Value, what: str, code: str) -> UserFunction | None:
         """The script's function a compile argument names, None when it names none; Unsupported (``code``)
@@ -75,6 +80,14 @@ class ScriptFunctions:
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name):
             return None
         maker = node.func.value
+        if maker in self.metric_classes:
+            self._check_repeatable(node, value, what, code)
+            use = MetricClassUse(self.metric_classes[maker][0], node, _instances(self.script.module, maker))
+            try:
+                name = use.keras_name()
+            except Unsupported as exc:
+                raise Unsupported(exc.code, exc.message, value.pos) from exc
+            return UserFunction(value.code, maker, name, metric_object=True)
         if maker in self.loss_classes:
             self._check_repeatable(node, value, what, code)
             return UserFunction(value.code, maker, maker, loss_object=True)
@@ -111,6 +124,8 @@ class ScriptFunctions:
         for function in functions:
             if function.loss_object:
                 self.used.setdefault(function.definition, self.loss_classes[function.definition][0])
+            elif function.metric_object:
+                self.used.setdefault(function.definition, self.metric_classes[function.definition][0])
             else:
                 self.used.setdefault(function.definition, self.definitions[function.definition])
 
@@ -118,11 +133,15 @@ class ScriptFunctions:
     def uses_loss_classes(self) -> bool:
         return any(name in self.loss_classes for name in self.used)
 
-    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str) -> None:
+    @property
+    def uses_metric_classes(self) -> bool:
+        return any(name in self.metric_classes for name in self.used)
+
+    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str, metric_base: str = "") -> None:
         """Rewrite the used functions to torch: their expressions into ``calls`` (ScriptPlan.calls, by id()
         of the original node), and into ``todos`` what the op vocabulary does not translate there, in
         place of the parser's notes on the same names. A Loss subclass's base becomes ``loss_base``
-        (``bases``: ScriptPlan.expressions)."""
+        (``bases``: ScriptPlan.expressions), a Metric subclass's ``metric_base``."""
         keras_name = import_names(self.script.metadata)
         positions = self.script.metadata.resolve(PositionProvider)
         found: list[Todo] = []
@@ -133,6 +152,15 @@ class ScriptFunctions:
                 bases[id(base)] = loss_base
                 superseded.add(_pos(positions, base.value))
                 definition = definition.body  # the Keras base is replaced, not rewritten
+            elif name in self.metric_classes:
+                base = self.metric_classes[name][1]
+                bases[id(base)] = metric_base
+                superseded.add(_pos(positions, base.value))
+                calls.update(state_method_rewrites(definition))
+                found += [Todo(node, error.code, error.message, _pos(positions, node)) for node, error in state_problems(definition)]
+                found += [Todo(node, "K2T125", ALIASED_RESULT.format(state=state), _pos(positions, node), Severity.WARNING)
+                          for node, state in aliased_results(definition)]
+                definition = definition.body
             rewrite = rewrite_ops(definition, keras_name)
             calls.update(rewrite.replacements)
             for problem in rewrite.problems:
@@ -147,7 +175,7 @@ class ScriptFunctions:
     def _other_calls(self, positions) -> list[Todo]:
         """Calls of a rewritten function outside the training (``print(rmse(y_test, preds))``): Keras's ops took
         NumPy arrays there, torch's do not, so each is reported rather than left to fail when it runs."""
-        rewritten = {name for name in self.used if name not in self.loss_classes}
+        rewritten = {name for name in self.used if name not in self.loss_classes and name not in self.metric_classes}
         found: list[Todo] = []
 
         class Finder(cst.CSTVisitor):
@@ -175,6 +203,30 @@ class ScriptFunctions:
         if rewritten:
             self.script.module.visit(Finder())
         return found
+
+
+def _classes_on(statements: list, bases: tuple[str, ...], keras_name) -> dict[str, tuple[cst.ClassDef, cst.Arg]]:
+    """The top-level classes whose only base is one of ``bases`` (a Keras class), with that base."""
+    found = {}
+    for statement in statements:
+        if isinstance(statement, cst.ClassDef) and len(statement.bases) == 1:
+            base = statement.bases[0]
+            if base.keyword is None and keras_name(base.value) in bases:
+                found[statement.name.value] = (statement, base)
+    return found
+
+
+def _instances(module: cst.Module, class_name: str) -> int:
+    """How many times the script calls ``class_name(...)``."""
+    count = 0
+
+    class Counter(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal count
+            count += isinstance(node.func, cst.Name) and node.func.value == class_name
+
+    module.visit(Counter())
+    return count
 
 
 def _handled_positions(rewrite: OpRewrite, positions) -> set[tuple[int, int]]:
