@@ -28,6 +28,8 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, shape_attribute, translate_freezes
 from .nested import declares_input
+from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
+from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
@@ -56,6 +58,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "count_params": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
     "predict_proba": frozenset({"x", "batch_size", "verbose"}),
+    **ON_BATCH_ARGUMENTS,
 }
 
 
@@ -277,7 +280,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         if module is None:
             continue  # the model itself became a TODO
         training = trainings.get(id(call.compiled)) if call.compiled is not None else None
-        if call.compiled is not None and training is None and call.method in ("fit", "evaluate"):
+        if call.compiled is not None and training is None and call.method in ("fit", "evaluate", "train_on_batch", "test_on_batch"):
             continue  # its compile() is already reported
         restored = loads.get(id(call.instance))
         if call.method == "fit" and restored is not None and call.compiled is not None and call.compiled is restored.saved_compile:
@@ -667,6 +670,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         return count_params_call(var, module, plan, call.pos)
     if call.method in ("predict_classes", "predict_proba"):
         return _translate_keras2_predict(call, given, plan)
+    if call.method in ON_BATCH_METHODS:
+        return translate_on_batch_call(call, given, module, training, plan)
     verbose = given.get("verbose")
     if verbose is None or not verbose.is_literal or verbose.literal in (1, "auto"):
         plan.features.add(f"progress_{call.method}")
