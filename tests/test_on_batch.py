@@ -96,3 +96,10 @@ def test_several_outputs():
         "K2T130 train_on_batch() of a model with several outputs is not translated",
         "K2T130 predict_on_batch() of a model with several outputs is not translated",
     ]
+
+
+def test_mixed_precision_is_located():
+    source = COMPILED.replace("x = np.random", 'keras.mixed_precision.set_global_policy("mixed_float16")\nx = np.random') + "model.train_on_batch(x, y)\n"
+    assert [m.split(": ", 1)[1] for m in messages(convert(source))] == [
+        "K2T100 a mixed-precision policy with train_on_batch/test_on_batch/predict_on_batch is not translated"
+    ]
