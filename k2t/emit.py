@@ -18,6 +18,7 @@ from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
 from .translate.on_batch import feature as on_batch_feature
+from .translate.train_step import FIT_STEPS_TEMPLATE
 from .translate.plan import ModulePlan
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
@@ -423,6 +424,16 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
     if batches:
         parts.append(render_batches(plan))
     parts += render_on_batch(plan)
+    if {"fit_steps", "evaluate_steps"} & plan.features:
+        parts.append(
+            render(
+                FIT_STEPS_TEMPLATE,
+                fit="fit_steps" in plan.features,
+                evaluate="evaluate_steps" in plan.features,
+                fit_options=plan.fit_options,
+                validation="validation_data" in plan.fit_options,
+            )
+        )
     if "predict" in plan.features:
         multi = any(len(m.forward_args) > 1 for m in plan.modules)
         several = any(len(m.output_names) > 1 for m in plan.modules)

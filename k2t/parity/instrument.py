@@ -61,6 +61,8 @@ def generated_functions(plan) -> dict[str, str]:
         for kind in ("train_on_batch", "test_on_batch"):
             names[renames.get(kind + suffix, kind + suffix)] = kind
     names[renames.get("predict_on_batch", "predict_on_batch")] = "predict_on_batch"
+    for kind in ("fit", "evaluate"):  # a model with its own train_step / test_step (templates/fit_steps.py.j2)
+        names[renames.get(kind + "_steps", kind + "_steps")] = kind
     return names
 
 

@@ -25,6 +25,7 @@ from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
 from .syntax import _TENSOR_OPERATORS, _body_of
+from .train_step import overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
 # Methods Keras calls on its own that change what the model computes or how it trains.
@@ -57,6 +58,9 @@ class SubclassedMixin:
             raise _Unfollowable(value, f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)")
         target = small.targets[0].target.value
         node = self.script.model_classes[value.func.value]
+        if overrides_steps(node) and not _defines(node, "call"):
+            self.stepped_model(line, target, value, node, scope)  # the keras.io guide's Functional subclass (k2t.parse.train_step)
+            return True
         model = self.subclassed_model(line, target, value, node, scope)
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
@@ -227,6 +231,10 @@ class _CallWalker:
     @staticmethod
     def unfollowable(node: cst.CSTNode, message: str) -> _Unfollowable:
         return _Unfollowable(node, message)
+
+
+def _defines(node: cst.ClassDef, method: str) -> bool:
+    return any(isinstance(s, cst.FunctionDef) and s.name.value == method for s in _body_of(node.body))
 
 
 def _self_attribute(node: cst.BaseExpression) -> str | None:

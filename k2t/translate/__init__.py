@@ -41,6 +41,7 @@ from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
+from .train_step import translate_step_call, translate_step_compile, translate_steps
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -252,12 +253,17 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
 
     trainings: dict[int, TrainingPlan] = {}
+    step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable
     lr_changes = _learning_rate_changes(script)
     for compiled in script.compiles:
         module = modules.get(id(compiled.model))
         if module is None:
             continue
         try:
+            if compiled.model.steps is not None:
+                step_optimizers[id(compiled)] = _optimizer_variable(compiled, plan)
+                translate_step_compile(compiled, step_optimizers[id(compiled)], plan, id(compiled) in lr_changes)
+                continue
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
@@ -280,6 +286,17 @@ def translate(script: KerasScript) -> ScriptPlan:
         if module is None:
             continue  # the model itself became a TODO
         training = trainings.get(id(call.compiled)) if call.compiled is not None else None
+        steps = call.instance.model.steps
+        if steps is not None and call.method not in ("predict", "summary", "count_params", *SAVING_METHODS):
+            # A model with its own train_step: fit_steps / evaluate_steps run it (k2t.translate.train_step).
+            if call.compiled is not None and id(call.compiled) not in step_optimizers:
+                continue  # its compile() is already reported
+            try:
+                optimizer = step_optimizers.get(id(call.compiled)) if call.compiled is not None else None
+                plan.calls[id(call.node)] = translate_step_call(call, _arguments(call), call.compiled is not None, steps, optimizer, plan)
+            except Unsupported as exc:
+                plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+            continue
         if call.compiled is not None and training is None and call.method in ("fit", "evaluate", "train_on_batch", "test_on_batch"):
             continue  # its compile() is already reported
         restored = loads.get(id(call.instance))
@@ -402,7 +419,10 @@ def _translate_model(
         base = camel_case(spec.var)
     class_name = generated_class_name(base, taken)
     if spec.graph is not None:
-        return translate_functional(spec, class_name, resolve_nested)
+        module = translate_functional(spec, class_name, resolve_nested)
+        if spec.steps is not None:
+            translate_steps(spec, module)  # the class's own train_step / test_step, as methods of the module
+        return module
     fallback = None
     for call in script.calls:
         if call.instance.model is spec and call.method == "fit" and call.args:
