@@ -13,10 +13,12 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "train_step_over
 @pytest.mark.parametrize(
     "fit_index",
     [
-        # Keras 3 spelling: own loss object, tracker and metric, test_step for validation_data.
-        pytest.param(0, id="keras3_trackers_and_test_step"),
+        # The guide's first step: compute_loss and Keras's own model.metrics (its loss tracker, the compiled "mae").
+        pytest.param(0, id="guide_compiled_loss_and_metrics"),
+        # Keras 3 spelling: own loss object, tracker and metric, a metrics property, test_step for validation_data.
+        pytest.param(1, id="keras3_trackers_and_test_step"),
         # Keras 2 spelling: compiled_loss with the layers' penalties, apply_gradients, the loop over self.metrics.
-        pytest.param(1, id="keras2_compiled_loss"),
+        pytest.param(2, id="keras2_compiled_loss"),
     ],
 )
 def test_train_step_fixture(fit_index, tmp_path):

@@ -109,10 +109,20 @@ def test_training_flag_must_match_the_step():
     assert any("training=True" in d.message for d in result.diagnostics)
 
 
-def test_without_a_metrics_property():
-    source, result = convert(extra="")
-    assert (line_of(source, "class Stepped"), "K2T103") in located(result)
-    assert any("no `metrics` property" in d.message for d in result.diagnostics)
+def test_without_a_metrics_property_model_metrics_is_keras_own():
+    """Keras's model.metrics: the loss tracker and compiled metrics compile() makes, then the trackers of __init__."""
+    _, result = convert(extra="")
+    assert [d.format() for d in result.diagnostics] == []
+    assert "return [metric for metric in (self.compiled_loss_tracker, self.compile_metrics, self.loss_tracker, self.mae_metric) if metric is not None]" in result.output
+    assert 'model.compiled_loss_tracker = MeanTracker("loss")' in result.output
+    assert "model.compile_metrics = None  # compile() without metrics" in result.output
+
+
+def test_stateful_compiled_metric_is_located():
+    source, result = convert(extra="", use="model.fit(x, y)")
+    source = source.replace('loss="mse")', 'loss="mse", metrics=[keras.metrics.AUC()])')
+    result = k2t.convert_source(source, filename="train.py")
+    assert (line_of(source, "model.compile("), "K2T122") in located(result)
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,7 @@ def translate(script: KerasScript) -> ScriptPlan:
                 step_optimizers[id(compiled)] = _optimizer_variable(compiled, plan)
                 # Only the script's own learning-rate writes: fit_steps takes no callbacks (its call says so).
                 written = any(access.compiled is compiled and access.value is not None for access in script.learning_rates)
-                translate_step_compile(compiled, step_optimizers[id(compiled)], plan, written)
+                translate_step_compile(compiled, module, step_optimizers[id(compiled)], plan, written)
                 continue
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:

@@ -31,11 +31,13 @@ def translate_steps(spec: ModelSpec, module: ModulePlan) -> None:
     kinds = {attr: _object_kind(value) for attr, value in steps.objects}
     for attr, value in steps.objects:
         module.step_init.append(_object_line(attr, value, module))
-    if not steps.metrics:
-        # Keras's own model.metrics holds its loss tracker and compiled metrics beside the script's trackers.
-        raise Unsupported("K2T103", f"{steps.class_name} with train_step() and no `metrics` property listing its trackers is not translated", steps.pos)
+    looped = any(line.kind == "update_all" for line in (*steps.train, *(steps.test or ())))
+    means = [attr for attr, value in steps.objects if value.keras_call is not None and value.keras_call.name == "keras.metrics.Mean"]
+    if looped and means and not steps.metrics:
+        # Keras's own model.metrics then holds the Mean, which the loop updates as update_state(y, sample_weight=y_pred).
+        raise Unsupported("K2T103", f"the loop over self.metrics reaches the Mean `self.{means[0]}` with (y, y_pred): not translated (list the trackers in a `metrics` property)", steps.pos)
     compute_loss = False
-    methods = [_metrics_property(steps)]
+    methods = [_metrics_property(steps, kinds)]
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
         if lines is None:
             continue
@@ -65,9 +67,17 @@ def _method(signature: str, doc: str, body: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _metrics_property(steps: StepSpec) -> str:
-    listed = ", ".join(f"self.{attr}" for attr in steps.metrics)
-    return f"{_INDENT}@property\n" + _method("def metrics(self):", "Keras's model.metrics as the script lists it: fit_steps() resets them every epoch.", [f"return [{listed}]"])
+def _metrics_property(steps: StepSpec, kinds: dict[str, str]) -> str:
+    if steps.metrics:
+        listed = ", ".join(f"self.{attr}" for attr in steps.metrics)
+        doc = "Keras's model.metrics as the script lists it: fit_steps() resets them every epoch."
+        return f"{_INDENT}@property\n" + _method("def metrics(self):", doc, [f"return [{listed}]"])
+    # Keras's own list: the loss tracker and the compiled metrics compile() makes, then the metric objects
+    # assigned to the model (Keras tracks them as they are set).
+    own = [attr for attr, _ in steps.objects if kinds[attr] == "metric"]
+    doc = "Keras's model.metrics: the loss tracker and compiled metrics compile() set, then the trackers made in __init__."
+    listed = ", ".join(["self.compiled_loss_tracker", "self.compile_metrics", *(f"self.{attr}" for attr in own)])
+    return f"{_INDENT}@property\n" + _method("def metrics(self):", doc, [f"return [metric for metric in ({listed}) if metric is not None]"])
 
 
 def _object_kind(value: Value) -> str:
@@ -203,7 +213,7 @@ def translate_step_call(call, given: dict[str, Value], compiled: bool, steps: St
     return f"{plan.name(call.method + '_steps')}({', '.join(parts)})"
 
 
-def translate_step_compile(compile_spec, optimizer_var: str, plan, lr_changes: bool) -> None:
+def translate_step_compile(compile_spec, module: ModulePlan, optimizer_var: str, plan, lr_changes: bool) -> None:
     """``model.compile(optimizer=..., loss=...)`` of a model with its own steps: the optimizer, and the loss
     its steps read through compute_loss() (Keras keeps it on the model, as the module does here)."""
     from .optimizers import plan_optimizer
@@ -225,4 +235,38 @@ def translate_step_compile(compile_spec, optimizer_var: str, plan, lr_changes: b
         lines.append(f"{var}.loss = {plan.name(helper.name)}  # compile(loss=...): what the steps' compute_loss() reads")
     elif step_model_uses_compiled_loss(compile_spec.model):
         raise Unsupported("K2T120", "compile() without a loss, which the steps' compute_loss() reads", compile_spec.pos)
+    if not compile_spec.model.steps.metrics:
+        lines += _compiled_trackers(compile_spec, module, plan)
+    elif compile_spec.metrics:
+        pass  # the script's `metrics` property leaves compile()'s metrics out of model.metrics: Keras never reports them
     plan.statements[id(compile_spec.statement)] = lines
+
+
+COMPILE_METRICS = Helper("CompileMetrics", "metrics/compile_metrics.py.j2")
+
+
+def _compiled_trackers(compile_spec, module: ModulePlan, plan) -> list[str]:
+    """Without a ``metrics`` property, Keras's model.metrics starts with what compile() makes: a Mean named
+    "loss" (which only the step updates) and the compiled metrics' container (None without metrics)."""
+    from .metrics import keras_metric_keys, number_metric_objects
+
+    var = compile_spec.var
+    loss = None if compile_spec.loss is None else plan_loss(compile_spec.loss, "linear").canonical
+    units = module.output_shapes[0][-1] if module.output_shapes and module.output_shapes[0] else None
+    numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
+    metrics = keras_metric_keys([plan_metric(value, loss, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos)
+    trackers = []
+    for metric in metrics:
+        if metric.stateful:
+            raise Unsupported("K2T122", f"compiled metric {metric.key!r} of a model with its own train_step is not translated (k2t translates mean-type metrics there)", compile_spec.pos)
+        plan.add_helper(metric.helper)
+        fn = metric.helper.name if not metric.arguments else f"lambda output, target: {metric.call('output', 'target')}"
+        trackers.append(f"{plan.name(METRIC_TRACKER.name)}({json.dumps(metric.key)}, {fn})")
+    plan.add_helper(METRIC_TRACKER)
+    lines = [f'{var}.compiled_loss_tracker = {plan.name(MEAN_TRACKER.name)}("loss")  # compile() makes Keras\'s loss tracker']
+    if trackers:
+        plan.add_helper(COMPILE_METRICS)
+        lines.append(f"{var}.compile_metrics = {plan.name(COMPILE_METRICS.name)}([{', '.join(trackers)}])")
+    else:
+        lines.append(f"{var}.compile_metrics = None  # compile() without metrics")
+    return lines
