@@ -34,3 +34,57 @@ def test_train_step_fixture(fit_index, tmp_path):
     assert report.ok, details
     assert list(report.torch_history) == list(report.keras_history), details
     assert all(len(values) == 3 for values in report.torch_history.values()), details
+
+
+SUBCLASS_WITH_CALL = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+keras.utils.set_random_seed(1)
+rng = np.random.RandomState(0)
+x = rng.normal(size=(256, 10)).astype("float32")
+y = (x[:, :1] * 0.5 + x[:, 1:2] ** 2).astype("float32")
+
+
+class Regressor(keras.Model):
+    def __init__(self, hidden=16):
+        super().__init__()
+        self.hidden = layers.Dense(hidden, activation="tanh")
+        self.norm = layers.BatchNormalization()
+        self.out = layers.Dense(1)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.loss_fn = keras.losses.Huber()
+
+    def call(self, inputs, training=None):
+        h = self.hidden(inputs)
+        h = self.norm(h, training=training)
+        return self.out(h)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.loss_fn(y, y_pred)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+
+model = Regressor(hidden=12)
+model.compile(optimizer=keras.optimizers.RMSprop(0.01))
+model.fit(x, y, batch_size=32, epochs=3, verbose=0)
+"""
+
+
+def test_subclass_with_call_and_batch_norm(tmp_path):
+    """A subclass followed through its call() (BatchNormalization in training mode inside the step), with a Huber loss object."""
+    from parity_cases import assert_parity
+
+    assert_parity(SUBCLASS_WITH_CALL, tmp_path)

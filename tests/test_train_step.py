@@ -89,9 +89,9 @@ def test_the_steps_become_methods_of_the_module():
             {"update": "        self.compiled_metrics.update_state(y, y_pred)"}, "compiled_metrics", "compiled metrics", id="compiled-metrics"
         ),
         pytest.param({"update": "        print(loss)"}, "print(loss)", "not translated", id="other-statement"),
-        # A subclass with its own call() is followed through call() (k2t.parse.subclassed), where a step override stops it.
+        # A subclass with its own call() is followed as k2t.parse.subclassed follows one, whose __init__ takes named parameters.
         pytest.param(
-            {"extra": PROPERTY + "\n    def call(self, inputs):\n        return inputs\n"}, "def train_step", "overrides Keras's", id="own-call"
+            {"extra": PROPERTY + "\n    def call(self, inputs):\n        return inputs\n"}, "def __init__", "*args or **kwargs", id="own-call"
         ),
     ],
 )
@@ -162,3 +162,44 @@ def test_stateful_tracker_is_located():
     result = k2t.convert_source(source, filename="train.py")
     assert (line_of(source, "keras.metrics.AUC()"), "K2T122") in located(result)
     assert "class Stepped(keras.Model):" in result.output
+
+
+CALL_MODEL = """\
+class Net(keras.Model):
+    def __init__(self, units=4):
+        super().__init__()
+        self.hidden = keras.layers.Dense(units, activation="relu")
+        self.out = keras.layers.Dense(1)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, inputs, training=None):
+        return self.out(self.hidden(inputs))
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+
+model = Net(units=3)
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=2)
+"""
+
+
+def test_a_subclass_with_its_own_call_keeps_its_steps():
+    result = k2t.convert_source(HEAD + CALL_MODEL, filename="train.py")
+    assert [d.format() for d in result.diagnostics] == []
+    assert "class Net(nn.Module):" in result.output
+    assert '        self.loss_tracker = MeanTracker("loss")\n' in result.output
+    assert "    def train_step(self, data):" in result.output
+    assert "fit_steps(model, optimizer, x, y, epochs=2)" in result.output

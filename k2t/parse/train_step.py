@@ -54,21 +54,29 @@ class TrainStepMixin:
         for method in _NOT_FOLLOWED:
             if method in methods:
                 raise _Unfollowable(methods[method], f"{name}.{method}() beside train_step()/test_step() is not translated (k2t follows the keras.io guide's `{name}(inputs, outputs)` with its steps)")
-        if "train_step" not in methods:
-            raise _Unfollowable(methods["test_step"], f"{name} overrides test_step() without train_step(): not translated")
         objects = self._step_objects(methods.get("__init__"), name, scope)
-        metrics = self._metrics_property(methods.get("metrics"), name, {attr for attr, _ in objects})
-        reader = _StepReader(self, name, {attr for attr, _ in objects})
-        train = reader.read(methods["train_step"], training=True)
-        test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
+        steps = self.step_spec(node, objects, scope)
         model = self.functional_model(line, target, call, scope)
         model.factory = name  # the generated module takes the class's name
         if model.call.kwarg("name") is None:  # Keras names the instance after its class, in snake case
             model.call = dataclasses.replace(model.call, kwargs=(*model.call.kwargs, ("name", _keras_model_name(node, self.pos(call)))))
-        model.steps = StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
+        model.steps = steps
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))
         return model
+
+    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope) -> StepSpec:
+        """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made."""
+        methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
+        name = node.name.value
+        if "train_step" not in methods:
+            raise _Unfollowable(methods["test_step"], f"{name} overrides test_step() without train_step(): not translated")
+        attrs = {attr for attr, _ in objects}
+        metrics = self._metrics_property(methods.get("metrics"), name, attrs)
+        reader = _StepReader(self, name, attrs)
+        train = reader.read(methods["train_step"], training=True)
+        test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
+        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
 
     def _step_objects(self, init: cst.FunctionDef | None, name: str, scope: _Scope) -> list:
         """``self.tracker = keras.metrics.Mean(name="loss")`` in __init__, after ``super().__init__(*args, **kwargs)``."""
