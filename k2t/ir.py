@@ -192,7 +192,8 @@ class StepLine:
     """One statement of a ``train_step`` / ``test_step`` override, as Keras reads it (k2t.parse.train_step).
 
     ``kind``: "unpack" (``x, y = data``), "forward" (``y_pred = self(x, training=...)``), "loss",
-    "gradients" (``tape.gradient(loss, ...)``), "apply" (the optimizer's update), "update"
+    "trainables" (``variables = self.trainable_variables``), "gradients" (``tape.gradient(loss, variables)``:
+    the gradients, the loss, the variables), "apply" (the optimizer's update: gradients, variables), "update"
     (``self.tracker.update_state(...)``), "update_all" (the guide's loop over ``self.metrics``),
     "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results).
     ``names``: the variables it binds or reads, in the statement's order; ``attr``: the ``self``

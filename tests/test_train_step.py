@@ -86,7 +86,7 @@ def test_the_steps_become_methods_of_the_module():
             {"unpack": "        x, y, sample_weight = data"}, "x, y, sample_weight = data", "sample weights", id="sample-weights-in-data"
         ),
         pytest.param(
-            {"update": "        self.compiled_metrics.update_state(y, y_pred)"}, "compiled_metrics", "compiled metrics", id="compiled-metrics"
+            {"update": "        self.compiled_metrics.update_state(y, y_pred)"}, "compiled_metrics", "compiled_metrics shim", id="compiled-metrics"
         ),
         pytest.param({"update": "        print(loss)"}, "print(loss)", "not translated", id="other-statement"),
         # A subclass with its own call() is followed as k2t.parse.subclassed follows one, whose __init__ takes named parameters.

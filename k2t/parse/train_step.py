@@ -257,7 +257,10 @@ class _StepReader:
         if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) in self.attrs:
             return StepLine("update", pos, names, attr=_self_attr(func.value))
         if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) == "compiled_metrics":
-            raise self.unfollowable(statement, "the compiled metrics' container is not translated: list trackers in a `metrics` property")
+            # Keras 3 keeps it as a shim that updates every Mean of model.metrics with y_pred alone (its loss tracker too).
+            raise self.unfollowable(
+                statement, "Keras 3's compiled_metrics shim updates every Mean of model.metrics, the loss tracker too, with y_pred; update the metrics by name or in the guide's loop"
+            )
         raise self.unfollowable(statement)
 
     def update_loop(self, statement: cst.For) -> StepLine:
