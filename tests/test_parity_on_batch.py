@@ -61,3 +61,41 @@ def test_on_batch_parity(name, tmp_path):
     assert not report.diagnostics, report.diagnostics
     details = f"{report.failures}\nkeras: {report.keras_results}\ntorch: {report.torch_results}"
     assert report.ok, details
+
+
+# The classic Keras GAN loop: the discriminator frozen after its compile, inside the combined model. Keras 3
+# reads `trainable` when train_on_batch first runs, so the discriminator's own train_on_batch updates nothing
+# (its optimizer has no variables: a no-op), as the translation's frozen parameters give no gradient.
+GAN = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+real = rng.normal(loc=2.0, size=(64, 2)).astype("float32")
+keras.utils.set_random_seed(0)
+
+generator = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(8, activation="relu"), layers.Dense(2)])
+discriminator = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")])
+discriminator.compile(optimizer=keras.optimizers.Adam(0.001), loss="binary_crossentropy", metrics=["accuracy"])
+discriminator.trainable = False
+gan = keras.Sequential([generator, discriminator])
+gan.compile(optimizer=keras.optimizers.Adam(0.001), loss="binary_crossentropy")
+
+for step in range(4):
+    noise = rng.normal(size=(16, 3)).astype("float32")
+    fake = generator.predict_on_batch(noise)
+    batch = np.concatenate([real[step * 16 : (step + 1) * 16], fake])
+    labels = np.concatenate([np.ones((16, 1)), np.zeros((16, 1))]).astype("float32")
+    d_loss, d_acc = discriminator.train_on_batch(batch, labels)
+    g_loss = gan.train_on_batch(noise, np.ones((16, 1), dtype="float32"))
+"""
+
+
+def test_gan_loop_with_frozen_discriminator(tmp_path):
+    from k2t.parity.on_batch import on_batch_parity
+
+    report = on_batch_parity(GAN, tmp_path / "gan.py")
+    assert not report.diagnostics, report.diagnostics
+    assert [kind for kind, _ in report.torch_results] == ["predict_on_batch", "train_on_batch", "train_on_batch"] * 4
+    assert report.ok, f"{report.failures}\nkeras: {report.keras_results}\ntorch: {report.torch_results}"
