@@ -16,6 +16,9 @@ from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
 from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
+from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
+from .translate.on_batch import feature as on_batch_feature
+from .translate.train_step import FIT_STEPS_TEMPLATE
 from .translate.plan import ModulePlan
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
@@ -246,6 +249,32 @@ def render_batches(plan: ScriptPlan) -> str:
     return "\n".join(parts)
 
 
+def render_on_batch(plan: ScriptPlan) -> list[str]:
+    """The generated train_on_batch / test_on_batch / predict_on_batch the script calls (templates/on_batch.py.j2)."""
+    parts = []
+    for t in plan.training_groups:
+        train, test = (on_batch_feature(kind, t.suffix) in plan.features for kind in ("train_on_batch", "test_on_batch"))
+        if not (train or test):
+            continue
+        keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
+        y_dtype = target_dtype(t.loss.template)
+        parts.append(
+            render(
+                ON_BATCH_TEMPLATE,
+                training=t,
+                train=train,
+                test=test,
+                predict=False,
+                convert_x=[*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"],
+                convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"],
+                **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+            )
+        )
+    if on_batch_feature("predict_on_batch") in plan.features:
+        parts.append(render(ON_BATCH_TEMPLATE, training=None, train=False, test=False, predict=True, convert_x=_predict_inputs(plan, False)))
+    return parts
+
+
 def _batch_tensor(source: str, dtype: str) -> str:
     """A batch as the script's generator yields it, on the model's device (a reversed or strided view is copied)."""
     return f"torch.as_tensor(np.ascontiguousarray({source}, dtype={dtype})).to(device, non_blocking=True)"
@@ -398,6 +427,17 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
             parts.append(render_training(t, plan))
     if batches:
         parts.append(render_batches(plan))
+    parts += render_on_batch(plan)
+    if {"fit_steps", "evaluate_steps"} & plan.features:
+        parts.append(
+            render(
+                FIT_STEPS_TEMPLATE,
+                fit="fit_steps" in plan.features,
+                evaluate="evaluate_steps" in plan.features,
+                fit_options=plan.fit_options,
+                validation="validation_data" in plan.fit_options,
+            )
+        )
     if "predict" in plan.features:
         multi = any(len(m.forward_args) > 1 for m in plan.modules)
         several = any(len(m.output_names) > 1 for m in plan.modules)
@@ -449,6 +489,8 @@ def _rename_generated(generated: cst.Module | None, plan: ScriptPlan) -> cst.Mod
             plan.name("evaluate" + t.suffix)
             plan.name("fit_batches" + t.suffix)
             plan.name("evaluate_batches" + t.suffix)
+            plan.name("train_on_batch" + t.suffix)
+            plan.name("test_on_batch" + t.suffix)
     for helper in plan.helpers:
         plan.name(helper.name)
     if not plan.renames or generated is None:

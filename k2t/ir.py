@@ -184,6 +184,40 @@ class ModelSpec:
     unfollowed: str | None = None
     # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
     invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
+    steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
+
+
+@dataclass(frozen=True)
+class StepLine:
+    """One statement of a ``train_step`` / ``test_step`` override, as Keras reads it (k2t.parse.train_step).
+
+    ``kind``: "unpack" (``x, y = data``), "forward" (``y_pred = self(x, training=...)``), "loss",
+    "trainables" (``variables = self.trainable_variables``), "gradients" (``tape.gradient(loss, variables)``:
+    the gradients, the loss, the variables), "apply" (the optimizer's update: gradients, variables), "update"
+    (``self.tracker.update_state(...)``), "update_all" (the guide's loop over ``self.metrics``),
+    "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results).
+    ``names``: the variables it binds or reads, in the statement's order; ``attr``: the ``self``
+    attribute it uses (a tracker, a loss object, or "compute_loss" for the compiled loss).
+    """
+
+    kind: str
+    pos: Pos
+    names: tuple[str, ...] = ()
+    attr: str | None = None
+    training: bool | None = None  # "forward": the training flag as written
+    items: tuple[tuple[str, str], ...] = ()  # "return": (key, tracker attribute) pairs
+
+
+@dataclass(eq=False)
+class StepSpec:
+    """A ``keras.Model`` subclass whose ``train_step`` / ``test_step`` replace Keras's, as the script wrote them."""
+
+    class_name: str
+    pos: Pos
+    objects: tuple[tuple[str, Value], ...] = ()  # self.attr = keras.metrics.X(...) / keras.losses.X(...) in __init__
+    metrics: tuple[str, ...] = ()  # the attributes the overridden `metrics` property lists, in order
+    train: tuple[StepLine, ...] = ()
+    test: tuple[StepLine, ...] | None = None  # None: Keras's own test_step
 
 
 @dataclass(eq=False)

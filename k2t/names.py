@@ -109,6 +109,7 @@ IMPORTED_BY_OUTPUT: frozenset[str] = frozenset(name for name, _ in GENERATED_IMP
 GENERATED_DEFINITIONS: tuple[str, ...] = (
     "device", "fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar",
     "fit_batches", "evaluate_batches", "predict_batches", "EpochBatches",
+    "train_on_batch", "test_on_batch", "predict_on_batch", "fit_steps", "evaluate_steps", "step_logs",
 )
 
 

@@ -92,10 +92,11 @@ def test_call_beyond_straight_line_layer_calls_is_a_located_K2T103(call, at, wor
     assert "class Net2(keras.Model):" in result.output  # not translated: the class stays, the instance finds it
 
 
-def test_train_step_override_is_a_located_K2T103():
+def test_train_step_outside_the_step_vocabulary_is_a_located_K2T103():
+    """Steps are read statement by statement (k2t/parse/train_step.py; tests/test_train_step.py): one it does not know stops the model."""
     extra = "\n    def train_step(self, data):\n        return super().train_step(data)\n"
     source, result = convert(extra=extra)
-    assert (line_of(source, "def train_step"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+    assert (line_of(source, "return super().train_step(data)"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
     assert "class Net2(keras.Model):" in result.output
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from .instrument import WRAP_NAME, Conversion, instrument
 
-KINDS = ("fit", "evaluate", "predict")
+KINDS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch")
 
 
 class Captured(BaseException):
@@ -111,7 +111,7 @@ def script_context(path: Path, output: io.StringIO | None) -> Iterator[types.Mod
 
 @contextlib.contextmanager
 def keras_patched(hooks: Hooks) -> Iterator[None]:
-    """keras.Model.fit/evaluate/predict report to ``hooks`` while the block runs."""
+    """keras.Model.fit/evaluate/predict (and their *_on_batch) report to ``hooks`` while the block runs."""
     quiet_tensorflow()
     import keras
 

@@ -50,7 +50,7 @@ def convert(source: str, path: str = "<string>") -> Conversion:
 
 
 def generated_functions(plan) -> dict[str, str]:
-    """Names of the generated module-level fit/evaluate/predict functions (after renames) -> their kind."""
+    """Names of the generated module-level fit/evaluate/predict (and *_on_batch) functions (after renames) -> their kind."""
     renames = getattr(plan, "renames", {}) or {}
     suffixes = {getattr(t, "suffix", "") or "" for t in plan.trainings} | {""}
     names: dict[str, str] = {}
@@ -58,6 +58,11 @@ def generated_functions(plan) -> dict[str, str]:
         for kind in ("fit", "evaluate", "predict"):
             for generated in (kind + suffix, f"{kind}_batches{suffix}"):  # on arrays; on a generator or Sequence
                 names[renames.get(generated, generated)] = kind
+        for kind in ("train_on_batch", "test_on_batch"):
+            names[renames.get(kind + suffix, kind + suffix)] = kind
+    names[renames.get("predict_on_batch", "predict_on_batch")] = "predict_on_batch"
+    for kind in ("fit", "evaluate"):  # a model with its own train_step / test_step (templates/fit_steps.py.j2)
+        names[renames.get(kind + "_steps", kind + "_steps")] = kind
     return names
 
 

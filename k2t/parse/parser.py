@@ -43,6 +43,7 @@ from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
 from .subclassed import SubclassedMixin
+from .train_step import TrainStepMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
 from .syntax import (
     _AUGMENTED,
@@ -70,7 +71,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin):
+class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TrainStepMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)

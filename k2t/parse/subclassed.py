@@ -25,10 +25,11 @@ from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
 from .syntax import _TENSOR_OPERATORS, _body_of
+from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
 # Methods Keras calls on its own that change what the model computes or how it trains.
-_OVERRIDES_NOT_FOLLOWED = ("train_step", "test_step", "predict_step", "build", "compute_loss")
+_OVERRIDES_NOT_FOLLOWED = ("train_step", "test_step", "predict_step", "build", "compute_loss", "compute_metrics", "reset_metrics", "get_metrics_result")
 # The model's first use on data: its first positional argument fixes the input's sizes.
 _DATA_METHODS = frozenset({"fit", "predict", "evaluate", "train_on_batch", "predict_on_batch", "test_on_batch"})
 
@@ -57,7 +58,12 @@ class SubclassedMixin:
             raise _Unfollowable(value, f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)")
         target = small.targets[0].target.value
         node = self.script.model_classes[value.func.value]
+        if overrides_steps(node) and not _defines(node, "call"):
+            self.stepped_model(line, target, value, node, scope)  # the keras.io guide's Functional subclass (k2t.parse.train_step)
+            return True
         model = self.subclassed_model(line, target, value, node, scope)
+        if overrides_steps(node):
+            model.steps = self.step_spec(node, self._step_objects_of_call_model, scope)
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
         return True
@@ -65,8 +71,9 @@ class SubclassedMixin:
     def subclassed_model(self, line, target: str, call: cst.Call, node: cst.ClassDef, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
+        stepped = overrides_steps(node)  # its train_step/test_step are read after the graph (k2t.parse.train_step)
         for name in _OVERRIDES_NOT_FOLLOWED:
-            if name in methods:
+            if name in methods and not (stepped and name in STEP_METHODS):
                 raise _Unfollowable(methods[name], f"{node.name.value}.{name}() overrides Keras's; a subclassed model with {name}() is not translated")
         if "call" not in methods:
             raise _Unfollowable(node, f"{node.name.value} has no call() method to translate")
@@ -121,6 +128,7 @@ class SubclassedMixin:
     def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> dict[str, tuple[KerasCall, int]]:
         """``self.dense1 = layers.Dense(32)`` in __init__: attribute -> (the layer, its identity)."""
         attributes: dict[str, tuple[KerasCall, int]] = {}
+        self._step_objects_of_call_model = []  # keras.metrics / keras.losses objects beside the layers (train_step)
         for statement in _body_of(init.body) if init is not None else ():
             if _is_docstring(statement) or _is_super_init(statement):
                 continue
@@ -130,6 +138,9 @@ class SubclassedMixin:
                 raise _Unfollowable(statement, f"`{self.code(statement).strip()}` in {node.name.value}.__init__ is not translated (k2t follows `self.name = layers.X(...)`)")
             attr, value = assigned
             name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
+            if name is not None and name.startswith(("keras.metrics.", "keras.losses.")) and overrides_steps(node):
+                self._step_objects_of_call_model.append((attr, self.value(value, inner)))
+                continue
             if name is None or not name.startswith("keras.layers.") or not name.rsplit(".", 1)[-1][:1].isupper():
                 raise _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there)")
             attributes[attr] = (self.call(value, name, inner), id(value))
@@ -227,6 +238,10 @@ class _CallWalker:
     @staticmethod
     def unfollowable(node: cst.CSTNode, message: str) -> _Unfollowable:
         return _Unfollowable(node, message)
+
+
+def _defines(node: cst.ClassDef, method: str) -> bool:
+    return any(isinstance(s, cst.FunctionDef) and s.name.value == method for s in _body_of(node.body))
 
 
 def _self_attribute(node: cst.BaseExpression) -> str | None:

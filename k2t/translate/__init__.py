@@ -29,6 +29,8 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, shape_attribute, translate_freezes
 from .nested import declares_input
+from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
+from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
@@ -42,6 +44,7 @@ from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
 from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
+from .train_step import translate_step_call, translate_step_compile, translate_steps
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -59,6 +62,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "count_params": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
     "predict_proba": frozenset({"x", "batch_size", "verbose"}),
+    **ON_BATCH_ARGUMENTS,
 }
 
 
@@ -253,12 +257,19 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
 
     trainings: dict[int, TrainingPlan] = {}
+    step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable
     lr_changes = _learning_rate_changes(script)
     for compiled in script.compiles:
         module = modules.get(id(compiled.model))
         if module is None:
             continue
         try:
+            if compiled.model.steps is not None:
+                step_optimizers[id(compiled)] = _optimizer_variable(compiled, plan)
+                # Only the script's own learning-rate writes: fit_steps takes no callbacks (its call says so).
+                written = any(access.compiled is compiled and access.value is not None for access in script.learning_rates)
+                translate_step_compile(compiled, module, step_optimizers[id(compiled)], plan, written)
+                continue
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
@@ -283,7 +294,18 @@ def translate(script: KerasScript) -> ScriptPlan:
         if module is None:
             continue  # the model itself became a TODO
         training = trainings.get(id(call.compiled)) if call.compiled is not None else None
-        if call.compiled is not None and training is None and call.method in ("fit", "evaluate"):
+        steps = call.instance.model.steps
+        if steps is not None and call.method not in ("predict", "summary", "count_params", *SAVING_METHODS):
+            # A model with its own train_step: fit_steps / evaluate_steps run it (k2t.translate.train_step).
+            if call.compiled is not None and id(call.compiled) not in step_optimizers:
+                continue  # its compile() is already reported
+            try:
+                optimizer = step_optimizers.get(id(call.compiled)) if call.compiled is not None else None
+                plan.calls[id(call.node)] = translate_step_call(call, _arguments(call), call.compiled is not None, steps, optimizer, plan)
+            except Unsupported as exc:
+                plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
+            continue
+        if call.compiled is not None and training is None and call.method in ("fit", "evaluate", "train_on_batch", "test_on_batch"):
             continue  # its compile() is already reported
         restored = loads.get(id(call.instance))
         if call.method == "fit" and restored is not None and call.compiled is not None and call.compiled is restored.saved_compile:
@@ -407,7 +429,10 @@ def _translate_model(
         base = camel_case(spec.var)
     class_name = generated_class_name(base, taken)
     if spec.graph is not None:
-        return translate_functional(spec, class_name, resolve_nested)
+        module = translate_functional(spec, class_name, resolve_nested)
+        if spec.steps is not None:
+            translate_steps(spec, module)  # the class's own train_step / test_step, as methods of the module
+        return module
     fallback, no_fallback = _fit_sized_input(script, spec)
     module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback)
     for key, value in spec.call.kwargs:
@@ -728,6 +753,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         return count_params_call(var, module, plan, call.pos)
     if call.method in ("predict_classes", "predict_proba"):
         return _translate_keras2_predict(call, given, plan)
+    if call.method in ON_BATCH_METHODS:
+        return translate_on_batch_call(call, given, module, training, plan)
     verbose = given.get("verbose")
     if verbose is None or not verbose.is_literal or verbose.literal in (1, "auto"):
         plan.features.add(f"progress_{call.method}")

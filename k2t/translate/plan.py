@@ -71,6 +71,10 @@ class ModulePlan:
     doc: str | None = None  # the class's docstring when it is not a Keras model's
     shape_attributes: dict[str, str] = field(default_factory=dict)  # "input_shape" -> "(None, 28, 28, 1)": read by the script
     folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
+    # A keras.Model subclass with its own train_step/test_step (k2t.translate.train_step): __init__ lines
+    # after the layers (its trackers, loss objects), and methods after forward, each as indented text.
+    step_init: list[str] = field(default_factory=list)
+    step_methods: list[str] = field(default_factory=list)
 
     @property
     def has_regularization(self) -> bool:

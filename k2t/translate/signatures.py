@@ -15,4 +15,10 @@ METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
     # Keras 2's Sequential methods, gone in Keras 3 and still in old scripts.
     "predict_classes": ("x", "batch_size", "verbose"),
     "predict_proba": ("x", "batch_size", "verbose"),
+    # One batch at a time (GAN-style loops). Keras 2 put reset_metrics before return_dict; Keras 3 has no
+    # reset_metrics: past class_weight the two orders differ, so later arguments are taken by keyword only.
+    "train_on_batch": ("x", "y", "sample_weight", "class_weight"),
+    "test_on_batch": ("x", "y", "sample_weight"),
+    "predict_on_batch": ("x",),
+    "reset_metrics": (),
 }

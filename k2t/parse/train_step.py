@@ -1,0 +1,356 @@
+"""``class M(keras.Model)`` overriding ``train_step`` / ``test_step`` (keras.io, "Customizing what happens in fit()").
+
+The class is built as Keras builds it in the guide, ``model = M(inputs, outputs)``: a Functional graph,
+with the class's steps run by ``fit`` / ``evaluate`` in place of Keras's. Each statement of a step is
+read into a StepLine (k2t.ir) of a small vocabulary, in Keras 3 and Keras 2 spellings:
+
+    x, y = data
+    with tf.GradientTape() as tape:
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)      # or self.compiled_loss(y, y_pred), self.loss_fn(y, y_pred)
+    trainable_vars = self.trainable_variables
+    gradients = tape.gradient(loss, trainable_vars)
+    self.optimizer.apply(gradients, trainable_vars)       # or apply_gradients(zip(gradients, trainable_vars))
+    self.loss_tracker.update_state(loss)                  # or the guide's `for metric in self.metrics:` loop
+    return {m.name: m.result() for m in self.metrics}     # or {"loss": self.loss_tracker.result(), ...}
+
+with the trackers (``keras.metrics.*``) and loss objects (``keras.losses.*``) made in ``__init__`` and a
+``metrics`` property listing the trackers. Anything else is an _Unfollowable at that statement (K2T103).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from ..ir import Instance, StepLine, StepSpec
+from .scope import _Scope, _Unfollowable
+from .syntax import _body_of
+
+
+def _keras_model_name(node, pos):
+    from .subclassed import _keras_model_name as name_of  # subclassed imports this module
+
+    return name_of(node, pos)
+
+STEP_METHODS = ("train_step", "test_step")
+# Overrides that change what the step computes beyond the statements read here.
+_NOT_FOLLOWED = ("call", "predict_step", "build", "compute_loss", "compute_metrics", "reset_metrics", "get_metrics_result")
+_TAPES = frozenset({"tensorflow.GradientTape"})
+_TRAINABLES = frozenset({"trainable_variables", "trainable_weights"})
+
+
+def overrides_steps(node: cst.ClassDef) -> bool:
+    return any(isinstance(s, cst.FunctionDef) and s.name.value in STEP_METHODS for s in _body_of(node.body))
+
+
+class TrainStepMixin:
+    """``model = M(inputs, outputs)`` of a class with its own steps. Mixed into k2t.parse.parser._Parser."""
+
+    def stepped_model(self, line, target: str, call: cst.Call, node: cst.ClassDef, scope: _Scope):
+        methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
+        name = node.name.value
+        for method in _NOT_FOLLOWED:
+            if method in methods:
+                raise _Unfollowable(methods[method], f"{name}.{method}() beside train_step()/test_step() is not translated (k2t follows the keras.io guide's `{name}(inputs, outputs)` with its steps)")
+        objects = self._step_objects(methods.get("__init__"), name, scope)
+        steps = self.step_spec(node, objects, scope)
+        model = self.functional_model(line, target, call, scope)
+        model.factory = name  # the generated module takes the class's name
+        if model.call.kwarg("name") is None:  # Keras names the instance after its class, in snake case
+            model.call = dataclasses.replace(model.call, kwargs=(*model.call.kwargs, ("name", _keras_model_name(node, self.pos(call)))))
+        model.steps = steps
+        scope.models[target] = Instance(model)
+        self.script.removed.add(id(node))
+        return model
+
+    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope) -> StepSpec:
+        """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made."""
+        methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
+        name = node.name.value
+        if "train_step" not in methods:
+            raise _Unfollowable(methods["test_step"], f"{name} overrides test_step() without train_step(): not translated")
+        attrs = {attr for attr, _ in objects}
+        metrics = self._metrics_property(methods.get("metrics"), name, attrs)
+        reader = _StepReader(self, name, attrs)
+        train = reader.read(methods["train_step"], training=True)
+        test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
+        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
+
+    def _step_objects(self, init: cst.FunctionDef | None, name: str, scope: _Scope) -> list:
+        """``self.tracker = keras.metrics.Mean(name="loss")`` in __init__, after ``super().__init__(*args, **kwargs)``."""
+        if init is None:
+            return []
+        params = init.params
+        passes_all = (
+            len(params.params) == 1 and isinstance(params.star_arg, cst.Param) and params.star_kwarg is not None and not params.kwonly_params
+        )
+        if not passes_all:
+            raise _Unfollowable(init.params, f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not translated")
+        objects = []
+        for statement in _body_of(init.body):
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            if isinstance(small, cst.Expr) and _is_super_init(small.value):
+                continue
+            attr = _self_attr(small.targets[0].target) if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
+            keras = self.keras_name(small.value.func) if attr is not None and isinstance(small.value, cst.Call) else None
+            if keras is None or not keras.startswith(("keras.metrics.", "keras.losses.")):
+                raise _Unfollowable(statement, f"`{self.code(statement).strip()}` in {name}.__init__ is not translated (k2t follows keras.metrics / keras.losses objects made there)")
+            objects.append((attr, self.value(small.value, scope)))
+        return objects
+
+    def _metrics_property(self, method: cst.FunctionDef | None, name: str, attrs: set[str]) -> tuple[str, ...]:
+        """``@property def metrics(self): return [self.a, self.b]``: Keras's model.metrics, which fit resets every epoch."""
+        if method is None:
+            return ()
+        statements = [s for s in _body_of(method.body) if not _is_docstring(s)]
+        small = statements[0].body[0] if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) else None
+        listed = small.value if isinstance(small, cst.Return) else None
+        if not isinstance(listed, (cst.List, cst.Tuple)) or not all(_self_attr(el.value) in attrs for el in listed.elements):
+            raise _Unfollowable(method, f"{name}.metrics: k2t follows `return [self.tracker, ...]` of the trackers made in __init__")
+        return tuple(_self_attr(el.value) for el in listed.elements)
+
+
+class _StepReader:
+    """The statements of one step as StepLines; raises _Unfollowable at the first it does not know."""
+
+    def __init__(self, parser, class_name: str, attrs: set[str]):
+        self.parser = parser
+        self.class_name = class_name
+        self.attrs = attrs
+
+    def read(self, method: cst.FunctionDef, training: bool) -> tuple[StepLine, ...]:
+        self.where = f"{self.class_name}.{method.name.value}"
+        params = method.params
+        if len(params.params) != 2 or isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or params.kwonly_params:
+            raise _Unfollowable(method.params, f"{self.where} takes (self, data); other signatures are not translated")
+        self.data = params.params[1].name.value
+        self.training = training
+        self.tape: str | None = None
+        lines: list[StepLine] = []
+        for statement in _body_of(method.body):
+            if not _is_docstring(statement):
+                lines.extend(self.statement(statement))
+        if not lines or lines[-1].kind not in ("return", "return_all"):
+            raise _Unfollowable(method, f"{self.where} must end by returning its metrics' results (a dict) to be translated")
+        return tuple(lines)
+
+    def unfollowable(self, node: cst.CSTNode, why: str = "") -> _Unfollowable:
+        text = self.parser.code(node).strip().splitlines()[0]
+        return _Unfollowable(node, f"`{text}` in {self.where} is not translated{' (' + why + ')' if why else ''}")
+
+    def statement(self, statement: cst.CSTNode) -> list[StepLine]:
+        if isinstance(statement, cst.With):
+            return self.tape_block(statement)
+        if isinstance(statement, cst.For):
+            return [self.update_loop(statement)]
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        pos = self.parser.pos(statement)
+        if isinstance(small, cst.Return) and small.value is not None:
+            return [self.returned(small.value, pos)]
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            return [self.call_statement(small.value, pos, statement)]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            return self.assignment(small.targets[0].target, small.value, pos, statement)
+        raise self.unfollowable(statement)
+
+    def tape_block(self, statement: cst.With) -> list[StepLine]:
+        item = statement.items[0] if len(statement.items) == 1 else None
+        call = item.item if item is not None else None
+        if not (
+            self.training
+            and self.tape is None
+            and isinstance(call, cst.Call)
+            and not call.args
+            and self.parser.keras_name(call.func) in _TAPES
+            and item.asname is not None
+            and isinstance(item.asname.name, cst.Name)
+        ):
+            raise self.unfollowable(statement, "k2t follows one `with tf.GradientTape() as tape:` in train_step")
+        self.tape = item.asname.name.value
+        lines = []
+        for inner in _body_of(statement.body):
+            lines.extend(self.statement(inner))
+        return lines
+
+    def assignment(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression, pos, statement) -> list[StepLine]:
+        if isinstance(target, cst.Tuple) and isinstance(value, cst.Name) and value.value == self.data:
+            names = [el.value.value for el in target.elements if isinstance(el.value, cst.Name)]
+            if len(names) == 2 == len(target.elements):
+                return [StepLine("unpack", pos, tuple(names))]
+            raise self.unfollowable(statement, "k2t follows `x, y = data`; sample weights in the data are not translated")
+        if not isinstance(target, cst.Name):
+            raise self.unfollowable(statement)
+        name = target.value
+        if _self_attr(value) in _TRAINABLES:
+            return [StepLine("trainables", pos, (name,))]
+        if not isinstance(value, cst.Call):
+            raise self.unfollowable(statement)
+        func = value.func
+        if isinstance(func, cst.Name) and func.value == "self":
+            return [self.forward(name, value, pos, statement)]
+        if self.tape is not None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == self.tape:
+            if func.attr.value == "gradient" and len(value.args) == 2 and all(a.keyword is None for a in value.args):
+                loss, variables = value.args[0].value, _variables(value.args[1].value)
+                if isinstance(loss, cst.Name) and variables is not None:
+                    return [StepLine("gradients", pos, (name, loss.value, variables))]
+            raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
+        return [self.loss(name, value, pos, statement)]
+
+    def forward(self, name: str, call: cst.Call, pos, statement) -> StepLine:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        training = keywords.get("training")
+        if len(positional) != 1 or not isinstance(positional[0].value, cst.Name) or set(keywords) - {"training"}:
+            raise self.unfollowable(statement, "k2t follows `self(x, training=...)` on one input")
+        if not (isinstance(training, cst.Name) and training.value in ("True", "False")) or (training.value == "True") != self.training:
+            phase = "True" if self.training else "False"
+            raise self.unfollowable(statement, f"k2t follows `training={phase}` written out, the phase the step runs in")
+        return StepLine("forward", pos, (name, positional[0].value.value), training=self.training)
+
+    def loss(self, name: str, call: cst.Call, pos, statement) -> StepLine:
+        """``self.compute_loss(y=y, y_pred=y_pred)`` (Keras 3), ``self.compiled_loss(y, y_pred, ...)`` (Keras 2),
+        ``self.loss_fn(y, y_pred)``: (y_true, y_pred) by name, and which loss."""
+        attr = _self_attr(call.func)
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        if attr == "compute_loss":
+            # Keras 3's compute_loss(x=None, y=None, y_pred=None, sample_weight=None, ...): by keyword, or (x, y, y_pred).
+            given = dict(zip(("x", "y", "y_pred"), positional)) | keywords
+            if set(given) - {"x", "y", "y_pred"}:
+                raise self.unfollowable(statement, "sample weights and other compute_loss() arguments are not translated")
+            pair = (given.get("y"), given.get("y_pred"))
+            source = "compute_loss"
+        elif attr == "compiled_loss":
+            # Keras 2: compiled_loss(y_true, y_pred, sample_weight=None, regularization_losses=self.losses).
+            losses = keywords.pop("regularization_losses", None)
+            if keywords or len(positional) != 2 or (losses is not None and _self_attr(losses) != "losses"):
+                raise self.unfollowable(statement, "k2t follows compiled_loss(y, y_pred, regularization_losses=self.losses)")
+            if losses is None:
+                raise self.unfollowable(statement, "compiled_loss() without regularization_losses=self.losses leaves the layers' penalties out: not translated")
+            pair = (positional[0], positional[1])
+            source = "compute_loss"
+        elif attr in self.attrs and not keywords and len(positional) == 2:
+            pair = (positional[0], positional[1])
+            source = attr
+        else:
+            raise self.unfollowable(statement, "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__")
+        if not all(isinstance(item, cst.Name) for item in pair):
+            raise self.unfollowable(statement, "k2t follows the loss of two variables (y, y_pred)")
+        return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source)
+
+    def call_statement(self, call: cst.Call, pos, statement) -> StepLine:
+        func = call.func
+        args = [a.value for a in call.args if a.keyword is None and not a.star]
+        if isinstance(func, cst.Attribute) and _self_attr(func.value) == "optimizer":
+            pair = [a.value for a in call.args] if func.attr.value == "apply" else []  # Keras 3: apply(gradients, variables)
+            inner = call.args[0].value if func.attr.value == "apply_gradients" and len(call.args) == 1 else None
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "zip":
+                pair = [a.value for a in inner.args]  # Keras 2: apply_gradients(zip(gradients, variables))
+            if len(pair) == 2 and isinstance(pair[0], cst.Name) and _variables(pair[1]) is not None:
+                return StepLine("apply", pos, (pair[0].value, _variables(pair[1])))
+            raise self.unfollowable(statement, "k2t follows optimizer.apply(gradients, variables) and apply_gradients(zip(gradients, variables))")
+        if len(args) != len(call.args) or not all(isinstance(a, cst.Name) for a in args):
+            raise self.unfollowable(statement)
+        names = tuple(a.value for a in args)
+        if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) in self.attrs:
+            return StepLine("update", pos, names, attr=_self_attr(func.value))
+        if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) == "compiled_metrics":
+            # Keras 3 keeps it as a shim that updates every Mean of model.metrics with y_pred alone (its loss tracker too).
+            raise self.unfollowable(
+                statement, "Keras 3's compiled_metrics shim updates every Mean of model.metrics, the loss tracker too, with y_pred; update the metrics by name or in the guide's loop"
+            )
+        raise self.unfollowable(statement)
+
+    def update_loop(self, statement: cst.For) -> StepLine:
+        """The guide's ``for metric in self.metrics: if metric.name == "loss": metric.update_state(loss) else: metric.update_state(y, y_pred)``."""
+        why = 'k2t follows the guide\'s loop: `if metric.name == "loss": metric.update_state(loss)` else `metric.update_state(y, y_pred)`'
+        if not (isinstance(statement.target, cst.Name) and _self_attr(statement.iter) == "metrics" and statement.orelse is None):
+            raise self.unfollowable(statement, why)
+        metric = statement.target.value
+        body = _body_of(statement.body)
+        branch = body[0] if len(body) == 1 else None
+        if not isinstance(branch, cst.If) or not isinstance(branch.orelse, cst.Else):
+            raise self.unfollowable(statement, why)
+        test = branch.test
+        is_loss_test = (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Equal)
+            and self.parser.code(test.left).strip() == f"{metric}.name"
+            and isinstance(test.comparisons[0].comparator, cst.SimpleString)
+            and test.comparisons[0].comparator.evaluated_value == "loss"
+        )
+        loss_args = _update_of(branch.body, metric)
+        other_args = _update_of(branch.orelse.body, metric)
+        if not is_loss_test or loss_args is None or other_args is None or len(loss_args) != 1 or len(other_args) != 2:
+            raise self.unfollowable(statement, why)
+        return StepLine("update_all", self.parser.pos(statement), (*loss_args, *other_args))
+
+    def returned(self, value: cst.BaseExpression, pos) -> StepLine:
+        if isinstance(value, cst.DictComp) and _self_attr(value.for_in.iter) == "metrics" and isinstance(value.for_in.target, cst.Name):
+            metric = value.for_in.target.value
+            key, result = self.parser.code(value.key).strip(), self.parser.code(value.value).strip()
+            if key == f"{metric}.name" and result == f"{metric}.result()" and not value.for_in.ifs and value.for_in.inner_for_in is None:
+                return StepLine("return_all", pos)
+        if isinstance(value, cst.Dict):
+            items = []
+            for element in value.elements:
+                result = element.value if isinstance(element, cst.DictElement) else None
+                key = element.key if result is not None else None
+                attr = _self_attr(result.func.value) if isinstance(result, cst.Call) and isinstance(result.func, cst.Attribute) else None
+                if not isinstance(key, cst.SimpleString) or attr not in self.attrs or result.func.attr.value != "result" or result.args:
+                    raise self.unfollowable(value, "k2t follows a dict of `\"name\": self.tracker.result()`")
+                items.append((key.evaluated_value, attr))
+            return StepLine("return", pos, items=tuple(items))
+        raise self.unfollowable(value, "k2t follows `{m.name: m.result() for m in self.metrics}` or a dict of trackers' results")
+
+
+def _variables(node: cst.BaseExpression) -> str | None:
+    """The trainable variables as a step names them: a variable, or ``self.trainable_variables`` written out."""
+    if isinstance(node, cst.Name):
+        return node.value
+    attr = _self_attr(node)
+    return f"self.{attr}" if attr in _TRAINABLES else None
+
+
+def _update_of(block: cst.BaseSuite, metric: str) -> tuple[str, ...] | None:
+    """``metric.update_state(a, b)`` alone in ``block``: the names it passes."""
+    body = _body_of(block)
+    small = body[0].body[0] if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 else None
+    call = small.value if isinstance(small, cst.Expr) else None
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "update_state"):
+        return None
+    if not (isinstance(call.func.value, cst.Name) and call.func.value.value == metric):
+        return None
+    if not all(a.keyword is None and not a.star and isinstance(a.value, cst.Name) for a in call.args):
+        return None
+    return tuple(a.value.value for a in call.args)
+
+
+def _self_attr(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+def _is_super_init(call: cst.BaseExpression) -> bool:
+    """``super().__init__(*args, **kwargs)``: the Functional constructor's arguments, passed on."""
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "__init__"
+        and isinstance(call.func.value, cst.Call)
+        and isinstance(call.func.value.func, cst.Name)
+        and call.func.value.func.value == "super"
+    )
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
