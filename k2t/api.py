@@ -147,7 +147,7 @@ def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> Co
     except RecursionError:
         return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     diagnostics = sorted(
-        {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity) for t in plan.todos},
+        {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity) for t in plan.todos if t.follows is None},
         key=lambda d: (d.line, d.column, d.code),
     )
     return ConversionResult(filename, source, output, tuple(diagnostics))

@@ -266,7 +266,6 @@ class TensorNode:
     # `out, state_h, state_c = LSTM(8, return_state=True)(x)`: the names the call's outputs are unpacked into,
     # and which of them this node is (one node per name, all of the same call and statement).
     unpacked: tuple[str, ...] = ()
-    output_index: int | None = None
     # `LSTM(8)(x, initial_state=[h, c])`: how many of `inputs` (after the first) are the initial state.
     initial_states: int = 0
 
@@ -427,6 +426,9 @@ class Todo:
     pos: Pos
     # A warning converts (no TODO comment, exit code 0) but says where the result may differ from Keras.
     severity: Severity = Severity.ERROR
+    # The line of the root cause this statement follows from: a TODO comment in the output, and no
+    # diagnostic of its own (the root cause's diagnostic is the one to act on).
+    follows: int | None = None
 
     def __post_init__(self) -> None:
         # The message becomes a `# TODO(k2t): ...` comment and a `path:line:col:` record: both are one line.
@@ -495,4 +497,4 @@ class KerasScript:
     metadata: MetadataWrapper | None = field(default=None, repr=False)
 
     def diagnostics(self) -> list[Diagnostic]:
-        return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos]
+        return [Diagnostic(self.path, t.pos[0], t.pos[1], t.code, t.message) for t in self.todos if t.follows is None]

@@ -105,8 +105,11 @@ class ModelMixin:
             scope.helpers.pop(target, None)
             scope.models.pop(target, None)
             self.layer_classes.pop(target, None)
+            reads_tensor = any(scope.tensor(name) is not None for name in _names_in(value))
             if scope.tensor(target) is not None:
                 scope.tensors[target] = None
+            # `h = tf.some_op(h)`: a Keras tensor through code k2t reports; later layers on `h` follow from it.
+            scope.untranslated[target] = line if reads_tensor else None
             return False
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
@@ -139,7 +142,7 @@ class ModelMixin:
             self.todo(line, call, "K2T181", "load_model(): too many positional arguments")
             return
         given = dict(zip(names, spec.args)) | dict(spec.kwargs)
-        for key, value in given.items():
+        for key in given:
             if key not in names:
                 self.todo(line, call, "K2T181", f"load_model({key}=...) is not translated")
                 return
@@ -276,3 +279,19 @@ class ModelMixin:
         compiled = CompileSpec(model, var, spec.pos, optimizer, loss, metrics, extra, statement=line)
         self.script.compiles.append(compiled)
         return compiled
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """The variables an expression reads, not attribute names."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found

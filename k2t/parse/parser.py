@@ -7,6 +7,7 @@ import ast
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
+from ..diagnostics import Severity
 from ..ir import (
     NO_LITERAL,
     CompileSpec,
@@ -42,9 +43,8 @@ from .helpers import HelperMixin
 from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
-from .subclassed import SubclassedMixin
-from .train_step import TrainStepMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
+from .subclassed import SubclassedMixin
 from .syntax import (
     _AUGMENTED,
     _BUILTIN_MODULES,
@@ -59,6 +59,7 @@ from .syntax import (
     _parallel,
     _parameter_names,
 )
+from .train_step import TrainStepMixin
 
 
 def parse_module(source: str) -> cst.Module:
@@ -260,6 +261,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
                 self.walk_definition(helper.node, helper.scope)
         _resolve_loads(self.script)
         self.check_restored_joins()
+        _name_followers(self.script.todos)
         # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
         return self.script
 
@@ -411,6 +413,10 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         if isinstance(small, (cst.Import, cst.ImportFrom)):
             self.import_statement(line, small)
             return
+        root = self.follows_from(small, scope)
+        if root is not None:
+            self.dependent_statement(line, small, scope, root)
+            return
         try:
             if self.model_statement(line, small, scope):
                 self.script.model_statements.add(id(line))
@@ -422,11 +428,61 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
             for name in _assigned_by(small):
                 scope.tensors[name] = None
                 scope.models[name] = None
+                scope.untranslated[name] = line  # what uses it later follows from here
             extended = _added_to(small, scope)
             if extended is not None:  # the model lacks that layer: it must not be translated without it
                 extended.unfollowed = f"line {self.pos(small)[0]}: {exc.message}"
             return
         self.scan_expressions(line, small, scope)
+
+    def follows_from(self, small: cst.BaseSmallStatement, scope: _Scope) -> cst.CSTNode | None:
+        """The root-cause statement a Keras statement depends on: it reads a tensor or model that an
+        untranslated statement bound (``h = tf.some_op(h)`` then ``layers.Dense(16)(h)``). None otherwise."""
+        read = _statement_reads(small)
+        if read is None:
+            return None
+        for name in sorted(_read_names(read)):
+            root = scope.untranslated_root(name)
+            if root is not None and self.reported(root) and (self.mentions_keras(read) or _calls_method_of(read, name)):
+                return root
+        return None
+
+    def reported(self, statement: cst.CSTNode) -> bool:
+        """Did k2t report an untranslated construct (an error) on this statement?"""
+        return any(todo.statement is statement and todo.severity is Severity.ERROR for todo in self.script.todos)
+
+    def mentions_keras(self, node: cst.CSTNode) -> bool:
+        found = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(inner, attribute: cst.Attribute) -> bool:
+                if self.keras_name(attribute) is not None:
+                    found.append(attribute)
+                    return False
+                return True
+
+            def visit_Name(inner, name: cst.Name) -> None:
+                if self.keras_name(name) is not None or name.value in self.layer_classes:
+                    found.append(name)
+
+        node.visit(Finder())
+        return bool(found)
+
+    def dependent_statement(self, line, small: cst.BaseSmallStatement, scope: _Scope, root: cst.CSTNode) -> None:
+        """A statement that uses what an untranslated statement bound: one TODO comment naming the root
+        cause's line, no diagnostic of its own (the root's is the one to act on), and its names follow too."""
+        at = self.pos(root)[0]
+        message = f"follows from line {at}, which k2t did not translate: this line stays as written"
+        self.script.todos.append(Todo(line, "K2T103", message, self.pos(small), follows=at))
+        keras = self.mentions_keras(small)
+        for name in _assigned_by(small):
+            scope.tensors[name] = None
+            scope.models[name] = None
+            # A Keras tensor or model stays untranslated downstream; `history = model.fit(...)` is data.
+            scope.untranslated[name] = root if keras else None
+        extended = _added_to(small, scope)
+        if extended is not None:
+            extended.unfollowed = f"line {self.pos(small)[0]} follows from line {at}, which k2t did not translate"
 
     def import_statement(self, line: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom) -> None:
         if isinstance(small, cst.ImportFrom):
@@ -455,6 +511,44 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
                 self.script.import_rewrites[id(small)] = small.with_changes(names=keep)
             else:
                 self.script.import_rewrites[id(small)] = None
+
+
+def _name_followers(todos: list[Todo]) -> None:
+    """The root cause's diagnostic names the lines that follow from it (which have no diagnostic of their own)."""
+    followers: dict[int, list[int]] = {}
+    for todo in todos:
+        if todo.follows is not None:
+            followers.setdefault(todo.follows, []).append(todo.pos[0])
+    for line, lines in followers.items():
+        root = next((t for t in todos if t.follows is None and t.pos[0] == line and t.severity is Severity.ERROR), None)
+        if root is not None:
+            listed = ", ".join(str(n) for n in sorted(set(lines)))
+            root.message += f" (line{'s' * (len(set(lines)) > 1)} {listed} depend{'s' * (len(set(lines)) == 1)} on it and stay as written)"
+
+
+def _statement_reads(small: cst.BaseSmallStatement) -> cst.CSTNode | None:
+    """The part of a statement that reads values (an assignment's value, an expression), or None."""
+    if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Return)):
+        return small.value
+    if isinstance(small, cst.AugAssign):
+        return cst.BinaryOperation(small.target, cst.Add(), small.value)
+    if isinstance(small, cst.Expr):
+        return small.value
+    return None
+
+
+def _calls_method_of(node: cst.CSTNode, name: str) -> bool:
+    """``model.fit(...)`` / ``model.compile(...)`` on ``name``."""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+                found.append(call)
+
+    node.visit(Finder())
+    return bool(found)
 
 
 def _read_names(node: cst.BaseExpression) -> set[str]:

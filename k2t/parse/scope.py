@@ -32,6 +32,10 @@ class _Scope:
         self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
         # Names that hold one of several models or tensors, made in the branches of an `if` k2t cannot decide: why.
         self.undecided: dict[str, str] = {}
+        # Names bound by a statement k2t reported as untranslated (a Keras tensor or model it cannot follow),
+        # and what they now depend on: the statement of the root cause. Later statements that use them follow
+        # from it and say so, rather than each being reported again. None: rebound since.
+        self.untranslated: dict[str, cst.CSTNode | None] = {}
         # Inside a subclass of keras.callbacks.Callback: `self.model.<attr>` is Keras's model there.
         self.in_callback: bool = parent.in_callback if parent is not None else False
         # The values of the names bound so far (k2t.values); a function's body sees its module's.
@@ -58,6 +62,10 @@ class _Scope:
 
     def model(self, name: str) -> Instance | None:
         return self._nearest("models", name)
+
+    def untranslated_root(self, name: str) -> cst.CSTNode | None:
+        """The statement of the untranslated construct ``name`` depends on, if it does."""
+        return self._nearest("untranslated", name)
 
     def helper(self, name: str) -> _Helper | None:
         return self._nearest("helpers", name)
