@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,10 +36,11 @@ from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
-from .op_code import KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
+from .op_code import CallRewrite, KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms
+from .sublayers import Sublayers, SublayerTranslator, translated_sublayers
 
 _OP_CODES = ("K2T100", "K2T150")
 # Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
@@ -182,7 +184,8 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     dims = ", ".join(["None", *("None" if dim is None else dim for dim in ctx.shape)])
     build = [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"] if "build" in parts.methods else []
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
-    output = _output_shape(parts, sizes, input_shape, weight_shapes)
+    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
+    output = sublayers.output if sublayers is not None and sublayers.output is not None else _output_shape(parts, sizes, input_shape, weight_shapes)
     if output is None:
         _refuse_if_needed(ctx, layer_class)
     else:
@@ -195,9 +198,39 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         setup=build,
         forward=[forward],
         weights="custom",
-        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
-        params=_count(weight_shapes.values()),
+        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)]
+        + (sublayers.regularizers if sublayers is not None else []),
+        params=_count(weight_shapes.values(), sublayers.params if sublayers is not None else 0),
+        sublayers=sublayers.transfers if sublayers is not None else [],
+        inner=sublayers.plans if sublayers is not None else [],
     )
+
+
+@dataclass
+class _SublayersOfUse:
+    output: tuple | None  # the layer's output shape, batch first, in the model's terms
+    regularizers: list[str]  # over the model's attribute of the layer
+    params: int | None
+    transfers: list[tuple[str, str, str]]
+    plans: list[LayerPlan]  # the sublayers' own, which the optimizer's translation may still adjust
+
+
+def _translate_sublayers(ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple) -> _SublayersOfUse | None:
+    """The class's sublayers converted for this use (k2t.translate.sublayers); None when it has none."""
+    if not parts.sublayers:
+        return None
+    script = parts.layer_class.script
+    bound: dict[str, Value] = dict(sizes.arguments)
+    for name, default in sizes.defaults.items():
+        bound.setdefault(name, _value(default, script))
+    translator = SublayerTranslator(ctx, parts, bound, import_names(script.metadata), lambda node: _value(node, script), lambda node: _pos(script, node))
+    output = translator.translate(input_shape)
+    result = translator.result
+    ctx.helpers.extend(result.helpers)
+    # The class's `self.ffn[0].weight` is the model's `self.block.ffn[0].weight`.
+    regularizers = [re.sub(r"\bself\.", f"{ctx.self_attr}.", term) for term in result.regularizers]
+    plans = [plan for constructed in result.statements.values() for plan in constructed.plans]
+    return _SublayersOfUse(output, regularizers, result.params, list(result.transfers), plans)
 
 
 def _check_class(parts: LayerClassParts) -> None:
@@ -205,12 +238,6 @@ def _check_class(parts: LayerClassParts) -> None:
     layer_class = parts.layer_class
     if parts.call is None:
         raise Unsupported("K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos)
-    for attr, call in parts.sublayers:
-        message = (
-            f"custom layer {layer_class.name}: the Keras layer `self.{attr}` created in its __init__ is not translated "
-            "(k2t does not follow the input sizes of a custom layer's sublayers)"
-        )
-        raise Unsupported("K2T103", message, _pos(layer_class.script, call))
     for weight in parts.weights:
         unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
         if unknown:
@@ -277,8 +304,10 @@ def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str) -> li
     return regularizer_terms(_value(regularizer, parts.layer_class.script), f"{owner}.{weight.attr}")
 
 
-def _count(shapes) -> int | None:
-    total = 0
+def _count(shapes, sublayers: int | None = 0) -> int | None:
+    if sublayers is None:
+        return None
+    total = sublayers
     for shape in shapes:
         if shape is None or not all(isinstance(dim, int) for dim in shape):
             return None
@@ -586,6 +615,9 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
     found: list[Todo] = []
     for layer_class in dict.fromkeys(classes):
         parts = class_parts(layer_class)
+        sublayers = translated_sublayers(layer_class)
+        if sublayers is not None:
+            statements.update((key, constructed.lines()) for key, constructed in sublayers.statements.items())
         expressions[id(layer_class.base)] = "nn.Module"
         for decorator in layer_class.node.decorators:
             if keras_name(decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator):
@@ -598,11 +630,16 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
                 continue
             if name == "call":
                 expressions[id(method.name)] = "forward"
-            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None)
+            sublayer_calls = _sublayer_calls(sublayers) if sublayers is not None and name == "call" else None
+            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None, calls=sublayer_calls)
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
-            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
+            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops), and so
+            # is a sublayer's (its torch constructor, k2t.translate.sublayers).
             replaced = [_range(positions, weight.statement) for weight in parts.weights]
+            if sublayers is not None:
+                replaced += [_range(positions, statement) for statement in _sublayer_statements(parts, sublayers)]
+                superseded += replaced
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
@@ -612,6 +649,24 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             except Unsupported as exc:
                 found.append(Todo(weight.statement, exc.code, exc.message, exc.pos or _pos_of(positions, weight.call)))
     todos[:] = [t for t in todos if not (t.code in _OP_CODES and _inside(t.pos, superseded))] + found
+
+
+def _sublayer_statements(parts: LayerClassParts, sublayers: Sublayers) -> list[cst.CSTNode]:
+    init = parts.methods.get("__init__")
+    return [statement for statement in (_body(init) if init is not None else []) if id(statement) in sublayers.statements]
+
+
+def _sublayer_calls(sublayers: Sublayers) -> CallRewrite:
+    """The class's calls of its sublayers in torch: the converter's form over the arguments as rewritten."""
+
+    def rewrite(original: cst.Call, updated: cst.Call) -> str | None:
+        call = sublayers.calls.get(id(original))
+        if call is None or call.as_written:
+            return None
+        tensors = [arg.value for arg in updated.args if arg.keyword is None or arg.keyword.value not in call.dropped]
+        return call.template.format(*(_code(tensor).strip() for tensor in tensors))
+
+    return rewrite
 
 
 def _rewrite_super_calls(method: cst.FunctionDef, calls: dict[int, str], statements: dict[int, list[str]]) -> None:
