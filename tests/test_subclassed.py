@@ -77,7 +77,7 @@ def test_attribute_applied_twice_is_one_shared_layer():
 @pytest.mark.parametrize(
     ("call", "at", "words"),
     [
-        ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "straight-line"),
+        ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "known when the model is made"),
         ("h = self.dropout(inputs, training=True)\nreturn self.out(h)", "training=True", "training=training"),
         ("h = inputs\nfor _ in range(2):\n    h = self.hidden(h)\nreturn self.out(h)", "for _ in range(2):", "straight-line"),
         ("h = keras.ops.relu(inputs)\nreturn self.out(h)", "keras.ops.relu(inputs)", "not a layer call"),
@@ -105,7 +105,7 @@ def test_attribute_other_than_a_layer_is_a_located_K2T103():
         class Blocks(keras.Model):
             def __init__(self):
                 super().__init__()
-                self.blocks = [layers.Dense(4) for _ in range(2)]
+                self.blocks = make_blocks(2)
 
             def call(self, inputs):
                 return self.blocks[0](inputs)
@@ -117,7 +117,69 @@ def test_attribute_other_than_a_layer_is_a_located_K2T103():
         """
     )
     result = k2t.convert_source(source, filename="case.py")
-    assert (line_of(source, "self.blocks = ["), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+    assert (line_of(source, "self.blocks = make_blocks(2)"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+LISTED = """\
+class Tower(keras.Model):
+    def __init__(self, sizes=(8, 4), head="a"):
+        super().__init__()
+        self.blocks = [layers.Dense(n, activation="relu") for n in sizes]
+        self.pair = [layers.Dense(4), layers.Dense(4)]
+        self.head = head
+        self.heads = {"a": layers.Dense(1), "b": layers.Dense(2)}
+
+    def call(self, inputs):
+{call}
+
+
+model = Tower()
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, epochs=1)
+"""
+
+
+def listed(call: str) -> tuple[str, object]:
+    source = HEAD + LISTED.replace("{call}", textwrap.indent(textwrap.dedent(call), " " * 8).rstrip("\n"))
+    return source, k2t.convert_source(source, filename="case.py")
+
+
+def test_layers_in_lists_and_dicts_unrolled_and_indexed():
+    _, result = listed(
+        """\
+        h = inputs
+        for block in self.blocks:
+            h = block(h)
+        h = self.pair[1](h)
+        if self.head == "a":
+            return self.heads["a"](h)
+        return self.heads["b"](h)
+        """
+    )
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    module = result.output.split("class Tower(nn.Module):")[1].split("\n\n\n")[0]
+    # The comprehension's sizes, one layer each; pair[1] only (pair[0] is never called); heads["a"] only.
+    assert [line.strip() for line in module.splitlines() if "= nn.Linear(" in line] == [
+        "self.dense = nn.Linear(inputs_features, 8)",
+        "self.dense_1 = nn.Linear(8, 4)",
+        "self.dense_2 = nn.Linear(4, 4)",
+        "self.dense_3 = nn.Linear(4, 1)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "at", "words"),
+    [
+        ("h = inputs\nfor i in range(2):\n    h = self.blocks[i](h)\nreturn h", "for i in range(2):", "self.<list of layers>"),
+        ("if self.undefined:\n    inputs = self.pair[0](inputs)\nreturn self.pair[1](inputs)", "if self.undefined:", "known when the model is made"),
+        ("return self.heads[self.head + 'x'](inputs)", "self.heads[self.head", "not a layer call"),
+    ],
+    ids=["loop-over-range", "if-on-unknown-attribute", "unknown-key"],
+)
+def test_what_a_list_of_layers_does_not_cover_is_located(call, at, words):
+    source, result = listed(call)
+    assert (line_of(source, at), "K2T103") in [(d.line, d.code) for d in result.diagnostics], [d.format() for d in result.diagnostics]
+    assert any(words in d.message for d in result.diagnostics)
 
 
 def test_no_data_and_no_build_is_a_K2T103_at_the_class():
