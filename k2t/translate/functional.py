@@ -106,6 +106,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             node_plans.append((node, None))
             continue
         several = registry.TENSOR_CALLS.get(layer.short_name) if layer.model is None and layer.name.startswith("keras.layers.") else None
+        if several is not None and layer.short_name in registry.LAYERS and len(inputs) == 1 and not node.as_list:
+            several = None  # a layer of one tensor as well (Lambda): its own converter
         if several is not None:
             # A layer called on several tensors (attention): its converter writes the lines over the inputs' names.
             if id(node) in tuple_items:
