@@ -190,3 +190,61 @@ def test_no_data_and_no_build_is_a_K2T103_at_the_class():
 def test_array_rebound_before_its_first_use_is_a_K2T103():
     source, result = convert(use="x = x.reshape(8, 3, 2)\nmodel.fit(x, y, epochs=1)")
     assert (line_of(source, "model.fit(x"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+CALLED = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.RandomState(0).normal(size=(16, 6)).astype("float32")
+y = np.zeros((16, 1), dtype="float32")
+
+
+class Net2(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(8, activation="relu")
+        self.dropout = layers.Dropout(0.5)
+        self.out = layers.Dense(1)
+
+    def call(self, inputs, training=None):
+        return self.out(self.dropout(self.hidden(inputs), training=training))
+
+
+model = Net2()
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, epochs=1, verbose=0)
+first = model(x)
+second = model(x[:4], training=False)
+print("same:", bool(np.allclose(np.asarray(first)[:4], np.asarray(second))), "shape:", tuple(first.shape))
+"""
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="needs torch")
+def test_model_called_on_data_is_keras_inference_call(tmp_path):
+    from conftest import run_standalone
+
+    result = k2t.convert_source(CALLED, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "first = call_model(model, x)" in result.output and "second = call_model(model, x[:4])" in result.output
+    script = tmp_path / "case.py"
+    script.write_text(result.output, encoding="utf-8")
+    ran = run_standalone(script)
+    assert ran.returncode == 0, ran.stderr
+    # Dropout(0.5) is off as in Keras's model(x) (training=False), and the result is a plain tensor of the rows.
+    assert "same: True shape: (16, 1)" in ran.stdout, ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("use", "words"),
+    [
+        ("out = model(x, training=True)", "use of the model object"),
+        ("def step(batch):\n    return model(batch)\n", "use of the model object"),
+    ],
+    ids=["training-true", "inside-a-function"],
+)
+def test_model_call_outside_keras_inference_stays_located(use, words):
+    source = CALLED.split("first = ")[0] + use + "\n"
+    result = k2t.convert_source(source, filename="case.py")
+    assert any(d.code == "K2T140" and words in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
