@@ -218,3 +218,25 @@ def test_a_tensor_made_from_nothing_in_call_goes_where_the_input_is():
     result = convert(scale_class(body="tf.matmul(inputs, self.kernel) + tf.ones((4,))", methods=shape) + sequential("Scale(4)", "layers.Dense(1)"))
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "torch.ones((4,), device=inputs.device)" in result.output
+
+
+ACTIVATED = """\
+class Act(layers.Layer):
+    def __init__(self, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+"""
+
+
+def test_activations_get_of_a_parameter_every_use_agrees_on():
+    result = convert(ACTIVATED + sequential("Act()", "Act('relu')", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.activation = F.relu" in result.output
+
+
+def test_activations_get_of_a_parameter_the_uses_disagree_on_is_located():
+    result = convert(ACTIVATED + sequential("Act()", "Act('tanh')", "layers.Dense(1)"))
+    assert (line_of(ACTIVATED, "keras.activations.get(activation)"), "K2T100") in codes(result), [d.format() for d in result.diagnostics]

@@ -192,3 +192,35 @@ def test_sublayers_made_in_init_keras_io_transformer(tmp_path):
     # normalisations and dropouts made in __init__, embeddings of the tokens and of tf.range positions;
     # each sublayer sized from the shapes k2t follows through call, its weights copied from Keras's.
     assert_parity(DATA + TRANSFORMER, tmp_path)
+
+
+def test_activation_from_keras_activations_get_of_an_init_parameter(tmp_path):
+    # keras.activations.get(activation): every use passes "tanh", so the class's __init__ holds torch's tanh;
+    # its call's shape is derived through `self.activation(...)`.
+    source = case(
+        """\
+        class MyDense(layers.Layer):
+            def __init__(self, units, activation=None, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.activation = keras.activations.get(activation)
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform")
+                self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+            def call(self, inputs):
+                return self.activation(keras.ops.matmul(inputs, self.w) + self.b)
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            MyDense(6, activation="tanh"),
+            MyDense(4, activation="tanh"),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
+from ..ops import OpError, translate_op
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
@@ -178,6 +180,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     arguments = _bind_arguments(parts, ctx.layer)
     constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in arguments)})"
     sizes = _Sizes(ctx, parts, arguments)
+    _record_arguments(layer_class, sizes)
     input_shape = (None, *(_size_of(dim) for dim in ctx.shape))
     # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
     # that its weights exist before the optimizer is made.
@@ -204,6 +207,48 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         sublayers=sublayers.transfers if sublayers is not None else [],
         inner=sublayers.plans if sublayers is not None else [],
     )
+
+
+# The literal values each __init__ parameter of a class receives, over its uses (keras.activations.get(name)).
+_ARGUMENT_VALUES: weakref.WeakKeyDictionary[LayerClass, dict[str, list[object]]] = weakref.WeakKeyDictionary()
+
+
+def _record_arguments(layer_class: LayerClass, sizes: _Sizes) -> None:
+    values = _ARGUMENT_VALUES.setdefault(layer_class, {})
+    for param in (p.name.value for p in sizes.parts.init_params):
+        given = sizes.arguments.get(param)
+        if given is None and param in sizes.defaults:
+            literal = _literal(sizes.defaults[param])
+        else:
+            literal = given.literal if given is not None and given.is_literal else ...
+        values.setdefault(param, []).append(literal)
+
+
+def _activation_calls(layer_class: LayerClass, keras_name: KerasName) -> CallRewrite:
+    """``keras.activations.get(activation)`` with an __init__ parameter every use passes the same literal name
+    (or leaves at its default): that activation's torch function."""
+    values = _ARGUMENT_VALUES.get(layer_class, {})
+
+    def rewrite(original: cst.Call, updated: cst.Call) -> str | None:
+        if keras_name(original.func) != "keras.activations.get" or len(original.args) != 1:
+            return None
+        argument = original.args[0].value
+        seen = values.get(argument.value, []) if isinstance(argument, cst.Name) else []
+        distinct = {repr(value) for value in seen}
+        if len(distinct) != 1 or seen[0] is ... or not (seen[0] is None or isinstance(seen[0], str)):
+            return None
+        try:
+            return translate_op("keras.activations.get", [repr(seen[0])]).code
+        except OpError:
+            return None
+
+    return rewrite
+
+
+def _both(first: CallRewrite | None, second: CallRewrite) -> CallRewrite:
+    if first is None:
+        return second
+    return lambda original, updated: first(original, updated) or second(original, updated)
 
 
 @dataclass
@@ -462,6 +507,11 @@ def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, wei
         return None
     keras_name = import_names(parts.layer_class.script.metadata)
     shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None})
+    # `self.activation = keras.activations.get(...)`: an activation keeps its input's shape.
+    shapes.elementwise = {
+        f"self.{attr}" for attr, value in parts.attributes.items()
+        if isinstance(value, cst.Call) and keras_name(value.func) == "keras.activations.get"
+    }  # fmt: skip
     return shapes.returned(call, call.params.params[1].name.value, input_shape)
 
 
@@ -487,6 +537,7 @@ class _TensorShapes:
     def __init__(self, keras_name: KerasName, attributes: dict[str, tuple]):
         self.keras_name = keras_name
         self.attributes = attributes
+        self.elementwise: set[str] = set()  # `self.activation`: functions of one tensor that keep its shape
 
     def returned(self, method: cst.FunctionDef, parameter: str, input_shape: tuple) -> tuple | None:
         names: dict[str, tuple | None] = {parameter: input_shape}
@@ -523,6 +574,8 @@ class _TensorShapes:
         return None
 
     def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
+        if _code(node.func) in self.elementwise and len(node.args) == 1 and node.args[0].keyword is None:
+            return self.shape(node.args[0].value, names)
         name = self.keras_name(node.func)
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
@@ -631,7 +684,8 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             if name == "call":
                 expressions[id(method.name)] = "forward"
             sublayer_calls = _sublayer_calls(sublayers) if sublayers is not None and name == "call" else None
-            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None, calls=sublayer_calls)
+            other_calls = _both(sublayer_calls, _activation_calls(layer_class, keras_name)) if name == "__init__" else sublayer_calls
+            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None, calls=other_calls)
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops), and so

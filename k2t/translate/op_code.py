@@ -132,12 +132,14 @@ class _OpTransformer(cst.CSTTransformer):
         parent = self.stack[-1] if self.stack else None
         if id(original_node) in self.names and not _is_callee(original_node, parent):
             return self._constant(original_node, updated_node, parent)
-        if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
-            return self._call(original_node, updated_node, parent)
         if self.calls is not None and isinstance(original_node, cst.Call) and id(original_node) not in self.tainted:
             code = self.calls(original_node, updated_node)
             if code is not None:
+                if id(original_node.func) in self.names:
+                    self.rewrite.handled.append(original_node.func)
                 return self._replace(original_node, code, (), "", parent)
+        if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
+            return self._call(original_node, updated_node, parent)
         return updated_node
 
     def _constant(self, original: cst.CSTNode, updated: cst.CSTNode, parent: cst.CSTNode | None) -> cst.CSTNode:
