@@ -240,3 +240,33 @@ def test_activations_get_of_a_parameter_every_use_agrees_on():
 def test_activations_get_of_a_parameter_the_uses_disagree_on_is_located():
     result = convert(ACTIVATED + sequential("Act()", "Act('tanh')", "layers.Dense(1)"))
     assert (line_of(ACTIVATED, "keras.activations.get(activation)"), "K2T100") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_sublayer_made_in_build_is_located():
+    source = """\
+class Block(layers.Layer):
+    def build(self, input_shape):
+        self.dense = layers.Dense(input_shape[-1])
+
+    def call(self, inputs):
+        return self.dense(inputs)
+"""
+    result = convert(source + sequential("Block()"))
+    assert (line_of(source, "layers.Dense(input_shape[-1])"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert "build()" in next(d.message for d in result.diagnostics if d.code == "K2T103")
+
+
+def test_sublayer_call_inside_an_op_composes_with_the_op_rewrite():
+    source = """\
+class Pool(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.score = layers.Dense(3, activation="relu")
+
+    def call(self, inputs):
+        return tf.reduce_sum(self.score(inputs), axis=-1, keepdims=True) * inputs
+"""
+    result = convert(source + sequential("Pool()", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "return torch.sum(F.relu(self.score(inputs)), dim=-1, keepdim=True) * inputs" in result.output
+    assert "self.dense = nn.Linear(6, 1)" in result.output  # the shape through the op and the sublayer: (None, 6)

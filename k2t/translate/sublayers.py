@@ -148,7 +148,10 @@ class SublayerTranslator:
 
     # ------------------------------------------------------------------ values in the class's terms
     def _made(self, attr: str, call: cst.Call) -> _Made:
-        statement = next(s for s in _init_body(self.parts) if _assigns(s, attr, call))
+        statement = next((s for s in _init_body(self.parts) if _assigns(s, attr, call)), None)
+        if statement is None:
+            message = f"custom layer {self.parts.layer_class.name}: the sublayer `self.{attr}` made in build() is not translated (k2t follows sublayers made in __init__)"
+            raise Unsupported("K2T103", message, self.pos_of(call))
         name = self.keras_name(call.func)
         if name in ("keras.Sequential", "keras.models.Sequential"):
             items = self._sequential_items(call, attr)
@@ -282,10 +285,21 @@ class SublayerTranslator:
             return counted
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
             return _broadcast(self.shape(node.left, names), self.shape(node.right, names))
+        walker = self
+
+        class Shapes(_TensorShapes):
+            """The ops' shape rules, with a sublayer call inside an op (``tf.nn.relu(self.dense(x))``) converted."""
+
+            def shape(self, inner: cst.BaseExpression, known: dict) -> tuple | None:
+                if isinstance(inner, cst.Call) and _self_attribute(inner.func) in walker.made:
+                    return walker.apply(inner, names)
+                return super().shape(inner, known)
+
+        tensors = {name: shape for name, shape in names.items() if not isinstance(shape, _Size)}
+        shape = Shapes(self.keras_name, {}).shape(node, tensors)
         for inner in _sublayer_calls(node, self.made):
             self.apply(inner, names)  # converted, though the shape around it is not followed
-        tensors = {name: shape for name, shape in names.items() if not isinstance(shape, _Size)}
-        return _TensorShapes(self.keras_name, {}).shape(node, tensors)
+        return shape
 
     def _size(self, node: cst.BaseExpression, names: dict) -> _Size | None:
         """``tf.shape(x)[-1]``: the size of an axis of a tensor of known shape."""
