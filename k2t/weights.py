@@ -219,6 +219,13 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
 }
 
 
+def _keras_path(layer, path: str):
+    """``ffn.layers.0`` of a Keras layer: attributes, and indexes where a part is a number."""
+    for part in path.split("."):
+        layer = layer[int(part)] if part.isdigit() else getattr(layer, part)
+    return layer
+
+
 def submodule(torch_model, attr: str):
     """The submodule at ``attr`` (dotted paths allowed)."""
     return operator.attrgetter(attr)(torch_model)
@@ -267,4 +274,7 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
             raise WeightTransferError(f"{name}: weights of kind {plan.weights!r} but no torch submodule")
         copier(layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
         copied.append(plan.attr)
+        for keras_path, torch_path, kind in plan.sublayers:  # a custom layer's sublayers, each by its own kind
+            TRANSFERS[kind](_keras_path(layer, keras_path), submodule(torch_model, f"{plan.attr}.{torch_path}"), f"{name}.{keras_path} -> {plan.attr}.{torch_path}")
+            copied.append(f"{plan.attr}.{torch_path}")
     return copied

@@ -126,19 +126,79 @@ def test_op_outside_the_vocabulary_is_located_in_call():
     assert "tf.raw_ops" in result.output and "class Scale(nn.Module)" in result.output
 
 
-def test_sublayer_made_in_init_is_located():
-    source = """\
+BLOCK = """\
 class Block(layers.Layer):
-    def __init__(self, **kwargs):
+    def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        self.dense = layers.Dense(4)
+        self.dense = layers.Dense(units, activation="relu")
+        self.norm = layers.LayerNormalization()
+        self.drop = layers.Dropout(0.25)
 
-    def call(self, inputs):
-        return self.dense(inputs)
+    def call(self, inputs, training=None):
+        h = self.drop(self.dense(inputs), training=training)
+        return self.norm(h)
 """
-    result = convert(source + sequential("Block()"))
-    assert (line_of(source, "layers.Dense(4)"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
-    assert "sublayers" in next(d.message for d in result.diagnostics if d.code == "K2T103")
+
+
+def test_sublayers_made_in_init_become_torch_modules_sized_from_the_input():
+    result = convert(BLOCK + sequential("Block(5)", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    # Dense's input size is the model's 6 features, its units the __init__ parameter the use passes 5 to.
+    assert "        self.dense = nn.Linear(6, units)\n        nn.init.xavier_uniform_(self.dense.weight)" in result.output
+    assert "self.norm = nn.LayerNorm(units, eps=0.001)" in result.output
+    assert "h = self.drop(F.relu(self.dense(inputs)))" in result.output  # training=training: module.training
+    assert "self.dense = nn.Linear(5, 1)" in result.output  # the layer after sees Block's output shape
+    assert "layers.Dense" not in result.output.split("class Block")[1].split("\nmodel")[0]
+
+
+def test_sublayer_sized_by_a_size_the_class_cannot_name_is_located():
+    # The model's input size is the script's variable `n_features`, which the class's __init__ does not receive:
+    # its Dense would need it in __init__.
+    model = (
+        "n_features = 6\n"
+        "model = keras.Sequential([keras.Input(shape=(n_features,)), Block(5)])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+    )
+    result = convert(BLOCK + model)
+    [diagnostic] = [d for d in result.diagnostics if d.code == "K2T103"]
+    assert diagnostic.line == line_of(BLOCK, "self.dense(inputs)"), diagnostic.format()
+    assert "n_features" in diagnostic.message and "__init__" in diagnostic.message
+
+
+def test_sublayer_sized_by_a_size_passed_to_the_class_is_its_parameter():
+    source = BLOCK.replace("def __init__(self, units, **kwargs)", "def __init__(self, units, features, **kwargs)")
+    model = (
+        "n_features = 6\n"
+        "model = keras.Sequential([keras.Input(shape=(n_features,)), Block(5, n_features)])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+    )
+    result = convert(source + model)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.dense = nn.Linear(features, units)" in result.output
+
+
+def test_sublayer_called_with_a_fixed_training_flag_is_located():
+    source = BLOCK.replace("training=training", "training=True")
+    result = convert(source + sequential("Block(5)"))
+    assert (line_of(source, "training=True"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_sublayer_called_in_a_loop_is_located():
+    source = BLOCK.replace("        h = self.drop(", "        for _ in range(2):\n            inputs = self.dense(inputs)\n        h = self.drop(")
+    result = convert(source + sequential("Block(6)"))
+    assert (line_of(source, "for _ in range(2)"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_second_use_needing_other_sublayer_sizes_is_located():
+    model = (
+        "inputs = keras.Input(shape=(6,))\n"
+        "h = Block(5)(inputs)\n"
+        "outputs = Block(3)(h)\n"
+        "model = keras.Model(inputs, outputs)\nmodel.compile(optimizer='sgd', loss='mse')\n"
+    )
+    result = convert(BLOCK + model)
+    assert (line_of(BLOCK + model, "Block(3)(h)"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert any("other sizes" in d.message for d in result.diagnostics)
 
 
 def test_keras_layer_keyword_not_translated_is_reported():
@@ -158,3 +218,55 @@ def test_a_tensor_made_from_nothing_in_call_goes_where_the_input_is():
     result = convert(scale_class(body="tf.matmul(inputs, self.kernel) + tf.ones((4,))", methods=shape) + sequential("Scale(4)", "layers.Dense(1)"))
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "torch.ones((4,), device=inputs.device)" in result.output
+
+
+ACTIVATED = """\
+class Act(layers.Layer):
+    def __init__(self, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+"""
+
+
+def test_activations_get_of_a_parameter_every_use_agrees_on():
+    result = convert(ACTIVATED + sequential("Act()", "Act('relu')", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.activation = F.relu" in result.output
+
+
+def test_activations_get_of_a_parameter_the_uses_disagree_on_is_located():
+    result = convert(ACTIVATED + sequential("Act()", "Act('tanh')", "layers.Dense(1)"))
+    assert (line_of(ACTIVATED, "keras.activations.get(activation)"), "K2T100") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_sublayer_made_in_build_is_located():
+    source = """\
+class Block(layers.Layer):
+    def build(self, input_shape):
+        self.dense = layers.Dense(input_shape[-1])
+
+    def call(self, inputs):
+        return self.dense(inputs)
+"""
+    result = convert(source + sequential("Block()"))
+    assert (line_of(source, "layers.Dense(input_shape[-1])"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert "build()" in next(d.message for d in result.diagnostics if d.code == "K2T103")
+
+
+def test_sublayer_call_inside_an_op_composes_with_the_op_rewrite():
+    source = """\
+class Pool(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.score = layers.Dense(3, activation="relu")
+
+    def call(self, inputs):
+        return tf.reduce_sum(self.score(inputs), axis=-1, keepdims=True) * inputs
+"""
+    result = convert(source + sequential("Pool()", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "return torch.sum(F.relu(self.score(inputs)), dim=-1, keepdim=True) * inputs" in result.output
+    assert "self.dense = nn.Linear(6, 1)" in result.output  # the shape through the op and the sublayer: (None, 6)

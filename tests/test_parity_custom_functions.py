@@ -90,6 +90,13 @@ def batch_max_error(y_true, y_pred):
     return K.max(K.abs(y_pred - y_true))
 """
 
+# tf.shape(y)[0] is a tensor in TensorFlow and y.shape[0] a Python int in torch: the cast must make a tensor.
+BATCH_SSE = """\
+def batch_sse(y_true, y_pred):
+    batch = tf.cast(tf.shape(y_pred)[0], tf.float32)
+    return tf.reduce_sum(tf.square(y_pred - y_true)) / batch
+"""
+
 EXACT = 1e-5
 SIGMOID = 'keras.layers.Dense(1, activation="sigmoid")'
 LINEAR = "keras.layers.Dense(1)"
@@ -111,6 +118,8 @@ CASES = {
     "loss_subclass": (LOSS_CLASS, SIGMOID, "binary", "WeightedBCE(3.0)", '["accuracy"]', ""),
     # Keras reduces by the object's own reduction, after the row weights.
     "loss_subclass_sum_weighted": (LOSS_CLASS, SIGMOID, "binary", 'WeightedBCE(reduction="sum")', '["accuracy"]', ", sample_weight=np.linspace(0.5, 2.0, 96)"),
+    # 72 training rows in batches of 16: the last batch divides by 8.
+    "cast_of_a_dynamic_batch_size": (BATCH_SSE, LINEAR, "regression", "batch_sse", '["mae"]', ""),
     "class_weight": (WEIGHTED_BCE, SIGMOID, "binary", "weighted_bce", '["accuracy"]', ", class_weight={0: 1.0, 1: 3.0}"),
 }
 

@@ -133,3 +133,94 @@ def test_call_reading_training(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+TRANSFORMER = """\
+vocab_size = 50
+maxlen = 10
+embed_dim = 8
+ids = rng.randint(0, vocab_size, size=(96, maxlen))
+labels = rng.randint(0, 2, size=(96,))
+
+
+class TransformerBlock(layers.Layer):
+    def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
+        super().__init__()
+        self.att = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+        self.ffn = keras.Sequential([layers.Dense(ff_dim, activation="relu"), layers.Dense(embed_dim)])
+        self.layernorm1 = layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm2 = layers.LayerNormalization(epsilon=1e-6)
+        self.dropout1 = layers.Dropout(rate)
+        self.dropout2 = layers.Dropout(rate)
+
+    def call(self, inputs, training=False):
+        attn_output = self.att(inputs, inputs)
+        attn_output = self.dropout1(attn_output, training=training)
+        out1 = self.layernorm1(inputs + attn_output)
+        ffn_output = self.ffn(out1)
+        ffn_output = self.dropout2(ffn_output, training=training)
+        return self.layernorm2(out1 + ffn_output)
+
+
+class TokenAndPositionEmbedding(layers.Layer):
+    def __init__(self, maxlen, vocab_size, embed_dim):
+        super().__init__()
+        self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+        self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+    def call(self, x):
+        maxlen = tf.shape(x)[-1]
+        positions = tf.range(start=0, limit=maxlen, delta=1)
+        positions = self.pos_emb(positions)
+        x = self.token_emb(x)
+        return x + positions
+
+
+inputs = layers.Input(shape=(maxlen,))
+x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)(inputs)
+x = TransformerBlock(embed_dim, 2, 12)(x)
+x = layers.GlobalAveragePooling1D()(x)
+outputs = layers.Dense(2, activation="softmax")(x)
+model = keras.Model(inputs=inputs, outputs=outputs)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(ids, labels, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def test_sublayers_made_in_init_keras_io_transformer(tmp_path):
+    # The keras.io text classifier's two layers: MultiHeadAttention, a Sequential feed-forward, layer
+    # normalisations and dropouts made in __init__, embeddings of the tokens and of tf.range positions;
+    # each sublayer sized from the shapes k2t follows through call, its weights copied from Keras's.
+    assert_parity(DATA + TRANSFORMER, tmp_path)
+
+
+def test_activation_from_keras_activations_get_of_an_init_parameter(tmp_path):
+    # keras.activations.get(activation): every use passes "tanh", so the class's __init__ holds torch's tanh;
+    # its call's shape is derived through `self.activation(...)`.
+    source = case(
+        """\
+        class MyDense(layers.Layer):
+            def __init__(self, units, activation=None, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.activation = keras.activations.get(activation)
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform")
+                self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+            def call(self, inputs):
+                return self.activation(keras.ops.matmul(inputs, self.w) + self.b)
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            MyDense(6, activation="tanh"),
+            MyDense(4, activation="tanh"),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -99,3 +99,35 @@ def test_named_top_level_function(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_siamese_fixture_distance_lambda_on_two_towers_and_contrastive_loss(tmp_path):
+    # fixtures/siamese_contrastive: one embedding network applied to two inputs (shared weights), a Lambda
+    # of the euclidean distance on the list of both towers, and the keras.io contrastive loss closure
+    # `loss(margin=margin)`: the same losses per epoch as Keras, validation included.
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "fixtures" / "siamese_contrastive" / "input.py").read_text(encoding="utf-8")
+    report = assert_parity(source, tmp_path)
+    assert "val_loss" in report.torch_history
+
+
+def test_lambda_on_a_list_of_tensors_needs_its_output_shape():
+    import k2t
+
+    source = case(
+        """\
+        a = keras.Input(shape=(6, 4))
+        b = keras.Input(shape=(6, 4))
+        d = layers.Lambda(lambda ts: ts[0] - ts[1])([a, b])
+        out = layers.Dense(1)(layers.Flatten()(d))
+        model = keras.Model([a, b], out)
+        model.compile(optimizer="sgd", loss="mse")
+        """
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    [diagnostic] = [d for d in result.diagnostics if d.code == "K2T103"]
+    assert "output_shape" in diagnostic.message and diagnostic.line == source.splitlines().index("d = layers.Lambda(lambda ts: ts[0] - ts[1])([a, b])") + 1
+    declared = k2t.convert_source(source.replace("ts[1])(", "ts[1], output_shape=(6, 4))("), filename="case.py")
+    assert declared.ok and not declared.diagnostics, [d.format() for d in declared.diagnostics]
+    assert "d = (lambda ts: ts[0] - ts[1])([a, b])" in declared.output

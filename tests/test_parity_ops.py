@@ -25,7 +25,7 @@ pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
 class Case:
     args: tuple[str, ...]
     kwargs: dict[str, str] = field(default_factory=dict)
-    kind: str = "exact"  # exact | random (moments of the draws) | shuffle (same multiset)
+    kind: str = "exact"  # exact | random (moments of the draws) | shuffle (same multiset) | applied (to x)
     tol: float = 1e-6  # rtol and atol for float32 results
 
 
@@ -255,9 +255,12 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.ops.top_k": (C("x", "2"),),
     "keras.ops.tril": (C("x"), C("x", k="1")),
     "keras.ops.triu": (C("x"), C("x", k="-1")),
-    "tensorflow.cast": (C("x", "tf.int32"), C("b", "tf.float32"), C("xi", "'float64'"), C("x", "bool")),
-    "keras.backend.cast": (C("b", "'float32'"), C("x", "'int64'"), C("x", "keras.backend.floatx()")),
-    "keras.ops.cast": (C("x", "'int32'"), C("b", "'float16'")),
+    # x.shape[0]: what tf.shape(x)[0] translates to, a Python int in torch where TensorFlow has a tensor.
+    "tensorflow.cast": (C("x", "tf.int32"), C("b", "tf.float32"), C("xi", "'float64'"), C("x", "bool"),
+                        C("x.shape[0]", "tf.float32"), C("x.shape", "tf.float32")),
+    "keras.backend.cast": (C("b", "'float32'"), C("x", "'int64'"), C("x", "keras.backend.floatx()"),
+                           C("x.shape[1]", "'float32'")),
+    "keras.ops.cast": (C("x", "'int32'"), C("b", "'float16'"), C("x.shape[-1]", "'float32'")),
     "tensorflow.identity": U,
     "tensorflow.stop_gradient": U,
     "keras.backend.stop_gradient": U,
@@ -268,6 +271,9 @@ CASES: dict[str, tuple[Case, ...]] = {
     "tensorflow.nn.relu": U,
     "keras.ops.relu": U,
     "keras.activations.relu6": (C("big"),),
+    # keras.activations.get returns a function: each side's result is applied to x.
+    "keras.activations.get": tuple(C(repr(name), kind="applied") for name in ("relu", "softmax", "gelu", "leaky_relu", "linear"))
+    + (C("None", kind="applied"),),
     "tensorflow.nn.relu6": (C("big"),),
     "keras.activations.elu": (C("x"), C("x", alpha="0.5")),
     "tensorflow.nn.elu": U,
@@ -563,9 +569,12 @@ def test_op_matches_tensorflow(worlds, name: str, case: Case) -> None:
     function = reference(name)
     args = [eval(code, tf_names) for code in case.args]
     kwargs = {key: eval(code, tf_names) for key, code in case.kwargs.items()}
-    expected = as_numpy(function(*args, **kwargs))
+    expected = function(*args, **kwargs)
     translation = translate_op(name, list(case.args), dict(case.kwargs))
-    actual = as_numpy(eval(translation.code, torch_names))
+    actual = eval(translation.code, torch_names)
+    if case.kind == "applied":
+        expected, actual = expected(tf_names["x"]), actual(torch_names["x"])
+    expected, actual = as_numpy(expected), as_numpy(actual)
     where = f"{name}: {translation.code}"
     if case.kind == "random":
         assert_same_distribution(expected, actual)

@@ -78,3 +78,33 @@ def test_small_cnn_with_batch_normalization(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_layers_in_a_list_and_a_dict_with_an_if_on_a_known_flag(tmp_path):
+    # `for block in self.blocks` unrolled over the three layers the comprehension made, `if self.use_dropout`
+    # decided on __init__'s value; Keras lists the layers in creation order (the list's, then the dict's).
+    source = case(
+        """\
+        class Tower(keras.Model):
+            def __init__(self, depth=3, use_dropout=True):
+                super().__init__()
+                self.blocks = [layers.Dense(12, activation="relu") for _ in range(depth)]
+                self.use_dropout = use_dropout
+                self.dropout = layers.Dropout(0.3)
+                self.heads = {"label": layers.Dense(2, activation="softmax")}
+
+            def call(self, inputs, training=None):
+                h = inputs
+                for block in self.blocks:
+                    h = block(h)
+                if self.use_dropout:
+                    h = self.dropout(h, training=training)
+                return self.heads["label"](h)
+
+
+        model = Tower(depth=2)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -77,7 +77,7 @@ def test_attribute_applied_twice_is_one_shared_layer():
 @pytest.mark.parametrize(
     ("call", "at", "words"),
     [
-        ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "straight-line"),
+        ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "known when the model is made"),
         ("h = self.dropout(inputs, training=True)\nreturn self.out(h)", "training=True", "training=training"),
         ("h = inputs\nfor _ in range(2):\n    h = self.hidden(h)\nreturn self.out(h)", "for _ in range(2):", "straight-line"),
         ("h = keras.ops.relu(inputs)\nreturn self.out(h)", "keras.ops.relu(inputs)", "not a layer call"),
@@ -106,7 +106,7 @@ def test_attribute_other_than_a_layer_is_a_located_K2T103():
         class Blocks(keras.Model):
             def __init__(self):
                 super().__init__()
-                self.blocks = [layers.Dense(4) for _ in range(2)]
+                self.blocks = make_blocks(2)
 
             def call(self, inputs):
                 return self.blocks[0](inputs)
@@ -118,7 +118,69 @@ def test_attribute_other_than_a_layer_is_a_located_K2T103():
         """
     )
     result = k2t.convert_source(source, filename="case.py")
-    assert (line_of(source, "self.blocks = ["), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+    assert (line_of(source, "self.blocks = make_blocks(2)"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+LISTED = """\
+class Tower(keras.Model):
+    def __init__(self, sizes=(8, 4), head="a"):
+        super().__init__()
+        self.blocks = [layers.Dense(n, activation="relu") for n in sizes]
+        self.pair = [layers.Dense(4), layers.Dense(4)]
+        self.head = head
+        self.heads = {"a": layers.Dense(1), "b": layers.Dense(2)}
+
+    def call(self, inputs):
+{call}
+
+
+model = Tower()
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, epochs=1)
+"""
+
+
+def listed(call: str) -> tuple[str, object]:
+    source = HEAD + LISTED.replace("{call}", textwrap.indent(textwrap.dedent(call), " " * 8).rstrip("\n"))
+    return source, k2t.convert_source(source, filename="case.py")
+
+
+def test_layers_in_lists_and_dicts_unrolled_and_indexed():
+    _, result = listed(
+        """\
+        h = inputs
+        for block in self.blocks:
+            h = block(h)
+        h = self.pair[1](h)
+        if self.head == "a":
+            return self.heads["a"](h)
+        return self.heads["b"](h)
+        """
+    )
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    module = result.output.split("class Tower(nn.Module):")[1].split("\n\n\n")[0]
+    # The comprehension's sizes, one layer each; pair[1] only (pair[0] is never called); heads["a"] only.
+    assert [line.strip() for line in module.splitlines() if "= nn.Linear(" in line] == [
+        "self.dense = nn.Linear(inputs_features, 8)",
+        "self.dense_1 = nn.Linear(8, 4)",
+        "self.dense_2 = nn.Linear(4, 4)",
+        "self.dense_3 = nn.Linear(4, 1)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "at", "words"),
+    [
+        ("h = inputs\nfor i in range(2):\n    h = self.blocks[i](h)\nreturn h", "for i in range(2):", "self.<list of layers>"),
+        ("if self.undefined:\n    inputs = self.pair[0](inputs)\nreturn self.pair[1](inputs)", "if self.undefined:", "known when the model is made"),
+        ("return self.heads[self.head + 'x'](inputs)", "self.heads[self.head", "not a layer call"),
+    ],
+    ids=["loop-over-range", "if-on-unknown-attribute", "unknown-key"],
+)
+def test_what_a_list_of_layers_does_not_cover_is_located(call, at, words):
+    source, result = listed(call)
+    assert (line_of(source, at), "K2T103") in [(d.line, d.code) for d in result.diagnostics], [d.format() for d in result.diagnostics]
+    assert any(words in d.message for d in result.diagnostics)
 
 
 def test_no_data_and_no_build_is_a_K2T103_at_the_class():
@@ -129,3 +191,61 @@ def test_no_data_and_no_build_is_a_K2T103_at_the_class():
 def test_array_rebound_before_its_first_use_is_a_K2T103():
     source, result = convert(use="x = x.reshape(8, 3, 2)\nmodel.fit(x, y, epochs=1)")
     assert (line_of(source, "model.fit(x"), "K2T103") in [(d.line, d.code) for d in result.diagnostics]
+
+
+CALLED = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.RandomState(0).normal(size=(16, 6)).astype("float32")
+y = np.zeros((16, 1), dtype="float32")
+
+
+class Net2(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(8, activation="relu")
+        self.dropout = layers.Dropout(0.5)
+        self.out = layers.Dense(1)
+
+    def call(self, inputs, training=None):
+        return self.out(self.dropout(self.hidden(inputs), training=training))
+
+
+model = Net2()
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, epochs=1, verbose=0)
+first = model(x)
+second = model(x[:4], training=False)
+print("same:", bool(np.allclose(np.asarray(first)[:4], np.asarray(second))), "shape:", tuple(first.shape))
+"""
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="needs torch")
+def test_model_called_on_data_is_keras_inference_call(tmp_path):
+    from conftest import run_standalone
+
+    result = k2t.convert_source(CALLED, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "first = call_model(model, x)" in result.output and "second = call_model(model, x[:4])" in result.output
+    script = tmp_path / "case.py"
+    script.write_text(result.output, encoding="utf-8")
+    ran = run_standalone(script)
+    assert ran.returncode == 0, ran.stderr
+    # Dropout(0.5) is off as in Keras's model(x) (training=False), and the result is a plain tensor of the rows.
+    assert "same: True shape: (16, 1)" in ran.stdout, ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("use", "words"),
+    [
+        ("out = model(x, training=True)", "use of the model object"),
+        ("def step(batch):\n    return model(batch)\n", "use of the model object"),
+    ],
+    ids=["training-true", "inside-a-function"],
+)
+def test_model_call_outside_keras_inference_stays_located(use, words):
+    source = CALLED.split("first = ")[0] + use + "\n"
+    result = k2t.convert_source(source, filename="case.py")
+    assert any(d.code == "K2T140" and words in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]

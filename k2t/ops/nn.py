@@ -41,6 +41,23 @@ def _gelu(x: str) -> Callable[[Bound], str]:
     return template
 
 
+def _activation_get(bound: Bound) -> str:
+    """keras.activations.get("relu") -> the torch function of that activation (``F.relu``), or a lambda where
+    the activation is an expression (``lambda x: F.softmax(x, dim=-1)``); None is the identity, as in Keras."""
+    from ..translate.activations import ACTIVATIONS  # the one table of activation names (layers use it too)
+
+    name = bound.literal("identifier")
+    if name is None:
+        name = "linear"
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise bound.fail(f"activation {bound['identifier']} is not translated")
+    template = ACTIVATIONS[name].template
+    function = template.removesuffix("({x})")
+    if function != template and "(" not in function and "{" not in function:
+        return function
+    return "lambda x: " + template.replace("{x}", "x")
+
+
 def _softmax(function: str, x: str) -> Callable[[Bound], str]:
     """tf.nn.softmax's axis=None is the last axis."""
 
@@ -104,6 +121,8 @@ ROWS: tuple[Op, ...] = (
        _keras_relu("alpha")),
     Op("tensorflow.nn.relu", (FEATURES, NAME), "F.relu({features})"),
     Op("keras.ops.relu", (X,), "F.relu({x})"),
+    Op("keras.activations.get", (p("identifier"),), _activation_get,
+       "a function of a tensor; k2t translates a literal activation name (or None)"),
     Op("keras.activations.relu6", (X,), "F.relu6({x})", aliases=("keras.ops.relu6",)),
     Op("tensorflow.nn.relu6", (FEATURES, NAME), "F.relu6({features})"),
     Op("keras.activations.elu", (X, p("alpha", "1.0")), "F.elu({x}{, alpha=alpha})",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from .spec import Bound, Op, p
@@ -156,6 +157,35 @@ def _tile_int(bound: Bound) -> str:
     return "torch.tile({x}, {n})"
 
 
+def _is_python_size(code: str) -> bool:
+    """``y.shape[0]``, ``y.shape``, ``len(y)``, ``y.size(0)``, ``y.dim()``, a number: what torch gives as Python
+    ints where ``tf.shape`` gives an int32 tensor, so that ``.to(dtype)`` does not apply."""
+    try:
+        node = ast.parse(code.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("shape", "ndim")
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id in ("len", "int", "float")
+        return isinstance(func, ast.Attribute) and func.attr in ("size", "dim", "numel")
+    return False
+
+
+def _cast(bound: Bound) -> str:
+    """A tensor converts with ``.to(dtype)``; a size (``tf.shape(y)[0]`` is ``y.shape[0]``, a Python int in
+    torch) becomes a tensor of that dtype, as tf.cast makes one."""
+    if _is_python_size(bound["x"]):
+        return "torch.tensor({x}, dtype={dtype})"
+    return "{(x)}.to({dtype})"
+
+
 SHAPE_NOTE = (
     "the dynamic shape as the torch.Size of the tensor (Python ints at run time); TensorFlow gives an int32 tensor"
 )
@@ -279,10 +309,11 @@ ROWS: tuple[Op, ...] = (
     Op("keras.ops.top_k", (X, p("k"), p("sorted", "True", only=("True",))), "torch.topk({x}, {k})"),
     Op("keras.ops.tril", (X, p("k", "0")), "torch.tril({x}{, diagonal=k})"),
     Op("keras.ops.triu", (X, p("k", "0")), "torch.triu({x}{, diagonal=k})"),
-    Op("tensorflow.cast", (X, p("dtype", dtype=True), NAME), "{(x)}.to({dtype})",
-       "float -> int truncates toward 0 in both", aliases=("tensorflow.dtypes.cast",)),
-    Op("keras.backend.cast", (X, p("dtype", dtype=True)), "{(x)}.to({dtype})"),
-    Op("keras.ops.cast", (X, p("dtype", dtype=True)), "{(x)}.to({dtype})"),
+    Op("tensorflow.cast", (X, p("dtype", dtype=True), NAME), _cast,
+       "float -> int truncates toward 0 in both; a size (tf.shape(y)[0]) is a Python int in torch, made a tensor",
+       aliases=("tensorflow.dtypes.cast",)),
+    Op("keras.backend.cast", (X, p("dtype", dtype=True)), _cast),
+    Op("keras.ops.cast", (X, p("dtype", dtype=True)), _cast),
     Op("tensorflow.identity", (p("input"), NAME), "{input}"),
     Op("tensorflow.stop_gradient", (p("input"), NAME), "{(input)}.detach()"),
     Op("keras.backend.stop_gradient", (p("variables"),), "{(variables)}.detach()"),

@@ -524,7 +524,7 @@ def _disable_dropout(kmodel, tmodel) -> int:
     from torch import nn
 
     count = 0
-    for layer in _keras_layers(kmodel):
+    for layer in _with_sublayers(_keras_layers(kmodel)):
         if "Dropout" in type(layer).__name__ and hasattr(layer, "rate"):
             layer.rate = 0.0
             count += 1
@@ -550,6 +550,18 @@ def _disable_dropout(kmodel, tmodel) -> int:
         elif type(module).__name__.startswith("Keras") and hasattr(module, "recurrent_dropout"):
             module.input_dropout = module.recurrent_dropout = 0.0
     return count
+
+
+def _with_sublayers(layers) -> list:
+    """Each layer, then the layers a custom layer made in its __init__ (a TransformerBlock's Dropout), once each."""
+    found: dict[int, object] = {}
+    for layer in layers:
+        found.setdefault(id(layer), layer)
+        if type(layer).__module__.startswith("keras.") or not hasattr(layer, "_flatten_layers"):
+            continue  # Keras's own layers: handled as a whole above (MultiHeadAttention, recurrent cells)
+        for inner in layer._flatten_layers(include_self=False, recursive=True):
+            found.setdefault(id(inner), inner)
+    return list(found.values())
 
 
 def _recurrent_cells(layer) -> list:

@@ -81,6 +81,12 @@ class ScanMixin:
                     return
                 self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
                 return
+        if isinstance(func, cst.Name) and scope.model(func.value) is not None and self.called_on_data(statement, node, scope):
+            instance = scope.model(func.value)
+            self.consumed.add(id(func))
+            spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
+            self.script.calls.append(MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, (), node, statement))
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -132,6 +138,19 @@ class ScanMixin:
                 return
             self.script.callbacks.append(FunctionCallSpec(spec, node))
             return
+
+    def called_on_data(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``preds = model(x)`` at the top level, on one array, ``training=False`` at most: Keras's inference
+        call. Inside a function or a ``with`` block (a GradientTape's training step) it is another thing."""
+        if scope.parent is not None or _inside_with(self.module, statement):
+            return False
+        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+        keywords = [arg for arg in node.args if arg.keyword is not None]
+        if len(positional) != 1 or len(positional) + len(keywords) != len(node.args):
+            return False
+        if isinstance(positional[0].value, (cst.List, cst.Tuple, cst.Dict)):
+            return False  # several inputs: not translated here
+        return all(arg.keyword.value == "training" and self.code(arg.value).strip() == "False" for arg in keywords)
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
         if self.learning_rate(node, scope) is not None:
@@ -286,3 +305,27 @@ def _alone_in(statement: cst.CSTNode, call: cst.Call) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and statement.body[0].value is call
     )
+
+
+def _inside_with(module: cst.Module, statement: cst.CSTNode) -> bool:
+    """Whether ``statement`` stands in the body of a ``with`` block of the module."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_With(self, node: cst.With) -> None:
+            self.depth += 1
+
+        def leave_With(self, node: cst.With) -> None:
+            self.depth -= 1
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            if node is statement and self.depth:
+                found = True
+            return not found and super().on_visit(node)
+
+    module.visit(Finder())
+    return found

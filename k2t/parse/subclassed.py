@@ -16,7 +16,10 @@ attributes other than layers) is an _Unfollowable at that construct: a K2T103, n
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -125,9 +128,11 @@ class SubclassedMixin:
                 raise _Unfollowable(expr, f"`{self.code(expr).strip()}`, passed to {node.name.value}(), is not a value k2t knows")
             inner.env.bind(name, known, transient=True)  # the layers' arguments are written with the value
 
-    def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> dict[str, tuple[KerasCall, int]]:
-        """``self.dense1 = layers.Dense(32)`` in __init__: attribute -> (the layer, its identity)."""
-        attributes: dict[str, tuple[KerasCall, int]] = {}
+    def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> _Attributes:
+        """``self.dense1 = layers.Dense(32)`` in __init__, also in lists (``[layers.Dense(8) for _ in range(3)]``)
+        and dicts of layers, and attributes holding values k2t knows (``self.use_dropout = use_dropout``),
+        which call() may decide an ``if`` on."""
+        attributes = _Attributes()
         self._step_objects_of_call_model = []  # keras.metrics / keras.losses objects beside the layers (train_step)
         for statement in _body_of(init.body) if init is not None else ():
             if _is_docstring(statement) or _is_super_init(statement):
@@ -141,10 +146,66 @@ class SubclassedMixin:
             if name is not None and name.startswith(("keras.metrics.", "keras.losses.")) and overrides_steps(node):
                 self._step_objects_of_call_model.append((attr, self.value(value, inner)))
                 continue
-            if name is None or not name.startswith("keras.layers.") or not name.rsplit(".", 1)[-1][:1].isupper():
-                raise _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there)")
-            attributes[attr] = (self.call(value, name, inner), id(value))
+            if isinstance(value, (cst.List, cst.Tuple, cst.ListComp)):
+                keys = []
+                for index, (layer, identity) in enumerate(self._layer_list(attr, value, node, inner)):
+                    keys.append(f"{attr}[{index}]")
+                    attributes.layers[keys[-1]] = (layer, identity)
+                attributes.containers[attr] = keys
+                continue
+            if isinstance(value, cst.Dict):
+                attributes.containers[attr] = self._layer_dict(attr, value, node, inner, attributes)
+                continue
+            if self._is_layer(value):
+                attributes.layers[attr] = (self.call(value, self.keras_name(value.func), inner), id(value))
+                continue
+            known, _ = self.evaluate(value, inner)
+            if isinstance(known, Unknown) or not is_constant(known):
+                raise _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there, and values it knows)")
+            attributes.constants[attr] = known
         return attributes
+
+    def _is_layer(self, value: cst.BaseExpression) -> bool:
+        name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
+        return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1][:1].isupper()
+
+    def _layer_list(self, attr: str, value: cst.BaseExpression, node: cst.ClassDef, inner: _Scope) -> list[tuple[KerasCall, int]]:
+        """The layers of ``[layers.Dense(8), layers.Dense(4)]`` or ``[layers.Dense(n) for n in sizes]`` (an
+        iterable k2t knows), each a layer object of its own."""
+        refused = _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__: k2t follows a list of layer calls, or a comprehension of one over values it knows")
+        if isinstance(value, (cst.List, cst.Tuple)):
+            elements = [e.value for e in value.elements]
+            if not all(isinstance(e, cst.Element) for e in value.elements) or not all(self._is_layer(e) for e in elements):
+                raise refused
+            return [(self.call(e, self.keras_name(e.func), inner), id(e)) for e in elements]
+        if value.for_in.inner_for_in is not None or value.for_in.ifs or value.for_in.asynchronous:
+            raise refused
+        target = value.for_in.target
+        known, _ = self.evaluate(value.for_in.iter, inner)
+        if not isinstance(target, cst.Name) or not self._is_layer(value.elt) or isinstance(known, Unknown):
+            raise refused
+        try:
+            items = list(known)
+        except TypeError:
+            raise refused from None
+        layers = []
+        for index, item in enumerate(items):
+            if not is_constant(item):
+                raise refused
+            inner.env.bind(target.value, item, transient=True)
+            # One cst node makes a new layer object per iteration: its identity is the node's with the index.
+            layers.append((self.call(value.elt, self.keras_name(value.elt.func), inner), hash((id(value.elt), index))))
+        return layers
+
+    def _layer_dict(self, attr: str, value: cst.Dict, node: cst.ClassDef, inner: _Scope, attributes: _Attributes) -> list[str]:
+        keys = []
+        for element in value.elements:
+            key = self.evaluate(element.key, inner)[0] if isinstance(element, cst.DictElement) else None
+            if not isinstance(key, str) or not self._is_layer(element.value):
+                raise _Unfollowable(value, f"`self.{attr}` in {node.name.value}.__init__: k2t follows a dict of layer calls under string keys")
+            keys.append(f"{attr}[{key!r}]")
+            attributes.layers[keys[-1]] = (self.call(element.value, self.keras_name(element.value.func), inner), id(element.value))
+        return keys
 
     def _call_parameters(self, method: cst.FunctionDef, node: cst.ClassDef) -> tuple[str, str | None]:
         """``call(self, inputs, training=None)``: the input's name and the training flag's, if any."""
@@ -184,30 +245,115 @@ class SubclassedMixin:
         return Value(f"{array.value}.shape[1:]", self.pos(array), shape_of=ShapeOf(array.value, 1, known.rank))
 
 
-class _CallWalker:
-    """The body of ``call`` as Functional tensors: straight-line layer calls and +, -, * of tensors."""
+@dataclass
+class _Attributes:
+    """What __init__ assigns to self: layers (by key: ``dense1``, ``blocks[0]``, ``heads['a']``), the keys of
+    each list or dict of layers, and the values k2t knows of other attributes."""
 
-    def __init__(self, parser, class_name: str, attributes, source: TensorNode, training: str | None, line):
+    layers: dict[str, tuple[KerasCall, int]] = field(default_factory=dict)
+    containers: dict[str, list[str]] = field(default_factory=dict)
+    constants: dict[str, object] = field(default_factory=dict)
+
+
+class _CallWalker:
+    """The body of ``call`` as Functional tensors: layer calls, +, -, * of tensors, ``for block in self.blocks``
+    unrolled over the layers __init__ made, and ``if`` decided on values k2t knows (``self.use_dropout``)."""
+
+    def __init__(self, parser, class_name: str, attributes: _Attributes, source: TensorNode, training: str | None, line):
         self.parser = parser
         self.class_name = class_name
         self.attributes = attributes
         self.tensors: dict[str, TensorNode] = {source.var: source}
+        self.aliases: dict[str, str] = {}  # loop variable -> the layer's key (`for block in self.blocks`)
         self.training = training
         self.line = line
 
     def walk(self, method: cst.FunctionDef) -> TensorNode:
-        for statement in _body_of(method.body):
+        returned = self.block(_body_of(method.body))
+        if returned is None:
+            raise self.unfollowable(method, f"{self.class_name}.call returns no tensor k2t can follow")
+        return returned
+
+    def block(self, statements) -> TensorNode | None:
+        """Walk ``statements``; the returned tensor when one returns (the statements after it never run)."""
+        for statement in statements:
             if _is_docstring(statement):
                 continue
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
-            if isinstance(small, cst.Return) and small.value is not None:
-                return self.tensor(small.value, "outputs")
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                target = small.targets[0].target.value
-                self.tensors[target] = self.tensor(small.value, target)
-                continue
-            raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)")
-        raise self.unfollowable(method, f"{self.class_name}.call returns no tensor k2t can follow")
+            if isinstance(statement, cst.For):
+                returned = self.loop(statement)
+            elif isinstance(statement, cst.If):
+                returned = self.branch(statement)
+            else:
+                returned = self.simple(statement)
+            if returned is not None:
+                return returned
+        return None
+
+    def simple(self, statement) -> TensorNode | None:
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        if isinstance(small, cst.Return) and small.value is not None:
+            return self.tensor(small.value, "outputs")
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            target = small.targets[0].target.value
+            self.tensors[target] = self.tensor(small.value, target)
+            return None
+        raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)")
+
+    def loop(self, statement: cst.For) -> TensorNode | None:
+        """``for block in self.blocks:``: the body once per layer of the list, in its order."""
+        keys = self.attributes.containers.get(_self_attribute(statement.iter) or "")
+        if keys is None or not isinstance(statement.target, cst.Name) or statement.orelse is not None or statement.asynchronous:
+            raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls and `for layer in self.<list of layers>`)")
+        for key in keys:
+            self.aliases[statement.target.value] = key
+            if self.block(_body_of(statement.body)) is not None:
+                raise self.unfollowable(statement, f"a return inside `for` in {self.class_name}.call is not translated")
+        del self.aliases[statement.target.value]
+        return None
+
+    def branch(self, statement: cst.If) -> TensorNode | None:
+        """``if self.use_dropout:``: the branch the known value takes."""
+        decided = self.decide(statement.test)
+        if decided is None:
+            raise self.unfollowable(statement.test, f"`if {self.parser.code(statement.test).strip()}` in {self.class_name}.call: k2t decides an if only on values known when the model is made")
+        if decided:
+            return self.block(_body_of(statement.body))
+        orelse = statement.orelse
+        if orelse is None:
+            return None
+        if isinstance(orelse, cst.If):
+            return self.branch(orelse)
+        return self.block(_body_of(orelse.body))
+
+    def decide(self, test: cst.BaseExpression) -> bool | None:
+        value = self.known(test)
+        return None if value is _UNDECIDED else bool(value)
+
+    def known(self, node: cst.BaseExpression) -> object:
+        attr = _self_attribute(node)
+        if attr is not None:
+            return self.attributes.constants.get(attr, _UNDECIDED)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            value = self.known(node.expression)
+            return _UNDECIDED if value is _UNDECIDED else not value
+        if isinstance(node, cst.BooleanOperation):
+            left, right = self.known(node.left), self.known(node.right)
+            if left is _UNDECIDED or right is _UNDECIDED:
+                return _UNDECIDED
+            return (left and right) if isinstance(node.operator, cst.And) else (left or right)
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            left, right = self.known(node.left), self.known(node.comparisons[0].comparator)
+            compare = _COMPARISONS.get(type(node.comparisons[0].operator))
+            if left is _UNDECIDED or right is _UNDECIDED or compare is None:
+                return _UNDECIDED
+            try:
+                return compare(left, right)
+            except TypeError:
+                return _UNDECIDED
+        try:
+            return ast.literal_eval(self.parser.code(node).strip())
+        except (ValueError, SyntaxError):
+            return _UNDECIDED
 
     def tensor(self, node: cst.BaseExpression, target: str) -> TensorNode:
         if isinstance(node, cst.Name) and node.value in self.tensors:
@@ -217,12 +363,28 @@ class _CallWalker:
             inputs = (self.tensor(node.left, target), self.tensor(node.right, target))
             layer = KerasCall(f"keras.layers.{merge}", (), (), self.parser.pos(node))
             return self.parser.made(TensorNode(target, self.parser.pos(node), layer, id(node), inputs, True, statement=self.line))
-        if isinstance(node, cst.Call) and _self_attribute(node.func) in self.attributes:
+        if isinstance(node, cst.Call) and self.layer_key(node.func) in self.attributes.layers:
             return self.layer_call(node, target)
         raise self.unfollowable(node, f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow")
 
+    def layer_key(self, func: cst.BaseExpression) -> str | None:
+        """``self.dense1`` -> "dense1"; ``self.blocks[0]`` -> "blocks[0]"; a loop variable -> its layer's key."""
+        if isinstance(func, cst.Name):
+            return self.aliases.get(func.value)
+        if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
+            attr = _self_attribute(func.value)
+            index = self.known(func.slice[0].slice.value)
+            keys = self.attributes.containers.get(attr or "")
+            if keys is None or index is _UNDECIDED:
+                return None
+            key = f"{attr}[{index!r}]"
+            if isinstance(index, int) and not isinstance(index, bool) and -len(keys) <= index < len(keys):
+                return keys[index]
+            return key if key in keys else None
+        return _self_attribute(func)
+
     def layer_call(self, node: cst.Call, target: str) -> TensorNode:
-        layer, layer_id = self.attributes[_self_attribute(node.func)]
+        layer, layer_id = self.attributes.layers[self.layer_key(node.func)]
         positional = [a for a in node.args if a.keyword is None and not a.star]
         if len(positional) != 1 or len(positional) + len([a for a in node.args if a.keyword is not None]) != len(node.args):
             raise self.unfollowable(node, f"`{self.parser.code(node)}`: k2t follows a layer called on one tensor")
@@ -242,6 +404,12 @@ class _CallWalker:
 
 def _defines(node: cst.ClassDef, method: str) -> bool:
     return any(isinstance(s, cst.FunctionDef) and s.name.value == method for s in _body_of(node.body))
+_UNDECIDED = object()  # an expression of call() whose value k2t does not know when the model is made
+_COMPARISONS = {
+    cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt, cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge, cst.Is: operator.is_, cst.IsNot: operator.is_not,
+    cst.In: lambda a, b: a in b, cst.NotIn: lambda a, b: a not in b,
+}  # fmt: skip
 
 
 def _self_attribute(node: cst.BaseExpression) -> str | None:

@@ -744,8 +744,13 @@ def _arguments(call: MethodCall) -> dict[str, Value]:
 
 
 def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
-    given = _arguments(call)
     var = call.model
+    if call.method == "__call__":  # `model(x)` on data (k2t.parse.scan: one array, training=False at most)
+        if len(module.forward_args) > 1:
+            raise Unsupported("K2T140", f"`{var}(...)` of a model with several inputs is not translated", call.pos)
+        plan.add_helper(Helper("call_model", "functions/call_model.py.j2"))
+        return f"{plan.name('call_model')}({var}, {call.args[0].code})"
+    given = _arguments(call)
     if call.method == "summary":
         plan.features.add("summary")
         return f"{plan.name('summary')}({var})"

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ast
 import math
+import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,15 +35,17 @@ from libcst.metadata import PositionProvider
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
+from ..ops import OpError, translate_op
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
-from .op_code import KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
+from .op_code import CallRewrite, KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
 from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import layer
 from .regularizers import regularizer_terms
 from .seed_generators import unused_seed_generators
+from .sublayers import Sublayers, SublayerTranslator, translated_sublayers
 
 _OP_CODES = ("K2T100", "K2T150")
 # Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
@@ -179,13 +183,15 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     arguments = _bind_arguments(parts, ctx.layer)
     constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in arguments)})"
     sizes = _Sizes(ctx, parts, arguments)
+    _record_arguments(layer_class, sizes)
     input_shape = (None, *(_size_of(dim) for dim in ctx.shape))
     # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
     # that its weights exist before the optimizer is made.
     dims = ", ".join(["None", *("None" if dim is None else dim for dim in ctx.shape)])
     build = [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"] if "build" in parts.methods else []
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
-    output = _output_shape(parts, sizes, input_shape, weight_shapes)
+    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
+    output = sublayers.output if sublayers is not None and sublayers.output is not None else _output_shape(parts, sizes, input_shape, weight_shapes)
     if output is None:
         _refuse_if_needed(ctx, layer_class)
     else:
@@ -200,9 +206,81 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         forward=[clear_line(ctx.self_attr), forward] if adds else [forward],
         added_losses=[added_total(ctx.self_attr)] if adds else [],
         weights="custom",
-        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
-        params=_count(weight_shapes.values()),
+        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)]
+        + (sublayers.regularizers if sublayers is not None else []),
+        params=_count(weight_shapes.values(), sublayers.params if sublayers is not None else 0),
+        sublayers=sublayers.transfers if sublayers is not None else [],
+        inner=sublayers.plans if sublayers is not None else [],
     )
+
+
+# The literal values each __init__ parameter of a class receives, over its uses (keras.activations.get(name)).
+_ARGUMENT_VALUES: weakref.WeakKeyDictionary[LayerClass, dict[str, list[object]]] = weakref.WeakKeyDictionary()
+
+
+def _record_arguments(layer_class: LayerClass, sizes: _Sizes) -> None:
+    values = _ARGUMENT_VALUES.setdefault(layer_class, {})
+    for param in (p.name.value for p in sizes.parts.init_params):
+        given = sizes.arguments.get(param)
+        if given is None and param in sizes.defaults:
+            literal = _literal(sizes.defaults[param])
+        else:
+            literal = given.literal if given is not None and given.is_literal else ...
+        values.setdefault(param, []).append(literal)
+
+
+def _activation_calls(layer_class: LayerClass, keras_name: KerasName) -> CallRewrite:
+    """``keras.activations.get(activation)`` with an __init__ parameter every use passes the same literal name
+    (or leaves at its default): that activation's torch function."""
+    values = _ARGUMENT_VALUES.get(layer_class, {})
+
+    def rewrite(original: cst.Call, updated: cst.Call) -> str | None:
+        if keras_name(original.func) != "keras.activations.get" or len(original.args) != 1:
+            return None
+        argument = original.args[0].value
+        seen = values.get(argument.value, []) if isinstance(argument, cst.Name) else []
+        distinct = {repr(value) for value in seen}
+        if len(distinct) != 1 or seen[0] is ... or not (seen[0] is None or isinstance(seen[0], str)):
+            return None
+        try:
+            return translate_op("keras.activations.get", [repr(seen[0])]).code
+        except OpError:
+            return None
+
+    return rewrite
+
+
+def _both(first: CallRewrite | None, second: CallRewrite) -> CallRewrite:
+    if first is None:
+        return second
+    return lambda original, updated: first(original, updated) or second(original, updated)
+
+
+@dataclass
+class _SublayersOfUse:
+    output: tuple | None  # the layer's output shape, batch first, in the model's terms
+    regularizers: list[str]  # over the model's attribute of the layer
+    params: int | None
+    transfers: list[tuple[str, str, str]]
+    plans: list[LayerPlan]  # the sublayers' own, which the optimizer's translation may still adjust
+
+
+def _translate_sublayers(ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple) -> _SublayersOfUse | None:
+    """The class's sublayers converted for this use (k2t.translate.sublayers); None when it has none."""
+    if not parts.sublayers:
+        return None
+    script = parts.layer_class.script
+    bound: dict[str, Value] = dict(sizes.arguments)
+    for name, default in sizes.defaults.items():
+        bound.setdefault(name, _value(default, script))
+    translator = SublayerTranslator(ctx, parts, bound, import_names(script.metadata), lambda node: _value(node, script), lambda node: _pos(script, node))
+    output = translator.translate(input_shape)
+    result = translator.result
+    ctx.helpers.extend(result.helpers)
+    # The class's `self.ffn[0].weight` is the model's `self.block.ffn[0].weight`.
+    regularizers = [re.sub(r"\bself\.", f"{ctx.self_attr}.", term) for term in result.regularizers]
+    plans = [plan for constructed in result.statements.values() for plan in constructed.plans]
+    return _SublayersOfUse(output, regularizers, result.params, list(result.transfers), plans)
 
 
 def _check_class(parts: LayerClassParts) -> None:
@@ -210,12 +288,6 @@ def _check_class(parts: LayerClassParts) -> None:
     layer_class = parts.layer_class
     if parts.call is None:
         raise Unsupported("K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos)
-    for attr, call in parts.sublayers:
-        message = (
-            f"custom layer {layer_class.name}: the Keras layer `self.{attr}` created in its __init__ is not translated "
-            "(k2t does not follow the input sizes of a custom layer's sublayers)"
-        )
-        raise Unsupported("K2T103", message, _pos(layer_class.script, call))
     for weight in parts.weights:
         unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
         if unknown:
@@ -282,8 +354,10 @@ def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str) -> li
     return regularizer_terms(_value(regularizer, parts.layer_class.script), f"{owner}.{weight.attr}")
 
 
-def _count(shapes) -> int | None:
-    total = 0
+def _count(shapes, sublayers: int | None = 0) -> int | None:
+    if sublayers is None:
+        return None
+    total = sublayers
     for shape in shapes:
         if shape is None or not all(isinstance(dim, int) for dim in shape):
             return None
@@ -438,6 +512,11 @@ def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, wei
         return None
     keras_name = import_names(parts.layer_class.script.metadata)
     shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None})
+    # `self.activation = keras.activations.get(...)`: an activation keeps its input's shape.
+    shapes.elementwise = {
+        f"self.{attr}" for attr, value in parts.attributes.items()
+        if isinstance(value, cst.Call) and keras_name(value.func) == "keras.activations.get"
+    }  # fmt: skip
     return shapes.returned(call, call.params.params[1].name.value, input_shape)
 
 
@@ -463,6 +542,7 @@ class _TensorShapes:
     def __init__(self, keras_name: KerasName, attributes: dict[str, tuple]):
         self.keras_name = keras_name
         self.attributes = attributes
+        self.elementwise: set[str] = set()  # `self.activation`: functions of one tensor that keep its shape
 
     def returned(self, method: cst.FunctionDef, parameter: str, input_shape: tuple) -> tuple | None:
         names: dict[str, tuple | None] = {parameter: input_shape}
@@ -501,6 +581,8 @@ class _TensorShapes:
         return None
 
     def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
+        if _code(node.func) in self.elementwise and len(node.args) == 1 and node.args[0].keyword is None:
+            return self.shape(node.args[0].value, names)
         name = self.keras_name(node.func)
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
@@ -596,6 +678,9 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
     found: list[Todo] = []
     for layer_class in dict.fromkeys(classes):
         parts = class_parts(layer_class)
+        sublayers = translated_sublayers(layer_class)
+        if sublayers is not None:
+            statements.update((key, constructed.lines()) for key, constructed in sublayers.statements.items())
         expressions[id(layer_class.base)] = "nn.Module"
         added, problems = add_loss_rewrites(parts.methods)  # self.add_loss(t) -> self.losses.append(t)
         seeds = unused_seed_generators(parts.methods, keras_name)  # read only as seed=, which torch's draws drop
@@ -613,11 +698,17 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
                 continue
             if name == "call":
                 expressions[id(method.name)] = "forward"
-            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None)
+            sublayer_calls = _sublayer_calls(sublayers) if sublayers is not None and name == "call" else None
+            other_calls = _both(sublayer_calls, _activation_calls(layer_class, keras_name)) if name == "__init__" else sublayer_calls
+            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None, calls=other_calls)
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
-            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops).
+            # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops), and so
+            # is a sublayer's (its torch constructor, k2t.translate.sublayers).
             replaced = [_range(positions, weight.statement) for weight in parts.weights] + [_range(positions, s) for s in seeds]
+            if sublayers is not None:
+                replaced += [_range(positions, statement) for statement in _sublayer_statements(parts, sublayers)]
+                superseded += replaced
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
@@ -627,6 +718,24 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             except Unsupported as exc:
                 found.append(Todo(weight.statement, exc.code, exc.message, exc.pos or _pos_of(positions, weight.call)))
     todos[:] = [t for t in todos if not (t.code in _OP_CODES and _inside(t.pos, superseded))] + found
+
+
+def _sublayer_statements(parts: LayerClassParts, sublayers: Sublayers) -> list[cst.CSTNode]:
+    init = parts.methods.get("__init__")
+    return [statement for statement in (_body(init) if init is not None else []) if id(statement) in sublayers.statements]
+
+
+def _sublayer_calls(sublayers: Sublayers) -> CallRewrite:
+    """The class's calls of its sublayers in torch: the converter's form over the arguments as rewritten."""
+
+    def rewrite(original: cst.Call, updated: cst.Call) -> str | None:
+        call = sublayers.calls.get(id(original))
+        if call is None or call.as_written:
+            return None
+        tensors = [arg.value for arg in updated.args if arg.keyword is None or arg.keyword.value not in call.dropped]
+        return call.template.format(*(_code(tensor).strip() for tensor in tensors))
+
+    return rewrite
 
 
 def _rewrite_super_calls(method: cst.FunctionDef, calls: dict[int, str], statements: dict[int, list[str]]) -> None:

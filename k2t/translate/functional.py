@@ -107,6 +107,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             node_plans.append((node, None))
             continue
         several = registry.TENSOR_CALLS.get(layer.short_name) if layer.model is None and layer.name.startswith("keras.layers.") else None
+        if several is not None and layer.short_name in registry.LAYERS and len(inputs) == 1 and not node.as_list:
+            several = None  # a layer of one tensor as well (Lambda): its own converter
         if several is None and layer.layer_class is not None and (node.as_list or len(inputs) > 1):
             several = convert_custom_layer_on_list  # Sampling()([z_mean, z_log_var]): forward receives the list
         if several is not None:

@@ -26,7 +26,7 @@ from ..values import Env, is_constant
 from .model import Dim, LayerContext
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
-from .registry import layer
+from .registry import TensorCallPlan, TensorInput, layer, tensor_call
 from .user_functions import ScriptFunctions, UserFunction
 
 _PARAMETERS = ("function", "output_shape", "mask", "arguments")
@@ -82,6 +82,47 @@ def convert_lambda(ctx: LayerContext) -> LayerPlan:
         else:
             ctx.shape = derived
     return LayerPlan(keras_class="Lambda", attr=None, forward=[forward], params=0)
+
+
+@tensor_call("Lambda")
+def convert_lambda_on_tensors(ctx: LayerContext, node, inputs: list[TensorInput]) -> TensorCallPlan:
+    """``Lambda(euclidean_distance)([a, b])``: the function receives the list of tensors, as in Keras (a siamese
+    network's distance). A top-level function is called on the list; a lambda is called as it is written."""
+    given, extra, unknown = ctx.layer.bind(_PARAMETERS)
+    if extra is not None or unknown is not None and unknown[0] != "name":
+        what = extra.code if extra is not None else f"{unknown[0]}="
+        raise Unsupported("K2T102", f"Lambda({what}) is not translated", ctx.layer.pos)
+    for key in ("mask", "arguments"):
+        value = given.get(key)
+        if value is not None and not (value.is_literal and value.literal is None):
+            raise Unsupported("K2T102", f"Lambda({key}=...) is not translated", value.pos)
+    if any(tensor.keyword is not None for tensor in inputs) or not node.as_list:
+        raise Unsupported("K2T102", "Lambda called on tensors other than one list of them is not translated", node.pos)
+    if any(tensor.layout != "keras" and len(tensor.shape) >= 2 for tensor in inputs):
+        raise Unsupported("K2T102", "Lambda on a list of channels-first tensors is not translated", node.pos)
+    function = given.get("function")
+    if function is None or function.source is None:
+        message = f"Lambda({function.code if function else ''}): k2t translates a lambda or the name of a top-level function of the script"
+        raise Unsupported("K2T102", message, function.pos if function else ctx.layer.pos)
+    if isinstance(function.source.node, cst.Lambda):
+        keras_name = import_names(function.source.script.metadata)
+        parameters = function.source.node.params.params
+        device = f"{parameters[0].name.value}[0].device" if len(parameters) == 1 else None  # the first tensor's
+        rewrite = rewrite_ops(function.source.node, keras_name, device=device)
+        if rewrite.problems:
+            problem = rewrite.problems[0]
+            raise Unsupported(problem.error.code, f"in a Lambda: {problem.error.message}", _pos(function.source.script, problem.node))
+        called = f"({_code(apply_rewrite(function.source.node, rewrite)).replace('{', '{{').replace('}', '}}')})"
+    else:
+        _named(function.source, function)  # a top-level function of one argument (here, the list)
+        called = function.code
+    output_shape = given.get("output_shape")
+    if output_shape is None or output_shape.is_literal and output_shape.literal is None:
+        raise Unsupported("K2T103", "a Lambda on a list of tensors needs `output_shape=(...)` (sizes without the batch axis) for k2t to follow", ctx.layer.pos)
+    shape = _declared_shape(ctx, output_shape)
+    arguments = ", ".join(f"{{{index}}}" for index in range(len(inputs)))
+    plan = LayerPlan(keras_class="Lambda", attr=None, forward=[], params=0)
+    return TensorCallPlan(plan, [f"{{out}} = {called}([{arguments}])"], [shape])
 
 
 # ----------------------------------------------------------------------------------------- the function

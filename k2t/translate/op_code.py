@@ -86,11 +86,17 @@ def import_names(wrapper: MetadataWrapper) -> KerasName:
     return keras_name
 
 
-def rewrite_ops(node: cst.CSTNode, keras_name: KerasName, device: str | None = None) -> OpRewrite:
+# Another rewrite of a call that is no op (a custom layer's sublayer call): (original, updated) -> torch code or None.
+CallRewrite = Callable[[cst.Call, cst.Call], "str | None"]
+
+
+def rewrite_ops(node: cst.CSTNode, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
     Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
-    tensors made from nothing (``tf.range``, ``K.zeros``) go, as code (``x.device``) valid under ``node``."""
-    transformer = _OpTransformer(keras_name, device)
+    tensors made from nothing (``tf.range``, ``K.zeros``) go, as code (``x.device``) valid under ``node``.
+    ``calls``: the torch code of other calls, rewritten in the same pass so that ops around them and inside
+    them compose."""
+    transformer = _OpTransformer(keras_name, device, calls)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -103,9 +109,10 @@ def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
 
 
 class _OpTransformer(cst.CSTTransformer):
-    def __init__(self, keras_name: KerasName, device: str | None = None):
+    def __init__(self, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None):
         self.keras_name = keras_name
         self.device = device
+        self.calls = calls
         self.rewrite = OpRewrite()
         self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
         self.stack: list[cst.CSTNode] = []  # original nodes from the root to the one being visited
@@ -125,6 +132,12 @@ class _OpTransformer(cst.CSTTransformer):
         parent = self.stack[-1] if self.stack else None
         if id(original_node) in self.names and not _is_callee(original_node, parent):
             return self._constant(original_node, updated_node, parent)
+        if self.calls is not None and isinstance(original_node, cst.Call) and id(original_node) not in self.tainted:
+            code = self.calls(original_node, updated_node)
+            if code is not None:
+                if id(original_node.func) in self.names:
+                    self.rewrite.handled.append(original_node.func)
+                return self._replace(original_node, code, (), "", parent)
         if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
             return self._call(original_node, updated_node, parent)
         return updated_node

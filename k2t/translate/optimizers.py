@@ -439,5 +439,6 @@ def sparse_embedding_rows(optimizer: OptimizerPlan, module: ModulePlan) -> tuple
 def _layers(module: ModulePlan):
     for layer in module.layers:
         yield layer
+        yield from layer.inner  # a custom layer's sublayers (k2t.translate.sublayers)
         if layer.nested is not None:
             yield from _layers(layer.nested)

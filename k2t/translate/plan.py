@@ -37,6 +37,9 @@ class LayerPlan:
     # Built by a block class (k2t.translate.blocks) rather than by the module itself; `attr` is then dotted.
     in_block: bool = False
     block_start: tuple[str, str, str] | None = None  # (attribute, constructor, output layout) of the block built here
+    # A custom layer's sublayers (k2t.translate.sublayers): (Keras path, torch path, weight-transfer kind) each.
+    sublayers: list[tuple[str, str, str]] = field(default_factory=list)
+    inner: list[LayerPlan] = field(default_factory=list)  # ... and their own plans
 
 
 @dataclass

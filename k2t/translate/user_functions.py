@@ -99,7 +99,7 @@ class ScriptFunctions:
 
     def _check_repeatable(self, call: cst.Call, value: Value, what: str, code: str) -> None:
         for arg in call.args:
-            if arg.star or not self._repeatable(arg.value):
+            if arg.star or not self._repeatable(arg.value, self._at_top_level(value)):
                 raise Unsupported(
                     code,
                     f"{what} `{value.code}`: the converted training calls `{self.code(call.func)}(...)` again, so its "
@@ -111,14 +111,28 @@ class ScriptFunctions:
     def code(node: cst.CSTNode) -> str:
         return cst.Module(body=[]).code_for_node(node)
 
-    def _repeatable(self, node: cst.BaseExpression) -> bool:
+    def _repeatable(self, node: cst.BaseExpression, top_level: bool) -> bool:
         text = self.code(node)
         try:
             ast.literal_eval(text)
             return True
         except (ValueError, SyntaxError):
             pass
-        return isinstance(node, cst.Name) and node.value in self.script.module_names and node.value not in _locals(self.script)
+        # A name of some function's locals is the module's only where the call stands at the top level
+        # (`loss(margin=margin)` beside `def loss(margin=1)`, as keras.io writes it).
+        return isinstance(node, cst.Name) and node.value in self.script.module_names and (top_level or node.value not in _locals(self.script))
+
+    def _at_top_level(self, value: Value) -> bool:
+        """Whether the compile argument ``value`` stands outside every function of the script."""
+        if value.pos is None:
+            return False
+        positions = self.script.metadata.resolve(PositionProvider)
+        for statement in self.script.module.body:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                where = positions[statement]
+                if (where.start.line, where.start.column + 1) <= tuple(value.pos) <= (where.end.line, where.end.column + 1):
+                    return False
+        return True
 
     def use(self, functions: list[UserFunction]) -> None:
         for function in functions:
