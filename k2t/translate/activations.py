@@ -37,7 +37,24 @@ _ROWS = (
     Activation("leaky_relu", "F.leaky_relu({x}, 0.2)", "nn.LeakyReLU(0.2)", "the leaky_relu activation string has slope 0.2"),
     Activation("mish", "F.mish({x})", "nn.Mish()"),
     Activation("linear", "{x}", "nn.Identity()"),
+    Activation("celu", "F.celu({x})", "nn.CELU()"),
+    Activation("hard_tanh", "F.hardtanh({x})", "nn.Hardtanh()"),
+    Activation("hard_shrink", "F.hardshrink({x}, 0.5)", "nn.Hardshrink(0.5)", "Keras's threshold 0.5, as torch's"),
+    Activation("soft_shrink", "F.softshrink({x}, 0.5)", "nn.Softshrink(0.5)", "Keras's threshold 0.5, as torch's"),
+    Activation("tanh_shrink", "F.tanhshrink({x})", "nn.Tanhshrink()"),
+    Activation("log_sigmoid", "F.logsigmoid({x})", "nn.LogSigmoid()"),
+    # Keras: 0 below -1, 1 above 1, (x + 1) / 2 between.
+    Activation("sparse_sigmoid", "(({x} + 1) / 2).clamp(0.0, 1.0)", None),
 )
+# Keras activations k2t reports (K2T110), and why: each needs its input twice (sparse_plus, squareplus), changes
+# the feature count (glu), takes arguments no string can give (threshold), or sorts (sparsemax).
+UNTRANSLATED = {
+    "sparse_plus": "its piecewise form reads the input twice",
+    "squareplus": "its form reads the input twice",
+    "glu": "it halves the last axis",
+    "sparsemax": "it sorts the last axis",
+    "threshold": "it needs threshold and default_value",
+}
 ACTIVATIONS: dict[str, Activation] = {row.keras: row for row in _ROWS}
 
 
@@ -56,6 +73,8 @@ def activation_name(value: Value | None) -> str:
         name = value.keras_ref.rsplit(".", 1)[-1]
     else:
         raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
+    if name in UNTRANSLATED:
+        raise Unsupported("K2T110", f"activation {name!r} is not translated: {UNTRANSLATED[name]}", value.pos)
     if name not in ACTIVATIONS:
         raise Unsupported("K2T110", f"activation {name!r} is not translated", value.pos)
     return name
