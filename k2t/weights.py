@@ -46,7 +46,8 @@ def _copy(target, value, what: str) -> None:
             raise WeightTransferError(f"{what}: Keras shape {tuple(value.shape)} vs torch shape {tuple(target.shape)}")
         value = value.reshape(tuple(target.shape))
     with torch.no_grad():
-        target.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=target.dtype))
+        # reshape: np.ascontiguousarray makes a 0-d weight (Attention's scale) 1-d.
+        target.copy_(torch.as_tensor(np.ascontiguousarray(value).reshape(value.shape), dtype=target.dtype))
 
 
 def _dense(layer, module, name: str) -> None:
@@ -179,6 +180,12 @@ def _multi_head_attention(layer, module, name: str) -> None:
         _copy(getattr(module, f"{projection}_bias"), _numpy(dense.bias), f"{name}.{projection}_bias")
 
 
+def _attention(layer, module, name: str) -> None:
+    """Attention's scalars scale and concat_score_weight, AdditiveAttention's scale vector: copied as they are."""
+    for weight in ("scale", "concat_score_weight"):
+        _copy(getattr(module, weight, None), _numpy(getattr(layer, weight, None)), f"{name}.{weight}")
+
+
 def _time_distributed_dense(layer, module, name: str) -> None:
     _dense(layer.layer, module, name)
 
@@ -215,6 +222,7 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "bidirectional_gru": _bidirectional,
     "time_distributed_dense": _time_distributed_dense,
     "multi_head_attention": _multi_head_attention,
+    "attention": _attention,
     "custom": _custom,
 }
 

@@ -78,6 +78,7 @@ def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
     from . import (  # noqa: F401
         attention,
+        attention_layers,
         conv,
         custom_layers,
         lambda_layer,

@@ -1,0 +1,109 @@
+"""Exact parity against real Keras for Attention, AdditiveAttention and EinsumDense.
+
+Attention layers: each case is a tiny Functional script calling the layer on `[query, value]` or
+`[query, value, key]`; k2t converts it, the harness copies Keras's weights (the scalars scale and
+concat_score_weight, AdditiveAttention's scale vector) and requires every layer's output within 1e-4
+and every epoch's loss within 1e-3 relative.
+"""
+
+import pytest
+from conftest import requires_keras, requires_torch
+from parity_cases import assert_parity
+
+import k2t
+
+parity = pytest.mark.parity
+
+
+def needs_keras_and_torch(test):
+    return requires_torch(requires_keras(parity(test)))
+
+DATA = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+xq = rng.normal(size=(48, 5, 8)).astype("float32")
+xv = rng.normal(size=(48, 7, 6)).astype("float32")
+xk = rng.normal(size=(48, 7, 8)).astype("float32")
+y = (xq.sum(axis=(1, 2)) > 0).astype("float32")
+keras.utils.set_random_seed(0)
+q = keras.Input(shape=(5, 8))
+v = keras.Input(shape=(7, 6))
+k = keras.Input(shape=(7, 8))
+"""
+
+HEAD = """\
+x = layers.GlobalAveragePooling1D()(a)
+out = layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model({inputs}, out)
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+model.fit({arrays}, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+ARRAYS = {"q": "xq", "v": "xv", "k": "xk"}
+
+
+def case(line: str, inputs: str, head: str = HEAD) -> str:
+    names = list(inputs)
+    if len(names) == 1:
+        body = head.format(inputs=names[0], arrays=ARRAYS[names[0]])
+    else:
+        body = head.format(inputs=f"[{', '.join(names)}]", arrays=f"[{', '.join(ARRAYS[n] for n in names)}]")
+    return DATA + line + "\n" + body
+
+
+ATTENTION = {
+    # case: (the line making `a`, the inputs the model takes); the query and key share their features.
+    "self": ("a = layers.Attention()([q, q])", "q"),
+    "key": ("a = layers.Attention()([q, v, k])", "qvk"),
+    "use_scale": ("a = layers.Attention(use_scale=True)([q, v, k])", "qvk"),
+    "concat": ('a = layers.Attention(score_mode="concat")([q, k])', "qk"),
+    "concat_scale": ('a = layers.Attention(True, "concat")([q, v, k])', "qvk"),
+    "dropout": ("a = layers.Attention(dropout=0.3)([q, q])", "q"),
+    "causal": ("a = layers.Attention()([q, q], use_causal_mask=True)", "q"),
+    "scores": ("a, scores = layers.Attention(use_scale=True)([q, v, k], return_attention_scores=True)", "qvk"),
+    "additive_self": ("a = layers.AdditiveAttention()([q, q])", "q"),
+    "additive_key": ("a = layers.AdditiveAttention()([q, v, k])", "qvk"),
+    "additive_no_scale": ("a = layers.AdditiveAttention(use_scale=False)([q, k])", "qk"),
+    "additive_dropout_causal": ("a = layers.AdditiveAttention(dropout=0.2)([q, q], use_causal_mask=True)", "q"),
+    "additive_scores": ("a, scores = layers.AdditiveAttention()([q, v, k], return_attention_scores=True)", "qvk"),
+}
+
+
+@needs_keras_and_torch
+@pytest.mark.parametrize("name", ATTENTION)
+def test_attention(name, tmp_path):
+    line, inputs = ATTENTION[name]
+    assert_parity(case(line, inputs), tmp_path)
+
+
+@needs_keras_and_torch
+def test_attention_scores_as_an_output(tmp_path):
+    """The scores of `out, scores = attention(...)` feed the model: Keras's (batch, Tq, Tv) attention weights."""
+    head = """\
+x = layers.Concatenate()([layers.Flatten()(a), layers.Flatten()(scores)])
+out = layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model({inputs}, out)
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit({arrays}, y, batch_size=16, epochs=3, verbose=0)
+"""
+    line = "a, scores = layers.Attention(use_scale=True)([q, v, k], return_attention_scores=True)"
+    assert_parity(case(line, "qvk", head), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("a = layers.Attention()([q, v], return_attention_scores=True)", "unpacked"),
+        ('a = layers.Attention(score_mode="general")([q, q])', "score_mode='general'"),
+        ("a = layers.Attention()([q, v], use_causal_mask=k)", "called with use_causal_mask="),
+        ("a = layers.AdditiveAttention()([q, v], query_mask=k)", "query_mask"),
+    ],
+)
+def test_unsupported_attention_calls_are_diagnostics(line, message):
+    result = k2t.convert_source(case(line, "qvk"), "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+    assert message in result.diagnostics[0].message
+    assert result.diagnostics[0].line == case(line, "qvk").splitlines().index(line) + 1
