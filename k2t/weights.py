@@ -186,6 +186,12 @@ def _attention(layer, module, name: str) -> None:
         _copy(getattr(module, weight, None), _numpy(getattr(layer, weight, None)), f"{name}.{weight}")
 
 
+def _einsum_dense(layer, module, name: str) -> None:
+    """EinsumDense: the generated class keeps Keras's kernel and bias shapes."""
+    _copy(module.kernel, _numpy(layer.kernel), f"{name}.kernel")
+    _copy(module.bias, _numpy(layer.bias), f"{name}.bias")
+
+
 def _time_distributed_dense(layer, module, name: str) -> None:
     _dense(layer.layer, module, name)
 
@@ -223,6 +229,7 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "time_distributed_dense": _time_distributed_dense,
     "multi_head_attention": _multi_head_attention,
     "attention": _attention,
+    "einsum_dense": _einsum_dense,
     "custom": _custom,
 }
 

@@ -8,7 +8,7 @@ and every epoch's loss within 1e-3 relative.
 
 import pytest
 from conftest import requires_keras, requires_torch
-from parity_cases import assert_parity
+from parity_cases import assert_parity, script
 
 import k2t
 
@@ -107,3 +107,49 @@ def test_unsupported_attention_calls_are_diagnostics(line, message):
     assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
     assert message in result.diagnostics[0].message
     assert result.diagnostics[0].line == case(line, "qvk").splitlines().index(line) + 1
+
+
+def L(name, *args):
+    return f"keras.layers.{name}({', '.join(args)})"
+
+
+HEAD_LAYERS = ["keras.layers.Flatten()", 'keras.layers.Dense(1, activation="sigmoid")']
+EINSUM_DENSE = {
+    # (input shape, layers before the head): Keras works out the kernel and bias shapes from the equation.
+    "dense_like": ((6,), [L("EinsumDense", '"ab,bc->ac"', "output_shape=4", 'bias_axes="c"')]),
+    "no_bias_activation": ((6,), [L("EinsumDense", '"ab,bc->ac"', "4", 'activation="relu"')]),
+    "sequence": ((5, 4), [L("EinsumDense", '"abc,cd->abd"', "output_shape=(None, 3)", 'bias_axes="d"'), L("GlobalAveragePooling1D")]),
+    "sequence_bias_on_steps": ((5, 4), [L("EinsumDense", '"abc,cd->abd"', "(5, 3)", 'bias_axes="bd"', 'activation="tanh"')]),
+    "heads": ((5, 4), [L("EinsumDense", '"abc,cde->abde"', "output_shape=(5, 2, 3)", 'bias_axes="de"')]),
+    "contract_steps": ((5, 4), [L("EinsumDense", '"abc,bd->adc"', "output_shape=(3, 4)", 'bias_axes="d"')]),
+    "left_ellipsis": ((5, 4), [L("EinsumDense", '"...b,bc->...c"', "3", 'bias_axes="c"')]),
+    "right_ellipsis": ((5, 4), [L("EinsumDense", '"ab...,bc->ac..."', "(3,)", 'bias_axes="c"')]),
+    "after_conv": ((6, 6, 3), [L("Conv2D", "4", "3"), L("EinsumDense", '"abcd,de->abce"', "(4, 4, 2)", 'bias_axes="e"')]),
+    "initializers_regularizers": (
+        (5, 4),
+        [L("EinsumDense", '"abc,cd->abd"', "(5, 3)", 'bias_axes="d"', 'kernel_initializer="he_normal"', 'bias_initializer="ones"', 'kernel_regularizer="l2"')],
+    ),
+}
+
+
+@needs_keras_and_torch
+@pytest.mark.parametrize("name", EINSUM_DENSE)
+def test_einsum_dense(name, tmp_path):
+    shape, layers = EINSUM_DENSE[name]
+    assert_parity(script([*layers, *HEAD_LAYERS], shape=shape), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        ('EinsumDense("abc,cd->abd", (None, 3), bias_axes="x")', "bias_axes 'x' must be output axes"),
+        ('EinsumDense("ab,bc->ac", 4)', "the input has 3 axes"),
+        ('EinsumDense("abc,cd->abd", (None, 3), lora_rank=2)', "lora_rank"),
+    ],
+)
+def test_unsupported_einsum_dense_is_located(layer, message):
+    source = script([L(*layer.split("(", 1)[:1], layer.split("(", 1)[1][:-1]), *HEAD_LAYERS], shape=(5, 4))
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+    assert message in result.diagnostics[0].message
+    assert "EinsumDense" in source.splitlines()[result.diagnostics[0].line - 1]

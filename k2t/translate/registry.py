@@ -81,6 +81,7 @@ def load_converters() -> None:
         attention_layers,
         conv,
         custom_layers,
+        einsum_dense,
         lambda_layer,
         layers,
         normalization,
