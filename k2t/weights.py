@@ -155,8 +155,10 @@ def _recurrent_cell(cell, module, name: str, suffix: str, gru: bool) -> None:
     if bias is None:
         _copy(getattr(module, f"bias_ih{suffix}", None), None, f"{name}.bias_ih{suffix}")
         return
-    if gru:  # Keras's GRU bias is (2, 3H): the input bias, then the recurrent one
+    if gru and bias.ndim == 2:  # Keras's GRU bias is (2, 3H): the input bias, then the recurrent one
         input_bias, recurrent_bias = _gru_order(bias[0]), _gru_order(bias[1])
+    elif gru:  # reset_after=False: one bias, (3H,); torch's recurrent bias stays zero
+        input_bias, recurrent_bias = _gru_order(bias), np.zeros_like(bias)
     else:  # one bias: torch's recurrent bias stays zero
         input_bias, recurrent_bias = bias, np.zeros_like(bias)
     _copy(getattr(module, f"bias_ih{suffix}"), input_bias, f"{name}.bias_ih{suffix}")
