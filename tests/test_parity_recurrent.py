@@ -220,7 +220,7 @@ UNSUPPORTED = {
     'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
     'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
     "keras.layers.LSTM(4, reset_after=False)": "LSTM(reset_after=...) is not translated: a GRU argument",
-    "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None",
+    "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None) is translated where its 2 outputs are unpacked",
     "keras.layers.Bidirectional(keras.layers.Dense(4))": "Bidirectional(keras.layers.Dense(4))",
     "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "TimeDistributed(keras.layers.Conv1D(2, 1))",
 }
@@ -383,6 +383,15 @@ STATES = {
     "gru_reset_before_states": """
         _, state = keras.layers.GRU(6, reset_after=False, return_state=True)(enc_in)
         h = keras.layers.GRU(6, reset_after=False, return_sequences=True)(dec_in, initial_state=state)
+    """,
+    # Bidirectional(merge_mode=None): Keras returns the two directions apart, unpacked into two names.
+    "bidirectional_lstm_apart_sequences": """
+        forward, backward = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), merge_mode=None)(dec_in)
+        h = keras.layers.Concatenate()([keras.layers.Multiply()([forward, backward]), backward])
+    """,
+    "bidirectional_gru_apart_last_step_dropout": """
+        forward, backward = keras.layers.Bidirectional(keras.layers.GRU(3, dropout=0.2), None)(enc_in)
+        h = keras.layers.RepeatVector(5)(keras.layers.Subtract()([forward, backward]))
     """,
     "lstm_dropout_states_both_ends": """
         _, state_h, state_c = keras.layers.LSTM(6, return_state=True, recurrent_dropout=0.2)(enc_in)

@@ -61,7 +61,12 @@ _RECURRENT_KWARGS = {
     "implementation",
 }
 # Bidirectional merge modes other than concat: (class name suffix, the merge of `forward` and `backward`), as Keras computes it.
-_MERGES = {"sum": ("Summed", "forward + backward"), "mul": ("Multiplied", "forward * backward"), "ave": ("Averaged", "(forward + backward) / 2")}
+_MERGES = {
+    "sum": ("Summed", "forward + backward"),
+    "mul": ("Multiplied", "forward * backward"),
+    "ave": ("Averaged", "(forward + backward) / 2"),
+    None: ("Apart", "forward, backward"),  # Keras returns [forward, backward], unpacked into two names
+}
 # Keras's states of each layer, in the order return_state returns them and initial_state takes them.
 _STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
 # Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
@@ -267,7 +272,7 @@ def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "
     merged_name, merge_expression = _MERGES.get(merge, ("", None))
     common = (
         ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU" or reset_before), ("states", states),
-        ("merge", merge_expression), ("merge_mode", merge),
+        ("merge", merge_expression), ("merge_mode", "None" if merge is None else f'"{merge}"'),
     )
     suffix = merged_name + ("WithState" if states else "")
     if looped or masked or reset_before:
@@ -351,16 +356,23 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     _check_sequence_input(ctx)
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
     if merge_mode != "concat" and merge_mode not in _MERGES:
-        # None: Keras returns the two directions as a list of tensors.
         raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
+    if merge_mode is None and ctx.unpacked != 2:
+        # Keras returns the two directions as a list of two tensors: k2t follows them as two names.
+        message = "Bidirectional(merge_mode=None) is translated where its 2 outputs are unpacked into names: `forward, backward = Bidirectional(...)(x)`"
+        raise Unsupported("K2T102", message, ctx.layer.arg(1, "merge_mode").pos)
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
     mask = _mask_argument(ctx, go_backwards=False)
+    if mask and merge_mode is None:
+        raise Unsupported("K2T102", "Bidirectional(merge_mode=None) over a masked sequence is not translated", ctx.layer.arg(1, "merge_mode").pos)
     constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode)
     ctx.helpers.append(helper)
+    if merge_mode is None:
+        ctx.output_shapes = [list(ctx.shape), list(ctx.shape)]
     return LayerPlan(
         keras_class="Bidirectional",
         attr=ctx.attr,
