@@ -153,3 +153,19 @@ def test_unsupported_einsum_dense_is_located(layer, message):
     assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
     assert message in result.diagnostics[0].message
     assert "EinsumDense" in source.splitlines()[result.diagnostics[0].line - 1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a = layers.Attention()([q, v], mask=[None, None])",
+        "a = layers.LSTM(4, return_sequences=True)(q, mask=None)",
+    ],
+)
+def test_explicit_masks_are_located_diagnostics(line):
+    """A mask given to the call is reported, not dropped: the layer would compute without it."""
+    source = case(line, "qv")
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+    assert "mask=" in result.diagnostics[0].message
+    assert result.diagnostics[0].line == source.splitlines().index(line) + 1

@@ -209,7 +209,7 @@ class FunctionalMixin:
                 continue
             if a.keyword.value == "initial_state":
                 states = self.initial_state(line, target, a.value, scope)
-            elif a.keyword.value not in ("training", "mask"):
+            elif a.keyword.value != "training":  # mask= stays: the translation says whether it takes one
                 keywords.append(a)
         if len(positional) > 1 or keywords:
             if states:
