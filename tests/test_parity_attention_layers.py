@@ -169,3 +169,44 @@ def test_explicit_masks_are_located_diagnostics(line):
     assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
     assert "mask=" in result.diagnostics[0].message
     assert result.diagnostics[0].line == source.splitlines().index(line) + 1
+
+
+MASKED = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+ids = rng.randint(1, 20, size=(48, 6))
+ids[:, 4:] = 0  # padding, masked by the Embedding
+ids[::3, 2:] = 0
+y = (ids[:, 0] > 10).astype("float32")
+keras.utils.set_random_seed(0)
+tokens = keras.Input(shape=(6,))
+h = layers.Embedding(20, 8, mask_zero=True)(tokens)
+{body}
+out = layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model(tokens, out)
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(ids, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+MASKED_ATTENTION = {
+    # Keras's implicit masks: the value's hides its padding, the query's zeroes the output and flows on.
+    "self_pooled": "a = layers.Attention()([h, h])\nx = layers.GlobalAveragePooling1D()(a)",
+    "causal_scale": "a = layers.Attention(use_scale=True)([h, h], use_causal_mask=True)\nx = layers.GlobalAveragePooling1D()(a)",
+    "additive_unmasked_query": "q = layers.Dense(8)(layers.Flatten()(h))\nq = layers.Reshape((1, 8))(q)\na = layers.AdditiveAttention()([q, h])\nx = layers.Flatten()(a)",
+}
+
+
+@needs_keras_and_torch
+@pytest.mark.parametrize("name", MASKED_ATTENTION)
+def test_attention_over_masked_sequences(name, tmp_path):
+    assert_parity(MASKED.format(body=MASKED_ATTENTION[name]), tmp_path)
+
+
+def test_multi_head_attention_over_a_masked_sequence_is_located():
+    source = MASKED.format(body="a = layers.MultiHeadAttention(2, 4)(h, h)\nx = layers.GlobalAveragePooling1D()(a)")
+    [diagnostic] = k2t.convert_source(source, "case.py").diagnostics
+    assert diagnostic.code == "K2T102" and "MultiHeadAttention on a masked sequence" in diagnostic.message
+    assert "MultiHeadAttention" in source.splitlines()[diagnostic.line - 1]

@@ -63,8 +63,11 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
     flags = _call_flags(kind, node)
     ctx.helpers.append(helper)
     call = [_keras_order(tensor, f"{{{index}}}") for index, tensor in enumerate(inputs)]
-    call += [f"{key}=True" for key, given in flags.items() if given]
     query, value = roles["query"], roles["value"]
+    # Keras's masks of the query and the value (the key's is not read): masked value steps get no attention,
+    # masked query steps output zeros, and the output carries the query's mask.
+    call += [f"{role}_mask={tensor.mask}" for role, tensor in (("query", query), ("value", value)) if tensor.mask is not None]
+    call += [f"{key}=True" for key, given in flags.items() if given]
     key = roles.get("key", value)
     plan = LayerPlan(
         keras_class=kind,
@@ -77,7 +80,7 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
     output_shape = [*query.shape[:-1], value.shape[-1]]
     scores_shape = [*query.shape[:-1], key.shape[0]]
     shapes = [output_shape, scores_shape] if flags["return_attention_scores"] else [output_shape]
-    return TensorCallPlan(plan, [f"{{out}} = {ctx.self_attr}({', '.join(call)})"], shapes)
+    return TensorCallPlan(plan, [f"{{out}} = {ctx.self_attr}({', '.join(call)})"], shapes, output_mask=query.mask)
 
 
 @tensor_call("Attention")

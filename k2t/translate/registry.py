@@ -30,6 +30,7 @@ class TensorInput:
     shape: list  # Keras's shape, batch excluded
     layout: str  # "keras" or "channels_first"
     keyword: str | None  # the keyword it was given by; None: by position
+    mask: str | None = None  # the variable holding its Keras mask (Embedding(mask_zero=True), Masking); None: none
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TensorCallPlan:
     plan: object  # LayerPlan
     lines: list[str]
     shapes: list[list] = field(default_factory=list)  # Keras's shape of each output (several: a tuple)
+    output_mask: str | None = None  # the variable holding the Keras mask of the (first) output
 
 
 # Layers called on several tensors, or with call arguments: Keras name -> function(LayerContext,
