@@ -74,7 +74,7 @@ TAKES_INITIAL_STATE = frozenset(_STATES)
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
     "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-    "stateful": (False, "torch layers do not carry states between batches"),
+    "stateful": (False, "k2t's layers start every batch from zero states, where Keras carries them from batch to batch until reset_states()"),
 }
 
 
