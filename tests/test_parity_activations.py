@@ -39,3 +39,16 @@ def test_untranslated_activations_are_located(activation, why):
     [diagnostic] = result.diagnostics
     assert diagnostic.code == "K2T110" and why in diagnostic.message and activation in diagnostic.message
     assert diagnostic.line == source.splitlines().index(next(line for line in source.splitlines() if activation in line)) + 1
+
+
+TENSORFLOW = ["tf.nn.relu", "tf.nn.gelu", "tf.nn.leaky_relu", "tf.nn.softmax", "tf.nn.swish", "tf.math.tanh", "tf.sigmoid", "tf.exp"]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("function", TENSORFLOW)
+def test_tensorflow_functions_as_activations(function, tmp_path):
+    """`activation=tf.nn.relu`: TensorFlow's function with its defaults, as the Keras activation of its name."""
+    source = script([f"keras.layers.Dense(5, activation={function})", OUT]).replace("import keras\n", "import keras\nimport tensorflow as tf\n", 1)
+    assert_parity(source, tmp_path)

@@ -57,6 +57,20 @@ UNTRANSLATED = {
 }
 ACTIVATIONS: dict[str, Activation] = {row.keras: row for row in _ROWS}
 
+# TensorFlow functions scripts pass as activations (`activation=tf.nn.relu`) whose defaults compute what the
+# Keras activation of the same name computes (tf.nn.gelu: exact; tf.nn.leaky_relu: slope 0.2; softmax: last axis).
+TENSORFLOW_ACTIVATIONS: dict[str, str] = {
+    **{f"tensorflow.nn.{name}": name for name in (
+        "relu", "relu6", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "softsign",
+        "silu", "swish", "leaky_relu",
+    )},
+    **{f"tensorflow.math.{name}": name for name in ("sigmoid", "tanh", "softplus", "softsign")},
+    "tensorflow.sigmoid": "sigmoid",
+    "tensorflow.tanh": "tanh",
+    "tensorflow.exp": "exponential",
+    "tensorflow.math.exp": "exponential",
+}
+
 
 def activation_name(value: Value | None) -> str:
     """The Keras activation named by a layer argument ("relu", None, keras.activations.relu)."""
@@ -71,6 +85,8 @@ def activation_name(value: Value | None) -> str:
             raise Unsupported("K2T110", f"activation {value.code} is not translated", value.pos)
     elif value.keras_ref is not None and value.keras_ref.startswith("keras.activations."):
         name = value.keras_ref.rsplit(".", 1)[-1]
+    elif value.keras_ref in TENSORFLOW_ACTIVATIONS:
+        name = TENSORFLOW_ACTIVATIONS[value.keras_ref]
     else:
         raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
     if name in UNTRANSLATED:
