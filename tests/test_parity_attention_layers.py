@@ -64,6 +64,8 @@ ATTENTION = {
     "dropout": ("a = layers.Attention(dropout=0.3)([q, q])", "q"),
     "causal": ("a = layers.Attention()([q, q], use_causal_mask=True)", "q"),
     "scores": ("a, scores = layers.Attention(use_scale=True)([q, v, k], return_attention_scores=True)", "qvk"),
+    # A convolution's output is channels-first in torch: the layer reads it in Keras's order.
+    "after_conv1d": ('c = layers.Conv1D(8, 3, padding="same")(q)\na = layers.Attention()([c, layers.Conv1D(8, 2)(k)])', "qk"),
     "additive_self": ("a = layers.AdditiveAttention()([q, q])", "q"),
     "additive_key": ("a = layers.AdditiveAttention()([q, v, k])", "qvk"),
     "additive_no_scale": ("a = layers.AdditiveAttention(use_scale=False)([q, k])", "qk"),
