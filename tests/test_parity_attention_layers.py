@@ -134,6 +134,34 @@ EINSUM_DENSE = {
 }
 
 
+VARIABLE_STEPS = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(48, 5, 4)).astype("float32")
+y = (x.sum(axis=(1, 2)) > 0).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(None, 4))
+h = {layer}(inputs)
+out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(h))
+model = keras.Model(inputs, out)
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+@needs_keras_and_torch
+@pytest.mark.parametrize(
+    "layer",
+    ['layers.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d")', 'layers.EinsumDense("...b,bc->...c", 3, activation="relu")', "layers.GroupNormalization(2)"],
+)
+def test_sequences_of_any_length(layer, tmp_path):
+    """Input(shape=(None, 4)): the weights span the features only, so the steps may stay None."""
+    assert_parity(VARIABLE_STEPS.format(layer=layer), tmp_path)
+
+
 @needs_keras_and_torch
 @pytest.mark.parametrize("name", EINSUM_DENSE)
 def test_einsum_dense(name, tmp_path):

@@ -112,6 +112,7 @@ VARIABLE_SIZES = frozenset({
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
     "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
+    "EinsumDense", "GroupNormalization",  # they need the sizes their weights span only, and say so when one is None
 })  # fmt: skip
 
 
