@@ -95,6 +95,16 @@ model.fit({arrays}, y, batch_size=16, epochs=3, verbose=0)
     assert_parity(case(line, "qvk", head), tmp_path)
 
 
+@needs_keras_and_torch
+@pytest.mark.parametrize("kind", ["Attention", "AdditiveAttention"])
+def test_tensorflow_2_causal_argument(kind, tmp_path):
+    """TF 2.4-2.10's Attention(causal=True), which Keras 3 spells as the call's use_causal_mask=True."""
+    from parity_cases import assert_converted_parity
+
+    old = case(f"a = layers.{kind}(causal=True)([q, v, k])", "qvk")
+    assert_converted_parity(old, case(f"a = layers.{kind}()([q, v, k], use_causal_mask=True)", "qvk"), tmp_path)
+
+
 @pytest.mark.parametrize(
     "line, message",
     [

@@ -34,9 +34,15 @@ def _roles(kind: str, node: TensorNode, inputs: list[TensorInput]) -> dict[str, 
     return roles
 
 
-def _call_flags(kind: str, node: TensorNode) -> dict[str, bool]:
+def _call_flags(ctx: LayerContext, node: TensorNode) -> dict[str, bool]:
     """use_causal_mask and return_attention_scores of the call, both literals."""
+    kind = ctx.layer.short_name
     flags = dict.fromkeys(CALL_FLAGS, False)
+    # TensorFlow 2.4-2.10's Attention(causal=True), which Keras turned into the call's use_causal_mask=True.
+    causal = ctx.literal("causal", None, False)
+    if not isinstance(causal, bool):
+        raise Unsupported("K2T102", f"{kind}(causal={causal!r}): k2t needs True or False", ctx.layer.pos)
+    flags["use_causal_mask"] = causal
     for key, value in node.call_kwargs:
         if key not in flags:
             raise Unsupported("K2T102", f"{kind} called with {key}= is not translated", value.pos)
@@ -60,7 +66,7 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
     """The submodule, its forward line over the inputs (in Keras's dim order) and the output shapes."""
     kind = ctx.layer.short_name
     roles = _roles(kind, node, inputs)
-    flags = _call_flags(kind, node)
+    flags = _call_flags(ctx, node)
     ctx.helpers.append(helper)
     call = [_keras_order(tensor, f"{{{index}}}") for index, tensor in enumerate(inputs)]
     query, value = roles["query"], roles["value"]
@@ -85,7 +91,7 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
 
 @tensor_call("Attention")
 def convert_attention(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput]) -> TensorCallPlan:
-    ctx.check_arguments(("use_scale", "score_mode", "dropout", "seed"), set())
+    ctx.check_arguments(("use_scale", "score_mode", "dropout", "seed"), {"causal"})
     use_scale = ctx.literal("use_scale", 0, False)
     score_mode = ctx.literal("score_mode", 1, "dot")
     if score_mode not in ("dot", "concat"):
@@ -104,7 +110,7 @@ def convert_attention(ctx: LayerContext, node: TensorNode, inputs: list[TensorIn
 
 @tensor_call("AdditiveAttention")
 def convert_additive_attention(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput]) -> TensorCallPlan:
-    ctx.check_arguments(("use_scale", "dropout"), set())
+    ctx.check_arguments(("use_scale", "dropout"), {"causal"})
     use_scale = ctx.literal("use_scale", 0, True)
     dropout = _dropout(ctx)
     features = _roles("AdditiveAttention", node, inputs)["query"].shape[-1]  # the scale's length
