@@ -46,7 +46,8 @@ def _copy(target, value, what: str) -> None:
             raise WeightTransferError(f"{what}: Keras shape {tuple(value.shape)} vs torch shape {tuple(target.shape)}")
         value = value.reshape(tuple(target.shape))
     with torch.no_grad():
-        target.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=target.dtype))
+        # reshape: np.ascontiguousarray makes a 0-d weight (Attention's scale) 1-d.
+        target.copy_(torch.as_tensor(np.ascontiguousarray(value).reshape(value.shape), dtype=target.dtype))
 
 
 def _dense(layer, module, name: str) -> None:
@@ -154,8 +155,10 @@ def _recurrent_cell(cell, module, name: str, suffix: str, gru: bool) -> None:
     if bias is None:
         _copy(getattr(module, f"bias_ih{suffix}", None), None, f"{name}.bias_ih{suffix}")
         return
-    if gru:  # Keras's GRU bias is (2, 3H): the input bias, then the recurrent one
+    if gru and bias.ndim == 2:  # Keras's GRU bias is (2, 3H): the input bias, then the recurrent one
         input_bias, recurrent_bias = _gru_order(bias[0]), _gru_order(bias[1])
+    elif gru:  # reset_after=False: one bias, (3H,); torch's recurrent bias stays zero
+        input_bias, recurrent_bias = _gru_order(bias), np.zeros_like(bias)
     else:  # one bias: torch's recurrent bias stays zero
         input_bias, recurrent_bias = bias, np.zeros_like(bias)
     _copy(getattr(module, f"bias_ih{suffix}"), input_bias, f"{name}.bias_ih{suffix}")
@@ -177,6 +180,18 @@ def _multi_head_attention(layer, module, name: str) -> None:
     for projection, dense in (("query", layer.query_dense), ("key", layer.key_dense), ("value", layer.value_dense), ("output", layer.output_dense)):
         _copy(getattr(module, f"{projection}_kernel"), _numpy(dense.kernel), f"{name}.{projection}_kernel")
         _copy(getattr(module, f"{projection}_bias"), _numpy(dense.bias), f"{name}.{projection}_bias")
+
+
+def _attention(layer, module, name: str) -> None:
+    """Attention's scalars scale and concat_score_weight, AdditiveAttention's scale vector: copied as they are."""
+    for weight in ("scale", "concat_score_weight"):
+        _copy(getattr(module, weight, None), _numpy(getattr(layer, weight, None)), f"{name}.{weight}")
+
+
+def _einsum_dense(layer, module, name: str) -> None:
+    """EinsumDense: the generated class keeps Keras's kernel and bias shapes."""
+    _copy(module.kernel, _numpy(layer.kernel), f"{name}.kernel")
+    _copy(module.bias, _numpy(layer.bias), f"{name}.bias")
 
 
 def _time_distributed_dense(layer, module, name: str) -> None:
@@ -215,6 +230,8 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "bidirectional_gru": _bidirectional,
     "time_distributed_dense": _time_distributed_dense,
     "multi_head_attention": _multi_head_attention,
+    "attention": _attention,
+    "einsum_dense": _einsum_dense,
     "custom": _custom,
 }
 

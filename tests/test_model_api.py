@@ -291,6 +291,19 @@ def test_freezing_k2t_cannot_follow_is_reported_where_it_is(body, message):
     assert len(found) == 1 and found[0].startswith(message), found
 
 
+def test_unfreezing_a_gru_reset_before_is_reported():
+    """GRU(reset_after=False) keeps torch's second bias at zero and frozen, as LSTM does: unfreezing would train it."""
+    result = convert(
+        """\
+        gru = layers.GRU(4, reset_after=False)
+        seq = keras.Sequential([keras.Input(shape=(5, 2)), gru])
+        gru.trainable = True
+        """
+    )
+    [found] = messages(result)
+    assert "K2T140 `trainable = True` on a layer holding a GRU(reset_after=False) is not translated" in found
+
+
 def test_a_functional_model_with_branches_gives_no_layer_order():
     result = convert(
         """\
@@ -338,6 +351,8 @@ COUNTED = {
     "lstm": "[keras.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True), layers.SimpleRNN(3), layers.Dense(1)]",
     "gru_bidirectional": "[keras.Input(shape=(5, 3)), layers.Bidirectional(layers.LSTM(4)), layers.Dense(1)]",
     "gru": "[keras.Input(shape=(5, 3)), layers.GRU(4), layers.Dense(2)]",
+    "gru_reset_before": "[keras.Input(shape=(5, 3)), layers.GRU(4, reset_after=False, return_sequences=True), layers.Bidirectional(layers.GRU(2, reset_after=False)), layers.Dense(2)]",
+    "lstm_gru_reset_before": "[keras.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True), layers.GRU(4, reset_after=False), layers.Dense(2)]",
     "embedding": "[keras.Input(shape=(6,)), layers.Embedding(20, 4), layers.Conv1D(3, 2), layers.GlobalAveragePooling1D(), layers.Dense(1)]",
     "conv": "[keras.Input(shape=(6, 6, 2)), layers.Conv2D(4, 3), layers.BatchNormalization(), layers.SeparableConv2D(3, 2), layers.Flatten(), layers.Dense(1)]",
 }

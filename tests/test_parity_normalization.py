@@ -76,6 +76,30 @@ def test_layer_normalization(name, tmp_path):
     assert_parity(script([*layers, *head], shape=shape), tmp_path)
 
 
+GROUPNORM = {
+    # Keras normalises groups of its last (channel) axis; torch's group norm runs channels-first.
+    "image": (IMAGE, [L("Conv2D", "4", "3"), L("GroupNormalization", "groups=2")]),
+    "image_one_group": (IMAGE, [L("Conv2D", "6", "3", 'padding="same"'), L("GroupNormalization", "1", "axis=-1")]),
+    "instance_norm": (IMAGE, [L("Conv2D", "4", "3"), L("GroupNormalization", "groups=-1", "epsilon=1e-5")]),
+    "sequence": (SEQUENCE, [L("GroupNormalization", "groups=2", "axis=2")]),
+    "flat": (None, [L("Dense", "6"), L("GroupNormalization", "groups=3")]),
+    "no_center": (SEQUENCE, [L("GroupNormalization", "groups=4", "center=False")]),
+    "no_scale": (IMAGE, [L("Conv2D", "4", "3"), L("GroupNormalization", "groups=2", "scale=False")]),
+    "no_center_scale": (SEQUENCE, [L("GroupNormalization", "groups=2", "center=False", "scale=False")]),
+    "initializers_regularizers": (
+        SEQUENCE,
+        [L("GroupNormalization", "groups=2", 'gamma_initializer="random_normal"', 'beta_initializer="ones"', 'gamma_regularizer="l2"')],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GROUPNORM)
+def test_group_normalization(name, tmp_path):
+    shape, layers = GROUPNORM[name]
+    head = HEAD if shape is not None else HEAD[1:]
+    assert_parity(script([*layers, *head], shape=shape), tmp_path)
+
+
 @pytest.mark.parametrize(
     "layer, message",
     [
@@ -83,6 +107,8 @@ def test_layer_normalization(name, tmp_path):
         ("LayerNormalization(axis=1)", "LayerNormalization over axes [1]"),
         ("LayerNormalization(scale=False)", "no bias-only form"),
         ("BatchNormalization(synchronized=True)", "synchronized=True"),
+        ("GroupNormalization(groups=2, axis=1)", "GroupNormalization(axis=1)"),
+        ("GroupNormalization(groups=3)", "must divide the 4 channels"),
     ],
 )
 def test_unsupported_arguments_are_diagnostics(layer, message):

@@ -56,6 +56,12 @@ RECURRENT = {
     "bidirectional_lstm_sum": ['keras.layers.Bidirectional(keras.layers.LSTM(5), merge_mode="sum")'],
     "bidirectional_gru_mul_sequences": ['keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True), merge_mode="mul")', "keras.layers.Flatten()"],
     "bidirectional_simple_rnn_ave_dropout": ['keras.layers.Bidirectional(keras.layers.SimpleRNN(4, dropout=0.2, return_sequences=True), "ave")', "keras.layers.LSTM(3)"],
+    # GRU(reset_after=False), Keras's GRU v1: the reset gate before the recurrent product, one bias (a step loop).
+    "gru_reset_before": ["keras.layers.GRU(5, reset_after=False)"],
+    "gru_reset_before_sequences_backwards": ['keras.layers.GRU(5, reset_after=False, return_sequences=True, go_backwards=True, bias_initializer="ones")', "keras.layers.Flatten()"],
+    "gru_reset_before_no_bias": ["keras.layers.GRU(5, reset_after=False, use_bias=False)"],
+    "gru_reset_before_dropout": ["keras.layers.GRU(5, reset_after=False, dropout=0.2, recurrent_dropout=0.3, bias_regularizer=\"l2\")"],
+    "bidirectional_gru_reset_before_sum": ['keras.layers.Bidirectional(keras.layers.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum")', "keras.layers.Flatten()"],
     "conv1d_then_lstm": ['keras.layers.Conv1D(6, 3, padding="same", activation="relu")', "keras.layers.MaxPooling1D()", "keras.layers.LSTM(4)"],
 }
 
@@ -213,8 +219,8 @@ UNSUPPORTED = {
     "keras.layers.LSTM(4, stateful=True)": "stateful=True",
     'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
     'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
-    "keras.layers.GRU(4, reset_after=False)": "reset_after=False",
-    "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None",
+    "keras.layers.LSTM(4, reset_after=False)": "LSTM(reset_after=...) is not translated: a GRU argument",
+    "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None) is translated where its 2 outputs are unpacked",
     "keras.layers.Bidirectional(keras.layers.Dense(4))": "Bidirectional(keras.layers.Dense(4))",
     "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "TimeDistributed(keras.layers.Conv1D(2, 1))",
 }
@@ -263,6 +269,7 @@ DROPOUT_LAYERS = {
     "lstm_input_only": "keras.layers.LSTM(5, dropout=0.3)",
     "gru_both": "keras.layers.GRU(5, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)",
     "gru_recurrent_only": 'keras.layers.GRU(5, recurrent_dropout=0.2, bias_initializer="ones")',
+    "gru_reset_before_both": 'keras.layers.GRU(5, reset_after=False, dropout=0.3, recurrent_dropout=0.2, bias_initializer="ones", return_sequences=True)',
     "simple_rnn_both": "keras.layers.SimpleRNN(5, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)",
 }
 
@@ -373,6 +380,19 @@ STATES = {
         _, state = keras.layers.SimpleRNN(5, return_state=True, dropout=0.2)(enc_in)
         h = keras.layers.SimpleRNN(5, return_sequences=True, recurrent_dropout=0.3)(dec_in, initial_state=[state])
     """,
+    "gru_reset_before_states": """
+        _, state = keras.layers.GRU(6, reset_after=False, return_state=True)(enc_in)
+        h = keras.layers.GRU(6, reset_after=False, return_sequences=True)(dec_in, initial_state=state)
+    """,
+    # Bidirectional(merge_mode=None): Keras returns the two directions apart, unpacked into two names.
+    "bidirectional_lstm_apart_sequences": """
+        forward, backward = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), merge_mode=None)(dec_in)
+        h = keras.layers.Concatenate()([keras.layers.Multiply()([forward, backward]), backward])
+    """,
+    "bidirectional_gru_apart_last_step_dropout": """
+        forward, backward = keras.layers.Bidirectional(keras.layers.GRU(3, dropout=0.2), None)(enc_in)
+        h = keras.layers.RepeatVector(5)(keras.layers.Subtract()([forward, backward]))
+    """,
     "lstm_dropout_states_both_ends": """
         _, state_h, state_c = keras.layers.LSTM(6, return_state=True, recurrent_dropout=0.2)(enc_in)
         h, _, _ = keras.layers.LSTM(6, return_sequences=True, return_state=True, dropout=0.1)(dec_in, initial_state=[state_h, state_c])
@@ -463,6 +483,11 @@ MASKS = {
         h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
         h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
         h = keras.layers.Bidirectional(keras.layers.GRU(3, dropout=0.2))(h)
+    """,
+    "embedding_gru_reset_before": """
+        h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
+        h = keras.layers.GRU(5, reset_after=False, return_sequences=True)(h)
+        h = keras.layers.Bidirectional(keras.layers.GRU(3, reset_after=False))(h)
     """,
     "embedding_average": """
         h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)

@@ -534,6 +534,9 @@ def _disable_dropout(kmodel, tmodel) -> int:
         elif type(layer).__name__ == "MultiHeadAttention" and layer.dropout > 0:
             layer._dropout_layer.rate = 0.0  # the dropout on its attention probabilities, a sublayer of its own
             count += 1
+        elif type(layer).__name__ in ("Attention", "AdditiveAttention") and layer.dropout > 0:
+            layer.dropout = 0.0  # the rate its call reads for the dropout on the attention weights
+            count += 1
         for cell in _recurrent_cells(layer):
             if cell.dropout or cell.recurrent_dropout:
                 cell.dropout = cell.recurrent_dropout = 0.0

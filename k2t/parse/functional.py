@@ -209,7 +209,7 @@ class FunctionalMixin:
                 continue
             if a.keyword.value == "initial_state":
                 states = self.initial_state(line, target, a.value, scope)
-            elif a.keyword.value not in ("training", "mask"):
+            elif a.keyword.value != "training":  # mask= stays: the translation says whether it takes one
                 keywords.append(a)
         if len(positional) > 1 or keywords:
             if states:
@@ -226,16 +226,19 @@ class FunctionalMixin:
         """``mha(query, value, key=k, use_causal_mask=True)``: a layer called on several tensors by position and
         keyword; whether the layer takes them is the translation's to say."""
         self.consumed.add(id(node))
-        inputs = [self.tensor_argument(line, target, a.value, scope) for a in positional]
+        # `attention([query, value], use_causal_mask=True)`: one list of tensors, as the merge-like layers take them.
+        as_list = len(positional) == 1 and isinstance(positional[0].value, (cst.List, cst.Tuple))
+        items = [el.value for el in positional[0].value.elements] if as_list else [a.value for a in positional]
+        inputs = [self.tensor_argument(line, target, item, scope) for item in items]
         tensors = sorted((a for a in keywords if self._symbolic(a.value, scope)), key=lambda a: a.keyword.value)
         # Keras's order: its node's input_tensors flatten the positional arguments, then the keyword ones by name,
         # which parity's graph matching (k2t.parity.functional) follows.
         inputs += [self.tensor_argument(line, target, a.value, scope) for a in tensors]
-        names = (None,) * len(positional) + tuple(a.keyword.value for a in tensors)
+        names = (None,) * len(items) + tuple(a.keyword.value for a in tensors)
         passed = {id(a) for a in tensors}
         others = tuple((a.keyword.value, self.value(a.value, scope)) for a in keywords if id(a) not in passed)
         return self.made(
-            TensorNode(target, self.pos(node), layer, layer_id, tuple(inputs), keywords=names, call_kwargs=others, statement=line)
+            TensorNode(target, self.pos(node), layer, layer_id, tuple(inputs), as_list, keywords=names, call_kwargs=others, statement=line)
         )
 
     def _apply(self, line, target, node, layer, layer_id, positional, scope, states=()) -> TensorNode:

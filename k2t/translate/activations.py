@@ -37,8 +37,39 @@ _ROWS = (
     Activation("leaky_relu", "F.leaky_relu({x}, 0.2)", "nn.LeakyReLU(0.2)", "the leaky_relu activation string has slope 0.2"),
     Activation("mish", "F.mish({x})", "nn.Mish()"),
     Activation("linear", "{x}", "nn.Identity()"),
+    Activation("celu", "F.celu({x})", "nn.CELU()"),
+    Activation("hard_tanh", "F.hardtanh({x})", "nn.Hardtanh()"),
+    Activation("hard_shrink", "F.hardshrink({x}, 0.5)", "nn.Hardshrink(0.5)", "Keras's threshold 0.5, as torch's"),
+    Activation("soft_shrink", "F.softshrink({x}, 0.5)", "nn.Softshrink(0.5)", "Keras's threshold 0.5, as torch's"),
+    Activation("tanh_shrink", "F.tanhshrink({x})", "nn.Tanhshrink()"),
+    Activation("log_sigmoid", "F.logsigmoid({x})", "nn.LogSigmoid()"),
+    # Keras: 0 below -1, 1 above 1, (x + 1) / 2 between.
+    Activation("sparse_sigmoid", "(({x} + 1) / 2).clamp(0.0, 1.0)", None),
 )
+# Keras activations k2t reports (K2T110), and why: each needs its input twice (sparse_plus, squareplus), changes
+# the feature count (glu), takes arguments no string can give (threshold), or sorts (sparsemax).
+UNTRANSLATED = {
+    "sparse_plus": "its piecewise form reads the input twice",
+    "squareplus": "its form reads the input twice",
+    "glu": "it halves the last axis",
+    "sparsemax": "it sorts the last axis",
+    "threshold": "it needs threshold and default_value",
+}
 ACTIVATIONS: dict[str, Activation] = {row.keras: row for row in _ROWS}
+
+# TensorFlow functions scripts pass as activations (`activation=tf.nn.relu`) whose defaults compute what the
+# Keras activation of the same name computes (tf.nn.gelu: exact; tf.nn.leaky_relu: slope 0.2; softmax: last axis).
+TENSORFLOW_ACTIVATIONS: dict[str, str] = {
+    **{f"tensorflow.nn.{name}": name for name in (
+        "relu", "relu6", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "softsign",
+        "silu", "swish", "leaky_relu",
+    )},
+    **{f"tensorflow.math.{name}": name for name in ("sigmoid", "tanh", "softplus", "softsign")},
+    "tensorflow.sigmoid": "sigmoid",
+    "tensorflow.tanh": "tanh",
+    "tensorflow.exp": "exponential",
+    "tensorflow.math.exp": "exponential",
+}
 
 
 def activation_name(value: Value | None) -> str:
@@ -54,8 +85,12 @@ def activation_name(value: Value | None) -> str:
             raise Unsupported("K2T110", f"activation {value.code} is not translated", value.pos)
     elif value.keras_ref is not None and value.keras_ref.startswith("keras.activations."):
         name = value.keras_ref.rsplit(".", 1)[-1]
+    elif value.keras_ref in TENSORFLOW_ACTIVATIONS:
+        name = TENSORFLOW_ACTIVATIONS[value.keras_ref]
     else:
         raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
+    if name in UNTRANSLATED:
+        raise Unsupported("K2T110", f"activation {name!r} is not translated: {UNTRANSLATED[name]}", value.pos)
     if name not in ACTIVATIONS:
         raise Unsupported("K2T110", f"activation {name!r} is not translated", value.pos)
     return name

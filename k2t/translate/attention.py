@@ -13,6 +13,7 @@ from ..diagnostics import Unsupported
 from ..ir import TensorNode
 from .helpers import Helper
 from .initializers import initializer_lines
+from .masking import ORIGIN
 from .model import LayerContext, static_int
 from .plan import LayerPlan
 from .registry import TensorCallPlan, TensorInput, tensor_call
@@ -93,6 +94,8 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
         {"kernel_initializer", "bias_initializer", "seed"},
     )
     roles = _roles(ctx, node, inputs)
+    if any(tensor.mask is not None for tensor in inputs):
+        raise Unsupported("K2T102", f"MultiHeadAttention on a masked sequence ({ORIGIN} before it) is not translated", node.pos)
     causal, with_scores = _call_flags(ctx, node)
     if with_scores and node.output_index is None:
         raise Unsupported("K2T102", "MultiHeadAttention(return_attention_scores=True) is translated unpacked: `out, scores = mha(...)`", node.pos)

@@ -118,7 +118,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             else:
                 ctx = LayerContext(builder, layer, attrs[node.layer_id], list(inputs[0][1]) if inputs else [], "keras", node is graph.nodes[-1])
                 try:
-                    call = several(ctx, node, [registry.TensorInput(*item, keyword) for item, keyword in zip(inputs, node.keywords or [None] * len(inputs))])
+                    keywords = node.keywords or [None] * len(inputs)
+                    tensors = [registry.TensorInput(*item, keyword, masks.get(id(parent))) for item, keyword, parent in zip(inputs, keywords, node.inputs)]
+                    call = several(ctx, node, tensors)
                 except Unsupported as exc:
                     raise in_keras1_terms(exc, node.layer) from exc
                 template = call.lines
@@ -141,6 +143,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             lines.extend(node_lines)
             segments.append((node, node_lines))
             state[id(node)] = (out, list(shape), "keras")
+            masks[id(node)] = call.output_mask if node.output_index in (None, 0) else None
             node_plans.append((node, plan))
             continue
         given = [key for key in node.keywords if key is not None] + [key for key, _ in node.call_kwargs]

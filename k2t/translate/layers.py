@@ -62,8 +62,8 @@ def _activation_module(ctx: LayerContext, keras_class: str, activation: str, con
     module = constructor or ACTIVATIONS[activation].module
     if activation in ("softmax", "log_softmax"):
         ctx.keras_layout()  # over the last (channel) axis
-    if module is None:
-        raise Unsupported("K2T110", f"activation {activation!r} as a layer is not translated", ctx.layer.pos)
+    if module is None:  # no torch module computes it: the expression, written inline
+        return LayerPlan(keras_class=keras_class, attr=None, forward=[f"x = {apply_activation(activation)}"], params=0)
     return LayerPlan(
         keras_class=keras_class,
         attr=ctx.attr,

@@ -32,6 +32,9 @@ _IGNORED = (
 # Keras layers whose torch module keeps a weight Keras does not have: torch's second recurrent bias
 # (bias_hh), held at zero and frozen (templates/layers/recurrent.py.j2, one_bias).
 _ONE_BIAS = ("LSTM", "SimpleRNN")
+# GRU(reset_after=False) is one of them too (its step loop's class, k2t.translate.recurrent._wrapper).
+_RESET_BEFORE_GRU = "KerasGRUResetBefore"
+_ONE_BIAS_NAMES = {"LSTM": "LSTM", "SimpleRNN": "SimpleRNN", "GRU": "GRU(reset_after=False)"}
 
 
 def _plans_in(layer: LayerPlan) -> list[LayerPlan]:
@@ -89,9 +92,10 @@ def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
     the translation would differ from Keras."""
     if freeze.trainable:
         if any(_one_bias(plan) for plan in plans):
+            held = "a GRU(reset_after=False)" if any("GRU" in _one_bias_kinds(plan) for plan in plans) else "an LSTM or SimpleRNN"
             raise Unsupported(
                 "K2T140",
-                "`trainable = True` on a layer holding an LSTM or SimpleRNN is not translated: requires_grad_(True) would also "
+                f"`trainable = True` on a layer holding {held} is not translated: requires_grad_(True) would also "
                 "train torch's second bias, which the translation keeps at zero as Keras has none",
                 freeze.pos,
             )
@@ -159,9 +163,16 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
             "K2T140", "model.count_params() of a model with a Normalization layer is not translated (Keras also counts its `count`)", pos
         )
     # torch's classes of the Keras layers with one bias: their second (bias_hh) is no Keras weight.
-    one_bias = tuple(sorted({_TORCH_RECURRENT[kind] for layer in layers for kind in _one_bias_kinds(layer)}))
+    kinds = [kind for kind in (*_ONE_BIAS, "GRU") if any(kind in _one_bias_kinds(layer) for layer in layers)]
+    if "GRU" in kinds and any(_is_gru(layer) and "GRU" not in _one_bias_kinds(layer) for layer in layers):
+        message = "model.count_params() of a model with GRUs both with and without reset_after=False is not translated"
+        raise Unsupported("K2T140", message, pos)
+    one_bias = tuple(sorted({_TORCH_RECURRENT[kind] for kind in kinds}))
+    names = [_ONE_BIAS_NAMES[kind] for kind in kinds]
+    one_bias_names = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
     buffers = any(layer.keras_class == "BatchNormalization" for layer in layers)
-    helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", (("one_bias", one_bias), ("buffers", buffers))))
+    arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers))
+    helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", arguments))
     return f"{plan.name(helper.name)}({var})"
 
 
@@ -185,13 +196,20 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> None:
     module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
 
 
-_TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN"}
+_TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN", "GRU": "nn.GRU"}
+
+
+def _is_gru(layer: LayerPlan) -> bool:
+    return layer.keras_class == "GRU" or layer.keras_class == "Bidirectional" and "KerasGRU" in (layer.constructor or "")
 
 
 def _one_bias_kinds(layer: LayerPlan) -> list[str]:
     """The one-bias recurrent layers ``layer`` is or wraps (Bidirectional(LSTM(...)))."""
     if layer.keras_class in _ONE_BIAS:
         return [layer.keras_class]
+    reset_before = ["GRU"] if _RESET_BEFORE_GRU in (layer.constructor or "") else []
+    if layer.keras_class == "GRU":
+        return reset_before
     if layer.keras_class == "Bidirectional":
-        return [kind for kind in _ONE_BIAS if f"Keras{kind}" in (layer.constructor or "")]
+        return [kind for kind in _ONE_BIAS if f"Keras{kind}" in (layer.constructor or "")] + reset_before
     return []

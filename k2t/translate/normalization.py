@@ -1,8 +1,10 @@
-"""Normalization layers: BatchNormalization and LayerNormalization (see conv.py for the conventions).
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization
+(see conv.py for the conventions).
 
 Keras normalizes over the LAST axis (the channels) by default; torch's
-BatchNorm normalizes over dim 1 and LayerNorm over the trailing dims, so
-BatchNormalization runs channels-first and LayerNormalization channels-last.
+BatchNorm and GroupNorm normalize over dim 1 and LayerNorm over the trailing
+dims, so BatchNormalization and GroupNormalization run channels-first and
+LayerNormalization channels-last.
 """
 
 from __future__ import annotations
@@ -147,4 +149,45 @@ def convert_unit_normalization(ctx: LayerContext) -> LayerPlan:
         # Keras: x * min(rsqrt(sum(x ** 2)), 1 / 1e-12), which is x / max(norm, 1e-12).
         forward=[f"x = F.normalize(x, dim={dims}, eps=1e-12)"],
         params=0,
+    )
+
+
+@layer("GroupNormalization")
+def convert_group_normalization(ctx: LayerContext) -> LayerPlan:
+    ctx.check_arguments(("groups", "axis", "epsilon", "center", "scale"), AFFINE_KWARGS)
+    rank = len(ctx.shape) + 1
+    axis = ctx.literal("axis", 1, -1)
+    if isinstance(axis, bool) or axis not in (-1, rank - 1):
+        message = f"GroupNormalization(axis={axis!r}) is not translated: k2t normalises groups of the channel (last) axis"
+        raise Unsupported("K2T102", message, ctx.layer.arg(1, "axis").pos)
+    groups = ctx.literal("groups", 0, 32)
+    channels = static_int(ctx.features())
+    if channels is None:
+        raise Unsupported("K2T103", "GroupNormalization needs the number of channels as a literal size", ctx.layer.pos)
+    if groups == -1:
+        groups = channels  # Keras's groups=-1: one group per channel (instance normalization)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or channels % groups:
+        raise Unsupported("K2T102", f"GroupNormalization(groups={groups!r}) must divide the {channels} channels (Keras refuses it too)", ctx.layer.pos)
+    epsilon = ctx.literal("epsilon", 2, 1e-3)
+    center = ctx.literal("center", 3, True)
+    scale = ctx.literal("scale", 4, True)
+    ctx.channels_first()  # torch's group norm takes the channels at dim 1
+    eps = f"eps={epsilon!r}"
+    if center == scale:
+        affine = "" if center else ", affine=False"
+        constructor = f"nn.GroupNorm({groups}, {channels}, {eps}{affine})"
+    else:
+        helper = Helper("GroupNorm", "layers/group_norm.py.j2")
+        ctx.helpers.append(helper)
+        constructor = f"{helper.name}({groups}, {channels}, {eps}, center={center!r}, scale={scale!r})"
+    init, regularizers = _affine_init_and_regularizers(ctx, center, scale)
+    return LayerPlan(
+        keras_class="GroupNormalization",
+        attr=ctx.attr,
+        constructor=constructor,
+        forward=[f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")],
+        init=init,
+        weights="layernorm",  # gamma and beta, per channel, as LayerNormalization's
+        regularizers=regularizers,
+        params=channels * (int(center) + int(scale)),
     )

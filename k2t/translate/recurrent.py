@@ -61,7 +61,12 @@ _RECURRENT_KWARGS = {
     "implementation",
 }
 # Bidirectional merge modes other than concat: (class name suffix, the merge of `forward` and `backward`), as Keras computes it.
-_MERGES = {"sum": ("Summed", "forward + backward"), "mul": ("Multiplied", "forward * backward"), "ave": ("Averaged", "(forward + backward) / 2")}
+_MERGES = {
+    "sum": ("Summed", "forward + backward"),
+    "mul": ("Multiplied", "forward * backward"),
+    "ave": ("Averaged", "(forward + backward) / 2"),
+    None: ("Apart", "forward, backward"),  # Keras returns [forward, backward], unpacked into two names
+}
 # Keras's states of each layer, in the order return_state returns them and initial_state takes them.
 _STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
 # Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
@@ -69,8 +74,7 @@ TAKES_INITIAL_STATE = frozenset(_STATES)
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
     "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-    "stateful": (False, "torch layers do not carry states between batches"),
-    "reset_after": (True, "torch's GRU applies the reset gate after the recurrent product (Keras's reset_after=True)"),
+    "stateful": (False, "k2t's layers start every batch from zero states, where Keras carries them from batch to batch until reset_states()"),
 }
 
 
@@ -172,8 +176,12 @@ def _recurrent(
         raise Unsupported("K2T102", f"{kind} needs units", call.pos)
     if kind != "LSTM" and call.kwarg("unit_forget_bias") is not None:
         raise Unsupported("K2T102", f"{kind}(unit_forget_bias=...) is not translated", call.kwarg("unit_forget_bias").pos)
+    if kind != "GRU" and call.kwarg("reset_after") is not None:
+        raise Unsupported("K2T102", f"{kind}(reset_after=...) is not translated: a GRU argument", call.kwarg("reset_after").pos)
+    # Keras's GRU(reset_after=False), GRU v1: the reset gate before the recurrent product, one bias.
+    reset_before = kind == "GRU" and not _literal(call, "reset_after", None, True)
     for key, (default, why) in _FIXED.items():
-        if kind == "SimpleRNN" and key == "recurrent_activation" or kind != "GRU" and key == "reset_after":
+        if kind == "SimpleRNN" and key == "recurrent_activation":
             continue
         value = _literal(call, key, None, default)
         if value != default:
@@ -205,7 +213,7 @@ def _recurrent(
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked, merge=merge)
+    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked, merge=merge, reset_before=reset_before)
     if masked and return_sequences:
         ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
@@ -224,18 +232,18 @@ def _recurrent(
         regularizers += regularizer_terms(call.kwarg("recurrent_regularizer"), f"{module}.weight_hh{suffix}")
         if use_bias:
             init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_ih{suffix}", gate_units, gate_units)
-            if kind == "GRU":  # Keras's GRU has an input and a recurrent bias, as torch's
+            if kind == "GRU" and not reset_before:  # Keras's GRU has an input and a recurrent bias, as torch's
                 init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_hh{suffix}", gate_units, gate_units)
             if kind == "LSTM" and _literal(call, "unit_forget_bias", None, True):
                 init.append(f"nn.init.ones_({module}.bias_ih{suffix}[{units_code} : 2 * {units_code}])  # Keras's unit_forget_bias: the forget gate starts open")
             regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_ih{suffix}")
-            if kind == "GRU":
+            if kind == "GRU" and not reset_before:
                 regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_hh{suffix}")
 
     n, u = static_int(features), static_int(units)
     params = None
     if n is not None and u is not None:
-        biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 2}[kind] if use_bias else 0
+        biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 1 if reset_before else 2}[kind] if use_bias else 0
         params = gates * (n * u + u * u + biases * u) * (2 if bidirectional else 1)
     concatenated = bidirectional and merge == "concat"  # both directions side by side; merged otherwise
     output_units = f"2 * {units}" if concatenated and u is None else str(2 * u) if concatenated else units
@@ -255,20 +263,22 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
     return rates
 
 
-def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat") -> Helper:
-    """The generated class: torch's fused layer, or (with dropout, or a Keras mask) the same parameters computed
-    step by step; with ``states``, one that also takes Keras's initial_state and returns its states (return_state);
-    bidirectional with a ``merge`` mode other than concat, one that merges the two directions so."""
+def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False) -> Helper:
+    """The generated class: torch's fused layer, or (with dropout, a Keras mask, or GRU's reset_after=False) the
+    same parameters computed step by step; with ``states``, one that also takes Keras's initial_state and returns
+    its states (return_state); bidirectional with a ``merge`` mode other than concat, one that merges the two
+    directions so."""
     torch_class, gates = _RECURRENT[kind]
     merged_name, merge_expression = _MERGES.get(merge, ("", None))
     common = (
-        ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU"), ("states", states),
-        ("merge", merge_expression), ("merge_mode", merge),
+        ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU" or reset_before), ("states", states),
+        ("merge", merge_expression), ("merge_mode", "None" if merge is None else f'"{merge}"'),
     )
     suffix = merged_name + ("WithState" if states else "")
-    if looped or masked:
+    if looped or masked or reset_before:
         loop = "Masked" if masked else "Loop"
-        return Helper(f"Keras{kind}{loop}{suffix}", "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked)))
+        name = f"Keras{kind}{'ResetBefore' if reset_before else ''}{loop}{suffix}"
+        return Helper(name, "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked), ("reset_before", reset_before)))
     return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
 
 
@@ -346,16 +356,23 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     _check_sequence_input(ctx)
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
     if merge_mode != "concat" and merge_mode not in _MERGES:
-        # None: Keras returns the two directions as a list of tensors.
         raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
+    if merge_mode is None and ctx.unpacked != 2:
+        # Keras returns the two directions as a list of two tensors: k2t follows them as two names.
+        message = "Bidirectional(merge_mode=None) is translated where its 2 outputs are unpacked into names: `forward, backward = Bidirectional(...)(x)`"
+        raise Unsupported("K2T102", message, ctx.layer.arg(1, "merge_mode").pos)
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
     mask = _mask_argument(ctx, go_backwards=False)
+    if mask and merge_mode is None:
+        raise Unsupported("K2T102", "Bidirectional(merge_mode=None) over a masked sequence is not translated", ctx.layer.arg(1, "merge_mode").pos)
     constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode)
     ctx.helpers.append(helper)
+    if merge_mode is None:
+        ctx.output_shapes = [list(ctx.shape), list(ctx.shape)]
     return LayerPlan(
         keras_class="Bidirectional",
         attr=ctx.attr,

@@ -30,6 +30,7 @@ class TensorInput:
     shape: list  # Keras's shape, batch excluded
     layout: str  # "keras" or "channels_first"
     keyword: str | None  # the keyword it was given by; None: by position
+    mask: str | None = None  # the variable holding its Keras mask (Embedding(mask_zero=True), Masking); None: none
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TensorCallPlan:
     plan: object  # LayerPlan
     lines: list[str]
     shapes: list[list] = field(default_factory=list)  # Keras's shape of each output (several: a tuple)
+    output_mask: str | None = None  # the variable holding the Keras mask of the (first) output
 
 
 # Layers called on several tensors, or with call arguments: Keras name -> function(LayerContext,
@@ -78,8 +80,10 @@ def load_converters() -> None:
     """Import every converter family once; each module registers its converters on import."""
     from . import (  # noqa: F401
         attention,
+        attention_layers,
         conv,
         custom_layers,
+        einsum_dense,
         lambda_layer,
         layers,
         normalization,
@@ -108,6 +112,7 @@ VARIABLE_SIZES = frozenset({
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
     "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
+    "EinsumDense", "GroupNormalization",  # they need the sizes their weights span only, and say so when one is None
 })  # fmt: skip
 
 
