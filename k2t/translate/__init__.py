@@ -30,7 +30,7 @@ from .model_api import count_params_call, shape_attribute, translate_freezes
 from .nested import declares_input
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
-from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
+from .precision import POLICY_FUNCTIONS, Precision, translate_policy
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
@@ -138,6 +138,7 @@ class ScriptPlan:
     metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
     # Training suffix -> "fit" / "evaluate": the generated functions on batches from a generator or Sequence.
     batch_kinds: dict[str, set[str]] = field(default_factory=dict)
+    batch_fit_options: set[str] = field(default_factory=set)  # what the script's fit calls on batches pass
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
     precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
 
@@ -315,7 +316,6 @@ def translate(script: KerasScript) -> ScriptPlan:
         if function.call.name in POLICY_FUNCTIONS:
             try:
                 plan.precision, code = translate_policy(function.call, plan.precision)
-                unsupported_loops(plan, function.call.pos)
             except Unsupported as exc:
                 plan.todos.append(Todo(function.node, exc.code, exc.message, exc.pos or function.call.pos))
                 continue
@@ -717,6 +717,10 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
     plan.batch_kinds.setdefault(training.suffix, set()).add(kind)
     if kind == "fit" and "validation_data" in given:
         plan.batch_kinds[training.suffix].add("evaluate")
+    if kind == "fit":
+        if "callbacks" in given:
+            given["callbacks"] = dataclasses.replace(given["callbacks"], code=callbacks_argument(given["callbacks"], plan))
+        plan.batch_fit_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
     leading = [call.model, training.optimizer_for(call.model), *loss] if kind == "fit" else [call.model, *loss]
     return batches_call_code(plan.name(f"{kind}_batches" + training.suffix), leading, given)

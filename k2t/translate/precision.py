@@ -126,14 +126,3 @@ def float32_input(layer: KerasCall, has_weights: bool) -> list[str]:
 def has_weights(layer: LayerPlan) -> bool:
     """Whether the converted layer holds weights (which autocast computes with in the lower precision)."""
     return layer.weights is not None or bool(layer.init) or bool(layer.params)
-
-
-def unsupported_loops(plan, pos) -> None:
-    """Raise where the script trains through a generated loop that does not run under autocast yet:
-    a multi-output model's fit/evaluate, or fit/evaluate/predict on batches from a generator."""
-    if not plan.precision.autocast_dtype:
-        return
-    if any(t.outputs for t in plan.trainings):
-        raise Unsupported("K2T100", "a mixed-precision policy with a multi-output model is not translated", pos)
-    if plan.batch_kinds or "predict_batches" in plan.features:
-        raise Unsupported("K2T100", "a mixed-precision policy with fit/evaluate/predict on batches from a generator is not translated", pos)
