@@ -317,13 +317,7 @@ def render_batches(plan: ScriptPlan) -> str:
         if not kinds:
             continue
         dtypes = input_dtypes(t.model)
-        y_dtype = target_dtype(t.loss.template)
-        convert = [
-            *_ids_comment(dtypes),
-            f"inputs = {_batch_tensor('x', dtypes[0])}",
-            *_indices_comment([y_dtype]),
-            f"targets = {_batch_tensor('y', y_dtype)}",
-        ]
+        convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}", *_batch_targets(t)]
         features = {**_loop_features(plan), "fit": False, "evaluate": False}
         features["callbacks"] = plan.callback_loop if "callbacks" in plan.batch_fit_options else None
         parts.append(
@@ -335,6 +329,7 @@ def render_batches(plan: ScriptPlan) -> str:
                 convert=convert,
                 star="",
                 len_y=lambda source: f"len({source})",
+                output_names=repr(tuple(o.name for o in t.outputs or ())),
                 **features,
                 **_training_step(t),
             )
@@ -345,6 +340,26 @@ def render_batches(plan: ScriptPlan) -> str:
         convert_inputs = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
         parts.append(render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, **plan.precision.template_context()))
     return "\n\n\n".join(parts)
+
+
+def _batch_targets(t: TrainingPlan) -> list[str]:
+    """The lines turning a batch's ``y`` into ``targets`` on the model's device: one tensor, or one per output
+    (a list or tuple in output order, or a dict keyed by the output names, as Keras reads a batch's targets)."""
+    if not t.outputs:
+        y_dtype = target_dtype(t.loss.template)
+        return [*_indices_comment([y_dtype]), f"targets = {_batch_tensor('y', y_dtype)}"]
+    names = tuple(o.name for o in t.outputs)
+    y_dtypes = [target_dtype(o.loss.template) for o in t.outputs]
+    if len(set(y_dtypes)) == 1:
+        targets = f"[{_batch_tensor('a', y_dtypes[0])} for a in y]"
+    else:
+        targets = f"[{_batch_tensor('a', 'dtype')} for a, dtype in zip(y, ({', '.join(y_dtypes)}))]"
+    return [
+        "if isinstance(y, dict):",
+        f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
+        *_indices_comment(y_dtypes),
+        f"targets = {targets}",
+    ]
 
 
 def _batch_tensor(source: str, dtype: str) -> str:

@@ -75,6 +75,7 @@ def _run_both(body: str, kind: str, tmp_path, policy: str = ""):
     import keras
 
     from k2t.parity.capture import capture_first, run_keras, run_torch
+    from k2t.parity.functional import keras_layers_for
     from k2t.parity.instrument import convert
     from k2t.weights import transfer_weights
 
@@ -86,7 +87,9 @@ def _run_both(body: str, kind: str, tmp_path, policy: str = ""):
         kcap = capture_first(run_keras, source, path, kind=kind)
         tcap = capture_first(run_torch, conversion, path, kind=kind)
         assert kcap is not None and tcap is not None
-        transfer_weights(kcap.args[0], tcap.args[0], conversion.module_plan(type(tcap.args[0]).__name__))
+        plan = conversion.module_plan(type(tcap.args[0]).__name__)
+        functional = plan.graph is not None  # a Functional model: its Keras layers in the plan's order
+        transfer_weights(kcap.args[0], tcap.args[0], plan, keras_layers_for(kcap.args[0], plan) if functional else None)
         keras_result = kcap.function(*kcap.args, **kcap.kwargs)
         torch_result = tcap.function(*tcap.args, **tcap.kwargs)
     finally:
@@ -177,6 +180,43 @@ def test_mixed_bfloat16_on_a_generator_trains_like_keras(tmp_path):
         policy='keras.mixed_precision.set_global_policy("mixed_bfloat16")',
     )
     _assert_histories(keras_history.history, torch_history.history, rtol=BFLOAT16_RTOL)
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_two_outputs_on_a_generator_train_like_keras(tmp_path):
+    keras_history, torch_history, _, _ = _run_both(
+        """
+        def two_targets(size):
+            # The targets of each batch as a tuple in output order, as Keras reads them.
+            while True:
+                for start in range(0, len(x), size):
+                    rows = slice(start, start + size)
+                    yield x[rows], (y[rows], x[rows, :2].sum(axis=1, keepdims=True))
+
+
+        features = keras.Input((4,))
+        hidden = layers.Dense(6, activation="tanh")(features)
+        label = layers.Dense(1, activation="sigmoid", name="label")(hidden)
+        value = layers.Dense(1, name="value")(hidden)
+        two = keras.Model(features, [label, value])
+        two.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.1, momentum=0.5),
+            loss={"label": "binary_crossentropy", "value": "mse"},
+            loss_weights={"label": 1.0, "value": 0.5},
+            metrics={"label": ["accuracy"], "value": ["mae"]},
+        )
+        validation = (x, {"label": y, "value": x[:, :2].sum(axis=1, keepdims=True)})
+        two.fit(two_targets(10), steps_per_epoch=5, epochs=3, verbose=0, validation_data=validation)
+        """,
+        "fit",
+        tmp_path,
+    )
+    assert "value_mae" in keras_history.history and "val_label_loss" in keras_history.history
+    assert sorted(torch_history.history) == sorted(keras_history.history)
+    for key, values in keras_history.history.items():
+        np.testing.assert_allclose(torch_history.history[key], values, rtol=RTOL, atol=1e-6, err_msg=key)
 
 
 TWO_OUTPUTS = """\

@@ -712,8 +712,6 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
         return batches_call_code(plan.name("predict_batches"), [call.model], given)
     if training is None:
         raise Unsupported("K2T130", f"{call.model}.{call.method}() on a model k2t did not see compiled", call.pos)
-    if training.outputs:
-        raise Unsupported("K2T130", f"{call.method}() of a model with several outputs on a generator is not translated", call.pos)
     plan.batch_kinds.setdefault(training.suffix, set()).add(kind)
     if kind == "fit" and "validation_data" in given:
         plan.batch_kinds[training.suffix].add("evaluate")
