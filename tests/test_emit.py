@@ -442,3 +442,13 @@ def test_plot_model_as_a_statement_is_left_out_with_a_warning():
     assert "plot_model" not in result.output
     used = source.replace("plot_model(model, show_shapes=True)", "image = plot_model(model, show_shapes=True)")
     assert not k2t.convert_source(used).ok  # its value read: still reported, never dropped
+
+
+def test_one_output_reads_as_plain_single_output_code():
+    """One training template serves one output and several: one output keeps the plain lines a person writes."""
+    output = k2t.convert_source(SCRIPT, "s.py").output
+    fit = output.split("def fit(")[1].split("\ndef ")[0]
+    assert "loss = binary_crossentropy(logits, targets)\n" in fit
+    assert 'totals["loss"] += loss.item() * len(targets)\n' in fit
+    assert "losses" not in fit and "outputs" not in fit and "y[0]" not in fit
+    assert "autocast" not in fit and "scaler" not in fit and "callback" not in fit  # nothing the script does not use
