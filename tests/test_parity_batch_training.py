@@ -314,3 +314,16 @@ def test_float16_policy_scales_the_loss_in_every_loop(source, function, tmp_path
     assert run.returncode == 0, run.stderr
     history = json.loads(run.stdout.strip().splitlines()[-1])
     assert history["loss"][-1] < history["loss"][0]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_mixed_bfloat16_predict_on_a_sequence_gives_keras_outputs(tmp_path):
+    policy = 'keras.mixed_precision.set_global_policy("mixed_bfloat16")'
+    body = "p = model.predict(Rows(x, y, 10), verbose=0)\n"
+    predict = k2t.convert_source(_source(body, policy), "case.py").output.split("def predict_batches(")[1]
+    assert "torch.autocast(device_type=device.type, dtype=torch.bfloat16)" in predict
+    keras_result, torch_result, _, _ = _run_both(body, "predict", tmp_path, policy=policy)
+    assert torch_result.dtype == keras_result.dtype == np.float32  # the float32 last layer, as Keras
+    np.testing.assert_allclose(torch_result, keras_result, rtol=BFLOAT16_RTOL)
