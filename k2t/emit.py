@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -208,11 +209,10 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         **_training_step(t),
         fit_batches=False,
         evaluate_batches=False,
-        convert=[],
     )
 
 
-def _row_taker(several: bool):
+def _row_taker(several: bool) -> Callable[..., str]:
     def take(source: str, index: str, to_device: bool = False) -> str:
         """Rows ``index`` of the host data ``source`` (``several``: a list of arrays); with ``to_device``,
         copied to where the model is."""
@@ -222,7 +222,7 @@ def _row_taker(several: bool):
     return take
 
 
-def _pinner(several: bool):
+def _pinner(several: bool) -> Callable[[str], str]:
     def pinned(source: str) -> str:
         """The host data ``source`` in page-locked memory, which copies to a GPU without blocking."""
         return f"[a.pin_memory() for a in {source}]" if several else f"{source}.pin_memory()"
