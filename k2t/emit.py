@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -169,8 +171,7 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
 
 
 def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
-    keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
-    totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
+    """The generated fit / evaluate on arrays (templates/training.py.j2)."""
     multi = len(t.model.forward_args) > 1
     dtypes = input_dtypes(t.model)
     if multi:
@@ -182,71 +183,191 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         ]
     else:
         convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}"]
-
-    def take(source: str, index: str, to_device: bool = False) -> str:
-        """Rows ``index`` of the host data ``source``; with ``to_device``, copied to where the model is."""
-        move = ".to(device, non_blocking=True)" if to_device else ""
-        return f"[a[{index}]{move} for a in {source}]" if multi else f"{source}[{index}]{move}"
-
-    def pinned(source: str) -> str:
-        """The host data ``source`` in page-locked memory, which copies to a GPU without blocking."""
-        return f"[a.pin_memory() for a in {source}]" if multi else f"{source}.pin_memory()"
-
-    if t.outputs:
-        return _render_multi_output(t, plan, convert_x, take, pinned)
-    # A fit/evaluate shared by trainings with several losses reads integer targets only if every loss does.
-    sharing = [other for other in plan.trainings if other.key_without_loss == t.key_without_loss] or [t]
-    target_dtypes = {target_dtype(other.loss.template) for other in sharing}
-    y_dtype = target_dtypes.pop() if len(target_dtypes) == 1 else FLOAT
+    several = bool(t.outputs)
+    if several:
+        names = tuple(o.name for o in t.outputs)
+        y_dtypes = [target_dtype(o.loss.template) for o in t.outputs]
+        convert_y = [
+            "if isinstance(y, dict):",
+            f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
+            *_indices_comment(y_dtypes),
+            f"y = {host_tensors(y_dtypes, 'y', several=True)}",
+        ]
+    else:
+        # A fit/evaluate shared by trainings with several losses reads integer targets only if every loss does.
+        sharing = [other for other in plan.trainings if other.key_without_loss == t.key_without_loss] or [t]
+        target_dtypes = {target_dtype(other.loss.template) for other in sharing}
+        y_dtype = target_dtypes.pop() if len(target_dtypes) == 1 else FLOAT
+        convert_y = [*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"]
     return render(
         "training.py.j2",
         training=t,
         convert_x=convert_x,
-        convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"],
-        take=take,
-        pinned=pinned,
+        convert_y=convert_y,
+        take=_row_taker(multi),
+        pinned=_pinner(multi),
+        take_y=_row_taker(several),
+        pinned_y=_pinner(several),
+        len_y=lambda source: f"len({source}[0])" if several else f"len({source})",
         star="*" if multi else "",
         **_loop_features(plan),
-        totals=totals,
-        **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+        **_training_step(t),
+        fit_batches=False,
+        evaluate_batches=False,
     )
 
 
+def _row_taker(several: bool) -> Callable[..., str]:
+    def take(source: str, index: str, to_device: bool = False) -> str:
+        """Rows ``index`` of the host data ``source`` (``several``: a list of arrays); with ``to_device``,
+        copied to where the model is."""
+        move = ".to(device, non_blocking=True)" if to_device else ""
+        return f"[a[{index}]{move} for a in {source}]" if several else f"{source}[{index}]{move}"
+
+    return take
+
+
+def _pinner(several: bool) -> Callable[[str], str]:
+    def pinned(source: str) -> str:
+        """The host data ``source`` in page-locked memory, which copies to a GPU without blocking."""
+        return f"[a.pin_memory() for a in {source}]" if several else f"{source}.pin_memory()"
+
+    return pinned
+
+
+def _training_step(t: TrainingPlan) -> dict[str, object]:
+    """What one training or evaluation step computes for ``t``'s outputs, as the training template writes it:
+    the forward pass, the loss lines, the totals and the metrics of the batch."""
+    if t.outputs:
+        return _multi_output_step(t)
+    forward_value = "logits" if t.on_logits else "output"
+
+    def loss_lines(weighted: bool, penalty: str) -> list[str]:
+        regularization = f" + {penalty}" if t.model.has_regularization else ""
+        added = " + model.added_loss()" if t.model.has_added_losses else ""  # the layers' add_loss terms of this batch
+        return [f"loss = {t.loss_function}({forward_value}, targets{', weights' if weighted else ''}){regularization}{added}"]
+
+    metric_lines = [f"output = {t.output_activation}"] if t.on_logits and t.metrics else []
+    metric_lines += [_metric_line(m, "output", "targets") for m in t.metrics]
+    keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
+    return {
+        "several": False,
+        "forward_value": forward_value,
+        "forward_call": "model.logits" if t.on_logits else "model",
+        "to_float": f"{forward_value}.float()",
+        "loss_lines": loss_lines,
+        "total_lines": ['totals["loss"] += loss.item() * len(targets)'],
+        "batch_rows": "len(targets)",
+        "metric_lines": metric_lines,
+        "totals": _totals(keys),
+        "per_batch": "",
+        "total_doc": "",
+        **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+    }
+
+
+def _metric_line(m, output: str, targets: str) -> str:
+    """The line adding one batch to the metric ``m``: its stateful object, or its per-row total."""
+    if m.stateful:
+        return f"metrics[{json.dumps(m.key)}].update({output}, {targets})"
+    return f"totals[{json.dumps(m.key)}] += {m.call(output, targets)}.sum().item()"
+
+
+def _totals(keys: list[str]) -> str:
+    return "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
+
+
+def _multi_output_step(t: TrainingPlan) -> dict[str, object]:
+    keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
+    metrics = [m for o in t.outputs for m in o.metrics]
+    tracked = keys + [m.name for m in metrics]
+    # Keras's evaluate() lists the outputs' metrics after the losses, sorted by key: their own names lack the prefix.
+    keys += sorted(m.key for m in metrics if not m.stateful)
+    weighted_losses = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
+
+    def loss_lines(weighted: bool, penalty: str) -> list[str]:
+        weights = ", weights" if weighted else ""
+        losses = [f"{o.loss.name}(outputs[{i}], targets[{i}]{weights})" for i, o in enumerate(t.outputs)]
+        terms = weighted_losses + ([penalty] if t.model.has_regularization else [])
+        if t.model.has_added_losses:
+            terms.append("model.added_loss()")  # after the forward pass: the terms of these rows
+        return [f"losses = [{', '.join(losses)}]", f"loss = {' + '.join(terms)}"]
+
+    total_lines = ["rows = len(targets[0])", 'totals["loss"] += loss.item() * rows']
+    total_lines += [f'totals["{o.name}_loss"] += losses[{i}].item()' for i, o in enumerate(t.outputs)]
+    metric_lines = []
+    for i, o in enumerate(t.outputs):
+        value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
+        metric_lines += [_metric_line(m, value, f"targets[{i}]") for m in o.metrics]
+    doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
+    return {
+        "several": True,
+        "forward_value": "outputs",
+        "forward_call": "model.logits" if t.on_logits else "model.forward",
+        "to_float": "[part.float() for part in outputs]",
+        "loss_lines": loss_lines,
+        "total_lines": total_lines,
+        "batch_rows": "rows",
+        "metric_lines": metric_lines,
+        "totals": _totals(keys),
+        "per_batch": repr(tuple(f"{o.name}_loss" for o in t.outputs)),
+        "total_doc": doc + (" (+ the regularization)" if t.model.has_regularization else ""),
+        **_stateful_metrics(metrics, keys, tracked),
+    }
+
+
 def render_batches(plan: ScriptPlan) -> str:
-    """The generated fit/evaluate/predict on batches from a generator or Sequence (templates/batches.py.j2)."""
-    parts = [render("batches.py.j2", stream=True, fit=False, evaluate=False, predict=False, training=None)]
+    """The generated fit/evaluate/predict on batches from a generator or Sequence: EpochBatches
+    (templates/batches.py.j2), then fit_batches / evaluate_batches from the training template."""
+    parts = [render("batches.py.j2", stream=True, predict=False)]
     for t in plan.training_groups:
         kinds = plan.batch_kinds.get(t.suffix, set())
         if not kinds:
             continue
-        keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
         dtypes = input_dtypes(t.model)
-        y_dtype = target_dtype(t.loss.template)
-        convert = [
-            *_ids_comment(dtypes),
-            f"inputs = {_batch_tensor('x', dtypes[0])}",
-            *_indices_comment([y_dtype]),
-            f"targets = {_batch_tensor('y', y_dtype)}",
-        ]
+        convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}", *_batch_targets(t)]
+        features = {**_loop_features(plan), "fit": False, "evaluate": False}
+        features["callbacks"] = plan.callback_loop if "callbacks" in plan.batch_fit_options else None
         parts.append(
             render(
-                "batches.py.j2",
-                stream=False,
-                fit="fit" in kinds,
-                evaluate="evaluate" in kinds,
-                predict=False,
+                "training.py.j2",
                 training=t,
+                fit_batches="fit" in kinds,
+                evaluate_batches="evaluate" in kinds,
                 convert=convert,
-                totals="{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}",
-                **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
+                star="",
+                len_y=lambda source: f"len({source})",
+                output_names=repr(tuple(o.name for o in t.outputs or ())),
+                **features,
+                **_training_step(t),
             )
         )
     if "predict_batches" in plan.features:
         candidates = {tuple(input_dtypes(m)) for m in plan.modules}
         dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
         convert_inputs = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
-        parts.append(render("batches.py.j2", stream=False, fit=False, evaluate=False, predict=True, training=None, convert_inputs=convert_inputs))
-    return "\n".join(parts)
+        parts.append(render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, **plan.precision.template_context()))
+    return "\n\n\n".join(parts)
+
+
+def _batch_targets(t: TrainingPlan) -> list[str]:
+    """The lines turning a batch's ``y`` into ``targets`` on the model's device: one tensor, or one per output
+    (a list or tuple in output order, or a dict keyed by the output names, as Keras reads a batch's targets)."""
+    if not t.outputs:
+        y_dtype = target_dtype(t.loss.template)
+        return [*_indices_comment([y_dtype]), f"targets = {_batch_tensor('y', y_dtype)}"]
+    names = tuple(o.name for o in t.outputs)
+    y_dtypes = [target_dtype(o.loss.template) for o in t.outputs]
+    if len(set(y_dtypes)) == 1:
+        targets = f"[{_batch_tensor('a', y_dtypes[0])} for a in y]"
+    else:
+        targets = f"[{_batch_tensor('a', 'dtype')} for a, dtype in zip(y, ({', '.join(y_dtypes)}))]"
+    return [
+        "if isinstance(y, dict):",
+        f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
+        *_indices_comment(y_dtypes),
+        f"targets = {targets}",
+    ]
 
 
 def render_on_batch(plan: ScriptPlan) -> list[str]:
@@ -324,63 +445,6 @@ def _stateful_metrics(metrics, totals: list[str], tracked: list[str]) -> dict[st
         "stateful": "{" + ", ".join(f'"{m.key}": {m.construction}' for m in stateful) + "}" if stateful else "",
         "result_keys": "" if order == totals else "(" + ", ".join(f'"{key}"' for key in order) + ")",
     }
-
-
-def _render_multi_output(t: TrainingPlan, plan: ScriptPlan, convert_x, take, pinned) -> str:
-    names = tuple(o.name for o in t.outputs)
-    y_dtypes = [target_dtype(o.loss.template) for o in t.outputs]
-    convert_y = [
-        "if isinstance(y, dict):",
-        f"    y = [y[name] for name in {names!r}]  # Keras matches dict keys to the output names",
-        *_indices_comment(y_dtypes),
-        f"y = {host_tensors(y_dtypes, 'y', several=True)}",
-    ]
-    keys = ["loss"] + [f"{o.name}_loss" for o in t.outputs]
-    metrics = [m for o in t.outputs for m in o.metrics]
-    tracked = keys + [m.name for m in metrics]
-    # Keras's evaluate() lists the outputs' metrics after the losses, sorted by key: their own names lack the prefix.
-    keys += sorted(m.key for m in metrics if not m.stateful)
-    totals = "{" + ", ".join(f'"{key}": 0.0' for key in keys) + "}"
-    terms = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
-    if t.model.has_regularization:
-        terms.append("model.regularization_loss()")
-    if t.model.has_added_losses:
-        terms.append("model.added_loss()")  # after the forward pass: the terms of these rows
-    loss_lines, weighted_loss_lines = [], []
-    for lines, weights in ((loss_lines, ""), (weighted_loss_lines, ", weights")):
-        losses = [f"{o.loss.name}(outputs[{i}], targets[{i}]{weights})" for i, o in enumerate(t.outputs)]
-        lines += [f"losses = [{', '.join(losses)}]", f"loss = {' + '.join(terms)}"]
-    total_lines = ['totals["loss"] += loss.item() * rows']
-    total_lines += [f'totals["{o.name}_loss"] += losses[{i}].item()' for i, o in enumerate(t.outputs)]
-    metric_lines = []
-    for i, o in enumerate(t.outputs):
-        if not o.metrics:
-            continue
-        value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
-        for m in o.metrics:
-            if m.stateful:
-                metric_lines.append(f'metrics["{m.key}"].update({value}, targets[{i}])')
-            else:
-                metric_lines.append(f'totals["{m.key}"] += {m.call(value, f"targets[{i}]")}.sum().item()')
-    doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
-    return render(
-        "training_multi.py.j2",
-        training=t,
-        convert_x=convert_x,
-        convert_y=convert_y,
-        take=take,
-        pinned=pinned,
-        star="*" if len(t.model.forward_args) > 1 else "",
-        **_loop_features(plan),
-        totals=totals,
-        loss_lines=loss_lines,
-        weighted_loss_lines=weighted_loss_lines,
-        total_lines=total_lines,
-        metric_lines=metric_lines,
-        **_stateful_metrics(metrics, keys, tracked),
-        total_doc=doc + (" (+ the regularization)" if t.model.has_regularization else ""),
-        per_batch=repr(tuple(f"{o.name}_loss" for o in t.outputs)),
-    )
 
 
 def _loop_features(plan: ScriptPlan) -> dict[str, object]:

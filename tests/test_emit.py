@@ -462,3 +462,13 @@ model.fit(ds, epochs=1)
     output = k2t.convert_source(source, "train.py").output
     assert "at a time" in output
     assert "import time" not in output
+
+
+def test_one_output_reads_as_plain_single_output_code():
+    """One training template serves one output and several: one output keeps the plain lines a person writes."""
+    output = k2t.convert_source(SCRIPT, "s.py").output
+    fit = output.split("def fit(")[1].split("\ndef ")[0]
+    assert "loss = binary_crossentropy(logits, targets)\n" in fit
+    assert 'totals["loss"] += loss.item() * len(targets)\n' in fit
+    assert "losses" not in fit and "outputs" not in fit and "y[0]" not in fit
+    assert "autocast" not in fit and "scaler" not in fit and "callback" not in fit  # nothing the script does not use

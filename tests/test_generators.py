@@ -120,11 +120,6 @@ def test_evaluate_generator_and_predict_generator_are_silent_by_default_as_in_ke
             id="nb_val_samples",
         ),
         pytest.param(
-            "model.fit_generator(batches(x, y, 8), 5, callbacks=[keras.callbacks.EarlyStopping()])",
-            "fit_generator(callbacks=...) on batches from a generator or Sequence is not translated",
-            id="callbacks",
-        ),
-        pytest.param(
             "model.fit_generator(batches(x, y, 8), 5, class_weight={0: 1.0})",
             "fit_generator(class_weight=...) on batches from a generator or Sequence is not translated",
             id="class_weight",

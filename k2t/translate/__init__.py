@@ -146,6 +146,7 @@ class ScriptPlan:
     metric_counters: dict[str, int] = field(default_factory=dict)  # Keras's numbering of unnamed AUC/Precision/Recall
     # Training suffix -> "fit" / "evaluate": the generated functions on batches from a generator or Sequence.
     batch_kinds: dict[str, set[str]] = field(default_factory=dict)
+    batch_fit_options: set[str] = field(default_factory=set)  # what the script's fit calls on batches pass
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
     precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
 
@@ -805,11 +806,13 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
         return batches_call_code(plan.name("predict_batches"), [call.model], given)
     if training is None:
         raise Unsupported("K2T130", f"{call.model}.{call.method}() on a model k2t did not see compiled", call.pos)
-    if training.outputs:
-        raise Unsupported("K2T130", f"{call.method}() of a model with several outputs on a generator is not translated", call.pos)
     plan.batch_kinds.setdefault(training.suffix, set()).add(kind)
     if kind == "fit" and "validation_data" in given:
         plan.batch_kinds[training.suffix].add("evaluate")
+    if kind == "fit":
+        if "callbacks" in given:
+            given["callbacks"] = dataclasses.replace(given["callbacks"], code=callbacks_argument(given["callbacks"], plan))
+        plan.batch_fit_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
     leading = [call.model, training.optimizer_for(call.model), *loss] if kind == "fit" else [call.model, *loss]
     return batches_call_code(plan.name(f"{kind}_batches" + training.suffix), leading, given)

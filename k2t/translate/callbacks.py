@@ -171,7 +171,7 @@ class _Instance:
 
 def translate_callbacks(script: KerasScript, plan) -> None:
     """Plan the generated callback classes and the code of every callback construction."""
-    inline = [call for fit in script.calls if fit.method == "fit" for call in _inline_callbacks(fit)]
+    inline = [call for fit in script.calls if fit.method in ("fit", "fit_generator") for call in _inline_callbacks(fit)]
     outside = [(spec.call, spec.node) for spec in script.callbacks]
     if not inline and not outside and not script.callback_classes:
         return
@@ -282,9 +282,11 @@ def _inline_callbacks(fit) -> list[KerasCall]:
 
 
 def _fit_callbacks(fit):
-    # fit(x, y, batch_size, epochs, verbose, callbacks, ...): callbacks is the sixth positional argument.
-    if len(fit.args) > 5:
-        yield "callbacks", fit.args[5]
+    # fit(x, y, batch_size, epochs, verbose, callbacks, ...): callbacks is the sixth positional argument;
+    # Keras 2's fit_generator(generator, steps_per_epoch, epochs, verbose, callbacks, ...): the fifth.
+    position = 4 if fit.method == "fit_generator" else 5
+    if len(fit.args) > position:
+        yield "callbacks", fit.args[position]
     yield from fit.kwargs
 
 

@@ -40,7 +40,7 @@ _PARAMETERS: dict[str, dict[str, str]] = {
     "fit": {
         "generator": "batches", "x": "batches", "steps_per_epoch": "steps_per_epoch", "epochs": "epochs",
         "verbose": "verbose", "validation_data": "validation_data", "validation_steps": "validation_steps",
-        "shuffle": "shuffle", "initial_epoch": "initial_epoch",
+        "shuffle": "shuffle", "initial_epoch": "initial_epoch", "callbacks": "callbacks",
     },
     "evaluate": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose", "return_dict": "return_dict"},
     "predict": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose"},

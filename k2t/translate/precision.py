@@ -130,12 +130,6 @@ def has_weights(layer: LayerPlan) -> bool:
 
 def unsupported_loops(plan, pos) -> None:
     """Raise where the script trains through a generated loop that does not run under autocast yet:
-    a multi-output model's fit/evaluate, fit/evaluate/predict on batches from a generator, or the *_on_batch functions."""
-    if not plan.precision.autocast_dtype:
-        return
-    if any(t.outputs for t in plan.trainings):
-        raise Unsupported("K2T100", "a mixed-precision policy with a multi-output model is not translated", pos)
-    if plan.batch_kinds or "predict_batches" in plan.features:
-        raise Unsupported("K2T100", "a mixed-precision policy with fit/evaluate/predict on batches from a generator is not translated", pos)
-    if any("_on_batch" in feature for feature in plan.features):
+    the *_on_batch functions (fit, evaluate and predict run under it on arrays and on batches alike)."""
+    if plan.precision.autocast_dtype and any("_on_batch" in feature for feature in plan.features):
         raise Unsupported("K2T100", "a mixed-precision policy with train_on_batch/test_on_batch/predict_on_batch is not translated", pos)
