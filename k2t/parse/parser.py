@@ -43,6 +43,7 @@ from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
 from .subclassed import SubclassedMixin
+from .tape import TapeMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
 from .syntax import (
     _AUGMENTED,
@@ -70,7 +71,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin):
+class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -297,6 +298,8 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         if isinstance(stmt, cst.For):
             self.for_statement(stmt, scope)
             return
+        if isinstance(stmt, cst.With) and self.tape_block(stmt, scope):
+            return
         # Other compound statements (while/with/try): check their headers, walk their bodies.
         for attr in ("test", "iter", "items"):
             header = getattr(stmt, attr, None)
@@ -317,10 +320,14 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         """A function or class body, walked where it is defined (its parameters unknown)."""
         if isinstance(stmt, cst.FunctionDef):
             self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+        if isinstance(stmt, cst.FunctionDef):
+            self.tf_function_decorators(stmt)
         self.scan_expressions(stmt, stmt.decorators, scope)
         inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
         if isinstance(stmt, cst.FunctionDef):
             for name in _parameter_names(stmt.params):
+                # A parameter hides the module's Keras tensor of that name (`def train_step(x, y)` after `x = Dense(8)(inputs)`).
+                inner.tensors[name] = None
                 # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
                 inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
         if isinstance(stmt, cst.ClassDef):

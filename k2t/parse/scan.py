@@ -56,6 +56,8 @@ class ScanMixin:
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
+        if self.custom_training_call(statement, node, scope):
+            return
         helper = self.helper_call(node, scope)
         if helper is not None:
             helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written

@@ -1,0 +1,176 @@
+"""tf.GradientTape training loops -> plain torch autograd, in the script's own structure.
+
+``grads = tape.gradient(loss, model.trainable_weights)`` followed by
+``optimizer.apply_gradients(zip(grads, model.trainable_weights))`` is one
+optimizer update: ``optimizer.zero_grad(); loss.backward()`` where the gradients
+were taken (Keras computes them afresh at every step, so the previous step's
+must not accumulate) and ``optimizer.step()`` where they were applied. The
+optimizer is the one compile() would get (k2t.translate.optimizers, Keras's
+update rules), built over the model's parameters where the script built it.
+Loss and metric objects used by hand get the generated functions compile()
+uses (same values as Keras), called in torch's (output, target) order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..diagnostics import Unsupported
+from ..ir import AppliedGradients, DirectModelCall, KerasScript, ObjectCall, TapeGradient, Todo, Value
+from .dtypes import INTEGER, input_dtypes
+from .helpers import Helper
+from .losses import plan_loss
+from .metrics import plan_metric
+from .optimizers import plan_optimizer
+from .plan import ModulePlan
+
+if TYPE_CHECKING:
+    from . import ScriptPlan
+
+_TORCH_DTYPES = {INTEGER: "torch.int64"}  # otherwise float32, as Keras hands a model its inputs
+
+
+def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    training = script.custom_training
+    for decorator in training.decorators:
+        plan.expressions[id(decorator)] = ""  # @tf.function: torch runs the step eagerly, as written
+    translated_tapes: set[int] = set()
+    untranslated_tapes: set[int] = set()
+    for gradient in training.gradients:
+        try:
+            applied = _applied_for(gradient, training.applied)
+            _update(script, gradient, applied, modules, plan)
+            translated_tapes.add(id(gradient.tape))
+        except Unsupported as exc:
+            untranslated_tapes.add(id(gradient.tape))
+            plan.todos.append(Todo(gradient.statement, exc.code, exc.message, exc.pos or gradient.pos))
+    used = {id(applied) for gradient in training.gradients for applied in training.applied if _pairs(gradient, applied)}
+    for applied in training.applied:
+        if id(applied) not in used:
+            message = f"`{applied.optimizer}.apply_gradients(...)` of gradients no `tape.gradient(...)` k2t translates made"
+            plan.todos.append(Todo(applied.statement, "K2T100", message, applied.pos))
+    for tape in training.tapes:
+        if id(tape) in translated_tapes and id(tape) not in untranslated_tapes:
+            plan.unwrapped.add(id(tape))  # autograd records without being asked: the body runs as it is
+    _translate_objects(script, training.objects, plan)
+    for call in training.model_calls:
+        try:
+            plan.statements[id(call.statement)] = _model_call(script, call, modules, plan)
+        except Unsupported as exc:
+            plan.todos.append(Todo(call.statement, exc.code, exc.message, exc.pos or call.pos))
+
+
+def _pairs(gradient: TapeGradient, applied: AppliedGradients) -> bool:
+    return applied.grads == gradient.grads and applied.model == gradient.model
+
+
+def _applied_for(gradient: TapeGradient, applied: list[AppliedGradients]) -> AppliedGradients:
+    matching = [item for item in applied if _pairs(gradient, item)]
+    if len(matching) != 1:
+        how = "no" if not matching else "several"
+        raise Unsupported("K2T100", f"`{gradient.grads}` is applied by {how} `optimizer.apply_gradients(zip({gradient.grads}, {gradient.model}.trainable_weights))`")
+    return matching[0]
+
+
+def _update(script: KerasScript, gradient: TapeGradient, applied: AppliedGradients, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """zero_grad + backward where the gradients are taken, step where they are applied, the optimizer built over the model."""
+    if id(applied.instance.model) not in modules:
+        raise Unsupported("K2T103", f"the model `{applied.model}` is not translated, so neither is its training step")
+    others = _other_reads(script, gradient.grads, {id(gradient.statement), id(applied.statement)})
+    if others:
+        # `tf.clip_by_global_norm(grads, ...)`, printing them: torch keeps the gradients in `.grad`, not in a list.
+        raise Unsupported("K2T150", f"the gradients `{gradient.grads}` are used other than by apply_gradients (line {others[0]}); k2t does not translate that")
+    if applied.built_statement.body[0].targets[0].target.value != applied.optimizer:  # type: ignore[attr-defined]
+        raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`", applied.pos)
+    model_line = applied.instance.model.pos[0]
+    built_line = applied.built.pos[0]
+    if built_line < model_line:
+        message = f"the optimizer `{applied.optimizer}` is built before the model `{applied.model}` (line {model_line}); torch builds it over the model's parameters: build it after the model"
+        raise Unsupported("K2T121", message, applied.built.pos)
+    optimizer = plan_optimizer(Value(code="", pos=applied.built.pos, keras_call=applied.built))
+    construction = optimizer.expression(f"{applied.model}.parameters()", plan)
+    comment = f"  # {optimizer.comment}" if optimizer.comment else ""
+    plan.statements[id(applied.built_statement)] = [f"{applied.optimizer} = {construction}{comment}"]
+    script.removed.discard(id(applied.built_statement))
+    plan.statements[id(gradient.statement)] = [f"{applied.optimizer}.zero_grad()", f"{gradient.loss}.backward()"]
+    plan.statements[id(applied.statement)] = [f"{applied.optimizer}.step()"]
+
+
+def _other_reads(script: KerasScript, name: str, allowed: set[int]) -> list[int]:
+    """Lines of the reads of ``name`` outside the statements in ``allowed`` (any scope: a conservative answer)."""
+    positions = script.metadata.resolve(PositionProvider)
+    lines: list[int] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            return id(node) not in allowed
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                lines.append(positions[node].start.line)
+
+    script.module.visit(Finder())
+    return lines
+
+
+def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: ScriptPlan) -> None:
+    built: dict[int, str] = {}  # id(construction statement) -> the generated function or class it became
+    for call in calls:
+        try:
+            if id(call.built_statement) not in built:
+                built[id(call.built_statement)] = _object(script, call, plan)
+            generated = built[id(call.built_statement)]
+        except Unsupported as exc:
+            built[id(call.built_statement)] = ""
+            plan.todos.append(Todo(call.built_statement, exc.code, exc.message, exc.pos or call.built.pos))
+            continue
+        if not generated:
+            plan.todos.append(Todo(call.node, "K2T100", f"the Keras object `{call.variable}` is not translated", call.pos))
+        elif call.method is None:  # loss_fn(y_true, y_pred): the generated loss takes (output, target)
+            y_true, y_pred = call.args
+            plan.calls[id(call.node)] = f"{generated}({y_pred}, torch.as_tensor({y_true}, device={plan.name('device')}))"
+        elif call.method == "reset_states":  # Keras 2's spelling
+            plan.calls[id(call.node)] = f"{call.variable}.reset_state()"
+
+
+def _object(script: KerasScript, call: ObjectCall, plan: ScriptPlan) -> str:
+    """The generated function (a loss) or class (a metric) the object's construction becomes."""
+    value = Value(code=script.module.code_for_node(call.built_statement.body[0].value), pos=call.built.pos, keras_call=call.built)  # type: ignore[attr-defined]
+    if call.built.name.startswith("keras.losses."):
+        # No final activation is folded in: the loss reads whatever the script hands it, as Keras's does.
+        loss = plan_loss(value, "")
+        return plan.name(plan.add_helper(loss.helper).name)
+    metric = plan_metric(value, None, None)
+    if metric.stateful:
+        raise Unsupported("K2T122", f"metric `{value.code}` used by hand (update_state / result) is not translated; k2t translates mean metrics such as accuracies", call.built.pos)
+    function = plan.name(plan.add_helper(metric.helper).name)
+    class_name = call.built.name.rsplit(".", 1)[-1]
+    helper = Helper(class_name, "metrics/metric_object.py.j2", (("function", function), ("arguments", metric.arguments), ("keras", class_name)))
+    generated = plan.name(plan.add_helper(helper).name)
+    plan.statements[id(call.built_statement)] = [f"{_target(call)} = {generated}()"]
+    script.removed.discard(id(call.built_statement))
+    return generated
+
+
+def _target(call: ObjectCall) -> str:
+    return call.built_statement.body[0].targets[0].target.value  # type: ignore[attr-defined]
+
+
+def _model_call(script: KerasScript, call: DirectModelCall, modules: dict[int, ModulePlan], plan: ScriptPlan) -> list[str]:
+    """``logits = model(x, training=True)`` -> ``model.train()`` then ``logits = model(<x as a tensor>)``."""
+    module = modules.get(id(call.instance.model))
+    if module is None:
+        raise Unsupported("K2T103", f"the model `{call.model}` is not translated, so neither is this call of it", call.pos)
+    dtypes = input_dtypes(module)
+    if len(dtypes) != 1:
+        raise Unsupported("K2T140", f"`{call.model}(...)` of a model with several inputs is not translated", call.pos)
+    dtype = _TORCH_DTYPES.get(dtypes[0], "torch.float32")
+    # Keras takes arrays or tensors and converts them to the model's dtype; so does torch.as_tensor (without a copy when it can).
+    inputs = f"torch.as_tensor({call.inputs}, dtype={dtype}, device={plan.name('device')})"
+    small = call.statement.body[0]
+    rewritten = small.with_changes(value=cst.parse_expression(f"{call.model}({inputs})"))  # type: ignore[attr-defined]
+    mode = "train" if call.training else "eval"
+    return [f"{call.model}.{mode}()", cst.Module(body=[]).code_for_node(rewritten)]
