@@ -625,9 +625,11 @@ def _strip_blank(lines):
 
 
 def _uses(text: str, name: str) -> bool:
+    """Whether generated code uses the imported ``name``: as ``name.attr`` or ``name(...)``, never as a word of
+    a docstring (ArrayDataset's shuffle tells of elements "in a random order")."""
     import re
 
-    return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+    return re.search(rf"(?<![\w.]){re.escape(name)}\s*[.(]", text) is not None
 
 
 def _imported_names(module: cst.Module) -> set[str]:

@@ -209,6 +209,11 @@ _HOST_BY_DESIGN = {
     ("ListedThresholdCounts.__init__", "self.thresholds"): "moved in update()",
     # A tf.data stand-in yields host tensors; the batch loop moves each batch as it uses it.
     ("_as_chunk", "return"): "host data",
+    # tf.data's shuffle order: indices into host tensors.
+    ("_buffer_order", "draws"): "host data",
+    ("_buffer_order", "return"): "host data",
+    # A metric object's result(), read by the script with float() or .numpy() as Keras's is.
+    ("SparseCategoricalAccuracy.result", "return"): "a host scalar",
 }
 
 
