@@ -95,7 +95,12 @@ def _update(script: KerasScript, gradient: TapeGradient, applied: AppliedGradien
     comment = f"  # {optimizer.comment}" if optimizer.comment else ""
     plan.statements[id(applied.built_statement)] = [f"{applied.optimizer} = {construction}{comment}"]
     script.removed.discard(id(applied.built_statement))
-    plan.statements[id(gradient.statement)] = [f"{applied.optimizer}.zero_grad()", f"{gradient.loss}.backward()"]
+    plan.statements[id(gradient.statement)] = [
+        f"{applied.optimizer}.zero_grad()",
+        f"{gradient.loss}.backward()",
+        # Keras's loss is a value once its gradients are taken: float() and .numpy() read it without a warning.
+        f"{gradient.loss} = {gradient.loss}.detach()",
+    ]
     plan.statements[id(applied.statement)] = [f"{applied.optimizer}.step()"]
 
 
