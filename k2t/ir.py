@@ -447,6 +447,18 @@ class AppliedGradients:
 
 
 @dataclass(frozen=True)
+class GradientClip:
+    """``grads, norm = tf.clip_by_global_norm(grads, clip_norm)`` between taking and applying gradients."""
+
+    statement: cst.SimpleStatementLine = field(repr=False)
+    source: str  # the gradients clipped
+    result: str  # the variable the clipped gradients are bound to
+    norm: str | None  # the variable the global norm (before clipping) is bound to; None for `_`
+    clip_norm: str  # as written
+    pos: Pos
+
+
+@dataclass(frozen=True)
 class ObjectCall:
     """A Keras loss or metric object used by hand: ``loss_fn(y, logits)``, ``acc.update_state(y, logits)``,
     ``acc.result()``, ``acc.reset_state()``. ``method`` is None for a call of the object itself."""
@@ -480,6 +492,7 @@ class CustomTraining:
     tapes: list[cst.With] = field(default_factory=list, repr=False)  # `with tf.GradientTape() as tape:` blocks
     gradients: list[TapeGradient] = field(default_factory=list)
     applied: list[AppliedGradients] = field(default_factory=list)
+    clips: list[GradientClip] = field(default_factory=list)
     objects: list[ObjectCall] = field(default_factory=list)
     model_calls: list[DirectModelCall] = field(default_factory=list)
     decorators: list[cst.Decorator] = field(default_factory=list, repr=False)  # `@tf.function`, dropped

@@ -88,7 +88,7 @@ optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
 loss_fn = keras.losses.MeanSquaredError()
 mae = keras.metrics.MeanAbsoluteError()
 
-step_losses = []
+step_losses, norms = [], []
 for epoch in range(2):
     for start in range(0, len(x), 16):
         x_batch, y_batch = x[start : start + 16], y[start : start + 16]
@@ -96,15 +96,20 @@ for epoch in range(2):
             predictions = model(x_batch, training=True)
             loss_value = loss_fn(y_batch, predictions)
         gradients = tape.gradient(loss_value, model.trainable_variables)
+        gradients, global_norm = tf.clip_by_global_norm(gradients, 1.0)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         mae.update_state(y_batch, predictions)
         step_losses.append(float(loss_value))
+        norms.append(float(global_norm))
 final_mae = float(mae.result())
 """
 
 
-def test_a_loop_over_numpy_slices_with_sgd_momentum_and_mse_trains_as_keras_does(tmp_path):
+def test_a_loop_over_numpy_slices_with_clipped_gradients_sgd_momentum_and_mse_trains_as_keras_does(tmp_path):
     keras_side, torch_side = _run_both(LOOP_OVER_ARRAYS, tmp_path)
     assert len(torch_side["step_losses"]) == 2 * 4  # the last batch of each epoch is short (60 rows)
     np.testing.assert_allclose(torch_side["step_losses"], keras_side["step_losses"], rtol=LOSS_RTOL, atol=1e-6)
+    # The global norm before clipping, and the clip at work on some steps (else the test would not see it).
+    np.testing.assert_allclose(torch_side["norms"], keras_side["norms"], rtol=LOSS_RTOL)
+    assert max(keras_side["norms"]) > 1.0
     assert torch_side["final_mae"] == pytest.approx(keras_side["final_mae"], rel=1e-4)

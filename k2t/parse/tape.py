@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import AppliedGradients, DirectModelCall, KerasCall, ObjectCall, TapeGradient
+from ..ir import AppliedGradients, DirectModelCall, GradientClip, KerasCall, ObjectCall, TapeGradient
 from .scope import _Scope
 from .syntax import _body_of, _mark_subtree
 
 TAPE = "tensorflow.GradientTape"
 TF_FUNCTION = "tensorflow.function"
+CLIP_BY_GLOBAL_NORM = "tensorflow.clip_by_global_norm"
 TRAINABLE = frozenset({"trainable_weights", "trainable_variables"})
 METRIC_METHODS = frozenset({"update_state", "result", "reset_state", "reset_states"})
 
@@ -70,6 +71,9 @@ class TapeMixin:
     def custom_training_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
         """A call of the tape loop's vocabulary; True when recorded or reported."""
         func = node.func
+        if self.keras_name(func) == CLIP_BY_GLOBAL_NORM:
+            self.gradient_clip(statement, node)
+            return True
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             receiver, method = func.value.value, func.attr.value
             if method == "gradient" and receiver in self.tape_blocks:
@@ -114,6 +118,28 @@ class TapeMixin:
         gradient = TapeGradient(statement, tape, small.targets[0].target.value, positional[0].value, model, self.pos(node))
         self.script.custom_training.gradients.append(gradient)
 
+    def gradient_clip(self, statement, node: cst.Call) -> None:
+        """``grads, _ = tf.clip_by_global_norm(grads, 1.0)``: both names plain, the gradients a variable."""
+        _mark_subtree(node, self.consumed)
+        small = _only_statement(statement)
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        target = small.targets[0].target if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
+        names = [el.value for el in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else []
+        if not (
+            target is not None
+            and small.value is node
+            and len(names) == 2
+            and all(isinstance(name, cst.Name) for name in names)
+            and len(positional) == len(node.args) == 2
+            and isinstance(positional[0], cst.Name)
+        ):
+            message = f"`{self.code(node)}` is not translated (k2t translates `grads, norm = tf.clip_by_global_norm(grads, clip_norm)`)"
+            self.todo(statement, node, "K2T150", message)
+            return
+        result, norm = (name.value for name in names)
+        clip = GradientClip(statement, positional[0].value, result, None if norm == "_" else norm, self.code(positional[1]), self.pos(node))
+        self.script.custom_training.clips.append(clip)
+
     def applied_gradients(self, statement, node: cst.Call, optimizer: str, built, scope: _Scope) -> None:
         _mark_subtree(node, self.consumed)
         small = _only_statement(statement)
@@ -150,7 +176,8 @@ class TapeMixin:
         return True
 
     def model_call(self, statement, node: cst.Call, model: str, scope: _Scope) -> bool:
-        """``logits = model(x, training=True)`` on data (not on Keras tensors, which the Functional API follows)."""
+        """``logits = model(x, training=True)`` on data (not on Keras tensors, which the Functional API follows), in a
+        line holding one statement."""
         small = _only_statement(statement)
         training = False  # Keras's model(x) without `training` runs in inference mode
         positional = [arg for arg in node.args if arg.keyword is None]
@@ -160,9 +187,8 @@ class TapeMixin:
                 training = arg.value.value == "True"
             else:
                 return False  # other keywords, or a training flag k2t cannot read: K2T140 as before
-        whole = isinstance(small, cst.Assign) and len(small.targets) == 1 or isinstance(small, cst.Expr)
-        if len(positional) != 1 or positional[0].star or not (whole and small.value is node):
-            return False
+        if len(positional) != 1 or positional[0].star or small is None:
+            return False  # several statements on the line: the mode switch goes before a line of its own
         self.consumed.add(id(node.func))
         for arg in keywords:
             _mark_subtree(arg, self.consumed)

@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
-from ..ir import AppliedGradients, DirectModelCall, KerasScript, ObjectCall, TapeGradient, Todo, Value
+from ..ir import AppliedGradients, DirectModelCall, GradientClip, KerasScript, ObjectCall, TapeGradient, Todo, Value
 from .dtypes import INTEGER, input_dtypes
 from .helpers import Helper
 from .losses import plan_loss
@@ -39,50 +39,76 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
         plan.expressions[id(decorator)] = ""  # @tf.function: torch runs the step eagerly, as written
     translated_tapes: set[int] = set()
     untranslated_tapes: set[int] = set()
+    used: set[int] = set()  # id() of the clips and apply_gradients statements of a translated update
     for gradient in training.gradients:
         try:
-            applied = _applied_for(gradient, training.applied)
-            _update(script, gradient, applied, modules, plan)
+            clips = _clips_of(gradient, training.clips)
+            applied = _applied_for(gradient, clips, training.applied)
+            used.update(id(item) for item in (*clips, applied))
+            _update(script, gradient, clips, applied, modules, plan)
             translated_tapes.add(id(gradient.tape))
         except Unsupported as exc:
             untranslated_tapes.add(id(gradient.tape))
             plan.todos.append(Todo(gradient.statement, exc.code, exc.message, exc.pos or gradient.pos))
-    used = {id(applied) for gradient in training.gradients for applied in training.applied if _pairs(gradient, applied)}
     for applied in training.applied:
         if id(applied) not in used:
             message = f"`{applied.optimizer}.apply_gradients(...)` of gradients no `tape.gradient(...)` k2t translates made"
             plan.todos.append(Todo(applied.statement, "K2T100", message, applied.pos))
+    for clip in training.clips:
+        if id(clip) not in used:
+            message = f"tf.clip_by_global_norm of `{clip.source}`, which no translated `tape.gradient(...)` made, is not translated"
+            plan.todos.append(Todo(clip.statement, "K2T150", message, clip.pos))
     for tape in training.tapes:
         if id(tape) in translated_tapes and id(tape) not in untranslated_tapes:
             plan.unwrapped.add(id(tape))  # autograd records without being asked: the body runs as it is
-    _translate_objects(script, training.objects, plan)
+    losses = _translate_objects(script, training.objects, plan)
+    by_statement: dict[int, list[DirectModelCall]] = {}
     for call in training.model_calls:
+        by_statement.setdefault(id(call.statement), []).append(call)
+    for calls in by_statement.values():
         try:
-            plan.statements[id(call.statement)] = _model_call(script, call, modules, plan)
+            plan.statements[id(calls[0].statement)] = _model_calls(calls, losses, modules, plan)
         except Unsupported as exc:
-            plan.todos.append(Todo(call.statement, exc.code, exc.message, exc.pos or call.pos))
+            plan.todos.append(Todo(calls[0].statement, exc.code, exc.message, exc.pos or calls[0].pos))
 
 
-def _pairs(gradient: TapeGradient, applied: AppliedGradients) -> bool:
-    return applied.grads == gradient.grads and applied.model == gradient.model
+def _clips_of(gradient: TapeGradient, clips: list[GradientClip]) -> list[GradientClip]:
+    """The clips the gradients go through, in order (``grads, _ = tf.clip_by_global_norm(grads, 1.0)``)."""
+    chain: list[GradientClip] = []
+    name = gradient.grads
+    while True:
+        following = [clip for clip in clips if clip.source == name and clip not in chain]
+        if len(following) > 1:
+            raise Unsupported("K2T150", f"the gradients `{name}` are clipped by several tf.clip_by_global_norm calls; k2t does not translate that")
+        if not following:
+            return chain
+        chain.append(following[0])
+        name = following[0].result
 
 
-def _applied_for(gradient: TapeGradient, applied: list[AppliedGradients]) -> AppliedGradients:
-    matching = [item for item in applied if _pairs(gradient, item)]
+def _applied_for(gradient: TapeGradient, clips: list[GradientClip], applied: list[AppliedGradients]) -> AppliedGradients:
+    grads = clips[-1].result if clips else gradient.grads
+    matching = [item for item in applied if item.grads == grads and item.model == gradient.model]
     if len(matching) != 1:
         how = "no" if not matching else "several"
-        raise Unsupported("K2T100", f"`{gradient.grads}` is applied by {how} `optimizer.apply_gradients(zip({gradient.grads}, {gradient.model}.trainable_weights))`")
+        raise Unsupported("K2T100", f"`{grads}` is applied by {how} `optimizer.apply_gradients(zip({grads}, {gradient.model}.trainable_weights))`")
     return matching[0]
 
 
-def _update(script: KerasScript, gradient: TapeGradient, applied: AppliedGradients, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
-    """zero_grad + backward where the gradients are taken, step where they are applied, the optimizer built over the model."""
+def _update(
+    script: KerasScript, gradient: TapeGradient, clips: list[GradientClip], applied: AppliedGradients, modules: dict[int, ModulePlan], plan: ScriptPlan
+) -> None:
+    """zero_grad + backward where the gradients are taken, the clips where they are, step where the gradients are
+    applied, the optimizer built over the model."""
     if id(applied.instance.model) not in modules:
         raise Unsupported("K2T103", f"the model `{applied.model}` is not translated, so neither is its training step")
-    others = _other_reads(script, gradient.grads, {id(gradient.statement), id(applied.statement)})
-    if others:
-        # `tf.clip_by_global_norm(grads, ...)`, printing them: torch keeps the gradients in `.grad`, not in a list.
-        raise Unsupported("K2T150", f"the gradients `{gradient.grads}` are used other than by apply_gradients (line {others[0]}); k2t does not translate that")
+    allowed = {id(gradient.statement), id(applied.statement), *(id(clip.statement) for clip in clips)}
+    for name in dict.fromkeys([gradient.grads, *(clip.result for clip in clips)]):
+        others = _other_reads(script, name, allowed)
+        if others:
+            # Printed, or changed in a way k2t does not translate: torch keeps the gradients in `.grad`, not in a list.
+            message = f"the gradients `{name}` are used other than by apply_gradients (line {others[0]}); k2t does not translate that"
+            raise Unsupported("K2T150", message)
     if applied.built_statement.body[0].targets[0].target.value != applied.optimizer:  # type: ignore[attr-defined]
         raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`", applied.pos)
     model_line = applied.instance.model.pos[0]
@@ -102,6 +128,11 @@ def _update(script: KerasScript, gradient: TapeGradient, applied: AppliedGradien
         f"{gradient.loss} = {gradient.loss}.detach()",
     ]
     plan.statements[id(applied.statement)] = [f"{applied.optimizer}.step()"]
+    for clip in clips:
+        # tf.clip_by_global_norm scales by clip_norm / max(norm, clip_norm), torch by clip_norm / (norm + 1e-6) when
+        # that is below 1: a relative difference of 1e-6 / norm. Both give the norm before clipping.
+        norm = f"{clip.norm} = " if clip.norm else ""
+        plan.statements[id(clip.statement)] = [f"{norm}torch.nn.utils.clip_grad_norm_({applied.model}.parameters(), {clip.clip_norm})"]
 
 
 def _other_reads(script: KerasScript, name: str, allowed: set[int]) -> list[int]:
@@ -121,8 +152,10 @@ def _other_reads(script: KerasScript, name: str, allowed: set[int]) -> list[int]
     return lines
 
 
-def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: ScriptPlan) -> None:
+def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: ScriptPlan) -> dict[int, str]:
+    """Rewrites the objects' constructions and calls; returns id() of each loss call -> the generated loss it calls."""
     built: dict[int, str] = {}  # id(construction statement) -> the generated function or class it became
+    losses: dict[int, str] = {}
     for call in calls:
         try:
             if id(call.built_statement) not in built:
@@ -134,11 +167,17 @@ def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: Scrip
             continue
         if not generated:
             plan.todos.append(Todo(call.node, "K2T100", f"the Keras object `{call.variable}` is not translated", call.pos))
-        elif call.method is None:  # loss_fn(y_true, y_pred): the generated loss takes (output, target)
-            y_true, y_pred = call.args
-            plan.calls[id(call.node)] = f"{generated}({y_pred}, torch.as_tensor({y_true}, device={plan.name('device')}))"
+        elif call.method is None:
+            losses[id(call.node)] = generated
+            plan.calls[id(call.node)] = _loss_call(generated, *call.args, plan)
         elif call.method == "reset_states":  # Keras 2's spelling
             plan.calls[id(call.node)] = f"{call.variable}.reset_state()"
+    return losses
+
+
+def _loss_call(generated: str, y_true: str, y_pred: str, plan: ScriptPlan) -> str:
+    """loss_fn(y_true, y_pred) -> the generated loss, which takes (output, target) as compile()'s loop calls it."""
+    return f"{generated}({y_pred}, torch.as_tensor({y_true}, device={plan.name('device')}))"
 
 
 def _object(script: KerasScript, call: ObjectCall, plan: ScriptPlan) -> str:
@@ -164,8 +203,21 @@ def _target(call: ObjectCall) -> str:
     return call.built_statement.body[0].targets[0].target.value  # type: ignore[attr-defined]
 
 
-def _model_call(script: KerasScript, call: DirectModelCall, modules: dict[int, ModulePlan], plan: ScriptPlan) -> list[str]:
-    """``logits = model(x, training=True)`` -> ``model.train()`` then ``logits = model(<x as a tensor>)``."""
+def _model_calls(calls: list[DirectModelCall], losses: dict[int, str], modules: dict[int, ModulePlan], plan: ScriptPlan) -> list[str]:
+    """``logits = model(x, training=True)`` -> ``model.train()`` then ``logits = model(<x as a tensor>)``; the
+    statement's other translated calls (a loss object's) are rewritten with it."""
+    modes = {(call.model, call.training) for call in calls}
+    if len({model for model, _ in modes}) != len(modes):
+        raise Unsupported("K2T140", f"`{calls[0].model}` is called in training and in inference mode on one line; k2t does not translate that", calls[0].pos)
+    replacements = dict(plan.calls)
+    for call in calls:
+        replacements[id(call.node)] = _model_call(call, modules, plan)
+    statement = calls[0].statement.visit(_Replacer(replacements, losses, plan)).with_changes(leading_lines=[])
+    switches = [f"{model}.{'train' if training else 'eval'}()" for model, training in dict.fromkeys((call.model, call.training) for call in calls)]
+    return [*switches, cst.Module(body=[]).code_for_node(statement).rstrip("\n")]
+
+
+def _model_call(call: DirectModelCall, modules: dict[int, ModulePlan], plan: ScriptPlan) -> str:
     module = modules.get(id(call.instance.model))
     if module is None:
         raise Unsupported("K2T103", f"the model `{call.model}` is not translated, so neither is this call of it", call.pos)
@@ -174,8 +226,21 @@ def _model_call(script: KerasScript, call: DirectModelCall, modules: dict[int, M
         raise Unsupported("K2T140", f"`{call.model}(...)` of a model with several inputs is not translated", call.pos)
     dtype = _TORCH_DTYPES.get(dtypes[0], "torch.float32")
     # Keras takes arrays or tensors and converts them to the model's dtype; so does torch.as_tensor (without a copy when it can).
-    inputs = f"torch.as_tensor({call.inputs}, dtype={dtype}, device={plan.name('device')})"
-    small = call.statement.body[0]
-    rewritten = small.with_changes(value=cst.parse_expression(f"{call.model}({inputs})"))  # type: ignore[attr-defined]
-    mode = "train" if call.training else "eval"
-    return [f"{call.model}.{mode}()", cst.Module(body=[]).code_for_node(rewritten)]
+    return f"{call.model}(torch.as_tensor({call.inputs}, dtype={dtype}, device={plan.name('device')}))"
+
+
+class _Replacer(cst.CSTTransformer):
+    """Calls of one statement replaced by their translations (id() of the script's node -> code)."""
+
+    def __init__(self, replacements: dict[int, str], losses: dict[int, str], plan: ScriptPlan):
+        self.replacements = replacements
+        self.losses = losses  # loss calls, rebuilt from their rewritten arguments (`loss_fn(y, model(x))`)
+        self.plan = plan
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if id(original_node) in self.losses:
+            code = cst.Module(body=[]).code_for_node
+            arguments = [code(arg.value) for arg in updated_node.args]
+            return cst.parse_expression(_loss_call(self.losses[id(original_node)], *arguments, self.plan))
+        replacement = self.replacements.get(id(original_node))
+        return updated_node if not replacement else cst.parse_expression(replacement)
