@@ -124,10 +124,22 @@ def test_an_optimizer_built_before_the_model_is_reported_where_it_is_built():
     assert "built before the model `model`" in next(d.message for d in result.diagnostics if d.code == "K2T121")
 
 
-def test_a_stateful_metric_used_by_hand_is_reported_where_it_is_built():
-    source = PRELUDE.replace("accuracy = keras.metrics.SparseCategoricalAccuracy()", "accuracy = keras.metrics.AUC()")
+def test_a_metric_argument_k2t_does_not_translate_is_reported_where_the_metric_is_built():
+    source = PRELUDE.replace("keras.metrics.SparseCategoricalAccuracy()", 'keras.metrics.SparseCategoricalAccuracy(dtype="float64")')
     result = k2t.convert_source(source + STEP, "loop.py")
     assert ("K2T122", 12) in _codes(result)
+
+
+def test_metric_objects_called_stateful_ones_and_keras_metrics_mean():
+    source = PRELUDE.replace("keras.metrics.SparseCategoricalAccuracy()", "keras.metrics.AUC()") + 'loss_tracker = keras.metrics.Mean(name="loss")\n'
+    step = STEP.replace("    accuracy.update_state(y, logits)\n", "    accuracy(y, logits)\n    loss_tracker.update_state(loss_value)\n")
+    result = k2t.convert_source(source + step, "loop.py")
+    assert result.diagnostics == ()
+    # compile()'s AUC class holds the state; the object used by hand wraps it, and is callable as the script calls it.
+    assert "accuracy = AUCMetric()\nloss_tracker = Mean()\n" in result.output
+    assert "        self.state = AUC()\n" in result.output and "class AUCMetric:" in result.output
+    assert "    def __call__(self, *args):" in result.output
+    assert result.output.count("def __call__") == 1  # Mean is not called: no __call__ for it
 
 
 def test_clip_by_global_norm_becomes_clip_grad_norm():

@@ -87,6 +87,8 @@ model = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(8, activat
 optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
 loss_fn = keras.losses.MeanSquaredError()
 mae = keras.metrics.MeanAbsoluteError()
+rmse = keras.metrics.RootMeanSquaredError()
+loss_tracker = keras.metrics.Mean(name="loss")
 
 step_losses, norms = [], []
 for epoch in range(2):
@@ -99,17 +101,24 @@ for epoch in range(2):
         gradients, global_norm = tf.clip_by_global_norm(gradients, 1.0)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         mae.update_state(y_batch, predictions)
+        rmse(y_batch, predictions)
+        loss_tracker.update_state(loss_value)
         step_losses.append(float(loss_value))
         norms.append(float(global_norm))
 final_mae = float(mae.result())
+final_rmse = float(rmse.result())
+mean_loss = float(loss_tracker.result())
 """
 
 
-def test_a_loop_over_numpy_slices_with_clipped_gradients_sgd_momentum_and_mse_trains_as_keras_does(tmp_path):
+def test_a_loop_over_numpy_slices_with_clipped_gradients_sgd_momentum_mse_and_metric_objects_trains_as_keras_does(tmp_path):
     keras_side, torch_side = _run_both(LOOP_OVER_ARRAYS, tmp_path)
     assert len(torch_side["step_losses"]) == 2 * 4  # the last batch of each epoch is short (60 rows)
     np.testing.assert_allclose(torch_side["step_losses"], keras_side["step_losses"], rtol=LOSS_RTOL, atol=1e-6)
     # The global norm before clipping, and the clip at work on some steps (else the test would not see it).
     np.testing.assert_allclose(torch_side["norms"], keras_side["norms"], rtol=LOSS_RTOL)
     assert max(keras_side["norms"]) > 1.0
-    assert torch_side["final_mae"] == pytest.approx(keras_side["final_mae"], rel=1e-4)
+    # Metric objects used by hand: a mean metric, a stateful one (called), and keras.metrics.Mean.
+    for name in ("final_mae", "final_rmse", "mean_loss"):
+        assert torch_side[name] == pytest.approx(keras_side[name], rel=1e-4), name
+    assert keras_side["mean_loss"] == pytest.approx(np.mean(keras_side["step_losses"]), rel=1e-5)

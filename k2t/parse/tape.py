@@ -25,6 +25,7 @@ TAPE = "tensorflow.GradientTape"
 TF_FUNCTION = "tensorflow.function"
 CLIP_BY_GLOBAL_NORM = "tensorflow.clip_by_global_norm"
 TRAINABLE = frozenset({"trainable_weights", "trainable_variables"})
+MEAN = "keras.metrics.Mean"  # update_state(values): one argument
 METRIC_METHODS = frozenset({"update_state", "result", "reset_state", "reset_states"})
 
 
@@ -88,7 +89,7 @@ class TapeMixin:
             return False
         if isinstance(func, cst.Name):
             built = _built(scope, func.value)
-            if built is not None and built[0].name.startswith("keras.losses."):
+            if built is not None and built[0].name.startswith(("keras.losses.", "keras.metrics.")):
                 return self.object_call(statement, node, func.value, built, None)
             if scope.model(func.value) is not None and scope.tensor(func.value) is None:
                 return self.model_call(statement, node, func.value, scope)
@@ -160,11 +161,12 @@ class TapeMixin:
         self.script.custom_training.applied.append(applied)
 
     def object_call(self, statement, node: cst.Call, variable: str, built, method: str | None) -> bool:
-        """``loss_fn(y, logits)``, ``metric.update_state(y, logits)``, ``metric.result()``, ``metric.reset_state()``."""
+        """``loss_fn(y, logits)``, ``metric.update_state(y, logits)`` (or ``metric(y, logits)``, which also returns the
+        result; ``keras.metrics.Mean`` takes one value), ``metric.result()``, ``metric.reset_state()``."""
         if not isinstance(built[0], KerasCall):
             return False  # `loss_fn = keras.losses.mse`: a function, not an object
         _mark_subtree(node.func, self.consumed)
-        arity = 0 if method in ("result", "reset_state", "reset_states") else 2
+        arity = 0 if method in ("result", "reset_state", "reset_states") else 1 if built[0].name == MEAN else 2
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
         if len(positional) != len(node.args) or len(positional) != arity:
             what = "called" if method is None else f".{method}()"

@@ -20,6 +20,7 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import AppliedGradients, DirectModelCall, GradientClip, KerasScript, ObjectCall, TapeGradient, Todo, Value
+from ..parse.tape import MEAN
 from .dtypes import INTEGER, input_dtypes
 from .helpers import Helper
 from .losses import plan_loss
@@ -156,10 +157,12 @@ def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: Scrip
     """Rewrites the objects' constructions and calls; returns id() of each loss call -> the generated loss it calls."""
     built: dict[int, str] = {}  # id(construction statement) -> the generated function or class it became
     losses: dict[int, str] = {}
+    # Metric classes some object of which the script calls (`train_loss(loss)`): their class gets __call__.
+    called = {call.built.name for call in calls if call.method is None and call.built.name.startswith("keras.metrics.")}
     for call in calls:
         try:
             if id(call.built_statement) not in built:
-                built[id(call.built_statement)] = _object(script, call, plan)
+                built[id(call.built_statement)] = _object(script, call, call.built.name in called, plan)
             generated = built[id(call.built_statement)]
         except Unsupported as exc:
             built[id(call.built_statement)] = ""
@@ -167,7 +170,7 @@ def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: Scrip
             continue
         if not generated:
             plan.todos.append(Todo(call.node, "K2T100", f"the Keras object `{call.variable}` is not translated", call.pos))
-        elif call.method is None:
+        elif call.method is None and call.built.name.startswith("keras.losses."):
             losses[id(call.node)] = generated
             plan.calls[id(call.node)] = _loss_call(generated, *call.args, plan)
         elif call.method == "reset_states":  # Keras 2's spelling
@@ -180,23 +183,40 @@ def _loss_call(generated: str, y_true: str, y_pred: str, plan: ScriptPlan) -> st
     return f"{generated}({y_pred}, torch.as_tensor({y_true}, device={plan.name('device')}))"
 
 
-def _object(script: KerasScript, call: ObjectCall, plan: ScriptPlan) -> str:
-    """The generated function (a loss) or class (a metric) the object's construction becomes."""
+def _object(script: KerasScript, call: ObjectCall, called: bool, plan: ScriptPlan) -> str:
+    """The generated function (a loss) or class (a metric) the object's construction becomes.
+    ``called``: the script calls objects of this metric class, which then get ``__call__``."""
     value = Value(code=script.module.code_for_node(call.built_statement.body[0].value), pos=call.built.pos, keras_call=call.built)  # type: ignore[attr-defined]
     if call.built.name.startswith("keras.losses."):
         # No final activation is folded in: the loss reads whatever the script hands it, as Keras's does.
         loss = plan_loss(value, "")
         return plan.name(plan.add_helper(loss.helper).name)
-    metric = plan_metric(value, None, None)
-    if metric.stateful:
-        raise Unsupported("K2T122", f"metric `{value.code}` used by hand (update_state / result) is not translated; k2t translates mean metrics such as accuracies", call.built.pos)
-    function = plan.name(plan.add_helper(metric.helper).name)
-    class_name = call.built.name.rsplit(".", 1)[-1]
-    helper = Helper(class_name, "metrics/metric_object.py.j2", (("function", function), ("arguments", metric.arguments), ("keras", class_name)))
+    class_name = call.built.short_name
+    context: dict[str, object] = {"keras": class_name, "callable": called, "mean": False, "state": "", "function": "", "arguments": ""}
+    if call.built.name == MEAN:
+        context["mean"] = True
+        _mean_arguments(call, value)
+    else:
+        metric = plan_metric(value, None, None)
+        generated = plan.name(plan.add_helper(metric.helper).name)
+        context["state" if metric.stateful else "function"] = generated
+        context["arguments"] = metric.arguments
+    # A stateful metric's own class (compile()'s, `AUC`) holds the state: the object used by hand is `AUCMetric`.
+    name = f"{class_name}Metric" if context["state"] else class_name
+    helper = Helper(name, "metrics/metric_object.py.j2", tuple(sorted(context.items())))
     generated = plan.name(plan.add_helper(helper).name)
     plan.statements[id(call.built_statement)] = [f"{_target(call)} = {generated}()"]
     script.removed.discard(id(call.built_statement))
     return generated
+
+
+def _mean_arguments(call: ObjectCall, value: Value) -> None:
+    """keras.metrics.Mean(name=...): the name only labels Keras's logs; any other argument is not translated."""
+    for key, item in call.built.kwargs:
+        if key != "name":
+            raise Unsupported("K2T122", f"metric argument {key}= of `{value.code}` is not translated", item.pos)
+    if call.built.args:
+        raise Unsupported("K2T122", f"metric `{value.code}`: positional arguments are not translated", call.built.pos)
 
 
 def _target(call: ObjectCall) -> str:
