@@ -151,3 +151,29 @@ def test_clip_by_global_norm_becomes_clip_grad_norm():
     )
     assert result.diagnostics == ()
     assert "    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)\n    print(float(norm))\n    optimizer.step()\n" in result.output
+
+
+def test_a_model_called_at_the_top_level_and_read_with_numpy():
+    result = _convert(
+        """
+        x_batch, y_batch = np.zeros((2, 4)), np.zeros(2)
+        with tf.GradientTape() as tape:
+            loss_value = loss_fn(y_batch, model(x_batch, training=True))
+        grads = tape.gradient(loss_value, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        print(loss_value.numpy(), model(x_batch).numpy())
+        """
+    )
+    assert result.diagnostics == ()
+    assert textwrap.dedent(
+        """\
+        model.train()
+        loss_value = sparse_categorical_crossentropy(model(torch.as_tensor(x_batch, dtype=torch.float32, device=device)), torch.as_tensor(y_batch, device=device))
+        optimizer.zero_grad()
+        loss_value.backward()
+        loss_value = loss_value.detach()
+        optimizer.step()
+        model.eval()
+        print(loss_value.numpy(), model(torch.as_tensor(x_batch, dtype=torch.float32, device=device)).detach().cpu().numpy())
+        """
+    ) in result.output

@@ -232,7 +232,8 @@ def _model_calls(calls: list[DirectModelCall], losses: dict[int, str], modules: 
     replacements = dict(plan.calls)
     for call in calls:
         replacements[id(call.node)] = _model_call(call, modules, plan)
-    statement = calls[0].statement.visit(_Replacer(replacements, losses, plan)).with_changes(leading_lines=[])
+    replacer = _Replacer(replacements, losses, {id(call.node) for call in calls}, plan)
+    statement = calls[0].statement.visit(replacer).with_changes(leading_lines=[])
     switches = [f"{model}.{'train' if training else 'eval'}()" for model, training in dict.fromkeys((call.model, call.training) for call in calls)]
     return [*switches, cst.Module(body=[]).code_for_node(statement).rstrip("\n")]
 
@@ -252,12 +253,18 @@ def _model_call(call: DirectModelCall, modules: dict[int, ModulePlan], plan: Scr
 class _Replacer(cst.CSTTransformer):
     """Calls of one statement replaced by their translations (id() of the script's node -> code)."""
 
-    def __init__(self, replacements: dict[int, str], losses: dict[int, str], plan: ScriptPlan):
+    def __init__(self, replacements: dict[int, str], losses: dict[int, str], models: set[int], plan: ScriptPlan):
         self.replacements = replacements
+        self.models = models  # the model calls among them
         self.losses = losses  # loss calls, rebuilt from their rewritten arguments (`loss_fn(y, model(x))`)
         self.plan = plan
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and not original_node.args and id(func.value) in self.models:
+            # `model(x).numpy()`: torch's output may require grad and sit on the GPU; Keras's is a plain value.
+            value = cst.Module(body=[]).code_for_node(updated_node.func.value)  # type: ignore[attr-defined]
+            return cst.parse_expression(f"{value}.detach().cpu().numpy()")
         if id(original_node) in self.losses:
             code = cst.Module(body=[]).code_for_node
             arguments = [code(arg.value) for arg in updated_node.args]
