@@ -52,7 +52,7 @@ def test_the_keras_io_train_step_becomes_zero_grad_backward_step():
         def train_step(x, y):
             model.train()
             logits = model(torch.as_tensor(x, dtype=torch.float32, device=device))
-            loss_value = sparse_categorical_crossentropy(logits, torch.as_tensor(y, device=device))
+            loss_value = sparse_categorical_crossentropy(logits, torch.as_tensor(y, dtype=torch.float32, device=device))
             optimizer.zero_grad()
             loss_value.backward()
             loss_value = loss_value.detach()
@@ -168,7 +168,7 @@ def test_a_model_called_at_the_top_level_and_read_with_numpy():
     assert textwrap.dedent(
         """\
         model.train()
-        loss_value = sparse_categorical_crossentropy(model(torch.as_tensor(x_batch, dtype=torch.float32, device=device)), torch.as_tensor(y_batch, device=device))
+        loss_value = sparse_categorical_crossentropy(model(torch.as_tensor(x_batch, dtype=torch.float32, device=device)), torch.as_tensor(y_batch, dtype=torch.float32, device=device))
         optimizer.zero_grad()
         loss_value.backward()
         loss_value = loss_value.detach()

@@ -81,7 +81,7 @@ from tensorflow import keras
 
 rng = np.random.default_rng(3)
 x = rng.normal(size=(60, 5)).astype("float32")
-y = (x @ rng.normal(size=(5, 1))).astype("float32")
+y = x @ rng.normal(size=(5, 1))  # float64 targets: Keras's loss and metrics cast them to float32
 
 model = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
 optimizer = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)

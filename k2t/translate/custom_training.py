@@ -179,8 +179,9 @@ def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: Scrip
 
 
 def _loss_call(generated: str, y_true: str, y_pred: str, plan: ScriptPlan) -> str:
-    """loss_fn(y_true, y_pred) -> the generated loss, which takes (output, target) as compile()'s loop calls it."""
-    return f"{generated}({y_pred}, torch.as_tensor({y_true}, device={plan.name('device')}))"
+    """loss_fn(y_true, y_pred) -> the generated loss, which takes (output, target) as compile()'s loop calls it.
+    Keras's Loss converts y_true to its float32 dtype first (class indices too)."""
+    return f"{generated}({y_pred}, torch.as_tensor({y_true}, dtype=torch.float32, device={plan.name('device')}))"
 
 
 def _object(script: KerasScript, call: ObjectCall, called: bool, plan: ScriptPlan) -> str:
