@@ -177,3 +177,30 @@ def test_a_model_called_at_the_top_level_and_read_with_numpy():
         print(loss_value.numpy(), model(torch.as_tensor(x_batch, dtype=torch.float32, device=device)).detach().cpu().numpy())
         """
     ) in result.output
+
+
+def test_two_tapes_in_one_with_the_gan_step_stay_a_located_todo():
+    result = _convert(
+        STEP.replace("with tf.GradientTape() as tape:", "with tf.GradientTape() as tape, tf.GradientTape() as other_tape:")
+    )
+    found = [d for d in result.diagnostics if d.code == "K2T150" and d.line == 17]
+    assert found and "several tapes" in found[0].message, _codes(result)
+    assert "with tf.GradientTape() as tape, tf.GradientTape() as other_tape:" in result.output
+    assert "import tensorflow as tf" in result.output  # the kept code still runs
+
+
+def test_one_optimizer_for_two_models_is_reported():
+    source = PRELUDE.replace("optimizer = ", "other = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3)])\noptimizer = ")
+    second = STEP.replace("def train_step", "def other_step").replace("model", "other")
+    result = k2t.convert_source(source + STEP + second, "loop.py")
+    found = [d for d in result.diagnostics if d.code == "K2T121"]
+    assert found and "updates several models (model, other)" in found[0].message, _codes(result)
+
+
+def test_two_steps_each_with_its_own_grads_model_and_optimizer_convert():
+    source = PRELUDE + "other = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3)])\nother_optimizer = keras.optimizers.Adam()\n"
+    second = STEP.replace("def train_step", "def other_step").replace("model", "other").replace("optimizer", "other_optimizer")
+    result = k2t.convert_source(source + STEP + second, "loop.py")
+    assert result.diagnostics == ()
+    assert "    other_optimizer.zero_grad()\n    loss_value.backward()\n" in result.output
+    assert "other_optimizer = KerasAdam(other.parameters()," in result.output

@@ -41,12 +41,20 @@ class TapeMixin:
 
     def tape_block(self, stmt: cst.With, scope: _Scope) -> bool:
         """``with tf.GradientTape() as tape:``: recorded and its body walked; True when handled."""
-        if len(stmt.items) != 1 or not isinstance(stmt.items[0].item, cst.Call):
+        tapes = [item for item in stmt.items if isinstance(item.item, cst.Call) and self.keras_name(item.item.func) == TAPE]
+        if not tapes:
             return False
+        if len(stmt.items) > 1:
+            # `with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:` (the GAN step): two backward()
+            # through one graph would add each loss's gradients into the other model's.
+            for item in stmt.items:
+                _mark_subtree(item.item, self.consumed)
+            message = "several tapes (or other contexts) in one `with` are not translated: k2t translates `with tf.GradientTape() as tape:` alone"
+            self.todo(stmt, tapes[0].item, "K2T150", message)
+            self.block(_body_of(stmt.body), scope)
+            return True
         item = stmt.items[0]
         call = item.item
-        if self.keras_name(call.func) != TAPE:
-            return False
         _mark_subtree(item, self.consumed)
         if call.args or item.asname is None or not isinstance(item.asname.name, cst.Name):
             # persistent=True (several gradients of one recording), watch_accessed_variables=False, or no

@@ -105,11 +105,14 @@ def _update(
         raise Unsupported("K2T103", f"the model `{applied.model}` is not translated, so neither is its training step")
     allowed = {id(gradient.statement), id(applied.statement), *(id(clip.statement) for clip in clips)}
     for name in dict.fromkeys([gradient.grads, *(clip.result for clip in clips)]):
-        others = _other_reads(script, name, allowed)
+        others = _other_reads(script, gradient.statement, name, allowed)
         if others:
             # Printed, or changed in a way k2t does not translate: torch keeps the gradients in `.grad`, not in a list.
             message = f"the gradients `{name}` are used other than by apply_gradients (line {others[0]}); k2t does not translate that"
             raise Unsupported("K2T150", message)
+    models = {item.model for item in script.custom_training.applied if item.built_statement is applied.built_statement}
+    if len(models) > 1:
+        raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` updates several models ({', '.join(sorted(models))}); k2t does not translate that", applied.pos)
     if applied.built_statement.body[0].targets[0].target.value != applied.optimizer:  # type: ignore[attr-defined]
         raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`", applied.pos)
     model_line = applied.instance.model.pos[0]
@@ -136,21 +139,51 @@ def _update(
         plan.statements[id(clip.statement)] = [f"{norm}torch.nn.utils.clip_grad_norm_({applied.model}.parameters(), {clip.clip_norm})"]
 
 
-def _other_reads(script: KerasScript, name: str, allowed: set[int]) -> list[int]:
-    """Lines of the reads of ``name`` outside the statements in ``allowed`` (any scope: a conservative answer)."""
+def _other_reads(script: KerasScript, statement: cst.CSTNode, name: str, allowed: set[int]) -> list[int]:
+    """Lines of the reads of ``name`` outside the statements in ``allowed``, in the function that holds
+    ``statement`` (or at the module's top level: then outside every function and class)."""
     positions = script.metadata.resolve(PositionProvider)
+    scope = _enclosing_function(script.module, statement)
     lines: list[int] = []
 
     class Finder(cst.CSTVisitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
             return id(node) not in allowed
 
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is scope  # another function's `grads` is another variable
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
         def visit_Name(self, node: cst.Name) -> None:
             if node.value == name:
                 lines.append(positions[node].start.line)
 
-    script.module.visit(Finder())
+    (scope or script.module).visit(Finder())
     return lines
+
+
+def _enclosing_function(module: cst.Module, statement: cst.CSTNode) -> cst.FunctionDef | None:
+    found: list[cst.FunctionDef | None] = []
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self):
+            self.functions: list[cst.FunctionDef] = []
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.functions.append(node)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.functions.pop()
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            if node is statement:
+                found.append(self.functions[-1] if self.functions else None)
+            return False
+
+    module.visit(Finder())
+    return found[0] if found else None
 
 
 def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: ScriptPlan) -> dict[int, str]:
