@@ -204,3 +204,9 @@ def test_two_steps_each_with_its_own_grads_model_and_optimizer_convert():
     assert result.diagnostics == ()
     assert "    other_optimizer.zero_grad()\n    loss_value.backward()\n" in result.output
     assert "other_optimizer = KerasAdam(other.parameters()," in result.output
+
+
+def test_tf_function_with_arguments_goes_too():
+    result = _convert(STEP.replace("@tf.function\n", "@tf.function(jit_compile=True, reduce_retracing=True)\n"))
+    assert result.diagnostics == ()
+    assert "\n\ndef train_step(x, y):\n    model.train()\n" in result.output
