@@ -92,6 +92,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
+        self.tape_blocks: dict[str, cst.With] = {}  # `with tf.GradientTape() as tape:` by tape name (k2t.parse.tape)
         # Undecided `if`s whose branches load a model or build one: (if, name, the loads, the built model and compile).
         self.restored_joins: list[tuple[cst.If, str, list[LoadSpec], tuple[Instance, CompileSpec | None]]] = []
 

@@ -30,14 +30,10 @@ METRIC_METHODS = frozenset({"update_state", "result", "reset_state", "reset_stat
 
 
 class TapeMixin:
-    """tf.GradientTape loops. Mixed into k2t.parse.parser._Parser."""
+    """tf.GradientTape loops. Mixed into k2t.parse.parser._Parser, whose ``tape_blocks`` maps the names bound by
+    ``with tf.GradientTape() as <name>:`` to that block."""
 
-    @property
-    def tape_blocks(self) -> dict[str, cst.With]:
-        """Names bound by ``with tf.GradientTape() as <name>:`` -> that block."""
-        if "_tape_blocks" not in self.__dict__:
-            self._tape_blocks: dict[str, cst.With] = {}
-        return self._tape_blocks
+    tape_blocks: dict[str, cst.With]
 
     def tape_block(self, stmt: cst.With, scope: _Scope) -> bool:
         """``with tf.GradientTape() as tape:``: recorded and its body walked; True when handled."""
