@@ -210,3 +210,11 @@ def test_tf_function_with_arguments_goes_too():
     result = _convert(STEP.replace("@tf.function\n", "@tf.function(jit_compile=True, reduce_retracing=True)\n"))
     assert result.diagnostics == ()
     assert "\n\ndef train_step(x, y):\n    model.train()\n" in result.output
+
+
+def test_the_update_of_a_model_k2t_does_not_follow_says_so():
+    source = PRELUDE.replace("model = keras.Model(inputs, outputs)", "model = keras.models.clone_model(keras.Model(inputs, outputs))")
+    result = k2t.convert_source(source + STEP, "loop.py")
+    messages = {(d.code, d.line): d.message for d in result.diagnostics}
+    assert messages[("K2T150", 20)] == "`model` is not a model k2t translates, so neither is the update of its trainable weights"
+    assert messages[("K2T100", 21)] == messages[("K2T150", 20)]

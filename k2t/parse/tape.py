@@ -117,7 +117,7 @@ class TapeMixin:
                 f"`{self.code(node)}` is not translated (k2t translates `grads = tape.gradient(loss, model.trainable_weights)`: "
                 "the gradients of a loss variable w.r.t. a model's trainable weights)"
             )
-            self.todo(statement, node, "K2T150", message)
+            self.todo(statement, node, "K2T150", _unknown_model(positional[1:], scope) or message)
             return
         tape = self.tape_blocks[node.func.value.value]
         gradient = TapeGradient(statement, tape, small.targets[0].target.value, positional[0].value, model, self.pos(node))
@@ -159,7 +159,8 @@ class TapeMixin:
                 f"`{self.code(node)}` is not translated (k2t translates "
                 "`optimizer.apply_gradients(zip(grads, model.trainable_weights))` as a statement of its own)"
             )
-            self.todo(statement, node, "K2T100", message)
+            weights = [arg.value for arg in pair.args][1:] if isinstance(pair, cst.Call) else []
+            self.todo(statement, node, "K2T100", _unknown_model(weights, scope) or message)
             return
         applied = AppliedGradients(statement, optimizer, built[0], built[1], grads, model, scope.model(model), self.pos(node))
         self.script.custom_training.applied.append(applied)
@@ -223,4 +224,12 @@ def _trainable_of(node: cst.BaseExpression, scope: _Scope) -> str | None:
         and scope.model(node.value.value) is not None
     ):
         return node.value.value
+    return None
+
+
+def _unknown_model(nodes: list[cst.BaseExpression], scope: _Scope) -> str | None:
+    """Why ``model.trainable_weights`` names no model k2t translates (a model it could not follow), if so."""
+    for node in nodes:
+        if isinstance(node, cst.Attribute) and node.attr.value in TRAINABLE and isinstance(node.value, cst.Name) and scope.model(node.value.value) is None:
+            return f"`{node.value.value}` is not a model k2t translates, so neither is the update of its trainable weights"
     return None
