@@ -218,3 +218,10 @@ def test_the_update_of_a_model_k2t_does_not_follow_says_so():
     messages = {(d.code, d.line): d.message for d in result.diagnostics}
     assert messages[("K2T150", 20)] == "`model` is not a model k2t translates, so neither is the update of its trainable weights"
     assert messages[("K2T100", 21)] == messages[("K2T150", 20)]
+
+
+def test_a_tape_used_for_more_than_its_gradient_stays_with_a_todo():
+    result = _convert(STEP.replace("        logits = model(x, training=True)\n", "        tape.watch(x)\n        logits = model(x, training=True)\n"))
+    found = [d for d in result.diagnostics if d.code == "K2T150" and d.line == 21]
+    assert found and "the tape `tape` is used other than by `tape.gradient(...)` (line 18)" in found[0].message, _codes(result)
+    assert "with tf.GradientTape() as tape:\n        tape.watch(x)\n" in result.output  # kept: no NameError on `tape`

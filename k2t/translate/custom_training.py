@@ -113,6 +113,11 @@ def _update(
     models = {item.model for item in script.custom_training.applied if item.built_statement is applied.built_statement}
     if len(models) > 1:
         raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` updates several models ({', '.join(sorted(models))}); k2t does not translate that", applied.pos)
+    tape = gradient.tape.items[0].asname.name  # type: ignore[union-attr]
+    others = _other_reads(script, gradient.statement, tape.value, {id(gradient.statement)}, bound=tape)
+    if others:
+        # `tape.watch(x)`, a second `tape.gradient(...)`: torch has no tape object to stand for it.
+        raise Unsupported("K2T150", f"the tape `{tape.value}` is used other than by `tape.gradient(...)` (line {others[0]}); k2t does not translate that")
     if applied.built_statement.body[0].targets[0].target.value != applied.optimizer:  # type: ignore[attr-defined]
         raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`", applied.pos)
     model_line = applied.instance.model.pos[0]
@@ -139,9 +144,10 @@ def _update(
         plan.statements[id(clip.statement)] = [f"{norm}torch.nn.utils.clip_grad_norm_({applied.model}.parameters(), {clip.clip_norm})"]
 
 
-def _other_reads(script: KerasScript, statement: cst.CSTNode, name: str, allowed: set[int]) -> list[int]:
-    """Lines of the reads of ``name`` outside the statements in ``allowed``, in the function that holds
-    ``statement`` (or at the module's top level: then outside every function and class)."""
+def _other_reads(script: KerasScript, statement: cst.CSTNode, name: str, allowed: set[int], bound: cst.Name | None = None) -> list[int]:
+    """Lines of the reads of ``name`` outside the statements in ``allowed`` (and other than ``bound``, where a
+    `with` binds it), in the function that holds ``statement`` (or at the module's top level: then outside
+    every function and class)."""
     positions = script.metadata.resolve(PositionProvider)
     scope = _enclosing_function(script.module, statement)
     lines: list[int] = []
@@ -157,7 +163,7 @@ def _other_reads(script: KerasScript, statement: cst.CSTNode, name: str, allowed
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
-            if node.value == name:
+            if node.value == name and node is not bound:
                 lines.append(positions[node].start.line)
 
     (scope or script.module).visit(Finder())
