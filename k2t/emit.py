@@ -20,8 +20,8 @@ from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
 from .translate.on_batch import feature as on_batch_feature
-from .translate.train_step import FIT_STEPS_TEMPLATE
 from .translate.plan import ModulePlan
+from .translate.train_step import FIT_STEPS_TEMPLATE
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {
@@ -937,8 +937,23 @@ class _Rewriter(cst.CSTTransformer):
         # A method the translator drops (a custom layer's get_config) or renames (its call -> forward).
         if self.plan.statements.get(id(original_node)) == []:
             return cst.RemoveFromParent()
+        # A decorator the translator drops (@tf.function): "" is its replacement.
+        decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
+        if len(decorators) != len(updated_node.decorators):
+            updated_node = updated_node.with_changes(decorators=decorators)
         name = self.plan.expressions.get(id(original_node.name))
         return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With):
+        # `with tf.GradientTape() as tape:`: torch's autograd records without it, so the body runs as it is.
+        if id(original_node) not in self.plan.unwrapped or not isinstance(updated_node.body, cst.IndentedBlock):
+            return updated_node
+        statements = [s for s in updated_node.body.body if not _is_placeholder_pass(s)]
+        if not statements:
+            return cst.RemoveFromParent()
+        first = statements[0]
+        statements[0] = first.with_changes(leading_lines=[*updated_node.leading_lines, *first.leading_lines])
+        return cst.FlattenSentinel(statements)
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For):
         lines = self.plan.statements.get(id(original_node))

@@ -455,6 +455,85 @@ def one_line_message(message: str) -> str:
     return _QUOTED.sub(shorten, message)
 
 
+@dataclass(frozen=True)
+class TapeGradient:
+    """``grads = tape.gradient(loss, model.trainable_weights)`` inside ``with tf.GradientTape() as tape:``
+    (k2t.parse.tape): the gradients of ``loss`` w.r.t. the model's trainable variables."""
+
+    statement: cst.SimpleStatementLine = field(repr=False)
+    tape: cst.With = field(repr=False)  # the `with` block that records the loss
+    grads: str  # the variable the gradients are bound to
+    loss: str  # the loss expression, as written
+    model: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class AppliedGradients:
+    """``optimizer.apply_gradients(zip(grads, model.trainable_weights))`` as a statement of its own."""
+
+    statement: cst.SimpleStatementLine = field(repr=False)
+    optimizer: str  # the variable holding the Keras optimizer
+    built: KerasCall  # the optimizer's construction (``keras.optimizers.SGD(...)``)
+    built_statement: cst.SimpleStatementLine = field(repr=False)  # ``optimizer = keras.optimizers.SGD(...)``
+    grads: str
+    model: str
+    instance: Instance = field(repr=False)
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class GradientClip:
+    """``grads, norm = tf.clip_by_global_norm(grads, clip_norm)`` between taking and applying gradients."""
+
+    statement: cst.SimpleStatementLine = field(repr=False)
+    source: str  # the gradients clipped
+    result: str  # the variable the clipped gradients are bound to
+    norm: str | None  # the variable the global norm (before clipping) is bound to; None for `_`
+    clip_norm: str  # as written
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class ObjectCall:
+    """A Keras loss or metric object used by hand: ``loss_fn(y, logits)``, ``acc.update_state(y, logits)``,
+    ``acc.result()``, ``acc.reset_state()``. ``method`` is None for a call of the object itself."""
+
+    node: cst.Call = field(repr=False)
+    variable: str
+    built: KerasCall  # the object's construction
+    built_statement: cst.SimpleStatementLine = field(repr=False)
+    method: str | None
+    args: tuple[str, ...]  # positional arguments, as written
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class DirectModelCall:
+    """``model(x, training=True)`` (or without ``training``: Keras's inference mode) on data, not on Keras tensors."""
+
+    node: cst.Call = field(repr=False)
+    statement: cst.SimpleStatementLine = field(repr=False)
+    model: str
+    instance: Instance = field(repr=False)
+    training: bool
+    inputs: str  # the input expression, as written
+    pos: Pos
+
+
+@dataclass
+class CustomTraining:
+    """A training loop written with tf.GradientTape (the keras.io "training loop from scratch" pattern)."""
+
+    tapes: list[cst.With] = field(default_factory=list, repr=False)  # `with tf.GradientTape() as tape:` blocks
+    gradients: list[TapeGradient] = field(default_factory=list)
+    applied: list[AppliedGradients] = field(default_factory=list)
+    clips: list[GradientClip] = field(default_factory=list)
+    objects: list[ObjectCall] = field(default_factory=list)
+    model_calls: list[DirectModelCall] = field(default_factory=list)
+    decorators: list[cst.Decorator] = field(default_factory=list, repr=False)  # `@tf.function`, dropped
+
+
 @dataclass
 class KerasScript:
     path: str
@@ -490,6 +569,7 @@ class KerasScript:
     learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
+    custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names

@@ -216,6 +216,10 @@ _HOST_BY_DESIGN = {
     ("_files_dataset", "positions"): "host data",
     ("_read_images", "images"): "host data",
     ("_decode_image", "pixels"): "host data",
+    # A metric object's result(), read by the script with float() or .numpy() as Keras's is.
+    ("SparseCategoricalAccuracy.result", "return"): "a host scalar",
+    # A train_step's loss tracker (k2t.translate.train_step): a tensor keeps its device, and is summed into a float.
+    ("MeanTracker.update_state", "values"): "reduced to a host float",
 }
 
 

@@ -159,6 +159,7 @@ def test_a_model_used_as_a_layer_is_its_own_module_handed_to_the_outer_one():
 
 
 def test_a_model_called_on_arrays_is_not_mistaken_for_a_nested_model():
+    # Called on data, a model runs in inference mode on that data (k2t.translate.custom_training).
     source = NESTED.replace("codes = encoder.predict(X, verbose=0)", "codes = encoder(X)")
     result = k2t.convert_source(source, "script.py")
     # Keras's inference call on data (k2t.parse.scan.called_on_data), not a layer of another model.

@@ -59,6 +59,7 @@ from .syntax import (
     _parallel,
     _parameter_names,
 )
+from .tape import TapeMixin
 from .train_step import TrainStepMixin
 
 
@@ -72,7 +73,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TrainStepMixin):
+class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -93,6 +94,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
+        self.tape_blocks: dict[str, cst.With] = {}  # `with tf.GradientTape() as tape:` by tape name (k2t.parse.tape)
         # Undecided `if`s whose branches load a model or build one: (if, name, the loads, the built model and compile).
         self.restored_joins: list[tuple[cst.If, str, list[LoadSpec], tuple[Instance, CompileSpec | None]]] = []
 
@@ -300,6 +302,8 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         if isinstance(stmt, cst.For):
             self.for_statement(stmt, scope)
             return
+        if isinstance(stmt, cst.With) and self.tape_block(stmt, scope):
+            return
         # Other compound statements (while/with/try): check their headers, walk their bodies.
         for attr in ("test", "iter", "items"):
             header = getattr(stmt, attr, None)
@@ -320,10 +324,14 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
         """A function or class body, walked where it is defined (its parameters unknown)."""
         if isinstance(stmt, cst.FunctionDef):
             self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+        if isinstance(stmt, cst.FunctionDef):
+            self.tf_function_decorators(stmt)
         self.scan_expressions(stmt, stmt.decorators, scope)
         inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
         if isinstance(stmt, cst.FunctionDef):
             for name in _parameter_names(stmt.params):
+                # A parameter hides the module's Keras tensor of that name (`def train_step(x, y)` after `x = Dense(8)(inputs)`).
+                inner.tensors[name] = None
                 # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
                 inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
         if isinstance(stmt, cst.ClassDef):

@@ -64,6 +64,16 @@ class ScanMixin:
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
+        # `preds = model(x)` at the top level: Keras's inference call (a generated call_model); in a training
+        # step or with training=True, k2t.parse.tape's model call.
+        if isinstance(func, cst.Name) and scope.model(func.value) is not None and self.called_on_data(statement, node, scope):
+            instance = scope.model(func.value)
+            self.consumed.add(id(func))
+            spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
+            self.script.calls.append(MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, (), node, statement))
+            return
+        if self.custom_training_call(statement, node, scope):
+            return
         helper = self.helper_call(node, scope)
         if helper is not None:
             helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written
@@ -81,12 +91,6 @@ class ScanMixin:
                     return
                 self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
                 return
-        if isinstance(func, cst.Name) and scope.model(func.value) is not None and self.called_on_data(statement, node, scope):
-            instance = scope.model(func.value)
-            self.consumed.add(id(func))
-            spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
-            self.script.calls.append(MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, (), node, statement))
-            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:

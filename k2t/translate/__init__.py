@@ -16,8 +16,14 @@ from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
+from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
-from .directory_data import IMAGE_UTILITIES, IMAGE_UTILITY_NAMES, report_directory_dataset_arguments, translate_image_utility
+from .directory_data import (
+    IMAGE_UTILITIES,
+    IMAGE_UTILITY_NAMES,
+    report_directory_dataset_arguments,
+    translate_image_utility,
+)
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
@@ -133,6 +139,7 @@ class ScriptPlan:
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
+    unwrapped: set[int] = field(default_factory=set)  # id() of `with` blocks replaced by their body (tf.GradientTape)
     todos: list[Todo] = field(default_factory=list)
     features: set[str] = field(default_factory=set)
     fit_options: set[str] = field(default_factory=set)
@@ -333,6 +340,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+    translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
     translate_layer_objects(script, plan)
