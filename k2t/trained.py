@@ -55,8 +55,10 @@ class TrainedReport:
         lines = [
             f"module: {self.class_name}({arguments})",
             f"weights copied into: {', '.join(self.copied) if self.copied else '(no layer has weights)'}",
-            f"predictions on {self.input_shapes[0][0] if self.input_shapes else 0} random inputs of shape {shapes}: "
-            f"max abs diff {self.max_diff:.3g} (tolerance {self.tolerance:g}) -> {'OK' if self.ok else 'MISMATCH'}",
+            (
+                f"predictions on {self.input_shapes[0][0] if self.input_shapes else 0} random inputs of shape {shapes}: "
+                f"max abs diff {self.max_diff:.3g} (tolerance {self.tolerance:g}) -> {'OK' if self.ok else 'MISMATCH'}"
+            ),
             *self.notes,
         ]
         if self.output is not None:

@@ -18,6 +18,7 @@ builtins (``len``, ``range``, ``zip``, ``enumerate``, ``min``, ``max``,
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ _MAX_ITEMS = 10_000
 def is_constant(value: Any) -> bool:
     """A value generated code can spell as a literal: numbers, strings, None, and tuples/lists of them."""
     if isinstance(value, _CONSTANT_TYPES):
-        return not (isinstance(value, float) and value != value)  # NaN has no literal
+        return not (isinstance(value, float) and math.isnan(value))  # NaN has no literal
     if isinstance(value, (tuple, list)):
         return len(value) <= _MAX_ITEMS and all(is_constant(v) for v in value)
     return False

@@ -147,7 +147,7 @@ def k2t_cli(*args: str, cwd: Path, block: str | None = None) -> subprocess.Compl
     """Run `k2t ...` as a user would (optionally with a module made unimportable)."""
     prelude = f"import sys; sys.modules[{block!r}] = None; " if block else ""
     code = prelude + "import sys; from k2t.cli import entry; sys.argv = ['k2t', *sys.argv[1:]]; entry()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=ENV)
+    return subprocess.run([sys.executable, "-c", code, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=300, env=ENV)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def trained(tmp_path_factory):
     for name, (source, _, _) in SCRIPTS.items():
         folder = tmp_path_factory.mktemp(name)
         (folder / "train.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        ran = subprocess.run([sys.executable, "train.py"], cwd=folder, capture_output=True, text=True, timeout=300, env=ENV)
+        ran = subprocess.run([sys.executable, "train.py"], check=False, cwd=folder, capture_output=True, text=True, timeout=300, env=ENV)
         assert ran.returncode == 0, ran.stderr
         folders[name] = folder
     return folders
@@ -194,7 +194,7 @@ def _standalone_predictions(folder: Path, name: str, state_dict: Path):
     )
     (folder / "driver.py").write_text(driver, encoding="utf-8")
     ran = subprocess.run(
-        [sys.executable, "-c", BLOCK_KERAS, str(folder / "driver.py")], cwd=folder, capture_output=True, text=True, timeout=300, env=ENV
+        [sys.executable, "-c", BLOCK_KERAS, str(folder / "driver.py")], check=False, cwd=folder, capture_output=True, text=True, timeout=300, env=ENV
     )
     assert ran.returncode == 0, ran.stderr
     return np.load(folder / "torch_out.npy"), np.load(folder / "keras_out.npy")

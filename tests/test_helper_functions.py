@@ -10,9 +10,9 @@ import re
 
 import pytest
 from conftest import requires_keras, requires_torch
+from test_flow import built, convert, linears, script
 
 import k2t
-from test_flow import built, convert, linears, script
 
 # Each builds Dense(64) -> Dense(32) -> Dense(1) on 8 features through a helper.
 FOLLOWED = {

@@ -42,7 +42,7 @@ def _torch_weight(initializer: str, fan_in: int, fan_out: int):
     result = k2t.convert_source(source)
     assert result.ok, result.diagnostics
     namespace: dict = {}
-    exec(compile(result.output, "<converted>", "exec"), namespace)
+    exec(compile(result.output, "<converted>", "exec"), namespace)  # noqa: S102 - the test runs generated code
     return namespace["model"].dense.weight.detach().numpy().T  # Keras kernel layout (in, out)
 
 

@@ -428,7 +428,7 @@ def test_model_input_and_output_shape_are_kerass(name):
     assert "print(model.input_shape, model.output_shape[-1])" in result.output
     found = dict(re.findall(r"self\.(input_shape|output_shape) = (.*?)  # Keras's", result.output))
     namespace: dict = {}
-    exec(compile(HEADER + textwrap.dedent(SHAPED_MODELS[name]), "keras_model", "exec"), namespace)  # the Keras model
+    exec(compile(HEADER + textwrap.dedent(SHAPED_MODELS[name]), "keras_model", "exec"), namespace)  # the Keras model  # noqa: S102 - the test runs generated code
     keras_model = namespace["model"]
     assert ast.literal_eval(found["input_shape"]) == keras_model.input_shape
     assert ast.literal_eval(found["output_shape"]) == keras_model.output_shape

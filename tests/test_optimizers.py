@@ -151,8 +151,8 @@ def test_learning_rate_of_a_model_compiled_in_a_function():
         ('model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0, clipvalue=0.5), loss="mse")', [(1, "K2T121")]),
         ('model.compile(optimizer=keras.optimizers.Adam(use_ema=True), loss="mse")', [(1, "K2T121")]),
         (
-            'model.compile(optimizer=keras.optimizers.SGD(keras.optimizers.schedules.PolynomialDecay(0.1, 10)), loss="mse")\n'
-            "model.optimizer.learning_rate = 0.01",
+            ('model.compile(optimizer=keras.optimizers.SGD(keras.optimizers.schedules.PolynomialDecay(0.1, 10)), loss="mse")\n'
+            "model.optimizer.learning_rate = 0.01"),
             [(2, "K2T140")],
         ),
         ('model.compile(optimizer="sgd", loss="mse")\nrates = [model.optimizer.learning_rate.assign(0.1)]', [(2, "K2T140")]),

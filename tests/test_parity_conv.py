@@ -160,7 +160,7 @@ def _keras_runs_dilated_conv2d_transpose() -> bool:
 
     try:
         keras.layers.Conv2DTranspose(1, 3, dilation_rate=2)(np.zeros((1, 6, 6, 1), "float32"))
-    except Exception as error:  # noqa: BLE001 - tensorflow's InvalidArgumentError
+    except Exception as error:
         if "dilation rates larger than 1" in str(error):
             return False
         raise
@@ -404,7 +404,7 @@ def _torch_weight(layer: str, attr: str, weight: str = "weight"):
     assert result.ok, result.diagnostics
     torch.manual_seed(0)
     namespace: dict = {}
-    exec(compile(result.output, "<converted>", "exec"), namespace)
+    exec(compile(result.output, "<converted>", "exec"), namespace)  # noqa: S102 - the test runs generated code
     module = getattr(namespace["model"], attr)
     for part in weight.split("."):
         module = getattr(module, part)
@@ -436,8 +436,8 @@ INIT_CASES = {
     "depthwise_he_uniform": ("keras.layers.DepthwiseConv2D(5, depthwise_initializer='he_uniform')", "depthwise_conv2d", "weight", "kernel"),
     "depthwise_he_normal": ("keras.layers.DepthwiseConv2D(3, depth_multiplier=4, depthwise_initializer='he_normal')", "depthwise_conv2d", "weight", "kernel"),
     "depthwise_fan_avg_normal": (
-        "keras.layers.DepthwiseConv2D(3, depth_multiplier=3, "
-        "depthwise_initializer=keras.initializers.VarianceScaling(1.0, 'fan_avg', 'untruncated_normal'))",
+        ("keras.layers.DepthwiseConv2D(3, depth_multiplier=3, "
+        "depthwise_initializer=keras.initializers.VarianceScaling(1.0, 'fan_avg', 'untruncated_normal'))"),
         "depthwise_conv2d", "weight", "kernel",
     ),
     "separable_depthwise": ("keras.layers.SeparableConv2D(50, 5, depth_multiplier=2)", "separable_conv2d", "depthwise.weight", "depthwise_kernel"),

@@ -24,19 +24,19 @@ S = "keras.optimizers.schedules."
 
 # (class, keyword arguments): every argument of every schedule, with decay steps of a few updates.
 SCHEDULES = [
-    ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=4, decay_rate=0.5)),
-    ("ExponentialDecay", dict(initial_learning_rate=0.1, decay_steps=4, decay_rate=0.5, staircase=True)),
-    ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=3, decay_rate=0.7)),
-    ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=3, decay_rate=0.7, staircase=True)),
-    ("PiecewiseConstantDecay", dict(boundaries=[4, 10], values=[0.1, 0.03, 0.01])),
-    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=10)),
-    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=7, end_learning_rate=0.01, power=2.0, cycle=True)),
-    ("CosineDecay", dict(initial_learning_rate=0.1, decay_steps=10)),
-    ("CosineDecay", dict(initial_learning_rate=0.1, decay_steps=10, alpha=0.2)),
-    ("CosineDecay", dict(initial_learning_rate=0.01, decay_steps=10, warmup_target=0.1, warmup_steps=5)),
-    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=3)),
-    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=4, t_mul=1.0, m_mul=0.5, alpha=0.1)),
-    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=2, t_mul=3.0, m_mul=0.8)),
+    ("ExponentialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 4, 'decay_rate': 0.5}),
+    ("ExponentialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 4, 'decay_rate': 0.5, 'staircase': True}),
+    ("InverseTimeDecay", {'initial_learning_rate': 0.1, 'decay_steps': 3, 'decay_rate': 0.7}),
+    ("InverseTimeDecay", {'initial_learning_rate': 0.1, 'decay_steps': 3, 'decay_rate': 0.7, 'staircase': True}),
+    ("PiecewiseConstantDecay", {'boundaries': [4, 10], 'values': [0.1, 0.03, 0.01]}),
+    ("PolynomialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10}),
+    ("PolynomialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 7, 'end_learning_rate': 0.01, 'power': 2.0, 'cycle': True}),
+    ("CosineDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10}),
+    ("CosineDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10, 'alpha': 0.2}),
+    ("CosineDecay", {'initial_learning_rate': 0.01, 'decay_steps': 10, 'warmup_target': 0.1, 'warmup_steps': 5}),
+    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 3}),
+    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 4, 't_mul': 1.0, 'm_mul': 0.5, 'alpha': 0.1}),
+    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 2, 't_mul': 3.0, 'm_mul': 0.8}),
 ]
 SCHEDULE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items() if k not in ('initial_learning_rate',))}" for name, kwargs in SCHEDULES]
 

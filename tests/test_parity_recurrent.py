@@ -28,8 +28,8 @@ RECURRENT = {
     "lstm_backwards": ["keras.layers.LSTM(5, go_backwards=True)"],
     "lstm_no_forget_bias_no_bias": ["keras.layers.LSTM(5, unit_forget_bias=False)", "keras.layers.Dense(3)", "keras.layers.Reshape((3, 1))", "keras.layers.LSTM(2, use_bias=False)"],
     "lstm_initializers_regularizers": [
-        'keras.layers.LSTM(5, kernel_initializer="he_normal", recurrent_initializer="glorot_uniform", bias_initializer="ones",'
-        ' kernel_regularizer="l2", recurrent_regularizer=keras.regularizers.L1(0.001), bias_regularizer="l2", unroll=True)'
+        ('keras.layers.LSTM(5, kernel_initializer="he_normal", recurrent_initializer="glorot_uniform", bias_initializer="ones",'
+        ' kernel_regularizer="l2", recurrent_regularizer=keras.regularizers.L1(0.001), bias_regularizer="l2", unroll=True)')
     ],
     "gru": ["keras.layers.GRU(5)"],
     "gru_sequences_pooled": ["keras.layers.GRU(6, return_sequences=True)", "keras.layers.GlobalAveragePooling1D()"],
@@ -238,7 +238,7 @@ def test_untranslated_recurrent_arguments_are_located_diagnostics(layer):
 def _run_until(source: str, marker: str) -> dict:
     """The names a script defines before ``marker``: its model built, not yet trained."""
     namespace: dict = {}
-    exec(compile(source.split(marker)[0], "<script>", "exec"), namespace)
+    exec(compile(source.split(marker)[0], "<script>", "exec"), namespace)  # noqa: S102 - the test runs generated code
     return namespace
 
 

@@ -80,17 +80,21 @@ class ScanMixin:
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
-        if scope.in_callback and isinstance(func, cst.Attribute) and func.attr.value in ("predict", "evaluate"):
-            if _self_model_attribute(func) in ("predict", "evaluate") and _self_model_attribute(func.value) is None:
-                # self.model.predict(...) / self.model.evaluate(...) in a callback: the generated functions on self.model.
-                _mark_subtree(func, self.consumed)
-                try:
-                    spec = self.call(node, f"keras.Model.{func.attr.value}", scope)
-                except _Unfollowable as exc:
-                    self.todo(statement, exc.node, "K2T171", exc.message)
-                    return
-                self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
+        if (
+            scope.in_callback
+            and isinstance(func, cst.Attribute)
+            and _self_model_attribute(func) in ("predict", "evaluate")
+            and _self_model_attribute(func.value) is None
+        ):
+            # self.model.predict(...) / self.model.evaluate(...) in a callback: the generated functions on self.model.
+            _mark_subtree(func, self.consumed)
+            try:
+                spec = self.call(node, f"keras.Model.{func.attr.value}", scope)
+            except _Unfollowable as exc:
+                self.todo(statement, exc.node, "K2T171", exc.message)
                 return
+            self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -195,7 +199,7 @@ class ScanMixin:
                         "K2T171",
                         f"`{self.code(node)}` is Keras's model API inside a callback; k2t does not translate it",
                     )
-            elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):  # noqa: SIM102 - ends the chain
                 if scope.model(node.value.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
                     self.consumed.add(id(node.value))

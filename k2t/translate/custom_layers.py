@@ -34,8 +34,8 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
-from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
 from ..ops import OpError, translate_op
+from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext

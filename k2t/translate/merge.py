@@ -83,8 +83,7 @@ def convert_merge(layer: KerasCall, inputs: list[MergeInput], out: str) -> Merge
             raise Unsupported("K2T102", f"Concatenate(axis={axis}) is out of range", layer.pos)
         total = _sum([item.shape[position] for item in inputs])
         shape[position] = total
-        dim = axis if axis < 0 else axis
-        return MergeResult([f"{out} = torch.cat([{', '.join(exprs)}], dim={dim})"], shape, "keras")
+        return MergeResult([f"{out} = torch.cat([{', '.join(exprs)}], dim={axis})"], shape, "keras")
     if kind == "Dot":
         if len(inputs) != 2 or any(len(item.shape) != 1 for item in inputs):
             raise Unsupported("K2T102", "Dot is translated for two (batch, features) tensors", layer.pos)

@@ -202,9 +202,13 @@ def number_metric_objects(values: list[Value], counters: dict[str, int]) -> dict
     names = {}
     for value in sorted(values, key=lambda v: v.pos):
         call = value.keras_call
-        if call is not None and call.name.startswith("keras.metrics.") and call.short_name in _NUMBERED:
-            if not any(key == "name" for key, _ in call.kwargs):
-                names[id(value)] = _numbered(_NUMBERED[call.short_name], counters)
+        if (
+            call is not None
+            and call.name.startswith("keras.metrics.")
+            and call.short_name in _NUMBERED
+            and not any(key == "name" for key, _ in call.kwargs)
+        ):
+            names[id(value)] = _numbered(_NUMBERED[call.short_name], counters)
     for value in values:
         if value.is_literal and isinstance(value.literal, str) and _STRINGS.get(value.literal) in _NUMBERED:
             _numbered(_NUMBERED[_STRINGS[value.literal]], counters)
