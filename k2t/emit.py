@@ -12,6 +12,7 @@ import libcst as cst
 
 from . import remaining
 from .diagnostics import Severity
+from .imports import merged_imports
 from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
@@ -477,8 +478,15 @@ def _validates(plan: ScriptPlan) -> bool:
     return "validation_split" in plan.fit_options or "validation_data" in plan.fit_options
 
 
+def _rewrites_use_device(plan: ScriptPlan) -> bool:
+    """A rewritten line of the script reads ``device`` (a loss object called in a GradientTape step moves
+    its targets there) though no module of the script was translated."""
+    lines = [*plan.calls.values(), *(line for lines in plan.statements.values() for line in lines), *plan.expressions.values()]
+    return any("device" in _names_used(line) for line in lines if isinstance(line, str) and "device" in line)
+
+
 def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
-    parts = [device_line(device)] if plan.modules else []
+    parts = [device_line(device)] if plan.modules or _rewrites_use_device(plan) else []
     parts += [render(h.template, **h.context()) for h in plan.helpers]
     summary = "summary" in plan.features
     parts += [render_module(block, False) for m in plan.modules for block in m.blocks]
@@ -677,20 +685,19 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
             plan.todos.append(
                 Todo(body[0] if body else script.module, "K2T160", f"the script defines `{name}`, which the generated code imports", (1, 1))
             )
+    # The imports the generated code needs join the script's leading import block, sorted as ruff sorts it.
+    added = [cst.parse_statement(stmt) for name, stmt in needed if name in _STDLIB | _THIRD_PARTY]
+    head = merged_imports(body[:insert_at], added) if added else body[:insert_at]
+    rest = body[insert_at:]
     new_statements: list[cst.CSTNode] = []
-    for group in (_STDLIB, _THIRD_PARTY):
-        lines = [cst.parse_statement(stmt) for name, stmt in needed if name in group]
-        if lines:
-            lines[0] = lines[0].with_changes(leading_lines=[cst.EmptyLine()] if insert_at > 0 or new_statements else [])
-            new_statements += lines
     if generated:
-        first = generated[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        # After imports, ruff's isort wants one blank line, two before a def or class.
+        gap = 2 if isinstance(generated[0], (cst.FunctionDef, cst.ClassDef)) else 1
+        first = generated[0].with_changes(leading_lines=[cst.EmptyLine()] * gap if head else [])
         new_statements += [first, *generated[1:]]
-        after = body[insert_at] if insert_at < len(body) else None
-        if after is not None:
-            body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(after.leading_lines)])
-    body[insert_at:insert_at] = new_statements
-    return module.with_changes(body=body).code
+        if rest:
+            rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(rest[0].leading_lines)])
+    return module.with_changes(body=[*head, *new_statements, *rest]).code
 
 
 def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str]) -> cst.Module:

@@ -1,8 +1,13 @@
 """Stages 2 and 3 through the library: what the generated code looks like, and what is left alone."""
 
 import ast
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
+import pytest
 from undefined import assert_no_undefined_names
 
 import k2t
@@ -473,3 +478,32 @@ def test_one_output_reads_as_plain_single_output_code():
     assert 'totals["loss"] += loss.item() * len(targets)\n' in fit
     assert "losses" not in fit and "outputs" not in fit and "y[0]" not in fit
     assert "autocast" not in fit and "scaler" not in fit and "callback" not in fit  # nothing the script does not use
+
+
+def test_generated_imports_join_the_scripts_block_sorted_as_ruff_sorts_it(tmp_path):
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.skip("ruff not installed")
+    source = '''"""A script whose imports k2t's join."""
+import sys
+from sklearn.model_selection import train_test_split, KFold
+import numpy as np
+import keras
+from keras import layers
+
+x = np.zeros((8, 3), "float32")
+y = np.zeros((8, 1), "float32")
+model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, epochs=1)
+print(sys.argv, train_test_split, KFold)
+'''
+    output = k2t.convert_source(source, "train.py").output
+    head = output.split("\n\n\n")[0]
+    assert head.startswith('"""A script whose imports k2t\'s join."""\n\nimport math\n')
+    assert "\nimport numpy as np\nimport torch\n" in head
+    assert "from sklearn.model_selection import KFold, train_test_split\n" in head
+    path = tmp_path / "out.py"
+    path.write_text(output)
+    found = subprocess.run([ruff, "check", "--isolated", "--select", "I", str(path)], capture_output=True, text=True, check=False)
+    assert found.returncode == 0, found.stdout
