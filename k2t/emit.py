@@ -478,6 +478,23 @@ def _validates(plan: ScriptPlan) -> bool:
     return "validation_split" in plan.fit_options or "validation_data" in plan.fit_options
 
 
+def _without_unused(generated: list[cst.CSTNode], module: cst.Module) -> list[cst.CSTNode]:
+    """The generated statements less the functions and classes nothing reads: a helper rendered for the
+    script's features as a whole that this script does not call (the evaluate of a model it never evaluates)."""
+    code_of = cst.Module([]).code_for_node
+    script_reads = _names_used(module.code)
+    kept = list(generated)
+    while True:
+        reads = set(script_reads)
+        for statement in kept:
+            own = {statement.name.value} if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else set()
+            reads |= _names_used(code_of(statement)) - own
+        unused = [s for s in kept if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value not in reads]
+        if not unused:
+            return kept
+        kept = [s for s in kept if not any(s is u for u in unused)]
+
+
 def _rewrites_use_device(plan: ScriptPlan) -> bool:
     """A rewritten line of the script reads ``device`` (a loss object called in a GradientTape step moves
     its targets there) though no module of the script was translated."""
@@ -671,13 +688,15 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     rewriter = _Rewriter(script, plan, todo_map, set(removed.targets), removed.stars)
     module = script.module.visit(rewriter)
     module = _keep_used_imports(script, plan, module, rewriter, removed, _top_level_names(generated))
+    generated = _without_unused(generated, module)
     body = list(module.body)
     insert_at = _after_imports(body)
     # The generated code runs where it is inserted: an import of the script's further down (`import os`
     # in the middle of a keras.io example) comes too late for it, and the output imports the name itself.
     existing = _imported_names(module.with_changes(body=body[:insert_at]))
     imported_later = _imported_names(module)
-    chunks = [block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
+    kept_block = "\n".join(cst.Module([]).code_for_node(statement) for statement in generated)
+    chunks = [kept_block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
     used = set().union(*(_names_used(chunk) for chunk in chunks))
     needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if name in used and name not in existing]
     for name, _ in needed:

@@ -507,3 +507,14 @@ print(sys.argv, train_test_split, KFold)
     path.write_text(output)
     found = subprocess.run([ruff, "check", "--isolated", "--select", "I", str(path)], capture_output=True, text=True, check=False)
     assert found.returncode == 0, found.stdout
+
+
+@pytest.mark.parametrize("expected", sorted(Path(__file__).resolve().parents[1].glob("fixtures/*/expected.py")), ids=lambda p: p.parent.name)
+def test_every_function_and_class_of_an_output_is_used(expected):
+    # A helper rendered for the script's features as a whole but never called (the evaluate of a model the
+    # script never evaluates) is left out; the golden outputs show it.
+    tree = ast.parse(expected.read_text(encoding="utf-8"))
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    read |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    assert not defined - read, sorted(defined - read)
