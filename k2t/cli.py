@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from .api import DEVICES
+from .diagnostics import Diagnostic
 from .files import MAX_FILE_BYTES
 from .report import EXIT_INTERNAL, FORMATS, FileReport, Report, Status
 
@@ -185,10 +186,18 @@ def main() -> None:
     help="Where the converted scripts train: auto picks cuda, mps or cpu when the script runs "
     "(the TORCH_DEVICE environment variable overrides it); cuda, mps or cpu fixes it.",
 )
+@click.option(
+    "--helpers-module",
+    metavar="NAME",
+    default=None,
+    help="With -o DIR or --in-place: write the generated helpers (fit, optimizers, losses, metrics, ...) once per "
+    "folder into NAME.py, which the converted scripts of that folder import, instead of into every script.",
+)
 @_common_options
 def convert(
-    paths, output, in_place, diff, check_only, copy_other, device, report_path, jobs, stdin_filename, max_mb, quiet, verbose
-) -> None:
+    paths, output, in_place, diff, check_only, copy_other, device, helpers_module, report_path, jobs, stdin_filename,
+    max_mb, quiet, verbose,
+) -> None:  # fmt: skip
     """Convert Keras scripts into PyTorch scripts.
 
     PATH is a file, a directory (every .py file under it) or - for stdin.
@@ -210,6 +219,10 @@ def convert(
         raise click.UsageError("--diff and --check write nothing: drop -o/--in-place")
     if copy_other and output is None:
         raise click.UsageError("--copy-other needs -o DIR")
+    if helpers_module is not None and not helpers_module.isidentifier():
+        raise click.BadParameter(f"{helpers_module!r} is not a Python module name", param_hint="--helpers-module")
+    if helpers_module is not None and (diff or check_only or (output is None and not in_place)):
+        raise click.UsageError("--helpers-module writes a module beside the converted scripts: use -o DIR or --in-place")
     console = _Console(quiet=quiet, verbose=verbose)
     report = Report(check=check_only, dry_run=diff or check_only)
     max_bytes = max_mb * 2**20
@@ -248,12 +261,23 @@ def convert(
     mode = Mode.CHECK if check_only and not diff else Mode.CONVERT
     tasks = [Task(str(f.path), str(f.path), mode, max_bytes, device) for f in python]
     to_stdout = not (writes_files or diff or check_only)
-    for index, outcome in enumerate(run_all(tasks, jobs or default_jobs()), start=1):
+    outcomes = run_all(tasks, jobs or default_jobs())
+    modules: dict[Path, str] = {}
+    if helpers_module is not None:
+        if not to_dir and not in_place:
+            raise click.UsageError("--helpers-module needs -o DIR (or --in-place): the module goes beside the scripts")
+        outcomes, modules = _shared_helpers(list(outcomes), python, destinations, helpers_module)
+    for index, outcome in enumerate(outcomes, start=1):
         source = python[index - 1]
         console.progress(index, len(tasks), str(source.path))
         file = _deliver(outcome, source.path, destinations.get(source.path), diff, in_place, to_stdout)
         console.file(file)
         report.add(file)
+    for path, text in modules.items():
+        failed = _write_helpers_module(path, text)
+        if failed is not None:
+            console.file(failed)
+            report.add(failed)
     for other in (f for f in files if not f.python):
         failed = _copy(other.path, destinations[other.path])
         if failed is not None:
@@ -264,6 +288,46 @@ def convert(
     if not single_file or report_path is not None:
         console.summary(report)
     _exit(report, written)
+
+
+def _shared_helpers(outcomes: list, python: list, destinations: dict[Path, Path], name: str) -> tuple[list, dict[Path, str]]:
+    """--helpers-module: per output folder, the helpers the converted scripts share move into one module
+    (k2t.shared_helpers); the outcomes carry the scripts' new texts."""
+    import dataclasses
+
+    from .shared_helpers import share_helpers
+
+    folders: dict[Path, dict[int, tuple[str, str]]] = {}
+    for index, (outcome, source) in enumerate(zip(outcomes, python)):
+        if outcome.report.status is Status.CONVERTED and outcome.output is not None and outcome.source is not None:
+            folder = destinations[source.path].parent
+            folders.setdefault(folder, {})[index] = (outcome.source, outcome.output.decode(outcome.encoding))
+    modules: dict[Path, str] = {}
+    outcomes = list(outcomes)
+    for folder, scripts in folders.items():
+        shared = share_helpers(scripts, name)
+        if shared.module is None:
+            continue
+        modules[folder / f"{name}.py"] = shared.module
+        for index, text in shared.outputs.items():
+            outcomes[index] = dataclasses.replace(outcomes[index], output=text.encode(outcomes[index].encoding))
+    return outcomes, modules
+
+
+def _write_helpers_module(path: Path, text: str) -> FileReport | None:
+    """Write the shared helpers module; never over a file of the user's (one k2t did not write)."""
+    from .files import write_output
+    from .shared_helpers import HEADER
+
+    try:
+        if path.exists() and HEADER not in path.read_text(encoding="utf-8", errors="replace")[:200]:
+            message = f"{path} exists and k2t did not write it: choose another --helpers-module name"
+            return FileReport(str(path), Status.FAILED, (Diagnostic(str(path), 1, 1, "K2T001", message),))
+        write_output(path, text.encode("utf-8"))
+    except OSError as exc:
+        message = f"cannot write the helpers module: {_reason(exc)}"
+        return FileReport(str(path), Status.FAILED, (Diagnostic(str(path), 1, 1, "K2T001", message),))
+    return None
 
 
 def _destinations(files, output: Path | None, in_place: bool, to_dir: bool) -> dict[Path, Path]:
