@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..translate.augmentation import AUGMENTATION_LAYERS
 from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
 from .instrument import convert
 from .tracebacks import script_traceback
@@ -541,6 +542,9 @@ def _disable_dropout(kmodel, tmodel) -> int:
             if cell.dropout or cell.recurrent_dropout:
                 cell.dropout = cell.recurrent_dropout = 0.0
                 count += 1
+        if type(layer).__name__ in AUGMENTATION_LAYERS:
+            _keras_inference_call(layer)
+            count += 1
     for module in tmodel.modules():
         if isinstance(module, nn.modules.dropout._DropoutNd):
             module.p = 0.0
@@ -552,7 +556,28 @@ def _disable_dropout(kmodel, tmodel) -> int:
         # k2t's step-by-step recurrent layers (templates/layers/recurrent_loop.py.j2): KerasLSTMLoop etc.
         elif type(module).__name__.startswith("Keras") and hasattr(module, "recurrent_dropout"):
             module.input_dropout = module.recurrent_dropout = 0.0
+        # k2t's augmentation modules (templates/layers/random_*.py.j2), possibly renamed RandomFlip_ etc.:
+        # in training too they do what they do at inference, the identity, as the Keras layers now do.
+        elif type(module).__name__.startswith(AUGMENTATION_LAYERS):
+            module.forward = _identity
     return count
+
+
+def _keras_inference_call(layer) -> None:
+    """Make a Keras augmentation layer run as at inference (the identity; RandomCrop's uncropped input) in fit too.
+
+    There is no rate to set to 0 as for dropout, and Keras's random draws cannot be reproduced in torch.
+    """
+    original = layer.call
+
+    def call(*args, training=None, **kwargs):
+        return original(*args, training=False, **kwargs)
+
+    layer.call = call
+
+
+def _identity(x):
+    return x
 
 
 def _with_sublayers(layers) -> list:

@@ -81,6 +81,7 @@ def load_converters() -> None:
     from . import (  # noqa: F401
         attention,
         attention_layers,
+        augmentation,
         conv,
         custom_layers,
         einsum_dense,
