@@ -148,6 +148,30 @@ def test_inference_is_the_identity_as_in_keras(name):
     assert np.array_equal(_torch_output(_converted(layer, shape), x, training=False), x)
 
 
+SINGLE_IMAGE_DRAWS = {
+    "flip": [[0.3]],
+    "crop": [0.4, 0.6],
+    "rotation": [[0.8]],
+    "zoom": [[0.3], [0.7]],
+    "translation": [[0.2], [0.9]],
+    "contrast": [[0.6]],
+    "brightness": [[0.7]],
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_one_image_matches_keras_for_the_same_draw(name):
+    """Keras transforms a (height, width, channels) image as a batch of one: what a tf.data map before batch() gives it."""
+    layer, shape = LAYERS[name]
+    x = _images(shape, n=1)[0] / (255 if "value_range" in layer else 1)
+    draws = [np.float32(u) if np.ndim(u) == 0 else u for u in SINGLE_IMAGE_DRAWS[name]]
+    keras_out = _keras_output(layer, x, *draws)
+    torch_out = _torch_output(_converted(layer, shape), x, *draws)
+    assert torch_out.shape == keras_out.shape and keras_out.ndim == 3
+    assert not np.array_equal(keras_out, x)
+    np.testing.assert_allclose(torch_out, keras_out, rtol=1e-6, atol=1e-4)
+
+
 # --------------------------------------------------------------------------- resampling, fixed draws
 
 UNITS = np.array([0.03, 0.2, 0.37, 0.51, 0.77, 0.95], dtype="float32")
@@ -329,3 +353,58 @@ def test_what_keras_refuses_or_k2t_does_not_translate_is_a_located_k2t102(layer,
     assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
     assert message in result.diagnostics[0].message
     assert result.diagnostics[0].line == 3
+
+
+# --------------------------------------------------------------------------- in a tf.data map
+
+MAP_SCRIPT = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+x = np.random.RandomState(0).uniform(0, 255, size=(64, 6, 5, 3)).astype("float32")
+y = np.random.RandomState(1).randint(0, 2, size=(64,))
+
+data_augmentation = keras.Sequential([{input}layers.RandomFlip("horizontal")])
+
+train_ds = tf.data.Dataset.from_tensor_slices((x, y)){before}
+train_ds = train_ds.map(lambda img, label: (data_augmentation(img, training=True), label), num_parallel_calls=tf.data.AUTOTUNE){after}
+
+inputs = keras.Input(shape=(6, 5, 3))
+h = layers.Conv2D(2, 3)(inputs)
+outputs = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling2D()(h))
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(train_ds, epochs=1, verbose=0)
+"""
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["map_after_batch", "map_before_batch"])
+def test_data_augmentation_in_a_tf_data_map_draws_anew_each_epoch(batched):
+    """keras.io's `ds.map(lambda x, y: (data_augmentation(x, training=True), y))`, on batches or on single images."""
+    batch = ".batch(16)"
+    source = MAP_SCRIPT.format(input="keras.Input(shape=(6, 5, 3)), ", before=batch if batched else "", after="" if batched else batch)
+    result = k2t.convert_source(source, "augment.py")
+    assert result.ok and not result.diagnostics, result.diagnostics
+    assert "num_parallel_calls=ArrayDataset.AUTOTUNE" in result.output  # the map's other arguments are translated too
+    namespace = {"__name__": "converted"}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102
+    x = namespace["x"]
+    epochs = [np.concatenate([np.asarray(images) for images, _ in namespace["train_ds"]]) for _ in range(2)]
+    flipped = []
+    for images in epochs:
+        assert images.shape == x.shape
+        same, mirrored = np.all(images == x, axis=(1, 2, 3)), np.all(images == x[:, :, ::-1], axis=(1, 2, 3))
+        assert np.all(same | mirrored)  # each image as it is or flipped left to right
+        assert 10 < mirrored.sum() < 54  # about half of them (binomial(64, 0.5): outside this, p < 1e-7)
+        flipped.append(mirrored)
+    assert not np.array_equal(*flipped)  # drawn again in each pass over the data, as tf.data's map does
+
+
+def test_data_augmentation_without_an_input_shape_in_a_map_is_a_located_diagnostic():
+    source = MAP_SCRIPT.format(input="", before=".batch(16)", after="")
+    result = k2t.convert_source(source, "augment.py")
+    found = [(d.line, d.code) for d in result.diagnostics]
+    assert found == [(9, "K2T103"), (12, "K2T103")], result.diagnostics
+    assert "no input shape" in result.diagnostics[0].message
