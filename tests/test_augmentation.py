@@ -238,6 +238,16 @@ def _recorded_torch_draws(layer, shape, x, calls=1):
     return [np.concatenate(site_draws[k::per_call]) for k in range(per_call)]
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """The statistical tests below hold for any draws with overwhelming probability; seeded, they are also repeatable."""
+    import keras
+    import torch
+
+    keras.utils.set_random_seed(0)
+    torch.manual_seed(0)
+
+
 def _assert_same_distribution(keras_values, torch_values, low, high):
     width = high - low
     for values in (keras_values, torch_values):
@@ -286,7 +296,7 @@ def test_flip_draws_flip_half_the_images_as_keras():
     flips = np.asarray(_keras_layer("RandomFlip()").get_random_transformation(x, training=True)["flips"]).reshape(-1)
     (units,) = _recorded_torch_draws("RandomFlip()", shape, x)
     for fraction in (flips.mean(), (units <= 0.5).mean()):
-        assert abs(fraction - 0.5) < 0.03
+        assert abs(fraction - 0.5) < 0.05  # 6 standard deviations of 4000 draws
 
 
 def test_crop_corners_are_uniform_over_the_positions_as_in_keras():
@@ -299,7 +309,7 @@ def test_crop_corners_are_uniform_over_the_positions_as_in_keras():
     for corners in (keras_corners, torch_corners):
         for axis in (0, 1):
             counts = np.bincount(corners[:, axis].astype(int), minlength=5)
-            assert len(counts) == 5 and counts.min() > 80  # each of the 5 positions about 120 times
+            assert len(counts) == 5 and counts.min() > 60  # each of the 5 positions about 120 times (sd 10)
 
 
 # --------------------------------------------------------------------------- conversion
@@ -408,3 +418,19 @@ def test_data_augmentation_without_an_input_shape_in_a_map_is_a_located_diagnost
     found = [(d.line, d.code) for d in result.diagnostics]
     assert found == [(9, "K2T103"), (12, "K2T103")], result.diagnostics
     assert "no input shape" in result.diagnostics[0].message
+
+
+def test_a_seed_gives_the_layer_its_own_repeatable_draws():
+    """`seed=` as in Keras: the same seed, the same sequence of transforms (torch's, not TensorFlow's), whatever else draws."""
+    import torch
+
+    layer, shape = "RandomRotation(0.3, seed=5)", (6, 5, 3)
+    x = torch.as_tensor(_images(shape, n=8))
+    outputs = []
+    for _ in range(2):
+        model = _converted(layer, shape)["model"].train()
+        torch.rand(10)  # the global generator moves on; the layer's own does not
+        with torch.no_grad():
+            outputs.append([model(x), model(x)])
+    assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
+    assert not torch.equal(outputs[0][0], outputs[0][1])  # two calls, two draws
