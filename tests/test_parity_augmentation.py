@@ -82,7 +82,8 @@ model = keras.Sequential([
 
 @pytest.mark.parametrize("model", [FUNCTIONAL, SEQUENTIAL], ids=["functional", "sequential"])
 def test_small_cnn_with_a_data_augmentation_block(model, tmp_path):
-    assert_parity(CNN.format(model=model), tmp_path)
+    report = assert_parity(CNN.format(model=model), tmp_path)
+    assert any(note.startswith("augmentation layers run in training as at inference") for note in report.notes)
 
 
 def test_every_augmentation_converter_has_a_parity_case():

@@ -542,9 +542,6 @@ def _disable_dropout(kmodel, tmodel) -> int:
             if cell.dropout or cell.recurrent_dropout:
                 cell.dropout = cell.recurrent_dropout = 0.0
                 count += 1
-        if type(layer).__name__ in AUGMENTATION_LAYERS:
-            _keras_inference_call(layer)
-            count += 1
     for module in tmodel.modules():
         if isinstance(module, nn.modules.dropout._DropoutNd):
             module.p = 0.0
@@ -556,18 +553,28 @@ def _disable_dropout(kmodel, tmodel) -> int:
         # k2t's step-by-step recurrent layers (templates/layers/recurrent_loop.py.j2): KerasLSTMLoop etc.
         elif type(module).__name__.startswith("Keras") and hasattr(module, "recurrent_dropout"):
             module.input_dropout = module.recurrent_dropout = 0.0
-        # k2t's augmentation modules (templates/layers/random_*.py.j2), possibly renamed RandomFlip_ etc.:
-        # in training too they do what they do at inference, the identity, as the Keras layers now do.
-        elif type(module).__name__.startswith(AUGMENTATION_LAYERS):
+    return count
+
+
+def _disable_augmentation(kmodel, tmodel) -> int:
+    """Run the augmentation layers in training as at inference (the identity; RandomCrop's input uncropped), both sides.
+
+    Like dropout, their random draws cannot be matched (TensorFlow's stream is not torch's), and there is
+    no rate to set to 0: Keras's layers are called with training=False, k2t's generated modules
+    (templates/layers/random_*.py.j2, possibly renamed RandomFlip_ etc.) become the identity.
+    """
+    count = 0
+    for layer in _with_sublayers(_keras_layers(kmodel)):
+        if type(layer).__name__ in AUGMENTATION_LAYERS:
+            _keras_inference_call(layer)
+            count += 1
+    for module in tmodel.modules():
+        if type(module).__name__.startswith(AUGMENTATION_LAYERS):
             module.forward = _identity
     return count
 
 
 def _keras_inference_call(layer) -> None:
-    """Make a Keras augmentation layer run as at inference (the identity; RandomCrop's uncropped input) in fit too.
-
-    There is no rate to set to 0 as for dropout, and Keras's random draws cannot be reproduced in torch.
-    """
     original = layer.call
 
     def call(*args, training=None, **kwargs):
@@ -647,6 +654,8 @@ def _train(
     ``passed``: {fit argument: (Keras value, torch value)} given to each side as its script passed them.
     """
     _disable_dropout(kmodel, tmodel)
+    if _disable_augmentation(kmodel, tmodel):
+        report.notes.append("augmentation layers run in training as at inference (the identity) on both sides, as dropout is off")
     common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
     if kargs.get("batch_size") is not None:
         common["batch_size"] = kargs["batch_size"]
