@@ -434,3 +434,19 @@ def test_a_seed_gives_the_layer_its_own_repeatable_draws():
             outputs.append([model(x), model(x)])
     assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
     assert not torch.equal(outputs[0][0], outputs[0][1])  # two calls, two draws
+
+
+def test_images_of_any_size_as_in_keras():
+    """`keras.Input(shape=(None, None, 3))`: the layers read the sizes off each batch, as Keras's do."""
+    import torch
+
+    layers = "RandomRotation(0.1), keras.layers.RandomCrop(4, 4), keras.layers.RandomZoom(0.2)"
+    source = SCRIPT.format(shape=(None, None, 3), layer=layers)
+    result = k2t.convert_source(source, "case.py")
+    assert result.ok and not result.diagnostics, result.diagnostics
+    namespace = {"__name__": "converted"}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102
+    model = namespace["model"].train()
+    for height, width in ((7, 9), (12, 5)):
+        with torch.no_grad():
+            assert model(torch.rand(2, height, width, 3)).shape == (2, 4, 4, 3)
