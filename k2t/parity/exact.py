@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..translate.augmentation import AUGMENTATION_LAYERS
 from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
 from .instrument import convert
 from .tracebacks import script_traceback
@@ -555,6 +556,37 @@ def _disable_dropout(kmodel, tmodel) -> int:
     return count
 
 
+def _disable_augmentation(kmodel, tmodel) -> int:
+    """Run the augmentation layers in training as at inference (the identity; RandomCrop's input uncropped), both sides.
+
+    Like dropout, their random draws cannot be matched (TensorFlow's stream is not torch's), and there is
+    no rate to set to 0: Keras's layers are called with training=False, k2t's generated modules
+    (templates/layers/random_*.py.j2, possibly renamed RandomFlip_ etc.) become the identity.
+    """
+    count = 0
+    for layer in _with_sublayers(_keras_layers(kmodel)):
+        if type(layer).__name__ in AUGMENTATION_LAYERS:
+            _keras_inference_call(layer)
+            count += 1
+    for module in tmodel.modules():
+        if type(module).__name__.startswith(AUGMENTATION_LAYERS):
+            module.forward = _identity
+    return count
+
+
+def _keras_inference_call(layer) -> None:
+    original = layer.call
+
+    def call(*args, training=None, **kwargs):
+        return original(*args, training=False, **kwargs)
+
+    layer.call = call
+
+
+def _identity(x):
+    return x
+
+
 def _with_sublayers(layers) -> list:
     """Each layer, then the layers a custom layer made in its __init__ (a TransformerBlock's Dropout), once each."""
     found: dict[int, object] = {}
@@ -622,6 +654,8 @@ def _train(
     ``passed``: {fit argument: (Keras value, torch value)} given to each side as its script passed them.
     """
     _disable_dropout(kmodel, tmodel)
+    if _disable_augmentation(kmodel, tmodel):
+        report.notes.append("augmentation layers run in training as at inference (the identity) on both sides, as dropout is off")
     common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
     if kargs.get("batch_size") is not None:
         common["batch_size"] = kargs["batch_size"]

@@ -311,3 +311,9 @@ class _Replacer(cst.CSTTransformer):
             return cst.parse_expression(_loss_call(self.losses[id(original_node)], *arguments, self.plan))
         replacement = self.replacements.get(id(original_node))
         return updated_node if not replacement else cst.parse_expression(replacement)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        # Translated names the statement reads (`num_parallel_calls=tf.data.AUTOTUNE` in a `ds.map(...)` that
+        # calls a model): the statement is rebuilt here, so their translations must be applied here too.
+        replacement = self.replacements.get(id(original_node))
+        return updated_node if not replacement else cst.parse_expression(replacement)

@@ -81,6 +81,7 @@ def load_converters() -> None:
     from . import (  # noqa: F401
         attention,
         attention_layers,
+        augmentation,
         conv,
         custom_layers,
         einsum_dense,
@@ -113,6 +114,8 @@ VARIABLE_SIZES = frozenset({
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
     "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
     "EinsumDense", "GroupNormalization",  # they need the sizes their weights span only, and say so when one is None
+    # The augmentation layers read their images' sizes at run time (k2t/translate/augmentation.py).
+    "RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
 })  # fmt: skip
 
 
