@@ -59,6 +59,7 @@ from .syntax import (
     _parallel,
     _parameter_names,
 )
+from .distribute import DistributeMixin
 from .tape import TapeMixin
 from .train_step import TrainStepMixin
 
@@ -73,7 +74,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
+class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -255,6 +256,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
     # ------------------------------------------------------------------- walk
     def run(self) -> KerasScript:
         self.script.module_names = _bound_names(self.module)
+        self.find_strategies()  # before the walk: a strategy's constructor is no untranslated TensorFlow call
         self.block(self.module.body, _Scope())
         for helper in self.helpers:
             if helper.inlined and not helper.other_uses:

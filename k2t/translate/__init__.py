@@ -18,6 +18,7 @@ from .callbacks import CallbackLoop, callbacks_argument, translate_callback_mode
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
+from .distribute import translate_distributed_training, translate_strategies
 from .directory_data import (
     IMAGE_UTILITIES,
     IMAGE_UTILITY_NAMES,
@@ -156,6 +157,7 @@ class ScriptPlan:
     batch_fit_options: set[str] = field(default_factory=set)  # what the script's fit calls on batches pass
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
     precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
+    distributed: bool = False  # a MirroredStrategy: fit trains with DistributedDataParallel under torchrun
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -204,6 +206,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_by_own_name(script.module, replaced)
         - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
+    translate_strategies(script, plan)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -360,6 +363,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             code = _translate_function(function.call, plan, script.module)
         if code is not None:
             plan.calls[id(function.node)] = code
+    translate_distributed_training(script, plan)  # once the calls say what fit needs
     return plan
 
 
