@@ -15,8 +15,8 @@ from .diagnostics import Severity
 from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
-from .translate.distribute import DISTRIBUTED_DEFINITIONS
 from .translate.activations import apply_activation
+from .translate.distribute import DISTRIBUTED_DEFINITIONS
 from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE

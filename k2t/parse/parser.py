@@ -37,6 +37,7 @@ from ..values import (
 )
 from . import model_access
 from .classes import LAYER_BASE, layer_class
+from .distribute import DistributeMixin
 from .flow import FlowMixin
 from .functional import FunctionalMixin
 from .helpers import HelperMixin
@@ -59,7 +60,6 @@ from .syntax import (
     _parallel,
     _parameter_names,
 )
-from .distribute import DistributeMixin
 from .tape import TapeMixin
 from .train_step import TrainStepMixin
 

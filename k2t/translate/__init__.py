@@ -18,13 +18,13 @@ from .callbacks import CallbackLoop, callbacks_argument, translate_callback_mode
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
-from .distribute import translate_distributed_training, translate_strategies
 from .directory_data import (
     IMAGE_UTILITIES,
     IMAGE_UTILITY_NAMES,
     report_directory_dataset_arguments,
     translate_image_utility,
 )
+from .distribute import translate_distributed_training, translate_strategies
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
