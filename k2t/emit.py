@@ -16,7 +16,7 @@ from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
-from .translate.distribute import DISTRIBUTED_DEFINITIONS
+from .translate.distribute import DISTRIBUTED_DEFINITIONS, FILE_CALLBACKS
 from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
@@ -329,7 +329,7 @@ def render_batches(plan: ScriptPlan) -> str:
             continue
         dtypes = input_dtypes(t.model)
         convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}", *_batch_targets(t)]
-        features = {**_loop_features(plan), "fit": False, "evaluate": False, "distributed": False}
+        features = {**_loop_features(plan), "fit": False, "evaluate": False, "distributed": False, "file_callbacks": ""}
         features["callbacks"] = plan.callback_loop if "callbacks" in plan.batch_fit_options else None
         parts.append(
             render(
@@ -464,8 +464,17 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "epoch_line": "epoch_line" in plan.features,
         "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
         "distributed": plan.distributed,  # fit trains through DistributedDataParallel under torchrun
+        # Under torchrun rank 0 alone runs the callbacks that write files (the processes share weights and logs).
+        "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS]) if plan.distributed else "",
         **plan.precision.template_context(),
     }
+
+
+def _class_tuple(names: list[str]) -> str:
+    """The tuple of classes ``isinstance`` takes: ``(A,)``, ``(A, B)``; "" for none."""
+    if not names:
+        return ""
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
 def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:

@@ -6,6 +6,7 @@ and log the same history as one, and one process must match Keras under Mirrored
 """
 
 import ast
+import csv
 import json
 import os
 import socket
@@ -41,7 +42,11 @@ MIRRORED = textwrap.dedent(
         model = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(8, activation="tanh"), layers.Dense(1, activation="sigmoid")])
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="binary_crossentropy", metrics=["accuracy"])
 
-    history = model.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH_SIZE, validation_split=0.25, verbose=2)
+    callbacks = [
+        keras.callbacks.ModelCheckpoint("best.weights.h5", save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger("log.csv"),
+    ]
+    history = model.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH_SIZE, validation_split=0.25, verbose=2, callbacks=callbacks)
     print("HISTORY " + json.dumps(history.history))
     model.save_weights("trained.weights.h5")
     """
@@ -75,6 +80,7 @@ def test_scope_is_unwrapped_and_replicas_are_the_world_size():
     assert 'world_size = int(os.environ.get("WORLD_SIZE", "1"))' in out
     assert 'torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")' in out
     assert 'forward = replicated(model, "logits")' in out and "logits = forward(inputs)" in out
+    assert "if rank != 0:" in out and "not isinstance(callback, (ModelCheckpoint, CSVLogger))" in out  # rank 0 writes the files
     assert "if rank == 0:" in out and "    torch.save(model.state_dict(), \"trained.weights.h5\")" in out
     assert_no_undefined_names(out)
     compile(out, "train.py", "exec")
@@ -174,7 +180,7 @@ def test_custom_distributed_loops_are_reported_at_each_use():
 
 def test_training_on_batches_under_a_strategy_trains_as_one_process():
     source = MIRRORED.replace(
-        "history = model.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH_SIZE, validation_split=0.25, verbose=2)",
+        "history = model.fit(x, y, epochs=3, batch_size=GLOBAL_BATCH_SIZE, validation_split=0.25, verbose=2, callbacks=callbacks)",
         "dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH_SIZE)\nhistory = model.fit(dataset, epochs=3, verbose=2)",
     )
     result = _convert(source)
@@ -229,6 +235,14 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path):
     for name, tensor in weights_one.items():
         torch.testing.assert_close(weights_two[name], tensor, rtol=1e-5, atol=1e-6)
     assert single["history"]["loss"][-1] < single["history"]["loss"][0]  # it trained
+    # The callbacks' files, written by rank 0 alone: the same epochs' logs and the same best weights.
+    rows_one, rows_two = (list(csv.reader((folder / "log.csv").open())) for folder in (one, two))
+    assert rows_two[0] == rows_one[0] and len(rows_two) == len(rows_one) == 4
+    for row_one, row_two in zip(rows_one[1:], rows_two[1:]):
+        assert [float(v) for v in row_two] == pytest.approx([float(v) for v in row_one], rel=1e-5, abs=1e-6)
+    best_one, best_two = torch.load(one / "best.weights.h5"), torch.load(two / "best.weights.h5")
+    for name, tensor in best_one.items():
+        torch.testing.assert_close(best_two[name], tensor, rtol=1e-5, atol=1e-6)
 
 
 PARITY = textwrap.dedent(

@@ -18,15 +18,12 @@ import libcst as cst
 
 from ..ir import KerasScript
 from ..parse import Todo
-from .callbacks import _inline_callbacks
 
 # Top-level names templates/distributed.py.j2 defines (emit renames them away from the script's names).
 DISTRIBUTED_DEFINITIONS = ("world_size", "rank", "ReplicaForward", "replicated", "same_order", "replica_rows", "summed_over_processes")
 
-# Callbacks that write files: every process would write the same file.
-_WRITING_CALLBACKS = frozenset(
-    {"keras.callbacks.ModelCheckpoint", "keras.callbacks.CSVLogger", "keras.callbacks.TensorBoard", "keras.callbacks.BackupAndRestore"}
-)
+# The generated callbacks that write files (templates/callbacks/): rank 0's alone run (k2t.emit.file_callbacks).
+FILE_CALLBACKS = frozenset({"callbacks/model_checkpoint.py.j2", "callbacks/csv_logger.py.j2", "callbacks/tensorboard.py.j2"})
 _SAVING = frozenset({"save", "save_weights"})
 
 
@@ -67,11 +64,6 @@ def _not_shared(script: KerasScript, plan) -> str:
         return "a stateful metric (AUC, Precision, ...) summed over several processes is not translated"
     if plan.callback_loop is not None and plan.callback_loop.batch:
         return "callbacks with per-batch hooks over several processes are not translated"
-    callbacks = [call for fit in script.calls if fit.method in ("fit", "fit_generator") for call in _inline_callbacks(fit)]
-    callbacks += [spec.call for spec in script.callbacks]
-    writers = sorted({call.name.rsplit(".", 1)[-1] for call in callbacks if call.name in _WRITING_CALLBACKS})
-    if writers:
-        return f"{', '.join(writers)} would write its file from every process; that is not translated"
     return ""
 
 
