@@ -123,6 +123,31 @@ def test_generated_names_give_way_to_the_script_s():
     assert_no_undefined_names(result.output)
 
 
+def _generated_function(code: str, name: str, **module_globals):
+    """The converted script's top-level function ``name``, defined over ``module_globals``."""
+    definition = next(node for node in ast.parse(code).body if isinstance(node, ast.FunctionDef) and node.name == name)
+    namespace = dict(module_globals)
+    exec(compile(ast.Module([definition], []), name, "exec"), namespace)  # noqa: S102 -- the converted function itself
+    return namespace[name]
+
+
+def test_a_global_batch_is_split_as_tf_distribute_splits_it():
+    """Contiguous shares, the first ones a row larger; a batch with fewer rows than processes is refused."""
+    output = _convert(MIRRORED).output
+    shares = [_generated_function(output, "replica_rows", world_size=2, rank=rank)(24, 29) for rank in (0, 1)]
+    assert shares == [slice(24, 27), slice(27, 29)]
+    shares = [_generated_function(output, "replica_rows", world_size=3, rank=rank)(0, 24) for rank in (0, 1, 2)]
+    assert shares == [slice(0, 8), slice(8, 16), slice(16, 24)]
+    with pytest.raises(ValueError, match="1 rows for 2 processes"):
+        _generated_function(output, "replica_rows", world_size=2, rank=0)(96, 97)
+
+
+def test_replica_count_in_an_f_string():
+    result = _convert(MIRRORED.replace('print("replicas:", strategy.num_replicas_in_sync)', 'print(f"replicas: {strategy.num_replicas_in_sync}")'))
+    assert result.ok and not result.diagnostics, _codes(result)
+    assert 'print(f"replicas: {world_size}")' in result.output
+
+
 # ---------------------------------------------------------------- diagnostics
 
 TPU = textwrap.dedent(
