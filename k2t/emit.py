@@ -17,6 +17,7 @@ from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
+from .translate.distribute import DISTRIBUTED_DEFINITIONS, FILE_CALLBACKS
 from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
@@ -255,6 +256,7 @@ def _training_step(t: TrainingPlan) -> dict[str, object]:
         "several": False,
         "forward_value": forward_value,
         "forward_call": "model.logits" if t.on_logits else "model",
+        "forward_method": "logits" if t.on_logits else "forward",
         "to_float": f"{forward_value}.float()",
         "loss_lines": loss_lines,
         "total_lines": ['totals["loss"] += loss.item() * len(targets)'],
@@ -305,6 +307,7 @@ def _multi_output_step(t: TrainingPlan) -> dict[str, object]:
         "several": True,
         "forward_value": "outputs",
         "forward_call": "model.logits" if t.on_logits else "model.forward",
+        "forward_method": "logits" if t.on_logits else "forward",
         "to_float": "[part.float() for part in outputs]",
         "loss_lines": loss_lines,
         "total_lines": total_lines,
@@ -327,7 +330,7 @@ def render_batches(plan: ScriptPlan) -> str:
             continue
         dtypes = input_dtypes(t.model)
         convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}", *_batch_targets(t)]
-        features = {**_loop_features(plan), "fit": False, "evaluate": False}
+        features = {**_loop_features(plan), "fit": False, "evaluate": False, "distributed": False, "file_callbacks": ""}
         features["callbacks"] = plan.callback_loop if "callbacks" in plan.batch_fit_options else None
         parts.append(
             render(
@@ -461,8 +464,18 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "progress_evaluate": "progress_evaluate" in plan.features,
         "epoch_line": "epoch_line" in plan.features,
         "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
+        "distributed": plan.distributed,  # fit trains through DistributedDataParallel under torchrun
+        # Under torchrun rank 0 alone runs the callbacks that write files (the processes share weights and logs).
+        "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS]) if plan.distributed else "",
         **plan.precision.template_context(),
     }
+
+
+def _class_tuple(names: list[str]) -> str:
+    """The tuple of classes ``isinstance`` takes: ``(A,)``, ``(A, B)``; "" for none."""
+    if not names:
+        return ""
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
 def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:
@@ -504,6 +517,8 @@ def _rewrites_use_device(plan: ScriptPlan) -> bool:
 
 def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
     parts = [device_line(device)] if plan.modules or _rewrites_use_device(plan) else []
+    if plan.distributed:
+        parts.append(render("distributed.py.j2"))  # after the device line: a process under torchrun takes its own GPU
     parts += [render(h.template, **h.context()) for h in plan.helpers]
     summary = "summary" in plan.features
     parts += [render_module(block, False) for m in plan.modules for block in m.blocks]
@@ -582,6 +597,9 @@ def _rename_generated(generated: cst.Module | None, plan: ScriptPlan) -> cst.Mod
             plan.name("test_on_batch" + t.suffix)
     for helper in plan.helpers:
         plan.name(helper.name)
+    if plan.distributed:
+        for name in DISTRIBUTED_DEFINITIONS:
+            plan.name(name)
     if not plan.renames or generated is None:
         return generated
     return generated.visit(_Renamer(plan.renames, _model_classes(generated, plan)))

@@ -522,6 +522,18 @@ class DirectModelCall:
 
 
 @dataclass
+class Distribution:
+    """The script's tf.distribute strategies (k2t.parse.distribute), each bound at the top level and used only
+    in the forms whose torch meaning is certain; the strategy statements go, the scopes are unwrapped."""
+
+    strategies: list[cst.SimpleStatementLine] = field(default_factory=list, repr=False)  # `strategy = tf.distribute.X()`
+    scopes: list[cst.With] = field(default_factory=list, repr=False)  # `with strategy.scope():`
+    # `strategy.num_replicas_in_sync`, by id(), and whether the strategy is a mirrored one (else one replica).
+    replica_counts: dict[int, bool] = field(default_factory=dict)
+    mirrored: Pos | None = None  # where the first Mirrored/MultiWorkerMirrored strategy is made: torchrun trains it
+
+
+@dataclass
 class CustomTraining:
     """A training loop written with tf.GradientTape (the keras.io "training loop from scratch" pattern)."""
 
@@ -570,6 +582,7 @@ class KerasScript:
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
+    distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names

@@ -37,6 +37,7 @@ from ..values import (
 )
 from . import model_access
 from .classes import LAYER_BASE, layer_class
+from .distribute import DistributeMixin
 from .flow import FlowMixin
 from .functional import FunctionalMixin
 from .helpers import HelperMixin
@@ -73,7 +74,7 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
+class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -255,6 +256,7 @@ class _Parser(FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, Su
     # ------------------------------------------------------------------- walk
     def run(self) -> KerasScript:
         self.script.module_names = _bound_names(self.module)
+        self.find_strategies()  # before the walk: a strategy's constructor is no untranslated TensorFlow call
         self.block(self.module.body, _Scope())
         for helper in self.helpers:
             if helper.inlined and not helper.other_uses:

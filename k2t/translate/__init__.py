@@ -24,6 +24,7 @@ from .directory_data import (
     report_directory_dataset_arguments,
     translate_image_utility,
 )
+from .distribute import translate_distributed_training, translate_strategies
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
@@ -156,6 +157,7 @@ class ScriptPlan:
     batch_fit_options: set[str] = field(default_factory=set)  # what the script's fit calls on batches pass
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
     precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
+    distributed: bool = False  # a MirroredStrategy: fit trains with DistributedDataParallel under torchrun
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -204,6 +206,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_by_own_name(script.module, replaced)
         - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
+    translate_strategies(script, plan)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
     built: list[tuple[ModelSpec, ModulePlan]] = []
@@ -360,6 +363,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             code = _translate_function(function.call, plan, script.module)
         if code is not None:
             plan.calls[id(function.node)] = code
+    translate_distributed_training(script, plan)  # once the calls say what fit needs
     return plan
 
 
