@@ -227,7 +227,8 @@ def test_only_the_metric_machinery_the_script_uses():
 def test_unnamed_metric_objects_are_numbered_like_keras():
     """Keras names unnamed AUC/Precision/Recall objects auc, auc_1, ... (a string one takes a number when fit builds it)."""
     metrics = '[keras.metrics.AUC(), keras.metrics.AUC(curve="PR"), keras.metrics.Precision(), keras.metrics.Recall(name="r"), "precision"]'
-    output = convert(METRICS_SCRIPT.format(metrics=metrics) + 'model.compile(optimizer="adam", loss="mse", metrics=[keras.metrics.Precision()])\n')
+    second = 'model.compile(optimizer="adam", loss="mse", metrics=[keras.metrics.Precision()])\nmodel.fit(x, y, verbose=0)\n'
+    output = convert(METRICS_SCRIPT.format(metrics=metrics) + second)
     assert '{"auc": AUC(), "auc_1": PrecisionRecallAUC(), "precision": Precision(), "r": Recall(), "precision_1": Precision()}' in output
     assert '"precision_2": Precision()' in output  # the second compile's object comes after the string's instance
 
