@@ -141,3 +141,18 @@ def test_a_call_k2t_does_not_follow_is_a_diagnostic_when_sizes_differ_by_call():
 def test_a_factory_never_called_with_a_layer_is_reported_at_its_body():
     _, diagnostics = convert(HEADER + FACTORY)
     assert any("K2T103 layer `norm` is not a call k2t can follow" in d for d in diagnostics), diagnostics
+
+
+def test_data_bound_after_the_factory_call_is_a_diagnostic_not_a_name_error():
+    source = (
+        HEADER.replace("train_features = np.zeros((64, 5), dtype=\"float32\")\n", "train_features = None\n")
+        + FACTORY
+        + "dnn_model = build_and_compile_model(normalizer)\n"
+        + "train_features = np.zeros((64, 5), dtype=\"float32\")\n"
+        + "dnn_model.fit(train_features, train_labels, epochs=2, verbose=0)\n"
+    )
+    _, diagnostics = convert(source)
+    line = line_of(source, "model = keras.Sequential")
+    assert any(
+        d.startswith(f"case.py:{line}:") and "`train_features` is not bound where the model is built" in d for d in diagnostics
+    ), diagnostics

@@ -502,6 +502,9 @@ def _names_unseen_at_build(script: KerasScript, spec: ModelSpec, fit: MethodCall
     scopes = script.metadata.resolve(ScopeProvider)
     positions = script.metadata.resolve(PositionProvider)
     built_at = positions[spec.statement].start.line if spec.factory is None and spec.statement in positions else None
+    call = spec.built_by.call if spec.built_by is not None else None
+    if call is not None and call in positions and isinstance(scopes.get(call.func), GlobalScope):
+        built_at = positions[call].start.line  # a layer factory called at module level builds the model there
     for node in _names_read(fit.node.args[0].value):
         scope = scopes.get(node)
         if scope is None:
