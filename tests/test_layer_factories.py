@@ -156,3 +156,17 @@ def test_data_bound_after_the_factory_call_is_a_diagnostic_not_a_name_error():
     assert any(
         d.startswith(f"case.py:{line}:") and "`train_features` is not bound where the model is built" in d for d in diagnostics
     ), diagnostics
+
+
+def test_a_loop_over_layers_calling_the_factory_is_a_located_diagnostic():
+    source = (
+        HEADER
+        + FACTORY
+        + "for layer, data in ((horsepower_normalizer, horsepower), (normalizer, train_features)):\n"
+        + "    m = build_and_compile_model(layer)\n"
+        + "    m.fit(data, train_labels, epochs=2, verbose=0)\n"
+    )
+    result, diagnostics = convert(source)
+    line = line_of(source, "m = build_and_compile_model(layer)")
+    assert any(d.startswith(f"case.py:{line}:") and "K2T103 build_and_compile_model() puts its parameter `norm` into a model" in d for d in diagnostics), diagnostics
+    assert "class Net(" not in result.output

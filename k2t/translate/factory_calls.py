@@ -90,9 +90,14 @@ def _pass_through_factory(
         taken.add(keyword)
         keywords.append(keyword)
         module.params[index] = Param(module.params[index].name, keyword)
-    plan.added_parameters[id(function)] = keywords
+    passed: dict[int, list[str]] = {}
     for spec, built in zip(group, modules):
-        plan.added_keywords[id(spec.built_by.call)] = [f"{keyword}={built.params[index].argument}" for keyword, index in zip(keywords, differing)]
+        given = [f"{keyword}={built.params[index].argument}" for keyword, index in zip(keywords, differing)]
+        if passed.setdefault(id(spec.built_by.call), given) != given:
+            # One call walked several times (an unrolled loop) whose models take different sizes.
+            raise Unsupported("K2T103", f"{function.name.value}() is called here for models that take different `{keywords[0]}`", spec.built_by.pos)
+    plan.added_parameters[id(function)] = keywords
+    plan.added_keywords.update(passed)
 
 
 def _same_code(modules: list[ModulePlan]) -> bool:
