@@ -59,7 +59,7 @@ class LayerFactoryMixin:
         if not layer_params:
             return False
         self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
-        factory = _Helper(stmt, scope, layer_params)
+        factory = _Helper(stmt, scope, layer_params)  # its graph parameters are the layers it receives
         scope.layer_factories[stmt.name.value] = factory
         self.layer_factories.append(factory)
         scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
