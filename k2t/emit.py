@@ -882,7 +882,7 @@ class _Rewriter(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         code = self.plan.calls.get(id(original_node))
         if code is None:
-            return updated_node
+            return _with_keywords(updated_node, self.plan.added_keywords.get(id(original_node), []))
         if code == "":
             self.drop.add(id(original_node))
             return updated_node
@@ -985,6 +985,7 @@ class _Rewriter(cst.CSTTransformer):
         decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
         if len(decorators) != len(updated_node.decorators):
             updated_node = updated_node.with_changes(decorators=decorators)
+        updated_node = _with_parameters(updated_node, self.plan.added_parameters.get(id(original_node), []))
         name = self.plan.expressions.get(id(original_node.name))
         return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
 
@@ -1108,3 +1109,31 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def _with_keywords(call: cst.Call, keywords: list[str]) -> cst.Call:
+    """``build(norm)`` -> ``build(norm, in_features=1)``: the arguments a layer factory's call gains."""
+    if not keywords:
+        return call
+    added = [cst.Arg(keyword=cst.Name(text.split("=", 1)[0]), value=cst.parse_expression(text.split("=", 1)[1]),
+                     equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+             for text in keywords]  # fmt: skip
+    args = list(call.args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    for arg in added[:-1]:
+        args.append(arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+    args.append(added[-1])
+    return call.with_changes(args=args)
+
+
+def _with_parameters(function: cst.FunctionDef, names: list[str]) -> cst.FunctionDef:
+    """``def build(norm)`` -> ``def build(norm, in_features)``: keyword-only after a default or a star, as Python requires."""
+    if not names:
+        return function
+    params = function.params
+    new = [cst.Param(cst.Name(name)) for name in names]
+    if any(p.default is not None for p in params.params) or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params:
+        star = params.star_arg if params.star_arg is not cst.MaybeSentinel.DEFAULT else cst.ParamStar()
+        return function.with_changes(params=params.with_changes(star_arg=star, kwonly_params=[*params.kwonly_params, *new]))
+    return function.with_changes(params=params.with_changes(params=[*params.params, *new]))

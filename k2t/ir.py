@@ -185,6 +185,18 @@ class ModelSpec:
     # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
     invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
     steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
+    # The call of a function that builds this model from a layer it receives (k2t.parse.layer_factories).
+    built_by: FactoryCall | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class FactoryCall:
+    """``build_and_compile_model(horsepower_normalizer)``: a call of a function whose model holds a layer
+    parameter. Its body is walked at each call, so each call has its model (``ModelSpec.built_by``)."""
+
+    call: cst.Call = field(repr=False)
+    function: cst.FunctionDef = field(repr=False)
+    pos: Pos
 
 
 @dataclass(frozen=True)

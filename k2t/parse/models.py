@@ -64,6 +64,8 @@ class ModelMixin:
             and isinstance(small.value, cst.Call)
             and isinstance(small.value.func, cst.Name)
         ):
+            if self.layer_factory_call(line, small.targets[0].target.value, small.value, scope):
+                return True
             made = scope.factory(small.value.func.value)
             if made is not None:
                 scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)

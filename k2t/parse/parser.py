@@ -41,6 +41,7 @@ from .distribute import DistributeMixin
 from .flow import FlowMixin
 from .functional import FunctionalMixin
 from .helpers import HelperMixin
+from .layer_factories import LayerFactoryMixin
 from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
@@ -74,7 +75,10 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
     return _Parser(module, path).run()
 
 
-class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMixin, ScanMixin, SubclassedMixin, TapeMixin, TrainStepMixin):
+class _Parser(
+    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, ModelMixin, ScanMixin, SubclassedMixin,
+    TapeMixin, TrainStepMixin,
+):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -92,6 +96,7 @@ class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMix
         self.layer_classes: dict[str, str] = {}
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
+        self.layer_factories: list[_Helper] = []  # functions putting a parameter into a model as a layer
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
@@ -263,6 +268,7 @@ class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMix
                 self.script.helper_functions.add(id(helper.node))
             else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
                 self.walk_definition(helper.node, helper.scope)
+        self.walk_uncalled_layer_factories()
         _resolve_loads(self.script)
         self.check_restored_joins()
         _name_followers(self.script.todos)
@@ -293,6 +299,8 @@ class _Parser(DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, ModelMix
                 self.helpers.append(helper)
                 scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
                 return
+            if self.define_layer_factory(stmt, scope):
+                return  # `def build(norm): Sequential([norm, ...])`: walked where it is called
         if isinstance(stmt, cst.ClassDef) and self.model_class(stmt, scope):
             return  # its methods run when Keras builds the model: walked where the script makes one
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):

@@ -26,6 +26,8 @@ class _Scope:
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
         # Functions that take Keras tensors or models (`def conv_bn(x, filters): ...`): walked where called.
         self.helpers: dict[str, _Helper] = {}
+        # Functions that put a parameter into a model as a layer (`def build(norm): Sequential([norm, ...])`).
+        self.layer_factories: dict[str, _Helper] = {}
         # The body of such a function being walked for one call: where its `return` goes.
         self.inline: _Inline | None = None
         self.in_class = False  # a class body: its functions are methods, not helpers
@@ -69,6 +71,9 @@ class _Scope:
 
     def helper(self, name: str) -> _Helper | None:
         return self._nearest("helpers", name)
+
+    def layer_factory(self, name: str) -> _Helper | None:
+        return self._nearest("layer_factories", name)
 
     def undecided_reason(self, name: str) -> str | None:
         """Why ``name`` holds no model k2t knows, when an undecided `if` left it one of several."""

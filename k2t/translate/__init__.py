@@ -25,6 +25,7 @@ from .directory_data import (
     translate_image_utility,
 )
 from .distribute import translate_distributed_training, translate_strategies
+from .factory_calls import factory_call_groups, shared_module
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
@@ -140,6 +141,10 @@ class ScriptPlan:
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
+    # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
+    # it gains, id(call) -> the `keyword=argument` texts that call passes.
+    added_parameters: dict[int, list[str]] = field(default_factory=dict)
+    added_keywords: dict[int, list[str]] = field(default_factory=dict)
     unwrapped: set[int] = field(default_factory=set)  # id() of `with` blocks replaced by their body (tf.GradientTape)
     todos: list[Todo] = field(default_factory=list)
     features: set[str] = field(default_factory=set)
@@ -213,9 +218,10 @@ def translate(script: KerasScript) -> ScriptPlan:
 
     def register(spec: ModelSpec, module: ModulePlan) -> None:
         modules[id(spec)] = module
-        plan.modules.append(module)
-        for helper in module.helpers:
-            plan.add_helper(helper)
+        if not any(known is module for known in plan.modules):  # a layer factory's calls share one module
+            plan.modules.append(module)
+            for helper in module.helpers:
+                plan.add_helper(helper)
         built.append((spec, module))
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
@@ -240,6 +246,19 @@ def translate(script: KerasScript) -> ScriptPlan:
         if id(spec) in failed:
             raise Unsupported("K2T103", f"the model `{spec.var}` used as a layer here is not translated", pos)
         return modules[id(spec)]
+
+    def translate_one(spec: ModelSpec, taken: set[str], sized_by_parameters: bool) -> ModulePlan:
+        return _translate_model(script, spec, taken, resolve_nested, sized_by_parameters=sized_by_parameters)
+
+    for group in factory_call_groups(script.models):  # one construction line, several calls: one class
+        try:
+            shared = shared_module(script, group, plan, translate_one)
+        except Unsupported as exc:
+            failed.update(id(spec) for spec in group)
+            plan.todos.append(Todo(group[0].statement, exc.code, exc.message, exc.pos or group[0].pos))
+            continue
+        for spec in group:
+            register(spec, shared)
 
     # A nested model without an input shape of its own is translated when its first user reaches it.
     deferred = {id(layer.model) for spec in script.models for layer in _layers_of(spec) if layer.model is not None}
@@ -427,8 +446,15 @@ def _declares_input(spec: ModelSpec) -> bool:
 
 
 def _translate_model(
-    script: KerasScript, spec: ModelSpec, taken: set[str], resolve_nested=None, given_input: list[str] | None = None
+    script: KerasScript,
+    spec: ModelSpec,
+    taken: set[str],
+    resolve_nested=None,
+    given_input: list[str] | None = None,
+    sized_by_parameters: bool = False,
 ) -> ModulePlan:
+    """``sized_by_parameters``: every declared input size a constructor parameter, even a literal one
+    (one class for the calls of a layer factory, k2t.translate.factory_calls)."""
     name_value = spec.call.kwarg("name")
     if spec.factory is not None and spec.factory in script.model_classes:
         base = spec.factory  # `class MyModel(keras.Model)`: the generated module replaces it under its name
@@ -447,7 +473,7 @@ def _translate_model(
             translate_steps(spec, module)  # the class's own train_step / test_step, as methods of the module
         return module
     fallback, no_fallback = _fit_sized_input(script, spec)
-    module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback)
+    module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback, sized_by_parameters)
     for key, value in spec.call.kwargs:
         if key not in ("name", "layers"):
             raise Unsupported("K2T103", f"Sequential({key}=...) is not translated", value.pos)
@@ -480,6 +506,9 @@ def _names_unseen_at_build(script: KerasScript, spec: ModelSpec, fit: MethodCall
     scopes = script.metadata.resolve(ScopeProvider)
     positions = script.metadata.resolve(PositionProvider)
     built_at = positions[spec.statement].start.line if spec.factory is None and spec.statement in positions else None
+    call = spec.built_by.call if spec.built_by is not None else None
+    if call is not None and call in positions and isinstance(scopes.get(call.func), GlobalScope):
+        built_at = positions[call].start.line  # a layer factory called at module level builds the model there
     for node in _names_read(fit.node.args[0].value):
         scope = scopes.get(node)
         if scope is None:

@@ -388,9 +388,11 @@ def translate_model(
     resolve_nested=None,
     given_input: list[str] | None = None,
     no_fallback: str | None = None,
+    sized_by_parameters: bool = False,
 ) -> ModulePlan:
     """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none;
-    ``no_fallback``: why the data of its fit cannot size it, when that is the reason ``fallback_features`` is None."""
+    ``no_fallback``: why the data of its fit cannot size it, when that is the reason ``fallback_features`` is None;
+    ``sized_by_parameters``: each declared input size a constructor parameter, a literal one too."""
     if spec.unfollowed is not None:
         raise Unsupported("K2T103", f"the model `{spec.var}` is not translated: a layer added to it is not followed ({spec.unfollowed})", spec.pos)
     registry.load_converters()
@@ -412,7 +414,10 @@ def translate_model(
         roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
         shape = []
         for value, role in zip(shape_values, roles):
-            shape.append(declared_dim(value, builder, role))
+            if sized_by_parameters and not (value.is_literal and value.literal is None):
+                shape.append(builder.param(value.code, role))
+            else:
+                shape.append(declared_dim(value, builder, role))
     input_shape = list(shape)
 
     name_value = spec.call.kwarg("name")

@@ -1,0 +1,127 @@
+"""Functions that build a model around a layer they receive, walked at each call.
+
+``def build_and_compile_model(norm): model = keras.Sequential([norm, ...]); ...; return model``
+builds, at each call, a model holding the layer the call passes; what the rest
+of that model looks like can depend on it (the input size: Keras sizes the
+first Dense from the layer's ``input_shape`` or from the data of the first
+fit). So the body is walked once per call, its layer parameters bound to the
+layers the call passes and its other parameters left as the parameters they
+are; each call gets its own ModelSpec (``ModelSpec.built_by``), and the
+translator decides whether one generated class serves every call
+(k2t.translate.factory_calls).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from ..ir import FactoryCall, Instance, ShapeOf
+from ..values import Unknown
+from .scope import _Helper, _Scope, _Unfollowable
+from .syntax import _body_of, _concatenated, _local_names, _parameter_names
+
+
+class LayerFactoryMixin:
+    """Model factories taking a layer object. Mixed into k2t.parse.parser._Parser."""
+
+    def layer_parameters(self, node: cst.FunctionDef) -> frozenset[str]:
+        """The parameters the body puts into a model as layers: ``Sequential([norm, ...])``, ``model.add(norm)``."""
+        params = set(_parameter_names(node.params))
+        found: set[str] = set()
+        parser = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if parser.keras_name(call.func) == "keras.Sequential":
+                    for arg in call.args:
+                        if arg.keyword is None or arg.keyword.value == "layers":
+                            for part in _concatenated(arg.value):
+                                if isinstance(part, (cst.List, cst.Tuple)):
+                                    found.update(el.value.value for el in part.elements if isinstance(el.value, cst.Name))
+                func = call.func
+                if isinstance(func, cst.Attribute) and func.attr.value == "add" and len(call.args) == 1 and isinstance(call.args[0].value, cst.Name):
+                    found.add(call.args[0].value.value)
+
+            def visit_FunctionDef(self, inner) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found & params)
+
+    def define_layer_factory(self, stmt: cst.FunctionDef, scope: _Scope) -> bool:
+        """Register ``stmt`` to be walked at each call when it puts a parameter into a model as a layer."""
+        layer_params = self.layer_parameters(stmt)
+        if not layer_params:
+            return False
+        self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
+        factory = _Helper(stmt, scope, layer_params)  # its graph parameters are the layers it receives
+        scope.layer_factories[stmt.name.value] = factory
+        self.layer_factories.append(factory)
+        scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
+        return True
+
+    def layer_factory_call(self, line, target: str, call: cst.Call, scope: _Scope) -> bool:
+        """``dnn_model = build_and_compile_model(normalizer)``: the model this call builds. True when handled."""
+        if not isinstance(call.func, cst.Name):
+            return False
+        factory = scope.layer_factory(call.func.value)
+        if factory is None:
+            return False
+        inner = _Scope(factory.scope, factory.name)
+        for name, (expr, where) in self.helper_arguments(call, factory, scope).items():
+            if name in factory.graph_parameters:
+                self.bind_layer_parameter(inner, name, expr, where, factory)
+            else:
+                # As where the function is defined: the parameter stays a name in the code the body
+                # makes (`Net(units=units)` inside the function), read when the function runs.
+                if where is scope:
+                    self.scan_expressions(line, expr, scope)
+                inner.tensors[name] = None
+                inner.env.bind(name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, None, sequence=True)))
+        self.consumed.update((id(call), id(call.func)))
+        frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
+        self.iteration = (*self.iteration, ("call", id(call)))  # its layers are new at each call, as in Keras
+        try:
+            self.block(_body_of(factory.node.body), inner)
+        finally:
+            self.iteration = self.iteration[:-1]
+            self.frames = frames
+        factory.inlined += 1
+        made = inner.factories.pop(factory.name, None)
+        if made is None:
+            raise _Unfollowable(call, f"{factory.name}() does not return a model k2t can follow here")
+        made.model.built_by = FactoryCall(call, factory.node, self.pos(call))
+        scope.models[target] = Instance(made.model, made.compile)
+        return True
+
+    def bind_layer_parameter(self, inner: _Scope, name: str, expr: cst.BaseExpression, where: _Scope, factory: _Helper) -> None:
+        """The layer object the call passes for ``name``, known in the body by the parameter's name.
+
+        Passing it to a function is a use outside the model: the torch module
+        is built where the script builds the layer and handed to the model's
+        constructor under the parameter's name (``Net(norm=norm)``), which is
+        what the function's one construction line can say at every call.
+        """
+        held = where.layer_object(expr.value) if isinstance(expr, cst.Name) else None
+        if held is None:
+            raise _Unfollowable(
+                expr,
+                f"{factory.name}() puts its parameter `{name}` into a model as a layer, and `{self.code(expr)}` is no layer "
+                "k2t follows here; k2t follows a layer built in a variable (`norm = layers.Normalization(...)`) and passed by its name",
+            )
+        layer, layer_id, statement = held
+        self.layer_object_used(expr, where)
+        bound = dataclasses.replace(layer.bound, var=name) if layer.bound is not None else None
+        inner.layer_objects[name] = (dataclasses.replace(layer, bound=bound), layer_id, statement)
+        inner.env.forget([name], "a Keras layer")
+
+    def walk_uncalled_layer_factories(self) -> None:
+        """A layer factory never called where k2t could follow it: its body is walked as ordinary code (and reported)."""
+        for factory in self.layer_factories:
+            if not factory.inlined:
+                self.walk_definition(factory.node, factory.scope)
