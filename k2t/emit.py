@@ -184,7 +184,7 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
             f"x = {host_tensors(dtypes, 'x', several=True)}",
         ]
     else:
-        convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}"]
+        convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}", *_feature_axis(t.model)]
     several = bool(t.outputs)
     if several:
         names = tuple(o.name for o in t.outputs)
@@ -484,7 +484,20 @@ def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:
     candidates = {tuple(input_dtypes(m)) for m in plan.modules}
     dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
     source = "(x if isinstance(x, (list, tuple)) else [x])"
-    return [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, source if multi else 'x', several=multi)}"]
+    lines = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, source if multi else 'x', several=multi)}"]
+    if not multi and plan.modules and all(_feature_axis(m) for m in plan.modules):
+        lines += _feature_axis(plan.modules[0])
+    return lines
+
+
+def _feature_axis(module: ModulePlan) -> list[str]:
+    """A model of one input of one axis per row (``Input(shape=(1,))``) given a 1-D array: Keras reads each
+    value as a row of one feature (Functional._adjust_input_rank), so the rows get that axis."""
+    if len(module.forward_args) != 1 or len(module.input_shape) != 1:
+        return []
+    if str(module.input_shape[0]) != "1":
+        return []  # Input(shape=(8,)) given a 1-D array: Keras refuses it, and so will the first layer
+    return ["if x.dim() == 1:  # Keras reads a 1-D array as one feature per row", "    x = x[:, None]"]
 
 
 def _validates(plan: ScriptPlan) -> bool:

@@ -148,3 +148,27 @@ def test_summary_of_a_model_with_none_sizes_matches_keras_shapes(tmp_path):
     assert ran.returncode == 0, ran.stderr
     for shape in keras_shapes:
         assert str(shape) in ran.stdout
+
+
+@pytest.mark.parity
+def test_a_one_dimensional_array_into_an_input_of_one_feature_is_read_as_keras_reads_it():
+    # Keras's Functional._adjust_input_rank gives a 1-D array the feature axis an Input(shape=(1,)) declares.
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("torch")
+    from k2t.parity import exact_parity
+
+    source = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64,)).astype("float32")
+y = (2 * x + 1).astype("float32")
+model = keras.Sequential([layers.Dense(8, activation="relu", input_shape=[1]), layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+print(model.predict(x[:4], verbose=0).shape)
+"""
+    report = exact_parity(source, epochs=2)
+    assert report.ok, report.format()

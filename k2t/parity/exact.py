@@ -283,6 +283,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         )
     else:
         sample = x[:rows]
+        if getattr(sample, "ndim", None) == 1 and len(kmodel.inputs[0].shape) == 2 and kmodel.inputs[0].shape[-1] == 1:
+            sample = sample[:, None]  # Keras's fit gives a 1-D array the feature axis of Input(shape=(1,)); layers alone do not
         report.rows = len(sample)
         _forward(report, kmodel, tmodel, module_plan, sample, report.layer_tol)
 
