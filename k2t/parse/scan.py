@@ -40,6 +40,11 @@ _UNTRANSLATED_METHODS = {
 }
 
 
+# Layers of strings or integers whose generated class is called on data as the Keras layer is
+# (k2t.translate.text_layers): `vectorize_layer(texts)` outside a model stays as written.
+LAYERS_CALLED_ON_DATA = frozenset({"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization"})
+
+
 class ScanMixin:
     """Keras inside ordinary code: model method calls, Keras references, the learning rate, callback classes. Mixed into k2t.parse.parser._Parser."""
 
@@ -78,6 +83,10 @@ class ScanMixin:
         if helper is not None:
             helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            if scope.layer_object(func.value)[0].short_name in LAYERS_CALLED_ON_DATA:
+                # A generated NumPy class (k2t.translate.text_layers): `vectorize_layer(texts)` stays this call.
+                self.layer_object_used(func, scope)
+                return
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
         if scope.in_callback and isinstance(func, cst.Attribute) and func.attr.value in ("predict", "evaluate"):

@@ -33,7 +33,7 @@ class LayerObjectPlan:
 
 def translate_layer_objects(script: KerasScript, plan: ScriptPlan) -> None:
     """Rewrite the statements that build layer objects the script uses outside its models."""
-    from . import normalization, preprocessing  # noqa: F401  (each family registers its converters)
+    from . import normalization, preprocessing, text_layers  # noqa: F401  (each family registers its converters)
 
     for bound in script.layer_objects:
         if not bound.uses:

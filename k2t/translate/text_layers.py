@@ -1,0 +1,140 @@
+"""Preprocessing layers fed with strings or integers: TextVectorization, StringLookup, IntegerLookup,
+CategoryEncoding, Discretization.
+
+Strings are not tensors, so these layers do not become torch modules: a layer the script keeps in a
+variable (``vectorize_layer = layers.TextVectorization(...)``) becomes a generated NumPy/Python class of
+the same name and signature (templates/functions/preprocessing/), built where the script builds the
+layer; ``vectorize_layer.adapt(texts)``, ``vectorize_layer.get_vocabulary()`` and calls on data
+(``vectorize_layer(texts)``, ``ds.map(lambda x, y: (vectorize_layer(x), y))``) stay as written. The
+classes reproduce Keras 3.15's vocabulary order, OOV and mask handling; tests/test_text_layers.py
+compares each with Keras's own layer.
+
+Not translated, each reported where the script writes it (K2T102): ``Hashing`` (Keras hashes with
+FarmHash Fingerprint64 / SipHash), several OOV indices for strings (hashed the same way), sparse or
+ragged outputs, callables for ``standardize`` / ``split``, and ``Discretization`` adapted with
+``num_bins`` (Keras's approximate quantile sketch). Such a layer as the first layer of a model (on
+``keras.Input(dtype="string")``) is a K2T101: the model's forward takes tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Unsupported
+from ..ir import KerasCall
+from ..parse.scan import LAYERS_CALLED_ON_DATA
+from .helpers import Helper
+from .layer_objects import LayerObjectPlan
+from .registry import layer_object
+
+_TEMPLATES = "functions/preprocessing/"
+ENCODE_CATEGORICAL = Helper("encode_categorical", _TEMPLATES + "encode_categorical.py.j2")
+INDEX_LOOKUP = Helper("IndexLookup", _TEMPLATES + "index_lookup.py.j2", requires=(ENCODE_CATEGORICAL,))
+
+
+@dataclass(frozen=True)
+class DataLayer:
+    """One Keras layer of strings or integers and the generated class that replaces it."""
+
+    keras_class: str
+    parameters: tuple[str, ...]  # Keras 3.15's signature, which the generated class repeats
+    helper: Helper
+    # Arguments whose value the generated class cannot reproduce: argument -> (values it can, why not others).
+    limits: tuple[tuple[str, tuple[object, ...], str], ...] = ()
+
+
+_LOOKUP_LIMITS = (
+    ("sparse", (False,), "a sparse output is TensorFlow's; the generated class gives dense NumPy arrays"),
+    ("encoding", ("utf-8",), "the generated class reads strings as UTF-8"),
+)
+_ENCODING_LIMITS = (("sparse", (False,), "a sparse output is TensorFlow's; the generated class gives dense NumPy arrays"),)
+DATA_LAYERS: dict[str, DataLayer] = {
+    layer.keras_class: layer
+    for layer in (
+        DataLayer(
+            "TextVectorization",
+            ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length", "pad_to_max_tokens",
+             "vocabulary", "idf_weights", "sparse", "ragged", "encoding", "name"),
+            Helper("TextVectorization", _TEMPLATES + "text_vectorization.py.j2", requires=(INDEX_LOOKUP,)),
+            (
+                *_LOOKUP_LIMITS,
+                ("ragged", (False,), "a ragged output is TensorFlow's; the generated class pads as Keras does without it"),
+                ("standardize", (None, "lower_and_strip_punctuation", "lower", "strip_punctuation"),
+                 "a callable works on TensorFlow string tensors"),
+                ("split", (None, "whitespace", "character"), "a callable works on TensorFlow string tensors"),
+            ),
+        ),
+        DataLayer(
+            "StringLookup",
+            ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "idf_weights", "invert",
+             "output_mode", "pad_to_max_tokens", "sparse", "encoding", "name"),
+            Helper("StringLookup", _TEMPLATES + "string_lookup.py.j2", requires=(INDEX_LOOKUP,)),
+            (
+                *_LOOKUP_LIMITS,
+                # Keras hashes an OOV string into one of several buckets with FarmHash Fingerprint64.
+                ("num_oov_indices", (0, 1), "Keras hashes OOV strings into several buckets with FarmHash, not reproduced"),
+            ),
+        ),
+        DataLayer(
+            "IntegerLookup",
+            ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "vocabulary_dtype", "idf_weights",
+             "invert", "output_mode", "sparse", "pad_to_max_tokens", "name"),
+            Helper("IntegerLookup", _TEMPLATES + "integer_lookup.py.j2", requires=(INDEX_LOOKUP,)),
+            _ENCODING_LIMITS,
+        ),
+        DataLayer(
+            "CategoryEncoding",
+            ("num_tokens", "output_mode", "sparse", "name"),
+            Helper("CategoryEncoding", _TEMPLATES + "category_encoding.py.j2", requires=(ENCODE_CATEGORICAL,)),
+            _ENCODING_LIMITS,
+        ),
+        DataLayer(
+            "Discretization",
+            ("bin_boundaries", "num_bins", "epsilon", "output_mode", "sparse", "dtype", "name"),
+            Helper("Discretization", _TEMPLATES + "discretization.py.j2", requires=(ENCODE_CATEGORICAL,)),
+            _ENCODING_LIMITS,
+        ),
+    )
+}
+# Keras layers of this family the generated classes do not reproduce: name -> why.
+UNTRANSLATED: dict[str, str] = {
+    "Hashing": "Hashing is not translated: Keras hashes with FarmHash Fingerprint64 (SipHash with a salt), which k2t does not reproduce",
+}
+# Every layer here, applied to data outside a model, stays a call of the generated object.
+assert LAYERS_CALLED_ON_DATA == frozenset(DATA_LAYERS), "k2t.parse.scan lists the layers called on data"
+
+
+def data_layer_arguments(call: KerasCall, layer: DataLayer) -> str:
+    """The generated constructor's arguments: the script's own, once checked against Keras's signature."""
+    given, extra, unknown = call.bind(layer.parameters)
+    if extra is not None:
+        raise Unsupported("K2T102", f"{layer.keras_class}: positional argument {extra.code} is not translated", extra.pos)
+    if unknown is not None:
+        key, value = unknown
+        raise Unsupported("K2T102", f"{layer.keras_class}({key}=...) is not translated", value.pos)
+    for key, allowed, why in layer.limits:
+        value = given.get(key)
+        if value is None:
+            continue
+        if not value.is_literal or value.literal not in allowed:
+            raise Unsupported("K2T102", f"{layer.keras_class}({key}={value.code}) is not translated: {why}", value.pos)
+    if layer.keras_class == "Discretization" and "bin_boundaries" not in given:
+        raise Unsupported(
+            "K2T102",
+            "Discretization without bin_boundaries= is not translated: adapt() with num_bins uses Keras's approximate quantile sketch",
+            call.pos,
+        )
+    args = [value.code for value in call.args] + [f"{key}={value.code}" for key, value in call.kwargs]
+    return ", ".join(args)
+
+
+@layer_object(*DATA_LAYERS)
+def data_layer_object(call: KerasCall) -> LayerObjectPlan:
+    """``vectorize_layer = layers.TextVectorization(max_tokens=20000)`` -> the generated class, same arguments."""
+    layer = DATA_LAYERS[call.short_name]
+    return LayerObjectPlan(layer.helper, data_layer_arguments(call, layer))
+
+
+@layer_object(*UNTRANSLATED)
+def untranslated_layer_object(call: KerasCall) -> LayerObjectPlan:
+    raise Unsupported("K2T102", UNTRANSLATED[call.short_name], call.pos)
