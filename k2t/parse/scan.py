@@ -20,6 +20,7 @@ from . import model_access
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     FUNCTIONS,
+    LAYERS_CALLED_ON_DATA,
     LOAD_MODEL,
     MODEL_METHODS,
     SEQUENCE_BASES,
@@ -38,11 +39,6 @@ _UNTRANSLATED_METHODS = {
         "compute the term in a custom layer's call() and `self.add_loss(...)` it there, which k2t translates"
     ),
 }
-
-
-# Layers of strings or integers whose generated class is called on data as the Keras layer is
-# (k2t.translate.text_layers): `vectorize_layer(texts)` outside a model stays as written.
-LAYERS_CALLED_ON_DATA = frozenset({"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization"})
 
 
 class ScanMixin:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall
-from ..parse.scan import LAYERS_CALLED_ON_DATA
+from ..parse.syntax import LAYERS_CALLED_ON_DATA
 from .helpers import Helper
 from .layer_objects import LayerObjectPlan
 from .registry import layer_object
@@ -101,7 +101,7 @@ UNTRANSLATED: dict[str, str] = {
     "Hashing": "Hashing is not translated: Keras hashes with FarmHash Fingerprint64 (SipHash with a salt), which k2t does not reproduce",
 }
 # Every layer here, applied to data outside a model, stays a call of the generated object.
-assert LAYERS_CALLED_ON_DATA == frozenset(DATA_LAYERS), "k2t.parse.scan lists the layers called on data"
+assert LAYERS_CALLED_ON_DATA == frozenset(DATA_LAYERS), "k2t.parse.syntax lists the layers called on data"
 
 
 def data_layer_arguments(call: KerasCall, layer: DataLayer) -> str:
