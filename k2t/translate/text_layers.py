@@ -100,6 +100,15 @@ DATA_LAYERS: dict[str, DataLayer] = {
 UNTRANSLATED: dict[str, str] = {
     "Hashing": "Hashing is not translated: Keras hashes with FarmHash Fingerprint64 (SipHash with a salt), which k2t does not reproduce",
 }
+# Inside a model (`vectorize_layer(inputs)` on `keras.Input(dtype="string")`), each of them is a K2T101: why.
+DATA_LAYERS_IN_A_MODEL: dict[str, str] = {
+    name: (
+        f"{name} inside a model is not translated: k2t translates it as a NumPy class applied to the data "
+        f"(`layer(data)`, `ds.map(lambda x, y: (layer(x), y))`), outside the torch module, which takes tensors"
+        + (" (strings are none)" if name in ("TextVectorization", "StringLookup") else "")
+    )
+    for name in (*DATA_LAYERS, "Hashing")
+}
 # Every layer here, applied to data outside a model, stays a call of the generated object.
 assert LAYERS_CALLED_ON_DATA == frozenset(DATA_LAYERS), "k2t.parse.syntax lists the layers called on data"
 
