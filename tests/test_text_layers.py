@@ -15,12 +15,13 @@ from conftest import requires_keras
 
 import k2t
 
+# Every feature of the classes (encodings, tf_idf, invert), so that the generated classes hold them all.
 SCRIPT = """
 from tensorflow.keras import layers
-vectorize = layers.TextVectorization()
+vectorize = layers.TextVectorization(output_mode="tf_idf")
 vectorize.adapt(["a"])
-strings = layers.StringLookup()
-strings.adapt(["a"])
+strings = layers.StringLookup(vocabulary=["a"], invert=True)
+tokens = strings([1])
 integers = layers.IntegerLookup()
 integers.adapt([1])
 encoding = layers.CategoryEncoding(num_tokens=3)
@@ -269,3 +270,15 @@ def test_dataset_of_strings_is_vectorized_in_map():
     # Vocabulary: "", "[UNK]", then b (2 counts), then the ties a, d, c as Keras breaks them (larger first)... a has 2.
     assert namespace["vectorize_layer"].get_vocabulary() == ["", "[UNK]", "b", "a", "d", "c"]
     assert namespace["batches"] == [([[3, 2, 0], [2, 5, 4]], [0, 1]), ([[3, 0, 0]], [0])]
+
+
+def test_generated_classes_hold_only_what_the_script_uses():
+    """An "int" TextVectorization gets no encodings, no idf weights and no inversion; a tf_idf one gets them."""
+    source = "from tensorflow.keras import layers\nvectorize = layers.TextVectorization(output_sequence_length=4)\nvectorize.adapt(['a b'])\n"
+    output = convert(source)
+    for absent in ("encode_categorical", "bincount_rows", "idf_weights = ", "def inverted", "document_counts.update"):
+        assert absent not in output, absent
+    output = convert(source.replace("output_sequence_length=4", "output_mode=mode").replace("vectorize =", "mode = 'tf_idf'\nvectorize ="))
+    for present in ("def bincount_rows", "document_counts.update", "def weighted"):
+        assert present in output, present
+    assert "def inverted" not in output

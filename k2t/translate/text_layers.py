@@ -29,7 +29,6 @@ from .registry import layer_object
 
 _TEMPLATES = "functions/preprocessing/"
 ENCODE_CATEGORICAL = Helper("encode_categorical", _TEMPLATES + "encode_categorical.py.j2")
-INDEX_LOOKUP = Helper("IndexLookup", _TEMPLATES + "index_lookup.py.j2", requires=(ENCODE_CATEGORICAL,))
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,8 @@ class DataLayer:
 
     keras_class: str
     parameters: tuple[str, ...]  # Keras 3.15's signature, which the generated class repeats
-    helper: Helper
+    template: str  # under templates/functions/preprocessing/
+    lookup: bool  # built on the generated IndexLookup
     # Arguments whose value the generated class cannot reproduce: argument -> (values it can, why not others).
     limits: tuple[tuple[str, tuple[object, ...], str], ...] = ()
 
@@ -55,7 +55,8 @@ DATA_LAYERS: dict[str, DataLayer] = {
             "TextVectorization",
             ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length", "pad_to_max_tokens",
              "vocabulary", "idf_weights", "sparse", "ragged", "encoding", "name"),
-            Helper("TextVectorization", _TEMPLATES + "text_vectorization.py.j2", requires=(INDEX_LOOKUP,)),
+            "text_vectorization.py.j2",
+            True,
             (
                 *_LOOKUP_LIMITS,
                 ("ragged", (False,), "a ragged output is TensorFlow's; the generated class pads as Keras does without it"),
@@ -68,7 +69,8 @@ DATA_LAYERS: dict[str, DataLayer] = {
             "StringLookup",
             ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "idf_weights", "invert",
              "output_mode", "pad_to_max_tokens", "sparse", "encoding", "name"),
-            Helper("StringLookup", _TEMPLATES + "string_lookup.py.j2", requires=(INDEX_LOOKUP,)),
+            "string_lookup.py.j2",
+            True,
             (
                 *_LOOKUP_LIMITS,
                 # Keras hashes an OOV string into one of several buckets with FarmHash Fingerprint64.
@@ -79,19 +81,22 @@ DATA_LAYERS: dict[str, DataLayer] = {
             "IntegerLookup",
             ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "vocabulary_dtype", "idf_weights",
              "invert", "output_mode", "sparse", "pad_to_max_tokens", "name"),
-            Helper("IntegerLookup", _TEMPLATES + "integer_lookup.py.j2", requires=(INDEX_LOOKUP,)),
+            "integer_lookup.py.j2",
+            True,
             _ENCODING_LIMITS,
         ),
         DataLayer(
             "CategoryEncoding",
             ("num_tokens", "output_mode", "sparse", "name"),
-            Helper("CategoryEncoding", _TEMPLATES + "category_encoding.py.j2", requires=(ENCODE_CATEGORICAL,)),
+            "category_encoding.py.j2",
+            False,
             _ENCODING_LIMITS,
         ),
         DataLayer(
             "Discretization",
             ("bin_boundaries", "num_bins", "epsilon", "output_mode", "sparse", "dtype", "name"),
-            Helper("Discretization", _TEMPLATES + "discretization.py.j2", requires=(ENCODE_CATEGORICAL,)),
+            "discretization.py.j2",
+            False,
             _ENCODING_LIMITS,
         ),
     )
@@ -137,13 +142,50 @@ def data_layer_arguments(call: KerasCall, layer: DataLayer) -> str:
     return ", ".join(args)
 
 
+@dataclass(frozen=True)
+class Features:
+    """What the script's data layers use, over all of them, so that the generated classes hold only that
+    (one IndexLookup serves every lookup of the script). A value k2t cannot read counts as used."""
+
+    encodings: bool  # an output_mode other than "int"
+    tf_idf: bool
+    invert: bool
+
+    @classmethod
+    def of(cls, calls: tuple[KerasCall, ...]) -> Features:
+        modes = [_argument(call, "output_mode", "int") for call in calls if call.short_name in DATA_LAYERS]
+        lookups = [call for call in calls if call.short_name in DATA_LAYERS and DATA_LAYERS[call.short_name].lookup]
+        return cls(
+            encodings=any(mode != "int" for mode in modes),
+            tf_idf=any(_argument(call, "output_mode", "int") not in ("int", "one_hot", "multi_hot", "count") for call in lookups),
+            invert=any(_argument(call, "invert", False) is not False for call in lookups),
+        )
+
+    def helper(self, layer: DataLayer) -> Helper:
+        encoding = (ENCODE_CATEGORICAL,) if self.encodings or layer.keras_class == "CategoryEncoding" else ()
+        flags = (("encodings", self.encodings), ("tf_idf", self.tf_idf))
+        requires = encoding
+        if layer.lookup:
+            requires = (Helper("IndexLookup", _TEMPLATES + "index_lookup.py.j2", (*flags, ("invert", self.invert)), encoding),)
+        return Helper(layer.keras_class, _TEMPLATES + layer.template, flags, requires)
+
+
+def _argument(call: KerasCall, key: str, default: object) -> object:
+    """The literal value of an argument (its default when absent); a value k2t cannot read is None."""
+    layer = DATA_LAYERS[call.short_name]
+    value = call.arg(layer.parameters.index(key), key) if key in layer.parameters else None
+    if value is None:
+        return default
+    return value.literal if value.is_literal else None
+
+
 @layer_object(*DATA_LAYERS)
-def data_layer_object(call: KerasCall) -> LayerObjectPlan:
+def data_layer_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> LayerObjectPlan:
     """``vectorize_layer = layers.TextVectorization(max_tokens=20000)`` -> the generated class, same arguments."""
     layer = DATA_LAYERS[call.short_name]
-    return LayerObjectPlan(layer.helper, data_layer_arguments(call, layer))
+    return LayerObjectPlan(Features.of(layer_objects).helper(layer), data_layer_arguments(call, layer))
 
 
 @layer_object(*UNTRANSLATED)
-def untranslated_layer_object(call: KerasCall) -> LayerObjectPlan:
+def untranslated_layer_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> LayerObjectPlan:
     raise Unsupported("K2T102", UNTRANSLATED[call.short_name], call.pos)
