@@ -282,3 +282,34 @@ def test_generated_classes_hold_only_what_the_script_uses():
     for present in ("def bincount_rows", "document_counts.update", "def weighted"):
         assert present in output, present
     assert "def inverted" not in output
+
+
+@requires_keras
+def test_text_directory_dataset_adapted_and_vectorized_as_keras(tmp_path):
+    """keras.io's text_classification_from_scratch pipeline: text_dataset_from_directory, adapt on
+    `ds.map(lambda x, y: x)`, then `tf.expand_dims` and the layer in a map: the same vocabulary and batches."""
+    words = ["good", "bad", "The", "film", "was", "VERY", "plot", "fine", "poor"]
+    rng = np.random.RandomState(0)
+    for label in ("neg", "pos"):
+        (tmp_path / "train" / label).mkdir(parents=True)
+        for i in range(7):
+            (tmp_path / "train" / label / f"{i}.txt").write_text(" ".join(rng.choice(words, size=rng.randint(2, 9))) + "<br />.")
+    source = f"""
+import keras
+import tensorflow as tf
+from keras import layers
+raw_train_ds = keras.utils.text_dataset_from_directory({str(tmp_path / "train")!r}, batch_size=4, shuffle=False)
+vectorize_layer = layers.TextVectorization(max_tokens=12, output_sequence_length=5)
+vectorize_layer.adapt(raw_train_ds.map(lambda x, y: x))
+def vectorize_text(text, label):
+    text = tf.expand_dims(text, -1)
+    return vectorize_layer(text), label
+batches = [(x.numpy().tolist(), y.numpy().tolist()) for x, y in raw_train_ds.map(vectorize_text)]
+vocabulary = vectorize_layer.get_vocabulary()
+"""
+    theirs: dict = {"__name__": "keras_side"}
+    exec(compile(source, "keras_side.py", "exec"), theirs)  # noqa: S102 (the Keras script itself)
+    ours: dict = {"__name__": "converted"}
+    exec(compile(convert(source), "converted.py", "exec"), ours)  # noqa: S102 (the test runs k2t's output)
+    assert ours["vocabulary"] == theirs["vocabulary"]
+    assert ours["batches"] == theirs["batches"]

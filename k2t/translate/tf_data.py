@@ -28,6 +28,7 @@ from .directory_data import (
     DIRECTORY_DATASET_REQUIRES,
     DIRECTORY_DATASET_TEMPLATES,
     DIRECTORY_DATASETS,
+    TEXT_DATASET,
 )
 from .helpers import Helper
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
@@ -115,8 +116,9 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     methods = uses.methods.union(*(_FUNCTION_METHODS[function] for function in functions))
     methods |= {CONSTRUCTORS[keras_name(call.func)] for call in finder.constructors}
     methods |= {DATASET_OF[keras_name(call.func)] for call in finder.dataset_functions}
-    # Strings, which torch has no dtype for, are held as NumPy arrays where a layer of strings reads them.
-    texts = any(bound.call.short_name in STRING_LAYERS for bound in script.layer_objects)
+    # Strings, which torch has no dtype for, are a TextBatch of their bytes where a layer of strings reads them
+    # or text files are read.
+    texts = TEXT_DATASET in functions or any(bound.call.short_name in STRING_LAYERS for bound in script.layer_objects)
     helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))), ("texts", texts))))
     name = plan.name(helper.name)
     for call in finder.functions:
