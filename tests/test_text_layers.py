@@ -1,10 +1,10 @@
 """Preprocessing layers of strings and integers (TextVectorization, StringLookup, IntegerLookup,
-CategoryEncoding, Discretization) become generated NumPy classes.
+CategoryEncoding, Discretization, Hashing) become generated NumPy classes.
 
 Exactness: the classes k2t writes into a converted script (taken from its output, not from the
 templates) and Keras 3.15's own layers get the same inputs and options: the same vocabulary in the
 same order (count, then ties as Keras breaks them), the same integer arrays (values, shape, dtype),
-the same encodings, the same inverted tokens. Hashing, which needs FarmHash, is a located K2T102.
+the same encodings, the same inverted tokens, the same FarmHash bins (Hashing, OOV buckets).
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ from conftest import requires_keras
 
 import k2t
 
-# Every feature of the classes (encodings, tf_idf, invert), so that the generated classes hold them all.
+# Every feature of the classes (encodings, tf_idf, invert, hashed OOV), so that the generated classes hold them all.
 SCRIPT = """
 from tensorflow.keras import layers
 vectorize = layers.TextVectorization(output_mode="tf_idf")
 vectorize.adapt(["a"])
 strings = layers.StringLookup(vocabulary=["a"], invert=True)
 tokens = strings([1])
+buckets = layers.StringLookup(num_oov_indices=2)
+buckets.adapt(["a"])
+hashing = layers.Hashing(num_bins=3)
+hashed = hashing(["a"])
 integers = layers.IntegerLookup()
 integers.adapt([1])
 encoding = layers.CategoryEncoding(num_tokens=3)
@@ -133,6 +137,8 @@ STRING_LOOKUP = [
     {"mask_token": ""},
     {"max_tokens": 4},
     {"num_oov_indices": 0, "mask_token": "z"},
+    {"num_oov_indices": 3},
+    {"num_oov_indices": 2, "mask_token": "", "output_mode": "count"},
     {"oov_token": "<?>", "mask_token": "[MASK]"},
     {"output_mode": "one_hot"},
     {"output_mode": "multi_hot", "mask_token": ""},
@@ -239,8 +245,8 @@ def test_discretization_as_keras(ours, keras_layers, output_mode):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("layer = layers.Hashing(num_bins=3)", "Hashing is not translated: Keras hashes with FarmHash"),
-        ("layer = layers.StringLookup(num_oov_indices=2)", "StringLookup(num_oov_indices=2) is not translated"),
+        ("layer = layers.Hashing(num_bins=3, salt=7)", "Hashing(salt=7) is not translated: Keras then hashes with SipHash"),
+        ("layer = layers.StringLookup(encoding='latin-1')", "StringLookup(encoding='latin-1') is not translated"),
         ("layer = layers.TextVectorization(standardize=my_standardize)", "TextVectorization(standardize=my_standardize) is not translated"),
         ("layer = layers.Discretization(num_bins=4)", "Discretization without bin_boundaries="),
         ("layer = layers.CategoryEncoding(num_tokens=4, sparse=True)", "CategoryEncoding(sparse=True) is not translated"),
@@ -313,3 +319,37 @@ vocabulary = vectorize_layer.get_vocabulary()
     exec(compile(convert(source), "converted.py", "exec"), ours)  # noqa: S102 (the test runs k2t's output)
     assert ours["vocabulary"] == theirs["vocabulary"]
     assert ours["batches"] == theirs["batches"]
+
+
+HASHED = [
+    ["good", "bad", "", "a much longer string of text than sixty-four bytes, to reach FarmHash's long loop"],
+    [[3, -14, 0], [1234567890123, 7, 7]],
+    np.array([[0.5, -2.7], [3.0, 100.9]], dtype="float32"),
+    np.array([b"caf\xc3\xa9", b"x" * 17, b"y" * 40, b"z" * 130], dtype=object),
+]
+HASHING = [
+    {"num_bins": 3},
+    {"num_bins": 1000},
+    {"num_bins": 5, "mask_value": ""},
+    {"num_bins": 4, "output_mode": "multi_hot"},
+    {"num_bins": 4, "output_mode": "count"},
+]
+
+
+@requires_keras
+@pytest.mark.parametrize("options", HASHING, ids=[str(o) for o in HASHING])
+def test_hashing_as_keras(ours, keras_layers, options):
+    mine, theirs = ours["Hashing"](**options), keras_layers.Hashing(**options)
+    for inputs in HASHED:
+        if options.get("mask_value") == "" and not isinstance(inputs[0], str):
+            continue
+        if options.get("output_mode", "int") != "int" and np.asarray(inputs).ndim != 2:
+            continue
+        _same(mine(inputs), theirs(inputs), str(inputs))
+
+
+@requires_keras
+def test_hashing_integers_with_a_mask_and_one_hot_as_keras(ours, keras_layers):
+    inputs = [[3], [0], [12], [99]]
+    _same(ours["Hashing"](num_bins=6, mask_value=0)(inputs), keras_layers.Hashing(num_bins=6, mask_value=0)(inputs))
+    _same(ours["Hashing"](num_bins=6, output_mode="one_hot")(inputs), keras_layers.Hashing(num_bins=6, output_mode="one_hot")(inputs))

@@ -322,4 +322,6 @@ def _jumps(body: list) -> bool:
 
 # Layers of strings or integers whose generated class is called on data as the Keras layer is
 # (k2t.translate.text_layers): `vectorize_layer(texts)` outside a model stays as written.
-LAYERS_CALLED_ON_DATA = frozenset({"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization"})
+LAYERS_CALLED_ON_DATA = frozenset(
+    {"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization", "Hashing"}
+)

@@ -1,5 +1,5 @@
 """Preprocessing layers fed with strings or integers: TextVectorization, StringLookup, IntegerLookup,
-CategoryEncoding, Discretization.
+CategoryEncoding, Discretization, Hashing.
 
 Strings are not tensors, so these layers do not become torch modules: a layer the script keeps in a
 variable (``vectorize_layer = layers.TextVectorization(...)``) becomes a generated NumPy/Python class of
@@ -9,9 +9,9 @@ layer; ``vectorize_layer.adapt(texts)``, ``vectorize_layer.get_vocabulary()`` an
 classes reproduce Keras 3.15's vocabulary order, OOV and mask handling; tests/test_text_layers.py
 compares each with Keras's own layer.
 
-Not translated, each reported where the script writes it (K2T102): ``Hashing`` (Keras hashes with
-FarmHash Fingerprint64 / SipHash), several OOV indices for strings (hashed the same way), sparse or
-ragged outputs, callables for ``standardize`` / ``split``, and ``Discretization`` adapted with
+Hashing and the OOV buckets of a StringLookup with several are FarmHash Fingerprint64, as TensorFlow's
+to_hash_bucket_fast computes it (a generated pure-Python twin). Not translated, each reported where the
+script writes it (K2T102): a salt (SipHash), sparse or ragged outputs, callables for ``standardize`` / ``split``, and ``Discretization`` adapted with
 ``num_bins`` (Keras's approximate quantile sketch). Such a layer as the first layer of a model (on
 ``keras.Input(dtype="string")``) is a K2T101: the model's forward takes tensors.
 """
@@ -29,6 +29,7 @@ from .registry import layer_object
 
 _TEMPLATES = "functions/preprocessing/"
 ENCODE_CATEGORICAL = Helper("encode_categorical", _TEMPLATES + "encode_categorical.py.j2")
+FINGERPRINT = Helper("farmhash_fingerprint64", _TEMPLATES + "farmhash_fingerprint64.py.j2")
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,7 @@ DATA_LAYERS: dict[str, DataLayer] = {
              "output_mode", "pad_to_max_tokens", "sparse", "encoding", "name"),
             "string_lookup.py.j2",
             True,
-            (
-                *_LOOKUP_LIMITS,
-                # Keras hashes an OOV string into one of several buckets with FarmHash Fingerprint64.
-                ("num_oov_indices", (0, 1), "Keras hashes OOV strings into several buckets with FarmHash, not reproduced"),
-            ),
+            _LOOKUP_LIMITS,
         ),
         DataLayer(
             "IntegerLookup",
@@ -93,6 +90,14 @@ DATA_LAYERS: dict[str, DataLayer] = {
             _ENCODING_LIMITS,
         ),
         DataLayer(
+            "Hashing",
+            ("num_bins", "mask_value", "salt", "output_mode", "sparse", "name"),
+            "hashing.py.j2",
+            False,
+            # A salt makes Keras hash with SipHash (to_hash_bucket_strong), which is not reproduced.
+            (*_ENCODING_LIMITS, ("salt", (None,), "Keras then hashes with SipHash, which k2t does not reproduce")),
+        ),
+        DataLayer(
             "Discretization",
             ("bin_boundaries", "num_bins", "epsilon", "output_mode", "sparse", "dtype", "name"),
             "discretization.py.j2",
@@ -101,10 +106,6 @@ DATA_LAYERS: dict[str, DataLayer] = {
         ),
     )
 }
-# Keras layers of this family the generated classes do not reproduce: name -> why.
-UNTRANSLATED: dict[str, str] = {
-    "Hashing": "Hashing is not translated: Keras hashes with FarmHash Fingerprint64 (SipHash with a salt), which k2t does not reproduce",
-}
 # Inside a model (`vectorize_layer(inputs)` on `keras.Input(dtype="string")`), each of them is a K2T101: why.
 DATA_LAYERS_IN_A_MODEL: dict[str, str] = {
     name: (
@@ -112,7 +113,7 @@ DATA_LAYERS_IN_A_MODEL: dict[str, str] = {
         f"(`layer(data)`, `ds.map(lambda x, y: (layer(x), y))`), outside the torch module, which takes tensors"
         + (" (strings are none)" if name in ("TextVectorization", "StringLookup") else "")
     )
-    for name in (*DATA_LAYERS, "Hashing")
+    for name in DATA_LAYERS
 }
 # Every layer here, applied to data outside a model, stays a call of the generated object.
 assert LAYERS_CALLED_ON_DATA == frozenset(DATA_LAYERS), "k2t.parse.syntax lists the layers called on data"
@@ -150,6 +151,7 @@ class Features:
     encodings: bool  # an output_mode other than "int"
     tf_idf: bool
     invert: bool
+    hashed_oov: bool  # a StringLookup with several OOV indices, which Keras fills by FarmHash
 
     @classmethod
     def of(cls, calls: tuple[KerasCall, ...]) -> Features:
@@ -159,14 +161,19 @@ class Features:
             encodings=any(mode != "int" for mode in modes),
             tf_idf=any(_argument(call, "output_mode", "int") not in ("int", "one_hot", "multi_hot", "count") for call in lookups),
             invert=any(_argument(call, "invert", False) is not False for call in lookups),
+            hashed_oov=any(
+                _argument(call, "num_oov_indices", 1) not in (0, 1) for call in lookups if call.short_name == "StringLookup"
+            ),
         )
 
     def helper(self, layer: DataLayer) -> Helper:
         encoding = (ENCODE_CATEGORICAL,) if self.encodings or layer.keras_class == "CategoryEncoding" else ()
         flags = (("encodings", self.encodings), ("tf_idf", self.tf_idf))
-        requires = encoding
+        requires = (*encoding, FINGERPRINT) if layer.keras_class == "Hashing" else encoding
         if layer.lookup:
-            requires = (Helper("IndexLookup", _TEMPLATES + "index_lookup.py.j2", (*flags, ("invert", self.invert)), encoding),)
+            hashing = (FINGERPRINT,) if self.hashed_oov else ()
+            lookup_flags = (*flags, ("invert", self.invert), ("hashed_oov", self.hashed_oov))
+            requires = (Helper("IndexLookup", _TEMPLATES + "index_lookup.py.j2", lookup_flags, (*encoding, *hashing)),)
         return Helper(layer.keras_class, _TEMPLATES + layer.template, flags, requires)
 
 
@@ -184,8 +191,3 @@ def data_layer_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> 
     """``vectorize_layer = layers.TextVectorization(max_tokens=20000)`` -> the generated class, same arguments."""
     layer = DATA_LAYERS[call.short_name]
     return LayerObjectPlan(Features.of(layer_objects).helper(layer), data_layer_arguments(call, layer))
-
-
-@layer_object(*UNTRANSLATED)
-def untranslated_layer_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> LayerObjectPlan:
-    raise Unsupported("K2T102", UNTRANSLATED[call.short_name], call.pos)
