@@ -353,3 +353,14 @@ def test_hashing_integers_with_a_mask_and_one_hot_as_keras(ours, keras_layers):
     inputs = [[3], [0], [12], [99]]
     _same(ours["Hashing"](num_bins=6, mask_value=0)(inputs), keras_layers.Hashing(num_bins=6, mask_value=0)(inputs))
     _same(ours["Hashing"](num_bins=6, output_mode="one_hot")(inputs), keras_layers.Hashing(num_bins=6, output_mode="one_hot")(inputs))
+
+
+@requires_keras
+def test_farmhash_fingerprint64_is_tensorflows_for_every_length(ours):
+    """Every branch of farmhashna::Hash64 (0-3, 4-7, 8-16, 17-32, 33-64 bytes, the 64-byte loop and its tail)."""
+    import tensorflow as tf
+
+    rng = np.random.RandomState(1)
+    texts = [bytes(rng.randint(0, 256, size=length).astype("uint8")) for length in [*range(200), 255, 256, 257, 1000, 4097]]
+    theirs = [int.from_bytes(bytes(row), "little") for row in tf.fingerprint(tf.constant(texts)).numpy()]
+    assert [ours["farmhash_fingerprint64"](text) for text in texts] == theirs
