@@ -11,8 +11,8 @@ compares each with Keras's own layer.
 
 Hashing and the OOV buckets of a StringLookup with several are FarmHash Fingerprint64, as TensorFlow's
 to_hash_bucket_fast computes it (a generated pure-Python twin). Not translated, each reported where the
-script writes it (K2T102): a salt (SipHash), sparse or ragged outputs, callables for ``standardize`` / ``split``, and ``Discretization`` adapted with
-``num_bins`` (Keras's approximate quantile sketch). Such a layer as the first layer of a model (on
+script writes it (K2T102): a salt (SipHash), sparse or ragged outputs, callables for ``standardize`` /
+``split``, and ``Discretization`` adapted with ``num_bins`` (Keras's approximate quantile sketch). Such a layer as the first layer of a model (on
 ``keras.Input(dtype="string")``) is a K2T101: the model's forward takes tensors.
 """
 
@@ -148,14 +148,14 @@ class Features:
     """What the script's data layers use, over all of them, so that the generated classes hold only that
     (one IndexLookup serves every lookup of the script). A value k2t cannot read counts as used."""
 
-    encodings: bool  # an output_mode other than "int"
+    encodings: bool  # an output_mode other than "int" (CategoryEncoding's are always encodings)
     tf_idf: bool
     invert: bool
     hashed_oov: bool  # a StringLookup with several OOV indices, which Keras fills by FarmHash
 
     @classmethod
     def of(cls, calls: tuple[KerasCall, ...]) -> Features:
-        modes = [_argument(call, "output_mode", "int") for call in calls if call.short_name in DATA_LAYERS]
+        modes = [_argument(call, "output_mode", "int") for call in calls if call.short_name in DATA_LAYERS.keys() - {"CategoryEncoding"}]
         lookups = [call for call in calls if call.short_name in DATA_LAYERS and DATA_LAYERS[call.short_name].lookup]
         return cls(
             encodings=any(mode != "int" for mode in modes),
