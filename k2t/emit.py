@@ -27,7 +27,7 @@ from .translate.train_step import FIT_STEPS_TEMPLATE
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {
-    "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "shutil", "sys", "tarfile", "tempfile",
+    "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "re", "shutil", "sys", "tarfile", "tempfile",
     "time", "urllib", "warnings", "zipfile", "SimpleNamespace",
 }
 _THIRD_PARTY = {"np", "torch", "F", "nn"}

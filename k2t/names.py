@@ -90,6 +90,7 @@ GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("os", "import os"),
     ("pickle", "import pickle"),
     ("random", "import random"),
+    ("re", "import re"),
     ("shutil", "import shutil"),
     ("sys", "import sys"),
     ("tarfile", "import tarfile"),

@@ -9,7 +9,7 @@ import libcst as cst
 from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
 from .graph import _graph_nodes, _sources
 from .scope import _Scope, _Unfollowable
-from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, MERGE_FUNCTIONS, _mark_subtree
+from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, LAYERS_CALLED_ON_DATA, MERGE_FUNCTIONS, _mark_subtree
 
 
 class FunctionalMixin:
@@ -137,6 +137,9 @@ class FunctionalMixin:
             name = self.keras_name(func.func)
             return name is not None and name.startswith("keras.layers.")
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            if scope.layer_object(func.value)[0].short_name in LAYERS_CALLED_ON_DATA:
+                # `vectorize_layer(texts)` on data (not Keras tensors): a call of the generated class.
+                return bool(node.args) and self._symbolic(node.args[0].value, scope)
             return True
         if self.helper_call(node, scope) is not None:
             return any(self._symbolic(arg.value, scope) for arg in node.args)

@@ -20,6 +20,7 @@ from . import model_access
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     FUNCTIONS,
+    LAYERS_CALLED_ON_DATA,
     LOAD_MODEL,
     MODEL_METHODS,
     SEQUENCE_BASES,
@@ -78,6 +79,10 @@ class ScanMixin:
         if helper is not None:
             helper.other_uses = True  # called on what is no Keras tensor: it stays a function, reported as written
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
+            if scope.layer_object(func.value)[0].short_name in LAYERS_CALLED_ON_DATA:
+                # A generated NumPy class (k2t.translate.text_layers): `vectorize_layer(texts)` stays this call.
+                self.layer_object_used(func, scope)
+                return
             self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
             return
         if (

@@ -318,3 +318,10 @@ def _jumps(body: list) -> bool:
     for statement in body:
         statement.visit(Finder())
     return found
+
+
+# Layers of strings or integers whose generated class is called on data as the Keras layer is
+# (k2t.translate.text_layers): `vectorize_layer(texts)` outside a model stays as written.
+LAYERS_CALLED_ON_DATA = frozenset(
+    {"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization", "Hashing"}
+)

@@ -32,6 +32,7 @@ from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan
 from .precision import float32_input, has_weights, without_dtype
 from .recurrent import TAKES_INITIAL_STATE
+from .text_layers import DATA_LAYERS_IN_A_MODEL
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
 
@@ -159,7 +160,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         else:
             converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
         if converter is None:
-            raise Unsupported("K2T101", f"layer {layer.name} is not translated", layer.pos)
+            reason = DATA_LAYERS_IN_A_MODEL.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+            raise Unsupported("K2T101", reason or f"layer {layer.name} is not translated", layer.pos)
         layer, float32 = without_dtype(layer)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]

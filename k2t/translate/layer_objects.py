@@ -33,8 +33,10 @@ class LayerObjectPlan:
 
 def translate_layer_objects(script: KerasScript, plan: ScriptPlan) -> None:
     """Rewrite the statements that build layer objects the script uses outside its models."""
-    from . import normalization, preprocessing  # noqa: F401  (each family registers its converters)
+    from . import normalization, preprocessing, text_layers  # noqa: F401  (each family registers its converters)
 
+    # Every layer object the script uses outside a model: a converter may write its generated class for all of them.
+    kept = tuple(bound.call for bound in script.layer_objects if bound.uses)
     for bound in script.layer_objects:
         if not bound.uses:
             continue
@@ -46,7 +48,7 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan) -> None:
             )
             continue
         try:
-            made: LayerObjectPlan = converter(bound.call)
+            made: LayerObjectPlan = converter(bound.call, kept)
         except Unsupported as exc:
             plan.todos.append(Todo(bound.statement, exc.code, exc.message, exc.pos or bound.call.pos))
             continue

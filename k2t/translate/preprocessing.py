@@ -89,7 +89,7 @@ def convert_normalization(ctx: LayerContext) -> LayerPlan:
 
 
 @layer_object("Normalization")
-def normalization_object(call: KerasCall) -> LayerObjectPlan:
+def normalization_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> LayerObjectPlan:
     """``norm = layers.Normalization(axis=-1)`` used outside a model: ``norm = Normalization(axis=-1)``."""
     # input_shape= only tells the model its input shape; the module itself does not need it.
     call = dataclasses.replace(call, kwargs=tuple((k, v) for k, v in call.kwargs if k not in ("input_shape", "input_dim")))

@@ -61,7 +61,8 @@ def tensor_call(*names: str) -> Callable[[F], F]:
 
 
 # Layers the script keeps in a variable and uses outside a model (``norm.adapt(x)``):
-# Keras name -> function(KerasCall) -> LayerObjectPlan, the torch module built where the script builds the layer.
+# Keras name -> function(KerasCall, the KerasCalls of every such layer of the script) -> LayerObjectPlan, the torch
+# module (or generated class) built where the script builds the layer.
 LAYER_OBJECTS: dict[str, Callable] = {}
 
 

@@ -28,6 +28,7 @@ from .directory_data import (
     DIRECTORY_DATASET_REQUIRES,
     DIRECTORY_DATASET_TEMPLATES,
     DIRECTORY_DATASETS,
+    TEXT_DATASET,
 )
 from .helpers import Helper
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
@@ -85,6 +86,8 @@ _LAST_AXIS_OPS = {"tensorflow.one_hot": ("axis", 4, -1), "tensorflow.expand_dims
 _OP_CODES = ("K2T100", "K2T150")
 
 _TEMPLATE = "functions/tf_data/array_dataset.py.j2"
+# Layers of strings (k2t.translate.text_layers) whose data a dataset may hold.
+STRING_LAYERS = frozenset({"TextVectorization", "StringLookup"})
 _CLASS = "ArrayDataset"
 
 
@@ -113,7 +116,10 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     methods = uses.methods.union(*(_FUNCTION_METHODS[function] for function in functions))
     methods |= {CONSTRUCTORS[keras_name(call.func)] for call in finder.constructors}
     methods |= {DATASET_OF[keras_name(call.func)] for call in finder.dataset_functions}
-    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))),)))
+    # Strings, which torch has no dtype for, are a TextBatch of their bytes where a layer of strings reads them
+    # or text files are read.
+    texts = TEXT_DATASET in functions or any(bound.call.short_name in STRING_LAYERS for bound in script.layer_objects)
+    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))), ("texts", texts))))
     name = plan.name(helper.name)
     for call in finder.functions:
         function = DATASET_FUNCTIONS[keras_name(call.func)]
