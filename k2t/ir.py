@@ -163,6 +163,17 @@ class Value:
         return self.literal is not NO_LITERAL
 
 
+def per_sample_shape(batch_shape: Value) -> Value | None:
+    """Keras's batch shape ``(batch, *sample)`` (``batch_input_shape=``, ``Input(batch_shape=...)``) as the shape
+    of one sample; None unless written as a tuple or list of at least two sizes."""
+    if batch_shape.elements is None or len(batch_shape.elements) < 2:
+        return None
+    sample = batch_shape.elements[1:]
+    code = "(" + ", ".join(size.code for size in sample) + ("," if len(sample) == 1 else "") + ")"
+    literal = tuple(size.literal for size in sample) if all(size.is_literal for size in sample) else NO_LITERAL
+    return Value(code, sample[0].pos, literal, elements=sample)
+
+
 @dataclass(eq=False)
 class ModelSpec:
     """A Keras Sequential model built in the script: one architecture, one generated class.

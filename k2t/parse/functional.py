@@ -7,6 +7,7 @@ import dataclasses
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
+from .batch_shapes import batch_shape_input
 from .graph import _graph_nodes, _sources
 from .scope import _Scope, _Unfollowable
 from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, MERGE_FUNCTIONS, _mark_subtree
@@ -263,11 +264,13 @@ class FunctionalMixin:
     def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
         spec = self.call(call, "keras.Input", scope)
         shape = spec.arg(0, "shape")
+        if shape is None:
+            shape = batch_shape_input(call, spec)
         if shape is None or shape.elements is None and shape.shape_of is None:
             raise _Unfollowable(call, _INPUT_SHAPE_NEEDED)
         name = spec.kwarg("name")
         for key, value in spec.kwargs:
-            if key not in ("shape", "name", "dtype"):
+            if key not in ("shape", "name", "dtype", "batch_shape", "batch_size"):
                 raise _Unfollowable(call, f"Input({key}=...) is not translated")
         return TensorNode(
             target,

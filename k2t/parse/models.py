@@ -9,6 +9,7 @@ import libcst as cst
 from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
 from ..values import Unknown, bind_target
 from . import model_access
+from .batch_shapes import batch_shape_input
 from .graph import _nests
 from .scope import _NoBindScope, _Scope, _Unfollowable
 from .syntax import (
@@ -251,6 +252,8 @@ class ModelMixin:
             shape = layer.arg(0, "shape")
             if shape is None:
                 shape = layer.kwarg("input_shape")
+            if shape is None:
+                shape = batch_shape_input(node, layer)
             if shape is None or shape.elements is None and shape.shape_of is None:
                 raise _Unfollowable(node, _INPUT_SHAPE_NEEDED)
             model.input_shape = shape

@@ -33,7 +33,7 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, shape_attribute, translate_freezes
+from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
@@ -66,6 +66,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
     "count_params": frozenset(),
+    "reset_states": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
     "predict_proba": frozenset({"x", "batch_size", "verbose"}),
     **ON_BATCH_ARGUMENTS,
@@ -765,6 +766,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         return f"{plan.name('summary')}({var})"
     if call.method == "count_params":
         return count_params_call(var, module, plan, call.pos)
+    if call.method == "reset_states":
+        return reset_states_call(var, module, plan)
     if call.method in ("predict_classes", "predict_proba"):
         return _translate_keras2_predict(call, given, plan)
     if call.method in ON_BATCH_METHODS:

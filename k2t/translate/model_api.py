@@ -1,4 +1,4 @@
-"""Keras's model API on a translated model: freezing layers and ``model.count_params()``.
+"""Keras's model API on a translated model: freezing layers, ``model.count_params()`` and ``model.reset_states()``.
 
 Freezing (``layer.trainable = False``) becomes ``requires_grad_(False)`` on the
 layer's submodule where the script freezes it: torch computes no gradient for
@@ -34,6 +34,8 @@ _IGNORED = (
 _ONE_BIAS = ("LSTM", "SimpleRNN")
 # GRU(reset_after=False) is one of them too (its step loop's class, k2t.translate.recurrent._wrapper).
 _RESET_BEFORE_GRU = "KerasGRUResetBefore"
+# The generated class of a stateful recurrent layer ends so (k2t.translate.recurrent._wrapper).
+_STATEFUL_CLASS = "Stateful("
 _ONE_BIAS_NAMES = {"LSTM": "LSTM", "SimpleRNN": "SimpleRNN", "GRU": "GRU(reset_after=False)"}
 
 
@@ -174,6 +176,28 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
     arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers))
     helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", arguments))
     return f"{plan.name(helper.name)}({var})"
+
+
+def stateful_attrs(module: ModulePlan) -> tuple[list[str], bool]:
+    """The attributes of the module's stateful recurrent layers (k2t.translate.recurrent: class Keras<kind>Stateful),
+    and whether a nested model holds one too."""
+    top = [layer.attr for layer in _module_layers(module) if _STATEFUL_CLASS in (layer.constructor or "") and layer.attr]
+    nested = any(
+        _STATEFUL_CLASS in (inner.constructor or "")
+        for layer in _module_layers(module) if layer.nested is not None
+        for inner in _plans_in(layer)[1:]
+    )
+    return top, nested
+
+
+def reset_states_call(var: str, module: ModulePlan, plan: ScriptPlan) -> str:
+    """Keras 2's ``model.reset_states()``: each stateful layer's ``reset_states()``; nothing where none is stateful
+    (Keras resets only the layers that keep states)."""
+    attrs, nested = stateful_attrs(module)
+    if nested or len(attrs) > 1:
+        helper = plan.add_helper(Helper("reset_states", "functions/reset_states.py.j2"))
+        return f"{plan.name(helper.name)}({var})"
+    return f"{var}.{attrs[0]}.reset_states()" if attrs else ""
 
 
 def shape_attribute(module: ModulePlan, attr: str, pos) -> None:

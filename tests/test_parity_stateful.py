@@ -1,0 +1,127 @@
+"""Keras's stateful recurrent layers (``stateful=True``) against real Keras.
+
+Brownlee's "stateful LSTM" scripts fit one epoch at a time with shuffle=False and
+reset the states between fits: the states carry over from batch to batch (and
+from fit to fit, and into predict) until reset. Keras 3 has no
+``model.reset_states()`` nor ``batch_input_shape=``: the Keras side runs the
+same script in Keras 3's spelling (``Input(batch_shape=...)``, the layer's
+``reset_states()``), the converted side is k2t's conversion of the Keras 2
+script. Both start from the same weights (Keras's, transferred); every fit's
+loss and the final predictions must agree.
+"""
+
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch
+
+import k2t
+
+pytestmark = [requires_torch, requires_keras, pytest.mark.parity]
+
+TRAIN_MARKER = "losses = []\n"
+SCRIPT = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(12, 3, 2)).astype("float32")
+y = rng.normal(size=(12, 1)).astype("float32")
+keras.utils.set_random_seed(0)
+model = keras.Sequential()
+{first}{after}
+model.add(keras.layers.Dense(1))
+model.compile(loss="mean_squared_error", optimizer="adam")
+losses = []
+for i in range(4):
+    history = model.fit(x, y, epochs=1, batch_size={batch}, verbose=0, shuffle=False)
+    losses.append(history.history["loss"][0])
+    {reset}
+p = model.predict(x, batch_size={batch})
+{reset}
+fresh = model.predict(x[:{batch}], batch_size={batch})
+"""
+KERAS2_RESET = "model.reset_states()"
+KERAS3_RESET = "model.layers[0].reset_states()"
+
+
+def _scripts(layer: str, batch: int) -> tuple[str, str]:
+    """(the Keras 2 script k2t converts, the same script in Keras 3's spelling that Keras runs)."""
+    after = "\nmodel.add(keras.layers.Flatten())" if "return_sequences=True" in layer else ""  # Dense on the steps
+    keras2_first = f"model.add(keras.layers.{layer[:-1]}, batch_input_shape=({batch}, 3, 2)))"
+    keras2 = SCRIPT.format(first=keras2_first, after=after, batch=batch, reset=KERAS2_RESET)
+    keras3_first = f"model.add(keras.Input(batch_shape=({batch}, 3, 2)))\nmodel.add(keras.layers.{layer})"
+    keras3 = SCRIPT.format(first=keras3_first, after=after, batch=batch, reset=KERAS3_RESET)
+    return keras2, keras3
+
+
+def _run_both(keras_source: str, torch_source: str) -> tuple[dict, dict]:
+    """Both scripts up to the training loop, Keras's weights into the torch module, then the rest of both."""
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    keras_namespace: dict = {}
+    torch_namespace: dict = {}
+    keras_head, keras_tail = keras_source.split(TRAIN_MARKER)
+    torch_head, torch_tail = torch_source.split(TRAIN_MARKER)
+    exec(compile(keras_head, "<keras>", "exec"), keras_namespace)  # noqa: S102 - the two scripts of the test, run in this process
+    exec(compile(torch_head, "<torch>", "exec"), torch_namespace)  # noqa: S102 - the two scripts of the test, run in this process
+    module_plan = next(plan for plan in convert(keras_source).plan.modules if plan.var == "model")
+    transfer_weights(keras_namespace["model"], torch_namespace["model"], module_plan)
+    exec(compile(TRAIN_MARKER + keras_tail, "<keras>", "exec"), keras_namespace)  # noqa: S102 - the two scripts of the test, run in this process
+    exec(compile(TRAIN_MARKER + torch_tail, "<torch>", "exec"), torch_namespace)  # noqa: S102 - the two scripts of the test, run in this process
+    return keras_namespace, torch_namespace
+
+
+LAYERS = {
+    "lstm_batch_of_one": ("LSTM(4, stateful=True)", 1),
+    "gru_batches_of_three": ("GRU(5, stateful=True, return_sequences=True)", 3),
+    "simple_rnn_batches_of_four": ('SimpleRNN(3, stateful=True, activation="relu")', 4),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_states_carry_over_batches_and_fits_until_reset(name):
+    import numpy as np
+
+    keras2, keras3 = _scripts(*LAYERS[name])
+    batch = LAYERS[name][1]
+    result = k2t.convert_source(keras2, "case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    keras_namespace, torch_namespace = _run_both(keras3, result.output)
+    np.testing.assert_allclose(torch_namespace["losses"], keras_namespace["losses"], rtol=1e-5)
+    np.testing.assert_allclose(torch_namespace["p"], keras_namespace["p"], atol=1e-5)
+    np.testing.assert_allclose(torch_namespace["fresh"], keras_namespace["fresh"], atol=1e-5)
+    # The states did carry over: the first batch's prediction after a reset differs from its prediction in the middle.
+    assert np.abs(keras_namespace["fresh"] - keras_namespace["p"][:batch]).max() < 1e-6
+    assert np.abs(keras_namespace["p"][batch : 2 * batch] - keras_namespace["fresh"]).max() > 1e-4
+
+
+def test_stateful_reads_like_torch():
+    keras2, _ = _scripts("LSTM(4, stateful=True)", 1)
+    output = k2t.convert_source(keras2).output
+    assert "self.lstm = KerasLSTMStateful(2, 4)" in output
+    assert "    model.lstm.reset_states()\n" in output
+    assert "shuffle=False" in output
+    assert "self.states = tuple(state.detach() for state in states)" in output
+
+
+UNSUPPORTED = {
+    "keras.layers.LSTM(4, stateful=True, dropout=0.2)": "with dropout / recurrent_dropout is not translated",
+    "keras.layers.Bidirectional(keras.layers.GRU(4, stateful=True))": "inside Bidirectional",
+    "keras.layers.GRU(4, stateful=True, reset_after=False)": "with reset_after=False",
+}
+
+
+@pytest.mark.parametrize("layer", UNSUPPORTED)
+def test_untranslated_stateful_layers_are_diagnostics(layer):
+    source = textwrap.dedent(
+        f"""\
+        import keras
+        model = keras.Sequential([keras.Input(batch_shape=(2, 3, 2)), {layer}, keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="adam")
+        """
+    )
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
+    assert UNSUPPORTED[layer] in result.diagnostics[0].message
