@@ -388,6 +388,18 @@ class FreezeSpec:
     ignored: bool = False
 
 
+@dataclass(eq=False)
+class StateReset:
+    """``layer.reset_states()`` (Keras 3 also spells it ``reset_state()``) on layers of a model: ``model.layers[0]``,
+    ``model.get_layer(name)`` or a layer variable. ``model.reset_states()`` itself is a MethodCall."""
+
+    model: ModelSpec
+    var: str  # the variable holding the model where the statement runs
+    layers: tuple[KerasCall | None, ...]
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+
+
 # ------------------------------------------------------------- the whole script
 @dataclass
 class FunctionCallSpec:
@@ -579,6 +591,7 @@ class KerasScript:
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
+    state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     uses_keras: bool = False

@@ -80,13 +80,16 @@ LAYERS = {
 }
 
 
+@pytest.mark.parametrize("spelling", ["keras2", "keras3"])
 @pytest.mark.parametrize("name", LAYERS)
-def test_states_carry_over_batches_and_fits_until_reset(name):
+def test_states_carry_over_batches_and_fits_until_reset(name, spelling):
+    """Keras 2's spelling (batch_input_shape=, model.reset_states()) and Keras 3's (Input(batch_shape=...),
+    model.layers[0].reset_states()) convert to the same training."""
     import numpy as np
 
     keras2, keras3 = _scripts(*LAYERS[name])
     batch = LAYERS[name][1]
-    result = k2t.convert_source(keras2, "case.py")
+    result = k2t.convert_source(keras2 if spelling == "keras2" else keras3, "case.py")
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     keras_namespace, torch_namespace = _run_both(keras3, result.output)
     np.testing.assert_allclose(torch_namespace["losses"], keras_namespace["losses"], rtol=1e-5)
@@ -125,3 +128,31 @@ def test_untranslated_stateful_layers_are_diagnostics(layer):
     result = k2t.convert_source(source, "case.py")
     assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics
     assert UNSUPPORTED[layer] in result.diagnostics[0].message
+
+
+def test_layer_resets_read_like_torch():
+    """A layer's reset_states() (reset_state() in Keras 3) reached by a variable, model.layers[i] or get_layer:
+    the stateful layer's reset; nothing for a recurrent layer without states; a located K2T140 for other layers."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+
+        x, y = np.zeros((4, 3, 2), "float32"), np.zeros((4, 1), "float32")
+        lstm = keras.layers.LSTM(4, stateful=True, return_sequences=True)
+        model = keras.Sequential([keras.Input(shape=(3, 2), batch_size=2), lstm, keras.layers.GRU(3), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="adam")
+        for i in range(2):
+            model.fit(x, y, epochs=1, batch_size=2, shuffle=False)
+            lstm.reset_states()
+        model.layers[1].reset_state()
+        model.get_layer("lstm").reset_states()
+        model.layers[2].reset_states()
+        """
+    )
+    result = k2t.convert_source(source, "case.py")
+    body = result.output.split("for i in range(2):\n")[1]
+    assert body.startswith("    fit(model, optimizer, x, y, epochs=1, batch_size=2, shuffle=False)\n    model.lstm.reset_states()\nmodel.lstm.reset_states()\n")
+    assert "self.gru = KerasGRU(4, 3)" in result.output  # not stateful: its reset_state() line goes
+    [todo] = result.diagnostics
+    assert (todo.code, todo.line) == ("K2T140", 13) and "reset_states() on a Dense layer" in todo.message

@@ -31,6 +31,8 @@ class ModelMixin:
             self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
         if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
             return True
+        if model_access.reset_states_statement(self, line, small, scope):
+            return True
         if self.subclassed_instance(line, small, scope) or self.functional_statement(line, small, scope):
             return True
         if isinstance(small, cst.Return) and scope.inline is not None:

@@ -33,7 +33,7 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes
+from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes, translate_state_resets
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
@@ -344,6 +344,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
+    translate_state_resets(script, modules, plan)
     translate_layer_objects(script, plan)
     _drop_unused_layer_calls(script, plan)
     translate_image_data_generators(script, plan)

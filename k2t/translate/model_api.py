@@ -16,7 +16,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall
+from ..ir import FreezeSpec, KerasCall, StateReset
 from ..parse import KerasScript, Todo
 from .helpers import Helper
 from .plan import LayerPlan, ModulePlan
@@ -36,6 +36,7 @@ _ONE_BIAS = ("LSTM", "SimpleRNN")
 _RESET_BEFORE_GRU = "KerasGRUResetBefore"
 # The generated class of a stateful recurrent layer ends so (k2t.translate.recurrent._wrapper).
 _STATEFUL_CLASS = "Stateful("
+_RECURRENT_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU"})
 _ONE_BIAS_NAMES = {"LSTM": "LSTM", "SimpleRNN": "SimpleRNN", "GRU": "GRU(reset_after=False)"}
 
 
@@ -62,7 +63,7 @@ def _one_bias(layer: LayerPlan) -> bool:
     return bool(_one_bias_kinds(layer))
 
 
-def _layer_plan(freeze: FreezeSpec, module: ModulePlan, layer: KerasCall) -> LayerPlan | None:
+def _layer_plan(freeze: FreezeSpec | StateReset, module: ModulePlan, layer: KerasCall) -> LayerPlan | None:
     if module.forward_lines is None:
         for held, plan in zip(freeze.model.layers, module.layers):
             if held is layer:
@@ -155,6 +156,32 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
             dataclasses.replace(helper, args=(*helper.args, ("freezable", True))) if helper.template == BATCH_NORM_TEMPLATE else helper
             for helper in plan.helpers
         ]
+
+
+def translate_state_resets(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """Each ``layer.reset_states()`` -> the stateful layer's ``reset_states()``; nothing for a recurrent layer
+    that keeps no states (Keras's resets nothing there either)."""
+    for reset in script.state_resets:
+        module = modules.get(id(reset.model))
+        if module is None:
+            continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
+        try:
+            plan.statements[id(reset.statement)] = [_reset_line(reset, module, layer) for layer in reset.layers if _resets(reset, module, layer)]
+        except Unsupported as exc:
+            plan.todos.append(Todo(reset.statement, exc.code, exc.message, exc.pos or reset.pos))
+
+
+def _resets(reset: StateReset, module: ModulePlan, layer: KerasCall | None) -> bool:
+    """Whether ``layer`` keeps states to reset; raises where Keras's layer has no reset_states()."""
+    if layer is None or layer.short_name not in _RECURRENT_CLASSES:
+        name = "an InputLayer" if layer is None else f"a {layer.short_name} layer"
+        raise Unsupported("K2T140", f"reset_states() on {name}: Keras's recurrent layers have it, other layers do not (AttributeError)", reset.pos)
+    held = _layer_plan(reset, module, layer)
+    return held is not None and _STATEFUL_CLASS in (held.constructor or "")
+
+
+def _reset_line(reset: StateReset, module: ModulePlan, layer: KerasCall) -> str:
+    return f"{reset.var}.{_layer_plan(reset, module, layer).attr}.reset_states()"
 
 
 def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> str:
