@@ -14,6 +14,7 @@ import textwrap
 
 import pytest
 from conftest import requires_keras, requires_torch
+from split_runs import run_both
 
 import k2t
 
@@ -55,24 +56,6 @@ def _scripts(layer: str, batch: int) -> tuple[str, str]:
     return keras2, keras3
 
 
-def _run_both(keras_source: str, torch_source: str) -> tuple[dict, dict]:
-    """Both scripts up to the training loop, Keras's weights into the torch module, then the rest of both."""
-    from k2t.parity.instrument import convert
-    from k2t.weights import transfer_weights
-
-    keras_namespace: dict = {}
-    torch_namespace: dict = {}
-    keras_head, keras_tail = keras_source.split(TRAIN_MARKER)
-    torch_head, torch_tail = torch_source.split(TRAIN_MARKER)
-    exec(compile(keras_head, "<keras>", "exec"), keras_namespace)  # noqa: S102 - the two scripts of the test, run in this process
-    exec(compile(torch_head, "<torch>", "exec"), torch_namespace)  # noqa: S102 - the two scripts of the test, run in this process
-    module_plan = next(plan for plan in convert(keras_source).plan.modules if plan.var == "model")
-    transfer_weights(keras_namespace["model"], torch_namespace["model"], module_plan)
-    exec(compile(TRAIN_MARKER + keras_tail, "<keras>", "exec"), keras_namespace)  # noqa: S102 - the two scripts of the test, run in this process
-    exec(compile(TRAIN_MARKER + torch_tail, "<torch>", "exec"), torch_namespace)  # noqa: S102 - the two scripts of the test, run in this process
-    return keras_namespace, torch_namespace
-
-
 LAYERS = {
     "lstm_batch_of_one": ("LSTM(4, stateful=True)", 1),
     "gru_batches_of_three": ("GRU(5, stateful=True, return_sequences=True)", 3),
@@ -91,7 +74,7 @@ def test_states_carry_over_batches_and_fits_until_reset(name, spelling):
     batch = LAYERS[name][1]
     result = k2t.convert_source(keras2 if spelling == "keras2" else keras3, "case.py")
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
-    keras_namespace, torch_namespace = _run_both(keras3, result.output)
+    keras_namespace, torch_namespace = run_both(keras3, result.output, TRAIN_MARKER)
     np.testing.assert_allclose(torch_namespace["losses"], keras_namespace["losses"], rtol=1e-5)
     np.testing.assert_allclose(torch_namespace["p"], keras_namespace["p"], atol=1e-5)
     np.testing.assert_allclose(torch_namespace["fresh"], keras_namespace["fresh"], atol=1e-5)

@@ -35,6 +35,7 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes, translate_state_resets
 from .nested import declares_input
+from .shared_layers import share_layers
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
@@ -334,6 +335,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
+    for spec, exc in share_layers(built):
+        plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
     for spec, module in built:
         # The input sizes are read only by summary(): without it, a size no layer needs is no parameter.
         prune_params(module, keep_input_shape="summary" in plan.features)
