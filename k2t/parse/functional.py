@@ -39,6 +39,8 @@ class FunctionalMixin:
             scope.tensors[target] = scope.tensor(value.value)
             self.script.tensor_aliases.append((line, scope.tensors[target]))
             return True
+        if self.tensor_list_statement(line, target, value, scope):
+            return True
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
@@ -63,6 +65,34 @@ class FunctionalMixin:
             scope.tensors[target] = node
             return True
         return False
+
+    def tensor_list_statement(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> bool:
+        """``encoder_states = [state_h, state_c]``, ``inputs = [decoder_inputs] + decoder_states_inputs``: a list of
+        Keras tensors, for a model's inputs or outputs and a recurrent layer's initial_state (keras.io's seq2seq)."""
+        if isinstance(value, cst.Name) or not self._tensor_items(value, scope):
+            return False
+        nodes = tuple(self.tensor_argument(line, target, item, scope) if isinstance(item, cst.BaseExpression) else item for item in self._tensor_items(value, scope))
+        _mark_subtree(value, self.consumed)
+        scope.tensor_lists[target] = nodes
+        for node in nodes:
+            self.script.tensor_aliases.append((line, node))  # the statement goes with the model holding them
+        return True
+
+    def _tensor_items(self, value: cst.BaseExpression, scope: _Scope) -> list | None:
+        """The items of a list of Keras tensors (names of tensors, as expressions; a named list's, as TensorNodes):
+        a list display, a name bound to one, or their concatenation with `+`; None for anything else."""
+        if isinstance(value, (cst.List, cst.Tuple)):
+            items = [el.value for el in value.elements]
+            if items and all(isinstance(item, cst.Name) and scope.tensor(item.value) is not None for item in items):
+                return items
+            return None
+        if isinstance(value, cst.Name):
+            held = scope.tensor_list(value.value)
+            return list(held) if held is not None else None
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            left, right = self._tensor_items(value.left, scope), self._tensor_items(value.right, scope)
+            return left + right if left is not None and right is not None else None
+        return None
 
     def unpacked_layer_call(self, line, small, scope: _Scope) -> bool:
         """``out, state_h, state_c = layers.LSTM(8, return_state=True)(x)``: one layer call, one tensor node per name."""
@@ -220,6 +250,10 @@ class FunctionalMixin:
 
     def initial_state(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> list[TensorNode]:
         """``initial_state=[state_h, state_c]`` (or one tensor) of a recurrent layer call: the tensors, in order."""
+        listed = self._tensor_items(value, scope)
+        if listed is not None and not isinstance(value, (cst.List, cst.Tuple)):
+            _mark_subtree(value, self.consumed)
+            return [item if isinstance(item, TensorNode) else self.tensor_argument(line, target, item, scope) for item in listed]
         items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
         return [self.tensor_argument(line, target, item, scope) for item in items]
 
@@ -324,6 +358,10 @@ class FunctionalMixin:
 
     def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
         """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
+        listed = self._tensor_items(node, scope)
+        if listed is not None and not isinstance(node, (cst.List, cst.Tuple)):  # a named list, or lists added
+            _mark_subtree(node, self.consumed)
+            return [item if isinstance(item, TensorNode) else self.tensor_argument(None, "outputs", item, scope) for item in listed], True
         if isinstance(node, (cst.List, cst.Tuple)):
             items = [el.value for el in node.elements]
             as_list = True
