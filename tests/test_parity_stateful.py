@@ -139,3 +139,36 @@ def test_layer_resets_read_like_torch():
     assert "self.gru = KerasGRU(4, 3)" in result.output  # not stateful: its reset_state() line goes
     [todo] = result.diagnostics
     assert (todo.code, todo.line) == ("K2T140", 13) and "reset_states() on a Dense layer" in todo.message
+
+
+RESETS = {
+    # Two stateful layers inside a nested model: a generated reset_states(model) walks the submodules.
+    "nested": (
+        (
+            "inner = keras.Sequential([keras.Input(batch_shape=(2, 3, 2)), keras.layers.GRU(4, stateful=True, return_sequences=True), keras.layers.LSTM(3, stateful=True)])\n"
+            "model = keras.Sequential([keras.Input(batch_shape=(2, 3, 2)), inner, keras.layers.Dense(1)])"
+        ),
+        ["    reset_states(model)\n", "def reset_states(model):\n"],
+    ),
+    # No stateful layer: Keras 2's model.reset_states() resets nothing, and the line goes.
+    "none": (
+        "model = keras.Sequential([keras.Input(shape=(3, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])",
+        ["    fit(model, optimizer, x, y, epochs=1, verbose=0)\n\n"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", RESETS)
+def test_model_reset_states_of_nested_or_no_stateful_layers(name):
+    build, expected = RESETS[name]
+    source = (
+        'import numpy as np\nimport keras\n\nx, y = np.zeros((4, 3, 2), "float32"), np.zeros((4, 1), "float32")\n'
+        f'{build}\nmodel.compile(loss="mse", optimizer="adam")\n'
+        "for i in range(2):\n    model.fit(x, y, epochs=1, verbose=0)\n    model.reset_states()\n"
+    )
+    result = k2t.convert_source(source, "case.py")
+    assert not result.diagnostics, result.diagnostics
+    for text in expected:
+        assert text in result.output + "\n"
+    if name == "none":
+        assert "reset_states" not in result.output
