@@ -163,6 +163,17 @@ class Value:
         return self.literal is not NO_LITERAL
 
 
+def per_sample_shape(batch_shape: Value) -> Value | None:
+    """Keras's batch shape ``(batch, *sample)`` (``batch_input_shape=``, ``Input(batch_shape=...)``) as the shape
+    of one sample; None unless written as a tuple or list of at least two sizes."""
+    if batch_shape.elements is None or len(batch_shape.elements) < 2:
+        return None
+    sample = batch_shape.elements[1:]
+    code = "(" + ", ".join(size.code for size in sample) + ("," if len(sample) == 1 else "") + ")"
+    literal = tuple(size.literal for size in sample) if all(size.is_literal for size in sample) else NO_LITERAL
+    return Value(code, sample[0].pos, literal, elements=sample)
+
+
 @dataclass(eq=False)
 class ModelSpec:
     """A Keras Sequential model built in the script: one architecture, one generated class.
@@ -389,6 +400,18 @@ class FreezeSpec:
     ignored: bool = False
 
 
+@dataclass(eq=False)
+class StateReset:
+    """``layer.reset_states()`` (Keras 3 also spells it ``reset_state()``) on layers of a model: ``model.layers[0]``,
+    ``model.get_layer(name)`` or a layer variable. ``model.reset_states()`` itself is a MethodCall."""
+
+    model: ModelSpec
+    var: str  # the variable holding the model where the statement runs
+    layers: tuple[KerasCall | None, ...]
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+
+
 # ------------------------------------------------------------- the whole script
 @dataclass
 class FunctionCallSpec:
@@ -592,6 +615,7 @@ class KerasScript:
     loads: list[LoadSpec] = field(default_factory=list)  # `var = keras.models.load_model(path)`
     learning_rates: list[LearningRateAccess] = field(default_factory=list)  # model.optimizer.learning_rate
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
+    state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)

@@ -216,7 +216,7 @@ UNSUPPORTED = {
     "keras.layers.LSTM(4, recurrent_dropout=1.0)": "recurrent_dropout=1.0",
     "keras.layers.SimpleRNN(4, dropout=1)": "dropout=1",
     "keras.layers.GRU(4, return_state=True)": "return_state=True",
-    "keras.layers.LSTM(4, stateful=True)": "stateful=True",
+    "keras.layers.LSTM(4, stateful=True, recurrent_dropout=0.2)": "stateful=True) with dropout",  # stateful: fused layers only
     'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
     'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
     "keras.layers.LSTM(4, reset_after=False)": "LSTM(reset_after=...) is not translated: a GRU argument",

@@ -7,6 +7,7 @@ import dataclasses
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
+from .batch_shapes import batch_shape_input
 from .graph import _graph_nodes, _sources
 from .scope import _Scope, _Unfollowable
 from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, LAYERS_CALLED_ON_DATA, MERGE_FUNCTIONS, _mark_subtree
@@ -38,6 +39,8 @@ class FunctionalMixin:
             scope.tensors[target] = scope.tensor(value.value)
             self.script.tensor_aliases.append((line, scope.tensors[target]))
             return True
+        if self.tensor_list_statement(line, target, value, scope):
+            return True
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
@@ -62,6 +65,34 @@ class FunctionalMixin:
             scope.tensors[target] = node
             return True
         return False
+
+    def tensor_list_statement(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> bool:
+        """``encoder_states = [state_h, state_c]``, ``inputs = [decoder_inputs] + decoder_states_inputs``: a list of
+        Keras tensors, for a model's inputs or outputs and a recurrent layer's initial_state (keras.io's seq2seq)."""
+        if isinstance(value, cst.Name) or not self._tensor_items(value, scope):
+            return False
+        nodes = tuple(self.tensor_argument(line, target, item, scope) if isinstance(item, cst.BaseExpression) else item for item in self._tensor_items(value, scope))
+        _mark_subtree(value, self.consumed)
+        scope.tensor_lists[target] = nodes
+        for node in nodes:
+            self.script.tensor_aliases.append((line, node))  # the statement goes with the model holding them
+        return True
+
+    def _tensor_items(self, value: cst.BaseExpression, scope: _Scope) -> list | None:
+        """The items of a list of Keras tensors (names of tensors, as expressions; a named list's, as TensorNodes):
+        a list display, a name bound to one, or their concatenation with `+`; None for anything else."""
+        if isinstance(value, (cst.List, cst.Tuple)):
+            items = [el.value for el in value.elements]
+            if items and all(isinstance(item, cst.Name) and scope.tensor(item.value) is not None for item in items):
+                return items
+            return None
+        if isinstance(value, cst.Name):
+            held = scope.tensor_list(value.value)
+            return list(held) if held is not None else None
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            left, right = self._tensor_items(value.left, scope), self._tensor_items(value.right, scope)
+            return left + right if left is not None and right is not None else None
+        return None
 
     def unpacked_layer_call(self, line, small, scope: _Scope) -> bool:
         """``out, state_h, state_c = layers.LSTM(8, return_state=True)(x)``: one layer call, one tensor node per name."""
@@ -222,6 +253,10 @@ class FunctionalMixin:
 
     def initial_state(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> list[TensorNode]:
         """``initial_state=[state_h, state_c]`` (or one tensor) of a recurrent layer call: the tensors, in order."""
+        listed = self._tensor_items(value, scope)
+        if listed is not None and not isinstance(value, (cst.List, cst.Tuple)):
+            _mark_subtree(value, self.consumed)
+            return [item if isinstance(item, TensorNode) else self.tensor_argument(line, target, item, scope) for item in listed]
         items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
         return [self.tensor_argument(line, target, item, scope) for item in items]
 
@@ -266,11 +301,13 @@ class FunctionalMixin:
     def input_node(self, line, target: str, call: cst.Call, scope: _Scope) -> TensorNode:
         spec = self.call(call, "keras.Input", scope)
         shape = spec.arg(0, "shape")
+        if shape is None:
+            shape = batch_shape_input(call, spec)
         if shape is None or shape.elements is None and shape.shape_of is None:
             raise _Unfollowable(call, _INPUT_SHAPE_NEEDED)
         name = spec.kwarg("name")
         for key, value in spec.kwargs:
-            if key not in ("shape", "name", "dtype"):
+            if key not in ("shape", "name", "dtype", "batch_shape", "batch_size"):
                 raise _Unfollowable(call, f"Input({key}=...) is not translated")
         return TensorNode(
             target,
@@ -324,6 +361,10 @@ class FunctionalMixin:
 
     def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
         """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
+        listed = self._tensor_items(node, scope)
+        if listed is not None and not isinstance(node, (cst.List, cst.Tuple)):  # a named list, or lists added
+            _mark_subtree(node, self.consumed)
+            return [item if isinstance(item, TensorNode) else self.tensor_argument(None, "outputs", item, scope) for item in listed], True
         if isinstance(node, (cst.List, cst.Tuple)):
             items = [el.value for el in node.elements]
             as_list = True

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir import FreezeSpec, KerasCall, ModelSpec
+from ..ir import FreezeSpec, KerasCall, ModelSpec, StateReset
 from ..values import Unknown
 
 if TYPE_CHECKING:
@@ -512,6 +512,37 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
         parser.script.freezes.append(FreezeSpec(spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value))
         _mark(parser, stmt)
     scope.env.forget([stmt.target.value], "a loop variable")
+    return True
+
+
+# Keras 3's RNN layers have both spellings; Keras 2's had reset_states() only.
+_RESET_METHODS = ("reset_states", "reset_state")
+
+
+def reset_states_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
+    """``<layer>.reset_states()`` on layers of a model (``model.reset_states()`` is a model method). True when handled."""
+    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and not small.value.args):
+        return False
+    func = small.value.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in _RESET_METHODS):
+        return False
+    if isinstance(func.value, cst.Name) and scope.layer_object(func.value.value) is not None:
+        layer = scope.layer_object(func.value.value)[0]
+        if not any(any(held is layer for held in _layers_in(spec)) for _, spec in _visible_models(scope)):
+            return False  # a layer in no model: its call stays a TODO as any use of a Keras object
+    from .scope import _Unfollowable
+
+    try:
+        reached = layer_targets(parser, func.value, scope)
+    except _Unfollowable as exc:
+        parser.todo(line, exc.node, "K2T103", exc.message)
+        _mark(parser, small)
+        return True
+    if reached is None or any(layers is None for _, _, layers in reached):
+        return False  # no layer, or the model itself
+    for var, spec, layers in reached:
+        parser.script.state_resets.append(StateReset(spec, var, layers, parser.pos(small), line))
+    _mark(parser, small)
     return True
 
 

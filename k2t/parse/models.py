@@ -9,6 +9,7 @@ import libcst as cst
 from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
 from ..values import Unknown, bind_target
 from . import model_access
+from .batch_shapes import batch_shape_input
 from .graph import _nests
 from .scope import _NoBindScope, _Scope, _Unfollowable
 from .syntax import (
@@ -29,6 +30,8 @@ class ModelMixin:
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) == "keras.utils.clear_session":
             self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
         if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
+            return True
+        if model_access.reset_states_statement(self, line, small, scope):
             return True
         if self.subclassed_instance(line, small, scope) or self.functional_statement(line, small, scope):
             return True
@@ -253,6 +256,8 @@ class ModelMixin:
             shape = layer.arg(0, "shape")
             if shape is None:
                 shape = layer.kwarg("input_shape")
+            if shape is None:
+                shape = batch_shape_input(node, layer)
             if shape is None or shape.elements is None and shape.shape_of is None:
                 raise _Unfollowable(node, _INPUT_SHAPE_NEEDED)
             model.input_shape = shape

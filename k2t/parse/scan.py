@@ -184,10 +184,11 @@ class ScanMixin:
                     self.layer_object_used(node, scope)
                 elif id(node) not in self.consumed and model_access.list_used(self, statement, node, scope):
                     pass
-                elif scope.tensor(node.value) is not None and id(node) not in self.consumed:
-                    # A Keras tensor in code k2t leaves as written: its value would not exist in the output.
+                elif (scope.tensor(node.value) is not None or scope.tensor_list(node.value) is not None) and id(node) not in self.consumed:
+                    # A Keras tensor (or a list of them) in code k2t leaves as written: it would not exist in the output.
                     self.consumed.add(id(node))
-                    self.todo(statement, node, "K2T103", f"the Keras tensor `{node.value}` is used here in a way k2t does not translate")
+                    what = "Keras tensor" if scope.tensor(node.value) is not None else "list of Keras tensors"
+                    self.todo(statement, node, "K2T103", f"the {what} `{node.value}` is used here in a way k2t does not translate")
                 elif scope.undecided_reason(node.value) is not None and id(node) not in self.consumed:
                     # `model.compile(...)` after `if flag: model = A else: model = B`: which model is not known.
                     self.consumed.add(id(node))

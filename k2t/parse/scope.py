@@ -23,6 +23,7 @@ class _Scope:
         self.bindings: dict[str, tuple[KerasCall | str, cst.CSTNode]] = {}
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
+        self.tensor_lists: dict[str, tuple[TensorNode, ...]] = {}  # `encoder_states = [state_h, state_c]`
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
         # Functions that take Keras tensors or models (`def conv_bn(x, filters): ...`): walked where called.
         self.helpers: dict[str, _Helper] = {}
@@ -55,6 +56,9 @@ class _Scope:
 
     def tensor(self, name: str) -> TensorNode | None:
         return self._nearest("tensors", name)
+
+    def tensor_list(self, name: str) -> tuple[TensorNode, ...] | None:
+        return self._nearest("tensor_lists", name)
 
     def layer_object(self, name: str):
         return self._nearest("layer_objects", name)

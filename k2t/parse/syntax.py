@@ -11,7 +11,7 @@ from ..values import target_names as _target_names
 MODEL_METHODS = (
     "fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba",
     "count_params", "fit_generator", "evaluate_generator", "predict_generator",
-    "train_on_batch", "test_on_batch", "predict_on_batch", "reset_metrics",
+    "train_on_batch", "test_on_batch", "predict_on_batch", "reset_metrics", "reset_states",
 )
 
 # Bases of the classes a script writes to hand fit its batches: the class stays, the base goes.

@@ -35,8 +35,9 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, shape_attribute, translate_freezes
+from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes, translate_state_resets
 from .nested import declares_input
+from .shared_layers import share_layers
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
@@ -68,6 +69,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
     "count_params": frozenset(),
+    "reset_states": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
     "predict_proba": frozenset({"x", "batch_size", "verbose"}),
     **ON_BATCH_ARGUMENTS,
@@ -355,6 +357,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
+    for spec, exc in share_layers(built):
+        plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
     for spec, module in built:
         # The input sizes are read only by summary(): without it, a size no layer needs is no parameter.
         prune_params(module, keep_input_shape="summary" in plan.features)
@@ -365,6 +369,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
+    translate_state_resets(script, modules, plan)
     translate_layer_objects(script, plan)
     _drop_unused_layer_calls(script, plan)
     translate_image_data_generators(script, plan)
@@ -798,6 +803,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         return f"{plan.name('summary')}({var})"
     if call.method == "count_params":
         return count_params_call(var, module, plan, call.pos)
+    if call.method == "reset_states":
+        return reset_states_call(var, module, plan)
     if call.method in ("predict_classes", "predict_proba"):
         return _translate_keras2_predict(call, given, plan)
     if call.method in ON_BATCH_METHODS:

@@ -8,7 +8,7 @@ import keyword
 import re
 
 from ..diagnostics import Unsupported
-from ..ir import KerasCall, ModelSpec, Value
+from ..ir import KerasCall, ModelSpec, Value, per_sample_shape
 from . import registry
 from .legacy import in_keras1_terms, keras2_call
 from .masking import MaskFlow, mask_after, unmasked_output
@@ -369,6 +369,11 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
     if spec.layers:
         first = spec.layers[0]
         shape = first.kwarg("input_shape")
+        batch_shape = first.kwarg("batch_input_shape")
+        if shape is None and batch_shape is not None:
+            shape = per_sample_shape(batch_shape)  # Keras 2's (batch, *sample shape)
+            if shape is None:
+                raise Unsupported("K2T103", f"batch_input_shape={batch_shape.code}: k2t needs a tuple (batch, *sizes)", batch_shape.pos)
         if shape is not None:
             return input_dims(shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), first
         if first.short_name == "Embedding":
@@ -436,7 +441,7 @@ def translate_model(
             missing = [other for other in layers[index:] if not _has_converter(other)]
             raise Unsupported("K2T101", _missing_message(missing), layer.pos)
         if layer is not declared_on:
-            for key in ("input_shape", "input_length") if layer.short_name == "Embedding" else ("input_shape", "input_dim"):
+            for key in ("input_shape", "input_length", "batch_input_shape") if layer.short_name == "Embedding" else ("input_shape", "input_dim", "batch_input_shape"):
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         layer, float32 = without_dtype(layer)

@@ -1,4 +1,4 @@
-"""Keras's model API on a translated model: freezing layers and ``model.count_params()``.
+"""Keras's model API on a translated model: freezing layers, ``model.count_params()`` and ``model.reset_states()``.
 
 Freezing (``layer.trainable = False``) becomes ``requires_grad_(False)`` on the
 layer's submodule where the script freezes it: torch computes no gradient for
@@ -16,7 +16,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall
+from ..ir import FreezeSpec, KerasCall, StateReset
 from ..parse import KerasScript, Todo
 from .helpers import Helper
 from .plan import LayerPlan, ModulePlan
@@ -34,6 +34,9 @@ _IGNORED = (
 _ONE_BIAS = ("LSTM", "SimpleRNN")
 # GRU(reset_after=False) is one of them too (its step loop's class, k2t.translate.recurrent._wrapper).
 _RESET_BEFORE_GRU = "KerasGRUResetBefore"
+# The generated class of a stateful recurrent layer ends so (k2t.translate.recurrent._wrapper).
+_STATEFUL_CLASS = "Stateful("
+_RECURRENT_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU"})
 _ONE_BIAS_NAMES = {"LSTM": "LSTM", "SimpleRNN": "SimpleRNN", "GRU": "GRU(reset_after=False)"}
 
 
@@ -60,7 +63,7 @@ def _one_bias(layer: LayerPlan) -> bool:
     return bool(_one_bias_kinds(layer))
 
 
-def _layer_plan(freeze: FreezeSpec, module: ModulePlan, layer: KerasCall) -> LayerPlan | None:
+def _layer_plan(freeze: FreezeSpec | StateReset, module: ModulePlan, layer: KerasCall) -> LayerPlan | None:
     if module.forward_lines is None:
         for held, plan in zip(freeze.model.layers, module.layers):
             if held is layer:
@@ -155,6 +158,32 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
         ]
 
 
+def translate_state_resets(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """Each ``layer.reset_states()`` -> the stateful layer's ``reset_states()``; nothing for a recurrent layer
+    that keeps no states (Keras's resets nothing there either)."""
+    for reset in script.state_resets:
+        module = modules.get(id(reset.model))
+        if module is None:
+            continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
+        try:
+            plan.statements[id(reset.statement)] = [_reset_line(reset, module, layer) for layer in reset.layers if _resets(reset, module, layer)]
+        except Unsupported as exc:
+            plan.todos.append(Todo(reset.statement, exc.code, exc.message, exc.pos or reset.pos))
+
+
+def _resets(reset: StateReset, module: ModulePlan, layer: KerasCall | None) -> bool:
+    """Whether ``layer`` keeps states to reset; raises where Keras's layer has no reset_states()."""
+    if layer is None or layer.short_name not in _RECURRENT_CLASSES:
+        name = "an InputLayer" if layer is None else f"a {layer.short_name} layer"
+        raise Unsupported("K2T140", f"reset_states() on {name}: Keras's recurrent layers have it, other layers do not (AttributeError)", reset.pos)
+    held = _layer_plan(reset, module, layer)
+    return held is not None and _STATEFUL_CLASS in (held.constructor or "")
+
+
+def _reset_line(reset: StateReset, module: ModulePlan, layer: KerasCall) -> str:
+    return f"{reset.var}.{_layer_plan(reset, module, layer).attr}.reset_states()"
+
+
 def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> str:
     """``model.count_params()``: Keras counts every weight, trainable or not (BatchNormalization's moving statistics too)."""
     layers = [inner for layer in _module_layers(module) for inner in _plans_in(layer)]
@@ -174,6 +203,28 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
     arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers))
     helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", arguments))
     return f"{plan.name(helper.name)}({var})"
+
+
+def stateful_attrs(module: ModulePlan) -> tuple[list[str], bool]:
+    """The attributes of the module's stateful recurrent layers (k2t.translate.recurrent: class Keras<kind>Stateful),
+    and whether a nested model holds one too."""
+    top = [layer.attr for layer in _module_layers(module) if _STATEFUL_CLASS in (layer.constructor or "") and layer.attr]
+    nested = any(
+        _STATEFUL_CLASS in (inner.constructor or "")
+        for layer in _module_layers(module) if layer.nested is not None
+        for inner in _plans_in(layer)[1:]
+    )
+    return top, nested
+
+
+def reset_states_call(var: str, module: ModulePlan, plan: ScriptPlan) -> str:
+    """Keras 2's ``model.reset_states()``: each stateful layer's ``reset_states()``; nothing where none is stateful
+    (Keras resets only the layers that keep states)."""
+    attrs, nested = stateful_attrs(module)
+    if nested or len(attrs) > 1:
+        helper = plan.add_helper(Helper("reset_states", "functions/reset_states.py.j2"))
+        return f"{plan.name(helper.name)}({var})"
+    return f"{var}.{attrs[0]}.reset_states()" if attrs else ""
 
 
 def shape_attribute(module: ModulePlan, attr: str, pos) -> None:

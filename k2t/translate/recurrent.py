@@ -74,7 +74,6 @@ TAKES_INITIAL_STATE = frozenset(_STATES)
 # Arguments that must keep Keras's default for the fused torch layer to compute the same.
 _FIXED = {
     "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-    "stateful": (False, "k2t's layers start every batch from zero states, where Keras carries them from batch to batch until reset_states()"),
 }
 
 
@@ -194,6 +193,7 @@ def _recurrent(
         nonlinearity = ', nonlinearity="relu"'
     if bidirectional and _literal(call, "go_backwards", None, False):
         raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
+    stateful = _stateful(call, bidirectional)
     return_state = _literal(call, "return_state", None, False)
     if bidirectional and return_state:
         raise Unsupported("K2T102", f"{kind}(return_state=True) inside Bidirectional is not translated", call.kwarg("return_state").pos)
@@ -213,7 +213,11 @@ def _recurrent(
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    helper = _wrapper(kind, looped=any(rates.values()), states=states or return_state, masked=masked, merge=merge, reset_before=reset_before)
+    looped = any(rates.values())
+    if stateful and (looped or masked or reset_before):
+        why = "dropout / recurrent_dropout" if looped else "a Keras mask" if masked else "reset_after=False"
+        raise Unsupported("K2T102", f"{kind}(stateful=True) with {why} is not translated: k2t keeps states in torch's fused layer only", call.kwarg("stateful").pos)
+    helper = _wrapper(kind, looped=looped, states=states or return_state, masked=masked, merge=merge, reset_before=reset_before, stateful=stateful)
     if masked and return_sequences:
         ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
@@ -251,6 +255,16 @@ def _recurrent(
     return constructor, init, regularizers, units, params, helper
 
 
+def _stateful(call: KerasCall, bidirectional: bool) -> bool:
+    """Keras's ``stateful``: the final states of a batch are the initial states of the next, until reset_states()."""
+    stateful = _literal(call, "stateful", None, False)
+    if not isinstance(stateful, bool):
+        raise Unsupported("K2T102", f"{call.short_name}(stateful={stateful!r}) is not translated: k2t takes True or False", call.kwarg("stateful").pos)
+    if stateful and bidirectional:
+        raise Unsupported("K2T102", f"{call.short_name}(stateful=True) inside Bidirectional is not translated", call.kwarg("stateful").pos)
+    return stateful
+
+
 def _dropout_rates(call: KerasCall) -> dict[str, float]:
     """Keras's ``dropout`` and ``recurrent_dropout`` rates, each in [0, 1)."""
     rates = {}
@@ -263,11 +277,13 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
     return rates
 
 
-def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False) -> Helper:
+def _wrapper(
+    kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False, stateful: bool = False
+) -> Helper:
     """The generated class: torch's fused layer, or (with dropout, a Keras mask, or GRU's reset_after=False) the
     same parameters computed step by step; with ``states``, one that also takes Keras's initial_state and returns
     its states (return_state); bidirectional with a ``merge`` mode other than concat, one that merges the two
-    directions so."""
+    directions so; ``stateful``, one that starts each batch from the last one's final states (fused only)."""
     torch_class, gates = _RECURRENT[kind]
     merged_name, merge_expression = _MERGES.get(merge, ("", None))
     common = (
@@ -279,7 +295,10 @@ def _wrapper(kind: str, looped: bool, states: bool, masked: bool, merge: str = "
         loop = "Masked" if masked else "Loop"
         name = f"Keras{kind}{'ResetBefore' if reset_before else ''}{loop}{suffix}"
         return Helper(name, "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked), ("reset_before", reset_before)))
-    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
+    if stateful:  # the class with states: it starts from its own when given no initial_state
+        common = (*(item for item in common if item[0] != "states"), ("states", True))
+        return Helper(f"Keras{kind}Stateful", "layers/recurrent.py.j2", (*common, ("stateful", True)))
+    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", (*common, ("stateful", False)))
 
 
 def _mask_argument(ctx: LayerContext, go_backwards: bool) -> str:

@@ -21,4 +21,5 @@ METHOD_SIGNATURES: dict[str, tuple[str, ...]] = {
     "test_on_batch": ("x", "y", "sample_weight"),
     "predict_on_batch": ("x",),
     "reset_metrics": (),
+    "reset_states": (),  # Keras 2: every stateful layer of the model starts again from zero states
 }
