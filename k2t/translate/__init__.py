@@ -37,7 +37,6 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes, translate_state_resets
 from .nested import declares_input
-from .shared_layers import share_layers
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
@@ -47,6 +46,7 @@ from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .script_metrics import METRIC_BASE
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
+from .shared_layers import share_layers
 from .signatures import METHOD_SIGNATURES
 from .subclassed import keep_model_classes
 from .text import GENERATED_NAMES as TEXT_FUNCTION_NAMES
