@@ -172,3 +172,28 @@ print(model.predict(x[:4], verbose=0).shape)
 """
     report = exact_parity(source, epochs=2)
     assert report.ok, report.format()
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("output", ["softmax", "logits"])
+def test_categorical_crossentropy_with_all_zero_target_rows_trains_as_keras(tmp_path, output):
+    # Zero-padded one-hot targets (a seq2seq decoder's padding): TensorFlow's gradient is softmax - target
+    # even where a row sums to 0, where the exact gradient is 0; the converted loss gives TensorFlow's.
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("torch")
+    activation, loss = ('"softmax"', '"categorical_crossentropy"') if output == "softmax" else (
+        "None", "keras.losses.CategoricalCrossentropy(from_logits=True)")
+    source = f"""\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 5, 3)).astype("float32")
+y = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(64, 5))]
+y[:, 3:] = 0.0  # padded steps: no class at all
+model = keras.Sequential([keras.Input(shape=(5, 3)), layers.Dense(8, activation="relu"), layers.Dense(4, activation={activation})])
+model.compile(optimizer="adam", loss={loss})
+model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+"""
+    assert_parity(source, tmp_path)
