@@ -69,6 +69,8 @@ def _channels_first_attrs(m: ModulePlan) -> list[str]:
 
 
 def render_module(m: ModulePlan, summary: bool) -> str:
+    if m.source is not None:
+        return render(m.source.template, **m.source.context())  # a keras.applications model: its classes written whole
     args = ", ".join(m.forward_args)
     if m.forward_lines is not None:
         return _render_functional(m, summary, args)

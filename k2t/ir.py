@@ -185,6 +185,8 @@ class ModelSpec:
     # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
     invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
     steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
+    # ``base = keras.applications.MobileNetV2(...)``: a model Keras builds itself (k2t.translate.applications).
+    application: KerasCall | None = None
 
 
 @dataclass(frozen=True)

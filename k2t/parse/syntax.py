@@ -22,6 +22,16 @@ SEQUENCE_BASES = ("keras.utils.Sequence", "keras.utils.PyDataset")
 LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
 
 
+# keras.applications models k2t builds as torch modules (k2t.translate.applications), by every spelling.
+APPLICATIONS = {
+    "keras.applications.MobileNetV2": "MobileNetV2",
+    "keras.applications.mobilenet_v2.MobileNetV2": "MobileNetV2",
+    "keras.applications.ResNet50": "ResNet50",
+    "keras.applications.resnet50.ResNet50": "ResNet50",
+    "keras.applications.resnet.ResNet50": "ResNet50",
+}
+
+
 # Keras symbols whose objects a script may bind to a name and pass later.
 BINDABLE_PREFIXES = (
     "keras.optimizers.",

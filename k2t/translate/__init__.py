@@ -14,6 +14,7 @@ from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
+from .applications import translate_application
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
@@ -436,6 +437,8 @@ def _translate_model(
         base = "Net"
     else:
         base = camel_case(spec.var)
+    if spec.application is not None:
+        return translate_application(spec.application, generated_class_name(spec.application.short_name, taken))
     class_name = generated_class_name(base, taken)
     if spec.graph is not None:
         module = translate_functional(spec, class_name, resolve_nested)
