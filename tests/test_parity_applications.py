@@ -1,0 +1,130 @@
+"""keras.applications models as torch modules: forward parity with Keras's weights transferred, frozen-base
+fine-tuning parity, and the diagnostics of what is not translated (ImageNet weights)."""
+
+import textwrap
+
+import pytest
+from conftest import requires_keras, requires_torch
+
+import k2t
+
+LAYER_TOL = 1e-4
+
+FORWARD_CASES = {
+    "mobilenet_v2_features": 'keras.applications.MobileNetV2(input_shape=(64, 64, 3), include_top=False, weights=None)',
+    # Odd sizes: Keras's correct_pad and "same" padding put a pad before as well as after.
+    "mobilenet_v2_odd_max": 'keras.applications.MobileNetV2(input_shape=(33, 33, 3), include_top=False, weights=None, pooling="max")',
+    "mobilenet_v2_alpha_avg": 'keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False, weights=None, pooling="avg")',
+    "mobilenet_v2_top": "keras.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, classes=5)",
+    "resnet50_avg": 'keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")',
+    "resnet50_top_logits": "keras.applications.ResNet50(weights=None, input_shape=(35, 35, 3), classes=4, classifier_activation=None)",
+}
+
+
+def _randomize_statistics(keras_model, rng) -> None:
+    """BatchNormalization away from its identity start (gamma 1, beta 0, mean 0, variance 1), so that the
+    comparison sees every BatchNorm's arithmetic."""
+    for layer in keras_model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            size = layer.gamma.shape[0]
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, size).astype("float32"),
+                rng.normal(0, 0.1, size).astype("float32"),
+                rng.normal(0, 0.1, size).astype("float32"),
+                rng.uniform(0.5, 1.5, size).astype("float32"),
+            ])
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("call", FORWARD_CASES.values(), ids=FORWARD_CASES.keys())
+def test_forward_matches_keras_with_transferred_weights(call):
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    source = f"import keras\n\nbase = {call}\n"
+    conversion = convert(source, "case.py")
+    assert conversion.diagnostics == []
+    namespace: dict = {}
+    exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    torch_base = namespace["base"].cpu().eval()
+    keras.utils.set_random_seed(0)
+    keras_base = eval(call, {"keras": keras})
+    rng = np.random.RandomState(0)
+    _randomize_statistics(keras_base, rng)
+    plan = conversion.module_plan(type(torch_base).__name__)
+    copied = transfer_weights(keras_base, torch_base, plan)
+    assert len(copied) == sum(1 for layer in keras_base.layers if layer.weights)
+    images = rng.uniform(0, 1, size=(2, *keras_base.input_shape[1:])).astype("float32")
+    expected = np.asarray(keras_base(images, training=False))
+    with torch.no_grad():
+        got = torch_base(torch.from_numpy(images)).numpy()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
+
+
+FINE_TUNE = {
+    # The usual transfer-learning Sequential: a frozen base, pooling, a small head.
+    "mobilenet_v2_sequential": """\
+        base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)
+        base.trainable = False
+        model = keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dense(3, activation="softmax")])
+        """,
+    # The Functional form, with the base called in inference mode.
+    "resnet50_functional": """\
+        base = keras.applications.ResNet50(input_shape=(32, 32, 3), include_top=False, weights=None)
+        base.trainable = False
+        inputs = keras.Input(shape=(32, 32, 3))
+        x = base(inputs, training=False)
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dropout(0.2)(x)
+        outputs = layers.Dense(3, activation="softmax")(x)
+        model = keras.Model(inputs, outputs)
+        """,
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("body", FINE_TUNE.values(), ids=FINE_TUNE.keys())
+def test_frozen_base_fine_tune_matches_keras(body, tmp_path):
+    from k2t.parity import exact_parity
+
+    source = (
+        "import numpy as np\nimport keras\nfrom keras import layers\n\n"
+        "rng = np.random.RandomState(0)\n"
+        "images = rng.uniform(0, 1, size=(16, 32, 32, 3)).astype('float32')\n"
+        "labels = rng.randint(0, 3, size=(16,))\n"
+        "keras.utils.set_random_seed(0)\n"
+        + textwrap.dedent(body)
+        + 'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+        + "model.fit(images, labels, batch_size=8, epochs=2, verbose=0)\n"
+    )
+    report = exact_parity(source, epochs=2, path=tmp_path / "case.py")
+    assert report.error is None, report.error
+    assert report.ok, "\n".join(report.failures)
+    assert len(report.torch_history["loss"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "column"),
+    [
+        # At the argument, or at the call when Keras's default (imagenet) applies.
+        ('keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet")', len("base = ") + 83 + 1),
+        ("keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3))", len("base = ") + 1),
+    ],
+    ids=["imagenet", "default_imagenet"],
+)
+def test_imagenet_weights_point_at_k2t_weights(call, column):
+    source = f"import keras\n\nbase = {call}\n"
+    result = k2t.convert_source(source, filename="train.py")
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, column, "K2T102")
+    assert "k2t weights" in diagnostic.message
+
