@@ -128,3 +128,33 @@ def test_imagenet_weights_point_at_k2t_weights(call, column):
     assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, column, "K2T102")
     assert "k2t weights" in diagnostic.message
 
+
+
+PREPROCESS_SCRIPT = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+images = rng.randint(0, 256, size=(2, 5, 5, 3)).astype("{dtype}")
+out = keras.applications.{family}.preprocess_input(images)
+"""
+
+
+@requires_keras
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("family", ["mobilenet_v2", "resnet50", "vgg16"])
+def test_preprocess_input_repeats_keras_arithmetic(family, dtype):
+    """The family's mode ("tf" or "caffe"), and Keras's in-place change of a float array."""
+    import numpy as np
+
+    source = PREPROCESS_SCRIPT.format(family=family, dtype=dtype)
+    result = k2t.convert_source(source, filename="train.py")
+    assert not result.diagnostics
+    assert "import keras" not in result.output
+    keras_side: dict = {}
+    exec(compile(source, "train.py", "exec"), keras_side)  # noqa: S102 (the Keras script itself)
+    torch_side: dict = {}
+    exec(compile(result.output, "train_torch.py", "exec"), torch_side)  # noqa: S102 (the test runs k2t's output)
+    for name in ("out", "images"):
+        assert torch_side[name].dtype == keras_side[name].dtype
+        np.testing.assert_array_equal(torch_side[name], keras_side[name])

@@ -58,6 +58,8 @@ FUNCTIONS = (
     # Keras 2's class, which Keras 3 keeps in keras.src.legacy (k2t.translate.image_data).
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
     "keras.utils.get_file",
+    # keras.applications' preprocess_input on arrays: a generated numpy function (k2t.translate.applications.preprocessing).
+    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19")),
     "keras.utils.normalize",
     # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
     "keras.mixed_precision.set_global_policy",

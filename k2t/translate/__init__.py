@@ -15,6 +15,8 @@ from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from .activations import apply_activation
 from .applications import translate_application
+from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
+from .applications.preprocessing import PREPROCESS_FUNCTIONS, translate_preprocess_input
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
@@ -197,7 +199,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
+    replaced = {**PREPROCESS_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -884,6 +886,12 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
         return translate_get_file(call, plan)
     if call.name in ARRAY_FUNCTION_NAMES:
         return translate_array_function(call, plan)
+    if call.name in PREPROCESS_FUNCTIONS:
+        translated = translate_preprocess_input(call)
+        if translated is None:
+            return None
+        helper = plan.add_helper(translated[0])
+        return f"{plan.name(helper.name)}({translated[1]})"
     if call.name in TEXT_FUNCTIONS:
         return translate_text_call(call, plan, module)
     if call.name in IMAGE_UTILITIES:
