@@ -158,3 +158,25 @@ def test_preprocess_input_repeats_keras_arithmetic(family, dtype):
     for name in ("out", "images"):
         assert torch_side[name].dtype == keras_side[name].dtype
         np.testing.assert_array_equal(torch_side[name], keras_side[name])
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize(
+    "call",
+    [
+        "keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7)",
+        'keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")',
+    ],
+    ids=["mobilenet_v2", "resnet50"],
+)
+def test_shape_and_parameter_count_match_keras(call):
+    """``base.output_shape`` and ``base.count_params()`` (BatchNormalization's moving statistics counted)."""
+    source = f"import keras\n\nbase = {call}\nshape, count = base.output_shape, base.count_params()\nbase.summary()\n"
+    result = k2t.convert_source(source, filename="train.py")
+    assert not result.diagnostics
+    keras_side: dict = {}
+    exec(compile(source, "train.py", "exec"), keras_side)  # noqa: S102 (the Keras script itself)
+    torch_side: dict = {}
+    exec(compile(result.output, "train_torch.py", "exec"), torch_side)  # noqa: S102 (the test runs k2t's output)
+    assert (torch_side["shape"], torch_side["count"]) == (keras_side["shape"], keras_side["count"])

@@ -21,8 +21,27 @@ SAME_PADDING = Helper("same_padding", "layers/same_padding.py.j2")
 
 # Keras's parameters, in order, per application.
 PARAMETERS = {
-    "MobileNetV2": ("input_shape", "alpha", "include_top", "weights", "input_tensor", "pooling", "classes", "classifier_activation", "name"),
-    "ResNet50": ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+    "MobileNetV2": (
+        "input_shape",
+        "alpha",
+        "include_top",
+        "weights",
+        "input_tensor",
+        "pooling",
+        "classes",
+        "classifier_activation",
+        "name",
+    ),
+    "ResNet50": (
+        "include_top",
+        "weights",
+        "input_tensor",
+        "input_shape",
+        "pooling",
+        "classes",
+        "classifier_activation",
+        "name",
+    ),
 }
 
 
@@ -56,7 +75,9 @@ def _literal(call: KerasCall, given: dict, key: str, default):
     if value is None:
         return default
     if not value.is_literal:
-        raise Unsupported("K2T102", f"{call.short_name}({key}={value.code}) must be written as a literal for k2t to follow", value.pos)
+        raise Unsupported(
+            "K2T102", f"{call.short_name}({key}={value.code}) must be written as a literal for k2t to follow", value.pos
+        )
     return value.literal
 
 
@@ -66,7 +87,9 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     if extra is not None:
         raise Unsupported("K2T102", f"{call.short_name}(): too many positional arguments", extra.pos)
     if unknown is not None:
-        raise Unsupported("K2T102", f"{call.short_name}({unknown[0]}=...) is not an argument Keras takes", unknown[1].pos)
+        raise Unsupported(
+            "K2T102", f"{call.short_name}({unknown[0]}=...) is not an argument Keras takes", unknown[1].pos
+        )
     weights = given.get("weights")
     if weights is None or weights.literal is not None:
         # Keras's default is "imagenet": a download k2t never makes, nor writes into the script.
@@ -74,34 +97,54 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         raise Unsupported(
             "K2T102",
             f"{call.short_name}(weights={weights.code if weights is not None else 'imagenet (the default)'}) is not translated: "
-            "build it with weights=None, or save the Keras model holding the weights (model.save(\"m.keras\")) "
+            'build it with weights=None, or save the Keras model holding the weights (model.save("m.keras")) '
             "and port them with `k2t weights m.keras --script <this script>`",
             where,
         )
     if "input_tensor" in given and given["input_tensor"].literal is not None:
-        raise Unsupported("K2T102", f"{call.short_name}(input_tensor=...) is not translated: call the model on the tensor", given["input_tensor"].pos)
+        raise Unsupported(
+            "K2T102",
+            f"{call.short_name}(input_tensor=...) is not translated: call the model on the tensor",
+            given["input_tensor"].pos,
+        )
     include_top = _literal(call, given, "include_top", True)
     input_shape = _literal(call, given, "input_shape", None)
     if input_shape is None and include_top:
         input_shape = (224, 224, 3)  # Keras's default size with the classifier
-    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3 and all(isinstance(d, int) and d > 0 for d in input_shape)):
+    if not (
+        isinstance(input_shape, (tuple, list))
+        and len(input_shape) == 3
+        and all(isinstance(d, int) and d > 0 for d in input_shape)
+    ):
         where = given["input_shape"].pos if "input_shape" in given else call.pos
-        raise Unsupported("K2T102", f"{call.short_name}() needs input_shape=(height, width, channels) of sizes k2t can read", where)
+        raise Unsupported(
+            "K2T102", f"{call.short_name}() needs input_shape=(height, width, channels) of sizes k2t can read", where
+        )
     pooling = _literal(call, given, "pooling", None)
     if pooling not in (None, "avg", "max"):
-        raise Unsupported("K2T102", f"{call.short_name}(pooling={pooling!r}): Keras takes None, \"avg\" or \"max\"", given["pooling"].pos)
+        raise Unsupported(
+            "K2T102", f'{call.short_name}(pooling={pooling!r}): Keras takes None, "avg" or "max"', given["pooling"].pos
+        )
     activation = _literal(call, given, "classifier_activation", "softmax")
     if activation == "linear":
         activation = None
     if activation not in (None, "softmax"):
-        raise Unsupported("K2T102", f"{call.short_name}(classifier_activation={activation!r}) is not translated", given["classifier_activation"].pos)
+        raise Unsupported(
+            "K2T102",
+            f"{call.short_name}(classifier_activation={activation!r}) is not translated",
+            given["classifier_activation"].pos,
+        )
     classes = _literal(call, given, "classes", 1000)
     alpha = _literal(call, given, "alpha", 1.0)
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
-        raise Unsupported("K2T102", f"{call.short_name}(classes={classes!r}) must be a positive integer", given["classes"].pos)
+        raise Unsupported(
+            "K2T102", f"{call.short_name}(classes={classes!r}) must be a positive integer", given["classes"].pos
+        )
     if not isinstance(alpha, (int, float)) or alpha <= 0:
         raise Unsupported("K2T102", f"{call.short_name}(alpha={alpha!r}) must be a positive number", given["alpha"].pos)
-    arguments = ", ".join([*(value.code for value in call.args), *(f"{key}={value.code}" for key, value in call.kwargs)])
+    arguments = ", ".join(
+        [*(value.code for value in call.args), *(f"{key}={value.code}" for key, value in call.kwargs)]
+    )
     return ApplicationArgs(
         include_top=bool(include_top),
         input_shape=tuple(input_shape),

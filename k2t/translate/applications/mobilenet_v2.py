@@ -56,5 +56,12 @@ def build(args: ApplicationArgs):
     layers.add("out_relu", "ReLU")
     # Keras names its pooling layers by default (global_average_pooling2d, ...): only the classifier has a name.
     output_shape = head(args, layers, last_filters, halved(args.input_shape[0], 5), ("", ""))
-    context = {"block": "InvertedResidual", "blocks": blocks, "first_filters": first, "last_filters": last_filters, "same_padding": SAME_PADDING.name}
+    context = {
+        "channels_first": ["conv1", "bn_conv1", "blocks", "conv_1", "conv_1_bn"],
+        "block": "InvertedResidual",
+        "blocks": blocks,
+        "first_filters": first,
+        "last_filters": last_filters,
+        "same_padding": SAME_PADDING.name,
+    }
     return "applications/mobilenet_v2.py.j2", context, layers, output_shape, [SAME_PADDING]

@@ -34,4 +34,9 @@ def build(args: ApplicationArgs):
         stages.append((stage, filters, blocks, stride, in_channels))
         in_channels = 4 * filters
     output_shape = head(args, layers, 2048, halved(args.input_shape[0], 5), ("avg_pool", "max_pool"))
-    return "applications/resnet50.py.j2", {"block": "Bottleneck", "stages": stages}, layers, output_shape, []
+    context = {
+        "channels_first": ["conv1", "conv1_bn", *(stage[0] for stage in STAGES)],
+        "block": "Bottleneck",
+        "stages": stages,
+    }
+    return "applications/resnet50.py.j2", context, layers, output_shape, []
