@@ -180,3 +180,32 @@ def test_shape_and_parameter_count_match_keras(call):
     torch_side: dict = {}
     exec(compile(result.output, "train_torch.py", "exec"), torch_side)  # noqa: S102 (the test runs k2t's output)
     assert (torch_side["shape"], torch_side["count"]) == (keras_side["shape"], keras_side["count"])
+
+
+@requires_torch
+@requires_keras
+def test_k2t_weights_ports_a_saved_model_holding_an_application(tmp_path):
+    """What the weights="imagenet" diagnostic advises: the Keras model saved with its weights, ported into the
+    module of the script that says weights=None."""
+    import keras
+    import numpy as np
+
+    from k2t.trained import convert_trained
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import keras\nfrom keras import layers\n\n"
+        "base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)\n"
+        "base.trainable = False\n"
+        'model = keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dense(3, activation="softmax")])\n',
+        encoding="utf-8",
+    )
+    keras.utils.set_random_seed(0)
+    base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)
+    _randomize_statistics(base, np.random.RandomState(0))  # weights as a trained model holds them
+    model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    model.save(tmp_path / "m.keras")
+    report = convert_trained(tmp_path / "m.keras", script, tmp_path / "m.pt")
+    assert report.ok, report.format()
+    assert len(report.copied) == 1 + sum(1 for layer in base.layers if layer.weights)  # and the Dense
+    assert (tmp_path / "m.pt").exists()

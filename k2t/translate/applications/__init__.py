@@ -92,13 +92,14 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         )
     weights = given.get("weights")
     if weights is None or weights.literal is not None:
-        # Keras's default is "imagenet": a download k2t never makes, nor writes into the script.
+        # Keras's default is "imagenet": a download k2t never makes, nor writes into the script. A model whose
+        # script says weights=None has the same architecture, which `k2t weights` fills from a saved Keras model.
         where = weights.pos if weights is not None else call.pos
+        written = f"weights={weights.code}" if weights is not None else 'weights="imagenet" (Keras\'s default)'
         raise Unsupported(
             "K2T102",
-            f"{call.short_name}(weights={weights.code if weights is not None else 'imagenet (the default)'}) is not translated: "
-            'build it with weights=None, or save the Keras model holding the weights (model.save("m.keras")) '
-            "and port them with `k2t weights m.keras --script <this script>`",
+            f"{call.short_name}({written}) is not translated: with weights=None here, save the Keras model holding "
+            'the weights (model.save("m.keras")) and port them with `k2t weights m.keras --script <this script>`',
             where,
         )
     if "input_tensor" in given and given["input_tensor"].literal is not None:
