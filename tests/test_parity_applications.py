@@ -18,6 +18,9 @@ FORWARD_CASES = {
     "mobilenet_v2_top": "keras.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, classes=5)",
     "resnet50_avg": 'keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")',
     "resnet50_top_logits": "keras.applications.ResNet50(weights=None, input_shape=(35, 35, 3), classes=4, classifier_activation=None)",
+    # Flatten over 2x2x512: Keras's channels-last order feeds fc1.
+    "vgg16_top": "keras.applications.VGG16(weights=None, input_shape=(64, 64, 3), classes=6)",
+    "vgg16_max": 'keras.applications.vgg16.VGG16(include_top=False, weights=None, input_shape=(48, 48, 3), pooling="max")',
 }
 
 

@@ -29,6 +29,8 @@ APPLICATIONS = {
     "keras.applications.ResNet50": "ResNet50",
     "keras.applications.resnet50.ResNet50": "ResNet50",
     "keras.applications.resnet.ResNet50": "ResNet50",
+    "keras.applications.VGG16": "VGG16",
+    "keras.applications.vgg16.VGG16": "VGG16",
 }
 
 

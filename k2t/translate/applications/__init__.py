@@ -32,6 +32,16 @@ PARAMETERS = {
         "classifier_activation",
         "name",
     ),
+    "VGG16": (
+        "include_top",
+        "weights",
+        "input_tensor",
+        "input_shape",
+        "pooling",
+        "classes",
+        "classifier_activation",
+        "name",
+    ),
     "ResNet50": (
         "include_top",
         "weights",
@@ -149,7 +159,7 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     return ApplicationArgs(
         include_top=bool(include_top),
         input_shape=tuple(input_shape),
-        pooling="avg" if include_top else pooling,  # with the classifier, Keras always averages
+        pooling=pooling if not include_top else "avg",  # with the classifier, Keras averages (VGG16 flattens instead)
         classes=classes,
         classifier_activation=activation,
         alpha=float(alpha),
@@ -182,9 +192,9 @@ def head(args: ApplicationArgs, layers: Layers, channels: int, spatial: int, poo
 
 def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
     """The module plan of a keras.applications call; its class is written whole (``ModulePlan.source``)."""
-    from . import mobilenet_v2, resnet50
+    from . import mobilenet_v2, resnet50, vgg16
 
-    builders = {"MobileNetV2": mobilenet_v2.build, "ResNet50": resnet50.build}
+    builders = {"MobileNetV2": mobilenet_v2.build, "ResNet50": resnet50.build, "VGG16": vgg16.build}
     args = application_args(call)
     if args.input_shape[0] != args.input_shape[1]:
         raise Unsupported("K2T102", f"{call.short_name}() with a non-square input_shape is not translated", call.pos)
