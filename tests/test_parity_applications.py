@@ -4,7 +4,7 @@ fine-tuning parity, and the diagnostics of what is not translated (ImageNet weig
 import textwrap
 
 import pytest
-from conftest import requires_keras, requires_torch
+from conftest import FIXTURES, requires_keras, requires_torch
 
 import k2t
 
@@ -113,6 +113,21 @@ def test_frozen_base_fine_tune_matches_keras(body, tmp_path):
     assert report.error is None, report.error
     assert report.ok, "\n".join(report.failures)
     assert len(report.torch_history["loss"]) == 2
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_transfer_learning_fixture_matches_keras():
+    """The guides' recipe as a real script: preprocess_input on the arrays, a frozen MobileNetV2 called with
+    training=False, a head on logits, fit with validation data."""
+    from k2t.parity import exact_parity
+
+    path = FIXTURES / "mobilenet_v2_transfer" / "input.py"
+    report = exact_parity(path.read_text(encoding="utf-8"), epochs=3, path=path)
+    assert report.error is None, report.error
+    assert report.ok, report.format()
+    assert list(report.torch_history) == list(report.keras_history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
 
 
 @pytest.mark.parametrize(
