@@ -275,3 +275,29 @@ def test_training_mode_batch_norm_matches_keras(call):
             module = torch_base.get_submodule(paths[layer.name])
             np.testing.assert_allclose(module.running_mean.numpy(), np.asarray(layer.moving_mean), atol=1e-5, err_msg=layer.name)
             np.testing.assert_allclose(module.running_var.numpy(), np.asarray(layer.moving_variance), atol=1e-5, err_msg=layer.name)
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_parity_harness_compares_an_application_model_on_its_output(tmp_path):
+    """An application fitted as the script's model: the harness cannot walk its graph as a chain of layers (the
+    residual Adds take two inputs), so it compares the model's output, with a note saying so."""
+    from k2t.parity import exact_parity
+
+    source = (
+        "import numpy as np\nimport keras\n\n"
+        "rng = np.random.RandomState(0)\n"
+        "x = rng.uniform(-1, 1, size=(8, 32, 32, 3)).astype('float32')\n"
+        "y = rng.randint(0, 5, size=(8,))\n"
+        "keras.utils.set_random_seed(0)\n"
+        "model = keras.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, classes=5)\n"
+        'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")\n'
+        "model.fit(x, y, epochs=1, batch_size=8, verbose=0)\n"
+    )
+    report = exact_parity(source, epochs=1, path=tmp_path / "case.py")
+    assert report.error is None, report.error
+    assert [name for name, _ in report.layer_diffs] == ["output"], report.format()
+    assert report.layer_diffs[0][1] <= LAYER_TOL, report.format()
+    assert report.ok, report.format()  # one batch: the loss of the first training-mode pass
+    assert "MobileNetV2: a keras.applications model, compared on its output" in report.notes
