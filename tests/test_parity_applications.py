@@ -301,3 +301,21 @@ def test_parity_harness_compares_an_application_model_on_its_output(tmp_path):
     assert report.layer_diffs[0][1] <= LAYER_TOL, report.format()
     assert report.ok, report.format()  # one batch: the loss of the first training-mode pass
     assert "MobileNetV2: a keras.applications model, compared on its output" in report.notes
+
+
+@pytest.mark.parametrize(
+    ("imported", "call", "class_name"),
+    [
+        ("from tensorflow.keras.applications import MobileNetV2", "MobileNetV2", "MobileNetV2"),
+        ("from keras.applications.resnet50 import ResNet50", "ResNet50", "ResNet50"),
+        ("import tensorflow as tf", "tf.keras.applications.VGG16", "VGG16"),
+    ],
+)
+def test_every_spelling_reaches_the_class_under_kerass_name(imported, call, class_name):
+    """An application imported by its own name gives that name to the generated class (the import goes)."""
+    source = f"{imported}\n\nbase = {call}(input_shape=(32, 32, 3), include_top=False, weights=None)\n"
+    result = k2t.convert_source(source, filename="train.py")
+    assert not result.diagnostics
+    assert f"\nclass {class_name}(nn.Module):" in result.output
+    assert f"\nbase = {class_name}().to(device)" in result.output
+    assert "keras" not in result.output.split("class BatchNorm")[0]  # no Keras or TensorFlow import left

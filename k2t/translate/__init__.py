@@ -13,6 +13,7 @@ from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
 from ..parse import KerasScript, Todo
+from ..parse.syntax import APPLICATIONS
 from .activations import apply_activation
 from .applications import translate_application
 from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
@@ -199,7 +200,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**PREPROCESS_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
+    replaced = {**APPLICATIONS, **PREPROCESS_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
