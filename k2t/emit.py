@@ -71,6 +71,10 @@ def _channels_first_attrs(m: ModulePlan) -> list[str]:
 
 
 def render_module(m: ModulePlan, summary: bool) -> str:
+    if m.source is not None:
+        # A keras.applications model: its classes written whole, with what the script reads off the model.
+        context = {**m.source.context(), "shape_attributes": m.shape_attributes, "summary": summary, "input_shape": m.input_shape}
+        return render(m.source.template, **context)
     args = ", ".join(m.forward_args)
     if m.forward_lines is not None:
         return _render_functional(m, summary, args)
@@ -570,7 +574,7 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
         )
     if summary:
         open_sizes = any(None in shape for m in plan.modules for shape in (m.input_shapes or [m.input_shape]))
-        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) for m in plan.modules), open_sizes=open_sizes))
+        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) or m.source is not None for m in plan.modules), open_sizes=open_sizes))
     return "\n\n\n".join(p for p in parts if p.strip())
 
 

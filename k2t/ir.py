@@ -198,6 +198,9 @@ class ModelSpec:
     steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
     # The call of a function that builds this model from a layer it receives (k2t.parse.layer_factories).
     built_by: FactoryCall | None = field(default=None, repr=False, compare=False)
+    # ``base = keras.applications.MobileNetV2(...)``: a model Keras builds itself (k2t.translate.applications).
+    application: KerasCall | None = None
+
 
 
 @dataclass(frozen=True, eq=False)

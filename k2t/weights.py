@@ -255,6 +255,8 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
     Raises WeightTransferError when the layer lists differ, when a Keras layer
     with weights has no transfer kind in the plan, or when shapes do not match.
     """
+    if module_plan.keras_layer_names:
+        return _transfer_by_name(keras_model, torch_model, module_plan)
     layers = list(keras_layers if keras_layers is not None else keras_model.layers)
     plans = list(module_plan.layers)
     if len(layers) != len(plans):
@@ -294,4 +296,24 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
         for keras_path, torch_path, kind in plan.sublayers:  # a custom layer's sublayers, each by its own kind
             TRANSFERS[kind](_keras_path(layer, keras_path), submodule(torch_model, f"{plan.attr}.{torch_path}"), f"{name}.{keras_path} -> {plan.attr}.{torch_path}")
             copied.append(f"{plan.attr}.{torch_path}")
+    return copied
+
+
+def _transfer_by_name(keras_model, torch_model, module_plan) -> list[str]:
+    """A keras.applications model: each Keras layer found by its name (Keras lists a graph's layers in an order
+    of its own), and every Keras layer with weights must be one of them."""
+    named = dict(zip(module_plan.keras_layer_names, module_plan.layers))
+    missing = [layer.name for layer in keras_model.layers if layer.weights and layer.name not in named]
+    if missing:
+        raise WeightTransferError(f"{module_plan.class_name}: Keras layers with weights the plan does not hold: {', '.join(missing)}")
+    copied = []
+    for keras_name, plan in named.items():
+        if plan.weights is None:
+            continue  # a layer without weights (Keras may not name it: global_average_pooling2d_3)
+        layer = keras_model.get_layer(keras_name)
+        name = f"layer {keras_name!r} ({type(layer).__name__})"
+        if type(layer).__name__ != plan.keras_class:
+            raise WeightTransferError(f"{name}: the plan has a {plan.keras_class} of that name")
+        TRANSFERS[plan.weights](layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
+        copied.append(plan.attr)
     return copied

@@ -431,7 +431,11 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
     xk = sample.astype(np.float32) if np.issubdtype(sample.dtype, np.floating) else sample
     keras_outputs = []
     h = xk
-    for layer in kmodel.layers:
+    # A keras.applications model is a graph of its own (residual adds), not a chain: only its output is compared.
+    layers = [] if module_plan.keras_layer_names else list(kmodel.layers)
+    if not layers:
+        report.notes.append(f"{module_plan.class_name}: a keras.applications model, compared on its output")
+    for layer in layers:
         h = layer(h, training=False)
         keras_outputs.append(np.asarray(h))
     keras_final = np.asarray(kmodel(xk, training=False))
@@ -453,7 +457,7 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
         with torch.no_grad():
             torch_final = _tensor_numpy(tmodel(xt))
             previous = xt
-            for index, (layer, layer_plan) in enumerate(zip(kmodel.layers, module_plan.layers)):
+            for index, (layer, layer_plan) in enumerate(zip(layers, module_plan.layers)):
                 note = ""
                 if layer_plan.attr is None:
                     # A stateless layer written inline: run its forward lines on the previous layer's output.

@@ -14,6 +14,7 @@ from .graph import _nests
 from .scope import _NoBindScope, _Scope, _Unfollowable
 from .syntax import (
     _INPUT_SHAPE_NEEDED,
+    APPLICATIONS,
     BINDABLE_PREFIXES,
     LOAD_MODEL,
     MERGE_FUNCTIONS,
@@ -85,6 +86,9 @@ class ModelMixin:
                     return True
                 if name in LOAD_MODEL:
                     self.load_model(line, target, value, scope)
+                    return True
+                if name in APPLICATIONS:
+                    scope.models[target] = Instance(self.application(line, target, value, name, scope))
                     return True
                 if name is not None and name.startswith(BINDABLE_PREFIXES):
                     scope.bindings[target] = (self.call(value, name, scope), line)
@@ -169,6 +173,16 @@ class ModelMixin:
                 statement=line,
             )
         )
+
+    def application(self, line, target: str, call: cst.Call, name: str, scope: _Scope) -> ModelSpec:
+        """``base = keras.applications.MobileNetV2(...)``: a model like any other (nested, frozen, fitted),
+        whose architecture Keras builds from the call's arguments."""
+        self.script.uses_keras = True
+        spec = self.call(call, name, scope)
+        model = ModelSpec(var=target, pos=spec.pos, call=spec, statement=line, application=spec)
+        model.factory = scope.function
+        self.script.models.append(model)
+        return model
 
     # ----------------------------------------------------------- layer objects
     def bind_layer_object(self, var: str, call: KerasCall, statement: cst.CSTNode) -> KerasCall:

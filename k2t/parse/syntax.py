@@ -22,6 +22,18 @@ SEQUENCE_BASES = ("keras.utils.Sequence", "keras.utils.PyDataset")
 LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
 
 
+# keras.applications models k2t builds as torch modules (k2t.translate.applications), by every spelling.
+APPLICATIONS = {
+    "keras.applications.MobileNetV2": "MobileNetV2",
+    "keras.applications.mobilenet_v2.MobileNetV2": "MobileNetV2",
+    "keras.applications.ResNet50": "ResNet50",
+    "keras.applications.resnet50.ResNet50": "ResNet50",
+    "keras.applications.resnet.ResNet50": "ResNet50",
+    "keras.applications.VGG16": "VGG16",
+    "keras.applications.vgg16.VGG16": "VGG16",
+}
+
+
 # Keras symbols whose objects a script may bind to a name and pass later.
 BINDABLE_PREFIXES = (
     "keras.optimizers.",
@@ -48,6 +60,8 @@ FUNCTIONS = (
     # Keras 2's class, which Keras 3 keeps in keras.src.legacy (k2t.translate.image_data).
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
     "keras.utils.get_file",
+    # keras.applications' preprocess_input on arrays: a generated numpy function (k2t.translate.applications.preprocessing).
+    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19")),
     "keras.utils.normalize",
     # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
     "keras.mixed_precision.set_global_policy",

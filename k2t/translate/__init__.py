@@ -13,7 +13,11 @@ from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
 from ..parse import KerasScript, Todo
+from ..parse.syntax import APPLICATIONS
 from .activations import apply_activation
+from .applications import translate_application
+from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
+from .applications.preprocessing import PREPROCESS_FUNCTIONS, translate_preprocess_input
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
@@ -205,7 +209,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
+    replaced = {**APPLICATIONS, **PREPROCESS_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -471,6 +475,8 @@ def _translate_model(
         base = "Net"
     else:
         base = camel_case(spec.var)
+    if spec.application is not None:
+        return translate_application(spec.application, generated_class_name(spec.application.short_name, taken))
     class_name = generated_class_name(base, taken)
     if spec.graph is not None:
         module = translate_functional(spec, class_name, resolve_nested)
@@ -921,6 +927,12 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
         return translate_get_file(call, plan)
     if call.name in ARRAY_FUNCTION_NAMES:
         return translate_array_function(call, plan)
+    if call.name in PREPROCESS_FUNCTIONS:
+        translated = translate_preprocess_input(call)
+        if translated is None:
+            return None
+        helper = plan.add_helper(translated[0])
+        return f"{plan.name(helper.name)}({translated[1]})"
     if call.name in TEXT_FUNCTIONS:
         return translate_text_call(call, plan, module)
     if call.name in IMAGE_UTILITIES:

@@ -64,7 +64,7 @@ def convert_nested(ctx) -> LayerPlan:
     ctx.shape = shape
     holder = ctx.builder.param(spec.var, spec.var)
     return LayerPlan(
-        keras_class="Functional" if functional else "Sequential",
+        keras_class="Functional" if functional or inner.keras_layer_names else "Sequential",  # keras.applications: Functional
         attr=ctx.attr,
         constructor=holder,
         forward=[f"x = self.{ctx.attr}(x)"],
@@ -104,7 +104,7 @@ def first_nested_input(spec, resolve_nested) -> list[str | None] | None:
 def declares_input(spec) -> bool:
     """Whether a model fixes its own input shape: an Input, input_shape=/input_dim= on its first layer, or a
     first layer that is a model fixing its own."""
-    if spec.graph is not None or spec.input_shape is not None:
+    if spec.graph is not None or spec.input_shape is not None or spec.application is not None:
         return True
     if spec.layers and spec.layers[0].model is not None:
         return declares_input(spec.layers[0].model)

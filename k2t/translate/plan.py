@@ -78,6 +78,10 @@ class ModulePlan:
     # after the layers (its trackers, loss objects), and methods after forward, each as indented text.
     step_init: list[str] = field(default_factory=list)
     step_methods: list[str] = field(default_factory=list)
+    # A keras.applications model (k2t.translate.applications): the template writing its classes whole, and the
+    # Keras name of each of ``layers`` (weights are transferred by name: Keras's layer order is its graph's).
+    source: object | None = None  # a k2t.translate.helpers.Helper
+    keras_layer_names: list[str] = field(default_factory=list)
 
     @property
     def has_regularization(self) -> bool:

@@ -1,0 +1,34 @@
+"""``keras.applications.<family>.preprocess_input(x)`` on arrays -> a generated numpy function with the
+family's arithmetic, as Keras's imagenet_utils writes it for a numpy batch: "tf" mode (x / 127.5 - 1) for
+MobileNetV2, "caffe" mode (RGB -> BGR, ImageNet's channel means subtracted) for ResNet and VGG.
+
+On a Keras tensor of a model (``x = preprocess_input(inputs)``) the call stays a diagnostic.
+"""
+
+from __future__ import annotations
+
+from ...ir import KerasCall
+from ..helpers import Helper
+
+_MODES = {
+    "keras.applications.mobilenet_v2.preprocess_input": "tf",
+    "keras.applications.resnet50.preprocess_input": "caffe",
+    "keras.applications.resnet.preprocess_input": "caffe",
+    "keras.applications.vgg16.preprocess_input": "caffe",
+    "keras.applications.vgg19.preprocess_input": "caffe",
+}
+PREPROCESS_FUNCTIONS = tuple(_MODES)
+GENERATED_NAMES = dict.fromkeys(_MODES, "preprocess_input")
+
+
+def translate_preprocess_input(call: KerasCall) -> tuple[Helper, str] | None:
+    """The generated function and the call's arguments as written; None (the call stays, a K2T100) for an
+    argument other than the images (``data_format=`` other than Keras's default channels-last)."""
+    given, extra, unknown = call.bind(("x", "data_format"))
+    data_format = given.get("data_format")
+    if extra is not None or unknown is not None or "x" not in given:
+        return None
+    if data_format is not None and data_format.literal not in (None, "channels_last"):
+        return None
+    helper = Helper("preprocess_input", "functions/preprocess_input.py.j2", (("mode", _MODES[call.name]),))
+    return helper, given["x"].code
