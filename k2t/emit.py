@@ -469,10 +469,17 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "epoch_line": "epoch_line" in plan.features,
         "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
         "distributed": plan.distributed,  # fit trains through DistributedDataParallel under torchrun
+        "may_freeze_all": _freezes(plan),  # a model with every weight frozen trains nothing, as in Keras
         # Under torchrun rank 0 alone runs the callbacks that write files (the processes share weights and logs).
         "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS]) if plan.distributed else "",
         **plan.precision.template_context(),
     }
+
+
+def _freezes(plan: ScriptPlan) -> bool:
+    """Does the script freeze weights (``layer.trainable = False`` -> ``requires_grad_(False)``)?"""
+    lines = [*plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
+    return any("requires_grad_(False)" in line for line in lines if isinstance(line, str))
 
 
 def _class_tuple(names: list[str]) -> str:

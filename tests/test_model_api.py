@@ -432,3 +432,32 @@ def test_model_input_and_output_shape_are_kerass(name):
     keras_model = namespace["model"]
     assert ast.literal_eval(found["input_shape"]) == keras_model.input_shape
     assert ast.literal_eval(found["output_shape"]) == keras_model.output_shape
+
+
+@requires_torch
+def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
+    # Keras computes the loss and leaves the weights; a bare loss.backward() would raise in torch.
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        x = np.random.rand(16, 3).astype("float32")
+        y = np.random.rand(16, 1).astype("float32")
+        model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(2), layers.Dense(1)])
+        for layer in model.layers:
+            layer.trainable = False
+        model.compile(optimizer="sgd", loss="mse")
+        history = model.fit(x, y, epochs=2, verbose=0)
+        first, second = history.history["loss"]
+        print("losses", len(history.history["loss"]), abs(first - second) < 1e-6 * abs(first))
+        """
+    )
+    result = k2t.convert_source(source, "frozen.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    script = tmp_path / "frozen.py"
+    script.write_text(result.output)
+    ran = run_standalone(script)
+    assert ran.returncode == 0, ran.stderr
+    assert "losses 2 True" in ran.stdout  # nothing trained: the same loss both epochs
