@@ -251,3 +251,39 @@ def test_model_call_outside_keras_inference_is_the_training_step_call(use, trans
     result = k2t.convert_source(source, filename="case.py")
     assert not any(d.code == "K2T140" for d in result.diagnostics), [d.format() for d in result.diagnostics]
     assert translated in result.output
+
+
+KWARGS_MODEL = """\
+import numpy as np
+import keras
+from keras import layers
+
+
+class Tiny(keras.Model):
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(units, activation="relu")
+        self.out = layers.Dense(1)
+        EXTRA
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
+x = np.zeros((8, 3), "float32")
+model = Tiny(units=4, name="tiny")
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, np.zeros((8, 1), "float32"), verbose=0)
+"""
+
+
+def test_kwargs_handed_to_keras_model_are_followed():
+    # keras.io's subclassing guide writes every model with **kwargs passed on to keras.Model.
+    result = k2t.convert_source(KWARGS_MODEL.replace("        EXTRA\n", ""), filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "class Tiny(nn.Module)" in result.output and "nn.Linear(inputs_features, 4)" in result.output
+
+
+def test_kwargs_used_otherwise_stay_located():
+    result = k2t.convert_source(KWARGS_MODEL.replace("EXTRA", "self.options = kwargs"), filename="case.py")
+    assert any(d.code == "K2T103" and "**kwargs" in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]

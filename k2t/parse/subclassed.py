@@ -107,12 +107,15 @@ class SubclassedMixin:
                 raise _Unfollowable(call, f"{node.name.value}() takes no arguments without an __init__")
             return
         params = init.params
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+        forwarded = params.star_kwarg is not None and _only_forwarded_to_base(init, params.star_kwarg.name.value)
+        if isinstance(params.star_arg, cst.Param) or (params.star_kwarg is not None and not forwarded):
             raise _Unfollowable(init, f"{node.name.value}.__init__ takes *args or **kwargs; k2t follows named parameters")
         positional = [p for p in (*params.posonly_params, *params.params)][1:]  # after self
         by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
         given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
         for index, arg in enumerate(call.args):
+            if forwarded and arg.keyword is not None and arg.keyword.value in _MODEL_KEYWORDS and arg.keyword.value not in by_name:
+                continue  # `**kwargs` handed to keras.Model's __init__: its name, which changes no computation
             if arg.star or (arg.keyword is None and index >= len(positional)) or (arg.keyword is not None and arg.keyword.value not in by_name):
                 raise _Unfollowable(arg, f"`{self.code(arg).strip()}` does not bind a parameter of {node.name.value}.__init__")
             name = positional[index].name.value if arg.keyword is None else arg.keyword.value
@@ -425,6 +428,35 @@ def _self_attribute_assignment(small) -> tuple[str, cst.BaseExpression] | None:
         if attr is not None:
             return attr, small.value
     return None
+
+
+_MODEL_KEYWORDS = frozenset({"name", "trainable", "dtype"})  # keras.Model's own keywords a subclass may pass on
+
+
+def _only_forwarded_to_base(init: cst.FunctionDef, kwargs: str) -> bool:
+    """``def __init__(self, units=32, **kwargs): super().__init__(**kwargs)``: the keyword arguments go to
+    keras.Model and nowhere else (keras.io's subclassing guide writes every model so)."""
+    for statement in _body_of(init.body):
+        if not _mentions(statement, kwargs):
+            continue
+        if not _is_super_init(statement):
+            return False
+        call = statement.body[0].value
+        if not any(arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == kwargs for arg in call.args):
+            return False
+    return True
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    found: list[cst.Name] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, seen: cst.Name) -> None:
+            if seen.value == name:
+                found.append(seen)
+
+    node.visit(Finder())
+    return bool(found)
 
 
 def _is_super_init(statement: cst.CSTNode) -> bool:
