@@ -46,6 +46,9 @@ class KerasCall:
     # A layer class of the script (``class Attention(keras.layers.Layer)``) that this call instantiates;
     # ``name`` is then "keras.layers.Layer" (k2t.translate.custom_layers).
     layer_class: LayerClass | None = field(default=None, compare=False, repr=False)
+    # The attribute a keras.Model subclass keeps the layer in (``self.classifier = layers.Dense(3)``): the
+    # torch attribute's name too, so the module reads like the script (k2t.parse.subclassed).
+    attribute: str | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:

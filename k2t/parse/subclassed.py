@@ -17,6 +17,7 @@ attributes other than layers) is an _Unfollowable at that construct: a K2T103, n
 from __future__ import annotations
 
 import ast
+import dataclasses
 import operator
 import re
 from dataclasses import dataclass, field
@@ -160,7 +161,8 @@ class SubclassedMixin:
                 attributes.containers[attr] = self._layer_dict(attr, value, node, inner, attributes)
                 continue
             if self._is_layer(value):
-                attributes.layers[attr] = (self.call(value, self.keras_name(value.func), inner), id(value))
+                made = self.call(value, self.keras_name(value.func), inner)
+                attributes.layers[attr] = (dataclasses.replace(made, attribute=attr), id(value))
                 continue
             known, _ = self.evaluate(value, inner)
             if isinstance(known, Unknown) or not is_constant(known):

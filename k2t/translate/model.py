@@ -244,6 +244,10 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
             names.append(layer.bound.var)  # self.normalizer = normalizer
             used.add(layer.bound.var)
             continue
+        if layer.attribute is not None and layer.attribute.isidentifier() and layer.attribute not in used:
+            names.append(layer.attribute)  # self.classifier = layers.Dense(3) in a keras.Model subclass
+            used.add(layer.attribute)
+            continue
         given = layer.kwarg("name")
         if given is not None and given.is_literal and isinstance(given.literal, str):
             candidate = re.sub(r"\W", "_", given.literal)
