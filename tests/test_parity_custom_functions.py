@@ -63,6 +63,15 @@ def weighted_mse(weight):
     return loss
 """
 
+LOSS_FUNCTIONS_CALLED = """\
+def mixed_loss(y_true, y_pred):
+    return keras.losses.mean_squared_error(y_true, y_pred) + 0.5 * keras.losses.mean_absolute_error(y_true, y_pred)
+
+
+def bce_plus(y_true, y_pred):
+    return keras.losses.binary_crossentropy(y_true, y_pred) + 0.1 * K.mean(y_pred, axis=-1)
+"""
+
 METRIC_FACTORY = """\
 def scaled(factor):
     def scaled_mae(y_true, y_pred):
@@ -121,6 +130,9 @@ CASES = {
     # 72 training rows in batches of 16: the last batch divides by 8.
     "cast_of_a_dynamic_batch_size": (BATCH_SSE, LINEAR, "regression", "batch_sse", '["mae"]', ""),
     "class_weight": (WEIGHTED_BCE, SIGMOID, "binary", "weighted_bce", '["accuracy"]', ", class_weight={0: 1.0, 1: 3.0}"),
+    # keras.losses' functions called inside the script's own loss: one value per sample, as Keras returns them.
+    "keras_loss_functions_called": (LOSS_FUNCTIONS_CALLED, LINEAR, "regression", "mixed_loss", '["mae"]', ""),
+    "keras_bce_function_called": (LOSS_FUNCTIONS_CALLED, SIGMOID, "binary", "bce_plus", '["accuracy"]', ""),
 }
 
 TARGETS_HERE = {**TARGETS, "flat": 'y = x[:, :2].sum(axis=1).astype("float32")'}

@@ -326,6 +326,11 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.backend.sparse_categorical_crossentropy": (C("lab", "prob"), C("lab", "x", from_logits="True"),
                                                       C("lab2", "prob1", axis="1")),
     "keras.ops.sparse_categorical_crossentropy": (C("lab", "prob"), C("lab", "x", from_logits="True")),
+    "keras.losses.mean_squared_error": (C("x", "y"),),
+    "keras.losses.mean_absolute_error": (C("x", "y"),),
+    "keras.losses.binary_crossentropy": (C("t01", "prob01"), C("t01", "x", from_logits="True")),
+    "keras.losses.categorical_crossentropy": (C("oh", "prob"), C("oh", "x", from_logits="True")),
+    "keras.losses.sparse_categorical_crossentropy": (C("lab", "prob"), C("lab", "x", from_logits="True")),
     # creation
     "keras.backend.epsilon": (C(),),
     "keras.backend.floatx": (C(),),

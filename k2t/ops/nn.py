@@ -113,6 +113,25 @@ BCE_LOGITS = 'F.binary_cross_entropy_with_logits({output}, {target}, reduction="
 CCE_LOGITS = "-torch.sum({(target)} * F.log_softmax({output}, dim={axis}), dim={axis})"
 SPARSE_LOGITS = 'F.cross_entropy({(output)}.movedim({axis}, 1), {(target)}.long(), reduction="none")'
 
+Y_TRUE_PRED = (p("y_true"), p("y_pred"))
+NO_SMOOTHING = p("label_smoothing", "0.0", only=("0.0", "0"))
+LAST_AXIS = p("axis", "-1", only=("-1",))
+
+
+def _y(template: str) -> str:
+    """A template of (target, output) written for keras.losses' (y_true, y_pred)."""
+    for old, new in (("target", "y_true"), ("output", "y_pred")):
+        template = template.replace("{" + old + "}", "{" + new + "}").replace("{(" + old + ")}", "{(" + new + ")}")
+    return template
+
+
+def _per_sample(inner: Callable[[Bound], str]) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        return f"torch.mean({inner(bound)}, dim=-1)"
+
+    return template
+
+
 ROWS: tuple[Op, ...] = (
     # activations
     Op("keras.activations.relu", (X, p("negative_slope", "0.0"), p("max_value", "None"), p("threshold", "0.0")),
@@ -234,4 +253,25 @@ ROWS: tuple[Op, ...] = (
        _from_logits(SPARSE_LOGITS, "F.cross_entropy(torch.log(" + CLIPPED + ").movedim({axis}, 1), "
                                    '{(target)}.long(), reduction="none")'),
        "as keras.backend's; Keras 3 takes only axis=-1"),
+    *(
+        # keras.losses' functions called directly (`return keras.losses.mse(y_true, y_pred) * 2` in a custom
+        # loss): one value per sample, the mean over the last axis, y_true the shape of y_pred.
+        Op("keras.losses.mean_squared_error", Y_TRUE_PRED, "torch.mean(torch.square({(y_pred)} - {(y_true)}), dim=-1)",
+           "per sample: the mean over the last axis", aliases=("keras.metrics.mean_squared_error",)),
+        Op("keras.losses.mean_absolute_error", Y_TRUE_PRED, "torch.mean(torch.abs({(y_pred)} - {(y_true)}), dim=-1)",
+           "per sample: the mean over the last axis", aliases=("keras.metrics.mean_absolute_error",)),
+        Op("keras.losses.binary_crossentropy", (*Y_TRUE_PRED, p("from_logits", "False"), NO_SMOOTHING, LAST_AXIS),
+           _per_sample(_from_logits(_y(BCE_LOGITS), f'F.binary_cross_entropy({_y(CLIPPED)}, {{y_true}}, reduction="none")')),
+           "per sample: the mean over the last axis of the crossentropy of probabilities clipped to [1e-7, 1 - 1e-7]"),
+        Op("keras.losses.categorical_crossentropy", (*Y_TRUE_PRED, p("from_logits", "False"), NO_SMOOTHING, LAST_AXIS),
+           _from_logits(_y(CCE_LOGITS).replace("{axis}", "-1"),
+                        "-torch.sum({(y_true)} * torch.log(torch.clamp({(y_pred)} / torch.sum({y_pred}, dim=-1, "
+                        f"keepdim=True), {EPSILON}, 1 - {EPSILON})), dim=-1)"),
+           "per sample; probabilities renormalised to sum 1, then clipped to [1e-7, 1 - 1e-7]"),
+        Op("keras.losses.sparse_categorical_crossentropy",
+           (*Y_TRUE_PRED, p("from_logits", "False"), p("ignore_class", "None", only=("None",)), LAST_AXIS),
+           _from_logits(_y(SPARSE_LOGITS).replace("{axis}", "-1"),
+                        "F.cross_entropy(torch.log(" + _y(CLIPPED) + ').movedim(-1, 1), {(y_true)}.long(), reduction="none")'),
+           "per sample; the target has the output's shape without the class axis"),
+    ),
 )
