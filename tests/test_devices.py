@@ -220,6 +220,8 @@ _HOST_BY_DESIGN = {
     ("SparseCategoricalAccuracy.result", "return"): "a host scalar",
     # A train_step's loss tracker (k2t.translate.train_step): a tensor keeps its device, and is summed into a float.
     ("MeanTracker.update_state", "values"): "reduced to a host float",
+    # A dataset's elements as tensors (strings stay NumPy), host data batched before fit moves it.
+    ("_as_data", "return"): "host data",
 }
 
 

@@ -288,7 +288,8 @@ PARITY = textwrap.dedent(
             keras.layers.Dense(1, activation="sigmoid"),
         ])
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(x, y, batch_size=8 * strategy.num_replicas_in_sync, epochs=3, verbose=0, validation_split=0.25)
+    global_batch = 8 * strategy.num_replicas_in_sync
+    history = model.fit(x, y, batch_size=global_batch, epochs=3, verbose=0, validation_split=0.25)
     """
 )
 

@@ -66,8 +66,9 @@ def weighted_mse(weight):
 LOSS_FUNCTIONS_CALLED = """\
 def mixed_loss(y_true, y_pred):
     return keras.losses.mean_squared_error(y_true, y_pred) + 0.5 * keras.losses.mean_absolute_error(y_true, y_pred)
+"""
 
-
+BCE_FUNCTION_CALLED = """\
 def bce_plus(y_true, y_pred):
     return keras.losses.binary_crossentropy(y_true, y_pred) + 0.1 * K.mean(y_pred, axis=-1)
 """
@@ -132,7 +133,7 @@ CASES = {
     "class_weight": (WEIGHTED_BCE, SIGMOID, "binary", "weighted_bce", '["accuracy"]', ", class_weight={0: 1.0, 1: 3.0}"),
     # keras.losses' functions called inside the script's own loss: one value per sample, as Keras returns them.
     "keras_loss_functions_called": (LOSS_FUNCTIONS_CALLED, LINEAR, "regression", "mixed_loss", '["mae"]', ""),
-    "keras_bce_function_called": (LOSS_FUNCTIONS_CALLED, SIGMOID, "binary", "bce_plus", '["accuracy"]', ""),
+    "keras_bce_function_called": (BCE_FUNCTION_CALLED, SIGMOID, "binary", "bce_plus", '["accuracy"]', ""),
 }
 
 TARGETS_HERE = {**TARGETS, "flat": 'y = x[:, :2].sum(axis=1).astype("float32")'}

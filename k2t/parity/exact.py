@@ -541,7 +541,7 @@ def _disable_dropout(kmodel, tmodel) -> int:
         elif type(layer).__name__ == "MultiHeadAttention" and layer.dropout > 0:
             layer._dropout_layer.rate = 0.0  # the dropout on its attention probabilities, a sublayer of its own
             count += 1
-        elif type(layer).__name__ in ("Attention", "AdditiveAttention") and layer.dropout > 0:
+        elif _keras_attention(layer) and layer.dropout > 0:
             layer.dropout = 0.0  # the rate its call reads for the dropout on the attention weights
             count += 1
         for cell in _recurrent_cells(layer):
@@ -610,6 +610,13 @@ def _recurrent_cells(layer) -> list:
     layers = [layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)]
     cells = [getattr(each, "cell", None) for each in layers if each is not None]
     return [cell for cell in cells if hasattr(cell, "recurrent_dropout")]
+
+
+def _keras_attention(layer) -> bool:
+    """keras.layers.Attention / AdditiveAttention, not a script's own layer class of that name (Kaggle's Attention)."""
+    import keras
+
+    return isinstance(layer, (keras.layers.Attention, keras.layers.AdditiveAttention))
 
 
 def _keras_layers(model):
