@@ -22,21 +22,36 @@ FORWARD_CASES = {
     # Flatten over 2x2x512: Keras's channels-last order feeds fc1.
     "vgg16_top": "keras.applications.VGG16(weights=None, input_shape=(64, 64, 3), classes=6)",
     "vgg16_max": 'keras.applications.vgg16.VGG16(include_top=False, weights=None, input_shape=(48, 48, 3), pooling="max")',
+    # The input's Rescaling and Normalization, swish, squeeze-and-excitation, kernels 3 and 5 (correct_pad).
+    "efficientnet_b0_features": "keras.applications.EfficientNetB0(input_shape=(64, 64, 3), include_top=False, weights=None)",
+    # Width 1.1 and depth 1.2 (Keras's round_filters, round_repeats); odd sizes; the classifier on logits.
+    "efficientnet_b2_top_logits": "keras.applications.efficientnet.EfficientNetB2(input_shape=(35, 35, 3), weights=None, classes=4, classifier_activation=None)",
 }
 
 
 def _randomize_statistics(keras_model, rng) -> None:
-    """BatchNormalization away from its identity start (gamma 1, beta 0, mean 0, variance 1), so that the
-    comparison sees every BatchNorm's arithmetic."""
+    """BatchNormalization (and EfficientNet's input Normalization, ConvNeXt's LayerNormalization and LayerScale)
+    away from its identity start (gamma 1, beta 0, mean 0, variance 1), so that the comparison sees every
+    BatchNorm's arithmetic."""
+    import numpy as np
+
     for layer in keras_model.layers:
+        if type(layer).__name__ in ("LayerScale", "LayerNormalization"):
+            # ConvNeXt: LayerScale's gamma starts at 1e-6, which would hide each block's branch.
+            layer.set_weights([rng.uniform(0.5, 1.5, weight.shape).astype("float32") for weight in layer.weights])
+        if type(layer).__name__ == "Normalization" and layer.weights:  # ConvNeXt's holds constants
+            size = layer.adapt_mean.shape[0]
+            layer.set_weights([rng.uniform(0, 0.5, size).astype("float32"), rng.uniform(0.05, 0.2, size).astype("float32"), np.array(0)])
+            layer.finalize_state()  # Keras's call reads the statistics finalize_state copies
         if type(layer).__name__ == "BatchNormalization":
-            size = layer.gamma.shape[0]
-            layer.set_weights([
+            size = layer.moving_mean.shape[0]
+            gamma, *others = (
                 rng.uniform(0.5, 1.5, size).astype("float32"),
                 rng.normal(0, 0.1, size).astype("float32"),
                 rng.normal(0, 0.1, size).astype("float32"),
                 rng.uniform(0.5, 1.5, size).astype("float32"),
-            ])
+            )
+            layer.set_weights([gamma, *others] if layer.scale else others)  # InceptionV3's have no gamma
 
 
 @requires_torch
@@ -64,12 +79,106 @@ def test_forward_matches_keras_with_transferred_weights(call):
     plan = conversion.module_plan(type(torch_base).__name__)
     copied = transfer_weights(keras_base, torch_base, plan)
     assert len(copied) == sum(1 for layer in keras_base.layers if layer.weights)
+    # Pixels in [0, 255] for EfficientNet, which rescales them itself.
+    scale = 255.0 if "EfficientNet" in call else 1.0
+    images = rng.uniform(0, scale, size=(2, *keras_base.input_shape[1:])).astype("float32")
+    expected = np.asarray(keras_base(images, training=False))
+    with torch.no_grad():
+        got = torch_base(torch.from_numpy(images)).numpy()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
+
+
+# Issue 14's models, each at Keras's smallest input (32x32; 35 and 33 where odd sizes take other paddings):
+# True for a whole forward pass (the smallest model of each family; ResNet50 is FORWARD_CASES's), else the
+# layer list and parameter count only (a deeper stack of the same blocks, seconds more per case).
+MORE_APPLICATIONS = {
+    "vgg19_top": ("keras.applications.VGG19(weights=None, input_shape=(32, 32, 3), classes=3)", True),
+    "resnet101_max": ('keras.applications.ResNet101(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
+    "resnet152": ("keras.applications.resnet.ResNet152(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
+    # The strided LAST block's shortcut (a 1x1 max pooling) on odd sizes (9 -> 5, 5 -> 3, 3 -> 2).
+    "resnet50v2_top_logits": ("keras.applications.ResNet50V2(weights=None, input_shape=(35, 35, 3), classes=4, classifier_activation=None)", True),
+    "resnet101v2_avg": ('keras.applications.resnet_v2.ResNet101V2(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")', False),
+    "resnet152v2": ("keras.applications.ResNet152V2(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
+    # The transitions' "valid" average pooling on an odd size (9 -> 4).
+    "densenet121_top": ("keras.applications.DenseNet121(weights=None, input_shape=(33, 33, 3), classes=5)", True),
+    "densenet169_max": ('keras.applications.densenet.DenseNet169(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
+    "densenet201": ("keras.applications.DenseNet201(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize(("call", "forward"), MORE_APPLICATIONS.values(), ids=MORE_APPLICATIONS.keys())
+def test_more_applications_match_keras(call, forward):
+    """Keras's layers in Keras's order (names, classes; the unnamed ones by class), its parameter count and
+    output shape; and with ``forward``, the output with Keras's weights transferred."""
+    _check_application(call, forward)
+
+
+def _check_application(call: str, forward: bool):
+    """The checks of test_more_applications_match_keras; returns the Keras model and the torch module."""
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    conversion = convert(f"import keras\n\nbase = {call}\nshape, count = base.output_shape, base.count_params()\n", "case.py")
+    assert conversion.diagnostics == []
+    namespace: dict = {}
+    exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    torch_base = namespace["base"].cpu().eval()
+    keras.utils.set_random_seed(0)
+    keras_base = eval(call, {"keras": keras})
+    plan = conversion.module_plan(type(torch_base).__name__)
+    keras_layers = [layer for layer in keras_base.layers if type(layer).__name__ != "InputLayer"]
+    assert [layer_plan.keras_class for layer_plan in plan.layers] == [type(layer).__name__ for layer in keras_layers]
+    assert [name or layer.name for name, layer in zip(plan.keras_layer_names, keras_layers)] == [layer.name for layer in keras_layers]
+    assert (namespace["shape"], namespace["count"]) == (keras_base.output_shape, keras_base.count_params())
+    if not forward:
+        return keras_base, torch_base
+    rng = np.random.RandomState(0)
+    _randomize_statistics(keras_base, rng)
+    copied = transfer_weights(keras_base, torch_base, plan)
+    assert len(copied) == sum(1 for layer in keras_layers if layer.weights)
     images = rng.uniform(0, 1, size=(2, *keras_base.input_shape[1:])).astype("float32")
     expected = np.asarray(keras_base(images, training=False))
     with torch.no_grad():
         got = torch_base(torch.from_numpy(images)).numpy()
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
+    return keras_base, torch_base
+
+
+# ConvNeXt and EfficientNetV2 at Keras's smallest input (32x32): the smallest model of each family forward, one
+# more by its layer list and count only (the largest take 11-13 s each to build in Keras: not tested).
+NEWER_APPLICATIONS = {
+    # A model name of the script's own (every layer's prefix), the head on logits.
+    "convnext_tiny_top_logits": ('keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=3, classifier_activation=None, name="mine")', True),
+    # No PreStem Normalization; the unnamed pooling and LayerNormalization after it.
+    "convnext_small_max": ('keras.applications.convnext.ConvNeXtSmall(include_top=False, include_preprocessing=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
+    # Fused and MBConv blocks, "same" padding; B0's input Rescaling and ImageNet Normalization (constants).
+    "efficientnet_v2_b0_features": ("keras.applications.EfficientNetV2B0(include_top=False, weights=None, input_shape=(32, 32, 3))", True),
+    # S's own table (expansion-1 fused blocks with a residual), its input Rescaling to [-1, 1], the classifier.
+    "efficientnet_v2_s_top": ("keras.applications.efficientnet_v2.EfficientNetV2S(weights=None, input_shape=(32, 32, 3), classes=3)", False),
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize(("call", "forward"), NEWER_APPLICATIONS.values(), ids=NEWER_APPLICATIONS.keys())
+def test_convnext_and_efficientnet_v2_match_keras(call, forward):
+    """As test_more_applications_match_keras, for ConvNeXt (LayerScale, LayerNormalization, its stem and
+    downsampling Keras Sequentials) and EfficientNetV2 (with each block's stochastic-depth Dropout rate)."""
+    import torch
+
+    keras_base, torch_base = _check_application(call, forward)
+    keras_rates = [layer.rate for layer in keras_base.layers if type(layer).__name__ == "Dropout"]
+    assert [module.p for module in torch_base.modules() if isinstance(module, torch.nn.Dropout)] == keras_rates
 
 
 FINE_TUNE = {
@@ -161,9 +270,10 @@ out = keras.applications.{family}.preprocess_input(images)
 
 @requires_keras
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
-@pytest.mark.parametrize("family", ["mobilenet_v2", "resnet50", "vgg16"])
+@pytest.mark.parametrize("family", ["mobilenet_v2", "resnet50", "vgg16", "efficientnet", "resnet_v2", "densenet"])
 def test_preprocess_input_repeats_keras_arithmetic(family, dtype):
-    """The family's mode ("tf" or "caffe"), and Keras's in-place change of a float array."""
+    """The family's mode ("tf", "caffe", "torch", or none for EfficientNet), and Keras's in-place change of a float
+    array."""
     import numpy as np
 
     source = PREPROCESS_SCRIPT.format(family=family, dtype=dtype)
@@ -310,6 +420,7 @@ def test_parity_harness_compares_an_application_model_on_its_output(tmp_path):
         ("from tensorflow.keras.applications import MobileNetV2", "MobileNetV2", "MobileNetV2"),
         ("from keras.applications.resnet50 import ResNet50", "ResNet50", "ResNet50"),
         ("import tensorflow as tf", "tf.keras.applications.VGG16", "VGG16"),
+        ("from keras.applications.efficientnet import EfficientNetB3", "EfficientNetB3", "EfficientNetB3"),
     ],
 )
 def test_every_spelling_reaches_the_class_under_kerass_name(imported, call, class_name):
@@ -320,3 +431,244 @@ def test_every_spelling_reaches_the_class_under_kerass_name(imported, call, clas
     assert f"\nclass {class_name}(nn.Module):" in result.output
     assert f"\nbase = {class_name}().to(device)" in result.output
     assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)  # no Keras or TensorFlow import left
+
+
+MORE_SPELLINGS = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras.applications import DenseNet121
+from keras.applications.densenet import preprocess_input
+
+images = np.zeros((2, 32, 32, 3), dtype="float32")
+dense_images = preprocess_input(images.copy())
+v2_images = tf.keras.applications.resnet_v2.preprocess_input(images.copy())
+resnet = keras.applications.ResNet101(include_top=False, weights=None, input_shape=(32, 32, 3))
+densenet = DenseNet121(include_top=False, weights=None, input_shape=(32, 32, 3))
+resnet_v2 = tf.keras.applications.resnet_v2.ResNet50V2(include_top=False, weights=None, input_shape=(32, 32, 3))
+"""
+
+
+def test_more_applications_convert_in_script_spellings():
+    """keras.applications.X, an application imported by name, tf.keras's family module, and two families'
+    preprocess_input in one script: each model a class under Keras's name, each preprocess_input its own
+    function in its family's mode."""
+    result = k2t.convert_source(MORE_SPELLINGS, filename="train.py")
+    assert not result.diagnostics
+    for variable, class_name in (("resnet", "ResNet101"), ("densenet", "DenseNet121"), ("resnet_v2", "ResNet50V2")):
+        assert f"\nclass {class_name}(nn.Module):" in result.output
+        assert f"\n{variable} = {class_name}().to(device)" in result.output
+    assert "\ndense_images = preprocess_input(images.copy())" in result.output
+    assert "\nv2_images = preprocess_input_2(images.copy())" in result.output
+    assert 'preprocess_input in "torch" mode' in result.output and 'preprocess_input in "tf" mode' in result.output
+    assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)
+
+
+@requires_torch
+@requires_keras
+def test_efficientnet_stochastic_depth_rates_are_kerass():
+    """Each residual block's Dropout(noise_shape=(None, 1, 1, 1)) rate, 0.2 * b / blocks over B3's 26 blocks
+    (depth 1.4), as torch Dropouts on a per-sample mask (off in eval, and in `parity --exact`)."""
+    import keras
+
+    call = "keras.applications.EfficientNetB3(input_shape=(32, 32, 3), include_top=False, weights=None)"
+    result = k2t.convert_source(f"import keras\n\nbase = {call}\n", filename="train.py")
+    assert not result.diagnostics
+    namespace: dict = {}
+    exec(compile(result.output, "train_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    keras_rates = [layer.rate for layer in eval(call, {"keras": keras}).layers if type(layer).__name__ == "Dropout"]
+    torch_rates = [block.drop.p for block in namespace["base"].blocks if block.drop is not None]
+    assert len(keras_rates) == 19
+    assert torch_rates == keras_rates
+
+
+NEWER_SPELLINGS = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras.applications.efficientnet_v2 import EfficientNetV2B0, preprocess_input
+
+images = np.zeros((2, 32, 32, 3), dtype="float32")
+v2_images = preprocess_input(images)
+convnext_images = keras.applications.convnext.preprocess_input(images)
+large = tf.keras.applications.convnext.ConvNeXtLarge(include_top=False, weights=None, input_shape=(32, 32, 3))
+v2 = EfficientNetV2B0(include_top=False, include_preprocessing=False, weights=None, input_shape=(32, 32, 3))
+"""
+
+
+def test_convnext_and_efficientnet_v2_convert_in_script_spellings():
+    """ConvNeXt through tf.keras's family module, EfficientNetV2 imported by name (keras.applications.X is
+    test_convnext_and_efficientnet_v2_match_keras's); their preprocess_input (a pass-through in Keras 3) as one
+    generated function."""
+    result = k2t.convert_source(NEWER_SPELLINGS, filename="train.py")
+    assert not result.diagnostics
+    for variable, class_name in (("large", "ConvNeXtLarge"), ("v2", "EfficientNetV2B0")):
+        assert f"\nclass {class_name}(nn.Module):" in result.output
+        assert f"\n{variable} = {class_name}().to(device)" in result.output
+    assert "\nv2_images = preprocess_input(images)" in result.output
+    assert "\nconvnext_images = preprocess_input(images)" in result.output
+    assert result.output.count("\ndef preprocess_input(") == 1
+    assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)
+
+
+DECODE_SCRIPT = """\
+import numpy as np
+import keras
+from keras.applications.imagenet_utils import decode_predictions
+
+rng = np.random.RandomState(0)
+preds = rng.uniform(0, 1, size=(2, 1000)).astype("float32")
+top3 = decode_predictions(preds, top=3)
+top5 = keras.applications.convnext.decode_predictions(preds)
+"""
+
+
+@requires_torch
+@requires_keras
+def test_decode_predictions_reads_kerass_cached_class_index(tmp_path, monkeypatch):
+    """imagenet_utils' function and a family's alias: Keras's result from the class index Keras caches under
+    $KERAS_HOME/models (a small fake one here; Keras is handed the same dict, so nothing is downloaded), and a
+    one-line error naming the file when it is missing."""
+    import json
+
+    import numpy as np
+    import torch
+    from keras.src.applications import imagenet_utils
+
+    class_index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    (tmp_path / "models").mkdir()
+    cached = tmp_path / "models" / "imagenet_class_index.json"
+    cached.write_text(json.dumps(class_index), encoding="utf-8")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", class_index)  # Keras's own cache: it reads no file
+    result = k2t.convert_source(DECODE_SCRIPT, filename="predict.py")
+    assert not result.diagnostics
+    assert "\ntop5 = decode_predictions(preds)" in result.output
+    assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)
+    keras_side: dict = {}
+    exec(compile(DECODE_SCRIPT, "predict.py", "exec"), keras_side)  # noqa: S102 (the Keras script itself)
+    torch_side: dict = {}
+    exec(compile(result.output, "predict_torch.py", "exec"), torch_side)  # noqa: S102 (the test runs k2t's output)
+    assert (torch_side["top3"], torch_side["top5"]) == (keras_side["top3"], keras_side["top5"])
+    assert torch_side["decode_predictions"](torch.from_numpy(keras_side["preds"]), top=3) == keras_side["top3"]
+    cached.unlink()
+    with pytest.raises(FileNotFoundError) as missing:
+        torch_side["decode_predictions"](np.zeros((1, 1000)))
+    assert str(cached) in str(missing.value) and "\n" not in str(missing.value)
+
+
+
+
+MORE_FORWARD_CASES = {
+    # Width 0.5, two depthwise filters per channel; Keras's classifier as a 1x1 convolution.
+    "mobilenet_top_logits": "keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.5, depth_multiplier=2, weights=None, classes=5, classifier_activation=None)",
+    # Odd size: conv_pad's one row after, then a "valid" convolution, floors where "same" would round up.
+    "mobilenet_odd_features": "keras.applications.MobileNet(input_shape=(33, 33, 3), include_top=False, weights=None)",
+    # The model's Rescaling, hard_swish, squeeze-and-excitation with hard_sigmoid, the top's conv_2 and logits.
+    "mobilenet_v3_small_top_logits": "keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), weights=None, classes=5, classifier_activation=None)",
+    # Squeeze-and-excitation in ReLU blocks, width 0.75; odd size (correct_pad).
+    "mobilenet_v3_large_features": "keras.applications.MobileNetV3Large(input_shape=(33, 33, 3), alpha=0.75, include_top=False, weights=None)",
+    # ReLU everywhere, 3x3 kernels, no squeeze-and-excitation, no Rescaling.
+    "mobilenet_v3_small_minimalistic_max": 'keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=True, include_preprocessing=False, include_top=False, weights=None, pooling="max")',
+    # Unnamed shortcut convolutions, max pooling with padding "same".
+    "xception_top": "keras.applications.Xception(input_shape=(71, 71, 3), weights=None, classes=5)",
+    # Every convolution unnamed, BatchNormalization without scale, average pooling not counting the padding.
+    "inception_v3_features": "keras.applications.InceptionV3(input_shape=(75, 75, 3), include_top=False, weights=None)",
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("call", MORE_FORWARD_CASES.values(), ids=MORE_FORWARD_CASES.keys())
+def test_more_applications_match_keras_layer_by_layer(call):
+    """The forward pass with Keras's weights transferred, and the plan's layers in Keras's order (what
+    ``base.layers[:n]`` picks): Keras lists a graph's layers by depth, not as the builder calls them."""
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.parity.instrument import convert
+    from k2t.translate.dims import static_int
+    from k2t.weights import transfer_weights
+
+    conversion = convert(f"import keras\n\nbase = {call}\n", "case.py")
+    assert conversion.diagnostics == []
+    namespace: dict = {}
+    exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    torch_base = namespace["base"].cpu().eval()
+    keras.utils.set_random_seed(0)
+    keras_base = eval(call, {"keras": keras})
+    plan = conversion.module_plan(type(torch_base).__name__)
+    keras_layers = [(layer.name, type(layer).__name__) for layer in keras_base.layers[1:]]  # the InputLayer aside
+    # Keras's own names of the layers it leaves unnamed (conv2d_3, ...) count from the session's start.
+    named = zip(plan.keras_layer_names, plan.layers, keras_layers)
+    planned = [(name or keras_name, layer.keras_class) for name, layer, (keras_name, _) in named]
+    assert planned == keras_layers
+    assert tuple(static_int(dim) for dim in plan.layers[-1].output_shape) == keras_base.output_shape[1:]  # base.output_shape
+    rng = np.random.RandomState(0)
+    _randomize_statistics(keras_base, rng)
+    copied = transfer_weights(keras_base, torch_base, plan)
+    assert len(copied) == sum(1 for layer in keras_base.layers if layer.weights)
+    assert sum(value.numel() for value in torch_base.state_dict().values()) == keras_base.count_params()  # nothing more
+    # Pixels in [0, 255] for a model that rescales them itself.
+    scale = 255.0 if "MobileNetV3" in call and "include_preprocessing=False" not in call else 1.0
+    images = rng.uniform(0, scale, size=(2, *keras_base.input_shape[1:])).astype("float32")
+    expected = np.asarray(keras_base(images, training=False))
+    with torch.no_grad():
+        got = torch_base(torch.from_numpy(images)).numpy()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
+
+
+MOBILE_AND_INCEPTION_SPELLINGS = """\
+import numpy as np
+import keras
+import tensorflow as tf
+from tensorflow.keras.applications import Xception
+from keras.applications.mobilenet import MobileNet
+
+images = np.zeros((2, 75, 75, 3), dtype="float32")
+images = keras.applications.inception_v3.preprocess_input(images)
+small = keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), include_top=False, weights=None)
+large = tf.keras.applications.MobileNetV3Large(input_shape=(32, 32, 3), include_top=False, weights=None)
+xception = Xception(input_shape=(71, 71, 3), include_top=False, weights=None)
+inception = keras.applications.inception_v3.InceptionV3(input_shape=(75, 75, 3), include_top=False, weights=None)
+mobilenet = MobileNet(input_shape=(32, 32, 3), include_top=False, weights=None)
+"""
+
+
+def test_more_applications_convert_from_the_scripts_spellings():
+    """MobileNet, MobileNetV3Small/Large, Xception and InceptionV3 by attribute, from-import and module path,
+    and a family's preprocess_input: each a generated class or function, no Keras left."""
+    result = k2t.convert_source(MOBILE_AND_INCEPTION_SPELLINGS, filename="train.py")
+    assert not result.diagnostics
+    for name in ("MobileNetV3Small", "MobileNetV3Large", "Xception", "InceptionV3", "MobileNet"):
+        assert f"\nclass {name}(nn.Module):" in result.output
+    assert "\ndef preprocess_input(x):" in result.output
+    assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)
+
+
+@requires_keras
+@pytest.mark.parametrize("family", ["mobilenet", "mobilenet_v3", "xception", "inception_v3"])
+def test_more_preprocess_input_repeat_kerass_arithmetic(family):
+    """"tf" mode for MobileNet, Xception and InceptionV3; MobileNetV3's returns x (its model rescales)."""
+    test_preprocess_input_repeats_keras_arithmetic(family, "float32")
+
+
+@pytest.mark.parametrize(
+    ("call", "at", "message"),
+    [
+        ("keras.applications.Xception(input_shape=(70, 71, 3), include_top=False, weights=None)", "70", "smaller than 71x71"),
+        ("keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=1, weights=None)", "1,", "must be True or False"),
+        ("keras.applications.MobileNet(input_shape=(32, 32, 3), depth_multiplier=0.5, weights=None)", "0.5", "a positive integer"),
+        ("keras.applications.InceptionV3(include_top=False, input_shape=(75, 75, 3))", "keras", "k2t weights"),
+    ],
+    ids=["xception_too_small", "minimalistic_not_bool", "depth_multiplier_float", "inception_default_imagenet"],
+)
+def test_more_applications_diagnose_what_keras_refuses(call, at, message):
+    """At the argument (at the call for Keras's default weights, "imagenet")."""
+    result = k2t.convert_source(f"import keras\n\nbase = {call}\n", filename="train.py")
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, len("base = ") + call.index(at) + 1, "K2T102")
+    assert message in diagnostic.message

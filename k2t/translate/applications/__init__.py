@@ -8,16 +8,25 @@ submodules, so that Keras's weights transfer layer by layer, by Keras's layer na
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...diagnostics import Unsupported
 from ...ir import KerasCall
 from ...parse.syntax import APPLICATIONS
+from ..dims import Dim, check_shape, known
 from ..helpers import Helper
 from ..plan import LayerPlan, ModulePlan
 
 BATCH_NORM = Helper("BatchNorm", "layers/batch_norm.py.j2")
 SAME_PADDING = Helper("same_padding", "layers/same_padding.py.j2")
+
+
+def block_definition(name: str, template: str, **uses: object) -> Helper:
+    """A class (or function) an architecture's model class builds on, as a definition of its own: a script with
+    two models of one family (ResNet50 and ResNet101) defines it once, and another definition of the same name is
+    renamed, the classes using it following (ScriptPlan.add_helper). ``uses``: the template's arguments, the
+    definitions it calls among them (BATCH_NORM, another block)."""
+    return Helper(name, f"applications/blocks/{template}.py.j2", tuple(uses.items()))
 
 # Keras's parameters, in order, per application.
 PARAMETERS = {
@@ -52,7 +61,64 @@ PARAMETERS = {
         "classifier_activation",
         "name",
     ),
+    **dict.fromkeys(
+        (f"EfficientNetB{size}" for size in range(8)),
+        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+    ),
 }
+# VGG19, ResNet101 and ResNet152, the ResNet V2 and DenseNet models: Keras's common signature.
+PARAMETERS.update(
+    dict.fromkeys(
+        ("VGG19", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "DenseNet121", "DenseNet169", "DenseNet201"),
+        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+    )
+)
+# MobileNet (V1), MobileNetV3, Xception, InceptionV3 (k2t.translate.applications.mobilenet, mobilenet_v3, xception,
+# inception_v3): their parameters, their sizes, and the arguments only they take.
+PARAMETERS.update(
+    {
+        "MobileNet": (
+            "input_shape", "alpha", "depth_multiplier", "dropout", "include_top", "weights", "input_tensor",
+            "pooling", "classes", "classifier_activation", "name",
+        ),
+        **dict.fromkeys(
+            ("MobileNetV3Small", "MobileNetV3Large"),
+            (
+                "input_shape", "alpha", "minimalistic", "include_top", "weights", "input_tensor", "classes",
+                "pooling", "dropout_rate", "classifier_activation", "include_preprocessing", "name",
+            ),
+        ),
+        **dict.fromkeys(("Xception", "InceptionV3"), PARAMETERS["VGG16"]),
+    }
+)  # fmt: skip
+# Keras's smallest input (its ValueError below it): MobileNetV2's 32 is not checked, the others' are.
+MIN_SIZES = {"MobileNet": 32, "MobileNetV3Small": 32, "MobileNetV3Large": 32, "Xception": 71, "InceptionV3": 75}
+# Arguments of one family, each with Keras's default and the test of a value k2t translates.
+OPTIONS = {
+    "depth_multiplier": (1, lambda value: type(value) is int and value >= 1, "a positive integer"),
+    "dropout": (1e-3, lambda value: type(value) in (int, float) and 0 <= value < 1, "a rate in [0, 1)"),
+    "dropout_rate": (0.2, lambda value: type(value) in (int, float) and 0 <= value < 1, "a rate in [0, 1)"),
+    "minimalistic": (False, lambda value: type(value) is bool, "True or False"),
+    "include_preprocessing": (True, lambda value: type(value) is bool, "True or False"),
+}
+# Keras's input size when the classifier is included and no input_shape is given (224 otherwise).
+DEFAULT_SIZES = {f"EfficientNetB{size}": value for size, value in enumerate((224, 240, 260, 300, 380, 456, 528, 600))}
+DEFAULT_SIZES.update({"Xception": 299, "InceptionV3": 299})
+# ConvNeXt: include_preprocessing (Keras's PreStem Normalization), and a name that prefixes every layer's name.
+PARAMETERS.update(
+    dict.fromkeys(
+        ("ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"),
+        ("include_top", "include_preprocessing", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+    )
+)
+# EfficientNetV2: include_preprocessing (its input Rescaling, and Normalization for B0 to B3) comes last.
+PARAMETERS.update(
+    dict.fromkeys(
+        (*(f"EfficientNetV2B{size}" for size in range(4)), "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"),
+        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "include_preprocessing", "name"),
+    )
+)
+DEFAULT_SIZES.update({f"EfficientNetV2{size}": value for size, value in zip(("B0", "B1", "B2", "B3", "S", "M", "L"), (224, 240, 260, 300, 384, 480, 480))})
 
 
 @dataclass(frozen=True)
@@ -66,6 +132,9 @@ class ApplicationArgs:
     classifier_activation: str | None  # "softmax", or None (logits)
     alpha: float
     code: str  # the call as the script wrote it, for the class's docstring
+    options: dict = field(default_factory=dict)  # a family's own arguments (OPTIONS), Keras's defaults filled in
+    include_preprocessing: bool = True  # ConvNeXt, EfficientNetV2: the input's normalisation inside the model
+    name: str | None = None  # ConvNeXt's model name, which prefixes its layers' names (None: Keras's default)
 
 
 @dataclass
@@ -121,7 +190,8 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     include_top = _literal(call, given, "include_top", True)
     input_shape = _literal(call, given, "input_shape", None)
     if input_shape is None and include_top:
-        input_shape = (224, 224, 3)  # Keras's default size with the classifier
+        size = DEFAULT_SIZES.get(call.short_name, 224)  # Keras's default size with the classifier
+        input_shape = (size, size, 3)
     if not (
         isinstance(input_shape, (tuple, list))
         and len(input_shape) == 3
@@ -153,6 +223,12 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         )
     if not isinstance(alpha, (int, float)) or alpha <= 0:
         raise Unsupported("K2T102", f"{call.short_name}(alpha={alpha!r}) must be a positive number", given["alpha"].pos)
+    _check_min_size(call, given, input_shape)
+    include_preprocessing = _literal(call, given, "include_preprocessing", True)
+    # Only where Keras's layer names depend on it: elsewhere the name stays as the script wrote it.
+    name = _literal(call, given, "name", None) if call.short_name.startswith("ConvNeXt") else None
+    if name is not None and not isinstance(name, str):
+        raise Unsupported("K2T102", f"{call.short_name}(name={name!r}) must be a string", given["name"].pos)
     arguments = ", ".join(
         [*(value.code for value in call.args), *(f"{key}={value.code}" for key, value in call.kwargs)]
     )
@@ -164,7 +240,33 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         classifier_activation=activation,
         alpha=float(alpha),
         code=f"keras.applications.{call.short_name}({arguments})",
+        options=_options(call, given),
+        include_preprocessing=bool(include_preprocessing),
+        name=name,
     )
+
+
+def _check_min_size(call: KerasCall, given: dict, input_shape) -> None:
+    smallest = MIN_SIZES.get(call.short_name)
+    if smallest is not None and min(input_shape[:2]) < smallest:
+        where = given["input_shape"].pos if "input_shape" in given else call.pos
+        raise Unsupported(
+            "K2T102", f"{call.short_name}(): Keras refuses inputs smaller than {smallest}x{smallest}", where
+        )
+
+
+def _options(call: KerasCall, given: dict) -> dict:
+    """The family's own arguments (depth_multiplier, minimalistic, ...) as literals, defaults filled in."""
+    options = {}
+    for key in PARAMETERS[call.short_name]:
+        if key not in OPTIONS:
+            continue
+        default, valid, expected = OPTIONS[key]
+        value = _literal(call, given, key, default)
+        if not valid(value):
+            raise Unsupported("K2T102", f"{call.short_name}({key}={value!r}) must be {expected}", given[key].pos)
+        options[key] = value
+    return options
 
 
 def halved(size: int, times: int) -> int:
@@ -175,34 +277,52 @@ def halved(size: int, times: int) -> int:
     return size
 
 
-def head(args: ApplicationArgs, layers: Layers, channels: int, spatial: int, pool_names: tuple[str, str]) -> list[str]:
+def head(args: ApplicationArgs, layers: Layers, channels: int, spatial: int, pool_names: tuple[str, str]) -> list[Dim]:
     """The layers after the features (pooling, the classifier) and the output shape, batch excluded."""
     if args.include_top:
         layers.add(pool_names[0], "GlobalAveragePooling2D")
         layers.add("predictions", "Dense", "predictions", "dense")
-        return [str(args.classes)]
+        return known([args.classes])
     if args.pooling == "avg":
         layers.add(pool_names[0], "GlobalAveragePooling2D")
-        return [str(channels)]
+        return known([channels])
     if args.pooling == "max":
         layers.add(pool_names[1], "GlobalMaxPooling2D")
-        return [str(channels)]
-    return [str(spatial), str(spatial), str(channels)]
+        return known([channels])
+    return known([spatial, spatial, channels])
 
 
 def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
     """The module plan of a keras.applications call; its class is written whole (``ModulePlan.source``)."""
-    from . import mobilenet_v2, resnet50, vgg16
+    from . import convnext, densenet, efficientnet, efficientnet_v2, mobilenet_v2, resnet, resnet_v2, vgg
 
-    builders = {"MobileNetV2": mobilenet_v2.build, "ResNet50": resnet50.build, "VGG16": vgg16.build}
+    builders = {
+        "MobileNetV2": mobilenet_v2.build,
+        **{variant: efficientnet.build_for(variant) for variant in efficientnet.VARIANTS},
+        # One module per family, one builder per model of it.
+        **{variant: family.build_for(variant) for family in (vgg, resnet, resnet_v2, densenet) for variant in family.VARIANTS},
+        **{variant: convnext.build_for(variant) for variant in convnext.VARIANTS},
+        **{variant: efficientnet_v2.build_for(variant) for variant in efficientnet_v2.VARIANTS},
+    }
+    from . import inception_v3, mobilenet, mobilenet_v3, xception
+
+    builders.update(
+        {
+            "MobileNet": mobilenet.build,
+            "MobileNetV3Small": mobilenet_v3.build_for("small"),
+            "MobileNetV3Large": mobilenet_v3.build_for("large"),
+            "Xception": xception.build,
+            "InceptionV3": inception_v3.build,
+        }
+    )
     args = application_args(call)
     if args.input_shape[0] != args.input_shape[1]:
         raise Unsupported("K2T102", f"{call.short_name}() with a non-square input_shape is not translated", call.pos)
     template, context, layers, output_shape, helpers = builders[APPLICATIONS[call.name]](args)
-    layers.plans[-1].output_shape = output_shape
+    layers.plans[-1].output_shape = check_shape(output_shape)
     context = {
         "keras_call": args.code,
-        "batch_norm": BATCH_NORM.name,
+        "batch_norm": BATCH_NORM,
         "in_channels": args.input_shape[2],
         "top": args.include_top,
         "pooling": args.pooling,
@@ -216,7 +336,7 @@ def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
         keras_name=call.short_name.lower(),
         params=[],
         layers=layers.plans,
-        input_shape=[str(size) for size in args.input_shape],
+        input_shape=known(list(args.input_shape)),
         helpers=[BATCH_NORM, *helpers],
         source=Helper(class_name, template, tuple(context.items())),
         keras_layer_names=layers.names,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import SAME_PADDING, ApplicationArgs, Layers, halved, head
+from . import BATCH_NORM, SAME_PADDING, ApplicationArgs, Layers, block_definition, halved, head
 
 # Keras's _inverted_res_block calls: (filters, stride, expansion), block_id 0 to 16.
 BLOCKS = (
@@ -58,10 +58,10 @@ def build(args: ApplicationArgs):
     output_shape = head(args, layers, last_filters, halved(args.input_shape[0], 5), ("", ""))
     context = {
         "channels_first": ["conv1", "bn_conv1", "blocks", "conv_1", "conv_1_bn"],
-        "block": "InvertedResidual",
+        "block": block_definition("InvertedResidual", "mobilenet_v2_block", batch_norm=BATCH_NORM),
         "blocks": blocks,
         "first_filters": first,
         "last_filters": last_filters,
-        "same_padding": SAME_PADDING.name,
+        "same_padding": SAME_PADDING,
     }
     return "applications/mobilenet_v2.py.j2", context, layers, output_shape, [SAME_PADDING]
