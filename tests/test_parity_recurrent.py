@@ -62,6 +62,13 @@ RECURRENT = {
     "gru_reset_before_no_bias": ["keras.layers.GRU(5, reset_after=False, use_bias=False)"],
     "gru_reset_before_dropout": ["keras.layers.GRU(5, reset_after=False, dropout=0.2, recurrent_dropout=0.3, bias_regularizer=\"l2\")"],
     "bidirectional_gru_reset_before_sum": ['keras.layers.Bidirectional(keras.layers.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum")', "keras.layers.Flatten()"],
+    # Activations torch's fused kernels do not compute (tanh, sigmoid gates, SimpleRNN's relu): the step loop.
+    "lstm_relu": ['keras.layers.LSTM(5, activation="relu")'],
+    "lstm_hard_sigmoid_gates_sequences": ['keras.layers.LSTM(5, recurrent_activation="hard_sigmoid", return_sequences=True)', "keras.layers.Flatten()"],
+    "gru_linear_reset_before": ["keras.layers.GRU(5, activation=None, reset_after=False)"],
+    "gru_elu_hard_sigmoid_gates": ['keras.layers.GRU(4, activation="elu", recurrent_activation=keras.activations.hard_sigmoid)'],
+    "simple_rnn_sigmoid": ['keras.layers.SimpleRNN(5, activation="sigmoid")'],
+    "bidirectional_lstm_relu_dropout": ['keras.layers.Bidirectional(keras.layers.LSTM(4, activation="relu", dropout=0.2))'],
     "conv1d_then_lstm": ['keras.layers.Conv1D(6, 3, padding="same", activation="relu")', "keras.layers.MaxPooling1D()", "keras.layers.LSTM(4)"],
 }
 
@@ -216,13 +223,12 @@ UNSUPPORTED = {
     "keras.layers.LSTM(4, recurrent_dropout=1.0)": "recurrent_dropout=1.0",
     "keras.layers.SimpleRNN(4, dropout=1)": "dropout=1",
     "keras.layers.GRU(4, return_state=True)": "return_state=True",
-    "keras.layers.LSTM(4, stateful=True, recurrent_dropout=0.2)": "stateful=True) with dropout",  # stateful: fused layers only
-    'keras.layers.LSTM(4, activation="relu")': "activation='relu'",
-    'keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")': "recurrent_activation='hard_sigmoid'",
+    'keras.layers.SimpleRNN(4, recurrent_activation="sigmoid")': "SimpleRNN(recurrent_activation=...) is not translated",
     "keras.layers.LSTM(4, reset_after=False)": "LSTM(reset_after=...) is not translated: a GRU argument",
     "keras.layers.Bidirectional(keras.layers.LSTM(4), merge_mode=None)": "merge_mode=None) is translated where its 2 outputs are unpacked",
     "keras.layers.Bidirectional(keras.layers.Dense(4))": "Bidirectional(keras.layers.Dense(4))",
-    "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "TimeDistributed(keras.layers.Conv1D(2, 1))",
+    # The wrapped layer's own diagnostic: each step of (10, 4) is a vector, which Conv1D refuses (Keras too).
+    "keras.layers.TimeDistributed(keras.layers.Conv1D(2, 1))": "Conv1D expects 2-D inputs per sample",
 }
 
 
@@ -397,6 +403,18 @@ STATES = {
         _, state_h, state_c = keras.layers.LSTM(6, return_state=True, recurrent_dropout=0.2)(enc_in)
         h, _, _ = keras.layers.LSTM(6, return_sequences=True, return_state=True, dropout=0.1)(dec_in, initial_state=[state_h, state_c])
     """,
+    # Bidirectional(return_state=True): the output, then the forward direction's states, then the backward's.
+    "bidirectional_lstm_encoder_decoder": """
+        encoder_outputs, forward_h, forward_c, backward_h, backward_c = keras.layers.Bidirectional(keras.layers.LSTM(3, return_state=True))(enc_in)
+        state_h = keras.layers.Concatenate()([forward_h, backward_h])
+        state_c = keras.layers.Concatenate()([forward_c, backward_c])
+        h = keras.layers.LSTM(6, return_sequences=True)(dec_in, initial_state=[state_h, state_c])
+    """,
+    "bidirectional_gru_sum_sequences_states_dropout": """
+        sequence, forward_h, backward_h = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True, return_state=True, dropout=0.2), merge_mode="sum")(enc_in)
+        decoded = keras.layers.GRU(3, return_sequences=True)(dec_in, initial_state=[keras.layers.Subtract()([forward_h, backward_h])])
+        h = keras.layers.Concatenate()([decoded, keras.layers.RepeatVector(5)(keras.layers.GlobalAveragePooling1D()(sequence))])
+    """,
     # A helper applied twice: its calls stay inline (one line computes the several outputs of a call).
     "helper_with_states_applied_twice": """
         def encode(t):
@@ -429,7 +447,8 @@ UNSUPPORTED_STATES = {
     "h, c = keras.layers.Dense(4)(enc_in)": "unpacking Dense's output into 2 names",
     "_, s = keras.layers.GRU(4, return_state=True)(enc_in)\nh = keras.layers.Dense(3)(dec_in, initial_state=[s])": "Dense(..., initial_state=...)",
     "_, s = keras.layers.GRU(4, return_state=True)(enc_in)\nh = keras.layers.LSTM(4, return_sequences=True)(dec_in, initial_state=[s])": "LSTM takes 2 initial state tensors",
-    "h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True, return_sequences=True))(enc_in)": "inside Bidirectional",
+    "h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True, return_sequences=True))(enc_in)": "its 5 outputs are unpacked into names",
+    "h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True), merge_mode=None)(enc_in)": "LSTM(return_state=True) inside Bidirectional(merge_mode=None) is not translated",
 }
 
 

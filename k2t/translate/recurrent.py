@@ -20,11 +20,16 @@ gets a wrapper with the same torch parameters that computes the steps in a loop
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, Value
+from .activations import activation_name, apply_activation
+from .custom_cells import custom_cell_rnn, is_custom_cell
+from .dims import Size, static_int
 from .helpers import Helper
 from .initializers import initializer_lines
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms
@@ -70,13 +75,7 @@ _MERGES = {
 # Keras's states of each layer, in the order return_state returns them and initial_state takes them.
 _STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
 # Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
-TAKES_INITIAL_STATE = frozenset(_STATES)
-# Arguments that must keep Keras's default for the fused torch layer to compute the same.
-_FIXED = {
-    "recurrent_activation": ("sigmoid", "torch's LSTM and GRU gates are sigmoids"),
-}
-
-
+TAKES_INITIAL_STATE = frozenset({*_STATES, "RNN"})  # RNN: over one built-in cell, or a cell of the script's own
 def _literal(call: KerasCall, key: str, index: int | None, default):
     value = call.arg(index, key) if index is not None else call.kwarg(key)
     if value is None:
@@ -160,9 +159,11 @@ def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
 
 
 def _recurrent(
-    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False, merge: str = "concat"
-) -> tuple[str, list[str], list[str], str, int | None, Helper]:
-    """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call."""
+    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False, merge: str = "concat",
+    module: str | None = None,
+) -> tuple[str, list[str], list[str], Size, int | None, Helper]:
+    """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call;
+    ``module``: the torch module's path when it is not ``self.{attr}`` (one of an RNN's stacked cells)."""
     kind = call.short_name
     gates = _RECURRENT[kind][1]
     given, extra, _ = call.bind(("units",))
@@ -179,55 +180,45 @@ def _recurrent(
         raise Unsupported("K2T102", f"{kind}(reset_after=...) is not translated: a GRU argument", call.kwarg("reset_after").pos)
     # Keras's GRU(reset_after=False), GRU v1: the reset gate before the recurrent product, one bias.
     reset_before = kind == "GRU" and not _literal(call, "reset_after", None, True)
-    for key, (default, why) in _FIXED.items():
-        if kind == "SimpleRNN" and key == "recurrent_activation":
-            continue
-        value = _literal(call, key, None, default)
-        if value != default:
-            raise Unsupported("K2T102", f"{kind}({key}={value!r}) is not translated: {why}", call.kwarg(key).pos)
-    activation = _literal(call, "activation", None, "tanh")
-    nonlinearity = ""
-    if activation is None or activation not in ("tanh", "relu") or (activation == "relu" and kind != "SimpleRNN"):
-        raise Unsupported("K2T102", f"{kind}(activation={activation!r}) is not translated: torch's fused layer computes tanh", call.kwarg("activation").pos)
-    if activation == "relu":
-        nonlinearity = ', nonlinearity="relu"'
+    activation, recurrent_activation, nonlinearity = _activations(call)
     if bidirectional and _literal(call, "go_backwards", None, False):
-        raise Unsupported("K2T102", f"{kind}(go_backwards=True) inside Bidirectional is not translated", call.kwarg("go_backwards").pos)
-    stateful = _stateful(call, bidirectional)
+        message = f"{kind}(go_backwards=True) inside Bidirectional is not translated (Keras 3 raises ValueError: both of its layers would read backwards)"
+        raise Unsupported("K2T102", message, call.kwarg("go_backwards").pos)
+    stateful = _stateful(call)
     return_state = _literal(call, "return_state", None, False)
-    if bidirectional and return_state:
-        raise Unsupported("K2T102", f"{kind}(return_state=True) inside Bidirectional is not translated", call.kwarg("return_state").pos)
 
     features = ctx.features()  # the steps may be None: torch's recurrent layers take any length
     units = ctx.size(given["units"], f"{attr}_units")
     use_bias = _literal(call, "use_bias", None, True)
     return_sequences = _literal(call, "return_sequences", None, False)
     rates = _dropout_rates(call)
-    arguments = [features, units]
+    arguments = [features.code, units.code]
     if return_sequences:
         arguments.append("return_sequences=True")
-    if return_state:
+    if return_state and not bidirectional:  # a Bidirectional class with states always returns them
         arguments.append("return_state=True")
     arguments += [f"{key}={rate!r}" for key, rate in rates.items() if rate]
     if not use_bias:
         arguments.append("bias=False")
     if bidirectional:
         arguments.append("bidirectional=True")
-    looped = any(rates.values())
-    if stateful and (looped or masked or reset_before):
-        why = "dropout / recurrent_dropout" if looped else "a Keras mask" if masked else "reset_after=False"
-        raise Unsupported("K2T102", f"{kind}(stateful=True) with {why} is not translated: k2t keeps states in torch's fused layer only", call.kwarg("stateful").pos)
-    helper = _wrapper(kind, looped=looped, states=states or return_state, masked=masked, merge=merge, reset_before=reset_before, stateful=stateful)
+    # torch's fused kernels compute tanh (or SimpleRNN's relu) and sigmoid gates: other activations take the step loop.
+    fused_activations = (activation == "tanh" or bool(nonlinearity)) and recurrent_activation == "sigmoid"
+    looped = any(rates.values()) or not fused_activations
+    helper = _wrapper(
+        kind, looped=looped, states=states or return_state, masked=masked, merge=merge, reset_before=reset_before, stateful=stateful,
+        bidirectional=bidirectional, activations=(activation, recurrent_activation),
+    )
     if masked and return_sequences:
         ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
     constructor = f"{helper.name}({', '.join(arguments)}{nonlinearity})"
 
     init: list[str] = []
     regularizers: list[str] = []
-    module = f"self.{attr}"
+    module = module or f"self.{attr}"
     # reset_parameters() runs outside __init__: sizes that are constructor parameters are read off the module.
-    units_code = units if static_int(units) is not None else f"{module}.hidden_size"
-    features_code = features if static_int(features) is not None else f"{module}.input_size"
+    units_code = units.code if units.value is not None else f"{module}.hidden_size"
+    features_code = features.code if features.value is not None else f"{module}.input_size"
     for suffix in ("_l0", "_l0_reverse") if bidirectional else ("_l0",):
         gate_units = f"{gates} * {units_code}" if gates > 1 else units_code
         init += initializer_lines(call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features_code, gate_units)
@@ -250,18 +241,30 @@ def _recurrent(
         biases = {"SimpleRNN": 1, "LSTM": 1, "GRU": 1 if reset_before else 2}[kind] if use_bias else 0
         params = gates * (n * u + u * u + biases * u) * (2 if bidirectional else 1)
     concatenated = bidirectional and merge == "concat"  # both directions side by side; merged otherwise
-    output_units = f"2 * {units}" if concatenated and u is None else str(2 * u) if concatenated else units
+    output_units = Size.of(2) * units if concatenated else units
     ctx.shape = ctx.shape[:-1] + [output_units] if return_sequences else [output_units]
     return constructor, init, regularizers, units, params, helper
 
 
-def _stateful(call: KerasCall, bidirectional: bool) -> bool:
-    """Keras's ``stateful``: the final states of a batch are the initial states of the next, until reset_states()."""
+def _activations(call: KerasCall) -> tuple[str, str, str]:
+    """Keras's activation and recurrent_activation (the gates'; SimpleRNN has none), by name, and torch's
+    ``nonlinearity=`` argument of the fused SimpleRNN (empty where tanh, its default, or another activation)."""
+    kind = call.short_name
+    activation = activation_name(call.kwarg("activation")) if call.kwarg("activation") is not None else "tanh"
+    given = call.kwarg("recurrent_activation")
+    if kind == "SimpleRNN" and given is not None:
+        raise Unsupported("K2T102", "SimpleRNN(recurrent_activation=...) is not translated: an LSTM and GRU argument", given.pos)
+    recurrent_activation = activation_name(given) if given is not None else "sigmoid"
+    nonlinearity = ', nonlinearity="relu"' if kind == "SimpleRNN" and activation == "relu" else ""
+    return activation, recurrent_activation, nonlinearity
+
+
+def _stateful(call: KerasCall) -> bool:
+    """Keras's ``stateful``: the final states of a batch are the initial states of the next, until reset_states().
+    Inside Bidirectional, Keras keeps the states of both directions (each its own layer's)."""
     stateful = _literal(call, "stateful", None, False)
     if not isinstance(stateful, bool):
         raise Unsupported("K2T102", f"{call.short_name}(stateful={stateful!r}) is not translated: k2t takes True or False", call.kwarg("stateful").pos)
-    if stateful and bidirectional:
-        raise Unsupported("K2T102", f"{call.short_name}(stateful=True) inside Bidirectional is not translated", call.kwarg("stateful").pos)
     return stateful
 
 
@@ -278,27 +281,47 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
 
 
 def _wrapper(
-    kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False, stateful: bool = False
+    kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False, stateful: bool = False,
+    bidirectional: bool = False, activations: tuple[str, str] = ("tanh", "sigmoid"),
 ) -> Helper:
-    """The generated class: torch's fused layer, or (with dropout, a Keras mask, or GRU's reset_after=False) the
-    same parameters computed step by step; with ``states``, one that also takes Keras's initial_state and returns
-    its states (return_state); bidirectional with a ``merge`` mode other than concat, one that merges the two
-    directions so; ``stateful``, one that starts each batch from the last one's final states (fused only)."""
+    """The generated class: torch's fused layer, or (with dropout, a Keras mask, GRU's reset_after=False or an
+    activation the fused kernels lack) the same parameters computed step by step; with ``states``, one that also
+    takes Keras's initial_state and returns its states (return_state; bidirectional: both directions' states);
+    bidirectional with a ``merge`` mode other than concat, one that merges the two directions so; ``stateful``, one that starts each batch from the last one's final states (its name ends with
+    Stateful, which k2t.translate.model_api reads)."""
     torch_class, gates = _RECURRENT[kind]
     merged_name, merge_expression = _MERGES.get(merge, ("", None))
+    # A stateful layer of one direction is the class with states: it starts from its own when given no initial_state.
+    # Inside Bidirectional (no initial_state there) it keeps torch's states of both directions; `states` there
+    # is return_state: the class returns the output and both directions' final states.
+    bidirectional_states = bidirectional and states
+    states = not bidirectional and (states or stateful)
     common = (
         ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU" or reset_before), ("states", states),
-        ("merge", merge_expression), ("merge_mode", "None" if merge is None else f'"{merge}"'),
+        ("merge", merge_expression), ("merge_mode", "None" if merge is None else f'"{merge}"'), ("stateful", stateful),
+        ("bidirectional_states", bidirectional_states),
     )
-    suffix = merged_name + ("WithState" if states else "")
+    suffix = merged_name + ("Bidirectional" if bidirectional and (stateful or bidirectional_states) else "")
+    suffix += ("WithState" if bidirectional_states or states and not stateful else "") + ("Stateful" if stateful else "")
     if looped or masked or reset_before:
         loop = "Masked" if masked else "Loop"
-        name = f"Keras{kind}{'ResetBefore' if reset_before else ''}{loop}{suffix}"
-        return Helper(name, "layers/recurrent_loop.py.j2", (*common, ("gates", gates), ("masked", masked), ("reset_before", reset_before)))
-    if stateful:  # the class with states: it starts from its own when given no initial_state
-        common = (*(item for item in common if item[0] != "states"), ("states", True))
-        return Helper(f"Keras{kind}Stateful", "layers/recurrent.py.j2", (*common, ("stateful", True)))
-    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", (*common, ("stateful", False)))
+        activation, recurrent_activation = activations
+        fused = ("tanh", "relu") if kind == "SimpleRNN" else ("tanh",)  # SimpleRNN's relu: its nonlinearity="relu"
+        named = _camel(activation) if activation not in fused else ""
+        named += _camel(recurrent_activation) + "Gates" if recurrent_activation != "sigmoid" else ""
+        name = f"Keras{kind}{named}{'ResetBefore' if reset_before else ''}{loop}{suffix}"
+        loop_args = (
+            ("gates", gates), ("masked", masked), ("reset_before", reset_before), ("activation", activation),
+            ("activation_of", apply_activation(activation, "{x}")), ("gate_of", apply_activation(recurrent_activation, "{x}")),
+            ("own_activations", bool(named)), ("recurrent_activation", recurrent_activation),
+        )
+        return Helper(name, "layers/recurrent_loop.py.j2", (*common, *loop_args))
+    return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
+
+
+def _camel(activation: str) -> str:
+    """``hard_sigmoid`` -> ``HardSigmoid``, for a generated class name."""
+    return "".join(part.capitalize() for part in activation.split("_"))
 
 
 def _mask_argument(ctx: LayerContext, go_backwards: bool) -> str:
@@ -369,6 +392,118 @@ def convert_gru(ctx: LayerContext) -> LayerPlan:
     return _recurrent_layer(ctx)
 
 
+# keras.layers.RNN's built-in cells -> the layer that runs that cell (Keras 3's LSTM is RNN(LSTMCell(...))).
+_CELLS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+_RNN_ARGUMENTS = ("cell", "return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
+_CELL_ONLY = (
+    "k2t translates RNN over LSTMCell, GRUCell and SimpleRNNCell, one or a list / StackedRNNCells of them, "
+    "or over one cell class of the script's own, each written in the RNN's call (`RNN(MinimalRNNCell(4))`; "
+    "a cell of the script's class may also be held in a variable)"
+)
+
+
+@layer("RNN")
+def convert_rnn(ctx: LayerContext) -> LayerPlan:
+    """``RNN(LSTMCell(8, dropout=0.1), return_sequences=True)``: the LSTM layer of that cell and those arguments
+    (Keras's LSTM is that RNN). Stacked cells (``RNN([LSTMCell(8), GRUCell(4)])``, ``StackedRNNCells``) feed each
+    cell the one before's output at every step: the same as one layer per cell, each returning its sequence to
+    the next, the last as the RNN returns; go_backwards reverses the input once, before the first."""
+    ctx.check_arguments(_RNN_ARGUMENTS, set())
+    _check_sequence_input(ctx)
+    rnn = ctx.layer
+    cell = rnn.arg(0, "cell")
+    if is_custom_cell(cell):
+        options = {key: value for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None}
+        return custom_cell_rnn(ctx, cell.keras_call, options)
+    cells = _rnn_cells(rnn)
+    if _literal(rnn, "zero_output_for_mask", 6, False):
+        message = "RNN(zero_output_for_mask=True) is not translated: k2t's recurrent layers keep the last output on masked steps, as LSTM does"
+        raise Unsupported("K2T102", message, rnn.arg(6, "zero_output_for_mask").pos)
+    rnn_options = tuple((key, value) for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None)
+    if len(cells) == 1:
+        ctx.layer = _layer_of_cell(cells[0], rnn_options)
+        try:
+            plan = _recurrent_layer(ctx)
+        finally:
+            ctx.layer = rnn
+        plan.keras_class = "RNN"
+        return plan
+    return _stacked_rnn(ctx, cells, dict(rnn_options))
+
+
+def _rnn_cells(rnn: KerasCall) -> list[KerasCall]:
+    """The built-in cells of ``RNN(cell)``: one, a list of them or StackedRNNCells([...]); else K2T101 at the cell."""
+    cell = rnn.arg(0, "cell")
+    if cell is None:
+        raise Unsupported("K2T102", "RNN needs a cell", rnn.pos)
+    if cell.keras_call is not None and cell.keras_call.name == "keras.layers.StackedRNNCells":
+        stacked = cell.keras_call
+        cell = stacked.arg(0, "cells")
+        if cell is None or len(stacked.args) + len(stacked.kwargs) > 1:
+            raise Unsupported("K2T102", f"{stacked.name}: k2t translates StackedRNNCells([cells]) alone", stacked.pos)
+    items = cell.elements if cell.elements is not None else (cell,)
+    for item in items:
+        if item.keras_call is None or item.keras_call.name not in {f"keras.layers.{name}" for name in _CELLS}:
+            raise Unsupported("K2T101", f"RNN({item.code}) is not translated: {_CELL_ONLY}", item.pos)
+    if not items:
+        raise Unsupported("K2T102", "RNN over no cell is not translated", cell.pos)
+    return [item.keras_call for item in items]
+
+
+def _layer_of_cell(cell: KerasCall, rnn_options: tuple[tuple[str, Value], ...]) -> KerasCall:
+    """``LSTMCell(8, dropout=0.1)`` run by ``RNN(..., return_sequences=True)`` as the call ``LSTM(8, dropout=0.1,
+    return_sequences=True)``, at the cell's place."""
+    for key, value in cell.kwargs:
+        if key in _RNN_ARGUMENTS:
+            raise Unsupported("K2T102", f"{cell.short_name}({key}=...) is not translated: an argument of the RNN, not of its cell", value.pos)
+    kwargs = tuple((key, value) for key, value in cell.kwargs if key != "name")  # the RNN's name names the layer
+    return dataclasses.replace(cell, name=f"keras.layers.{_CELLS[cell.short_name]}", kwargs=(*kwargs, *rnn_options))
+
+
+def _stacked_rnn(ctx: LayerContext, cells: list[KerasCall], options: dict[str, Value]) -> LayerPlan:
+    """Stacked cells as an nn.Sequential of one recurrent module per cell: each takes the sequence the one before
+    returns."""
+    rnn = ctx.layer
+    for key in ("return_state", "stateful"):
+        if key in options and not (options[key].is_literal and options[key].literal is False):
+            raise Unsupported("K2T102", f"RNN({key}=...) over stacked cells is not translated", options[key].pos)
+    if ctx.state_inputs:
+        raise Unsupported("K2T102", "RNN over stacked cells with initial_state is not translated", rnn.pos)
+    for cell in cells:
+        for key in ("dropout", "recurrent_dropout"):
+            value = cell.kwarg(key)
+            if value is not None and not (value.is_literal and value.literal == 0):
+                # Keras 3 draws every stacked cell's input mask in the shape of the RNN's input (RNN._maybe_config_dropout_masks).
+                raise Unsupported("K2T102", f"{cell.short_name}({key}=...) in stacked cells is not translated", value.pos)
+    if ctx.mask.given is not None:
+        raise Unsupported("K2T102", "RNN over stacked cells on a masked sequence is not translated", rnn.pos)
+    options.pop("go_backwards", None)  # the input reversed once, below
+    returns_sequences = options.pop("return_sequences", None)
+    forward = ["x = x.flip(1)  # Keras's go_backwards reads the sequence from its end"] if _literal(rnn, "go_backwards", 3, False) else []
+    constructors, init, regularizers, params = [], [], [], 0
+    for index, cell in enumerate(cells):
+        last = index == len(cells) - 1
+        sequences = returns_sequences if last and returns_sequences is not None else Value("True", cell.pos, True)
+        layer_call = _layer_of_cell(cell, (*options.items(), *((("return_sequences", sequences),) if not last or returns_sequences else ())))
+        module = f"{ctx.self_attr}[{index}]"
+        constructor, cell_init, cell_regularizers, _, cell_params, helper = _recurrent(ctx, layer_call, f"{ctx.attr}_{index}", False, module=module)
+        ctx.helpers.append(helper)
+        constructors.append(constructor)
+        init += cell_init
+        regularizers += cell_regularizers
+        params = None if params is None or cell_params is None else params + cell_params
+    return LayerPlan(
+        keras_class="RNN",
+        attr=ctx.attr,
+        constructor=f"nn.Sequential({', '.join(constructors)})",
+        forward=[*forward, f"x = {ctx.self_attr}(x)  # the stacked cells, each on the sequence of the one before"],
+        init=init,
+        weights="stacked_rnn",
+        regularizers=regularizers,
+        params=params,
+    )
+
+
 @layer("Bidirectional")
 def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("layer", "merge_mode"), set())
@@ -376,15 +511,18 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
     if merge_mode != "concat" and merge_mode not in _MERGES:
         raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
-    if merge_mode is None and ctx.unpacked != 2:
-        # Keras returns the two directions as a list of two tensors: k2t follows them as two names.
-        message = "Bidirectional(merge_mode=None) is translated where its 2 outputs are unpacked into names: `forward, backward = Bidirectional(...)(x)`"
-        raise Unsupported("K2T102", message, ctx.layer.arg(1, "merge_mode").pos)
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
         raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
+    if merge_mode is None and _literal(call, "return_state", None, False):
+        message = f"{call.short_name}(return_state=True) inside Bidirectional(merge_mode=None) is not translated"
+        raise Unsupported("K2T102", message, call.kwarg("return_state").pos)
+    if merge_mode is None and ctx.unpacked != 2:
+        # Keras returns the two directions as a list of two tensors: k2t follows them as two names.
+        message = "Bidirectional(merge_mode=None) is translated where its 2 outputs are unpacked into names: `forward, backward = Bidirectional(...)(x)`"
+        raise Unsupported("K2T102", message, ctx.layer.arg(1, "merge_mode").pos)
     mask = _mask_argument(ctx, go_backwards=False)
     if mask and merge_mode is None:
         raise Unsupported("K2T102", "Bidirectional(merge_mode=None) over a masked sequence is not translated", ctx.layer.arg(1, "merge_mode").pos)
@@ -392,6 +530,8 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     ctx.helpers.append(helper)
     if merge_mode is None:
         ctx.output_shapes = [list(ctx.shape), list(ctx.shape)]
+    if _literal(call, "return_state", None, False):
+        ctx.output_shapes = _bidirectional_state_shapes(ctx, call)
     return LayerPlan(
         keras_class="Bidirectional",
         attr=ctx.attr,
@@ -404,25 +544,127 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     )
 
 
+def _bidirectional_state_shapes(ctx: LayerContext, call: KerasCall) -> list[list[str]]:
+    """The shapes of Bidirectional's outputs with return_state=True: Keras's [output, *forward states, *backward
+    states] (an encoder's `output, forward_h, forward_c, backward_h, backward_c`), checked against the names."""
+    kind = call.short_name
+    states = [f"{direction}_{name}" for direction in ("forward", "backward") for name in _STATES[kind]]
+    if ctx.unpacked != 1 + len(states):
+        message = f"Bidirectional({kind}(return_state=True)) is translated where its {1 + len(states)} outputs are unpacked into names: `{', '.join(('output', *states))} = Bidirectional(...)(x)`"
+        raise Unsupported("K2T102", message, call.kwarg("return_state").pos)
+    units = ctx.size(call.bind(("units",))[0]["units"], f"{ctx.attr}_units")
+    return [list(ctx.shape)] + [[units] for _ in states]
+
+
 @layer("TimeDistributed")
 def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
-    """TimeDistributed(Dense(...)): a torch Linear already acts on the last axis of every step."""
+    """TimeDistributed(layer): Dense as a torch Linear, which already acts on the last axis of every step; any
+    other layer k2t translates (Conv2D, MaxPooling2D, Flatten, ...) in a generated ``TimeDistributed`` module that
+    folds the steps into the batch, calls the layer and unfolds (one call per step, as Keras's, for
+    BatchNormalization)."""
+    from . import registry
     from .layers import convert_dense
 
     ctx.check_arguments(("layer",), set())
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
-    if call is None or call.name != "keras.layers.Dense":
+    if call is None:
         code = inner.code if inner is not None else "nothing"
-        raise Unsupported("K2T102", f"TimeDistributed({code}) is not translated: k2t translates TimeDistributed(Dense(...))", ctx.layer.pos)
+        raise Unsupported("K2T102", f"TimeDistributed({code}) is not translated: k2t translates TimeDistributed over a Keras layer written in the call", ctx.layer.pos)
     if len(ctx.shape) < 2:
         raise Unsupported("K2T102", "TimeDistributed expects (steps, ...) inputs per sample", ctx.layer.pos)
-    outer = ctx.layer
-    ctx.layer = call
-    try:
-        plan = convert_dense(ctx)
-    finally:
-        ctx.layer = outer
-    plan.keras_class = "TimeDistributed"
-    plan.weights = "time_distributed_dense"
-    return plan
+    if call.name == "keras.layers.Dense":
+        outer = ctx.layer
+        ctx.layer = call
+        try:
+            plan = convert_dense(ctx)
+        finally:
+            ctx.layer = outer
+        plan.keras_class = "TimeDistributed"
+        plan.weights = "time_distributed_dense"
+        return plan
+    if call.model is not None or call.short_name in ("Sequential", "Model"):
+        raise Unsupported("K2T102", f"TimeDistributed over a model ({call.short_name}) is not translated", call.pos)
+    converter = registry.LAYERS.get(call.short_name) if call.name.startswith("keras.layers.") else None
+    if converter is None:
+        raise Unsupported("K2T101", f"layer {call.name} inside TimeDistributed is not translated", call.pos)
+    return _folded_steps(ctx, call, converter)
+
+
+# Layers whose output for a sample depends on the rest of the batch (in training).
+_BATCH_READING = frozenset({"BatchNormalization"})
+
+
+def _folded_steps(ctx: LayerContext, call: KerasCall, converter) -> LayerPlan:
+    """TimeDistributed over a layer other than Dense: the layer converted for one step's shape, then called on
+    the steps folded into the batch, or step by step where that differs (Keras 3's TimeDistributed.call stacks
+    the layer's output of each step)."""
+    if ctx.mask.given is not None:
+        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}) over a masked sequence is not translated", ctx.layer.pos)
+    ctx.keras_layout()  # the steps fold from Keras's (batch, steps, ...) order
+    steps = ctx.shape[0]
+    step = LayerContext(ctx.builder, call, ctx.attr, list(ctx.shape[1:]), "keras", False)
+    step.open_sizes()
+    plan = converter(step)
+    channels_first = step.layout == "channels_first"
+    # What the wrapper can run: the layer's submodule called on the step (channels-first where torch wants it),
+    # then an activation, or lines without a submodule.
+    permuted = step.pre == [line for line in step.pre if line.startswith("x = x.permute")] and len(step.pre) == (1 if channels_first else 0)
+    self_attr = f"self.{ctx.attr}"
+    if not permuted or plan.sublayers or plan.nested is not None or plan.weights == "nested":
+        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module", call.pos)
+    ctx.helpers.extend(step.helpers)
+    ctx.shape = [steps, *step.shape]
+    if plan.attr is None:
+        return _inline_folded_steps(ctx, call, plan, step, steps)
+    submodule_call = f"{self_attr}(x)"
+    # An activation the layer applies outside its submodule (Conv2D(activation="relu")), not one it is (Activation).
+    activation_line = f"x = {apply_activation(plan.activation, submodule_call)}" if plan.activation not in (None, "linear") else None
+    if plan.forward == [f"x = {submodule_call}"]:
+        activation_line = None
+    elif activation_line is None or plan.forward != [activation_line]:
+        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module", call.pos)
+    # Keras 3 calls the layer step by step; folding the steps into the batch computes the same for a layer that
+    # treats each sample alone, not for one that reads the batch (BatchNormalization's statistics in training).
+    per_step = plan.keras_class in _BATCH_READING
+    wrapper = Helper(
+        f"TimeDistributed{'PerStep' if per_step else ''}{'ChannelsFirst' if channels_first else ''}",
+        "layers/time_distributed.py.j2",
+        (("channels_first", channels_first), ("per_step", per_step)),
+    )
+    ctx.helpers.append(wrapper)
+    inner_attr = f"{self_attr}.layer"
+    return dataclasses.replace(
+        plan,
+        keras_class="TimeDistributed",
+        constructor=f"{wrapper.name}({plan.constructor})",
+        # The activation, if any, on the unfolded output: Keras's channels-last layout, as the wrapper returns it.
+        forward=[activation_line or f"x = {submodule_call}"],
+        activation=plan.activation if activation_line else "linear",
+        init=[line.replace(f"{self_attr}.", f"{inner_attr}.") for line in plan.init],
+        regularizers=[term.replace(f"{self_attr}.", f"{inner_attr}.") for term in plan.regularizers],
+        weights="wrapper" if plan.weights else None,
+        sublayers=[("layer", "layer", plan.weights)] if plan.weights else [],
+        layout="keras",
+    )
+
+
+def _inline_folded_steps(ctx: LayerContext, call: KerasCall, plan: LayerPlan, step: LayerContext, steps) -> LayerPlan:
+    """A layer without a submodule (pooling or flattening written as a torch function): its lines between the
+    fold and the unfold."""
+    count = static_int(steps)
+    if count is None:
+        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) over a None number of steps is not translated", ctx.layer.pos)
+    back = [f"x = x.permute{(0, *range(2, len(step.shape) + 1), 1)}  # back to channels-last"] if step.layout == "channels_first" else []
+    return dataclasses.replace(
+        plan,
+        keras_class="TimeDistributed",
+        forward=[
+            "x = x.flatten(0, 1)  # Keras's TimeDistributed: every step a sample of its own",
+            *step.pre,
+            *plan.forward,
+            *back,
+            f"x = x.unflatten(0, (-1, {count}))  # the steps back on their own axis",
+        ],
+        layout="keras",
+    )
