@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 from conftest import requires_keras
+from unwrapped import unwrapped
 
 import k2t
 
@@ -83,7 +84,7 @@ def test_a_script_converts_to_a_class_with_only_the_steps_it_uses():
     assert "import ImageDataGenerator" not in output and "keras" not in output.split("class ImageBatches")[0]
     # The call as written, comments included; the class takes what it passes, at Keras's defaults.
     assert "datagen = ImageDataGenerator(\n    rescale=1. / 255,  # the pixels in [0, 1]\n" in output
-    assert 'def __init__(self, zca_whitening=False, horizontal_flip=False, rescale=None, data_format="channels_last", dtype="float32"):' in output
+    assert unwrapped('def __init__(self, zca_whitening=False, horizontal_flip=False, rescale=None, data_format="channels_last", dtype="float32"):') in unwrapped(output)
     assert "x *= self.rescale" in output and "np.flip(x, self.col_axis - 1)" in output
     # No step for what this script leaves at its defaults, no method it does not call.
     for absent in ("zca_whitening_matrix", "_affine_transform", "def fit(", "flow_from_directory", "DirectoryImageBatches", "brightness"):
@@ -133,7 +134,7 @@ def test_fit_evaluate_predict_on_flows_use_the_batch_loops():
     )
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     output = result.output
-    assert "fit_batches(model, optimizer, datagen.flow(x, y, batch_size=8), steps_per_epoch=5, epochs=2, validation_data=(x, y))" in output
+    assert unwrapped("fit_batches(model, optimizer, datagen.flow(x, y, batch_size=8), steps_per_epoch=5, epochs=2, validation_data=(x, y))") in unwrapped(output)
     assert "fit_batches(model, optimizer, train, epochs=1)" in output
     assert "fit_batches(model, optimizer, listed, epochs=1)" in output
     assert 'listed = datagen.flow_from_dataframe(frame, "data/images", x_col="path"' in output and "class DataFrameImageBatches(FileImageBatches)" in output
@@ -229,6 +230,15 @@ def test_fit_statistics_and_standardize_match_keras(keras_generator, generated, 
         expected = theirs.standardize(image.copy())
         np.testing.assert_allclose(ours.standardize(image.copy()), expected, rtol=1e-6, atol=1e-6)
         assert ours.standardize(image.copy()).dtype == expected.dtype
+
+
+@requires_keras
+def test_data_format_and_dtype_none_read_kerass_backend_settings(keras_generator, generated):
+    # Keras 2's cifar10_cnn.py passes data_format=None: the backend's image_data_format(), channels_last.
+    theirs, ours = _both(keras_generator, generated, data_format=None, dtype=None, horizontal_flip=True)
+    assert (ours.data_format, ours.dtype, ours.channel_axis) == (theirs.data_format, theirs.dtype, theirs.channel_axis)
+    batch = next(iter(ours.flow(images(), batch_size=6, shuffle=False)))
+    assert batch.shape == (6, 7, 9, 3) and batch.dtype == np.float32
 
 
 AUGMENTATIONS = {

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import requires_keras, requires_torch, run_standalone
 from test_precision import BFLOAT16_RTOL
+from unwrapped import unwrapped
 
 import k2t
 
@@ -108,7 +109,7 @@ def test_callbacks_on_batches_convert_without_diagnostics():
         _source("model.fit_generator(batches(x, y, 8), 5, 4, 0, [keras.callbacks.EarlyStopping(monitor='loss')])\n"), "case.py"
     )
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
-    assert "fit_batches(model, optimizer, batches(x, y, 8), steps_per_epoch=5, epochs=4, verbose=0, callbacks=[EarlyStopping(monitor='loss')])" in result.output
+    assert "fit_batches(model, optimizer, batches(x, y, 8), steps_per_epoch=5, epochs=4, verbose=0, callbacks=[EarlyStopping(monitor='loss')])" in unwrapped(result.output)
     assert "callback.on_epoch_end(epoch, logs)" in result.output.split("def fit_batches")[1]
 
 
@@ -327,3 +328,27 @@ def test_mixed_bfloat16_predict_on_a_sequence_gives_keras_outputs(tmp_path):
     keras_result, torch_result, _, _ = _run_both(body, "predict", tmp_path, policy=policy)
     assert torch_result.dtype == keras_result.dtype == np.float32  # the float32 last layer, as Keras
     np.testing.assert_allclose(torch_result, keras_result, rtol=BFLOAT16_RTOL)
+
+
+TWO_INPUTS = """
+a = keras.Input((4,), name="a")
+b = keras.Input((2,), name="b")
+joined = layers.Concatenate()([layers.Dense(3, activation="tanh")(a), b])
+two = keras.Model([a, b], layers.Dense(1, activation="sigmoid")(joined))
+two.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+pairs = tf.data.Dataset.from_tensor_slices(((x, x[:, :2]), y)).batch(10)
+named = tf.data.Dataset.from_tensor_slices(({"a": x, "b": x[:, :2]}, y)).batch(10)
+p = two.predict(pairs, verbose=0)
+q = two.predict(named, verbose=0)
+scores = two.evaluate(named, verbose=0)
+"""
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("kind", ["predict", "evaluate"])
+def test_two_inputs_predict_and_evaluate_on_batches_like_keras(kind, tmp_path):
+    """((a, b), y) and ({"a": a, "b": b}, y) batches of a model of two Inputs, beside the prelude's model of one."""
+    keras_result, torch_result, _, _ = _run_both(TWO_INPUTS, kind, tmp_path)
+    np.testing.assert_allclose(torch_result, keras_result, rtol=1e-5, atol=1e-5)

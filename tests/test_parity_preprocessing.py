@@ -79,6 +79,7 @@ ADAPT = {
     "axis_none": adapt_script("axis=None"),
     "sequence_axis_last": adapt_script(shape=(5, 4), layers=("layers.Flatten()", 'layers.Dense(1, activation="sigmoid")')),
     "sequence_axis_steps_and_features": adapt_script("axis=(1, 2)", shape=(5, 4), layers=("layers.Flatten()", 'layers.Dense(1, activation="sigmoid")')),
+    "inverted": adapt_script("axis=-1, invert=True"),  # mean + x * std: Keras's inverse, from the adapted statistics
     "image_then_conv": adapt_script(
         shape=(6, 6, 3), layers=("layers.Conv2D(4, 3)", "layers.Flatten()", 'layers.Dense(1, activation="sigmoid")')
     ),
@@ -131,6 +132,8 @@ GIVEN = {
     "scalar_mean_variance_axis_none": [L("Normalization", "axis=None", "mean=0.3", "variance=2.0")],
     "mean_variance_from_variables": [L("Normalization", "mean=MEAN", "variance=VARIANCE")],
     "after_dense": [L("Dense", "3"), L("Normalization", "mean=[1.0, 2.0, 3.0]", "variance=[1.0, 4.0, 0.5]")],
+    # invert=True: mean + x * max(sqrt(variance), 1e-7); the 1e-16 variance reaches Keras's floor
+    "inverted": [L("Normalization", "mean=[0.5, -1.0, 2.0, 0.0, 1.0, 3.0]", "variance=[4.0, 0.25, 1.0, 9.0, 1e-16, 2.0]", "invert=True")],
 }
 
 
@@ -185,7 +188,7 @@ def test_crops_and_resizes(name, tmp_path):
         ("Resizing(4, 4, pad_to_aspect_ratio=True)", "pad_to_aspect_ratio=True"),
         ("CenterCrop(10, 4)", "Keras then resizes"),
         ("Rescaling([0.5, 1.0, 2.0])", "per-channel scales"),
-        ("Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 1.0, 1.0], invert=True)", "invert=True"),
+        ("Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 1.0, 1.0], invert=INVERT)", "needs a literal True or False"),
         ("Normalization()", "adapt()"),
     ],
 )
@@ -214,3 +217,67 @@ def test_calling_a_layer_object_on_data_is_a_diagnostic():
     result = k2t.convert_source(source, "case.py")
     assert [d.code for d in result.diagnostics] == ["K2T100"], result.diagnostics
     assert "calling the layer `normalizer` on data" in result.diagnostics[0].message
+
+
+STRUCTURED = """\
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+dataframe = pd.DataFrame({"age": rng.randint(30, 70, size=40), "chol": rng.normal(240.0, 40.0, size=40), "target": rng.randint(0, 2, size=40)})
+val_dataframe = dataframe.sample(frac=0.25, random_state=1337)
+train_dataframe = dataframe.drop(val_dataframe.index)
+
+
+def dataframe_to_dataset(dataframe):
+    dataframe = dataframe.copy()
+    labels = dataframe.pop("target")
+    return tf.data.Dataset.from_tensor_slices((dict(dataframe), labels))
+
+
+train_ds = dataframe_to_dataset(train_dataframe).batch(8)
+val_ds = dataframe_to_dataset(val_dataframe).batch(8)
+age = keras.Input(shape=(1,), name="age")
+chol = keras.Input(shape=(1,), name="chol")
+age_normalizer = layers.Normalization()
+age_normalizer.adapt(train_ds.map(lambda x, y: x["age"]).map(lambda x: tf.expand_dims(x, -1)))
+chol_normalizer = layers.Normalization()
+chol_normalizer.adapt(train_ds.map(lambda x, y: x["chol"]).map(lambda x: tf.expand_dims(x, -1)))
+all_features = layers.concatenate([age_normalizer(age), chol_normalizer(chol)])
+output = layers.Dense(1, activation="sigmoid")(layers.Dense(4, activation="relu")(all_features))
+model = keras.Model([age, chol], output)
+model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+model.fit(train_ds, epochs=2, validation_data=val_ds, verbose=0)
+"""
+
+
+def test_structured_data_columns_normalized_from_a_dataset_of_dataframe_columns(tmp_path):
+    """keras.io's structured data classification, numeric columns: one Input per column of a pandas
+    DataFrame, a Normalization adapted on a tf.data dataset of that column (Keras merges each batch's
+    float32 statistics), and fit on batches of dicts keyed by the Input names."""
+    import numpy as np
+
+    from k2t.parity.capture import capture_first, run_keras, run_torch
+    from k2t.parity.functional import keras_layers_for
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    conversion = convert(STRUCTURED, "case.py")
+    assert conversion.output is not None and not conversion.diagnostics, conversion.diagnostics
+    kcap = capture_first(run_keras, STRUCTURED, tmp_path / "case.py", kind="fit")
+    tcap = capture_first(run_torch, conversion, tmp_path / "case.py", kind="fit")
+    kmodel, tmodel = kcap.args[0], tcap.args[0]
+    adapted = [layer for layer in kmodel.layers if type(layer).__name__ == "Normalization"]
+    for layer, attr in zip(adapted, ("age_normalizer", "chol_normalizer")):
+        for statistic in ("mean", "variance"):
+            np.testing.assert_allclose(getattr(getattr(tmodel, attr), statistic).numpy(), np.asarray(getattr(layer, statistic)), rtol=1e-6)
+    plan = conversion.module_plan(type(tmodel).__name__)
+    transfer_weights(kmodel, tmodel, plan, keras_layers_for(kmodel, plan))
+    keras_history = kcap.function(*kcap.args, **kcap.kwargs).history
+    torch_history = tcap.function(*tcap.args, **tcap.kwargs).history
+    assert list(torch_history) == list(keras_history) and len(keras_history["val_loss"]) == 2
+    for key, values in keras_history.items():
+        np.testing.assert_allclose(torch_history[key], values, rtol=1e-4, atol=1e-6, err_msg=key)

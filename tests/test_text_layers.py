@@ -17,6 +17,7 @@ import k2t
 
 # Every feature of the classes (encodings, tf_idf, invert, hashed OOV), so that the generated classes hold them all.
 SCRIPT = """
+import tensorflow as tf
 from tensorflow.keras import layers
 vectorize = layers.TextVectorization(output_mode="tf_idf")
 vectorize.adapt(["a"])
@@ -24,7 +25,7 @@ strings = layers.StringLookup(vocabulary=["a"], invert=True)
 tokens = strings([1])
 buckets = layers.StringLookup(num_oov_indices=2)
 buckets.adapt(["a"])
-hashing = layers.Hashing(num_bins=3)
+hashing = layers.Hashing(num_bins=3, salt=7)
 hashed = hashing(["a"])
 integers = layers.IntegerLookup()
 integers.adapt([1])
@@ -32,6 +33,8 @@ encoding = layers.CategoryEncoding(num_tokens=3)
 encoded = encoding([0])
 discretize = layers.Discretization(bin_boundaries=[0.0])
 bins = discretize([1.0])
+quantiles = layers.Discretization(num_bins=4)
+quantiles.adapt(tf.data.Dataset.from_tensor_slices([1.0, 2.0]).batch(1))
 """
 
 TEXTS = [
@@ -242,13 +245,49 @@ def test_discretization_as_keras(ours, keras_layers, output_mode):
     _same(mine, keras_layers.Discretization(bin_boundaries=boundaries, output_mode=output_mode)(inputs))
 
 
+QUANTILE_DATA = {
+    "array": lambda rng: rng.normal(size=(40, 3)).astype("float32"),
+    "many values": lambda rng: rng.exponential(size=1000),
+    "ties": lambda rng: rng.randint(0, 5, size=(300,)).astype("float64"),
+    "fewer values than bins": lambda rng: np.array([3.0, -1.0, 2.0]),
+    "list of batches": lambda rng: [rng.normal(size=(7,)), rng.normal(size=(60,)), rng.uniform(size=(5, 2))],
+    "plain list": lambda rng: [0.5, -2.0, 3.25, 1.0, 1.0, 7.5],
+}
+
+
+@requires_keras
+@pytest.mark.parametrize("data", list(QUANTILE_DATA))
+@pytest.mark.parametrize(("num_bins", "epsilon"), [(4, 0.01), (3, 0.1), (10, 0.05), (150, 0.01)])
+def test_discretization_adapts_num_bins_as_keras(ours, keras_layers, data, num_bins, epsilon):
+    """Keras's quantile sketch (summaries merged batch by batch, compressed by interpolation): the same
+    float32 boundaries, then the same bins and encodings, for arrays, lists (each item one batch) and batches."""
+    values = QUANTILE_DATA[data](np.random.RandomState(num_bins))
+    mine, theirs = ours["Discretization"](num_bins=num_bins, epsilon=epsilon), keras_layers.Discretization(num_bins=num_bins, epsilon=epsilon)
+    mine.adapt(values)
+    theirs.adapt(values)
+    assert np.asarray(mine.bin_boundaries).tolist() == theirs.bin_boundaries
+    probe = np.linspace(-3.0, 8.0, 45, dtype="float32").reshape(9, 5)
+    _same(mine(probe), theirs(probe), data)
+
+
+@requires_keras
+def test_discretization_adapts_on_a_dataset_with_steps_as_keras(ours, keras_layers):
+    import tensorflow as tf
+
+    values = np.random.RandomState(0).normal(size=(200, 2)).astype("float32")
+    mine = ours["Discretization"](num_bins=5, output_mode="one_hot")
+    theirs = keras_layers.Discretization(num_bins=5, output_mode="one_hot")
+    mine.adapt(ours["ArrayDataset"].from_tensor_slices(values).batch(16), steps=6)
+    theirs.adapt(tf.data.Dataset.from_tensor_slices(values).batch(16), steps=6)
+    assert np.asarray(mine.bin_boundaries).tolist() == theirs.bin_boundaries
+    _same(mine(values[:, 0]), theirs(values[:, 0]))
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("layer = layers.Hashing(num_bins=3, salt=7)", "Hashing(salt=7) is not translated: Keras then hashes with SipHash"),
         ("layer = layers.StringLookup(encoding='latin-1')", "StringLookup(encoding='latin-1') is not translated"),
         ("layer = layers.TextVectorization(standardize=my_standardize)", "TextVectorization(standardize=my_standardize) is not translated"),
-        ("layer = layers.Discretization(num_bins=4)", "Discretization without bin_boundaries="),
         ("layer = layers.CategoryEncoding(num_tokens=4, sparse=True)", "CategoryEncoding(sparse=True) is not translated"),
     ],
 )
@@ -333,6 +372,9 @@ HASHING = [
     {"num_bins": 5, "mask_value": ""},
     {"num_bins": 4, "output_mode": "multi_hot"},
     {"num_bins": 4, "output_mode": "count"},
+    {"num_bins": 3, "salt": 133},
+    {"num_bins": 1000, "salt": [133, 137]},
+    {"num_bins": 5, "mask_value": "", "salt": (2**62 + 11, 0)},
 ]
 
 
@@ -353,6 +395,19 @@ def test_hashing_integers_with_a_mask_and_one_hot_as_keras(ours, keras_layers):
     inputs = [[3], [0], [12], [99]]
     _same(ours["Hashing"](num_bins=6, mask_value=0)(inputs), keras_layers.Hashing(num_bins=6, mask_value=0)(inputs))
     _same(ours["Hashing"](num_bins=6, output_mode="one_hot")(inputs), keras_layers.Hashing(num_bins=6, output_mode="one_hot")(inputs))
+
+
+@requires_keras
+def test_siphash_is_tensorflows_strong_hash_for_every_length(ours):
+    """SipHash-2-4 as to_hash_bucket_strong keys it: every tail length, several blocks, keys with high bits."""
+    import tensorflow as tf
+
+    rng = np.random.RandomState(2)
+    texts = [bytes(rng.randint(0, 256, size=length).astype("uint8")) for length in [*range(70), 255, 1000]]
+    buckets = 2**63 - 1  # the largest int64: the bucket is nearly the hash itself
+    for key in ([0, 0], [133, 137], [2**63 - 2, 2**62 + 5]):
+        theirs = tf.strings.to_hash_bucket_strong(tf.constant(texts), buckets, key=key).numpy().tolist()
+        assert [ours["siphash"](key, text) % buckets for text in texts] == theirs, key
 
 
 @requires_keras

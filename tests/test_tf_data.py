@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 from conftest import requires_keras, requires_torch
+from unwrapped import prose, unwrapped
 
 import k2t
 
@@ -47,7 +48,7 @@ def test_a_pipeline_keeps_its_chain_on_the_generated_class_and_fit_reads_it_as_a
     )
     assert result.ok and not result.diagnostics, _messages(result)
     out = result.output
-    assert "train_ds = ArrayDataset.from_tensor_slices((x, y)).shuffle(100, seed=1).batch(8).prefetch(ArrayDataset.AUTOTUNE)" in out
+    assert unwrapped("train_ds = ArrayDataset.from_tensor_slices((x, y)).shuffle(100, seed=1).batch(8).prefetch(ArrayDataset.AUTOTUNE)") in unwrapped(out)
     assert "fit_batches(model, optimizer, train_ds, epochs=2, validation_data=val_ds, verbose=0)" in out
     assert "evaluate_batches(model, val_ds, verbose=0)" in out
     assert "predict_batches(model, ArrayDataset.from_tensor_slices(x).batch(4), verbose=0)" in out
@@ -74,11 +75,36 @@ def test_an_elementwise_map_runs_on_whole_chunks_and_another_element_by_element(
     assert result.ok and not result.diagnostics, _messages(result)
     out = result.output
     assert "return image.to(torch.float32) / 255.0, F.one_hot(" in out
-    assert ".map(ArrayDataset.elementwise(scale), num_parallel_calls=ArrayDataset.AUTOTUNE)" in out
-    assert ".map(ArrayDataset.elementwise(lambda i, l: (torch.unsqueeze(i, -1) * 2.0, l)))" in out
+    assert unwrapped(".map(ArrayDataset.elementwise(scale), num_parallel_calls=ArrayDataset.AUTOTUNE)") in unwrapped(out)
+    assert unwrapped(".map(ArrayDataset.elementwise(lambda i, l: (torch.unsqueeze(i, -1) * 2.0, l)))") in unwrapped(out)
     # A positive axis counts from the element's first axis: not the same on a stack of elements.
-    assert ".map(lambda i, l: (torch.unsqueeze(i, 0), l))" in out
-    assert ".map(first).filter(ArrayDataset.elementwise(lambda i, l: l > 0))" in out
+    assert unwrapped(".map(lambda i, l: (torch.unsqueeze(i, 0), l))") in unwrapped(out)
+    assert unwrapped(".map(first).filter(ArrayDataset.elementwise(lambda i, l: l > 0))") in unwrapped(out)
+
+
+def test_a_parameter_every_call_passes_a_dataset_is_one_in_the_functions_body():
+    """keras.io's structured data: `def encode(name, dataset): dataset.map(...)` called with the script's
+    dataset; a parameter some call passes something else stays unknown."""
+    result = convert(
+        """
+        def column(name, dataset):
+            feature_ds = dataset.map(lambda x, y: x[name])
+            return feature_ds.map(lambda x: tf.expand_dims(x, -1))
+
+        def maybe(dataset):
+            return dataset.map(lambda a: tf.expand_dims(a, -1))
+
+        train_ds = tf.data.Dataset.from_tensor_slices(({"a": x[:, 0]}, y)).batch(8)
+        column("a", train_ds)
+        column(name="a", dataset=train_ds.take(2))
+        maybe(train_ds)
+        maybe([1.0])
+        """
+    )
+    out = unwrapped(result.output)
+    assert unwrapped("return feature_ds.map(ArrayDataset.elementwise(lambda x: torch.unsqueeze(x, -1)))") in out
+    [left] = [d for d in result.diagnostics]
+    assert (left.code, left.line) == ("K2T150", 15), _messages(result)
 
 
 def test_what_the_generated_class_lacks_is_reported_where_the_script_uses_it():
@@ -111,6 +137,20 @@ def test_a_map_function_k2t_cannot_rewrite_is_reported():
     messages = _messages(result)
     assert any("K2T150 tf.data.Dataset.map(): k2t rewrites a lambda or a top-level function of the script, not `inner`" in m for m in messages)
     assert any("K2T150 `tensorflow.strings.as_string` is not in k2t's op vocabulary" in m for m in messages), messages
+
+
+def test_a_model_called_in_a_map_written_inside_fit_is_reported():
+    """The fit call is rewritten from its text: the augmentation call inside would keep Keras's training=."""
+    result = convert(
+        """
+        data_augmentation = keras.Sequential([layers.RandomFlip("horizontal")])
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+        model.fit(ds.map(lambda a, b: (data_augmentation(a, training=True), b)), epochs=1)
+        """,
+        model=True,
+    )
+    messages = _messages(result)
+    assert any("K2T103 `data_augmentation(...)` in the data of a fit / evaluate / predict call" in m for m in messages), messages
 
 
 def test_a_dataset_as_validation_data_of_a_fit_on_arrays_is_reported():
@@ -203,7 +243,7 @@ again = list(tf.data.Dataset.from_tensor_slices(np.arange(200)).shuffle(1000, se
 def test_shuffle_draws_permutations_with_tf_datas_buffer(tmp_path):
     result = k2t.convert_source(PRELUDE + SHUFFLES, filename="case.py")
     assert result.ok and not result.diagnostics, _messages(result)
-    assert "tf.data's own sequence of random numbers is TensorFlow's" in result.output  # the stated difference
+    assert "tf.data's own sequence of random numbers is TensorFlow's" in prose(result.output)  # the stated difference
     side = _run(result.output, tmp_path / "torch_case.py")
     epochs = side["epochs"]
     for key in ("full", "windowed", "fixed"):
@@ -324,7 +364,7 @@ def test_the_other_sources_give_tf_datas_elements_dtypes_and_counts(tmp_path):
     assert result.ok and not result.diagnostics, _messages(result)
     out = result.output
     assert "ArrayDataset.from_generator(pairs, output_signature=signature)" in out
-    assert "signature = (ArrayDataset.TensorSpec(shape=(2,), dtype=torch.float32), ArrayDataset.TensorSpec(shape=(), dtype=torch.int64))" in out
+    assert unwrapped("signature = (ArrayDataset.TensorSpec(shape=(2,), dtype=torch.float32), ArrayDataset.TensorSpec(shape=(), dtype=torch.int64))") in unwrapped(out)
     assert "output_types=(torch.float32, torch.int64)" in out and "ArrayDataset.range(10, 0, -3, output_type=torch.int32)" in out
     assert "counted = int(ArrayDataset.cardinality(sources[\"zip\"]))" in out and "== ArrayDataset.INFINITE)" in out
     assert "import tensorflow" not in out

@@ -180,6 +180,17 @@ def batch_arguments(call: MethodCall) -> dict[str, Value]:
 
 def batches_call_code(function: str, leading: list[str], given: dict[str, Value]) -> str:
     """``fit_batches(model, optimizer, train_gen, steps_per_epoch=500, ...)``: the data first, the rest by name."""
-    parts = [*leading, given["batches"].code]
-    parts += [f"{name}={value.code}" for name, value in given.items() if name != "batches"]
+    parts = [*leading, _one_line(given["batches"].code)]
+    parts += [f"{name}={_one_line(value.code)}" for name, value in given.items() if name != "batches"]
     return f"{function}({', '.join(parts)})"
+
+
+def _one_line(code: str) -> str:
+    """An argument the script wrote over several lines (``datagen.flow(x,\n batch_size=32)``) on one line, so the
+    generated call around it is one statement the line-length pass can wrap; one with a comment stays as written."""
+    if "\n" not in code or "#" in code:
+        return code
+    try:
+        return ast.unparse(ast.parse(code.strip(), mode="eval"))
+    except SyntaxError:
+        return code

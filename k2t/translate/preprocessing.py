@@ -13,13 +13,22 @@ import struct
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, Value
+from .dims import Size, static_int
 from .helpers import Helper
-from .layer_objects import LayerObjectPlan
-from .model import LayerContext, static_int
+from .layer_objects import LayerObjectPlan, ScriptLayerObjects
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer, layer_object
 
-NORMALIZATION = Helper("Normalization", "layers/normalization.py.j2")
+
+def normalization_helper(batches: bool) -> Helper:
+    """The generated Normalization; ``batches``: its adapt() also takes a tf.data dataset (the script builds one)."""
+    return Helper("Normalization", "layers/normalization.py.j2", (("batches", batches),))
+
+
+def inverse_normalization_helper(batches: bool) -> Helper:
+    """invert=True: its own small subclass, so a script without it gets no branch it never takes."""
+    return Helper("InverseNormalization", "layers/inverse_normalization.py.j2", requires=(normalization_helper(batches),))
 
 
 # --------------------------------------------------------------------------- Normalization
@@ -32,8 +41,8 @@ def _normalization_arguments(call: KerasCall) -> None:
         if key not in allowed:
             raise Unsupported("K2T102", f"Normalization({key}=...) is not translated", value.pos)
     invert = call.arg(3, "invert")
-    if invert is not None and not (invert.is_literal and invert.literal is False):
-        raise Unsupported("K2T102", "Normalization(invert=True) is not translated", invert.pos)
+    if invert is not None and not (invert.is_literal and isinstance(invert.literal, bool)):
+        raise Unsupported("K2T102", f"Normalization(invert={invert.code}): k2t needs a literal True or False here", invert.pos)
     axis = call.arg(0, "axis")
     if axis is not None and not axis.is_literal:
         raise Unsupported("K2T102", f"Normalization(axis={axis.code}): k2t needs a literal here", axis.pos)
@@ -43,6 +52,13 @@ def _normalization_arguments(call: KerasCall) -> None:
     if mean is not None and axis is not None and axis.literal not in (-1, None, (-1,), [-1]):
         # Given statistics are aligned with the trailing axes; other axes need the input's rank.
         raise Unsupported("K2T102", f"Normalization(axis={axis.code}) with given mean and variance is not translated", axis.pos)
+
+
+def _normalization_helper(call: KerasCall, batches: bool) -> Helper:
+    """The generated class: InverseNormalization for ``invert=True``, which computes mean + x * std."""
+    invert = call.arg(3, "invert")
+    inverse = invert is not None and invert.literal is True
+    return inverse_normalization_helper(batches) if inverse else normalization_helper(batches)
 
 
 def _keyword_code(call: KerasCall, code_of) -> str:
@@ -59,11 +75,12 @@ def _keyword_code(call: KerasCall, code_of) -> str:
 def convert_normalization(ctx: LayerContext) -> LayerPlan:
     _normalization_arguments(ctx.layer)
     ctx.keras_layout()  # the statistics broadcast over Keras's channels-last axes
-    ctx.helpers.append(NORMALIZATION)
+    helper = _normalization_helper(ctx.layer, batches=False)  # never adapted: built in the model
     given = ctx.layer.arg(1, "mean") is not None
     outside = ctx.outside_module(ctx.layer.bound.var if ctx.layer.bound is not None else "normalizer")
     if outside is not None:
-        constructor = outside  # built and adapted where the script builds the layer
+        # Built and adapted where the script builds the layer, which writes its class (normalization_object).
+        constructor = outside
     elif not given:
         raise Unsupported(
             "K2T102",
@@ -77,7 +94,8 @@ def convert_normalization(ctx: LayerContext) -> LayerPlan:
             # Non-literal statistics are evaluated where the script builds the model.
             return value.code if value.is_literal else ctx.builder.param(value.code, f"{ctx.attr}_{key}")
 
-        constructor = f"{NORMALIZATION.name}({_keyword_code(ctx.layer, code_of)})"
+        constructor = f"{helper.name}({_keyword_code(ctx.layer, code_of)})"
+        ctx.helpers.append(helper)
     return LayerPlan(
         keras_class="Normalization",
         attr=ctx.attr,
@@ -89,12 +107,12 @@ def convert_normalization(ctx: LayerContext) -> LayerPlan:
 
 
 @layer_object("Normalization")
-def normalization_object(call: KerasCall, layer_objects: tuple[KerasCall, ...]) -> LayerObjectPlan:
+def normalization_object(call: KerasCall, script: ScriptLayerObjects) -> LayerObjectPlan:
     """``norm = layers.Normalization(axis=-1)`` used outside a model: ``norm = Normalization(axis=-1)``."""
     # input_shape= only tells the model its input shape; the module itself does not need it.
     call = dataclasses.replace(call, kwargs=tuple((k, v) for k, v in call.kwargs if k not in ("input_shape", "input_dim")))
     _normalization_arguments(call)
-    return LayerObjectPlan(NORMALIZATION, _keyword_code(call, lambda value, key: value.code))
+    return LayerObjectPlan(_normalization_helper(call, script.datasets), _keyword_code(call, lambda value, key: value.code))
 
 
 # --------------------------------------------------------------------------- Rescaling
@@ -202,7 +220,7 @@ def convert_center_crop(ctx: LayerContext) -> LayerPlan:
         )
     top, left = (in_height - height) // 2, (in_width - width) // 2
     line = _crop_line(ctx, top, left, height, width, "Keras CenterCrop: the odd extra row/column is cut at the bottom/right")
-    ctx.shape = [str(height), str(width), ctx.shape[2]]
+    ctx.shape = [Size.of(height), Size.of(width), ctx.shape[2]]
     return LayerPlan(keras_class="CenterCrop", attr=None, forward=[line], params=0)
 
 
@@ -254,5 +272,5 @@ def convert_resizing(ctx: LayerContext) -> LayerPlan:
             lines.append(_crop_line(ctx, top, left, rows, cols, "Keras crop_to_aspect_ratio: the centred box of the target's aspect ratio"))
     options = _INTERPOLATIONS[interpolation] + (", antialias=True" if antialias else "")
     lines.append(f"x = F.interpolate(x, size=({height}, {width}), {options})")
-    ctx.shape = [str(height), str(width), ctx.shape[2]]
+    ctx.shape = [Size.of(height), Size.of(width), ctx.shape[2]]
     return LayerPlan(keras_class="Resizing", attr=None, forward=lines, params=0)

@@ -23,6 +23,7 @@ from libcst.metadata import PositionProvider
 
 from ..ir import Todo
 from ..ops import elementwise
+from ..parse.syntax import is_docstring
 from .directory_data import (
     DIRECTORY_DATASET_METHODS,
     DIRECTORY_DATASET_REQUIRES,
@@ -60,11 +61,23 @@ _TENSOR_SPEC = "tensorflow.TensorSpec"
 DATASET_FUNCTIONS = {
     "keras.utils.timeseries_dataset_from_array": "timeseries_dataset_from_array",
     "keras.preprocessing.timeseries_dataset_from_array": "timeseries_dataset_from_array",
+    "keras.utils.split_dataset": "split_dataset",
     **DIRECTORY_DATASETS,  # image_dataset_from_directory, text_dataset_from_directory (k2t.translate.directory_data)
 }
 # The methods each generated function calls on the class.
-_FUNCTION_METHODS = {"timeseries_dataset_from_array": {"shuffle", "batch", "map"}, **DIRECTORY_DATASET_METHODS}
-_FUNCTION_TEMPLATES = {"timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2", **DIRECTORY_DATASET_TEMPLATES}
+_FUNCTION_METHODS = {
+    "timeseries_dataset_from_array": {"shuffle", "batch", "map"},
+    "split_dataset": {"batch", "prefetch"},
+    **DIRECTORY_DATASET_METHODS,
+}
+_FUNCTION_TEMPLATES = {
+    "timeseries_dataset_from_array": "functions/tf_data/timeseries.py.j2",
+    "split_dataset": "functions/tf_data/split_dataset.py.j2",
+    **DIRECTORY_DATASET_TEMPLATES,
+}
+# Generated functions that read which datasets tf.data would hold as batched (its `_batch_size`, which only
+# `.batch()` / `.padded_batch()` give): keras.utils.split_dataset unbatches those and batches its sides again.
+_READS_BATCH_SIZE = frozenset({"split_dataset"})
 # The other generated definitions a generated function calls.
 _FUNCTION_REQUIRES: dict[str, tuple[Helper, ...]] = {**DIRECTORY_DATASET_REQUIRES}
 # Methods that give a dataset again, and those that give something else.
@@ -119,7 +132,13 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     # Strings, which torch has no dtype for, are a TextBatch of their bytes where a layer of strings reads them
     # or text files are read.
     texts = TEXT_DATASET in functions or any(bound.call.short_name in STRING_LAYERS for bound in script.layer_objects)
-    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, (("methods", tuple(sorted(methods))), ("texts", texts))))
+    batch_size_kept = bool(functions & _READS_BATCH_SIZE)
+    # `from_tensor_slices((dict(dataframe), labels))`: the columns are pandas Series, read as their NumPy arrays.
+    dataframes = _imports_pandas(script.module)
+    arguments = (
+        ("methods", tuple(sorted(methods))), ("texts", texts), ("batch_size_kept", batch_size_kept), ("dataframes", dataframes),
+    )
+    helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, arguments))
     name = plan.name(helper.name)
     for call in finder.functions:
         function = DATASET_FUNCTIONS[keras_name(call.func)]
@@ -228,7 +247,7 @@ def _function_argument(call: cst.Call, keyword: str) -> cst.Arg | None:
 
 def _single_return(definition: cst.FunctionDef) -> cst.BaseExpression | None:
     """The expression of a function whose body is one ``return`` (a docstring aside)."""
-    body = [s for s in definition.body.body if not _is_docstring(s)]
+    body = [s for s in definition.body.body if not is_docstring(s)]
     if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
         small = body[0].body[0]
         if isinstance(small, cst.Return) and small.value is not None:
@@ -236,13 +255,6 @@ def _single_return(definition: cst.FunctionDef) -> cst.BaseExpression | None:
     return None
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _is_elementwise(params: cst.Parameters, body: cst.BaseExpression, keras_name: KerasName) -> bool:
@@ -330,6 +342,8 @@ class _DatasetFinder:
         self.tensor_specs: list[cst.Call] = []  # tf.TensorSpec(...), for from_generator's signatures
         self.statements: dict[int, cst.CSTNode] = {}  # id(constructor call) -> its statement
         self.expressions: list[cst.Call] = []  # every dataset expression that is a call
+        # id() of each name, in a function's body, of a parameter that every call of the function passes a dataset
+        self.parameter_reads: set[int] = set()
         nodes = list(_nodes_with_statements(module))
         self._bind_variables(nodes)
         for statement, node in nodes:
@@ -369,9 +383,18 @@ class _DatasetFinder:
             if isinstance(element.value, cst.Name)
         ]
         returns = [(function.name.value, node.value) for function, node in _returns(nodes)]
+        calls = _calls_by_function(nodes)
+        dataset_parameters: set[tuple[int, str]] = set()  # (id() of the function, the parameter's name)
         changed = True
         while changed:  # `train_ds = train_ds.map(...)` is a dataset once `train_ds` is one
             changed = False
+            for function, parameter, given in calls:
+                key = (id(function), parameter)
+                if key not in dataset_parameters and all(self.is_dataset(value) for value in given):
+                    # `def encode(feature, name, dataset): dataset.map(...)` called as `encode(age, "age", train_ds)`
+                    dataset_parameters.add(key)
+                    self.parameter_reads.update(_reads_of(function, parameter))
+                    changed = True
             for names, pairs in ((self.uses.variables, bound), (self.uses.factories, returns)):
                 for name, value in pairs:
                     if name not in names and self.is_dataset(value):
@@ -380,7 +403,7 @@ class _DatasetFinder:
 
     def is_dataset(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
-            return node.value in self.uses.variables
+            return node.value in self.uses.variables or id(node) in self.parameter_reads
         if not isinstance(node, cst.Call):
             return False
         if self.keras_name(node.func) in CONSTRUCTORS or self.keras_name(node.func) in DATASET_FUNCTIONS:
@@ -389,6 +412,61 @@ class _DatasetFinder:
         if isinstance(func, cst.Name) and func.value in self.uses.factories:
             return True
         return isinstance(func, cst.Attribute) and func.attr.value in DATASET_METHODS and self.is_dataset(func.value)
+
+
+def _calls_by_function(nodes) -> list[tuple[cst.FunctionDef, str, list[cst.BaseExpression]]]:
+    """(function, parameter, what each call of it by name passes there) for the script's functions defined once
+    with plain parameters and called only with plain arguments, each call giving the parameter."""
+    functions: dict[str, list[cst.FunctionDef]] = {}
+    for _, node in nodes:
+        if isinstance(node, cst.FunctionDef):
+            functions.setdefault(node.name.value, []).append(node)
+    calls: dict[str, list[cst.Call]] = {}
+    for _, node in nodes:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(functions.get(node.func.value, ())) == 1:
+            calls.setdefault(node.func.value, []).append(node)
+    found = []
+    for name, made in calls.items():
+        function = functions[name][0]
+        params = function.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or any(a.star for c in made for a in c.args):
+            continue  # what reaches each parameter is not told by the call alone
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        for parameter in positional + [p.name.value for p in params.kwonly_params]:
+            given = [_given(call, positional, parameter) for call in made]
+            if all(value is not None for value in given):
+                found.append((function, parameter, given))
+    return found
+
+
+def _given(call: cst.Call, positional: list[str], parameter: str) -> cst.BaseExpression | None:
+    """What ``call`` passes for ``parameter``, by position or keyword; None when it passes nothing there."""
+    for index, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == parameter) or (
+            arg.keyword is None and index < len(positional) and positional[index] == parameter
+        ):
+            return arg.value
+    return None
+
+
+def _reads_of(function: cst.FunctionDef, parameter: str) -> set[int]:
+    """id() of each read of ``parameter`` in ``function``'s body, outside the functions and lambdas defined there
+    (whose own parameter may have the same name)."""
+    found: set[int] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == parameter:
+                found.add(id(node))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    function.body.visit(Reads())
+    return found
 
 
 def _returns(nodes) -> Iterator[tuple[cst.FunctionDef, cst.Return]]:
@@ -413,3 +491,14 @@ def _nodes_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cs
 def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:
     start = positions[node].start
     return (start.line, start.column + 1)
+
+
+def _imports_pandas(module: cst.Module) -> bool:
+    """Whether the script imports pandas at its top level (``import pandas as pd``, ``from pandas import ...``)."""
+    for statement in module.body:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Import) and any(module.code_for_node(alias.name).split(".")[0] == "pandas" for alias in small.names):
+                return True
+            if isinstance(small, cst.ImportFrom) and small.module is not None and module.code_for_node(small.module).split(".")[0] == "pandas":
+                return True
+    return False
