@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 
+import libcst
 import pytest
 from conftest import ROOT, fixture_dirs, requires_torch
 from undefined import assert_no_undefined_names
@@ -222,6 +223,8 @@ _HOST_BY_DESIGN = {
     ("MeanTracker.update_state", "values"): "reduced to a host float",
     # A dataset's elements as tensors (strings stay NumPy), host data batched before fit moves it.
     ("_as_data", "return"): "host data",
+    # keras.utils.timeseries_dataset_from_array's stand-in: windows indexed on the host, batches moved by the loop.
+    **{("timeseries_dataset_from_array", name): "host data" for name in ("series", "offsets", "dataset", "labels")},
 }
 
 
@@ -366,3 +369,102 @@ def test_gpu_check_harness_passes_cpu_against_cpu(tmp_path):
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert "ok   fraud_class_weight: 1 histories" in check.stdout
     assert "1/1 scripts pass" in check.stdout
+
+
+# keras.io and Kaggle scripts choose their GPUs at the top; TensorFlow reads the variable when it first lists them.
+ENVIRONMENT_FIRST = """\
+import os
+
+os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+import numpy as np
+from tensorflow import keras
+
+x = np.zeros((4, 2), dtype="float32")
+model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, x[:, :1], epochs=1, verbose=0)
+"""
+
+
+def _top_level_lines(output: str) -> list[str]:
+    """Each top-level statement, up to its first parenthesis (`device = torch.device`)."""
+    return [ast.unparse(node).split("(")[0] for node in ast.parse(output).body]
+
+
+@requires_torch
+def test_the_device_line_follows_the_scripts_own_cuda_visible_devices(monkeypatch):
+    # torch.cuda.is_available() initialises CUDA, which reads CUDA_VISIBLE_DEVICES only then.
+    result = k2t.convert_source(ENVIRONMENT_FIRST)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    lines = _top_level_lines(result.output)
+    setting = lines.index("os.environ['CUDA_VISIBLE_DEVICES'] = '-1'")
+    assert setting < lines.index("import numpy as np") < lines.index("device = torch.device")
+    assert lines.count("import numpy as np") == 1  # the generated code reads the script's own import
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the script sets it in this process: restored after
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    assert namespace["model"].training is True  # fit ran
+
+
+def test_a_cuda_variable_set_after_the_models_are_built_is_a_warning_where_it_is_set():
+    source = ENVIRONMENT_FIRST.replace('os.environ["CUDA_VISIBLE_DEVICES"] = "-1"\n', "") + (
+        'os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")\n'
+        "\n\ndef choose_gpu():\n"
+        '    os.environ["CUDA_VISIBLE_DEVICES"] = "1"\n'
+        "\n\nchoose_gpu()\n"
+    )
+    result = k2t.convert_source(source)
+    assert result.ok
+    warnings = [(d.line, d.column, d.code) for d in result.diagnostics]
+    assert warnings == [(10, 1, "K2T106"), (14, 5, "K2T106")]
+    assert "no longer chooses the GPUs" in result.diagnostics[0].message
+
+
+def test_a_function_setting_the_environment_called_before_the_models_puts_the_device_line_after_its_call():
+    source = ENVIRONMENT_FIRST.replace(
+        'os.environ["CUDA_VISIBLE_DEVICES"] = "-1"\n',
+        'def choose_gpu():\n    os.environ.update({"CUDA_VISIBLE_DEVICES": "-1"})\n\n\nchoose_gpu()\n',
+    )
+    result = k2t.convert_source(source)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    lines = _top_level_lines(result.output)
+    assert lines.index("choose_gpu") < lines.index("device = torch.device")
+
+
+def test_environment_writes_in_each_spelling_name_their_variables():
+    from k2t.device_placement import env_writes
+
+    source = 'os.environ["A"] = "1"\nos.environ.setdefault("B", "1")\nos.environ.update({"C": "1"}, D="1")\nos.putenv("E", "1")\nos.environ[key] = "1"\n'
+    names = [write.names for write in env_writes(libcst.parse_module(source))]
+    assert names == [frozenset("A"), frozenset("B"), frozenset("CD"), frozenset("E"), None]
+
+
+REVERSED_VIEWS = """\
+import numpy as np
+import keras
+
+x = np.random.RandomState(0).normal(size=(32, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("float32")
+model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+model.fit([x[::-1]], [y[::-1]], epochs=1, batch_size=16, verbose=0, validation_data=([x[:, ::-1]], y))
+loss = model.evaluate(x[::-2], y[::-2], verbose=0)
+probabilities = model.predict(x[:, ::-1], verbose=0)
+"""
+
+
+@requires_torch
+def test_reversed_views_and_one_element_lists_reach_the_loops():
+    """NumPy views such as ``x[::-1]`` are what Keras takes anywhere (torch.as_tensor refuses negative strides),
+    and ``fit([x], [y])`` of a one-input, one-output model is ``fit(x, y)`` to Keras."""
+    result = k2t.convert_source(REVERSED_VIEWS, "reversed.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    assert namespace["probabilities"].shape == (32, 1)
+
+
+def test_rows_written_out_in_a_list_are_not_taken_for_a_one_array_structure():
+    source = REVERSED_VIEWS + "row = model.predict([[0.5, 1.0, -1.0, 2.0]], verbose=0)\n"
+    result = k2t.convert_source(source, "rows.py")
+    assert "predict(model, [[0.5, 1.0, -1.0, 2.0]], verbose=0)" in result.output

@@ -15,7 +15,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import requires_keras, requires_torch
+from conftest import requires_keras, requires_torch, run_standalone
 from undefined import assert_no_undefined_names
 
 import k2t
@@ -78,6 +78,7 @@ def test_scope_is_unwrapped_and_replicas_are_the_world_size():
     assert 'print("replicas:", world_size)' in out
     assert "\nmodel = Net().to(device)\noptimizer = KerasAdam(" in out  # the scope's body, at the top level
     assert 'world_size = int(os.environ.get("WORLD_SIZE", "1"))' in out
+    assert "atexit.register(torch.distributed.destroy_process_group)" in out  # no abort at the interpreter's teardown
     assert 'torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")' in out
     assert 'forward = replicated(model, "logits")' in out and "logits = forward(inputs)" in out
     assert "if rank != 0:" in out and "not isinstance(callback, (ModelCheckpoint, CSVLogger))" in out  # rank 0 writes the files
@@ -140,6 +141,33 @@ def test_a_global_batch_is_split_as_tf_distribute_splits_it():
     assert shares == [slice(0, 8), slice(8, 16), slice(16, 24)]
     with pytest.raises(ValueError, match="1 rows for 2 processes"):
         _generated_function(output, "replica_rows", world_size=2, rank=0)(96, 97)
+
+
+IN_FIT = MIRRORED.replace("batch_size=GLOBAL_BATCH_SIZE", "batch_size=12 * strategy.num_replicas_in_sync")
+
+
+@pytest.mark.parametrize(
+    ("constructor", "count"), [("tf.distribute.MirroredStrategy()", "world_size"), ("tf.distribute.get_strategy()", "1")]
+)
+def test_replica_count_read_inside_fit_s_arguments(constructor, count):
+    """``model.fit(x, y, batch_size=12 * strategy.num_replicas_in_sync)``: the global batch of Keras's strategy."""
+    result = _convert(IN_FIT.replace("tf.distribute.MirroredStrategy()", constructor))
+    assert result.ok and not result.diagnostics, _codes(result)
+    assert f"batch_size=12 * {count}," in result.output
+    assert "strategy" not in _names(result.output) and "tensorflow" not in result.output
+    assert_no_undefined_names(result.output)
+
+
+@requires_torch
+def test_a_replica_count_inside_fit_runs_as_one_process(tmp_path):
+    """Without torchrun the script is one replica (world_size 1), and it needs no TensorFlow."""
+    script = tmp_path / "train.py"
+    script.write_text(_convert(IN_FIT).output, encoding="utf-8")
+    proc = run_standalone(script)  # importing keras or tensorflow fails there
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "replicas: 1" in proc.stdout.splitlines()
+    history = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("HISTORY "))[len("HISTORY ") :])
+    assert len(history["loss"]) == 3
 
 
 def test_replica_count_in_an_f_string():
@@ -288,8 +316,7 @@ PARITY = textwrap.dedent(
             keras.layers.Dense(1, activation="sigmoid"),
         ])
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    global_batch = 8 * strategy.num_replicas_in_sync
-    history = model.fit(x, y, batch_size=global_batch, epochs=3, verbose=0, validation_split=0.25)
+    history = model.fit(x, y, batch_size=8 * strategy.num_replicas_in_sync, epochs=3, verbose=0, validation_split=0.25)
     """
 )
 

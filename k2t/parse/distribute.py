@@ -77,6 +77,8 @@ class DistributeMixin:
             for read in finder.replica_counts.get(name, []):
                 self.consumed.add(id(read))
                 distribution.replica_counts[id(read)] = mirrored
+                if finder.enclosing_calls.get(id(read)):
+                    distribution.replica_calls[id(read)] = (finder.enclosing_calls[id(read)], self.module.code_for_node(read))
 
     def _strategy_bindings(self) -> dict[str, list[tuple[cst.SimpleStatementLine, cst.Call, bool]]]:
         """``name = tf.distribute.<Strategy>(...)`` statements outside functions and classes, by name; the
@@ -146,10 +148,14 @@ class _Uses(cst.CSTVisitor):
         self.others: list[tuple[cst.CSTNode, cst.CSTNode, str]] = []  # (statement, node, message)
         self.other_names: list[tuple[str, int]] = []  # (strategy name, id() of the node) of those uses
         self.handled: set[int] = set()  # id() of the Name nodes of the uses above
+        self.calls: list[cst.Call] = []  # the calls the walk is in, outermost first
+        self.enclosing_calls: dict[int, tuple[int, ...]] = {}  # id() of a replica count -> id() of its calls, innermost first
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.statements.append(node)
+        if isinstance(node, cst.Call):
+            self.calls.append(node)
         if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and node.target.value in self.names:
             self.handled.add(id(node.target))  # a binding: which of them are strategies the caller knows
         elif isinstance(node, cst.With):
@@ -163,6 +169,8 @@ class _Uses(cst.CSTVisitor):
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.statements.pop()
+        if isinstance(original_node, cst.Call):
+            self.calls.pop()
 
     def _scope(self, node: cst.With) -> None:
         if len(node.items) != 1 or node.items[0].asname is not None:
@@ -183,6 +191,7 @@ class _Uses(cst.CSTVisitor):
         self.handled.add(id(node.value))
         if node.attr.value == "num_replicas_in_sync":
             self.replica_counts.setdefault(name, []).append(node)
+            self.enclosing_calls[id(node)] = tuple(id(call) for call in reversed(self.calls))
             return
         what = f"`{name}.{node.attr.value}`"
         self._other(node, f"{what} is not translated: {_CUSTOM_LOOP}")

@@ -48,6 +48,19 @@ def translate_distributed_training(script: KerasScript, plan) -> None:
             _save_on_rank_zero(script, plan)
     for ident, mirrored in distribution.replica_counts.items():
         plan.calls[ident] = plan.name("world_size") if mirrored and plan.distributed else "1"
+        _replace_in_translated_call(ident, distribution.replica_calls, plan)
+
+
+def _replace_in_translated_call(ident: int, replica_calls: dict[int, tuple[tuple[int, ...], str]], plan) -> None:
+    """A replica count read inside a call k2t rewrote (``fit(model, optimizer, x, y, batch_size=64 *
+    strategy.num_replicas_in_sync)``): the rewrite copied the argument's text, so the count is replaced
+    there; the tree's own replacement of the node would never be reached."""
+    calls, text = replica_calls.get(ident, ((), ""))
+    for call in calls:  # innermost first: the call whose text holds the argument as written
+        if call in plan.calls and text in plan.calls[call]:
+            count = plan.calls[ident]
+            plan.calls[call] = plan.calls[call].replace(text, count if count.isidentifier() or count.isdigit() else f"({count})")
+            return
 
 
 def _not_shared(script: KerasScript, plan) -> str:
