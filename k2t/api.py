@@ -130,6 +130,7 @@ def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> Co
     import libcst as cst
 
     from .emit import emit
+    from .line_length import wrap_generated_lines
     from .parse import parse
     from .translate import translate
 
@@ -143,7 +144,7 @@ def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> Co
         return ConversionResult(filename, source, source, ())
     plan = translate(script)  # recursion here is a bug in k2t (it walks the IR, not the source): K2T999
     try:
-        output = emit(script, plan, device)
+        output = wrap_generated_lines(emit(script, plan, device), source)
     except RecursionError:
         return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     diagnostics = sorted(

@@ -9,12 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from . import remaining
+from .device_placement import LATE_CUDA_WRITE, env_writes, place_generated_block
 from .diagnostics import Severity
 from .imports import merged_imports
 from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
+from .parse.syntax import is_docstring
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
 from .translate.distribute import DISTRIBUTED_DEFINITIONS, FILE_CALLBACKS
@@ -27,7 +30,7 @@ from .translate.train_step import FIT_STEPS_TEMPLATE
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {
-    "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "re", "shutil", "sys", "tarfile", "tempfile",
+    "atexit", "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "re", "shutil", "sys", "tarfile", "tempfile",
     "time", "urllib", "warnings", "zipfile", "SimpleNamespace",
 }
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
@@ -180,7 +183,14 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     """The generated fit / evaluate on arrays (templates/training.py.j2)."""
     multi = len(t.model.forward_args) > 1
     dtypes = input_dtypes(t.model)
-    if multi:
+    if multi and t.model.preprocess:
+        convert_x = [
+            "if isinstance(x, dict):",
+            "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
+            "# Some inputs' first layers run on the host (tensors: fit's validation rows, already through them).",
+            "x = x if all(torch.is_tensor(a) for a in x) else model.preprocess(x)",
+        ]
+    elif multi:
         convert_x = [
             "if isinstance(x, dict):",
             "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
@@ -189,6 +199,8 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         ]
     else:
         convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}", *_feature_axis(t.model)]
+        # torch has no string tensors: a tensor is ids already (fit's validation_split hands evaluate those).
+        convert_x = _preprocessed([t.model], "x", "x if torch.is_tensor(x) else model.preprocess(x)", convert_x)
     several = bool(t.outputs)
     if several:
         names = tuple(o.name for o in t.outputs)
@@ -204,7 +216,7 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
         sharing = [other for other in plan.trainings if other.key_without_loss == t.key_without_loss] or [t]
         target_dtypes = {target_dtype(other.loss.template) for other in sharing}
         y_dtype = target_dtypes.pop() if len(target_dtypes) == 1 else FLOAT
-        convert_y = [*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"]
+        convert_y = [*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.ascontiguousarray(y, dtype={y_dtype}))"]
     return render(
         "training.py.j2",
         training=t,
@@ -333,7 +345,13 @@ def render_batches(plan: ScriptPlan) -> str:
         if not kinds:
             continue
         dtypes = input_dtypes(t.model)
-        convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}", *_batch_targets(t)]
+        multi = len(t.model.forward_args) > 1
+        if multi:
+            convert = _batch_inputs(t.model, dtypes)
+        else:
+            convert = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
+            convert = _preprocessed([t.model], "inputs", _ON_DEVICE, convert)
+        convert = [*convert, *_batch_targets(t)]
         features = {**_loop_features(plan), "fit": False, "evaluate": False, "distributed": False, "file_callbacks": ""}
         features["callbacks"] = plan.callback_loop if "callbacks" in plan.batch_fit_options else None
         parts.append(
@@ -343,7 +361,7 @@ def render_batches(plan: ScriptPlan) -> str:
                 fit_batches="fit" in kinds,
                 evaluate_batches="evaluate" in kinds,
                 convert=convert,
-                star="",
+                star="*" if multi else "",
                 len_y=lambda source: f"len({source})",
                 output_names=repr(tuple(o.name for o in t.outputs or ())),
                 **features,
@@ -351,11 +369,36 @@ def render_batches(plan: ScriptPlan) -> str:
             )
         )
     if "predict_batches" in plan.features:
-        candidates = {tuple(input_dtypes(m)) for m in plan.modules}
-        dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
-        convert_inputs = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
-        parts.append(render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, **plan.precision.template_context()))
+        convert_inputs, forward = _predict_batch_inputs(plan)
+        context = plan.precision.template_context()
+        parts.append(render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, forward=forward, **context))
     return "\n\n\n".join(parts)
+
+
+def _predict_batch_inputs(plan: ScriptPlan) -> tuple[list[str], str]:
+    """The lines turning a predict batch's ``x`` into ``inputs``, and the model's call on them. The one model
+    of several inputs a plan may predict on batches (the translation refuses more) reads them as fit does:
+    a list in Input order or a dict keyed by the Input names; only such a module has ``input_names``."""
+    singles = [m for m in plan.modules if len(m.forward_args) == 1]
+    several = [m for m in plan.modules if len(m.forward_args) > 1]
+    lines: list[str] = []
+    if singles:
+        candidates = {tuple(input_dtypes(m)) for m in singles}
+        dtypes = list(candidates.pop()) if len(candidates) == 1 else [FLOAT]
+        lines = [*_ids_comment(dtypes), f"inputs = {_batch_tensor('x', dtypes[0])}"]
+        lines = _preprocessed(singles, "inputs", _ON_DEVICE, lines)
+    if not several:
+        return lines, "model(inputs)"
+    several_lines = _batch_inputs(several[0], input_dtypes(several[0]))
+    if not singles:
+        return several_lines, "model(*inputs)"
+    branches = [
+        'if hasattr(model, "input_names"):  # the model of several inputs',
+        *(f"    {line}" for line in several_lines),
+        "else:",
+        *(f"    {line}" for line in lines),
+    ]
+    return branches, "(model(*inputs) if isinstance(inputs, list) else model(inputs))"
 
 
 def _batch_targets(t: TrainingPlan) -> list[str]:
@@ -394,14 +437,38 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
                 train=train,
                 test=test,
                 predict=False,
-                convert_x=[*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"],
-                convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.asarray(y, dtype={y_dtype}))"],
+                convert_x=_preprocessed([t.model], "x", "model.preprocess(x)", [*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"]),
+                convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.ascontiguousarray(y, dtype={y_dtype}))"],
                 **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
             )
         )
     if on_batch_feature("predict_on_batch") in plan.features:
         parts.append(render(ON_BATCH_TEMPLATE, training=None, train=False, test=False, predict=True, convert_x=_predict_inputs(plan, False)))
     return parts
+
+
+def _batch_inputs(model: ModulePlan, dtypes: list[str]) -> list[str]:
+    """A batch's inputs for a model of several: a dict keyed by the Input names (a tf.data dataset of
+    ``dict(dataframe)``) or a list in the Inputs' order, each on the model's device; a column of one value
+    per row given to an ``Input(shape=(1,))`` gets that axis, as Keras gives it (Functional._adjust_input_rank)."""
+    ranks = tuple(len(shape) + 1 for shape in model.input_shapes)
+    tensors = "zip(x, dtypes)" if len(set(dtypes)) > 1 else "x"
+    dtype = "dtype" if len(set(dtypes)) > 1 else dtypes[0]
+    lines = [
+        "if isinstance(x, dict):",
+        "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
+    ]
+    if model.preprocess:  # some inputs' first layers run on the host
+        return [*lines, "inputs = [a.to(device, non_blocking=True) for a in model.preprocess(x)]"]
+    lines += _ids_comment(dtypes)
+    if len(set(dtypes)) > 1:
+        lines.append(f"dtypes = ({', '.join(dtypes)},)")
+    loop = f"for a, dtype in {tensors}" if len(set(dtypes)) > 1 else f"for a in {tensors}"
+    lines.append(f"inputs = [torch.as_tensor(np.ascontiguousarray(a, dtype={dtype})) {loop}]")
+    if any(rank == 2 for rank in ranks):
+        lines.append(f"inputs = [a[:, None] if a.ndim == rank - 1 else a for a, rank in zip(inputs, {ranks!r})]")
+    lines.append("inputs = [a.to(device, non_blocking=True) for a in inputs]")
+    return lines
 
 
 def _batch_tensor(source: str, dtype: str) -> str:
@@ -416,10 +483,10 @@ def host_tensors(dtypes: list[str], source: str, several: bool = False) -> str:
     The data stays on the host: the loops copy each batch to the model's device as they use it.
     """
     if not several:
-        return f"torch.as_tensor(np.asarray({source}, dtype={dtypes[0]}))"
+        return f"torch.as_tensor(np.ascontiguousarray({source}, dtype={dtypes[0]}))"
     if len(set(dtypes)) == 1:
-        return f"[torch.as_tensor(np.asarray(a, dtype={dtypes[0]})) for a in {source}]"
-    return f"[torch.as_tensor(np.asarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
+        return f"[torch.as_tensor(np.ascontiguousarray(a, dtype={dtypes[0]})) for a in {source}]"
+    return f"[torch.as_tensor(np.ascontiguousarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
 
 
 def _ids_comment(dtypes: list[str]) -> list[str]:
@@ -437,9 +504,14 @@ def device_line(device: str) -> str:
     # The comment sits inside the statement: the block's parse would keep a leading one as the module's header.
     return (
         "device = torch.device(\n"
-        "    # Where the models train: the device TORCH_DEVICE names (cpu, cuda, cuda:1, mps), else the first available.\n"
+        "    # Where the models train: the device TORCH_DEVICE names (cpu, cuda, cuda:1, mps),\n"
+        "    # else the first available.\n"
         '    os.environ.get("TORCH_DEVICE")\n'
-        '    or ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")\n'
+        "    or (\n"
+        '        "cuda"\n'
+        "        if torch.cuda.is_available()\n"
+        '        else "mps" if torch.backends.mps.is_available() else "cpu"\n'
+        "    )\n"
         ")"
     )
 
@@ -498,7 +570,30 @@ def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:
     lines = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, source if multi else 'x', several=multi)}"]
     if not multi and plan.modules and all(_feature_axis(m) for m in plan.modules):
         lines += _feature_axis(plan.modules[0])
-    return lines
+    if multi:  # a model of several inputs whose first layers on some run on the host takes the list through them
+        return _preprocessed([m for m in plan.modules if len(m.forward_args) > 1], "x", f"model.preprocess({source[1:-1]})", lines)
+    return _preprocessed(plan.modules, "x", "model.preprocess(x)", lines)
+
+
+# A batch of the script's data through a model's host layer, then to the model's device.
+_ON_DEVICE = "model.preprocess(x).to(device, non_blocking=True)"
+
+
+def _preprocessed(modules: list[ModulePlan], target: str, converted: str, otherwise: list[str]) -> list[str]:
+    """The lines giving ``target`` from ``x``: ``converted`` (through ``model.preprocess``) for models whose first
+    layer runs on the host (ModulePlan.preprocess, a TextVectorization on strings), ``otherwise`` for the others;
+    a test of the model only where the generated function serves both kinds."""
+    hosts = [m for m in modules if m.preprocess]
+    if not hosts:
+        return otherwise
+    if len(hosts) == len(modules):
+        return [f"{target} = {converted}"]
+    return [
+        'if hasattr(model, "preprocess"):  # a model whose first layer runs on the host',
+        f"    {target} = {converted}",
+        "else:",
+        *(f"    {line}" for line in otherwise),
+    ]
 
 
 def _feature_axis(module: ModulePlan) -> list[str]:
@@ -506,8 +601,11 @@ def _feature_axis(module: ModulePlan) -> list[str]:
     value as a row of one feature (Functional._adjust_input_rank), so the rows get that axis."""
     if len(module.forward_args) != 1 or len(module.input_shape) != 1:
         return []
-    if str(module.input_shape[0]) != "1":
+    size = module.input_shape[0]
+    if size is None or size.value not in (1, None) or (size.value is None and not module.one_feature_at_a_call):
         return []  # Input(shape=(8,)) given a 1-D array: Keras refuses it, and so will the first layer
+    # A factory's size known at run time only (in_features=1 at one call, 8 at another): a 1-D array fits where it
+    # is 1, and where it is not the first layer refuses the (rows, 1) array as Keras refuses it.
     return ["if x.dim() == 1:  # Keras reads a 1-D array as one feature per row", "    x = x[:, None]"]
 
 
@@ -732,7 +830,14 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     module = _keep_used_imports(script, plan, module, rewriter, removed, _top_level_names(generated))
     generated = _without_unused(generated, module)
     body = list(module.body)
-    insert_at = _after_imports(body)
+    imports_end = _after_imports(body)
+    # After the script's own environment settings (CUDA_VISIBLE_DEVICES), which CUDA reads when the device
+    # line initialises it (k2t/device_placement.py).
+    insert_at = imports_end
+    if generated:
+        placement = place_generated_block(body, imports_end, _top_level_names(generated))
+        insert_at = placement.index
+        _report_late_cuda_writes(script, plan, body, placement.late_cuda_writes)
     # The generated code runs where it is inserted: an import of the script's further down (`import os`
     # in the middle of a keras.io example) comes too late for it, and the output imports the name itself.
     existing = _imported_names(module.with_changes(body=body[:insert_at]))
@@ -748,7 +853,8 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
             )
     # The imports the generated code needs join the script's leading import block, sorted as ruff sorts it.
     added = [cst.parse_statement(stmt) for name, stmt in needed if name in _STDLIB | _THIRD_PARTY]
-    head = merged_imports(body[:insert_at], added) if added else body[:insert_at]
+    head = merged_imports(body[:imports_end], added) if added else body[:imports_end]
+    head += body[imports_end:insert_at]  # the script's environment settings the generated code follows
     rest = body[insert_at:]
     new_statements: list[cst.CSTNode] = []
     if generated:
@@ -759,6 +865,27 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
         if rest:
             rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(rest[0].leading_lines)])
     return module.with_changes(body=[*head, *new_statements, *rest]).code
+
+
+def _report_late_cuda_writes(script: KerasScript, plan: ScriptPlan, body: list[cst.BaseStatement], late_writes: list[cst.CSTNode]) -> None:
+    """K2T106 at each write of a CUDA variable that runs after the generated block has picked the device. The
+    output keeps such lines as written and in their order, so the n-th of a text is the script's n-th of it."""
+    late = {id(node) for node in late_writes}
+    if not late:
+        return
+    code_of = cst.Module([]).code_for_node
+    originals: dict[str, list[cst.CSTNode]] = {}
+    for write in env_writes(script.module):
+        originals.setdefault(code_of(write.node), []).append(write.node)
+    positions = script.metadata.resolve(PositionProvider) if script.metadata is not None else {}
+    for write in env_writes(cst.Module(body=body)):
+        candidates = originals.get(code_of(write.node), [])
+        original = candidates.pop(0) if candidates else None
+        if id(write.node) not in late or original is None or original not in positions:
+            continue
+        start = positions[original].start
+        message = f"`{code_of(original).strip()}` {LATE_CUDA_WRITE}"
+        plan.todos.append(Todo(original, "K2T106", message, (start.line, start.column + 1), Severity.WARNING))
 
 
 def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str]) -> cst.Module:
@@ -1003,13 +1130,20 @@ class _Rewriter(cst.CSTTransformer):
         if id(original_node) in self.script.helper_functions and all(_inert(s) for s in updated_node.body.body):
             return cst.RemoveFromParent()
         # A method the translator drops (a custom layer's get_config) or renames (its call -> forward).
-        if self.plan.statements.get(id(original_node)) == []:
+        if self.plan.statements.get(id(original_node)) == [] or id(original_node) in self.script.removed:
             return cst.RemoveFromParent()
+        if self.plan.statements.get(id(original_node)):
+            # A function that is a model (k2t.parse.model_access.layer_pipeline_function): its module's construction.
+            lines = self.plan.statements[id(original_node)]
+            statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]
+            statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
+            return cst.FlattenSentinel(statements)
         # A decorator the translator drops (@tf.function): "" is its replacement.
         decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
         if len(decorators) != len(updated_node.decorators):
             updated_node = updated_node.with_changes(decorators=decorators)
         updated_node = _with_parameters(updated_node, self.plan.added_parameters.get(id(original_node), []))
+        updated_node = _without_parameters(updated_node, self.plan.removed_parameters.get(id(original_node), frozenset()))
         name = self.plan.expressions.get(id(original_node.name))
         return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
 
@@ -1061,6 +1195,8 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
     def on_leave(self, original_node, updated_node):
+        if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.script.removed:
+            return cst.RemoveFromParent()  # `for gpu in gpus: tf.config.experimental.set_memory_growth(gpu, True)`
         result = super().on_leave(original_node, updated_node)
         if (isinstance(original_node, cst.Name) and original_node.value in self.watched) or (
             isinstance(original_node, cst.SimpleString) and remaining.mentions(original_node.value, self.watched)
@@ -1100,7 +1236,7 @@ def _is_placeholder_pass(statement: cst.CSTNode) -> bool:
 def _inert(statement: cst.CSTNode) -> bool:
     """What is left of a helper once its layers went into a model, if it does nothing but compute values
     for them (`strides = 2 if downsample else 1`, an `if` whose branches are gone): the helper can go."""
-    if _is_placeholder_pass(statement) or _is_docstring(statement):
+    if _is_placeholder_pass(statement) or is_docstring(statement):
         return True
     if isinstance(statement, cst.SimpleStatementLine):
         return all(isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Pass)) and not _calls(small) for small in statement.body)
@@ -1126,13 +1262,6 @@ def _calls(node: cst.CSTNode) -> bool:
     return found
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _with_keywords(call: cst.Call, keywords: list[str]) -> cst.Call:
@@ -1149,6 +1278,17 @@ def _with_keywords(call: cst.Call, keywords: list[str]) -> cst.Call:
         args.append(arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
     args.append(added[-1])
     return call.with_changes(args=args)
+
+
+def _without_parameters(function: cst.FunctionDef, names: frozenset[str]) -> cst.FunctionDef:
+    """``def encode(feature, name, dataset)`` -> ``def encode(name, dataset)``: the Keras tensors went into the model."""
+    if not names:
+        return function
+    params = function.params
+    kept = [p for p in params.params if p.name.value not in names]
+    if kept:
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return function.with_changes(params=params.with_changes(params=kept))
 
 
 def _with_parameters(function: cst.FunctionDef, names: list[str]) -> cst.FunctionDef:

@@ -15,13 +15,15 @@ import sys
 
 import libcst as cst
 
+from .parse.syntax import is_docstring
+
 _FUTURE, _STDLIB, _THIRD_PARTY, _LOCAL = range(4)
 
 
 def merged_imports(script_block: list[cst.BaseStatement], added: list[cst.SimpleStatementLine]) -> list[cst.BaseStatement]:
     """``script_block``: the script's leading statements up to its last leading import (a docstring
     first, perhaps); ``added``: the import statements the output needs besides. The block to write."""
-    docstring = script_block[:1] if script_block and _is_docstring(script_block[0]) else []
+    docstring = script_block[:1] if script_block and is_docstring(script_block[0]) else []
     imports = [*script_block[len(docstring) :], *added]
     if not all(_sortable(statement) for statement in imports):
         return [*script_block, *_first_blank(added, bool(script_block))]
@@ -44,13 +46,6 @@ def _first_blank(statements: list[cst.SimpleStatementLine], after_something: boo
     return [first, *statements[1:]]
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _sortable(statement: cst.BaseStatement) -> bool:

@@ -41,6 +41,9 @@ class KerasCall:
     # A Sequential or Functional model of the script used as a layer of another model
     # (``Sequential([encoder, layers.Dense(1)])``, ``features = base(inputs)``); ``name`` is then "keras.Model".
     model: ModelSpec | None = field(default=None, compare=False, repr=False)
+    # The variable the script holds that nested model in where it uses it (``base_network`` of
+    # ``base_network = create_base_network(shape)``, whose ModelSpec has no ``var``: it is returned by a function).
+    held_in: str | None = field(default=None, compare=False, repr=False)
     # The name Keras gives the layer (``name=``, or ``dense_1`` as Keras counts them), None where k2t cannot tell.
     keras_name: str | None = field(default=None, compare=False, repr=False)
     # A layer class of the script (``class Attention(keras.layers.Layer)``) that this call instantiates;
@@ -97,6 +100,45 @@ class LayerObject:
     call: KerasCall
     statement: cst.CSTNode = field(repr=False, compare=False)
     uses: list[Pos] = field(default_factory=list)
+    # Where an RNN takes it as its cell, read as the call written there (`cell = MinimalRNNCell(4)`, then
+    # `RNN(cell)`: a cell of the script's own class); the RNN builds its own copy.
+    followed: list[Pos] = field(default_factory=list)
+    # Made in a function at one of its calls (`chol_encoded = encode_numerical_feature(chol, "chol", train_ds)`):
+    # the name that holds it where the models are built, which the function returns (HelperLayer); else `var`.
+    held_in: str | None = None
+    # Built through a name holding one of several layer classes (LayerClassChoice): `lookup = lookup_class(...)`.
+    class_alias: str | None = None
+
+    @property
+    def outside_name(self) -> str:
+        """The name the models' constructors read this layer from."""
+        return self.held_in or self.var
+
+
+@dataclass(eq=False)
+class LayerClassChoice:
+    """``lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`` in a function walked at each
+    call, whose test each call decides: each branch becomes the generated class of the layers made through it."""
+
+    statement: cst.CSTNode = field(repr=False)
+    branches: tuple[tuple[cst.BaseExpression, str], ...] = field(repr=False)  # (the branch's node, canonical class)
+    positions: tuple[Pos, ...] = ()  # each branch's
+
+
+@dataclass(eq=False)
+class HelperLayer:
+    """keras.io's structured data: ``def encode_numerical_feature(feature, name, dataset): normalizer =
+    layers.Normalization(); normalizer.adapt(...); return normalizer(feature)``, called as ``chol_encoded =
+    encode_numerical_feature(chol, "chol", train_ds)``. Each call makes and adapts its own layer, used outside the
+    model (adapt), which the model applies to the Keras tensor the call passes. The function stays, without its
+    Keras-tensor parameters, and returns the layer; the call keeps its other arguments and its name holds the layer."""
+
+    statement: cst.CSTNode = field(repr=False)  # the call's statement
+    call: cst.Call = field(repr=False)
+    function: cst.FunctionDef = field(repr=False)
+    returned: cst.CSTNode = field(repr=False)  # the function's `return ...` statement
+    layer: LayerObject
+    tensor_parameters: frozenset[str]  # the parameters the call passes Keras tensors
 
 
 @dataclass(frozen=True)
@@ -297,6 +339,9 @@ class TensorNode:
     unpacked: tuple[str, ...] = ()
     # `LSTM(8)(x, initial_state=[h, c])`: how many of `inputs` (after the first) are the initial state.
     initial_states: int = 0
+    # `Dropout(0.5)(x, training=True)`: the mode Keras runs the layer in for this call, whatever fit or predict
+    # run it in; None when the call does not say (or says training=None: the same).
+    training: Value | None = None
 
 
 @dataclass(eq=False)
@@ -384,6 +429,23 @@ class LearningRateAccess:
     quote: str = '"'  # the quote a read's replacement may use (inside an f-string, the other one)
 
 
+@dataclass(frozen=True)
+class LayerSelection:
+    """``base.layers[:100]``, ``base.layers[-20]`` or ``base.get_layer("top_conv")`` of a keras.applications
+    model: Keras builds its layers itself, so the translation, which builds them too, picks them
+    (k2t.translate.model_api). ``key`` is a slice, an index or a layer name; ``code`` the expression as written.
+    ``of_class`` is a layer class the loop tests (``if isinstance(layer, layers.BatchNormalization):``, or
+    ``if not isinstance(...)`` where ``negated``): only the layers that pass are changed."""
+
+    key: slice | int | str
+    code: str
+    of_class: str | None = None
+    negated: bool = False
+
+    def picks(self, keras_class: str) -> bool:
+        return self.of_class is None or (keras_class == self.of_class) != self.negated
+
+
 @dataclass(eq=False)
 class FreezeSpec:
     """``layer.trainable = False`` (or True) on layers of a model, or on a whole model (``base.trainable = False``).
@@ -396,7 +458,7 @@ class FreezeSpec:
 
     model: ModelSpec
     var: str  # the variable holding the model where the statement runs
-    layers: tuple[KerasCall | None, ...] | None
+    layers: tuple[KerasCall | None, ...] | LayerSelection | None
     trainable: bool
     pos: Pos
     statement: cst.CSTNode = field(repr=False, compare=False)
@@ -404,6 +466,9 @@ class FreezeSpec:
     # Keras (TensorFlow backend) skips `model.trainable = True` when the model's own flag is already True,
     # leaving its layers as they are: the statement changes nothing.
     ignored: bool = False
+    # Layers of a keras.applications model whose own flag is False: Keras trains none of its weights
+    # (a frozen model's trainable_weights is empty) whatever their flags (k2t.translate.model_api).
+    model_frozen: bool = False
 
 
 @dataclass(eq=False)
@@ -571,6 +636,9 @@ class Distribution:
     scopes: list[cst.With] = field(default_factory=list, repr=False)  # `with strategy.scope():`
     # `strategy.num_replicas_in_sync`, by id(), and whether the strategy is a mirrored one (else one replica).
     replica_counts: dict[int, bool] = field(default_factory=dict)
+    # Each such read inside calls (``model.fit(x, y, batch_size=64 * strategy.num_replicas_in_sync)``):
+    # id() of its enclosing calls, innermost first, and its text; a translated call replaces it in its own text.
+    replica_calls: dict[int, tuple[tuple[int, ...], str]] = field(default_factory=dict)
     mirrored: Pos | None = None  # where the first Mirrored/MultiWorkerMirrored strategy is made: torchrun trains it
 
 
@@ -604,6 +672,9 @@ class KerasScript:
     callback_imports: set[str] = field(default_factory=set)  # names bound by `from keras.callbacks import ...`
     # `self.model.optimizer.learning_rate` inside callback classes (read or assigned).
     callback_learning_rates: list[cst.Attribute] = field(default_factory=list, repr=False)
+    # Keras 2's `K.get_value(self.model.optimizer.lr)` (statement None) and `K.set_value(self.model.optimizer.lr, v)`
+    # as a statement of its own (that statement) inside callback classes.
+    callback_learning_rate_calls: list[tuple[cst.Call, cst.CSTNode | None]] = field(default_factory=list, repr=False)
     callback_model_calls: list[FunctionCallSpec] = field(default_factory=list)  # self.model.predict/evaluate(...)
     removed: set[int] = field(default_factory=set)  # id() of statements to drop
     # id() of `if` statements decided statically (on keras.backend.image_data_format()) -> the branch
@@ -612,6 +683,8 @@ class KerasScript:
     unrolled: set[int] = field(default_factory=set)  # id() of `for` loops unrolled into a model
     tensor_nodes: list[TensorNode] = field(default_factory=list, repr=False)  # every layer call on Keras tensors
     helper_functions: set[int] = field(default_factory=set)  # id() of functions walked at each call into models
+    helper_layers: list[HelperLayer] = field(default_factory=list)  # layers a function makes and adapts at each call
+    layer_class_choices: list[LayerClassChoice] = field(default_factory=list)
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
@@ -627,6 +700,8 @@ class KerasScript:
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False
     module_names: set[str] = field(default_factory=set)
+    # Names one top-level assignment binds to a value k2t knows, never rebound (k2t.values.module_constants).
+    module_constants: dict[str, Any] = field(default_factory=dict)
     function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
     # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
     metadata: MetadataWrapper | None = field(default=None, repr=False)

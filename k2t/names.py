@@ -43,6 +43,12 @@ _ALIASES: dict[str, str] = {
     "keras.utils.file_utils.get_file": "keras.utils.get_file",
     "keras.utils.np_utils.normalize": "keras.utils.normalize",
     "keras.utils.numerical_utils.normalize": "keras.utils.normalize",
+    # Keras 2's cuDNN layers (k2t.translate.legacy.KERAS2_LAYERS), also under TensorFlow 2's compat.v1 and their module.
+    **{
+        f"{module}.{layer}": f"keras.layers.{layer}"
+        for module in ("tensorflow.compat.v1.keras.layers", "keras.layers.cudnn_recurrent")
+        for layer in ("CuDNNLSTM", "CuDNNGRU")
+    },
     "tensorflow.keras": "keras",
     "keras_core": "keras",
     "tf_keras": "keras",
@@ -81,6 +87,7 @@ def short(name: str) -> str:
 
 # The imports generated code may need, in the order emit writes them, keyed by the name each binds.
 GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
+    ("atexit", "import atexit"),
     ("collections", "import collections"),
     ("csv", "import csv"),
     ("gzip", "import gzip"),

@@ -6,9 +6,12 @@ A pure post-pass over the converted texts of the scripts of one output folder (a
 the module from its own folder, so ``python script.py`` runs as it did):
 
 - a generated definition is one the output defines at its top level and the input did not;
-- it is shared when two scripts of the folder or more generate it, all with the very same text
-  (a model class, or a ``fit`` specialised differently for two scripts, stays in each script),
-  and everything it reads is an import the module has, a builtin, or another shared definition;
+- it is shared, definition by definition, when two scripts of the folder or more generate it with
+  the very same text (of several texts under one name, the one most scripts write), and everything
+  it reads is an import the module has, a builtin, or another shared definition;
+- a script whose own text of a definition differs (a model class, a ``fit`` specialised for its
+  metrics) keeps its definition, and so does every definition of it that reads one it keeps:
+  ``fit`` calling the script's own ``evaluate`` stays beside it;
 - each script then imports the shared names it uses (``from NAME import fit, KerasAdam``) and
   loses the imports k2t had added only for them.
 
@@ -27,6 +30,7 @@ import libcst as cst
 
 from .imports import merged_imports
 from .names import GENERATED_IMPORTS
+from .parse.syntax import is_docstring
 
 HEADER = "k2t generated helpers"  # the first line of the module's docstring: what marks a file as ours
 _IMPORT_NAMES = {name for name, _ in GENERATED_IMPORTS}
@@ -46,20 +50,45 @@ def share_helpers(scripts: dict[str, tuple[str, str]], module_name: str) -> Shar
     """``scripts``: key -> (input source, converted output) for the converted scripts of one folder."""
     parsed = {key: cst.parse_module(output) for key, (_, output) in scripts.items()}
     generated = {key: _generated(parsed[key], scripts[key][0]) for key in scripts}
-    versions: dict[str, list[str]] = {}
-    for definitions in generated.values():
-        for name, node in definitions.items():
-            versions.setdefault(name, []).append(_code(node))
-    # Written by two scripts or more, the same each time: a model class, or a fit specialised for one
-    # script's metrics, stays in its script.
-    candidates = {name for name, texts in versions.items() if len(texts) > 1 and len(set(texts)) == 1}
-    nodes = {name: node for definitions in generated.values() for name, node in definitions.items() if name in candidates}
+    texts = {key: {name: _code(node) for name, node in generated[key].items()} for key in scripts}
+    nodes = _most_written(generated, texts)
     shared = _closed(nodes)
     if not shared:
         return Shared({key: output for key, (_, output) in scripts.items()}, None)
+    module_texts = {name: _code(nodes[name]) for name in shared}
+    imported = {key: _imported(generated[key], texts[key], module_texts) for key in scripts}
     order = _ordered(shared, nodes, [generated[key] for key in sorted(scripts)])
-    outputs = {key: _importing(parsed[key], scripts[key][0], set(generated[key]) & shared, module_name) for key in scripts}
+    outputs = {key: _importing(parsed[key], scripts[key][0], imported[key], module_name) for key in scripts}
     return Shared(outputs, _module_text([nodes[name] for name in order]), order)
+
+
+def _most_written(generated: dict[str, dict[str, cst.CSTNode]], texts: dict[str, dict[str, str]]) -> dict[str, cst.CSTNode]:
+    """Name -> the definition two scripts or more write alike under it: of several such texts, the one
+    most scripts write (the first script's, in sorted order, on a tie)."""
+    writers: dict[str, dict[str, list[str]]] = {}
+    for key in sorted(texts):
+        for name, text in texts[key].items():
+            writers.setdefault(name, {}).setdefault(text, []).append(key)
+    chosen: dict[str, cst.CSTNode] = {}
+    for name, by_text in writers.items():
+        keys = max(by_text.values(), key=len)  # max keeps the first of equal lengths: the earliest script's
+        if len(keys) > 1:
+            chosen[name] = generated[keys[0]][name]
+    return chosen
+
+
+def _imported(definitions: dict[str, cst.CSTNode], texts: dict[str, str], module_texts: dict[str, str]) -> set[str]:
+    """The shared definitions one script imports: those it writes as the module does, less (until none is
+    left to drop) any that reads a definition the script keeps, or a shared name the script does not
+    generate (its own, the module's would differ)."""
+    imported = {name for name, text in texts.items() if module_texts.get(name) == text}
+    while True:
+        kept = set(definitions) - imported
+        reads = {name: _free_names(definitions[name]) for name in imported}
+        dropped = {name for name in imported if reads[name] & kept or reads[name] & (set(module_texts) - set(definitions))}
+        if not dropped:
+            return imported
+        imported -= dropped
 
 
 def _generated(module: cst.Module, source: str) -> dict[str, cst.CSTNode]:
@@ -222,7 +251,7 @@ def _importing(module: cst.Module, source: str, shared: set[str], module_name: s
         kept.append(statement)
     head_end = 0
     for index, statement in enumerate(kept):
-        if _is_import_line(statement) or (index == 0 and _is_docstring_line(statement)):
+        if _is_import_line(statement) or (index == 0 and is_docstring(statement)):
             head_end = index + 1
             continue
         break
@@ -240,13 +269,6 @@ def _is_import_line(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body)
 
 
-def _is_docstring_line(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _module_text(definitions: list[cst.CSTNode]) -> str:

@@ -255,7 +255,7 @@ def constructor_arguments(kmodel, module_plan, keras_layers: list, given: dict[s
         for symbol, size in zip(symbolic, concrete):
             if symbol is None:
                 continue  # a size the input shape leaves open (None): no constructor argument
-            symbol = symbol.strip()
+            symbol = symbol.code
             if symbol in names and isinstance(size, int):
                 if symbol in found and found[symbol] != size:
                     conflicts.append(f"{symbol} is {found[symbol]} and {size}")

@@ -354,6 +354,34 @@ def evaluate(node: cst.BaseExpression, env: Env, keras_value=None) -> Any:
     return Evaluator(env, keras_value)(node)
 
 
+def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
+    """The script's module-level constants: names one top-level assignment binds, to a value :func:`evaluate`
+    knew (a number, a string, a tuple of them), that nothing else at the top level rebinds and no function
+    declares ``global``. Their value holds wherever the script reads them after that line, inside its classes
+    and functions too."""
+    bound_by: dict[str, int] = {}
+    for statement in module.body:
+        for name in assigned_names(statement):
+            bound_by[name] = bound_by.get(name, 0) + 1
+    declared_global: set[str] = set()
+
+    class Globals(cst.CSTVisitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            declared_global.update(item.name.value for item in node.names)
+
+    module.visit(Globals())
+    constants: dict[str, Any] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
+            continue
+        for target in statement.body[0].targets:
+            for name in target_names(target.target):
+                binding = env.names.get(name)
+                if bound_by.get(name) == 1 and name not in declared_global and binding is not None and is_constant(binding.value):
+                    constants[name] = binding.value
+    return constants
+
+
 # Modules whose ``reshape`` / ``expand_dims`` take the array first: ``np.reshape(x, (-1, 28, 28, 1))``.
 _ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
 # Functions and methods that keep their array's number of axes.

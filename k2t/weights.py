@@ -166,13 +166,30 @@ def _recurrent_cell(cell, module, name: str, suffix: str, gru: bool) -> None:
 
 
 def _recurrent(layer, module, name: str) -> None:
-    _recurrent_cell(layer.cell, module, name, "_l0", type(layer).__name__ == "GRU")
+    """SimpleRNN / LSTM / GRU, and RNN over one such cell: the cell holds the weights."""
+    _recurrent_cell(layer.cell, module, name, "_l0", type(layer.cell).__name__ == "GRUCell")
+
+
+def _stacked_rnn(layer, module, name: str) -> None:
+    """RNN over stacked cells (a list, StackedRNNCells): cell i -> the i-th module of the nn.Sequential."""
+    for index, cell in enumerate(layer.cell.cells):
+        _recurrent_cell(cell, module[index], f"{name}.{index}", "_l0", type(cell).__name__ == "GRUCell")
 
 
 def _bidirectional(layer, module, name: str) -> None:
     gru = type(layer.forward_layer).__name__ == "GRU"
     _recurrent_cell(layer.forward_layer.cell, module, name, "_l0", gru)
     _recurrent_cell(layer.backward_layer.cell, module, name, "_l0_reverse", gru)
+
+
+def _conv_lstm(layer, module, name: str) -> None:
+    """ConvLSTM1D/2D/3D: kernel and recurrent kernel (k..., in, 4 * filters) -> torch convs (4 * filters, in, k...), gates in order."""
+    cell = layer.cell
+    for keras_kernel, conv in ((cell.kernel, module.input_conv), (cell.recurrent_kernel, module.recurrent_conv)):
+        kernel = _numpy(keras_kernel)
+        spatial = kernel.ndim - 2
+        _copy(conv.weight, kernel.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.{'input' if conv is module.input_conv else 'recurrent'}_conv.weight")
+    _copy(getattr(module.input_conv, "bias", None), _numpy(getattr(cell, "bias", None)), f"{name}.input_conv.bias")
 
 
 def _multi_head_attention(layer, module, name: str) -> None:
@@ -196,6 +213,10 @@ def _einsum_dense(layer, module, name: str) -> None:
 
 def _time_distributed_dense(layer, module, name: str) -> None:
     _dense(layer.layer, module, name)
+
+
+def _wrapper(layer, module, name: str) -> None:
+    """A wrapper with no weights of its own (TimeDistributed): its layer's go by LayerPlan.sublayers."""
 
 
 def _custom(layer, module, name: str) -> None:
@@ -225,10 +246,13 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "simplernn": _recurrent,
     "lstm": _recurrent,
     "gru": _recurrent,
+    "stacked_rnn": _stacked_rnn,
     "bidirectional_simplernn": _bidirectional,
     "bidirectional_lstm": _bidirectional,
     "bidirectional_gru": _bidirectional,
     "time_distributed_dense": _time_distributed_dense,
+    "wrapper": _wrapper,
+    "conv_lstm": _conv_lstm,
     "multi_head_attention": _multi_head_attention,
     "attention": _attention,
     "einsum_dense": _einsum_dense,
@@ -302,18 +326,31 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
 def _transfer_by_name(keras_model, torch_model, module_plan) -> list[str]:
     """A keras.applications model: each Keras layer found by its name (Keras lists a graph's layers in an order
     of its own), and every Keras layer with weights must be one of them."""
-    named = dict(zip(module_plan.keras_layer_names, module_plan.layers))
-    missing = [layer.name for layer in keras_model.layers if layer.weights and layer.name not in named]
-    if missing:
-        raise WeightTransferError(f"{module_plan.class_name}: Keras layers with weights the plan does not hold: {', '.join(missing)}")
+    named = {name: plan for name, plan in zip(module_plan.keras_layer_names, module_plan.layers) if name}
+    # A layer Keras does not name (EfficientNet's input Normalization: normalization_3, by the session's count)
+    # is the layer of its class that the plan does not name, in order.
+    unnamed = [plan for name, plan in zip(module_plan.keras_layer_names, module_plan.layers) if not name and plan.weights]
+    others = [layer for layer in keras_model.layers if layer.weights and layer.name not in named]
+    pairs = []
+    for plan in unnamed:
+        match = next((layer for layer in others if type(layer).__name__ == plan.keras_class), None)
+        if match is None:
+            raise WeightTransferError(f"{module_plan.class_name}: the Keras model has no {plan.keras_class} layer for {plan.attr}")
+        others.remove(match)
+        pairs.append((match, plan))
+    if others:
+        missing = ", ".join(layer.name for layer in others)
+        raise WeightTransferError(f"{module_plan.class_name}: Keras layers with weights the plan does not hold: {missing}")
+    pairs += [(keras_model.get_layer(name), plan) for name, plan in named.items() if plan.weights is not None]
     copied = []
-    for keras_name, plan in named.items():
-        if plan.weights is None:
-            continue  # a layer without weights (Keras may not name it: global_average_pooling2d_3)
-        layer = keras_model.get_layer(keras_name)
-        name = f"layer {keras_name!r} ({type(layer).__name__})"
+    for layer, plan in pairs:
+        name = f"layer {layer.name!r} ({type(layer).__name__})"
         if type(layer).__name__ != plan.keras_class:
             raise WeightTransferError(f"{name}: the plan has a {plan.keras_class} of that name")
-        TRANSFERS[plan.weights](layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
+        if plan.weights != "sequential":
+            TRANSFERS[plan.weights](layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
+        # A Keras Sequential inside the application (ConvNeXt's stem): its layers, each by its own kind.
+        for keras_path, torch_path, kind in plan.sublayers:
+            TRANSFERS[kind](_keras_path(layer, keras_path), submodule(torch_model, f"{plan.attr}.{torch_path}"), f"{name}.{keras_path} -> {plan.attr}.{torch_path}")
         copied.append(plan.attr)
     return copied

@@ -139,11 +139,11 @@ def test_two_inputs_for_one_output_is_a_usage_error(tmp_path):
 def test_check_formats(tree):
     text = k2t("check", str(tree))
     assert text.returncode == 1
-    assert f"{tree / 'pkg' / 'rnn.py'}:3:54: K2T101 layer keras.layers.ConvLSTM1D is not translated" in text.stderr
+    assert f"{tree / 'pkg' / 'rnn.py'}:3:54: K2T101 layer keras.layers.SpectralNormalization is not translated" in text.stderr
     assert text.stderr.strip().endswith("k2t: 4 files checked: 3 clean, 1 with diagnostics; 1 diagnostic.")
 
     github = k2t("check", "--format", "github", str(tree))
-    assert f"::error file={tree / 'pkg' / 'rnn.py'},line=3,col=54::K2T101 layer keras.layers.ConvLSTM1D" in github.stdout
+    assert f"::error file={tree / 'pkg' / 'rnn.py'},line=3,col=54::K2T101 layer keras.layers.SpectralNormalization" in github.stdout
 
     as_json = json.loads(k2t("check", "--format", "json", str(tree)).stdout)
     assert as_json["summary"]["return_code"] == 1

@@ -7,6 +7,7 @@ output, run with Keras unimportable, loaded strictly with the file, and its
 predictions compared with the ones Keras wrote.
 """
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -143,11 +144,48 @@ PROBE_SPLIT = {"functional": 20}
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
 
 
-def k2t_cli(*args: str, cwd: Path, block: str | None = None) -> subprocess.CompletedProcess:
-    """Run `k2t ...` as a user would (optionally with a module made unimportable)."""
-    prelude = f"import sys; sys.modules[{block!r}] = None; " if block else ""
-    code = prelude + "import sys; from k2t.cli import entry; sys.argv = ['k2t', *sys.argv[1:]]; entry()"
-    return subprocess.run([sys.executable, "-c", code, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=300, env=ENV)
+@dataclasses.dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def k2t_cli(*args: str, cwd: Path, block: str | None = None) -> Ran:
+    """Run `k2t ...` in ``cwd`` as a user would: through click in this process, which has TensorFlow and torch
+    imported already (a new process would spend seconds importing them again); with ``block``, in a new process
+    where that module cannot be imported."""
+    if block is None:
+        from click.testing import CliRunner
+
+        from k2t.cli import main
+
+        previous = Path.cwd()
+        os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(main, list(args), catch_exceptions=False)  # a traceback fails the test
+        finally:
+            os.chdir(previous)
+        return Ran(result.exit_code, result.stdout, result.stderr)
+    code = f"import sys; sys.modules[{block!r}] = None; from k2t.cli import entry; sys.argv = ['k2t', *sys.argv[1:]]; entry()"
+    ran = subprocess.run([sys.executable, "-c", code, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=300, env=ENV)
+    return Ran(ran.returncode, ran.stdout, ran.stderr)
+
+
+# Runs each folder's train.py as `python train.py` would, one after another in one process (one TensorFlow
+# import for all); a fresh Keras session for each, so that layer names start again as in a new process.
+TRAIN_ALL = """\
+import os
+import runpy
+import sys
+
+import keras
+
+for folder in sys.argv[1:]:
+    os.chdir(folder)
+    keras.utils.clear_session()
+    runpy.run_path("train.py", run_name="__main__")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +195,10 @@ def trained(tmp_path_factory):
     for name, (source, _, _) in SCRIPTS.items():
         folder = tmp_path_factory.mktemp(name)
         (folder / "train.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        ran = subprocess.run([sys.executable, "train.py"], check=False, cwd=folder, capture_output=True, text=True, timeout=300, env=ENV)
-        assert ran.returncode == 0, ran.stderr
         folders[name] = folder
+    command = [sys.executable, "-c", TRAIN_ALL, *map(str, folders.values())]
+    ran = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600, env=ENV)
+    assert ran.returncode == 0, ran.stderr
     return folders
 
 

@@ -4,6 +4,8 @@ Keras is in tests/test_parity_custom_layers.py."""
 
 import textwrap
 
+from unwrapped import unwrapped
+
 import k2t
 
 HEAD = """\
@@ -63,9 +65,16 @@ def test_class_becomes_an_nn_module_built_by_the_model():
     assert "class Scale(nn.Module):" in output
     assert "        super().__init__()\n" in output
     assert "    def forward(self, inputs):\n        return torch.matmul(inputs, self.kernel)\n" in output
-    assert "self.kernel = nn.Parameter(torch.empty((input_shape[-1], self.units)))  # Keras add_weight 'kernel', glorot_uniform" in output
+    assert (
+        "# Keras add_weight 'kernel', glorot_uniform\n"
+        "        self.kernel = nn.Parameter(torch.empty((input_shape[-1], self.units)))\n"
+    ) in output
     assert "nn.init.xavier_uniform_(self.kernel)" in output  # Keras 3's add_weight default for a float weight
-    assert "        self.scale = Scale(4)\n        self.scale.build((None, 6))" in output
+    assert (
+        "        self.scale = Scale(4)\n"
+        "        # Keras's input shape: batch, then channels-last sizes\n"
+        "        self.scale.build((None, 6))\n"
+    ) in output
     assert "nn.Linear(4, 1)" in output  # the output shape, derived through the matmul
     assert "get_config" not in output and "register_keras_serializable" not in output and "import keras" not in output
 
@@ -98,7 +107,7 @@ def test_weight_not_trained_and_regularized():
     extra = ', trainable=False, regularizer=keras.regularizers.l2(0.01)'
     result = convert(scale_class(extra=extra) + sequential("Scale(4)"))
     assert result.ok, [d.format() for d in result.diagnostics]
-    assert "nn.Parameter(torch.empty((input_shape[-1], self.units)), requires_grad=False)" in result.output
+    assert unwrapped("nn.Parameter(torch.empty((input_shape[-1], self.units)), requires_grad=False)") in unwrapped(result.output)
     assert "return 0.01 * self.scale.kernel.square().sum()" in result.output
 
 
@@ -152,10 +161,11 @@ def test_sublayers_made_in_init_become_torch_modules_sized_from_the_input():
 
 
 def test_sublayer_sized_by_a_size_the_class_cannot_name_is_located():
-    # The model's input size is the script's variable `n_features`, which the class's __init__ does not receive:
-    # its Dense would need it in __init__.
+    # The model's input size is the script's variable `n_features`, which the class's __init__ does not receive
+    # and k2t does not know (rebound at the top level): its Dense would need it in __init__.
     model = (
         "n_features = 6\n"
+        "n_features = x.shape[1]\n"
         "model = keras.Sequential([keras.Input(shape=(n_features,)), Block(5)])\n"
         "model.compile(optimizer='sgd', loss='mse')\n"
     )
@@ -163,6 +173,18 @@ def test_sublayer_sized_by_a_size_the_class_cannot_name_is_located():
     [diagnostic] = [d for d in result.diagnostics if d.code == "K2T103"]
     assert diagnostic.line == line_of(BLOCK, "self.dense(inputs)"), diagnostic.format()
     assert "n_features" in diagnostic.message and "__init__" in diagnostic.message
+
+
+def test_sublayer_sized_by_a_module_level_constant_takes_its_number():
+    # `n_features = 6`, bound once at the top level: the class's Dense is built with 6 inputs, as Keras builds it.
+    model = (
+        "n_features = 6\n"
+        "model = keras.Sequential([keras.Input(shape=(n_features,)), Block(5), layers.Dense(1)])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+    )
+    result = convert(BLOCK + model)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.dense = nn.Linear(6, units)" in result.output
 
 
 def test_sublayer_sized_by_a_size_passed_to_the_class_is_its_parameter():
@@ -270,3 +292,115 @@ class Pool(layers.Layer):
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "return torch.sum(F.relu(self.score(inputs)), dim=-1, keepdim=True) * inputs" in result.output
     assert "self.dense = nn.Linear(6, 1)" in result.output  # the shape through the op and the sublayer: (None, 6)
+
+
+PATCHES = """\
+class Patches(layers.Layer):
+    def __init__(self, patch_size):
+        super().__init__()
+        self.patch_size = patch_size
+
+    def call(self, images):
+        input_shape = keras.ops.shape(images)
+        batch_size = input_shape[0]
+        num_patches_h = input_shape[1] // self.patch_size
+        num_patches_w = input_shape[2] // self.patch_size
+        patches = keras.ops.image.extract_patches(images, size=self.patch_size)
+        return keras.ops.reshape(
+            patches, (batch_size, num_patches_h * num_patches_w, self.patch_size * self.patch_size * input_shape[3])
+        )
+"""
+
+
+def images_model(patches: str, after: str = "layers.Dense(2)") -> str:
+    return (
+        f"model = keras.Sequential([keras.Input(shape=(8, 8, 3)), {patches}, {after}])\n"
+        "model.compile(optimizer='sgd', loss='mse')\n"
+    )
+
+
+def test_output_shape_derived_from_sizes_call_reads_off_its_input():
+    # As Keras's symbolic call computes it: ops.shape gives (None, 8, 8, 3), the reshape (None, 4, 48).
+    result = convert(PATCHES + images_model("Patches(4)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(48, 2)" in result.output
+    knob = convert(PATCHES + "patch_size = 4\n" + images_model("Patches(patch_size)", "layers.Flatten()") + "model.add(layers.Dense(2))\n")
+    assert knob.ok and not knob.diagnostics, [d.format() for d in knob.diagnostics]
+    # The script's variable stays the module's constructor parameter, the sizes derived from it follow it.
+    assert unwrapped("nn.Linear(8 // patch_size * (8 // patch_size) * (patch_size * patch_size * 3), 2)") in unwrapped(knob.output)
+
+
+# The keras.io ViT example's Patches layer, TensorFlow spelling: tf.image.extract_patches and a reshape whose
+# middle size is open, its last read off the patches' static shape.
+TF_PATCHES = """\
+class Patches(layers.Layer):
+    def __init__(self, patch_size):
+        super().__init__()
+        self.patch_size = patch_size
+
+    def call(self, images):
+        batch_size = tf.shape(images)[0]
+        patches = tf.image.extract_patches(
+            images=images,
+            sizes=[1, self.patch_size, self.patch_size, 1],
+            strides=[1, self.patch_size, self.patch_size, 1],
+            rates=[1, 1, 1, 1],
+            padding="VALID",
+        )
+        patch_dims = patches.shape[-1]
+        patches = tf.reshape(patches, [batch_size, -1, patch_dims])
+        return patches
+"""
+
+
+def test_tf_extract_patches_converts_and_gives_its_output_shape():
+    result = convert(TF_PATCHES + images_model("Patches(4)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(48, 2)" in result.output  # (None, None, 48): 4 * 4 * 3 values per patch
+    assert unwrapped("images.unfold(-3, self.patch_size, self.patch_size).unfold(-3, self.patch_size, self.patch_size)") in unwrapped(result.output)
+    keywords = convert(TF_PATCHES.replace("tf.reshape(patches, [", "tf.reshape(tensor=patches, shape=[") + images_model("Patches(4)"))
+    assert keywords.ok and "nn.Linear(48, 2)" in keywords.output, [d.format() for d in keywords.diagnostics]
+    same = convert(TF_PATCHES.replace('"VALID"', '"SAME"') + images_model("Patches(3)"))
+    assert same.ok and not same.diagnostics, [d.format() for d in same.diagnostics]
+    assert "nn.Linear(27, 2)" in same.output  # 3 * 3 * 3 values; 8 padded to 9 rows and columns of windows
+
+
+def test_reshape_with_an_open_size_leaves_it_open_as_keras_does():
+    body = PATCHES.replace("(batch_size, num_patches_h * num_patches_w,", "(-1, num_patches_h * num_patches_w,").replace(
+        "self.patch_size * self.patch_size * input_shape[3])", "-1)"
+    )
+    result = convert(body + images_model("Patches(4)"))
+    [refused] = [d for d in result.diagnostics if d.code == "K2T103"]
+    # The -1 after a size of the reshape: Keras's shape has None there (its batch is), and Dense refuses it.
+    assert "None in (None, 4, None)" in refused.message, refused.format()
+
+
+ENCODER = """\
+class PatchEncoder(layers.Layer):
+    def __init__(self, num_patches, projection_dim):
+        super().__init__()
+        self.num_patches = num_patches
+        self.projection = layers.Dense(units=projection_dim)
+        self.position_embedding = layers.Embedding(input_dim=num_patches, output_dim=projection_dim)
+
+    def call(self, patch):
+        positions = keras.ops.expand_dims(keras.ops.arange(start=0, stop=self.num_patches, step=1), axis=0)
+        return self.projection(patch) + self.position_embedding(positions)
+"""
+
+
+def test_positions_of_arange_over_an_attribute_broadcast_against_the_batch():
+    # (None, 4, 48) patches + (1, 4, 8) position embeddings: (None, 4, 8), as Keras's symbolic call gives.
+    source = PATCHES + ENCODER + images_model("Patches(4)", "PatchEncoder(4, 8), layers.Flatten(), layers.Dense(2)")
+    result = convert(source)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.position_embedding = nn.Embedding(num_patches, projection_dim" in result.output
+    assert "self.projection = nn.Linear(48, projection_dim)" in result.output
+    assert "nn.Linear(32, 2)" in result.output  # Flatten of (4, 8)
+
+
+def test_positions_of_another_count_than_the_patches_do_not_broadcast():
+    source = PATCHES + ENCODER + images_model("Patches(4)", "PatchEncoder(5, 8), layers.Flatten(), layers.Dense(2)")
+    result = convert(source)
+    [refused] = [d for d in result.diagnostics if d.code == "K2T103"]  # Keras fails on (4, 8) + (5, 8) too
+    assert "Flatten after the custom layer PatchEncoder needs its output shape" in refused.message, refused.format()

@@ -6,6 +6,8 @@ Their numbers are proven against Keras in test_parity_fit_options.py.
 import ast
 import textwrap
 
+from unwrapped import unwrapped
+
 import k2t
 
 HEADER = """\
@@ -50,7 +52,7 @@ def test_fit_lists_only_the_options_the_script_uses_in_keras_order():
     # Weighted rows: the loss takes one weight per row, and evaluate (which validates) takes them too.
     assert signature(output, "binary_crossentropy")[-1] == ("sample_weight", None)
     assert ("sample_weight", None) in signature(output, "evaluate")
-    assert "fit(model, optimizer, x, y, validation_freq=2, class_weight={0: 1.0, 1: 3.0}, validation_split=0.2, initial_epoch=1)" in output
+    assert unwrapped("fit(model, optimizer, x, y, validation_freq=2, class_weight={0: 1.0, 1: 3.0}, validation_split=0.2, initial_epoch=1)") in unwrapped(output)
 
 
 def test_step_options_reach_fit_and_evaluate():
@@ -63,7 +65,7 @@ def test_step_options_reach_fit_and_evaluate():
 
 def test_positional_fit_arguments_follow_keras_order():
     output = convert("model.fit(x, y, 16, 2, 0, None, 0.0, None, True, None, w, 1)\n")
-    assert "fit(model, optimizer, x, y, 16, 2, 0, validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=w, initial_epoch=1)" in output
+    assert unwrapped("fit(model, optimizer, x, y, 16, 2, 0, validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=w, initial_epoch=1)") in unwrapped(output)
 
 
 def test_evaluate_sample_weight_and_return_dict():

@@ -11,6 +11,7 @@ import re
 import pytest
 from conftest import requires_keras, requires_torch
 from test_flow import built, convert, linears, script
+from unwrapped import unwrapped
 
 import k2t
 
@@ -315,7 +316,7 @@ def test_a_shape_passed_to_a_model_building_function_is_read_in_it():
     result = convert(SHAPE_PARAMETER)
     assert result.ok, [d.format() for d in result.diagnostics]
     # The channels come from the parameter, inside the function, whatever the caller passes.
-    assert "return Net(input_layer_dim_1=input_shape[1], filters=filters, num_classes=num_classes)" in result.output
+    assert unwrapped("return Net(input_layer_dim_1=input_shape[1], filters=filters, num_classes=num_classes)") in unwrapped(result.output)
 
 
 def test_a_shape_parameter_whose_length_no_layer_fixes_is_reported():
@@ -448,3 +449,37 @@ def test_a_keras_tensors_shape_read_as_a_size_is_reported_not_left_undefined():
     )
     found = [(d.code, d.message) for d in result.diagnostics]
     assert ("K2T103", "`inputs.shape[-1]` reads the Keras tensor `inputs`, which k2t does not translate here; write the size as a number or a variable") in found
+
+
+def test_a_layer_a_helper_adapts_is_followed_where_the_call_is_assigned_and_reported_elsewhere():
+    """keras.io's structured data: the function returns the layer it made and adapted to the name the call's
+    result is assigned to; a call inside an expression has no such name, and is reported where it is."""
+    source = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.rand(16, 1).astype("float32")
+
+
+def encode(feature, data):
+    normalizer = layers.Normalization()
+    normalizer.adapt(data)
+    return normalizer(feature)
+
+
+inputs = keras.Input(shape=(1,))
+encoded = encode(inputs, x)
+model = keras.Model(inputs, layers.Dense(1)(encoded))
+other = keras.Model(inputs, layers.Dense(1)(encode(inputs, x)))
+"""
+    messages = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "case.py").diagnostics]
+    assert [(code, line) for code, line, _ in messages] == [("K2T103", 17)], messages
+    assert "k2t follows it where the call's result is assigned to one name" in messages[0][2]
+    followed = k2t.convert_source(source[: source.index("other = ")], "case.py")
+    assert not followed.diagnostics, [d.format() for d in followed.diagnostics]
+    assert "def encode(data):" in followed.output and "encoded = encode(x)" in followed.output
+    assert "return normalizer\n" in followed.output and "Net(encoded=encoded)" in followed.output
+    # A layer the call passes (adapted by the caller) stays the caller's: the helper is a block as before.
+    passed = source[: source.index("def encode")] + "norm = layers.Normalization()\nnorm.adapt(x)\n\n\ndef block(t, layer):\n    return layers.Dense(2)(layer(t))\n\n\ninputs = keras.Input(shape=(1,))\nmodel = keras.Model(inputs, layers.Dense(1)(block(inputs, norm)))\n"
+    assert not k2t.convert_source(passed, "case.py").diagnostics

@@ -86,6 +86,26 @@ def test_a_helper_two_scripts_write_differently_stays_in_each():
     assert "def loss" not in shared.outputs["a"] and "from helpers import loss" in shared.outputs["a"]
 
 
+def test_each_definition_is_shared_where_two_scripts_write_it_alike(tmp_path):
+    """Three scripts, two writing one ``fit`` and the third another: the two import the module's, the third
+    keeps its own and with it ``train``, which calls it; ``loss``, alike in all three, is shared by all."""
+    helpers = "def loss(a):\n    return a\n\n\ndef train(model):\n    return fit(model) + loss(1)\n\n\n"
+    alike = helpers + "def fit(model):\n    return 1\n\n\nprint(train(None))\n"
+    other = helpers + "def fit(model):\n    return 2\n\n\nprint(train(None))\n"
+    shared = share_helpers({"a": ("", alike), "b": ("", alike), "c": ("", other)}, "helpers")
+    assert set(shared.names) == {"loss", "train", "fit"}
+    assert "def fit(model):\n    return 1" in shared.module
+    for key in ("a", "b"):
+        assert shared.outputs[key] == "from helpers import train\n\nprint(train(None))\n"
+    assert shared.outputs["c"].startswith("from helpers import loss\n")
+    assert "def fit(model):\n    return 2" in shared.outputs["c"] and "def train(model):" in shared.outputs["c"]
+    (tmp_path / "helpers.py").write_text(shared.module)
+    for key, printed in (("a", "2"), ("b", "2"), ("c", "3")):  # each script computes what it did alone
+        (tmp_path / f"{key}.py").write_text(shared.outputs[key])
+        ran = subprocess.run([sys.executable, f"{key}.py"], cwd=tmp_path, capture_output=True, text=True, check=False)
+        assert ran.stdout == printed + "\n", ran.stderr
+
+
 def test_a_helper_reading_a_script_global_stays_in_the_script():
     text = "import torch\n\ndevice = torch.device('cpu')\n\n\ndef move(x):\n    return x.to(device)\n"
     shared = share_helpers({"a": ("", text), "b": ("", text)}, "helpers")
@@ -120,3 +140,28 @@ def test_a_file_of_the_users_is_never_overwritten(tmp_path):
     assert done.returncode == 1
     assert "exists and k2t did not write it" in done.stdout + done.stderr
     assert (out / "team_helpers.py").read_text() == "MINE = 1\n"
+
+
+@requires_torch
+@pytest.mark.slow
+def test_a_tree_of_fixtures_shares_each_definition_two_scripts_write_alike(tmp_path):
+    """Real scripts: three write the same ``predict``, linear_regression_1d its own (it reads a 1-D array as
+    one feature per row, as Keras does); the module takes the three's, linear_regression_1d keeps its own,
+    and every script runs importing the module."""
+    tree, out = tmp_path / "src", tmp_path / "out"
+    tree.mkdir()
+    names = ("xor", "loan_approval", "iris_like_multiclass", "linear_regression_1d")
+    for name in names:
+        (tree / f"{name}.py").write_text((ROOT / "fixtures" / name / "input.py").read_text())
+    done = _k2t("convert", str(tree), "-o", str(out), "--helpers-module", "team_helpers", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    module = (out / "team_helpers.py").read_text()
+    assert "\ndef predict(" in module
+    for name in names:
+        text = (out / f"{name}.py").read_text()
+        imported = next(line for line in text.splitlines() if line.startswith("from team_helpers import "))
+        own = name == "linear_regression_1d"
+        assert ("predict" in imported.removeprefix("from team_helpers import ").split(", ")) != own, name
+        assert ("\ndef predict(" in text) == own, name
+        ran = run_standalone(out / f"{name}.py")
+        assert ran.returncode == 0, (name, ran.stderr[-3000:])

@@ -490,13 +490,6 @@ model.fit(x, y, epochs=1, verbose=0)
 # A Sequential used as a layer of a Functional graph, made where k2t does not find it as a model of the
 # script: each once reached nested_model's `assert instance is not None`.
 INNER_NOT_FOUND = {
-    "from_a_helper": """\
-        def make_base():
-            return keras.Sequential([layers.Dense(3)])
-        base = make_base()
-        inputs = keras.Input(shape=(4,))
-        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
-        """,
     "in_an_undecided_branch": """\
         if len(sys.argv) > 1:
             base = keras.Sequential([layers.Dense(3)])
@@ -520,6 +513,22 @@ INNER_NOT_FOUND = {
         model = build(keras.Sequential([layers.Dense(3)]))
         """,
 }
+
+
+def test_a_nested_model_a_helper_returns_is_translated():
+    """Once a diagnostic like the cases below: the model a top-level function returns is walked at its call
+    and nested under the variable holding it (exact against Keras: `k2t parity --exact` on this script)."""
+    body = """\
+        def make_base():
+            return keras.Sequential([layers.Dense(3)])
+        base = make_base()
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """
+    result = convert(NESTED_HEAD + script(body) + NESTED_TAIL)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.dense = nn.Linear(4, 3)" in result.output and "outputs = self.base(inputs)" in result.output
+    assert "\nbase = make_base()\n" in result.output
 
 
 @pytest.mark.parametrize("name", INNER_NOT_FOUND)

@@ -118,10 +118,47 @@ def test_unknown_shape_in_a_functional_model_before_a_dense():
     assert "Dense after this Lambda" in result.diagnostics[0].message
 
 
-def test_output_shape_function_is_a_k2t102():
+def test_output_shape_function_is_evaluated_on_the_input_shape():
+    # Keras calls it with the batch first, as None: (None, 6, 4) -> (None, 4), so the Dense takes 4 features.
     result = convert(sequential("layers.Lambda(lambda t: t[:, 0, :], output_shape=lambda s: (s[0], s[2]))", "layers.Dense(1)"))
-    assert codes(result) == [(13, "K2T102")]
-    assert "not a function" in result.diagnostics[0].message
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(4, 1)" in result.output
+
+
+# classic keras's mnist_siamese: the distance of two towers, and its output-shape function of the list of shapes.
+SIAMESE = """def euclidean_distance(vects):
+    x, y = vects
+    sum_square = K.sum(K.square(x - y), axis=1, keepdims=True)
+    return K.sqrt(K.maximum(sum_square, K.epsilon()))
+
+
+def eucl_dist_output_shape(shapes):
+    shape1, shape2 = shapes
+    return (shape1[0], 1)
+
+
+a = keras.Input(shape=(6, 4))
+b = keras.Input(shape=(6, 4))
+base = layers.Dense(3)
+distance = layers.Lambda(euclidean_distance, output_shape=eucl_dist_output_shape)([base(layers.Flatten()(a)), base(layers.Flatten()(b))])
+model = keras.Model([a, b], layers.Dense(2)(distance))
+model.compile(optimizer="sgd", loss="mse")
+"""
+
+
+def test_output_shape_function_of_a_list_of_shapes_is_evaluated():
+    result = convert(SIAMESE)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(1, 2)" in result.output  # the Dense after the distance: (None, 1)
+
+
+def test_output_shape_function_k2t_cannot_evaluate_is_a_k2t102_naming_it():
+    result = convert(SIAMESE.replace("    return (shape1[0], 1)", "    if shape1:\n        return (shape1[0], 1)"))
+    [refused] = [d for d in result.diagnostics if d.code == "K2T102"]  # (the distance's K.* ops, kept, are K2T100s)
+    assert refused.line == 26
+    message = refused.message
+    assert "cannot evaluate `eucl_dist_output_shape` on the input shape [(None, 3), (None, 3)]" in message
+    assert "other than assignments and a return" in message
 
 
 def test_op_outside_the_vocabulary_is_reported_at_it():

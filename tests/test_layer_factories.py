@@ -170,3 +170,51 @@ def test_a_loop_over_layers_calling_the_factory_is_a_located_diagnostic():
     line = line_of(source, "m = build_and_compile_model(layer)")
     assert any(d.startswith(f"case.py:{line}:") and "K2T103 build_and_compile_model() puts its parameter `norm` into a model" in d for d in diagnostics), diagnostics
     assert "class Net(" not in result.output
+
+
+# keras's mnist_siamese example: the input shape is a run-time value the call passes, and Flatten after the
+# Input takes any number of sizes: the call's value (an array's shape[1:], its rank known) says how many.
+SIAMESE = """\
+import numpy as np
+from tensorflow.keras.layers import Dense, Flatten, Input
+from tensorflow.keras.models import Model
+
+x_train = np.random.rand(16, 30).astype("float32").reshape(-1, 6, 5)  # the reshape tells k2t the array's rank
+y_train = np.random.randint(0, 2, 16).astype("float32")
+
+
+def create_base_network(input_shape):
+    input = Input(shape=input_shape)
+    x = Flatten()(input)
+    x = Dense(8, activation="relu")(x)
+    return Model(input, x)
+
+
+input_shape = x_train.shape[1:]
+base_network = create_base_network(input_shape)
+inputs = Input(shape=input_shape)
+features = base_network(inputs)
+outputs = Dense(1, activation="sigmoid")(features)
+model = Model(inputs, outputs)
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(x_train, y_train, epochs=1, verbose=0)
+"""
+
+
+def test_a_factory_given_a_run_time_shape_sizes_its_model_from_the_call():
+    result = k2t.convert_source(SIAMESE)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    output = " ".join(result.output.split())
+    assert "self.dense = nn.Linear(input_dim_0 * input_dim_1, 8)" in output
+    assert "return BaseNetwork( input_dim_0=input_shape[0], input_dim_1=input_shape[1] ).to(device)" in output
+    assert "model = Net(base_network=base_network).to(device)" in output  # the factory's model, nested and shared
+    namespace: dict = {}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
+    assert namespace["model"].base_network is namespace["base_network"]
+    assert namespace["base_network"].dense.in_features == 30
+
+
+def test_a_factory_given_a_shape_of_unknown_length_is_still_reported_at_its_input():
+    source = SIAMESE.replace(".reshape(-1, 6, 5)", "")
+    found = [d for d in k2t.convert_source(source).diagnostics if d.code == "K2T103"]
+    assert found and "how many sizes the parameter `input_shape` holds" in found[0].message and found[0].line == 10

@@ -183,6 +183,9 @@ NOT_EXPRESSED = [
     pytest.param('layers.Convolution2D(4, 3, 3, border_mode="full")', None, "Keras 1's border_mode=", id="Convolution2D-border_mode-full"),
     pytest.param('layers.Convolution2D(4, 3, 3, dim_ordering="th")', None, "Keras 1's dim_ordering=", id="Convolution2D-dim_ordering-th"),
     pytest.param("layers.LSTM(5, dropout_W=1.0)", "1.0", "Keras 1's dropout_W=", id="LSTM-dropout_W"),
+    # Keras 2's cuDNN layers fixed what Keras 3's LSTM / GRU take as arguments (k2t.translate.legacy.KERAS2_LAYERS).
+    pytest.param("layers.CuDNNLSTM(5, dropout=0.2)", "0.2", "CuDNNLSTM has no dropout=", id="CuDNNLSTM-dropout"),
+    pytest.param("layers.CuDNNGRU(5, reset_after=False)", "False", "CuDNNGRU has no reset_after=", id="CuDNNGRU-reset_after"),
 ]
 
 
@@ -210,7 +213,7 @@ def test_optimizer_decay_is_inverse_time_decay_every_step():
     keras3 = _optimizer_output(
         "keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=1e-6), momentum=0.9, nesterov=True)"
     )
-    comment = "  # Keras 2's decay=1e-06: lr / (1 + decay * updates done)"
+    comment = "# Keras 2's decay=1e-06: lr / (1 + decay * updates done)\n"
     assert comment in keras1
     assert keras1.replace(comment, "") == keras3.replace("decay_rate=1e-6", "decay_rate=1e-06")
 

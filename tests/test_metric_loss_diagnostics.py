@@ -1,7 +1,11 @@
 """What stays untranslated around Metric subclasses, add_loss and custom layers called on lists: each a
 located diagnostic (and a warning where the conversion runs but Keras reports otherwise)."""
 
+import ast
 import textwrap
+
+import pytest
+from conftest import requires_keras
 
 import k2t
 
@@ -125,6 +129,30 @@ model.add_loss(0.01)
 """
     [(line, column, code, message)] = _diagnostics(source)
     assert (line, column, code) == (9, 1, "K2T140") and "Keras 3 raises NotImplementedError" in message
+    assert "discards a tensor" in message
+
+
+@requires_keras
+def test_keras_3_refuses_model_add_loss_as_the_diagnostic_says():
+    """The K2T140 message's premises, on the installed Keras: a Functional model raises NotImplementedError
+    (for a tensor and a callable alike); a Sequential raises ValueError for a number and a callable, and the
+    tensor it accepts is gone after the model's next call, so it never reaches a training loss."""
+    import keras
+    import numpy as np
+
+    inputs = keras.Input(shape=(4,))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    for term in (keras.ops.convert_to_tensor(0.01), lambda: 0.01):
+        with pytest.raises(NotImplementedError):
+            functional.add_loss(term)
+    sequential = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+    for term in (0.01, lambda: 0.01):
+        with pytest.raises(ValueError, match="only be called from inside"):
+            sequential.add_loss(term)
+    sequential.add_loss(keras.ops.convert_to_tensor(0.01))
+    assert len(sequential.losses) == 1
+    sequential(np.ones((2, 4), dtype="float32"))
+    assert sequential.losses == []
 
 
 LIST_LAYER = """\
@@ -205,3 +233,44 @@ def test_a_seed_generator_read_otherwise_stays_reported():
     source = _noise_script("self.seed_generator.next()")
     found = _diagnostics(source)
     assert _where(source, "keras.random.SeedGenerator") in [(line, column) for line, column, code, _ in found if code == "K2T100"]
+
+
+KERAS2_RESET = """\
+class Gap(keras.metrics.Metric):
+    def __init__(self, name="gap", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_weight(name="total", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(ops.sum(ops.abs(y_true - y_pred)))
+
+    def result(self):
+        return self.total * 1.0
+
+    def reset_state(self):
+        K.batch_set_value([(v, 0) for v in self.variables])
+"""
+
+
+def test_batch_set_value_in_a_metric_class_copies_into_its_tensors():
+    source = HEAD + "from keras import backend as K\n\n" + KERAS2_RESET + SEQUENTIAL.format(metrics="[Gap()]")
+    result = k2t.convert_source(source, filename="case.py")
+    assert not result.diagnostics
+    import torch
+
+    tree = ast.parse(result.output)
+    [gap] = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Gap"]
+    [reset] = [node for node in gap.body if isinstance(node, ast.FunctionDef) and node.name == "reset_state"]
+    namespace: dict = {"torch": torch}
+    exec(compile(ast.Module([reset], type_ignores=[]), "reset", "exec"), namespace)  # noqa: S102 - the generated method
+    # A plain state tensor and a parameter (which refuses an in-place copy under autograd) both go to zeros.
+    state = type("State", (), {"variables": [torch.ones(2), torch.nn.Parameter(torch.ones(3))]})()
+    namespace["reset_state"](state)
+    assert all(float(v.abs().sum()) == 0.0 for v in state.variables)
+
+
+def test_batch_set_value_on_keras_weights_is_reported_at_it():
+    source = HEAD + "from keras import backend as K\n\nmodel = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1)])\nK.batch_set_value(zip(model.weights, [np.ones((2, 1)), np.zeros(1)]))\n"
+    found = _coded(_diagnostics(source), "K2T100")
+    assert [(line, column) for line, column, _, _ in found] == [_where(source, "K.batch_set_value")]
+    assert "Keras weights, which k2t does not map to the module's parameters" in found[0][3]

@@ -135,6 +135,10 @@ def test_unknown_op_is_a_diagnostic_naming_it() -> None:
         pytest.param("tensorflow.split", ["x", "n"], {}, "must be a literal", id="split-count-unknown"),
         pytest.param("keras.backend.binary_crossentropy", ["y", "f(x)"], {}, "argument `output` is used twice",
                      id="bce-output-expression"),
+        pytest.param("tensorflow.image.extract_patches", ["x", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "'VALID'"], {},
+                     "rates=[1, 1, 1, 1]", id="patches-dilated"),
+        pytest.param("tensorflow.image.extract_patches", ["f(x)", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 1, 1, 1]", "'SAME'"], {},
+                     "padding=\"SAME\" reads the images' size", id="patches-same-on-an-expression"),
     ],
 )
 def test_refusals_name_the_op_and_the_argument(name: str, args: list[str], kwargs: dict[str, str], message: str) -> None:

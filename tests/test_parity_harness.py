@@ -120,6 +120,112 @@ def test_exact_parity_on_source_text(frameworks):
     assert "PASS" in report.format()
 
 
+BATCHES_PRELUDE = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+keras.utils.set_random_seed(0)
+x = np.random.RandomState(1).rand(45, 4).astype("float32")
+y = (x.sum(axis=1, keepdims=True) > 2).astype("float32")
+model = keras.Sequential([keras.Input((4,)), layers.Dense(6, activation="tanh"), layers.Dropout(0.3), layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.3, momentum=0.5), loss="binary_crossentropy", metrics=["accuracy"])
+
+
+def batches(x, y, size):
+    while True:
+        for start in range(0, len(x), size):
+            yield x[start : start + size], y[start : start + size]
+
+
+class Rows(keras.utils.PyDataset):
+    def __init__(self, x, y, size):
+        super().__init__()
+        self.x, self.y, self.size = x, y, size
+
+    def __len__(self):
+        return int(np.ceil(len(self.x) / self.size))
+
+    def __getitem__(self, index):
+        rows = slice(index * self.size, (index + 1) * self.size)
+        return self.x[rows], self.y[rows]
+
+
+"""
+
+# fit over batches of 16, 16 and 13 rows: a dataset, a shuffled and mapped one, one augmented in a map, a generator, a PyDataset, Keras 2's
+# fit_generator (run as Keras 3's fit on the Keras side).
+BATCHES_FITS = {
+    "dataset": "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=2, verbose=0)",
+    "dataset-shuffle-map": (
+        "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).shuffle(45).map(lambda a, b: (a * 2.0, b)).batch(16), epochs=2, verbose=0)"
+    ),
+    # keras.io's augmentation in a map: traced as the script builds the pipeline, switched off on both sides.
+    "dataset-augmentation-map": """\
+data_augmentation = keras.Sequential([layers.RandomFlip("horizontal")])
+model = keras.Sequential([keras.Input((2, 2, 1)), layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="sgd", loss="binary_crossentropy")
+images = tf.data.Dataset.from_tensor_slices((x.reshape(45, 2, 2, 1), y)).batch(16)
+images = images.map(lambda a, b: (data_augmentation(a, training=True), b))
+model.fit(images, epochs=2, verbose=0)""",
+    "generator": "model.fit(batches(x, y, 16), steps_per_epoch=3, epochs=2, verbose=0)",
+    "pydataset": "model.fit(Rows(x, y, 16), epochs=2, verbose=0)",
+    "fit_generator": "model.fit_generator(batches(x, y, 16), 3, 2, verbose=0)",
+}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", list(BATCHES_FITS))
+def test_exact_parity_on_fits_over_batches(frameworks, case):
+    """The first batch layer by layer, then each side trains on its own data object: the same batches, the same losses."""
+    from k2t.parity import exact_parity
+
+    report = exact_parity(BATCHES_PRELUDE + BATCHES_FITS[case] + "\n")
+    _assert_passes(report)
+    assert report.rows == 16 and all(len(values) == 2 for values in report.keras_history.values())
+    notes = "\n".join(report.notes)
+    assert ("shuffle(...) switched off on both sides (1 call(s))" in notes) == (case == "dataset-shuffle-map")
+    assert ("fit_generator ran as Keras 3's fit" in notes) == (case == "fit_generator")
+    assert ("augmentation (RandomFlip) runs as at inference on both sides" in notes) == (case == "dataset-augmentation-map")
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("fit", "old", "new", "failure"),
+    [
+        # The converted generator yields other batches: the first batch differs, never a silent pass.
+        (BATCHES_FITS["generator"], "yield x[start : start + size]", "yield 2 * x[start : start + size]", "first batch x"),
+        # A shuffled pipeline whose converted order cannot be switched off cannot be compared exactly.
+        (BATCHES_FITS["dataset-shuffle-map"], "_buffer_order", "_draw_order", "cannot be exact: the Keras pipeline shuffles"),
+        # Random draws in a map: with a global seed each pass draws the same numbers, only the graph shows them.
+        (
+            "model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16).map(lambda a, b: (a + tf.random.uniform(tf.shape(a)), b)), verbose=0)",
+            "",
+            "",
+            "cannot be exact: the Keras pipeline draws random numbers (RandomUniform",
+        ),
+        # A PyDataset drawing from numpy gives another first batch on each pass.
+        (
+            "Rows.__getitem__ = lambda self, i: (self.x[i * 16 : i * 16 + 16] + np.random.rand(1).astype('float32'), self.y[i * 16 : i * 16 + 16])\n"
+            + BATCHES_FITS["pydataset"],
+            "",
+            "",
+            "cannot be exact: the Keras Rows gives another first batch on each pass",
+        ),
+    ],
+    ids=["other-batches", "unswitchable-shuffle", "random-map", "random-pydataset"],
+)
+def test_exact_parity_over_batches_says_why_it_is_not_exact(frameworks, fit, old, new, failure):
+    from k2t.parity import exact_parity
+
+    source = BATCHES_PRELUDE + fit + "\n"
+    converted = _converted(source).replace(old, new) if old else None
+    report = exact_parity(source, converted=converted)
+    assert report.error is None and not report.ok, report.format()
+    assert any(failure in each for each in report.failures), report.failures
+
+
 @pytest.mark.parity
 def test_detects_a_wrong_layer(frameworks):
     """LeakyReLU's Keras slope is 0.3: a conversion with torch's 0.01 must fail at that layer."""

@@ -112,6 +112,33 @@ def test_siamese_fixture_distance_lambda_on_two_towers_and_contrastive_loss(tmp_
     assert "val_loss" in report.torch_history
 
 
+def test_mnist_siamese_distance_with_its_output_shape_function(tmp_path):
+    # classic keras's mnist_siamese: Lambda(euclidean_distance, output_shape=eucl_dist_output_shape) on two towers.
+    source = case(
+        """\
+        def euclidean_distance(vects):
+            a, b = vects
+            sum_square = K.sum(K.square(a - b), axis=1, keepdims=True)
+            return K.sqrt(K.maximum(sum_square, K.epsilon()))
+
+
+        def eucl_dist_output_shape(shapes):
+            shape1, shape2 = shapes
+            return (shape1[0], 1)
+
+
+        left = keras.Input(shape=(6, 4))
+        right = keras.Input(shape=(6, 4))
+        base = keras.Sequential([layers.Flatten(), layers.Dense(8, activation="relu")])
+        distance = layers.Lambda(euclidean_distance, output_shape=eucl_dist_output_shape)([base(left), base(right)])
+        model = keras.Model([left, right], layers.Dense(1, activation="sigmoid")(distance))
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit([x, x * 0.5], y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
 def test_lambda_on_a_list_of_tensors_needs_its_output_shape():
     import k2t
 

@@ -54,3 +54,17 @@ def test_each_call_of_a_model_factory_taking_a_layer_trains_as_keras(tmp_path, f
     assert report.ok, details
     assert list(report.torch_history) == list(report.keras_history) == ["loss"], details
     assert len(report.layer_diffs) >= 4, details  # the normalization and the three Dense layers, each compared
+
+
+def test_a_one_dimensional_array_into_a_factory_model_sized_at_run_time_gets_its_feature_axis(tmp_path):
+    """The tutorial's own `horsepower = np.array(train_features["Horsepower"])` is 1-D: Keras reads each value as a
+    row of one feature (Functional._adjust_input_rank). The generated class's input size is a constructor
+    parameter here (in_features=1 at this call), so fit gives a 1-D array its axis at run time."""
+    from k2t.parity import exact_parity
+
+    source = REGRESSION_TUTORIAL.replace("horsepower = train_features[:, :1]", "horsepower = train_features[:, 0]")
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.diagnostics == ()
+    report = exact_parity(source, epochs=2, path=tmp_path / "case.py", fit_index=0)
+    assert report.error is None, report.error
+    assert report.ok, "\n".join(report.failures) + f"\nkeras: {report.keras_history}\ntorch: {report.torch_history}"

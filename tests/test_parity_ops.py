@@ -148,6 +148,7 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.ops.logaddexp": XY,
     "tensorflow.math.squared_difference": XY,
     "tensorflow.math.divide_no_nan": (C("x", "zeros_some"),),
+    "keras.ops.divide_no_nan": (C("x", "zeros_some"),),
     "tensorflow.math.add_n": (C("[x, y, pos]"),),
     "keras.backend.maximum": (C("x", "y"), C("x", "1e-07"), C("0.5", "x")),
     "tensorflow.maximum": (C("x", "y"), C("x", "0.0")),
@@ -230,6 +231,14 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.backend.temporal_padding": (C("x"), C("x", "(0, 3)")),
     "keras.backend.spatial_2d_padding": (C("img"), C("img", "((1, 0), (2, 3))"),
                                          C("img", "((1, 0), (2, 3))", "'channels_first'")),
+    "keras.ops.image.extract_patches": (C("patchable", "2"), C("patchable", "(3, 2)"), C("patchable", "2", strides="(1, 3)"),
+                                        C("img", "2"), C("patchable1", size="2", padding="'valid'")),
+    "tensorflow.image.extract_patches": (
+        C("patchable", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 1, 1, 1]", "'VALID'"),
+        C("patchable", sizes="[1, 3, 2, 1]", strides="[1, 1, 3, 1]", rates="[1, 1, 1, 1]", padding="'VALID'"),
+        C("patchable", "[1, 3, 3, 1]", "[1, 1, 1, 1]", "[1, 1, 1, 1]", "'SAME'"),
+        C("patchable", "[1, 4, 3, 1]", "[1, 3, 2, 1]", "[1, 1, 1, 1]", "'SAME'"),  # uneven: 1 and 2 padded
+    ),
     "tensorflow.one_hot": (C("lab", "5"), C("lab", "6", dtype="tf.int32")),
     "keras.backend.one_hot": (C("lab", "5"),),
     "keras.ops.one_hot": (C("lab", "5"),),
@@ -453,6 +462,8 @@ def make_inputs() -> dict[str, np.ndarray]:
         "x1": normal(3, 1, 5),
         "x6": normal(3, 6, 4),
         "img": normal(2, 3, 4, 2),
+        "patchable": normal(2, 6, 8, 3),
+        "patchable1": normal(6, 8, 3),  # one image, unbatched
         "w": normal(4, 5),
         "w52": normal(5, 2),
         "w6": normal(6, 3),

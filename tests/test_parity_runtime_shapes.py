@@ -11,6 +11,7 @@ import textwrap
 import pytest
 from conftest import requires_keras, requires_torch, run_standalone
 from parity_cases import assert_parity, script
+from unwrapped import unwrapped
 
 import k2t
 
@@ -41,7 +42,7 @@ history = model.fit(x_train, y_train, batch_size=16, epochs=3, verbose=0)
 
 def test_conv2d_with_input_shape_read_off_the_data(tmp_path):
     result = k2t.convert_source(CONV2D_INPUT_SHAPE_FROM_DATA)
-    assert "model = Net(input_dim_0=x_train.shape[1], input_dim_1=x_train.shape[2], input_dim_2=x_train.shape[3])" in result.output
+    assert "model = Net(input_dim_0=x_train.shape[1], input_dim_1=x_train.shape[2], input_dim_2=x_train.shape[3])" in unwrapped(result.output)
     assert_parity(CONV2D_INPUT_SHAPE_FROM_DATA, tmp_path)
 
 

@@ -49,17 +49,19 @@ def codes(result) -> list[str]:
     [
         pytest.param(
             'model.save("model.keras")',
-            "torch.save(model.state_dict(), \"model.keras\")  # a torch state_dict (weights only), under the script's file name",
+            "# a torch state_dict (weights only), under the script's file name\n"
+            'torch.save(model.state_dict(), "model.keras")',
             id="save",
         ),
         pytest.param(
             "model.save(filepath=PATH, overwrite=True)",
-            "torch.save(model.state_dict(), PATH)  # a torch state_dict (weights only), under the script's file name",
+            "# a torch state_dict (weights only), under the script's file name\ntorch.save(model.state_dict(), PATH)",
             id="save-keywords",
         ),
         pytest.param(
             'model.save_weights("model.weights.h5")',
-            "torch.save(model.state_dict(), \"model.weights.h5\")  # a torch state_dict, under the script's file name",
+            "# a torch state_dict, under the script's file name\n"
+            'torch.save(model.state_dict(), "model.weights.h5")',
             id="save_weights",
         ),
         pytest.param(
@@ -123,9 +125,11 @@ def test_every_load_model_spelling_rebuilds_the_saved_module(spelling):
     )
     assert result.ok, result.diagnostics
     assert tail(result.output).endswith(
-        'torch.save(model.state_dict(), "model.keras")  # a torch state_dict (weights only), under the script\'s file name\n'
+        "# a torch state_dict (weights only), under the script's file name\n"
+        'torch.save(model.state_dict(), "model.keras")\n'
         "restored = Net(in_features=x.shape[1]).to(device)\n"
-        'restored.load_state_dict(load_state("model.keras", map_location=device))  # the state_dict that model.save() wrote\n'
+        "# the state_dict that model.save() wrote\n"
+        'restored.load_state_dict(load_state("model.keras", map_location=device))\n'
         "print(predict(restored, x, verbose=0)[:3])\n"
     )
     assert "import keras" not in result.output and "tensorflow" not in result.output and "load_model" not in result.output
@@ -151,7 +155,8 @@ def test_load_before_save_in_the_source_resolves_by_path():
     assert (
         "if os.path.exists(PATH):\n"
         "    net = Net2().to(device)\n"
-        "    net.load_state_dict(load_state(PATH, map_location=device))  # the state_dict that net.save() wrote\n"
+        "    # the state_dict that net.save() wrote\n"
+        "    net.load_state_dict(load_state(PATH, map_location=device))\n"
     ) in result.output
     assert "loss = evaluate_net(net, x, y, verbose=0)\n" in result.output
 
@@ -177,7 +182,10 @@ def test_model_checkpoint_path_resolves_load_model():
         """
     )
     assert "best = Net(in_features=x.shape[1]).to(device)\n" in result.output
-    assert 'best.load_state_dict(load_state("best.keras", map_location=device))  # the state_dict that ModelCheckpoint wrote\n' in result.output
+    assert (
+        "# the state_dict that ModelCheckpoint wrote\n"
+        'best.load_state_dict(load_state("best.keras", map_location=device))\n'
+    ) in result.output
     assert "K2T180" not in codes(result)
 
 
@@ -298,7 +306,8 @@ def test_load_model_of_a_factory_model_sized_by_globals_rebuilds_it():
     assert result.ok, result.diagnostics
     assert result.output.endswith(
         "again = Classifier(in_features=x.shape[1]).to(device)\n"
-        'again.load_state_dict(load_state("c.keras", map_location=device))  # the state_dict that model.save() wrote\n'
+        "# the state_dict that model.save() wrote\n"
+        'again.load_state_dict(load_state("c.keras", map_location=device))\n'
     )
 
 

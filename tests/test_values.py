@@ -92,3 +92,26 @@ def test_assigned_names_of_compound_statements():
         "for i, n in enumerate(x):\n    y = n\n    with open(f) as h:\n        z += 1\n    def f(): w = 1\n"
     )
     assert assigned_names(statement) == {"i", "n", "y", "h", "z", "f"}
+
+
+def test_module_constants_are_names_bound_once_at_the_top_level_to_known_values():
+    from k2t.values import module_constants
+
+    source = (
+        "patch_size = 4\n"
+        "num_patches = (16 // patch_size) ** 2\n"
+        "rebound = 1\n"
+        "rebound = 2\n"
+        "looped = 3\n"
+        "for looped in range(2):\n    pass\n"
+        "declared = 5\n"
+        "def f():\n    global declared\n    declared = 6\n"
+        "names = ['a']\n"
+    )
+    module = cst.parse_module(source)
+    env = Env()
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            small = statement.body[0]
+            bind_target(env, small.targets[0].target, evaluate(small.value, env))
+    assert module_constants(module, env) == {"patch_size": 4, "num_patches": 16, "names": ["a"]}

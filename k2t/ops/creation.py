@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from .spec import Bound, Op, p
@@ -86,11 +87,45 @@ def _truncated_normal(bound: Bound) -> str:
             "a={mean} - 2 * {stddev}, b={mean} + 2 * {stddev})")
 
 
+def is_string_literal(code: str) -> bool:
+    """A literal string, or a (nested) list or tuple of them: data no torch tensor holds."""
+    try:
+        value = ast.literal_eval(code.strip())
+    except (ValueError, SyntaxError):
+        return False
+    return _all_strings(value)
+
+
+def _all_strings(value: object) -> bool:
+    if isinstance(value, (str, bytes)):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(_all_strings(item) for item in value)
+
+
+def _no_strings(bound: Bound, name: str) -> None:
+    """torch has no string tensor: ``tf.constant(["a", "b"])`` stays NumPy where it feeds a text model
+    (k2t.translate.string_data); anywhere else it is refused here."""
+    if is_string_literal(bound[name]):
+        raise bound.fail(
+            f"`{name}={bound[name]}`: strings make no torch tensor (k2t keeps them as a NumPy array where the script "
+            "only passes them to fit, evaluate, predict or a text layer's adapt)"
+        )
+
+
 def _tf_constant(bound: Bound) -> str:
+    _no_strings(bound, "value")
     dtype = "" if bound.is_none("dtype") else ", dtype={dtype}"
     if bound.is_none("shape"):
         return f"torch.tensor({{value}}{dtype})"
     return f"torch.full({{shape}}, {{value}}{dtype})"
+
+
+def _as_tensor(name: str) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        _no_strings(bound, name)
+        return f"torch.as_tensor({{{name}}}{{, dtype=dtype}})"
+
+    return template
 
 
 def _keras_constant(bound: Bound) -> str:
@@ -115,10 +150,10 @@ ROWS: tuple[Op, ...] = (
     Op("keras.backend.constant", (p("value"), DTYPE, p("shape", "None"), NAME), _keras_constant,
        "float32 unless a dtype is given"),
     Op("tensorflow.convert_to_tensor", (p("value"), DTYPE, p("dtype_hint", "None", ignored=True), NAME),
-       "torch.as_tensor({value}{, dtype=dtype})", INT32_RANGE),
+       _as_tensor("value"), INT32_RANGE),
     Op("keras.ops.convert_to_tensor", (p("x"), DTYPE, p("sparse", "None", only=("None", "False")),
                                        p("ragged", "None", only=("None", "False"))),
-       "torch.as_tensor({x}{, dtype=dtype})", INT32_RANGE),
+       _as_tensor("x"), INT32_RANGE),
     # zeros, ones, full
     Op("tensorflow.zeros", (SHAPE, TF_FLOAT, NAME), _with_dtype("torch.zeros({shape}{dtype})")),
     Op("tensorflow.ones", (SHAPE, TF_FLOAT, NAME), _with_dtype("torch.ones({shape}{dtype})")),

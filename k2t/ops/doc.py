@@ -24,6 +24,12 @@ Keras 2's backend functions are checked against Keras 3's port of them (`keras.s
 An op outside this table, or an argument a row does not translate, is a diagnostic naming it
 (K2T100 for Keras, K2T150 for TensorFlow).
 
+In the script's own lines (outside any model, layer or function: `tf.argmax(preds, axis=1)`,
+`tf.cast(x, tf.float32)`), where TensorFlow takes the NumPy arrays the script holds, each argument a row
+takes as a tensor is `torch.as_tensor`-ed and the result is `.numpy()`-ed back, unless the script reads
+it as a tensor (`.numpy()` on it). `keras.losses.*` functions called there become a generated function
+per loss that casts `y_true` and meets ranks as Keras does (`k2t/translate/script_ops.py`).
+
 ## Semantic differences the translations account for
 
 - `tf.math.reduce_std` / `reduce_variance`, `K.std` / `K.var`, `keras.ops.std` / `var`, `tf.nn.moments`

@@ -62,11 +62,14 @@ def _keras_clip(bound: Bound) -> str:
     return "torch.clamp({x}, {min_value}, {max_value})"
 
 
-def _divide_no_nan(bound: Bound) -> str:
-    # The inner where keeps the gradient finite where y == 0, as TensorFlow's is (0, not NaN).
-    if not is_atomic(bound["y"]):
-        raise bound.fail(f"argument `y` is used twice in the translation; k2t needs it to be a name, not `{bound['y']}`")
-    return "torch.where({(y)} == 0, 0.0, {(x)} / torch.where({(y)} == 0, 1.0, {y}))"
+def _divide_no_nan(x: str, y: str) -> Callable[[Bound], str]:
+    def template(bound: Bound) -> str:
+        # The inner where keeps the gradient finite where y == 0, as TensorFlow's is (0, not NaN).
+        if not is_atomic(bound[y]):
+            raise bound.fail(f"argument `{y}` is used twice in the translation; k2t needs it to be a name, not `{bound[y]}`")
+        return f"torch.where({{({y})}} == 0, 0.0, {{({x})}} / torch.where({{({y})}} == 0, 1.0, {{{y}}}))"
+
+    return template
 
 
 TRUE_DIV = "true division: TensorFlow divides int32 to float64, torch to float32"
@@ -142,8 +145,10 @@ ROWS: tuple[Op, ...] = (
     _binary("torch.hypot", "keras.ops.hypot", x="x1", y="x2"),
     _binary("torch.logaddexp", "keras.ops.logaddexp", x="x1", y="x2"),
     Op("tensorflow.math.squared_difference", (X, p("y"), NAME), "torch.square({(x)} - {(y)})"),
-    Op("tensorflow.math.divide_no_nan", (X, p("y"), NAME), _divide_no_nan,
+    Op("tensorflow.math.divide_no_nan", (X, p("y"), NAME), _divide_no_nan("x", "y"),
        "0 where y == 0 (also in the gradient, kept finite by the inner torch.where)"),
+    Op("keras.ops.divide_no_nan", (p("x1"), p("x2")), _divide_no_nan("x1", "x2"),
+       "0 where x2 == 0 (also in the gradient, kept finite by the inner torch.where)"),
     Op("tensorflow.math.add_n", (p("inputs"), NAME), "torch.stack({inputs}).sum(dim=0)",
        "tf.add_n does not broadcast: every input has the same shape", aliases=("tensorflow.add_n",)),
     _extremum_op("keras.backend.maximum", "torch.maximum", "min"),

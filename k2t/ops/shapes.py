@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from .spec import Bound, Op, p
+from .spec import Bound, Op, is_atomic, p
 
 NAME = p("name", "None", ignored=True)
 X = p("x")
@@ -178,6 +178,85 @@ def _is_python_size(code: str) -> bool:
     return False
 
 
+def _pair(bound: Bound, name: str) -> tuple[str, str]:
+    """An int or an (h, w) pair of Keras's image ops, as the code of each size (an int: the argument itself)."""
+    try:
+        value = ast.literal_eval(bound[name])
+    except (ValueError, SyntaxError):
+        return f"{{{name}}}", f"{{{name}}}"  # a name or attribute holding an int (self.patch_size)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return str(value[0]), str(value[1])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{{{name}}}", f"{{{name}}}"
+    raise bound.fail(f"`{name}={bound[name]}`: k2t translates an int or a pair of ints")
+
+
+def _extract_patches(bound: Bound) -> str:
+    """keras.ops.image.extract_patches on channels-last images (a batch or one image): each patch flattened
+    in (row, column, channel) order, channels fastest, as Keras's identity-kernel convolution lays it out."""
+    height, width = _pair(bound, "size")
+    steps = (height, width) if bound.is_none("strides") else _pair(bound, "strides")
+    return (
+        f"{{(images)}}.unfold(-3, {height}, {steps[0]}).unfold(-3, {width}, {steps[1]})"
+        ".movedim(-3, -1).flatten(-3)"
+    )
+
+
+def _image_window(bound: Bound, name: str, default: int | None = None) -> tuple[str, str]:
+    """tf.image.extract_patches's ``[1, h, w, 1]`` (sizes, strides, rates): the code of h and of w. The batch
+    and channel entries must be 1, as TensorFlow requires; h and w may be names (``self.patch_size``)."""
+    try:
+        node = ast.parse(bound[name], mode="eval").body
+    except SyntaxError:
+        node = None
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != 4:
+        raise bound.fail(f"`{name}={bound[name]}`: k2t translates a list [1, height, width, 1] written out")
+    ends = [_int_literal(element) for element in (node.elts[0], node.elts[3])]
+    if ends != [1, 1]:
+        raise bound.fail(f"`{name}={bound[name]}`: its first and last entries must be 1")
+    height, width = (ast.unparse(element) for element in node.elts[1:3])
+    if not (is_atomic(height) and is_atomic(width)):
+        raise bound.fail(f"`{name}={bound[name]}`: k2t translates sizes that are ints or names")
+    if default is not None and {_int_literal(node.elts[1]), _int_literal(node.elts[2])} != {default}:
+        raise bound.fail(f"`{name}={bound[name]}`: k2t translates {name}=[1, {default}, {default}, 1]")
+    return height, width
+
+
+def _int_literal(node: ast.expr) -> int | None:
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
+def _same_padding(images: str, axis: int, size: str, stride: str) -> tuple[str, str]:
+    """TensorFlow's SAME padding of one image axis, before and after: ``max(size - (n % stride or stride), 0)``
+    in all (``(ceil(n / stride) - 1) * stride + size - n``), the smaller half before."""
+    if stride == "1":
+        if size.isdigit():
+            return str((int(size) - 1) // 2), str(int(size) // 2)
+        total = f"({size} - 1)"  # every stride-1 window fits: size - 1 in all, whatever n
+    else:
+        total = f"max({size} - ({images}.shape[{axis}] % {stride} or {stride}), 0)"
+    return f"{total} // 2", f"({total} + 1) // 2"
+
+
+def _tf_extract_patches(bound: Bound) -> str:
+    """tf.image.extract_patches on a batch of channels-last images: the same layout as Keras's op (each patch
+    flattened row, column, channel); SAME pads with zeros as TensorFlow does, the smaller half first."""
+    height, width = _image_window(bound, "sizes")
+    steps = _image_window(bound, "strides")
+    _image_window(bound, "rates", default=1)
+    padding = bound.literal("padding")
+    if padding not in ("VALID", "SAME"):
+        raise bound.fail(f"`padding={bound['padding']}`: TensorFlow takes \"VALID\" or \"SAME\"")
+    images = "{(images)}"
+    if padding == "SAME":
+        if not is_atomic(bound["images"]):
+            raise bound.fail("padding=\"SAME\" reads the images' size: k2t translates it on a name (assign the images first)")
+        top, bottom = _same_padding(bound["images"], -3, height, steps[0])
+        left, right = _same_padding(bound["images"], -2, width, steps[1])
+        images = f"F.pad({{images}}, (0, 0, {left}, {right}, {top}, {bottom}))"
+    return f"{images}.unfold(-3, {height}, {steps[0]}).unfold(-3, {width}, {steps[1]}).movedim(-3, -1).flatten(-3)"
+
+
 def _cast(bound: Bound) -> str:
     """A tensor converts with ``.to(dtype)``; a size (``tf.shape(y)[0]`` is ``y.shape[0]``, a Python int in
     torch) becomes a tensor of that dtype, as tf.cast makes one."""
@@ -196,6 +275,20 @@ ROWS: tuple[Op, ...] = (
     Op("keras.backend.reshape", (X, p("shape")), "torch.reshape({x}, {shape})"),
     Op("tensorflow.reshape", (p("tensor"), p("shape"), NAME), "torch.reshape({tensor}, {shape})"),
     Op("keras.ops.reshape", (X, p("newshape")), "torch.reshape({x}, {newshape})"),
+    Op(
+        "keras.ops.image.extract_patches",
+        (
+            p("images"), p("size"), p("strides", "None"), p("dilation_rate", "1", only=("1",)),
+            p("padding", '"valid"', only=('"valid"',)), p("data_format", "None", only=("None", '"channels_last"')),
+        ),
+        _extract_patches,
+    ),
+    Op(
+        "tensorflow.image.extract_patches",
+        (p("images"), p("sizes"), p("strides"), p("rates"), p("padding"), NAME),
+        _tf_extract_patches,
+        'padding="SAME": zeros, the smaller half before, as TensorFlow pads',
+    ),
     Op("keras.backend.flatten", (X,), "torch.reshape({x}, (-1,))"),
     Op("keras.ops.ravel", (X,), "torch.ravel({x})"),
     Op("keras.backend.batch_flatten", (X,), "torch.flatten({x}, 1)"),

@@ -141,7 +141,20 @@ def _is_pure_atom(node: ast.expr) -> bool:
         return isinstance(node.operand, ast.Constant)
     if isinstance(node, ast.Subscript):
         return _is_pure_atom(node.value) and _is_pure_index(node.slice)
-    return False
+    # torch.as_tensor(a) of an array a (script-level code, k2t.translate.script_ops) makes no copy and
+    # computes nothing: written twice, it is the same tensor twice.
+    return _is_as_tensor(node)
+
+
+def _is_as_tensor(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func) == "torch.as_tensor"
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], (ast.Name, ast.Attribute, ast.Subscript))
+        and _is_pure_atom(node.args[0])
+    )
 
 
 def _is_pure_index(node: ast.expr) -> bool:
@@ -307,3 +320,47 @@ _IMPORT_NAMES = re.compile(r"(?<![\w.])(torch|F|math|np)\.")
 def template_imports(template: str) -> frozenset[str]:
     """The names of ``k2t.names.GENERATED_IMPORTS`` a template's own text uses."""
     return frozenset(_IMPORT_NAMES.findall(_FIELD.sub("", template)))
+
+
+# --- parameters that take tensors -----------------------------------------------------------------
+
+# The parameter names of the table's rows that take a tensor (TensorFlow and Keras convert a NumPy array
+# given there; torch's functions do not). Named here rather than flagged per row because one name means
+# a tensor across the table; the names that do not (``a`` is K.pow's exponent, ``shape``, ``axis``)
+# are left out: an array there is rare, and a scalar must stay a number.
+TENSOR_PARAMETERS = frozenset({
+    "x", "y", "x1", "x2", "input", "input_tensor", "tensor", "t", "value", "features", "logits", "labels",
+    "target", "output", "y_true", "y_pred", "indices", "params", "reference", "ids", "condition",
+    "then_expression", "else_expression", "mask", "matrix", "rhs", "diagonal", "b", "variable", "variables",
+    "values", "inputs",  # tf.sort's tensor, tf.einsum's operands (TENSOR_LISTS says where they are lists)
+})
+# The rows that take a list of tensors, and that parameter (``tf.concat([a, b], 0)``): by row, as
+# ``values`` is a list for tf.concat and one tensor for tf.sort, ``x`` a list for keras.ops.stack.
+TENSOR_LISTS: dict[str, str] = {
+    "tensorflow.concat": "values",
+    "tensorflow.stack": "values",
+    "tensorflow.math.add_n": "inputs",
+    "keras.backend.concatenate": "tensors",
+    "keras.backend.stack": "x",
+    "keras.ops.concatenate": "xs",
+    "keras.ops.stack": "x",
+}
+# Rows whose result is no single tensor: a tuple or list of tensors, a shape (script_ops gives their
+# results no `.numpy()`, and leaves the lines they stand on as written).
+NOT_ONE_TENSOR = frozenset({
+    "tensorflow.unstack", "keras.ops.unstack", "tensorflow.split", "keras.ops.split", "tensorflow.shape",
+    "keras.backend.shape", "keras.backend.int_shape", "keras.ops.shape", "keras.ops.where", "tensorflow.math.top_k",
+    "keras.ops.top_k", "tensorflow.nn.moments", "keras.ops.moments",
+})
+# Rows that make a tensor of their data argument themselves (torch.tensor / torch.as_tensor of it).
+FROM_DATA = frozenset({"tensorflow.constant", "keras.backend.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"})
+
+
+def parameter_of(op: Op, index: int | None, keyword: str | None) -> Param | None:
+    """The row's parameter an argument binds to: the ``index``-th positional one, or ``keyword``."""
+    if keyword is not None:
+        return next((param for param in op.params if param.name == keyword), None)
+    for position, param in enumerate(op.params):
+        if param.variadic or position == index:
+            return param
+    return None

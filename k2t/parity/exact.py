@@ -13,12 +13,18 @@
    shuffle=False and the script's batch_size / validation settings; compare the
    per-epoch history.
 
+A fit on batches (a tf.data.Dataset, a generator, a Sequence / PyDataset; Keras
+2's fit_generator runs as Keras 3's fit) uses its first batch in step 4 and
+each side's own data object in step 5, tf.data's .shuffle and augmentation
+layers in a .map switched off on both sides (batches.py).
+
 Use ``exact_parity(source)`` from tests; it runs both sides in this process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import math
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..translate.augmentation import AUGMENTATION_LAYERS
+from ..translate.registry import AUGMENTATION_LAYERS
 from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
 from .instrument import convert
 from .tracebacks import script_traceback
@@ -198,10 +204,15 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
 
     # 1-2. Capture both sides at their first fit.
     keras_out, torch_out = io.StringIO(), io.StringIO()
+    shuffles: list[int] = []
+    keras2_calls: list[str] = []
     try:
-        kcap = capture_first(run_keras, source, path, output=keras_out, index=report.fit_index)
+        with _keras2_generator_methods(keras2_calls), _no_dataset_shuffle(shuffles), _keras_augmentation_at_inference():
+            kcap = capture_first(run_keras, source, path, output=keras_out, index=report.fit_index)
     finally:
         report.keras_output = keras_out.getvalue()
+    for name in dict.fromkeys(keras2_calls):
+        report.notes.append(f"the Keras script's {name}_generator ran as Keras 3's {name} (Keras 3 has no {name}_generator)")
     if kcap is None:
         raise _Stop(f"the Keras script makes fewer than {report.fit_index + 1} model.fit call(s)")
     try:
@@ -229,8 +240,16 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     if unsupported:
         report.notes.append("fit arguments not reproduced in --exact: " + ", ".join(unsupported))
     x, y = kargs.get("x"), kargs.get("y")
-    if not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
-        raise _Stop("--exact needs fit(x, y) with array data (not a dataset or generator)")
+    keras_data: dict[str, Any] = {"x": x, "y": y}
+    torch_data: dict[str, Any] | None = None  # None: the generated fit takes x= and y= arrays
+    if _is_batches(x):
+        # A dataset, generator or Sequence: its first batch stands for the arrays below, and each side
+        # trains on its own data object, batch for batch.
+        from .batches import first_batches
+
+        keras_data, torch_data, x, y = first_batches(report, kcap, kargs, tcap, targs, shuffles)
+    elif not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
+        raise _Stop(f"--exact needs fit(x, y) with arrays, a tf.data.Dataset, a generator or a Sequence, not {type(x).__name__}")
     # A subclassed Keras model has no graph to walk (no `outputs`): its layers, in creation order, are
     # matched as a Sequential's (k2t translates the straight-line call() it follows as a chain).
     functional_model = module_plan.forward_lines is not None and _has_graph(kmodel)
@@ -241,7 +260,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         y = functional.as_target_list(kmodel, y) if isinstance(y, (list, tuple, dict)) else np.asarray(y)
         if len(x) == 1 and not isinstance(y, list):
             x = x[0]
-            _compare_data(report, x, y, targs)
+            if torch_data is None:
+                _compare_data(report, x, y, targs)
         else:
             x = x if len(x) > 1 else x[0]
             shapes = [tuple(a.shape) for a in (x if isinstance(x, list) else [x])]
@@ -249,7 +269,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
             report.notes.append(f"fit data: inputs {shapes}, targets {targets}")
     else:
         x, y = np.asarray(x), np.asarray(y)
-        _compare_data(report, x, y, targs)
+        if torch_data is None:  # batches: first_batches compared the first batch of each side
+            _compare_data(report, x, y, targs)
 
     try:
         if int(kmodel.optimizer.iterations.numpy()) > 0:
@@ -305,6 +326,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         report.metric_rtol,
         {key: targs[key] for key in ("loss_fn",) if key in targs},
         {key: (kargs[key], targs.get(key, _MISSING)) for key in _FIT_PASS_THROUGH if kargs.get(key) is not None},
+        keras_data,
+        torch_data,
     )
 
 
@@ -323,6 +346,14 @@ _KERAS_FIT_USED = frozenset(
     {"x", "y", "batch_size", "epochs", "verbose", "shuffle", "validation_split", "validation_data", *_FIT_PASS_THROUGH}
 )
 _MISSING = object()
+
+
+def _is_batches(value) -> bool:
+    """A tf.data.Dataset, a generator / iterator or a keras.utils.Sequence / PyDataset: data that comes in batches."""
+    if value is None or _is_array(value) or isinstance(value, (dict, str)):
+        return False
+    indexed = hasattr(value, "__len__") and hasattr(value, "__getitem__")
+    return indexed or hasattr(value, "__iter__") or hasattr(value, "__next__")
 
 
 def _is_array(value) -> bool:
@@ -440,11 +471,13 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
         keras_outputs.append(np.asarray(h))
     keras_final = np.asarray(kmodel(xk, training=False))
 
-    xt = _to_torch_input(sample)
+    # A first layer run on the host (TextVectorization on strings) is the module's preprocess(), not a submodule.
+    host = bool(module_plan.preprocess)
+    xt = tmodel.preprocess(sample) if host else _to_torch_input(sample)
     seen: dict[int, Any] = {}
     hooks = []
     for index, layer_plan in enumerate(module_plan.layers):
-        if layer_plan.attr is None:
+        if layer_plan.attr is None or (host and index == 0):
             continue
 
         def hook(module, args, output, index=index):
@@ -467,6 +500,8 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
                     exec("\n".join(layer_plan.forward), scope)  # noqa: S102
                     value = scope["x"]
                     note = "inline"
+                elif host and index == 0:
+                    value, note = xt, "preprocess()"
                 elif index in seen:
                     value = seen[index]
                     if isinstance(value, (tuple, list)):
@@ -598,6 +633,8 @@ def _with_sublayers(layers) -> list:
     found: dict[int, object] = {}
     for layer in layers:
         found.setdefault(id(layer), layer)
+        if type(layer).__name__ == "TimeDistributed":  # its Dropout is a layer of its own
+            found.setdefault(id(layer.layer), layer.layer)
         if type(layer).__module__.startswith("keras.") or not hasattr(layer, "_flatten_layers"):
             continue  # Keras's own layers: handled as a whole above (MultiHeadAttention, recurrent cells)
         for inner in layer._flatten_layers(include_self=False, recursive=True):
@@ -623,6 +660,107 @@ def _keras_layers(model):
     for layer in getattr(model, "layers", ()):
         yield layer
         yield from _keras_layers(layer)
+
+
+@contextlib.contextmanager
+def _no_dataset_shuffle(calls: list[int]):
+    """tf.data.Dataset.shuffle returns its dataset unchanged while the Keras script runs; ``calls`` counts them.
+
+    A shuffled pipeline's order comes from TensorFlow's random stream, which torch does not reproduce:
+    --exact switches it off, as fit's own shuffle. The converted pipeline's is switched off in batches.py.
+    """
+    import tensorflow as tf
+
+    original = tf.data.Dataset.shuffle
+
+    def unshuffled(self, *args, **kwargs):
+        calls.append(1)
+        return self
+
+    tf.data.Dataset.shuffle = unshuffled
+    try:
+        yield
+    finally:
+        tf.data.Dataset.shuffle = original
+
+
+# Keras 2.x's *_generator parameters after the generator, in their order.
+_KERAS2_GENERATOR_PARAMETERS = {
+    "fit": (
+        "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
+        "validation_freq", "class_weight", "max_queue_size", "workers", "use_multiprocessing", "shuffle",
+        "initial_epoch",
+    ),
+    "evaluate": ("steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
+    "predict": ("steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
+}
+
+
+@contextlib.contextmanager
+def _keras_augmentation_at_inference():
+    """Keras's augmentation layers run as at inference while the Keras script runs up to its fit.
+
+    A tf.data ``.map`` traces its function when the script builds the pipeline: an augmentation layer
+    applied there (keras.io's ``ds.map(lambda x, y: (data_augmentation(x, training=True), y))``)
+    must be switched off by then, as _disable_augmentation switches off the model's own later. The
+    converted pipeline's modules are switched off in batches.py.
+    """
+    import keras
+
+    classes = [getattr(keras.layers, name) for name in AUGMENTATION_LAYERS if hasattr(keras.layers, name)]
+    originals = [cls.__dict__.get("call") for cls in classes]
+
+    def at_inference(original):
+        @functools.wraps(original)  # Keras reads call()'s signature (its training argument)
+        def call(self, *args, training=None, **kwargs):
+            return original(self, *args, training=False, **kwargs)
+
+        return call
+
+    for cls in classes:
+        cls.call = at_inference(cls.call)
+    try:
+        yield
+    finally:
+        for cls, original in zip(classes, originals):
+            if original is None:
+                del cls.call
+            else:
+                cls.call = original
+
+
+@contextlib.contextmanager
+def _keras2_generator_methods(calls: list[str]):
+    """Keras 2's fit_generator / evaluate_generator / predict_generator as Keras 3's fit / evaluate / predict.
+
+    Keras 3 removed them; k2t converts them. The Keras side runs the Keras 3 spelling so that its fit
+    is captured as any other; Keras 2's queue arguments only chose how batches were fetched. ``calls``
+    records which ran.
+    """
+    import keras
+
+    added = [name for name in _KERAS2_GENERATOR_PARAMETERS if not hasattr(keras.Model, name + "_generator")]
+
+    def keras3(name):
+        def method(self, generator, *args, **kwargs):
+            calls.append(name)
+            # Keras 2's positional order is not Keras 3's (fit_generator's second is steps_per_epoch, fit's y).
+            kwargs.update(zip(_KERAS2_GENERATOR_PARAMETERS[name], args))
+            for queue_argument in ("max_queue_size", "workers", "use_multiprocessing"):
+                kwargs.pop(queue_argument, None)
+            if "nb_epoch" in kwargs:  # Keras 2 still took Keras 1's name, as k2t's conversion does
+                kwargs["epochs"] = kwargs.pop("nb_epoch")
+            return getattr(self, name)(generator, **kwargs)
+
+        return method
+
+    for name in added:
+        setattr(keras.Model, name + "_generator", keras3(name))
+    try:
+        yield
+    finally:
+        for name in added:
+            delattr(keras.Model, name + "_generator")
 
 
 @contextlib.contextmanager
@@ -660,12 +798,16 @@ def _floats(history: dict) -> dict[str, list[float]]:
 
 def _train(
     report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol, extra=None,
-    passed=None,
+    passed=None, keras_data=None, torch_data=None,
 ) -> None:
     """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter).
 
     ``passed``: {fit argument: (Keras value, torch value)} given to each side as its script passed them.
+    ``keras_data`` / ``torch_data``: the data arguments of each fit (default x= and y=, the arrays ``x``
+    and ``y``); a dataset, generator or Sequence is each side's own. ``x`` is then the first batch.
     """
+    keras_data = {"x": x, "y": y} if keras_data is None else keras_data
+    torch_data = {"x": x, "y": y} if torch_data is None else torch_data
     _disable_dropout(kmodel, tmodel)
     if _disable_augmentation(kmodel, tmodel):
         report.notes.append("augmentation layers run in training as at inference (the identity) on both sides, as dropout is off")
@@ -700,10 +842,10 @@ def _train(
     sink = io.StringIO()
     # In the script's folder, as the script runs: callbacks write their files (CSVLogger, ModelCheckpoint) there.
     with contextlib.redirect_stdout(sink), _working_directory(Path(report.script).parent):
-        keras_history = keras_fit(kmodel, x, y, shuffle=False, **keras_kwargs)
+        keras_history = keras_fit(kmodel, **keras_data, shuffle=False, **keras_kwargs)
     report.keras_history = _floats(keras_history.history)
     with contextlib.redirect_stdout(sink), shuffle_patch, _working_directory(Path(report.script).parent):
-        torch_history = torch_fit(tmodel, optimizer, x=x, y=y, **(extra or {}), **torch_kwargs)
+        torch_history = torch_fit(tmodel, optimizer, **torch_data, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
     try:
         report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
@@ -745,7 +887,8 @@ def _trained_output_diff(kmodel, tmodel, x) -> float | None:
     was_training = tmodel.training
     tmodel.eval()
     with torch.no_grad():
-        torch_values = tmodel(_to_torch_input(sample))
+        # A model whose first layer runs on the host (TextVectorization on strings) takes what its preprocess() gives.
+        torch_values = tmodel(tmodel.preprocess(sample) if hasattr(tmodel, "preprocess") else _to_torch_input(sample))
     tmodel.train(was_training)
     if not isinstance(keras_values, (list, tuple)):  # one output
         keras_values, torch_values = [keras_values], [torch_values]

@@ -82,8 +82,11 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
     for node, _ in module_plan.node_plans:
         counts[node.layer_id] = counts.get(node.layer_id, 0) + 1
     # A layer without a submodule (a Lambda: lines of forward) has no output to hook; the final output still checks it.
+    # A first layer run on the host (module_plan.preprocess: TextVectorization) is no submodule: it is checked through the outputs.
     compared = [
-        (node, plan) for node, plan in module_plan.node_plans if plan is not None and plan.attr is not None and counts[node.layer_id] == 1
+        (node, plan)
+        for node, plan in module_plan.node_plans
+        if plan is not None and plan.attr is not None and counts[node.layer_id] == 1 and isinstance(submodule(tmodel, plan.attr), torch.nn.Module)
     ]
     klayers = [mapping[node.layer_id] for node, _ in compared]
     probe = keras.Model(kmodel.inputs, [tensors[node.layer_id] for node, _ in compared]) if klayers else None
@@ -102,7 +105,10 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
         hooks.append(submodule(tmodel, plan.attr).register_forward_hook(hook))
     was_training = tmodel.training
     tmodel.eval()
-    inputs = [torch.as_tensor(a.astype(np.float32)) for a in sample]
+    if module_plan.preprocess:
+        inputs = [tmodel.preprocess(sample[0])]
+    else:
+        inputs = [torch.as_tensor(a.astype(np.float32)) for a in sample]
     try:
         with torch.no_grad():
             torch_final = tmodel(*inputs)

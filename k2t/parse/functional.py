@@ -44,6 +44,9 @@ class FunctionalMixin:
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
+        alias = value.func.value if name is None and isinstance(value.func, cst.Name) and scope.layer_class(value.func.value) is not None else None
+        if alias is not None:
+            name = scope.layer_class(alias)  # `lookup = lookup_class(output_mode="binary")`
         if name == "keras.Input":
             node = self.input_node(line, target, value, scope)
             scope.tensors[target] = node
@@ -55,6 +58,7 @@ class FunctionalMixin:
         if name is not None and name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper():
             # A layer object kept for later calls (shared layers).
             layer = self.bind_layer_object(target, self.call(value, name, scope), line)
+            layer.bound.class_alias = alias
             scope.layer_objects[target] = (layer, self.layer_key(value), line)
             self.script.removed.add(id(line))
             return True
@@ -222,6 +226,8 @@ class FunctionalMixin:
         elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
+        elif isinstance(func, cst.Name) and scope.model(func.value) is not None and id(scope.model(func.value).model) in self.model_api.pipelines:
+            return self.pipeline_call(line, target, node, scope.model(func.value).model, scope)
         elif isinstance(func, cst.Name) and scope.model(func.value) is not None:
             layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
             layer_id = id(layer.model)
@@ -238,18 +244,37 @@ class FunctionalMixin:
         positional = [a for a in node.args if a.keyword is None]
         states: list[TensorNode] = []
         keywords = []
+        training = None
         for a in node.args:
             if a.keyword is None:
                 continue
             if a.keyword.value == "initial_state":
                 states = self.initial_state(line, target, a.value, scope)
-            elif a.keyword.value != "training":  # mask= stays: the translation says whether it takes one
+            elif a.keyword.value == "training":
+                training = self.value(a.value, scope)
+            else:  # mask= stays: the translation says whether it takes one
                 keywords.append(a)
         if len(positional) > 1 or keywords:
             if states:
                 raise _Unfollowable(node, "initial_state= together with other tensor arguments is not translated")
-            return self._apply_several(line, target, node, layer, layer_id, positional, keywords, scope)
-        return self._apply(line, target, node, layer, layer_id, positional, scope, states)
+            made = self._apply_several(line, target, node, layer, layer_id, positional, keywords, scope)
+        else:
+            made = self._apply(line, target, node, layer, layer_id, positional, scope, states)
+        made.training = training if training is None or training.literal is not None else None  # training=None: the default
+        return made
+
+    def pipeline_call(self, line, target: str, node: cst.Call, model, scope: _Scope) -> TensorNode:
+        """``x = data_augmentation(inputs)`` of a function applying a layer list in turn: each layer applied to the
+        tensor, as the function's loop applies them in Keras's graph (no model of their own there)."""
+        self.consumed.add(id(node))
+        self.consumed.add(id(node.func))
+        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+            raise _Unfollowable(node, f"{self.code(node.func)}() takes one tensor")
+        tensor = self.tensor_argument(line, target, node.args[0].value, scope)
+        self.model_api.inlined[id(model)] = self.model_api.inlined.get(id(model), 0) + 1
+        for layer in model.layers:
+            tensor = self.made(TensorNode(target, self.pos(node), layer, id(layer), (tensor,), statement=line))
+        return tensor
 
     def initial_state(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> list[TensorNode]:
         """``initial_state=[state_h, state_c]`` (or one tensor) of a recurrent layer call: the tensors, in order."""

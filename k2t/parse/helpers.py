@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import Invocation, TensorNode
+from ..ir import HelperLayer, Invocation, LayerClassChoice, TensorNode
 from ..values import Unknown, is_constant
 from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
 from .syntax import (
@@ -27,6 +27,7 @@ class HelperMixin:
         or what it passes on to another such function."""
         params = set(_parameter_names(node.params))
         held: set[str] = set()  # names the body binds to layer objects (`conv = layers.Conv2D(8, 3)`)
+        classes: set[str] = set()  # names the body binds to one of several layer classes
         found: set[str] = set()
         parser = self
 
@@ -36,8 +37,13 @@ class HelperMixin:
 
         class Finder(cst.CSTVisitor):
             def visit_Assign(self, assign: cst.Assign) -> None:
-                if isinstance(assign.value, cst.Call) and layer_name(assign.value.func):
-                    held.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+                value = assign.value
+                makes_layer = isinstance(value, cst.Call) and (layer_name(value.func) or (isinstance(value.func, cst.Name) and value.func.value in classes))
+                targets = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+                if makes_layer:
+                    held.update(targets)
+                elif parser.layer_classes_of(value) is not None:
+                    classes.update(targets)  # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`
 
             def visit_Call(self, call: cst.Call) -> None:
                 func = call.func
@@ -93,12 +99,64 @@ class HelperMixin:
             self.iteration = self.iteration[:-1]
             self.frames = frames
         helper.inlined += 1
+        self.adapted_in_helper(line, call, helper, inner, target)
         returned = inner.inline.returned
         if isinstance(returned, tuple):
             invocation.returned, invocation.returns_tuple = returned, True
         elif isinstance(returned, TensorNode):
             invocation.returned = (returned,)
         return None if returned is _NOT_RETURNED else returned
+
+    def layer_classes_of(self, node: cst.BaseExpression) -> tuple[tuple[cst.BaseExpression, str], ...] | None:
+        """``layers.StringLookup if is_string else layers.IntegerLookup``: each branch with its Keras layer class."""
+        if not isinstance(node, cst.IfExp):
+            return None
+        branches = tuple((branch, self.keras_name(branch) or "") for branch in (node.body, node.orelse))
+        if all(name.startswith("keras.layers.") and name.rsplit(".", 1)[-1][:1].isupper() for _, name in branches):
+            return branches
+        return None
+
+    def layer_class_choice(self, line, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
+        """``lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`` in a helper walked for one
+        call, whose test the call decides: the name holds that class here (k2t.ir.LayerClassChoice)."""
+        if scope.inline is None or not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return False
+        branches = self.layer_classes_of(small.value)
+        if branches is None:
+            return False
+        test, _ = self.evaluate(small.value.test, scope)
+        if isinstance(test, Unknown):
+            return False
+        target = small.targets[0].target.value
+        scope.layer_classes[target] = branches[0][1] if test else branches[1][1]
+        scope.env.forget([target], "a Keras layer class")
+        for branch, _ in branches:
+            _mark_subtree(branch, self.consumed)
+        if not any(choice.statement is line for choice in self.script.layer_class_choices):
+            self.script.layer_class_choices.append(LayerClassChoice(line, branches, tuple(self.pos(branch) for branch, _ in branches)))
+        return True
+
+    def adapted_in_helper(self, line, call: cst.Call, helper: _Helper, inner: _Scope, target: str | None) -> None:
+        """A layer the helper makes at this call and also uses outside the model (``normalizer.adapt(...)``): the
+        function will return it to the call's name (HelperLayer), from which the model receives it."""
+        params = _parameter_names(helper.node.params)  # a layer the call passes is the caller's
+        made = [held for name, held in inner.layer_objects.items() if name not in params and held[0].bound is not None and held[0].bound.uses]
+        if not made:
+            return
+        layer = made[0][0].bound
+        body = _body_of(helper.node.body)
+        returned = body[-1] if body else None
+        small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
+        where = f"{helper.name}() makes the layer `{layer.var}` at each call and uses it outside the model"
+        if len(made) > 1:
+            raise _Unfollowable(made[1][2], f"{where}, and another one: k2t follows one such layer per function, which it returns to the call")
+        if target is None or not (isinstance(small, cst.Assign) and small.value is call):
+            raise _Unfollowable(call, f"{where}: k2t follows it where the call's result is assigned to one name (`encoded = {helper.name}(...)`)")
+        if not (isinstance(returned, cst.SimpleStatementLine) and isinstance(returned.body[0], cst.Return)):
+            raise _Unfollowable(helper.node.name, f"{where}: k2t follows such a function when it ends with its one `return`")
+        layer.held_in = target
+        tensors = frozenset(name for name in inner.tensors if name in params)
+        self.script.helper_layers.append(HelperLayer(line, call, helper.node, returned, layer, tensors))
 
     def invocation(self, call: cst.Call, helper: _Helper, inner: _Scope, params: list[str]) -> Invocation:
         """The record of this call that the tensors it makes carry: which parameters are tensors, what the others hold."""

@@ -9,6 +9,13 @@ layers the call passes and its other parameters left as the parameters they
 are; each call gets its own ModelSpec (``ModelSpec.built_by``), and the
 translator decides whether one generated class serves every call
 (k2t.translate.factory_calls).
+
+A function whose parameter is a model's input shape (keras's mnist_siamese:
+``def create_base_network(input_shape): input = Input(shape=input_shape)``)
+is walked at each call too: the value the call passes (``x_train.shape[1:]``
+of an array whose rank k2t knows, a tuple) says how many sizes the parameter
+holds, which a Flatten after the Input does not; the sizes stay
+``input_shape[0]``, ``input_shape[1]``, ... read where the function runs.
 """
 
 from __future__ import annotations
@@ -53,10 +60,37 @@ class LayerFactoryMixin:
         node.body.visit(Finder())
         return frozenset(found & params)
 
+    def shape_parameters(self, node: cst.FunctionDef) -> frozenset[str]:
+        """The parameters the body gives a model as its input shape: ``Input(shape=input_shape)``, ``Input(input_shape)``,
+        ``Dense(8, input_shape=input_shape)``. How many sizes they hold is the call's to tell (mnist_siamese's
+        ``create_base_network(x_train.shape[1:])``), and a Flatten after the input takes any number."""
+        params = set(_parameter_names(node.params))
+        found: set[str] = set()
+        parser = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                is_input = parser.keras_name(call.func) in ("keras.Input", "keras.layers.Input")
+                for index, arg in enumerate(call.args):
+                    keyword = arg.keyword.value if arg.keyword is not None else None
+                    shaped = keyword in ("input_shape", "batch_input_shape") or (is_input and (keyword == "shape" or (keyword is None and index == 0)))
+                    if shaped and isinstance(arg.value, cst.Name):
+                        found.add(arg.value.value)
+
+            def visit_FunctionDef(self, inner) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found & params)
+
     def define_layer_factory(self, stmt: cst.FunctionDef, scope: _Scope) -> bool:
-        """Register ``stmt`` to be walked at each call when it puts a parameter into a model as a layer."""
+        """Register ``stmt`` to be walked at each call when it puts a parameter into a model as a layer, or gives
+        one as a model's input shape (whose number of sizes the call tells)."""
         layer_params = self.layer_parameters(stmt)
-        if not layer_params:
+        if not layer_params and not self.shape_parameters(stmt):
             return False
         self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
         factory = _Helper(stmt, scope, layer_params)  # its graph parameters are the layers it receives
@@ -82,7 +116,10 @@ class LayerFactoryMixin:
                 if where is scope:
                     self.scan_expressions(line, expr, scope)
                 inner.tensors[name] = None
-                inner.env.bind(name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, None, sequence=True)))
+                # Its sizes are `name[0]`, `name[1]`, ...; how many, the value the call passes says (`(28, 28)`,
+                # `x_train.shape[1:]` of an array whose rank k2t knows).
+                sizes = self.sequence_length(expr, where)
+                inner.env.bind(name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, sizes, sequence=True)))
         self.consumed.update((id(call), id(call.func)))
         frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
         self.iteration = (*self.iteration, ("call", id(call)))  # its layers are new at each call, as in Keras
@@ -98,6 +135,15 @@ class LayerFactoryMixin:
         made.model.built_by = FactoryCall(call, factory.node, self.pos(call))
         scope.models[target] = Instance(made.model, made.compile)
         return True
+
+    def sequence_length(self, expr: cst.BaseExpression, where: _Scope) -> int | None:
+        """How many items the argument holds when the script runs, where k2t knows: a tuple's, or an array
+        shape's slice (``x_train.shape[1:]``) of known rank; None otherwise."""
+        value, _ = self.evaluate(expr, where)
+        if isinstance(value, (tuple, list)):
+            return len(value)
+        shape = value.shape if isinstance(value, Unknown) else None
+        return shape.length if shape is not None else None
 
     def bind_layer_parameter(self, inner: _Scope, name: str, expr: cst.BaseExpression, where: _Scope, factory: _Helper) -> None:
         """The layer object the call passes for ``name``, known in the body by the parameter's name.

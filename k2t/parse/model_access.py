@@ -17,14 +17,16 @@ The parser (k2t.parse) calls in here; everything Keras-side stays in the IR
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir import FreezeSpec, KerasCall, ModelSpec, StateReset
+from ..ir import FreezeSpec, Instance, KerasCall, LayerSelection, ModelSpec, StateReset
 from ..values import Unknown
+from .syntax import _body_of, is_docstring
 
 if TYPE_CHECKING:
     from .parser import _Parser
@@ -118,6 +120,9 @@ class TrainableFlags:
     def set_model(self, spec: ModelSpec, value: object, certain: bool, node) -> bool:
         """``spec.trainable = value``; False when Keras skips it (the flag already is ``value``)."""
         current = self.of(spec)
+        if current is None and spec.application is not None:
+            # Its layers, which Keras builds, may have been set one by one: k2t cannot tell what changes.
+            raise parser_error(node, "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)")
         if current is None and isinstance(value, bool):
             if all(self.of(leaf) is value for leaf in self.leaves(spec)):
                 return False  # skipped or not, nothing changes
@@ -147,6 +152,9 @@ class State:
 
     names: LayerNames = field(default_factory=LayerNames)
     trainable: TrainableFlags = field(default_factory=TrainableFlags)
+    # id() of the models that are a function applying a layer list (layer_pipeline_function) -> that model.
+    pipelines: dict[int, ModelSpec] = field(default_factory=dict)
+    inlined: dict[int, int] = field(default_factory=dict)  # id() of such a model -> its calls applied in a graph
 
 
 def in_function(scope: _Scope) -> bool:
@@ -368,13 +376,17 @@ def layer_targets(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> l
         model = _model_of(parser, node.value.value, scope)
         if model is None or len(node.slice) != 1:
             return None
-        layers = model_layers(parser, model[1], node)
         index = node.slice[0].slice
+        if model[1].application is not None:  # Keras's own layers, picked where the model is translated
+            return [(model[0], model[1], LayerSelection(_key(parser, index, scope, node), parser.code(node)))]
+        layers = model_layers(parser, model[1], node)
         return [(model[0], model[1], tuple(_pick(parser, layers, index, scope, node)))]
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get_layer":
         model = _model_of(parser, node.func.value, scope)
         if model is None:
             return None
+        if model[1].application is not None:
+            return [(model[0], model[1], LayerSelection(_get_layer_key(parser, node, scope), parser.code(node)))]
         return [(model[0], model[1], (_get_layer(parser, model[1], node, scope),))]
     if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
         layer = scope.layer_object(node.value)[0]
@@ -385,7 +397,8 @@ def layer_targets(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> l
     return None
 
 
-def _pick(parser: _Parser, layers: list, index, scope: _Scope, node) -> list:
+def _key(parser: _Parser, index, scope: _Scope, node) -> slice | int:
+    """The slice or index of ``model.layers[...]``, as numbers k2t knows."""
     if isinstance(index, cst.Slice):
         bounds = []
         for part in (index.lower, index.upper, index.step):
@@ -393,13 +406,31 @@ def _pick(parser: _Parser, layers: list, index, scope: _Scope, node) -> list:
             if isinstance(value, Unknown) or not (value is None or isinstance(value, int) and not isinstance(value, bool)):
                 raise parser_error(node, f"k2t needs the bounds of `{parser.code(node)}` as numbers it knows")
             bounds.append(value)
-        return layers[slice(*bounds)]
+        return slice(*bounds)
     value = parser.evaluate(index.value, scope)[0]
     if isinstance(value, bool) or not isinstance(value, int):
         raise parser_error(node, f"k2t needs the index of `{parser.code(node)}` as a number it knows")
+    return value
+
+
+def _pick(parser: _Parser, layers: list, index, scope: _Scope, node) -> list:
+    value = _key(parser, index, scope, node)
+    if isinstance(value, slice):
+        return layers[value]
     if not -len(layers) <= value < len(layers):
         raise parser_error(node, f"`{parser.code(node)}`: the model has {len(layers)} layers (Keras raises IndexError)")
     return [layers[value]]
+
+
+def _get_layer_key(parser: _Parser, node: cst.Call, scope: _Scope) -> str | int:
+    """``get_layer(name)`` or ``get_layer(index=i)``: the name or the index, as k2t knows it."""
+    given = {arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value for i, arg in enumerate(node.args[:2])}
+    if "index" in given and "name" not in given:
+        return _key(parser, cst.Index(given["index"]), scope, node)
+    value = parser.evaluate(given["name"], scope)[0] if "name" in given else None
+    if not isinstance(value, str):
+        raise parser_error(node, f"k2t needs the name in `{parser.code(node)}` as a string it knows")
+    return value
 
 
 def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) -> KerasCall | None:
@@ -461,25 +492,32 @@ def freeze_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
     for var, spec, layers in reached:
         if layers is None:
             applied = parser.model_api.trainable.set_model(spec, raw, certain, small)
+        elif isinstance(layers, LayerSelection):
+            applied = True  # Keras's own layers: none is a model whose flag Keras may skip
         else:
             applied = [parser.model_api.trainable.set_layer(layer, raw, certain, small) for layer in layers if layer is not None]
             if not all(applied) and len(layers) == 1:
                 applied = False
             elif not all(applied):
                 raise parser_error(small, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
-        freeze = FreezeSpec(spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied)
+        frozen = _model_frozen(parser, spec, layers, small)
+        freeze = FreezeSpec(spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied, model_frozen=frozen)
         parser.script.freezes.append(freeze)
     _mark(parser, target)
     return True
 
 
 def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
-    """``for layer in base.layers[:k]: layer.trainable = False``: one freeze of each layer. True when handled."""
+    """``for layer in base.layers[:k]: layer.trainable = False``: one freeze of each layer, maybe of each layer
+    but one class (``if not isinstance(layer, layers.BatchNormalization):`` around it). True when handled."""
     body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
-    if stmt.orelse is not None or len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+    if stmt.orelse is not None or len(body) != 1 or not isinstance(stmt.target, cst.Name):
         return False
-    small = body[0].body[0]
-    if not (isinstance(stmt.target, cst.Name) and isinstance(small, cst.Assign) and len(small.targets) == 1):
+    of_class, negated, inner = _class_filter(parser, body[0], stmt.target.value)
+    if not isinstance(inner, cst.SimpleStatementLine) or len(inner.body) != 1:
+        return False
+    small = inner.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
     target = small.targets[0].target
     if not (isinstance(target, cst.Attribute) and target.attr.value == "trainable" and isinstance(target.value, cst.Name)):
@@ -496,23 +534,62 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
     try:
         if over_layers:
             var, spec = _model_of(parser, iterable.value, scope)
-            reached = (var, spec, tuple(model_layers(parser, spec, iterable)))
+            if spec.application is not None:
+                reached = (var, spec, LayerSelection(slice(None), parser.code(iterable)))
+            else:
+                reached = (var, spec, tuple(model_layers(parser, spec, iterable)))
         else:
             (reached,) = layer_targets(parser, iterable, scope)
         raw = _flag(parser, small.value, scope)
         certain = not parser.frames and not in_function(scope)
         var, spec, layers = reached
-        applied = [parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers if layer is not None]
-        if not all(applied):
-            raise parser_error(stmt, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
+        if isinstance(layers, LayerSelection):
+            layers = dataclasses.replace(layers, of_class=of_class, negated=negated)
+        else:
+            layers = tuple(layer for layer in layers if layer is None or LayerSelection(0, "", of_class, negated).picks(layer.short_name))
+            applied = [parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers if layer is not None]
+            if not all(applied):
+                raise parser_error(stmt, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
+        frozen = _model_frozen(parser, spec, layers, stmt)
     except _Unfollowable as exc:
         parser.todo(stmt, exc.node, "K2T103", exc.message)
         _mark(parser, stmt)
     else:
-        parser.script.freezes.append(FreezeSpec(spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value))
+        parser.script.freezes.append(FreezeSpec(spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value, model_frozen=frozen))
         _mark(parser, stmt)
     scope.env.forget([stmt.target.value], "a loop variable")
     return True
+
+
+def _class_filter(parser: _Parser, statement: cst.CSTNode, var: str) -> tuple[str | None, bool, cst.CSTNode | None]:
+    """``if [not] isinstance(layer, layers.BatchNormalization): <statement>``: (the Keras layer class tested,
+    whether ``not``, the statement); (None, False, ``statement``) without that ``if``; (None, False, None)
+    for another ``if``."""
+    if not isinstance(statement, cst.If):
+        return None, False, statement
+    test = statement.test
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    call = test.expression if negated else test
+    if statement.orelse is not None or not (
+        isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "isinstance" and len(call.args) == 2
+    ):
+        return None, False, None
+    subject, kind = call.args[0].value, call.args[1].value
+    name = parser.keras_name(kind)
+    if not (isinstance(subject, cst.Name) and subject.value == var and name is not None and name.startswith("keras.layers.")):
+        return None, False, None
+    body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+    return (name.rsplit(".", 1)[-1], negated, body[0]) if len(body) == 1 else (None, False, None)
+
+
+def _model_frozen(parser: _Parser, spec: ModelSpec, layers, node) -> bool:
+    """Whether the layers are a keras.applications model's own, while its flag is False (none of them trains)."""
+    if not isinstance(layers, LayerSelection):
+        return False
+    flag = parser.model_api.trainable.of(spec)
+    if flag is None:
+        raise parser_error(node, "k2t cannot tell whether the model is frozen here (its `trainable` was set where k2t cannot follow)")
+    return not flag
 
 
 # Keras 3's RNN layers have both spellings; Keras 2's had reset_states() only.
@@ -538,8 +615,8 @@ def reset_states_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
         parser.todo(line, exc.node, "K2T103", exc.message)
         _mark(parser, small)
         return True
-    if reached is None or any(layers is None for _, _, layers in reached):
-        return False  # no layer, or the model itself
+    if reached is None or any(layers is None or isinstance(layers, LayerSelection) for _, _, layers in reached):
+        return False  # no layer, the model itself, or a keras.applications model's own layers (none keeps states)
     for var, spec, layers in reached:
         parser.script.state_resets.append(StateReset(spec, var, layers, parser.pos(small), line))
     _mark(parser, small)
@@ -565,3 +642,99 @@ def parser_error(node: cst.CSTNode, message: str) -> Exception:
     from .scope import _Unfollowable
 
     return _Unfollowable(node, message)
+
+
+# ------------------------------------------------------------ a function applying a layer list
+def layer_pipeline_function(parser: _Parser, stmt: cst.FunctionDef, scope: _Scope) -> bool:
+    """keras.io's augmentation function over a list of layers, a Sequential model written by hand::
+
+        data_augmentation_layers = [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)]
+
+        def data_augmentation(images):
+            for layer in data_augmentation_layers:
+                images = layer(images)
+            return images
+
+    Calling it applies the layers in turn, as ``keras.Sequential(data_augmentation_layers)`` would: it
+    becomes that model (one generated module, in place of the def), and a call ``data_augmentation(img)``
+    in a tf.data map or on a model's tensors is that model's call. True when ``stmt`` is one."""
+    listed = _pipeline_list(stmt)
+    if listed is None or stmt.decorators or scope.in_class:
+        return False
+    held = layer_list(scope, listed.value)
+    if held is None or held.empty or held.used_by is not None or held.held.input_shape is not None:
+        return False
+    name = stmt.name.value
+    model = ModelSpec(var=name, pos=parser.pos(stmt.name), call=KerasCall("keras.Sequential", (), (), parser.pos(stmt.name)), statement=stmt)
+    take_list(parser, model, listed, scope)
+    model.factory = scope.function
+    parser.script.uses_keras = True
+    parser.script.models.append(model)
+    scope.models[name] = Instance(model)
+    parser.model_api.pipelines[id(model)] = model
+    return True
+
+
+def _pipeline_list(stmt: cst.FunctionDef) -> cst.Name | None:
+    """The list in ``def f(x): [docstring] for layer in LIST: x = layer(x); return x``, else None."""
+    params = stmt.params
+    others = isinstance(params.star_arg, cst.Param) or params.kwonly_params or params.star_kwarg or params.posonly_params
+    if len(params.params) != 1 or params.params[0].default is not None or others:
+        return None
+    arg = params.params[0].name.value
+    body = [s for s in _body_of(stmt.body) if not is_docstring(s)]
+    if len(body) != 2 or not isinstance(body[0], cst.For) or not isinstance(body[1], cst.SimpleStatementLine):
+        return None
+    loop, end = body
+    if loop.orelse is not None or loop.asynchronous is not None or not isinstance(loop.target, cst.Name) or not isinstance(loop.iter, cst.Name):
+        return None
+    inner = _body_of(loop.body)
+    if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine) or len(inner[0].body) != 1:
+        return None
+    step = inner[0].body[0]
+    applied = (
+        isinstance(step, cst.Assign)
+        and len(step.targets) == 1
+        and _is_name(step.targets[0].target, arg)
+        and isinstance(step.value, cst.Call)
+        and _is_name(step.value.func, loop.target.value)
+        and len(step.value.args) == 1
+        and step.value.args[0].keyword is None
+        and not step.value.args[0].star
+        and _is_name(step.value.args[0].value, arg)
+    )
+    returned = len(end.body) == 1 and isinstance(end.body[0], cst.Return) and _is_name(end.body[0].value, arg)
+    return loop.iter if applied and returned else None
+
+
+def _is_name(node: cst.CSTNode | None, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+
+
+def drop_inlined_pipelines(parser: _Parser) -> None:
+    """A layer-list function that the script only applies to Keras tensors has its layers in those models
+    (KerasParser.pipeline_call): no model of its own, and the def goes."""
+    for key, model in parser.model_api.pipelines.items():
+        inlined = parser.model_api.inlined.get(key, 0)
+        if inlined and inlined == _references(parser.script.module, model.var):
+            parser.script.models.remove(model)
+            parser.script.removed.add(id(model.statement))
+
+
+def _references(module: cst.Module, name: str) -> int:
+    """How many times the script reads ``name`` (a def's own name is no read)."""
+    count = 0
+
+    class Reads(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            nonlocal count
+            count -= node.name.value == name  # visited as a Name below
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal count
+            count += node.value == name
+
+    module.visit(Reads())
+    return count

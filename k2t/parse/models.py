@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 
 import libcst as cst
 
 from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
+from ..ops import is_op
 from ..values import Unknown, bind_target
 from . import model_access
 from .batch_shapes import batch_shape_input
@@ -90,7 +92,7 @@ class ModelMixin:
                 if name in APPLICATIONS:
                     scope.models[target] = Instance(self.application(line, target, value, name, scope))
                     return True
-                if name is not None and name.startswith(BINDABLE_PREFIXES):
+                if name is not None and name.startswith(BINDABLE_PREFIXES) and not _op_on_data(name, value):
                     scope.bindings[target] = (self.call(value, name, scope), line)
                     self.script.removed.add(id(line))
                     return True
@@ -199,6 +201,12 @@ class ModelMixin:
             bound.uses.append(self.pos(node))
             self.script.removed.discard(id(bound.statement))  # the translator rewrites it instead
 
+    def new_use(self, node: cst.Name, scope: _Scope) -> bool:
+        """Whether ``norm.adapt(x)`` in a helper walked at each call is a use of this call's layer not yet seen
+        (the node was consumed by the walk of an earlier call, which made another layer)."""
+        bound = scope.layer_object(node.value)[0].bound
+        return bound is not None and self.pos(node) not in bound.uses
+
     def sequential(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
@@ -247,7 +255,7 @@ class ModelMixin:
         instance = scope.model(node.value)
         assert instance is not None
         self.consumed.add(id(node))
-        return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model)
+        return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model, held_in=node.value)
 
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
         if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
@@ -316,3 +324,14 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 
     node.visit(Reader())
     return found
+
+
+def _op_on_data(name: str, call: cst.Call) -> bool:
+    """``loss = keras.losses.mean_squared_error(y_test, preds)``: a function of the op vocabulary computing a
+    value from data, not an object for compile() (``keras.activations.get("relu")`` has literals only)."""
+    for arg in call.args:
+        try:
+            ast.literal_eval(cst.Module(body=[]).code_for_node(arg.value))
+        except (ValueError, SyntaxError):
+            return is_op(name)
+    return False

@@ -31,6 +31,7 @@ from ..values import (
     assigned_names,
     bind_target,
     is_constant,
+    module_constants,
 )
 from ..values import (
     target_names as _target_names,
@@ -46,6 +47,7 @@ from .loads import _resolve_loads
 from .models import ModelMixin
 from .scan import ScanMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
+from .session_config import SessionConfigMixin
 from .subclassed import SubclassedMixin
 from .syntax import (
     _AUGMENTED,
@@ -76,8 +78,8 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
 
 
 class _Parser(
-    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, ModelMixin, ScanMixin, SubclassedMixin,
-    TapeMixin, TrainStepMixin,
+    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, ModelMixin, ScanMixin, SessionConfigMixin,
+    SubclassedMixin, TapeMixin, TrainStepMixin,
 ):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
@@ -235,6 +237,17 @@ class _Parser(
             elements = tuple(Value(code=repr(v), pos=self.pos(node), literal=v) for v in known)
         return Value(code=code, pos=self.pos(node), literal=known, elements=elements)
 
+    def held_cell(self, node: cst.BaseExpression, scope: _Scope) -> Value | None:
+        """``cell = MinimalRNNCell(4)``, then ``RNN(cell)``: the cell of the script's own class, as if written in the
+        RNN's call; where it is followed is kept (LayerObject.followed) for the RNN's checks that nothing else reads it."""
+        held = scope.layer_object(node.value) if isinstance(node, cst.Name) else None
+        if held is None or held[0].layer_class is None or held[0].bound is None:
+            return None
+        self.consumed.add(id(node))
+        if self.pos(node) not in held[0].bound.followed:  # a model's layers may be read more than once
+            held[0].bound.followed.append(self.pos(node))
+        return Value(code=self.code(node), pos=self.pos(node), keras_call=held[0])
+
     def call(self, node: cst.Call, name: str, scope: _Scope) -> KerasCall:
         self.consumed.add(id(node))
         _mark_subtree(node.func, self.consumed)
@@ -243,7 +256,8 @@ class _Parser(
         for arg in node.args:
             if arg.star:
                 raise _Unfollowable(node, f"`{self.code(node)}` passes *args/**kwargs, which k2t cannot follow")
-            val = self.value(arg.value, scope)
+            is_cell = name == "keras.layers.RNN" and (arg.keyword.value == "cell" if arg.keyword is not None else not args)
+            val = (self.held_cell(arg.value, scope) if is_cell else None) or self.value(arg.value, scope)
             if arg.keyword is None:
                 args.append(val)
             else:
@@ -262,7 +276,11 @@ class _Parser(
     def run(self) -> KerasScript:
         self.script.module_names = _bound_names(self.module)
         self.find_strategies()  # before the walk: a strategy's constructor is no untranslated TensorFlow call
-        self.block(self.module.body, _Scope())
+        self.find_session_configuration()  # TensorFlow 1's GPU-memory options: nothing PyTorch needs
+        self.find_memory_growth()  # TensorFlow 2's GPU memory growth: PyTorch allocates as tensors need it
+        module_scope = _Scope()
+        self.block(self.module.body, module_scope)
+        self.script.module_constants = module_constants(self.module, module_scope.env)
         for helper in self.helpers:
             if helper.inlined and not helper.other_uses:
                 self.script.helper_functions.add(id(helper.node))
@@ -270,6 +288,7 @@ class _Parser(
                 self.walk_definition(helper.node, helper.scope)
         self.walk_uncalled_layer_factories()
         _resolve_loads(self.script)
+        model_access.drop_inlined_pipelines(self)
         self.check_restored_joins()
         _name_followers(self.script.todos)
         # Keras object bindings nobody used stay visible as TODOs rather than vanishing.
@@ -289,6 +308,8 @@ class _Parser(
                 for small in stmt.body:
                     self.simple(stmt, small, scope)
             return
+        if isinstance(stmt, cst.FunctionDef) and model_access.layer_pipeline_function(self, stmt, scope):
+            return  # `def data_augmentation(images): for layer in layer_list: ...`: a Sequential of the list
         if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
             graph = self.graph_parameters(stmt, scope)
             if graph:
@@ -431,6 +452,8 @@ class _Parser(
         if isinstance(small, (cst.Import, cst.ImportFrom)):
             self.import_statement(line, small)
             return
+        if self.layer_class_choice(line, small, scope):
+            return  # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup` in a helper
         root = self.follows_from(small, scope)
         if root is not None:
             self.dependent_statement(line, small, scope, root)

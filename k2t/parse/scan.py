@@ -19,6 +19,7 @@ from ..names import is_keras, is_tensorflow
 from . import model_access
 from .scope import _Scope, _Unfollowable
 from .syntax import (
+    DEFAULT_IMAGE_DATA_FORMAT,
     FUNCTIONS,
     LAYERS_CALLED_ON_DATA,
     LOAD_MODEL,
@@ -35,8 +36,10 @@ from .syntax import (
 # Model methods k2t does not translate, with the reason where there is more to say than that.
 _UNTRANSLATED_METHODS = {
     "add_loss": (
-        "model.add_loss(tensor) is not translated: Keras 3 raises NotImplementedError for it on a Functional model; "
-        "compute the term in a custom layer's call() and `self.add_loss(...)` it there, which k2t translates"
+        "model.add_loss(tensor) is not translated: Keras 3 raises NotImplementedError for it on a Functional model, "
+        "and on a Sequential raises ValueError for a number or a callable and discards a tensor at the model's next "
+        "call (it never reaches the training loss); compute the term in a custom layer's call() and "
+        "`self.add_loss(...)` it there, which k2t translates"
     ),
 }
 
@@ -51,8 +54,8 @@ class ScanMixin:
         for n in nodes:
             n.visit(finder)
         for item in finder.found:
-            if id(item) in self.consumed:
-                continue
+            if id(item) in self.consumed and not (isinstance(item, cst.Name) and scope.layer_object(item.value) is not None and self.new_use(item, scope)):
+                continue  # (a layer a helper makes at each call: each call's layer is used)
             if isinstance(item, cst.Call):
                 self.scan_call(statement, item, scope)
             elif isinstance(item, (cst.Name, cst.Attribute)):
@@ -71,7 +74,11 @@ class ScanMixin:
             instance = scope.model(func.value)
             self.consumed.add(id(func))
             spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
-            self.script.calls.append(MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, (), node, statement))
+            # `training=False` (the only keyword called_on_data lets through): the mode every layer runs in.
+            spec_kwargs = tuple((arg.keyword.value, self.value(arg.value, scope)) for arg in node.args if arg.keyword is not None)
+            self.script.calls.append(
+                MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, spec_kwargs, node, statement)
+            )
             return
         if self.custom_training_call(statement, node, scope):
             return
@@ -134,6 +141,16 @@ class ScanMixin:
             message = "keras.utils.plot_model() draws a diagram of the Keras model; torch has none, so the line is left out (print(model) shows the module)"
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
+        if name in _SET_IMAGE_DATA_FORMAT and _alone_in(statement, node) and _string_argument(node) == DEFAULT_IMAGE_DATA_FORMAT:
+            # Keras 3's default already, and the layout of every module k2t writes (channels-first stays a K2T100).
+            _mark_subtree(node, self.consumed)
+            self.script.removed.add(id(statement))
+            message = (
+                f"{name}({DEFAULT_IMAGE_DATA_FORMAT!r}) sets Keras's default layout, the one the converted modules "
+                f"take their data in, so the line is left out"
+            )
+            self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
+            return
         if name in FUNCTIONS:
             try:
                 spec = self.call(node, name, scope)
@@ -180,7 +197,7 @@ class ScanMixin:
                 elif scope.binding(node.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
                     self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
-                elif scope.layer_object(node.value) is not None and id(node) not in self.consumed:
+                elif scope.layer_object(node.value) is not None and (id(node) not in self.consumed or self.new_use(node, scope)):
                     self.layer_object_used(node, scope)
                 elif id(node) not in self.consumed and model_access.list_used(self, statement, node, scope):
                     pass
@@ -221,7 +238,7 @@ class ScanMixin:
             model_access.lost_layer_names(self)  # Keras code k2t does not follow may create layers
         code = "K2T150" if is_tensorflow(name) else "K2T100"
         what = "TensorFlow API" if is_tensorflow(name) else "Keras API"
-        self.todo(statement, node, code, f"{what} `{name}` is not translated")
+        self.todo(statement, node, code, _UNTRANSLATED_APIS.get(name, f"{what} `{name}` is not translated"))
 
     # ------------------------------------------------------- the learning rate
     def learning_rate(self, node: cst.CSTNode, scope: _Scope) -> tuple[str, Instance] | None:
@@ -266,6 +283,8 @@ class ScanMixin:
         """``lr.assign(x)``, ``lr.numpy()``, ``keras.backend.set_value(lr, x)``, ``get_value(lr)``. True when handled."""
         func = node.func
         positional = [arg.value for arg in node.args if arg.keyword is None]
+        if scope.in_callback and self.callback_learning_rate_call(statement, node, positional):
+            return True
         if isinstance(func, cst.Attribute) and self.learning_rate(func.value, scope) is not None:
             target, method, value = func.value, func.attr.value, positional[0] if len(positional) == 1 else None
         elif self.keras_name(func) in ("keras.backend.set_value", "keras.backend.get_value") and positional:
@@ -286,6 +305,21 @@ class ScanMixin:
                 return True
         _mark_subtree(node, self.consumed)
         self.todo(statement, node, "K2T140", f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)")
+        return True
+
+    def callback_learning_rate_call(self, statement, node: cst.Call, positional: list[cst.BaseExpression]) -> bool:
+        """Keras 2's ``K.get_value(self.model.optimizer.lr)`` and ``K.set_value(self.model.optimizer.lr, v)``
+        (a statement of its own) in a callback: the torch optimizer's lr read, or assigned. True when handled."""
+        method = {"keras.backend.get_value": "get", "keras.backend.set_value": "set"}.get(self.keras_name(node.func) or "")
+        if method is None or not positional or not _is_learning_rate(positional[0]) or len(node.args) != len(positional):
+            return False
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        alone = isinstance(small, cst.Expr) and small.value is node
+        if (method, len(positional)) not in (("get", 1), ("set", 2)) or (method == "set" and not alone):
+            return False  # reported as any Keras API is
+        _mark_subtree(node.func, self.consumed)
+        _mark_subtree(positional[0], self.consumed)
+        self.script.callback_learning_rate_calls.append((node, statement if method == "set" else None))
         return True
 
     def callback_class(self, node: cst.ClassDef) -> bool:
@@ -309,6 +343,30 @@ class ScanMixin:
                 _mark_subtree(arg.value, self.consumed)
                 self.script.sequence_classes.append(SequenceClass(node, arg, node.name.value, self.pos(node)))
                 return
+
+
+# Keras APIs that stay a K2T100 where the parser meets them, with the reason.
+_UNTRANSLATED_APIS = {
+    "keras.backend.batch_set_value": (
+        "`keras.backend.batch_set_value` is translated in a metric class or a loss (torch tensors there); here its "
+        "variables are Keras weights, which k2t does not map to the module's parameters (torch's layouts differ): "
+        "set those with copy_ under torch.no_grad()"
+    ),
+    **dict.fromkeys(("tensorflow.config.set_visible_devices", "tensorflow.config.experimental.set_visible_devices"), (
+        "`tf.config.set_visible_devices` is not translated: the converted script trains on the device "
+        "`k2t convert --device` fixes (auto: cuda when there is one); to hide GPUs from torch, set CUDA_VISIBLE_DEVICES "
+        "in the environment the script starts in"
+    )),
+}
+_SET_IMAGE_DATA_FORMAT = frozenset({"keras.backend.set_image_data_format", "keras.config.set_image_data_format"})
+
+
+def _string_argument(call: cst.Call) -> str | None:
+    """The one positional string argument of a call (``set_image_data_format("channels_last")``), else None."""
+    if len(call.args) != 1 or call.args[0].keyword is not None or not isinstance(call.args[0].value, cst.SimpleString):
+        return None
+    value = call.args[0].value.evaluated_value
+    return value if isinstance(value, str) else None
 
 
 def _alone_in(statement: cst.CSTNode, call: cst.Call) -> bool:

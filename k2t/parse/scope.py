@@ -33,6 +33,9 @@ class _Scope:
         self.inline: _Inline | None = None
         self.in_class = False  # a class body: its functions are methods, not helpers
         self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
+        # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`, decided in a helper walked for
+        # one call: the Keras class the name holds (canonical).
+        self.layer_classes: dict[str, str] = {}
         # Names that hold one of several models or tensors, made in the branches of an `if` k2t cannot decide: why.
         self.undecided: dict[str, str] = {}
         # Names bound by a statement k2t reported as untranslated (a Keras tensor or model it cannot follow),
@@ -62,6 +65,9 @@ class _Scope:
 
     def layer_object(self, name: str):
         return self._nearest("layer_objects", name)
+
+    def layer_class(self, name: str) -> str | None:
+        return self._nearest("layer_classes", name)
 
     def factory(self, name: str) -> Instance | None:
         return self._nearest("factories", name)

@@ -28,7 +28,7 @@ from ..ir import Graph, Instance, KerasCall, ModelSpec, ShapeOf, TensorNode, Val
 from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
-from .syntax import _TENSOR_OPERATORS, _body_of
+from .syntax import _TENSOR_OPERATORS, _body_of, is_docstring
 from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
@@ -139,7 +139,7 @@ class SubclassedMixin:
         attributes = _Attributes()
         self._step_objects_of_call_model = []  # keras.metrics / keras.losses objects beside the layers (train_step)
         for statement in _body_of(init.body) if init is not None else ():
-            if _is_docstring(statement) or _is_super_init(statement):
+            if is_docstring(statement) or _is_super_init(statement):
                 continue
             small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
             assigned = _self_attribute_assignment(small)
@@ -282,7 +282,7 @@ class _CallWalker:
     def block(self, statements) -> TensorNode | None:
         """Walk ``statements``; the returned tensor when one returns (the statements after it never run)."""
         for statement in statements:
-            if _is_docstring(statement):
+            if is_docstring(statement):
                 continue
             if isinstance(statement, cst.For):
                 returned = self.loop(statement)
@@ -476,13 +476,6 @@ def _is_super_init(statement: cst.CSTNode) -> bool:
     )
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:

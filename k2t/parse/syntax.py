@@ -31,8 +31,53 @@ APPLICATIONS = {
     "keras.applications.resnet.ResNet50": "ResNet50",
     "keras.applications.VGG16": "VGG16",
     "keras.applications.vgg16.VGG16": "VGG16",
+    **{f"keras.applications{module}.EfficientNetB{size}": f"EfficientNetB{size}" for module in ("", ".efficientnet") for size in range(8)},
 }
+# VGG19, ResNet101/152, ResNet V2 and DenseNet, under Keras's exports (keras.applications and the family's module).
+APPLICATIONS.update(
+    {
+        f"keras.applications{module}.{name}": name
+        for family, names in (
+            ("vgg19", ("VGG19",)),
+            ("resnet", ("ResNet101", "ResNet152")),
+            ("resnet_v2", ("ResNet50V2", "ResNet101V2", "ResNet152V2")),
+            ("densenet", ("DenseNet121", "DenseNet169", "DenseNet201")),
+        )
+        for name in names
+        for module in ("", f".{family}")
+    }
+)
+# MobileNet (V1), MobileNetV3, Xception and InceptionV3, under the same exports.
+APPLICATIONS.update(
+    {
+        f"keras.applications{module}.{name}": name
+        for name, family in (
+            ("MobileNet", "mobilenet"),
+            ("MobileNetV3Small", "mobilenet_v3"),
+            ("MobileNetV3Large", "mobilenet_v3"),
+            ("Xception", "xception"),
+            ("InceptionV3", "inception_v3"),
+        )
+        for module in ("", f".{family}")
+    }
+)
 
+# ConvNeXt, under keras.applications and keras.applications.convnext.
+APPLICATIONS.update(
+    {
+        f"keras.applications{module}.ConvNeXt{size}": f"ConvNeXt{size}"
+        for size in ("Tiny", "Small", "Base", "Large", "XLarge")
+        for module in ("", ".convnext")
+    }
+)
+# EfficientNetV2, under keras.applications and keras.applications.efficientnet_v2.
+APPLICATIONS.update(
+    {
+        f"keras.applications{module}.EfficientNetV2{size}": f"EfficientNetV2{size}"
+        for size in ("B0", "B1", "B2", "B3", "S", "M", "L")
+        for module in ("", ".efficientnet_v2")
+    }
+)
 
 # Keras symbols whose objects a script may bind to a name and pass later.
 BINDABLE_PREFIXES = (
@@ -61,7 +106,16 @@ FUNCTIONS = (
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
     "keras.utils.get_file",
     # keras.applications' preprocess_input on arrays: a generated numpy function (k2t.translate.applications.preprocessing).
-    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19")),
+    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19", "efficientnet")),
+    *(f"keras.applications.{family}.preprocess_input" for family in ("resnet_v2", "densenet")),
+    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet", "mobilenet_v3", "xception", "inception_v3")),
+    *(f"keras.applications.{family}.preprocess_input" for family in ("convnext", "efficientnet_v2")),
+    # keras.applications' decode_predictions: a generated function reading Keras's cached class index
+    # (k2t.translate.applications.decode_predictions); every family exports imagenet_utils' one.
+    *(f"keras.applications.{family}.decode_predictions" for family in (
+        "imagenet_utils", "convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2", "inception_v3",
+        "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet", "resnet50", "resnet_v2", "vgg16", "vgg19", "xception",
+    )),
     "keras.utils.normalize",
     # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
     "keras.mixed_precision.set_global_policy",
@@ -126,6 +180,16 @@ _BUILTIN_MODULES = frozenset({"six.moves", "builtins", "future.builtins", "past.
 
 
 _INPUT_SHAPE_NEEDED = "k2t needs Input(shape=...) written as a tuple, or as an array's shape (`x_train.shape[1:]`)"
+
+
+def is_docstring(statement: cst.CSTNode) -> bool:
+    """A statement that is only a string literal: a docstring where it opens a module, class or function."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _enclosing_quotes(statement: cst.CSTNode, target: cst.CSTNode) -> set[str]:
@@ -339,3 +403,15 @@ def _jumps(body: list) -> bool:
 LAYERS_CALLED_ON_DATA = frozenset(
     {"TextVectorization", "StringLookup", "IntegerLookup", "CategoryEncoding", "Discretization", "Hashing"}
 )
+
+
+def names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name node under ``node``, in source order."""
+    found: list[cst.Name] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Finder())
+    return found

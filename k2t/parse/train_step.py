@@ -26,7 +26,7 @@ import libcst as cst
 
 from ..ir import Instance, StepLine, StepSpec
 from .scope import _Scope, _Unfollowable
-from .syntax import _body_of
+from .syntax import _body_of, is_docstring
 
 
 def _keras_model_name(node, pos):
@@ -104,7 +104,7 @@ class TrainStepMixin:
         """``@property def metrics(self): return [self.a, self.b]``: Keras's model.metrics, which fit resets every epoch."""
         if method is None:
             return ()
-        statements = [s for s in _body_of(method.body) if not _is_docstring(s)]
+        statements = [s for s in _body_of(method.body) if not is_docstring(s)]
         small = statements[0].body[0] if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) else None
         listed = small.value if isinstance(small, cst.Return) else None
         if not isinstance(listed, (cst.List, cst.Tuple)) or not all(_self_attr(el.value) in attrs for el in listed.elements):
@@ -130,7 +130,7 @@ class _StepReader:
         self.tape: str | None = None
         lines: list[StepLine] = []
         for statement in _body_of(method.body):
-            if not _is_docstring(statement):
+            if not is_docstring(statement):
                 lines.extend(self.statement(statement))
         if not lines or lines[-1].kind not in ("return", "return_all"):
             raise _Unfollowable(method, f"{self.where} must end by returning its metrics' results (a dict) to be translated")
@@ -347,10 +347,3 @@ def _is_super_init(call: cst.BaseExpression) -> bool:
     )
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )

@@ -10,18 +10,21 @@ import libcst as cst
 from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import CompileSpec, MethodCall, ModelSpec, Value
+from ..ir import CompileSpec, KerasCall, LayerClass, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
 from ..parse import KerasScript, Todo
 from ..parse.syntax import APPLICATIONS
 from .activations import apply_activation
 from .applications import translate_application
+from .applications.decode_predictions import DECODE_FUNCTIONS, translate_decode_predictions
+from .applications.decode_predictions import GENERATED_NAMES as DECODE_NAMES
 from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
 from .applications.preprocessing import PREPROCESS_FUNCTIONS, translate_preprocess_input
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
 from .custom_layers import rewrite_layer_classes
 from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
+from .dims import Dim
 from .directory_data import (
     IMAGE_UTILITIES,
     IMAGE_UTILITY_NAMES,
@@ -48,6 +51,7 @@ from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
 from .script_metrics import METRIC_BASE
+from .script_ops import translate_script_ops
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
 from .sequences import translate_array_function
 from .shared_layers import share_layers
@@ -58,6 +62,7 @@ from .text import TEXT_FUNCTIONS, translate_text_call
 from .tf_data import DATASET_FUNCTIONS as TF_DATA_FUNCTIONS
 from .tf_data import translate_tf_data
 from .train_step import translate_step_call, translate_step_compile, translate_steps
+from .training_flag import modes_without_training
 from .user_functions import ScriptFunctions
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
@@ -121,7 +126,7 @@ class TrainingPlan:
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
         return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization,
-                self.model.has_added_losses, outputs, inputs)
+                self.model.has_added_losses, outputs, inputs, bool(self.model.preprocess))
 
     @property
     def loss_function(self) -> str:
@@ -144,6 +149,7 @@ class ScriptPlan:
     trainings: list[TrainingPlan] = field(default_factory=list)
     training_groups: list[TrainingPlan] = field(default_factory=list)  # one per generated fit/evaluate
     helpers: list[Helper] = field(default_factory=list)
+    helper_renames: list[tuple[Helper, Helper]] = field(default_factory=list)  # (as given, as renamed) by add_helper
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
@@ -151,6 +157,9 @@ class ScriptPlan:
     # it gains, id(call) -> the `keyword=argument` texts that call passes.
     added_parameters: dict[int, list[str]] = field(default_factory=dict)
     added_keywords: dict[int, list[str]] = field(default_factory=dict)
+    # A function that returns the layer it makes at each call (k2t.ir.HelperLayer): id(FunctionDef) -> the
+    # parameters it loses, the Keras tensors its calls passed.
+    removed_parameters: dict[int, frozenset[str]] = field(default_factory=dict)
     unwrapped: set[int] = field(default_factory=set)  # id() of `with` blocks replaced by their body (tf.GradientTape)
     todos: list[Todo] = field(default_factory=list)
     features: set[str] = field(default_factory=set)
@@ -191,25 +200,39 @@ class ScriptPlan:
 
     def add_helper(self, helper: Helper) -> Helper:
         """Register a generated definition; one with the same name but other content is renamed."""
-        for required in helper.requires:
-            self.add_helper(required)
+        helper = self.with_uses(helper)
         if helper in self.helpers:
             return helper
+        # Renamed before: the same definition again is the one already written (not a third copy).
+        renamed = next((registered for given, registered in self.helper_renames if given == helper), None)
+        if renamed is not None:
+            return renamed
         names = {h.name for h in self.helpers}
         if helper.name in names:
             n = 2
             while f"{helper.name}_{n}" in names:
                 n += 1
-            helper = dataclasses.replace(helper, name=f"{helper.name}_{n}")
+            self.helper_renames.append((helper, dataclasses.replace(helper, name=f"{helper.name}_{n}")))
+            helper = self.helper_renames[-1][1]
         self.helpers.append(helper)
         return helper
+
+    def with_uses(self, helper: Helper) -> Helper:
+        """Register the definitions ``helper`` uses (Helper.uses); it refers to each by its registered name, which
+        differs where another definition of that name came first."""
+        renamed = []
+        for used in helper.uses():
+            registered = self.add_helper(used)
+            if registered != used:
+                renamed.append((used, registered))
+        return helper.with_renamed(renamed) if renamed else helper
 
 
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**APPLICATIONS, **PREPROCESS_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
+    replaced = {**APPLICATIONS, **PREPROCESS_NAMES, **DECODE_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -228,6 +251,8 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.modules.append(module)
             for helper in module.helpers:
                 plan.add_helper(helper)
+            if module.source is not None:  # a keras.applications model: its block classes, once per script
+                module.source = plan.with_uses(module.source)
         built.append((spec, module))
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
@@ -241,7 +266,7 @@ def translate(script: KerasScript) -> ScriptPlan:
                 if id(tensor) in held:
                     plan.statements.setdefault(id(statement), [])
 
-    def resolve_nested(spec: ModelSpec, given_input: list[str], pos) -> ModulePlan:
+    def resolve_nested(spec: ModelSpec, given_input: list[Dim], pos) -> ModulePlan:
         """The module of a model used as a layer; one without its own input shape takes the outer model's."""
         if id(spec) not in modules and id(spec) not in failed:
             try:
@@ -314,8 +339,8 @@ def translate(script: KerasScript) -> ScriptPlan:
     report_directory_dataset_arguments(script, plan)
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     metric_base = plan.name(METRIC_BASE.name) if plan.functions.uses_metric_classes else ""
-    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base)
-    used_classes = [layer.layer_class for spec, _ in built for layer in _layers_of(spec) if layer.layer_class is not None]
+    plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base, plan.statements)
+    used_classes = [layer_class for spec, _ in built for layer in _layers_of(spec) for layer_class in _layer_classes(layer)]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
@@ -374,7 +399,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
     translate_state_resets(script, modules, plan)
-    translate_layer_objects(script, plan)
+    translate_layer_objects(script, plan, bool(datasets.variables or datasets.factories))
     _drop_unused_layer_calls(script, plan)
     translate_image_data_generators(script, plan)
     for function in script.functions:
@@ -392,6 +417,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         if code is not None:
             plan.calls[id(function.node)] = code
     translate_distributed_training(script, plan)  # once the calls say what fit needs
+    translate_script_ops(script, plan)  # last: its lines compose with every call translated above
     return plan
 
 
@@ -450,6 +476,12 @@ def _layers_of(spec: ModelSpec) -> list:
     return list(spec.layers)
 
 
+def _layer_classes(layer: KerasCall) -> list[LayerClass]:
+    """The script's layer classes a translated layer uses: its own, or the cell of ``RNN(MinimalRNNCell(4))``."""
+    cell = layer.arg(0, "cell") if layer.name == "keras.layers.RNN" else None
+    return [call.layer_class for call in (layer, cell.keras_call if cell is not None else None) if call is not None and call.layer_class is not None]
+
+
 def _declares_input(spec: ModelSpec) -> bool:
     return declares_input(spec)
 
@@ -459,7 +491,7 @@ def _translate_model(
     spec: ModelSpec,
     taken: set[str],
     resolve_nested=None,
-    given_input: list[str] | None = None,
+    given_input: list[Dim] | None = None,
     sized_by_parameters: bool = False,
 ) -> ModulePlan:
     """``sized_by_parameters``: every declared input size a constructor parameter, even a literal one
@@ -796,14 +828,56 @@ def _arguments(call: MethodCall) -> dict[str, Value]:
     return given
 
 
+def _one_element_display(value: Value) -> Value | None:
+    """The array of ``[x]`` or ``(x,)`` written in the call; None for anything else (``[[1.0, 2.0]]`` is rows of
+    numbers written out, not a one-array structure)."""
+    if value.elements is None or len(value.elements) != 1 or not value.code.lstrip().startswith(("[", "(")):
+        return None
+    element = value.elements[0]
+    return None if element.elements is not None or element.is_literal else element
+
+
+def _single_arrays_unwrapped(given: dict[str, Value], module: ModulePlan) -> dict[str, Value]:
+    """``fit([x], [y])`` of a model with one input and one output: Keras takes the one-element list for the array
+    itself (with a warning); the generated loops take the array."""
+    counts = {"x": len(module.forward_args), "y": max(len(module.output_names), 1)}
+    for key, count in counts.items():
+        element = _one_element_display(given[key]) if key in given and count == 1 else None
+        if element is not None:
+            given[key] = element
+    validation = given.get("validation_data")
+    if validation is not None and validation.elements is not None and len(validation.elements) in (2, 3):
+        parts = list(validation.elements)
+        for index, count in enumerate(counts.values()):
+            element = _one_element_display(parts[index]) if count == 1 else None
+            if element is not None:
+                parts[index] = element
+        if parts != list(validation.elements):
+            opening, closing = ("[", "]") if validation.code.lstrip().startswith("[") else ("(", ")")
+            code = opening + ", ".join(part.code for part in parts) + closing
+            given["validation_data"] = dataclasses.replace(validation, code=code, elements=tuple(parts))
+    return given
+
+
+def _modes_read(module: ModulePlan) -> bool:
+    """Whether a layer of the module, or of a model nested in it, runs other than in inference mode when the
+    model is called without a mode; the modules are given the list of their own such layers for call_model."""
+    nested = [_modes_read(layer.nested) for layer in module.layers if layer.nested is not None]
+    module.modes_without_training = modes_without_training(module)
+    return bool(module.modes_without_training) or any(nested)
+
+
 def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
     var = call.model
     if call.method == "__call__":  # `model(x)` on data (k2t.parse.scan: one array, training=False at most)
         if len(module.forward_args) > 1:
             raise Unsupported("K2T140", f"`{var}(...)` of a model with several inputs is not translated", call.pos)
-        plan.add_helper(Helper("call_model", "functions/call_model.py.j2"))
-        return f"{plan.name('call_model')}({var}, {call.args[0].code})"
-    given = _arguments(call)
+        # `model(x)` gives no mode: flagged and augmentation layers keep their own (k2t.translate.training_flag).
+        modes = not call.kwargs and _modes_read(module)
+        helper = plan.add_helper(Helper("call_model", "functions/call_model.py.j2", (("modes_without_training", modes),)))
+        data = f"{var}.preprocess({call.args[0].code})" if module.preprocess else call.args[0].code  # its host layer first
+        return f"{plan.name(helper.name)}({var}, {data})"
+    given = _single_arrays_unwrapped(_arguments(call), module)
     if call.method == "summary":
         plan.features.add("summary")
         return f"{plan.name('summary')}({var})"
@@ -851,11 +925,13 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
     """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator, Sequence or dataset of the script."""
     given = {key: sources.converted(value) for key, value in batch_arguments(call).items()}
     kind = kind_of(call)
-    if len(module.forward_args) > 1:
-        raise Unsupported("K2T130", f"{call.method}() of a model with several inputs on a generator is not translated", call.pos)
     if kind == "predict":
-        if any(len(m.forward_args) > 1 or len(m.output_names) > 1 for m in plan.modules):
-            raise Unsupported("K2T130", f"{call.method}() on a generator beside a model with several inputs or outputs is not translated", call.pos)
+        # One predict_batches serves every model: it reads the batches of the one model of several inputs
+        # (emit._predict_batch_inputs) and returns one array.
+        if sum(len(m.forward_args) > 1 for m in plan.modules) > 1:
+            raise Unsupported("K2T130", f"{call.method}() on a generator beside two models of several inputs is not translated", call.pos)
+        if any(len(m.output_names) > 1 for m in plan.modules):
+            raise Unsupported("K2T130", f"{call.method}() on a generator beside a model with several outputs is not translated", call.pos)
         plan.features.add("predict_batches")
         return batches_call_code(plan.name("predict_batches"), [call.model], given)
     if training is None:
@@ -929,6 +1005,12 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
         return translate_array_function(call, plan)
     if call.name in PREPROCESS_FUNCTIONS:
         translated = translate_preprocess_input(call)
+        if translated is None:
+            return None
+        helper = plan.add_helper(translated[0])
+        return f"{plan.name(helper.name)}({translated[1]})"
+    if call.name in DECODE_FUNCTIONS:
+        translated = translate_decode_predictions(call)
         if translated is None:
             return None
         helper = plan.add_helper(translated[0])

@@ -11,10 +11,11 @@ import string
 
 from ..diagnostics import Unsupported
 from ..ir import TensorNode
+from .dims import Size, static_int
 from .helpers import Helper
 from .initializers import initializer_lines
 from .masking import ORIGIN
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import TensorCallPlan, TensorInput, tensor_call
 
@@ -76,15 +77,15 @@ def _call_flags(ctx: LayerContext, node: TensorNode) -> tuple[bool, bool]:
     return flags["use_causal_mask"], flags["return_attention_scores"]
 
 
-def _sizes(ctx: LayerContext, key: str, index: int, value) -> tuple[str, ...] | None:
-    """A literal int or tuple of ints, as code (None when not given)."""
+def _sizes(ctx: LayerContext, key: str, index: int, value) -> tuple[Size, ...] | None:
+    """A literal int or tuple of ints (None when not given)."""
     given = ctx.literal(key, index, value)
     if given is None:
         return None
     sizes = (given,) if isinstance(given, int) else tuple(given) if isinstance(given, (list, tuple)) else None
     if not sizes or not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
         raise Unsupported("K2T102", f"MultiHeadAttention({key}={given!r}) is not translated", ctx.layer.pos)
-    return tuple(str(s) for s in sizes)
+    return tuple(Size.of(s) for s in sizes)
 
 
 @tensor_call("MultiHeadAttention")
@@ -138,7 +139,7 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
     if features[2] != features[1]:
         args.append(f"key_features={features[2]}")
     if output_shape is not None:
-        args.append(f"output_shape=({', '.join(output_shape)},)")
+        args.append(f"output_shape=({', '.join(size.code for size in output_shape)},)")
     if dropout:
         args.append(f"dropout={dropout!r}")
     if not use_bias:
@@ -163,7 +164,7 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
     plan = LayerPlan(
         keras_class="MultiHeadAttention",
         attr=ctx.attr,
-        constructor=f"MultiHeadAttention({', '.join(args)})",
+        constructor=f"MultiHeadAttention({', '.join(str(a) for a in args)})",
         forward=[],
         init=_initializers(ctx, use_bias, len(output_shape or (features[0],))),
         weights="multi_head_attention",
@@ -191,7 +192,7 @@ def _initializers(ctx: LayerContext, use_bias: bool, output_rank: int) -> list[s
     return lines
 
 
-def _params(features: list, num_heads: str, key_dim: str, value_dim: str, output_shape, use_bias: bool) -> int | None:
+def _params(features: list[Size], num_heads: Size, key_dim: Size, value_dim: Size, output_shape, use_bias: bool) -> int | None:
     sizes = [static_int(s) for s in (*features, num_heads, key_dim, value_dim, *(output_shape or ()))]
     if any(s is None for s in sizes):
         return None

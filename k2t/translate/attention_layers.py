@@ -11,8 +11,9 @@ from __future__ import annotations
 from ..diagnostics import Unsupported
 from ..ir import TensorNode
 from .attention import _keras_order
+from .dims import static_int
 from .helpers import Helper
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import TensorCallPlan, TensorInput, tensor_call
 
@@ -78,7 +79,7 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
     plan = LayerPlan(
         keras_class=kind,
         attr=ctx.attr,
-        constructor=f"{helper.name}({', '.join(args)})",
+        constructor=f"{helper.name}({', '.join(str(a) for a in args)})",
         forward=[],
         weights="attention",
         params=params,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from ..diagnostics import Unsupported
 from .conv import check_channels_last
+from .dims import Size
 from .helpers import Helper
 from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 
 # The Keras classes converted here: `parity --exact` turns them off in training, as it does dropout.
-AUGMENTATION_LAYERS = ("RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness")
 
 KERAS_UNIFORM = Helper("keras_uniform", "layers/keras_uniform.py.j2")
 AFFINE_TRANSFORM = Helper("keras_affine_transform", "layers/keras_affine_transform.py.j2")
@@ -147,7 +147,7 @@ def convert_random_crop(ctx: LayerContext) -> LayerPlan:
             raise Unsupported("K2T102", f"RandomCrop needs a positive integer {key}", ctx.layer.pos)
         sizes.append(size)
     arguments = [str(size) for size in sizes] + _keywords(ctx, {"seed": (2, None)})
-    ctx.shape = [str(sizes[0]), str(sizes[1]), ctx.shape[2]]  # Keras's output shape (its inference output is uncropped)
+    ctx.shape = [Size.of(sizes[0]), Size.of(sizes[1]), ctx.shape[2]]  # Keras's output shape (its inference output is uncropped)
     return _plan(ctx, _helper("RandomCrop", "random_crop"), arguments)
 
 

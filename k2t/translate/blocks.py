@@ -76,7 +76,8 @@ def factor_blocks(module: ModulePlan, graph, codes: dict[int, NodeCode], rename,
         return _inner_lines(use, param_names, codes, rename, attrs)
 
     while any(len(node.invocations) > depth for node in leftover):
-        uses = _uses(leftover, graph, plans, depth)
+        # A call whose layer runs on the host, in the module's preprocess() (a lookup of strings), has no forward code.
+        uses = [use for use in _uses(leftover, graph, plans, depth) if all(id(node) in codes for node in use.nodes)]
         groups: dict[tuple, list[_Use]] = {}
         shapes: dict[int, tuple] = {}
         for use in uses:

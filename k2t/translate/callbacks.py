@@ -169,6 +169,25 @@ class _Instance:
     given: dict[str, Value]
 
 
+CALLBACK_LEARNING_RATE = 'self.model.optimizer.param_groups[0]["lr"]'
+
+
+def _callback_learning_rate_calls(script, plan) -> None:
+    """``K.get_value(self.model.optimizer.lr)`` -> the lr itself; ``K.set_value(self.model.optimizer.lr, v)`` ->
+    ``... = v``, where v's own reads of the learning rate (``K.get_value(...) * 0.5``) read it too."""
+    code = script.module.code_for_node
+    reads = {code(call): CALLBACK_LEARNING_RATE for call, statement in script.callback_learning_rate_calls if statement is None}
+    reads.update((code(node), CALLBACK_LEARNING_RATE) for node in script.callback_learning_rates)  # after the longer get_value(...)
+    for call, statement in script.callback_learning_rate_calls:
+        if statement is None:
+            plan.calls[id(call)] = CALLBACK_LEARNING_RATE
+            continue
+        value = code(call.args[1].value)
+        for read, replacement in reads.items():
+            value = value.replace(read, replacement)
+        plan.statements[id(statement)] = [f"{CALLBACK_LEARNING_RATE} = {value}"]
+
+
 def translate_callbacks(script: KerasScript, plan) -> None:
     """Plan the generated callback classes and the code of every callback construction."""
     inline = [call for fit in script.calls if fit.method in ("fit", "fit_generator") for call in _inline_callbacks(fit)]
@@ -211,7 +230,8 @@ def translate_callbacks(script: KerasScript, plan) -> None:
 
     for node in script.callback_learning_rates:
         # k2t's optimizers have one parameter group; Keras's learning-rate variable is its "lr".
-        plan.expressions[id(node)] = 'self.model.optimizer.param_groups[0]["lr"]'
+        plan.expressions[id(node)] = CALLBACK_LEARNING_RATE
+    _callback_learning_rate_calls(script, plan)
 
     names: dict[str, str] = {}
     monitor = None
@@ -240,7 +260,7 @@ def translate_callbacks(script: KerasScript, plan) -> None:
             plan.callback_texts[script.module.code_for_node(node)] = code
         else:
             plan.callback_codes[id(instance.call)] = code
-    optimizer = any(KINDS[kind].learning_rate for kind in used) or bool(script.callback_learning_rates)
+    optimizer = any(KINDS[kind].learning_rate for kind in used) or bool(script.callback_learning_rates or script.callback_learning_rate_calls)
     plan.callback_loop = CallbackLoop(optimizer=optimizer, batch=batch)
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from .activations import activation_name, apply_activation
+from .dims import Dim, Size, static_int
 from .helpers import Helper
 from .initializers import initializer_lines
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import KERAS_CLASS, layer
 from .regularizers import regularizer_terms
@@ -58,36 +59,19 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     return total // 2, total - total // 2
 
 
-def _bare(code: str) -> str:
-    """``code`` without the parentheses around all of it, to nest in a sum: ``((n + 1) // 2)`` -> ``(n + 1) // 2``."""
-    if not (code.startswith("(") and code.endswith(")")):
-        return code
-    depth = 0
-    for i, char in enumerate(code):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and i < len(code) - 1:
-            return code  # the first parenthesis closes early: (a) * (b)
-    return code[1:-1]
-
-
-def conv_output_size(size: str | None, kernel: int, stride: int, dilation: int, padding: str) -> str | None:
-    """Keras's output length along one spatial axis, as code (an int when ``size`` is static; None when it is None)."""
+def conv_output_size(size: Dim, kernel: int, stride: int, dilation: int, padding: str) -> Dim:
+    """Keras's output length along one spatial axis (None when ``size`` is None)."""
     if size is None:
         return None
-    n = static_int(size)
-    if padding in ("same", "causal") and stride == 1:
-        return size
     if padding in ("same", "causal"):
-        return str(-(-n // stride)) if n is not None else f"(({_bare(size)} + {stride - 1}) // {stride})"
+        return size if stride == 1 else (size + (stride - 1)) // stride  # ceil(n / s)
     span = dilation * (kernel - 1) + 1
-    if n is not None:
-        return str((n - span) // stride + 1)
     if stride == 1:
-        return f"({_bare(size)} - {span - 1})"
-    return f"(({_bare(size)} - {span}) // {stride} + 1)"
+        return size - (span - 1)
+    return (size - span) // stride + 1
 
 
-def pad_lines_and_torch_padding(ctx: LayerContext, spatial: list[str], kernel, strides, dilation, padding: str):
+def pad_lines_and_torch_padding(ctx: LayerContext, spatial: list[Dim], kernel, strides, dilation, padding: str):
     """Forward lines to pad explicitly (if any) and the ``padding=`` of the torch conv."""
     rank = len(kernel)
     if padding == "valid":
@@ -151,7 +135,7 @@ class Window:
             args.append(f"dilation={_short(self.dilation)}")
         return args
 
-    def output_shape(self, spatial: list[str]) -> list[str]:
+    def output_shape(self, spatial: list[Dim]) -> list[Dim]:
         return [conv_output_size(n, k, s, d, self.padding) for n, k, s, d in zip(spatial, self.kernel, self.strides, self.dilation)]
 
     def kernel_volume(self) -> int:
@@ -175,7 +159,7 @@ def _window(ctx: LayerContext, rank: int, kernel_index: int, paddings: tuple[str
     return Window(kernel, strides, dilation, padding)
 
 
-def _filters(ctx: LayerContext) -> str:
+def _filters(ctx: LayerContext) -> Size:
     value = ctx.layer.arg(0, "filters")
     if value is None:
         raise Unsupported("K2T102", f"{ctx.layer.short_name} needs filters", ctx.layer.pos)
@@ -187,14 +171,6 @@ def _positive_int(ctx: LayerContext, key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
     return value
-
-
-def _times(size: str, factor: int) -> str:
-    """``size * factor`` as code."""
-    n = static_int(size)
-    if n is not None:
-        return str(n * factor)
-    return size if factor == 1 else f"{size} * {factor}"
 
 
 def _conv_fans(weight: str) -> tuple[str, str]:
@@ -386,18 +362,12 @@ def _conv_transpose(ctx: LayerContext, rank: int) -> LayerPlan:
     )
 
 
-def _transpose_output_size(size: str | None, kernel: int, stride: int, dilation: int, pad: int, extra: int, crop: int) -> str | None:
-    """(n - 1) * s + (k - 1) * d + 1 - 2 * padding + output_padding - crop, as code (None when ``size`` is None)."""
+def _transpose_output_size(size: Dim, kernel: int, stride: int, dilation: int, pad: int, extra: int, crop: int) -> Dim:
+    """(n - 1) * s + (k - 1) * d + 1 - 2 * padding + output_padding - crop (None when ``size`` is None)."""
     if size is None:
         return None
     offset = (kernel - 1) * dilation + 1 - 2 * pad + extra - crop - stride  # the length is n * s + offset
-    n = static_int(size)
-    if n is not None:
-        return str(n * stride + offset)
-    scaled = size if stride == 1 else f"{size} * {stride}"
-    if offset == 0:
-        return scaled if stride == 1 else f"({scaled})"
-    return f"({_bare(scaled)} {'+' if offset > 0 else '-'} {abs(offset)})"
+    return size * stride + offset
 
 
 @layer("Conv1DTranspose", "Convolution1DTranspose")
@@ -425,7 +395,7 @@ def _depthwise(ctx: LayerContext, rank: int) -> LayerPlan:
     use_bias = ctx.literal("use_bias", None, True)
     in_channels = ctx.features()  # torch needs the channels; the spatial sizes may be None
     spatial = ctx.shape[:-1]
-    out_channels = _times(in_channels, depth_multiplier)
+    out_channels = in_channels * depth_multiplier
 
     ctx.channels_first()
     pad_lines, torch_padding = pad_lines_and_torch_padding(ctx, spatial, window.kernel, window.strides, window.dilation, window.padding)

@@ -15,6 +15,7 @@ import libcst as cst
 
 from ..diagnostics import Unsupported
 from ..ir import TensorNode
+from ..parse.syntax import is_docstring
 from .added_losses import added_total, adds_losses, clear_line
 from .custom_layers import (
     _argument_code,
@@ -22,7 +23,6 @@ from .custom_layers import (
     _body,
     _check_class,
     _count,
-    _is_docstring,
     _refuse_if_needed,
     _regularizer_terms,
     _returned_shape,
@@ -30,6 +30,7 @@ from .custom_layers import (
     _Sizes,
     _TensorShapes,
     class_parts,
+    dim_of,
 )
 from .model import LayerContext
 from .op_code import import_names
@@ -48,7 +49,7 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
     input_shapes = tuple((None, *(_size_of(dim) for dim in tensor.shape)) for tensor in inputs)
     build = []
     if "build" in parts.methods:
-        dims = ", ".join("(" + ", ".join(["None", *("None" if d is None else d for d in t.shape)]) + ")" for t in inputs)
+        dims = ", ".join("(" + ", ".join(["None", *("None" if d is None else d.code for d in t.shape)]) + ")" for t in inputs)
         build = [f"{ctx.self_attr}.build([{dims}])  # Keras's input shapes: batch, then channels-last sizes"]
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shapes) for weight in parts.weights}
     script_names = set(layer_class.script.module_names)
@@ -66,7 +67,7 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         _refuse_if_needed(ctx, layer_class)
         shapes = [list(inputs[0].shape)]  # no later layer reads it
     else:
-        shapes = [[None if dim is None else str(dim) for dim in shape[1:]] for shape in outputs]
+        shapes = [[dim_of(dim) for dim in shape[1:]] for shape in outputs]
     listed = ", ".join(f"{{{index}}}" if t.layout == "keras" else _channels_last(t, index) for index, t in enumerate(inputs))
     training = ", training=self.training" if parts.call_reads_training() else ""
     lines = [f"{{out}} = {ctx.self_attr}([{listed}]{training})"]
@@ -124,7 +125,7 @@ class _ListShapes(_TensorShapes):
     def returned_from(self, method: cst.FunctionDef) -> tuple | None:
         names: dict[str, tuple | None] = {}
         for statement in _body(method):
-            if _is_docstring(statement):
+            if is_docstring(statement):
                 continue
             if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
                 return None

@@ -17,7 +17,9 @@ optimizer is made: ``self.attention = Attention()`` then ``self.attention.build(
 
 The layers after it see its output shape from ``compute_output_shape`` when k2t can evaluate it,
 else derived from ``call`` (statements of ops that keep, broadcast, reduce or multiply shapes, over
-the weights ``build`` makes), else a K2T103 when a later layer needs it.
+the weights ``build`` makes; sizes read off the input with ``ops.shape`` and computed from the class's
+attributes, and ``keras.ops.reshape`` / ``extract_patches`` over them, as Keras's symbolic call computes
+them), else a K2T103 when a later layer needs it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from libcst.metadata import PositionProvider
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from ..ops import OpError, translate_op
+from ..parse.syntax import is_docstring
 from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
+from .dims import Dim, Size
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
 from .model import LayerContext
@@ -187,7 +191,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     input_shape = (None, *(_size_of(dim) for dim in ctx.shape))
     # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
     # that its weights exist before the optimizer is made.
-    dims = ", ".join(["None", *("None" if dim is None else dim for dim in ctx.shape)])
+    dims = ", ".join(["None", *("None" if dim is None else dim.code for dim in ctx.shape)])
     build = [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"] if "build" in parts.methods else []
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
     sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
@@ -195,7 +199,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     if output is None:
         _refuse_if_needed(ctx, layer_class)
     else:
-        ctx.shape = [None if dim is None else str(dim) for dim in output[1:]]
+        ctx.shape = [dim_of(dim) for dim in output[1:]]
     forward = f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
     adds = adds_losses(parts.methods)
     return LayerPlan(
@@ -369,11 +373,18 @@ def _count(shapes, sublayers: int | None = 0) -> int | None:
 _UNKNOWN = object()
 
 
-def _size_of(dim: str | None) -> int | str | None:
+def _size_of(dim: Dim) -> int | str | None:
     """A Dim as the evaluator holds it: an int when it is a number, else its code (a constructor parameter)."""
     if dim is None:
         return None
-    return int(dim) if dim.isdigit() else dim
+    return dim.value if dim.value is not None else dim.code
+
+
+def dim_of(size: int | str | None) -> Dim:
+    """A size the evaluator computed as a Dim."""
+    if size is None:
+        return None
+    return Size.of(size) if isinstance(size, int) else Size.expression(size)
 
 
 class _Sizes:
@@ -388,6 +399,7 @@ class _Sizes:
         self.arguments: dict[str, Value] = dict(zip(names, [value for key, value in arguments if key is None]))
         self.arguments.update((key, value) for key, value in arguments if key is not None)
         self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
+        self._shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None
 
     def shape(self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None) -> tuple | None:
         if node is None:
@@ -399,11 +411,16 @@ class _Sizes:
             return (value,)
         return None
 
-    def evaluate(self, node: cst.BaseExpression, names: dict[str, object]) -> object:
+    def evaluate(self, node: cst.BaseExpression, names: dict[str, object], shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None) -> object:
+        """The value of ``node``; ``shape_read`` gives the static shape ``ops.shape(t)`` reads in call() (None: not
+        a shape read, or of a tensor of unknown shape)."""
+        outer, self._shape_read = self._shape_read, shape_read  # an evaluation may run inside a shape read's
         try:
             return self._evaluate(node, names)
         except (TypeError, IndexError, ValueError, ZeroDivisionError, KeyError):
             return _UNKNOWN
+        finally:
+            self._shape_read = outer
 
     def _evaluate(self, node: cst.BaseExpression, names: dict[str, object]) -> object:
         if isinstance(node, cst.Integer):
@@ -434,6 +451,10 @@ class _Sizes:
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("int", "tuple", "list") and len(node.args) == 1:
             inner = self._evaluate(node.args[0].value, names)
             return tuple(_sequence(inner)) if node.func.value != "int" else _known(inner)
+        if isinstance(node, (cst.Call, cst.Attribute)) and self._shape_read is not None:
+            read = self._shape_read(node)
+            if read is not None:
+                return read  # `ops.shape(images)` (or `images.shape`) in call(): batch None, then the sizes k2t knows
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
             operand = self._evaluate(node.expression, names)
             if isinstance(operand, int):
@@ -511,7 +532,7 @@ def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, wei
     if call is None or not call.params.params[1:]:
         return None
     keras_name = import_names(parts.layer_class.script.metadata)
-    shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None})
+    shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None}, sizes)
     # `self.activation = keras.activations.get(...)`: an activation keeps its input's shape.
     shapes.elementwise = {
         f"self.{attr}" for attr, value in parts.attributes.items()
@@ -522,7 +543,7 @@ def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, wei
 
 def _returned_shape(method: cst.FunctionDef, sizes: _Sizes, input_shape: tuple) -> tuple | None:
     """``return (input_shape[0], self.units)``: compute_output_shape's one return, evaluated."""
-    statements = [s for s in _body(method) if not _is_docstring(s)]
+    statements = [s for s in _body(method) if not is_docstring(s)]
     if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine) or not method.params.params[1:]:
         return None
     returned = statements[0].body[0]
@@ -535,19 +556,38 @@ def _returned_shape(method: cst.FunctionDef, sizes: _Sizes, input_shape: tuple) 
     return value
 
 
+_TF_RESHAPE_KEYWORDS = {"tensor": "x", "shape": "newshape"}
+
+
 class _TensorShapes:
     """Shapes through call()'s statements: names bound once to op results, then a return. A shape is a tuple
     (batch first) of ints, size codes or None; () is a number. None: not known."""
 
-    def __init__(self, keras_name: KerasName, attributes: dict[str, tuple]):
+    def __init__(self, keras_name: KerasName, attributes: dict[str, tuple], sizes: _Sizes | None = None):
         self.keras_name = keras_name
         self.attributes = attributes
         self.elementwise: set[str] = set()  # `self.activation`: functions of one tensor that keep its shape
+        self.sizes = sizes  # the class's values (its __init__'s attributes), where call() computes sizes from them
+
+    def static(self, node: cst.BaseExpression, names: dict) -> _Static | None:
+        """A Python value call() computes as Keras's symbolic call does (``ops.shape(images)``, its items, an
+        attribute ``self.patch_size`` and arithmetic on them): batch None, sizes as numbers or size codes."""
+        if self.sizes is None:
+            return None
+        known = {name: value.value if isinstance(value, _Static) else _UNKNOWN for name, value in names.items()}
+
+        def shape_read(node: cst.BaseExpression) -> tuple | None:
+            if isinstance(node, cst.Attribute) and node.attr.value == "shape":
+                return self.shape(node.value, names)  # a tensor's static shape, as the symbolic call has it
+            return read_shape(node, self.keras_name, lambda tensor: self.shape(tensor, names))
+
+        value = self.sizes.evaluate(node, known, shape_read)
+        return None if value is _UNKNOWN else _Static(value)
 
     def returned(self, method: cst.FunctionDef, parameter: str, input_shape: tuple) -> tuple | None:
         names: dict[str, tuple | None] = {parameter: input_shape}
         for statement in _body(method):
-            if _is_docstring(statement):
+            if is_docstring(statement):
                 continue
             if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
                 return None
@@ -557,7 +597,7 @@ class _TensorShapes:
             if isinstance(small, cst.Expr):
                 continue  # self.add_loss(...): no name bound
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                names[small.targets[0].target.value] = self.shape(small.value, names)
+                names[small.targets[0].target.value] = self.static(small.value, names) or self.shape(small.value, names)
                 continue
             return None
         return None
@@ -566,7 +606,10 @@ class _TensorShapes:
         if isinstance(node, (cst.Integer, cst.Float)):
             return ()
         if isinstance(node, cst.Name):
-            return names.get(node.value)
+            value = names.get(node.value)
+            if isinstance(value, _Static):
+                return () if value.is_number else None  # a number broadcasts as a scalar; a shape is no tensor
+            return value
         if isinstance(node, cst.Attribute):
             return self.attributes.get(_code(node))
         if isinstance(node, cst.UnaryOperation):
@@ -589,6 +632,13 @@ class _TensorShapes:
         if name in RANDOM_DRAWS:  # keras.random.normal(shape=ops.shape(x)): x's shape
             shape = shape_argument(node)
             return read_shape(shape, self.keras_name, lambda x: self.shape(x, names)) if shape is not None else None
+        if name in ("keras.ops.reshape", "tensorflow.reshape"):
+            keras_keywords = {_TF_RESHAPE_KEYWORDS.get(key, key): value for key, value in keywords.items()}  # tf.reshape(tensor=, shape=)
+            return self._reshape(positional, keras_keywords, names)
+        if name == "keras.ops.image.extract_patches":
+            return self._patches(positional, keywords, names)
+        if name == "tensorflow.image.extract_patches":
+            return self._tf_patches(positional, keywords, names)
         if name in _MATMUL and len(positional) == 2 and not keywords:
             return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
         if name in _SHAPE_KEEPING:
@@ -617,6 +667,95 @@ class _TensorShapes:
                 return (*tensor[:index], 1, *tensor[index + 1 :])
             return (*tensor[:index], *tensor[index + 1 :]) if keepdims is False else None
         return None
+
+
+    def _reshape(self, positional: list, keywords: dict, names: dict) -> tuple | None:
+        """keras.ops.reshape as Keras's symbolic call shapes it (operation_utils.compute_reshape_output_shape): the
+        new shape as given, a -1 open (None) since the input's batch is; batch first when its first size is None."""
+        arguments = [*positional, *(keywords[key] for key in ("x", "newshape", "new_shape") if key in keywords)]
+        if len(arguments) != 2 or self.shape(arguments[0], names) is None:
+            return None
+        given = self.static(arguments[1], names)
+        if given is None or not isinstance(given.value, tuple) or not given.value or given.value[0] not in (None, -1):
+            return None  # not batch first: the shapes k2t follows are
+        if not all(size is None or isinstance(size, str) or isinstance(size, int) and (size > 0 or size == -1) for size in given.value):
+            return None
+        return tuple(None if size == -1 else size for size in given.value)
+
+    def _patches(self, positional: list, keywords: dict, names: dict) -> tuple | None:
+        """keras.ops.image.extract_patches on a batch of channels-last images, valid padding: Keras's convolution
+        shape, ``(n - size) // stride + 1`` patches along each axis of ``size * size * channels`` values."""
+        order = ("images", "size", "strides", "dilation_rate", "padding", "data_format")
+        given = dict(zip(order, positional)) | keywords
+        images = self.shape(given["images"], names) if "images" in given else None
+        if images is None or len(images) != 4 or "size" not in given:
+            return None
+        if _literal(given.get("dilation_rate"), default=1) != 1 or _literal(given.get("padding"), default="valid") != "valid":
+            return None
+        if _literal(given.get("data_format"), default=None) not in (None, "channels_last"):
+            return None
+        size = self._pair(given["size"], names)
+        strides = size if _literal(given.get("strides"), default=None) is None else self._pair(given["strides"], names)
+        if size is None or strides is None:
+            return None
+        try:
+            counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Subtract(), size[axis - 1]), cst.FloorDivide(), strides[axis - 1]), cst.Add(), 1) for axis in (1, 2)]
+            values = _arithmetic(_arithmetic(size[0], cst.Multiply(), size[1]), cst.Multiply(), images[3])
+        except TypeError:
+            return None  # an open size: Keras's shape has None there
+        return (images[0], *counts, values)
+
+    def _tf_patches(self, positional: list, keywords: dict, names: dict) -> tuple | None:
+        """tf.image.extract_patches(images, sizes=[1, h, w, 1], strides=[1, sh, sw, 1], rates=[1, 1, 1, 1],
+        padding="VALID"): Keras's op's shape, its window the middle entries (SAME: ``ceil(n / stride)`` patches)."""
+        order = ("images", "sizes", "strides", "rates", "padding")
+        given = dict(zip(order, positional)) | keywords
+        if any(key not in given for key in order) or _literal(given["padding"]) not in ("VALID", "SAME"):
+            return None
+        if self._window(given["rates"], names) != (1, 1):
+            return None
+        images, size, strides = self.shape(given["images"], names), self._window(given["sizes"], names), self._window(given["strides"], names)
+        if images is None or len(images) != 4 or size is None or strides is None:
+            return None
+        try:
+            if _literal(given["padding"]) == "SAME":  # TensorFlow pads to ceil(n / stride) windows
+                counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Add(), strides[axis - 1]), cst.Subtract(), 1), cst.FloorDivide(), strides[axis - 1]) for axis in (1, 2)]
+            else:
+                counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Subtract(), size[axis - 1]), cst.FloorDivide(), strides[axis - 1]), cst.Add(), 1) for axis in (1, 2)]
+            values = _arithmetic(_arithmetic(size[0], cst.Multiply(), size[1]), cst.Multiply(), images[3])
+        except TypeError:
+            return None  # an open size: Keras's shape has None there
+        return (images[0], *counts, values)
+
+    def _window(self, node: cst.BaseExpression, names: dict) -> tuple | None:
+        """tf.image's ``[1, h, w, 1]`` as the pair (h, w); None where an end is not 1 or a size not known."""
+        if not isinstance(node, (cst.List, cst.Tuple)) or len(node.elements) != 4:
+            return None
+        values = [self.static(element.value, names) for element in node.elements]
+        if any(value is None or not value.is_number for value in values) or (values[0].value, values[3].value) != (1, 1):
+            return None
+        return (values[1].value, values[2].value)
+
+    def _pair(self, node: cst.BaseExpression, names: dict) -> tuple | None:
+        """An int or an (h, w) pair of sizes, as the pair."""
+        value = self.static(node, names)
+        if value is None:
+            return None
+        if value.is_number and value.value is not None:
+            return (value.value, value.value)
+        pair = value.value
+        return pair if isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, (int, str)) for v in pair) else None
+
+
+@dataclass(frozen=True)
+class _Static:
+    """A Python value of call() (not a tensor): a size (an int, a size code, None for the batch) or a tuple of them."""
+
+    value: object
+
+    @property
+    def is_number(self) -> bool:
+        return not isinstance(self.value, tuple)
 
 
 def _broadcast(left: tuple | None, right: tuple | None) -> tuple | None:
@@ -657,13 +796,6 @@ def _literal(node: cst.BaseExpression | None, default: object = None) -> object:
         return ...
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 # ----------------------------------------------------------------------------------------- the class, rewritten

@@ -66,11 +66,24 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
     by_statement: dict[int, list[DirectModelCall]] = {}
     for call in training.model_calls:
         by_statement.setdefault(id(call.statement), []).append(call)
+    # fit / evaluate / predict written on the same line replace it whole from the script's text.
+    data_calls = {id(call.statement) for call in script.calls if call.statement is not None and call.method in _DATA_METHODS}
     for calls in by_statement.values():
         try:
+            if id(calls[0].statement) in data_calls:
+                message = (
+                    f"`{calls[0].model}(...)` in the data of a fit / evaluate / predict call on the same line is not "
+                    f"translated: bind the data to a variable first (e.g. `train_ds = ds.map(...)`)"
+                )
+                raise Unsupported("K2T103", message, calls[0].pos)
             plan.statements[id(calls[0].statement)] = _model_calls(calls, losses, modules, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(calls[0].statement, exc.code, exc.message, exc.pos or calls[0].pos))
+
+
+_DATA_METHODS = frozenset(
+    {"fit", "evaluate", "predict", "fit_generator", "evaluate_generator", "predict_generator", "train_on_batch", "test_on_batch", "predict_on_batch"}
+)
 
 
 def _clips_of(gradient: TapeGradient, clips: list[GradientClip]) -> list[GradientClip]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from ..diagnostics import Unsupported
 from ..ir import Pos
 from .activations import activation_name, apply_activation
+from .dims import known, static_int
 from .helpers import Helper
 from .initializers import initializer_lines
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms
@@ -137,7 +138,7 @@ def convert_einsum_dense(ctx: LayerContext) -> LayerPlan:
         init += initializer_lines(ctx.layer.kwarg("bias_initializer"), "zeros", bias, str(fan_in), str(fan_out), torch_fans=False)
         regularizers += regularizer_terms(ctx.layer.kwarg("bias_regularizer"), bias)
         params += math.prod(shapes.bias)
-    ctx.shape = [str(size) if size is not None else None for size in shapes.output]
+    ctx.shape = known(shapes.output)
     return LayerPlan(
         keras_class="EinsumDense",
         attr=ctx.attr,

@@ -64,7 +64,17 @@ def shared_module(script: KerasScript, group: list[ModelSpec], plan: ScriptPlan,
     differing = [index for index, param in enumerate(module.params) if len({m.params[index].argument for m in modules}) > 1]
     if differing:
         _pass_through_factory(script, group, module, modules, differing, plan)
+    module.one_feature_at_a_call = _one_feature_at_a_call(module, modules)
     return module
+
+
+def _one_feature_at_a_call(module: ModulePlan, modules: list[ModulePlan]) -> bool:
+    """Whether a call builds the model on one feature per row (its one input size passed as 1): its fit may then
+    be given a 1-D array, which Keras reads as a column."""
+    if len(module.input_shape) != 1 or module.input_shape[0] is None or module.input_shape[0].value is not None:
+        return False
+    index = next((i for i, p in enumerate(module.params) if p.name == module.input_shape[0].code), None)
+    return index is not None and any(m.params[index].argument.strip() == "1" for m in modules if index < len(m.params))
 
 
 def _pass_through_factory(

@@ -13,6 +13,8 @@ from ..ir import ModelSpec, TensorNode
 from . import registry
 from .blocks import NodeCode, factor_blocks
 from .custom_layer_lists import convert_custom_layer_on_list
+from .dims import Dim
+from .dtypes import input_dtypes
 from .legacy import in_keras1_terms, keras2_call
 from .masking import mask_after, merged_masks, unmasked_output
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
@@ -32,7 +34,8 @@ from .nested import convert_nested
 from .plan import LayerPlan, ModulePlan
 from .precision import float32_input, has_weights, without_dtype
 from .recurrent import TAKES_INITIAL_STATE
-from .text_layers import DATA_LAYERS_IN_A_MODEL
+from .text_layers import DATA_LAYERS, DATA_LAYERS_IN_A_MODEL, HostInput, host_input_layer, several_inputs_preprocess
+from .training_flag import explicit_training_modes
 
 _X = re.compile(r"(?<![\w.'\"])x(?![\w'\"])")
 
@@ -56,9 +59,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     graph = spec.graph
     assert graph is not None
     builder = _ModuleBuilder(spec, set(), resolve_nested)
-    state: dict[int, tuple[str, list[str], str]] = {}  # id(node) -> (forward variable, shape, layout)
+    state: dict[int, tuple[str, list[Dim], str]] = {}  # id(node) -> (forward variable, shape, layout)
     forward_args: list[str] = []
-    input_shapes: list[list[str]] = []
+    input_shapes: list[list[Dim]] = []
     for node in graph.inputs:
         shape = []
         values = input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer") if node.input_shape is not None else ()
@@ -70,6 +73,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         input_shapes.append(shape)
         state[id(node)] = (name, shape, "keras")
 
+    input_vars = list(forward_args)  # the Inputs' own names (a host layer's input takes its output's name)
     distinct: dict[int, object] = {}
     for node in graph.nodes:
         distinct.setdefault(node.layer_id, node.layer)
@@ -88,6 +92,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     unpacked_shapes: dict[tuple[int, int], list] = {}  # (statement, layer) of a call unpacked into names -> output shapes
     masks: dict[int, str | None] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
     unpacked_masks: dict[tuple[int, int], str | None] = {}  # the mask of an unpacked call's first output
+    preprocess: list[str] = []  # the module's preprocess() body, when its first layer runs on the host
+    hosts: dict[int, HostInput] = {}  # input index -> the first layer that runs on the host there
+    keras_ranks = [len(shape) + 1 for shape in input_shapes]  # Keras's rank of each input, batch included
     for node in graph.nodes:
         layer = keras2_call(node.layer)  # Keras 1 argument names read as Keras 2 read them
         out = variables[id(node)]
@@ -159,6 +166,27 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             converter = convert_nested
         else:
             converter = registry.LAYERS.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
+        if converter is None and layer.name.startswith("keras.layers.") and layer.short_name in DATA_LAYERS:
+            # `indices = vectorize_layer(inputs)`: kept on the host, forward() takes the indices (named so).
+            # Each on an input of the model that nothing else reads (keras.io's structured data: one lookup per column).
+            index = next((i for i, tensor in enumerate(graph.inputs) if node.inputs[0] is tensor), None)
+            on_input = index is not None and _readers(graph, node.inputs[0]) == [node]
+            ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, False)
+            host = host_input_layer(ctx, on_input, node.pos)
+            hosts[index] = host
+            preprocess = host.preprocess
+            forward_args[index] = out
+            input_shapes[index] = list(ctx.shape)
+            state[id(graph.inputs[index])] = (out, list(ctx.shape), "keras")
+            built.add(node.layer_id)
+            plans.append(host.plan)
+            state[id(node)] = (out, list(ctx.shape), "keras")
+            node_plans.append((node, host.plan))
+            if host.plan.forward:  # what forward() does first with the ids (each batch cut to its longest text)
+                host_lines = _rename(host.plan.forward, out, out)
+                lines.extend(host_lines)
+                segments.append((node, host_lines))
+            continue
         if converter is None:
             reason = DATA_LAYERS_IN_A_MODEL.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
             raise Unsupported("K2T101", reason or f"layer {layer.name} is not translated", layer.pos)
@@ -227,6 +255,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         helpers=helpers,
     )
     module.forward_args = forward_args
+    module.preprocess = preprocess
     module.forward_lines = lines
     module.return_value = return_value
     module.input_shapes = input_shapes
@@ -236,6 +265,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     module.input_names = [node.input_name or node.var for node in graph.inputs]
     module.output_shapes = [state[id(node)][1] for node in graph.outputs]
     module.segments = segments
+    if hosts and len(graph.inputs) > 1:  # input_dtypes reads the finished module
+        module.preprocess = several_inputs_preprocess(input_vars, hosts, input_dtypes(module), keras_ranks)
     module.output_folds = [folds.get(id(node)) for node in graph.outputs]
     module.output_vars = returns
     module.output_activations = [
@@ -247,9 +278,17 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     if any(node.output_index is not None for node in graph.nodes):
         # One line computes the several nodes of a call unpacked into names, which block classes do not model:
         # helper functions applied several times stay inline.
+        module.explicit_training = explicit_training_modes(node_plans)
         return prune_params(module)
     names = {id(node): state[id(node)][0] for node in [*graph.inputs, *graph.nodes]}
-    return prune_params(factor_blocks(module, graph, codes, _rename, names))
+    module = factor_blocks(module, graph, codes, _rename, names)
+    module.explicit_training = explicit_training_modes(node_plans)  # after the blocks: their layers' paths
+    return prune_params(module)
+
+
+def _readers(graph, tensor: TensorNode) -> list[TensorNode]:
+    """The nodes that read ``tensor``."""
+    return [node for node in graph.nodes if any(parent is tensor for parent in node.inputs)]
 
 
 def _unpacked_names(node: TensorNode, graph, variables: dict[int, str]) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import Value
+from .dims import Size
 
 # Keras divides the standard deviation of its truncated normals by the std of a
 # unit normal truncated at two standard deviations, so the variance is as asked.
@@ -73,7 +74,7 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
 
 
 def initializer_lines(
-    value: Value | None, default: str, tensor: str, fan_in: str, fan_out: str, keras_fans: bool = False, torch_fans: bool = True
+    value: Value | None, default: str, tensor: str, fan_in: str | Size, fan_out: str | Size, keras_fans: bool = False, torch_fans: bool = True
 ) -> list[str]:
     """Lines that initialise ``tensor`` as the Keras initializer would.
 
@@ -82,6 +83,8 @@ def initializer_lines(
     ``torch_fans``: torch's xavier/kaiming may compute the fans from ``tensor`` itself (a torch layer's
     (out, in, k...) weight); False for a weight in Keras's layout (k..., in, out), a custom layer's
     add_weight, whose fans ``fan_in`` / ``fan_out`` then always give (biases included)."""
+    # A size is divided by in the lines below: a compound one keeps its parentheses.
+    fan_in, fan_out = (fan.operand(20, right=True) if isinstance(fan, Size) else fan for fan in (fan_in, fan_out))
     name, args = initializer_spec(value, default)
     name = {"zero": "zeros", "one": "ones", "normal": "random_normal", "uniform": "random_uniform"}.get(name, name)
     if name == "variance_scaling":

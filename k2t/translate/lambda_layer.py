@@ -23,10 +23,12 @@ from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, ScriptCode, Value
 from ..ops import elementwise, nn, reductions
 from ..values import Env, is_constant
-from .model import Dim, LayerContext
+from .dims import Dim, Size
+from .model import LayerContext
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
 from .registry import TensorCallPlan, TensorInput, layer, tensor_call
+from .shape_function import KerasShape, NotEvaluated, output_sizes
 from .user_functions import ScriptFunctions, UserFunction
 
 _PARAMETERS = ("function", "output_shape", "mask", "arguments")
@@ -74,7 +76,7 @@ def convert_lambda(ctx: LayerContext) -> LayerPlan:
         forward, body, parameter, env = _named(source, function)
     output_shape = given.get("output_shape")
     if output_shape is not None and not (output_shape.is_literal and output_shape.literal is None):
-        ctx.shape = _declared_shape(ctx, output_shape)
+        ctx.shape = _declared_shape(ctx, output_shape, (None, *ctx.shape))
     else:
         derived = _derived_shape(body, parameter, list(ctx.shape), keras_name, env) if body is not None else None
         if derived is None or derived == _SCALAR:
@@ -119,7 +121,7 @@ def convert_lambda_on_tensors(ctx: LayerContext, node, inputs: list[TensorInput]
     output_shape = given.get("output_shape")
     if output_shape is None or output_shape.is_literal and output_shape.literal is None:
         raise Unsupported("K2T103", "a Lambda on a list of tensors needs `output_shape=(...)` (sizes without the batch axis) for k2t to follow", ctx.layer.pos)
-    shape = _declared_shape(ctx, output_shape)
+    shape = _declared_shape(ctx, output_shape, [(None, *tensor.shape) for tensor in inputs])
     arguments = ", ".join(f"{{{index}}}" for index in range(len(inputs)))
     plan = LayerPlan(keras_class="Lambda", attr=None, forward=[], params=0)
     return TensorCallPlan(plan, [f"{{out}} = {called}([{arguments}])"], [shape])
@@ -269,10 +271,21 @@ class _Renamer(cst.CSTTransformer):
 
 
 # ----------------------------------------------------------------------------------------- the shape
-def _declared_shape(ctx: LayerContext, value: Value) -> list[Dim]:
-    """``output_shape=(8,)``: the sizes without the batch axis; a function computing it is not read."""
-    if value.source is not None or value.elements is None:
-        message = f"Lambda(output_shape={value.code}): k2t reads a tuple of sizes (without the batch axis), not a function"
+def _declared_shape(ctx: LayerContext, value: Value, input_shapes: KerasShape | list[KerasShape]) -> list[Dim]:
+    """``output_shape=(8,)``: the sizes without the batch axis; ``output_shape=shape_fn``: what the script's
+    function returns for the input's shape (batch first, a list of them for a list of tensors), as Keras calls it."""
+    if value.source is not None:
+        sizes = output_sizes(value.source, value.code, input_shapes)
+        if isinstance(sizes, NotEvaluated):
+            shown = f"[{', '.join(map(_shape_code, input_shapes))}]" if isinstance(input_shapes, list) else _shape_code(input_shapes)
+            message = (
+                f"Lambda(output_shape={value.code}): k2t cannot evaluate `{value.code}` on the input shape {shown} "
+                f"({sizes.reason}); give the sizes as `output_shape=(...)` (without the batch axis)"
+            )
+            raise Unsupported("K2T102", message, value.pos)
+        return sizes
+    if value.elements is None:
+        message = f"Lambda(output_shape={value.code}): k2t reads a tuple of sizes (without the batch axis) or a function of the script"
         raise Unsupported("K2T102", message, value.pos)
     sizes: list[Dim] = []
     for element in value.elements:
@@ -281,6 +294,11 @@ def _declared_shape(ctx: LayerContext, value: Value) -> list[Dim]:
         else:
             sizes.append(ctx.size(element, "lambda_dim"))
     return sizes
+
+
+def _shape_code(shape: KerasShape) -> str:
+    sizes = ", ".join("None" if size is None else str(size) for size in shape)
+    return f"({sizes},)" if len(shape) == 1 else f"({sizes})"
 
 
 Shape = list[Dim] | str | None  # sizes, _SCALAR, or None: not known
@@ -340,7 +358,7 @@ def _reduced(call: cst.Call, name: str, parameter: str, shape: list[Dim], keras_
     reduced = {a % rank for a in axes}
     if 0 in reduced:
         return None
-    return [("1" if keepdims else None) if index + 1 in reduced else dim for index, dim in enumerate(tensor) if keepdims or index + 1 not in reduced]
+    return [(Size.of(1) if keepdims else None) if index + 1 in reduced else dim for index, dim in enumerate(tensor) if keepdims or index + 1 not in reduced]
 
 
 def _literal(node: cst.BaseExpression | None, default: object = None) -> object:

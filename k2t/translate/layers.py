@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..diagnostics import Unsupported
 from .activations import ACTIVATIONS, activation_name, apply_activation
+from .dims import product, static_int
 from .initializers import initializer_lines
-from .model import LayerContext, product, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms

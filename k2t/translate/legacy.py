@@ -281,6 +281,67 @@ for _interface in INTERFACES:
             raise RuntimeError(f"{_name} has two legacy interfaces")
         _BY_LAYER[_name] = _interface
 
+
+@dataclass(frozen=True)
+class Keras2Layer:
+    """A Keras 2 layer class that Keras 3 dropped, and the Keras 3 layer computing the same, with the arguments
+    the Keras 2 class fixed (its own signature had no such parameter)."""
+
+    keras2: str
+    keras3: str
+    parameters: tuple[str, ...]  # Keras 2's signature (after ``units``: how its positional arguments read)
+    fixed: tuple[tuple[str, object], ...]
+    why: str  # the comment on the equivalence, for a reader of this table
+
+
+_CUDNN_COMMON = (
+    "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+    "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+)
+_CUDNN_TAIL = ("return_sequences", "return_state", "go_backwards", "stateful")
+KERAS2_LAYERS: dict[str, Keras2Layer] = {
+    row.keras2: row
+    for row in (
+        Keras2Layer(
+            "CuDNNLSTM",
+            "LSTM",
+            ("units", *_CUDNN_COMMON[:3], "unit_forget_bias", *_CUDNN_COMMON[3:], *_CUDNN_TAIL),
+            (("activation", "tanh"), ("recurrent_activation", "sigmoid")),
+            # cuDNN's LSTM: tanh and sigmoid gates; its two biases (input and recurrent) always add up, one bias
+            # of LSTM. With unit_forget_bias, Keras 2 put the 1 in the recurrent half and bias_initializer in the
+            # rest, so a bias_initializer other than zeros starts the sum at twice its value (initial values only).
+            "cuDNN's LSTM",
+        ),
+        Keras2Layer(
+            "CuDNNGRU",
+            "GRU",
+            ("units", *_CUDNN_COMMON, *_CUDNN_TAIL),
+            (("activation", "tanh"), ("recurrent_activation", "sigmoid"), ("reset_after", True)),
+            # cuDNN's GRU applies the reset gate after the recurrent matmul, with an input and a recurrent bias:
+            # GRU(reset_after=True), Keras 3's default.
+            "cuDNN's GRU",
+        ),
+    )
+}
+
+
+def _keras3_layer(call: KerasCall, row: Keras2Layer) -> KerasCall:
+    """``CuDNNLSTM(64, return_sequences=True)`` -> ``LSTM(64, return_sequences=True, activation="tanh",
+    recurrent_activation="sigmoid")``: positional arguments after ``units`` as keywords, since the signatures differ."""
+    if len(call.args) > len(row.parameters):
+        extra = call.args[len(row.parameters)]
+        raise Unsupported("K2T102", f"{call.short_name}: positional argument {extra.code} is not translated", extra.pos)
+    named = tuple(zip(row.parameters[1:], call.args[1:]))
+    for key, value in call.kwargs:
+        if key in dict(row.fixed) or key in ("use_bias", "dropout", "recurrent_dropout", "implementation", "unroll"):
+            raise Unsupported("K2T102", f"{call.short_name}({key}={value.code}) is not translated: {row.keras2} has no {key}= (Keras 2 raised TypeError)", value.pos)
+    fixed = tuple((key, _constant(literal, call.pos)) for key, literal in row.fixed)
+    keras3 = dataclasses.replace(
+        call, name=f"{call.name.rsplit('.', 1)[0]}.{row.keras3}", args=call.args[:1], kwargs=(*named, *call.kwargs, *fixed)
+    )
+    return _input_shape_from_dim(keras3)  # Keras 2's RNN base took input_dim= / input_length=
+
+
 # Wrappers whose wrapped layer was built, and converted, by its own legacy interface.
 _WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
 
@@ -298,6 +359,8 @@ def keras2_call(call: KerasCall) -> KerasCall:
     """
     if call.model is None and call.name.startswith("keras.layers.") and call.short_name in _WRAPPERS:
         return _wrapped(call)
+    if call.model is None and call.name.startswith("keras.layers.") and call.short_name in KERAS2_LAYERS:
+        return _keras3_layer(call, KERAS2_LAYERS[call.short_name])
     interface = interface_of(call)
     if interface is None:
         return call

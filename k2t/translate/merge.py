@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import KerasCall
+from .dims import Dim, Size
 
 
 @dataclass
 class MergeInput:
     var: str  # the forward variable holding the tensor
-    shape: list[str]  # Keras's shape, batch excluded
+    shape: list[Dim]  # Keras's shape, batch excluded
     layout: str
 
 
 @dataclass
 class MergeResult:
     lines: list[str]  # assign the result to `{out}`
-    shape: list[str]
+    shape: list[Dim]
     layout: str
 
 
@@ -98,17 +99,17 @@ def convert_merge(layer: KerasCall, inputs: list[MergeInput], out: str) -> Merge
             # Keras l2-normalises both sides first (a cosine proximity); its epsilon floor is 1e-12 on the squared norm.
             a, b = f"F.normalize({a}, dim=-1, eps=1e-6)", f"F.normalize({b}, dim=-1, eps=1e-6)"
         lines.append(f"{out} = ({a} * {b}).sum(dim=-1, keepdim=True)")
-        return MergeResult(lines, ["1"], "keras")
+        return MergeResult(lines, [Size.of(1)], "keras")
     raise Unsupported("K2T101", f"layer keras.layers.{kind} is not translated", layer.pos)
 
 
-def _sum(sizes: list[str | None]) -> str | None:
+def _sum(sizes: list[Dim]) -> Dim:
     if any(size is None for size in sizes):
         return None  # Concatenate along an axis the input shape leaves open
-    try:
-        return str(sum(int(s) for s in sizes))
-    except ValueError:
-        return " + ".join(sizes)
+    total = sizes[0]
+    for size in sizes[1:]:
+        total = total + size
+    return total
 
 
 MERGE_LAYERS = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import Value
+from .dims import Dim, static_int
 from .helpers import Helper
 from .script_metrics import SCRIPT_METRIC
 from .user_functions import ScriptFunctions, UserFunction
@@ -115,7 +116,7 @@ _MEAN_METRIC_WRAPPER = Helper("MeanMetricWrapper", "metrics/mean_metric_wrapper.
 
 
 def plan_metric(
-    value: Value, loss: str | None, units: str | None, numbered: dict[int, str] | None = None, functions: ScriptFunctions | None = None
+    value: Value, loss: str | None, units: Dim, numbered: dict[int, str] | None = None, functions: ScriptFunctions | None = None
 ) -> MetricPlan:
     """How one compile(metrics=[...]) entry is computed, and its history key.
 
@@ -365,12 +366,12 @@ _PLANNERS = {
 assert set(_PLANNERS) == set(_KINDS), "every Keras metric kind needs a planner"
 
 
-def _accuracy(loss: str | None, units: str | None) -> Helper:
+def _accuracy(loss: str | None, units: Dim) -> Helper:
     """Keras picks the accuracy from shapes; decide statically when the script makes it certain."""
-    if units == "1":
+    if static_int(units) == 1:
         return _BINARY_ACCURACY
     if loss == "sparse_categorical_crossentropy":
         return _SPARSE_CATEGORICAL_ACCURACY
-    if loss == "categorical_crossentropy" and units is not None and units.isdigit():
+    if loss == "categorical_crossentropy" and static_int(units) is not None:
         return _CATEGORICAL_ACCURACY
     return _ACCURACY

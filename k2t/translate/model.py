@@ -10,11 +10,13 @@ import re
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value, per_sample_shape
 from . import registry
+from .dims import Dim, Size, check_shape, keras_shape
 from .legacy import in_keras1_terms, keras2_call
 from .masking import MaskFlow, mask_after, unmasked_output
-from .nested import convert_nested, first_nested_input
+from .nested import convert_nested, first_nested_input, holder_name
 from .plan import LayerPlan, ModulePlan, Param
 from .precision import float32_input, has_weights, without_dtype
+from .text_layers import DATA_LAYERS, host_input_layer
 
 # Arguments every layer accepts that change nothing in the translation.
 COMMON_KWARGS = frozenset({"name"})
@@ -36,53 +38,9 @@ def camel_case(name: str) -> str:
     return text
 
 
-# A size of a shape is code (``"28"``, ``"in_features"``, ``"(input_dim_0 - 2)"``) or None: a size
-# the input shape leaves open (``Input(shape=(None, 8))``), which the tensor has only at run time.
-Dim = str | None
-
-
-def static_int(code: Dim) -> int | None:
-    if code is None:
-        return None
-    try:
-        return int(code)
-    except ValueError:
-        return None
-
-
-def keras_shape(shape: list[Dim]) -> str:
-    """A shape as Keras prints it, batch included: ``(None, None, 8)``."""
-    return "(" + ", ".join(["None", *(dim if dim is not None else "None" for dim in shape)]) + ")"
-
-
 def keras_layout_expression(x: str, rank: int) -> str:
     order = (0, *range(2, rank), 1)
     return f"{x}.permute{order}"
-
-
-def product(dims: list[Dim]) -> Dim:
-    """The product of sizes, as code; None when one of them is None."""
-    if any(d is None for d in dims):
-        return None
-    values = [static_int(d) for d in dims]
-    if all(v is not None for v in values):
-        total = 1
-        for v in values:
-            total *= v  # type: ignore[operator]
-        return str(total)
-    return " * ".join(d if static_int(d) is not None or d.isidentifier() or _parenthesized(d) else f"({d})" for d in dims)
-
-
-def _parenthesized(code: str) -> bool:
-    """``(n - 2)``: one pair of parentheses around all of it (``(a) * (b)`` is not)."""
-    if not (code.startswith("(") and code.endswith(")")):
-        return False
-    depth = 0
-    for index, char in enumerate(code):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0:
-            return index == len(code) - 1
-    return False
 
 
 def written_literal(value: Value) -> bool:
@@ -115,6 +73,15 @@ class LayerContext:
         self.output_shapes: list[list[Dim]] = []
         self.mask = MaskFlow()  # the Keras mask of the input (Embedding(mask_zero=True), Masking) and of the output
 
+    @property
+    def shape(self) -> list[Dim]:
+        """Keras's shape of the tensor, batch excluded (channels last); None: an open size."""
+        return self._shape
+
+    @shape.setter
+    def shape(self, shape: list[Dim]) -> None:
+        self._shape = check_shape(shape)
+
     def channels_first(self) -> None:
         """Make the torch tensor (N, C, spatial...): what torch's convolutions and pooling expect."""
         if self.layout == "keras" and len(self.shape) >= 2:
@@ -129,7 +96,7 @@ class LayerContext:
             self.pre.append(f"x = {keras_layout_expression('x', len(self.shape) + 1)}  # back to channels-last")
             self.layout = "keras"
 
-    def features(self) -> str:
+    def features(self) -> Size:
         """The size of the last axis, which Dense, convolutions and recurrent layers act on (Keras refuses inputs without one)."""
         if not self.shape:
             message = f"{self.layer.short_name} needs inputs with a feature axis; these have shape () (Keras refuses them too)"
@@ -167,9 +134,9 @@ class LayerContext:
         bound = self.layer.bound
         if bound is None or not bound.uses:
             return None
-        return self.builder.param(bound.var, role)
+        return self.builder.param(bound.outside_name, role)
 
-    def size(self, value: Value, role: str) -> str:
+    def size(self, value: Value, role: str) -> Size:
         """Code for a size argument: the literal, or a constructor parameter.
 
         A size the script computes (``Dense(num_classes)``, ``Dense(len(CLASSES))``)
@@ -181,8 +148,8 @@ class LayerContext:
             if isinstance(value.literal, bool) or not isinstance(value.literal, int):
                 raise Unsupported("K2T102", f"size {value.code} must be an integer", value.pos)
             if written_literal(value):
-                return str(value.literal)
-        return self.builder.param(value.code, role)
+                return Size.of(value.literal)
+        return Size(self.builder.param(value.code, role))
 
     def literal(self, key: str, index: int | None, default):
         value = self.layer.arg(index, key) if index is not None else self.layer.kwarg(key)
@@ -236,13 +203,14 @@ def _attr_names(layers: list[KerasCall]) -> list[str]:
     names = []
     used: set[str] = set()
     for layer in layers:
-        if layer.model is not None and layer.model.var is not None and layer.model.var not in used:
-            names.append(layer.model.var)  # self.encoder = encoder
-            used.add(layer.model.var)
+        holder = holder_name(layer) if layer.model is not None else None
+        if holder is not None and holder not in used:
+            names.append(holder)  # self.encoder = encoder
+            used.add(holder)
             continue
-        if layer.bound is not None and layer.bound.uses and layer.bound.var not in used:
-            names.append(layer.bound.var)  # self.normalizer = normalizer
-            used.add(layer.bound.var)
+        if layer.bound is not None and layer.bound.uses and layer.bound.outside_name not in used:
+            names.append(layer.bound.outside_name)  # self.normalizer = normalizer
+            used.add(layer.bound.outside_name)
             continue
         if layer.attribute is not None and layer.attribute.isidentifier() and layer.attribute not in used:
             names.append(layer.attribute)  # self.classifier = layers.Dense(3) in a keras.Model subclass
@@ -363,7 +331,9 @@ def declared_dim(value: Value, builder: _ModuleBuilder, role: str) -> Dim:
     (a size the script computes, ``Input(shape=(N_WORDS,))``, stays the script's expression)."""
     if value.is_literal and value.literal is None:
         return None
-    return str(value.literal) if written_literal(value) else builder.param(value.code, role)
+    if written_literal(value) and isinstance(value.literal, int) and not isinstance(value.literal, bool):
+        return Size.of(value.literal)
+    return Size(builder.param(value.code, role))
 
 
 def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
@@ -395,11 +365,11 @@ def translate_model(
     class_name: str,
     fallback_features: str | None = None,
     resolve_nested=None,
-    given_input: list[str] | None = None,
+    given_input: list[Dim] | None = None,
     no_fallback: str | None = None,
     sized_by_parameters: bool = False,
 ) -> ModulePlan:
-    """``given_input``: the input sizes (as code) when another model uses this one as a layer and it declares none;
+    """``given_input``: the input sizes when another model uses this one as a layer and it declares none;
     ``no_fallback``: why the data of its fit cannot size it, when that is the reason ``fallback_features`` is None;
     ``sized_by_parameters``: each declared input size a constructor parameter, a literal one too."""
     if spec.unfollowed is not None:
@@ -411,20 +381,26 @@ def translate_model(
     shape_values, declared_on = input_shape_of(dataclasses.replace(spec, layers=layers))
     if shape_values is None and given_input is None:
         given_input = first_nested_input(spec, resolve_nested)  # `Sequential([base, ...])`: base's input shape
+    if shape_values is None and given_input is None and layers and _is_data_layer(layers[0]) and layers[0].short_name == "TextVectorization":
+        given_input = [None]  # texts of any shape: what the model reads is its output_sequence_length ids per text
+    if shape_values is None and given_input is None and layers and all(layer.short_name in registry.AUGMENTATION_LAYERS for layer in layers):
+        # `Sequential([layers.RandomFlip(), ...])` applied in a tf.data map: Keras's augmentation layers take
+        # (height, width, channels) images of any size, which they read off each batch; so do their modules.
+        given_input = [None, None, None]
     if shape_values is None and given_input is not None:
         roles = ["in_features"] if len(given_input) == 1 else [f"input_dim_{i}" for i in range(len(given_input))]
-        shape = [dim if dim is None or static_int(dim) is not None else builder.param(dim, role) for dim, role in zip(given_input, roles)]
+        shape = [dim if dim is None or dim.value is not None else Size(builder.param(dim.code, role)) for dim, role in zip(given_input, roles)]
     elif shape_values is None:
         if fallback_features is None:
             why = f": {no_fallback}" if no_fallback else ""
             raise Unsupported("K2T103", f"the model has no input shape (add keras.Input(shape=...)){why}", spec.pos)
-        shape = [builder.param(fallback_features, "in_features")]
+        shape = [Size(builder.param(fallback_features, "in_features"))]
     else:
         roles = ["in_features"] if len(shape_values) == 1 else [f"input_dim_{i}" for i in range(len(shape_values))]
         shape = []
         for value, role in zip(shape_values, roles):
             if sized_by_parameters and not (value.is_literal and value.literal is None):
-                shape.append(builder.param(value.code, role))
+                shape.append(Size(builder.param(value.code, role)))
             else:
                 shape.append(declared_dim(value, builder, role))
     input_shape = list(shape)
@@ -436,7 +412,17 @@ def translate_model(
     layout = "keras"
     attrs = _attr_names(spec.layers)
     mask: str | None = None  # the variable holding the Keras mask of the current tensor
+    preprocess: list[str] = []  # the module's preprocess() body, when its first layer runs on the host
     for index, (layer, attr) in enumerate(zip(layers, attrs)):
+        if _is_data_layer(layer):
+            # `Sequential([vectorize_layer, layers.Embedding(...), ...])`: kept on the host, forward() takes its ids.
+            ctx = LayerContext(builder, layer, attr, shape, layout, False)
+            host = host_input_layer(ctx, index == 0)
+            preprocess = host.preprocess
+            host.plan.output_shape = list(ctx.shape)
+            plans.append(host.plan)
+            shape = input_shape = list(ctx.shape)
+            continue
         if layer.model is not None:
             converter = convert_nested
         else:
@@ -480,6 +466,7 @@ def translate_model(
         input_shape=input_shape,
         output_lines=output_lines,
         helpers=helpers,
+        preprocess=preprocess,
     )
     from .blocks import factor_sequential_blocks  # blocks reads this module's naming helpers
 
@@ -495,12 +482,17 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
     """
     texts = [*module.output_lines, *(module.forward_lines or [])]
     if keep_input_shape:
-        texts.extend(" ".join(dim for dim in shape if dim is not None) for shape in [module.input_shape, *module.input_shapes])
+        texts.extend(" ".join(dim.code for dim in shape if dim is not None) for shape in [module.input_shape, *module.input_shapes])
     for layer in module.layers:
         texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
     module.params = [p for p in module.params if re.search(rf"\b{re.escape(p.name)}\b", code)]
     return module
+
+
+def _is_data_layer(layer: KerasCall) -> bool:
+    """A layer of strings or integers (k2t.translate.text_layers), which has no torch converter."""
+    return layer.model is None and layer.name.startswith("keras.layers.") and layer.short_name in DATA_LAYERS
 
 
 def _has_converter(layer: KerasCall) -> bool:

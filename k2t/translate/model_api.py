@@ -13,11 +13,13 @@ nothing to the loss (Keras collects them from trainable weights only).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall, StateReset
+from ..ir import FreezeSpec, KerasCall, LayerSelection, StateReset
 from ..parse import KerasScript, Todo
+from .dims import keras_shape
 from .helpers import Helper
 from .plan import LayerPlan, ModulePlan
 
@@ -25,6 +27,11 @@ if TYPE_CHECKING:
     from . import ScriptPlan
 
 BATCH_NORM_TEMPLATE = "layers/batch_norm.py.j2"
+_UNDER_FROZEN_MODEL = (
+    "`trainable = True` on layers of `{var}` while `{var}.trainable` is False: Keras trains none of a frozen "
+    "model's weights (its trainable_weights is empty) and sets every layer's flag when the model is unfrozen, "
+    "so the statement changes nothing the training sees; the translation leaves it out"
+)
 _IGNORED = (
     "Keras (TensorFlow backend) skips this `trainable` assignment: the flag of `{var}` already has that value, so "
     "layers frozen one by one stay frozen; the translation does the same (set each layer's flag to change them)"
@@ -36,7 +43,8 @@ _ONE_BIAS = ("LSTM", "SimpleRNN")
 _RESET_BEFORE_GRU = "KerasGRUResetBefore"
 # The generated class of a stateful recurrent layer ends so (k2t.translate.recurrent._wrapper).
 _STATEFUL_CLASS = "Stateful("
-_RECURRENT_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU"})
+_RECURRENT_CLASSES = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})  # Bidirectional resets both directions
+_LINE_LENGTH = 100  # the modules a freezing loop lists on one line at most
 _ONE_BIAS_NAMES = {"LSTM": "LSTM", "SimpleRNN": "SimpleRNN", "GRU": "GRU(reset_after=False)"}
 
 
@@ -80,6 +88,8 @@ def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[Lay
     weight-transfer kind ``LayerPlan.weights`` is set)."""
     if freeze.layers is None:
         return [(freeze.var, [plan for layer in _module_layers(module) for plan in _plans_in(layer)])]
+    if isinstance(freeze.layers, LayerSelection):
+        return _application_targets(freeze, freeze.layers, module)
     targets = []
     for layer in freeze.layers:
         if layer is None:
@@ -88,6 +98,74 @@ def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[Lay
         if plan is not None and plan.attr is not None and plan.weights is not None:  # Dropout, Flatten...: no weights
             targets.append((f"{freeze.var}.{plan.attr}", _plans_in(plan)))
     return targets
+
+
+def _selected(freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan) -> list[LayerPlan | None]:
+    """The layers of a keras.applications model that ``selection`` picks from Keras's ``model.layers``: its
+    InputLayer (None here), then the module's layers, which are Keras's in Keras's order."""
+    layers: list[LayerPlan | None] = [None, *module.layers]
+    key = selection.key
+    if isinstance(key, str):
+        if key not in module.keras_layer_names:
+            raise Unsupported("K2T140", f"`{selection.code}`: {module.class_name} has no layer named {key!r} (Keras raises ValueError)", freeze.pos)
+        return [module.layers[module.keras_layer_names.index(key)]]
+    if isinstance(key, int):
+        if not -len(layers) <= key < len(layers):
+            raise Unsupported("K2T140", f"`{selection.code}`: {module.class_name} has {len(layers)} layers (Keras raises IndexError)", freeze.pos)
+        return [layers[key]]
+    return [layer for layer in layers[key] if layer is None or selection.picks(layer.keras_class)]
+
+
+def _attribute_code(var: str, path: str) -> str:
+    """``base`` and ``blocks.3.dwconv`` -> ``base.blocks[3].dwconv`` (an nn.Sequential's items by index)."""
+    return var + re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", "." + path)
+
+
+def _application_targets(freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan) -> list[tuple[str, list[LayerPlan]]]:
+    """The submodules of the layers with weights that ``selection`` picks; where it picks every such layer of a
+    block (``blocks.3.*``), the block itself, and a run of whole blocks as one slice (``*base.blocks[:6]``)."""
+    picked = [plan for plan in _selected(freeze, selection, module) if plan is not None and plan.attr and plan.weights]
+    if freeze.loop_var is None or len(picked) < 2:
+        return [(_attribute_code(freeze.var, plan.attr), [plan]) for plan in picked]
+    weighted = [plan.attr for plan in module.layers if plan.attr and plan.weights]
+    targets: list[tuple[str, list[LayerPlan]]] = []
+    run: tuple[str, int, int, list[LayerPlan]] | None = None  # (container, first block, last block, plans)
+    index = 0
+    while index < len(picked):
+        plan = picked[index]
+        match = re.fullmatch(r"(.+?)\.(\d+)\.(.+)", plan.attr)
+        block = f"{match[1]}.{match[2]}." if match else None
+        members = [attr for attr in weighted if block and attr.startswith(block)]
+        chosen = [p for p in picked[index:index + len(members)] if p.attr.startswith(block or "\0")]
+        if match and len(chosen) == len(members):  # the whole block
+            container, number = match[1], int(match[2])
+            if run is not None and run[0] == container and run[2] == number - 1:
+                run = (container, run[1], number, run[3] + chosen)
+            else:
+                if run is not None:
+                    targets.append(_run_target(freeze.var, run, weighted))
+                run = (container, number, number, chosen)
+            index += len(chosen)
+            continue
+        if run is not None:
+            targets.append(_run_target(freeze.var, run, weighted))
+            run = None
+        targets.append((_attribute_code(freeze.var, plan.attr), [plan]))
+        index += 1
+    if run is not None:
+        targets.append(_run_target(freeze.var, run, weighted))
+    return targets
+
+
+def _run_target(var: str, run: tuple[str, int, int, list[LayerPlan]], weighted: list[str]) -> tuple[str, list[LayerPlan]]:
+    container, first, last, plans = run
+    code = _attribute_code(var, container)
+    if first == last:
+        return f"{code}[{first}]", plans
+    blocks = {int(attr[len(container) + 1:].split(".", 1)[0]) for attr in weighted if attr.startswith(container + ".")}
+    if first == 0 and last == max(blocks):
+        return f"*{code}", plans  # every block
+    return f"*{code}[{first or ''}:{last + 1}]", plans
 
 
 def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
@@ -122,6 +200,8 @@ def _lines(freeze: FreezeSpec, codes: list[str]) -> list[str]:
     flag = "True" if freeze.trainable else "False"
     if freeze.loop_var is not None and len(codes) > 1:
         modules = ", ".join(codes)
+        if len(modules) > _LINE_LENGTH:  # one module a line, as black writes a long tuple
+            modules = "\n" + "".join(f"    {code},\n" for code in codes)
         return [f"for {freeze.loop_var} in ({modules}):\n    {freeze.loop_var}.requires_grad_({flag})\n"]
     return [f"{code}.requires_grad_({flag})" for code in codes]
 
@@ -140,6 +220,9 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
             plan.todos.append(Todo(statement, "K2T141", _IGNORED.format(var=freezes[0].var), freezes[0].pos, Severity.WARNING))
             plan.statements[id(statement)] = []
             continue
+        if all(freeze.model_frozen and freeze.trainable for freeze in freezes):
+            _under_frozen_model(freezes, modules, plan)
+            continue
         try:
             codes: list[str] = []
             for freeze in freezes:
@@ -156,6 +239,29 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
             dataclasses.replace(helper, args=(*helper.args, ("freezable", True))) if helper.template == BATCH_NORM_TEMPLATE else helper
             for helper in plan.helpers
         ]
+
+
+def _under_frozen_model(freezes: list[FreezeSpec], modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """Layers of a frozen keras.applications model made trainable: nothing trains (a warning), but a
+    BatchNormalization among them would normalise with its batch's statistics in training, which the
+    translation, where a frozen BatchNorm is one without trainable weights, does not reproduce."""
+    statement, freeze = freezes[0].statement, freezes[0]
+    selection = freeze.layers
+    assert isinstance(selection, LayerSelection)
+    try:
+        picked = _selected(freeze, selection, modules[id(freeze.model)])
+    except Unsupported as exc:
+        plan.todos.append(Todo(statement, exc.code, exc.message, exc.pos or freeze.pos))
+        return
+    if any(layer is not None and layer.keras_class == "BatchNormalization" for layer in picked):
+        message = (
+            f"`trainable = True` on a BatchNormalization of `{freeze.var}` while `{freeze.var}.trainable` is False is not "
+            "translated: Keras trains none of its weights but normalises with the batch's statistics in training"
+        )
+        plan.todos.append(Todo(statement, "K2T140", message, freeze.pos))
+        return
+    plan.todos.append(Todo(statement, "K2T142", _UNDER_FROZEN_MODEL.format(var=freeze.var), freeze.pos, Severity.WARNING))
+    plan.statements[id(statement)] = []
 
 
 def translate_state_resets(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
@@ -187,10 +293,9 @@ def _reset_line(reset: StateReset, module: ModulePlan, layer: KerasCall) -> str:
 def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> str:
     """``model.count_params()``: Keras counts every weight, trainable or not (BatchNormalization's moving statistics too)."""
     layers = [inner for layer in _module_layers(module) for inner in _plans_in(layer)]
-    if any(layer.keras_class == "Normalization" for layer in layers):
-        raise Unsupported(
-            "K2T140", "model.count_params() of a model with a Normalization layer is not translated (Keras also counts its `count`)", pos
-        )
+    # Keras keeps an adapted Normalization's (EfficientNet's) mean, variance and count as weights; torch's module its
+    # mean and variance as buffers. One given its mean and variance (ConvNeXt's PreStem) has no weights to count.
+    normalizations = sum(1 for layer in layers if layer.keras_class == "Normalization" and layer.weights is not None)
     # torch's classes of the Keras layers with one bias: their second (bias_hh) is no Keras weight.
     kinds = [kind for kind in (*_ONE_BIAS, "GRU") if any(kind in _one_bias_kinds(layer) for layer in layers)]
     if "GRU" in kinds and any(_is_gru(layer) and "GRU" not in _one_bias_kinds(layer) for layer in layers):
@@ -199,8 +304,8 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
     one_bias = tuple(sorted({_TORCH_RECURRENT[kind] for kind in kinds}))
     names = [_ONE_BIAS_NAMES[kind] for kind in kinds]
     one_bias_names = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
-    buffers = any(layer.keras_class == "BatchNormalization" for layer in layers)
-    arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers))
+    buffers = normalizations > 0 or any(layer.keras_class == "BatchNormalization" for layer in layers)
+    arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers), ("counts", normalizations))
     helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", arguments))
     return f"{plan.name(helper.name)}({var})"
 
@@ -240,9 +345,9 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> None:
     texts = []
     for shape in shapes:
         for dim in shape:
-            if dim is not None and not dim.isdigit() and dim not in params:
+            if dim is not None and dim.value is None and dim.code not in params:
                 raise Unsupported("K2T140", f"model.{attr}: the size {dim} is not known where the module is built", pos)
-        texts.append("(" + ", ".join(["None", *(dim if dim is not None else "None" for dim in shape)]) + ")")
+        texts.append(keras_shape(shape))
     # Keras gives a list of shapes for several inputs or outputs, one tuple for one.
     module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
 

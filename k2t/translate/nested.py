@@ -12,39 +12,42 @@ script builds the inner model and handed to the outer module's constructor
 from __future__ import annotations
 
 from ..diagnostics import Unsupported
+from .dims import Dim, Size
 from .plan import LayerPlan, ModulePlan
 
 
-def _static_int(code: str) -> bool:
-    try:
-        int(code)
-    except ValueError:
-        return False
-    return True
+def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
+    """A size of a model's shape as code valid where the script builds the model: a number or an open size
+    as it is, a constructor parameter's size as the argument the script passes for it."""
+    if dim is None or dim.value is not None:
+        return dim
+    param = next((p for p in params if p.name == dim.code), None)
+    if param is None:
+        raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
+    return Size.expression(param.argument)
+
+
+def holder_name(layer) -> str | None:
+    """The variable that holds the nested model of ``layer`` where the script uses it: the model's own, or the
+    one the script assigns a function's model to (``base_network = create_base_network(input_shape)``)."""
+    return layer.model.var if layer.model.var is not None else layer.held_in
 
 
 def convert_nested(ctx) -> LayerPlan:
     """The LayerPlan of ``ctx.layer`` (a KerasCall whose ``model`` is the inner ModelSpec)."""
     spec = ctx.layer.model
     resolve = ctx.builder.resolve_nested
-    if resolve is None or spec.var is None:
+    var = holder_name(ctx.layer)
+    if resolve is None or var is None:
         raise Unsupported("K2T103", "a model used as a layer is translated only when the script keeps it in a variable", ctx.layer.pos)
     ctx.keras_layout()  # the inner module takes and returns Keras's (channels-last) layout
     # The inner module's input sizes, as code valid where the script builds the inner model.
-    arguments = []
-    for dim in ctx.shape:
-        if _static_int(dim):
-            arguments.append(dim)
-            continue
-        param = next((p for p in ctx.builder.params if p.name == dim), None)
-        if param is None:
-            raise Unsupported("K2T103", f"the input size {dim} of the nested model `{spec.var}` is not known statically", ctx.layer.pos)
-        arguments.append(param.argument)
+    arguments = [_argument_size(dim, ctx.builder.params, "input", var, ctx.layer.pos) for dim in ctx.shape]
     inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos)
     functional = inner.forward_lines is not None
     if functional and (len(inner.forward_args) != 1 or len(inner.output_names) != 1):
         raise Unsupported(
-            "K2T103", f"the nested model `{spec.var}` has several inputs or outputs: not translated as a layer", ctx.layer.pos
+            "K2T103", f"the nested model `{var}` has several inputs or outputs: not translated as a layer", ctx.layer.pos
         )
     if functional:
         output = inner.output_shapes[0]
@@ -52,17 +55,12 @@ def convert_nested(ctx) -> LayerPlan:
         output = inner.layers[-1].output_shape
     else:
         output = inner.input_shape
-    shape = []
+    shape: list[Dim] = []
     for dim in output:
-        if _static_int(dim):
-            shape.append(dim)
-            continue
-        param = next((p for p in inner.params if p.name == dim), None)
-        if param is None:
-            raise Unsupported("K2T103", f"the output size {dim} of the nested model `{spec.var}` is not known statically", ctx.layer.pos)
-        shape.append(ctx.builder.param(param.argument, "features"))
+        size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
+        shape.append(size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features")))
     ctx.shape = shape
-    holder = ctx.builder.param(spec.var, spec.var)
+    holder = ctx.builder.param(var, var)
     return LayerPlan(
         keras_class="Functional" if functional or inner.keras_layer_names else "Sequential",  # keras.applications: Functional
         attr=ctx.attr,
@@ -75,7 +73,7 @@ def convert_nested(ctx) -> LayerPlan:
     )
 
 
-def first_nested_input(spec, resolve_nested) -> list[str | None] | None:
+def first_nested_input(spec, resolve_nested) -> list[Dim] | None:
     """The input sizes of ``spec`` when it declares none and its first layer is a model that does:
     Keras builds ``Sequential([base, layers.Dense(1)])`` on ``base``'s input shape. As code valid where
     the script builds ``spec`` (a size the inner module takes as a parameter is that parameter's argument)."""
@@ -89,16 +87,7 @@ def first_nested_input(spec, resolve_nested) -> list[str | None] | None:
         shape = inner.input_shapes[0]
     else:
         shape = inner.input_shape
-    sizes: list[str | None] = []
-    for dim in shape:
-        if dim is None or _static_int(dim):
-            sizes.append(dim)
-            continue
-        param = next((p for p in inner.params if p.name == dim), None)
-        if param is None:
-            raise Unsupported("K2T103", f"the input size {dim} of the nested model `{first.model.var}` is not known statically", first.pos)
-        sizes.append(param.argument)
-    return sizes
+    return [_argument_size(dim, inner.params, "input", first.model.var, first.pos) for dim in shape]
 
 
 def declares_input(spec) -> bool:

@@ -10,9 +10,10 @@ LayerNormalization channels-last.
 from __future__ import annotations
 
 from ..diagnostics import Unsupported
+from .dims import product, static_int
 from .helpers import Helper
 from .initializers import initializer_lines
-from .model import LayerContext, product, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms
@@ -114,7 +115,7 @@ def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
     if None in normalized:
         message = f"LayerNormalization needs the size of the axes it normalises, {axes}, and the input shape leaves one None"
         raise Unsupported("K2T103", message, ctx.layer.pos)
-    shape_code = normalized[0] if len(normalized) == 1 else f"({', '.join(normalized)})"
+    shape_code = normalized[0].code if len(normalized) == 1 else f"({', '.join(dim.code for dim in normalized)})"
     args = [shape_code, f"eps={epsilon!r}"]
     if not scale:
         args.append("elementwise_affine=False")

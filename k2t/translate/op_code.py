@@ -20,7 +20,16 @@ from libcst.metadata import MetadataWrapper, QualifiedNameProvider, QualifiedNam
 
 from ..diagnostics import Unsupported
 from ..names import canonical_name, is_keras, is_tensorflow
-from ..ops import OpError, translate_constant, translate_op
+from ..ops import (
+    FROM_DATA,
+    OPS,
+    TENSOR_LISTS,
+    TENSOR_PARAMETERS,
+    OpError,
+    parameter_of,
+    translate_constant,
+    translate_op,
+)
 from ..ops.spec import is_postfix_safe
 
 # Where an expression may stand without parentheses whatever its precedence: a whole argument, a whole
@@ -73,6 +82,8 @@ def import_names(wrapper: MetadataWrapper) -> KerasName:
     qualified = wrapper.resolve(QualifiedNameProvider)
 
     def keras_name(node: cst.CSTNode) -> str | None:
+        if not _dotted(node):
+            return None  # `tf.argmax(p, 1).numpy`: libcst names it `tensorflow.argmax.numpy`, a method of a result
         names = qualified.get(node, set())
         if callable(names):  # libcst computes qualified names lazily
             names = names()
@@ -86,17 +97,32 @@ def import_names(wrapper: MetadataWrapper) -> KerasName:
     return keras_name
 
 
+def _dotted(node: cst.CSTNode) -> bool:
+    """A name or a chain of attributes on one (``K.mean``), not an attribute of a call's result."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
 # Another rewrite of a call that is no op (a custom layer's sublayer call): (original, updated) -> torch code or None.
 CallRewrite = Callable[[cst.Call, cst.Call], "str | None"]
 
 
-def rewrite_ops(node: cst.CSTNode, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None) -> OpRewrite:
+def rewrite_ops(
+    node: cst.CSTNode,
+    keras_name: KerasName,
+    device: str | None = None,
+    calls: CallRewrite | None = None,
+    host_arrays: bool = False,
+) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
     Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
     tensors made from nothing (``tf.range``, ``K.zeros``) go, as code (``x.device``) valid under ``node``.
     ``calls``: the torch code of other calls, rewritten in the same pass so that ops around them and inside
-    them compose."""
-    transformer = _OpTransformer(keras_name, device, calls)
+    them compose. ``host_arrays``: code outside any model or function (the script's own lines), where
+    TensorFlow's ops take NumPy arrays: each argument a row takes as a tensor is ``torch.as_tensor``-ed,
+    unless it is the result of another op."""
+    transformer = _OpTransformer(keras_name, device, calls, host_arrays)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -109,10 +135,12 @@ def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
 
 
 class _OpTransformer(cst.CSTTransformer):
-    def __init__(self, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None):
+    def __init__(self, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None, host_arrays: bool = False):
         self.keras_name = keras_name
         self.device = device
         self.calls = calls
+        self.host_arrays = host_arrays
+        self.op_results: set[int] = set()  # id() of original calls an op row translated: torch tensors already
         self.rewrite = OpRewrite()
         self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
         self.stack: list[cst.CSTNode] = []  # original nodes from the root to the one being visited
@@ -161,11 +189,14 @@ class _OpTransformer(cst.CSTTransformer):
         self.rewrite.handled.append(original.func)
         args: list[str] = []
         kwargs: dict[str, str] = {}
-        for arg in updated.args:
+        for arg, written in zip(updated.args, original.args):
             text = _code(arg.value)
             if arg.star:
                 self._fail(original.func, Unsupported(_code_for(name), f"`{name}`: `{arg.star}` arguments are not translated"))
                 return updated
+            if self.host_arrays:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                text = self._as_tensor(name, len(args), keyword, written.value, arg.value)
             if arg.keyword is not None:
                 kwargs[arg.keyword.value] = text
             else:
@@ -175,7 +206,30 @@ class _OpTransformer(cst.CSTTransformer):
         except OpError as error:
             self._fail(original.func, error)
             return updated
+        self.op_results.add(id(original))
         return self._replace(original, translation.code, translation.imports, translation.note, parent)
+
+    def _as_tensor(self, name: str, index: int, keyword: str | None, written: cst.BaseExpression, value: cst.BaseExpression) -> str:
+        """An argument's code where the op takes a tensor and the script may hand it a NumPy array."""
+        param = parameter_of(OPS[name], index, keyword) if name in OPS and name not in FROM_DATA else None
+        if param is None:
+            return _code(value)
+        if TENSOR_LISTS.get(OPS[name].name) == param.name:
+            if isinstance(value, (cst.List, cst.Tuple)) and isinstance(written, (cst.List, cst.Tuple)):
+                elements = [self._tensor(old.value, new.value, first=True) for old, new in zip(written.elements, value.elements)]
+                return f"[{', '.join(elements)}]"
+            return f"list(map(torch.as_tensor, {_code(value)}))"  # a list held in a variable
+        if param.name in TENSOR_PARAMETERS:
+            return self._tensor(written, value, first=param is OPS[name].params[0])
+        return _code(value)
+
+    def _tensor(self, written: cst.BaseExpression, value: cst.BaseExpression, first: bool) -> str:
+        text = _code(value)
+        if id(written) in self.op_results:
+            return text
+        if not first and _is_number(text):
+            return text  # `tf.maximum(preds, 0.5)`: torch takes a number beside a tensor
+        return f"torch.as_tensor({text})"
 
     def _replace(self, original: cst.CSTNode, code: str, imports, note: str, parent) -> cst.CSTNode:
         if _needs_parentheses(code, original, parent):
@@ -213,6 +267,14 @@ def _is_atom(code: str) -> bool:
 
 def _is_callee(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
     return isinstance(parent, cst.Call) and parent.func is node
+
+
+def _is_number(code: str) -> bool:
+    try:
+        value = ast.literal_eval(code.strip())
+    except (ValueError, SyntaxError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _code_for(name: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .dims import Dim
+
 
 @dataclass
 class Param:
@@ -28,7 +30,7 @@ class LayerPlan:
     added_losses: list[str] = field(default_factory=list)
     todo: str | None = None
     comment: str | None = None  # why: the Keras default this reproduces
-    output_shape: list[str] = field(default_factory=list)
+    output_shape: list[Dim] = field(default_factory=list)
     params: int | None = None  # parameter count when static
     # Dim order of this layer's torch output: "keras" (as Keras has it) or
     # "channels_first" (N, C, spatial...: what torch convolutions work in).
@@ -49,7 +51,7 @@ class ModulePlan:
     keras_name: str  # the model's name as Keras shows it
     params: list[Param]
     layers: list[LayerPlan]
-    input_shape: list[str]
+    input_shape: list[Dim]
     output_activation: str | None = None  # set when training uses the logits
     todos: list[str] = field(default_factory=list)
     output_lines: list[str] = field(default_factory=list)  # after the last layer (back to channels-last)
@@ -58,16 +60,18 @@ class ModulePlan:
     forward_args: list[str] = field(default_factory=lambda: ["x"])
     forward_lines: list[str] | None = None
     return_value: str = "x"
-    input_shapes: list[list[str]] = field(default_factory=list)
+    input_shapes: list[list[Dim]] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
-    output_shapes: list[list[str]] = field(default_factory=list)
+    output_shapes: list[list[Dim]] = field(default_factory=list)
     node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
     graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
     segments: list = field(default_factory=list)  # (TensorNode, forward lines) per node
     output_folds: list = field(default_factory=list)  # per output: (lines without activation, logits var, activation) or None
     output_vars: list[str] = field(default_factory=list)
     output_activations: list[str] = field(default_factory=list)
+    # A factory's model whose input size is a constructor parameter that one of its calls passes as 1.
+    one_feature_at_a_call: bool = False
     blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
     block_calls: dict = field(default_factory=dict)
     block_forward: dict[int, list[str]] = field(default_factory=dict)  # Sequential: layer index -> its lines in forward  # id(returned node) -> (attribute, tensor args, id() of its nodes)
@@ -78,10 +82,19 @@ class ModulePlan:
     # after the layers (its trackers, loss objects), and methods after forward, each as indented text.
     step_init: list[str] = field(default_factory=list)
     step_methods: list[str] = field(default_factory=list)
+    # Functional: {submodule path: mode} of the layers the script calls with training=True/False
+    # (k2t.translate.training_flag), which a call of the model without a mode of its own runs them in.
+    explicit_training: dict[str, bool] = field(default_factory=dict)
+    # What a call of the model without a mode (call_model) runs other than in inference mode: the flagged
+    # layers and the augmentation layers; filled where the script makes such a call.
+    modes_without_training: dict[str, bool] = field(default_factory=dict)
     # A keras.applications model (k2t.translate.applications): the template writing its classes whole, and the
     # Keras name of each of ``layers`` (weights are transferred by name: Keras's layer order is its graph's).
     source: object | None = None  # a k2t.translate.helpers.Helper
     keras_layer_names: list[str] = field(default_factory=list)
+    # A model whose first layer runs on the host (TextVectorization on strings, k2t.translate.text_layers): the
+    # body of its `preprocess(self, x)`, which the generated fit / evaluate / predict call on the script's data.
+    preprocess: list[str] = field(default_factory=list)
 
     @property
     def has_regularization(self) -> bool:

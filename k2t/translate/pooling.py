@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from ..diagnostics import Unsupported
 from .conv import check_channels_last, conv_output_size, same_padding, tuple_arg, tuple_code
+from .dims import Size, static_int
 from .helpers import Helper
-from .model import LayerContext, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 
@@ -143,7 +144,7 @@ def _global_pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
     ctx.channels_first()
     name = GLOBAL_HELPERS[mode]
     ctx.helpers.append(Helper(name, "layers/global_pooling.py.j2", (("mode", mode),)))
-    ctx.shape = ["1"] * rank + [ctx.shape[-1]] if keepdims else [ctx.shape[-1]]
+    ctx.shape = [Size.of(1)] * rank + [ctx.shape[-1]] if keepdims else [ctx.shape[-1]]
     return LayerPlan(
         keras_class=f"Global{KERAS_CLASS[mode]}{rank}D",
         attr=ctx.attr,

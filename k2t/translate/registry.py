@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from .dims import Dim, check_shape
+
 F = TypeVar("F", bound=Callable)
 
 LAYERS: dict[str, Callable] = {}
@@ -27,7 +29,7 @@ class TensorInput:
     """One tensor a layer is called on in a Functional model (``mha(query, value, key=k)``)."""
 
     var: str  # the forward variable holding it
-    shape: list  # Keras's shape, batch excluded
+    shape: list[Dim]  # Keras's shape, batch excluded
     layout: str  # "keras" or "channels_first"
     keyword: str | None  # the keyword it was given by; None: by position
     mask: str | None = None  # the variable holding its Keras mask (Embedding(mask_zero=True), Masking); None: none
@@ -40,8 +42,11 @@ class TensorCallPlan:
 
     plan: object  # LayerPlan
     lines: list[str]
-    shapes: list[list] = field(default_factory=list)  # Keras's shape of each output (several: a tuple)
+    shapes: list[list[Dim]] = field(default_factory=list)  # Keras's shape of each output (several: a tuple)
     output_mask: str | None = None  # the variable holding the Keras mask of the (first) output
+
+    def __post_init__(self) -> None:
+        self.shapes = [check_shape(shape) for shape in self.shapes]
 
 
 # Layers called on several tensors, or with call arguments: Keras name -> function(LayerContext,
@@ -84,6 +89,7 @@ def load_converters() -> None:
         attention_layers,
         augmentation,
         conv,
+        conv_recurrent,
         custom_layers,
         einsum_dense,
         lambda_layer,
@@ -102,6 +108,11 @@ def _sized(*families: str) -> set[str]:
     return {family.format(rank) for family in families for rank in (1, 2, 3)}
 
 
+# Keras's image augmentation layers k2t translates (k2t/translate/augmentation.py): identity at inference,
+# random in training, and they read their images' sizes at run time.
+AUGMENTATION_LAYERS = ("RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness")
+
+
 # Layers whose converters work when the input shape leaves sizes open (``Input(shape=(None, 8))``):
 # they never need a size the torch module cannot take from the tensor itself (convolutions,
 # pooling, recurrent layers), and ask through LayerContext.features() for the one they need.
@@ -111,12 +122,12 @@ VARIABLE_SIZES = frozenset({
             "AveragePooling{}D", "AvgPool{}D", "GlobalMaxPooling{}D", "GlobalMaxPool{}D", "GlobalAveragePooling{}D",
             "GlobalAvgPool{}D", "SpatialDropout{}D"),
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
-    "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+    "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
     "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
     "EinsumDense", "GroupNormalization",  # they need the sizes their weights span only, and say so when one is None
     # The augmentation layers read their images' sizes at run time (k2t/translate/augmentation.py).
-    "RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    *AUGMENTATION_LAYERS,
 })  # fmt: skip
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..diagnostics import Unsupported
 from .conv import check_channels_last
+from .dims import Size, product
 from .helpers import Helper
-from .model import LayerContext, product, static_int
+from .model import LayerContext
 from .plan import LayerPlan
 from .registry import layer
 
@@ -42,36 +43,6 @@ def edge_pairs(ctx: LayerContext, key: str, default, rank: int) -> list[tuple[in
     raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
 
 
-def _atom(code: str) -> str:
-    """``code`` safe as an operand: an int, a name, or an expression that is already parenthesised."""
-    if static_int(code) is not None or code.isidentifier():
-        return code
-    depth = 0
-    for i, char in enumerate(code):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and i < len(code) - 1:
-            return f"({code})"
-    return code if code.startswith("(") else f"({code})"
-
-
-def _plus(size: str, amount: int) -> str:
-    """Code for ``size + amount`` (an int when ``size`` is static)."""
-    n = static_int(size)
-    if n is not None:
-        return str(n + amount)
-    if amount == 0:
-        return size
-    return f"{_atom(size)} + {amount}" if amount > 0 else f"{_atom(size)} - {-amount}"
-
-
-def _times(size: str, factor: int) -> str:
-    """Code for ``size * factor`` (an int when ``size`` is static)."""
-    n = static_int(size)
-    if n is not None:
-        return str(n * factor)
-    return size if factor == 1 else f"{_atom(size)} * {factor}"
-
-
 def _torch_pad_order(pairs: list[tuple[int, int]]) -> str:
     """torch's padding argument: the last dim first, (before, after) each; one int when all are equal."""
     flat = tuple(p for before, after in reversed(pairs) for p in (before, after))
@@ -84,7 +55,7 @@ def _zero_padding(ctx: LayerContext, rank: int, default) -> LayerPlan:
     _spatial_rank_check(ctx, rank)
     pairs = edge_pairs(ctx, "padding", default, rank)
     ctx.channels_first()  # torch pads the trailing dims: the spatial ones in channels-first
-    ctx.shape = [_plus(n, before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
+    ctx.shape = [n if n is None else n + (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
     return LayerPlan(
         keras_class=f"ZeroPadding{rank}D",
         attr=ctx.attr,
@@ -116,7 +87,7 @@ def _cropping(ctx: LayerContext, rank: int, default) -> LayerPlan:
     pairs = edge_pairs(ctx, "cropping", default, rank)
     ctx.channels_first()
     ctx.helpers.append(Helper("Cropping", "layers/cropping.py.j2"))
-    ctx.shape = [_plus(n, -(before + after)) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
+    ctx.shape = [n if n is None else n - (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
     return LayerPlan(
         keras_class=f"Cropping{rank}D",
         attr=ctx.attr,
@@ -166,7 +137,7 @@ def _up_sampling(ctx: LayerContext, rank: int, interpolation: str = "nearest") -
         )
     else:
         raise Unsupported("K2T102", f"{ctx.layer.short_name}(interpolation={interpolation!r}) is not translated", ctx.layer.pos)
-    ctx.shape = [_times(n, s) for n, s in zip(ctx.shape[:-1], size)] + [ctx.shape[-1]]
+    ctx.shape = [n if n is None else n * s for n, s in zip(ctx.shape[:-1], size)] + [ctx.shape[-1]]
     return LayerPlan(
         keras_class=f"UpSampling{rank}D",
         attr=ctx.attr,
@@ -196,7 +167,8 @@ def convert_up_sampling3d(ctx: LayerContext) -> LayerPlan:
     return _up_sampling(ctx, 3)
 
 
-def _target_shape(ctx: LayerContext) -> list[str]:
+def _target_shape(ctx: LayerContext) -> list[Size | None]:
+    """Reshape's target sizes; None for the one -1 Keras infers."""
     value = ctx.layer.arg(0, "target_shape")
     if value is None:
         raise Unsupported("K2T102", "Reshape needs target_shape", ctx.layer.pos)
@@ -205,16 +177,18 @@ def _target_shape(ctx: LayerContext) -> list[str]:
     dims = []
     for i, element in enumerate(value.elements):
         if element.is_literal and element.literal == -1:
-            dims.append("-1")
+            dims.append(None)
         else:
             dims.append(ctx.size(element, f"{ctx.attr}_dim_{i}"))
-    if dims.count("-1") > 1:
+    if dims.count(None) > 1:
         raise Unsupported("K2T102", "Reshape with more than one -1 is not valid Keras", value.pos)
     return dims
 
 
-def _tuple_code(dims: list[str]) -> str:
-    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+def _tuple_code(dims: list[Size | None]) -> str:
+    """Reshape's target as a tuple display, -1 where Keras infers the size."""
+    codes = ["-1" if dim is None else dim.code for dim in dims]
+    return f"({codes[0]},)" if len(codes) == 1 else f"({', '.join(codes)})"
 
 
 @layer("Reshape")
@@ -223,14 +197,10 @@ def convert_reshape(ctx: LayerContext) -> LayerPlan:
     target = _target_shape(ctx)
     ctx.keras_layout()  # Keras reshapes in channels-last element order
     input_shape = ctx.shape
-    if "-1" in target:
-        known = [d for d in target if d != "-1"]
-        total, known_total = product(input_shape), product(known) if known else "1"
-        if static_int(total) is not None and static_int(known_total) is not None:
-            inferred = str(static_int(total) // static_int(known_total))
-        else:
-            inferred = f"{_atom(total)} // {_atom(known_total)}"
-        ctx.shape = [inferred if d == "-1" else d for d in target]
+    if None in target:
+        total, known_total = product(input_shape), product([d for d in target if d is not None])
+        inferred = None if total is None or known_total is None else total // known_total
+        ctx.shape = [inferred if d is None else d for d in target]
     else:
         ctx.shape = list(target)
     if len(target) == 1:

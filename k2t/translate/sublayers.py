@@ -7,8 +7,10 @@ input sizes in the constructor. For one use of the class k2t follows ``call`` (s
 sublayer calls, ``+ - * /`` of tensors and the ops whose shapes k2t derives), converts each sublayer with the
 same converter a model's layer gets (k2t.translate.registry), and writes its torch constructor where the
 script made it, in ``__init__``. Sizes are written in the class's own terms: a number, or an ``__init__``
-parameter the use passes the size through (``nn.Linear(embed_dim, ff_dim)``). A second use that would need
-other constructors is a K2T103, as is a size the class cannot name.
+parameter the use passes the size through (``nn.Linear(embed_dim, ff_dim)``), else the number it is where the
+model's size is computed from the script's module-level constants (``nn.Linear(48, projection_dim)`` for
+``patch_size * patch_size * 3``). A second use that would need other constructors is a K2T103, as is a size
+the class can neither name nor know.
 
 A sublayer call loses Keras's ``training=training`` (torch's module.training says it) and takes the
 converter's forward expression (``self.token_emb(positions.long())``). ``keras.Sequential([...])`` of
@@ -26,12 +28,24 @@ import libcst as cst
 
 from ..diagnostics import Unsupported
 from ..ir import NO_LITERAL, KerasCall, LayerClass, TensorNode, Value
+from ..values import Binding, Env, evaluate
 from .activations import ACTIVATIONS
+from .dims import Dim, Size
 from .model import LayerContext
 from .registry import LAYERS, TENSOR_CALLS, TensorInput
 
 _ARGUMENT = re.compile(r"(?<![\w.])x(?!\w)")  # the converter's input variable in its forward line
 _DIM_MARK = "__k2t_dim_{}__"  # an input size the class cannot name; refused if a constructor needs it
+
+
+def _dims(sizes) -> list[Dim]:
+    """Sizes in the class's terms (code, or an int) as the Dims a sublayer's converter reads."""
+    return [None if size is None else Size.of(size) if isinstance(size, int) else Size.expression(size) for size in sizes]
+
+
+def _codes(dims: list[Dim]) -> tuple[str | None, ...]:
+    """A converter's Dims back in the class's terms (code)."""
+    return tuple(None if dim is None else dim.code for dim in dims)
 
 
 @dataclass
@@ -59,8 +73,17 @@ class Constructed:
     target: str  # self.ffn
     modules: list  # LayerPlan | str
     sequential: bool
+    known_sizes: dict[str, int] = field(default_factory=dict)  # mark of a size the class cannot name -> its number
 
     def lines(self) -> list[str]:
+        return [self._sized(line) for line in self._lines()]
+
+    def _sized(self, line: str) -> str:
+        for mark, size in self.known_sizes.items():
+            line = line.replace(mark, str(size))
+        return line
+
+    def _lines(self) -> list[str]:
         constructors = [item if isinstance(item, str) else item.constructor for item in self.modules]
         init = [line for item in self.modules if not isinstance(item, str) for line in item.init]
         if not self.sequential:
@@ -145,6 +168,7 @@ class SublayerTranslator:
         self.result = Sublayers()
         self.converted: dict[str, tuple[tuple, tuple | None, str]] = {}  # attr -> (input shapes, output shape, template)
         self.marks: dict[str, str | None] = {}
+        self.mark_values: dict[str, int] = {}  # the marks whose size k2t knows as a number
 
     # ------------------------------------------------------------------ values in the class's terms
     def _made(self, attr: str, call: cst.Call) -> _Made:
@@ -201,7 +225,64 @@ class SublayerTranslator:
                 return name
         mark = _DIM_MARK.format(len(self.marks))
         self.marks[mark] = dim
+        known = self._model_size_value(dim)
+        if known is not None:
+            self.mark_values[mark] = known
         return mark
+
+    def _model_size_value(self, dim: str) -> int | None:
+        """A size in the model's terms as a number, where its constructor parameters hold module-level constants of
+        the script (``patch_size * patch_size * 3`` with ``patch_size = 4`` at the top level: 48)."""
+        constants = Env(names={name: Binding(value) for name, value in self.parts.layer_class.script.module_constants.items()})
+        params = Env()
+        for param in self.ctx.builder.params:
+            try:
+                params.bind(param.name, evaluate(cst.parse_expression(param.argument), constants))
+            except cst.ParserSyntaxError:
+                continue
+        try:
+            value = evaluate(cst.parse_expression(dim), params)
+        except cst.ParserSyntaxError:
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def size_value(self, dim: object) -> int | None:
+        """A size of the class's terms as a number, where k2t knows it: written, a mark's known value, or an
+        __init__ parameter the use passes a known int."""
+        if isinstance(dim, int) and not isinstance(dim, bool):
+            return dim
+        if not isinstance(dim, str):
+            return None
+        if dim.isdigit():
+            return int(dim)
+        if dim in self.mark_values:
+            return self.mark_values[dim]
+        value = self.bound.get(dim)
+        literal = value.literal if value is not None and value.is_literal else None
+        return literal if isinstance(literal, int) and not isinstance(literal, bool) else None
+
+    def broadcast(self, left: tuple | None, right: tuple | None) -> tuple | None:
+        """NumPy broadcasting of two shapes in the class's terms: sizes written apart agree where k2t knows both
+        numbers (``num_patches`` and the patches' count, 16 each); the left one is kept."""
+        if left is None or right is None:
+            return None
+        rank = max(len(left), len(right))
+        left, right = (_PAD,) * (rank - len(left)) + left, (_PAD,) * (rank - len(right)) + right
+        result = []
+        for a, b in zip(left, right):
+            if a is _PAD or self.size_value(a) == 1 and b is not _PAD:
+                result.append(b)
+            elif b is _PAD or self.size_value(b) == 1 or self._same_size(a, b):
+                result.append(a)
+            else:
+                return None
+        return tuple(result)
+
+    def _same_size(self, a: object, b: object) -> bool:
+        if a == b:
+            return True
+        known = self.size_value(a)
+        return a is not None and known is not None and known == self.size_value(b)
 
     def model_dim(self, dim: str | None) -> str | None:
         """A size of the class's terms back in the model's (the custom layer's output shape)."""
@@ -214,7 +295,7 @@ class SublayerTranslator:
         value = self.bound.get(dim)
         if value is None:
             return None
-        return str(value.literal) if value.is_literal and value.code.strip() == repr(value.literal) else self.ctx.size(value, dim)
+        return str(value.literal) if value.is_literal and value.code.strip() == repr(value.literal) else self.ctx.size(value, dim).code
 
     # ------------------------------------------------------------------ the walk
     def translate(self, input_shape: tuple) -> tuple | None:
@@ -271,7 +352,7 @@ class SublayerTranslator:
         """A tensor's shape: batch first, or (for a tensor without a batch axis, ``tf.range(n)``) its sizes
         alone, which broadcast against batched ones from the right. A size read with ``tf.shape(x)[i]`` is a
         _Size. None: not known."""
-        from .custom_layers import _broadcast, _TensorShapes
+        from .custom_layers import _TensorShapes
 
         if isinstance(node, cst.Call) and _self_attribute(node.func) in self.made:
             return self.apply(node, names)
@@ -284,7 +365,10 @@ class SublayerTranslator:
         if counted is not None:
             return counted
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
-            return _broadcast(self.shape(node.left, names), self.shape(node.right, names))
+            return self.broadcast(self.shape(node.left, names), self.shape(node.right, names))
+        expanded = self._expand_unbatched(node, names)
+        if expanded is not None:
+            return expanded
         walker = self
 
         class Shapes(_TensorShapes):
@@ -293,7 +377,8 @@ class SublayerTranslator:
             def shape(self, inner: cst.BaseExpression, known: dict) -> tuple | None:
                 if isinstance(inner, cst.Call) and _self_attribute(inner.func) in walker.made:
                     return walker.apply(inner, names)
-                return super().shape(inner, known)
+                counted = walker._range(inner, names)  # `ops.arange(n)` inside an op
+                return counted if counted is not None else super().shape(inner, known)
 
         tensors = {name: shape for name, shape in names.items() if not isinstance(shape, _Size)}
         shape = Shapes(self.keras_name, {}).shape(node, tensors)
@@ -329,7 +414,31 @@ class SublayerTranslator:
         if isinstance(limit, cst.Name) and isinstance(names.get(limit.value), _Size):
             return (names[limit.value].dim,)
         count = _int(limit)
-        return (str(count),) if count is not None else None
+        if count is not None:
+            return (str(count),)
+        held = self._held_size(limit)
+        return (held,) if held is not None else None
+
+    def _held_size(self, node: cst.BaseExpression) -> str | None:
+        """``self.num_patches`` (``self.num_patches = num_patches`` in __init__) or ``num_patches``: the __init__
+        parameter holding the size, in the class's terms."""
+        if _self_attribute(node) is not None:
+            node = self.parts.attributes.get(_self_attribute(node))
+        return node.value if isinstance(node, cst.Name) and node.value in self.bound else None
+
+    def _expand_unbatched(self, node: cst.BaseExpression, names: dict) -> tuple | None:
+        """``ops.expand_dims(ops.arange(n), 0)``: a leading axis of 1 on a tensor without a batch axis (its first
+        size is not the batch's None), which broadcasts against a batch as Keras's does."""
+        if not (isinstance(node, cst.Call) and self.keras_name(node.func) in _EXPAND_OPS):
+            return None
+        positional = [a.value for a in node.args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        tensor = positional[0] if positional else keywords.get("x", keywords.get("input"))
+        axis = positional[1] if len(positional) > 1 else keywords.get("axis")
+        if tensor is None or axis is None or _int(axis) != 0:
+            return None
+        unbatched = self.shape(tensor, names)
+        return ("1", *unbatched) if isinstance(unbatched, tuple) and unbatched and unbatched[0] is not None else None
 
     def apply(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
         attr = _self_attribute(node.func)
@@ -373,19 +482,19 @@ class SublayerTranslator:
         if layer.short_name in TENSOR_CALLS and layer.short_name not in LAYERS or len(inputs) > 1 or inputs[0][1] is not None:
             return self._tensor_call(made, inputs, node)
         # A tensor without a batch axis (``positions``) goes through as if its first axis were the batch.
-        ctx = _SublayerContext(layer, attr, list(inputs[0][0][1:]), f"self.{attr}")
+        ctx = _SublayerContext(layer, attr, _dims(inputs[0][0][1:]), f"self.{attr}")
         plan = self._run(LAYERS, layer, ctx, node)
         template = self._template(plan, ctx, node)
         self._collect(plan, ctx, attr, attr, plan.weights)
-        return template, (inputs[0][0][0], *ctx.shape), self._constructed(f"self.{attr}", [plan], False, node)
+        return template, (inputs[0][0][0], *_codes(ctx.shape)), self._constructed(f"self.{attr}", [plan], False, node)
 
     def _tensor_call(self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call) -> tuple[str, tuple | None, list[str]]:
         layer = made.layer
         converter = TENSOR_CALLS.get(layer.short_name)
         if converter is None:
             raise Unsupported("K2T103", f"`self.{made.attr}` ({layer.short_name}) called on several tensors is not translated", self.pos_of(node))
-        ctx = _SublayerContext(layer, made.attr, list(inputs[0][0][1:]), f"self.{made.attr}")
-        tensor_inputs = [TensorInput(f"input{i}", list(shape[1:]), "keras", key) for i, (shape, key) in enumerate(inputs)]
+        ctx = _SublayerContext(layer, made.attr, _dims(inputs[0][0][1:]), f"self.{made.attr}")
+        tensor_inputs = [TensorInput(f"input{i}", _dims(shape[1:]), "keras", key) for i, (shape, key) in enumerate(inputs)]
         tensor = TensorNode(made.attr, self.pos_of(node), layer, id(made.call), keywords=tuple(key for _, key in inputs) if any(key for _, key in inputs) else ())
         try:
             planned = converter(ctx, tensor, tensor_inputs)
@@ -395,13 +504,13 @@ class SublayerTranslator:
             raise Unsupported("K2T103", f"`self.{made.attr}` ({layer.short_name}) is not translated inside a custom layer", self.pos_of(node))
         plan = planned.plan
         self._collect(plan, ctx, made.attr, made.attr, plan.weights)
-        output = (None, *planned.shapes[0]) if planned.shapes else None
+        output = (None, *_codes(planned.shapes[0])) if planned.shapes else None
         return planned.lines[0].removeprefix("{out} = "), output, self._constructed(f"self.{made.attr}", [plan], False, node)
 
     def _sequential(self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call) -> tuple[str, tuple | None, list[str]]:
         if len(inputs) != 1 or inputs[0][1] is not None:
             raise Unsupported("K2T103", f"`self.{made.attr}` (a Sequential) is called on one tensor", self.pos_of(node))
-        shape = list(inputs[0][0][1:])
+        shape = _dims(inputs[0][0][1:])
         modules: list = []
         for index, layer in enumerate(made.items):
             position = len(modules)
@@ -421,7 +530,7 @@ class SublayerTranslator:
                     raise Unsupported("K2T110", f"activation {activation!r} in `self.{made.attr}` is not translated as a module", layer.pos)
                 modules.append(module)
             shape = list(ctx.shape)
-        return f"self.{made.attr}({{0}})", (None, *shape), self._constructed(f"self.{made.attr}", modules, True, node)
+        return f"self.{made.attr}({{0}})", (None, *_codes(shape)), self._constructed(f"self.{made.attr}", modules, True, node)
 
     def _run(self, table, layer: KerasCall, ctx: LayerContext, node: cst.Call):
         converter = table.get(layer.short_name)
@@ -444,13 +553,15 @@ class SublayerTranslator:
     def _collect(self, plan, ctx: LayerContext, keras_path: str, torch_path: str, kind: str | None) -> None:
         if kind is not None:
             self.result.transfers.append((keras_path, torch_path, kind))
+        # The sublayer's own sublayers (TimeDistributed's layer): each by its kind, under the sublayer's paths.
+        self.result.transfers.extend((f"{keras_path}.{inner_keras}", f"{torch_path}.{inner_torch}", inner_kind) for inner_keras, inner_torch, inner_kind in plan.sublayers)
         self.result.regularizers.extend(plan.regularizers)
         self.result.helpers.extend(ctx.helpers)
         if self.result.params is not None:
             self.result.params = None if plan.params is None else self.result.params + plan.params
 
     def _constructed(self, target: str, modules: list, sequential: bool, node: cst.Call) -> Constructed:
-        constructed = Constructed(target, modules, sequential)
+        constructed = Constructed(target, modules, sequential, dict(self.mark_values))
         lines = constructed.lines()
         for mark, dim in self.marks.items():
             if any(mark in line for line in lines):
@@ -469,6 +580,8 @@ class _Size:
 
 _SHAPE_OPS = frozenset({"tensorflow.shape", "keras.ops.shape", "keras.backend.shape"})
 _RANGE_OPS = frozenset({"tensorflow.range", "keras.ops.arange", "keras.backend.arange"})
+_EXPAND_OPS = frozenset({"keras.backend.expand_dims", "tensorflow.expand_dims", "keras.ops.expand_dims"})
+_PAD: object = object()  # a missing leading axis in broadcasting
 
 
 def _int(node: cst.BaseExpression | None) -> int | None:

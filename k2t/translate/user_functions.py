@@ -20,6 +20,7 @@ from libcst.metadata import PositionProvider
 
 from ..diagnostics import Severity, Unsupported
 from ..ir import KerasScript, Todo, Value
+from .batch_set_value import batch_set_value_statements
 from .op_code import OpRewrite, import_names, rewrite_ops
 from .script_metrics import (
     ALIASED_RESULT,
@@ -151,11 +152,13 @@ class ScriptFunctions:
     def uses_metric_classes(self) -> bool:
         return any(name in self.metric_classes for name in self.used)
 
-    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str, metric_base: str = "") -> None:
+    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str, metric_base: str = "",
+                statements: dict[int, list[str]] | None = None) -> None:
         """Rewrite the used functions to torch: their expressions into ``calls`` (ScriptPlan.calls, by id()
         of the original node), and into ``todos`` what the op vocabulary does not translate there, in
         place of the parser's notes on the same names. A Loss subclass's base becomes ``loss_base``
-        (``bases``: ScriptPlan.expressions), a Metric subclass's ``metric_base``."""
+        (``bases``: ScriptPlan.expressions), a Metric subclass's ``metric_base``. Whole statements
+        (``K.batch_set_value(pairs)``) go into ``statements`` (ScriptPlan.statements)."""
         keras_name = import_names(self.script.metadata)
         positions = self.script.metadata.resolve(PositionProvider)
         found: list[Todo] = []
@@ -177,6 +180,11 @@ class ScriptFunctions:
                 definition = definition.body
             rewrite = rewrite_ops(definition, keras_name)
             calls.update(rewrite.replacements)
+            set_values = batch_set_value_statements(definition, keras_name) if statements is not None else None
+            if set_values is not None:
+                statements.update(set_values.statements)
+                answered = {id(node) for node in set_values.handled}
+                rewrite.problems = [problem for problem in rewrite.problems if id(problem.node) not in answered]
             for problem in rewrite.problems:
                 found.append(Todo(problem.node, problem.error.code, problem.error.message, _pos(positions, problem.node)))
             superseded |= _handled_positions(rewrite, positions)

@@ -1,0 +1,293 @@
+"""Tensor ops in the script's own lines: ``tf.argmax(preds, axis=1)``, ``tf.cast(x, tf.float32)``,
+``keras.losses.mean_squared_error(y_test, model.predict(x_test))`` outside any model, layer or function.
+
+There TensorFlow's ops take the NumPy arrays the script holds (``predict`` returns one, in Keras as in the
+conversion) and return eager tensors; their translation takes ``torch.as_tensor`` of each array argument
+(no copy) and returns a torch tensor, which the rest of the script reads as it read TensorFlow's:
+``.numpy()``, ``float(...)``, ``np.mean(...)``, printing, indexing. Each line is rewritten through the op
+vocabulary (k2t.translate.op_code) only when every Keras/TensorFlow name the parser reported on it is an
+op; a line with anything else keeps its diagnostics, as written.
+
+keras.losses' functions called on arrays become a generated function per loss
+(templates/losses/on_arrays.py.j2) that does what Keras does before the per-sample formula: y_true cast
+to y_pred's dtype, both brought to the same rank (``mse(y_test, preds)`` with shapes (N,) and (N, 1) is
+(N,) values in Keras; the bare formula would broadcast to (N, N)).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..diagnostics import Severity
+from ..ir import KerasScript, Todo
+from ..ops import NOT_ONE_TENSOR, OPS, OpError, UnknownOp, translate_op
+from ..ops.spec import is_postfix_safe
+from .helpers import Helper
+from .losses import SAME_RANK
+from .op_code import import_names, rewrite_ops
+from .string_data import host_string_calls
+
+_OP_CODES = ("K2T100", "K2T150")
+# The functions of keras.losses (and their keras.metrics aliases) whose rows compute per sample.
+_LOSS_PREFIXES = ("keras.losses.", "keras.metrics.")
+# What each Keras loss function does to its arguments before the formula (keras/src/losses/losses.py):
+# mean errors cast y_true and meet ranks (squeeze_or_expand_to_same_rank), crossentropies cast only,
+# the sparse one squeezes labels of shape (N, 1).
+_PREPARATION = {
+    "mean_squared_error": "same_rank",
+    "mean_absolute_error": "same_rank",
+    "sparse_categorical_crossentropy": "squeeze",
+}
+
+
+def translate_script_ops(script: KerasScript, plan) -> None:
+    """Rewrite the ops of the script's top-level lines into ``plan.calls``; ``plan.todos`` loses the parser's
+    notes on what was translated and gains the op vocabulary's on what was not. Runs last: a line's other
+    calls (``model.predict(x)``) are already in ``plan.calls``, and the rewrite composes with them."""
+    keras_name = import_names(script.metadata)
+    positions = script.metadata.resolve(PositionProvider)
+    read_as_tensors = _tensor_reads(script.module)
+    lines = _top_level_lines(script.module)
+    strings = host_string_calls(script.module, lines, keras_name)  # `tf.constant(["a", "b"])` for a text model
+    for line in lines:
+        if id(line) in script.removed or id(line) in script.model_statements or id(line) in plan.statements:
+            continue
+        notes = [todo for todo in plan.todos if todo.statement is line and todo.severity is Severity.ERROR]
+        if id(line) in strings and all(todo.pos == _pos(positions, strings[id(line)][0].func) for todo in notes):
+            _keep_strings(script.module, strings[id(line)], plan)
+            plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
+            continue
+        if not notes or any(todo.code not in _OP_CODES or todo.follows is not None for todo in notes):
+            continue
+        if _replaced_inside(line, plan) or _calls_any(line, keras_name, NOT_ONE_TENSOR):
+            continue  # an argument or a statement replaced by another translation: left as it is
+
+        def other_calls(original: cst.Call, updated: cst.Call) -> str | None:
+            name = keras_name(original.func)
+            if name is not None and name.startswith(_LOSS_PREFIXES) and name in OPS:
+                return _loss_on_arrays(name, updated, plan)
+            return plan.calls.get(id(original))
+
+        rewrite = rewrite_ops(line, keras_name, calls=other_calls, host_arrays=True)
+        handled = {_pos(positions, node) for node in rewrite.handled}
+        unknown = any(isinstance(problem.error, UnknownOp) or id(problem.node) not in _called(line) for problem in rewrite.problems)
+        if unknown or not handled >= {todo.pos for todo in notes}:
+            # No op of the vocabulary (`tf.ConfigProto()`, `tf.float32` alone), or something the parser saw that
+            # the op vocabulary does not answer for: the parser's notes say it (a loss function generated for the
+            # line is then used nowhere, and the emitter leaves it out).
+            continue
+        before = set(plan.calls)
+        for node, code in _outermost_nodes(line, rewrite.replacements):
+            if id(node) not in before and not _stays_tensor(line, node, read_as_tensors):
+                code = f"{code if is_postfix_safe(code) else f'({code})'}.numpy()"
+            plan.calls[id(node)] = code
+        plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
+        plan.todos += [Todo(line, problem.error.code, problem.error.message, _pos(positions, problem.node)) for problem in rewrite.problems]
+
+
+def _keep_strings(module: cst.Module, found: tuple[cst.Call, str], plan) -> None:
+    """``tf.constant(["a", "b"])`` -> ``np.array(["a", "b"])``: NumPy's strings, which the converted text layers
+    and fit / predict take. Inside ``model.predict(...)``, which its translation (already in ``plan.calls``) writes
+    with the argument's source text, that text is the one replaced: the emitter writes the outer call's code."""
+    call, code = found
+    plan.calls[id(call)] = code
+    written = module.code_for_node(call)
+    for outer in _enclosing_calls(module, call):
+        translated = plan.calls.get(id(outer))
+        if translated is not None and translated.count(written) == 1:
+            plan.calls[id(outer)] = translated.replace(written, code)
+
+
+def _enclosing_calls(module: cst.Module, node: cst.CSTNode) -> list[cst.Call]:
+    """The calls around ``node``, innermost first."""
+    path: list[cst.CSTNode] = []
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if found or visited is node:
+                found.extend(reversed([item for item in path if isinstance(item, cst.Call)]))
+                return False
+            path.append(visited)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if path and path[-1] is original_node:
+                path.pop()
+
+    module.visit(Finder())
+    return found
+
+
+def _loss_on_arrays(name: str, call: cst.Call, plan) -> str | None:
+    """``mean_squared_error(y_test, preds)``: the generated function for the loss (its keyword arguments,
+    literals, fixed in it), or None where the row does not translate them (the op rewrite then reports)."""
+    empty = cst.Module(body=[])
+    positional = [arg for arg in call.args if arg.keyword is None]
+    keywords = {arg.keyword.value: empty.code_for_node(arg.value) for arg in call.args if arg.keyword is not None}
+    if len(positional) != 2 or any(arg.star for arg in call.args) or set(keywords) & {"y_true", "y_pred"}:
+        return None
+    try:
+        expression = translate_op(name, ["y_true", "y_pred"], keywords).code
+    except OpError:
+        return None
+    short = name.rsplit(".", 1)[-1]
+    prepare = _PREPARATION.get(short, "cast")
+    helper = Helper(
+        short,
+        "losses/on_arrays.py.j2",
+        (("keras_name", name), ("expression", expression), ("prepare", prepare), ("same_rank", plan.name(SAME_RANK.name))),
+        (SAME_RANK,) if prepare == "same_rank" else (),
+    )
+    function = plan.name(plan.add_helper(helper).name)
+    return f"{function}({', '.join(empty.code_for_node(arg.value) for arg in positional)})"
+
+
+def _calls_any(line: cst.CSTNode, keras_name, names: frozenset[str]) -> bool:
+    """Whether the line calls one of ``names`` (canonical, or an alias of that row): results that are no
+    single tensor (``tf.unstack(a)[1]``, ``tf.shape(x)``), which the rewrite does not follow back to NumPy."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            name = keras_name(node.func)
+            found = found or (name in OPS and OPS[name].name in names)
+
+    line.visit(Finder())
+    return found
+
+
+def _called(line: cst.CSTNode) -> set[int]:
+    """id() of the callees of the line's calls: an op problem elsewhere is a name used as a value."""
+    callees: set[int] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            callees.add(id(node.func))
+
+    line.visit(Finder())
+    return callees
+
+
+def _holds_with(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_With(self, inner: cst.With) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _outermost_nodes(line: cst.CSTNode, replacements: dict[int, str]) -> list[tuple[cst.CSTNode, str]]:
+    found: list[tuple[cst.CSTNode, str]] = []
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if id(node) in replacements:
+                found.append((node, replacements[id(node)]))
+                return False
+            return True
+
+    line.visit(Finder())
+    return found
+
+
+def _stays_tensor(line: cst.SimpleStatementLine, node: cst.CSTNode, read_as_tensors: set[str]) -> bool:
+    """Whether an op's result stays a torch tensor: the script calls ``.numpy()`` on it (``tf.argmax(p, 1).numpy()``,
+    or ``labels.numpy()`` later on the name it is assigned to), as on TensorFlow's tensor. Anywhere else it is
+    NumPy's array, which NumPy's functions take (``np.mean`` calls a torch tensor's ``mean(axis=...)``, and fails)."""
+    parents: dict[int, cst.CSTNode] = {}
+
+    class Parents(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            for grandchild in child.children:
+                parents[id(grandchild)] = child
+            return True
+
+    line.visit(Parents())
+    parent = parents.get(id(node))
+    if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == "numpy":
+        return True
+    small = line.body[0] if len(line.body) == 1 else None
+    return (
+        isinstance(small, cst.Assign)
+        and small.value is node
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value in read_as_tensors
+    )
+
+
+def _tensor_reads(module: cst.Module) -> set[str]:
+    """The names the script calls ``.numpy()`` on."""
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and isinstance(func.value, cst.Name) and not node.args:
+                names.add(func.value.value)
+
+    module.visit(Finder())
+    return names
+
+
+def _top_level_lines(module: cst.Module) -> list[cst.SimpleStatementLine]:
+    """The simple statements outside every def and class (inside top-level if/for/while/try blocks too), but
+    not in a ``with`` block nor in a loop holding one: a training loop's ``with tf.GradientTape()`` makes its
+    tensors on the model's device with their gradients, where ``.numpy()`` fails (k2t.translate.custom_training
+    rewrites those lines)."""
+    lines: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_With(self, node: cst.With) -> bool:
+            return False
+
+        def visit_For(self, node: cst.For) -> bool:
+            return not _holds_with(node)
+
+        def visit_While(self, node: cst.While) -> bool:
+            return not _holds_with(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            lines.append(node)
+            return False
+
+    module.visit(Finder())
+    return lines
+
+
+def _replaced_inside(line: cst.CSTNode, plan) -> bool:
+    """Whether another translation replaces a part of ``line`` other than a whole call (a learning-rate
+    read, an argument): the op rewrite composes with replaced calls only."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or id(node) in plan.expressions or id(node) in plan.statements
+            found = found or (id(node) in plan.calls and not isinstance(node, cst.Call))
+            return not found
+
+    line.visit(Finder())
+    return found
+
+
+def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:
+    start = positions[node].start
+    return (start.line, start.column + 1)
