@@ -263,10 +263,15 @@ def _training_step(t: TrainingPlan) -> dict[str, object]:
     def loss_lines(weighted: bool, penalty: str) -> list[str]:
         regularization = f" + {penalty}" if t.model.has_regularization else ""
         added = " + model.added_loss()" if t.model.has_added_losses else ""  # the layers' add_loss terms of this batch
+        if t.masked:
+            return [
+                "mask = model.compute_mask(inputs)  # Keras's mask of the output: the loss and metrics count the steps it keeps",
+                f"loss = {t.loss_function}({forward_value}, targets, mask){regularization}{added}",
+            ]
         return [f"loss = {t.loss_function}({forward_value}, targets{', weights' if weighted else ''}){regularization}{added}"]
 
     metric_lines = [f"output = {t.output_activation}"] if t.on_logits and t.metrics else []
-    metric_lines += [_metric_line(m, "output", "targets") for m in t.metrics]
+    metric_lines += [_metric_line(m, "output", "targets", t.masked) for m in t.metrics]
     keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
     return {
         "several": False,
@@ -285,10 +290,10 @@ def _training_step(t: TrainingPlan) -> dict[str, object]:
     }
 
 
-def _metric_line(m, output: str, targets: str) -> str:
+def _metric_line(m, output: str, targets: str, masked: bool = False) -> str:
     """The line adding one batch to the metric ``m``: its stateful object, or its per-row total."""
     if m.stateful:
-        return f"metrics[{json.dumps(m.key)}].update({output}, {targets})"
+        return f"metrics[{json.dumps(m.key)}].update({output}, {targets}{', mask' if masked else ''})"
     return f"totals[{json.dumps(m.key)}] += {m.call(output, targets)}.sum().item()"
 
 

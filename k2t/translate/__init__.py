@@ -118,6 +118,7 @@ class TrainingPlan:
 
     loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
     spatial: bool = False  # the loss has one value per position, not per row (no per-row weights)
+    masked: bool = False  # the output carries Keras's mask: the loss and metrics take `mask` (model.compute_mask)
 
     @property
     def key_without_loss(self) -> tuple:
@@ -126,7 +127,7 @@ class TrainingPlan:
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
         return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization,
-                self.model.has_added_losses, outputs, inputs, bool(self.model.preprocess))
+                self.model.has_added_losses, outputs, inputs, bool(self.model.preprocess), self.masked)
 
     @property
     def loss_function(self) -> str:
@@ -644,7 +645,10 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         final_activation = last.activation if last is not None and _foldable(last) else "linear"
         units = last.output_shape[-1] if last is not None and last.output_shape else None
         spatial = last is not None and len(last.output_shape) > 1
-    loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions)
+    masked = module.output_mask is not None
+    if masked:
+        _check_masked_training(compile_spec, plan)
+    loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions, masked)
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
     metrics = keras_metric_keys(
         [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos
@@ -671,13 +675,36 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
         output_activation=output_activation,
         metrics=metrics,
         spatial=spatial,
+        masked=masked,
     )
     training.loss = plan.add_helper(loss.helper)
     training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]
+    if masked:
+        training.metrics = [_masked_metric(m, compile_spec, plan) for m in training.metrics]
     plan.trainings.append(training)
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
     plan.functions.use([*loss.functions, *(f for metric in metrics for f in metric.functions)])
     return training
+
+
+# Keras's mean metrics on a masked output (k2t.translate.masking): a stateful object over the metric's function.
+_MASKED_METRIC = Helper("MaskedMean", "metrics/masked_mean.py.j2")
+
+
+def _check_masked_training(compile_spec: CompileSpec, plan: ScriptPlan) -> None:
+    """What k2t translates of Keras's masked loss: one output, no per-row weights, one process."""
+    if plan.weighted:
+        raise Unsupported("K2T102", "sample or class weights on a model whose output carries Keras's mask are not translated", compile_spec.pos)
+    if plan.distributed:
+        raise Unsupported("K2T102", "a model whose output carries Keras's mask under a tf.distribute strategy is not translated", compile_spec.pos)
+
+
+def _masked_metric(metric: MetricPlan, compile_spec: CompileSpec, plan: ScriptPlan) -> MetricPlan:
+    """``metric`` weighted by the output's mask, as Keras weights its compiled metrics."""
+    if metric.stateful or metric.arguments or metric.functions:
+        raise Unsupported("K2T102", f"metric {metric.name or metric.key} on a model whose output carries Keras's mask is not translated", compile_spec.pos)
+    wrapper = plan.add_helper(_MASKED_METRIC)
+    return dataclasses.replace(metric, helper=wrapper, arguments=metric.helper.name, stateful=True)
 
 
 @dataclass

@@ -92,6 +92,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     unpacked_shapes: dict[tuple[int, int], list] = {}  # (statement, layer) of a call unpacked into names -> output shapes
     masks: dict[int, str | None] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
     unpacked_masks: dict[tuple[int, int], str | None] = {}  # the mask of an unpacked call's first output
+    # A mask made from the model's one input (Embedding(mask_zero=True) on the input): the mask's variable -> the
+    # same mask as an expression of the input `x`, for a model whose output carries it (ModulePlan.output_mask).
+    masks_from_input: dict[str, str] = {}
     preprocess: list[str] = []  # the module's preprocess() body, when its first layer runs on the host
     hosts: dict[int, HostInput] = {}  # input index -> the first layer that runs on the host there
     keras_ranks = [len(shape) + 1 for shape in input_shapes]  # Keras's rank of each input, batch included
@@ -206,6 +209,9 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         node_shape = list(ctx.shape)
         mask = mask_after(layer, ctx.mask)
         masks[id(node)] = mask if node.output_index in (None, 0) else None
+        on_input = len(graph.inputs) == 1 and node.inputs and node.inputs[0] is graph.inputs[0] and not ctx.pre
+        if mask is not None and mask == ctx.mask.output != ctx.mask.given and ctx.mask.from_input and on_input:
+            masks_from_input[mask] = ctx.mask.from_input
         unpacked_masks[call_key] = mask  # for the call's first output, when another output is read first
         if node.output_index is not None:
             if len(ctx.output_shapes) != len(node.unpacked):
@@ -234,8 +240,13 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
                 folds[id(node)] = fold
 
     returns = []
+    output_mask = None
     for node in graph.outputs:
-        unmasked_output(node.layer, masks.get(id(node)))
+        mask = masks.get(id(node))
+        if len(graph.outputs) == 1 and mask in masks_from_input:
+            output_mask = masks_from_input[mask]  # Keras masks the loss and metrics with it (k2t.translate.masking)
+        else:
+            unmasked_output(node.layer, mask)
         var, shape, layout = state[id(node)]
         if layout == "channels_first":
             lines.append(f"{var} = {keras_layout_expression(var, len(shape) + 1)}  # Keras's outputs are channels-last")
@@ -256,6 +267,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     )
     module.forward_args = forward_args
     module.preprocess = preprocess
+    module.output_mask = output_mask
     module.forward_lines = lines
     module.return_value = return_value
     module.input_shapes = input_shapes

@@ -126,10 +126,24 @@ def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
     raise Unsupported("K2T120", f"loss `{value.code}` is not translated", value.pos)
 
 
+# Keras's reduction of a loss under the output's mask (keras.losses.loss.apply_mask).
+MASKED_MEAN = Helper("masked_mean", "losses/masked_mean.py.j2")
+# The losses translated on a masked output: one value per step, then MASKED_MEAN.
+_MASKED = frozenset({*_CROSSENTROPIES, "mean_squared_error", "mean_absolute_error"})
+
+
 def plan_loss(
-    value: Value, final_activation: str, spatial: bool = False, weighted: bool = False, functions: ScriptFunctions | None = None
+    value: Value,
+    final_activation: str,
+    spatial: bool = False,
+    weighted: bool = False,
+    functions: ScriptFunctions | None = None,
+    masked: bool = False,
 ) -> LossPlan:
     """``spatial``: the output has axes between the batch and the classes (a per-pixel head).
+
+    ``masked``: the output carries Keras's mask (ModulePlan.output_mask); the function takes it (``mask``)
+    and averages the steps it keeps, as Keras does.
 
     ``weighted``: the script passes sample or class weights, so the function takes
     one weight per row (``sample_weight=None``) and reduces as Keras does.
@@ -139,8 +153,13 @@ def plan_loss(
     if function is not None and function.metric_object:
         raise Unsupported("K2T120", f"loss `{value.code}`: a Metric object of the script as a loss is not translated", value.pos)
     if function is not None:
+        if masked:
+            raise Unsupported("K2T102", f"the script's loss `{value.code}` on a masked output (Keras hands it the mask) is not translated", value.pos)
         return _script_loss(function, weighted)
     name, options = loss_spec(value)
+    if masked and name not in _MASKED:
+        raise Unsupported("K2T102", f"loss {name} on a masked output (Keras masks it) is not translated", value.pos)
+    masking = (("masked", MASKED_MEAN),) if masked else ()  # the templates call it by its (possibly renamed) name
     from_logits = bool(options.get("from_logits", False))
     smoothing = float(options.get("label_smoothing", 0.0) or 0.0)
     if name in _CROSSENTROPIES:
@@ -150,14 +169,15 @@ def plan_loss(
         on_logits = from_logits or from_activation
         template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
         args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else "", "spatial": spatial, "weighted": weighted}
-        return LossPlan(name, Helper(name, template, tuple(sorted(args.items()))), on_logits and from_activation)
+        helper = Helper(name, template, tuple(sorted(args.items())) + masking)
+        return LossPlan(name, helper, on_logits and from_activation)
     if name == "huber":
         return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))), ("weighted", weighted))), False)
     if name in ("hinge", "squared_hinge"):
         return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"), ("weighted", weighted))), False)
     # mse/mae losses get their own names: the metric functions of the same name are per-sample.
     function = {"mean_squared_error": "mse_loss", "mean_absolute_error": "mae_loss"}.get(name, name)
-    return LossPlan(name, Helper(function, f"losses/{name}.py.j2", (("weighted", weighted),)), False)
+    return LossPlan(name, Helper(function, f"losses/{name}.py.j2", (("weighted", weighted), *masking)), False)
 
 
 def _script_loss(function: UserFunction, weighted: bool) -> LossPlan:

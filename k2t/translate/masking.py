@@ -32,15 +32,20 @@ class MaskFlow:
     name: str = "mask"  # the variable for a mask this layer makes
     output: str | None = None  # the output's mask, when the converter says which (made, or kept by a reader)
     read: bool = False  # the converter computed with the given mask
+    # For a mask this layer makes: the same mask computed from the layer's input `x` alone (Embedding's `x != 0`),
+    # which a model whose output carries it computes again for the loss (ModulePlan.output_mask).
+    from_input: str | None = None
 
     def take(self) -> str | None:
         """The input's mask, for a converter that computes with it."""
         self.read = True
         return self.given
 
-    def make(self) -> str:
-        """The variable for the mask this layer's output carries from now on."""
+    def make(self, from_input: str | None = None) -> str:
+        """The variable for the mask this layer's output carries from now on (``from_input``: the same mask as
+        an expression of the layer's input `x`)."""
         self.output = self.name
+        self.from_input = from_input
         return self.name
 
 

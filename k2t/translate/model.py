@@ -412,6 +412,7 @@ def translate_model(
     layout = "keras"
     attrs = _attr_names(spec.layers)
     mask: str | None = None  # the variable holding the Keras mask of the current tensor
+    mask_from_input: str | None = None  # that mask as an expression of the model's input, where it can be written so
     preprocess: list[str] = []  # the module's preprocess() body, when its first layer runs on the host
     for index, (layer, attr) in enumerate(zip(layers, attrs)):
         if _is_data_layer(layer):
@@ -445,6 +446,9 @@ def translate_model(
         if float32:
             ctx.pre = float32_input(layer, has_weights(plan)) + ctx.pre
         mask = mask_after(layer, ctx.mask)
+        if ctx.mask.output is not None and ctx.mask.output != ctx.mask.given:  # made here: from the model's input?
+            computes_before = any(p.forward for p in plans if p.keras_class not in DATA_LAYERS)
+            mask_from_input = ctx.mask.from_input if not computes_before and not ctx.pre else None
         plan.forward = ctx.pre + plan.forward
         plan.output_shape = list(ctx.shape)
         layout = ctx.layout if len(ctx.shape) >= 2 else "keras"
@@ -452,8 +456,11 @@ def translate_model(
         plans.append(plan)
         helpers.extend(ctx.helpers)
         shape = ctx.shape
-    if layers:
-        unmasked_output(layers[-1], mask)
+    output_mask = None
+    if layers and mask is not None:
+        if mask_from_input is None:
+            unmasked_output(layers[-1], mask)
+        output_mask = mask_from_input  # Keras masks the loss and metrics with it (k2t.translate.masking)
     output_lines = []
     if layout == "channels_first":
         output_lines.append(f"x = {keras_layout_expression('x', len(shape) + 1)}  # Keras's output is channels-last")
@@ -467,6 +474,7 @@ def translate_model(
         output_lines=output_lines,
         helpers=helpers,
         preprocess=preprocess,
+        output_mask=output_mask,
     )
     from .blocks import factor_sequential_blocks  # blocks reads this module's naming helpers
 

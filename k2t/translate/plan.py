@@ -95,6 +95,10 @@ class ModulePlan:
     # A model whose first layer runs on the host (TextVectorization on strings, k2t.translate.text_layers): the
     # body of its `preprocess(self, x)`, which the generated fit / evaluate / predict call on the script's data.
     preprocess: list[str] = field(default_factory=list)
+    # A model whose output carries Keras's mask (Embedding(mask_zero=True) or Masking, passed on to the output):
+    # the mask as an expression of the model's input `x`, the body of its `compute_mask(self, x)`, with which
+    # the generated fit and evaluate mask the loss and metrics as Keras does.
+    output_mask: str | None = None
 
     @property
     def has_regularization(self) -> bool:

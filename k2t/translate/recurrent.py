@@ -115,7 +115,7 @@ def _embedding_line(ctx: LayerContext) -> str:
     lookup = f"{ctx.self_attr}(x.long())"
     if not _literal(ctx.layer, "mask_zero", None, False):
         return f"x = {lookup}"
-    return f"x, {ctx.mask.make()} = {lookup}, x != 0  # Keras's mask_zero: id 0 is padding, masked in the layers after"
+    return f"x, {ctx.mask.make('x != 0')} = {lookup}, x != 0  # Keras's mask_zero: id 0 is padding, masked in the layers after"
 
 
 @layer("Masking")
@@ -133,7 +133,7 @@ def convert_masking(ctx: LayerContext) -> LayerPlan:
         keras_class="Masking",
         attr=ctx.attr,
         constructor=f"{helper.name}({float(mask_value)!r})",
-        forward=[f"x, {ctx.mask.make()} = {ctx.self_attr}(x)"],
+        forward=[f"x, {ctx.mask.make(f'(x != {float(mask_value)!r}).any(dim=-1)')} = {ctx.self_attr}(x)"],
         params=0,
     )
 
