@@ -60,6 +60,12 @@ FUNCTIONAL = textwrap.dedent(
     """
 )
 
+# The same tagger fitted on a tf.data dataset: fit_batches / evaluate_batches mask alike.
+TAGGER_ON_BATCHES = TAGGER.replace(
+    "history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)",
+    "import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)\nhistory = model.fit(ds, epochs=3, validation_data=ds, verbose=0)",
+)
+
 REGRESSION = textwrap.dedent(
     """\
     import numpy as np
@@ -92,6 +98,7 @@ def _convert(source: str):
 
 
 def test_the_module_computes_its_output_mask_and_fit_hands_it_to_the_loss_and_metrics():
+    assert TAGGER_ON_BATCHES != TAGGER
     output = _convert(TAGGER)
     assert "    def compute_mask(self, x):" in output
     assert "        return x != 0\n" in output
@@ -106,7 +113,11 @@ def test_the_module_computes_its_output_mask_and_fit_hands_it_to_the_loss_and_me
 @requires_keras
 @requires_torch
 @pytest.mark.parity
-@pytest.mark.parametrize("source", [TAGGER, FUNCTIONAL, REGRESSION], ids=["sequential_tagger", "functional_bidirectional", "masking_regression"])
+@pytest.mark.parametrize(
+    "source",
+    [TAGGER, TAGGER_ON_BATCHES, FUNCTIONAL, REGRESSION],
+    ids=["sequential_tagger", "tagger_on_a_dataset", "functional_bidirectional", "masking_regression"],
+)
 def test_masked_losses_and_metrics_train_as_keras(source, tmp_path):
     report = assert_parity(source, tmp_path)
     # Masked steps left in the mean would move the loss by far more than rounding: this holds it to float32's.
