@@ -27,12 +27,15 @@ xv = rng.normal(size=(48, 7, 6)).astype("float32")
 xk = rng.normal(size=(48, 7, 3)).astype("float32")
 mask = (rng.uniform(size=(48, 5, 7)) > 0.3).astype("float32")
 mask[:, :, 0] = 1.0  # every query sees at least one value
+step_masks = (rng.uniform(size=(48, 7)) > 0.3).astype("float32")  # a mask per value step, given to the call
+step_masks[:, 0] = 1.0
 y = (xq.sum(axis=(1, 2)) > 0).astype("float32")
 keras.utils.set_random_seed(0)
 q = keras.Input(shape=(5, 8))
 v = keras.Input(shape=(7, 6))
 k = keras.Input(shape=(7, 3))
 m = keras.Input(shape=(5, 7))
+n = keras.Input(shape=(7,))
 """
 
 HEAD = """\
@@ -43,7 +46,7 @@ model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"]
 model.fit({arrays}, y, batch_size=16, epochs=3, verbose=0)
 """
 
-ARRAYS = {"q": "xq", "v": "xv", "k": "xk", "m": "mask"}
+ARRAYS = {"q": "xq", "v": "xv", "k": "xk", "m": "mask", "n": "step_masks"}
 
 MHA = {
     # case: (the line making `a`, the inputs the model takes)
@@ -62,6 +65,7 @@ MHA = {
         "qv",
     ),
     "scores": ("a, scores = layers.MultiHeadAttention(2, 4)(q, v, return_attention_scores=True)", "qv"),
+    "value_mask": ("a = layers.MultiHeadAttention(2, 4)(q, v, value_mask=n, attention_mask=m)", "qvmn"),
 }
 
 
@@ -165,7 +169,7 @@ def test_transformer_block(embeddings, tmp_path):
     "line, message",
     [
         ("a = layers.MultiHeadAttention(2, 4)(q, v, return_attention_scores=True)", "unpacked"),
-        ("a = layers.MultiHeadAttention(2, 4)(q, v, value_mask=m)", "value_mask"),
+        ("a = layers.MultiHeadAttention(2, 4, attention_axes=(1,))(q, v, value_mask=m)", "with masks on other than"),
         ("a = layers.Dense(4)(q, v)", "Dense called on several tensors"),
         ("a = layers.Dense(4)(q, scale=2)", "Dense called with scale="),
     ],

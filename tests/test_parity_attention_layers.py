@@ -236,6 +236,18 @@ MASKED_ATTENTION = {
     "self_pooled": "a = layers.Attention()([h, h])\nx = layers.GlobalAveragePooling1D()(a)",
     "causal_scale": "a = layers.Attention(use_scale=True)([h, h], use_causal_mask=True)\nx = layers.GlobalAveragePooling1D()(a)",
     "additive_unmasked_query": "q = layers.Dense(8)(layers.Flatten()(h))\nq = layers.Reshape((1, 8))(q)\na = layers.AdditiveAttention()([q, h])\nx = layers.Flatten()(a)",
+    # MultiHeadAttention reads the query's and value's masks (a padding step's query attends to every step alike
+    # in Keras's fused kernel, to none under its softmax layer, which dropout selects); the residual Add keeps the mask.
+    "multi_head_self": "a = layers.MultiHeadAttention(2, 4)(h, h)\nx = layers.GlobalAveragePooling1D()(a)",
+    "multi_head_residual_dropout": (
+        "a = layers.MultiHeadAttention(2, 4, dropout=0.1)(h, h)\n"
+        "h = layers.LayerNormalization()(layers.Add()([h, a]))\n"
+        "x = layers.GlobalAveragePooling1D()(h)"
+    ),
+    "multi_head_causal_scores": (
+        "a, scores = layers.MultiHeadAttention(2, 4)(h, h, use_causal_mask=True, return_attention_scores=True)\n"
+        "x = layers.GlobalAveragePooling1D()(a)"
+    ),
 }
 
 
@@ -245,8 +257,18 @@ def test_attention_over_masked_sequences(name, tmp_path):
     assert_parity(MASKED.format(body=MASKED_ATTENTION[name]), tmp_path)
 
 
-def test_multi_head_attention_over_a_masked_sequence_is_located():
+def test_multi_head_attention_hands_on_the_masks_it_reads():
     source = MASKED.format(body="a = layers.MultiHeadAttention(2, 4)(h, h)\nx = layers.GlobalAveragePooling1D()(a)")
+    result = k2t.convert_source(source, "case.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "a = self.multi_head_attention(h, h, query_mask=h_mask, value_mask=h_mask)" in result.output
+    assert "x = self.global_average_pooling1d(a, a_mask)" in result.output or "a_mask" not in result.output
+
+
+def test_multi_head_attention_over_masked_steps_of_other_ranks_is_located():
+    source = MASKED.format(
+        body="a = layers.Reshape((6, 8, 1))(h)\na = layers.MultiHeadAttention(2, 4, attention_axes=(1,))(h, h)\nx = layers.GlobalAveragePooling1D()(a)"
+    )
     [diagnostic] = k2t.convert_source(source, "case.py").diagnostics
-    assert diagnostic.code == "K2T102" and "MultiHeadAttention on a masked sequence" in diagnostic.message
+    assert diagnostic.code == "K2T102" and "MultiHeadAttention with masks on other than (steps, features)" in diagnostic.message
     assert "MultiHeadAttention" in source.splitlines()[diagnostic.line - 1]

@@ -508,6 +508,11 @@ MASKS = {
         h = keras.layers.GRU(5, reset_after=False, return_sequences=True)(h)
         h = keras.layers.Bidirectional(keras.layers.GRU(3, reset_after=False))(h)
     """,
+    "embedding_or_of_two_masks": """
+        a = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)
+        b = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(keras.layers.Lambda(lambda t: t * keras.ops.cast(t % 3 != 0, t.dtype), output_shape=(STEPS,))(inputs))
+        h = keras.layers.LSTM(4)(keras.layers.Add()([a, b]))
+    """,
     "embedding_average": """
         h = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
         h = keras.layers.Dense(4, activation="relu")(h)
@@ -565,7 +570,7 @@ UNMASKED = {
     # The mask reaching the model's output from a layer that is not the input's (tests/test_masked_loss.py: from the input).
     "h = keras.layers.Masking()(keras.layers.Embedding(VOCAB, 4)(inputs))\nh = keras.layers.LSTM(3, return_sequences=True)(h)": "model's output carries",
     "h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.BatchNormalization()(h)\nh = keras.layers.LSTM(3)(h)": "BatchNormalization on a masked sequence",
-    "e = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.LSTM(3)(keras.layers.Add()([e, e]))": "Add of masked sequences",
+    "e = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.LSTM(3)(keras.layers.Concatenate()([e, e]))": "Concatenate of masked sequences",
     "h = keras.layers.Embedding(VOCAB, 4, mask_zero=True)(inputs)\nh = keras.layers.GlobalAveragePooling1D(keepdims=True)(h)\nh = keras.layers.Flatten()(h)": "keepdims=True",
 }
 

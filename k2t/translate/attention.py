@@ -21,7 +21,7 @@ from .registry import TensorCallPlan, TensorInput, tensor_call
 
 # MultiHeadAttention.call's parameters, in Keras's order.
 MHA_CALL = ("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask", "return_attention_scores")
-MHA_TENSORS = ("query", "value", "key", "attention_mask")
+MHA_TENSORS = ("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask")
 # The einsum equations of Keras's default: (batch, sequence, features) inputs, attention over the sequence.
 DEFAULT_EQUATIONS = ("aecd,abcd->acbe", "acbe,aecd->abcd")
 
@@ -95,8 +95,9 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
         {"kernel_initializer", "bias_initializer", "seed"},
     )
     roles = _roles(ctx, node, inputs)
-    if any(tensor.mask is not None for tensor in inputs):
-        raise Unsupported("K2T102", f"MultiHeadAttention on a masked sequence ({ORIGIN} before it) is not translated", node.pos)
+    masks = _input_masks(roles)
+    if masks and (len(roles["query"].shape) != 2 or ctx.literal("attention_axes", 6, None) is not None):
+        raise Unsupported("K2T102", f"MultiHeadAttention with masks on other than (steps, features) inputs ({ORIGIN} or *_mask=) is not translated", node.pos)
     causal, with_scores = _call_flags(ctx, node)
     if with_scores and node.output_index is None:
         raise Unsupported("K2T102", "MultiHeadAttention(return_attention_scores=True) is translated unpacked: `out, scores = mha(...)`", node.pos)
@@ -152,6 +153,8 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
     call = [_keras_order(query, placeholders[id(query)]), _keras_order(value, placeholders[id(value)])]
     if "key" in roles:
         call.append(f"key={_keras_order(key, placeholders[id(key)])}")
+    for role, mask in masks.items():
+        call.append(f"{role}={placeholders[id(mask)] if isinstance(mask, TensorInput) else mask}")
     if "attention_mask" in roles:
         call.append(f"attention_mask={placeholders[id(roles['attention_mask'])]}")
     if causal:
@@ -171,7 +174,23 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
         params=_params(features, num_heads, key_dim, value_dim, output_shape, use_bias),
     )
     shapes = [out_shape, scores_shape] if with_scores else [out_shape]
-    return TensorCallPlan(plan, [f"{{out}} = {ctx.self_attr}({', '.join(call)})"], shapes)
+    # Keras sets the query's own mask on the output (not a query_mask= given to the call).
+    return TensorCallPlan(plan, [f"{{out}} = {ctx.self_attr}({', '.join(call)})"], shapes, output_mask=query.mask)
+
+
+def _input_masks(roles: dict[str, TensorInput]) -> dict[str, TensorInput | str]:
+    """The masks MultiHeadAttention reads, by its call's parameter: a `query_mask=` (...) tensor given to the
+    call, else the Keras mask its query, value and key (when given) carry, as Keras's Layer.__call__ fills
+    each `<argument>_mask` the call leaves None."""
+    masks: dict[str, TensorInput | str] = {}
+    for role in ("query", "value", "key"):
+        given = roles.get(f"{role}_mask")
+        tensor = roles.get(role)
+        if given is not None:
+            masks[f"{role}_mask"] = given
+        elif tensor is not None and tensor.mask is not None:
+            masks[f"{role}_mask"] = tensor.mask
+    return masks
 
 
 def _initializers(ctx: LayerContext, use_bias: bool, output_rank: int) -> list[str]:

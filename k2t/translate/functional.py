@@ -109,11 +109,12 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             continue
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
-            merged_masks(layer, [masks.get(id(parent)) for parent in node.inputs])
+            merged_mask, mask_lines = merged_masks(layer, [masks.get(id(parent)) for parent in node.inputs], f"{out}_mask")
+            masks[id(node)] = merged_mask
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
             codes[id(node)] = NodeCode(None, inputs, layer)
-            lines.extend(result.lines)
-            segments.append((node, result.lines))
+            lines.extend(result.lines + mask_lines)
+            segments.append((node, result.lines + mask_lines))
             state[id(node)] = (out, result.shape, result.layout)
             node_plans.append((node, None))
             continue

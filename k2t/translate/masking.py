@@ -69,7 +69,20 @@ def unmasked_output(layer: KerasCall, mask: str | None) -> None:
         raise Unsupported("K2T102", message, layer.pos)
 
 
-def merged_masks(layer: KerasCall, masks: list[str | None]) -> None:
-    """Keras combines the masks of merged tensors; k2t does not translate that."""
-    if any(mask is not None for mask in masks):
+# Merge layers whose output mask is Keras's default (keras.layers.Merge.compute_mask): the OR of the inputs'
+# masks where every input carries one, else none. They compute without the masks.
+_OR_MASKS = frozenset({"Add", "Subtract", "Average", "Maximum", "Minimum", "Multiply"})
+
+
+def merged_masks(layer: KerasCall, masks: list[str | None], name: str) -> tuple[str | None, list[str]]:
+    """The mask of a merge layer's output (a variable, ``name`` if made here) and the line making it."""
+    if all(mask is None for mask in masks):
+        return None, []
+    if layer.short_name not in _OR_MASKS:
         raise Unsupported("K2T102", f"{layer.short_name} of masked sequences ({ORIGIN} before it) is not translated", layer.pos)
+    if any(mask is None for mask in masks):
+        return None, []  # Keras: an unmasked input ends the mask
+    distinct = list(dict.fromkeys(masks))
+    if len(distinct) == 1:  # the residual x + f(x): the same mask, passed on
+        return distinct[0], []
+    return name, [f"{name} = {' | '.join(distinct)}  # Keras's mask of a merge: a step counts where any input's does"]
