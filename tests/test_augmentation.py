@@ -458,3 +458,40 @@ def test_images_of_any_size_as_in_keras():
     for height, width in ((7, 9), (12, 5)):
         with torch.no_grad():
             assert model(torch.rand(2, height, width, 3)).shape == (2, 4, 4, 3)
+
+
+# --------------------------------------------------------------------------- Keras 2's RandomHeight / RandomWidth
+# Keras 3 has neither layer: the reference is Keras 2's rule (one factor per batch, uniform in [1 + lower, 1 + upper),
+# the size int(factor * size) in float32, then tf.image.resize), computed here with TensorFlow's own resize.
+
+
+@pytest.mark.parametrize(
+    "layer, axis, unit",
+    [
+        ("RandomHeight(0.3)", 0, 0.9),  # taller: factor 1.24
+        ("RandomHeight((-0.5, -0.1))", 0, 0.25),  # shorter: factor 0.6
+        ('RandomWidth(0.4, interpolation="nearest")', 1, 0.05),  # narrower, nearest neighbour
+        ("RandomWidth((0.0, 1.0), seed=4)", 1, 0.77),
+    ],
+)
+def test_height_and_width_resize_as_keras_2_for_the_same_draw(layer, axis, unit):
+    import tensorflow as tf
+
+    namespace = _converted(layer, (10, 9, 3))
+    x = _images((10, 9, 3))
+    out = _torch_output(namespace, x, unit)
+    module = next(iter(namespace["model"].children()))
+    factor = np.float32(1.0 + module.lower) + np.float32(unit) * np.float32(module.upper - module.lower)
+    size = [10, 9]
+    size[axis] = int(np.float32(factor * np.float32(size[axis])))
+    method = "nearest" if "nearest" in layer else "bilinear"
+    expected = tf.image.resize(x, size, method=method).numpy()
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(_torch_output(namespace, x, training=False), x)  # the identity at inference
+
+
+@pytest.mark.parametrize("layer", ["RandomHeight(-1.5)", "RandomWidth((0.2, 0.1))", 'RandomHeight(0.1, interpolation="bicubic")'])
+def test_height_and_width_refused_as_keras_2_refuses_them(layer):
+    result = k2t.convert_source(SCRIPT.format(shape=(8, 8, 3), layer=layer), "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T102"], result.diagnostics

@@ -1,5 +1,5 @@
 """Image augmentation layers: RandomFlip, RandomCrop, RandomRotation, RandomZoom, RandomTranslation,
-RandomContrast, RandomBrightness.
+RandomContrast, RandomBrightness, and Keras 2's RandomHeight and RandomWidth (which Keras 3 removed).
 
 Each becomes a generated module (templates/layers/random_*.py.j2) on Keras's channels-last images:
 the identity at inference, as Keras 3.15 is (RandomCrop too: it returns the input uncropped), and
@@ -27,9 +27,9 @@ _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _helper(keras_class: str, template: str, affine: bool = False) -> Helper:
+def _helper(keras_class: str, template: str, affine: bool = False, extra: tuple[tuple[str, object], ...] = ()) -> Helper:
     """The layer's generated class, with the names of the generated functions it calls."""
-    args: tuple[tuple[str, object], ...] = (("uniform", KERAS_UNIFORM.name),)
+    args: tuple[tuple[str, object], ...] = (("uniform", KERAS_UNIFORM.name), *extra)
     requires: tuple[Helper, ...] = (KERAS_UNIFORM,)
     if affine:
         args += (("affine", AFFINE_TRANSFORM.name),)
@@ -205,3 +205,29 @@ def convert_random_contrast(ctx: LayerContext) -> LayerPlan:
 @layer("RandomBrightness")
 def convert_random_brightness(ctx: LayerContext) -> LayerPlan:
     return _color(ctx, "RandomBrightness", "random_brightness", (-1.0, 1.0), lambda r: r, ": a fraction of value_range's width")
+
+
+def _height_or_width(ctx: LayerContext, keras_class: str, axis: int) -> LayerPlan:
+    """Keras 2's RandomHeight / RandomWidth: factor a number f (the range (-f, f)) or a pair (lower, upper)
+    with upper >= lower >= -1, as Keras 2 checks it; bilinear or nearest resizing."""
+    ctx.check_arguments(("factor", "interpolation", "seed"), set())
+    _images(ctx)
+    factor = _required(ctx, "factor", 0)
+    pair = tuple(factor) if isinstance(factor, (tuple, list)) else (-factor, factor) if _number(factor) else None
+    if pair is None or len(pair) != 2 or not all(_number(f) for f in pair) or pair[1] < pair[0] or min(pair) < -1.0:
+        raise Unsupported("K2T102", f"{keras_class}(factor={factor!r}): Keras 2 takes a number or a pair (lower, upper), upper >= lower >= -1", ctx.layer.pos)
+    arguments = [repr(float(pair[0])), repr(float(pair[1])), *_keywords(ctx, {"interpolation": (1, "bilinear"), "seed": (2, None)})]
+    what = "height" if axis == 0 else "width"
+    ctx.shape = [None, ctx.shape[1], ctx.shape[2]] if axis == 0 else [ctx.shape[0], None, ctx.shape[2]]  # Keras 2's: unknown
+    helper = _helper(keras_class, "random_resize", extra=(("axis", axis), ("what", what), ("keras_class", keras_class)))
+    return _plan(ctx, helper, arguments, "Keras 2's layer: Keras 3 has none")
+
+
+@layer("RandomHeight")
+def convert_random_height(ctx: LayerContext) -> LayerPlan:
+    return _height_or_width(ctx, "RandomHeight", 0)
+
+
+@layer("RandomWidth")
+def convert_random_width(ctx: LayerContext) -> LayerPlan:
+    return _height_or_width(ctx, "RandomWidth", 1)

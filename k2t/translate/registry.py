@@ -110,7 +110,10 @@ def _sized(*families: str) -> set[str]:
 
 # Keras's image augmentation layers k2t translates (k2t/translate/augmentation.py): identity at inference,
 # random in training, and they read their images' sizes at run time.
-AUGMENTATION_LAYERS = ("RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness")
+AUGMENTATION_LAYERS = (
+    "RandomFlip", "RandomCrop", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    "RandomHeight", "RandomWidth",  # Keras 2's (Keras 3 removed them)
+)  # fmt: skip
 
 
 # Layers whose converters work when the input shape leaves sizes open (``Input(shape=(None, 8))``):
