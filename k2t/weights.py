@@ -301,14 +301,17 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
                 )
             continue
         if plan.weights == "nested" and plan.nested is not None and plan.attr is not None:
-            # A model used as a layer: its own module, transferred layer by layer.
+            # A model used as a layer: its own module, transferred layer by layer (inside TimeDistributed, the
+            # wrapper's `layer` on both sides).
+            attr = f"{plan.attr}.layer" if keras_class == "TimeDistributed" else plan.attr
+            layer = layer.layer if keras_class == "TimeDistributed" else layer
             inner_layers = None
             if plan.nested.forward_lines is not None:
                 from .parity.functional import keras_layers_for
 
                 inner_layers = keras_layers_for(layer, plan.nested)
-            inner = transfer_weights(layer, submodule(torch_model, plan.attr), plan.nested, inner_layers)
-            copied.extend(f"{plan.attr}.{attr}" for attr in inner)
+            inner = transfer_weights(layer, submodule(torch_model, attr), plan.nested, inner_layers)
+            copied.extend(f"{attr}.{name}" for name in inner)
             continue
         copier = TRANSFERS.get(plan.weights)
         if copier is None:

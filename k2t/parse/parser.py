@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
@@ -258,6 +259,9 @@ class _Parser(
                 raise _Unfollowable(node, f"`{self.code(node)}` passes *args/**kwargs, which k2t cannot follow")
             is_cell = name == "keras.layers.RNN" and (arg.keyword.value == "cell" if arg.keyword is not None else not args)
             val = (self.held_cell(arg.value, scope) if is_cell else None) or self.value(arg.value, scope)
+            wrapped = name == "keras.layers.TimeDistributed" and (arg.keyword.value == "layer" if arg.keyword is not None else not args)
+            if wrapped and isinstance(arg.value, cst.Name) and scope.model(arg.value.value) is not None:
+                val = dataclasses.replace(val, keras_call=self.nested_model(arg.value, scope))  # TimeDistributed(frame_model)
             if arg.keyword is None:
                 args.append(val)
             else:

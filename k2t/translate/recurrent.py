@@ -583,8 +583,10 @@ def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
         plan.keras_class = "TimeDistributed"
         plan.weights = "time_distributed_dense"
         return plan
-    if call.model is not None or call.short_name in ("Sequential", "Model"):
-        raise Unsupported("K2T102", f"TimeDistributed over a model ({call.short_name}) is not translated", call.pos)
+    if call.model is not None:
+        return _time_distributed_model(ctx, call)
+    if call.short_name in ("Sequential", "Model"):
+        raise Unsupported("K2T102", f"TimeDistributed over a model built in the call ({call.short_name}) is not translated: hold it in a variable", call.pos)
     converter = registry.LAYERS.get(call.short_name) if call.name.startswith("keras.layers.") else None
     if converter is None:
         raise Unsupported("K2T101", f"layer {call.name} inside TimeDistributed is not translated", call.pos)
@@ -593,6 +595,36 @@ def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
 
 # Layers whose output for a sample depends on the rest of the batch (in training).
 _BATCH_READING = frozenset({"BatchNormalization"})
+
+
+def _reads_batch(module) -> bool:
+    """A model with a layer of _BATCH_READING, nested models included."""
+    return any(plan.keras_class in _BATCH_READING or (plan.nested is not None and _reads_batch(plan.nested)) for plan in module.layers)
+
+
+def _time_distributed_model(ctx: LayerContext, call: KerasCall) -> LayerPlan:
+    """TimeDistributed over a model the script holds in a variable (a CNN over each video frame): the model's
+    module, built for one step's shape, in the generated ``TimeDistributed`` wrapper."""
+    from .nested import convert_nested
+
+    if ctx.mask.given is not None:
+        raise Unsupported("K2T102", f"TimeDistributed over a model ({call.short_name}) on a masked sequence is not translated", ctx.layer.pos)
+    ctx.keras_layout()
+    steps = ctx.shape[0]
+    step = LayerContext(ctx.builder, call, ctx.attr, list(ctx.shape[1:]), "keras", False)
+    plan = convert_nested(step)
+    per_step = _reads_batch(plan.nested)
+    wrapper = Helper(f"TimeDistributed{'PerStep' if per_step else ''}", "layers/time_distributed.py.j2", (("channels_first", False), ("per_step", per_step)))
+    ctx.helpers.extend([*step.helpers, wrapper])
+    ctx.shape = [steps, *step.shape]
+    inner = f"self.{ctx.attr}.layer"
+    return dataclasses.replace(
+        plan,
+        keras_class="TimeDistributed",
+        constructor=f"{wrapper.name}({plan.constructor})",
+        regularizers=[f"{inner}.regularization_loss()"] if plan.regularizers else [],
+        added_losses=[f"{inner}.added_loss()"] if plan.added_losses else [],
+    )
 
 
 def _folded_steps(ctx: LayerContext, call: KerasCall, converter) -> LayerPlan:
