@@ -576,14 +576,20 @@ def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:
 
 
 @main.command(short_help="Turn a trained Keras model into a state_dict.")
-@click.argument("model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model_file", metavar="MODEL", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--script",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Keras script that builds the model (converted statically, never run).",
 )
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the state_dict.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the state_dict (with MODEL).")
+@click.option(
+    "--imagenet",
+    is_flag=True,
+    help='Instead of MODEL: port Keras\'s ImageNet weights of each keras.applications model the script builds with weights="imagenet" '
+    "into Keras's cache ($KERAS_HOME/models), where the converted script loads them.",
+)
 @click.option("--class", "class_name", metavar="NAME", help="The generated module to fill, when the script builds several.")
 @click.option(
     "--param", "params", metavar="NAME=VALUE", multiple=True, callback=_parse_param,
@@ -591,13 +597,31 @@ def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:
 )  # fmt: skip
 @click.option("--tolerance", type=float, default=1e-4, show_default=True, help="Largest accepted max abs difference of the predictions.")
 @click.option("--rows", type=click.IntRange(min=1), default=64, show_default=True, help="Random input rows to compare.")
-def weights(model_file: Path, script: Path, output: Path, class_name, params, tolerance: float, rows: int) -> None:
-    """Turn a trained Keras MODEL file (.keras, .h5) into a state_dict for the module `k2t convert SCRIPT` emits.
+def weights(model_file: Path | None, script: Path, output: Path | None, imagenet: bool, class_name, params, tolerance: float, rows: int) -> None:
+    """Turn a trained Keras MODEL file (.keras, .h5) into a state_dict for the module `k2t convert SCRIPT` emits
+    (-o FILE), or with --imagenet Keras's ImageNet weights of the script's keras.applications models.
 
     The weights are verified by comparing both models' predictions on random
     inputs; the file is written only when they agree within --tolerance.
     """
-    from .trained import TrainedWeightsError, convert_trained
+    from .trained import TrainedWeightsError, convert_trained, port_imagenet
+
+    if imagenet:
+        if model_file is not None or output is not None:
+            raise click.UsageError("--imagenet takes no MODEL and no --output: it writes into Keras's cache")
+        try:
+            reports = port_imagenet(script, rows=rows, tolerance=tolerance)
+        except TrainedWeightsError as exc:
+            click.echo(f"k2t weights: {exc}", err=True)
+            sys.exit(EXIT_DIAGNOSTICS)
+        for report in reports:
+            click.echo(report.format())
+        if not all(report.ok for report in reports):
+            click.echo(f"k2t weights: the predictions differ by more than {tolerance:g}; not written", err=True)
+            sys.exit(EXIT_DIAGNOSTICS)
+        return
+    if model_file is None or output is None:
+        raise click.UsageError("give MODEL and -o FILE (or --imagenet)")
 
     try:
         report = convert_trained(

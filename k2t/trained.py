@@ -49,12 +49,19 @@ class TrainedReport:
     def ok(self) -> bool:
         return self.max_diff <= self.tolerance
 
+    def _copied(self) -> str:
+        if not self.copied:
+            return "(no layer has weights)"
+        if len(self.copied) > 8:  # a keras.applications model: hundreds of layers
+            return f"{len(self.copied)} submodules ({', '.join(self.copied[:3])}, ..., {self.copied[-1]})"
+        return ", ".join(self.copied)
+
     def format(self) -> str:
         shapes = ", ".join(str((None, *s[1:])) for s in self.input_shapes)
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.constructor.items())
         lines = [
             f"module: {self.class_name}({arguments})",
-            f"weights copied into: {', '.join(self.copied) if self.copied else '(no layer has weights)'}",
+            f"weights copied into: {self._copied()}",
             (
                 f"predictions on {self.input_shapes[0][0] if self.input_shapes else 0} random inputs of shape {shapes}: "
                 f"max abs diff {self.max_diff:.3g} (tolerance {self.tolerance:g}) -> {'OK' if self.ok else 'MISMATCH'}"
@@ -124,6 +131,49 @@ def convert_trained(
         write_state_dict(tmodel.state_dict(), Path(output))
         report.output = str(output)
     return report
+
+
+def imagenet_path(file: str) -> Path:
+    """Where the converted script looks for ported ImageNet weights: Keras's cache, $KERAS_HOME/models."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models" / file
+
+
+def port_imagenet(script: str | Path, *, rows: int = ROWS, tolerance: float = TOLERANCE, seed: int = 0) -> list[TrainedReport]:
+    """For each keras.applications model ``script`` builds with weights="imagenet": Keras's model with its ImageNet
+    weights (Keras downloads and caches the file as it always does), its weights moved into the converted module,
+    checked by comparing predictions, and written where the converted script loads them (imagenet_path)."""
+    require_frameworks()
+    from .parity.capture import quiet_tensorflow, quiet_warnings
+
+    quiet_tensorflow()
+    script = Path(script)
+    reports = []
+    with quiet_warnings():
+        conversion = _convert(script)
+        modules = [m for m in conversion.plan.modules if m.pretrained is not None]
+        if not modules:
+            raise TrainedWeightsError(f'{script}: builds no keras.applications model with weights="imagenet" that k2t translates')
+        keras = _import_keras()
+        for module_plan in modules:
+            pretrained = module_plan.pretrained
+            output = imagenet_path(pretrained.file)
+            report = TrainedReport(f"keras.applications.{pretrained.keras_class} (ImageNet)", str(script), tolerance=tolerance)
+            try:
+                kmodel = getattr(keras.applications, pretrained.keras_class)(**dict(pretrained.keyword_arguments))
+            except Exception as exc:  # noqa: BLE001 - a download or a file Keras refuses: the user needs the message
+                raise TrainedWeightsError(f"keras.applications.{pretrained.keras_class}: Keras cannot load its ImageNet weights: {type(exc).__name__}: {exc}") from None
+            report.class_name = module_plan.class_name
+            tmodel = build_module(conversion, module_plan, {})
+            report.copied = _transfer(kmodel, tmodel, module_plan, list(kmodel.layers))
+            inputs = random_inputs(kmodel, rows, seed)
+            report.input_shapes = [tuple(x.shape) for x in inputs]
+            report.max_diff = compare_predictions(kmodel, tmodel, inputs)
+            if report.ok:
+                write_state_dict(tmodel.state_dict(), output)
+                report.output = str(output)
+            reports.append(report)
+    return reports
 
 
 # ------------------------------------------------------------------ the steps

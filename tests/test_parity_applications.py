@@ -241,21 +241,19 @@ def test_transfer_learning_fixture_matches_keras():
 
 
 @pytest.mark.parametrize(
-    ("call", "column"),
+    ("call", "file"),
     [
-        # At the argument, or at the call when Keras's default (imagenet) applies.
-        ('keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet")', len("base = ") + 83 + 1),
-        ("keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3))", len("base = ") + 1),
+        ('keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet")', "MobileNetV2_imagenet_32x32_notop.pt"),
+        ("keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3))", "ResNet50_imagenet_32x32_notop.pt"),  # Keras's default
     ],
     ids=["imagenet", "default_imagenet"],
 )
-def test_imagenet_weights_point_at_k2t_weights(call, column):
+def test_imagenet_weights_are_loaded_from_the_port_k2t_weights_makes(call, file):
+    """tests/test_applications_imagenet.py ports and loads them."""
     source = f"import keras\n\nbase = {call}\n"
     result = k2t.convert_source(source, filename="train.py")
-    (diagnostic,) = result.diagnostics
-    assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, column, "K2T102")
-    assert "k2t weights" in diagnostic.message
-
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert f'base.load_state_dict(imagenet_weights("{file}"))' in result.output
 
 
 PREPROCESS_SCRIPT = """\
@@ -314,8 +312,8 @@ def test_shape_and_parameter_count_match_keras(call):
 @requires_torch
 @requires_keras
 def test_k2t_weights_ports_a_saved_model_holding_an_application(tmp_path):
-    """What the weights="imagenet" diagnostic advises: the Keras model saved with its weights, ported into the
-    module of the script that says weights=None."""
+    """A Keras model saved with an application's weights (fine-tuned, say), ported into the module of the script
+    that says weights=None."""
     import keras
     import numpy as np
 
@@ -662,12 +660,12 @@ def test_more_preprocess_input_repeat_kerass_arithmetic(family):
         ("keras.applications.Xception(input_shape=(70, 71, 3), include_top=False, weights=None)", "70", "smaller than 71x71"),
         ("keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=1, weights=None)", "1,", "must be True or False"),
         ("keras.applications.MobileNet(input_shape=(32, 32, 3), depth_multiplier=0.5, weights=None)", "0.5", "a positive integer"),
-        ("keras.applications.InceptionV3(include_top=False, input_shape=(75, 75, 3))", "keras", "k2t weights"),
+        ("keras.applications.InceptionV3(input_shape=(75, 75, 3), classes=10)", "10", "its classifier has 1000 classes"),
     ],
-    ids=["xception_too_small", "minimalistic_not_bool", "depth_multiplier_float", "inception_default_imagenet"],
+    ids=["xception_too_small", "minimalistic_not_bool", "depth_multiplier_float", "inception_default_imagenet_classes"],
 )
 def test_more_applications_diagnose_what_keras_refuses(call, at, message):
-    """At the argument (at the call for Keras's default weights, "imagenet")."""
+    """At the argument (Keras's default weights are "imagenet", whose classifier has 1000 classes)."""
     result = k2t.convert_source(f"import keras\n\nbase = {call}\n", filename="train.py")
     (diagnostic,) = result.diagnostics
     assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, len("base = ") + call.index(at) + 1, "K2T102")

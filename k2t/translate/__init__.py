@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -396,6 +397,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
         plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+        if module.pretrained is not None:
+            _load_pretrained(spec, module, plan, script)
     translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
@@ -685,6 +688,17 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     plan.statements[id(compile_spec.statement)] = [f"{optimizer_var} = {training.optimizer}{optimizer.comment}"]
     plan.functions.use([*loss.functions, *(f for metric in metrics for f in metric.functions)])
     return training
+
+
+def _load_pretrained(spec, module: ModulePlan, plan: ScriptPlan, script: KerasScript) -> None:
+    """weights="imagenet": after the construction, the ImageNet weights `k2t weights --imagenet` ported."""
+    if spec.var is None:
+        plan.statements.pop(id(spec.statement))
+        plan.todos.append(Todo(spec.statement, "K2T102", f'{module.pretrained.keras_class}(weights="imagenet") returned at once is not translated: assign it to a name first', spec.pos))
+        return
+    script_name = os.path.basename(script.path) if script.path else "<the Keras script>"
+    loader = plan.add_helper(Helper("imagenet_weights", "functions/imagenet_weights.py.j2", (("script", script_name),)))
+    plan.statements[id(spec.statement)].append(f'{spec.var}.load_state_dict({loader.name}("{module.pretrained.file}"))  # Keras\'s ImageNet weights')
 
 
 # Keras's mean metrics on a masked output (k2t.translate.masking): a stateful object over the metric's function.

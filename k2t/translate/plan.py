@@ -99,6 +99,9 @@ class ModulePlan:
     # the mask as an expression of the model's input `x`, the body of its `compute_mask(self, x)`, with which
     # the generated fit and evaluate mask the loss and metrics as Keras does.
     output_mask: str | None = None
+    # A keras.applications model with Keras's ImageNet weights (k2t.translate.applications.Pretrained): the
+    # converted script loads them, ported once by `k2t weights --imagenet`.
+    pretrained: object | None = None
 
     @property
     def has_regularization(self) -> bool:

@@ -8,6 +8,7 @@ submodules, so that Keras's weights transfer layer by layer, by Keras's layer na
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ...diagnostics import Unsupported
@@ -135,6 +136,17 @@ class ApplicationArgs:
     options: dict = field(default_factory=dict)  # a family's own arguments (OPTIONS), Keras's defaults filled in
     include_preprocessing: bool = True  # ConvNeXt, EfficientNetV2: the input's normalisation inside the model
     name: str | None = None  # ConvNeXt's model name, which prefixes its layers' names (None: Keras's default)
+    pretrained: Pretrained | None = None  # weights="imagenet" (Keras's default)
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A keras.applications model with Keras's ImageNet weights: the Keras call that loads them (`k2t weights
+    --imagenet` builds it once and ports its weights) and the file the converted script loads them from."""
+
+    keras_class: str
+    keyword_arguments: tuple[tuple[str, object], ...]  # every argument, as Keras reads it, weights="imagenet"
+    file: str  # the ported state_dict's name in Keras's cache ($KERAS_HOME/models)
 
 
 @dataclass
@@ -170,16 +182,14 @@ def application_args(call: KerasCall) -> ApplicationArgs:
             "K2T102", f"{call.short_name}({unknown[0]}=...) is not an argument Keras takes", unknown[1].pos
         )
     weights = given.get("weights")
-    if weights is None or weights.literal is not None:
-        # Keras's default is "imagenet": a download k2t never makes, nor writes into the script. A model whose
-        # script says weights=None has the same architecture, which `k2t weights` fills from a saved Keras model.
-        where = weights.pos if weights is not None else call.pos
-        written = f"weights={weights.code}" if weights is not None else 'weights="imagenet" (Keras\'s default)'
+    imagenet = weights is None or weights.literal == "imagenet"  # Keras's default
+    if not imagenet and (weights is None or weights.literal is not None):
+        # A weights file of the script's: the same architecture with weights=None, filled by `k2t weights`.
         raise Unsupported(
             "K2T102",
-            f"{call.short_name}({written}) is not translated: with weights=None here, save the Keras model holding "
-            'the weights (model.save("m.keras")) and port them with `k2t weights m.keras --script <this script>`',
-            where,
+            f"{call.short_name}(weights={weights.code if weights is not None else ''}) is not translated: with weights=None here, save the Keras model "
+            'holding the weights (model.save("m.keras")) and port them with `k2t weights m.keras --script <this script>`',
+            weights.pos if weights is not None else call.pos,
         )
     if "input_tensor" in given and given["input_tensor"].literal is not None:
         raise Unsupported(
@@ -232,6 +242,14 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     arguments = ", ".join(
         [*(value.code for value in call.args), *(f"{key}={value.code}" for key, value in call.kwargs)]
     )
+    pretrained = None
+    if imagenet:
+        if include_top and classes != 1000:
+            raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet", classes={classes}): Keras refuses it (its classifier has 1000 classes)', given["classes"].pos)
+        if input_shape[2] != 3:
+            where = given["input_shape"].pos if "input_shape" in given else call.pos
+            raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet") on {input_shape[2]} channels: Keras refuses it', where)
+        pretrained = _pretrained(call, given, tuple(input_shape), bool(include_top))
     return ApplicationArgs(
         include_top=bool(include_top),
         input_shape=tuple(input_shape),
@@ -243,7 +261,23 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         options=_options(call, given),
         include_preprocessing=bool(include_preprocessing),
         name=name,
+        pretrained=pretrained,
     )
+
+
+def _pretrained(call: KerasCall, given: dict, input_shape: tuple, include_top: bool) -> Pretrained:
+    """The Keras call `k2t weights --imagenet` makes, and the name of the file it writes: the model, its input
+    size, and each other argument that changes the weights (Keras's MobileNets have one set per input size)."""
+    keywords = {key: value.literal for key, value in given.items() if value.is_literal and key not in ("weights", "name")}
+    keywords.update(input_shape=input_shape, weights="imagenet")
+    parts = [call.short_name, "imagenet", f"{input_shape[0]}x{input_shape[1]}"]
+    if not include_top:
+        parts.append("notop")
+    for key in sorted(keywords):
+        if key not in ("include_top", "input_shape", "weights", "pooling", "classifier_activation", "classes"):
+            parts.append(f"{key}-{keywords[key]}")
+    file = re.sub(r"[^A-Za-z0-9_.-]+", "", "_".join(parts)) + ".pt"
+    return Pretrained(call.short_name, tuple(sorted(keywords.items())), file)
 
 
 def _check_min_size(call: KerasCall, given: dict, input_shape) -> None:
@@ -340,4 +374,5 @@ def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
         helpers=[BATCH_NORM, *helpers],
         source=Helper(class_name, template, tuple(context.items())),
         keras_layer_names=layers.names,
+        pretrained=args.pretrained,
     )
