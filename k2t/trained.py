@@ -157,7 +157,7 @@ def port_imagenet(script: str | Path, *, rows: int = ROWS, tolerance: float = TO
         keras = _import_keras()
         for module_plan in modules:
             pretrained = module_plan.pretrained
-            output = imagenet_path(pretrained.file)
+            output = Path(pretrained.output) if pretrained.path_code is not None else imagenet_path(pretrained.file)
             report = TrainedReport(f"keras.applications.{pretrained.keras_class} (ImageNet)", str(script), tolerance=tolerance)
             try:
                 kmodel = getattr(keras.applications, pretrained.keras_class)(**dict(pretrained.keyword_arguments))

@@ -40,7 +40,7 @@ def test_the_converted_script_loads_the_ported_weights_after_building_the_archit
     ("arguments", "message"),
     [
         ('weights="imagenet", classes=10', "Keras refuses it (its classifier has 1000 classes)"),
-        ('weights="my_weights.h5"', 'weights="my_weights.h5") is not translated'),
+        ("weights=3", "k2t takes None, \"imagenet\" or the path of Keras's weight file"),
         ('weights="imagenet", include_top=False, input_shape=(32, 32, 1)', "on 1 channels: Keras refuses it"),
     ],
 )
@@ -106,6 +106,27 @@ def test_k2t_weights_ports_kerass_imagenet_file_into_its_cache(tmp_path, monkeyp
     x = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype("float32")
     with torch.no_grad():
         np.testing.assert_allclose(module(torch.as_tensor(x)).numpy(), np.asarray(reference(x, training=False)), atol=1e-4)
+
+
+@requires_keras
+@requires_torch
+def test_a_scripts_own_copy_of_kerass_weight_file_is_ported_beside_it(tmp_path, monkeypatch):
+    """weights=<path> (Kaggle's copy of resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5): Keras loads that
+    file; the port lies beside it (.pt), where the converted script reads it, the path as the script computes it."""
+    import keras
+
+    monkeypatch.chdir(tmp_path)
+    keras.utils.set_random_seed(2)
+    reference = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, alpha=0.35, weights=None)
+    reference.save_weights("mobilenet_v2.weights.h5")
+    source = SCRIPT.replace('pooling="avg")', 'pooling="avg", weights=WEIGHTS)').replace("IMAGE_SIZE = 32\n", 'IMAGE_SIZE = 32\nWEIGHTS = "mobilenet_v2.weights.h5"\n')
+    result = k2t.convert_source(source, "train.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "base.load_state_dict(imagenet_weights(path=WEIGHTS))" in result.output
+    (tmp_path / "train.py").write_text(source, encoding="utf-8")
+    ported = CliRunner().invoke(main, ["weights", "--imagenet", "--script", "train.py"])
+    assert ported.exit_code == 0, ported.output
+    assert "wrote mobilenet_v2.weights.pt" in ported.output and (tmp_path / "mobilenet_v2.weights.pt").is_file()
 
 
 def test_imagenet_takes_no_model_file(tmp_path):

@@ -698,7 +698,8 @@ def _load_pretrained(spec, module: ModulePlan, plan: ScriptPlan, script: KerasSc
         return
     script_name = os.path.basename(script.path) if script.path else "<the Keras script>"
     loader = plan.add_helper(Helper("imagenet_weights", "functions/imagenet_weights.py.j2", (("script", script_name),)))
-    plan.statements[id(spec.statement)].append(f'{spec.var}.load_state_dict({loader.name}("{module.pretrained.file}"))  # Keras\'s ImageNet weights')
+    source = f'"{module.pretrained.file}"' if module.pretrained.path_code is None else f"path={module.pretrained.path_code}"
+    plan.statements[id(spec.statement)].append(f"{spec.var}.load_state_dict({loader.name}({source}))  # Keras's ImageNet weights")
 
 
 # Keras's mean metrics on a masked output (k2t.translate.masking): a stateful object over the metric's function.

@@ -145,8 +145,17 @@ class Pretrained:
     --imagenet` builds it once and ports its weights) and the file the converted script loads them from."""
 
     keras_class: str
-    keyword_arguments: tuple[tuple[str, object], ...]  # every argument, as Keras reads it, weights="imagenet"
+    keyword_arguments: tuple[tuple[str, object], ...]  # every argument, as Keras reads it, weights="imagenet" (or a path)
     file: str  # the ported state_dict's name in Keras's cache ($KERAS_HOME/models)
+    path_code: str | None = None  # weights=<path>: the script's expression of it (the port lies beside it, as .pt)
+
+    @property
+    def output(self) -> str:
+        """Where `k2t weights --imagenet` writes the port, relative paths to the current directory as Keras reads them."""
+        if self.path_code is None:
+            return ""
+        path = dict(self.keyword_arguments)["weights"]
+        return path.rsplit(".", 1)[0] + ".pt" if "." in path.rsplit("/", 1)[-1] else path + ".pt"
 
 
 @dataclass
@@ -183,13 +192,13 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         )
     weights = given.get("weights")
     imagenet = weights is None or weights.literal == "imagenet"  # Keras's default
-    if not imagenet and (weights is None or weights.literal is not None):
-        # A weights file of the script's: the same architecture with weights=None, filled by `k2t weights`.
+    # A path to a copy of Keras's weight file (a Kaggle dataset's resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5).
+    weight_path = weights if weights is not None and isinstance(weights.literal, str) and not imagenet else None
+    if not imagenet and weight_path is None and weights is not None and weights.literal is not None:
         raise Unsupported(
             "K2T102",
-            f"{call.short_name}(weights={weights.code if weights is not None else ''}) is not translated: with weights=None here, save the Keras model "
-            'holding the weights (model.save("m.keras")) and port them with `k2t weights m.keras --script <this script>`',
-            weights.pos if weights is not None else call.pos,
+            f"{call.short_name}(weights={weights.code}) is not translated: k2t takes None, \"imagenet\" or the path of Keras's weight file",
+            weights.pos,
         )
     if "input_tensor" in given and given["input_tensor"].literal is not None:
         raise Unsupported(
@@ -243,13 +252,13 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         [*(value.code for value in call.args), *(f"{key}={value.code}" for key, value in call.kwargs)]
     )
     pretrained = None
-    if imagenet:
+    if imagenet or weight_path is not None:
         if include_top and classes != 1000:
             raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet", classes={classes}): Keras refuses it (its classifier has 1000 classes)', given["classes"].pos)
         if input_shape[2] != 3:
             where = given["input_shape"].pos if "input_shape" in given else call.pos
             raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet") on {input_shape[2]} channels: Keras refuses it', where)
-        pretrained = _pretrained(call, given, tuple(input_shape), bool(include_top))
+        pretrained = _pretrained(call, given, tuple(input_shape), bool(include_top), weight_path)
     return ApplicationArgs(
         include_top=bool(include_top),
         input_shape=tuple(input_shape),
@@ -265,11 +274,13 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     )
 
 
-def _pretrained(call: KerasCall, given: dict, input_shape: tuple, include_top: bool) -> Pretrained:
+def _pretrained(call: KerasCall, given: dict, input_shape: tuple, include_top: bool, weight_path=None) -> Pretrained:
     """The Keras call `k2t weights --imagenet` makes, and the name of the file it writes: the model, its input
     size, and each other argument that changes the weights (Keras's MobileNets have one set per input size)."""
     keywords = {key: value.literal for key, value in given.items() if value.is_literal and key not in ("weights", "name")}
-    keywords.update(input_shape=input_shape, weights="imagenet")
+    keywords.update(input_shape=input_shape, weights="imagenet" if weight_path is None else weight_path.literal)
+    if weight_path is not None:
+        return Pretrained(call.short_name, tuple(sorted(keywords.items())), "", weight_path.code)
     parts = [call.short_name, "imagenet", f"{input_shape[0]}x{input_shape[1]}"]
     if not include_top:
         parts.append("notop")
