@@ -21,6 +21,11 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("tf_keras.", "keras."),
     # The standalone package behind Keras 2.1-2.3's keras.preprocessing.
     ("keras_preprocessing.", "keras.preprocessing."),
+    # TensorFlow 2 exports these Keras modules at its top level too: tf.optimizers.Adam is tf.keras.optimizers.Adam.
+    ("tensorflow.optimizers.", "keras.optimizers."),
+    ("tensorflow.losses.", "keras.losses."),
+    ("tensorflow.metrics.", "keras.metrics."),
+    ("tensorflow.initializers.", "keras.initializers."),
 )
 
 # Symbols that Keras exports under several module paths.

@@ -44,6 +44,12 @@ def test_every_import_spelling_reaches_the_same_model(imports):
         ("keras.layers.Input", "keras.Input"),
         ("tensorflow.keras.optimizers.legacy.Adam", "keras.optimizers.Adam"),
         ("keras.api.losses.Huber", "keras.losses.Huber"),
+        # TensorFlow 2's top-level exports of Keras modules.
+        ("tensorflow.optimizers.Adam", "keras.optimizers.Adam"),
+        ("tensorflow.losses.MeanSquaredError", "keras.losses.MeanSquaredError"),
+        ("tensorflow.metrics.AUC", "keras.metrics.AUC"),
+        ("tensorflow.initializers.GlorotNormal", "keras.initializers.GlorotNormal"),
+        ("tensorflow.math.reduce_sum", "tensorflow.math.reduce_sum"),
         ("numpy.array", "numpy.array"),
     ],
 )
