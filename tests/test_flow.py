@@ -160,6 +160,17 @@ def test_image_data_format_branch_keeps_the_channels_last_branch():
     assert "nn.Conv2d(1, 4, (2, 2))" in result.output or "nn.Conv2d(1, 4, 2)" in result.output
 
 
+def test_keras_1_dim_ordering_branch_keeps_the_tf_branch():
+    """Keras 1's K.image_dim_ordering() == "th" (Keras 2 kept it: "tf" is channels_last), and its setter to "tf"."""
+    body = CHANNELS_BRANCH.replace('K.image_data_format() == "channels_first"', 'K.image_dim_ordering() == "th"')
+    result = convert(script('    K.set_image_dim_ordering("tf")\n' + body))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "image_dim_ordering" not in result.output and "input_shape = (2, 4, 1)" in result.output
+    assert [d.code for d in result.diagnostics] == ["K2T105"]  # the setter left out, as Keras's default
+    reordered = convert(script('    K.set_image_dim_ordering("th")\n' + body))
+    assert "K2T100" in [d.code for d in reordered.diagnostics]  # channels-first stays reported
+
+
 @requires_torch
 @requires_keras
 @pytest.mark.parity

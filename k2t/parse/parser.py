@@ -143,6 +143,8 @@ class _Parser(
     def folded_keras_call(self, node: cst.Call) -> object | None:
         if self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format") and not node.args:
             return self.image_data_format
+        if self.keras_name(node.func) == "keras.backend.image_dim_ordering" and not node.args and self.image_data_format is not None:
+            return "tf" if self.image_data_format == "channels_last" else "th"  # Keras 1's names, which Keras 2 kept
         return None
 
     def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
@@ -451,6 +453,10 @@ class _Parser(
         ):  # fmt: skip
             value = node.args[0].value if node.args else None
             self.image_data_format = ast.literal_eval(self.code(value)) if isinstance(value, cst.SimpleString) else None
+        elif isinstance(node, cst.Call) and self.keras_name(node.func) == "keras.backend.set_image_dim_ordering":
+            value = node.args[0].value if node.args else None
+            ordering = ast.literal_eval(self.code(value)) if isinstance(value, cst.SimpleString) else None
+            self.image_data_format = {"tf": "channels_last", "th": "channels_first"}.get(ordering)
 
     def _simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         if isinstance(small, (cst.Import, cst.ImportFrom)):

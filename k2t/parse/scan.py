@@ -141,12 +141,13 @@ class ScanMixin:
             message = "keras.utils.plot_model() draws a diagram of the Keras model; torch has none, so the line is left out (print(model) shows the module)"
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
-        if name in _SET_IMAGE_DATA_FORMAT and _alone_in(statement, node) and _string_argument(node) == DEFAULT_IMAGE_DATA_FORMAT:
+        default = _string_argument(node) == DEFAULT_IMAGE_DATA_FORMAT or (name == SET_DIM_ORDERING and _string_argument(node) == "tf")
+        if name in _SET_IMAGE_DATA_FORMAT and _alone_in(statement, node) and default:
             # Keras 3's default already, and the layout of every module k2t writes (channels-first stays a K2T100).
             _mark_subtree(node, self.consumed)
             self.script.removed.add(id(statement))
             message = (
-                f"{name}({DEFAULT_IMAGE_DATA_FORMAT!r}) sets Keras's default layout, the one the converted modules "
+                f"{name}({_string_argument(node)!r}) sets Keras's default layout, the one the converted modules "
                 f"take their data in, so the line is left out"
             )
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
@@ -358,7 +359,9 @@ _UNTRANSLATED_APIS = {
         "in the environment the script starts in"
     )),
 }
-_SET_IMAGE_DATA_FORMAT = frozenset({"keras.backend.set_image_data_format", "keras.config.set_image_data_format"})
+# Keras 1's spelling, which Keras 2 kept: "tf" is channels_last, "th" channels_first.
+SET_DIM_ORDERING = "keras.backend.set_image_dim_ordering"
+_SET_IMAGE_DATA_FORMAT = frozenset({"keras.backend.set_image_data_format", "keras.config.set_image_data_format", SET_DIM_ORDERING})
 
 
 def _string_argument(call: cst.Call) -> str | None:

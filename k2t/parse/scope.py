@@ -248,7 +248,7 @@ def _reads_image_data_format(test: cst.BaseExpression, parser: _Parser) -> bool:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
-            if parser.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format"):
+            if parser.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format", "keras.backend.image_dim_ordering"):
                 found = True
 
     test.visit(Finder())

@@ -99,6 +99,7 @@ FUNCTIONS = (
     "tensorflow.random.set_seed",
     "keras.backend.image_data_format",
     "keras.config.image_data_format",
+    "keras.backend.image_dim_ordering",
     *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
     *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
     *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),

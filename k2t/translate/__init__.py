@@ -1037,6 +1037,8 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
         return f"{plan.name('to_categorical')}({', '.join(args)})"
     if call.name in ("keras.backend.image_data_format", "keras.config.image_data_format") and not call.args:
         return '"channels_last"'  # Keras 3's default; the converted modules take channels-last data as Keras does
+    if call.name == "keras.backend.image_dim_ordering" and not call.args:
+        return '"tf"'  # Keras 1's name of channels_last (Keras 3 removed the function)
     if call.name == "keras.utils.clear_session":
         return ""  # nothing to clear in torch: the statement goes
     if call.name in DATASET_FUNCTIONS:
