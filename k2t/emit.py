@@ -376,7 +376,10 @@ def render_batches(plan: ScriptPlan) -> str:
     if "predict_batches" in plan.features:
         convert_inputs, forward = _predict_batch_inputs(plan)
         context = plan.precision.template_context()
-        parts.append(render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, forward=forward, **context))
+        several_outputs = any(len(m.output_names) > 1 for m in plan.modules)  # Keras returns a list of arrays
+        parts.append(
+            render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, forward=forward, several_outputs=several_outputs, **context)
+        )
     return "\n\n\n".join(parts)
 
 

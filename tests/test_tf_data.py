@@ -6,7 +6,7 @@ its buffer). Training on such a pipeline against Keras: test_parity_tf_data.py."
 import textwrap
 
 import numpy as np
-from conftest import requires_keras, requires_torch
+from conftest import requires_keras, requires_torch, run_standalone
 from unwrapped import prose, unwrapped
 
 import k2t
@@ -384,3 +384,36 @@ def test_the_other_sources_give_tf_datas_elements_dtypes_and_counts(tmp_path):
     for (i, a), (ti, ta) in zip(torch_side["iterated"], keras_side["iterated"], strict=True):
         assert i == ti
         np.testing.assert_array_equal(a, ta)
+
+
+MULTI_OUTPUT_PREDICT = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(40, 5)).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = keras.Input(shape=(5,))
+h = layers.Dense(8, activation="relu")(inputs)
+model = keras.Model(inputs, [layers.Dense(1, name="value")(h), layers.Dense(3, activation="softmax", name="kind")(h)])
+model.compile(optimizer="adam", loss=["mse", "sparse_categorical_crossentropy"])
+value, kind = model.predict(tf.data.Dataset.from_tensor_slices(x).batch(16), verbose=0)
+on_arrays = model.predict(x, verbose=0)
+print("SHAPES", value.shape, kind.shape)
+print("SAME", max(float(np.abs(a - b).max()) for a, b in zip((value, kind), on_arrays)))
+"""
+
+
+@requires_torch
+def test_predict_on_batches_of_a_model_of_several_outputs_returns_a_list_of_arrays(tmp_path):
+    """As Keras: one array per output, in the model's order, equal to predict on the same arrays."""
+    result = k2t.convert_source(MULTI_OUTPUT_PREDICT, "train.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    script = tmp_path / "train.py"
+    script.write_text(result.output, encoding="utf-8")
+    run = run_standalone(script)
+    assert run.returncode == 0, run.stderr
+    assert "SHAPES (40, 1) (40, 3)" in run.stdout
+    assert float(run.stdout.split("SAME ")[1].split()[0]) < 1e-6, run.stdout

@@ -972,8 +972,6 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
         # (emit._predict_batch_inputs) and returns one array.
         if sum(len(m.forward_args) > 1 for m in plan.modules) > 1:
             raise Unsupported("K2T130", f"{call.method}() on a generator beside two models of several inputs is not translated", call.pos)
-        if any(len(m.output_names) > 1 for m in plan.modules):
-            raise Unsupported("K2T130", f"{call.method}() on a generator beside a model with several outputs is not translated", call.pos)
         plan.features.add("predict_batches")
         return batches_call_code(plan.name("predict_batches"), [call.model], given)
     if training is None:
