@@ -274,3 +274,17 @@ def test_keras1_model_constructor_keywords_convert_as_keras2s():
     assert keras1.ok and keras1.output == keras2.output
     twice = k2t.convert_source(head + "model = keras.Model(a, output=b, outputs=b)\n" + tail)
     assert any("given `outputs` twice" in d.message for d in twice.diagnostics)
+
+
+def test_the_scikit_learn_wrapper_is_a_located_diagnostic_naming_what_to_use():
+    """Keras 2's keras.wrappers.scikit_learn (issue 13: "a clear diagnostic if not")."""
+    source = (
+        "from keras.wrappers.scikit_learn import KerasRegressor\n"
+        "from keras.models import Sequential\nfrom keras.layers import Dense\n\n\n"
+        "def build():\n    model = Sequential([Dense(1, input_dim=3)])\n    model.compile(loss='mse', optimizer='sgd')\n    return model\n\n\n"
+        "estimator = KerasRegressor(build_fn=build, epochs=2)\n"
+    )
+    result = k2t.convert_source(source, "case.py")
+    [diagnostic] = [d for d in result.diagnostics if "scikit" in d.message]
+    assert (diagnostic.code, diagnostic.line) == ("K2T100", 12)
+    assert "Keras 3 has none" in diagnostic.message and "NeuralNetRegressor" in diagnostic.message

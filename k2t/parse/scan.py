@@ -348,6 +348,14 @@ class ScanMixin:
 
 # Keras APIs that stay a K2T100 where the parser meets them, with the reason.
 _UNTRANSLATED_APIS = {
+    **{
+        f"keras.wrappers.scikit_learn.{wrapper}": (
+            f"`keras.wrappers.scikit_learn.{wrapper}` (Keras 2's scikit-learn wrapper; Keras 3 has none) is not translated: "
+            f"skorch's {'NeuralNetClassifier' if wrapper == 'KerasClassifier' else 'NeuralNetRegressor'} wraps a torch module for "
+            "scikit-learn, or fit the model the build function returns as the script's other models"
+        )
+        for wrapper in ("KerasClassifier", "KerasRegressor")
+    },
     "keras.backend.batch_set_value": (
         "`keras.backend.batch_set_value` is translated in a metric class or a loss (torch tensors there); here its "
         "variables are Keras weights, which k2t does not map to the module's parameters (torch's layouts differ): "
