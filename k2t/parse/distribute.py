@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .syntax import _mark_subtree
+from .syntax import _mark_subtree, calls_in
 
 # Canonical constructor -> whether it replicates over several devices (else it is one replica).
 STRATEGIES: dict[str, bool] = {
@@ -86,7 +86,7 @@ class DistributeMixin:
         found: dict[str, list[tuple[cst.SimpleStatementLine, cst.Call, bool]]] = {}
         for statement in _module_level_statements(self.module.body):
             small = statement.body[0] if len(statement.body) == 1 else None
-            for call in _calls_in(statement):
+            for call in calls_in(statement):
                 name = self.keras_name(call.func)
                 if name in _UNTRANSLATED_STRATEGIES:
                     _mark_subtree(call.func, self.consumed)
@@ -124,17 +124,6 @@ def _blocks_of(statement: cst.BaseCompoundStatement) -> list:
     for handler in getattr(statement, "handlers", ()):
         blocks.append(handler.body.body)
     return blocks
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            calls.append(call)
-
-    node.visit(Finder())
-    return calls
 
 
 class _Uses(cst.CSTVisitor):

@@ -406,6 +406,18 @@ LAYERS_CALLED_ON_DATA = frozenset(
 )
 
 
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every Call node under ``node``, in source order."""
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Finder())
+    return found
+
+
 def names_in(node: cst.CSTNode) -> list[cst.Name]:
     """Every Name node under ``node``, in source order."""
     found: list[cst.Name] = []

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from ..ops.creation import is_string_literal
+from ..parse.syntax import calls_in
 
 # The ops that make a tensor of the strings they are given (Keras 2's K.constant casts to floatx: no strings).
 STRING_TENSOR_OPS = frozenset({"tensorflow.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"})
@@ -40,7 +41,7 @@ def host_string_calls(module: cst.Module, lines: list[cst.SimpleStatementLine], 
             continue
         small = line.body[0]
         value = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
-        for call in _calls_in(small):
+        for call in calls_in(small):
             data = _string_data(call, keras_name)
             if data is None:
                 continue
@@ -79,17 +80,6 @@ def _feeds_text_data(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool
         and call.func.attr.value in _TEXT_DATA_METHODS
         and arg.star == ""
     )
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            calls.append(call)
-
-    node.visit(Finder())
-    return calls
 
 
 def _parents(module: cst.Module) -> dict[int, cst.CSTNode]:

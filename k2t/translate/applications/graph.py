@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..dims import known
 from . import Layers
 
 
@@ -37,6 +38,16 @@ class Graph:
         inputs = (inputs,) if isinstance(inputs, int) else inputs
         self.nodes.append(Node(inputs, keras_name, keras_class, attr, weights))
         return len(self.nodes) - 1
+
+    def add_top(self, x: int, args, spatial: int, features: int) -> tuple[int, list]:
+        """Keras's head of Xception and InceptionV3: the classifier (average pooling, then Dense "predictions"),
+        or the pooling asked for, or none; the node and the output shape."""
+        if args.include_top:
+            x = self.add(x, "avg_pool", "GlobalAveragePooling2D")
+            return self.add(x, "predictions", "Dense", "predictions", "dense"), known([args.classes])
+        if args.pooling is not None:
+            return self.add(x, "", "GlobalAveragePooling2D" if args.pooling == "avg" else "GlobalMaxPooling2D"), known([features])
+        return x, known([spatial, spatial, features])
 
     def layers(self, output: int) -> Layers:
         """The layers in Keras's order, the input aside."""

@@ -6,7 +6,6 @@ so the weights go by Keras's order of its layers (k2t.translate.applications.gra
 
 from __future__ import annotations
 
-from ..dims import known
 from . import BATCH_NORM, ApplicationArgs, block_definition
 from .graph import Graph
 
@@ -48,15 +47,7 @@ def build(args: ApplicationArgs):
     # "valid" 3x3 convolutions and poolings: conv1 (stride 2), conv2, pool, conv5, pool, mixed3 and mixed8 (stride 2).
     for stride in (2, 1, 2, 1, 2, 2, 2):
         spatial = (spatial - 3) // stride + 1
-    if args.include_top:
-        x = graph.add(x, "avg_pool", "GlobalAveragePooling2D")
-        x = graph.add(x, "predictions", "Dense", "predictions", "dense")
-        output_shape = known([args.classes])
-    elif args.pooling is not None:
-        x = graph.add(x, "", "GlobalAveragePooling2D" if args.pooling == "avg" else "GlobalMaxPooling2D")
-        output_shape = known([2048])
-    else:
-        output_shape = known([spatial, spatial, 2048])
+    x, output_shape = graph.add_top(x, args, spatial, 2048)
     context = {
         "channels_first": [*STEM, *(name for name, *_ in BLOCKS)],
         "conv_bn": CONV_BN,

@@ -3,7 +3,6 @@ each entry and exit block added to a strided 1x1 shortcut convolution that Keras
 
 from __future__ import annotations
 
-from ..dims import known
 from . import BATCH_NORM, SAME_PADDING, ApplicationArgs, block_definition
 from .graph import Graph
 
@@ -46,15 +45,7 @@ def build(args: ApplicationArgs):
         x = graph.add(x, name, "SeparableConv2D", name, "separable_conv")
         x = graph.add(x, f"{name}_bn", "BatchNormalization", f"{name}_bn", "batchnorm")
         x = graph.add(x, f"{name}_act", "Activation")
-    if args.include_top:
-        x = graph.add(x, "avg_pool", "GlobalAveragePooling2D")
-        x = graph.add(x, "predictions", "Dense", "predictions", "dense")
-        output_shape = known([args.classes])
-    elif args.pooling is not None:
-        x = graph.add(x, "", "GlobalAveragePooling2D" if args.pooling == "avg" else "GlobalMaxPooling2D")
-        output_shape = known([2048])
-    else:
-        output_shape = known([spatial, spatial, 2048])
+    x, output_shape = graph.add_top(x, args, spatial, 2048)
     context = {
         "channels_first": [
             "block1_conv1",
