@@ -93,16 +93,22 @@ def test_pooling_the_input_directly(tmp_path):
     assert_parity(script(layers, shape=(12, 12, 3)), tmp_path)
 
 
-def test_stacked_pooling_after_relu(tmp_path):
-    """Max pooling of a ReLU: ties at 0 get no gradient on either side."""
+@pytest.mark.parametrize("rank", [1, 2])
+def test_stacked_pooling_after_relu(rank, tmp_path):
+    """Max pooling of a ReLU: ties at 0 get no gradient on either side. The module applies each ReLU after the
+    pooling (k2t.translate.model._relu_after_max_pooling): every layer's output and the training match Keras's."""
     layers = [
-        'keras.layers.Conv2D(6, 3, activation="relu")',
-        "keras.layers.MaxPooling2D()",
-        'keras.layers.Conv2D(4, 3, padding="same", activation="relu")',
-        'keras.layers.MaxPooling2D(padding="same")',
+        f'keras.layers.Conv{rank}D(6, 3, activation="relu")',
+        f"keras.layers.MaxPooling{rank}D()",
+        f'keras.layers.Conv{rank}D(4, 3, padding="same", activation="relu")',
+        f'keras.layers.MaxPooling{rank}D(padding="same")',
         *OUT,
     ]
-    assert_parity(script(layers, shape=(12, 12, 3)), tmp_path)
+    source = script(layers, shape=(12, 3) if rank == 1 else (12, 12, 3))
+    output = k2t.convert_source(source, "case.py").output
+    assert f"x = self.conv{rank}d(x)\n        x = F.relu(self.max_pooling{rank}d(x))" in output
+    report = assert_parity(source, tmp_path)
+    assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
 
 
 GLOBAL = {

@@ -456,6 +456,7 @@ def translate_model(
         plans.append(plan)
         helpers.extend(ctx.helpers)
         shape = ctx.shape
+    _relu_after_max_pooling(plans)
     output_mask = None
     if layers and mask is not None:
         if mask_from_input is None:
@@ -479,6 +480,26 @@ def translate_model(
     from .blocks import factor_sequential_blocks  # blocks reads this module's naming helpers
 
     return prune_params(factor_sequential_blocks(module, spec))
+
+
+def _relu_after_max_pooling(plans: list[LayerPlan]) -> None:
+    """A layer with activation="relu" followed by max pooling: the ReLU applied after the pooling instead.
+
+    The values are the same (max(relu(a), relu(b)) = relu(max(a, b)): ReLU does not decrease), and so are the
+    gradients (where they could differ, ReLU's is 0), for a quarter of the ReLU's work at 2x2 pooling, and half of
+    the memory the backward pass of both reads. The pooling's plan carries the activation (parity applies it to
+    the pooling's output, as Keras's pooling output has it).
+    """
+    for first, second in zip(plans, plans[1:]):
+        if first.activation != "relu" or not second.keras_class.startswith("MaxPooling") or not first.forward or len(second.forward) != 1:
+            continue
+        activated = re.fullmatch(r"x = F\.relu\((self\.\w+\(x\))\)", first.forward[-1])
+        pooled = re.fullmatch(r"x = (self\.\w+\(x\))", second.forward[0])
+        if activated is None or pooled is None or second.activation not in (None, "linear"):
+            continue
+        first.forward = [*first.forward[:-1], f"x = {activated.group(1)}"]
+        second.forward = [f"x = F.relu({pooled.group(1)})  # ReLU after pooling: same values"]
+        second.activation = "relu"
 
 
 def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePlan:
