@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import keyword
+import itertools
 import re
 
 from ..diagnostics import Unsupported
@@ -490,7 +491,7 @@ def _relu_after_max_pooling(plans: list[LayerPlan]) -> None:
     the memory the backward pass of both reads. The pooling's plan carries the activation (parity applies it to
     the pooling's output, as Keras's pooling output has it).
     """
-    for first, second in zip(plans, plans[1:]):
+    for first, second in itertools.pairwise(plans):
         if first.activation != "relu" or not second.keras_class.startswith("MaxPooling") or not first.forward or len(second.forward) != 1:
             continue
         activated = re.fullmatch(r"x = F\.relu\((self\.\w+\(x\))\)", first.forward[-1])
