@@ -87,9 +87,9 @@ def test_small_cnn_with_a_data_augmentation_block(model, tmp_path):
 
 
 def test_every_augmentation_converter_has_a_parity_case():
-    from k2t.translate import augmentation, registry
-
     import keras
+
+    from k2t.translate import augmentation, registry
 
     cases = " ".join(CASES.values())
     names = [name for name, func in registry.LAYERS.items() if func.__module__ == augmentation.__name__]

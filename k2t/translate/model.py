@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import keyword
 import itertools
+import keyword
 import re
 
 from ..diagnostics import Unsupported
