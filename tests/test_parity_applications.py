@@ -89,6 +89,47 @@ def test_forward_matches_keras_with_transferred_weights(call):
     assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
 
 
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "call",
+    [
+        'keras.applications.ResNet50(include_top=False, weights=None, pooling="avg")',
+        "keras.applications.VGG16(include_top=False, weights=None)",
+    ],
+    ids=["resnet50_avg", "vgg16_maps"],
+)
+def test_without_the_classifier_any_image_size_matches_keras(call):
+    """No input_shape without the classifier: Keras's (None, None, 3), images of any size; so the module."""
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    source = f"import keras\n\nbase = {call}\nmodel = keras.Sequential([base, keras.layers.Dense(2)])\n"
+    conversion = convert(source, "case.py")
+    assert conversion.diagnostics == []
+    namespace: dict = {}
+    exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    torch_base = namespace["base"].cpu().eval()
+    keras.utils.set_random_seed(0)
+    keras_base = eval(call, {"keras": keras})
+    assert keras_base.input_shape == (None, None, None, 3)
+    rng = np.random.RandomState(0)
+    _randomize_statistics(keras_base, rng)
+    transfer_weights(keras_base, torch_base, conversion.module_plan(type(torch_base).__name__))
+    for size in ((32, 32), (40, 56)):
+        images = rng.uniform(0, 1, size=(2, *size, 3)).astype("float32")
+        expected = np.asarray(keras_base(images, training=False))
+        with torch.no_grad():
+            got = torch_base(torch.from_numpy(images)).numpy()
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= LAYER_TOL, (size, np.abs(got - expected).max())
+
+
 # Issue 14's models, each at Keras's smallest input (32x32; 35 and 33 where odd sizes take other paddings):
 # True for a whole forward pass (the smallest model of each family; ResNet50 is FORWARD_CASES's), else the
 # layer list and parameter count only (a deeper stack of the same blocks, seconds more per case).

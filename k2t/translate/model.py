@@ -114,6 +114,8 @@ class LayerContext:
         """Refuse a None size for a converter that needs every size (registry.VARIABLE_SIZES lists those that do not)."""
         if None not in self.shape or (self.layer.name.startswith("keras.layers.") and self.layer.short_name in registry.VARIABLE_SIZES):
             return
+        if self.layer.model is not None:
+            return  # a nested model: its own layers say whether they need the size (a ResNet50 base takes any image)
         axis = self.shape.index(None) + 1
         message = (
             f"{self.layer.short_name} needs the size of every axis of its input, and axis {axis} of {keras_shape(self.shape)} is None: "

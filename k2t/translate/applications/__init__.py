@@ -105,6 +105,8 @@ OPTIONS = {
 # Keras's input size when the classifier is included and no input_shape is given (224 otherwise).
 DEFAULT_SIZES = {f"EfficientNetB{size}": value for size, value in enumerate((224, 240, 260, 300, 380, 456, 528, 600))}
 DEFAULT_SIZES.update({"Xception": 299, "InceptionV3": 299})
+# Families whose modules k2t writes for images of any size (input_shape None without the classifier, as Keras).
+ANY_SIZE = ("ResNet", "VGG", "DenseNet")
 # ConvNeXt: include_preprocessing (Keras's PreStem Normalization), and a name that prefixes every layer's name.
 PARAMETERS.update(
     dict.fromkeys(
@@ -211,12 +213,24 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     if input_shape is None and include_top:
         size = DEFAULT_SIZES.get(call.short_name, 224)  # Keras's default size with the classifier
         input_shape = (size, size, 3)
+    if input_shape is None and call.short_name.startswith(ANY_SIZE):
+        # Keras's default without the classifier: images of any size, (None, None, 3). These families' modules
+        # pad and pool the same way at every size (no padding of theirs depends on the input's size).
+        input_shape = (None, None, 3)
+    open_sizes = input_shape is not None and tuple(input_shape)[:2] == (None, None) and call.short_name.startswith(ANY_SIZE)
     if not (
         isinstance(input_shape, (tuple, list))
         and len(input_shape) == 3
-        and all(isinstance(d, int) and d > 0 for d in input_shape)
+        and all((isinstance(d, int) and d > 0) or (open_sizes and i < 2) for i, d in enumerate(input_shape))
     ):
         where = given["input_shape"].pos if "input_shape" in given else call.pos
+        if input_shape is None:
+            raise Unsupported(
+                "K2T102",
+                f"{call.short_name}() without input_shape (Keras's images of any size) is translated for ResNet, VGG and "
+                "DenseNet only: give input_shape=(height, width, channels)",
+                where,
+            )
         raise Unsupported(
             "K2T102", f"{call.short_name}() needs input_shape=(height, width, channels) of sizes k2t can read", where
         )
@@ -242,7 +256,8 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         )
     if not isinstance(alpha, (int, float)) or alpha <= 0:
         raise Unsupported("K2T102", f"{call.short_name}(alpha={alpha!r}) must be a positive number", given["alpha"].pos)
-    _check_min_size(call, given, input_shape)
+    if not open_sizes:
+        _check_min_size(call, given, input_shape)
     include_preprocessing = _literal(call, given, "include_preprocessing", True)
     # Only where Keras's layer names depend on it: elsewhere the name stays as the script wrote it.
     name = _literal(call, given, "name", None) if call.short_name.startswith("ConvNeXt") else None
@@ -314,9 +329,11 @@ def _options(call: KerasCall, given: dict) -> dict:
     return options
 
 
-def halved(size: int, times: int) -> int:
+def halved(size: int | None, times: int) -> int | None:
     """A size after ``times`` stride-2 stages that each keep ceil(size / 2), as every downsampling of these
-    architectures does (padding "same", Keras's correct_pad, or a pad then "valid")."""
+    architectures does (padding "same", Keras's correct_pad, or a pad then "valid"); None stays open."""
+    if size is None:
+        return None
     for _ in range(times):
         size = -(-size // 2)
     return size

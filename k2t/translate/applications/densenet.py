@@ -61,7 +61,7 @@ def build(args: ApplicationArgs, stage_blocks: tuple[int, ...]):
     layers.add("relu", "Activation")
     spatial = halved(args.input_shape[0], 2)
     for _ in stage_blocks[1:]:
-        spatial //= 2  # the transitions' 2x2 average pooling, stride 2, "valid"
+        spatial = None if spatial is None else spatial // 2  # the transitions' 2x2 average pooling, stride 2, "valid"
     output_shape = head(args, layers, channels, spatial, ("avg_pool", "max_pool"))
     context = {
         "channels_first": ["conv1", "conv1_bn", *(name for stage in stages for name in (stage[0], stage[3]) if name), "bn"],

@@ -32,14 +32,14 @@ def build(args: ApplicationArgs, convolutions_per_block: tuple[int, ...]):
         layers.add(f"{block}_pool", "MaxPooling2D")
         stages.append((block, in_channels, filters, convolutions))
         in_channels = filters
-    spatial = args.input_shape[0]
+    spatial = args.input_shape[0]  # None: images of any size (no classifier)
     for _ in BLOCKS:
-        spatial //= 2  # 2x2 max pooling, stride 2, "valid"
+        spatial = None if spatial is None else spatial // 2  # 2x2 max pooling, stride 2, "valid"
     context = {
         "channels_first": [block for block, _ in BLOCKS],
         "block": block_definition("VGGBlock", "vgg_block"),
         "stages": stages,
-        "flat_features": spatial * spatial * 512,
+        "flat_features": spatial * spatial * 512 if spatial is not None else None,
     }
     if args.include_top:
         layers.add("flatten", "Flatten")
