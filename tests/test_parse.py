@@ -145,3 +145,20 @@ def test_layer_objects_used_outside_models_are_recorded():
     assert [layer.bound for layer in model.layers] == [norm, dense]
     # The statement building `norm` stays for the translator to rewrite; `dense`'s goes.
     assert id(norm.statement) not in script.removed and id(dense.statement) in script.removed
+
+
+def test_a_keras_class_held_in_a_name_and_called_is_no_internal_error():
+    """``GradientDescentOptimizer = tf.optimizers.SGD`` then a call of the name (TensorFlow Privacy's tutorial):
+    the name holds a bare Keras symbol, not a construction; k2t reported K2T999 on it."""
+    import k2t
+
+    source = (
+        "import tensorflow as tf\n\n"
+        "GradientDescentOptimizer = tf.optimizers.SGD\n"
+        "optimizer = GradientDescentOptimizer(learning_rate=0.1)\n"
+        "model = tf.keras.Sequential([tf.keras.Input(shape=(3,)), tf.keras.layers.Dense(1)])\n"
+        'model.compile(optimizer=optimizer, loss="mse")\n'
+    )
+    result = k2t.convert_source(source, "case.py")
+    assert "K2T999" not in [d.code for d in result.diagnostics]
+    assert result.output is not None

@@ -205,8 +205,10 @@ class TapeMixin:
 
 
 def _built(scope: _Scope, name: str):
-    """The construction of the Keras object a variable holds (``loss_fn = keras.losses.X(...)``), with its statement."""
-    return scope.binding(name)
+    """The construction of the Keras object a variable holds (``loss_fn = keras.losses.X(...)``), with its statement;
+    None for a name bound to a bare Keras symbol (``reduction = tf.losses.Reduction.NONE``)."""
+    bound = scope.binding(name)
+    return bound if bound is not None and isinstance(bound[0], KerasCall) else None
 
 
 def _only_statement(statement) -> cst.BaseSmallStatement | None:
