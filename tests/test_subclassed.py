@@ -218,7 +218,8 @@ model.compile(optimizer="sgd", loss="mse")
 model.fit(x, y, epochs=1, verbose=0)
 first = model(x)
 second = model(x[:4], training=False)
-print("same:", bool(np.allclose(np.asarray(first)[:4], np.asarray(second))), "shape:", tuple(first.shape))
+# Dropout(0.5) on would change about half the hidden units; a batch of 4 rather than 16 may round differently.
+print("same:", bool(np.allclose(np.asarray(first)[:4], np.asarray(second), atol=1e-6)), "shape:", tuple(first.shape))
 """
 
 
