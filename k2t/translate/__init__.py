@@ -396,7 +396,15 @@ def translate(script: KerasScript) -> ScriptPlan:
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
-        plan.statements[id(spec.statement)] = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+        construction = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+        where = _construction_statement(script, spec)
+        if where is None:
+            held = ", ".join(f"`{layer.model.var}`" for layer in _late_nested(spec))
+            plan.todos.append(Todo(spec.statement, "K2T103", f"the model `{spec.var}` is built where {held}, which it holds, does not exist yet", spec.pos))
+            where = spec.statement
+        if where is not spec.statement:
+            plan.statements[id(spec.statement)] = []  # `model = Sequential()`: built at its last add(), after its nested models
+        plan.statements[id(where)] = construction
         if module.pretrained is not None:
             _load_pretrained(spec, module, plan, script)
     translate_custom_training(script, modules, plan)
@@ -472,6 +480,27 @@ def _name_training_functions(plan: ScriptPlan) -> None:
             for training in members:
                 training.suffix = suffix
     plan.training_groups = [members[0] for members in groups.values()]
+
+
+def _late_nested(spec: ModelSpec) -> list:
+    """The models ``spec`` holds as layers whose variable the script binds after ``spec``'s own statement
+    (``model = Sequential()``, then ``base = ResNet50(...)``, then ``model.add(base)``)."""
+    return [
+        layer for layer in spec.layers
+        if layer.model is not None and layer.model.var is not None and layer.model.pos[0] > spec.pos[0]
+    ]  # fmt: skip
+
+
+def _construction_statement(script: KerasScript, spec: ModelSpec):
+    """Where the module is built: the model's statement, or, where a model it holds is bound after that,
+    its last add() when both are statements of the script's top level (None: nowhere k2t can tell)."""
+    if not _late_nested(spec):
+        return spec.statement
+    body = list(script.module.body)
+    last = spec.add_statements[-1] if spec.add_statements else None
+    if last is None or not any(s is spec.statement for s in body) or not any(s is last for s in body):
+        return None
+    return last
 
 
 def _layers_of(spec: ModelSpec) -> list:
