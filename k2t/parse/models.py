@@ -271,6 +271,11 @@ class ModelMixin:
         name = self.keras_name(node.func)
         if name is None:
             raise _Unfollowable(node, f"`{self.code(node.func)}` is not a Keras layer k2t can resolve")
+        if name in APPLICATIONS:
+            short = APPLICATIONS[name]
+            raise _Unfollowable(
+                node, f"a keras.applications model made inside the model is not translated: assign it to a name first (`base = {short}(...)`, then the name in its place)"
+            )
         layer = self.call(node, name, scope)
         if name in ("keras.Input", "keras.layers.InputLayer"):
             if model.layers or model.input_shape is not None:
