@@ -134,3 +134,15 @@ def test_imagenet_takes_no_model_file(tmp_path):
     script.write_text(SCRIPT, encoding="utf-8")
     result = CliRunner().invoke(main, ["weights", "--imagenet", "--script", str(script), "-o", str(tmp_path / "w.pt")])
     assert result.exit_code == 2 and "--imagenet takes no MODEL and no --output" in result.output
+
+
+def test_an_application_made_inside_the_model_says_to_name_it_first():
+    """Kaggle's transfer-learning course: `model.add(ResNet50(include_top=False, pooling="avg", weights=path))`."""
+    source = (
+        "import keras\n\nmodel = keras.Sequential()\n"
+        'model.add(keras.applications.ResNet50(include_top=False, pooling="avg"))\n'
+        "model.add(keras.layers.Dense(2))\n"
+    )
+    messages = [d.format() for d in k2t.convert_source(source, "train.py").diagnostics]
+    expected = "train.py:4:11: K2T103 a keras.applications model made inside the model is not translated: assign it to a name first"
+    assert any(m.startswith(expected) for m in messages), messages
