@@ -15,7 +15,10 @@ converts to, plus a comment saying so; tests/test_parity_legacy.py trains both
 against Keras.
 """
 
+import textwrap
+
 import pytest
+from conftest import requires_keras, requires_torch
 
 import k2t
 from k2t.translate.legacy import INTERFACES
@@ -288,3 +291,33 @@ def test_the_scikit_learn_wrapper_is_a_located_diagnostic_naming_what_to_use():
     [diagnostic] = [d for d in result.diagnostics if "scikit" in d.message]
     assert (diagnostic.code, diagnostic.line) == ("K2T100", 12)
     assert "Keras 3 has none" in diagnostic.message and "NeuralNetRegressor" in diagnostic.message
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_input_shape_on_a_layer_called_on_a_tensor_is_ignored_as_keras_ignores_it(tmp_path):
+    """keras/examples/cifar10_cnn_functional.py: `Conv2D(..., input_shape=x_train.shape[1:])(input_imgs)`; Keras
+    keeps input_shape= for a Sequential's first layer only (and warns here)."""
+    from parity_cases import assert_parity
+
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        x = np.random.default_rng(0).normal(size=(32, 8, 8, 3)).astype("float32")
+        y = (x.mean(axis=(1, 2, 3)) > 0).astype("float32")
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input(shape=(8, 8, 3))
+        h = layers.Conv2D(4, 3, padding="same", input_shape=x.shape[1:])(inputs)
+        h = layers.Dense(1, activation="sigmoid", input_dim=4)(layers.Flatten()(h))
+        model = keras.Model(inputs, h)
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+        """
+    )
+    result = k2t.convert_source(source, "case.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert_parity(source, tmp_path)

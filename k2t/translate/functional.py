@@ -22,6 +22,7 @@ from .model import (
     LayerContext,
     _attr_names,
     _ModuleBuilder,
+    _without_input_kwargs,
     axes_added,
     axes_needed,
     camel_case,
@@ -195,6 +196,8 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             reason = DATA_LAYERS_IN_A_MODEL.get(layer.short_name) if layer.name.startswith("keras.layers.") else None
             raise Unsupported("K2T101", reason or f"layer {layer.name} is not translated", layer.pos)
         layer, float32 = without_dtype(layer)
+        # input_shape= / input_dim= on a layer called on a tensor: Keras keeps them for a Sequential's first layer only.
+        layer = _without_input_kwargs(layer)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]
         ctx.unpacked = len(node.unpacked)
