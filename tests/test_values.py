@@ -115,3 +115,22 @@ def test_module_constants_are_names_bound_once_at_the_top_level_to_known_values(
             small = statement.body[0]
             bind_target(env, small.targets[0].target, evaluate(small.value, env))
     assert module_constants(module, env) == {"patch_size": 4, "num_patches": 16, "names": ["a"]}
+
+
+def test_a_dropout_rate_known_only_at_run_time_is_a_constructor_parameter():
+    """Hyperparameter searches (Ray Tune's `Dropout(self.config["dropout"])`, Optuna's suggestions): the rate is
+    read where the script builds the model, as run-time sizes are."""
+    import k2t
+
+    source = (
+        "import keras\nfrom keras import layers\n\n\n"
+        "def build(rate):\n"
+        "    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8), layers.Dropout(rate), layers.Dropout(rate=0.5 * rate), layers.Dense(1)])\n"
+        '    model.compile(optimizer="sgd", loss="mse")\n'
+        "    return model\n\n\n"
+        "model = build(float(open('rate.txt').read()))\n"
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.dropout = nn.Dropout(rate)" in result.output and "self.dropout_1 = nn.Dropout(dropout_rate)" in result.output
+    assert "model = Build(rate=rate, dropout_rate=0.5 * rate).to(device)" in result.output

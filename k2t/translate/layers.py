@@ -153,13 +153,16 @@ def convert_prelu(ctx: LayerContext) -> LayerPlan:
 @layer("Dropout")
 def convert_dropout(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("rate",), {"seed"})
-    rate = ctx.literal("rate", 0, None)
-    if rate is None:
-        raise Unsupported("K2T102", "Dropout needs a literal rate", ctx.layer.pos)
+    given = ctx.layer.arg(0, "rate")
+    if given is None:
+        raise Unsupported("K2T102", "Dropout needs a rate (Keras requires it)", ctx.layer.pos)
+    # A rate the script computes (`Dropout(self.config["dropout"])`, a trial's suggestion): a constructor parameter,
+    # read where the script builds the model, as sizes are.
+    rate = repr(given.literal) if given.is_literal else ctx.builder.param(given.code, "dropout_rate")
     return LayerPlan(
         keras_class="Dropout",
         attr=ctx.attr,
-        constructor=f"nn.Dropout({rate!r})",
+        constructor=f"nn.Dropout({rate})",
         forward=[f"x = {ctx.self_attr}(x)"],
         params=0,
     )
