@@ -107,6 +107,7 @@ def _keras_cache(conversion) -> Iterator[None]:
 
 
 def bench_one(name: str, epochs: int) -> tuple[int | str, int | str, float, float]:
+    import torch
     from keras2_api import keras2_api
 
     from k2t.parity.instrument import convert
@@ -114,8 +115,12 @@ def bench_one(name: str, epochs: int) -> tuple[int | str, int | str, float, floa
     path = ROOT / "fixtures" / name / "input.py"
     source = path.read_text(encoding="utf-8")
     conversion = convert(source, str(path))
-    with keras2_api(), _keras_cache(conversion):
-        return _bench(source, path, conversion, epochs)
+    threads = torch.get_num_threads()
+    try:
+        with keras2_api(), _keras_cache(conversion):
+            return _bench(source, path, conversion, epochs)
+    finally:
+        torch.set_num_threads(threads)  # a converted script may choose one thread for itself (k2t.emit.one_thread)
 
 
 def _bench(source: str, path: Path, conversion, epochs: int) -> tuple[int | str, int | str, float, float]:

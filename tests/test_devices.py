@@ -468,3 +468,26 @@ def test_rows_written_out_in_a_list_are_not_taken_for_a_one_array_structure():
     source = REVERSED_VIEWS + "row = model.predict([[0.5, 1.0, -1.0, 2.0]], verbose=0)\n"
     result = k2t.convert_source(source, "rows.py")
     assert "predict(model, [[0.5, 1.0, -1.0, 2.0]], verbose=0)" in result.output
+
+
+ONE_THREAD = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense({width}, activation="relu"), layers.Dropout(0.1), layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, x[:, :1], epochs=1, verbose=0)
+"""
+
+
+def test_small_perceptrons_train_on_one_cpu_thread_and_larger_models_keep_torchs_threads():
+    """One thread: as fast for these sizes, and no stall on a busy machine (k2t.emit.ONE_THREAD_LINE)."""
+    small = k2t.convert_source(ONE_THREAD.format(width=64), "train.py").output
+    assert 'if device.type == "cpu":' in small and "    torch.set_num_threads(1)" in small
+    assert small.index("torch.set_num_threads(1)") > small.index("device = torch.device(")
+    wide = k2t.convert_source(ONE_THREAD.format(width=512), "train.py").output
+    assert "set_num_threads" not in wide
+    conv = ONE_THREAD.replace("keras.Input(shape=(8,)), ", "keras.Input(shape=(8, 1)), layers.Conv1D(4, 3), layers.Flatten(), ")
+    assert "set_num_threads" not in k2t.convert_source(conv.format(width=16), "train.py").output
