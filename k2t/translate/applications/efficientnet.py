@@ -104,11 +104,7 @@ def _block_layers(layers: Layers, prefix: str, path: str, expansion: int, stride
     layers.add(f"{prefix}dwconv", "DepthwiseConv2D", f"{path}.dwconv", "depthwise_conv")
     layers.add(f"{prefix}bn", "BatchNormalization", f"{path}.bn", "batchnorm")
     layers.add(f"{prefix}activation", "Activation")
-    layers.add(f"{prefix}se_squeeze", "GlobalAveragePooling2D")
-    layers.add(f"{prefix}se_reshape", "Reshape")
-    layers.add(f"{prefix}se_reduce", "Conv2D", f"{path}.se_reduce", "conv")
-    layers.add(f"{prefix}se_expand", "Conv2D", f"{path}.se_expand", "conv")
-    layers.add(f"{prefix}se_excite", "Multiply")
+    add_squeeze_excite(layers, prefix, path)
     layers.add(f"{prefix}project_conv", "Conv2D", f"{path}.project_conv", "conv")
     layers.add(f"{prefix}project_bn", "BatchNormalization", f"{path}.project_bn", "batchnorm")
     if drop:
@@ -135,3 +131,12 @@ def add_top(args: ApplicationArgs, layers: Layers, last_filters: int):
     else:
         output_shape = known([spatial, spatial, last_filters])
     return output_shape
+
+
+def add_squeeze_excite(layers: Layers, prefix: str, path: str) -> None:
+    """Keras's squeeze-and-excitation layers of an EfficientNet (V1 and V2) block, by their Keras names."""
+    layers.add(f"{prefix}se_squeeze", "GlobalAveragePooling2D")
+    layers.add(f"{prefix}se_reshape", "Reshape")
+    layers.add(f"{prefix}se_reduce", "Conv2D", f"{path}.se_reduce", "conv")
+    layers.add(f"{prefix}se_expand", "Conv2D", f"{path}.se_expand", "conv")
+    layers.add(f"{prefix}se_excite", "Multiply")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from . import BATCH_NORM, SAME_PADDING, ApplicationArgs, Layers, block_definition
-from .efficientnet import add_top
+from .efficientnet import add_squeeze_excite, add_top
 
 # Keras's DEFAULT_BLOCKS_ARGS: (repeats, filters_in, filters_out, expand_ratio, se_ratio, strides, fused), each
 # with kernel_size 3. B0 to B3 share one table, scaled by their width and depth coefficients.
@@ -135,11 +135,7 @@ def _block_layers(
         layers.add(f"{prefix}bn", "BatchNormalization", f"{path}.bn", "batchnorm")
         layers.add(f"{prefix}activation", "Activation")
     if squeeze:
-        layers.add(f"{prefix}se_squeeze", "GlobalAveragePooling2D")
-        layers.add(f"{prefix}se_reshape", "Reshape")
-        layers.add(f"{prefix}se_reduce", "Conv2D", f"{path}.se_reduce", "conv")
-        layers.add(f"{prefix}se_expand", "Conv2D", f"{path}.se_expand", "conv")
-        layers.add(f"{prefix}se_excite", "Multiply")
+        add_squeeze_excite(layers, prefix, path)
     layers.add(f"{prefix}project_conv", "Conv2D", f"{path}.project_conv", "conv")
     layers.add(f"{prefix}project_bn", "BatchNormalization", f"{path}.project_bn", "batchnorm")
     if fused and expansion == 1:
