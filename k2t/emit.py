@@ -20,6 +20,7 @@ from .parse import KerasScript, Todo
 from .parse.syntax import is_docstring
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
+from .translate.dims import static_int
 from .translate.distribute import DISTRIBUTED_DEFINITIONS, FILE_CALLBACKS
 from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
@@ -665,8 +666,6 @@ ONE_THREAD_LINE = (
 
 def one_thread(plan: ScriptPlan) -> bool:
     """Whether every model of the script is a small multilayer perceptron (see ONE_THREAD_LINE)."""
-    from .translate.dims import static_int
-
     if not plan.modules or plan.distributed:
         return False
     for module in plan.modules:

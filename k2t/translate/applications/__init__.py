@@ -8,6 +8,7 @@ submodules, so that Keras's weights transfer layer by layer, by Keras's layer na
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -156,8 +157,8 @@ class Pretrained:
         """Where `k2t weights --imagenet` writes the port, relative paths to the current directory as Keras reads them."""
         if self.path_code is None:
             return ""
-        path = dict(self.keyword_arguments)["weights"]
-        return path.rsplit(".", 1)[0] + ".pt" if "." in path.rsplit("/", 1)[-1] else path + ".pt"
+        # The converted script's rule (templates/functions/imagenet_weights.py.j2): os.path.splitext, then ".pt".
+        return os.path.splitext(dict(self.keyword_arguments)["weights"])[0] + ".pt"
 
 
 @dataclass
