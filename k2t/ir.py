@@ -293,12 +293,16 @@ class StepSpec:
 
 @dataclass(eq=False)
 class ShapeRead:
-    """``model.input_shape`` / ``model.output_shape`` read by the script: Keras's static shapes."""
+    """``model.input_shape`` / ``model.output_shape`` (or a model tensor's ``.shape``) read by the script: Keras's static shapes."""
 
     model: ModelSpec
     attr: str  # "input_shape" or "output_shape"
     pos: Pos
     statement: cst.CSTNode = field(repr=False, compare=False)
+    var: str = ""  # the model's variable
+    # `model.inputs[0].shape` / `model.output.shape`: the expression read, rewritten to the module's shape attribute
+    node: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+    index: int | None = None  # inputs[index] / outputs[index]; None for model.input / model.output
 
 
 @dataclass(eq=False)

@@ -451,6 +451,45 @@ def test_model_input_and_output_shape_are_kerass(name):
     assert ast.literal_eval(found["output_shape"]) == keras_model.output_shape
 
 
+TENSOR_SHAPE_READS = {
+    # (Keras 3's Sequential raises on model.input / model.output, as Keras 2's did not; a Functional has them.)
+    "sequential_dense": "model.inputs[0].shape, model.outputs[-1].shape",
+    "functional_conv": "model.input.shape, model.inputs[0].shape, model.output.shape, model.outputs[-1].shape",
+    "open_length_sequences": "model.inputs[-1].shape, model.outputs[0].shape",
+    "two_inputs_two_outputs": "model.inputs[1].shape, model.inputs[0].shape, model.outputs[-1].shape, model.outputs[0].shape",
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize("name", TENSOR_SHAPE_READS)
+def test_shapes_of_model_tensors_are_kerass(name):
+    """`model.inputs[i].shape`, `model.output.shape`: Keras 3's tensors give the tuple model.input_shape holds;
+    the converted script reads the module's shape attribute. Both scripts run, their values compared."""
+    source = HEADER + textwrap.dedent(SHAPED_MODELS[name]) + f"shapes = ({TENSOR_SHAPE_READS[name]},)\n"
+    result = k2t.convert_source(source, filename="shapes.py")
+    assert result.ok, messages(result)
+    assert ".inputs" not in result.output and ".outputs" not in result.output
+    converted: dict = {}
+    exec(compile(result.output, "shapes_torch.py", "exec"), converted)  # noqa: S102 (the test runs k2t's output)
+    original: dict = {}
+    exec(compile(source, "shapes.py", "exec"), original)  # noqa: S102
+    assert converted["shapes"] == tuple(tuple(shape) for shape in original["shapes"])
+
+
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        ("model.input.shape", "model.input of a model with 2 inputs is a list"),
+        ("model.outputs[2].shape", "model.outputs[2]: the model has 2 outputs"),
+    ],
+)
+def test_shapes_of_model_tensors_keras_would_refuse_are_diagnosed(read, message):
+    result = convert(SHAPED_MODELS["two_inputs_two_outputs"] + f"print({read})\n")
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert message in result.diagnostics[0].message
+
+
 @requires_torch
 def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
     # Keras computes the loss and leaves the weights; a bare loss.backward() would raise in torch.

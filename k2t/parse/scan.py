@@ -184,6 +184,13 @@ class ScanMixin:
         return all(arg.keyword.value == "training" and self.code(arg.value).strip() == "False" for arg in keywords)
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
+        read = _tensor_shape_read(node, scope)
+        if read is not None and id(node) not in self.consumed:
+            # `model.inputs[0].shape`, `model.output.shape`: Keras's static shapes, as model.input_shape gives them.
+            var, attr, index = read
+            _mark_subtree(node, self.consumed)
+            self.script.shape_reads.append(ShapeRead(scope.model(var).model, attr, self.pos(node), statement, var, node, index))
+            return
         if self.learning_rate(node, scope) is not None:
             self.learning_rate_reference(statement, node, scope)
             return
@@ -230,7 +237,9 @@ class ScanMixin:
                     self.consumed.add(id(node.attr))  # `model.inputs` names no tensor `inputs`
                     if node.attr.value in ("input_shape", "output_shape"):
                         # Keras's static shapes: the generated module carries them (k2t.translate.model_api).
-                        self.script.shape_reads.append(ShapeRead(scope.model(node.value.value).model, node.attr.value, self.pos(node), statement))
+                        self.script.shape_reads.append(
+                            ShapeRead(scope.model(node.value.value).model, node.attr.value, self.pos(node), statement, node.value.value)
+                        )
                         return
                     self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
             return
@@ -412,3 +421,29 @@ def _inside_with(module: cst.Module, statement: cst.CSTNode) -> bool:
 
     module.visit(Finder())
     return found
+
+
+# model.input / model.output (one tensor, or a list for several) and model.inputs / model.outputs (a list).
+_MODEL_TENSORS = {"input": "input_shape", "output": "output_shape", "inputs": "input_shape", "outputs": "output_shape"}
+
+
+def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | None:
+    """``model.input.shape`` -> (model, "input_shape", None); ``model.outputs[1].shape`` -> (model, "output_shape", 1)."""
+    if not isinstance(node, cst.Attribute) or node.attr.value != "shape":
+        return None
+    inner, index = node.value, None
+    if isinstance(inner, cst.Subscript):
+        if len(inner.slice) != 1 or not isinstance(inner.slice[0].slice, cst.Index):
+            return None
+        value = inner.slice[0].slice.value
+        negative = isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus)
+        number = value.expression if negative else value
+        if not isinstance(number, cst.Integer):
+            return None
+        index = -int(number.value) if negative else int(number.value)
+        inner = inner.value
+    if not (isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.attr.value in _MODEL_TENSORS):
+        return None
+    if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
+        return None
+    return inner.value.value, _MODEL_TENSORS[inner.attr.value], index

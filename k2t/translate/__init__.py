@@ -43,7 +43,7 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, reset_states_call, shape_attribute, translate_freezes, translate_state_resets
+from .model_api import count_params_call, reset_states_call, shape_attribute, tensor_shape_read, translate_freezes, translate_state_resets
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
@@ -315,7 +315,9 @@ def translate(script: KerasScript) -> ScriptPlan:
         if module is None:
             continue  # the model itself became a TODO
         try:
-            shape_attribute(module, read.attr, read.pos)
+            count = shape_attribute(module, read.attr, read.pos)
+            if read.node is not None:
+                plan.calls[id(read.node)] = tensor_shape_read(read.var, read.attr, count, read.index, read.pos)
         except Unsupported as exc:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
 

@@ -332,9 +332,10 @@ def reset_states_call(var: str, module: ModulePlan, plan: ScriptPlan) -> str:
     return f"{var}.{attrs[0]}.reset_states()" if attrs else ""
 
 
-def shape_attribute(module: ModulePlan, attr: str, pos) -> None:
+def shape_attribute(module: ModulePlan, attr: str, pos) -> int:
     """``model.input_shape`` / ``model.output_shape``: the module carries Keras's static shape under the same
-    name (batch None, channels-last), so that the script's line reads as written."""
+    name (batch None, channels-last), so that the script's line reads as written. Returns how many shapes
+    (inputs or outputs) there are."""
     if module.forward_lines is not None:
         shapes = module.input_shapes if attr == "input_shape" else module.output_shapes
     elif attr == "input_shape":
@@ -350,6 +351,20 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> None:
         texts.append(keras_shape(shape))
     # Keras gives a list of shapes for several inputs or outputs, one tuple for one.
     module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    return len(texts)
+
+
+def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -> str:
+    """``model.inputs[i].shape`` / ``model.input.shape`` as the module's shape attribute: Keras 3's tensors
+    give their shape as the same tuple (batch None) that ``model.input_shape`` holds."""
+    tensors = "inputs" if attr == "input_shape" else "outputs"
+    if index is None:
+        if count != 1:  # Keras: model.input of several inputs is a list, which has no .shape
+            raise Unsupported("K2T140", f"model.{tensors[:-1]} of a model with {count} {tensors} is a list; .shape of it is not translated", pos)
+        return f"{var}.{attr}"
+    if not -count <= index < count:
+        raise Unsupported("K2T140", f"model.{tensors}[{index}]: the model has {count} {tensors}", pos)
+    return f"{var}.{attr}" if count == 1 else f"{var}.{attr}[{index}]"
 
 
 _TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN", "GRU": "nn.GRU"}
