@@ -148,7 +148,11 @@ def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> Co
     except RecursionError:
         return ConversionResult(filename, source, None, (_nested_too_deeply(source, filename),))
     diagnostics = sorted(
-        {Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity) for t in plan.todos if t.follows is None},
+        {
+            Diagnostic(filename, t.pos[0], t.pos[1], t.code, t.message, t.severity)
+            for t in plan.todos
+            if t.follows is None
+        },
         key=lambda d: (d.line, d.column, d.code),
     )
     return ConversionResult(filename, source, output, tuple(diagnostics))
@@ -158,7 +162,13 @@ def _libcst_syntax_error(exc, source: str, filename: str) -> Diagnostic:
     """K2T002 where Python agrees the source is not valid; K2T003 where only libcst cannot read it."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid syntax"
     if syntax_error(source, filename) is None:
-        return Diagnostic(filename, exc.raw_line, exc.raw_column + 1, "K2T003", f"valid Python that k2t's parser (libcst) cannot read: {message}")
+        return Diagnostic(
+            filename,
+            exc.raw_line,
+            exc.raw_column + 1,
+            "K2T003",
+            f"valid Python that k2t's parser (libcst) cannot read: {message}",
+        )
     return Diagnostic(filename, exc.raw_line, exc.raw_column + 1, "K2T002", f"syntax error: {message}")
 
 

@@ -222,7 +222,9 @@ def convert(
     if helpers_module is not None and not helpers_module.isidentifier():
         raise click.BadParameter(f"{helpers_module!r} is not a Python module name", param_hint="--helpers-module")
     if helpers_module is not None and (diff or check_only or (output is None and not in_place)):
-        raise click.UsageError("--helpers-module writes a module beside the converted scripts: use -o DIR or --in-place")
+        raise click.UsageError(
+            "--helpers-module writes a module beside the converted scripts: use -o DIR or --in-place"
+        )
     console = _Console(quiet=quiet, verbose=verbose)
     report = Report(check=check_only, dry_run=diff or check_only)
     max_bytes = max_mb * 2**20
@@ -290,7 +292,9 @@ def convert(
     _exit(report, written)
 
 
-def _shared_helpers(outcomes: list, python: list, destinations: dict[Path, Path], name: str) -> tuple[list, dict[Path, str]]:
+def _shared_helpers(
+    outcomes: list, python: list, destinations: dict[Path, Path], name: str
+) -> tuple[list, dict[Path, str]]:
     """--helpers-module: per output folder, the helpers the converted scripts share move into one module
     (k2t.shared_helpers); the outcomes carry the scripts' new texts."""
     import dataclasses
@@ -571,33 +575,59 @@ def _parse_param(ctx, param, values: tuple[str, ...]) -> dict[str, object]:
         try:
             parsed[name.strip()] = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError):
-            raise click.BadParameter(f"{value!r}: VALUE must be a Python literal (e.g. 64)", ctx=ctx, param=param) from None
+            raise click.BadParameter(
+                f"{value!r}: VALUE must be a Python literal (e.g. 64)", ctx=ctx, param=param
+            ) from None
     return parsed
 
 
 @main.command(short_help="Turn a trained Keras model into a state_dict.")
-@click.argument("model_file", metavar="MODEL", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "model_file", metavar="MODEL", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--script",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Keras script that builds the model (converted statically, never run).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the state_dict (with MODEL).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the state_dict (with MODEL).",
+)
 @click.option(
     "--imagenet",
     is_flag=True,
     help='Instead of MODEL: port Keras\'s ImageNet weights of each keras.applications model the script builds with weights="imagenet" '
     "into Keras's cache ($KERAS_HOME/models), where the converted script loads them.",
 )
-@click.option("--class", "class_name", metavar="NAME", help="The generated module to fill, when the script builds several.")
+@click.option(
+    "--class", "class_name", metavar="NAME", help="The generated module to fill, when the script builds several."
+)
 @click.option(
     "--param", "params", metavar="NAME=VALUE", multiple=True, callback=_parse_param,
     help="A constructor argument k2t cannot read off the Keras model (repeatable).",
 )  # fmt: skip
-@click.option("--tolerance", type=float, default=1e-4, show_default=True, help="Largest accepted max abs difference of the predictions.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-4,
+    show_default=True,
+    help="Largest accepted max abs difference of the predictions.",
+)
 @click.option("--rows", type=click.IntRange(min=1), default=64, show_default=True, help="Random input rows to compare.")
-def weights(model_file: Path | None, script: Path, output: Path | None, imagenet: bool, class_name, params, tolerance: float, rows: int) -> None:
+def weights(
+    model_file: Path | None,
+    script: Path,
+    output: Path | None,
+    imagenet: bool,
+    class_name,
+    params,
+    tolerance: float,
+    rows: int,
+) -> None:
     """Turn a trained Keras MODEL file (.keras, .h5) into a state_dict for the module `k2t convert SCRIPT` emits
     (-o FILE), or with --imagenet Keras's ImageNet weights of the script's keras.applications models.
 

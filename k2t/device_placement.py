@@ -81,7 +81,9 @@ class _Statements:
         self.body = body
         self.reads = [_names_read(statement) for statement in body]
         self.writes = [env_writes(statement) for statement in body]
-        self.functions = {statement.name.value: index for index, statement in enumerate(body) if _is_definition(statement)}
+        self.functions = {
+            statement.name.value: index for index, statement in enumerate(body) if _is_definition(statement)
+        }
 
     def first_use(self, start: int, defined: set[str]) -> int:
         readers = defined | self.reaching(lambda index: bool(self.reads[index] & defined))
@@ -95,7 +97,9 @@ class _Statements:
         or call one that does."""
         reaching = {name for name, index in self.functions.items() if does(index)}
         while True:
-            more = {name for name, index in self.functions.items() if name not in reaching and self.reads[index] & reaching}
+            more = {
+                name for name, index in self.functions.items() if name not in reaching and self.reads[index] & reaching
+            }
             if not more:
                 return reaching
             reaching |= more
@@ -103,7 +107,9 @@ class _Statements:
     def late_cuda_writes(self, block_index: int) -> list[cst.CSTNode]:
         """The writes of a CUDA variable that run after the generated block (so after CUDA may have read them):
         in top-level statements after it, or in functions that no statement before it calls."""
-        early_calls = set().union(*(self.reads[index] for index in range(block_index) if not _is_definition(self.body[index])))
+        early_calls = set().union(
+            *(self.reads[index] for index in range(block_index) if not _is_definition(self.body[index]))
+        )
         early = self.closure(early_calls)
         late = []
         for index, statement in enumerate(self.body):
@@ -128,7 +134,9 @@ def _is_definition(statement: cst.CSTNode) -> bool:
 
 
 def _is_import(statement: cst.CSTNode) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
 
 
 def _names_read(node: cst.CSTNode) -> set[str]:

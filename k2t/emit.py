@@ -31,8 +31,26 @@ from .translate.train_step import FIT_STEPS_TEMPLATE
 
 _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same imports)
 _STDLIB = {
-    "atexit", "collections", "csv", "gzip", "hashlib", "json", "math", "os", "pickle", "random", "re", "shutil", "sys", "tarfile", "tempfile",
-    "time", "urllib", "warnings", "zipfile", "SimpleNamespace",
+    "atexit",
+    "collections",
+    "csv",
+    "gzip",
+    "hashlib",
+    "json",
+    "math",
+    "os",
+    "pickle",
+    "random",
+    "re",
+    "shutil",
+    "sys",
+    "tarfile",
+    "tempfile",
+    "time",
+    "urllib",
+    "warnings",
+    "zipfile",
+    "SimpleNamespace",
 }
 _THIRD_PARTY = {"np", "torch", "F", "nn"}
 
@@ -77,7 +95,12 @@ def _channels_first_attrs(m: ModulePlan) -> list[str]:
 def render_module(m: ModulePlan, summary: bool) -> str:
     if m.source is not None:
         # A keras.applications model: its classes written whole, with what the script reads off the model.
-        context = {**m.source.context(), "shape_attributes": m.shape_attributes, "summary": summary, "input_shape": m.input_shape}
+        context = {
+            **m.source.context(),
+            "shape_attributes": m.shape_attributes,
+            "summary": summary,
+            "input_shape": m.input_shape,
+        }
         return render(m.source.template, **context)
     args = ", ".join(m.forward_args)
     if m.forward_lines is not None:
@@ -85,7 +108,11 @@ def render_module(m: ModulePlan, summary: bool) -> str:
     forward = [
         line
         for index, layer in enumerate(m.layers)
-        for line in (m.block_forward.get(index, layer.forward) if not layer.todo else [f"raise NotImplementedError({layer.todo!r})"])
+        for line in (
+            m.block_forward.get(index, layer.forward)
+            if not layer.todo
+            else [f"raise NotImplementedError({layer.todo!r})"]
+        )
     ]
     output_expression = ""
     if m.output_activation:
@@ -172,10 +199,17 @@ def _init_lines(m: ModulePlan) -> tuple[list[str], str]:
     if default_layers:
         note = ": glorot-uniform kernels and zero biases unless the script chose otherwise"
         if len(default_layers) == 1:
-            group = [f"nn.init.xavier_uniform_(self.{default_layers[0]}.weight)", f"nn.init.zeros_(self.{default_layers[0]}.bias)"]
+            group = [
+                f"nn.init.xavier_uniform_(self.{default_layers[0]}.weight)",
+                f"nn.init.zeros_(self.{default_layers[0]}.bias)",
+            ]
         else:
             members = ", ".join(f"self.{attr}" for attr in default_layers)
-            group = [f"for layer in ({members}):", "    nn.init.xavier_uniform_(layer.weight)", "    nn.init.zeros_(layer.bias)"]
+            group = [
+                f"for layer in ({members}):",
+                "    nn.init.xavier_uniform_(layer.weight)",
+                "    nn.init.zeros_(layer.bias)",
+            ]
         lines = group + lines
     return lines, note
 
@@ -269,7 +303,9 @@ def _training_step(t: TrainingPlan) -> dict[str, object]:
                 "mask = model.compute_mask(inputs)  # Keras's mask of the output: the loss and metrics count the steps it keeps",
                 f"loss = {t.loss_function}({forward_value}, targets, mask){regularization}{added}",
             ]
-        return [f"loss = {t.loss_function}({forward_value}, targets{', weights' if weighted else ''}){regularization}{added}"]
+        return [
+            f"loss = {t.loss_function}({forward_value}, targets{', weights' if weighted else ''}){regularization}{added}"
+        ]
 
     metric_lines = [f"output = {t.output_activation}"] if t.on_logits and t.metrics else []
     metric_lines += [_metric_line(m, "output", "targets", t.masked) for m in t.metrics]
@@ -308,7 +344,9 @@ def _multi_output_step(t: TrainingPlan) -> dict[str, object]:
     tracked = keys + [m.name for m in metrics]
     # Keras's evaluate() lists the outputs' metrics after the losses, sorted by key: their own names lack the prefix.
     keys += sorted(m.key for m in metrics if not m.stateful)
-    weighted_losses = [f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)]
+    weighted_losses = [
+        f"losses[{i}]" if o.weight in ("1", "1.0") else f"{o.weight} * losses[{i}]" for i, o in enumerate(t.outputs)
+    ]
 
     def loss_lines(weighted: bool, penalty: str) -> list[str]:
         weights = ", weights" if weighted else ""
@@ -324,7 +362,9 @@ def _multi_output_step(t: TrainingPlan) -> dict[str, object]:
     for i, o in enumerate(t.outputs):
         value = o.output_activation.replace("logits", f"outputs[{i}]") if o.on_logits else f"outputs[{i}]"
         metric_lines += [_metric_line(m, value, f"targets[{i}]") for m in o.metrics]
-    doc = " + ".join(f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs)
+    doc = " + ".join(
+        f"{o.weight} * {o.name}_loss" if o.weight not in ("1", "1.0") else f"{o.name}_loss" for o in t.outputs
+    )
     return {
         "several": True,
         "forward_value": "outputs",
@@ -379,7 +419,15 @@ def render_batches(plan: ScriptPlan) -> str:
         context = plan.precision.template_context()
         several_outputs = any(len(m.output_names) > 1 for m in plan.modules)  # Keras returns a list of arrays
         parts.append(
-            render("batches.py.j2", stream=False, predict=True, convert_inputs=convert_inputs, forward=forward, several_outputs=several_outputs, **context)
+            render(
+                "batches.py.j2",
+                stream=False,
+                predict=True,
+                convert_inputs=convert_inputs,
+                forward=forward,
+                several_outputs=several_outputs,
+                **context,
+            )
         )
     return "\n\n\n".join(parts)
 
@@ -434,7 +482,9 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
     """The generated train_on_batch / test_on_batch / predict_on_batch the script calls (templates/on_batch.py.j2)."""
     parts = []
     for t in plan.training_groups:
-        train, test = (on_batch_feature(kind, t.suffix) in plan.features for kind in ("train_on_batch", "test_on_batch"))
+        train, test = (
+            on_batch_feature(kind, t.suffix) in plan.features for kind in ("train_on_batch", "test_on_batch")
+        )
         if not (train or test):
             continue
         keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
@@ -446,13 +496,30 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
                 train=train,
                 test=test,
                 predict=False,
-                convert_x=_preprocessed([t.model], "x", "model.preprocess(x)", [*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"]),
-                convert_y=[*_indices_comment([y_dtype]), f"y = torch.as_tensor(np.ascontiguousarray(y, dtype={y_dtype}))"],
+                convert_x=_preprocessed(
+                    [t.model],
+                    "x",
+                    "model.preprocess(x)",
+                    [*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"],
+                ),
+                convert_y=[
+                    *_indices_comment([y_dtype]),
+                    f"y = torch.as_tensor(np.ascontiguousarray(y, dtype={y_dtype}))",
+                ],
                 **_stateful_metrics(t.metrics, keys, ["loss"] + [m.name for m in t.metrics]),
             )
         )
     if on_batch_feature("predict_on_batch") in plan.features:
-        parts.append(render(ON_BATCH_TEMPLATE, training=None, train=False, test=False, predict=True, convert_x=_predict_inputs(plan, False)))
+        parts.append(
+            render(
+                ON_BATCH_TEMPLATE,
+                training=None,
+                train=False,
+                test=False,
+                predict=True,
+                convert_x=_predict_inputs(plan, False),
+            )
+        )
     return parts
 
 
@@ -495,7 +562,9 @@ def host_tensors(dtypes: list[str], source: str, several: bool = False) -> str:
         return f"torch.as_tensor(np.ascontiguousarray({source}, dtype={dtypes[0]}))"
     if len(set(dtypes)) == 1:
         return f"[torch.as_tensor(np.ascontiguousarray(a, dtype={dtypes[0]})) for a in {source}]"
-    return f"[torch.as_tensor(np.ascontiguousarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
+    return (
+        f"[torch.as_tensor(np.ascontiguousarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
+    )
 
 
 def _ids_comment(dtypes: list[str]) -> list[str]:
@@ -552,7 +621,9 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "distributed": plan.distributed,  # fit trains through DistributedDataParallel under torchrun
         "may_freeze_all": _freezes(plan),  # a model with every weight frozen trains nothing, as in Keras
         # Under torchrun rank 0 alone runs the callbacks that write files (the processes share weights and logs).
-        "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS]) if plan.distributed else "",
+        "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS])
+        if plan.distributed
+        else "",
         **plan.precision.template_context(),
     }
 
@@ -580,7 +651,9 @@ def _predict_inputs(plan: ScriptPlan, multi: bool) -> list[str]:
     if not multi and plan.modules and all(_feature_axis(m) for m in plan.modules):
         lines += _feature_axis(plan.modules[0])
     if multi:  # a model of several inputs whose first layers on some run on the host takes the list through them
-        return _preprocessed([m for m in plan.modules if len(m.forward_args) > 1], "x", f"model.preprocess({source[1:-1]})", lines)
+        return _preprocessed(
+            [m for m in plan.modules if len(m.forward_args) > 1], "x", f"model.preprocess({source[1:-1]})", lines
+        )
     return _preprocessed(plan.modules, "x", "model.preprocess(x)", lines)
 
 
@@ -642,7 +715,11 @@ def _without_unused(generated: list[cst.CSTNode], module: cst.Module) -> list[cs
 def _rewrites_use_device(plan: ScriptPlan) -> bool:
     """A rewritten line of the script reads ``device`` (a loss object called in a GradientTape step moves
     its targets there) though no module of the script was translated."""
-    lines = [*plan.calls.values(), *(line for lines in plan.statements.values() for line in lines), *plan.expressions.values()]
+    lines = [
+        *plan.calls.values(),
+        *(line for lines in plan.statements.values() for line in lines),
+        *plan.expressions.values(),
+    ]
     return any("device" in _names_used(line) for line in lines if isinstance(line, str) and "device" in line)
 
 
@@ -728,10 +805,14 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
         )
     if summary:
         open_sizes = any(None in shape for m in plan.modules for shape in (m.input_shapes or [m.input_shape]))
-        parts.append(render("summary.py.j2", channels_first=any(_channels_first_attrs(m) or m.source is not None for m in plan.modules), open_sizes=open_sizes))
+        parts.append(
+            render(
+                "summary.py.j2",
+                channels_first=any(_channels_first_attrs(m) or m.source is not None for m in plan.modules),
+                open_sizes=open_sizes,
+            )
+        )
     return "\n\n\n".join(p for p in parts if p.strip())
-
-
 
 
 class _Renamer(cst.CSTTransformer):
@@ -898,7 +979,12 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     for name, _ in needed:
         if name in script.module_names and name not in imported_later:
             plan.todos.append(
-                Todo(body[0] if body else script.module, "K2T160", f"the script defines `{name}`, which the generated code imports", (1, 1))
+                Todo(
+                    body[0] if body else script.module,
+                    "K2T160",
+                    f"the script defines `{name}`, which the generated code imports",
+                    (1, 1),
+                )
             )
     # The imports the generated code needs join the script's leading import block, sorted as ruff sorts it.
     added = [cst.parse_statement(stmt) for name, stmt in needed if name in _STDLIB | _THIRD_PARTY]
@@ -912,11 +998,15 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
         first = generated[0].with_changes(leading_lines=[cst.EmptyLine()] * gap if head else [])
         new_statements += [first, *generated[1:]]
         if rest:
-            rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(rest[0].leading_lines)])
+            rest[0] = rest[0].with_changes(
+                leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_strip_blank(rest[0].leading_lines)]
+            )
     return module.with_changes(body=[*head, *new_statements, *rest]).code
 
 
-def _report_late_cuda_writes(script: KerasScript, plan: ScriptPlan, body: list[cst.BaseStatement], late_writes: list[cst.CSTNode]) -> None:
+def _report_late_cuda_writes(
+    script: KerasScript, plan: ScriptPlan, body: list[cst.BaseStatement], late_writes: list[cst.CSTNode]
+) -> None:
     """K2T106 at each write of a CUDA variable that runs after the generated block has picked the device. The
     output keeps such lines as written and in their order, so the n-th of a text is the script's n-th of it."""
     late = {id(node) for node in late_writes}
@@ -942,12 +1032,18 @@ def _keep_used_imports(script, plan, module, rewriter, removed, defined: set[str
     a use on a statement without a TODO gets one."""
     # A model statement still in the output belongs to a model k2t did not translate: the diagnostic
     # where it stopped covers its Keras names.
-    covered = frozenset(rewriter.kept_model_statements) if any(t.severity is Severity.ERROR for t in plan.todos) else frozenset()
+    covered = (
+        frozenset(rewriter.kept_model_statements)
+        if any(t.severity is Severity.ERROR for t in plan.todos)
+        else frozenset()
+    )
     leftovers = remaining.find_leftovers(module, rewriter.tracked, covered)
     kept = remaining.confirm(script.module, removed, script.import_rewrites, leftovers, defined, script.metadata)
     for _, code, message, pos in kept.todos:
         plan.todos.append(Todo(script.module, code, message, pos))
-    return module.visit(remaining.Finisher(script.module, script.import_rewrites, rewriter.imports, kept, removed.stars))
+    return module.visit(
+        remaining.Finisher(script.module, script.import_rewrites, rewriter.imports, kept, removed.stars)
+    )
 
 
 def _top_level_names(statements) -> set[str]:
@@ -1025,7 +1121,8 @@ def _after_imports(body: list[cst.CSTNode]) -> int:
     index = 0
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString) and i == 0)
+            isinstance(s, (cst.Import, cst.ImportFrom))
+            or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString) and i == 0)
             for s in stmt.body
         ):
             index = i + 1
@@ -1065,7 +1162,9 @@ def _todo_statements(script: KerasScript, plan: ScriptPlan) -> dict[int, list[st
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, script: KerasScript, plan: ScriptPlan, todos: dict[int, list[str]], watched: set[str], stars: set[int]):
+    def __init__(
+        self, script: KerasScript, plan: ScriptPlan, todos: dict[int, list[str]], watched: set[str], stars: set[int]
+    ):
         self.script = script
         self.plan = plan
         self.todos = todos
@@ -1093,15 +1192,23 @@ class _Rewriter(cst.CSTTransformer):
         code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef | cst.RemovalSentinel:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef | cst.RemovalSentinel:
         if id(original_node) in self.script.removed:
             return cst.RemoveFromParent()  # `class MyModel(keras.Model)`: the generated module of that name replaces it
         # A decorator the translator drops (keras.saving.register_keras_serializable()): "" is its replacement.
-        decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
+        decorators = [
+            new
+            for old, new in zip(original_node.decorators, updated_node.decorators)
+            if self.plan.expressions.get(id(old)) != ""
+        ]
         if len(decorators) != len(updated_node.decorators):
             updated_node = updated_node.with_changes(decorators=decorators)
         # A base the translator drops (keras.utils.Sequence): "" is its replacement.
-        kept = [new for old, new in zip(original_node.bases, updated_node.bases) if self.plan.expressions.get(id(old)) != ""]
+        kept = [
+            new for old, new in zip(original_node.bases, updated_node.bases) if self.plan.expressions.get(id(old)) != ""
+        ]
         if len(kept) == len(updated_node.bases):
             return updated_node
         if not kept:
@@ -1143,7 +1250,11 @@ class _Rewriter(cst.CSTTransformer):
             return cst.RemoveFromParent()
         lines = self.plan.statements.get(id(original_node))
         if lines is None:
-            if len(original_node.body) == 1 and isinstance(original_node.body[0], cst.Expr) and id(original_node.body[0].value) in self.drop:
+            if (
+                len(original_node.body) == 1
+                and isinstance(original_node.body[0], cst.Expr)
+                and id(original_node.body[0].value) in self.drop
+            ):
                 return cst.RemoveFromParent()
             if not updated_node.body:
                 return cst.RemoveFromParent()
@@ -1188,11 +1299,17 @@ class _Rewriter(cst.CSTTransformer):
             statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
             return cst.FlattenSentinel(statements)
         # A decorator the translator drops (@tf.function): "" is its replacement.
-        decorators = [new for old, new in zip(original_node.decorators, updated_node.decorators) if self.plan.expressions.get(id(old)) != ""]
+        decorators = [
+            new
+            for old, new in zip(original_node.decorators, updated_node.decorators)
+            if self.plan.expressions.get(id(old)) != ""
+        ]
         if len(decorators) != len(updated_node.decorators):
             updated_node = updated_node.with_changes(decorators=decorators)
         updated_node = _with_parameters(updated_node, self.plan.added_parameters.get(id(original_node), []))
-        updated_node = _without_parameters(updated_node, self.plan.removed_parameters.get(id(original_node), frozenset()))
+        updated_node = _without_parameters(
+            updated_node, self.plan.removed_parameters.get(id(original_node), frozenset())
+        )
         name = self.plan.expressions.get(id(original_node.name))
         return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
 
@@ -1234,7 +1351,9 @@ class _Rewriter(cst.CSTTransformer):
                     break
                 blank += 1
             if blank < 2:
-                body[index] = statement.with_changes(leading_lines=[*([cst.EmptyLine()] * (2 - blank)), *statement.leading_lines])
+                body[index] = statement.with_changes(
+                    leading_lines=[*([cst.EmptyLine()] * (2 - blank)), *statement.leading_lines]
+                )
         return updated_node.with_changes(body=body)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):
@@ -1251,7 +1370,11 @@ class _Rewriter(cst.CSTTransformer):
             isinstance(original_node, cst.SimpleString) and remaining.mentions(original_node.value, self.watched)
         ):
             self.tracked[id(result)] = (result, original_node)  # a string may be an annotation naming Keras
-        if isinstance(original_node, cst.BaseCompoundStatement) and id(original_node) in self.todos and isinstance(result, cst.BaseCompoundStatement):
+        if (
+            isinstance(original_node, cst.BaseCompoundStatement)
+            and id(original_node) in self.todos
+            and isinstance(result, cst.BaseCompoundStatement)
+        ):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
             return result.with_changes(leading_lines=[*result.leading_lines, *comments])
         return result
@@ -1275,7 +1398,9 @@ _PLACEHOLDER_PASS = cst.SimpleStatementLine(body=[cst.Pass()])
 
 
 def _is_import(statement: cst.CSTNode) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
 
 
 def _is_placeholder_pass(statement: cst.CSTNode) -> bool:
@@ -1288,12 +1413,17 @@ def _inert(statement: cst.CSTNode) -> bool:
     if _is_placeholder_pass(statement) or is_docstring(statement):
         return True
     if isinstance(statement, cst.SimpleStatementLine):
-        return all(isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Pass)) and not _calls(small) for small in statement.body)
+        return all(
+            isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Pass)) and not _calls(small)
+            for small in statement.body
+        )
     if isinstance(statement, (cst.If, cst.For)):
         header = statement.test if isinstance(statement, cst.If) else statement.iter
         branches = [statement.body, *([statement.orelse] if statement.orelse is not None else [])]
         return not _calls(header) and all(
-            _inert(s) for branch in branches for s in (branch.body.body if isinstance(branch, cst.If | cst.Else) else branch.body)
+            _inert(s)
+            for branch in branches
+            for s in (branch.body.body if isinstance(branch, cst.If | cst.Else) else branch.body)
         )
     return False
 
@@ -1309,8 +1439,6 @@ def _calls(node: cst.CSTNode) -> bool:
 
     node.visit(Finder())
     return found
-
-
 
 
 def _with_keywords(call: cst.Call, keywords: list[str]) -> cst.Call:
@@ -1346,7 +1474,13 @@ def _with_parameters(function: cst.FunctionDef, names: list[str]) -> cst.Functio
         return function
     params = function.params
     new = [cst.Param(cst.Name(name)) for name in names]
-    if any(p.default is not None for p in params.params) or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params:
+    if (
+        any(p.default is not None for p in params.params)
+        or params.star_arg is not cst.MaybeSentinel.DEFAULT
+        or params.kwonly_params
+    ):
         star = params.star_arg if params.star_arg is not cst.MaybeSentinel.DEFAULT else cst.ParamStar()
-        return function.with_changes(params=params.with_changes(star_arg=star, kwonly_params=[*params.kwonly_params, *new]))
+        return function.with_changes(
+            params=params.with_changes(star_arg=star, kwonly_params=[*params.kwonly_params, *new])
+        )
     return function.with_changes(params=params.with_changes(params=[*params.params, *new]))

@@ -49,8 +49,10 @@ def format_html(report: Report, title: str) -> str:
     codes: dict[str, int] = {}
     for diagnostic in report.diagnostics:
         codes[diagnostic.code] = codes.get(diagnostic.code, 0) + 1
-    return environment().get_template("report/convert.html.j2").render(
-        title=title, report=report, files=files, codes=sorted(codes.items()), descriptions=CODES
+    return (
+        environment()
+        .get_template("report/convert.html.j2")
+        .render(title=title, report=report, files=files, codes=sorted(codes.items()), descriptions=CODES)
     )
 
 

@@ -20,7 +20,9 @@ from .parse.syntax import is_docstring
 _FUTURE, _STDLIB, _THIRD_PARTY, _LOCAL = range(4)
 
 
-def merged_imports(script_block: list[cst.BaseStatement], added: list[cst.SimpleStatementLine]) -> list[cst.BaseStatement]:
+def merged_imports(
+    script_block: list[cst.BaseStatement], added: list[cst.SimpleStatementLine]
+) -> list[cst.BaseStatement]:
     """``script_block``: the script's leading statements up to its last leading import (a docstring
     first, perhaps); ``added``: the import statements the output needs besides. The block to write."""
     docstring = script_block[:1] if script_block and is_docstring(script_block[0]) else []
@@ -44,8 +46,6 @@ def _first_blank(statements: list[cst.SimpleStatementLine], after_something: boo
         return []
     first = statements[0].with_changes(leading_lines=[cst.EmptyLine()] if after_something else [])
     return [first, *statements[1:]]
-
-
 
 
 def _sortable(statement: cst.BaseStatement) -> bool:

@@ -65,7 +65,9 @@ class KerasCall:
             return self.args[index]
         return self.kwarg(key)
 
-    def bind(self, names: tuple[str, ...] | list[str]) -> tuple[dict[str, Value], Value | None, tuple[str, Value] | None]:
+    def bind(
+        self, names: tuple[str, ...] | list[str]
+    ) -> tuple[dict[str, Value], Value | None, tuple[str, Value] | None]:
         """The arguments by parameter name, in Keras's parameter order ``names``.
 
         Also returns the first positional argument beyond ``names`` and the
@@ -245,7 +247,6 @@ class ModelSpec:
     built_by: FactoryCall | None = field(default=None, repr=False, compare=False)
     # ``base = keras.applications.MobileNetV2(...)``: a model Keras builds itself (k2t.translate.applications).
     application: KerasCall | None = None
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -636,7 +637,9 @@ class Distribution:
     """The script's tf.distribute strategies (k2t.parse.distribute), each bound at the top level and used only
     in the forms whose torch meaning is certain; the strategy statements go, the scopes are unwrapped."""
 
-    strategies: list[cst.SimpleStatementLine] = field(default_factory=list, repr=False)  # `strategy = tf.distribute.X()`
+    strategies: list[cst.SimpleStatementLine] = field(
+        default_factory=list, repr=False
+    )  # `strategy = tf.distribute.X()`
     scopes: list[cst.With] = field(default_factory=list, repr=False)  # `with strategy.scope():`
     # `strategy.num_replicas_in_sync`, by id(), and whether the strategy is a mirrored one (else one replica).
     replica_counts: dict[int, bool] = field(default_factory=dict)
@@ -706,7 +709,9 @@ class KerasScript:
     module_names: set[str] = field(default_factory=set)
     # Names one top-level assignment binds to a value k2t knows, never rebound (k2t.values.module_constants).
     module_constants: dict[str, Any] = field(default_factory=dict)
-    function_locals: dict[str, set[str]] = field(default_factory=dict)  # function name -> its parameters and local names
+    function_locals: dict[str, set[str]] = field(
+        default_factory=dict
+    )  # function name -> its parameters and local names
     # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
     metadata: MetadataWrapper | None = field(default=None, repr=False)
 

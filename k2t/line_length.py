@@ -56,7 +56,9 @@ def wrap_generated_lines(output: str, source: str, limit: int = LINE_LENGTH) -> 
     # A line of a statement written over several lines is a fragment (``follow_links=follow_links,`` inside a
     # call), which may even parse alone as something else: it is wrapped only where the whole statement, the
     # line replaced by its pieces, parses to the same tree.
-    statements = {number: span for number, span in _continued_statements(output).items() if number not in docstring_lines}
+    statements = {
+        number: span for number, span in _continued_statements(output).items() if number not in docstring_lines
+    }
     original = list(lines)
     wrapped: list[str] = []
     index = 0
@@ -71,7 +73,11 @@ def wrap_generated_lines(output: str, source: str, limit: int = LINE_LENGTH) -> 
             pieces = _wrap_docstring_line(line, limit)
         else:
             pieces = _wrap_code_line(line, limit) or [line]
-            if number in statements and len(pieces) > 1 and not _same_in_statement(original, statements[number], number, pieces):
+            if (
+                number in statements
+                and len(pieces) > 1
+                and not _same_in_statement(original, statements[number], number, pieces)
+            ):
                 pieces = [line]
         prose = number in docstring_lines or line.lstrip().startswith("#")
         if prose and len(pieces) > 1 and _continues(line, lines, index, docstring_lines, users):
@@ -373,9 +379,13 @@ def _parenthesised_tail(tokens: list[_Token]) -> tuple[int, int] | None:
         elif token.text in _CLOSING:
             depth -= 1
         elif depth == 0 and token.text in _PARENTHESISED_AFTER and (index == 0 or token.kind == tokenize.OP):
-            if token.text == "=" and any(t.text == "=" for t in tokens[index + 1 :] if t.kind == tokenize.OP and _depth_at(tokens, t) == 0):
+            if token.text == "=" and any(
+                t.text == "=" for t in tokens[index + 1 :] if t.kind == tokenize.OP and _depth_at(tokens, t) == 0
+            ):
                 continue  # a chained assignment: the last ``=`` starts the value
-            end = len(tokens) - 1 if tokens[-1].text == ":" and tokens[0].text in ("if", "elif", "while") else len(tokens)
+            end = (
+                len(tokens) - 1 if tokens[-1].text == ":" and tokens[0].text in ("if", "elif", "while") else len(tokens)
+            )
             value = tokens[index + 1 : end]
             lone_string = len(value) == 1 and value[0].kind == tokenize.STRING
             if value and (_delimited(value)[1] is not None or lone_string) and tokens[0].text != "assert":
@@ -473,9 +483,17 @@ def _priority(token: _Token, previous: _Token | None, following: _Token | None, 
         return _DOT  # a method chain: ``.map(...)`` / ``.batch(...)`` each on a line
     if text in _COMPARATORS:
         return _COMPARATOR
-    unary = previous is None or previous.text in _OPENING or previous.text in (",", "=", ":", "return", "lambda") or (
-        previous.kind == tokenize.OP and previous.text not in _CLOSING
-    ) or (previous.kind == tokenize.NAME and keyword.iskeyword(previous.text) and previous.text not in ("None", "True", "False"))
+    unary = (
+        previous is None
+        or previous.text in _OPENING
+        or previous.text in (",", "=", ":", "return", "lambda")
+        or (previous.kind == tokenize.OP and previous.text not in _CLOSING)
+        or (
+            previous.kind == tokenize.NAME
+            and keyword.iskeyword(previous.text)
+            and previous.text not in ("None", "True", "False")
+        )
+    )
     if text in _MATH and not unary:
         return _MATH[text]
     return None

@@ -120,9 +120,23 @@ GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
 IMPORTED_BY_OUTPUT: frozenset[str] = frozenset(name for name, _ in GENERATED_IMPORTS)
 # Top-level names the templates define besides the helpers (emit renames them away from the script's names).
 GENERATED_DEFINITIONS: tuple[str, ...] = (
-    "device", "fit", "evaluate", "predict", "summary", "format_logs", "ProgressBar",
-    "fit_batches", "evaluate_batches", "predict_batches", "EpochBatches",
-    "train_on_batch", "test_on_batch", "predict_on_batch", "fit_steps", "evaluate_steps", "step_logs",
+    "device",
+    "fit",
+    "evaluate",
+    "predict",
+    "summary",
+    "format_logs",
+    "ProgressBar",
+    "fit_batches",
+    "evaluate_batches",
+    "predict_batches",
+    "EpochBatches",
+    "train_on_batch",
+    "test_on_batch",
+    "predict_on_batch",
+    "fit_steps",
+    "evaluate_steps",
+    "step_logs",
 )
 
 

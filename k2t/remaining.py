@@ -206,7 +206,9 @@ def confirm(
         start = positions[item.original].start
         pos = (start.line, start.column + 1)
         if isinstance(item.original, cst.ImportFrom):  # `from keras.layers import *`: kept as it is
-            message = f"`{module.code_for_node(item.original)}`: k2t cannot tell which names it binds; the import is kept"
+            message = (
+                f"`{module.code_for_node(item.original)}`: k2t cannot tell which names it binds; the import is kept"
+            )
             todos[(id(item.owner), "*")] = (item.owner, "K2T100", message, pos)
             continue
         for name in _removed_bindings(accesses.get(id(item.original), []), removed, rewrites) - defined:
@@ -300,7 +302,11 @@ class Finisher(cst.CSTTransformer):
             kept = [a for a in original.names if id(a) in kept_ids or _alias_binding(a, self.module) in preserved]
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         if isinstance(original, cst.ImportFrom):
-            return original.with_changes(names=kept, lpar=None if len(kept) == 1 else original.lpar, rpar=None if len(kept) == 1 else original.rpar)
+            return original.with_changes(
+                names=kept,
+                lpar=None if len(kept) == 1 else original.lpar,
+                rpar=None if len(kept) == 1 else original.rpar,
+            )
         return original.with_changes(names=kept)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):

@@ -62,7 +62,9 @@ def share_helpers(scripts: dict[str, tuple[str, str]], module_name: str) -> Shar
     return Shared(outputs, _module_text([nodes[name] for name in order]), order)
 
 
-def _most_written(generated: dict[str, dict[str, cst.CSTNode]], texts: dict[str, dict[str, str]]) -> dict[str, cst.CSTNode]:
+def _most_written(
+    generated: dict[str, dict[str, cst.CSTNode]], texts: dict[str, dict[str, str]]
+) -> dict[str, cst.CSTNode]:
     """Name -> the definition two scripts or more write alike under it: of several such texts, the one
     most scripts write (the first script's, in sorted order, on a tie)."""
     writers: dict[str, dict[str, list[str]]] = {}
@@ -85,7 +87,9 @@ def _imported(definitions: dict[str, cst.CSTNode], texts: dict[str, str], module
     while True:
         kept = set(definitions) - imported
         reads = {name: _free_names(definitions[name]) for name in imported}
-        dropped = {name for name in imported if reads[name] & kept or reads[name] & (set(module_texts) - set(definitions))}
+        dropped = {
+            name for name in imported if reads[name] & kept or reads[name] & (set(module_texts) - set(definitions))
+        }
         if not dropped:
             return imported
         imported -= dropped
@@ -239,7 +243,9 @@ def _importing(module: cst.Module, source: str, shared: set[str], module_name: s
         return module.code
     body = [s for s in module.body if not (isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value in shared)]
     rest_reads = _reads(cst.Module(body=[s for s in body if not _is_import_line(s)]).code)
-    used = sorted((name for name in shared if name in rest_reads), key=lambda n: (not n.isupper(), not n[:1].isupper(), n.lower()))
+    used = sorted(
+        (name for name in shared if name in rest_reads), key=lambda n: (not n.isupper(), not n[:1].isupper(), n.lower())
+    )
     own_imports = {line.strip() for line in source.splitlines()}
     kept = []
     for statement in body:
@@ -266,9 +272,9 @@ def _importing(module: cst.Module, source: str, shared: set[str], module_name: s
 
 
 def _is_import_line(statement: cst.CSTNode) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body)
-
-
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+    )
 
 
 def _module_text(definitions: list[cst.CSTNode]) -> str:

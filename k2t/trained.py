@@ -83,7 +83,9 @@ def _installed(name: str) -> bool:
 
 def require_frameworks() -> None:
     if not _installed("tensorflow") or not _installed("keras"):
-        raise TrainedWeightsError("k2t weights needs TensorFlow to read the Keras model file: pip install 'k2t[parity]' (or tensorflow-cpu)")
+        raise TrainedWeightsError(
+            "k2t weights needs TensorFlow to read the Keras model file: pip install 'k2t[parity]' (or tensorflow-cpu)"
+        )
     if not _installed("torch"):
         raise TrainedWeightsError("k2t weights needs PyTorch: pip install 'k2t[parity]' (or torch)")
 
@@ -139,7 +141,9 @@ def imagenet_path(file: str) -> Path:
     return Path(home) / "models" / file
 
 
-def port_imagenet(script: str | Path, *, rows: int = ROWS, tolerance: float = TOLERANCE, seed: int = 0) -> list[TrainedReport]:
+def port_imagenet(
+    script: str | Path, *, rows: int = ROWS, tolerance: float = TOLERANCE, seed: int = 0
+) -> list[TrainedReport]:
     """For each keras.applications model ``script`` builds with weights="imagenet": Keras's model with its ImageNet
     weights (Keras downloads and caches the file as it always does), its weights moved into the converted module,
     checked by comparing predictions, and written where the converted script loads them (imagenet_path)."""
@@ -153,16 +157,22 @@ def port_imagenet(script: str | Path, *, rows: int = ROWS, tolerance: float = TO
         conversion = _convert(script)
         modules = [m for m in conversion.plan.modules if m.pretrained is not None]
         if not modules:
-            raise TrainedWeightsError(f'{script}: builds no keras.applications model with weights="imagenet" that k2t translates')
+            raise TrainedWeightsError(
+                f'{script}: builds no keras.applications model with weights="imagenet" that k2t translates'
+            )
         keras = _import_keras()
         for module_plan in modules:
             pretrained = module_plan.pretrained
             output = Path(pretrained.output) if pretrained.path_code is not None else imagenet_path(pretrained.file)
-            report = TrainedReport(f"keras.applications.{pretrained.keras_class} (ImageNet)", str(script), tolerance=tolerance)
+            report = TrainedReport(
+                f"keras.applications.{pretrained.keras_class} (ImageNet)", str(script), tolerance=tolerance
+            )
             try:
                 kmodel = getattr(keras.applications, pretrained.keras_class)(**dict(pretrained.keyword_arguments))
             except Exception as exc:  # noqa: BLE001 - a download or a file Keras refuses: the user needs the message
-                raise TrainedWeightsError(f"keras.applications.{pretrained.keras_class}: Keras cannot load its ImageNet weights: {type(exc).__name__}: {exc}") from None
+                raise TrainedWeightsError(
+                    f"keras.applications.{pretrained.keras_class}: Keras cannot load its ImageNet weights: {type(exc).__name__}: {exc}"
+                ) from None
             report.class_name = module_plan.class_name
             tmodel = build_module(conversion, module_plan, {})
             report.copied = _transfer(kmodel, tmodel, module_plan, list(kmodel.layers))
@@ -238,7 +248,9 @@ def _choose_module(conversion, kmodel, class_name: str | None):
     if class_name is not None:
         chosen = [m for m in modules if m.class_name == class_name]
         if not chosen:
-            raise TrainedWeightsError(f"the script has no generated module {class_name} (it has {', '.join(m.class_name for m in modules)})")
+            raise TrainedWeightsError(
+                f"the script has no generated module {class_name} (it has {', '.join(m.class_name for m in modules)})"
+            )
         return chosen[0]
     keras_classes = _keras_classes(kmodel)
 
@@ -266,7 +278,9 @@ def _choose_module(conversion, kmodel, class_name: str | None):
         raise TrainedWeightsError(
             f"no module of the script has the layers of the Keras model {kmodel.name!r} ({', '.join(keras_classes)}); the script's modules: {listing}"
         )
-    raise TrainedWeightsError(f"several modules of the script match the Keras model: {listing}; pick one with --class NAME")
+    raise TrainedWeightsError(
+        f"several modules of the script match the Keras model: {listing}; pick one with --class NAME"
+    )
 
 
 def _keras_layers(kmodel, module_plan, functional: bool) -> list:
@@ -277,7 +291,9 @@ def _keras_layers(kmodel, module_plan, functional: bool) -> list:
     try:
         return keras_layers_for(kmodel, module_plan)
     except (KeyError, AttributeError, IndexError) as exc:
-        raise TrainedWeightsError(f"the Keras model's graph does not match {module_plan.class_name}'s ({exc})") from None
+        raise TrainedWeightsError(
+            f"the Keras model's graph does not match {module_plan.class_name}'s ({exc})"
+        ) from None
 
 
 def _shape(tensor_or_shape) -> tuple | None:
@@ -336,7 +352,9 @@ def constructor_arguments(kmodel, module_plan, keras_layers: list, given: dict[s
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 missing.append(param)
     if conflicts:
-        raise TrainedWeightsError(f"the Keras model gives {module_plan.class_name}'s constructor two values: {'; '.join(conflicts)}")
+        raise TrainedWeightsError(
+            f"the Keras model gives {module_plan.class_name}'s constructor two values: {'; '.join(conflicts)}"
+        )
     layer_objects = {layer.attr for layer in module_plan.layers if layer.attr}
     for param in [p for p in missing if p.name in layer_objects]:
         # A layer the script builds outside the model (`norm = layers.Normalization()`): built by build_module.
@@ -370,18 +388,27 @@ def build_module(conversion, module_plan, arguments: dict[str, Any]):
     source = "\n".join(statement for _, statement in _IMPORTS) + "\n\n" + block + "\n"
     namespace: dict[str, Any] = {"__name__": "k2t_generated"}
     exec(compile(source, f"<k2t module of {conversion.path}>", "exec"), namespace)  # noqa: S102 - k2t's own generated code
-    arguments = {key: _layer_object(conversion, value, namespace) if isinstance(value, LayerObject) else value for key, value in arguments.items()}
+    arguments = {
+        key: _layer_object(conversion, value, namespace) if isinstance(value, LayerObject) else value
+        for key, value in arguments.items()
+    }
     try:
         return namespace[module_plan.class_name](**arguments)
     except Exception as exc:  # noqa: BLE001
-        raise TrainedWeightsError(f"{module_plan.class_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}) failed: {type(exc).__name__}: {exc}") from None
+        raise TrainedWeightsError(
+            f"{module_plan.class_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}) failed: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _layer_object(conversion, value: LayerObject, namespace: dict[str, Any]):
     """Build a layer object with the generated statement that builds it in the converted script."""
-    lines = [line for lines in conversion.plan.statements.values() for line in lines if line.startswith(f"{value.var} = ")]
+    lines = [
+        line for lines in conversion.plan.statements.values() for line in lines if line.startswith(f"{value.var} = ")
+    ]
     if len(lines) != 1:
-        raise TrainedWeightsError(f"k2t cannot find the one statement that builds the layer `{value.var}` the module takes")
+        raise TrainedWeightsError(
+            f"k2t cannot find the one statement that builds the layer `{value.var}` the module takes"
+        )
     try:
         exec(lines[0], namespace)  # noqa: S102 - k2t's own generated statement, e.g. `norm = Normalization(axis=-1)`
     except Exception as exc:  # noqa: BLE001
@@ -412,7 +439,9 @@ def random_inputs(kmodel, rows: int, seed: int) -> list:
     for tensor in kmodel.inputs:
         shape = _shape(tensor)
         if shape is None:
-            raise TrainedWeightsError(f"the Keras model's input {tensor.name!r} has no fixed rank; k2t weights needs one")
+            raise TrainedWeightsError(
+                f"the Keras model's input {tensor.name!r} has no fixed rank; k2t weights needs one"
+            )
         shape = tuple(OPEN_SIZE if size is None else size for size in shape)  # Input(shape=(None, 8)): any length does
         vocabulary = _embedding_vocabulary(kmodel, tensor)
         if vocabulary is not None:

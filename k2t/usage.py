@@ -45,7 +45,14 @@ KERAS_SPELLINGS = frozenset(
     }
 )
 TODO_MARKER = "TODO(k2t)"
-_ALWAYS_DEFINED = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__", "__builtins__"}
+_ALWAYS_DEFINED = frozenset(dir(builtins)) | {
+    "__file__",
+    "__name__",
+    "__doc__",
+    "__spec__",
+    "__loader__",
+    "__builtins__",
+}
 
 
 def _is_keras_module(name: str) -> bool:

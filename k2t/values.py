@@ -259,7 +259,9 @@ class Evaluator:
         left, right = self._eval(node.left), self._eval(node.right)
         if isinstance(node.operator, cst.Power) and (abs(right) > 64 if isinstance(right, (int, float)) else True):
             raise _NotKnown("power too large to fold")
-        if isinstance(node.operator, cst.Multiply) and (isinstance(left, (str, tuple, list)) or isinstance(right, (str, tuple, list))):
+        if isinstance(node.operator, cst.Multiply) and (
+            isinstance(left, (str, tuple, list)) or isinstance(right, (str, tuple, list))
+        ):
             count = right if isinstance(left, (str, tuple, list)) else left
             if isinstance(count, int) and count > _MAX_ITEMS:
                 raise _NotKnown("sequence too long to fold")
@@ -298,7 +300,11 @@ class Evaluator:
             folded = self.keras_value(node)
             if folded is not None:
                 return folded
-        if not isinstance(node.func, cst.Name) or node.func.value not in FOLDED_BUILTINS or self.env.lookup(node.func.value):
+        if (
+            not isinstance(node.func, cst.Name)
+            or node.func.value not in FOLDED_BUILTINS
+            or self.env.lookup(node.func.value)
+        ):
             raise _NotKnown(f"`{_code(node.func)}(...)` is computed when the script runs")
         args, kwargs = [], {}
         for arg in node.args:
@@ -372,12 +378,21 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
     module.visit(Globals())
     constants: dict[str, Any] = {}
     for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
+        if (
+            not isinstance(statement, cst.SimpleStatementLine)
+            or len(statement.body) != 1
+            or not isinstance(statement.body[0], cst.Assign)
+        ):
             continue
         for target in statement.body[0].targets:
             for name in target_names(target.target):
                 binding = env.names.get(name)
-                if bound_by.get(name) == 1 and name not in declared_global and binding is not None and is_constant(binding.value):
+                if (
+                    bound_by.get(name) == 1
+                    and name not in declared_global
+                    and binding is not None
+                    and is_constant(binding.value)
+                ):
                     constants[name] = binding.value
     return constants
 
@@ -385,7 +400,22 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
 # Modules whose ``reshape`` / ``expand_dims`` take the array first: ``np.reshape(x, (-1, 28, 28, 1))``.
 _ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
 # Functions and methods that keep their array's number of axes.
-_SAME_RANK = frozenset({"astype", "copy", "asarray", "array", "cast", "convert_to_tensor", "clip", "round", "abs", "float32", "tanh", "log1p"})
+_SAME_RANK = frozenset(
+    {
+        "astype",
+        "copy",
+        "asarray",
+        "array",
+        "cast",
+        "convert_to_tensor",
+        "clip",
+        "round",
+        "abs",
+        "float32",
+        "tanh",
+        "log1p",
+    }
+)
 _MAX_RANK = 16  # more axes than any array a script trains on: not a rank
 
 
@@ -508,7 +538,12 @@ def _subscript_rank(node: cst.Subscript, env: Env) -> int | None:
         value = index.value
         if isinstance(value, cst.Ellipsis):
             continue
-        if isinstance(value, cst.Name) and value.value == "None" or isinstance(value, cst.Attribute) and value.attr.value == "newaxis":
+        if (
+            isinstance(value, cst.Name)
+            and value.value == "None"
+            or isinstance(value, cst.Attribute)
+            and value.attr.value == "newaxis"
+        ):
             added += 1
             continue
         known = _plain(value, env)
@@ -526,7 +561,9 @@ def shape_slice(node: cst.BaseExpression, env: Env) -> ShapeOf | None:
     if isinstance(node, cst.Name):
         binding = env.lookup(node.value)
         return binding.value.shape if binding is not None and isinstance(binding.value, Unknown) else None
-    if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"):
+    if not (
+        isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"
+    ):
         return None
     if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
         return None

@@ -130,7 +130,9 @@ def _separable_conv(layer, module, name: str) -> None:
     _copy(getattr(module.depthwise, "bias", None), None, f"{name}.depthwise.bias")
     pointwise = _numpy(layer.pointwise_kernel)  # (1..., in * dm, filters)
     spatial = pointwise.ndim - 2
-    _copy(module.pointwise.weight, pointwise.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.pointwise.weight")
+    _copy(
+        module.pointwise.weight, pointwise.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.pointwise.weight"
+    )
     _copy(getattr(module.pointwise, "bias", None), _numpy(getattr(layer, "bias", None)), f"{name}.pointwise.bias")
 
 
@@ -188,13 +190,22 @@ def _conv_lstm(layer, module, name: str) -> None:
     for keras_kernel, conv in ((cell.kernel, module.input_conv), (cell.recurrent_kernel, module.recurrent_conv)):
         kernel = _numpy(keras_kernel)
         spatial = kernel.ndim - 2
-        _copy(conv.weight, kernel.transpose(spatial + 1, spatial, *range(spatial)), f"{name}.{'input' if conv is module.input_conv else 'recurrent'}_conv.weight")
+        _copy(
+            conv.weight,
+            kernel.transpose(spatial + 1, spatial, *range(spatial)),
+            f"{name}.{'input' if conv is module.input_conv else 'recurrent'}_conv.weight",
+        )
     _copy(getattr(module.input_conv, "bias", None), _numpy(getattr(cell, "bias", None)), f"{name}.input_conv.bias")
 
 
 def _multi_head_attention(layer, module, name: str) -> None:
     """MultiHeadAttention: the generated class keeps Keras's EinsumDense kernels and biases as they are."""
-    for projection, dense in (("query", layer.query_dense), ("key", layer.key_dense), ("value", layer.value_dense), ("output", layer.output_dense)):
+    for projection, dense in (
+        ("query", layer.query_dense),
+        ("key", layer.key_dense),
+        ("value", layer.value_dense),
+        ("output", layer.output_dense),
+    ):
         _copy(getattr(module, f"{projection}_kernel"), _numpy(dense.kernel), f"{name}.{projection}_kernel")
         _copy(getattr(module, f"{projection}_bias"), _numpy(dense.bias), f"{name}.{projection}_bias")
 
@@ -321,7 +332,11 @@ def transfer_weights(keras_model, torch_model, module_plan, keras_layers: Sequen
         copier(layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
         copied.append(plan.attr)
         for keras_path, torch_path, kind in plan.sublayers:  # a custom layer's sublayers, each by its own kind
-            TRANSFERS[kind](_keras_path(layer, keras_path), submodule(torch_model, f"{plan.attr}.{torch_path}"), f"{name}.{keras_path} -> {plan.attr}.{torch_path}")
+            TRANSFERS[kind](
+                _keras_path(layer, keras_path),
+                submodule(torch_model, f"{plan.attr}.{torch_path}"),
+                f"{name}.{keras_path} -> {plan.attr}.{torch_path}",
+            )
             copied.append(f"{plan.attr}.{torch_path}")
     return copied
 
@@ -332,18 +347,24 @@ def _transfer_by_name(keras_model, torch_model, module_plan) -> list[str]:
     named = {name: plan for name, plan in zip(module_plan.keras_layer_names, module_plan.layers) if name}
     # A layer Keras does not name (EfficientNet's input Normalization: normalization_3, by the session's count)
     # is the layer of its class that the plan does not name, in order.
-    unnamed = [plan for name, plan in zip(module_plan.keras_layer_names, module_plan.layers) if not name and plan.weights]
+    unnamed = [
+        plan for name, plan in zip(module_plan.keras_layer_names, module_plan.layers) if not name and plan.weights
+    ]
     others = [layer for layer in keras_model.layers if layer.weights and layer.name not in named]
     pairs = []
     for plan in unnamed:
         match = next((layer for layer in others if type(layer).__name__ == plan.keras_class), None)
         if match is None:
-            raise WeightTransferError(f"{module_plan.class_name}: the Keras model has no {plan.keras_class} layer for {plan.attr}")
+            raise WeightTransferError(
+                f"{module_plan.class_name}: the Keras model has no {plan.keras_class} layer for {plan.attr}"
+            )
         others.remove(match)
         pairs.append((match, plan))
     if others:
         missing = ", ".join(layer.name for layer in others)
-        raise WeightTransferError(f"{module_plan.class_name}: Keras layers with weights the plan does not hold: {missing}")
+        raise WeightTransferError(
+            f"{module_plan.class_name}: Keras layers with weights the plan does not hold: {missing}"
+        )
     pairs += [(keras_model.get_layer(name), plan) for name, plan in named.items() if plan.weights is not None]
     copied = []
     for layer, plan in pairs:
@@ -354,6 +375,10 @@ def _transfer_by_name(keras_model, torch_model, module_plan) -> list[str]:
             TRANSFERS[plan.weights](layer, submodule(torch_model, plan.attr), f"{name} -> {plan.attr}")
         # A Keras Sequential inside the application (ConvNeXt's stem): its layers, each by its own kind.
         for keras_path, torch_path, kind in plan.sublayers:
-            TRANSFERS[kind](_keras_path(layer, keras_path), submodule(torch_model, f"{plan.attr}.{torch_path}"), f"{name}.{keras_path} -> {plan.attr}.{torch_path}")
+            TRANSFERS[kind](
+                _keras_path(layer, keras_path),
+                submodule(torch_model, f"{plan.attr}.{torch_path}"),
+                f"{name}.{keras_path} -> {plan.attr}.{torch_path}",
+            )
         copied.append(plan.attr)
     return copied

@@ -75,7 +75,11 @@ def after_data(result) -> str:
 def test_a_layer_list_in_a_variable_builds_the_model_in_order(build):
     result = convert(build + "model.compile(optimizer='sgd', loss='mse')\n")
     assert result.ok, messages(result)
-    assert "nn.Linear(8, 16)" in result.output and "nn.Linear(16, 4)" in result.output and "nn.Linear(4, 1)" in result.output
+    assert (
+        "nn.Linear(8, 16)" in result.output
+        and "nn.Linear(16, 4)" in result.output
+        and "nn.Linear(4, 1)" in result.output
+    )
     code = after_data(result)
     assert "layers." not in code and "stack" not in code and "hidden" not in code, code
 
@@ -120,7 +124,9 @@ def test_layers_of_a_list_in_two_models_are_not_translated_apart():
         b = keras.Sequential([keras.Input(shape=(8,))] + hidden + [layers.Dense(1)])
         """
     )
-    assert any("K2T103 the layers of `hidden` are already in another model" in m for m in messages(result)), messages(result)
+    assert any("K2T103 the layers of `hidden` are already in another model" in m for m in messages(result)), messages(
+        result
+    )
 
 
 def test_appending_to_a_layer_list_in_a_loop_k2t_cannot_unroll_is_reported():
@@ -142,7 +148,16 @@ def test_snake_case_is_keras_own():
 
     from k2t.parse.model_access import keras_snake_case
 
-    for name in ("Dense", "BatchNormalization", "LeakyReLU", "PReLU", "Conv2DTranspose", "GlobalAveragePooling2D", "LSTM", "SimpleRNN"):
+    for name in (
+        "Dense",
+        "BatchNormalization",
+        "LeakyReLU",
+        "PReLU",
+        "Conv2DTranspose",
+        "GlobalAveragePooling2D",
+        "LSTM",
+        "SimpleRNN",
+    ):
         assert keras_snake_case(name) == to_snake_case(name)
 
 
@@ -183,7 +198,9 @@ def test_automatic_names_after_layers_made_in_a_function_are_not_guessed():
         model.get_layer("dense_1").trainable = False
         """
     )
-    assert messages(result) == ["12: K2T103 k2t cannot tell which layer Keras names 'dense_1' here: give that layer name='dense_1'"]
+    assert messages(result) == [
+        "12: K2T103 k2t cannot tell which layer Keras names 'dense_1' here: give that layer name='dense_1'"
+    ]
     assert "model.out.requires_grad_(False)" in result.output
 
 
@@ -276,13 +293,28 @@ model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, kernel_regula
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("model.layers[int(x[0, 0])].trainable = False", "10: K2T103 k2t needs the index of `model.layers[int(x[0, 0])]` as a number it knows"),
-        ("model.layers[5].trainable = False", "10: K2T103 `model.layers[5]`: the model has 2 layers (Keras raises IndexError)"),
+        (
+            "model.layers[int(x[0, 0])].trainable = False",
+            "10: K2T103 k2t needs the index of `model.layers[int(x[0, 0])]` as a number it knows",
+        ),
+        (
+            "model.layers[5].trainable = False",
+            "10: K2T103 `model.layers[5]`: the model has 2 layers (Keras raises IndexError)",
+        ),
         ("model.layers[0].trainable = bool(y[0])", "10: K2T103 `trainable = bool(y[0])`: k2t needs True or False here"),
-        ("free = layers.Dense(2)\nfree.trainable = False", "11: K2T103 `free.trainable` set before `free` is in a model k2t translates"),
+        (
+            "free = layers.Dense(2)\nfree.trainable = False",
+            "11: K2T103 `free.trainable` set before `free` is in a model k2t translates",
+        ),
         ("model.layers[0].trainable = False", "10: K2T140 freezing a layer that has a regularizer is not translated"),
-        ("rnn.trainable = True", "10: K2T140 `trainable = True` on a layer holding an LSTM or SimpleRNN is not translated"),
-        ("for layer in model.layers[:k]:\n    layer.trainable = False", "10: K2T103 k2t needs the bounds of `model.layers[:k]`"),
+        (
+            "rnn.trainable = True",
+            "10: K2T140 `trainable = True` on a layer holding an LSTM or SimpleRNN is not translated",
+        ),
+        (
+            "for layer in model.layers[:k]:\n    layer.trainable = False",
+            "10: K2T103 k2t needs the bounds of `model.layers[:k]`",
+        ),
     ],
 )
 def test_freezing_k2t_cannot_follow_is_reported_where_it_is(body, message):
@@ -339,7 +371,9 @@ def test_frozen_weights_and_batch_norm_statistics_do_not_move_in_training(tmp_pa
         "assert not torch.equal(head, model.dense.weight)",  # the head did train
         "print('frozen')",
     ]
-    output = result.output.replace("before = None", "before = [t.clone() for t in base.state_dict().values()]; head = model.dense.weight.clone()")
+    output = result.output.replace(
+        "before = None", "before = [t.clone() for t in base.state_dict().values()]; head = model.dense.weight.clone()"
+    )
     script.write_text(output.replace("after = None", "\n".join(checks)), encoding="utf-8")
     run = run_standalone(script)
     assert run.returncode == 0 and run.stdout.strip().endswith("frozen"), run.stderr[-2000:]
@@ -362,14 +396,17 @@ COUNTED = {
 @requires_keras
 def test_count_params_equals_keras(tmp_path):
     source = "import keras\nfrom keras import layers\n" + "".join(
-        f"{name} = keras.Sequential({layers})\nprint({name!r}, {name}.count_params())\n" for name, layers in COUNTED.items()
+        f"{name} = keras.Sequential({layers})\nprint({name!r}, {name}.count_params())\n"
+        for name, layers in COUNTED.items()
     )
     result = k2t.convert_source(source, filename="counts.py")
     assert result.ok, messages(result)
     (tmp_path / "counts.py").write_text(source, encoding="utf-8")
     (tmp_path / "counts_torch.py").write_text(result.output, encoding="utf-8")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    keras_run = subprocess.run([sys.executable, "counts.py"], check=False, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    keras_run = subprocess.run(
+        [sys.executable, "counts.py"], check=False, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
     assert keras_run.returncode == 0, keras_run.stderr[-2000:]
     torch_run = run_standalone(tmp_path / "counts_torch.py")
     assert torch_run.returncode == 0, torch_run.stderr[-2000:]
@@ -442,7 +479,9 @@ def test_model_input_and_output_shape_are_kerass(name):
     assert "print(model.input_shape, model.output_shape[-1])" in result.output
     # The comment trails the statement, or stands above it when the line would pass 88 columns.
     trailing = re.findall(r"self\.(input_shape|output_shape) = (.*?)  # Keras's", result.output)
-    above = re.findall(r"# Keras's model\.\w+, which the script reads\n +self\.(input_shape|output_shape) = (.*)", result.output)
+    above = re.findall(
+        r"# Keras's model\.\w+, which the script reads\n +self\.(input_shape|output_shape) = (.*)", result.output
+    )
     found = dict(trailing + above)
     namespace: dict = {}
     exec(compile(HEADER + textwrap.dedent(SHAPED_MODELS[name]), "keras_model", "exec"), namespace)  # the Keras model  # noqa: S102 - the test runs generated code

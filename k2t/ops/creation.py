@@ -41,16 +41,22 @@ def _tf_range(bound: Bound) -> str:
 def _keras_arange(bound: Bound) -> str:
     """K.arange(start, stop, step, dtype="int32"); K.arange(-3) is empty, as torch.arange(-3) would fail."""
     if bound.is_none("stop"):
-        return "torch.arange({start}{, step}, dtype={dtype})" if bound.is_default("step") else (
-            "torch.arange(0, {start}, {step}, dtype={dtype})")
+        return (
+            "torch.arange({start}{, step}, dtype={dtype})"
+            if bound.is_default("step")
+            else ("torch.arange(0, {start}, {step}, dtype={dtype})")
+        )
     return "torch.arange({start}, {stop}{, step}, dtype={dtype})"
 
 
 def _ops_arange(bound: Bound) -> str:
     dtype = "" if bound.is_none("dtype") else ", dtype={dtype}"
     if bound.is_none("stop"):
-        return f"torch.arange({{start}}{dtype})" if bound.is_default("step") else (
-            f"torch.arange(0, {{start}}, {{step}}{dtype})")
+        return (
+            f"torch.arange({{start}}{dtype})"
+            if bound.is_default("step")
+            else (f"torch.arange(0, {{start}}, {{step}}{dtype})")
+        )
     return f"torch.arange({{start}}, {{stop}}{{, step}}{dtype})"
 
 
@@ -83,8 +89,10 @@ def _truncated_normal(bound: Bound) -> str:
     dtype = "" if bound.is_none("dtype") or bound["dtype"] == "torch.float32" else ", dtype={dtype}"
     if bound.is_default("mean") and bound.is_default("stddev"):
         return f"torch.nn.init.trunc_normal_(torch.empty({{shape}}{dtype}), a=-2.0, b=2.0)"
-    return (f"torch.nn.init.trunc_normal_(torch.empty({{shape}}{dtype}), mean={{mean}}, std={{stddev}}, "
-            "a={mean} - 2 * {stddev}, b={mean} + 2 * {stddev})")
+    return (
+        f"torch.nn.init.trunc_normal_(torch.empty({{shape}}{dtype}), mean={{mean}}, std={{stddev}}, "
+        "a={mean} - 2 * {stddev}, b={mean} + 2 * {stddev})"
+    )
 
 
 def is_string_literal(code: str) -> bool:
@@ -140,75 +148,176 @@ TF_FLOAT = p("dtype", "'float32'", dtype=True)
 
 ROWS: tuple[Op, ...] = (
     # Keras's configuration values (Keras 2 under keras.backend, Keras 3 also under keras.config)
-    Op("keras.backend.epsilon", (), "1e-07", "Keras's fuzz factor, unless the script calls set_epsilon",
-       aliases=("keras.config.epsilon",)),
-    Op("keras.backend.floatx", (), '"float32"', "a dtype name, as Keras returns it (valid for numpy and k2t's casts)",
-       aliases=("keras.config.floatx",)),
+    Op(
+        "keras.backend.epsilon",
+        (),
+        "1e-07",
+        "Keras's fuzz factor, unless the script calls set_epsilon",
+        aliases=("keras.config.epsilon",),
+    ),
+    Op(
+        "keras.backend.floatx",
+        (),
+        '"float32"',
+        "a dtype name, as Keras returns it (valid for numpy and k2t's casts)",
+        aliases=("keras.config.floatx",),
+    ),
     Op("keras.backend.image_data_format", (), '"channels_last"', aliases=("keras.config.image_data_format",)),
     # constants
     Op("tensorflow.constant", (p("value"), DTYPE, p("shape", "None"), NAME), _tf_constant, INT32_RANGE),
-    Op("keras.backend.constant", (p("value"), DTYPE, p("shape", "None"), NAME), _keras_constant,
-       "float32 unless a dtype is given"),
-    Op("tensorflow.convert_to_tensor", (p("value"), DTYPE, p("dtype_hint", "None", ignored=True), NAME),
-       _as_tensor("value"), INT32_RANGE),
-    Op("keras.ops.convert_to_tensor", (p("x"), DTYPE, p("sparse", "None", only=("None", "False")),
-                                       p("ragged", "None", only=("None", "False"))),
-       _as_tensor("x"), INT32_RANGE),
+    Op(
+        "keras.backend.constant",
+        (p("value"), DTYPE, p("shape", "None"), NAME),
+        _keras_constant,
+        "float32 unless a dtype is given",
+    ),
+    Op(
+        "tensorflow.convert_to_tensor",
+        (p("value"), DTYPE, p("dtype_hint", "None", ignored=True), NAME),
+        _as_tensor("value"),
+        INT32_RANGE,
+    ),
+    Op(
+        "keras.ops.convert_to_tensor",
+        (p("x"), DTYPE, p("sparse", "None", only=("None", "False")), p("ragged", "None", only=("None", "False"))),
+        _as_tensor("x"),
+        INT32_RANGE,
+    ),
     # zeros, ones, full
     Op("tensorflow.zeros", (SHAPE, TF_FLOAT, NAME), _with_dtype("torch.zeros({shape}{dtype})")),
     Op("tensorflow.ones", (SHAPE, TF_FLOAT, NAME), _with_dtype("torch.ones({shape}{dtype})")),
-    Op("keras.backend.zeros", (SHAPE, DTYPE, NAME), _with_dtype("torch.zeros({shape}{dtype})"),
-       "Keras 2 returns a variable; here a tensor"),
-    Op("keras.backend.ones", (SHAPE, DTYPE, NAME), _with_dtype("torch.ones({shape}{dtype})"),
-       "Keras 2 returns a variable; here a tensor"),
+    Op(
+        "keras.backend.zeros",
+        (SHAPE, DTYPE, NAME),
+        _with_dtype("torch.zeros({shape}{dtype})"),
+        "Keras 2 returns a variable; here a tensor",
+    ),
+    Op(
+        "keras.backend.ones",
+        (SHAPE, DTYPE, NAME),
+        _with_dtype("torch.ones({shape}{dtype})"),
+        "Keras 2 returns a variable; here a tensor",
+    ),
     Op("keras.ops.zeros", (SHAPE, DTYPE), _with_dtype("torch.zeros({shape}{dtype})")),
     Op("keras.ops.ones", (SHAPE, DTYPE), _with_dtype("torch.ones({shape}{dtype})")),
     Op("tensorflow.zeros_like", (p("input"), DTYPE, NAME), "torch.zeros_like({input}{, dtype=dtype})"),
     Op("tensorflow.ones_like", (p("input"), DTYPE, NAME), "torch.ones_like({input}{, dtype=dtype})"),
-    Op("keras.backend.zeros_like", (p("x"), DTYPE, NAME), "torch.zeros_like({x}{, dtype=dtype})",
-       aliases=("keras.ops.zeros_like",)),
-    Op("keras.backend.ones_like", (p("x"), DTYPE, NAME), "torch.ones_like({x}{, dtype=dtype})",
-       aliases=("keras.ops.ones_like",)),
+    Op(
+        "keras.backend.zeros_like",
+        (p("x"), DTYPE, NAME),
+        "torch.zeros_like({x}{, dtype=dtype})",
+        aliases=("keras.ops.zeros_like",),
+    ),
+    Op(
+        "keras.backend.ones_like",
+        (p("x"), DTYPE, NAME),
+        "torch.ones_like({x}{, dtype=dtype})",
+        aliases=("keras.ops.ones_like",),
+    ),
     Op("tensorflow.fill", (p("dims"), p("value"), NAME), "torch.full({dims}, {value})", INT32_RANGE),
-    Op("keras.ops.full", (SHAPE, p("fill_value"), DTYPE), "torch.full({shape}, {fill_value}{, dtype=dtype})",
-       INT32_RANGE),
+    Op(
+        "keras.ops.full",
+        (SHAPE, p("fill_value"), DTYPE),
+        "torch.full({shape}, {fill_value}{, dtype=dtype})",
+        INT32_RANGE,
+    ),
     Op("keras.ops.full_like", (p("x"), p("fill_value"), DTYPE), "torch.full_like({x}, {fill_value}{, dtype=dtype})"),
-    Op("tensorflow.eye", (p("num_rows"), p("num_columns", "None"), p("batch_shape", "None", only=("None",)),
-                          TF_FLOAT, NAME),
-       _with_dtype("torch.eye({num_rows}{, num_columns}{dtype})"), aliases=("tensorflow.linalg.eye",)),
-    Op("keras.backend.eye", (p("size"), DTYPE, NAME), _with_dtype("torch.eye({size}{dtype})"),
-       "Keras 2 returns a variable; here a tensor"),
-    Op("keras.ops.eye", (p("N"), p("M", "None"), p("k", "0", only=("0",)), DTYPE),
-       _with_dtype("torch.eye({N}{, M}{dtype})")),
+    Op(
+        "tensorflow.eye",
+        (p("num_rows"), p("num_columns", "None"), p("batch_shape", "None", only=("None",)), TF_FLOAT, NAME),
+        _with_dtype("torch.eye({num_rows}{, num_columns}{dtype})"),
+        aliases=("tensorflow.linalg.eye",),
+    ),
+    Op(
+        "keras.backend.eye",
+        (p("size"), DTYPE, NAME),
+        _with_dtype("torch.eye({size}{dtype})"),
+        "Keras 2 returns a variable; here a tensor",
+    ),
+    Op(
+        "keras.ops.eye",
+        (p("N"), p("M", "None"), p("k", "0", only=("0",)), DTYPE),
+        _with_dtype("torch.eye({N}{, M}{dtype})"),
+    ),
     # ranges
     Op("tensorflow.range", (p("start"), p("limit", "None"), p("delta", "1"), DTYPE, NAME), _tf_range, INT32_RANGE),
-    Op("keras.backend.arange", (p("start"), p("stop", "None"), p("step", "1"), p("dtype", "'int32'", dtype=True)),
-       _keras_arange, "int32 by default, as Keras 2"),
+    Op(
+        "keras.backend.arange",
+        (p("start"), p("stop", "None"), p("step", "1"), p("dtype", "'int32'", dtype=True)),
+        _keras_arange,
+        "int32 by default, as Keras 2",
+    ),
     Op("keras.ops.arange", (p("start"), p("stop", "None"), p("step", "1"), DTYPE), _ops_arange, INT32_RANGE),
-    Op("tensorflow.linspace", (p("start"), p("stop"), p("num"), NAME, p("axis", "0", only=("0",))),
-       "torch.linspace({start}, {stop}, {num})"),
-    Op("keras.ops.linspace", (p("start"), p("stop"), p("num", "50"), p("endpoint", "True", only=("True",)),
-                              p("retstep", "False", only=("False",)), DTYPE, p("axis", "0", only=("0",))),
-       "torch.linspace({start}, {stop}, {num}{, dtype=dtype})"),
+    Op(
+        "tensorflow.linspace",
+        (p("start"), p("stop"), p("num"), NAME, p("axis", "0", only=("0",))),
+        "torch.linspace({start}, {stop}, {num})",
+    ),
+    Op(
+        "keras.ops.linspace",
+        (
+            p("start"),
+            p("stop"),
+            p("num", "50"),
+            p("endpoint", "True", only=("True",)),
+            p("retstep", "False", only=("False",)),
+            DTYPE,
+            p("axis", "0", only=("0",)),
+        ),
+        "torch.linspace({start}, {stop}, {num}{, dtype=dtype})",
+    ),
     # random draws
-    Op("tensorflow.random.normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), TF_FLOAT, SEED, NAME), _normal,
-       RANDOM),
+    Op(
+        "tensorflow.random.normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), TF_FLOAT, SEED, NAME), _normal, RANDOM
+    ),
     Op("keras.backend.random_normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED), _normal, RANDOM),
     Op("keras.random.normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED), _normal, RANDOM),
-    Op("tensorflow.random.uniform", (SHAPE, p("minval", "0"), p("maxval", "None"), TF_FLOAT, SEED, NAME),
-       _uniform("minval", "maxval", high_default_none=True), RANDOM),
-    Op("keras.backend.random_uniform", (SHAPE, p("minval", "0.0"), p("maxval", "1.0"), DTYPE, SEED),
-       _uniform("minval", "maxval", high_default_none=False), RANDOM),
-    Op("keras.random.uniform", (SHAPE, p("minval", "0.0"), p("maxval", "1.0"), DTYPE, SEED),
-       _uniform("minval", "maxval", high_default_none=False), RANDOM),
-    Op("tensorflow.random.truncated_normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), TF_FLOAT, SEED, NAME),
-       _truncated_normal, RANDOM + "; values beyond 2 standard deviations are redrawn in both"),
-    Op("keras.backend.truncated_normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED),
-       _truncated_normal, RANDOM),
-    Op("keras.random.truncated_normal", (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED),
-       _truncated_normal, RANDOM),
-    Op("keras.backend.random_bernoulli", (SHAPE, p("p", "0.0"), DTYPE, SEED),
-       "torch.bernoulli(torch.full({shape}, {p}))", RANDOM),
-    Op("tensorflow.random.shuffle", (p("value"), SEED, NAME), "{(value)}[torch.randperm({(value)}.shape[0])]",
-       RANDOM + "; rows (axis 0) permuted"),
+    Op(
+        "tensorflow.random.uniform",
+        (SHAPE, p("minval", "0"), p("maxval", "None"), TF_FLOAT, SEED, NAME),
+        _uniform("minval", "maxval", high_default_none=True),
+        RANDOM,
+    ),
+    Op(
+        "keras.backend.random_uniform",
+        (SHAPE, p("minval", "0.0"), p("maxval", "1.0"), DTYPE, SEED),
+        _uniform("minval", "maxval", high_default_none=False),
+        RANDOM,
+    ),
+    Op(
+        "keras.random.uniform",
+        (SHAPE, p("minval", "0.0"), p("maxval", "1.0"), DTYPE, SEED),
+        _uniform("minval", "maxval", high_default_none=False),
+        RANDOM,
+    ),
+    Op(
+        "tensorflow.random.truncated_normal",
+        (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), TF_FLOAT, SEED, NAME),
+        _truncated_normal,
+        RANDOM + "; values beyond 2 standard deviations are redrawn in both",
+    ),
+    Op(
+        "keras.backend.truncated_normal",
+        (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED),
+        _truncated_normal,
+        RANDOM,
+    ),
+    Op(
+        "keras.random.truncated_normal",
+        (SHAPE, p("mean", "0.0"), p("stddev", "1.0"), DTYPE, SEED),
+        _truncated_normal,
+        RANDOM,
+    ),
+    Op(
+        "keras.backend.random_bernoulli",
+        (SHAPE, p("p", "0.0"), DTYPE, SEED),
+        "torch.bernoulli(torch.full({shape}, {p}))",
+        RANDOM,
+    ),
+    Op(
+        "tensorflow.random.shuffle",
+        (p("value"), SEED, NAME),
+        "{(value)}[torch.randperm({(value)}.shape[0])]",
+        RANDOM + "; rows (axis 0) permuted",
+    ),
 )

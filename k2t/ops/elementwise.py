@@ -66,7 +66,9 @@ def _divide_no_nan(x: str, y: str) -> Callable[[Bound], str]:
     def template(bound: Bound) -> str:
         # The inner where keeps the gradient finite where y == 0, as TensorFlow's is (0, not NaN).
         if not is_atomic(bound[y]):
-            raise bound.fail(f"argument `{y}` is used twice in the translation; k2t needs it to be a name, not `{bound[y]}`")
+            raise bound.fail(
+                f"argument `{y}` is used twice in the translation; k2t needs it to be a name, not `{bound[y]}`"
+            )
         return f"torch.where({{({y})}} == 0, 0.0, {{({x})}} / torch.where({{({y})}} == 0, 1.0, {{{y}}}))"
 
     return template
@@ -76,11 +78,16 @@ TRUE_DIV = "true division: TensorFlow divides int32 to float64, torch to float32
 FLOOR = "floor division, rounding toward -inf as Python's //, for ints and floats (torch.floor_divide floors)"
 
 ROWS: tuple[Op, ...] = (
-    _unary("torch.abs", "keras.backend.abs", "tensorflow.abs", "tensorflow.math.abs", "keras.ops.abs",
-           "keras.ops.absolute"),
+    _unary(
+        "torch.abs", "keras.backend.abs", "tensorflow.abs", "tensorflow.math.abs", "keras.ops.abs", "keras.ops.absolute"
+    ),
     _unary("torch.square", "keras.backend.square", "tensorflow.square", "tensorflow.math.square", "keras.ops.square"),
-    Op("keras.backend.sqrt", (X,), "torch.sqrt(torch.clamp({x}, min=0.0))",
-       "K.sqrt clips negatives to 0 before the root (0, not NaN)"),
+    Op(
+        "keras.backend.sqrt",
+        (X,),
+        "torch.sqrt(torch.clamp({x}, min=0.0))",
+        "K.sqrt clips negatives to 0 before the root (0, not NaN)",
+    ),
     _unary("torch.sqrt", "tensorflow.sqrt", "tensorflow.math.sqrt", "keras.ops.sqrt"),
     _unary("torch.rsqrt", "tensorflow.math.rsqrt", "keras.ops.rsqrt"),
     _unary("torch.exp", "keras.backend.exp", "tensorflow.exp", "tensorflow.math.exp", "keras.ops.exp"),
@@ -88,10 +95,19 @@ ROWS: tuple[Op, ...] = (
     _unary("torch.log1p", "tensorflow.math.log1p", "keras.ops.log1p"),
     _unary("torch.expm1", "tensorflow.math.expm1", "keras.ops.expm1"),
     _unary("torch.sign", "keras.backend.sign", "tensorflow.sign", "tensorflow.math.sign", "keras.ops.sign"),
-    _unary("torch.round", "keras.backend.round", "tensorflow.round", "tensorflow.math.round",
-           note="rounds half to even, as torch.round"),
-    Op("keras.ops.round", (X, p("decimals", "0")), "torch.round({x}{, decimals=decimals})",
-       "rounds half to even, as torch.round"),
+    _unary(
+        "torch.round",
+        "keras.backend.round",
+        "tensorflow.round",
+        "tensorflow.math.round",
+        note="rounds half to even, as torch.round",
+    ),
+    Op(
+        "keras.ops.round",
+        (X, p("decimals", "0")),
+        "torch.round({x}{, decimals=decimals})",
+        "rounds half to even, as torch.round",
+    ),
     _unary("torch.floor", "tensorflow.floor", "tensorflow.math.floor", "keras.ops.floor"),
     _unary("torch.ceil", "tensorflow.math.ceil", "keras.ops.ceil"),
     _unary("torch.trunc", "keras.ops.trunc"),
@@ -105,10 +121,24 @@ ROWS: tuple[Op, ...] = (
     _unary("torch.atan", "tensorflow.math.atan", "keras.ops.arctan"),
     _unary("torch.asinh", "tensorflow.math.asinh", "keras.ops.arcsinh"),
     _unary("torch.atanh", "tensorflow.math.atanh", "keras.ops.arctanh"),
-    _unary("torch.tanh", "keras.backend.tanh", "tensorflow.tanh", "tensorflow.math.tanh", "tensorflow.nn.tanh",
-           "keras.ops.tanh", "keras.activations.tanh"),
-    _unary("torch.sigmoid", "keras.backend.sigmoid", "tensorflow.sigmoid", "tensorflow.math.sigmoid",
-           "tensorflow.nn.sigmoid", "keras.ops.sigmoid", "keras.activations.sigmoid"),
+    _unary(
+        "torch.tanh",
+        "keras.backend.tanh",
+        "tensorflow.tanh",
+        "tensorflow.math.tanh",
+        "tensorflow.nn.tanh",
+        "keras.ops.tanh",
+        "keras.activations.tanh",
+    ),
+    _unary(
+        "torch.sigmoid",
+        "keras.backend.sigmoid",
+        "tensorflow.sigmoid",
+        "tensorflow.math.sigmoid",
+        "tensorflow.nn.sigmoid",
+        "keras.ops.sigmoid",
+        "keras.activations.sigmoid",
+    ),
     _unary("torch.neg", "tensorflow.negative", "tensorflow.math.negative", "keras.ops.negative"),
     _unary("torch.reciprocal", "tensorflow.math.reciprocal", "keras.ops.reciprocal"),
     _unary("torch.erf", "tensorflow.math.erf", "keras.ops.erf"),
@@ -120,22 +150,46 @@ ROWS: tuple[Op, ...] = (
     _unary("torch.isinf", "tensorflow.math.is_inf", "keras.ops.isinf"),
     _unary("torch.isfinite", "tensorflow.math.is_finite", "keras.ops.isfinite"),
     _unary("torch.logical_not", "tensorflow.logical_not", "tensorflow.math.logical_not", "keras.ops.logical_not"),
-    _unary("F.softplus", "keras.backend.softplus", "tensorflow.math.softplus", "tensorflow.nn.softplus",
-           "keras.ops.softplus", "keras.activations.softplus",
-           note="F.softplus returns x itself above x = 20 (threshold); TensorFlow's differs there by < 1e-8"),
-    _unary("F.softsign", "keras.backend.softsign", "tensorflow.math.softsign", "tensorflow.nn.softsign",
-           "keras.ops.softsign", "keras.activations.softsign"),
+    _unary(
+        "F.softplus",
+        "keras.backend.softplus",
+        "tensorflow.math.softplus",
+        "tensorflow.nn.softplus",
+        "keras.ops.softplus",
+        "keras.activations.softplus",
+        note="F.softplus returns x itself above x = 20 (threshold); TensorFlow's differs there by < 1e-8",
+    ),
+    _unary(
+        "F.softsign",
+        "keras.backend.softsign",
+        "tensorflow.math.softsign",
+        "tensorflow.nn.softsign",
+        "keras.ops.softsign",
+        "keras.activations.softsign",
+    ),
     _unary("F.logsigmoid", "tensorflow.math.log_sigmoid", "keras.ops.log_sigmoid", "keras.activations.log_sigmoid"),
     # arithmetic
     _binary("torch.add", "tensorflow.add", "tensorflow.math.add", "keras.ops.add", x="x", y="y"),
     _binary("torch.sub", "tensorflow.subtract", "tensorflow.math.subtract", "keras.ops.subtract"),
     _binary("torch.mul", "tensorflow.multiply", "tensorflow.math.multiply", "keras.ops.multiply"),
-    _binary("torch.div", "tensorflow.divide", "tensorflow.math.divide", "tensorflow.math.truediv",
-            "tensorflow.truediv", "keras.ops.divide", "keras.ops.true_divide", note=TRUE_DIV),
-    _binary("torch.floor_divide", "tensorflow.math.floordiv", "keras.ops.floor_divide",
-            note=FLOOR),
-    _binary("torch.remainder", "tensorflow.math.floormod", "tensorflow.math.mod", "keras.ops.mod",
-            note="floor modulo: the sign of the divisor, as Python's %; torch.remainder (torch.fmod truncates)"),
+    _binary(
+        "torch.div",
+        "tensorflow.divide",
+        "tensorflow.math.divide",
+        "tensorflow.math.truediv",
+        "tensorflow.truediv",
+        "keras.ops.divide",
+        "keras.ops.true_divide",
+        note=TRUE_DIV,
+    ),
+    _binary("torch.floor_divide", "tensorflow.math.floordiv", "keras.ops.floor_divide", note=FLOOR),
+    _binary(
+        "torch.remainder",
+        "tensorflow.math.floormod",
+        "tensorflow.math.mod",
+        "keras.ops.mod",
+        note="floor modulo: the sign of the divisor, as Python's %; torch.remainder (torch.fmod truncates)",
+    ),
     _binary("torch.fmod", "tensorflow.truncatemod", note="truncated modulo: the sign of the dividend"),
     Op("keras.backend.pow", (X, p("a")), "torch.pow({x}, {a})"),
     _binary("torch.pow", "tensorflow.pow", "tensorflow.math.pow"),
@@ -145,12 +199,25 @@ ROWS: tuple[Op, ...] = (
     _binary("torch.hypot", "keras.ops.hypot", x="x1", y="x2"),
     _binary("torch.logaddexp", "keras.ops.logaddexp", x="x1", y="x2"),
     Op("tensorflow.math.squared_difference", (X, p("y"), NAME), "torch.square({(x)} - {(y)})"),
-    Op("tensorflow.math.divide_no_nan", (X, p("y"), NAME), _divide_no_nan("x", "y"),
-       "0 where y == 0 (also in the gradient, kept finite by the inner torch.where)"),
-    Op("keras.ops.divide_no_nan", (p("x1"), p("x2")), _divide_no_nan("x1", "x2"),
-       "0 where x2 == 0 (also in the gradient, kept finite by the inner torch.where)"),
-    Op("tensorflow.math.add_n", (p("inputs"), NAME), "torch.stack({inputs}).sum(dim=0)",
-       "tf.add_n does not broadcast: every input has the same shape", aliases=("tensorflow.add_n",)),
+    Op(
+        "tensorflow.math.divide_no_nan",
+        (X, p("y"), NAME),
+        _divide_no_nan("x", "y"),
+        "0 where y == 0 (also in the gradient, kept finite by the inner torch.where)",
+    ),
+    Op(
+        "keras.ops.divide_no_nan",
+        (p("x1"), p("x2")),
+        _divide_no_nan("x1", "x2"),
+        "0 where x2 == 0 (also in the gradient, kept finite by the inner torch.where)",
+    ),
+    Op(
+        "tensorflow.math.add_n",
+        (p("inputs"), NAME),
+        "torch.stack({inputs}).sum(dim=0)",
+        "tf.add_n does not broadcast: every input has the same shape",
+        aliases=("tensorflow.add_n",),
+    ),
     _extremum_op("keras.backend.maximum", "torch.maximum", "min"),
     _extremum_op("tensorflow.maximum", "torch.maximum", "min", "tensorflow.math.maximum"),
     _extremum_op("keras.ops.maximum", "torch.maximum", "min", x="x1", y="x2"),
@@ -177,10 +244,17 @@ ROWS: tuple[Op, ...] = (
     _binary("torch.logical_or", "keras.ops.logical_or", x="x1", y="x2"),
     _binary("torch.logical_xor", "keras.ops.logical_xor", x="x1", y="x2"),
     # clipping
-    Op("keras.backend.clip", (X, p("min_value"), p("max_value")), _keras_clip,
-       "with numbers max < min, Keras clips everything to min (torch.clamp would give max); None is no bound"),
-    Op("tensorflow.clip_by_value", (p("t"), p("clip_value_min"), p("clip_value_max"), NAME),
-       "torch.clamp({t}, {clip_value_min}, {clip_value_max})",
-       "torch.clamp takes two numbers or two tensors as bounds, not one of each"),
+    Op(
+        "keras.backend.clip",
+        (X, p("min_value"), p("max_value")),
+        _keras_clip,
+        "with numbers max < min, Keras clips everything to min (torch.clamp would give max); None is no bound",
+    ),
+    Op(
+        "tensorflow.clip_by_value",
+        (p("t"), p("clip_value_min"), p("clip_value_max"), NAME),
+        "torch.clamp({t}, {clip_value_min}, {clip_value_max})",
+        "torch.clamp takes two numbers or two tensors as bounds, not one of each",
+    ),
     Op("keras.ops.clip", (X, p("x_min"), p("x_max")), "torch.clamp({x}, {x_min}, {x_max})"),
 )

@@ -266,9 +266,7 @@ def bind(op: Op, name: str, args: Sequence[str], kwargs: Mapping[str, str]) -> B
             raise OpArgumentError(name, f"argument `{param.name}={value}` is not translated")
         if param.dtype and value is not None and not same_code(value, "None"):
             values[param.name] = torch_dtype(name, value)
-    imports = frozenset(
-        "torch" for param in params if param.dtype and (values[param.name] or "").startswith("torch.")
-    )
+    imports = frozenset("torch" for param in params if param.dtype and (values[param.name] or "").startswith("torch."))
     defaults = {param.name: _default_text(name, param) for param in params}
     return Bound(name, values, frozenset(given), defaults, imports)
 
@@ -328,12 +326,42 @@ def template_imports(template: str) -> frozenset[str]:
 # given there; torch's functions do not). Named here rather than flagged per row because one name means
 # a tensor across the table; the names that do not (``a`` is K.pow's exponent, ``shape``, ``axis``)
 # are left out: an array there is rare, and a scalar must stay a number.
-TENSOR_PARAMETERS = frozenset({
-    "x", "y", "x1", "x2", "input", "input_tensor", "tensor", "t", "value", "features", "logits", "labels",
-    "target", "output", "y_true", "y_pred", "indices", "params", "reference", "ids", "condition",
-    "then_expression", "else_expression", "mask", "matrix", "rhs", "diagonal", "b", "variable", "variables",
-    "values", "inputs",  # tf.sort's tensor, tf.einsum's operands (TENSOR_LISTS says where they are lists)
-})
+TENSOR_PARAMETERS = frozenset(
+    {
+        "x",
+        "y",
+        "x1",
+        "x2",
+        "input",
+        "input_tensor",
+        "tensor",
+        "t",
+        "value",
+        "features",
+        "logits",
+        "labels",
+        "target",
+        "output",
+        "y_true",
+        "y_pred",
+        "indices",
+        "params",
+        "reference",
+        "ids",
+        "condition",
+        "then_expression",
+        "else_expression",
+        "mask",
+        "matrix",
+        "rhs",
+        "diagonal",
+        "b",
+        "variable",
+        "variables",
+        "values",
+        "inputs",  # tf.sort's tensor, tf.einsum's operands (TENSOR_LISTS says where they are lists)
+    }
+)
 # The rows that take a list of tensors, and that parameter (``tf.concat([a, b], 0)``): by row, as
 # ``values`` is a list for tf.concat and one tensor for tf.sort, ``x`` a list for keras.ops.stack.
 TENSOR_LISTS: dict[str, str] = {
@@ -347,13 +375,27 @@ TENSOR_LISTS: dict[str, str] = {
 }
 # Rows whose result is no single tensor: a tuple or list of tensors, a shape (script_ops gives their
 # results no `.numpy()`, and leaves the lines they stand on as written).
-NOT_ONE_TENSOR = frozenset({
-    "tensorflow.unstack", "keras.ops.unstack", "tensorflow.split", "keras.ops.split", "tensorflow.shape",
-    "keras.backend.shape", "keras.backend.int_shape", "keras.ops.shape", "keras.ops.where", "tensorflow.math.top_k",
-    "keras.ops.top_k", "tensorflow.nn.moments", "keras.ops.moments",
-})
+NOT_ONE_TENSOR = frozenset(
+    {
+        "tensorflow.unstack",
+        "keras.ops.unstack",
+        "tensorflow.split",
+        "keras.ops.split",
+        "tensorflow.shape",
+        "keras.backend.shape",
+        "keras.backend.int_shape",
+        "keras.ops.shape",
+        "keras.ops.where",
+        "tensorflow.math.top_k",
+        "keras.ops.top_k",
+        "tensorflow.nn.moments",
+        "keras.ops.moments",
+    }
+)
 # Rows that make a tensor of their data argument themselves (torch.tensor / torch.as_tensor of it).
-FROM_DATA = frozenset({"tensorflow.constant", "keras.backend.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"})
+FROM_DATA = frozenset(
+    {"tensorflow.constant", "keras.backend.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"}
+)
 
 
 def parameter_of(op: Op, index: int | None, keyword: str | None) -> Param | None:

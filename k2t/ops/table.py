@@ -59,7 +59,9 @@ def is_op(name: str) -> bool:
     return name in OPS
 
 
-def translate_op(name: str, args: Sequence[str] = (), kwargs: Mapping[str, str] | None = None, device: str | None = None) -> OpTranslation:
+def translate_op(
+    name: str, args: Sequence[str] = (), kwargs: Mapping[str, str] | None = None, device: str | None = None
+) -> OpTranslation:
     """The torch expression for the call ``name(*args, **kwargs)``.
 
     ``name`` is canonical (``k2t.names.canonical_name``); ``args`` and ``kwargs`` are the arguments'
@@ -92,8 +94,25 @@ def translate_constant(name: str) -> OpTranslation:
 
 # torch functions that make a tensor from nothing, on the CPU unless given a device.
 _MADE_FROM_NOTHING = frozenset(
-    {"arange", "zeros", "ones", "full", "empty", "eye", "tensor", "as_tensor", "linspace", "logspace",
-     "rand", "randn", "randint", "normal", "randperm", "tril_indices", "triu_indices"}
+    {
+        "arange",
+        "zeros",
+        "ones",
+        "full",
+        "empty",
+        "eye",
+        "tensor",
+        "as_tensor",
+        "linspace",
+        "logspace",
+        "rand",
+        "randn",
+        "randint",
+        "normal",
+        "randperm",
+        "tril_indices",
+        "triu_indices",
+    }
 )
 
 

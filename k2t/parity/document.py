@@ -101,7 +101,11 @@ def from_exact(report: ParityReport) -> dict[str, Any]:
         "mode": "exact",
         "script": report.script,
         "verdict": {"ok": report.ok, "failures": list(report.failures), "error": report.error},
-        "tolerances": {"layer_max_abs": report.layer_tol, "loss_rel": report.loss_rtol, "metric_rel": report.metric_rtol},
+        "tolerances": {
+            "layer_max_abs": report.layer_tol,
+            "loss_rel": report.loss_rtol,
+            "metric_rel": report.metric_rtol,
+        },
         "versions": versions(),
         "conversion": {"diagnostics": list(report.diagnostics)},
         "rows": report.rows,

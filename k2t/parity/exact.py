@@ -212,7 +212,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     finally:
         report.keras_output = keras_out.getvalue()
     for name in dict.fromkeys(keras2_calls):
-        report.notes.append(f"the Keras script's {name}_generator ran as Keras 3's {name} (Keras 3 has no {name}_generator)")
+        report.notes.append(
+            f"the Keras script's {name}_generator ran as Keras 3's {name} (Keras 3 has no {name}_generator)"
+        )
     if kcap is None:
         raise _Stop(f"the Keras script makes fewer than {report.fit_index + 1} model.fit call(s)")
     try:
@@ -249,7 +251,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
 
         keras_data, torch_data, x, y = first_batches(report, kcap, kargs, tcap, targs, shuffles)
     elif not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
-        raise _Stop(f"--exact needs fit(x, y) with arrays, a tf.data.Dataset, a generator or a Sequence, not {type(x).__name__}")
+        raise _Stop(
+            f"--exact needs fit(x, y) with arrays, a tf.data.Dataset, a generator or a Sequence, not {type(x).__name__}"
+        )
     # A subclassed Keras model has no graph to walk (no `outputs`): its layers, in creation order, are
     # matched as a Sequential's (k2t translates the straight-line call() it follows as a chain).
     functional_model = module_plan.forward_lines is not None and _has_graph(kmodel)
@@ -299,13 +303,24 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         sample = [a[:rows] for a in x] if isinstance(x, list) else [x[:rows]]
         report.rows = len(sample[0])
         functional.forward(
-            report, kmodel, tmodel, module_plan, sample, report.layer_tol,
-            LayerRow, _align, _max_diff, _activation_after, _apply_activation,
+            report,
+            kmodel,
+            tmodel,
+            module_plan,
+            sample,
+            report.layer_tol,
+            LayerRow,
+            _align,
+            _max_diff,
+            _activation_after,
+            _apply_activation,
         )
     else:
         sample = x[:rows]
         if getattr(sample, "ndim", None) == 1 and len(kmodel.inputs[0].shape) == 2 and kmodel.inputs[0].shape[-1] == 1:
-            sample = sample[:, None]  # Keras's fit gives a 1-D array the feature axis of Input(shape=(1,)); layers alone do not
+            sample = sample[
+                :, None
+            ]  # Keras's fit gives a 1-D array the feature axis of Input(shape=(1,)); layers alone do not
         report.rows = len(sample)
         _forward(report, kmodel, tmodel, module_plan, sample, report.layer_tol)
 
@@ -496,7 +511,16 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
                     # A stateless layer written inline: run its forward lines on the previous layer's output.
                     # In the converted script's namespace: a Lambda's lines call its functions and read its names.
                     script_names = getattr(type(tmodel).forward, "__globals__", {})
-                    scope = {**script_names, "self": tmodel, "x": previous, "torch": torch, "F": F, "nn": nn, "math": math, "np": np}
+                    scope = {
+                        **script_names,
+                        "self": tmodel,
+                        "x": previous,
+                        "torch": torch,
+                        "F": F,
+                        "nn": nn,
+                        "math": math,
+                        "np": np,
+                    }
                     exec("\n".join(layer_plan.forward), scope)  # noqa: S102
                     value = scope["x"]
                     note = "inline"
@@ -687,8 +711,18 @@ def _no_dataset_shuffle(calls: list[int]):
 # Keras 2.x's *_generator parameters after the generator, in their order.
 _KERAS2_GENERATOR_PARAMETERS = {
     "fit": (
-        "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
-        "validation_freq", "class_weight", "max_queue_size", "workers", "use_multiprocessing", "shuffle",
+        "steps_per_epoch",
+        "epochs",
+        "verbose",
+        "callbacks",
+        "validation_data",
+        "validation_steps",
+        "validation_freq",
+        "class_weight",
+        "max_queue_size",
+        "workers",
+        "use_multiprocessing",
+        "shuffle",
         "initial_epoch",
     ),
     "evaluate": ("steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
@@ -797,8 +831,21 @@ def _floats(history: dict) -> dict[str, list[float]]:
 
 
 def _train(
-    report: ParityReport, keras_fit, kmodel, torch_fit, tmodel, optimizer, x, y, kargs, loss_rtol, metric_rtol, extra=None,
-    passed=None, keras_data=None, torch_data=None,
+    report: ParityReport,
+    keras_fit,
+    kmodel,
+    torch_fit,
+    tmodel,
+    optimizer,
+    x,
+    y,
+    kargs,
+    loss_rtol,
+    metric_rtol,
+    extra=None,
+    passed=None,
+    keras_data=None,
+    torch_data=None,
 ) -> None:
     """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter).
 
@@ -810,7 +857,9 @@ def _train(
     torch_data = {"x": x, "y": y} if torch_data is None else torch_data
     _disable_dropout(kmodel, tmodel)
     if _disable_augmentation(kmodel, tmodel):
-        report.notes.append("augmentation layers run in training as at inference (the identity) on both sides, as dropout is off")
+        report.notes.append(
+            "augmentation layers run in training as at inference (the identity) on both sides, as dropout is off"
+        )
     common: dict[str, Any] = {"epochs": report.epochs, "verbose": 0}
     if kargs.get("batch_size") is not None:
         common["batch_size"] = kargs["batch_size"]

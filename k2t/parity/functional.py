@@ -68,7 +68,19 @@ def as_target_list(kmodel, y) -> list:
     return [np.asarray(a) for a in y]
 
 
-def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float, row_type, align, max_diff, activation_after, apply_activation) -> None:
+def forward(
+    report,
+    kmodel,
+    tmodel,
+    module_plan,
+    sample: list,
+    layer_tol: float,
+    row_type,
+    align,
+    max_diff,
+    activation_after,
+    apply_activation,
+) -> None:
     """Per-layer outputs (layers called once) and the final outputs, Keras vs torch, inference mode."""
     import keras
     import numpy as np
@@ -86,7 +98,10 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
     compared = [
         (node, plan)
         for node, plan in module_plan.node_plans
-        if plan is not None and plan.attr is not None and counts[node.layer_id] == 1 and isinstance(submodule(tmodel, plan.attr), torch.nn.Module)
+        if plan is not None
+        and plan.attr is not None
+        and counts[node.layer_id] == 1
+        and isinstance(submodule(tmodel, plan.attr), torch.nn.Module)
     ]
     klayers = [mapping[node.layer_id] for node, _ in compared]
     probe = keras.Model(kmodel.inputs, [tensors[node.layer_id] for node, _ in compared]) if klayers else None
@@ -99,6 +114,7 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
     seen: dict[str, Any] = {}
     hooks = []
     for node, plan in compared:
+
         def hook(module, args, output, attr=plan.attr):
             seen.setdefault(attr, output[0] if isinstance(output, tuple) else output)  # (output, *states): return_state
 
@@ -116,7 +132,9 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
         for handle in hooks:
             handle.remove()
         tmodel.train(was_training)
-    torch_final = [t.detach().numpy() for t in (torch_final if isinstance(torch_final, (list, tuple)) else [torch_final])]
+    torch_final = [
+        t.detach().numpy() for t in (torch_final if isinstance(torch_final, (list, tuple)) else [torch_final])
+    ]
 
     for index, ((node, plan), klayer, kvalue) in enumerate(zip(compared, klayers, keras_values)):
         kvalue = np.asarray(kvalue)
@@ -135,18 +153,28 @@ def forward(report, kmodel, tmodel, module_plan, sample: list, layer_tol: float,
             tv = align(kvalue, value.detach().numpy(), plan.layout)
             tshape = tuple(tv.shape)
             diff, tol = max_diff(kvalue, tv, layer_tol)
-        row = row_type(index, klayer.name, type(klayer).__name__, plan.attr, tuple(kvalue.shape), tshape, diff, tol, note)
+        row = row_type(
+            index, klayer.name, type(klayer).__name__, plan.attr, tuple(kvalue.shape), tshape, diff, tol, note
+        )
         report.layers.append(row)
         report.layer_diffs.append((klayer.name, diff))
         if not row.ok:
             report.failures.append(f"layer {klayer.name} ({row.keras_class}): max abs diff {diff:.3g} > {tol:.3g}")
-    shared = sorted({mapping[node.layer_id].name for node, plan in module_plan.node_plans if plan is not None and counts[node.layer_id] > 1})
+    shared = sorted(
+        {
+            mapping[node.layer_id].name
+            for node, plan in module_plan.node_plans
+            if plan is not None and counts[node.layer_id] > 1
+        }
+    )
     if shared:
         report.notes.append("shared layers compared through the outputs only: " + ", ".join(shared))
     for position, (kv, tv) in enumerate(zip(keras_final, torch_final)):
         diff, tol = max_diff(kv, tv, layer_tol)
         name = "output" if len(keras_final) == 1 else f"output {position}"
-        row = row_type(len(report.layers), name, "(model)", None, tuple(kv.shape), tuple(tv.shape), diff, tol, "post-activation")
+        row = row_type(
+            len(report.layers), name, "(model)", None, tuple(kv.shape), tuple(tv.shape), diff, tol, "post-activation"
+        )
         report.layers.append(row)
         report.layer_diffs.append((name, diff))
         if not row.ok:

@@ -18,17 +18,19 @@ TORCH_COLOR = "#1f77b4"  # blue: the conversion
 def render_html(document: dict[str, Any]) -> str:
     from ..html_report import environment
 
-    fits = [
-{"fit": fit, "charts": [_markup(svg) for svg in _fit_charts(fit)]} for fit in document["fits"]
-    ]
+    fits = [{"fit": fit, "charts": [_markup(svg) for svg in _fit_charts(fit)]} for fit in document["fits"]]
     layer_chart = _layer_chart(document["layers"]) if document["layers"] else None
-    return environment().get_template("report/parity.html.j2").render(
-        doc=document,
-        fits=fits,
-        layer_chart=None if layer_chart is None else _markup(layer_chart),
-        number=_number,
-        keras_color=KERAS_COLOR,
-        torch_color=TORCH_COLOR,
+    return (
+        environment()
+        .get_template("report/parity.html.j2")
+        .render(
+            doc=document,
+            fits=fits,
+            layer_chart=None if layer_chart is None else _markup(layer_chart),
+            number=_number,
+            keras_color=KERAS_COLOR,
+            torch_color=TORCH_COLOR,
+        )
     )
 
 

@@ -243,7 +243,9 @@ def run_normal(script: Path, timeout: float | None = None, document_path: Path |
                 print(f"FAIL: {failures[-1]}")
             else:
                 error = side.error or "\n".join(_tail(side.stderr, 20)) or f"exit code {side.returncode}"
-                failures.append(f"the {side.name} run failed: {error.rstrip().splitlines()[-1] if error.strip() else ''}")
+                failures.append(
+                    f"the {side.name} run failed: {error.rstrip().splitlines()[-1] if error.strip() else ''}"
+                )
                 print(f"FAIL: the {side.name} run failed:")
                 for line in error.rstrip().splitlines()[-20:]:
                     print(f"  {line}")
@@ -258,7 +260,9 @@ def run_normal(script: Path, timeout: float | None = None, document_path: Path |
     return 0
 
 
-def run_exact_subprocess(script: Path, epochs: int, timeout: float | None = None, document_path: Path | None = None) -> int:
+def run_exact_subprocess(
+    script: Path, epochs: int, timeout: float | None = None, document_path: Path | None = None
+) -> int:
     """The --exact comparison in a child process (so a hung script can be stopped); ``document_path``: where the
     child writes the parity document (JSON)."""
     script = Path(script).resolve()

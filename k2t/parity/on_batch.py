@@ -79,11 +79,15 @@ def on_batch_parity(source: str, path: Path) -> OnBatchReport:
 
     def copy_weights(tmodel, index: int) -> None:
         if index >= len(keras_side.models):
-            raise RuntimeError(f"the converted script calls *_on_batch on {index + 1} models, the Keras script on fewer")
+            raise RuntimeError(
+                f"the converted script calls *_on_batch on {index + 1} models, the Keras script on fewer"
+            )
         kmodel = keras_side.models[index]
         module_plan = conversion.module_plan(type(tmodel).__name__)
         graph = module_plan.forward_lines is not None and _has_graph(kmodel)
-        transfer_weights(kmodel, tmodel, module_plan, functional.keras_layers_for(kmodel, module_plan) if graph else None)
+        transfer_weights(
+            kmodel, tmodel, module_plan, functional.keras_layers_for(kmodel, module_plan) if graph else None
+        )
 
     torch_side = _Recorder(copy_weights)
     with quiet_warnings():
@@ -103,7 +107,11 @@ def _compare(report: OnBatchReport) -> None:
         return
     for index, ((kind, keras_value), (_, torch_value)) in enumerate(zip(report.keras_results, report.torch_results)):
         if isinstance(keras_value, dict) or isinstance(torch_value, dict):
-            if not (isinstance(keras_value, dict) and isinstance(torch_value, dict) and list(keras_value) == list(torch_value)):
+            if not (
+                isinstance(keras_value, dict)
+                and isinstance(torch_value, dict)
+                and list(keras_value) == list(torch_value)
+            ):
                 report.failures.append(f"call {index} ({kind}): keras {keras_value!r}, torch {torch_value!r}")
                 continue
             keras_value, torch_value = list(keras_value.values()), list(torch_value.values())

@@ -78,7 +78,10 @@ class DistributeMixin:
                 self.consumed.add(id(read))
                 distribution.replica_counts[id(read)] = mirrored
                 if finder.enclosing_calls.get(id(read)):
-                    distribution.replica_calls[id(read)] = (finder.enclosing_calls[id(read)], self.module.code_for_node(read))
+                    distribution.replica_calls[id(read)] = (
+                        finder.enclosing_calls[id(read)],
+                        self.module.code_for_node(read),
+                    )
 
     def _strategy_bindings(self) -> dict[str, list[tuple[cst.SimpleStatementLine, cst.Call, bool]]]:
         """``name = tf.distribute.<Strategy>(...)`` statements outside functions and classes, by name; the
@@ -90,8 +93,17 @@ class DistributeMixin:
                 name = self.keras_name(call.func)
                 if name in _UNTRANSLATED_STRATEGIES:
                     _mark_subtree(call.func, self.consumed)
-                    self.todo(statement, call, "K2T150", f"tf.distribute.{name.rsplit('.', 1)[-1]} is not translated: {_UNTRANSLATED_STRATEGIES[name]}")
-            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                    self.todo(
+                        statement,
+                        call,
+                        "K2T150",
+                        f"tf.distribute.{name.rsplit('.', 1)[-1]} is not translated: {_UNTRANSLATED_STRATEGIES[name]}",
+                    )
+            if not (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
                 continue
             if isinstance(small.value, cst.Call) and self.keras_name(small.value.func) in STRATEGIES:
                 replicates = STRATEGIES[self.keras_name(small.value.func)]
@@ -138,7 +150,9 @@ class _Uses(cst.CSTVisitor):
         self.other_names: list[tuple[str, int]] = []  # (strategy name, id() of the node) of those uses
         self.handled: set[int] = set()  # id() of the Name nodes of the uses above
         self.calls: list[cst.Call] = []  # the calls the walk is in, outermost first
-        self.enclosing_calls: dict[int, tuple[int, ...]] = {}  # id() of a replica count -> id() of its calls, innermost first
+        self.enclosing_calls: dict[
+            int, tuple[int, ...]
+        ] = {}  # id() of a replica count -> id() of its calls, innermost first
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):

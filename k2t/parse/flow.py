@@ -36,7 +36,9 @@ class FlowMixin:
         """Raise when ``node`` extends a model or tensor made before the innermost loop or undecided branch."""
         if self.frames:
             frame = self.frames[-1]
-            raise _Unfollowable(node, f"{what} inside {frame.kind} k2t cannot unroll or decide: the model would depend on it")
+            raise _Unfollowable(
+                node, f"{what} inside {frame.kind} k2t cannot unroll or decide: the model would depend on it"
+            )
 
     def outer(self, scope: _Scope, *, model: str | None = None, tensor: str | None = None) -> bool:
         """Whether ``model`` / ``tensor`` was made before the innermost loop or undecided branch."""
@@ -70,7 +72,9 @@ class FlowMixin:
         if stmt.orelse is not None:
             orelse = stmt.orelse
             _restore(scope, made_before)  # the `else` branch starts from what existed before the `if`
-            self.in_frame(frame, lambda: self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope))
+            self.in_frame(
+                frame, lambda: self.block([orelse] if isinstance(orelse, cst.If) else _body_of(orelse.body), scope)
+            )
         made_in_orelse = _made_so_far(scope) if stmt.orelse is not None else made_before
         if isinstance(test, Unknown):
             self.join_branches(stmt, scope, made_before, (made_in_body, made_in_orelse))
@@ -113,7 +117,9 @@ class FlowMixin:
                     candidates = built
                 if len({_identity(value) for value in candidates}) > 1:
                     joined[kind][name] = (None, None) if kind == 0 else None
-                    scope.undecided[name] = f"`{name}` holds a different model, compile() or Keras tensor in each branch of `if {self.code(stmt.test)}`, which k2t cannot decide"
+                    scope.undecided[name] = (
+                        f"`{name}` holds a different model, compile() or Keras tensor in each branch of `if {self.code(stmt.test)}`, which k2t cannot decide"
+                    )
                 elif candidates and candidates[0] is not _REBOUND:
                     joined[kind][name] = candidates[0]
         _restore(scope, joined)
@@ -158,7 +164,9 @@ class FlowMixin:
                         self.iteration = self.iteration[:-1]
                 return
         names = assigned_names(stmt)
-        reason = f"`{self.code(stmt.iter)}` is not a sequence k2t knows" if isinstance(items, Unknown) else "a loop variable"
+        reason = (
+            f"`{self.code(stmt.iter)}` is not a sequence k2t knows" if isinstance(items, Unknown) else "a loop variable"
+        )
         scope.env.forget(names, reason)
         frame = _Frame(stmt, f"a loop over `{self.code(stmt.iter)}`", scope)
         self.in_frame(frame, lambda: self.block(body, scope))

@@ -27,7 +27,9 @@ class FunctionalMixin:
             return True
         if self.tensor_arithmetic(line, small, scope):
             return True
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        if not (
+            isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+        ):
             return False
         target = small.targets[0].target.value
         value = small.value
@@ -44,7 +46,11 @@ class FunctionalMixin:
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
-        alias = value.func.value if name is None and isinstance(value.func, cst.Name) and scope.layer_class(value.func.value) is not None else None
+        alias = (
+            value.func.value
+            if name is None and isinstance(value.func, cst.Name) and scope.layer_class(value.func.value) is not None
+            else None
+        )
         if alias is not None:
             name = scope.layer_class(alias)  # `lookup = lookup_class(output_mode="binary")`
         if name == "keras.Input":
@@ -75,7 +81,10 @@ class FunctionalMixin:
         Keras tensors, for a model's inputs or outputs and a recurrent layer's initial_state (keras.io's seq2seq)."""
         if isinstance(value, cst.Name) or not self._tensor_items(value, scope):
             return False
-        nodes = tuple(self.tensor_argument(line, target, item, scope) if isinstance(item, cst.BaseExpression) else item for item in self._tensor_items(value, scope))
+        nodes = tuple(
+            self.tensor_argument(line, target, item, scope) if isinstance(item, cst.BaseExpression) else item
+            for item in self._tensor_items(value, scope)
+        )
         _mark_subtree(value, self.consumed)
         scope.tensor_lists[target] = nodes
         for node in nodes:
@@ -125,7 +134,11 @@ class FunctionalMixin:
     def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
         """``x += residual``, ``x = a + b``, ``x = a * gate``: Keras applies add / subtract / multiply to
         Keras tensors, as its Add / Subtract / Multiply layers do."""
-        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and scope.tensor(small.target.value) is not None:
+        if (
+            isinstance(small, cst.AugAssign)
+            and isinstance(small.target, cst.Name)
+            and scope.tensor(small.target.value) is not None
+        ):
             merge = _TENSOR_OPERATORS.get(type(small.operator).__name__.removesuffix("Assign"))
             target, left, right, node = small.target.value, small.target, small.value, small
         elif (
@@ -140,7 +153,10 @@ class FunctionalMixin:
         else:
             return False
         if merge is None or not (self._symbolic(left, scope) and self._symbolic(right, scope)):
-            raise _Unfollowable(node, f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, - and * of two tensors)")
+            raise _Unfollowable(
+                node,
+                f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, - and * of two tensors)",
+            )
         if self.outer(scope, tensor=target):
             self.carried(f"`{target}` updated", node)
         scope.tensors[target] = self.tensor_operation(line, target, node, merge, left, right, scope)
@@ -203,7 +219,9 @@ class FunctionalMixin:
         if self.is_tensor_expression(node, scope):
             return self.tensor_expression(line, target, node, scope)
         if isinstance(node, cst.BinaryOperation) and self._symbolic(node, scope):
-            return self.tensor_operation(line, target, node, _TENSOR_OPERATORS[type(node.operator).__name__], node.left, node.right, scope)
+            return self.tensor_operation(
+                line, target, node, _TENSOR_OPERATORS[type(node.operator).__name__], node.left, node.right, scope
+            )
         raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
 
     def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
@@ -226,7 +244,11 @@ class FunctionalMixin:
         elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)
             self.consumed.add(id(func))
-        elif isinstance(func, cst.Name) and scope.model(func.value) is not None and id(scope.model(func.value).model) in self.model_api.pipelines:
+        elif (
+            isinstance(func, cst.Name)
+            and scope.model(func.value) is not None
+            and id(scope.model(func.value).model) in self.model_api.pipelines
+        ):
             return self.pipeline_call(line, target, node, scope.model(func.value).model, scope)
         elif isinstance(func, cst.Name) and scope.model(func.value) is not None:
             layer = self.nested_model(func, scope)  # `features = base(inputs)`: a model called like a layer
@@ -260,7 +282,9 @@ class FunctionalMixin:
             made = self._apply_several(line, target, node, layer, layer_id, positional, keywords, scope)
         else:
             made = self._apply(line, target, node, layer, layer_id, positional, scope, states)
-        made.training = training if training is None or training.literal is not None else None  # training=None: the default
+        made.training = (
+            training if training is None or training.literal is not None else None
+        )  # training=None: the default
         return made
 
     def pipeline_call(self, line, target: str, node: cst.Call, model, scope: _Scope) -> TensorNode:
@@ -281,7 +305,10 @@ class FunctionalMixin:
         listed = self._tensor_items(value, scope)
         if listed is not None and not isinstance(value, (cst.List, cst.Tuple)):
             _mark_subtree(value, self.consumed)
-            return [item if isinstance(item, TensorNode) else self.tensor_argument(line, target, item, scope) for item in listed]
+            return [
+                item if isinstance(item, TensorNode) else self.tensor_argument(line, target, item, scope)
+                for item in listed
+            ]
         items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
         return [self.tensor_argument(line, target, item, scope) for item in items]
 
@@ -301,7 +328,17 @@ class FunctionalMixin:
         passed = {id(a) for a in tensors}
         others = tuple((a.keyword.value, self.value(a.value, scope)) for a in keywords if id(a) not in passed)
         return self.made(
-            TensorNode(target, self.pos(node), layer, layer_id, tuple(inputs), as_list, keywords=names, call_kwargs=others, statement=line)
+            TensorNode(
+                target,
+                self.pos(node),
+                layer,
+                layer_id,
+                tuple(inputs),
+                as_list,
+                keywords=names,
+                call_kwargs=others,
+                statement=line,
+            )
         )
 
     def _apply(self, line, target, node, layer, layer_id, positional, scope, states=()) -> TensorNode:
@@ -316,7 +353,11 @@ class FunctionalMixin:
             inputs = (self.tensor_argument(line, target, arg, scope),)
             as_list = False
         inputs += tuple(states)  # Keras's node lists the initial state after the sequence, as its call arguments come
-        return self.made(TensorNode(target, self.pos(node), layer, layer_id, inputs, as_list, statement=line, initial_states=len(states)))
+        return self.made(
+            TensorNode(
+                target, self.pos(node), layer, layer_id, inputs, as_list, statement=line, initial_states=len(states)
+            )
+        )
 
     def made(self, node: TensorNode) -> TensorNode:
         node.invocations = tuple(self.invocations)
@@ -359,7 +400,9 @@ class FunctionalMixin:
                 raise _Unfollowable(call, "keras.Model() with more than two positional arguments")
             given[key] = arg.value
         if "inputs" not in given or "outputs" not in given:
-            raise _Unfollowable(call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)")
+            raise _Unfollowable(
+                call, "k2t follows keras.Model(inputs=..., outputs=...) (subclassed models are not translated)"
+            )
         inputs, _ = self.tensor_list(given["inputs"], scope)
         outputs, outputs_as_list = self.tensor_list(given["outputs"], scope, line)
         kwargs = []
@@ -372,7 +415,9 @@ class FunctionalMixin:
         for source in _sources(outputs):
             if not any(source is given_input for given_input in inputs):
                 # Keras refuses it too ("Output ... is not connected to `inputs`").
-                raise _Unfollowable(call, f"the outputs depend on the Input `{source.var}`, which is not among the model's inputs")
+                raise _Unfollowable(
+                    call, f"the outputs depend on the Input `{source.var}`, which is not among the model's inputs"
+                )
         model = ModelSpec(
             var=target,
             pos=self.pos(call),
@@ -389,7 +434,10 @@ class FunctionalMixin:
         listed = self._tensor_items(node, scope)
         if listed is not None and not isinstance(node, (cst.List, cst.Tuple)):  # a named list, or lists added
             _mark_subtree(node, self.consumed)
-            return [item if isinstance(item, TensorNode) else self.tensor_argument(None, "outputs", item, scope) for item in listed], True
+            return [
+                item if isinstance(item, TensorNode) else self.tensor_argument(None, "outputs", item, scope)
+                for item in listed
+            ], True
         if isinstance(node, (cst.List, cst.Tuple)):
             items = [el.value for el in node.elements]
             as_list = True

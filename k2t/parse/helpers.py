@@ -38,24 +38,41 @@ class HelperMixin:
         class Finder(cst.CSTVisitor):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 value = assign.value
-                makes_layer = isinstance(value, cst.Call) and (layer_name(value.func) or (isinstance(value.func, cst.Name) and value.func.value in classes))
+                makes_layer = isinstance(value, cst.Call) and (
+                    layer_name(value.func) or (isinstance(value.func, cst.Name) and value.func.value in classes)
+                )
                 targets = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
                 if makes_layer:
                     held.update(targets)
                 elif parser.layer_classes_of(value) is not None:
-                    classes.update(targets)  # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`
+                    classes.update(
+                        targets
+                    )  # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`
 
             def visit_Call(self, call: cst.Call) -> None:
                 func = call.func
                 calls_layer = (
                     (isinstance(func, cst.Call) and layer_name(func.func))
                     or (layer_name(func) and (parser.keras_name(func) or "").rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
-                    or (isinstance(func, cst.Name) and (func.value in held or func.value in params or scope.helper(func.value) is not None or scope.layer_object(func.value) is not None))
+                    or (
+                        isinstance(func, cst.Name)
+                        and (
+                            func.value in held
+                            or func.value in params
+                            or scope.helper(func.value) is not None
+                            or scope.layer_object(func.value) is not None
+                        )
+                    )
                 )
                 if calls_layer:
                     for arg in call.args:
                         found.update(_plain_names(arg.value) & params)
-                if isinstance(func, cst.Attribute) and func.attr.value == "add" and isinstance(func.value, cst.Name) and func.value.value in params:
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "add"
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value in params
+                ):
                     found.add(func.value.value)
 
             def visit_FunctionDef(self, inner) -> bool:
@@ -119,7 +136,9 @@ class HelperMixin:
     def layer_class_choice(self, line, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """``lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`` in a helper walked for one
         call, whose test the call decides: the name holds that class here (k2t.ir.LayerClassChoice)."""
-        if scope.inline is None or not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        if scope.inline is None or not (
+            isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+        ):
             return False
         branches = self.layer_classes_of(small.value)
         if branches is None:
@@ -133,14 +152,20 @@ class HelperMixin:
         for branch, _ in branches:
             _mark_subtree(branch, self.consumed)
         if not any(choice.statement is line for choice in self.script.layer_class_choices):
-            self.script.layer_class_choices.append(LayerClassChoice(line, branches, tuple(self.pos(branch) for branch, _ in branches)))
+            self.script.layer_class_choices.append(
+                LayerClassChoice(line, branches, tuple(self.pos(branch) for branch, _ in branches))
+            )
         return True
 
     def adapted_in_helper(self, line, call: cst.Call, helper: _Helper, inner: _Scope, target: str | None) -> None:
         """A layer the helper makes at this call and also uses outside the model (``normalizer.adapt(...)``): the
         function will return it to the call's name (HelperLayer), from which the model receives it."""
         params = _parameter_names(helper.node.params)  # a layer the call passes is the caller's
-        made = [held for name, held in inner.layer_objects.items() if name not in params and held[0].bound is not None and held[0].bound.uses]
+        made = [
+            held
+            for name, held in inner.layer_objects.items()
+            if name not in params and held[0].bound is not None and held[0].bound.uses
+        ]
         if not made:
             return
         layer = made[0][0].bound
@@ -149,11 +174,19 @@ class HelperMixin:
         small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
         where = f"{helper.name}() makes the layer `{layer.var}` at each call and uses it outside the model"
         if len(made) > 1:
-            raise _Unfollowable(made[1][2], f"{where}, and another one: k2t follows one such layer per function, which it returns to the call")
+            raise _Unfollowable(
+                made[1][2],
+                f"{where}, and another one: k2t follows one such layer per function, which it returns to the call",
+            )
         if target is None or not (isinstance(small, cst.Assign) and small.value is call):
-            raise _Unfollowable(call, f"{where}: k2t follows it where the call's result is assigned to one name (`encoded = {helper.name}(...)`)")
+            raise _Unfollowable(
+                call,
+                f"{where}: k2t follows it where the call's result is assigned to one name (`encoded = {helper.name}(...)`)",
+            )
         if not (isinstance(returned, cst.SimpleStatementLine) and isinstance(returned.body[0], cst.Return)):
-            raise _Unfollowable(helper.node.name, f"{where}: k2t follows such a function when it ends with its one `return`")
+            raise _Unfollowable(
+                helper.node.name, f"{where}: k2t follows such a function when it ends with its one `return`"
+            )
         layer.held_in = target
         tensors = frozenset(name for name in inner.tensors if name in params)
         self.script.helper_layers.append(HelperLayer(line, call, helper.node, returned, layer, tensors))
@@ -168,11 +201,15 @@ class HelperMixin:
                 known.append((name, binding.value))
         return Invocation(helper.name, self.pos(call), tensors, tuple(known))
 
-    def helper_arguments(self, call: cst.Call, helper: _Helper, scope: _Scope) -> dict[str, tuple[cst.BaseExpression, _Scope]]:
+    def helper_arguments(
+        self, call: cst.Call, helper: _Helper, scope: _Scope
+    ) -> dict[str, tuple[cst.BaseExpression, _Scope]]:
         """Parameter -> (the expression it receives, the scope that expression is evaluated in)."""
         params = helper.node.params
         if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
-            raise _Unfollowable(call, f"{helper.name}() takes *args or **kwargs; k2t follows helpers with named parameters")
+            raise _Unfollowable(
+                call, f"{helper.name}() takes *args or **kwargs; k2t follows helpers with named parameters"
+            )
         positional = [*params.posonly_params, *params.params]
         by_keyword = {p.name.value: p for p in [*params.params, *params.kwonly_params]}
         given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
@@ -182,22 +219,30 @@ class HelperMixin:
                 raise _Unfollowable(arg, f"{helper.name}() called with {arg.star}-arguments is not followed")
             if arg.keyword is None:
                 if index >= len(positional):
-                    raise _Unfollowable(call, f"{helper.name}() takes {len(positional)} positional arguments (Python refuses it too)")
+                    raise _Unfollowable(
+                        call, f"{helper.name}() takes {len(positional)} positional arguments (Python refuses it too)"
+                    )
                 given[positional[index].name.value] = (arg.value, scope)
                 index += 1
             elif arg.keyword.value in by_keyword and arg.keyword.value not in given:
                 given[arg.keyword.value] = (arg.value, scope)
             else:
-                raise _Unfollowable(arg, f"{helper.name}() has no parameter {arg.keyword.value}= (Python refuses it too)")
+                raise _Unfollowable(
+                    arg, f"{helper.name}() has no parameter {arg.keyword.value}= (Python refuses it too)"
+                )
         for param in [*positional, *params.kwonly_params]:
             if param.name.value in given:
                 continue
             if param.default is None:
-                raise _Unfollowable(call, f"{helper.name}() is missing its argument `{param.name.value}` (Python refuses it too)")
+                raise _Unfollowable(
+                    call, f"{helper.name}() is missing its argument `{param.name.value}` (Python refuses it too)"
+                )
             given[param.name.value] = (param.default, helper.scope)
         return given
 
-    def bind_parameter(self, inner: _Scope, name: str, expr, where: _Scope, helper: _Helper, scope: _Scope, line) -> None:
+    def bind_parameter(
+        self, inner: _Scope, name: str, expr, where: _Scope, helper: _Helper, scope: _Scope, line
+    ) -> None:
         """What one parameter holds in the helper's body: a Keras tensor, model, layer, Keras object or value."""
         if where is scope and self._symbolic(expr, scope):
             if isinstance(expr, (cst.List, cst.Tuple)):
@@ -235,7 +280,9 @@ class HelperMixin:
         self.scan_expressions(line, expr, where) if where is scope else None
         value, _ = self.evaluate(expr, where)
         if isinstance(value, Unknown):
-            value = Unknown(f"`{self.code(expr)}`, passed to {helper.name}(), is not a value k2t knows ({value.reason})")
+            value = Unknown(
+                f"`{self.code(expr)}`, passed to {helper.name}(), is not a value k2t knows ({value.reason})"
+            )
         # The parameter does not exist where the generated module is built: code uses its value.
         inner.env.bind(name, value, transient=True)
 
@@ -251,7 +298,9 @@ class HelperMixin:
             return
         items = [el.value for el in value.elements] if isinstance(value, cst.Tuple) else [value]
         if not all(self._symbolic(item, scope) for item in items):
-            raise _Unfollowable(value, f"{inline.name}() returns `{self.code(value)}`; k2t follows helpers that return Keras tensors")
+            raise _Unfollowable(
+                value, f"{inline.name}() returns `{self.code(value)}`; k2t follows helpers that return Keras tensors"
+            )
         tensors = []
         for item in items:
             tensor = self.tensor_argument(line, inline.target, item, scope)
@@ -264,7 +313,11 @@ class HelperMixin:
         """``add_block(model, 64)`` as a statement: the layers it adds, or the tensors it builds."""
         helper = self.helper_call(call, scope)
         assert helper is not None
-        models = [scope.model(a.value.value) for a in call.args if isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None]
+        models = [
+            scope.model(a.value.value)
+            for a in call.args
+            if isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None
+        ]
         if not models and not any(self._symbolic(a.value, scope) for a in call.args):
             helper.other_uses = True  # called on data: ordinary code
             self.scan_expressions(line, call, scope)

@@ -46,9 +46,16 @@ class LayerFactoryMixin:
                         if arg.keyword is None or arg.keyword.value == "layers":
                             for part in _concatenated(arg.value):
                                 if isinstance(part, (cst.List, cst.Tuple)):
-                                    found.update(el.value.value for el in part.elements if isinstance(el.value, cst.Name))
+                                    found.update(
+                                        el.value.value for el in part.elements if isinstance(el.value, cst.Name)
+                                    )
                 func = call.func
-                if isinstance(func, cst.Attribute) and func.attr.value == "add" and len(call.args) == 1 and isinstance(call.args[0].value, cst.Name):
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "add"
+                    and len(call.args) == 1
+                    and isinstance(call.args[0].value, cst.Name)
+                ):
                     found.add(call.args[0].value.value)
 
             def visit_FunctionDef(self, inner) -> bool:
@@ -73,7 +80,9 @@ class LayerFactoryMixin:
                 is_input = parser.keras_name(call.func) in ("keras.Input", "keras.layers.Input")
                 for index, arg in enumerate(call.args):
                     keyword = arg.keyword.value if arg.keyword is not None else None
-                    shaped = keyword in ("input_shape", "batch_input_shape") or (is_input and (keyword == "shape" or (keyword is None and index == 0)))
+                    shaped = keyword in ("input_shape", "batch_input_shape") or (
+                        is_input and (keyword == "shape" or (keyword is None and index == 0))
+                    )
                     if shaped and isinstance(arg.value, cst.Name):
                         found.add(arg.value.value)
 
@@ -119,7 +128,9 @@ class LayerFactoryMixin:
                 # Its sizes are `name[0]`, `name[1]`, ...; how many, the value the call passes says (`(28, 28)`,
                 # `x_train.shape[1:]` of an array whose rank k2t knows).
                 sizes = self.sequence_length(expr, where)
-                inner.env.bind(name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, sizes, sequence=True)))
+                inner.env.bind(
+                    name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, sizes, sequence=True))
+                )
         self.consumed.update((id(call), id(call.func)))
         frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
         self.iteration = (*self.iteration, ("call", id(call)))  # its layers are new at each call, as in Keras
@@ -145,7 +156,9 @@ class LayerFactoryMixin:
         shape = value.shape if isinstance(value, Unknown) else None
         return shape.length if shape is not None else None
 
-    def bind_layer_parameter(self, inner: _Scope, name: str, expr: cst.BaseExpression, where: _Scope, factory: _Helper) -> None:
+    def bind_layer_parameter(
+        self, inner: _Scope, name: str, expr: cst.BaseExpression, where: _Scope, factory: _Helper
+    ) -> None:
         """The layer object the call passes for ``name``, known in the body by the parameter's name.
 
         Passing it to a function is a use outside the model: the torch module

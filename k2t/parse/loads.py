@@ -25,6 +25,7 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
     ``model.save(path)`` and a ``keras.callbacks.ModelCheckpoint(path)`` given to
     ``model.fit`` (unless it saves weights only, which load_model cannot read).
     """
+
     def callbacks_of(fit: MethodCall) -> Value | None:
         callbacks = dict(fit.kwargs).get("callbacks")
         if callbacks is None and len(fit.args) > 5:
@@ -47,6 +48,7 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
                 weights_only = checkpoint.kwarg("save_weights_only")
                 if path is not None and not (weights_only is not None and weights_only.literal is True):
                     writers.append((path, call.instance, call.compiled, "ModelCheckpoint"))
+
     # A ModelCheckpoint built outside fit(...) (`callbacks = [ModelCheckpoint(path), ...]`, or
     # `ckpt = ModelCheckpoint(path)` then `callbacks=[ckpt]`) writes the model of every fit given callbacks
     # through a name or expression; when those fits train several architectures, the load stays unresolved.
@@ -90,7 +92,11 @@ def _resolve_loads(script: KerasScript) -> None:
     writers = _model_writers(script)
     for load in script.loads:
         stand_in = load.instance.model
-        matches = [(real(instance.model), compiled, saver) for path, instance, compiled, saver in writers if _same_path(path, load.path)]
+        matches = [
+            (real(instance.model), compiled, saver)
+            for path, instance, compiled, saver in writers
+            if _same_path(path, load.path)
+        ]
         models = {id(model): model for model, _, _ in matches if model is not None}
         if not matches:
             load.reason = (

@@ -55,7 +55,11 @@ def memory_growth_statements(body: list[cst.BaseStatement], keras_name: KerasNam
     growth = _Growth(keras_name)
     group = [statement for statement in body if _is_growth(statement, growth)]
     # A top-level line of ordinary code (`print("start")`) passes the test too: only the idiom's own go.
-    group = [statement for statement in group if _sets_growth(statement, keras_name) or _reads_or_binds(statement, growth.lists)]
+    group = [
+        statement
+        for statement in group
+        if _sets_growth(statement, keras_name) or _reads_or_binds(statement, growth.lists)
+    ]
     if not any(_sets_growth(statement, keras_name) for statement in group):
         return []  # a device list alone (`print(tf.config.list_physical_devices("GPU"))`) is another matter
     inside = {id(name) for statement in group for name in _names_in(statement)}
@@ -69,7 +73,11 @@ def _is_growth(statement: cst.BaseStatement, growth: _Growth) -> bool:
     if isinstance(statement, cst.SimpleStatementLine):
         return all(_is_growth_small(small, growth) for small in statement.body)
     if isinstance(statement, cst.For):
-        if statement.orelse is not None or not isinstance(statement.target, cst.Name) or not _is_device_list(statement.iter, growth):
+        if (
+            statement.orelse is not None
+            or not isinstance(statement.target, cst.Name)
+            or not _is_device_list(statement.iter, growth)
+        ):
             return False
         growth.devices.add(statement.target.value)
         return _block(statement.body, growth)
@@ -77,7 +85,9 @@ def _is_growth(statement: cst.BaseStatement, growth: _Growth) -> bool:
         tested = {name.value for name in _names_in(statement.test)}
         if not tested & growth.lists or not tested <= growth.lists | {"len"}:
             return False  # `if gpus:`, `if len(gpus) > 0:`
-        return _block(statement.body, growth) and (statement.orelse is None or isinstance(statement.orelse, cst.Else) and _prints_only(statement.orelse.body))
+        return _block(statement.body, growth) and (
+            statement.orelse is None or isinstance(statement.orelse, cst.Else) and _prints_only(statement.orelse.body)
+        )
     if isinstance(statement, cst.Try):
         if statement.orelse is not None or statement.finalbody is not None or not statement.handlers:
             return False
@@ -86,7 +96,9 @@ def _is_growth(statement: cst.BaseStatement, growth: _Growth) -> bool:
 
 
 def _block(block: cst.BaseSuite, growth: _Growth) -> bool:
-    statements = block.body if isinstance(block, cst.IndentedBlock) else [cst.SimpleStatementLine(body=list(block.body))]
+    statements = (
+        block.body if isinstance(block, cst.IndentedBlock) else [cst.SimpleStatementLine(body=list(block.body))]
+    )
     return bool(statements) and all(_is_growth(statement, growth) for statement in statements)
 
 
@@ -120,7 +132,11 @@ def _is_device_list_call(node: cst.BaseExpression, keras_name: KerasName) -> boo
     if not isinstance(node, cst.Call) or keras_name(node.func) not in _DEVICE_LISTS or len(node.args) != 1:
         return False
     arg = node.args[0]
-    return (arg.keyword is None or arg.keyword.value == "device_type") and isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "GPU"
+    return (
+        (arg.keyword is None or arg.keyword.value == "device_type")
+        and isinstance(arg.value, cst.SimpleString)
+        and arg.value.evaluated_value == "GPU"
+    )
 
 
 def _is_print(call: cst.Call, lists: set[str]) -> bool:
@@ -131,15 +147,21 @@ def _is_print(call: cst.Call, lists: set[str]) -> bool:
 
 
 def _prints_only(block: cst.BaseSuite) -> bool:
-    statements = block.body if isinstance(block, cst.IndentedBlock) else [cst.SimpleStatementLine(body=list(block.body))]
+    statements = (
+        block.body if isinstance(block, cst.IndentedBlock) else [cst.SimpleStatementLine(body=list(block.body))]
+    )
     for statement in statements:
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
         for small in statement.body:
             if isinstance(small, cst.Pass):
                 continue
-            if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Name)
-                    and small.value.func.value == "print"):
+            if not (
+                isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.Call)
+                and isinstance(small.value.func, cst.Name)
+                and small.value.func.value == "print"
+            ):
                 return False
     return True
 

@@ -122,20 +122,29 @@ class TrainableFlags:
         current = self.of(spec)
         if current is None and spec.application is not None:
             # Its layers, which Keras builds, may have been set one by one: k2t cannot tell what changes.
-            raise parser_error(node, "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)")
+            raise parser_error(
+                node,
+                "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)",
+            )
         if current is None and isinstance(value, bool):
             if all(self.of(leaf) is value for leaf in self.leaves(spec)):
                 return False  # skipped or not, nothing changes
-            raise parser_error(node, "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)")
+            raise parser_error(
+                node,
+                "k2t cannot tell whether Keras applies this `trainable` (the model's own flag was set where k2t cannot follow)",
+            )
         if current is value:
             return False
         self.flags[id(spec)] = bool(value) if certain else None
         for layer in _layers_in(spec):
             if layer.model is None:
                 self.flags[id(layer)] = bool(value) if certain else None
-            elif not self.set_model(layer.model, value, certain, node) and any(self.of(leaf) is not value for leaf in self.leaves(layer.model)):
+            elif not self.set_model(layer.model, value, certain, node) and any(
+                self.of(leaf) is not value for leaf in self.leaves(layer.model)
+            ):
                 raise parser_error(
-                    node, f"Keras skips the nested model inside (its own trainable flag already is {value}) but not its layers: not translated"
+                    node,
+                    f"Keras skips the nested model inside (its own trainable flag already is {value}) but not its layers: not translated",
                 )
         return True
 
@@ -213,7 +222,9 @@ def is_layer_expression(parser: _Parser, node: cst.BaseExpression, scope: _Scope
     """A layer call (``layers.Dense(8)``, ``keras.Input(...)``) or a layer variable; with ``models``, a model variable too."""
     if isinstance(node, cst.Call):
         name = parser.keras_name(node.func)
-        return name == "keras.Input" or (name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1][:1].isupper())
+        return name == "keras.Input" or (
+            name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1][:1].isupper()
+        )
     if isinstance(node, cst.Name):
         return scope.layer_object(node.value) is not None or (models and scope.model(node.value) is not None)
     return False
@@ -221,9 +232,8 @@ def is_layer_expression(parser: _Parser, node: cst.BaseExpression, scope: _Scope
 
 def _layer_display(parser: _Parser, elements: list, scope: _Scope) -> bool:
     """``[layers.Dense(64), base, dense]``: layers (one made right there at least), maybe models; not ``[model_a, model_b]``."""
-    return (
-        any(isinstance(el, cst.Call) for el in elements)
-        and all(is_layer_expression(parser, el, scope, models=True) for el in elements)
+    return any(isinstance(el, cst.Call) for el in elements) and all(
+        is_layer_expression(parser, el, scope, models=True) for el in elements
     )
 
 
@@ -236,7 +246,11 @@ def layer_list_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
     """``hidden = [...]`` of layers, ``hidden.append(layer)``, ``hidden += [...]``. True when handled."""
     if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
         return _assigned_list(parser, line, small.targets[0].target.value, small.value, scope)
-    if isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign) and isinstance(small.target, cst.Name):
+    if (
+        isinstance(small, cst.AugAssign)
+        and isinstance(small.operator, cst.AddAssign)
+        and isinstance(small.target, cst.Name)
+    ):
         held = layer_list(scope, small.target.value)
         if held is None or not isinstance(small.value, (cst.List, cst.Tuple)):
             return False
@@ -257,7 +271,9 @@ def layer_list_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
             if held.empty:
                 _forget_list(scope, held.var)  # a list of something else
                 return False
-            raise parser_error(call, f"`{held.var}` holds layers: appending `{parser.code(call.args[0].value)}` to it is not followed")
+            raise parser_error(
+                call, f"`{held.var}` holds layers: appending `{parser.code(call.args[0].value)}` to it is not followed"
+            )
         parser.consumed.add(id(func))
         _extend_list(parser, held, [call.args[0].value], call, line, scope)
         return True
@@ -315,7 +331,8 @@ def take_list(parser: _Parser, model: ModelSpec, node: cst.Name, scope: _Scope) 
         return False
     if held.used_by is not None and held.used_by is not model:
         raise parser_error(
-            node, f"the layers of `{held.var}` are already in another model: Keras shares them between both, which k2t does not translate"
+            node,
+            f"the layers of `{held.var}` are already in another model: Keras shares them between both, which k2t does not translate",
         )
     if held.held.input_shape is not None:
         if model.layers or model.input_shape is not None:
@@ -333,7 +350,9 @@ def list_used(parser: _Parser, statement, node: cst.Name, scope: _Scope) -> bool
     if held is None or held.empty:
         return False
     parser.consumed.add(id(node))
-    parser.todo(statement, node, "K2T103", f"the layer list `{node.value}` is used here in a way k2t does not translate")
+    parser.todo(
+        statement, node, "K2T103", f"the layer list `{node.value}` is used here in a way k2t does not translate"
+    )
     for kept in [held.statement, *held.appends]:
         parser.script.removed.discard(id(kept))
     return True
@@ -352,7 +371,10 @@ def model_layers(parser: _Parser, spec: ModelSpec, node: cst.CSTNode) -> list[Ke
     for tensor in graph.nodes:
         # Keras orders a graph's layers by depth; along a chain that is the order they are applied in.
         if previous is None or tensor.inputs != (previous,) or tensor.layer_id in seen:
-            raise parser_error(node, "k2t follows `.layers` of a Functional model only along a chain of layers (one input, no branches)")
+            raise parser_error(
+                node,
+                "k2t follows `.layers` of a Functional model only along a chain of layers (one input, no branches)",
+            )
         seen.add(tensor.layer_id)
         previous = tensor
     return [None, *(tensor.layer for tensor in graph.nodes)]
@@ -366,7 +388,9 @@ def _model_of(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> tuple
     return None
 
 
-def layer_targets(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> list[tuple[str, ModelSpec, tuple[KerasCall | None, ...] | None]] | None:
+def layer_targets(
+    parser: _Parser, node: cst.BaseExpression, scope: _Scope
+) -> list[tuple[str, ModelSpec, tuple[KerasCall | None, ...] | None]] | None:
     """What ``node`` names: (model variable, model, its layers or None for the whole model) for each model
     it reaches; None when ``node`` is no model, layer variable or model API expression."""
     model = _model_of(parser, node, scope)
@@ -392,7 +416,10 @@ def layer_targets(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> l
         layer = scope.layer_object(node.value)[0]
         found = [(var, spec) for var, spec in _visible_models(scope) if any(held is layer for held in _layers_in(spec))]
         if not found:
-            raise parser_error(node, f"`{node.value}.trainable` set before `{node.value}` is in a model k2t translates: set it after building the model")
+            raise parser_error(
+                node,
+                f"`{node.value}.trainable` set before `{node.value}` is in a model k2t translates: set it after building the model",
+            )
         return [(var, spec, (layer,)) for var, spec in found]
     return None
 
@@ -403,7 +430,9 @@ def _key(parser: _Parser, index, scope: _Scope, node) -> slice | int:
         bounds = []
         for part in (index.lower, index.upper, index.step):
             value = None if part is None else parser.evaluate(part, scope)[0]
-            if isinstance(value, Unknown) or not (value is None or isinstance(value, int) and not isinstance(value, bool)):
+            if isinstance(value, Unknown) or not (
+                value is None or isinstance(value, int) and not isinstance(value, bool)
+            ):
                 raise parser_error(node, f"k2t needs the bounds of `{parser.code(node)}` as numbers it knows")
             bounds.append(value)
         return slice(*bounds)
@@ -424,7 +453,10 @@ def _pick(parser: _Parser, layers: list, index, scope: _Scope, node) -> list:
 
 def _get_layer_key(parser: _Parser, node: cst.Call, scope: _Scope) -> str | int:
     """``get_layer(name)`` or ``get_layer(index=i)``: the name or the index, as k2t knows it."""
-    given = {arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value for i, arg in enumerate(node.args[:2])}
+    given = {
+        arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value
+        for i, arg in enumerate(node.args[:2])
+    }
     if "index" in given and "name" not in given:
         return _key(parser, cst.Index(given["index"]), scope, node)
     value = parser.evaluate(given["name"], scope)[0] if "name" in given else None
@@ -435,7 +467,10 @@ def _get_layer_key(parser: _Parser, node: cst.Call, scope: _Scope) -> str | int:
 
 def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) -> KerasCall | None:
     layers = model_layers(parser, spec, node)
-    given = {arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value for i, arg in enumerate(node.args[:2])}
+    given = {
+        arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value
+        for i, arg in enumerate(node.args[:2])
+    }
     if "index" in given and "name" not in given:
         return _pick(parser, layers, cst.Index(given["index"]), scope, node)[0]
     value = parser.evaluate(given["name"], scope)[0] if "name" in given else None
@@ -445,8 +480,12 @@ def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) 
     if value in names:
         return layers[names.index(value)]
     if None in names:
-        raise parser_error(node, f"k2t cannot tell which layer Keras names {value!r} here: give that layer name={value!r}")
-    raise parser_error(node, f"the model has no layer named {value!r} (Keras raises ValueError); its layers: {', '.join(names)}")
+        raise parser_error(
+            node, f"k2t cannot tell which layer Keras names {value!r} here: give that layer name={value!r}"
+        )
+    raise parser_error(
+        node, f"the model has no layer named {value!r} (Keras raises ValueError); its layers: {', '.join(names)}"
+    )
 
 
 def _layer_name(layer: KerasCall | None) -> str | None:
@@ -495,13 +534,22 @@ def freeze_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
         elif isinstance(layers, LayerSelection):
             applied = True  # Keras's own layers: none is a model whose flag Keras may skip
         else:
-            applied = [parser.model_api.trainable.set_layer(layer, raw, certain, small) for layer in layers if layer is not None]
+            applied = [
+                parser.model_api.trainable.set_layer(layer, raw, certain, small)
+                for layer in layers
+                if layer is not None
+            ]
             if not all(applied) and len(layers) == 1:
                 applied = False
             elif not all(applied):
-                raise parser_error(small, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
+                raise parser_error(
+                    small,
+                    "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated",
+                )
         frozen = _model_frozen(parser, spec, layers, small)
-        freeze = FreezeSpec(spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied, model_frozen=frozen)
+        freeze = FreezeSpec(
+            spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied, model_frozen=frozen
+        )
         parser.script.freezes.append(freeze)
     _mark(parser, target)
     return True
@@ -520,14 +568,23 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
     target = small.targets[0].target
-    if not (isinstance(target, cst.Attribute) and target.attr.value == "trainable" and isinstance(target.value, cst.Name)):
+    if not (
+        isinstance(target, cst.Attribute) and target.attr.value == "trainable" and isinstance(target.value, cst.Name)
+    ):
         return False
     if target.value.value != stmt.target.value:
         return False
     iterable = stmt.iter
     over_layers = isinstance(iterable, cst.Attribute) and iterable.attr.value == "layers"
-    over_slice = isinstance(iterable, cst.Subscript) and isinstance(iterable.value, cst.Attribute) and iterable.value.attr.value == "layers"
-    if not (over_layers or over_slice) or _model_of(parser, (iterable if over_layers else iterable.value).value, scope) is None:
+    over_slice = (
+        isinstance(iterable, cst.Subscript)
+        and isinstance(iterable.value, cst.Attribute)
+        and iterable.value.attr.value == "layers"
+    )
+    if (
+        not (over_layers or over_slice)
+        or _model_of(parser, (iterable if over_layers else iterable.value).value, scope) is None
+    ):
         return False
     from .scope import _Unfollowable
 
@@ -546,16 +603,29 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
         if isinstance(layers, LayerSelection):
             layers = dataclasses.replace(layers, of_class=of_class, negated=negated)
         else:
-            layers = tuple(layer for layer in layers if layer is None or LayerSelection(0, "", of_class, negated).picks(layer.short_name))
-            applied = [parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers if layer is not None]
+            layers = tuple(
+                layer
+                for layer in layers
+                if layer is None or LayerSelection(0, "", of_class, negated).picks(layer.short_name)
+            )
+            applied = [
+                parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers if layer is not None
+            ]
             if not all(applied):
-                raise parser_error(stmt, "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated")
+                raise parser_error(
+                    stmt,
+                    "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated",
+                )
         frozen = _model_frozen(parser, spec, layers, stmt)
     except _Unfollowable as exc:
         parser.todo(stmt, exc.node, "K2T103", exc.message)
         _mark(parser, stmt)
     else:
-        parser.script.freezes.append(FreezeSpec(spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value, model_frozen=frozen))
+        parser.script.freezes.append(
+            FreezeSpec(
+                spec, var, layers, bool(raw), parser.pos(stmt), stmt, loop_var=stmt.target.value, model_frozen=frozen
+            )
+        )
         _mark(parser, stmt)
     scope.env.forget([stmt.target.value], "a loop variable")
     return True
@@ -571,12 +641,17 @@ def _class_filter(parser: _Parser, statement: cst.CSTNode, var: str) -> tuple[st
     negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
     call = test.expression if negated else test
     if statement.orelse is not None or not (
-        isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "isinstance" and len(call.args) == 2
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Name)
+        and call.func.value == "isinstance"
+        and len(call.args) == 2
     ):
         return None, False, None
     subject, kind = call.args[0].value, call.args[1].value
     name = parser.keras_name(kind)
-    if not (isinstance(subject, cst.Name) and subject.value == var and name is not None and name.startswith("keras.layers.")):
+    if not (
+        isinstance(subject, cst.Name) and subject.value == var and name is not None and name.startswith("keras.layers.")
+    ):
         return None, False, None
     body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
     return (name.rsplit(".", 1)[-1], negated, body[0]) if len(body) == 1 else (None, False, None)
@@ -588,7 +663,9 @@ def _model_frozen(parser: _Parser, spec: ModelSpec, layers, node) -> bool:
         return False
     flag = parser.model_api.trainable.of(spec)
     if flag is None:
-        raise parser_error(node, "k2t cannot tell whether the model is frozen here (its `trainable` was set where k2t cannot follow)")
+        raise parser_error(
+            node, "k2t cannot tell whether the model is frozen here (its `trainable` was set where k2t cannot follow)"
+        )
     return not flag
 
 
@@ -665,7 +742,12 @@ def layer_pipeline_function(parser: _Parser, stmt: cst.FunctionDef, scope: _Scop
     if held is None or held.empty or held.used_by is not None or held.held.input_shape is not None:
         return False
     name = stmt.name.value
-    model = ModelSpec(var=name, pos=parser.pos(stmt.name), call=KerasCall("keras.Sequential", (), (), parser.pos(stmt.name)), statement=stmt)
+    model = ModelSpec(
+        var=name,
+        pos=parser.pos(stmt.name),
+        call=KerasCall("keras.Sequential", (), (), parser.pos(stmt.name)),
+        statement=stmt,
+    )
     take_list(parser, model, listed, scope)
     model.factory = scope.function
     parser.script.uses_keras = True
@@ -678,7 +760,9 @@ def layer_pipeline_function(parser: _Parser, stmt: cst.FunctionDef, scope: _Scop
 def _pipeline_list(stmt: cst.FunctionDef) -> cst.Name | None:
     """The list in ``def f(x): [docstring] for layer in LIST: x = layer(x); return x``, else None."""
     params = stmt.params
-    others = isinstance(params.star_arg, cst.Param) or params.kwonly_params or params.star_kwarg or params.posonly_params
+    others = (
+        isinstance(params.star_arg, cst.Param) or params.kwonly_params or params.star_kwarg or params.posonly_params
+    )
     if len(params.params) != 1 or params.params[0].default is not None or others:
         return None
     arg = params.params[0].name.value
@@ -686,7 +770,12 @@ def _pipeline_list(stmt: cst.FunctionDef) -> cst.Name | None:
     if len(body) != 2 or not isinstance(body[0], cst.For) or not isinstance(body[1], cst.SimpleStatementLine):
         return None
     loop, end = body
-    if loop.orelse is not None or loop.asynchronous is not None or not isinstance(loop.target, cst.Name) or not isinstance(loop.iter, cst.Name):
+    if (
+        loop.orelse is not None
+        or loop.asynchronous is not None
+        or not isinstance(loop.target, cst.Name)
+        or not isinstance(loop.iter, cst.Name)
+    ):
         return None
     inner = _body_of(loop.body)
     if len(inner) != 1 or not isinstance(inner[0], cst.SimpleStatementLine) or len(inner[0].body) != 1:
@@ -709,8 +798,6 @@ def _pipeline_list(stmt: cst.FunctionDef) -> cst.Name | None:
 
 def _is_name(node: cst.CSTNode | None, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
-
-
 
 
 def drop_inlined_pipelines(parser: _Parser) -> None:

@@ -30,9 +30,15 @@ class ModelMixin:
 
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) == "keras.utils.clear_session":
+        if (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and self.keras_name(small.value.func) == "keras.utils.clear_session"
+        ):
             self.model_api.names.reset(certain=not self.frames and not model_access.in_function(scope))
-        if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(self, line, small, scope):
+        if model_access.layer_list_statement(self, line, small, scope) or model_access.freeze_statement(
+            self, line, small, scope
+        ):
             return True
         if model_access.reset_states_statement(self, line, small, scope):
             return True
@@ -41,7 +47,11 @@ class ModelMixin:
         if isinstance(small, cst.Return) and scope.inline is not None:
             self.helper_return(line, small, scope)
             return True
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.helper_call(small.value, scope) is not None:
+        if (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and self.helper_call(small.value, scope) is not None
+        ):
             self.helper_statement(line, small.value, scope)
             return True
         if isinstance(small, cst.Return) and scope.function is not None and small.value is not None:
@@ -98,8 +108,10 @@ class ModelMixin:
                     return True
             elif isinstance(value, (cst.Name, cst.Attribute)):
                 name = self.keras_name(value)
-                if name is not None and name.startswith("keras.layers.") and (
-                    name.rsplit(".", 1)[-1][:1].isupper() or name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
+                if (
+                    name is not None
+                    and name.startswith("keras.layers.")
+                    and (name.rsplit(".", 1)[-1][:1].isupper() or name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
                 ):
                     # `RNN = layers.LSTM`: the name is that layer class wherever the script calls it.
                     _mark_subtree(value, self.consumed)
@@ -211,7 +223,10 @@ class ModelMixin:
         self.script.uses_keras = True
         spec = self.call(call, "keras.Sequential", _NoBindScope(scope))
         model = ModelSpec(
-            var=target, pos=self.pos(call), call=KerasCall(spec.name, (), spec.kwargs, spec.pos, keras_name=spec.keras_name), statement=line
+            var=target,
+            pos=self.pos(call),
+            call=KerasCall(spec.name, (), spec.kwargs, spec.pos, keras_name=spec.keras_name),
+            statement=line,
         )
         layers_node = None
         for arg in call.args:
@@ -224,7 +239,9 @@ class ModelMixin:
                 self.comprehension_layers(model, part, scope)
                 continue
             if not isinstance(part, (cst.List, cst.Tuple)):
-                raise _Unfollowable(part, "Sequential(...) needs a list of layers written in the call for k2t to follow")
+                raise _Unfollowable(
+                    part, "Sequential(...) needs a list of layers written in the call for k2t to follow"
+                )
             for el in part.elements:
                 if not isinstance(el, cst.Element):
                     raise _Unfollowable(part, "Sequential(...) with a starred list cannot be followed")
@@ -240,7 +257,9 @@ class ModelMixin:
             raise _Unfollowable(node, "k2t unrolls a list comprehension of layers with one `for` and no `if`")
         items, _ = self.evaluate(for_in.iter, scope)
         if isinstance(items, Unknown):
-            raise _Unfollowable(for_in.iter, f"k2t cannot unroll layers over `{self.code(for_in.iter)}`: {items.reason}")
+            raise _Unfollowable(
+                for_in.iter, f"k2t cannot unroll layers over `{self.code(for_in.iter)}`: {items.reason}"
+            )
         inner = _Scope(scope, scope.function)
         for index, item in enumerate(items):
             bind_target(inner.env, for_in.target, item, transient=True)
@@ -274,7 +293,8 @@ class ModelMixin:
         if name in APPLICATIONS:
             short = APPLICATIONS[name]
             raise _Unfollowable(
-                node, f"a keras.applications model made inside the model is not translated: assign it to a name first (`base = {short}(...)`, then the name in its place)"
+                node,
+                f"a keras.applications model made inside the model is not translated: assign it to a name first (`base = {short}(...)`, then the name in its place)",
             )
         layer = self.call(node, name, scope)
         if name in ("keras.Input", "keras.layers.InputLayer"):

@@ -141,9 +141,16 @@ class _Parser(
         return value, evaluator.transient
 
     def folded_keras_call(self, node: cst.Call) -> object | None:
-        if self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format") and not node.args:
+        if (
+            self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format")
+            and not node.args
+        ):
             return self.image_data_format
-        if self.keras_name(node.func) == "keras.backend.image_dim_ordering" and not node.args and self.image_data_format is not None:
+        if (
+            self.keras_name(node.func) == "keras.backend.image_dim_ordering"
+            and not node.args
+            and self.image_data_format is not None
+        ):
             return "tf" if self.image_data_format == "channels_last" else "th"  # Keras 1's names, which Keras 2 kept
         return None
 
@@ -154,7 +161,9 @@ class _Parser(
         try:
             literal = ast.literal_eval(code.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            if not isinstance(node, cst.Lambda) and not (isinstance(node, cst.Call) and self.keras_name(node.func) is not None):
+            if not isinstance(node, cst.Lambda) and not (
+                isinstance(node, cst.Call) and self.keras_name(node.func) is not None
+            ):
                 known, transient = self.evaluate(node, scope)
                 if not isinstance(known, Unknown) and is_constant(known):
                     return self._known_value(node, code, known, transient, scope)
@@ -167,7 +176,10 @@ class _Parser(
                     if tensor is not None:
                         # `Conv1D(filters=inputs.shape[-1])`: the code would stay as written, reading a Keras
                         # tensor that does not exist where the module is built (a NameError when run).
-                        raise _Unfollowable(node, f"`{code.strip()}` reads the Keras tensor `{tensor}`, which k2t does not translate here; write the size as a number or a variable")
+                        raise _Unfollowable(
+                            node,
+                            f"`{code.strip()}` reads the Keras tensor `{tensor}`, which k2t does not translate here; write the size as a number or a variable",
+                        )
                     shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
         keras_ref = None
         keras_call = None
@@ -259,22 +271,42 @@ class _Parser(
         for arg in node.args:
             if arg.star:
                 raise _Unfollowable(node, f"`{self.code(node)}` passes *args/**kwargs, which k2t cannot follow")
-            is_cell = name == "keras.layers.RNN" and (arg.keyword.value == "cell" if arg.keyword is not None else not args)
+            is_cell = name == "keras.layers.RNN" and (
+                arg.keyword.value == "cell" if arg.keyword is not None else not args
+            )
             val = (self.held_cell(arg.value, scope) if is_cell else None) or self.value(arg.value, scope)
-            wrapped = name == "keras.layers.TimeDistributed" and (arg.keyword.value == "layer" if arg.keyword is not None else not args)
+            wrapped = name == "keras.layers.TimeDistributed" and (
+                arg.keyword.value == "layer" if arg.keyword is not None else not args
+            )
             if wrapped and isinstance(arg.value, cst.Name) and scope.model(arg.value.value) is not None:
-                val = dataclasses.replace(val, keras_call=self.nested_model(arg.value, scope))  # TimeDistributed(frame_model)
+                val = dataclasses.replace(
+                    val, keras_call=self.nested_model(arg.value, scope)
+                )  # TimeDistributed(frame_model)
             if arg.keyword is None:
                 args.append(val)
             else:
                 kwargs.append((arg.keyword.value, val))
         keras_name = model_access.keras_layer_name(self, node, name, kwargs, scope)
-        custom = self.script.layer_classes.get(node.func.value) if isinstance(node.func, cst.Name) and name == LAYER_BASE else None
-        return KerasCall(name=name, args=tuple(args), kwargs=tuple(kwargs), pos=self.pos(node), keras_name=keras_name, layer_class=custom)
+        custom = (
+            self.script.layer_classes.get(node.func.value)
+            if isinstance(node.func, cst.Name) and name == LAYER_BASE
+            else None
+        )
+        return KerasCall(
+            name=name,
+            args=tuple(args),
+            kwargs=tuple(kwargs),
+            pos=self.pos(node),
+            keras_name=keras_name,
+            layer_class=custom,
+        )
 
     def todo(self, statement: cst.CSTNode, node: cst.CSTNode, code: str, message: str) -> None:
         pos = self.pos(node)
-        if any(t.statement is statement and t.code == code and t.message == message and t.pos == pos for t in self.script.todos):
+        if any(
+            t.statement is statement and t.code == code and t.message == message and t.pos == pos
+            for t in self.script.todos
+        ):
             return  # the body of a helper walked once per call says it once
         self.script.todos.append(Todo(statement, code, message, self.pos(node)))
 
@@ -370,7 +402,9 @@ class _Parser(
                 # A parameter hides the module's Keras tensor of that name (`def train_step(x, y)` after `x = Dense(8)(inputs)`).
                 inner.tensors[name] = None
                 # `def make_model(input_shape): keras.Input(input_shape)`: its sizes, read in the function.
-                inner.env.bind(name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True)))
+                inner.env.bind(
+                    name, Unknown(f"a parameter of {stmt.name.value}()", shape=ShapeOf(name, 0, None, sequence=True))
+                )
         if isinstance(stmt, cst.ClassDef):
             custom = layer_class(stmt, self.script, self.keras_name, self.pos(stmt)) if scope.parent is None else None
             if custom is not None:
@@ -420,9 +454,17 @@ class _Parser(
             bind_target(scope.env, small.target, value, local)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             names = assigned_names(small)
-            if isinstance(small, cst.ImportFrom) and small.module is not None and self.code(small.module) in _BUILTIN_MODULES:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and self.code(small.module) in _BUILTIN_MODULES
+            ):
                 # `from six.moves import range` (Keras 2 era scripts): the builtin itself.
-                same = {a.name.value for a in small.names if isinstance(a.name, cst.Name) and a.asname is None} if not isinstance(small.names, cst.ImportStar) else set()
+                same = (
+                    {a.name.value for a in small.names if isinstance(a.name, cst.Name) and a.asname is None}
+                    if not isinstance(small.names, cst.ImportStar)
+                    else set()
+                )
                 for name in same & set(FOLDED_BUILTINS):
                     scope.env.names.pop(name, None)
                 names -= same & set(FOLDED_BUILTINS)
@@ -546,7 +588,8 @@ class _Parser(
                 if mod == "keras.callbacks" and not isinstance(small.names, cst.ImportStar):
                     # The import goes and the generated class of that name takes its place.
                     self.script.callback_imports.update(
-                        self.code(alias.asname.name if alias.asname is not None else alias.name) for alias in small.names
+                        self.code(alias.asname.name if alias.asname is not None else alias.name)
+                        for alias in small.names
                     )
             return
         keep = []

@@ -54,7 +54,9 @@ class ScanMixin:
         for n in nodes:
             n.visit(finder)
         for item in finder.found:
-            if id(item) in self.consumed and not (isinstance(item, cst.Name) and scope.layer_object(item.value) is not None and self.new_use(item, scope)):
+            if id(item) in self.consumed and not (
+                isinstance(item, cst.Name) and scope.layer_object(item.value) is not None and self.new_use(item, scope)
+            ):
                 continue  # (a layer a helper makes at each call: each call's layer is used)
             if isinstance(item, cst.Call):
                 self.scan_call(statement, item, scope)
@@ -63,21 +65,41 @@ class ScanMixin:
 
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and self.keras_name(func.value.func) in LOAD_MODEL:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Call)
+            and self.keras_name(func.value.func) in LOAD_MODEL
+        ):
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
         # `preds = model(x)` at the top level: Keras's inference call (a generated call_model); in a training
         # step or with training=True, k2t.parse.tape's model call.
-        if isinstance(func, cst.Name) and scope.model(func.value) is not None and self.called_on_data(statement, node, scope):
+        if (
+            isinstance(func, cst.Name)
+            and scope.model(func.value) is not None
+            and self.called_on_data(statement, node, scope)
+        ):
             instance = scope.model(func.value)
             self.consumed.add(id(func))
             spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
             # `training=False` (the only keyword called_on_data lets through): the mode every layer runs in.
-            spec_kwargs = tuple((arg.keyword.value, self.value(arg.value, scope)) for arg in node.args if arg.keyword is not None)
+            spec_kwargs = tuple(
+                (arg.keyword.value, self.value(arg.value, scope)) for arg in node.args if arg.keyword is not None
+            )
             self.script.calls.append(
-                MethodCall(func.value, instance, instance.compile, "__call__", self.pos(node), spec_args, spec_kwargs, node, statement)
+                MethodCall(
+                    func.value,
+                    instance,
+                    instance.compile,
+                    "__call__",
+                    self.pos(node),
+                    spec_args,
+                    spec_kwargs,
+                    node,
+                    statement,
+                )
             )
             return
         if self.custom_training_call(statement, node, scope):
@@ -90,7 +112,9 @@ class ScanMixin:
                 # A generated NumPy class (k2t.translate.text_layers): `vectorize_layer(texts)` stays this call.
                 self.layer_object_used(func, scope)
                 return
-            self.todo(statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated")
+            self.todo(
+                statement, node, "K2T100", f"calling the layer `{func.value}` on data outside a model is not translated"
+            )
             return
         if (
             scope.in_callback
@@ -114,7 +138,12 @@ class ScanMixin:
                 self.consumed.add(id(func))
                 self.consumed.add(id(func.value))
                 if method not in MODEL_METHODS:
-                    self.todo(statement, node, "K2T140", _UNTRANSLATED_METHODS.get(method, f"model.{method}() is not translated"))
+                    self.todo(
+                        statement,
+                        node,
+                        "K2T140",
+                        _UNTRANSLATED_METHODS.get(method, f"model.{method}() is not translated"),
+                    )
                     return
                 try:
                     spec = self.call(node, f"keras.Model.{method}", scope)
@@ -122,7 +151,17 @@ class ScanMixin:
                     self.todo(statement, exc.node, "K2T130", exc.message)
                     return
                 self.script.calls.append(
-                    MethodCall(func.value.value, instance, instance.compile, method, spec.pos, spec.args, spec.kwargs, node, statement)
+                    MethodCall(
+                        func.value.value,
+                        instance,
+                        instance.compile,
+                        method,
+                        spec.pos,
+                        spec.args,
+                        spec.kwargs,
+                        node,
+                        statement,
+                    )
                 )
                 return
         name = self.keras_name(func)
@@ -131,7 +170,10 @@ class ScanMixin:
         if name in LOAD_MODEL:
             _mark_subtree(node, self.consumed)
             self.todo(
-                statement, node, "K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own"
+                statement,
+                node,
+                "K2T183",
+                "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own",
             )
             return
         if name == "keras.utils.plot_model" and _alone_in(statement, node):
@@ -141,7 +183,9 @@ class ScanMixin:
             message = "keras.utils.plot_model() draws a diagram of the Keras model; torch has none, so the line is left out (print(model) shows the module)"
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
-        default = _string_argument(node) == DEFAULT_IMAGE_DATA_FORMAT or (name == SET_DIM_ORDERING and _string_argument(node) == "tf")
+        default = _string_argument(node) == DEFAULT_IMAGE_DATA_FORMAT or (
+            name == SET_DIM_ORDERING and _string_argument(node) == "tf"
+        )
         if name in _SET_IMAGE_DATA_FORMAT and _alone_in(statement, node) and default:
             # Keras 3's default already, and the layout of every module k2t writes (channels-first stays a K2T100).
             _mark_subtree(node, self.consumed)
@@ -189,7 +233,9 @@ class ScanMixin:
             # `model.inputs[0].shape`, `model.output.shape`: Keras's static shapes, as model.input_shape gives them.
             var, attr, index = read
             _mark_subtree(node, self.consumed)
-            self.script.shape_reads.append(ShapeRead(scope.model(var).model, attr, self.pos(node), statement, var, node, index))
+            self.script.shape_reads.append(
+                ShapeRead(scope.model(var).model, attr, self.pos(node), statement, var, node, index)
+            )
             return
         if self.learning_rate(node, scope) is not None:
             self.learning_rate_reference(statement, node, scope)
@@ -201,19 +247,32 @@ class ScanMixin:
             if isinstance(node, cst.Name):
                 if scope.model(node.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
-                    self.todo(statement, node, "K2T140", f"use of the model object `{node.value}` here is not translated")
+                    self.todo(
+                        statement, node, "K2T140", f"use of the model object `{node.value}` here is not translated"
+                    )
                 elif scope.binding(node.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
-                    self.todo(statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers")
-                elif scope.layer_object(node.value) is not None and (id(node) not in self.consumed or self.new_use(node, scope)):
+                    self.todo(
+                        statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers"
+                    )
+                elif scope.layer_object(node.value) is not None and (
+                    id(node) not in self.consumed or self.new_use(node, scope)
+                ):
                     self.layer_object_used(node, scope)
                 elif id(node) not in self.consumed and model_access.list_used(self, statement, node, scope):
                     pass
-                elif (scope.tensor(node.value) is not None or scope.tensor_list(node.value) is not None) and id(node) not in self.consumed:
+                elif (scope.tensor(node.value) is not None or scope.tensor_list(node.value) is not None) and id(
+                    node
+                ) not in self.consumed:
                     # A Keras tensor (or a list of them) in code k2t leaves as written: it would not exist in the output.
                     self.consumed.add(id(node))
                     what = "Keras tensor" if scope.tensor(node.value) is not None else "list of Keras tensors"
-                    self.todo(statement, node, "K2T103", f"the {what} `{node.value}` is used here in a way k2t does not translate")
+                    self.todo(
+                        statement,
+                        node,
+                        "K2T103",
+                        f"the {what} `{node.value}` is used here in a way k2t does not translate",
+                    )
                 elif scope.undecided_reason(node.value) is not None and id(node) not in self.consumed:
                     # `model.compile(...)` after `if flag: model = A else: model = B`: which model is not known.
                     self.consumed.add(id(node))
@@ -238,7 +297,13 @@ class ScanMixin:
                     if node.attr.value in ("input_shape", "output_shape"):
                         # Keras's static shapes: the generated module carries them (k2t.translate.model_api).
                         self.script.shape_reads.append(
-                            ShapeRead(scope.model(node.value.value).model, node.attr.value, self.pos(node), statement, node.value.value)
+                            ShapeRead(
+                                scope.model(node.value.value).model,
+                                node.attr.value,
+                                self.pos(node),
+                                statement,
+                                node.value.value,
+                            )
                         )
                         return
                     self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")
@@ -274,18 +339,29 @@ class ScanMixin:
             return
         self.script.learning_rates.append(
             LearningRateAccess(
-                model, instance.compile, self.pos(node), node, statement, self.code(node), quote="'" if '"' in quotes else '"', **write
+                model,
+                instance.compile,
+                self.pos(node),
+                node,
+                statement,
+                self.code(node),
+                quote="'" if '"' in quotes else '"',
+                **write,
             )
         )
 
     def learning_rate_reference(self, statement, node: cst.Attribute, scope: _Scope) -> None:
         """A read, or the target of ``model.optimizer.learning_rate = x`` (``*= x`` ...)."""
-        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and small.targets[0].target is node:
             self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope))
         elif isinstance(small, cst.AugAssign) and small.target is node:
             operator = self.code(small.operator).strip()
-            self.learning_rate_access(statement, statement, node, scope, value=self.value(small.value, scope), operator=operator)
+            self.learning_rate_access(
+                statement, statement, node, scope, value=self.value(small.value, scope), operator=operator
+            )
         else:
             self.learning_rate_access(statement, node, node, scope)
 
@@ -309,21 +385,39 @@ class ScanMixin:
             self.learning_rate_access(statement, node, target, scope)
             return True
         if method in ("assign", "set_value") and value is not None and len(node.args) == len(positional):
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            small = (
+                statement.body[0]
+                if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                else None
+            )
             if isinstance(small, cst.Expr) and small.value is node:
                 self.learning_rate_access(statement, statement, target, scope, value=self.value(value, scope))
                 return True
         _mark_subtree(node, self.consumed)
-        self.todo(statement, node, "K2T140", f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)")
+        self.todo(
+            statement,
+            node,
+            "K2T140",
+            f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)",
+        )
         return True
 
     def callback_learning_rate_call(self, statement, node: cst.Call, positional: list[cst.BaseExpression]) -> bool:
         """Keras 2's ``K.get_value(self.model.optimizer.lr)`` and ``K.set_value(self.model.optimizer.lr, v)``
         (a statement of its own) in a callback: the torch optimizer's lr read, or assigned. True when handled."""
-        method = {"keras.backend.get_value": "get", "keras.backend.set_value": "set"}.get(self.keras_name(node.func) or "")
-        if method is None or not positional or not _is_learning_rate(positional[0]) or len(node.args) != len(positional):
+        method = {"keras.backend.get_value": "get", "keras.backend.set_value": "set"}.get(
+            self.keras_name(node.func) or ""
+        )
+        if (
+            method is None
+            or not positional
+            or not _is_learning_rate(positional[0])
+            or len(node.args) != len(positional)
+        ):
             return False
-        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
         alone = isinstance(small, cst.Expr) and small.value is node
         if (method, len(positional)) not in (("get", 1), ("set", 2)) or (method == "set" and not alone):
             return False  # reported as any Keras API is
@@ -370,15 +464,20 @@ _UNTRANSLATED_APIS = {
         "variables are Keras weights, which k2t does not map to the module's parameters (torch's layouts differ): "
         "set those with copy_ under torch.no_grad()"
     ),
-    **dict.fromkeys(("tensorflow.config.set_visible_devices", "tensorflow.config.experimental.set_visible_devices"), (
-        "`tf.config.set_visible_devices` is not translated: the converted script trains on the device "
-        "`k2t convert --device` fixes (auto: cuda when there is one); to hide GPUs from torch, set CUDA_VISIBLE_DEVICES "
-        "in the environment the script starts in"
-    )),
+    **dict.fromkeys(
+        ("tensorflow.config.set_visible_devices", "tensorflow.config.experimental.set_visible_devices"),
+        (
+            "`tf.config.set_visible_devices` is not translated: the converted script trains on the device "
+            "`k2t convert --device` fixes (auto: cuda when there is one); to hide GPUs from torch, set CUDA_VISIBLE_DEVICES "
+            "in the environment the script starts in"
+        ),
+    ),
 }
 # Keras 1's spelling, which Keras 2 kept: "tf" is channels_last, "th" channels_first.
 SET_DIM_ORDERING = "keras.backend.set_image_dim_ordering"
-_SET_IMAGE_DATA_FORMAT = frozenset({"keras.backend.set_image_data_format", "keras.config.set_image_data_format", SET_DIM_ORDERING})
+_SET_IMAGE_DATA_FORMAT = frozenset(
+    {"keras.backend.set_image_data_format", "keras.config.set_image_data_format", SET_DIM_ORDERING}
+)
 
 
 def _string_argument(call: cst.Call) -> str | None:
@@ -442,7 +541,9 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
             return None
         index = -int(number.value) if negative else int(number.value)
         inner = inner.value
-    if not (isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.attr.value in _MODEL_TENSORS):
+    if not (
+        isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.attr.value in _MODEL_TENSORS
+    ):
         return None
     if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
         return None

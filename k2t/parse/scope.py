@@ -164,7 +164,9 @@ _REBOUND = object()  # a name a branch rebinds to something else than a model or
 
 
 def _made_so_far(scope: _Scope) -> _Made:
-    models = {name: (instance, instance.compile if instance is not None else None) for name, instance in scope.models.items()}
+    models = {
+        name: (instance, instance.compile if instance is not None else None) for name, instance in scope.models.items()
+    }
     return models, dict(scope.tensors)
 
 
@@ -248,7 +250,11 @@ def _reads_image_data_format(test: cst.BaseExpression, parser: _Parser) -> bool:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
-            if parser.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format", "keras.backend.image_dim_ordering"):
+            if parser.keras_name(node.func) in (
+                "keras.backend.image_data_format",
+                "keras.config.image_data_format",
+                "keras.backend.image_dim_ordering",
+            ):
                 found = True
 
     test.visit(Finder())

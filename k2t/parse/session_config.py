@@ -48,11 +48,22 @@ class SessionConfigMixin:
             small = statement.body[0]
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 target, value = small.targets[0].target, small.value
-                if isinstance(target, cst.Name) and target.value in configs and self._calls_only(value, _CONFIGS, set()) or isinstance(target, cst.Name) and target.value in sessions and self._calls_only(value, _SESSIONS, configs):
+                if (
+                    isinstance(target, cst.Name)
+                    and target.value in configs
+                    and self._calls_only(value, _CONFIGS, set())
+                    or isinstance(target, cst.Name)
+                    and target.value in sessions
+                    and self._calls_only(value, _SESSIONS, configs)
+                ):
                     group.append(statement)
                 elif _root_name(target) in configs and isinstance(target, cst.Attribute) and not _reads(value, names):
                     group.append(statement)  # config.gpu_options.allow_growth = True
-            elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and self.keras_name(small.value.func) in _SET_SESSION:
+            elif (
+                isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.Call)
+                and self.keras_name(small.value.func) in _SET_SESSION
+            ):
                 arguments = small.value.args
                 if len(arguments) == 1 and (
                     (isinstance(arguments[0].value, cst.Name) and arguments[0].value.value in sessions)
@@ -74,7 +85,9 @@ class SessionConfigMixin:
             _mark_subtree(statement, self.consumed)
             self.script.removed.add(id(statement))
             first = self.module.code_for_node(statement).strip().splitlines()[0]
-            message = f"`{first}`{' ...' if isinstance(statement, cst.BaseCompoundStatement) else ''} {MEMORY_GROWTH_WHY}"
+            message = (
+                f"`{first}`{' ...' if isinstance(statement, cst.BaseCompoundStatement) else ''} {MEMORY_GROWTH_WHY}"
+            )
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(statement), Severity.WARNING))
 
     def _calls_only(self, node: cst.BaseExpression, constructors: frozenset[str], names: set[str]) -> bool:
@@ -98,7 +111,11 @@ def _bindings(statements: list[cst.SimpleStatementLine]) -> list[tuple[str, cst.
     found = []
     for statement in statements:
         for small in statement.body:
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
                 found.append((small.targets[0].target.value, small.value))
     return found
 

@@ -33,7 +33,16 @@ from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
 # Methods Keras calls on its own that change what the model computes or how it trains.
-_OVERRIDES_NOT_FOLLOWED = ("train_step", "test_step", "predict_step", "build", "compute_loss", "compute_metrics", "reset_metrics", "get_metrics_result")
+_OVERRIDES_NOT_FOLLOWED = (
+    "train_step",
+    "test_step",
+    "predict_step",
+    "build",
+    "compute_loss",
+    "compute_metrics",
+    "reset_metrics",
+    "get_metrics_result",
+)
 # The model's first use on data: its first positional argument fixes the input's sizes.
 _DATA_METHODS = frozenset({"fit", "predict", "evaluate", "train_on_batch", "predict_on_batch", "test_on_batch"})
 
@@ -53,17 +62,28 @@ class SubclassedMixin:
 
     def subclassed_instance(self, line, small, scope: _Scope) -> bool:
         """``model = MyModel(...)``: the model's graph, followed through its ``call``."""
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        if not (
+            isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+        ):
             return False
         value = small.value
-        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.script.model_classes):
+        if not (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value in self.script.model_classes
+        ):
             return False
         if scope.parent is not None:
-            raise _Unfollowable(value, f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)")
+            raise _Unfollowable(
+                value,
+                f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)",
+            )
         target = small.targets[0].target.value
         node = self.script.model_classes[value.func.value]
         if overrides_steps(node) and not _defines(node, "call"):
-            self.stepped_model(line, target, value, node, scope)  # the keras.io guide's Functional subclass (k2t.parse.train_step)
+            self.stepped_model(
+                line, target, value, node, scope
+            )  # the keras.io guide's Functional subclass (k2t.parse.train_step)
             return True
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
@@ -78,14 +98,24 @@ class SubclassedMixin:
         stepped = overrides_steps(node)  # its train_step/test_step are read after the graph (k2t.parse.train_step)
         for name in _OVERRIDES_NOT_FOLLOWED:
             if name in methods and not (stepped and name in STEP_METHODS):
-                raise _Unfollowable(methods[name], f"{node.name.value}.{name}() overrides Keras's; a subclassed model with {name}() is not translated")
+                raise _Unfollowable(
+                    methods[name],
+                    f"{node.name.value}.{name}() overrides Keras's; a subclassed model with {name}() is not translated",
+                )
         if "call" not in methods:
             raise _Unfollowable(node, f"{node.name.value} has no call() method to translate")
         inner = _Scope(scope, None)
         self._bind_init_arguments(call, methods.get("__init__"), node, inner, scope)
         attributes = self._init_layers(methods.get("__init__"), node, inner)
         inputs, training = self._call_parameters(methods["call"], node)
-        source = TensorNode(inputs, self.pos(methods["call"].params), None, id(node), input_shape=self._input_shape(line, target, node, scope), statement=line)
+        source = TensorNode(
+            inputs,
+            self.pos(methods["call"].params),
+            None,
+            id(node),
+            input_shape=self._input_shape(line, target, node, scope),
+            statement=line,
+        )
         output = _CallWalker(self, node.name.value, attributes, source, training, line).walk(methods["call"])
         source.input_shape = _last_axis_if_dense(source, output)
         self.consumed.add(id(call))
@@ -101,7 +131,9 @@ class SubclassedMixin:
         self.script.models.append(model)
         return model
 
-    def _bind_init_arguments(self, call: cst.Call, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope, scope: _Scope) -> None:
+    def _bind_init_arguments(
+        self, call: cst.Call, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope, scope: _Scope
+    ) -> None:
         """``MyModel(num_classes=10)``: the values __init__'s parameters hold, which its layers' arguments read."""
         if init is None:
             if call.args:
@@ -110,26 +142,43 @@ class SubclassedMixin:
         params = init.params
         forwarded = params.star_kwarg is not None and _only_forwarded_to_base(init, params.star_kwarg.name.value)
         if isinstance(params.star_arg, cst.Param) or (params.star_kwarg is not None and not forwarded):
-            raise _Unfollowable(init, f"{node.name.value}.__init__ takes *args or **kwargs; k2t follows named parameters")
+            raise _Unfollowable(
+                init, f"{node.name.value}.__init__ takes *args or **kwargs; k2t follows named parameters"
+            )
         positional = [p for p in (*params.posonly_params, *params.params)][1:]  # after self
         by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
         given: dict[str, tuple[cst.BaseExpression, _Scope]] = {}
         for index, arg in enumerate(call.args):
-            if forwarded and arg.keyword is not None and arg.keyword.value in _MODEL_KEYWORDS and arg.keyword.value not in by_name:
+            if (
+                forwarded
+                and arg.keyword is not None
+                and arg.keyword.value in _MODEL_KEYWORDS
+                and arg.keyword.value not in by_name
+            ):
                 continue  # `**kwargs` handed to keras.Model's __init__: its name, which changes no computation
-            if arg.star or (arg.keyword is None and index >= len(positional)) or (arg.keyword is not None and arg.keyword.value not in by_name):
-                raise _Unfollowable(arg, f"`{self.code(arg).strip()}` does not bind a parameter of {node.name.value}.__init__")
+            if (
+                arg.star
+                or (arg.keyword is None and index >= len(positional))
+                or (arg.keyword is not None and arg.keyword.value not in by_name)
+            ):
+                raise _Unfollowable(
+                    arg, f"`{self.code(arg).strip()}` does not bind a parameter of {node.name.value}.__init__"
+                )
             name = positional[index].name.value if arg.keyword is None else arg.keyword.value
             given[name] = (arg.value, scope)
         for name, param in by_name.items():
             if name not in given:
                 if param.default is None:
-                    raise _Unfollowable(call, f"{node.name.value}() is missing its argument `{name}` (Python refuses it too)")
+                    raise _Unfollowable(
+                        call, f"{node.name.value}() is missing its argument `{name}` (Python refuses it too)"
+                    )
                 given[name] = (param.default, scope)
         for name, (expr, where) in given.items():
             known, _ = self.evaluate(expr, where)
             if isinstance(known, Unknown) or not is_constant(known):
-                raise _Unfollowable(expr, f"`{self.code(expr).strip()}`, passed to {node.name.value}(), is not a value k2t knows")
+                raise _Unfollowable(
+                    expr, f"`{self.code(expr).strip()}`, passed to {node.name.value}(), is not a value k2t knows"
+                )
             inner.env.bind(name, known, transient=True)  # the layers' arguments are written with the value
 
     def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> _Attributes:
@@ -141,10 +190,17 @@ class SubclassedMixin:
         for statement in _body_of(init.body) if init is not None else ():
             if is_docstring(statement) or _is_super_init(statement):
                 continue
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            small = (
+                statement.body[0]
+                if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                else None
+            )
             assigned = _self_attribute_assignment(small)
             if assigned is None:
-                raise _Unfollowable(statement, f"`{self.code(statement).strip()}` in {node.name.value}.__init__ is not translated (k2t follows `self.name = layers.X(...)`)")
+                raise _Unfollowable(
+                    statement,
+                    f"`{self.code(statement).strip()}` in {node.name.value}.__init__ is not translated (k2t follows `self.name = layers.X(...)`)",
+                )
             attr, value = assigned
             name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
             if name is not None and name.startswith(("keras.metrics.", "keras.losses.")) and overrides_steps(node):
@@ -166,7 +222,10 @@ class SubclassedMixin:
                 continue
             known, _ = self.evaluate(value, inner)
             if isinstance(known, Unknown) or not is_constant(known):
-                raise _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there, and values it knows)")
+                raise _Unfollowable(
+                    value,
+                    f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there, and values it knows)",
+                )
             attributes.constants[attr] = known
         return attributes
 
@@ -174,13 +233,20 @@ class SubclassedMixin:
         name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
         return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1][:1].isupper()
 
-    def _layer_list(self, attr: str, value: cst.BaseExpression, node: cst.ClassDef, inner: _Scope) -> list[tuple[KerasCall, int]]:
+    def _layer_list(
+        self, attr: str, value: cst.BaseExpression, node: cst.ClassDef, inner: _Scope
+    ) -> list[tuple[KerasCall, int]]:
         """The layers of ``[layers.Dense(8), layers.Dense(4)]`` or ``[layers.Dense(n) for n in sizes]`` (an
         iterable k2t knows), each a layer object of its own."""
-        refused = _Unfollowable(value, f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__: k2t follows a list of layer calls, or a comprehension of one over values it knows")
+        refused = _Unfollowable(
+            value,
+            f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__: k2t follows a list of layer calls, or a comprehension of one over values it knows",
+        )
         if isinstance(value, (cst.List, cst.Tuple)):
             elements = [e.value for e in value.elements]
-            if not all(isinstance(e, cst.Element) for e in value.elements) or not all(self._is_layer(e) for e in elements):
+            if not all(isinstance(e, cst.Element) for e in value.elements) or not all(
+                self._is_layer(e) for e in elements
+            ):
                 raise refused
             return [(self.call(e, self.keras_name(e.func), inner), id(e)) for e in elements]
         if value.for_in.inner_for_in is not None or value.for_in.ifs or value.for_in.asynchronous:
@@ -202,22 +268,38 @@ class SubclassedMixin:
             layers.append((self.call(value.elt, self.keras_name(value.elt.func), inner), hash((id(value.elt), index))))
         return layers
 
-    def _layer_dict(self, attr: str, value: cst.Dict, node: cst.ClassDef, inner: _Scope, attributes: _Attributes) -> list[str]:
+    def _layer_dict(
+        self, attr: str, value: cst.Dict, node: cst.ClassDef, inner: _Scope, attributes: _Attributes
+    ) -> list[str]:
         keys = []
         for element in value.elements:
             key = self.evaluate(element.key, inner)[0] if isinstance(element, cst.DictElement) else None
             if not isinstance(key, str) or not self._is_layer(element.value):
-                raise _Unfollowable(value, f"`self.{attr}` in {node.name.value}.__init__: k2t follows a dict of layer calls under string keys")
+                raise _Unfollowable(
+                    value,
+                    f"`self.{attr}` in {node.name.value}.__init__: k2t follows a dict of layer calls under string keys",
+                )
             keys.append(f"{attr}[{key!r}]")
-            attributes.layers[keys[-1]] = (self.call(element.value, self.keras_name(element.value.func), inner), id(element.value))
+            attributes.layers[keys[-1]] = (
+                self.call(element.value, self.keras_name(element.value.func), inner),
+                id(element.value),
+            )
         return keys
 
     def _call_parameters(self, method: cst.FunctionDef, node: cst.ClassDef) -> tuple[str, str | None]:
         """``call(self, inputs, training=None)``: the input's name and the training flag's, if any."""
         params = method.params
         named = [*params.posonly_params, *params.params]
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or params.kwonly_params or not 2 <= len(named) <= 3:
-            raise _Unfollowable(method.params, f"{node.name.value}.call takes (self, inputs) or (self, inputs, training=None); other signatures are not translated")
+        if (
+            isinstance(params.star_arg, cst.Param)
+            or params.star_kwarg is not None
+            or params.kwonly_params
+            or not 2 <= len(named) <= 3
+        ):
+            raise _Unfollowable(
+                method.params,
+                f"{node.name.value}.call takes (self, inputs) or (self, inputs, training=None); other signatures are not translated",
+            )
         training = named[2].name.value if len(named) == 3 else None
         if training is not None and training != "training":
             raise _Unfollowable(named[2], f"{node.name.value}.call's third parameter `{training}` is not `training`")
@@ -227,26 +309,40 @@ class SubclassedMixin:
         """The input's sizes: from ``target.build((None, n))`` or the first array given to the model."""
         use = _first_use(self.module, target)
         if use is None:
-            raise _Unfollowable(node, f"no call of `{target}` on data (fit, predict, evaluate, `{target}(x)`) or `{target}.build(...)` tells the input shape of {node.name.value}")
+            raise _Unfollowable(
+                node,
+                f"no call of `{target}` on data (fit, predict, evaluate, `{target}(x)`) or `{target}.build(...)` tells the input shape of {node.name.value}",
+            )
         method, array = use
         if method == "build":
             if not (isinstance(array, (cst.Tuple, cst.List)) and len(array.elements) >= 2):
                 raise _Unfollowable(array, f"`{target}.build({self.code(array)})` is not a literal shape (None, ...)")
             sizes = [self.value(el.value, scope) for el in array.elements[1:]]
             if not all(isinstance(size.literal, int) for size in sizes):
-                raise _Unfollowable(array, f"`{target}.build({self.code(array)})`: k2t follows literal sizes after the batch axis")
+                raise _Unfollowable(
+                    array, f"`{target}.build({self.code(array)})`: k2t follows literal sizes after the batch axis"
+                )
             code = "(" + ", ".join(size.code for size in sizes) + ",)"
             return Value(code, self.pos(array), tuple(size.literal for size in sizes), elements=tuple(sizes))
         if not isinstance(array, cst.Name):
-            raise _Unfollowable(array, f"the input shape of {node.name.value} is read from `{self.code(array)}`; k2t follows an array held in a name")
+            raise _Unfollowable(
+                array,
+                f"the input shape of {node.name.value} is read from `{self.code(array)}`; k2t follows an array held in a name",
+            )
         for statement in self.module.body:
             between = self.pos(line)[0] < self.pos(statement)[0] < self.pos(array)[0]
             if between and array.value in assigned_names(statement):
                 # The module is built at `model = MyModel()`, with the array as it is there.
-                raise _Unfollowable(array, f"`{array.value}` is rebound between `{target} = {node.name.value}(...)` and this use, which gives its input shape")
+                raise _Unfollowable(
+                    array,
+                    f"`{array.value}` is rebound between `{target} = {node.name.value}(...)` and this use, which gives its input shape",
+                )
         known, _ = self.evaluate(array, scope)
         if not isinstance(known, Unknown) or scope.env.names.get(array.value) is None:
-            raise _Unfollowable(array, f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives")
+            raise _Unfollowable(
+                array,
+                f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives",
+            )
         return Value(f"{array.value}.shape[1:]", self.pos(array), shape_of=ShapeOf(array.value, 1, known.rank))
 
 
@@ -264,7 +360,9 @@ class _CallWalker:
     """The body of ``call`` as Functional tensors: layer calls, +, -, * of tensors, ``for block in self.blocks``
     unrolled over the layers __init__ made, and ``if`` decided on values k2t knows (``self.use_dropout``)."""
 
-    def __init__(self, parser, class_name: str, attributes: _Attributes, source: TensorNode, training: str | None, line):
+    def __init__(
+        self, parser, class_name: str, attributes: _Attributes, source: TensorNode, training: str | None, line
+    ):
         self.parser = parser
         self.class_name = class_name
         self.attributes = attributes
@@ -295,20 +393,33 @@ class _CallWalker:
         return None
 
     def simple(self, statement) -> TensorNode | None:
-        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
         if isinstance(small, cst.Return) and small.value is not None:
             return self.tensor(small.value, "outputs")
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
             target = small.targets[0].target.value
             self.tensors[target] = self.tensor(small.value, target)
             return None
-        raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)")
+        raise self.unfollowable(
+            statement,
+            f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)",
+        )
 
     def loop(self, statement: cst.For) -> TensorNode | None:
         """``for block in self.blocks:``: the body once per layer of the list, in its order."""
         keys = self.attributes.containers.get(_self_attribute(statement.iter) or "")
-        if keys is None or not isinstance(statement.target, cst.Name) or statement.orelse is not None or statement.asynchronous:
-            raise self.unfollowable(statement, f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls and `for layer in self.<list of layers>`)")
+        if (
+            keys is None
+            or not isinstance(statement.target, cst.Name)
+            or statement.orelse is not None
+            or statement.asynchronous
+        ):
+            raise self.unfollowable(
+                statement,
+                f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls and `for layer in self.<list of layers>`)",
+            )
         for key in keys:
             self.aliases[statement.target.value] = key
             if self.block(_body_of(statement.body)) is not None:
@@ -320,7 +431,10 @@ class _CallWalker:
         """``if self.use_dropout:``: the branch the known value takes."""
         decided = self.decide(statement.test)
         if decided is None:
-            raise self.unfollowable(statement.test, f"`if {self.parser.code(statement.test).strip()}` in {self.class_name}.call: k2t decides an if only on values known when the model is made")
+            raise self.unfollowable(
+                statement.test,
+                f"`if {self.parser.code(statement.test).strip()}` in {self.class_name}.call: k2t decides an if only on values known when the model is made",
+            )
         if decided:
             return self.block(_body_of(statement.body))
         orelse = statement.orelse
@@ -367,10 +481,14 @@ class _CallWalker:
             merge = _TENSOR_OPERATORS[type(node.operator).__name__]
             inputs = (self.tensor(node.left, target), self.tensor(node.right, target))
             layer = KerasCall(f"keras.layers.{merge}", (), (), self.parser.pos(node))
-            return self.parser.made(TensorNode(target, self.parser.pos(node), layer, id(node), inputs, True, statement=self.line))
+            return self.parser.made(
+                TensorNode(target, self.parser.pos(node), layer, id(node), inputs, True, statement=self.line)
+            )
         if isinstance(node, cst.Call) and self.layer_key(node.func) in self.attributes.layers:
             return self.layer_call(node, target)
-        raise self.unfollowable(node, f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow")
+        raise self.unfollowable(
+            node, f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow"
+        )
 
     def layer_key(self, func: cst.BaseExpression) -> str | None:
         """``self.dense1`` -> "dense1"; ``self.blocks[0]`` -> "blocks[0]"; a loop variable -> its layer's key."""
@@ -391,16 +509,25 @@ class _CallWalker:
     def layer_call(self, node: cst.Call, target: str) -> TensorNode:
         layer, layer_id = self.attributes.layers[self.layer_key(node.func)]
         positional = [a for a in node.args if a.keyword is None and not a.star]
-        if len(positional) != 1 or len(positional) + len([a for a in node.args if a.keyword is not None]) != len(node.args):
+        if len(positional) != 1 or len(positional) + len([a for a in node.args if a.keyword is not None]) != len(
+            node.args
+        ):
             raise self.unfollowable(node, f"`{self.parser.code(node)}`: k2t follows a layer called on one tensor")
         for arg in node.args:
             if arg.keyword is None:
                 continue
             # `training=training` passes Keras's phase on, as module.training does in torch; a fixed value would not.
-            if arg.keyword.value != "training" or not (isinstance(arg.value, cst.Name) and arg.value.value == self.training):
-                raise self.unfollowable(arg, f"`{self.parser.code(arg).strip()}` in {self.class_name}.call is not translated (k2t follows `training=training`)")
+            if arg.keyword.value != "training" or not (
+                isinstance(arg.value, cst.Name) and arg.value.value == self.training
+            ):
+                raise self.unfollowable(
+                    arg,
+                    f"`{self.parser.code(arg).strip()}` in {self.class_name}.call is not translated (k2t follows `training=training`)",
+                )
         source = self.tensor(positional[0].value, target)
-        return self.parser.made(TensorNode(target, self.parser.pos(node), layer, layer_id, (source,), statement=self.line))
+        return self.parser.made(
+            TensorNode(target, self.parser.pos(node), layer, layer_id, (source,), statement=self.line)
+        )
 
     @staticmethod
     def unfollowable(node: cst.CSTNode, message: str) -> _Unfollowable:
@@ -409,6 +536,8 @@ class _CallWalker:
 
 def _defines(node: cst.ClassDef, method: str) -> bool:
     return any(isinstance(s, cst.FunctionDef) and s.name.value == method for s in _body_of(node.body))
+
+
 _UNDECIDED = object()  # an expression of call() whose value k2t does not know when the model is made
 _COMPARISONS = {
     cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt, cst.LessThanEqual: operator.le,
@@ -444,7 +573,9 @@ def _only_forwarded_to_base(init: cst.FunctionDef, kwargs: str) -> bool:
         if not _is_super_init(statement):
             return False
         call = statement.body[0].value
-        if not any(arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == kwargs for arg in call.args):
+        if not any(
+            arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == kwargs for arg in call.args
+        ):
             return False
     return True
 
@@ -463,7 +594,11 @@ def _mentions(node: cst.CSTNode, name: str) -> bool:
 
 def _is_super_init(statement: cst.CSTNode) -> bool:
     """``super().__init__()`` (or with ``name=`` and other Keras keywords, which change no computation)."""
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr)):
+    if not (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+    ):
         return False
     call = statement.body[0].value
     return (
@@ -474,8 +609,6 @@ def _is_super_init(statement: cst.CSTNode) -> bool:
         and isinstance(call.func.value.func, cst.Name)
         and call.func.value.func.value == "super"
     )
-
-
 
 
 def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:

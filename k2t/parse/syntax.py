@@ -9,9 +9,24 @@ import libcst as cst
 from ..values import target_names as _target_names
 
 MODEL_METHODS = (
-    "fit", "evaluate", "predict", "summary", "save", "save_weights", "load_weights", "predict_classes", "predict_proba",
-    "count_params", "fit_generator", "evaluate_generator", "predict_generator",
-    "train_on_batch", "test_on_batch", "predict_on_batch", "reset_metrics", "reset_states",
+    "fit",
+    "evaluate",
+    "predict",
+    "summary",
+    "save",
+    "save_weights",
+    "load_weights",
+    "predict_classes",
+    "predict_proba",
+    "count_params",
+    "fit_generator",
+    "evaluate_generator",
+    "predict_generator",
+    "train_on_batch",
+    "test_on_batch",
+    "predict_on_batch",
+    "reset_metrics",
+    "reset_states",
 )
 
 # Bases of the classes a script writes to hand fit its batches: the class stays, the base goes.
@@ -31,7 +46,11 @@ APPLICATIONS = {
     "keras.applications.resnet.ResNet50": "ResNet50",
     "keras.applications.VGG16": "VGG16",
     "keras.applications.vgg16.VGG16": "VGG16",
-    **{f"keras.applications{module}.EfficientNetB{size}": f"EfficientNetB{size}" for module in ("", ".efficientnet") for size in range(8)},
+    **{
+        f"keras.applications{module}.EfficientNetB{size}": f"EfficientNetB{size}"
+        for module in ("", ".efficientnet")
+        for size in range(8)
+    },
 }
 # VGG19, ResNet101/152, ResNet V2 and DenseNet, under Keras's exports (keras.applications and the family's module).
 APPLICATIONS.update(
@@ -100,23 +119,54 @@ FUNCTIONS = (
     "keras.backend.image_data_format",
     "keras.config.image_data_format",
     "keras.backend.image_dim_ordering",
-    *(f"keras.datasets.{name}.load_data" for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")),
+    *(
+        f"keras.datasets.{name}.load_data"
+        for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters")
+    ),
     *(f"keras.datasets.{name}.load_data" for name in ("boston_housing", "california_housing")),
-    *("keras.datasets.imdb.get_word_index", "keras.datasets.reuters.get_word_index", "keras.datasets.reuters.get_label_names"),
+    *(
+        "keras.datasets.imdb.get_word_index",
+        "keras.datasets.reuters.get_word_index",
+        "keras.datasets.reuters.get_label_names",
+    ),
     # Keras 2's class, which Keras 3 keeps in keras.src.legacy (k2t.translate.image_data).
     *(f"keras.{module}preprocessing.image.ImageDataGenerator" for module in ("", "legacy.", "_legacy.")),
     "keras.utils.get_file",
     # keras.applications' preprocess_input on arrays: a generated numpy function (k2t.translate.applications.preprocessing).
-    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19", "efficientnet")),
+    *(
+        f"keras.applications.{family}.preprocess_input"
+        for family in ("mobilenet_v2", "resnet50", "resnet", "vgg16", "vgg19", "efficientnet")
+    ),
     *(f"keras.applications.{family}.preprocess_input" for family in ("resnet_v2", "densenet")),
-    *(f"keras.applications.{family}.preprocess_input" for family in ("mobilenet", "mobilenet_v3", "xception", "inception_v3")),
+    *(
+        f"keras.applications.{family}.preprocess_input"
+        for family in ("mobilenet", "mobilenet_v3", "xception", "inception_v3")
+    ),
     *(f"keras.applications.{family}.preprocess_input" for family in ("convnext", "efficientnet_v2")),
     # keras.applications' decode_predictions: a generated function reading Keras's cached class index
     # (k2t.translate.applications.decode_predictions); every family exports imagenet_utils' one.
-    *(f"keras.applications.{family}.decode_predictions" for family in (
-        "imagenet_utils", "convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2", "inception_v3",
-        "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet", "resnet50", "resnet_v2", "vgg16", "vgg19", "xception",
-    )),
+    *(
+        f"keras.applications.{family}.decode_predictions"
+        for family in (
+            "imagenet_utils",
+            "convnext",
+            "densenet",
+            "efficientnet",
+            "efficientnet_v2",
+            "inception_resnet_v2",
+            "inception_v3",
+            "mobilenet",
+            "mobilenet_v2",
+            "mobilenet_v3",
+            "nasnet",
+            "resnet",
+            "resnet50",
+            "resnet_v2",
+            "vgg16",
+            "vgg19",
+            "xception",
+        )
+    ),
     "keras.utils.normalize",
     # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
     "keras.mixed_precision.set_global_policy",
@@ -125,9 +175,16 @@ FUNCTIONS = (
     "keras.preprocessing.sequence.skipgrams",
     "keras.preprocessing.sequence.make_sampling_table",
     # Keras 2's text preprocessing (Keras 3 keeps it as keras._legacy): generated in the output.
-    *(f"keras.preprocessing.text.{name}" for name in ("Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "one_hot", "hashing_trick")),
+    *(
+        f"keras.preprocessing.text.{name}"
+        for name in ("Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "one_hot", "hashing_trick")
+    ),
     # load_img, img_to_array, array_to_img, save_img: Pillow twins generated in the output (k2t.translate.directory_data).
-    *(f"keras.{module}.{name}" for module in ("utils", "preprocessing.image", "utils.image_utils") for name in ("load_img", "img_to_array", "array_to_img", "save_img")),
+    *(
+        f"keras.{module}.{name}"
+        for module in ("utils", "preprocessing.image", "utils.image_utils")
+        for name in ("load_img", "img_to_array", "array_to_img", "save_img")
+    ),
 )
 
 
@@ -361,7 +418,9 @@ def _parallel(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
     if not (isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))):
         return False
     elements = [*target.elements, *value.elements]
-    return len(target.elements) == len(value.elements) and not any(isinstance(el, cst.StarredElement) for el in elements)
+    return len(target.elements) == len(value.elements) and not any(
+        isinstance(el, cst.StarredElement) for el in elements
+    )
 
 
 def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:

@@ -37,7 +37,9 @@ class TapeMixin:
 
     def tape_block(self, stmt: cst.With, scope: _Scope) -> bool:
         """``with tf.GradientTape() as tape:``: recorded and its body walked; True when handled."""
-        tapes = [item for item in stmt.items if isinstance(item.item, cst.Call) and self.keras_name(item.item.func) == TAPE]
+        tapes = [
+            item for item in stmt.items if isinstance(item.item, cst.Call) and self.keras_name(item.item.func) == TAPE
+        ]
         if not tapes:
             return False
         if len(stmt.items) > 1:
@@ -56,7 +58,12 @@ class TapeMixin:
             # persistent=True (several gradients of one recording), watch_accessed_variables=False, or no
             # `as tape`: torch's autograd has no recording object to stand for it.
             what = self.code(call) if call.args else "a tape not bound by `as <name>`"
-            self.todo(stmt, call, "K2T150", f"tf.GradientTape: {what} is not translated (k2t translates `with tf.GradientTape() as tape:`)")
+            self.todo(
+                stmt,
+                call,
+                "K2T150",
+                f"tf.GradientTape: {what} is not translated (k2t translates `with tf.GradientTape() as tape:`)",
+            )
             self.block(_body_of(stmt.body), scope)
             return True
         self.tape_blocks[item.asname.name.value] = stmt
@@ -120,7 +127,9 @@ class TapeMixin:
             self.todo(statement, node, "K2T150", _unknown_model(positional[1:], scope) or message)
             return
         tape = self.tape_blocks[node.func.value.value]
-        gradient = TapeGradient(statement, tape, small.targets[0].target.value, positional[0].value, model, self.pos(node))
+        gradient = TapeGradient(
+            statement, tape, small.targets[0].target.value, positional[0].value, model, self.pos(node)
+        )
         self.script.custom_training.gradients.append(gradient)
 
     def gradient_clip(self, statement, node: cst.Call) -> None:
@@ -142,7 +151,14 @@ class TapeMixin:
             self.todo(statement, node, "K2T150", message)
             return
         result, norm = (name.value for name in names)
-        clip = GradientClip(statement, positional[0].value, result, None if norm == "_" else norm, self.code(positional[1]), self.pos(node))
+        clip = GradientClip(
+            statement,
+            positional[0].value,
+            result,
+            None if norm == "_" else norm,
+            self.code(positional[1]),
+            self.pos(node),
+        )
         self.script.custom_training.clips.append(clip)
 
     def applied_gradients(self, statement, node: cst.Call, optimizer: str, built, scope: _Scope) -> None:
@@ -150,11 +166,22 @@ class TapeMixin:
         small = _only_statement(statement)
         pair = node.args[0].value if len(node.args) == 1 and node.args[0].keyword is None else None
         grads = model = None
-        if isinstance(pair, cst.Call) and isinstance(pair.func, cst.Name) and pair.func.value == "zip" and len(pair.args) == 2:
+        if (
+            isinstance(pair, cst.Call)
+            and isinstance(pair.func, cst.Name)
+            and pair.func.value == "zip"
+            and len(pair.args) == 2
+        ):
             first, second = (arg.value for arg in pair.args)
             grads = first.value if isinstance(first, cst.Name) else None
             model = _trainable_of(second, scope)
-        if not (isinstance(small, cst.Expr) and small.value is node and grads is not None and model is not None and isinstance(built[0], KerasCall)):
+        if not (
+            isinstance(small, cst.Expr)
+            and small.value is node
+            and grads is not None
+            and model is not None
+            and isinstance(built[0], KerasCall)
+        ):
             message = (
                 f"`{self.code(node)}` is not translated (k2t translates "
                 "`optimizer.apply_gradients(zip(grads, model.trainable_weights))` as a statement of its own)"
@@ -162,7 +189,9 @@ class TapeMixin:
             weights = [arg.value for arg in pair.args][1:] if isinstance(pair, cst.Call) else []
             self.todo(statement, node, "K2T100", _unknown_model(weights, scope) or message)
             return
-        applied = AppliedGradients(statement, optimizer, built[0], built[1], grads, model, scope.model(model), self.pos(node))
+        applied = AppliedGradients(
+            statement, optimizer, built[0], built[1], grads, model, scope.model(model), self.pos(node)
+        )
         self.script.custom_training.applied.append(applied)
 
     def object_call(self, statement, node: cst.Call, variable: str, built, method: str | None) -> bool:
@@ -179,7 +208,9 @@ class TapeMixin:
             self.todo(statement, node, "K2T100", message)
             return True
         args = tuple(self.code(arg.value) for arg in positional)
-        self.script.custom_training.objects.append(ObjectCall(node, variable, built[0], built[1], method, args, self.pos(node)))
+        self.script.custom_training.objects.append(
+            ObjectCall(node, variable, built[0], built[1], method, args, self.pos(node))
+        )
         return True
 
     def model_call(self, statement, node: cst.Call, model: str, scope: _Scope) -> bool:
@@ -190,7 +221,11 @@ class TapeMixin:
         positional = [arg for arg in node.args if arg.keyword is None]
         keywords = [arg for arg in node.args if arg.keyword is not None]
         for arg in keywords:
-            if arg.keyword.value == "training" and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
+            if (
+                arg.keyword.value == "training"
+                and isinstance(arg.value, cst.Name)
+                and arg.value.value in ("True", "False")
+            ):
                 training = arg.value.value == "True"
             else:
                 return False  # other keywords, or a training flag k2t cannot read: K2T140 as before
@@ -199,7 +234,9 @@ class TapeMixin:
         self.consumed.add(id(node.func))
         for arg in keywords:
             _mark_subtree(arg, self.consumed)
-        call = DirectModelCall(node, statement, model, scope.model(model), training, self.code(positional[0].value), self.pos(node))
+        call = DirectModelCall(
+            node, statement, model, scope.model(model), training, self.code(positional[0].value), self.pos(node)
+        )
         self.script.custom_training.model_calls.append(call)
         return True
 
@@ -232,6 +269,13 @@ def _trainable_of(node: cst.BaseExpression, scope: _Scope) -> str | None:
 def _unknown_model(nodes: list[cst.BaseExpression], scope: _Scope) -> str | None:
     """Why ``model.trainable_weights`` names no model k2t translates (a model it could not follow), if so."""
     for node in nodes:
-        if isinstance(node, cst.Attribute) and node.attr.value in TRAINABLE and isinstance(node.value, cst.Name) and scope.model(node.value.value) is None:
-            return f"`{node.value.value}` is not a model k2t translates, so neither is the update of its trainable weights"
+        if (
+            isinstance(node, cst.Attribute)
+            and node.attr.value in TRAINABLE
+            and isinstance(node.value, cst.Name)
+            and scope.model(node.value.value) is None
+        ):
+            return (
+                f"`{node.value.value}` is not a model k2t translates, so neither is the update of its trainable weights"
+            )
     return None

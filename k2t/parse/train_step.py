@@ -34,9 +34,18 @@ def _keras_model_name(node, pos):
 
     return name_of(node, pos)
 
+
 STEP_METHODS = ("train_step", "test_step")
 # Overrides that change what the step computes beyond the statements read here.
-_NOT_FOLLOWED = ("call", "predict_step", "build", "compute_loss", "compute_metrics", "reset_metrics", "get_metrics_result")
+_NOT_FOLLOWED = (
+    "call",
+    "predict_step",
+    "build",
+    "compute_loss",
+    "compute_metrics",
+    "reset_metrics",
+    "get_metrics_result",
+)
 _TAPES = frozenset({"tensorflow.GradientTape"})
 _TRAINABLES = frozenset({"trainable_variables", "trainable_weights"})
 
@@ -53,13 +62,18 @@ class TrainStepMixin:
         name = node.name.value
         for method in _NOT_FOLLOWED:
             if method in methods:
-                raise _Unfollowable(methods[method], f"{name}.{method}() beside train_step()/test_step() is not translated (k2t follows the keras.io guide's `{name}(inputs, outputs)` with its steps)")
+                raise _Unfollowable(
+                    methods[method],
+                    f"{name}.{method}() beside train_step()/test_step() is not translated (k2t follows the keras.io guide's `{name}(inputs, outputs)` with its steps)",
+                )
         objects = self._step_objects(methods.get("__init__"), name, scope)
         steps = self.step_spec(node, objects, scope)
         model = self.functional_model(line, target, call, scope)
         model.factory = name  # the generated module takes the class's name
         if model.call.kwarg("name") is None:  # Keras names the instance after its class, in snake case
-            model.call = dataclasses.replace(model.call, kwargs=(*model.call.kwargs, ("name", _keras_model_name(node, self.pos(call)))))
+            model.call = dataclasses.replace(
+                model.call, kwargs=(*model.call.kwargs, ("name", _keras_model_name(node, self.pos(call))))
+            )
         model.steps = steps
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))
@@ -70,7 +84,9 @@ class TrainStepMixin:
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
         name = node.name.value
         if "train_step" not in methods:
-            raise _Unfollowable(methods["test_step"], f"{name} overrides test_step() without train_step(): not translated")
+            raise _Unfollowable(
+                methods["test_step"], f"{name} overrides test_step() without train_step(): not translated"
+            )
         attrs = {attr for attr, _ in objects}
         metrics = self._metrics_property(methods.get("metrics"), name, attrs)
         reader = _StepReader(self, name, attrs)
@@ -84,19 +100,38 @@ class TrainStepMixin:
             return []
         params = init.params
         passes_all = (
-            len(params.params) == 1 and isinstance(params.star_arg, cst.Param) and params.star_kwarg is not None and not params.kwonly_params
+            len(params.params) == 1
+            and isinstance(params.star_arg, cst.Param)
+            and params.star_kwarg is not None
+            and not params.kwonly_params
         )
         if not passes_all:
-            raise _Unfollowable(init.params, f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not translated")
+            raise _Unfollowable(
+                init.params,
+                f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not translated",
+            )
         objects = []
         for statement in _body_of(init.body):
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            small = (
+                statement.body[0]
+                if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                else None
+            )
             if isinstance(small, cst.Expr) and _is_super_init(small.value):
                 continue
-            attr = _self_attr(small.targets[0].target) if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
-            keras = self.keras_name(small.value.func) if attr is not None and isinstance(small.value, cst.Call) else None
+            attr = (
+                _self_attr(small.targets[0].target)
+                if isinstance(small, cst.Assign) and len(small.targets) == 1
+                else None
+            )
+            keras = (
+                self.keras_name(small.value.func) if attr is not None and isinstance(small.value, cst.Call) else None
+            )
             if keras is None or not keras.startswith(("keras.metrics.", "keras.losses.")):
-                raise _Unfollowable(statement, f"`{self.code(statement).strip()}` in {name}.__init__ is not translated (k2t follows keras.metrics / keras.losses objects made there)")
+                raise _Unfollowable(
+                    statement,
+                    f"`{self.code(statement).strip()}` in {name}.__init__ is not translated (k2t follows keras.metrics / keras.losses objects made there)",
+                )
             objects.append((attr, self.value(small.value, scope)))
         return objects
 
@@ -105,10 +140,18 @@ class TrainStepMixin:
         if method is None:
             return ()
         statements = [s for s in _body_of(method.body) if not is_docstring(s)]
-        small = statements[0].body[0] if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) else None
+        small = (
+            statements[0].body[0]
+            if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine)
+            else None
+        )
         listed = small.value if isinstance(small, cst.Return) else None
-        if not isinstance(listed, (cst.List, cst.Tuple)) or not all(_self_attr(el.value) in attrs for el in listed.elements):
-            raise _Unfollowable(method, f"{name}.metrics: k2t follows `return [self.tracker, ...]` of the trackers made in __init__")
+        if not isinstance(listed, (cst.List, cst.Tuple)) or not all(
+            _self_attr(el.value) in attrs for el in listed.elements
+        ):
+            raise _Unfollowable(
+                method, f"{name}.metrics: k2t follows `return [self.tracker, ...]` of the trackers made in __init__"
+            )
         return tuple(_self_attr(el.value) for el in listed.elements)
 
 
@@ -123,7 +166,12 @@ class _StepReader:
     def read(self, method: cst.FunctionDef, training: bool) -> tuple[StepLine, ...]:
         self.where = f"{self.class_name}.{method.name.value}"
         params = method.params
-        if len(params.params) != 2 or isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or params.kwonly_params:
+        if (
+            len(params.params) != 2
+            or isinstance(params.star_arg, cst.Param)
+            or params.star_kwarg is not None
+            or params.kwonly_params
+        ):
             raise _Unfollowable(method.params, f"{self.where} takes (self, data); other signatures are not translated")
         self.data = params.params[1].name.value
         self.training = training
@@ -133,7 +181,9 @@ class _StepReader:
             if not is_docstring(statement):
                 lines.extend(self.statement(statement))
         if not lines or lines[-1].kind not in ("return", "return_all"):
-            raise _Unfollowable(method, f"{self.where} must end by returning its metrics' results (a dict) to be translated")
+            raise _Unfollowable(
+                method, f"{self.where} must end by returning its metrics' results (a dict) to be translated"
+            )
         return tuple(lines)
 
     def unfollowable(self, node: cst.CSTNode, why: str = "") -> _Unfollowable:
@@ -145,7 +195,9 @@ class _StepReader:
             return self.tape_block(statement)
         if isinstance(statement, cst.For):
             return [self.update_loop(statement)]
-        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
         pos = self.parser.pos(statement)
         if isinstance(small, cst.Return) and small.value is not None:
             return [self.returned(small.value, pos)]
@@ -174,12 +226,16 @@ class _StepReader:
             lines.extend(self.statement(inner))
         return lines
 
-    def assignment(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression, pos, statement) -> list[StepLine]:
+    def assignment(
+        self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression, pos, statement
+    ) -> list[StepLine]:
         if isinstance(target, cst.Tuple) and isinstance(value, cst.Name) and value.value == self.data:
             names = [el.value.value for el in target.elements if isinstance(el.value, cst.Name)]
             if len(names) == 2 == len(target.elements):
                 return [StepLine("unpack", pos, tuple(names))]
-            raise self.unfollowable(statement, "k2t follows `x, y = data`; sample weights in the data are not translated")
+            raise self.unfollowable(
+                statement, "k2t follows `x, y = data`; sample weights in the data are not translated"
+            )
         if not isinstance(target, cst.Name):
             raise self.unfollowable(statement)
         name = target.value
@@ -190,7 +246,12 @@ class _StepReader:
         func = value.func
         if isinstance(func, cst.Name) and func.value == "self":
             return [self.forward(name, value, pos, statement)]
-        if self.tape is not None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == self.tape:
+        if (
+            self.tape is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == self.tape
+        ):
             if func.attr.value == "gradient" and len(value.args) == 2 and all(a.keyword is None for a in value.args):
                 loss, variables = value.args[0].value, _variables(value.args[1].value)
                 if isinstance(loss, cst.Name) and variables is not None:
@@ -204,9 +265,14 @@ class _StepReader:
         training = keywords.get("training")
         if len(positional) != 1 or not isinstance(positional[0].value, cst.Name) or set(keywords) - {"training"}:
             raise self.unfollowable(statement, "k2t follows `self(x, training=...)` on one input")
-        if not (isinstance(training, cst.Name) and training.value in ("True", "False")) or (training.value == "True") != self.training:
+        if (
+            not (isinstance(training, cst.Name) and training.value in ("True", "False"))
+            or (training.value == "True") != self.training
+        ):
             phase = "True" if self.training else "False"
-            raise self.unfollowable(statement, f"k2t follows `training={phase}` written out, the phase the step runs in")
+            raise self.unfollowable(
+                statement, f"k2t follows `training={phase}` written out, the phase the step runs in"
+            )
         return StepLine("forward", pos, (name, positional[0].value.value), training=self.training)
 
     def loss(self, name: str, call: cst.Call, pos, statement) -> StepLine:
@@ -219,23 +285,32 @@ class _StepReader:
             # Keras 3's compute_loss(x=None, y=None, y_pred=None, sample_weight=None, ...): by keyword, or (x, y, y_pred).
             given = dict(zip(("x", "y", "y_pred"), positional)) | keywords
             if set(given) - {"x", "y", "y_pred"}:
-                raise self.unfollowable(statement, "sample weights and other compute_loss() arguments are not translated")
+                raise self.unfollowable(
+                    statement, "sample weights and other compute_loss() arguments are not translated"
+                )
             pair = (given.get("y"), given.get("y_pred"))
             source = "compute_loss"
         elif attr == "compiled_loss":
             # Keras 2: compiled_loss(y_true, y_pred, sample_weight=None, regularization_losses=self.losses).
             losses = keywords.pop("regularization_losses", None)
             if keywords or len(positional) != 2 or (losses is not None and _self_attr(losses) != "losses"):
-                raise self.unfollowable(statement, "k2t follows compiled_loss(y, y_pred, regularization_losses=self.losses)")
+                raise self.unfollowable(
+                    statement, "k2t follows compiled_loss(y, y_pred, regularization_losses=self.losses)"
+                )
             if losses is None:
-                raise self.unfollowable(statement, "compiled_loss() without regularization_losses=self.losses leaves the layers' penalties out: not translated")
+                raise self.unfollowable(
+                    statement,
+                    "compiled_loss() without regularization_losses=self.losses leaves the layers' penalties out: not translated",
+                )
             pair = (positional[0], positional[1])
             source = "compute_loss"
         elif attr in self.attrs and not keywords and len(positional) == 2:
             pair = (positional[0], positional[1])
             source = attr
         else:
-            raise self.unfollowable(statement, "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__")
+            raise self.unfollowable(
+                statement, "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__"
+            )
         if not all(isinstance(item, cst.Name) for item in pair):
             raise self.unfollowable(statement, "k2t follows the loss of two variables (y, y_pred)")
         return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source)
@@ -244,29 +319,47 @@ class _StepReader:
         func = call.func
         args = [a.value for a in call.args if a.keyword is None and not a.star]
         if isinstance(func, cst.Attribute) and _self_attr(func.value) == "optimizer":
-            pair = [a.value for a in call.args] if func.attr.value == "apply" else []  # Keras 3: apply(gradients, variables)
+            pair = (
+                [a.value for a in call.args] if func.attr.value == "apply" else []
+            )  # Keras 3: apply(gradients, variables)
             inner = call.args[0].value if func.attr.value == "apply_gradients" and len(call.args) == 1 else None
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "zip":
                 pair = [a.value for a in inner.args]  # Keras 2: apply_gradients(zip(gradients, variables))
             if len(pair) == 2 and isinstance(pair[0], cst.Name) and _variables(pair[1]) is not None:
                 return StepLine("apply", pos, (pair[0].value, _variables(pair[1])))
-            raise self.unfollowable(statement, "k2t follows optimizer.apply(gradients, variables) and apply_gradients(zip(gradients, variables))")
+            raise self.unfollowable(
+                statement,
+                "k2t follows optimizer.apply(gradients, variables) and apply_gradients(zip(gradients, variables))",
+            )
         if len(args) != len(call.args) or not all(isinstance(a, cst.Name) for a in args):
             raise self.unfollowable(statement)
         names = tuple(a.value for a in args)
-        if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) in self.attrs:
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "update_state"
+            and _self_attr(func.value) in self.attrs
+        ):
             return StepLine("update", pos, names, attr=_self_attr(func.value))
-        if isinstance(func, cst.Attribute) and func.attr.value == "update_state" and _self_attr(func.value) == "compiled_metrics":
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "update_state"
+            and _self_attr(func.value) == "compiled_metrics"
+        ):
             # Keras 3 keeps it as a shim that updates every Mean of model.metrics with y_pred alone (its loss tracker too).
             raise self.unfollowable(
-                statement, "Keras 3's compiled_metrics shim updates every Mean of model.metrics, the loss tracker too, with y_pred; update the metrics by name or in the guide's loop"
+                statement,
+                "Keras 3's compiled_metrics shim updates every Mean of model.metrics, the loss tracker too, with y_pred; update the metrics by name or in the guide's loop",
             )
         raise self.unfollowable(statement)
 
     def update_loop(self, statement: cst.For) -> StepLine:
         """The guide's ``for metric in self.metrics: if metric.name == "loss": metric.update_state(loss) else: metric.update_state(y, y_pred)``."""
         why = 'k2t follows the guide\'s loop: `if metric.name == "loss": metric.update_state(loss)` else `metric.update_state(y, y_pred)`'
-        if not (isinstance(statement.target, cst.Name) and _self_attr(statement.iter) == "metrics" and statement.orelse is None):
+        if not (
+            isinstance(statement.target, cst.Name)
+            and _self_attr(statement.iter) == "metrics"
+            and statement.orelse is None
+        ):
             raise self.unfollowable(statement, why)
         metric = statement.target.value
         body = _body_of(statement.body)
@@ -289,22 +382,42 @@ class _StepReader:
         return StepLine("update_all", self.parser.pos(statement), (*loss_args, *other_args))
 
     def returned(self, value: cst.BaseExpression, pos) -> StepLine:
-        if isinstance(value, cst.DictComp) and _self_attr(value.for_in.iter) == "metrics" and isinstance(value.for_in.target, cst.Name):
+        if (
+            isinstance(value, cst.DictComp)
+            and _self_attr(value.for_in.iter) == "metrics"
+            and isinstance(value.for_in.target, cst.Name)
+        ):
             metric = value.for_in.target.value
             key, result = self.parser.code(value.key).strip(), self.parser.code(value.value).strip()
-            if key == f"{metric}.name" and result == f"{metric}.result()" and not value.for_in.ifs and value.for_in.inner_for_in is None:
+            if (
+                key == f"{metric}.name"
+                and result == f"{metric}.result()"
+                and not value.for_in.ifs
+                and value.for_in.inner_for_in is None
+            ):
                 return StepLine("return_all", pos)
         if isinstance(value, cst.Dict):
             items = []
             for element in value.elements:
                 result = element.value if isinstance(element, cst.DictElement) else None
                 key = element.key if result is not None else None
-                attr = _self_attr(result.func.value) if isinstance(result, cst.Call) and isinstance(result.func, cst.Attribute) else None
-                if not isinstance(key, cst.SimpleString) or attr not in self.attrs or result.func.attr.value != "result" or result.args:
-                    raise self.unfollowable(value, "k2t follows a dict of `\"name\": self.tracker.result()`")
+                attr = (
+                    _self_attr(result.func.value)
+                    if isinstance(result, cst.Call) and isinstance(result.func, cst.Attribute)
+                    else None
+                )
+                if (
+                    not isinstance(key, cst.SimpleString)
+                    or attr not in self.attrs
+                    or result.func.attr.value != "result"
+                    or result.args
+                ):
+                    raise self.unfollowable(value, 'k2t follows a dict of `"name": self.tracker.result()`')
                 items.append((key.evaluated_value, attr))
             return StepLine("return", pos, items=tuple(items))
-        raise self.unfollowable(value, "k2t follows `{m.name: m.result() for m in self.metrics}` or a dict of trackers' results")
+        raise self.unfollowable(
+            value, "k2t follows `{m.name: m.result() for m in self.metrics}` or a dict of trackers' results"
+        )
 
 
 def _variables(node: cst.BaseExpression) -> str | None:
@@ -318,9 +431,15 @@ def _variables(node: cst.BaseExpression) -> str | None:
 def _update_of(block: cst.BaseSuite, metric: str) -> tuple[str, ...] | None:
     """``metric.update_state(a, b)`` alone in ``block``: the names it passes."""
     body = _body_of(block)
-    small = body[0].body[0] if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 else None
+    small = (
+        body[0].body[0]
+        if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1
+        else None
+    )
     call = small.value if isinstance(small, cst.Expr) else None
-    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "update_state"):
+    if not (
+        isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "update_state"
+    ):
         return None
     if not (isinstance(call.func.value, cst.Name) and call.func.value.value == metric):
         return None
@@ -345,5 +464,3 @@ def _is_super_init(call: cst.BaseExpression) -> bool:
         and isinstance(call.func.value.func, cst.Name)
         and call.func.value.func.value == "super"
     )
-
-

@@ -43,7 +43,14 @@ from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
-from .model_api import count_params_call, reset_states_call, shape_attribute, tensor_shape_read, translate_freezes, translate_state_resets
+from .model_api import (
+    count_params_call,
+    reset_states_call,
+    shape_attribute,
+    tensor_shape_read,
+    translate_freezes,
+    translate_state_resets,
+)
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
@@ -70,9 +77,22 @@ from .user_functions import ScriptFunctions
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "fit": frozenset(
         {
-            "x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
-            "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
-            "validation_batch_size", "validation_freq",
+            "x",
+            "y",
+            "batch_size",
+            "epochs",
+            "verbose",
+            "callbacks",
+            "validation_split",
+            "validation_data",
+            "shuffle",
+            "class_weight",
+            "sample_weight",
+            "initial_epoch",
+            "steps_per_epoch",
+            "validation_steps",
+            "validation_batch_size",
+            "validation_freq",
         }
     ),
     "evaluate": frozenset({"x", "y", "batch_size", "verbose", "sample_weight", "steps", "return_dict"}),
@@ -127,8 +147,18 @@ class TrainingPlan:
         outputs = tuple((o.name, o.loss, o.on_logits, o.weight, tuple(o.metrics)) for o in self.outputs or ())
         inputs = tuple(self.model.input_names) if len(self.model.forward_args) > 1 else ()
         loss = None if self.outputs is None else self.loss
-        return (loss, self.on_logits, self.output_activation, tuple(self.metrics), self.model.has_regularization,
-                self.model.has_added_losses, outputs, inputs, bool(self.model.preprocess), self.masked)
+        return (
+            loss,
+            self.on_logits,
+            self.output_activation,
+            tuple(self.metrics),
+            self.model.has_regularization,
+            self.model.has_added_losses,
+            outputs,
+            inputs,
+            bool(self.model.preprocess),
+            self.masked,
+        )
 
     @property
     def loss_function(self) -> str:
@@ -234,7 +264,16 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
-    replaced = {**APPLICATIONS, **PREPROCESS_NAMES, **DECODE_NAMES, **ARRAY_FUNCTION_NAMES, **TEXT_FUNCTION_NAMES, **TF_DATA_FUNCTIONS, **IMAGE_UTILITY_NAMES, GET_FILE: "get_file"}
+    replaced = {
+        **APPLICATIONS,
+        **PREPROCESS_NAMES,
+        **DECODE_NAMES,
+        **ARRAY_FUNCTION_NAMES,
+        **TEXT_FUNCTION_NAMES,
+        **TF_DATA_FUNCTIONS,
+        **IMAGE_UTILITY_NAMES,
+        GET_FILE: "get_file",
+    }
     plan.taken = (
         set(script.module_names)
         - imported_schedule_names(script)
@@ -332,7 +371,9 @@ def translate(script: KerasScript) -> ScriptPlan:
             if compiled.model.steps is not None:
                 step_optimizers[id(compiled)] = _optimizer_variable(compiled, plan)
                 # Only the script's own learning-rate writes: fit_steps takes no callbacks (its call says so).
-                written = any(access.compiled is compiled and access.value is not None for access in script.learning_rates)
+                written = any(
+                    access.compiled is compiled and access.value is not None for access in script.learning_rates
+                )
                 translate_step_compile(compiled, module, step_optimizers[id(compiled)], plan, written)
                 continue
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
@@ -344,7 +385,9 @@ def translate(script: KerasScript) -> ScriptPlan:
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
     metric_base = plan.name(METRIC_BASE.name) if plan.functions.uses_metric_classes else ""
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base, plan.statements)
-    used_classes = [layer_class for spec, _ in built for layer in _layers_of(spec) for layer_class in _layer_classes(layer)]
+    used_classes = [
+        layer_class for spec, _ in built for layer in _layers_of(spec) for layer_class in _layer_classes(layer)
+    ]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
@@ -366,14 +409,25 @@ def translate(script: KerasScript) -> ScriptPlan:
                 continue  # its compile() is already reported
             try:
                 optimizer = step_optimizers.get(id(call.compiled)) if call.compiled is not None else None
-                plan.calls[id(call.node)] = translate_step_call(call, _arguments(call), call.compiled is not None, steps, optimizer, plan)
+                plan.calls[id(call.node)] = translate_step_call(
+                    call, _arguments(call), call.compiled is not None, steps, optimizer, plan
+                )
             except Unsupported as exc:
                 plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
             continue
-        if call.compiled is not None and training is None and call.method in ("fit", "evaluate", "train_on_batch", "test_on_batch"):
+        if (
+            call.compiled is not None
+            and training is None
+            and call.method in ("fit", "evaluate", "train_on_batch", "test_on_batch")
+        ):
             continue  # its compile() is already reported
         restored = loads.get(id(call.instance))
-        if call.method == "fit" and restored is not None and call.compiled is not None and call.compiled is restored.saved_compile:
+        if (
+            call.method == "fit"
+            and restored is not None
+            and call.compiled is not None
+            and call.compiled is restored.saved_compile
+        ):
             plan.todos.append(Todo(call.node, *_RESTORED_FIT, call.pos))
             continue
         try:
@@ -385,7 +439,11 @@ def translate(script: KerasScript) -> ScriptPlan:
                 continue
             mixed = batches_beside_arrays(call, sources)
             if mixed is not None:
-                raise Unsupported("K2T130", f"{call.method}(validation_data={mixed.code}) of batches beside arrays is not translated", mixed.pos)
+                raise Unsupported(
+                    "K2T130",
+                    f"{call.method}(validation_data={mixed.code}) of batches beside arrays is not translated",
+                    mixed.pos,
+                )
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
@@ -402,10 +460,19 @@ def translate(script: KerasScript) -> ScriptPlan:
         where = _construction_statement(script, spec)
         if where is None:
             held = ", ".join(f"`{layer.model.var}`" for layer in _late_nested(spec))
-            plan.todos.append(Todo(spec.statement, "K2T103", f"the model `{spec.var}` is built where {held}, which it holds, does not exist yet", spec.pos))
+            plan.todos.append(
+                Todo(
+                    spec.statement,
+                    "K2T103",
+                    f"the model `{spec.var}` is built where {held}, which it holds, does not exist yet",
+                    spec.pos,
+                )
+            )
             where = spec.statement
         if where is not spec.statement:
-            plan.statements[id(spec.statement)] = []  # `model = Sequential()`: built at its last add(), after its nested models
+            plan.statements[
+                id(spec.statement)
+            ] = []  # `model = Sequential()`: built at its last add(), after its nested models
         plan.statements[id(where)] = construction
         if module.pretrained is not None:
             _load_pretrained(spec, module, plan, script)
@@ -442,6 +509,8 @@ _RESTORED_FIT = (
         "compile() the restored model again to train it"
     ),
 )
+
+
 def _learning_rate_changes(script: KerasScript) -> set[int]:
     """id() of the compiles whose learning rate the script changes while it trains."""
     changed = {id(access.compiled) for access in script.learning_rates if access.value is not None}
@@ -514,7 +583,11 @@ def _layers_of(spec: ModelSpec) -> list:
 def _layer_classes(layer: KerasCall) -> list[LayerClass]:
     """The script's layer classes a translated layer uses: its own, or the cell of ``RNN(MinimalRNNCell(4))``."""
     cell = layer.arg(0, "cell") if layer.name == "keras.layers.RNN" else None
-    return [call.layer_class for call in (layer, cell.keras_call if cell is not None else None) if call is not None and call.layer_class is not None]
+    return [
+        call.layer_class
+        for call in (layer, cell.keras_call if cell is not None else None)
+        if call is not None and call.layer_class is not None
+    ]
 
 
 def _declares_input(spec: ModelSpec) -> bool:
@@ -572,7 +645,10 @@ def _fit_sized_input(script: KerasScript, spec: ModelSpec) -> tuple[str | None, 
         return None, f"Keras sizes it from the data of its first fit, and its fits use different arrays ({listed})"
     unseen = _names_unseen_at_build(script, spec, fits[0])
     if unseen:
-        return None, f"Keras sizes it from the data of its first fit, and `{unseen}` is not bound where the model is built"
+        return (
+            None,
+            f"Keras sizes it from the data of its first fit, and `{unseen}` is not bound where the model is built",
+        )
     return f"{arrays[0]}.shape[-1]", None
 
 
@@ -656,7 +732,9 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, lr_changes: bool = False) -> TrainingPlan:
+def _translate_compile(
+    compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, lr_changes: bool = False
+) -> TrainingPlan:
     var = compile_spec.var
     for key, value in compile_spec.extra:
         if key in ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss", "loss_weights") or (
@@ -685,7 +763,8 @@ def _translate_compile(compile_spec: CompileSpec, module: ModulePlan, plan: Scri
     loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions, masked)
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
     metrics = keras_metric_keys(
-        [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos
+        [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics],
+        compile_spec.pos,
     )
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
@@ -725,12 +804,23 @@ def _load_pretrained(spec, module: ModulePlan, plan: ScriptPlan, script: KerasSc
     """weights="imagenet": after the construction, the ImageNet weights `k2t weights --imagenet` ported."""
     if spec.var is None:
         plan.statements.pop(id(spec.statement))
-        plan.todos.append(Todo(spec.statement, "K2T102", f'{module.pretrained.keras_class}(weights="imagenet") returned at once is not translated: assign it to a name first', spec.pos))
+        plan.todos.append(
+            Todo(
+                spec.statement,
+                "K2T102",
+                f'{module.pretrained.keras_class}(weights="imagenet") returned at once is not translated: assign it to a name first',
+                spec.pos,
+            )
+        )
         return
     script_name = os.path.basename(script.path) if script.path else "<the Keras script>"
     loader = plan.add_helper(Helper("imagenet_weights", "functions/imagenet_weights.py.j2", (("script", script_name),)))
-    source = f'"{module.pretrained.file}"' if module.pretrained.path_code is None else f"path={module.pretrained.path_code}"
-    plan.statements[id(spec.statement)].append(f"{spec.var}.load_state_dict({loader.name}({source}))  # Keras's ImageNet weights")
+    source = (
+        f'"{module.pretrained.file}"' if module.pretrained.path_code is None else f"path={module.pretrained.path_code}"
+    )
+    plan.statements[id(spec.statement)].append(
+        f"{spec.var}.load_state_dict({loader.name}({source}))  # Keras's ImageNet weights"
+    )
 
 
 # Keras's mean metrics on a masked output (k2t.translate.masking): a stateful object over the metric's function.
@@ -740,15 +830,27 @@ _MASKED_METRIC = Helper("MaskedMean", "metrics/masked_mean.py.j2")
 def _check_masked_training(compile_spec: CompileSpec, plan: ScriptPlan) -> None:
     """What k2t translates of Keras's masked loss: one output, no per-row weights, one process."""
     if plan.weighted:
-        raise Unsupported("K2T102", "sample or class weights on a model whose output carries Keras's mask are not translated", compile_spec.pos)
+        raise Unsupported(
+            "K2T102",
+            "sample or class weights on a model whose output carries Keras's mask are not translated",
+            compile_spec.pos,
+        )
     if plan.distributed:
-        raise Unsupported("K2T102", "a model whose output carries Keras's mask under a tf.distribute strategy is not translated", compile_spec.pos)
+        raise Unsupported(
+            "K2T102",
+            "a model whose output carries Keras's mask under a tf.distribute strategy is not translated",
+            compile_spec.pos,
+        )
 
 
 def _masked_metric(metric: MetricPlan, compile_spec: CompileSpec, plan: ScriptPlan) -> MetricPlan:
     """``metric`` weighted by the output's mask, as Keras weights its compiled metrics."""
     if metric.stateful or metric.arguments or metric.functions:
-        raise Unsupported("K2T102", f"metric {metric.name or metric.key} on a model whose output carries Keras's mask is not translated", compile_spec.pos)
+        raise Unsupported(
+            "K2T102",
+            f"metric {metric.name or metric.key} on a model whose output carries Keras's mask is not translated",
+            compile_spec.pos,
+        )
     wrapper = plan.add_helper(_MASKED_METRIC)
     return dataclasses.replace(metric, helper=wrapper, arguments=metric.helper.name, stateful=True)
 
@@ -773,16 +875,22 @@ def _per_output(value: Value | None, names: list[str], what: str) -> list[Value 
         by_name = dict(value.items)
         unknown = [key for key in by_name if key not in names]
         if unknown:
-            raise Unsupported("K2T130", f"compile({what}=...) names unknown outputs {unknown} (outputs: {names})", value.pos)
+            raise Unsupported(
+                "K2T130", f"compile({what}=...) names unknown outputs {unknown} (outputs: {names})", value.pos
+            )
         return [by_name.get(name) for name in names]
     if value.elements is not None and what != "metrics" or (what == "metrics" and value.elements is not None):
         if len(value.elements) != len(names):
-            raise Unsupported("K2T130", f"compile({what}=...) has {len(value.elements)} entries for {len(names)} outputs", value.pos)
+            raise Unsupported(
+                "K2T130", f"compile({what}=...) has {len(value.elements)} entries for {len(names)} outputs", value.pos
+            )
         return list(value.elements)
     return [value] * len(names)
 
 
-def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, weights_value, lr_changes: bool = False) -> TrainingPlan:
+def _translate_multi_output_compile(
+    compile_spec: CompileSpec, module: ModulePlan, plan: ScriptPlan, weights_value, lr_changes: bool = False
+) -> TrainingPlan:
     names = module.output_names
     losses = _per_output(compile_spec.loss, names, "loss")
     weights = _per_output(weights_value, names, "loss_weights")
@@ -794,9 +902,12 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
     else:
         metric_lists = [None] * len(names)
     entries_per_output = [
-        () if values is None else (values.elements if values.elements is not None else (values,)) for values in metric_lists
+        () if values is None else (values.elements if values.elements is not None else (values,))
+        for values in metric_lists
     ]
-    numbered = number_metric_objects([value for entries in entries_per_output for value in entries], plan.metric_counters)
+    numbered = number_metric_objects(
+        [value for entries in entries_per_output for value in entries], plan.metric_counters
+    )
     outputs = []
     folded = []
     used_functions: tuple = ()
@@ -805,7 +916,9 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
             raise Unsupported("K2T120", f"output {name!r} has no loss", compile_spec.pos)
         fold = module.output_folds[index]
         final_activation = fold[2] if fold is not None else "linear"
-        loss = plan_loss(losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted, plan.functions)
+        loss = plan_loss(
+            losses[index], final_activation, len(module.output_shapes[index]) > 1, plan.weighted, plan.functions
+        )
         used_functions += loss.functions
         folded.append(loss.on_logits)
         units = module.output_shapes[index][-1] if module.output_shapes[index] else None
@@ -813,7 +926,11 @@ def _translate_multi_output_compile(compile_spec: CompileSpec, module: ModulePla
         for value in entries_per_output[index]:
             metric = plan_metric(value, loss.canonical, units, numbered, plan.functions)
             used_functions += metric.functions
-            metrics.append(dataclasses.replace(metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)))
+            metrics.append(
+                dataclasses.replace(
+                    metric, key=f"{name}_{metric.key}", name=metric.key, helper=plan.add_helper(metric.helper)
+                )
+            )
         metrics = keras_metric_keys(metrics, compile_spec.pos)
         weight = weights[index]
         if weight is not None and not weight.is_literal:
@@ -947,8 +1064,12 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
             raise Unsupported("K2T140", f"`{var}(...)` of a model with several inputs is not translated", call.pos)
         # `model(x)` gives no mode: flagged and augmentation layers keep their own (k2t.translate.training_flag).
         modes = not call.kwargs and _modes_read(module)
-        helper = plan.add_helper(Helper("call_model", "functions/call_model.py.j2", (("modes_without_training", modes),)))
-        data = f"{var}.preprocess({call.args[0].code})" if module.preprocess else call.args[0].code  # its host layer first
+        helper = plan.add_helper(
+            Helper("call_model", "functions/call_model.py.j2", (("modes_without_training", modes),))
+        )
+        data = (
+            f"{var}.preprocess({call.args[0].code})" if module.preprocess else call.args[0].code
+        )  # its host layer first
         return f"{plan.name(helper.name)}({var}, {data})"
     given = _single_arrays_unwrapped(_arguments(call), module)
     if call.method == "summary":
@@ -975,26 +1096,52 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
         raise Unsupported("K2T130", f"{var}.{call.method}() on a model k2t did not see compiled", call.pos)
     weights = _weights(call)
     if weights is not None and training.spatial:
-        raise Unsupported("K2T130", f"{call.method}(): per-row weights on a loss with one value per position are not translated", weights.pos)
-    if call.method == "fit" and all(key in given and given[key].literal is not None for key in ("class_weight", "sample_weight")):
+        raise Unsupported(
+            "K2T130",
+            f"{call.method}(): per-row weights on a loss with one value per position are not translated",
+            weights.pos,
+        )
+    if call.method == "fit" and all(
+        key in given and given[key].literal is not None for key in ("class_weight", "sample_weight")
+    ):
         # Keras refuses both at once ("You cannot `class_weight` and `sample_weight` at the same time").
-        raise Unsupported("K2T130", "fit() with both class_weight and sample_weight: Keras takes one or the other", given["class_weight"].pos)
+        raise Unsupported(
+            "K2T130",
+            "fit() with both class_weight and sample_weight: Keras takes one or the other",
+            given["class_weight"].pos,
+        )
     if call.method == "fit" and training.outputs and "class_weight" in given:
         # Keras itself refuses: "`class_weight` is only supported for Models with a single output."
-        raise Unsupported("K2T130", "fit(class_weight=...) of a multi-output model: Keras supports it for one output only", given["class_weight"].pos)
+        raise Unsupported(
+            "K2T130",
+            "fit(class_weight=...) of a multi-output model: Keras supports it for one output only",
+            given["class_weight"].pos,
+        )
     plan.features.add(call.method)
     if call.method == "fit":
         if "callbacks" in given:
-            given["callbacks"] = dataclasses.replace(given["callbacks"], code=callbacks_argument(given["callbacks"], plan))
+            given["callbacks"] = dataclasses.replace(
+                given["callbacks"], code=callbacks_argument(given["callbacks"], plan)
+            )
         plan.fit_options.update(given)
         loss = [plan.name(training.loss.name)] if training.loss_parameter else []
-        return _call_code(plan.name("fit" + training.suffix), [var, training.optimizer_for(var), *loss], call, given, ("x", "y", "batch_size", "epochs", "verbose"))
+        return _call_code(
+            plan.name("fit" + training.suffix),
+            [var, training.optimizer_for(var), *loss],
+            call,
+            given,
+            ("x", "y", "batch_size", "epochs", "verbose"),
+        )
     plan.evaluate_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
-    return _call_code(plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose"))
+    return _call_code(
+        plan.name("evaluate" + training.suffix), [var, *loss], call, given, ("x", "y", "batch_size", "verbose")
+    )
 
 
-def _translate_batches_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan, sources) -> str:
+def _translate_batches_call(
+    call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan, sources
+) -> str:
     """fit/evaluate/predict (or Keras 2's *_generator) on batches from a generator, Sequence or dataset of the script."""
     given = {key: sources.converted(value) for key, value in batch_arguments(call).items()}
     kind = kind_of(call)
@@ -1002,7 +1149,11 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
         # One predict_batches serves every model: it reads the batches of the one model of several inputs
         # (emit._predict_batch_inputs) and returns one array.
         if sum(len(m.forward_args) > 1 for m in plan.modules) > 1:
-            raise Unsupported("K2T130", f"{call.method}() on a generator beside two models of several inputs is not translated", call.pos)
+            raise Unsupported(
+                "K2T130",
+                f"{call.method}() on a generator beside two models of several inputs is not translated",
+                call.pos,
+            )
         plan.features.add("predict_batches")
         return batches_call_code(plan.name("predict_batches"), [call.model], given)
     if training is None:
@@ -1012,7 +1163,9 @@ def _translate_batches_call(call: MethodCall, module: ModulePlan, training: Trai
         plan.batch_kinds[training.suffix].add("evaluate")
     if kind == "fit":
         if "callbacks" in given:
-            given["callbacks"] = dataclasses.replace(given["callbacks"], code=callbacks_argument(given["callbacks"], plan))
+            given["callbacks"] = dataclasses.replace(
+                given["callbacks"], code=callbacks_argument(given["callbacks"], plan)
+            )
         plan.batch_fit_options.update(given)
     loss = [plan.name(training.loss.name)] if training.loss_parameter else []
     leading = [call.model, training.optimizer_for(call.model), *loss] if kind == "fit" else [call.model, *loss]
@@ -1035,7 +1188,9 @@ def _translate_keras2_predict(call: MethodCall, given: dict[str, Value], plan: S
     return _call_code(plan.name("predict_classes"), [call.model], call, given, ("x", "batch_size", "verbose"))
 
 
-def _call_code(function: str, leading: list[str], call: MethodCall, given: dict[str, Value], positional: tuple[str, ...]) -> str:
+def _call_code(
+    function: str, leading: list[str], call: MethodCall, given: dict[str, Value], positional: tuple[str, ...]
+) -> str:
     """Keep the user's arguments as written: positional ones stay positional where our signature allows."""
     in_order = []
     for name in positional[: len(call.args)]:
@@ -1098,9 +1253,13 @@ def _translate_function(call, plan: ScriptPlan, module: cst.Module) -> str | Non
 def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
     """``d2 = Dense(50)(d1)`` that no model holds and nothing reads: Keras makes a layer and computes nothing
     with it; the line goes (with a warning), since the tensors it reads exist only inside the module."""
-    in_models = {id(node) for spec in script.models if spec.graph is not None for node in [*spec.graph.inputs, *spec.graph.nodes]}
+    in_models = {
+        id(node) for spec in script.models if spec.graph is not None for node in [*spec.graph.inputs, *spec.graph.nodes]
+    }
     used_as_input = {id(parent) for node in script.tensor_nodes for parent in node.inputs}
-    read = {n.id for n in ast.walk(ast.parse(script.module.code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    read = {
+        n.id for n in ast.walk(ast.parse(script.module.code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     by_statement: dict[int, list] = {}
     for node in script.tensor_nodes:
         if node.statement is not None:

@@ -34,7 +34,9 @@ _ROWS = (
     Activation("hard_swish", "F.hardswish({x})", "nn.Hardswish()"),
     Activation("hard_silu", "F.hardswish({x})", "nn.Hardswish()"),
     Activation("relu6", "F.relu6({x})", "nn.ReLU6()"),
-    Activation("leaky_relu", "F.leaky_relu({x}, 0.2)", "nn.LeakyReLU(0.2)", "the leaky_relu activation string has slope 0.2"),
+    Activation(
+        "leaky_relu", "F.leaky_relu({x}, 0.2)", "nn.LeakyReLU(0.2)", "the leaky_relu activation string has slope 0.2"
+    ),
     Activation("mish", "F.mish({x})", "nn.Mish()"),
     Activation("linear", "{x}", "nn.Identity()"),
     Activation("celu", "F.celu({x})", "nn.CELU()"),
@@ -60,10 +62,25 @@ ACTIVATIONS: dict[str, Activation] = {row.keras: row for row in _ROWS}
 # TensorFlow functions scripts pass as activations (`activation=tf.nn.relu`) whose defaults compute what the
 # Keras activation of the same name computes (tf.nn.gelu: exact; tf.nn.leaky_relu: slope 0.2; softmax: last axis).
 TENSORFLOW_ACTIVATIONS: dict[str, str] = {
-    **{f"tensorflow.nn.{name}": name for name in (
-        "relu", "relu6", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "softsign",
-        "silu", "swish", "leaky_relu",
-    )},
+    **{
+        f"tensorflow.nn.{name}": name
+        for name in (
+            "relu",
+            "relu6",
+            "elu",
+            "selu",
+            "gelu",
+            "sigmoid",
+            "tanh",
+            "softmax",
+            "log_softmax",
+            "softplus",
+            "softsign",
+            "silu",
+            "swish",
+            "leaky_relu",
+        )
+    },
     **{f"tensorflow.math.{name}": name for name in ("sigmoid", "tanh", "softplus", "softsign")},
     "tensorflow.sigmoid": "sigmoid",
     "tensorflow.tanh": "tanh",

@@ -29,14 +29,21 @@ def add_loss_calls(method: cst.FunctionDef) -> list[cst.Call]:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value == "add_loss":
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value == "self"
+                and func.attr.value == "add_loss"
+            ):
                 found.append(node)
 
     method.body.visit(Finder())
     return found
 
 
-def add_loss_rewrites(methods: dict[str, cst.FunctionDef]) -> tuple[dict[int, str], list[tuple[cst.CSTNode, Unsupported]]]:
+def add_loss_rewrites(
+    methods: dict[str, cst.FunctionDef],
+) -> tuple[dict[int, str], list[tuple[cst.CSTNode, Unsupported]]]:
     """``self.add_loss(t)`` -> ``self.losses.append(t)`` in call() (by id() of the ``self.add_loss`` attribute),
     and the uses the port does not cover: add_loss elsewhere than in call(), of a callable, or with more arguments."""
     rewrites: dict[int, str] = {}
@@ -47,7 +54,9 @@ def add_loss_rewrites(methods: dict[str, cst.FunctionDef]) -> tuple[dict[int, st
                 message = f"add_loss in {name}() is not translated (k2t adds the terms a layer's call() adds)"
                 problems.append((call, Unsupported("K2T100", message)))
             elif len(call.args) != 1 or call.args[0].keyword is not None or isinstance(call.args[0].value, cst.Lambda):
-                problems.append((call, Unsupported("K2T100", "add_loss(...) of anything but one tensor is not translated")))
+                problems.append(
+                    (call, Unsupported("K2T100", "add_loss(...) of anything but one tensor is not translated"))
+                )
             else:
                 rewrites[id(call.func)] = f"self.{LOSSES}.append"
     return rewrites, problems
@@ -67,4 +76,3 @@ def added_total(owner: str) -> str:
 def clear_line(owner: str) -> str:
     """The forward line before the layer's call: Keras keeps only the terms of the model's latest call."""
     return f"{owner}.{LOSSES} = []  # the terms its add_loss adds in this forward pass"
-

@@ -20,7 +20,16 @@ from .plan import LayerPlan
 from .registry import TensorCallPlan, TensorInput, tensor_call
 
 # MultiHeadAttention.call's parameters, in Keras's order.
-MHA_CALL = ("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask", "return_attention_scores")
+MHA_CALL = (
+    "query",
+    "value",
+    "key",
+    "query_mask",
+    "value_mask",
+    "key_mask",
+    "attention_mask",
+    "return_attention_scores",
+)
 MHA_TENSORS = ("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask")
 # The einsum equations of Keras's default: (batch, sequence, features) inputs, attention over the sequence.
 DEFAULT_EQUATIONS = ("aecd,abcd->acbe", "acbe,aecd->abcd")
@@ -53,7 +62,9 @@ def _roles(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput]) -> di
             raise Unsupported("K2T102", f"MultiHeadAttention called with {what} is not translated", node.pos)
         roles[role] = tensor
     if "query" not in roles or "value" not in roles:
-        raise Unsupported("K2T102", "MultiHeadAttention is called on a query and a value (Keras refuses it too)", node.pos)
+        raise Unsupported(
+            "K2T102", "MultiHeadAttention is called on a query and a value (Keras refuses it too)", node.pos
+        )
     return roles
 
 
@@ -72,7 +83,9 @@ def _call_flags(ctx: LayerContext, node: TensorNode) -> tuple[bool, bool]:
         if key not in flags:
             raise Unsupported("K2T102", f"MultiHeadAttention called with {key}= is not translated", value.pos)
         if not isinstance(value.literal, bool):
-            raise Unsupported("K2T102", f"MultiHeadAttention called with {key}={value.code}: k2t needs True or False", value.pos)
+            raise Unsupported(
+                "K2T102", f"MultiHeadAttention called with {key}={value.code}: k2t needs True or False", value.pos
+            )
         flags[key] = value.literal
     return flags["use_causal_mask"], flags["return_attention_scores"]
 
@@ -97,17 +110,29 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
     roles = _roles(ctx, node, inputs)
     masks = _input_masks(roles)
     if masks and (len(roles["query"].shape) != 2 or ctx.literal("attention_axes", 6, None) is not None):
-        raise Unsupported("K2T102", f"MultiHeadAttention with masks on other than (steps, features) inputs ({ORIGIN} or *_mask=) is not translated", node.pos)
+        raise Unsupported(
+            "K2T102",
+            f"MultiHeadAttention with masks on other than (steps, features) inputs ({ORIGIN} or *_mask=) is not translated",
+            node.pos,
+        )
     causal, with_scores = _call_flags(ctx, node)
     if with_scores and node.output_index is None:
-        raise Unsupported("K2T102", "MultiHeadAttention(return_attention_scores=True) is translated unpacked: `out, scores = mha(...)`", node.pos)
+        raise Unsupported(
+            "K2T102",
+            "MultiHeadAttention(return_attention_scores=True) is translated unpacked: `out, scores = mha(...)`",
+            node.pos,
+        )
     num_heads_value, key_dim_value = ctx.layer.arg(0, "num_heads"), ctx.layer.arg(1, "key_dim")
     if num_heads_value is None or key_dim_value is None:
         raise Unsupported("K2T102", "MultiHeadAttention needs num_heads and key_dim", ctx.layer.pos)
     num_heads = ctx.size(num_heads_value, f"{ctx.attr}_heads")
     key_dim = ctx.size(key_dim_value, f"{ctx.attr}_key_dim")
     value_dim_value = ctx.layer.arg(2, "value_dim")
-    value_dim = key_dim if value_dim_value is None or value_dim_value.literal is None else ctx.size(value_dim_value, f"{ctx.attr}_value_dim")
+    value_dim = (
+        key_dim
+        if value_dim_value is None or value_dim_value.literal is None
+        else ctx.size(value_dim_value, f"{ctx.attr}_value_dim")
+    )
     dropout = ctx.literal("dropout", 3, 0.0)
     use_bias = ctx.literal("use_bias", 4, True)
     output_shape = _sizes(ctx, "output_shape", 5, None)
@@ -115,7 +140,9 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
     key = roles.get("key", value)
     rank = len(query.shape) + 1  # with the batch axis
     if len(value.shape) + 1 != rank or len(key.shape) != len(value.shape):
-        raise Unsupported("K2T102", "MultiHeadAttention on a query, key and value of different ranks is not translated", node.pos)
+        raise Unsupported(
+            "K2T102", "MultiHeadAttention on a query, key and value of different ranks is not translated", node.pos
+        )
     features = []
     for role, tensor in (("query", query), ("value", value), ("key", key)):
         if not tensor.shape or tensor.shape[-1] is None:
@@ -129,7 +156,9 @@ def convert_multi_head_attention(ctx: LayerContext, node: TensorNode, inputs: li
         listed = (axes_given,) if isinstance(axes_given, int) else tuple(axes_given)
         axes = tuple(a if a >= 0 else projected - 1 + a for a in listed)
         if not axes or not all(1 <= a <= rank - 2 for a in axes):
-            raise Unsupported("K2T102", f"MultiHeadAttention(attention_axes={axes_given!r}) is not translated", ctx.layer.pos)
+            raise Unsupported(
+                "K2T102", f"MultiHeadAttention(attention_axes={axes_given!r}) is not translated", ctx.layer.pos
+            )
     equations = attention_equations(projected, axes)
 
     args = [features[0], num_heads, key_dim]
@@ -196,7 +225,10 @@ def _input_masks(roles: dict[str, TensorInput]) -> dict[str, TensorInput | str]:
 def _initializers(ctx: LayerContext, use_bias: bool, output_rank: int) -> list[str]:
     """Lines for initializers other than the class's own (Keras's glorot_uniform kernels, zero biases)."""
     lines: list[str] = []
-    for key, default, parts in (("kernel_initializer", "glorot_uniform", "kernel"), ("bias_initializer", "zeros", "bias")):
+    for key, default, parts in (
+        ("kernel_initializer", "glorot_uniform", "kernel"),
+        ("bias_initializer", "zeros", "bias"),
+    ):
         given = ctx.layer.kwarg(key)
         if given is None or (parts == "bias" and not use_bias):
             continue
@@ -211,7 +243,9 @@ def _initializers(ctx: LayerContext, use_bias: bool, output_rank: int) -> list[s
     return lines
 
 
-def _params(features: list[Size], num_heads: Size, key_dim: Size, value_dim: Size, output_shape, use_bias: bool) -> int | None:
+def _params(
+    features: list[Size], num_heads: Size, key_dim: Size, value_dim: Size, output_shape, use_bias: bool
+) -> int | None:
     sizes = [static_int(s) for s in (*features, num_heads, key_dim, value_dim, *(output_shape or ()))]
     if any(s is None for s in sizes):
         return None

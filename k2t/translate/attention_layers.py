@@ -27,11 +27,17 @@ def _roles(kind: str, node: TensorNode, inputs: list[TensorInput]) -> dict[str, 
         if tensor.keyword is not None:
             raise Unsupported("K2T102", f"{kind} called with {tensor.keyword}= is not translated", node.pos)
     if not node.as_list or not 2 <= len(inputs) <= 3:
-        raise Unsupported("K2T102", f"{kind} is translated called on a list, [query, value] or [query, value, key] (as Keras takes it)", node.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{kind} is translated called on a list, [query, value] or [query, value, key] (as Keras takes it)",
+            node.pos,
+        )
     roles = dict(zip(ROLES, inputs))
     for role, tensor in roles.items():
         if len(tensor.shape) != 2 or tensor.shape[-1] is None:
-            raise Unsupported("K2T102", f"{kind} is translated on (steps, features) {role}s with a known feature size", node.pos)
+            raise Unsupported(
+                "K2T102", f"{kind} is translated on (steps, features) {role}s with a known feature size", node.pos
+            )
     return roles
 
 
@@ -59,11 +65,17 @@ def _call_flags(ctx: LayerContext, node: TensorNode) -> dict[str, bool]:
 def _dropout(ctx: LayerContext) -> float:
     rate = ctx.literal("dropout", None, 0.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}(dropout={rate!r}) is not translated: k2t takes a rate in [0, 1)", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{ctx.layer.short_name}(dropout={rate!r}) is not translated: k2t takes a rate in [0, 1)",
+            ctx.layer.pos,
+        )
     return rate
 
 
-def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], args: list[str], helper: Helper, params: int | None) -> TensorCallPlan:
+def _call_plan(
+    ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], args: list[str], helper: Helper, params: int | None
+) -> TensorCallPlan:
     """The submodule, its forward line over the inputs (in Keras's dim order) and the output shapes."""
     kind = ctx.layer.short_name
     roles = _roles(kind, node, inputs)
@@ -73,7 +85,9 @@ def _call_plan(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput], a
     query, value = roles["query"], roles["value"]
     # Keras's masks of the query and the value (the key's is not read): masked value steps get no attention,
     # masked query steps output zeros, and the output carries the query's mask.
-    call += [f"{role}_mask={tensor.mask}" for role, tensor in (("query", query), ("value", value)) if tensor.mask is not None]
+    call += [
+        f"{role}_mask={tensor.mask}" for role, tensor in (("query", query), ("value", value)) if tensor.mask is not None
+    ]
     call += [f"{key}=True" for key, given in flags.items() if given]
     key = roles.get("key", value)
     plan = LayerPlan(
@@ -96,7 +110,11 @@ def convert_attention(ctx: LayerContext, node: TensorNode, inputs: list[TensorIn
     use_scale = ctx.literal("use_scale", 0, False)
     score_mode = ctx.literal("score_mode", 1, "dot")
     if score_mode not in ("dot", "concat"):
-        raise Unsupported("K2T102", f"Attention(score_mode={score_mode!r}) is not translated (Keras takes dot or concat)", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"Attention(score_mode={score_mode!r}) is not translated (Keras takes dot or concat)",
+            ctx.layer.pos,
+        )
     dropout = _dropout(ctx)
     args = []
     if use_scale:

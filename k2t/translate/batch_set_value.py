@@ -37,7 +37,9 @@ class BatchSetValues:
     handled: list[cst.CSTNode] = field(default_factory=list)
 
 
-def batch_set_value_statements(definition: cst.CSTNode, keras_name: Callable[[cst.CSTNode], str | None]) -> BatchSetValues:
+def batch_set_value_statements(
+    definition: cst.CSTNode, keras_name: Callable[[cst.CSTNode], str | None]
+) -> BatchSetValues:
     """Each ``K.batch_set_value(pairs)`` statement of ``definition`` that k2t translates, as torch lines."""
     found = BatchSetValues()
     taken = _names_in(definition)
@@ -50,7 +52,12 @@ def batch_set_value_statements(definition: cst.CSTNode, keras_name: Callable[[cs
             call = node.body[0].value
             if not isinstance(call, cst.Call) or keras_name(call.func) != BATCH_SET_VALUE:
                 return
-            if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star or _names_keras(call.args[0].value, keras_name):
+            if (
+                len(call.args) != 1
+                or call.args[0].keyword is not None
+                or call.args[0].star
+                or _names_keras(call.args[0].value, keras_name)
+            ):
                 return
             pairs = _EMPTY.code_for_node(call.args[0].value).strip()
             found.statements[id(node)] = [

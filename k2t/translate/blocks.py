@@ -90,10 +90,16 @@ def factor_blocks(module: ModulePlan, graph, codes: dict[int, NodeCode], rename,
             if len(group) < 2:
                 continue
             name = _class_name(group[0].invocation.helper, blocks, module)
-            block, attrs = _block_class(name, group, [shapes[id(use)] for use in group], plans, lines_of, module, module_params)
+            block, attrs = _block_class(
+                name, group, [shapes[id(use)] for use in group], plans, lines_of, module, module_params
+            )
             blocks.append(block)
             for use, attr in zip(group, attrs):
-                module.block_calls[id(use.invocation.returned[0])] = (attr, [tensor for _, tensor in use.params], {id(node) for node in use.nodes})
+                module.block_calls[id(use.invocation.returned[0])] = (
+                    attr,
+                    [tensor for _, tensor in use.params],
+                    {id(node) for node in use.nodes},
+                )
             factored.update(id(node) for use in group for node in use.nodes)
         leftover = [node for node in leftover if id(node) not in factored]
         depth += 1
@@ -131,7 +137,9 @@ def factor_sequential_blocks(module: ModulePlan, spec) -> ModulePlan:
         by_call: dict[int, _Use] = {}
         for item in leftover:
             if len(item.invocations) > depth:
-                by_call.setdefault(id(item.invocations[depth]), _Use(item.invocations[depth], [], [("x", None)])).nodes.append(item)
+                by_call.setdefault(
+                    id(item.invocations[depth]), _Use(item.invocations[depth], [], [("x", None)])
+                ).nodes.append(item)
         groups: dict[tuple, list[_Use]] = {}
         numbers: dict[int, tuple] = {}
         for use in by_call.values():
@@ -146,7 +154,9 @@ def factor_sequential_blocks(module: ModulePlan, spec) -> ModulePlan:
             if len(group) < 2:
                 continue
             name = _class_name(group[0].invocation.helper, blocks, module)
-            block, attrs = _block_class(name, group, [numbers[id(use)] for use in group], plans, lines_of, module, module_params)
+            block, attrs = _block_class(
+                name, group, [numbers[id(use)] for use in group], plans, lines_of, module, module_params
+            )
             blocks.append(block)
             for use, attr in zip(group, attrs):
                 # The first call of a convolution block turns Keras's channels-last input around; the class
@@ -275,7 +285,10 @@ def _inner_lines(use: _Use, param_names: list[str], codes, rename, attrs: dict[s
         if code.template is not None:
             lines.extend(line.format(*(names[id(parent)] for parent in node.inputs), out=out) for line in code.template)
         elif code.raw is None:
-            inputs = [MergeInput(names[id(parent)], shape, layout) for parent, (_, shape, layout) in zip(node.inputs, code.inputs)]
+            inputs = [
+                MergeInput(names[id(parent)], shape, layout)
+                for parent, (_, shape, layout) in zip(node.inputs, code.inputs)
+            ]
             lines.extend(convert_merge(code.merge, inputs, out).lines)
         else:
             lines.extend(rename(code.raw, names[id(node.inputs[0])], out))
@@ -291,7 +304,9 @@ def _needed(value: TensorNode, later: list[TensorNode], current: TensorNode, ret
 def _with_attrs(line: str, attrs: dict[str, str]) -> str:
     if not attrs:
         return line
-    pattern = re.compile(r"\bself\.(" + "|".join(re.escape(a) for a in sorted(attrs, key=len, reverse=True)) + r")(?![\w])")
+    pattern = re.compile(
+        r"\bself\.(" + "|".join(re.escape(a) for a in sorted(attrs, key=len, reverse=True)) + r")(?![\w])"
+    )
     return pattern.sub(lambda match: f"self.{attrs[match.group(1)]}", line)
 
 
@@ -360,12 +375,21 @@ def _signature(use: _Use, plans, lines_of, module_params: set[str]):
         inits.append(tuple(init))
         if names & {"x", "self"}:
             return None
-    key = (use.invocation.helper, tuple(lines), returned, tuple(constructors), tuple(inits), tuple(name for name, _ in use.params))
+    key = (
+        use.invocation.helper,
+        tuple(lines),
+        returned,
+        tuple(constructors),
+        tuple(inits),
+        tuple(name for name, _ in use.params),
+    )
     return key, tuple(numbers)
 
 
 # ---------------------------------------------------------------------------------- the class
-def _block_class(name, group: list[_Use], numbers: list[tuple], plans, lines_of, module: ModulePlan, module_params: set[str]):
+def _block_class(
+    name, group: list[_Use], numbers: list[tuple], plans, lines_of, module: ModulePlan, module_params: set[str]
+):
     """The class of ``group``'s calls, and the outer module's attribute of each call's instance (its layers moved in)."""
     first = group[0]
     attrs = _inner_attrs(first, plans)
@@ -386,7 +410,14 @@ def _block_class(name, group: list[_Use], numbers: list[tuple], plans, lines_of,
             parameter_of[index] = by_values[column]
             continue
         chosen = next(
-            (param for param, _ in first.invocation.arguments if all(args.get(param) == value and type(args.get(param)) is type(value) for args, value in zip(known, column))),
+            (
+                param
+                for param, _ in first.invocation.arguments
+                if all(
+                    args.get(param) == value and type(args.get(param)) is type(value)
+                    for args, value in zip(known, column)
+                )
+            ),
             None,
         )
         if chosen is None or chosen in params:
@@ -425,7 +456,14 @@ def _block_class(name, group: list[_Use], numbers: list[tuple], plans, lines_of,
                 forward=[],
             )
         )
-    block = ModulePlan(var=None, class_name=name, keras_name=first.invocation.helper, params=[Param(p, p) for p in [*params, *passed]], layers=layers, input_shape=[])
+    block = ModulePlan(
+        var=None,
+        class_name=name,
+        keras_name=first.invocation.helper,
+        params=[Param(p, p) for p in [*params, *passed]],
+        layers=layers,
+        input_shape=[],
+    )
     block.forward_args = forward_args
     block.forward_lines = lines
     block.return_value = returned
@@ -480,7 +518,9 @@ def _fresh(name: str, taken: list[str], also: list[str]) -> str:
 
 
 def _fresh_attr(base: str, module: ModulePlan) -> str:
-    used = {layer.attr.split(".")[0] for layer in module.layers if layer.attr} | {layer.block_start[0] for layer in module.layers if layer.block_start}
+    used = {layer.attr.split(".")[0] for layer in module.layers if layer.attr} | {
+        layer.block_start[0] for layer in module.layers if layer.block_start
+    }
     used |= {attr for attr, _, _ in module.block_calls.values()}
     n = 0
     while True:

@@ -176,8 +176,14 @@ def _callback_learning_rate_calls(script, plan) -> None:
     """``K.get_value(self.model.optimizer.lr)`` -> the lr itself; ``K.set_value(self.model.optimizer.lr, v)`` ->
     ``... = v``, where v's own reads of the learning rate (``K.get_value(...) * 0.5``) read it too."""
     code = script.module.code_for_node
-    reads = {code(call): CALLBACK_LEARNING_RATE for call, statement in script.callback_learning_rate_calls if statement is None}
-    reads.update((code(node), CALLBACK_LEARNING_RATE) for node in script.callback_learning_rates)  # after the longer get_value(...)
+    reads = {
+        code(call): CALLBACK_LEARNING_RATE
+        for call, statement in script.callback_learning_rate_calls
+        if statement is None
+    }
+    reads.update(
+        (code(node), CALLBACK_LEARNING_RATE) for node in script.callback_learning_rates
+    )  # after the longer get_value(...)
     for call, statement in script.callback_learning_rate_calls:
         if statement is None:
             plan.calls[id(call)] = CALLBACK_LEARNING_RATE
@@ -260,7 +266,9 @@ def translate_callbacks(script: KerasScript, plan) -> None:
             plan.callback_texts[script.module.code_for_node(node)] = code
         else:
             plan.callback_codes[id(instance.call)] = code
-    optimizer = any(KINDS[kind].learning_rate for kind in used) or bool(script.callback_learning_rates or script.callback_learning_rate_calls)
+    optimizer = any(KINDS[kind].learning_rate for kind in used) or bool(
+        script.callback_learning_rates or script.callback_learning_rate_calls
+    )
     plan.callback_loop = CallbackLoop(optimizer=optimizer, batch=batch)
 
 

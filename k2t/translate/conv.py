@@ -20,14 +20,25 @@ from .plan import LayerPlan
 from .registry import KERAS_CLASS, layer
 from .regularizers import regularizer_terms
 
-_WINDOW_KWARGS = {"strides", "padding", "data_format", "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer"}
+_WINDOW_KWARGS = {
+    "strides",
+    "padding",
+    "data_format",
+    "dilation_rate",
+    "activation",
+    "use_bias",
+    "bias_initializer",
+    "bias_regularizer",
+}
 CONV_KWARGS = _WINDOW_KWARGS | {"groups", "kernel_initializer", "kernel_regularizer"}
 CONV_TRANSPOSE_KWARGS = _WINDOW_KWARGS | {"output_padding", "kernel_initializer", "kernel_regularizer"}
 DEPTHWISE_KWARGS = _WINDOW_KWARGS | {"depth_multiplier", "depthwise_initializer", "depthwise_regularizer"}
 SEPARABLE_KWARGS = DEPTHWISE_KWARGS | {"pointwise_initializer", "pointwise_regularizer"}
 
 
-def tuple_arg(ctx: LayerContext, key: str, index: int | None, default, rank: int, allow_zero: bool = False) -> tuple[int, ...]:
+def tuple_arg(
+    ctx: LayerContext, key: str, index: int | None, default, rank: int, allow_zero: bool = False
+) -> tuple[int, ...]:
     """An int-or-tuple Keras argument (kernel_size, strides, ...) as a tuple of ``rank`` ints.
 
     Keras's own check (``standardize_tuple``): every value > 0, or >= 0 where ``allow_zero`` (output_padding).
@@ -35,21 +46,29 @@ def tuple_arg(ctx: LayerContext, key: str, index: int | None, default, rank: int
     value = ctx.literal(key, index, default)
     if isinstance(value, int) and not isinstance(value, bool):
         values = (value,) * rank
-    elif isinstance(value, (tuple, list)) and len(value) == rank and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == rank
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         values = tuple(value)
     else:
         raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
     smallest = 0 if allow_zero else 1
     if any(v < smallest for v in values):
         bound = ">= 0" if allow_zero else "> 0"
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}): Keras needs every value {bound}", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name}({key}={value!r}): Keras needs every value {bound}", ctx.layer.pos
+        )
     return values
 
 
 def check_channels_last(ctx: LayerContext) -> None:
     data_format = ctx.literal("data_format", None, None)
     if data_format not in (None, "channels_last"):
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}(data_format={data_format!r}) is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name}(data_format={data_format!r}) is not translated", ctx.layer.pos
+        )
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -136,7 +155,10 @@ class Window:
         return args
 
     def output_shape(self, spatial: list[Dim]) -> list[Dim]:
-        return [conv_output_size(n, k, s, d, self.padding) for n, k, s, d in zip(spatial, self.kernel, self.strides, self.dilation)]
+        return [
+            conv_output_size(n, k, s, d, self.padding)
+            for n, k, s, d in zip(spatial, self.kernel, self.strides, self.dilation)
+        ]
 
     def kernel_volume(self) -> int:
         volume = 1
@@ -195,10 +217,16 @@ def _depthwise_init(ctx: LayerContext, weight: str, depth_multiplier: int) -> li
     Keras: fan_in = k * in, fan_out = k * dm. Seen as (dm, in, 1, k...), the
     torch weight has exactly those fans for torch's xavier/kaiming.
     """
-    split = f"{weight}.transpose(0, 1)" if depth_multiplier == 1 else f"{weight}.unflatten(0, (-1, {depth_multiplier})).transpose(0, 1)"
+    split = (
+        f"{weight}.transpose(0, 1)"
+        if depth_multiplier == 1
+        else f"{weight}.unflatten(0, (-1, {depth_multiplier})).transpose(0, 1)"
+    )
     lines = [f"kernel = {split}  # the fans of Keras's depthwise kernel (k..., in, multiplier): k * in, k * multiplier"]
     fan_in, fan_out = _conv_fans("kernel")
-    return lines + initializer_lines(ctx.layer.kwarg("depthwise_initializer"), "glorot_uniform", "kernel", fan_in, fan_out)
+    return lines + initializer_lines(
+        ctx.layer.kwarg("depthwise_initializer"), "glorot_uniform", "kernel", fan_in, fan_out
+    )
 
 
 def _activation_forward(ctx: LayerContext, call: str) -> tuple[str, str]:
@@ -223,7 +251,9 @@ def _conv(ctx: LayerContext, rank: int) -> LayerPlan:
     spatial = ctx.shape[:-1]
 
     ctx.channels_first()
-    pad_lines, torch_padding = pad_lines_and_torch_padding(ctx, spatial, window.kernel, window.strides, window.dilation, window.padding)
+    pad_lines, torch_padding = pad_lines_and_torch_padding(
+        ctx, spatial, window.kernel, window.strides, window.dilation, window.padding
+    )
     args = [in_channels, filters, _short(window.kernel), *window.torch_args(torch_padding)]
     if groups != 1:
         args.append(f"groups={groups}")
@@ -240,7 +270,9 @@ def _conv(ctx: LayerContext, rank: int) -> LayerPlan:
     ctx.shape = window.output_shape(spatial) + [filters]
     params = None
     if static_int(in_channels) is not None and static_int(filters) is not None:
-        params = window.kernel_volume() * static_int(in_channels) // groups * static_int(filters) + (static_int(filters) if use_bias else 0)
+        params = window.kernel_volume() * static_int(in_channels) // groups * static_int(filters) + (
+            static_int(filters) if use_bias else 0
+        )
     activation, forward = _activation_forward(ctx, f"{conv}(x)")
     return LayerPlan(
         keras_class=KERAS_CLASS.get(ctx.layer.short_name, ctx.layer.short_name),
@@ -277,7 +309,9 @@ def convert_conv3d(ctx: LayerContext) -> LayerPlan:
 # ----------------------------------------------------------------------------- Conv1D/2D/3DTranspose
 
 
-def transpose_cropping(kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> tuple[int, int, int]:
+def transpose_cropping(
+    kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
+) -> tuple[int, int, int]:
     """(torch padding, torch output_padding, extra crop at the end) of one axis of a Keras ConvTranspose.
 
     torch's full output is F = (n - 1) * s + (k - 1) * d + 1; Keras's length L
@@ -343,11 +377,15 @@ def _conv_transpose(ctx: LayerContext, rank: int) -> LayerPlan:
         regularizers += bias_regularizers
     ctx.shape = [
         _transpose_output_size(n, k, s, d, pad, extra, crop)
-        for n, k, s, d, pad, extra, crop in zip(spatial, window.kernel, window.strides, window.dilation, pads, extras, crops)
+        for n, k, s, d, pad, extra, crop in zip(
+            spatial, window.kernel, window.strides, window.dilation, pads, extras, crops
+        )
     ] + [filters]
     params = None
     if static_int(in_channels) is not None and static_int(filters) is not None:
-        params = window.kernel_volume() * static_int(in_channels) * static_int(filters) + (static_int(filters) if use_bias else 0)
+        params = window.kernel_volume() * static_int(in_channels) * static_int(filters) + (
+            static_int(filters) if use_bias else 0
+        )
     activation, forward = _activation_forward(ctx, f"{conv}(x)")
     return LayerPlan(
         keras_class=KERAS_CLASS.get(ctx.layer.short_name, ctx.layer.short_name),
@@ -398,8 +436,16 @@ def _depthwise(ctx: LayerContext, rank: int) -> LayerPlan:
     out_channels = in_channels * depth_multiplier
 
     ctx.channels_first()
-    pad_lines, torch_padding = pad_lines_and_torch_padding(ctx, spatial, window.kernel, window.strides, window.dilation, window.padding)
-    args = [in_channels, out_channels, _short(window.kernel), *window.torch_args(torch_padding), f"groups={in_channels}"]
+    pad_lines, torch_padding = pad_lines_and_torch_padding(
+        ctx, spatial, window.kernel, window.strides, window.dilation, window.padding
+    )
+    args = [
+        in_channels,
+        out_channels,
+        _short(window.kernel),
+        *window.torch_args(torch_padding),
+        f"groups={in_channels}",
+    ]
     if not use_bias:
         args.append("bias=False")
     conv = ctx.self_attr
@@ -451,7 +497,9 @@ def _separable(ctx: LayerContext, rank: int) -> LayerPlan:
     spatial = ctx.shape[:-1]
 
     ctx.channels_first()
-    pad_lines, torch_padding = pad_lines_and_torch_padding(ctx, spatial, window.kernel, window.strides, window.dilation, window.padding)
+    pad_lines, torch_padding = pad_lines_and_torch_padding(
+        ctx, spatial, window.kernel, window.strides, window.dilation, window.padding
+    )
     helper = Helper(f"SeparableConv{rank}d", "layers/separable_conv.py.j2", (("rank", rank),))
     ctx.helpers.append(helper)
     args = [in_channels, filters, _short(window.kernel)]
@@ -464,7 +512,9 @@ def _separable(ctx: LayerContext, rank: int) -> LayerPlan:
     depthwise, pointwise = f"{conv}.depthwise", f"{conv}.pointwise"
     init = _depthwise_init(ctx, f"{depthwise}.weight", depth_multiplier)
     fan_in, fan_out = _conv_fans(f"{pointwise}.weight")
-    init += initializer_lines(ctx.layer.kwarg("pointwise_initializer"), "glorot_uniform", f"{pointwise}.weight", fan_in, fan_out)
+    init += initializer_lines(
+        ctx.layer.kwarg("pointwise_initializer"), "glorot_uniform", f"{pointwise}.weight", fan_in, fan_out
+    )
     regularizers = regularizer_terms(ctx.layer.kwarg("depthwise_regularizer"), f"{depthwise}.weight")
     regularizers += regularizer_terms(ctx.layer.kwarg("pointwise_regularizer"), f"{pointwise}.weight")
     if use_bias:
@@ -475,7 +525,9 @@ def _separable(ctx: LayerContext, rank: int) -> LayerPlan:
     params = None
     if static_int(in_channels) is not None and static_int(filters) is not None:
         middle = static_int(in_channels) * depth_multiplier
-        params = window.kernel_volume() * middle + middle * static_int(filters) + (static_int(filters) if use_bias else 0)
+        params = (
+            window.kernel_volume() * middle + middle * static_int(filters) + (static_int(filters) if use_bias else 0)
+        )
     activation, forward = _activation_forward(ctx, f"{conv}(x)")
     return LayerPlan(
         keras_class=KERAS_CLASS.get(ctx.layer.short_name, ctx.layer.short_name),

@@ -39,7 +39,11 @@ def _short(values: tuple[int, ...]) -> str:
 def _window(ctx: LayerContext, rank: int) -> Window:
     check_channels_last(ctx)
     if len(ctx.shape) != rank + 2:
-        raise Unsupported("K2T102", f"{ctx.layer.short_name} expects (steps, {rank} spatial {'axis' if rank == 1 else 'axes'}, channels) inputs per sample", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{ctx.layer.short_name} expects (steps, {rank} spatial {'axis' if rank == 1 else 'axes'}, channels) inputs per sample",
+            ctx.layer.pos,
+        )
     kernel = tuple_arg(ctx, "kernel_size", 1, None, rank)
     strides = tuple_arg(ctx, "strides", None, 1, rank)
     dilation = tuple_arg(ctx, "dilation_rate", None, 1, rank)
@@ -48,7 +52,9 @@ def _window(ctx: LayerContext, rank: int) -> Window:
         raise Unsupported("K2T102", f"{ctx.layer.short_name}(padding={padding!r}) is not translated", ctx.layer.pos)
     if padding == "same" and any(s != 1 for s in strides):
         # torch's padding="same" takes stride 1 only (TF pads a strided "same" input by hand).
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}(padding='same', strides={strides}) is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name}(padding='same', strides={strides}) is not translated", ctx.layer.pos
+        )
     return Window(kernel, strides, dilation, padding)
 
 
@@ -73,12 +79,20 @@ def _conv_lstm(ctx: LayerContext, rank: int) -> LayerPlan:
     helper = Helper(
         f"KerasConvLSTM{rank}D",
         "layers/conv_lstm.py.j2",
-        (("rank", rank), ("activation_of", apply_activation(activation, "{x}")), ("gate_of", apply_activation(gates, "{x}")),
-         ("activation", activation), ("recurrent_activation", gates), ("dropout", any(rates.values()))),
+        (
+            ("rank", rank),
+            ("activation_of", apply_activation(activation, "{x}")),
+            ("gate_of", apply_activation(gates, "{x}")),
+            ("activation", activation),
+            ("recurrent_activation", gates),
+            ("dropout", any(rates.values())),
+        ),
     )
     # A class per pair of activations and per use of dropout.
     named = f"{_camel(activation)}{_camel(gates)}Gates" if activation != "tanh" or gates != "sigmoid" else ""
-    helper = Helper(f"KerasConvLSTM{rank}D{named}{'Dropout' if any(rates.values()) else ''}", helper.template, helper.args)
+    helper = Helper(
+        f"KerasConvLSTM{rank}D{named}{'Dropout' if any(rates.values()) else ''}", helper.template, helper.args
+    )
     ctx.helpers.append(helper)
     args = [channels, filters, _short(window.kernel)]
     if any(s != 1 for s in window.strides):
@@ -96,20 +110,39 @@ def _conv_lstm(ctx: LayerContext, rank: int) -> LayerPlan:
     module = ctx.self_attr
     kernel, recurrent = f"{module}.input_conv.weight", f"{module}.recurrent_conv.weight"
     # Keras's fans of a (k..., in, 4 * filters) kernel: k * in and k * 4 * filters, torch's of its (4 * filters, in, k...) weight.
-    init = initializer_lines(ctx.layer.kwarg("kernel_initializer"), "glorot_uniform", kernel, f"{kernel}[0].numel()", f"{kernel}.shape[0] * {kernel}[0, 0].numel()")
-    init += initializer_lines(ctx.layer.kwarg("recurrent_initializer"), "orthogonal", recurrent, f"{recurrent}[0].numel()", f"{recurrent}.shape[0] * {recurrent}[0, 0].numel()")
+    init = initializer_lines(
+        ctx.layer.kwarg("kernel_initializer"),
+        "glorot_uniform",
+        kernel,
+        f"{kernel}[0].numel()",
+        f"{kernel}.shape[0] * {kernel}[0, 0].numel()",
+    )
+    init += initializer_lines(
+        ctx.layer.kwarg("recurrent_initializer"),
+        "orthogonal",
+        recurrent,
+        f"{recurrent}[0].numel()",
+        f"{recurrent}.shape[0] * {recurrent}[0, 0].numel()",
+    )
     regularizers = regularizer_terms(ctx.layer.kwarg("kernel_regularizer"), kernel)
     regularizers += regularizer_terms(ctx.layer.kwarg("recurrent_regularizer"), recurrent)
     if use_bias:
         bias = f"{module}.input_conv.bias"
-        init += initializer_lines(ctx.layer.kwarg("bias_initializer"), "zeros", bias, f"{bias}.numel()", f"{bias}.numel()")
+        init += initializer_lines(
+            ctx.layer.kwarg("bias_initializer"), "zeros", bias, f"{bias}.numel()", f"{bias}.numel()"
+        )
         if ctx.literal("unit_forget_bias", None, True):
-            init.append(f"nn.init.ones_({bias}[{module}.filters : 2 * {module}.filters])  # Keras's unit_forget_bias: the forget gate starts open")
+            init.append(
+                f"nn.init.ones_({bias}[{module}.filters : 2 * {module}.filters])  # Keras's unit_forget_bias: the forget gate starts open"
+            )
         regularizers += regularizer_terms(ctx.layer.kwarg("bias_regularizer"), bias)
 
     forward = ["x = x.flip(1)  # Keras's go_backwards reads the sequence from its end"] if go_backwards else []
     forward.append(f"x = {module}(x)")
-    out_spatial = [conv_output_size(n, k, s, d, window.padding) for n, k, s, d in zip(spatial, window.kernel, window.strides, window.dilation)]
+    out_spatial = [
+        conv_output_size(n, k, s, d, window.padding)
+        for n, k, s, d in zip(spatial, window.kernel, window.strides, window.dilation)
+    ]
     ctx.shape = [steps, *out_spatial, filters] if return_sequences else [*out_spatial, filters]
     return LayerPlan(
         keras_class=f"ConvLSTM{rank}D",
@@ -136,7 +169,11 @@ def _params(window: Window, channels: int | None, filters: int | None, use_bias:
 def _rate(ctx: LayerContext, key: str) -> float:
     rate = ctx.literal(key, None, 0.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{ctx.layer.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)",
+            ctx.layer.pos,
+        )
     return rate
 
 

@@ -34,11 +34,17 @@ def custom_cell_rnn(ctx: LayerContext, cell: KerasCall, options: dict[str, Value
     parts = class_parts(cell.layer_class)
     call = parts.call
     if call is None or len(call.params.params) < 3:
-        raise Unsupported("K2T102", f"RNN cell {name}: k2t translates a cell whose call takes (inputs, states)", cell.pos)
+        raise Unsupported(
+            "K2T102", f"RNN cell {name}: k2t translates a cell whose call takes (inputs, states)", cell.pos
+        )
     if "get_initial_state" in parts.methods:
-        raise Unsupported("K2T102", f"RNN cell {name}: its own get_initial_state is not translated", cell.layer_class.pos)
+        raise Unsupported(
+            "K2T102", f"RNN cell {name}: its own get_initial_state is not translated", cell.layer_class.pos
+        )
     state_sizes = _state_sizes(ctx, cell)
-    step = LayerContext(ctx.builder, cell, ctx.attr, ctx.shape[1:], "keras", False)  # Keras builds the cell with one step's shape
+    step = LayerContext(
+        ctx.builder, cell, ctx.attr, ctx.shape[1:], "keras", False
+    )  # Keras builds the cell with one step's shape
     plan = convert_custom_layer(step)
     if plan.added_losses:
         raise Unsupported("K2T102", f"RNN cell {name}: add_loss in a cell is not translated", cell.pos)
@@ -47,7 +53,11 @@ def custom_cell_rnn(ctx: LayerContext, cell: KerasCall, options: dict[str, Value
     initial = ""
     if ctx.state_inputs:
         if len(ctx.state_inputs) != len(state_sizes):
-            raise Unsupported("K2T102", f"RNN({name}(...)) takes {len(state_sizes)} initial state tensors, not {len(ctx.state_inputs)}", rnn.pos)
+            raise Unsupported(
+                "K2T102",
+                f"RNN({name}(...)) takes {len(state_sizes)} initial state tensors, not {len(ctx.state_inputs)}",
+                rnn.pos,
+            )
         initial = f", initial_state=[{', '.join(ctx.state_inputs)}]"
     if flags["return_state"]:
         if ctx.unpacked != 1 + len(state_sizes):
@@ -55,7 +65,9 @@ def custom_cell_rnn(ctx: LayerContext, cell: KerasCall, options: dict[str, Value
             raise Unsupported("K2T102", message, options["return_state"].pos)
         ctx.output_shapes = [list(ctx.shape)] + [[dim_of(size)] for size in state_sizes]
     helper = Helper(
-        "KerasRNN" + "".join(key.title().replace("_", "") for key in _FLAGS if flags[key]) + ("Training" if parts.call_reads_training() else ""),
+        "KerasRNN"
+        + "".join(key.title().replace("_", "") for key in _FLAGS if flags[key])
+        + ("Training" if parts.call_reads_training() else ""),
         "layers/rnn_custom_cell.py.j2",
         (*((key, flags[key]) for key in _FLAGS), ("training", parts.call_reads_training())),
     )
@@ -71,7 +83,10 @@ def custom_cell_rnn(ctx: LayerContext, cell: KerasCall, options: dict[str, Value
         regularizers=[term.replace(f"{ctx.self_attr}.", f"{cell_attr}.") for term in plan.regularizers],
         weights="wrapper",
         # Keras's RNN holds the cell's weights, and its sublayers' under it
-        sublayers=[("cell", "cell", "custom"), *((f"cell.{keras}", f"cell.{torch}", kind) for keras, torch, kind in plan.sublayers)],
+        sublayers=[
+            ("cell", "cell", "custom"),
+            *((f"cell.{keras}", f"cell.{torch}", kind) for keras, torch, kind in plan.sublayers),
+        ],
     )
 
 
@@ -84,9 +99,17 @@ def _check_held_cell(cell: KerasCall) -> None:
     name = cell.layer_class.name
     if held.uses:
         # held.uses: the cell read (or its name rebound) outside any model, e.g. `print(cell.units)`.
-        raise Unsupported("K2T101", f"RNN({held.var}) over the {name} the script also uses or rebinds here is not translated", held.uses[0])
+        raise Unsupported(
+            "K2T101",
+            f"RNN({held.var}) over the {name} the script also uses or rebinds here is not translated",
+            held.uses[0],
+        )
     if len(held.followed) > 1:
-        raise Unsupported("K2T101", f"RNN({held.var}): the {name} taken by a second layer here is not translated (Keras would share its weights)", held.followed[1])
+        raise Unsupported(
+            "K2T101",
+            f"RNN({held.var}): the {name} taken by a second layer here is not translated (Keras would share its weights)",
+            held.followed[1],
+        )
 
 
 def _flag(rnn: KerasCall, key: str, options: dict[str, Value]) -> bool:
@@ -108,12 +131,18 @@ def _state_value(ctx: LayerContext, cell: KerasCall, attribute: str) -> object:
     value = sizes.evaluate(node, {})
     known = value if isinstance(value, (list, tuple)) else (value,)
     if not known or not all(isinstance(size, (int, str)) and not isinstance(size, bool) for size in known):
-        raise Unsupported("K2T102", f"RNN cell {name}: k2t needs self.{attribute} as sizes it can evaluate (an int or a list of ints)", cell.layer_class.pos)
+        raise Unsupported(
+            "K2T102",
+            f"RNN cell {name}: k2t needs self.{attribute} as sizes it can evaluate (an int or a list of ints)",
+            cell.layer_class.pos,
+        )
     return value
 
 
 def _state_sizes(ctx: LayerContext, cell: KerasCall) -> list[int | str]:
     value, name = _state_value(ctx, cell, "state_size"), cell.layer_class.name
     if value is None:
-        raise Unsupported("K2T102", f"RNN cell {name}: k2t needs the cell's state_size assigned in __init__", cell.layer_class.pos)
+        raise Unsupported(
+            "K2T102", f"RNN cell {name}: k2t needs the cell's state_size assigned in __init__", cell.layer_class.pos
+        )
     return list(value) if isinstance(value, (list, tuple)) else [value]

@@ -49,7 +49,9 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
     input_shapes = tuple((None, *(_size_of(dim) for dim in tensor.shape)) for tensor in inputs)
     build = []
     if "build" in parts.methods:
-        dims = ", ".join("(" + ", ".join(["None", *("None" if d is None else d.code for d in t.shape)]) + ")" for t in inputs)
+        dims = ", ".join(
+            "(" + ", ".join(["None", *("None" if d is None else d.code for d in t.shape)]) + ")" for t in inputs
+        )
         build = [f"{ctx.self_attr}.build([{dims}])  # Keras's input shapes: batch, then channels-last sizes"]
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shapes) for weight in parts.weights}
     script_names = set(layer_class.script.module_names)
@@ -68,7 +70,9 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         shapes = [list(inputs[0].shape)]  # no later layer reads it
     else:
         shapes = [[dim_of(dim) for dim in shape[1:]] for shape in outputs]
-    listed = ", ".join(f"{{{index}}}" if t.layout == "keras" else _channels_last(t, index) for index, t in enumerate(inputs))
+    listed = ", ".join(
+        f"{{{index}}}" if t.layout == "keras" else _channels_last(t, index) for index, t in enumerate(inputs)
+    )
     training = ", training=self.training" if parts.call_reads_training() else ""
     lines = [f"{{out}} = {ctx.self_attr}([{listed}]{training})"]
     adds = adds_losses(parts.methods)
@@ -91,7 +95,9 @@ def _channels_last(tensor: TensorInput, index: int) -> str:
     return f"{{{index}}}.permute{(0, *range(2, rank), 1)}" if len(tensor.shape) >= 2 else f"{{{index}}}"
 
 
-def _output_shape(parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None], script_size) -> tuple | list | None:
+def _output_shape(
+    parts, sizes: _Sizes, input_shapes: tuple, weights: dict[str, tuple | None], script_size
+) -> tuple | list | None:
     """The output's shape (batch first), or a list of them where call() returns a list (``return inputs``)."""
     declared = parts.methods.get("compute_output_shape")
     if declared is not None:
@@ -137,7 +143,11 @@ class _ListShapes(_TensorShapes):
             if not isinstance(small, cst.Assign) or len(small.targets) != 1:
                 return None
             target, value = small.targets[0].target, small.value
-            if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Name) and value.value == self.parameter:
+            if (
+                isinstance(target, (cst.Tuple, cst.List))
+                and isinstance(value, cst.Name)
+                and value.value == self.parameter
+            ):
                 targets = [element.value for element in target.elements]
                 if len(targets) != len(self.input_shapes) or not all(isinstance(t, cst.Name) for t in targets):
                     return None
@@ -164,7 +174,11 @@ class _ListShapes(_TensorShapes):
     def shape(self, node: cst.BaseExpression, names: dict[str, tuple | None]) -> tuple | None:
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == self.parameter:
             index = _index(node)
-            return self.input_shapes[index] if index is not None and -len(self.input_shapes) <= index < len(self.input_shapes) else None
+            return (
+                self.input_shapes[index]
+                if index is not None and -len(self.input_shapes) <= index < len(self.input_shapes)
+                else None
+            )
         return super().shape(node, names)
 
     def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
@@ -207,6 +221,10 @@ def _index(node: cst.Subscript) -> int | None:
     value = node.slice[0].slice.value
     if isinstance(value, cst.Integer):
         return int(value.evaluated_value)
-    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus) and isinstance(value.expression, cst.Integer):
+    if (
+        isinstance(value, cst.UnaryOperation)
+        and isinstance(value.operator, cst.Minus)
+        and isinstance(value.expression, cst.Integer)
+    ):
         return -int(value.expression.evaluated_value)
     return None

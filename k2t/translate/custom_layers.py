@@ -53,9 +53,13 @@ from .sublayers import Sublayers, SublayerTranslator, translated_sublayers
 
 _OP_CODES = ("K2T100", "K2T150")
 # Keras's own keywords of every layer, which go to Layer.__init__ through **kwargs: torch has no use for them.
-_LAYER_KEYWORDS = frozenset({"name", "dtype", "autocast", "input_shape", "input_dim", "batch_input_shape", "batch_size"})
+_LAYER_KEYWORDS = frozenset(
+    {"name", "dtype", "autocast", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
+)
 # Methods that serve Keras alone (saving, shape inference): the port has no caller for them.
-_KERAS_ONLY_METHODS = frozenset({"get_config", "from_config", "compute_output_shape", "get_build_config", "build_from_config"})
+_KERAS_ONLY_METHODS = frozenset(
+    {"get_config", "from_config", "compute_output_shape", "get_build_config", "build_from_config"}
+)
 _ADD_WEIGHT_PARAMETERS = ("shape", "initializer", "dtype", "trainable", "name", "regularizer")
 _MATMUL = frozenset({"keras.ops.matmul", "tensorflow.matmul", "tensorflow.linalg.matmul", "keras.backend.dot"})
 _SQUEEZE = frozenset({"keras.backend.squeeze", "tensorflow.squeeze", "keras.ops.squeeze"})
@@ -91,7 +95,9 @@ class LayerClassParts:
 
     def call_reads_training(self) -> bool:
         call = self.call
-        if call is None or not any(p.name.value == "training" for p in [*call.params.params, *call.params.kwonly_params]):
+        if call is None or not any(
+            p.name.value == "training" for p in [*call.params.params, *call.params.kwonly_params]
+        ):
             return False
         found = False
 
@@ -151,7 +157,12 @@ def _self_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression] |
 
 def _is_self_call(call: cst.Call, method: str) -> bool:
     func = call.func
-    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value == method
+    return (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == "self"
+        and func.attr.value == method
+    )
 
 
 def _creates_layer(call: cst.Call, keras_name: KerasName) -> bool:
@@ -192,15 +203,25 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
     # that its weights exist before the optimizer is made.
     dims = ", ".join(["None", *("None" if dim is None else dim.code for dim in ctx.shape)])
-    build = [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"] if "build" in parts.methods else []
+    build = (
+        [f"{ctx.self_attr}.build(({dims}))  # Keras's input shape: batch, then channels-last sizes"]
+        if "build" in parts.methods
+        else []
+    )
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
     sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
-    output = sublayers.output if sublayers is not None and sublayers.output is not None else _output_shape(parts, sizes, input_shape, weight_shapes)
+    output = (
+        sublayers.output
+        if sublayers is not None and sublayers.output is not None
+        else _output_shape(parts, sizes, input_shape, weight_shapes)
+    )
     if output is None:
         _refuse_if_needed(ctx, layer_class)
     else:
         ctx.shape = [dim_of(dim) for dim in output[1:]]
-    forward = f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
+    forward = (
+        f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
+    )
     adds = adds_losses(parts.methods)
     return LayerPlan(
         keras_class=layer_class.name,
@@ -269,7 +290,9 @@ class _SublayersOfUse:
     plans: list[LayerPlan]  # the sublayers' own, which the optimizer's translation may still adjust
 
 
-def _translate_sublayers(ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple) -> _SublayersOfUse | None:
+def _translate_sublayers(
+    ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple
+) -> _SublayersOfUse | None:
     """The class's sublayers converted for this use (k2t.translate.sublayers); None when it has none."""
     if not parts.sublayers:
         return None
@@ -277,7 +300,14 @@ def _translate_sublayers(ctx: LayerContext, parts: LayerClassParts, sizes: _Size
     bound: dict[str, Value] = dict(sizes.arguments)
     for name, default in sizes.defaults.items():
         bound.setdefault(name, _value(default, script))
-    translator = SublayerTranslator(ctx, parts, bound, import_names(script.metadata), lambda node: _value(node, script), lambda node: _pos(script, node))
+    translator = SublayerTranslator(
+        ctx,
+        parts,
+        bound,
+        import_names(script.metadata),
+        lambda node: _value(node, script),
+        lambda node: _pos(script, node),
+    )
     output = translator.translate(input_shape)
     result = translator.result
     ctx.helpers.extend(result.helpers)
@@ -291,7 +321,9 @@ def _check_class(parts: LayerClassParts) -> None:
     """What the port does not cover, located in the class."""
     layer_class = parts.layer_class
     if parts.call is None:
-        raise Unsupported("K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos)
+        raise Unsupported(
+            "K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos
+        )
     for weight in parts.weights:
         unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
         if unknown:
@@ -299,7 +331,11 @@ def _check_class(parts: LayerClassParts) -> None:
             message = f"custom layer {layer_class.name}: add_weight({what}) is not translated"
             raise Unsupported("K2T102", message, _pos(layer_class.script, weight.call))
         if "shape" not in weight.arguments:
-            raise Unsupported("K2T102", f"custom layer {layer_class.name}: add_weight() without a shape", _pos(layer_class.script, weight.call))
+            raise Unsupported(
+                "K2T102",
+                f"custom layer {layer_class.name}: add_weight() without a shape",
+                _pos(layer_class.script, weight.call),
+            )
 
 
 def _bind_arguments(parts: LayerClassParts, call: KerasCall) -> list[tuple[str | None, Value]]:
@@ -401,7 +437,9 @@ class _Sizes:
         self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
         self._shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None
 
-    def shape(self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None) -> tuple | None:
+    def shape(
+        self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None
+    ) -> tuple | None:
         if node is None:
             return None
         value = self.evaluate(node, {"input_shape": input_shape, **(names or {})})
@@ -411,7 +449,12 @@ class _Sizes:
             return (value,)
         return None
 
-    def evaluate(self, node: cst.BaseExpression, names: dict[str, object], shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None) -> object:
+    def evaluate(
+        self,
+        node: cst.BaseExpression,
+        names: dict[str, object],
+        shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None,
+    ) -> object:
         """The value of ``node``; ``shape_read`` gives the static shape ``ops.shape(t)`` reads in call() (None: not
         a shape read, or of a tensor of unknown shape)."""
         outer, self._shape_read = self._shape_read, shape_read  # an evaluation may run inside a shape read's
@@ -448,7 +491,12 @@ class _Sizes:
             return self._evaluate(node.value, names)  # TensorFlow 1's Dimension(8).value
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             return self._subscript(_sequence(self._evaluate(node.value, names)), node.slice[0].slice, names)
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("int", "tuple", "list") and len(node.args) == 1:
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value in ("int", "tuple", "list")
+            and len(node.args) == 1
+        ):
             inner = self._evaluate(node.args[0].value, names)
             return tuple(_sequence(inner)) if node.func.value != "int" else _known(inner)
         if isinstance(node, (cst.Call, cst.Attribute)) and self._shape_read is not None:
@@ -486,7 +534,9 @@ class _Sizes:
                 raise TypeError("index")
             return sequence[position]
         assert isinstance(index, cst.Slice)
-        bounds = [None if part is None else self._evaluate(part, names) for part in (index.lower, index.upper, index.step)]
+        bounds = [
+            None if part is None else self._evaluate(part, names) for part in (index.lower, index.upper, index.step)
+        ]
         if not all(bound is None or isinstance(bound, int) for bound in bounds):
             raise TypeError("slice")
         return tuple(sequence[slice(*bounds)])
@@ -521,7 +571,9 @@ def _arithmetic(left: object, operator: cst.BaseBinaryOp, right: object) -> obje
 
 
 # ----------------------------------------------------------------------------------------- output shape
-def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, weights: dict[str, tuple | None]) -> tuple | None:
+def _output_shape(
+    parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, weights: dict[str, tuple | None]
+) -> tuple | None:
     """The output's shape (batch first): compute_output_shape when k2t can evaluate it, else derived from call."""
     declared = parts.methods.get("compute_output_shape")
     if declared is not None:
@@ -532,7 +584,9 @@ def _output_shape(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple, wei
     if call is None or not call.params.params[1:]:
         return None
     keras_name = import_names(parts.layer_class.script.metadata)
-    shapes = _TensorShapes(keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None}, sizes)
+    shapes = _TensorShapes(
+        keras_name, {f"self.{attr}": shape for attr, shape in weights.items() if shape is not None}, sizes
+    )
     # `self.activation = keras.activations.get(...)`: an activation keeps its input's shape.
     shapes.elementwise = {
         f"self.{attr}" for attr, value in parts.attributes.items()
@@ -596,7 +650,11 @@ class _TensorShapes:
                 return self.shape(small.value, names) if small.value is not None else None
             if isinstance(small, cst.Expr):
                 continue  # self.add_loss(...): no name bound
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
                 names[small.targets[0].target.value] = self.static(small.value, names) or self.shape(small.value, names)
                 continue
             return None
@@ -633,7 +691,9 @@ class _TensorShapes:
             shape = shape_argument(node)
             return read_shape(shape, self.keras_name, lambda x: self.shape(x, names)) if shape is not None else None
         if name in ("keras.ops.reshape", "tensorflow.reshape"):
-            keras_keywords = {_TF_RESHAPE_KEYWORDS.get(key, key): value for key, value in keywords.items()}  # tf.reshape(tensor=, shape=)
+            keras_keywords = {
+                _TF_RESHAPE_KEYWORDS.get(key, key): value for key, value in keywords.items()
+            }  # tf.reshape(tensor=, shape=)
             return self._reshape(positional, keras_keywords, names)
         if name == "keras.ops.image.extract_patches":
             return self._patches(positional, keywords, names)
@@ -642,7 +702,9 @@ class _TensorShapes:
         if name in _MATMUL and len(positional) == 2 and not keywords:
             return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
         if name in _SHAPE_KEEPING:
-            tensors = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("x", "y", "x1", "x2")]
+            tensors = [
+                arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("x", "y", "x1", "x2")
+            ]
             result: tuple | None = ()
             for tensor in tensors:
                 result = _broadcast(result, self.shape(tensor, names))
@@ -668,7 +730,6 @@ class _TensorShapes:
             return (*tensor[:index], *tensor[index + 1 :]) if keepdims is False else None
         return None
 
-
     def _reshape(self, positional: list, keywords: dict, names: dict) -> tuple | None:
         """keras.ops.reshape as Keras's symbolic call shapes it (operation_utils.compute_reshape_output_shape): the
         new shape as given, a -1 open (None) since the input's batch is; batch first when its first size is None."""
@@ -678,7 +739,10 @@ class _TensorShapes:
         given = self.static(arguments[1], names)
         if given is None or not isinstance(given.value, tuple) or not given.value or given.value[0] not in (None, -1):
             return None  # not batch first: the shapes k2t follows are
-        if not all(size is None or isinstance(size, str) or isinstance(size, int) and (size > 0 or size == -1) for size in given.value):
+        if not all(
+            size is None or isinstance(size, str) or isinstance(size, int) and (size > 0 or size == -1)
+            for size in given.value
+        ):
             return None
         return tuple(None if size == -1 else size for size in given.value)
 
@@ -690,7 +754,10 @@ class _TensorShapes:
         images = self.shape(given["images"], names) if "images" in given else None
         if images is None or len(images) != 4 or "size" not in given:
             return None
-        if _literal(given.get("dilation_rate"), default=1) != 1 or _literal(given.get("padding"), default="valid") != "valid":
+        if (
+            _literal(given.get("dilation_rate"), default=1) != 1
+            or _literal(given.get("padding"), default="valid") != "valid"
+        ):
             return None
         if _literal(given.get("data_format"), default=None) not in (None, "channels_last"):
             return None
@@ -699,7 +766,16 @@ class _TensorShapes:
         if size is None or strides is None:
             return None
         try:
-            counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Subtract(), size[axis - 1]), cst.FloorDivide(), strides[axis - 1]), cst.Add(), 1) for axis in (1, 2)]
+            counts = [
+                _arithmetic(
+                    _arithmetic(
+                        _arithmetic(images[axis], cst.Subtract(), size[axis - 1]), cst.FloorDivide(), strides[axis - 1]
+                    ),
+                    cst.Add(),
+                    1,
+                )
+                for axis in (1, 2)
+            ]
             values = _arithmetic(_arithmetic(size[0], cst.Multiply(), size[1]), cst.Multiply(), images[3])
         except TypeError:
             return None  # an open size: Keras's shape has None there
@@ -714,14 +790,36 @@ class _TensorShapes:
             return None
         if self._window(given["rates"], names) != (1, 1):
             return None
-        images, size, strides = self.shape(given["images"], names), self._window(given["sizes"], names), self._window(given["strides"], names)
+        images, size, strides = (
+            self.shape(given["images"], names),
+            self._window(given["sizes"], names),
+            self._window(given["strides"], names),
+        )
         if images is None or len(images) != 4 or size is None or strides is None:
             return None
         try:
             if _literal(given["padding"]) == "SAME":  # TensorFlow pads to ceil(n / stride) windows
-                counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Add(), strides[axis - 1]), cst.Subtract(), 1), cst.FloorDivide(), strides[axis - 1]) for axis in (1, 2)]
+                counts = [
+                    _arithmetic(
+                        _arithmetic(_arithmetic(images[axis], cst.Add(), strides[axis - 1]), cst.Subtract(), 1),
+                        cst.FloorDivide(),
+                        strides[axis - 1],
+                    )
+                    for axis in (1, 2)
+                ]
             else:
-                counts = [_arithmetic(_arithmetic(_arithmetic(images[axis], cst.Subtract(), size[axis - 1]), cst.FloorDivide(), strides[axis - 1]), cst.Add(), 1) for axis in (1, 2)]
+                counts = [
+                    _arithmetic(
+                        _arithmetic(
+                            _arithmetic(images[axis], cst.Subtract(), size[axis - 1]),
+                            cst.FloorDivide(),
+                            strides[axis - 1],
+                        ),
+                        cst.Add(),
+                        1,
+                    )
+                    for axis in (1, 2)
+                ]
             values = _arithmetic(_arithmetic(size[0], cst.Multiply(), size[1]), cst.Multiply(), images[3])
         except TypeError:
             return None  # an open size: Keras's shape has None there
@@ -732,7 +830,10 @@ class _TensorShapes:
         if not isinstance(node, (cst.List, cst.Tuple)) or len(node.elements) != 4:
             return None
         values = [self.static(element.value, names) for element in node.elements]
-        if any(value is None or not value.is_number for value in values) or (values[0].value, values[3].value) != (1, 1):
+        if any(value is None or not value.is_number for value in values) or (values[0].value, values[3].value) != (
+            1,
+            1,
+        ):
             return None
         return (values[1].value, values[2].value)
 
@@ -744,7 +845,11 @@ class _TensorShapes:
         if value.is_number and value.value is not None:
             return (value.value, value.value)
         pair = value.value
-        return pair if isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, (int, str)) for v in pair) else None
+        return (
+            pair
+            if isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, (int, str)) for v in pair)
+            else None
+        )
 
 
 @dataclass(frozen=True)
@@ -796,11 +901,15 @@ def _literal(node: cst.BaseExpression | None, default: object = None) -> object:
         return ...
 
 
-
-
 # ----------------------------------------------------------------------------------------- the class, rewritten
-def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls: dict[int, str], statements: dict[int, list[str]],
-                          expressions: dict[int, str], todos: list[Todo]) -> None:
+def rewrite_layer_classes(
+    script: KerasScript,
+    classes: list[LayerClass],
+    calls: dict[int, str],
+    statements: dict[int, list[str]],
+    expressions: dict[int, str],
+    todos: list[Todo],
+) -> None:
     """Rewrite each custom layer class the translated models use (once), into the plan's tables: calls and
     expressions (ScriptPlan.calls / .expressions, by id() of the original node), statements (ScriptPlan.statements),
     and ``todos``, in place of the parser's notes on the Keras names of the class."""
@@ -820,7 +929,9 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
         calls.update(added)
         found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in problems)
         for decorator in layer_class.node.decorators:
-            if keras_name(decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator):
+            if keras_name(
+                decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+            ):
                 expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
                 superseded.append(_range(positions, decorator))
         for name, method in parts.methods.items():
@@ -831,13 +942,21 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
             if name == "call":
                 expressions[id(method.name)] = "forward"
             sublayer_calls = _sublayer_calls(sublayers) if sublayers is not None and name == "call" else None
-            other_calls = _both(sublayer_calls, _activation_calls(layer_class, keras_name)) if name == "__init__" else sublayer_calls
-            rewrite = rewrite_ops(method, keras_name, device=_input_device(method) if name == "call" else None, calls=other_calls)
+            other_calls = (
+                _both(sublayer_calls, _activation_calls(layer_class, keras_name))
+                if name == "__init__"
+                else sublayer_calls
+            )
+            rewrite = rewrite_ops(
+                method, keras_name, device=_input_device(method) if name == "call" else None, calls=other_calls
+            )
             calls.update(rewrite.replacements)
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops), and so
             # is a sublayer's (its torch constructor, k2t.translate.sublayers).
-            replaced = [_range(positions, weight.statement) for weight in parts.weights] + [_range(positions, s) for s in seeds]
+            replaced = [_range(positions, weight.statement) for weight in parts.weights] + [
+                _range(positions, s) for s in seeds
+            ]
             if sublayers is not None:
                 replaced += [_range(positions, statement) for statement in _sublayer_statements(parts, sublayers)]
                 superseded += replaced
@@ -854,7 +973,9 @@ def rewrite_layer_classes(script: KerasScript, classes: list[LayerClass], calls:
 
 def _sublayer_statements(parts: LayerClassParts, sublayers: Sublayers) -> list[cst.CSTNode]:
     init = parts.methods.get("__init__")
-    return [statement for statement in (_body(init) if init is not None else []) if id(statement) in sublayers.statements]
+    return [
+        statement for statement in (_body(init) if init is not None else []) if id(statement) in sublayers.statements
+    ]
 
 
 def _sublayer_calls(sublayers: Sublayers) -> CallRewrite:
@@ -873,10 +994,18 @@ def _sublayer_calls(sublayers: Sublayers) -> CallRewrite:
 def _rewrite_super_calls(method: cst.FunctionDef, calls: dict[int, str], statements: dict[int, list[str]]) -> None:
     """``super().__init__(**kwargs)`` -> ``super().__init__()``; ``super().build(input_shape)`` goes."""
     for statement in _body(method):
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
+        if (
+            not isinstance(statement, cst.SimpleStatementLine)
+            or len(statement.body) != 1
+            or not isinstance(statement.body[0], cst.Expr)
+        ):
             continue
         call = statement.body[0].value
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Call)):
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and isinstance(call.func.value, cst.Call)
+        ):
             continue
         if not (isinstance(call.func.value.func, cst.Name) and call.func.value.func.value == "super"):
             continue
@@ -900,10 +1029,16 @@ def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName)
     tensor = f"self.{weight.attr}"
     trainable = _literal(arguments.get("trainable"), default=True)
     if not isinstance(trainable, bool):
-        raise Unsupported("K2T102", "add_weight(trainable=...) must be True or False", _pos(script, arguments["trainable"]))
+        raise Unsupported(
+            "K2T102", "add_weight(trainable=...) must be True or False", _pos(script, arguments["trainable"])
+        )
     dtype = _literal(arguments.get("dtype"), default=None)
     if dtype not in (None, "float32"):
-        raise Unsupported("K2T102", f"add_weight(dtype={dtype!r}) is not translated (k2t makes float32 weights)", _pos(script, arguments["dtype"]))
+        raise Unsupported(
+            "K2T102",
+            f"add_weight(dtype={dtype!r}) is not translated (k2t makes float32 weights)",
+            _pos(script, arguments["dtype"]),
+        )
     name = _literal(arguments.get("name"), default=None)
     initializer = arguments.get("initializer")
     what = f"Keras add_weight {name!r}" if isinstance(name, str) else "Keras add_weight"
@@ -915,7 +1050,9 @@ def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName)
     torch_fans = dims is not None and len(dims) == 2 and chosen == "glorot_uniform"  # xavier's fans are symmetric
     value = _value(initializer, script) if initializer is not None else None
     if dims is None and _needs_fans(value):
-        raise Unsupported("K2T111", f"{what}: k2t computes Keras's fans from a shape written as a tuple", _pos(script, shape_node))
+        raise Unsupported(
+            "K2T111", f"{what}: k2t computes Keras's fans from a shape written as a tuple", _pos(script, shape_node)
+        )
     lines.extend(initializer_lines(value, default, tensor, fan_in, fan_out, torch_fans=torch_fans))
     return _comments_trailing(lines)
 
@@ -973,7 +1110,9 @@ def _value(node: cst.BaseExpression, script: KerasScript) -> Value:
         name = keras_name(node.func)
         if name is not None:
             args = tuple(_value(arg.value, script) for arg in node.args if arg.keyword is None)
-            kwargs = tuple((arg.keyword.value, _value(arg.value, script)) for arg in node.args if arg.keyword is not None)
+            kwargs = tuple(
+                (arg.keyword.value, _value(arg.value, script)) for arg in node.args if arg.keyword is not None
+            )
             return Value(code, pos, keras_call=KerasCall(name, args, kwargs, pos))
     name = keras_name(node)
     return Value(code, pos, keras_ref=name) if name is not None else Value(code, pos)

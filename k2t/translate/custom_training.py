@@ -53,7 +53,9 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
             plan.todos.append(Todo(gradient.statement, exc.code, exc.message, exc.pos or gradient.pos))
     for applied in training.applied:
         if id(applied) not in used:
-            message = f"`{applied.optimizer}.apply_gradients(...)` of gradients no `tape.gradient(...)` k2t translates made"
+            message = (
+                f"`{applied.optimizer}.apply_gradients(...)` of gradients no `tape.gradient(...)` k2t translates made"
+            )
             plan.todos.append(Todo(applied.statement, "K2T100", message, applied.pos))
     for clip in training.clips:
         if id(clip) not in used:
@@ -67,7 +69,9 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
     for call in training.model_calls:
         by_statement.setdefault(id(call.statement), []).append(call)
     # fit / evaluate / predict written on the same line replace it whole from the script's text.
-    data_calls = {id(call.statement) for call in script.calls if call.statement is not None and call.method in _DATA_METHODS}
+    data_calls = {
+        id(call.statement) for call in script.calls if call.statement is not None and call.method in _DATA_METHODS
+    }
     for calls in by_statement.values():
         try:
             if id(calls[0].statement) in data_calls:
@@ -82,7 +86,17 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
 
 
 _DATA_METHODS = frozenset(
-    {"fit", "evaluate", "predict", "fit_generator", "evaluate_generator", "predict_generator", "train_on_batch", "test_on_batch", "predict_on_batch"}
+    {
+        "fit",
+        "evaluate",
+        "predict",
+        "fit_generator",
+        "evaluate_generator",
+        "predict_generator",
+        "train_on_batch",
+        "test_on_batch",
+        "predict_on_batch",
+    }
 )
 
 
@@ -93,24 +107,37 @@ def _clips_of(gradient: TapeGradient, clips: list[GradientClip]) -> list[Gradien
     while True:
         following = [clip for clip in clips if clip.source == name and clip not in chain]
         if len(following) > 1:
-            raise Unsupported("K2T150", f"the gradients `{name}` are clipped by several tf.clip_by_global_norm calls; k2t does not translate that")
+            raise Unsupported(
+                "K2T150",
+                f"the gradients `{name}` are clipped by several tf.clip_by_global_norm calls; k2t does not translate that",
+            )
         if not following:
             return chain
         chain.append(following[0])
         name = following[0].result
 
 
-def _applied_for(gradient: TapeGradient, clips: list[GradientClip], applied: list[AppliedGradients]) -> AppliedGradients:
+def _applied_for(
+    gradient: TapeGradient, clips: list[GradientClip], applied: list[AppliedGradients]
+) -> AppliedGradients:
     grads = clips[-1].result if clips else gradient.grads
     matching = [item for item in applied if item.grads == grads and item.model == gradient.model]
     if len(matching) != 1:
         how = "no" if not matching else "several"
-        raise Unsupported("K2T100", f"`{grads}` is applied by {how} `optimizer.apply_gradients(zip({grads}, {gradient.model}.trainable_weights))`")
+        raise Unsupported(
+            "K2T100",
+            f"`{grads}` is applied by {how} `optimizer.apply_gradients(zip({grads}, {gradient.model}.trainable_weights))`",
+        )
     return matching[0]
 
 
 def _update(
-    script: KerasScript, gradient: TapeGradient, clips: list[GradientClip], applied: AppliedGradients, modules: dict[int, ModulePlan], plan: ScriptPlan
+    script: KerasScript,
+    gradient: TapeGradient,
+    clips: list[GradientClip],
+    applied: AppliedGradients,
+    modules: dict[int, ModulePlan],
+    plan: ScriptPlan,
 ) -> None:
     """zero_grad + backward where the gradients are taken, the clips where they are, step where the gradients are
     applied, the optimizer built over the model."""
@@ -125,14 +152,25 @@ def _update(
             raise Unsupported("K2T150", message)
     models = {item.model for item in script.custom_training.applied if item.built_statement is applied.built_statement}
     if len(models) > 1:
-        raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` updates several models ({', '.join(sorted(models))}); k2t does not translate that", applied.pos)
+        raise Unsupported(
+            "K2T121",
+            f"the optimizer `{applied.optimizer}` updates several models ({', '.join(sorted(models))}); k2t does not translate that",
+            applied.pos,
+        )
     tape = gradient.tape.items[0].asname.name  # type: ignore[union-attr]
     others = _other_reads(script, gradient.statement, tape.value, {id(gradient.statement)}, bound=tape)
     if others:
         # `tape.watch(x)`, a second `tape.gradient(...)`: torch has no tape object to stand for it.
-        raise Unsupported("K2T150", f"the tape `{tape.value}` is used other than by `tape.gradient(...)` (line {others[0]}); k2t does not translate that")
+        raise Unsupported(
+            "K2T150",
+            f"the tape `{tape.value}` is used other than by `tape.gradient(...)` (line {others[0]}); k2t does not translate that",
+        )
     if applied.built_statement.body[0].targets[0].target.value != applied.optimizer:  # type: ignore[attr-defined]
-        raise Unsupported("K2T121", f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`", applied.pos)
+        raise Unsupported(
+            "K2T121",
+            f"the optimizer `{applied.optimizer}` is not built as `{applied.optimizer} = keras.optimizers...(...)`",
+            applied.pos,
+        )
     model_line = applied.instance.model.pos[0]
     built_line = applied.built.pos[0]
     if built_line < model_line:
@@ -154,10 +192,14 @@ def _update(
         # tf.clip_by_global_norm scales by clip_norm / max(norm, clip_norm), torch by clip_norm / (norm + 1e-6) when
         # that is below 1: a relative difference of 1e-6 / norm. Both give the norm before clipping.
         norm = f"{clip.norm} = " if clip.norm else ""
-        plan.statements[id(clip.statement)] = [f"{norm}torch.nn.utils.clip_grad_norm_({applied.model}.parameters(), {clip.clip_norm})"]
+        plan.statements[id(clip.statement)] = [
+            f"{norm}torch.nn.utils.clip_grad_norm_({applied.model}.parameters(), {clip.clip_norm})"
+        ]
 
 
-def _other_reads(script: KerasScript, statement: cst.CSTNode, name: str, allowed: set[int], bound: cst.Name | None = None) -> list[int]:
+def _other_reads(
+    script: KerasScript, statement: cst.CSTNode, name: str, allowed: set[int], bound: cst.Name | None = None
+) -> list[int]:
     """Lines of the reads of ``name`` outside the statements in ``allowed`` (and other than ``bound``, where a
     `with` binds it), in the function that holds ``statement`` (or at the module's top level: then outside
     every function and class)."""
@@ -221,7 +263,9 @@ def _translate_objects(script: KerasScript, calls: list[ObjectCall], plan: Scrip
             plan.todos.append(Todo(call.built_statement, exc.code, exc.message, exc.pos or call.built.pos))
             continue
         if not generated:
-            plan.todos.append(Todo(call.node, "K2T100", f"the Keras object `{call.variable}` is not translated", call.pos))
+            plan.todos.append(
+                Todo(call.node, "K2T100", f"the Keras object `{call.variable}` is not translated", call.pos)
+            )
         elif call.method is None and call.built.name.startswith("keras.losses."):
             losses[id(call.node)] = generated
             plan.calls[id(call.node)] = _loss_call(generated, *call.args, plan)
@@ -239,13 +283,22 @@ def _loss_call(generated: str, y_true: str, y_pred: str, plan: ScriptPlan) -> st
 def _object(script: KerasScript, call: ObjectCall, called: bool, plan: ScriptPlan) -> str:
     """The generated function (a loss) or class (a metric) the object's construction becomes.
     ``called``: the script calls objects of this metric class, which then get ``__call__``."""
-    value = Value(code=script.module.code_for_node(call.built_statement.body[0].value), pos=call.built.pos, keras_call=call.built)  # type: ignore[attr-defined]
+    value = Value(
+        code=script.module.code_for_node(call.built_statement.body[0].value), pos=call.built.pos, keras_call=call.built
+    )  # type: ignore[attr-defined]
     if call.built.name.startswith("keras.losses."):
         # No final activation is folded in: the loss reads whatever the script hands it, as Keras's does.
         loss = plan_loss(value, "")
         return plan.name(plan.add_helper(loss.helper).name)
     class_name = call.built.short_name
-    context: dict[str, object] = {"keras": class_name, "callable": called, "mean": False, "state": "", "function": "", "arguments": ""}
+    context: dict[str, object] = {
+        "keras": class_name,
+        "callable": called,
+        "mean": False,
+        "state": "",
+        "function": "",
+        "arguments": "",
+    }
     if call.built.name == MEAN:
         context["mean"] = True
         _mean_arguments(call, value)
@@ -276,25 +329,36 @@ def _target(call: ObjectCall) -> str:
     return call.built_statement.body[0].targets[0].target.value  # type: ignore[attr-defined]
 
 
-def _model_calls(calls: list[DirectModelCall], losses: dict[int, str], modules: dict[int, ModulePlan], plan: ScriptPlan) -> list[str]:
+def _model_calls(
+    calls: list[DirectModelCall], losses: dict[int, str], modules: dict[int, ModulePlan], plan: ScriptPlan
+) -> list[str]:
     """``logits = model(x, training=True)`` -> ``model.train()`` then ``logits = model(<x as a tensor>)``; the
     statement's other translated calls (a loss object's) are rewritten with it."""
     modes = {(call.model, call.training) for call in calls}
     if len({model for model, _ in modes}) != len(modes):
-        raise Unsupported("K2T140", f"`{calls[0].model}` is called in training and in inference mode on one line; k2t does not translate that", calls[0].pos)
+        raise Unsupported(
+            "K2T140",
+            f"`{calls[0].model}` is called in training and in inference mode on one line; k2t does not translate that",
+            calls[0].pos,
+        )
     replacements = dict(plan.calls)
     for call in calls:
         replacements[id(call.node)] = _model_call(call, modules, plan)
     replacer = _Replacer(replacements, losses, {id(call.node) for call in calls}, plan)
     statement = calls[0].statement.visit(replacer).with_changes(leading_lines=[])
-    switches = [f"{model}.{'train' if training else 'eval'}()" for model, training in dict.fromkeys((call.model, call.training) for call in calls)]
+    switches = [
+        f"{model}.{'train' if training else 'eval'}()"
+        for model, training in dict.fromkeys((call.model, call.training) for call in calls)
+    ]
     return [*switches, cst.Module(body=[]).code_for_node(statement).rstrip("\n")]
 
 
 def _model_call(call: DirectModelCall, modules: dict[int, ModulePlan], plan: ScriptPlan) -> str:
     module = modules.get(id(call.instance.model))
     if module is None:
-        raise Unsupported("K2T103", f"the model `{call.model}` is not translated, so neither is this call of it", call.pos)
+        raise Unsupported(
+            "K2T103", f"the model `{call.model}` is not translated, so neither is this call of it", call.pos
+        )
     dtypes = input_dtypes(module)
     if len(dtypes) != 1:
         raise Unsupported("K2T140", f"`{call.model}(...)` of a model with several inputs is not translated", call.pos)
@@ -314,7 +378,12 @@ class _Replacer(cst.CSTTransformer):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and not original_node.args and id(func.value) in self.models:
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "numpy"
+            and not original_node.args
+            and id(func.value) in self.models
+        ):
             # `model(x).numpy()`: torch's output may require grad and sit on the GPU; Keras's is a plain value.
             value = cst.Module(body=[]).code_for_node(updated_node.func.value)  # type: ignore[attr-defined]
             return cst.parse_expression(f"{value}.detach().cpu().numpy()")

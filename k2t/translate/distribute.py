@@ -20,10 +20,20 @@ from ..ir import KerasScript
 from ..parse import Todo
 
 # Top-level names templates/distributed.py.j2 defines (emit renames them away from the script's names).
-DISTRIBUTED_DEFINITIONS = ("world_size", "rank", "ReplicaForward", "replicated", "same_order", "replica_rows", "summed_over_processes")
+DISTRIBUTED_DEFINITIONS = (
+    "world_size",
+    "rank",
+    "ReplicaForward",
+    "replicated",
+    "same_order",
+    "replica_rows",
+    "summed_over_processes",
+)
 
 # The generated callbacks that write files (templates/callbacks/): rank 0's alone run (k2t.emit.file_callbacks).
-FILE_CALLBACKS = frozenset({"callbacks/model_checkpoint.py.j2", "callbacks/csv_logger.py.j2", "callbacks/tensorboard.py.j2"})
+FILE_CALLBACKS = frozenset(
+    {"callbacks/model_checkpoint.py.j2", "callbacks/csv_logger.py.j2", "callbacks/tensorboard.py.j2"}
+)
 _SAVING = frozenset({"save", "save_weights"})
 
 
@@ -42,7 +52,14 @@ def translate_distributed_training(script: KerasScript, plan) -> None:
         reason = _not_shared(script, plan)
         if reason:
             first = distribution.strategies[0]
-            plan.todos.append(Todo(first, "K2T150", f"tf.distribute.MirroredStrategy: {reason}; the script trains as one process", distribution.mirrored))
+            plan.todos.append(
+                Todo(
+                    first,
+                    "K2T150",
+                    f"tf.distribute.MirroredStrategy: {reason}; the script trains as one process",
+                    distribution.mirrored,
+                )
+            )
             plan.distributed = False
         else:
             _save_on_rank_zero(script, plan)
@@ -59,7 +76,9 @@ def _replace_in_translated_call(ident: int, replica_calls: dict[int, tuple[tuple
     for call in calls:  # innermost first: the call whose text holds the argument as written
         if call in plan.calls and text in plan.calls[call]:
             count = plan.calls[ident]
-            plan.calls[call] = plan.calls[call].replace(text, count if count.isidentifier() or count.isdigit() else f"({count})")
+            plan.calls[call] = plan.calls[call].replace(
+                text, count if count.isidentifier() or count.isdigit() else f"({count})"
+            )
             return
 
 
@@ -88,6 +107,8 @@ def _save_on_rank_zero(script: KerasScript, plan) -> None:
             continue
         lines = plan.statements.get(id(call.statement))
         if lines and len(lines) == 1 and isinstance(call.statement, cst.SimpleStatementLine):
-            plan.statements[id(call.statement)] = [f"if {rank} == 0:  # the processes hold the same weights: one writes them\n    {lines[0]}\n"]
+            plan.statements[id(call.statement)] = [
+                f"if {rank} == 0:  # the processes hold the same weights: one writes them\n    {lines[0]}\n"
+            ]
         else:
             plan.calls[id(call.node)] = f"({plan.calls[id(call.node)]} if {rank} == 0 else None)"

@@ -16,7 +16,10 @@ INTEGER = "np.int64"
 # Layers whose input is a table index: Keras casts it to an integer (so does the converted forward).
 _READS_IDS = frozenset({"Embedding"})
 # Losses that read the targets as class indices (their templates, with and without logits).
-_SPARSE_LOSS_TEMPLATES = ("losses/sparse_categorical_crossentropy.py.j2", "losses/sparse_categorical_crossentropy_from_logits.py.j2")
+_SPARSE_LOSS_TEMPLATES = (
+    "losses/sparse_categorical_crossentropy.py.j2",
+    "losses/sparse_categorical_crossentropy_from_logits.py.j2",
+)
 
 
 def input_dtypes(module: ModulePlan) -> list[str]:

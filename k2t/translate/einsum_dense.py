@@ -41,7 +41,9 @@ class EinsumShapes:
     fan_out: int
 
 
-def einsum_shapes(equation: str, bias_axes: str | None, input_shape: list[int | None], output_shape: list[int | None], pos: Pos) -> EinsumShapes:
+def einsum_shapes(
+    equation: str, bias_axes: str | None, input_shape: list[int | None], output_shape: list[int | None], pos: Pos
+) -> EinsumShapes:
     """keras.layers.einsum_dense._analyze_einsum_string for an input of ``input_shape`` (batch excluded)."""
 
     def refuse(why: str) -> Unsupported:
@@ -75,7 +77,13 @@ def einsum_shapes(equation: str, bias_axes: str | None, input_shape: list[int | 
             raise refuse(f"the output axis {dim!r} is in neither the input nor the kernel")
     kernel, fan_in, fan_out = [], 1, 1
     for dim in weight_spec:
-        size = output[output_axis[dim]] if dim in output_axis else full_input[input_axis[dim]] if dim in input_axis else None
+        size = (
+            output[output_axis[dim]]
+            if dim in output_axis
+            else full_input[input_axis[dim]]
+            if dim in input_axis
+            else None
+        )
         if not isinstance(size, int):
             raise refuse(f"k2t needs the size of the kernel axis {dim!r} as a literal")
         kernel.append(size)
@@ -117,8 +125,12 @@ def convert_einsum_dense(ctx: LayerContext) -> LayerPlan:
     if not isinstance(equation, str) or given is None:
         raise Unsupported("K2T102", "EinsumDense needs a literal equation and output_shape", ctx.layer.pos)
     output_shape = [given] if isinstance(given, int) else list(given) if isinstance(given, (list, tuple)) else None
-    if output_shape is None or not all(size is None or (isinstance(size, int) and not isinstance(size, bool)) for size in output_shape):
-        raise Unsupported("K2T102", f"EinsumDense(output_shape={given!r}) is not translated: k2t takes ints and None", ctx.layer.pos)
+    if output_shape is None or not all(
+        size is None or (isinstance(size, int) and not isinstance(size, bool)) for size in output_shape
+    ):
+        raise Unsupported(
+            "K2T102", f"EinsumDense(output_shape={given!r}) is not translated: k2t takes ints and None", ctx.layer.pos
+        )
     bias_axes = ctx.literal("bias_axes", 3, None)
     if bias_axes is not None and not isinstance(bias_axes, str):
         raise Unsupported("K2T102", f"EinsumDense(bias_axes={bias_axes!r}) is not translated", ctx.layer.pos)
@@ -126,16 +138,25 @@ def convert_einsum_dense(ctx: LayerContext) -> LayerPlan:
     ctx.keras_layout()  # the equation names Keras's (channels-last) axes
     shapes = einsum_shapes(equation, bias_axes, [static_int(size) for size in ctx.shape], output_shape, ctx.layer.pos)
     ctx.helpers.append(Helper("EinsumDense", "layers/einsum_dense.py.j2"))
-    args = [f"\"{equation}\"", repr(shapes.kernel)]
+    args = [f'"{equation}"', repr(shapes.kernel)]
     if shapes.bias is not None:
         args.append(repr(shapes.bias))
     kernel, bias = f"{ctx.self_attr}.kernel", f"{ctx.self_attr}.bias"
-    init = initializer_lines(ctx.layer.kwarg("kernel_initializer"), "glorot_uniform", kernel, str(shapes.fan_in), str(shapes.fan_out), torch_fans=False)
+    init = initializer_lines(
+        ctx.layer.kwarg("kernel_initializer"),
+        "glorot_uniform",
+        kernel,
+        str(shapes.fan_in),
+        str(shapes.fan_out),
+        torch_fans=False,
+    )
     regularizers = regularizer_terms(ctx.layer.kwarg("kernel_regularizer"), kernel)
     params = math.prod(shapes.kernel)
     if shapes.bias is not None:
         fan_in, fan_out = _keras_fans(shapes.bias)
-        init += initializer_lines(ctx.layer.kwarg("bias_initializer"), "zeros", bias, str(fan_in), str(fan_out), torch_fans=False)
+        init += initializer_lines(
+            ctx.layer.kwarg("bias_initializer"), "zeros", bias, str(fan_in), str(fan_out), torch_fans=False
+        )
         regularizers += regularizer_terms(ctx.layer.kwarg("bias_regularizer"), bias)
         params += math.prod(shapes.bias)
     ctx.shape = known(shapes.output)

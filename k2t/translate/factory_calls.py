@@ -43,7 +43,9 @@ def factory_call_groups(models: list[ModelSpec]) -> list[list[ModelSpec]]:
     return [group for group in groups.values() if len(group) > 1]
 
 
-def shared_module(script: KerasScript, group: list[ModelSpec], plan: ScriptPlan, translate_one: TranslateOne) -> ModulePlan:
+def shared_module(
+    script: KerasScript, group: list[ModelSpec], plan: ScriptPlan, translate_one: TranslateOne
+) -> ModulePlan:
     """The one module every call of the factory builds; the factory's signature and calls are rewritten in ``plan``."""
     sized_by_parameters = False
     modules = [translate_one(spec, set(plan.taken), sized_by_parameters) for spec in group]
@@ -61,7 +63,9 @@ def shared_module(script: KerasScript, group: list[ModelSpec], plan: ScriptPlan,
         )
         raise Unsupported("K2T103", message, group[0].pos)
     module = translate_one(group[0], plan.taken, sized_by_parameters)  # the one kept: its class name is taken
-    differing = [index for index, param in enumerate(module.params) if len({m.params[index].argument for m in modules}) > 1]
+    differing = [
+        index for index, param in enumerate(module.params) if len({m.params[index].argument for m in modules}) > 1
+    ]
     if differing:
         _pass_through_factory(script, group, module, modules, differing, plan)
     module.one_feature_at_a_call = _one_feature_at_a_call(module, modules)
@@ -78,7 +82,12 @@ def _one_feature_at_a_call(module: ModulePlan, modules: list[ModulePlan]) -> boo
 
 
 def _pass_through_factory(
-    script: KerasScript, group: list[ModelSpec], module: ModulePlan, modules: list[ModulePlan], differing: list[int], plan: ScriptPlan
+    script: KerasScript,
+    group: list[ModelSpec],
+    module: ModulePlan,
+    modules: list[ModulePlan],
+    differing: list[int],
+    plan: ScriptPlan,
 ) -> None:
     """Each constructor argument that differs by call: a keyword parameter of the factory, passed by each call."""
     built_by = group[0].built_by
@@ -105,7 +114,11 @@ def _pass_through_factory(
         given = [f"{keyword}={built.params[index].argument}" for keyword, index in zip(keywords, differing)]
         if passed.setdefault(id(spec.built_by.call), given) != given:
             # One call walked several times (an unrolled loop) whose models take different sizes.
-            raise Unsupported("K2T103", f"{function.name.value}() is called here for models that take different `{keywords[0]}`", spec.built_by.pos)
+            raise Unsupported(
+                "K2T103",
+                f"{function.name.value}() is called here for models that take different `{keywords[0]}`",
+                spec.built_by.pos,
+            )
     plan.added_parameters[id(function)] = keywords
     plan.added_keywords.update(passed)
 
@@ -118,7 +131,12 @@ def _first_difference(modules: list[ModulePlan]) -> tuple[str, str] | None:
     """The first line where two modules' classes differ (names aside), or None when they are the same code."""
     from ..emit import render_module  # emit renders the plans this package makes
 
-    texts = [render_module(dataclasses.replace(m, class_name="Net", keras_name="model", var="model"), summary=False).splitlines() for m in modules]
+    texts = [
+        render_module(
+            dataclasses.replace(m, class_name="Net", keras_name="model", var="model"), summary=False
+        ).splitlines()
+        for m in modules
+    ]
     names = [[p.name for p in m.params] for m in modules]
     for text, params in zip(texts[1:], names[1:]):
         if text != texts[0] or params != names[0]:

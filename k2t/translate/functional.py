@@ -65,7 +65,11 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     input_shapes: list[list[Dim]] = []
     for node in graph.inputs:
         shape = []
-        values = input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer") if node.input_shape is not None else ()
+        values = (
+            input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer")
+            if node.input_shape is not None
+            else ()
+        )
         for i, value in enumerate(values):
             role = f"{node.var}_features" if len(values) == 1 else f"{node.var}_dim_{i}"
             shape.append(declared_dim(value, builder, role))
@@ -90,8 +94,12 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
     codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
     tuple_items: dict[int, object] = {}  # id(node) -> the TensorCallPlan of the call whose tuple holds it
-    unpacked_shapes: dict[tuple[int, int], list] = {}  # (statement, layer) of a call unpacked into names -> output shapes
-    masks: dict[int, str | None] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
+    unpacked_shapes: dict[
+        tuple[int, int], list
+    ] = {}  # (statement, layer) of a call unpacked into names -> output shapes
+    masks: dict[
+        int, str | None
+    ] = {}  # id(node) -> the variable holding its Keras mask (Embedding(mask_zero=True), Masking)
     unpacked_masks: dict[tuple[int, int], str | None] = {}  # the mask of an unpacked call's first output
     # A mask made from the model's one input (Embedding(mask_zero=True) on the input): the mask's variable -> the
     # same mask as an expression of the input `x`, for a model whose output carries it (ModulePlan.output_mask).
@@ -106,11 +114,15 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         if node.output_index is not None and call_key in unpacked_shapes:
             # A further output of a call whose line, `out, state_h, state_c = self.lstm(x)`, is already written.
             state[id(node)] = (out, unpacked_shapes[call_key][node.output_index], "keras")
-            masks[id(node)] = unpacked_masks[call_key] if node.output_index == 0 else None  # Keras's states carry no mask
+            masks[id(node)] = (
+                unpacked_masks[call_key] if node.output_index == 0 else None
+            )  # Keras's states carry no mask
             continue
         inputs = [state[id(parent)] for parent in node.inputs]
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
-            merged_mask, mask_lines = merged_masks(layer, [masks.get(id(parent)) for parent in node.inputs], f"{out}_mask")
+            merged_mask, mask_lines = merged_masks(
+                layer, [masks.get(id(parent)) for parent in node.inputs], f"{out}_mask"
+            )
             masks[id(node)] = merged_mask
             result = convert_merge(layer, [MergeInput(*item) for item in inputs], out)
             codes[id(node)] = NodeCode(None, inputs, layer)
@@ -119,7 +131,11 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             state[id(node)] = (out, result.shape, result.layout)
             node_plans.append((node, None))
             continue
-        several = registry.TENSOR_CALLS.get(layer.short_name) if layer.model is None and layer.name.startswith("keras.layers.") else None
+        several = (
+            registry.TENSOR_CALLS.get(layer.short_name)
+            if layer.model is None and layer.name.startswith("keras.layers.")
+            else None
+        )
         if several is not None and layer.short_name in registry.LAYERS and len(inputs) == 1 and not node.as_list:
             several = None  # a layer of one tensor as well (Lambda): its own converter
         if several is None and layer.layer_class is not None and (node.as_list or len(inputs) > 1):
@@ -129,10 +145,20 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             if id(node) in tuple_items:
                 call, template = tuple_items[id(node)], []  # an item of a tuple whose first item's line made it
             else:
-                ctx = LayerContext(builder, layer, attrs[node.layer_id], list(inputs[0][1]) if inputs else [], "keras", node is graph.nodes[-1])
+                ctx = LayerContext(
+                    builder,
+                    layer,
+                    attrs[node.layer_id],
+                    list(inputs[0][1]) if inputs else [],
+                    "keras",
+                    node is graph.nodes[-1],
+                )
                 try:
                     keywords = node.keywords or [None] * len(inputs)
-                    tensors = [registry.TensorInput(*item, keyword, masks.get(id(parent))) for item, keyword, parent in zip(inputs, keywords, node.inputs)]
+                    tensors = [
+                        registry.TensorInput(*item, keyword, masks.get(id(parent)))
+                        for item, keyword, parent in zip(inputs, keywords, node.inputs)
+                    ]
                     call = several(ctx, node, tensors)
                 except Unsupported as exc:
                     raise in_keras1_terms(exc, node.layer) from exc
@@ -140,7 +166,11 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
                 if node.output_index is not None:  # `out, scores = ...`: one line assigns every item the graph uses
                     items = ["_"] * len(call.shapes)
                     for sibling in graph.nodes:
-                        if sibling.statement is node.statement and sibling.layer_id == node.layer_id and sibling.output_index is not None:
+                        if (
+                            sibling.statement is node.statement
+                            and sibling.layer_id == node.layer_id
+                            and sibling.output_index is not None
+                        ):
                             items[sibling.output_index] = "{out}" if sibling is node else variables[id(sibling)]
                             tuple_items[id(sibling)] = call
                     template = [line.replace("{out}", ", ".join(items)) for line in call.lines]
@@ -353,7 +383,11 @@ def _without_final_activation(plan: LayerPlan, node_lines: list[str], source: st
     if plan.activation not in ("sigmoid", "softmax"):
         return None
     if plan.keras_class == "Dense":
-        return node_lines[:-1] + [f"{out} = self.{plan.attr}({source if len(node_lines) == 1 else out})"], out, plan.activation
+        return (
+            node_lines[:-1] + [f"{out} = self.{plan.attr}({source if len(node_lines) == 1 else out})"],
+            out,
+            plan.activation,
+        )
     return node_lines[:-1], source if len(node_lines) == 1 else out, plan.activation
 
 

@@ -21,15 +21,48 @@ from .signatures import METHOD_SIGNATURES
 # Keras 2's signatures (keras/engine/training.py), in argument order.
 GENERATOR_SIGNATURES: dict[str, tuple[str, ...]] = {
     "fit_generator": (
-        "generator", "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
-        "validation_freq", "class_weight", "max_queue_size", "workers", "use_multiprocessing", "shuffle", "initial_epoch",
+        "generator",
+        "steps_per_epoch",
+        "epochs",
+        "verbose",
+        "callbacks",
+        "validation_data",
+        "validation_steps",
+        "validation_freq",
+        "class_weight",
+        "max_queue_size",
+        "workers",
+        "use_multiprocessing",
+        "shuffle",
+        "initial_epoch",
     ),
-    "evaluate_generator": ("generator", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
-    "predict_generator": ("generator", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose"),
+    "evaluate_generator": (
+        "generator",
+        "steps",
+        "callbacks",
+        "max_queue_size",
+        "workers",
+        "use_multiprocessing",
+        "verbose",
+    ),
+    "predict_generator": (
+        "generator",
+        "steps",
+        "callbacks",
+        "max_queue_size",
+        "workers",
+        "use_multiprocessing",
+        "verbose",
+    ),
 }
 # Keras 3's own spellings when x is such batches.
 # Keras 1 names Keras 2 still read (its legacy interface), as the Keras 2 names.
-_KERAS1_NAMES = {"nb_epoch": "epochs", "max_q_size": "max_queue_size", "nb_worker": "workers", "pickle_safe": "use_multiprocessing"}
+_KERAS1_NAMES = {
+    "nb_epoch": "epochs",
+    "max_q_size": "max_queue_size",
+    "nb_worker": "workers",
+    "pickle_safe": "use_multiprocessing",
+}
 # Keras 1 counted samples, not batches; the batch size lives inside the generator, so no step count follows.
 _SAMPLE_COUNTS = {"samples_per_epoch": "steps_per_epoch", "nb_val_samples": "validation_steps", "val_samples": "steps"}
 # How batches are fetched (threads, processes, queue length): the batches and results do not change.
@@ -38,13 +71,27 @@ _FETCHING = frozenset({"max_queue_size", "workers", "use_multiprocessing"})
 # What each generated function takes (besides the model, optimizer and loss), by Keras name -> its parameter.
 _PARAMETERS: dict[str, dict[str, str]] = {
     "fit": {
-        "generator": "batches", "x": "batches", "steps_per_epoch": "steps_per_epoch", "epochs": "epochs",
-        "verbose": "verbose", "validation_data": "validation_data", "validation_steps": "validation_steps",
-        "shuffle": "shuffle", "initial_epoch": "initial_epoch", "callbacks": "callbacks",
+        "generator": "batches",
+        "x": "batches",
+        "steps_per_epoch": "steps_per_epoch",
+        "epochs": "epochs",
+        "verbose": "verbose",
+        "validation_data": "validation_data",
+        "validation_steps": "validation_steps",
+        "shuffle": "shuffle",
+        "initial_epoch": "initial_epoch",
+        "callbacks": "callbacks",
     },
-    "evaluate": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose", "return_dict": "return_dict"},
+    "evaluate": {
+        "generator": "batches",
+        "x": "batches",
+        "steps": "steps",
+        "verbose": "verbose",
+        "return_dict": "return_dict",
+    },
     "predict": {"generator": "batches", "x": "batches", "steps": "steps", "verbose": "verbose"},
 }
+
 
 @dataclass(frozen=True)
 class BatchSources:
@@ -52,7 +99,9 @@ class BatchSources:
 
     makers: frozenset[str]  # `def gen(...): ... yield` and `class Batches(keras.utils.Sequence)`
     variables: frozenset[str]  # `train_gen = gen(...)`
-    image_generators: frozenset[str] = frozenset()  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
+    image_generators: frozenset[str] = (
+        frozenset()
+    )  # `datagen = ImageDataGenerator(...)`: datagen.flow(...) makes batches
     # The tf.data pipelines (k2t.translate.tf_data): source text -> converted text; a variable holding one too.
     datasets: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,7 +139,10 @@ IMAGE_BATCH_METHODS = ("flow", "flow_from_directory", "flow_from_dataframe")
 
 
 def batch_sources(
-    source: str, sequence_classes: set[str], image_generators: frozenset[str] = frozenset(), datasets: Mapping[str, str] | None = None
+    source: str,
+    sequence_classes: set[str],
+    image_generators: frozenset[str] = frozenset(),
+    datasets: Mapping[str, str] | None = None,
 ) -> BatchSources:
     """The script's generator functions (a ``yield`` in their own body) and the names bound to their calls."""
     tree = ast.parse(source)
@@ -169,7 +221,11 @@ def batch_arguments(call: MethodCall) -> dict[str, Value]:
         if key == "y" and value.is_literal and value.literal is None:
             continue
         if key not in _PARAMETERS[kind]:
-            raise Unsupported("K2T130", f"{call.method}({key}=...) on batches from a generator or Sequence is not translated", value.pos)
+            raise Unsupported(
+                "K2T130",
+                f"{call.method}({key}=...) on batches from a generator or Sequence is not translated",
+                value.pos,
+            )
         translated[_PARAMETERS[kind][key]] = value
     if "batches" not in translated:
         raise Unsupported("K2T130", f"{call.method}() without its data is not translated", call.pos)

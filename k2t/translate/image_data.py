@@ -78,7 +78,16 @@ _TRANSFORMS = (*_AFFINE, "channel_shift_range", "brightness_range", "horizontal_
 # The methods' parameters the generated class has, in Keras's order up to the first it leaves out.
 _METHOD_PARAMETERS = {
     "flow": ("x", "y", "batch_size", "shuffle", "sample_weight", "seed"),
-    "flow_from_directory": ("directory", "target_size", "color_mode", "classes", "class_mode", "batch_size", "shuffle", "seed"),
+    "flow_from_directory": (
+        "directory",
+        "target_size",
+        "color_mode",
+        "classes",
+        "class_mode",
+        "batch_size",
+        "shuffle",
+        "seed",
+    ),
     # weight_col comes next in Keras: batches of (x, y, weights), which the generated fit does not read.
     "flow_from_dataframe": ("dataframe", "directory", "x_col", "y_col"),
     "fit": ("x", "augment", "rounds", "seed"),
@@ -91,7 +100,16 @@ _KEYWORD_ONLY = {
     "flow": ("ignore_class_split", "subset"),
     "flow_from_directory": ("follow_links", "subset", "interpolation", "keep_aspect_ratio"),
     "flow_from_dataframe": (
-        "target_size", "color_mode", "classes", "class_mode", "batch_size", "shuffle", "seed", "subset", "interpolation", "validate_filenames",
+        "target_size",
+        "color_mode",
+        "classes",
+        "class_mode",
+        "batch_size",
+        "shuffle",
+        "seed",
+        "subset",
+        "interpolation",
+        "validate_filenames",
     ),
 }
 # Methods whose batches fit / evaluate / predict read.
@@ -174,7 +192,9 @@ def translate_image_data_generators(script: KerasScript, plan: ScriptPlan) -> No
             todos.append(Todo(method_call.statement, exc.code, exc.message, exc.pos))
             continue
         methods.add(method_call.method)
-        augment |= method_call.method == "fit" and ("augment" in keywords or len(method_call.node.args) > len(keywords) + 1)
+        augment |= method_call.method == "fit" and (
+            "augment" in keywords or len(method_call.node.args) > len(keywords) + 1
+        )
         if "subset" in keywords:
             used.add("validation_split")  # Keras's default 0.0: an empty validation subset
     if todos:
@@ -199,13 +219,19 @@ def _generator_helper(given: set[str], used: set[str], methods: set[str], augmen
     requires = [IMAGE_BATCHES]
     batch_args = (("transforms", transforms), ("subsets", "validation_split" in features))
     if "flow" in methods:
-        requires.append(Helper("ArrayImageBatches", _TEMPLATES + "array_image_batches.py.j2", batch_args, (IMAGE_BATCHES,)))
+        requires.append(
+            Helper("ArrayImageBatches", _TEMPLATES + "array_image_batches.py.j2", batch_args, (IMAGE_BATCHES,))
+        )
     # The directory and the data frame iterators read image files alike (Keras's BatchFromFilesMixin).
     file_batches = Helper("FileImageBatches", _TEMPLATES + "file_image_batches.py.j2", batch_args, (IMAGE_BATCHES,))
     if "flow_from_directory" in methods:
-        requires.append(Helper("DirectoryImageBatches", _TEMPLATES + "directory_image_batches.py.j2", batch_args, (file_batches,)))
+        requires.append(
+            Helper("DirectoryImageBatches", _TEMPLATES + "directory_image_batches.py.j2", batch_args, (file_batches,))
+        )
     if "flow_from_dataframe" in methods:
-        requires.append(Helper("DataFrameImageBatches", _TEMPLATES + "dataframe_image_batches.py.j2", batch_args, (file_batches,)))
+        requires.append(
+            Helper("DataFrameImageBatches", _TEMPLATES + "dataframe_image_batches.py.j2", batch_args, (file_batches,))
+        )
     args = (
         ("parameters", tuple(parameters)),
         ("stored", tuple(stored)),
@@ -229,16 +255,22 @@ def _constructor_arguments(call: KerasCall) -> dict[str, Value]:
     if extra is not None:
         raise Unsupported("K2T102", "ImageDataGenerator(): too many positional arguments", extra.pos)
     if unknown is not None:
-        raise Unsupported("K2T102", f"ImageDataGenerator({unknown[0]}=...) is not an argument Keras 3 takes", unknown[1].pos)
+        raise Unsupported(
+            "K2T102", f"ImageDataGenerator({unknown[0]}=...) is not an argument Keras 3 takes", unknown[1].pos
+        )
     for name, value in arguments.items():
         keras_name = value.keras_ref or (value.keras_call.name if value.keras_call is not None else None)
         if keras_name is not None:
             # keras.applications.*.preprocess_input and friends: Keras code the class would call.
-            raise Unsupported("K2T100", f"ImageDataGenerator({name}=...): Keras API `{keras_name}` is not translated", value.pos)
+            raise Unsupported(
+                "K2T100", f"ImageDataGenerator({name}=...): Keras API `{keras_name}` is not translated", value.pos
+            )
     order = arguments.get("interpolation_order")
     if order is not None and not (order.is_literal and order.literal == 1):
         # Keras's spline order for scipy.ndimage; the generated transform is the order-1 (bilinear) one.
-        raise Unsupported("K2T102", "ImageDataGenerator(interpolation_order=...) other than 1 is not translated", order.pos)
+        raise Unsupported(
+            "K2T102", "ImageDataGenerator(interpolation_order=...) other than 1 is not translated", order.pos
+        )
     return arguments
 
 
@@ -248,7 +280,12 @@ def _is_default(name: str, value: Value) -> bool:
         return value.is_literal and value.literal in (None, "channels_last")
     if name == "dtype":
         return value.is_literal and value.literal in (None, "float32")
-    return value.is_literal and default is not _MISSING and type(value.literal) is type(default) and value.literal == default
+    return (
+        value.is_literal
+        and default is not _MISSING
+        and type(value.literal) is type(default)
+        and value.literal == default
+    )
 
 
 _MISSING = object()
@@ -266,7 +303,9 @@ def _method_arguments(method_call: _MethodCall) -> set[str]:
         raise Unsupported("K2T102", f"ImageDataGenerator.{method}(*args / **kwargs) is not translated", pos)
     allowed = _METHOD_PARAMETERS[method]
     if len(positional) > len(allowed):
-        raise Unsupported("K2T102", f"ImageDataGenerator.{method}(): k2t takes its first {len(allowed)} arguments by position", pos)
+        raise Unsupported(
+            "K2T102", f"ImageDataGenerator.{method}(): k2t takes its first {len(allowed)} arguments by position", pos
+        )
     if method == "flow" and ("sample_weight" in keywords or len(positional) > allowed.index("sample_weight")):
         # The batches would be (x, y, weights) triples: the generated fit/evaluate read (x, y) pairs.
         raise Unsupported("K2T102", "ImageDataGenerator.flow(sample_weight=...) is not translated", pos)

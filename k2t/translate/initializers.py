@@ -59,7 +59,9 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
         if extra is not None:
             raise Unsupported("K2T111", f"initializer `{value.code}` has too many arguments", value.pos)
         if unknown is not None:
-            raise Unsupported("K2T111", f"initializer argument {unknown[0]}= of `{value.code}` is not translated", value.pos)
+            raise Unsupported(
+                "K2T111", f"initializer argument {unknown[0]}= of `{value.code}` is not translated", value.pos
+            )
         for key, item in list(args.items()):
             if key == "seed":
                 del args[key]  # torch draws from its own generator; seeds cannot match Keras's
@@ -74,7 +76,13 @@ def initializer_spec(value: Value | None, default: str) -> tuple[str, dict[str, 
 
 
 def initializer_lines(
-    value: Value | None, default: str, tensor: str, fan_in: str | Size, fan_out: str | Size, keras_fans: bool = False, torch_fans: bool = True
+    value: Value | None,
+    default: str,
+    tensor: str,
+    fan_in: str | Size,
+    fan_out: str | Size,
+    keras_fans: bool = False,
+    torch_fans: bool = True,
 ) -> list[str]:
     """Lines that initialise ``tensor`` as the Keras initializer would.
 
@@ -127,7 +135,9 @@ def initializer_lines(
     raise Unsupported("K2T111", f"initializer {name!r} is not translated", value.pos if value else None)
 
 
-def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, value, keras_name: str | None = None) -> list[str]:
+def _variance_scaling(
+    name, spec: VarianceScaling, tensor, fan_in, fan_out, value, keras_name: str | None = None
+) -> list[str]:
     fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": f"(({fan_in} + {fan_out}) / 2)"}.get(spec.mode)
     if fan is None:
         raise Unsupported("K2T111", f"initializer mode {spec.mode!r} is not translated", value.pos if value else None)
@@ -136,9 +146,9 @@ def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, valu
         if name == "glorot_uniform":
             return [f"nn.init.xavier_uniform_({tensor})"]
         if name == "he_uniform":
-            return [f"nn.init.kaiming_uniform_({tensor}, nonlinearity=\"relu\")"]
+            return [f'nn.init.kaiming_uniform_({tensor}, nonlinearity="relu")']
         if name == "lecun_uniform":
-            return [f"nn.init.kaiming_uniform_({tensor}, nonlinearity=\"linear\")"]
+            return [f'nn.init.kaiming_uniform_({tensor}, nonlinearity="linear")']
         return [
             f"limit = math.sqrt(3 * {scale} / {fan})",
             f"nn.init.uniform_({tensor}, -limit, limit)",
@@ -151,4 +161,6 @@ def _variance_scaling(name, spec: VarianceScaling, tensor, fan_in, fan_out, valu
         ]
     if spec.distribution in ("untruncated_normal", "normal"):
         return [f"nn.init.normal_({tensor}, std=math.sqrt({scale} / {fan}))"]
-    raise Unsupported("K2T111", f"initializer distribution {spec.distribution!r} is not translated", value.pos if value else None)
+    raise Unsupported(
+        "K2T111", f"initializer distribution {spec.distribution!r} is not translated", value.pos if value else None
+    )

@@ -34,7 +34,10 @@ from .user_functions import ScriptFunctions, UserFunction
 _PARAMETERS = ("function", "output_shape", "mask", "arguments")
 
 # Ops whose result has the shape of their (broadcast) tensor arguments.
-_SHAPE_KEEPING = frozenset(name for row in elementwise.ROWS for name in row.names) - {"tensorflow.add_n", "tensorflow.math.add_n"}
+_SHAPE_KEEPING = frozenset(name for row in elementwise.ROWS for name in row.names) - {
+    "tensorflow.add_n",
+    "tensorflow.math.add_n",
+}
 _ACTIVATIONS = frozenset({
     "relu", "relu6", "elu", "selu", "gelu", "silu", "swish", "mish", "celu", "softmax", "log_softmax", "leaky_relu",
     "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink", "squareplus",
@@ -42,10 +45,17 @@ _ACTIVATIONS = frozenset({
 })  # fmt: skip
 _SHAPE_KEEPING |= {name for row in nn.ROWS for name in row.names if name.rsplit(".", 1)[-1] in _ACTIVATIONS}
 # Reductions over `axis` with `keepdims`: the reduced axes go (or stay as 1).
-_REDUCTIONS = {name: row for row in reductions.ROWS for name in row.names if [p.name for p in row.params[1:3]] == ["axis", "keepdims"]}
+_REDUCTIONS = {
+    name: row
+    for row in reductions.ROWS
+    for name in row.names
+    if [p.name for p in row.params[1:3]] == ["axis", "keepdims"]
+}
 
 # Layers after a Lambda that need neither its output's sizes nor its number of axes.
-_SIZE_FREE = frozenset({"Activation", "ReLU", "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout"})
+_SIZE_FREE = frozenset(
+    {"Activation", "ReLU", "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
+)
 
 _SCALAR = "scalar"  # the shape of a number in the body: broadcasts to any tensor
 
@@ -113,14 +123,20 @@ def convert_lambda_on_tensors(ctx: LayerContext, node, inputs: list[TensorInput]
         rewrite = rewrite_ops(function.source.node, keras_name, device=device)
         if rewrite.problems:
             problem = rewrite.problems[0]
-            raise Unsupported(problem.error.code, f"in a Lambda: {problem.error.message}", _pos(function.source.script, problem.node))
+            raise Unsupported(
+                problem.error.code, f"in a Lambda: {problem.error.message}", _pos(function.source.script, problem.node)
+            )
         called = f"({_code(apply_rewrite(function.source.node, rewrite)).replace('{', '{{').replace('}', '}}')})"
     else:
         _named(function.source, function)  # a top-level function of one argument (here, the list)
         called = function.code
     output_shape = given.get("output_shape")
     if output_shape is None or output_shape.is_literal and output_shape.literal is None:
-        raise Unsupported("K2T103", "a Lambda on a list of tensors needs `output_shape=(...)` (sizes without the batch axis) for k2t to follow", ctx.layer.pos)
+        raise Unsupported(
+            "K2T103",
+            "a Lambda on a list of tensors needs `output_shape=(...)` (sizes without the batch axis) for k2t to follow",
+            ctx.layer.pos,
+        )
     shape = _declared_shape(ctx, output_shape, [(None, *tensor.shape) for tensor in inputs])
     arguments = ", ".join(f"{{{index}}}" for index in range(len(inputs)))
     plan = LayerPlan(keras_class="Lambda", attr=None, forward=[], params=0)
@@ -133,14 +149,26 @@ def _inline(source: ScriptCode, function: Value, keras_name: KerasName) -> tuple
     node = source.node
     assert isinstance(node, cst.Lambda)
     parameters = node.params
-    if (len(parameters.params) != 1 or parameters.params[0].default is not None or parameters.posonly_params
-            or parameters.kwonly_params or isinstance(parameters.star_arg, cst.Param) or parameters.star_kwarg is not None):
-        raise Unsupported("K2T102", f"Lambda({function.code}): k2t translates a lambda of one argument (the input tensor)", function.pos)
+    if (
+        len(parameters.params) != 1
+        or parameters.params[0].default is not None
+        or parameters.posonly_params
+        or parameters.kwonly_params
+        or isinstance(parameters.star_arg, cst.Param)
+        or parameters.star_kwarg is not None
+    ):
+        raise Unsupported(
+            "K2T102",
+            f"Lambda({function.code}): k2t translates a lambda of one argument (the input tensor)",
+            function.pos,
+        )
     parameter = parameters.params[0].name.value
     rewrite = rewrite_ops(node.body, keras_name, device=f"{parameter}.device")  # forward's device, as TF places them
     if rewrite.problems:
         problem = rewrite.problems[0]
-        raise Unsupported(problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node))
+        raise Unsupported(
+            problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node)
+        )
     env: Env = source.env if source.env is not None else Env()
     inlined = _closure_values(source, node.body, parameter, keras_name, env)
     body = apply_rewrite(node.body, rewrite)
@@ -161,8 +189,12 @@ def _named(source: ScriptCode, function: Value) -> tuple[str, cst.BaseExpression
         raise Unsupported("K2T102", message, function.pos)
     parameters = definition.params
     required = [p for p in parameters.params if p.default is None]
-    if not parameters.params or len(required) > 1 or parameters.posonly_params or parameters.kwonly_params and any(
-        p.default is None for p in parameters.kwonly_params
+    if (
+        not parameters.params
+        or len(required) > 1
+        or parameters.posonly_params
+        or parameters.kwonly_params
+        and any(p.default is None for p in parameters.kwonly_params)
     ):
         message = f"Lambda({function.code}): k2t translates a function of one argument (the input tensor)"
         raise Unsupported("K2T102", message, function.pos)
@@ -199,7 +231,9 @@ def _lambda_calls(spec) -> list[KerasCall]:
 
 
 # ------------------------------------------------------------------------------------- names it reads
-def _closure_values(source: ScriptCode, body: cst.BaseExpression, parameter: str, keras_name: KerasName, env: Env) -> dict[str, str]:
+def _closure_values(
+    source: ScriptCode, body: cst.BaseExpression, parameter: str, keras_name: KerasName, env: Env
+) -> dict[str, str]:
     """The names the lambda reads from a function's locals, as the literals they hold.
 
     The generated module is a top-level class: forward sees the script's module-level names (read when
@@ -277,7 +311,11 @@ def _declared_shape(ctx: LayerContext, value: Value, input_shapes: KerasShape | 
     if value.source is not None:
         sizes = output_sizes(value.source, value.code, input_shapes)
         if isinstance(sizes, NotEvaluated):
-            shown = f"[{', '.join(map(_shape_code, input_shapes))}]" if isinstance(input_shapes, list) else _shape_code(input_shapes)
+            shown = (
+                f"[{', '.join(map(_shape_code, input_shapes))}]"
+                if isinstance(input_shapes, list)
+                else _shape_code(input_shapes)
+            )
             message = (
                 f"Lambda(output_shape={value.code}): k2t cannot evaluate `{value.code}` on the input shape {shown} "
                 f"({sizes.reason}); give the sizes as `output_shape=(...)` (without the batch axis)"
@@ -304,7 +342,9 @@ def _shape_code(shape: KerasShape) -> str:
 Shape = list[Dim] | str | None  # sizes, _SCALAR, or None: not known
 
 
-def _derived_shape(body: cst.BaseExpression, parameter: str, shape: list[Dim], keras_name: KerasName, env: Env) -> Shape:
+def _derived_shape(
+    body: cst.BaseExpression, parameter: str, shape: list[Dim], keras_name: KerasName, env: Env
+) -> Shape:
     """The shape of ``body`` when ``parameter`` has ``shape``: where every op keeps the shape or reduces literal axes."""
     if isinstance(body, cst.Name) and body.value == parameter:
         return shape
@@ -321,7 +361,9 @@ def _derived_shape(body: cst.BaseExpression, parameter: str, shape: list[Dim], k
     if isinstance(body, cst.Call):
         name = keras_name(body.func)
         if name in _SHAPE_KEEPING:
-            tensors = [arg.value for arg in body.args if arg.keyword is None or arg.keyword.value in ("x", "y", "x1", "x2")]
+            tensors = [
+                arg.value for arg in body.args if arg.keyword is None or arg.keyword.value in ("x", "y", "x1", "x2")
+            ]
             return _broadcast([_derived_shape(arg, parameter, shape, keras_name, env) for arg in tensors])
         if name in _REDUCTIONS:
             return _reduced(body, name, parameter, shape, keras_name, env)
@@ -358,7 +400,11 @@ def _reduced(call: cst.Call, name: str, parameter: str, shape: list[Dim], keras_
     reduced = {a % rank for a in axes}
     if 0 in reduced:
         return None
-    return [(Size.of(1) if keepdims else None) if index + 1 in reduced else dim for index, dim in enumerate(tensor) if keepdims or index + 1 not in reduced]
+    return [
+        (Size.of(1) if keepdims else None) if index + 1 in reduced else dim
+        for index, dim in enumerate(tensor)
+        if keepdims or index + 1 not in reduced
+    ]
 
 
 def _literal(node: cst.BaseExpression | None, default: object = None) -> object:

@@ -61,16 +61,25 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan, datasets: boo
         if not kept_object(bound):
             continue
         script.removed.discard(id(bound.statement))  # built where the script builds it (a model's only use: as well)
-        converter = registry.LAYER_OBJECTS.get(bound.call.short_name) if bound.call.name.startswith("keras.layers.") else None
+        converter = (
+            registry.LAYER_OBJECTS.get(bound.call.short_name) if bound.call.name.startswith("keras.layers.") else None
+        )
         if converter is None:
             line = bound.uses[0][0]
             plan.todos.append(
-                Todo(bound.statement, "K2T100", f"the layer `{bound.var}` is used outside a model (line {line}), which k2t does not translate for {bound.call.short_name}", bound.call.pos)
+                Todo(
+                    bound.statement,
+                    "K2T100",
+                    f"the layer `{bound.var}` is used outside a model (line {line}), which k2t does not translate for {bound.call.short_name}",
+                    bound.call.pos,
+                )
             )
             continue
         try:
             if bound.call.short_name == "TextVectorization":
-                translate_text_callables(bound.call, text_layers.DATA_LAYERS["TextVectorization"].parameters, script, plan)
+                translate_text_callables(
+                    bound.call, text_layers.DATA_LAYERS["TextVectorization"].parameters, script, plan
+                )
             made: LayerObjectPlan = converter(bound.call, ScriptLayerObjects(kept, datasets))
         except Unsupported as exc:
             plan.todos.append(Todo(bound.statement, exc.code, exc.message, exc.pos or bound.call.pos))
@@ -78,7 +87,9 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan, datasets: boo
         helper = plan.add_helper(made.helper)
         generated[bound.call.name] = plan.name(helper.name)
         # `lookup = lookup_class(...)`: the class stays the name's, which each branch of its choice sets.
-        plan.statements[id(bound.statement)] = [f"{bound.var} = {bound.class_alias or generated[bound.call.name]}({made.arguments})"]
+        plan.statements[id(bound.statement)] = [
+            f"{bound.var} = {bound.class_alias or generated[bound.call.name]}({made.arguments})"
+        ]
     _translate_class_choices(script, plan, generated)
     translate_helper_layers(script, plan)
 
@@ -86,7 +97,9 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan, datasets: boo
 def _translate_class_choices(script: KerasScript, plan: ScriptPlan, generated: dict[str, str]) -> None:
     """``lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`` -> the generated classes."""
     for choice in script.layer_class_choices:
-        missing = [(branch, pos) for (branch, name), pos in zip(choice.branches, choice.positions) if name not in generated]
+        missing = [
+            (branch, pos) for (branch, name), pos in zip(choice.branches, choice.positions) if name not in generated
+        ]
         if missing:
             node, pos = missing[0]
             message = f"`{script.module.code_for_node(node)}` is chosen here, and no call k2t followed built a layer of it: k2t writes the classes the calls build"

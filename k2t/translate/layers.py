@@ -28,10 +28,20 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
     activation = activation_name(ctx.layer.arg(1, "activation"))
     linear = ctx.self_attr
     init = initializer_lines(
-        ctx.layer.kwarg("kernel_initializer"), "glorot_uniform", f"{linear}.weight", f"{linear}.in_features", f"{linear}.out_features"
+        ctx.layer.kwarg("kernel_initializer"),
+        "glorot_uniform",
+        f"{linear}.weight",
+        f"{linear}.in_features",
+        f"{linear}.out_features",
     )
     if use_bias:
-        init += initializer_lines(ctx.layer.kwarg("bias_initializer"), "zeros", f"{linear}.bias", f"{linear}.in_features", f"{linear}.out_features")
+        init += initializer_lines(
+            ctx.layer.kwarg("bias_initializer"),
+            "zeros",
+            f"{linear}.bias",
+            f"{linear}.in_features",
+            f"{linear}.out_features",
+        )
     regularizers = regularizer_terms(ctx.layer.kwarg("kernel_regularizer"), f"{linear}.weight")
     if use_bias:
         regularizers += regularizer_terms(ctx.layer.kwarg("bias_regularizer"), f"{linear}.bias")
@@ -59,7 +69,9 @@ def convert_activation(ctx: LayerContext) -> LayerPlan:
     return _activation_module(ctx, "Activation", activation)
 
 
-def _activation_module(ctx: LayerContext, keras_class: str, activation: str, constructor: str | None = None) -> LayerPlan:
+def _activation_module(
+    ctx: LayerContext, keras_class: str, activation: str, constructor: str | None = None
+) -> LayerPlan:
     module = constructor or ACTIVATIONS[activation].module
     if activation in ("softmax", "log_softmax"):
         ctx.keras_layout()  # over the last (channel) axis
@@ -97,7 +109,9 @@ def convert_relu(ctx: LayerContext) -> LayerPlan:
     shifted = "x" if threshold == 0 else f"(x - {float(threshold)!r})"
     below = "0.0" if slope == 0 else f"{float(slope)!r} * {shifted}"
     arguments = ", ".join(
-        f"{key}={value!r}" for key, value in (("max_value", max_value), ("negative_slope", slope), ("threshold", threshold)) if value
+        f"{key}={value!r}"
+        for key, value in (("max_value", max_value), ("negative_slope", slope), ("threshold", threshold))
+        if value
     )
     return LayerPlan(
         keras_class="ReLU",
@@ -185,4 +199,10 @@ def convert_flatten(ctx: LayerContext) -> LayerPlan:
 @layer("Identity")
 def convert_identity(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments((), set())
-    return LayerPlan(keras_class="Identity", attr=ctx.attr, constructor="nn.Identity()", forward=[f"x = {ctx.self_attr}(x)"], params=0)
+    return LayerPlan(
+        keras_class="Identity",
+        attr=ctx.attr,
+        constructor="nn.Identity()",
+        forward=[f"x = {ctx.self_attr}(x)"],
+        params=0,
+    )

@@ -48,7 +48,12 @@ class LegacyInterface:
 
 def _int_value(value: Value | None) -> bool:
     """A known int (Keras 2's ``isinstance(arg, int)``), bool excluded as Keras 1 scripts never meant one."""
-    return value is not None and value.is_literal and isinstance(value.literal, int) and not isinstance(value.literal, bool)
+    return (
+        value is not None
+        and value.is_literal
+        and isinstance(value.literal, int)
+        and not isinstance(value.literal, bool)
+    )
 
 
 def _tuple_value(items: tuple[Value, ...], pos: tuple[int, int]) -> Value:
@@ -92,7 +97,10 @@ def _input_shape_from_dim(call: KerasCall) -> KerasCall:
     if dim is None:
         return call
     length = call.kwarg("input_length") or _constant(None, dim.pos)
-    return dataclasses.replace(call, kwargs=(*_without(call, "input_dim", "input_length"), ("input_shape", _tuple_value((length, dim), dim.pos))))
+    return dataclasses.replace(
+        call,
+        kwargs=(*_without(call, "input_dim", "input_length"), ("input_shape", _tuple_value((length, dim), dim.pos))),
+    )
 
 
 def _recurrent(call: KerasCall) -> KerasCall:
@@ -101,7 +109,10 @@ def _recurrent(call: KerasCall) -> KerasCall:
         if not (forget.is_literal and forget.literal == "one"):
             why = "Keras 2 ignored any value but 'one' (the forget bias then starts at 1, unit_forget_bias=True); remove it"
             raise _unsupported(call, "forget_bias_init", forget, why)
-        kwargs = tuple(("unit_forget_bias", _constant(True, value.pos)) if key == "forget_bias_init" else (key, value) for key, value in call.kwargs)
+        kwargs = tuple(
+            ("unit_forget_bias", _constant(True, value.pos)) if key == "forget_bias_init" else (key, value)
+            for key, value in call.kwargs
+        )
         call = dataclasses.replace(call, kwargs=kwargs)
     return _input_shape_from_dim(call)
 
@@ -115,7 +126,11 @@ def _kernel_from_axes(call: KerasCall, axes: tuple[str, ...]) -> KerasCall:
     """
     rank, args = len(axes), call.args
     if len(args) > rank + 1:
-        raise Unsupported("K2T102", f"{call.short_name} takes at most {rank + 1} positional arguments (Keras 2 raises TypeError)", args[rank + 1].pos)
+        raise Unsupported(
+            "K2T102",
+            f"{call.short_name} takes at most {rank + 1} positional arguments (Keras 2 raises TypeError)",
+            args[rank + 1].pos,
+        )
     given = max(len(args) - 1, 0)  # kernel sizes given by position, after the filters
     if given < 1 and not all(call.kwarg(axis) is not None for axis in axes):
         return call
@@ -166,14 +181,18 @@ def _batch_normalization(call: KerasCall) -> KerasCall:
     if mode is None:
         return call
     if not (mode.is_literal and mode.literal == 0):
-        raise _unsupported(call, "mode", mode, "Keras 2 raises TypeError for modes 1 and 2 (feature-wise normalization is mode 0)")
+        raise _unsupported(
+            call, "mode", mode, "Keras 2 raises TypeError for modes 1 and 2 (feature-wise normalization is mode 0)"
+        )
     return dataclasses.replace(call, kwargs=_without(call, "mode"))
 
 
 # ----------------------------------------------------------------------------- the table
 
 # Value conversions Keras 2 applied to the old spellings.
-_DIM_ORDERING = Rename("dim_ordering", "data_format", (("tf", "channels_last"), ("th", "channels_first"), ("default", None)))
+_DIM_ORDERING = Rename(
+    "dim_ordering", "data_format", (("tf", "channels_last"), ("th", "channels_first"), ("default", None))
+)
 _CONSUME_LESS = Rename("consume_less", "implementation", (("cpu", 0), ("mem", 1), ("gpu", 2)))
 _P = Rename("p", "rate")
 _KERNEL_PARTS = (
@@ -184,7 +203,12 @@ _KERNEL_PARTS = (
     Rename("b_constraint", "bias_constraint"),
     Rename("bias", "use_bias"),
 )
-_CONV = (Rename("nb_filter", "filters"), Rename("subsample", "strides"), Rename("border_mode", "padding"), _DIM_ORDERING)
+_CONV = (
+    Rename("nb_filter", "filters"),
+    Rename("subsample", "strides"),
+    Rename("border_mode", "padding"),
+    _DIM_ORDERING,
+)
 _POOLING = (Rename("border_mode", "padding"), _DIM_ORDERING)
 
 
@@ -205,7 +229,11 @@ INTERFACES = (
     LegacyInterface(
         "legacy_embedding_support",
         frozenset({"Embedding"}),
-        (Rename("init", "embeddings_initializer"), Rename("W_regularizer", "embeddings_regularizer"), Rename("W_constraint", "embeddings_constraint")),
+        (
+            Rename("init", "embeddings_initializer"),
+            Rename("W_regularizer", "embeddings_regularizer"),
+            Rename("W_constraint", "embeddings_constraint"),
+        ),
         _embedding,
     ),
     LegacyInterface(
@@ -230,8 +258,12 @@ INTERFACES = (
         _sized("MaxPooling{}D MaxPool{}D AveragePooling{}D AvgPool{}D", 1),
         (Rename("pool_length", "pool_size"), Rename("stride", "strides"), Rename("border_mode", "padding")),
     ),
-    LegacyInterface("legacy_pooling2d_support", _sized("MaxPooling{}D MaxPool{}D AveragePooling{}D AvgPool{}D", 2), _POOLING),
-    LegacyInterface("legacy_pooling3d_support", _sized("MaxPooling{}D MaxPool{}D AveragePooling{}D AvgPool{}D", 3), _POOLING),
+    LegacyInterface(
+        "legacy_pooling2d_support", _sized("MaxPooling{}D MaxPool{}D AveragePooling{}D AvgPool{}D", 2), _POOLING
+    ),
+    LegacyInterface(
+        "legacy_pooling3d_support", _sized("MaxPooling{}D MaxPool{}D AveragePooling{}D AvgPool{}D", 3), _POOLING
+    ),
     LegacyInterface(
         "legacy_global_pooling_support",
         _sized("GlobalMaxPooling{}D GlobalMaxPool{}D GlobalAveragePooling{}D GlobalAvgPool{}D", 2, 3),
@@ -262,10 +294,20 @@ INTERFACES = (
     LegacyInterface(
         "legacy_separable_conv2d_support",
         _sized("SeparableConv{}D SeparableConvolution{}D", 2),
-        (*_CONV, Rename("b_regularizer", "bias_regularizer"), Rename("b_constraint", "bias_constraint"), Rename("bias", "use_bias")),
+        (
+            *_CONV,
+            Rename("b_regularizer", "bias_regularizer"),
+            Rename("b_constraint", "bias_constraint"),
+            Rename("bias", "use_bias"),
+        ),
         _separable_conv2d,
     ),
-    LegacyInterface("legacy_deconv2d_support", _sized("Conv{}DTranspose Convolution{}DTranspose", 2), (*_CONV, *_KERNEL_PARTS), _deconv2d),
+    LegacyInterface(
+        "legacy_deconv2d_support",
+        _sized("Conv{}DTranspose Convolution{}DTranspose", 2),
+        (*_CONV, *_KERNEL_PARTS),
+        _deconv2d,
+    ),
     LegacyInterface(
         "legacy_batchnorm_support",
         frozenset({"BatchNormalization"}),
@@ -295,8 +337,16 @@ class Keras2Layer:
 
 
 _CUDNN_COMMON = (
-    "kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
-    "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
 )
 _CUDNN_TAIL = ("return_sequences", "return_state", "go_backwards", "stateful")
 KERAS2_LAYERS: dict[str, Keras2Layer] = {
@@ -334,10 +384,17 @@ def _keras3_layer(call: KerasCall, row: Keras2Layer) -> KerasCall:
     named = tuple(zip(row.parameters[1:], call.args[1:]))
     for key, value in call.kwargs:
         if key in dict(row.fixed) or key in ("use_bias", "dropout", "recurrent_dropout", "implementation", "unroll"):
-            raise Unsupported("K2T102", f"{call.short_name}({key}={value.code}) is not translated: {row.keras2} has no {key}= (Keras 2 raised TypeError)", value.pos)
+            raise Unsupported(
+                "K2T102",
+                f"{call.short_name}({key}={value.code}) is not translated: {row.keras2} has no {key}= (Keras 2 raised TypeError)",
+                value.pos,
+            )
     fixed = tuple((key, _constant(literal, call.pos)) for key, literal in row.fixed)
     keras3 = dataclasses.replace(
-        call, name=f"{call.name.rsplit('.', 1)[0]}.{row.keras3}", args=call.args[:1], kwargs=(*named, *call.kwargs, *fixed)
+        call,
+        name=f"{call.name.rsplit('.', 1)[0]}.{row.keras3}",
+        args=call.args[:1],
+        kwargs=(*named, *call.kwargs, *fixed),
     )
     return _input_shape_from_dim(keras3)  # Keras 2's RNN base took input_dim= / input_length=
 
@@ -384,7 +441,11 @@ def _converted_value(call: KerasCall, rename: Rename, value: Value) -> Value:
     if not rename.values:
         return value
     if not value.is_literal:
-        raise Unsupported("K2T102", f"{call.short_name}({rename.keras1}={value.code}): k2t needs a literal to read Keras 1's value", value.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{call.short_name}({rename.keras1}={value.code}): k2t needs a literal to read Keras 1's value",
+            value.pos,
+        )
     for old, new in rename.values:
         if value.literal == old:
             return _constant(new, value.pos)
@@ -393,6 +454,7 @@ def _converted_value(call: KerasCall, rename: Rename, value: Value) -> Value:
 
 def _wrapped(call: KerasCall) -> KerasCall:
     """Bidirectional(LSTM(output_dim=...)): the wrapped layer read as Keras 2 read it."""
+
     def modern(value: Value) -> Value:
         if value.keras_call is None:
             return value
@@ -413,7 +475,9 @@ def keras1_renames(call: KerasCall) -> list[tuple[str, str]]:
         return []
     written = {key for key, _ in call.kwargs}
     renames = [(rename.keras1, rename.keras2) for rename in interface.renames if rename.keras1 in written]
-    kernel_axes = [axis for axis in ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3") if axis in written]
+    kernel_axes = [
+        axis for axis in ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3") if axis in written
+    ]
     if kernel_axes:
         renames.append(("/".join(kernel_axes), "kernel_size"))
     return renames
@@ -431,7 +495,15 @@ def in_keras1_terms(exc: Unsupported, call: KerasCall) -> Unsupported:
 # ----------------------------------------------------------------------------- optimizers
 
 # Keras 2's optimizer aliases (keras/optimizers.py: ``sgd = SGD``, ``rmsprop = RMSprop``, ...), gone in Keras 3.
-OPTIMIZER_ALIASES = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "adam": "Adam", "adamax": "Adamax", "nadam": "Nadam"}
+OPTIMIZER_ALIASES = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+}
 
 # The Keras 2 optimizers that took ``decay=`` (keras/optimizers.py 2.2/2.3): each computed
 # ``lr = lr * 1 / (1 + decay * iterations)`` in get_updates, with ``iterations`` the updates done

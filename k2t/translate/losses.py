@@ -110,10 +110,17 @@ def loss_spec(value: Value) -> tuple[str, dict[str, object]]:
         positional = list(call.args)
         for index, item in enumerate(positional):
             if index >= len(allowed):
-                raise Unsupported("K2T120", f"loss `{value.code}`: positional argument {item.code} is not translated", item.pos)
+                raise Unsupported(
+                    "K2T120", f"loss `{value.code}`: positional argument {item.code} is not translated", item.pos
+                )
             options[allowed[index]] = item
         for key, item in call.kwargs:
-            if key in ("name", "reduction") and item.is_literal and item.literal in (None, "sum_over_batch_size") or key == "name":
+            if (
+                key in ("name", "reduction")
+                and item.is_literal
+                and item.literal in (None, "sum_over_batch_size")
+                or key == "name"
+            ):
                 continue
             if key not in allowed:
                 raise Unsupported("K2T120", f"loss argument {key}= of `{value.code}` is not translated", item.pos)
@@ -151,10 +158,16 @@ def plan_loss(
     """
     function = functions.resolve(value, "loss", "K2T120") if functions is not None else None
     if function is not None and function.metric_object:
-        raise Unsupported("K2T120", f"loss `{value.code}`: a Metric object of the script as a loss is not translated", value.pos)
+        raise Unsupported(
+            "K2T120", f"loss `{value.code}`: a Metric object of the script as a loss is not translated", value.pos
+        )
     if function is not None:
         if masked:
-            raise Unsupported("K2T102", f"the script's loss `{value.code}` on a masked output (Keras hands it the mask) is not translated", value.pos)
+            raise Unsupported(
+                "K2T102",
+                f"the script's loss `{value.code}` on a masked output (Keras hands it the mask) is not translated",
+                value.pos,
+            )
         return _script_loss(function, weighted)
     name, options = loss_spec(value)
     if masked and name not in _MASKED:
@@ -168,13 +181,28 @@ def plan_loss(
         from_activation = not from_logits and final_activation in _LOGIT_ACTIVATIONS
         on_logits = from_logits or from_activation
         template = f"losses/{name}{'_from_logits' if on_logits else ''}.py.j2"
-        args = {"label_smoothing": smoothing, "from_activation": final_activation if from_activation else "", "spatial": spatial, "weighted": weighted}
+        args = {
+            "label_smoothing": smoothing,
+            "from_activation": final_activation if from_activation else "",
+            "spatial": spatial,
+            "weighted": weighted,
+        }
         helper = Helper(name, template, tuple(sorted(args.items())) + masking)
         return LossPlan(name, helper, on_logits and from_activation)
     if name == "huber":
-        return LossPlan(name, Helper("huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))), ("weighted", weighted))), False)
+        return LossPlan(
+            name,
+            Helper(
+                "huber", "losses/huber.py.j2", (("delta", float(options.get("delta", 1.0))), ("weighted", weighted))
+            ),
+            False,
+        )
     if name in ("hinge", "squared_hinge"):
-        return LossPlan(name, Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"), ("weighted", weighted))), False)
+        return LossPlan(
+            name,
+            Helper(name, "losses/hinge.py.j2", (("squared", name == "squared_hinge"), ("weighted", weighted))),
+            False,
+        )
     # mse/mae losses get their own names: the metric functions of the same name are per-sample.
     function = {"mean_squared_error": "mse_loss", "mean_absolute_error": "mae_loss"}.get(name, name)
     return LossPlan(name, Helper(function, f"losses/{name}.py.j2", (("weighted", weighted), *masking)), False)
@@ -192,5 +220,10 @@ def _script_loss(function: UserFunction, weighted: bool) -> LossPlan:
         return LossPlan(f"script:{function.code}", helper, False, (function,))
     base = function.definition
     name = f"{base}_mean" if base.endswith("loss") else f"{base}_loss"
-    helper = Helper(name, "losses/script_function.py.j2", (("function", function.code), ("weighted", weighted)), requires=(SAME_RANK,))
+    helper = Helper(
+        name,
+        "losses/script_function.py.j2",
+        (("function", function.code), ("weighted", weighted)),
+        requires=(SAME_RANK,),
+    )
     return LossPlan(f"script:{function.code}", helper, False, (function,))

@@ -17,10 +17,21 @@ from ..ir import KerasCall
 # Keras layers that pass their input's mask on unchanged and compute without it (supports_masking=True,
 # Keras's default compute_mask). BatchNormalization is not one: Keras computes its batch moments over the unmasked steps.
 PASSES_MASK = frozenset(
-    {"Dense", "Dropout", "Activation", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "LayerNormalization", "TimeDistributed"}
+    {
+        "Dense",
+        "Dropout",
+        "Activation",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "LayerNormalization",
+        "TimeDistributed",
+    }
 )
 # Keras layers without masking support: the mask ends there, in Keras and in the translation.
-DROPS_MASK = frozenset({"Flatten", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "Reshape", "RepeatVector"})
+DROPS_MASK = frozenset(
+    {"Flatten", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "Reshape", "RepeatVector"}
+)
 ORIGIN = "Embedding(mask_zero=True) or Masking"
 
 
@@ -59,7 +70,9 @@ def mask_after(layer: KerasCall, flow: MaskFlow) -> str | None:
         return flow.given
     if layer.short_name in DROPS_MASK:
         return None
-    raise Unsupported("K2T102", f"{layer.short_name} on a masked sequence ({ORIGIN} before it) is not translated", layer.pos)
+    raise Unsupported(
+        "K2T102", f"{layer.short_name} on a masked sequence ({ORIGIN} before it) is not translated", layer.pos
+    )
 
 
 def unmasked_output(layer: KerasCall, mask: str | None) -> None:
@@ -79,7 +92,9 @@ def merged_masks(layer: KerasCall, masks: list[str | None], name: str) -> tuple[
     if all(mask is None for mask in masks):
         return None, []
     if layer.short_name not in _OR_MASKS:
-        raise Unsupported("K2T102", f"{layer.short_name} of masked sequences ({ORIGIN} before it) is not translated", layer.pos)
+        raise Unsupported(
+            "K2T102", f"{layer.short_name} of masked sequences ({ORIGIN} before it) is not translated", layer.pos
+        )
     if any(mask is None for mask in masks):
         return None, []  # Keras: an unmasked input ends the mask
     distinct = list(dict.fromkeys(masks))

@@ -45,7 +45,9 @@ def _elementwise(inputs: list[MergeInput]) -> tuple[list[str], str]:
 
 def convert_merge(layer: KerasCall, inputs: list[MergeInput], out: str) -> MergeResult:
     kind = layer.short_name
-    allowed = {"name"} | ({"axis"} if kind == "Concatenate" else set()) | ({"axes", "normalize"} if kind == "Dot" else set())
+    allowed = (
+        {"name"} | ({"axis"} if kind == "Concatenate" else set()) | ({"axes", "normalize"} if kind == "Dot" else set())
+    )
     for key, value in layer.kwargs:
         if key not in allowed:
             raise Unsupported("K2T102", f"{kind}({key}=...) is not translated", value.pos)

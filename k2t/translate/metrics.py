@@ -98,14 +98,30 @@ _SNAKE = {
     "precision": "Precision",
     "recall": "Recall",
 }
-_ALIASES = {"mse": "MeanSquaredError", "MSE": "MeanSquaredError", "mae": "MeanAbsoluteError", "MAE": "MeanAbsoluteError",
-            "mape": "MeanAbsolutePercentageError", "MAPE": "MeanAbsolutePercentageError"}
+_ALIASES = {
+    "mse": "MeanSquaredError",
+    "MSE": "MeanSquaredError",
+    "mae": "MeanAbsoluteError",
+    "MAE": "MeanAbsoluteError",
+    "mape": "MeanAbsolutePercentageError",
+    "MAPE": "MeanAbsolutePercentageError",
+}
 _STRINGS = {**{name: name for name in _KINDS}, **_SNAKE, **_ALIASES}
 # keras.metrics.<function> references (metrics passed as functions, named after them).
 _FUNCTION_REFS = frozenset(
-    {"binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-     "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-     "mae", "mse", "mape"}
+    {
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy",
+        "mean_squared_error",
+        "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mae",
+        "mse",
+        "mape",
+    }
 )
 # Keras numbers unnamed instances of these per class (keras.src.utils.naming.auto_name).
 _NUMBERED = {"AUC": "auc", "Precision": "precision", "Recall": "recall"}
@@ -116,7 +132,11 @@ _MEAN_METRIC_WRAPPER = Helper("MeanMetricWrapper", "metrics/mean_metric_wrapper.
 
 
 def plan_metric(
-    value: Value, loss: str | None, units: Dim, numbered: dict[int, str] | None = None, functions: ScriptFunctions | None = None
+    value: Value,
+    loss: str | None,
+    units: Dim,
+    numbered: dict[int, str] | None = None,
+    functions: ScriptFunctions | None = None,
 ) -> MetricPlan:
     """How one compile(metrics=[...]) entry is computed, and its history key.
 
@@ -125,7 +145,9 @@ def plan_metric(
     """
     function = functions.resolve(value, "metric", "K2T122") if functions is not None else None
     if function is not None and function.loss_object:
-        raise Unsupported("K2T122", f"metric `{value.code}`: a Loss object of the script as a metric is not translated", value.pos)
+        raise Unsupported(
+            "K2T122", f"metric `{value.code}`: a Loss object of the script as a metric is not translated", value.pos
+        )
     if function is not None and function.metric_object:
         # Keras uses the object itself: reset per epoch, update_state per batch, result() in the logs.
         return MetricPlan(function.name, SCRIPT_METRIC, function.code, stateful=True, functions=(function,))
@@ -176,7 +198,9 @@ def keras_metric_keys(metrics: list[MetricPlan], pos) -> list[MetricPlan]:
         else:
             seen[key] = 1
         if key in keys:
-            raise Unsupported("K2T122", f"two metrics share the history key {key!r}: Keras keeps only the last one", pos)
+            raise Unsupported(
+                "K2T122", f"two metrics share the history key {key!r}: Keras keeps only the last one", pos
+            )
         keys.add(key)
         result.append(dataclasses.replace(metric, key=key, name=metric.name or metric.key))
     return result
@@ -237,8 +261,15 @@ class _Arguments:
         item = self.values.get(name)
         if item is None:
             return default
-        if not item.is_literal or isinstance(item.literal, bool) and kind is not bool or not isinstance(item.literal, kind):
-            raise Unsupported("K2T122", f"metric argument {name}={item.code} of `{self.metric.code}` must be a literal", item.pos)
+        if (
+            not item.is_literal
+            or isinstance(item.literal, bool)
+            and kind is not bool
+            or not isinstance(item.literal, kind)
+        ):
+            raise Unsupported(
+                "K2T122", f"metric argument {name}={item.code} of `{self.metric.code}` must be a literal", item.pos
+            )
         return item.literal
 
     def reject(self, name: str, why: str) -> None:
@@ -330,7 +361,9 @@ def _confusion_ratio(class_name: str, template: str):
         threshold = args.get("thresholds", None, (int, float, list, tuple))
         if isinstance(threshold, (list, tuple)):
             if len(threshold) != 1:
-                args.reject("thresholds", "several thresholds give one value each (a list in the history): not translated")
+                args.reject(
+                    "thresholds", "several thresholds give one value each (a list in the history): not translated"
+                )
             threshold = threshold[0]
             if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
                 args.reject("thresholds", "must be a literal number")

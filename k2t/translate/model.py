@@ -58,7 +58,9 @@ def written_literal(value: Value) -> bool:
 class LayerContext:
     """What a layer converter may read and ask for."""
 
-    def __init__(self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[Dim], layout: str, is_last: bool):
+    def __init__(
+        self, builder: _ModuleBuilder, layer: KerasCall, attr: str, shape: list[Dim], layout: str, is_last: bool
+    ):
         self.builder = builder
         self.layer = layer
         self.attr = attr
@@ -112,7 +114,9 @@ class LayerContext:
 
     def open_sizes(self) -> None:
         """Refuse a None size for a converter that needs every size (registry.VARIABLE_SIZES lists those that do not)."""
-        if None not in self.shape or (self.layer.name.startswith("keras.layers.") and self.layer.short_name in registry.VARIABLE_SIZES):
+        if None not in self.shape or (
+            self.layer.name.startswith("keras.layers.") and self.layer.short_name in registry.VARIABLE_SIZES
+        ):
             return
         if self.layer.model is not None:
             return  # a nested model: its own layers say whether they need the size (a ResNet50 base takes any image)
@@ -159,13 +163,17 @@ class LayerContext:
         if value is None:
             return default
         if not value.is_literal:
-            raise Unsupported("K2T102", f"{self.layer.short_name}({key}={value.code}): k2t needs a literal here", value.pos)
+            raise Unsupported(
+                "K2T102", f"{self.layer.short_name}({key}={value.code}): k2t needs a literal here", value.pos
+            )
         return value.literal
 
     def check_arguments(self, positional: tuple[str, ...], keywords: frozenset[str] | set[str]) -> None:
         if len(self.layer.args) > len(positional):
             extra = self.layer.args[len(positional)]
-            raise Unsupported("K2T102", f"{self.layer.short_name}: positional argument {extra.code} is not translated", extra.pos)
+            raise Unsupported(
+                "K2T102", f"{self.layer.short_name}: positional argument {extra.code} is not translated", extra.pos
+            )
         allowed = set(positional) | set(keywords) | COMMON_KWARGS
         for key, value in self.layer.kwargs:
             if key not in allowed:
@@ -302,9 +310,15 @@ def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...
         return shape.elements
     of = shape.shape_of
     if of is None:
-        raise Unsupported("K2T103", f"input shape {shape.code} must be written as a tuple, or as an array's shape (`x_train.shape[1:]`)", shape.pos)
+        raise Unsupported(
+            "K2T103",
+            f"input shape {shape.code} must be written as a tuple, or as an array's shape (`x_train.shape[1:]`)",
+            shape.pos,
+        )
     sliced = of.code
-    written = f"`{shape.code}`" if shape.code.replace(" ", "") == sliced.replace(" ", "") else f"`{shape.code}` (`{sliced}`)"
+    written = (
+        f"`{shape.code}`" if shape.code.replace(" ", "") == sliced.replace(" ", "") else f"`{shape.code}` (`{sliced}`)"
+    )
     if needed is not None and of.length is not None and needed != of.length:
         message = f"input shape {written} has {of.length} size{'s' if of.length != 1 else ''} where {first} needs {needed} (Keras refuses it too)"
         raise Unsupported("K2T103", message, shape.pos)
@@ -350,7 +364,11 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
         if shape is None and batch_shape is not None:
             shape = per_sample_shape(batch_shape)  # Keras 2's (batch, *sample shape)
             if shape is None:
-                raise Unsupported("K2T103", f"batch_input_shape={batch_shape.code}: k2t needs a tuple (batch, *sizes)", batch_shape.pos)
+                raise Unsupported(
+                    "K2T103",
+                    f"batch_input_shape={batch_shape.code}: k2t needs a tuple (batch, *sizes)",
+                    batch_shape.pos,
+                )
         if shape is not None:
             return input_dims(shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), first
         if first.short_name == "Embedding":
@@ -376,7 +394,11 @@ def translate_model(
     ``no_fallback``: why the data of its fit cannot size it, when that is the reason ``fallback_features`` is None;
     ``sized_by_parameters``: each declared input size a constructor parameter, a literal one too."""
     if spec.unfollowed is not None:
-        raise Unsupported("K2T103", f"the model `{spec.var}` is not translated: a layer added to it is not followed ({spec.unfollowed})", spec.pos)
+        raise Unsupported(
+            "K2T103",
+            f"the model `{spec.var}` is not translated: a layer added to it is not followed ({spec.unfollowed})",
+            spec.pos,
+        )
     registry.load_converters()
 
     builder = _ModuleBuilder(spec, set(), resolve_nested)
@@ -384,15 +406,29 @@ def translate_model(
     shape_values, declared_on = input_shape_of(dataclasses.replace(spec, layers=layers))
     if shape_values is None and given_input is None:
         given_input = first_nested_input(spec, resolve_nested)  # `Sequential([base, ...])`: base's input shape
-    if shape_values is None and given_input is None and layers and _is_data_layer(layers[0]) and layers[0].short_name == "TextVectorization":
+    if (
+        shape_values is None
+        and given_input is None
+        and layers
+        and _is_data_layer(layers[0])
+        and layers[0].short_name == "TextVectorization"
+    ):
         given_input = [None]  # texts of any shape: what the model reads is its output_sequence_length ids per text
-    if shape_values is None and given_input is None and layers and all(layer.short_name in registry.AUGMENTATION_LAYERS for layer in layers):
+    if (
+        shape_values is None
+        and given_input is None
+        and layers
+        and all(layer.short_name in registry.AUGMENTATION_LAYERS for layer in layers)
+    ):
         # `Sequential([layers.RandomFlip(), ...])` applied in a tf.data map: Keras's augmentation layers take
         # (height, width, channels) images of any size, which they read off each batch; so do their modules.
         given_input = [None, None, None]
     if shape_values is None and given_input is not None:
         roles = ["in_features"] if len(given_input) == 1 else [f"input_dim_{i}" for i in range(len(given_input))]
-        shape = [dim if dim is None or dim.value is not None else Size(builder.param(dim.code, role)) for dim, role in zip(given_input, roles)]
+        shape = [
+            dim if dim is None or dim.value is not None else Size(builder.param(dim.code, role))
+            for dim, role in zip(given_input, roles)
+        ]
     elif shape_values is None:
         if fallback_features is None:
             why = f": {no_fallback}" if no_fallback else ""
@@ -435,7 +471,11 @@ def translate_model(
             missing = [other for other in layers[index:] if not _has_converter(other)]
             raise Unsupported("K2T101", _missing_message(missing), layer.pos)
         if layer is not declared_on:
-            for key in ("input_shape", "input_length", "batch_input_shape") if layer.short_name == "Embedding" else ("input_shape", "input_dim", "batch_input_shape"):
+            for key in (
+                ("input_shape", "input_length", "batch_input_shape")
+                if layer.short_name == "Embedding"
+                else ("input_shape", "input_dim", "batch_input_shape")
+            ):
                 if layer.kwarg(key) is not None:
                     raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
         layer, float32 = without_dtype(layer)
@@ -494,7 +534,12 @@ def _relu_after_max_pooling(plans: list[LayerPlan]) -> None:
     the pooling's output, as Keras's pooling output has it).
     """
     for first, second in itertools.pairwise(plans):
-        if first.activation != "relu" or not second.keras_class.startswith("MaxPooling") or not first.forward or len(second.forward) != 1:
+        if (
+            first.activation != "relu"
+            or not second.keras_class.startswith("MaxPooling")
+            or not first.forward
+            or len(second.forward) != 1
+        ):
             continue
         activated = re.fullmatch(r"x = F\.relu\((self\.\w+\(x\))\)", first.forward[-1])
         pooled = re.fullmatch(r"x = (self\.\w+\(x\))", second.forward[0])
@@ -514,7 +559,10 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
     """
     texts = [*module.output_lines, *(module.forward_lines or [])]
     if keep_input_shape:
-        texts.extend(" ".join(dim.code for dim in shape if dim is not None) for shape in [module.input_shape, *module.input_shapes])
+        texts.extend(
+            " ".join(dim.code for dim in shape if dim is not None)
+            for shape in [module.input_shape, *module.input_shapes]
+        )
     for layer in module.layers:
         texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
@@ -539,6 +587,10 @@ def _missing_message(missing: list[KerasCall]) -> str:
 
 
 def _without_input_kwargs(layer: KerasCall) -> KerasCall:
-    shape_kwargs = ("input_shape", "input_length", "batch_input_shape") if layer.short_name == "Embedding" else ("input_shape", "input_dim", "batch_input_shape")
+    shape_kwargs = (
+        ("input_shape", "input_length", "batch_input_shape")
+        if layer.short_name == "Embedding"
+        else ("input_shape", "input_dim", "batch_input_shape")
+    )
     kwargs = tuple((k, v) for k, v in layer.kwargs if k not in shape_kwargs)
     return dataclasses.replace(layer, kwargs=kwargs)

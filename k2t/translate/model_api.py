@@ -80,7 +80,9 @@ def _layer_plan(freeze: FreezeSpec | StateReset, module: ModulePlan, layer: Kera
         for node, plan in module.node_plans:
             if node.layer is layer:
                 return plan
-    raise Unsupported("K2T103", f"k2t cannot find the layer this statement reaches in the module of `{freeze.var}`", freeze.pos)
+    raise Unsupported(
+        "K2T103", f"k2t cannot find the layer this statement reaches in the module of `{freeze.var}`", freeze.pos
+    )
 
 
 def _targets(freeze: FreezeSpec, module: ModulePlan) -> list[tuple[str, list[LayerPlan]]]:
@@ -107,11 +109,19 @@ def _selected(freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan)
     key = selection.key
     if isinstance(key, str):
         if key not in module.keras_layer_names:
-            raise Unsupported("K2T140", f"`{selection.code}`: {module.class_name} has no layer named {key!r} (Keras raises ValueError)", freeze.pos)
+            raise Unsupported(
+                "K2T140",
+                f"`{selection.code}`: {module.class_name} has no layer named {key!r} (Keras raises ValueError)",
+                freeze.pos,
+            )
         return [module.layers[module.keras_layer_names.index(key)]]
     if isinstance(key, int):
         if not -len(layers) <= key < len(layers):
-            raise Unsupported("K2T140", f"`{selection.code}`: {module.class_name} has {len(layers)} layers (Keras raises IndexError)", freeze.pos)
+            raise Unsupported(
+                "K2T140",
+                f"`{selection.code}`: {module.class_name} has {len(layers)} layers (Keras raises IndexError)",
+                freeze.pos,
+            )
         return [layers[key]]
     return [layer for layer in layers[key] if layer is None or selection.picks(layer.keras_class)]
 
@@ -121,7 +131,9 @@ def _attribute_code(var: str, path: str) -> str:
     return var + re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", "." + path)
 
 
-def _application_targets(freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan) -> list[tuple[str, list[LayerPlan]]]:
+def _application_targets(
+    freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan
+) -> list[tuple[str, list[LayerPlan]]]:
     """The submodules of the layers with weights that ``selection`` picks; where it picks every such layer of a
     block (``blocks.3.*``), the block itself, and a run of whole blocks as one slice (``*base.blocks[:6]``)."""
     picked = [plan for plan in _selected(freeze, selection, module) if plan is not None and plan.attr and plan.weights]
@@ -136,7 +148,7 @@ def _application_targets(freeze: FreezeSpec, selection: LayerSelection, module: 
         match = re.fullmatch(r"(.+?)\.(\d+)\.(.+)", plan.attr)
         block = f"{match[1]}.{match[2]}." if match else None
         members = [attr for attr in weighted if block and attr.startswith(block)]
-        chosen = [p for p in picked[index:index + len(members)] if p.attr.startswith(block or "\0")]
+        chosen = [p for p in picked[index : index + len(members)] if p.attr.startswith(block or "\0")]
         if match and len(chosen) == len(members):  # the whole block
             container, number = match[1], int(match[2])
             if run is not None and run[0] == container and run[2] == number - 1:
@@ -157,12 +169,14 @@ def _application_targets(freeze: FreezeSpec, selection: LayerSelection, module: 
     return targets
 
 
-def _run_target(var: str, run: tuple[str, int, int, list[LayerPlan]], weighted: list[str]) -> tuple[str, list[LayerPlan]]:
+def _run_target(
+    var: str, run: tuple[str, int, int, list[LayerPlan]], weighted: list[str]
+) -> tuple[str, list[LayerPlan]]:
     container, first, last, plans = run
     code = _attribute_code(var, container)
     if first == last:
         return f"{code}[{first}]", plans
-    blocks = {int(attr[len(container) + 1:].split(".", 1)[0]) for attr in weighted if attr.startswith(container + ".")}
+    blocks = {int(attr[len(container) + 1 :].split(".", 1)[0]) for attr in weighted if attr.startswith(container + ".")}
     if first == 0 and last == max(blocks):
         return f"*{code}", plans  # every block
     return f"*{code}[{first or ''}:{last + 1}]", plans
@@ -173,7 +187,11 @@ def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
     the translation would differ from Keras."""
     if freeze.trainable:
         if any(_one_bias(plan) for plan in plans):
-            held = "a GRU(reset_after=False)" if any("GRU" in _one_bias_kinds(plan) for plan in plans) else "an LSTM or SimpleRNN"
+            held = (
+                "a GRU(reset_after=False)"
+                if any("GRU" in _one_bias_kinds(plan) for plan in plans)
+                else "an LSTM or SimpleRNN"
+            )
             raise Unsupported(
                 "K2T140",
                 f"`trainable = True` on a layer holding {held} is not translated: requires_grad_(True) would also "
@@ -217,7 +235,9 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
         if any(id(freeze.model) not in modules for freeze in freezes):
             continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
         if all(freeze.ignored for freeze in freezes):
-            plan.todos.append(Todo(statement, "K2T141", _IGNORED.format(var=freezes[0].var), freezes[0].pos, Severity.WARNING))
+            plan.todos.append(
+                Todo(statement, "K2T141", _IGNORED.format(var=freezes[0].var), freezes[0].pos, Severity.WARNING)
+            )
             plan.statements[id(statement)] = []
             continue
         if all(freeze.model_frozen and freeze.trainable for freeze in freezes):
@@ -236,7 +256,9 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
     if inference_batch_norm:
         # Keras runs a frozen BatchNormalization in inference mode: the generated BatchNorm checks for it.
         plan.helpers = [
-            dataclasses.replace(helper, args=(*helper.args, ("freezable", True))) if helper.template == BATCH_NORM_TEMPLATE else helper
+            dataclasses.replace(helper, args=(*helper.args, ("freezable", True)))
+            if helper.template == BATCH_NORM_TEMPLATE
+            else helper
             for helper in plan.helpers
         ]
 
@@ -260,7 +282,9 @@ def _under_frozen_model(freezes: list[FreezeSpec], modules: dict[int, ModulePlan
         )
         plan.todos.append(Todo(statement, "K2T140", message, freeze.pos))
         return
-    plan.todos.append(Todo(statement, "K2T142", _UNDER_FROZEN_MODEL.format(var=freeze.var), freeze.pos, Severity.WARNING))
+    plan.todos.append(
+        Todo(statement, "K2T142", _UNDER_FROZEN_MODEL.format(var=freeze.var), freeze.pos, Severity.WARNING)
+    )
     plan.statements[id(statement)] = []
 
 
@@ -272,7 +296,9 @@ def translate_state_resets(script: KerasScript, modules: dict[int, ModulePlan], 
         if module is None:
             continue  # the model is not translated (its own diagnostic says why): the statement stays Keras's
         try:
-            plan.statements[id(reset.statement)] = [_reset_line(reset, module, layer) for layer in reset.layers if _resets(reset, module, layer)]
+            plan.statements[id(reset.statement)] = [
+                _reset_line(reset, module, layer) for layer in reset.layers if _resets(reset, module, layer)
+            ]
         except Unsupported as exc:
             plan.todos.append(Todo(reset.statement, exc.code, exc.message, exc.pos or reset.pos))
 
@@ -281,7 +307,11 @@ def _resets(reset: StateReset, module: ModulePlan, layer: KerasCall | None) -> b
     """Whether ``layer`` keeps states to reset; raises where Keras's layer has no reset_states()."""
     if layer is None or layer.short_name not in _RECURRENT_CLASSES:
         name = "an InputLayer" if layer is None else f"a {layer.short_name} layer"
-        raise Unsupported("K2T140", f"reset_states() on {name}: Keras's recurrent layers have it, other layers do not (AttributeError)", reset.pos)
+        raise Unsupported(
+            "K2T140",
+            f"reset_states() on {name}: Keras's recurrent layers have it, other layers do not (AttributeError)",
+            reset.pos,
+        )
     held = _layer_plan(reset, module, layer)
     return held is not None and _STATEFUL_CLASS in (held.constructor or "")
 
@@ -305,7 +335,12 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
     names = [_ONE_BIAS_NAMES[kind] for kind in kinds]
     one_bias_names = " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
     buffers = normalizations > 0 or any(layer.keras_class == "BatchNormalization" for layer in layers)
-    arguments = (("one_bias", one_bias), ("one_bias_names", one_bias_names), ("buffers", buffers), ("counts", normalizations))
+    arguments = (
+        ("one_bias", one_bias),
+        ("one_bias_names", one_bias_names),
+        ("buffers", buffers),
+        ("counts", normalizations),
+    )
     helper = plan.add_helper(Helper("count_params", "functions/count_params.py.j2", arguments))
     return f"{plan.name(helper.name)}({var})"
 
@@ -313,10 +348,13 @@ def count_params_call(var: str, module: ModulePlan, plan: ScriptPlan, pos) -> st
 def stateful_attrs(module: ModulePlan) -> tuple[list[str], bool]:
     """The attributes of the module's stateful recurrent layers (k2t.translate.recurrent: class Keras<kind>Stateful),
     and whether a nested model holds one too."""
-    top = [layer.attr for layer in _module_layers(module) if _STATEFUL_CLASS in (layer.constructor or "") and layer.attr]
+    top = [
+        layer.attr for layer in _module_layers(module) if _STATEFUL_CLASS in (layer.constructor or "") and layer.attr
+    ]
     nested = any(
         _STATEFUL_CLASS in (inner.constructor or "")
-        for layer in _module_layers(module) if layer.nested is not None
+        for layer in _module_layers(module)
+        if layer.nested is not None
         for inner in _plans_in(layer)[1:]
     )
     return top, nested
@@ -360,7 +398,11 @@ def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -
     tensors = "inputs" if attr == "input_shape" else "outputs"
     if index is None:
         if count != 1:  # Keras: model.input of several inputs is a list, which has no .shape
-            raise Unsupported("K2T140", f"model.{tensors[:-1]} of a model with {count} {tensors} is a list; .shape of it is not translated", pos)
+            raise Unsupported(
+                "K2T140",
+                f"model.{tensors[:-1]} of a model with {count} {tensors} is a list; .shape of it is not translated",
+                pos,
+            )
         return f"{var}.{attr}"
     if not -count <= index < count:
         raise Unsupported("K2T140", f"model.{tensors}[{index}]: the model has {count} {tensors}", pos)
@@ -371,7 +413,9 @@ _TORCH_RECURRENT = {"LSTM": "nn.LSTM", "SimpleRNN": "nn.RNN", "GRU": "nn.GRU"}
 
 
 def _is_gru(layer: LayerPlan) -> bool:
-    return layer.keras_class == "GRU" or layer.keras_class == "Bidirectional" and "KerasGRU" in (layer.constructor or "")
+    return (
+        layer.keras_class == "GRU" or layer.keras_class == "Bidirectional" and "KerasGRU" in (layer.constructor or "")
+    )
 
 
 def _one_bias_kinds(layer: LayerPlan) -> list[str]:

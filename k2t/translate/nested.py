@@ -39,7 +39,9 @@ def convert_nested(ctx) -> LayerPlan:
     resolve = ctx.builder.resolve_nested
     var = holder_name(ctx.layer)
     if resolve is None or var is None:
-        raise Unsupported("K2T103", "a model used as a layer is translated only when the script keeps it in a variable", ctx.layer.pos)
+        raise Unsupported(
+            "K2T103", "a model used as a layer is translated only when the script keeps it in a variable", ctx.layer.pos
+        )
     ctx.keras_layout()  # the inner module takes and returns Keras's (channels-last) layout
     # The inner module's input sizes, as code valid where the script builds the inner model.
     arguments = [_argument_size(dim, ctx.builder.params, "input", var, ctx.layer.pos) for dim in ctx.shape]
@@ -47,7 +49,9 @@ def convert_nested(ctx) -> LayerPlan:
     functional = inner.forward_lines is not None
     if functional and (len(inner.forward_args) != 1 or len(inner.output_names) != 1):
         raise Unsupported(
-            "K2T103", f"the nested model `{var}` has several inputs or outputs: not translated as a layer", ctx.layer.pos
+            "K2T103",
+            f"the nested model `{var}` has several inputs or outputs: not translated as a layer",
+            ctx.layer.pos,
         )
     if functional:
         output = inner.output_shapes[0]
@@ -62,7 +66,9 @@ def convert_nested(ctx) -> LayerPlan:
     ctx.shape = shape
     holder = ctx.builder.param(var, var)
     return LayerPlan(
-        keras_class="Functional" if functional or inner.keras_layer_names else "Sequential",  # keras.applications: Functional
+        keras_class="Functional"
+        if functional or inner.keras_layer_names
+        else "Sequential",  # keras.applications: Functional
         attr=ctx.attr,
         constructor=holder,
         forward=[f"x = self.{ctx.attr}(x)"],
@@ -78,7 +84,13 @@ def first_nested_input(spec, resolve_nested) -> list[Dim] | None:
     Keras builds ``Sequential([base, layers.Dense(1)])`` on ``base``'s input shape. As code valid where
     the script builds ``spec`` (a size the inner module takes as a parameter is that parameter's argument)."""
     first = spec.layers[0] if spec.graph is None and spec.layers else None
-    if first is None or first.model is None or resolve_nested is None or first.model.var is None or not declares_input(first.model):
+    if (
+        first is None
+        or first.model is None
+        or resolve_nested is None
+        or first.model.var is None
+        or not declares_input(first.model)
+    ):
         return None
     inner: ModulePlan = resolve_nested(first.model, None, first.pos)
     if inner.forward_lines is not None:

@@ -47,7 +47,9 @@ def convert_batch_normalization(ctx: LayerContext) -> LayerPlan:
     if isinstance(axis, (list, tuple)) and len(axis) == 1:
         axis = axis[0]
     if not isinstance(axis, int) or isinstance(axis, bool) or axis not in (-1, rank - 1):
-        raise Unsupported("K2T102", f"BatchNormalization(axis={axis!r}) over a non-channel axis is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"BatchNormalization(axis={axis!r}) over a non-channel axis is not translated", ctx.layer.pos
+        )
     if ctx.literal("synchronized", None, False):
         raise Unsupported("K2T102", "BatchNormalization(synchronized=True) is not translated", ctx.layer.pos)
     ctx.channels_first()  # the generated BatchNorm normalises over dim 1, as torch's do
@@ -108,12 +110,16 @@ def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
     scale = ctx.literal("scale", 3, True)
     if center and not scale:
         raise Unsupported(
-            "K2T102", "LayerNormalization(scale=False) with center=True is not translated: torch's LayerNorm has no bias-only form", ctx.layer.pos
+            "K2T102",
+            "LayerNormalization(scale=False) with center=True is not translated: torch's LayerNorm has no bias-only form",
+            ctx.layer.pos,
         )
     ctx.keras_layout()  # normalises Keras's trailing (channels-last) axes
     normalized = ctx.shape[rank - 1 - len(axes) :]
     if None in normalized:
-        message = f"LayerNormalization needs the size of the axes it normalises, {axes}, and the input shape leaves one None"
+        message = (
+            f"LayerNormalization needs the size of the axes it normalises, {axes}, and the input shape leaves one None"
+        )
         raise Unsupported("K2T103", message, ctx.layer.pos)
     shape_code = normalized[0].code if len(normalized) == 1 else f"({', '.join(dim.code for dim in normalized)})"
     args = [shape_code, f"eps={epsilon!r}"]
@@ -127,7 +133,9 @@ def convert_layer_normalization(ctx: LayerContext) -> LayerPlan:
         keras_class="LayerNormalization",
         attr=ctx.attr,
         constructor=f"nn.LayerNorm({', '.join(args)})",
-        forward=[f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")],
+        forward=[
+            f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")
+        ],
         init=init,
         weights="layernorm",
         regularizers=regularizers,
@@ -159,7 +167,9 @@ def convert_group_normalization(ctx: LayerContext) -> LayerPlan:
     rank = len(ctx.shape) + 1
     axis = ctx.literal("axis", 1, -1)
     if isinstance(axis, bool) or axis not in (-1, rank - 1):
-        message = f"GroupNormalization(axis={axis!r}) is not translated: k2t normalises groups of the channel (last) axis"
+        message = (
+            f"GroupNormalization(axis={axis!r}) is not translated: k2t normalises groups of the channel (last) axis"
+        )
         raise Unsupported("K2T102", message, ctx.layer.arg(1, "axis").pos)
     groups = ctx.literal("groups", 0, 32)
     channels = static_int(ctx.features())
@@ -168,7 +178,11 @@ def convert_group_normalization(ctx: LayerContext) -> LayerPlan:
     if groups == -1:
         groups = channels  # Keras's groups=-1: one group per channel (instance normalization)
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or channels % groups:
-        raise Unsupported("K2T102", f"GroupNormalization(groups={groups!r}) must divide the {channels} channels (Keras refuses it too)", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"GroupNormalization(groups={groups!r}) must divide the {channels} channels (Keras refuses it too)",
+            ctx.layer.pos,
+        )
     epsilon = ctx.literal("epsilon", 2, 1e-3)
     center = ctx.literal("center", 3, True)
     scale = ctx.literal("scale", 4, True)
@@ -186,7 +200,9 @@ def convert_group_normalization(ctx: LayerContext) -> LayerPlan:
         keras_class="GroupNormalization",
         attr=ctx.attr,
         constructor=constructor,
-        forward=[f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")],
+        forward=[
+            f"x = {ctx.self_attr}(x)" + ("  # eps: Keras's default 1e-3 (torch's is 1e-5)" if epsilon == 1e-3 else "")
+        ],
         init=init,
         weights="layernorm",  # gamma and beta, per channel, as LayerNormalization's
         regularizers=regularizers,

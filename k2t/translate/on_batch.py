@@ -35,7 +35,9 @@ def feature(kind: str, suffix: str = "") -> str:
     return kind + suffix
 
 
-def translate_on_batch_call(call: MethodCall, given: dict[str, Value], module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
+def translate_on_batch_call(
+    call: MethodCall, given: dict[str, Value], module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan
+) -> str:
     """The code replacing one ``model.<kind>_on_batch(...)`` / ``model.reset_metrics()`` call."""
     var = call.model
     if call.method == "reset_metrics":
@@ -53,7 +55,11 @@ def translate_on_batch_call(call: MethodCall, given: dict[str, Value], module: M
     reset = given.get("reset_metrics")
     if reset is not None and reset.literal is not True:
         # Keras 2's reset_metrics=False keeps the metrics running across calls; the generated functions keep none.
-        raise Unsupported("K2T130", f"{call.method}(reset_metrics={reset.code}) is not translated (only Keras's default, True)", reset.pos)
+        raise Unsupported(
+            "K2T130",
+            f"{call.method}(reset_metrics={reset.code}) is not translated (only Keras's default, True)",
+            reset.pos,
+        )
     plan.features.add(feature(call.method, training.suffix))
     leading = [var, training.optimizer_for(var)] if call.method == "train_on_batch" else [var]
     if training.loss_parameter:

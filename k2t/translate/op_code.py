@@ -135,7 +135,13 @@ def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
 
 
 class _OpTransformer(cst.CSTTransformer):
-    def __init__(self, keras_name: KerasName, device: str | None = None, calls: CallRewrite | None = None, host_arrays: bool = False):
+    def __init__(
+        self,
+        keras_name: KerasName,
+        device: str | None = None,
+        calls: CallRewrite | None = None,
+        host_arrays: bool = False,
+    ):
         self.keras_name = keras_name
         self.device = device
         self.calls = calls
@@ -178,7 +184,9 @@ class _OpTransformer(cst.CSTTransformer):
         except OpError:
             what = "TensorFlow" if name.startswith("tensorflow.") else "Keras"
             code = "K2T150" if what == "TensorFlow" else "K2T100"
-            self._fail(original, Unsupported(code, f"{what} name `{name}` used as a value (not called) is not translated"))
+            self._fail(
+                original, Unsupported(code, f"{what} name `{name}` used as a value (not called) is not translated")
+            )
             return updated
         return self._replace(original, translation.code, translation.imports, translation.note, parent)
 
@@ -192,7 +200,9 @@ class _OpTransformer(cst.CSTTransformer):
         for arg, written in zip(updated.args, original.args):
             text = _code(arg.value)
             if arg.star:
-                self._fail(original.func, Unsupported(_code_for(name), f"`{name}`: `{arg.star}` arguments are not translated"))
+                self._fail(
+                    original.func, Unsupported(_code_for(name), f"`{name}`: `{arg.star}` arguments are not translated")
+                )
                 return updated
             if self.host_arrays:
                 keyword = arg.keyword.value if arg.keyword is not None else None
@@ -209,14 +219,18 @@ class _OpTransformer(cst.CSTTransformer):
         self.op_results.add(id(original))
         return self._replace(original, translation.code, translation.imports, translation.note, parent)
 
-    def _as_tensor(self, name: str, index: int, keyword: str | None, written: cst.BaseExpression, value: cst.BaseExpression) -> str:
+    def _as_tensor(
+        self, name: str, index: int, keyword: str | None, written: cst.BaseExpression, value: cst.BaseExpression
+    ) -> str:
         """An argument's code where the op takes a tensor and the script may hand it a NumPy array."""
         param = parameter_of(OPS[name], index, keyword) if name in OPS and name not in FROM_DATA else None
         if param is None:
             return _code(value)
         if TENSOR_LISTS.get(OPS[name].name) == param.name:
             if isinstance(value, (cst.List, cst.Tuple)) and isinstance(written, (cst.List, cst.Tuple)):
-                elements = [self._tensor(old.value, new.value, first=True) for old, new in zip(written.elements, value.elements)]
+                elements = [
+                    self._tensor(old.value, new.value, first=True) for old, new in zip(written.elements, value.elements)
+                ]
                 return f"[{', '.join(elements)}]"
             return f"list(map(torch.as_tensor, {_code(value)}))"  # a list held in a variable
         if param.name in TENSOR_PARAMETERS:

@@ -69,7 +69,13 @@ _ROWS = {
 }
 _STRINGS = {name.lower(): name for name in _ROWS}
 # Arguments every Keras optimizer accepts that change nothing here (when left at their defaults).
-_IGNORED = {"name": None, "use_ema": False, "jit_compile": None, "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_IGNORED = {
+    "name": None,
+    "use_ema": False,
+    "jit_compile": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
 # Arguments of every Keras optimizer that the generated optimizer classes reproduce (base_optimizer.py).
 _CLIPS = ("clipnorm", "global_clipnorm", "clipvalue")
 
@@ -188,7 +194,9 @@ def _options(value: Value) -> _Options:
 def _decay(row: OptimizerRow, item: Value) -> Value | None:
     """Keras 2's decay= of the optimizers that had it; None where it changes nothing (0)."""
     if row.keras not in DECAYING_OPTIMIZERS:
-        raise Unsupported("K2T121", f"optimizer argument decay= is not translated: Keras 2's {row.keras} had none", item.pos)
+        raise Unsupported(
+            "K2T121", f"optimizer argument decay= is not translated: Keras 2's {row.keras} had none", item.pos
+        )
     if item.is_literal and item.literal in (0, 0.0):
         return None
     if item.is_literal and (isinstance(item.literal, bool) or not isinstance(item.literal, (int, float))):
@@ -268,14 +276,18 @@ def _keras2_decay(options: _Options, lr_changes: bool) -> str:
     if options.decay is None:
         return ""
     if options.schedule is not None:
-        raise Unsupported("K2T121", "optimizer argument decay= on a learning-rate schedule is not translated", options.decay.pos)
+        raise Unsupported(
+            "K2T121", "optimizer argument decay= on a learning-rate schedule is not translated", options.decay.pos
+        )
     if lr_changes:
         # The generated schedule sets the rate at every update, over what a callback or the script sets.
         message = "optimizer argument decay= is not translated where the script or a callback changes the learning rate: Keras 2 decays the rate they set"
         raise Unsupported("K2T121", message, options.decay.pos)
     decay = repr(options.decay.literal) if options.decay.is_literal else options.decay.code
     arguments = decay_schedule_arguments(_num(options.values["learning_rate"]), decay)
-    options.schedule = SchedulePlan(Helper("InverseTimeDecay", f"schedules/{_SCHEDULES['InverseTimeDecay'].template}.py.j2"), arguments)
+    options.schedule = SchedulePlan(
+        Helper("InverseTimeDecay", f"schedules/{_SCHEDULES['InverseTimeDecay'].template}.py.j2"), arguments
+    )
     return decay_note(decay)
 
 
@@ -335,9 +347,13 @@ def _torch_optimizer(value: Value, options: _Options, lr_changes: bool) -> Optim
         # Keras: acc starts at 0.1 and the update divides by sqrt(acc + eps); torch divides by
         # sqrt(acc) + eps, so start torch's accumulator at 0.1 + eps and set its eps to 0.
         initial = float(o["initial_accumulator_value"]) + float(o["epsilon"])  # type: ignore[arg-type]
-        return plain("torch.optim.Adagrad", [f"initial_accumulator_value={initial!r}", "eps=0.0"], "KerasAdagrad", "Adagrad")
+        return plain(
+            "torch.optim.Adagrad", [f"initial_accumulator_value={initial!r}", "eps=0.0"], "KerasAdagrad", "Adagrad"
+        )
     if row.keras == "Adadelta":
-        return plain("torch.optim.Adadelta", [f"rho={_num(o['rho'])}", f"eps={_num(o['epsilon'])}"], "KerasAdadelta", "Adadelta")
+        return plain(
+            "torch.optim.Adadelta", [f"rho={_num(o['rho'])}", f"eps={_num(o['epsilon'])}"], "KerasAdadelta", "Adadelta"
+        )
     if row.keras == "Nadam":
         # momentum_decay=1.0 gives Keras's schedule mu_t = beta_1 * (1 - 0.5 * 0.96**t).
         args = [f"betas=({_num(o['beta_1'])}, {_num(o['beta_2'])})", f"eps={_num(o['epsilon'])}", "momentum_decay=1.0"]
@@ -422,7 +438,11 @@ def sparse_embedding_rows(optimizer: OptimizerPlan, module: ModulePlan) -> tuple
     """
     embeddings = [layer for layer in _layers(module) if layer.keras_class == "Embedding" and layer.constructor]
     helper = optimizer.helper
-    if not embeddings or optimizer.constructor == "torch.optim.SGD" or (helper is not None and helper.template == "optimizers/keras_sgd.py.j2"):
+    if (
+        not embeddings
+        or optimizer.constructor == "torch.optim.SGD"
+        or (helper is not None and helper.template == "optimizers/keras_sgd.py.j2")
+    ):
         return optimizer, None
     if helper is None or helper.template != "optimizers/keras_adam.py.j2":
         name = helper.name if helper is not None else optimizer.constructor.rsplit(".", 1)[-1]
@@ -433,7 +453,9 @@ def sparse_embedding_rows(optimizer: OptimizerPlan, module: ModulePlan) -> tuple
     for layer in embeddings:
         if "sparse=True" not in layer.constructor:
             layer.constructor = layer.constructor[:-1] + ", sparse=True)  # Keras's gradient: one row per lookup"
-    return dataclasses.replace(optimizer, helper=dataclasses.replace(helper, args=(*helper.args, ("sparse_rows", True)))), None
+    return dataclasses.replace(
+        optimizer, helper=dataclasses.replace(helper, args=(*helper.args, ("sparse_rows", True)))
+    ), None
 
 
 def _layers(module: ModulePlan):

@@ -67,17 +67,25 @@ class ModulePlan:
     node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
     graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
     segments: list = field(default_factory=list)  # (TensorNode, forward lines) per node
-    output_folds: list = field(default_factory=list)  # per output: (lines without activation, logits var, activation) or None
+    output_folds: list = field(
+        default_factory=list
+    )  # per output: (lines without activation, logits var, activation) or None
     output_vars: list[str] = field(default_factory=list)
     output_activations: list[str] = field(default_factory=list)
     # A factory's model whose input size is a constructor parameter that one of its calls passes as 1.
     one_feature_at_a_call: bool = False
     blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
     block_calls: dict = field(default_factory=dict)
-    block_forward: dict[int, list[str]] = field(default_factory=dict)  # Sequential: layer index -> its lines in forward  # id(returned node) -> (attribute, tensor args, id() of its nodes)
+    block_forward: dict[int, list[str]] = field(
+        default_factory=dict
+    )  # Sequential: layer index -> its lines in forward  # id(returned node) -> (attribute, tensor args, id() of its nodes)
     doc: str | None = None  # the class's docstring when it is not a Keras model's
-    shape_attributes: dict[str, str] = field(default_factory=dict)  # "input_shape" -> "(None, 28, 28, 1)": read by the script
-    folded: list[bool] = field(default_factory=list)  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
+    shape_attributes: dict[str, str] = field(
+        default_factory=dict
+    )  # "input_shape" -> "(None, 28, 28, 1)": read by the script
+    folded: list[bool] = field(
+        default_factory=list
+    )  # per output: training uses its logits  # (lines, logits variable, activation) without the final activation
     # A keras.Model subclass with its own train_step/test_step (k2t.translate.train_step): __init__ lines
     # after the layers (its trackers, loss objects), and methods after forward, each as indented text.
     step_init: list[str] = field(default_factory=list)

@@ -83,14 +83,18 @@ def _pool(ctx: LayerContext, rank: int, mode: str) -> LayerPlan:
             if any(before != "0" for before, _ in pads):
                 args.append(f"padding={_short(tuple(int(before) for before, _ in pads))}")
                 if mode == "max":
-                    constructor = f"{pool_class}({', '.join(args)})  # torch pads with -inf: padding never wins, as in Keras"
+                    constructor = (
+                        f"{pool_class}({', '.join(args)})  # torch pads with -inf: padding never wins, as in Keras"
+                    )
                 else:
                     args.append("count_include_pad=False")
-                    constructor = f"{pool_class}({', '.join(args)})  # Keras's 'same' average divides by the real cells only"
+                    constructor = (
+                        f"{pool_class}({', '.join(args)})  # Keras's 'same' average divides by the real cells only"
+                    )
         elif mode == "max":
             forward.insert(
                 0,
-                f"x = F.pad(x, {torch_pad_order(pads)}, value=float(\"-inf\"))"
+                f'x = F.pad(x, {torch_pad_order(pads)}, value=float("-inf"))'
                 "  # Keras 'same' puts the odd pad after; -inf never wins the max",
             )
         else:

@@ -69,7 +69,11 @@ def policy_name(call: KerasCall) -> str:
         raise Unsupported("K2T100", f"{call.name}() without a policy is not translated", call.pos)
     name = _literal_policy(value)
     if name not in AUTOCAST_DTYPES:
-        raise Unsupported("K2T100", f"{call.name}({value.code}) is not translated: k2t translates {', '.join(AUTOCAST_DTYPES)}", value.pos)
+        raise Unsupported(
+            "K2T100",
+            f"{call.name}({value.code}) is not translated: k2t translates {', '.join(AUTOCAST_DTYPES)}",
+            value.pos,
+        )
     return name
 
 
@@ -87,7 +91,9 @@ def translate_policy(call: KerasCall, precision: Precision) -> tuple[Precision, 
     name = policy_name(call)
     if precision.autocast_dtype and AUTOCAST_DTYPES[name] != precision.autocast_dtype:
         # One policy for the whole script: the generated loops are shared by every model.
-        raise Unsupported("K2T100", f"{call.name}(): a second, different policy in one script is not translated", call.pos)
+        raise Unsupported(
+            "K2T100", f"{call.name}(): a second, different policy in one script is not translated", call.pos
+        )
     return Precision(AUTOCAST_DTYPES[name] or precision.autocast_dtype), ""
 
 
@@ -102,7 +108,11 @@ def without_dtype(layer: KerasCall) -> tuple[KerasCall, bool]:
         return layer, False
     name = _literal_policy(value) if value.keras_call is not None else value.literal if value.is_literal else None
     if name != "float32":
-        raise Unsupported("K2T102", f"{layer.short_name}(dtype={value.code}) is not translated: k2t translates dtype=\"float32\"", value.pos)
+        raise Unsupported(
+            "K2T102",
+            f'{layer.short_name}(dtype={value.code}) is not translated: k2t translates dtype="float32"',
+            value.pos,
+        )
     return dataclasses.replace(layer, kwargs=tuple((k, v) for k, v in layer.kwargs if k != "dtype")), True
 
 
@@ -132,4 +142,8 @@ def unsupported_loops(plan, pos) -> None:
     """Raise where the script trains through a generated loop that does not run under autocast yet:
     the *_on_batch functions (fit, evaluate and predict run under it on arrays and on batches alike)."""
     if plan.precision.autocast_dtype and any("_on_batch" in feature for feature in plan.features):
-        raise Unsupported("K2T100", "a mixed-precision policy with train_on_batch/test_on_batch/predict_on_batch is not translated", pos)
+        raise Unsupported(
+            "K2T100",
+            "a mixed-precision policy with train_on_batch/test_on_batch/predict_on_batch is not translated",
+            pos,
+        )

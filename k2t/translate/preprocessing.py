@@ -28,7 +28,9 @@ def normalization_helper(batches: bool) -> Helper:
 
 def inverse_normalization_helper(batches: bool) -> Helper:
     """invert=True: its own small subclass, so a script without it gets no branch it never takes."""
-    return Helper("InverseNormalization", "layers/inverse_normalization.py.j2", requires=(normalization_helper(batches),))
+    return Helper(
+        "InverseNormalization", "layers/inverse_normalization.py.j2", requires=(normalization_helper(batches),)
+    )
 
 
 # --------------------------------------------------------------------------- Normalization
@@ -36,13 +38,17 @@ def _normalization_arguments(call: KerasCall) -> None:
     """Diagnostics for what the generated Normalization does not reproduce."""
     allowed = ("axis", "mean", "variance", "invert", "name")
     if len(call.args) > 3:
-        raise Unsupported("K2T102", f"Normalization: positional argument {call.args[3].code} is not translated", call.args[3].pos)
+        raise Unsupported(
+            "K2T102", f"Normalization: positional argument {call.args[3].code} is not translated", call.args[3].pos
+        )
     for key, value in call.kwargs:
         if key not in allowed:
             raise Unsupported("K2T102", f"Normalization({key}=...) is not translated", value.pos)
     invert = call.arg(3, "invert")
     if invert is not None and not (invert.is_literal and isinstance(invert.literal, bool)):
-        raise Unsupported("K2T102", f"Normalization(invert={invert.code}): k2t needs a literal True or False here", invert.pos)
+        raise Unsupported(
+            "K2T102", f"Normalization(invert={invert.code}): k2t needs a literal True or False here", invert.pos
+        )
     axis = call.arg(0, "axis")
     if axis is not None and not axis.is_literal:
         raise Unsupported("K2T102", f"Normalization(axis={axis.code}): k2t needs a literal here", axis.pos)
@@ -51,7 +57,9 @@ def _normalization_arguments(call: KerasCall) -> None:
         raise Unsupported("K2T102", "Normalization needs both mean= and variance=, or neither", call.pos)
     if mean is not None and axis is not None and axis.literal not in (-1, None, (-1,), [-1]):
         # Given statistics are aligned with the trailing axes; other axes need the input's rank.
-        raise Unsupported("K2T102", f"Normalization(axis={axis.code}) with given mean and variance is not translated", axis.pos)
+        raise Unsupported(
+            "K2T102", f"Normalization(axis={axis.code}) with given mean and variance is not translated", axis.pos
+        )
 
 
 def _normalization_helper(call: KerasCall, batches: bool) -> Helper:
@@ -110,9 +118,13 @@ def convert_normalization(ctx: LayerContext) -> LayerPlan:
 def normalization_object(call: KerasCall, script: ScriptLayerObjects) -> LayerObjectPlan:
     """``norm = layers.Normalization(axis=-1)`` used outside a model: ``norm = Normalization(axis=-1)``."""
     # input_shape= only tells the model its input shape; the module itself does not need it.
-    call = dataclasses.replace(call, kwargs=tuple((k, v) for k, v in call.kwargs if k not in ("input_shape", "input_dim")))
+    call = dataclasses.replace(
+        call, kwargs=tuple((k, v) for k, v in call.kwargs if k not in ("input_shape", "input_dim"))
+    )
     _normalization_arguments(call)
-    return LayerObjectPlan(_normalization_helper(call, script.datasets), _keyword_code(call, lambda value, key: value.code))
+    return LayerObjectPlan(
+        _normalization_helper(call, script.datasets), _keyword_code(call, lambda value, key: value.code)
+    )
 
 
 # --------------------------------------------------------------------------- Rescaling
@@ -161,7 +173,11 @@ def convert_rescaling(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", "Rescaling needs a scale", ctx.layer.pos)
     for key, value in (("scale", scale), ("offset", offset)):
         if value is not None and constant_number(value) is None:
-            raise Unsupported("K2T102", f"Rescaling({key}={value.code}): k2t needs a number here (per-channel scales are not translated)", value.pos)
+            raise Unsupported(
+                "K2T102",
+                f"Rescaling({key}={value.code}): k2t needs a number here (per-channel scales are not translated)",
+                value.pos,
+            )
     # A scalar scale and offset act the same in any dim order: no permute needed.
     expression = f"x * {_number_code(scale)}"
     shift = constant_number(offset) if offset is not None else 0.0
@@ -198,7 +214,9 @@ def _target_size(ctx: LayerContext) -> tuple[int, int]:
 def _check_channels_last(ctx: LayerContext) -> None:
     data_format = ctx.literal("data_format", None, None)
     if data_format not in (None, "channels_last"):
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}(data_format={data_format!r}) is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name}(data_format={data_format!r}) is not translated", ctx.layer.pos
+        )
 
 
 def _crop_line(ctx: LayerContext, top: int, left: int, height: int, width: int, why: str) -> str:
@@ -216,10 +234,14 @@ def convert_center_crop(ctx: LayerContext) -> LayerPlan:
     height, width = _target_size(ctx)
     if height > in_height or width > in_width:
         raise Unsupported(
-            "K2T102", f"CenterCrop({height}, {width}) of a {in_height}x{in_width} input (Keras then resizes) is not translated", ctx.layer.pos
+            "K2T102",
+            f"CenterCrop({height}, {width}) of a {in_height}x{in_width} input (Keras then resizes) is not translated",
+            ctx.layer.pos,
         )
     top, left = (in_height - height) // 2, (in_width - width) // 2
-    line = _crop_line(ctx, top, left, height, width, "Keras CenterCrop: the odd extra row/column is cut at the bottom/right")
+    line = _crop_line(
+        ctx, top, left, height, width, "Keras CenterCrop: the odd extra row/column is cut at the bottom/right"
+    )
     ctx.shape = [Size.of(height), Size.of(width), ctx.shape[2]]
     return LayerPlan(keras_class="CenterCrop", attr=None, forward=[line], params=0)
 
@@ -246,7 +268,16 @@ _INTERPOLATIONS = {
 @layer("Resizing")
 def convert_resizing(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(
-        ("height", "width", "interpolation", "crop_to_aspect_ratio", "pad_to_aspect_ratio", "fill_mode", "fill_value", "antialias"),
+        (
+            "height",
+            "width",
+            "interpolation",
+            "crop_to_aspect_ratio",
+            "pad_to_aspect_ratio",
+            "fill_mode",
+            "fill_value",
+            "antialias",
+        ),
         {"data_format"},
     )
     _check_channels_last(ctx)
@@ -269,7 +300,16 @@ def convert_resizing(ctx: LayerContext) -> LayerPlan:
     if ctx.literal("crop_to_aspect_ratio", 3, False):
         top, left, rows, cols = aspect_crop(in_height, in_width, height, width)
         if (rows, cols) != (in_height, in_width):
-            lines.append(_crop_line(ctx, top, left, rows, cols, "Keras crop_to_aspect_ratio: the centred box of the target's aspect ratio"))
+            lines.append(
+                _crop_line(
+                    ctx,
+                    top,
+                    left,
+                    rows,
+                    cols,
+                    "Keras crop_to_aspect_ratio: the centred box of the target's aspect ratio",
+                )
+            )
     options = _INTERPOLATIONS[interpolation] + (", antialias=True" if antialias else "")
     lines.append(f"x = F.interpolate(x, size=({height}, {width}), {options})")
     ctx.shape = [Size.of(height), Size.of(width), ctx.shape[2]]

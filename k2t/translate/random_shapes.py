@@ -19,7 +19,11 @@ RANDOM_DRAWS = frozenset({
 
 def shape_argument(call: cst.Call) -> cst.BaseExpression | None:
     """The ``shape`` a random draw is given (its first positional argument, or ``shape=``)."""
-    given = [arg.value for arg in call.args if arg.keyword is None and not arg.star or arg.keyword is not None and arg.keyword.value == "shape"]
+    given = [
+        arg.value
+        for arg in call.args
+        if arg.keyword is None and not arg.star or arg.keyword is not None and arg.keyword.value == "shape"
+    ]
     return given[0] if given else None
 
 

@@ -76,6 +76,8 @@ _MERGES = {
 _STATES = {"SimpleRNN": ("h",), "LSTM": ("h", "c"), "GRU": ("h",)}
 # Layers a Functional call may give initial_state=[...] (k2t.translate.functional reads this).
 TAKES_INITIAL_STATE = frozenset({*_STATES, "RNN"})  # RNN: over one built-in cell, or a cell of the script's own
+
+
 def _literal(call: KerasCall, key: str, index: int | None, default):
     value = call.arg(index, key) if index is not None else call.kwarg(key)
     if value is None:
@@ -123,7 +125,9 @@ def convert_masking(ctx: LayerContext) -> LayerPlan:
     ctx.check_arguments(("mask_value",), set())
     mask_value = _literal(ctx.layer, "mask_value", 0, 0.0)
     if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
-        raise Unsupported("K2T102", f"Masking(mask_value={mask_value!r}) is not translated: k2t takes a number", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"Masking(mask_value={mask_value!r}) is not translated: k2t takes a number", ctx.layer.pos
+        )
     if len(ctx.shape) != 2:
         raise Unsupported("K2T102", "Masking is translated on (steps, features) inputs per sample", ctx.layer.pos)
     ctx.keras_layout()
@@ -142,9 +146,13 @@ def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
     """GlobalAveragePooling1D over a masked sequence: Keras averages the unmasked steps only."""
     ctx.check_arguments(("data_format", "keepdims"), set())
     if ctx.literal("keepdims", 1, False) is not False:
-        raise Unsupported("K2T102", "GlobalAveragePooling1D(keepdims=True) over a masked sequence is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", "GlobalAveragePooling1D(keepdims=True) over a masked sequence is not translated", ctx.layer.pos
+        )
     if ctx.literal("data_format", 0, "channels_last") != "channels_last":
-        raise Unsupported("K2T102", "GlobalAveragePooling1D(data_format=...) over a masked sequence is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", "GlobalAveragePooling1D(data_format=...) over a masked sequence is not translated", ctx.layer.pos
+        )
     ctx.keras_layout()
     helper = Helper("MaskedAverage", "layers/masked_average.py.j2")
     ctx.helpers.append(helper)
@@ -159,7 +167,13 @@ def masked_global_average(ctx: LayerContext, mask: str) -> LayerPlan:
 
 
 def _recurrent(
-    ctx: LayerContext, call: KerasCall, attr: str, bidirectional: bool, states: bool = False, masked: bool = False, merge: str = "concat",
+    ctx: LayerContext,
+    call: KerasCall,
+    attr: str,
+    bidirectional: bool,
+    states: bool = False,
+    masked: bool = False,
+    merge: str = "concat",
     module: str | None = None,
 ) -> tuple[str, list[str], list[str], Size, int | None, Helper]:
     """(constructor, init lines, regularizer terms, units, parameter count, wrapper helper) of a recurrent layer call;
@@ -175,9 +189,13 @@ def _recurrent(
     if "units" not in given:
         raise Unsupported("K2T102", f"{kind} needs units", call.pos)
     if kind != "LSTM" and call.kwarg("unit_forget_bias") is not None:
-        raise Unsupported("K2T102", f"{kind}(unit_forget_bias=...) is not translated", call.kwarg("unit_forget_bias").pos)
+        raise Unsupported(
+            "K2T102", f"{kind}(unit_forget_bias=...) is not translated", call.kwarg("unit_forget_bias").pos
+        )
     if kind != "GRU" and call.kwarg("reset_after") is not None:
-        raise Unsupported("K2T102", f"{kind}(reset_after=...) is not translated: a GRU argument", call.kwarg("reset_after").pos)
+        raise Unsupported(
+            "K2T102", f"{kind}(reset_after=...) is not translated: a GRU argument", call.kwarg("reset_after").pos
+        )
     # Keras's GRU(reset_after=False), GRU v1: the reset gate before the recurrent product, one bias.
     reset_before = kind == "GRU" and not _literal(call, "reset_after", None, True)
     activation, recurrent_activation, nonlinearity = _activations(call)
@@ -206,8 +224,15 @@ def _recurrent(
     fused_activations = (activation == "tanh" or bool(nonlinearity)) and recurrent_activation == "sigmoid"
     looped = any(rates.values()) or not fused_activations
     helper = _wrapper(
-        kind, looped=looped, states=states or return_state, masked=masked, merge=merge, reset_before=reset_before, stateful=stateful,
-        bidirectional=bidirectional, activations=(activation, recurrent_activation),
+        kind,
+        looped=looped,
+        states=states or return_state,
+        masked=masked,
+        merge=merge,
+        reset_before=reset_before,
+        stateful=stateful,
+        bidirectional=bidirectional,
+        activations=(activation, recurrent_activation),
     )
     if masked and return_sequences:
         ctx.mask.output = ctx.mask.given  # Keras's RNN passes the mask on with the sequences
@@ -221,16 +246,26 @@ def _recurrent(
     features_code = features.code if features.value is not None else f"{module}.input_size"
     for suffix in ("_l0", "_l0_reverse") if bidirectional else ("_l0",):
         gate_units = f"{gates} * {units_code}" if gates > 1 else units_code
-        init += initializer_lines(call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features_code, gate_units)
-        init += initializer_lines(call.kwarg("recurrent_initializer"), "orthogonal", f"{module}.weight_hh{suffix}", units_code, gate_units)
+        init += initializer_lines(
+            call.kwarg("kernel_initializer"), "glorot_uniform", f"{module}.weight_ih{suffix}", features_code, gate_units
+        )
+        init += initializer_lines(
+            call.kwarg("recurrent_initializer"), "orthogonal", f"{module}.weight_hh{suffix}", units_code, gate_units
+        )
         regularizers += regularizer_terms(call.kwarg("kernel_regularizer"), f"{module}.weight_ih{suffix}")
         regularizers += regularizer_terms(call.kwarg("recurrent_regularizer"), f"{module}.weight_hh{suffix}")
         if use_bias:
-            init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_ih{suffix}", gate_units, gate_units)
+            init += initializer_lines(
+                call.kwarg("bias_initializer"), "zeros", f"{module}.bias_ih{suffix}", gate_units, gate_units
+            )
             if kind == "GRU" and not reset_before:  # Keras's GRU has an input and a recurrent bias, as torch's
-                init += initializer_lines(call.kwarg("bias_initializer"), "zeros", f"{module}.bias_hh{suffix}", gate_units, gate_units)
+                init += initializer_lines(
+                    call.kwarg("bias_initializer"), "zeros", f"{module}.bias_hh{suffix}", gate_units, gate_units
+                )
             if kind == "LSTM" and _literal(call, "unit_forget_bias", None, True):
-                init.append(f"nn.init.ones_({module}.bias_ih{suffix}[{units_code} : 2 * {units_code}])  # Keras's unit_forget_bias: the forget gate starts open")
+                init.append(
+                    f"nn.init.ones_({module}.bias_ih{suffix}[{units_code} : 2 * {units_code}])  # Keras's unit_forget_bias: the forget gate starts open"
+                )
             regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_ih{suffix}")
             if kind == "GRU" and not reset_before:
                 regularizers += regularizer_terms(call.kwarg("bias_regularizer"), f"{module}.bias_hh{suffix}")
@@ -253,7 +288,9 @@ def _activations(call: KerasCall) -> tuple[str, str, str]:
     activation = activation_name(call.kwarg("activation")) if call.kwarg("activation") is not None else "tanh"
     given = call.kwarg("recurrent_activation")
     if kind == "SimpleRNN" and given is not None:
-        raise Unsupported("K2T102", "SimpleRNN(recurrent_activation=...) is not translated: an LSTM and GRU argument", given.pos)
+        raise Unsupported(
+            "K2T102", "SimpleRNN(recurrent_activation=...) is not translated: an LSTM and GRU argument", given.pos
+        )
     recurrent_activation = activation_name(given) if given is not None else "sigmoid"
     nonlinearity = ', nonlinearity="relu"' if kind == "SimpleRNN" and activation == "relu" else ""
     return activation, recurrent_activation, nonlinearity
@@ -264,7 +301,11 @@ def _stateful(call: KerasCall) -> bool:
     Inside Bidirectional, Keras keeps the states of both directions (each its own layer's)."""
     stateful = _literal(call, "stateful", None, False)
     if not isinstance(stateful, bool):
-        raise Unsupported("K2T102", f"{call.short_name}(stateful={stateful!r}) is not translated: k2t takes True or False", call.kwarg("stateful").pos)
+        raise Unsupported(
+            "K2T102",
+            f"{call.short_name}(stateful={stateful!r}) is not translated: k2t takes True or False",
+            call.kwarg("stateful").pos,
+        )
     return stateful
 
 
@@ -275,14 +316,25 @@ def _dropout_rates(call: KerasCall) -> dict[str, float]:
         rate = _literal(call, key, None, 0.0)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             # Keras clips a rate to [0, 1] and skips a rate of 1 in LSTM and GRU but not in SimpleRNN.
-            raise Unsupported("K2T102", f"{call.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)", call.kwarg(key).pos)
+            raise Unsupported(
+                "K2T102",
+                f"{call.short_name}({key}={rate!r}) is not translated: k2t takes a rate in [0, 1)",
+                call.kwarg(key).pos,
+            )
         rates[key] = rate
     return rates
 
 
 def _wrapper(
-    kind: str, looped: bool, states: bool, masked: bool, merge: str = "concat", reset_before: bool = False, stateful: bool = False,
-    bidirectional: bool = False, activations: tuple[str, str] = ("tanh", "sigmoid"),
+    kind: str,
+    looped: bool,
+    states: bool,
+    masked: bool,
+    merge: str = "concat",
+    reset_before: bool = False,
+    stateful: bool = False,
+    bidirectional: bool = False,
+    activations: tuple[str, str] = ("tanh", "sigmoid"),
 ) -> Helper:
     """The generated class: torch's fused layer, or (with dropout, a Keras mask, GRU's reset_after=False or an
     activation the fused kernels lack) the same parameters computed step by step; with ``states``, one that also
@@ -297,12 +349,19 @@ def _wrapper(
     bidirectional_states = bidirectional and states
     states = not bidirectional and (states or stateful)
     common = (
-        ("keras_class", kind), ("torch_class", torch_class), ("one_bias", kind != "GRU" or reset_before), ("states", states),
-        ("merge", merge_expression), ("merge_mode", "None" if merge is None else f'"{merge}"'), ("stateful", stateful),
+        ("keras_class", kind),
+        ("torch_class", torch_class),
+        ("one_bias", kind != "GRU" or reset_before),
+        ("states", states),
+        ("merge", merge_expression),
+        ("merge_mode", "None" if merge is None else f'"{merge}"'),
+        ("stateful", stateful),
         ("bidirectional_states", bidirectional_states),
     )
     suffix = merged_name + ("Bidirectional" if bidirectional and (stateful or bidirectional_states) else "")
-    suffix += ("WithState" if bidirectional_states or states and not stateful else "") + ("Stateful" if stateful else "")
+    suffix += ("WithState" if bidirectional_states or states and not stateful else "") + (
+        "Stateful" if stateful else ""
+    )
     if looped or masked or reset_before:
         loop = "Masked" if masked else "Loop"
         activation, recurrent_activation = activations
@@ -311,9 +370,14 @@ def _wrapper(
         named += _camel(recurrent_activation) + "Gates" if recurrent_activation != "sigmoid" else ""
         name = f"Keras{kind}{named}{'ResetBefore' if reset_before else ''}{loop}{suffix}"
         loop_args = (
-            ("gates", gates), ("masked", masked), ("reset_before", reset_before), ("activation", activation),
-            ("activation_of", apply_activation(activation, "{x}")), ("gate_of", apply_activation(recurrent_activation, "{x}")),
-            ("own_activations", bool(named)), ("recurrent_activation", recurrent_activation),
+            ("gates", gates),
+            ("masked", masked),
+            ("reset_before", reset_before),
+            ("activation", activation),
+            ("activation_of", apply_activation(activation, "{x}")),
+            ("gate_of", apply_activation(recurrent_activation, "{x}")),
+            ("own_activations", bool(named)),
+            ("recurrent_activation", recurrent_activation),
         )
         return Helper(name, "layers/recurrent_loop.py.j2", (*common, *loop_args))
     return Helper(f"Keras{kind}{suffix}", "layers/recurrent.py.j2", common)
@@ -345,13 +409,19 @@ def _state_lines(ctx: LayerContext, kind: str) -> str:
     if not ctx.state_inputs:
         return ""
     if len(ctx.state_inputs) != len(states):
-        raise Unsupported("K2T102", f"{kind} takes {len(states)} initial state tensors ({', '.join(states)}), not {len(ctx.state_inputs)}", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{kind} takes {len(states)} initial state tensors ({', '.join(states)}), not {len(ctx.state_inputs)}",
+            ctx.layer.pos,
+        )
     return f", initial_state=[{', '.join(ctx.state_inputs)}]"
 
 
 def _check_sequence_input(ctx: LayerContext) -> None:
     if len(ctx.shape) != 2:
-        raise Unsupported("K2T102", f"{ctx.layer.short_name} expects (steps, features) inputs per sample", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name} expects (steps, features) inputs per sample", ctx.layer.pos
+        )
     ctx.keras_layout()
 
 
@@ -363,7 +433,9 @@ def _recurrent_layer(ctx: LayerContext) -> LayerPlan:
     if go_backwards:
         forward.append("x = x.flip(1)  # Keras's go_backwards reads the sequence from its end")
     mask = _mask_argument(ctx, go_backwards)
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs), bool(mask))
+    constructor, init, regularizers, _, params, helper = _recurrent(
+        ctx, ctx.layer, ctx.attr, False, bool(ctx.state_inputs), bool(mask)
+    )
     ctx.helpers.append(helper)
     return LayerPlan(
         keras_class=kind,
@@ -394,7 +466,15 @@ def convert_gru(ctx: LayerContext) -> LayerPlan:
 
 # keras.layers.RNN's built-in cells -> the layer that runs that cell (Keras 3's LSTM is RNN(LSTMCell(...))).
 _CELLS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
-_RNN_ARGUMENTS = ("cell", "return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
+_RNN_ARGUMENTS = (
+    "cell",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "zero_output_for_mask",
+)
 _CELL_ONLY = (
     "k2t translates RNN over LSTMCell, GRUCell and SimpleRNNCell, one or a list / StackedRNNCells of them, "
     "or over one cell class of the script's own, each written in the RNN's call (`RNN(MinimalRNNCell(4))`; "
@@ -413,13 +493,17 @@ def convert_rnn(ctx: LayerContext) -> LayerPlan:
     rnn = ctx.layer
     cell = rnn.arg(0, "cell")
     if is_custom_cell(cell):
-        options = {key: value for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None}
+        options = {
+            key: value for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None
+        }
         return custom_cell_rnn(ctx, cell.keras_call, options)
     cells = _rnn_cells(rnn)
     if _literal(rnn, "zero_output_for_mask", 6, False):
         message = "RNN(zero_output_for_mask=True) is not translated: k2t's recurrent layers keep the last output on masked steps, as LSTM does"
         raise Unsupported("K2T102", message, rnn.arg(6, "zero_output_for_mask").pos)
-    rnn_options = tuple((key, value) for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None)
+    rnn_options = tuple(
+        (key, value) for index, key in enumerate(_RNN_ARGUMENTS[1:], 1) if (value := rnn.arg(index, key)) is not None
+    )
     if len(cells) == 1:
         ctx.layer = _layer_of_cell(cells[0], rnn_options)
         try:
@@ -455,7 +539,11 @@ def _layer_of_cell(cell: KerasCall, rnn_options: tuple[tuple[str, Value], ...]) 
     return_sequences=True)``, at the cell's place."""
     for key, value in cell.kwargs:
         if key in _RNN_ARGUMENTS:
-            raise Unsupported("K2T102", f"{cell.short_name}({key}=...) is not translated: an argument of the RNN, not of its cell", value.pos)
+            raise Unsupported(
+                "K2T102",
+                f"{cell.short_name}({key}=...) is not translated: an argument of the RNN, not of its cell",
+                value.pos,
+            )
     kwargs = tuple((key, value) for key, value in cell.kwargs if key != "name")  # the RNN's name names the layer
     return dataclasses.replace(cell, name=f"keras.layers.{_CELLS[cell.short_name]}", kwargs=(*kwargs, *rnn_options))
 
@@ -474,19 +562,29 @@ def _stacked_rnn(ctx: LayerContext, cells: list[KerasCall], options: dict[str, V
             value = cell.kwarg(key)
             if value is not None and not (value.is_literal and value.literal == 0):
                 # Keras 3 draws every stacked cell's input mask in the shape of the RNN's input (RNN._maybe_config_dropout_masks).
-                raise Unsupported("K2T102", f"{cell.short_name}({key}=...) in stacked cells is not translated", value.pos)
+                raise Unsupported(
+                    "K2T102", f"{cell.short_name}({key}=...) in stacked cells is not translated", value.pos
+                )
     if ctx.mask.given is not None:
         raise Unsupported("K2T102", "RNN over stacked cells on a masked sequence is not translated", rnn.pos)
     options.pop("go_backwards", None)  # the input reversed once, below
     returns_sequences = options.pop("return_sequences", None)
-    forward = ["x = x.flip(1)  # Keras's go_backwards reads the sequence from its end"] if _literal(rnn, "go_backwards", 3, False) else []
+    forward = (
+        ["x = x.flip(1)  # Keras's go_backwards reads the sequence from its end"]
+        if _literal(rnn, "go_backwards", 3, False)
+        else []
+    )
     constructors, init, regularizers, params = [], [], [], 0
     for index, cell in enumerate(cells):
         last = index == len(cells) - 1
         sequences = returns_sequences if last and returns_sequences is not None else Value("True", cell.pos, True)
-        layer_call = _layer_of_cell(cell, (*options.items(), *((("return_sequences", sequences),) if not last or returns_sequences else ())))
+        layer_call = _layer_of_cell(
+            cell, (*options.items(), *((("return_sequences", sequences),) if not last or returns_sequences else ()))
+        )
         module = f"{ctx.self_attr}[{index}]"
-        constructor, cell_init, cell_regularizers, _, cell_params, helper = _recurrent(ctx, layer_call, f"{ctx.attr}_{index}", False, module=module)
+        constructor, cell_init, cell_regularizers, _, cell_params, helper = _recurrent(
+            ctx, layer_call, f"{ctx.attr}_{index}", False, module=module
+        )
         ctx.helpers.append(helper)
         constructors.append(constructor)
         init += cell_init
@@ -510,12 +608,18 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
     _check_sequence_input(ctx)
     merge_mode = _literal(ctx.layer, "merge_mode", 1, "concat")
     if merge_mode != "concat" and merge_mode not in _MERGES:
-        raise Unsupported("K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos)
+        raise Unsupported(
+            "K2T102", f"Bidirectional(merge_mode={merge_mode!r}) is not translated", ctx.layer.arg(1, "merge_mode").pos
+        )
     inner: Value | None = ctx.layer.arg(0, "layer")
     call = inner.keras_call if inner is not None else None
     if call is None or call.name not in {f"keras.layers.{kind}" for kind in _RECURRENT}:
         code = inner.code if inner is not None else "nothing"
-        raise Unsupported("K2T102", f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"Bidirectional({code}) is not translated: k2t translates SimpleRNN, LSTM and GRU inside it",
+            ctx.layer.pos,
+        )
     if merge_mode is None and _literal(call, "return_state", None, False):
         message = f"{call.short_name}(return_state=True) inside Bidirectional(merge_mode=None) is not translated"
         raise Unsupported("K2T102", message, call.kwarg("return_state").pos)
@@ -525,8 +629,14 @@ def convert_bidirectional(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", message, ctx.layer.arg(1, "merge_mode").pos)
     mask = _mask_argument(ctx, go_backwards=False)
     if mask and merge_mode is None:
-        raise Unsupported("K2T102", "Bidirectional(merge_mode=None) over a masked sequence is not translated", ctx.layer.arg(1, "merge_mode").pos)
-    constructor, init, regularizers, _, params, helper = _recurrent(ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode)
+        raise Unsupported(
+            "K2T102",
+            "Bidirectional(merge_mode=None) over a masked sequence is not translated",
+            ctx.layer.arg(1, "merge_mode").pos,
+        )
+    constructor, init, regularizers, _, params, helper = _recurrent(
+        ctx, call, ctx.attr, bidirectional=True, masked=bool(mask), merge=merge_mode
+    )
     ctx.helpers.append(helper)
     if merge_mode is None:
         ctx.output_shapes = [list(ctx.shape), list(ctx.shape)]
@@ -570,7 +680,11 @@ def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
     call = inner.keras_call if inner is not None else None
     if call is None:
         code = inner.code if inner is not None else "nothing"
-        raise Unsupported("K2T102", f"TimeDistributed({code}) is not translated: k2t translates TimeDistributed over a Keras layer written in the call", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed({code}) is not translated: k2t translates TimeDistributed over a Keras layer written in the call",
+            ctx.layer.pos,
+        )
     if len(ctx.shape) < 2:
         raise Unsupported("K2T102", "TimeDistributed expects (steps, ...) inputs per sample", ctx.layer.pos)
     if call.name == "keras.layers.Dense":
@@ -586,7 +700,11 @@ def convert_time_distributed(ctx: LayerContext) -> LayerPlan:
     if call.model is not None:
         return _time_distributed_model(ctx, call)
     if call.short_name in ("Sequential", "Model"):
-        raise Unsupported("K2T102", f"TimeDistributed over a model built in the call ({call.short_name}) is not translated: hold it in a variable", call.pos)
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed over a model built in the call ({call.short_name}) is not translated: hold it in a variable",
+            call.pos,
+        )
     converter = registry.LAYERS.get(call.short_name) if call.name.startswith("keras.layers.") else None
     if converter is None:
         raise Unsupported("K2T101", f"layer {call.name} inside TimeDistributed is not translated", call.pos)
@@ -599,7 +717,10 @@ _BATCH_READING = frozenset({"BatchNormalization"})
 
 def _reads_batch(module) -> bool:
     """A model with a layer of _BATCH_READING, nested models included."""
-    return any(plan.keras_class in _BATCH_READING or (plan.nested is not None and _reads_batch(plan.nested)) for plan in module.layers)
+    return any(
+        plan.keras_class in _BATCH_READING or (plan.nested is not None and _reads_batch(plan.nested))
+        for plan in module.layers
+    )
 
 
 def _time_distributed_model(ctx: LayerContext, call: KerasCall) -> LayerPlan:
@@ -608,13 +729,21 @@ def _time_distributed_model(ctx: LayerContext, call: KerasCall) -> LayerPlan:
     from .nested import convert_nested
 
     if ctx.mask.given is not None:
-        raise Unsupported("K2T102", f"TimeDistributed over a model ({call.short_name}) on a masked sequence is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed over a model ({call.short_name}) on a masked sequence is not translated",
+            ctx.layer.pos,
+        )
     ctx.keras_layout()
     steps = ctx.shape[0]
     step = LayerContext(ctx.builder, call, ctx.attr, list(ctx.shape[1:]), "keras", False)
     plan = convert_nested(step)
     per_step = _reads_batch(plan.nested)
-    wrapper = Helper(f"TimeDistributed{'PerStep' if per_step else ''}", "layers/time_distributed.py.j2", (("channels_first", False), ("per_step", per_step)))
+    wrapper = Helper(
+        f"TimeDistributed{'PerStep' if per_step else ''}",
+        "layers/time_distributed.py.j2",
+        (("channels_first", False), ("per_step", per_step)),
+    )
     ctx.helpers.extend([*step.helpers, wrapper])
     ctx.shape = [steps, *step.shape]
     inner = f"self.{ctx.attr}.layer"
@@ -632,7 +761,9 @@ def _folded_steps(ctx: LayerContext, call: KerasCall, converter) -> LayerPlan:
     the steps folded into the batch, or step by step where that differs (Keras 3's TimeDistributed.call stacks
     the layer's output of each step)."""
     if ctx.mask.given is not None:
-        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}) over a masked sequence is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"TimeDistributed({call.short_name}) over a masked sequence is not translated", ctx.layer.pos
+        )
     ctx.keras_layout()  # the steps fold from Keras's (batch, steps, ...) order
     steps = ctx.shape[0]
     step = LayerContext(ctx.builder, call, ctx.attr, list(ctx.shape[1:]), "keras", False)
@@ -641,21 +772,33 @@ def _folded_steps(ctx: LayerContext, call: KerasCall, converter) -> LayerPlan:
     channels_first = step.layout == "channels_first"
     # What the wrapper can run: the layer's submodule called on the step (channels-first where torch wants it),
     # then an activation, or lines without a submodule.
-    permuted = step.pre == [line for line in step.pre if line.startswith("x = x.permute")] and len(step.pre) == (1 if channels_first else 0)
+    permuted = step.pre == [line for line in step.pre if line.startswith("x = x.permute")] and len(step.pre) == (
+        1 if channels_first else 0
+    )
     self_attr = f"self.{ctx.attr}"
     if not permuted or plan.sublayers or plan.nested is not None or plan.weights == "nested":
-        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module", call.pos)
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module",
+            call.pos,
+        )
     ctx.helpers.extend(step.helpers)
     ctx.shape = [steps, *step.shape]
     if plan.attr is None:
         return _inline_folded_steps(ctx, call, plan, step, steps)
     submodule_call = f"{self_attr}(x)"
     # An activation the layer applies outside its submodule (Conv2D(activation="relu")), not one it is (Activation).
-    activation_line = f"x = {apply_activation(plan.activation, submodule_call)}" if plan.activation not in (None, "linear") else None
+    activation_line = (
+        f"x = {apply_activation(plan.activation, submodule_call)}" if plan.activation not in (None, "linear") else None
+    )
     if plan.forward == [f"x = {submodule_call}"]:
         activation_line = None
     elif activation_line is None or plan.forward != [activation_line]:
-        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module", call.pos)
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed({call.short_name}(...)) is not translated: k2t folds the steps of a layer that runs as one torch module",
+            call.pos,
+        )
     # Keras 3 calls the layer step by step; folding the steps into the batch computes the same for a layer that
     # treats each sample alone, not for one that reads the batch (BatchNormalization's statistics in training).
     per_step = plan.keras_class in _BATCH_READING
@@ -686,8 +829,16 @@ def _inline_folded_steps(ctx: LayerContext, call: KerasCall, plan: LayerPlan, st
     fold and the unfold."""
     count = static_int(steps)
     if count is None:
-        raise Unsupported("K2T102", f"TimeDistributed({call.short_name}(...)) over a None number of steps is not translated", ctx.layer.pos)
-    back = [f"x = x.permute{(0, *range(2, len(step.shape) + 1), 1)}  # back to channels-last"] if step.layout == "channels_first" else []
+        raise Unsupported(
+            "K2T102",
+            f"TimeDistributed({call.short_name}(...)) over a None number of steps is not translated",
+            ctx.layer.pos,
+        )
+    back = (
+        [f"x = x.permute{(0, *range(2, len(step.shape) + 1), 1)}  # back to channels-last"]
+        if step.layout == "channels_first"
+        else []
+    )
     return dataclasses.replace(
         plan,
         keras_class="TimeDistributed",

@@ -38,7 +38,9 @@ def edge_pairs(ctx: LayerContext, key: str, default, rank: int) -> list[tuple[in
             return [tuple(value)]
         if rank > 1 and len(value) == rank and all(_is_int(v) for v in value):
             return [(v, v) for v in value]
-        if len(value) == rank and all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(p) for p in v) for v in value):
+        if len(value) == rank and all(
+            isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(p) for p in v) for v in value
+        ):
             return [tuple(v) for v in value]
     raise Unsupported("K2T102", f"{ctx.layer.short_name}({key}={value!r}) is not translated", ctx.layer.pos)
 
@@ -55,7 +57,9 @@ def _zero_padding(ctx: LayerContext, rank: int, default) -> LayerPlan:
     _spatial_rank_check(ctx, rank)
     pairs = edge_pairs(ctx, "padding", default, rank)
     ctx.channels_first()  # torch pads the trailing dims: the spatial ones in channels-first
-    ctx.shape = [n if n is None else n + (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
+    ctx.shape = [n if n is None else n + (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [
+        ctx.shape[-1]
+    ]
     return LayerPlan(
         keras_class=f"ZeroPadding{rank}D",
         attr=ctx.attr,
@@ -87,7 +91,9 @@ def _cropping(ctx: LayerContext, rank: int, default) -> LayerPlan:
     pairs = edge_pairs(ctx, "cropping", default, rank)
     ctx.channels_first()
     ctx.helpers.append(Helper("Cropping", "layers/cropping.py.j2"))
-    ctx.shape = [n if n is None else n - (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [ctx.shape[-1]]
+    ctx.shape = [n if n is None else n - (before + after) for n, (before, after) in zip(ctx.shape[:-1], pairs)] + [
+        ctx.shape[-1]
+    ]
     return LayerPlan(
         keras_class=f"Cropping{rank}D",
         attr=ctx.attr,
@@ -136,7 +142,9 @@ def _up_sampling(ctx: LayerContext, rank: int, interpolation: str = "nearest") -
             "  # half-pixel centres, as tf.image.resize"
         )
     else:
-        raise Unsupported("K2T102", f"{ctx.layer.short_name}(interpolation={interpolation!r}) is not translated", ctx.layer.pos)
+        raise Unsupported(
+            "K2T102", f"{ctx.layer.short_name}(interpolation={interpolation!r}) is not translated", ctx.layer.pos
+        )
     ctx.shape = [n if n is None else n * s for n, s in zip(ctx.shape[:-1], size)] + [ctx.shape[-1]]
     return LayerPlan(
         keras_class=f"UpSampling{rank}D",

@@ -50,9 +50,15 @@ def _path_argument(call: MethodCall) -> Value:
     for key, value in given.items():
         if key not in names:
             raise Unsupported("K2T181", f"{call.method}({key}=...) is not translated", value.pos)
-        if key in _ACCEPTED and not (value.is_literal and any(value.literal is v or value.literal == v for v in _ACCEPTED[key])):
+        if key in _ACCEPTED and not (
+            value.is_literal and any(value.literal is v or value.literal == v for v in _ACCEPTED[key])
+        ):
             allowed = " or ".join(repr(v) for v in _ACCEPTED[key])
-            raise Unsupported("K2T181", f"{call.method}({key}={value.code}) is not translated (k2t follows {key}={allowed})", value.pos)
+            raise Unsupported(
+                "K2T181",
+                f"{call.method}({key}={value.code}) is not translated (k2t follows {key}={allowed})",
+                value.pos,
+            )
     path = saved_path(call)
     if path is None:
         raise Unsupported("K2T181", f"{call.method}() without a file path", call.pos)
@@ -74,7 +80,9 @@ def translate_saving_call(call: MethodCall, plan) -> None:
     path = _path_argument(call)
     var = call.model
     if call.method == "load_weights":
-        plan.calls[id(call.node)] = f"{var}.load_state_dict({_loader(plan)}({path.code}, map_location={plan.name('device')}))"
+        plan.calls[id(call.node)] = (
+            f"{var}.load_state_dict({_loader(plan)}({path.code}, map_location={plan.name('device')}))"
+        )
         return
     code = f"torch.save({var}.state_dict(), {path.code})"
     plan.calls[id(call.node)] = code
@@ -103,13 +111,23 @@ def _loader(plan) -> str:
     return plan.name(plan.add_helper(Helper("load_state", "functions/load_state.py.j2")).name)
 
 
-def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]], device: str, plan) -> list[str]:
+def _load_lines(
+    load: LoadSpec, module: ModulePlan | None, function_locals: dict[str, set[str]], device: str, plan
+) -> list[str]:
     if load.model is None:
         raise Unsupported("K2T180", load.reason or "k2t cannot tell which model the file holds", load.pos)
     if module is None:
-        raise Unsupported("K2T180", f"the model saved at `{load.path.code}` was not translated, so it cannot be rebuilt here", load.pos)
+        raise Unsupported(
+            "K2T180",
+            f"the model saved at `{load.path.code}` was not translated, so it cannot be rebuilt here",
+            load.pos,
+        )
     if not (isinstance(load.statement, cst.SimpleStatementLine) and len(load.statement.body) == 1):
-        raise Unsupported("K2T183", "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own", load.pos)
+        raise Unsupported(
+            "K2T183",
+            "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own",
+            load.pos,
+        )
     _check_rebuildable(load, load.model, module, function_locals)
     args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
     return [
@@ -118,7 +136,9 @@ def _load_lines(load: LoadSpec, module: ModulePlan | None, function_locals: dict
     ]
 
 
-def _check_rebuildable(load: LoadSpec, model: ModelSpec, module: ModulePlan, function_locals: dict[str, set[str]]) -> None:
+def _check_rebuildable(
+    load: LoadSpec, model: ModelSpec, module: ModulePlan, function_locals: dict[str, set[str]]
+) -> None:
     """The constructor call must make sense where the load is: not with values local to the factory that built the model."""
     if model.factory is None or model.factory == load.function:
         return

@@ -60,7 +60,9 @@ class MetricClassUse:
             return _literal_name(given) if given is not None else self._auto(class_name)
         parent = _super_init(init)
         if parent is None:
-            raise Unsupported("K2T122", f"metric {class_name}: k2t reads its name from `super().__init__(name=...)` in its __init__")
+            raise Unsupported(
+                "K2T122", f"metric {class_name}: k2t reads its name from `super().__init__(name=...)` in its __init__"
+            )
         passed = _keyword(parent, "name")
         if passed is None:
             flows = any(arg.star == "**" for arg in parent.args) and init.params.star_kwarg is not None
@@ -86,9 +88,13 @@ def state_problems(definition: cst.ClassDef) -> list[tuple[cst.CSTNode, Unsuppor
     class_name = definition.name.value
     for call in _self_calls(definition, ("add_weight", "add_variable")):
         method = call.func.attr.value
-        positional = ("shape", "initializer", "dtype") if method == "add_variable" else ("shape", "initializer", "dtype", "name")
-        arguments = {arg.keyword.value if arg.keyword else positional[i] if i < len(positional) else "*": arg.value
-                     for i, arg in enumerate(call.args)}
+        positional = (
+            ("shape", "initializer", "dtype") if method == "add_variable" else ("shape", "initializer", "dtype", "name")
+        )
+        arguments = {
+            arg.keyword.value if arg.keyword else positional[i] if i < len(positional) else "*": arg.value
+            for i, arg in enumerate(call.args)
+        }
         initializer = arguments.get("initializer")
         chosen = _literal(initializer) if initializer is not None else "zeros"
         if chosen not in _INITIALIZERS:
@@ -100,7 +106,9 @@ def state_problems(definition: cst.ClassDef) -> list[tuple[cst.CSTNode, Unsuppor
             problems.append((dtype, Unsupported("K2T122", message)))
         unknown = [key for key in arguments if key not in (*positional, "aggregation", "name")]
         if unknown:
-            problems.append((call, Unsupported("K2T122", f"metric {class_name}: {method}({unknown[0]}=...) is not translated")))
+            problems.append(
+                (call, Unsupported("K2T122", f"metric {class_name}: {method}({unknown[0]}=...) is not translated"))
+            )
     return problems
 
 
@@ -144,7 +152,11 @@ def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             # In a metric class, `.assign_add` is a state variable's: `self.total`, or `v` of `for v in self.variables`.
-            if isinstance(func, cst.Attribute) and func.attr.value in _STATE_METHODS and isinstance(func.value, (cst.Name, cst.Attribute)):
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _STATE_METHODS
+                and isinstance(func.value, (cst.Name, cst.Attribute))
+            ):
                 method = _STATE_METHODS[func.attr.value]
                 if method == "copy_" and len(node.args) == 1 and isinstance(_literal(node.args[0].value), (int, float)):
                     method = "fill_"  # copy_ takes a tensor, Keras's assign also a number
@@ -164,7 +176,12 @@ def _self_calls(definition: cst.ClassDef, methods: tuple[str, ...]) -> list[cst.
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in methods:
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value == "self"
+                and func.attr.value in methods
+            ):
                 found.append(node)
 
     definition.body.visit(Finder())
@@ -179,11 +196,20 @@ def _method(definition: cst.ClassDef, name: str) -> cst.FunctionDef | None:
 def _super_init(init: cst.FunctionDef) -> cst.Call | None:
     """``super().__init__(...)`` among __init__'s statements."""
     for statement in init.body.body if isinstance(init.body, cst.IndentedBlock) else ():
-        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr):
+        if (
+            isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+        ):
             call = statement.body[0].value
             func = call.func if isinstance(call, cst.Call) else None
-            if (isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call)
-                    and isinstance(func.value.func, cst.Name) and func.value.func.value == "super"):
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "__init__"
+                and isinstance(func.value, cst.Call)
+                and isinstance(func.value.func, cst.Name)
+                and func.value.func.value == "super"
+            ):
                 return call
     return None
 

@@ -71,7 +71,10 @@ def translate_script_ops(script: KerasScript, plan) -> None:
 
         rewrite = rewrite_ops(line, keras_name, calls=other_calls, host_arrays=True)
         handled = {_pos(positions, node) for node in rewrite.handled}
-        unknown = any(isinstance(problem.error, UnknownOp) or id(problem.node) not in _called(line) for problem in rewrite.problems)
+        unknown = any(
+            isinstance(problem.error, UnknownOp) or id(problem.node) not in _called(line)
+            for problem in rewrite.problems
+        )
         if unknown or not handled >= {todo.pos for todo in notes}:
             # No op of the vocabulary (`tf.ConfigProto()`, `tf.float32` alone), or something the parser saw that
             # the op vocabulary does not answer for: the parser's notes say it (a loss function generated for the
@@ -83,7 +86,10 @@ def translate_script_ops(script: KerasScript, plan) -> None:
                 code = f"{code if is_postfix_safe(code) else f'({code})'}.numpy()"
             plan.calls[id(node)] = code
         plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
-        plan.todos += [Todo(line, problem.error.code, problem.error.message, _pos(positions, problem.node)) for problem in rewrite.problems]
+        plan.todos += [
+            Todo(line, problem.error.code, problem.error.message, _pos(positions, problem.node))
+            for problem in rewrite.problems
+        ]
 
 
 def _keep_strings(module: cst.Module, found: tuple[cst.Call, str], plan) -> None:
@@ -137,7 +143,12 @@ def _loss_on_arrays(name: str, call: cst.Call, plan) -> str | None:
     helper = Helper(
         short,
         "losses/on_arrays.py.j2",
-        (("keras_name", name), ("expression", expression), ("prepare", prepare), ("same_rank", plan.name(SAME_RANK.name))),
+        (
+            ("keras_name", name),
+            ("expression", expression),
+            ("prepare", prepare),
+            ("same_rank", plan.name(SAME_RANK.name)),
+        ),
         (SAME_RANK,) if prepare == "same_rank" else (),
     )
     function = plan.name(plan.add_helper(helper).name)
@@ -231,7 +242,12 @@ def _tensor_reads(module: cst.Module) -> set[str]:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and isinstance(func.value, cst.Name) and not node.args:
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "numpy"
+                and isinstance(func.value, cst.Name)
+                and not node.args
+            ):
                 names.add(func.value.value)
 
     module.visit(Finder())

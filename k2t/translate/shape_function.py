@@ -45,7 +45,13 @@ def output_sizes(source: ScriptCode, name: str, shapes: KerasShape | list[KerasS
         if definition is None:
             return NotEvaluated(f"`{name}` is not a function defined once at the script's top level")
         parameters, body = definition.params, list(definition.body.body)
-    if len(parameters.params) != 1 or parameters.posonly_params or parameters.kwonly_params or isinstance(parameters.star_arg, cst.Param) or parameters.star_kwarg is not None:
+    if (
+        len(parameters.params) != 1
+        or parameters.posonly_params
+        or parameters.kwonly_params
+        or isinstance(parameters.star_arg, cst.Param)
+        or parameters.star_kwarg is not None
+    ):
         return NotEvaluated(f"`{name}` is not a function of one argument (the input shape)")
     env.bind(parameters.params[0].name.value, shapes)
     returned = _run(body, env)

@@ -27,7 +27,14 @@ def _held_layers(spec: ModelSpec, module: ModulePlan) -> Iterator[tuple[int, Lay
         pairs = [(id(layer), plan) for layer, plan in zip(spec.layers, module.layers)]
     seen: set[int] = set()
     for key, plan in pairs:
-        if key in seen or plan.attr is None or plan.weights is None or plan.nested is not None or plan.in_block or plan.todo:
+        if (
+            key in seen
+            or plan.attr is None
+            or plan.weights is None
+            or plan.nested is not None
+            or plan.in_block
+            or plan.todo
+        ):
             continue  # no weights, a nested model (handed over already), or built by a block class
         seen.add(key)
         yield key, plan

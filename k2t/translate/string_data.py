@@ -25,12 +25,16 @@ from ..parse.syntax import calls_in
 # The ops that make a tensor of the strings they are given (Keras 2's K.constant casts to floatx: no strings).
 STRING_TENSOR_OPS = frozenset({"tensorflow.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"})
 # Methods that take the strings as the data of a text model: Keras's and the converted ones.
-_TEXT_DATA_METHODS = frozenset({"fit", "evaluate", "predict", "adapt", "train_on_batch", "test_on_batch", "predict_on_batch"})
+_TEXT_DATA_METHODS = frozenset(
+    {"fit", "evaluate", "predict", "adapt", "train_on_batch", "test_on_batch", "predict_on_batch"}
+)
 _STRING_DTYPES = frozenset({"tf.string", "tensorflow.string", '"string"', "'string'"})
 _EMPTY = cst.Module(body=[])
 
 
-def host_string_calls(module: cst.Module, lines: list[cst.SimpleStatementLine], keras_name: Callable[[cst.CSTNode], str | None]) -> dict[int, tuple[cst.Call, str]]:
+def host_string_calls(
+    module: cst.Module, lines: list[cst.SimpleStatementLine], keras_name: Callable[[cst.CSTNode], str | None]
+) -> dict[int, tuple[cst.Call, str]]:
     """id() of each top-level line -> (the call, its NumPy code) for the string tensors k2t keeps as arrays."""
     parents = _parents(module)
     loads = _loads(module)
@@ -47,7 +51,9 @@ def host_string_calls(module: cst.Module, lines: list[cst.SimpleStatementLine], 
                 continue
             if isinstance(small, cst.Assign) and value is call:
                 target = small.targets[0].target if len(small.targets) == 1 else None
-                uses = loads.get(target.value, []) if isinstance(target, cst.Name) and target.value in bound_once else None
+                uses = (
+                    loads.get(target.value, []) if isinstance(target, cst.Name) and target.value in bound_once else None
+                )
                 if not uses or not all(_feeds_text_data(use, parents) for use in uses):
                     continue
             elif not _feeds_text_data(call, parents):
@@ -58,7 +64,12 @@ def host_string_calls(module: cst.Module, lines: list[cst.SimpleStatementLine], 
 
 def _string_data(call: cst.Call, keras_name: Callable[[cst.CSTNode], str | None]) -> str | None:
     """The strings' code of ``tf.constant([...])`` (one value, a string dtype at most); None otherwise."""
-    if keras_name(call.func) not in STRING_TENSOR_OPS or not call.args or call.args[0].keyword not in (None,) or call.args[0].star:
+    if (
+        keras_name(call.func) not in STRING_TENSOR_OPS
+        or not call.args
+        or call.args[0].keyword not in (None,)
+        or call.args[0].star
+    ):
         return None
     for arg in call.args[1:]:
         keyword = arg.keyword.value if arg.keyword is not None else None

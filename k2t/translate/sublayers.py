@@ -40,7 +40,9 @@ _DIM_MARK = "__k2t_dim_{}__"  # an input size the class cannot name; refused if 
 
 def _dims(sizes) -> list[Dim]:
     """Sizes in the class's terms (code, or an int) as the Dims a sublayer's converter reads."""
-    return [None if size is None else Size.of(size) if isinstance(size, int) else Size.expression(size) for size in sizes]
+    return [
+        None if size is None else Size.of(size) if isinstance(size, int) else Size.expression(size) for size in sizes
+    ]
 
 
 def _codes(dims: list[Dim]) -> tuple[str | None, ...]:
@@ -91,7 +93,9 @@ class Constructed:
         # A converter's trailing comment (`# Keras's gradient: one row per lookup`) goes after the whole line.
         code = [constructor.split("  # ", 1) for constructor in constructors]
         comments = "; ".join(part[1] for part in code if len(part) > 1)
-        line = f"{self.target} = nn.Sequential({', '.join(part[0] for part in code)})" + (f"  # {comments}" if comments else "")
+        line = f"{self.target} = nn.Sequential({', '.join(part[0] for part in code)})" + (
+            f"  # {comments}" if comments else ""
+        )
         return [line, *init]
 
     @property
@@ -166,7 +170,9 @@ class SublayerTranslator:
         self.pos_of = pos_of
         self.made = {made.attr: made for made in (self._made(attr, call) for attr, call in parts.sublayers)}
         self.result = Sublayers()
-        self.converted: dict[str, tuple[tuple, tuple | None, str]] = {}  # attr -> (input shapes, output shape, template)
+        self.converted: dict[
+            str, tuple[tuple, tuple | None, str]
+        ] = {}  # attr -> (input shapes, output shape, template)
         self.marks: dict[str, str | None] = {}
         self.mark_values: dict[str, int] = {}  # the marks whose size k2t knows as a number
 
@@ -181,20 +187,32 @@ class SublayerTranslator:
             items = self._sequential_items(call, attr)
             return _Made(attr, statement, call, items, None)
         if name is None or not name.startswith("keras.layers."):
-            raise Unsupported("K2T103", f"`self.{attr}` of {self.parts.layer_class.name} is a {name} (k2t translates Keras layers and Sequential there)", self.pos_of(call))
+            raise Unsupported(
+                "K2T103",
+                f"`self.{attr}` of {self.parts.layer_class.name} is a {name} (k2t translates Keras layers and Sequential there)",
+                self.pos_of(call),
+            )
         return _Made(attr, statement, call, None, self._keras_call(name, call))
 
     def _sequential_items(self, call: cst.Call, attr: str) -> list[KerasCall]:
         given = [a for a in call.args if a.keyword is None or a.keyword.value == "layers"]
         others = [a for a in call.args if a not in given and not (a.keyword is not None and a.keyword.value == "name")]
         if len(given) != 1 or others or not isinstance(given[0].value, (cst.List, cst.Tuple)):
-            raise Unsupported("K2T103", f"`self.{attr}`: k2t follows keras.Sequential([...]) of a literal list of layers", self.pos_of(call))
+            raise Unsupported(
+                "K2T103",
+                f"`self.{attr}`: k2t follows keras.Sequential([...]) of a literal list of layers",
+                self.pos_of(call),
+            )
         items = []
         for element in given[0].value.elements:
             value = element.value
             name = self.keras_name(value.func) if isinstance(value, cst.Call) else None
             if name is None or not name.startswith("keras.layers.") or name == "keras.layers.InputLayer":
-                raise Unsupported("K2T103", f"`{_code(value)}` in `self.{attr}` is not a Keras layer call k2t follows", self.pos_of(value))
+                raise Unsupported(
+                    "K2T103",
+                    f"`{_code(value)}` in `self.{attr}` is not a Keras layer call k2t follows",
+                    self.pos_of(value),
+                )
             items.append(self._keras_call(name, value))
         return items
 
@@ -202,7 +220,9 @@ class SublayerTranslator:
         args = tuple(self._value(a.value) for a in call.args if a.keyword is None and not a.star)
         kwargs = tuple((a.keyword.value, self._value(a.value)) for a in call.args if a.keyword is not None)
         if any(a.star for a in call.args):
-            raise Unsupported("K2T103", f"`{_code(call)}`: *args / **kwargs of a sublayer are not followed", self.pos_of(call))
+            raise Unsupported(
+                "K2T103", f"`{_code(call)}`: *args / **kwargs of a sublayer are not followed", self.pos_of(call)
+            )
         return KerasCall(name, args, kwargs, self.pos_of(call))
 
     def _value(self, node: cst.BaseExpression) -> Value:
@@ -233,7 +253,9 @@ class SublayerTranslator:
     def _model_size_value(self, dim: str) -> int | None:
         """A size in the model's terms as a number, where its constructor parameters hold module-level constants of
         the script (``patch_size * patch_size * 3`` with ``patch_size = 4`` at the top level: 48)."""
-        constants = Env(names={name: Binding(value) for name, value in self.parts.layer_class.script.module_constants.items()})
+        constants = Env(
+            names={name: Binding(value) for name, value in self.parts.layer_class.script.module_constants.items()}
+        )
         params = Env()
         for param in self.ctx.builder.params:
             try:
@@ -295,7 +317,11 @@ class SublayerTranslator:
         value = self.bound.get(dim)
         if value is None:
             return None
-        return str(value.literal) if value.is_literal and value.code.strip() == repr(value.literal) else self.ctx.size(value, dim).code
+        return (
+            str(value.literal)
+            if value.is_literal and value.code.strip() == repr(value.literal)
+            else self.ctx.size(value, dim).code
+        )
 
     # ------------------------------------------------------------------ the walk
     def translate(self, input_shape: tuple) -> tuple | None:
@@ -303,23 +329,47 @@ class SublayerTranslator:
         call = self.parts.call
         params = [p.name.value for p in call.params.params[1:]]
         if not params:
-            raise Unsupported("K2T103", f"{self.parts.layer_class.name}.call takes no input", self.parts.layer_class.pos)
-        self.training = "training" if "training" in params or any(p.name.value == "training" for p in call.params.kwonly_params) else None
-        names: dict[str, tuple | None] = {params[0]: tuple(self.class_dim(d) if isinstance(d, str) or d is None else str(d) for d in input_shape)}
+            raise Unsupported(
+                "K2T103", f"{self.parts.layer_class.name}.call takes no input", self.parts.layer_class.pos
+            )
+        self.training = (
+            "training"
+            if "training" in params or any(p.name.value == "training" for p in call.params.kwonly_params)
+            else None
+        )
+        names: dict[str, tuple | None] = {
+            params[0]: tuple(self.class_dim(d) if isinstance(d, str) or d is None else str(d) for d in input_shape)
+        }
         returned: tuple | None = None
         for statement in _body(call):
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            small = (
+                statement.body[0]
+                if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                else None
+            )
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
                 names[small.targets[0].target.value] = self.shape(small.value, names)
             elif isinstance(small, cst.Return) and small.value is not None:
                 returned = self.shape(small.value, names)
             elif isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
                 continue
             elif self._calls_sublayer(statement):
-                raise Unsupported("K2T103", f"{self.parts.layer_class.name}.call: a sublayer called in `{_code(statement).strip().splitlines()[0]}` is not followed (k2t follows assignments and return)", self.pos_of(statement))
+                raise Unsupported(
+                    "K2T103",
+                    f"{self.parts.layer_class.name}.call: a sublayer called in `{_code(statement).strip().splitlines()[0]}` is not followed (k2t follows assignments and return)",
+                    self.pos_of(statement),
+                )
         for attr, made in self.made.items():
             if attr not in self.converted:
-                raise Unsupported("K2T103", f"custom layer {self.parts.layer_class.name}: k2t cannot tell the input shape of `self.{attr}` from call()", self.pos_of(made.call))
+                raise Unsupported(
+                    "K2T103",
+                    f"custom layer {self.parts.layer_class.name}: k2t cannot tell the input shape of `self.{attr}` from call()",
+                    self.pos_of(made.call),
+                )
         _TRANSLATED[self.parts.layer_class] = self._agreed(_TRANSLATED.get(self.parts.layer_class))
         if returned is None:
             return None
@@ -364,7 +414,9 @@ class SublayerTranslator:
         counted = self._range(node, names)
         if counted is not None:
             return counted
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
+        ):
             return self.broadcast(self.shape(node.left, names), self.shape(node.right, names))
         expanded = self._expand_unbatched(node, names)
         if expanded is not None:
@@ -388,14 +440,26 @@ class SublayerTranslator:
 
     def _size(self, node: cst.BaseExpression, names: dict) -> _Size | None:
         """``tf.shape(x)[-1]``: the size of an axis of a tensor of known shape."""
-        if not (isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+        if not (
+            isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)
+        ):
             return None
         read = node.value
-        if not (isinstance(read, cst.Call) and self.keras_name(read.func) in _SHAPE_OPS and len(read.args) == 1 and isinstance(read.args[0].value, cst.Name)):
+        if not (
+            isinstance(read, cst.Call)
+            and self.keras_name(read.func) in _SHAPE_OPS
+            and len(read.args) == 1
+            and isinstance(read.args[0].value, cst.Name)
+        ):
             return None
         shape = names.get(read.args[0].value.value)
         index = _int(node.slice[0].slice.value)
-        if not isinstance(shape, tuple) or index is None or not -len(shape) <= index < len(shape) or shape[index] is None:
+        if (
+            not isinstance(shape, tuple)
+            or index is None
+            or not -len(shape) <= index < len(shape)
+            or shape[index] is None
+        ):
             return None
         return _Size(shape[index])
 
@@ -447,11 +511,17 @@ class SublayerTranslator:
         dropped: list[str] = []
         for arg in node.args:
             if arg.star:
-                raise Unsupported("K2T103", f"`{_code(node)}`: *args of a sublayer call are not followed", self.pos_of(arg))
+                raise Unsupported(
+                    "K2T103", f"`{_code(node)}`: *args of a sublayer call are not followed", self.pos_of(arg)
+                )
             key = arg.keyword.value if arg.keyword is not None else None
             if key == "training":
                 if not (isinstance(arg.value, cst.Name) and arg.value.value == self.training):
-                    raise Unsupported("K2T103", f"`{_code(arg).strip()}`: k2t follows `training=training` (torch's module.training)", self.pos_of(arg))
+                    raise Unsupported(
+                        "K2T103",
+                        f"`{_code(arg).strip()}`: k2t follows `training=training` (torch's module.training)",
+                        self.pos_of(arg),
+                    )
                 dropped.append(key)
                 continue
             tensors.append((arg.value, key))
@@ -460,11 +530,19 @@ class SublayerTranslator:
         if attr in self.converted:
             before, output, template = self.converted[attr]
             if before != shapes:
-                raise Unsupported("K2T103", f"`self.{attr}` is called on tensors of other shapes than at its first call", self.pos_of(node))
+                raise Unsupported(
+                    "K2T103",
+                    f"`self.{attr}` is called on tensors of other shapes than at its first call",
+                    self.pos_of(node),
+                )
             self.result.calls[id(node)] = SublayerCall(node, template, tuple(dropped))
             return output
         if any(s is None for s in shapes):
-            raise Unsupported("K2T103", f"custom layer {self.parts.layer_class.name}: k2t cannot tell the shape of the input of `self.{attr}` here", self.pos_of(node))
+            raise Unsupported(
+                "K2T103",
+                f"custom layer {self.parts.layer_class.name}: k2t cannot tell the shape of the input of `self.{attr}` here",
+                self.pos_of(node),
+            )
         template, output, constructed = self._convert(made, [(s, key) for s, (_, key) in zip(shapes, tensors)], node)
         self.result.statements[id(made.statement)] = constructed
         self.result.calls[id(node)] = SublayerCall(node, template, tuple(dropped))
@@ -472,14 +550,21 @@ class SublayerTranslator:
         return output
 
     # ------------------------------------------------------------------ conversion by the registry
-    def _convert(self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call) -> tuple[str, tuple | None, list[str]]:
+    def _convert(
+        self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call
+    ) -> tuple[str, tuple | None, list[str]]:
         """(call template over {0}.., output shape, __init__ lines) of one sublayer."""
         attr = made.attr
         if made.items is not None:
             return self._sequential(made, inputs, node)
         layer = made.layer
         assert layer is not None
-        if layer.short_name in TENSOR_CALLS and layer.short_name not in LAYERS or len(inputs) > 1 or inputs[0][1] is not None:
+        if (
+            layer.short_name in TENSOR_CALLS
+            and layer.short_name not in LAYERS
+            or len(inputs) > 1
+            or inputs[0][1] is not None
+        ):
             return self._tensor_call(made, inputs, node)
         # A tensor without a batch axis (``positions``) goes through as if its first axis were the batch.
         ctx = _SublayerContext(layer, attr, _dims(inputs[0][0][1:]), f"self.{attr}")
@@ -488,26 +573,54 @@ class SublayerTranslator:
         self._collect(plan, ctx, attr, attr, plan.weights)
         return template, (inputs[0][0][0], *_codes(ctx.shape)), self._constructed(f"self.{attr}", [plan], False, node)
 
-    def _tensor_call(self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call) -> tuple[str, tuple | None, list[str]]:
+    def _tensor_call(
+        self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call
+    ) -> tuple[str, tuple | None, list[str]]:
         layer = made.layer
         converter = TENSOR_CALLS.get(layer.short_name)
         if converter is None:
-            raise Unsupported("K2T103", f"`self.{made.attr}` ({layer.short_name}) called on several tensors is not translated", self.pos_of(node))
+            raise Unsupported(
+                "K2T103",
+                f"`self.{made.attr}` ({layer.short_name}) called on several tensors is not translated",
+                self.pos_of(node),
+            )
         ctx = _SublayerContext(layer, made.attr, _dims(inputs[0][0][1:]), f"self.{made.attr}")
-        tensor_inputs = [TensorInput(f"input{i}", _dims(shape[1:]), "keras", key) for i, (shape, key) in enumerate(inputs)]
-        tensor = TensorNode(made.attr, self.pos_of(node), layer, id(made.call), keywords=tuple(key for _, key in inputs) if any(key for _, key in inputs) else ())
+        tensor_inputs = [
+            TensorInput(f"input{i}", _dims(shape[1:]), "keras", key) for i, (shape, key) in enumerate(inputs)
+        ]
+        tensor = TensorNode(
+            made.attr,
+            self.pos_of(node),
+            layer,
+            id(made.call),
+            keywords=tuple(key for _, key in inputs) if any(key for _, key in inputs) else (),
+        )
         try:
             planned = converter(ctx, tensor, tensor_inputs)
         except Unsupported as exc:
-            raise Unsupported(exc.code, f"`self.{made.attr}` of {self.parts.layer_class.name}: {exc.message}", exc.pos or self.pos_of(node)) from None
+            raise Unsupported(
+                exc.code,
+                f"`self.{made.attr}` of {self.parts.layer_class.name}: {exc.message}",
+                exc.pos or self.pos_of(node),
+            ) from None
         if len(planned.lines) != 1 or not planned.lines[0].startswith("{out} = ") or ctx.pre:
-            raise Unsupported("K2T103", f"`self.{made.attr}` ({layer.short_name}) is not translated inside a custom layer", self.pos_of(node))
+            raise Unsupported(
+                "K2T103",
+                f"`self.{made.attr}` ({layer.short_name}) is not translated inside a custom layer",
+                self.pos_of(node),
+            )
         plan = planned.plan
         self._collect(plan, ctx, made.attr, made.attr, plan.weights)
         output = (None, *_codes(planned.shapes[0])) if planned.shapes else None
-        return planned.lines[0].removeprefix("{out} = "), output, self._constructed(f"self.{made.attr}", [plan], False, node)
+        return (
+            planned.lines[0].removeprefix("{out} = "),
+            output,
+            self._constructed(f"self.{made.attr}", [plan], False, node),
+        )
 
-    def _sequential(self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call) -> tuple[str, tuple | None, list[str]]:
+    def _sequential(
+        self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call
+    ) -> tuple[str, tuple | None, list[str]]:
         if len(inputs) != 1 or inputs[0][1] is not None:
             raise Unsupported("K2T103", f"`self.{made.attr}` (a Sequential) is called on one tensor", self.pos_of(node))
         shape = _dims(inputs[0][0][1:])
@@ -521,40 +634,69 @@ class SublayerTranslator:
             if plan.forward != expected and activation != "linear":
                 expected = [f"x = {ACTIVATIONS[activation].template.format(x=f'{ctx.self_attr}(x)')}"]
             if plan.forward != expected or ctx.pre or plan.setup or plan.constructor is None:
-                raise Unsupported("K2T103", f"{layer.short_name} inside `self.{made.attr}` is not translated as an nn.Sequential item", layer.pos)
+                raise Unsupported(
+                    "K2T103",
+                    f"{layer.short_name} inside `self.{made.attr}` is not translated as an nn.Sequential item",
+                    layer.pos,
+                )
             modules.append(plan)
             self._collect(plan, ctx, f"{made.attr}.layers.{index}", f"{made.attr}.{position}", plan.weights)
             if activation != "linear" and expected[0] != f"x = {ctx.self_attr}(x)":
                 module = ACTIVATIONS[activation].module
                 if module is None:
-                    raise Unsupported("K2T110", f"activation {activation!r} in `self.{made.attr}` is not translated as a module", layer.pos)
+                    raise Unsupported(
+                        "K2T110",
+                        f"activation {activation!r} in `self.{made.attr}` is not translated as a module",
+                        layer.pos,
+                    )
                 modules.append(module)
             shape = list(ctx.shape)
-        return f"self.{made.attr}({{0}})", (None, *_codes(shape)), self._constructed(f"self.{made.attr}", modules, True, node)
+        return (
+            f"self.{made.attr}({{0}})",
+            (None, *_codes(shape)),
+            self._constructed(f"self.{made.attr}", modules, True, node),
+        )
 
     def _run(self, table, layer: KerasCall, ctx: LayerContext, node: cst.Call):
         converter = table.get(layer.short_name)
         if converter is None or layer.short_name == "Layer":
-            raise Unsupported("K2T103", f"{layer.short_name} as a sublayer of {self.parts.layer_class.name} is not translated", layer.pos)
+            raise Unsupported(
+                "K2T103",
+                f"{layer.short_name} as a sublayer of {self.parts.layer_class.name} is not translated",
+                layer.pos,
+            )
         try:
             return converter(ctx)
         except Unsupported as exc:
-            raise Unsupported(exc.code, f"{layer.short_name} in {self.parts.layer_class.name}: {exc.message}", exc.pos or layer.pos) from None
+            raise Unsupported(
+                exc.code, f"{layer.short_name} in {self.parts.layer_class.name}: {exc.message}", exc.pos or layer.pos
+            ) from None
 
     def _template(self, plan, ctx: LayerContext, node: cst.Call) -> str:
         """``x = F.relu(self.dense(x))`` -> ``F.relu(self.dense({0}))``."""
         if len(plan.forward) != 1 or ctx.pre or plan.setup or plan.constructor is None:
-            raise Unsupported("K2T103", f"{plan.keras_class} is not translated inside a custom layer (its torch forward is not one expression)", self.pos_of(node))
+            raise Unsupported(
+                "K2T103",
+                f"{plan.keras_class} is not translated inside a custom layer (its torch forward is not one expression)",
+                self.pos_of(node),
+            )
         line = plan.forward[0]
         if not line.startswith("x = ") or len(_ARGUMENT.findall(line[4:])) != 1:
-            raise Unsupported("K2T103", f"{plan.keras_class} is not translated inside a custom layer (its torch forward is not one expression)", self.pos_of(node))
+            raise Unsupported(
+                "K2T103",
+                f"{plan.keras_class} is not translated inside a custom layer (its torch forward is not one expression)",
+                self.pos_of(node),
+            )
         return _ARGUMENT.sub("{0}", line[4:].replace("{", "{{").replace("}", "}}"))
 
     def _collect(self, plan, ctx: LayerContext, keras_path: str, torch_path: str, kind: str | None) -> None:
         if kind is not None:
             self.result.transfers.append((keras_path, torch_path, kind))
         # The sublayer's own sublayers (TimeDistributed's layer): each by its kind, under the sublayer's paths.
-        self.result.transfers.extend((f"{keras_path}.{inner_keras}", f"{torch_path}.{inner_torch}", inner_kind) for inner_keras, inner_torch, inner_kind in plan.sublayers)
+        self.result.transfers.extend(
+            (f"{keras_path}.{inner_keras}", f"{torch_path}.{inner_torch}", inner_kind)
+            for inner_keras, inner_torch, inner_kind in plan.sublayers
+        )
         self.result.regularizers.extend(plan.regularizers)
         self.result.helpers.extend(ctx.helpers)
         if self.result.params is not None:
@@ -587,7 +729,11 @@ _PAD: object = object()  # a missing leading axis in broadcasting
 def _int(node: cst.BaseExpression | None) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.evaluated_value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
         return -int(node.expression.evaluated_value)
     return None
 

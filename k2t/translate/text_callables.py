@@ -52,7 +52,9 @@ STRING_OPS: dict[str, Helper] = {
 _OP_LIST = ", ".join(f"tf.strings.{name.rsplit('.', 1)[1]}" for name in STRING_OPS)
 
 
-def translate_text_callables(call: KerasCall, parameters: tuple[str, ...], script: KerasScript, plan: ScriptPlan) -> None:
+def translate_text_callables(
+    call: KerasCall, parameters: tuple[str, ...], script: KerasScript, plan: ScriptPlan
+) -> None:
     """Rewrite the functions ``call`` (a TextVectorization) takes as standardize / split; Unsupported (K2T102,
     at the argument) for one that is not a function of the script's top level."""
     for key in CALLABLE_ARGUMENTS:
@@ -103,7 +105,9 @@ def _rewrite_function(definition: cst.FunctionDef, key: str, script: KerasScript
     # The parser noted each TensorFlow name of the body as untranslated: translated now, or noted again with why.
     kept = [t for t in plan.todos if not (t.code in ("K2T100", "K2T150") and t.pos in handled)]
     noted = {(t.code, t.pos) for t in kept}
-    plan.todos[:] = kept + [t for t in found + _other_uses(definition, script, positions) if (t.code, t.pos) not in noted]
+    plan.todos[:] = kept + [
+        t for t in found + _other_uses(definition, script, positions) if (t.code, t.pos) not in noted
+    ]
 
 
 def _attributes(definition: cst.FunctionDef) -> list[cst.CSTNode]:
@@ -130,7 +134,9 @@ def _other_uses(definition: cst.FunctionDef, script: KerasScript, positions) -> 
 
         def visit_Arg(self, node: cst.Arg) -> bool:
             keyword = node.keyword.value if node.keyword is not None else None
-            return not (keyword in CALLABLE_ARGUMENTS and isinstance(node.value, cst.Name) and node.value.value == function)
+            return not (
+                keyword in CALLABLE_ARGUMENTS and isinstance(node.value, cst.Name) and node.value.value == function
+            )
 
         def visit_Name(self, node: cst.Name) -> None:
             if node.value == function:

@@ -63,35 +63,82 @@ _LOOKUP_LIMITS = (
     ("sparse", (False,), "a sparse output is TensorFlow's; the generated class gives dense NumPy arrays"),
     ("encoding", ("utf-8",), "the generated class reads strings as UTF-8"),
 )
-_ENCODING_LIMITS = (("sparse", (False,), "a sparse output is TensorFlow's; the generated class gives dense NumPy arrays"),)
+_ENCODING_LIMITS = (
+    ("sparse", (False,), "a sparse output is TensorFlow's; the generated class gives dense NumPy arrays"),
+)
 DATA_LAYERS: dict[str, DataLayer] = {
     layer.keras_class: layer
     for layer in (
         DataLayer(
             "TextVectorization",
-            ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length", "pad_to_max_tokens",
-             "vocabulary", "idf_weights", "sparse", "ragged", "encoding", "name"),
+            (
+                "max_tokens",
+                "standardize",
+                "split",
+                "ngrams",
+                "output_mode",
+                "output_sequence_length",
+                "pad_to_max_tokens",
+                "vocabulary",
+                "idf_weights",
+                "sparse",
+                "ragged",
+                "encoding",
+                "name",
+            ),
             "text_vectorization.py.j2",
             True,
             (
                 *_LOOKUP_LIMITS,
-                ("ragged", (False,), "a ragged output is TensorFlow's; the generated class pads as Keras does without it"),
-                ("standardize", (None, "lower_and_strip_punctuation", "lower", "strip_punctuation"), "Keras has no other"),
+                (
+                    "ragged",
+                    (False,),
+                    "a ragged output is TensorFlow's; the generated class pads as Keras does without it",
+                ),
+                (
+                    "standardize",
+                    (None, "lower_and_strip_punctuation", "lower", "strip_punctuation"),
+                    "Keras has no other",
+                ),
                 ("split", (None, "whitespace", "character"), "Keras has no other"),
             ),
         ),
         DataLayer(
             "StringLookup",
-            ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "idf_weights", "invert",
-             "output_mode", "pad_to_max_tokens", "sparse", "encoding", "name"),
+            (
+                "max_tokens",
+                "num_oov_indices",
+                "mask_token",
+                "oov_token",
+                "vocabulary",
+                "idf_weights",
+                "invert",
+                "output_mode",
+                "pad_to_max_tokens",
+                "sparse",
+                "encoding",
+                "name",
+            ),
             "string_lookup.py.j2",
             True,
             _LOOKUP_LIMITS,
         ),
         DataLayer(
             "IntegerLookup",
-            ("max_tokens", "num_oov_indices", "mask_token", "oov_token", "vocabulary", "vocabulary_dtype", "idf_weights",
-             "invert", "output_mode", "sparse", "pad_to_max_tokens", "name"),
+            (
+                "max_tokens",
+                "num_oov_indices",
+                "mask_token",
+                "oov_token",
+                "vocabulary",
+                "vocabulary_dtype",
+                "idf_weights",
+                "invert",
+                "output_mode",
+                "sparse",
+                "pad_to_max_tokens",
+                "name",
+            ),
             "integer_lookup.py.j2",
             True,
             _ENCODING_LIMITS,
@@ -141,13 +188,17 @@ def data_layer_arguments(call: KerasCall, layer: DataLayer) -> str:
     """The generated constructor's arguments: the script's own, once checked against Keras's signature."""
     given, extra, unknown = call.bind(layer.parameters)
     if extra is not None:
-        raise Unsupported("K2T102", f"{layer.keras_class}: positional argument {extra.code} is not translated", extra.pos)
+        raise Unsupported(
+            "K2T102", f"{layer.keras_class}: positional argument {extra.code} is not translated", extra.pos
+        )
     if unknown is not None:
         key, value = unknown
         raise Unsupported("K2T102", f"{layer.keras_class}({key}=...) is not translated", value.pos)
     for key, allowed, why in layer.limits:
         value = given.get(key)
-        if value is None or (key in CALLABLE_ARGUMENTS and layer.keras_class == "TextVectorization" and not value.is_literal):
+        if value is None or (
+            key in CALLABLE_ARGUMENTS and layer.keras_class == "TextVectorization" and not value.is_literal
+        ):
             continue  # the script's function: k2t.translate.text_callables rewrites it, or says why not
         if not value.is_literal or value.literal not in allowed:
             raise Unsupported("K2T102", f"{layer.keras_class}({key}={value.code}) is not translated: {why}", value.pos)
@@ -170,21 +221,35 @@ class Features:
 
     @classmethod
     def of(cls, calls: tuple[KerasCall, ...]) -> Features:
-        modes = [_argument(call, "output_mode", "int") for call in calls if call.short_name in DATA_LAYERS.keys() - {"CategoryEncoding"}]
+        modes = [
+            _argument(call, "output_mode", "int")
+            for call in calls
+            if call.short_name in DATA_LAYERS.keys() - {"CategoryEncoding"}
+        ]
         lookups = [call for call in calls if call.short_name in DATA_LAYERS and DATA_LAYERS[call.short_name].lookup]
         return cls(
             encodings=any(mode != "int" for mode in modes),
             # "binary": Keras's older name of multi_hot, which it still accepts
-            tf_idf=any(_argument(call, "output_mode", "int") not in ("int", "one_hot", "multi_hot", "binary", "count") for call in lookups),
+            tf_idf=any(
+                _argument(call, "output_mode", "int") not in ("int", "one_hot", "multi_hot", "binary", "count")
+                for call in lookups
+            ),
             invert=any(_argument(call, "invert", False) is not False for call in lookups),
             hashed_oov=any(
-                _argument(call, "num_oov_indices", 1) not in (0, 1) for call in lookups if call.short_name == "StringLookup"
+                _argument(call, "num_oov_indices", 1) not in (0, 1)
+                for call in lookups
+                if call.short_name == "StringLookup"
             ),
             salted=any(_argument(call, "salt", 0) != 0 for call in calls if call.short_name == "Hashing"),  # 0: absent
             quantiles=any(
                 _argument(call, "bin_boundaries", None) is None for call in calls if call.short_name == "Discretization"
             ),
-            callables=any(_is_function(call, key) for call in calls if call.short_name == "TextVectorization" for key in CALLABLE_ARGUMENTS),
+            callables=any(
+                _is_function(call, key)
+                for call in calls
+                if call.short_name == "TextVectorization"
+                for key in CALLABLE_ARGUMENTS
+            ),
         )
 
     def helper(self, layer: DataLayer) -> Helper:
@@ -256,7 +321,11 @@ def host_input_layer(ctx: LayerContext, on_model_input: bool, call_pos: tuple[in
     if mode is None:
         raise Unsupported("K2T102", f"{name}(output_mode=...) inside a model: k2t needs a literal here", layer.pos)
     if _argument(layer, "invert", False) is not False:
-        raise Unsupported("K2T102", f"{name}(invert=True) inside a model is not translated: it gives strings, which torch has no tensors of", layer.pos)
+        raise Unsupported(
+            "K2T102",
+            f"{name}(invert=True) inside a model is not translated: it gives strings, which torch has no tensors of",
+            layer.pos,
+        )
     if layer.bound is None:
         raise Unsupported(
             "K2T101",
@@ -276,7 +345,12 @@ def host_input_layer(ctx: LayerContext, on_model_input: bool, call_pos: tuple[in
     lines = [f"return {tensor.format(x='x')}"]
     if one_per_row:
         # Keras reads a 1-D array as one value per row (Functional._adjust_input_rank) before the lookup.
-        lines = ["x = np.asarray(x)", "if x.ndim == 1:  # Keras reads a 1-D array as one value per row", "    x = x[:, None]", *lines]
+        lines = [
+            "x = np.asarray(x)",
+            "if x.ndim == 1:  # Keras reads a 1-D array as one value per row",
+            "    x = x[:, None]",
+            *lines,
+        ]
     doc = (
         f'"""The script\'s data as forward() takes it: Keras\'s first layer, {name}, runs here on the host as a NumPy '
         f'class (torch has no string tensors), and forward() reads its {what}."""'
@@ -287,7 +361,9 @@ def host_input_layer(ctx: LayerContext, on_model_input: bool, call_pos: tuple[in
     return HostInput(plan, [doc, *lines], tensor, one_per_row)
 
 
-def several_inputs_preprocess(inputs: list[str], hosts: dict[int, HostInput], dtypes: list[str], ranks: list[int]) -> list[str]:
+def several_inputs_preprocess(
+    inputs: list[str], hosts: dict[int, HostInput], dtypes: list[str], ranks: list[int]
+) -> list[str]:
     """preprocess() of a model of several inputs whose first layers on some run on the host (keras.io's structured
     data: one lookup per column): the list of forward()'s tensors from the list of the script's arrays, each
     column of one value per row of an ``Input(shape=(1,))`` given that axis first, as Keras gives it."""
@@ -308,7 +384,9 @@ def several_inputs_preprocess(inputs: list[str], hosts: dict[int, HostInput], dt
                 return_lines.append(f"    {name}_data = {name}_data[:, None]")
     lines = [doc, *return_lines]
     tensors = [
-        hosts[index].tensor.format(x=f"{name}_data") if index in hosts else f"torch.as_tensor(np.asarray({name}_data, dtype={dtypes[index]}))"
+        hosts[index].tensor.format(x=f"{name}_data")
+        if index in hosts
+        else f"torch.as_tensor(np.asarray({name}_data, dtype={dtypes[index]}))"
         for index, name in enumerate(inputs)
     ]
     return [*lines, "return [", *(f"    {tensor}," for tensor in tensors), "]"]
@@ -327,7 +405,9 @@ def _host_output_shape(ctx: LayerContext, mode: str, var: str) -> list[Dim]:
         return [*ctx.shape[:-1], depth]  # the values of a row's last axis counted together
     if name != "TextVectorization":
         return list(ctx.shape)
-    length = ctx.layer.arg(DATA_LAYERS["TextVectorization"].parameters.index("output_sequence_length"), "output_sequence_length")
+    length = ctx.layer.arg(
+        DATA_LAYERS["TextVectorization"].parameters.index("output_sequence_length"), "output_sequence_length"
+    )
     if length is None or (length.is_literal and length.literal is None):
         _check_batch_padding(ctx.layer)
         return [None]  # each batch as long as its longest text (_BATCH_LONGEST)
@@ -347,7 +427,8 @@ def _check_batch_padding(layer: KerasCall) -> None:
     if split is None or (split.is_literal and split.literal in ("whitespace", "character")):
         return
     why = (
-        "each text is one token, which Keras does not pad" if split.is_literal and split.literal is None
+        "each text is one token, which Keras does not pad"
+        if split.is_literal and split.literal is None
         else "a split function of the script's may give empty tokens, id 0, which k2t cannot tell from the padding"
     )
     raise Unsupported(
@@ -365,6 +446,10 @@ def _encoding_depth(ctx: LayerContext, var: str) -> Size:
     if layer.short_name == "Hashing":
         return ctx.size(layer.arg(parameters.index("num_bins"), "num_bins"), "num_bins")
     max_tokens = layer.arg(parameters.index("max_tokens"), "max_tokens")
-    if _argument(layer, "pad_to_max_tokens", False) is True and max_tokens is not None and not (max_tokens.is_literal and max_tokens.literal is None):
+    if (
+        _argument(layer, "pad_to_max_tokens", False) is True
+        and max_tokens is not None
+        and not (max_tokens.is_literal and max_tokens.literal is None)
+    ):
         return ctx.size(max_tokens, "max_tokens")
     return Size(ctx.builder.param(f"{var}.vocabulary_size()", "vocabulary_size"))

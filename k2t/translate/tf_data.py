@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 # tf.data.Dataset's constructors the generated class has, canonical -> its method.
 CONSTRUCTORS = {
-    f"tensorflow.data.Dataset.{method}": method for method in ("from_tensor_slices", "from_tensors", "range", "zip", "from_generator")
+    f"tensorflow.data.Dataset.{method}": method
+    for method in ("from_tensor_slices", "from_tensors", "range", "zip", "from_generator")
 }
 # tf.data's functions of a dataset that are a method of the generated class, canonical -> the method.
 DATASET_OF = {"tensorflow.data.experimental.cardinality": "cardinality"}
@@ -55,7 +56,10 @@ CONSTANTS = {
     "tensorflow.data.experimental.UNKNOWN_CARDINALITY": "UNKNOWN",
 }
 # Constructor arguments that hold dtypes and tf.TensorSpecs: rewritten to torch dtypes and the class's TensorSpec.
-_SIGNATURE_ARGUMENTS = {"from_generator": ("output_types", "output_shapes", "output_signature"), "range": ("output_type",)}
+_SIGNATURE_ARGUMENTS = {
+    "from_generator": ("output_types", "output_shapes", "output_signature"),
+    "range": ("output_type",),
+}
 _TENSOR_SPEC = "tensorflow.TensorSpec"
 # Keras's functions that return a tf.data.Dataset, canonical -> the generated function (its template under tf_data/).
 DATASET_FUNCTIONS = {
@@ -82,7 +86,21 @@ _READS_BATCH_SIZE = frozenset({"split_dataset"})
 _FUNCTION_REQUIRES: dict[str, tuple[Helper, ...]] = {**DIRECTORY_DATASET_REQUIRES}
 # Methods that give a dataset again, and those that give something else.
 DATASET_METHODS = frozenset(
-    {"shuffle", "batch", "padded_batch", "unbatch", "prefetch", "cache", "repeat", "take", "skip", "map", "filter", "concatenate", "enumerate"}
+    {
+        "shuffle",
+        "batch",
+        "padded_batch",
+        "unbatch",
+        "prefetch",
+        "cache",
+        "repeat",
+        "take",
+        "skip",
+        "map",
+        "filter",
+        "concatenate",
+        "enumerate",
+    }
 )
 OTHER_METHODS = frozenset({"as_numpy_iterator", "cardinality"})
 # Methods whose first argument is a function of the element.
@@ -90,7 +108,10 @@ _FUNCTION_ARGUMENTS = {"map": "map_func", "filter": "predicate"}
 
 # Ops that compute each value of their result from the values at the same place alone: a function made of
 # them gives, on many elements stacked along a new first axis, the stack of its results on each one.
-_ELEMENTWISE_OPS = frozenset(name for row in elementwise.ROWS for name in row.names) - {"tensorflow.add_n", "tensorflow.math.add_n"}
+_ELEMENTWISE_OPS = frozenset(name for row in elementwise.ROWS for name in row.names) - {
+    "tensorflow.add_n",
+    "tensorflow.math.add_n",
+}
 _CASTS = frozenset({"tensorflow.cast", "keras.ops.cast", "keras.backend.cast"})
 # Ops that add an axis at the end (one_hot) or at a counted-from-the-end place: fine on a stack of elements.
 _LAST_AXIS_OPS = {"tensorflow.one_hot": ("axis", 4, -1), "tensorflow.expand_dims": ("axis", 1, None)}
@@ -136,13 +157,18 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
     # `from_tensor_slices((dict(dataframe), labels))`: the columns are pandas Series, read as their NumPy arrays.
     dataframes = _imports_pandas(script.module)
     arguments = (
-        ("methods", tuple(sorted(methods))), ("texts", texts), ("batch_size_kept", batch_size_kept), ("dataframes", dataframes),
+        ("methods", tuple(sorted(methods))),
+        ("texts", texts),
+        ("batch_size_kept", batch_size_kept),
+        ("dataframes", dataframes),
     )
     helper = plan.add_helper(Helper(_CLASS, _TEMPLATE, arguments))
     name = plan.name(helper.name)
     for call in finder.functions:
         function = DATASET_FUNCTIONS[keras_name(call.func)]
-        generated = plan.add_helper(Helper(function, _FUNCTION_TEMPLATES[function], requires=(helper, *_FUNCTION_REQUIRES.get(function, ()))))
+        generated = plan.add_helper(
+            Helper(function, _FUNCTION_TEMPLATES[function], requires=(helper, *_FUNCTION_REQUIRES.get(function, ())))
+        )
         plan.calls[id(call.func)] = plan.name(generated.name)
         superseded.add(_pos(positions, call.func))
     found: list[Todo] = []
@@ -152,7 +178,9 @@ def translate_tf_data(script: KerasScript, plan: ScriptPlan) -> DatasetUses:
             message = f"tf.data.Dataset.{method}() is not translated (k2t converts {', '.join(sorted(DATASET_METHODS | OTHER_METHODS))})"
             found.append(Todo(statement, "K2T150", message, _pos(positions, call.func.attr)))
         elif method in _FUNCTION_ARGUMENTS:
-            found += _translate_function_argument(script, plan, statement, call, method, name, keras_name, positions, superseded)
+            found += _translate_function_argument(
+                script, plan, statement, call, method, name, keras_name, positions, superseded
+            )
     for constructor in finder.constructors:
         method = CONSTRUCTORS[keras_name(constructor.func)]
         plan.calls[id(constructor.func)] = f"{name}.{method}"
@@ -193,15 +221,25 @@ class _Converted(cst.CSTTransformer):
         return updated_node if not code else cst.parse_expression(code)
 
 
-def _translate_signature(value: cst.BaseExpression, statement, class_name: str, plan, keras_name: KerasName, positions, superseded) -> list[Todo]:
+def _translate_signature(
+    value: cst.BaseExpression, statement, class_name: str, plan, keras_name: KerasName, positions, superseded
+) -> list[Todo]:
     """from_generator's output_signature / output_types, range's output_type: the structure as written,
     each ``tf.TensorSpec`` the generated class's and each dtype torch's (an op-vocabulary constant)."""
     if isinstance(value, (cst.Tuple, cst.List)):
         elements = [element.value for element in value.elements]
-        return [todo for element in elements for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)]
+        return [
+            todo
+            for element in elements
+            for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)
+        ]
     if isinstance(value, cst.Dict):
         elements = [element.value for element in value.elements if isinstance(element, cst.DictElement)]
-        return [todo for element in elements for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)]
+        return [
+            todo
+            for element in elements
+            for todo in _translate_signature(element, statement, class_name, plan, keras_name, positions, superseded)
+        ]
     if isinstance(value, cst.Call) and keras_name(value.func) == _TENSOR_SPEC:
         return []  # every tf.TensorSpec(...) of the script is rewritten on its own (a signature may be a variable)
     rewrite = rewrite_ops(value, keras_name)
@@ -216,7 +254,14 @@ def _translate_function_argument(
     """``.map(fn)`` / ``.filter(fn)``: a lambda rewritten here, a top-level def with the script's loss functions."""
     argument = _function_argument(call, _FUNCTION_ARGUMENTS[method])
     if argument is None:
-        return [Todo(statement, "K2T150", f"tf.data.Dataset.{method}() without its function is not translated", _pos(positions, call))]
+        return [
+            Todo(
+                statement,
+                "K2T150",
+                f"tf.data.Dataset.{method}() without its function is not translated",
+                _pos(positions, call),
+            )
+        ]
     function = argument.value
     if isinstance(function, cst.Lambda):
         rewrite = rewrite_ops(function, keras_name)
@@ -255,8 +300,6 @@ def _single_return(definition: cst.FunctionDef) -> cst.BaseExpression | None:
     return None
 
 
-
-
 def _is_elementwise(params: cst.Parameters, body: cst.BaseExpression, keras_name: KerasName) -> bool:
     """Whether ``body``, on elements stacked along a new first axis, gives the stack of its results: it reads
     only the function's parameters and numbers, through arithmetic and ops that act on each value alone.
@@ -273,19 +316,24 @@ def _elementwise(node: cst.CSTNode, names: set[str], keras_name: KerasName) -> b
     if isinstance(node, (cst.Integer, cst.Float)):
         return True
     if isinstance(node, cst.BinaryOperation):
-        return not isinstance(node.operator, cst.MatrixMultiply) and all(_elementwise(part, names, keras_name) for part in (node.left, node.right))
+        return not isinstance(node.operator, cst.MatrixMultiply) and all(
+            _elementwise(part, names, keras_name) for part in (node.left, node.right)
+        )
     if isinstance(node, cst.UnaryOperation):
         return not isinstance(node.operator, cst.Not) and _elementwise(node.expression, names, keras_name)
     if isinstance(node, cst.Comparison):
         orders = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual)
         return all(isinstance(target.operator, orders) for target in node.comparisons) and all(
-            _elementwise(part, names, keras_name) for part in (node.left, *(target.comparator for target in node.comparisons))
+            _elementwise(part, names, keras_name)
+            for part in (node.left, *(target.comparator for target in node.comparisons))
         )
     if isinstance(node, cst.Tuple):
         return all(isinstance(e, cst.Element) and _elementwise(e.value, names, keras_name) for e in node.elements)
     if isinstance(node, cst.Dict):
         return all(
-            isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) and _elementwise(e.value, names, keras_name)
+            isinstance(e, cst.DictElement)
+            and isinstance(e.key, cst.SimpleString)
+            and _elementwise(e.value, names, keras_name)
             for e in node.elements
         )
     if isinstance(node, cst.Call):
@@ -297,7 +345,11 @@ def _elementwise_call(call: cst.Call, names: set[str], keras_name: KerasName) ->
     op = keras_name(call.func)
     if op is None or any(arg.star for arg in call.args):
         return False
-    tensors = [arg.value for arg in call.args if arg.keyword is None or arg.keyword.value not in ("dtype", "depth", "axis", "name")]
+    tensors = [
+        arg.value
+        for arg in call.args
+        if arg.keyword is None or arg.keyword.value not in ("dtype", "depth", "axis", "name")
+    ]
     if op in _CASTS:
         tensors = tensors[:1]  # tf.cast(x, tf.float32): the dtype is no tensor
     elif op in _LAST_AXIS_OPS:
@@ -322,7 +374,11 @@ def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | 
 def _integer(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
         return -int(node.expression.value)
     return None
 
@@ -423,13 +479,21 @@ def _calls_by_function(nodes) -> list[tuple[cst.FunctionDef, str, list[cst.BaseE
             functions.setdefault(node.name.value, []).append(node)
     calls: dict[str, list[cst.Call]] = {}
     for _, node in nodes:
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(functions.get(node.func.value, ())) == 1:
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and len(functions.get(node.func.value, ())) == 1
+        ):
             calls.setdefault(node.func.value, []).append(node)
     found = []
     for name, made in calls.items():
         function = functions[name][0]
         params = function.params
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or any(a.star for c in made for a in c.args):
+        if (
+            isinstance(params.star_arg, cst.Param)
+            or params.star_kwarg is not None
+            or any(a.star for c in made for a in c.args)
+        ):
             continue  # what reaches each parameter is not told by the call alone
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
         for parameter in positional + [p.name.value for p in params.kwonly_params]:
@@ -497,8 +561,14 @@ def _imports_pandas(module: cst.Module) -> bool:
     """Whether the script imports pandas at its top level (``import pandas as pd``, ``from pandas import ...``)."""
     for statement in module.body:
         for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
-            if isinstance(small, cst.Import) and any(module.code_for_node(alias.name).split(".")[0] == "pandas" for alias in small.names):
+            if isinstance(small, cst.Import) and any(
+                module.code_for_node(alias.name).split(".")[0] == "pandas" for alias in small.names
+            ):
                 return True
-            if isinstance(small, cst.ImportFrom) and small.module is not None and module.code_for_node(small.module).split(".")[0] == "pandas":
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and module.code_for_node(small.module).split(".")[0] == "pandas"
+            ):
                 return True
     return False

@@ -32,10 +32,18 @@ def translate_steps(spec: ModelSpec, module: ModulePlan) -> None:
     for attr, value in steps.objects:
         module.step_init.append(_object_line(attr, value, module))
     looped = any(line.kind == "update_all" for line in (*steps.train, *(steps.test or ())))
-    means = [attr for attr, value in steps.objects if value.keras_call is not None and value.keras_call.name == "keras.metrics.Mean"]
+    means = [
+        attr
+        for attr, value in steps.objects
+        if value.keras_call is not None and value.keras_call.name == "keras.metrics.Mean"
+    ]
     if looped and means and not steps.metrics:
         # Keras's own model.metrics then holds the Mean, which the loop updates as update_state(y, sample_weight=y_pred).
-        raise Unsupported("K2T103", f"the loop over self.metrics reaches the Mean `self.{means[0]}` with (y, y_pred): not translated (list the trackers in a `metrics` property)", steps.pos)
+        raise Unsupported(
+            "K2T103",
+            f"the loop over self.metrics reaches the Mean `self.{means[0]}` with (y, y_pred): not translated (list the trackers in a `metrics` property)",
+            steps.pos,
+        )
     compute_loss = False
     methods = [_metrics_property(steps, kinds)]
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
@@ -47,15 +55,21 @@ def translate_steps(spec: ModelSpec, module: ModulePlan) -> None:
         methods.append(_method(f"def {name}(self, data):", doc, body))
     if compute_loss:
         regularization = " + self.regularization_loss()" if module.has_regularization else ""
-        doc = "Keras's Model.compute_loss: the loss compile() set" + (", plus the layers' regularization." if regularization else ".")
-        methods.append(_method("def compute_loss(self, y, y_pred):", doc, [f"return self.loss(y_pred, y){regularization}"]))
+        doc = "Keras's Model.compute_loss: the loss compile() set" + (
+            ", plus the layers' regularization." if regularization else "."
+        )
+        methods.append(
+            _method("def compute_loss(self, y, y_pred):", doc, [f"return self.loss(y_pred, y){regularization}"])
+        )
     module.step_methods = methods
 
 
 def step_model_uses_compiled_loss(spec: ModelSpec) -> bool:
     """Whether a step reads the loss compile() sets (``self.compute_loss`` / ``self.compiled_loss``)."""
     steps = spec.steps
-    return steps is not None and any(line.kind == "loss" and line.attr == "compute_loss" for line in (*steps.train, *(steps.test or ())))
+    return steps is not None and any(
+        line.kind == "loss" and line.attr == "compute_loss" for line in (*steps.train, *(steps.test or ()))
+    )
 
 
 _TRAIN_DOC = "Keras's train_step as the script overrides it; fit_steps() calls it on every batch, in training mode."
@@ -63,7 +77,11 @@ _TEST_DOC = "Keras's test_step as the script overrides it; evaluate_steps() call
 
 
 def _method(signature: str, doc: str, body: list[str]) -> str:
-    lines = [f"{_INDENT}{signature}", f'{_INDENT * 2}"""{doc}"""', *(f"{_INDENT * 2}{line}" if line else "" for line in body)]
+    lines = [
+        f"{_INDENT}{signature}",
+        f'{_INDENT * 2}"""{doc}"""',
+        *(f"{_INDENT * 2}{line}" if line else "" for line in body),
+    ]
     return "\n".join(lines)
 
 
@@ -77,7 +95,9 @@ def _metrics_property(steps: StepSpec, kinds: dict[str, str]) -> str:
     own = [attr for attr, _ in steps.objects if kinds[attr] == "metric"]
     doc = "Keras's model.metrics: the loss tracker and compiled metrics compile() set, then the trackers made in __init__."
     listed = ", ".join(["self.compiled_loss_tracker", "self.compile_metrics", *(f"self.{attr}" for attr in own)])
-    return f"{_INDENT}@property\n" + _method("def metrics(self):", doc, [f"return [metric for metric in ({listed}) if metric is not None]"])
+    return f"{_INDENT}@property\n" + _method(
+        "def metrics(self):", doc, [f"return [metric for metric in ({listed}) if metric is not None]"]
+    )
 
 
 def _object_kind(value: Value) -> str:
@@ -102,7 +122,11 @@ def _object_line(attr: str, value: Value, module: ModulePlan) -> str:
         return f"self.{attr} = {MEAN_TRACKER.name}({json.dumps(name.literal if name is not None else 'mean')})"
     metric = plan_metric(value, None, None)
     if metric.stateful:
-        raise Unsupported("K2T122", f"`{value.code}` as a tracker of a train_step is not translated (k2t translates mean-type metrics there)", value.pos)
+        raise Unsupported(
+            "K2T122",
+            f"`{value.code}` as a tracker of a train_step is not translated (k2t translates mean-type metrics there)",
+            value.pos,
+        )
     module.helpers.extend([METRIC_TRACKER, metric.helper])
     fn = metric.helper.name if not metric.arguments else f"lambda output, target: {metric.call('output', 'target')}"
     return f"self.{attr} = {METRIC_TRACKER.name}({json.dumps(metric.key)}, {fn})"
@@ -124,14 +148,22 @@ class _StepWriter:
         applied = False
         for line in lines:
             if not self.train and line.kind in ("trainables", "gradients", "apply"):
-                raise Unsupported("K2T103", f"{self.steps.class_name}.test_step updates weights: not translated", line.pos)
+                raise Unsupported(
+                    "K2T103", f"{self.steps.class_name}.test_step updates weights: not translated", line.pos
+                )
             if line.kind == "apply":
                 if self.gradients is None or line.names != (self.gradients[0], self.gradients[2]) or applied:
-                    raise Unsupported("K2T103", "k2t translates one optimizer update of the gradients of the loss over the trainable variables", line.pos)
+                    raise Unsupported(
+                        "K2T103",
+                        "k2t translates one optimizer update of the gradients of the loss over the trainable variables",
+                        line.pos,
+                    )
                 applied = True
             out.extend(self.line(line))
         if self.train and not applied:
-            raise Unsupported("K2T103", f"{self.steps.class_name}.train_step makes no optimizer update k2t can follow", self.steps.pos)
+            raise Unsupported(
+                "K2T103", f"{self.steps.class_name}.train_step makes no optimizer update k2t can follow", self.steps.pos
+            )
         return out
 
     def line(self, line: StepLine) -> list[str]:
@@ -140,7 +172,9 @@ class _StepWriter:
             return [f"{names[0]}, {names[1]} = data"]
         if kind == "forward":
             mode = "training" if line.training else "inference"
-            return [f"{names[0]} = self({names[1]})  # training={line.training}: the loop put the module in {mode} mode"]
+            return [
+                f"{names[0]} = self({names[1]})  # training={line.training}: the loop put the module in {mode} mode"
+            ]
         if kind == "loss":
             target, y_true, y_pred = names
             self.losses.add(target)
@@ -154,9 +188,16 @@ class _StepWriter:
             return []  # torch: the optimizer holds the trainable parameters (the frozen ones have no gradient)
         if kind == "gradients":
             if names[1] not in self.losses or names[2] not in self.trainables or self.gradients is not None:
-                raise Unsupported("K2T103", "k2t translates the gradient of the step's loss over the trainable variables, taken once", line.pos)
+                raise Unsupported(
+                    "K2T103",
+                    "k2t translates the gradient of the step's loss over the trainable variables, taken once",
+                    line.pos,
+                )
             self.gradients = names
-            return ["self.optimizer.zero_grad()", f"{names[1]}.backward()  # tape.gradient: the gradients of every trainable weight"]
+            return [
+                "self.optimizer.zero_grad()",
+                f"{names[1]}.backward()  # tape.gradient: the gradients of every trainable weight",
+            ]
         if kind == "apply":
             return ["self.optimizer.step()"]
         if kind == "update":
@@ -185,21 +226,31 @@ STEP_ARGUMENTS = {
 }
 
 
-def translate_step_call(call, given: dict[str, Value], compiled: bool, steps: StepSpec, optimizer: str | None, plan) -> str:
+def translate_step_call(
+    call, given: dict[str, Value], compiled: bool, steps: StepSpec, optimizer: str | None, plan
+) -> str:
     """``model.fit(...)`` / ``model.evaluate(...)`` of a model with its own steps -> fit_steps / evaluate_steps."""
     if call.method not in STEP_ARGUMENTS:
-        raise Unsupported("K2T140", f"{call.model}.{call.method}() of a model with its own train_step is not translated", call.pos)
+        raise Unsupported(
+            "K2T140", f"{call.model}.{call.method}() of a model with its own train_step is not translated", call.pos
+        )
     if not compiled or optimizer is None:
         raise Unsupported("K2T130", f"{call.model}.{call.method}() on a model k2t did not see compiled", call.pos)
     for key, value in given.items():
         if key not in STEP_ARGUMENTS[call.method]:
-            raise Unsupported("K2T130", f"{call.method}({key}=...) of a model with its own train_step is not translated", value.pos)
+            raise Unsupported(
+                "K2T130", f"{call.method}({key}=...) of a model with its own train_step is not translated", value.pos
+            )
     if "y" not in given:
         raise Unsupported("K2T130", f"{call.method}() without targets `y` is not translated", call.pos)
     needs_test = call.method == "evaluate" or "validation_data" in given
     if needs_test and steps.test is None:
         # Keras's own test_step updates its loss tracker and compiled metrics, not the script's trackers.
-        raise Unsupported("K2T130", f"{call.method}() of {steps.class_name}, which overrides train_step() but not test_step(), is not translated", call.pos)
+        raise Unsupported(
+            "K2T130",
+            f"{call.method}() of {steps.class_name}, which overrides train_step() but not test_step(), is not translated",
+            call.pos,
+        )
     plan.features.add("fit_steps" if call.method == "fit" else "evaluate_steps")
     if needs_test:
         plan.features.add("evaluate_steps")
@@ -209,7 +260,11 @@ def translate_step_call(call, given: dict[str, Value], compiled: bool, steps: St
     else:
         leading = [call.model]
     positional = [key for key, _ in zip(STEP_ARGUMENTS[call.method], call.args)]
-    parts = leading + [given[key].code for key in positional] + [f"{key}={value.code}" for key, value in given.items() if key not in positional]
+    parts = (
+        leading
+        + [given[key].code for key in positional]
+        + [f"{key}={value.code}" for key, value in given.items() if key not in positional]
+    )
     return f"{plan.name(call.method + '_steps')}({', '.join(parts)})"
 
 
@@ -221,18 +276,28 @@ def translate_step_compile(compile_spec, module: ModulePlan, optimizer_var: str,
     var = compile_spec.var
     for key, value in compile_spec.extra:
         if key not in ("run_eagerly", "jit_compile", "steps_per_execution"):
-            raise Unsupported("K2T130", f"compile({key}=...) of a model with its own train_step is not translated", value.pos)
+            raise Unsupported(
+                "K2T130", f"compile({key}=...) of a model with its own train_step is not translated", value.pos
+            )
     if compile_spec.escapes:
-        raise Unsupported("K2T130", "a model with its own train_step compiled inside a function is not translated", compile_spec.pos)
+        raise Unsupported(
+            "K2T130", "a model with its own train_step compiled inside a function is not translated", compile_spec.pos
+        )
     if lr_changes:
-        raise Unsupported("K2T130", "a learning rate changed while a model with its own train_step trains is not translated", compile_spec.pos)
+        raise Unsupported(
+            "K2T130",
+            "a learning rate changed while a model with its own train_step trains is not translated",
+            compile_spec.pos,
+        )
     optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
     lines = [f"{optimizer_var} = {optimizer.expression(f'{var}.parameters()', plan)}{optimizer.comment}"]
     if compile_spec.loss is not None:
         loss = plan_loss(compile_spec.loss, "linear", False, False, plan.functions)
         helper = plan.add_helper(loss.helper)
         plan.functions.use(list(loss.functions))
-        lines.append(f"{var}.loss = {plan.name(helper.name)}  # compile(loss=...): what the steps' compute_loss() reads")
+        lines.append(
+            f"{var}.loss = {plan.name(helper.name)}  # compile(loss=...): what the steps' compute_loss() reads"
+        )
     elif step_model_uses_compiled_loss(compile_spec.model):
         raise Unsupported("K2T120", "compile() without a loss, which the steps' compute_loss() reads", compile_spec.pos)
     if not compile_spec.model.steps.metrics:
@@ -254,16 +319,24 @@ def _compiled_trackers(compile_spec, module: ModulePlan, plan) -> list[str]:
     loss = None if compile_spec.loss is None else plan_loss(compile_spec.loss, "linear").canonical
     units = module.output_shapes[0][-1] if module.output_shapes and module.output_shapes[0] else None
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
-    metrics = keras_metric_keys([plan_metric(value, loss, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos)
+    metrics = keras_metric_keys(
+        [plan_metric(value, loss, units, numbered, plan.functions) for value in compile_spec.metrics], compile_spec.pos
+    )
     trackers = []
     for metric in metrics:
         if metric.stateful:
-            raise Unsupported("K2T122", f"compiled metric {metric.key!r} of a model with its own train_step is not translated (k2t translates mean-type metrics there)", compile_spec.pos)
+            raise Unsupported(
+                "K2T122",
+                f"compiled metric {metric.key!r} of a model with its own train_step is not translated (k2t translates mean-type metrics there)",
+                compile_spec.pos,
+            )
         plan.add_helper(metric.helper)
         fn = metric.helper.name if not metric.arguments else f"lambda output, target: {metric.call('output', 'target')}"
         trackers.append(f"{plan.name(METRIC_TRACKER.name)}({json.dumps(metric.key)}, {fn})")
     plan.add_helper(METRIC_TRACKER)
-    lines = [f'{var}.compiled_loss_tracker = {plan.name(MEAN_TRACKER.name)}("loss")  # compile() makes Keras\'s loss tracker']
+    lines = [
+        f'{var}.compiled_loss_tracker = {plan.name(MEAN_TRACKER.name)}("loss")  # compile() makes Keras\'s loss tracker'
+    ]
     if trackers:
         plan.add_helper(COMPILE_METRICS)
         lines.append(f"{var}.compile_metrics = {plan.name(COMPILE_METRICS.name)}([{', '.join(trackers)}])")

@@ -27,7 +27,9 @@ def explicit_training(node: TensorNode) -> bool | None:
     if node.training is None:
         return None
     if not isinstance(node.training.literal, bool):
-        message = f"`training={node.training.code}` in a layer call is not translated: k2t follows a literal True or False"
+        message = (
+            f"`training={node.training.code}` in a layer call is not translated: k2t follows a literal True or False"
+        )
         raise Unsupported("K2T102", message, node.training.pos)
     return node.training.literal
 
@@ -48,7 +50,11 @@ def explicit_training_modes(node_plans: list[tuple[TensorNode, LayerPlan | None]
         if len(flags) > 1:
             # One torch submodule holds one mode; Keras's calls of a shared layer each keep their own flag.
             flagged = next(node for node in nodes if node.training is not None)
-            raise Unsupported("K2T102", "a shared layer called with training= differing between its calls is not translated", flagged.pos)
+            raise Unsupported(
+                "K2T102",
+                "a shared layer called with training= differing between its calls is not translated",
+                flagged.pos,
+            )
         modes[attr] = flags.pop()
     return modes
 

@@ -43,7 +43,9 @@ class UserFunction:
     definition: str  # the top-level def it runs: "rmse", the factory "weighted", the class "WeightedBCE"
     name: str  # Keras's name for it (the function's __name__): "rmse", or the factory's inner def: "loss"
     loss_object: bool = False  # an instance of a keras.losses.Loss subclass of the script
-    metric_object: bool = False  # an instance of a keras.metrics.Metric subclass of the script (name: Keras's metric name)
+    metric_object: bool = (
+        False  # an instance of a keras.metrics.Metric subclass of the script (name: Keras's metric name)
+    )
 
 
 @dataclass
@@ -54,7 +56,9 @@ class ScriptFunctions:
     definitions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # bound once at top level
     # keras.losses.Loss subclasses bound once at top level: the class and its Loss base.
     loss_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)
-    metric_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(default_factory=dict)  # keras.metrics.Metric subclasses
+    metric_classes: dict[str, tuple[cst.ClassDef, cst.Arg]] = field(
+        default_factory=dict
+    )  # keras.metrics.Metric subclasses
     used: dict[str, cst.FunctionDef | cst.ClassDef] = field(default_factory=dict)
 
     @classmethod
@@ -63,7 +67,11 @@ class ScriptFunctions:
         for statement in ast.parse(script.module.code).body:
             for name in _top_level_bindings(statement):
                 counts[name] = counts.get(name, 0) + 1
-        once = [s for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and counts.get(s.name.value) == 1]
+        once = [
+            s
+            for s in script.module.body
+            if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and counts.get(s.name.value) == 1
+        ]
         definitions = {statement.name.value: statement for statement in once if isinstance(statement, cst.FunctionDef)}
         keras_name = import_names(script.metadata)
         loss_classes = _classes_on(once, LOSS_BASES, keras_name)
@@ -121,7 +129,11 @@ class ScriptFunctions:
             pass
         # A name of some function's locals is the module's only where the call stands at the top level
         # (`loss(margin=margin)` beside `def loss(margin=1)`, as keras.io writes it).
-        return isinstance(node, cst.Name) and node.value in self.script.module_names and (top_level or node.value not in _locals(self.script))
+        return (
+            isinstance(node, cst.Name)
+            and node.value in self.script.module_names
+            and (top_level or node.value not in _locals(self.script))
+        )
 
     def _at_top_level(self, value: Value) -> bool:
         """Whether the compile argument ``value`` stands outside every function of the script."""
@@ -131,7 +143,11 @@ class ScriptFunctions:
         for statement in self.script.module.body:
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 where = positions[statement]
-                if (where.start.line, where.start.column + 1) <= tuple(value.pos) <= (where.end.line, where.end.column + 1):
+                if (
+                    (where.start.line, where.start.column + 1)
+                    <= tuple(value.pos)
+                    <= (where.end.line, where.end.column + 1)
+                ):
                     return False
         return True
 
@@ -152,8 +168,15 @@ class ScriptFunctions:
     def uses_metric_classes(self) -> bool:
         return any(name in self.metric_classes for name in self.used)
 
-    def rewrite(self, calls: dict[int, str], todos: list[Todo], bases: dict[int, str], loss_base: str, metric_base: str = "",
-                statements: dict[int, list[str]] | None = None) -> None:
+    def rewrite(
+        self,
+        calls: dict[int, str],
+        todos: list[Todo],
+        bases: dict[int, str],
+        loss_base: str,
+        metric_base: str = "",
+        statements: dict[int, list[str]] | None = None,
+    ) -> None:
         """Rewrite the used functions to torch: their expressions into ``calls`` (ScriptPlan.calls, by id()
         of the original node), and into ``todos`` what the op vocabulary does not translate there, in
         place of the parser's notes on the same names. A Loss subclass's base becomes ``loss_base``
@@ -174,9 +197,14 @@ class ScriptFunctions:
                 bases[id(base)] = metric_base
                 superseded.add(_pos(positions, base.value))
                 calls.update(state_method_rewrites(definition))
-                found += [Todo(node, error.code, error.message, _pos(positions, node)) for node, error in state_problems(definition)]
-                found += [Todo(node, "K2T125", ALIASED_RESULT.format(state=state), _pos(positions, node), Severity.WARNING)
-                          for node, state in aliased_results(definition)]
+                found += [
+                    Todo(node, error.code, error.message, _pos(positions, node))
+                    for node, error in state_problems(definition)
+                ]
+                found += [
+                    Todo(node, "K2T125", ALIASED_RESULT.format(state=state), _pos(positions, node), Severity.WARNING)
+                    for node, state in aliased_results(definition)
+                ]
                 definition = definition.body
             rewrite = rewrite_ops(definition, keras_name)
             calls.update(rewrite.replacements)
@@ -186,13 +214,14 @@ class ScriptFunctions:
                 answered = {id(node) for node in set_values.handled}
                 rewrite.problems = [problem for problem in rewrite.problems if id(problem.node) not in answered]
             for problem in rewrite.problems:
-                found.append(Todo(problem.node, problem.error.code, problem.error.message, _pos(positions, problem.node)))
+                found.append(
+                    Todo(problem.node, problem.error.code, problem.error.message, _pos(positions, problem.node))
+                )
             superseded |= _handled_positions(rewrite, positions)
         found += self._other_calls(positions)
         # The parser reported each Keras/TensorFlow name of these bodies as untranslated; the rewrite
         # translated those, or reported them again with the reason.
         todos[:] = [t for t in todos if not (t.code in _OP_CODES and t.pos in superseded)] + found
-
 
     def _other_calls(self, positions) -> list[Todo]:
         """Calls of a rewritten function outside the training (``print(rmse(y_test, preds))``): Keras's ops took

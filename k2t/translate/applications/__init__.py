@@ -30,6 +30,7 @@ def block_definition(name: str, template: str, **uses: object) -> Helper:
     definitions it calls among them (BATCH_NORM, another block)."""
     return Helper(name, f"applications/blocks/{template}.py.j2", tuple(uses.items()))
 
+
 # Keras's parameters, in order, per application.
 PARAMETERS = {
     "MobileNetV2": (
@@ -65,14 +66,42 @@ PARAMETERS = {
     ),
     **dict.fromkeys(
         (f"EfficientNetB{size}" for size in range(8)),
-        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+        (
+            "include_top",
+            "weights",
+            "input_tensor",
+            "input_shape",
+            "pooling",
+            "classes",
+            "classifier_activation",
+            "name",
+        ),
     ),
 }
 # VGG19, ResNet101 and ResNet152, the ResNet V2 and DenseNet models: Keras's common signature.
 PARAMETERS.update(
     dict.fromkeys(
-        ("VGG19", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "DenseNet121", "DenseNet169", "DenseNet201"),
-        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+        (
+            "VGG19",
+            "ResNet101",
+            "ResNet152",
+            "ResNet50V2",
+            "ResNet101V2",
+            "ResNet152V2",
+            "DenseNet121",
+            "DenseNet169",
+            "DenseNet201",
+        ),
+        (
+            "include_top",
+            "weights",
+            "input_tensor",
+            "input_shape",
+            "pooling",
+            "classes",
+            "classifier_activation",
+            "name",
+        ),
     )
 )
 # MobileNet (V1), MobileNetV3, Xception, InceptionV3 (k2t.translate.applications.mobilenet, mobilenet_v3, xception,
@@ -112,17 +141,42 @@ ANY_SIZE = ("ResNet", "VGG", "DenseNet")
 PARAMETERS.update(
     dict.fromkeys(
         ("ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"),
-        ("include_top", "include_preprocessing", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "name"),
+        (
+            "include_top",
+            "include_preprocessing",
+            "weights",
+            "input_tensor",
+            "input_shape",
+            "pooling",
+            "classes",
+            "classifier_activation",
+            "name",
+        ),
     )
 )
 # EfficientNetV2: include_preprocessing (its input Rescaling, and Normalization for B0 to B3) comes last.
 PARAMETERS.update(
     dict.fromkeys(
         (*(f"EfficientNetV2B{size}" for size in range(4)), "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"),
-        ("include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation", "include_preprocessing", "name"),
+        (
+            "include_top",
+            "weights",
+            "input_tensor",
+            "input_shape",
+            "pooling",
+            "classes",
+            "classifier_activation",
+            "include_preprocessing",
+            "name",
+        ),
     )
 )
-DEFAULT_SIZES.update({f"EfficientNetV2{size}": value for size, value in zip(("B0", "B1", "B2", "B3", "S", "M", "L"), (224, 240, 260, 300, 384, 480, 480))})
+DEFAULT_SIZES.update(
+    {
+        f"EfficientNetV2{size}": value
+        for size, value in zip(("B0", "B1", "B2", "B3", "S", "M", "L"), (224, 240, 260, 300, 384, 480, 480))
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -148,7 +202,9 @@ class Pretrained:
     --imagenet` builds it once and ports its weights) and the file the converted script loads them from."""
 
     keras_class: str
-    keyword_arguments: tuple[tuple[str, object], ...]  # every argument, as Keras reads it, weights="imagenet" (or a path)
+    keyword_arguments: tuple[
+        tuple[str, object], ...
+    ]  # every argument, as Keras reads it, weights="imagenet" (or a path)
     file: str  # the ported state_dict's name in Keras's cache ($KERAS_HOME/models)
     path_code: str | None = None  # weights=<path>: the script's expression of it (the port lies beside it, as .pt)
 
@@ -200,7 +256,7 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     if not imagenet and weight_path is None and weights is not None and weights.literal is not None:
         raise Unsupported(
             "K2T102",
-            f"{call.short_name}(weights={weights.code}) is not translated: k2t takes None, \"imagenet\" or the path of Keras's weight file",
+            f'{call.short_name}(weights={weights.code}) is not translated: k2t takes None, "imagenet" or the path of Keras\'s weight file',
             weights.pos,
         )
     if "input_tensor" in given and given["input_tensor"].literal is not None:
@@ -218,7 +274,9 @@ def application_args(call: KerasCall) -> ApplicationArgs:
         # Keras's default without the classifier: images of any size, (None, None, 3). These families' modules
         # pad and pool the same way at every size (no padding of theirs depends on the input's size).
         input_shape = (None, None, 3)
-    open_sizes = input_shape is not None and tuple(input_shape)[:2] == (None, None) and call.short_name.startswith(ANY_SIZE)
+    open_sizes = (
+        input_shape is not None and tuple(input_shape)[:2] == (None, None) and call.short_name.startswith(ANY_SIZE)
+    )
     if not (
         isinstance(input_shape, (tuple, list))
         and len(input_shape) == 3
@@ -270,10 +328,16 @@ def application_args(call: KerasCall) -> ApplicationArgs:
     pretrained = None
     if imagenet or weight_path is not None:
         if include_top and classes != 1000:
-            raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet", classes={classes}): Keras refuses it (its classifier has 1000 classes)', given["classes"].pos)
+            raise Unsupported(
+                "K2T102",
+                f'{call.short_name}(weights="imagenet", classes={classes}): Keras refuses it (its classifier has 1000 classes)',
+                given["classes"].pos,
+            )
         if input_shape[2] != 3:
             where = given["input_shape"].pos if "input_shape" in given else call.pos
-            raise Unsupported("K2T102", f'{call.short_name}(weights="imagenet") on {input_shape[2]} channels: Keras refuses it', where)
+            raise Unsupported(
+                "K2T102", f'{call.short_name}(weights="imagenet") on {input_shape[2]} channels: Keras refuses it', where
+            )
         pretrained = _pretrained(call, given, tuple(input_shape), bool(include_top), weight_path)
     return ApplicationArgs(
         include_top=bool(include_top),
@@ -293,7 +357,9 @@ def application_args(call: KerasCall) -> ApplicationArgs:
 def _pretrained(call: KerasCall, given: dict, input_shape: tuple, include_top: bool, weight_path=None) -> Pretrained:
     """The Keras call `k2t weights --imagenet` makes, and the name of the file it writes: the model, its input
     size, and each other argument that changes the weights (Keras's MobileNets have one set per input size)."""
-    keywords = {key: value.literal for key, value in given.items() if value.is_literal and key not in ("weights", "name")}
+    keywords = {
+        key: value.literal for key, value in given.items() if value.is_literal and key not in ("weights", "name")
+    }
     keywords.update(input_shape=input_shape, weights="imagenet" if weight_path is None else weight_path.literal)
     if weight_path is not None:
         return Pretrained(call.short_name, tuple(sorted(keywords.items())), "", weight_path.code)
@@ -363,7 +429,11 @@ def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
         "MobileNetV2": mobilenet_v2.build,
         **{variant: efficientnet.build_for(variant) for variant in efficientnet.VARIANTS},
         # One module per family, one builder per model of it.
-        **{variant: family.build_for(variant) for family in (vgg, resnet, resnet_v2, densenet) for variant in family.VARIANTS},
+        **{
+            variant: family.build_for(variant)
+            for family in (vgg, resnet, resnet_v2, densenet)
+            for variant in family.VARIANTS
+        },
         **{variant: convnext.build_for(variant) for variant in convnext.VARIANTS},
         **{variant: efficientnet_v2.build_for(variant) for variant in efficientnet_v2.VARIANTS},
     }

@@ -23,8 +23,14 @@ VARIANTS = {
 DEFAULT_NAMES = {variant: "convnext_" + variant.removeprefix("ConvNeXt").lower() for variant in VARIANTS}
 STEM_SUBLAYERS = [("layers.0", "conv", "conv"), ("layers.1", "layernorm", "layernorm")]
 DOWNSAMPLING_SUBLAYERS = [("layers.0", "layernorm", "layernorm"), ("layers.1", "conv", "conv")]
-DOWNSAMPLING = block_definition("Downsampling", "convnext_downsampling", layer_norm=block_definition("channels_last_layer_norm", "convnext_channels_last_layer_norm"))
-CONVNEXT_BLOCK = block_definition("ConvNeXtBlock", "convnext_block", layer_scale=block_definition("LayerScale", "convnext_layer_scale"))
+DOWNSAMPLING = block_definition(
+    "Downsampling",
+    "convnext_downsampling",
+    layer_norm=block_definition("channels_last_layer_norm", "convnext_channels_last_layer_norm"),
+)
+CONVNEXT_BLOCK = block_definition(
+    "ConvNeXtBlock", "convnext_block", layer_scale=block_definition("LayerScale", "convnext_layer_scale")
+)
 
 
 def build_for(variant: str):
@@ -44,7 +50,9 @@ def build(args: ApplicationArgs, variant: str):
     layers.plans[-1].sublayers = list(STEM_SUBLAYERS)
     for stage, (depth, dim) in enumerate(zip(depths, dims)):
         if stage:
-            layers.add(f"{name}_downsampling_block_{stage - 1}", "Sequential", f"downsampling.{stage - 1}", "sequential")
+            layers.add(
+                f"{name}_downsampling_block_{stage - 1}", "Sequential", f"downsampling.{stage - 1}", "sequential"
+            )
             layers.plans[-1].sublayers = list(DOWNSAMPLING_SUBLAYERS)
         for block in range(depth):
             prefix, path = f"{name}_stage_{stage}_block_{block}_", f"stages.{stage}.{block}"

@@ -64,7 +64,12 @@ def build(args: ApplicationArgs, stage_blocks: tuple[int, ...]):
         spatial = None if spatial is None else spatial // 2  # the transitions' 2x2 average pooling, stride 2, "valid"
     output_shape = head(args, layers, channels, spatial, ("avg_pool", "max_pool"))
     context = {
-        "channels_first": ["conv1", "conv1_bn", *(name for stage in stages for name in (stage[0], stage[3]) if name), "bn"],
+        "channels_first": [
+            "conv1",
+            "conv1_bn",
+            *(name for stage in stages for name in (stage[0], stage[3]) if name),
+            "bn",
+        ],
         "block": block_definition("DenseLayer", "densenet_block", batch_norm=BATCH_NORM, growth_rate=GROWTH_RATE),
         "transition_block": block_definition("Transition", "densenet_transition_block", batch_norm=BATCH_NORM),
         "growth_rate": GROWTH_RATE,

@@ -93,7 +93,9 @@ def build(args: ApplicationArgs, width: float, depth: float, _size: int, dropout
     return "applications/efficientnet.py.j2", context, layers, output_shape, []
 
 
-def _block_layers(layers: Layers, prefix: str, path: str, expansion: int, stride: int, drop: bool, residual: bool) -> None:
+def _block_layers(
+    layers: Layers, prefix: str, path: str, expansion: int, stride: int, drop: bool, residual: bool
+) -> None:
     """Keras's block(): its layers in Keras's order, each with the torch submodule holding its weights."""
     if expansion != 1:
         layers.add(f"{prefix}expand_conv", "Conv2D", f"{path}.expand_conv", "conv")

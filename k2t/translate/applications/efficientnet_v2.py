@@ -67,6 +67,8 @@ VARIANTS = {
     "EfficientNetV2M": (M_BLOCKS, 1.0, 1.0, False),
     "EfficientNetV2L": (L_BLOCKS, 1.0, 1.0, False),
 }
+
+
 def round_filters(filters: int, width: float, divisor: int = 8) -> int:
     """Keras V2's round_filters: the width-scaled count to the nearest multiple of 8 (V1's 10% rule is gone)."""
     return int(max(divisor, int(filters * width + divisor / 2) // divisor * divisor))

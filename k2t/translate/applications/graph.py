@@ -46,7 +46,9 @@ class Graph:
             x = self.add(x, "avg_pool", "GlobalAveragePooling2D")
             return self.add(x, "predictions", "Dense", "predictions", "dense"), known([args.classes])
         if args.pooling is not None:
-            return self.add(x, "", "GlobalAveragePooling2D" if args.pooling == "avg" else "GlobalMaxPooling2D"), known([features])
+            return self.add(x, "", "GlobalAveragePooling2D" if args.pooling == "avg" else "GlobalMaxPooling2D"), known(
+                [features]
+            )
         return x, known([spatial, spatial, features])
 
     def layers(self, output: int) -> Layers:

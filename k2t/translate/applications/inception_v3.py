@@ -28,10 +28,17 @@ CONV_BN = block_definition("ConvBN", "inception_v3_conv_bn", batch_norm=BATCH_NO
 _AVERAGE_POOL = block_definition("average_pool_same", "inception_v3_average_pool_same")
 # The block classes by name, each a definition of its own (k2t.translate.applications.block_definition).
 TOWER_CLASSES = {
-    kind: block_definition(kind, f"inception_v3_inception_{kind[-1].lower()}", conv_bn=CONV_BN, average_pool=_AVERAGE_POOL)
+    kind: block_definition(
+        kind, f"inception_v3_inception_{kind[-1].lower()}", conv_bn=CONV_BN, average_pool=_AVERAGE_POOL
+    )
     for kind in ("InceptionA", "InceptionC", "InceptionE")
 }
-TOWER_CLASSES.update({kind: block_definition(kind, f"inception_v3_inception_{kind[-1].lower()}", conv_bn=CONV_BN) for kind in ("InceptionB", "InceptionD")})
+TOWER_CLASSES.update(
+    {
+        kind: block_definition(kind, f"inception_v3_inception_{kind[-1].lower()}", conv_bn=CONV_BN)
+        for kind in ("InceptionB", "InceptionD")
+    }
+)
 
 
 def build(args: ApplicationArgs):

@@ -49,7 +49,11 @@ SE_RATIO = 0.25
 # Keras's layer class of each activation: ReLU() layers, Activation("hard_swish") layers.
 ACTIVATION_LAYERS = {"relu": "ReLU", "hard_swish": "Activation"}
 
-SQUEEZE_EXCITE = block_definition("SqueezeExcite", "mobilenet_v3_squeeze_excite", hard_sigmoid=block_definition("hard_sigmoid", "mobilenet_v3_hard_sigmoid"))
+SQUEEZE_EXCITE = block_definition(
+    "SqueezeExcite",
+    "mobilenet_v3_squeeze_excite",
+    hard_sigmoid=block_definition("hard_sigmoid", "mobilenet_v3_hard_sigmoid"),
+)
 
 
 def build_for(model_type: str):
@@ -106,7 +110,9 @@ def build(args: ApplicationArgs, model_type: str):
         output_shape = known([spatial, spatial, last_conv])
     context = {
         "channels_first": ["conv", "conv_bn", "blocks", "conv_1", "conv_1_bn"],
-        "block": block_definition("InvertedResidualV3", "mobilenet_v3_block", batch_norm=BATCH_NORM, squeeze_excite=SQUEEZE_EXCITE),
+        "block": block_definition(
+            "InvertedResidualV3", "mobilenet_v3_block", batch_norm=BATCH_NORM, squeeze_excite=SQUEEZE_EXCITE
+        ),
         "rescaling": args.options["include_preprocessing"],
         "model_activation": model_activation,
         "blocks": blocks,

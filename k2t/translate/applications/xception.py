@@ -63,8 +63,12 @@ def build(args: ApplicationArgs):
             "block14_sepconv2_bn",
         ],
         "separable": SEPARABLE,
-        "block": block_definition("ShortcutBlock", "xception_block", batch_norm=BATCH_NORM, separable=SEPARABLE, same_padding=SAME_PADDING),
-        "middle_block": block_definition("MiddleBlock", "xception_middle_block", batch_norm=BATCH_NORM, separable=SEPARABLE),
+        "block": block_definition(
+            "ShortcutBlock", "xception_block", batch_norm=BATCH_NORM, separable=SEPARABLE, same_padding=SAME_PADDING
+        ),
+        "middle_block": block_definition(
+            "MiddleBlock", "xception_middle_block", batch_norm=BATCH_NORM, separable=SEPARABLE
+        ),
         "blocks": blocks,
         "middle_blocks": MIDDLE_BLOCKS,
         "same_padding": SAME_PADDING,
