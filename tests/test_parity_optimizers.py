@@ -24,21 +24,30 @@ S = "keras.optimizers.schedules."
 
 # (class, keyword arguments): every argument of every schedule, with decay steps of a few updates.
 SCHEDULES = [
-    ("ExponentialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 4, 'decay_rate': 0.5}),
-    ("ExponentialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 4, 'decay_rate': 0.5, 'staircase': True}),
-    ("InverseTimeDecay", {'initial_learning_rate': 0.1, 'decay_steps': 3, 'decay_rate': 0.7}),
-    ("InverseTimeDecay", {'initial_learning_rate': 0.1, 'decay_steps': 3, 'decay_rate': 0.7, 'staircase': True}),
-    ("PiecewiseConstantDecay", {'boundaries': [4, 10], 'values': [0.1, 0.03, 0.01]}),
-    ("PolynomialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10}),
-    ("PolynomialDecay", {'initial_learning_rate': 0.1, 'decay_steps': 7, 'end_learning_rate': 0.01, 'power': 2.0, 'cycle': True}),
-    ("CosineDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10}),
-    ("CosineDecay", {'initial_learning_rate': 0.1, 'decay_steps': 10, 'alpha': 0.2}),
-    ("CosineDecay", {'initial_learning_rate': 0.01, 'decay_steps': 10, 'warmup_target': 0.1, 'warmup_steps': 5}),
-    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 3}),
-    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 4, 't_mul': 1.0, 'm_mul': 0.5, 'alpha': 0.1}),
-    ("CosineDecayRestarts", {'initial_learning_rate': 0.1, 'first_decay_steps': 2, 't_mul': 3.0, 'm_mul': 0.8}),
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5}),
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5, "staircase": True}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.7}),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.7, "staircase": True}),
+    ("PiecewiseConstantDecay", {"boundaries": [4, 10], "values": [0.1, 0.03, 0.01]}),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 10}),
+    (
+        "PolynomialDecay",
+        {"initial_learning_rate": 0.1, "decay_steps": 7, "end_learning_rate": 0.01, "power": 2.0, "cycle": True},
+    ),
+    ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 10}),
+    ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 10, "alpha": 0.2}),
+    ("CosineDecay", {"initial_learning_rate": 0.01, "decay_steps": 10, "warmup_target": 0.1, "warmup_steps": 5}),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 3}),
+    (
+        "CosineDecayRestarts",
+        {"initial_learning_rate": 0.1, "first_decay_steps": 4, "t_mul": 1.0, "m_mul": 0.5, "alpha": 0.1},
+    ),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 2, "t_mul": 3.0, "m_mul": 0.8}),
 ]
-SCHEDULE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items() if k not in ('initial_learning_rate',))}" for name, kwargs in SCHEDULES]
+SCHEDULE_IDS = [
+    f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items() if k not in ('initial_learning_rate',))}"
+    for name, kwargs in SCHEDULES
+]
 
 
 def _call(name, kwargs):
@@ -68,6 +77,45 @@ def test_schedule_sgd_momentum(name, kwargs, tmp_path):
     assert_parity(script([HIDDEN, OUT], optimizer=optimizer), tmp_path)
 
 
+# RMSprop's update (k2t's own class): (keras kwargs, tolerance on weights of magnitude about 1 after 40 steps).
+RMSPROP_STEPS = {
+    "plain": ({"learning_rate": 0.01}, 0.0),  # Keras's operations in Keras's order: the same float32 numbers
+    "centered": ({"learning_rate": 0.01, "centered": True}, 6e-8),
+    "momentum": ({"learning_rate": 0.01, "rho": 0.8, "momentum": 0.5}, 6e-8),
+}
+
+
+@pytest.mark.parametrize("case", RMSPROP_STEPS)
+def test_rmsprop_steps_match_keras(case):
+    """Step by step on one weight vector, the generated RMSprop against Keras's with the same gradients.
+    (Keras adds epsilon inside the square root, and for centered=True after subtracting the squared mean.)"""
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.emit import render
+
+    kwargs, tolerance = RMSPROP_STEPS[case]
+    namespace = {"math": math, "torch": torch}
+    exec(
+        render("optimizers/keras_rmsprop.py.j2", name="KerasRMSprop", schedule=False, clip=None, weight_decay=None),
+        namespace,
+    )  # noqa: S102
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(257,)).astype("float32")
+    gradients = rng.normal(size=(40, 257)).astype("float32") * 0.1
+    variable = keras.Variable(start.copy())
+    theirs = keras.optimizers.RMSprop(**kwargs)
+    weight = torch.nn.Parameter(torch.tensor(start))
+    torch_kwargs = {("lr" if key == "learning_rate" else key): value for key, value in kwargs.items()}
+    ours = namespace["KerasRMSprop"]([weight], **torch_kwargs)
+    for gradient in gradients:
+        theirs.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
+        weight.grad = torch.tensor(gradient)
+        ours.step()
+    assert np.abs(variable.numpy() - weight.detach().numpy()).max() <= tolerance
+
+
 # One schedule under every optimizer: the rate halves every 3 updates.
 DECAY = f"{S}ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5)"
 OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam"]
@@ -80,8 +128,22 @@ def test_schedule_every_optimizer(optimizer, tmp_path):
 
 
 # Thresholds small enough that every step clips; a weight decay large enough to show in 18 steps.
-FEATURES = {"clipnorm": "clipnorm=0.05", "global_clipnorm": "global_clipnorm=0.08", "clipvalue": "clipvalue=0.01", "weight_decay": "weight_decay=0.5"}
-RATES = {"SGD": "0.1", "Adam": "0.01", "AdamW": "0.01", "RMSprop": "0.01", "Adagrad": "0.1", "Adadelta": "5.0", "Adamax": "0.01", "Nadam": "0.01"}
+FEATURES = {
+    "clipnorm": "clipnorm=0.05",
+    "global_clipnorm": "global_clipnorm=0.08",
+    "clipvalue": "clipvalue=0.01",
+    "weight_decay": "weight_decay=0.5",
+}
+RATES = {
+    "SGD": "0.1",
+    "Adam": "0.01",
+    "AdamW": "0.01",
+    "RMSprop": "0.01",
+    "Adagrad": "0.1",
+    "Adadelta": "5.0",
+    "Adamax": "0.01",
+    "Nadam": "0.01",
+}
 
 
 @pytest.mark.parametrize("feature", FEATURES)
@@ -100,7 +162,9 @@ def test_feature_with_schedule(feature, tmp_path):
 
 def test_schedule_bound_to_a_variable(tmp_path):
     source = script([HIDDEN, OUT], optimizer="keras.optimizers.Adam(learning_rate=lr_schedule, clipnorm=0.05)")
-    source = source.replace("model.compile(", f"lr_schedule = {S}CosineDecay(0.01, 8, 0.1, 'cosine', 0.05, 4)\nmodel.compile(")
+    source = source.replace(
+        "model.compile(", f"lr_schedule = {S}CosineDecay(0.01, 8, 0.1, 'cosine', 0.05, 4)\nmodel.compile("
+    )
     assert_parity(source, tmp_path)
     from k2t.api import convert_source
 
@@ -109,8 +173,12 @@ def test_schedule_bound_to_a_variable(tmp_path):
 
 
 def test_imported_schedule_keeps_its_name(tmp_path):
-    source = script([HIDDEN, OUT], optimizer="keras.optimizers.SGD(PiecewiseConstantDecay([5], [0.1, 0.02]), momentum=0.5)")
-    source = source.replace("import keras\n", "import keras\nfrom keras.optimizers.schedules import PiecewiseConstantDecay\n")
+    source = script(
+        [HIDDEN, OUT], optimizer="keras.optimizers.SGD(PiecewiseConstantDecay([5], [0.1, 0.02]), momentum=0.5)"
+    )
+    source = source.replace(
+        "import keras\n", "import keras\nfrom keras.optimizers.schedules import PiecewiseConstantDecay\n"
+    )
     assert_parity(source, tmp_path)
     from k2t.api import convert_source
 
