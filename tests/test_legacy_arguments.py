@@ -146,6 +146,28 @@ def test_keras1_spelling_converts_as_keras2(keras1, keras2, shape):
     assert _converted(_script(keras1, shape)) == _converted(_script(keras2, shape))
 
 
+# Keras 2's own convolution names read positions as Keras 3 and tf.keras do: (filters, kernel_size, strides, padding).
+# Only Keras 1's names (Convolution2D(32, 3, 3)) take kernel rows and columns by position.
+POSITIONS = [
+    pytest.param("layers.Conv2D(4, 3, 2)", "layers.Conv2D(4, 3, strides=2)", (8, 8, 3), id="Conv2D-strides"),
+    pytest.param('layers.Conv2D(4, 3, 1, "same")', 'layers.Conv2D(4, 3, strides=1, padding="same")', (8, 8, 3), id="Conv2D-padding"),
+    pytest.param("layers.Conv1D(4, 3, 2)", "layers.Conv1D(4, 3, strides=2)", (10, 3), id="Conv1D-strides"),
+    pytest.param(
+        'layers.Conv2DTranspose(4, 3, 2, "same")',
+        'layers.Conv2DTranspose(4, 3, strides=2, padding="same")',
+        (8, 8, 3),
+        id="Conv2DTranspose-strides-padding",
+    ),
+    pytest.param("layers.SeparableConv2D(4, 3, 2)", "layers.SeparableConv2D(4, 3, strides=2)", (8, 8, 3), id="SeparableConv2D-strides"),
+    pytest.param("layers.DepthwiseConv2D(3, 2)", "layers.DepthwiseConv2D(3, strides=2)", (8, 8, 3), id="DepthwiseConv2D-strides"),
+]
+
+
+@pytest.mark.parametrize(("positional", "keywords", "shape"), POSITIONS)
+def test_keras2_convolutions_take_strides_and_padding_by_position(positional, keywords, shape):
+    assert _converted(_script(positional, shape)) == _converted(_script(keywords, shape))
+
+
 def test_functional_layer_call_with_keras1_arguments():
     keras2 = """\
 import numpy as np

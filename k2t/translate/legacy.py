@@ -121,10 +121,14 @@ def _kernel_from_axes(call: KerasCall, axes: tuple[str, ...]) -> KerasCall:
     """Keras 1's per-axis kernel sizes (``nb_row``, ``nb_col``; ``kernel_dim1..3``) -> ``kernel_size``.
 
     Keras 2's conv2d/conv3d preprocessors: with every size positional after
-    the filters (``Convolution2D(32, 3, 3)``, ints only) or the missing ones as
-    keywords (``Convolution2D(32, 3, nb_col=3)``, ``Convolution2D(32, nb_row=3, nb_col=3)``).
+    the filters (``Convolution2D(32, 3, 3)``, ints only, Keras 1's names) or the missing ones as
+    keywords (``Convolution2D(32, 3, nb_col=3)``, ``Conv2D(32, nb_row=3, nb_col=3)``).
     """
     rank, args = len(axes), call.args
+    if "Convolution" not in call.short_name and len(args) > 2:
+        # Keras 2's own names (Conv2D(16, 3, 2)): Keras 3 and tf.keras read the third as strides (standalone
+        # Keras 2.0-2.3's preprocessor read kernel rows and columns here, a habit from Keras 1's names).
+        return call
     if len(args) > rank + 1:
         raise Unsupported(
             "K2T102",
@@ -409,11 +413,46 @@ def interface_of(call: KerasCall) -> LegacyInterface | None:
     return _BY_LAYER.get(call.short_name)
 
 
-def keras2_call(call: KerasCall) -> KerasCall:
-    """``call`` with Keras 2's argument names and values, as Keras 2's legacy interface passed them on.
+# Keras 3's leading parameters of the convolutions, which scripts pass by position (Conv2D(64, 3, 2, "same")).
+_CONV_POSITIONS = ("filters", "kernel_size", "strides", "padding")
+POSITIONAL_PARAMETERS: dict[str, tuple[str, ...]] = {
+    **{name: _CONV_POSITIONS for name in _sized("Conv{}D Conv{}DTranspose SeparableConv{}D", 1, 2, 3)},
+    **{name: ("kernel_size", "strides", "padding", "depth_multiplier") for name in _sized("DepthwiseConv{}D", 1, 2)},
+}
 
-    A call without Keras 1 arguments comes back as it is (the same object).
+
+def _keywords_from_positions(call: KerasCall) -> KerasCall:
+    """Positional arguments after the ones the converters read by position, as the keywords Keras 3 binds them to."""
+    names = POSITIONAL_PARAMETERS.get(call.short_name, ())
+    keep = 1 if call.short_name.startswith("Depthwise") else 2
+    if len(call.args) <= keep or len(call.args) > len(names):
+        return call
+    moved = tuple(zip(names[keep:], call.args[keep:]))
+    for key, value in moved:
+        if call.kwarg(key) is not None:
+            raise Unsupported(
+                "K2T102", f"{call.short_name} got {key} by position and by keyword (Keras raises TypeError)", value.pos
+            )
+    return dataclasses.replace(call, args=call.args[:keep], kwargs=(*moved, *call.kwargs))
+
+
+def keras2_call(call: KerasCall) -> KerasCall:
+    """``call`` with Keras 2's argument names and values, as Keras 2's legacy interface passed them on,
+    and the convolutions' strides and padding given by position as keywords.
+
+    A call without either comes back as it is (the same object).
     """
+    updated = _keras2_names(call)
+    if (
+        updated.model is None
+        and updated.name.startswith("keras.layers.")
+        and updated.short_name in POSITIONAL_PARAMETERS
+    ):
+        return _keywords_from_positions(updated)
+    return updated
+
+
+def _keras2_names(call: KerasCall) -> KerasCall:
     if call.model is None and call.name.startswith("keras.layers.") and call.short_name in _WRAPPERS:
         return _wrapped(call)
     if call.model is None and call.name.startswith("keras.layers.") and call.short_name in KERAS2_LAYERS:
