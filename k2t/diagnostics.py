@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "K2T104": "warning: a layer applied to Keras tensors that no model uses (dropped)",
     "K2T105": "warning: a Keras call that draws only or sets the default, left out (plot_model, set_image_data_format, TF1 session config, TF2 GPU memory growth)",
     "K2T106": "warning: a CUDA variable (CUDA_VISIBLE_DEVICES) set by the script after the converted code has picked its device",
+    "K2T107": "warning: the branches of an `if` on a value k2t knows that the script does not run, which build another model (left out)",
     "K2T124": "warning: an optimizer whose Keras update of Embedding rows k2t does not reproduce exactly",
     "K2T125": "warning: a metric class whose result() returns its state variable, which Keras logs after validation",
     "K2T130": "argument of compile/fit/evaluate/predict that k2t does not translate",

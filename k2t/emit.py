@@ -1177,6 +1177,7 @@ class _Rewriter(cst.CSTTransformer):
         # Imports to rewrite, left in place until that is known: id(output node) -> (output node, input node).
         self.imports: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         self.kept_model_statements: set[int] = set()  # id() of output statements of models left as written
+        self.decided_elifs: set[int] = set()  # id() of the `elif`s of decided `if`s
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         code = self.plan.calls.get(id(original_node))
@@ -1266,24 +1267,36 @@ class _Rewriter(cst.CSTTransformer):
         return cst.FlattenSentinel(statements)
 
     def leave_If(self, original_node: cst.If, updated_node: cst.If):
-        if id(original_node) not in self.script.decided_ifs:
+        return self._with_lines_after(original_node, self._leave_if(original_node, updated_node))
+
+    def visit_If(self, node: cst.If) -> bool:
+        if id(node) in self.script.decided_ifs and isinstance(node.orelse, cst.If):
+            self.decided_elifs.add(id(node.orelse))  # its parent keeps or drops it (see _live_statements)
+        return True
+
+    def _leave_if(self, original_node: cst.If, updated_node: cst.If):
+        if id(original_node) not in self.script.decided_ifs or id(original_node) in self.decided_elifs:
             return updated_node
         # `if K.image_data_format() == "channels_first": ... else: ...`: Keras 3 runs one branch; keep that one.
-        live = self.script.decided_ifs[id(original_node)]
-        if live is None:
-            return cst.RemoveFromParent()
-        if live == "body":
-            statements = list(updated_node.body.body)
-        elif isinstance(updated_node.orelse, cst.If):
-            statements = [updated_node.orelse]
-        else:
-            statements = list(updated_node.orelse.body.body)
-        statements = [s for s in statements if not _is_placeholder_pass(s)]
+        statements = [s for s in self._live_statements(original_node, updated_node) if not _is_placeholder_pass(s)]
         if not statements:
             return cst.RemoveFromParent()
         first = statements[0]
         statements[0] = first.with_changes(leading_lines=[*updated_node.leading_lines, *first.leading_lines])
         return cst.FlattenSentinel(statements)
+
+    def _live_statements(self, original_node: cst.If, updated_node: cst.If) -> list:
+        """The statements of the branch of a decided `if` that runs; along an `elif` chain, the one that runs."""
+        live = self.script.decided_ifs.get(id(original_node), "undecided")
+        if live == "undecided":
+            return [updated_node]  # an `elif` k2t does not decide: it stays, as an `if`
+        if live is None:
+            return []
+        if live == "body":
+            return list(updated_node.body.body)
+        if isinstance(original_node.orelse, cst.If):
+            return self._live_statements(original_node.orelse, updated_node.orelse)
+        return list(updated_node.orelse.body.body)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         # A helper whose every statement went into the models it builds (`def conv_bn(x, filters): ...`).
@@ -1314,6 +1327,9 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node.with_changes(name=cst.Name(name)) if name else updated_node
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With):
+        return self._with_lines_after(original_node, self._leave_with(original_node, updated_node))
+
+    def _leave_with(self, original_node: cst.With, updated_node: cst.With):
         # `with tf.GradientTape() as tape:`: torch's autograd records without it, so the body runs as it is.
         if id(original_node) not in self.plan.unwrapped or not isinstance(updated_node.body, cst.IndentedBlock):
             return updated_node
@@ -1325,6 +1341,24 @@ class _Rewriter(cst.CSTTransformer):
         return cst.FlattenSentinel(statements)
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For):
+        return self._with_lines_after(original_node, self._leave_for(original_node, updated_node))
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While):
+        return self._with_lines_after(original_node, updated_node)
+
+    def _with_lines_after(self, original_node, result):
+        """A block statement, then the lines the plan adds after it (a model built after the loop of its add()s)."""
+        lines = self.plan.after.get(id(original_node))
+        if not lines:
+            return result
+        statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]
+        if isinstance(result, cst.RemovalSentinel):
+            return cst.FlattenSentinel(statements)
+        if isinstance(result, cst.FlattenSentinel):
+            return cst.FlattenSentinel([*result.nodes, *statements])
+        return cst.FlattenSentinel([result, *statements])
+
+    def _leave_for(self, original_node: cst.For, updated_node: cst.For):
         lines = self.plan.statements.get(id(original_node))
         if lines is not None:  # a loop translated as a whole (`for layer in base.layers: layer.trainable = False`)
             if not lines:

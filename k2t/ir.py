@@ -204,10 +204,18 @@ class Value:
     items: tuple[tuple[object, Value], ...] | None = None  # for dict displays with literal keys
     shape_of: ShapeOf | None = None  # ``x_train.shape[1:]``: sizes read off an array when the script runs
     source: ScriptCode | None = field(default=None, repr=False, compare=False)  # a lambda or a name of the script
+    # The bindings of the script's names the code read (k2t.values.Binding), when k2t followed it.
+    bindings: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def is_literal(self) -> bool:
         return self.literal is not NO_LITERAL
+
+    @property
+    def rebound(self) -> bool:
+        """A name the code reads is bound again later in the script (``filters *= 2`` after the layer): the code
+        may mean another value where the generated module is built, so it cannot stand there as written."""
+        return any(binding.superseded for binding in self.bindings)
 
 
 def per_sample_shape(batch_shape: Value) -> Value | None:

@@ -49,6 +49,9 @@ class Binding:
     # A loop variable of a loop k2t unrolls, or of a comprehension: it does not exist where the
     # generated module is built, so code must use the value, never the name.
     transient: bool = False
+    # The name was bound again after this binding (`filters *= 2` in a loop; `hidden = 64` after a layer
+    # read `hidden = 128`): where the generated module is built, the name may hold another value.
+    superseded: bool = False
 
 
 @dataclass
@@ -67,11 +70,21 @@ class Env:
         return None
 
     def bind(self, name: str, value: Any, transient: bool = False) -> None:
+        self._supersede(name)
         self.names[name] = Binding(value, transient)
 
-    def forget(self, names, reason: str) -> None:
+    def forget(self, names, reason: str, supersede: bool = True) -> None:
+        """``supersede=False`` after a block k2t walked once for all its runs (a loop it does not unroll, an `if`
+        it cannot decide): what the block's own code read there is what it reads when it runs."""
         for name in names:
+            if supersede:
+                self._supersede(name)
             self.names[name] = Binding(Unknown(reason))
+
+    def _supersede(self, name: str) -> None:
+        old = self.names.get(name)
+        if old is not None:
+            old.superseded = True
 
 
 # Values small enough to inline in generated code; anything else stays an expression of the script.
@@ -136,9 +149,11 @@ class Evaluator:
         self.env = env
         self.keras_value = keras_value
         self.transient = False  # whether the last evaluation read a transient name
+        self.bindings: list[Binding] = []  # the bindings the last evaluation read
 
     def __call__(self, node: cst.BaseExpression) -> Any:
         self.transient = False
+        self.bindings = []
         try:
             return self._eval(node)
         except _NotKnown as exc:
@@ -206,6 +221,7 @@ class Evaluator:
                 raise _NotKnown(f"`{node.value}` is a function")
             raise _NotKnown(f"`{node.value}` is not a value k2t can follow")
         self.transient = self.transient or binding.transient
+        self.bindings.append(binding)
         if isinstance(binding.value, Unknown):
             raise _NotKnown(binding.value.reason)
         return binding.value

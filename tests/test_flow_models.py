@@ -196,7 +196,42 @@ BRANCHES = {
     for test, form in itertools.product(TESTS, BRANCH_FORMS)
 }
 
-CASES = {**LOOPS, **WHILE, **BRANCHES}
+# A size held in a name the script binds again after a layer read it (the tutorial's `filters *= 2` in the loop of
+# a CNN), or binds only after the model's own statement: the module must get the value each layer read.
+REBINDINGS = {
+    "rebound-doubled_in_the_loop": Case(
+        SEQUENTIAL_START + "n = 4\nfor i in range(3):\n"
+        '    model.add(layers.Dense(n, activation="relu"))\n    n *= 2\n'
+        'model.add(layers.Dense(n, activation="relu"))\n' + SEQUENTIAL_END
+    ),
+    "rebound-between_two_adds": Case(
+        SEQUENTIAL_START + "n = 32\nmodel.add(layers.Dense(n))\nn //= 2\nmodel.add(layers.Dense(n))\n" + SEQUENTIAL_END
+    ),
+    "rebound-functional_name_assigned_again": Case(
+        "inputs = keras.Input(shape=(8,))\nhidden = 16\nh = layers.Dense(hidden)(inputs)\nhidden = 4\n"
+        "h = layers.Dense(hidden)(h)\nh = layers.Dense(hidden)(h)\n" + FUNCTIONAL_END
+    ),
+    "rebound-halved_in_a_functional_loop": Case(
+        "inputs = keras.Input(shape=(8,))\nh = inputs\nunits = 16\nfor i in range(3):\n"
+        '    h = layers.Dense(units, activation="relu")(h)\n    units //= 2\nlast = units\n'
+        "h = layers.Dense(last)(h)\n" + FUNCTIONAL_END
+    ),
+    "rebound-known_at_run_time_only": Case(
+        SEQUENTIAL_START + "width = x.shape[1] * 2\nfor i in range(3):\n"
+        '    model.add(layers.Dense(width, activation="relu"))\n    width = width // 2\n' + SEQUENTIAL_END
+    ),
+    "bound_after_the_model-input_dim": Case(
+        "model = keras.Sequential()\nn_in = x.shape[1]\nn_hidden = 16\n"
+        'model.add(layers.Dense(n_hidden, input_dim=n_in, activation="relu"))\n' + SEQUENTIAL_END
+    ),
+    "bound_after_the_model-loop_of_adds": Case(
+        "model = keras.Sequential()\nmodel.add(keras.Input(shape=(8,)))\nfilters = 4\nfor i in range(2):\n"
+        '    model.add(layers.Dense(filters, activation="relu"))\n    filters *= 2\n'
+        'model.add(layers.Dense(filters, activation="relu"))\n' + SEQUENTIAL_END
+    ),
+}
+
+CASES = {**LOOPS, **WHILE, **BRANCHES, **REBINDINGS}
 
 
 # ------------------------------------------------------------------ the two sides
@@ -324,3 +359,76 @@ def test_a_kfold_loop_over_sklearn_folds_keeps_the_users_import():
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "from sklearn.model_selection import KFold\n" in result.output
     assert "for fold, (train_idx, val_idx) in enumerate(KFold(n_splits=4, shuffle=True, random_state=0).split(x)):\n    model = build_model()" in result.output
+
+
+def test_a_factory_sized_by_a_fit_in_the_loop_but_called_before_it_is_reported():
+    """The k-fold tutorial with `model = build_model(); model.summary()` before the loop: Keras builds that model
+    from the data of its first fit; the module needs the size where it is built, before the loop binds the array."""
+    source = HEAD + textwrap.dedent(
+        """\
+        def build_model():
+            model = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(1)])
+            model.compile(optimizer="rmsprop", loss="mse")
+            return model
+
+        model = build_model()
+        model.summary()
+        for i in range(2):
+            partial_x = x[i * 16:(i + 1) * 16]
+            model = build_model()
+            model.fit(partial_x, y[i * 16:(i + 1) * 16], epochs=1, verbose=0)
+        """
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert [d.code for d in result.diagnostics] == ["K2T103"]
+    assert "`partial_x` is not bound where the model is built" in result.diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "models = {n: build(n) for n in (4, 16)}\nfor n, m in models.items():\n    m.fit(x, y, epochs=1, verbose=0)\n",
+        "models = [build(4), build(16)]\nmodels[0].fit(x, y, epochs=1, verbose=0)\n",
+        "build(4).fit(x, y, epochs=1, verbose=0)\n",
+    ],
+    ids=["dict_comprehension", "list", "chained_call"],
+)
+def test_a_factorys_model_kept_where_k2t_cannot_follow_it_is_reported(use):
+    # Its fit would otherwise stay Keras's fit, called on a torch module, with no diagnostic.
+    source = HEAD + textwrap.dedent(
+        """\
+        def build(width):
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(width, activation="relu"), layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mse")
+            return model
+
+        """
+    ) + use
+    result = k2t.convert_source(source, "train.py")
+    assert "K2T103" in [d.code for d in result.diagnostics]
+    assert any("the model `build(...)` returns is kept where k2t cannot follow it" in d.message for d in result.diagnostics)
+
+
+def test_an_elif_chain_on_a_known_knob_keeps_the_branch_that_runs_and_warns():
+    """`MODEL_TYPE = "gru"`, then `if MODEL_TYPE == "lstm": ... elif MODEL_TYPE == "gru": ... else: ...`: Keras runs
+    one branch; the module is that branch's model, the others are left out with a warning at each decided test.
+    (The chain of two decided `if`s was an internal error.)"""
+    source = HEAD + textwrap.dedent(
+        """\
+        MODEL_TYPE = "gru"
+        x = x.reshape(32, 4, 2)
+        inputs = keras.Input(shape=(4, 2))
+        if MODEL_TYPE == "lstm":
+            h = layers.LSTM(6)(inputs)
+        elif MODEL_TYPE == "gru":
+            h = layers.GRU(6)(inputs)
+        else:
+            h = layers.SimpleRNN(6)(inputs)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        """
+    ) + COMPILE + FIT
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T107", 14), ("K2T107", 16)]
+    assert "MODEL_TYPE == " not in result.output and "keras" not in result.output.split("class ")[0]
+    assert "KerasGRU(" in result.output and "LSTM" not in result.output and "SimpleRNN" not in result.output

@@ -97,10 +97,8 @@ def test_rmsprop_steps_match_keras(case):
 
     kwargs, tolerance = RMSPROP_STEPS[case]
     namespace = {"math": math, "torch": torch}
-    exec(
-        render("optimizers/keras_rmsprop.py.j2", name="KerasRMSprop", schedule=False, clip=None, weight_decay=None),
-        namespace,
-    )  # noqa: S102
+    code = render("optimizers/keras_rmsprop.py.j2", name="KerasRMSprop", schedule=False, clip=None, weight_decay=None)
+    exec(code, namespace)  # noqa: S102 - k2t's generated class
     rng = np.random.default_rng(0)
     start = rng.normal(size=(257,)).astype("float32")
     gradients = rng.normal(size=(40, 257)).astype("float32") * 0.1

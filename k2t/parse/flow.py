@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..diagnostics import Severity
+from ..ir import Todo
 from ..values import Unknown, assigned_names, bind_target
 from . import model_access
 from .scope import (
@@ -58,6 +60,15 @@ class FlowMixin:
             live = "body" if test else ("orelse" if stmt.orelse is not None else None)
             if not self.inlining:  # a helper's body is walked per call: its `if` stays as written
                 self.script.decided_ifs[id(stmt)] = live
+                dead = stmt.orelse is not None if live == "body" else True
+                if dead and scope.inline is None and not _reads_image_data_format(stmt.test, self):
+                    # `if MODEL_TYPE == "lstm": ... elif MODEL_TYPE == "gru": ...`: a knob of the script.
+                    message = (
+                        f"`if {self.code(stmt.test)}` is {bool(test)} in this script: k2t translated the branch "
+                        f"that runs and left out the other, which builds another model (change the value in the "
+                        f"Keras script and convert it again to get that one)"
+                    )
+                    self.script.todos.append(Todo(stmt, "K2T107", message, self.pos(stmt.test), Severity.WARNING))
             if live == "body":
                 self.block(_body_of(stmt.body), scope)
             elif live == "orelse":
@@ -82,7 +93,7 @@ class FlowMixin:
             _restore(scope, made_in_body if test else made_in_orelse)
         if not isinstance(test, Unknown) or not before:
             return
-        scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide")
+        scope.env.forget(before, f"bound under `if {self.code(stmt.test)}`, which k2t cannot decide", supersede=False)
 
     def decides(self, stmt: cst.If, scope: _Scope) -> bool:
         """Whether an `if` whose test k2t knows is decided (one branch walked, the other dropped): on the
@@ -172,7 +183,7 @@ class FlowMixin:
         self.in_frame(frame, lambda: self.block(body, scope))
         if stmt.orelse is not None:
             self.block(_body_of(stmt.orelse.body), scope)
-        scope.env.forget(names, "rebound in a loop")
+        scope.env.forget(names, "rebound in a loop", supersede=False)
 
     def layer_key(self, node: cst.CSTNode) -> object:
         """The identity of the layer object a call creates: one per iteration of an unrolled loop."""

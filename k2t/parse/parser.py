@@ -83,6 +83,7 @@ class _Parser(
     SubclassedMixin, TapeMixin, TrainStepMixin,
 ):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
+        self.last_bindings: tuple = ()  # the bindings the last evaluate() read
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
@@ -138,6 +139,7 @@ class _Parser(
         """The value of ``node`` when the script runs (or an Unknown), and whether it reads a loop variable."""
         evaluator = Evaluator(scope.env, self.folded_keras_call)
         value = evaluator(node)
+        self.last_bindings = tuple(evaluator.bindings)  # what it read, for Value.rebound
         return value, evaluator.transient
 
     def folded_keras_call(self, node: cst.Call) -> object | None:
@@ -158,6 +160,7 @@ class _Parser(
         code = self.code(node)
         literal = NO_LITERAL
         shape_of = None
+        read: tuple = ()
         try:
             literal = ast.literal_eval(code.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -165,8 +168,11 @@ class _Parser(
                 isinstance(node, cst.Call) and self.keras_name(node.func) is not None
             ):
                 known, transient = self.evaluate(node, scope)
+                bindings = self.last_bindings
                 if not isinstance(known, Unknown) and is_constant(known):
-                    return self._known_value(node, code, known, transient, scope)
+                    return dataclasses.replace(
+                        self._known_value(node, code, known, transient, scope), bindings=bindings
+                    )
                 if isinstance(known, Unknown) and transient:
                     # A loop variable or a helper's parameter: it does not exist where the model is built,
                     # so the code cannot stay as written, and k2t does not know the value to write instead.
@@ -181,6 +187,7 @@ class _Parser(
                             f"`{code.strip()}` reads the Keras tensor `{tensor}`, which k2t does not translate here; write the size as a number or a variable",
                         )
                     shape_of = known.shape  # `input_shape=x_train.shape[1:]`: sizes the generated module receives
+                    read = bindings
         keras_ref = None
         keras_call = None
         elements = None
@@ -223,6 +230,7 @@ class _Parser(
             items=items,
             shape_of=shape_of,
             source=self._script_code(node, scope) if keras_ref is None and keras_call is None else None,
+            bindings=read,
         )
 
     def _script_code(self, node: cst.BaseExpression, scope: _Scope) -> ScriptCode | None:
@@ -382,12 +390,12 @@ class _Parser(
             self.in_frame(_Frame(stmt, "a `while` loop", scope), lambda: self.block(_body_of(stmt.body), scope))
             for child in _child_blocks(stmt.orelse) if stmt.orelse is not None else ():
                 self.block(child, scope)
-            scope.env.forget(assigned_names(stmt), "rebound in a `while` loop")
+            scope.env.forget(assigned_names(stmt), "rebound in a `while` loop", supersede=False)
             return
         for child in _child_blocks(stmt):
             self.block(child, scope)
         if isinstance(stmt, cst.Try):
-            scope.env.forget(assigned_names(stmt), "bound in a `try` statement")
+            scope.env.forget(assigned_names(stmt), "bound in a `try` statement", supersede=False)
 
     def walk_definition(self, stmt: cst.FunctionDef | cst.ClassDef, scope: _Scope) -> None:
         """A function or class body, walked where it is defined (its parameters unknown)."""

@@ -74,6 +74,23 @@ class ScanMixin:
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
+        if (
+            isinstance(func, cst.Name)
+            and scope.factory(func.value) is not None
+            and not _alone_in(statement, node)
+            and not _assigned_to_a_name(statement, node)
+        ):
+            # `models = {w: make(w) for w in (4, 16)}`, `make(8).fit(...)`: k2t follows a model through a name only;
+            # its fit/predict calls further on would stay Keras's, on a torch module.
+            _mark_subtree(node, self.consumed)
+            self.todo(
+                statement,
+                node,
+                "K2T103",
+                f"the model `{func.value}(...)` returns is kept where k2t cannot follow it; "
+                f"assign it to a variable (`model = {func.value}(...)`) and use that",
+            )
+            return
         # `preds = model(x)` at the top level: Keras's inference call (a generated call_model); in a training
         # step or with training=True, k2t.parse.tape's model call.
         if (
@@ -548,3 +565,18 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
     if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
         return None
     return inner.value.value, _MODEL_TENSORS[inner.attr.value], index
+
+
+def _assigned_to_a_name(statement: cst.CSTNode, call: cst.Call) -> bool:
+    """``model = make(...)`` (or ``return make(...)``): the statement binds the call's value to one name."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Return):
+        return small.value is call
+    return (
+        isinstance(small, cst.Assign)
+        and small.value is call
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    )

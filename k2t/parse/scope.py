@@ -200,7 +200,8 @@ def _added_to(small: cst.BaseSmallStatement, scope: _Scope) -> ModelSpec | None:
 
 
 def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
-    """Whether a loop body calls `.add` on a model made before the loop, or rebinds a Keras tensor made before it."""
+    """Whether a loop body (or branch) calls `.add` on a model made before it, rebinds a Keras tensor made before
+    it, or applies a Keras layer to one."""
     found = False
 
     class Finder(cst.CSTVisitor):
@@ -227,6 +228,13 @@ def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
                 isinstance(func, cst.Name)
                 and scope.helper(func.value) is not None
                 and any(isinstance(a.value, cst.Name) and scope.model(a.value.value) is not None for a in node.args)
+            ):
+                found = True
+
+            if (  # `x = layers.GRU(64)(inputs)`: a layer applied to a Keras tensor made before
+                isinstance(func, cst.Call)
+                and parser.keras_name(func.func) is not None
+                and any(isinstance(a.value, cst.Name) and scope.tensor(a.value.value) is not None for a in node.args)
             ):
                 found = True
 

@@ -14,7 +14,7 @@ from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, KerasCall, LayerClass, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
 from ..parse import KerasScript, Todo
-from ..parse.syntax import APPLICATIONS
+from ..parse.syntax import APPLICATIONS, calls_in
 from .activations import apply_activation
 from .applications import translate_application
 from .applications.decode_predictions import DECODE_FUNCTIONS, translate_decode_predictions
@@ -183,6 +183,7 @@ class ScriptPlan:
     helpers: list[Helper] = field(default_factory=list)
     helper_renames: list[tuple[Helper, Helper]] = field(default_factory=list)  # (as given, as renamed) by add_helper
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
+    after: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added after it
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
@@ -457,23 +458,25 @@ def translate(script: KerasScript) -> ScriptPlan:
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
         construction = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
-        where = _construction_statement(script, spec)
+        held = [layer.model.var for layer in _late_nested(spec)]
+        read = [name for name in _params_bound_after(script, spec, module) if name not in held]
+        where = _construction_statement(script, spec) if held or read else spec.statement
         if where is None:
-            held = ", ".join(f"`{layer.model.var}`" for layer in _late_nested(spec))
-            plan.todos.append(
-                Todo(
-                    spec.statement,
-                    "K2T103",
-                    f"the model `{spec.var}` is built where {held}, which it holds, does not exist yet",
-                    spec.pos,
-                )
-            )
+            late = [f"`{name}`, which it holds," for name in held] + [
+                f"`{name}`, which its layers read," for name in read
+            ]
+            message = f"the model `{spec.var}` is built where {' and '.join(late)} does not exist yet"
+            if read:
+                message += " (or has another value), and k2t cannot move it after its last add()"
+            plan.todos.append(Todo(spec.statement, "K2T103", message, spec.pos))
             where = spec.statement
         if where is not spec.statement:
-            plan.statements[
-                id(spec.statement)
-            ] = []  # `model = Sequential()`: built at its last add(), after its nested models
-        plan.statements[id(where)] = construction
+            # `model = Sequential()`: built after its last add(), after the names and nested models it reads.
+            plan.statements[id(spec.statement)] = []
+        if where is spec.statement or where in spec.add_statements:
+            plan.statements[id(where)] = construction
+        else:  # the loop (or other block) with the last add(): the module is built after it
+            plan.after.setdefault(id(where), []).extend(construction)
         if module.pretrained is not None:
             _load_pretrained(spec, module, plan, script)
     translate_custom_training(script, modules, plan)
@@ -563,15 +566,60 @@ def _late_nested(spec: ModelSpec) -> list:
 
 
 def _construction_statement(script: KerasScript, spec: ModelSpec):
-    """Where the module is built: the model's statement, or, where a model it holds is bound after that,
-    its last add() when both are statements of the script's top level (None: nowhere k2t can tell)."""
-    if not _late_nested(spec):
-        return spec.statement
+    """Where a Sequential model built by add() calls is built when a model it holds or a name its layers read
+    is bound after the model's statement: the statement of the script's top level with its last add() (the add
+    itself, or the loop around it). None: nowhere k2t can tell."""
     body = list(script.module.body)
     last = spec.add_statements[-1] if spec.add_statements else None
-    if last is None or not any(s is spec.statement for s in body) or not any(s is last for s in body):
+    if last is None or not any(s is spec.statement for s in body):
         return None
-    return last
+    top = next((s for s in body if s is last or _contains(s, last)), None)
+    if top is last or isinstance(top, (cst.For, cst.While, cst.If, cst.With)):
+        return top  # (the emitter adds lines after these blocks)
+    return None
+
+
+def _contains(node: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, candidate: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or candidate is inner
+            return not found
+
+    node.visit(_Find())
+    return found
+
+
+def _params_bound_after(script: KerasScript, spec: ModelSpec, module: ModulePlan) -> list[str]:
+    """The names the module's constructor arguments read that the script assigns after the model's own
+    statement and up to its last add() (``model = Sequential()``, ``input_dim = X.shape[1]``, then
+    ``model.add(Dense(32, input_dim=input_dim))``): at the model's statement they do not hold that value yet."""
+    if not spec.add_statements or script.metadata is None:
+        return []
+    scopes = script.metadata.resolve(ScopeProvider)
+    positions = script.metadata.resolve(PositionProvider)
+    scope = scopes.get(spec.statement)
+    if scope is None or spec.statement not in positions:
+        return []
+    start = positions[spec.statement].start.line
+    end = max(positions[statement].end.line for statement in spec.add_statements if statement in positions)
+    found: list[str] = []
+    for param in module.params:
+        try:
+            names = [node.value for node in _names_read(cst.parse_expression(param.argument))]
+        except cst.ParserSyntaxError:
+            continue
+        for name in names:
+            lines = [
+                positions[assignment.node].start.line
+                for assignment in scope[name]
+                if getattr(assignment, "node", None) in positions
+            ]
+            if any(start < line <= end for line in lines) and name not in found:
+                found.append(name)
+    return found
 
 
 def _layers_of(spec: ModelSpec) -> list:
@@ -660,9 +708,21 @@ def _names_unseen_at_build(script: KerasScript, spec: ModelSpec, fit: MethodCall
     scopes = script.metadata.resolve(ScopeProvider)
     positions = script.metadata.resolve(PositionProvider)
     built_at = positions[spec.statement].start.line if spec.factory is None and spec.statement in positions else None
-    call = spec.built_by.call if spec.built_by is not None else None
-    if call is not None and call in positions and isinstance(scopes.get(call.func), GlobalScope):
-        built_at = positions[call].start.line  # a layer factory called at module level builds the model there
+    # A factory called at module level builds the model there; its calls share one class, so the earliest counts.
+    calls = [spec.built_by.call] if spec.built_by is not None else []
+    if spec.factory is not None:
+        calls += [
+            call
+            for call in calls_in(script.module)
+            if isinstance(call.func, cst.Name) and call.func.value == spec.factory
+        ]
+    lines = [
+        positions[call].start.line
+        for call in calls
+        if call in positions and isinstance(scopes.get(call.func), GlobalScope)
+    ]
+    if lines:
+        built_at = min(lines)
     for node in _names_read(fit.node.args[0].value):
         scope = scopes.get(node)
         if scope is None:

@@ -6,7 +6,7 @@ from ..diagnostics import Unsupported
 from .activations import ACTIVATIONS, activation_name, apply_activation
 from .dims import product, static_int
 from .initializers import initializer_lines
-from .model import LayerContext
+from .model import LayerContext, stable
 from .plan import LayerPlan
 from .registry import layer
 from .regularizers import regularizer_terms
@@ -172,6 +172,7 @@ def convert_dropout(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", "Dropout needs a rate (Keras requires it)", ctx.layer.pos)
     # A rate the script computes (`Dropout(self.config["dropout"])`, a trial's suggestion): a constructor parameter,
     # read where the script builds the model, as sizes are.
+    given = stable(given)
     rate = repr(given.literal) if given.is_literal else ctx.builder.param(given.code, "dropout_rate")
     return LayerPlan(
         keras_class="Dropout",

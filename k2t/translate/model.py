@@ -55,6 +55,25 @@ def written_literal(value: Value) -> bool:
         return False
 
 
+def stable(value: Value) -> Value:
+    """``value`` as code that means the same where the generated module is built.
+
+    A name the code reads that the script binds again later (``filters *= 2`` in a loop, ``hidden = 64`` after
+    a layer read ``hidden = 128``) may hold another value there: such code is written as the value k2t knows
+    it has at this line, or, unknown, gets a diagnostic naming it.
+    """
+    if not value.rebound or written_literal(value):
+        return value
+    if value.is_literal:
+        return Value(code=repr(value.literal), pos=value.pos, literal=value.literal, elements=value.elements)
+    raise Unsupported(
+        "K2T103",
+        f"`{value.code.strip()}` is assigned again later in the script, so it may hold another value where the "
+        f"model is built; k2t does not know its value here (compute it into a variable of its own)",
+        value.pos,
+    )
+
+
 class LayerContext:
     """What a layer converter may read and ask for."""
 
@@ -151,6 +170,7 @@ class LayerContext:
         the model, even when k2t knows its value: the script's knobs stay the
         user's, and a size derived from one follows it.
         """
+        value = stable(value)
         if value.is_literal:
             if isinstance(value.literal, bool) or not isinstance(value.literal, int):
                 raise Unsupported("K2T102", f"size {value.code} must be an integer", value.pos)
@@ -346,6 +366,7 @@ def _first_layer(layers: list[KerasCall]) -> str:
 def declared_dim(value: Value, builder: _ModuleBuilder, role: str) -> Dim:
     """One size of a declared input shape: a literal, None (left open), or a constructor parameter
     (a size the script computes, ``Input(shape=(N_WORDS,))``, stays the script's expression)."""
+    value = stable(value)
     if value.is_literal and value.literal is None:
         return None
     if written_literal(value) and isinstance(value.literal, int) and not isinstance(value.literal, bool):
@@ -439,7 +460,7 @@ def translate_model(
         shape = []
         for value, role in zip(shape_values, roles):
             if sized_by_parameters and not (value.is_literal and value.literal is None):
-                shape.append(Size(builder.param(value.code, role)))
+                shape.append(Size(builder.param(stable(value).code, role)))
             else:
                 shape.append(declared_dim(value, builder, role))
     input_shape = list(shape)

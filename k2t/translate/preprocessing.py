@@ -16,7 +16,7 @@ from ..ir import KerasCall, Value
 from .dims import Size, static_int
 from .helpers import Helper
 from .layer_objects import LayerObjectPlan, ScriptLayerObjects
-from .model import LayerContext
+from .model import LayerContext, stable
 from .plan import LayerPlan
 from .registry import layer, layer_object
 
@@ -100,6 +100,7 @@ def convert_normalization(ctx: LayerContext) -> LayerPlan:
 
         def code_of(value: Value, key: str) -> str:
             # Non-literal statistics are evaluated where the script builds the model.
+            value = stable(value)
             return value.code if value.is_literal else ctx.builder.param(value.code, f"{ctx.attr}_{key}")
 
         constructor = f"{helper.name}({_keyword_code(ctx.layer, code_of)})"
