@@ -224,3 +224,52 @@ def test_activation_from_keras_activations_get_of_an_init_parameter(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_weight_made_under_an_if_in_build_and_a_moving_statistic_assigned_in_call(tmp_path):
+    """The Kaggle attention layer's `if self.bias: self.b = self.add_weight(...)`, and a non-trainable weight that
+    call() updates with `.assign(...)` in training (a running mean, as BatchNormalization keeps one): torch's
+    in-place copy into the parameter's data, which autograd does not record, as Keras does not differentiate it."""
+    source = case(
+        """\
+        class RunningCenter(layers.Layer):
+            def __init__(self, momentum=0.9, bias=True, **kwargs):
+                super().__init__(**kwargs)
+                self.momentum = momentum
+                self.bias = bias
+
+            def build(self, input_shape):
+                self.moving_mean = self.add_weight(
+                    shape=(input_shape[-1],), initializer="zeros", trainable=False, name="moving_mean"
+                )
+                if self.bias:
+                    self.b = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="b")
+                else:
+                    self.b = None
+
+            def call(self, inputs, training=None):
+                if training:
+                    batch_mean = keras.ops.mean(inputs, axis=0)
+                    self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * batch_mean)
+                    centered = inputs - batch_mean
+                else:
+                    centered = inputs - self.moving_mean
+                if self.b is not None:
+                    centered = centered * self.b
+                return centered
+
+            def compute_output_shape(self, input_shape):
+                return input_shape
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            RunningCenter(),
+            layers.Dense(6, activation="tanh"),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x * 3 + 1, y, batch_size=16, epochs=3, verbose=0, validation_data=(x * 3 + 1, y))
+        """
+    )
+    assert_parity(source, tmp_path)

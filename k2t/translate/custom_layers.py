@@ -42,7 +42,7 @@ from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_lin
 from .dims import Dim, Size
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
-from .model import LayerContext
+from .model import LayerContext, stable
 from .op_code import CallRewrite, KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
 from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
@@ -124,7 +124,7 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
     parts = LayerClassParts(layer_class, methods, params, kwargs, {})
     for method in ("__init__", "build"):
         definition = methods.get(method)
-        for statement in _body(definition) if definition is not None else ():
+        for statement in _statements(_body(definition)) if definition is not None else ():
             assigned = _self_assignment(statement)
             if assigned is None:
                 continue
@@ -140,6 +140,84 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
 
 def _body(node: cst.ClassDef | cst.FunctionDef) -> list[cst.CSTNode]:
     return list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+
+
+def _statements(body: list[cst.CSTNode]) -> list[cst.CSTNode]:
+    """The statements of a method's body and of the `if` / `else` blocks in it (``if self.use_bias:
+    self.b = self.add_weight(...)``), in order."""
+    found: list[cst.CSTNode] = []
+    for statement in body:
+        found.append(statement)
+        branch = statement
+        while isinstance(branch, cst.If):
+            found.extend(_statements(list(branch.body.body)))
+            branch = branch.orelse
+            if isinstance(branch, cst.Else):
+                found.extend(_statements(list(branch.body.body)))
+    return found
+
+
+# A Keras variable's assignments (in a layer's call: a moving statistic): torch's in-place ops on the tensor's data,
+# which autograd does not record, as Keras does not differentiate through them.
+_VARIABLE_UPDATES = {"assign": "copy_", "assign_add": "add_", "assign_sub": "sub_"}
+# Keras's Layer and Variable API that the translated class cannot keep: reported where they are left.
+_LAYER_ONLY_CALLS = frozenset(
+    {
+        "add_weight",
+        "add_variable",
+        "assign",
+        "assign_add",
+        "assign_sub",
+        "add_update",
+        "add_metric",
+        "set_weights",
+        "get_weights",
+    }
+)
+
+
+def _variable_updates(method: cst.FunctionDef, weights: set[str]) -> dict[int, str]:
+    """``self.moving_mean.assign(value)`` -> ``self.moving_mean.data.copy_(value)`` (by id() of the call's func)."""
+    found: dict[int, str] = {}
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _VARIABLE_UPDATES
+                and isinstance(func.value, cst.Attribute)
+                and isinstance(func.value.value, cst.Name)
+                and func.value.value.value == "self"
+                and func.value.attr.value in weights
+                and len(node.args) == 1
+                and node.args[0].keyword is None
+            ):
+                found[id(func)] = f"self.{func.value.attr.value}.data.{_VARIABLE_UPDATES[func.attr.value]}"
+
+    method.visit(Finder())
+    return found
+
+
+def _layer_only_calls(method: cst.FunctionDef, handled: set[int], replaced, positions) -> list[cst.Call]:
+    """Calls of Keras's Layer / Variable API (``self.add_weight`` in a loop, ``.assign`` on what is no weight)
+    that nothing translated: each is a diagnostic, never a method torch's module does not have."""
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _LAYER_ONLY_CALLS
+                and id(func) not in handled
+                and id(node) not in handled
+                and not _inside(_pos_of(positions, node), replaced)
+            ):
+                found.append(node)
+
+    method.visit(Finder())
+    return found
 
 
 def _self_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
@@ -362,6 +440,7 @@ def _bind_arguments(parts: LayerClassParts, call: KerasCall) -> list[tuple[str |
 def _argument_code(ctx: LayerContext, key: str | None, value: Value) -> str:
     """An argument as the module's __init__ writes it: a literal as written, else a constructor parameter
     (the script's variable, passed where the script builds the model)."""
+    value = stable(value)
     if value.is_literal and value.code.strip() == repr(value.literal) or _is_literal_code(value.code):
         code = value.code.strip()
     else:
@@ -963,6 +1042,12 @@ def rewrite_layer_classes(
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
             _rewrite_super_calls(method, calls, statements)
+            updates = _variable_updates(method, {weight.attr for weight in parts.weights})
+            expressions.update(updates)
+            handled = set(updates) | set(rewrite.replacements) | set(added)
+            for node in _layer_only_calls(method, handled, replaced, positions):
+                message = f"custom layer {layer_class.name}: `{_code(node.func)}(...)` is Keras's layer API here; k2t does not translate it"
+                found.append(Todo(node, "K2T100", message, _pos_of(positions, node)))
         for weight in parts.weights:
             try:
                 statements[id(weight.statement)] = _weight_lines(parts, weight, keras_name)
