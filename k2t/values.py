@@ -127,7 +127,34 @@ FOLDED_BUILTINS: dict[str, Callable[..., Any]] = {
     "str": str,
     "sum": sum,
     "reversed": lambda seq: tuple(reversed(seq)),
+    "dict": dict,
 }
+# Methods of known values the evaluator calls: reading a settings dict (`for name, n in BLOCKS.items():`).
+_FOLDED_METHODS: dict[type, dict[str, Callable[..., Any]]] = {
+    dict: {
+        "items": lambda d: tuple(d.items()),
+        "keys": lambda d: tuple(d),
+        "values": lambda d: tuple(d.values()),
+        "get": lambda d, key, default=None: d.get(key, default),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A class the script uses as a record of settings (Kaggle's ``class CFG: units = [32, 16]``, then
+    ``CFG.units`` or ``cfg = CFG()``, ``cfg.units``): the values of its class attributes."""
+
+    name: str
+    attributes: tuple[tuple[str, Any], ...]
+
+    def attribute(self, attr: str) -> Any:
+        for name, value in self.attributes:
+            if name == attr:
+                return value
+        raise _NotKnown(f"`{self.name}` has no attribute `{attr}` k2t knows")
+
+
 # Results beyond this many elements or digits are not folded: a script's sizes are small.
 _MAX_ITEMS = 10_000
 
@@ -227,6 +254,13 @@ class Evaluator:
         return binding.value
 
     def _Attribute(self, node: cst.Attribute) -> Any:
+        if isinstance(node.value, (cst.Name, cst.Attribute, cst.Call)):
+            try:
+                base = self._eval(node.value)
+            except _NotKnown:
+                base = None
+            if isinstance(base, Namespace):
+                return base.attribute(node.attr.value)
         raise _NotKnown(f"`{_code(node)}` is read when the script runs")
 
     # displays
@@ -316,6 +350,23 @@ class Evaluator:
             folded = self.keras_value(node)
             if folded is not None:
                 return folded
+        if isinstance(node.func, cst.Attribute) and not node.args:
+            method = self._method(node.func)
+            if method is not None:
+                return method()
+        if (
+            isinstance(node.func, cst.Attribute)
+            and node.args
+            and all(arg.keyword is None and not arg.star for arg in node.args)
+        ):
+            method = self._method(node.func)
+            if method is not None:
+                return method(*(self._eval(arg.value) for arg in node.args))
+        if isinstance(node.func, cst.Name) and not node.args:
+            binding = self.env.lookup(node.func.value)
+            if binding is not None and isinstance(binding.value, Namespace):
+                self.bindings.append(binding)
+                return binding.value  # `cfg = CFG()` of a class without __init__: its instance reads the same values
         if (
             not isinstance(node.func, cst.Name)
             or node.func.value not in FOLDED_BUILTINS
@@ -333,6 +384,15 @@ class Evaluator:
             else:
                 args.append(self._eval(arg.value))
         return FOLDED_BUILTINS[node.func.value](*args, **kwargs)
+
+    def _method(self, func: cst.Attribute) -> Callable[..., Any] | None:
+        """``d.items`` of a dict the evaluator knows, bound to it; None for any other method."""
+        try:
+            owner = self._eval(func.value)
+        except _NotKnown:
+            return None
+        method = _FOLDED_METHODS.get(type(owner), {}).get(func.attr.value)
+        return None if method is None else (lambda *args: method(owner, *args))
 
     def _ListComp(self, node: cst.ListComp) -> Any:
         return list(self._comprehension(node.elt, node.for_in))

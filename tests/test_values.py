@@ -1,5 +1,7 @@
 """k2t.values: what an expression evaluates to when the script runs, or why k2t cannot tell."""
 
+import itertools
+
 import libcst as cst
 import pytest
 
@@ -37,6 +39,9 @@ def value_of(source: str, expression: str):
         ("d = {'units': 8}", "d['units']", 8),
         ("n = 5", "-n", -5),
         ("xs = (1, 2)", "(*xs, 3)", (1, 2, 3)),
+        ("config = dict(hidden=[24, 12], n_out=2)", "config['hidden']", [24, 12]),
+        ("blocks = {'wide': 16, 'narrow': 8}", "blocks.items()", (("wide", 16), ("narrow", 8))),
+        ("blocks = {'wide': 16}", "blocks.get('deep', 4)", 4),
     ],
 )
 def test_known_values(source, expression, expected):
@@ -134,3 +139,47 @@ def test_a_dropout_rate_known_only_at_run_time_is_a_constructor_parameter():
     assert not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "self.dropout = nn.Dropout(rate)" in result.output and "self.dropout_1 = nn.Dropout(dropout_rate)" in result.output
     assert "model = Build(rate=rate, dropout_rate=0.5 * rate).to(device)" in result.output
+
+
+SETTINGS_MODEL = """\
+import numpy as np
+import keras
+from keras import layers
+
+{script}
+model = keras.Sequential([keras.Input(shape=(4,))])
+for units in {read}:
+    model.add(layers.Dense(units, activation="relu"))
+model.add(layers.Dense(1))
+model.compile(optimizer="adam", loss="mse")
+model.fit(np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32"), epochs=1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "read", "sizes"),
+    [
+        ("class CFG:\n    units = [32, 16]\n    lr = 1e-3", "CFG.units", [32, 16]),
+        ('class CFG:\n    """Settings."""\n    units: list = [8] * 3', "CFG.units", [8, 8, 8]),
+        ("class CFG:\n    units = (8, 4)\ncfg = CFG()", "cfg.units", [8, 4]),
+        ("config = dict(hidden=[24, 12])", 'config["hidden"]', [24, 12]),
+        # Assigned somewhere in the script, or more than a record of values: k2t cannot read it.
+        ("class CFG:\n    units = [8]\nCFG.units = [16]", "CFG.units", None),
+        ("class CFG:\n    units = [8]\ncfg = CFG()\ncfg.units = [16]", "cfg.units", None),
+        ("class CFG(dict):\n    units = [8]", "CFG.units", None),
+        ("class CFG:\n    units = [8]\n    def more(self):\n        return [16]", "CFG.units", None),
+    ],
+)
+def test_a_settings_class_or_dict_is_read_as_its_values(script, read, sizes):
+    """Kaggle's `class CFG:` of settings (a class with no base whose body only binds names, none of them assigned
+    elsewhere) and `dict(...)`: a loop over their sizes unrolls into the model; otherwise it is reported."""
+    import k2t
+
+    result = k2t.convert_source(SETTINGS_MODEL.format(script=script, read=read), "cfg.py")
+    if sizes is None:
+        assert "K2T103" in [d.code for d in result.diagnostics]
+        return
+    assert result.ok, [d.format() for d in result.diagnostics]
+    widths = [4, *sizes, 1]
+    for fan_in, fan_out in itertools.pairwise(widths):
+        assert f"nn.Linear({fan_in}, {fan_out})" in result.output

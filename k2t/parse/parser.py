@@ -28,6 +28,7 @@ from ..values import (
     FOLDED_BUILTINS,
     Env,
     Evaluator,
+    Namespace,
     Unknown,
     assigned_names,
     bind_target,
@@ -428,6 +429,9 @@ class _Parser(
         if inner.function is not None and inner.function in inner.factories:
             scope.factories[inner.function] = inner.factories.pop(inner.function)
         scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a {'function' if inner.function else 'class'}")
+        settings = _settings_class(stmt, inner, self.module)
+        if settings is not None:
+            scope.env.bind(stmt.name.value, settings)
 
     def simple(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         try:
@@ -670,3 +674,63 @@ def _read_names(node: cst.BaseExpression) -> set[str]:
 
     node.visit(Reader())
     return found
+
+
+def _settings_class(stmt, inner: _Scope, module: cst.Module) -> Namespace | None:
+    """``class CFG: units = [32, 16]; lr = 1e-3``: a class with no base, whose body only binds names, and whose
+    attributes the script never assigns (``CFG.lr = ...``): its values, as the script reads them (``CFG.units``)."""
+    if (
+        not isinstance(stmt, cst.ClassDef)
+        or stmt.decorators
+        or any(not (isinstance(base.value, cst.Name) and base.value.value == "object") for base in stmt.bases)
+    ):
+        return None
+    names: list[str] = []
+    for line in _body_of(stmt.body):
+        if not isinstance(line, cst.SimpleStatementLine):
+            return None
+        for small in line.body:
+            if isinstance(small, (cst.Pass, cst.Expr)) and (
+                isinstance(small, cst.Pass) or isinstance(small.value, cst.SimpleString)
+            ):
+                continue
+            if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if not all(isinstance(t, cst.Name) for t in targets):
+                    return None
+                names.extend(t.value for t in targets)
+                continue
+            return None
+    if _attribute_assigned(module, stmt.name.value):
+        return None
+    return Namespace(
+        stmt.name.value,
+        tuple((name, inner.env.names[name].value) for name in dict.fromkeys(names) if name in inner.env.names),
+    )
+
+
+def _attribute_assigned(module: cst.Module, name: str) -> bool:
+    """Whether the script assigns an attribute of the class or of one of its instances (``CFG.epochs = 5``;
+    ``cfg = CFG()``, then ``cfg.lr *= 2``)."""
+    owners = {name}
+    targets: list[cst.BaseExpression] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            call = node.value
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == name:
+                owners.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            targets.append(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            targets.append(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            targets.append(node.target)
+
+    module.visit(Finder())
+    return any(
+        isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value in owners for t in targets
+    )
