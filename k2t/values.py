@@ -69,8 +69,9 @@ class Env:
             env = env.parent
         return None
 
-    def bind(self, name: str, value: Any, transient: bool = False) -> None:
-        self._supersede(name)
+    def bind(self, name: str, value: Any, transient: bool = False, supersede: bool = True) -> None:
+        if supersede:
+            self._supersede(name)
         self.names[name] = Binding(value, transient)
 
     def forget(self, names, reason: str, supersede: bool = True) -> None:

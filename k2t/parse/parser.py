@@ -455,6 +455,11 @@ class _Parser(
                     for element, part in zip(target.target.elements, parts):
                         bind_target(scope.env, element.value, part, local)
                     continue
+                if isinstance(target.target, cst.Name) and scope.tensor(target.target.value) is not None:
+                    # `inputs = keras.Input(shape=(inputs.shape[1],))`: a Keras tensor's line goes into the module,
+                    # so where the module is built the name still holds what the shape read.
+                    scope.env.bind(target.target.value, value, local, supersede=False)
+                    continue
                 bind_target(scope.env, target.target, value, local)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             bind_target(scope.env, small.target, self.evaluate(small.value, scope)[0], local)
