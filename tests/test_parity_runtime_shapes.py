@@ -124,6 +124,22 @@ def test_fully_convolutional_model_on_images_of_any_size(tmp_path):
     assert_parity(source, tmp_path)
 
 
+def test_upsampling_in_a_fully_convolutional_model_on_images_of_any_size(tmp_path):
+    # UpSampling repeats cells by its factor whatever the image's size (an encoder-decoder on any image).
+    layers = [
+        'keras.layers.Conv2D(6, 3, padding="same", activation="relu")',
+        "keras.layers.MaxPooling2D()",
+        "keras.layers.UpSampling2D()",
+        'keras.layers.UpSampling2D(size=(1, 2), interpolation="bilinear")',
+        "keras.layers.Conv2D(4, 3, strides=2)",
+        "keras.layers.GlobalMaxPooling2D()",
+        OUT,
+    ]
+    source = script(layers, features=12 * 10 * 3, x_shape=".reshape(96, 12, 10, 3)", input_shape="(None, None, 3)")
+    assert "model = Net()" in k2t.convert_source(source).output
+    assert_parity(source, tmp_path)
+
+
 def test_summary_of_a_model_with_none_sizes_matches_keras_shapes(tmp_path):
     """Keras shows None where a size follows the input's open one; so does the generated summary()."""
     source = textwrap.dedent("""\

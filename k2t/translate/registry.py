@@ -123,7 +123,7 @@ AUGMENTATION_LAYERS = (
 VARIABLE_SIZES = frozenset({
     *_sized("Conv{}D", "Convolution{}D", "Conv{}DTranspose", "Convolution{}DTranspose", "MaxPooling{}D", "MaxPool{}D",
             "AveragePooling{}D", "AvgPool{}D", "GlobalMaxPooling{}D", "GlobalMaxPool{}D", "GlobalAveragePooling{}D",
-            "GlobalAvgPool{}D", "SpatialDropout{}D"),
+            "GlobalAvgPool{}D", "SpatialDropout{}D", "UpSampling{}D"),
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
