@@ -28,6 +28,31 @@ from .syntax import (
 class ModelMixin:
     """Sequential models, .add, .compile, layer objects, load_model. Mixed into k2t.parse.parser._Parser."""
 
+    def record_parameter_lengths(self, spec: ModelSpec, call: cst.Call, scope: _Scope) -> None:
+        """How many sizes this call of the model's factory passes in each parameter (a shape, ``X.shape[1:]``)."""
+        function = next(
+            (s for s in self.module.body if isinstance(s, cst.FunctionDef) and s.name.value == spec.factory), None
+        )
+        if function is None:
+            return
+        names = [param.name.value for param in function.params.params]
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                return
+            name = arg.keyword.value if arg.keyword is not None else names[index] if index < len(names) else None
+            if name is None:
+                continue
+            value, _ = self.evaluate(arg.value, scope)
+            if isinstance(value, (tuple, list)):
+                length = len(value)
+            elif isinstance(value, Unknown) and value.shape is not None:
+                length = value.shape.length
+            else:
+                length = None
+            if name in spec.parameter_lengths and spec.parameter_lengths[name] != length:
+                length = None  # calls that pass different numbers of sizes
+            spec.parameter_lengths[name] = length
+
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
         if (
@@ -84,6 +109,7 @@ class ModelMixin:
                 return True
             made = scope.factory(small.value.func.value)
             if made is not None:
+                self.record_parameter_lengths(made.model, small.value, scope)
                 scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)
                 self.scan_expressions(line, small.value, scope)
                 return True

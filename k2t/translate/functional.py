@@ -66,7 +66,12 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     for node in graph.inputs:
         shape = []
         values = (
-            input_dims(node.input_shape, _axes_needed_by_users(node, graph), f"`{node.var}`'s first layer")
+            input_dims(
+                node.input_shape,
+                _axes_needed_by_users(node, graph),
+                f"`{node.var}`'s first layer",
+                spec.parameter_lengths,
+            )
             if node.input_shape is not None
             else ()
         )

@@ -315,7 +315,9 @@ def sequential_axes_needed(layers: list[KerasCall]) -> int | None:
     return None
 
 
-def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...]:
+def input_dims(
+    shape: Value, needed: int | None, first: str, lengths: dict[str, int | None] | None = None
+) -> tuple[Value, ...]:
     """One Value per size of a declared input shape.
 
     A tuple gives its elements. ``x_train.shape[1:]`` (or a name holding it)
@@ -324,7 +326,8 @@ def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...
     there are comes from the layers (``needed``: a Conv2D takes 3 axes per
     sample) or from where the script fixes the array's rank
     (``x_train = x_train.reshape(-1, 28, 28, 1)``); never from a guess.
-    ``first`` names the first layer, for the diagnostic.
+    ``first`` names the first layer, for the diagnostic. ``lengths``: how many sizes the calls of the model's
+    factory pass in its shape parameters (ModelSpec.parameter_lengths).
     """
     if shape.elements is not None:
         return shape.elements
@@ -343,6 +346,8 @@ def input_dims(shape: Value, needed: int | None, first: str) -> tuple[Value, ...
         message = f"input shape {written} has {of.length} size{'s' if of.length != 1 else ''} where {first} needs {needed} (Keras refuses it too)"
         raise Unsupported("K2T103", message, shape.pos)
     length = needed if needed is not None else of.length
+    if length is None and of.sequence and lengths:
+        length = lengths.get(of.array)  # `build(X.shape[1:])` of a 2-D X, at every call: one size
     if (length is None or length < 1) and of.sequence:
         message = (
             f"input shape {written}: k2t cannot tell how many sizes the parameter `{of.array}` holds ({first} takes any number); "
@@ -377,7 +382,12 @@ def declared_dim(value: Value, builder: _ModuleBuilder, role: str) -> Dim:
 def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall | None]:
     """The declared input shape: Input(shape=...), or input_shape=/input_dim= on the first layer."""
     if spec.input_shape is not None:
-        return input_dims(spec.input_shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), None
+        return (
+            input_dims(
+                spec.input_shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers), spec.parameter_lengths
+            ),
+            None,
+        )
     if spec.layers:
         first = spec.layers[0]
         shape = first.kwarg("input_shape")
@@ -391,7 +401,12 @@ def input_shape_of(spec: ModelSpec) -> tuple[tuple[Value, ...] | None, KerasCall
                     batch_shape.pos,
                 )
         if shape is not None:
-            return input_dims(shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers)), first
+            return (
+                input_dims(
+                    shape, sequential_axes_needed(spec.layers), _first_layer(spec.layers), spec.parameter_lengths
+                ),
+                first,
+            )
         if first.short_name == "Embedding":
             # Embedding's input_dim is its vocabulary size; Keras 2's input_length was the sequence length.
             length = first.kwarg("input_length")
