@@ -287,7 +287,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         else []
     )
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
-    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
+    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape, weight_shapes)
     output = (
         sublayers.output
         if sublayers is not None and sublayers.output is not None
@@ -369,7 +369,11 @@ class _SublayersOfUse:
 
 
 def _translate_sublayers(
-    ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple
+    ctx: LayerContext,
+    parts: LayerClassParts,
+    sizes: _Sizes,
+    input_shape: tuple,
+    weight_shapes: dict[str, tuple | None] | None = None,
 ) -> _SublayersOfUse | None:
     """The class's sublayers converted for this use (k2t.translate.sublayers); None when it has none."""
     if not parts.sublayers:
@@ -386,6 +390,12 @@ def _translate_sublayers(
         lambda node: _value(node, script),
         lambda node: _pos(script, node),
     )
+    # `ops.matmul(inputs, self.w) + self.b` before a sublayer: the weights' shapes, in the class's terms.
+    translator.weights = {
+        f"self.{attr}": tuple(str(size) if isinstance(size, int) else translator.class_dim(size) for size in shape)
+        for attr, shape in (weight_shapes or {}).items()
+        if shape is not None and all(isinstance(size, (int, str)) for size in shape)
+    }
     output = translator.translate(input_shape)
     result = translator.result
     ctx.helpers.extend(result.helpers)
@@ -402,6 +412,21 @@ def _check_class(parts: LayerClassParts) -> None:
         raise Unsupported(
             "K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos
         )
+    keras_name = import_names(layer_class.script.metadata)
+    for attr, value in parts.attributes.items():
+        items = (
+            [value.elt]
+            if isinstance(value, (cst.ListComp, cst.GeneratorExp))
+            else [e.value for e in value.elements]
+            if isinstance(value, (cst.List, cst.Tuple))
+            else []
+        )
+        if any(isinstance(item, cst.Call) and _creates_layer(item, keras_name) for item in items):
+            message = (
+                f"custom layer {layer_class.name}: `self.{attr}` is a list of layers, which k2t does not translate inside a"
+                " custom layer (it follows a sublayer per attribute, or keras.Sequential([...]) for a stack of them)"
+            )
+            raise Unsupported("K2T103", message, _pos(layer_class.script, value))
     for weight in parts.weights:
         unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
         if unknown:
