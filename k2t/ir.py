@@ -251,6 +251,9 @@ class ModelSpec:
     # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
     invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
     steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
+    # A keras.Model subclass: its layers' identities (TensorNode.layer_id) in the order __init__ makes them, which is
+    # Keras's order of model.layers and model.weights, whatever order call() applies them in.
+    creation_order: tuple[int, ...] = ()
     # The call of a function that builds this model from a layer it receives (k2t.parse.layer_factories).
     built_by: FactoryCall | None = field(default=None, repr=False, compare=False)
     # ``base = keras.applications.MobileNetV2(...)``: a model Keras builds itself (k2t.translate.applications).
@@ -358,6 +361,23 @@ class TensorNode:
     # `Dropout(0.5)(x, training=True)`: the mode Keras runs the layer in for this call, whatever fit or predict
     # run it in; None when the call does not say (or says training=None: the same).
     training: Value | None = None
+    # An expression of ops in a subclassed model's call() (``ops.mean(h, axis=1)``); ``layer`` is then OP_EXPRESSION.
+    expression: OpExpression | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(eq=False)
+class OpExpression:
+    """An expression of a subclassed model's call() over its tensors that is no layer call: ``ops.concatenate([a,
+    b], axis=-1)``, ``h[:, 0]``, ``ops.relu(self.dense(x))``. One graph node, its inputs the tensors it reads (a
+    tensor's name, or a layer call inside it, which is a node of its own), rewritten through the op vocabulary."""
+
+    node: cst.BaseExpression = field(repr=False)  # as the script wrote it
+    tensors: tuple[int, ...]  # id() of the sub-expression each of the node's inputs stands for, in their order
+    constants: dict[int, str] = field(default_factory=dict)  # id() of a `self.attr` k2t knows -> its value's code
+    keras_name: Any = field(default=None, repr=False)  # the script's canonical names (k2t.translate.op_code)
+
+
+OP_EXPRESSION = "keras.ops"  # the KerasCall name of an OpExpression's node
 
 
 @dataclass(eq=False)

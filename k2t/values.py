@@ -477,6 +477,10 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
 # Modules whose ``reshape`` / ``expand_dims`` take the array first: ``np.reshape(x, (-1, 28, 28, 1))``.
 _ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
 # Functions and methods that keep their array's number of axes.
+# NumPy's array makers whose sizes are their arguments, their first argument, or their size= (a Generator's too).
+_SIZES_GIVEN = frozenset({"rand", "randn"})
+_SHAPE_FIRST = frozenset({"zeros", "ones", "empty", "full"})
+_DRAWS = frozenset({"normal", "uniform", "random", "randint", "integers", "standard_normal", "binomial", "choice"})
 _SAME_RANK = frozenset(
     {
         "astype",
@@ -542,6 +546,13 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
     if method == "expand_dims" and on_module and positional:
         rank = _rank(positional[0], env)
         return rank + 1 if rank is not None else None
+    if method in _SIZES_GIVEN and on_module and all(arg.keyword is None for arg in node.args):
+        return len(positional)  # np.random.rand(64, 5, 7)
+    if method in _SHAPE_FIRST and on_module and positional:
+        return _shape_length(positional[0], env)  # np.zeros((64, 5))
+    size = _keyword(node, "size")
+    if method in _DRAWS and size is not None:
+        return _shape_length(size, env)  # rng.normal(size=(96, 8)), np.random.randint(0, 3, size=(64,))
     if method in _SAME_RANK:
         if on_module:
             return _rank(positional[0], env) if positional else None

@@ -404,3 +404,33 @@ def test_positions_of_another_count_than_the_patches_do_not_broadcast():
     result = convert(source)
     [refused] = [d for d in result.diagnostics if d.code == "K2T103"]  # Keras fails on (4, 8) + (5, 8) too
     assert "Flatten after the custom layer PatchEncoder needs its output shape" in refused.message, refused.format()
+
+
+def test_sublayer_after_ops_over_the_weights_gets_their_shape():
+    """Issue 12: `self.drop(ops.matmul(inputs, self.kernel))`: the sublayer's input shape through the weight build() makes."""
+    body = scale_class(body="self.drop(tf.matmul(inputs, self.kernel))").replace(
+        "        self.units = units\n", "        self.units = units\n        self.drop = layers.Dropout(0.1)\n"
+    ) + sequential("Scale(4)", "layers.Dense(1)")
+    result = convert(body)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "return self.drop(torch.matmul(inputs, self.kernel))" in result.output
+    assert "nn.Linear(4, 1)" in result.output
+
+
+def test_list_of_sublayers_is_located_at_the_list():
+    body = textwrap.dedent(
+        """\
+        class Stack(layers.Layer):
+            def __init__(self, sizes=(8, 4)):
+                super().__init__()
+                self.hidden = [layers.Dense(s) for s in sizes]
+
+            def call(self, inputs):
+                for layer in self.hidden:
+                    inputs = layer(inputs)
+                return inputs
+        """
+    ) + sequential("Stack()", "layers.Dense(1)")
+    result = convert(body)
+    assert (line_of(body, "self.hidden = ["), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert any("list of layers" in d.message for d in result.diagnostics)

@@ -273,3 +273,30 @@ def test_weight_made_under_an_if_in_build_and_a_moving_statistic_assigned_in_cal
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_dropout_sublayer_after_a_matmul_over_the_layer_weights(tmp_path):
+    # Issue 12: the sublayer's input shape comes through ops over the weights build() makes (x @ w + b).
+    source = case(
+        """\
+        class DenseDrop(layers.Layer):
+            def __init__(self, units=8, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.dr = layers.Dropout(0.2)
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", trainable=True)
+                self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+            def call(self, inputs, training=None):
+                h = keras.ops.matmul(inputs, self.w) + self.b
+                return self.dr(h, training=training)
+
+
+        model = keras.Sequential([keras.Input(shape=(8,)), DenseDrop(6), layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -108,3 +108,61 @@ def test_layers_in_a_list_and_a_dict_with_an_if_on_a_known_flag(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_call_with_ops_two_branches_concatenated_and_a_mean(tmp_path):
+    # ops between the layer calls (issue 12): each a line of forward, rewritten through the op vocabulary, its
+    # shape derived for the Dense after it (concatenation adds the last sizes, the mean and the index drop axis 1).
+    source = case(
+        """\
+        sequences = rng.normal(size=(96, 5, 8)).astype("float32")
+        target = sequences[:, :, :2].sum(axis=(1, 2))[:, None].astype("float32")
+
+
+        class TwoBranch(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.left = layers.Dense(8, activation="relu")
+                self.right = layers.Dense(4, activation="tanh")
+                self.out = layers.Dense(1)
+
+            def call(self, inputs, training=False):
+                a = self.left(inputs)
+                b = self.right(inputs)
+                h = keras.ops.concatenate([a, b], axis=-1)
+                h = keras.ops.mean(h, axis=1) + h[:, 0] * 0.5
+                return self.out(keras.ops.relu(h))
+
+
+        model = TwoBranch()
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        history = model.fit(sequences, target, epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_zip_of_two_layer_lists_and_an_activation_op(tmp_path):
+    # `for dense, norm in zip(self.denses, self.norms)` unrolled pair by pair; creation order is the lists' order.
+    source = case(
+        """\
+        class Tower(keras.Model):
+            def __init__(self, sizes=(16, 8)):
+                super().__init__()
+                self.denses = [layers.Dense(n) for n in sizes]
+                self.norms = [layers.LayerNormalization() for _ in sizes]
+                self.head = layers.Dense(2)
+
+            def call(self, inputs, training=False):
+                h = inputs
+                for dense, norm in zip(self.denses, self.norms):
+                    h = keras.ops.relu(norm(dense(h)))
+                return self.head(h)
+
+
+        model = Tower()
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

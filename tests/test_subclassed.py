@@ -59,7 +59,7 @@ def test_class_replaced_by_a_module_of_the_same_name_sized_from_the_data():
     assert "import keras" not in result.output and "keras.Model" not in result.output.split("def fit(")[0]
     assert "nn.Linear(inputs_features, 3)" in result.output  # units=3 from the instance's argument
     assert "nn.Dropout(0.5)" in result.output
-    assert "model = Net2(inputs_features=x.shape[-1]).to(device)" in result.output
+    assert "model = Net2(inputs_features=x.shape[1]).to(device)" in result.output
 
 
 def test_input_shape_from_build():
@@ -80,7 +80,7 @@ def test_attribute_applied_twice_is_one_shared_layer():
         ("if training:\n    inputs = self.dropout(inputs)\nreturn self.out(inputs)", "if training:", "known when the model is made"),
         ("h = self.dropout(inputs, training=True)\nreturn self.out(h)", "training=True", "training=training"),
         ("h = inputs\nfor _ in range(2):\n    h = self.hidden(h)\nreturn self.out(h)", "for _ in range(2):", "straight-line"),
-        ("h = keras.ops.relu(inputs)\nreturn self.out(h)", "keras.ops.relu(inputs)", "not a layer call"),
+        ("h = keras.ops.relu(inputs) * scale\nreturn self.out(h)", "keras.ops.relu(inputs)", "reads `scale`"),
     ],
     ids=["if-on-training", "fixed-training", "loop", "op-outside-layers"],
 )
@@ -288,3 +288,51 @@ def test_kwargs_handed_to_keras_model_are_followed():
 def test_kwargs_used_otherwise_stay_located():
     result = k2t.convert_source(KWARGS_MODEL.replace("EXTRA", "self.options = kwargs"), filename="case.py")
     assert any(d.code == "K2T103" and "**kwargs" in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+def test_ops_between_layer_calls_become_lines_of_forward():
+    """Issue 12: ops over call()'s tensors are translated as a custom layer's call() is (the op vocabulary), their
+    shapes derived for the layer after them; `zip` of two lists of layers is unrolled pair by pair."""
+    source = HEAD.replace("(8, 6)", "(8, 5, 6)") + textwrap.dedent(
+        """\
+        class Pooled(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.denses = [layers.Dense(8), layers.Dense(4)]
+                self.norms = [layers.LayerNormalization(), layers.LayerNormalization()]
+                self.out = layers.Dense(2)
+
+            def call(self, inputs):
+                h = inputs
+                for dense, norm in zip(self.denses, self.norms):
+                    h = keras.ops.relu(norm(dense(h)))
+                pooled = keras.ops.concatenate([keras.ops.mean(h, axis=1), h[:, -1]], axis=-1)
+                return self.out(pooled)
+
+
+        model = Pooled()
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    module = result.output.split("class Pooled(nn.Module):")[1].split("\n\n\n")[0]
+    assert "nn.Linear(8, 2)" in module  # the mean's 4 and the last step's 4, concatenated
+    assert "torch.cat([torch.mean(h, dim=1), h[:, -1]], dim=-1)" in module
+    assert module.index("self.dense_1 = ") < module.index("self.layer_normalization = ")  # Keras's creation order
+
+
+@pytest.mark.parametrize(
+    ("call", "at", "words"),
+    [
+        ("h = keras.ops.transpose(self.hidden(inputs))\nreturn self.out(h)", "keras.ops.transpose", "cannot tell the shape"),
+        ("return self.out(inputs[::-1])", "inputs[::-1]", "negative step"),
+        ("return keras.ops.transpose(self.out(inputs))", "keras.ops.transpose", "the model's output"),
+    ],
+    ids=["shape-for-a-layer", "negative-step", "shape-of-the-output"],
+)
+def test_ops_k2t_cannot_follow_are_located(call, at, words):
+    source, result = convert(call=call)
+    assert (line_of(source, at), "K2T103") in [(d.line, d.code) for d in result.diagnostics], [d.format() for d in result.diagnostics]
+    assert any(words in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]

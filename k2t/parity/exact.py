@@ -478,9 +478,14 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
     keras_outputs = []
     h = xk
     # A keras.applications model is a graph of its own (residual adds), not a chain: only its output is compared.
-    layers = [] if module_plan.keras_layer_names else list(kmodel.layers)
+    layers = [] if module_plan.keras_layer_names or not _is_chain(module_plan) else list(kmodel.layers)
     if not layers:
-        report.notes.append(f"{module_plan.class_name}: a keras.applications model, compared on its output")
+        what = (
+            "a keras.applications model"
+            if module_plan.keras_layer_names
+            else "a subclassed model whose call() is no chain of layers"
+        )
+        report.notes.append(f"{module_plan.class_name}: {what}, compared on its output")
     for layer in layers:
         h = layer(h, training=False)
         keras_outputs.append(np.asarray(h))
@@ -1035,6 +1040,21 @@ __all__ = [
     "format_report",
     "require_frameworks",
 ]
+
+
+def _is_chain(module_plan) -> bool:
+    """Whether the module's layers run one after the other (a subclassed model's call() k2t followed as a graph:
+    its Keras layers can then be run in creation order, each on the previous one's output)."""
+    graph = getattr(module_plan, "graph", None)
+    if graph is None:
+        return True
+    previous = graph.inputs[0] if len(graph.inputs) == 1 else None
+    plans = {id(node): plan for node, plan in module_plan.node_plans}
+    for node in graph.nodes:
+        if plans.get(id(node)) is None or len(node.inputs) != 1 or node.inputs[0] is not previous:
+            return False
+        previous = node
+    return True
 
 
 def _has_graph(kmodel) -> bool:

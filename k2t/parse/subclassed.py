@@ -17,6 +17,7 @@ attributes other than layers) is an _Unfollowable at that construct: a K2T103, n
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import operator
 import re
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..ir import Graph, Instance, KerasCall, ModelSpec, ShapeOf, TensorNode, Value
+from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Value
 from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
@@ -128,6 +129,7 @@ class SubclassedMixin:
             graph=Graph([source], [output], _graph_nodes([source], [output]), False),
         )
         model.factory = node.name.value  # names the generated class after the script's
+        model.creation_order = tuple(identity for _, identity in attributes.layers.values())
         self.script.models.append(model)
         return model
 
@@ -408,24 +410,43 @@ class _CallWalker:
         )
 
     def loop(self, statement: cst.For) -> TensorNode | None:
-        """``for block in self.blocks:``: the body once per layer of the list, in its order."""
-        keys = self.attributes.containers.get(_self_attribute(statement.iter) or "")
-        if (
-            keys is None
-            or not isinstance(statement.target, cst.Name)
-            or statement.orelse is not None
-            or statement.asynchronous
-        ):
+        """``for block in self.blocks:``: the body once per layer of the list, in its order; ``for dense, norm in
+        zip(self.denses, self.norms):`` once per pair (zip stops at the shorter list)."""
+        names, rows = self._loop_rows(statement)
+        if names is None or rows is None or statement.orelse is not None or statement.asynchronous:
             raise self.unfollowable(
                 statement,
-                f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls and `for layer in self.<list of layers>`)",
+                f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls, `for layer in self.<list of layers>` and `zip` of such lists)",
             )
-        for key in keys:
-            self.aliases[statement.target.value] = key
+        for row in rows:
+            self.aliases.update(zip(names, row))
             if self.block(_body_of(statement.body)) is not None:
                 raise self.unfollowable(statement, f"a return inside `for` in {self.class_name}.call is not translated")
-        del self.aliases[statement.target.value]
+        for name in names:
+            self.aliases.pop(name, None)
         return None
+
+    def _loop_rows(self, statement: cst.For) -> tuple[list[str] | None, list[tuple[str, ...]] | None]:
+        """The loop's names, and the layer keys they take at each iteration."""
+        target, iterated = statement.target, statement.iter
+        if isinstance(target, cst.Name):
+            keys = self.attributes.containers.get(_self_attribute(iterated) or "")
+            return [target.value], None if keys is None else [(key,) for key in keys]
+        if not (
+            isinstance(target, (cst.Tuple, cst.List))
+            and all(isinstance(e.value, cst.Name) for e in target.elements)
+            and isinstance(iterated, cst.Call)
+            and isinstance(iterated.func, cst.Name)
+            and iterated.func.value == "zip"
+            and "zip" not in self.tensors
+            and len(iterated.args) == len(target.elements)
+            and all(a.keyword is None and not a.star for a in iterated.args)
+        ):
+            return None, None
+        lists = [self.attributes.containers.get(_self_attribute(a.value) or "") for a in iterated.args]
+        if any(keys is None for keys in lists):
+            return None, None
+        return [e.value.value for e in target.elements], list(zip(*lists))
 
     def branch(self, statement: cst.If) -> TensorNode | None:
         """``if self.use_dropout:``: the branch the known value takes."""
@@ -477,7 +498,12 @@ class _CallWalker:
     def tensor(self, node: cst.BaseExpression, target: str) -> TensorNode:
         if isinstance(node, cst.Name) and node.value in self.tensors:
             return self.tensors[node.value]
-        if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _TENSOR_OPERATORS:
+        if (
+            isinstance(node, cst.BinaryOperation)
+            and type(node.operator).__name__ in _TENSOR_OPERATORS
+            and self.reads_tensor(node.left)
+            and self.reads_tensor(node.right)
+        ):
             merge = _TENSOR_OPERATORS[type(node.operator).__name__]
             inputs = (self.tensor(node.left, target), self.tensor(node.right, target))
             layer = KerasCall(f"keras.layers.{merge}", (), (), self.parser.pos(node))
@@ -486,8 +512,94 @@ class _CallWalker:
             )
         if isinstance(node, cst.Call) and self.layer_key(node.func) in self.attributes.layers:
             return self.layer_call(node, target)
-        raise self.unfollowable(
-            node, f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow"
+        return self.expression(node, target)
+
+    def reads_tensor(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` reads a tensor of call() (a name of one, a layer call): else a number or a value."""
+        walker, found = self, []
+
+        class Reads(cst.CSTVisitor):
+            def visit_Name(self, name: cst.Name) -> None:
+                if name.value in walker.tensors:
+                    found.append(name)
+
+            def visit_Call(self, call: cst.Call) -> None:
+                if walker.layer_key(call.func) in walker.attributes.layers:
+                    found.append(call)
+
+        node.visit(Reads())
+        return bool(found)
+
+    def expression(self, node: cst.BaseExpression, target: str) -> TensorNode:
+        """``ops.mean(h, axis=1)``, ``h[:, 0]``, ``ops.relu(self.dense(x))``: one node over the tensors it reads,
+        translated through the op vocabulary (k2t.translate.op_nodes). Names it reads must be tensors of call()
+        or Keras's; ``self.attr`` a value __init__ gives."""
+        walker = self
+        keras_name = self.parser.keras_name
+        inputs: list[TensorNode] = []
+        tensors: list[int] = []
+        constants: dict[int, str] = {}
+        unknown: list[cst.CSTNode] = []
+
+        class Reads(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> bool:
+                if walker.layer_key(call.func) in walker.attributes.layers:
+                    inputs.append(walker.layer_call(call, target))
+                    tensors.append(id(call))
+                    return False
+                return True
+
+            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                attr = _self_attribute(attribute)
+                if attr is not None:
+                    if attr in walker.attributes.constants:
+                        constants[id(attribute)] = repr(walker.attributes.constants[attr])
+                    else:
+                        unknown.append(attribute)
+                elif keras_name(attribute) is None:
+                    attribute.value.visit(self)  # `h.shape`: the tensor, not the attribute's name
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                arg.value.visit(self)  # a keyword is no read
+                return False
+
+            def visit_Name(self, name: cst.Name) -> bool:
+                if name.value in walker.tensors:
+                    inputs.append(walker.tensors[name.value])
+                    tensors.append(id(name))
+                elif keras_name(name) is None and not hasattr(builtins, name.value):
+                    unknown.append(name)
+                return False
+
+            def visit_Lambda(self, _: cst.Lambda) -> bool:
+                unknown.append(node)
+                return False
+
+        node.visit(Reads())
+        if unknown or not inputs:
+            what = self.parser.code(unknown[0]).strip() if unknown else None
+            reason = (
+                f"it reads `{what}`, which is neither a tensor of call() nor a value k2t knows"
+                if what is not None
+                else "it reads no tensor of call()"
+            )
+            raise self.unfollowable(
+                unknown[0] if unknown else node,
+                f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow, nor ops over its tensors ({reason})",
+            )
+        layer = KerasCall(OP_EXPRESSION, (), (), self.parser.pos(node))
+        expression = OpExpression(node, tuple(tensors), constants, keras_name)
+        return self.parser.made(
+            TensorNode(
+                target,
+                self.parser.pos(node),
+                layer,
+                id(node),
+                tuple(inputs),
+                statement=self.line,
+                expression=expression,
+            )
         )
 
     def layer_key(self, func: cst.BaseExpression) -> str | None:

@@ -28,7 +28,7 @@ import ast
 import math
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -287,7 +287,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         else []
     )
     weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
-    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape)
+    sublayers = _translate_sublayers(ctx, parts, sizes, input_shape, weight_shapes)
     output = (
         sublayers.output
         if sublayers is not None and sublayers.output is not None
@@ -369,7 +369,11 @@ class _SublayersOfUse:
 
 
 def _translate_sublayers(
-    ctx: LayerContext, parts: LayerClassParts, sizes: _Sizes, input_shape: tuple
+    ctx: LayerContext,
+    parts: LayerClassParts,
+    sizes: _Sizes,
+    input_shape: tuple,
+    weight_shapes: dict[str, tuple | None] | None = None,
 ) -> _SublayersOfUse | None:
     """The class's sublayers converted for this use (k2t.translate.sublayers); None when it has none."""
     if not parts.sublayers:
@@ -386,6 +390,12 @@ def _translate_sublayers(
         lambda node: _value(node, script),
         lambda node: _pos(script, node),
     )
+    # `ops.matmul(inputs, self.w) + self.b` before a sublayer: the weights' shapes, in the class's terms.
+    translator.weights = {
+        f"self.{attr}": tuple(str(size) if isinstance(size, int) else translator.class_dim(size) for size in shape)
+        for attr, shape in (weight_shapes or {}).items()
+        if shape is not None and all(isinstance(size, (int, str)) for size in shape)
+    }
     output = translator.translate(input_shape)
     result = translator.result
     ctx.helpers.extend(result.helpers)
@@ -402,6 +412,21 @@ def _check_class(parts: LayerClassParts) -> None:
         raise Unsupported(
             "K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos
         )
+    keras_name = import_names(layer_class.script.metadata)
+    for attr, value in parts.attributes.items():
+        items = (
+            [value.elt]
+            if isinstance(value, (cst.ListComp, cst.GeneratorExp))
+            else [e.value for e in value.elements]
+            if isinstance(value, (cst.List, cst.Tuple))
+            else []
+        )
+        if any(isinstance(item, cst.Call) and _creates_layer(item, keras_name) for item in items):
+            message = (
+                f"custom layer {layer_class.name}: `self.{attr}` is a list of layers, which k2t does not translate inside a"
+                " custom layer (it follows a sublayer per attribute, or keras.Sequential([...]) for a stack of them)"
+            )
+            raise Unsupported("K2T103", message, _pos(layer_class.script, value))
     for weight in parts.weights:
         unknown = [key for key in weight.arguments if key not in _ADD_WEIGHT_PARAMETERS]
         if unknown:
@@ -751,6 +776,8 @@ class _TensorShapes:
             return self.attributes.get(_code(node))
         if isinstance(node, cst.UnaryOperation):
             return self.shape(node.expression, names)
+        if isinstance(node, cst.Subscript):
+            return _sliced(self.shape(node.value, names), node.slice)
         if isinstance(node, cst.BinaryOperation):
             left, right = self.shape(node.left, names), self.shape(node.right, names)
             if isinstance(node.operator, cst.MatrixMultiply):
@@ -778,6 +805,8 @@ class _TensorShapes:
             return self._patches(positional, keywords, names)
         if name == "tensorflow.image.extract_patches":
             return self._tf_patches(positional, keywords, names)
+        if name in _CONCATENATE:
+            return self._concatenated(name, positional, keywords, names)
         if name in _MATMUL and len(positional) == 2 and not keywords:
             return _matmul(self.shape(positional[0], names), self.shape(positional[1], names))
         if name in _SHAPE_KEEPING:
@@ -808,6 +837,31 @@ class _TensorShapes:
                 return (*tensor[:index], 1, *tensor[index + 1 :])
             return (*tensor[:index], *tensor[index + 1 :]) if keepdims is False else None
         return None
+
+    def _concatenated(self, name: str, positional: list, keywords: dict, names: dict) -> tuple | None:
+        """``ops.concatenate([a, b], axis=-1)``: the sizes along the axis added, the others the same."""
+        tensors_key, default_axis = _CONCATENATE[name]
+        given = dict(zip((tensors_key, "axis"), positional)) | keywords
+        listed = given.get(tensors_key)
+        axis = _literal(given.get("axis"), default=default_axis)
+        if not isinstance(listed, (cst.List, cst.Tuple)) or not listed.elements:
+            return None
+        shapes = [self.shape(element.value, names) for element in listed.elements]
+        if any(shape is None or not shape for shape in shapes) or len({len(shape) for shape in shapes}) != 1:
+            return None
+        rank = len(shapes[0])
+        if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank or axis % rank == 0:
+            return None  # the batch axis: no shape per sample
+        index = axis % rank
+        if any(shape[:index] + shape[index + 1 :] != shapes[0][:index] + shapes[0][index + 1 :] for shape in shapes):
+            return None
+        total: object = shapes[0][index]
+        try:
+            for shape in shapes[1:]:
+                total = _arithmetic(total, cst.Add(), shape[index])
+        except TypeError:
+            return None  # an open size
+        return (*shapes[0][:index], total, *shapes[0][index + 1 :])
 
     def _reshape(self, positional: list, keywords: dict, names: dict) -> tuple | None:
         """keras.ops.reshape as Keras's symbolic call shapes it (operation_utils.compute_reshape_output_shape): the
@@ -940,6 +994,67 @@ class _Static:
     @property
     def is_number(self) -> bool:
         return not isinstance(self.value, tuple)
+
+
+# Concatenation ops: their list's parameter and the axis they default to.
+_CONCATENATE = {
+    "keras.ops.concatenate": ("xs", 0),
+    "tensorflow.concat": ("values", None),
+    "keras.backend.concatenate": ("tensors", -1),
+}
+
+
+def _sliced(shape: tuple | None, items: Sequence[cst.SubscriptElement]) -> tuple | None:
+    """``t[:, 0]``, ``t[:, 1:3]``, ``t[..., -1]``, ``t[:, None]``: NumPy's basic indexing with literal numbers, which
+    keeps the batch axis whole (a size cut from a size k2t knows only as code is not followed)."""
+    if shape is None or not shape:
+        return None
+    indexes: list[object] = []
+    for item in items:
+        index = item.slice
+        if isinstance(index, cst.Index):
+            value = _literal(index.value)
+            if isinstance(index.value, cst.Ellipsis):
+                value = Ellipsis
+            if not (value is None or value is Ellipsis or isinstance(value, int) and not isinstance(value, bool)):
+                return None
+            indexes.append(value)
+        else:
+            bounds = [_literal(part) for part in (index.lower, index.upper, index.step)]
+            if not all(bound is None or isinstance(bound, int) and not isinstance(bound, bool) for bound in bounds):
+                return None
+            if bounds[2] is not None and bounds[2] <= 0:
+                return None  # torch has no negative step
+            indexes.append(slice(*bounds))
+    if indexes.count(Ellipsis) > 1:
+        return None
+    used = sum(1 for index in indexes if index is not None and index is not Ellipsis)
+    if used > len(shape):
+        return None
+    if Ellipsis in indexes:
+        at = indexes.index(Ellipsis)
+        indexes[at : at + 1] = [slice(None)] * (len(shape) - used)
+    indexes += [slice(None)] * (len(shape) - sum(1 for index in indexes if index is not None))
+    result: list[object] = []
+    axis = 0
+    for index in indexes:
+        if index is None:
+            result.append(1)
+            continue
+        size = shape[axis]
+        if axis == 0 and index != slice(None):
+            return None  # a cut of the batch: no shape per sample
+        if isinstance(index, int):
+            if isinstance(size, int) and not -size <= index < size:
+                return None
+        elif index == slice(None):
+            result.append(size)
+        elif isinstance(size, int):
+            result.append(len(range(*index.indices(size))))
+        else:
+            return None
+        axis += 1
+    return tuple(result)
 
 
 def _broadcast(left: tuple | None, right: tuple | None) -> tuple | None:

@@ -32,6 +32,7 @@ from .model import (
     prune_params,
 )
 from .nested import convert_nested
+from .op_nodes import convert_expression
 from .plan import LayerPlan, ModulePlan
 from .precision import float32_input, has_weights, without_dtype
 from .recurrent import TAKES_INITIAL_STATE
@@ -124,6 +125,17 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             )  # Keras's states carry no mask
             continue
         inputs = [state[id(parent)] for parent in node.inputs]
+        if node.expression is not None:
+            # ops in a subclassed model's call() (k2t.translate.op_nodes): a line of its own, no module
+            template, shape = convert_expression(node, inputs, graph)
+            node_lines = [line.format(*(var for var, _, _ in inputs), out=out) for line in template]
+            codes[id(node)] = NodeCode(None, inputs, template=template)
+            lines.extend(node_lines)
+            segments.append((node, node_lines))
+            state[id(node)] = (out, shape, "keras")
+            masks[id(node)] = None
+            node_plans.append((node, None))
+            continue
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
             merged_mask, mask_lines = merged_masks(
                 layer, [masks.get(id(parent)) for parent in node.inputs], f"{out}_mask"
@@ -278,6 +290,11 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             if fold is not None and layout == "keras":
                 folds[id(node)] = fold
 
+    if spec.creation_order:
+        # A subclassed model's layers in the order its __init__ makes them, as Keras lists them (model.layers).
+        made = {layer_id: index for index, layer_id in enumerate(spec.creation_order)}
+        order = {id(plan): made.get(node.layer_id, len(made)) for node, plan in node_plans if plan is not None}
+        plans.sort(key=lambda plan: order.get(id(plan), len(made)))
     returns = []
     output_mask = None
     for node in graph.outputs:

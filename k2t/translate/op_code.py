@@ -114,6 +114,7 @@ def rewrite_ops(
     device: str | None = None,
     calls: CallRewrite | None = None,
     host_arrays: bool = False,
+    nodes: dict[int, str] | None = None,
 ) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
     Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
@@ -121,8 +122,9 @@ def rewrite_ops(
     ``calls``: the torch code of other calls, rewritten in the same pass so that ops around them and inside
     them compose. ``host_arrays``: code outside any model or function (the script's own lines), where
     TensorFlow's ops take NumPy arrays: each argument a row takes as a tensor is ``torch.as_tensor``-ed,
-    unless it is the result of another op."""
-    transformer = _OpTransformer(keras_name, device, calls, host_arrays)
+    unless it is the result of another op. ``nodes``: code for other nodes by id() (a tensor's name as forward
+    calls it), in place before the ops around them are rewritten."""
+    transformer = _OpTransformer(keras_name, device, calls, host_arrays, nodes)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -141,8 +143,10 @@ class _OpTransformer(cst.CSTTransformer):
         device: str | None = None,
         calls: CallRewrite | None = None,
         host_arrays: bool = False,
+        nodes: dict[int, str] | None = None,
     ):
         self.keras_name = keras_name
+        self.nodes = nodes or {}
         self.device = device
         self.calls = calls
         self.host_arrays = host_arrays
@@ -154,6 +158,8 @@ class _OpTransformer(cst.CSTTransformer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.stack.append(node)
+        if id(node) in self.nodes:
+            return False  # replaced whole
         if isinstance(node, (cst.Name, cst.Attribute)):
             name = self.keras_name(node)
             if name is not None:
@@ -164,6 +170,9 @@ class _OpTransformer(cst.CSTTransformer):
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
         self.stack.pop()
         parent = self.stack[-1] if self.stack else None
+        if id(original_node) in self.nodes:
+            self.op_results.add(id(original_node))  # a tensor of forward, not a host array
+            return self._replace(original_node, self.nodes[id(original_node)], (), "", parent)
         if id(original_node) in self.names and not _is_callee(original_node, parent):
             return self._constant(original_node, updated_node, parent)
         if self.calls is not None and isinstance(original_node, cst.Call) and id(original_node) not in self.tainted:

@@ -175,6 +175,7 @@ class SublayerTranslator:
         ] = {}  # attr -> (input shapes, output shape, template)
         self.marks: dict[str, str | None] = {}
         self.mark_values: dict[str, int] = {}  # the marks whose size k2t knows as a number
+        self.weights: dict[str, tuple] = {}  # `self.w` -> the shape add_weight gives it (the class's terms)
 
     # ------------------------------------------------------------------ values in the class's terms
     def _made(self, attr: str, call: cst.Call) -> _Made:
@@ -433,7 +434,7 @@ class SublayerTranslator:
                 return counted if counted is not None else super().shape(inner, known)
 
         tensors = {name: shape for name, shape in names.items() if not isinstance(shape, _Size)}
-        shape = Shapes(self.keras_name, {}).shape(node, tensors)
+        shape = Shapes(self.keras_name, self.weights).shape(node, tensors)
         for inner in _sublayer_calls(node, self.made):
             self.apply(inner, names)  # converted, though the shape around it is not followed
         return shape
