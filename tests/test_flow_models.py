@@ -432,3 +432,24 @@ def test_an_elif_chain_on_a_known_knob_keeps_the_branch_that_runs_and_warns():
     assert [(d.code, d.line) for d in result.diagnostics] == [("K2T107", 14), ("K2T107", 16)]
     assert "MODEL_TYPE == " not in result.output and "keras" not in result.output.split("class ")[0]
     assert "KerasGRU(" in result.output and "LSTM" not in result.output and "SimpleRNN" not in result.output
+
+
+def test_a_factory_given_the_datas_shape_in_a_loop_over_learning_rates_converts_to_kerass_model(frameworks):
+    """`def build(input_shape): Sequential([Input(shape=input_shape), Dense(...)])`, called as `build(x.shape[1:])`
+    in a loop over learning rates: every call passes one size (x is 2-D), and the rate stays the loop's variable."""
+    case = Case(
+        "def build(input_shape):\n"
+        '    return keras.Sequential([keras.Input(shape=input_shape), layers.Dense(16, activation="relu"), '
+        'layers.Dense(1, activation="sigmoid")])\n\n'
+        "for lr in [1e-3, 1e-2]:\n"
+        "    model = build(x.shape[1:])\n"
+        '    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="binary_crossentropy")\n'
+        "    model.fit(x, y, batch_size=16, epochs=1, verbose=0)\n"
+    )
+    result = k2t.convert_source(case.source(), "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "KerasAdam(model.parameters(), lr=lr," in result.output
+    import keras
+
+    keras.utils.set_random_seed(0)
+    assert torch_layers(result.output) == keras_layers(case.source())

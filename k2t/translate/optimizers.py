@@ -174,8 +174,11 @@ def _options(value: Value) -> _Options:
         if key == "learning_rate" and item.keras_call is not None and item.keras_call.name.startswith(SCHEDULE_MODULE):
             options.schedule = _schedule(item)
         elif key == "learning_rate" and not item.is_literal:
-            message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
-            raise Unsupported("K2T123", message, item.pos)
+            if item.keras_call is not None or item.keras_ref is not None or item.rebound:
+                message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
+                raise Unsupported("K2T123", message, item.pos)
+            # `Adam(learning_rate=lr)` in a loop over rates: the script's expression, where the optimizer is made.
+            options.values[key] = _Code(item.code.strip())
         elif key in options.values and not (key == "weight_decay" and row.keras != "AdamW"):
             options.values[key] = _literal(item, key)
         elif key in _CLIPS or key == "weight_decay":
@@ -251,6 +254,13 @@ def _literal(item: Value, key: str) -> object:
     if not item.is_literal:
         raise Unsupported("K2T121", f"optimizer argument {key}={item.code} must be a literal", item.pos)
     return item.literal
+
+
+class _Code(str):
+    """A value the converted script computes (a learning rate in a variable): written as its code."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _num(v: object) -> str:
