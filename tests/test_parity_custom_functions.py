@@ -107,6 +107,21 @@ def batch_sse(y_true, y_pred):
     return tf.reduce_sum(tf.square(y_pred - y_true)) / batch
 """
 
+# Registered for Keras's saving (and a tf.function loss): the decorators go, the functions stay.
+REGISTERED = """\
+@keras.saving.register_keras_serializable(package="custom")
+class RegisteredBCE(keras.losses.Loss):
+    def call(self, y_true, y_pred):
+        y_pred = ops.clip(y_pred, keras.backend.epsilon(), 1 - keras.backend.epsilon())
+        return ops.mean(-(y_true * ops.log(y_pred) + (1 - y_true) * ops.log(1 - y_pred)), axis=-1)
+
+
+@keras.saving.register_keras_serializable()
+@tf.function
+def registered_mae(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+"""
+
 EXACT = 1e-5
 SIGMOID = 'keras.layers.Dense(1, activation="sigmoid")'
 LINEAR = "keras.layers.Dense(1)"
@@ -134,6 +149,7 @@ CASES = {
     # keras.losses' functions called inside the script's own loss: one value per sample, as Keras returns them.
     "keras_loss_functions_called": (LOSS_FUNCTIONS_CALLED, LINEAR, "regression", "mixed_loss", '["mae"]', ""),
     "keras_bce_function_called": (BCE_FUNCTION_CALLED, SIGMOID, "binary", "bce_plus", '["accuracy"]', ""),
+    "registered_for_saving": (REGISTERED, SIGMOID, "binary", "RegisteredBCE()", "[registered_mae]", ""),
 }
 
 TARGETS_HERE = {**TARGETS, "flat": 'y = x[:, :2].sum(axis=1).astype("float32")'}

@@ -187,6 +187,10 @@ class ScriptFunctions:
         found: list[Todo] = []
         superseded: set[tuple[int, int]] = set()
         for name, definition in self.used.items():
+            dropped = _dropped_decorators(definition, keras_name)
+            for decorator in dropped:
+                bases[id(decorator)] = ""  # ScriptPlan.expressions: "" removes a decorator
+                superseded.add(_pos(positions, decorator.decorator))
             if name in self.loss_classes:
                 base = self.loss_classes[name][1]
                 bases[id(base)] = loss_base
@@ -207,6 +211,8 @@ class ScriptFunctions:
                 ]
                 definition = definition.body
             rewrite = rewrite_ops(definition, keras_name)
+            inside = {id(node) for decorator in dropped for node in _subtree(decorator)}
+            rewrite.problems = [problem for problem in rewrite.problems if id(problem.node) not in inside]
             calls.update(rewrite.replacements)
             set_values = batch_set_value_statements(definition, keras_name) if statements is not None else None
             if set_values is not None:
@@ -319,3 +325,31 @@ def _top_level_bindings(statement: ast.stmt) -> list[str]:
 def _locals(script: KerasScript) -> set[str]:
     """Names that are parameters or locals of some function: a factory argument among them may not be global."""
     return {name for names in script.function_locals.values() for name in names}
+
+
+# Decorators of a loss, metric or function the translation leaves out: Keras's saving registry
+# (torch saves state dicts, not objects by name) and tf.function (torch runs the code as written).
+_DROPPED_DECORATORS = frozenset(
+    {"keras.saving.register_keras_serializable", "keras.utils.register_keras_serializable", "tensorflow.function"}
+)
+
+
+def _dropped_decorators(definition: cst.CSTNode, keras_name) -> list[cst.Decorator]:
+    decorators = getattr(definition, "decorators", ())
+    return [
+        d
+        for d in decorators
+        if keras_name(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) in _DROPPED_DECORATORS
+    ]
+
+
+def _subtree(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            found.append(child)
+            return True
+
+    node.visit(Collect())
+    return found
