@@ -26,6 +26,7 @@ from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
 from .translate.on_batch import feature as on_batch_feature
+from .translate.op_code import AUGMENTED_OPERATORS
 from .translate.plan import ModulePlan
 from .translate.train_step import FIT_STEPS_TEMPLATE
 
@@ -1187,6 +1188,17 @@ class _Rewriter(cst.CSTTransformer):
             self.drop.add(id(original_node))
             return updated_node
         return cst.parse_expression(_in_newline_of(self.script.module, code))
+
+    def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.BaseSmallStatement:
+        if id(original_node) not in self.plan.rebinds:
+            return updated_node
+        # `a *= b` on a tensor: a new tensor, as TensorFlow makes one (k2t.translate.op_code.rebinds)
+        right = updated_node.value
+        if isinstance(right, (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp, cst.Lambda)):
+            right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        operator = AUGMENTED_OPERATORS[type(updated_node.operator)]()
+        value = cst.BinaryOperation(left=updated_node.target, operator=operator, right=right)
+        return cst.Assign(targets=[cst.AssignTarget(target=updated_node.target)], value=value)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         # model.optimizer.learning_rate (plan.calls); self.model.optimizer.learning_rate in a callback class (plan.expressions)

@@ -300,3 +300,86 @@ def test_dropout_sublayer_after_a_matmul_over_the_layer_weights(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+KAGGLE_ATTENTION = """\
+from tensorflow.keras import initializers, regularizers, constraints
+from tensorflow.keras.layers import Layer
+
+
+class Attention(Layer):
+    def __init__(self, step_dim, W_regularizer=None, b_regularizer=None, W_constraint=None, b_constraint=None,
+                 bias=True, **kwargs):
+        self.supports_masking = True
+        self.init = initializers.get("glorot_uniform")
+        self.W_regularizer = regularizers.get(W_regularizer)
+        self.b_regularizer = regularizers.get(b_regularizer)
+        self.W_constraint = constraints.get(W_constraint)
+        self.b_constraint = constraints.get(b_constraint)
+        self.bias = bias
+        self.step_dim = step_dim
+        self.features_dim = 0
+        super(Attention, self).__init__(**kwargs)
+
+    def build(self, input_shape):
+        assert len(input_shape) == 3
+        self.W = self.add_weight(shape=(input_shape[-1],), initializer=self.init, name="{}_W".format(self.name),
+                                 regularizer=self.W_regularizer, constraint=self.W_constraint)
+        self.features_dim = input_shape[-1]
+        if self.bias:
+            self.b = self.add_weight(shape=(input_shape[1],), initializer="zero", name="{}_b".format(self.name),
+                                     regularizer=self.b_regularizer, constraint=self.b_constraint)
+        else:
+            self.b = None
+        self.built = True
+
+    def compute_mask(self, input, input_mask=None):
+        return None
+
+    def call(self, x, mask=None):
+        features_dim = self.features_dim
+        step_dim = self.step_dim
+        eij = K.reshape(K.dot(K.reshape(x, (-1, features_dim)), K.reshape(self.W, (features_dim, 1))), (-1, step_dim))
+        if self.bias:
+            eij += self.b
+        eij = K.tanh(eij)
+        a = K.exp(eij)
+        if mask is not None:
+            a *= K.cast(mask, K.floatx())
+        a /= K.cast(K.sum(a, axis=1, keepdims=True) + K.epsilon(), K.floatx())
+        a = K.expand_dims(a)
+        weighted_input = x * a
+        return K.sum(weighted_input, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0], self.features_dim
+
+
+maxlen = 12
+ids = rng.randint(1, 200, size=(96, maxlen))
+ids[:, 9:] = 0  # padding, masked by the Embedding
+labels = rng.randint(0, 2, size=(96,))
+inp = keras.Input(shape=(maxlen,))
+h = layers.Embedding(200, 8, mask_zero=True)(inp)
+h = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(h)
+h = Attention(maxlen, W_regularizer=keras.regularizers.l2(1e-3))(h)
+h = layers.Dense(8, activation="relu")(h)
+model = keras.Model(inp, layers.Dense(1, activation="sigmoid")(h))
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+model.fit(ids, labels, batch_size=16, epochs=3, verbose=0, validation_split=0.25)
+"""
+
+
+def test_kaggle_attention_layer_with_initializer_getters_a_regularizer_and_the_mask(tmp_path):
+    """The Kaggle kernels' Attention layer as written for Keras 2: its initializer, regularizers and constraints held
+    through keras's getters in __init__, the regularizer passed by the model, `features_dim` set in build() and read
+    by compute_output_shape, the Embedding's mask passed to call() and dropped by compute_mask, and `a *= mask` on
+    tensors (a new tensor, as TensorFlow's `*=` makes: torch's in-place `*=` breaks autograd on exp's output)."""
+    import k2t
+
+    source = case(KAGGLE_ATTENTION)
+    output = k2t.convert_source(source, "attention.py").output
+    assert "a = a * mask.to(torch.float32)" in output and "eij = eij + self.b" in output
+    assert "self.attention(h, mask=h_mask)" in output and "initializers" not in output
+    assert "self.attention.W.square().sum()" in output  # W_regularizer=l2(1e-3), applied by the model
+    assert_parity(source, tmp_path)

@@ -54,6 +54,7 @@ from .model_api import (
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
+from .op_code import rebinds
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
@@ -184,6 +185,8 @@ class ScriptPlan:
     helper_renames: list[tuple[Helper, Helper]] = field(default_factory=list)  # (as given, as renamed) by add_helper
     statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
     after: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added after it
+    # id() of `a *= b` statements in code rewritten from TensorFlow to torch, written `a = a * b` (k2t.translate.op_code.rebinds)
+    rebinds: set[int] = field(default_factory=set)
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
@@ -390,6 +393,8 @@ def translate(script: KerasScript) -> ScriptPlan:
         layer_class for spec, _ in built for layer in _layers_of(spec) for layer_class in _layer_classes(layer)
     ]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
+    for node in [*(layer_class.node for layer_class in dict.fromkeys(used_classes)), *plan.functions.used.values()]:
+        plan.rebinds |= rebinds(node)
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 

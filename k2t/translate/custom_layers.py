@@ -58,9 +58,9 @@ _LAYER_KEYWORDS = frozenset(
 )
 # Methods that serve Keras alone (saving, shape inference): the port has no caller for them.
 _KERAS_ONLY_METHODS = frozenset(
-    {"get_config", "from_config", "compute_output_shape", "get_build_config", "build_from_config"}
+    {"get_config", "from_config", "compute_output_shape", "get_build_config", "build_from_config", "compute_mask"}
 )
-_ADD_WEIGHT_PARAMETERS = ("shape", "initializer", "dtype", "trainable", "name", "regularizer")
+_ADD_WEIGHT_PARAMETERS = ("shape", "initializer", "dtype", "trainable", "name", "regularizer", "constraint")
 _MATMUL = frozenset({"keras.ops.matmul", "tensorflow.matmul", "tensorflow.linalg.matmul", "keras.backend.dot"})
 _SQUEEZE = frozenset({"keras.backend.squeeze", "tensorflow.squeeze", "keras.ops.squeeze"})
 _EXPAND = frozenset({"keras.backend.expand_dims", "tensorflow.expand_dims", "keras.ops.expand_dims"})
@@ -88,6 +88,8 @@ class LayerClassParts:
     attributes: dict[str, cst.BaseExpression]  # `self.units = units` in __init__
     weights: list[Weight] = field(default_factory=list)  # in creation order (__init__, then build)
     sublayers: list[tuple[str, cst.Call]] = field(default_factory=list)  # `self.dense = layers.Dense(8)` in __init__
+    # `self.features_dim = input_shape[-1]` in build: what the attribute holds once Keras has built the layer
+    built_attributes: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
     @property
     def call(self) -> cst.FunctionDef | None:
@@ -135,6 +137,8 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
                 parts.sublayers.append((attr, value))
             elif method == "__init__":
                 parts.attributes[attr] = value
+            elif statement in _body(definition):  # build's own lines (not under an `if`)
+                parts.built_attributes[attr] = value
     return parts
 
 
@@ -274,10 +278,18 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     _check_class(parts)
     ctx.keras_layout()  # the class's axis numbers are Keras's (channels last)
     arguments = _bind_arguments(parts, ctx.layer)
-    constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in arguments)})"
     sizes = _Sizes(ctx, parts, arguments)
+    applied = _getter_parameters(parts)  # applied to the weights here, not passed to the class
+    names = [p.name.value for p in parts.init_params]
+    passed = [
+        (key, value)
+        for index, (key, value) in enumerate(arguments)
+        if (key if key is not None else names[index] if index < len(names) else None) not in applied
+    ]
+    constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in passed)})"
     _record_arguments(layer_class, sizes)
     input_shape = (None, *(_size_of(dim) for dim in ctx.shape))
+    sizes.input_shape = input_shape
     # Keras builds the layer at its first call with the input's shape; the module builds it at once, so
     # that its weights exist before the optimizer is made.
     dims = ", ".join(["None", *("None" if dim is None else dim.code for dim in ctx.shape)])
@@ -297,9 +309,11 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         _refuse_if_needed(ctx, layer_class)
     else:
         ctx.shape = [dim_of(dim) for dim in output[1:]]
-    forward = (
-        f"x = {ctx.self_attr}(x, training=self.training)" if parts.call_reads_training() else f"x = {ctx.self_attr}(x)"
-    )
+    keywords = ["training=self.training"] if parts.call_reads_training() else []
+    mask = _mask_flow(ctx, parts)
+    if mask is not None:
+        keywords.append(f"mask={mask}")
+    forward = f"x = {ctx.self_attr}({', '.join(['x', *keywords])})"
     adds = adds_losses(parts.methods)
     return LayerPlan(
         keras_class=layer_class.name,
@@ -309,12 +323,52 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         forward=[clear_line(ctx.self_attr), forward] if adds else [forward],
         added_losses=[added_total(ctx.self_attr)] if adds else [],
         weights="custom",
-        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)]
+        regularizers=[
+            term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr, sizes)
+        ]
         + (sublayers.regularizers if sublayers is not None else []),
         params=_count(weight_shapes.values(), sublayers.params if sublayers is not None else 0),
         sublayers=sublayers.transfers if sublayers is not None else [],
         inner=sublayers.plans if sublayers is not None else [],
     )
+
+
+def _mask_flow(ctx: LayerContext, parts: LayerClassParts) -> str | None:
+    """Keras's mask at a custom layer on a masked sequence: the mask Keras passes to a ``call(self, x, mask=None)``
+    (the variable given to the module's call; None when it takes none), and the output's mask in ``ctx.mask``: none
+    where ``compute_mask`` returns None, the input's where the layer says ``self.supports_masking = True`` and keeps
+    Keras's compute_mask, else none (Keras drops a mask at a layer that does not support masking)."""
+    flow = ctx.mask
+    if flow.given is None:
+        return None
+    call = parts.call
+    takes_mask = call is not None and any(
+        p.name.value == "mask" for p in [*call.params.params, *call.params.kwonly_params]
+    )
+    given = flow.take()
+    computed = parts.methods.get("compute_mask")
+    if computed is not None:
+        body = _body(computed)
+        returns_none = (
+            len(body) == 1
+            and isinstance(body[0], cst.SimpleStatementLine)
+            and isinstance(body[0].body[0], cst.Return)
+            and (
+                body[0].body[0].value is None
+                or (isinstance(body[0].body[0].value, cst.Name) and body[0].body[0].value.value == "None")
+            )
+        )
+        if not returns_none:
+            message = f"custom layer {parts.layer_class.name}: a compute_mask() other than `return None` on a masked sequence is not translated"
+            raise Unsupported("K2T102", message, _pos(parts.layer_class.script, computed))
+    elif _supports_masking(parts):
+        flow.output = given  # Keras's default compute_mask passes the input's mask on
+    return given if takes_mask else None
+
+
+def _supports_masking(parts: LayerClassParts) -> bool:
+    value = parts.attributes.get("supports_masking")
+    return isinstance(value, cst.Name) and value.value == "True"
 
 
 # The literal values each __init__ parameter of a class receives, over its uses (keras.activations.get(name)).
@@ -491,11 +545,43 @@ def _refuse_if_needed(ctx: LayerContext, layer_class: LayerClass) -> None:
         raise Unsupported("K2T103", message, ctx.layer.pos)
 
 
-def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str) -> list[str]:
-    regularizer = weight.arguments.get("regularizer")
-    if regularizer is None:
+def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str, sizes: _Sizes) -> list[str]:
+    regularizer = _use_value(parts, weight.arguments.get("regularizer"), sizes)
+    constraint = _use_value(parts, weight.arguments.get("constraint"), sizes)
+    if constraint is not None and not (constraint.is_literal and constraint.literal is None):
+        raise Unsupported("K2T102", f"add_weight(constraint={constraint.code}) is not translated", constraint.pos)
+    if regularizer is None or (regularizer.is_literal and regularizer.literal is None):
         return []
-    return regularizer_terms(_value(regularizer, parts.layer_class.script), f"{owner}.{weight.attr}")
+    return regularizer_terms(regularizer, f"{owner}.{weight.attr}")
+
+
+def _use_value(parts: LayerClassParts, node: cst.BaseExpression | None, sizes: _Sizes) -> Value | None:
+    """An add_weight argument for one use of the layer: through __init__'s attributes and Keras's getters to the
+    argument the use passes for an __init__ parameter (``Attention(maxlen, W_regularizer=l2(1e-4))``) or its default."""
+    node = _resolved(parts, node, follow_parameters=False)
+    if node is None:
+        return None
+    param = _init_param(parts, node.value) if isinstance(node, cst.Name) else None
+    if param is not None:
+        given = sizes.arguments.get(param.name.value)
+        if given is not None:
+            return given
+        node = param.default
+        if node is None:
+            return None
+    return _value(node, parts.layer_class.script)
+
+
+def _getter_parameters(parts: LayerClassParts) -> set[str]:
+    """__init__ parameters read only as a getter's argument (``regularizers.get(W_regularizer)``): the translation
+    applies them to the weights (their regularizer terms) and does not pass them to the module's class."""
+    found: set[str] = set()
+    for statement in _getter_attributes(parts).values():
+        call = _self_assignment(statement)[1]
+        argument = call.args[0].value if isinstance(call, cst.Call) and call.args else None
+        if isinstance(argument, cst.Name) and _init_param(parts, argument.value) is not None:
+            found.add(argument.value)
+    return found
 
 
 def _count(shapes, sublayers: int | None = 0) -> int | None:
@@ -540,6 +626,7 @@ class _Sizes:
         self.arguments.update((key, value) for key, value in arguments if key is not None)
         self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
         self._shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None
+        self.input_shape: tuple | None = None  # the layer's input shape (batch None), for what build() sets
 
     def shape(
         self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None
@@ -587,6 +674,16 @@ class _Sizes:
                     items.append(self._evaluate(element.value, names))
             return tuple(_known(item) for item in items)
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            built = self.parts.built_attributes.get(node.attr.value)
+            build = self.parts.methods.get("build")
+            if (
+                built is not None
+                and build is not None
+                and self.input_shape is not None
+                and len(build.params.params) > 1
+            ):
+                # set by build(self, input_shape), which Keras runs before anything reads the shapes
+                return self._evaluate(built, {build.params.params[1].name.value: self.input_shape})
             expression = self.parts.attributes.get(node.attr.value)
             if expression is None:
                 raise KeyError(node.attr.value)
@@ -1128,6 +1225,10 @@ def rewrite_layer_classes(
             ):
                 expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
                 superseded.append(_range(positions, decorator))
+        getters = [_range(positions, statement) for statement in _getter_attributes(parts).values()]
+        for statement in _getter_attributes(parts).values():
+            statements[id(statement)] = []  # read only by add_weight, whose lines use the value
+        superseded.extend(getters)
         for name, method in parts.methods.items():
             if name in _KERAS_ONLY_METHODS:
                 statements[id(method)] = []
@@ -1148,9 +1249,11 @@ def rewrite_layer_classes(
             superseded.extend(_range(positions, node) for node in rewrite.handled)
             # An add_weight statement is replaced as a whole (its initializer and regularizer are no ops), and so
             # is a sublayer's (its torch constructor, k2t.translate.sublayers).
-            replaced = [_range(positions, weight.statement) for weight in parts.weights] + [
-                _range(positions, s) for s in seeds
-            ]
+            replaced = (
+                [_range(positions, weight.statement) for weight in parts.weights]
+                + [_range(positions, s) for s in seeds]
+                + getters
+            )
             if sublayers is not None:
                 replaced += [_range(positions, statement) for statement in _sublayer_statements(parts, sublayers)]
                 superseded += replaced
@@ -1215,10 +1318,84 @@ def _rewrite_super_calls(method: cst.FunctionDef, calls: dict[int, str], stateme
             statements[id(statement)] = []  # Keras's Layer.build only marks the layer built
 
 
+# Keras 2's way of holding a layer's initializer, regularizer and constraint in __init__ (the Kaggle attention layer:
+# `self.init = initializers.get("glorot_uniform")`, `self.W_regularizer = regularizers.get(W_regularizer)`).
+_GETTERS = frozenset({"keras.initializers.get", "keras.regularizers.get", "keras.constraints.get"})
+
+
+def _resolved(
+    parts: LayerClassParts, node: cst.BaseExpression | None, follow_parameters: bool = True
+) -> cst.BaseExpression | None:
+    """An add_weight argument as the value it holds: ``self.init`` -> what __init__ assigns it, a getter's
+    argument (``initializers.get("glorot_uniform")`` -> ``"glorot_uniform"``), an __init__ parameter -> its default."""
+    keras_name = import_names(parts.layer_class.script.metadata)
+    for _ in range(4):
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+            and node.attr.value in parts.attributes
+        ):
+            node = parts.attributes[node.attr.value]
+        elif (
+            isinstance(node, cst.Call)
+            and keras_name(node.func) in _GETTERS
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+        ):
+            node = node.args[0].value
+        elif (
+            follow_parameters
+            and isinstance(node, cst.Name)
+            and (param := _init_param(parts, node.value)) is not None
+            and param.default is not None
+        ):
+            node = param.default
+        else:
+            break
+    return node
+
+
+def _init_param(parts: LayerClassParts, name: str) -> cst.Param | None:
+    return next((param for param in parts.init_params if param.name.value == name), None)
+
+
+def _getter_attributes(parts: LayerClassParts) -> dict[str, cst.CSTNode]:
+    """``self.W_regularizer = regularizers.get(W_regularizer)`` in __init__: attribute -> its statement, for the
+    attributes only add_weight's arguments read (their statements go: the weights' lines use the values)."""
+    keras_name = import_names(parts.layer_class.script.metadata)
+    init = parts.methods.get("__init__")
+    found: dict[str, cst.CSTNode] = {}
+    for statement in _body(init) if init is not None else ():
+        assigned = _self_assignment(statement)
+        if assigned is not None and isinstance(assigned[1], cst.Call) and keras_name(assigned[1].func) in _GETTERS:
+            found[assigned[0]] = statement
+    if not found:
+        return found
+    weight_arguments = {id(node) for weight in parts.weights for node in weight.arguments.values()}
+    reads: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == "self" and id(node) not in weight_arguments:
+                reads.add(node.attr.value)
+            return True
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+            return False  # `self.init = ...` writes it
+
+    for method in parts.methods.values():
+        method.visit(Reads())
+    return {attr: statement for attr, statement in found.items() if attr not in reads}
+
+
 def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName) -> list[str]:
     """``self.w = self.add_weight(...)`` as an nn.Parameter of that shape, initialised as Keras does."""
     script = parts.layer_class.script
-    arguments = weight.arguments
+    arguments = {key: _resolved(parts, node) for key, node in weight.arguments.items()}
+    constraint = arguments.pop("constraint", None)
+    if constraint is not None and _literal(constraint, default=...) is not None:
+        raise Unsupported("K2T102", "add_weight(constraint=...) is not translated", _pos(script, constraint))
     shape_node = arguments["shape"]
     rewrite = rewrite_ops(shape_node, keras_name)
     if rewrite.problems:

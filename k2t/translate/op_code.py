@@ -333,3 +333,32 @@ class _Replacer(cst.CSTTransformer):
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
         code = self.replacements.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(code)
+
+
+def rebinds(node: cst.CSTNode) -> set[int]:
+    """id() of the augmented assignments to a name under ``node`` (``a *= mask``), which the emitter writes
+    ``a = a * mask``: a TensorFlow tensor is immutable, so ``*=`` makes a new one and leaves the old one to
+    whatever else holds it (autograd's saved output of ``exp``, a name bound to it before); torch's ``*=`` would
+    change the tensor in place (autograd refuses, or an alias changes). For numbers both are the same."""
+    found: set[int] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.target, cst.Name) and type(node.operator) in AUGMENTED_OPERATORS:
+                found.add(id(node))
+
+    node.visit(Finder())
+    return found
+
+
+# `a op= b` -> the binary operator of `a = a op b`.
+AUGMENTED_OPERATORS: dict[type, type] = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
+    cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+}
