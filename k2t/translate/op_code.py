@@ -106,6 +106,8 @@ def _dotted(node: cst.CSTNode) -> bool:
 
 # Another rewrite of a call that is no op (a custom layer's sublayer call): (original, updated) -> torch code or None.
 CallRewrite = Callable[[cst.Call, cst.Call], "str | None"]
+# Whether an argument, as written, holds a torch tensor whatever the script feeds it (a model's output).
+KnownTensor = Callable[[cst.BaseExpression], bool]
 
 
 def rewrite_ops(
@@ -114,6 +116,8 @@ def rewrite_ops(
     device: str | None = None,
     calls: CallRewrite | None = None,
     host_arrays: bool = False,
+    arrays_device: str | None = None,
+    known_tensor: KnownTensor | None = None,
 ) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
     Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
@@ -121,8 +125,10 @@ def rewrite_ops(
     ``calls``: the torch code of other calls, rewritten in the same pass so that ops around them and inside
     them compose. ``host_arrays``: code outside any model or function (the script's own lines), where
     TensorFlow's ops take NumPy arrays: each argument a row takes as a tensor is ``torch.as_tensor``-ed,
-    unless it is the result of another op."""
-    transformer = _OpTransformer(keras_name, device, calls, host_arrays)
+    unless it is the result of another op. ``arrays_device``: with ``host_arrays``, where those arguments go (a
+    training step's, whose batches meet the model's outputs: ``device``); ``known_tensor``: which written arguments
+    are torch tensors already (a model's output in a training step), left as they are."""
+    transformer = _OpTransformer(keras_name, device, calls, host_arrays, arrays_device, known_tensor)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -141,11 +147,15 @@ class _OpTransformer(cst.CSTTransformer):
         device: str | None = None,
         calls: CallRewrite | None = None,
         host_arrays: bool = False,
+        arrays_device: str | None = None,
+        known_tensor: KnownTensor | None = None,
     ):
         self.keras_name = keras_name
         self.device = device
         self.calls = calls
         self.host_arrays = host_arrays
+        self.arrays_device = arrays_device
+        self.known_tensor = known_tensor
         self.op_results: set[int] = set()  # id() of original calls an op row translated: torch tensors already
         self.rewrite = OpRewrite()
         self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
@@ -232,6 +242,8 @@ class _OpTransformer(cst.CSTTransformer):
                     self._tensor(old.value, new.value, first=True) for old, new in zip(written.elements, value.elements)
                 ]
                 return f"[{', '.join(elements)}]"
+            if self.arrays_device is not None:
+                return f"[torch.as_tensor(item, device={self.arrays_device}) for item in {_code(value)}]"
             return f"list(map(torch.as_tensor, {_code(value)}))"  # a list held in a variable
         if param.name in TENSOR_PARAMETERS:
             return self._tensor(written, value, first=param is OPS[name].params[0])
@@ -239,10 +251,12 @@ class _OpTransformer(cst.CSTTransformer):
 
     def _tensor(self, written: cst.BaseExpression, value: cst.BaseExpression, first: bool) -> str:
         text = _code(value)
-        if id(written) in self.op_results:
+        if id(written) in self.op_results or (self.known_tensor is not None and self.known_tensor(written)):
             return text
         if not first and _is_number(text):
             return text  # `tf.maximum(preds, 0.5)`: torch takes a number beside a tensor
+        if self.arrays_device is not None:
+            return f"torch.as_tensor({text}, device={self.arrays_device})"
         return f"torch.as_tensor({text})"
 
     def _replace(self, original: cst.CSTNode, code: str, imports, note: str, parent) -> cst.CSTNode:
