@@ -2,6 +2,7 @@
 
 import textwrap
 
+import numpy as np
 import pytest
 from unwrapped import unwrapped
 
@@ -295,3 +296,43 @@ def test_the_models_weights_in_a_step_loss_stay_a_located_todo():
     )
     assert ("K2T140", 17) in _codes(result)
     assert "tf.add_n([tf.nn.l2_loss(w) for w in model.trainable_weights])" in result.output
+
+
+NUMPY_BATCHES = """\
+import numpy as np
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.Input((6,)), tf.keras.layers.Dense(4, activation="relu"), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.RMSprop(learning_rate=1e-3)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    err = y_true - y_pred
+    small = tf.abs(err) <= delta
+    return tf.reduce_mean(tf.where(small, 0.5 * tf.square(err), delta * (tf.abs(err) - 0.5 * delta)))
+
+
+x = np.random.rand(40, 6).astype("float32")
+y = np.random.rand(40, 1).astype("float32")
+for i in range(0, len(x), 16):
+    xb, yb = x[i : i + 16], y[i : i + 16]
+    with tf.GradientTape() as tape:
+        pred = model(xb, training=True)
+        loss = huber(yb, pred) + tf.reduce_mean(tf.square(yb - pred))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+result = float(huber(y, model.predict(x, verbose=0)))
+"""
+
+
+def test_numpy_batches_meet_the_models_outputs_as_tensors_on_its_device():
+    """NumPy's array minus torch's tensor is a TypeError (TensorFlow's tensor takes the array): a batch handed to a
+    function the step calls, or beside a model output in an op, goes to the device first."""
+    result = k2t.convert_source(NUMPY_BATCHES, "loop.py")
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    output = unwrapped(result.output)
+    assert "loss = huber(torch.as_tensor(yb, device=device), pred) + torch.mean(torch.square(torch.as_tensor(yb, device=device) - pred))" in output
+    assert "result = float(huber(y, predict(model, x, verbose=0)))" in output  # NumPy arrays both: as written
+    namespace: dict = {}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
+    assert np.isfinite(namespace["result"])

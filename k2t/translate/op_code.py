@@ -137,7 +137,7 @@ def rewrite_ops(
 
 def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
     """``node`` with the rewrite applied, as the emitter applies it (for tests and for code built from it)."""
-    return node.visit(_Replacer(rewrite.replacements))
+    return node.visit(CallReplacer(rewrite.replacements))
 
 
 class _OpTransformer(cst.CSTTransformer):
@@ -184,7 +184,25 @@ class _OpTransformer(cst.CSTTransformer):
                 return self._replace(original_node, code, (), "", parent)
         if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
             return self._call(original_node, updated_node, parent)
+        if isinstance(original_node, cst.BinaryOperation) and self.arrays_device is not None:
+            return self._operands(original_node, updated_node)
         return updated_node
+
+    def _operands(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> cst.BaseExpression:
+        """``yb - pred`` in a training step's op: NumPy's array minus torch's tensor is a TypeError (TensorFlow's
+        tensor takes the array), so the operand that is not known to be a tensor goes to the device."""
+        if self.known_tensor is None or isinstance(original.operator, cst.MatrixMultiply):
+            return updated
+        sides = (original.left, original.right)
+        known = [self.known_tensor(side) or id(side) in self.op_results for side in sides]
+        if known.count(True) != 1:
+            return updated
+        other = sides[known.index(False)]
+        text = _code(other)
+        if not isinstance(other, (cst.Name, cst.Subscript, cst.Attribute)) or _is_number(text):
+            return updated
+        wrapped = cst.parse_expression(f"torch.as_tensor({text}, device={self.arrays_device})")
+        return updated.with_changes(**{"left" if other is original.left else "right": wrapped})
 
     def _constant(self, original: cst.CSTNode, updated: cst.CSTNode, parent: cst.CSTNode | None) -> cst.CSTNode:
         name = self.names[id(original)]
@@ -331,7 +349,9 @@ def _outermost(root: cst.CSTNode, replacements: dict[int, str]) -> dict[int, str
     return kept
 
 
-class _Replacer(cst.CSTTransformer):
+class CallReplacer(cst.CSTTransformer):
+    """The nodes of ``replacements`` (id() of the original node -> code) replaced by their code."""
+
     def __init__(self, replacements: dict[int, str]):
         self.replacements = replacements
 

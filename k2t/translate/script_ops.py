@@ -26,7 +26,7 @@ from ..ops.spec import is_postfix_safe
 from .custom_training import training_step_scopes
 from .helpers import Helper
 from .losses import SAME_RANK
-from .op_code import OpRewrite, import_names, rewrite_ops
+from .op_code import CallReplacer, OpRewrite, import_names, rewrite_ops
 from .string_data import host_string_calls
 
 _OP_CODES = ("K2T100", "K2T150")
@@ -73,11 +73,21 @@ def translate_script_ops(script: KerasScript, plan) -> None:
             plan.calls[id(node)] = code
     device = plan.name("device")
     steps = {scope.name.value for scope in scopes if isinstance(scope, cst.FunctionDef)}
+    operands = {scope.name.value: _operand_parameters(scope) for scope in scopes if isinstance(scope, cst.FunctionDef)}
     for scope in scopes:
         tensors = _step_tensors(scope, script, plan, keras_name, steps)
         for line in _lines_of(scope):
+            _step_arguments(line, script, plan, operands, tensors, device)
             rewrite = _rewrite_line(
-                line, script, plan, keras_name, positions, host_arrays=True, arrays_device=device, known_tensor=tensors
+                line,
+                script,
+                plan,
+                keras_name,
+                positions,
+                device=device,
+                host_arrays=True,
+                arrays_device=device,
+                known_tensor=tensors,
             )
             if rewrite is None:
                 continue
@@ -434,3 +444,49 @@ def _numpy_read(line: cst.CSTNode, node: cst.CSTNode) -> cst.Call | None:
 
     line.visit(Finder())
     return found[0] if found else None
+
+
+def _operand_parameters(function: cst.FunctionDef) -> list[tuple[int, str]]:
+    """The (position, name) of the parameters the function uses as an operand of arithmetic (``y_true - y_pred``)."""
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            names.update(side.value for side in (node.left, node.right) if isinstance(side, cst.Name))
+
+    function.body.visit(Finder())
+    return [
+        (index, param.name.value) for index, param in enumerate(function.params.params) if param.name.value in names
+    ]
+
+
+def _step_arguments(line, script: KerasScript, plan, operands: dict, tensors, device: str) -> None:
+    """``huber(yb, pred)`` where ``huber`` computes ``y_true - y_pred``: a step (or a function it calls) computes
+    with its arguments as TensorFlow's tensors, and NumPy's array minus torch's tensor is a TypeError; each such
+    argument not known to be a tensor (nor a literal) goes to the device, as ``tf.function`` converts it."""
+    if _skipped(line, script, plan) is not None:
+        return
+    empty = cst.Module(body=[])
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if not isinstance(call.func, cst.Name) or call.func.value not in operands or id(call) in plan.calls:
+                return
+            if any(arg.star for arg in call.args):
+                return
+            computed = operands[call.func.value]
+            arguments, changed = [], False
+            for index, arg in enumerate(call.args):
+                text = empty.code_for_node(arg.value.visit(CallReplacer(plan.calls)))  # `predict(...)` inside
+                used = any(
+                    (arg.keyword is None and index == position)
+                    or (arg.keyword is not None and arg.keyword.value == name)
+                    for position, name in computed
+                )
+                if used and isinstance(arg.value, (cst.Name, cst.Subscript, cst.Attribute)) and not tensors(arg.value):
+                    text, changed = f"torch.as_tensor({text}, device={device})", True
+                arguments.append(f"{arg.keyword.value}={text}" if arg.keyword is not None else text)
+            if changed:
+                plan.calls[id(call)] = f"{call.func.value}({', '.join(arguments)})"
+
+    line.visit(Finder())
