@@ -2,6 +2,7 @@
 
 import textwrap
 
+import numpy as np
 import pytest
 from unwrapped import unwrapped
 
@@ -227,3 +228,111 @@ def test_a_tape_used_for_more_than_its_gradient_stays_with_a_todo():
     found = [d for d in result.diagnostics if d.code == "K2T150" and d.line == 21]
     assert found and "the tape `tape` is used other than by `tape.gradient(...)` (line 18)" in found[0].message, _codes(result)
     assert "with tf.GradientTape() as tape:\n        tape.watch(x)\n" in result.output  # kept: no NameError on `tape`
+
+
+def test_tensorflow_and_keras_ops_in_the_step_and_in_the_functions_it_calls_become_torch():
+    result = _convert(
+        """
+        def smoothed(onehot, logits):
+            return keras.ops.mean(tf.nn.softmax_cross_entropy_with_logits(labels=onehot * 0.9 + 0.1 / 3, logits=logits))
+
+        @tf.function
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss_value = smoothed(tf.one_hot(y, 3), logits) + 0.01 * tf.reduce_mean(tf.square(logits))
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            return loss_value, tf.math.log(tf.nn.softmax(logits))
+
+        for epoch in range(2):
+            loss_value, log_probs = train_step(x_train, y_train)
+            print(tf.reduce_mean(log_probs).numpy(), float(tf.cast(loss_value, tf.float32)))
+        """
+    )
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    output = unwrapped(result.output)
+    # A model's output is a tensor on its device already; a batch (NumPy's, or the dataset's on the host) goes there.
+    assert "loss_value = smoothed(F.one_hot(torch.as_tensor(y, device=device).long(), 3).to(torch.float32), logits) + 0.01 * torch.mean(torch.square(logits))" in output
+    assert "return loss_value, torch.log(F.softmax(logits, dim=-1))" in output
+    assert "F.log_softmax(torch.as_tensor(logits, device=device), dim=-1)" in output  # the called function's parameter
+    # What the step returns keeps its gradients: read as TensorFlow's value, it is detached and brought to the host.
+    assert "print(torch.mean(log_probs).detach().cpu().numpy(), float(loss_value.to(torch.float32)))" in output
+    assert "tf." not in result.output and "keras." not in result.output
+
+
+def test_an_op_outside_the_vocabulary_in_the_step_is_a_located_todo_and_its_line_stays_as_written():
+    result = _convert(
+        """
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss_value = loss_fn(y, logits) + 0.1 * tf.reduce_mean(tf.math.bincount(y))
+                other = tf.reduce_mean(tf.square(logits))
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            return loss_value
+        """
+    )
+    assert ("K2T150", 17) in _codes(result)
+    [bincount] = [d for d in result.diagnostics if "tensorflow.math.bincount" in d.message]
+    assert (bincount.line, bincount.column) == (17, 64)
+    assert "+ 0.1 * tf.reduce_mean(tf.math.bincount(y))" in unwrapped(result.output)
+    assert "other = torch.mean(torch.square(logits))" in result.output  # the next line is all vocabulary
+
+
+def test_the_models_weights_in_a_step_loss_stay_a_located_todo():
+    """``model.trainable_weights`` is Keras's list of variables (kernels as (in, out)); torch's parameters are
+    another list, so an L2 term over it is not translated."""
+    result = _convert(
+        """
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss_value = loss_fn(y, logits) + 0.01 * tf.add_n([tf.nn.l2_loss(w) for w in model.trainable_weights])
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        """
+    )
+    assert ("K2T140", 17) in _codes(result)
+    assert "tf.add_n([tf.nn.l2_loss(w) for w in model.trainable_weights])" in result.output
+
+
+NUMPY_BATCHES = """\
+import numpy as np
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.Input((6,)), tf.keras.layers.Dense(4, activation="relu"), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.RMSprop(learning_rate=1e-3)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    err = y_true - y_pred
+    small = tf.abs(err) <= delta
+    return tf.reduce_mean(tf.where(small, 0.5 * tf.square(err), delta * (tf.abs(err) - 0.5 * delta)))
+
+
+x = np.random.rand(40, 6).astype("float32")
+y = np.random.rand(40, 1).astype("float32")
+for i in range(0, len(x), 16):
+    xb, yb = x[i : i + 16], y[i : i + 16]
+    with tf.GradientTape() as tape:
+        pred = model(xb, training=True)
+        loss = huber(yb, pred) + tf.reduce_mean(tf.square(yb - pred))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+result = float(huber(y, model.predict(x, verbose=0)))
+"""
+
+
+def test_numpy_batches_meet_the_models_outputs_as_tensors_on_its_device():
+    """NumPy's array minus torch's tensor is a TypeError (TensorFlow's tensor takes the array): a batch handed to a
+    function the step calls, or beside a model output in an op, goes to the device first."""
+    result = k2t.convert_source(NUMPY_BATCHES, "loop.py")
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    output = unwrapped(result.output)
+    assert "loss = huber(torch.as_tensor(yb, device=device), pred) + torch.mean(torch.square(torch.as_tensor(yb, device=device) - pred))" in output
+    assert "result = float(huber(y, predict(model, x, verbose=0)))" in output  # NumPy arrays both: as written
+    namespace: dict = {}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
+    assert np.isfinite(namespace["result"])

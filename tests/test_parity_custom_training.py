@@ -122,3 +122,58 @@ def test_a_loop_over_numpy_slices_with_clipped_gradients_sgd_momentum_mse_and_me
     for name in ("final_mae", "final_rmse", "mean_loss"):
         assert torch_side[name] == pytest.approx(keras_side[name], rel=1e-4), name
     assert keras_side["mean_loss"] == pytest.approx(np.mean(keras_side["step_losses"]), rel=1e-5)
+
+
+LOOP_WITH_TF_OPS = """
+import numpy as np
+import keras
+import tensorflow as tf
+
+rng = np.random.default_rng(5)
+x = rng.normal(size=(64, 5)).astype("float32")
+labels = np.argmax(x[:, :3] + 0.5 * x[:, 3:4], axis=1)  # learnable
+
+model = keras.Sequential([keras.Input(shape=(5,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3)])
+optimizer = keras.optimizers.Adam(learning_rate=0.03)
+
+
+def smoothed_loss(onehot, logits):
+    soft = onehot * 0.9 + 0.1 / 3
+    per_example = tf.nn.softmax_cross_entropy_with_logits(labels=soft, logits=logits)
+    return keras.ops.mean(per_example)
+
+
+@tf.function
+def train_step(xb, yb):
+    with tf.GradientTape() as tape:
+        logits = model(xb, training=True)
+        penalty = tf.reduce_mean(tf.square(logits))
+        loss = smoothed_loss(tf.one_hot(yb, 3), logits) + 0.01 * penalty
+    grads = tape.gradient(loss, model.trainable_weights)
+    optimizer.apply_gradients(zip(grads, model.trainable_weights))
+    return loss, logits
+
+
+step_losses, accuracies, log_probs = [], [], []
+for epoch in range(3):
+    for start in range(0, len(x), 16):
+        xb, yb = x[start : start + 16], labels[start : start + 16]
+        loss, logits = train_step(xb, yb)
+        step_losses.append(float(loss))
+        for_labels = tf.cast(yb, tf.int64)
+        acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, axis=1), for_labels), tf.float32))
+        accuracies.append(float(acc))
+        log_probs.append(tf.reduce_mean(tf.math.log(tf.reduce_max(tf.nn.softmax(logits), axis=1))).numpy())
+"""
+
+
+def test_a_step_whose_loss_is_written_with_tensorflow_ops_trains_as_keras_does(tmp_path):
+    """The op vocabulary inside the step, in a function the step calls, and after it on the step's outputs:
+    tf.nn.softmax_cross_entropy_with_logits, keras.ops.mean, tf.one_hot, tf.reduce_mean(tf.square(...)),
+    tf.cast, tf.math.log. The batches are NumPy slices, which TensorFlow's ops take as they are."""
+    keras_side, torch_side = _run_both(LOOP_WITH_TF_OPS, tmp_path)
+    assert len(torch_side["step_losses"]) == 3 * 4
+    np.testing.assert_allclose(torch_side["step_losses"], keras_side["step_losses"], rtol=LOSS_RTOL, atol=1e-6)
+    assert keras_side["step_losses"][-1] < 0.9 * keras_side["step_losses"][0]  # it learns
+    np.testing.assert_allclose(torch_side["accuracies"], keras_side["accuracies"], atol=1e-6)
+    np.testing.assert_allclose(torch_side["log_probs"], keras_side["log_probs"], rtol=LOSS_RTOL)

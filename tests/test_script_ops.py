@@ -114,6 +114,23 @@ def test_loss_of_predictions_is_kept_not_taken_for_a_compile_argument() -> None:
     assert "loss = mean_squared_error(y_reg, preds_reg).numpy()" in converted.output
 
 
+def test_a_predict_inside_an_op_read_with_numpy_is_translated() -> None:
+    """``tf.reduce_mean(model.predict(x)).numpy()``: libcst names the chain ``tensorflow.reduce_mean.numpy``;
+    the parser took all of it for one untranslated name and never saw the predict() inside, which the op
+    rewrite then kept as ``model.predict(x)`` on a torch module (exit 0, AttributeError at run time)."""
+    source = IMPORTS + """
+x = np.ones((8, 4), dtype="float32")
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+result = tf.reduce_mean(model.predict(x, verbose=0)).numpy()
+"""
+    converted = k2t.convert_source(source)
+    assert converted.diagnostics == (), [d.format() for d in converted.diagnostics]
+    assert "result = torch.mean(torch.as_tensor(predict(model, x, verbose=0))).numpy()" in converted.output
+    namespace: dict = {}
+    exec(compile(converted.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
+    assert isinstance(namespace["result"], np.ndarray) and namespace["result"].shape == ()
+
+
 def test_lines_of_a_training_loop_are_left_to_the_training_loop() -> None:
     """In a loop with a GradientTape, the ops run on the model's outputs (with gradients, on its device),
     where `.numpy()` fails: those lines are no script-level lines on arrays."""

@@ -121,6 +121,13 @@ class _Parser(
         """Canonical name when ``node`` names a Keras or TensorFlow symbol."""
         if not isinstance(node, (cst.Name, cst.Attribute)):
             return None
+        base = node
+        while isinstance(base, cst.Attribute):
+            base = base.value
+        if not isinstance(base, cst.Name):
+            # `tf.reduce_mean(p).numpy`: libcst names it `tensorflow.reduce_mean.numpy`, but it is a method of the
+            # op's result; the op is the name (reporting the whole chain would hide the call's arguments).
+            return None
         names = self.qnames.get(node, set())
         if callable(names):  # libcst computes qualified names lazily
             names = names()

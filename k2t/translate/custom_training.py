@@ -399,3 +399,72 @@ class _Replacer(cst.CSTTransformer):
         # calls a model): the statement is rebuilt here, so their translations must be applied here too.
         replacement = self.replacements.get(id(original_node))
         return updated_node if not replacement else cst.parse_expression(replacement)
+
+
+def training_step_scopes(script: KerasScript, plan: ScriptPlan) -> list[cst.CSTNode]:
+    """Where a translated tape loop computes with tensors: each function holding a translated
+    ``with tf.GradientTape()`` (the step), else the top-level loop holding it; the top-level loops that call
+    such a step; then the script's top-level functions these call by name (``compute_loss(y, logits)``), and
+    those they call. Their ops run on the model's outputs (on its device, with their gradients), as
+    TensorFlow's run on its tensors there."""
+    translated = [tape for tape in script.custom_training.tapes if id(tape) in plan.unwrapped]
+    functions = {
+        statement.name.value: statement for statement in script.module.body if isinstance(statement, cst.FunctionDef)
+    }
+    scopes: list[cst.CSTNode] = []
+    for tape in translated:
+        path = _path_to(script.module, tape)
+        if any(isinstance(node, cst.ClassDef) for node in path):
+            continue  # a method's tape (a model's train_step) is its class's
+        inner = [node for node in path if isinstance(node, cst.FunctionDef)]
+        loops = [node for node in path[1:2] if isinstance(node, (cst.For, cst.While))]  # a top-level loop
+        scope = inner[-1] if inner else (loops[0] if loops else None)
+        if scope is not None and all(scope is not other for other in scopes):
+            scopes.append(scope)
+    steps = {scope.name.value for scope in scopes if isinstance(scope, cst.FunctionDef)}
+    for statement in script.module.body:
+        # The loop that calls a step reads what the step returns: its model's outputs, tensors with gradients.
+        calls_a_step = isinstance(statement, (cst.For, cst.While)) and steps & set(_called_names(statement))
+        if calls_a_step and all(statement is not other for other in scopes):
+            scopes.append(statement)
+    for scope in scopes:  # grows while it is walked: the functions the steps call, transitively
+        for name in _called_names(scope):
+            called = functions.get(name)
+            if called is not None and all(called is not other for other in scopes):
+                scopes.append(called)
+    return scopes
+
+
+def _path_to(module: cst.Module, target: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes from ``module`` down to ``target``'s parent (the module first)."""
+    path: list[cst.CSTNode] = []
+    found: list[cst.CSTNode] = []
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if found:
+                return False
+            if node is target:
+                found.extend(path)
+                return False
+            path.append(node)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if path and path[-1] is original_node:
+                path.pop()
+
+    module.visit(Finder())
+    return found
+
+
+def _called_names(scope: cst.CSTNode) -> list[str]:
+    names: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value not in names:
+                names.append(node.func.value)
+
+    scope.visit(Finder())
+    return names

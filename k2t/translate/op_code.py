@@ -106,6 +106,8 @@ def _dotted(node: cst.CSTNode) -> bool:
 
 # Another rewrite of a call that is no op (a custom layer's sublayer call): (original, updated) -> torch code or None.
 CallRewrite = Callable[[cst.Call, cst.Call], "str | None"]
+# Whether an argument, as written, holds a torch tensor whatever the script feeds it (a model's output).
+KnownTensor = Callable[[cst.BaseExpression], bool]
 
 
 def rewrite_ops(
@@ -115,6 +117,8 @@ def rewrite_ops(
     calls: CallRewrite | None = None,
     host_arrays: bool = False,
     nodes: dict[int, str] | None = None,
+    arrays_device: str | None = None,
+    known_tensor: KnownTensor | None = None,
 ) -> OpRewrite:
     """Rewrite every op call and op constant under ``node``; ``keras_name`` gives the canonical name of a
     Name/Attribute of the script that names a Keras/TensorFlow symbol (None otherwise). ``device``: where
@@ -123,8 +127,10 @@ def rewrite_ops(
     them compose. ``host_arrays``: code outside any model or function (the script's own lines), where
     TensorFlow's ops take NumPy arrays: each argument a row takes as a tensor is ``torch.as_tensor``-ed,
     unless it is the result of another op. ``nodes``: code for other nodes by id() (a tensor's name as forward
-    calls it), in place before the ops around them are rewritten."""
-    transformer = _OpTransformer(keras_name, device, calls, host_arrays, nodes)
+    calls it), in place before the ops around them are rewritten. ``arrays_device``: with ``host_arrays``, where
+    those arguments go (a training step's, whose batches meet the model's outputs: ``device``); ``known_tensor``:
+    which written arguments are torch tensors already (a model's output in a training step), left as they are."""
+    transformer = _OpTransformer(keras_name, device, calls, host_arrays, nodes, arrays_device, known_tensor)
     node.visit(transformer)
     rewrite = transformer.rewrite
     rewrite.replacements = _outermost(node, rewrite.replacements)
@@ -133,7 +139,7 @@ def rewrite_ops(
 
 def apply_rewrite(node: cst.CSTNode, rewrite: OpRewrite) -> cst.CSTNode:
     """``node`` with the rewrite applied, as the emitter applies it (for tests and for code built from it)."""
-    return node.visit(_Replacer(rewrite.replacements))
+    return node.visit(CallReplacer(rewrite.replacements))
 
 
 class _OpTransformer(cst.CSTTransformer):
@@ -144,12 +150,16 @@ class _OpTransformer(cst.CSTTransformer):
         calls: CallRewrite | None = None,
         host_arrays: bool = False,
         nodes: dict[int, str] | None = None,
+        arrays_device: str | None = None,
+        known_tensor: KnownTensor | None = None,
     ):
         self.keras_name = keras_name
         self.nodes = nodes or {}
         self.device = device
         self.calls = calls
         self.host_arrays = host_arrays
+        self.arrays_device = arrays_device
+        self.known_tensor = known_tensor
         self.op_results: set[int] = set()  # id() of original calls an op row translated: torch tensors already
         self.rewrite = OpRewrite()
         self.names: dict[int, str] = {}  # id(name node) -> canonical Keras/TensorFlow name
@@ -183,7 +193,25 @@ class _OpTransformer(cst.CSTTransformer):
                 return self._replace(original_node, code, (), "", parent)
         if isinstance(original_node, cst.Call) and id(original_node.func) in self.names:
             return self._call(original_node, updated_node, parent)
+        if isinstance(original_node, cst.BinaryOperation) and self.arrays_device is not None:
+            return self._operands(original_node, updated_node)
         return updated_node
+
+    def _operands(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> cst.BaseExpression:
+        """``yb - pred`` in a training step's op: NumPy's array minus torch's tensor is a TypeError (TensorFlow's
+        tensor takes the array), so the operand that is not known to be a tensor goes to the device."""
+        if self.known_tensor is None or isinstance(original.operator, cst.MatrixMultiply):
+            return updated
+        sides = (original.left, original.right)
+        known = [self.known_tensor(side) or id(side) in self.op_results for side in sides]
+        if known.count(True) != 1:
+            return updated
+        other = sides[known.index(False)]
+        text = _code(other)
+        if not isinstance(other, (cst.Name, cst.Subscript, cst.Attribute)) or _is_number(text):
+            return updated
+        wrapped = cst.parse_expression(f"torch.as_tensor({text}, device={self.arrays_device})")
+        return updated.with_changes(**{"left" if other is original.left else "right": wrapped})
 
     def _constant(self, original: cst.CSTNode, updated: cst.CSTNode, parent: cst.CSTNode | None) -> cst.CSTNode:
         name = self.names[id(original)]
@@ -241,6 +269,8 @@ class _OpTransformer(cst.CSTTransformer):
                     self._tensor(old.value, new.value, first=True) for old, new in zip(written.elements, value.elements)
                 ]
                 return f"[{', '.join(elements)}]"
+            if self.arrays_device is not None:
+                return f"[torch.as_tensor(item, device={self.arrays_device}) for item in {_code(value)}]"
             return f"list(map(torch.as_tensor, {_code(value)}))"  # a list held in a variable
         if param.name in TENSOR_PARAMETERS:
             return self._tensor(written, value, first=param is OPS[name].params[0])
@@ -248,10 +278,12 @@ class _OpTransformer(cst.CSTTransformer):
 
     def _tensor(self, written: cst.BaseExpression, value: cst.BaseExpression, first: bool) -> str:
         text = _code(value)
-        if id(written) in self.op_results:
+        if id(written) in self.op_results or (self.known_tensor is not None and self.known_tensor(written)):
             return text
         if not first and _is_number(text):
             return text  # `tf.maximum(preds, 0.5)`: torch takes a number beside a tensor
+        if self.arrays_device is not None:
+            return f"torch.as_tensor({text}, device={self.arrays_device})"
         return f"torch.as_tensor({text})"
 
     def _replace(self, original: cst.CSTNode, code: str, imports, note: str, parent) -> cst.CSTNode:
@@ -326,7 +358,9 @@ def _outermost(root: cst.CSTNode, replacements: dict[int, str]) -> dict[int, str
     return kept
 
 
-class _Replacer(cst.CSTTransformer):
+class CallReplacer(cst.CSTTransformer):
+    """The nodes of ``replacements`` (id() of the original node -> code) replaced by their code."""
+
     def __init__(self, replacements: dict[int, str]):
         self.replacements = replacements
 

@@ -23,9 +23,10 @@ from ..diagnostics import Severity
 from ..ir import KerasScript, Todo
 from ..ops import NOT_ONE_TENSOR, OPS, OpError, UnknownOp, translate_op
 from ..ops.spec import is_postfix_safe
+from .custom_training import training_step_scopes
 from .helpers import Helper
 from .losses import SAME_RANK
-from .op_code import import_names, rewrite_ops
+from .op_code import CallReplacer, OpRewrite, import_names, rewrite_ops
 from .string_data import host_string_calls
 
 _OP_CODES = ("K2T100", "K2T150")
@@ -42,54 +43,108 @@ _PREPARATION = {
 
 
 def translate_script_ops(script: KerasScript, plan) -> None:
-    """Rewrite the ops of the script's top-level lines into ``plan.calls``; ``plan.todos`` loses the parser's
-    notes on what was translated and gains the op vocabulary's on what was not. Runs last: a line's other
-    calls (``model.predict(x)``) are already in ``plan.calls``, and the rewrite composes with them."""
+    """Rewrite the ops of the script's top-level lines, and of its GradientTape training steps, into
+    ``plan.calls``; ``plan.todos`` loses the parser's notes on what was translated and gains the op
+    vocabulary's on what was not. Runs last: a line's other calls (``model.predict(x)``, a loss object's) are
+    already in ``plan.calls``, and the rewrite composes with them."""
     keras_name = import_names(script.metadata)
     positions = script.metadata.resolve(PositionProvider)
     read_as_tensors = _tensor_reads(script.module)
-    lines = _top_level_lines(script.module)
+    scopes = training_step_scopes(script, plan)
+    in_steps = {id(line) for scope in scopes for line in _lines_of(scope)}
+    lines = [line for line in _top_level_lines(script.module) if id(line) not in in_steps]
     strings = host_string_calls(script.module, lines, keras_name)  # `tf.constant(["a", "b"])` for a text model
     for line in lines:
-        if id(line) in script.removed or id(line) in script.model_statements or id(line) in plan.statements:
-            continue
-        notes = [todo for todo in plan.todos if todo.statement is line and todo.severity is Severity.ERROR]
-        if id(line) in strings and all(todo.pos == _pos(positions, strings[id(line)][0].func) for todo in notes):
-            _keep_strings(script.module, strings[id(line)], plan)
-            plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
-            continue
-        if not notes or any(todo.code not in _OP_CODES or todo.follows is not None for todo in notes):
-            continue
-        if _replaced_inside(line, plan) or _calls_any(line, keras_name, NOT_ONE_TENSOR):
-            continue  # an argument or a statement replaced by another translation: left as it is
-
-        def other_calls(original: cst.Call, updated: cst.Call) -> str | None:
-            name = keras_name(original.func)
-            if name is not None and name.startswith(_LOSS_PREFIXES) and name in OPS:
-                return _loss_on_arrays(name, updated, plan)
-            return plan.calls.get(id(original))
-
-        rewrite = rewrite_ops(line, keras_name, calls=other_calls, host_arrays=True)
-        handled = {_pos(positions, node) for node in rewrite.handled}
-        unknown = any(
-            isinstance(problem.error, UnknownOp) or id(problem.node) not in _called(line)
-            for problem in rewrite.problems
-        )
-        if unknown or not handled >= {todo.pos for todo in notes}:
-            # No op of the vocabulary (`tf.ConfigProto()`, `tf.float32` alone), or something the parser saw that
-            # the op vocabulary does not answer for: the parser's notes say it (a loss function generated for the
-            # line is then used nowhere, and the emitter leaves it out).
+        if id(line) in strings and _skipped(line, script, plan) is None:
+            notes = _notes(line, plan)
+            if all(todo.pos == _pos(positions, strings[id(line)][0].func) for todo in notes):
+                _keep_strings(script.module, strings[id(line)], plan)
+                plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
+                continue
+        if _calls_any(line, keras_name, NOT_ONE_TENSOR):
+            continue  # a result that is no single tensor: not followed back to NumPy
+        rewrite = _rewrite_line(line, script, plan, keras_name, positions, host_arrays=True)
+        if rewrite is None:
             continue
         before = set(plan.calls)
         for node, code in _outermost_nodes(line, rewrite.replacements):
             if id(node) not in before and not _stays_tensor(line, node, read_as_tensors):
                 code = f"{code if is_postfix_safe(code) else f'({code})'}.numpy()"
             plan.calls[id(node)] = code
-        plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
-        plan.todos += [
-            Todo(line, problem.error.code, problem.error.message, _pos(positions, problem.node))
-            for problem in rewrite.problems
-        ]
+    device = plan.name("device")
+    steps = {scope.name.value for scope in scopes if isinstance(scope, cst.FunctionDef)}
+    operands = {scope.name.value: _operand_parameters(scope) for scope in scopes if isinstance(scope, cst.FunctionDef)}
+    for scope in scopes:
+        tensors = _step_tensors(scope, script, plan, keras_name, steps)
+        for line in _lines_of(scope):
+            _step_arguments(line, script, plan, operands, tensors, device)
+            rewrite = _rewrite_line(
+                line,
+                script,
+                plan,
+                keras_name,
+                positions,
+                device=device,
+                host_arrays=True,
+                arrays_device=device,
+                known_tensor=tensors,
+            )
+            if rewrite is None:
+                continue
+            before = set(plan.calls)
+            for node, code in _outermost_nodes(line, rewrite.replacements):
+                read = _numpy_read(line, node)
+                if read is not None and id(node) not in before:
+                    # TensorFlow's eager value: torch's may require grad and sit on the GPU.
+                    plan.calls[id(read)] = f"{code if is_postfix_safe(code) else f'({code})'}.detach().cpu().numpy()"
+                else:
+                    plan.calls[id(node)] = code
+
+
+def _skipped(line: cst.CSTNode, script: KerasScript, plan) -> str | None:
+    """Why the line is no line for the op rewrite (None: it is one)."""
+    if id(line) in script.removed or id(line) in script.model_statements or id(line) in plan.statements:
+        return "translated whole"
+    return None
+
+
+def _notes(line: cst.CSTNode, plan) -> list[Todo]:
+    return [todo for todo in plan.todos if todo.statement is line and todo.severity is Severity.ERROR]
+
+
+def _rewrite_line(line, script: KerasScript, plan, keras_name, positions, **mode) -> OpRewrite | None:
+    """The op rewrite of one line, its notes replaced by the rewrite's problems; None where the line keeps the
+    parser's notes (something on it is no op of the vocabulary, or another translation replaces a part of it)."""
+    if _skipped(line, script, plan) is not None:
+        return None
+    notes = _notes(line, plan)
+    if not notes or any(todo.code not in _OP_CODES or todo.follows is not None for todo in notes):
+        return None
+    if _replaced_inside(line, plan):
+        return None  # an argument or a statement replaced by another translation: left as it is
+
+    def other_calls(original: cst.Call, updated: cst.Call) -> str | None:
+        name = keras_name(original.func)
+        if name is not None and name.startswith(_LOSS_PREFIXES) and name in OPS:
+            return _loss_on_arrays(name, updated, plan)
+        return plan.calls.get(id(original))
+
+    rewrite = rewrite_ops(line, keras_name, calls=other_calls, **mode)
+    handled = {_pos(positions, node) for node in rewrite.handled}
+    unknown = any(
+        isinstance(problem.error, UnknownOp) or id(problem.node) not in _called(line) for problem in rewrite.problems
+    )
+    if unknown or not handled >= {todo.pos for todo in notes}:
+        # No op of the vocabulary (`tf.ConfigProto()`, `tf.float32` alone), or something the parser saw that
+        # the op vocabulary does not answer for: the parser's notes say it (a loss function generated for the
+        # line is then used nowhere, and the emitter leaves it out).
+        return None
+    plan.todos[:] = [todo for todo in plan.todos if todo not in notes]
+    plan.todos += [
+        Todo(line, problem.error.code, problem.error.message, _pos(positions, problem.node))
+        for problem in rewrite.problems
+    ]
+    return rewrite
 
 
 def _keep_strings(module: cst.Module, found: tuple[cst.Call, str], plan) -> None:
@@ -307,3 +362,131 @@ def _replaced_inside(line: cst.CSTNode, plan) -> bool:
 def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:
     start = positions[node].start
     return (start.line, start.column + 1)
+
+
+def _lines_of(scope: cst.CSTNode) -> list[cst.SimpleStatementLine]:
+    """The simple statements of a training step's function or loop, outside the functions and classes it defines."""
+    lines: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is scope
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            lines.append(node)
+            return False
+
+    scope.visit(Finder())
+    return lines
+
+
+def _step_tensors(scope: cst.CSTNode, script: KerasScript, plan, keras_name, steps: set[str]):
+    """Which arguments of a training step's ops are torch tensors whatever the script feeds the step: an expression
+    reading a model's output, an op's, a loss object's or a step function's result, directly or through the names
+    the step binds to them (``logits = model(x)``, then ``yb - logits``). Any other argument (a batch: NumPy's, or the generated
+    dataset's tensor on the host) is ``torch.as_tensor(..., device=device)``-ed, as TensorFlow converts it."""
+    training = script.custom_training
+    made = {id(call.node) for call in training.model_calls}
+    made |= {
+        id(call.node)
+        for call in training.objects
+        if call.method is None and call.built.name.startswith("keras.losses.")
+    }
+    names: set[str] = set()
+
+    def makes_tensor(node: cst.CSTNode) -> bool:
+        found = False
+
+        class Finder(cst.CSTVisitor):
+            def on_visit(self, inner: cst.CSTNode) -> bool:
+                nonlocal found
+                if isinstance(inner, (cst.Lambda, cst.FunctionDef)):
+                    return False
+                found = found or id(inner) in made or (isinstance(inner, cst.Name) and inner.value in names)
+                if isinstance(inner, cst.Call):
+                    step = isinstance(inner.func, cst.Name) and inner.func.value in steps
+                    found = found or step or keras_name(inner.func) in OPS
+                return not found
+
+        node.visit(Finder())
+        return found
+
+    for _ in range(2):  # a loop's later lines bind names its earlier lines read on the next pass
+        for line in _lines_of(scope):
+            for small in line.body:
+                assigns = isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and small.value is not None
+                if assigns and makes_tensor(small.value):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    names.update(name.value for target in targets for name in _bound_names(target))
+    return makes_tensor
+
+
+def _bound_names(target: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _bound_names(element.value)]
+    return []
+
+
+def _numpy_read(line: cst.CSTNode, node: cst.CSTNode) -> cst.Call | None:
+    """``<node>.numpy()`` on the line: the call of ``.numpy``, else None."""
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.value is node and func.attr.value == "numpy" and not call.args:
+                found.append(call)
+
+    line.visit(Finder())
+    return found[0] if found else None
+
+
+def _operand_parameters(function: cst.FunctionDef) -> list[tuple[int, str]]:
+    """The (position, name) of the parameters the function uses as an operand of arithmetic (``y_true - y_pred``)."""
+    names: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            names.update(side.value for side in (node.left, node.right) if isinstance(side, cst.Name))
+
+    function.body.visit(Finder())
+    return [
+        (index, param.name.value) for index, param in enumerate(function.params.params) if param.name.value in names
+    ]
+
+
+def _step_arguments(line, script: KerasScript, plan, operands: dict, tensors, device: str) -> None:
+    """``huber(yb, pred)`` where ``huber`` computes ``y_true - y_pred``: a step (or a function it calls) computes
+    with its arguments as TensorFlow's tensors, and NumPy's array minus torch's tensor is a TypeError; each such
+    argument not known to be a tensor (nor a literal) goes to the device, as ``tf.function`` converts it."""
+    if _skipped(line, script, plan) is not None:
+        return
+    empty = cst.Module(body=[])
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if not isinstance(call.func, cst.Name) or call.func.value not in operands or id(call) in plan.calls:
+                return
+            if any(arg.star for arg in call.args):
+                return
+            computed = operands[call.func.value]
+            arguments, changed = [], False
+            for index, arg in enumerate(call.args):
+                text = empty.code_for_node(arg.value.visit(CallReplacer(plan.calls)))  # `predict(...)` inside
+                used = any(
+                    (arg.keyword is None and index == position)
+                    or (arg.keyword is not None and arg.keyword.value == name)
+                    for position, name in computed
+                )
+                if used and isinstance(arg.value, (cst.Name, cst.Subscript, cst.Attribute)) and not tensors(arg.value):
+                    text, changed = f"torch.as_tensor({text}, device={device})", True
+                arguments.append(f"{arg.keyword.value}={text}" if arg.keyword is not None else text)
+            if changed:
+                plan.calls[id(call)] = f"{call.func.value}({', '.join(arguments)})"
+
+    line.visit(Finder())
