@@ -1200,9 +1200,21 @@ class _Rewriter(cst.CSTTransformer):
         value = cst.BinaryOperation(left=updated_node.target, operator=operator, right=right)
         return cst.Assign(targets=[cst.AssignTarget(target=updated_node.target)], value=value)
 
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        code = self.plan.operands.get(id(original_node))  # a batch read as a tensor in a training step
+        return updated_node if code is None else cst.parse_expression(code)
+
+    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
+        code = self.plan.operands.get(id(original_node))
+        return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
+
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         # model.optimizer.learning_rate (plan.calls); self.model.optimizer.learning_rate in a callback class (plan.expressions)
-        code = self.plan.calls.get(id(original_node)) or self.plan.expressions.get(id(original_node))
+        code = (
+            self.plan.calls.get(id(original_node))
+            or self.plan.expressions.get(id(original_node))
+            or self.plan.operands.get(id(original_node))
+        )
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
     def leave_ClassDef(

@@ -336,3 +336,36 @@ def test_numpy_batches_meet_the_models_outputs_as_tensors_on_its_device():
     namespace: dict = {}
     exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
     assert np.isfinite(namespace["result"])
+
+
+ERROR_LINE = """\
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = rng.normal(size=(64, 1)).astype("float32")
+model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+optimizer = keras.optimizers.SGD(learning_rate=0.05)
+for epoch in range(2):
+    for start in range(0, 64, 16):
+        xb, yb = x[start:start + 16], y[start:start + 16]
+        with tf.GradientTape() as tape:
+            pred = model(xb, training=True)
+            err = yb - pred
+            loss = tf.reduce_mean(tf.square(err))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+result = float(loss)
+"""
+
+
+def test_a_batch_meeting_the_models_output_on_a_line_without_ops_is_a_tensor_too():
+    # `err = yb - pred` has no op to rewrite; NumPy minus torch would fail at the first step.
+    result = k2t.convert_source(ERROR_LINE, "loop.py")
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    assert "err = torch.as_tensor(yb, device=device) - pred" in result.output
+    namespace: dict = {}
+    exec(compile(result.output, "converted.py", "exec"), namespace)  # noqa: S102 - the test runs generated code
+    assert np.isfinite(namespace["result"])

@@ -187,6 +187,8 @@ class ScriptPlan:
     after: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added after it
     # id() of `a *= b` statements in code rewritten from TensorFlow to torch, written `a = a * b` (k2t.translate.op_code.rebinds)
     rebinds: set[int] = field(default_factory=set)
+    # id() of a name, subscript or attribute read in a training step -> its code as a tensor (k2t.translate.script_ops)
+    operands: dict[int, str] = field(default_factory=dict)
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters

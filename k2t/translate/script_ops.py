@@ -90,6 +90,8 @@ def translate_script_ops(script: KerasScript, plan) -> None:
                 known_tensor=tensors,
             )
             if rewrite is None:
+                if _skipped(line, script, plan) is None and not _notes(line, plan):
+                    _step_operands(line, tensors, device, plan)  # `err = yb - pred`: no op, a batch meets a tensor
                 continue
             before = set(plan.calls)
             for node, code in _outermost_nodes(line, rewrite.replacements):
@@ -488,5 +490,26 @@ def _step_arguments(line, script: KerasScript, plan, operands: dict, tensors, de
                 arguments.append(f"{arg.keyword.value}={text}" if arg.keyword is not None else text)
             if changed:
                 plan.calls[id(call)] = f"{call.func.value}({', '.join(arguments)})"
+
+    line.visit(Finder())
+
+
+def _step_operands(line: cst.CSTNode, tensors, device: str, plan) -> None:
+    """In a training step's line without ops: the operand of an arithmetic operation whose other side is a torch
+    tensor (a model's output), when it is not known to be one (a NumPy batch), goes to the device as a tensor, as
+    TensorFlow's tensor takes the array (``err = yb - pred``); NumPy's array minus torch's tensor is a TypeError."""
+
+    class Finder(cst.CSTVisitor):
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            if isinstance(node.operator, cst.MatrixMultiply):
+                return
+            sides = (node.left, node.right)
+            known = [bool(tensors(side)) for side in sides]
+            if known.count(True) != 1:
+                return
+            other = sides[known.index(False)]
+            if isinstance(other, (cst.Name, cst.Subscript, cst.Attribute)) and id(other) not in plan.operands:
+                code = cst.Module([]).code_for_node(other)
+                plan.operands[id(other)] = f"torch.as_tensor({code}, device={device})"
 
     line.visit(Finder())
