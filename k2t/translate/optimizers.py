@@ -174,7 +174,12 @@ def _options(value: Value) -> _Options:
         if key == "learning_rate" and item.keras_call is not None and item.keras_call.name.startswith(SCHEDULE_MODULE):
             options.schedule = _schedule(item)
         elif key == "learning_rate" and not item.is_literal:
-            if item.keras_call is not None or item.keras_ref is not None or item.rebound:
+            if (
+                item.keras_call is not None
+                or item.keras_ref is not None
+                or item.rebound
+                or item.code.lstrip().startswith("lambda")
+            ):
                 message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
                 raise Unsupported("K2T123", message, item.pos)
             # `Adam(learning_rate=lr)` in a loop over rates: the script's expression, where the optimizer is made.
