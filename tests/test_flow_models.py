@@ -453,3 +453,20 @@ def test_a_factory_given_the_datas_shape_in_a_loop_over_learning_rates_converts_
 
     keras.utils.set_random_seed(0)
     assert torch_layers(result.output) == keras_layers(case.source())
+
+
+def test_a_keyword_named_like_a_keras_tensor_is_no_use_of_it():
+    """keras.io's autoencoder builds its model with `x = layers.Conv2D(...)(x)`, then calls
+    `autoencoder.fit(x=train_dataset, y=train_dataset)`: the keyword `x=` is fit's parameter, not the tensor."""
+    source = HEAD + textwrap.dedent(
+        """\
+        inputs = keras.Input(shape=(8,))
+        x = layers.Dense(4, activation="relu")(inputs)
+        x = layers.Dense(1, activation="sigmoid")(x)
+        model = keras.Model(inputs, x)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x=x_data, y=y, epochs=1, verbose=0)
+        """
+    ).replace("x_data", "rng.normal(size=(32, 8)).astype('float32')")
+    result = k2t.convert_source(source, "train.py")
+    assert result.ok, [d.format() for d in result.diagnostics]

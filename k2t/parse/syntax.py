@@ -289,6 +289,10 @@ class _Finder(cst.CSTVisitor):
         self.found.append(node)
         return False
 
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # `fit(x=train_dataset)`: the keyword names a parameter, not the script's `x`
+        return False
+
     # Nested scopes are walked by the parser itself.
     def visit_FunctionDef(self, node) -> bool:
         return False
