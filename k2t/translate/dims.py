@@ -30,6 +30,9 @@ class Size:
     code: str  # a Python expression, without outer parentheses
     value: int | None = None  # the number, when known at conversion
     precedence: int = _ATOM  # of the code's outermost operator, for parenthesizing it inside another expression
+    # A size the script names (`num_classes`), passed to the module's constructor, whose value k2t knows at
+    # conversion: a hint for choices that only tell 1 from the rest (Keras's "accuracy"), never folded into code.
+    hint: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:

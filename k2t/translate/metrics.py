@@ -401,10 +401,11 @@ assert set(_PLANNERS) == set(_KINDS), "every Keras metric kind needs a planner"
 
 def _accuracy(loss: str | None, units: Dim) -> Helper:
     """Keras picks the accuracy from shapes; decide statically when the script makes it certain."""
-    if static_int(units) == 1:
+    known = static_int(units) if static_int(units) is not None else (units.hint if units is not None else None)
+    if known == 1:
         return _BINARY_ACCURACY
     if loss == "sparse_categorical_crossentropy":
         return _SPARSE_CATEGORICAL_ACCURACY
-    if loss == "categorical_crossentropy" and static_int(units) is not None:
-        return _CATEGORICAL_ACCURACY
+    if loss == "categorical_crossentropy" and known is not None:
+        return _CATEGORICAL_ACCURACY  # (Dense(num_classes): the script's knob, known here as more than one)
     return _ACCURACY

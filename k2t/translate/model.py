@@ -176,6 +176,7 @@ class LayerContext:
                 raise Unsupported("K2T102", f"size {value.code} must be an integer", value.pos)
             if written_literal(value):
                 return Size.of(value.literal)
+            return Size(self.builder.param(value.code, role), hint=value.literal)
         return Size(self.builder.param(value.code, role))
 
     def literal(self, key: str, index: int | None, default):
