@@ -321,6 +321,16 @@ class ShapeRead:
 
 
 @dataclass(eq=False)
+class LayerCountRead:
+    """``len(model.layers)`` read by the script: a number Keras knows from the model's architecture."""
+
+    model: ModelSpec
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to the number
+
+
+@dataclass(eq=False)
 class Invocation:
     """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
 
@@ -734,6 +744,7 @@ class KerasScript:
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
+    layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False

@@ -529,6 +529,48 @@ def test_shapes_of_model_tensors_keras_would_refuse_are_diagnosed(read, message)
     assert message in result.diagnostics[0].message
 
 
+# ------------------------------------------------------------------ len(model.layers)
+COUNTED_MODELS = {
+    **SHAPED_MODELS,
+    "sequential_input_shape_keyword": """\
+        model = keras.Sequential([layers.Dense(16, input_shape=(8,)), layers.Dropout(0.2), layers.Dense(3)])
+        """,
+    "nested_and_shared": """\
+        block = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(8)])
+        inputs = keras.Input(shape=(8,))
+        shared = layers.Dense(8, activation="relu")
+        h = shared(block(inputs))
+        h = shared(h)
+        model = keras.Model(inputs, layers.Dense(1)(h))
+        """,
+}
+
+
+@requires_keras
+@pytest.mark.parametrize("name", COUNTED_MODELS)
+def test_len_of_model_layers_is_kerass_count(name):
+    """`len(model.layers)`: Keras's count, known from the architecture (a Sequential's InputLayer left out,
+    a Functional's in, a shared layer and a nested model once), compared with the Keras model built here."""
+    import re
+
+    result = convert(COUNTED_MODELS[name] + 'print("Number of layers:", len(model.layers))\n')
+    assert result.ok, messages(result)
+    found = re.findall(r'print\("Number of layers:", (\d+)\)  # Keras\'s len\(model.layers\)', result.output)
+    namespace: dict = {}
+    exec(compile(HEADER + textwrap.dedent(COUNTED_MODELS[name]), "keras_model", "exec"), namespace)  # noqa: S102
+    assert found == [str(len(namespace["model"].layers))]
+
+
+def test_len_of_layers_k2t_cannot_count_is_diagnosed():
+    body = """\
+        base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)
+        print(len(base.layers))
+        """
+    result = convert(body)
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert "len(model.layers)" in result.diagnostics[0].message
+
+
 @requires_torch
 def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
     # Keras computes the loss and leaves the weights; a bare loss.backward() would raise in torch.

@@ -9,6 +9,7 @@ from ..ir import (
     CallbackClass,
     FunctionCallSpec,
     Instance,
+    LayerCountRead,
     LearningRateAccess,
     MethodCall,
     SequenceClass,
@@ -73,6 +74,12 @@ class ScanMixin:
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
         if self.learning_rate_call(statement, node, scope):
+            return
+        counted = _layers_counted(node, scope)
+        if counted is not None:
+            # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
+            _mark_subtree(node, self.consumed)
+            self.script.layer_counts.append(LayerCountRead(counted.model, self.pos(node), statement, node))
             return
         if (
             isinstance(func, cst.Name)
@@ -565,6 +572,17 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
     if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
         return None
     return inner.value.value, _MODEL_TENSORS[inner.attr.value], index
+
+
+def _layers_counted(node: cst.Call, scope: _Scope) -> Instance | None:
+    """``len(model.layers)`` -> what ``model`` holds; None for any other call."""
+    if not (isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1):
+        return None
+    arg = node.args[0]
+    value = arg.value
+    if arg.keyword is not None or arg.star or not isinstance(value, cst.Attribute) or value.attr.value != "layers":
+        return None
+    return scope.model(value.value.value) if isinstance(value.value, cst.Name) else None
 
 
 def _assigned_to_a_name(statement: cst.CSTNode, call: cst.Call) -> bool:

@@ -45,6 +45,7 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import (
     count_params_call,
+    keras_layer_count,
     reset_states_call,
     shape_attribute,
     tensor_shape_read,
@@ -190,6 +191,7 @@ class ScriptPlan:
     # id() of a name, subscript or attribute read in a training step -> its code as a tensor (k2t.translate.script_ops)
     operands: dict[int, str] = field(default_factory=dict)
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
+    trailing_comments: dict[int, str] = field(default_factory=dict)  # id(statement) -> a comment ending its line
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
     # it gains, id(call) -> the `keyword=argument` texts that call passes.
@@ -365,6 +367,12 @@ def translate(script: KerasScript) -> ScriptPlan:
                 plan.calls[id(read.node)] = tensor_shape_read(read.var, read.attr, count, read.index, read.pos)
         except Unsupported as exc:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
+    for counted in script.layer_counts:
+        try:
+            plan.calls[id(counted.node)] = str(keras_layer_count(counted.model, counted.pos))
+            plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
+        except Unsupported as exc:
+            plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
 
     trainings: dict[int, TrainingPlan] = {}
     step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable

@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall, LayerSelection, StateReset
+from ..ir import FreezeSpec, KerasCall, LayerSelection, ModelSpec, StateReset
 from ..parse import KerasScript, Todo
 from .dims import keras_shape
 from .helpers import Helper
@@ -390,6 +390,39 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> int:
     # Keras gives a list of shapes for several inputs or outputs, one tuple for one.
     module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     return len(texts)
+
+
+def keras_layer_count(spec: ModelSpec, pos) -> int:
+    """``len(model.layers)``: Keras 3's count, from the architecture. A Sequential's ``layers`` leaves out its
+    InputLayer, a Functional model's holds one per input; a shared layer and a nested model count once."""
+    if spec.unfollowed is not None:
+        raise Unsupported("K2T140", f"len(model.layers): {spec.unfollowed}", pos)
+    if spec.application is not None or spec.creation_order or spec.steps is not None:
+        raise Unsupported("K2T140", "len(model.layers) of this kind of model is not translated", pos)
+    if spec.graph is None:
+        layers = [layer for layer in spec.layers if layer.name not in _INPUT_LAYERS]
+        if not all(_counted_as_one(layer) for layer in layers):
+            raise Unsupported(
+                "K2T140", "len(model.layers) of a model with layers k2t cannot count is not translated", pos
+            )
+        return len(layers)
+    applied = {}
+    for node in spec.graph.nodes:
+        if node.layer is None:
+            continue
+        if not _counted_as_one(node.layer):
+            message = "len(model.layers) of a model with operations that are not layers is not translated"
+            raise Unsupported("K2T140", message, pos)
+        applied[node.layer_id] = node.layer
+    return len(spec.graph.inputs) + len(applied)
+
+
+_INPUT_LAYERS = ("keras.Input", "keras.layers.Input", "keras.layers.InputLayer")
+
+
+def _counted_as_one(layer: KerasCall) -> bool:
+    """A Keras layer or a nested model: one item of ``model.layers``."""
+    return layer.model is not None or layer.name.startswith("keras.layers.")
 
 
 def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -> str:
