@@ -331,6 +331,19 @@ class LayerCountRead:
 
 
 @dataclass(eq=False)
+class LossesSum:
+    """``sum(model.losses)``: the penalties of the model's regularizers and the terms its layers added
+    (add_loss, activity regularizers) in the last call, which the module computes as ``regularization_loss()``
+    and ``added_loss()``."""
+
+    model: ModelSpec
+    var: str
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the sum(...) call, rewritten to the module's terms
+
+
+@dataclass(eq=False)
 class Invocation:
     """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
 
@@ -745,6 +758,7 @@ class KerasScript:
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
+    losses_sums: list[LossesSum] = field(default_factory=list)  # sum(model.losses)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False

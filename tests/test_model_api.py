@@ -571,6 +571,76 @@ def test_len_of_layers_k2t_cannot_count_is_diagnosed():
     assert "len(model.layers)" in result.diagnostics[0].message
 
 
+# ------------------------------------------------------------------ sum(model.losses)
+PENALIZED_MODEL = """\
+import numpy as np
+import keras
+from keras import layers, ops
+
+
+class ActivityPenalty(layers.Layer):
+    def call(self, inputs):
+        self.add_loss(0.5 * ops.mean(ops.square(inputs)))
+        return inputs
+
+
+x = np.random.default_rng(0).random((32, 8)).astype("float32")
+init = keras.initializers.Constant(0.1)
+model = keras.Sequential(
+    [
+        keras.Input(shape=(8,)),
+        layers.Dense(16, activation="relu", kernel_initializer=init, kernel_regularizer=keras.regularizers.l2(0.01)),
+        ActivityPenalty(),
+        layers.Dense(1, kernel_initializer=init, bias_initializer=init, bias_regularizer=keras.regularizers.l1(0.1)),
+    ]
+)
+pred = model(x)
+total = float(sum(model.losses))
+"""
+
+
+@requires_torch
+@requires_keras
+def test_sum_of_model_losses_is_kerass_value():
+    """`sum(model.losses)`: the regularizers' penalties and the terms added in the last call, as the module's
+    regularization_loss() + added_loss(); both scripts run on the same weights and data, their values compared."""
+    result = k2t.convert_source(PENALIZED_MODEL, filename="losses.py")
+    assert result.ok, messages(result)
+    assert "total = float(model.regularization_loss() + model.added_loss())" in result.output
+    converted: dict = {}
+    exec(compile(result.output, "losses_torch.py", "exec"), converted)  # noqa: S102 (the test runs k2t's output)
+    original: dict = {}
+    exec(compile(PENALIZED_MODEL, "losses.py", "exec"), original)  # noqa: S102
+    assert converted["total"] == pytest.approx(original["total"], rel=1e-5)
+
+
+def test_sum_of_model_losses_in_a_training_step_and_without_penalties():
+    body = """\
+        import tensorflow as tf
+
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, kernel_regularizer="l2")])
+        plain = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])
+        optimizer = keras.optimizers.SGD(0.01)
+        loss_fn = keras.losses.MeanSquaredError()
+        for step in range(2):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y[:, None], model(x, training=True)) + sum(model.losses)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        plain(x)
+        print(sum(plain.losses))
+        """
+    result = convert(body)
+    assert result.ok, messages(result)
+    assert "+ model.regularization_loss()" in result.output
+    assert "print(0)" in result.output  # Python's sum of Keras's empty list
+
+
+def test_model_losses_read_otherwise_is_reported():
+    result = convert("model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])\nprint(model.losses)\n")
+    assert messages(result) == ["8: K2T140 model attribute `.losses` is not translated"]
+
+
 @requires_torch
 def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
     # Keras computes the loss and leaves the weights; a bare loss.backward() would raise in torch.

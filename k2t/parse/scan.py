@@ -11,6 +11,7 @@ from ..ir import (
     Instance,
     LayerCountRead,
     LearningRateAccess,
+    LossesSum,
     MethodCall,
     SequenceClass,
     ShapeRead,
@@ -75,7 +76,14 @@ class ScanMixin:
             func = node.func
         if self.learning_rate_call(statement, node, scope):
             return
-        counted = _layers_counted(node, scope)
+        summed = _model_list_read(node, "sum", "losses", scope)
+        if summed is not None:
+            # sum(model.losses): the module's regularization and added terms (k2t.translate.model_api).
+            _mark_subtree(node, self.consumed)
+            var = node.args[0].value.value.value
+            self.script.losses_sums.append(LossesSum(summed.model, var, self.pos(node), statement, node))
+            return
+        counted = _model_list_read(node, "len", "layers", scope)
         if counted is not None:
             # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
             _mark_subtree(node, self.consumed)
@@ -574,13 +582,13 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
     return inner.value.value, _MODEL_TENSORS[inner.attr.value], index
 
 
-def _layers_counted(node: cst.Call, scope: _Scope) -> Instance | None:
-    """``len(model.layers)`` -> what ``model`` holds; None for any other call."""
-    if not (isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1):
+def _model_list_read(node: cst.Call, function: str, attr: str, scope: _Scope) -> Instance | None:
+    """``len(model.layers)`` (function "len", attr "layers") -> what ``model`` holds; None for any other call."""
+    if not (isinstance(node.func, cst.Name) and node.func.value == function and len(node.args) == 1):
         return None
     arg = node.args[0]
     value = arg.value
-    if arg.keyword is not None or arg.star or not isinstance(value, cst.Attribute) or value.attr.value != "layers":
+    if arg.keyword is not None or arg.star or not isinstance(value, cst.Attribute) or value.attr.value != attr:
         return None
     return scope.model(value.value.value) if isinstance(value.value, cst.Name) else None
 

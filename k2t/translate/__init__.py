@@ -46,6 +46,7 @@ from .model import camel_case, prune_params, translate_model
 from .model_api import (
     count_params_call,
     keras_layer_count,
+    losses_sum,
     reset_states_call,
     shape_attribute,
     tensor_shape_read,
@@ -373,6 +374,13 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
         except Unsupported as exc:
             plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
+    for summed in script.losses_sums:
+        module = modules.get(id(summed.model))
+        if module is None:
+            message = f"sum({summed.var}.losses) of a model k2t does not translate"
+            plan.todos.append(Todo(summed.statement, "K2T140", message, summed.pos))
+            continue
+        plan.calls[id(summed.node)] = losses_sum(summed.var, module)
 
     trainings: dict[int, TrainingPlan] = {}
     step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable

@@ -425,6 +425,15 @@ def _counted_as_one(layer: KerasCall) -> bool:
     return layer.model is not None or layer.name.startswith("keras.layers.")
 
 
+def losses_sum(var: str, module: ModulePlan) -> str:
+    """``sum(model.losses)``: Keras's list holds each regularizer's penalty on the weights as they are now and
+    each term the layers added in the last call; the module sums the first in ``regularization_loss()`` and
+    the second in ``added_loss()``. Python's sum of Keras's empty list is 0."""
+    terms = [f"{var}.regularization_loss()"] if module.has_regularization else []
+    terms += [f"{var}.added_loss()"] if module.has_added_losses else []
+    return " + ".join(terms) or "0"
+
+
 def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -> str:
     """``model.inputs[i].shape`` / ``model.input.shape`` as the module's shape attribute: Keras 3's tensors
     give their shape as the same tuple (batch None) that ``model.input_shape`` holds."""
