@@ -561,14 +561,40 @@ def test_len_of_model_layers_is_kerass_count(name):
     assert found == [str(len(namespace["model"].layers))]
 
 
+APPLICATION_CALLS = [
+    "MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)",
+    "MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None, pooling='avg')",
+    "MobileNetV2(input_shape=(96, 96, 3), weights=None, classes=10)",
+    "VGG16(input_shape=(32, 32, 3), include_top=False, weights=None, pooling='max')",
+    "VGG16(input_shape=(32, 32, 3), weights=None, classes=10)",
+    "ResNet50(input_shape=(32, 32, 3), include_top=False, weights=None)",
+    "ResNet50(input_shape=(32, 32, 3), weights=None, classes=10)",
+]
+
+
+@requires_keras
+@pytest.mark.parametrize("call", APPLICATION_CALLS)
+def test_len_of_an_application_models_layers_is_kerass_count(call):
+    """TensorFlow's transfer-learning tutorial prints len(base_model.layers) of its MobileNetV2 base."""
+    import re
+
+    body = f"base_model = keras.applications.{call}\nprint(len(base_model.layers))\n"
+    result = convert(body)
+    assert result.ok, messages(result)
+    found = re.findall(r"print\((\d+)\)  # Keras's len\(model.layers\)", result.output)
+    namespace: dict = {}
+    exec(compile(HEADER + body.splitlines()[0], "keras_model", "exec"), namespace)  # noqa: S102
+    assert found == [str(len(namespace["base_model"].layers))]
+
+
 def test_len_of_layers_k2t_cannot_count_is_diagnosed():
     body = """\
-        base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)
+        base = keras.applications.EfficientNetB0(input_shape=(32, 32, 3), include_top=False, weights=None)
         print(len(base.layers))
         """
     result = convert(body)
     assert [d.code for d in result.diagnostics] == ["K2T140"]
-    assert "len(model.layers)" in result.diagnostics[0].message
+    assert "len(model.layers) of EfficientNetB0() is not translated" in result.diagnostics[0].message
 
 
 # ------------------------------------------------------------------ sum(model.losses)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..diagnostics import Severity, Unsupported
 from ..ir import FreezeSpec, KerasCall, LayerSelection, ModelSpec, StateReset
 from ..parse import KerasScript, Todo
+from .applications import keras_layer_count as application_layer_count
 from .dims import keras_shape
 from .helpers import Helper
 from .plan import LayerPlan, ModulePlan
@@ -397,7 +398,9 @@ def keras_layer_count(spec: ModelSpec, pos) -> int:
     InputLayer, a Functional model's holds one per input; a shared layer and a nested model count once."""
     if spec.unfollowed is not None:
         raise Unsupported("K2T140", f"len(model.layers): {spec.unfollowed}", pos)
-    if spec.application is not None or spec.creation_order or spec.steps is not None:
+    if spec.application is not None:
+        return application_layer_count(spec.application)
+    if spec.creation_order or spec.steps is not None:
         raise Unsupported("K2T140", "len(model.layers) of this kind of model is not translated", pos)
     if spec.graph is None:
         layers = [layer for layer in spec.layers if layer.name not in _INPUT_LAYERS]
