@@ -344,6 +344,19 @@ class LossesSum:
 
 
 @dataclass(eq=False)
+class VariableCount:
+    """``len(model.trainable_variables)`` (or ``.weights``, ``.trainable_weights``, ``.non_trainable_weights``):
+    Keras's count of the model's variables, which depends on what is frozen where the script reads it."""
+
+    model: ModelSpec
+    var: str
+    attr: str
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to a count over the module
+
+
+@dataclass(eq=False)
 class Invocation:
     """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
 
@@ -759,6 +772,7 @@ class KerasScript:
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
     losses_sums: list[LossesSum] = field(default_factory=list)  # sum(model.losses)
+    variable_counts: list[VariableCount] = field(default_factory=list)  # len(model.trainable_variables)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False

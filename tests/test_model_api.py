@@ -597,6 +597,87 @@ def test_len_of_layers_k2t_cannot_count_is_diagnosed():
     assert "len(model.layers) of EfficientNetB0() is not translated" in result.diagnostics[0].message
 
 
+# ------------------------------------------------------------------ len(model.trainable_variables)
+FROZEN_COUNTS = {
+    "cnn_with_batch_norm": """\
+import keras
+from keras import layers
+
+model = keras.Sequential(
+    [
+        keras.Input(shape=(8, 8, 3)),
+        layers.Conv2D(4, 3),
+        layers.BatchNormalization(),
+        layers.DepthwiseConv2D(3),
+        layers.Dropout(0.5),
+        layers.Flatten(),
+        layers.Dense(2),
+    ]
+)
+counts = [(len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights))]
+model.layers[1].trainable = False
+counts.append((len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+model.trainable = False
+counts.append((len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+""",
+    # TensorFlow's transfer-learning tutorial: a frozen MobileNetV2 base, unfrozen, then its first 100 layers frozen.
+    "fine_tuned_mobilenet_v2": """\
+import keras
+from keras import layers
+
+base_model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)
+base_model.trainable = False
+inputs = keras.Input(shape=(96, 96, 3))
+h = base_model(inputs, training=False)
+h = layers.GlobalAveragePooling2D()(h)
+h = layers.Dropout(0.2)(h)
+model = keras.Model(inputs, layers.Dense(1)(h))
+counts = [(len(model.trainable_variables), len(model.weights), len(model.non_trainable_weights), len(base_model.weights))]
+base_model.trainable = True
+counts.append((len(model.trainable_variables), len(model.non_trainable_weights)))
+fine_tune_at = 100
+for layer in base_model.layers[:fine_tune_at]:
+    layer.trainable = False
+counts.append((len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+""",
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize("name", FROZEN_COUNTS)
+def test_len_of_model_variables_is_kerass_count_before_and_after_freezing(name):
+    """`len(model.trainable_variables)` and the like: counted over the module's parameters (requires_grad
+    where Keras's trainable), BatchNormalization's moving statistics added to Keras's non-trainable weights.
+    Both scripts run; their counts compared at each point."""
+    source = FROZEN_COUNTS[name]
+    result = k2t.convert_source(source, filename="counts.py")
+    assert result.ok, messages(result)
+    assert ".trainable_variables" not in result.output and ".weights)" not in result.output
+    converted: dict = {}
+    exec(compile(result.output, "counts_torch.py", "exec"), converted)  # noqa: S102 (the test runs k2t's output)
+    original: dict = {}
+    exec(compile(source, "counts.py", "exec"), original)  # noqa: S102
+    assert converted["counts"] == original["counts"]
+
+
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        ("len(model.trainable_variables)", "len(model.trainable_variables): the LSTM layer's weights"),
+        ("len(model.non_trainable_variables)", "model attribute `.non_trainable_variables` is not translated"),
+    ],
+)
+def test_variable_counts_k2t_cannot_make_exact_are_reported(read, message):
+    body = f"""\
+        model = keras.Sequential([keras.Input(shape=(4, 2)), layers.LSTM(3), layers.Dense(1)])
+        print({read})
+        """
+    result = convert(body)
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert message in result.diagnostics[0].message
+
+
 # ------------------------------------------------------------------ sum(model.losses)
 PENALIZED_MODEL = """\
 import numpy as np

@@ -16,6 +16,7 @@ from ..ir import (
     SequenceClass,
     ShapeRead,
     Todo,
+    VariableCount,
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
@@ -83,6 +84,16 @@ class ScanMixin:
             var = node.args[0].value.value.value
             self.script.losses_sums.append(LossesSum(summed.model, var, self.pos(node), statement, node))
             return
+        for attr in VARIABLE_LISTS:
+            counted = _model_list_read(node, "len", attr, scope)
+            if counted is not None:
+                # len(model.trainable_variables): counted over the module's parameters (k2t.translate.model_api).
+                _mark_subtree(node, self.consumed)
+                var = node.args[0].value.value.value
+                self.script.variable_counts.append(
+                    VariableCount(counted.model, var, attr, self.pos(node), statement, node)
+                )
+                return
         counted = _model_list_read(node, "len", "layers", scope)
         if counted is not None:
             # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
@@ -580,6 +591,11 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
     if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
         return None
     return inner.value.value, _MODEL_TENSORS[inner.attr.value], index
+
+
+# Keras's lists of a model's weights whose length k2t counts (non_trainable_variables and variables also hold
+# the Dropout layers' seed states, which torch has no parameter for).
+VARIABLE_LISTS = ("weights", "trainable_weights", "trainable_variables", "non_trainable_weights")
 
 
 def _model_list_read(node: cst.Call, function: str, attr: str, scope: _Scope) -> Instance | None:

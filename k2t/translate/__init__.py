@@ -52,6 +52,7 @@ from .model_api import (
     tensor_shape_read,
     translate_freezes,
     translate_state_resets,
+    variable_count,
 )
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
@@ -381,6 +382,14 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(summed.statement, "K2T140", message, summed.pos))
             continue
         plan.calls[id(summed.node)] = losses_sum(summed.var, module)
+    for counted in script.variable_counts:
+        module = modules.get(id(counted.model))
+        try:
+            if module is None:
+                raise Unsupported("K2T140", f"len({counted.var}.{counted.attr}) of a model k2t does not translate")
+            plan.calls[id(counted.node)] = variable_count(counted.var, counted.attr, module, counted.pos)
+        except Unsupported as exc:
+            plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
 
     trainings: dict[int, TrainingPlan] = {}
     step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable

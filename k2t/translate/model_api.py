@@ -437,6 +437,48 @@ def losses_sum(var: str, module: ModulePlan) -> str:
     return " + ".join(terms) or "0"
 
 
+# Layers whose Keras weights are the torch module's parameters one for one (kernel/weight, bias, gamma/weight,
+# beta/bias, embeddings/weight); BatchNormalization adds its moving mean and variance, torch's running
+# statistics buffers, which Keras counts among its non-trainable weights.
+_SAME_WEIGHTS = {"dense", "conv", "depthwise_conv", "embedding", "layernorm", "batchnorm"}
+# Layers with no weights in either framework.
+_WEIGHTLESS = {
+    "Add",
+    "Concatenate",
+    "Multiply",
+    "Dropout",
+    "Flatten",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Reshape",
+    "ZeroPadding2D",
+    *(f"{kind}Pooling{rank}D" for kind in ("Max", "Average", "GlobalMax", "GlobalAverage") for rank in (1, 2, 3)),
+}
+
+
+def variable_count(var: str, attr: str, module: ModulePlan, pos) -> str:
+    """``len(model.trainable_variables)`` and the like: an expression over the module's parameters, which
+    gives Keras's count at that point of the script (freezing turns requires_grad off where Keras's
+    trainable=False moves the weights to the non-trainable list). Only where every layer's weights are
+    its parameters one for one."""
+    layers = [inner for layer in _module_layers(module) for inner in _plans_in(layer)]
+    for layer in layers:
+        if layer.nested is not None or layer.keras_class in _WEIGHTLESS:
+            continue
+        if layer.weights not in _SAME_WEIGHTS:
+            message = f"len({var}.{attr}): the {layer.keras_class} layer's weights are not counted one for one in torch"
+            raise Unsupported("K2T140", message, pos)
+    statistics = 2 * sum(layer.weights == "batchnorm" for layer in layers)
+    buffers = f" + {statistics}" if statistics else ""
+    if attr in ("trainable_variables", "trainable_weights"):
+        return f"sum(p.requires_grad for p in {var}.parameters())"
+    if attr == "non_trainable_weights":
+        return f"sum(not p.requires_grad for p in {var}.parameters()){buffers}"
+    return f"len(list({var}.parameters())){buffers}"
+
+
 def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -> str:
     """``model.inputs[i].shape`` / ``model.input.shape`` as the module's shape attribute: Keras 3's tensors
     give their shape as the same tuple (batch None) that ``model.input_shape`` holds."""
