@@ -328,6 +328,7 @@ class LayerCountRead:
     pos: Pos
     statement: cst.CSTNode = field(repr=False, compare=False)
     node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to the number
+    layers_seen: int = 0  # a Sequential's layers where the script reads it (more may be added after)
 
 
 @dataclass(eq=False)
@@ -354,6 +355,7 @@ class VariableCount:
     pos: Pos
     statement: cst.CSTNode = field(repr=False, compare=False)
     node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to a count over the module
+    layers_seen: int = 0  # a Sequential's layers where the script reads it (more may be added after)
 
 
 @dataclass(eq=False)

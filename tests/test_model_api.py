@@ -678,6 +678,31 @@ def test_variable_counts_k2t_cannot_make_exact_are_reported(read, message):
     assert message in result.diagnostics[0].message
 
 
+def test_counts_read_before_the_model_is_complete_are_reported():
+    """Keras counts what the model holds where the script reads it: before a later model.add, or the weights of
+    a Sequential without an input (built at its first call), the torch module's would be another number."""
+    body = """\
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(8,)))
+        model.add(layers.Dense(4))
+        print(len(model.layers), len(model.weights))
+        model.add(layers.Dense(1))
+        unbuilt = keras.Sequential([layers.Dense(4), layers.Dense(1)])
+        print(len(unbuilt.trainable_weights))
+        unbuilt.compile(optimizer="adam", loss="mse")
+        unbuilt.fit(x, y)
+        """
+    result = convert(body)
+    assert messages(result) == [
+        "10: K2T140 len(model.layers) read before the model's last layers are added is not translated",
+        "10: K2T140 len(model.weights) read before the model's last layers are added is not translated",
+        (
+            "13: K2T140 len(unbuilt.trainable_weights): Keras builds this model's weights at its first call, "
+            "which k2t does not follow; give it a keras.Input"
+        ),
+    ]
+
+
 # ------------------------------------------------------------------ sum(model.losses)
 PENALIZED_MODEL = """\
 import numpy as np

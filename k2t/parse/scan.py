@@ -91,14 +91,16 @@ class ScanMixin:
                 _mark_subtree(node, self.consumed)
                 var = node.args[0].value.value.value
                 self.script.variable_counts.append(
-                    VariableCount(counted.model, var, attr, self.pos(node), statement, node)
+                    VariableCount(counted.model, var, attr, self.pos(node), statement, node, len(counted.model.layers))
                 )
                 return
         counted = _model_list_read(node, "len", "layers", scope)
         if counted is not None:
             # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
             _mark_subtree(node, self.consumed)
-            self.script.layer_counts.append(LayerCountRead(counted.model, self.pos(node), statement, node))
+            self.script.layer_counts.append(
+                LayerCountRead(counted.model, self.pos(node), statement, node, len(counted.model.layers))
+            )
             return
         if (
             isinstance(func, cst.Name)

@@ -371,6 +371,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
     for counted in script.layer_counts:
         try:
+            _check_built_before(counted.model, counted.layers_seen, "layers", counted.pos)
             plan.calls[id(counted.node)] = str(keras_layer_count(counted.model, counted.pos))
             plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
         except Unsupported as exc:
@@ -387,6 +388,13 @@ def translate(script: KerasScript) -> ScriptPlan:
         try:
             if module is None:
                 raise Unsupported("K2T140", f"len({counted.var}.{counted.attr}) of a model k2t does not translate")
+            _check_built_before(counted.model, counted.layers_seen, counted.attr, counted.pos)
+            if not _declares_input(counted.model):
+                message = (
+                    f"len({counted.var}.{counted.attr}): Keras builds this model's weights at its first call, "
+                    "which k2t does not follow; give it a keras.Input"
+                )
+                raise Unsupported("K2T140", message, counted.pos)
             plan.calls[id(counted.node)] = variable_count(counted.var, counted.attr, module, counted.pos)
         except Unsupported as exc:
             plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
@@ -668,6 +676,13 @@ def _layer_classes(layer: KerasCall) -> list[LayerClass]:
         for call in (layer, cell.keras_call if cell is not None else None)
         if call is not None and call.layer_class is not None
     ]
+
+
+def _check_built_before(spec: ModelSpec, layers_seen: int, attr: str, pos) -> None:
+    """A count read before the script adds the model's last layers (``model.add``) is not the whole model's."""
+    if len(spec.layers) != layers_seen:
+        message = f"len(model.{attr}) read before the model's last layers are added is not translated"
+        raise Unsupported("K2T140", message, pos)
 
 
 def _declares_input(spec: ModelSpec) -> bool:
