@@ -698,7 +698,7 @@ def test_counts_read_before_the_model_is_complete_are_reported():
         "10: K2T140 len(model.weights) read before the model's last layers are added is not translated",
         (
             "13: K2T140 len(unbuilt.trainable_weights): Keras builds this model's weights at its first call, "
-            "which k2t does not follow; give it a keras.Input"
+            "which k2t does not follow; build it on a keras.Input"
         ),
     ]
 

@@ -389,10 +389,10 @@ def translate(script: KerasScript) -> ScriptPlan:
             if module is None:
                 raise Unsupported("K2T140", f"len({counted.var}.{counted.attr}) of a model k2t does not translate")
             _check_built_before(counted.model, counted.layers_seen, counted.attr, counted.pos)
-            if not _declares_input(counted.model):
+            if counted.model.creation_order or not _declares_input(counted.model):
                 message = (
                     f"len({counted.var}.{counted.attr}): Keras builds this model's weights at its first call, "
-                    "which k2t does not follow; give it a keras.Input"
+                    "which k2t does not follow; build it on a keras.Input"
                 )
                 raise Unsupported("K2T140", message, counted.pos)
             plan.calls[id(counted.node)] = variable_count(counted.var, counted.attr, module, counted.pos)
