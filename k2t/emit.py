@@ -1283,7 +1283,7 @@ class _Rewriter(cst.CSTTransformer):
                 return cst.RemoveFromParent()
             if not updated_node.body:
                 return cst.RemoveFromParent()
-            return updated_node
+            return _with_trailing_comment(updated_node, self.plan.trailing_comments.get(id(original_node)))
         if not lines:
             return cst.RemoveFromParent()
         statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]
@@ -1436,6 +1436,16 @@ class _Rewriter(cst.CSTTransformer):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
             return result.with_changes(leading_lines=[*result.leading_lines, *comments])
         return result
+
+
+def _with_trailing_comment(statement: cst.SimpleStatementLine, comment: str | None) -> cst.SimpleStatementLine:
+    """``comment`` at the end of the statement's line, unless the line ends in a comment already."""
+    if comment is None or statement.trailing_whitespace.comment is not None:
+        return statement
+    whitespace = statement.trailing_whitespace.with_changes(
+        whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(comment)
+    )
+    return statement.with_changes(trailing_whitespace=whitespace)
 
 
 def _new_comments(leading_lines, messages: list[str]) -> list[cst.EmptyLine]:

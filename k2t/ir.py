@@ -321,6 +321,44 @@ class ShapeRead:
 
 
 @dataclass(eq=False)
+class LayerCountRead:
+    """``len(model.layers)`` read by the script: a number Keras knows from the model's architecture."""
+
+    model: ModelSpec
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to the number
+    layers_seen: int = 0  # a Sequential's layers where the script reads it (more may be added after)
+
+
+@dataclass(eq=False)
+class LossesSum:
+    """``sum(model.losses)``: the penalties of the model's regularizers and the terms its layers added
+    (add_loss, activity regularizers) in the last call, which the module computes as ``regularization_loss()``
+    and ``added_loss()``."""
+
+    model: ModelSpec
+    var: str
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the sum(...) call, rewritten to the module's terms
+
+
+@dataclass(eq=False)
+class VariableCount:
+    """``len(model.trainable_variables)`` (or ``.weights``, ``.trainable_weights``, ``.non_trainable_weights``):
+    Keras's count of the model's variables, which depends on what is frozen where the script reads it."""
+
+    model: ModelSpec
+    var: str
+    attr: str
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to a count over the module
+    layers_seen: int = 0  # a Sequential's layers where the script reads it (more may be added after)
+
+
+@dataclass(eq=False)
 class Invocation:
     """One call of a helper function that builds Keras tensors (``x = residual_block(x, 64)``)."""
 
@@ -734,6 +772,9 @@ class KerasScript:
     freezes: list[FreezeSpec] = field(default_factory=list)  # `layer.trainable = False` (k2t.model_access)
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
+    layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
+    losses_sums: list[LossesSum] = field(default_factory=list)  # sum(model.losses)
+    variable_counts: list[VariableCount] = field(default_factory=list)  # len(model.trainable_variables)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)
     distribution: Distribution = field(default_factory=Distribution)  # tf.distribute strategies (k2t.parse.distribute)
     uses_keras: bool = False

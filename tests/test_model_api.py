@@ -529,6 +529,250 @@ def test_shapes_of_model_tensors_keras_would_refuse_are_diagnosed(read, message)
     assert message in result.diagnostics[0].message
 
 
+# ------------------------------------------------------------------ len(model.layers)
+COUNTED_MODELS = {
+    **SHAPED_MODELS,
+    "sequential_input_shape_keyword": """\
+        model = keras.Sequential([layers.Dense(16, input_shape=(8,)), layers.Dropout(0.2), layers.Dense(3)])
+        """,
+    "nested_and_shared": """\
+        block = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(8)])
+        inputs = keras.Input(shape=(8,))
+        shared = layers.Dense(8, activation="relu")
+        h = shared(block(inputs))
+        h = shared(h)
+        model = keras.Model(inputs, layers.Dense(1)(h))
+        """,
+}
+
+
+@requires_keras
+@pytest.mark.parametrize("name", COUNTED_MODELS)
+def test_len_of_model_layers_is_kerass_count(name):
+    """`len(model.layers)`: Keras's count, known from the architecture (a Sequential's InputLayer left out,
+    a Functional's in, a shared layer and a nested model once), compared with the Keras model built here."""
+    import re
+
+    result = convert(COUNTED_MODELS[name] + 'print("Number of layers:", len(model.layers))\n')
+    assert result.ok, messages(result)
+    found = re.findall(r'print\("Number of layers:", (\d+)\)  # Keras\'s len\(model.layers\)', result.output)
+    namespace: dict = {}
+    exec(compile(HEADER + textwrap.dedent(COUNTED_MODELS[name]), "keras_model", "exec"), namespace)  # noqa: S102
+    assert found == [str(len(namespace["model"].layers))]
+
+
+APPLICATION_CALLS = [
+    "MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)",
+    "MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None, pooling='avg')",
+    "MobileNetV2(input_shape=(96, 96, 3), weights=None, classes=10)",
+    "VGG16(input_shape=(32, 32, 3), include_top=False, weights=None, pooling='max')",
+    "VGG16(input_shape=(32, 32, 3), weights=None, classes=10)",
+    "ResNet50(input_shape=(32, 32, 3), include_top=False, weights=None)",
+    "ResNet50(input_shape=(32, 32, 3), weights=None, classes=10)",
+]
+
+
+@requires_keras
+@pytest.mark.parametrize("call", APPLICATION_CALLS)
+def test_len_of_an_application_models_layers_is_kerass_count(call):
+    """TensorFlow's transfer-learning tutorial prints len(base_model.layers) of its MobileNetV2 base."""
+    import re
+
+    body = f"base_model = keras.applications.{call}\nprint(len(base_model.layers))\n"
+    result = convert(body)
+    assert result.ok, messages(result)
+    found = re.findall(r"print\((\d+)\)  # Keras's len\(model.layers\)", result.output)
+    namespace: dict = {}
+    exec(compile(HEADER + body.splitlines()[0], "keras_model", "exec"), namespace)  # noqa: S102
+    assert found == [str(len(namespace["base_model"].layers))]
+
+
+def test_len_of_layers_k2t_cannot_count_is_diagnosed():
+    body = """\
+        base = keras.applications.EfficientNetB0(input_shape=(32, 32, 3), include_top=False, weights=None)
+        print(len(base.layers))
+        """
+    result = convert(body)
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert "len(model.layers) of EfficientNetB0() is not translated" in result.diagnostics[0].message
+
+
+# ------------------------------------------------------------------ len(model.trainable_variables)
+FROZEN_COUNTS = {
+    "cnn_with_batch_norm": """\
+import keras
+from keras import layers
+
+model = keras.Sequential(
+    [
+        keras.Input(shape=(8, 8, 3)),
+        layers.Conv2D(4, 3),
+        layers.BatchNormalization(),
+        layers.DepthwiseConv2D(3),
+        layers.Dropout(0.5),
+        layers.Flatten(),
+        layers.Dense(2),
+    ]
+)
+counts = [(len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights))]
+model.layers[1].trainable = False
+counts.append((len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+model.trainable = False
+counts.append((len(model.weights), len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+""",
+    # TensorFlow's transfer-learning tutorial: a frozen MobileNetV2 base, unfrozen, then its first 100 layers frozen.
+    "fine_tuned_mobilenet_v2": """\
+import keras
+from keras import layers
+
+base_model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)
+base_model.trainable = False
+inputs = keras.Input(shape=(96, 96, 3))
+h = base_model(inputs, training=False)
+h = layers.GlobalAveragePooling2D()(h)
+h = layers.Dropout(0.2)(h)
+model = keras.Model(inputs, layers.Dense(1)(h))
+counts = [(len(model.trainable_variables), len(model.weights), len(model.non_trainable_weights), len(base_model.weights))]
+base_model.trainable = True
+counts.append((len(model.trainable_variables), len(model.non_trainable_weights)))
+fine_tune_at = 100
+for layer in base_model.layers[:fine_tune_at]:
+    layer.trainable = False
+counts.append((len(model.trainable_variables), len(model.trainable_weights), len(model.non_trainable_weights)))
+""",
+}
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize("name", FROZEN_COUNTS)
+def test_len_of_model_variables_is_kerass_count_before_and_after_freezing(name):
+    """`len(model.trainable_variables)` and the like: counted over the module's parameters (requires_grad
+    where Keras's trainable), BatchNormalization's moving statistics added to Keras's non-trainable weights.
+    Both scripts run; their counts compared at each point."""
+    source = FROZEN_COUNTS[name]
+    result = k2t.convert_source(source, filename="counts.py")
+    assert result.ok, messages(result)
+    assert ".trainable_variables" not in result.output and ".weights)" not in result.output
+    converted: dict = {}
+    exec(compile(result.output, "counts_torch.py", "exec"), converted)  # noqa: S102 (the test runs k2t's output)
+    original: dict = {}
+    exec(compile(source, "counts.py", "exec"), original)  # noqa: S102
+    assert converted["counts"] == original["counts"]
+
+
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        ("len(model.trainable_variables)", "len(model.trainable_variables): the LSTM layer's weights"),
+        ("len(model.non_trainable_variables)", "model attribute `.non_trainable_variables` is not translated"),
+    ],
+)
+def test_variable_counts_k2t_cannot_make_exact_are_reported(read, message):
+    body = f"""\
+        model = keras.Sequential([keras.Input(shape=(4, 2)), layers.LSTM(3), layers.Dense(1)])
+        print({read})
+        """
+    result = convert(body)
+    assert [d.code for d in result.diagnostics] == ["K2T140"]
+    assert message in result.diagnostics[0].message
+
+
+def test_counts_read_before_the_model_is_complete_are_reported():
+    """Keras counts what the model holds where the script reads it: before a later model.add, or the weights of
+    a Sequential without an input (built at its first call), the torch module's would be another number."""
+    body = """\
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(8,)))
+        model.add(layers.Dense(4))
+        print(len(model.layers), len(model.weights))
+        model.add(layers.Dense(1))
+        unbuilt = keras.Sequential([layers.Dense(4), layers.Dense(1)])
+        print(len(unbuilt.trainable_weights))
+        unbuilt.compile(optimizer="adam", loss="mse")
+        unbuilt.fit(x, y)
+        """
+    result = convert(body)
+    assert messages(result) == [
+        "10: K2T140 len(model.layers) read before the model's last layers are added is not translated",
+        "10: K2T140 len(model.weights) read before the model's last layers are added is not translated",
+        (
+            "13: K2T140 len(unbuilt.trainable_weights): Keras builds this model's weights at its first call, "
+            "which k2t does not follow; build it on a keras.Input"
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ sum(model.losses)
+PENALIZED_MODEL = """\
+import numpy as np
+import keras
+from keras import layers, ops
+
+
+class ActivityPenalty(layers.Layer):
+    def call(self, inputs):
+        self.add_loss(0.5 * ops.mean(ops.square(inputs)))
+        return inputs
+
+
+x = np.random.default_rng(0).random((32, 8)).astype("float32")
+init = keras.initializers.Constant(0.1)
+model = keras.Sequential(
+    [
+        keras.Input(shape=(8,)),
+        layers.Dense(16, activation="relu", kernel_initializer=init, kernel_regularizer=keras.regularizers.l2(0.01)),
+        ActivityPenalty(),
+        layers.Dense(1, kernel_initializer=init, bias_initializer=init, bias_regularizer=keras.regularizers.l1(0.1)),
+    ]
+)
+pred = model(x)
+total = float(sum(model.losses))
+"""
+
+
+@requires_torch
+@requires_keras
+def test_sum_of_model_losses_is_kerass_value():
+    """`sum(model.losses)`: the regularizers' penalties and the terms added in the last call, as the module's
+    regularization_loss() + added_loss(); both scripts run on the same weights and data, their values compared."""
+    result = k2t.convert_source(PENALIZED_MODEL, filename="losses.py")
+    assert result.ok, messages(result)
+    assert "total = float(model.regularization_loss() + model.added_loss())" in result.output
+    converted: dict = {}
+    exec(compile(result.output, "losses_torch.py", "exec"), converted)  # noqa: S102 (the test runs k2t's output)
+    original: dict = {}
+    exec(compile(PENALIZED_MODEL, "losses.py", "exec"), original)  # noqa: S102
+    assert converted["total"] == pytest.approx(original["total"], rel=1e-5)
+
+
+def test_sum_of_model_losses_in_a_training_step_and_without_penalties():
+    body = """\
+        import tensorflow as tf
+
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, kernel_regularizer="l2")])
+        plain = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])
+        optimizer = keras.optimizers.SGD(0.01)
+        loss_fn = keras.losses.MeanSquaredError()
+        for step in range(2):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y[:, None], model(x, training=True)) + sum(model.losses)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        plain(x)
+        print(sum(plain.losses))
+        """
+    result = convert(body)
+    assert result.ok, messages(result)
+    assert "+ model.regularization_loss()" in result.output
+    assert "print(0)" in result.output  # Python's sum of Keras's empty list
+
+
+def test_model_losses_read_otherwise_is_reported():
+    result = convert("model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])\nprint(model.losses)\n")
+    assert messages(result) == ["8: K2T140 model attribute `.losses` is not translated"]
+
+
 @requires_torch
 def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
     # Keras computes the loss and leaves the weights; a bare loss.backward() would raise in torch.

@@ -9,11 +9,14 @@ from ..ir import (
     CallbackClass,
     FunctionCallSpec,
     Instance,
+    LayerCountRead,
     LearningRateAccess,
+    LossesSum,
     MethodCall,
     SequenceClass,
     ShapeRead,
     Todo,
+    VariableCount,
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
@@ -73,6 +76,31 @@ class ScanMixin:
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
         if self.learning_rate_call(statement, node, scope):
+            return
+        summed = _model_list_read(node, "sum", "losses", scope)
+        if summed is not None:
+            # sum(model.losses): the module's regularization and added terms (k2t.translate.model_api).
+            _mark_subtree(node, self.consumed)
+            var = node.args[0].value.value.value
+            self.script.losses_sums.append(LossesSum(summed.model, var, self.pos(node), statement, node))
+            return
+        for attr in VARIABLE_LISTS:
+            counted = _model_list_read(node, "len", attr, scope)
+            if counted is not None:
+                # len(model.trainable_variables): counted over the module's parameters (k2t.translate.model_api).
+                _mark_subtree(node, self.consumed)
+                var = node.args[0].value.value.value
+                self.script.variable_counts.append(
+                    VariableCount(counted.model, var, attr, self.pos(node), statement, node, len(counted.model.layers))
+                )
+                return
+        counted = _model_list_read(node, "len", "layers", scope)
+        if counted is not None:
+            # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
+            _mark_subtree(node, self.consumed)
+            self.script.layer_counts.append(
+                LayerCountRead(counted.model, self.pos(node), statement, node, len(counted.model.layers))
+            )
             return
         if (
             isinstance(func, cst.Name)
@@ -565,6 +593,22 @@ def _tensor_shape_read(node, scope: _Scope) -> tuple[str, str, int | None] | Non
     if (index is None) != (inner.attr.value in ("input", "output")) or scope.model(inner.value.value) is None:
         return None
     return inner.value.value, _MODEL_TENSORS[inner.attr.value], index
+
+
+# Keras's lists of a model's weights whose length k2t counts (non_trainable_variables and variables also hold
+# the Dropout layers' seed states, which torch has no parameter for).
+VARIABLE_LISTS = ("weights", "trainable_weights", "trainable_variables", "non_trainable_weights")
+
+
+def _model_list_read(node: cst.Call, function: str, attr: str, scope: _Scope) -> Instance | None:
+    """``len(model.layers)`` (function "len", attr "layers") -> what ``model`` holds; None for any other call."""
+    if not (isinstance(node.func, cst.Name) and node.func.value == function and len(node.args) == 1):
+        return None
+    arg = node.args[0]
+    value = arg.value
+    if arg.keyword is not None or arg.star or not isinstance(value, cst.Attribute) or value.attr.value != attr:
+        return None
+    return scope.model(value.value.value) if isinstance(value.value, cst.Name) else None
 
 
 def _assigned_to_a_name(statement: cst.CSTNode, call: cst.Call) -> bool:

@@ -45,11 +45,14 @@ from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_
 from .model import camel_case, prune_params, translate_model
 from .model_api import (
     count_params_call,
+    keras_layer_count,
+    losses_sum,
     reset_states_call,
     shape_attribute,
     tensor_shape_read,
     translate_freezes,
     translate_state_resets,
+    variable_count,
 )
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
@@ -190,6 +193,7 @@ class ScriptPlan:
     # id() of a name, subscript or attribute read in a training step -> its code as a tensor (k2t.translate.script_ops)
     operands: dict[int, str] = field(default_factory=dict)
     calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
+    trailing_comments: dict[int, str] = field(default_factory=dict)  # id(statement) -> a comment ending its line
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
     # it gains, id(call) -> the `keyword=argument` texts that call passes.
@@ -365,6 +369,35 @@ def translate(script: KerasScript) -> ScriptPlan:
                 plan.calls[id(read.node)] = tensor_shape_read(read.var, read.attr, count, read.index, read.pos)
         except Unsupported as exc:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
+    for counted in script.layer_counts:
+        try:
+            _check_built_before(counted.model, counted.layers_seen, "layers", counted.pos)
+            plan.calls[id(counted.node)] = str(keras_layer_count(counted.model, counted.pos))
+            plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
+        except Unsupported as exc:
+            plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
+    for summed in script.losses_sums:
+        module = modules.get(id(summed.model))
+        if module is None:
+            message = f"sum({summed.var}.losses) of a model k2t does not translate"
+            plan.todos.append(Todo(summed.statement, "K2T140", message, summed.pos))
+            continue
+        plan.calls[id(summed.node)] = losses_sum(summed.var, module)
+    for counted in script.variable_counts:
+        module = modules.get(id(counted.model))
+        try:
+            if module is None:
+                raise Unsupported("K2T140", f"len({counted.var}.{counted.attr}) of a model k2t does not translate")
+            _check_built_before(counted.model, counted.layers_seen, counted.attr, counted.pos)
+            if counted.model.creation_order or not _declares_input(counted.model):
+                message = (
+                    f"len({counted.var}.{counted.attr}): Keras builds this model's weights at its first call, "
+                    "which k2t does not follow; build it on a keras.Input"
+                )
+                raise Unsupported("K2T140", message, counted.pos)
+            plan.calls[id(counted.node)] = variable_count(counted.var, counted.attr, module, counted.pos)
+        except Unsupported as exc:
+            plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
 
     trainings: dict[int, TrainingPlan] = {}
     step_optimizers: dict[int, str] = {}  # id(compile) of a model with its own train_step -> its optimizer variable
@@ -643,6 +676,13 @@ def _layer_classes(layer: KerasCall) -> list[LayerClass]:
         for call in (layer, cell.keras_call if cell is not None else None)
         if call is not None and call.layer_class is not None
     ]
+
+
+def _check_built_before(spec: ModelSpec, layers_seen: int, attr: str, pos) -> None:
+    """A count read before the script adds the model's last layers (``model.add``) is not the whole model's."""
+    if len(spec.layers) != layers_seen:
+        message = f"len(model.{attr}) read before the model's last layers are added is not translated"
+        raise Unsupported("K2T140", message, pos)
 
 
 def _declares_input(spec: ModelSpec) -> bool:

@@ -17,8 +17,9 @@ import re
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall, LayerSelection, StateReset
+from ..ir import FreezeSpec, KerasCall, LayerSelection, ModelSpec, StateReset
 from ..parse import KerasScript, Todo
+from .applications import keras_layer_count as application_layer_count
 from .dims import keras_shape
 from .helpers import Helper
 from .plan import LayerPlan, ModulePlan
@@ -390,6 +391,92 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> int:
     # Keras gives a list of shapes for several inputs or outputs, one tuple for one.
     module.shape_attributes[attr] = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     return len(texts)
+
+
+def keras_layer_count(spec: ModelSpec, pos) -> int:
+    """``len(model.layers)``: Keras 3's count, from the architecture. A Sequential's ``layers`` leaves out its
+    InputLayer, a Functional model's holds one per input; a shared layer and a nested model count once."""
+    if spec.unfollowed is not None:
+        raise Unsupported("K2T140", f"len(model.layers): {spec.unfollowed}", pos)
+    if spec.application is not None:
+        return application_layer_count(spec.application)
+    if spec.creation_order or spec.steps is not None:
+        raise Unsupported("K2T140", "len(model.layers) of this kind of model is not translated", pos)
+    if spec.graph is None:
+        layers = [layer for layer in spec.layers if layer.name not in _INPUT_LAYERS]
+        if not all(_counted_as_one(layer) for layer in layers):
+            raise Unsupported(
+                "K2T140", "len(model.layers) of a model with layers k2t cannot count is not translated", pos
+            )
+        return len(layers)
+    applied = {}
+    for node in spec.graph.nodes:
+        if node.layer is None:
+            continue
+        if not _counted_as_one(node.layer):
+            message = "len(model.layers) of a model with operations that are not layers is not translated"
+            raise Unsupported("K2T140", message, pos)
+        applied[node.layer_id] = node.layer
+    return len(spec.graph.inputs) + len(applied)
+
+
+_INPUT_LAYERS = ("keras.Input", "keras.layers.Input", "keras.layers.InputLayer")
+
+
+def _counted_as_one(layer: KerasCall) -> bool:
+    """A Keras layer or a nested model: one item of ``model.layers``."""
+    return layer.model is not None or layer.name.startswith("keras.layers.")
+
+
+def losses_sum(var: str, module: ModulePlan) -> str:
+    """``sum(model.losses)``: Keras's list holds each regularizer's penalty on the weights as they are now and
+    each term the layers added in the last call; the module sums the first in ``regularization_loss()`` and
+    the second in ``added_loss()``. Python's sum of Keras's empty list is 0."""
+    terms = [f"{var}.regularization_loss()"] if module.has_regularization else []
+    terms += [f"{var}.added_loss()"] if module.has_added_losses else []
+    return " + ".join(terms) or "0"
+
+
+# Layers whose Keras weights are the torch module's parameters one for one (kernel/weight, bias, gamma/weight,
+# beta/bias, embeddings/weight); BatchNormalization adds its moving mean and variance, torch's running
+# statistics buffers, which Keras counts among its non-trainable weights.
+_SAME_WEIGHTS = {"dense", "conv", "depthwise_conv", "embedding", "layernorm", "batchnorm"}
+# Layers with no weights in either framework.
+_WEIGHTLESS = {
+    "Add",
+    "Concatenate",
+    "Multiply",
+    "Dropout",
+    "Flatten",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Reshape",
+    "ZeroPadding2D",
+    *(f"{kind}Pooling{rank}D" for kind in ("Max", "Average", "GlobalMax", "GlobalAverage") for rank in (1, 2, 3)),
+}
+
+
+def variable_count(var: str, attr: str, module: ModulePlan, pos) -> str:
+    """``len(model.trainable_variables)`` and the like: an expression over the module's parameters, which
+    gives Keras's count at that point of the script (freezing turns requires_grad off where Keras's
+    trainable=False moves the weights to the non-trainable list). Only where every layer's weights are
+    its parameters one for one."""
+    layers = [inner for layer in _module_layers(module) for inner in _plans_in(layer)]
+    for layer in layers:
+        if layer.nested is not None or layer.keras_class in _WEIGHTLESS:
+            continue
+        if layer.weights not in _SAME_WEIGHTS:
+            message = f"len({var}.{attr}): the {layer.keras_class} layer's weights are not counted one for one in torch"
+            raise Unsupported("K2T140", message, pos)
+    statistics = 2 * sum(layer.weights == "batchnorm" for layer in layers)
+    buffers = f" + {statistics}" if statistics else ""
+    if attr in ("trainable_variables", "trainable_weights"):
+        return f"sum(p.requires_grad for p in {var}.parameters())"
+    if attr == "non_trainable_weights":
+        return f"sum(not p.requires_grad for p in {var}.parameters()){buffers}"
+    return f"len(list({var}.parameters())){buffers}"
 
 
 def tensor_shape_read(var: str, attr: str, count: int, index: int | None, pos) -> str:

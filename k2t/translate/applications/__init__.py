@@ -475,3 +475,19 @@ def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
         keras_layer_names=layers.names,
         pretrained=args.pretrained,
     )
+
+
+# len(model.layers) of a keras.applications model without its top (Keras 3, InputLayer included), and the
+# layers include_top adds; pooling= without the top adds one. Counted on Keras's models (tests/test_model_api.py).
+_LAYER_COUNTS = {"MobileNetV2": (154, 2), "VGG16": (19, 4), "ResNet50": (175, 2)}
+
+
+def keras_layer_count(call: KerasCall) -> int:
+    """``len(base_model.layers)`` of ``base_model = keras.applications.X(...)``: Keras's count."""
+    counts = _LAYER_COUNTS.get(APPLICATIONS[call.name])
+    if counts is None:
+        raise Unsupported("K2T140", f"len(model.layers) of {call.short_name}() is not translated", call.pos)
+    args = application_args(call)
+    if args.include_top:
+        return counts[0] + counts[1]
+    return counts[0] + (args.pooling is not None)
