@@ -166,3 +166,53 @@ def test_zip_of_two_layer_lists_and_an_activation_op(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_call_ending_in_a_softmax_op_trains_on_its_logits(tmp_path):
+    # Keras's crossentropy reads the logits that keras.activations.softmax keeps on its result (_keras_logits); the
+    # large kernel saturates the probabilities, where a loss on clipped probabilities would differ.
+    source = case(
+        """\
+        class Heads(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.heads = {"logits": layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(stddev=20.0))}
+
+            def call(self, inputs, training=False):
+                return keras.activations.softmax(self.heads["logits"](self.hidden(inputs)))
+
+
+        model = Heads()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_call_ending_in_a_tf_sigmoid_trains_on_its_logits(tmp_path):
+    # In fit's graph the output is a Sigmoid op: Keras's binary crossentropy takes that op's input, `score * 30`,
+    # as the logits (forward computes them apart from the sigmoid).
+    source = case(
+        """\
+        import tensorflow as tf
+
+
+        class Scorer(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.score = layers.Dense(1)
+
+            def call(self, inputs):
+                return tf.sigmoid(self.score(self.hidden(inputs)) * 30.0)
+
+
+        model = Scorer()
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y[:, None].astype("float32"), epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+

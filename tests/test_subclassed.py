@@ -336,3 +336,68 @@ def test_ops_k2t_cannot_follow_are_located(call, at, words):
     source, result = convert(call=call)
     assert (line_of(source, at), "K2T103") in [(d.line, d.code) for d in result.diagnostics], [d.format() for d in result.diagnostics]
     assert any(words in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+def final_op_model(final: str, loss: str, imports: str = "") -> tuple[str, str]:
+    source = (
+        HEAD
+        + imports
+        + textwrap.dedent(
+            f"""\
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(4, activation="relu")
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return {final}
+
+
+        model = Net()
+        model.compile(optimizer="sgd", loss="{loss}")
+        model.fit(x, y, epochs=1)
+        """
+        )
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    return result.output.split("def forward(", 1)[1].split("\ndef ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("final", "activation", "imports"),
+    [
+        pytest.param("keras.activations.softmax(self.out(self.hidden(inputs)))", "F.softmax(", "", id="activations"),
+        pytest.param("keras.ops.softmax(self.out(self.hidden(inputs)), axis=-1)", "F.softmax(", "", id="ops-axis"),
+        pytest.param(
+            "tf.nn.softmax(self.out(self.hidden(inputs)))", "F.softmax(", "import tensorflow as tf\n", id="tf"
+        ),
+        pytest.param("keras.ops.sigmoid(self.out(self.hidden(inputs)))", "torch.sigmoid(", "", id="sigmoid"),
+    ],
+)
+def test_a_final_softmax_or_sigmoid_op_is_folded_into_the_logits_as_keras_does(final, activation, imports):
+    # Keras's crossentropy reads the op's input (_keras_logits, or the graph's Softmax/Sigmoid op).
+    loss = "binary_crossentropy" if "sigmoid" in final else "sparse_categorical_crossentropy"
+    forward = final_op_model(final, loss, imports)
+    assert f"return {activation}self.logits(inputs)" in forward
+    logits = forward.split("def logits(", 1)[1]
+    assert "softmax" not in logits and "sigmoid" not in logits
+
+
+def test_a_final_op_around_an_expression_folds_its_argument():
+    forward = final_op_model(
+        "keras.activations.softmax(self.out(self.hidden(inputs)) * 2.0)", "sparse_categorical_crossentropy"
+    )
+    logits = forward.split("def logits(", 1)[1]
+    assert "* 2.0" in logits and "softmax" not in logits
+
+
+def test_a_softmax_over_another_axis_or_a_mse_loss_is_not_folded():
+    # tf.nn.softmax over axis 0 ends in a Transpose op, which Keras's crossentropy does not look through (keras.ops's
+    # softmax keeps its logits whatever the axis); mse reads the probabilities themselves.
+    tf_axis_0 = "tf.nn.softmax(self.out(self.hidden(inputs)), axis=0)"
+    assert "def logits(" not in final_op_model(
+        tf_axis_0, "sparse_categorical_crossentropy", "import tensorflow as tf\n"
+    )
+    assert "def logits(" not in final_op_model("keras.ops.softmax(self.out(self.hidden(inputs)))", "mse")
