@@ -216,3 +216,25 @@ def test_call_ending_in_a_tf_sigmoid_trains_on_its_logits(tmp_path):
     )
     assert_parity(source, tmp_path)
 
+
+def test_a_layer_made_in_init_and_never_called(tmp_path):
+    # Keras lists `unused` in model.layers, unbuilt and without weights; the module has no counterpart for it.
+    source = case(
+        """\
+        class WithSpare(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.unused = layers.Dense(5)
+                self.out = layers.Dense(2)
+
+            def call(self, inputs):
+                return self.out(self.hidden(inputs))
+
+
+        model = WithSpare()
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
