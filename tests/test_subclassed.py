@@ -401,3 +401,17 @@ def test_a_softmax_over_another_axis_or_a_mse_loss_is_not_folded():
         tf_axis_0, "sparse_categorical_crossentropy", "import tensorflow as tf\n"
     )
     assert "def logits(" not in final_op_model("keras.ops.softmax(self.out(self.hidden(inputs)))", "mse")
+
+
+def test_build_of_a_subclassed_model_sizes_it_and_goes():
+    source = HEAD + MODEL.format(call=textwrap.indent(STRAIGHT, "")) + "\nmodel = Net2()\nmodel.build((None, 6))\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert ".build(" not in result.output and "nn.Linear(6, 4)" in result.output
+
+
+def test_build_of_a_sequential_model_stays_a_located_diagnostic():
+    source = HEAD + 'model = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(2)])\nmodel.build((None, 6))\nmodel.compile(optimizer="sgd", loss="mse")\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "model.build("))]

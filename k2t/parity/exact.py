@@ -285,7 +285,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         pass
 
     # Make sure the Keras model is built.
-    if not kmodel.built and not functional_model:
+    # Keras 3's build((None, ...)) of a subclassed model builds none of its layers: its first call does.
+    unbuilt = module_plan.forward_lines is not None and not all(layer.built for layer in kmodel.layers)
+    if (not kmodel.built or unbuilt) and not functional_model:
         kmodel(x[:1])
 
     # 3. Weights.

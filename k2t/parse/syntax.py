@@ -27,6 +27,7 @@ MODEL_METHODS = (
     "predict_on_batch",
     "reset_metrics",
     "reset_states",
+    "build",
 )
 
 # Bases of the classes a script writes to hand fit its batches: the class stays, the base goes.
