@@ -262,3 +262,30 @@ def test_a_cnn_built_with_build_before_compile(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_a_cnn_built_by_a_call_on_tf_zeros(tmp_path):
+    # `_ = model(tf.zeros((1, 8, 8, 1)))` only builds the model: it sizes the module, and the line goes.
+    source = case(
+        """\
+        import tensorflow as tf
+
+
+        class SmallCNN(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(4, 3, activation="relu")
+                self.flatten = layers.Flatten()
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return self.out(self.flatten(self.conv(inputs)))
+
+
+        model = SmallCNN()
+        _ = model(tf.zeros((1, 8, 8, 1)))
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(images, labels, epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

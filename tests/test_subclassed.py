@@ -415,3 +415,20 @@ def test_build_of_a_sequential_model_stays_a_located_diagnostic():
     source = HEAD + 'model = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(2)])\nmodel.build((None, 6))\nmodel.compile(optimizer="sgd", loss="mse")\n'
     result = k2t.convert_source(source, filename="case.py")
     assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "model.build("))]
+
+
+@pytest.mark.parametrize("statement", ["_ = model(tf.zeros((1, 6)))", "model(keras.ops.ones((2, 6)))"])
+def test_a_call_on_zeros_that_builds_the_model_sizes_it_and_goes(statement):
+    source = HEAD + "import tensorflow as tf\n" + MODEL.format(call=STRAIGHT) + f"\nmodel = Net2()\n{statement}\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "zeros((" not in result.output.split("y = ")[1] and "ones((" not in result.output
+    assert "nn.Linear(6, 4)" in result.output and "tf." not in result.output
+
+
+def test_the_result_of_a_call_on_tf_zeros_read_is_a_located_diagnostic():
+    source = HEAD + "import tensorflow as tf\n" + MODEL.format(call=STRAIGHT) + "\nmodel = Net2()\nout = model(tf.zeros((1, 6)))\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "out = model("))]

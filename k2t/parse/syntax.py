@@ -488,3 +488,15 @@ def names_in(node: cst.CSTNode) -> list[cst.Name]:
 
     node.visit(Finder())
     return found
+
+
+MADE_ARRAYS = frozenset(
+    {
+        "tensorflow.zeros",
+        "tensorflow.ones",
+        "tensorflow.random.normal",
+        "tensorflow.random.uniform",
+        "keras.ops.zeros",
+        "keras.ops.ones",
+    }
+)  # `model(tf.zeros((1, 28, 28, 1)))`, a call that builds the model: the shape is the call's first argument
