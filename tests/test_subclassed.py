@@ -432,3 +432,27 @@ def test_the_result_of_a_call_on_tf_zeros_read_is_a_located_diagnostic():
     source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
     result = k2t.convert_source(source, filename="case.py")
     assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "out = model("))]
+
+
+def test_a_keras_softmax_over_another_axis_under_a_crossentropy_is_a_located_diagnostic():
+    # Keras keeps keras.ops.softmax's logits whatever the axis and its crossentropy reads them over the last
+    # axis: neither the probabilities nor a fold over the last axis reproduces that.
+    source = HEAD + textwrap.dedent(
+        """\
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return keras.ops.softmax(self.out(inputs), axis=0)
+
+
+        model = Net()
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", line_of(source, "keras.ops.softmax("))]
+    assert not result.ok

@@ -829,6 +829,13 @@ def _translate_compile(
     if masked:
         _check_masked_training(compile_spec, plan)
     loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions, masked)
+    if module.softmax_elsewhere and "crossentropy" in loss.canonical:
+        raise Unsupported(
+            "K2T103",
+            "the model's output is keras softmax over another axis than the last: Keras's crossentropy reads its"
+            " logits over the last axis, which is not translated",
+            module.softmax_elsewhere[0],
+        )
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
     metrics = keras_metric_keys(
         [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics],

@@ -113,20 +113,42 @@ def final_activation_fold(
     activation = _FINAL_ACTIVATIONS.get(expression.keras_name(call.func) or "")
     if activation is None or any(layout != "keras" and len(shape) > 1 for _, shape, layout in inputs):
         return None
-    first, rest = call.args[0], call.args[1:]
+    first = call.args[0]
     if first.keyword is not None or first.star:
         return None
-    rank = len(inputs[0][1]) + 1
-    for arg in rest:  # softmax over the last axis only: the loss reads the logits along it
-        value = _code(arg.value).strip()
-        last = ("-1", str(rank - 1)) if activation == "softmax" else ()
-        if arg.star or (arg.keyword is not None and arg.keyword.value != "axis") or value not in last:
-            return None
+    if not _over_last_axis(call, activation, len(inputs[0][1]) + 1):
+        return None
     if len(inputs) == 1 and id(first.value) == expression.tensors[0]:
         return [], inputs[0][0], activation  # the logits are a tensor forward already holds
     logits = dataclasses.replace(node, expression=dataclasses.replace(expression, node=first.value))
     template, _ = convert_expression(logits, inputs, graph)
     return [line.format(*(var for var, _, _ in inputs), out=out) for line in template], out, activation
+
+
+def _over_last_axis(call: cst.Call, activation: str, rank: int) -> bool:
+    """Whether the call's arguments after the tensor leave a softmax over the last axis, where the loss reads the
+    logits along it."""
+    for arg in call.args[1:]:
+        value = _code(arg.value).strip()
+        last = ("-1", str(rank - 1)) if activation == "softmax" else ()
+        if arg.star or (arg.keyword is not None and arg.keyword.value != "axis") or value not in last:
+            return False
+    return True
+
+
+def keras_softmax_elsewhere(node: TensorNode, inputs: list[tuple[str, list[Dim], str]]) -> bool:
+    """``keras.ops.softmax(t, axis=0)``: Keras keeps its logits whatever the axis and its crossentropy reads them
+    over the last axis, which the translation's folding does not reproduce (tf.nn.softmax over another axis ends
+    in a Transpose op, and Keras reads its probabilities, as the translation does)."""
+    call = node.expression.node if node.expression is not None else None
+    if not isinstance(call, cst.Call) or not call.args:
+        return False
+    name = node.expression.keras_name(call.func) or ""
+    return (
+        name.startswith("keras.")
+        and _FINAL_ACTIVATIONS.get(name) == "softmax"
+        and not _over_last_axis(call, "softmax", len(inputs[0][1]) + 1 if inputs else 2)
+    )
 
 
 _FINAL_ACTIVATIONS = {
