@@ -166,3 +166,126 @@ def test_zip_of_two_layer_lists_and_an_activation_op(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_call_ending_in_a_softmax_op_trains_on_its_logits(tmp_path):
+    # Keras's crossentropy reads the logits that keras.activations.softmax keeps on its result (_keras_logits); the
+    # large kernel saturates the probabilities, where a loss on clipped probabilities would differ.
+    source = case(
+        """\
+        class Heads(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.heads = {"logits": layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(stddev=20.0))}
+
+            def call(self, inputs, training=False):
+                return keras.activations.softmax(self.heads["logits"](self.hidden(inputs)))
+
+
+        model = Heads()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_call_ending_in_a_tf_sigmoid_trains_on_its_logits(tmp_path):
+    # In fit's graph the output is a Sigmoid op: Keras's binary crossentropy takes that op's input, `score * 30`,
+    # as the logits (forward computes them apart from the sigmoid).
+    source = case(
+        """\
+        import tensorflow as tf
+
+
+        class Scorer(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.score = layers.Dense(1)
+
+            def call(self, inputs):
+                return tf.sigmoid(self.score(self.hidden(inputs)) * 30.0)
+
+
+        model = Scorer()
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y[:, None].astype("float32"), epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_a_layer_made_in_init_and_never_called(tmp_path):
+    # Keras lists `unused` in model.layers, unbuilt and without weights; the module has no counterpart for it.
+    source = case(
+        """\
+        class WithSpare(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(16, activation="relu")
+                self.unused = layers.Dense(5)
+                self.out = layers.Dense(2)
+
+            def call(self, inputs):
+                return self.out(self.hidden(inputs))
+
+
+        model = WithSpare()
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_a_cnn_built_with_build_before_compile(tmp_path):
+    # model.build((None, 8, 8, 1)) sizes the module; the torch module is built at construction, so the line goes.
+    source = case(
+        """\
+        class SmallCNN(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(4, 3, activation="relu")
+                self.flatten = layers.Flatten()
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return self.out(self.flatten(self.conv(inputs)))
+
+
+        model = SmallCNN()
+        model.build((None, 8, 8, 1))
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(images, labels, epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_a_cnn_built_by_a_call_on_tf_zeros(tmp_path):
+    # `_ = model(tf.zeros((1, 8, 8, 1)))` only builds the model: it sizes the module, and the line goes.
+    source = case(
+        """\
+        import tensorflow as tf
+
+
+        class SmallCNN(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(4, 3, activation="relu")
+                self.flatten = layers.Flatten()
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return self.out(self.flatten(self.conv(inputs)))
+
+
+        model = SmallCNN()
+        _ = model(tf.zeros((1, 8, 8, 1)))
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(images, labels, epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

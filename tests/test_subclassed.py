@@ -336,3 +336,123 @@ def test_ops_k2t_cannot_follow_are_located(call, at, words):
     source, result = convert(call=call)
     assert (line_of(source, at), "K2T103") in [(d.line, d.code) for d in result.diagnostics], [d.format() for d in result.diagnostics]
     assert any(words in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+def final_op_model(final: str, loss: str, imports: str = "") -> tuple[str, str]:
+    source = (
+        HEAD
+        + imports
+        + textwrap.dedent(
+            f"""\
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = layers.Dense(4, activation="relu")
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return {final}
+
+
+        model = Net()
+        model.compile(optimizer="sgd", loss="{loss}")
+        model.fit(x, y, epochs=1)
+        """
+        )
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    return result.output.split("def forward(", 1)[1].split("\ndef ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("final", "activation", "imports"),
+    [
+        pytest.param("keras.activations.softmax(self.out(self.hidden(inputs)))", "F.softmax(", "", id="activations"),
+        pytest.param("keras.ops.softmax(self.out(self.hidden(inputs)), axis=-1)", "F.softmax(", "", id="ops-axis"),
+        pytest.param(
+            "tf.nn.softmax(self.out(self.hidden(inputs)))", "F.softmax(", "import tensorflow as tf\n", id="tf"
+        ),
+        pytest.param("keras.ops.sigmoid(self.out(self.hidden(inputs)))", "torch.sigmoid(", "", id="sigmoid"),
+    ],
+)
+def test_a_final_softmax_or_sigmoid_op_is_folded_into_the_logits_as_keras_does(final, activation, imports):
+    # Keras's crossentropy reads the op's input (_keras_logits, or the graph's Softmax/Sigmoid op).
+    loss = "binary_crossentropy" if "sigmoid" in final else "sparse_categorical_crossentropy"
+    forward = final_op_model(final, loss, imports)
+    assert f"return {activation}self.logits(inputs)" in forward
+    logits = forward.split("def logits(", 1)[1]
+    assert "softmax" not in logits and "sigmoid" not in logits
+
+
+def test_a_final_op_around_an_expression_folds_its_argument():
+    forward = final_op_model(
+        "keras.activations.softmax(self.out(self.hidden(inputs)) * 2.0)", "sparse_categorical_crossentropy"
+    )
+    logits = forward.split("def logits(", 1)[1]
+    assert "* 2.0" in logits and "softmax" not in logits
+
+
+def test_a_softmax_over_another_axis_or_a_mse_loss_is_not_folded():
+    # tf.nn.softmax over axis 0 ends in a Transpose op, which Keras's crossentropy does not look through (keras.ops's
+    # softmax keeps its logits whatever the axis); mse reads the probabilities themselves.
+    tf_axis_0 = "tf.nn.softmax(self.out(self.hidden(inputs)), axis=0)"
+    assert "def logits(" not in final_op_model(
+        tf_axis_0, "sparse_categorical_crossentropy", "import tensorflow as tf\n"
+    )
+    assert "def logits(" not in final_op_model("keras.ops.softmax(self.out(self.hidden(inputs)))", "mse")
+
+
+def test_build_of_a_subclassed_model_sizes_it_and_goes():
+    source = HEAD + MODEL.format(call=textwrap.indent(STRAIGHT, "")) + "\nmodel = Net2()\nmodel.build((None, 6))\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert ".build(" not in result.output and "nn.Linear(6, 4)" in result.output
+
+
+def test_build_of_a_sequential_model_stays_a_located_diagnostic():
+    source = HEAD + 'model = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(2)])\nmodel.build((None, 6))\nmodel.compile(optimizer="sgd", loss="mse")\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "model.build("))]
+
+
+@pytest.mark.parametrize("statement", ["_ = model(tf.zeros((1, 6)))", "model(keras.ops.ones((2, 6)))"])
+def test_a_call_on_zeros_that_builds_the_model_sizes_it_and_goes(statement):
+    source = HEAD + "import tensorflow as tf\n" + MODEL.format(call=STRAIGHT) + f"\nmodel = Net2()\n{statement}\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "zeros((" not in result.output.split("y = ")[1] and "ones((" not in result.output
+    assert "nn.Linear(6, 4)" in result.output and "tf." not in result.output
+
+
+def test_the_result_of_a_call_on_tf_zeros_read_is_a_located_diagnostic():
+    source = HEAD + "import tensorflow as tf\n" + MODEL.format(call=STRAIGHT) + "\nmodel = Net2()\nout = model(tf.zeros((1, 6)))\n"
+    source += 'model.compile(optimizer="sgd", loss="mse")\nmodel.fit(x, y, epochs=1)\n'
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T140", line_of(source, "out = model("))]
+
+
+def test_a_keras_softmax_over_another_axis_under_a_crossentropy_is_a_located_diagnostic():
+    # Keras keeps keras.ops.softmax's logits whatever the axis and its crossentropy reads them over the last
+    # axis: neither the probabilities nor a fold over the last axis reproduces that.
+    source = HEAD + textwrap.dedent(
+        """\
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.out = layers.Dense(3)
+
+            def call(self, inputs):
+                return keras.ops.softmax(self.out(inputs), axis=0)
+
+
+        model = Net()
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, filename="case.py")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", line_of(source, "keras.ops.softmax("))]
+    assert not result.ok

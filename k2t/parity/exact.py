@@ -285,7 +285,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         pass
 
     # Make sure the Keras model is built.
-    if not kmodel.built and not functional_model:
+    # Keras 3's build((None, ...)) of a subclassed model builds none of its layers: its first call does.
+    unbuilt = module_plan.forward_lines is not None and not all(layer.built for layer in kmodel.layers)
+    if (not kmodel.built or unbuilt) and not functional_model:
         kmodel(x[:1])
 
     # 3. Weights.
@@ -293,6 +295,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
 
     try:
         keras_layers = functional.keras_layers_for(kmodel, module_plan) if functional_model else None
+        if keras_layers is None:
+            keras_layers = _called_layers(kmodel, module_plan)
         copied = transfer_weights(kmodel, tmodel, module_plan, keras_layers)
     except WeightTransferError as exc:
         raise _Stop(f"weight transfer failed: {exc}") from None
@@ -478,7 +482,7 @@ def _forward(report: ParityReport, kmodel, tmodel, module_plan, sample, layer_to
     keras_outputs = []
     h = xk
     # A keras.applications model is a graph of its own (residual adds), not a chain: only its output is compared.
-    layers = [] if module_plan.keras_layer_names or not _is_chain(module_plan) else list(kmodel.layers)
+    layers = [] if module_plan.keras_layer_names or not _is_chain(module_plan) else _called_layers(kmodel, module_plan)
     if not layers:
         what = (
             "a keras.applications model"
@@ -1042,6 +1046,14 @@ __all__ = [
 ]
 
 
+def _called_layers(kmodel, module_plan) -> list:
+    """``kmodel.layers`` without the layers a subclassed model's __init__ made and its call() never runs: Keras
+    lists them, never built and without weights, and the translated module has no counterpart for them."""
+    if getattr(module_plan, "graph", None) is None:
+        return list(kmodel.layers)
+    return [layer for layer in kmodel.layers if layer.built or layer.weights]
+
+
 def _is_chain(module_plan) -> bool:
     """Whether the module's layers run one after the other (a subclassed model's call() k2t followed as a graph:
     its Keras layers can then be run in creation order, each on the previous one's output)."""
@@ -1054,7 +1066,8 @@ def _is_chain(module_plan) -> bool:
         if plans.get(id(node)) is None or len(node.inputs) != 1 or node.inputs[0] is not previous:
             return False
         previous = node
-    return True
+    # Keras lists the layers in creation order: a call() running them in another order is no chain of that list.
+    return [id(plans[id(node)]) for node in graph.nodes] == [id(plan) for plan in module_plan.layers]
 
 
 def _has_graph(kmodel) -> bool:

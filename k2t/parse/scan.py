@@ -26,6 +26,7 @@ from .syntax import (
     FUNCTIONS,
     LAYERS_CALLED_ON_DATA,
     LOAD_MODEL,
+    MADE_ARRAYS,
     MODEL_METHODS,
     SEQUENCE_BASES,
     _body_of,
@@ -128,6 +129,8 @@ class ScanMixin:
         ):
             instance = scope.model(func.value)
             self.consumed.add(id(func))
+            if self.builds_only(statement, node):
+                return
             spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
             # `training=False` (the only keyword called_on_data lets through): the mode every layer runs in.
             spec_kwargs = tuple(
@@ -445,6 +448,34 @@ class ScanMixin:
             "K2T140",
             f"`{self.code(node)}` is not translated (k2t translates it as a statement of its own)",
         )
+        return True
+
+    def builds_only(self, statement, node: cst.Call) -> bool:
+        """``_ = model(tf.zeros((1, 28, 28, 1)))``: a call that only builds the model (k2t.parse.subclassed reads
+        its input shape there); the torch module is built at construction, so the statement goes. Its result
+        read is a K2T140. True when handled."""
+        data = node.args[0].value if node.args else None
+        if not isinstance(data, cst.Call) or self.keras_name(data.func) not in MADE_ARRAYS:
+            return False
+        _mark_subtree(node, self.consumed)
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
+        unused = isinstance(small, cst.Expr) and small.value is node
+        unused = unused or (
+            isinstance(small, cst.Assign)
+            and small.value is node
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value == "_"
+        )
+        if unused:
+            self.script.removed.add(id(statement))
+        else:
+            message = (
+                f"`{self.code(node)}` on an array TensorFlow makes is not translated (call the model on a NumPy array)"
+            )
+            self.todo(statement, node, "K2T140", message)
         return True
 
     def callback_learning_rate_call(self, statement, node: cst.Call, positional: list[cst.BaseExpression]) -> bool:

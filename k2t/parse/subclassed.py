@@ -29,7 +29,7 @@ from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpress
 from ..values import Unknown, assigned_names, is_constant
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
-from .syntax import _TENSOR_OPERATORS, _body_of, is_docstring
+from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, _body_of, is_docstring
 from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
@@ -326,6 +326,9 @@ class SubclassedMixin:
                 )
             code = "(" + ", ".join(size.code for size in sizes) + ",)"
             return Value(code, self.pos(array), tuple(size.literal for size in sizes), elements=tuple(sizes))
+        made = self._made_shape(array, scope)
+        if made is not None:
+            return made
         if not isinstance(array, cst.Name):
             raise _Unfollowable(
                 array,
@@ -346,6 +349,21 @@ class SubclassedMixin:
                 f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives",
             )
         return Value(f"{array.value}.shape[1:]", self.pos(array), shape_of=ShapeOf(array.value, 1, known.rank))
+
+    def _made_shape(self, array: cst.BaseExpression, scope: _Scope) -> Value | None:
+        """The sizes after the batch of ``tf.zeros((1, 28, 28, 1))`` and the like, when they are literals."""
+        if not isinstance(array, cst.Call) or self.keras_name(array.func) not in MADE_ARRAYS or not array.args:
+            return None
+        shape = array.args[0]
+        if shape.keyword not in (None,) and shape.keyword.value != "shape":
+            return None
+        if not isinstance(shape.value, (cst.Tuple, cst.List)) or len(shape.value.elements) < 2:
+            return None
+        sizes = [self.value(el.value, scope) for el in shape.value.elements[1:]]
+        if not all(isinstance(size.literal, int) for size in sizes):
+            return None
+        code = "(" + ", ".join(size.code for size in sizes) + ",)"
+        return Value(code, self.pos(shape.value), tuple(size.literal for size in sizes), elements=tuple(sizes))
 
 
 @dataclass

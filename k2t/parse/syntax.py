@@ -27,6 +27,7 @@ MODEL_METHODS = (
     "predict_on_batch",
     "reset_metrics",
     "reset_states",
+    "build",
 )
 
 # Bases of the classes a script writes to hand fit its batches: the class stays, the base goes.
@@ -491,3 +492,15 @@ def names_in(node: cst.CSTNode) -> list[cst.Name]:
 
     node.visit(Finder())
     return found
+
+
+MADE_ARRAYS = frozenset(
+    {
+        "tensorflow.zeros",
+        "tensorflow.ones",
+        "tensorflow.random.normal",
+        "tensorflow.random.uniform",
+        "keras.ops.zeros",
+        "keras.ops.ones",
+    }
+)  # `model(tf.zeros((1, 28, 28, 1)))`, a call that builds the model: the shape is the call's first argument

@@ -102,6 +102,7 @@ SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
     "evaluate": frozenset({"x", "y", "batch_size", "verbose", "sample_weight", "steps", "return_dict"}),
     "predict": frozenset({"x", "batch_size", "verbose"}),
     "summary": frozenset(),
+    "build": frozenset({"input_shape"}),
     "count_params": frozenset(),
     "reset_states": frozenset(),
     "predict_classes": frozenset({"x", "batch_size", "verbose"}),
@@ -868,6 +869,13 @@ def _translate_compile(
     if masked:
         _check_masked_training(compile_spec, plan)
     loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions, masked)
+    if module.softmax_elsewhere and "crossentropy" in loss.canonical:
+        raise Unsupported(
+            "K2T103",
+            "the model's output is keras softmax over another axis than the last: Keras's crossentropy reads its"
+            " logits over the last axis, which is not translated",
+            module.softmax_elsewhere[0],
+        )
     numbered = number_metric_objects(list(compile_spec.metrics), plan.metric_counters)
     metrics = keras_metric_keys(
         [plan_metric(value, loss.canonical, units, numbered, plan.functions) for value in compile_spec.metrics],
@@ -1164,6 +1172,23 @@ def _modes_read(module: ModulePlan) -> bool:
     return bool(module.modes_without_training) or any(nested)
 
 
+def _translate_build(call: MethodCall, plan: ScriptPlan) -> str:
+    """``model.build((None, 28, 28, 1))`` of a subclassed model: k2t.parse.subclassed sized the module from it (or
+    from the first data the model sees, which Keras checks against it), and the module is built at construction,
+    so the statement goes. Another model's build() is not translated."""
+    statement = call.statement
+    alone = (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call.node
+    )
+    if not call.instance.model.creation_order or not alone:
+        raise Unsupported("K2T140", f"{call.model}.build() is not translated", call.pos)
+    plan.statements[id(statement)] = []
+    return ""
+
+
 def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan | None, plan: ScriptPlan) -> str:
     var = call.model
     if call.method == "__call__":  # `model(x)` on data (k2t.parse.scan: one array, training=False at most)
@@ -1178,6 +1203,8 @@ def _translate_call(call: MethodCall, module: ModulePlan, training: TrainingPlan
             f"{var}.preprocess({call.args[0].code})" if module.preprocess else call.args[0].code
         )  # its host layer first
         return f"{plan.name(helper.name)}({var}, {data})"
+    if call.method == "build":
+        return _translate_build(call, plan)
     given = _single_arrays_unwrapped(_arguments(call), module)
     if call.method == "summary":
         plan.features.add("summary")

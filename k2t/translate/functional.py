@@ -32,7 +32,7 @@ from .model import (
     prune_params,
 )
 from .nested import convert_nested
-from .op_nodes import convert_expression
+from .op_nodes import convert_expression, final_activation_fold, keras_softmax_elsewhere
 from .plan import LayerPlan, ModulePlan
 from .precision import float32_input, has_weights, without_dtype
 from .recurrent import TAKES_INITIAL_STATE
@@ -98,6 +98,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     helpers: list = []
     segments: list[tuple[TensorNode, list[str]]] = []  # each node's forward lines, in order
     folds: dict[int, tuple[list[str], str, str]] = {}  # id(output node) -> lines without its activation
+    softmax_elsewhere: list = []  # positions of outputs that are keras.ops.softmax over another axis
     codes: dict[int, NodeCode] = {}  # how each node's lines were made (helper calls become classes from them)
     tuple_items: dict[int, object] = {}  # id(node) -> the TensorCallPlan of the call whose tuple holds it
     unpacked_shapes: dict[
@@ -135,6 +136,12 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
             state[id(node)] = (out, shape, "keras")
             masks[id(node)] = None
             node_plans.append((node, None))
+            if _is_final_output(node, graph):
+                fold = final_activation_fold(node, inputs, graph, out)
+                if fold is not None:
+                    folds[id(node)] = fold
+                elif keras_softmax_elsewhere(node, inputs):
+                    softmax_elsewhere.append(node.pos)
             continue
         if layer.short_name in MERGE_LAYERS and layer.name.startswith("keras.layers."):
             merged_mask, mask_lines = merged_masks(
@@ -285,7 +292,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         segments.append((node, node_lines))
         state[id(node)] = (out, node_shape, layout if len(node_shape) >= 2 else "keras")
         node_plans.append((node, plan))
-        if any(node is output for output in graph.outputs) and not any(node in later.inputs for later in graph.nodes):
+        if _is_final_output(node, graph):
             fold = _without_final_activation(plan, node_lines, source, out)
             if fold is not None and layout == "keras":
                 folds[id(node)] = fold
@@ -336,9 +343,10 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     if hosts and len(graph.inputs) > 1:  # input_dtypes reads the finished module
         module.preprocess = several_inputs_preprocess(input_vars, hosts, input_dtypes(module), keras_ranks)
     module.output_folds = [folds.get(id(node)) for node in graph.outputs]
+    module.softmax_elsewhere = softmax_elsewhere
     module.output_vars = returns
     module.output_activations = [
-        (plan.activation if plan is not None else "linear")
+        (plan.activation if plan is not None else folds[id(node)][2] if id(node) in folds else "linear")
         for node in graph.outputs
         for n, plan in node_plans
         if n is node
@@ -398,6 +406,11 @@ def _output_name(node: TensorNode, attrs: dict[int, str]) -> str:
     if given is not None and isinstance(given.literal, str):
         return given.literal
     return attrs.get(node.layer_id, node.var)
+
+
+def _is_final_output(node: TensorNode, graph) -> bool:
+    """An output of the model that no layer reads: training may read its values before their activation."""
+    return any(node is output for output in graph.outputs) and not any(node in later.inputs for later in graph.nodes)
 
 
 def _without_final_activation(plan: LayerPlan, node_lines: list[str], source: str, out: str):

@@ -11,6 +11,8 @@ located K2T103.
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
 from ..diagnostics import Unsupported
@@ -92,6 +94,86 @@ def _reader_needing_shape(node: TensorNode, graph: Graph) -> str | None:
                 return f"`{name}`" if name is not None else "the expression after it"
             pending.append(user)
     return None
+
+
+def final_activation_fold(
+    node: TensorNode, inputs: list[tuple[str, list[Dim], str]], graph: Graph, out: str
+) -> tuple[list[str], str, str] | None:
+    """A model output ``ops.softmax(t)`` / ``tf.sigmoid(t * 4.0)``: (the lines computing the logits, their variable,
+    the activation).
+
+    Keras's crossentropy losses read such an output's logits: the TensorFlow backend's softmax and sigmoid keep
+    them on their result (``_keras_logits``), and a graph's Softmax / Sigmoid op gives its input
+    (keras.src.backend.tensorflow.nn._get_logits). Training on the logits, as for a final
+    Dense(activation="softmax"), is what reproduces Keras's loss, not a loss on clipped probabilities."""
+    expression = node.expression
+    call = expression.node if expression is not None else None
+    if not isinstance(call, cst.Call) or not call.args:
+        return None
+    activation = _FINAL_ACTIVATIONS.get(expression.keras_name(call.func) or "")
+    if activation is None or any(layout != "keras" and len(shape) > 1 for _, shape, layout in inputs):
+        return None
+    first = call.args[0]
+    if first.keyword is not None or first.star:
+        return None
+    if not _over_last_axis(call, activation, len(inputs[0][1]) + 1):
+        return None
+    if len(inputs) == 1 and id(first.value) == expression.tensors[0]:
+        return [], inputs[0][0], activation  # the logits are a tensor forward already holds
+    logits = dataclasses.replace(node, expression=dataclasses.replace(expression, node=first.value))
+    template, _ = convert_expression(logits, inputs, graph)
+    return [line.format(*(var for var, _, _ in inputs), out=out) for line in template], out, activation
+
+
+def _over_last_axis(call: cst.Call, activation: str, rank: int) -> bool:
+    """Whether the call's arguments after the tensor leave a softmax over the last axis, where the loss reads the
+    logits along it."""
+    for arg in call.args[1:]:
+        value = _code(arg.value).strip()
+        last = ("-1", str(rank - 1)) if activation == "softmax" else ()
+        if arg.star or (arg.keyword is not None and arg.keyword.value != "axis") or value not in last:
+            return False
+    return True
+
+
+def keras_softmax_elsewhere(node: TensorNode, inputs: list[tuple[str, list[Dim], str]]) -> bool:
+    """``keras.ops.softmax(t, axis=0)``: Keras keeps its logits whatever the axis and its crossentropy reads them
+    over the last axis, which the translation's folding does not reproduce (tf.nn.softmax over another axis ends
+    in a Transpose op, and Keras reads its probabilities, as the translation does)."""
+    call = node.expression.node if node.expression is not None else None
+    if not isinstance(call, cst.Call) or not call.args:
+        return False
+    name = node.expression.keras_name(call.func) or ""
+    return (
+        name.startswith("keras.")
+        and _FINAL_ACTIVATIONS.get(name) == "softmax"
+        and not _over_last_axis(call, "softmax", len(inputs[0][1]) + 1 if inputs else 2)
+    )
+
+
+_FINAL_ACTIVATIONS = {
+    **dict.fromkeys(
+        (
+            "keras.activations.softmax",
+            "keras.ops.softmax",
+            "keras.backend.softmax",
+            "tensorflow.nn.softmax",
+            "tensorflow.math.softmax",
+        ),
+        "softmax",
+    ),
+    **dict.fromkeys(
+        (
+            "keras.activations.sigmoid",
+            "keras.ops.sigmoid",
+            "keras.backend.sigmoid",
+            "tensorflow.sigmoid",
+            "tensorflow.math.sigmoid",
+            "tensorflow.nn.sigmoid",
+        ),
+        "sigmoid",
+    ),
+}
 
 
 def _refuse_negative_steps(node: TensorNode) -> None:

@@ -72,6 +72,9 @@ class ModulePlan:
     )  # per output: (lines without activation, logits var, activation) or None
     output_vars: list[str] = field(default_factory=list)
     output_activations: list[str] = field(default_factory=list)
+    # Where an output is keras.ops.softmax(t, axis=k) over another axis than the last: Keras's crossentropy reads
+    # its logits `t` over the last axis (_keras_logits), which k2t does not fold (k2t.translate.op_nodes).
+    softmax_elsewhere: list = field(default_factory=list)
     # A factory's model whose input size is a constructor parameter that one of its calls passes as 1.
     one_feature_at_a_call: bool = False
     blocks: list[ModulePlan] = field(default_factory=list)  # classes of helper calls applied several times
