@@ -17,7 +17,7 @@ from .diagnostics import Severity
 from .imports import merged_imports
 from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
-from .parse.syntax import is_docstring
+from .parse.syntax import AUGMENTED_OPERATORS, is_docstring
 from .translate import ScriptPlan, TrainingPlan
 from .translate.activations import apply_activation
 from .translate.dims import static_int
@@ -26,7 +26,6 @@ from .translate.dtypes import FLOAT, INTEGER, input_dtypes, target_dtype
 from .translate.metrics import keras_evaluate_order
 from .translate.on_batch import TEMPLATE as ON_BATCH_TEMPLATE
 from .translate.on_batch import feature as on_batch_feature
-from .translate.op_code import AUGMENTED_OPERATORS
 from .translate.plan import ModulePlan
 from .translate.train_step import FIT_STEPS_TEMPLATE
 

@@ -206,7 +206,8 @@ MERGE_FUNCTIONS = {
 }
 
 
-_AUGMENTED = {
+# `a op= b` -> the binary operator of `a = a op b` (the values the parser follows; the tensors the translation rewrites).
+AUGMENTED_OPERATORS: dict[type, type] = {
     cst.AddAssign: cst.Add,
     cst.SubtractAssign: cst.Subtract,
     cst.MultiplyAssign: cst.Multiply,
@@ -214,7 +215,9 @@ _AUGMENTED = {
     cst.FloorDivideAssign: cst.FloorDivide,
     cst.ModuloAssign: cst.Modulo,
     cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
 }
+_AUGMENTED = AUGMENTED_OPERATORS
 
 
 # Python operators Keras applies to Keras tensors, as the merge layer that computes the same.

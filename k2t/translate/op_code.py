@@ -31,6 +31,7 @@ from ..ops import (
     translate_op,
 )
 from ..ops.spec import is_postfix_safe
+from ..parse.syntax import AUGMENTED_OPERATORS
 
 # Where an expression may stand without parentheses whatever its precedence: a whole argument, a whole
 # statement value, a list element, an index. Anywhere else (an operand of `-`, the value of `.attr`)
@@ -383,16 +384,3 @@ def rebinds(node: cst.CSTNode) -> set[int]:
 
     node.visit(Finder())
     return found
-
-
-# `a op= b` -> the binary operator of `a = a op b`.
-AUGMENTED_OPERATORS: dict[type, type] = {
-    cst.AddAssign: cst.Add,
-    cst.SubtractAssign: cst.Subtract,
-    cst.MultiplyAssign: cst.Multiply,
-    cst.DivideAssign: cst.Divide,
-    cst.FloorDivideAssign: cst.FloorDivide,
-    cst.ModuloAssign: cst.Modulo,
-    cst.PowerAssign: cst.Power,
-    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
-}
