@@ -479,6 +479,8 @@ def translate_application(call: KerasCall, class_name: str) -> ModulePlan:
 
 # len(model.layers) of a keras.applications model without its top (Keras 3, InputLayer included), and the
 # layers include_top adds; pooling= without the top adds one. Counted on Keras's models (tests/test_model_api.py).
+# Keras 3.15's len(model.layers): (without the classifier, the layers the classifier adds); a pooling= adds one.
+# Measured on Keras's own models (tests/test_model_api.py compares them).
 _LAYER_COUNTS = {"MobileNetV2": (154, 2), "VGG16": (19, 4), "ResNet50": (175, 2)}
 
 
