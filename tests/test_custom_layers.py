@@ -2,6 +2,7 @@
 the output shape the layers after it see, and the diagnostics for what is not translated. Parity against
 Keras is in tests/test_parity_custom_layers.py."""
 
+import math
 import textwrap
 
 from unwrapped import unwrapped
@@ -434,3 +435,42 @@ def test_list_of_sublayers_is_located_at_the_list():
     result = convert(body)
     assert (line_of(body, "self.hidden = ["), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
     assert any("list of layers" in d.message for d in result.diagnostics)
+
+
+def test_a_weight_assigned_a_number_in_call_is_filled():
+    """`self.seen.assign(0.0)`: torch's copy_ takes a tensor only, so a number fills (as in the script's Metric
+    classes, one rule for both: script_metrics.variable_update); the converted script runs."""
+    import pytest
+
+    pytest.importorskip("torch")
+    source = textwrap.dedent("""\
+        import numpy as np
+        import keras
+        from keras import layers
+
+        class Counter(layers.Layer):
+            def build(self, input_shape):
+                self.seen = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+            def call(self, x, training=None):
+                if training:
+                    self.seen.assign_add(1.0)
+                else:
+                    self.seen.assign(0.0)
+                return x * 2.0
+
+            def compute_output_shape(self, input_shape):
+                return input_shape
+
+        x = np.ones((8, 4), "float32")
+        model = keras.Sequential([keras.Input((4,)), Counter(), layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, np.ones((8, 1), "float32"), epochs=1, verbose=0)
+        loss = model.evaluate(x, np.ones((8, 1), "float32"), verbose=0)
+        """)
+    result = k2t.convert_source(source, "counter.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "self.seen.data.add_(1.0)" in result.output and "self.seen.data.fill_(0.0)" in result.output
+    namespace: dict = {}
+    exec(compile(result.output, "counter_torch.py", "exec"), namespace)  # noqa: S102 - the test runs k2t's output
+    assert math.isfinite(float(namespace["loss"]))

@@ -48,6 +48,7 @@ from .plan import LayerPlan
 from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import layer
 from .regularizers import regularizer_terms
+from .script_metrics import STATE_METHODS, variable_update
 from .seed_generators import unused_seed_generators
 from .sublayers import Sublayers, SublayerTranslator, translated_sublayers
 
@@ -161,9 +162,8 @@ def _statements(body: list[cst.CSTNode]) -> list[cst.CSTNode]:
     return found
 
 
-# A Keras variable's assignments (in a layer's call: a moving statistic): torch's in-place ops on the tensor's data,
-# which autograd does not record, as Keras does not differentiate through them.
-_VARIABLE_UPDATES = {"assign": "copy_", "assign_add": "add_", "assign_sub": "sub_"}
+# A Keras variable's assignments (in a layer's call: a moving statistic) are torch's in-place ops on the tensor's
+# data (script_metrics.variable_update), which autograd does not record, as Keras does not differentiate them.
 # Keras's Layer and Variable API that the translated class cannot keep: reported where they are left.
 _LAYER_ONLY_CALLS = frozenset(
     {
@@ -189,7 +189,7 @@ def _variable_updates(method: cst.FunctionDef, weights: set[str]) -> dict[int, s
             func = node.func
             if (
                 isinstance(func, cst.Attribute)
-                and func.attr.value in _VARIABLE_UPDATES
+                and func.attr.value in STATE_METHODS
                 and isinstance(func.value, cst.Attribute)
                 and isinstance(func.value.value, cst.Name)
                 and func.value.value.value == "self"
@@ -197,7 +197,7 @@ def _variable_updates(method: cst.FunctionDef, weights: set[str]) -> dict[int, s
                 and len(node.args) == 1
                 and node.args[0].keyword is None
             ):
-                found[id(func)] = f"self.{func.value.attr.value}.data.{_VARIABLE_UPDATES[func.attr.value]}"
+                found[id(func)] = f"self.{func.value.attr.value}.data.{variable_update(node)}"
 
     method.visit(Finder())
     return found

@@ -28,7 +28,8 @@ METRIC_BASES = ("keras.metrics.Metric", "keras.Metric")
 METRIC_BASE = Helper("Metric", "metrics/metric_base.py.j2")
 # Keras's Metric.add_weight / add_variable initializers the base makes (Keras's reset_state sets zeros anyway).
 _INITIALIZERS = frozenset({"zeros", "ones"})
-_STATE_METHODS = {"assign": "copy_", "assign_add": "add_", "assign_sub": "sub_"}  # tf.Variable -> in-place torch
+STATE_METHODS = {"assign": "copy_", "assign_add": "add_", "assign_sub": "sub_"}  # tf.Variable -> in-place torch
+_STATE_METHODS = STATE_METHODS
 _EMPTY = cst.Module(body=[])
 
 
@@ -143,6 +144,14 @@ def aliased_results(definition: cst.ClassDef) -> list[tuple[cst.Return, str]]:
     return found
 
 
+def variable_update(call: cst.Call) -> str:
+    """The torch in-place method of a Keras variable's ``.assign`` / ``.assign_add`` / ``.assign_sub`` call."""
+    method = _STATE_METHODS[call.func.attr.value]
+    if method == "copy_" and len(call.args) == 1 and isinstance(_literal(call.args[0].value), (int, float)):
+        method = "fill_"  # copy_ takes a tensor, Keras's assign also a number
+    return method
+
+
 def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
     """``self.total.assign_add(x)`` -> ``self.total.add_(x)``: by id() of the ``.assign_add`` attribute. The base's
     ``variables`` lists the state, as Keras's does."""
@@ -157,10 +166,7 @@ def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
                 and func.attr.value in _STATE_METHODS
                 and isinstance(func.value, (cst.Name, cst.Attribute))
             ):
-                method = _STATE_METHODS[func.attr.value]
-                if method == "copy_" and len(node.args) == 1 and isinstance(_literal(node.args[0].value), (int, float)):
-                    method = "fill_"  # copy_ takes a tensor, Keras's assign also a number
-                rewrites[id(func)] = f"{_code(func.value)}.{method}"
+                rewrites[id(func)] = f"{_code(func.value)}.{variable_update(node)}"
 
     definition.body.visit(Finder())
     return rewrites
