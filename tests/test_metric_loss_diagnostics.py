@@ -275,3 +275,14 @@ def test_batch_set_value_on_keras_weights_is_reported_at_it():
     found = _coded(_diagnostics(source), "K2T100")
     assert [(line, column) for line, column, _, _ in found] == [_where(source, "K.batch_set_value")]
     assert "Keras weights, which k2t does not map to the module's parameters" in found[0][3]
+
+
+def test_a_metric_list_in_a_variable_is_followed_into_compile_and_reported_where_else_it_is_used():
+    held = HEAD + 'METRICS = [keras.metrics.TruePositives(name="tp"), "mae"]\n' + SEQUENTIAL.format(metrics="METRICS")
+    result = k2t.convert_source(held, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "METRICS" not in result.output and '"tp": TruePositives()' in result.output
+    changed = held.replace("model.compile(", "METRICS.append(keras.metrics.AUC())\nmodel.compile(")
+    assert ("K2T100", "the Keras object `METRICS` is used outside compile/layers") in [
+        (code, message) for _, _, code, message in _diagnostics(changed)
+    ]

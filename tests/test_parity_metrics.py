@@ -54,6 +54,9 @@ CASES = {
     "precision_recall_top_k": (SOFTMAX, '"categorical_crossentropy"', "categorical", '[keras.metrics.Precision(top_k=1), keras.metrics.Recall(top_k=2), keras.metrics.Precision(top_k=2, thresholds=0.3, name="p2")]', ["precision", "recall", "p2"]),
     "precision_recall_class_id": (SOFTMAX, '"categorical_crossentropy"', "categorical", '[keras.metrics.Precision(class_id=1), keras.metrics.Recall(class_id=2, thresholds=0.4), keras.metrics.Precision(top_k=1, class_id=0, name="p0")]', ["precision", "recall", "p0"]),
     "numbered_objects": (SIGMOID, BINARY, "binary", '[keras.metrics.AUC(), keras.metrics.AUC(curve="PR"), keras.metrics.Precision(), keras.metrics.Precision(thresholds=0.6), keras.metrics.Recall()]', ["auc", "auc_1", "precision", "precision_1", "recall"]),
+    # The confusion counts: every output above the threshold is a positive prediction.
+    "confusion_counts": (SIGMOID, BINARY, "binary", '[keras.metrics.TruePositives(), keras.metrics.FalsePositives(thresholds=0.3), keras.metrics.TrueNegatives(name="tn"), keras.metrics.FalseNegatives(thresholds=[0.6]), keras.metrics.TruePositives(), "true_negatives", "FalseNegatives"]', ["true_positives", "false_positives", "tn", "false_negatives", "true_positives_1", "true_negatives", "FalseNegatives"]),
+    "confusion_counts_one_hot": (SOFTMAX, '"categorical_crossentropy"', "categorical", '[keras.metrics.TruePositives(name="tp"), keras.metrics.FalsePositives(name="fp"), keras.metrics.TrueNegatives(thresholds=0.2), keras.metrics.FalseNegatives(thresholds=0.2)]', ["tp", "fp", "true_negatives", "false_negatives"]),
     "binary_accuracy_threshold": (SIGMOID, BINARY, "binary", '[keras.metrics.BinaryAccuracy(threshold=0.7), keras.metrics.BinaryAccuracy(name="half")]', []),
     "top_k_objects": (SOFTMAX, '"categorical_crossentropy"', "categorical", '[keras.metrics.TopKCategoricalAccuracy(k=1, name="top1"), keras.metrics.TopKCategoricalAccuracy(k=2), keras.metrics.top_k_categorical_accuracy]', []),
     "sparse_top_k_objects": (SOFTMAX, '"sparse_categorical_crossentropy"', "sparse", '[keras.metrics.SparseTopKCategoricalAccuracy(k=1, name="top1"), keras.metrics.SparseTopKCategoricalAccuracy(k=2)]', []),
@@ -232,3 +235,32 @@ def test_generated_metrics_read_like_the_keras_call():
         '''\
         metrics = {"auc": PrecisionRecallAUC(num_thresholds=50), "precision": Precision(threshold=0.3), "recall": Recall(top_k=2, class_id=1)}'''
     ) in unwrapped(result.output)
+
+
+HELD_IN_A_VARIABLE = """\
+import numpy as np
+import keras
+
+rng = np.random.RandomState(0)
+features = rng.normal(size=(96, 6)).astype("float32")
+targets = (features[:, :2].sum(1, keepdims=True) > 0.8).astype("uint8")
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+metrics = [
+    keras.metrics.FalseNegatives(name="fn"),
+    keras.metrics.FalsePositives(name="fp"),
+    keras.metrics.TrueNegatives(name="tn"),
+    keras.metrics.TruePositives(name="tp"),
+    keras.metrics.Precision(name="precision"),
+    keras.metrics.Recall(name="recall"),
+    "accuracy",
+]
+model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy", metrics=metrics)
+model.fit(features, targets, batch_size=16, epochs=3, verbose=0, validation_split=0.25)
+"""
+
+
+def test_metrics_held_in_a_variable_as_keras_io_imbalanced_classification_writes_them(tmp_path):
+    """keras.io's imbalanced_classification: the metric objects listed in a variable compile() receives."""
+    report = assert_parity(HELD_IN_A_VARIABLE, tmp_path)
+    check(report, ["fn", "fp", "tn", "tp", "precision", "recall"])

@@ -132,6 +132,11 @@ class ModelMixin:
                     scope.bindings[target] = (self.call(value, name, scope), line)
                     self.script.removed.add(id(line))
                     return True
+            elif isinstance(value, (cst.List, cst.Tuple)) and self.bindable_list(value, scope):
+                # `METRICS = [keras.metrics.AUC(name="auc"), "accuracy"]`: the list compile() receives later.
+                scope.bindings[target] = (self.value(value, scope), line)
+                self.script.removed.add(id(line))
+                return True
             elif isinstance(value, (cst.Name, cst.Attribute)):
                 name = self.keras_name(value)
                 if (
@@ -301,6 +306,24 @@ class ModelMixin:
         assert instance is not None
         self.consumed.add(id(node))
         return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model, held_in=node.value)
+
+    def bindable_list(self, node: cst.List | cst.Tuple, scope: _Scope) -> bool:
+        """A list of Keras objects (metrics, losses) and strings, with at least one object: bound as a whole."""
+        objects = 0
+        for element in node.elements:
+            if not isinstance(element, cst.Element):
+                return False
+            item = element.value
+            if isinstance(item, cst.SimpleString):
+                continue
+            func = item.func if isinstance(item, cst.Call) else item
+            name = self.keras_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+            if name is None and isinstance(item, cst.Name) and scope.binding(item.value) is not None:
+                name = "keras.metrics." if isinstance(scope.binding(item.value)[0], (KerasCall, str)) else None
+            if name is None or not name.startswith(("keras.metrics.", "keras.losses.")):
+                return False
+            objects += 1
+        return objects > 0
 
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
         if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:

@@ -211,6 +211,9 @@ class _Parser(
                 bound = scope.binding(node.value)
                 if bound is not None:
                     self.used_bindings.add(node.value)
+                    if isinstance(bound[0], Value):
+                        # `METRICS = [keras.metrics.AUC(), "accuracy"]`, then `metrics=METRICS`: the list's items.
+                        return dataclasses.replace(bound[0], code=code, pos=self.pos(node))
                     if isinstance(bound[0], KerasCall):
                         keras_call = bound[0]
                     else:

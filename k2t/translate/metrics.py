@@ -56,6 +56,16 @@ _ACCURACY = Helper(
 )
 
 
+# keras.metrics.<class>: the count of outputs whose prediction (above the threshold) and target
+# (nonzero) are as named, summed over the epoch (keras.src.metrics.confusion_metrics).
+_CONFUSION_COUNTS = {
+    "TruePositives": ("true_positives", "predicted & actual"),
+    "FalsePositives": ("false_positives", "predicted & ~actual"),
+    "TrueNegatives": ("true_negatives", "~predicted & ~actual"),
+    "FalseNegatives": ("false_negatives", "~predicted & actual"),
+}
+
+
 @dataclass(frozen=True)
 class _Kind:
     """One Keras metric class: its default name and the constructor arguments k2t translates."""
@@ -82,6 +92,7 @@ _KINDS = {
         _Kind("AUC", None, ("num_thresholds", "curve", "summation_method", "from_logits", "thresholds", "multi_label")),
         _Kind("Precision", None, ("thresholds", "top_k", "class_id")),
         _Kind("Recall", None, ("thresholds", "top_k", "class_id")),
+        *(_Kind(name, None, ("thresholds",)) for name in _CONFUSION_COUNTS),
     )
 }
 _SNAKE = {
@@ -97,6 +108,7 @@ _SNAKE = {
     "auc": "AUC",
     "precision": "Precision",
     "recall": "Recall",
+    **{snake: name for name, (snake, _) in _CONFUSION_COUNTS.items()},
 }
 _ALIASES = {
     "mse": "MeanSquaredError",
@@ -124,7 +136,12 @@ _FUNCTION_REFS = frozenset(
     }
 )
 # Keras numbers unnamed instances of these per class (keras.src.utils.naming.auto_name).
-_NUMBERED = {"AUC": "auc", "Precision": "precision", "Recall": "recall"}
+_NUMBERED = {
+    "AUC": "auc",
+    "Precision": "precision",
+    "Recall": "recall",
+    **{name: snake for name, (snake, _) in _CONFUSION_COUNTS.items()},
+}
 _THRESHOLD_COUNTS = Helper("ThresholdCounts", "metrics/threshold_counts.py.j2")
 _LISTED_THRESHOLD_COUNTS = Helper("ListedThresholdCounts", "metrics/listed_threshold_counts.py.j2")
 _DIVIDE_NO_NAN = Helper("_divide_no_nan", "metrics/divide_no_nan.py.j2")
@@ -382,6 +399,31 @@ def _confusion_ratio(class_name: str, template: str):
     return planner
 
 
+def _confusion_count(class_name: str):
+    """TruePositives and its kin: one threshold (Keras's default 0.5), a count over every output."""
+    snake, condition = _CONFUSION_COUNTS[class_name]
+
+    def planner(key: str, args: _Arguments) -> MetricPlan:
+        threshold = args.get("thresholds", None, (int, float, list, tuple))
+        if isinstance(threshold, (list, tuple)):
+            if len(threshold) != 1:
+                args.reject(
+                    "thresholds", "several thresholds count a list each (a list in the history): not translated"
+                )
+            threshold = threshold[0]
+            if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+                args.reject("thresholds", "must be a literal number")
+        helper = Helper(
+            class_name,
+            "metrics/confusion_count.py.j2",
+            (("description", snake.replace("_", " ")), ("condition", condition)),
+        )
+        arguments = "" if threshold is None or threshold == 0.5 else f"threshold={threshold!r}"
+        return MetricPlan(key, helper, arguments, stateful=True)
+
+    return planner
+
+
 _PLANNERS = {
     "BinaryAccuracy": _binary_accuracy,
     "CategoricalAccuracy": _mean("categorical_accuracy"),
@@ -395,6 +437,7 @@ _PLANNERS = {
     "AUC": _auc,
     "Precision": _confusion_ratio("Precision", "metrics/precision.py.j2"),
     "Recall": _confusion_ratio("Recall", "metrics/recall.py.j2"),
+    **{name: _confusion_count(name) for name in _CONFUSION_COUNTS},
 }
 assert set(_PLANNERS) == set(_KINDS), "every Keras metric kind needs a planner"
 
