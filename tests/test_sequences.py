@@ -286,3 +286,24 @@ def test_skipgrams_and_sampling_table_are_keras_functions():
         random.seed(seed)
         assert ours["skipgrams"](sentence, 30, **kwargs) == keras_result, kwargs
         assert random.getstate() == keras_state  # the same draws, no more
+
+
+def test_keras1_slice_x_becomes_a_function_slicing_an_array_or_each_array_of_a_list():
+    """keras/examples/addition_rnn.py (Keras 1): `from keras.engine.training import slice_X`."""
+    source = (
+        "import numpy as np\nfrom keras.engine.training import slice_X\n"
+        "X = np.arange(20).reshape(10, 2)\ny = np.arange(10)\n"
+        "head, tail = slice_X(X, 0, 7), slice_X(X, 7)\n"
+        "pair = slice_X([X, y], 2, 4)\n"
+        "picked = slice_X(X, np.array([3, 1]))\n"
+        "picked_pair = slice_X([X, y], [0, 9])\n"
+    )
+    output = convert(source)
+    assert "keras" not in output and "slice_rows(X, 0, 7)" in output
+    assert_no_undefined_names(output)
+    names = run(output)
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    assert names["head"].tolist() == X[:7].tolist() and names["tail"].tolist() == X[7:].tolist()
+    assert [a.tolist() for a in names["pair"]] == [X[2:4].tolist(), y[2:4].tolist()]
+    assert names["picked"].tolist() == X[[3, 1]].tolist()
+    assert [a.tolist() for a in names["picked_pair"]] == [X[[0, 9]].tolist(), y[[0, 9]].tolist()]

@@ -169,6 +169,7 @@ FUNCTIONS = (
         )
     ),
     "keras.utils.normalize",
+    "keras.engine.training.slice_X",  # Keras 1's (k2t.translate.sequences)
     # Mixed precision: the generated loops run under torch.autocast (k2t.translate.precision).
     "keras.mixed_precision.set_global_policy",
     "keras.mixed_precision.experimental.set_policy",
