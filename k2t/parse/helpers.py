@@ -84,6 +84,46 @@ class HelperMixin:
         node.body.visit(Finder())
         return frozenset(found)
 
+    def trained_parameters(self, node: cst.FunctionDef) -> frozenset[str]:
+        """The parameters a function compiles (``def compile_and_fit(model, name): model.compile(...)``):
+        a training helper, whose body k2t walks at each call with the model it receives."""
+        params = set(_parameter_names(node.params))
+        found: set[str] = set()
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                func = call.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "compile"
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value in params
+                ):
+                    found.add(func.value.value)
+
+            def visit_FunctionDef(self, inner) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found)
+
+    def training_helper_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``compile_and_fit(tiny, "tiny")``: the helper's compile, fit, evaluate and predict, walked for the model
+        passed; its definition stays, with those lines translated for every model it receives."""
+        helper = self.helper_call(node, scope)
+        if helper is None or not helper.trains:
+            return False
+        arguments = self.helper_arguments(node, helper, scope)
+        for param in helper.graph_parameters:
+            expr, where = arguments[param]
+            if not (isinstance(expr, cst.Name) and where is scope and scope.model(expr.value) is not None):
+                return False
+        self.inline_helper(statement, node, helper, scope)
+        return True
+
     def helper_call(self, node: cst.Call, scope: _Scope) -> _Helper | None:
         """The helper function ``node`` calls, when it calls one by name."""
         if isinstance(node.func, cst.Name):
@@ -283,13 +323,20 @@ class HelperMixin:
             value = Unknown(
                 f"`{self.code(expr)}`, passed to {helper.name}(), is not a value k2t knows ({value.reason})"
             )
-        # The parameter does not exist where the generated module is built: code uses its value.
-        inner.env.bind(name, value, transient=True)
+        # The parameter does not exist where the generated module is built: code uses its value. A training
+        # helper's body stays a function, run at each call: there its parameters are the code.
+        inner.env.bind(name, value, transient=not helper.trains)
 
     def helper_return(self, line, small: cst.Return, scope: _Scope) -> None:
         """``return x`` / ``return layers.add([x, shortcut])`` / ``return x, skip`` in a helper being walked."""
         inline = scope.inline
         assert inline is not None
+        if self.inlining and self.inlining[-1].trains:
+            # A training helper returns what the script computes (its history, a score): ordinary code.
+            if small.value is not None:
+                self.scan_expressions(line, small.value, scope)
+            inline.returned = None
+            return
         if self.frames:
             self.carried("`return`", small)
         value = small.value
@@ -313,6 +360,12 @@ class HelperMixin:
         """``add_block(model, 64)`` as a statement: the layers it adds, or the tensors it builds."""
         helper = self.helper_call(call, scope)
         assert helper is not None
+        if helper.trains:
+            # `train_model(model, ...)`: the line stays, a call of the function it still is.
+            if not self.training_helper_call(line, call, scope):
+                helper.other_uses = True
+                self.scan_expressions(line, call, scope)
+            return
         models = [
             scope.model(a.value.value)
             for a in call.args

@@ -575,6 +575,11 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
     if target.value.value != stmt.target.value:
         return False
     iterable = stmt.iter
+    listed = layer_list(scope, iterable.value) if isinstance(iterable, cst.Name) else None
+    if listed is not None and listed.used_by is not None and listed.used_by.var is not None:
+        # `for l in feature_layers: l.trainable = False` (keras/examples/mnist_transfer_cnn.py): the model's
+        # layers that came from the list.
+        return _freeze_listed(parser, stmt, small, listed, of_class, negated, scope)
     over_layers = isinstance(iterable, cst.Attribute) and iterable.attr.value == "layers"
     over_slice = (
         isinstance(iterable, cst.Subscript)
@@ -627,6 +632,43 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
             )
         )
         _mark(parser, stmt)
+    scope.env.forget([stmt.target.value], "a loop variable")
+    return True
+
+
+def _freeze_listed(parser: _Parser, stmt: cst.For, small, listed: LayerList, of_class, negated, scope: _Scope) -> bool:
+    """``for layer in <a layer list a model took>: layer.trainable = <flag>``: one freeze of each of its layers."""
+    from .scope import _Unfollowable
+
+    spec = listed.used_by
+    layers = tuple(
+        layer for layer in listed.held.layers if LayerSelection(0, "", of_class, negated).picks(layer.short_name)
+    )
+    try:
+        raw = _flag(parser, small.value, scope)
+        certain = not parser.frames and not in_function(scope)
+        if not all(parser.model_api.trainable.set_layer(layer, raw, certain, stmt) for layer in layers):
+            raise parser_error(
+                stmt,
+                "Keras skips this `trainable` for a nested model whose own flag already has the value: not translated",
+            )
+        frozen = _model_frozen(parser, spec, layers, stmt)
+    except _Unfollowable as exc:
+        parser.todo(stmt, exc.node, "K2T103", exc.message)
+    else:
+        parser.script.freezes.append(
+            FreezeSpec(
+                spec,
+                spec.var,
+                layers,
+                bool(raw),
+                parser.pos(stmt),
+                stmt,
+                loop_var=stmt.target.value,
+                model_frozen=frozen,
+            )
+        )
+    _mark(parser, stmt)
     scope.env.forget([stmt.target.value], "a loop variable")
     return True
 

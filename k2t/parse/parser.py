@@ -339,6 +339,8 @@ class _Parser(
         self.block(self.module.body, module_scope)
         self.script.module_constants = module_constants(self.module, module_scope.env)
         for helper in self.helpers:
+            if helper.trains and helper.inlined and not helper.other_uses:
+                continue  # its definition stays, with the lines the walks translated
             if helper.inlined and not helper.other_uses:
                 self.script.helper_functions.add(id(helper.node))
             else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
@@ -369,6 +371,14 @@ class _Parser(
             return  # `def data_augmentation(images): for layer in layer_list: ...`: a Sequential of the list
         if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
             graph = self.graph_parameters(stmt, scope)
+            trained = self.trained_parameters(stmt) if not graph else frozenset()
+            if trained:
+                # `def compile_and_fit(model, name): model.compile(...); return model.fit(...)`: walked at each call.
+                helper = _Helper(stmt, scope, trained, trains=True)
+                scope.helpers[stmt.name.value] = helper
+                self.helpers.append(helper)
+                scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
+                return
             if graph:
                 # `def conv_bn(x, filters): ...`: its layers exist once per call, made where it is called.
                 self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
@@ -454,7 +464,8 @@ class _Parser(
     def bind_values(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
         """What the statement leaves in its variables, for the expressions after it (k2t.values)."""
         # A helper's locals do not exist where the generated module is built: code uses their values.
-        local = scope.inline is not None
+        # A training helper's body stays a function: its locals are the code there.
+        local = scope.inline is not None and not (self.inlining and self.inlining[-1].trains)
         if isinstance(small, cst.Assign):
             value, _ = self.evaluate(small.value, scope)
             value = self.dataset_arrays(small.value) or value

@@ -58,14 +58,31 @@ class ScanMixin:
         for n in nodes:
             n.visit(finder)
         for item in finder.found:
-            if id(item) in self.consumed and not (
-                isinstance(item, cst.Name) and scope.layer_object(item.value) is not None and self.new_use(item, scope)
+            if (
+                id(item) in self.consumed
+                and not (
+                    isinstance(item, cst.Name)
+                    and scope.layer_object(item.value) is not None
+                    and self.new_use(item, scope)
+                )
+                and not self.training_helper_method(item, scope)
             ):
                 continue  # (a layer a helper makes at each call: each call's layer is used)
             if isinstance(item, cst.Call):
                 self.scan_call(statement, item, scope)
             elif isinstance(item, (cst.Name, cst.Attribute)):
                 self.scan_reference(statement, item, scope)
+
+    def training_helper_method(self, item, scope: _Scope) -> bool:
+        """``model.fit(...)`` in a training helper walked again for the next model it receives: that model's call."""
+        return (
+            bool(self.inlining)
+            and self.inlining[-1].trains
+            and isinstance(item, cst.Call)
+            and isinstance(item.func, cst.Attribute)
+            and isinstance(item.func.value, cst.Name)
+            and scope.model(item.func.value.value) is not None
+        )
 
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
@@ -151,6 +168,8 @@ class ScanMixin:
             )
             return
         if self.custom_training_call(statement, node, scope):
+            return
+        if self.training_helper_call(statement, node, scope):
             return
         helper = self.helper_call(node, scope)
         if helper is not None:

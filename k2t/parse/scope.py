@@ -128,6 +128,7 @@ class _Helper:
     graph_parameters: frozenset[str]
     inlined: int = 0  # calls walked
     other_uses: bool = False  # also called on data, as ordinary code
+    trains: bool = False  # a training helper: it compiles the models it receives (its graph parameters)
 
     @property
     def name(self) -> str:

@@ -225,6 +225,7 @@ class ScriptPlan:
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
+    optimizer_vars: dict[int, str] = field(default_factory=dict)  # id(compile statement) -> its optimizer variable
 
     def name(self, generated: str) -> str:
         """The name a generated top-level definition gets: itself unless the script uses it."""
@@ -416,7 +417,11 @@ def translate(script: KerasScript) -> ScriptPlan:
                 )
                 translate_step_compile(compiled, module, step_optimizers[id(compiled)], plan, written)
                 continue
+            before = plan.statements.get(id(compiled.statement))
             trainings[id(compiled)] = _translate_compile(compiled, module, plan, id(compiled) in lr_changes)
+            _same_for_every_model(
+                before, plan.statements[id(compiled.statement)], compiled.statement, compiled.pos, plan
+            )
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
@@ -486,7 +491,9 @@ def translate(script: KerasScript) -> ScriptPlan:
                     f"{call.method}(validation_data={mixed.code}) of batches beside arrays is not translated",
                     mixed.pos,
                 )
+            before = plan.calls.get(id(call.node))
             plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
+            _same_for_every_model(before, plan.calls[id(call.node)], call.node, call.pos, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
@@ -810,13 +817,29 @@ def _factory_class(function: str) -> str | None:
     return None if function in ("model", "net", "network", "") else camel_case(function)
 
 
+def _same_for_every_model(before, after, node, pos, plan: ScriptPlan) -> None:
+    """A training helper's line, translated once per model the helper receives (``compile_and_fit(tiny)``,
+    ``compile_and_fit(small)``): the function has one body, so every model must give it the same code."""
+    if before is not None and before != after:
+        message = (
+            "this line of a training helper translates differently for the models it receives "
+            "(their outputs, losses or metrics differ); k2t writes one body per function"
+        )
+        if not any(todo.statement is node and todo.message == message for todo in plan.todos):
+            plan.todos.append(Todo(node, "K2T103", message, pos))
+
+
 def _optimizer_variable(compile_spec: CompileSpec, plan: ScriptPlan) -> str:
     """Where compile()'s optimizer lives: a variable, or the model itself when it leaves a factory."""
     var = compile_spec.var
     if compile_spec.escapes:
         # Compiled inside a function that returns the model: the optimizer travels with it.
         return f"{var}.optimizer"
-    return _unique("optimizer" if var == "model" else f"{var}_optimizer", plan.taken)
+    if id(compile_spec.statement) not in plan.optimizer_vars:  # one name per compile() line (a training helper's)
+        plan.optimizer_vars[id(compile_spec.statement)] = _unique(
+            "optimizer" if var == "model" else f"{var}_optimizer", plan.taken
+        )
+    return plan.optimizer_vars[id(compile_spec.statement)]
 
 
 def _foldable(layer) -> bool:
