@@ -138,3 +138,33 @@ def test_each_call_trains_as_keras_trains(source, fit_index, tmp_path):
     details = "\n".join(report.failures) + f"\nkeras: {report.keras_history}\ntorch: {report.torch_history}"
     assert report.ok, details
     assert set(report.torch_history) == set(report.keras_history), details
+
+
+RETURNS_THE_MODEL = '''\
+import numpy as np
+import tensorflow as tf
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(128, 6)).astype("float32")
+y = x[:, :1] * 0.5
+
+
+def compile_fit(model, X, y, batch_size=32, epochs=10, sgd=0.01):
+    train_dataset = tf.data.Dataset.from_tensor_slices((X, y))
+    train_dataset = train_dataset.batch(batch_size).prefetch(tf.data.experimental.AUTOTUNE)
+    optimizer = tf.keras.optimizers.SGD(sgd)
+    model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    model.fit(train_dataset, epochs=epochs)
+    return model
+
+
+net = tf.keras.Sequential([tf.keras.Input(shape=(6,)), tf.keras.layers.Dense(units=1)])
+trained = compile_fit(net, x, y, epochs=3)
+print(trained.predict(x[:4]))
+'''
+
+
+def test_a_helper_returning_the_model_it_trained_gives_that_model_to_its_caller():
+    output = convert_clean(RETURNS_THE_MODEL)
+    assert "return model\n" in output and "fit_batches(model, optimizer" in output
+    assert "print(predict(trained, x[:4]))" in output

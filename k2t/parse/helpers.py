@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import HelperLayer, Invocation, LayerClassChoice, TensorNode
+from ..ir import HelperLayer, Instance, Invocation, LayerClassChoice, TensorNode
 from ..values import Unknown, is_constant
 from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
 from .syntax import (
@@ -121,7 +121,14 @@ class HelperMixin:
             expr, where = arguments[param]
             if not (isinstance(expr, cst.Name) and where is scope and scope.model(expr.value) is not None):
                 return False
-        self.inline_helper(statement, node, helper, scope)
+        returned = self.inline_helper(statement, node, helper, scope)
+        target = _assigned_name(statement, node)
+        if target is not None:
+            # `trained = compile_fit(model, ...)` returning its model: the name is that model; else a value.
+            if isinstance(returned, Instance):
+                scope.models[target] = returned
+            else:
+                scope.models.pop(target, None)
         return True
 
     def helper_call(self, node: cst.Call, scope: _Scope) -> _Helper | None:
@@ -332,10 +339,14 @@ class HelperMixin:
         inline = scope.inline
         assert inline is not None
         if self.inlining and self.inlining[-1].trains:
-            # A training helper returns what the script computes (its history, a score): ordinary code.
-            if small.value is not None:
-                self.scan_expressions(line, small.value, scope)
+            # A training helper returns what the script computes (its history, a score, the model it trained):
+            # ordinary code.
             inline.returned = None
+            if isinstance(small.value, cst.Name) and scope.model(small.value.value) is not None:
+                self.consumed.add(id(small.value))  # `return model`: the caller's own module
+                inline.returned = scope.model(small.value.value)
+            elif small.value is not None:
+                self.scan_expressions(line, small.value, scope)
             return
         if self.frames:
             self.carried("`return`", small)
@@ -402,3 +413,17 @@ class HelperMixin:
             scope.tensors[name.value] = tensor
             self.script.tensor_aliases.append((line, tensor))
         return True
+
+
+def _assigned_name(statement, call: cst.Call) -> str | None:
+    """``name = call(...)`` as the whole statement: the name."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and small.value is call
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return small.targets[0].target.value
+    return None
