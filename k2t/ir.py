@@ -258,6 +258,9 @@ class ModelSpec:
     built_by: FactoryCall | None = field(default=None, repr=False, compare=False)
     # ``base = keras.applications.MobileNetV2(...)``: a model Keras builds itself (k2t.translate.applications).
     application: KerasCall | None = None
+    # An application written inside another model (``model.add(ResNet50(...))``): that model, which builds it
+    # under ``var`` (a name k2t chose) right before itself.
+    inline_in: ModelSpec | None = field(default=None, repr=False, compare=False)
     # A factory's shape parameter (``def build(input_shape)``) -> how many sizes every call passes in it
     # (``build(X.shape[1:])`` of a 2-D X: 1); None where the calls pass different or unknown numbers.
     parameter_lengths: dict[str, int | None] = field(default_factory=dict, repr=False, compare=False)

@@ -229,6 +229,21 @@ FINE_TUNE = {
         base.trainable = False
         model = keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dense(3, activation="softmax")])
         """,
+    # Kaggle's deep learning course: the base written inside the model, frozen through model.layers[0].
+    "resnet50_added_inline": """\
+        model = keras.Sequential()
+        model.add(keras.applications.ResNet50(input_shape=(32, 32, 3), include_top=False, pooling="avg", weights=None))
+        model.add(layers.Dense(3, activation="softmax"))
+        model.layers[0].trainable = False
+        """,
+    "mobilenet_v2_listed_inline": """\
+        model = keras.Sequential([
+            keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(3, activation="softmax"),
+        ])
+        model.layers[0].trainable = False
+        """,
     # The Functional form, with the base called in inference mode.
     "resnet50_functional": """\
         base = keras.applications.ResNet50(input_shape=(32, 32, 3), include_top=False, weights=None)

@@ -307,6 +307,17 @@ class ModelMixin:
         self.consumed.add(id(node))
         return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model, held_in=node.value)
 
+    def fresh_name(self, base: str) -> str:
+        """A variable name the script does not use, for a value k2t names itself."""
+        taken = set(self.script.module_names) | {m.var for m in self.script.models if m.var is not None}
+        for names in self.script.function_locals.values():
+            taken |= set(names)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
     def bindable_list(self, node: cst.List | cst.Tuple, scope: _Scope) -> bool:
         """A list of Keras objects (metrics, losses) and strings, with at least one object: bound as a whole."""
         objects = 0
@@ -340,11 +351,13 @@ class ModelMixin:
         if name is None:
             raise _Unfollowable(node, f"`{self.code(node.func)}` is not a Keras layer k2t can resolve")
         if name in APPLICATIONS:
-            short = APPLICATIONS[name]
-            raise _Unfollowable(
-                node,
-                f"a keras.applications model made inside the model is not translated: assign it to a name first (`base = {short}(...)`, then the name in its place)",
-            )
+            # `model.add(ResNet50(include_top=False, pooling="avg", weights=path))` (Kaggle's deep learning course):
+            # as if the script had named it first; the model builds it right before itself.
+            var = self.fresh_name(APPLICATIONS[name].lower())
+            application = self.application(model.statement, var, node, name, scope)
+            application.inline_in = model
+            model.layers.append(KerasCall("keras.Model", (), (), self.pos(node), model=application, held_in=var))
+            return
         layer = self.call(node, name, scope)
         if name in ("keras.Input", "keras.layers.InputLayer"):
             if model.layers or model.input_shape is not None:

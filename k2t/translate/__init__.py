@@ -499,13 +499,20 @@ def translate(script: KerasScript) -> ScriptPlan:
     translate_callback_model_calls(script, plan, _translate_call)
     for spec, exc in share_layers(built):
         plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
-    for spec, module in built:
+    inline: dict[int, list[str]] = {}  # id(model) -> the applications written inside it, built right before it
+    for spec, module in sorted(built, key=lambda pair: pair[0].inline_in is None):
         # The input sizes are read only by summary(): without it, a size no layer needs is no parameter.
         prune_params(module, keep_input_shape="summary" in plan.features)
         args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
         construction = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+        if spec.inline_in is not None:
+            if module.pretrained is not None:
+                construction.append(_pretrained_line(spec, module, plan, script))
+            inline.setdefault(id(spec.inline_in), []).extend(construction)
+            continue
+        construction = inline.get(id(spec), []) + construction
         held = [layer.model.var for layer in _late_nested(spec)]
         read = [name for name in _params_bound_after(script, spec, module) if name not in held]
         where = _construction_statement(script, spec) if held or read else spec.statement
@@ -610,6 +617,7 @@ def _late_nested(spec: ModelSpec) -> list:
     return [
         layer for layer in spec.layers
         if layer.model is not None and layer.model.var is not None and layer.model.pos[0] > spec.pos[0]
+        and layer.model.inline_in is None  # (written inside it: built right before it)
     ]  # fmt: skip
 
 
@@ -951,14 +959,16 @@ def _load_pretrained(spec, module: ModulePlan, plan: ScriptPlan, script: KerasSc
             )
         )
         return
+    plan.statements[id(spec.statement)].append(_pretrained_line(spec, module, plan, script))
+
+
+def _pretrained_line(spec, module: ModulePlan, plan: ScriptPlan, script: KerasScript) -> str:
     script_name = os.path.basename(script.path) if script.path else "<the Keras script>"
     loader = plan.add_helper(Helper("imagenet_weights", "functions/imagenet_weights.py.j2", (("script", script_name),)))
     source = (
         f'"{module.pretrained.file}"' if module.pretrained.path_code is None else f"path={module.pretrained.path_code}"
     )
-    plan.statements[id(spec.statement)].append(
-        f"{spec.var}.load_state_dict({loader.name}({source}))  # Keras's ImageNet weights"
-    )
+    return f"{spec.var}.load_state_dict({loader.name}({source}))  # Keras's ImageNet weights"
 
 
 # Keras's mean metrics on a masked output (k2t.translate.masking): a stateful object over the metric's function.
