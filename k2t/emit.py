@@ -880,18 +880,25 @@ def emit(script: KerasScript, plan: ScriptPlan, device: str = "auto") -> str:
     """
     todos = list(plan.todos)
     text = _emit_once(script, plan, device)
-    restore = _removed_bindings_still_used(script, text)
-    if not restore:
-        return text
-    plan.todos[:] = todos  # the second pass adds its own notes again
-    script.removed -= restore
-    return _emit_once(script, plan, device)
+    for _ in range(20):  # a restored line may read another removed one (`mu = Dense(2)(h)` reads `h`)
+        restore = _removed_bindings_still_used(script, plan, text)
+        if not restore:
+            return text
+        plan.todos[:] = todos  # the next pass adds its own notes again
+        script.removed -= restore
+        for ident in restore:
+            # A Keras tensor's line a translated model took (`mu = Dense(2)(h)`) that code left as written (a model
+            # k2t did not translate) still reads: it stays as written too.
+            if plan.statements.get(ident) == []:
+                del plan.statements[ident]
+        text = _emit_once(script, plan, device)
+    return text
 
 
-def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
-    """id() of removed ``name = <Keras object>`` statements whose name the output reads before binding it."""
+def _removed_bindings_still_used(script: KerasScript, plan: ScriptPlan, text: str) -> set[int]:
+    """id() of removed ``name = <Keras object or tensor>`` statements whose name the output reads before binding it."""
     targets: dict[str, set[int]] = {}
-    for statement in _removed_assignments(script):
+    for statement in _removed_assignments(script, plan):
         for target in statement.body[0].targets:
             if isinstance(target.target, cst.Name):
                 targets.setdefault(target.target.value, set()).add(id(statement))
@@ -901,16 +908,19 @@ def _removed_bindings_still_used(script: KerasScript, text: str) -> set[int]:
     return {ident for name in unbound for ident in targets[name]}
 
 
-def _removed_assignments(script: KerasScript) -> list[cst.SimpleStatementLine]:
+def _removed_assignments(script: KerasScript, plan: ScriptPlan) -> list[cst.SimpleStatementLine]:
     found: list[cst.SimpleStatementLine] = []
+    tensors = [*script.tensor_nodes, *(node for spec in script.models if spec.graph for node in spec.graph.inputs)]
+    tensor_lines = {id(node.statement) for node in tensors if getattr(node, "statement", None) is not None}
 
     class Finder(cst.CSTVisitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            if id(node) in script.removed and len(node.body) == 1 and isinstance(node.body[0], cst.Assign):
+            dropped = id(node) in script.removed or (id(node) in tensor_lines and plan.statements.get(id(node)) == [])
+            if dropped and len(node.body) == 1 and isinstance(node.body[0], cst.Assign):
                 found.append(node)
             return False
 
-    if script.removed:
+    if script.removed or tensor_lines:
         script.module.visit(Finder())
     return found
 
@@ -933,16 +943,40 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
                 found.add(sub.id)
         return found
 
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def module_stores(statement) -> set[str]:
+        """What a module-level statement binds at module level (not in the bodies it defines)."""
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return {statement.name}
+        found: set[str] = set()
+        pending = [statement]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                found.add(node.id)
+            elif isinstance(node, ast.alias):
+                found.add(node.asname or node.name.split(".")[0])
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                found.add(node.name)
+            if node is statement or not isinstance(node, (*scopes, *comprehensions)):
+                pending.extend(ast.iter_child_nodes(node))
+        return found
+
     module = ast.parse(text)
-    everywhere = stores(module)
+    everywhere: set[str] = set()
+    for statement in module.body:
+        everywhere |= module_stores(statement)
     bound: set[str] = set()
     missing: set[str] = set()
     for statement in module.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            missing |= loads(statement) - everywhere
+            # A body's own names (parameters, locals, any nested scope's) are no reads of the module's.
+            missing |= loads(statement) - stores(statement) - everywhere
         else:
             missing |= loads(statement) - bound
-        bound |= stores(statement)
+        bound |= module_stores(statement)
     return missing
 
 

@@ -198,3 +198,34 @@ def test_no_output_gains_an_undefined_name(source):
     # Every Keras import left is one a remaining use needs, and such a use is never silent.
     if any("keras" in line or "tensorflow" in line for line in result.output.splitlines() if line.startswith(("import", "from"))):
         assert not result.ok
+
+
+def test_tensor_lines_a_translated_model_took_stay_where_an_untranslated_model_reads_them():
+    """nesar/AstroVAE's mnist_vae.py: `encoder = Model(inputs, mu)` converts, the VAE around it does not (a
+    Lambda on a list without output_shape), and its lines as written read `inputs`, `h_q` and `mu`."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        from keras.layers import Input, Dense, Lambda
+        from keras.models import Model
+
+        inputs = Input(shape=(8,))
+        h_q = Dense(16, activation="relu")(inputs)
+        mu = Dense(2)(h_q)
+        log_sigma = Dense(2)(h_q)
+
+        def sample_z(args):
+            mu, log_sigma = args
+            return mu + log_sigma
+
+        z = Lambda(sample_z)([mu, log_sigma])
+        outputs = Dense(8, activation="sigmoid")(z)
+        vae = Model(inputs, outputs)
+        encoder = Model(inputs, mu)
+        print(encoder.predict(np.zeros((2, 8))).shape)
+        """
+    )
+    result = k2t.convert_source(source, "vae.py")
+    assert not result.ok and result.output is not None
+    assert undefined_names(result.output) == [], result.output
+    assert "inputs = Input(shape=(8,))" in result.output and "class Encoder(nn.Module)" in result.output
