@@ -335,6 +335,18 @@ class LayerCountRead:
 
 
 @dataclass(eq=False)
+class MetricsNamesRead:
+    """``model.metrics_names`` (Brownlee's ``print(model.metrics_names[1], scores[1])``): Keras 3's names of the
+    model's metrics where the script reads them, known from its compile()."""
+
+    model: ModelSpec
+    compiled: CompileSpec | None  # the compile() in force there; None before any
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.Attribute = field(repr=False, compare=False)
+
+
+@dataclass(eq=False)
 class LossesSum:
     """``sum(model.losses)``: the penalties of the model's regularizers and the terms its layers added
     (add_loss, activity regularizers) in the last call, which the module computes as ``regularization_loss()``
@@ -444,6 +456,7 @@ class CompileSpec:
     # True when compiled inside a function that returns the model: the optimizer
     # must travel with the model (``model.optimizer``) instead of a local variable.
     escapes: bool = False
+    metrics_given: bool = False  # compile(metrics=...) written, even as an empty list (model.metrics_names)
 
 
 @dataclass(eq=False)
@@ -776,6 +789,7 @@ class KerasScript:
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
+    metrics_names: list[MetricsNamesRead] = field(default_factory=list)  # model.metrics_names
     losses_sums: list[LossesSum] = field(default_factory=list)  # sum(model.losses)
     variable_counts: list[VariableCount] = field(default_factory=list)  # len(model.trainable_variables)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)

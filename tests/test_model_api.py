@@ -800,3 +800,34 @@ def test_a_model_with_every_weight_frozen_fits_and_updates_nothing(tmp_path):
     ran = run_standalone(script)
     assert ran.returncode == 0, ran.stderr
     assert "losses 2 True" in ran.stdout  # nothing trained: the same loss both epochs
+
+
+METRICS_NAMES = """\
+import numpy as np
+import keras
+
+model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1, activation="sigmoid")])
+before = model.metrics_names
+model.compile(optimizer="adam", loss="binary_crossentropy", {metrics})
+model.fit(np.zeros((4, 3)), np.zeros(4), verbose=0)
+scores = model.evaluate(np.zeros((4, 3)), np.zeros(4), verbose=0)
+after = model.metrics_names
+"""
+
+
+@requires_keras
+@pytest.mark.parametrize("metrics", ['metrics=["accuracy"]', 'metrics=["accuracy", "mae"]', "metrics=[]", "loss_weights=None"])
+def test_metrics_names_are_keras_3s(metrics):
+    """Brownlee's `print("%s: %.2f%%" % (model.metrics_names[1], scores[1] * 100))`: Keras 3 names one object
+    for all compile metrics ("compile_metrics"), where Keras 2 named each."""
+    source = METRICS_NAMES.format(metrics=metrics)
+    keras_names: dict = {}
+    exec(compile(source, "keras_side.py", "exec"), keras_names)  # noqa: S102 (real Keras is the reference)
+    result = k2t.convert_source(source, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    written = {
+        line.split(" = ", 1)[0]: line.split(" = ", 1)[1].split("  #")[0]
+        for line in result.output.splitlines()
+        if line.startswith(("before = ", "after = "))
+    }
+    assert written == {"before": repr(keras_names["before"]).replace("'", '"'), "after": repr(keras_names["after"]).replace("'", '"')}

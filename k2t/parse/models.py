@@ -392,7 +392,17 @@ class ModelMixin:
         extra = tuple((k, v) for k, v in spec.kwargs if k not in ("optimizer", "loss", "metrics"))
         if len(spec.args) > 3:
             raise _Unfollowable(call, "compile() with more than three positional arguments")
-        compiled = CompileSpec(model, var, spec.pos, optimizer, loss, metrics, extra, statement=line)
+        compiled = CompileSpec(
+            model,
+            var,
+            spec.pos,
+            optimizer,
+            loss,
+            metrics,
+            extra,
+            statement=line,
+            metrics_given=metrics_value is not None,
+        )
         self.script.compiles.append(compiled)
         return compiled
 

@@ -13,6 +13,7 @@ from ..ir import (
     LearningRateAccess,
     LossesSum,
     MethodCall,
+    MetricsNamesRead,
     SequenceClass,
     ShapeRead,
     Todo,
@@ -371,6 +372,12 @@ class ScanMixin:
                                 statement,
                                 node.value.value,
                             )
+                        )
+                        return
+                    if node.attr.value == "metrics_names":
+                        instance = scope.model(node.value.value)
+                        self.script.metrics_names.append(
+                            MetricsNamesRead(instance.model, instance.compile, self.pos(node), statement, node)
                         )
                         return
                     self.todo(statement, node, "K2T140", f"model attribute `.{node.attr.value}` is not translated")

@@ -46,6 +46,7 @@ from .model import camel_case, prune_params, translate_model
 from .model_api import (
     count_params_call,
     keras_layer_count,
+    keras_metrics_names,
     losses_sum,
     reset_states_call,
     shape_attribute,
@@ -378,6 +379,13 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
         except Unsupported as exc:
             plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
+    for read in script.metrics_names:
+        try:
+            names = keras_metrics_names(read.model, read.compiled, read.pos)
+            plan.calls[id(read.node)] = "[" + ", ".join(f'"{name}"' for name in names) + "]"
+            plan.trailing_comments[id(read.statement)] = "# Keras 3's model.metrics_names"
+        except Unsupported as exc:
+            plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
     for summed in script.losses_sums:
         module = modules.get(id(summed.model))
         if module is None:

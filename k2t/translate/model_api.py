@@ -393,6 +393,17 @@ def shape_attribute(module: ModulePlan, attr: str, pos) -> int:
     return len(texts)
 
 
+def keras_metrics_names(spec: ModelSpec, compiled, pos) -> list[str]:
+    """``model.metrics_names``: Keras 3 names its loss tracker and, where compile() has a metrics argument (even an
+    empty list), the one object holding them all ("compile_metrics", where Keras 2 listed each metric); nothing
+    before compile()."""
+    if compiled is None:
+        return []
+    if spec.graph is not None and len(spec.graph.outputs) > 1 or spec.steps is not None:
+        raise Unsupported("K2T140", "model.metrics_names of a model with several outputs or its own train_step", pos)
+    return ["loss", "compile_metrics"] if compiled.metrics_given else ["loss"]
+
+
 def keras_layer_count(spec: ModelSpec, pos) -> int:
     """``len(model.layers)``: Keras 3's count, from the architecture. A Sequential's ``layers`` leaves out its
     InputLayer, a Functional model's holds one per input; a shared layer and a nested model count once."""
