@@ -347,3 +347,46 @@ def test_keras2_nb_words_is_num_words(dataset):
 def test_nb_words_next_to_num_words_is_reported():
     result = k2t.convert_source("from keras.datasets import imdb\ndata = imdb.load_data(nb_words=5, num_words=6)\n", "script.py")
     assert [d.code for d in result.diagnostics] == ["K2T100"]
+
+
+QUICKSTART = """\
+import tensorflow as tf
+
+mnist = tf.keras.datasets.mnist
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+x_train, x_test = x_train / 255.0, x_test / 255.0
+model = tf.keras.models.Sequential([
+    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.layers.Dense(128, activation="relu"),
+    tf.keras.layers.Dropout(0.2),
+    tf.keras.layers.Dense(10),
+])
+loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+model.compile(optimizer="adam", loss=loss_fn, metrics=["accuracy"])
+model.fit(x_train, y_train, epochs=5)
+model.evaluate(x_test, y_test, verbose=2)
+"""
+
+
+def test_a_dataset_module_held_in_a_variable_is_that_module():
+    """TensorFlow's quickstart for beginners: `mnist = tf.keras.datasets.mnist`, then `mnist.load_data()`."""
+    result = k2t.convert_source(QUICKSTART, "quickstart.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "(x_train, y_train), (x_test, y_test) = load_mnist()" in result.output
+    assert "tf.keras" not in result.output and "mnist = " not in result.output
+    assert_no_undefined_names(result.output)
+
+
+def test_module_aliases_chain_and_a_rebound_name_is_no_alias():
+    chained = (
+        "import tensorflow as tf\nkeras = tf.keras\nlayers = keras.layers\nfashion_mnist = keras.datasets.fashion_mnist\n"
+        "(x, y), _ = fashion_mnist.load_data()\n"
+        "model = keras.Sequential([layers.Flatten(input_shape=(28, 28)), layers.Dense(10, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\nmodel.fit(x / 255.0, y, epochs=1)\n"
+    )
+    result = k2t.convert_source(chained, "chained.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "load_fashion_mnist()" in result.output and "class Net(nn.Module)" in result.output
+    # Bound twice: which module the name holds where it is read is not an alias k2t assumes.
+    rebound = QUICKSTART.replace("mnist = tf.keras.datasets.mnist\n", "mnist = tf.keras.datasets.mnist\nif x_flag:\n    mnist = other\n")
+    assert any(d.code == "K2T100" for d in k2t.convert_source(rebound, "rebound.py").diagnostics)

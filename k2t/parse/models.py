@@ -16,6 +16,7 @@ from .graph import _nests
 from .scope import _NoBindScope, _Scope, _Unfollowable
 from .syntax import (
     _INPUT_SHAPE_NEEDED,
+    ALIASED_MODULES,
     APPLICATIONS,
     BINDABLE_PREFIXES,
     LOAD_MODEL,
@@ -139,6 +140,13 @@ class ModelMixin:
                 return True
             elif isinstance(value, (cst.Name, cst.Attribute)):
                 name = self.keras_name(value)
+                if name in ALIASED_MODULES and scope.parent is None and self.bound_once(target):
+                    # `mnist = tf.keras.datasets.mnist` (TensorFlow's quickstart), `keras = tf.keras`: the name is
+                    # that module wherever the script reads it, as an import alias would be.
+                    _mark_subtree(value, self.consumed)
+                    self.module_aliases[target] = name
+                    self.script.removed.add(id(line))
+                    return True
                 if (
                     name is not None
                     and name.startswith("keras.layers.")

@@ -99,6 +99,9 @@ class _Parser(
         self.image_data_format = DEFAULT_IMAGE_DATA_FORMAT
         # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
         self.layer_classes: dict[str, str] = {}
+        # Module-level names bound once to a Keras module (`mnist = tf.keras.datasets.mnist`): the module.
+        self.module_aliases: dict[str, str] = {}
+        self._binding_counts: dict[str, int] | None = None
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.layer_factories: list[_Helper] = []  # functions putting a parameter into a model as a layer
@@ -116,6 +119,25 @@ class _Parser(
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def bound_once(self, name: str) -> bool:
+        """Whether the module binds ``name`` in one statement only (no other assignment, loop, import or def)."""
+        if self._binding_counts is None:
+            counts: dict[str, int] = {}
+            for node in ast.walk(ast.parse(self.module.code)):
+                bound = ()
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    bound = (node.id,)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bound = (node.name,)
+                elif isinstance(node, ast.alias):
+                    bound = ((node.asname or node.name).split(".")[0],)
+                elif isinstance(node, ast.arg):
+                    bound = (node.arg,)
+                for item in bound:
+                    counts[item] = counts.get(item, 0) + 1
+            self._binding_counts = counts
+        return self._binding_counts.get(name, 0) == 1
 
     def keras_name(self, node: cst.CSTNode) -> str | None:
         """Canonical name when ``node`` names a Keras or TensorFlow symbol."""
@@ -135,6 +157,12 @@ class _Parser(
             if qn.source is not QualifiedNameSource.IMPORT:
                 continue
             canonical = canonical_name(qn.name)
+            if is_keras(canonical) or is_tensorflow(canonical):
+                return canonical
+        if base.value in self.module_aliases:
+            # `mnist = tf.keras.datasets.mnist`, then `mnist.load_data()`: the module's name, as for an import alias.
+            dotted = self.code(node).replace(" ", "")
+            canonical = canonical_name(self.module_aliases[base.value] + dotted[len(base.value) :])
             if is_keras(canonical) or is_tensorflow(canonical):
                 return canonical
         if isinstance(node, cst.Name):

@@ -110,6 +110,53 @@ BINDABLE_PREFIXES = (
 )
 
 
+# Keras modules a script may give another name by assignment (`mnist = tf.keras.datasets.mnist`, `keras = tf.keras`,
+# `layers = tf.keras.layers`): the name is then an alias of the module, as if imported under it.
+ALIASED_MODULES = frozenset(
+    {
+        "keras",
+        *(
+            f"keras.{module}"
+            for module in (
+                "layers",
+                "models",
+                "backend",
+                "datasets",
+                "optimizers",
+                "optimizers.schedules",
+                "losses",
+                "metrics",
+                "callbacks",
+                "utils",
+                "regularizers",
+                "initializers",
+                "activations",
+                "applications",
+                "preprocessing",
+                "preprocessing.image",
+                "preprocessing.sequence",
+                "preprocessing.text",
+                "ops",
+                "mixed_precision",
+            )
+        ),
+        *(
+            f"keras.datasets.{name}"
+            for name in (
+                "mnist",
+                "fashion_mnist",
+                "cifar10",
+                "cifar100",
+                "imdb",
+                "reuters",
+                "boston_housing",
+                "california_housing",
+            )
+        ),
+    }
+)
+
+
 # Keras/TensorFlow functions the translator replaces wherever they are called.
 FUNCTIONS = (
     "keras.utils.set_random_seed",
