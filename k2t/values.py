@@ -649,6 +649,9 @@ def shape_slice(node: cst.BaseExpression, env: Env) -> ShapeOf | None:
     if isinstance(node, cst.Name):
         binding = env.lookup(node.value)
         return binding.value.shape if binding is not None and isinstance(binding.value, Unknown) else None
+    row = _row_shape(node, env)
+    if row is not None:
+        return row
     if not (
         isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape"
     ):
@@ -666,6 +669,34 @@ def shape_slice(node: cst.BaseExpression, env: Env) -> ShapeOf | None:
     if not isinstance(array, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not array.lpar:
         code = f"({code})"
     return ShapeOf(code, start, array_rank(array, env))
+
+
+def _row_shape(node: cst.BaseExpression, env: Env) -> ShapeOf | None:
+    """``x[0].shape``: one row's shape, which is ``x.shape[1:]``."""
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "shape" and isinstance(node.value, cst.Subscript)):
+        return None
+    row = node.value
+    if len(row.slice) != 1 or not isinstance(row.slice[0].slice, cst.Index) or row.slice[0].slice.star is not None:
+        return None
+    index = _plain(row.slice[0].slice.value, env)
+    if isinstance(index, bool) or not isinstance(index, int):
+        return None
+    array = row.value
+    if not isinstance(array, (cst.Name, cst.Attribute)):
+        return None
+    return ShapeOf(_code(array), 1, array_rank(array, env))
+
+
+def sizes_of(target: cst.BaseExpression, node: cst.BaseExpression, value: Any) -> Any:
+    """``input_shape = (height, width, channels)`` of sizes k2t does not know (a function's parameters, data's
+    sizes): the name holds a shape of that many sizes, ``input_shape[0]``, ... where the script reads them."""
+    if not (isinstance(value, Unknown) and value.shape is None and isinstance(target, cst.Name)):
+        return value
+    if not isinstance(node, (cst.Tuple, cst.List)) or not node.elements:
+        return value
+    if not all(isinstance(element, cst.Element) for element in node.elements):
+        return value
+    return Unknown(value.reason, shape=ShapeOf(target.value, 0, len(node.elements), sequence=True))
 
 
 def bind_target(env: Env, target: cst.BaseExpression, value: Any, transient: bool = False) -> None:

@@ -399,3 +399,17 @@ def test_a_module_level_model_fitted_on_data_bound_after_it_is_a_k2t103():
     result = k2t.convert_source(source, "train.py")
     [message] = k2t103(result)
     assert "`x` is not bound where the model is built" in message
+
+
+def test_one_rows_shape_is_the_arrays_shape_after_its_first_axis():
+    """A time-series tutorial's `LSTM(128, input_shape=x_train[0].shape)` after reshaping x_train to 3 axes."""
+    source = (
+        "import numpy as np\nimport keras\nfrom keras.layers import LSTM, Dense\n"
+        "x_train = np.random.rand(40, 5)\ny_train = np.random.rand(40)\n"
+        "x_train = x_train.reshape(x_train.shape[0], 1, x_train.shape[1])\n"
+        "model = keras.Sequential()\nmodel.add(LSTM(8, activation='relu', input_shape=x_train[0].shape))\n"
+        "model.add(Dense(1))\nmodel.compile(loss='mse', optimizer='adam')\nmodel.fit(x_train, y_train, epochs=1)\n"
+    )
+    result = k2t.convert_source(source, "series.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "model = Net(input_dim_1=x_train.shape[2]).to(device)" in result.output

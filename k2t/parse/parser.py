@@ -34,6 +34,7 @@ from ..values import (
     bind_target,
     is_constant,
     module_constants,
+    sizes_of,
 )
 from ..values import (
     target_names as _target_names,
@@ -504,6 +505,7 @@ class _Parser(
                     for element, part in zip(target.target.elements, parts):
                         bind_target(scope.env, element.value, part, local)
                     continue
+                value = sizes_of(target.target, small.value, value)  # `input_shape = (height, width, channels)`
                 if isinstance(target.target, cst.Name) and scope.tensor(target.target.value) is not None:
                     # `inputs = keras.Input(shape=(inputs.shape[1],))`: a Keras tensor's line goes into the module,
                     # so where the module is built the name still holds what the shape read.

@@ -308,6 +308,8 @@ def translate(script: KerasScript) -> ScriptPlan:
             if module.source is not None:  # a keras.applications model: its block classes, once per script
                 module.source = plan.with_uses(module.source)
         built.append((spec, module))
+        for code, message, pos in module.warnings:
+            plan.todos.append(Todo(spec.statement, code, message, pos, Severity.WARNING))
         for statement in spec.add_statements:
             plan.statements[id(statement)] = []
         if spec.graph is not None:
@@ -633,14 +635,30 @@ def _construction_statement(script: KerasScript, spec: ModelSpec):
     """Where a Sequential model built by add() calls is built when a model it holds or a name its layers read
     is bound after the model's statement: the statement of the script's top level with its last add() (the add
     itself, or the loop around it). None: nowhere k2t can tell."""
-    body = list(script.module.body)
+    body = _block_holding(script.module, spec.statement)  # the module's, or the function's that builds it
     last = spec.add_statements[-1] if spec.add_statements else None
-    if last is None or not any(s is spec.statement for s in body):
+    if last is None or body is None:
         return None
     top = next((s for s in body if s is last or _contains(s, last)), None)
     if top is last or isinstance(top, (cst.For, cst.While, cst.If, cst.With)):
         return top  # (the emitter adds lines after these blocks)
     return None
+
+
+def _block_holding(module: cst.Module, statement) -> list | None:
+    """The statements of the block (the module's, a function's, a loop's) that holds ``statement`` itself."""
+    found: list | None = None
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            body = node.body if isinstance(node, (cst.Module, cst.IndentedBlock)) else None
+            if found is None and isinstance(body, (list, tuple)) and any(s is statement for s in body):
+                found = list(body)
+            return found is None
+
+    module.visit(_Find())
+    return found
 
 
 def _contains(node: cst.CSTNode, inner: cst.CSTNode) -> bool:

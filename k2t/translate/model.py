@@ -208,6 +208,7 @@ class _ModuleBuilder:
         self.taken_names = taken_names
         # (inner ModelSpec, input sizes as code, pos) -> the inner model's ModulePlan; see translate.nested
         self.resolve_nested = resolve_nested
+        self.warnings: list[tuple[str, str, tuple[int, int]]] = []  # see ModulePlan.warnings
 
     def param(self, argument: str, role: str) -> str:
         for p in self.params:
@@ -514,7 +515,13 @@ def translate_model(
                 else ("input_shape", "input_dim", "batch_input_shape")
             ):
                 if layer.kwarg(key) is not None:
-                    raise Unsupported("K2T102", f"{key}= on a layer other than the first", layer.kwarg(key).pos)
+                    # Keras reads the input shape of a Sequential's first layer only (Keras 3 warns "Do not pass an
+                    # `input_shape`/`input_dim` argument to a layer"); this one sizes nothing.
+                    message = (
+                        f"{layer.short_name}({key}={layer.kwarg(key).code}) on a layer after the first: "
+                        f"Keras ignores it (the layer takes what the layer before it gives), so does the translation"
+                    )
+                    builder.warnings.append(("K2T108", message, layer.kwarg(key).pos))
         layer, float32 = without_dtype(layer)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
         ctx.mask.given = mask
@@ -556,6 +563,7 @@ def translate_model(
         helpers=helpers,
         preprocess=preprocess,
         output_mask=output_mask,
+        warnings=builder.warnings,
     )
     from .blocks import factor_sequential_blocks  # blocks reads this module's naming helpers
 

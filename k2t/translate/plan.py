@@ -54,6 +54,8 @@ class ModulePlan:
     input_shape: list[Dim]
     output_activation: str | None = None  # set when training uses the logits
     todos: list[str] = field(default_factory=list)
+    # (code, message, pos) of what the translation leaves out because Keras ignores it too: warnings
+    warnings: list[tuple[str, str, tuple[int, int]]] = field(default_factory=list)
     output_lines: list[str] = field(default_factory=list)  # after the last layer (back to channels-last)
     helpers: list = field(default_factory=list)  # generated definitions the layers need
     # Functional models: forward's parameters, its body (over the script's tensor names) and result.
