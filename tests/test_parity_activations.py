@@ -52,3 +52,28 @@ def test_tensorflow_functions_as_activations(function, tmp_path):
     """`activation=tf.nn.relu`: TensorFlow's function with its defaults, as the Keras activation of its name."""
     source = script([f"keras.layers.Dense(5, activation={function})", OUT]).replace("import keras\n", "import keras\nimport tensorflow as tf\n", 1)
     assert_parity(source, tmp_path)
+
+
+LAYER_OBJECTS = [
+    "keras.layers.LeakyReLU(0.2)",  # a GAN's `Dense(256, activation=LeakyReLU(0.2))`
+    "keras.layers.LeakyReLU()",  # Keras 3's default slope, 0.3
+    "keras.layers.LeakyReLU(alpha=0.1)",  # Keras 2's name of the slope
+    "keras.layers.ReLU(max_value=6)",
+    "keras.layers.ELU()",
+]
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("layer", LAYER_OBJECTS)
+def test_activation_layer_objects_as_activations(layer, tmp_path):
+    """Keras calls the layer object on the output: the activation it computes."""
+    assert_parity(script([f"keras.layers.Dense(5, activation={layer})", OUT]), tmp_path)
+
+
+@pytest.mark.parametrize("layer", ["keras.layers.LeakyReLU(name='lr')", "keras.layers.ReLU(threshold=0.5)", "keras.layers.LeakyReLU(slope)"])
+def test_activation_layer_objects_k2t_cannot_write_are_located(layer):
+    source = "slope = float(input())\n" + script([f"keras.layers.Dense(5, activation={layer})", OUT])
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T110"], [d.format() for d in result.diagnostics]

@@ -104,6 +104,8 @@ def activation_name(value: Value | None) -> str:
         name = value.keras_ref.rsplit(".", 1)[-1]
     elif value.keras_ref in TENSORFLOW_ACTIVATIONS:
         name = TENSORFLOW_ACTIVATIONS[value.keras_ref]
+    elif value.keras_call is not None and value.keras_call.name in _LAYER_ACTIVATIONS:
+        name = _layer_activation(value)
     else:
         raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
     if name in UNTRANSLATED:
@@ -111,6 +113,55 @@ def activation_name(value: Value | None) -> str:
     if name not in ACTIVATIONS:
         raise Unsupported("K2T110", f"activation {name!r} is not translated", value.pos)
     return name
+
+
+# Activation layers a script passes as a layer's activation (`Dense(256, activation=LeakyReLU(0.2))`): Keras calls
+# the layer on the output. Their parameters as (name, position, Keras 3's default); `alpha` is Keras 2's name of
+# LeakyReLU's and ELU's.
+_LAYER_ACTIVATIONS = {
+    "keras.layers.LeakyReLU": (("negative_slope", 0, 0.3), ("alpha", None, None)),
+    "keras.layers.ReLU": (("max_value", 0, None), ("negative_slope", 1, 0.0), ("threshold", 2, 0.0)),
+    "keras.layers.ELU": (("alpha", 0, 1.0),),
+    "keras.layers.Softmax": (("axis", 0, -1),),
+}
+
+
+def _layer_activation(value: Value) -> str:
+    """The activation an activation layer object computes, as a name of ACTIVATIONS (a LeakyReLU slope other
+    than the "leaky_relu" string's 0.2 gets a row of its own)."""
+    call = value.keras_call
+    assert call is not None
+    given: dict[str, object] = {}
+    for key, position, default in _LAYER_ACTIVATIONS[call.name]:
+        item = call.arg(position, key) if position is not None else call.kwarg(key)
+        if item is None:
+            given[key] = default
+        elif item.is_literal and isinstance(item.literal, (int, float)) or item.is_literal and item.literal is None:
+            given[key] = item.literal
+        else:
+            raise Unsupported("K2T110", f"activation `{value.code}`: k2t needs {key}= as a number", item.pos)
+    params = _LAYER_ACTIVATIONS[call.name]
+    unknown = [key for key, _ in call.kwargs if key not in {name for name, _, _ in params}]
+    if unknown or len(call.args) > sum(1 for _, position, _ in params if position is not None):
+        raise Unsupported("K2T110", f"activation `{value.code}`: an argument k2t does not translate", value.pos)
+    short = call.name.rsplit(".", 1)[-1]
+    if short == "LeakyReLU":
+        slope = given["alpha"] if given["alpha"] is not None else given["negative_slope"]
+        if slope == 0.2:
+            return "leaky_relu"
+        name = f"leaky_relu_{slope!r}"
+        ACTIVATIONS.setdefault(name, Activation(name, f"F.leaky_relu({{x}}, {slope!r})", f"nn.LeakyReLU({slope!r})"))
+        return name
+    if short == "ReLU" and given["negative_slope"] == 0.0 and given["threshold"] == 0.0:
+        if given["max_value"] is None:
+            return "relu"
+        if given["max_value"] == 6:
+            return "relu6"
+    if short == "ELU" and given["alpha"] == 1.0:
+        return "elu"
+    if short == "Softmax" and given["axis"] == -1:
+        return "softmax"
+    raise Unsupported("K2T110", f"activation `{value.code}` is not translated", value.pos)
 
 
 def apply_activation(name: str, x: str = "x") -> str:
