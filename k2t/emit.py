@@ -1238,7 +1238,8 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node if code is None else cst.parse_expression(code)
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
-        code = self.plan.operands.get(id(original_node))
+        # `model.layers[:2]` a loop reads (plan.calls); a batch read as a tensor in a training step (plan.operands)
+        code = self.plan.calls.get(id(original_node)) or self.plan.operands.get(id(original_node))
         return updated_node if code is None else cst.parse_expression(_in_newline_of(self.script.module, code))
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:

@@ -52,6 +52,9 @@ class KerasCall:
     # The attribute a keras.Model subclass keeps the layer in (``self.classifier = layers.Dense(3)``): the
     # torch attribute's name too, so the module reads like the script (k2t.parse.subclassed).
     attribute: str | None = field(default=None, compare=False, repr=False)
+    # `a + b` of Keras tensors: Keras 3 applies an op (keras.ops.add), no layer; the node applies the merge
+    # layer of the same computation (``name`` "keras.layers.Add"), which model.layers does not list.
+    operator: bool = field(default=False, compare=False, repr=False)
 
     def kwarg(self, key: str) -> Value | None:
         for k, v in self.kwargs:
@@ -346,6 +349,64 @@ class MetricsNamesRead:
     node: cst.Attribute = field(repr=False, compare=False)
 
 
+class LayerRead:
+    """What the script reads of one layer of a model: ``model.layers[0].name``, ``first.units``,
+    ``model.get_layer("s1_c1").output.shape``, ``model.get_layer("out").get_weights()``, ``hidden.count_params()``.
+
+    The parser knows a layer's name, its trainable flag where the script reads it and its constructor's
+    arguments (``known``); the translation knows its shapes and the submodule holding its weights
+    (k2t.translate.model_api.translate_layer_reads). ``node`` is the expression rewritten."""
+
+    model: ModelSpec
+    var: str  # the model's variable
+    layer: KerasCall | None  # None: a Functional model's InputLayer
+    attr: (
+        str  # "name", "trainable", a constructor argument, "output_shape", "input_shape", "get_weights", "count_params"
+    )
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.CSTNode = field(repr=False, compare=False)
+    code: str = ""  # the layer's expression as written: `model.get_layer("out")`
+    known: Any = None  # what the parser knows of it (the name, the flag, the argument's value); None: unknown
+    why: str = ""  # why ``known`` is None, where it should be known
+
+
+@dataclass(eq=False)
+class LayerAlias:
+    """``first = model.layers[0]`` / ``out = model.get_layer("out")``: a name for a layer of a model; the
+    statement names the layer's submodule (``first = model.hidden1``), or goes where the layer has none."""
+
+    target: str
+    model: ModelSpec
+    var: str
+    layer: KerasCall | None
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+
+
+@dataclass(eq=False)
+class LayerLoop:
+    """``for layer in model.layers: print(layer.name, layer.trainable)``: a loop that only reads the layers.
+    The loop runs over one record per layer (k2t.translate.model_api.translate_layer_loops) holding what the
+    body reads as Keras has it where the loop starts; ``layer.get_weights()`` in the body reads the record's
+    submodule (LayerRead with ``loop_var``)."""
+
+    model: ModelSpec
+    var: str
+    layers: tuple[KerasCall | None, ...]
+    loop_var: str
+    attrs: tuple[str, ...]  # the static attributes the body reads, in first-read order
+    known: tuple[dict[str, Any], ...]  # per layer: attribute -> value (absent: unknown, with ``why``)
+    why: dict[str, str]  # attribute -> why it is not known for some layer
+    # What the body reads that the records hold otherwise: ``layer.get_weights()`` (from the record's submodule,
+    # ``layer.module``) and ``layer.output.shape`` (``layer.output_shape``).
+    calls: tuple[tuple[cst.CSTNode, str], ...] = field(repr=False, compare=False)
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    iterable: cst.CSTNode = field(repr=False, compare=False)
+    code: str = "model.layers"  # the iterable as written
+
+
 @dataclass(eq=False)
 class LossesSum:
     """``sum(model.losses)``: the penalties of the model's regularizers and the terms its layers added
@@ -416,6 +477,8 @@ class TensorNode:
     training: Value | None = None
     # An expression of ops in a subclassed model's call() (``ops.mean(h, axis=1)``); ``layer`` is then OP_EXPRESSION.
     expression: OpExpression | None = field(default=None, repr=False, compare=False)
+    # keras.Input: the name Keras gives its InputLayer (name=, or `input_layer_1` where k2t knows Keras's count).
+    keras_name: str | None = None
 
 
 @dataclass(eq=False)
@@ -790,6 +853,10 @@ class KerasScript:
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
     metrics_names: list[MetricsNamesRead] = field(default_factory=list)  # model.metrics_names
+
+    layer_reads: list[LayerRead] = field(default_factory=list)  # model.layers[0].name, layer.get_weights()
+    layer_aliases: list[LayerAlias] = field(default_factory=list)  # first = model.layers[0]
+    layer_loops: list[LayerLoop] = field(default_factory=list)  # for layer in model.layers: print(layer.name)
     losses_sums: list[LossesSum] = field(default_factory=list)  # sum(model.losses)
     variable_counts: list[VariableCount] = field(default_factory=list)  # len(model.trainable_variables)
     custom_training: CustomTraining = field(default_factory=CustomTraining)  # tf.GradientTape loops (k2t.parse.tape)

@@ -816,7 +816,9 @@ after = model.metrics_names
 
 
 @requires_keras
-@pytest.mark.parametrize("metrics", ['metrics=["accuracy"]', 'metrics=["accuracy", "mae"]', "metrics=[]", "loss_weights=None"])
+@pytest.mark.parametrize(
+    "metrics", ['metrics=["accuracy"]', 'metrics=["accuracy", "mae"]', "metrics=[]", "loss_weights=None"]
+)
 def test_metrics_names_are_keras_3s(metrics):
     """Brownlee's `print("%s: %.2f%%" % (model.metrics_names[1], scores[1] * 100))`: Keras 3 names one object
     for all compile metrics ("compile_metrics"), where Keras 2 named each."""
@@ -830,4 +832,309 @@ def test_metrics_names_are_keras_3s(metrics):
         for line in result.output.splitlines()
         if line.startswith(("before = ", "after = "))
     }
-    assert written == {"before": repr(keras_names["before"]).replace("'", '"'), "after": repr(keras_names["after"]).replace("'", '"')}
+    assert written == {
+        "before": repr(keras_names["before"]).replace("'", '"'),
+        "after": repr(keras_names["after"]).replace("'", '"'),
+    }
+
+
+# ------------------------------------------------------------------ reading a layer: name, flag, shapes, weights
+def test_a_layer_of_the_model_in_a_variable_is_its_submodule_and_its_reads_are_kerass():
+    result = convert(
+        """\
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            layers.Dense(32, activation="relu", name="hidden1"),
+            layers.Dense(16, activation="relu", name="hidden2"),
+            layers.Dense(1, activation="sigmoid", name="out"),
+        ])
+        first = model.layers[0]
+        print(first.name, first.units)
+        model.get_layer("hidden2").trainable = False
+        print(model.get_layer("hidden2").trainable, first.trainable)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0)
+        w = model.get_layer("out").get_weights()
+        kernel, bias = first.get_weights()
+        """
+    )
+    assert result.ok, messages(result)
+    out = after_data(result)
+    assert "first = model.hidden1\n" in out
+    assert 'print("hidden1", 32)  # Keras\'s first.name, first.units\n' in out
+    assert 'print(False, True)  # Keras\'s model.get_layer("hidden2").trainable, first.trainable\n' in out
+    assert "w = get_weights(model.out)\n" in out
+    assert "kernel, bias = get_weights(model.hidden1)\n" in out
+    assert "def get_weights(layer):" in result.output
+
+
+def test_a_loop_over_the_layers_reads_kerass_names_and_flags_where_it_starts():
+    # Keras's automatic names: one count per class over the script (`dense`, `dense_1`), a name= taking none.
+    result = convert(
+        """\
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(8, activation="relu", name="features"),
+            layers.Dense(1),
+        ])
+        model.layers[0].trainable = False
+        for layer in model.layers:
+            print(layer.name, layer.trainable)
+        for i, layer in enumerate(model.layers[2:]):
+            print(i, layer.name, layer.output.shape, len(layer.get_weights()))
+        """
+    )
+    assert result.ok, messages(result)
+    out = after_data(result)
+    assert (
+        'SimpleNamespace(name="dense", trainable=False),\n'
+        '    SimpleNamespace(name="dropout", trainable=True),\n'
+        '    SimpleNamespace(name="features", trainable=True),\n'
+        '    SimpleNamespace(name="dense_1", trainable=True),\n'
+    ) in out
+    assert "    print(layer.name, layer.trainable)\n" in out  # the body as written
+    assert 'SimpleNamespace(name="features", output_shape=(None, 8), module=model.features)' in out
+    assert "print(i, layer.name, layer.output_shape, len(get_weights(layer.module)))" in out
+
+
+def test_the_output_shape_of_a_layer_named_in_unrolled_loops_is_kerass():
+    result = convert(
+        """\
+        inputs = keras.Input(shape=(16, 16, 3))
+        h = inputs
+        for stage, (filters, convs) in enumerate([(16, 2), (32, 2)]):
+            for j in range(convs):
+                h = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"s{stage}_c{j}")(h)
+            h = layers.MaxPooling2D(name=f"s{stage}_pool")(h)
+        model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(h)))
+        print(model.get_layer("s1_c1").output.shape, model.get_layer("s1_pool").input.shape)
+        """
+    )
+    assert result.ok, messages(result)
+    assert "print((None, 8, 8, 32), (None, 8, 8, 32))" in after_data(result)
+
+
+def test_a_layer_object_read_after_training_reads_the_models_submodule():
+    result = convert(
+        """\
+        hidden = layers.Dense(24, activation="relu")
+        model = keras.Sequential()
+        model.add(keras.Input(shape=(8,)))
+        model.add(hidden)
+        model.add(layers.Dense(1))
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, epochs=1, verbose=0)
+        print(hidden.get_weights()[0].shape, hidden.count_params(), hidden.name)
+        """
+    )
+    assert result.ok, messages(result)
+    assert 'print(get_weights(model.dense)[0].shape, 216, "dense")' in after_data(result)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            "def show():\n    print(model.layers[0].trainable)\n",
+            "`model.layers[0].trainable`: k2t reads a layer's trainable flag where the script's order is known",
+            id="flag_in_a_function",
+        ),
+        pytest.param(
+            "first = model.layers[0]\nfirst.set_weights(w)\n",
+            "`first` (the layer `model.layers[0]`) is used here in a way k2t does not translate",
+            id="alias_used_otherwise",
+        ),
+        pytest.param(
+            "print(model.layers[1].get_weights())\n",
+            "model.layers[1].get_weights() of a LSTM layer is not translated",
+            id="recurrent_weights",
+        ),
+        pytest.param(
+            "print(model.layers[5].name)\n",
+            "`model.layers[5]`: the model has 3 layers (Keras raises IndexError)",
+            id="no_such_layer",
+        ),
+    ],
+)
+def test_layer_reads_k2t_cannot_make_exact_are_reported(body, message):
+    result = convert(
+        "model = keras.Sequential([keras.Input(shape=(4, 8)), layers.Dense(4), layers.LSTM(3), layers.Dense(1)])\n"
+        + body
+    )
+    assert not result.ok
+    assert any(message in m for m in messages(result)), messages(result)
+
+
+def test_an_automatic_name_k2t_cannot_count_is_reported():
+    # make() may run any number of times before the model is built: Keras's count of Dense layers is unknown.
+    result = convert(
+        """\
+        def make():
+            return keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4)])
+        first = make()
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4), layers.Dense(1, name="out")])
+        for layer in model.layers:
+            print(layer.name)
+        print(model.layers[1].name)
+        """
+    )
+    assert messages(result) == [
+        "11: K2T140 `layer.name` in this loop: k2t cannot tell the name Keras gives this layer: give it name=...",
+    ]
+    assert 'print("out")' in result.output
+
+
+def test_a_sequential_models_input_and_output_are_what_keras_3_refuses():
+    result = convert(
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, name="d"), layers.Dense(1)])
+        features = keras.Model(model.input, model.get_layer("d").output)
+        """
+    )
+    assert any("Keras 3's Sequential model has no `.input`" in m for m in messages(result)), messages(result)
+
+
+# ------------------------------------------------------------------ a model of the trained layers
+def test_a_feature_extractor_of_a_sequential_shares_its_trained_layers():
+    result = convert(
+        """\
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            layers.Dense(16, activation="relu", name="d1"),
+            layers.Dense(8, activation="relu", name="d2"),
+            layers.Dense(1, name="out"),
+        ])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, epochs=1, verbose=0)
+        extractor = keras.Model(inputs=model.inputs, outputs=model.get_layer("d2").output)
+        features = extractor.predict(x)
+        head_input = keras.Input(shape=model.input_shape[1:])
+        head = keras.Model(head_input, layers.Dense(2)(head_input))
+        tail = keras.Model(model.inputs, layers.Dense(3)(model.layers[-2].output))
+        """
+    )
+    assert result.ok, messages(result)
+    out = after_data(result)
+    assert "extractor = Extractor(d1=model.d1, d2=model.d2).to(device)" in out
+    assert "features = predict(extractor, x)" in out
+    assert "tail = Tail(d1=model.d1, d2=model.d2).to(device)" in out
+    assert "self.dense = nn.Linear(8, 2)" in result.output  # head: Input(shape=model.input_shape[1:]) is (8,)
+    assert "self.d1 = d1  # the layer of `model`, with its weights (Keras shares them)" in result.output
+
+
+def test_a_feature_extractor_of_a_functional_model_takes_its_layers_up_to_the_output():
+    result = convert(
+        """\
+        inputs = keras.Input(shape=(8,))
+        h = layers.Dense(16, activation="relu", name="d1")(inputs)
+        h = layers.Dense(8, activation="relu")(h)
+        model = keras.Model(inputs, layers.Dense(1)(h))
+        features = model.layers[2].output
+        extractor = keras.Model(model.input, features)
+        """
+    )
+    assert result.ok, messages(result)
+    assert "extractor = Extractor(d1=model.d1, dense=model.dense).to(device)" in after_data(result)
+
+
+# ------------------------------------------------------------------ a dict of Inputs
+def test_a_dict_of_inputs_is_fed_by_key_in_kerass_sorted_order():
+    result = convert(
+        """\
+        FEATURES = {"age": 1, "income": 1, "hist": 4}
+        inputs = {name: keras.Input(shape=(dim,), name=name) for name, dim in FEATURES.items()}
+        h = layers.concatenate(list(inputs.values()))
+        h = layers.Dense(8, activation="relu")(h)
+        h = layers.concatenate([h, inputs["age"]])
+        model = keras.Model(inputs=inputs, outputs=layers.Dense(1, activation="sigmoid")(h))
+        data = {name: np.random.rand(50, dim).astype("float32") for name, dim in FEATURES.items()}
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(data, y[:1].repeat(50), epochs=1, verbose=0)
+        """
+    )
+    assert result.ok, messages(result)
+    assert 'input_names = ("age", "hist", "income")' in result.output  # Keras's model.inputs: sorted keys
+    assert "def forward(self, age, hist, income):" in result.output
+    assert "torch.cat([age, income, hist], dim=-1)" in result.output  # list(inputs.values()): the dict's order
+    assert "fit(model, optimizer, data, " in result.output
+
+
+def test_a_dict_key_that_is_not_its_inputs_name_is_reported():
+    result = convert(
+        """\
+        inputs = {"age": keras.Input(shape=(1,), name="years"), "hist": keras.Input(shape=(4,), name="hist")}
+        model = keras.Model(inputs, layers.Dense(1)(layers.concatenate(list(inputs.values()))))
+        """
+    )
+    assert any("the Input under 'age' is named 'years': give it name='age'" in m for m in messages(result))
+
+
+# ------------------------------------------------------------------ the same values as Keras, run
+INTROSPECTION = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+x = rng.normal(size=(40, 6, 6, 2)).astype("float32")
+y = rng.normal(size=(40,)).astype("float32")
+inputs = keras.Input(shape=(6, 6, 2))
+h = layers.Conv2D(4, 3, name="conv")(inputs)
+h = layers.BatchNormalization()(h)
+h = layers.Flatten()(h)
+h = layers.Dropout(0.25)(h)
+outputs = layers.Dense(1)(h)
+model = keras.Model(inputs, outputs)
+model.get_layer("conv").trainable = False
+for layer in model.layers:
+    print(layer.name, layer.trainable, layer.output.shape, [w.shape for w in layer.get_weights()])
+print(model.layers[-1].units, model.layers[4].rate, model.layers[1].filters, model.layers[2].count_params())
+bn = model.get_layer("batch_normalization")
+print(bn.name, bn.input.shape, [w.shape for w in bn.get_weights()], model.layers[-1].input.shape)
+"""
+
+
+# Branches: get_layer finds a layer by name anywhere in the graph; `a + b` is Keras 3's op (keras.ops.add),
+# which model.layers does not list but which takes a name of the Add layers' count, as `layers.add` takes one.
+BRANCHES = """\
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(8,), name="features")
+h = layers.Dense(8, name="first")(inputs)
+skip = h
+h = layers.Dense(8)(h)
+h = h + skip
+h = layers.add([h, skip])
+outputs = layers.Add()([h, inputs])
+model = keras.Model(inputs, outputs)
+print(len(model.layers), model.get_layer("add_2").name, model.get_layer("add_1").output.shape)
+print(model.get_layer("dense").output.shape, model.get_layer("features").name, model.get_layer("first").units)
+"""
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parametrize("source", [INTROSPECTION, BRANCHES], ids=["chain", "branches"])
+def test_layer_reads_print_what_keras_prints(source, tmp_path):
+    result = k2t.convert_source(source, filename="introspect.py")
+    assert result.ok, messages(result)
+    (tmp_path / "introspect.py").write_text(source, encoding="utf-8")
+    (tmp_path / "introspect_torch.py").write_text(result.output, encoding="utf-8")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    keras_run = subprocess.run(
+        [sys.executable, "introspect.py"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert keras_run.returncode == 0, keras_run.stderr[-2000:]
+    torch_run = run_standalone(tmp_path / "introspect_torch.py")
+    assert torch_run.returncode == 0, torch_run.stderr[-2000:]
+    assert torch_run.stdout.splitlines() == keras_run.stdout.splitlines()
+    assert len(keras_run.stdout.splitlines()) == source.count("print(") + 5 * (source is INTROSPECTION)  # the loop

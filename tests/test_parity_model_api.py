@@ -115,6 +115,26 @@ CASES = {
         model.compile(optimizer="adam", loss="binary_crossentropy")
         model.fit(x, y, batch_size=16, epochs=3, verbose=0)
         """,
+    # The layers read where the script reads them (names, flags, a Dense's units, a weight read back) around
+    # freezing through get_layer and model.layers.
+    "introspection_and_freezing_by_get_layer": """\
+        model = keras.Sequential([
+            layers.Input(shape=(8,)),
+            layers.Dense(32, activation="relu", name="hidden1"),
+            layers.Dense(16, activation="relu", name="hidden2"),
+            layers.Dense(1, activation="sigmoid", name="out"),
+        ])
+        first = model.layers[0]
+        print(first.name, first.units)
+        model.get_layer("hidden2").trainable = False
+        model.layers[0].trainable = False
+        for layer in model.layers:
+            print(layer.name, layer.trainable)
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        w = model.get_layer("out").get_weights()
+        print(w[0].shape)
+        """,
 }
 
 
@@ -144,3 +164,174 @@ def test_transfer_learning_fixture(fit_index, tmp_path):
     assert report.error is None, report.error
     assert report.ok, "\n".join(report.failures) + f"\nkeras: {report.keras_history}\ntorch: {report.torch_history}"
     assert list(report.torch_history) == list(report.keras_history)
+
+
+# ------------------------------------------------------------------ what the script reads of the layers, run side by side
+# The layers' weights read back after training (Keras's layouts: a Dense kernel (in, out), a Conv2D kernel
+# (kh, kw, in, out), BatchNormalization's moving statistics), one layer frozen through get_layer.
+READ_BACK = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+{data}
+keras.backend.clear_session()  # Keras's automatic names count from here (the tests share one process)
+keras.utils.set_random_seed(0)
+model = keras.Sequential([
+{layers}
+])
+model.get_layer("hidden").trainable = False
+model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+frozen = model.get_layer("hidden").get_weights()
+history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+weights = []
+for layer in model.layers:
+    weights.append((layer.name, layer.trainable, layer.get_weights()))
+hidden = model.get_layer("hidden")
+kernel, bias = hidden.get_weights()
+"""
+READ_BACK_MODELS = {
+    "conv_batch_norm_dense": (
+        'x = rng.normal(size=(32, 6, 6, 2)).astype("float32")\ny = rng.normal(size=(32, 1)).astype("float32")',
+        """\
+    keras.Input(shape=(6, 6, 2)),
+    layers.Conv2D(4, 3, activation="relu"),
+    layers.BatchNormalization(),
+    layers.Flatten(),
+    layers.Dense(5, activation="tanh", name="hidden"),
+    layers.Dense(1),""",
+    ),
+    "embedding_dense": (
+        'x = rng.randint(0, 10, size=(32, 5))\ny = rng.normal(size=(32, 1)).astype("float32")',
+        """\
+    keras.Input(shape=(5,)),
+    layers.Embedding(10, 3),
+    layers.Flatten(),
+    layers.Dense(4, name="hidden"),
+    layers.LayerNormalization(),
+    layers.Dense(1, use_bias=False),""",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(READ_BACK_MODELS))
+def test_weights_read_back_after_training_are_kerass(name):
+    import numpy as np
+    from split_runs import run_both
+
+    import k2t
+
+    data, stack = READ_BACK_MODELS[name]
+    source = READ_BACK.format(data=data, layers=stack)
+    result = k2t.convert_source(source, "read_back.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    keras_namespace, torch_namespace = run_both(source, result.output, "\nhistory = ")
+    np.testing.assert_allclose(
+        torch_namespace["history"].history["loss"], keras_namespace["history"].history["loss"], rtol=1e-5
+    )
+    assert len(torch_namespace["weights"]) == len(keras_namespace["weights"])
+    for (keras_name, keras_flag, keras_arrays), (torch_name, torch_flag, torch_arrays) in zip(
+        keras_namespace["weights"], torch_namespace["weights"]
+    ):
+        assert (torch_name, torch_flag) == (keras_name, keras_flag)
+        assert [a.shape for a in torch_arrays] == [a.shape for a in keras_arrays], keras_name
+        for torch_array, keras_array in zip(torch_arrays, keras_arrays):
+            np.testing.assert_allclose(torch_array, keras_array, atol=1e-5, err_msg=keras_name)
+    for torch_array, keras_array in zip(torch_namespace["frozen"], keras_namespace["frozen"]):
+        np.testing.assert_allclose(torch_array, keras_array, atol=1e-6)
+    np.testing.assert_allclose(torch_namespace["kernel"], keras_namespace["kernel"], atol=1e-6)
+    np.testing.assert_array_equal(keras_namespace["kernel"], keras_namespace["frozen"][0])  # frozen: unchanged
+
+
+# A model of the trained layers up to one of them, from a Sequential (its inputs and a layer's output) and from
+# a Functional model (its input and a layer's output): the same features as Keras's after training.
+EXTRACTORS = {
+    "sequential": """\
+model = keras.Sequential([
+    keras.Input(shape=(10,)),
+    layers.Dense(16, activation="relu", name="d1"),
+    layers.Dense(8, activation="relu", name="d2"),
+    layers.Dense(1, name="out"),
+])
+""",
+    "functional": """\
+inputs = keras.Input(shape=(10,))
+h = layers.Dense(16, activation="relu", name="d1")(inputs)
+h = layers.Dense(8, activation="relu", name="d2")(h)
+model = keras.Model(inputs, layers.Dense(1, name="out")(h))
+""",
+}
+EXTRACTOR = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(40, 10)).astype("float32")
+y = rng.normal(size=(40,)).astype("float32")
+keras.utils.set_random_seed(0)
+{model}model.compile(optimizer="adam", loss="mse")
+history = model.fit(X, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+extractor = keras.Model(inputs=model.inputs, outputs=model.get_layer("d2").output)
+features = extractor.predict(X, verbose=0)
+head_input = keras.Input(shape=model.input_shape[1:])
+"""
+
+
+@pytest.mark.parametrize("name", list(EXTRACTORS))
+def test_a_feature_extractor_of_the_trained_layers_predicts_as_keras(name):
+    import numpy as np
+    from split_runs import run_both
+
+    import k2t
+
+    source = EXTRACTOR.format(model=EXTRACTORS[name])
+    result = k2t.convert_source(source, "extractor.py")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "extractor = Extractor(d1=model.d1, d2=model.d2).to(device)" in result.output
+    keras_namespace, torch_namespace = run_both(source, result.output, "\nhistory = ")
+    np.testing.assert_allclose(
+        torch_namespace["history"].history["loss"], keras_namespace["history"].history["loss"], rtol=1e-5
+    )
+    assert torch_namespace["features"].shape == keras_namespace["features"].shape == (40, 8)
+    np.testing.assert_allclose(torch_namespace["features"], keras_namespace["features"], atol=1e-5)
+
+
+# keras.io's structured-data models: a dict of named Inputs concatenated, trained on a dict of arrays (Keras
+# feeds them by key).
+DICT_INPUTS = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+FEATURES = {"age": 1, "income": 1, "hist": 4}
+data = {name: rng.normal(size=(50, dim)).astype("float32") for name, dim in FEATURES.items()}
+y = (data["hist"].sum(axis=1) > data["age"][:, 0]).astype("float32")
+keras.utils.set_random_seed(0)
+inputs = {name: keras.Input(shape=(dim,), name=name) for name, dim in FEATURES.items()}
+x = layers.concatenate(list(inputs.values()))
+x = layers.Dense(8, activation="relu")(x)
+out = layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model(inputs=inputs, outputs=out)
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+history = model.fit(data, y, epochs=3, batch_size=10, shuffle=False, verbose=0)
+predictions = model.predict({name: data[name][:7] for name in reversed(list(FEATURES))}, verbose=0)
+"""
+
+
+def test_a_dict_of_inputs_trains_and_predicts_as_keras():
+    import numpy as np
+    from split_runs import run_both
+
+    import k2t
+
+    result = k2t.convert_source(DICT_INPUTS, "dict_inputs.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    keras_namespace, torch_namespace = run_both(DICT_INPUTS, result.output, "\nhistory = ")
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(
+            torch_namespace["history"].history[key], keras_namespace["history"].history[key], rtol=1e-5
+        )
+    np.testing.assert_allclose(torch_namespace["predictions"], keras_namespace["predictions"], atol=1e-5)

@@ -154,6 +154,8 @@ class FlowMixin:
     def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
         if model_access.freeze_loop(self, stmt, scope):  # `for layer in base.layers[:k]: layer.trainable = False`
             return
+        if model_access.layer_loop(self, stmt, scope):  # `for layer in model.layers: print(layer.name)`
+            return
         self.scan_expressions(stmt, stmt.iter, scope)
         items, _ = self.evaluate(stmt.iter, scope)
         body = _body_of(stmt.body)

@@ -7,6 +7,8 @@ import dataclasses
 import libcst as cst
 
 from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
+from ..values import Unknown, bind_target
+from . import model_access
 from .batch_shapes import batch_shape_input
 from .graph import _graph_nodes, _sources
 from .scope import _Scope, _Unfollowable
@@ -43,6 +45,20 @@ class FunctionalMixin:
             return True
         if self.tensor_list_statement(line, target, value, scope):
             return True
+        if self.tensor_dict_statement(line, target, value, scope):
+            return True
+        read = model_access.model_tensors(self, value, scope)
+        if read is not None:
+            # `features = model.get_layer("d2").output`: a tensor of the model's graph; the statement goes with
+            # the model that holds it.
+            tensors, as_list = read
+            if as_list:
+                scope.tensor_lists[target] = tuple(tensors)
+            else:
+                scope.tensors[target] = tensors[0]
+            for tensor in tensors:
+                self.script.tensor_aliases.append((line, tensor))
+            return True
         if not isinstance(value, cst.Call):
             return False
         name = self.keras_name(value.func)
@@ -54,7 +70,7 @@ class FunctionalMixin:
         if alias is not None:
             name = scope.layer_class(alias)  # `lookup = lookup_class(output_mode="binary")`
         if name == "keras.Input":
-            node = self.input_node(line, target, value, scope)
+            node = self.made(self.input_node(line, target, value, scope))  # made: dropped when nothing uses it
             scope.tensors[target] = node
             return True
         if name == "keras.Model":
@@ -91,6 +107,109 @@ class FunctionalMixin:
             self.script.tensor_aliases.append((line, node))  # the statement goes with the model holding them
         return True
 
+    def tensor_dict_statement(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> bool:
+        """``inputs = {name: keras.Input(shape=(n,), name=name) for name, n in FEATURES.items()}`` (or a dict
+        display of Inputs or tensor names): Keras tensors by key, for ``keras.Model(inputs=inputs, ...)``, which
+        Keras feeds a dict of arrays by key, and ``list(inputs.values())``."""
+        held: dict[object, TensorNode] = {}
+
+        def take(key_node: cst.BaseExpression, item: cst.BaseExpression, inner: _Scope) -> None:
+            key = self.evaluate(key_node, inner)[0]
+            if not isinstance(key, str):
+                raise _Unfollowable(
+                    key_node,
+                    f"k2t needs the keys of a dict of Keras tensors as strings it knows (`{self.code(key_node)}`)",
+                )
+            if isinstance(item, cst.Call):
+                node = self.input_node(line, key if key.isidentifier() else target, item, inner)
+                node = self.made(dataclasses.replace(node, layer_id=self.layer_key(item)))
+                _mark_subtree(item, self.consumed)
+            else:
+                node = scope.tensor(item.value)
+                self.consumed.add(id(item))
+            if node.layer is None and node.input_name is not None and node.input_name != key:
+                # Keras feeds a dict-structured model by key, and warns where a key is not its Input's name.
+                raise _Unfollowable(item, f"the Input under {key!r} is named {node.input_name!r}: give it name={key!r}")
+            held[key] = node
+
+        if isinstance(value, cst.DictComp):
+            if not self._dict_tensor(value.value, scope) or not isinstance(value.value, cst.Call):
+                return False
+            for_in = value.for_in
+            if for_in.inner_for_in is not None or for_in.ifs or for_in.asynchronous is not None:
+                raise _Unfollowable(value, "k2t unrolls a dict comprehension of Inputs with one `for` and no `if`")
+            items, _ = self.evaluate(for_in.iter, scope)
+            if isinstance(items, Unknown):
+                raise _Unfollowable(
+                    for_in.iter, f"k2t cannot unroll Inputs over `{self.code(for_in.iter)}`: {items.reason}"
+                )
+            for index, item in enumerate(items):
+                inner = _Scope(scope, scope.function)
+                bind_target(inner.env, for_in.target, item, transient=True)
+                self.iteration = (*self.iteration, (id(value), index))
+                try:
+                    take(value.key, value.value, inner)
+                finally:
+                    self.iteration = self.iteration[:-1]
+        elif isinstance(value, cst.Dict) and value.elements:
+            if not all(isinstance(el, cst.DictElement) and self._dict_tensor(el.value, scope) for el in value.elements):
+                return False
+            for element in value.elements:
+                take(element.key, element.value, scope)
+        else:
+            return False
+        if self.outer(scope, tensor=target):
+            self.carried(f"`{target} = ...` (Keras tensors)", value)
+        _mark_subtree(value, self.consumed)
+        scope.tensor_dicts[target] = held
+        for node in held.values():
+            self.script.tensor_aliases.append((line, node))  # the statement goes with the model holding them
+        return True
+
+    def _dict_tensor(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """A keras.Input(...) call or the name of a Keras tensor: what a dict of tensors holds."""
+        if isinstance(node, cst.Name):
+            return scope.tensor(node.value) is not None
+        return isinstance(node, cst.Call) and self.keras_name(node.func) == "keras.Input"
+
+    def _dict_values(self, node: cst.BaseExpression, scope: _Scope) -> dict[object, TensorNode] | None:
+        """The dict of tensors ``node`` reads whole: ``inputs.values()``, ``list(inputs.values())``; None otherwise."""
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value in ("list", "tuple")
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+            and not node.args[0].star
+        ):
+            node = node.args[0].value
+        if (
+            isinstance(node, cst.Call)
+            and not node.args
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "values"
+            and isinstance(node.func.value, cst.Name)
+        ):
+            return scope.tensor_dict(node.func.value.value)
+        return None
+
+    def _dict_item(self, node: cst.BaseExpression, scope: _Scope) -> TensorNode | None:
+        """``inputs["age"]`` of a dict of tensors, with a key k2t knows; None for anything else."""
+        if not (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and scope.tensor_dict(node.value.value) is not None
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+        ):
+            return None
+        held = scope.tensor_dict(node.value.value)
+        key = self.evaluate(node.slice[0].slice.value, scope)[0]
+        if key not in held:
+            raise _Unfollowable(node, f"`{self.code(node)}`: the dict holds no Keras tensor under that key")
+        _mark_subtree(node, self.consumed)
+        return held[key]
+
     def _tensor_items(self, value: cst.BaseExpression, scope: _Scope) -> list | None:
         """The items of a list of Keras tensors (names of tensors, as expressions; a named list's, as TensorNodes):
         a list display, a name bound to one, or their concatenation with `+`; None for anything else."""
@@ -102,6 +221,9 @@ class FunctionalMixin:
         if isinstance(value, cst.Name):
             held = scope.tensor_list(value.value)
             return list(held) if held is not None else None
+        held = self._dict_values(value, scope)
+        if held is not None:
+            return list(held.values())  # `list(inputs.values())`: in the dict's order
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
             left, right = self._tensor_items(value.left, scope), self._tensor_items(value.right, scope)
             return left + right if left is not None and right is not None else None
@@ -207,9 +329,19 @@ class FunctionalMixin:
             return bool(node.elements) and all(self._symbolic(el.value, scope) for el in node.elements)
         if isinstance(node, cst.Name):
             return scope.tensor(node.value) is not None
+        if model_access.names_model_tensor(self, node, scope):
+            return True  # `model.output`, `model.get_layer("d2").output`
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
+            return scope.tensor_dict(node.value.value) is not None  # `inputs["age"]`
         return self.is_tensor_expression(node, scope)
 
     def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
+        read = model_access.model_tensors(self, node, scope)  # `layers.Dense(3)(model.layers[-2].output)`
+        if read is not None and not read[1]:
+            return read[0][0]
+        item = self._dict_item(node, scope)  # `inputs["age"]`
+        if item is not None:
+            return item
         if isinstance(node, cst.Name):
             tensor = scope.tensor(node.value)
             if tensor is None:
@@ -226,7 +358,8 @@ class FunctionalMixin:
 
     def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
         inputs = (self.tensor_argument(line, target, left, scope), self.tensor_argument(line, target, right, scope))
-        layer = KerasCall(f"keras.layers.{merge}", (), (), self.pos(node))
+        layer = KerasCall(f"keras.layers.{merge}", (), (), self.pos(node), operator=True)
+        model_access.operation_named(self, node, merge, scope)  # Keras's op takes a name of the layer's count
         return self.made(TensorNode(target, self.pos(node), layer, self.layer_key(node), inputs, True, statement=line))
 
     def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
@@ -259,7 +392,10 @@ class FunctionalMixin:
             _mark_subtree(func, self.consumed)
             args = [a for a in node.args if a.keyword is None][:1]
             kwargs = tuple((a.keyword.value, self.value(a.value, scope)) for a in node.args if a.keyword is not None)
-            layer = KerasCall("keras.layers." + MERGE_FUNCTIONS[short], (), kwargs, self.pos(node))
+            merged = "keras.layers." + MERGE_FUNCTIONS[short]
+            # `layers.add([a, b])` makes an Add layer, named as Keras counts them (`add_1`) or by name=.
+            keras_name = model_access.keras_layer_name(self, node, merged, kwargs, scope)
+            layer = KerasCall(merged, (), kwargs, self.pos(node), keras_name=keras_name)
             layer_id = self.layer_key(node)
             node_args = args
             return self._apply(line, target, node, layer, layer_id, node_args, scope)
@@ -346,8 +482,13 @@ class FunctionalMixin:
         if len(positional) != 1:
             raise _Unfollowable(node, "a layer is called on one tensor or one list of tensors")
         arg = positional[0].value
+        listed = None if isinstance(arg, (cst.List, cst.Tuple, cst.Name)) else self._dict_values(arg, scope)
         if isinstance(arg, (cst.List, cst.Tuple)):
             inputs = tuple(self.tensor_argument(line, target, el.value, scope) for el in arg.elements)
+            as_list = True
+        elif listed is not None:  # `layers.concatenate(list(inputs.values()))`
+            _mark_subtree(arg, self.consumed)
+            inputs = tuple(listed.values())
             as_list = True
         else:
             inputs = (self.tensor_argument(line, target, arg, scope),)
@@ -383,6 +524,7 @@ class FunctionalMixin:
             input_shape=shape,
             input_name=name.literal if name is not None and isinstance(name.literal, str) else None,
             statement=line,
+            keras_name=spec.keras_name,
         )
 
     def functional_model(self, line, target: str | None, call: cst.Call, scope: _Scope) -> ModelSpec:
@@ -431,6 +573,14 @@ class FunctionalMixin:
 
     def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
         """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
+        read = model_access.model_tensors(self, node, scope)  # `model.inputs`, `model.get_layer("d2").output`
+        if read is not None:
+            return read
+        if isinstance(node, cst.Name) and scope.tensor_dict(node.value) is not None:
+            # keras.Model(inputs={...}): Keras flattens a dict by sorted key (model.inputs) and feeds it by key.
+            self.consumed.add(id(node))
+            held = scope.tensor_dict(node.value)
+            return [held[key] for key in sorted(held)], True
         listed = self._tensor_items(node, scope)
         if listed is not None and not isinstance(node, (cst.List, cst.Tuple)):  # a named list, or lists added
             _mark_subtree(node, self.consumed)
@@ -448,6 +598,10 @@ class FunctionalMixin:
         for item in items:
             if line is not None and self.is_tensor_expression(item, scope):
                 tensors.append(self.tensor_expression(line, "outputs", item, scope))
+                continue
+            read = model_access.model_tensors(self, item, scope)
+            if read is not None and not read[1]:
+                tensors.extend(read[0])  # `[model.input]`
                 continue
             if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
                 raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")

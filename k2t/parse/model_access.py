@@ -24,7 +24,20 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir import FreezeSpec, Instance, KerasCall, LayerSelection, ModelSpec, StateReset
+from ..ir import (
+    NO_LITERAL,
+    FreezeSpec,
+    Instance,
+    KerasCall,
+    LayerLoop,
+    LayerRead,
+    LayerSelection,
+    ModelSpec,
+    StateReset,
+    TensorNode,
+    Value,
+)
+from ..ir import LayerAlias as IRLayerAlias
 from ..values import Unknown
 from .syntax import _body_of, is_docstring
 
@@ -164,6 +177,10 @@ class State:
     # id() of the models that are a function applying a layer list (layer_pipeline_function) -> that model.
     pipelines: dict[int, ModelSpec] = field(default_factory=dict)
     inlined: dict[int, int] = field(default_factory=dict)  # id() of such a model -> its calls applied in a graph
+    # id() of the layer variables whose reads are LayerReads (`hidden.get_weights()`): no use of the layer object.
+    read_names: set[int] = field(default_factory=set)
+    # id() of a Sequential model whose tensors the script reads (`model.inputs`) -> its Input and layer outputs.
+    chains: dict[int, list[TensorNode]] = field(default_factory=dict)
 
 
 def in_function(scope: _Scope) -> bool:
@@ -178,13 +195,34 @@ def in_function(scope: _Scope) -> bool:
 def keras_layer_name(parser: _Parser, node: cst.Call, name: str, kwargs, scope: _Scope) -> str | None:
     """The name Keras gives the layer ``node`` creates (None for calls that are no layer, or where unknown)."""
     short = name.rsplit(".", 1)[-1]
-    if not (name.startswith("keras.layers.") and short[:1].isupper() or name == "keras.Sequential"):
+    application = name.startswith("keras.applications.") and short[:1].isupper()
+    if application or name == "keras.Sequential" and not _starts_with_input(parser, node):
+        # An InputLayer Keras makes itself: an application's, or a Sequential's when it is built (its first
+        # call, maybe much later): k2t no longer knows the count of InputLayers.
+        parser.model_api.names.lost.add("input_layer")
+    if name == "keras.Input":
+        short = "InputLayer"  # keras.Input makes an InputLayer, named as that class
+    elif not (name.startswith("keras.layers.") and short[:1].isupper() or name == "keras.Sequential"):
         return None
     if isinstance(node.func, cst.Name) and node.func.value in parser.script.layer_classes:
         short = node.func.value  # a custom layer: Keras names it after its class (`Attention` -> attention)
     explicit = next((value.literal for key, value in kwargs if key == "name"), None)
     certain = not parser.frames and not in_function(scope)
     return parser.model_api.names.name(parser.layer_key(node), short, explicit, certain)
+
+
+def operation_named(parser: _Parser, node: cst.CSTNode, class_name: str, scope: _Scope) -> None:
+    """``a + b`` of Keras tensors: Keras 3's op (keras.ops.add) takes a name from the count of the layer class of
+    that name (the next ``layers.Add()`` is ``add_1``), though model.layers does not list it."""
+    certain = not parser.frames and not in_function(scope)
+    parser.model_api.names.name(parser.layer_key(node), class_name, None, certain)
+
+
+def _starts_with_input(parser: _Parser, node: cst.Call) -> bool:
+    """``keras.Sequential([keras.Input(...), ...])``: the Sequential's InputLayer is that Input's."""
+    given = next((arg.value for arg in node.args if arg.keyword is None or arg.keyword.value == "layers"), None)
+    first = given.elements[0].value if isinstance(given, (cst.List, cst.Tuple)) and given.elements else None
+    return isinstance(first, cst.Call) and parser.keras_name(first.func) in ("keras.Input", "keras.layers.InputLayer")
 
 
 def lost_layer_names(parser: _Parser) -> None:
@@ -466,19 +504,24 @@ def _get_layer_key(parser: _Parser, node: cst.Call, scope: _Scope) -> str | int:
 
 
 def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) -> KerasCall | None:
-    layers = model_layers(parser, spec, node)
     given = {
         arg.keyword.value if arg.keyword is not None else ("name", "index")[i]: arg.value
         for i, arg in enumerate(node.args[:2])
     }
     if "index" in given and "name" not in given:
-        return _pick(parser, layers, cst.Index(given["index"]), scope, node)[0]
+        return _pick(parser, model_layers(parser, spec, node), cst.Index(given["index"]), scope, node)[0]
     value = parser.evaluate(given["name"], scope)[0] if "name" in given else None
     if not isinstance(value, str):
         raise parser_error(node, f"k2t needs the name in `{parser.code(node)}` as a string it knows")
-    names = [_layer_name(layer) for layer in layers]
+    named = _named_layers(parser, spec, node)
+    names = [name for name, _ in named]
     if value in names:
-        return layers[names.index(value)]
+        layer = named[names.index(value)][1]
+        if layer is None and spec.graph is not None and len(spec.graph.inputs) > 1:
+            raise parser_error(
+                node, f"`{parser.code(node)}`: an InputLayer of a model with several inputs is not translated"
+            )
+        return layer
     if None in names:
         raise parser_error(
             node, f"k2t cannot tell which layer Keras names {value!r} here: give that layer name={value!r}"
@@ -486,6 +529,23 @@ def _get_layer(parser: _Parser, spec: ModelSpec, node: cst.Call, scope: _Scope) 
     raise parser_error(
         node, f"the model has no layer named {value!r} (Keras raises ValueError); its layers: {', '.join(names)}"
     )
+
+
+def _named_layers(parser: _Parser, spec: ModelSpec, node) -> list[tuple[str | None, KerasCall | None]]:
+    """(Keras's name, layer) of each of model.layers, for get_layer(name): in any order (a Functional model's
+    with branches too); an InputLayer's layer is None."""
+    if spec.graph is None:
+        return [(_layer_name(layer), layer) for layer in model_layers(parser, spec, node)]
+    found: list[tuple[str | None, KerasCall | None]] = [
+        (tensor.input_name or tensor.keras_name, None) for tensor in spec.graph.inputs
+    ]
+    seen: set[int] = set()
+    for tensor in spec.graph.nodes:
+        if tensor.layer is None or tensor.layer.operator or tensor.layer_id in seen:
+            continue  # `a + b`: Keras's op, no layer; a shared layer or nested model: once
+        seen.add(tensor.layer_id)
+        found.append((_layer_name(tensor.layer), tensor.layer))
+    return found
 
 
 def _layer_name(layer: KerasCall | None) -> str | None:
@@ -867,3 +927,483 @@ def _references(module: cst.Module, name: str) -> int:
 
     module.visit(Reads())
     return count
+
+
+# ------------------------------------------------------------ reading a layer
+# Constructor arguments Keras keeps as an attribute of the same name, as given (class -> attribute -> position).
+_CONV_CLASSES = (
+    *(f"Conv{n}D" for n in (1, 2, 3)),
+    *(f"Conv{n}DTranspose" for n in (1, 2, 3)),
+    *(f"SeparableConv{n}D" for n in (1, 2)),
+)
+_CONFIG_ATTRS: dict[str, dict[str, int]] = {
+    "Dense": {"units": 0},
+    **{name: {"units": 0} for name in ("LSTM", "GRU", "SimpleRNN")},
+    **{name: {"filters": 0} for name in _CONV_CLASSES},
+    "Dropout": {"rate": 0},
+    "Embedding": {"input_dim": 0, "output_dim": 1},
+}
+_CONFIG_NAMES = frozenset(attr for attrs in _CONFIG_ATTRS.values() for attr in attrs)
+_STATIC_ATTRS = frozenset({"name", "trainable", *_CONFIG_NAMES})
+_TENSOR_SHAPES = {"output": "output_shape", "input": "input_shape"}
+_WEIGHT_METHODS = ("get_weights", "count_params")
+
+
+@dataclass(eq=False)
+class LayerAlias:
+    """``first = model.layers[0]``: the name holds that layer of the model (k2t.ir.LayerAlias)."""
+
+    var: str
+    model: ModelSpec
+    layer: KerasCall | None
+    code: str
+
+
+def _layer_expression(node: cst.BaseExpression) -> bool:
+    """``model.layers[i]`` (one layer, not a slice) or ``model.get_layer(...)``, written so."""
+    if isinstance(node, cst.Subscript):
+        return (
+            isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "layers"
+            and isinstance(node.value.value, cst.Name)
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+        )
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get_layer"
+        and isinstance(node.func.value, cst.Name)
+    )
+
+
+def layer_reference(
+    parser: _Parser, node: cst.BaseExpression, scope: _Scope
+) -> tuple[str, ModelSpec, KerasCall | None] | None:
+    """The layer ``node`` names, with the model holding it and that model's variable: ``model.layers[0]``,
+    ``model.get_layer("out")``, a name bound to one of those, or a layer variable in a model (``hidden``).
+    None for anything else, and for a keras.applications model's own layers (k2t builds them elsewhere)."""
+    if isinstance(node, cst.Name):
+        alias = scope.layer_alias(node.value)
+        if alias is not None:
+            return alias.var, alias.model, alias.layer
+        held = scope.layer_object(node.value)
+        if held is None:
+            return None
+        found = sorted(
+            ((var, spec) for var, spec in _visible_models(scope) if any(h is held[0] for h in _layers_in(spec))),
+            key=lambda item: item[1].pos,
+        )
+        return (found[0][0], found[0][1], held[0]) if found else None  # in no model: the layer object's own use
+    if not _layer_expression(node):
+        return None
+    model_node = node.value.value if isinstance(node, cst.Subscript) else node.func.value
+    model = _model_of(parser, model_node, scope)
+    if model is None or model[1].application is not None:
+        return None
+    if isinstance(node, cst.Subscript):
+        _keras_order(model[1], node)
+        layer = _pick(parser, model_layers(parser, model[1], node), node.slice[0].slice, scope, node)[0]
+    else:
+        layer = _get_layer(parser, model[1], node, scope)
+    return model[0], model[1], layer
+
+
+def _keras_order(spec: ModelSpec, node) -> None:
+    """Raise where k2t does not know the order of Keras's model.layers: a subclassed model's (the order its
+    __init__ made them in)."""
+    if spec.creation_order or spec.steps is not None:
+        raise parser_error(node, "k2t does not follow `.layers` of a subclassed model by position: use get_layer(name)")
+
+
+def _input_layer_name(spec: ModelSpec) -> str | None:
+    """The name of a Functional chain's InputLayer: the Input's name=, or Keras's (`input_layer_1`) where known."""
+    if spec.graph is None or len(spec.graph.inputs) != 1:
+        return None
+    return spec.graph.inputs[0].input_name or spec.graph.inputs[0].keras_name
+
+
+def known_attribute(
+    parser: _Parser, spec: ModelSpec, layer: KerasCall | None, attr: str, scope: _Scope
+) -> tuple[object, str]:
+    """What Keras's ``layer.<attr>`` is here, for the attributes the parser knows; (None, why) where it does not."""
+    if attr == "name":
+        name = _layer_name(layer) if layer is not None else _input_layer_name(spec)
+        if name is None:
+            what = "InputLayer" if layer is None else "layer"
+            return None, f"k2t cannot tell the name Keras gives this {what}: give it name=..."
+        return name, ""
+    if attr == "trainable":
+        if parser.frames or in_function(scope):
+            return None, (
+                "k2t reads a layer's trainable flag where the script's order is known: not inside a function or a "
+                "loop or branch k2t does not unroll or decide"
+            )
+        flag = True if layer is None else parser.model_api.trainable.of(layer.model or layer)
+        if flag is None:
+            return None, "k2t cannot tell this layer's trainable flag here (it was set where k2t cannot follow)"
+        return flag, ""
+    position = _CONFIG_ATTRS.get(layer.short_name if layer is not None else "", {}).get(attr)
+    if layer is None or position is None or layer.model is not None:
+        kind = "an InputLayer" if layer is None else f"a {layer.short_name} layer"
+        return None, f"`.{attr}` of {kind} is not translated"
+    given = layer.arg(position, attr)
+    if given is None or given.literal is NO_LITERAL or isinstance(given.literal, bool):
+        return None, f"k2t needs the {attr} of this {layer.short_name} as a value it knows"
+    return given.literal, ""
+
+
+def _read_parts(node: cst.CSTNode) -> tuple[cst.BaseExpression, str] | None:
+    """``X.name`` -> (X, "name"); ``X.output.shape`` -> (X, "output_shape"); ``X.get_weights()`` -> (X, "get_weights")."""
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _WEIGHT_METHODS and not node.args:
+            return func.value, func.attr.value
+        return None
+    if not isinstance(node, cst.Attribute):
+        return None
+    if node.attr.value == "shape" and isinstance(node.value, cst.Attribute) and node.value.attr.value in _TENSOR_SHAPES:
+        return node.value.value, _TENSOR_SHAPES[node.value.attr.value]
+    if node.attr.value in _STATIC_ATTRS:
+        return node.value, node.attr.value
+    return None
+
+
+def layer_read(parser: _Parser, statement, node: cst.CSTNode, scope: _Scope) -> bool:
+    """``model.layers[0].name``, ``first.units``, ``model.get_layer("s1_c1").output.shape``,
+    ``hidden.get_weights()`` in ordinary code: recorded to be rewritten (k2t.ir.LayerRead). True when handled."""
+    if id(node) in parser.consumed:
+        return False
+    parts = _read_parts(node)
+    if parts is None:
+        return False
+    reached, attr = parts
+    from .scope import _Unfollowable
+
+    try:
+        reference = layer_reference(parser, reached, scope)
+    except _Unfollowable as exc:
+        _mark(parser, node)
+        parser.todo(statement, exc.node, "K2T103", exc.message)
+        return True
+    if reference is None:
+        return False
+    var, spec, layer = reference
+    _mark(parser, node)
+    if isinstance(reached, cst.Name):
+        parser.model_api.read_names.add(id(reached))
+    known, why = None, ""
+    if attr in _STATIC_ATTRS:
+        known, why = known_attribute(parser, spec, layer, attr, scope)
+    parser.script.layer_reads.append(
+        LayerRead(spec, var, layer, attr, parser.pos(node), statement, node, parser.code(reached).strip(), known, why)
+    )
+    return True
+
+
+def layer_alias_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
+    """``first = model.layers[0]`` / ``out = model.get_layer("out")``: the name holds that layer (its reads are
+    LayerReads); any other assignment to the name ends that. True when handled."""
+    if not (
+        isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+    ):
+        return False
+    target = small.targets[0].target.value
+    if scope.layer_alias(target) is not None:
+        scope.layer_aliases[target] = None  # the name holds something else from here on
+    if not _layer_expression(small.value) or parser.frames:
+        return False
+    reference = layer_reference(parser, small.value, scope)
+    if reference is None:
+        return False
+    var, spec, layer = reference
+    scope.layer_aliases[target] = LayerAlias(var, spec, layer, parser.code(small.value).strip())
+    parser.script.layer_aliases.append(IRLayerAlias(target, spec, var, layer, parser.pos(small), line))
+    _mark(parser, small.value)
+    return True
+
+
+def alias_used(parser: _Parser, statement, node: cst.Name, scope: _Scope) -> bool:
+    """A name bound to a layer of a model, used other than by the reads k2t translates. True when reported."""
+    alias = scope.layer_alias(node.value)
+    if alias is None:
+        return False
+    parser.consumed.add(id(node))
+    parser.todo(
+        statement,
+        node,
+        "K2T140",
+        f"`{node.value}` (the layer `{alias.code}`) is used here in a way k2t does not translate; k2t translates "
+        f"its {', '.join(f'.{attr}' for attr in ('name', 'trainable'))}, .output.shape, .get_weights() and "
+        f".count_params()",
+    )
+    return True
+
+
+# ------------------------------------------------------------ a loop over model.layers that reads them
+class _LoopReads(cst.CSTVisitor):
+    """The reads of the loop variable ``var`` in a loop's body; ``ok`` False when it is used otherwise."""
+
+    def __init__(self, var: str):
+        self.var = var
+        self.ok = True
+        self.attrs: list[str] = []
+        self.calls: list[tuple[cst.Call, str]] = []
+
+    def _is_var(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Name) and node.value == self.var
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        if isinstance(node.target, cst.Attribute) and self._is_var(node.target.value):
+            self.ok = False  # `layer.trainable = False` along other statements: not only reads
+        return True
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        return self.visit_AssignTarget(cst.AssignTarget(node.target))
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and self._is_var(func.value) and func.attr.value == "get_weights":
+            if node.args:
+                self.ok = False
+            self.calls.append((node, func.attr.value))
+            return False
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if self._is_var(node.value):
+            if node.attr.value in _STATIC_ATTRS:
+                self._read(node.attr.value)
+            else:
+                self.ok = False
+            return False
+        parts = _read_parts(node)
+        if parts is not None and self._is_var(parts[0]) and parts[1] in _TENSOR_SHAPES.values():
+            self._read(parts[1])
+            self.calls.append((node, parts[1]))  # the record holds it as `layer.output_shape`
+            return False
+        node.value.visit(self)  # not the attribute's name, which is no variable
+        return False
+
+    def _read(self, attr: str) -> None:
+        if attr not in self.attrs:
+            self.attrs.append(attr)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.var:
+            self.ok = False  # the layer itself passed on, rebound, ...
+
+
+def layer_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
+    """``for layer in model.layers: print(layer.name, layer.trainable)`` (or ``for i, layer in
+    enumerate(model.layers[:3])``): a loop whose body only reads the layers' names, flags, arguments, shapes
+    and weights runs over one record per layer (k2t.ir.LayerLoop). True when handled."""
+    iterable, target = stmt.iter, stmt.target
+    if (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "enumerate"
+        and iterable.args
+        and iterable.args[0].keyword is None
+        and not iterable.args[0].star
+        and isinstance(target, cst.Tuple)
+        and len(target.elements) == 2
+    ):
+        iterable, target = iterable.args[0].value, target.elements[1].value  # the layers, their variable
+    sliced = isinstance(iterable, cst.Subscript)
+    layers_node = iterable.value if sliced else iterable
+    if (
+        stmt.orelse is not None
+        or not isinstance(target, cst.Name)
+        or not (isinstance(layers_node, cst.Attribute) and layers_node.attr.value == "layers")
+        or (sliced and (len(iterable.slice) != 1 or not isinstance(iterable.slice[0].slice, cst.Slice)))
+    ):
+        return False
+    model = _model_of(parser, layers_node.value, scope)
+    if model is None or model[1].application is not None:
+        return False
+    var, spec = model
+    loop_var = target.value
+    reads = _LoopReads(loop_var)
+    stmt.body.visit(reads)
+    if not reads.ok:
+        return False
+    from .flow import _Frame
+    from .scope import _Unfollowable
+
+    _mark(parser, iterable)
+    for call, _ in reads.calls:
+        _mark(parser, call)
+    try:
+        _keras_order(spec, iterable)
+        layers = model_layers(parser, spec, iterable)
+        if sliced:
+            layers = layers[_key(parser, iterable.slice[0].slice, scope, iterable)]
+    except _Unfollowable as exc:
+        parser.todo(stmt, exc.node, "K2T103", exc.message)
+        layers = None
+    scope.layer_aliases[loop_var] = None
+    scope.layer_objects[loop_var] = None
+    scope.env.forget([loop_var], "a loop variable")
+    parser.in_frame(
+        _Frame(stmt, f"a loop over `{parser.code(iterable)}`", scope), lambda: parser.block(_body_of(stmt.body), scope)
+    )
+    from ..values import assigned_names
+
+    scope.env.forget(assigned_names(stmt), "rebound in a loop", supersede=False)
+    if layers is None:
+        return True
+    known: list[dict[str, object]] = []
+    why: dict[str, str] = {}
+    for layer in layers:
+        values = {}
+        for attr in reads.attrs:
+            if attr in _TENSOR_SHAPES.values():
+                continue  # the translation's
+            value, reason = known_attribute(parser, spec, layer, attr, scope)
+            if value is None:
+                why.setdefault(attr, reason)
+            else:
+                values[attr] = value
+        known.append(values)
+    parser.script.layer_loops.append(
+        LayerLoop(
+            spec,
+            var,
+            tuple(layers),
+            loop_var,
+            tuple(reads.attrs),
+            tuple(known),
+            why,
+            tuple(reads.calls),
+            parser.pos(stmt),
+            stmt,
+            iterable,
+            parser.code(iterable).strip(),
+        )
+    )
+    return True
+
+
+# ------------------------------------------------------------ a model's Keras tensors
+_MODEL_TENSORS = ("inputs", "outputs", "input", "output")
+
+
+def _chain(parser: _Parser, spec: ModelSpec, node: cst.CSTNode, scope: _Scope) -> list[TensorNode]:
+    """A Sequential model's tensors as Keras's graph of it holds them: its Input, then each layer's output
+    (made once per model, and for the layers added since)."""
+    if spec.input_shape is None or spec.steps is not None or spec.creation_order or spec.unfollowed is not None:
+        raise parser_error(
+            node,
+            "k2t follows the tensors of a Sequential model that starts with a keras.Input (Keras builds this one "
+            "at its first call)",
+        )
+    chain = parser.model_api.chains.setdefault(id(spec), [])
+    if not chain:
+        chain.append(TensorNode("inputs", spec.input_pos or spec.pos, None, id(spec), input_shape=spec.input_shape))
+    keys = {id(held[0]): held[1] for held in _layer_objects(scope)}
+    for layer in spec.layers[len(chain) - 1 :]:
+        key = id(layer.model) if layer.model is not None else keys.get(id(layer), id(layer))
+        chain.append(parser.made(TensorNode("x", spec.pos, layer, key, (chain[-1],))))
+    return chain
+
+
+def _layer_objects(scope: _Scope) -> list:
+    found = []
+    current: _Scope | None = scope
+    while current is not None:
+        found.extend(held for held in current.layer_objects.values() if held is not None)
+        current = current.parent
+    return found
+
+
+def _layer_output(parser: _Parser, spec: ModelSpec, layer: KerasCall | None, node, scope: _Scope) -> TensorNode:
+    """``layer.output`` of a layer of ``spec``: the tensor it makes there (Keras refuses it for a layer applied
+    several times)."""
+    if spec.graph is None:
+        chain = _chain(parser, spec, node, scope)
+        return next(tensor for tensor in chain[1:] if tensor.layer is layer)
+    if layer is None:
+        return spec.graph.inputs[0]
+    made = [tensor for tensor in spec.graph.nodes if tensor.layer is layer]
+    if len(made) != 1 or made[0].output_index is not None:
+        raise parser_error(
+            node, "`.output` of a layer applied several times, or with several outputs, is not translated"
+        )
+    return made[0]
+
+
+def model_tensors(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool] | None:
+    """The Keras tensors of a model's graph that ``node`` reads, and whether as a list: ``model.inputs``,
+    ``model.input``, ``model.outputs``, ``model.output``, and ``layer.output`` of a layer of a model
+    (``model.get_layer("d2").output``, ``model.layers[-2].output``). None for anything else."""
+    if not isinstance(node, cst.Attribute) or node.attr.value not in _MODEL_TENSORS:
+        return None
+    model = _model_of(parser, node.value, scope)
+    if model is not None:
+        var, spec = model
+        if spec.application is not None:
+            return None
+        if spec.graph is not None:
+            tensors = list(spec.graph.inputs if node.attr.value.startswith("input") else spec.graph.outputs)
+        elif node.attr.value in ("input", "output"):
+            raise parser_error(
+                node,
+                f"Keras 3's Sequential model has no `.{node.attr.value}` until it is called on a Keras tensor "
+                f"(AttributeError): `{var}.{node.attr.value}s` is the list of its {node.attr.value}s",
+            )
+        else:
+            chain = _chain(parser, spec, node, scope)
+            tensors = [chain[0] if node.attr.value.startswith("input") else chain[-1]]
+        as_list = node.attr.value.endswith("s") or len(tensors) > 1  # Keras: `input` of several is a list
+        _mark(parser, node)
+        return tensors, as_list
+    if node.attr.value != "output":
+        return None
+    reference = layer_reference(parser, node.value, scope)
+    if reference is None:
+        return None
+    _, spec, layer = reference
+    tensor = _layer_output(parser, spec, layer, node, scope)
+    _mark(parser, node)
+    if isinstance(node.value, cst.Name):
+        parser.model_api.read_names.add(id(node.value))
+    return [tensor], False
+
+
+def names_model_tensor(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> bool:
+    """Whether ``node`` is written as one of model_tensors' expressions (not resolved: nothing is recorded)."""
+    if not isinstance(node, cst.Attribute) or node.attr.value not in _MODEL_TENSORS:
+        return False
+    model = _model_of(parser, node.value, scope)
+    if model is not None:
+        return model[1].application is None
+    if node.attr.value != "output":
+        return False
+    if isinstance(node.value, cst.Name):
+        return scope.layer_alias(node.value.value) is not None or scope.layer_object(node.value.value) is not None
+    return _layer_expression(node.value)
+
+
+def input_shape_value(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> Value | None:
+    """``model.input_shape[1:]`` of a model with one input: the shape its Input was given (``keras.Input(shape=
+    model.input_shape[1:])``). None for anything else."""
+    if not (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "input_shape"
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Slice)
+    ):
+        return None
+    part = node.slice[0].slice
+    lower = parser.evaluate(part.lower, scope)[0] if part.lower is not None else None
+    if lower != 1 or part.upper is not None or part.step is not None:
+        return None
+    model = _model_of(parser, node.value.value, scope)
+    if model is None:
+        return None
+    spec = model[1]
+    if spec.graph is not None:
+        return spec.graph.inputs[0].input_shape if len(spec.graph.inputs) == 1 else None
+    return spec.input_shape

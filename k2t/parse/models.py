@@ -68,6 +68,8 @@ class ModelMixin:
             return True
         if model_access.reset_states_statement(self, line, small, scope):
             return True
+        if model_access.layer_alias_statement(self, line, small, scope):
+            return True  # `first = model.layers[0]`
         if self.subclassed_instance(line, small, scope) or self.functional_statement(line, small, scope):
             return True
         if isinstance(small, cst.Return) and scope.inline is not None:
@@ -170,6 +172,8 @@ class ModelMixin:
             reads_tensor = any(scope.tensor(name) is not None for name in _names_in(value))
             if scope.tensor(target) is not None:
                 scope.tensors[target] = None
+            if scope.tensor_dict(target) is not None:
+                scope.tensor_dicts[target] = None
             # `h = tf.some_op(h)`: a Keras tensor through code k2t reports; later layers on `h` follow from it.
             scope.untranslated[target] = line if reads_tensor else None
             return False

@@ -194,6 +194,9 @@ class _Parser(
         return None
 
     def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
+        given = model_access.input_shape_value(self, node, scope)
+        if given is not None:
+            return given  # `keras.Input(shape=model.input_shape[1:])`: the shape the model's Input was given
         code = self.code(node)
         literal = NO_LITERAL
         shape_of = None

@@ -59,6 +59,8 @@ class ScanMixin:
         for n in nodes:
             n.visit(finder)
         for item in finder.found:
+            if id(item) in self.model_api.read_names:
+                continue  # `hidden` of `hidden.get_weights()`: read through the model holding it
             if (
                 id(item) in self.consumed
                 and not (
@@ -69,6 +71,8 @@ class ScanMixin:
                 and not self.training_helper_method(item, scope)
             ):
                 continue  # (a layer a helper makes at each call: each call's layer is used)
+            if model_access.layer_read(self, statement, item, scope):
+                continue  # `model.layers[0].name`, `hidden.get_weights()`
             if isinstance(item, cst.Call):
                 self.scan_call(statement, item, scope)
             elif isinstance(item, (cst.Name, cst.Attribute)):
@@ -323,6 +327,8 @@ class ScanMixin:
                     self.todo(
                         statement, node, "K2T100", f"the Keras object `{node.value}` is used outside compile/layers"
                     )
+                elif id(node) not in self.consumed and model_access.alias_used(self, statement, node, scope):
+                    pass
                 elif scope.layer_object(node.value) is not None and (
                     id(node) not in self.consumed or self.new_use(node, scope)
                 ):

@@ -24,6 +24,8 @@ class _Scope:
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable
         self.tensor_lists: dict[str, tuple[TensorNode, ...]] = {}  # `encoder_states = [state_h, state_c]`
+        # `inputs = {name: keras.Input(shape=(n,), name=name) for name, n in FEATURES.items()}`: key -> tensor
+        self.tensor_dicts: dict[str, dict[object, TensorNode] | None] = {}
         self.layer_objects: dict[str, tuple[KerasCall, int, cst.CSTNode]] = {}  # `dense = layers.Dense(8)`
         # Functions that take Keras tensors or models (`def conv_bn(x, filters): ...`): walked where called.
         self.helpers: dict[str, _Helper] = {}
@@ -33,6 +35,8 @@ class _Scope:
         self.inline: _Inline | None = None
         self.in_class = False  # a class body: its functions are methods, not helpers
         self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
+        # `first = model.layers[0]`, `out = model.get_layer("out")`: a layer of a model, reached through it.
+        self.layer_aliases: dict[str, model_access.LayerAlias | None] = {}
         # `lookup_class = layers.StringLookup if is_string else layers.IntegerLookup`, decided in a helper walked for
         # one call: the Keras class the name holds (canonical).
         self.layer_classes: dict[str, str] = {}
@@ -63,8 +67,14 @@ class _Scope:
     def tensor_list(self, name: str) -> tuple[TensorNode, ...] | None:
         return self._nearest("tensor_lists", name)
 
+    def tensor_dict(self, name: str) -> dict[object, TensorNode] | None:
+        return self._nearest("tensor_dicts", name)
+
     def layer_object(self, name: str):
         return self._nearest("layer_objects", name)
+
+    def layer_alias(self, name: str) -> model_access.LayerAlias | None:
+        return self._nearest("layer_aliases", name)
 
     def layer_class(self, name: str) -> str | None:
         return self._nearest("layer_classes", name)

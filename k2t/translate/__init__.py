@@ -52,6 +52,7 @@ from .model_api import (
     shape_attribute,
     tensor_shape_read,
     translate_freezes,
+    translate_layer_reads,
     translate_state_resets,
     variable_count,
 )
@@ -374,6 +375,7 @@ def translate(script: KerasScript) -> ScriptPlan:
                 plan.calls[id(read.node)] = tensor_shape_read(read.var, read.attr, count, read.index, read.pos)
         except Unsupported as exc:
             plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
+    translate_layer_reads(script, modules, plan)
     for counted in script.layer_counts:
         try:
             _check_built_before(counted.model, counted.layers_seen, "layers", counted.pos)
@@ -1467,6 +1469,8 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
             continue  # reported as it is (a model k2t could not follow made there)
         plan.statements[id(statement)] = []
         message = f"`{nodes[-1].var}` is a layer call on Keras tensors that no model uses and nothing reads; Keras computes nothing with it: dropped"
+        if nodes[-1].layer is None:
+            message = f"`{nodes[-1].var}` is a keras.Input that no model uses and nothing reads: dropped"
         plan.todos.append(Todo(statement, "K2T104", message, nodes[-1].pos, Severity.WARNING))
 
 

@@ -339,6 +339,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     module.output_names = [_output_name(node, attrs) for node in graph.outputs]
     module.input_names = [node.input_name or node.var for node in graph.inputs]
     module.output_shapes = [state[id(node)][1] for node in graph.outputs]
+    module.node_shapes = {id(node): state[id(node)][1] for node in graph.nodes if id(node) in state}
     module.segments = segments
     if hosts and len(graph.inputs) > 1:  # input_dtypes reads the finished module
         module.preprocess = several_inputs_preprocess(input_vars, hosts, input_dtypes(module), keras_ranks)

@@ -13,11 +13,12 @@ nothing to the loss (Keras collects them from trainable weights only).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Severity, Unsupported
-from ..ir import FreezeSpec, KerasCall, LayerSelection, ModelSpec, StateReset
+from ..ir import FreezeSpec, KerasCall, LayerLoop, LayerRead, LayerSelection, ModelSpec, StateReset
 from ..parse import KerasScript, Todo
 from .applications import keras_layer_count as application_layer_count
 from .dims import keras_shape
@@ -422,8 +423,8 @@ def keras_layer_count(spec: ModelSpec, pos) -> int:
         return len(layers)
     applied = {}
     for node in spec.graph.nodes:
-        if node.layer is None:
-            continue
+        if node.layer is None or node.layer.operator:
+            continue  # `a + b`: Keras 3's op, which model.layers does not list
         if not _counted_as_one(node.layer):
             message = "len(model.layers) of a model with operations that are not layers is not translated"
             raise Unsupported("K2T140", message, pos)
@@ -465,6 +466,14 @@ _WEIGHTLESS = {
     "Softmax",
     "Reshape",
     "ZeroPadding2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "Permute",
+    "RepeatVector",
+    *(f"UpSampling{rank}D" for rank in (1, 2, 3)),
+    *(f"Cropping{rank}D" for rank in (1, 2, 3)),
     *(f"{kind}Pooling{rank}D" for kind in ("Max", "Average", "GlobalMax", "GlobalAverage") for rank in (1, 2, 3)),
 }
 
@@ -526,3 +535,211 @@ def _one_bias_kinds(layer: LayerPlan) -> list[str]:
     if layer.keras_class == "Bidirectional":
         return [kind for kind in _ONE_BIAS if f"Keras{kind}" in (layer.constructor or "")] + reset_before
     return []
+
+
+# ------------------------------------------------------------ reading a layer
+# Layers whose Keras weights get_weights() gives from the torch module's parameters (and BatchNormalization's
+# buffers), in the same order: (LayerPlan.weights, the constructor's start) -> what the generated helper needs.
+_GET_WEIGHTS = {
+    ("dense", "nn.Linear("): "kernels",
+    ("conv", "nn.Conv"): "kernels",
+    ("embedding", "nn.Embedding("): "embedding",
+    ("layernorm", "nn.LayerNorm("): "",
+    ("batchnorm", "BatchNorm("): "buffers",
+}
+
+
+def _literal(value: object) -> str:
+    """A value as the generated code spells it (strings in double quotes)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _read_code(read: LayerRead) -> str:
+    return (
+        f"{read.code}.{read.attr}"
+        if read.attr not in ("output_shape", "input_shape")
+        else (f"{read.code}.{read.attr.removesuffix('_shape')}.shape")
+    )
+
+
+def _plan_of(model: ModelSpec, var: str, module: ModulePlan, layer: KerasCall, pos) -> LayerPlan:
+    holder = dataclasses.make_dataclass("Holder", ["model", "var", "pos"])(model, var, pos)
+    plan = _layer_plan(holder, module, layer)
+    assert plan is not None
+    return plan
+
+
+def _script_shape(shape: list, what: str, pos) -> str:
+    """A static shape as Keras gives it (batch None), with the numbers k2t knows at conversion."""
+    sizes = []
+    for dim in shape:
+        value = None if dim is None else dim.value if dim.value is not None else dim.hint
+        if dim is not None and value is None:
+            raise Unsupported("K2T140", f"{what}: the size {dim.code} is known only where the module is built", pos)
+        sizes.append("None" if dim is None else str(value))
+    return "(" + ", ".join(["None", *sizes]) + ("," if not sizes else "") + ")"
+
+
+def _graph_node(model: ModelSpec, layer: KerasCall, what: str, pos):
+    nodes = [node for node in model.graph.nodes if node.layer is layer]
+    if len(nodes) != 1:
+        # Keras's layer.output / layer.input: "The layer has multiple inbound nodes" (a shared layer).
+        raise Unsupported("K2T140", f"{what}: the layer is applied {len(nodes)} times in the model (Keras raises)", pos)
+    return nodes[0]
+
+
+def layer_shape(model: ModelSpec, module: ModulePlan, layer: KerasCall | None, attr: str, what: str, pos) -> str:
+    """``layer.output.shape`` / ``layer.input.shape`` of a layer of ``model``: Keras's static shape."""
+    if module.forward_lines is None:  # Sequential: each layer's input is the previous one's output
+        if layer is None:
+            raise Unsupported("K2T140", f"{what}: k2t cannot find this layer", pos)
+        index = next(i for i, held in enumerate(model.layers) if held is layer)
+        if attr == "output_shape":
+            return _script_shape(module.layers[index].output_shape, what, pos)
+        previous = module.layers[index - 1].output_shape if index else module.input_shape
+        return _script_shape(previous, what, pos)
+    graph = model.graph
+    if layer is None:  # the InputLayer of a one-input chain: its input and output are the Input's
+        return _script_shape(module.input_shapes[0], what, pos)
+    node = _graph_node(model, layer, what, pos)
+    if attr == "input_shape":
+        if len(node.inputs) != 1:
+            raise Unsupported("K2T140", f"{what}: the layer takes {len(node.inputs)} tensors (a list of shapes)", pos)
+        node = node.inputs[0]
+        if node.layer is None:
+            return _script_shape(module.input_shapes[[id(n) for n in graph.inputs].index(id(node))], what, pos)
+    if id(node) not in module.node_shapes:
+        raise Unsupported("K2T140", f"{what}: k2t does not know this tensor's shape", pos)
+    return _script_shape(module.node_shapes[id(node)], what, pos)
+
+
+def _weightless(plan: LayerPlan | None) -> bool:
+    """A layer without weights in Keras and torch: an InputLayer, one without a submodule, or one of _WEIGHTLESS."""
+    return plan is None or (
+        plan.nested is None and plan.weights is None and (not plan.attr or plan.keras_class in _WEIGHTLESS)
+    )
+
+
+def _weights_kind(plan: LayerPlan | None, what: str, pos) -> str | None:
+    """What the get_weights helper needs for this layer ("kernels", "buffers", ...); None: no weights (Keras
+    gives [])."""
+    if _weightless(plan):
+        return None
+    if plan.nested is None and not plan.in_block:
+        for (kind, constructor), need in _GET_WEIGHTS.items():
+            if plan.weights == kind and (plan.constructor or "").startswith(constructor):
+                return need
+    held = "a nested model" if plan.nested is not None else f"a {plan.keras_class} layer"
+    raise Unsupported("K2T140", f"{what} of {held} is not translated", pos)
+
+
+def _submodule(var: str, plan: LayerPlan | None) -> str:
+    return _attribute_code(var, plan.attr) if plan is not None and plan.attr else "None"
+
+
+def _count_params(plan: LayerPlan | None, what: str, pos) -> str:
+    if _weightless(plan):
+        return "0"
+    if plan.params is None or plan.nested is not None:
+        raise Unsupported("K2T140", f"{what}: k2t does not know this layer's number of weights", pos)
+    return str(plan.params)
+
+
+def translate_layer_reads(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """``model.layers[0].name`` and the like (k2t.ir.LayerRead), ``first = model.layers[0]`` (LayerAlias) and
+    loops reading ``model.layers`` (LayerLoop): what Keras gives, where the script reads it."""
+    weights: list[tuple[str, object, str]] = []  # (kind of the helper's need, node, submodule code)
+    comments: dict[int, list[str]] = {}
+    for read in script.layer_reads:
+        module = modules.get(id(read.model))
+        if module is None:
+            continue  # the model is not translated (its own diagnostic says why)
+        what = _read_code(read)
+        try:
+            if read.attr in ("output_shape", "input_shape"):
+                code = layer_shape(read.model, module, read.layer, read.attr, what, read.pos)
+            elif read.attr in ("get_weights", "count_params"):
+                held = None if read.layer is None else _plan_of(read.model, read.var, module, read.layer, read.pos)
+                if read.attr == "count_params":
+                    code = _count_params(held, what + "()", read.pos)
+                else:
+                    kind = _weights_kind(held, what + "()", read.pos)
+                    code = None if kind is not None else "[]"
+                    if kind is not None:
+                        weights.append((kind, read.node, _submodule(read.var, held)))
+            elif read.known is None:
+                raise Unsupported("K2T140", f"`{what}`: {read.why}", read.pos)
+            else:
+                code = _literal(read.known)
+        except Unsupported as exc:
+            plan.todos.append(Todo(read.statement, exc.code, exc.message, exc.pos or read.pos))
+            continue
+        if code is not None:
+            plan.calls[id(read.node)] = code
+            if read.attr != "get_weights":
+                comments.setdefault(id(read.statement), []).append(what + ("()" if read.attr == "count_params" else ""))
+    for statement in script.layer_reads:
+        reads = comments.pop(id(statement.statement), None)
+        if reads and id(statement.statement) not in plan.trailing_comments:
+            plan.trailing_comments[id(statement.statement)] = "# Keras's " + ", ".join(reads)
+    for alias in script.layer_aliases:
+        module = modules.get(id(alias.model))
+        if module is None:
+            continue
+        held = None if alias.layer is None else _plan_of(alias.model, alias.var, module, alias.layer, alias.pos)
+        if held is not None and held.attr:
+            plan.statements[id(alias.statement)] = [f"{alias.target} = {_submodule(alias.var, held)}"]
+        else:
+            plan.statements[id(alias.statement)] = []  # a layer without weights: its reads are what Keras gives
+    for loop in script.layer_loops:
+        module = modules.get(id(loop.model))
+        if module is None:
+            continue
+        try:
+            records, needs = _loop_records(loop, module)
+        except Unsupported as exc:
+            plan.todos.append(Todo(loop.statement, exc.code, exc.message, exc.pos or loop.pos))
+            continue
+        plan.calls[id(loop.iterable)] = records
+        for node, attr in loop.calls:
+            if attr == "get_weights":
+                weights.extend((need, node, f"{loop.loop_var}.module") for need in needs)
+            else:
+                plan.calls[id(node)] = f"{loop.loop_var}.{attr}"
+    if weights:
+        needs = {need for need, _, _ in weights}
+        arguments = tuple((key, key in needs) for key in ("kernels", "embedding", "buffers", "missing"))
+        helper = plan.add_helper(Helper("get_weights", "functions/get_weights.py.j2", arguments))
+        for _, node, submodule in weights:
+            plan.calls[id(node)] = f"{plan.name(helper.name)}({submodule})"
+
+
+def _loop_records(loop: LayerLoop, module: ModulePlan) -> tuple[str, list[str]]:
+    """The records ``for layer in model.layers`` runs over, as code, and what the get_weights helper needs."""
+    unknown = next((attr for attr in loop.attrs if attr in loop.why), None)
+    if unknown is not None:
+        raise Unsupported("K2T140", f"`{loop.loop_var}.{unknown}` in this loop: {loop.why[unknown]}", loop.pos)
+    weights = any(attr == "get_weights" for _, attr in loop.calls)
+    needs: list[str] = []
+    records = []
+    for layer, known in zip(loop.layers, loop.known):
+        held = None if layer is None else _plan_of(loop.model, loop.var, module, layer, loop.pos)
+        fields = []
+        for attr in loop.attrs:
+            if attr in ("output_shape", "input_shape"):
+                what = f"{loop.loop_var}.{attr.removesuffix('_shape')}.shape"
+                fields.append(f"{attr}={layer_shape(loop.model, module, layer, attr, what, loop.pos)}")
+            else:
+                fields.append(f"{attr}={_literal(known[attr])}")
+        if weights:
+            kind = _weights_kind(held, f"{loop.loop_var}.get_weights()", loop.pos)
+            needs.append("missing" if kind is None and not (held is not None and held.attr) else kind or "")
+            fields.append(f"module={_submodule(loop.var, held)}")
+        records.append(f"    SimpleNamespace({', '.join(fields)}),\n")
+    read = [_LOOP_FIELDS.get(attr, attr) for attr in loop.attrs] + (["submodule"] if weights else [])
+    what = ", ".join(read[:-1]) + " and " + read[-1] if len(read) > 1 else read[0]
+    comment = f"    # Keras's {loop.code} as the loop starts: each layer's {what}\n"
+    return "(\n" + comment + "".join(records) + ")", [need for need in needs if need]
+
+
+_LOOP_FIELDS = {"trainable": "trainable flag", "output_shape": "output shape", "input_shape": "input shape"}

@@ -67,6 +67,7 @@ class ModulePlan:
     output_names: list[str] = field(default_factory=list)
     output_shapes: list[list[Dim]] = field(default_factory=list)
     node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
+    node_shapes: dict = field(default_factory=dict)  # id(TensorNode) -> its Keras shape (batch excluded)
     graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
     segments: list = field(default_factory=list)  # (TensorNode, forward lines) per node
     output_folds: list = field(
