@@ -1333,8 +1333,15 @@ class _Rewriter(cst.CSTTransformer):
         return True
 
     def _leave_if(self, original_node: cst.If, updated_node: cst.If):
+        if id(original_node.test) in self.script.decided_tests and _only_placeholders(updated_node, any_test=True):
+            # `if K.int_shape(shortcut)[-1] != filters:` in a helper, decided at each call: its branches went into
+            # the models, and the Keras tensor it reads exists only there.
+            return cst.RemoveFromParent()
         if id(original_node) not in self.script.decided_ifs or id(original_node) in self.decided_elifs:
             return updated_node
+        if self.script.decided_ifs[id(original_node)] == "undecided" and _only_placeholders(updated_node):
+            # Decided otherwise at each call of its factory (`if use_bn:`), every branch went into the models.
+            return cst.RemoveFromParent()
         # `if K.image_data_format() == "channels_first": ... else: ...`: Keras 3 runs one branch; keep that one.
         statements = [s for s in self._live_statements(original_node, updated_node) if not _is_placeholder_pass(s)]
         if not statements:
@@ -1507,6 +1514,21 @@ def _is_import(statement: cst.CSTNode) -> bool:
 
 def _is_placeholder_pass(statement: cst.CSTNode) -> bool:
     return statement is _PLACEHOLDER_PASS
+
+
+def _only_placeholders(node: cst.If, any_test: bool = False) -> bool:
+    """An `if` (with its `elif`s and `else`) whose every statement went into a model, on a test without calls
+    (``any_test``: whatever its test)."""
+
+    def empty(block) -> bool:
+        return isinstance(block, cst.IndentedBlock) and all(_is_placeholder_pass(s) for s in block.body)
+
+    branch: cst.CSTNode | None = node
+    while isinstance(branch, cst.If):
+        if (_calls(branch.test) and not any_test) or not empty(branch.body):
+            return False
+        branch = branch.orelse
+    return branch is None or empty(branch.body)
 
 
 def _inert(statement: cst.CSTNode) -> bool:

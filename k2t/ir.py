@@ -277,6 +277,10 @@ class FactoryCall:
     call: cst.Call = field(repr=False)
     function: cst.FunctionDef = field(repr=False)
     pos: Pos
+    # The parameters whose values this call gives k2t knows (``use_bn=True``), which the body may decide the
+    # model's layers on: the calls whose models differ are told apart by them (k2t.translate.factory_calls).
+    arguments: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    decisive: frozenset[str] = frozenset()  # the parameters the body decides on (an `if`, a loop, a call)
 
 
 @dataclass(frozen=True)
@@ -840,6 +844,14 @@ class KerasScript:
     helper_functions: set[int] = field(default_factory=set)  # id() of functions walked at each call into models
     helper_layers: list[HelperLayer] = field(default_factory=list)  # layers a function makes and adapts at each call
     layer_class_choices: list[LayerClassChoice] = field(default_factory=list)
+    # Keras layer classes as values followed into a factory (``for cell in (layers.LSTM, layers.GRU)``): (node,
+    # k2t.values.KerasClass, statement, pos), each written as torch's class of the same name.
+    class_values: list[tuple] = field(default_factory=list, repr=False)
+    # Loops walked once per item, kept as written (`for use_bn in (True, False): m = build(use_bn)`): a line of them
+    # that translates otherwise at another iteration cannot stand for both (k2t.translate.walked_twice).
+    walked_per_item: list[cst.For] = field(default_factory=list, repr=False)
+    # id() of `if` tests k2t decided on a Keras tensor's size (`K.int_shape(x)[-1] != filters`): gone with the `if`.
+    decided_tests: set[int] = field(default_factory=set)
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)

@@ -156,6 +156,92 @@ class Namespace:
         raise _NotKnown(f"`{self.name}` has no attribute `{attr}` k2t knows")
 
 
+class _NotKnownSize:
+    def __repr__(self) -> str:
+        return "NOT_KNOWN"
+
+
+# A size of a Keras tensor k2t does not know statically (Keras's own unknown size is None).
+NOT_KNOWN: Any = _NotKnownSize()
+
+
+class TensorShape:
+    """``x.shape`` of a Keras tensor while the script builds its model (k2t.parse.tensor_shapes): the batch axis
+    first, each size a number, None (Keras's unknown size) or NOT_KNOWN. ``dims`` is None where only the last
+    size is known (an Input whose number of sizes k2t cannot tell). Reading a size k2t does not know, or
+    comparing with one, leaves the expression unknown."""
+
+    def __init__(self, dims: tuple | None, last: Any = NOT_KNOWN):
+        self.dims = dims
+        self.last = dims[-1] if dims else last
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            if self.dims is None:
+                raise _NotKnown("the Keras tensor's number of axes is not known")
+            return tuple(self._known(size) for size in self.dims[index])
+        if index == -1:
+            return self._known(self.last)
+        if self.dims is None:
+            raise _NotKnown("the Keras tensor's number of axes is not known")
+        return self._known(self.dims[index])
+
+    def __len__(self) -> int:
+        if self.dims is None:
+            raise _NotKnown("the Keras tensor's number of axes is not known")
+        return len(self.dims)
+
+    def __iter__(self):
+        return iter(self[:])
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, TensorShape):
+            return self.dims is not None and other.dims is not None and self.dims == other.dims
+        return tuple(self[:]) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def with_last(self, size: Any) -> TensorShape:
+        return TensorShape((*self.dims[:-1], size) if self.dims is not None else None, last=size)
+
+    def with_spatial(self, sizes: tuple | None, last: Any = None) -> TensorShape:
+        """The batch, ``sizes`` between (NOT_KNOWN each where None), then ``last`` (this shape's by default)."""
+        last = self.last if last is None else last
+        if self.dims is None:
+            return TensorShape(None, last=last)
+        spatial = sizes if sizes is not None else (NOT_KNOWN,) * (len(self.dims) - 2)
+        return TensorShape((self.dims[0], *spatial, last))
+
+    @staticmethod
+    def _known(size: Any) -> Any:
+        if size is NOT_KNOWN:
+            raise _NotKnown("a size of the Keras tensor k2t does not know")
+        return size
+
+    def __repr__(self) -> str:
+        return f"TensorShape({self.dims!r}, last={self.last!r})"
+
+
+@dataclass(frozen=True)
+class KerasClass:
+    """A Keras layer class as a value the script passes around (``for cell in (layers.LSTM, layers.GRU):``,
+    ``def make_rnn(cell=layers.GRU)``): its canonical name."""
+
+    name: str
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @classmethod
+    def of(cls, name: str) -> KerasClass:
+        """The one value for the class ``name``: `cell is layers.LSTM` holds as in Python."""
+        return _KERAS_CLASSES.setdefault(name, cls(name))
+
+
+_KERAS_CLASSES: dict[str, KerasClass] = {}
+
+
 # Results beyond this many elements or digits are not folded: a script's sizes are small.
 _MAX_ITEMS = 10_000
 
@@ -173,15 +259,29 @@ class Evaluator:
     """Folds libcst expressions. ``keras_value`` gives the value of a Keras call the
     evaluator may fold (``keras.backend.image_data_format()``), or None."""
 
-    def __init__(self, env: Env, keras_value: Callable[[cst.Call], Any] | None = None):
+    def __init__(
+        self,
+        env: Env,
+        keras_value: Callable[[cst.Call], Any] | None = None,
+        tensor_shape: Callable[[str], TensorShape | None] | None = None,
+        keras_class: Callable[[cst.BaseExpression], KerasClass | None] | None = None,
+    ):
         self.env = env
         self.keras_value = keras_value
+        # The Keras layer class a name or attribute names (``layers.LSTM``), or None.
+        self.keras_class = keras_class
+        self.classes: list[cst.BaseExpression] = []  # the references to Keras layer classes the last evaluation read
+        # The static shape of the Keras tensor a name holds (``shortcut.shape[-1]``), or None.
+        self.tensor_shape = tensor_shape
         self.transient = False  # whether the last evaluation read a transient name
         self.bindings: list[Binding] = []  # the bindings the last evaluation read
+        self.tensors: list[cst.Name] = []  # the names of Keras tensors whose shape the last evaluation read
 
     def __call__(self, node: cst.BaseExpression) -> Any:
         self.transient = False
         self.bindings = []
+        self.tensors = []
+        self.classes = []
         try:
             return self._eval(node)
         except _NotKnown as exc:
@@ -244,6 +344,10 @@ class Evaluator:
         if node.value in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.value]
         binding = self.env.lookup(node.value)
+        if binding is None or isinstance(binding.value, Unknown):
+            known = self._keras_class(node)
+            if known is not None:
+                return known
         if binding is None:
             if node.value in FOLDED_BUILTINS:
                 raise _NotKnown(f"`{node.value}` is a function")
@@ -255,6 +359,13 @@ class Evaluator:
         return binding.value
 
     def _Attribute(self, node: cst.Attribute) -> Any:
+        if node.attr.value == "shape" and isinstance(node.value, cst.Name) and self.tensor_shape is not None:
+            shape = self.tensor_shape(node.value.value)
+            if shape is not None:
+                # A Keras tensor exists only while the script builds its model: code uses the value, never the name.
+                self.transient = True
+                self.tensors.append(node.value)
+                return shape
         if isinstance(node.value, (cst.Name, cst.Attribute, cst.Call)):
             try:
                 base = self._eval(node.value)
@@ -262,7 +373,16 @@ class Evaluator:
                 base = None
             if isinstance(base, Namespace):
                 return base.attribute(node.attr.value)
+        known = self._keras_class(node)
+        if known is not None:
+            return known
         raise _NotKnown(f"`{_code(node)}` is read when the script runs")
+
+    def _keras_class(self, node: cst.BaseExpression) -> KerasClass | None:
+        known = self.keras_class(node) if self.keras_class is not None else None
+        if known is not None:
+            self.classes.append(node)
+        return known
 
     # displays
     def _Tuple(self, node: cst.Tuple) -> Any:
@@ -349,6 +469,9 @@ class Evaluator:
     def _Call(self, node: cst.Call) -> Any:
         if self.keras_value is not None:
             folded = self.keras_value(node)
+            if isinstance(folded, TensorShape):  # `K.int_shape(x)`: a Keras tensor's, as `x.shape`
+                self.transient = True
+                self.tensors.append(node.args[0].value)
             if folded is not None:
                 return folded
         if isinstance(node.func, cst.Attribute) and not node.args:

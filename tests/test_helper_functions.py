@@ -431,11 +431,12 @@ def test_functional_blocks_match_keras(tmp_path):
     assert_parity(script(FOLLOWED["called_in_a_loop"]), tmp_path)
 
 
-def test_a_keras_tensors_shape_read_as_a_size_is_reported_not_left_undefined():
-    """keras.io's timeseries transformer sizes a layer from its input tensor (`filters=inputs.shape[-1]`).
-    Kept as written, the code read `inputs`, which no longer exists in the output (a NameError when run):
-    a K2T103 at the read instead."""
-    result = k2t.convert_source(
+def test_a_keras_tensors_shape_read_as_a_size_is_its_value_or_reported_not_left_undefined():
+    """keras.io's timeseries transformer sizes a layer from its input tensor (`filters=inputs.shape[-1]`). Kept as
+    written, the code would read `inputs`, which no longer exists in the output (a NameError when run): the size is
+    Keras's static one where k2t knows it (the Input's), and a K2T103 at the read where it does not (a Lambda's
+    output)."""
+    known = k2t.convert_source(
         script(
             """\
             def block(inputs, units):
@@ -444,6 +445,22 @@ def test_a_keras_tensors_shape_read_as_a_size_is_reported_not_left_undefined():
 
             inputs = keras.Input(shape=(8,))
             h = block(inputs, 16)
+            model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+            """
+        ),
+        "train.py",
+    )
+    assert known.ok, [d.format() for d in known.diagnostics]
+    assert "nn.Linear(16, 8)" in known.output and "inputs.shape" not in known.output
+    result = k2t.convert_source(
+        script(
+            """\
+            def block(inputs, units):
+                x = layers.Dense(units, activation="relu")(inputs)
+                return layers.Dense(inputs.shape[-1])(x)
+
+            inputs = keras.Input(shape=(8,))
+            h = block(layers.Lambda(lambda t: t * 2)(inputs), 16)
             model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
             """
         ),

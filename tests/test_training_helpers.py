@@ -12,7 +12,7 @@ from undefined import assert_no_undefined_names
 
 import k2t
 
-COMPILE_AND_FIT = '''\
+COMPILE_AND_FIT = """\
 import numpy as np
 import keras
 from keras import layers
@@ -36,9 +36,9 @@ small = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(16, activation="
 size_histories = {}
 size_histories["Tiny"] = compile_and_fit(tiny, "sizes/Tiny")
 size_histories["Small"] = compile_and_fit(small, "sizes/Small", epochs=3)
-'''
+"""
 
-TRANSFER = '''\
+TRANSFER = """\
 import numpy as np
 import keras
 from keras.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
@@ -83,7 +83,7 @@ for layer in feature_layers:
     layer.trainable = False
 
 train_model(model, (x[high][:64], y[high][:64] - 3), (x[high][64:], y[high][64:] - 3), num_classes)
-'''
+"""
 
 
 def convert_clean(source: str) -> str:
@@ -117,9 +117,16 @@ def test_models_that_need_different_code_in_the_helper_are_reported():
         'layers.Dense(16, activation="elu"), layers.Dense(1, activation="sigmoid")])',
     ).replace("BinaryCrossentropy(from_logits=True)", "BinaryCrossentropy()")
     result = k2t.convert_source(source, filename="case.py")
-    fit_line = source.splitlines().index("    history = model.fit(x, y, batch_size=16, epochs=epochs, validation_split=0.25, verbose=0)") + 1
-    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", fit_line)], [d.format() for d in result.diagnostics]
-    assert "translates differently for the models it receives" in result.diagnostics[0].message
+    fit_line = (
+        source.splitlines().index(
+            "    history = model.fit(x, y, batch_size=16, epochs=epochs, validation_split=0.25, verbose=0)"
+        )
+        + 1
+    )
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", fit_line)], [
+        d.format() for d in result.diagnostics
+    ]
+    assert "runs on models that k2t translates differently here" in result.diagnostics[0].message
     assert not result.ok
 
 
@@ -140,7 +147,7 @@ def test_each_call_trains_as_keras_trains(source, fit_index, tmp_path):
     assert set(report.torch_history) == set(report.keras_history), details
 
 
-RETURNS_THE_MODEL = '''\
+RETURNS_THE_MODEL = """\
 import numpy as np
 import tensorflow as tf
 
@@ -161,7 +168,7 @@ def compile_fit(model, X, y, batch_size=32, epochs=10, sgd=0.01):
 net = tf.keras.Sequential([tf.keras.Input(shape=(6,)), tf.keras.layers.Dense(units=1)])
 trained = compile_fit(net, x, y, epochs=3)
 print(trained.predict(x[:4]))
-'''
+"""
 
 
 def test_a_helper_returning_the_model_it_trained_gives_that_model_to_its_caller():

@@ -183,3 +183,42 @@ def test_a_settings_class_or_dict_is_read_as_its_values(script, read, sizes):
     widths = [4, *sizes, 1]
     for fan_in, fan_out in itertools.pairwise(widths):
         assert f"nn.Linear({fan_in}, {fan_out})" in result.output
+
+
+def test_a_keras_tensors_shape_reads_the_sizes_k2t_knows_and_no_other():
+    """``x.shape`` of a Keras tensor (k2t.parse.tensor_shapes): a known size is its value (Keras's None too), one
+    k2t does not know leaves what reads it unknown, never a guess."""
+    from k2t.values import NOT_KNOWN, Evaluator, TensorShape
+
+    shapes = {
+        "x": TensorShape((None, NOT_KNOWN, 16)),
+        "seq": TensorShape((None, None, 8)),
+        "flat": TensorShape(None, 32),
+    }
+
+    def value(expression: str):
+        return Evaluator(Env(), tensor_shape=shapes.get)(cst.parse_expression(expression))
+
+    assert value("x.shape[-1] != 16") is False
+    assert value("seq.shape[1] is None") is True
+    assert value("len(seq.shape)") == 3
+    assert value("flat.shape[-1] * 2") == 64
+    for unknown in ("x.shape[1]", "x.shape[1:]", "x.shape == (None, 5, 16)", "len(flat.shape)", "flat.shape[1]"):
+        assert isinstance(value(unknown), Unknown), unknown
+
+
+def test_a_keras_layer_class_is_one_value_as_in_python():
+    from k2t.values import Evaluator, KerasClass
+
+    classes = {"layers.LSTM": "keras.layers.LSTM", "layers.GRU": "keras.layers.GRU"}
+
+    def keras_class(node):
+        name = classes.get(cst.Module(body=[]).code_for_node(node))
+        return KerasClass.of(name) if name else None
+
+    env = Env()
+    env.bind("cell", KerasClass.of("keras.layers.LSTM"))
+    evaluator = Evaluator(env, keras_class=keras_class)
+    assert evaluator(cst.parse_expression("cell is layers.LSTM")) is True
+    assert evaluator(cst.parse_expression("cell in (layers.GRU,)")) is False
+    assert evaluator(cst.parse_expression("(layers.LSTM, layers.GRU)"))[1].short_name == "GRU"

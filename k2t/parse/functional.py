@@ -29,12 +29,14 @@ class FunctionalMixin:
             return True
         if self.tensor_arithmetic(line, small, scope):
             return True
+        if self.layer_objects_tuple(line, small, scope):
+            return True
         if not (
             isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
         ):
             return False
         target = small.targets[0].target.value
-        value = small.value
+        value = self.live_branch(small.value, scope)
         if isinstance(value, cst.Name) and scope.tensor(value.value) is not None:
             # `x = inputs`: another name for the same Keras tensor; the statement goes with the model.
             if self.outer(scope, tensor=target):
@@ -91,6 +93,56 @@ class FunctionalMixin:
             scope.tensors[target] = node
             return True
         return False
+
+    def layer_class_name(self, node: cst.BaseExpression, scope: _Scope) -> str | None:
+        """The Keras name ``node`` calls: a Keras symbol, or a name holding a layer class in a function walked for
+        one call (``cell`` of ``def make_rnn(cell=layers.GRU)``, ``lookup_class``)."""
+        name = self.keras_name(node)
+        if name is None and isinstance(node, cst.Name):
+            name = scope.layer_class(node.value)
+        return name
+
+    def layer_objects_tuple(self, line, small, scope: _Scope) -> bool:
+        """``conv1, conv2 = layers.Conv1D(8, 3), layers.Conv1D(8, 3)``: a layer object per name, as if each were
+        assigned on its own line."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+            return False
+        target, value = small.targets[0].target, small.value
+        if not (
+            isinstance(target, (cst.Tuple, cst.List))
+            and isinstance(value, (cst.Tuple, cst.List))
+            and len(target.elements) == len(value.elements)
+            and all(isinstance(el, cst.Element) and isinstance(el.value, cst.Name) for el in target.elements)
+            and all(isinstance(el, cst.Element) and isinstance(el.value, cst.Call) for el in value.elements)
+        ):
+            return False
+        names = [self.keras_name(el.value.func) or "" for el in value.elements]
+        if not all(
+            name.startswith("keras.layers.") and name[len("keras.layers.") :][:1].isupper() and "." not in name[13:]
+            for name in names
+        ):
+            return False
+        for element, call, name in zip(target.elements, value.elements, names):
+            layer = self.bind_layer_object(element.value.value, self.call(call.value, name, scope), line)
+            scope.layer_objects[element.value.value] = (layer, self.layer_key(call.value), line)
+        self.script.removed.add(id(line))
+        return True
+
+    def live_branch(self, value: cst.BaseExpression, scope: _Scope) -> cst.BaseExpression:
+        """``layers.Bidirectional(rnn)(inputs) if bidirectional else rnn(inputs)`` of Keras tensors, its test known
+        (a factory's argument at this call): the branch that runs; the test and the other go with the statement.
+        Any other expression: itself."""
+        if not isinstance(value, cst.IfExp) or not (
+            self._symbolic(value.body, scope) or self._symbolic(value.orelse, scope)
+        ):
+            return value
+        test, _ = self.evaluate(value.test, scope)
+        if isinstance(test, Unknown):
+            return value
+        self.consumed.update(id(name) for name in self.last_tensor_reads)
+        _mark_subtree(value.test, self.consumed)
+        _mark_subtree(value.orelse if test else value.body, self.consumed)
+        return self.live_branch(value.body if test else value.orelse, scope)
 
     def tensor_list_statement(self, line, target: str, value: cst.BaseExpression, scope: _Scope) -> bool:
         """``encoder_states = [state_h, state_c]``, ``inputs = [decoder_inputs] + decoder_states_inputs``: a list of
@@ -307,7 +359,7 @@ class FunctionalMixin:
             return False
         func = node.func
         if isinstance(func, cst.Call):
-            name = self.keras_name(func.func)
+            name = self.layer_class_name(func.func, scope)
             return name is not None and name.startswith("keras.layers.")
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             if scope.layer_object(func.value)[0].short_name in LAYERS_CALLED_ON_DATA:
@@ -372,7 +424,7 @@ class FunctionalMixin:
             self.script.tensor_aliases.append((line, returned))  # the call's statement goes with the model
             return returned
         if isinstance(func, cst.Call):
-            layer = self.call(func, self.keras_name(func.func), scope)
+            layer = self.call(func, self.layer_class_name(func.func, scope), scope)
             layer_id = self.layer_key(func)
         elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
             layer, layer_id, _ = scope.layer_object(func.value)

@@ -35,13 +35,25 @@ class HelperMixin:
             name = parser.keras_name(func) or ""
             return name.startswith("keras.layers.")
 
+        callees = _callees(node.body)
+        made: set[int] = set()  # `rnn = cell(units)` of a layer class parameter, then `rnn(inputs)`: no layer call
+
         class Finder(cst.CSTVisitor):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 value = assign.value
-                makes_layer = isinstance(value, cst.Call) and (
-                    layer_name(value.func) or (isinstance(value.func, cst.Name) and value.func.value in classes)
-                )
                 targets = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+                if (
+                    isinstance(value, cst.Call)
+                    and isinstance(value.func, cst.Name)
+                    and value.func.value in params
+                    and targets & callees
+                ):
+                    made.add(id(value))
+                makes_layer = isinstance(value, cst.Call) and (
+                    layer_name(value.func)
+                    or (isinstance(value.func, cst.Name) and value.func.value in classes)
+                    or id(value) in made
+                )
                 if makes_layer:
                     held.update(targets)
                 elif parser.layer_classes_of(value) is not None:
@@ -51,6 +63,8 @@ class HelperMixin:
 
             def visit_Call(self, call: cst.Call) -> None:
                 func = call.func
+                if id(call) in made:
+                    return
                 calls_layer = (
                     (isinstance(func, cst.Call) and layer_name(func.func))
                     or (layer_name(func) and (parser.keras_name(func) or "").rsplit(".", 1)[-1] in MERGE_FUNCTIONS)
@@ -427,3 +441,19 @@ def _assigned_name(statement, call: cst.Call) -> str | None:
         ):
             return small.targets[0].target.value
     return None
+
+
+def _callees(body: cst.CSTNode) -> set[str]:
+    """The names a body calls (``rnn(inputs)``), and those it passes to a call whose result it calls
+    (``layers.Bidirectional(rnn)(inputs)``)."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name):
+                found.add(call.func.value)
+            if isinstance(call.func, cst.Call):
+                found.update(arg.value.value for arg in call.func.args if isinstance(arg.value, cst.Name))
+
+    body.visit(Finder())
+    return found

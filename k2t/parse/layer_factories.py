@@ -16,6 +16,14 @@ is walked at each call too: the value the call passes (``x_train.shape[1:]``
 of an array whose rank k2t knows, a tuple) says how many sizes the parameter
 holds, which a Flatten after the Input does not; the sizes stay
 ``input_shape[0]``, ``input_shape[1]``, ... read where the function runs.
+
+A function whose model's layers depend on a parameter (``if use_bn:``, ``for _ in range(depth)``,
+``enumerate(cfg.units)`` of ``cfg=CFG``, ``rnn = cell(units)`` of ``cell=layers.GRU``: its structure
+parameters) is walked at each call too, each parameter holding the value the call gives where k2t knows
+it (the code keeps the name): each call's model is the one Keras builds with those arguments, and calls
+that build different models are told apart by them (k2t.translate.factory_calls). A loop passing such a
+function its variable (``for use_bn in (True, False): m = build(use_bn)``) is walked once per item
+(k2t.parse.flow).
 """
 
 from __future__ import annotations
@@ -25,9 +33,33 @@ import dataclasses
 import libcst as cst
 
 from ..ir import FactoryCall, Instance, ShapeOf
-from ..values import Unknown
+from ..values import KerasClass, Namespace, Unknown, is_constant
 from .scope import _Helper, _Scope, _Unfollowable
 from .syntax import _body_of, _concatenated, _local_names, _parameter_names
+
+
+def _followed_argument(value) -> bool:
+    """A value a factory's parameter holds at a call that its body may decide on: a number, a string, a tuple of
+    them, a settings record (k2t.values.Namespace), a dict of them."""
+    if isinstance(value, (Namespace, KerasClass)) or is_constant(value):
+        return True
+    return isinstance(value, dict) and all(is_constant(k) and _followed_argument(v) for k, v in value.items())
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    """The variables an expression reads (``range(depth)`` -> {range, depth}), not attribute names."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
 
 
 class LayerFactoryMixin:
@@ -95,14 +127,64 @@ class LayerFactoryMixin:
         node.body.visit(Finder())
         return frozenset(found & params)
 
+    def structure_parameters(self, node: cst.FunctionDef) -> frozenset[str]:
+        """The parameters of a function that builds a model which decide what the model holds: read by an `if`
+        (``if use_bn:``) or a conditional expression's test, iterated over (``for _ in range(depth)``,
+        ``enumerate(cfg.units)``), or called (``cell(units)``, a layer class), here or in a function it defines
+        (a closure walked where it is called)."""
+        if isinstance(node.params.star_arg, cst.Param) or node.params.star_kwarg is not None:
+            return frozenset()  # k2t follows calls by named parameters only
+        params = set(_parameter_names(node.params))
+        found: set[str] = set()
+        builds = False
+        parser = self
+
+        def read(expression: cst.CSTNode | None) -> None:
+            if expression is not None:
+                found.update(_names_read(expression) & params)
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                nonlocal builds
+                if parser.keras_name(call.func) in ("keras.Sequential", "keras.Model"):
+                    builds = True
+                if isinstance(call.func, cst.Name) and call.func.value in params:
+                    found.add(call.func.value)
+
+            def visit_If(self, branch: cst.If) -> None:
+                read(branch.test)
+
+            def visit_IfExp(self, expression: cst.IfExp) -> None:
+                read(expression.test)
+
+            def visit_For(self, loop: cst.For) -> None:
+                read(loop.iter)
+
+            def visit_CompFor(self, loop: cst.CompFor) -> None:
+                read(loop.iter)
+
+            def visit_ClassDef(self, inner) -> bool:
+                return False
+
+        node.body.visit(Finder())
+        return frozenset(found) if builds else frozenset()
+
     def define_layer_factory(self, stmt: cst.FunctionDef, scope: _Scope) -> bool:
-        """Register ``stmt`` to be walked at each call when it puts a parameter into a model as a layer, or gives
-        one as a model's input shape (whose number of sizes the call tells)."""
+        """Register ``stmt`` to be walked at each call when it puts a parameter into a model as a layer, gives
+        one as a model's input shape (whose number of sizes the call tells), or decides the model's layers on
+        one (k2t.parse.layer_factories.structure_parameters): each call builds the model its arguments make."""
         layer_params = self.layer_parameters(stmt)
-        if not layer_params and not self.shape_parameters(stmt):
+        structure = self.structure_parameters(stmt) - layer_params
+        if not layer_params and not self.shape_parameters(stmt) and not structure:
             return False
         self.script.function_locals[stmt.name.value] = _local_names(self.code(stmt))
         factory = _Helper(stmt, scope, layer_params)  # its graph parameters are the layers it receives
+        factory.structure_parameters = structure
+        for param in [*stmt.params.params, *stmt.params.kwonly_params, *stmt.params.posonly_params]:
+            # `def make_rnn(cell=layers.GRU)`: the class stays the default, as torch's class of its name.
+            default = param.default if param.name.value in structure else None
+            if default is not None and isinstance(self.evaluate(default, scope)[0], KerasClass):
+                self.class_values(self.last_classes, stmt)
         scope.layer_factories[stmt.name.value] = factory
         self.layer_factories.append(factory)
         scope.env.forget([stmt.name.value], f"`{stmt.name.value}` is a function")
@@ -116,21 +198,36 @@ class LayerFactoryMixin:
         if factory is None:
             return False
         inner = _Scope(factory.scope, factory.name)
+        inner.per_call = factory.name
+        shape_parameters = self.shape_parameters(factory.node)
+        arguments: list[tuple[str, object]] = []
         for name, (expr, where) in self.helper_arguments(call, factory, scope).items():
             if name in factory.graph_parameters:
                 self.bind_layer_parameter(inner, name, expr, where, factory)
-            else:
-                # As where the function is defined: the parameter stays a name in the code the body
-                # makes (`Net(units=units)` inside the function), read when the function runs.
-                if where is scope:
-                    self.scan_expressions(line, expr, scope)
-                inner.tensors[name] = None
-                # Its sizes are `name[0]`, `name[1]`, ...; how many, the value the call passes says (`(28, 28)`,
-                # `x_train.shape[1:]` of an array whose rank k2t knows).
-                sizes = self.sequence_length(expr, where)
-                inner.env.bind(
-                    name, Unknown(f"a parameter of {factory.name}()", shape=ShapeOf(name, 0, sizes, sequence=True))
-                )
+                continue
+            # As where the function is defined: the parameter stays a name in the code the body
+            # makes (`Net(units=units)` inside the function), read when the function runs.
+            value = self.evaluate(expr, where)[0] if name not in shape_parameters else Unknown("a shape")
+            if where is scope:
+                if isinstance(value, KerasClass):
+                    self.class_values(self.last_classes, line)  # `make_rnn(layers.LSTM)`
+                self.scan_expressions(line, expr, scope)
+            inner.tensors[name] = None
+            if _followed_argument(value):
+                # `build(True)`, `build_model(units=16, depth=3)`, `build_model()` with `cfg=CFG`: what the body
+                # decides its layers on, as this call gives it.
+                inner.env.bind(name, value)
+                arguments.append((name, value))
+                if isinstance(value, KerasClass):
+                    inner.layer_classes[name] = value.name  # `rnn = cell(units)`
+                continue
+            # Its sizes are `name[0]`, `name[1]`, ...; how many, the value the call passes says (`(28, 28)`,
+            # `x_train.shape[1:]` of an array whose rank k2t knows).
+            sizes = self.sequence_length(expr, where)
+            reason = f"a parameter of {factory.name}()"
+            if isinstance(value, Unknown) and name not in shape_parameters:
+                reason = f"`{self.code(expr).strip()}`, passed to {factory.name}(), is not a value k2t knows ({value.reason})"
+            inner.env.bind(name, Unknown(reason, shape=ShapeOf(name, 0, sizes, sequence=True)))
         self.consumed.update((id(call), id(call.func)))
         frames, self.frames = self.frames, []  # the body's own loops and branches, not the caller's
         self.iteration = (*self.iteration, ("call", id(call)))  # its layers are new at each call, as in Keras
@@ -143,7 +240,9 @@ class LayerFactoryMixin:
         made = inner.factories.pop(factory.name, None)
         if made is None:
             raise _Unfollowable(call, f"{factory.name}() does not return a model k2t can follow here")
-        made.model.built_by = FactoryCall(call, factory.node, self.pos(call))
+        made.model.built_by = FactoryCall(
+            call, factory.node, self.pos(call), tuple(arguments), factory.structure_parameters
+        )
         scope.models[target] = Instance(made.model, made.compile)
         return True
 

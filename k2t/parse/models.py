@@ -286,8 +286,17 @@ class ModelMixin:
                     part, "Sequential(...) needs a list of layers written in the call for k2t to follow"
                 )
             for el in part.elements:
-                if not isinstance(el, cst.Element):
-                    raise _Unfollowable(part, "Sequential(...) with a starred list cannot be followed")
+                if isinstance(el, cst.StarredElement):
+                    # `Sequential([keras.Input(...), *base_layers, layers.Dense(1)])`: the list's layers, in place.
+                    if isinstance(el.value, cst.Name) and model_access.take_list(self, model, el.value, scope):
+                        continue
+                    if isinstance(el.value, (cst.List, cst.Tuple)) and all(
+                        isinstance(item, cst.Element) for item in el.value.elements
+                    ):
+                        for item in el.value.elements:
+                            self.add_layer(model, item.value, scope)
+                        continue
+                    raise _Unfollowable(el, f"`*{self.code(el.value)}` is no list of layers k2t follows")
                 self.add_layer(model, el.value, scope)
         model.factory = scope.function
         self.script.models.append(model)
@@ -349,6 +358,19 @@ class ModelMixin:
         return objects > 0
 
     def add_layer(self, model: ModelSpec, node: cst.BaseExpression, scope: _Scope) -> None:
+        if isinstance(node, cst.IfExp):
+            # `layers.MaxPooling2D(2) if i < len(FILTERS) - 1 else layers.GlobalAveragePooling2D()`: the layer the
+            # test, known here (a loop variable of an unrolled loop, a knob), picks; the other is never made.
+            test, _ = self.evaluate(node.test, scope)
+            if isinstance(test, Unknown):
+                raise _Unfollowable(
+                    node.test,
+                    f"which layer `{self.code(node).strip()}` adds depends on `{self.code(node.test)}`: {test.reason}",
+                )
+            _mark_subtree(node.test, self.consumed)
+            _mark_subtree(node.orelse if test else node.body, self.consumed)
+            self.add_layer(model, node.body if test else node.orelse, scope)
+            return
         if isinstance(node, cst.Name) and scope.layer_object(node.value) is not None:
             model.layers.append(scope.layer_object(node.value)[0])  # `Sequential([norm, ...])`
             return
@@ -359,7 +381,7 @@ class ModelMixin:
             return
         if not isinstance(node, cst.Call):
             raise _Unfollowable(node, f"layer `{self.code(node)}` is not a call k2t can follow")
-        name = self.keras_name(node.func)
+        name = self.layer_class_name(node.func, scope)  # `model.add(cell(units))` of a class parameter too
         if name is None:
             raise _Unfollowable(node, f"`{self.code(node.func)}` is not a Keras layer k2t can resolve")
         if name in APPLICATIONS:

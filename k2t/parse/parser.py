@@ -28,7 +28,9 @@ from ..values import (
     FOLDED_BUILTINS,
     Env,
     Evaluator,
+    KerasClass,
     Namespace,
+    TensorShape,
     Unknown,
     assigned_names,
     bind_target,
@@ -67,6 +69,7 @@ from .syntax import (
     _parameter_names,
 )
 from .tape import TapeMixin
+from .tensor_shapes import keras_shape
 from .train_step import TrainStepMixin
 
 
@@ -86,6 +89,9 @@ class _Parser(
 ):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
         self.last_bindings: tuple = ()  # the bindings the last evaluate() read
+        self.last_tensor_reads: tuple = ()  # the names of Keras tensors whose shape the last evaluate() read
+        self.last_classes: tuple = ()  # the references to Keras layer classes the last evaluate() read
+        self.tensor_shapes: dict = {}  # id(TensorNode) -> its static shape (k2t.parse.tensor_shapes)
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
@@ -174,12 +180,52 @@ class _Parser(
 
     def evaluate(self, node: cst.BaseExpression, scope: _Scope) -> tuple[object, bool]:
         """The value of ``node`` when the script runs (or an Unknown), and whether it reads a loop variable."""
-        evaluator = Evaluator(scope.env, self.folded_keras_call)
+        evaluator = Evaluator(
+            scope.env,
+            lambda call: self.folded_keras_call(call, scope),
+            lambda name: self.tensor_shape(name, scope),
+            self.keras_class_value,
+        )
         value = evaluator(node)
         self.last_bindings = tuple(evaluator.bindings)  # what it read, for Value.rebound
+        self.last_tensor_reads = tuple(evaluator.tensors)  # the Keras tensors whose shape it read
+        self.last_classes = tuple(evaluator.classes)  # the Keras layer classes it read as values
         return value, evaluator.transient
 
-    def folded_keras_call(self, node: cst.Call) -> object | None:
+    def keras_class_value(self, node: cst.BaseExpression) -> KerasClass | None:
+        """``layers.LSTM`` as a value: the Keras layer class it names."""
+        name = self.keras_name(node)
+        if name is None or not name.startswith("keras.layers.") or name == LAYER_BASE:
+            return None
+        short = name.rsplit(".", 1)[-1]
+        return KerasClass.of(name) if short[:1].isupper() and "." not in name[len("keras.layers.") :] else None
+
+    def class_values(self, nodes, statement) -> None:
+        """References to Keras layer classes whose values k2t follows into a factory (``for cell in (layers.LSTM,
+        layers.GRU): make_rnn(cell)``): torch's class of the same name stands in for each in the code that stays."""
+        for node in nodes:
+            if id(node) in self.consumed:
+                continue
+            _mark_subtree(node, self.consumed)
+            known = self.keras_class_value(node)
+            if known is not None:
+                self.script.class_values.append((node, known, statement, self.pos(node)))
+
+    def tensor_shape(self, name: str, scope: _Scope) -> TensorShape | None:
+        """``x.shape`` of the Keras tensor ``name`` holds, as Keras gives it while the model is built (or None)."""
+        tensor = scope.tensor(name)
+        if tensor is None:
+            return None
+        return keras_shape(tensor, self.image_data_format, self.tensor_shapes)
+
+    def folded_keras_call(self, node: cst.Call, scope: _Scope | None = None) -> object | None:
+        if (
+            scope is not None
+            and self.keras_name(node.func) == "keras.backend.int_shape"
+            and len(node.args) == 1
+            and isinstance(node.args[0].value, cst.Name)
+        ):
+            return self.tensor_shape(node.args[0].value.value, scope)  # `K.int_shape(x)[-1]`: as `x.shape[-1]`
         if (
             self.keras_name(node.func) in ("keras.backend.image_data_format", "keras.config.image_data_format")
             and not node.args

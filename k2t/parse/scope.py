@@ -33,6 +33,8 @@ class _Scope:
         self.layer_factories: dict[str, _Helper] = {}
         # The body of such a function being walked for one call: where its `return` goes.
         self.inline: _Inline | None = None
+        # The body of a function that builds a model, walked for one call with the call's arguments (its name).
+        self.per_call: str | None = parent.per_call if parent is not None and parent.function is not None else None
         self.in_class = False  # a class body: its functions are methods, not helpers
         self.layer_lists: dict[str, model_access.LayerList | None] = {}  # `hidden = [layers.Dense(64), ...]`
         # `first = model.layers[0]`, `out = model.get_layer("out")`: a layer of a model, reached through it.
@@ -139,6 +141,8 @@ class _Helper:
     inlined: int = 0  # calls walked
     other_uses: bool = False  # also called on data, as ordinary code
     trains: bool = False  # a training helper: it compiles the models it receives (its graph parameters)
+    # A function building a model: the parameters that decide its layers (k2t.parse.layer_factories).
+    structure_parameters: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -155,9 +159,10 @@ class _Inline:
 class _Frame:
     """A loop k2t does not unroll, or a branch it cannot decide, and what existed before it."""
 
-    def __init__(self, node: cst.CSTNode, kind: str, scope: _Scope):
+    def __init__(self, node: cst.CSTNode, kind: str, scope: _Scope, why: str | None = None):
         self.node = node
         self.kind = kind
+        self.why = why  # why k2t cannot tell what the test or the iteration holds, where it can say
         self.models: set[int] = set()
         self.tensors: set[str] = set()
         current: _Scope | None = scope

@@ -33,7 +33,13 @@ from .directory_data import (
     translate_image_utility,
 )
 from .distribute import translate_distributed_training, translate_strategies
-from .factory_calls import factory_call_groups, shared_module
+from .factory_calls import (
+    Dispatch,
+    check_unfollowed_calls,
+    factory_call_groups,
+    shared_module,
+    translate_class_values,
+)
 from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
@@ -78,6 +84,7 @@ from .tf_data import translate_tf_data
 from .train_step import translate_step_call, translate_step_compile, translate_steps
 from .training_flag import modes_without_training
 from .user_functions import ScriptFunctions
+from .walked_twice import Written, report_walked_twice
 
 # Keras argument order of the methods k2t translates, and which of them it supports.
 SUPPORTED_ARGUMENTS: dict[str, frozenset[str]] = {
@@ -189,13 +196,13 @@ class ScriptPlan:
     training_groups: list[TrainingPlan] = field(default_factory=list)  # one per generated fit/evaluate
     helpers: list[Helper] = field(default_factory=list)
     helper_renames: list[tuple[Helper, Helper]] = field(default_factory=list)  # (as given, as renamed) by add_helper
-    statements: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> replacement lines
+    statements: dict[int, list[str]] = field(default_factory=Written)  # id(statement) -> replacement lines
     after: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added after it
     # id() of `a *= b` statements in code rewritten from TensorFlow to torch, written `a = a * b` (k2t.translate.op_code.rebinds)
     rebinds: set[int] = field(default_factory=set)
     # id() of a name, subscript or attribute read in a training step -> its code as a tensor (k2t.translate.script_ops)
     operands: dict[int, str] = field(default_factory=dict)
-    calls: dict[int, str] = field(default_factory=dict)  # id(call node) -> replacement expression
+    calls: dict[int, str] = field(default_factory=Written)  # id(call node) -> replacement expression
     trailing_comments: dict[int, str] = field(default_factory=dict)  # id(statement) -> a comment ending its line
     expressions: dict[int, str] = field(default_factory=dict)  # id(cst.Arg) -> replacement of its value
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
@@ -205,6 +212,8 @@ class ScriptPlan:
     # A function that returns the layer it makes at each call (k2t.ir.HelperLayer): id(FunctionDef) -> the
     # parameters it loses, the Keras tensors its calls passed.
     removed_parameters: dict[int, frozenset[str]] = field(default_factory=dict)
+    # The construction line of a factory whose calls build different models -> the classes and what picks one.
+    dispatches: dict[int, Dispatch] = field(default_factory=dict)
     unwrapped: set[int] = field(default_factory=set)  # id() of `with` blocks replaced by their body (tf.GradientTape)
     todos: list[Todo] = field(default_factory=list)
     features: set[str] = field(default_factory=set)
@@ -338,6 +347,8 @@ def translate(script: KerasScript) -> ScriptPlan:
     def translate_one(spec: ModelSpec, taken: set[str], sized_by_parameters: bool) -> ModulePlan:
         return _translate_model(script, spec, taken, resolve_nested, sized_by_parameters=sized_by_parameters)
 
+    translate_class_values(script, plan)
+    check_unfollowed_calls(script, plan)
     for group in factory_call_groups(script.models):  # one construction line, several calls: one class
         try:
             shared = shared_module(script, group, plan, translate_one)
@@ -346,7 +357,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(group[0].statement, exc.code, exc.message, exc.pos or group[0].pos))
             continue
         for spec in group:
-            register(spec, shared)
+            register(spec, shared[id(spec)])
 
     # A nested model without an input shape of its own is translated when its first user reaches it.
     deferred = {id(layer.model) for spec in script.models for layer in _layers_of(spec) if layer.model is not None}
@@ -503,9 +514,19 @@ def translate(script: KerasScript) -> ScriptPlan:
                     f"{call.method}(validation_data={mixed.code}) of batches beside arrays is not translated",
                     mixed.pos,
                 )
+            code = _translate_call(call, module, training, plan)
             before = plan.calls.get(id(call.node))
-            plan.calls[id(call.node)] = _translate_call(call, module, training, plan)
-            _same_for_every_model(before, plan.calls[id(call.node)], call.node, call.pos, plan)
+            if before is not None and before != code:
+                # A line walked once per model it runs on (a loop walked per item, `for use_bn in (True, False):
+                # m = build(use_bn); m.fit(...)`; a training helper's body walked per call): one line of code
+                # cannot translate both.
+                raise Unsupported(
+                    "K2T103",
+                    f"`{call.model}.{call.method}(...)` runs on models that k2t translates differently here (their "
+                    f"outputs, losses or metrics differ; one line is written for all): `{before}` against `{code}`",
+                    call.pos,
+                )
+            plan.calls[id(call.node)] = code
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
@@ -519,6 +540,11 @@ def translate(script: KerasScript) -> ScriptPlan:
         target = "return " if spec.var is None else f"{spec.var} = "
         # Built on the host (Keras's initialisation draws there), then moved once to the script's device.
         construction = [f"{target}{module.class_name}({args}).to({plan.name('device')})"]
+        dispatch = plan.dispatches.get(id(spec.statement))
+        if dispatch is not None:  # a factory whose calls build different models: the one its arguments pick
+            for _, variant in dispatch.branches:
+                prune_params(variant, keep_input_shape="summary" in plan.features)
+            construction = dispatch.lines(target, plan.name("device"))
         if spec.inline_in is not None:
             if module.pretrained is not None:
                 construction.append(_pretrained_line(spec, module, plan, script))
@@ -569,6 +595,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.calls[id(function.node)] = code
     translate_distributed_training(script, plan)  # once the calls say what fit needs
     translate_script_ops(script, plan)  # last: its lines compose with every call translated above
+    report_walked_twice(script, plan.calls, plan.statements, plan.todos)
     return plan
 
 

@@ -57,6 +57,7 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan, datasets: boo
     # Every layer object the script uses outside a model: a converter may write its generated class for all of them.
     kept = tuple(bound.call for bound in script.layer_objects if kept_object(bound))
     generated: dict[str, str] = {}  # canonical Keras class -> its generated class
+    written: dict[int, list[str]] = {}  # id(statement) -> the lines of the layers it keeps
     for bound in script.layer_objects:
         if not kept_object(bound):
             continue
@@ -87,9 +88,12 @@ def translate_layer_objects(script: KerasScript, plan: ScriptPlan, datasets: boo
         helper = plan.add_helper(made.helper)
         generated[bound.call.name] = plan.name(helper.name)
         # `lookup = lookup_class(...)`: the class stays the name's, which each branch of its choice sets.
-        plan.statements[id(bound.statement)] = [
-            f"{bound.var} = {bound.class_alias or generated[bound.call.name]}({made.arguments})"
-        ]
+        line = f"{bound.var} = {bound.class_alias or generated[bound.call.name]}({made.arguments})"
+        # `conv1, conv2 = layers.Conv1D(...), layers.Conv1D(...)`: one statement, a line per layer it keeps.
+        lines = written.setdefault(id(bound.statement), [])
+        if line not in lines:
+            lines.append(line)
+        plan.statements[id(bound.statement)] = list(lines)
     _translate_class_choices(script, plan, generated)
     translate_helper_layers(script, plan)
 
