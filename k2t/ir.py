@@ -353,6 +353,7 @@ class MetricsNamesRead:
     node: cst.Attribute = field(repr=False, compare=False)
 
 
+@dataclass(eq=False)
 class LayerRead:
     """What the script reads of one layer of a model: ``model.layers[0].name``, ``first.units``,
     ``model.get_layer("s1_c1").output.shape``, ``model.get_layer("out").get_weights()``, ``hidden.count_params()``.
