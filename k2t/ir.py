@@ -496,6 +496,8 @@ class OpExpression:
     tensors: tuple[int, ...]  # id() of the sub-expression each of the node's inputs stands for, in their order
     constants: dict[int, str] = field(default_factory=dict)  # id() of a `self.attr` k2t knows -> its value's code
     keras_name: Any = field(default=None, repr=False)  # the script's canonical names (k2t.translate.op_code)
+    # id() of a name the expression reads that holds a number (``SCALE``): a scalar to its shape (Functional models)
+    scalars: frozenset[int] = frozenset()
 
 
 OP_EXPRESSION = "keras.ops"  # the KerasCall name of an OpExpression's node

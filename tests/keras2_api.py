@@ -72,3 +72,40 @@ def keras2_api() -> Iterator[None]:
 
 
 _builtin_setattr = setattr
+
+
+def tf_op_layers(setattr: SetAttr, names: tuple[str, ...]) -> None:
+    """tf.keras 2 applied a TensorFlow op to Keras tensors as a TFOpLambda layer (``tf.reduce_mean(e, axis=1)`` in a
+    Functional model); Keras 3 refuses TensorFlow ops on its symbolic tensors. Each op of ``names`` (``"reduce_mean"``,
+    ``"math.reduce_max"``) given Keras tensors becomes such a layer here: the op on the tensors, its other arguments
+    as written, one layer per call, its inputs the Keras tensors in the order Keras flattens the call's arguments."""
+    import keras
+    import tensorflow as tf
+
+    class TFOpLambda(keras.layers.Layer):
+        def __init__(self, function, args, kwargs, **options):
+            super().__init__(**options)
+            self.function, self.args, self.kwargs = function, args, kwargs
+
+        def call(self, tensors):
+            flat = iter(tensors)
+            structure = keras.tree.map_structure(
+                lambda item: next(flat) if isinstance(item, keras.KerasTensor) else item, (self.args, self.kwargs)
+            )
+            args, kwargs = structure
+            return self.function(*args, **kwargs)
+
+    for dotted in names:
+        *path, name = dotted.split(".")
+        module = tf
+        for part in path:
+            module = getattr(module, part)
+        function = getattr(module, name)
+
+        def wrapper(*args, _function=function, **kwargs):
+            tensors = [item for item in keras.tree.flatten((args, kwargs)) if isinstance(item, keras.KerasTensor)]
+            if not tensors:
+                return _function(*args, **kwargs)
+            return TFOpLambda(_function, args, kwargs)(tensors)
+
+        setattr(module, name, wrapper)

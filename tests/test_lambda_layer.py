@@ -92,7 +92,7 @@ def test_conv_feature_map_is_back_in_keras_layout_before_the_lambda():
 
 
 def test_unknown_shape_before_a_dense_is_a_k2t103():
-    result = convert(sequential("layers.Lambda(lambda t: t[:, 0, :])", "layers.Dense(1)"))
+    result = convert(sequential("layers.Lambda(lambda t: ops.repeat(t, 2, axis=1))", "layers.Dense(1)"))
     assert codes(result) == [(13, "K2T103")]
     assert "Dense after this Lambda needs the Lambda's output shape" in result.diagnostics[0].message
     assert "output_shape=" in result.diagnostics[0].message
@@ -108,7 +108,7 @@ def test_unknown_shape_in_a_functional_model_before_a_dense():
     result = convert(
         """\
         inputs = keras.Input(shape=(6, 4))
-        h = layers.Lambda(lambda t: t[:, 0, :])(inputs)
+        h = layers.Lambda(lambda t: ops.repeat(t, 2, axis=1))(inputs)
         h = layers.Dropout(0.2)(h)
         outputs = layers.Dense(1)(h)
         model = keras.Model(inputs, outputs)
@@ -229,3 +229,116 @@ def test_a_tensor_made_from_nothing_goes_where_the_input_is():
     result = k2t.convert_source(source, "train.py")
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "torch.arange(8, dtype=torch.float32, device=inputs.device)" in result.output
+
+
+def test_slice_shape_is_derived_for_the_layers_after_it():
+    result = convert(sequential("layers.Lambda(lambda t: t[:, 1:, :2])", "layers.Flatten()", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = x[:, 1:, :2]" in result.output and "nn.Linear(10, 1)" in result.output  # (5, 2)
+
+
+NAMED = """\
+def scale(t, factor=1.0, shift=SHIFT):
+    return t * factor + shift
+
+
+SHIFT = 0.5
+"""
+MEAN = """\
+def channel_mean(t):
+    return ops.mean(t, axis=1)
+
+
+"""
+
+
+def test_named_function_with_arguments_gets_them_as_keywords():
+    # Keras calls the function as scale(x, **arguments).
+    result = convert(
+        NAMED + MEAN + sequential("layers.Lambda(scale, arguments={'factor': 0.5})", "layers.Lambda(channel_mean)", "layers.Dense(1)")
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = scale(x, factor=0.5)\n" in result.output
+    assert "x = channel_mean(x)\n" in result.output
+    assert "nn.Linear(4, 1)" in result.output  # the mean over axis 1 of (6, 4), through scale's shape-keeping body
+
+
+def test_named_function_shape_reads_its_defaults():
+    # `t * factor` with factor's default a number keeps the shape: the Lambda after it knows its input's.
+    result = convert(NAMED + MEAN + sequential("layers.Lambda(scale)", "layers.Lambda(channel_mean)", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(4, 1)" in result.output
+
+
+def test_lambda_with_arguments_writes_their_values_in():
+    result = convert(sequential("layers.Lambda(lambda t, k, b=1.0: t * k + b, arguments={'k': SCALE})", "layers.Flatten()", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = x * SCALE + 1.0\n" in result.output
+
+
+def test_arguments_known_only_in_the_building_function_are_written_as_values():
+    result = convert(
+        NAMED
+        + """\
+def build():
+    factor = 0.25
+    return keras.Sequential([keras.Input(shape=(4,)), layers.Lambda(scale, arguments={"factor": factor}), layers.Dense(1)])
+
+
+model = build()
+"""
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = scale(x, factor=0.25)\n" in result.output
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "layers.Lambda(scale, arguments={'factr': 0.5})",  # scale has no such parameter (Keras's TypeError)
+        "layers.Lambda(scale, arguments=dict(factor=0.5))",
+    ],
+)
+def test_arguments_k2t_cannot_pass_are_a_k2t102(layer):
+    result = convert(NAMED + sequential(layer))
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+
+
+def test_lambda_on_a_list_derives_its_shape_from_the_items_it_reads():
+    result = convert(
+        """\
+        a = keras.Input(shape=(6,))
+        b = keras.Input(shape=(6,))
+        l1 = layers.Lambda(lambda t: K.abs(t[0] - t[1]))([a, b])
+        model = keras.Model([a, b], layers.Dense(2)(l1))
+        model.compile(optimizer="sgd", loss="mse")
+        """
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "l1 = torch.abs(a - b)\n" in result.output
+    assert "nn.Linear(6, 2)" in result.output
+
+
+def test_named_function_on_a_list_derives_its_shape_through_unpacking():
+    result = convert(SIAMESE.replace(", output_shape=eucl_dist_output_shape", ""))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(1, 2)" in result.output  # K.sum(..., axis=1, keepdims=True) of (None, 3): (None, 1)
+
+
+def test_lambda_on_a_list_whose_shape_k2t_cannot_tell_is_a_k2t103():
+    result = convert(
+        """\
+        a = keras.Input(shape=(6,))
+        b = keras.Input(shape=(6,))
+        l1 = layers.Lambda(lambda t: K.dot(t[0], K.transpose(t[1])))([a, b])
+        model = keras.Model([a, b], layers.Dense(2)(l1))
+        """
+    )
+    assert [d.code for d in result.diagnostics] == ["K2T103"], [d.format() for d in result.diagnostics]
+    assert "output_shape=" in result.diagnostics[0].message
+
+
+def test_transposed_shape_is_derived():
+    result = convert(sequential("layers.Lambda(lambda t: K.permute_dimensions(t, (0, 2, 1)))", "layers.Dense(1)"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = torch.permute(x, (0, 2, 1))" in result.output and "nn.Linear(6, 1)" in result.output

@@ -139,14 +139,14 @@ def test_mnist_siamese_distance_with_its_output_shape_function(tmp_path):
     assert_parity(source, tmp_path)
 
 
-def test_lambda_on_a_list_of_tensors_needs_its_output_shape():
+def test_lambda_on_a_list_of_tensors_gets_its_output_shape_derived_or_given():
     import k2t
 
     source = case(
         """\
         a = keras.Input(shape=(6, 4))
         b = keras.Input(shape=(6, 4))
-        d = layers.Lambda(lambda ts: ts[0] - ts[1])([a, b])
+        d = layers.Lambda(lambda ts: ops.repeat(ts[0] - ts[1], 2, axis=1))([a, b])
         out = layers.Dense(1)(layers.Flatten()(d))
         model = keras.Model([a, b], out)
         model.compile(optimizer="sgd", loss="mse")
@@ -154,7 +154,11 @@ def test_lambda_on_a_list_of_tensors_needs_its_output_shape():
     )
     result = k2t.convert_source(source, filename="case.py")
     [diagnostic] = [d for d in result.diagnostics if d.code == "K2T103"]
-    assert "output_shape" in diagnostic.message and diagnostic.line == source.splitlines().index("d = layers.Lambda(lambda ts: ts[0] - ts[1])([a, b])") + 1
-    declared = k2t.convert_source(source.replace("ts[1])(", "ts[1], output_shape=(6, 4))("), filename="case.py")
+    line = "d = layers.Lambda(lambda ts: ops.repeat(ts[0] - ts[1], 2, axis=1))([a, b])"
+    assert "output_shape" in diagnostic.message and diagnostic.line == source.splitlines().index(line) + 1
+    declared = k2t.convert_source(source.replace("axis=1))(", "axis=1), output_shape=(12, 4))("), filename="case.py")
     assert declared.ok and not declared.diagnostics, [d.format() for d in declared.diagnostics]
-    assert "d = (lambda ts: ts[0] - ts[1])([a, b])" in declared.output
+    assert "d = torch.repeat_interleave(a - b, 2, dim=1)" in declared.output
+    derived = k2t.convert_source(source.replace("ops.repeat(ts[0] - ts[1], 2, axis=1)", "ts[0] - ts[1]"), filename="case.py")
+    assert derived.ok and not derived.diagnostics, [d.format() for d in derived.diagnostics]
+    assert "d = a - b\n" in derived.output and "nn.Linear(24, 1)" in derived.output

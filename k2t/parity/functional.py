@@ -23,6 +23,11 @@ def _keras_mapping(kmodel, graph, tensors: dict[int, Any] | None = None) -> dict
     def match(node, ktensor) -> None:
         if node.layer is None:
             return
+        if node.expression is not None:
+            # Ops on tensors (``ops.relu(z) * 2.0``): one k2t node, one Keras op (or TFOpLambda layer) per call.
+            for parent, kparent in _expression_inputs(node, ktensor):
+                match(parent, kparent)
+            return
         operation, node_index, _ = ktensor._keras_history
         mapping.setdefault(node.layer_id, operation)
         inbound = operation._inbound_nodes[node_index]
@@ -35,6 +40,78 @@ def _keras_mapping(kmodel, graph, tensors: dict[int, Any] | None = None) -> dict
     for node, ktensor in zip(graph.outputs, kmodel.outputs):
         match(node, ktensor)
     return mapping
+
+
+def _expression_inputs(node, ktensor) -> list[tuple[Any, Any]]:
+    """(k2t input, Keras tensor) of an op expression's node (k2t.ir.OpExpression): its expression walked beside
+    the Keras ops that compute ``ktensor``, each op's tensors in the order Keras flattens a call's arguments
+    (positional ones, then keyword ones by name). Where the two do not line up (an op Keras computes as several,
+    or as none), the tensors the ops read from layers and inputs, in order, stand for the node's inputs."""
+    import libcst as cst
+
+    expression = node.expression
+    leaves = {key: parent for key, parent in zip(expression.tensors, node.inputs)}
+    pairs: list[tuple[Any, Any]] = []
+
+    def tensor_parts(part) -> list:
+        """The sub-expressions of ``part`` that compute one tensor each, as Keras's op receives them."""
+        if isinstance(part, cst.Call):
+            positional = [arg.value for arg in part.args if arg.keyword is None]
+            keywords = sorted((arg for arg in part.args if arg.keyword is not None), key=lambda arg: arg.keyword.value)
+            found = []
+            for value in [*positional, *(arg.value for arg in keywords)]:
+                items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+                found.extend(item for item in items if reads(item))
+            return found
+        if isinstance(part, cst.BinaryOperation):
+            return [side for side in (part.left, part.right) if reads(side)]
+        if isinstance(part, cst.UnaryOperation):
+            return [part.expression] if reads(part.expression) else []
+        if isinstance(part, cst.Subscript):
+            return [part.value] if reads(part.value) else []
+        return []
+
+    def reads(part) -> bool:
+        if id(part) in leaves:
+            return True
+        found: list = []
+
+        class Reads(cst.CSTVisitor):
+            def on_visit(self, child) -> bool:
+                if id(child) in leaves:
+                    found.append(child)
+                return not found
+
+        part.visit(Reads())
+        return bool(found)
+
+    def walk(part, tensor) -> bool:
+        if id(part) in leaves:
+            pairs.append((leaves[id(part)], tensor))
+            return True
+        parts = tensor_parts(part)
+        operation, node_index, _ = tensor._keras_history
+        inbound = operation._inbound_nodes[node_index]
+        if not parts or len(parts) != len(inbound.input_tensors):
+            return False
+        return all(walk(child, kchild) for child, kchild in zip(parts, inbound.input_tensors))
+
+    if walk(expression.node, ktensor) and len(pairs) == len(node.inputs):
+        return pairs
+    return list(zip(node.inputs, _layer_tensors(ktensor)))
+
+
+def _layer_tensors(ktensor) -> list:
+    """The tensors the ops computing ``ktensor`` read from layers and inputs, depth first, in argument order."""
+    import keras
+
+    operation, node_index, _ = ktensor._keras_history
+    if isinstance(operation, keras.layers.Layer):
+        return [ktensor]
+    found: list = []
+    for tensor in operation._inbound_nodes[node_index].input_tensors:
+        found.extend(_layer_tensors(tensor))
+    return found
 
 
 def keras_layers_for(kmodel, module_plan) -> list:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 
 import libcst as cst
 
-from ..ir import Graph, Instance, KerasCall, ModelSpec, TensorNode
-from ..values import Unknown, bind_target
+from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, TensorNode
+from ..ops import NOT_ONE_TENSOR
+from ..values import Unknown, bind_target, is_constant
 from . import model_access
 from .batch_shapes import batch_shape_input
 from .graph import _graph_nodes, _sources
@@ -62,7 +64,12 @@ class FunctionalMixin:
                 self.script.tensor_aliases.append((line, tensor))
             return True
         if not isinstance(value, cst.Call):
-            return False
+            if not self.is_op_expression(value, scope):
+                return False
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
+            scope.tensors[target] = self.op_expression(line, target, value, scope)
+            return True
         name = self.keras_name(value.func)
         alias = (
             value.func.value
@@ -91,6 +98,11 @@ class FunctionalMixin:
                 self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
             node = self.tensor_expression(line, target, value, scope)
             scope.tensors[target] = node
+            return True
+        if self.is_op_expression(value, scope):
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
+            scope.tensors[target] = self.op_expression(line, target, value, scope)
             return True
         return False
 
@@ -307,14 +319,24 @@ class FunctionalMixin:
 
     def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
         """``x += residual``, ``x = a + b``, ``x = a * gate``: Keras applies add / subtract / multiply to
-        Keras tensors, as its Add / Subtract / Multiply layers do."""
+        Keras tensors, as its Add / Subtract / Multiply layers do. With a number or another operator
+        (``x = h * 2.0``, ``x /= 4.0``, ``x = a / b``) it is an op on the tensor (``op_expression``)."""
         if (
             isinstance(small, cst.AugAssign)
             and isinstance(small.target, cst.Name)
             and scope.tensor(small.target.value) is not None
         ):
-            merge = _TENSOR_OPERATORS.get(type(small.operator).__name__.removesuffix("Assign"))
+            operator = type(small.operator).__name__.removesuffix("Assign")
+            merge = _TENSOR_OPERATORS.get(operator)
             target, left, right, node = small.target.value, small.target, small.value, small
+            if (merge is None or not self._merge_operand(right, scope)) and operator in _BINARY_OPERATORS:
+                # `x *= 2.0`: the op `x * 2.0`, located at the statement
+                expression = cst.BinaryOperation(left, getattr(cst, operator)(), right)
+                if not isinstance(right, (cst.List, cst.Tuple)):
+                    if self.outer(scope, tensor=target):
+                        self.carried(f"`{target}` updated", node)
+                    scope.tensors[target] = self.op_expression(line, target, expression, scope, at=small)
+                    return True
         elif (
             isinstance(small, cst.Assign)
             and len(small.targets) == 1
@@ -324,12 +346,16 @@ class FunctionalMixin:
         ):
             merge = _TENSOR_OPERATORS.get(type(small.value.operator).__name__)
             target, left, right, node = small.targets[0].target.value, small.value.left, small.value.right, small.value
+            if not (
+                merge is not None and self._merge_operand(left, scope) and self._merge_operand(right, scope)
+            ) and self.is_op_expression(node, scope):
+                return False  # functional_statement's op expression
         else:
             return False
         if merge is None or not (self._symbolic(left, scope) and self._symbolic(right, scope)):
             raise _Unfollowable(
                 node,
-                f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, - and * of two tensors)",
+                f"`{self.code(node).strip()}` on a Keras tensor is not translated (k2t follows +, -, *, /, //, %, ** and @)",
             )
         if self.outer(scope, tensor=target):
             self.carried(f"`{target}` updated", node)
@@ -375,17 +401,159 @@ class FunctionalMixin:
         return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
 
     def _symbolic(self, node: cst.BaseExpression, scope: _Scope) -> bool:
-        if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _TENSOR_OPERATORS:
-            return self._symbolic(node.left, scope) and self._symbolic(node.right, scope)
+        if (
+            isinstance(node, cst.BinaryOperation)
+            and type(node.operator).__name__ in _TENSOR_OPERATORS
+            and self._symbolic(node.left, scope)
+            and self._symbolic(node.right, scope)
+        ):
+            return True
         if isinstance(node, (cst.List, cst.Tuple)):
             return bool(node.elements) and all(self._symbolic(el.value, scope) for el in node.elements)
         if isinstance(node, cst.Name):
             return scope.tensor(node.value) is not None
         if model_access.names_model_tensor(self, node, scope):
             return True  # `model.output`, `model.get_layer("d2").output`
-        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
-            return scope.tensor_dict(node.value.value) is not None  # `inputs["age"]`
+        if (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and scope.tensor_dict(node.value.value) is not None
+        ):
+            return True  # `inputs["age"]`
+        return self.is_tensor_expression(node, scope) or self.is_op_expression(node, scope)
+
+    # ------------------------------------------------------------ ops on Keras tensors
+    def is_op_expression(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """``ops.mean(h, axis=1)``, ``tf.concat([a, b], axis=1)``, ``ops.relu(z) * 2.0``, ``-h``, ``h[:, 0]``: ops
+        applied to Keras tensors, no layer call (Keras 3 records each as an op of the graph, tf.keras 2 as a
+        TFOpLambda layer); ``op_expression`` makes the node."""
+        if isinstance(node, cst.Call):
+            name = self.keras_name(node.func)
+            return (
+                name is not None
+                and name.startswith(_OP_MODULES)
+                and name not in NOT_ONE_TENSOR
+                and self._reads_tensor(node, scope)
+            )
+        if isinstance(node, cst.BinaryOperation):
+            return type(node.operator).__name__ in _BINARY_OPERATORS and (
+                self._one_tensor(node.left, scope) or self._one_tensor(node.right, scope)
+            )
+        if isinstance(node, cst.UnaryOperation):
+            return isinstance(node.operator, (cst.Minus, cst.Plus)) and self._one_tensor(node.expression, scope)
+        if isinstance(node, cst.Subscript):
+            return self._one_tensor(node.value, scope)
+        return False
+
+    def _merge_operand(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """A side of ``a + b`` that makes it Keras's Add of two tensors: a tensor's name, a layer call, such a
+        merge; with an op on either side (``ops.relu(a) + b``, ``a ** 2 + b``) the whole is one op expression."""
+        if isinstance(node, cst.Name):
+            return scope.tensor(node.value) is not None
+        if isinstance(node, cst.BinaryOperation):
+            return (
+                type(node.operator).__name__ in _TENSOR_OPERATORS
+                and self._merge_operand(node.left, scope)
+                and self._merge_operand(node.right, scope)
+            )
         return self.is_tensor_expression(node, scope)
+
+    def _one_tensor(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """A Keras tensor (not a list of them): a name of one, a layer call, a merge of two, an op expression."""
+        return not isinstance(node, (cst.List, cst.Tuple)) and self._symbolic(node, scope)
+
+    def _reads_tensor(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """Whether ``node`` reads a Keras tensor (its name; attributes' and keywords' names are no reads)."""
+        found: list[cst.Name] = []
+
+        class Reads(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                attribute.value.visit(self)
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                arg.value.visit(self)
+                return False
+
+            def visit_Name(self, name: cst.Name) -> bool:
+                if scope.tensor(name.value) is not None:
+                    found.append(name)
+                return False
+
+        node.visit(Reads())
+        return bool(found)
+
+    def op_expression(self, line, target: str, node: cst.BaseExpression, scope: _Scope, at=None) -> TensorNode:
+        """One graph node for ops over Keras tensors, translated as a subclassed model's call() expressions are
+        (k2t.translate.op_nodes): its inputs the tensors it reads (a layer call inside it is a node of its own),
+        the other names it reads the script's values (a local's known value written in, since forward does not
+        see the function's locals)."""
+        parser = self
+        inputs: list[TensorNode] = []
+        tensors: list[int] = []
+        values: list[cst.Name] = []
+        refused: list[tuple[cst.CSTNode, str]] = []
+
+        class Reads(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> bool:
+                if parser.is_tensor_expression(call, scope):
+                    inputs.append(parser.tensor_expression(line, target, call, scope))
+                    tensors.append(id(call))
+                    return False
+                return True
+
+            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                if parser.keras_name(attribute) is None:
+                    attribute.value.visit(self)  # `h.shape`: the tensor, not the attribute's name
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                arg.value.visit(self)  # a keyword is no read
+                return False
+
+            def visit_Lambda(self, function: cst.Lambda) -> bool:
+                refused.append((function, "a lambda"))
+                return False
+
+            def visit_Name(self, name: cst.Name) -> bool:
+                if scope.tensor(name.value) is not None:
+                    inputs.append(scope.tensor(name.value))
+                    tensors.append(id(name))
+                elif scope.tensor_list(name.value) is not None:
+                    refused.append((name, f"the list of Keras tensors `{name.value}` (write its items out)"))
+                elif parser.keras_name(name) is None and not hasattr(builtins, name.value):
+                    values.append(name)
+                return False
+
+        node.visit(Reads())
+        if refused:
+            where, what = refused[0]
+            raise _Unfollowable(
+                where, f"`{self.code(node).strip()}` on Keras tensors reads {what}, which k2t does not translate"
+            )
+        constants: dict[int, str] = {}
+        scalars: set[int] = set()
+        local = self.script.function_locals.get(scope.function, set()) if scope.function is not None else set()
+        for name in values:
+            value = self.value(name, scope)  # a loop variable or a helper's unknown parameter: _Unfollowable
+            known = value.is_literal and is_constant(value.literal)
+            if known and isinstance(value.literal, (int, float)) and not isinstance(value.literal, bool):
+                scalars.add(id(name))
+            if known and (scope.function is not None or value.rebound):
+                constants[id(name)] = repr(value.literal)
+            elif not known and name.value in local:
+                raise _Unfollowable(
+                    name,
+                    f"`{self.code(node).strip()}` reads `{name.value}`, a local variable of `{scope.function}` whose value "
+                    f"k2t does not know; the generated module's forward cannot see it (define `{name.value}` at the script's top level)",
+                )
+        _mark_subtree(node, self.consumed)
+        pos = self.pos(at if at is not None else node)
+        layer = KerasCall(OP_EXPRESSION, (), (), pos)
+        expression = OpExpression(node, tuple(tensors), constants, self.keras_name, frozenset(scalars))
+        return self.made(
+            TensorNode(target, pos, layer, self.layer_key(node), tuple(inputs), statement=line, expression=expression)
+        )
 
     def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
         read = model_access.model_tensors(self, node, scope)  # `layers.Dense(3)(model.layers[-2].output)`
@@ -402,10 +570,17 @@ class FunctionalMixin:
             return tensor
         if self.is_tensor_expression(node, scope):
             return self.tensor_expression(line, target, node, scope)
-        if isinstance(node, cst.BinaryOperation) and self._symbolic(node, scope):
+        if (
+            isinstance(node, cst.BinaryOperation)
+            and type(node.operator).__name__ in _TENSOR_OPERATORS
+            and self._merge_operand(node.left, scope)
+            and self._merge_operand(node.right, scope)
+        ):
             return self.tensor_operation(
                 line, target, node, _TENSOR_OPERATORS[type(node.operator).__name__], node.left, node.right, scope
             )
+        if self.is_op_expression(node, scope):
+            return self.op_expression(line, target, node, scope)
         raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
 
     def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
@@ -655,6 +830,9 @@ class FunctionalMixin:
             if read is not None and not read[1]:
                 tensors.extend(read[0])  # `[model.input]`
                 continue
+            if line is not None and self.is_op_expression(item, scope):
+                tensors.append(self.op_expression(line, "outputs", item, scope))
+                continue
             if not isinstance(item, cst.Name) or scope.tensor(item.value) is None:
                 raise _Unfollowable(item, f"`{self.code(item)}` is not a Keras tensor k2t can follow")
             self.consumed.add(id(item))
@@ -663,3 +841,9 @@ class FunctionalMixin:
 
 
 _KERAS1_MODEL_KEYWORDS = {"input": "inputs", "output": "outputs"}
+# The modules whose functions are ops on tensors (k2t.ops): applied to Keras tensors, op nodes of the graph.
+_OP_MODULES = ("keras.ops.", "keras.backend.", "keras.activations.", "keras.random.", "tensorflow.")
+# Python's operators on Keras tensors that are ops (KerasTensor's __mul__, __truediv__, ...; @ is matmul).
+_BINARY_OPERATORS = frozenset(
+    {"Add", "Subtract", "Multiply", "Divide", "FloorDivide", "Modulo", "Power", "MatrixMultiply"}
+)

@@ -1495,8 +1495,11 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
         if any(todo.statement is statement for todo in plan.todos):
             continue  # reported as it is (a model k2t could not follow made there)
         plan.statements[id(statement)] = []
-        message = f"`{nodes[-1].var}` is a layer call on Keras tensors that no model uses and nothing reads; Keras computes nothing with it: dropped"
-        if nodes[-1].layer is None:
+        what = "an op on Keras tensors" if nodes[-1].expression is not None else "a layer call on Keras tensors"
+        message = (
+            f"`{nodes[-1].var}` is {what} that no model uses and nothing reads; Keras computes nothing with it: dropped"
+        )
+        if nodes[-1].layer is None and nodes[-1].expression is None:
             message = f"`{nodes[-1].var}` is a keras.Input that no model uses and nothing reads: dropped"
         plan.todos.append(Todo(statement, "K2T104", message, nodes[-1].pos, Severity.WARNING))
 

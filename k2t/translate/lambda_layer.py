@@ -22,6 +22,7 @@ from libcst.metadata import PositionProvider
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, ScriptCode, Value
 from ..ops import elementwise, nn, reductions
+from ..parse.syntax import is_docstring
 from ..values import Env, is_constant
 from .dims import Dim, Size
 from .model import LayerContext
@@ -58,6 +59,7 @@ _SIZE_FREE = frozenset(
 )
 
 _SCALAR = "scalar"  # the shape of a number in the body: broadcasts to any tensor
+_NUMBERS = frozenset({"keras.backend.epsilon", "keras.config.epsilon"})  # calls that give a Python number
 
 
 @layer("Lambda")
@@ -67,10 +69,9 @@ def convert_lambda(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", f"Lambda: positional argument {extra.code} is not translated", extra.pos)
     if unknown is not None and unknown[0] != "name":
         raise Unsupported("K2T102", f"Lambda({unknown[0]}=...) is not translated", unknown[1].pos)
-    for key in ("mask", "arguments"):
-        value = given.get(key)
-        if value is not None and not (value.is_literal and value.literal is None):
-            raise Unsupported("K2T102", f"Lambda({key}=...) is not translated", value.pos)
+    mask = given.get("mask")
+    if mask is not None and not (mask.is_literal and mask.literal is None):
+        raise Unsupported("K2T102", "Lambda(mask=...) is not translated", mask.pos)
     function = given.get("function")
     if function is None:
         raise Unsupported("K2T102", "Lambda needs a function", ctx.layer.pos)
@@ -80,15 +81,18 @@ def convert_lambda(ctx: LayerContext) -> LayerPlan:
         raise Unsupported("K2T102", message, function.pos)
     ctx.keras_layout()  # the user's axis numbers are Keras's (channels last)
     keras_name = import_names(source.script.metadata)
+    arguments = _arguments(given.get("arguments"), source)
     if isinstance(source.node, cst.Lambda):
-        forward, body, parameter, env = _inline(source, function, keras_name)
+        forward, body, parameter, env = _inline(source, function, keras_name, arguments)
     else:
-        forward, body, parameter, env = _named(source, function)
+        forward, body, parameter, env = _named(source, function, arguments)
     output_shape = given.get("output_shape")
     if output_shape is not None and not (output_shape.is_literal and output_shape.literal is None):
         ctx.shape = _declared_shape(ctx, output_shape, (None, *ctx.shape))
     else:
         derived = _derived_shape(body, parameter, list(ctx.shape), keras_name, env) if body is not None else None
+        if derived is None:
+            derived = _function_shape(source, parameter, (None, *map(_size_of, ctx.shape)), keras_name, env, arguments)
         if derived is None or derived == _SCALAR:
             _refuse_if_needed(ctx, function)
         else:
@@ -104,10 +108,9 @@ def convert_lambda_on_tensors(ctx: LayerContext, node, inputs: list[TensorInput]
     if extra is not None or unknown is not None and unknown[0] != "name":
         what = extra.code if extra is not None else f"{unknown[0]}="
         raise Unsupported("K2T102", f"Lambda({what}) is not translated", ctx.layer.pos)
-    for key in ("mask", "arguments"):
-        value = given.get(key)
-        if value is not None and not (value.is_literal and value.literal is None):
-            raise Unsupported("K2T102", f"Lambda({key}=...) is not translated", value.pos)
+    mask = given.get("mask")
+    if mask is not None and not (mask.is_literal and mask.literal is None):
+        raise Unsupported("K2T102", "Lambda(mask=...) is not translated", mask.pos)
     if any(tensor.keyword is not None for tensor in inputs) or not node.as_list:
         raise Unsupported("K2T102", "Lambda called on tensors other than one list of them is not translated", node.pos)
     if any(tensor.layout != "keras" and len(tensor.shape) >= 2 for tensor in inputs):
@@ -116,42 +119,131 @@ def convert_lambda_on_tensors(ctx: LayerContext, node, inputs: list[TensorInput]
     if function is None or function.source is None:
         message = f"Lambda({function.code if function else ''}): k2t translates a lambda or the name of a top-level function of the script"
         raise Unsupported("K2T102", message, function.pos if function else ctx.layer.pos)
-    if isinstance(function.source.node, cst.Lambda):
-        keras_name = import_names(function.source.script.metadata)
-        parameters = function.source.node.params.params
-        device = f"{parameters[0].name.value}[0].device" if len(parameters) == 1 else None  # the first tensor's
-        rewrite = rewrite_ops(function.source.node, keras_name, device=device)
-        if rewrite.problems:
-            problem = rewrite.problems[0]
-            raise Unsupported(
-                problem.error.code, f"in a Lambda: {problem.error.message}", _pos(function.source.script, problem.node)
+    source = function.source
+    keras_name = import_names(source.script.metadata)
+    arguments = _arguments(given.get("arguments"), source)
+    keywords = "".join(f", {key}={code}" for key, code in arguments.items()).replace("{", "{{").replace("}", "}}")
+    if isinstance(source.node, cst.Lambda):
+        parameters = source.node.params.params
+        _check_lambda_parameters(source.node, function, arguments)
+        parameter = parameters[0].name.value
+        device = f"{parameter}[0].device"  # the first tensor's
+        env: Env = source.env if source.env is not None else Env()
+        if len(parameters) == 1 and _reads_items_only(source.node.body, parameter, len(inputs)):
+            # `lambda t: K.abs(t[0] - t[1])`: the tensors themselves where the lambda reads the list's items
+            rewrite = rewrite_ops(source.node.body, keras_name, device=device)
+            if rewrite.problems:
+                problem = rewrite.problems[0]
+                raise Unsupported(
+                    problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node)
+                )
+            inlined = _closure_values(source, source.node.body, {parameter}, keras_name, env)
+            body = (
+                apply_rewrite(source.node.body, rewrite).visit(_Renamer(inlined)).visit(_Items(parameter, len(inputs)))
             )
-        called = f"({_code(apply_rewrite(function.source.node, rewrite)).replace('{', '{{').replace('}', '}}')})"
+            code = _code(body).replace("{", "{{").replace("}", "}}")
+            for index in range(len(inputs)):
+                code = code.replace(_ITEM.format(index), f"{{{index}}}")
+            called = None
+        else:
+            rewrite = rewrite_ops(source.node, keras_name, device=device)
+            if rewrite.problems:
+                problem = rewrite.problems[0]
+                raise Unsupported(
+                    problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node)
+                )
+            called = f"({_code(apply_rewrite(source.node, rewrite)).replace('{', '{{').replace('}', '}}')})"
     else:
-        _named(function.source, function)  # a top-level function of one argument (here, the list)
+        _, _, parameter, env = _named(source, function, arguments)  # a top-level function of the list
         called = function.code
     output_shape = given.get("output_shape")
+    input_shapes = [(None, *tensor.shape) for tensor in inputs]
     if output_shape is None or output_shape.is_literal and output_shape.literal is None:
-        raise Unsupported(
-            "K2T103",
-            "a Lambda on a list of tensors needs `output_shape=(...)` (sizes without the batch axis) for k2t to follow",
-            ctx.layer.pos,
-        )
-    shape = _declared_shape(ctx, output_shape, [(None, *tensor.shape) for tensor in inputs])
-    arguments = ", ".join(f"{{{index}}}" for index in range(len(inputs)))
+        shapes = [(None, *map(_size_of, tensor.shape)) for tensor in inputs]
+        derived = _function_shape(source, parameter, shapes, keras_name, env, arguments)
+        if derived is None or derived == _SCALAR:
+            raise Unsupported(
+                "K2T103",
+                f"k2t cannot tell the output shape of this Lambda on a list of tensors from `{function.code}`; give it "
+                "as `output_shape=(...)` (sizes without the batch axis)",
+                ctx.layer.pos,
+            )
+        shape = derived
+    else:
+        shape = _declared_shape(ctx, output_shape, input_shapes)
+    tensors = ", ".join(f"{{{index}}}" for index in range(len(inputs)))
     plan = LayerPlan(keras_class="Lambda", attr=None, forward=[], params=0)
-    return TensorCallPlan(plan, [f"{{out}} = {called}([{arguments}])"], [shape])
+    line = f"{{out}} = {code}" if called is None else f"{{out}} = {called}([{tensors}]{keywords})"
+    return TensorCallPlan(plan, [line], [shape])
+
+
+_ITEM = "__k2t_item_{}__"  # an item of the Lambda's list, before it becomes a template's {0}
+
+
+def _item_index(node: cst.Subscript, parameter: str, count: int) -> int | None:
+    """``t[1]`` of the lambda's list ``t`` of ``count`` tensors: 1; None for anything else."""
+    if not (isinstance(node.value, cst.Name) and node.value.value == parameter and len(node.slice) == 1):
+        return None
+    index = node.slice[0].slice
+    value = _literal(index.value) if isinstance(index, cst.Index) else None
+    if isinstance(value, int) and not isinstance(value, bool) and -count <= value < count:
+        return value % count
+    return None
+
+
+def _reads_items_only(body: cst.BaseExpression, parameter: str, count: int) -> bool:
+    """Whether ``body`` reads the list ``parameter`` only through items with literal indexes (``t[0] - t[1]``)."""
+    other: list[cst.CSTNode] = []
+
+    class Reads(cst.CSTVisitor):
+        def visit_Subscript(self, node: cst.Subscript) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == parameter:
+                if _item_index(node, parameter, count) is None:
+                    other.append(node)
+                return False
+            return True
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            other.append(node)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> bool:
+            if node.value == parameter:
+                other.append(node)
+            return False
+
+    body.visit(Reads())
+    return not other
+
+
+class _Items(cst.CSTTransformer):
+    """``t[0]`` -> the marker of the list's first tensor."""
+
+    def __init__(self, parameter: str, count: int):
+        self.parameter, self.count = parameter, count
+
+    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
+        index = _item_index(updated_node, self.parameter, self.count)
+        return updated_node if index is None else cst.Name(_ITEM.format(index))
 
 
 # ----------------------------------------------------------------------------------------- the function
-def _inline(source: ScriptCode, function: Value, keras_name: KerasName) -> tuple[str, cst.BaseExpression, str, Env]:
-    """``lambda t: body`` -> ``x = <body in torch, over x>``, the body and its parameter."""
-    node = source.node
-    assert isinstance(node, cst.Lambda)
+def _check_lambda_parameters(node: cst.Lambda, function: Value, arguments: dict[str, str]) -> None:
+    """A lambda of the input tensor, its other parameters given by ``arguments=`` (or their defaults)."""
     parameters = node.params
     if (
-        len(parameters.params) != 1
+        not parameters.params
         or parameters.params[0].default is not None
+        or any(p.default is None and p.name.value not in arguments for p in parameters.params[1:])
+        or any(key not in [p.name.value for p in parameters.params[1:]] for key in arguments)
         or parameters.posonly_params
         or parameters.kwonly_params
         or isinstance(parameters.star_arg, cst.Param)
@@ -159,10 +251,34 @@ def _inline(source: ScriptCode, function: Value, keras_name: KerasName) -> tuple
     ):
         raise Unsupported(
             "K2T102",
-            f"Lambda({function.code}): k2t translates a lambda of one argument (the input tensor)",
+            f"Lambda({function.code}): k2t translates a lambda of one argument (the input tensor), its others given "
+            "by `arguments=`",
             function.pos,
         )
-    parameter = parameters.params[0].name.value
+
+
+def _inline(
+    source: ScriptCode, function: Value, keras_name: KerasName, arguments: dict[str, str] | None = None
+) -> tuple[str, cst.BaseExpression, str, Env]:
+    """``lambda t: body`` -> ``x = <body in torch, over x>``, the body and its parameter. A parameter ``arguments=``
+    gives (``Lambda(lambda t, k: t * k, arguments={"k": 2.0})``) is written as its value."""
+    node = source.node
+    assert isinstance(node, cst.Lambda)
+    arguments = arguments or {}
+    _check_lambda_parameters(node, function, arguments)
+    parameter = node.params.params[0].name.value
+    bound: dict[str, str] = {}
+    for param in node.params.params[1:]:
+        name = param.name.value
+        if name in arguments:
+            bound[name] = arguments[name]
+        else:
+            assert param.default is not None
+            default = _code(param.default)
+            if _literal(param.default) is ...:
+                message = f"Lambda({function.code}): k2t writes the default of `{name}` only when it is a literal"
+                raise Unsupported("K2T102", message, function.pos)
+            bound[name] = default
     rewrite = rewrite_ops(node.body, keras_name, device=f"{parameter}.device")  # forward's device, as TF places them
     if rewrite.problems:
         problem = rewrite.problems[0]
@@ -170,33 +286,43 @@ def _inline(source: ScriptCode, function: Value, keras_name: KerasName) -> tuple
             problem.error.code, f"in a Lambda: {problem.error.message}", _pos(source.script, problem.node)
         )
     env: Env = source.env if source.env is not None else Env()
-    inlined = _closure_values(source, node.body, parameter, keras_name, env)
+    inlined = _closure_values(source, node.body, {parameter, *bound}, keras_name, env)
     body = apply_rewrite(node.body, rewrite)
-    renames: dict[str, str] = {parameter: "x", **inlined}
-    if parameter != "x" and "x" in _free_names(node.body, keras_name):
-        renames = {**inlined}  # `lambda t: t + x`: the script's `x` is not forward's; call the lambda as it is
+    renames: dict[str, str] = {parameter: "x", **inlined, **bound}
+    if parameter != "x" and "x" in _free_names(node.body, keras_name) - set(bound):
+        renames = {**inlined, **bound}  # `lambda t: t + x`: the script's `x` is not forward's; call the lambda as it is
         code = f"(lambda {parameter}: {_code(body.visit(_Renamer(renames)))})(x)"
     else:
         code = _code(body.visit(_Renamer(renames)))
     return f"x = {code}", node.body, parameter, env
 
 
-def _named(source: ScriptCode, function: Value) -> tuple[str, cst.BaseExpression | None, str, Env]:
-    """``Lambda(fn)`` with a top-level ``def fn(t)``: forward calls it; its body when it is one ``return``."""
+def _named(
+    source: ScriptCode, function: Value, arguments: dict[str, str] | None = None
+) -> tuple[str, cst.BaseExpression | None, str, Env]:
+    """``Lambda(fn)`` with a top-level ``def fn(t)``: forward calls it (``x = fn(x)``; ``x = fn(x, factor=0.5)``
+    for ``arguments={"factor": 0.5}``, which Keras passes as keywords); its body when it is one ``return``."""
     definition = ScriptFunctions.of(source.script).definitions.get(function.code)
     if definition is None:
         message = f"Lambda({function.code}): `{function.code}` is not a function defined once at the script's top level"
         raise Unsupported("K2T102", message, function.pos)
+    arguments = arguments or {}
     parameters = definition.params
-    required = [p for p in parameters.params if p.default is None]
+    required = [p for p in parameters.params[1:] if p.default is None] + [
+        p for p in parameters.kwonly_params if p.default is None
+    ]
+    names = {p.name.value for p in [*parameters.params[1:], *parameters.kwonly_params]}
     if (
         not parameters.params
-        or len(required) > 1
+        or any(p.name.value not in arguments for p in required)
+        or any(key not in names for key in arguments)
+        and parameters.star_kwarg is None
         or parameters.posonly_params
-        or parameters.kwonly_params
-        and any(p.default is None for p in parameters.kwonly_params)
     ):
-        message = f"Lambda({function.code}): k2t translates a function of one argument (the input tensor)"
+        message = (
+            f"Lambda({function.code}): k2t translates a function of one argument (the input tensor), its others "
+            "given by `arguments=`"
+        )
         raise Unsupported("K2T102", message, function.pos)
     body: cst.BaseExpression | None = None
     statements = list(definition.body.body)
@@ -207,7 +333,34 @@ def _named(source: ScriptCode, function: Value) -> tuple[str, cst.BaseExpression
     module_values = source.env if source.env is not None else Env()
     while module_values.parent is not None:  # a top-level def reads the module's names, not the builder's locals
         module_values = module_values.parent
-    return f"x = {function.code}(x)", body, parameters.params[0].name.value, module_values
+    keywords = "".join(f", {key}={code}" for key, code in arguments.items())
+    return f"x = {function.code}(x{keywords})", body, parameters.params[0].name.value, module_values
+
+
+def _arguments(value: Value | None, source: ScriptCode | None) -> dict[str, str]:
+    """``arguments={"factor": 0.5}``: the keyword arguments Keras passes the function, as code forward can read (a
+    value k2t knows written in where the name is a local of the function building the model, or bound again)."""
+    if value is None or value.is_literal and value.literal is None:
+        return {}
+    if value.items is None or not all(isinstance(key, str) and key.isidentifier() for key, _ in value.items):
+        message = f"Lambda(arguments={value.code}): k2t translates a dict display with names as keys"
+        raise Unsupported("K2T102", message, value.pos)
+    local = source is not None and source.function is not None
+    found: dict[str, str] = {}
+    for key, item in value.items:
+        if _literal(cst.parse_expression(item.code.strip())) is not ...:
+            found[key] = item.code.strip()
+        elif item.is_literal and is_constant(item.literal) and (local or item.rebound):
+            found[key] = repr(item.literal)
+        elif not local and not item.rebound:
+            found[key] = item.code.strip()  # a top-level name forward reads when it runs
+        else:
+            message = (
+                f"Lambda(arguments=...): k2t does not know the value of `{item.code.strip()}`, which the generated "
+                "module's forward cannot read (define it at the script's top level)"
+            )
+            raise Unsupported("K2T103", message, item.pos)
+    return found
 
 
 def lambda_functions(script: KerasScript, translated: Sequence[object]) -> list[UserFunction]:
@@ -232,7 +385,7 @@ def _lambda_calls(spec) -> list[KerasCall]:
 
 # ------------------------------------------------------------------------------------- names it reads
 def _closure_values(
-    source: ScriptCode, body: cst.BaseExpression, parameter: str, keras_name: KerasName, env: Env
+    source: ScriptCode, body: cst.BaseExpression, parameters: set[str], keras_name: KerasName, env: Env
 ) -> dict[str, str]:
     """The names the lambda reads from a function's locals, as the literals they hold.
 
@@ -243,7 +396,7 @@ def _closure_values(
         return {}
     local_names = source.script.function_locals.get(source.function, set())
     inlined: dict[str, str] = {}
-    for name in sorted(_free_names(body, keras_name) - {parameter}):
+    for name in sorted(_free_names(body, keras_name) - parameters):
         if name not in local_names and name not in env.names:
             continue
         binding = env.names.get(name)
@@ -368,6 +521,162 @@ def _derived_shape(
         if name in _REDUCTIONS:
             return _reduced(body, name, parameter, shape, keras_name, env)
     return None
+
+
+def _function_shape(
+    source: ScriptCode,
+    parameter: str,
+    given: tuple | list[tuple],
+    keras_name: KerasName,
+    env: Env,
+    arguments: dict[str, str],
+) -> Shape:
+    """The output shape of a lambda or top-level function when its parameter has the shape ``given`` (batch first;
+    a list of shapes for a Lambda on a list of tensors), derived as a custom layer's call() is
+    (k2t.translate.custom_layers): reductions, shape-keeping ops, concatenation, indexing with numbers (an item of
+    the list, ``t[0]``), reshape and matmul, through names bound once (``x, y = vects``) to a ``return``."""
+    from .custom_layers import _TensorShapes, dim_of
+
+    node = source.node
+    if isinstance(node, cst.Lambda):
+        parameters = node.params.params
+        statements = [cst.SimpleStatementLine([cst.Return(node.body)])]
+    else:
+        definition = ScriptFunctions.of(source.script).definitions.get(_code(node))
+        if definition is None:
+            return None
+        parameters = [*definition.params.params, *definition.params.kwonly_params]
+        statements = list(definition.body.body)
+    numbers: dict[str, object] = {}
+    for name, binding in _module_numbers(env).items():
+        numbers[name] = binding
+    for param in parameters[1:]:
+        name = param.name.value
+        code = arguments.get(name)
+        if code is None and param.default is not None:
+            code = _code(param.default)
+        value = _literal(cst.parse_expression(code)) if code is not None else ...
+        if value is ... and code is not None and code.isidentifier():
+            value = numbers.get(code, ...)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers[name] = value
+        else:
+            numbers.pop(name, None)  # a parameter hides the module's name
+
+    class Shapes(_TensorShapes):
+        def shape(self, part: cst.BaseExpression, names: dict) -> tuple | None:
+            if isinstance(part, cst.Name):
+                value = names.get(part.value, ...)
+                if value is ...:
+                    return () if part.value in numbers else None
+                return None if isinstance(value, list) else value
+            if isinstance(part, cst.Call) and not part.args and keras_name(part.func) in _NUMBERS:
+                return ()  # K.epsilon(): a number
+            if isinstance(part, cst.Call) and keras_name(part.func) in _PERMUTATIONS:
+                return permuted_shape(part, keras_name, lambda tensor: self.shape(tensor, names))
+            if isinstance(part, cst.Subscript) and isinstance(part.value, cst.Name):
+                listed = names.get(part.value.value)
+                if isinstance(listed, list):
+                    index = (
+                        _literal(part.slice[0].slice.value)
+                        if len(part.slice) == 1 and isinstance(part.slice[0].slice, cst.Index)
+                        else None
+                    )
+                    if isinstance(index, int) and not isinstance(index, bool) and -len(listed) <= index < len(listed):
+                        return listed[index]
+                    return None
+            return super().shape(part, names)
+
+    shapes = Shapes(keras_name, {})
+    names: dict[str, object] = {parameters[0].name.value: given}
+    result: tuple | None = None
+    for statement in statements:
+        if is_docstring(statement):
+            continue
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if isinstance(small, cst.Return):
+            result = shapes.shape(small.value, names) if small.value is not None else None
+            break
+        if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+            return None
+        target = small.targets[0].target
+        if isinstance(target, cst.Name):
+            names[target.value] = shapes.shape(small.value, names)
+            continue
+        if not isinstance(target, (cst.Tuple, cst.List)) or not all(
+            isinstance(e.value, cst.Name) for e in target.elements
+        ):
+            return None
+        if isinstance(small.value, cst.Name) and isinstance(names.get(small.value.value), list):
+            items = names[small.value.value]  # `x, y = vects`: the list's shapes, one per name
+        elif isinstance(small.value, (cst.Tuple, cst.List)):
+            items = [shapes.shape(e.value, names) for e in small.value.elements]
+        else:
+            return None
+        if len(items) != len(target.elements):
+            return None
+        for element, item in zip(target.elements, items):
+            names[element.value.value] = item
+    if result is None:
+        return None
+    if result == ():
+        return _SCALAR
+    if result[0] is not None:
+        return None  # the batch axis reduced or moved: no shape per sample
+    return [dim_of(size) for size in result[1:]]
+
+
+# Permutations of axes and the parameter giving them: the result's axes in that order.
+_PERMUTATIONS = {
+    "keras.ops.transpose": ("x", "axes"),
+    "tensorflow.transpose": ("a", "perm"),
+    "keras.backend.permute_dimensions": ("x", "pattern"),
+}
+
+
+def permuted_shape(call: cst.Call, keras_name: KerasName, shape_of) -> tuple | None:
+    """``ops.transpose(h, (0, 2, 1))``, ``tf.transpose(h, perm=[0, 2, 1])``, ``K.permute_dimensions(h, (0, 2, 1))``:
+    the input's sizes in the literal order given, the batch axis first; None for anything else."""
+    name = keras_name(call.func)
+    if name not in _PERMUTATIONS or any(arg.star for arg in call.args):
+        return None
+    tensor_key, order_key = _PERMUTATIONS[name]
+    given = {}
+    for index, arg in enumerate(call.args):
+        key = arg.keyword.value if arg.keyword is not None else (tensor_key, order_key)[index] if index < 2 else None
+        if key is None:
+            return None
+        given[key] = arg.value
+    if tensor_key not in given or order_key not in given:
+        return None
+    shape = shape_of(given[tensor_key])
+    order = _literal(given[order_key])
+    if shape is None or not isinstance(order, (tuple, list)) or sorted(order) != list(range(len(shape))):
+        return None
+    if order[0] != 0:
+        return None  # the batch axis moved: no shape per sample
+    return tuple(shape[axis] for axis in order)
+
+
+def _module_numbers(env: Env) -> dict[str, object]:
+    """The script's names bound to numbers where the function is defined (its module's)."""
+    found: dict[str, object] = {}
+    scope: Env | None = env
+    while scope is not None:
+        for name, binding in scope.names.items():
+            value = getattr(binding, "value", None)
+            if name not in found and isinstance(value, (int, float)) and not isinstance(value, bool):
+                found[name] = value
+        scope = scope.parent
+    return found
+
+
+def _size_of(dim: Dim) -> object:
+    from .custom_layers import _size_of as size_of
+
+    return size_of(dim)
 
 
 def _broadcast(shapes: list[Shape]) -> Shape:

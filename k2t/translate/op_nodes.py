@@ -11,6 +11,7 @@ located K2T103.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 
 import libcst as cst
@@ -19,7 +20,7 @@ from ..diagnostics import Unsupported
 from ..ir import Graph, TensorNode
 from .custom_layers import _code, _size_of, _TensorShapes, dim_of
 from .dims import Dim
-from .lambda_layer import _size_free
+from .lambda_layer import _size_free, permuted_shape
 from .model import keras_layout_expression
 from .op_code import apply_rewrite, rewrite_ops
 
@@ -41,6 +42,11 @@ def convert_expression(
         )
         shapes[key] = (None, *(_size_of(dim) for dim in shape))
     codes.update(expression.constants)
+    for key in expression.scalars:
+        shapes[key] = ()  # a number the expression reads: it broadcasts
+    for key, code in expression.constants.items():
+        if _is_number(code):
+            shapes[key] = ()
     device = f"{codes[expression.tensors[0]]}.device"  # where forward's tensors are, as TF places an op's result
     rewrite = rewrite_ops(expression.node, expression.keras_name, device=device, nodes=codes)
     if rewrite.problems:
@@ -75,6 +81,10 @@ class _Shapes(_TensorShapes):
     def shape(self, node: cst.BaseExpression, names: dict) -> tuple | None:
         if id(node) in self.inputs:
             return self.inputs[id(node)]
+        if isinstance(node, cst.Call):
+            permuted = permuted_shape(node, self.keras_name, lambda tensor: self.shape(tensor, names))
+            if permuted is not None:
+                return permuted
         return super().shape(node, names)
 
 
@@ -189,6 +199,14 @@ def _refuse_negative_steps(node: TensorNode) -> None:
     node.expression.node.visit(Steps())
     if found:
         raise Unsupported("K2T103", "a slice with a negative step is not translated (torch has none)", node.pos)
+
+
+def _is_number(code: str) -> bool:
+    try:
+        value = ast.literal_eval(code)
+    except (ValueError, SyntaxError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 _MARK = "__k2t_input_{}__"  # an input's place in the line, before it becomes a template's {0}
