@@ -401,6 +401,23 @@ class FunctionalMixin:
         return name is not None and name.startswith("keras.layers.") and name.rsplit(".", 1)[-1] in MERGE_FUNCTIONS
 
     def _symbolic(self, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """Whether ``node`` is a Keras tensor or a list of them. Memoized for one outermost question: its checks
+        ask again about the same operands (``a + b`` as a merge, then as an op expression), which on a long sum
+        (``1 + 1 + ... + 1``) would double at every term."""
+        memo = getattr(self, "_symbolic_memo", None)
+        outermost = memo is None
+        if outermost:
+            memo = self._symbolic_memo = {}
+        try:
+            key = (id(node), id(scope))
+            if key not in memo:
+                memo[key] = self._symbolic_uncached(node, scope)
+            return memo[key]
+        finally:
+            if outermost:
+                self._symbolic_memo = None
+
+    def _symbolic_uncached(self, node: cst.BaseExpression, scope: _Scope) -> bool:
         if (
             isinstance(node, cst.BinaryOperation)
             and type(node.operator).__name__ in _TENSOR_OPERATORS
