@@ -52,7 +52,7 @@ _STDLIB = {
     "zipfile",
     "SimpleNamespace",
 }
-_THIRD_PARTY = {"np", "torch", "F", "nn"}
+_THIRD_PARTY = {"np", "torch", "F", "nn", "register_optimizer_step_post_hook"}
 
 
 def templates_dir() -> Path:

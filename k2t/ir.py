@@ -659,6 +659,10 @@ class LayerClass:
     name: str
     pos: Pos
     script: KerasScript = field(repr=False, compare=False)
+    # `class Shifted(Base)`: the script's layer class it subclasses (Base subclasses keras.layers.Layer, or another)
+    parent: LayerClass | None = field(default=None, repr=False, compare=False)
+    # `class ClippedDense(layers.Dense)`: the Keras layer it subclasses ("keras.layers.Dense"); None: Layer itself
+    keras_base: str | None = None
 
 
 @dataclass

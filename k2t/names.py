@@ -116,6 +116,8 @@ GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("torch", "import torch"),
     ("F", "import torch.nn.functional as F"),
     ("nn", "from torch import nn"),
+    # Keras's weight constraints, applied after every optimizer step (templates/constraints/apply_constraints.py.j2)
+    ("register_optimizer_step_post_hook", "from torch.optim.optimizer import register_optimizer_step_post_hook"),
 )
 IMPORTED_BY_OUTPUT: frozenset[str] = frozenset(name for name, _ in GENERATED_IMPORTS)
 # Top-level names the templates define besides the helpers (emit renames them away from the script's names).

@@ -232,14 +232,31 @@ def _wrapper(layer, module, name: str) -> None:
 
 def _custom(layer, module, name: str) -> None:
     """A custom layer's own weights (add_weight), in creation order: Keras lists the trainable ones first
-    (Layer.weights), torch registers them as build() makes them; a weight is copied as it is (same layout)."""
-    keras_weights = list(layer._trainable_variables) + list(layer._non_trainable_variables)
+    (Layer.weights), torch registers them as build() makes them; a weight is copied as it is (same layout). The
+    weights the layer holds in a list (``[self.add_weight(...) for i in range(2)]``, an nn.ParameterList) go one by
+    one (LayerPlan.sublayers, kind "variable")."""
+    listed = {
+        id(item)
+        for key, value in vars(layer).items()
+        if not key.startswith("_") and isinstance(value, (list, tuple))
+        for item in value
+    }
+    keras_weights = [
+        variable
+        for variable in [*layer._trainable_variables, *layer._non_trainable_variables]
+        if id(variable) not in listed
+    ]
     own = [parameter for _, parameter in module.named_parameters(recurse=False)]
     torch_weights = [p for p in own if p.requires_grad] + [p for p in own if not p.requires_grad]
     if len(keras_weights) != len(torch_weights):
         raise WeightTransferError(f"{name}: Keras has {len(keras_weights)} weights, torch {len(torch_weights)}")
     for variable, parameter in zip(keras_weights, torch_weights):
         _copy(parameter, _numpy(variable), f"{name}.{variable.name}")
+
+
+def _variable(variable, parameter, name: str) -> None:
+    """One weight of a custom layer's list of weights: copied as it is."""
+    _copy(parameter, _numpy(variable), name)
 
 
 # LayerPlan.weights -> copier(keras_layer, torch_submodule, display_name). Extend as layers are translated.
@@ -268,6 +285,7 @@ TRANSFERS: dict[str, Callable[[Any, Any, str], None]] = {
     "attention": _attention,
     "einsum_dense": _einsum_dense,
     "custom": _custom,
+    "variable": _variable,
 }
 
 

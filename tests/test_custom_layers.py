@@ -89,6 +89,30 @@ def test_output_shape_from_compute_output_shape():
     assert "compute_output_shape" not in result.output
 
 
+def test_attributes_set_by_a_tuple_assignment_give_the_output_shape():
+    # `self.height, self.width = height, width` in __init__: compute_output_shape reads both.
+    body = textwrap.dedent(
+        """\
+        class Tile(layers.Layer):
+            def __init__(self, height, width, **kwargs):
+                super().__init__(**kwargs)
+                self.height, self.width = height, width
+
+            def call(self, x):
+                return tf.tile(x, [1, 2, 1])
+
+            def compute_output_shape(self, s):
+                return (s[0], self.height, self.width)
+        """
+    )
+    source = body + "model = keras.Sequential([keras.Input(shape=(3, 2)), Tile(6, 2), layers.Flatten(), layers.Dense(1)])\n"
+    result = convert(source)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.height, self.width = height, width" in result.output
+    assert "return torch.tile(x, [1, 2, 1])" in result.output
+    assert "nn.Linear(12, 1)" in result.output
+
+
 def test_size_from_a_script_variable_is_a_constructor_parameter():
     result = convert("UNITS = 5\n" + scale_class() + sequential("Scale(UNITS)", "layers.Dense(1)"))
     assert result.ok, [d.format() for d in result.diagnostics]
@@ -124,9 +148,52 @@ def test_shape_unknown_is_refused_only_when_a_later_layer_needs_it():
 
 
 def test_add_weight_argument_not_translated_is_located():
-    source = scale_class(extra=", constraint=keras.constraints.NonNeg()") + sequential("Scale(4)")
+    source = scale_class(extra=", constraint=lambda w: w / 2") + sequential("Scale(4)")
     result = convert(source)
     assert (line_of(source, "self.add_weight"), "K2T102") in codes(result), [d.format() for d in result.diagnostics]
+    assert any("constraint `lambda w: w / 2` is not translated" in d.message for d in result.diagnostics)
+
+
+def test_weight_constraint_is_held_by_the_parameter_and_applied_after_each_step():
+    """Keras projects a constrained weight after each optimizer step: the parameter holds the constraint, and one
+    step post-hook registered for every torch optimizer applies it. An InputSpec (Keras's check of the input's
+    shape) goes."""
+    extra = ", constraint=keras.constraints.MaxNorm(3, axis=[0])"
+    source = scale_class(extra=extra).replace(
+        "    def build(self, input_shape):\n",
+        "    def build(self, input_shape):\n        self.input_spec = [layers.InputSpec(min_ndim=2)]\n",
+    ) + sequential("Scale(4)")
+    result = convert(source)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.kernel.constraint = MaxNormConstraint(max_value=3, axis=(0,))" in result.output
+    assert "class MaxNormConstraint:" in result.output
+    assert "register_optimizer_step_post_hook(apply_constraints)" in result.output
+    assert "from torch.optim.optimizer import register_optimizer_step_post_hook" in result.output
+    assert "input_spec" not in result.output and "InputSpec" not in result.output
+
+
+def test_constraint_a_use_passes_other_than_the_class_holds_is_located():
+    body = textwrap.dedent(
+        """\
+        class Scale(layers.Layer):
+            def __init__(self, units, kernel_constraint=None, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.kernel_constraint = keras.constraints.get(kernel_constraint)
+
+            def build(self, input_shape):
+                self.kernel = self.add_weight(shape=(input_shape[-1], self.units), constraint=self.kernel_constraint)
+
+            def call(self, inputs):
+                return tf.matmul(inputs, self.kernel)
+        """
+    )
+    plain = convert(body + sequential("Scale(4)"))
+    assert plain.ok, [d.format() for d in plain.diagnostics]
+    assert ".constraint" not in plain.output
+    source = body + sequential("Scale(4, kernel_constraint=keras.constraints.NonNeg())")
+    result = convert(source)
+    assert (line_of(source, "kernel_constraint=keras.constraints.NonNeg()"), "K2T102") in codes(result), [d.format() for d in result.diagnostics]
 
 
 def test_op_outside_the_vocabulary_is_located_in_call():
@@ -260,9 +327,16 @@ def test_activations_get_of_a_parameter_every_use_agrees_on():
     assert "self.activation = F.relu" in result.output
 
 
-def test_activations_get_of_a_parameter_the_uses_disagree_on_is_located():
+def test_activations_get_of_a_parameter_the_uses_disagree_on_maps_their_names():
+    # Each use passes its name; the class looks its torch function up among the names the uses pass.
     result = convert(ACTIVATED + sequential("Act()", "Act('tanh')", "layers.Dense(1)"))
-    assert (line_of(ACTIVATED, "keras.activations.get(activation)"), "K2T100") in codes(result), [d.format() for d in result.diagnostics]
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert 'self.activation = {"relu": F.relu, "tanh": torch.tanh}[activation]' in result.output
+
+
+def test_activations_get_of_a_parameter_a_use_passes_a_variable_is_located():
+    result = convert("NAME = input()\n" + ACTIVATED + sequential("Act()", "Act(NAME)", "layers.Dense(1)"))
+    assert any(d.code == "K2T100" and "keras.activations.get" in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
 
 
 def test_sublayer_made_in_build_is_located():
@@ -418,13 +492,15 @@ def test_sublayer_after_ops_over_the_weights_gets_their_shape():
     assert "nn.Linear(4, 1)" in result.output
 
 
-def test_list_of_sublayers_is_located_at_the_list():
+def test_list_of_sublayers_becomes_a_module_list():
+    """``self.hidden = [layers.Dense(s, ...) for s in sizes]`` iterated in call: an nn.ModuleList of the layers this
+    use makes (each sized from the one before it), and the loop calls each as the converter writes it."""
     body = textwrap.dedent(
         """\
         class Stack(layers.Layer):
             def __init__(self, sizes=(8, 4)):
                 super().__init__()
-                self.hidden = [layers.Dense(s) for s in sizes]
+                self.hidden = [layers.Dense(s, activation="relu") for s in sizes]
 
             def call(self, inputs):
                 for layer in self.hidden:
@@ -433,8 +509,54 @@ def test_list_of_sublayers_is_located_at_the_list():
         """
     ) + sequential("Stack()", "layers.Dense(1)")
     result = convert(body)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.hidden = nn.ModuleList([nn.Linear(6, 8), nn.Linear(8, 4)])" in result.output
+    assert "nn.init.xavier_uniform_(self.hidden[1].weight)" in result.output
+    assert "for layer in self.hidden:\n            inputs = F.relu(layer(inputs))" in result.output
+    assert "nn.Linear(4, 1)" in result.output  # the list's last layer gives the class's output shape
+
+
+def test_list_of_sublayers_over_range_of_an_argument_and_by_index():
+    body = textwrap.dedent(
+        """\
+        class Block(layers.Layer):
+            def __init__(self, units, n_layers=2, **kwargs):
+                super().__init__(**kwargs)
+                self.n_layers = n_layers
+                self.denses = [layers.Dense(units) for _ in range(self.n_layers)]
+                self.out = [layers.Dense(3), layers.Dense(2)]
+
+            def call(self, x):
+                for d in self.denses:
+                    x = d(x)
+                return self.out[1](self.out[0](x))
+        """
+    ) + sequential("Block(5, n_layers=3)", "layers.Dense(1)")
+    result = convert(body)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "self.denses = nn.ModuleList([nn.Linear(6, units), nn.Linear(units, units), nn.Linear(units, units)])" in unwrapped(result.output)
+    assert "self.out = nn.ModuleList([nn.Linear(units, 3), nn.Linear(3, 2)])" in result.output
+    assert "return self.out[1](self.out[0](x))" in result.output
+    assert "nn.Linear(2, 1)" in result.output
+
+
+def test_list_of_sublayers_over_values_k2t_cannot_tell_is_located():
+    body = textwrap.dedent(
+        """\
+        class Stack(layers.Layer):
+            def __init__(self, sizes):
+                super().__init__()
+                self.hidden = [layers.Dense(s) for s in sizes if s > 1]
+
+            def call(self, inputs):
+                for layer in self.hidden:
+                    inputs = layer(inputs)
+                return inputs
+        """
+    ) + sequential("Stack([8, 4])", "layers.Dense(1)")
+    result = convert(body)
     assert (line_of(body, "self.hidden = ["), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
-    assert any("list of layers" in d.message for d in result.diagnostics)
+    assert any("without conditions" in d.message for d in result.diagnostics)
 
 
 def test_a_weight_assigned_a_number_in_call_is_filled():
@@ -474,3 +596,204 @@ def test_a_weight_assigned_a_number_in_call_is_filled():
     namespace: dict = {}
     exec(compile(result.output, "counter_torch.py", "exec"), namespace)  # noqa: S102 - the test runs k2t's output
     assert math.isfinite(float(namespace["loss"]))
+
+
+INHERITANCE = """\
+class ClippedDense(layers.Dense):
+    def call(self, inputs):
+        out = super().call(inputs)
+        return tf.clip_by_value(out, -3.0, 3.0)
+
+
+class Base(layers.Layer):
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+
+class Shifted(Base):
+    def call(self, x):
+        return super().call(x) + 1.0
+
+
+class MCDropout(layers.Dropout):
+    def call(self, inputs):
+        return super().call(inputs, training=True)
+"""
+
+
+def test_subclasses_of_keras_layers_and_of_the_scripts_layer_classes():
+    """A subclass of Keras's Dense subclasses nn.Linear, `super().call(x)` Dense's forward with its activation; a
+    subclass of the script's class subclasses the parent's port; MC dropout drops in every mode."""
+    source = INHERITANCE + sequential('ClippedDense(16, activation="relu")', "Shifted(0.5)", "MCDropout(0.1)", "layers.Dense(1)")
+    result = convert(source)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    output = result.output
+    assert "class ClippedDense(nn.Linear):\n    def forward(self, inputs):\n        out = F.relu(super().forward(inputs))" in output
+    assert "return torch.clamp(out, -3.0, 3.0)" in output
+    assert "class Base(nn.Module):" in output
+    assert "class Shifted(Base):\n    def forward(self, x):\n        return super().forward(x) + 1.0" in output
+    assert "class MCDropout(nn.Dropout):\n    def forward(self, inputs):\n        return F.dropout(inputs, self.p, training=True)" in output
+    assert "self.clipped_dense = ClippedDense(6, 16)" in output
+    assert "self.shifted = Shifted(0.5)" in output and "self.mc_dropout = MCDropout(0.1)" in output
+    assert "nn.Linear(16, 1)" in output  # Shifted keeps the shape: x * a number, plus one
+    assert "import keras" not in output and "layers.Dense" not in output
+
+
+def test_subclass_of_a_keras_layer_used_with_other_activations_is_located():
+    source = INHERITANCE + sequential('ClippedDense(8, activation="relu")', 'ClippedDense(4, activation="tanh")')
+    result = convert(source)
+    assert (line_of(source, 'ClippedDense(4, activation="tanh")'), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_subclass_of_a_keras_layer_reading_its_keras_attributes_is_located():
+    body = textwrap.dedent(
+        """\
+        class MyDense(layers.Dense):
+            def call(self, inputs):
+                return tf.matmul(inputs, self.kernel)
+        """
+    )
+    source = body + sequential("MyDense(4)")
+    result = convert(source)
+    assert (line_of(source, "self.kernel"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+    assert any("`self.kernel` is Dense's in Keras" in d.message for d in result.diagnostics)
+
+
+def test_subclass_overriding_more_than_call_of_a_keras_layer_is_located():
+    body = textwrap.dedent(
+        """\
+        class MyDense(layers.Dense):
+            def build(self, input_shape):
+                super().build(input_shape)
+
+            def call(self, inputs):
+                return super().call(inputs) * 2.0
+        """
+    )
+    source = body + sequential("MyDense(4)")
+    result = convert(source)
+    assert (line_of(source, "def build"), "K2T103") in codes(result), [d.format() for d in result.diagnostics]
+
+
+def test_subclass_and_parent_both_defining_init_is_located():
+    body = INHERITANCE.replace(
+        "class Shifted(Base):\n",
+        "class Shifted(Base):\n    def __init__(self, shift, **kwargs):\n        super().__init__(**kwargs)\n        self.shift = shift\n\n",
+    )
+    source = body + sequential("Shifted(1.0)")
+    result = convert(source)
+    assert any(d.code == "K2T103" and "both define __init__()" in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+def test_list_of_weights_made_with_add_weight_becomes_a_parameter_list():
+    body = textwrap.dedent(
+        """\
+        class L(layers.Layer):
+            def __init__(self, units=8, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+
+            def build(self, input_shape):
+                self.cs = [self.add_weight(shape=(self.units,), initializer="ones", name=f"c{i}") for i in range(2)]
+
+            def call(self, inputs):
+                for c in self.cs:
+                    inputs = inputs * c
+                return inputs
+
+            def compute_output_shape(self, input_shape):
+                return input_shape[:-1] + (self.units,)
+        """
+    )
+    result = convert(body + sequential("L(6)", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert unwrapped("self.cs = nn.ParameterList([nn.Parameter(torch.empty((self.units,))) for i in range(2)])") in unwrapped(result.output)
+    assert "for weight in self.cs:\n            nn.init.ones_(weight)" in result.output
+    bad = convert(body.replace("shape=(self.units,)", "shape=(self.units + i,)") + sequential("L(6)", "layers.Dense(1)"))
+    assert any(d.code == "K2T103" and "differ by `i`" in d.message for d in bad.diagnostics), [d.format() for d in bad.diagnostics]
+
+
+def test_keras3_layer_with_a_sublayer_after_its_weights_used_twice_with_other_sizes():
+    """keras.io-style ScaledDense: a LayerNormalization sized by the weight's `self.units` is written in the class's
+    terms (nn.LayerNorm(units)), so two uses with other units share the class; l2(self.l2) follows the attribute
+    to each use's value; Constant(2.0); the decorator goes."""
+    body = textwrap.dedent(
+        """\
+        @keras.saving.register_keras_serializable()
+        class ScaledDense(layers.Layer):
+            def __init__(self, units=16, activation="relu", l2=1e-4, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.activation = keras.activations.get(activation)
+                self.l2 = l2
+                self.norm = layers.LayerNormalization()
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), regularizer=keras.regularizers.l2(self.l2))
+                self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.l2), trainable=False)
+
+            def call(self, inputs):
+                y = self.norm(tf.matmul(inputs, self.w))
+                return self.activation(y) * self.scale
+
+            def compute_output_shape(self, input_shape):
+                return input_shape[:-1] + (self.units,)
+        """
+    )
+    result = convert(body + sequential("ScaledDense(8)", 'ScaledDense(4, activation="tanh", l2=0.5)', "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    output = result.output
+    assert "self.norm = nn.LayerNorm(units, eps=0.001)" in output
+    assert 'self.activation = {"relu": F.relu, "tanh": torch.tanh}[activation]' in output
+    assert "nn.init.constant_(self.scale, self.l2)" in output
+    assert "0.0001 * self.scaled_dense.w.square().sum()" in unwrapped(output)
+    assert "0.5 * self.scaled_dense_1.w.square().sum()" in unwrapped(output)
+    assert "register_keras_serializable" not in output and "import keras" not in output
+
+
+def test_property_tf_function_and_build_locals_in_a_keras2_layer():
+    body = textwrap.dedent(
+        """\
+        class Gate(layers.Layer):
+            def __init__(self, units, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.units = units
+
+            @property
+            def out_dim(self):
+                return self.units
+
+            def build(self, input_shape):
+                dim = input_shape[-1]
+                self.kernel = self.add_weight(name="kernel", shape=[dim, self.out_dim], initializer="he_normal")
+                self.built = True
+
+            @tf.function
+            def call(self, inputs, **kwargs):
+                z = tf.matmul(inputs, self.kernel)
+                return tf.sigmoid(z) * z
+
+            def compute_output_shape(self, input_shape):
+                return (*input_shape[:-1], self.out_dim)
+        """
+    )
+    result = convert(body + sequential("Gate(5)", "layers.Dense(1)"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "tf.function" not in result.output and "@" not in result.output.split("class Gate")[1].split("def forward")[0].replace("@property", "")
+    assert "std = math.sqrt(2 / dim)" in result.output
+    assert "nn.Linear(5, 1)" in result.output
+
+
+def test_a_layer_class_no_code_reads_is_noted_at_its_definition():
+    source = INHERITANCE + sequential("layers.Dense(2)")
+    result = convert(source)
+    unused = [d for d in result.diagnostics if "no model of the script builds it" in d.message]
+    assert {(d.line, d.message.split(":")[0]) for d in unused} == {
+        (line_of(source, "class ClippedDense"), "custom layer ClippedDense"),
+        (line_of(source, "class Shifted"), "custom layer Shifted"),
+        (line_of(source, "class MCDropout"), "custom layer MCDropout"),
+    }, [d.format() for d in result.diagnostics]

@@ -383,3 +383,255 @@ def test_kaggle_attention_layer_with_initializer_getters_a_regularizer_and_the_m
     assert "self.attention(h, mask=h_mask)" in output and "initializers" not in output
     assert "self.attention.W.square().sum()" in output  # W_regularizer=l2(1e-3), applied by the model
     assert_parity(source, tmp_path)
+
+
+def test_lists_of_sublayers_iterated_in_call_and_a_weight_sized_by_a_name_build_binds(tmp_path):
+    # A list of Dense layers made by a comprehension in __init__ (over range() of an argument, and over a tuple
+    # parameter's default), called one after the other in a `for` loop: an nn.ModuleList, each item's weights
+    # copied from Keras's list. The noise drawn under `if training:` is 0 here: TensorFlow's random stream is not
+    # torch's, and parity --exact turns off dropout only.
+    source = case(
+        """\
+        class GaussianBlock(layers.Layer):
+            def __init__(self, units, n_layers=2, noise=0.1, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.noise = noise
+                self.denses = [layers.Dense(units, activation="relu") for _ in range(n_layers)]
+                self.dropout = layers.Dropout(0.2)
+
+            def call(self, inputs, training=None):
+                x = inputs
+                if training:
+                    x = x + tf.random.normal(tf.shape(x), stddev=self.noise)
+                for d in self.denses:
+                    x = d(x)
+                x = self.dropout(x, training=training)
+                return x
+
+            def get_config(self):
+                cfg = super().get_config()
+                cfg.update(units=self.units, noise=self.noise)
+                return cfg
+
+
+        class Tapered(layers.Layer):
+            def __init__(self, sizes=(12, 6)):
+                super().__init__()
+                self.hidden = [layers.Dense(s, activation="tanh") for s in sizes]
+
+            def call(self, x):
+                for layer in self.hidden:
+                    x = layer(x)
+                return x
+
+
+        class GatedResidual(layers.Layer):
+            def build(self, input_shape):
+                dim = input_shape[-1]
+                self.gate_w = self.add_weight(name="gate_w", shape=(dim, dim), initializer="random_normal", trainable=True)
+                self.gate_b = self.add_weight(name="gate_b", shape=(dim,), initializer="zeros", trainable=True)
+                super().build(input_shape)
+
+            def call(self, inputs):
+                g = tf.nn.sigmoid(tf.matmul(inputs, self.gate_w) + self.gate_b)
+                return g * inputs + (1.0 - g) * tf.reduce_mean(inputs, axis=-1, keepdims=True)
+
+
+        inputs = keras.Input(shape=(8,))
+        h = GaussianBlock(16, n_layers=3, noise=0.0)(inputs)
+        h = Tapered()(h)
+        h = GatedResidual()(h)
+        outputs = layers.Dense(1, activation="sigmoid")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_weight_constraints_applied_after_each_optimizer_step(tmp_path):
+    # The Keras 2 guide's layer: attributes set before super().__init__, an InputSpec (a check of the input's
+    # shape, which the model's shapes satisfy: dropped), K.dot, compute_output_shape through tf.TensorShape, and
+    # constraints on add_weight that bind from the first step on (a kernel of ones has column norms sqrt(8) > 2):
+    # Keras's optimizer projects each weight after applying its gradient, torch's step post-hook does the same.
+    source = case(
+        """\
+        from keras import constraints
+        from keras.layers import InputSpec
+
+
+        class MyLayer(layers.Layer):
+            def __init__(self, output_dim, **kwargs):
+                self.output_dim = output_dim
+                super(MyLayer, self).__init__(**kwargs)
+
+            def build(self, input_shape):
+                self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
+                self.kernel = self.add_weight(name="kernel", shape=(input_shape[1], self.output_dim),
+                                              initializer="ones", trainable=True,
+                                              constraint=constraints.MaxNorm(2.0))
+                self.bias = self.add_weight(name="bias", shape=(self.output_dim,), initializer="random_normal",
+                                            constraint="non_neg")
+                self.mix = self.add_weight(name="mix", shape=(self.output_dim, self.output_dim),
+                                           initializer="random_normal", constraint=constraints.UnitNorm(axis=1))
+                self.gain = self.add_weight(name="gain", shape=(self.output_dim,), initializer="ones",
+                                            constraint=constraints.MinMaxNorm(0.5, 1.5, rate=0.5, axis=0))
+                super(MyLayer, self).build(input_shape)
+
+            def call(self, x):
+                return K.dot(K.dot(x, self.kernel) + self.bias, self.mix) * self.gain
+
+            def compute_output_shape(self, input_shape):
+                shape = tf.TensorShape(input_shape).as_list()
+                shape[-1] = self.output_dim
+                return tf.TensorShape(shape)
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            MyLayer(6),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    from torch.optim import optimizer
+
+    hooks = dict(optimizer._global_optimizer_post_hooks)
+    assert_parity(source, tmp_path)
+    # The converted script's hook ends with its run: it would apply to every later optimizer of this process.
+    assert dict(optimizer._global_optimizer_post_hooks) == hooks
+
+
+def test_subclasses_of_keras_layers_and_of_a_layer_class_of_the_script(tmp_path):
+    # ClippedDense(layers.Dense): nn.Linear's subclass, `super().call(x)` Dense's forward with its activation (tanh,
+    # then the clip, which binds: tanh reaches past 0.5); Shifted(Scaled): the parent's __init__ and build (its
+    # weight) inherited, `super().call(x)` the parent's forward; MCDropout(layers.Dropout) with training=True
+    # (dropout off on both sides here, as parity --exact turns it off).
+    source = case(
+        """\
+        class ClippedDense(layers.Dense):
+            def call(self, inputs):
+                out = super().call(inputs)
+                return tf.clip_by_value(out, -0.5, 0.5)
+
+
+        class Scaled(layers.Layer):
+            def __init__(self, factor=1.0, **kwargs):
+                super().__init__(**kwargs)
+                self.factor = factor
+
+            def build(self, input_shape):
+                self.gain = self.add_weight(name="gain", shape=(input_shape[-1],), initializer="random_uniform")
+
+            def call(self, x):
+                return x * self.gain * self.factor
+
+
+        class Shifted(Scaled):
+            def call(self, x):
+                return super().call(x) + 0.1
+
+
+        class MCDropout(layers.Dropout):
+            def call(self, inputs):
+                return super().call(inputs, training=True)
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            ClippedDense(12, activation="tanh"),
+            Shifted(0.5),
+            MCDropout(0.2),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_a_list_of_weights_made_with_add_weight(tmp_path):
+    # `self.cs = [self.add_weight(...) for i in range(n)]`: an nn.ParameterList, each weight initialised as Keras
+    # does and copied from Keras's list one by one; their L2 terms join the loss.
+    source = case(
+        """\
+        class L(layers.Layer):
+            def __init__(self, units=8, n=3, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.n = n
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", trainable=True)
+                self.cs = [
+                    self.add_weight(shape=(self.units,), initializer="random_normal", name=f"c{i}",
+                                    regularizer=keras.regularizers.l2(0.01))
+                    for i in range(self.n)
+                ]
+                self.b = self.add_weight(shape=(self.units,), initializer="random_uniform")
+
+            def call(self, inputs):
+                y = tf.matmul(inputs, self.w) + self.b
+                for c in self.cs:
+                    y = y * tf.nn.sigmoid(c)
+                return y
+
+            def compute_output_shape(self, input_shape):
+                return input_shape[:-1] + (self.units,)
+
+
+        model = keras.Sequential([keras.Input(shape=(8,)), L(6), layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)
+
+
+def test_keras3_layer_used_twice_with_a_sublayer_sized_by_its_weights(tmp_path):
+    # A LayerNormalization made in __init__ and called on `matmul(inputs, self.w)`: nn.LayerNorm(units) in the class's
+    # terms, one class for both uses; l2(self.l2) at each use's value, an activation name per use, a Constant(2.0)
+    # weight not trained. With compute_output_shape Keras builds the model without calling call(), so the sublayer
+    # gets its weights at the first call (the harness makes it before copying them).
+    source = case(
+        """\
+        @keras.saving.register_keras_serializable()
+        class ScaledDense(layers.Layer):
+            def __init__(self, units=16, activation="relu", l2=1e-4, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.activation = keras.activations.get(activation)
+                self.l2 = l2
+                self.norm = layers.LayerNormalization()
+
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform",
+                                         regularizer=keras.regularizers.l2(self.l2), trainable=True, name="kernel")
+                self.b = self.add_weight(shape=(self.units,), initializer="random_normal", trainable=True, name="bias")
+                self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(2.0), trainable=False)
+
+            def call(self, inputs, training=None, mask=None):
+                y = keras.ops.matmul(inputs, self.w) + self.b
+                y = self.norm(y)
+                return self.activation(y) * self.scale
+
+            def compute_output_shape(self, input_shape):
+                return input_shape[:-1] + (self.units,)
+
+
+        model = keras.Sequential([
+            keras.Input(shape=(8,)),
+            ScaledDense(12),
+            ScaledDense(6, activation="tanh", l2=0.01),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

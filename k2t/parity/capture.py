@@ -129,6 +129,28 @@ def keras_patched(hooks: Hooks) -> Iterator[None]:
                 setattr(keras.Model, kind, original)
 
 
+@contextlib.contextmanager
+def torch_step_hooks_kept() -> Iterator[None]:
+    """torch's global optimizer step hooks as they were before the block: a converted script registers one at its
+    top level for Keras's weight constraints (templates/constraints/apply_constraints.py.j2), which in this process
+    would outlive its run and apply to the next script's optimizers too."""
+    try:
+        from torch.optim import optimizer
+    except ImportError:
+        yield
+        return
+    registries = [
+        getattr(optimizer, name, None) for name in ("_global_optimizer_pre_hooks", "_global_optimizer_post_hooks")
+    ]
+    before = [set(registry) if registry is not None else None for registry in registries]
+    try:
+        yield
+    finally:
+        for registry, keys in zip(registries, before):
+            for key in [key for key in registry or () if keys is not None and key not in keys]:
+                del registry[key]
+
+
 def converted_filename(path: Path) -> str:
     """The file name the converted code runs under (it is never written)."""
     path = Path(path).resolve()

@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from ..translate.registry import AUGMENTATION_LAYERS
-from .capture import Captured, capture_first, quiet_tensorflow, quiet_warnings, run_keras, run_torch
+from .capture import (
+    Captured,
+    capture_first,
+    quiet_tensorflow,
+    quiet_warnings,
+    run_keras,
+    run_torch,
+    torch_step_hooks_kept,
+)
 from .instrument import convert
 from .tracebacks import script_traceback
 
@@ -153,7 +161,7 @@ def exact_parity(
             script=str(path), fit_index=fit_index, layer_tol=layer_tol, loss_rtol=loss_rtol, metric_rtol=metric_rtol
         )
         try:
-            with quiet_warnings(), _torch_beside_keras():
+            with quiet_warnings(), _torch_beside_keras(), torch_step_hooks_kept():
                 _exact(report, source, path, epochs, rows, converted)
         except _Stop as stop:
             report.failures.append(str(stop))
@@ -289,6 +297,10 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     unbuilt = module_plan.forward_lines is not None and not all(layer.built for layer in kmodel.layers)
     if (not kmodel.built or unbuilt) and not functional_model:
         kmodel(x[:1])
+    elif not all(getattr(layer, "built", True) for layer in _with_sublayers(_keras_layers(kmodel))):
+        # A custom layer with compute_output_shape: Keras built the model from that, not from call(), so the sublayers
+        # call() makes (a LayerNormalization made in __init__) get their weights at the first real call.
+        kmodel([a[:1] for a in x] if isinstance(x, (list, tuple)) else x[:1], training=False)
 
     # 3. Weights.
     from ..weights import WeightTransferError, transfer_weights
@@ -302,7 +314,10 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         raise _Stop(f"weight transfer failed: {exc}") from None
     report.notes.append(f"weights copied into: {', '.join(copied) if copied else '(no layer has weights)'}")
 
-    # 4. Forward pass, layer by layer.
+    # 4. Forward pass, layer by layer. Dropout off from here on, as for the training: the layers run in inference
+    # mode, but a layer that drops in any mode (Monte Carlo dropout, super().call(x, training=True)) draws numbers
+    # TensorFlow's stream and torch's do not share.
+    _disable_dropout(kmodel, tmodel)
     if functional_model:
         sample = [a[:rows] for a in x] if isinstance(x, list) else [x[:rows]]
         report.rows = len(sample[0])

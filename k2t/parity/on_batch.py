@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capture import Hooks, quiet_tensorflow, quiet_warnings, run_keras, run_torch
+from .capture import Hooks, quiet_tensorflow, quiet_warnings, run_keras, run_torch, torch_step_hooks_kept
 from .exact import ABS_FLOOR, LAYER_TOL, LOSS_RTOL, METRIC_RTOL, _has_graph
 from .instrument import convert
 
@@ -90,7 +90,7 @@ def on_batch_parity(source: str, path: Path) -> OnBatchReport:
         )
 
     torch_side = _Recorder(copy_weights)
-    with quiet_warnings():
+    with quiet_warnings(), torch_step_hooks_kept():
         run_torch(conversion, path, torch_side)
     report.keras_results, report.torch_results = keras_side.results, torch_side.results
     _compare(report)

@@ -3,7 +3,10 @@
 A top-level class whose one base is Keras's ``Layer`` is recorded (KerasScript.layer_classes); from
 there on its name resolves like a Keras layer (``Attention()(h)``, ``Sequential([MyDense(16)])``) to
 ``keras.layers.Layer``, and the call carries the class (KerasCall.layer_class) for its converter
-(k2t.translate.custom_layers). A class defined inside a function, or with other bases, is not recorded.
+(k2t.translate.custom_layers). So is a class whose one base is such a class of the script, defined
+before it (``class Shifted(Base)``: LayerClass.parent), or one of Keras's own layers (``class
+ClippedDense(layers.Dense)``: LayerClass.keras_base). A class defined inside a function, or with
+other bases, is not recorded.
 """
 
 from __future__ import annotations
@@ -16,15 +19,27 @@ from ..ir import KerasScript, LayerClass, Pos
 
 LAYER_BASE = "keras.layers.Layer"
 _LAYER_BASES = frozenset({LAYER_BASE, "keras.Layer", "keras.engine.base_layer.Layer", "keras.engine.Layer"})
+# Keras's classes under keras.layers that are no layer of their own to subclass as one (a cell, a wrapper, a spec).
+_NOT_LAYERS = frozenset({"InputSpec", "InputLayer", "Wrapper", "AbstractRNNCell", "RNN", "StackedRNNCells"})
 
 
 def layer_class(
     node: cst.ClassDef, script: KerasScript, keras_name: Callable[[cst.CSTNode], str | None], pos: Pos
 ) -> LayerClass | None:
-    """The class as a custom layer when its only base is Keras's Layer (any import spelling), else None."""
+    """The class as a custom layer when its only base is Keras's Layer (any import spelling), one of Keras's layers
+    or a layer class of the script, else None."""
     if len(node.bases) != 1 or node.keywords:
         return None
     base = node.bases[0]
-    if base.keyword is not None or base.star or keras_name(base.value) not in _LAYER_BASES:
+    if base.keyword is not None or base.star:
         return None
-    return LayerClass(node, base, node.name.value, pos, script)
+    if isinstance(base.value, cst.Name) and base.value.value in script.layer_classes:
+        parent = script.layer_classes[base.value.value]
+        return LayerClass(node, base, node.name.value, pos, script, parent=parent)
+    name = keras_name(base.value)
+    if name in _LAYER_BASES:
+        return LayerClass(node, base, node.name.value, pos, script)
+    short = name.rsplit(".", 1)[-1] if name is not None else ""
+    if name is not None and name.startswith("keras.layers.") and short[:1].isupper() and short not in _NOT_LAYERS:
+        return LayerClass(node, base, node.name.value, pos, script, keras_base=name)
+    return None

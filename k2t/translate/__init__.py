@@ -22,7 +22,7 @@ from .applications.decode_predictions import GENERATED_NAMES as DECODE_NAMES
 from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
 from .applications.preprocessing import PREPROCESS_FUNCTIONS, translate_preprocess_input
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
-from .custom_layers import rewrite_layer_classes
+from .custom_layers import rewrite_layer_classes, with_parents
 from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
 from .dims import Dim
@@ -457,7 +457,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         layer_class for spec, _ in built for layer in _layers_of(spec) for layer_class in _layer_classes(layer)
     ]
     rewrite_layer_classes(script, used_classes, plan.calls, plan.statements, plan.expressions, plan.todos)
-    for node in [*(layer_class.node for layer_class in dict.fromkeys(used_classes)), *plan.functions.used.values()]:
+    for node in [*(layer_class.node for layer_class in with_parents(used_classes)), *plan.functions.used.values()]:
         plan.rebinds |= rebinds(node)
     _name_training_functions(plan)
     translate_callbacks(script, plan)

@@ -25,6 +25,10 @@ def is_custom_cell(cell: Value | None) -> bool:
 def custom_cell_rnn(ctx: LayerContext, cell: KerasCall, options: dict[str, Value]) -> LayerPlan:
     """The RNN's plan: a generated step loop over the ported cell, at ``self.<attr>.cell``."""
     rnn, name = ctx.layer, cell.layer_class.name
+    if cell.layer_class.keras_base is not None or cell.layer_class.parent is not None:
+        what = cell.layer_class.keras_base or cell.layer_class.parent.name
+        message = f"RNN cell {name}: a subclass of {what.rsplit('.', 1)[-1]} as a cell is not translated"
+        raise Unsupported("K2T102", message, cell.pos)
     _check_held_cell(cell)
     flags = {key: _flag(rnn, key, options) for key in (*_FLAGS, "stateful", "zero_output_for_mask")}
     if flags["stateful"]:

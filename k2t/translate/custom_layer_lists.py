@@ -22,14 +22,18 @@ from .custom_layers import (
     _bind_arguments,
     _body,
     _check_class,
+    _check_inheritance,
     _count,
+    _pos,
     _refuse_if_needed,
     _regularizer_terms,
     _returned_shape,
     _size_of,
     _Sizes,
     _TensorShapes,
+    _weight_lists,
     class_parts,
+    constraint_helpers,
     dim_of,
 )
 from .model import LayerContext
@@ -41,8 +45,20 @@ from .registry import TensorCallPlan, TensorInput
 
 def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: list[TensorInput]) -> TensorCallPlan:
     layer_class = ctx.layer.layer_class
+    if layer_class.keras_base is not None:
+        short = layer_class.keras_base.rsplit(".", 1)[-1]
+        message = (
+            f"custom layer {layer_class.name}, a subclass of {short}, called on a list of tensors is not translated"
+        )
+        raise Unsupported("K2T103", message, ctx.layer.pos)
+    if layer_class.parent is not None:
+        _check_inheritance(layer_class)
     parts = class_parts(layer_class)
     _check_class(parts)
+    if parts.sublayers:
+        attr, made = parts.sublayers[0]
+        message = f"custom layer {layer_class.name} called on a list of tensors: its sublayer `self.{attr}` is not translated there (k2t follows sublayers of a layer called on one tensor)"
+        raise Unsupported("K2T103", message, _pos(layer_class.script, made))
     arguments = _bind_arguments(parts, ctx.layer)
     constructor = f"{layer_class.name}({', '.join(_argument_code(ctx, key, value) for key, value in arguments)})"
     sizes = _Sizes(ctx, parts, arguments)
@@ -53,7 +69,10 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
             "(" + ", ".join(["None", *("None" if d is None else d.code for d in t.shape)]) + ")" for t in inputs
         )
         build = [f"{ctx.self_attr}.build([{dims}])  # Keras's input shapes: batch, then channels-last sizes"]
-    weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shapes) for weight in parts.weights}
+    weight_shapes = {
+        weight.attr: sizes.weight_shape(weight, input_shapes) for weight in parts.weights if weight.listed is None
+    }
+    weight_lists = _weight_lists(parts, sizes, input_shapes)
     script_names = set(layer_class.script.module_names)
 
     def script_size(name: str) -> str | None:
@@ -76,6 +95,7 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
     training = ", training=self.training" if parts.call_reads_training() else ""
     lines = [f"{{out}} = {ctx.self_attr}([{listed}]{training})"]
     adds = adds_losses(parts.methods)
+    ctx.helpers.extend(constraint_helpers(parts, sizes))
     plan = LayerPlan(
         keras_class=layer_class.name,
         attr=ctx.attr,
@@ -83,9 +103,12 @@ def convert_custom_layer_on_list(ctx: LayerContext, node: TensorNode, inputs: li
         setup=build,
         forward=[],
         weights="custom",
-        regularizers=[term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr)],
+        regularizers=[
+            term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr, sizes)
+        ],
         added_losses=[added_total(ctx.self_attr)] if adds else [],
-        params=_count(weight_shapes.values()),
+        params=_count([*weight_shapes.values(), *weight_lists.shapes]),
+        sublayers=weight_lists.transfers,
     )
     return TensorCallPlan(plan, [clear_line(ctx.self_attr), *lines] if adds else lines, shapes)
 

@@ -4,12 +4,16 @@ The class stays where the script defines it, rewritten as a PyTorch author would
 
 - its base becomes ``nn.Module``; ``super().__init__(**kwargs)`` becomes ``super().__init__()`` (name=,
   dtype= and Keras's other layer keywords are dropped where the model builds it);
-- ``self.w = self.add_weight(name=, shape=, initializer=, trainable=, regularizer=)`` in ``build`` (or
+- ``self.w = self.add_weight(name=, shape=, initializer=, trainable=, regularizer=, constraint=)`` in ``build`` (or
   ``__init__``) becomes an ``nn.Parameter`` of that shape, initialised as Keras initialises it (Keras 3's
-  default is glorot_uniform for a float weight); ``super().build(input_shape)`` goes;
+  default is glorot_uniform for a float weight), holding its constraint (k2t.translate.constraints); a list of
+  them made by a comprehension, an ``nn.ParameterList``; ``super().build(input_shape)`` and
+  ``self.input_spec = InputSpec(...)`` go;
 - ``call`` becomes ``forward``, its body (and every other method's) rewritten through the op vocabulary;
 - ``get_config``, ``from_config``, ``compute_output_shape`` and ``@register_keras_serializable``
-  serve Keras's saving and shape inference only: they go.
+  serve Keras's saving and shape inference only: they go, as does ``@tf.function`` on a method;
+- a subclass of the script's layer class stays one, its ``super().call(x)`` the parent's ``forward``; a subclass
+  of one of Keras's layers is k2t.translate.layer_subclasses'.
 
 The model's module builds the layer and calls its ``build`` with Keras's input shape (batch None,
 channels last), which k2t knows where the layer is used, so that its weights exist before the
@@ -25,6 +29,7 @@ them), else a K2T103 when a later layer needs it.
 from __future__ import annotations
 
 import ast
+import json
 import math
 import re
 import weakref
@@ -39,9 +44,11 @@ from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from ..ops import OpError, translate_op
 from ..parse.syntax import is_docstring
 from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
+from .constraints import plan_constraint
 from .dims import Dim, Size
 from .initializers import initializer_lines
 from .lambda_layer import _REDUCTIONS, _SHAPE_KEEPING, _later_layer_needing_shape
+from .layer_subclasses import convert_keras_subclass, is_super_method, super_call_rewrite, translated_subclass
 from .model import LayerContext, stable
 from .op_code import CallRewrite, KerasName, OpRewrite, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
@@ -76,6 +83,9 @@ class Weight:
     statement: cst.SimpleStatementLine
     call: cst.Call
     arguments: dict[str, cst.BaseExpression]
+    method: str = "build"  # the method that makes it: build, or __init__
+    # `self.cs = [self.add_weight(...) for i in range(2)]`: the comprehension making a list of such weights
+    listed: cst.ListComp | None = None
 
 
 @dataclass
@@ -88,9 +98,13 @@ class LayerClassParts:
     init_kwargs: bool  # __init__ takes **kwargs (Keras's layer keywords go there)
     attributes: dict[str, cst.BaseExpression]  # `self.units = units` in __init__
     weights: list[Weight] = field(default_factory=list)  # in creation order (__init__, then build)
-    sublayers: list[tuple[str, cst.Call]] = field(default_factory=list)  # `self.dense = layers.Dense(8)` in __init__
+    # `self.dense = layers.Dense(8)` in __init__; a list of them (`[layers.Dense(s) for s in sizes]`): the list
+    sublayers: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)
     # `self.features_dim = input_shape[-1]` in build: what the attribute holds once Keras has built the layer
     built_attributes: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # `self.input_spec = InputSpec(min_ndim=2)`: Keras's check of the input's rank and sizes at each call, which the
+    # model's shapes (k2t follows them statically) already satisfy; the statements go
+    input_specs: list[cst.CSTNode] = field(default_factory=list)
 
     @property
     def call(self) -> cst.FunctionDef | None:
@@ -118,9 +132,12 @@ class LayerClassParts:
 
 
 def class_parts(layer_class: LayerClass) -> LayerClassParts:
-    """The parts of the class (read at each use: a few statements, and nothing outlives the conversion)."""
+    """The parts of the class (read at each use: a few statements, and nothing outlives the conversion); a subclass of
+    another layer class of the script has the methods it does not define from that class."""
     keras_name = import_names(layer_class.script.metadata)
-    methods = {s.name.value: s for s in _body(layer_class.node) if isinstance(s, cst.FunctionDef)}
+    methods = own_methods(layer_class)
+    if layer_class.parent is not None:
+        methods = {**class_parts(layer_class.parent).methods, **methods}
     init = methods.get("__init__")
     params = list(init.params.params[1:]) if init is not None else []
     kwargs = init is None or init.params.star_kwarg is not None
@@ -130,17 +147,36 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
         for statement in _statements(_body(definition)) if definition is not None else ():
             assigned = _self_assignment(statement)
             if assigned is None:
+                for attr, value in _self_tuple_assignment(statement):  # `self.height, self.width = height, width`
+                    if method == "__init__":
+                        parts.attributes[attr] = value
+                    elif statement in _body(definition):
+                        parts.built_attributes[attr] = value
                 continue
             attr, value = assigned
-            if isinstance(value, cst.Call) and _is_self_call(value, "add_weight"):
-                parts.weights.append(Weight(attr, statement, value, _add_weight_arguments(value)))
-            elif isinstance(value, cst.Call) and _creates_layer(value, keras_name):
+            if attr == "input_spec" and _is_input_spec(value, keras_name):
+                parts.input_specs.append(statement)
+            elif isinstance(value, cst.Call) and _is_self_call(value, "add_weight"):
+                parts.weights.append(Weight(attr, statement, value, _add_weight_arguments(value), method))
+            elif (
+                isinstance(value, cst.ListComp)
+                and isinstance(value.elt, cst.Call)
+                and _is_self_call(value.elt, "add_weight")
+            ):
+                arguments = _add_weight_arguments(value.elt)
+                parts.weights.append(Weight(attr, statement, value.elt, arguments, method, value))
+            elif isinstance(value, cst.Call) and _creates_layer(value, keras_name) or _lists_layers(value, keras_name):
                 parts.sublayers.append((attr, value))
             elif method == "__init__":
                 parts.attributes[attr] = value
             elif statement in _body(definition):  # build's own lines (not under an `if`)
                 parts.built_attributes[attr] = value
     return parts
+
+
+def own_methods(layer_class: LayerClass) -> dict[str, cst.FunctionDef]:
+    """The methods the class's own body defines."""
+    return {s.name.value: s for s in _body(layer_class.node) if isinstance(s, cst.FunctionDef)}
 
 
 def _body(node: cst.ClassDef | cst.FunctionDef) -> list[cst.CSTNode]:
@@ -237,6 +273,30 @@ def _self_assignment(statement: cst.CSTNode) -> tuple[str, cst.BaseExpression] |
     return None
 
 
+def _self_tuple_assignment(statement: cst.CSTNode) -> list[tuple[str, cst.BaseExpression]]:
+    """``self.height, self.width = height, width``: each attribute with its value (none where the sides differ in
+    length or a target is not ``self.<attr>``)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return []
+    small = statement.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return []
+    target, value = small.targets[0].target, small.value
+    if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, (cst.Tuple, cst.List)):
+        return []
+    if len(target.elements) != len(value.elements) or any(
+        not isinstance(e, cst.Element) for e in (*target.elements, *value.elements)
+    ):
+        return []
+    pairs = []
+    for element, assigned in zip(target.elements, value.elements):
+        attr = element.value
+        if not (isinstance(attr, cst.Attribute) and isinstance(attr.value, cst.Name) and attr.value.value == "self"):
+            return []
+        pairs.append((attr.attr.value, assigned.value))
+    return pairs
+
+
 def _is_self_call(call: cst.Call, method: str) -> bool:
     func = call.func
     return (
@@ -249,7 +309,29 @@ def _is_self_call(call: cst.Call, method: str) -> bool:
 
 def _creates_layer(call: cst.Call, keras_name: KerasName) -> bool:
     name = keras_name(call.func)
-    return name is not None and (name.startswith("keras.layers.") or name in ("keras.Sequential", "keras.Model"))
+    return (
+        name is not None
+        and name != _INPUT_SPEC
+        and (name.startswith("keras.layers.") or name in ("keras.Sequential", "keras.Model"))
+    )
+
+
+_INPUT_SPEC = "keras.layers.InputSpec"
+
+
+def _is_input_spec(value: cst.BaseExpression, keras_name: KerasName) -> bool:
+    """``InputSpec(ndim=3)``, or Keras 2's list of them (``[InputSpec(ndim=3)]``)."""
+    items = [e.value for e in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+    return bool(items) and all(isinstance(item, cst.Call) and keras_name(item.func) == _INPUT_SPEC for item in items)
+
+
+def _lists_layers(value: cst.BaseExpression, keras_name: KerasName) -> bool:
+    """``[layers.Dense(s) for s in sizes]`` or ``[layers.Dense(8), layers.Dense(4)]``: a list of sublayers."""
+    if isinstance(value, cst.ListComp):
+        return isinstance(value.elt, cst.Call) and _creates_layer(value.elt, keras_name)
+    if isinstance(value, (cst.List, cst.Tuple)) and value.elements:
+        return all(isinstance(e.value, cst.Call) and _creates_layer(e.value, keras_name) for e in value.elements)
+    return False
 
 
 def _add_weight_arguments(call: cst.Call) -> dict[str, cst.BaseExpression]:
@@ -274,6 +356,10 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
     layer_class = ctx.layer.layer_class
     if layer_class is None:
         raise Unsupported("K2T101", "keras.layers.Layer itself has no computation to translate", ctx.layer.pos)
+    if layer_class.keras_base is not None:
+        return convert_keras_subclass(ctx)
+    if layer_class.parent is not None:
+        _check_inheritance(layer_class)
     parts = class_parts(layer_class)
     _check_class(parts)
     ctx.keras_layout()  # the class's axis numbers are Keras's (channels last)
@@ -298,7 +384,10 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         if "build" in parts.methods
         else []
     )
-    weight_shapes = {weight.attr: sizes.shape(weight.arguments.get("shape"), input_shape) for weight in parts.weights}
+    weight_shapes = {
+        weight.attr: sizes.weight_shape(weight, input_shape) for weight in parts.weights if weight.listed is None
+    }
+    listed = _weight_lists(parts, sizes, input_shape)
     sublayers = _translate_sublayers(ctx, parts, sizes, input_shape, weight_shapes)
     output = (
         sublayers.output
@@ -315,6 +404,7 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         keywords.append(f"mask={mask}")
     forward = f"x = {ctx.self_attr}({', '.join(['x', *keywords])})"
     adds = adds_losses(parts.methods)
+    ctx.helpers.extend(constraint_helpers(parts, sizes))
     return LayerPlan(
         keras_class=layer_class.name,
         attr=ctx.attr,
@@ -327,10 +417,37 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
             term for weight in parts.weights for term in _regularizer_terms(parts, weight, ctx.self_attr, sizes)
         ]
         + (sublayers.regularizers if sublayers is not None else []),
-        params=_count(weight_shapes.values(), sublayers.params if sublayers is not None else 0),
-        sublayers=sublayers.transfers if sublayers is not None else [],
+        params=_count([*weight_shapes.values(), *listed.shapes], sublayers.params if sublayers is not None else 0),
+        sublayers=(sublayers.transfers if sublayers is not None else []) + listed.transfers,
         inner=sublayers.plans if sublayers is not None else [],
     )
+
+
+@dataclass
+class _WeightLists:
+    """The lists of weights the class makes (``[self.add_weight(...) for i in range(2)]``), for one use: each
+    weight's shape (None: not known), and their transfers (Keras's ``cs[0]`` is torch's ``cs.0``)."""
+
+    shapes: list[tuple | None]
+    transfers: list[tuple[str, str, str]]
+
+
+def _weight_lists(parts: LayerClassParts, sizes: _Sizes, input_shape: tuple) -> _WeightLists:
+    lists = _WeightLists([], [])
+    for weight in parts.weights:
+        if weight.listed is None:
+            continue
+        names = sizes.build_names(input_shape) if weight.method == "build" else {}
+        items = sizes.evaluate(weight.listed.for_in.iter, {"input_shape": input_shape, **names})
+        if not isinstance(items, tuple):
+            lists.shapes.append(None)  # the count: not known, nor the parameters'
+            continue
+        shape = sizes.weight_shape(weight, input_shape)
+        lists.shapes.extend([shape] * len(items))
+        lists.transfers.extend(
+            (f"{weight.attr}.{index}", f"{weight.attr}.{index}", "variable") for index in range(len(items))
+        )
+    return lists
 
 
 def _mask_flow(ctx: LayerContext, parts: LayerClassParts) -> str | None:
@@ -376,7 +493,10 @@ _ARGUMENT_VALUES: weakref.WeakKeyDictionary[LayerClass, dict[str, list[object]]]
 
 
 def _record_arguments(layer_class: LayerClass, sizes: _Sizes) -> None:
-    values = _ARGUMENT_VALUES.setdefault(layer_class, {})
+    owner = layer_class  # the class whose __init__ the arguments go to (a parent's, where the subclass has none)
+    while "__init__" not in own_methods(owner) and owner.parent is not None:
+        owner = owner.parent
+    values = _ARGUMENT_VALUES.setdefault(owner, {})
     for param in (p.name.value for p in sizes.parts.init_params):
         given = sizes.arguments.get(param)
         if given is None and param in sizes.defaults:
@@ -387,8 +507,9 @@ def _record_arguments(layer_class: LayerClass, sizes: _Sizes) -> None:
 
 
 def _activation_calls(layer_class: LayerClass, keras_name: KerasName) -> CallRewrite:
-    """``keras.activations.get(activation)`` with an __init__ parameter every use passes the same literal name
-    (or leaves at its default): that activation's torch function."""
+    """``keras.activations.get(activation)`` with an __init__ parameter every use passes a literal name (or leaves at
+    its default): that activation's torch function where they agree, else the functions of the names they pass by
+    name (``{"relu": F.relu, "tanh": torch.tanh}[activation]``)."""
     values = _ARGUMENT_VALUES.get(layer_class, {})
 
     def rewrite(original: cst.Call, updated: cst.Call) -> str | None:
@@ -396,13 +517,19 @@ def _activation_calls(layer_class: LayerClass, keras_name: KerasName) -> CallRew
             return None
         argument = original.args[0].value
         seen = values.get(argument.value, []) if isinstance(argument, cst.Name) else []
-        distinct = {repr(value) for value in seen}
-        if len(distinct) != 1 or seen[0] is ... or not (seen[0] is None or isinstance(seen[0], str)):
+        names = list(dict.fromkeys(seen))
+        if not names or any(not (name is None or isinstance(name, str)) for name in names):
             return None
         try:
-            return translate_op("keras.activations.get", [repr(seen[0])]).code
+            functions = [translate_op("keras.activations.get", [repr(name)]).code for name in names]
         except OpError:
             return None
+        if len(names) == 1:
+            return functions[0]
+        table = ", ".join(
+            f"{json.dumps(name) if name is not None else None}: {function}" for name, function in zip(names, functions)
+        )
+        return f"{{{table}}}[{argument.value}]"
 
     return rewrite
 
@@ -444,12 +571,24 @@ def _translate_sublayers(
         lambda node: _value(node, script),
         lambda node: _pos(script, node),
     )
-    # `ops.matmul(inputs, self.w) + self.b` before a sublayer: the weights' shapes, in the class's terms.
-    translator.weights = {
-        f"self.{attr}": tuple(str(size) if isinstance(size, int) else translator.class_dim(size) for size in shape)
-        for attr, shape in (weight_shapes or {}).items()
-        if shape is not None and all(isinstance(size, (int, str)) for size in shape)
-    }
+    # `ops.matmul(inputs, self.w) + self.b` before a sublayer: the weights' shapes, in the class's terms (a size
+    # an __init__ parameter gives is its name: `nn.LayerNorm(units)`, whatever each use passes).
+    in_class = _Sizes(ctx, parts, list(sizes.arguments.items()))
+    in_class.class_terms = True
+    written_input = (translator.class_dim(size) if isinstance(size, str) else size for size in input_shape)
+    in_class.input_shape = tuple(
+        int(size) if isinstance(size, str) and size.isdigit() else size for size in written_input
+    )
+    translator.weights = {}
+    for weight in parts.weights:
+        shape = (weight_shapes or {}).get(weight.attr)
+        written = in_class.weight_shape(weight, in_class.input_shape) if shape is not None else None
+        if written is not None and len(written) == len(shape) and all(isinstance(size, (int, str)) for size in written):
+            translator.weights[f"self.{weight.attr}"] = tuple(str(size) for size in written)
+        elif shape is not None and all(isinstance(size, (int, str)) for size in shape):
+            translator.weights[f"self.{weight.attr}"] = tuple(
+                str(size) if isinstance(size, int) else translator.class_dim(size) for size in shape
+            )
     output = translator.translate(input_shape)
     result = translator.result
     ctx.helpers.extend(result.helpers)
@@ -493,6 +632,40 @@ def _check_class(parts: LayerClassParts) -> None:
                 f"custom layer {layer_class.name}: add_weight() without a shape",
                 _pos(layer_class.script, weight.call),
             )
+        if weight.listed is not None:
+            _check_weight_list(layer_class, weight)
+
+
+def _check_weight_list(layer_class: LayerClass, weight: Weight) -> None:
+    """``[self.add_weight(...) for i in range(n)]``: one ``for NAME in ...`` without conditions, its variable read by
+    name= alone (every weight of the list is made alike)."""
+    clause = weight.listed.for_in
+    if clause.inner_for_in is not None or clause.ifs or clause.asynchronous or not isinstance(clause.target, cst.Name):
+        message = f"custom layer {layer_class.name}: `self.{weight.attr}`: k2t follows a list of weights made by one `for NAME in ...` without conditions"
+        raise Unsupported("K2T103", message, _pos(layer_class.script, weight.listed))
+    loop = clause.target.value
+    for key, node in weight.arguments.items():
+        if key == "name":
+            continue
+        read = [name for name in _names_read(node) if name.value == loop]
+        if read:
+            message = f"custom layer {layer_class.name}: `self.{weight.attr}`: the weights of a list made with add_weight differ by `{loop}` here; k2t makes them alike"
+            raise Unsupported("K2T103", message, _pos(layer_class.script, read[0]))
+
+
+def _names_read(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Finder())
+    return found
 
 
 def _bind_arguments(parts: LayerClassParts, call: KerasCall) -> list[tuple[str | None, Value]]:
@@ -545,13 +718,32 @@ def _refuse_if_needed(ctx: LayerContext, layer_class: LayerClass) -> None:
         raise Unsupported("K2T103", message, ctx.layer.pos)
 
 
+def constraint_helpers(parts: LayerClassParts, sizes: _Sizes) -> list:
+    """The helpers of the weights' constraints (add_weight(constraint=...)), which the class holds: a use that passes
+    its __init__ another constraint than the class's own lines hold is located."""
+    helpers: list = []
+    for weight in parts.weights:
+        node = weight.arguments.get("constraint")
+        if node is None:
+            continue
+        used = plan_constraint(_use_value(parts, node, sizes))
+        resolved = _resolved(parts, node)
+        held = plan_constraint(_value(resolved, parts.layer_class.script)) if resolved is not None else None
+        if (used.code if used else None) != (held.code if held else None):
+            given = _use_value(parts, node, sizes)
+            message = f"custom layer {parts.layer_class.name}: the constraint this use passes ({given.code}) is not the one the class's add_weight holds; k2t writes the class's"
+            raise Unsupported("K2T102", message, given.pos)
+        if used is not None:
+            helpers.extend(used.helpers)
+    return helpers
+
+
 def _regularizer_terms(parts: LayerClassParts, weight: Weight, owner: str, sizes: _Sizes) -> list[str]:
     regularizer = _use_value(parts, weight.arguments.get("regularizer"), sizes)
-    constraint = _use_value(parts, weight.arguments.get("constraint"), sizes)
-    if constraint is not None and not (constraint.is_literal and constraint.literal is None):
-        raise Unsupported("K2T102", f"add_weight(constraint={constraint.code}) is not translated", constraint.pos)
     if regularizer is None or (regularizer.is_literal and regularizer.literal is None):
         return []
+    if weight.listed is not None:  # each weight of the list
+        return [f"sum({term} for w in {owner}.{weight.attr})" for term in regularizer_terms(regularizer, "w")]
     return regularizer_terms(regularizer, f"{owner}.{weight.attr}")
 
 
@@ -569,7 +761,18 @@ def _use_value(parts: LayerClassParts, node: cst.BaseExpression | None, sizes: _
         node = param.default
         if node is None:
             return None
-    return _value(node, parts.layer_class.script)
+    script = parts.layer_class.script
+    name = import_names(script.metadata)(node.func) if isinstance(node, cst.Call) else None
+    if name is not None and not any(arg.star for arg in node.args):
+        # keras.regularizers.l2(self.l2): its arguments followed too, to the use's value of the attribute
+        pos = _pos(script, node)
+        args = tuple(_use_value(parts, arg.value, sizes) for arg in node.args if arg.keyword is None)
+        kwargs = tuple(
+            (arg.keyword.value, _use_value(parts, arg.value, sizes)) for arg in node.args if arg.keyword is not None
+        )
+        if all(arg is not None for arg in args) and all(value is not None for _, value in kwargs):
+            return Value(_code(node).strip(), pos, keras_call=KerasCall(name, args, kwargs, pos))
+    return _value(node, script)
 
 
 def _getter_parameters(parts: LayerClassParts) -> set[str]:
@@ -627,6 +830,56 @@ class _Sizes:
         self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
         self._shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None
         self.input_shape: tuple | None = None  # the layer's input shape (batch None), for what build() sets
+        self.class_terms = False  # sizes as the class writes them: an __init__ parameter's name, not the use's value
+
+    def weight_shape(self, weight: Weight, input_shape: tuple) -> tuple | None:
+        """add_weight's shape= for this use: in build(), over its input shape and the names build() binds before
+        (``dim = input_shape[-1]``)."""
+        names = self.build_names(input_shape) if weight.method == "build" else {}
+        return self.shape(weight.arguments.get("shape"), input_shape, names)
+
+    def build_names(self, input_shape: tuple) -> dict[str, object]:
+        """build(self, input_shape)'s parameter and the names its top-level lines bind (``dim = input_shape[-1]``,
+        ``_, steps, features = input_shape``), as far as k2t can evaluate them."""
+        build = self.parts.methods.get("build")
+        if build is None or len(build.params.params) < 2:
+            return {}
+        names: dict[str, object] = {build.params.params[1].name.value: input_shape}
+        assignments = [
+            statement.body[0]
+            for statement in _body(build)
+            if isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Assign)
+            and len(statement.body[0].targets) == 1
+        ]
+        # Only the names the weights' shapes read, and what those read: evaluating a size may make it a constructor
+        # parameter of the model's module (LayerContext.size), which a name nothing reads must not.
+        needed = {
+            name.value
+            for weight in self.parts.weights
+            if weight.method == "build"
+            for node in (weight.arguments.get("shape"), weight.listed.for_in.iter if weight.listed else None)
+            if node is not None
+            for name in _names_read(node)
+        }
+        for small in reversed(assignments):
+            if {name.value for name in _names_read(small.targets[0].target)} & needed:
+                needed |= {name.value for name in _names_read(small.value)}
+        for small in assignments:
+            target = small.targets[0].target
+            if not {name.value for name in _names_read(target)} & needed:
+                continue
+            value = self.evaluate(small.value, names)
+            if isinstance(target, cst.Name):
+                names[target.value] = value
+            elif isinstance(target, (cst.Tuple, cst.List)) and all(
+                isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in target.elements
+            ):
+                unpacked = list(value) if isinstance(value, tuple) and len(value) == len(target.elements) else None
+                for index, element in enumerate(target.elements):
+                    names[element.value.value] = _UNKNOWN if unpacked is None else unpacked[index]
+        return {name: value for name, value in names.items() if value is not _UNKNOWN}
 
     def shape(
         self, node: cst.BaseExpression | None, input_shape: tuple, names: dict[str, object] | None = None
@@ -686,12 +939,23 @@ class _Sizes:
                 return self._evaluate(built, {build.params.params[1].name.value: self.input_shape})
             expression = self.parts.attributes.get(node.attr.value)
             if expression is None:
+                expression = _property_value(self.parts.methods.get(node.attr.value))
+            if expression is None:
                 raise KeyError(node.attr.value)
             return self._evaluate(expression, {})  # __init__'s own names: its parameters
         if isinstance(node, cst.Attribute) and node.attr.value == "value":
             return self._evaluate(node.value, names)  # TensorFlow 1's Dimension(8).value
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             return self._subscript(_sequence(self._evaluate(node.value, names)), node.slice[0].slice, names)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("range", "len"):
+            given = [self._evaluate(arg.value, names) for arg in node.args if arg.keyword is None and not arg.star]
+            if len(given) != len(node.args):
+                raise ValueError(_code(node))
+            if node.func.value == "len":
+                return len(_sequence(given[0])) if len(given) == 1 else _known(_UNKNOWN)
+            if not 1 <= len(given) <= 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+                raise TypeError("range")
+            return tuple(range(*given))
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Name)
@@ -713,8 +977,17 @@ class _Sizes:
         raise ValueError(_code(node))
 
     def _parameter(self, name: str, names: dict[str, object]) -> object:
-        """An __init__ parameter: the call's argument (a number, or a size of the model's constructor)."""
+        """An __init__ parameter: the call's argument (a number, or a size of the model's constructor); in the class's
+        terms (``class_terms``), a size is the parameter's name."""
         value = self.arguments.get(name)
+        if self.class_terms:
+            literal = (
+                (value.literal if value.is_literal else None)
+                if value is not None
+                else _literal(self.defaults.get(name), default=None)
+            )
+            if value is not None and not value.is_literal or isinstance(literal, int) and not isinstance(literal, bool):
+                return name
         if value is None:
             default = self.defaults.get(name)
             if default is None:
@@ -741,6 +1014,19 @@ class _Sizes:
         if not all(bound is None or isinstance(bound, int) for bound in bounds):
             raise TypeError("slice")
         return tuple(sequence[slice(*bounds)])
+
+
+def _property_value(method: cst.FunctionDef | None) -> cst.BaseExpression | None:
+    """``@property def out_dim(self): return self.units``: the expression it returns."""
+    if method is None or not any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in method.decorators
+    ):
+        return None
+    statements = [s for s in _body(method) if not is_docstring(s)]
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return None
+    returned = statements[0].body[0]
+    return returned.value if isinstance(returned, cst.Return) else None
 
 
 def _sequence(value: object) -> tuple:
@@ -793,7 +1079,51 @@ def _output_shape(
         f"self.{attr}" for attr, value in parts.attributes.items()
         if isinstance(value, cst.Call) and keras_name(value.func) == "keras.activations.get"
     }  # fmt: skip
+    shapes.super_call = _parent_call_shape(parts.layer_class.parent)
     return shapes.returned(call, call.params.params[1].name.value, input_shape)
+
+
+def _parent_call_shape(parent: LayerClass | None):
+    """``super().call(x)`` in a subclass of the script's layer class: the shape the parent's call() returns for x's
+    (its weights and attributes are the subclass's)."""
+    if parent is None:
+        return None
+    call = class_parts(parent).call
+
+    def shape(shapes: _TensorShapes, node: cst.Call, names: dict) -> tuple | None:
+        if call is None or not call.params.params[1:] or not node.args or node.args[0].keyword is not None:
+            return None
+        given = shapes.shape(node.args[0].value, names)
+        if given is None:
+            return None
+        inner = _TensorShapes(shapes.keras_name, shapes.attributes, shapes.sizes)
+        inner.elementwise = shapes.elementwise
+        inner.super_call = _parent_call_shape(parent.parent)
+        return inner.returned(call, call.params.params[1].name.value, given)
+
+    return shape
+
+
+def _check_inheritance(layer_class: LayerClass) -> None:
+    """A subclass of the script's layer class: k2t follows methods each defined once along the chain (the subclass's
+    call over ``super().call``), without sublayers (their translation belongs to the class that makes them)."""
+    chain = [layer_class]
+    while chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    keras_based = next((each for each in chain if each.keras_base is not None), None)
+    if keras_based is not None:
+        message = f"custom layer {layer_class.name}: a subclass of {keras_based.name}, which subclasses Keras's {keras_based.keras_base.rsplit('.', 1)[-1]}, is not translated"
+        raise Unsupported("K2T103", message, layer_class.pos)
+    for method in ("__init__", "build"):
+        defining = [each for each in chain if method in own_methods(each)]
+        if len(defining) > 1:
+            message = f"custom layer {layer_class.name}: {defining[0].name} and {defining[1].name} both define {method}(); k2t follows a subclass whose {method}() is one class's"
+            raise Unsupported("K2T103", message, _pos(layer_class.script, own_methods(defining[0])[method]))
+    for each in chain:
+        made = class_parts(each).sublayers
+        if made:
+            message = f"custom layer {layer_class.name}: the sublayer `self.{made[0][0]}` of {each.name}, a class of the subclass's chain, is not translated (k2t translates sublayers of a class no other class of the script subclasses)"
+            raise Unsupported("K2T103", message, _pos(layer_class.script, made[0][1]))
 
 
 def _returned_shape(method: cst.FunctionDef, sizes: _Sizes, input_shape: tuple) -> tuple | None:
@@ -822,6 +1152,8 @@ class _TensorShapes:
         self.keras_name = keras_name
         self.attributes = attributes
         self.elementwise: set[str] = set()  # `self.activation`: functions of one tensor that keep its shape
+        # `super().call(x)` in a subclass's call(): its shape from the call and the names' shapes (None: not known)
+        self.super_call: Callable[[_TensorShapes, cst.Call, dict], tuple | None] | None = None
         self.sizes = sizes  # the class's values (its __init__'s attributes), where call() computes sizes from them
 
     def static(self, node: cst.BaseExpression, names: dict) -> _Static | None:
@@ -870,7 +1202,8 @@ class _TensorShapes:
                 return () if value.is_number else None  # a number broadcasts as a scalar; a shape is no tensor
             return value
         if isinstance(node, cst.Attribute):
-            return self.attributes.get(_code(node))
+            held = self.attributes.get(_code(node))
+            return () if held is None and self._holds_number(node) else held
         if isinstance(node, cst.UnaryOperation):
             return self.shape(node.expression, names)
         if isinstance(node, cst.Subscript):
@@ -884,7 +1217,26 @@ class _TensorShapes:
             return self._call(node, names)
         return None
 
+    def _holds_number(self, node: cst.Attribute) -> bool:
+        """``self.factor`` set in __init__ to a number, or to a parameter the use gives one (or leaves at one): a
+        scalar, which broadcasts."""
+        if self.sizes is None or not (isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return False
+        held = self.sizes.parts.attributes.get(node.attr.value)
+        if isinstance(held, cst.Name):
+            given = self.sizes.arguments.get(held.value)
+            value = (
+                (given.literal if given.is_literal else ...)
+                if given is not None
+                else _literal(self.sizes.defaults.get(held.value), default=...)
+            )
+        else:
+            value = _literal(held, default=...)
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
     def _call(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
+        if self.super_call is not None and is_super_method(node, "call"):
+            return self.super_call(self, node, names)
         if _code(node.func) in self.elementwise and len(node.args) == 1 and node.args[0].keyword is None:
             return self.shape(node.args[0].value, names)
         name = self.keras_name(node.func)
@@ -1207,15 +1559,21 @@ def rewrite_layer_classes(
     keras_name = import_names(script.metadata)
     positions = script.metadata.resolve(PositionProvider)
     superseded: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (start, end) ranges whose parser notes go
-    found: list[Todo] = []
-    for layer_class in dict.fromkeys(classes):
+    found: list[Todo] = _unused_classes(script, with_parents(classes))
+    for layer_class in with_parents(classes):
         parts = class_parts(layer_class)
+        methods = own_methods(layer_class)  # a parent's methods are rewritten in the parent
         sublayers = translated_sublayers(layer_class)
         if sublayers is not None:
             statements.update((key, constructed.lines()) for key, constructed in sublayers.statements.items())
-        expressions[id(layer_class.base)] = "nn.Module"
-        added, problems = add_loss_rewrites(parts.methods)  # self.add_loss(t) -> self.losses.append(t)
-        seeds = unused_seed_generators(parts.methods, keras_name)  # read only as seed=, which torch's draws drop
+        subclassed = translated_subclass(layer_class) if layer_class.keras_base is not None else None
+        if subclassed is not None:
+            expressions[id(layer_class.base)] = subclassed.base  # class ClippedDense(nn.Linear)
+            superseded.append(_range(positions, layer_class.base))
+        elif layer_class.parent is None:
+            expressions[id(layer_class.base)] = "nn.Module"
+        added, problems = add_loss_rewrites(methods)  # self.add_loss(t) -> self.losses.append(t)
+        seeds = unused_seed_generators(methods, keras_name)  # read only as seed=, which torch's draws drop
         statements.update((id(statement), []) for statement in seeds)
         calls.update(added)
         found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in problems)
@@ -1225,18 +1583,33 @@ def rewrite_layer_classes(
             ):
                 expressions[id(decorator)] = ""  # @keras.saving.register_keras_serializable(): Keras's saving
                 superseded.append(_range(positions, decorator))
+        for statement in parts.input_specs:
+            statements[id(statement)] = []  # Keras's check of the input's shape: the model's shapes satisfy it
+            superseded.append(_range(positions, statement))
         getters = [_range(positions, statement) for statement in _getter_attributes(parts).values()]
         for statement in _getter_attributes(parts).values():
             statements[id(statement)] = []  # read only by add_weight, whose lines use the value
         superseded.extend(getters)
-        for name, method in parts.methods.items():
+        for name, method in methods.items():
             if name in _KERAS_ONLY_METHODS:
                 statements[id(method)] = []
                 superseded.append(_range(positions, method))
                 continue
             if name == "call":
                 expressions[id(method.name)] = "forward"
+            compiled = []
+            for decorator in method.decorators:
+                target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+                if keras_name(target) == "tensorflow.function":
+                    expressions[id(decorator)] = ""  # @tf.function: TensorFlow's graph compilation; torch runs eagerly
+                    compiled.append(_range(positions, decorator))
+            superseded.extend(compiled)
             sublayer_calls = _sublayer_calls(sublayers) if sublayers is not None and name == "call" else None
+            if name == "call" and subclassed is not None:
+                refused: list = []
+                sublayer_calls = super_call_rewrite(layer_class, method, refused)
+            elif layer_class.parent is not None:
+                _forward_of_parent(method, expressions)  # super().call(x) -> super().forward(x)
             other_calls = (
                 _both(sublayer_calls, _activation_calls(layer_class, keras_name))
                 if name == "__init__"
@@ -1252,13 +1625,17 @@ def rewrite_layer_classes(
             replaced = (
                 [_range(positions, weight.statement) for weight in parts.weights]
                 + [_range(positions, s) for s in seeds]
+                + [_range(positions, s) for s in parts.input_specs]
                 + getters
+                + compiled
             )
             if sublayers is not None:
                 replaced += [_range(positions, statement) for statement in _sublayer_statements(parts, sublayers)]
                 superseded += replaced
             problems = [p for p in rewrite.problems if not _inside(_pos_of(positions, p.node), replaced)]
             found.extend(Todo(p.node, p.error.code, p.error.message, _pos_of(positions, p.node)) for p in problems)
+            if name == "call" and subclassed is not None:
+                found.extend(Todo(node, error.code, error.message, _pos_of(positions, node)) for node, error in refused)
             _rewrite_super_calls(method, calls, statements)
             updates = _variable_updates(method, {weight.attr for weight in parts.weights})
             expressions.update(updates)
@@ -1267,11 +1644,69 @@ def rewrite_layer_classes(
                 message = f"custom layer {layer_class.name}: `{_code(node.func)}(...)` is Keras's layer API here; k2t does not translate it"
                 found.append(Todo(node, "K2T100", message, _pos_of(positions, node)))
         for weight in parts.weights:
+            if weight.method not in methods:
+                continue  # made by the parent's method, rewritten there
             try:
                 statements[id(weight.statement)] = _weight_lines(parts, weight, keras_name)
             except Unsupported as exc:
                 found.append(Todo(weight.statement, exc.code, exc.message, exc.pos or _pos_of(positions, weight.call)))
     todos[:] = [t for t in todos if not (t.code in _OP_CODES and _inside(t.pos, superseded))] + found
+
+
+def _unused_classes(script: KerasScript, used: list[LayerClass]) -> list[Todo]:
+    """A layer class of the script that nothing reads (no model builds it, no code names it): kept as written, which
+    the notes on its Keras names say; one more says why (k2t sizes a class's torch port from the uses it has)."""
+    rewritten = {id(layer_class) for layer_class in used}
+    candidates = {  # a class with a call() to port (a bare `class Base(Layer): pass` is noted where its base is)
+        layer_class.name: layer_class
+        for layer_class in script.layer_classes.values()
+        if id(layer_class) not in rewritten and "call" in class_parts(layer_class).methods
+    }
+    if not candidates:
+        return []
+    read: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            for base in node.bases:
+                base.visit(self)
+            if node.name.value in candidates:
+                return False  # its own body (super(Cls, self)) is no use of it
+            node.body.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            read.add(node.value)
+
+    script.module.visit(Reads())
+    message = "custom layer {}: no model of the script builds it, and k2t ports a layer class where a model does (its sizes come from there): it stays as written"
+    return [
+        Todo(layer_class.node, "K2T100", message.format(name), layer_class.pos)
+        for name, layer_class in candidates.items()
+        if name not in read
+    ]
+
+
+def with_parents(classes: list[LayerClass]) -> list[LayerClass]:
+    """The classes, each once, and the script's layer classes they subclass (rewritten even where no model uses them
+    but through their subclasses)."""
+    found: dict[int, LayerClass] = {}
+    for layer_class in classes:
+        while layer_class is not None:
+            found.setdefault(id(layer_class), layer_class)
+            layer_class = layer_class.parent
+    return list(found.values())
+
+
+def _forward_of_parent(method: cst.FunctionDef, expressions: dict[int, str]) -> None:
+    """``super().call(x)`` in a subclass of the script's layer class: the parent's torch module calls it forward."""
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if is_super_method(node, "call"):
+                expressions[id(node.func)] = f"{_code(node.func.value)}.forward"
+
+    method.visit(Finder())
 
 
 def _sublayer_statements(parts: LayerClassParts, sublayers: Sublayers) -> list[cst.CSTNode]:
@@ -1389,13 +1824,27 @@ def _getter_attributes(parts: LayerClassParts) -> dict[str, cst.CSTNode]:
     return {attr: statement for attr, statement in found.items() if attr not in reads}
 
 
-def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName) -> list[str]:
-    """``self.w = self.add_weight(...)`` as an nn.Parameter of that shape, initialised as Keras does."""
+def _weight_lines(
+    parts: LayerClassParts, weight: Weight, keras_name: KerasName, tensor: str | None = None
+) -> list[str]:
+    """``self.w = self.add_weight(...)`` as an nn.Parameter of that shape, initialised as Keras does; a list of them
+    (``[self.add_weight(...) for i in range(2)]``) as an nn.ParameterList, each initialised in turn."""
+    if weight.listed is not None and tensor is None:
+        lines = _weight_lines(parts, weight, keras_name, "weight")
+        made, _, comment = lines[0].partition("  # ")
+        clause = weight.listed.for_in
+        listed = (
+            f"self.{weight.attr} = nn.ParameterList([{made.removeprefix('weight = ')} "
+            f"for {_code(clause.target)} in {_code(clause.iter).strip()}])" + (f"  # {comment}" if comment else "")
+        )
+        if len(lines) == 1:
+            return [listed]
+        body = "\n".join(f"    {line}" for line in lines[1:])
+        return [listed, f"for weight in self.{weight.attr}:\n{body}"]
     script = parts.layer_class.script
     arguments = {key: _resolved(parts, node) for key, node in weight.arguments.items()}
-    constraint = arguments.pop("constraint", None)
-    if constraint is not None and _literal(constraint, default=...) is not None:
-        raise Unsupported("K2T102", "add_weight(constraint=...) is not translated", _pos(script, constraint))
+    constraint_node = arguments.pop("constraint", None)
+    constraint = plan_constraint(_value(constraint_node, script)) if constraint_node is not None else None
     shape_node = arguments["shape"]
     rewrite = rewrite_ops(shape_node, keras_name)
     if rewrite.problems:
@@ -1403,7 +1852,7 @@ def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName)
         raise Unsupported(problem.error.code, problem.error.message, _pos(script, problem.node))
     shape = _code(apply_rewrite(shape_node, rewrite)).strip()
     dims = _shape_elements(shape_node, rewrite)
-    tensor = f"self.{weight.attr}"
+    tensor = tensor or f"self.{weight.attr}"
     trainable = _literal(arguments.get("trainable"), default=True)
     if not isinstance(trainable, bool):
         raise Unsupported(
@@ -1430,8 +1879,28 @@ def _weight_lines(parts: LayerClassParts, weight: Weight, keras_name: KerasName)
         raise Unsupported(
             "K2T111", f"{what}: k2t computes Keras's fans from a shape written as a tuple", _pos(script, shape_node)
         )
-    lines.extend(initializer_lines(value, default, tensor, fan_in, fan_out, torch_fans=torch_fans))
+    constant = _constant_of_attribute(value)
+    if constant is not None:
+        # Constant(self.init_value): the attribute __init__ sets (from its argument) holds the value in torch too
+        lines.append(f"nn.init.constant_({tensor}, {constant})")
+    else:
+        lines.extend(initializer_lines(value, default, tensor, fan_in, fan_out, torch_fans=torch_fans))
+    if constraint is not None:
+        lines.append(f"{tensor}.constraint = {constraint.code}  # Keras applies it after each optimizer step")
     return _comments_trailing(lines)
+
+
+def _constant_of_attribute(value: Value | None) -> str | None:
+    """``keras.initializers.Constant(self.init_value)`` (or ``constant``): the attribute's code, which build() reads
+    as Keras's does; None for any other initializer (a literal value included: initializer_lines writes it)."""
+    call = value.keras_call if value is not None else None
+    if call is None or call.name not in ("keras.initializers.Constant", "keras.initializers.constant"):
+        return None
+    given = call.arg(0, "value")
+    if given is None or given.is_literal or len(call.args) + len(call.kwargs) != 1:
+        return None
+    code = given.code.strip()
+    return code if re.fullmatch(r"self\.\w+", code) else None
 
 
 def _comments_trailing(lines: list[str]) -> list[str]:

@@ -12,6 +12,12 @@ model's size is computed from the script's module-level constants (``nn.Linear(4
 ``patch_size * patch_size * 3``). A second use that would need other constructors is a K2T103, as is a size
 the class can neither name nor know.
 
+A list of layers (``self.hidden = [layers.Dense(s, activation="relu") for s in sizes]``, over an __init__
+parameter's value or ``range()`` of one, or a literal list) is an ``nn.ModuleList`` of the layers this use
+makes, each sized from the tensor it is called on: ``for layer in self.hidden: x = layer(x)`` is followed once
+per layer, as Python runs it, and its call is the converter's form over the loop's name (``F.relu(layer(x))``),
+which every layer of the list must share; ``self.hidden[0](x)`` calls one of them.
+
 A sublayer call loses Keras's ``training=training`` (torch's module.training says it) and takes the
 converter's forward expression (``self.token_emb(positions.long())``). ``keras.Sequential([...])`` of
 one-tensor layers becomes ``nn.Sequential``, its activations modules of their own. The weights are copied
@@ -20,6 +26,7 @@ sublayer by sublayer (LayerPlan.sublayers: Keras path, torch path, transfer kind
 
 from __future__ import annotations
 
+import ast
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -76,6 +83,7 @@ class Constructed:
     modules: list  # LayerPlan | str
     sequential: bool
     known_sizes: dict[str, int] = field(default_factory=dict)  # mark of a size the class cannot name -> its number
+    listed: bool = False  # a list of layers in Keras (`[layers.Dense(s) for s in sizes]`): an nn.ModuleList
 
     def lines(self) -> list[str]:
         return [self._sized(line) for line in self._lines()]
@@ -88,15 +96,14 @@ class Constructed:
     def _lines(self) -> list[str]:
         constructors = [item if isinstance(item, str) else item.constructor for item in self.modules]
         init = [line for item in self.modules if not isinstance(item, str) for line in item.init]
-        if not self.sequential:
+        if not self.sequential and not self.listed:
             return [f"{self.target} = {constructors[0]}", *init]
         # A converter's trailing comment (`# Keras's gradient: one row per lookup`) goes after the whole line.
         code = [constructor.split("  # ", 1) for constructor in constructors]
-        comments = "; ".join(part[1] for part in code if len(part) > 1)
-        line = f"{self.target} = nn.Sequential({', '.join(part[0] for part in code)})" + (
-            f"  # {comments}" if comments else ""
-        )
-        return [line, *init]
+        comments = "; ".join(dict.fromkeys(part[1] for part in code if len(part) > 1))
+        items = ", ".join(part[0] for part in code)
+        made = f"nn.ModuleList([{items}])" if self.listed else f"nn.Sequential({items})"
+        return [f"{self.target} = {made}" + (f"  # {comments}" if comments else ""), *init]
 
     @property
     def plans(self) -> list:
@@ -156,6 +163,8 @@ class _Made:
     call: cst.Call
     items: list[KerasCall] | None  # keras.Sequential([...]): its layers; None: one layer
     layer: KerasCall | None
+    # A Python list of layers (`[layers.Dense(s, activation="relu") for s in sizes]`): each layer, for this use
+    listed: list[KerasCall] | None = None
 
 
 class SublayerTranslator:
@@ -176,13 +185,17 @@ class SublayerTranslator:
         self.marks: dict[str, str | None] = {}
         self.mark_values: dict[str, int] = {}  # the marks whose size k2t knows as a number
         self.weights: dict[str, tuple] = {}  # `self.w` -> the shape add_weight gives it (the class's terms)
+        self.loop_items: dict[str, tuple[str, int]] = {}  # `layer` of `for layer in self.hidden:` -> (attr, index)
+        self.listed_plans: dict[str, dict[int, object]] = {}  # attr of a list of layers -> its converted items
 
     # ------------------------------------------------------------------ values in the class's terms
-    def _made(self, attr: str, call: cst.Call) -> _Made:
+    def _made(self, attr: str, call: cst.BaseExpression) -> _Made:
         statement = next((s for s in _init_body(self.parts) if _assigns(s, attr, call)), None)
         if statement is None:
             message = f"custom layer {self.parts.layer_class.name}: the sublayer `self.{attr}` made in build() is not translated (k2t follows sublayers made in __init__)"
             raise Unsupported("K2T103", message, self.pos_of(call))
+        if not isinstance(call, cst.Call):
+            return _Made(attr, statement, call, None, None, self._listed_layers(call, attr))
         name = self.keras_name(call.func)
         if name in ("keras.Sequential", "keras.models.Sequential"):
             items = self._sequential_items(call, attr)
@@ -217,6 +230,82 @@ class SublayerTranslator:
             items.append(self._keras_call(name, value))
         return items
 
+    def _listed_layers(self, value: cst.BaseExpression, attr: str) -> list[KerasCall]:
+        """The layers of ``[layers.Dense(8), layers.Dense(4)]``, or of ``[layers.Dense(s) for s in sizes]`` over the
+        values the comprehension takes for this use (an __init__ parameter's argument or default, ``range(n)``)."""
+        if isinstance(value, (cst.List, cst.Tuple)):
+            return [self._keras_call(self.keras_name(e.value.func), e.value) for e in value.elements]
+        assert isinstance(value, cst.ListComp)
+        clause = value.for_in
+        name = self.parts.layer_class.name
+        if (
+            clause.inner_for_in is not None
+            or clause.ifs
+            or clause.asynchronous
+            or not isinstance(clause.target, cst.Name)
+        ):
+            message = f"custom layer {name}: `self.{attr}`: k2t follows a list of layers made by one `for NAME in ...` without conditions"
+            raise Unsupported("K2T103", message, self.pos_of(value))
+        values = self._static(clause.iter)
+        if not isinstance(values, (list, tuple, range)):
+            message = (
+                f"custom layer {name}: k2t cannot tell what `{_code(clause.iter)}` holds for this use, so how many "
+                f"layers `self.{attr}` holds (it follows an __init__ parameter given a literal, and range() of one)"
+            )
+            raise Unsupported("K2T103", message, self.pos_of(clause.iter))
+        loop = clause.target.value
+        element = value.elt
+        whole = {id(a.value) for a in element.args if isinstance(a.value, cst.Name) and a.value.value == loop}
+        other_uses = [n for n in _names(element) if n.value == loop and id(n) not in whole]
+        if other_uses:
+            message = f"custom layer {name}: `self.{attr}`: k2t follows the loop variable `{loop}` as a whole argument of the layer"
+            raise Unsupported("K2T103", message, self.pos_of(other_uses[0]))
+        layer_name = self.keras_name(element.func)
+        if layer_name in ("keras.Sequential", "keras.models.Sequential", "keras.Model"):
+            message = f"custom layer {name}: `self.{attr}`: k2t follows a list of Keras layers, not of models"
+            raise Unsupported("K2T103", message, self.pos_of(element))
+        items = []
+        for item in values:
+            self.loop_value = (loop, item)
+            try:
+                items.append(self._keras_call(layer_name, element))
+            finally:
+                self.loop_value = None
+        if not items:
+            raise Unsupported("K2T103", f"custom layer {name}: `self.{attr}` holds no layer here", self.pos_of(value))
+        return items
+
+    loop_value: tuple[str, object] | None = None  # the comprehension's variable and its value, while its layer is read
+
+    def _static(self, node: cst.BaseExpression, depth: int = 0) -> object:
+        """A Python value of __init__ that k2t knows for this use (a literal, an __init__ parameter given one,
+        ``self.x`` of one, ``range(...)`` and ``len(...)`` of them); None where it does not."""
+        if depth > 8:
+            return None
+        if isinstance(node, cst.Name) and node.value in self.bound:
+            given = self.bound[node.value]
+            return given.literal if given.is_literal else None
+        attribute = _self_attribute(node)
+        if attribute is not None:
+            held = self.parts.attributes.get(attribute)
+            return self._static(held, depth + 1) if held is not None else None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("range", "len"):
+            if any(a.keyword is not None or a.star for a in node.args):
+                return None
+            given = [self._static(a.value, depth + 1) for a in node.args]
+            if node.func.value == "len":
+                return len(given[0]) if len(given) == 1 and isinstance(given[0], (list, tuple, range)) else None
+            if 1 <= len(given) <= 3 and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+                return range(*given)
+            return None
+        if isinstance(node, (cst.List, cst.Tuple)):
+            items = [self._static(e.value, depth + 1) if isinstance(e, cst.Element) else None for e in node.elements]
+            return None if any(item is None for item in items) else tuple(items)
+        try:
+            return ast.literal_eval(_code(node).strip())
+        except (ValueError, SyntaxError):
+            return None
+
     def _keras_call(self, name: str, call: cst.Call) -> KerasCall:
         args = tuple(self._value(a.value) for a in call.args if a.keyword is None and not a.star)
         kwargs = tuple((a.keyword.value, self._value(a.value)) for a in call.args if a.keyword is not None)
@@ -229,6 +318,9 @@ class SublayerTranslator:
     def _value(self, node: cst.BaseExpression) -> Value:
         """An argument as the class writes it; a parameter of __init__ carries the use's value where it is a
         literal (``Dropout(rate)`` needs the number), its code stays the parameter's name."""
+        if self.loop_value is not None and isinstance(node, cst.Name) and node.value == self.loop_value[0]:
+            item = self.loop_value[1]
+            return Value(repr(item), self.pos_of(node), literal=item)  # the comprehension's value for this layer
         if isinstance(node, cst.Name) and node.value in self.bound:
             given = self.bound[node.value]
             literal = given.literal if given.is_literal else NO_LITERAL
@@ -341,13 +433,38 @@ class SublayerTranslator:
         names: dict[str, tuple | None] = {
             params[0]: tuple(self.class_dim(d) if isinstance(d, str) or d is None else str(d) for d in input_shape)
         }
+        returned = self._walk(_body(call), names)
+        for attr, made in self.made.items():
+            count = len(made.listed) if made.listed is not None else None
+            done = len(self.listed_plans.get(attr, {})) == count if count is not None else attr in self.converted
+            if not done:
+                raise Unsupported(
+                    "K2T103",
+                    f"custom layer {self.parts.layer_class.name}: k2t cannot tell the input shape of `self.{attr}` from call()",
+                    self.pos_of(made.call),
+                )
+            if count is not None:
+                plans = [self.listed_plans[attr][index] for index in range(count)]
+                self.result.statements[id(made.statement)] = self._constructed(
+                    f"self.{attr}", plans, False, made.call, listed=True
+                )
+        _TRANSLATED[self.parts.layer_class] = self._agreed(_TRANSLATED.get(self.parts.layer_class))
+        if returned is None:
+            return None
+        output = tuple(self.model_dim(d) for d in returned)
+        return output if all(d is not None for d in output[1:]) else None
+
+    def _walk(self, statements: list[cst.CSTNode], names: dict[str, tuple | None]) -> tuple | None:
+        """Shapes through call()'s statements: assignments, ``for layer in self.hidden:`` over a list of layers
+        (its body once per layer, as Python runs it), and the return's shape."""
         returned: tuple | None = None
-        for statement in _body(call):
+        for statement in statements:
             small = (
                 statement.body[0]
                 if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
                 else None
             )
+            over = self._listed_attr(statement.iter) if isinstance(statement, cst.For) else None
             if (
                 isinstance(small, cst.Assign)
                 and len(small.targets) == 1
@@ -358,24 +475,52 @@ class SublayerTranslator:
                 returned = self.shape(small.value, names)
             elif isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
                 continue
+            elif over is not None and isinstance(statement.target, cst.Name) and statement.orelse is None:
+                body = statement.body
+                inner = (
+                    list(body.body)
+                    if isinstance(body, cst.IndentedBlock)
+                    else [cst.SimpleStatementLine(body=[small]) for small in body.body]
+                )
+                variable = statement.target.value
+                for index in range(len(self.made[over].listed)):
+                    self.loop_items[variable] = (over, index)
+                    if self._walk(inner, names) is not None:
+                        message = f"{self.parts.layer_class.name}.call: a return inside `for {variable} in self.{over}:` is not followed"
+                        raise Unsupported("K2T103", message, self.pos_of(statement))
+                del self.loop_items[variable]
             elif self._calls_sublayer(statement):
                 raise Unsupported(
                     "K2T103",
-                    f"{self.parts.layer_class.name}.call: a sublayer called in `{_code(statement).strip().splitlines()[0]}` is not followed (k2t follows assignments and return)",
+                    f"{self.parts.layer_class.name}.call: a sublayer called in `{_code(statement).strip().splitlines()[0]}` is not followed (k2t follows assignments, return and a `for` over a list of layers)",
                     self.pos_of(statement),
                 )
-        for attr, made in self.made.items():
-            if attr not in self.converted:
-                raise Unsupported(
-                    "K2T103",
-                    f"custom layer {self.parts.layer_class.name}: k2t cannot tell the input shape of `self.{attr}` from call()",
-                    self.pos_of(made.call),
-                )
-        _TRANSLATED[self.parts.layer_class] = self._agreed(_TRANSLATED.get(self.parts.layer_class))
-        if returned is None:
-            return None
-        output = tuple(self.model_dim(d) for d in returned)
-        return output if all(d is not None for d in output[1:]) else None
+        return returned
+
+    def _listed_attr(self, node: cst.BaseExpression) -> str | None:
+        """``self.hidden``, a list of layers: its attribute."""
+        attr = _self_attribute(node)
+        return attr if attr in self.made and self.made[attr].listed is not None else None
+
+    def callee(self, call: cst.Call) -> tuple[str, int | None] | None:
+        """The sublayer a call calls: ``self.dense(x)`` (attr, None); an item of a list of layers, ``self.hidden[0](x)``
+        or ``layer(x)`` in ``for layer in self.hidden:``, (attr, index). None: no sublayer."""
+        func = call.func
+        attr = _self_attribute(func)
+        if attr in self.made:
+            return attr, None
+        if isinstance(func, cst.Name) and func.value in self.loop_items:
+            return self.loop_items[func.value]
+        if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
+            listed = self._listed_attr(func.value)
+            index = _int(func.slice[0].slice.value)
+            if (
+                listed is not None
+                and index is not None
+                and -len(self.made[listed].listed) <= index < len(self.made[listed].listed)
+            ):
+                return listed, index % len(self.made[listed].listed)
+        return None
 
     def _agreed(self, earlier: Sublayers | None) -> Sublayers:
         if earlier is not None and _lines_of(earlier) != _lines_of(self.result):
@@ -390,11 +535,19 @@ class SublayerTranslator:
     def _calls_sublayer(self, node: cst.CSTNode) -> bool:
         found = False
         made = self.made
+        listed = {attr for attr, each in made.items() if each.listed is not None}
 
         class Finder(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal found
                 found = found or _self_attribute(call.func) in made
+                # an item of a list of layers: `self.hidden[0](x)`, or one taken from the list
+                func = call.func
+                found = found or isinstance(func, cst.Subscript) and _self_attribute(func.value) in listed
+
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                nonlocal found
+                found = found or _self_attribute(node) in listed  # `zip(self.hidden, ...)`: the list read
 
         node.visit(Finder())
         return found
@@ -405,7 +558,7 @@ class SublayerTranslator:
         _Size. None: not known."""
         from .custom_layers import _TensorShapes
 
-        if isinstance(node, cst.Call) and _self_attribute(node.func) in self.made:
+        if isinstance(node, cst.Call) and self.callee(node) is not None:
             return self.apply(node, names)
         if isinstance(node, cst.Name):
             return names.get(node.value)
@@ -428,14 +581,14 @@ class SublayerTranslator:
             """The ops' shape rules, with a sublayer call inside an op (``tf.nn.relu(self.dense(x))``) converted."""
 
             def shape(self, inner: cst.BaseExpression, known: dict) -> tuple | None:
-                if isinstance(inner, cst.Call) and _self_attribute(inner.func) in walker.made:
+                if isinstance(inner, cst.Call) and walker.callee(inner) is not None:
                     return walker.apply(inner, names)
                 counted = walker._range(inner, names)  # `ops.arange(n)` inside an op
                 return counted if counted is not None else super().shape(inner, known)
 
         tensors = {name: shape for name, shape in names.items() if not isinstance(shape, _Size)}
         shape = Shapes(self.keras_name, self.weights).shape(node, tensors)
-        for inner in _sublayer_calls(node, self.made):
+        for inner in _sublayer_calls(node, self.callee):
             self.apply(inner, names)  # converted, though the shape around it is not followed
         return shape
 
@@ -506,8 +659,12 @@ class SublayerTranslator:
         return ("1", *unbatched) if isinstance(unbatched, tuple) and unbatched and unbatched[0] is not None else None
 
     def apply(self, node: cst.Call, names: dict[str, tuple | None]) -> tuple | None:
-        attr = _self_attribute(node.func)
+        attr, index = self.callee(node)
         made = self.made[attr]
+        if made.listed is not None and index is None:
+            message = f"`self.{attr}` is a list of layers; k2t follows its layers called in `for layer in self.{attr}:` or by index"
+            raise Unsupported("K2T103", message, self.pos_of(node))
+        slot = attr if index is None else f"{attr}.{index}"
         tensors: list[tuple[cst.BaseExpression, str | None]] = []
         dropped: list[str] = []
         for arg in node.args:
@@ -528,15 +685,15 @@ class SublayerTranslator:
             tensors.append((arg.value, key))
         shapes = tuple(self.shape(value, names) for value, _ in tensors)
         shapes = tuple(None if isinstance(shape, _Size) or shape == () else shape for shape in shapes)
-        if attr in self.converted:
-            before, output, template = self.converted[attr]
+        if slot in self.converted:
+            before, output, template = self.converted[slot]
             if before != shapes:
                 raise Unsupported(
                     "K2T103",
-                    f"`self.{attr}` is called on tensors of other shapes than at its first call",
+                    f"`self.{slot}` is called on tensors of other shapes than at its first call",
                     self.pos_of(node),
                 )
-            self.result.calls[id(node)] = SublayerCall(node, template, tuple(dropped))
+            self._call_template(node, index, template, tuple(dropped))
             return output
         if any(s is None for s in shapes):
             raise Unsupported(
@@ -544,11 +701,31 @@ class SublayerTranslator:
                 f"custom layer {self.parts.layer_class.name}: k2t cannot tell the shape of the input of `self.{attr}` here",
                 self.pos_of(node),
             )
-        template, output, constructed = self._convert(made, [(s, key) for s, (_, key) in zip(shapes, tensors)], node)
-        self.result.statements[id(made.statement)] = constructed
-        self.result.calls[id(node)] = SublayerCall(node, template, tuple(dropped))
-        self.converted[attr] = (shapes, output, template)
+        given = [(s, key) for s, (_, key) in zip(shapes, tensors)]
+        if index is not None:
+            template, output, plan = self._convert_item(made, index, given, node)
+            self.listed_plans.setdefault(attr, {})[index] = plan
+        else:
+            template, output, constructed = self._convert(made, given, node)
+            self.result.statements[id(made.statement)] = constructed
+        self._call_template(node, index, template, tuple(dropped))
+        self.converted[slot] = (shapes, output, template)
         return output
+
+    def _call_template(self, node: cst.Call, index: int | None, template: str, dropped: tuple[str, ...]) -> None:
+        """The torch form of a sublayer call; an item of a list of layers is written as the call names it (``layer``
+        in ``for layer in self.hidden:``), and a call in a loop over the list must take one form for every item."""
+        if index is not None:
+            attr = self.callee(node)[0]
+            template = template.replace(f"self.{attr}[{index}]", _code(node.func).strip())
+        earlier = self.result.calls.get(id(node))
+        if earlier is not None and earlier.template != template:
+            message = (
+                f"custom layer {self.parts.layer_class.name}: the layers `{_code(node.func).strip()}` takes are called "
+                f"differently in torch (`{earlier.template.format('x')}`, `{template.format('x')}`); k2t writes one call"
+            )
+            raise Unsupported("K2T103", message, self.pos_of(node))
+        self.result.calls[id(node)] = SublayerCall(node, template, dropped)
 
     # ------------------------------------------------------------------ conversion by the registry
     def _convert(
@@ -573,6 +750,21 @@ class SublayerTranslator:
         template = self._template(plan, ctx, node)
         self._collect(plan, ctx, attr, attr, plan.weights)
         return template, (inputs[0][0][0], *_codes(ctx.shape)), self._constructed(f"self.{attr}", [plan], False, node)
+
+    def _convert_item(
+        self, made: _Made, index: int, inputs: list[tuple[tuple, str | None]], node: cst.Call
+    ) -> tuple[str, tuple | None, object]:
+        """(call template over {0}, output shape, plan) of the layer at ``index`` of a list of layers."""
+        layer = made.listed[index]
+        if len(inputs) > 1 or inputs[0][1] is not None or layer.short_name not in LAYERS:
+            message = f"`self.{made.attr}[{index}]` ({layer.short_name}) is followed on one tensor in a list of layers"
+            raise Unsupported("K2T103", message, self.pos_of(node))
+        path = f"{made.attr}.{index}"
+        ctx = _SublayerContext(layer, path, _dims(inputs[0][0][1:]), f"self.{made.attr}[{index}]")
+        plan = self._run(LAYERS, layer, ctx, node)
+        template = self._template(plan, ctx, node)
+        self._collect(plan, ctx, path, path, plan.weights)
+        return template, (inputs[0][0][0], *_codes(ctx.shape)), plan
 
     def _tensor_call(
         self, made: _Made, inputs: list[tuple[tuple, str | None]], node: cst.Call
@@ -703,8 +895,10 @@ class SublayerTranslator:
         if self.result.params is not None:
             self.result.params = None if plan.params is None else self.result.params + plan.params
 
-    def _constructed(self, target: str, modules: list, sequential: bool, node: cst.Call) -> Constructed:
-        constructed = Constructed(target, modules, sequential, dict(self.mark_values))
+    def _constructed(
+        self, target: str, modules: list, sequential: bool, node: cst.CSTNode, listed: bool = False
+    ) -> Constructed:
+        constructed = Constructed(target, modules, sequential, dict(self.mark_values), listed)
         lines = constructed.lines()
         for mark, dim in self.marks.items():
             if any(mark in line for line in lines):
@@ -764,12 +958,28 @@ def _self_attribute(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _sublayer_calls(node: cst.CSTNode, made: dict) -> list[cst.Call]:
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names an expression reads (not the attribute names after a dot)."""
+    found: list[cst.Name] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _sublayer_calls(node: cst.CSTNode, callee) -> list[cst.Call]:
     found: list[cst.Call] = []
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> bool:
-            if _self_attribute(call.func) in made:
+            if callee(call) is not None:
                 found.append(call)
                 return False
             return True
