@@ -36,11 +36,12 @@ def test_the_root_cause_is_reported_once_and_names_what_follows():
     result = k2t.convert_source(ROOT_CAUSE, "train.py")
     [diagnostic] = result.diagnostics
     assert (diagnostic.line, diagnostic.code) == (11, "K2T150")
-    assert diagnostic.message.endswith("(lines 12, 13, 14, 15, 16 depend on it and stay as written)")
+    # An op on a Keras tensor outside the vocabulary: the model it is in stays as written, reported once.
+    assert "`tensorflow.some_unknown_op` is not in k2t's op vocabulary" in diagnostic.message
     lines = result.output.splitlines()
     for statement in ('h = layers.Dense(16, activation="relu")(h)', "outputs = layers.Dense(1)(h)", "model = keras.Model(", "model.compile(", "history = model.fit("):
-        index = next(i for i, line in enumerate(lines) if line.startswith(statement))
-        assert lines[index - 1] == "# TODO(k2t): K2T103 follows from line 11, which k2t did not translate: this line stays as written"
+        assert any(line.startswith(statement) for line in lines), statement
+    assert sum("TODO(k2t)" in line for line in lines) == 1
     # What fit returned is data, not a Keras object: the print after it is ordinary code.
     index = lines.index('print(history.history["loss"])')
     assert "TODO" not in lines[index - 1]

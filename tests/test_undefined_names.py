@@ -206,6 +206,7 @@ def test_tensor_lines_a_translated_model_took_stay_where_an_untranslated_model_r
     source = textwrap.dedent(
         """\
         import numpy as np
+        import keras.backend as K
         from keras.layers import Input, Dense, Lambda
         from keras.models import Model
 
@@ -216,7 +217,8 @@ def test_tensor_lines_a_translated_model_took_stay_where_an_untranslated_model_r
 
         def sample_z(args):
             mu, log_sigma = args
-            return mu + log_sigma
+            eps = K.random_normal(shape=(2,))
+            return mu + K.exp(log_sigma / 2) * eps
 
         z = Lambda(sample_z)([mu, log_sigma])
         outputs = Dense(8, activation="sigmoid")(z)

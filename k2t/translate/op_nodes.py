@@ -47,6 +47,8 @@ def convert_expression(
     for key, code in expression.constants.items():
         if _is_number(code):
             shapes[key] = ()
+    if not expression.tensors:  # (read through a structure k2t does not follow: no Keras tensor of its own)
+        raise Unsupported("K2T103", f"`{_code(expression.node).strip()}` reads no Keras tensor k2t follows", node.pos)
     device = f"{codes[expression.tensors[0]]}.device"  # where forward's tensors are, as TF places an op's result
     rewrite = rewrite_ops(expression.node, expression.keras_name, device=device, nodes=codes)
     if rewrite.problems:
