@@ -81,13 +81,9 @@ class HelperMixin:
                 if calls_layer:
                     for arg in call.args:
                         found.update(_plain_names(arg.value) & params)
-                if (
-                    isinstance(func, cst.Attribute)
-                    and func.attr.value == "add"
-                    and isinstance(func.value, cst.Name)
-                    and func.value.value in params
-                ):
-                    found.add(func.value.value)
+                extended = _parameter_receiving(call, "add", params)
+                if extended is not None:
+                    found.add(extended)
 
             def visit_FunctionDef(self, inner) -> bool:
                 return False
@@ -102,27 +98,8 @@ class HelperMixin:
         """The parameters a function compiles (``def compile_and_fit(model, name): model.compile(...)``):
         a training helper, whose body k2t walks at each call with the model it receives."""
         params = set(_parameter_names(node.params))
-        found: set[str] = set()
-
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                func = call.func
-                if (
-                    isinstance(func, cst.Attribute)
-                    and func.attr.value == "compile"
-                    and isinstance(func.value, cst.Name)
-                    and func.value.value in params
-                ):
-                    found.add(func.value.value)
-
-            def visit_FunctionDef(self, inner) -> bool:
-                return False
-
-            def visit_ClassDef(self, inner) -> bool:
-                return False
-
-        node.body.visit(Finder())
-        return frozenset(found)
+        compiled = (_parameter_receiving(call, "compile", params) for call in _own_calls(node))
+        return frozenset(name for name in compiled if name is not None)
 
     def training_helper_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
         """``compile_and_fit(tiny, "tiny")``: the helper's compile, fit, evaluate and predict, walked for the model
@@ -456,4 +433,35 @@ def _callees(body: cst.CSTNode) -> set[str]:
                 found.update(arg.value.value for arg in call.func.args if isinstance(arg.value, cst.Name))
 
     body.visit(Finder())
+    return found
+
+
+def _parameter_receiving(call: cst.Call, method: str, params: set[str]) -> str | None:
+    """``p.<method>(...)`` on one of ``params``: that parameter."""
+    func = call.func
+    if (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == method
+        and isinstance(func.value, cst.Name)
+        and func.value.value in params
+    ):
+        return func.value.value
+    return None
+
+
+def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:
+    """The calls in a function's own body, not in the functions and classes it defines."""
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+        def visit_FunctionDef(self, inner) -> bool:
+            return False
+
+        def visit_ClassDef(self, inner) -> bool:
+            return False
+
+    node.body.visit(Finder())
     return found
