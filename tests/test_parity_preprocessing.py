@@ -204,7 +204,7 @@ def test_layer_object_used_outside_the_model_without_translation_is_a_diagnostic
         import keras
         dense = keras.layers.Dense(4)
         model = keras.Sequential([keras.Input(shape=(3,)), dense])
-        print(dense.units)
+        print(dense.kernel_regularizer)
         """
     )
     result = k2t.convert_source(source, "case.py")
