@@ -35,7 +35,7 @@ import libcst as cst
 from ..ir import FactoryCall, Instance, ShapeOf
 from ..values import KerasClass, Namespace, Unknown, is_constant
 from .scope import _Helper, _Scope, _Unfollowable
-from .syntax import _body_of, _concatenated, _local_names, _parameter_names
+from .syntax import _body_of, _concatenated, _local_names, _parameter_names, read_names
 
 
 def _followed_argument(value) -> bool:
@@ -44,22 +44,6 @@ def _followed_argument(value) -> bool:
     if isinstance(value, (Namespace, KerasClass)) or is_constant(value):
         return True
     return isinstance(value, dict) and all(is_constant(k) and _followed_argument(v) for k, v in value.items())
-
-
-def _names_read(node: cst.CSTNode) -> set[str]:
-    """The variables an expression reads (``range(depth)`` -> {range, depth}), not attribute names."""
-    found: set[str] = set()
-
-    class Reader(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Reader())
-    return found
 
 
 class LayerFactoryMixin:
@@ -141,7 +125,7 @@ class LayerFactoryMixin:
 
         def read(expression: cst.CSTNode | None) -> None:
             if expression is not None:
-                found.update(_names_read(expression) & params)
+                found.update(read_names(expression) & params)
 
         class Finder(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:

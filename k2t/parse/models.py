@@ -23,6 +23,7 @@ from .syntax import (
     MERGE_FUNCTIONS,
     _concatenated,
     _mark_subtree,
+    read_names,
 )
 
 
@@ -169,7 +170,7 @@ class ModelMixin:
             scope.helpers.pop(target, None)
             scope.models.pop(target, None)
             self.layer_classes.pop(target, None)
-            reads_tensor = any(scope.tensor(name) is not None for name in _names_in(value))
+            reads_tensor = any(scope.tensor(name) is not None for name in read_names(value))
             if scope.tensor(target) is not None:
                 scope.tensors[target] = None
             if scope.tensor_dict(target) is not None:
@@ -439,22 +440,6 @@ class ModelMixin:
         )
         self.script.compiles.append(compiled)
         return compiled
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    """The variables an expression reads, not attribute names."""
-    found: set[str] = set()
-
-    class Reader(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Reader())
-    return found
 
 
 def _op_on_data(name: str, call: cst.Call) -> bool:

@@ -555,3 +555,24 @@ MADE_ARRAYS = frozenset(
         "keras.ops.ones",
     }
 )  # `model(tf.zeros((1, 28, 28, 1)))`, a call that builds the model: the shape is the call's first argument
+
+
+def read_name_nodes(node: cst.CSTNode) -> list[cst.Name]:
+    """The Name nodes an expression reads, in source order (``inputs.shape[-1]``: ``inputs``), not attribute names."""
+    found: list[cst.Name] = []
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
+
+
+def read_names(node: cst.CSTNode) -> set[str]:
+    """The variables an expression reads (``range(depth)`` -> {range, depth}), not attribute names."""
+    return {name.value for name in read_name_nodes(node)}

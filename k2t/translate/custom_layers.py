@@ -42,7 +42,7 @@ from libcst.metadata import PositionProvider
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from ..ops import OpError, translate_op
-from ..parse.syntax import is_docstring
+from ..parse.syntax import is_docstring, read_name_nodes
 from .added_losses import add_loss_rewrites, added_total, adds_losses, clear_line
 from .constraints import plan_constraint
 from .dims import Dim, Size
@@ -647,25 +647,10 @@ def _check_weight_list(layer_class: LayerClass, weight: Weight) -> None:
     for key, node in weight.arguments.items():
         if key == "name":
             continue
-        read = [name for name in _names_read(node) if name.value == loop]
+        read = [name for name in read_name_nodes(node) if name.value == loop]
         if read:
             message = f"custom layer {layer_class.name}: `self.{weight.attr}`: the weights of a list made with add_weight differ by `{loop}` here; k2t makes them alike"
             raise Unsupported("K2T103", message, _pos(layer_class.script, read[0]))
-
-
-def _names_read(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return found
 
 
 def _bind_arguments(parts: LayerClassParts, call: KerasCall) -> list[tuple[str | None, Value]]:
@@ -861,14 +846,14 @@ class _Sizes:
             if weight.method == "build"
             for node in (weight.arguments.get("shape"), weight.listed.for_in.iter if weight.listed else None)
             if node is not None
-            for name in _names_read(node)
+            for name in read_name_nodes(node)
         }
         for small in reversed(assignments):
-            if {name.value for name in _names_read(small.targets[0].target)} & needed:
-                needed |= {name.value for name in _names_read(small.value)}
+            if {name.value for name in read_name_nodes(small.targets[0].target)} & needed:
+                needed |= {name.value for name in read_name_nodes(small.value)}
         for small in assignments:
             target = small.targets[0].target
-            if not {name.value for name in _names_read(target)} & needed:
+            if not {name.value for name in read_name_nodes(target)} & needed:
                 continue
             value = self.evaluate(small.value, names)
             if isinstance(target, cst.Name):

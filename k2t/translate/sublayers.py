@@ -35,6 +35,7 @@ import libcst as cst
 
 from ..diagnostics import Unsupported
 from ..ir import NO_LITERAL, KerasCall, LayerClass, TensorNode, Value
+from ..parse.syntax import read_name_nodes
 from ..values import Binding, Env, evaluate
 from .activations import ACTIVATIONS
 from .dims import Dim, Size
@@ -256,7 +257,7 @@ class SublayerTranslator:
         loop = clause.target.value
         element = value.elt
         whole = {id(a.value) for a in element.args if isinstance(a.value, cst.Name) and a.value.value == loop}
-        other_uses = [n for n in _names(element) if n.value == loop and id(n) not in whole]
+        other_uses = [n for n in read_name_nodes(element) if n.value == loop and id(n) not in whole]
         if other_uses:
             message = f"custom layer {name}: `self.{attr}`: k2t follows the loop variable `{loop}` as a whole argument of the layer"
             raise Unsupported("K2T103", message, self.pos_of(other_uses[0]))
@@ -956,22 +957,6 @@ def _self_attribute(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
         return node.attr.value
     return None
-
-
-def _names(node: cst.CSTNode) -> list[cst.Name]:
-    """The names an expression reads (not the attribute names after a dot)."""
-    found: list[cst.Name] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return found
 
 
 def _sublayer_calls(node: cst.CSTNode, callee) -> list[cst.Call]:
