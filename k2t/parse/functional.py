@@ -200,13 +200,7 @@ class FunctionalMixin:
             if not self._dict_tensor(value.value, scope) or not isinstance(value.value, cst.Call):
                 return False
             for_in = value.for_in
-            if for_in.inner_for_in is not None or for_in.ifs or for_in.asynchronous is not None:
-                raise _Unfollowable(value, "k2t unrolls a dict comprehension of Inputs with one `for` and no `if`")
-            items, _ = self.evaluate(for_in.iter, scope)
-            if isinstance(items, Unknown):
-                raise _Unfollowable(
-                    for_in.iter, f"k2t cannot unroll Inputs over `{self.code(for_in.iter)}`: {items.reason}"
-                )
+            items = self.unrolled_items(value, "a dict comprehension of Inputs", "Inputs", scope)
             for index, item in enumerate(items):
                 inner = _Scope(scope, scope.function)
                 bind_target(inner.env, for_in.target, item, transient=True)

@@ -303,16 +303,22 @@ class ModelMixin:
         self.script.models.append(model)
         return model
 
-    def comprehension_layers(self, model: ModelSpec, node: cst.ListComp, scope: _Scope) -> None:
-        """``Sequential([layers.Dense(n, activation="relu") for n in (64, 32)])``: one layer per item."""
+    def unrolled_items(self, node, kind: str, what: str, scope: _Scope):
+        """The items of a comprehension k2t unrolls (one `for`, no `if`), or why it cannot."""
         for_in = node.for_in
         if for_in.inner_for_in is not None or for_in.ifs or for_in.asynchronous is not None:
-            raise _Unfollowable(node, "k2t unrolls a list comprehension of layers with one `for` and no `if`")
+            raise _Unfollowable(node, f"k2t unrolls {kind} with one `for` and no `if`")
         items, _ = self.evaluate(for_in.iter, scope)
         if isinstance(items, Unknown):
             raise _Unfollowable(
-                for_in.iter, f"k2t cannot unroll layers over `{self.code(for_in.iter)}`: {items.reason}"
+                for_in.iter, f"k2t cannot unroll {what} over `{self.code(for_in.iter)}`: {items.reason}"
             )
+        return items
+
+    def comprehension_layers(self, model: ModelSpec, node: cst.ListComp, scope: _Scope) -> None:
+        """``Sequential([layers.Dense(n, activation="relu") for n in (64, 32)])``: one layer per item."""
+        for_in = node.for_in
+        items = self.unrolled_items(node, "a list comprehension of layers", "layers", scope)
         inner = _Scope(scope, scope.function)
         for index, item in enumerate(items):
             bind_target(inner.env, for_in.target, item, transient=True)
