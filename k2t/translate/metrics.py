@@ -371,19 +371,24 @@ def _evenly_spaced(thresholds) -> int | None:
     return None
 
 
+def _one_threshold(args: _Arguments) -> float | None:
+    """``thresholds=0.3`` or ``thresholds=[0.3]``; None where not given. Several give one value each in Keras (a list
+    in the history): not translated."""
+    threshold = args.get("thresholds", None, (int, float, list, tuple))
+    if isinstance(threshold, (list, tuple)):
+        if len(threshold) != 1:
+            args.reject("thresholds", "several thresholds give one value each (a list in the history): not translated")
+        threshold = threshold[0]
+        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+            args.reject("thresholds", "must be a literal number")
+    return threshold
+
+
 def _confusion_ratio(class_name: str, template: str):
     """Precision or Recall: one threshold, optionally only the top_k outputs, optionally one class."""
 
     def planner(key: str, args: _Arguments) -> MetricPlan:
-        threshold = args.get("thresholds", None, (int, float, list, tuple))
-        if isinstance(threshold, (list, tuple)):
-            if len(threshold) != 1:
-                args.reject(
-                    "thresholds", "several thresholds give one value each (a list in the history): not translated"
-                )
-            threshold = threshold[0]
-            if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-                args.reject("thresholds", "must be a literal number")
+        threshold = _one_threshold(args)
         top_k = args.get("top_k", None, int)
         class_id = args.get("class_id", None, int)
         arguments = []
@@ -404,15 +409,7 @@ def _confusion_count(class_name: str):
     snake, condition = _CONFUSION_COUNTS[class_name]
 
     def planner(key: str, args: _Arguments) -> MetricPlan:
-        threshold = args.get("thresholds", None, (int, float, list, tuple))
-        if isinstance(threshold, (list, tuple)):
-            if len(threshold) != 1:
-                args.reject(
-                    "thresholds", "several thresholds count a list each (a list in the history): not translated"
-                )
-            threshold = threshold[0]
-            if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-                args.reject("thresholds", "must be a literal number")
+        threshold = _one_threshold(args)
         helper = Helper(
             class_name,
             "metrics/confusion_count.py.j2",
