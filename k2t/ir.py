@@ -629,6 +629,8 @@ class FreezeSpec:
     # Layers of a keras.applications model whose own flag is False: Keras trains none of its weights
     # (a frozen model's trainable_weights is empty) whatever their flags (k2t.translate.model_api).
     model_frozen: bool = False
+    # Recorded under an `if` k2t leaves as written: the statement's lines run where the output's test holds.
+    under_branch: bool = False
 
 
 @dataclass(eq=False)

@@ -73,6 +73,12 @@ BODIES = {
         + FIT,
         "",
     ),
+    # Freezing the layer just added, by a flag that changes with the iteration: each layer gets its own flag.
+    "freeze_the_layer_added": (
+        "model = keras.Sequential([keras.Input(shape=(8,))])\n",
+        'model.add(layers.Dense(UNITS, activation="relu"))\nmodel.layers[-1].trainable = UNITS > 9\n',
+        'model.add(layers.Dense(1, activation="sigmoid"))\n' + COMPILE + FIT,
+    ),
     "layer_list_built_in_the_loop": (
         "hidden = []\n",
         'hidden.append(layers.Dense(UNITS, activation="relu"))\n',
@@ -95,6 +101,7 @@ SHAPES = {
 SHAPES_OF = {
     "model_made_in_each_iteration": ("plain", "break", "if_on_an_unknown_value"),
     "layer_list_built_in_the_loop": ("plain", "nested", "if_on_the_loop_variable"),
+    "freeze_the_layer_added": ("plain", "continue", "if_on_the_loop_variable"),
 }
 
 
@@ -238,18 +245,22 @@ CASES = {**LOOPS, **WHILE, **BRANCHES, **REBINDINGS}
 KINDS = {"Dense": "Linear"}  # Keras layer class -> torch module class, for the layers with weights here
 
 
-def keras_layers(source: str) -> list[tuple[str, int]]:
-    """(torch kind, parameter count) of each layer with weights of the `model` the Keras script leaves."""
+def keras_layers(source: str) -> list[tuple[str, int, bool]]:
+    """(torch kind, parameter count, trainable) of each layer with weights of the `model` the Keras script leaves."""
     namespace: dict = {"__name__": "__main__"}
     without_fit = re.sub(r"^( *)model\.fit\(.*$", r"\1pass", source, flags=re.MULTILINE)  # Keras's model as built
     exec(compile(without_fit, "keras_script.py", "exec"), namespace)  # noqa: S102 - the test's own script
     model = namespace.get("model")
     if model is None:  # a loop over nothing
         return []
-    return [(KINDS[type(layer).__name__], layer.count_params()) for layer in model.layers if layer.count_params()]
+    return [
+        (KINDS[type(layer).__name__], layer.count_params(), layer.trainable)
+        for layer in model.layers
+        if layer.count_params()
+    ]
 
 
-def torch_layers(output: str) -> list[tuple[str, int]]:
+def torch_layers(output: str) -> list[tuple[str, int, bool]]:
     """The same for the `model` the converted script leaves (Keras and TensorFlow are not needed to run it)."""
     import torch
 
@@ -260,7 +271,11 @@ def torch_layers(output: str) -> list[tuple[str, int]]:
     if model is None:
         return []
     leaves = [m for m in model.modules() if not list(m.children())]
-    return [(type(m).__name__, sum(p.numel() for p in m.parameters())) for m in leaves if any(True for _ in m.parameters())]
+    return [
+        (type(m).__name__, sum(p.numel() for p in m.parameters()), all(p.requires_grad for p in m.parameters()))
+        for m in leaves
+        if any(True for _ in m.parameters())
+    ]
 
 
 def diagnostics_inside(result, source: str, body: str) -> list[str]:
@@ -470,3 +485,21 @@ def test_a_keyword_named_like_a_keras_tensor_is_no_use_of_it():
     ).replace("x_data", "rng.normal(size=(32, 8)).astype('float32')")
     result = k2t.convert_source(source, "train.py")
     assert result.ok, [d.format() for d in result.diagnostics]
+
+
+def test_freezing_under_an_if_in_an_unrolled_loop_is_reported():
+    # The `if` stays as written in the loop, so each iteration would run every iteration's requires_grad_ line:
+    # Keras freezes the layers added when n != 8, the loop written back would freeze all three.
+    source = HEAD + SEQUENTIAL_START + textwrap.dedent(
+        """\
+        for n in (16, 8, 4):
+            model.add(layers.Dense(n, activation="relu"))
+            if n != 8:
+                model.layers[-1].trainable = False
+        """
+    ) + SEQUENTIAL_END
+    result = k2t.convert_source(source, "train.py")
+    line = source.splitlines().index("        model.layers[-1].trainable = False") + 1
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", line)], [d.format() for d in result.diagnostics]
+    assert "reaches a different layer at each walk" in result.diagnostics[0].message
+    assert "requires_grad_" not in result.output

@@ -608,7 +608,15 @@ def freeze_statement(parser: _Parser, line, small, scope: _Scope) -> bool:
                 )
         frozen = _model_frozen(parser, spec, layers, small)
         freeze = FreezeSpec(
-            spec, var, layers, bool(raw), parser.pos(small), line, ignored=not applied, model_frozen=frozen
+            spec,
+            var,
+            layers,
+            bool(raw),
+            parser.pos(small),
+            line,
+            ignored=not applied,
+            model_frozen=frozen,
+            under_branch=any(isinstance(frame.node, cst.If) for frame in parser.frames),
         )
         parser.script.freezes.append(freeze)
     _mark(parser, target)

@@ -216,8 +216,13 @@ def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
     return bool(batch_norms)
 
 
-def _lines(freeze: FreezeSpec, codes: list[str]) -> list[str]:
+def _lines(freeze: FreezeSpec, codes: list[tuple[str, bool]]) -> list[str]:
+    """The statement's requires_grad_ lines, each module with the flag its own freeze sets: a statement in a loop
+    k2t unrolls sets a flag per iteration (``model.layers[-1].trainable = i > 0``)."""
+    if len({trainable for _, trainable in codes}) > 1:
+        return [f"{code}.requires_grad_({trainable})" for code, trainable in codes]
     flag = "True" if freeze.trainable else "False"
+    codes = [code for code, _ in codes]
     if freeze.loop_var is not None and len(codes) > 1:
         modules = ", ".join(codes)
         if len(modules) > _LINE_LENGTH:  # one module a line, as black writes a long tuple
@@ -246,11 +251,23 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
             _under_frozen_model(freezes, modules, plan)
             continue
         try:
-            codes: list[str] = []
+            codes: list[tuple[str, bool]] = []
+            reached: list[list[str]] = []
             for freeze in freezes:
+                reached.append([])
                 for code, plans in _targets(freeze, modules[id(freeze.model)]):
                     inference_batch_norm |= _check(freeze, plans)
-                    codes.append(code)
+                    codes.append((code, freeze.trainable))
+                    reached[-1].append(code)
+            if any(freeze.under_branch for freeze in freezes) and any(each != reached[0] for each in reached):
+                # `for n in (16, 8): model.add(...); if n == 16: model.layers[-1].trainable = False`: the lines stay
+                # in the loop, under the `if`, where each iteration would run every iteration's lines.
+                raise Unsupported(
+                    "K2T103",
+                    "this `trainable` assignment under an `if` reaches a different layer at each walk of it (a loop "
+                    "k2t unrolls, a helper called several times): not translated",
+                    freezes[0].pos,
+                )
         except Unsupported as exc:
             plan.todos.append(Todo(statement, exc.code, exc.message, exc.pos or freezes[0].pos))
             continue
