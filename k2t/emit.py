@@ -631,7 +631,9 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
 def _freezes(plan: ScriptPlan) -> bool:
     """Does the script freeze weights (``layer.trainable = False`` -> ``requires_grad_(False)``)?"""
     lines = [*plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
-    return any("requires_grad_(False)" in line for line in lines if isinstance(line, str))
+    # Layers built with trainable=False (k2t.translate.frozen_layers) freeze from the module's constructor.
+    lines += [line for module in plan.modules for layer in module.layers for line in [*layer.setup, layer.constructor]]
+    return any("requires_grad_(False)" in line or "freeze=True" in line for line in lines if isinstance(line, str))
 
 
 def _class_tuple(names: list[str]) -> str:

@@ -1138,3 +1138,71 @@ def test_layer_reads_print_what_keras_prints(source, tmp_path):
     assert torch_run.returncode == 0, torch_run.stderr[-2000:]
     assert torch_run.stdout.splitlines() == keras_run.stdout.splitlines()
     assert len(keras_run.stdout.splitlines()) == source.count("print(") + 5 * (source is INTROSPECTION)  # the loop
+
+
+# ------------------------------------------------------------ layers built frozen (trainable=False)
+BUILT_FROZEN = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+ids = rng.randint(1, 40, size=(96, 6))
+y = (ids.sum(1) > 120).astype("float32")
+matrix = rng.normal(size=(40, 5))
+model = keras.Sequential([keras.Input(shape=(6,)), EMBEDDING, layers.Flatten(), LAST])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(ids, y, epochs=1, verbose=0)
+"""
+
+
+def _built_frozen(embedding: str, last: str = 'layers.Dense(1, activation="sigmoid")'):
+    return k2t.convert_source(BUILT_FROZEN.replace("EMBEDDING", embedding).replace("LAST", last), "train.py")
+
+
+def test_a_pretrained_frozen_embedding_is_from_pretrained_and_keeps_no_sparse_rows():
+    result = _built_frozen("layers.Embedding(40, 5, weights=[matrix], trainable=False)")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    compact = "".join(result.output.split())  # black may wrap the constructor's arguments
+    assert "nn.Embedding.from_pretrained(torch.as_tensor(matrix,dtype=torch.float32),freeze=True)" in compact
+    assert "Net(matrix=matrix)" in result.output
+    assert "sparse=True" not in result.output  # a frozen Embedding has no gradient for Adam's sparse rows
+
+
+def test_a_layer_built_frozen_gets_requires_grad_false_in_the_constructor():
+    result = _built_frozen("layers.Embedding(40, 5)", 'layers.Dense(1, activation="sigmoid", trainable=False)')
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "self.dense.requires_grad_(False)  # Keras's trainable=False" in result.output
+    assert "if loss.requires_grad:" in result.output  # every weight may be frozen: fit steps only when one trains
+
+
+@pytest.mark.parametrize(
+    ("embedding", "last", "message"),
+    [
+        ("layers.Embedding(40, 5, trainable=FLAG)", "layers.Dense(1)", "k2t needs True or False here"),
+        ("layers.Embedding(40, 5, weights=[matrix, matrix])", "layers.Dense(1)", "takes one matrix"),
+        (
+            "layers.Embedding(40, 5)",
+            "layers.BatchNormalization(trainable=False)",
+            "BatchNormalization(trainable=False)",
+        ),
+    ],
+    ids=["unknown_flag", "two_matrices", "batch_norm"],
+)
+def test_what_a_frozen_build_does_not_translate_is_reported(embedding, last, message):
+    result = _built_frozen(embedding, last)
+    assert not result.ok
+    assert any(message in d.message for d in result.diagnostics), [d.format() for d in result.diagnostics]
+
+
+def test_a_pretrained_matrix_bound_again_later_is_reported():
+    source = (
+        BUILT_FROZEN.replace("EMBEDDING", "layers.Embedding(40, 5, weights=[matrix])").replace(
+            "LAST", "layers.Dense(1)"
+        )
+        + "matrix = None\n"
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert any("is bound again later" in d.message for d in result.diagnostics), [
+        d.format() for d in result.diagnostics
+    ]

@@ -135,6 +135,39 @@ CASES = {
         w = model.get_layer("out").get_weights()
         print(w[0].shape)
         """,
+    # Built frozen (trainable=False): pretrained embeddings as Keras 2 scripts pass them (weights=[matrix]), and a
+    # frozen Dense whose regularizer Keras then leaves out of the loss.
+    "pretrained_embedding_frozen": """\
+        ids = rng.randint(1, 40, size=(96, 6))
+        matrix = rng.normal(size=(40, 5))
+        model = keras.Sequential([
+            keras.Input(shape=(6,)),
+            layers.Embedding(40, 5, weights=[matrix], trainable=False),
+            layers.Flatten(),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        model.fit(ids, y, batch_size=16, epochs=3, verbose=0)
+        """,
+    "pretrained_embedding_trained": """\
+        ids = rng.randint(1, 40, size=(96, 6))
+        matrix = rng.normal(size=(40, 5)).astype("float32")
+        inputs = keras.Input(shape=(6,))
+        h = layers.Embedding(40, 5, embeddings_initializer=keras.initializers.Constant(matrix))(inputs)
+        h = layers.GlobalAveragePooling1D()(h)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(ids, y, batch_size=16, epochs=3, verbose=0)
+        """,
+    "dense_built_frozen_with_a_regularizer": """\
+        inputs = keras.Input(shape=(8,))
+        h = layers.Dense(12, activation="relu", kernel_regularizer="l2", trainable=False)(inputs)
+        h = layers.Dense(6, activation="relu", kernel_regularizer="l2")(h)
+        model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """,
 }
 
 

@@ -15,6 +15,7 @@ from .blocks import NodeCode, factor_blocks
 from .custom_layer_lists import convert_custom_layer_on_list
 from .dims import Dim
 from .dtypes import input_dtypes
+from .frozen_layers import freeze_from_the_start, without_trainable
 from .legacy import in_keras1_terms, keras2_call
 from .masking import mask_after, merged_masks, unmasked_output
 from .merge import MERGE_LAYERS, MergeInput, convert_merge
@@ -252,13 +253,16 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         layer, float32 = without_dtype(layer)
         # input_shape= / input_dim= on a layer called on a tensor: Keras keeps them for a Sequential's first layer only.
         layer = _without_input_kwargs(layer)
+        layer, frozen = without_trainable(layer)
         ctx = LayerContext(builder, layer, attrs[node.layer_id], list(shape), layout, node is graph.nodes[-1])
         ctx.state_inputs = [variable for variable, _, _ in inputs[1:]]
         ctx.unpacked = len(node.unpacked)
         ctx.mask.given, ctx.mask.name = masks.get(id(node.inputs[0])), f"{out}_mask"
+        ctx.frozen = frozen
         ctx.open_sizes()
         try:
             plan = converter(ctx)
+            freeze_from_the_start(plan, frozen, ctx.self_attr, layer)
         except Unsupported as exc:
             raise in_keras1_terms(exc, node.layer) from exc
         if float32:

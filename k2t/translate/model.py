@@ -12,6 +12,7 @@ from ..diagnostics import Unsupported
 from ..ir import KerasCall, ModelSpec, Value, per_sample_shape
 from . import registry
 from .dims import Dim, Size, check_shape, keras_shape
+from .frozen_layers import freeze_from_the_start, without_trainable
 from .legacy import in_keras1_terms, keras2_call
 from .masking import MaskFlow, mask_after, unmasked_output
 from .nested import convert_nested, first_nested_input, holder_name
@@ -94,6 +95,7 @@ class LayerContext:
         self.unpacked = 0
         self.output_shapes: list[list[Dim]] = []
         self.mask = MaskFlow()  # the Keras mask of the input (Embedding(mask_zero=True), Masking) and of the output
+        self.frozen = False  # built with trainable=False (k2t.translate.frozen_layers)
 
     @property
     def shape(self) -> list[Dim]:
@@ -523,11 +525,14 @@ def translate_model(
                     )
                     builder.warnings.append(("K2T108", message, layer.kwarg(key).pos))
         layer, float32 = without_dtype(layer)
+        layer, frozen = without_trainable(layer)
         ctx = LayerContext(builder, _without_input_kwargs(layer), attr, shape, layout, index == len(spec.layers) - 1)
         ctx.mask.given = mask
+        ctx.frozen = frozen
         ctx.open_sizes()
         try:
             plan = converter(ctx)
+            freeze_from_the_start(plan, frozen, ctx.self_attr, layer)
         except Unsupported as exc:
             raise in_keras1_terms(exc, spec.layers[index]) from exc
         if float32:

@@ -451,7 +451,15 @@ def sparse_embedding_rows(optimizer: OptimizerPlan, module: ModulePlan) -> tuple
     SGD is linear in the gradient: it needs nothing. The other adaptive
     optimizers keep torch's dense update, and the returned message says so.
     """
-    embeddings = [layer for layer in _layers(module) if layer.keras_class == "Embedding" and layer.constructor]
+    embeddings = [
+        layer
+        for layer in _layers(module)
+        if layer.keras_class == "Embedding"
+        and layer.constructor
+        # built with trainable=False (k2t.translate.frozen_layers): no gradient, no update
+        and "freeze=True" not in layer.constructor
+        and not any("requires_grad_(False)" in line for line in layer.setup)
+    ]
     helper = optimizer.helper
     if (
         not embeddings

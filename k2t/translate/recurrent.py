@@ -89,7 +89,9 @@ def _literal(call: KerasCall, key: str, index: int | None, default):
 
 @layer("Embedding")
 def convert_embedding(ctx: LayerContext) -> LayerPlan:
-    ctx.check_arguments(("input_dim", "output_dim"), {"embeddings_initializer", "embeddings_regularizer", "mask_zero"})
+    ctx.check_arguments(
+        ("input_dim", "output_dim"), {"embeddings_initializer", "embeddings_regularizer", "mask_zero", "weights"}
+    )
     input_dim, output_dim = ctx.layer.arg(0, "input_dim"), ctx.layer.arg(1, "output_dim")
     if input_dim is None or output_dim is None:
         raise Unsupported("K2T102", "Embedding needs input_dim and output_dim", ctx.layer.pos)
@@ -97,19 +99,64 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
     vocabulary = ctx.size(input_dim, f"{ctx.attr}_input_dim")
     features = ctx.size(output_dim, f"{ctx.attr}_output_dim")
     weight = f"{ctx.self_attr}.weight"
-    init = initializer_lines(ctx.layer.kwarg("embeddings_initializer"), "uniform", weight, vocabulary, features)
+    pretrained = _pretrained_matrix(ctx)
+    if pretrained is None:
+        constructor = f"nn.Embedding({vocabulary}, {features})"
+        init = initializer_lines(ctx.layer.kwarg("embeddings_initializer"), "uniform", weight, vocabulary, features)
+    else:
+        # Keras checks the matrix's shape against (input_dim, output_dim) and copies it into the float32 weights.
+        matrix = ctx.builder.param(pretrained.code, f"{ctx.attr}_matrix")
+        frozen, ctx.frozen = ctx.frozen, False
+        constructor = f"nn.Embedding.from_pretrained(torch.as_tensor({matrix}, dtype=torch.float32), freeze={frozen})"
+        init = []
     ctx.shape = ctx.shape + [features]
     n, d = static_int(vocabulary), static_int(features)
     return LayerPlan(
         keras_class="Embedding",
         attr=ctx.attr,
-        constructor=f"nn.Embedding({vocabulary}, {features})",
+        constructor=constructor,
         forward=[_embedding_line(ctx)],
         init=init,
         weights="embedding",
         regularizers=regularizer_terms(ctx.layer.kwarg("embeddings_regularizer"), weight),
         params=n * d if n is not None and d is not None else None,
     )
+
+
+def _pretrained_matrix(ctx: LayerContext):
+    """The matrix an Embedding starts from: ``weights=[matrix]`` (Keras 2's, which Keras 3's Embedding keeps, also
+    without the list) or ``embeddings_initializer=keras.initializers.Constant(matrix)`` with an array rather than a
+    number; None for an Embedding initialised otherwise."""
+    given = ctx.layer.kwarg("weights")
+    if given is not None:
+        if given.is_literal and isinstance(given.literal, (list, tuple)):
+            raise Unsupported("K2T102", "Embedding(weights=...) written as numbers is not translated", given.pos)
+        if given.elements is not None:
+            if len(given.elements) != 1:
+                raise Unsupported(
+                    "K2T102", "Embedding(weights=[...]) takes one matrix (Keras raises ValueError)", given.pos
+                )
+            given = given.elements[0]
+        return _array(given)
+    initializer = ctx.layer.kwarg("embeddings_initializer")
+    call = initializer.keras_call if initializer is not None else None
+    if call is None or call.short_name != "Constant" or not call.name.startswith("keras.initializers."):
+        return None
+    value = call.arg(0, "value")
+    if value is None or (value.is_literal and isinstance(value.literal, (int, float))):
+        return None  # a number: nn.init.constant_ (k2t.translate.initializers)
+    return _array(value)
+
+
+def _array(value):
+    if value.rebound:
+        raise Unsupported(
+            "K2T103",
+            f"the Embedding's matrix `{value.code}` is bound again later in the script: k2t cannot tell which value "
+            "the generated module would be built from",
+            value.pos,
+        )
+    return value
 
 
 def _embedding_line(ctx: LayerContext) -> str:
