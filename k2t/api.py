@@ -93,10 +93,14 @@ def syntax_error(source: str, filename: str = "<string>") -> Diagnostic | None:
     return parsed if isinstance(parsed, Diagnostic) else None
 
 
-def convert_source(source: str, filename: str = "<string>", *, device: str = "auto") -> ConversionResult:
+def convert_source(
+    source: str, filename: str = "<string>", *, device: str = "auto", torch_compile: bool = False
+) -> ConversionResult:
     """Translate the Keras code of ``source`` into PyTorch. Never raises on bad input.
 
     ``device``: one of DEVICES, where the converted script puts its models (see DEVICES).
+    ``torch_compile``: the generated fit/evaluate run the model's forward pass through ``torch.compile``
+    (``k2t convert --compile``).
     """
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
@@ -108,7 +112,7 @@ def convert_source(source: str, filename: str = "<string>", *, device: str = "au
     too_deep = _too_deep(tree, filename)
     if too_deep is not None:
         return ConversionResult(filename, source, None, (too_deep,))
-    return run_deep(_convert_with_libcst, source, filename, device)
+    return run_deep(_convert_with_libcst, source, filename, device, torch_compile)
 
 
 def _too_deep(tree: ast.Module, filename: str, limit: int = MAX_DEPTH) -> Diagnostic | None:
@@ -125,7 +129,9 @@ def _position(node: ast.AST) -> tuple[int, int]:
     return getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
 
 
-def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> ConversionResult:
+def _convert_with_libcst(
+    source: str, filename: str, device: str = "auto", torch_compile: bool = False
+) -> ConversionResult:
     """The whole pipeline, parse -> translate -> emit, with no shortcut (tests call it directly)."""
     import libcst as cst
 
@@ -143,6 +149,7 @@ def _convert_with_libcst(source: str, filename: str, device: str = "auto") -> Co
     if not script.uses_keras and not script.models and not script.todos:
         return ConversionResult(filename, source, source, ())
     plan = translate(script)  # recursion here is a bug in k2t (it walks the IR, not the source): K2T999
+    plan.torch_compile = torch_compile
     try:
         output = wrap_generated_lines(emit(script, plan, device), source)
     except RecursionError:
@@ -202,13 +209,15 @@ def decode_source(data: bytes, filename: str = "<string>") -> tuple[str, str] | 
         return Diagnostic(filename, line, 1, "K2T001", f"not {name}: {exc.reason} at byte {exc.start}")
 
 
-def convert_bytes(data: bytes, filename: str = "<string>", *, device: str = "auto") -> ConversionResult:
+def convert_bytes(
+    data: bytes, filename: str = "<string>", *, device: str = "auto", torch_compile: bool = False
+) -> ConversionResult:
     """Convert source given as bytes, decoded as Python decodes a file."""
     decoded = decode_source(data, filename)
     if isinstance(decoded, Diagnostic):
         return ConversionResult(filename, "", None, (decoded,))
     source, encoding = decoded
-    result = convert_source(source, filename, device=device)
+    result = convert_source(source, filename, device=device, torch_compile=torch_compile)
     unwritable = _unencodable(result.output, encoding, filename) if result.output is not None else None
     if unwritable is not None:  # check and convert agree: neither calls this file converted
         return ConversionResult(filename, source, None, (*result.diagnostics, unwritable), encoding)
@@ -227,7 +236,7 @@ def _unencodable(output: str, encoding: str, filename: str) -> Diagnostic | None
     return None
 
 
-def convert_file(path: str | Path, *, device: str = "auto") -> ConversionResult:
+def convert_file(path: str | Path, *, device: str = "auto", torch_compile: bool = False) -> ConversionResult:
     """Read ``path`` and convert it. Unreadable or undecodable files give a K2T001 diagnostic."""
     path = Path(path)
     try:
@@ -236,4 +245,4 @@ def convert_file(path: str | Path, *, device: str = "auto") -> ConversionResult:
         return ConversionResult(
             str(path), "", None, (Diagnostic(str(path), 1, 1, "K2T001", f"cannot read file: {exc.strerror or exc}"),)
         )
-    return convert_bytes(data, str(path), device=device)
+    return convert_bytes(data, str(path), device=device, torch_compile=torch_compile)

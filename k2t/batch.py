@@ -36,6 +36,7 @@ class Task:
     mode: Mode
     max_bytes: int = MAX_FILE_BYTES  # larger files are skipped with a K2T001 diagnostic
     device: str = "auto"  # where converted scripts put their models (k2t.api.DEVICES)
+    torch_compile: bool = False  # fit/evaluate through torch.compile (k2t convert --compile)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def unreadable(task: Task, message: str) -> Outcome:
 
 
 def _convert(task: Task, data: bytes) -> Outcome:
-    result: ConversionResult = convert_bytes(data, task.display, device=task.device)
+    result: ConversionResult = convert_bytes(data, task.display, device=task.device, torch_compile=task.torch_compile)
     if result.output is None:
         return Outcome(FileReport(task.display, Status.FAILED, result.diagnostics))
     if not result.changed:

@@ -187,6 +187,13 @@ def main() -> None:
     "(the TORCH_DEVICE environment variable overrides it); cuda, mps or cpu fixes it.",
 )
 @click.option(
+    "--compile",
+    "torch_compile",
+    is_flag=True,
+    help="The generated fit() and evaluate() run each model's forward pass through torch.compile: fused kernels, "
+    "compiled on the first batches (seconds to a minute), then faster steps on long runs.",
+)
+@click.option(
     "--helpers-module",
     metavar="NAME",
     default=None,
@@ -195,8 +202,8 @@ def main() -> None:
 )
 @_common_options
 def convert(
-    paths, output, in_place, diff, check_only, copy_other, device, helpers_module, report_path, jobs, stdin_filename,
-    max_mb, quiet, verbose,
+    paths, output, in_place, diff, check_only, copy_other, device, torch_compile, helpers_module, report_path, jobs,
+    stdin_filename, max_mb, quiet, verbose,
 ) -> None:  # fmt: skip
     """Convert Keras scripts into PyTorch scripts.
 
@@ -234,7 +241,7 @@ def convert(
             raise click.UsageError("--in-place needs files, not - (stdin)")
         if output is not None and (output_names_dir or output.is_dir()):
             raise click.UsageError("- (stdin) needs -o FILE, not a directory")
-        task = Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT, max_bytes, device)
+        task = Task(STDIN, stdin_filename or "<stdin>", Mode.CONVERT, max_bytes, device, torch_compile)
         _convert_stdin(task, output, diff, check_only, console, report)
         written = _write_report_file(report, report_path, "k2t convert report")
         if report_path is not None:
@@ -261,7 +268,7 @@ def convert(
     destinations = _destinations(files, output, in_place, to_dir)
     python = [f for f in files if f.python]
     mode = Mode.CHECK if check_only and not diff else Mode.CONVERT
-    tasks = [Task(str(f.path), str(f.path), mode, max_bytes, device) for f in python]
+    tasks = [Task(str(f.path), str(f.path), mode, max_bytes, device, torch_compile) for f in python]
     to_stdout = not (writes_files or diff or check_only)
     outcomes = run_all(tasks, jobs or default_jobs())
     modules: dict[Path, str] = {}

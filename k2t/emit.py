@@ -620,6 +620,7 @@ def _loop_features(plan: ScriptPlan) -> dict[str, object]:
         "callbacks": plan.callback_loop if "callbacks" in plan.fit_options else None,
         "distributed": plan.distributed,  # fit trains through DistributedDataParallel under torchrun
         "may_freeze_all": _freezes(plan),  # a model with every weight frozen trains nothing, as in Keras
+        "compile_forward": plan.torch_compile,  # k2t convert --compile
         # Under torchrun rank 0 alone runs the callbacks that write files (the processes share weights and logs).
         "file_callbacks": _class_tuple([h.name for h in plan.helpers if h.template in FILE_CALLBACKS])
         if plan.distributed

@@ -1,13 +1,14 @@
 """Benchmark: converted PyTorch training vs Keras's own fit, same machine, same run.
 
-    python tests/benchmark_fit.py [--epochs 5] [fixture ...]
+    python tests/benchmark_fit.py [--epochs 5] [--compile] [fixture ...]
 
 For each fixture, both scripts run in this process up to their first fit call
 (k2t.parity's capture): the Keras model and data, and the converted torch
 module, optimizer and data. Each side then trains one warm-up epoch (Keras
 traces its train function there) and is timed over --epochs epochs with the
 script's batch size, verbose=0 and no validation. Prints seconds per epoch
-and the ratio torch / Keras (below 1: the conversion is faster).
+and the ratio torch / Keras (below 1: the conversion is faster). With --compile, the conversion made by
+`k2t convert --compile` is timed too (its warm-up epoch compiles; the compile time is printed apart).
 
 A fixture whose fit reads batches (a tf.data pipeline, a generator, a Sequence, an
 ImageDataGenerator flow) is timed on them as the script made them: each side calls its own
@@ -54,7 +55,14 @@ def _argument(captured, index, name, default=None):
 
 
 # fit's arguments left out of the timing: validation and callbacks (and what only they read).
-_NOT_TIMED = ("validation_data", "validation_split", "validation_steps", "validation_freq", "validation_batch_size", "callbacks")
+_NOT_TIMED = (
+    "validation_data",
+    "validation_split",
+    "validation_steps",
+    "validation_freq",
+    "validation_batch_size",
+    "callbacks",
+)
 
 
 def _is_arrays(x) -> bool:
@@ -95,7 +103,9 @@ def _keras_cache(conversion) -> Iterator[None]:
         saved = (config._KERAS_DIR, file_utils.validate_file, os.environ.get("KERAS_HOME"))
         check = file_utils.validate_file
         config._KERAS_DIR, os.environ["KERAS_HOME"] = str(home), str(home)
-        file_utils.validate_file = lambda path, file_hash, **options: check(path, hashes.get(file_hash, file_hash), **options)
+        file_utils.validate_file = lambda path, file_hash, **options: check(
+            path, hashes.get(file_hash, file_hash), **options
+        )
         try:
             yield
         finally:
@@ -106,7 +116,8 @@ def _keras_cache(conversion) -> Iterator[None]:
                 os.environ["KERAS_HOME"] = saved[2]
 
 
-def bench_one(name: str, epochs: int) -> tuple[int | str, int | str, float, float]:
+def bench_one(name: str, epochs: int, torch_compile: bool = False) -> tuple:
+    """(rows, batch, Keras s/epoch, torch s/epoch) and, with ``torch_compile``, (compiled s/epoch, its warm-up s)."""
     import torch
     from keras2_api import keras2_api
 
@@ -118,9 +129,29 @@ def bench_one(name: str, epochs: int) -> tuple[int | str, int | str, float, floa
     threads = torch.get_num_threads()
     try:
         with keras2_api(), _keras_cache(conversion):
-            return _bench(source, path, conversion, epochs)
+            timings = _bench(source, path, conversion, epochs)
+        if not torch_compile:
+            return timings
+        compiled = convert(source, str(path), torch_compile=True)
+        torch.set_num_threads(threads)
+        with keras2_api(), _keras_cache(compiled):
+            return timings + _bench_torch(compiled, path, epochs)
     finally:
         torch.set_num_threads(threads)  # a converted script may choose one thread for itself (k2t.emit.one_thread)
+
+
+def _bench_torch(conversion, path: Path, epochs: int) -> tuple[float, float]:
+    """(s/epoch, warm-up epoch s) of the conversion's first fit made again as the script made it."""
+    from k2t.parity.capture import capture_first, run_torch
+
+    captured = capture_first(run_torch, conversion, path, output=io.StringIO())
+    kwargs = {key: value for key, value in captured.kwargs.items() if key not in _NOT_TIMED}
+    started = time.perf_counter()
+    captured.function(*captured.args, **{**kwargs, "epochs": 1, "verbose": 0})
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    captured.function(*captured.args, **{**kwargs, "epochs": epochs, "verbose": 0})
+    return (time.perf_counter() - started) / epochs, warm_up
 
 
 def _bench(source: str, path: Path, conversion, epochs: int) -> tuple[int | str, int | str, float, float]:
@@ -157,7 +188,12 @@ def main() -> int:
     parser.add_argument("fixtures", nargs="*", default=DEFAULT)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--compile", action="store_true", help="also time the conversion made with k2t convert --compile"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
         help="threads for torch and for TensorFlow's ops (on a busy machine, 1: threads that wait for a core stall tiny ops)",
     )
     args = parser.parse_args()
@@ -170,18 +206,33 @@ def main() -> int:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), tensorflow {tf.__version__}, {os.cpu_count()} CPUs")
-    print(f"{'fixture':<28}{'rows':>6}{'batch':>7}{'keras s/epoch':>15}{'torch s/epoch':>15}{'torch/keras':>13}")
-    ratios = []
+    print(
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), tensorflow {tf.__version__}, {os.cpu_count()} CPUs"
+    )
+    compiled_header = f"{'compiled s/epoch':>18}{'compiled/keras':>16}{'compile s':>11}" if args.compile else ""
+    print(
+        f"{'fixture':<28}{'rows':>6}{'batch':>7}{'keras s/epoch':>15}{'torch s/epoch':>15}{'torch/keras':>13}{compiled_header}"
+    )
+    ratios, compiled_ratios = [], []
     for name in args.fixtures:
-        rows, batch, keras_time, torch_time = bench_one(name, args.epochs)
+        rows, batch, keras_time, torch_time, *compiled = bench_one(name, args.epochs, args.compile)
         ratios.append(torch_time / keras_time)
-        print(f"{name:<28}{rows:>6}{batch:>7}{keras_time:>15.4f}{torch_time:>15.4f}{ratios[-1]:>13.2f}")
-    geo = 1.0
-    for r in ratios:
-        geo *= r
-    print(f"geometric mean torch/keras: {geo ** (1 / len(ratios)):.2f}")
+        line = f"{name:<28}{rows:>6}{batch:>7}{keras_time:>15.4f}{torch_time:>15.4f}{ratios[-1]:>13.2f}"
+        if compiled:
+            compiled_ratios.append(compiled[0] / keras_time)
+            line += f"{compiled[0]:>18.4f}{compiled_ratios[-1]:>16.2f}{compiled[1]:>11.1f}"
+        print(line)
+    print(f"geometric mean torch/keras: {_geometric_mean(ratios):.2f}, median {sorted(ratios)[len(ratios) // 2]:.2f}")
+    if compiled_ratios:
+        print(f"geometric mean compiled/keras: {_geometric_mean(compiled_ratios):.2f}")
     return 0
+
+
+def _geometric_mean(values: list[float]) -> float:
+    product = 1.0
+    for value in values:
+        product *= value
+    return product ** (1 / len(values))
 
 
 if __name__ == "__main__":

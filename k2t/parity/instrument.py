@@ -29,7 +29,7 @@ class Conversion:
         return None
 
 
-def convert(source: str, path: str = "<string>") -> Conversion:
+def convert(source: str, path: str = "<string>", torch_compile: bool = False) -> Conversion:
     """Like k2t.convert_source, but keeps the plan (layers, generated names)."""
     import libcst as cst
 
@@ -42,6 +42,7 @@ def convert(source: str, path: str = "<string>") -> Conversion:
     except cst.ParserSyntaxError as exc:
         return Conversion(source, path, None, diagnostics=[f"{path}: syntax error: {str(exc).strip().splitlines()[0]}"])
     plan = translate(script)
+    plan.torch_compile = torch_compile
     output = emit(script, plan)
     diagnostics = sorted(
         {f"{path}:{t.pos[0]}:{t.pos[1]}: {t.code} {t.message}" for t in plan.todos},

@@ -192,6 +192,7 @@ class CallPlan:
 @dataclass
 class ScriptPlan:
     modules: list[ModulePlan] = field(default_factory=list)
+    torch_compile: bool = False  # fit/evaluate run the forward pass through torch.compile (k2t convert --compile)
     trainings: list[TrainingPlan] = field(default_factory=list)
     training_groups: list[TrainingPlan] = field(default_factory=list)  # one per generated fit/evaluate
     helpers: list[Helper] = field(default_factory=list)
