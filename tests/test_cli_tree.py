@@ -206,7 +206,7 @@ def test_parallel_output_is_deterministic(tmp_path):
 
 
 # ---------------------------------------------------------- internal errors
-def _boom(source, filename="<string>", device="auto"):
+def _boom(source, filename="<string>", device="auto", torch_compile=False):
     raise RuntimeError("simulated bug")
 
 
@@ -216,8 +216,8 @@ def test_internal_error_is_caught_per_file(tree, monkeypatch):
 
     real = k2t.api._convert_with_libcst
 
-    def flaky(source, filename, device="auto"):
-        return _boom(source) if filename.endswith("train.py") else real(source, filename, device)
+    def flaky(source, filename, device="auto", torch_compile=False):
+        return _boom(source) if filename.endswith("train.py") else real(source, filename, device, torch_compile)
 
     monkeypatch.setattr(k2t.api, "_convert_with_libcst", flaky)
     runner = CliRunner()
