@@ -590,6 +590,20 @@ class LearningRateAccess:
 
 
 @dataclass(frozen=True)
+class LayerProgram:
+    """The body of ``for [i, ]layer in [enumerate(]base.layers[...][)]:`` made of ``if``s, flags assigned to names
+    and ``layer.trainable = ...``: ``known`` holds the values the names it reads have where the loop starts,
+    ``classes`` the Keras layer class each ``isinstance(layer, ...)`` names (by the class's code)."""
+
+    body: tuple[cst.CSTNode, ...] = field(repr=False, compare=False)
+    layer_var: str
+    index_var: str | None
+    start: int  # enumerate's start
+    known: tuple[tuple[str, object], ...]
+    classes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class LayerSelection:
     """``base.layers[:100]``, ``base.layers[-20]`` or ``base.get_layer("top_conv")`` of a keras.applications
     model: Keras builds its layers itself, so the translation, which builds them too, picks them
@@ -601,6 +615,9 @@ class LayerSelection:
     code: str
     of_class: str | None = None
     negated: bool = False
+    # A loop body deciding each layer's flag (Chollet's `if layer.name == 'block5_conv1': set_trainable = True`),
+    # run for each picked layer where the model is translated (k2t.translate.layer_programs).
+    program: LayerProgram | None = None
 
     def picks(self, keras_class: str) -> bool:
         return self.of_class is None or (keras_class == self.of_class) != self.negated

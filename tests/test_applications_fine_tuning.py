@@ -145,3 +145,70 @@ def test_unfreezing_layers_of_a_frozen_base_changes_nothing():
     assert found == [(6, 1, "K2T142", "warning"), (9, 1, "K2T140", "error")]
     assert "for layer in" not in result.output
 
+
+# ------------------------------------------------- a loop body deciding each layer's flag
+PROGRAM_HEAD = """\
+import numpy as np
+import keras
+from keras import layers
+
+conv_base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+model = keras.Sequential([conv_base, layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+"""
+PROGRAM_TAIL = """\
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(np.zeros((4, 32, 32, 3)), np.zeros(4), epochs=1)
+"""
+
+
+def _program(body: str):
+    return k2t.convert_source(PROGRAM_HEAD + textwrap.dedent(body) + PROGRAM_TAIL, "train.py")
+
+
+def test_a_flag_per_layer_becomes_one_freezing_loop_per_flag():
+    result = _program(
+        """\
+        set_trainable = False
+        for layer in conv_base.layers:
+            if layer.name == "block5_conv1":
+                set_trainable = True
+            layer.trainable = set_trainable
+        """
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    frozen, trained = result.output.split("layer.requires_grad_(False)")
+    frozen = frozen[frozen.rindex("for layer in (") :]
+    assert frozen.count("conv_base.block") == 10 and "block5" not in frozen  # block1-4's ten convolutions
+    trained = "".join(trained.split())  # black may wrap the tuple
+    assert "forlayerin(conv_base.block5.convs[0],conv_base.block5.convs[1],conv_base.block5.convs[2]):" in trained
+    assert "conv_base.layers" not in result.output and "layer.trainable" not in result.output
+    assert "set_trainable = False" in result.output  # the script's own variable stays
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (
+            "for layer in conv_base.layers:\n    if layer.name in SCRIPT_NAMES:\n        layer.trainable = False\n",
+            "K2T103",
+            "reads `SCRIPT_NAMES`, which k2t cannot know",
+        ),
+        (
+            "for i, layer in enumerate(conv_base.layers):\n    layer.trainable = i < layer.name\n",
+            "K2T140",
+            "Python raises TypeError here",
+        ),
+        (
+            "for layer in conv_base.layers:\n    if flag_after:\n        layer.trainable = False\n    flag_after = True\n",
+            "K2T140",
+            "`flag_after` is read before the loop gives it a value",
+        ),
+    ],
+    ids=["unknown_name", "type_error", "read_before_bound"],
+)
+def test_what_a_flag_loop_cannot_run_is_reported(body, code, message):
+    source_body = "SCRIPT_NAMES = set(open('names.txt').read().split())\n" + body
+    result = _program(source_body)
+    assert any(d.code == code and message in d.message for d in result.diagnostics), [
+        d.format() for d in result.diagnostics
+    ]

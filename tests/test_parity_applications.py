@@ -12,7 +12,7 @@ import k2t
 LAYER_TOL = 1e-4
 
 FORWARD_CASES = {
-    "mobilenet_v2_features": 'keras.applications.MobileNetV2(input_shape=(64, 64, 3), include_top=False, weights=None)',
+    "mobilenet_v2_features": "keras.applications.MobileNetV2(input_shape=(64, 64, 3), include_top=False, weights=None)",
     # Odd sizes: Keras's correct_pad and "same" padding put a pad before as well as after.
     "mobilenet_v2_odd_max": 'keras.applications.MobileNetV2(input_shape=(33, 33, 3), include_top=False, weights=None, pooling="max")',
     "mobilenet_v2_alpha_avg": 'keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False, weights=None, pooling="avg")',
@@ -41,7 +41,13 @@ def _randomize_statistics(keras_model, rng) -> None:
             layer.set_weights([rng.uniform(0.5, 1.5, weight.shape).astype("float32") for weight in layer.weights])
         if type(layer).__name__ == "Normalization" and layer.weights:  # ConvNeXt's holds constants
             size = layer.adapt_mean.shape[0]
-            layer.set_weights([rng.uniform(0, 0.5, size).astype("float32"), rng.uniform(0.05, 0.2, size).astype("float32"), np.array(0)])
+            layer.set_weights(
+                [
+                    rng.uniform(0, 0.5, size).astype("float32"),
+                    rng.uniform(0.05, 0.2, size).astype("float32"),
+                    np.array(0),
+                ]
+            )
             layer.finalize_state()  # Keras's call reads the statistics finalize_state copies
         if type(layer).__name__ == "BatchNormalization":
             size = layer.moving_mean.shape[0]
@@ -135,15 +141,30 @@ def test_without_the_classifier_any_image_size_matches_keras(call):
 # layer list and parameter count only (a deeper stack of the same blocks, seconds more per case).
 MORE_APPLICATIONS = {
     "vgg19_top": ("keras.applications.VGG19(weights=None, input_shape=(32, 32, 3), classes=3)", True),
-    "resnet101_max": ('keras.applications.ResNet101(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
-    "resnet152": ("keras.applications.resnet.ResNet152(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
+    "resnet101_max": (
+        'keras.applications.ResNet101(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")',
+        False,
+    ),
+    "resnet152": (
+        "keras.applications.resnet.ResNet152(include_top=False, weights=None, input_shape=(32, 32, 3))",
+        False,
+    ),
     # The strided LAST block's shortcut (a 1x1 max pooling) on odd sizes (9 -> 5, 5 -> 3, 3 -> 2).
-    "resnet50v2_top_logits": ("keras.applications.ResNet50V2(weights=None, input_shape=(35, 35, 3), classes=4, classifier_activation=None)", True),
-    "resnet101v2_avg": ('keras.applications.resnet_v2.ResNet101V2(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")', False),
+    "resnet50v2_top_logits": (
+        "keras.applications.ResNet50V2(weights=None, input_shape=(35, 35, 3), classes=4, classifier_activation=None)",
+        True,
+    ),
+    "resnet101v2_avg": (
+        'keras.applications.resnet_v2.ResNet101V2(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")',
+        False,
+    ),
     "resnet152v2": ("keras.applications.ResNet152V2(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
     # The transitions' "valid" average pooling on an odd size (9 -> 4).
     "densenet121_top": ("keras.applications.DenseNet121(weights=None, input_shape=(33, 33, 3), classes=5)", True),
-    "densenet169_max": ('keras.applications.densenet.DenseNet169(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
+    "densenet169_max": (
+        'keras.applications.densenet.DenseNet169(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")',
+        False,
+    ),
     "densenet201": ("keras.applications.DenseNet201(include_top=False, weights=None, input_shape=(32, 32, 3))", False),
 }
 
@@ -167,7 +188,9 @@ def _check_application(call: str, forward: bool):
     from k2t.parity.instrument import convert
     from k2t.weights import transfer_weights
 
-    conversion = convert(f"import keras\n\nbase = {call}\nshape, count = base.output_shape, base.count_params()\n", "case.py")
+    conversion = convert(
+        f"import keras\n\nbase = {call}\nshape, count = base.output_shape, base.count_params()\n", "case.py"
+    )
     assert conversion.diagnostics == []
     namespace: dict = {}
     exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
@@ -177,7 +200,9 @@ def _check_application(call: str, forward: bool):
     plan = conversion.module_plan(type(torch_base).__name__)
     keras_layers = [layer for layer in keras_base.layers if type(layer).__name__ != "InputLayer"]
     assert [layer_plan.keras_class for layer_plan in plan.layers] == [type(layer).__name__ for layer in keras_layers]
-    assert [name or layer.name for name, layer in zip(plan.keras_layer_names, keras_layers)] == [layer.name for layer in keras_layers]
+    assert [name or layer.name for name, layer in zip(plan.keras_layer_names, keras_layers)] == [
+        layer.name for layer in keras_layers
+    ]
     assert (namespace["shape"], namespace["count"]) == (keras_base.output_shape, keras_base.count_params())
     if not forward:
         return keras_base, torch_base
@@ -198,13 +223,25 @@ def _check_application(call: str, forward: bool):
 # more by its layer list and count only (the largest take 11-13 s each to build in Keras: not tested).
 NEWER_APPLICATIONS = {
     # A model name of the script's own (every layer's prefix), the head on logits.
-    "convnext_tiny_top_logits": ('keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=3, classifier_activation=None, name="mine")', True),
+    "convnext_tiny_top_logits": (
+        'keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=3, classifier_activation=None, name="mine")',
+        True,
+    ),
     # No PreStem Normalization; the unnamed pooling and LayerNormalization after it.
-    "convnext_small_max": ('keras.applications.convnext.ConvNeXtSmall(include_top=False, include_preprocessing=False, weights=None, input_shape=(32, 32, 3), pooling="max")', False),
+    "convnext_small_max": (
+        'keras.applications.convnext.ConvNeXtSmall(include_top=False, include_preprocessing=False, weights=None, input_shape=(32, 32, 3), pooling="max")',
+        False,
+    ),
     # Fused and MBConv blocks, "same" padding; B0's input Rescaling and ImageNet Normalization (constants).
-    "efficientnet_v2_b0_features": ("keras.applications.EfficientNetV2B0(include_top=False, weights=None, input_shape=(32, 32, 3))", True),
+    "efficientnet_v2_b0_features": (
+        "keras.applications.EfficientNetV2B0(include_top=False, weights=None, input_shape=(32, 32, 3))",
+        True,
+    ),
     # S's own table (expansion-1 fused blocks with a residual), its input Rescaling to [-1, 1], the classifier.
-    "efficientnet_v2_s_top": ("keras.applications.efficientnet_v2.EfficientNetV2S(weights=None, input_shape=(32, 32, 3), classes=3)", False),
+    "efficientnet_v2_s_top": (
+        "keras.applications.efficientnet_v2.EfficientNetV2S(weights=None, input_shape=(32, 32, 3), classes=3)",
+        False,
+    ),
 }
 
 
@@ -255,6 +292,27 @@ FINE_TUNE = {
         outputs = layers.Dense(3, activation="softmax")(x)
         model = keras.Model(inputs, outputs)
         """,
+    # Chollet's recipe (Deep Learning with Python, 5.3): every layer from block5_conv1 on trains, the rest is frozen.
+    "vgg16_chollet_fine_tuning": """\
+        conv_base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+        model = keras.Sequential([conv_base, layers.Flatten(), layers.Dense(3, activation="softmax")])
+        conv_base.trainable = True
+        set_trainable = False
+        for layer in conv_base.layers:
+            if layer.name == "block5_conv1":
+                set_trainable = True
+            if set_trainable:
+                layer.trainable = True
+            else:
+                layer.trainable = False
+        """,
+    # A flag per layer from its position and name.
+    "vgg16_enumerate_and_names": """\
+        conv_base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+        for i, layer in enumerate(conv_base.layers):
+            layer.trainable = i >= 11 and not layer.name.endswith("conv3")
+        model = keras.Sequential([conv_base, layers.GlobalMaxPooling2D(), layers.Dense(3, activation="softmax")])
+        """,
 }
 
 
@@ -299,8 +357,14 @@ def test_transfer_learning_fixture_matches_keras():
 @pytest.mark.parametrize(
     ("call", "file"),
     [
-        ('keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet")', "MobileNetV2_imagenet_32x32_notop.pt"),
-        ("keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3))", "ResNet50_imagenet_32x32_notop.pt"),  # Keras's default
+        (
+            'keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet")',
+            "MobileNetV2_imagenet_32x32_notop.pt",
+        ),
+        (
+            "keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3))",
+            "ResNet50_imagenet_32x32_notop.pt",
+        ),  # Keras's default
     ],
     ids=["imagenet", "default_imagenet"],
 )
@@ -438,8 +502,12 @@ def test_training_mode_batch_norm_matches_keras(call):
     for layer in keras_base.layers:
         if type(layer).__name__ == "BatchNormalization":
             module = torch_base.get_submodule(paths[layer.name])
-            np.testing.assert_allclose(module.running_mean.numpy(), np.asarray(layer.moving_mean), atol=1e-5, err_msg=layer.name)
-            np.testing.assert_allclose(module.running_var.numpy(), np.asarray(layer.moving_variance), atol=1e-5, err_msg=layer.name)
+            np.testing.assert_allclose(
+                module.running_mean.numpy(), np.asarray(layer.moving_mean), atol=1e-5, err_msg=layer.name
+            )
+            np.testing.assert_allclose(
+                module.running_var.numpy(), np.asarray(layer.moving_variance), atol=1e-5, err_msg=layer.name
+            )
 
 
 @requires_torch
@@ -484,7 +552,9 @@ def test_every_spelling_reaches_the_class_under_kerass_name(imported, call, clas
     assert not result.diagnostics
     assert f"\nclass {class_name}(nn.Module):" in result.output
     assert f"\nbase = {class_name}().to(device)" in result.output
-    assert not re.search(r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE)  # no Keras or TensorFlow import left
+    assert not re.search(
+        r"^\s*(import|from) (keras|tensorflow)\b", result.output, re.MULTILINE
+    )  # no Keras or TensorFlow import left
 
 
 MORE_SPELLINGS = """\
@@ -611,8 +681,6 @@ def test_decode_predictions_reads_kerass_cached_class_index(tmp_path, monkeypatc
     assert str(cached) in str(missing.value) and "\n" not in str(missing.value)
 
 
-
-
 MORE_FORWARD_CASES = {
     # Width 0.5, two depthwise filters per channel; Keras's classifier as a 1x1 convolution.
     "mobilenet_top_logits": "keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.5, depth_multiplier=2, weights=None, classes=5, classifier_activation=None)",
@@ -659,7 +727,9 @@ def test_more_applications_match_keras_layer_by_layer(call):
     named = zip(plan.keras_layer_names, plan.layers, keras_layers)
     planned = [(name or keras_name, layer.keras_class) for name, layer, (keras_name, _) in named]
     assert planned == keras_layers
-    assert tuple(static_int(dim) for dim in plan.layers[-1].output_shape) == keras_base.output_shape[1:]  # base.output_shape
+    assert (
+        tuple(static_int(dim) for dim in plan.layers[-1].output_shape) == keras_base.output_shape[1:]
+    )  # base.output_shape
     rng = np.random.RandomState(0)
     _randomize_statistics(keras_base, rng)
     copied = transfer_weights(keras_base, torch_base, plan)
@@ -706,17 +776,33 @@ def test_more_applications_convert_from_the_scripts_spellings():
 @requires_keras
 @pytest.mark.parametrize("family", ["mobilenet", "mobilenet_v3", "xception", "inception_v3"])
 def test_more_preprocess_input_repeat_kerass_arithmetic(family):
-    """"tf" mode for MobileNet, Xception and InceptionV3; MobileNetV3's returns x (its model rescales)."""
+    """ "tf" mode for MobileNet, Xception and InceptionV3; MobileNetV3's returns x (its model rescales)."""
     test_preprocess_input_repeats_keras_arithmetic(family, "float32")
 
 
 @pytest.mark.parametrize(
     ("call", "at", "message"),
     [
-        ("keras.applications.Xception(input_shape=(70, 71, 3), include_top=False, weights=None)", "70", "smaller than 71x71"),
-        ("keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=1, weights=None)", "1,", "must be True or False"),
-        ("keras.applications.MobileNet(input_shape=(32, 32, 3), depth_multiplier=0.5, weights=None)", "0.5", "a positive integer"),
-        ("keras.applications.InceptionV3(input_shape=(75, 75, 3), classes=10)", "10", "its classifier has 1000 classes"),
+        (
+            "keras.applications.Xception(input_shape=(70, 71, 3), include_top=False, weights=None)",
+            "70",
+            "smaller than 71x71",
+        ),
+        (
+            "keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=1, weights=None)",
+            "1,",
+            "must be True or False",
+        ),
+        (
+            "keras.applications.MobileNet(input_shape=(32, 32, 3), depth_multiplier=0.5, weights=None)",
+            "0.5",
+            "a positive integer",
+        ),
+        (
+            "keras.applications.InceptionV3(input_shape=(75, 75, 3), classes=10)",
+            "10",
+            "its classifier has 1000 classes",
+        ),
     ],
     ids=["xception_too_small", "minimalistic_not_bool", "depth_multiplier_float", "inception_default_imagenet_classes"],
 )

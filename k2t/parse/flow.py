@@ -8,6 +8,7 @@ from ..diagnostics import Severity
 from ..ir import Todo
 from ..values import Unknown, assigned_names, bind_target, target_names
 from . import model_access
+from .layer_programs import freeze_program_loop
 from .scope import (
     _REBOUND,
     _extends_outer_models,
@@ -199,6 +200,8 @@ class FlowMixin:
 
     def for_statement(self, stmt: cst.For, scope: _Scope) -> None:
         if model_access.freeze_loop(self, stmt, scope):  # `for layer in base.layers[:k]: layer.trainable = False`
+            return
+        if freeze_program_loop(self, stmt, scope):  # `if layer.name == "block5_conv1": set_trainable = True` ...
             return
         if model_access.layer_loop(self, stmt, scope):  # `for layer in model.layers: print(layer.name)`
             return

@@ -39,7 +39,7 @@ from ..ir import (
 )
 from ..ir import LayerAlias as IRLayerAlias
 from ..values import Unknown
-from .syntax import _body_of, is_docstring
+from .syntax import _body_of, is_docstring, read_names
 
 if TYPE_CHECKING:
     from .parser import _Parser
@@ -642,6 +642,8 @@ def freeze_loop(parser: _Parser, stmt: cst.For, scope: _Scope) -> bool:
         return False
     if target.value.value != stmt.target.value:
         return False
+    if stmt.target.value in read_names(small.value):
+        return False  # `layer.trainable = layer.name.startswith("block5")`: a flag per layer (k2t.parse.layer_programs)
     iterable = stmt.iter
     listed = layer_list(scope, iterable.value) if isinstance(iterable, cst.Name) else None
     if listed is not None and listed.used_by is not None and listed.used_by.var is not None:

@@ -23,6 +23,7 @@ from ..parse import KerasScript, Todo
 from .applications import keras_layer_count as application_layer_count
 from .dims import keras_shape
 from .helpers import Helper
+from .layer_programs import INPUT_LAYER_NAME, KerasLayer, layer_flags
 from .plan import LayerPlan, ModulePlan
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ def _selected(freeze: FreezeSpec, selection: LayerSelection, module: ModulePlan)
                 freeze.pos,
             )
         return [module.layers[module.keras_layer_names.index(key)]]
+    if isinstance(key, tuple):  # the layers a loop's body set one flag on (k2t.translate.layer_programs)
+        return [layer for index, layer in enumerate(layers) if index in key]
     if isinstance(key, int):
         if not -len(layers) <= key < len(layers):
             raise Unsupported(
@@ -184,6 +187,39 @@ def _run_target(
     return f"*{code}[{first or ''}:{last + 1}]", plans
 
 
+def _per_flag(freeze: FreezeSpec, module: ModulePlan) -> list[FreezeSpec]:
+    """A loop whose body decides each layer's flag (k2t.parse.layer_programs) as one freeze per flag, of the layers
+    the body gives it; any other freeze as it is."""
+    selection = freeze.layers
+    if not isinstance(selection, LayerSelection) or selection.program is None:
+        return [freeze]
+    if freeze.model_frozen:
+        raise Unsupported(
+            "K2T140",
+            f"a loop setting the flags of layers of `{freeze.var}` while `{freeze.var}.trainable` is False is not "
+            "translated: Keras trains none of a frozen model's weights",
+            freeze.pos,
+        )
+    keras_layers = [
+        KerasLayer(INPUT_LAYER_NAME, "InputLayer"),
+        *(KerasLayer(name, plan.keras_class) for name, plan in zip(module.keras_layer_names, module.layers)),
+    ]
+    key = selection.key
+    indices = list(range(len(keras_layers)))
+    picked = indices[key] if isinstance(key, slice) else [indices[key]] if isinstance(key, int) else None
+    if picked is None:
+        raise Unsupported("K2T140", f"`{selection.code}` in a loop over layers is not translated", freeze.pos)
+    flags = layer_flags(selection.program, [keras_layers[index] for index in picked], freeze.pos)
+    by_flag: dict[bool, list[int]] = {}
+    for index, flag in zip(picked, flags):
+        if flag is not None:
+            by_flag.setdefault(flag, []).append(index)
+    return [
+        dataclasses.replace(freeze, layers=LayerSelection(tuple(chosen), selection.code), trainable=flag)
+        for flag, chosen in by_flag.items()
+    ]
+
+
 def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
     """Whether the frozen layers hold a BatchNormalization (which then runs in inference mode); raises where
     the translation would differ from Keras."""
@@ -218,17 +254,23 @@ def _check(freeze: FreezeSpec, plans: list[LayerPlan]) -> bool:
 
 def _lines(freeze: FreezeSpec, codes: list[tuple[str, bool]]) -> list[str]:
     """The statement's requires_grad_ lines, each module with the flag its own freeze sets: a statement in a loop
-    k2t unrolls sets a flag per iteration (``model.layers[-1].trainable = i > 0``)."""
-    if len({trainable for _, trainable in codes}) > 1:
+    k2t unrolls sets a flag per iteration (``model.layers[-1].trainable = i > 0``), one line each in order; a loop
+    over a model's layers (one flag per layer) one loop per flag."""
+    if freeze.loop_var is None:
         return [f"{code}.requires_grad_({trainable})" for code, trainable in codes]
-    flag = "True" if freeze.trainable else "False"
-    codes = [code for code, _ in codes]
-    if freeze.loop_var is not None and len(codes) > 1:
-        modules = ", ".join(codes)
+    groups: dict[bool, list[str]] = {}
+    for code, trainable in codes:
+        groups.setdefault(trainable, []).append(code)
+    lines = []
+    for trainable, group in groups.items():
+        if len(group) == 1:
+            lines.append(f"{group[0]}.requires_grad_({trainable})")
+            continue
+        modules = ", ".join(group)
         if len(modules) > _LINE_LENGTH:  # one module a line, as black writes a long tuple
-            modules = "\n" + "".join(f"    {code},\n" for code in codes)
-        return [f"for {freeze.loop_var} in ({modules}):\n    {freeze.loop_var}.requires_grad_({flag})\n"]
-    return [f"{code}.requires_grad_({flag})" for code in codes]
+            modules = "\n" + "".join(f"    {code},\n" for code in group)
+        lines.append(f"for {freeze.loop_var} in ({modules}):\n    {freeze.loop_var}.requires_grad_({trainable})\n")
+    return lines
 
 
 def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
@@ -253,11 +295,12 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
         try:
             codes: list[tuple[str, bool]] = []
             reached: list[list[str]] = []
-            for freeze in freezes:
+            parts = [part for freeze in freezes for part in _per_flag(freeze, modules[id(freeze.model)])]
+            for part in parts:
                 reached.append([])
-                for code, plans in _targets(freeze, modules[id(freeze.model)]):
-                    inference_batch_norm |= _check(freeze, plans)
-                    codes.append((code, freeze.trainable))
+                for code, plans in _targets(part, modules[id(part.model)]):
+                    inference_batch_norm |= _check(part, plans)
+                    codes.append((code, part.trainable))
                     reached[-1].append(code)
             if any(freeze.under_branch for freeze in freezes) and any(each != reached[0] for each in reached):
                 # `for n in (16, 8): model.add(...); if n == 16: model.layers[-1].trainable = False`: the lines stay
