@@ -21,6 +21,7 @@ from ..ir import (
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
+from .scikit_learn import scikit_learn_wrapper
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     DEFAULT_IMAGE_DATA_FORMAT,
@@ -268,6 +269,8 @@ class ScanMixin:
             )
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
+        if scikit_learn_wrapper(self, statement, node, name, scope):
+            return  # KerasClassifier(build_fn=create_model, ...): a generated estimator (k2t.translate.scikit_learn)
         if name in FUNCTIONS:
             try:
                 spec = self.call(node, name, scope)
@@ -559,14 +562,6 @@ class ScanMixin:
 
 # Keras APIs that stay a K2T100 where the parser meets them, with the reason.
 _UNTRANSLATED_APIS = {
-    **{
-        f"keras.wrappers.scikit_learn.{wrapper}": (
-            f"`keras.wrappers.scikit_learn.{wrapper}` (Keras 2's scikit-learn wrapper; Keras 3 has none) is not translated: "
-            f"skorch's {'NeuralNetClassifier' if wrapper == 'KerasClassifier' else 'NeuralNetRegressor'} wraps a torch module for "
-            "scikit-learn, or fit the model the build function returns as the script's other models"
-        )
-        for wrapper in ("KerasClassifier", "KerasRegressor")
-    },
     "keras.backend.batch_set_value": (
         "`keras.backend.batch_set_value` is translated in a metric class or a loss (torch tensors there); here its "
         "variables are Keras weights, which k2t does not map to the module's parameters (torch's layouts differ): "

@@ -70,6 +70,8 @@ from .optimizers import imported_schedule_names, plan_optimizer, sparse_embeddin
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .scikit_learn import GENERATED_NAMES as WRAPPER_NAMES
+from .scikit_learn import translate_scikit_learn_wrappers
 from .script_metrics import METRIC_BASE
 from .script_ops import translate_script_ops
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
@@ -295,6 +297,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         **TEXT_FUNCTION_NAMES,
         **TF_DATA_FUNCTIONS,
         **IMAGE_UTILITY_NAMES,
+        **WRAPPER_NAMES,
         GET_FILE: "get_file",
     }
     plan.taken = (
@@ -530,6 +533,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
+    translate_scikit_learn_wrappers(script, modules, trainings, SUPPORTED_ARGUMENTS["fit"], plan)
     for spec, exc in share_layers(built):
         plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
     inline: dict[int, list[str]] = {}  # id(model) -> the applications written inside it, built right before it

@@ -1,0 +1,67 @@
+"""Keras 2's scikit-learn wrappers (``keras.wrappers.scikit_learn.KerasClassifier`` / ``KerasRegressor``) around a
+function of the script that builds and compiles a model: recorded for k2t.translate.scikit_learn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..diagnostics import Severity
+from ..ir import ScikitLearnWrapper, Todo
+from .scope import _Scope
+from .syntax import _mark_subtree
+
+if TYPE_CHECKING:
+    from .parser import _Parser
+
+WRAPPERS = {f"keras.wrappers.scikit_learn.{kind}": kind for kind in ("KerasClassifier", "KerasRegressor")}
+
+# Keras 2's wrapper passes `nb_epoch` (Keras 1's name, which its check_params lets through) to no method: it filters
+# sk_params by the names in Sequential.fit's signature, where Keras 2 read nb_epoch from **kwargs only.
+_NB_EPOCH = (
+    "`nb_epoch=` is ignored by Keras 2's scikit-learn wrapper (it passes fit only the arguments named in "
+    "Sequential.fit's signature), so each fit trains Keras's default of 1 epoch; the converted estimator does the same: "
+    "write `epochs=` for more"
+)
+
+
+def scikit_learn_wrapper(parser: _Parser, statement, node: cst.Call, name: str, scope: _Scope) -> bool:
+    """``KerasClassifier(build_fn=create_model, epochs=150, batch_size=10)``: recorded when ``create_model`` is a
+    function of the script that returns a model it compiles; else a located K2T100. True when ``name`` is a wrapper."""
+    kind = WRAPPERS.get(name)
+    if kind is None:
+        return False
+    _mark_subtree(node.func, parser.consumed)
+    positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+    build = positional[0].value if positional else None
+    keywords = []
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == "build_fn":
+            build = arg.value
+        elif arg.keyword is not None:
+            keywords.append((arg.keyword.value, parser.value(arg.value, scope)))
+    if len(positional) > 1:
+        parser.todo(statement, positional[1], "K2T100", f"{kind}() takes build_fn as its only positional argument")
+        return True
+    if any(arg.star == "*" for arg in node.args):
+        parser.todo(statement, node, "K2T100", f"{kind}(*...) is not translated")
+        return True
+    function = build.value if isinstance(build, cst.Name) else None
+    instance = scope.factory(function) if function is not None else None
+    if instance is None or instance.compile is None:
+        what = "no build_fn (a subclass's __call__)" if build is None else f"`{parser.code(build)}`"
+        message = (
+            f"{kind}(build_fn=...) is translated for a function of the script that builds, compiles and returns a "
+            f"model; {what} is not one k2t follows"
+        )
+        parser.todo(statement, build if build is not None else node, "K2T100", message)
+        return True
+    parser.consumed.add(id(build))
+    for key, value in keywords:
+        if key == "nb_epoch":
+            parser.script.todos.append(Todo(statement, "K2T108", _NB_EPOCH, value.pos, Severity.WARNING))
+    parser.script.scikit_learn_wrappers.append(
+        ScikitLearnWrapper(kind, function, instance, tuple(keywords), parser.pos(node), node, statement)
+    )
+    return True
