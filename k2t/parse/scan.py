@@ -21,7 +21,7 @@ from ..ir import (
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
-from .scikit_learn import scikit_learn_wrapper
+from .scikit_learn import scikeras_wrapper, scikit_learn_wrapper
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     DEFAULT_IMAGE_DATA_FORMAT,
@@ -237,6 +237,8 @@ class ScanMixin:
                     )
                 )
                 return
+        if scikeras_wrapper(self, statement, node):
+            return
         name = self.keras_name(func)
         if name is None:
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import QualifiedNameSource
 
 from ..diagnostics import Severity
 from ..ir import ScikitLearnWrapper, Todo
@@ -55,6 +56,8 @@ def scikit_learn_wrapper(parser: _Parser, statement, node: cst.Call, name: str, 
             f"{kind}(build_fn=...) is translated for a function of the script that builds, compiles and returns a "
             f"model; {what} is not one k2t follows"
         )
+        if function in parser.script.function_locals:
+            message += f" (see the diagnostics in {function}())"
         parser.todo(statement, build if build is not None else node, "K2T100", message)
         return True
     parser.consumed.add(id(build))
@@ -65,3 +68,24 @@ def scikit_learn_wrapper(parser: _Parser, statement, node: cst.Call, name: str, 
         ScikitLearnWrapper(kind, function, instance, tuple(keywords), parser.pos(node), node, statement)
     )
     return True
+
+
+def scikeras_wrapper(parser: _Parser, statement, node: cst.Call) -> bool:
+    """``scikeras.wrappers.KerasClassifier(model=create_model, ...)``: SciKeras, a package of its own that wraps a
+    Keras model, would receive the converted torch module; a located K2T100. True when the call is one."""
+    if not isinstance(node.func, (cst.Name, cst.Attribute)):
+        return False
+    names = parser.qnames.get(node.func, set())
+    if callable(names):  # libcst computes qualified names lazily
+        names = names()
+    for qualified in names:
+        if qualified.source is QualifiedNameSource.IMPORT and qualified.name.startswith("scikeras."):
+            _mark_subtree(node.func, parser.consumed)
+            message = (
+                f"`{qualified.name}` (SciKeras, which wraps a Keras model) is not translated: its model would be the "
+                "converted torch module; skorch's NeuralNetClassifier / NeuralNetRegressor wrap a torch module for "
+                "scikit-learn (k2t translates Keras 2's keras.wrappers.scikit_learn)"
+            )
+            parser.todo(statement, node, "K2T100", message)
+            return True
+    return False

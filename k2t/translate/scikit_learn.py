@@ -35,7 +35,16 @@ KERAS2_EVALUATE = (
     "x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "max_queue_size", "workers",
     "use_multiprocessing", "return_dict",
 )  # fmt: skip
-KERAS2_PREDICT = ("x", "batch_size", "verbose", "steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing")
+KERAS2_PREDICT = (
+    "x",
+    "batch_size",
+    "verbose",
+    "steps",
+    "callbacks",
+    "max_queue_size",
+    "workers",
+    "use_multiprocessing",
+)
 
 GENERATED_NAMES = {f"keras.wrappers.scikit_learn.{kind}": kind for kind in ("KerasClassifier", "KerasRegressor")}
 _ACCURACY = ("accuracy", "acc")  # the names Keras 2's KerasClassifier.score looks for in metrics_names
