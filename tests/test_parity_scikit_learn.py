@@ -168,9 +168,7 @@ def _fitted_pair(source, reference_class, x, y, **sk_params):
         return first  # the Keras model whose initial weights the converted one received
 
     same_model.__signature__ = inspect.signature(keras_build)
-    reference = reference_class(
-        build_fn=same_model, epochs=3, batch_size=8, verbose=0, shuffle=False, **sk_params
-    )
+    reference = reference_class(build_fn=same_model, epochs=3, batch_size=8, verbose=0, shuffle=False, **sk_params)
     reference.fit(x, y)
     return converted, reference
 
@@ -218,7 +216,13 @@ def test_the_estimator_clones_and_takes_new_parameters_as_keras_2s_does():
     namespace = _converted(_source())
     estimator = namespace["estimator"]
     params = estimator.get_params()
-    assert params == {"build_fn": namespace["create_model"], "epochs": 3, "batch_size": 8, "verbose": 0, "shuffle": False}
+    assert params == {
+        "build_fn": namespace["create_model"],
+        "epochs": 3,
+        "batch_size": 8,
+        "verbose": 0,
+        "shuffle": False,
+    }
     clone = type(estimator)(**params)  # what sklearn.base.clone does
     assert clone.get_params() == params and clone.sk_params is not estimator.sk_params
     # GridSearchCV's set_params: a build_fn argument and a fit argument, used by the next fit
@@ -278,10 +282,19 @@ def test_the_emitted_estimator_reads_as_keras_2s_wrapper_over_the_converted_func
 @pytest.mark.parametrize(
     ("call", "code", "expected"),
     [
-        pytest.param("KerasClassifier(build_fn=make, epochs=2)", "K2T100", "`make` is not one k2t follows", id="not-a-factory"),
+        pytest.param(
+            "KerasClassifier(build_fn=make, epochs=2)", "K2T100", "`make` is not one k2t follows", id="not-a-factory"
+        ),
         pytest.param("KerasClassifier(epochs=2)", "K2T100", "a subclass's __call__", id="no-build-fn"),
-        pytest.param("KerasClassifier(create_model, workers=2)", "K2T130", "KerasClassifier(workers=...)", id="untranslated-fit-argument"),
-        pytest.param("KerasClassifier(create_model, callbacks=[])", "K2T130", "KerasClassifier(callbacks=...)", id="callbacks"),
+        pytest.param(
+            "KerasClassifier(create_model, workers=2)",
+            "K2T130",
+            "KerasClassifier(workers=...)",
+            id="untranslated-fit-argument",
+        ),
+        pytest.param(
+            "KerasClassifier(create_model, callbacks=[])", "K2T130", "KerasClassifier(callbacks=...)", id="callbacks"
+        ),
     ],
 )
 def test_what_stays_unsupported_is_a_located_diagnostic(call, code, expected):
@@ -297,7 +310,9 @@ def test_what_stays_unsupported_is_a_located_diagnostic(call, code, expected):
 
 def test_scikeras_is_a_located_diagnostic_not_a_torch_module_in_keras_wrapper():
     """SciKeras's KerasClassifier would get the converted torch module (it converted silently before)."""
-    source = _source().replace("from keras.wrappers.scikit_learn import KerasClassifier", "from scikeras.wrappers import KerasClassifier")
+    source = _source().replace(
+        "from keras.wrappers.scikit_learn import KerasClassifier", "from scikeras.wrappers import KerasClassifier"
+    )
     source = source.replace("build_fn=create_model", "model=create_model")
     result = k2t.convert_source(textwrap.dedent(source), "case.py")
     assert not result.ok
