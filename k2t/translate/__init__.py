@@ -66,7 +66,13 @@ from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .op_code import rebinds
-from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
+from .optimizers import (
+    imported_schedule_names,
+    plan_named_optimizer,
+    plan_optimizer,
+    sparse_embedding_rows,
+    translate_learning_rates,
+)
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
@@ -239,6 +245,7 @@ class ScriptPlan:
     renames: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     optimizer_vars: dict[int, str] = field(default_factory=dict)  # id(compile statement) -> its optimizer variable
+    strings: frozenset[str] = frozenset()  # the string literals the script writes (Keras names a parameter may hold)
 
     def name(self, generated: str) -> str:
         """The name a generated top-level definition gets: itself unless the script uses it."""
@@ -307,6 +314,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_by_own_name(script.module, replaced)
         - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
+    plan.strings = _string_literals(script.module)
     translate_strategies(script, plan)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -610,6 +618,21 @@ _RESTORED_FIT = (
         "compile() the restored model again to train it"
     ),
 )
+
+
+def _string_literals(module: cst.Module) -> frozenset[str]:
+    """The strings the script writes as literals: the Keras names a parameter of its own may hold when it runs
+    (`optimizers = ["rmsprop", "adam"]` of a grid search over create_model(optimizer=...))."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            value = node.evaluated_value
+            if isinstance(value, str):
+                found.add(value)
+
+    module.visit(Finder())
+    return frozenset(found)
 
 
 def _learning_rate_changes(script: KerasScript) -> set[int]:
@@ -973,7 +996,15 @@ def _translate_compile(
     )
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
-    optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
+    named = plan_named_optimizer(compile_spec.optimizer, plan.strings) if compile_spec.optimizer is not None else None
+    if named is not None:  # `optimizer=optimizer`, a parameter a grid search sets: a table of Keras's names
+        checked = [sparse_embedding_rows(choice, module) for _, choice in named.choices]
+        optimizer = dataclasses.replace(
+            named, choices=tuple(zip([key for key, _ in named.choices], [c for c, _ in checked]))
+        )
+        warning = next((w for _, w in checked if w is not None), None)
+    else:
+        optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
     if warning is not None:
         pos = compile_spec.optimizer.pos if compile_spec.optimizer is not None else compile_spec.pos
         plan.todos.append(Todo(compile_spec.statement, "K2T124", warning, pos, Severity.WARNING))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..diagnostics import Unsupported
 from ..ir import LearningRateAccess, Value
 from ..parse import Todo
+from ..values import Unknown
 from .helpers import Helper
 from .legacy import DECAYING_OPTIMIZERS, OPTIMIZER_ALIASES, decay_note, decay_schedule_arguments
 from .plan import ModulePlan
@@ -479,3 +480,47 @@ def _layers(module: ModulePlan):
         yield from layer.inner  # a custom layer's sublayers (k2t.translate.sublayers)
         if layer.nested is not None:
             yield from _layers(layer.nested)
+
+
+@dataclass(frozen=True)
+class NamedOptimizers:
+    """``compile(optimizer=optimizer)`` where ``optimizer`` is a name known when the script runs (a parameter of the
+    function that builds the model, which a grid search sets): a table of the Keras optimizers the script names in
+    strings, each built as its literal would be, looked up by the name's value as Keras looks it up."""
+
+    name: str  # the expression as written
+    choices: tuple[tuple[str, OptimizerPlan], ...]  # (Keras's lower-case name, its translation)
+    comment: str = ""
+
+    def expression(self, params: str, plan: ScriptPlan) -> str:
+        entries = ", ".join(
+            f'"{key}": lambda parameters: {choice.expression("parameters", plan)}' for key, choice in self.choices
+        )
+        return f"{{{entries}}}[{self.name}.lower()]({params})"
+
+
+def plan_named_optimizer(value: Value, strings: frozenset[str]) -> NamedOptimizers | None:
+    """The run-time table for ``value``, a bare name that holds an optimizer's string when the script runs; None
+    for anything else, or where the script writes no optimizer's name."""
+    if value.is_literal or value.keras_call is not None or value.keras_ref is not None or not _parameter(value):
+        return None
+    names = sorted({string.lower() for string in strings} & set(_STRINGS))
+    if not names:
+        return None
+    choices = tuple((name, plan_optimizer(Value(code=repr(name), pos=value.pos, literal=name))) for name in names)
+    comment = f"  # Keras's optimizer named by `{value.code}`, of the names the script writes"
+    return NamedOptimizers(value.code, choices, comment)
+
+
+def _parameter(value: Value) -> bool:
+    """``value`` is a parameter of the function it is written in, as the function received it."""
+    source, name = value.source, value.code.strip()
+    if source is None or source.function is None or source.env is None or not name.isidentifier():
+        return False
+    binding = source.env.lookup(name)
+    return (
+        binding is not None
+        and not binding.superseded
+        and isinstance(binding.value, Unknown)
+        and binding.value.reason == f"a parameter of {source.function}()"
+    )
