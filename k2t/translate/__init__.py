@@ -44,6 +44,7 @@ from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
 from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
+from .initializers import string_literals
 from .lambda_layer import lambda_functions
 from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
@@ -314,7 +315,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_by_own_name(script.module, replaced)
         - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
-    plan.strings = _string_literals(script.module)
+    plan.strings = string_literals(script.module)
     translate_strategies(script, plan)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -618,21 +619,6 @@ _RESTORED_FIT = (
         "compile() the restored model again to train it"
     ),
 )
-
-
-def _string_literals(module: cst.Module) -> frozenset[str]:
-    """The strings the script writes as literals: the Keras names a parameter of its own may hold when it runs
-    (`optimizers = ["rmsprop", "adam"]` of a grid search over create_model(optimizer=...))."""
-    found: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            value = node.evaluated_value
-            if isinstance(value, str):
-                found.add(value)
-
-    module.visit(Finder())
-    return frozenset(found)
 
 
 def _learning_rate_changes(script: KerasScript) -> set[int]:

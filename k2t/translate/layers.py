@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..diagnostics import Unsupported
 from .activations import ACTIVATIONS, activation_name, apply_activation
 from .dims import product, static_int
-from .initializers import initializer_lines
+from .initializers import initializer_lines, named_kernel_initializer
 from .model import LayerContext, stable
 from .plan import LayerPlan
 from .registry import layer
@@ -27,13 +27,26 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
     use_bias = ctx.literal("use_bias", None, True)
     activation = activation_name(ctx.layer.arg(1, "activation"))
     linear = ctx.self_attr
-    init = initializer_lines(
-        ctx.layer.kwarg("kernel_initializer"),
-        "glorot_uniform",
-        f"{linear}.weight",
-        f"{linear}.in_features",
-        f"{linear}.out_features",
-    )
+    setup: list[str] = []
+    named = named_kernel_initializer(ctx.layer.kwarg("kernel_initializer"))
+    if named is not None:
+        # `kernel_initializer=init`, a parameter of the function building the model: the module keeps the name
+        # it is given and initialises with it (a grid search over Keras's initializers).
+        kernel = ctx.layer.kwarg("kernel_initializer")
+        stored = ctx.builder.param(kernel.code.strip(), "kernel_initializer")
+        if stored not in ctx.builder.stored:
+            ctx.builder.stored.add(stored)
+            setup.append(f"self.{stored} = {stored}")
+        ctx.helpers.append(named)
+        init = [f"{named.name}(self.{stored}, {linear}.weight)"]
+    else:
+        init = initializer_lines(
+            ctx.layer.kwarg("kernel_initializer"),
+            "glorot_uniform",
+            f"{linear}.weight",
+            f"{linear}.in_features",
+            f"{linear}.out_features",
+        )
     if use_bias:
         init += initializer_lines(
             ctx.layer.kwarg("bias_initializer"),
@@ -54,6 +67,7 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
         attr=ctx.attr,
         constructor=f"nn.Linear({in_features}, {units}{'' if use_bias else ', bias=False'})",
         forward=[f"x = {apply_activation(activation, f'{linear}(x)')}"],
+        setup=setup,
         init=init,
         weights="dense",
         activation=activation,

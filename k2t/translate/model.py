@@ -209,6 +209,7 @@ class _ModuleBuilder:
         # (inner ModelSpec, input sizes as code, pos) -> the inner model's ModulePlan; see translate.nested
         self.resolve_nested = resolve_nested
         self.warnings: list[tuple[str, str, tuple[int, int]]] = []  # see ModulePlan.warnings
+        self.stored: set[str] = set()  # constructor parameters the module keeps as attributes (`self.init = init`)
 
     def param(self, argument: str, role: str) -> str:
         for p in self.params:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from ..diagnostics import Unsupported
 from ..ir import LearningRateAccess, Value
 from ..parse import Todo
-from ..values import Unknown
 from .helpers import Helper
+from .initializers import is_parameter
 from .legacy import DECAYING_OPTIMIZERS, OPTIMIZER_ALIASES, decay_note, decay_schedule_arguments
 from .plan import ModulePlan
 
@@ -502,7 +502,7 @@ class NamedOptimizers:
 def plan_named_optimizer(value: Value, strings: frozenset[str]) -> NamedOptimizers | None:
     """The run-time table for ``value``, a bare name that holds an optimizer's string when the script runs; None
     for anything else, or where the script writes no optimizer's name."""
-    if value.is_literal or value.keras_call is not None or value.keras_ref is not None or not _parameter(value):
+    if value.is_literal or value.keras_call is not None or value.keras_ref is not None or not is_parameter(value):
         return None
     names = sorted({string.lower() for string in strings} & set(_STRINGS))
     if not names:
@@ -510,17 +510,3 @@ def plan_named_optimizer(value: Value, strings: frozenset[str]) -> NamedOptimize
     choices = tuple((name, plan_optimizer(Value(code=repr(name), pos=value.pos, literal=name))) for name in names)
     comment = f"  # Keras's optimizer named by `{value.code}`, of the names the script writes"
     return NamedOptimizers(value.code, choices, comment)
-
-
-def _parameter(value: Value) -> bool:
-    """``value`` is a parameter of the function it is written in, as the function received it."""
-    source, name = value.source, value.code.strip()
-    if source is None or source.function is None or source.env is None or not name.isidentifier():
-        return False
-    binding = source.env.lookup(name)
-    return (
-        binding is not None
-        and not binding.superseded
-        and isinstance(binding.value, Unknown)
-        and binding.value.reason == f"a parameter of {source.function}()"
-    )
