@@ -27,11 +27,14 @@ from keras.layers import Dense
 from keras.wrappers.scikit_learn import {kind}
 
 
-def create_model(units=6):
+OPTIMIZERS = ["adam", "rmsprop"]  # a grid search's values: the converted create_model looks them up by name
+
+
+def create_model(units=6, optimizer="adam"):
     model = Sequential()
     model.add(Dense(units, input_dim=4, activation="relu"))
     model.add(Dense({outputs}, activation={last}))
-    model.compile(loss={loss}, optimizer="adam", metrics={metrics})
+    model.compile(loss={loss}, optimizer=optimizer, metrics={metrics})
     return model
 
 
@@ -176,6 +179,7 @@ def _fitted_pair(source, reference_class, x, y, **sk_params):
 @requires_torch
 @requires_keras
 @pytest.mark.parity
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
 @pytest.mark.parametrize(
     ("labels", "outputs", "last", "loss"),
     [
@@ -184,10 +188,10 @@ def _fitted_pair(source, reference_class, x, y, **sk_params):
         pytest.param(["a", "b", "c"], 3, '"softmax"', '"sparse_categorical_crossentropy"', id="sparse-string-labels"),
     ],
 )
-def test_the_converted_classifier_is_keras_2s_wrapper(labels, outputs, last, loss):
+def test_the_converted_classifier_is_keras_2s_wrapper(labels, outputs, last, loss, optimizer):
     x, y = _data(labels)
     source = _source(outputs=outputs, last=last, loss=loss)
-    converted, reference = _fitted_pair(source, Keras2Classifier, x, y, units=5)
+    converted, reference = _fitted_pair(source, Keras2Classifier, x, y, units=5, optimizer=optimizer)
     assert list(converted.classes_) == list(reference.classes_)
     np.testing.assert_allclose(converted.predict_proba(x), reference.predict_proba(x), atol=1e-5)
     assert converted.predict_proba(x).shape == (len(x), max(outputs, 2))
@@ -244,7 +248,7 @@ def test_nb_epoch_trains_one_epoch_as_keras_2s_wrapper_did_with_a_warning():
     source = _source().replace("epochs=3", "nb_epoch=3")
     result = k2t.convert_source(source, "case.py")
     [warning] = result.diagnostics
-    assert (warning.code, warning.line, warning.severity.value) == ("K2T108", 15, "warning")
+    assert (warning.code, warning.line, warning.severity.value) == ("K2T108", 18, "warning")
     assert "1 epoch" in warning.message and result.ok
     namespace = _converted(source)
     x, y = _data([0, 1])
@@ -317,4 +321,69 @@ def test_scikeras_is_a_located_diagnostic_not_a_torch_module_in_keras_wrapper():
     result = k2t.convert_source(textwrap.dedent(source), "case.py")
     assert not result.ok
     [diagnostic] = result.diagnostics
-    assert diagnostic.code == "K2T100" and "SciKeras" in diagnostic.message and diagnostic.line == 15
+    assert diagnostic.code == "K2T100" and "SciKeras" in diagnostic.message and diagnostic.line == 18
+
+
+# ---------------------------------------------------------------- a grid search's Keras names, looked up at run time
+INITIALIZERS = """\
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.wrappers.scikit_learn import KerasClassifier
+
+
+def create_model(optimizer="rmsprop", init="glorot_uniform"):
+    model = Sequential()
+    model.add(Dense(64, input_dim=32, activation="relu", kernel_initializer=init))
+    model.add(Dense(1, activation="sigmoid", kernel_initializer=init))
+    model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+    return model
+
+
+param_grid = dict(optimizer=["rmsprop", "adam"], init=["glorot_uniform", "normal", "uniform"])
+model = KerasClassifier(build_fn=create_model, verbose=0)
+"""
+
+
+@requires_torch
+def test_an_initializer_a_grid_search_names_is_keras_initializer_of_that_name():
+    """Brownlee's GridSearchCV over create_model(init=...): each name draws as Keras's initializer of that name
+    (random_normal / random_uniform: std 0.05 / limits 0.05; glorot_uniform: limit sqrt(6 / (in + out)))."""
+    import torch
+
+    namespace = _converted(INITIALIZERS)
+    torch.manual_seed(0)
+    normal = namespace["create_model"](init="normal").dense.weight.detach()
+    assert normal.std().item() == pytest.approx(0.05, rel=0.05) and abs(normal.mean().item()) < 0.005
+    uniform = namespace["create_model"](init="uniform").dense.weight.detach()
+    assert uniform.abs().max().item() <= 0.05 and uniform.abs().max().item() > 0.049
+    glorot = namespace["create_model"]().dense.weight.detach()
+    limit = (6 / (32 + 64)) ** 0.5
+    assert glorot.abs().max().item() <= limit and glorot.abs().max().item() > 0.98 * limit
+    with pytest.raises(ValueError, match="initializer 'he_normal' is not translated"):
+        namespace["create_model"](init="he_normal")  # a name the script never writes
+
+
+@requires_torch
+def test_an_optimizer_a_grid_search_names_is_built_as_its_literal_would_be():
+    namespace = _converted(INITIALIZERS)
+    assert type(namespace["create_model"]().optimizer).__name__ == "KerasRMSprop"
+    assert type(namespace["create_model"](optimizer="adam").optimizer).__name__ == "KerasAdam"
+    assert type(namespace["create_model"](optimizer="Adam").optimizer).__name__ == "KerasAdam"  # as Keras reads it
+    with pytest.raises(KeyError, match="sgd"):
+        namespace["create_model"](optimizer="sgd")
+
+
+def test_an_optimizer_or_initializer_k2t_cannot_name_stays_a_diagnostic():
+    """Only a parameter of the build function is looked up at run time; another expression stays reported."""
+    source = INITIALIZERS.replace(
+        'def create_model(optimizer="rmsprop", init="glorot_uniform"):\n',
+        "def create_model():\n    optimizer, init = pick()\n",
+    )
+    codes = {d.code for d in k2t.convert_source(source, "case.py").diagnostics}
+    assert {"K2T111", "K2T103"} <= codes
+    source = INITIALIZERS.replace("kernel_initializer=init", 'kernel_initializer="normal"').replace(
+        'def create_model(optimizer="rmsprop", init="glorot_uniform"):\n',
+        "def create_model():\n    optimizer = pick()\n",
+    )
+    codes = {d.code for d in k2t.convert_source(source, "case.py").diagnostics}
+    assert {"K2T121", "K2T103"} <= codes
