@@ -387,3 +387,42 @@ def test_an_optimizer_or_initializer_k2t_cannot_name_stays_a_diagnostic():
     )
     codes = {d.code for d in k2t.convert_source(source, "case.py").diagnostics}
     assert {"K2T121", "K2T103"} <= codes
+
+
+TWO_WRAPPERS = """\
+import numpy as np
+import tensorflow as tf
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.wrappers.scikit_learn import KerasClassifier as KC
+
+
+def binary():
+    model = Sequential([Dense(1, input_dim=3, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["acc"])
+    return model
+
+
+def multi():
+    model = Sequential([Dense(3, input_dim=3, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    return model
+
+
+a = KC(build_fn=binary, epochs=1, verbose=0)
+b = tf.keras.wrappers.scikit_learn.KerasClassifier(multi, epochs=1, verbose=0)
+"""
+
+
+@requires_torch
+def test_an_aliased_wrapper_and_two_estimators_of_different_models_each_get_their_class():
+    result = k2t.convert_source(TWO_WRAPPERS, "case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "a = KerasClassifier(build_fn=binary, epochs=1, verbose=0)" in result.output
+    assert "b = KerasClassifier_2(multi, epochs=1, verbose=0)" in result.output  # one-hot encodes: another class
+    namespace = _converted(TWO_WRAPPERS)
+    x = np.random.RandomState(0).rand(30, 3).astype("float32")
+    namespace["a"].fit(x, (x[:, 0] > 0.5).astype(int))
+    namespace["b"].fit(x, np.argmax(x, axis=1))
+    assert namespace["a"].predict_proba(x).shape == (30, 2) and namespace["b"].predict_proba(x).shape == (30, 3)
+    assert 0 <= namespace["b"].score(x, np.argmax(x, axis=1)) <= 1

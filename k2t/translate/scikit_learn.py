@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from ..diagnostics import Unsupported
-from ..ir import CompileSpec, KerasScript, ModelSpec, ScikitLearnWrapper, Todo, Value
+from ..ir import CompileSpec, KerasScript, ScikitLearnWrapper, Todo, Value
 from .helpers import Helper
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ def translate_scikit_learn_wrappers(
     """Each wrapper call: its estimator class, and the generated fit / evaluate / predict it drives."""
     for wrapper in script.scikit_learn_wrappers:
         try:
-            _translate_wrapper(wrapper, modules, trainings, fit_arguments, plan)
+            _translate_wrapper(wrapper, modules, trainings, fit_arguments, plan, script.module)
         except Unsupported as exc:
             plan.todos.append(Todo(wrapper.statement, exc.code, exc.message, exc.pos or wrapper.pos))
 
@@ -71,6 +73,7 @@ def _translate_wrapper(
     trainings: dict[int, TrainingPlan],
     fit_arguments: frozenset[str],
     plan: ScriptPlan,
+    module_code: cst.Module,
 ) -> None:
     spec, compiled = wrapper.instance.model, wrapper.instance.compile
     module = modules.get(id(spec))
@@ -113,7 +116,7 @@ def _translate_wrapper(
             ("predict_function", plan.name("predict")),
             ("loss_function", plan.name(training.loss.name) if training.loss_parameter else ""),
             ("categorical", categorical),
-            ("accuracy_index", _accuracy_index(compiled, spec)),
+            ("accuracy_index", _accuracy_index(compiled) if wrapper.kind == "KerasClassifier" else None),
             ("fit_arguments", fit_names),
             ("evaluate_arguments", evaluate_names),
             ("predict_arguments", predict_names),
@@ -123,8 +126,12 @@ def _translate_wrapper(
     )
     registered = plan.add_helper(helper)
     written = wrapper.node.func
-    if registered.name != getattr(written, "value", None):
-        plan.calls[id(written)] = registered.name  # `keras.wrappers.scikit_learn.KerasClassifier(...)`, an alias
+    if not (isinstance(written, cst.Name) and written.value == registered.name):
+        # `KC(...)` of `import KerasClassifier as KC`, `tf.keras.wrappers.scikit_learn.KerasClassifier(...)`, a second
+        # estimator class of the script: the call of the generated class, its arguments as written.
+        plan.calls[id(wrapper.node)] = module_code.code_for_node(
+            wrapper.node.with_changes(func=cst.Name(registered.name))
+        )
 
 
 def _progress_features(verbose: Value | None, plan: ScriptPlan) -> None:
@@ -147,7 +154,7 @@ def _categorical(compiled: CompileSpec) -> bool:
     return loss.keras_call is not None and loss.keras_call.name == "keras.losses.CategoricalCrossentropy"
 
 
-def _accuracy_index(compiled: CompileSpec, spec: ModelSpec) -> int | None:
+def _accuracy_index(compiled: CompileSpec) -> int | None:
     """The entry of evaluate()'s [loss, *metrics] that Keras 2 names "accuracy" or "acc"; None: no such metric."""
     for index, metric in enumerate(compiled.metrics, start=1):
         if metric.is_literal and metric.literal in _ACCURACY:
