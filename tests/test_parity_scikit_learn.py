@@ -426,3 +426,22 @@ def test_an_aliased_wrapper_and_two_estimators_of_different_models_each_get_thei
     namespace["b"].fit(x, np.argmax(x, axis=1))
     assert namespace["a"].predict_proba(x).shape == (30, 2) and namespace["b"].predict_proba(x).shape == (30, 3)
     assert 0 <= namespace["b"].score(x, np.argmax(x, axis=1)) <= 1
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_momentum_a_grid_search_sets_trains_as_keras_sgd(momentum):
+    """Brownlee's grid over create_model(learn_rate=..., momentum=...): SGD built with the values it receives."""
+    source = _source().replace(
+        'def create_model(units=6, optimizer="adam"):',
+        "def create_model(units=6, learn_rate=0.05, momentum=0.0):",
+    )
+    source = source.replace(
+        "optimizer=optimizer,", "optimizer=SGD(learning_rate=learn_rate, momentum=momentum),"
+    ).replace("from keras.layers import Dense\n", "from keras.layers import Dense\nfrom keras.optimizers import SGD\n")
+    x, y = _data([0, 1])
+    converted, reference = _fitted_pair(source, Keras2Classifier, x, y, momentum=momentum, learn_rate=0.1)
+    np.testing.assert_allclose(converted.predict_proba(x), reference.predict_proba(x), atol=1e-5)
+    assert converted.score(x, y) == pytest.approx(reference.score(x, y), abs=1e-6)

@@ -185,6 +185,10 @@ def _options(value: Value) -> _Options:
                 raise Unsupported("K2T123", message, item.pos)
             # `Adam(learning_rate=lr)` in a loop over rates: the script's expression, where the optimizer is made.
             options.values[key] = _Code(item.code.strip())
+        elif key == "momentum" and key in options.values and not item.is_literal and is_parameter(item):
+            # `SGD(lr=learn_rate, momentum=momentum)` in a build function a grid search calls: the value it receives
+            # (torch's SGD and the generated RMSprop skip a momentum of 0, as Keras does).
+            options.values[key] = _Code(item.code.strip())
         elif key in options.values and not (key == "weight_decay" and row.keras != "AdamW"):
             options.values[key] = _literal(item, key)
         elif key in _CLIPS or key == "weight_decay":
