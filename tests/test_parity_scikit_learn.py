@@ -445,3 +445,25 @@ def test_a_momentum_a_grid_search_sets_trains_as_keras_sgd(momentum):
     converted, reference = _fitted_pair(source, Keras2Classifier, x, y, momentum=momentum, learn_rate=0.1)
     np.testing.assert_allclose(converted.predict_proba(x), reference.predict_proba(x), atol=1e-5)
     assert converted.score(x, y) == pytest.approx(reference.score(x, y), abs=1e-6)
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+@pytest.mark.parametrize("activation", ["tanh", "softsign", "relu"])
+def test_a_hidden_activation_a_grid_search_names_is_keras_activation_of_that_name(activation):
+    """Brownlee's grid over create_model(activation=...): the hidden layer applies Keras's activation of that name."""
+    source = _source().replace(
+        'def create_model(units=6, optimizer="adam"):',
+        'def create_model(units=6, optimizer="adam", activation="relu"):',
+    )
+    source = source.replace('activation="relu"))', "activation=activation))").replace(
+        "OPTIMIZERS = ", 'ACTIVATIONS = ["relu", "tanh", "softsign"]\nOPTIMIZERS = '
+    )
+    assert "activation=activation))" in source
+    x, y = _data([0, 1])
+    converted, reference = _fitted_pair(source, Keras2Classifier, x, y, activation=activation)
+    np.testing.assert_allclose(converted.predict_proba(x), reference.predict_proba(x), atol=1e-5)
+    assert converted.score(x, y) == pytest.approx(reference.score(x, y), abs=1e-6)
+    with pytest.raises(ValueError, match="activation 'elu' is not translated"):
+        type(converted)(**{**converted.get_params(), "activation": "elu"}).fit(x, y)

@@ -610,7 +610,7 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
             for shape in [module.input_shape, *module.input_shapes]
         )
     for layer in module.layers:
-        texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
+        texts.extend([layer.constructor or "", *layer.setup, *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
     module.params = [p for p in module.params if re.search(rf"\b{re.escape(p.name)}\b", code)]
     return module
