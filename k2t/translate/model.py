@@ -558,6 +558,7 @@ def translate_model(
         class_name=class_name,
         keras_name=keras_name,
         params=builder.params,
+        kept=builder.stored,
         layers=plans,
         input_shape=input_shape,
         output_lines=output_lines,
@@ -610,9 +611,9 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
             for shape in [module.input_shape, *module.input_shapes]
         )
     for layer in module.layers:
-        texts.extend([layer.constructor or "", *layer.setup, *layer.forward, *layer.init, *layer.regularizers])
+        texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
-    module.params = [p for p in module.params if re.search(rf"\b{re.escape(p.name)}\b", code)]
+    module.params = [p for p in module.params if p.name in module.kept or re.search(rf"\b{re.escape(p.name)}\b", code)]
     return module
 
 
