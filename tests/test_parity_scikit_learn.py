@@ -467,3 +467,22 @@ def test_a_hidden_activation_a_grid_search_names_is_keras_activation_of_that_nam
     assert converted.score(x, y) == pytest.approx(reference.score(x, y), abs=1e-6)
     with pytest.raises(ValueError, match="activation 'elu' is not translated"):
         type(converted)(**{**converted.get_params(), "activation": "elu"}).fit(x, y)
+
+
+def test_a_build_function_whose_model_k2t_does_not_follow_is_reported_at_the_wrapper_too():
+    """keras/examples/mnist_sklearn_wrapper.py: the layers depend on a list a grid search passes."""
+    source = (
+        _source()
+        .replace(
+            '    model.add(Dense(units, input_dim=4, activation="relu"))\n',
+            '    model.add(Dense(units, input_dim=4, activation="relu"))\n    for size in sizes:\n        model.add(Dense(size))\n',
+        )
+        .replace(
+            'def create_model(units=6, optimizer="adam"):', 'def create_model(units=6, optimizer="adam", sizes=(4,)):'
+        )
+    )
+    result = k2t.convert_source(source, "case.py")
+    assert not result.ok
+    [at_wrapper] = [d for d in result.diagnostics if d.line == source[: source.index("estimator =")].count("\n") + 1]
+    assert at_wrapper.code == "K2T100" and "see the diagnostics in create_model()" in at_wrapper.message
+    assert any(d.code == "K2T103" and "sizes" in d.message for d in result.diagnostics)
