@@ -486,3 +486,13 @@ def test_a_build_function_whose_model_k2t_does_not_follow_is_reported_at_the_wra
     [at_wrapper] = [d for d in result.diagnostics if d.line == source[: source.index("estimator =")].count("\n") + 1]
     assert at_wrapper.code == "K2T100" and "see the diagnostics in create_model()" in at_wrapper.message
     assert any(d.code == "K2T103" and "sizes" in d.message for d in result.diagnostics)
+
+
+def test_the_wrapped_keras_model_is_a_located_diagnostic():
+    """`estimator.model` was Keras 2's model; the converted estimator holds the torch module (no evaluate)."""
+    source = _source() + "estimator.fit(np.zeros((8, 4)), np.arange(8) % 2)\nprint(estimator.model.metrics_names)\n"
+    result = k2t.convert_source(source, "case.py")
+    assert not result.ok
+    [diagnostic] = result.diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("K2T140", source.count("\n"), 7)
+    assert "`estimator.model`" in diagnostic.message and "torch module" in diagnostic.message

@@ -21,7 +21,7 @@ from ..ir import (
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
-from .scikit_learn import scikeras_wrapper, scikit_learn_wrapper
+from .scikit_learn import scikeras_wrapper, scikit_learn_wrapper, wrapped_model_read
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     DEFAULT_IMAGE_DATA_FORMAT,
@@ -305,6 +305,8 @@ class ScanMixin:
         return all(arg.keyword.value == "training" and self.code(arg.value).strip() == "False" for arg in keywords)
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
+        if wrapped_model_read(self, statement, node):
+            return
         read = _tensor_shape_read(node, scope)
         if read is not None and id(node) not in self.consumed:
             # `model.inputs[0].shape`, `model.output.shape`: Keras's static shapes, as model.input_shape gives them.

@@ -67,6 +67,31 @@ def scikit_learn_wrapper(parser: _Parser, statement, node: cst.Call, name: str, 
     parser.script.scikit_learn_wrappers.append(
         ScikitLearnWrapper(kind, function, instance, tuple(keywords), parser.pos(node), node, statement)
     )
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+    if isinstance(small, cst.Assign) and small.value is node and len(small.targets) == 1:
+        target = small.targets[0].target
+        if isinstance(target, cst.Name):
+            parser.wrapper_names.add(target.value)  # `estimator.model` reads below are the converted module
+    return True
+
+
+def wrapped_model_read(parser: _Parser, statement, node: cst.CSTNode) -> bool:
+    """``estimator.model`` of a variable holding a wrapper: Keras 2's Keras model, here the converted torch module,
+    on which Keras's methods do not exist; a located K2T140. True when reported."""
+    if not (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "model"
+        and isinstance(node.value, cst.Name)
+        and node.value.value in parser.wrapper_names
+        and id(node) not in parser.consumed
+    ):
+        return False
+    _mark_subtree(node, parser.consumed)
+    message = (
+        f"`{parser.code(node)}` is Keras 2's model in the wrapper; in the conversion it is the torch module, "
+        "without Keras's methods (evaluate, metrics_names, save): use the estimator's own (score, predict)"
+    )
+    parser.todo(statement, node, "K2T140", message)
     return True
 
 
