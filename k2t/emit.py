@@ -33,9 +33,11 @@ _IMPORTS = GENERATED_IMPORTS  # (trained.py builds a module from the same import
 _STDLIB = {
     "atexit",
     "collections",
+    "copy",
     "csv",
     "gzip",
     "hashlib",
+    "inspect",
     "json",
     "math",
     "os",

@@ -669,6 +669,21 @@ class FunctionCallSpec:
     node: cst.Call = field(repr=False, compare=False)
 
 
+@dataclass
+class ScikitLearnWrapper:
+    """``KerasClassifier(build_fn=create_model, epochs=10)``: Keras 2's scikit-learn wrapper (keras.wrappers.scikit_learn)
+    around a function of the script that builds and compiles a model; a generated estimator class builds that model
+    afresh at every fit (k2t.translate.scikit_learn)."""
+
+    kind: str  # "KerasClassifier" or "KerasRegressor"
+    function: str  # the build function's name
+    instance: Instance = field(repr=False)  # the compiled model it returns
+    keywords: tuple[tuple[str, Value], ...]  # the sk_params written in the call
+    pos: Pos
+    node: cst.Call = field(repr=False, compare=False)
+    statement: cst.CSTNode = field(repr=False, compare=False)
+
+
 @dataclass(eq=False)
 class LayerClass:
     """A top-level script class subclassing keras.layers.Layer: translated to an nn.Module where a model uses it."""
@@ -849,6 +864,7 @@ class KerasScript:
     calls: list[MethodCall] = field(default_factory=list)
     functions: list[FunctionCallSpec] = field(default_factory=list)
     callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)
+    scikit_learn_wrappers: list[ScikitLearnWrapper] = field(default_factory=list)  # KerasClassifier(build_fn=...)
     callback_classes: list[CallbackClass] = field(default_factory=list)
     sequence_classes: list[SequenceClass] = field(default_factory=list)  # batches for fit, made by the script
     layer_classes: dict[str, LayerClass] = field(default_factory=dict)  # custom layers, by class name

@@ -94,9 +94,11 @@ def short(name: str) -> str:
 GENERATED_IMPORTS: tuple[tuple[str, str], ...] = (
     ("atexit", "import atexit"),
     ("collections", "import collections"),
+    ("copy", "import copy"),
     ("csv", "import csv"),
     ("gzip", "import gzip"),
     ("hashlib", "import hashlib"),
+    ("inspect", "import inspect"),
     ("json", "import json"),
     ("math", "import math"),
     ("os", "import os"),

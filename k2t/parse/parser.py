@@ -99,6 +99,7 @@ class _Parser(
         self.positions = self.wrapper.resolve(PositionProvider)
         self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
         self.consumed: set[int] = set()  # id() of expression nodes already described
+        self.wrapper_names: set[str] = set()  # variables holding a scikit-learn wrapper (k2t.parse.scikit_learn)
         # Loops and undecided branches being walked: a model or tensor made before one of them must
         # not be extended inside it (the model would depend on how often the body runs).
         self.frames: list[_Frame] = []

@@ -21,6 +21,7 @@ from ..ir import (
 )
 from ..names import is_keras, is_tensorflow
 from . import model_access
+from .scikit_learn import scikeras_wrapper, scikit_learn_wrapper, wrapped_model_read
 from .scope import _Scope, _Unfollowable
 from .syntax import (
     DEFAULT_IMAGE_DATA_FORMAT,
@@ -236,6 +237,8 @@ class ScanMixin:
                     )
                 )
                 return
+        if scikeras_wrapper(self, statement, node):
+            return
         name = self.keras_name(func)
         if name is None:
             return
@@ -268,6 +271,8 @@ class ScanMixin:
             )
             self.script.todos.append(Todo(statement, "K2T105", message, self.pos(node), Severity.WARNING))
             return
+        if scikit_learn_wrapper(self, statement, node, name, scope):
+            return  # KerasClassifier(build_fn=create_model, ...): a generated estimator (k2t.translate.scikit_learn)
         if name in FUNCTIONS:
             try:
                 spec = self.call(node, name, scope)
@@ -300,6 +305,8 @@ class ScanMixin:
         return all(arg.keyword.value == "training" and self.code(arg.value).strip() == "False" for arg in keywords)
 
     def scan_reference(self, statement, node, scope: _Scope) -> None:
+        if wrapped_model_read(self, statement, node):
+            return
         read = _tensor_shape_read(node, scope)
         if read is not None and id(node) not in self.consumed:
             # `model.inputs[0].shape`, `model.output.shape`: Keras's static shapes, as model.input_shape gives them.
@@ -559,14 +566,6 @@ class ScanMixin:
 
 # Keras APIs that stay a K2T100 where the parser meets them, with the reason.
 _UNTRANSLATED_APIS = {
-    **{
-        f"keras.wrappers.scikit_learn.{wrapper}": (
-            f"`keras.wrappers.scikit_learn.{wrapper}` (Keras 2's scikit-learn wrapper; Keras 3 has none) is not translated: "
-            f"skorch's {'NeuralNetClassifier' if wrapper == 'KerasClassifier' else 'NeuralNetRegressor'} wraps a torch module for "
-            "scikit-learn, or fit the model the build function returns as the script's other models"
-        )
-        for wrapper in ("KerasClassifier", "KerasRegressor")
-    },
     "keras.backend.batch_set_value": (
         "`keras.backend.batch_set_value` is translated in a metric class or a loss (torch tensors there); here its "
         "variables are Keras weights, which k2t does not map to the module's parameters (torch's layouts differ): "

@@ -44,6 +44,7 @@ from .functional import translate_functional
 from .generators import batch_arguments, batch_sources, batches_beside_arrays, batches_call_code, kind_of, on_batches
 from .helpers import Helper, imported_by_own_name
 from .image_data import generator_variables, imported_generator_names, translate_image_data_generators
+from .initializers import string_literals
 from .lambda_layer import lambda_functions
 from .layer_objects import translate_layer_objects
 from .losses import LOSS_BASE, plan_loss
@@ -66,10 +67,18 @@ from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .op_code import rebinds
-from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
+from .optimizers import (
+    imported_schedule_names,
+    plan_named_optimizer,
+    plan_optimizer,
+    sparse_embedding_rows,
+    translate_learning_rates,
+)
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
 from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .scikit_learn import GENERATED_NAMES as WRAPPER_NAMES
+from .scikit_learn import translate_scikit_learn_wrappers
 from .script_metrics import METRIC_BASE
 from .script_ops import translate_script_ops
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
@@ -238,6 +247,7 @@ class ScriptPlan:
     renames: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     optimizer_vars: dict[int, str] = field(default_factory=dict)  # id(compile statement) -> its optimizer variable
+    strings: frozenset[str] = frozenset()  # the string literals the script writes (Keras names a parameter may hold)
 
     def name(self, generated: str) -> str:
         """The name a generated top-level definition gets: itself unless the script uses it."""
@@ -296,6 +306,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         **TEXT_FUNCTION_NAMES,
         **TF_DATA_FUNCTIONS,
         **IMAGE_UTILITY_NAMES,
+        **WRAPPER_NAMES,
         GET_FILE: "get_file",
     }
     plan.taken = (
@@ -305,6 +316,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         - imported_by_own_name(script.module, replaced)
         - set(script.model_classes)  # `class MyModel(keras.Model)` is replaced by the generated module of that name
     )
+    plan.strings = string_literals(script.module)
     translate_strategies(script, plan)
     modules: dict[int, ModulePlan] = {}
     failed: set[int] = set()
@@ -531,6 +543,7 @@ def translate(script: KerasScript) -> ScriptPlan:
         except Unsupported as exc:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
+    translate_scikit_learn_wrappers(script, modules, trainings, SUPPORTED_ARGUMENTS["fit"], plan)
     for spec, exc in share_layers(built):
         plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
     inline: dict[int, list[str]] = {}  # id(model) -> the applications written inside it, built right before it
@@ -970,7 +983,15 @@ def _translate_compile(
     )
     if module.forward_lines is not None:
         module.folded = [loss.on_logits]
-    optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
+    named = plan_named_optimizer(compile_spec.optimizer, plan.strings) if compile_spec.optimizer is not None else None
+    if named is not None:  # `optimizer=optimizer`, a parameter a grid search sets: a table of Keras's names
+        checked = [sparse_embedding_rows(choice, module) for _, choice in named.choices]
+        optimizer = dataclasses.replace(
+            named, choices=tuple(zip([key for key, _ in named.choices], [c for c, _ in checked]))
+        )
+        warning = next((w for _, w in checked if w is not None), None)
+    else:
+        optimizer, warning = sparse_embedding_rows(plan_optimizer(compile_spec.optimizer, lr_changes), module)
     if warning is not None:
         pos = compile_spec.optimizer.pos if compile_spec.optimizer is not None else compile_spec.pos
         plan.todos.append(Todo(compile_spec.statement, "K2T124", warning, pos, Severity.WARNING))

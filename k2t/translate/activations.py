@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ..diagnostics import Unsupported
 from ..ir import Value
+from .helpers import Helper
+from .initializers import is_parameter, string_literals
 
 
 @dataclass(frozen=True)
@@ -166,3 +168,18 @@ def _layer_activation(value: Value) -> str:
 
 def apply_activation(name: str, x: str = "x") -> str:
     return ACTIVATIONS[name].template.format(x=x)
+
+
+def named_activation_function(value: Value | None):
+    """``Dense(12, activation=activation)`` with ``activation`` a parameter of the function that builds the model:
+    a generated function applying the Keras activation the parameter names when the script runs, for each
+    activation whose name the script writes in a string; None where ``value`` is no such parameter."""
+    if value is None or value.is_literal or value.keras_call is not None or value.keras_ref is not None:
+        return None
+    if not is_parameter(value):
+        return None
+    names = sorted(string_literals(value.source.script.module) & set(ACTIVATIONS))
+    if not names:
+        return None
+    choices = tuple((name, apply_activation(name)) for name in names)
+    return Helper("keras_activation", "functions/keras_activation.py.j2", (("choices", choices),))

@@ -328,6 +328,7 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
         class_name=class_name,
         keras_name=keras_name,
         params=builder.params,
+        kept=builder.stored,
         layers=plans,
         input_shape=input_shapes[0] if len(input_shapes) == 1 else [],
         helpers=helpers,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import libcst as cst
+
 from ..diagnostics import Unsupported
 from ..ir import Value
+from ..values import Unknown
 from .dims import Size
+from .helpers import Helper
 
 # Keras divides the standard deviation of its truncated normals by the std of a
 # unit normal truncated at two standard deviations, so the variance is as asked.
@@ -164,3 +168,56 @@ def _variance_scaling(
     raise Unsupported(
         "K2T111", f"initializer distribution {spec.distribution!r} is not translated", value.pos if value else None
     )
+
+
+def is_parameter(value: Value) -> bool:
+    """``value`` is a parameter of the function it is written in, as the function received it (a name a grid
+    search sets when the script runs: ``def create_model(optimizer="rmsprop", init="glorot_uniform")``)."""
+    source, name = value.source, value.code.strip()
+    if source is None or source.function is None or source.env is None or not name.isidentifier():
+        return False
+    binding = source.env.lookup(name)
+    return (
+        binding is not None
+        and not binding.superseded
+        and isinstance(binding.value, Unknown)
+        and binding.value.reason == f"a parameter of {source.function}()"
+    )
+
+
+def named_kernel_initializer(value: Value | None) -> Helper | None:
+    """``Dense(8, kernel_initializer=init)`` with ``init`` a parameter of the function that builds the model: a
+    generated function applying the Keras initializer the parameter names when the script runs, for each name of
+    an initializer the script writes in a string (`init = ["glorot_uniform", "normal", "uniform"]` of a grid
+    search); None where ``value`` is no such parameter or the script writes no initializer's name."""
+    if value is None or value.is_literal or value.keras_call is not None or value.keras_ref is not None:
+        return None
+    if not is_parameter(value):
+        return None
+    strings = sorted(string_literals(value.source.script.module))
+    choices = []
+    for string in strings:
+        try:
+            # Dense's kernel: torch's (out, in) weight, whose fans xavier / kaiming read from its shape
+            lines = initializer_lines(
+                Value(repr(string), value.pos, literal=string), "", "weight", "weight.shape[1]", "weight.shape[0]"
+            )
+        except Unsupported:
+            continue  # not an initializer's name
+        choices.append((string, tuple(lines)))
+    if not choices:
+        return None
+    return Helper("keras_initializer", "functions/keras_initializer.py.j2", (("choices", tuple(choices)),))
+
+
+def string_literals(module: cst.Module) -> frozenset[str]:
+    """The strings a script writes as literals: the Keras names a parameter of its own may hold when it runs."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if isinstance(node.evaluated_value, str):
+                found.add(node.evaluated_value)
+
+    module.visit(Finder())
+    return frozenset(found)

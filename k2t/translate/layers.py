@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..diagnostics import Unsupported
-from .activations import ACTIVATIONS, activation_name, apply_activation
+from .activations import ACTIVATIONS, activation_name, apply_activation, named_activation_function
 from .dims import product, static_int
-from .initializers import initializer_lines
+from .initializers import initializer_lines, named_kernel_initializer
 from .model import LayerContext, stable
 from .plan import LayerPlan
 from .registry import layer
@@ -25,15 +25,33 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
     units = ctx.size(units_value, f"{ctx.attr}_units")
     in_features = ctx.features()
     use_bias = ctx.literal("use_bias", None, True)
-    activation = activation_name(ctx.layer.arg(1, "activation"))
     linear = ctx.self_attr
-    init = initializer_lines(
-        ctx.layer.kwarg("kernel_initializer"),
-        "glorot_uniform",
-        f"{linear}.weight",
-        f"{linear}.in_features",
-        f"{linear}.out_features",
-    )
+    setup: list[str] = []
+    given_activation = ctx.layer.arg(1, "activation")
+    # `activation=activation`, a parameter of the build function, on a hidden layer (the output's activation decides
+    # how the loss reads it): the module keeps the name and applies Keras's activation of that name.
+    named_activation = None if ctx.is_last else named_activation_function(given_activation)
+    activation = "linear" if named_activation is not None else activation_name(given_activation)
+    forward = [f"x = {apply_activation(activation, f'{linear}(x)')}"]
+    if named_activation is not None:
+        ctx.helpers.append(named_activation)
+        stored = _kept_name(ctx, given_activation, "activation", setup)
+        forward = [f"x = {named_activation.name}({stored}, {linear}(x))"]
+    named = named_kernel_initializer(ctx.layer.kwarg("kernel_initializer"))
+    if named is not None:
+        # `kernel_initializer=init`, a parameter of the function building the model: the module keeps the name
+        # it is given and initialises with it (a grid search over Keras's initializers).
+        stored = _kept_name(ctx, ctx.layer.kwarg("kernel_initializer"), "kernel_initializer", setup)
+        ctx.helpers.append(named)
+        init = [f"{named.name}({stored}, {linear}.weight)"]
+    else:
+        init = initializer_lines(
+            ctx.layer.kwarg("kernel_initializer"),
+            "glorot_uniform",
+            f"{linear}.weight",
+            f"{linear}.in_features",
+            f"{linear}.out_features",
+        )
     if use_bias:
         init += initializer_lines(
             ctx.layer.kwarg("bias_initializer"),
@@ -53,13 +71,24 @@ def convert_dense(ctx: LayerContext) -> LayerPlan:
         keras_class="Dense",
         attr=ctx.attr,
         constructor=f"nn.Linear({in_features}, {units}{'' if use_bias else ', bias=False'})",
-        forward=[f"x = {apply_activation(activation, f'{linear}(x)')}"],
+        forward=forward,
+        setup=setup,
         init=init,
         weights="dense",
         activation=activation,
         regularizers=regularizers,
         params=params,
     )
+
+
+def _kept_name(ctx: LayerContext, value, role: str, setup: list[str]) -> str:
+    """``self.<parameter>_name``: a Keras name the module receives as a constructor parameter (a parameter of the
+    build function a grid search sets) and keeps for reset_parameters / forward; set once per module."""
+    parameter = ctx.builder.param(value.code.strip(), role)
+    if parameter not in ctx.builder.stored:
+        ctx.builder.stored.add(parameter)
+        setup.append(f"self.{parameter}_name = {parameter}")
+    return f"self.{parameter}_name"
 
 
 @layer("Activation")

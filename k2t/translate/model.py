@@ -211,6 +211,7 @@ class _ModuleBuilder:
         # (inner ModelSpec, input sizes as code, pos) -> the inner model's ModulePlan; see translate.nested
         self.resolve_nested = resolve_nested
         self.warnings: list[tuple[str, str, tuple[int, int]]] = []  # see ModulePlan.warnings
+        self.stored: set[str] = set()  # constructor parameters the module keeps as attributes (`self.init = init`)
 
     def param(self, argument: str, role: str) -> str:
         for p in self.params:
@@ -562,6 +563,7 @@ def translate_model(
         class_name=class_name,
         keras_name=keras_name,
         params=builder.params,
+        kept=builder.stored,
         layers=plans,
         input_shape=input_shape,
         output_lines=output_lines,
@@ -616,7 +618,7 @@ def prune_params(module: ModulePlan, keep_input_shape: bool = True) -> ModulePla
     for layer in module.layers:
         texts.extend([layer.constructor or "", *layer.forward, *layer.init, *layer.regularizers])
     code = "\n".join(texts)
-    module.params = [p for p in module.params if re.search(rf"\b{re.escape(p.name)}\b", code)]
+    module.params = [p for p in module.params if p.name in module.kept or re.search(rf"\b{re.escape(p.name)}\b", code)]
     return module
 
 

@@ -18,6 +18,7 @@ from ..diagnostics import Unsupported
 from ..ir import LearningRateAccess, Value
 from ..parse import Todo
 from .helpers import Helper
+from .initializers import is_parameter
 from .legacy import DECAYING_OPTIMIZERS, OPTIMIZER_ALIASES, decay_note, decay_schedule_arguments
 from .plan import ModulePlan
 
@@ -183,6 +184,10 @@ def _options(value: Value) -> _Options:
                 message = f"learning_rate={item.code} is not a number or a Keras schedule k2t can follow"
                 raise Unsupported("K2T123", message, item.pos)
             # `Adam(learning_rate=lr)` in a loop over rates: the script's expression, where the optimizer is made.
+            options.values[key] = _Code(item.code.strip())
+        elif key == "momentum" and key in options.values and not item.is_literal and is_parameter(item):
+            # `SGD(lr=learn_rate, momentum=momentum)` in a build function a grid search calls: the value it receives
+            # (torch's SGD and the generated RMSprop skip a momentum of 0, as Keras does).
             options.values[key] = _Code(item.code.strip())
         elif key in options.values and not (key == "weight_decay" and row.keras != "AdamW"):
             options.values[key] = _literal(item, key)
@@ -487,3 +492,33 @@ def _layers(module: ModulePlan):
         yield from layer.inner  # a custom layer's sublayers (k2t.translate.sublayers)
         if layer.nested is not None:
             yield from _layers(layer.nested)
+
+
+@dataclass(frozen=True)
+class NamedOptimizers:
+    """``compile(optimizer=optimizer)`` where ``optimizer`` is a name known when the script runs (a parameter of the
+    function that builds the model, which a grid search sets): a table of the Keras optimizers the script names in
+    strings, each built as its literal would be, looked up by the name's value as Keras looks it up."""
+
+    name: str  # the expression as written
+    choices: tuple[tuple[str, OptimizerPlan], ...]  # (Keras's lower-case name, its translation)
+    comment: str = ""
+
+    def expression(self, params: str, plan: ScriptPlan) -> str:
+        entries = ", ".join(
+            f'"{key}": lambda parameters: {choice.expression("parameters", plan)}' for key, choice in self.choices
+        )
+        return f"{{{entries}}}[{self.name}.lower()]({params})"
+
+
+def plan_named_optimizer(value: Value, strings: frozenset[str]) -> NamedOptimizers | None:
+    """The run-time table for ``value``, a bare name that holds an optimizer's string when the script runs; None
+    for anything else, or where the script writes no optimizer's name."""
+    if value.is_literal or value.keras_call is not None or value.keras_ref is not None or not is_parameter(value):
+        return None
+    names = sorted({string.lower() for string in strings} & set(_STRINGS))
+    if not names:
+        return None
+    choices = tuple((name, plan_optimizer(Value(code=repr(name), pos=value.pos, literal=name))) for name in names)
+    comment = f"  # Keras's optimizer named by `{value.code}`, of the names the script writes"
+    return NamedOptimizers(value.code, choices, comment)

@@ -116,6 +116,9 @@ class ModulePlan:
     # A keras.applications model with Keras's ImageNet weights (k2t.translate.applications.Pretrained): the
     # converted script loads them, ported once by `k2t weights --imagenet`.
     pretrained: object | None = None
+    # Constructor parameters the module keeps as Keras names (`self.init_name = init`: an initializer or activation a
+    # grid search names, k2t.translate.layers), read by no line prune_params reads.
+    kept: set[str] = field(default_factory=set)
 
     @property
     def has_regularization(self) -> bool:
