@@ -531,6 +531,28 @@ def test_a_nested_model_a_helper_returns_is_translated():
     assert "\nbase = make_base()\n" in result.output
 
 
+def test_a_nested_models_output_size_local_to_its_helper_is_a_diagnostic():
+    """Once `model = Net(features=units // 2, base=base)`, silently: `units` is make_base's parameter, not bound
+    where the outer model is built (a NameError when the converted script ran)."""
+    body = """\
+        def make_base(units):
+            return keras.Sequential([layers.Dense(units), layers.Dense(units // 2)])
+        base = make_base(12)
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """
+    result = convert(NESTED_HEAD + script(body) + NESTED_TAIL)
+    message = (
+        "K2T103 the output size `units // 2` of the nested model `base` reads `units`, local to make_base(), "
+        "which is not bound where the model using it is built"
+    )
+    assert codes(result) == [f"train.py:11:45: {message}"], codes(result)
+    assert "features=units" not in result.output
+    # A size the helper's parameter does not reach stays translated.
+    fixed = convert(NESTED_HEAD + script(body.replace("units // 2", "6")) + NESTED_TAIL)
+    assert fixed.ok and not fixed.diagnostics, codes(fixed)
+
+
 @pytest.mark.parametrize("name", INNER_NOT_FOUND)
 def test_a_nested_model_k2t_does_not_find_is_a_diagnostic(name):
     result = convert(NESTED_HEAD + script(INNER_NOT_FOUND[name]) + NESTED_TAIL)

@@ -311,6 +311,7 @@ def translate(script: KerasScript) -> ScriptPlan:
 
     def register(spec: ModelSpec, module: ModulePlan) -> None:
         modules[id(spec)] = module
+        module.factory_locals = frozenset(script.function_locals.get(spec.factory, ()))
         if not any(known is module for known in plan.modules):  # a layer factory's calls share one module
             plan.modules.append(module)
             for helper in module.helpers:

@@ -11,6 +11,8 @@ script builds the inner model and handed to the outer module's constructor
 
 from __future__ import annotations
 
+import ast
+
 from ..diagnostics import Unsupported
 from .dims import Dim, Size
 from .plan import LayerPlan, ModulePlan
@@ -25,6 +27,30 @@ def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
     if param is None:
         raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
     return Size.expression(param.argument)
+
+
+def _check_visible(size: Dim, inner: ModulePlan, inner_factory: str | None, outer_factory: str | None, var: str, pos):
+    """An output size of the nested model, as code where the script builds it, must also be valid where the outer
+    model is built: not a name local to the function that builds the nested one (``def make_base(units)``)."""
+    if size is None or size.value is not None or inner_factory is None or inner_factory == outer_factory:
+        return
+    local = _names_in(size.code) & inner.factory_locals
+    if local:
+        names = ", ".join(f"`{name}`" for name in sorted(local))
+        raise Unsupported(
+            "K2T103",
+            f"the output size `{size.code}` of the nested model `{var}` reads {names}, local to {inner_factory}(), "
+            "which is not bound where the model using it is built",
+            pos,
+        )
+
+
+def _names_in(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def holder_name(layer) -> str | None:
@@ -62,6 +88,7 @@ def convert_nested(ctx) -> LayerPlan:
     shape: list[Dim] = []
     for dim in output:
         size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
+        _check_visible(size, inner, spec.factory, ctx.builder.spec.factory, var, ctx.layer.pos)
         shape.append(size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features")))
     ctx.shape = shape
     holder = ctx.builder.param(var, var)

@@ -116,6 +116,9 @@ class ModulePlan:
     # A keras.applications model with Keras's ImageNet weights (k2t.translate.applications.Pretrained): the
     # converted script loads them, ported once by `k2t weights --imagenet`.
     pretrained: object | None = None
+    # The names local to the function that builds the model (its factory), which the arguments of its
+    # constructor (``params``) may read: valid there, not where another model nesting this one is built.
+    factory_locals: frozenset[str] = frozenset()
 
     @property
     def has_regularization(self) -> bool:
