@@ -531,26 +531,33 @@ def test_a_nested_model_a_helper_returns_is_translated():
     assert "\nbase = make_base()\n" in result.output
 
 
-def test_a_nested_models_output_size_local_to_its_helper_is_a_diagnostic():
+def test_a_nested_models_output_size_its_helper_computes_from_a_parameter():
     """Once `model = Net(features=units // 2, base=base)`, silently: `units` is make_base's parameter, not bound
-    where the outer model is built (a NameError when the converted script ran)."""
+    where the outer model is built (a NameError when the converted script ran). The call's value stands for it
+    (test_parity_value_flow.py proves the model against Keras); a local the call does not give is reported."""
     body = """\
-        def make_base(units):
-            return keras.Sequential([layers.Dense(units), layers.Dense(units // 2)])
+        def make_base(units, depth=2):
+            return keras.Sequential([layers.Dense(units), layers.Dense(units // depth)])
         base = make_base(12)
         inputs = keras.Input(shape=(4,))
         model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
         """
     result = convert(NESTED_HEAD + script(body) + NESTED_TAIL)
-    message = (
-        "K2T103 the output size `units // 2` of the nested model `base` reads `units`, local to make_base(), "
-        "which is not bound where the model using it is built"
+    assert result.ok and not result.diagnostics, codes(result)
+    assert "self.dense = nn.Linear(6, 1)" in result.output and "model = Net(base=base)" in result.output
+    keywords = convert(NESTED_HEAD + script(body.replace("make_base(12)", "make_base(depth=3, units=9)")) + NESTED_TAIL)
+    assert "self.dense = nn.Linear(3, 1)" in keywords.output, codes(keywords)
+    message = "K2T103 the output size `{}` of the nested model `base` reads `{}`, local to make_base(), which is not bound where the model using it is built"
+    at_run_time = body.replace("make_base(12)", "make_base(x.shape[1] * 3)")
+    assert codes(convert(NESTED_HEAD + script(at_run_time) + NESTED_TAIL)) == [
+        "train.py:11:45: " + message.format("units // depth", "units")
+    ]
+    local = body.replace("            return", "            half = units // depth\n            return").replace(
+        "Dense(units // depth)", "Dense(half)"
     )
-    assert codes(result) == [f"train.py:11:45: {message}"], codes(result)
-    assert "features=units" not in result.output
-    # A size the helper's parameter does not reach stays translated.
-    fixed = convert(NESTED_HEAD + script(body.replace("units // 2", "6")) + NESTED_TAIL)
-    assert fixed.ok and not fixed.diagnostics, codes(fixed)
+    assert codes(convert(NESTED_HEAD + script(local) + NESTED_TAIL)) == [
+        "train.py:12:45: " + message.format("half", "half")
+    ]
 
 
 @pytest.mark.parametrize("name", INNER_NOT_FOUND)

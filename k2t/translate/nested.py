@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import ast
 
+import libcst as cst
+
 from ..diagnostics import Unsupported
+from ..values import Env, Unknown, evaluate
 from .dims import Dim, Size
 from .plan import LayerPlan, ModulePlan
 
@@ -29,20 +32,50 @@ def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
     return Size.expression(param.argument)
 
 
-def _check_visible(size: Dim, inner: ModulePlan, inner_factory: str | None, outer_factory: str | None, var: str, pos):
-    """An output size of the nested model, as code where the script builds it, must also be valid where the outer
-    model is built: not a name local to the function that builds the nested one (``def make_base(units)``)."""
+def _visible(
+    size: Dim, inner: ModulePlan, inner_factory: str | None, outer_factory: str | None, layer, var: str
+) -> Dim:
+    """An output size of the nested model, as code where the script builds it, as code valid where the outer model
+    is built. Inside the function that builds the nested model (``def make_base(units)``), the size may read the
+    function's locals: its parameters are replaced by the values the call that made the model passes
+    (``base = make_base(12)``: ``units // 2`` -> 6); any other local is reported."""
     if size is None or size.value is not None or inner_factory is None or inner_factory == outer_factory:
-        return
+        return size
     local = _names_in(size.code) & inner.factory_locals
-    if local:
-        names = ", ".join(f"`{name}`" for name in sorted(local))
-        raise Unsupported(
-            "K2T103",
-            f"the output size `{size.code}` of the nested model `{var}` reads {names}, local to {inner_factory}(), "
-            "which is not bound where the model using it is built",
-            pos,
-        )
+    if not local:
+        return size
+    known = dict(layer.factory_arguments)
+    if local <= set(known):
+        code = ast.unparse(_Substitute(known).visit(ast.parse(size.code.strip(), mode="eval")))
+        value = evaluate(cst.parse_expression(code), Env())
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Size.of(value)
+        if not isinstance(value, Unknown):
+            raise Unsupported(
+                "K2T103",
+                f"the output size `{size.code}` of the nested model `{var}` is {value!r}, not a size",
+                layer.pos,
+            )
+        return Size.expression(code)
+    names = ", ".join(f"`{name}`" for name in sorted(local - set(known)))
+    raise Unsupported(
+        "K2T103",
+        f"the output size `{size.code}` of the nested model `{var}` reads {names}, local to {inner_factory}(), "
+        "which is not bound where the model using it is built",
+        layer.pos,
+    )
+
+
+class _Substitute(ast.NodeTransformer):
+    """Names -> the constants they hold."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.values:
+            return ast.parse(repr(self.values[node.id]), mode="eval").body
+        return node
 
 
 def _names_in(code: str) -> set[str]:
@@ -88,7 +121,7 @@ def convert_nested(ctx) -> LayerPlan:
     shape: list[Dim] = []
     for dim in output:
         size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
-        _check_visible(size, inner, spec.factory, ctx.builder.spec.factory, var, ctx.layer.pos)
+        size = _visible(size, inner, spec.factory, ctx.builder.spec.factory, ctx.layer, var)
         shape.append(size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features")))
     ctx.shape = shape
     holder = ctx.builder.param(var, var)
