@@ -560,6 +560,30 @@ def test_a_nested_models_output_size_its_helper_computes_from_a_parameter():
     ]
 
 
+def test_a_nested_models_input_size_local_to_the_outer_models_function_is_a_diagnostic():
+    """Once `return Base(n=n)` in make_base(), silently: `n` sizes the nested model through the outer model's
+    Input, but is a parameter of build(), not bound where make_base() builds the nested module."""
+    body = """\
+        def make_base():
+            return keras.Sequential([layers.Dense(3)])
+        def build(n):
+            base = make_base()
+            inputs = keras.Input(shape=(n,))
+            model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+            model.compile(optimizer="adam", loss="mse")
+            return model
+        model = build(x.shape[1])
+        model.fit(x, y, epochs=1, verbose=0)
+        """
+    result = convert(NESTED_HEAD + script(body))
+    message = "the nested model's input size `n` reads `n`, local to build(), which is not bound where the nested model is built"
+    assert codes(result) == [f"train.py:12:49: K2T103 {message}"]
+    # A size bound where both are built stays translated.
+    for shape in ("(4,)", "(x.shape[1],)"):
+        fixed = convert(NESTED_HEAD + script(body.replace("(n,)", shape)))
+        assert fixed.ok and not fixed.diagnostics, codes(fixed)
+
+
 @pytest.mark.parametrize("name", INNER_NOT_FOUND)
 def test_a_nested_model_k2t_does_not_find_is_a_diagnostic(name):
     result = convert(NESTED_HEAD + script(INNER_NOT_FOUND[name]) + NESTED_TAIL)

@@ -41,7 +41,7 @@ def _visible(
     (``base = make_base(12)``: ``units // 2`` -> 6); any other local is reported."""
     if size is None or size.value is not None or inner_factory is None or inner_factory == outer_factory:
         return size
-    local = _names_in(size.code) & inner.factory_locals
+    local = names_in(size.code) & inner.factory_locals
     if not local:
         return size
     known = dict(layer.factory_arguments)
@@ -78,7 +78,8 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _names_in(code: str) -> set[str]:
+def names_in(code: str) -> set[str]:
+    """The names ``code`` reads (none where it is not an expression)."""
     try:
         tree = ast.parse(code.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -104,7 +105,7 @@ def convert_nested(ctx) -> LayerPlan:
     ctx.keras_layout()  # the inner module takes and returns Keras's (channels-last) layout
     # The inner module's input sizes, as code valid where the script builds the inner model.
     arguments = [_argument_size(dim, ctx.builder.params, "input", var, ctx.layer.pos) for dim in ctx.shape]
-    inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos)
+    inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos, outer=ctx.builder.spec)
     functional = inner.forward_lines is not None
     if functional and (len(inner.forward_args) != 1 or len(inner.output_names) != 1):
         raise Unsupported(
