@@ -44,6 +44,8 @@ class KerasCall:
     # The variable the script holds that nested model in where it uses it (``base_network`` of
     # ``base_network = create_base_network(shape)``, whose ModelSpec has no ``var``: it is returned by a function).
     held_in: str | None = field(default=None, compare=False, repr=False)
+    # That nested model's Instance.arguments: what the call of the function that made it passes, known.
+    factory_arguments: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
     # The name Keras gives the layer (``name=``, or ``dense_1`` as Keras counts them), None where k2t cannot tell.
     keras_name: str | None = field(default=None, compare=False, repr=False)
     # A layer class of the script (``class Attention(keras.layers.Layer)``) that this call instantiates;
@@ -535,6 +537,9 @@ class Instance:
 
     model: ModelSpec
     compile: CompileSpec | None = None
+    # A model a function returned (``base = make_base(12)``): its parameters whose values that call gives k2t
+    # knows, defaults included (``(("units", 12),)``).
+    arguments: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass

@@ -531,6 +531,59 @@ def test_a_nested_model_a_helper_returns_is_translated():
     assert "\nbase = make_base()\n" in result.output
 
 
+def test_a_nested_models_output_size_its_helper_computes_from_a_parameter():
+    """Once `model = Net(features=units // 2, base=base)`, silently: `units` is make_base's parameter, not bound
+    where the outer model is built (a NameError when the converted script ran). The call's value stands for it
+    (test_parity_value_flow.py proves the model against Keras); a local the call does not give is reported."""
+    body = """\
+        def make_base(units, depth=2):
+            return keras.Sequential([layers.Dense(units), layers.Dense(units // depth)])
+        base = make_base(12)
+        inputs = keras.Input(shape=(4,))
+        model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+        """
+    result = convert(NESTED_HEAD + script(body) + NESTED_TAIL)
+    assert result.ok and not result.diagnostics, codes(result)
+    assert "self.dense = nn.Linear(6, 1)" in result.output and "model = Net(base=base)" in result.output
+    keywords = convert(NESTED_HEAD + script(body.replace("make_base(12)", "make_base(depth=3, units=9)")) + NESTED_TAIL)
+    assert "self.dense = nn.Linear(3, 1)" in keywords.output, codes(keywords)
+    message = "K2T103 the output size `{}` of the nested model `base` reads `{}`, local to make_base(), which is not bound where the model using it is built"
+    at_run_time = body.replace("make_base(12)", "make_base(x.shape[1] * 3)")
+    assert codes(convert(NESTED_HEAD + script(at_run_time) + NESTED_TAIL)) == [
+        "train.py:11:45: " + message.format("units // depth", "units")
+    ]
+    local = body.replace("            return", "            half = units // depth\n            return").replace(
+        "Dense(units // depth)", "Dense(half)"
+    )
+    assert codes(convert(NESTED_HEAD + script(local) + NESTED_TAIL)) == [
+        "train.py:12:45: " + message.format("half", "half")
+    ]
+
+
+def test_a_nested_models_input_size_local_to_the_outer_models_function_is_a_diagnostic():
+    """Once `return Base(n=n)` in make_base(), silently: `n` sizes the nested model through the outer model's
+    Input, but is a parameter of build(), not bound where make_base() builds the nested module."""
+    body = """\
+        def make_base():
+            return keras.Sequential([layers.Dense(3)])
+        def build(n):
+            base = make_base()
+            inputs = keras.Input(shape=(n,))
+            model = keras.Model(inputs, layers.Dense(1)(base(inputs)))
+            model.compile(optimizer="adam", loss="mse")
+            return model
+        model = build(x.shape[1])
+        model.fit(x, y, epochs=1, verbose=0)
+        """
+    result = convert(NESTED_HEAD + script(body))
+    message = "the nested model's input size `n` reads `n`, local to build(), which is not bound where the nested model is built"
+    assert codes(result) == [f"train.py:12:49: K2T103 {message}"]
+    # A size bound where both are built stays translated.
+    for shape in ("(4,)", "(x.shape[1],)"):
+        fixed = convert(NESTED_HEAD + script(body.replace("(n,)", shape)))
+        assert fixed.ok and not fixed.diagnostics, codes(fixed)
+
+
 @pytest.mark.parametrize("name", INNER_NOT_FOUND)
 def test_a_nested_model_k2t_does_not_find_is_a_diagnostic(name):
     result = convert(NESTED_HEAD + script(INNER_NOT_FOUND[name]) + NESTED_TAIL)

@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
 from ..ops import is_op
-from ..values import Unknown, bind_target
+from ..values import Unknown, bind_target, is_constant
 from . import model_access
 from .batch_shapes import batch_shape_input
 from .graph import _nests
@@ -54,6 +54,34 @@ class ModelMixin:
             if name in spec.parameter_lengths and spec.parameter_lengths[name] != length:
                 length = None  # calls that pass different numbers of sizes
             spec.parameter_lengths[name] = length
+
+    def known_arguments(self, spec: ModelSpec, call: cst.Call, scope: _Scope) -> tuple[tuple[str, object], ...]:
+        """The parameters of the model's factory whose values ``call`` gives k2t knows (a default where the call
+        passes none), as constants; none where the call unpacks (``*args``)."""
+        function = next(
+            (s for s in self.module.body if isinstance(s, cst.FunctionDef) and s.name.value == spec.factory), None
+        )
+        if function is None or any(arg.star for arg in call.args):
+            return ()
+        params = [*function.params.posonly_params, *function.params.params]
+        given: dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(call.args):
+            if arg.keyword is not None:
+                given[arg.keyword.value] = arg.value
+            elif index < len(params):
+                given[params[index].name.value] = arg.value
+        known = []
+        for name, node in given.items():
+            value, transient = self.evaluate(node, scope)
+            if is_constant(value) and not transient:
+                known.append((name, value))
+        for param in [*params, *function.params.kwonly_params]:
+            if param.name.value not in given and param.default is not None:
+                try:  # Python evaluated it where the function was defined: only a literal is known here
+                    known.append((param.name.value, ast.literal_eval(self.code(param.default).strip())))
+                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                    pass
+        return tuple(known)
 
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
@@ -114,7 +142,8 @@ class ModelMixin:
             made = scope.factory(small.value.func.value)
             if made is not None:
                 self.record_parameter_lengths(made.model, small.value, scope)
-                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)
+                arguments = self.known_arguments(made.model, small.value, scope)
+                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile, arguments)
                 self.scan_expressions(line, small.value, scope)
                 return True
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
@@ -333,7 +362,15 @@ class ModelMixin:
         instance = scope.model(node.value)
         assert instance is not None
         self.consumed.add(id(node))
-        return KerasCall("keras.Model", (), (), self.pos(node), model=instance.model, held_in=node.value)
+        return KerasCall(
+            "keras.Model",
+            (),
+            (),
+            self.pos(node),
+            model=instance.model,
+            held_in=node.value,
+            factory_arguments=instance.arguments,
+        )
 
     def fresh_name(self, base: str) -> str:
         """A variable name the script does not use, for a value k2t names itself."""

@@ -63,7 +63,7 @@ from .model_api import (
     translate_state_resets,
     variable_count,
 )
-from .nested import declares_input
+from .nested import declares_input, names_in
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
 from .op_code import rebinds
@@ -324,6 +324,7 @@ def translate(script: KerasScript) -> ScriptPlan:
 
     def register(spec: ModelSpec, module: ModulePlan) -> None:
         modules[id(spec)] = module
+        module.factory_locals = frozenset(script.function_locals.get(spec.factory, ()))
         if not any(known is module for known in plan.modules):  # a layer factory's calls share one module
             plan.modules.append(module)
             for helper in module.helpers:
@@ -345,8 +346,9 @@ def translate(script: KerasScript) -> ScriptPlan:
                 if id(tensor) in held:
                     plan.statements.setdefault(id(statement), [])
 
-    def resolve_nested(spec: ModelSpec, given_input: list[Dim], pos) -> ModulePlan:
-        """The module of a model used as a layer; one without its own input shape takes the outer model's."""
+    def resolve_nested(spec: ModelSpec, given_input: list[Dim], pos, outer: ModelSpec | None = None) -> ModulePlan:
+        """The module of a model used as a layer; one without its own input shape takes the outer model's
+        (``outer``, whose sizes ``given_input`` are, as code where ``outer`` is built)."""
         if id(spec) not in modules and id(spec) not in failed:
             try:
                 register(spec, _translate_model(script, spec, plan.taken, resolve_nested, given_input))
@@ -355,6 +357,8 @@ def translate(script: KerasScript) -> ScriptPlan:
                 plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
         if id(spec) in failed:
             raise Unsupported("K2T103", f"the model `{spec.var}` used as a layer here is not translated", pos)
+        if outer is not None and given_input:
+            _check_given_sizes(script, spec, outer, given_input, modules[id(spec)], pos)
         return modules[id(spec)]
 
     def translate_one(spec: ModelSpec, taken: set[str], sized_by_parameters: bool) -> ModulePlan:
@@ -772,6 +776,30 @@ def _check_built_before(spec: ModelSpec, layers_seen: int, attr: str, pos) -> No
 
 def _declares_input(spec: ModelSpec) -> bool:
     return declares_input(spec)
+
+
+def _check_given_sizes(
+    script: KerasScript, spec: ModelSpec, outer: ModelSpec, given: list[Dim], module: ModulePlan, pos
+) -> None:
+    """The input sizes a model gives the model it nests, as code where it is built, size the nested module where the
+    script builds that one (``def make_base(): ...`` called in ``def build(n)``, whose ``Input(shape=(n,))`` sizes
+    it): a local of the outer model's function is not bound there."""
+    if outer.factory is None or outer.factory == spec.factory:
+        return
+    local = script.function_locals.get(outer.factory, set()) - script.function_locals.get(spec.factory, set())
+    used = {param.argument.strip() for param in module.params}
+    for dim in given:
+        if dim is None or dim.value is not None or dim.code not in used:
+            continue
+        names = names_in(dim.code) & local
+        if names:
+            listed = ", ".join(f"`{name}`" for name in sorted(names))
+            raise Unsupported(
+                "K2T103",
+                f"the nested model's input size `{dim.code}` reads {listed}, local to {outer.factory}(), which is not "
+                "bound where the nested model is built",
+                pos,
+            )
 
 
 def _translate_model(

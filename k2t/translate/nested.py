@@ -11,7 +11,12 @@ script builds the inner model and handed to the outer module's constructor
 
 from __future__ import annotations
 
+import ast
+
+import libcst as cst
+
 from ..diagnostics import Unsupported
+from ..values import Env, Unknown, evaluate
 from .dims import Dim, Size
 from .plan import LayerPlan, ModulePlan
 
@@ -25,6 +30,61 @@ def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
     if param is None:
         raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
     return Size.expression(param.argument)
+
+
+def _visible(
+    size: Dim, inner: ModulePlan, inner_factory: str | None, outer_factory: str | None, layer, var: str
+) -> Dim:
+    """An output size of the nested model, as code where the script builds it, as code valid where the outer model
+    is built. Inside the function that builds the nested model (``def make_base(units)``), the size may read the
+    function's locals: its parameters are replaced by the values the call that made the model passes
+    (``base = make_base(12)``: ``units // 2`` -> 6); any other local is reported."""
+    if size is None or size.value is not None or inner_factory is None or inner_factory == outer_factory:
+        return size
+    local = names_in(size.code) & inner.factory_locals
+    if not local:
+        return size
+    known = dict(layer.factory_arguments)
+    if local <= set(known):
+        code = ast.unparse(_Substitute(known).visit(ast.parse(size.code.strip(), mode="eval")))
+        value = evaluate(cst.parse_expression(code), Env())
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Size.of(value)
+        if not isinstance(value, Unknown):
+            raise Unsupported(
+                "K2T103",
+                f"the output size `{size.code}` of the nested model `{var}` is {value!r}, not a size",
+                layer.pos,
+            )
+        return Size.expression(code)
+    names = ", ".join(f"`{name}`" for name in sorted(local - set(known)))
+    raise Unsupported(
+        "K2T103",
+        f"the output size `{size.code}` of the nested model `{var}` reads {names}, local to {inner_factory}(), "
+        "which is not bound where the model using it is built",
+        layer.pos,
+    )
+
+
+class _Substitute(ast.NodeTransformer):
+    """Names -> the constants they hold."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.values:
+            return ast.parse(repr(self.values[node.id]), mode="eval").body
+        return node
+
+
+def names_in(code: str) -> set[str]:
+    """The names ``code`` reads (none where it is not an expression)."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def holder_name(layer) -> str | None:
@@ -45,7 +105,7 @@ def convert_nested(ctx) -> LayerPlan:
     ctx.keras_layout()  # the inner module takes and returns Keras's (channels-last) layout
     # The inner module's input sizes, as code valid where the script builds the inner model.
     arguments = [_argument_size(dim, ctx.builder.params, "input", var, ctx.layer.pos) for dim in ctx.shape]
-    inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos)
+    inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos, outer=ctx.builder.spec)
     functional = inner.forward_lines is not None
     if functional and (len(inner.forward_args) != 1 or len(inner.output_names) != 1):
         raise Unsupported(
@@ -62,6 +122,7 @@ def convert_nested(ctx) -> LayerPlan:
     shape: list[Dim] = []
     for dim in output:
         size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
+        size = _visible(size, inner, spec.factory, ctx.builder.spec.factory, ctx.layer, var)
         shape.append(size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features")))
     ctx.shape = shape
     holder = ctx.builder.param(var, var)

@@ -119,6 +119,9 @@ class ModulePlan:
     # Constructor parameters the module keeps as Keras names (`self.init_name = init`: an initializer or activation a
     # grid search names, k2t.translate.layers), read by no line prune_params reads.
     kept: set[str] = field(default_factory=set)
+    # The names local to the function that builds the model (its factory), which the arguments of its
+    # constructor (``params``) may read: valid there, not where another model nesting this one is built.
+    factory_locals: frozenset[str] = frozenset()
 
     @property
     def has_regularization(self) -> bool:
