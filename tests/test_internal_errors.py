@@ -244,7 +244,7 @@ def test_latin_1_file_with_a_progress_bar_converts_and_check_agrees(tmp_path):
 
 
 def test_an_output_the_encoding_cannot_hold_is_a_diagnostic_for_check_and_convert(monkeypatch):
-    def with_a_box_character(source, filename="<string>", device="auto"):
+    def with_a_box_character(source, filename="<string>", device="auto", torch_compile=False):
         return lib.ConversionResult(filename, source, source + "bar = '\u2501'\n")
 
     monkeypatch.setattr(api, "convert_source", with_a_box_character)
