@@ -170,6 +170,16 @@ def test_readme_lists_every_diagnostic_code():
     assert set(CODES) <= listed
 
 
+def test_every_diagnostic_code_k2t_gives_is_described():
+    """The report's summary and SARIF rules describe each code from CODES: a code given but missing there would
+    be listed without a description."""
+    from k2t.diagnostics import CODES
+
+    package = Path(__file__).resolve().parent.parent / "k2t"
+    given = {code for path in package.rglob("*.py") for code in re.findall(r'"(K2T\d{3})"', path.read_text())}
+    assert given <= set(CODES), sorted(given - set(CODES))
+
+
 def test_output_naming_the_input_is_refused_without_in_place(tmp_path):
     # black and ruff refuse to replace their input unless told to: -o x.py on x.py is a usage error.
     script = tmp_path / "train.py"
