@@ -639,6 +639,34 @@ def _freezes(plan: ScriptPlan) -> bool:
     return any("requires_grad_(False)" in line or "freeze=True" in line for line in lines if isinstance(line, str))
 
 
+def _with_rewritten_arguments(
+    replacement: cst.BaseExpression, original: cst.Call, updated: cst.Call
+) -> cst.BaseExpression:
+    """The replacement of a call (``fit(model, optimizer, x, keras.utils.to_categorical(y))``, written from the
+    arguments as the script writes them) holding each argument as the rewrite left it: a Keras call the rewrite
+    translates inside it (``to_categorical(y)``) is translated, and a Keras name it leaves is the script's node,
+    which k2t.remaining finds (its import kept, the statement reported) instead of a name left undefined."""
+    blank = cst.Module([])
+    written = [blank.code_for_node(argument.value) for argument in original.args]
+    arguments = {
+        code: after.value
+        for code, before, after in zip(written, original.args, updated.args)
+        if written.count(code) == 1 and not isinstance(before.value, (cst.Name, cst.BaseNumber, cst.BaseString))
+    }
+    if not arguments:
+        return replacement
+
+    class Put(cst.CSTTransformer):
+        def on_leave(self, original_node, updated_node):
+            if isinstance(original_node, cst.BaseExpression):
+                argument = arguments.pop(blank.code_for_node(original_node), None)
+                if argument is not None:
+                    return argument
+            return updated_node
+
+    return replacement.visit(Put())
+
+
 def _class_tuple(names: list[str]) -> str:
     """The tuple of classes ``isinstance`` takes: ``(A,)``, ``(A, B)``; "" for none."""
     if not names:
@@ -1225,7 +1253,8 @@ class _Rewriter(cst.CSTTransformer):
         if code == "":
             self.drop.add(id(original_node))
             return updated_node
-        return cst.parse_expression(_in_newline_of(self.script.module, code))
+        replacement = cst.parse_expression(_in_newline_of(self.script.module, code))
+        return _with_rewritten_arguments(replacement, original_node, updated_node)
 
     def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.BaseSmallStatement:
         if id(original_node) not in self.plan.rebinds:

@@ -617,3 +617,28 @@ def test_every_function_and_class_of_an_output_is_used(expected):
     read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     read |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     assert not defined - read, sorted(defined - read)
+
+
+ARGUMENTS_HEAD = """\
+import numpy as np
+import keras
+from keras import layers
+
+x = np.random.rand(32, 4).astype("float32")
+y = np.random.randint(0, 2, 32)
+model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+"""
+
+
+def test_a_keras_call_inside_the_arguments_of_a_translated_call_is_translated_or_reported():
+    # The generated fit(...) is written from the arguments as the script writes them: what the rewrite does inside
+    # them must stay done, and what it leaves must keep its import and be reported, never a name left undefined.
+    translated = k2t.convert_source(ARGUMENTS_HEAD + "model.fit(x, keras.utils.to_categorical(y, 2)[:, :2], epochs=1)\n")
+    assert translated.ok, [d.format() for d in translated.diagnostics]
+    assert "to_categorical(y, 2)[:, :2]" in translated.output and "keras." not in translated.output.split("model = ")[-1]
+    assert_no_undefined_names(translated.output)
+    left = k2t.convert_source(ARGUMENTS_HEAD + "p = model.predict(keras.ops.convert_to_tensor(x))\n", "train.py")
+    assert [d.code for d in left.diagnostics] == ["K2T100"], [d.format() for d in left.diagnostics]
+    assert "keras.ops.convert_to_tensor" in left.diagnostics[0].message
+    assert "import keras\n" in left.output and "predict(model, keras.ops.convert_to_tensor(x))" in left.output
