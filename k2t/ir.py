@@ -342,6 +342,18 @@ class LayerCountRead:
 
 
 @dataclass(eq=False)
+class StaticShapeRead:
+    """``K.int_shape(x)`` / ``x.shape`` of a Keras tensor in a top-level line k2t keeps (Chollet's
+    ``shape_before_flattening = K.int_shape(x)``): the tuple Keras gives while it builds the model, every size known."""
+
+    code: str  # the tuple, batch first: "(None, 14, 14, 64)"
+    tensor: str  # the Keras tensor's variable
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.BaseExpression = field(repr=False, compare=False)  # the read, rewritten to the tuple
+
+
+@dataclass(eq=False)
 class MetricsNamesRead:
     """``model.metrics_names`` (Brownlee's ``print(model.metrics_names[1], scores[1])``): Keras 3's names of the
     model's metrics where the script reads them, known from its compile()."""
@@ -871,6 +883,7 @@ class KerasScript:
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
+    static_shapes: list[StaticShapeRead] = field(default_factory=list)  # K.int_shape(x) of a Keras tensor
     metrics_names: list[MetricsNamesRead] = field(default_factory=list)  # model.metrics_names
 
     layer_reads: list[LayerRead] = field(default_factory=list)  # model.layers[0].name, layer.get_weights()

@@ -80,3 +80,41 @@ def test_a_nested_function_binds_its_names_for_itself_only():
         """
     )
     assert [(code, line) for code, line, _ in found] == [("K2T103", 15)]
+
+
+SHAPES = """\
+import numpy as np
+import keras
+from keras import layers
+from keras import backend as K
+
+input_img = keras.Input(shape=(28, 28, 1))
+x = layers.Conv2D(8, 3, padding="same", activation="relu", strides=(2, 2))(input_img)
+shape_before_flattening = K.int_shape(x)
+x = layers.Flatten()(x)
+z = layers.Dense(2)(x)
+encoder = keras.Model(input_img, z)
+decoder_input = layers.Input(K.int_shape(z)[1:])
+x = layers.Dense(np.prod(shape_before_flattening[1:]), activation="relu")(decoder_input)
+x = layers.Reshape(shape_before_flattening[1:])(x)
+decoder = keras.Model(decoder_input, x)
+print(z.shape, K.int_shape(input_img)[1])
+"""
+
+
+def test_a_keras_tensors_static_shape_read_in_a_kept_line_is_the_tuple_keras_gives():
+    # Chollet's VAE (Deep Learning with Python, 8.4): `shape_before_flattening = K.int_shape(x)`.
+    result = k2t.convert_source(SHAPES, "shapes.py")
+    assert result.diagnostics == ()
+    assert "shape_before_flattening = (None, 14, 14, 8)  # Keras's static shape of `x`\n" in result.output
+    assert "print((None, 2), (None, 28, 28, 1)[1])  # Keras's static shapes of `z`, `input_img`\n" in result.output
+    assert "nn.Unflatten(1, (14, 14, 8))" in result.output
+
+
+def test_a_static_shape_k2t_does_not_know_whole_stays_reported():
+    # After a Lambda, whose sizes parsing does not follow: the shape is no literal, and the read stays a K2T103.
+    source = SHAPES.replace(
+        "shape_before_flattening = K.int_shape(x)", "x = layers.Lambda(lambda t: t * 2)(x); shape_before_flattening = K.int_shape(x)"
+    )
+    found = [(d.code, d.line) for d in k2t.convert_source(source, "shapes.py").diagnostics]
+    assert ("K2T103", 8) in found

@@ -16,10 +16,12 @@ from ..ir import (
     MetricsNamesRead,
     SequenceClass,
     ShapeRead,
+    StaticShapeRead,
     Todo,
     VariableCount,
 )
 from ..names import is_keras, is_tensorflow
+from ..values import NOT_KNOWN
 from . import model_access
 from .scope import _Scope, _Unfollowable
 from .syntax import (
@@ -89,6 +91,35 @@ class ScanMixin:
             and scope.model(item.func.value.value) is not None
         )
 
+    def static_shape_read(self, statement, node, scope: _Scope) -> bool:
+        """``K.int_shape(x)`` or ``x.shape`` of a Keras tensor in a top-level line k2t keeps, outside loops and
+        helpers (one value where the line runs once): the tuple Keras gives, when k2t knows every size."""
+        if isinstance(node, cst.Call):
+            tensor = (
+                node.args[0].value
+                if self.keras_name(node.func) == "keras.backend.int_shape"
+                and len(node.args) == 1
+                and node.args[0].keyword is None
+                else None
+            )
+        else:
+            tensor = node.value if isinstance(node, cst.Attribute) and node.attr.value == "shape" else None
+        if (
+            not isinstance(tensor, cst.Name)
+            or id(node) in self.consumed
+            or scope.parent is not None
+            or self.frames
+            or self.inlining
+        ):
+            return False
+        shape = self.tensor_shape(tensor.value, scope)
+        if shape is None or shape.dims is None or any(size is NOT_KNOWN for size in shape.dims):
+            return False
+        _mark_subtree(node, self.consumed)
+        code = repr(tuple(shape.dims))
+        self.script.static_shapes.append(StaticShapeRead(code, tensor.value, self.pos(node), statement, node))
+        return True
+
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
         if (
@@ -99,6 +130,8 @@ class ScanMixin:
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
         if self.learning_rate_call(statement, node, scope):
+            return
+        if self.static_shape_read(statement, node, scope):
             return
         summed = _model_list_read(node, "sum", "losses", scope)
         if summed is not None:
@@ -308,6 +341,8 @@ class ScanMixin:
             self.script.shape_reads.append(
                 ShapeRead(scope.model(var).model, attr, self.pos(node), statement, var, node, index)
             )
+            return
+        if self.static_shape_read(statement, node, scope):
             return
         if self.learning_rate(node, scope) is not None:
             self.learning_rate_reference(statement, node, scope)

@@ -394,6 +394,16 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
         except Unsupported as exc:
             plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
+    shapes_read: dict[int, list[str]] = {}  # statement -> the tensors whose shapes it reads
+    for read in script.static_shapes:
+        plan.calls[id(read.node)] = read.code
+        tensors = shapes_read.setdefault(id(read.statement), [])
+        if read.tensor not in tensors:
+            tensors.append(read.tensor)
+            shapes = "shape" if len(tensors) == 1 else "shapes"
+            plan.trailing_comments[id(read.statement)] = f"# Keras's static {shapes} of " + ", ".join(
+                f"`{tensor}`" for tensor in tensors
+            )
     for read in script.metrics_names:
         try:
             names = keras_metrics_names(read.model, read.compiled, read.pos)
