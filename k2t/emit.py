@@ -785,6 +785,9 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
             render(
                 FIT_STEPS_TEMPLATE,
                 fit="fit_steps" in plan.features,
+                # fit(x) alone hands the step x's batch; with y, the pair (a call of each: y optional)
+                x_only="fit_steps_x_only" in plan.features,
+                with_y="fit_steps_with_y" in plan.features,
                 evaluate="evaluate_steps" in plan.features,
                 fit_options=plan.fit_options,
                 validation="validation_data" in plan.fit_options,

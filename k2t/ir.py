@@ -291,9 +291,11 @@ class StepLine:
     "trainables" (``variables = self.trainable_variables``), "gradients" (``tape.gradient(loss, variables)``:
     the gradients, the loss, the variables), "apply" (the optimizer's update: gradients, variables), "update"
     (``self.tracker.update_state(...)``), "update_all" (the guide's loop over ``self.metrics``),
-    "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results).
+    "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results),
+    "submodel" (``z_mean, z_log_var, z = self.encoder(data)``: a model the subclass holds, called on step
+    variables), "op" (``kl_loss = tf.reduce_mean(...)``: an expression of ops over step variables).
     ``names``: the variables it binds or reads, in the statement's order; ``attr``: the ``self``
-    attribute it uses (a tracker, a loss object, or "compute_loss" for the compiled loss).
+    attribute it uses (a tracker, a loss object, a submodel, or "compute_loss" for the compiled loss).
     """
 
     kind: str
@@ -302,6 +304,8 @@ class StepLine:
     attr: str | None = None
     training: bool | None = None  # "forward": the training flag as written
     items: tuple[tuple[str, str], ...] = ()  # "return": (key, tracker attribute) pairs
+    arguments: tuple[str, ...] = ()  # "submodel": the variables it is called on; "op": the step's data variable
+    expression: cst.BaseExpression | None = field(default=None, repr=False, compare=False)  # "op": as written
 
 
 @dataclass(eq=False)

@@ -88,7 +88,9 @@ class SubclassedMixin:
             return True
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
-            model.steps = self.step_spec(node, self._step_objects_of_call_model, scope)
+            model.steps = self.step_spec(
+                node, self._step_objects_of_call_model, scope, tuple(self._step_submodels_of_call_model)
+            )
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
         return True
@@ -194,6 +196,7 @@ class SubclassedMixin:
         which call() may decide an ``if`` on."""
         attributes = _Attributes()
         self._step_objects_of_call_model = []  # keras.metrics / keras.losses objects beside the layers (train_step)
+        self._step_submodels_of_call_model = []  # the models passed in, which a train_step may call (VAE's encoder)
         for statement in _body_of(init.body) if init is not None else ():
             if is_docstring(statement) or _is_super_init(statement):
                 continue
@@ -231,6 +234,7 @@ class SubclassedMixin:
                 # `self.backbone = backbone`: the model the caller passed, one submodule however often it is kept.
                 made = self.nested_model(value, inner)
                 attributes.layers[attr] = (dataclasses.replace(made, attribute=attr), id(made.model))
+                self._step_submodels_of_call_model.append(attr)
                 continue
             known, _ = self.evaluate(value, inner)
             if isinstance(known, Unknown) or not is_constant(known):
@@ -451,8 +455,9 @@ class _CallWalker:
         ):
             return False
         layer, _ = self.attributes.layers[self.layer_key(value.func)]
-        outputs = len(layer.model.graph.outputs) if layer.model is not None and layer.model.graph is not None else None
-        if outputs != len(target.elements):
+        if layer.model is None or layer.model.graph is None:
+            return False  # a layer's several outputs (an LSTM's states) are not followed in call()
+        if len(layer.model.graph.outputs) != len(target.elements):
             raise self.unfollowable(
                 small,
                 f"`{self.parser.code(small).strip()}` in {self.class_name}.call: k2t unpacks the outputs of a model with as many",

@@ -65,7 +65,7 @@ from .model_api import (
 from .nested import declares_input
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
-from .op_code import rebinds
+from .op_code import import_names, rebinds
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
@@ -797,7 +797,8 @@ def _translate_model(
     if spec.graph is not None:
         module = translate_functional(spec, class_name, resolve_nested)
         if spec.steps is not None:
-            translate_steps(spec, module)  # the class's own train_step / test_step, as methods of the module
+            # the class's own train_step / test_step, as methods of the module
+            translate_steps(spec, module, import_names(script.metadata))
         return module
     fallback, no_fallback = _fit_sized_input(script, spec)
     module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback, sized_by_parameters)

@@ -1,0 +1,62 @@
+"""A train_step written in keras.io's VAE form (issue 12): models given to __init__ called in the step, the loss as
+an expression of ops, fit(x) without targets. What converts, and what stays a located diagnostic."""
+
+from test_parity_custom_train_step_ops import VAE_LIKE
+
+import k2t
+
+
+def _diagnostics(source: str) -> list[tuple[str, int, str]]:
+    return [(d.code, d.line, d.message) for d in k2t.convert_source(source, "vae.py").diagnostics]
+
+
+def _line(source: str, text: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def test_the_vae_step_converts_to_torch_ops_in_the_step():
+    result = k2t.convert_source(VAE_LIKE, "vae.py")
+    assert result.diagnostics == ()
+    output = result.output
+    assert "        z_mean, z_log_var = self.encoder(data)\n" in output
+    assert "        reconstruction = self.decoder(z_mean)\n" in output
+    assert "kl_loss = -0.5 * (1 + z_log_var - torch.square(z_mean) - torch.exp(z_log_var))\n" in output
+    assert "        total_loss.backward()" in output
+    assert "history = fit_steps(vae, vae_optimizer, images, epochs=3, batch_size=16, verbose=0)\n" in output
+    assert "            logs = model.train_step(x[rows].to(device))\n" in output
+
+
+def test_a_model_with_dropout_called_in_the_step_stays_reported():
+    # Keras runs `self.encoder(data)` in inference mode inside train_step (no training= given); the module would
+    # follow the loop's training mode.
+    source = VAE_LIKE.replace(
+        'x = layers.Dense(8, activation="relu")(x)', 'x = layers.Dense(8, activation="relu")(x)\nx = layers.Dropout(0.5)(x)'
+    )
+    found = _diagnostics(source)
+    line = _line(source, "z_mean, z_log_var = self.encoder(data)")
+    located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
+    assert located and "runs its Dropout in Keras's inference mode" in located[0], found
+
+
+def test_an_expression_reading_a_name_outside_the_step_stays_reported():
+    source = VAE_LIKE.replace("total_loss = reconstruction_loss + kl_loss", "total_loss = reconstruction_loss + beta * kl_loss")
+    found = _diagnostics(source)
+    line = _line(source, "total_loss = reconstruction_loss + beta")
+    located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
+    assert located and "it reads `beta`" in located[0], found
+
+
+def test_an_op_outside_the_vocabulary_is_named():
+    source = VAE_LIKE.replace("tf.square(z_mean)", "tf.math.bessel_i0(z_mean)")
+    found = _diagnostics(source)
+    line = _line(source, "kl_loss = -0.5 *")
+    assert ("K2T150", line) in [(code, at) for code, at, _ in found], found
+    assert any("tensorflow.math.bessel_i0" in message for _, _, message in found)
+
+
+def test_fit_without_targets_of_a_step_that_unpacks_them_stays_reported():
+    source = VAE_LIKE.replace(
+        "    def train_step(self, data):\n", "    def train_step(self, data):\n        data, _ = data\n"
+    )
+    found = _diagnostics(source)
+    assert ("K2T130", _line(source, "history = vae.fit(")) in [(code, at) for code, at, _ in found], found
