@@ -60,3 +60,48 @@ def test_fit_without_targets_of_a_step_that_unpacks_them_stays_reported():
     )
     found = _diagnostics(source)
     assert ("K2T130", _line(source, "history = vae.fit(")) in [(code, at) for code, at, _ in found], found
+
+
+def test_predict_of_a_model_the_subclass_holds_in_a_function_given_the_subclass():
+    # keras.io's VAE: `def plot_label_clusters(vae, data, labels): z_mean, _, _ = vae.encoder.predict(data)`.
+    source = VAE_LIKE + (
+        "\n\ndef show(vae, data):\n"
+        "    z_mean, _ = vae.encoder.predict(data)\n"
+        "    return vae.decoder.predict(z_mean)\n"
+        "\n\nreconstructed = show(vae, images)\n"
+    )
+    result = k2t.convert_source(source, "vae.py")
+    assert result.diagnostics == ()
+    assert "    z_mean, _ = predict(vae.encoder, data)\n    return predict(vae.decoder, z_mean)\n" in result.output
+    assert "reconstructed = show(vae, images)\n" in result.output
+
+
+def test_a_function_that_predicts_with_the_model_it_receives_is_walked_with_it():
+    source = (
+        "import numpy as np\nimport keras\nfrom keras import layers\n\n"
+        "x = np.zeros((8, 4), 'float32')\ninputs = keras.Input(shape=(4,))\n"
+        "net = keras.Model(inputs, layers.Dense(2)(inputs))\n"
+        "net.compile(optimizer='adam', loss='mse')\nnet.fit(x, np.zeros((8, 2)), epochs=1, verbose=0)\n\n\n"
+        "def show(model, data):\n    print(model.predict(data))\n\n\nshow(net, x)\n"
+    )
+    result = k2t.convert_source(source, "show.py")
+    assert result.diagnostics == ()
+    assert "def show(model, data):\n    print(predict(model, data))\n" in result.output
+
+
+def test_a_module_number_read_in_the_step_stays_that_name():
+    source = VAE_LIKE.replace("total_loss = reconstruction_loss + kl_loss", "total_loss = reconstruction_loss + beta * kl_loss")
+    source = source.replace("keras.utils.set_random_seed(0)\n", "keras.utils.set_random_seed(0)\nbeta = 0.5\n")
+    result = k2t.convert_source(source, "vae.py")
+    assert result.diagnostics == ()
+    assert "        total_loss = reconstruction_loss + beta * kl_loss\n" in result.output
+
+
+def test_a_model_called_in_the_steps_mode_may_hold_dropout():
+    # `self.encoder(data, training=True)` in train_step: Keras's mode is the loop's, whatever its layers.
+    source = VAE_LIKE.replace(
+        'x = layers.Dense(8, activation="relu")(x)', 'x = layers.Dense(8, activation="relu")(x)\nx = layers.Dropout(0.5)(x)'
+    ).replace("z_mean, z_log_var = self.encoder(data)", "z_mean, z_log_var = self.encoder(data, training=True)")
+    result = k2t.convert_source(source, "vae.py")
+    assert result.diagnostics == ()
+    assert "        z_mean, z_log_var = self.encoder(data)  # training=True\n" in result.output

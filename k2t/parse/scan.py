@@ -236,6 +236,8 @@ class ScanMixin:
                 return
             self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
             return
+        if self.nested_model_predict(statement, node, scope):
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -318,6 +320,42 @@ class ScanMixin:
                 return
             self.script.callbacks.append(FunctionCallSpec(spec, node))
             return
+
+    def nested_model_predict(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``vae.decoder.predict(z)``: predict of a model a subclassed model holds (given to its __init__), which is
+        the module's submodule of that name, shared with the script's model (k2t.parse.subclassed)."""
+        func = node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "predict"
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+        ):
+            return False
+        holder = scope.model(func.value.value.value)
+        graph = holder.model.graph if holder is not None else None
+        attr = func.value.attr.value
+        held = next(
+            (
+                n.layer.model
+                for n in (graph.nodes if graph is not None else ())
+                if n.layer is not None and n.layer.model is not None and n.layer.attribute == attr
+            ),
+            None,
+        )
+        if held is None or holder.model.factory is None or holder.model.factory not in self.script.model_classes:
+            return False
+        _mark_subtree(func, self.consumed)
+        try:
+            spec = self.call(node, "keras.Model.predict", scope)
+        except _Unfollowable as exc:
+            self.todo(statement, exc.node, "K2T130", exc.message)
+            return True
+        var = f"{func.value.value.value}.{attr}"
+        self.script.calls.append(
+            MethodCall(var, Instance(held), None, "predict", spec.pos, spec.args, spec.kwargs, node, statement)
+        )
+        return True
 
     def called_on_data(self, statement, node: cst.Call, scope: _Scope) -> bool:
         """``preds = model(x)`` at the top level, on one array, ``training=False`` at most: Keras's inference

@@ -90,7 +90,7 @@ class TrainStepMixin:
             )
         attrs = {attr for attr, _ in objects}
         metrics = self._metrics_property(methods.get("metrics"), name, attrs)
-        reader = _StepReader(self, name, attrs, frozenset(submodels))
+        reader = _StepReader(self, name, attrs, frozenset(submodels), scope)
         train = reader.read(methods["train_step"], training=True)
         test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
         return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
@@ -159,8 +159,11 @@ class TrainStepMixin:
 class _StepReader:
     """The statements of one step as StepLines; raises _Unfollowable at the first it does not know."""
 
-    def __init__(self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset()):
+    def __init__(
+        self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset(), scope=None
+    ):
         self.parser = parser
+        self.scope = scope  # where the script makes the model: the module's numbers a step may read
         self.class_name = class_name
         self.attrs = attrs
         self.submodels = submodels
@@ -293,18 +296,25 @@ class _StepReader:
         names = [target] if isinstance(target, cst.Name) else [el.value for el in elements or ()]
         if not names or not all(isinstance(name, cst.Name) for name in names):
             raise self.unfollowable(statement, "k2t follows a model's outputs assigned to plain names")
-        arguments = [arg.value for arg in value.args]
-        if any(arg.keyword is not None or arg.star for arg in value.args) or not all(
-            isinstance(arg, cst.Name) and arg.value in self.bound for arg in arguments
+        arguments = [arg.value for arg in value.args if arg.keyword is None]
+        keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
+        training = keywords.pop("training", None)
+        if (
+            keywords
+            or any(arg.star for arg in value.args)
+            or not all(isinstance(arg, cst.Name) and arg.value in self.bound for arg in arguments)
+            or not (training is None or (isinstance(training, cst.Name) and training.value in ("True", "False")))
         ):
             raise self.unfollowable(
-                statement, f"k2t follows `self.{attr}(...)` called on the step's variables, without keywords"
+                statement,
+                f"k2t follows `self.{attr}(...)` called on the step's variables, with `training=True` or `False` at most",
             )
         return StepLine(
             "submodel",
             pos,
             tuple(name.value for name in names),
             attr=attr,
+            training=None if training is None else training.value == "True",
             arguments=tuple(arg.value for arg in arguments),
         )
 
@@ -324,7 +334,11 @@ class _StepReader:
                 return False
 
             def visit_Name(self, node: cst.Name) -> bool:
-                if node.value not in reader.bound and reader.parser.keras_name(node) is None:
+                if (
+                    node.value not in reader.bound
+                    and reader.parser.keras_name(node) is None
+                    and not reader.module_number(node)
+                ):
                     unknown.append(node)
                 return False
 
@@ -339,6 +353,13 @@ class _StepReader:
                 f"it reads `{self.parser.code(unknown[0]).strip()}`, which is no variable of the step nor an op k2t translates",
             )
         return StepLine("op", pos, (name,), arguments=(self.data,), expression=value)
+
+    def module_number(self, node: cst.Name) -> bool:
+        """``beta`` of ``beta = 0.5`` at the top level: a number the step reads where it runs, in Keras as in torch."""
+        if self.scope is None or self.scope.tensor(node.value) is not None or self.scope.model(node.value) is not None:
+            return False
+        known, _ = self.parser.evaluate(node, self.scope)
+        return isinstance(known, (int, float)) and not isinstance(known, bool)
 
     def forward(self, name: str, call: cst.Call, pos, statement) -> StepLine:
         positional = [a for a in call.args if a.keyword is None and not a.star]

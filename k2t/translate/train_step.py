@@ -214,8 +214,12 @@ class _StepWriter:
         if kind == "apply":
             return ["self.optimizer.step()"]
         if kind == "submodel":
-            _check_runs_alike_in_both_modes(self.spec, line)
-            return [f"{', '.join(names)} = self.{line.attr}({', '.join(line.arguments)})"]
+            # Keras runs the model in the mode its call gives, inference without one (no call of the subclass
+            # gives it another); the module runs it in the loop's mode (train() for train_step, eval() for test_step).
+            if bool(line.training) != self.train:
+                _check_runs_alike_in_both_modes(self.spec, line)
+            mode = "" if line.training is None else f"  # training={line.training}"
+            return [f"{', '.join(names)} = self.{line.attr}({', '.join(line.arguments)}){mode}"]
         if kind == "op":
             self.losses.add(names[0])  # a tensor the step computes: tape.gradient may take it as the loss
             return [f"{names[0]} = {self.op_code(line)}"]
@@ -293,10 +297,11 @@ def _check_runs_alike_in_both_modes(spec: ModelSpec | None, line: StepLine) -> N
             elif layer.short_name in _MODE_DEPENDENT or layer.short_name.startswith("Random") or (
                 layer.layer_class is not None and _reads_training(layer.layer_class)
             ):
+                keras_mode = "training" if line.training else "inference"
                 raise Unsupported(
                     "K2T103",
-                    f"`self.{line.attr}(...)` in a step runs its {layer.short_name} in Keras's inference mode (no "
-                    "training= given), where the module would follow the loop's: not translated",
+                    f"`self.{line.attr}(...)` in a step runs its {layer.short_name} in Keras's {keras_mode} mode "
+                    "(training= as given, else inference), where the module would follow the loop's: not translated",
                     line.pos,
                 )
 
