@@ -105,3 +105,12 @@ def test_a_model_called_in_the_steps_mode_may_hold_dropout():
     result = k2t.convert_source(source, "vae.py")
     assert result.diagnostics == ()
     assert "        z_mean, z_log_var = self.encoder(data)  # training=True\n" in result.output
+
+
+def test_a_subclass_given_models_without_call_says_what_it_needs():
+    # keras.io's DCGAN: `GAN(discriminator, generator, latent_dim)` with train_step and no call().
+    source = VAE_LIKE.replace("    def call(self, x):\n        z_mean, z_log_var = self.encoder(x)\n        return self.decoder(z_mean)\n", "")
+    found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "vae.py").diagnostics]
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "def __init__(self, encoder, decoder" in text)
+    located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
+    assert located and "when its call() says how they compose" in located[0], found

@@ -109,7 +109,9 @@ class TrainStepMixin:
         if not passes_all:
             raise _Unfollowable(
                 init.params,
-                f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not translated",
+                f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not "
+                f"translated without a call(): k2t translates a subclass given models (`{name}(encoder, decoder)`) "
+                "when its call() says how they compose",
             )
         objects = []
         for statement in _body_of(init.body):
