@@ -114,3 +114,13 @@ def test_a_subclass_given_models_without_call_says_what_it_needs():
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "def __init__(self, encoder, decoder" in text)
     located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
     assert located and "when its call() says how they compose" in located[0], found
+
+
+def test_a_starred_unpacking_of_a_models_outputs_stays_reported():
+    for written, where in (
+        ("z_mean, z_log_var = self.encoder(data)", "VAE.train_step"),
+        ("z_mean, z_log_var = self.encoder(x)", "VAE.call"),
+    ):
+        source = VAE_LIKE.replace(written, written.replace("z_log_var", "*rest"))
+        found = [(d.code, d.message) for d in k2t.convert_source(source, "vae.py").diagnostics]
+        assert any(code == "K2T103" and "*rest" in message and where in message for code, message in found), found

@@ -449,7 +449,7 @@ class _CallWalker:
         target, value = small.targets[0].target, small.value
         if not (
             isinstance(target, (cst.Tuple, cst.List))
-            and all(isinstance(element.value, cst.Name) for element in target.elements)
+            and all(isinstance(element, cst.Element) and isinstance(element.value, cst.Name) for element in target.elements)
             and isinstance(value, cst.Call)
             and self.layer_key(value.func) in self.attributes.layers
         ):

@@ -296,7 +296,8 @@ class _StepReader:
             return None
         elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else None
         names = [target] if isinstance(target, cst.Name) else [el.value for el in elements or ()]
-        if not names or not all(isinstance(name, cst.Name) for name in names):
+        starred = any(not isinstance(el, cst.Element) for el in elements or ())  # `a, *rest = ...`
+        if not names or starred or not all(isinstance(name, cst.Name) for name in names):
             raise self.unfollowable(statement, "k2t follows a model's outputs assigned to plain names")
         arguments = [arg.value for arg in value.args if arg.keyword is None]
         keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
