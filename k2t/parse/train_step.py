@@ -261,16 +261,7 @@ class _StepReader:
         name = target.value
         if _self_attr(value) in _TRAINABLES:
             return [StepLine("trainables", pos, (name,))]
-        if not isinstance(value, cst.Call) or (
-            _self_attr(value.func) is None
-            and not (isinstance(value.func, cst.Name) and value.func.value == "self")
-            and not (
-                self.tape is not None
-                and isinstance(value.func, cst.Attribute)
-                and isinstance(value.func.value, cst.Name)
-                and value.func.value.value == self.tape
-            )
-        ):
+        if not (isinstance(value, cst.Call) and self.steps_own_call(value.func)):
             return [self.op(name, value, pos, statement)]
         func = value.func
         if isinstance(func, cst.Name) and func.value == "self":
@@ -287,6 +278,18 @@ class _StepReader:
                     return [StepLine("gradients", pos, (name, loss.value, variables))]
             raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
         return [self.loss(name, value, pos, statement)]
+
+    def steps_own_call(self, func: cst.BaseExpression) -> bool:
+        """``self(x)``, ``self.loss_fn(...)``, ``tape.gradient(...)``: a call of the step's own vocabulary; any
+        other call is an op (``tf.reduce_mean(...)``)."""
+        if (isinstance(func, cst.Name) and func.value == "self") or _self_attr(func) is not None:
+            return True
+        return (
+            self.tape is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == self.tape
+        )
 
     def submodel(self, target, value: cst.BaseExpression, pos, statement) -> StepLine | None:
         """``z_mean, z_log_var, z = self.encoder(data)``, ``reconstruction = self.decoder(z)``: a model the
