@@ -124,3 +124,39 @@ def test_a_starred_unpacking_of_a_models_outputs_stays_reported():
         source = VAE_LIKE.replace(written, written.replace("z_log_var", "*rest"))
         found = [(d.code, d.message) for d in k2t.convert_source(source, "vae.py").diagnostics]
         assert any(code == "K2T103" and "*rest" in message and where in message for code, message in found), found
+
+
+GUIDE = '''
+
+class Guide(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+guide_inputs = keras.Input(shape=(4,))
+guide = Guide(guide_inputs, layers.Dense(1)(guide_inputs))
+guide.compile(optimizer="sgd", loss="mse")
+guide.fit(np.ones((32, 4), "float32"), np.ones((32, 1), "float32"), epochs=2, verbose=0)
+'''
+
+
+def test_one_fit_steps_serves_a_fit_with_targets_and_one_without():
+    result = k2t.convert_source(VAE_LIKE + GUIDE, "both.py")
+    assert result.diagnostics == ()
+    output = result.output
+    assert "def fit_steps(model, optimizer, x, y=None, batch_size=None, epochs=1, verbose=1):" in output
+    assert "logs = model.train_step(batch if y is None else (batch, y[rows].to(device)))" in output
+    namespace: dict = {}
+    exec(compile(output, "both.py", "exec"), namespace)  # noqa: S102 - torch only: both models train a few steps
+    assert set(namespace["history"].history) == {"kl_loss", "loss", "reconstruction_loss"}
