@@ -818,6 +818,9 @@ def generated_block(plan: ScriptPlan, device: str = "auto") -> str:
             render(
                 FIT_STEPS_TEMPLATE,
                 fit="fit_steps" in plan.features,
+                # fit(x) alone hands the step x's batch; with y, the pair (a call of each: y optional)
+                x_only="fit_steps_x_only" in plan.features,
+                with_y="fit_steps_with_y" in plan.features,
                 evaluate="evaluate_steps" in plan.features,
                 fit_options=plan.fit_options,
                 validation="validation_data" in plan.fit_options,
@@ -1184,15 +1187,18 @@ def _imported_names(module: cst.Module) -> set[str]:
 
 
 def _after_imports(body: list[cst.CSTNode]) -> int:
-    """Index after the docstring, __future__ and leading import block."""
+    """Index after the docstring, __future__ and leading import block. keras.io's examples put a section string
+    between the docstring and the imports (a bare string, ``## Setup``): the block runs through such strings to the
+    imports after them, so that the generated imports join the script's rather than repeat them above."""
     index = 0
     for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom))
-            or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString) and i == 0)
-            for s in stmt.body
-        ):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            break
+        if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
             index = i + 1
+            continue
+        if len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString):
+            index = max(index, 1) if i == 0 else index  # a string: the block goes on if imports follow it
             continue
         break
     return index

@@ -25,7 +25,10 @@ def merged_imports(
 ) -> list[cst.BaseStatement]:
     """``script_block``: the script's leading statements up to its last leading import (a docstring
     first, perhaps); ``added``: the import statements the output needs besides. The block to write."""
-    docstring = script_block[:1] if script_block and is_docstring(script_block[0]) else []
+    # The docstring, and keras.io's section strings before the imports (a bare "## Setup"), stay as they are; the
+    # imports after the last of them are merged.
+    strings = [index for index, statement in enumerate(script_block) if is_docstring(statement)]
+    docstring = script_block[: strings[-1] + 1] if strings else []
     imports = [*script_block[len(docstring) :], *added]
     if not all(_sortable(statement) for statement in imports):
         return [*script_block, *_first_blank(added, bool(script_block))]

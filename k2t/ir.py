@@ -293,9 +293,11 @@ class StepLine:
     "trainables" (``variables = self.trainable_variables``), "gradients" (``tape.gradient(loss, variables)``:
     the gradients, the loss, the variables), "apply" (the optimizer's update: gradients, variables), "update"
     (``self.tracker.update_state(...)``), "update_all" (the guide's loop over ``self.metrics``),
-    "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results).
+    "return_all" (``{m.name: m.result() for m in self.metrics}``), "return" (a dict of results),
+    "submodel" (``z_mean, z_log_var, z = self.encoder(data)``: a model the subclass holds, called on step
+    variables), "op" (``kl_loss = tf.reduce_mean(...)``: an expression of ops over step variables).
     ``names``: the variables it binds or reads, in the statement's order; ``attr``: the ``self``
-    attribute it uses (a tracker, a loss object, or "compute_loss" for the compiled loss).
+    attribute it uses (a tracker, a loss object, a submodel, or "compute_loss" for the compiled loss).
     """
 
     kind: str
@@ -304,6 +306,8 @@ class StepLine:
     attr: str | None = None
     training: bool | None = None  # "forward": the training flag as written
     items: tuple[tuple[str, str], ...] = ()  # "return": (key, tracker attribute) pairs
+    arguments: tuple[str, ...] = ()  # "submodel": the variables it is called on; "op": the step's data variable
+    expression: cst.BaseExpression | None = field(default=None, repr=False, compare=False)  # "op": as written
 
 
 @dataclass(eq=False)
@@ -341,6 +345,18 @@ class LayerCountRead:
     statement: cst.CSTNode = field(repr=False, compare=False)
     node: cst.Call = field(repr=False, compare=False)  # the len(...) call, rewritten to the number
     layers_seen: int = 0  # a Sequential's layers where the script reads it (more may be added after)
+
+
+@dataclass(eq=False)
+class StaticShapeRead:
+    """``K.int_shape(x)`` / ``x.shape`` of a Keras tensor in a top-level line k2t keeps (Chollet's
+    ``shape_before_flattening = K.int_shape(x)``): the tuple Keras gives while it builds the model, every size known."""
+
+    code: str  # the tuple, batch first: "(None, 14, 14, 64)"
+    tensor: str  # the Keras tensor's variable
+    pos: Pos
+    statement: cst.CSTNode = field(repr=False, compare=False)
+    node: cst.BaseExpression = field(repr=False, compare=False)  # the read, rewritten to the tuple
 
 
 @dataclass(eq=False)
@@ -911,6 +927,7 @@ class KerasScript:
     state_resets: list[StateReset] = field(default_factory=list)  # `layer.reset_states()` (k2t.model_access)
     shape_reads: list[ShapeRead] = field(default_factory=list)  # model.input_shape / model.output_shape
     layer_counts: list[LayerCountRead] = field(default_factory=list)  # len(model.layers)
+    static_shapes: list[StaticShapeRead] = field(default_factory=list)  # K.int_shape(x) of a Keras tensor
     metrics_names: list[MetricsNamesRead] = field(default_factory=list)  # model.metrics_names
 
     layer_reads: list[LayerRead] = field(default_factory=list)  # model.layers[0].name, layer.get_weights()

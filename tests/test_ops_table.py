@@ -75,6 +75,34 @@ from k2t.ops.table import DuplicateOp, _index
                      id="dtype-at-default-left-out"),
         pytest.param("keras.backend.transpose", ["x[0]"], {}, "x[0].permute(*range(x[0].dim() - 1, -1, -1))",
                      id="subscript-may-repeat"),
+        pytest.param("tensorflow.gather", ["p", "i"], {"batch_dims": "1"}, "torch.vmap(lambda p, i: p[i])(p, i)",
+                     id="gather-batch-dims-axis-after-them"),
+        pytest.param("tensorflow.gather", ["p", "i"], {"axis": "2", "batch_dims": "1"},
+                     "torch.vmap(lambda p, i: p[:, i])(p, i)", id="gather-batch-dims-axis-moves-down"),
+        pytest.param("tensorflow.gather", ["p", "i"], {"batch_dims": "2"},
+                     "torch.vmap(torch.vmap(lambda p, i: p[i]))(p, i)", id="gather-two-batch-dims"),
+        pytest.param("tensorflow.image.resize", ["images", "(32, 32)"], {},
+                     'F.interpolate(images.permute(0, 3, 1, 2).float(), size=(32, 32), mode="bilinear")'
+                     ".permute(0, 2, 3, 1)", id="resize-bilinear-float32"),
+        pytest.param("tensorflow.image.resize", ["images", "size"], {"method": "'nearest'"},
+                     'F.interpolate(images.permute(0, 3, 1, 2), size=size, mode="nearest-exact").permute(0, 2, 3, 1)',
+                     id="resize-nearest-exact"),
+        pytest.param("tensorflow.sequence_mask", ["lengths"], {},
+                     "torch.arange(lengths.max(), device=lengths.device) < lengths.unsqueeze(-1)",
+                     id="sequence_mask-longest"),
+        pytest.param("tensorflow.sequence_mask", ["lengths", "10", "tf.float32"], {},
+                     "(torch.arange(10, device=lengths.device) < lengths.unsqueeze(-1)).to(torch.float32)",
+                     id="sequence_mask-float"),
+        pytest.param("tensorflow.random.gamma", [], {"shape": "[size]", "alpha": "concentration_1"},
+                     "torch.distributions.Gamma(concentration_1, 1.0).rsample([size])", id="gamma-keras-io-mixup"),
+        pytest.param("tensorflow.random.gamma", ["(2,)", "a", "b"], {}, "torch.distributions.Gamma(a, b).rsample((2,))",
+                     id="gamma-rate"),
+        pytest.param("keras.backend.batch_dot", ["x", "y"], {"axes": "(2, 2)"},
+                     "torch.vmap(lambda x_i, y_i: torch.atleast_1d(torch.tensordot(x_i, y_i, dims=([1], [1]))))(x, y)",
+                     id="batch_dot-per-sample-axes"),
+        pytest.param("keras.backend.batch_dot", ["x", "y", "-1"], {},
+                     "torch.vmap(lambda x_i, y_i: torch.atleast_1d(torch.tensordot(x_i, y_i, dims=([-1], [-1]))))(x, y)",
+                     id="batch_dot-negative-axis"),
     ],
 )
 def test_translation(name: str, args: list[str], kwargs: dict[str, str], expected: str) -> None:
@@ -106,8 +134,8 @@ def _sample_args(row: Op) -> list[str]:
 
 
 def test_unknown_op_is_a_diagnostic_naming_it() -> None:
-    with pytest.raises(UnknownOp, match="`keras.backend.batch_dot` is not in k2t's op vocabulary") as raised:
-        translate_op("keras.backend.batch_dot", ["a", "b"])
+    with pytest.raises(UnknownOp, match="`keras.backend.ctc_batch_cost` is not in k2t's op vocabulary") as raised:
+        translate_op("keras.backend.ctc_batch_cost", ["a", "b", "c", "d"])
     assert isinstance(raised.value, Unsupported)
     assert raised.value.code == "K2T100"
     with pytest.raises(UnknownOp) as raised:
@@ -137,6 +165,18 @@ def test_unknown_op_is_a_diagnostic_naming_it() -> None:
                      id="bce-output-expression"),
         pytest.param("tensorflow.image.extract_patches", ["x", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "'VALID'"], {},
                      "rates=[1, 1, 1, 1]", id="patches-dilated"),
+        pytest.param("keras.backend.batch_dot", ["x", "y"], {}, "`axes=None`: k2t translates an int or a pair",
+                     id="batch_dot-axes-needed"),
+        pytest.param("keras.backend.batch_dot", ["x", "y", "(0, 1)"], {}, "batch axis 0", id="batch_dot-axis-0"),
+        pytest.param("tensorflow.gather", ["p", "i"], {"batch_dims": "-1"}, "`batch_dims=-1`", id="gather-batch-dims-neg"),
+        pytest.param("tensorflow.gather", ["p", "i"], {"axis": "0", "batch_dims": "1"}, "one of the 1 batch dims",
+                     id="gather-axis-in-batch-dims"),
+        pytest.param("tensorflow.image.resize", ["x", "(4, 4)"], {"method": "'bicubic'"}, "`method='bicubic'`",
+                     id="resize-bicubic"),
+        pytest.param("tensorflow.image.resize", ["x", "(4, 4)"], {"antialias": "True"},
+                     "`antialias=True` is not translated", id="resize-antialias"),
+        pytest.param("tensorflow.sequence_mask", ["f(n)"], {}, "argument `lengths` is used twice",
+                     id="sequence_mask-expression"),
         pytest.param("tensorflow.image.extract_patches", ["f(x)", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 1, 1, 1]", "'SAME'"], {},
                      "padding=\"SAME\" reads the images' size", id="patches-same-on-an-expression"),
     ],

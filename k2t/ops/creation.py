@@ -143,6 +143,16 @@ def _keras_constant(bound: Bound) -> str:
     return f"torch.full({{shape}}, {{value}}, dtype={dtype})"
 
 
+def _gamma(bound: Bound) -> str:
+    """Gamma(alpha, beta) draws of shape ``shape + alpha.shape``, beta the rate (inverse scale) as in TensorFlow;
+    rsample, as TensorFlow's draws are differentiable in alpha and beta."""
+    rate = "1.0" if "beta" not in bound.values or bound.is_none("beta") else "{beta}"
+    draws = f"torch.distributions.Gamma({{alpha}}, {rate}).rsample({{shape}})"
+    if bound.is_none("dtype") or bound["dtype"] == "torch.float32":
+        return draws
+    return f"{draws}.to({{dtype}})"
+
+
 DTYPE = p("dtype", "None", dtype=True)
 TF_FLOAT = p("dtype", "'float32'", dtype=True)
 
@@ -308,6 +318,13 @@ ROWS: tuple[Op, ...] = (
         _truncated_normal,
         RANDOM,
     ),
+    Op(
+        "tensorflow.random.gamma",
+        (SHAPE, p("alpha"), p("beta", "None"), TF_FLOAT, SEED, NAME),
+        _gamma,
+        RANDOM + "; the shape is shape + alpha.shape",
+    ),
+    Op("keras.random.gamma", (SHAPE, p("alpha"), DTYPE, SEED), _gamma, RANDOM),
     Op(
         "keras.backend.random_bernoulli",
         (SHAPE, p("p", "0.0"), DTYPE, SEED),

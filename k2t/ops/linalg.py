@@ -28,6 +28,29 @@ def _tf_norm(bound: Bound) -> str:
     raise bound.fail(f"`ord={bound['ord']}` is not translated for axis `{bound['axis']}`")
 
 
+def _batch_dot(bound: Bound) -> str:
+    """Keras 2's K.batch_dot: per sample, x's axis axes[0] contracted with y's axes[1] (tensordot, x's other axes
+    then y's); two rank-2 inputs give (batch, 1). In torch: tensordot per sample (torch.vmap), atleast_1d for
+    the (batch, 1) case."""
+    axes = None if bound.is_none("axes") else bound.literal("axes")
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        axes = (axes, axes)
+    if not (
+        isinstance(axes, (tuple, list))
+        and len(axes) == 2
+        and all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
+    ):
+        raise bound.fail(f"`axes={bound['axes']}`: k2t translates an int or a pair of ints written out")
+    if 0 in axes:
+        raise bound.fail("batch_dot over the batch axis 0 is refused by Keras too")
+    # A sample lacks the batch axis: a positive axis moves down by one, a negative one counts from the end.
+    x_axis, y_axis = (a - 1 if a > 0 else a for a in axes)
+    return (
+        f"torch.vmap(lambda x_i, y_i: torch.atleast_1d(torch.tensordot(x_i, y_i, dims=([{x_axis}], [{y_axis}]))))"
+        "({x}, {y})"
+    )
+
+
 ROWS: tuple[Op, ...] = (
     Op(
         "tensorflow.linalg.matmul",
@@ -48,6 +71,12 @@ ROWS: tuple[Op, ...] = (
         aliases=("tensorflow.matmul",),
     ),
     Op("keras.ops.matmul", (p("x1"), p("x2")), "torch.matmul({x1}, {x2})"),
+    Op(
+        "keras.backend.batch_dot",
+        (p("x"), p("y"), p("axes", "None")),
+        _batch_dot,
+        "axes must be written out (an int or a pair); per sample a tensordot, as Keras 2 computes it by matmul",
+    ),
     Op(
         "keras.backend.dot",
         (p("x"), p("y")),

@@ -41,18 +41,36 @@ def _index_along(tensor: str, indices: str, axis: object) -> str:
     """``tensor[:, :, indices]`` (axis 2) or ``tensor[..., indices, :]`` (axis -2): tf.gather along an axis."""
     if not isinstance(axis, int):
         raise TypeError(axis)
+    return _indexed(f"{{({tensor})}}", f"{{{indices}}}", axis)
+
+
+def _indexed(tensor: str, index: str, axis: int) -> str:
+    """``tensor[:, :, index]`` (axis 2) or ``tensor[..., index, :]`` (axis -2)."""
     if axis >= 0:
-        return f"{{({tensor})}}[{':, ' * axis}{{{indices}}}]"
-    return f"{{({tensor})}}[..., {{{indices}}}{', :' * (-axis - 1)}]"
+        return f"{tensor}[{':, ' * axis}{index}]"
+    return f"{tensor}[..., {index}{', :' * (-axis - 1)}]"
 
 
 def _tf_gather(bound: Bound) -> str:
+    batch_dims = bound.literal("batch_dims")
+    if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
+        raise bound.fail(f"`batch_dims={bound['batch_dims']}`: k2t translates a literal int of 0 or more")
     if bound.is_none("axis"):
-        return _index_along("params", "indices", 0)
-    axis = bound.literal("axis")
-    if not isinstance(axis, int):
-        raise bound.fail(f"`axis={bound['axis']}` must be an integer literal")
-    return _index_along("params", "indices", axis)
+        axis = batch_dims  # TensorFlow's default axis is the first after the batch dims
+    else:
+        axis = bound.literal("axis")
+        if not isinstance(axis, int):
+            raise bound.fail(f"`axis={bound['axis']}` must be an integer literal")
+    if batch_dims == 0:
+        return _index_along("params", "indices", axis)
+    if 0 <= axis < batch_dims:
+        raise bound.fail(f"`axis={axis}` is one of the {batch_dims} batch dims (TensorFlow refuses it too)")
+    # Each sample's params indexed by its own indices: torch.vmap once per batch dim; a sample has the batch
+    # dims removed, so a non-negative axis moves down by batch_dims (a negative one counts from the end).
+    function = f"lambda p, i: {_indexed('p', 'i', axis - batch_dims if axis >= 0 else axis)}"
+    for _ in range(batch_dims):
+        function = f"torch.vmap({function})"
+    return f"{function}({{params}}, {{indices}})"
 
 
 def _take(bound: Bound) -> str:
@@ -256,6 +274,28 @@ def _tf_extract_patches(bound: Bound) -> str:
     return f"{images}.unfold(-3, {height}, {steps[0]}).unfold(-3, {width}, {steps[1]}).movedim(-3, -1).flatten(-3)"
 
 
+# tf.image.resize's methods k2t translates -> F.interpolate's mode (on channels-first images). TensorFlow 2
+# samples at half-pixel centres, as torch does with align_corners=False; "nearest" is torch's "nearest-exact".
+_RESIZE_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact"}
+
+
+def _tf_resize(bound: Bound) -> str:
+    """tf.image.resize of a batch of channels-last images: F.interpolate on channels-first, and back."""
+    method = bound.literal("method")
+    if method not in _RESIZE_MODES:
+        raise bound.fail(f"`method={bound['method']}`: k2t translates {' and '.join(map(repr, _RESIZE_MODES))}")
+    # Bilinear gives float32 whatever the images' dtype; nearest keeps it (TensorFlow's documented rule).
+    images = "{(images)}.permute(0, 3, 1, 2)" + (".float()" if method == "bilinear" else "")
+    return f'F.interpolate({images}, size={{size}}, mode="{_RESIZE_MODES[method]}").permute(0, 2, 3, 1)'
+
+
+def _sequence_mask(bound: Bound) -> str:
+    """``mask[..., j] = j < lengths[...]`` for j below maxlen (the longest length when maxlen is None)."""
+    maxlen = "{(lengths)}.max()" if bound.is_none("maxlen") else "{maxlen}"
+    mask = f"torch.arange({maxlen}, device={{(lengths)}}.device) < {{(lengths)}}.unsqueeze(-1)"
+    return mask if bound["dtype"] == "torch.bool" else f"({mask}).to({{dtype}})"
+
+
 def _cast(bound: Bound) -> str:
     """A tensor converts with ``.to(dtype)``; a size (``tf.shape(y)[0]`` is ``y.shape[0]``, a Python int in
     torch) becomes a tensor of that dtype, as tf.cast makes one."""
@@ -285,6 +325,26 @@ ROWS: tuple[Op, ...] = (
             p("data_format", "None", only=("None", '"channels_last"')),
         ),
         _extract_patches,
+    ),
+    Op(
+        "tensorflow.image.resize",
+        (
+            p("images"),
+            p("size"),
+            p("method", "'bilinear'"),
+            p("preserve_aspect_ratio", "False", only=("False",)),
+            p("antialias", "False", only=("False",)),
+            NAME,
+        ),
+        _tf_resize,
+        "a batch of channels-last images (rank 4; torch refuses one image of rank 3); bilinear and nearest, "
+        "without antialiasing, sample at the same half-pixel centres",
+    ),
+    Op(
+        "tensorflow.sequence_mask",
+        (p("lengths"), p("maxlen", "None"), p("dtype", "'bool'", dtype=True), NAME),
+        _sequence_mask,
+        "shape lengths.shape + (maxlen,); maxlen=None is the longest length",
     ),
     Op(
         "tensorflow.image.extract_patches",
@@ -388,11 +448,12 @@ ROWS: tuple[Op, ...] = (
             p("indices"),
             p("validate_indices", "None", ignored=True),
             p("axis", "None"),
-            p("batch_dims", "0", only=("0",)),
+            p("batch_dims", "0"),
             NAME,
         ),
         _tf_gather,
-        "indexing along the axis (an integer literal); TensorFlow on CPU fails on an out-of-range index as torch",
+        "indexing along the axis (an integer literal); TensorFlow on CPU fails on an out-of-range index as torch; "
+        "batch_dims=k indexes each sample's params with its own indices (torch.vmap, k times)",
     ),
     Op("keras.ops.take", (X, p("indices"), p("axis", "None")), _take, "axis=None indexes the flattened tensor"),
     Op(

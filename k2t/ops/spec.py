@@ -345,6 +345,7 @@ TENSOR_PARAMETERS = frozenset(
         "y_true",
         "y_pred",
         "indices",
+        "lengths",
         "params",
         "reference",
         "ids",

@@ -258,7 +258,8 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         from .batches import first_batches
 
         keras_data, torch_data, x, y = first_batches(report, kcap, kargs, tcap, targs, shuffles)
-    elif not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict)):
+    elif not (_is_array(x) or isinstance(x, dict)) or not (_is_array(y) or isinstance(y, dict) or y is None):
+        # (y None: fit(x) alone, which a model with its own train_step takes: keras.io's VAE)
         raise _Stop(
             f"--exact needs fit(x, y) with arrays, a tf.data.Dataset, a generator or a Sequence, not {type(x).__name__}"
         )
@@ -280,7 +281,7 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
             targets = [tuple(a.shape) for a in (y if isinstance(y, list) else [y])]
             report.notes.append(f"fit data: inputs {shapes}, targets {targets}")
     else:
-        x, y = np.asarray(x), np.asarray(y)
+        x, y = np.asarray(x), None if y is None else np.asarray(y)
         if torch_data is None:  # batches: first_batches compared the first batch of each side
             _compare_data(report, x, y, targs)
 
@@ -402,6 +403,10 @@ def _compare_data(report: ParityReport, x, y, targs: dict) -> None:
     tx = targs.get("x", targs[names[2]] if len(names) > 2 else None)
     ty = targs.get("y", targs[names[3]] if len(names) > 3 else None)
     for label, kv, tv in (("x", x, tx), ("y", y, ty)):
+        if label == "y" and kv is None:
+            if targs.get("y") is not None:
+                report.failures.append("fit data y: Keras fits on x alone, the torch side passes targets")
+            continue
         try:
             tv = np.asarray(tv.detach().cpu().numpy() if hasattr(tv, "detach") else tv)
         except Exception:  # noqa: BLE001
@@ -416,7 +421,8 @@ def _compare_data(report: ParityReport, x, y, targs: dict) -> None:
             diff = 0.0 if np.array_equal(kv, tv) else math.inf
         if diff > 1e-6:
             report.failures.append(f"fit data {label}: Keras and torch data differ (max abs diff {diff:.3g})")
-    report.notes.append(f"fit data: x {tuple(x.shape)} {x.dtype}, y {tuple(y.shape)} {y.dtype}")
+    targets = "none (fit(x) alone)" if y is None else f"{tuple(y.shape)} {y.dtype}"
+    report.notes.append(f"fit data: x {tuple(x.shape)} {x.dtype}, y {targets}")
 
 
 def _activation_after(layer_plan) -> str | None:
@@ -878,7 +884,8 @@ def _train(
     and ``y``); a dataset, generator or Sequence is each side's own. ``x`` is then the first batch.
     """
     keras_data = {"x": x, "y": y} if keras_data is None else keras_data
-    torch_data = {"x": x, "y": y} if torch_data is None else torch_data
+    if torch_data is None:
+        torch_data = {"x": x, "y": y} if y is not None else {"x": x}  # fit_steps(x) of a step that takes x alone
     _disable_dropout(kmodel, tmodel)
     if _disable_augmentation(kmodel, tmodel):
         report.notes.append(
@@ -1080,6 +1087,8 @@ def _is_chain(module_plan) -> bool:
     for node in graph.nodes:
         if plans.get(id(node)) is None or len(node.inputs) != 1 or node.inputs[0] is not previous:
             return False
+        if node.output_index is not None:
+            return False  # one output of several (`z_mean, z_log_var = self.encoder(x)`): Keras's layer gives all
         previous = node
     # Keras lists the layers in creation order: a call() running them in another order is no chain of that list.
     return [id(plans[id(node)]) for node in graph.nodes] == [id(plan) for plan in module_plan.layers]

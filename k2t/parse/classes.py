@@ -18,7 +18,17 @@ import libcst as cst
 from ..ir import KerasScript, LayerClass, Pos
 
 LAYER_BASE = "keras.layers.Layer"
-_LAYER_BASES = frozenset({LAYER_BASE, "keras.Layer", "keras.engine.base_layer.Layer", "keras.engine.Layer"})
+# Keras's Layer under each path it had: Keras 1 exported it from keras.layers.core and keras.engine.topology too.
+_LAYER_BASES = frozenset(
+    {
+        LAYER_BASE,
+        "keras.Layer",
+        "keras.engine.base_layer.Layer",
+        "keras.engine.Layer",
+        "keras.engine.topology.Layer",
+        "keras.layers.core.Layer",
+    }
+)
 # Keras's classes under keras.layers that are no layer of their own to subclass as one (a cell, a wrapper, a spec).
 _NOT_LAYERS = frozenset({"InputSpec", "InputLayer", "Wrapper", "AbstractRNNCell", "RNN", "StackedRNNCells"})
 

@@ -14,6 +14,7 @@ from .syntax import (
     _mark_subtree,
     _parameter_names,
     _plain_names,
+    body_locals,
 )
 
 
@@ -99,7 +100,8 @@ class HelperMixin:
         a training helper, whose body k2t walks at each call with the model it receives."""
         params = set(_parameter_names(node.params))
         compiled = (_parameter_receiving(call, "compile", params) for call in _own_calls(node))
-        return frozenset(name for name in compiled if name is not None)
+        predicting = (_parameter_predicting(call, params) for call in _own_calls(node))
+        return frozenset(name for name in (*compiled, *predicting) if name is not None)
 
     def training_helper_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
         """``compile_and_fit(tiny, "tiny")``: the helper's compile, fit, evaluate and predict, walked for the model
@@ -137,6 +139,10 @@ class HelperMixin:
         inner = _Scope(helper.scope, helper.name)
         inner.inline = _Inline(helper.name, target or helper.name)
         arguments = self.helper_arguments(call, helper, scope)
+        for name in body_locals(self.code(helper.node)) - set(arguments):
+            # A name the body binds is its local throughout: it reads no module-level Keras tensor of that name.
+            inner.tensors[name] = None
+            inner.tensor_lists[name] = None
         for name, (expr, where) in arguments.items():
             self.bind_parameter(inner, name, expr, where, helper, scope, line)
         invocation = self.invocation(call, helper, inner, list(arguments))
@@ -447,6 +453,18 @@ def _parameter_receiving(call: cst.Call, method: str, params: set[str]) -> str |
     ):
         return func.value.value
     return None
+
+
+def _parameter_predicting(call: cst.Call, params: set[str]) -> str | None:
+    """``p.predict(...)`` or ``p.decoder.predict(...)`` (a model the model holds: keras.io's VAE plots) on one of
+    ``params``: that parameter, a model the function uses on data, walked at each call as a training helper."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "predict"):
+        return None
+    held = func.value
+    if isinstance(held, cst.Attribute):
+        held = held.value
+    return held.value if isinstance(held, cst.Name) and held.value in params else None
 
 
 def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:

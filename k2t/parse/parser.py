@@ -67,6 +67,7 @@ from .syntax import (
     _mark_subtree,
     _parallel,
     _parameter_names,
+    body_locals,
 )
 from .tape import TapeMixin
 from .tensor_shapes import keras_shape
@@ -506,6 +507,11 @@ class _Parser(
         self.scan_expressions(stmt, stmt.decorators, scope)
         inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
         if isinstance(stmt, cst.FunctionDef):
+            for name in body_locals(self.code(stmt)):
+                # A name the body binds is a local throughout it: `z_mean, _, _ = encoder.predict(data)` in a
+                # function reads no module-level Keras tensor `z_mean`.
+                inner.tensors[name] = None
+                inner.tensor_lists[name] = None
             for name in _parameter_names(stmt.params):
                 # A parameter hides the module's Keras tensor of that name (`def train_step(x, y)` after `x = Dense(8)(inputs)`).
                 inner.tensors[name] = None

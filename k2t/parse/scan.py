@@ -16,10 +16,12 @@ from ..ir import (
     MetricsNamesRead,
     SequenceClass,
     ShapeRead,
+    StaticShapeRead,
     Todo,
     VariableCount,
 )
 from ..names import is_keras, is_tensorflow
+from ..values import NOT_KNOWN
 from . import model_access
 from .scikit_learn import scikeras_wrapper, scikit_learn_wrapper, wrapped_model_read
 from .scope import _Scope, _Unfollowable
@@ -90,6 +92,35 @@ class ScanMixin:
             and scope.model(item.func.value.value) is not None
         )
 
+    def static_shape_read(self, statement, node, scope: _Scope) -> bool:
+        """``K.int_shape(x)`` or ``x.shape`` of a Keras tensor in a top-level line k2t keeps, outside loops and
+        helpers (one value where the line runs once): the tuple Keras gives, when k2t knows every size."""
+        if isinstance(node, cst.Call):
+            tensor = (
+                node.args[0].value
+                if self.keras_name(node.func) == "keras.backend.int_shape"
+                and len(node.args) == 1
+                and node.args[0].keyword is None
+                else None
+            )
+        else:
+            tensor = node.value if isinstance(node, cst.Attribute) and node.attr.value == "shape" else None
+        if (
+            not isinstance(tensor, cst.Name)
+            or id(node) in self.consumed
+            or scope.parent is not None
+            or self.frames
+            or self.inlining
+        ):
+            return False
+        shape = self.tensor_shape(tensor.value, scope)
+        if shape is None or shape.dims is None or any(size is NOT_KNOWN for size in shape.dims):
+            return False
+        _mark_subtree(node, self.consumed)
+        code = repr(tuple(shape.dims))
+        self.script.static_shapes.append(StaticShapeRead(code, tensor.value, self.pos(node), statement, node))
+        return True
+
     def scan_call(self, statement, node: cst.Call, scope: _Scope) -> None:
         func = node.func
         if (
@@ -100,6 +131,8 @@ class ScanMixin:
             node = func.value  # load_model(path).predict(x): the load is what k2t cannot follow
             func = node.func
         if self.learning_rate_call(statement, node, scope):
+            return
+        if self.static_shape_read(statement, node, scope):
             return
         summed = _model_list_read(node, "sum", "losses", scope)
         if summed is not None:
@@ -204,6 +237,8 @@ class ScanMixin:
                 return
             self.script.callback_model_calls.append(FunctionCallSpec(spec, node))
             return
+        if self.nested_model_predict(statement, node, scope):
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             instance = scope.model(func.value.value)
             if instance is not None:
@@ -291,6 +326,42 @@ class ScanMixin:
             self.script.callbacks.append(FunctionCallSpec(spec, node))
             return
 
+    def nested_model_predict(self, statement, node: cst.Call, scope: _Scope) -> bool:
+        """``vae.decoder.predict(z)``: predict of a model a subclassed model holds (given to its __init__), which is
+        the module's submodule of that name, shared with the script's model (k2t.parse.subclassed)."""
+        func = node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "predict"
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+        ):
+            return False
+        holder = scope.model(func.value.value.value)
+        graph = holder.model.graph if holder is not None else None
+        attr = func.value.attr.value
+        held = next(
+            (
+                n.layer.model
+                for n in (graph.nodes if graph is not None else ())
+                if n.layer is not None and n.layer.model is not None and n.layer.attribute == attr
+            ),
+            None,
+        )
+        if held is None or holder.model.factory is None or holder.model.factory not in self.script.model_classes:
+            return False
+        _mark_subtree(func, self.consumed)
+        try:
+            spec = self.call(node, "keras.Model.predict", scope)
+        except _Unfollowable as exc:
+            self.todo(statement, exc.node, "K2T130", exc.message)
+            return True
+        var = f"{func.value.value.value}.{attr}"
+        self.script.calls.append(
+            MethodCall(var, Instance(held), None, "predict", spec.pos, spec.args, spec.kwargs, node, statement)
+        )
+        return True
+
     def called_on_data(self, statement, node: cst.Call, scope: _Scope) -> bool:
         """``preds = model(x)`` at the top level, on one array, ``training=False`` at most: Keras's inference
         call. Inside a function or a ``with`` block (a GradientTape's training step) it is another thing."""
@@ -315,6 +386,8 @@ class ScanMixin:
             self.script.shape_reads.append(
                 ShapeRead(scope.model(var).model, attr, self.pos(node), statement, var, node, index)
             )
+            return
+        if self.static_shape_read(statement, node, scope):
             return
         if self.learning_rate(node, scope) is not None:
             self.learning_rate_reference(statement, node, scope)

@@ -166,9 +166,11 @@ class _Frame:
         self.models: set[int] = set()
         self.tensors: set[str] = set()
         current: _Scope | None = scope
+        hidden: set[str] = set()  # names an inner scope binds to no tensor (a function's locals, its parameters)
         while current is not None:
             self.models.update(id(instance.model) for instance in current.models.values() if instance is not None)
-            self.tensors.update(current.tensors)
+            self.tensors.update(name for name, node in current.tensors.items() if node is not None and name not in hidden)
+            hidden.update(name for name, node in current.tensors.items() if node is None)
             current = current.parent
 
 

@@ -88,7 +88,9 @@ class SubclassedMixin:
             return True
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
-            model.steps = self.step_spec(node, self._step_objects_of_call_model, scope)
+            model.steps = self.step_spec(
+                node, self._step_objects_of_call_model, scope, tuple(self._step_submodels_of_call_model)
+            )
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
         return True
@@ -118,7 +120,7 @@ class SubclassedMixin:
             statement=line,
         )
         output = _CallWalker(self, node.name.value, attributes, source, training, line).walk(methods["call"])
-        source.input_shape = _last_axis_if_dense(source, output)
+        source.input_shape = _declared_by_nested_model(source, output) or _last_axis_if_dense(source, output)
         self.consumed.add(id(call))
         self.consumed.add(id(call.func))
         model = ModelSpec(
@@ -176,6 +178,11 @@ class SubclassedMixin:
                     )
                 given[name] = (param.default, scope)
         for name, (expr, where) in given.items():
+            if isinstance(expr, cst.Name) and where.model(expr.value) is not None:
+                # `Classifier(backbone)`: a model of the script, which __init__ keeps as a nested model (shared, as
+                # in Keras: training the outer model trains it).
+                inner.models[name] = where.model(expr.value)
+                continue
             known, _ = self.evaluate(expr, where)
             if isinstance(known, Unknown) or not is_constant(known):
                 raise _Unfollowable(
@@ -189,6 +196,7 @@ class SubclassedMixin:
         which call() may decide an ``if`` on."""
         attributes = _Attributes()
         self._step_objects_of_call_model = []  # keras.metrics / keras.losses objects beside the layers (train_step)
+        self._step_submodels_of_call_model = []  # the models passed in, which a train_step may call (VAE's encoder)
         for statement in _body_of(init.body) if init is not None else ():
             if is_docstring(statement) or _is_super_init(statement):
                 continue
@@ -221,6 +229,12 @@ class SubclassedMixin:
             if self._is_layer(value):
                 made = self.call(value, self.keras_name(value.func), inner)
                 attributes.layers[attr] = (dataclasses.replace(made, attribute=attr), id(value))
+                continue
+            if isinstance(value, cst.Name) and value.value in inner.models:
+                # `self.backbone = backbone`: the model the caller passed, one submodule however often it is kept.
+                made = self.nested_model(value, inner)
+                attributes.layers[attr] = (dataclasses.replace(made, attribute=attr), id(made.model))
+                self._step_submodels_of_call_model.append(attr)
                 continue
             known, _ = self.evaluate(value, inner)
             if isinstance(known, Unknown) or not is_constant(known):
@@ -422,10 +436,39 @@ class _CallWalker:
             target = small.targets[0].target.value
             self.tensors[target] = self.tensor(small.value, target)
             return None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and self.unpacked(small):
+            return None
         raise self.unfollowable(
             statement,
             f"`{self.parser.code(statement).strip().splitlines()[0]}` in {self.class_name}.call is not translated (k2t follows straight-line layer calls)",
         )
+
+    def unpacked(self, small: cst.Assign) -> bool:
+        """``z_mean, z_log_var, z = self.encoder(x)``: the outputs of a model with several, one tensor per name (as
+        ``out, h, c = LSTM(8, return_state=True)(x)`` in the Functional API)."""
+        target, value = small.targets[0].target, small.value
+        if not (
+            isinstance(target, (cst.Tuple, cst.List))
+            and all(isinstance(element, cst.Element) and isinstance(element.value, cst.Name) for element in target.elements)
+            and isinstance(value, cst.Call)
+            and self.layer_key(value.func) in self.attributes.layers
+        ):
+            return False
+        layer, _ = self.attributes.layers[self.layer_key(value.func)]
+        if layer.model is None or layer.model.graph is None:
+            return False  # a layer's several outputs (an LSTM's states) are not followed in call()
+        if len(layer.model.graph.outputs) != len(target.elements):
+            raise self.unfollowable(
+                small,
+                f"`{self.parser.code(small).strip()}` in {self.class_name}.call: k2t unpacks the outputs of a model with as many",
+            )
+        names = tuple(element.value.value for element in target.elements)
+        first = self.layer_call(value, names[0])
+        first.unpacked, first.output_index = names, 0
+        self.tensors[names[0]] = first
+        for index, name in enumerate(names[1:], 1):
+            self.tensors[name] = self.parser.made(dataclasses.replace(first, var=name, output_index=index))
+        return True
 
     def loop(self, statement: cst.For) -> TensorNode | None:
         """``for block in self.blocks:``: the body once per layer of the list, in its order; ``for dense, norm in
@@ -753,6 +796,19 @@ def _last_axis_if_dense(source: TensorNode, output: TensorNode) -> Value:
         return shape
     array = shape.shape_of.array
     return Value(f"{array}.shape[-1:]", shape.pos, shape_of=ShapeOf(array, -1, None))
+
+
+def _declared_by_nested_model(source: TensorNode, output: TensorNode) -> Value | None:
+    """The input shape of a Functional model the call() gives its input to first (``self.encoder(x)`` in keras.io's
+    VAE), written as a tuple there: Keras runs that model on the data, which must have its shape."""
+    first = [n for n in _graph_nodes([source], [output]) if source in n.inputs]
+    if len(first) != 1 or first[0].layer is None or first[0].layer.model is None:
+        return None
+    graph = first[0].layer.model.graph
+    if graph is None or len(graph.inputs) != 1:
+        return None
+    declared = graph.inputs[0].input_shape
+    return declared if declared is not None and declared.elements is not None else None
 
 
 def _keras_model_name(node: cst.ClassDef, pos) -> Value:

@@ -335,7 +335,8 @@ class _Finder(cst.CSTVisitor):
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         self.found.append(node)
-        return True
+        node.value.visit(self)  # `vae.decoder`: `decoder` names an attribute, not the script's variable
+        return False
 
     def visit_Name(self, node: cst.Name) -> bool:
         self.found.append(node)
@@ -427,6 +428,44 @@ def _local_names(function_source: str) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
     return names
+
+
+def body_locals(function_source: str) -> set[str]:
+    """The names a function's own body binds, as Python's compiler decides them: assignment targets, loop and
+    ``with`` / ``except`` names, imports, nested ``def`` / ``class`` names, not those of nested functions,
+    classes, lambdas or comprehensions (scopes of their own), less those declared ``global`` / ``nonlocal``.
+    Such a name is a local everywhere in the body, so it never reads the module's variable of that name."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(function_source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    function = tree.body[0]
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return set()
+    bound: set[str] = set()
+    declared: set[str] = set()
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
+              ast.DictComp, ast.GeneratorExp)  # fmt: skip
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        if isinstance(node, scopes):
+            if not isinstance(node, (ast.Lambda, *scopes[4:])):
+                bound.add(node.name)  # def / class: the name, in this scope
+                pending.extend(node.decorator_list)
+            continue  # its body is a scope of its own (a walrus inside a comprehension is rare enough to leave)
+        pending.extend(ast.iter_child_nodes(node))
+    return bound - declared
 
 
 def _bound_names(module: cst.Module) -> set[str]:

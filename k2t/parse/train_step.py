@@ -79,8 +79,9 @@ class TrainStepMixin:
         self.script.removed.add(id(node))
         return model
 
-    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope) -> StepSpec:
-        """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made."""
+    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope, submodels: tuple[str, ...] = ()) -> StepSpec:
+        """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made
+        (and the models passed to it, which a step may call: ``submodels``)."""
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
         name = node.name.value
         if "train_step" not in methods:
@@ -89,7 +90,7 @@ class TrainStepMixin:
             )
         attrs = {attr for attr, _ in objects}
         metrics = self._metrics_property(methods.get("metrics"), name, attrs)
-        reader = _StepReader(self, name, attrs)
+        reader = _StepReader(self, name, attrs, frozenset(submodels), scope)
         train = reader.read(methods["train_step"], training=True)
         test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
         return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
@@ -108,7 +109,9 @@ class TrainStepMixin:
         if not passes_all:
             raise _Unfollowable(
                 init.params,
-                f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not translated",
+                f"{name}.__init__ takes (self, *args, **kwargs) in the guide's form; other parameters are not "
+                f"translated without a call(): k2t translates a subclass given models (`{name}(encoder, decoder)`) "
+                "when its call() says how they compose",
             )
         objects = []
         for statement in _body_of(init.body):
@@ -158,10 +161,14 @@ class TrainStepMixin:
 class _StepReader:
     """The statements of one step as StepLines; raises _Unfollowable at the first it does not know."""
 
-    def __init__(self, parser, class_name: str, attrs: set[str]):
+    def __init__(
+        self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset(), scope=None
+    ):
         self.parser = parser
+        self.scope = scope  # where the script makes the model: the module's numbers a step may read
         self.class_name = class_name
         self.attrs = attrs
+        self.submodels = submodels
 
     def read(self, method: cst.FunctionDef, training: bool) -> tuple[StepLine, ...]:
         self.where = f"{self.class_name}.{method.name.value}"
@@ -176,6 +183,7 @@ class _StepReader:
         self.data = params.params[1].name.value
         self.training = training
         self.tape: str | None = None
+        self.bound = {self.data}  # the step's variables so far, which an expression of ops may read
         lines: list[StepLine] = []
         for statement in _body_of(method.body):
             if not is_docstring(statement):
@@ -229,6 +237,15 @@ class _StepReader:
     def assignment(
         self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression, pos, statement
     ) -> list[StepLine]:
+        lines = self._assignment(target, value, pos, statement)
+        for line in lines:
+            if line.kind in ("unpack", "forward", "loss", "submodel", "op"):
+                self.bound.update(line.names if line.kind in ("unpack", "submodel") else line.names[:1])
+        return lines
+
+    def _assignment(
+        self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression, pos, statement
+    ) -> list[StepLine]:
         if isinstance(target, cst.Tuple) and isinstance(value, cst.Name) and value.value == self.data:
             names = [el.value.value for el in target.elements if isinstance(el.value, cst.Name)]
             if len(names) == 2 == len(target.elements):
@@ -236,13 +253,16 @@ class _StepReader:
             raise self.unfollowable(
                 statement, "k2t follows `x, y = data`; sample weights in the data are not translated"
             )
+        submodel = self.submodel(target, value, pos, statement)
+        if submodel is not None:
+            return [submodel]
         if not isinstance(target, cst.Name):
             raise self.unfollowable(statement)
         name = target.value
         if _self_attr(value) in _TRAINABLES:
             return [StepLine("trainables", pos, (name,))]
-        if not isinstance(value, cst.Call):
-            raise self.unfollowable(statement)
+        if not (isinstance(value, cst.Call) and self.steps_own_call(value.func)):
+            return [self.op(name, value, pos, statement)]
         func = value.func
         if isinstance(func, cst.Name) and func.value == "self":
             return [self.forward(name, value, pos, statement)]
@@ -258,6 +278,94 @@ class _StepReader:
                     return [StepLine("gradients", pos, (name, loss.value, variables))]
             raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
         return [self.loss(name, value, pos, statement)]
+
+    def steps_own_call(self, func: cst.BaseExpression) -> bool:
+        """``self(x)``, ``self.loss_fn(...)``, ``tape.gradient(...)``: a call of the step's own vocabulary; any
+        other call is an op (``tf.reduce_mean(...)``)."""
+        if (isinstance(func, cst.Name) and func.value == "self") or _self_attr(func) is not None:
+            return True
+        return (
+            self.tape is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == self.tape
+        )
+
+    def submodel(self, target, value: cst.BaseExpression, pos, statement) -> StepLine | None:
+        """``z_mean, z_log_var, z = self.encoder(data)``, ``reconstruction = self.decoder(z)``: a model the
+        subclass was given, called on step variables (Keras runs it in inference mode there unless told)."""
+        attr = _self_attr(value.func) if isinstance(value, cst.Call) else None
+        if attr is None or attr not in self.submodels:
+            return None
+        elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else None
+        names = [target] if isinstance(target, cst.Name) else [el.value for el in elements or ()]
+        starred = any(not isinstance(el, cst.Element) for el in elements or ())  # `a, *rest = ...`
+        if not names or starred or not all(isinstance(name, cst.Name) for name in names):
+            raise self.unfollowable(statement, "k2t follows a model's outputs assigned to plain names")
+        arguments = [arg.value for arg in value.args if arg.keyword is None]
+        keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
+        training = keywords.pop("training", None)
+        if (
+            keywords
+            or any(arg.star for arg in value.args)
+            or not all(isinstance(arg, cst.Name) and arg.value in self.bound for arg in arguments)
+            or not (training is None or (isinstance(training, cst.Name) and training.value in ("True", "False")))
+        ):
+            raise self.unfollowable(
+                statement,
+                f"k2t follows `self.{attr}(...)` called on the step's variables, with `training=True` or `False` at most",
+            )
+        return StepLine(
+            "submodel",
+            pos,
+            tuple(name.value for name in names),
+            attr=attr,
+            training=None if training is None else training.value == "True",
+            arguments=tuple(arg.value for arg in arguments),
+        )
+
+    def op(self, name: str, value: cst.BaseExpression, pos, statement) -> StepLine:
+        """``kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))``: ops of the vocabulary
+        (translated where the step is written) over the step's variables and numbers."""
+        reader, unknown = self, []
+
+        class Reads(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                if reader.parser.keras_name(attribute) is None:
+                    attribute.value.visit(self)  # `x.shape`: the variable; `tf.square`: a name of the vocabulary
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                arg.value.visit(self)  # `axis=1`: the keyword is no read
+                return False
+
+            def visit_Name(self, node: cst.Name) -> bool:
+                if (
+                    node.value not in reader.bound
+                    and reader.parser.keras_name(node) is None
+                    and not reader.module_number(node)
+                ):
+                    unknown.append(node)
+                return False
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                unknown.append(node)
+                return False
+
+        value.visit(Reads())
+        if unknown:
+            raise self.unfollowable(
+                statement,
+                f"it reads `{self.parser.code(unknown[0]).strip()}`, which is no variable of the step nor an op k2t translates",
+            )
+        return StepLine("op", pos, (name,), arguments=(self.data,), expression=value)
+
+    def module_number(self, node: cst.Name) -> bool:
+        """``beta`` of ``beta = 0.5`` at the top level: a number the step reads where it runs, in Keras as in torch."""
+        if self.scope is None or self.scope.tensor(node.value) is not None or self.scope.model(node.value) is not None:
+            return False
+        known, _ = self.parser.evaluate(node, self.scope)
+        return isinstance(known, (int, float)) and not isinstance(known, bool)
 
     def forward(self, name: str, call: cst.Call, pos, statement) -> StepLine:
         positional = [a for a in call.args if a.keyword is None and not a.star]

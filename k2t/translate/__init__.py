@@ -66,7 +66,7 @@ from .model_api import (
 from .nested import declares_input, names_in
 from .on_batch import ON_BATCH_METHODS, translate_on_batch_call
 from .on_batch import SUPPORTED_ARGUMENTS as ON_BATCH_ARGUMENTS
-from .op_code import rebinds
+from .op_code import import_names, rebinds
 from .optimizers import (
     imported_schedule_names,
     plan_named_optimizer,
@@ -411,6 +411,16 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.trailing_comments[id(counted.statement)] = "# Keras's len(model.layers)"
         except Unsupported as exc:
             plan.todos.append(Todo(counted.statement, exc.code, exc.message, exc.pos or counted.pos))
+    shapes_read: dict[int, list[str]] = {}  # statement -> the tensors whose shapes it reads
+    for read in script.static_shapes:
+        plan.calls[id(read.node)] = read.code
+        tensors = shapes_read.setdefault(id(read.statement), [])
+        if read.tensor not in tensors:
+            tensors.append(read.tensor)
+            shapes = "shape" if len(tensors) == 1 else "shapes"
+            plan.trailing_comments[id(read.statement)] = f"# Keras's static {shapes} of " + ", ".join(
+                f"`{tensor}`" for tensor in tensors
+            )
     for read in script.metrics_names:
         try:
             names = keras_metrics_names(read.model, read.compiled, read.pos)
@@ -829,7 +839,8 @@ def _translate_model(
     if spec.graph is not None:
         module = translate_functional(spec, class_name, resolve_nested)
         if spec.steps is not None:
-            translate_steps(spec, module)  # the class's own train_step / test_step, as methods of the module
+            # the class's own train_step / test_step, as methods of the module
+            translate_steps(spec, module, import_names(script.metadata))
         return module
     fallback, no_fallback = _fit_sized_input(script, spec)
     module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback, sized_by_parameters)

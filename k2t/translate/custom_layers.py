@@ -601,6 +601,14 @@ def _translate_sublayers(
 def _check_class(parts: LayerClassParts) -> None:
     """What the port does not cover, located in the class."""
     layer_class = parts.layer_class
+    if parts.call is None and "get_output" in parts.methods:
+        # keras-team/keras's examples/antirectifier.py as first written: Keras 0.x's layer API.
+        message = (
+            f"custom layer {layer_class.name} is written for Keras 0 (get_output(train) with self.get_input(train), "
+            "an output_shape property), which Keras 1 replaced by call(x) and compute_output_shape(input_shape): "
+            "not translated; port it to call()"
+        )
+        raise Unsupported("K2T103", message, _pos(layer_class.script, parts.methods["get_output"]))
     if parts.call is None:
         raise Unsupported(
             "K2T103", f"custom layer {layer_class.name} has no call() method to translate", layer_class.pos
@@ -1127,6 +1135,10 @@ def _returned_shape(method: cst.FunctionDef, sizes: _Sizes, input_shape: tuple) 
 
 
 _TF_RESHAPE_KEYWORDS = {"tensor": "x", "shape": "newshape"}
+_BINARY_OF_AUGMENTED = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.PowerAssign: cst.Power, cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+}  # fmt: skip
 
 
 class _TensorShapes:
@@ -1174,6 +1186,17 @@ class _TensorShapes:
                 and isinstance(small.targets[0].target, cst.Name)
             ):
                 names[small.targets[0].target.value] = self.static(small.value, names) or self.shape(small.value, names)
+                continue
+            if (
+                isinstance(small, cst.AugAssign)
+                and isinstance(small.target, cst.Name)
+                and small.target.value in names
+                and type(small.operator) in _BINARY_OF_AUGMENTED
+            ):
+                # `x -= K.mean(x, axis=1, keepdims=True)`: the operator's broadcast of the two
+                target = small.target.value
+                operation = cst.BinaryOperation(small.target, _BINARY_OF_AUGMENTED[type(small.operator)](), small.value)
+                names[target] = self.shape(operation, names)
                 continue
             return None
         return None

@@ -107,24 +107,34 @@ def convert_nested(ctx) -> LayerPlan:
     arguments = [_argument_size(dim, ctx.builder.params, "input", var, ctx.layer.pos) for dim in ctx.shape]
     inner: ModulePlan = resolve(spec, arguments, ctx.layer.pos, outer=ctx.builder.spec)
     functional = inner.forward_lines is not None
-    if functional and (len(inner.forward_args) != 1 or len(inner.output_names) != 1):
+    # `z_mean, z_log_var, z = self.encoder(x)`: a model of several outputs, unpacked into as many names (its
+    # module returns them as a tuple, in Keras's order).
+    unpacked = functional and len(inner.output_names) > 1 and ctx.unpacked == len(inner.output_names)
+    if functional and (len(inner.forward_args) != 1 or (len(inner.output_names) != 1 and not unpacked)):
         raise Unsupported(
             "K2T103",
             f"the nested model `{var}` has several inputs or outputs: not translated as a layer",
             ctx.layer.pos,
         )
     if functional:
-        output = inner.output_shapes[0]
+        outputs = inner.output_shapes
     elif inner.layers:
-        output = inner.layers[-1].output_shape
+        outputs = [inner.layers[-1].output_shape]
     else:
-        output = inner.input_shape
-    shape: list[Dim] = []
-    for dim in output:
-        size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
-        size = _visible(size, inner, spec.factory, ctx.builder.spec.factory, ctx.layer, var)
-        shape.append(size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features")))
-    ctx.shape = shape
+        outputs = [inner.input_shape]
+    shapes: list[list[Dim]] = []
+    for output in outputs:
+        shape: list[Dim] = []
+        for dim in output:
+            size = _argument_size(dim, inner.params, "output", var, ctx.layer.pos)
+            size = _visible(size, inner, spec.factory, ctx.builder.spec.factory, ctx.layer, var)
+            shape.append(
+                size if size is None or size.value is not None else Size(ctx.builder.param(size.code, "features"))
+            )
+        shapes.append(shape)
+    ctx.shape = shapes[0]
+    if unpacked:
+        ctx.output_shapes = shapes
     holder = ctx.builder.param(var, var)
     return LayerPlan(
         keras_class="Functional"

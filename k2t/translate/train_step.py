@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 
+import libcst as cst
+
 from ..diagnostics import Unsupported
 from ..ir import ModelSpec, StepLine, StepSpec, Value
 from .helpers import Helper
 from .losses import plan_loss
 from .metrics import plan_metric
+from .op_code import KerasName, apply_rewrite, rewrite_ops
 from .plan import ModulePlan
 
 MEAN_TRACKER = Helper("MeanTracker", "metrics/mean_tracker.py.j2")
@@ -25,8 +28,9 @@ FIT_STEPS_TEMPLATE = "fit_steps.py.j2"
 _INDENT = "    "
 
 
-def translate_steps(spec: ModelSpec, module: ModulePlan) -> None:
-    """The module's trackers, loss objects and step methods; Unsupported at the first thing not translated."""
+def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName | None = None) -> None:
+    """The module's trackers, loss objects and step methods; Unsupported at the first thing not translated.
+    ``keras_name`` resolves the script's names in a step's expressions of ops (k2t.translate.op_code)."""
     steps = spec.steps
     kinds = {attr: _object_kind(value) for attr, value in steps.objects}
     for attr, value in steps.objects:
@@ -49,7 +53,7 @@ def translate_steps(spec: ModelSpec, module: ModulePlan) -> None:
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
         if lines is None:
             continue
-        body = _StepWriter(steps, kinds, train=name == "train_step").write(lines)
+        body = _StepWriter(steps, kinds, train=name == "train_step", spec=spec, keras_name=keras_name).write(lines)
         compute_loss |= any(line.kind == "loss" and line.attr == "compute_loss" for line in lines)
         doc = _TRAIN_DOC if name == "train_step" else _TEST_DOC
         methods.append(_method(f"def {name}(self, data):", doc, body))
@@ -135,10 +139,19 @@ def _object_line(attr: str, value: Value, module: ModulePlan) -> str:
 class _StepWriter:
     """The torch lines of one step, in the order the script wrote its statements."""
 
-    def __init__(self, steps: StepSpec, kinds: dict[str, str], train: bool):
+    def __init__(
+        self,
+        steps: StepSpec,
+        kinds: dict[str, str],
+        train: bool,
+        spec: ModelSpec | None = None,
+        keras_name: KerasName | None = None,
+    ):
         self.steps = steps
         self.kinds = kinds
         self.train = train
+        self.spec = spec
+        self.keras_name = keras_name
 
     def write(self, lines: tuple[StepLine, ...]) -> list[str]:
         out: list[str] = []
@@ -200,6 +213,16 @@ class _StepWriter:
             ]
         if kind == "apply":
             return ["self.optimizer.step()"]
+        if kind == "submodel":
+            # Keras runs the model in the mode its call gives, inference without one (no call of the subclass
+            # gives it another); the module runs it in the loop's mode (train() for train_step, eval() for test_step).
+            if bool(line.training) != self.train:
+                _check_runs_alike_in_both_modes(self.spec, line)
+            mode = "" if line.training is None else f"  # training={line.training}"
+            return [f"{', '.join(names)} = self.{line.attr}({', '.join(line.arguments)}){mode}"]
+        if kind == "op":
+            self.losses.add(names[0])  # a tensor the step computes: tape.gradient may take it as the loss
+            return [f"{names[0]} = {self.op_code(line)}"]
         if kind == "update":
             if self.kinds.get(line.attr) != "metric":
                 raise Unsupported("K2T103", f"`self.{line.attr}` is no metric made in __init__", line.pos)
@@ -217,6 +240,76 @@ class _StepWriter:
             return ["return {metric.name: metric.result() for metric in self.metrics}"]
         items = ", ".join(f'"{key}": self.{attr}.result()' for key, attr in line.items)
         return [f"return {{{items}}}"]
+
+
+    def op_code(self, line: StepLine) -> str:
+        """The expression of ops in torch (k2t.ops), tensors made from nothing put where the step's data is."""
+        if self.keras_name is None:
+            raise Unsupported("K2T103", "an expression of ops in a step is not translated here", line.pos)
+        rewrite = rewrite_ops(line.expression, self.keras_name, device=f"{line.arguments[0]}.device")
+        if not rewrite.ok:
+            problem = rewrite.problems[0]
+            raise Unsupported(problem.error.code, problem.error.message, line.pos)
+        return cst.Module([]).code_for_node(apply_rewrite(line.expression, rewrite))
+
+
+# Layers that compute otherwise in training: a model a step calls without training= runs them in inference mode
+# in Keras (no call of the subclass gives them a mode), where the torch module follows the loop's train().
+_MODE_DEPENDENT = frozenset(
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "BatchNormalization",
+    }
+)
+
+
+def _check_runs_alike_in_both_modes(spec: ModelSpec | None, line: StepLine) -> None:
+    """``self.encoder(data)`` in a step: Keras runs the model in inference mode there; the translation, in the
+    loop's mode, is the same only when no layer of it computes otherwise in training."""
+    node = next(
+        (
+            n
+            for n in (spec.graph.nodes if spec is not None and spec.graph is not None else ())
+            if n.layer is not None and n.layer.model is not None and n.layer.attribute == line.attr
+        ),
+        None,
+    )
+    if node is None:
+        raise Unsupported("K2T103", f"`self.{line.attr}` is no model the subclass was given", line.pos)
+    pending, seen = [node.layer.model], set()
+    while pending:
+        model = pending.pop()
+        if id(model) in seen:
+            continue
+        seen.add(id(model))
+        layers = [n.layer for n in model.graph.nodes] if model.graph is not None else list(model.layers)
+        for layer in layers:
+            if layer is None:
+                continue
+            if layer.model is not None:
+                pending.append(layer.model)
+            elif layer.short_name in _MODE_DEPENDENT or layer.short_name.startswith("Random") or (
+                layer.layer_class is not None and _reads_training(layer.layer_class)
+            ):
+                keras_mode = "training" if line.training else "inference"
+                raise Unsupported(
+                    "K2T103",
+                    f"`self.{line.attr}(...)` in a step runs its {layer.short_name} in Keras's {keras_mode} mode "
+                    "(training= as given, else inference), where the module would follow the loop's: not translated",
+                    line.pos,
+                )
+
+
+def _reads_training(layer_class) -> bool:
+    from .custom_layers import class_parts  # custom_layers imports what this module does
+
+    return class_parts(layer_class).call_reads_training()
 
 
 # fit()/evaluate() arguments the generated fit_steps/evaluate_steps take.
@@ -241,8 +334,12 @@ def translate_step_call(
             raise Unsupported(
                 "K2T130", f"{call.method}({key}=...) of a model with its own train_step is not translated", value.pos
             )
-    if "y" not in given:
+    x_only = "y" not in given
+    if x_only and (call.method != "fit" or any(line.kind == "unpack" for line in steps.train)):
+        # Keras hands the step the batch of x alone (keras.io's VAE reads `data` as the images).
         raise Unsupported("K2T130", f"{call.method}() without targets `y` is not translated", call.pos)
+    if x_only and "validation_data" in given:
+        raise Unsupported("K2T130", "fit() without targets `y` but with validation_data is not translated", call.pos)
     needs_test = call.method == "evaluate" or "validation_data" in given
     if needs_test and steps.test is None:
         # Keras's own test_step updates its loss tracker and compiled metrics, not the script's trackers.
@@ -252,6 +349,10 @@ def translate_step_call(
             call.pos,
         )
     plan.features.add("fit_steps" if call.method == "fit" else "evaluate_steps")
+    if x_only:
+        plan.features.add("fit_steps_x_only")
+    elif call.method == "fit":
+        plan.features.add("fit_steps_with_y")
     if needs_test:
         plan.features.add("evaluate_steps")
     if call.method == "fit":
