@@ -1210,7 +1210,8 @@ class _Rewriter(cst.CSTTransformer):
         self.tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         # Imports to rewrite, left in place until that is known: id(output node) -> (output node, input node).
         self.imports: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
-        self.kept_model_statements: set[int] = set()  # id() of output statements of models left as written
+        # id() of output statements of models left as written (and of their classes, whose whole body is covered)
+        self.kept_model_statements: set[int] = set()
         self.decided_elifs: set[int] = set()  # id() of the `elif`s of decided `if`s
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -1475,7 +1476,9 @@ class _Rewriter(cst.CSTTransformer):
             and isinstance(result, cst.BaseCompoundStatement)
         ):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
-            return result.with_changes(leading_lines=[*result.leading_lines, *comments])
+            result = result.with_changes(leading_lines=[*result.leading_lines, *comments])
+        if id(original_node) in self.script.classes_left and isinstance(result, cst.ClassDef):
+            self.kept_model_statements.add(id(result))  # the class of a model k2t reported: its Keras names too
         return result
 
 

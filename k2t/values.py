@@ -604,6 +604,19 @@ _ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
 _SIZES_GIVEN = frozenset({"rand", "randn"})
 _SHAPE_FIRST = frozenset({"zeros", "ones", "empty", "full"})
 _DRAWS = frozenset({"normal", "uniform", "random", "randint", "integers", "standard_normal", "binomial", "choice"})
+# np.random.random((64, 8)) and its aliases: the shape is the first argument (size=).
+_SIZE_FIRST = frozenset({"random", "random_sample", "sample", "ranf"})
+# Where NumPy's draws take their size= positionally (numpy.random and numpy.random.Generator agree).
+_SIZE_POSITION = {
+    "random": 0,
+    "normal": 2,
+    "uniform": 2,
+    "randint": 2,
+    "integers": 2,
+    "binomial": 2,
+    "standard_normal": 0,
+    "choice": 1,
+}
 _SAME_RANK = frozenset(
     {
         "astype",
@@ -681,6 +694,61 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
             return _rank(positional[0], env) if positional else None
         return _rank(func.value, env)
     return None
+
+
+def made_shape(node: cst.BaseExpression, env: Env) -> tuple[int, ...] | None:
+    """The whole shape of an array made with sizes the script writes, which holds before the script runs:
+    ``np.random.random((50000, 128))``, ``np.zeros((n, 8))``, ``np.random.rand(64, 8)``,
+    ``np.random.normal(0, 1, (64, 8))``, ``rng.integers(0, 3, size=(64,))``, ``tf.random.normal((1, 28))``.
+    None for any other expression, or where a size is not an integer k2t knows."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return None
+    if any(arg.star for arg in node.args):
+        return None
+    method = node.func.attr.value
+    if method in ("astype", "copy"):  # x.astype("float32"): the array's shape
+        return made_shape(node.func.value, env)
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    on_module = _is_array_module(node.func.value)
+    tensorflow = _root_name(node.func.value) in ("tf", "tensorflow")
+    if method in _SIZES_GIVEN and on_module and not tensorflow:
+        if any(arg.keyword is not None for arg in node.args):
+            return None
+        return _sizes(positional, env)  # np.random.rand(64, 8)
+    if method in _SHAPE_FIRST and on_module or tensorflow and method in ("normal", "uniform", "truncated_normal"):
+        shape = positional[0] if positional else _keyword(node, "shape")  # np.zeros((64, 8)), tf.random.normal(...)
+    elif method in _SIZE_FIRST and on_module and not tensorflow:
+        shape = positional[0] if positional else _keyword(node, "size")  # np.random.random((64, 8))
+    elif method in _DRAWS and not tensorflow:
+        # np.random.normal(loc, scale, size), rng.integers(low, high, size), np.random.choice(a, size): or size=
+        at = _SIZE_POSITION.get(method)
+        shape = _keyword(node, "size") or (positional[at] if at is not None and len(positional) > at else None)
+    else:
+        return None
+    if shape is None:
+        return None
+    value = _plain(shape, env)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    return _sizes_of_values(value)
+
+
+def _sizes(nodes: list[cst.BaseExpression], env: Env) -> tuple[int, ...] | None:
+    return _sizes_of_values(tuple(_plain(node, env) for node in nodes)) if nodes else None
+
+
+def _sizes_of_values(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, (tuple, list)) or not value:
+        return None
+    if not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in value):
+        return None
+    return tuple(value)
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _plain(node: cst.BaseExpression, env: Env) -> Any:
