@@ -535,6 +535,10 @@ class Instance:
 
     model: ModelSpec
     compile: CompileSpec | None = None
+    # `model = make_model(input_shape=x_train.shape[1:])` at the module's level: the call of the function that built
+    # it, and that statement (a load_model() of its file rebuilds the module with this call's arguments).
+    made_by: cst.Call | None = field(default=None, repr=False, compare=False)
+    made_at: cst.CSTNode | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -572,6 +576,9 @@ class LoadSpec:
     saved_compile: CompileSpec | None = None  # the compile in force where the file was written
     saver: str = ""  # what wrote the file, for the output's comment: "model.save()"
     reason: str | None = None
+    # The model was built by a function called at the module's level (`make_model(input_shape=x_train.shape[1:])`):
+    # its parameters -> the code of the arguments that call passes, which still hold at the load.
+    factory_arguments: dict[str, str] | None = None
 
 
 @dataclass(eq=False)

@@ -114,7 +114,10 @@ class ModelMixin:
             made = scope.factory(small.value.func.value)
             if made is not None:
                 self.record_parameter_lengths(made.model, small.value, scope)
-                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile)
+                top = scope.parent is None  # a call at the module's level: its arguments hold there
+                scope.models[small.targets[0].target.value] = Instance(
+                    made.model, made.compile, small.value if top else None, line if top else None
+                )
                 self.scan_expressions(line, small.value, scope)
                 return True
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):

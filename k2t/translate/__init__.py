@@ -69,7 +69,7 @@ from .op_code import rebinds
 from .optimizers import imported_schedule_names, plan_optimizer, sparse_embedding_rows, translate_learning_rates
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
-from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .saving import SAVING_METHODS, restored_instances, translate_loads, translate_saving_call
 from .script_metrics import METRIC_BASE
 from .script_ops import translate_script_ops
 from .sequences import GENERATED_NAMES as ARRAY_FUNCTION_NAMES
@@ -462,7 +462,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
-    loads = translate_loads(script, modules, plan, plan.name("device"))
+    loads = restored_instances(script)
     sequences = {cls.name for cls in script.sequence_classes}
     sources = batch_sources(script.module.code, sequences, generator_variables(script), datasets.expressions)
     for cls in script.sequence_classes:
@@ -572,6 +572,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.after.setdefault(id(where), []).extend(construction)
         if module.pretrained is not None:
             _load_pretrained(spec, module, plan, script)
+    translate_loads(script, modules, plan, plan.name("device"))  # with the parameters the modules kept
     translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)
