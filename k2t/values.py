@@ -165,6 +165,39 @@ class _NotKnownSize:
 NOT_KNOWN: Any = _NotKnownSize()
 
 
+@dataclass(frozen=True)
+class RunTimeSize:
+    """A size of a Keras tensor known as the script's code, read where the model is built: ``input_shape[1]`` of
+    ``Input(shape=input_shape)`` in a function given a shape, ``x_train.shape[2]`` of ``Input(x_train.shape[1:])``.
+    ``inputs.shape[-1]`` of such a tensor is that code (a constructor parameter of the generated module). Nothing
+    else is known of it: comparing it, computing with it or testing it raises TypeError, which leaves an
+    expression unknown (never decided on a guess)."""
+
+    code: str
+    bindings: tuple = field(default=(), compare=False, repr=False)  # the script's bindings the code reads
+
+    def _refuse(self, *_):
+        raise TypeError(f"`{self.code}` is known when the script runs")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _refuse
+    __neg__ = __pos__ = __abs__ = __bool__ = __index__ = __int__ = __float__ = _refuse
+
+    def __eq__(self, other) -> bool:
+        # The same code read off the same Input is the same size (a merge of a tensor with itself); anything else
+        # may or may not be equal when the script runs.
+        if isinstance(other, RunTimeSize) and other.code == self.code:
+            return True
+        raise TypeError(f"`{self.code}` is known when the script runs")
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+
 class TensorShape:
     """``x.shape`` of a Keras tensor while the script builds its model (k2t.parse.tensor_shapes): the batch axis
     first, each size a number, None (Keras's unknown size) or NOT_KNOWN. ``dims`` is None where only the last
@@ -214,6 +247,8 @@ class TensorShape:
 
     @staticmethod
     def _known(size: Any) -> Any:
+        if isinstance(size, RunTimeSize):
+            return size  # its code, which the generated module receives
         if size is NOT_KNOWN:
             raise _NotKnown("a size of the Keras tensor k2t does not know")
         return size
@@ -684,6 +719,15 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
         return rank + 1 if rank is not None else None
     if method in _SIZES_GIVEN and on_module and all(arg.keyword is None for arg in node.args):
         return len(positional)  # np.random.rand(64, 5, 7)
+    if method == "permutation" and on_module and len(positional) == 1 and not node.args[0].keyword:
+        # np.random.permutation(len(x)) of a number: its indices, one axis; of an array: that array shuffled
+        count = positional[0]
+        if isinstance(count, cst.Call) and isinstance(count.func, cst.Name) and count.func.value == "len":
+            return 1
+        number = _plain(count, env)
+        return 1 if isinstance(number, int) and not isinstance(number, bool) else _rank(count, env)
+    if method == "arange" and on_module:
+        return 1
     if method in _SHAPE_FIRST and on_module and positional:
         return _shape_length(positional[0], env)  # np.zeros((64, 5))
     size = _keyword(node, "size")
@@ -828,6 +872,9 @@ def _subscript_rank(node: cst.Subscript, env: Env) -> int | None:
         known = _plain(value, env)
         if isinstance(known, int) and not isinstance(known, bool):
             dropped += 1
+            continue
+        if len(node.slice) == 1 and _rank(value, env) == 1:
+            kept += 1  # `x[idx]` of one axis of indices (np.random.permutation(len(x))) or a mask: an axis as long
             continue
         return None  # an array of indices: the result's rank depends on it
     if dropped + kept > rank:

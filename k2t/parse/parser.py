@@ -30,6 +30,7 @@ from ..values import (
     Evaluator,
     KerasClass,
     Namespace,
+    RunTimeSize,
     TensorShape,
     Unknown,
     assigned_names,
@@ -255,6 +256,10 @@ class _Parser(
             ):
                 known, transient = self.evaluate(node, scope)
                 bindings = self.last_bindings
+                if isinstance(known, RunTimeSize):
+                    # `Conv1D(filters=inputs.shape[-1])` of an Input sized by the data: the code that reads the size
+                    # where the model is built (a constructor parameter), not the Keras tensor's.
+                    return Value(known.code, self.pos(node), bindings=known.bindings)
                 if not isinstance(known, Unknown) and is_constant(known):
                     return dataclasses.replace(
                         self._known_value(node, code, known, transient, scope), bindings=bindings
