@@ -60,6 +60,11 @@ class Env:
 
     parent: Env | None = None
     names: dict[str, Binding] = field(default_factory=dict)
+    # `all_features = []`, then `all_features.append([float(v) for v in fields])` in a loop over a file's lines:
+    # the list's length is known only when the script runs, but each item's number of axes is, so
+    # `np.array(all_features)` has one more. Name -> that number (EMPTY before the first append; None where the
+    # items differ or the list changes otherwise). A name bound again is no longer such a list.
+    item_ranks: dict[str, int | None] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Binding | None:
         env: Env | None = self
@@ -73,6 +78,27 @@ class Env:
         if supersede:
             self._supersede(name)
         self.names[name] = Binding(value, transient)
+        self.item_ranks.pop(name, None)
+        if isinstance(value, list) and not value:
+            self.item_ranks[name] = EMPTY  # `rows = []`: its items are what the script appends
+
+    def appended(self, name: str, rank: int | None) -> None:
+        """``name.append(item)`` of an item with ``rank`` axes (None: not known); any other change: None."""
+        env: Env | None = self
+        while env is not None and name not in env.names:
+            env = env.parent
+        if env is None or name not in env.item_ranks:
+            return
+        known = env.item_ranks[name]
+        env.item_ranks[name] = rank if known == EMPTY else (known if known == rank else None)
+
+    def list_rank(self, name: str) -> int | None:
+        """The number of axes ``np.array(name)`` has, of a list built by appends of items of one rank."""
+        env: Env | None = self
+        while env is not None and name not in env.names:
+            env = env.parent
+        rank = env.item_ranks.get(name) if env is not None else None
+        return rank + 1 if rank is not None and rank != EMPTY else None
 
     def forget(self, names, reason: str, supersede: bool = True) -> None:
         """``supersede=False`` after a block k2t walked once for all its runs (a loop it does not unroll, an `if`
@@ -82,10 +108,71 @@ class Env:
                 self._supersede(name)
             self.names[name] = Binding(Unknown(reason))
 
+    def forget_changed(self, name: str, reason: str) -> None:
+        """``sizes.append(16)``, ``cfg["units"] = 8``: the object ``name`` holds changes in place. The name, and
+        every name that holds the same object (``a = sizes``) or a value containing it, no longer hold what k2t
+        knew, wherever they were bound (a function's body may change a module's list)."""
+        binding = self.lookup(name)
+        if binding is None:
+            return
+        changed = binding.value
+        env: Env | None = self
+        while env is not None:
+            for other, held in list(env.names.items()):
+                if other == name or (_is_mutable(changed) and _holds(held.value, changed)):
+                    env.names[other] = Binding(Unknown(reason))
+                    held.superseded = True
+            env = env.parent
+
     def _supersede(self, name: str) -> None:
         old = self.names.get(name)
         if old is not None:
             old.superseded = True
+
+
+def _is_mutable(value: Any) -> bool:
+    return isinstance(value, (list, dict, set, Namespace))
+
+
+def _holds(value: Any, target: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is ``target`` or holds it in its items (``(sizes, 3)``, ``{"units": sizes}``)."""
+    if value is target:
+        return True
+    if depth > 8:
+        return True  # too deep to tell: as if it held it
+    if isinstance(value, (tuple, list, set)):
+        return any(_holds(item, target, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(_holds(item, target, depth + 1) for item in value.values())
+    if isinstance(value, Namespace):
+        return any(_holds(item, target, depth + 1) for _, item in value.attributes)
+    return False
+
+
+# Methods that change a list, dict or set in place (`sizes.append(16)`): the name no longer holds what k2t knew.
+CHANGING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "setdefault",
+        "popitem",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
+
+
+EMPTY = -1  # Env.item_ranks: a list no item was appended to yet
 
 
 # Values small enough to inline in generated code; anything else stays an expression of the script.
@@ -669,6 +756,8 @@ _SAME_RANK = frozenset(
     }
 )
 _MAX_RANK = 16  # more axes than any array a script trains on: not a rank
+# Reductions over axes (functions of the array module, or methods of the array).
+_REDUCTIONS = frozenset({"mean", "std", "var", "sum", "max", "min", "amax", "amin", "median", "prod"})
 
 
 def array_rank(node: cst.BaseExpression, env: Env) -> int | None:
@@ -685,7 +774,9 @@ def array_rank(node: cst.BaseExpression, env: Env) -> int | None:
 def _rank(node: cst.BaseExpression, env: Env) -> int | None:
     if isinstance(node, cst.Name):
         binding = env.lookup(node.value)
-        return binding.value.rank if binding is not None and isinstance(binding.value, Unknown) else None
+        if binding is None or not isinstance(binding.value, Unknown):
+            return None
+        return binding.value.rank if binding.value.rank is not None else env.list_rank(node.value)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
         return _rank(node.expression, env)
     if isinstance(node, cst.BinaryOperation):
@@ -707,6 +798,11 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
     if any(arg.star for arg in node.args):
         return None
     positional = [arg.value for arg in node.args if arg.keyword is None]
+    made = made_shape(node, env)
+    if made is not None:
+        return len(made)  # np.random.random((2500, 100, 32, 32, 3))
+    if method in _REDUCTIONS:
+        return _reduced_rank(node, positional, on_module, env)
     if method == "reshape":
         if on_module:  # np.reshape(x, (-1, 28, 28, 1))
             shape = positional[1] if len(positional) > 1 else _keyword(node, "newshape", "shape")
@@ -793,6 +889,57 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute):
         node = node.value
     return node.value if isinstance(node, cst.Name) else None
+
+
+def _reduced_rank(node: cst.Call, positional: list, on_module: bool, env: Env) -> int | None:
+    """``np.mean(x, axis=0)``, ``x.std(axis=(1, 2))``, ``np.sum(x)``: the array's rank less the axes reduced (none
+    with keepdims=True; all without an axis)."""
+    array = (positional[0] if positional else None) if on_module else node.func.value
+    rank = _rank(array, env) if array is not None else None
+    if rank is None:
+        return None
+    keepdims = _keyword(node, "keepdims")
+    if keepdims is not None:
+        kept = _plain(keepdims, env)
+        if kept is True:
+            return rank
+        if kept is not False:
+            return None
+    axis = _keyword(node, "axis")
+    if axis is None and len(positional) > (1 if on_module else 0):
+        axis = positional[1 if on_module else 0]
+    if axis is None:
+        return 0
+    axes = _plain(axis, env)
+    if axes is None:
+        return 0
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        return rank - 1 if rank >= 1 else None
+    if isinstance(axes, tuple) and all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        return rank - len(set(axes)) if len(set(axes)) <= rank else None
+    return None
+
+
+def item_rank(node: cst.BaseExpression, env: Env) -> int | None:
+    """How many axes ``np.array`` gives one item of a list: 0 for a number (``float(v)``, ``3``), 1 for a list of
+    numbers (``[float(v) for v in fields]``, ``[int(label)]``), an array's rank; None where k2t cannot tell."""
+    if isinstance(node, (cst.List, cst.Tuple)):
+        if not node.elements or any(isinstance(element, cst.StarredElement) for element in node.elements):
+            return None
+        ranks = {item_rank(element.value, env) for element in node.elements}
+        return None if len(ranks) != 1 or None in ranks else ranks.pop() + 1
+    if isinstance(node, cst.ListComp):
+        if node.for_in.inner_for_in is not None:
+            return None
+        inner = item_rank(node.elt, Env(env, {}))
+        return inner + 1 if inner is not None else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("float", "int"):
+        binding = env.lookup(node.func.value)
+        return 0 if binding is None else None  # the builtin: a number
+    value = _plain(node, env)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return 0
+    return array_rank(node, env)
 
 
 def _plain(node: cst.BaseExpression, env: Env) -> Any:
@@ -969,9 +1116,60 @@ def target_names(target: cst.CSTNode) -> list[str]:
     return []
 
 
-def assigned_names(node: cst.CSTNode) -> set[str]:
-    """Every name a statement binds anywhere inside it (not inside nested functions and classes)."""
+def changed_names(node: cst.CSTNode) -> set[str]:
+    """The names whose object a statement changes in place, anywhere inside it (not inside nested functions and
+    classes): ``sizes.append(16)``, ``cfg["units"] = 8``, ``CFG.units = 8``, ``del d[key]``, ``x[0] += 1``."""
     names: set[str] = set()
+
+    def root(target: cst.BaseExpression) -> None:
+        while isinstance(target, (cst.Subscript, cst.Attribute)):
+            target = target.value
+        if isinstance(target, cst.Name):
+            names.add(target.value)
+
+    def roots(target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                roots(element.value)
+        elif isinstance(target, cst.StarredElement):
+            roots(target.value)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)):
+            root(target)
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            if isinstance(n.func, cst.Attribute) and n.func.attr.value in CHANGING_METHODS:
+                root(n.func.value)
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            roots(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            roots(n.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            roots(n.target)
+
+        def visit_Del(self, n: cst.Del) -> None:
+            roots(n.target)
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Collector())
+    return names
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Every name a statement binds anywhere inside it (not inside nested functions and classes), and every name
+    whose object it changes in place (:func:`changed_names`): what the names hold after it is not what they held."""
+    names: set[str] = changed_names(node)
 
     class Collector(cst.CSTVisitor):
         def visit_AssignTarget(self, n: cst.AssignTarget) -> None:

@@ -35,7 +35,9 @@ from ..values import (
     Unknown,
     assigned_names,
     bind_target,
+    changed_names,
     is_constant,
+    item_rank,
     module_constants,
     sizes_of,
 )
@@ -597,6 +599,11 @@ class _Parser(
             scope.env.forget(_target_names(small.target), "deleted")
         elif isinstance(small, cst.Expr):
             self.image_data_format_set(small.value)
+        appended = _appended(small)
+        for name in sorted(changed_names(small)):
+            # `sizes.append(16)`: the list k2t knew is not what the name holds now (nor what its aliases hold).
+            scope.env.appended(name, item_rank(appended[1], scope.env) if appended and appended[0] == name else None)
+            scope.env.forget_changed(name, f"`{name}` is changed in place on line {self.pos(small)[0]}")
 
     def dataset_arrays(self, node: cst.BaseExpression):
         """``keras.datasets.mnist.load_data()``: ((x_train, y_train), (x_test, y_test)), each an array
@@ -740,6 +747,23 @@ def _name_followers(todos: list[Todo]) -> None:
         if root is not None:
             listed = ", ".join(str(n) for n in sorted(set(lines)))
             root.message += f" (line{'s' * (len(set(lines)) > 1)} {listed} depend{'s' * (len(set(lines)) == 1)} on it and stay as written)"
+
+
+def _appended(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression] | None:
+    """``rows.append(item)`` as a statement of its own: (the list's name, the item)."""
+    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+        return None
+    call = small.value
+    if not (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "append"
+        and isinstance(call.func.value, cst.Name)
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    ):
+        return None
+    return call.func.value.value, call.args[0].value
 
 
 def _statement_reads(small: cst.BaseSmallStatement) -> cst.CSTNode | None:
