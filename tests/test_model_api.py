@@ -916,6 +916,34 @@ def test_the_output_shape_of_a_layer_named_in_unrolled_loops_is_kerass():
     assert "print((None, 8, 8, 32), (None, 8, 8, 32))" in after_data(result)
 
 
+@pytest.mark.parametrize(
+    ("between", "printed"),
+    [
+        ("", "print((None, frames.shape[1], frames.shape[2], 4), (None, frames.shape[2] * 4))"),
+        # `frames` holds another array where the script reads the shape: the module's sizes are not its sizes there
+        ("frames = frames[:, :3]", None),
+    ],
+)
+def test_a_layers_shape_of_sizes_read_off_the_data_is_read_again_where_the_script_reads_it(between, printed):
+    """crack-love's LSTMTimedistributed: `model.layers[0].output.shape` of a model sized by `X_train.shape[1:]`."""
+    result = convert(
+        f"""\
+        frames = np.random.rand(16, 5, 6, 3)
+        model = keras.Sequential()
+        model.add(layers.TimeDistributed(layers.Dense(4), input_shape=frames.shape[1:]))
+        model.add(layers.TimeDistributed(layers.Flatten()))
+        model.add(layers.GlobalAveragePooling1D())
+        {between}
+        print(model.layers[0].output.shape, model.layers[-1].output.shape)
+        """
+    )
+    if printed is None:
+        assert "K2T140" in [d.code for d in result.diagnostics], messages(result)
+        return
+    assert result.ok, messages(result)
+    assert printed in after_data(result)
+
+
 def test_a_layer_object_read_after_training_reads_the_models_submodule():
     result = convert(
         """\
