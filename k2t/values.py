@@ -387,8 +387,11 @@ class Evaluator:
         keras_value: Callable[[cst.Call], Any] | None = None,
         tensor_shape: Callable[[str], TensorShape | None] | None = None,
         keras_class: Callable[[cst.BaseExpression], KerasClass | None] | None = None,
+        model_shape: Callable[[str], TensorShape | None] | None = None,
     ):
         self.env = env
+        # ``model.output_shape`` of a Sequential model the script is still adding layers to, or None.
+        self.model_shape = model_shape
         self.keras_value = keras_value
         # The Keras layer class a name or attribute names (``layers.LSTM``), or None.
         self.keras_class = keras_class
@@ -481,6 +484,12 @@ class Evaluator:
         return binding.value
 
     def _Attribute(self, node: cst.Attribute) -> Any:
+        if node.attr.value == "output_shape" and isinstance(node.value, cst.Name) and self.model_shape is not None:
+            shape = self.model_shape(node.value.value)
+            if shape is not None:
+                # `model.output_shape[1]` while the script adds layers: the module does not exist there yet.
+                self.transient = True
+                return shape
         if node.attr.value == "shape" and isinstance(node.value, cst.Name) and self.tensor_shape is not None:
             shape = self.tensor_shape(node.value.value)
             if shape is not None:

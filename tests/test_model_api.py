@@ -1166,3 +1166,29 @@ def test_layer_reads_print_what_keras_prints(source, tmp_path):
     assert torch_run.returncode == 0, torch_run.stderr[-2000:]
     assert torch_run.stdout.splitlines() == keras_run.stdout.splitlines()
     assert len(keras_run.stdout.splitlines()) == source.count("print(") + 5 * (source is INTROSPECTION)  # the loop
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ("model.add(layers.Embedding(50, 6, input_length=12))", "nn.AvgPool1d(12)"),  # Keras 2's imdb_fasttext
+        ("model.add(keras.Input(shape=(12,)))\nmodel.add(layers.Embedding(50, 6))", "nn.AvgPool1d(12)"),
+        # a layer whose output shape k2t does not compute: the pool size stays a located diagnostic
+        ("model.add(keras.Input(shape=(12, 6)))\nmodel.add(layers.Lambda(lambda t: t[:, ::2]))", None),
+    ],
+)
+def test_the_output_shape_of_the_layers_added_so_far_sizes_the_next_layer(first, expected):
+    result = convert(
+        f"""\
+        model = keras.Sequential()
+        {textwrap.indent(first, "        ").strip()}
+        model.add(layers.AveragePooling1D(pool_size=model.output_shape[1]))
+        model.add(layers.Flatten())
+        model.add(layers.Dense(1))
+        """
+    )
+    if expected is None:
+        assert not result.ok and any("output_shape" in d.message for d in result.diagnostics), messages(result)
+        return
+    assert result.ok, messages(result)
+    assert expected in result.output

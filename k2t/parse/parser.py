@@ -20,6 +20,7 @@ from ..ir import (
     Pos,
     ScriptCode,
     ShapeOf,
+    TensorNode,
     Todo,
     Value,
 )
@@ -188,6 +189,7 @@ class _Parser(
             lambda call: self.folded_keras_call(call, scope),
             lambda name: self.tensor_shape(name, scope),
             self.keras_class_value,
+            lambda name: self.sequential_shape(name, scope),
         )
         value = evaluator(node)
         self.last_bindings = tuple(evaluator.bindings)  # what it read, for Value.rebound
@@ -220,6 +222,23 @@ class _Parser(
         if tensor is None:
             return None
         return keras_shape(tensor, self.image_data_format, self.tensor_shapes)
+
+    def sequential_shape(self, name: str, scope: _Scope) -> TensorShape | None:
+        """``model.output_shape`` of the Sequential model ``name`` holds, with the layers added so far (Keras 2's
+        imdb_fasttext: ``model.add(AveragePooling1D(pool_length=model.output_shape[1]))``), or None."""
+        instance = scope.model(name)
+        model = instance.model if instance is not None else None
+        if model is None or model.graph is not None or model.unfollowed or not model.layers:
+            return None
+        if any(layer.model is not None or not layer.name.startswith("keras.layers.") for layer in model.layers):
+            return None
+        shape = model.input_shape or _first_layer_input(model.layers[0])
+        if shape is None:
+            return None
+        node = TensorNode(model.var or "inputs", model.pos, None, id(model), input_shape=shape)
+        for layer in model.layers:
+            node = TensorNode(node.var, layer.pos, layer, id(layer), (node,))
+        return keras_shape(node, self.image_data_format, {})
 
     def folded_keras_call(self, node: cst.Call, scope: _Scope | None = None) -> object | None:
         if (
@@ -747,6 +766,18 @@ def _name_followers(todos: list[Todo]) -> None:
         if root is not None:
             listed = ", ".join(str(n) for n in sorted(set(lines)))
             root.message += f" (line{'s' * (len(set(lines)) > 1)} {listed} depend{'s' * (len(set(lines)) == 1)} on it and stay as written)"
+
+
+def _first_layer_input(layer: KerasCall) -> Value | None:
+    """The sample shape a Sequential's first layer declares: ``input_shape=(8,)``, ``input_dim=8``, an Embedding's
+    ``input_length=400``; None where it declares none or k2t cannot read it."""
+    shape = layer.kwarg("input_shape")
+    if shape is not None:
+        return shape if shape.elements is not None else None
+    size = layer.kwarg("input_length") if layer.short_name == "Embedding" else layer.kwarg("input_dim")
+    if size is None or layer.short_name == "Embedding" and layer.kwarg("input_length") is None:
+        return None
+    return Value(f"({size.code},)", size.pos, (size.literal,) if size.is_literal else NO_LITERAL, elements=(size,))
 
 
 def _appended(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression] | None:
