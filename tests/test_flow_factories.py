@@ -590,3 +590,98 @@ def test_what_k2t_cannot_compute_with_a_size_read_at_run_time_is_reported(change
     result = convert(TRANSFORMER.replace(change, words))
     line = next(number for number, text in enumerate(TRANSFORMER.splitlines(), 1) if "filters=inputs.shape[-1]" in text)
     assert ("K2T103", line) in [(d.code, d.line) for d in result.diagnostics], [d.format() for d in result.diagnostics]
+
+
+# yukitaka's ai_book3 ResNet: a function making a layer (`conv(filters, 3)`, a Conv2D with an l2 regularizer) and
+# closures making blocks (`residual_unit(filters)(x)`), applied in loops over known sizes.
+MAKERS_RESNET = """\
+import numpy as np
+from tensorflow.keras.layers import Activation, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, Input
+from tensorflow.keras.models import Model
+from tensorflow.keras.optimizers import SGD
+from tensorflow.keras.regularizers import l2
+
+rng = np.random.RandomState(0)
+x_train = rng.normal(size=(32, 8, 8, 3)).astype("float32")
+y_train = np.eye(10)[rng.randint(0, 10, size=32)].astype("float32")
+
+
+def conv(filters, kernel_size, strides=1):
+    return Conv2D(filters, kernel_size, strides=strides, padding='same', use_bias=False, kernel_initializer='he_normal', kernel_regularizer=l2(0.0001))
+
+
+def first_residual_unit(filters, strides):
+    def f(x):
+        x = BatchNormalization()(x)
+        b = Activation('relu')(x)
+        x = conv(filters // 4, 1, strides)(b)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 3)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters, 1)(x)
+        sc = conv(filters, 1, strides)(b)
+        return Add()([x, sc])
+    return f
+
+
+def residual_unit(filters):
+    def f(x):
+        sc = x
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 1)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 3)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters, 1)(x)
+        return Add()([x, sc])
+    return f
+
+
+def residual_block(filters, strides, unit_size):
+    def f(x):
+        x = first_residual_unit(filters, strides)(x)
+        for i in range(unit_size-1):
+            x = residual_unit(filters)(x)
+        return x
+    return f
+
+
+input = Input(shape=(8, 8, 3))
+x = conv(16, 3)(input)
+x = residual_block(16, 1, 2)(x)
+x = residual_block(32, 2, 2)(x)
+x = BatchNormalization()(x)
+x = Activation('relu')(x)
+x = GlobalAveragePooling2D()(x)
+output = Dense(10, activation='softmax', kernel_regularizer=l2(0.0001))(x)
+model = Model(inputs=input, outputs=output)
+model.compile(loss='categorical_crossentropy', optimizer=SGD(momentum=0.9), metrics=['acc'])
+model.fit(x_train, y_train, batch_size=16, epochs=2, verbose=0)
+"""
+
+
+def test_functions_making_layers_and_closures_making_blocks_build_kerass_resnet():
+    output = converted(MAKERS_RESNET)
+    assert "def conv(" not in output and "def residual_unit(" not in output  # applied where called, then gone
+    assert output.count("ResidualUnit(") == 3  # the class and its two uses (one unit after each first unit)
+    assert output.count("+ 0.0001 * self.") == 15  # every conv's l2 and the Dense's: 16 terms
+    assert_no_undefined_names(output)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # a size k2t does not know: the layer conv() makes is sized by it where the model is built
+        ("x = conv(16, 3)(input)", "x = conv(int(np.load('n.npy')), 3)(input)"),
+        # used otherwise than applied where called: the function stays, its body reported as written
+        ("input = Input(shape=(8, 8, 3))", "stem = conv(16, 3)\ninput = Input(shape=(8, 8, 3))"),
+    ],
+)
+def test_a_maker_k2t_cannot_follow_is_reported(change, message):
+    result = convert(MAKERS_RESNET.replace(change, message))
+    assert not result.ok and any(d.code in ("K2T100", "K2T103") for d in result.diagnostics)

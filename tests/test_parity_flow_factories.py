@@ -6,7 +6,7 @@ weights transferred, every layer and epoch.
 
 import pytest
 from conftest import requires_keras, requires_torch
-from test_flow_factories import FLAG_FACTORY, RESNET, RNN_CLASS_FACTORY, TRANSFORMER
+from test_flow_factories import FLAG_FACTORY, MAKERS_RESNET, RESNET, RNN_CLASS_FACTORY, TRANSFORMER
 
 import k2t
 
@@ -44,3 +44,7 @@ def test_each_recurrent_class_passed_to_a_factory_trains_as_keras(tmp_path, fit_
 
 def test_keras_io_timeseries_transformer_with_blocks_unrolled_from_the_calls_depth_trains_as_keras(tmp_path):
     assert_exact(TRANSFORMER, tmp_path, layers=20)
+
+
+def test_a_resnet_of_layer_making_functions_and_block_closures_trains_as_keras(tmp_path):
+    assert_exact(MAKERS_RESNET, tmp_path, layers=40)

@@ -53,6 +53,7 @@ from .functional import FunctionalMixin
 from .helpers import HelperMixin
 from .layer_factories import LayerFactoryMixin
 from .loads import _resolve_loads
+from .makers import MakersMixin
 from .models import ModelMixin
 from .scan import ScanMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
@@ -88,8 +89,8 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
 
 
 class _Parser(
-    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, ModelMixin, ScanMixin, SessionConfigMixin,
-    SubclassedMixin, TapeMixin, TrainStepMixin,
+    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, MakersMixin, ModelMixin, ScanMixin,
+    SessionConfigMixin, SubclassedMixin, TapeMixin, TrainStepMixin,
 ):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
         self.last_bindings: tuple = ()  # the bindings the last evaluate() read
@@ -116,6 +117,8 @@ class _Parser(
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.layer_factories: list[_Helper] = []  # functions putting a parameter into a model as a layer
+        self.makers: list[_Helper] = []  # functions making a layer or a function of tensors (k2t.parse.makers)
+        self.maker_calls: dict[int, set[int]] = {}  # id(maker) -> id() of its calls k2t followed
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
@@ -450,6 +453,7 @@ class _Parser(
             else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
                 self.walk_definition(helper.node, helper.scope)
         self.walk_uncalled_layer_factories()
+        self.finish_makers()
         _resolve_loads(self.script)
         model_access.drop_inlined_pipelines(self)
         self.check_restored_joins()
@@ -474,6 +478,8 @@ class _Parser(
         if isinstance(stmt, cst.FunctionDef) and model_access.layer_pipeline_function(self, stmt, scope):
             return  # `def data_augmentation(images): for layer in layer_list: ...`: a Sequential of the list
         if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
+            if self.define_maker(stmt, scope):
+                return  # `def conv(filters): return Conv2D(filters, 3, ...)`: followed where `conv(16)(x)` applies it
             graph = self.graph_parameters(stmt, scope)
             trained = self.trained_parameters(stmt) if not graph else frozenset()
             if trained:
