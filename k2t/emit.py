@@ -1477,8 +1477,8 @@ class _Rewriter(cst.CSTTransformer):
         ):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
             result = result.with_changes(leading_lines=[*result.leading_lines, *comments])
-        if id(original_node) in self.script.classes_left and isinstance(result, cst.ClassDef):
-            self.kept_model_statements.add(id(result))  # the class of a model k2t reported: its Keras names too
+        if id(original_node) in self.script.classes_left and isinstance(result, (cst.ClassDef, cst.FunctionDef)):
+            self.kept_model_statements.add(id(result))  # the definition of a model k2t reported: its Keras names too
         return result
 
 

@@ -867,8 +867,8 @@ class KerasScript:
     # id() of `if` tests k2t decided on a Keras tensor's size (`K.int_shape(x)[-1] != filters`): gone with the `if`.
     decided_tests: set[int] = field(default_factory=set)
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
-    # id() of `class M(keras.Model)` statements kept as written because k2t reported the model made of them:
-    # the Keras names inside follow from that report (k2t.parse.subclassed).
+    # id() of `class M(keras.Model)` statements (and functions making layers, k2t.parse.makers) kept as written
+    # because k2t reported the model made of them: the Keras names inside follow from that report.
     classes_left: set[int] = field(default_factory=set)
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)

@@ -685,3 +685,20 @@ def test_functions_making_layers_and_closures_making_blocks_build_kerass_resnet(
 def test_a_maker_k2t_cannot_follow_is_reported(change, message):
     result = convert(MAKERS_RESNET.replace(change, message))
     assert not result.ok and any(d.code in ("K2T100", "K2T103") for d in result.diagnostics)
+
+
+def test_a_maker_call_k2t_reports_keeps_the_maker_as_written_under_that_one_report():
+    """The model built with conv() converts; another model's conv(n, 3) of a size read at run time is reported once,
+    and conv() stays for that line (its Conv2D is no separate "not translated")."""
+    source = MAKERS_RESNET + textwrap.dedent(
+        """\
+        n = int(np.load("n.npy"))
+        head = Input(shape=(8, 8, 3))
+        other = Model(head, GlobalAveragePooling2D()(conv(n, 3)(head)))
+        """
+    )
+    result = convert(source)
+    line = source.splitlines().index("other = Model(head, GlobalAveragePooling2D()(conv(n, 3)(head)))") + 1
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", line)], [d.format() for d in result.diagnostics]
+    assert "passed to conv(), is not a value k2t knows" in result.diagnostics[0].message
+    assert "def conv(" in result.output and "class Net(nn.Module)" in result.output

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..ir import KerasCall
+from ..ir import KerasCall, Todo
 from ..values import Unknown, is_constant
 from .scope import _Helper, _Scope, _Unfollowable
 from .syntax import _body_of, is_docstring
@@ -80,15 +80,19 @@ class MakersMixin:
         """The maker's body for this call: its parameters bound to the values the call gives, which k2t must know
         (the layers it makes are sized by them where the model is built, and its names do not exist there)."""
         inner = _Scope(maker.scope, maker.name)
-        for name, (expr, where) in self.helper_arguments(call, maker, scope).items():
-            value, _ = self.evaluate(expr, where)
-            if isinstance(value, Unknown) or not is_constant(value):
-                why = value.reason if isinstance(value, Unknown) else "not a number, string or tuple of them"
-                raise _Unfollowable(
-                    expr,
-                    f"`{self.code(expr).strip()}`, passed to {maker.name}(), is not a value k2t knows ({why})",
-                )
-            inner.env.bind(name, value, transient=True)
+        try:
+            for name, (expr, where) in self.helper_arguments(call, maker, scope).items():
+                value, _ = self.evaluate(expr, where)
+                if isinstance(value, Unknown) or not is_constant(value):
+                    why = value.reason if isinstance(value, Unknown) else "not a number, string or tuple of them"
+                    raise _Unfollowable(
+                        expr,
+                        f"`{self.code(expr).strip()}`, passed to {maker.name}(), is not a value k2t knows ({why})",
+                    )
+                inner.env.bind(name, value, transient=True)
+        except _Unfollowable as exc:
+            self.maker_failures.setdefault(id(maker), {})[id(call)] = self.pos(exc.node)[0]
+            raise
         self.consumed.add(id(call))
         self.consumed.add(id(call.func))
         self.maker_calls[id(maker)].add(id(call))
@@ -111,18 +115,23 @@ class MakersMixin:
         return _Helper(function, inner, graph, label=maker.name)
 
     def finish_makers(self) -> None:
-        """A maker whose every use k2t followed goes from the output; one used otherwise is walked as written."""
+        """A maker whose every use k2t followed goes from the output. One whose other uses are calls k2t reported
+        (an argument it does not know) stays as written, following from that report; one used otherwise is walked
+        as written, its body reported."""
         for maker in self.makers:
             uses = _references(self.module, maker.name) - {id(maker.node.name)}
+            callers = {id(node) for node in _callers(self.module, maker.name)}
             followed = self.maker_calls[id(maker)]
-            if (
-                maker.inlined
-                and {id(node) for node in _callers(self.module, maker.name)} == followed
-                and len(uses) == len(followed)
-            ):
+            failed = self.maker_failures.get(id(maker), {})
+            if len(uses) != len(callers) or not callers <= followed | set(failed):
+                self.walk_definition(maker.node, maker.scope)
+            elif not failed:
                 self.script.removed.add(id(maker.node))
             else:
-                self.walk_definition(maker.node, maker.scope)
+                at = min(failed.values())
+                message = f"follows from line {at}, which k2t did not translate: {maker.name}() stays as written"
+                self.script.todos.append(Todo(maker.node, "K2T103", message, self.pos(maker.node), follows=at))
+                self.script.classes_left.add(id(maker.node))
 
 
 def _references(module: cst.Module, name: str) -> set[int]:

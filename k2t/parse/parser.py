@@ -119,6 +119,7 @@ class _Parser(
         self.layer_factories: list[_Helper] = []  # functions putting a parameter into a model as a layer
         self.makers: list[_Helper] = []  # functions making a layer or a function of tensors (k2t.parse.makers)
         self.maker_calls: dict[int, set[int]] = {}  # id(maker) -> id() of its calls k2t followed
+        self.maker_failures: dict[int, dict[int, int]] = {}  # id(maker) -> id() of a call k2t reported -> its line
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
