@@ -678,8 +678,10 @@ def test_functions_making_layers_and_closures_making_blocks_build_kerass_resnet(
     [
         # a size k2t does not know: the layer conv() makes is sized by it where the model is built
         ("x = conv(16, 3)(input)", "x = conv(int(np.load('n.npy')), 3)(input)"),
-        # used otherwise than applied where called: the function stays, its body reported as written
-        ("input = Input(shape=(8, 8, 3))", "stem = conv(16, 3)\ninput = Input(shape=(8, 8, 3))"),
+        # a layer it makes held in a variable (not followed yet): the function stays, its body reported as written
+        ("input = Input(shape=(8, 8, 3))", "stem = conv(16, 3)\nprint(stem.filters)\ninput = Input(shape=(8, 8, 3))"),
+        # used otherwise than called: the function stays, its body reported as written
+        ("input = Input(shape=(8, 8, 3))", "make = conv\ninput = Input(shape=(8, 8, 3))"),
     ],
 )
 def test_a_maker_k2t_cannot_follow_is_reported(change, message):
