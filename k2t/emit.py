@@ -1197,7 +1197,11 @@ def _after_imports(body: list[cst.CSTNode]) -> int:
         if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
             index = i + 1
             continue
-        if len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString):
+        if (
+            len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, cst.SimpleString)
+        ):
             index = max(index, 1) if i == 0 else index  # a string: the block goes on if imports follow it
             continue
         break
@@ -1249,7 +1253,8 @@ class _Rewriter(cst.CSTTransformer):
         self.tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         # Imports to rewrite, left in place until that is known: id(output node) -> (output node, input node).
         self.imports: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
-        self.kept_model_statements: set[int] = set()  # id() of output statements of models left as written
+        # id() of output statements of models left as written (and of their classes, whose whole body is covered)
+        self.kept_model_statements: set[int] = set()
         self.decided_elifs: set[int] = set()  # id() of the `elif`s of decided `if`s
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -1515,7 +1520,9 @@ class _Rewriter(cst.CSTTransformer):
             and isinstance(result, cst.BaseCompoundStatement)
         ):
             comments = _new_comments(result.leading_lines, self.todos[id(original_node)])
-            return result.with_changes(leading_lines=[*result.leading_lines, *comments])
+            result = result.with_changes(leading_lines=[*result.leading_lines, *comments])
+        if id(original_node) in self.script.classes_left and isinstance(result, (cst.ClassDef, cst.FunctionDef)):
+            self.kept_model_statements.add(id(result))  # the definition of a model k2t reported: its Keras names too
         return result
 
 

@@ -556,6 +556,10 @@ class Instance:
     # A model a function returned (``base = make_base(12)``): its parameters whose values that call gives k2t
     # knows, defaults included (``(("units", 12),)``).
     arguments: tuple[tuple[str, Any], ...] = ()
+    # `model = make_model(input_shape=x_train.shape[1:])` at the module's level: the call of the function that built
+    # it, and that statement (a load_model() of its file rebuilds the module with this call's arguments).
+    made_by: cst.Call | None = field(default=None, repr=False, compare=False)
+    made_at: cst.CSTNode | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -593,6 +597,9 @@ class LoadSpec:
     saved_compile: CompileSpec | None = None  # the compile in force where the file was written
     saver: str = ""  # what wrote the file, for the output's comment: "model.save()"
     reason: str | None = None
+    # The model was built by a function called at the module's level (`make_model(input_shape=x_train.shape[1:])`):
+    # its parameters -> the code of the arguments that call passes, which still hold at the load.
+    factory_arguments: dict[str, str] | None = None
 
 
 @dataclass(eq=False)
@@ -916,6 +923,9 @@ class KerasScript:
     # id() of `if` tests k2t decided on a Keras tensor's size (`K.int_shape(x)[-1] != filters`): gone with the `if`.
     decided_tests: set[int] = field(default_factory=set)
     model_statements: set[int] = field(default_factory=set)  # id() of statements that build, extend or compile models
+    # id() of `class M(keras.Model)` statements (and functions making layers, k2t.parse.makers) kept as written
+    # because k2t reported the model made of them: the Keras names inside follow from that report.
+    classes_left: set[int] = field(default_factory=set)
     # `h = inputs`: statements naming a Keras tensor again; they go when a translated model holds the tensor.
     tensor_aliases: list[tuple[cst.CSTNode, TensorNode]] = field(default_factory=list, repr=False)
     import_rewrites: dict[int, cst.BaseSmallStatement | None] = field(default_factory=dict)

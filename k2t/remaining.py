@@ -133,7 +133,8 @@ class _LeftoverFinder(cst.CSTVisitor):
             and (self.annotations or not isinstance(node, cst.SimpleString))
         ):
             owner = self.owners[-1]
-            self.found.append(Leftover(entry[1], owner, has_todo(owner) or id(owner) in self.covered))
+            covered = has_todo(owner) or any(id(outer) in self.covered for outer in self.owners)
+            self.found.append(Leftover(entry[1], owner, covered))
         if isinstance(node, (cst.Import, cst.ImportFrom)):
             return False
         if isinstance(node, cst.Attribute):
@@ -162,7 +163,7 @@ def find_leftovers(
     """Tracked input names whose output node is still in ``rewritten``, each with its output statement.
 
     ``covered``: id() of output statements whose Keras uses another diagnostic already explains (the
-    statements of a model k2t could not translate, reported where it stopped)."""
+    statements of a model k2t could not translate, reported where it stopped), with all they hold."""
     if not tracked:
         return []
     finder = _LeftoverFinder(tracked, covered)

@@ -60,6 +60,11 @@ class Env:
 
     parent: Env | None = None
     names: dict[str, Binding] = field(default_factory=dict)
+    # `all_features = []`, then `all_features.append([float(v) for v in fields])` in a loop over a file's lines:
+    # the list's length is known only when the script runs, but each item's number of axes is, so
+    # `np.array(all_features)` has one more. Name -> that number (EMPTY before the first append; None where the
+    # items differ or the list changes otherwise). A name bound again is no longer such a list.
+    item_ranks: dict[str, int | None] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Binding | None:
         env: Env | None = self
@@ -73,6 +78,27 @@ class Env:
         if supersede:
             self._supersede(name)
         self.names[name] = Binding(value, transient)
+        self.item_ranks.pop(name, None)
+        if isinstance(value, list) and not value:
+            self.item_ranks[name] = EMPTY  # `rows = []`: its items are what the script appends
+
+    def appended(self, name: str, rank: int | None) -> None:
+        """``name.append(item)`` of an item with ``rank`` axes (None: not known); any other change: None."""
+        env: Env | None = self
+        while env is not None and name not in env.names:
+            env = env.parent
+        if env is None or name not in env.item_ranks:
+            return
+        known = env.item_ranks[name]
+        env.item_ranks[name] = rank if known == EMPTY else (known if known == rank else None)
+
+    def list_rank(self, name: str) -> int | None:
+        """The number of axes ``np.array(name)`` has, of a list built by appends of items of one rank."""
+        env: Env | None = self
+        while env is not None and name not in env.names:
+            env = env.parent
+        rank = env.item_ranks.get(name) if env is not None else None
+        return rank + 1 if rank is not None and rank != EMPTY else None
 
     def forget(self, names, reason: str, supersede: bool = True) -> None:
         """``supersede=False`` after a block k2t walked once for all its runs (a loop it does not unroll, an `if`
@@ -82,10 +108,71 @@ class Env:
                 self._supersede(name)
             self.names[name] = Binding(Unknown(reason))
 
+    def forget_changed(self, name: str, reason: str) -> None:
+        """``sizes.append(16)``, ``cfg["units"] = 8``: the object ``name`` holds changes in place. The name, and
+        every name that holds the same object (``a = sizes``) or a value containing it, no longer hold what k2t
+        knew, wherever they were bound (a function's body may change a module's list)."""
+        binding = self.lookup(name)
+        if binding is None:
+            return
+        changed = binding.value
+        env: Env | None = self
+        while env is not None:
+            for other, held in list(env.names.items()):
+                if other == name or (_is_mutable(changed) and _holds(held.value, changed)):
+                    env.names[other] = Binding(Unknown(reason))
+                    held.superseded = True
+            env = env.parent
+
     def _supersede(self, name: str) -> None:
         old = self.names.get(name)
         if old is not None:
             old.superseded = True
+
+
+def _is_mutable(value: Any) -> bool:
+    return isinstance(value, (list, dict, set, Namespace))
+
+
+def _holds(value: Any, target: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is ``target`` or holds it in its items (``(sizes, 3)``, ``{"units": sizes}``)."""
+    if value is target:
+        return True
+    if depth > 8:
+        return True  # too deep to tell: as if it held it
+    if isinstance(value, (tuple, list, set)):
+        return any(_holds(item, target, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(_holds(item, target, depth + 1) for item in value.values())
+    if isinstance(value, Namespace):
+        return any(_holds(item, target, depth + 1) for _, item in value.attributes)
+    return False
+
+
+# Methods that change a list, dict or set in place (`sizes.append(16)`): the name no longer holds what k2t knew.
+CHANGING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "setdefault",
+        "popitem",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
+
+
+EMPTY = -1  # Env.item_ranks: a list no item was appended to yet
 
 
 # Values small enough to inline in generated code; anything else stays an expression of the script.
@@ -165,6 +252,39 @@ class _NotKnownSize:
 NOT_KNOWN: Any = _NotKnownSize()
 
 
+@dataclass(frozen=True)
+class RunTimeSize:
+    """A size of a Keras tensor known as the script's code, read where the model is built: ``input_shape[1]`` of
+    ``Input(shape=input_shape)`` in a function given a shape, ``x_train.shape[2]`` of ``Input(x_train.shape[1:])``.
+    ``inputs.shape[-1]`` of such a tensor is that code (a constructor parameter of the generated module). Nothing
+    else is known of it: comparing it, computing with it or testing it raises TypeError, which leaves an
+    expression unknown (never decided on a guess)."""
+
+    code: str
+    bindings: tuple = field(default=(), compare=False, repr=False)  # the script's bindings the code reads
+
+    def _refuse(self, *_):
+        raise TypeError(f"`{self.code}` is known when the script runs")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _refuse
+    __neg__ = __pos__ = __abs__ = __bool__ = __index__ = __int__ = __float__ = _refuse
+
+    def __eq__(self, other) -> bool:
+        # The same code read off the same Input is the same size (a merge of a tensor with itself); anything else
+        # may or may not be equal when the script runs.
+        if isinstance(other, RunTimeSize) and other.code == self.code:
+            return True
+        raise TypeError(f"`{self.code}` is known when the script runs")
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+
 class TensorShape:
     """``x.shape`` of a Keras tensor while the script builds its model (k2t.parse.tensor_shapes): the batch axis
     first, each size a number, None (Keras's unknown size) or NOT_KNOWN. ``dims`` is None where only the last
@@ -214,6 +334,8 @@ class TensorShape:
 
     @staticmethod
     def _known(size: Any) -> Any:
+        if isinstance(size, RunTimeSize):
+            return size  # its code, which the generated module receives
         if size is NOT_KNOWN:
             raise _NotKnown("a size of the Keras tensor k2t does not know")
         return size
@@ -265,8 +387,11 @@ class Evaluator:
         keras_value: Callable[[cst.Call], Any] | None = None,
         tensor_shape: Callable[[str], TensorShape | None] | None = None,
         keras_class: Callable[[cst.BaseExpression], KerasClass | None] | None = None,
+        model_shape: Callable[[str], TensorShape | None] | None = None,
     ):
         self.env = env
+        # ``model.output_shape`` of a Sequential model the script is still adding layers to, or None.
+        self.model_shape = model_shape
         self.keras_value = keras_value
         # The Keras layer class a name or attribute names (``layers.LSTM``), or None.
         self.keras_class = keras_class
@@ -359,6 +484,12 @@ class Evaluator:
         return binding.value
 
     def _Attribute(self, node: cst.Attribute) -> Any:
+        if node.attr.value == "output_shape" and isinstance(node.value, cst.Name) and self.model_shape is not None:
+            shape = self.model_shape(node.value.value)
+            if shape is not None:
+                # `model.output_shape[1]` while the script adds layers: the module does not exist there yet.
+                self.transient = True
+                return shape
         if node.attr.value == "shape" and isinstance(node.value, cst.Name) and self.tensor_shape is not None:
             shape = self.tensor_shape(node.value.value)
             if shape is not None:
@@ -604,6 +735,19 @@ _ARRAY_MODULES = frozenset({"np", "numpy", "tf", "jnp", "ops", "torch"})
 _SIZES_GIVEN = frozenset({"rand", "randn"})
 _SHAPE_FIRST = frozenset({"zeros", "ones", "empty", "full"})
 _DRAWS = frozenset({"normal", "uniform", "random", "randint", "integers", "standard_normal", "binomial", "choice"})
+# np.random.random((64, 8)) and its aliases: the shape is the first argument (size=).
+_SIZE_FIRST = frozenset({"random", "random_sample", "sample", "ranf"})
+# Where NumPy's draws take their size= positionally (numpy.random and numpy.random.Generator agree).
+_SIZE_POSITION = {
+    "random": 0,
+    "normal": 2,
+    "uniform": 2,
+    "randint": 2,
+    "integers": 2,
+    "binomial": 2,
+    "standard_normal": 0,
+    "choice": 1,
+}
 _SAME_RANK = frozenset(
     {
         "astype",
@@ -621,6 +765,8 @@ _SAME_RANK = frozenset(
     }
 )
 _MAX_RANK = 16  # more axes than any array a script trains on: not a rank
+# Reductions over axes (functions of the array module, or methods of the array).
+_REDUCTIONS = frozenset({"mean", "std", "var", "sum", "max", "min", "amax", "amin", "median", "prod"})
 
 
 def array_rank(node: cst.BaseExpression, env: Env) -> int | None:
@@ -637,7 +783,9 @@ def array_rank(node: cst.BaseExpression, env: Env) -> int | None:
 def _rank(node: cst.BaseExpression, env: Env) -> int | None:
     if isinstance(node, cst.Name):
         binding = env.lookup(node.value)
-        return binding.value.rank if binding is not None and isinstance(binding.value, Unknown) else None
+        if binding is None or not isinstance(binding.value, Unknown):
+            return None
+        return binding.value.rank if binding.value.rank is not None else env.list_rank(node.value)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
         return _rank(node.expression, env)
     if isinstance(node, cst.BinaryOperation):
@@ -659,6 +807,11 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
     if any(arg.star for arg in node.args):
         return None
     positional = [arg.value for arg in node.args if arg.keyword is None]
+    made = made_shape(node, env)
+    if made is not None:
+        return len(made)  # np.random.random((2500, 100, 32, 32, 3))
+    if method in _REDUCTIONS:
+        return _reduced_rank(node, positional, on_module, env)
     if method == "reshape":
         if on_module:  # np.reshape(x, (-1, 28, 28, 1))
             shape = positional[1] if len(positional) > 1 else _keyword(node, "newshape", "shape")
@@ -671,6 +824,15 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
         return rank + 1 if rank is not None else None
     if method in _SIZES_GIVEN and on_module and all(arg.keyword is None for arg in node.args):
         return len(positional)  # np.random.rand(64, 5, 7)
+    if method == "permutation" and on_module and len(positional) == 1 and not node.args[0].keyword:
+        # np.random.permutation(len(x)) of a number: its indices, one axis; of an array: that array shuffled
+        count = positional[0]
+        if isinstance(count, cst.Call) and isinstance(count.func, cst.Name) and count.func.value == "len":
+            return 1
+        number = _plain(count, env)
+        return 1 if isinstance(number, int) and not isinstance(number, bool) else _rank(count, env)
+    if method == "arange" and on_module:
+        return 1
     if method in _SHAPE_FIRST and on_module and positional:
         return _shape_length(positional[0], env)  # np.zeros((64, 5))
     size = _keyword(node, "size")
@@ -681,6 +843,112 @@ def _call_rank(node: cst.Call, env: Env) -> int | None:
             return _rank(positional[0], env) if positional else None
         return _rank(func.value, env)
     return None
+
+
+def made_shape(node: cst.BaseExpression, env: Env) -> tuple[int, ...] | None:
+    """The whole shape of an array made with sizes the script writes, which holds before the script runs:
+    ``np.random.random((50000, 128))``, ``np.zeros((n, 8))``, ``np.random.rand(64, 8)``,
+    ``np.random.normal(0, 1, (64, 8))``, ``rng.integers(0, 3, size=(64,))``, ``tf.random.normal((1, 28))``.
+    None for any other expression, or where a size is not an integer k2t knows."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return None
+    if any(arg.star for arg in node.args):
+        return None
+    method = node.func.attr.value
+    if method in ("astype", "copy"):  # x.astype("float32"): the array's shape
+        return made_shape(node.func.value, env)
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    on_module = _is_array_module(node.func.value)
+    tensorflow = _root_name(node.func.value) in ("tf", "tensorflow")
+    if method in _SIZES_GIVEN and on_module and not tensorflow:
+        if any(arg.keyword is not None for arg in node.args):
+            return None
+        return _sizes(positional, env)  # np.random.rand(64, 8)
+    if method in _SHAPE_FIRST and on_module or tensorflow and method in ("normal", "uniform", "truncated_normal"):
+        shape = positional[0] if positional else _keyword(node, "shape")  # np.zeros((64, 8)), tf.random.normal(...)
+    elif method in _SIZE_FIRST and on_module and not tensorflow:
+        shape = positional[0] if positional else _keyword(node, "size")  # np.random.random((64, 8))
+    elif method in _DRAWS and not tensorflow:
+        # np.random.normal(loc, scale, size), rng.integers(low, high, size), np.random.choice(a, size): or size=
+        at = _SIZE_POSITION.get(method)
+        shape = _keyword(node, "size") or (positional[at] if at is not None and len(positional) > at else None)
+    else:
+        return None
+    if shape is None:
+        return None
+    value = _plain(shape, env)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    return _sizes_of_values(value)
+
+
+def _sizes(nodes: list[cst.BaseExpression], env: Env) -> tuple[int, ...] | None:
+    return _sizes_of_values(tuple(_plain(node, env) for node in nodes)) if nodes else None
+
+
+def _sizes_of_values(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, (tuple, list)) or not value:
+        return None
+    if not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in value):
+        return None
+    return tuple(value)
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _reduced_rank(node: cst.Call, positional: list, on_module: bool, env: Env) -> int | None:
+    """``np.mean(x, axis=0)``, ``x.std(axis=(1, 2))``, ``np.sum(x)``: the array's rank less the axes reduced (none
+    with keepdims=True; all without an axis)."""
+    array = (positional[0] if positional else None) if on_module else node.func.value
+    rank = _rank(array, env) if array is not None else None
+    if rank is None:
+        return None
+    keepdims = _keyword(node, "keepdims")
+    if keepdims is not None:
+        kept = _plain(keepdims, env)
+        if kept is True:
+            return rank
+        if kept is not False:
+            return None
+    axis = _keyword(node, "axis")
+    if axis is None and len(positional) > (1 if on_module else 0):
+        axis = positional[1 if on_module else 0]
+    if axis is None:
+        return 0
+    axes = _plain(axis, env)
+    if axes is None:
+        return 0
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        return rank - 1 if rank >= 1 else None
+    if isinstance(axes, tuple) and all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        return rank - len(set(axes)) if len(set(axes)) <= rank else None
+    return None
+
+
+def item_rank(node: cst.BaseExpression, env: Env) -> int | None:
+    """How many axes ``np.array`` gives one item of a list: 0 for a number (``float(v)``, ``3``), 1 for a list of
+    numbers (``[float(v) for v in fields]``, ``[int(label)]``), an array's rank; None where k2t cannot tell."""
+    if isinstance(node, (cst.List, cst.Tuple)):
+        if not node.elements or any(isinstance(element, cst.StarredElement) for element in node.elements):
+            return None
+        ranks = {item_rank(element.value, env) for element in node.elements}
+        return None if len(ranks) != 1 or None in ranks else ranks.pop() + 1
+    if isinstance(node, cst.ListComp):
+        if node.for_in.inner_for_in is not None:
+            return None
+        inner = item_rank(node.elt, Env(env, {}))
+        return inner + 1 if inner is not None else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("float", "int"):
+        binding = env.lookup(node.func.value)
+        return 0 if binding is None else None  # the builtin: a number
+    value = _plain(node, env)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return 0
+    return array_rank(node, env)
 
 
 def _plain(node: cst.BaseExpression, env: Env) -> Any:
@@ -760,6 +1028,9 @@ def _subscript_rank(node: cst.Subscript, env: Env) -> int | None:
         known = _plain(value, env)
         if isinstance(known, int) and not isinstance(known, bool):
             dropped += 1
+            continue
+        if len(node.slice) == 1 and _rank(value, env) == 1:
+            kept += 1  # `x[idx]` of one axis of indices (np.random.permutation(len(x))) or a mask: an axis as long
             continue
         return None  # an array of indices: the result's rank depends on it
     if dropped + kept > rank:
@@ -854,9 +1125,60 @@ def target_names(target: cst.CSTNode) -> list[str]:
     return []
 
 
-def assigned_names(node: cst.CSTNode) -> set[str]:
-    """Every name a statement binds anywhere inside it (not inside nested functions and classes)."""
+def changed_names(node: cst.CSTNode) -> set[str]:
+    """The names whose object a statement changes in place, anywhere inside it (not inside nested functions and
+    classes): ``sizes.append(16)``, ``cfg["units"] = 8``, ``CFG.units = 8``, ``del d[key]``, ``x[0] += 1``."""
     names: set[str] = set()
+
+    def root(target: cst.BaseExpression) -> None:
+        while isinstance(target, (cst.Subscript, cst.Attribute)):
+            target = target.value
+        if isinstance(target, cst.Name):
+            names.add(target.value)
+
+    def roots(target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                roots(element.value)
+        elif isinstance(target, cst.StarredElement):
+            roots(target.value)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)):
+            root(target)
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            if isinstance(n.func, cst.Attribute) and n.func.attr.value in CHANGING_METHODS:
+                root(n.func.value)
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            roots(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            roots(n.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            roots(n.target)
+
+        def visit_Del(self, n: cst.Del) -> None:
+            roots(n.target)
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Collector())
+    return names
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Every name a statement binds anywhere inside it (not inside nested functions and classes), and every name
+    whose object it changes in place (:func:`changed_names`): what the names hold after it is not what they held."""
+    names: set[str] = changed_names(node)
 
     class Collector(cst.CSTVisitor):
         def visit_AssignTarget(self, n: cst.AssignTarget) -> None:

@@ -240,6 +240,29 @@ REPORTED["break_in_a_known_loop"] = (
 )
 
 
+# A list, dict or settings class changed in place after k2t read it: what it held is not what the loop reads.
+# These built a module short of layers, with no diagnostic, before k2t forgot a value the script changes in place.
+CHANGED_IN_PLACE = {
+    "appended": ("sizes = [64]\nsizes.append(32)", "sizes"),
+    "appended_in_a_loop": ("sizes = []\nfor i in range(2):\n    sizes.append(64 // (i + 1))", "sizes"),
+    "extended_through_an_alias": ("sizes = [64]\nalias = sizes\nalias.extend([32])", "sizes"),
+    "item_set": ("cfg = {'sizes': [64]}\ncfg['sizes'] = [64, 32]", "cfg['sizes']"),
+    "nested_list_changed": ("cfg = {'sizes': [64]}\ncfg['sizes'].append(32)", "cfg['sizes']"),
+    "class_attribute_set": ("class CFG:\n    sizes = [64]\nCFG.sizes = [64, 32]", "CFG.sizes"),
+}
+for _name, (_setup, _sizes) in CHANGED_IN_PLACE.items():
+    REPORTED[f"changed_in_place_{_name}"] = (
+        _setup
+        + f"""
+model = keras.Sequential([keras.Input(shape=(8,))])
+for n in {_sizes}:
+    model.add(layers.Dense(n, activation="relu"))
+model.add(layers.Dense(1, activation="sigmoid"))
+""",
+        f"`model.add(...)` inside a loop over `{_sizes}`",
+    )
+
+
 @pytest.mark.parametrize("name", REPORTED)
 def test_control_flow_k2t_cannot_resolve_is_reported(name):
     body, message = REPORTED[name]

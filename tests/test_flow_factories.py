@@ -509,3 +509,198 @@ def test_a_call_k2t_does_not_follow_of_a_factory_deciding_on_its_arguments_is_re
     located = [(d.code, d.line) for d in result.diagnostics]
     assert located == [("K2T103", source.count("\n"))], [d.format() for d in result.diagnostics]
     assert "depends on its arguments (`use_bn`)" in result.diagnostics[0].message
+
+
+# keras.io's timeseries_classification_transformer: a factory given its input shape from the data and its depth as a
+# keyword, a loop over that depth calling a helper whose last Conv1D takes its input's size (`inputs.shape[-1]`).
+TRANSFORMER = HEAD + textwrap.dedent(
+    """\
+    def transformer_encoder(inputs, head_size, num_heads, ff_dim, dropout=0):
+        x = layers.MultiHeadAttention(key_dim=head_size, num_heads=num_heads, dropout=dropout)(inputs, inputs)
+        x = layers.Dropout(dropout)(x)
+        x = layers.LayerNormalization(epsilon=1e-6)(x)
+        res = x + inputs
+        x = layers.Conv1D(filters=ff_dim, kernel_size=1, activation="relu")(res)
+        x = layers.Dropout(dropout)(x)
+        x = layers.Conv1D(filters=inputs.shape[-1], kernel_size=1)(x)
+        x = layers.LayerNormalization(epsilon=1e-6)(x)
+        return x + res
+
+
+    def build_model(
+        input_shape, head_size, num_heads, ff_dim, num_transformer_blocks, mlp_units, dropout=0, mlp_dropout=0
+    ):
+        inputs = keras.Input(shape=input_shape)
+        x = inputs
+        for _ in range(num_transformer_blocks):
+            x = transformer_encoder(x, head_size, num_heads, ff_dim, dropout)
+        x = layers.GlobalAveragePooling1D(data_format="channels_last")(x)
+        for dim in mlp_units:
+            x = layers.Dense(dim, activation="relu")(x)
+            x = layers.Dropout(mlp_dropout)(x)
+        outputs = layers.Dense(n_classes, activation="softmax")(x)
+        return keras.Model(inputs, outputs)
+
+
+    x_train = rng.normal(size=(48, 12)).astype("float32")
+    x_train = x_train.reshape((x_train.shape[0], x_train.shape[1], 1))
+    y_train = (x_train[:, :6, 0].sum(axis=1) > 0).astype("int32")
+    n_classes = len(np.unique(y_train))
+    input_shape = x_train.shape[1:]
+    model = build_model(
+        input_shape,
+        head_size=8,
+        num_heads=2,
+        ff_dim=4,
+        num_transformer_blocks=3,
+        mlp_units=[16],
+        mlp_dropout=0.4,
+        dropout=0.25,
+    )
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        metrics=["sparse_categorical_accuracy"],
+    )
+    model.fit(x_train, y_train, validation_split=0.25, epochs=2, batch_size=16, verbose=0)
+    """
+)
+
+
+def test_a_factory_loop_over_a_depth_its_call_gives_unrolls_helper_blocks_sized_by_the_data():
+    """Each of the 3 calls of transformer_encoder() is a block; its last Conv1D takes `inputs.shape[-1]`, the
+    data's feature count, which the module receives where build_model() builds it (`input_shape[1]`)."""
+    output = converted(TRANSFORMER)
+    assert output.count("TransformerEncoder(inputs_dim_1=inputs_dim_1)") == 3
+    assert "nn.Conv1d(4, inputs_dim_1, 1)" in output
+    assert "return Net(inputs_dim_1=input_shape[1], n_classes=n_classes).to(device)" in output
+    assert_no_undefined_names(output)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        # a size computed from the data's: k2t knows only the code that reads it, not a number to compute with
+        ("filters=inputs.shape[-1]", "filters=inputs.shape[-1] * 2"),
+        # a decision on it: never taken on a guess
+        ("x = layers.Conv1D(filters=inputs.shape[-1], kernel_size=1)(x)", "x = layers.Conv1D(filters=inputs.shape[-1] if inputs.shape[-1] > 1 else 2, kernel_size=1)(x)"),
+    ],
+)
+def test_what_k2t_cannot_compute_with_a_size_read_at_run_time_is_reported(change, words):
+    result = convert(TRANSFORMER.replace(change, words))
+    line = next(number for number, text in enumerate(TRANSFORMER.splitlines(), 1) if "filters=inputs.shape[-1]" in text)
+    assert ("K2T103", line) in [(d.code, d.line) for d in result.diagnostics], [d.format() for d in result.diagnostics]
+
+
+# yukitaka's ai_book3 ResNet: a function making a layer (`conv(filters, 3)`, a Conv2D with an l2 regularizer) and
+# closures making blocks (`residual_unit(filters)(x)`), applied in loops over known sizes.
+MAKERS_RESNET = """\
+import numpy as np
+from tensorflow.keras.layers import Activation, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, Input
+from tensorflow.keras.models import Model
+from tensorflow.keras.optimizers import SGD
+from tensorflow.keras.regularizers import l2
+
+rng = np.random.RandomState(0)
+x_train = rng.normal(size=(32, 8, 8, 3)).astype("float32")
+y_train = np.eye(10)[rng.randint(0, 10, size=32)].astype("float32")
+
+
+def conv(filters, kernel_size, strides=1):
+    return Conv2D(filters, kernel_size, strides=strides, padding='same', use_bias=False, kernel_initializer='he_normal', kernel_regularizer=l2(0.0001))
+
+
+def first_residual_unit(filters, strides):
+    def f(x):
+        x = BatchNormalization()(x)
+        b = Activation('relu')(x)
+        x = conv(filters // 4, 1, strides)(b)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 3)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters, 1)(x)
+        sc = conv(filters, 1, strides)(b)
+        return Add()([x, sc])
+    return f
+
+
+def residual_unit(filters):
+    def f(x):
+        sc = x
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 1)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters // 4, 3)(x)
+        x = BatchNormalization()(x)
+        x = Activation('relu')(x)
+        x = conv(filters, 1)(x)
+        return Add()([x, sc])
+    return f
+
+
+def residual_block(filters, strides, unit_size):
+    def f(x):
+        x = first_residual_unit(filters, strides)(x)
+        for i in range(unit_size-1):
+            x = residual_unit(filters)(x)
+        return x
+    return f
+
+
+input = Input(shape=(8, 8, 3))
+x = conv(16, 3)(input)
+x = residual_block(16, 1, 2)(x)
+x = residual_block(32, 2, 2)(x)
+x = BatchNormalization()(x)
+x = Activation('relu')(x)
+x = GlobalAveragePooling2D()(x)
+output = Dense(10, activation='softmax', kernel_regularizer=l2(0.0001))(x)
+model = Model(inputs=input, outputs=output)
+model.compile(loss='categorical_crossentropy', optimizer=SGD(momentum=0.9), metrics=['acc'])
+model.fit(x_train, y_train, batch_size=16, epochs=2, verbose=0)
+"""
+
+
+def test_functions_making_layers_and_closures_making_blocks_build_kerass_resnet():
+    output = converted(MAKERS_RESNET)
+    assert "def conv(" not in output and "def residual_unit(" not in output  # applied where called, then gone
+    assert output.count("ResidualUnit(") == 3  # the class and its two uses (one unit after each first unit)
+    assert output.count("+ 0.0001 * self.") == 15  # every conv's l2 and the Dense's: 16 terms
+    assert_no_undefined_names(output)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # a size k2t does not know: the layer conv() makes is sized by it where the model is built
+        ("x = conv(16, 3)(input)", "x = conv(int(np.load('n.npy')), 3)(input)"),
+        # a layer it makes held in a variable (not followed yet): the function stays, its body reported as written
+        ("input = Input(shape=(8, 8, 3))", "stem = conv(16, 3)\nprint(stem.filters)\ninput = Input(shape=(8, 8, 3))"),
+        # used otherwise than called: the function stays, its body reported as written
+        ("input = Input(shape=(8, 8, 3))", "make = conv\ninput = Input(shape=(8, 8, 3))"),
+    ],
+)
+def test_a_maker_k2t_cannot_follow_is_reported(change, message):
+    result = convert(MAKERS_RESNET.replace(change, message))
+    assert not result.ok and any(d.code in ("K2T100", "K2T103") for d in result.diagnostics)
+
+
+def test_a_maker_call_k2t_reports_keeps_the_maker_as_written_under_that_one_report():
+    """The model built with conv() converts; another model's conv(n, 3) of a size read at run time is reported once,
+    and conv() stays for that line (its Conv2D is no separate "not translated")."""
+    source = MAKERS_RESNET + textwrap.dedent(
+        """\
+        n = int(np.load("n.npy"))
+        head = Input(shape=(8, 8, 3))
+        other = Model(head, GlobalAveragePooling2D()(conv(n, 3)(head)))
+        """
+    )
+    result = convert(source)
+    line = source.splitlines().index("other = Model(head, GlobalAveragePooling2D()(conv(n, 3)(head)))") + 1
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T103", line)], [d.format() for d in result.diagnostics]
+    assert "passed to conv(), is not a value k2t knows" in result.diagnostics[0].message
+    assert "def conv(" in result.output and "class Net(nn.Module)" in result.output

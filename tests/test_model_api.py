@@ -916,6 +916,34 @@ def test_the_output_shape_of_a_layer_named_in_unrolled_loops_is_kerass():
     assert "print((None, 8, 8, 32), (None, 8, 8, 32))" in after_data(result)
 
 
+@pytest.mark.parametrize(
+    ("between", "printed"),
+    [
+        ("", "print((None, frames.shape[1], frames.shape[2], 4), (None, frames.shape[2] * 4))"),
+        # `frames` holds another array where the script reads the shape: the module's sizes are not its sizes there
+        ("frames = frames[:, :3]", None),
+    ],
+)
+def test_a_layers_shape_of_sizes_read_off_the_data_is_read_again_where_the_script_reads_it(between, printed):
+    """crack-love's LSTMTimedistributed: `model.layers[0].output.shape` of a model sized by `X_train.shape[1:]`."""
+    result = convert(
+        f"""\
+        frames = np.random.rand(16, 5, 6, 3)
+        model = keras.Sequential()
+        model.add(layers.TimeDistributed(layers.Dense(4), input_shape=frames.shape[1:]))
+        model.add(layers.TimeDistributed(layers.Flatten()))
+        model.add(layers.GlobalAveragePooling1D())
+        {between}
+        print(model.layers[0].output.shape, model.layers[-1].output.shape)
+        """
+    )
+    if printed is None:
+        assert "K2T140" in [d.code for d in result.diagnostics], messages(result)
+        return
+    assert result.ok, messages(result)
+    assert printed in after_data(result)
+
+
 def test_a_layer_object_read_after_training_reads_the_models_submodule():
     result = convert(
         """\
@@ -1206,3 +1234,29 @@ def test_a_pretrained_matrix_bound_again_later_is_reported():
     assert any("is bound again later" in d.message for d in result.diagnostics), [
         d.format() for d in result.diagnostics
     ]
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ("model.add(layers.Embedding(50, 6, input_length=12))", "nn.AvgPool1d(12)"),  # Keras 2's imdb_fasttext
+        ("model.add(keras.Input(shape=(12,)))\nmodel.add(layers.Embedding(50, 6))", "nn.AvgPool1d(12)"),
+        # a layer whose output shape k2t does not compute: the pool size stays a located diagnostic
+        ("model.add(keras.Input(shape=(12, 6)))\nmodel.add(layers.Lambda(lambda t: t[:, ::2]))", None),
+    ],
+)
+def test_the_output_shape_of_the_layers_added_so_far_sizes_the_next_layer(first, expected):
+    result = convert(
+        f"""\
+        model = keras.Sequential()
+        {textwrap.indent(first, "        ").strip()}
+        model.add(layers.AveragePooling1D(pool_size=model.output_shape[1]))
+        model.add(layers.Flatten())
+        model.add(layers.Dense(1))
+        """
+    )
+    if expected is None:
+        assert not result.ok and any("output_shape" in d.message for d in result.diagnostics), messages(result)
+        return
+    assert result.ok, messages(result)
+    assert expected in result.output

@@ -6,7 +6,7 @@ weights transferred, every layer and epoch.
 
 import pytest
 from conftest import requires_keras, requires_torch
-from test_flow_factories import FLAG_FACTORY, RESNET, RNN_CLASS_FACTORY
+from test_flow_factories import FLAG_FACTORY, MAKERS_RESNET, RESNET, RNN_CLASS_FACTORY, TRANSFORMER
 
 import k2t
 
@@ -40,3 +40,11 @@ def test_each_model_of_a_factory_flag_trains_as_keras(tmp_path, fit_index):
 @pytest.mark.parametrize("fit_index", [0, 1], ids=["lstm", "gru"])
 def test_each_recurrent_class_passed_to_a_factory_trains_as_keras(tmp_path, fit_index):
     assert_exact(RNN_CLASS_FACTORY, tmp_path, fit_index, layers=2)
+
+
+def test_keras_io_timeseries_transformer_with_blocks_unrolled_from_the_calls_depth_trains_as_keras(tmp_path):
+    assert_exact(TRANSFORMER, tmp_path, layers=20)
+
+
+def test_a_resnet_of_layer_making_functions_and_block_closures_trains_as_keras(tmp_path):
+    assert_exact(MAKERS_RESNET, tmp_path, layers=40)

@@ -368,3 +368,38 @@ def test_a_dict_of_inputs_trains_and_predicts_as_keras():
             torch_namespace["history"].history[key], keras_namespace["history"].history[key], rtol=1e-5
         )
     np.testing.assert_allclose(torch_namespace["predictions"], keras_namespace["predictions"], atol=1e-5)
+
+
+FASTTEXT = """\
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.RandomState(0)
+max_features, maxlen, embedding_dims = 50, 12, 6
+x = rng.randint(1, max_features, size=(96, maxlen))
+y = (x[:, 0] > 25).astype("float32")
+keras.utils.set_random_seed(0)
+model = keras.Sequential()
+{first}
+model.add(layers.AveragePooling1D({pool}=model.output_shape[1]))
+model.add(layers.Flatten())
+model.add(layers.Dense(1, activation="sigmoid"))
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+"""
+
+
+def test_a_pool_sized_by_the_output_shape_of_the_layers_added_so_far_trains_as_keras(tmp_path):
+    """Keras 2's imdb_fasttext: `AveragePooling1D(pool_length=model.output_shape[1])` after an Embedding with
+    input_length= (Keras 3 needs an Input to give the shape; Keras 2's Embedding built the model)."""
+    from parity_cases import assert_converted_parity
+
+    keras2 = FASTTEXT.format(
+        first="model.add(layers.Embedding(max_features, embedding_dims, input_length=maxlen))", pool="pool_length"
+    )
+    keras3 = FASTTEXT.format(
+        first="model.add(keras.Input(shape=(maxlen,)))\nmodel.add(layers.Embedding(max_features, embedding_dims))",
+        pool="pool_size",
+    )
+    assert_converted_parity(keras2, keras3, tmp_path)

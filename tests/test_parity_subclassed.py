@@ -289,3 +289,32 @@ def test_a_cnn_built_by_a_call_on_tf_zeros(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_array_made_after_the_model_as_in_keras_demo_subclass(tmp_path):
+    """keras/examples/demo_subclass.py: ``model = MyModel(...)``, then ``x = np.random.random((n, 128))``, then
+    fit: the module is sized from the shape the script writes, before the array exists."""
+    source = case(
+        """\
+        class MyModel(keras.Model):
+            def __init__(self, hidden_dim, output_dim):
+                super().__init__()
+                self.dense1 = layers.Dense(hidden_dim, activation="relu")
+                self.dense2 = layers.Dense(hidden_dim, activation="relu")
+                self.dense3 = layers.Dense(output_dim)
+
+            def call(self, x):
+                x = self.dense1(x)
+                x = self.dense2(x)
+                return self.dense3(x)
+
+
+        model = MyModel(hidden_dim=16, output_dim=3)
+
+        x = np.random.random((64, 12))
+        y = np.random.random((64, 3))
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss=keras.losses.MeanSquaredError())
+        history = model.fit(x, y, batch_size=16, epochs=3, validation_split=0.25, verbose=0)
+        """
+    )
+    assert_parity(source, tmp_path)

@@ -63,6 +63,17 @@ def bound(source: str) -> Env:
         ("x = load()\nx = x.reshape(-1, 8) - x.mean()", "x", None),  # x.mean() may be an array of any rank
         ("x = load()", "x", None),
         ("x = load()\nx = x.reshape(-1, 8)\nx = load()", "x", None),  # rebound: the rank is forgotten
+        # made with sizes the script writes, then sliced (crack-love's LSTMTimedistributed)
+        ("data = np.random.random((2500, 100, 32, 32, 3))\nx = data[0:2000, :]", "x", 5),
+        # standardized by statistics over the samples (keras.io's imbalanced_classification)
+        ("x = load()\nx = x.reshape(-1, 8)\nm = np.mean(x, axis=0)\nx = x - m", "x", 2),
+        ("x = load()\nx = x.reshape(-1, 4, 2)", "x.std(axis=(1, 2))", 1),
+        ("x = load()\nx = x.reshape(-1, 4, 2)", "np.sum(x, axis=1, keepdims=True)", 3),
+        ("x = load()\nx = x.reshape(-1, 4, 2)", "x.sum()", 0),
+        ("x = load()", "np.mean(x, axis=0)", None),
+        # shuffled by an index array (keras.io's timeseries examples)
+        ("x = load()\nx = x.reshape(-1, 8, 1)\nidx = np.random.permutation(len(x))\nx = x[idx]", "x", 3),
+        ("x = load()\nx = x.reshape(-1, 8, 1)\nidx = load()\nx = x[idx]", "x", None),  # indices of unknown rank
     ],
 )
 def test_the_rank_an_array_gets_where_the_script_reshapes_it(source, expression, rank):
@@ -413,3 +424,52 @@ def test_one_rows_shape_is_the_arrays_shape_after_its_first_axis():
     result = k2t.convert_source(source, "series.py")
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "model = Net(input_dim_1=x_train.shape[2]).to(device)" in result.output
+
+
+ROWS = """\
+all_features = []
+all_targets = []
+with open("creditcard.csv") as f:
+    for i, line in enumerate(f):
+        if i == 0:
+            continue
+        fields = line.strip().split(",")
+        all_features.append({row})
+        all_targets.append([int(fields[-1])])
+features = np.array(all_features, dtype="float32")
+targets = np.array(all_targets, dtype="uint8")
+features -= np.mean(features, axis=0)
+model = keras.Sequential([keras.Input(shape=features.shape[1:]), layers.Dense(4), layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(features, targets, epochs=1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("row", "translated"),
+    [
+        # keras.io's imbalanced_classification: rows of numbers
+        ("[float(v) for v in fields[:-1]]", "Net(in_features=features.shape[1])"),
+        ("[float(fields[0]), float(fields[1])]", "Net(in_features=features.shape[1])"),
+        ("fields[:-1]", None),  # a list of what k2t cannot tell: its array's axes are not known
+        # rows of one-element lists: a 3-D array, whose last axis Dense takes
+        ("[[float(v)] for v in fields[:-1]]", "Net(input_dim_1=features.shape[2])"),
+    ],
+)
+def test_an_array_of_rows_appended_in_a_loop_has_one_axis_more_than_a_row(row, translated):
+    source = HEAD + ROWS.format(row=row)
+    result = k2t.convert_source(source, "train.py")
+    assert_no_undefined_names(result.output, source=source)
+    if translated:
+        assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+        assert f"model = {translated}.to(device)" in result.output
+    else:
+        assert "cannot tell how many axes `features` has" in " ".join(k2t103(result))
+
+
+def test_rows_of_different_ranks_leave_the_array_unknown():
+    source = HEAD + ROWS.format(row="[float(v) for v in fields]").replace(
+        "        all_targets.append", "        all_features.append(1.0)\n        all_targets.append"
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert "cannot tell how many axes `features` has" in " ".join(k2t103(result))

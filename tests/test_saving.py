@@ -264,25 +264,57 @@ def test_load_model_k2t_cannot_follow_is_a_located_diagnostic(body, code, messag
     assert f"# TODO(k2t): {code} " in result.output
 
 
-def test_load_model_of_a_factory_model_with_computed_sizes_is_a_diagnostic():
-    source = textwrap.dedent(
-        """\
-        import keras
-        from keras import layers
+FACTORY = """\
+import numpy as np
+import keras
+from keras import layers
 
-        def build_classifier(width):
-            return keras.Sequential([keras.Input(shape=(width,)), layers.Dense(2)])
+x = np.zeros((8, 5, 3), dtype="float32")
 
-        model = build_classifier(4)
-        model.save("c.keras")
-        again = keras.models.load_model("c.keras")
-        """
-    )
+def build_classifier(width, input_shape=(5, 3)):
+    {body}
+    inputs = keras.Input(shape=input_shape)
+    h = layers.Conv1D(4, 3, padding="same")(inputs)
+    h = layers.GlobalAveragePooling1D()(h)
+    return keras.Model(inputs, layers.Dense(width)(h))
+
+model = build_classifier({arguments})
+{between}
+model.save("c.keras")
+again = keras.models.load_model("c.keras")
+"""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "rebuilt"),
+    [
+        ("4", "again = Classifier(inputs_dim_1=3, width=4).to(device)"),  # input_shape's default
+        # keras.io's `make_model(input_shape=x_train.shape[1:])`: the module's sizes are read off the call's argument
+        ("2, input_shape=x.shape[1:]", "again = Classifier(inputs_dim_1=x.shape[2], width=2).to(device)"),
+        ("width=3, input_shape=(7, 2)", "again = Classifier(inputs_dim_1=2, width=3).to(device)"),
+    ],
+)
+def test_load_model_of_a_factory_model_rebuilds_it_with_the_calls_arguments(arguments, rebuilt):
+    source = FACTORY.format(body="pass", arguments=arguments, between="")
     result = k2t.convert_source(source, filename="f.py")
-    [diagnostic] = result.diagnostics
-    assert diagnostic.code == "K2T180"
-    assert "built inside build_classifier()" in diagnostic.message
-    assert (diagnostic.line, diagnostic.column) == (9, 9)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert rebuilt + "\n" in result.output
+
+
+@pytest.mark.parametrize(
+    ("body", "arguments", "between"),
+    [
+        ("width = width * 2", "4", ""),  # a value the factory computes: nothing at the load holds it
+        ("pass", "2, input_shape=x.shape[1:]", "x = np.zeros((8, 9, 3))"),  # `x` is another array at the load
+    ],
+)
+def test_load_model_of_a_factory_model_with_computed_sizes_is_a_diagnostic(body, arguments, between):
+    source = FACTORY.format(body=body, arguments=arguments, between=between)
+    result = k2t.convert_source(source, filename="f.py")
+    assert ("K2T180", source.splitlines().index('again = keras.models.load_model("c.keras")') + 1) in [
+        (d.code, d.line) for d in result.diagnostics
+    ], [d.format() for d in result.diagnostics]
+    assert any("built inside build_classifier()" in d.message for d in result.diagnostics)
 
 
 def test_load_model_of_a_factory_model_sized_by_globals_rebuilds_it():
@@ -403,6 +435,35 @@ ROUND_TRIPS = {
         print("back to untrained", float(np.abs(model.predict([a, b], verbose=0) - untrained).max()))
         print("training changed it", float(np.abs(trained - untrained).max()) > 1e-3)
         """,
+    # keras.io's timeseries_classification_from_scratch: a factory sized by its caller's data, its best model
+    # written by ModelCheckpoint and read back at the module's level.
+    "factory_checkpoint": """\
+        import numpy as np
+        import keras
+
+        keras.utils.set_random_seed(4)
+        rng = np.random.default_rng(3)
+        x_train = rng.normal(size=(48, 10)).astype("float32")
+        x_train = x_train.reshape((x_train.shape[0], x_train.shape[1], 1))
+        y_train = (x_train[:, :5, 0].sum(axis=1) > 0).astype("int32")
+        num_classes = len(np.unique(y_train))
+
+        def make_model(input_shape):
+            input_layer = keras.layers.Input(input_shape)
+            conv1 = keras.layers.Conv1D(filters=4, kernel_size=3, padding="same")(input_layer)
+            conv1 = keras.layers.ReLU()(conv1)
+            gap = keras.layers.GlobalAveragePooling1D()(conv1)
+            output_layer = keras.layers.Dense(num_classes, activation="softmax")(gap)
+            return keras.models.Model(inputs=input_layer, outputs=output_layer)
+
+        model = make_model(input_shape=x_train.shape[1:])
+        callbacks = [keras.callbacks.ModelCheckpoint("best_model.keras", save_best_only=True, monitor="loss")]
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x_train, y_train, batch_size=16, epochs=1, callbacks=callbacks, verbose=0)
+        trained = model.predict(x_train, verbose=0)
+        model = keras.models.load_model("best_model.keras")
+        print("max diff", float(np.abs(model.predict(x_train, verbose=0) - trained).max()))
+        """,
 }
 
 
@@ -423,6 +484,7 @@ EXPECTED_LINES = {
     "mlp_cache": ["attempt 0 exists True", "attempt 1 exists True", "trained 1 time(s)", "max diff 0.0"],
     "cnn_batchnorm_h5": ["saved True True", "max diff 0.0"],
     "functional_weights": ["back to untrained 0.0", "training changed it True"],
+    "factory_checkpoint": ["max diff 0.0"],
 }
 
 

@@ -222,3 +222,32 @@ def test_a_keras_layer_class_is_one_value_as_in_python():
     assert evaluator(cst.parse_expression("cell is layers.LSTM")) is True
     assert evaluator(cst.parse_expression("cell in (layers.GRU,)")) is False
     assert evaluator(cst.parse_expression("(layers.LSTM, layers.GRU)"))[1].short_name == "GRU"
+
+
+@pytest.mark.parametrize(
+    ("expression", "shape"),
+    [
+        ("np.random.random((50000, 128))", (50000, 128)),
+        ("np.random.random(size=(4, 2))", (4, 2)),
+        ("np.zeros((n, 8), dtype='float32')", (10, 8)),
+        ("np.ones(n)", (10,)),
+        ("np.random.rand(64, 5, 7)", (64, 5, 7)),
+        ("np.random.normal(0.0, 1.0, (64, 3))", (64, 3)),
+        ("np.random.randint(0, 3, size=(64,))", (64,)),
+        ("np.random.choice(5, (6, 2))", (6, 2)),
+        ("rng.integers(0, 3, (n, 2))", (10, 2)),
+        ("np.random.RandomState(0).normal(size=(8, 4)).astype('float32')", (8, 4)),
+        ("tf.random.normal((1, 28, 28))", (1, 28, 28)),
+        ("tf.zeros(shape=(2, 3))", (2, 3)),
+        # Not known: a size k2t does not know, a choice's third argument (replace=), an array read at run time.
+        ("np.zeros((m, 8))", None),
+        ("np.random.choice(5, 6, (2, 2))", (6,)),
+        ("np.random.normal(0.0, 1.0)", None),
+        ("np.load('x.npy')", None),
+        ("np.random.rand(n=3)", None),
+    ],
+)
+def test_the_shape_of_an_array_made_with_sizes_the_script_writes(expression, shape):
+    from k2t.values import made_shape
+
+    assert made_shape(cst.parse_expression(expression), run("n = 10")) == shape

@@ -13,6 +13,7 @@ from ..values import Unknown, bind_target, is_constant
 from . import model_access
 from .batch_shapes import batch_shape_input
 from .graph import _graph_nodes, _sources
+from .makers import returned_function
 from .scope import _Scope, _Unfollowable
 from .syntax import _INPUT_SHAPE_NEEDED, _TENSOR_OPERATORS, LAYERS_CALLED_ON_DATA, MERGE_FUNCTIONS, _mark_subtree
 
@@ -379,6 +380,8 @@ class FunctionalMixin:
             return False
         func = node.func
         if isinstance(func, cst.Call):
+            if self.applied_maker(func, scope) is not None:  # `conv(16, 3)(x)`, `residual_unit(64)(x)`
+                return any(self._symbolic(arg.value, scope) for arg in node.args)
             name = self.layer_class_name(func.func, scope)
             return name is not None and name.startswith("keras.layers.")
         if isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:
@@ -603,13 +606,19 @@ class FunctionalMixin:
     def tensor_expression(self, line, target: str, node: cst.Call, scope: _Scope) -> TensorNode:
         func = node.func
         helper = self.helper_call(node, scope)
+        maker = self.applied_maker(func, scope) if isinstance(func, cst.Call) else None
+        if maker is not None and maker.node is not None and returned_function(maker.node) is not None:
+            helper = self.made_function(func, maker, scope)  # `residual_unit(64)(x)`: the closure, walked for x
         if helper is not None:
             returned = self.inline_helper(line, node, helper, scope, target)
             if not isinstance(returned, TensorNode):
                 raise _Unfollowable(node, f"{helper.name}() does not return one Keras tensor here")
             self.script.tensor_aliases.append((line, returned))  # the call's statement goes with the model
             return returned
-        if isinstance(func, cst.Call):
+        if maker is not None:  # `conv(16, 3)(x)`: the layer conv() returns for these arguments
+            layer = self.made_layer(func, maker, scope)
+            layer_id = self.layer_key(func)
+        elif isinstance(func, cst.Call):
             layer = self.call(func, self.layer_class_name(func.func, scope), scope)
             layer_id = self.layer_key(func)
         elif isinstance(func, cst.Name) and scope.layer_object(func.value) is not None:

@@ -80,7 +80,8 @@ class HelperMixin:
                     )
                 )
                 if calls_layer:
-                    for arg in call.args:
+                    helper = scope.helper(func.value) if isinstance(func, cst.Name) else None
+                    for arg in _graph_arguments(call, helper):
                         found.update(_plain_names(arg.value) & params)
                 extended = _parameter_receiving(call, "add", params)
                 if extended is not None:
@@ -483,3 +484,21 @@ def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:
 
     node.body.visit(Finder())
     return found
+
+
+def _graph_arguments(call: cst.Call, helper: _Helper | None) -> list[cst.Arg]:
+    """The arguments of a call on Keras tensors that are tensors or models: for a helper, those its graph parameters
+    receive (``transformer_encoder(x, head_size, num_heads)`` passes ``x`` as its tensor, ``head_size`` as a size),
+    else all of them."""
+    if helper is None:
+        return list(call.args)
+    params = helper.node.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    chosen = []
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return list(call.args)  # which parameter each receives is not written
+        name = arg.keyword.value if arg.keyword is not None else positional[index] if index < len(positional) else None
+        if name is None or name in helper.graph_parameters:
+            chosen.append(arg)
+    return chosen

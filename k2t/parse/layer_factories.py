@@ -227,7 +227,10 @@ class LayerFactoryMixin:
         made.model.built_by = FactoryCall(
             call, factory.node, self.pos(call), tuple(arguments), factory.structure_parameters
         )
-        scope.models[target] = Instance(made.model, made.compile)
+        top = scope.parent is None  # a call at the module's level: its arguments hold there
+        scope.models[target] = Instance(
+            made.model, made.compile, made_by=call if top else None, made_at=line if top else None
+        )
         return True
 
     def sequence_length(self, expr: cst.BaseExpression, where: _Scope) -> int | None:

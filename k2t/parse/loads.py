@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ..ir import CompileSpec, Instance, KerasScript, MethodCall, ModelSpec, Value
+import libcst as cst
+
+from ..ir import CompileSpec, Instance, KerasScript, LoadSpec, MethodCall, ModelSpec, Value
+from ..values import assigned_names
+from .syntax import read_names
 
 
 def saved_path(call: MethodCall) -> Value | None:
@@ -90,6 +94,10 @@ def _resolve_loads(script: KerasScript) -> None:
         return resolved.get(id(model))
 
     writers = _model_writers(script)
+
+    def writers_at(load: LoadSpec):
+        return [writer for writer in writers if _same_path(writer[0], load.path)]
+
     for load in script.loads:
         stand_in = load.instance.model
         matches = [
@@ -113,6 +121,10 @@ def _resolve_loads(script: KerasScript) -> None:
         else:
             model, compiled, saver = next(match for match in matches if match[0] is not None)
             load.model, load.saver = model, saver
+            made = {(id(instance.made_by), id(instance.made_at)) for _, instance, _, _ in writers_at(load)}
+            if len(made) == 1:
+                instance = next(instance for _, instance, _, _ in writers_at(load))
+                load.factory_arguments = _factory_arguments(script, load, model, instance)
             load.saved_compile = compiled if load.compile else None
             resolved[id(stand_in)] = model
     # Point everything recorded on a stand-in at the resolved architecture.
@@ -126,3 +138,40 @@ def _resolve_loads(script: KerasScript) -> None:
         load = stand_ins.get(id(compiled.model))
         if load is not None and load.model is not None:
             compiled.model = load.model
+
+
+def _factory_arguments(script: KerasScript, load: LoadSpec, model: ModelSpec, made: Instance) -> dict[str, str] | None:
+    """``model = make_model(input_shape=x_train.shape[1:])``, then ``load_model(path)`` of what that model saved, both
+    at the module's level: each parameter of ``make_model`` -> the code of the argument the call passes (or of its
+    literal default), when no name that code reads is bound again between the call and the load. None otherwise."""
+    if made.made_by is None or load.function is not None or model.factory is None:
+        return None
+    body = list(script.module.body)
+    function = next((s for s in body if isinstance(s, cst.FunctionDef) and s.name.value == model.factory), None)
+    start = next((i for i, s in enumerate(body) if s is made.made_at), None)
+    end = next((i for i, s in enumerate(body) if s is load.statement), None)
+    if function is None or start is None or end is None or start >= end:
+        return None
+    params = function.params
+    if params.star_arg is not None and isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+        return None
+    positional = [*params.posonly_params, *params.params]
+    by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
+    given: dict[str, cst.BaseExpression] = {}
+    for index, arg in enumerate(made.made_by.args):
+        if arg.star or (arg.keyword is None and index >= len(positional)):
+            return None
+        name = positional[index].name.value if arg.keyword is None else arg.keyword.value
+        if name not in by_name:
+            return None
+        given[name] = arg.value
+    for name, param in by_name.items():
+        if name not in given and param.default is not None and not read_names(param.default):
+            given[name] = param.default  # a literal default: the same value at the load
+    rebound = set().union(*(assigned_names(statement) for statement in function.body.body))
+    for name in rebound & set(given):
+        del given[name]  # `width = width * 2` in the body: the module reads the factory's value, not the call's
+    between = body[start + 1 : end]
+    if any(read_names(value) & assigned_names(statement) for value in given.values() for statement in between):
+        return None  # `x_train` bound again before the load: the call's argument means another value there
+    return {name: script.module.code_for_node(value).strip() for name, value in given.items()}

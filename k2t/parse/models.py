@@ -143,7 +143,14 @@ class ModelMixin:
             if made is not None:
                 self.record_parameter_lengths(made.model, small.value, scope)
                 arguments = self.known_arguments(made.model, small.value, scope)
-                scope.models[small.targets[0].target.value] = Instance(made.model, made.compile, arguments)
+                top = scope.parent is None  # a call at the module's level: its arguments hold there
+                scope.models[small.targets[0].target.value] = Instance(
+                    made.model,
+                    made.compile,
+                    arguments,
+                    made_by=small.value if top else None,
+                    made_at=line if top else None,
+                )
                 self.scan_expressions(line, small.value, scope)
                 return True
         if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):

@@ -20,6 +20,7 @@ from ..ir import (
     Pos,
     ScriptCode,
     ShapeOf,
+    TensorNode,
     Todo,
     Value,
 )
@@ -30,11 +31,14 @@ from ..values import (
     Evaluator,
     KerasClass,
     Namespace,
+    RunTimeSize,
     TensorShape,
     Unknown,
     assigned_names,
     bind_target,
+    changed_names,
     is_constant,
+    item_rank,
     module_constants,
     sizes_of,
 )
@@ -49,6 +53,7 @@ from .functional import FunctionalMixin
 from .helpers import HelperMixin
 from .layer_factories import LayerFactoryMixin
 from .loads import _resolve_loads
+from .makers import MakersMixin
 from .models import ModelMixin
 from .scan import ScanMixin
 from .scope import _NOT_RETURNED, _added_to, _Frame, _Helper, _Scope, _Unfollowable
@@ -85,8 +90,8 @@ def parse(source: str, path: str = "<string>") -> KerasScript:
 
 
 class _Parser(
-    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, ModelMixin, ScanMixin, SessionConfigMixin,
-    SubclassedMixin, TapeMixin, TrainStepMixin,
+    DistributeMixin, FlowMixin, FunctionalMixin, HelperMixin, LayerFactoryMixin, MakersMixin, ModelMixin, ScanMixin,
+    SessionConfigMixin, SubclassedMixin, TapeMixin, TrainStepMixin,
 ):  # fmt: skip
     def __init__(self, module: cst.Module, path: str):
         self.last_bindings: tuple = ()  # the bindings the last evaluate() read
@@ -114,6 +119,9 @@ class _Parser(
         self.used_bindings: set[str] = set()
         self.helpers: list[_Helper] = []  # functions taking Keras tensors or models, in definition order
         self.layer_factories: list[_Helper] = []  # functions putting a parameter into a model as a layer
+        self.makers: list[_Helper] = []  # functions making a layer or a function of tensors (k2t.parse.makers)
+        self.maker_calls: dict[int, set[int]] = {}  # id(maker) -> id() of its calls k2t followed
+        self.maker_failures: dict[int, dict[int, int]] = {}  # id(maker) -> id() of a call k2t reported -> its line
         self.inlining: list[_Helper] = []  # the helper calls being walked, innermost last
         self.invocations: list[Invocation] = []  # the same calls, as the tensors they make record them
         self.model_api = model_access.State()  # Keras's layer names (`dense_1`) and trainable flags
@@ -187,6 +195,7 @@ class _Parser(
             lambda call: self.folded_keras_call(call, scope),
             lambda name: self.tensor_shape(name, scope),
             self.keras_class_value,
+            lambda name: self.sequential_shape(name, scope),
         )
         value = evaluator(node)
         self.last_bindings = tuple(evaluator.bindings)  # what it read, for Value.rebound
@@ -219,6 +228,23 @@ class _Parser(
         if tensor is None:
             return None
         return keras_shape(tensor, self.image_data_format, self.tensor_shapes)
+
+    def sequential_shape(self, name: str, scope: _Scope) -> TensorShape | None:
+        """``model.output_shape`` of the Sequential model ``name`` holds, with the layers added so far (Keras 2's
+        imdb_fasttext: ``model.add(AveragePooling1D(pool_length=model.output_shape[1]))``), or None."""
+        instance = scope.model(name)
+        model = instance.model if instance is not None else None
+        if model is None or model.graph is not None or model.unfollowed or not model.layers:
+            return None
+        if any(layer.model is not None or not layer.name.startswith("keras.layers.") for layer in model.layers):
+            return None
+        shape = model.input_shape or _first_layer_input(model.layers[0])
+        if shape is None:
+            return None
+        node = TensorNode(model.var or "inputs", model.pos, None, id(model), input_shape=shape)
+        for layer in model.layers:
+            node = TensorNode(node.var, layer.pos, layer, id(layer), (node,))
+        return keras_shape(node, self.image_data_format, {})
 
     def folded_keras_call(self, node: cst.Call, scope: _Scope | None = None) -> object | None:
         if (
@@ -257,6 +283,10 @@ class _Parser(
             ):
                 known, transient = self.evaluate(node, scope)
                 bindings = self.last_bindings
+                if isinstance(known, RunTimeSize):
+                    # `Conv1D(filters=inputs.shape[-1])` of an Input sized by the data: the code that reads the size
+                    # where the model is built (a constructor parameter), not the Keras tensor's.
+                    return Value(known.code, self.pos(node), bindings=known.bindings)
                 if not isinstance(known, Unknown) and is_constant(known):
                     return dataclasses.replace(
                         self._known_value(node, code, known, transient, scope), bindings=bindings
@@ -426,6 +456,7 @@ class _Parser(
             else:  # never called on Keras tensors: its body is ordinary code, with what it holds reported
                 self.walk_definition(helper.node, helper.scope)
         self.walk_uncalled_layer_factories()
+        self.finish_makers()
         _resolve_loads(self.script)
         model_access.drop_inlined_pipelines(self)
         self.check_restored_joins()
@@ -450,6 +481,8 @@ class _Parser(
         if isinstance(stmt, cst.FunctionDef) and model_access.layer_pipeline_function(self, stmt, scope):
             return  # `def data_augmentation(images): for layer in layer_list: ...`: a Sequential of the list
         if isinstance(stmt, cst.FunctionDef) and not scope.in_class and not stmt.decorators:
+            if self.define_maker(stmt, scope):
+                return  # `def conv(filters): return Conv2D(filters, 3, ...)`: followed where `conv(16)(x)` applies it
             graph = self.graph_parameters(stmt, scope)
             trained = self.trained_parameters(stmt) if not graph else frozenset()
             if trained:
@@ -599,6 +632,11 @@ class _Parser(
             scope.env.forget(_target_names(small.target), "deleted")
         elif isinstance(small, cst.Expr):
             self.image_data_format_set(small.value)
+        appended = _appended(small)
+        for name in sorted(changed_names(small)):
+            # `sizes.append(16)`: the list k2t knew is not what the name holds now (nor what its aliases hold).
+            scope.env.appended(name, item_rank(appended[1], scope.env) if appended and appended[0] == name else None)
+            scope.env.forget_changed(name, f"`{name}` is changed in place on line {self.pos(small)[0]}")
 
     def dataset_arrays(self, node: cst.BaseExpression):
         """``keras.datasets.mnist.load_data()``: ((x_train, y_train), (x_test, y_test)), each an array
@@ -742,6 +780,35 @@ def _name_followers(todos: list[Todo]) -> None:
         if root is not None:
             listed = ", ".join(str(n) for n in sorted(set(lines)))
             root.message += f" (line{'s' * (len(set(lines)) > 1)} {listed} depend{'s' * (len(set(lines)) == 1)} on it and stay as written)"
+
+
+def _first_layer_input(layer: KerasCall) -> Value | None:
+    """The sample shape a Sequential's first layer declares: ``input_shape=(8,)``, ``input_dim=8``, an Embedding's
+    ``input_length=400``; None where it declares none or k2t cannot read it."""
+    shape = layer.kwarg("input_shape")
+    if shape is not None:
+        return shape if shape.elements is not None else None
+    size = layer.kwarg("input_length") if layer.short_name == "Embedding" else layer.kwarg("input_dim")
+    if size is None or layer.short_name == "Embedding" and layer.kwarg("input_length") is None:
+        return None
+    return Value(f"({size.code},)", size.pos, (size.literal,) if size.is_literal else NO_LITERAL, elements=(size,))
+
+
+def _appended(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression] | None:
+    """``rows.append(item)`` as a statement of its own: (the list's name, the item)."""
+    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+        return None
+    call = small.value
+    if not (
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "append"
+        and isinstance(call.func.value, cst.Name)
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    ):
+        return None
+    return call.func.value.value, call.args[0].value
 
 
 def _statement_reads(small: cst.BaseSmallStatement) -> cst.CSTNode | None:

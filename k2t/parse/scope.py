@@ -31,6 +31,9 @@ class _Scope:
         self.helpers: dict[str, _Helper] = {}
         # Functions that put a parameter into a model as a layer (`def build(norm): Sequential([norm, ...])`).
         self.layer_factories: dict[str, _Helper] = {}
+        # Functions that make a layer or a function of tensors, applied where called (k2t.parse.makers):
+        # `def conv(filters): return Conv2D(filters, 3)`, `def unit(filters): def f(x): ...; return f`.
+        self.makers: dict[str, _Helper] = {}
         # The body of such a function being walked for one call: where its `return` goes.
         self.inline: _Inline | None = None
         # The body of a function that builds a model, walked for one call with the call's arguments (its name).
@@ -94,6 +97,9 @@ class _Scope:
     def helper(self, name: str) -> _Helper | None:
         return self._nearest("helpers", name)
 
+    def maker(self, name: str) -> _Helper | None:
+        return self._nearest("makers", name)
+
     def layer_factory(self, name: str) -> _Helper | None:
         return self._nearest("layer_factories", name)
 
@@ -143,10 +149,12 @@ class _Helper:
     trains: bool = False  # a training helper: it compiles the models it receives (its graph parameters)
     # A function building a model: the parameters that decide its layers (k2t.parse.layer_factories).
     structure_parameters: frozenset[str] = frozenset()
+    # The name its calls go by where it is not its own (a closure `f` returned by `residual_unit(filters)`).
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        return self.node.name.value
+        return self.label or self.node.name.value
 
 
 @dataclass(eq=False)
@@ -169,7 +177,9 @@ class _Frame:
         hidden: set[str] = set()  # names an inner scope binds to no tensor (a function's locals, its parameters)
         while current is not None:
             self.models.update(id(instance.model) for instance in current.models.values() if instance is not None)
-            self.tensors.update(name for name, node in current.tensors.items() if node is not None and name not in hidden)
+            self.tensors.update(
+                name for name, node in current.tensors.items() if node is not None and name not in hidden
+            )
             hidden.update(name for name, node in current.tensors.items() if node is None)
             current = current.parent
 

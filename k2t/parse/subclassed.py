@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Value
-from ..values import Unknown, assigned_names, is_constant
+from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Todo, Value
+from ..values import Unknown, assigned_names, is_constant, made_shape
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
-from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, _body_of, is_docstring
+from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, _body_of, is_docstring, read_names
 from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
@@ -74,18 +74,37 @@ class SubclassedMixin:
             and value.func.value in self.script.model_classes
         ):
             return False
+        node = self.script.model_classes[value.func.value]
+        try:
+            self._subclassed_instance(line, small, value, node, scope)
+        except _Unfollowable as exc:
+            self._class_stays(node, line, exc)
+            raise
+        return True
+
+    def _class_stays(self, node: cst.ClassDef, line, exc: _Unfollowable) -> None:
+        """The class of a model k2t did not translate stays as written: its Keras names follow from the
+        construct k2t reports, which is the one to act on (not a "keras.layers.Dense is not translated" per layer)."""
+        at = self.pos(line)[0]  # `model = MyModel(...)`, as the lines that use the model say
+        self.script.classes_left.add(id(node))
+        message = (
+            f"follows from line {at}, which k2t did not translate: {node.name.value} stays a Keras model as written"
+        )
+        if not any(todo.statement is node and todo.follows == at for todo in self.script.todos):
+            self.script.todos.append(Todo(node, "K2T103", message, self.pos(node), follows=at))
+
+    def _subclassed_instance(self, line, small: cst.Assign, value: cst.Call, node: cst.ClassDef, scope: _Scope) -> None:
         if scope.parent is not None:
             raise _Unfollowable(
                 value,
                 f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)",
             )
         target = small.targets[0].target.value
-        node = self.script.model_classes[value.func.value]
         if overrides_steps(node) and not _defines(node, "call"):
             self.stepped_model(
                 line, target, value, node, scope
             )  # the keras.io guide's Functional subclass (k2t.parse.train_step)
-            return True
+            return
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
             model.steps = self.step_spec(
@@ -93,7 +112,6 @@ class SubclassedMixin:
             )
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
-        return True
 
     def subclassed_model(self, line, target: str, call: cst.Call, node: cst.ClassDef, scope: _Scope) -> ModelSpec:
         self.script.uses_keras = True
@@ -348,6 +366,9 @@ class SubclassedMixin:
                 array,
                 f"the input shape of {node.name.value} is read from `{self.code(array)}`; k2t follows an array held in a name",
             )
+        made = self._made_after(line, array, scope)
+        if made is not None:
+            return made
         for statement in self.module.body:
             between = self.pos(line)[0] < self.pos(statement)[0] < self.pos(array)[0]
             if between and array.value in assigned_names(statement):
@@ -363,6 +384,37 @@ class SubclassedMixin:
                 f"`{array.value}` is not an array bound before `{target} = {node.name.value}(...)`, whose input shape it gives",
             )
         return Value(f"{array.value}.shape[1:]", self.pos(array), shape_of=ShapeOf(array.value, 1, known.rank))
+
+    def _made_after(self, line, array: cst.Name, scope: _Scope) -> Value | None:
+        """``model = MyModel()`` then ``x = np.random.random((50000, 128))`` and ``model.fit(x, ...)``: the array's
+        shape is written in the script, so it holds before the array exists; the model is built with its sizes.
+        None unless the last top-level statement that binds the name before this use is such an assignment (at
+        the module's level, outside any function) of sizes that read no name rebound since the model's line."""
+        at = self.pos(array)[0]
+        before = [statement for statement in self.module.body if self.pos(statement)[0] <= at]
+        if not before or isinstance(before[-1], (cst.FunctionDef, cst.ClassDef)):
+            return None  # the use is in a function: its `x` may be a parameter or a local
+        binding = next((s for s in reversed(before) if array.value in assigned_names(s)), None)
+        if binding is None or self.pos(binding)[0] <= self.pos(line)[0] or binding is before[-1]:
+            return None
+        small = binding.body[0] if isinstance(binding, cst.SimpleStatementLine) and len(binding.body) == 1 else None
+        if not (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Call)
+        ):
+            return None
+        between = [s for s in self.module.body if self.pos(line)[0] < self.pos(s)[0] < self.pos(binding)[0]]
+        if any(read_names(small.value) & assigned_names(s) for s in between):
+            return None  # a size the script changes after the model's line: its value there is not the array's
+        shape = made_shape(small.value, scope.env)
+        if shape is None or len(shape) < 2:
+            return None
+        sizes = shape[1:]
+        code = "(" + ", ".join(str(size) for size in sizes) + ",)"
+        elements = tuple(Value(str(size), self.pos(small.value), size) for size in sizes)
+        return Value(code, self.pos(small.value), sizes, elements=elements)
 
     def _made_shape(self, array: cst.BaseExpression, scope: _Scope) -> Value | None:
         """The sizes after the batch of ``tf.zeros((1, 28, 28, 1))`` and the like, when they are literals."""
@@ -449,7 +501,9 @@ class _CallWalker:
         target, value = small.targets[0].target, small.value
         if not (
             isinstance(target, (cst.Tuple, cst.List))
-            and all(isinstance(element, cst.Element) and isinstance(element.value, cst.Name) for element in target.elements)
+            and all(
+                isinstance(element, cst.Element) and isinstance(element.value, cst.Name) for element in target.elements
+            )
             and isinstance(value, cst.Call)
             and self.layer_key(value.func) in self.attributes.layers
         ):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ..ir import TensorNode, Value
-from ..values import NOT_KNOWN, TensorShape
+from ..values import NOT_KNOWN, RunTimeSize, TensorShape
 
 # Layers whose output has their input's shape.
 _SAME = frozenset(
@@ -86,6 +86,14 @@ def _shape(node: TensorNode, data_format: str | None, cache) -> TensorShape | No
     first = inputs[0]
     if name in _MERGE:
         return first if all(shape == first for shape in inputs[1:]) else None
+    by_position = not node.keywords or node.keywords[0] in (None, "query")
+    if name == "MultiHeadAttention" and 2 <= len(inputs) <= 3 and by_position:
+        # Keras: the query's shape, its last axis output_shape= where given (an int; a tuple reshapes it)
+        output_shape = layer.kwarg("output_shape")
+        if output_shape is None or output_shape.literal is None:
+            return first
+        size = _literal(output_shape)
+        return first.with_last(size) if _is_size(size) else None
     if name == "Concatenate":
         return _concatenated(inputs, _literal(layer.arg(0, "axis"), -1))
     if len(inputs) != 1 or node.as_list:
@@ -93,8 +101,8 @@ def _shape(node: TensorNode, data_format: str | None, cache) -> TensorShape | No
     if name in _SAME:
         return first
     if name == "Dense":
-        units = _literal(layer.arg(0, "units"))
-        return first.with_last(units) if _is_size(units) else None
+        units = _size_or_code(layer.arg(0, "units"))
+        return first.with_last(units) if units is not NOT_KNOWN else None
     if name == "Embedding":
         size = _literal(layer.arg(1, "output_dim"))
         return TensorShape((*first.dims, size)) if _is_size(size) and first.dims is not None else None
@@ -129,8 +137,8 @@ def _shape(node: TensorNode, data_format: str | None, cache) -> TensorShape | No
             channels = first.last * multiplier if isinstance(first.last, int) and _is_size(multiplier) else NOT_KNOWN
             kernel = _sizes(_literal(layer.arg(0, "kernel_size")), rank)
         else:
-            channels = _literal(layer.arg(0, "filters"))
-            if not _is_size(channels):
+            channels = _size_or_code(layer.arg(0, "filters"))
+            if channels is NOT_KNOWN:
                 return None
             kernel = _sizes(_literal(layer.arg(1, "kernel_size")), rank)
         if name in _CONV_TRANSPOSE:
@@ -151,7 +159,10 @@ def _declared(shape: Value | None) -> TensorShape | None:
     if isinstance(shape.literal, (tuple, list)):
         return TensorShape((None, *(_size(Value("", (0, 0), size)) for size in shape.literal)))
     if shape.shape_of is not None and shape.shape_of.length is not None:
-        return TensorShape((None, *(NOT_KNOWN,) * shape.shape_of.length))
+        # `Input(shape=x_train.shape[1:])`, `Input(shape=input_shape)` of a function given a shape: each size is
+        # the code that reads it (`x_train.shape[2]`, `input_shape[1]`), where the model is built.
+        codes = shape.shape_of.dims(shape.shape_of.length)
+        return TensorShape((None, *(RunTimeSize(code, shape.bindings) for code in codes)))
     return None
 
 
@@ -159,7 +170,18 @@ def _size(value: Value):
     literal = value.literal
     if literal is None or _is_size(literal):
         return literal
+    if not value.is_literal and value.code.strip() and value.shape_of is None and value.keras_call is None:
+        return RunTimeSize(value.code.strip(), value.bindings)  # `Input(shape=(timesteps, n_features))`
     return NOT_KNOWN
+
+
+def _size_or_code(value: Value | None):
+    """A layer's size argument: its number, the code that reads it where the model is built (a RunTimeSize), or
+    NOT_KNOWN."""
+    if value is None:
+        return NOT_KNOWN
+    size = _size(value)
+    return NOT_KNOWN if size is None else size
 
 
 def _literal(value: Value | None, default=NOT_KNOWN):
@@ -197,7 +219,10 @@ def _spatial(shape: TensorShape, window, strides, padding, dilation) -> tuple | 
         return None
     sizes = []
     for size, k, s, d in zip(spatial, window, strides, dilation):
-        if size is None or size is NOT_KNOWN or s == 0:
+        if s == 1 and (padding == "same" or (k - 1) * d == 0):
+            sizes.append(size)  # a window of one, or "same" without stride: every size as it was
+            continue
+        if not isinstance(size, int) or s == 0:  # None (Keras's unknown), or not known before the script runs
             sizes.append(size if size is None else NOT_KNOWN)
             continue
         if padding == "same":

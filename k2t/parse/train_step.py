@@ -161,9 +161,7 @@ class TrainStepMixin:
 class _StepReader:
     """The statements of one step as StepLines; raises _Unfollowable at the first it does not know."""
 
-    def __init__(
-        self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset(), scope=None
-    ):
+    def __init__(self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset(), scope=None):
         self.parser = parser
         self.scope = scope  # where the script makes the model: the module's numbers a step may read
         self.class_name = class_name

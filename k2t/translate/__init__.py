@@ -76,7 +76,7 @@ from .optimizers import (
 )
 from .plan import ModulePlan
 from .precision import POLICY_FUNCTIONS, Precision, translate_policy, unsupported_loops
-from .saving import SAVING_METHODS, translate_loads, translate_saving_call
+from .saving import SAVING_METHODS, restored_instances, translate_loads, translate_saving_call
 from .scikit_learn import GENERATED_NAMES as WRAPPER_NAMES
 from .scikit_learn import translate_scikit_learn_wrappers
 from .script_metrics import METRIC_BASE
@@ -489,7 +489,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     _name_training_functions(plan)
     translate_callbacks(script, plan)
 
-    loads = translate_loads(script, modules, plan, plan.name("device"))
+    loads = restored_instances(script)
     sequences = {cls.name for cls in script.sequence_classes}
     sources = batch_sources(script.module.code, sequences, generator_variables(script), datasets.expressions)
     for cls in script.sequence_classes:
@@ -600,6 +600,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.after.setdefault(id(where), []).extend(construction)
         if module.pretrained is not None:
             _load_pretrained(spec, module, plan, script)
+    translate_loads(script, modules, plan, plan.name("device"))  # with the parameters the modules kept
     translate_custom_training(script, modules, plan)
     translate_learning_rates(script.learning_rates, trainings, plan)
     translate_freezes(script, modules, plan)

@@ -13,6 +13,7 @@ nothing to the loss (Keras collects them from trainable weights only).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..diagnostics import Severity, Unsupported
 from ..ir import FreezeSpec, KerasCall, LayerLoop, LayerRead, LayerSelection, ModelSpec, StateReset
 from ..parse import KerasScript, Todo
+from ..values import assigned_names
 from .applications import keras_layer_count as application_layer_count
 from .dims import keras_shape
 from .helpers import Helper
@@ -629,13 +631,17 @@ def _plan_of(model: ModelSpec, var: str, module: ModulePlan, layer: KerasCall, p
     return plan
 
 
-def _script_shape(shape: list, what: str, pos) -> str:
-    """A static shape as Keras gives it (batch None), with the numbers k2t knows at conversion."""
+def _script_shape(shape: list, what: str, pos, at_read=None) -> str:
+    """A static shape as Keras gives it (batch None), with the numbers k2t knows at conversion; ``at_read`` gives
+    the code of a size read off the data (a constructor parameter) where the script reads the shape, or None."""
     sizes = []
     for dim in shape:
         value = None if dim is None else dim.value if dim.value is not None else dim.hint
         if dim is not None and value is None:
-            raise Unsupported("K2T140", f"{what}: the size {dim.code} is known only where the module is built", pos)
+            code = at_read(dim.code) if at_read is not None else None
+            if code is None:
+                raise Unsupported("K2T140", f"{what}: the size {dim.code} is known only where the module is built", pos)
+            value = code  # `X_train.shape[1]`: what the module's constructor received, read again here
         sizes.append("None" if dim is None else str(value))
     return "(" + ", ".join(["None", *sizes]) + ("," if not sizes else "") + ")"
 
@@ -648,29 +654,52 @@ def _graph_node(model: ModelSpec, layer: KerasCall, what: str, pos):
     return nodes[0]
 
 
-def layer_shape(model: ModelSpec, module: ModulePlan, layer: KerasCall | None, attr: str, what: str, pos) -> str:
+def layer_shape(
+    model: ModelSpec, module: ModulePlan, layer: KerasCall | None, attr: str, what: str, pos, at_read=None
+) -> str:
     """``layer.output.shape`` / ``layer.input.shape`` of a layer of ``model``: Keras's static shape."""
     if module.forward_lines is None:  # Sequential: each layer's input is the previous one's output
         if layer is None:
             raise Unsupported("K2T140", f"{what}: k2t cannot find this layer", pos)
         index = next(i for i, held in enumerate(model.layers) if held is layer)
         if attr == "output_shape":
-            return _script_shape(module.layers[index].output_shape, what, pos)
+            return _script_shape(module.layers[index].output_shape, what, pos, at_read)
         previous = module.layers[index - 1].output_shape if index else module.input_shape
-        return _script_shape(previous, what, pos)
+        return _script_shape(previous, what, pos, at_read)
     graph = model.graph
     if layer is None:  # the InputLayer of a one-input chain: its input and output are the Input's
-        return _script_shape(module.input_shapes[0], what, pos)
+        return _script_shape(module.input_shapes[0], what, pos, at_read)
     node = _graph_node(model, layer, what, pos)
     if attr == "input_shape":
         if len(node.inputs) != 1:
             raise Unsupported("K2T140", f"{what}: the layer takes {len(node.inputs)} tensors (a list of shapes)", pos)
         node = node.inputs[0]
         if node.layer is None:
-            return _script_shape(module.input_shapes[[id(n) for n in graph.inputs].index(id(node))], what, pos)
+            return _script_shape(module.input_shapes[[id(n) for n in graph.inputs].index(id(node))], what, pos, at_read)
     if id(node) not in module.node_shapes:
         raise Unsupported("K2T140", f"{what}: k2t does not know this tensor's shape", pos)
-    return _script_shape(module.node_shapes[id(node)], what, pos)
+    return _script_shape(module.node_shapes[id(node)], what, pos, at_read)
+
+
+def _size_at_read(script: KerasScript, read, module: ModulePlan, code: str) -> str | None:
+    """A size of the module known only where it is built (``input_dim_0``), as the code that gave it
+    (``X_train.shape[1]``), where the script reads a layer's shape: when the model is made and read at the module's
+    level and nothing in between binds again a name that code reads. None otherwise."""
+    from .saving import _names_in, _with_arguments
+
+    arguments = {p.name: p.argument for p in module.params}
+    if not _names_in(code) <= set(arguments):
+        return None
+    body = list(script.module.body)
+    start = next((i for i, s in enumerate(body) if s is read.model.statement), None)
+    end = next((i for i, s in enumerate(body) if s is read.statement), None)
+    if start is None or end is None or start >= end:
+        return None
+    value = _with_arguments(code, arguments)
+    read_names = _names_in(value)
+    if any(read_names & assigned_names(statement) for statement in body[start + 1 : end]):
+        return None
+    return value
 
 
 def _weightless(plan: LayerPlan | None) -> bool:
@@ -717,7 +746,8 @@ def translate_layer_reads(script: KerasScript, modules: dict[int, ModulePlan], p
         what = _read_code(read)
         try:
             if read.attr in ("output_shape", "input_shape"):
-                code = layer_shape(read.model, module, read.layer, read.attr, what, read.pos)
+                at_read = functools.partial(_size_at_read, script, read, module)
+                code = layer_shape(read.model, module, read.layer, read.attr, what, read.pos, at_read)
             elif read.attr in ("get_weights", "count_params"):
                 held = None if read.layer is None else _plan_of(read.model, read.var, module, read.layer, read.pos)
                 if read.attr == "count_params":

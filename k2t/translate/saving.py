@@ -90,20 +90,22 @@ def translate_saving_call(call: MethodCall, plan) -> None:
         plan.statements[id(call.statement)] = [f"{code}  # {_COMMENTS[call.method]}"]
 
 
-def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan, device: str) -> dict[int, LoadSpec]:
-    """Rewrite every ``var = load_model(path)``; returns the loads by id() of the restored instance.
+def restored_instances(script: KerasScript) -> dict[int, LoadSpec]:
+    """The loads by id() of the instance each restores."""
+    return {id(load.instance): load for load in script.loads}
+
+
+def translate_loads(script: KerasScript, modules: dict[int, ModulePlan], plan, device: str) -> None:
+    """Rewrite every ``var = load_model(path)``, once the modules' constructor parameters are final (pruned).
 
     ``device``: the name of the script's torch.device, where the rebuilt model and its tensors go.
     """
-    loads: dict[int, LoadSpec] = {}
     for load in script.loads:
-        loads[id(load.instance)] = load
         try:
             module = modules.get(id(load.model)) if load.model else None
             plan.statements[id(load.statement)] = _load_lines(load, module, script.function_locals, device, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(load.statement, exc.code, exc.message, exc.pos or load.pos))
-    return loads
 
 
 def _loader(plan) -> str:
@@ -128,22 +130,33 @@ def _load_lines(
             "k2t translates load_model() only as `variable = load_model(path)`, a statement of its own",
             load.pos,
         )
-    _check_rebuildable(load, load.model, module, function_locals)
-    args = ", ".join(f"{p.name}={p.argument}" for p in module.params)
+    arguments = _rebuild_arguments(load, load.model, module, function_locals)
+    args = ", ".join(f"{p.name}={arguments[p.name]}" for p in module.params)
     return [
         f"{load.var} = {module.class_name}({args}).to({device})",
         f"{load.var}.load_state_dict({_loader(plan)}({load.path.code}, map_location={device}))  # the state_dict that {load.saver} wrote",
     ]
 
 
-def _check_rebuildable(
+def _rebuild_arguments(
     load: LoadSpec, model: ModelSpec, module: ModulePlan, function_locals: dict[str, set[str]]
-) -> None:
-    """The constructor call must make sense where the load is: not with values local to the factory that built the model."""
+) -> dict[str, str]:
+    """The constructor's arguments where the load is: each as the model's construction passes it, or, where that
+    reads a parameter of the factory that built the model (``input_shape[1]`` in ``make_model(input_shape)``), with
+    the argument the script's call passed for it (``x_train.shape[2]``). Values local to the factory otherwise
+    have no meaning at the load: a K2T180."""
+    arguments = {p.name: p.argument for p in module.params}
     if model.factory is None or model.factory == load.function:
-        return
+        return arguments
     local = function_locals.get(model.factory, set())
-    computed = [p for p in module.params if _names_in(p.argument) & local]
+    passed = load.factory_arguments or {}
+    computed = []
+    for p in module.params:
+        read = _names_in(p.argument) & local
+        if read and read <= set(passed):
+            arguments[p.name] = _with_arguments(p.argument, passed)  # `make_model(input_shape=x.shape[1:])`'s
+        elif read:
+            computed.append(p)
     if computed:
         names = ", ".join(f"{p.name}={p.argument}" for p in computed)
         raise Unsupported(
@@ -152,6 +165,68 @@ def _check_rebuildable(
             "load_model(): build it there and load the state_dict",
             load.pos,
         )
+    return arguments
+
+
+def _with_arguments(code: str, passed: dict[str, str]) -> str:
+    """``input_shape[1]`` with ``input_shape`` -> ``x_train.shape[1:]``: ``x_train.shape[2]``."""
+    expression = cst.parse_expression(code.strip()).visit(_Substitute(passed))
+    return cst.Module(body=[]).code_for_node(expression)
+
+
+class _Substitute(cst.CSTTransformer):
+    """Names -> the expressions passed for them (parenthesized); ``a.shape[s:][i]`` folded to ``a.shape[s + i]``."""
+
+    def __init__(self, passed: dict[str, str]):
+        self.passed = passed
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # the attribute's name is no variable
+        return False
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return updated_node.with_changes(value=original_node.value.visit(self))
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        code = self.passed.get(original_node.value)
+        if code is None:
+            return updated_node
+        value = cst.parse_expression(code)
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.SimpleString)):
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return value
+
+    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
+        inner = updated_node.value
+        if (
+            isinstance(inner, cst.Tuple)
+            and len(updated_node.slice) == 1
+            and isinstance(updated_node.slice[0].slice, cst.Index)
+            and all(isinstance(element, cst.Element) for element in inner.elements)
+        ):
+            at = _integer(updated_node.slice[0].slice.value)  # `(7, 2)[1]`: 2
+            if at is not None and at < len(inner.elements):
+                return inner.elements[at].value.with_changes(lpar=[], rpar=[])
+        if not (
+            isinstance(inner, cst.Subscript)
+            and isinstance(inner.value, cst.Attribute)
+            and inner.value.attr.value == "shape"
+            and len(inner.slice) == 1
+            and len(updated_node.slice) == 1
+            and isinstance(inner.slice[0].slice, cst.Slice)
+            and isinstance(updated_node.slice[0].slice, cst.Index)
+        ):
+            return updated_node
+        window, index = inner.slice[0].slice, updated_node.slice[0].slice.value
+        start = 0 if window.lower is None else _integer(window.lower)
+        at = _integer(index)
+        if window.upper is not None or window.step is not None or start is None or at is None or start < 0 or at < 0:
+            return updated_node
+        return inner.with_changes(slice=[cst.SubscriptElement(cst.Index(cst.Integer(str(start + at))))])
+
+
+def _integer(node: cst.BaseExpression) -> int | None:
+    return int(node.value) if isinstance(node, cst.Integer) else None
 
 
 def _names_in(code: str) -> set[str]:

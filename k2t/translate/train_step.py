@@ -241,7 +241,6 @@ class _StepWriter:
         items = ", ".join(f'"{key}": self.{attr}.result()' for key, attr in line.items)
         return [f"return {{{items}}}"]
 
-
     def op_code(self, line: StepLine) -> str:
         """The expression of ops in torch (k2t.ops), tensors made from nothing put where the step's data is."""
         if self.keras_name is None:
@@ -294,8 +293,10 @@ def _check_runs_alike_in_both_modes(spec: ModelSpec | None, line: StepLine) -> N
                 continue
             if layer.model is not None:
                 pending.append(layer.model)
-            elif layer.short_name in _MODE_DEPENDENT or layer.short_name.startswith("Random") or (
-                layer.layer_class is not None and _reads_training(layer.layer_class)
+            elif (
+                layer.short_name in _MODE_DEPENDENT
+                or layer.short_name.startswith("Random")
+                or (layer.layer_class is not None and _reads_training(layer.layer_class))
             ):
                 keras_mode = "training" if line.training else "inference"
                 raise Unsupported(
