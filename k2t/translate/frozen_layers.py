@@ -19,8 +19,8 @@ from .plan import LayerPlan
 def without_trainable(layer: KerasCall) -> tuple[KerasCall, bool]:
     """The layer without its ``trainable=`` argument, and whether that argument freezes it."""
     value = layer.kwarg("trainable")
-    if value is None:
-        return layer, False
+    if value is None or layer.layer_class is not None:
+        return layer, False  # a layer class of the script's own: its converter says what it takes
     if not value.is_literal or not isinstance(value.literal, bool):
         raise Unsupported(
             "K2T102", f"{layer.short_name}(trainable={value.code}): k2t needs True or False here", value.pos
@@ -33,8 +33,8 @@ def without_trainable(layer: KerasCall) -> tuple[KerasCall, bool]:
 def freeze_from_the_start(plan: LayerPlan, frozen: bool, self_attr: str, layer: KerasCall) -> None:
     """``requires_grad_(False)`` right after the constructor of a layer built with ``trainable=False`` (unless its
     converter already built it frozen, as ``nn.Embedding.from_pretrained(..., freeze=True)``); its regularizers go."""
-    if not frozen or plan.constructor is None or plan.weights is None:
-        return  # no weights (Dropout, Flatten...): nothing to freeze
+    if not frozen or plan.constructor is None:
+        return  # no module (Dropout, Flatten... written as functions): nothing to freeze
     if plan.keras_class == "BatchNormalization":
         raise Unsupported(
             "K2T102",
