@@ -285,6 +285,22 @@ def test_keras_names_left_in_the_output_keep_their_imports_and_each_use_gets_a_t
     assert "# TODO(k2t): K2T150 TensorFlow API `tensorflow.errors.OpError` is not translated; its import is kept" in lines
 
 
+@pytest.mark.slow
+def test_a_partly_converted_script_runs_where_keras_is_installed(tmp_path):
+    """As tf_upgrade_v2 leaves what it cannot convert working: the lines left as Keras (a class on keras.layers.Layer,
+    K.get_uid, an except clause on tf.errors) run beside the translated model, which trains under torch."""
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    result = k2t.convert_source(LEFTOVER_KERAS, "script.py")
+    script = tmp_path / "script.py"
+    script.write_text(result.output + 'print("trained:", isinstance(model, torch.nn.Module))\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "trained: True" in proc.stdout
+
+
 def test_a_use_on_a_line_that_already_has_a_todo_gets_no_second_one():
     result = k2t.convert_source(LEFTOVER_KERAS, "script.py")
     assert sum("keras.backend.get_uid" in d.message for d in result.diagnostics) == 1
