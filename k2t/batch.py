@@ -144,14 +144,16 @@ def _pool_map(tasks: Sequence[Task], jobs: int) -> Iterator[Outcome]:
         yield from pool.map(process, tasks, chunksize=max(1, len(tasks) // (jobs * 16)))
 
 
-def _run_alone(task: Task) -> Outcome:
-    """One file in a process of its own: its outcome, or K2T999 when that process dies too."""
+def _run_alone(task: Task, tries: int = 2) -> Outcome:
+    """One file in a process of its own: its outcome, or K2T999 when that process dies too, ``tries`` times (a
+    process can die of something else than its file: killed for memory another one held, seen once in CI)."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(process, task).result()
-    except BrokenProcessPool as exc:
-        error = f"worker process died on this file: {exc}"
-        return Outcome(FileReport(task.display, Status.INTERNAL_ERROR, error=error))
+    for _ in range(tries):
+        try:
+            with ProcessPoolExecutor(max_workers=1) as pool:
+                return pool.submit(process, task).result()
+        except BrokenProcessPool as exc:
+            error = f"worker process died on this file: {exc}"
+    return Outcome(FileReport(task.display, Status.INTERNAL_ERROR, error=error))
