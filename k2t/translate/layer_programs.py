@@ -3,7 +3,6 @@ for each layer of a keras.applications model, with the names and classes Keras g
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -11,17 +10,8 @@ import libcst as cst
 from ..diagnostics import Unsupported
 from ..ir import LayerProgram
 from ..parse.syntax import _body_of
+from ..values import _COMPARE  # Python's comparisons, as k2t.values computes them
 
-_COMPARE = {
-    cst.Equal: operator.eq,
-    cst.NotEqual: operator.ne,
-    cst.LessThan: operator.lt,
-    cst.LessThanEqual: operator.le,
-    cst.GreaterThan: operator.gt,
-    cst.GreaterThanEqual: operator.ge,
-    cst.In: lambda a, b: a in b,
-    cst.NotIn: lambda a, b: a not in b,
-}
 _CONSTANTS = {"True": True, "False": False, "None": None}
 # Keras 3 names a model's Input layer so.
 INPUT_LAYER_NAME = "input_layer"
