@@ -212,3 +212,52 @@ def test_what_a_flag_loop_cannot_run_is_reported(body, code, message):
     assert any(d.code == code and message in d.message for d in result.diagnostics), [
         d.format() for d in result.diagnostics
     ]
+
+
+def test_a_flag_loop_in_a_function_called_with_other_flags_is_reported():
+    # Written once in build(), the loop's lines would run both calls' flags at each call.
+    source = (
+        "import numpy as np\nimport keras\nfrom keras import layers\n\n\n"
+        "def build(first_trained):\n"
+        "    conv_base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))\n"
+        "    for layer in conv_base.layers:\n"
+        "        layer.trainable = layer.name >= first_trained\n"
+        "    model = keras.Sequential([conv_base, layers.Flatten(), layers.Dense(1, activation='sigmoid')])\n"
+        "    model.compile(optimizer='adam', loss='binary_crossentropy')\n"
+        "    return model\n\n\n"
+        "a = build('block5_conv1')\nb = build('block4_conv1')\n"
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert any(d.code == "K2T103" and d.line == 8 for d in result.diagnostics), [d.format() for d in result.diagnostics]
+    assert "requires_grad_" not in result.output.split("def build(")[1]
+
+
+CALLED_TWICE = """\
+import numpy as np
+import keras
+from keras import layers
+
+
+def build(fine_tune_from):
+    conv_base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    set_trainable = False
+    for layer in conv_base.layers:
+        if layer.name == fine_tune_from:
+            set_trainable = True
+        layer.trainable = set_trainable
+    model = keras.Sequential([conv_base, layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+model = build("block5_conv1")
+other = build("block4_conv1")
+model.fit(np.zeros((4, 32, 32, 3)), np.zeros(4), epochs=1)
+"""
+
+
+def test_a_flag_loop_walked_per_call_with_other_flags_is_reported():
+    result = k2t.convert_source(CALLED_TWICE, "train.py")
+    assert any(d.code == "K2T103" and "other flags at each walk" in d.message for d in result.diagnostics), [
+        d.format() for d in result.diagnostics
+    ]

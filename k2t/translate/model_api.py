@@ -296,15 +296,27 @@ def translate_freezes(script: KerasScript, modules: dict[int, ModulePlan], plan:
             continue
         try:
             codes: list[tuple[str, bool]] = []
-            reached: list[list[str]] = []
-            parts = [part for freeze in freezes for part in _per_flag(freeze, modules[id(freeze.model)])]
-            for part in parts:
+            reached: list[list[tuple[str, bool]]] = []  # per walk of the statement: the modules and their flags
+            for freeze in freezes:
                 reached.append([])
-                for code, plans in _targets(part, modules[id(part.model)]):
-                    inference_batch_norm |= _check(part, plans)
-                    codes.append((code, part.trainable))
-                    reached[-1].append(code)
-            if any(freeze.under_branch for freeze in freezes) and any(each != reached[0] for each in reached):
+                for part in _per_flag(freeze, modules[id(freeze.model)]):
+                    for code, plans in _targets(part, modules[id(part.model)]):
+                        inference_batch_norm |= _check(part, plans)
+                        codes.append((code, part.trainable))
+                        reached[-1].append((code, part.trainable))
+            programs = any(isinstance(freeze.layers, LayerSelection) and freeze.layers.program for freeze in freezes)
+            if programs and any(sorted(each) != sorted(reached[0]) for each in reached):
+                # A loop over a model's layers in a function called with other flags each time: the lines written
+                # once in the function would run every call's flags at each call.
+                raise Unsupported(
+                    "K2T103",
+                    "this loop sets other flags at each walk of it (a function called with other arguments): "
+                    "not translated",
+                    freezes[0].pos,
+                )
+            if any(freeze.under_branch for freeze in freezes) and any(
+                [code for code, _ in each] != [code for code, _ in reached[0]] for each in reached
+            ):
                 # `for n in (16, 8): model.add(...); if n == 16: model.layers[-1].trainable = False`: the lines stay
                 # in the loop, under the `if`, where each iteration would run every iteration's lines.
                 raise Unsupported(
