@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from .cst_walk import Visitor, bare_names
+
 # The variables CUDA reads once, when it initialises (CUDA_DEVICE_ORDER decides what the indices of the other mean).
 CUDA_VARIABLES = frozenset({"CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"})
 LATE_CUDA_WRITE = (
@@ -79,7 +81,7 @@ class _Statements:
 
     def __init__(self, body: list[cst.BaseStatement]) -> None:
         self.body = body
-        self.reads = [_names_read(statement) for statement in body]
+        self.reads = [bare_names(statement) for statement in body]
         self.writes = [env_writes(statement) for statement in body]
         self.functions = {
             statement.name.value: index for index, statement in enumerate(body) if _is_definition(statement)
@@ -139,23 +141,7 @@ def _is_import(statement: cst.CSTNode) -> bool:
     )
 
 
-def _names_read(node: cst.CSTNode) -> set[str]:
-    """The bare names in ``node`` (not attributes: ``x.device`` reads no ``device``)."""
-    names: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return names
-
-
-class _EnvWriteFinder(cst.CSTVisitor):
+class _EnvWriteFinder(Visitor):
     def __init__(self) -> None:
         self.found: list[EnvWrite] = []
 

@@ -12,6 +12,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from . import remaining
+from .cst_walk import Visitor, bare_names
 from .device_placement import LATE_CUDA_WRITE, env_writes, place_generated_block
 from .diagnostics import Severity
 from .imports import merged_imports
@@ -731,14 +732,15 @@ def _validates(plan: ScriptPlan) -> bool:
 def _without_unused(generated: list[cst.CSTNode], module: cst.Module) -> list[cst.CSTNode]:
     """The generated statements less the functions and classes nothing reads: a helper rendered for the
     script's features as a whole that this script does not call (the evaluate of a model it never evaluates)."""
-    code_of = cst.Module([]).code_for_node
-    script_reads = _names_used(module.code)
+    script_reads = set().union(*(bare_names(statement) for statement in module.body))
+    reads_of = {
+        id(statement): bare_names(statement)
+        - ({statement.name.value} if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else set())
+        for statement in generated
+    }
     kept = list(generated)
     while True:
-        reads = set(script_reads)
-        for statement in kept:
-            own = {statement.name.value} if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else set()
-            reads |= _names_used(code_of(statement)) - own
+        reads = set(script_reads).union(*(reads_of[id(statement)] for statement in kept))
         unused = [s for s in kept if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value not in reads]
         if not unused:
             return kept
@@ -890,7 +892,11 @@ def _rename_generated(generated: cst.Module | None, plan: ScriptPlan) -> cst.Mod
             plan.name(name)
     if not plan.renames or generated is None:
         return generated
-    return generated.visit(_Renamer(plan.renames, _model_classes(generated, plan)))
+    renamer = _Renamer(plan.renames, _model_classes(generated, plan))
+    renamed = set(plan.renames)
+    # Only the statements that name one are rebuilt (libcst's transformer rebuilds every node it passes).
+    body = [s.visit(renamer) if not renamed.isdisjoint(bare_names(s)) else s for s in generated.body]
+    return generated.with_changes(body=body)
 
 
 def _model_classes(block: cst.Module, plan: ScriptPlan) -> set[int]:
@@ -949,7 +955,7 @@ def _removed_assignments(script: KerasScript, plan: ScriptPlan) -> list[cst.Simp
     tensors = [*script.tensor_nodes, *(node for spec in script.models if spec.graph for node in spec.graph.inputs)]
     tensor_lines = {id(node.statement) for node in tensors if getattr(node, "statement", None) is not None}
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
             dropped = id(node) in script.removed or (id(node) in tensor_lines and plan.statements.get(id(node)) == [])
             if dropped and len(node.body) == 1 and isinstance(node.body[0], cst.Assign):
@@ -1042,9 +1048,8 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     # in the middle of a keras.io example) comes too late for it, and the output imports the name itself.
     existing = _imported_names(module.with_changes(body=body[:insert_at]))
     imported_later = _imported_names(module)
-    kept_block = "\n".join(cst.Module([]).code_for_node(statement) for statement in generated)
-    chunks = [kept_block, *plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
-    used = set().union(*(_names_used(chunk) for chunk in chunks))
+    chunks = [*plan.calls.values(), *(line for lines in plan.statements.values() for line in lines)]
+    used = set().union(*(bare_names(statement) for statement in generated), *(_names_used(chunk) for chunk in chunks))
     needed = [(name, stmt) for name, stmt in GENERATED_IMPORTS if name in used and name not in existing]
     for name, _ in needed:
         if name in script.module_names and name not in imported_later:
@@ -1208,21 +1213,21 @@ def _after_imports(body: list[cst.CSTNode]) -> int:
     return index
 
 
-class _StatementIndex(cst.CSTVisitor):
+class _StatementIndex(Visitor):
     """Map every node to the innermost statement containing it."""
 
     def __init__(self):
         self.stack: list[cst.CSTNode] = []
         self.owner: dict[int, cst.CSTNode] = {}
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def enter(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.stack.append(node)
         if self.stack:
             self.owner[id(node)] = self.stack[-1]
         return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def leave(self, original_node: cst.CSTNode) -> None:
         if self.stack and self.stack[-1] is original_node:
             self.stack.pop()
 
@@ -1602,7 +1607,7 @@ def _inert(statement: cst.CSTNode) -> bool:
 def _calls(node: cst.CSTNode) -> bool:
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> bool:
             nonlocal found
             found = True

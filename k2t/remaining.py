@@ -32,6 +32,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from .cst_walk import Visitor
 from .names import canonical_name, is_tensorflow
 
 # Statements a TODO comment can be written above (an ``except`` clause takes its own).
@@ -77,7 +78,7 @@ def bound_names(node: cst.Import | cst.ImportFrom, module: cst.Module) -> dict[s
     return bound
 
 
-class _ImportCollector(cst.CSTVisitor):
+class _ImportCollector(Visitor):
     """The removed bindings; visits statements only (imports are statements)."""
 
     def __init__(self, module: cst.Module, rewrites: dict[int, cst.BaseSmallStatement | None]):
@@ -85,7 +86,7 @@ class _ImportCollector(cst.CSTVisitor):
         self.rewrites = rewrites
         self.removed = RemovedImports()
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def enter(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.Import, cst.ImportFrom)):
             self._collect(node)
             return False
@@ -110,7 +111,7 @@ def removed_imports(module: cst.Module, rewrites: dict[int, cst.BaseSmallStateme
     return collector.removed
 
 
-class _LeftoverFinder(cst.CSTVisitor):
+class _LeftoverFinder(Visitor):
     def __init__(self, tracked: dict[int, tuple[cst.CSTNode, cst.CSTNode]], covered: frozenset[int] = frozenset()):
         self.tracked = tracked
         self.covered = covered
@@ -119,7 +120,7 @@ class _LeftoverFinder(cst.CSTVisitor):
         self.annotations = 0  # depth of annotations around the node: only there is a string a use
         self.found: list[Leftover] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def enter(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _OWNERS):
             self.owners.append(node)
         elif isinstance(node, cst.Annotation):
@@ -145,7 +146,7 @@ class _LeftoverFinder(cst.CSTVisitor):
             self.not_references.add(id(node.name))
         return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def leave(self, original_node: cst.CSTNode) -> None:
         if self.owners and self.owners[-1] is original_node:
             self.owners.pop()
         elif isinstance(original_node, cst.Annotation):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .cst_walk import Visitor
 from .imports import merged_imports
 from .names import GENERATED_IMPORTS
 from .parse.syntax import is_docstring
@@ -157,7 +158,7 @@ def _free_names(node: cst.CSTNode) -> set[str]:
 def _bound_inside(node: cst.CSTNode) -> set[str]:
     bound: set[str] = {node.name.value} if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else set()
 
-    class Binder(cst.CSTVisitor):
+    class Binder(Visitor):
         def visit_Param(self, param: cst.Param) -> None:
             bound.add(param.name.value)
 

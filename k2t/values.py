@@ -26,6 +26,7 @@ from typing import Any
 
 import libcst as cst
 
+from .cst_walk import Visitor
 from .ir import ShapeOf
 
 
@@ -702,7 +703,7 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
             bound_by[name] = bound_by.get(name, 0) + 1
     declared_global: set[str] = set()
 
-    class Globals(cst.CSTVisitor):
+    class Globals(Visitor):
         def visit_Global(self, node: cst.Global) -> None:
             declared_global.update(item.name.value for item in node.names)
 
@@ -1145,7 +1146,7 @@ def changed_names(node: cst.CSTNode) -> set[str]:
         elif isinstance(target, (cst.Subscript, cst.Attribute)):
             root(target)
 
-    class Collector(cst.CSTVisitor):
+    class Collector(Visitor):
         def visit_Call(self, n: cst.Call) -> None:
             if isinstance(n.func, cst.Attribute) and n.func.attr.value in CHANGING_METHODS:
                 root(n.func.value)
@@ -1180,7 +1181,7 @@ def assigned_names(node: cst.CSTNode) -> set[str]:
     whose object it changes in place (:func:`changed_names`): what the names hold after it is not what they held."""
     names: set[str] = changed_names(node)
 
-    class Collector(cst.CSTVisitor):
+    class Collector(Visitor):
         def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
             names.update(target_names(n.target))
 

@@ -49,6 +49,8 @@ def _expression_inputs(node, ktensor) -> list[tuple[Any, Any]]:
     or as none), the tensors the ops read from layers and inputs, in order, stand for the node's inputs."""
     import libcst as cst
 
+    from ..cst_walk import Visitor
+
     expression = node.expression
     leaves = {key: parent for key, parent in zip(expression.tensors, node.inputs)}
     pairs: list[tuple[Any, Any]] = []
@@ -76,8 +78,8 @@ def _expression_inputs(node, ktensor) -> list[tuple[Any, Any]]:
             return True
         found: list = []
 
-        class Reads(cst.CSTVisitor):
-            def on_visit(self, child) -> bool:
+        class Reads(Visitor):
+            def enter(self, child) -> bool:
                 if id(child) in leaves:
                     found.append(child)
                 return not found

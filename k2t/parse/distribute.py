@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from .syntax import _mark_subtree, calls_in
 
 # Canonical constructor -> whether it replicates over several devices (else it is one replica).
@@ -138,7 +139,7 @@ def _blocks_of(statement: cst.BaseCompoundStatement) -> list:
     return blocks
 
 
-class _Uses(cst.CSTVisitor):
+class _Uses(Visitor):
     """Every use of the strategy names: the scopes, the replica counts, and the other uses (reported)."""
 
     def __init__(self, names: set[str]):
@@ -154,7 +155,7 @@ class _Uses(cst.CSTVisitor):
             int, tuple[int, ...]
         ] = {}  # id() of a replica count -> id() of its calls, innermost first
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def enter(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.statements.append(node)
         if isinstance(node, cst.Call):
@@ -169,7 +170,7 @@ class _Uses(cst.CSTVisitor):
             self._other(node, f"the strategy `{node.value}` used here is not translated: {_CUSTOM_LOOP}")
         return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def leave(self, original_node: cst.CSTNode) -> None:
         if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.statements.pop()
         if isinstance(original_node, cst.Call):

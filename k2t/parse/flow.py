@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Severity
 from ..ir import Todo
 from ..values import Unknown, assigned_names, bind_target, target_names
@@ -144,7 +145,7 @@ class FlowMixin:
         """Whether statements name Keras or read a model or Keras tensor the scope holds."""
         names: set[str] = set()
 
-        class Reader(cst.CSTVisitor):
+        class Reader(Visitor):
             def visit_Name(self, name: cst.Name) -> None:
                 names.add(name.value)
 
@@ -282,7 +283,7 @@ class FlowMixin:
         """Whether every statement line inside ``node`` builds, extends or compiles a model (goes into it)."""
         lines: list[cst.SimpleStatementLine] = []
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> bool:
                 lines.append(line)
                 return False
@@ -297,7 +298,7 @@ class FlowMixin:
         found = False
         parser = self
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal found
                 factory = scope.layer_factory(call.func.value) if isinstance(call.func, cst.Name) else None
@@ -333,7 +334,7 @@ def _reads_any(node: cst.CSTNode, names: set[str]) -> bool:
     """Whether an expression reads one of ``names`` (not as an attribute's name)."""
     found = False
 
-    class Reader(cst.CSTVisitor):
+    class Reader(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             nonlocal found
             found = found or name.value in names

@@ -7,6 +7,7 @@ import dataclasses
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, TensorNode
 from ..ops import NOT_ONE_TENSOR
 from ..values import Unknown, bind_target, is_constant
@@ -480,7 +481,7 @@ class FunctionalMixin:
         """Whether ``node`` reads a Keras tensor (its name; attributes' and keywords' names are no reads)."""
         found: list[cst.Name] = []
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Attribute(self, attribute: cst.Attribute) -> bool:
                 attribute.value.visit(self)
                 return False
@@ -508,7 +509,7 @@ class FunctionalMixin:
         values: list[cst.Name] = []
         refused: list[tuple[cst.CSTNode, str]] = []
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Call(self, call: cst.Call) -> bool:
                 if parser.is_tensor_expression(call, scope):
                     inputs.append(parser.tensor_expression(line, target, call, scope))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import HelperLayer, Instance, Invocation, LayerClassChoice, TensorNode
 from ..values import Unknown, is_constant
 from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
@@ -39,7 +40,7 @@ class HelperMixin:
         callees = _callees(node.body)
         made: set[int] = set()  # `rnn = cell(units)` of a layer class parameter, then `rnn(inputs)`: no layer call
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 value = assign.value
                 targets = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
@@ -432,7 +433,7 @@ def _callees(body: cst.CSTNode) -> set[str]:
     (``layers.Bidirectional(rnn)(inputs)``)."""
     found: set[str] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             if isinstance(call.func, cst.Name):
                 found.add(call.func.value)
@@ -472,7 +473,7 @@ def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:
     """The calls in a function's own body, not in the functions and classes it defines."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 

@@ -32,6 +32,7 @@ import dataclasses
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import FactoryCall, Instance, ShapeOf
 from ..values import KerasClass, Namespace, Unknown, is_constant
 from .scope import _Helper, _Scope, _Unfollowable
@@ -55,7 +56,7 @@ class LayerFactoryMixin:
         found: set[str] = set()
         parser = self
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 if parser.keras_name(call.func) == "keras.Sequential":
                     for arg in call.args:
@@ -91,7 +92,7 @@ class LayerFactoryMixin:
         found: set[str] = set()
         parser = self
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 is_input = parser.keras_name(call.func) in ("keras.Input", "keras.layers.Input")
                 for index, arg in enumerate(call.args):
@@ -127,7 +128,7 @@ class LayerFactoryMixin:
             if expression is not None:
                 found.update(read_names(expression) & params)
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal builds
                 if parser.keras_name(call.func) in ("keras.Sequential", "keras.Model"):

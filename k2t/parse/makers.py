@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import KerasCall, Todo
 from ..values import Unknown, is_constant
 from .scope import _Helper, _Scope, _Unfollowable
@@ -137,7 +138,7 @@ class MakersMixin:
 def _references(module: cst.Module, name: str) -> set[int]:
     found: set[int] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Name(self, node: cst.Name) -> None:
             if node.value == name:
                 found.add(id(node))
@@ -154,7 +155,7 @@ def _callers(module: cst.Module, name: str) -> list[cst.Call]:
     """The calls ``name(...)`` in the module."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             if isinstance(node.func, cst.Name) and node.func.value == name:
                 found.append(node)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from .syntax import names_in as _names_in
 
 # tf.config's device lists; a logical one only feeds the idiom's print.
@@ -175,7 +176,7 @@ def _handled(handler: cst.ExceptHandler) -> bool:
 def _sets_growth(statement: cst.CSTNode, keras_name: KerasName) -> bool:
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
             found = found or keras_name(node.func) == _SET_MEMORY_GROWTH

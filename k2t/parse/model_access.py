@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import (
     NO_LITERAL,
     FreezeSpec,
@@ -926,7 +927,7 @@ def _references(module: cst.Module, name: str) -> int:
     """How many times the script reads ``name`` (a def's own name is no read)."""
     count = 0
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             nonlocal count
             count -= node.name.value == name  # visited as a Name below
@@ -1151,7 +1152,7 @@ def alias_used(parser: _Parser, statement, node: cst.Name, scope: _Scope) -> boo
 
 
 # ------------------------------------------------------------ a loop over model.layers that reads them
-class _LoopReads(cst.CSTVisitor):
+class _LoopReads(Visitor):
     """The reads of the loop variable ``var`` in a loop's body; ``ok`` False when it is used otherwise."""
 
     def __init__(self, var: str):

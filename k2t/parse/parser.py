@@ -6,8 +6,9 @@ import ast
 import dataclasses
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameSource
 
+from ..cst_walk import Visitor, module_syntax, qualified_names
 from ..diagnostics import Severity
 from ..ir import (
     NO_LITERAL,
@@ -101,7 +102,7 @@ class _Parser(
         # parse() made the module for this parser alone: no copy is needed to keep node identities unique.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = self.wrapper.module
-        self.qnames = self.wrapper.resolve(QualifiedNameProvider)
+        self.qualified_names = qualified_names(self.wrapper)
         self.positions = self.wrapper.resolve(PositionProvider)
         self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
         self.consumed: set[int] = set()  # id() of expression nodes already described
@@ -141,7 +142,7 @@ class _Parser(
         """Whether the module binds ``name`` in one statement only (no other assignment, loop, import or def)."""
         if self._binding_counts is None:
             counts: dict[str, int] = {}
-            for node in ast.walk(ast.parse(self.module.code)):
+            for node in ast.walk(module_syntax(self.module)):
                 bound = ()
                 if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                     bound = (node.id,)
@@ -167,10 +168,7 @@ class _Parser(
             # `tf.reduce_mean(p).numpy`: libcst names it `tensorflow.reduce_mean.numpy`, but it is a method of the
             # op's result; the op is the name (reporting the whole chain would hide the call's arguments).
             return None
-        names = self.qnames.get(node, set())
-        if callable(names):  # libcst computes qualified names lazily
-            names = names()
-        for qn in sorted(names, key=lambda q: q.name):
+        for qn in sorted(self.qualified_names(node), key=lambda q: q.name):
             if qn.source is not QualifiedNameSource.IMPORT:
                 continue
             canonical = canonical_name(qn.name)
@@ -709,7 +707,7 @@ class _Parser(
     def mentions_keras(self, node: cst.CSTNode) -> bool:
         found = []
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Attribute(inner, attribute: cst.Attribute) -> bool:
                 if self.keras_name(attribute) is not None:
                     found.append(attribute)
@@ -826,7 +824,7 @@ def _calls_method_of(node: cst.CSTNode, name: str) -> bool:
     """``model.fit(...)`` / ``model.compile(...)`` on ``name``."""
     found = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             func = call.func
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
@@ -840,7 +838,7 @@ def _read_names(node: cst.BaseExpression) -> set[str]:
     """The names an expression reads (``inputs.shape[-1]`` -> {inputs}), not attribute names or lambda parameters."""
     found: set[str] = set()
 
-    class Reader(cst.CSTVisitor):
+    class Reader(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.add(name.value)
 
@@ -894,7 +892,7 @@ def _attribute_assigned(module: cst.Module, name: str) -> bool:
     owners = {name}
     targets: list[cst.BaseExpression] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Assign(self, node: cst.Assign) -> None:
             call = node.value
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == name:

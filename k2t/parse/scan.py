@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Severity
 from ..ir import (
     CallbackClass,
@@ -682,7 +683,7 @@ def _inside_with(module: cst.Module, statement: cst.CSTNode) -> bool:
     """Whether ``statement`` stands in the body of a ``with`` block of the module."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def __init__(self) -> None:
             self.depth = 0
 
@@ -692,11 +693,11 @@ def _inside_with(module: cst.Module, statement: cst.CSTNode) -> bool:
         def leave_With(self, node: cst.With) -> None:
             self.depth -= 1
 
-        def on_visit(self, node: cst.CSTNode) -> bool:
+        def enter(self, node: cst.CSTNode) -> bool:
             nonlocal found
             if node is statement and self.depth:
                 found = True
-            return not found and super().on_visit(node)
+            return not found and super().enter(node)
 
     module.visit(Finder())
     return found

@@ -100,10 +100,7 @@ def scikeras_wrapper(parser: _Parser, statement, node: cst.Call) -> bool:
     Keras model, would receive the converted torch module; a located K2T100. True when the call is one."""
     if not isinstance(node.func, (cst.Name, cst.Attribute)):
         return False
-    names = parser.qnames.get(node.func, set())
-    if callable(names):  # libcst computes qualified names lazily
-        names = names()
-    for qualified in names:
+    for qualified in parser.qualified_names(node.func):
         if qualified.source is QualifiedNameSource.IMPORT and qualified.name.startswith("scikeras."):
             _mark_subtree(node.func, parser.consumed)
             message = (

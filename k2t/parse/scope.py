@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import CompileSpec, Instance, KerasCall, ModelSpec, TensorNode
 from ..values import Env
 from . import model_access
@@ -232,7 +233,7 @@ def _extends_outer_models(body: list, scope: _Scope, parser: _Parser) -> bool:
     it, or applies a Keras layer to one."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
             func = node.func
@@ -283,7 +284,7 @@ def _reads_image_data_format(test: cst.BaseExpression, parser: _Parser) -> bool:
     """Whether an `if` test calls keras.backend.image_data_format() (the branches k2t decides)."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
             if parser.keras_name(node.func) in (

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Todo, Value
 from ..values import Unknown, assigned_names, is_constant, made_shape
 from .graph import _graph_nodes
@@ -633,7 +634,7 @@ class _CallWalker:
         """Whether ``node`` reads a tensor of call() (a name of one, a layer call): else a number or a value."""
         walker, found = self, []
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Name(self, name: cst.Name) -> None:
                 if name.value in walker.tensors:
                     found.append(name)
@@ -656,7 +657,7 @@ class _CallWalker:
         constants: dict[int, str] = {}
         unknown: list[cst.CSTNode] = []
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Call(self, call: cst.Call) -> bool:
                 if walker.layer_key(call.func) in walker.attributes.layers:
                     inputs.append(walker.layer_call(call, target))
@@ -810,7 +811,7 @@ def _only_forwarded_to_base(init: cst.FunctionDef, kwargs: str) -> bool:
 def _mentions(node: cst.CSTNode, name: str) -> bool:
     found: list[cst.Name] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Name(self, seen: cst.Name) -> None:
             if seen.value == name:
                 found.append(seen)
@@ -881,7 +882,7 @@ def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression
     """The first ``target.fit(x, ...)`` / ``target(x)`` / ``target.build(shape)`` in the module's text: (method, argument)."""
     found: list[tuple[str, cst.BaseExpression]] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             if found or not call.args or call.args[0].keyword is not None:
                 return

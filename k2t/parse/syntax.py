@@ -6,6 +6,7 @@ import ast
 
 import libcst as cst
 
+from ..cst_walk import Visitor, module_syntax
 from ..values import target_names as _target_names
 
 MODEL_METHODS = (
@@ -307,15 +308,15 @@ def _enclosing_quotes(statement: cst.CSTNode, target: cst.CSTNode) -> set[str]:
     quotes: list[str] = []
     found: set[str] = set()
 
-    class _Visitor(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class _Visitor(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             if node is target:
                 found.update(quotes)
             if isinstance(node, cst.FormattedString):
                 quotes.append(node.start.lstrip("rRfFbBuU")[0])
             return True
 
-        def on_leave(self, original_node: cst.CSTNode) -> None:
+        def leave(self, original_node: cst.CSTNode) -> None:
             if isinstance(original_node, cst.FormattedString):
                 quotes.pop()
 
@@ -323,7 +324,7 @@ def _enclosing_quotes(statement: cst.CSTNode, target: cst.CSTNode) -> set[str]:
     return found
 
 
-class _Finder(cst.CSTVisitor):
+class _Finder(Visitor):
     """Collect Calls and the outermost Name/Attribute chains, in source order."""
 
     def __init__(self):
@@ -384,8 +385,8 @@ def _self_model_attribute(node) -> str | None:
 
 
 def _mark_subtree(node: cst.CSTNode, consumed: set[int]) -> None:
-    class _Mark(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
+    class _Mark(Visitor):
+        def enter(self, n: cst.CSTNode) -> bool:
             consumed.add(id(n))
             return True
 
@@ -472,7 +473,7 @@ def _bound_names(module: cst.Module) -> set[str]:
     """Every name the script uses or binds anywhere (generated names must not clash)."""
     names: set[str] = set()
     try:
-        tree = ast.parse(module.code)
+        tree = module_syntax(module)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return names
     for node in ast.walk(tree):
@@ -538,7 +539,7 @@ def _jumps(body: list) -> bool:
     unroll it as the same statements once per item."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Break(self, node) -> None:
             nonlocal found
             found = True
@@ -564,7 +565,7 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     """Every Call node under ``node``, in source order."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 
@@ -576,7 +577,7 @@ def names_in(node: cst.CSTNode) -> list[cst.Name]:
     """Every Name node under ``node``, in source order."""
     found: list[cst.Name] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
 
@@ -600,7 +601,7 @@ def read_name_nodes(node: cst.CSTNode) -> list[cst.Name]:
     """The Name nodes an expression reads, in source order (``inputs.shape[-1]``: ``inputs``), not attribute names."""
     found: list[cst.Name] = []
 
-    class Reader(cst.CSTVisitor):
+    class Reader(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
 

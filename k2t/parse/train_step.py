@@ -24,6 +24,7 @@ import dataclasses
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import Instance, StepLine, StepSpec
 from .scope import _Scope, _Unfollowable
 from .syntax import _body_of, is_docstring
@@ -327,7 +328,7 @@ class _StepReader:
         (translated where the step is written) over the step's variables and numbers."""
         reader, unknown = self, []
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Attribute(self, attribute: cst.Attribute) -> bool:
                 if reader.parser.keras_name(attribute) is None:
                     attribute.value.visit(self)  # `x.shape`: the variable; `tf.square`: a name of the vocabulary

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
+from ..cst_walk import Visitor, module_code, module_syntax
 from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, KerasCall, LayerClass, MethodCall, ModelSpec, Value
 from ..names import generated_class_name
@@ -491,7 +492,7 @@ def translate(script: KerasScript) -> ScriptPlan:
 
     loads = restored_instances(script)
     sequences = {cls.name for cls in script.sequence_classes}
-    sources = batch_sources(script.module.code, sequences, generator_variables(script), datasets.expressions)
+    sources = batch_sources(module_code(script.module), sequences, generator_variables(script), datasets.expressions)
     for cls in script.sequence_classes:
         plan.expressions[id(cls.base)] = ""  # a plain class: the generated fit reads __len__/__getitem__/on_epoch_end
     for call in script.calls:
@@ -707,8 +708,8 @@ def _block_holding(module: cst.Module, statement) -> list | None:
     """The statements of the block (the module's, a function's, a loop's) that holds ``statement`` itself."""
     found: list | None = None
 
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class _Find(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             nonlocal found
             body = node.body if isinstance(node, (cst.Module, cst.IndentedBlock)) else None
             if found is None and isinstance(body, (list, tuple)) and any(s is statement for s in body):
@@ -722,8 +723,8 @@ def _block_holding(module: cst.Module, statement) -> list | None:
 def _contains(node: cst.CSTNode, inner: cst.CSTNode) -> bool:
     found = False
 
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, candidate: cst.CSTNode) -> bool:
+    class _Find(Visitor):
+        def enter(self, candidate: cst.CSTNode) -> bool:
             nonlocal found
             found = found or candidate is inner
             return not found
@@ -915,7 +916,7 @@ def _names_read(node: cst.CSTNode) -> list[cst.Name]:
     """The variables an expression reads (``x[:, idx]`` -> x, idx), not attribute names."""
     found: list[cst.Name] = []
 
-    class _Reads(cst.CSTVisitor):
+    class _Reads(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
 
@@ -1542,7 +1543,7 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
     }
     used_as_input = {id(parent) for node in script.tensor_nodes for parent in node.inputs}
     read = {
-        n.id for n in ast.walk(ast.parse(script.module.code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        n.id for n in ast.walk(module_syntax(script.module)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     }
     by_statement: dict[int, list] = {}
     for node in script.tensor_nodes:

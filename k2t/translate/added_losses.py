@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 
 LOSSES = "losses"  # the port's list of a layer's added terms (Keras's Layer.losses)
@@ -26,7 +27,7 @@ def add_loss_calls(method: cst.FunctionDef) -> list[cst.Call]:
     """The ``self.add_loss(...)`` calls of a method."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..cst_walk import Visitor
+
 BATCH_SET_VALUE = "keras.backend.batch_set_value"
 _EMPTY = cst.Module(body=[])
 
@@ -45,7 +47,7 @@ def batch_set_value_statements(
     taken = _names_in(definition)
     variable, value = _free("variable", taken), _free("value", taken)
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
             if len(node.body) != 1 or not isinstance(node.body[0], cst.Expr):
                 return
@@ -77,7 +79,7 @@ def batch_set_value_statements(
 def _names_keras(node: cst.CSTNode, keras_name: Callable[[cst.CSTNode], str | None]) -> bool:
     hits: list[cst.CSTNode] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             if keras_name(name):
                 hits.append(name)
@@ -93,7 +95,7 @@ def _names_keras(node: cst.CSTNode, keras_name: Callable[[cst.CSTNode], str | No
 def _names_in(node: cst.CSTNode) -> set[str]:
     names: set[str] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Name(self, name: cst.Name) -> None:
             names.add(name.value)
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, LayerClass, Todo, Value
 from ..ops import OpError, translate_op
@@ -118,7 +119,7 @@ class LayerClassParts:
             return False
         found = False
 
-        class Reads(cst.CSTVisitor):
+        class Reads(Visitor):
             def visit_Name(self, node: cst.Name) -> None:
                 nonlocal found
                 found = found or node.value == "training"
@@ -220,7 +221,7 @@ def _variable_updates(method: cst.FunctionDef, weights: set[str]) -> dict[int, s
     """``self.moving_mean.assign(value)`` -> ``self.moving_mean.data.copy_(value)`` (by id() of the call's func)."""
     found: dict[int, str] = {}
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (
@@ -244,7 +245,7 @@ def _layer_only_calls(method: cst.FunctionDef, handled: set[int], replaced, posi
     that nothing translated: each is a diagnostic, never a method torch's module does not have."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (
@@ -1674,7 +1675,7 @@ def _unused_classes(script: KerasScript, used: list[LayerClass]) -> list[Todo]:
         return []
     read: set[str] = set()
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
             for base in node.bases:
                 base.visit(self)
@@ -1709,7 +1710,7 @@ def with_parents(classes: list[LayerClass]) -> list[LayerClass]:
 def _forward_of_parent(method: cst.FunctionDef, expressions: dict[int, str]) -> None:
     """``super().call(x)`` in a subclass of the script's layer class: the parent's torch module calls it forward."""
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             if is_super_method(node, "call"):
                 expressions[id(node.func)] = f"{_code(node.func.value)}.forward"
@@ -1818,7 +1819,7 @@ def _getter_attributes(parts: LayerClassParts) -> dict[str, cst.CSTNode]:
     weight_arguments = {id(node) for weight in parts.weights for node in weight.arguments.values()}
     reads: set[str] = set()
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             if isinstance(node.value, cst.Name) and node.value.value == "self" and id(node) not in weight_arguments:
                 reads.add(node.attr.value)
@@ -2012,7 +2013,7 @@ def takes_list(method: cst.FunctionDef, parameter: str) -> bool:
     A tensor indexed (``inputs[:, 0]``) counts too, harmlessly: its ``[0]`` is on its device."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Assign(self, node: cst.Assign) -> None:
             nonlocal found
             unpacked = any(isinstance(t.target, (cst.Tuple, cst.List)) for t in node.targets)

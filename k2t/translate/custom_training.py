@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import AppliedGradients, DirectModelCall, GradientClip, KerasScript, ObjectCall, TapeGradient, Todo, Value
 from ..parse.tape import MEAN
@@ -207,7 +208,7 @@ def _other_reads(
     scope = _enclosing_function(script.module, statement)
     lines: list[int] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
             return id(node) not in allowed
 
@@ -228,7 +229,7 @@ def _other_reads(
 def _enclosing_function(module: cst.Module, statement: cst.CSTNode) -> cst.FunctionDef | None:
     found: list[cst.FunctionDef | None] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def __init__(self):
             self.functions: list[cst.FunctionDef] = []
 
@@ -440,8 +441,8 @@ def _path_to(module: cst.Module, target: cst.CSTNode) -> list[cst.CSTNode]:
     path: list[cst.CSTNode] = []
     found: list[cst.CSTNode] = []
 
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class Finder(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             if found:
                 return False
             if node is target:
@@ -450,7 +451,7 @@ def _path_to(module: cst.Module, target: cst.CSTNode) -> list[cst.CSTNode]:
             path.append(node)
             return True
 
-        def on_leave(self, original_node: cst.CSTNode) -> None:
+        def leave(self, original_node: cst.CSTNode) -> None:
             if path and path[-1] is original_node:
                 path.pop()
 
@@ -461,7 +462,7 @@ def _path_to(module: cst.Module, target: cst.CSTNode) -> list[cst.CSTNode]:
 def _called_names(scope: cst.CSTNode) -> list[str]:
     names: list[str] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             if isinstance(node.func, cst.Name) and node.func.value not in names:
                 names.append(node.func.value)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import walk_with_statements
 from ..ir import KerasCall, Todo, Value
 from .helpers import Helper
 from .op_code import import_names
@@ -98,14 +99,7 @@ def _literal(node: cst.BaseExpression) -> object:
 
 def _calls(module: cst.Module):
     """Every call of the module with the innermost statement it belongs to."""
-    pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(module, module)]
-    while pending:
-        statement, node = pending.pop()
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            statement = node
-        if isinstance(node, cst.Call):
-            yield statement, node
-        pending.extend((statement, child) for child in reversed(node.children))
+    return ((statement, node) for statement, node in walk_with_statements(module) if isinstance(node, cst.Call))
 
 
 # ------------------------------------------------------------------ load_img, img_to_array, array_to_img, save_img

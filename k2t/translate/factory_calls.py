@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import KerasScript, ModelSpec, Todo
 from ..values import KerasClass, is_constant
@@ -270,8 +271,8 @@ def _statement_of(module: cst.Module, node: cst.CSTNode) -> cst.CSTNode | None:
     found: list[cst.CSTNode] = []
     stack: list[cst.CSTNode] = []
 
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, candidate: cst.CSTNode) -> bool:
+    class Finder(Visitor):
+        def enter(self, candidate: cst.CSTNode) -> bool:
             if found:
                 return False
             if isinstance(candidate, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -281,7 +282,7 @@ def _statement_of(module: cst.Module, node: cst.CSTNode) -> cst.CSTNode | None:
                 return False
             return True
 
-        def on_leave(self, original_node: cst.CSTNode) -> None:
+        def leave(self, original_node: cst.CSTNode) -> None:
             if stack and stack[-1] is original_node:
                 stack.pop()
 
@@ -387,7 +388,7 @@ def _free_name(name: str, taken: set[str]) -> str:
 def _calls_of(module: cst.Module, function: str) -> list[cst.Call]:
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             if isinstance(call.func, cst.Name) and call.func.value == function:
                 found.append(call)

@@ -10,13 +10,13 @@ tests/test_image_data.py and tests/test_parity_image_data.py compare it with Ker
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import walk, walk_with_statements
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, Todo, Value
 from ..names import canonical_name
@@ -151,7 +151,7 @@ def imported_generator_names(script: KerasScript) -> set[str]:
     """``from keras.preprocessing.image import ImageDataGenerator``: that import goes, and the
     generated class of the same name takes its place."""
     names: set[str] = set()
-    for node in _walk(script.module):
+    for node in walk(script.module):
         if not isinstance(node, cst.ImportFrom) or node.module is None or isinstance(node.names, cst.ImportStar):
             continue
         module = canonical_name(script.module.code_for_node(node.module))
@@ -322,13 +322,13 @@ def _uses(script: KerasScript) -> _Uses:
     constructors = {id(node) for _, node in uses.calls}
     if not constructors:
         return uses
-    for statement, node in _nodes_with_statements(script.module):
+    for statement, node in walk_with_statements(script.module):
         if id(node) in constructors:
             uses.statements[id(node)] = statement
         if isinstance(node, cst.Assign) and id(node.value) in constructors:
             uses.variables.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
     positions = script.metadata.resolve(PositionProvider) if script.metadata is not None else {}
-    for statement, node in _nodes_with_statements(script.module):
+    for statement, node in walk_with_statements(script.module):
         if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
             continue
         receiver = node.func.value
@@ -337,22 +337,3 @@ def _uses(script: KerasScript) -> _Uses:
             pos = (position.start.line, position.start.column + 1) if position is not None else (1, 1)
             uses.methods.append(_MethodCall(node.func.attr.value, node, statement, pos))
     return uses
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        yield current
-        pending.extend(reversed(current.children))
-
-
-def _nodes_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
-    """Every node with the innermost statement it belongs to (a compound statement for its header)."""
-    pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(module, module)]
-    while pending:
-        statement, node = pending.pop()
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            statement = node
-        yield statement, node
-        pending.extend((statement, child) for child in reversed(node.children))

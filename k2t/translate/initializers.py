@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import Value
 from ..values import Unknown
@@ -214,7 +215,7 @@ def string_literals(module: cst.Module) -> frozenset[str]:
     """The strings a script writes as literals: the Keras names a parameter of its own may hold when it runs."""
     found: set[str] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             if isinstance(node.evaluated_value, str):
                 found.add(node.evaluated_value)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, KerasScript, ScriptCode, Value
 from ..ops import elementwise, nn, reductions
@@ -195,7 +196,7 @@ def _reads_items_only(body: cst.BaseExpression, parameter: str, count: int) -> b
     """Whether ``body`` reads the list ``parameter`` only through items with literal indexes (``t[0] - t[1]``)."""
     other: list[cst.CSTNode] = []
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_Subscript(self, node: cst.Subscript) -> bool:
             if isinstance(node.value, cst.Name) and node.value.value == parameter:
                 if _item_index(node, parameter, count) is None:
@@ -415,7 +416,7 @@ def _free_names(body: cst.BaseExpression, keras_name: KerasName) -> set[str]:
     """Names ``body`` reads that are neither Keras/TensorFlow names nor builtins (attributes and keywords excluded)."""
     found: set[str] = set()
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             if keras_name(node) is None:
                 node.value.visit(self)

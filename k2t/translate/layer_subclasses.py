@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, LayerClass
 from .model import LayerContext
@@ -146,7 +147,7 @@ def _reads_training(call: cst.FunctionDef) -> bool:
 def _refuse_base_attributes(layer_class: LayerClass, call: cst.FunctionDef, short: str) -> None:
     from .custom_layers import _pos
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_Attribute(self, node: cst.Attribute) -> None:
             if isinstance(node.value, cst.Name) and node.value.value == "self":
                 message = f"custom layer {layer_class.name}: `self.{node.attr.value}` is {short}'s in Keras, which torch's module names otherwise; k2t translates a call() over super().call()"

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import MetadataWrapper, QualifiedNameSource
 
+from ..cst_walk import Visitor, qualified_names
 from ..diagnostics import Unsupported
 from ..names import canonical_name, is_keras, is_tensorflow
 from ..ops import (
@@ -80,15 +81,12 @@ KerasName = Callable[[cst.CSTNode], "str | None"]
 def import_names(wrapper: MetadataWrapper) -> KerasName:
     """The canonical Keras/TensorFlow name of a node of ``wrapper``'s module, resolved through its imports
     and aliases as the parser resolves them (``K.mean`` -> ``keras.backend.mean``)."""
-    qualified = wrapper.resolve(QualifiedNameProvider)
+    qualified = qualified_names(wrapper)
 
     def keras_name(node: cst.CSTNode) -> str | None:
         if not _dotted(node):
             return None  # `tf.argmax(p, 1).numpy`: libcst names it `tensorflow.argmax.numpy`, a method of a result
-        names = qualified.get(node, set())
-        if callable(names):  # libcst computes qualified names lazily
-            names = names()
-        for name in sorted(names, key=lambda q: q.name):
+        for name in sorted(qualified(node), key=lambda q: q.name):
             if name.source is QualifiedNameSource.IMPORT:
                 canonical = canonical_name(name.name)
                 if is_keras(canonical) or is_tensorflow(canonical):
@@ -348,8 +346,8 @@ def _outermost(root: cst.CSTNode, replacements: dict[int, str]) -> dict[int, str
     """Only the replacements no other one contains: the outer code already holds the inner ones."""
     kept: dict[int, str] = {}
 
-    class Collector(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class Collector(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             if id(node) in replacements:
                 kept[id(node)] = replacements[id(node)]
                 return False
@@ -377,7 +375,7 @@ def rebinds(node: cst.CSTNode) -> set[int]:
     change the tensor in place (autograd refuses, or an alias changes). For numbers both are the same."""
     found: set[int] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
             if isinstance(node.target, cst.Name) and type(node.operator) in AUGMENTED_OPERATORS:
                 found.add(id(node))

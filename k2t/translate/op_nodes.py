@@ -16,6 +16,7 @@ import dataclasses
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import Graph, TensorNode
 from .custom_layers import _code, _size_of, _TensorShapes, dim_of
@@ -192,7 +193,7 @@ def _refuse_negative_steps(node: TensorNode) -> None:
     """``t[::-1]``: torch refuses a negative step (torch.flip reverses an axis)."""
     found: list[cst.Slice] = []
 
-    class Steps(cst.CSTVisitor):
+    class Steps(Visitor):
         def visit_Slice(self, part: cst.Slice) -> None:
             step = part.step
             if isinstance(step, cst.UnaryOperation) and isinstance(step.operator, cst.Minus):

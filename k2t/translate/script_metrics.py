@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from .helpers import Helper
 
@@ -127,7 +128,7 @@ def aliased_results(definition: cst.ClassDef) -> list[tuple[cst.Return, str]]:
     states = {id(call) for call in _self_calls(definition, ("add_weight", "add_variable"))}
     assigned: set[str] = set()
 
-    class States(cst.CSTVisitor):
+    class States(Visitor):
         def visit_Assign(self, node: cst.Assign) -> None:
             if id(node.value) in states:
                 assigned.update(_code(t.target) for t in node.targets if _is_self_attribute(t.target))
@@ -135,7 +136,7 @@ def aliased_results(definition: cst.ClassDef) -> list[tuple[cst.Return, str]]:
     definition.body.visit(States())
     found: list[tuple[cst.Return, str]] = []
 
-    class Returns(cst.CSTVisitor):
+    class Returns(Visitor):
         def visit_Return(self, node: cst.Return) -> None:
             if node.value is not None and _code(node.value) in assigned:
                 found.append((node, _code(node.value)))
@@ -157,7 +158,7 @@ def state_method_rewrites(definition: cst.ClassDef) -> dict[int, str]:
     ``variables`` lists the state, as Keras's does."""
     rewrites: dict[int, str] = {}
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             # In a metric class, `.assign_add` is a state variable's: `self.total`, or `v` of `for v in self.variables`.
@@ -179,7 +180,7 @@ def _is_self_attribute(node: cst.BaseExpression) -> bool:
 def _self_calls(definition: cst.ClassDef, methods: tuple[str, ...]) -> list[cst.Call]:
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (

@@ -19,6 +19,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
+from ..cst_walk import parents as node_parents
 from ..diagnostics import Severity
 from ..ir import KerasScript, Todo
 from ..ops import NOT_ONE_TENSOR, OPS, OpError, UnknownOp, translate_op
@@ -167,15 +169,15 @@ def _enclosing_calls(module: cst.Module, node: cst.CSTNode) -> list[cst.Call]:
     path: list[cst.CSTNode] = []
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
+    class Finder(Visitor):
+        def enter(self, visited: cst.CSTNode) -> bool:
             if found or visited is node:
                 found.extend(reversed([item for item in path if isinstance(item, cst.Call)]))
                 return False
             path.append(visited)
             return True
 
-        def on_leave(self, original_node: cst.CSTNode) -> None:
+        def leave(self, original_node: cst.CSTNode) -> None:
             if path and path[-1] is original_node:
                 path.pop()
 
@@ -217,7 +219,7 @@ def _calls_any(line: cst.CSTNode, keras_name, names: frozenset[str]) -> bool:
     single tensor (``tf.unstack(a)[1]``, ``tf.shape(x)``), which the rewrite does not follow back to NumPy."""
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
             name = keras_name(node.func)
@@ -231,7 +233,7 @@ def _called(line: cst.CSTNode) -> set[int]:
     """id() of the callees of the line's calls: an op problem elsewhere is a name used as a value."""
     callees: set[int] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             callees.add(id(node.func))
 
@@ -242,7 +244,7 @@ def _called(line: cst.CSTNode) -> set[int]:
 def _holds_with(node: cst.CSTNode) -> bool:
     found = False
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_With(self, inner: cst.With) -> bool:
             nonlocal found
             found = True
@@ -255,8 +257,8 @@ def _holds_with(node: cst.CSTNode) -> bool:
 def _outermost_nodes(line: cst.CSTNode, replacements: dict[int, str]) -> list[tuple[cst.CSTNode, str]]:
     found: list[tuple[cst.CSTNode, str]] = []
 
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class Finder(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             if id(node) in replacements:
                 found.append((node, replacements[id(node)]))
                 return False
@@ -270,15 +272,7 @@ def _stays_tensor(line: cst.SimpleStatementLine, node: cst.CSTNode, read_as_tens
     """Whether an op's result stays a torch tensor: the script calls ``.numpy()`` on it (``tf.argmax(p, 1).numpy()``,
     or ``labels.numpy()`` later on the name it is assigned to), as on TensorFlow's tensor. Anywhere else it is
     NumPy's array, which NumPy's functions take (``np.mean`` calls a torch tensor's ``mean(axis=...)``, and fails)."""
-    parents: dict[int, cst.CSTNode] = {}
-
-    class Parents(cst.CSTVisitor):
-        def on_visit(self, child: cst.CSTNode) -> bool:
-            for grandchild in child.children:
-                parents[id(grandchild)] = child
-            return True
-
-    line.visit(Parents())
+    parents = node_parents(line)
     parent = parents.get(id(node))
     if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == "numpy":
         return True
@@ -296,7 +290,7 @@ def _tensor_reads(module: cst.Module) -> set[str]:
     """The names the script calls ``.numpy()`` on."""
     names: set[str] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if (
@@ -318,7 +312,7 @@ def _top_level_lines(module: cst.Module) -> list[cst.SimpleStatementLine]:
     rewrites those lines)."""
     lines: list[cst.SimpleStatementLine] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_With(self, node: cst.With) -> bool:
             return False
 
@@ -350,8 +344,8 @@ def _replaced_inside(line: cst.CSTNode, plan) -> bool:
     read, an argument): the op rewrite composes with replaced calls only."""
     found = False
 
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class Finder(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             nonlocal found
             found = found or id(node) in plan.expressions or id(node) in plan.statements
             found = found or (id(node) in plan.calls and not isinstance(node, cst.Call))
@@ -370,7 +364,7 @@ def _lines_of(scope: cst.CSTNode) -> list[cst.SimpleStatementLine]:
     """The simple statements of a training step's function or loop, outside the functions and classes it defines."""
     lines: list[cst.SimpleStatementLine] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is scope
 
@@ -402,8 +396,8 @@ def _step_tensors(scope: cst.CSTNode, script: KerasScript, plan, keras_name, ste
     def makes_tensor(node: cst.CSTNode) -> bool:
         found = False
 
-        class Finder(cst.CSTVisitor):
-            def on_visit(self, inner: cst.CSTNode) -> bool:
+        class Finder(Visitor):
+            def enter(self, inner: cst.CSTNode) -> bool:
                 nonlocal found
                 if isinstance(inner, (cst.Lambda, cst.FunctionDef)):
                     return False
@@ -438,7 +432,7 @@ def _numpy_read(line: cst.CSTNode, node: cst.CSTNode) -> cst.Call | None:
     """``<node>.numpy()`` on the line: the call of ``.numpy``, else None."""
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             func = call.func
             if isinstance(func, cst.Attribute) and func.value is node and func.attr.value == "numpy" and not call.args:
@@ -452,7 +446,7 @@ def _operand_parameters(function: cst.FunctionDef) -> list[tuple[int, str]]:
     """The (position, name) of the parameters the function uses as an operand of arithmetic (``y_true - y_pred``)."""
     names: set[str] = set()
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
             names.update(side.value for side in (node.left, node.right) if isinstance(side, cst.Name))
 
@@ -470,7 +464,7 @@ def _step_arguments(line, script: KerasScript, plan, operands: dict, tensors, de
         return
     empty = cst.Module(body=[])
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
             if not isinstance(call.func, cst.Name) or call.func.value not in operands or id(call) in plan.calls:
                 return
@@ -499,7 +493,7 @@ def _step_operands(line: cst.CSTNode, tensors, device: str, plan) -> None:
     tensor (a model's output), when it is not known to be one (a NumPy batch), goes to the device as a tensor, as
     TensorFlow's tensor takes the array (``err = yb - pred``); NumPy's array minus torch's tensor is a TypeError."""
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
             if isinstance(node.operator, cst.MatrixMultiply):
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from .op_code import KerasName
 
 SEED_GENERATOR = "keras.random.SeedGenerator"
@@ -52,7 +53,7 @@ def _self_attr(node: cst.CSTNode) -> str | None:
     return None
 
 
-class _Reads(cst.CSTVisitor):
+class _Reads(Visitor):
     """Reads of the attributes other than as a ``seed=`` keyword or as the assignment's target."""
 
     def __init__(self, attrs: set[str], other_reads: set[str]) -> None:

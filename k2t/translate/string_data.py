@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import libcst as cst
 
+from ..cst_walk import Visitor, module_syntax
+from ..cst_walk import parents as node_parents
 from ..ops.creation import is_string_literal
 from ..parse.syntax import calls_in
 
@@ -36,7 +38,7 @@ def host_string_calls(
     module: cst.Module, lines: list[cst.SimpleStatementLine], keras_name: Callable[[cst.CSTNode], str | None]
 ) -> dict[int, tuple[cst.Call, str]]:
     """id() of each top-level line -> (the call, its NumPy code) for the string tensors k2t keeps as arrays."""
-    parents = _parents(module)
+    parents = node_parents(module)
     loads = _loads(module)
     bound_once = _bound_once(module)
     found: dict[int, tuple[cst.Call, str]] = {}
@@ -93,25 +95,12 @@ def _feeds_text_data(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool
     )
 
 
-def _parents(module: cst.Module) -> dict[int, cst.CSTNode]:
-    parents: dict[int, cst.CSTNode] = {}
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            for child in node.children:
-                parents[id(child)] = node
-            return True
-
-    module.visit(Finder())
-    return parents
-
-
 def _loads(module: cst.Module) -> dict[str, list[cst.Name]]:
     """Every Name of the module that is not an assignment's target, by name (a read, as far as k2t cares)."""
     targets: set[int] = set()
     names: dict[str, list[cst.Name]] = {}
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
             targets.add(id(node.target))
 
@@ -133,7 +122,7 @@ def _loads(module: cst.Module) -> dict[str, list[cst.Name]]:
 def _bound_once(module: cst.Module) -> set[str]:
     """The names one statement of the whole script binds (no other assignment, loop, def, import or parameter)."""
     counts: dict[str, int] = {}
-    for node in ast.walk(ast.parse(module.code)):
+    for node in ast.walk(module_syntax(module)):
         bound: list[str] = []
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             bound.append(node.id)

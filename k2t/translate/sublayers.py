@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import NO_LITERAL, KerasCall, LayerClass, TensorNode, Value
 from ..parse.syntax import read_name_nodes
@@ -538,7 +539,7 @@ class SublayerTranslator:
         made = self.made
         listed = {attr for attr, each in made.items() if each.listed is not None}
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal found
                 found = found or _self_attribute(call.func) in made
@@ -962,7 +963,7 @@ def _self_attribute(node: cst.BaseExpression) -> str | None:
 def _sublayer_calls(node: cst.CSTNode, callee) -> list[cst.Call]:
     found: list[cst.Call] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> bool:
             if callee(call) is not None:
                 found.append(call)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..cst_walk import Visitor
 from ..ir import KerasCall
 from .helpers import Helper
 
@@ -119,7 +120,7 @@ def _add_tokenizer(plan: ScriptPlan, module: cst.Module) -> Helper:
 def _attribute_names(module: cst.Module) -> set[str]:
     names: set[str] = set()
 
-    class _Attributes(cst.CSTVisitor):
+    class _Attributes(Visitor):
         def visit_Attribute(self, node: cst.Attribute) -> None:
             names.add(node.attr.value)
 

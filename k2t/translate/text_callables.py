@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, Todo
 from .helpers import Helper
@@ -82,7 +83,7 @@ def _rewrite_function(definition: cst.FunctionDef, key: str, script: KerasScript
     twins: dict[int, str] = {}
     found: list[Todo] = []
 
-    class Ops(cst.CSTVisitor):
+    class Ops(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             name = keras_name(node.func)
             if name is None:
@@ -114,7 +115,7 @@ def _attributes(definition: cst.FunctionDef) -> list[cst.CSTNode]:
     """The callee of every call in ``definition``."""
     callees: list[cst.CSTNode] = []
 
-    class Calls(cst.CSTVisitor):
+    class Calls(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             callees.append(node.func)
 
@@ -128,7 +129,7 @@ def _other_uses(definition: cst.FunctionDef, script: KerasScript, positions) -> 
     function = definition.name.value
     found: list[Todo] = []
 
-    class Uses(cst.CSTVisitor):
+    class Uses(Visitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is not definition
 

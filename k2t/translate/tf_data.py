@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor, walk_with_statements
 from ..ir import Todo
 from ..ops import elementwise
 from ..parse.syntax import is_docstring
@@ -400,7 +401,7 @@ class _DatasetFinder:
         self.expressions: list[cst.Call] = []  # every dataset expression that is a call
         # id() of each name, in a function's body, of a parameter that every call of the function passes a dataset
         self.parameter_reads: set[int] = set()
-        nodes = list(_nodes_with_statements(module))
+        nodes = list(walk_with_statements(module))
         self._bind_variables(nodes)
         for statement, node in nodes:
             if isinstance(node, cst.Attribute) and keras_name(node) in CONSTANTS:
@@ -518,7 +519,7 @@ def _reads_of(function: cst.FunctionDef, parameter: str) -> set[int]:
     (whose own parameter may have the same name)."""
     found: set[int] = set()
 
-    class Reads(cst.CSTVisitor):
+    class Reads(Visitor):
         def visit_Name(self, node: cst.Name) -> None:
             if node.value == parameter:
                 found.add(id(node))
@@ -536,20 +537,9 @@ def _reads_of(function: cst.FunctionDef, parameter: str) -> set[int]:
 def _returns(nodes) -> Iterator[tuple[cst.FunctionDef, cst.Return]]:
     """``return <value>`` statements of the script's functions, with the function."""
     for function in (node for _, node in nodes if isinstance(node, cst.FunctionDef)):
-        for _, node in _nodes_with_statements(function.body):
+        for _, node in walk_with_statements(function.body):
             if isinstance(node, cst.Return) and node.value is not None:
                 yield function, node
-
-
-def _nodes_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
-    """Every node with the innermost statement it belongs to (a compound statement for its header)."""
-    pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(module, module)]
-    while pending:
-        statement, node = pending.pop()
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            statement = node
-        yield statement, node
-        pending.extend((statement, child) for child in reversed(node.children))
 
 
 def _pos(positions, node: cst.CSTNode) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor, module_syntax
 from ..diagnostics import Severity, Unsupported
 from ..ir import KerasScript, Todo, Value
 from .batch_set_value import batch_set_value_statements
@@ -64,7 +65,7 @@ class ScriptFunctions:
     @classmethod
     def of(cls, script: KerasScript) -> ScriptFunctions:
         counts: dict[str, int] = {}
-        for statement in ast.parse(script.module.code).body:
+        for statement in module_syntax(script.module).body:
             for name in _top_level_bindings(statement):
                 counts[name] = counts.get(name, 0) + 1
         once = [
@@ -235,7 +236,7 @@ class ScriptFunctions:
         rewritten = {name for name in self.used if name not in self.loss_classes and name not in self.metric_classes}
         found: list[Todo] = []
 
-        class Finder(cst.CSTVisitor):
+        class Finder(Visitor):
             def __init__(self) -> None:
                 self.compiles = 0  # inside compile(...), which the translation replaces
 
@@ -277,7 +278,7 @@ def _instances(module: cst.Module, class_name: str) -> int:
     """How many times the script calls ``class_name(...)``."""
     count = 0
 
-    class Counter(cst.CSTVisitor):
+    class Counter(Visitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal count
             count += isinstance(node.func, cst.Name) and node.func.value == class_name
@@ -346,8 +347,8 @@ def _dropped_decorators(definition: cst.CSTNode, keras_name) -> list[cst.Decorat
 def _subtree(node: cst.CSTNode) -> list[cst.CSTNode]:
     found: list[cst.CSTNode] = []
 
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, child: cst.CSTNode) -> bool:
+    class Collect(Visitor):
+        def enter(self, child: cst.CSTNode) -> bool:
             found.append(child)
             return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..cst_walk import Visitor
 from ..ir import KerasScript, Todo
 
 
@@ -66,14 +67,14 @@ def _nodes(region: cst.CSTNode) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
     found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
     stack: list[cst.CSTNode] = []
 
-    class Visitor(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
+    class Visitor(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
             if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 stack.append(node)
             found.append((node, stack[-1] if stack else region))
             return True
 
-        def on_leave(self, original_node: cst.CSTNode) -> None:
+        def leave(self, original_node: cst.CSTNode) -> None:
             if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 stack.pop()
 
