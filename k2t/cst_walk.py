@@ -268,7 +268,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         pending.extend(reversed(children(current)))
 
 
-def walk_with_statements(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+def walk_with_statements(module: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
     """Every node of ``module`` with the innermost statement it belongs to (a compound statement for its
     header; the module for itself), in preorder."""
     pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(module, module)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from ..cst_walk import Visitor
+from ..cst_walk import walk_with_statements
 from ..ir import KerasScript, Todo
 
 
@@ -64,19 +64,4 @@ def _text(value: object) -> str:
 
 def _nodes(region: cst.CSTNode) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
     """Each node under ``region`` with the statement line (or compound statement) holding it."""
-    found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
-    stack: list[cst.CSTNode] = []
-
-    class Visitor(Visitor):
-        def enter(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                stack.append(node)
-            found.append((node, stack[-1] if stack else region))
-            return True
-
-        def leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                stack.pop()
-
-    region.visit(Visitor())
-    return found
+    return [(node, statement) for statement, node in walk_with_statements(region)]
