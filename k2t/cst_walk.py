@@ -295,9 +295,14 @@ def qualified_names(wrapper: MetadataWrapper) -> Callable[[cst.CSTNode], Collect
     every node)."""
     scopes = wrapper.resolve(ScopeProvider)
 
+    known: dict[int, Collection[QualifiedName]] = {}  # id(node) -> its names (the nodes are the wrapper's)
+
     def of(node: cst.CSTNode) -> Collection[QualifiedName]:
-        scope = scopes.get(node)
-        return scope.get_qualified_names_for(node) if scope is not None else set()
+        names = known.get(id(node))
+        if names is None:
+            scope = scopes.get(node)
+            names = known[id(node)] = scope.get_qualified_names_for(node) if scope is not None else set()
+        return names
 
     return of
 

@@ -11,7 +11,10 @@ libcst pipeline), on one process and on every core.
 Then the conversion itself (k2t.convert_source in this process, imports done):
 the CPU seconds per 100 lines of each fixture and of each script of the
 third-party corpus (tests/corpus/scripts, or --corpus DIR), the best of
---runs, with those over the 0.5 s per 100 lines budget (issue 11) listed.
+--runs, with those over budget listed. The budget (issue 11: a 100-line script
+converts in under 0.5 s) is 0.5 s per 100 lines, and 0.5 s for a script shorter
+than 100 lines: a conversion's fixed cost (parsing, name resolution, the
+templates) makes a 20-line script's per-line figure meaningless.
 """
 
 from __future__ import annotations
@@ -109,13 +112,25 @@ def conversion_speed(corpus: Path | None, runs: int) -> None:
             f"conversion, {group} ({len(paths)} scripts, {total_lines} lines): per 100 lines median {statistics.median(per_100):.3f} s, "
             f"max {per_100[-1]:.3f} s, overall {100 * total / total_lines:.3f} s (best of {runs})"
         )
-        slow += [(group, path, lines, t) for path, lines, t in timings if t > BUDGET_PER_100_LINES]
+        slow += [(group, path, lines, t) for path, lines, t in timings if _seconds(lines, t) > _budget(lines)]
         worst = max(timings, key=lambda timing: timing[2])
         print(f"  slowest: {worst[0].parent.name if group == 'fixtures' else worst[0].name} ({worst[1]} lines): {worst[2]:.3f} s per 100 lines")
     for group, path, lines, t in slow:
-        print(f"  OVER {BUDGET_PER_100_LINES} s per 100 lines: {group} {path} ({lines} lines): {t:.3f} s")
+        print(
+            f"  OVER budget: {group} {path.parent.name if group == 'fixtures' else path.name} ({lines} lines): {_seconds(lines, t):.3f} s "
+            f"(budget {_budget(lines):.3f} s; {t:.3f} s per 100 lines)"
+        )
     if not slow:
-        print(f"  every script converts in under {BUDGET_PER_100_LINES} s per 100 lines")
+        print(f"  every script converts within {BUDGET_PER_100_LINES} s per 100 lines (0.5 s under 100 lines)")
+
+
+def _seconds(lines: int, per_100: float) -> float:
+    return per_100 * lines / 100
+
+
+def _budget(lines: int) -> float:
+    """A script's budget: a 100-line script's 0.5 s, or 0.5 s per 100 lines above that."""
+    return BUDGET_PER_100_LINES * max(1.0, lines / 100)
 
 
 def main() -> None:

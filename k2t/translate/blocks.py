@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import keyword
 import re
 from dataclasses import dataclass
@@ -304,10 +305,15 @@ def _needed(value: TensorNode, later: list[TensorNode], current: TensorNode, ret
 def _with_attrs(line: str, attrs: dict[str, str]) -> str:
     if not attrs:
         return line
-    pattern = re.compile(
-        r"\bself\.(" + "|".join(re.escape(a) for a in sorted(attrs, key=len, reverse=True)) + r")(?![\w])"
+    return _attribute_pattern(tuple(sorted(attrs, key=len, reverse=True))).sub(
+        lambda match: f"self.{attrs[match.group(1)]}", line
     )
-    return pattern.sub(lambda match: f"self.{attrs[match.group(1)]}", line)
+
+
+@functools.lru_cache(maxsize=64)
+def _attribute_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """``self.NAME`` for any of ``names`` (longest first), compiled once per set of names (a block's lines share one)."""
+    return re.compile(r"\bself\.(" + "|".join(re.escape(a) for a in names) + r")(?![\w])")
 
 
 def _numbers(code: str) -> list[tuple[ast.Constant, str | None]]:
