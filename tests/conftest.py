@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import forkserver
 import pytest
 
 # One OpenMP thread for torch here and in every script a test runs: the suite runs on every core
@@ -37,6 +38,8 @@ def run_standalone(script: Path, timeout: int = 300, keras_home: Path | None = N
     env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3")
     if keras_home is not None:
         env["KERAS_HOME"] = str(keras_home)  # the Keras cache a dataset loader reads
+    if forkserver.usable():
+        return forkserver.run(script, env, timeout)
     return subprocess.run(
         [sys.executable, "-c", BLOCK_KERAS, str(script)], check=False,
         cwd=script.parent,
