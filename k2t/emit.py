@@ -978,15 +978,28 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
 
     from .usage import bound_names as stores
 
-    def loads(node) -> set[str]:
-        found = set()
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in names:
-                found.add(sub.id)
-        return found
-
     scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
     comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def loads(node, local: frozenset[str] = frozenset()) -> set[str]:
+        """The reads of ``names`` in ``node`` not of a name a lambda or comprehension inside binds
+        (``ds.map(lambda x, y: x)`` reads no module-level ``x``)."""
+        found: set[str] = set()
+        if isinstance(node, ast.Lambda):
+            arguments = node.args
+            for default in [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]:
+                found |= loads(default, local)  # evaluated where the lambda is made
+            parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            parameters += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            return found | loads(node.body, local | {a.arg for a in parameters})
+        if isinstance(node, comprehensions):
+            targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            local = local | targets
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names and node.id not in local:
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            found |= loads(child, local)
+        return found
 
     def module_stores(statement) -> set[str]:
         """What a module-level statement binds at module level (not in the bodies it defines)."""

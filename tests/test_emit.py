@@ -415,6 +415,40 @@ def test_a_keras_object_in_a_variable_stays_when_untranslated_code_still_names_i
     assert_no_undefined_names(result.output, source=source)
 
 
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "pairs = list(map(lambda x, y: x, data, data))",  # tf.data's `ds.map(lambda x, y: x)`
+        "firsts = [x[0] for x in data]",
+        "scale = lambda x, inputs=2: x * inputs",
+    ],
+    ids=["lambda", "comprehension", "lambda_default"],
+)
+def test_a_name_a_lambda_or_comprehension_binds_is_no_read_of_the_models_tensors(reader):
+    # keras.io's text classifier: `text_ds = raw_train_ds.map(lambda x, y: x)` above `x = layers.Dense(...)(x)`
+    # kept every layer line of the translated model, each with a K2T100 and the script's Keras imports.
+    source = textwrap.dedent(
+        """\
+        import keras
+        from keras import layers
+        import numpy as np
+
+        data = np.zeros((8, 4), dtype="float32")
+        READER
+        inputs = keras.Input(shape=(4,))
+        x = layers.Dense(3)(inputs)
+        outputs = layers.Dense(1)(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="mse")
+        """
+    ).replace("READER", reader)
+    result = k2t.convert_source(source, "reader.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "layers.Dense" not in result.output and "import keras" not in result.output
+    assert reader in result.output
+    assert_no_undefined_names(result.output, source=source)
+
+
 def test_a_keras_object_rebound_from_itself_stays_defined():
     # Horovod's examples: `opt = hvd.DistributedOptimizer(opt)` reads the Keras optimizer first.
     source = textwrap.dedent(
