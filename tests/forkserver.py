@@ -106,8 +106,20 @@ def usable() -> bool:
 def run(script: Path, env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
     """`python script` (with Keras blocked) in a fork of the server: the script's folder as its working
     directory and first import path, ``env`` as its environment."""
+    with _lock:
+        try:
+            return _run(script, env, timeout)
+        except _ServerDied:  # killed from outside (the machine short of memory): once more on a new server
+            return _run(script, env, timeout)
+
+
+class _ServerDied(RuntimeError):
+    pass
+
+
+def _run(script: Path, env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
     global _server
-    with _lock, tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:
         if _server is None or _server.poll() is not None:
             _server = _start(env)
         request = {
@@ -119,12 +131,15 @@ def run(script: Path, env: dict[str, str], timeout: int) -> subprocess.Completed
             "stderr": os.path.join(folder, "stderr"),
         }
         assert _server.stdin is not None and _server.stdout is not None
-        _server.stdin.write(json.dumps(request) + "\n")
-        _server.stdin.flush()
-        line = _server.stdout.readline()
+        try:
+            _server.stdin.write(json.dumps(request) + "\n")
+            _server.stdin.flush()
+            line = _server.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
         if not line:
             _server = None
-            raise RuntimeError("the test fork server died")
+            raise _ServerDied("the test fork server died")
         reply = json.loads(line)
         stdout = Path(request["stdout"]).read_text(errors="replace") if Path(request["stdout"]).exists() else ""
         stderr = Path(request["stderr"]).read_text(errors="replace") if Path(request["stderr"]).exists() else ""
