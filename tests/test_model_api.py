@@ -1260,3 +1260,20 @@ def test_the_output_shape_of_the_layers_added_so_far_sizes_the_next_layer(first,
         return
     assert result.ok, messages(result)
     assert expected in result.output
+
+
+def test_printing_a_model_alone_is_a_warning_and_prints_the_torch_module():
+    result = convert(
+        """\
+        model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0)
+        print(model)
+        print("model:", model)
+        """
+    )
+    codes = {(d.code, d.severity.value) for d in result.diagnostics}
+    assert ("K2T143", "warning") in codes, messages(result)
+    assert "print(model)\n" in after_data(result)
+    # Inside other arguments the model is not printed alone: still the located K2T140.
+    assert any(d.code == "K2T140" and d.line == HEADER.count("\n") + 5 for d in result.diagnostics), messages(result)

@@ -400,6 +400,13 @@ class ScanMixin:
             if isinstance(node, cst.Name):
                 if scope.model(node.value) is not None and id(node) not in self.consumed:
                     self.consumed.add(id(node))
+                    if _printed_alone(statement, node):
+                        message = (
+                            f"`print({node.value})` prints the torch module's description (its submodules and "
+                            "their sizes), not Keras's one line (`<Sequential name=sequential, built=True>`)"
+                        )
+                        self.script.todos.append(Todo(statement, "K2T143", message, self.pos(node), Severity.WARNING))
+                        return
                     self.todo(
                         statement, node, "K2T140", f"use of the model object `{node.value}` here is not translated"
                     )
@@ -759,4 +766,21 @@ def _assigned_to_a_name(statement: cst.CSTNode, call: cst.Call) -> bool:
         and small.value is call
         and len(small.targets) == 1
         and isinstance(small.targets[0].target, cst.Name)
+    )
+
+
+def _printed_alone(statement: cst.CSTNode, node: cst.Name) -> bool:
+    """``print(model)`` as a statement of its own: the model is the one argument."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return False
+    expression = statement.body[0]
+    call = expression.value if isinstance(expression, cst.Expr) else None
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Name)
+        and call.func.value == "print"
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+        and call.args[0].value is node
     )
