@@ -402,7 +402,7 @@ class ScanMixin:
                     self.consumed.add(id(node))
                     if _printed_alone(statement, node):
                         message = (
-                            f"`print({node.value})` prints the torch module's description (its submodules and "
+                            f"printing `{node.value}` shows the torch module's description (its submodules and "
                             "their sizes), not Keras's one line (`<Sequential name=sequential, built=True>`)"
                         )
                         self.script.todos.append(Todo(statement, "K2T143", message, self.pos(node), Severity.WARNING))
@@ -770,7 +770,8 @@ def _assigned_to_a_name(statement: cst.CSTNode, call: cst.Call) -> bool:
 
 
 def _printed_alone(statement: cst.CSTNode, node: cst.Name) -> bool:
-    """``print(model)`` as a statement of its own: the model is the one argument."""
+    """``print(model)``, ``print("model:", model)``: a print statement of its own with the model one of its
+    positional arguments."""
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return False
     expression = statement.body[0]
@@ -779,8 +780,5 @@ def _printed_alone(statement: cst.CSTNode, node: cst.Name) -> bool:
         isinstance(call, cst.Call)
         and isinstance(call.func, cst.Name)
         and call.func.value == "print"
-        and len(call.args) == 1
-        and call.args[0].keyword is None
-        and not call.args[0].star
-        and call.args[0].value is node
+        and any(arg.keyword is None and not arg.star and arg.value is node for arg in call.args)
     )
