@@ -219,3 +219,18 @@ def test_dense_units_known_at_run_time_size_the_next_layer_too():
     assert "self.hidden = nn.Linear(8, num_users)" in result.output
     assert "self.score = nn.Linear(num_users, 1)" in result.output
     assert_no_undefined_names(result.output)
+
+
+@pytest.mark.parametrize(
+    ("given", "passed"),
+    [
+        ("ids.shape[0]", "num_users=ids.shape[0]"),
+        ("int(ids[:, 0].max()) + 1", "num_users=int(ids[:, 0].max()) + 1"),
+        ("len(users)", "num_users=len(users)"),
+    ],
+)
+def test_the_constructor_parameter_takes_init_s_name_where_the_script_writes_an_expression(given, passed):
+    _, result = convert(built=BUILT.replace("Recommender(len(users),", f"Recommender({given},"))
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert f"model = Recommender({passed}, n_items=n_items).to(device)" in result.output
+    assert "nn.Embedding(num_users, 8, sparse=True)" in result.output

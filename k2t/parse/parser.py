@@ -292,7 +292,12 @@ class _Parser(
                 if isinstance(known, RunTimeSize):
                     # `Conv1D(filters=inputs.shape[-1])` of an Input sized by the data: the code that reads the size
                     # where the model is built (a constructor parameter), not the Keras tensor's.
-                    return Value(known.code, self.pos(node), bindings=known.bindings)
+                    return Value(
+                        known.code,
+                        self.pos(node),
+                        bindings=known.bindings,
+                        parameter=getattr(known, "parameter", None) or None,
+                    )
                 if not isinstance(known, Unknown) and is_constant(known):
                     return dataclasses.replace(
                         self._known_value(node, code, known, transient, scope), bindings=bindings
