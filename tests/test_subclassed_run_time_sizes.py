@@ -122,7 +122,12 @@ def test_a_build_whose_tensors_are_read_elsewhere_stays_a_located_diagnostic(bui
             "layers.Dense(num_users * 2)",
             "known only when the script runs",
         ),
-        ("        self.towers = [layers.Dense(4) for _ in range(num_users)]\n", "", "self.towers = ", "comprehension"),
+        (
+            "        self.towers = [layers.Dense(4) for _ in range(num_users)]\n",
+            "",
+            "self.towers = ",
+            "`num_users` is given `len(users)`",
+        ),
         (
             "        self.reshape = layers.Reshape((num_users, 1))\n",
             "",

@@ -373,6 +373,8 @@ class SubclassedMixin:
             raise refused
         target = value.for_in.target
         known, _ = self.evaluate(value.for_in.iter, inner)
+        if isinstance(known, Unknown) and any(isinstance(b.value, ArgumentSize) for b in self.last_bindings):
+            raise _Unfollowable(value, f"{refused.message}: {known.reason}")  # `range(num_users)`
         if not isinstance(target, cst.Name) or not self._is_layer(value.elt) or isinstance(known, Unknown):
             raise refused
         try:
