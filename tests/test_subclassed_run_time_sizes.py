@@ -103,11 +103,12 @@ def test_the_build_on_a_keras_input_goes_and_sizes_the_model(build):
     [
         (BUILT + "print(outputs.shape)\n", "print(outputs.shape)", "K2T103"),
         (BUILT + "print(inputs.shape)\n", "inputs = layers.Input(", "K2T100"),
+        (BUILT.replace("shape=(2,))", "shape=(2,)); seed = 3"), "inputs = layers.Input(", "K2T100"),
     ],
-    ids=["outputs-read", "inputs-read"],
+    ids=["outputs-read", "inputs-read", "input-line-binds-more"],
 )
 def test_a_build_whose_tensors_are_read_elsewhere_stays_a_located_diagnostic(built, at, code):
-    # The Keras tensors are still read: k2t does not drop what they compute (the Input stays Keras's).
+    # The Keras tensors are still read, or the Input's line binds more: k2t drops neither (the Input stays Keras's).
     source, result = convert(built=built)
     assert (line_of(source, at), code) in located(result), [d.format() for d in result.diagnostics]
     assert not result.ok

@@ -116,6 +116,16 @@ class SubclassedMixin:
             names.add(small.targets[0].target.value)
         elif not (isinstance(small, cst.Expr) and small.value is node):
             return False
+        made = tensor.statement
+        if not (
+            isinstance(made, cst.SimpleStatementLine)
+            and len(made.body) == 1
+            and isinstance(made.body[0], cst.Assign)
+            and len(made.body[0].targets) == 1
+            and isinstance(made.body[0].targets[0].target, cst.Name)
+            and made.body[0].targets[0].target.value == data.value
+        ):
+            return False  # the Input's line binds more than the Input: it stays, with the diagnostics it gets
         model_class = self.script.model_classes[instance.model.factory]
         if _mentioned_outside(self.module, names, (statement, tensor.statement, model_class)):
             return False
