@@ -211,6 +211,9 @@ class Value:
     source: ScriptCode | None = field(default=None, repr=False, compare=False)  # a lambda or a name of the script
     # The bindings of the script's names the code read (k2t.values.Binding), when k2t followed it.
     bindings: tuple = field(default=(), repr=False, compare=False)
+    # The keras.Model subclass's __init__ parameter the code was given to (``RecommenderNet(ids.shape[0])``): the
+    # name of the constructor parameter it becomes where the code is no name of its own.
+    parameter: str | None = field(default=None, compare=False)
 
     @property
     def is_literal(self) -> bool:

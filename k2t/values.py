@@ -264,8 +264,12 @@ class RunTimeSize:
     code: str
     bindings: tuple = field(default=(), compare=False, repr=False)  # the script's bindings the code reads
 
+    def reason(self) -> str:
+        """Why an expression that needs the value is not known."""
+        return f"`{self.code}` is known only when the script runs"
+
     def _refuse(self, *_):
-        raise TypeError(f"`{self.code}` is known when the script runs")
+        raise RunTimeRead(self.reason())
 
     __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
@@ -277,13 +281,41 @@ class RunTimeSize:
         # may or may not be equal when the script runs.
         if isinstance(other, RunTimeSize) and other.code == self.code:
             return True
-        raise TypeError(f"`{self.code}` is known when the script runs")
+        raise RunTimeRead(self.reason())
 
     def __ne__(self, other) -> bool:
         return not self.__eq__(other)
 
     def __hash__(self) -> int:
         return hash(self.code)
+
+
+class RunTimeRead(TypeError):
+    """What a RunTimeSize raises when code needs its value (a TypeError, as the script's own arithmetic on a wrong
+    type would be): its message names the code, which the evaluator gives as the reason it does not know."""
+
+
+@dataclass(frozen=True, eq=False)
+class ArgumentSize(RunTimeSize):
+    """A value the script passes to its keras.Model subclass (``RecommenderNet(num_users)`` of ``num_users =
+    len(user2user_encoded)``) that k2t does not know: the parameter of __init__ holds the script's code at the
+    construction (k2t.parse.subclassed). As a layer's size it is that code, a constructor parameter of the module;
+    in a tuple or list (``Reshape((num_users, 1))``) it is not followed, as the display's code reads __init__'s name."""
+
+    parameter: str = field(default="", compare=False)  # the __init__ parameter that holds it
+
+    def reason(self) -> str:
+        return f"`{self.parameter}` is given `{self.code}`, known only when the script runs"
+
+
+def held_argument_size(value: Any) -> ArgumentSize | None:
+    """The first ArgumentSize a tuple, list or dict holds (or ``value`` itself is), or None."""
+    if isinstance(value, ArgumentSize):
+        return value
+    items = value if isinstance(value, (tuple, list)) else ()
+    if isinstance(value, dict):
+        items = (*value.keys(), *value.values())
+    return next((held for held in map(held_argument_size, items) if held is not None), None)
 
 
 class TensorShape:
@@ -414,6 +446,8 @@ class Evaluator:
             reason = str(exc)
         except RecursionError:
             return Unknown("expression too deep")
+        except RunTimeRead as exc:
+            reason = str(exc)
         except Exception as exc:  # noqa: BLE001 -- the script's own arithmetic may fail (1/0): not known
             reason = f"evaluating it raises {type(exc).__name__}"
         try:

@@ -318,3 +318,60 @@ def test_array_made_after_the_model_as_in_keras_demo_subclass(tmp_path):
         """
     )
     assert_parity(source, tmp_path)
+
+
+def test_sizes_known_only_when_the_script_runs_as_in_keras_io_collaborative_filtering(tmp_path):
+    """keras.io's structured_data/collaborative_filtering_movielens.py: the vocabulary sizes are computed from the
+    data and given to __init__ (constructor parameters of the module, passed where the script makes the model); the
+    model is built on a keras.Input whose result nothing reads; call() slices float ids for its Embeddings (Keras
+    casts them to int) and merges two of them with a Dot it makes there."""
+    source = case(
+        """\
+        import tensorflow as tf
+
+        ids = np.stack([rng.randint(0, 23, size=256), rng.randint(0, 37, size=256)], axis=1).astype("float32")
+        ratings = rng.uniform(size=(256,)).astype("float32")
+        num_users = int(ids[:, 0].max()) + 1
+        num_movies = int(ids[:, 1].max()) + 1
+        min_rating = float(ratings.min())
+        EMBEDDING_SIZE = 6
+
+
+        class RecommenderNet(keras.Model):
+            def __init__(self, num_users, num_movies, embedding_size, min_rating, **kwargs):
+                super().__init__(**kwargs)
+                self.num_users = num_users
+                self.min_rating = min_rating
+                self.user_embedding = layers.Embedding(
+                    num_users,
+                    embedding_size,
+                    embeddings_initializer="he_normal",
+                    embeddings_regularizer=keras.regularizers.l2(1e-3),
+                )
+                self.user_bias = layers.Embedding(num_users, 1)
+                self.movie_embedding = layers.Embedding(
+                    num_movies,
+                    embedding_size,
+                    embeddings_initializer="he_normal",
+                    embeddings_regularizer=keras.regularizers.l2(1e-3),
+                )
+                self.movie_bias = layers.Embedding(num_movies, 1)
+
+            def call(self, inputs):
+                user_vector = self.user_embedding(inputs[:, 0])
+                user_bias = self.user_bias(inputs[:, 0])
+                movie_vector = self.movie_embedding(inputs[:, 1])
+                movie_bias = self.movie_bias(inputs[:, 1])
+                dot_user_movie = layers.Dot(axes=1)([user_vector, movie_vector])
+                x = dot_user_movie + user_bias + movie_bias
+                return tf.nn.sigmoid(x)
+
+
+        inputs = layers.Input(shape=(2,))
+        model = RecommenderNet(num_users, num_movies, EMBEDDING_SIZE, min_rating)
+        outputs = model(inputs)
+        model.compile(loss=tf.keras.losses.BinaryCrossentropy(), optimizer=keras.optimizers.Adam(learning_rate=0.01))
+        history = model.fit(x=ids, y=ratings, batch_size=32, epochs=3, verbose=0, validation_data=(ids[:64], ratings[:64]))
+        """
+    )
+    assert_parity(source, tmp_path)

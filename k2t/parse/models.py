@@ -99,7 +99,11 @@ class ModelMixin:
             return True
         if model_access.layer_alias_statement(self, line, small, scope):
             return True  # `first = model.layers[0]`
-        if self.subclassed_instance(line, small, scope) or self.functional_statement(line, small, scope):
+        if self.subclassed_instance(line, small, scope):
+            return True
+        if isinstance(small, cst.Assign) and self.built_on_keras_input(line, small.value, scope):
+            return True  # `outputs = model(inputs)` that only builds a subclassed model on a keras.Input
+        if self.functional_statement(line, small, scope):
             return True
         if isinstance(small, cst.Return) and scope.inline is not None:
             self.helper_return(line, small, scope)

@@ -38,6 +38,7 @@ from ..values import (
     assigned_names,
     bind_target,
     changed_names,
+    held_argument_size,
     is_constant,
     item_rank,
     module_constants,
@@ -281,10 +282,22 @@ class _Parser(
             ):
                 known, transient = self.evaluate(node, scope)
                 bindings = self.last_bindings
+                held = held_argument_size(known) if transient and not isinstance(known, RunTimeSize) else None
+                if held is not None:
+                    # `Reshape((num_users, 1))` in a keras.Model subclass given `num_users`: the display's code reads
+                    # __init__'s parameter, which does not exist where the module is built.
+                    raise _Unfollowable(
+                        node, f"`{code.strip()}` is not known where the model is built: {held.reason()}"
+                    )
                 if isinstance(known, RunTimeSize):
                     # `Conv1D(filters=inputs.shape[-1])` of an Input sized by the data: the code that reads the size
                     # where the model is built (a constructor parameter), not the Keras tensor's.
-                    return Value(known.code, self.pos(node), bindings=known.bindings)
+                    return Value(
+                        known.code,
+                        self.pos(node),
+                        bindings=known.bindings,
+                        parameter=getattr(known, "parameter", None) or None,
+                    )
                 if not isinstance(known, Unknown) and is_constant(known):
                     return dataclasses.replace(
                         self._known_value(node, code, known, transient, scope), bindings=bindings

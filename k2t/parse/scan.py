@@ -186,7 +186,7 @@ class ScanMixin:
         ):
             instance = scope.model(func.value)
             self.consumed.add(id(func))
-            if self.builds_only(statement, node):
+            if self.builds_only(statement, node) or self.built_on_keras_input(statement, node, scope):
                 return
             spec_args = tuple(self.value(arg.value, scope) for arg in node.args if arg.keyword is None)
             # `training=False` (the only keyword called_on_data lets through): the mode every layer runs in.

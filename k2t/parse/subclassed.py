@@ -27,10 +27,10 @@ import libcst as cst
 
 from ..cst_walk import Visitor
 from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Todo, Value
-from ..values import Unknown, assigned_names, is_constant, made_shape
+from ..values import ArgumentSize, Unknown, assigned_names, is_constant, made_shape
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
-from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, _body_of, is_docstring, read_names
+from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, MERGE_FUNCTIONS, _body_of, _mark_subtree, is_docstring, read_names
 from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
@@ -81,6 +81,57 @@ class SubclassedMixin:
         except _Unfollowable as exc:
             self._class_stays(node, line, exc)
             raise
+        return True
+
+    def built_on_keras_input(self, statement, node: cst.BaseExpression, scope: _Scope) -> bool:
+        """``outputs = model(inputs)`` of ``inputs = keras.Input(shape=(2,))`` and a keras.Model subclass (keras.io's
+        collaborative filtering): Keras builds the model on the Input (k2t.parse.subclassed reads its input shape
+        there) and computes nothing. The torch module is built at construction, so this line and the Input's go,
+        unless the script reads either tensor elsewhere (then the Input is a K2T103 there). True when handled."""
+        if scope.parent is not None or not (
+            isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(node.args) == 1
+        ):
+            return False
+        instance = scope.model(node.func.value)
+        data = node.args[0].value
+        tensor = scope.tensor(data.value) if isinstance(data, cst.Name) and node.args[0].keyword is None else None
+        if (
+            instance is None
+            or tensor is None
+            or tensor.layer is not None
+            or tensor.expression is not None
+            or tensor.inputs
+            or tensor.statement is None
+            or instance.model.factory not in self.script.model_classes
+            or scope.tensor(node.func.value) is not None
+        ):
+            return False
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
+        names = {data.value}
+        if isinstance(small, cst.Assign) and small.value is node and len(small.targets) == 1:
+            if not isinstance(small.targets[0].target, cst.Name):
+                return False
+            names.add(small.targets[0].target.value)
+        elif not (isinstance(small, cst.Expr) and small.value is node):
+            return False
+        made = tensor.statement
+        if not (
+            isinstance(made, cst.SimpleStatementLine)
+            and len(made.body) == 1
+            and isinstance(made.body[0], cst.Assign)
+            and len(made.body[0].targets) == 1
+            and isinstance(made.body[0].targets[0].target, cst.Name)
+            and made.body[0].targets[0].target.value == data.value
+        ):
+            return False  # the Input's line binds more than the Input: it stays, with the diagnostics it gets
+        model_class = self.script.model_classes[instance.model.factory]
+        if _mentioned_outside(self.module, names, (statement, tensor.statement, model_class)):
+            return False
+        _mark_subtree(node, self.consumed)
+        self.script.removed.add(id(statement))
+        self.script.removed.add(id(tensor.statement))
         return True
 
     def _class_stays(self, node: cst.ClassDef, line, exc: _Unfollowable) -> None:
@@ -138,7 +189,7 @@ class SubclassedMixin:
             input_shape=self._input_shape(line, target, node, scope),
             statement=line,
         )
-        output = _CallWalker(self, node.name.value, attributes, source, training, line).walk(methods["call"])
+        output = _CallWalker(self, node.name.value, attributes, source, training, line, inner).walk(methods["call"])
         source.input_shape = _declared_by_nested_model(source, output) or _last_axis_if_dense(source, output)
         self.consumed.add(id(call))
         self.consumed.add(id(call.func))
@@ -202,12 +253,51 @@ class SubclassedMixin:
                 # in Keras: training the outer model trains it).
                 inner.models[name] = where.model(expr.value)
                 continue
-            known, _ = self.evaluate(expr, where)
+            known, transient = self.evaluate(expr, where)
+            if isinstance(known, Unknown) and not transient and self._known_at_run_time(expr, known, where):
+                # `RecommenderNet(num_users)` of `num_users = len(user2user_encoded)`: a size the script computes
+                # when it runs. A layer's size argument reads it as the script's code at this line (a constructor
+                # parameter of the generated module, passed here); anything that needs its value (an `if`, a
+                # `range()`, arithmetic) leaves that construct unknown, a located K2T103.
+                inner.env.bind(name, ArgumentSize(self.code(expr).strip(), self.last_bindings, name), transient=True)
+                continue
             if isinstance(known, Unknown) or not is_constant(known):
                 raise _Unfollowable(
                     expr, f"`{self.code(expr).strip()}`, passed to {node.name.value}(), is not a value k2t knows"
                 )
             inner.env.bind(name, known, transient=True)  # the layers' arguments are written with the value
+
+    def _known_at_run_time(self, expr: cst.BaseExpression, known: Unknown, where: _Scope) -> bool:
+        """A plain value the script computes when it runs (not an array, nor a Keras object, tensor or layer, whose
+        code would not mean the same in the torch script)."""
+        if known.rank is not None or known.shape is not None or isinstance(expr, cst.Lambda):
+            return False
+        keras_objects = []
+
+        class Reads(Visitor):
+            def visit_Name(self, name: cst.Name) -> None:
+                keras_objects.append(name)
+
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                keras_objects.append(attribute)
+
+        expr.visit(Reads())
+        return not any(
+            self.keras_name(read) is not None
+            or (
+                isinstance(read, cst.Name)
+                and (
+                    where.tensor(read.value) is not None
+                    or where.tensor_list(read.value) is not None
+                    or where.binding(read.value) is not None
+                    or where.layer_object(read.value) is not None
+                    or where.model(read.value) is not None
+                    or read.value in self.script.model_classes
+                    or read.value in self.script.layer_classes
+                )
+            )
+            for read in keras_objects
+        )
 
     def _init_layers(self, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope) -> _Attributes:
         """``self.dense1 = layers.Dense(32)`` in __init__, also in lists (``[layers.Dense(8) for _ in range(3)]``)
@@ -256,6 +346,11 @@ class SubclassedMixin:
                 self._step_submodels_of_call_model.append(attr)
                 continue
             known, _ = self.evaluate(value, inner)
+            if isinstance(known, ArgumentSize) or any(isinstance(b.value, ArgumentSize) for b in self.last_bindings):
+                # `self.min_rating = min_rating`: a value known when the script runs, kept as Keras keeps it; call()
+                # reading it is a located K2T103 there (k2t decides nothing on it).
+                attributes.run_time.add(attr)
+                continue
             if isinstance(known, Unknown) or not is_constant(known):
                 raise _Unfollowable(
                     value,
@@ -288,6 +383,8 @@ class SubclassedMixin:
             raise refused
         target = value.for_in.target
         known, _ = self.evaluate(value.for_in.iter, inner)
+        if isinstance(known, Unknown) and any(isinstance(b.value, ArgumentSize) for b in self.last_bindings):
+            raise _Unfollowable(value, f"{refused.message}: {known.reason}")  # `range(num_users)`
         if not isinstance(target, cst.Name) or not self._is_layer(value.elt) or isinstance(known, Unknown):
             raise refused
         try:
@@ -362,6 +459,10 @@ class SubclassedMixin:
         made = self._made_shape(array, scope)
         if made is not None:
             return made
+        declared = _keras_input(array, scope) if method == "call" else None
+        if declared is not None and declared.input_shape is not None:
+            # `outputs = model(inputs)` of `inputs = keras.Input(shape=(2,))`: Keras builds the model on the Input.
+            return declared.input_shape
         if not isinstance(array, cst.Name):
             raise _Unfollowable(
                 array,
@@ -441,6 +542,7 @@ class _Attributes:
     layers: dict[str, tuple[KerasCall, int]] = field(default_factory=dict)
     containers: dict[str, list[str]] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
+    run_time: set[str] = field(default_factory=set)  # attributes holding a value passed in that k2t does not know
 
 
 class _CallWalker:
@@ -448,9 +550,17 @@ class _CallWalker:
     unrolled over the layers __init__ made, and ``if`` decided on values k2t knows (``self.use_dropout``)."""
 
     def __init__(
-        self, parser, class_name: str, attributes: _Attributes, source: TensorNode, training: str | None, line
+        self,
+        parser,
+        class_name: str,
+        attributes: _Attributes,
+        source: TensorNode,
+        training: str | None,
+        line,
+        scope: _Scope,
     ):
         self.parser = parser
+        self.scope = scope  # __init__'s parameters, which a merge layer made in call() may read
         self.class_name = class_name
         self.attributes = attributes
         self.tensors: dict[str, TensorNode] = {source.var: source}
@@ -628,7 +738,36 @@ class _CallWalker:
             )
         if isinstance(node, cst.Call) and self.layer_key(node.func) in self.attributes.layers:
             return self.layer_call(node, target)
+        if isinstance(node, cst.Call) and self.merge_layer(node.func) is not None:
+            return self.merge_call(node, target)
         return self.expression(node, target)
+
+    def merge_layer(self, func: cst.BaseExpression) -> str | None:
+        """``layers.Dot(axes=1)`` made in call(): a merge layer, which has no weights, so a new one per call
+        computes what one made in __init__ would (keras.io's collaborative filtering). Its Keras name, or None."""
+        name = self.parser.keras_name(func.func) if isinstance(func, cst.Call) else None
+        if name is None or not name.startswith("keras.layers.") or name.rsplit(".", 1)[-1] not in _MERGE_LAYERS:
+            return None
+        return name
+
+    def merge_call(self, node: cst.Call, target: str) -> TensorNode:
+        """``layers.Dot(axes=1)([user_vector, movie_vector])``: the layer over the tensors of the list."""
+        listed = node.args[0].value if len(node.args) == 1 and node.args[0].keyword is None else None
+        if (
+            listed is None
+            or node.args[0].star
+            or not isinstance(listed, (cst.List, cst.Tuple))
+            or not all(isinstance(element, cst.Element) for element in listed.elements)
+        ):
+            raise self.unfollowable(
+                node,
+                f"`{self.parser.code(node).strip()}` in {self.class_name}.call: k2t follows a merge layer called on a list of tensors",
+            )
+        layer = self.parser.call(node.func, self.merge_layer(node.func), self.scope)
+        inputs = tuple(self.tensor(element.value, target) for element in listed.elements)
+        return self.parser.made(
+            TensorNode(target, self.parser.pos(node), layer, id(node.func), inputs, True, statement=self.line)
+        )
 
     def reads_tensor(self, node: cst.BaseExpression) -> bool:
         """Whether ``node`` reads a tensor of call() (a name of one, a layer call): else a number or a value."""
@@ -700,6 +839,10 @@ class _CallWalker:
                 if what is not None
                 else "it reads no tensor of call()"
             )
+            if unknown and _self_attribute(unknown[0]) in self.attributes.run_time:
+                reason = (
+                    f"it reads `{what}`, a value given to {self.class_name}() that is known only when the script runs"
+                )
             raise self.unfollowable(
                 unknown[0] if unknown else node,
                 f"`{self.parser.code(node).strip()}` in {self.class_name}.call is not a layer call k2t can follow, nor ops over its tensors ({reason})",
@@ -762,10 +905,63 @@ class _CallWalker:
         return _Unfollowable(node, message)
 
 
+def _keras_input(node: cst.BaseExpression, scope: _Scope) -> TensorNode | None:
+    """The keras.Input a name holds (``inputs = layers.Input(shape=(2,))``), or None."""
+    tensor = scope.tensor(node.value) if isinstance(node, cst.Name) else None
+    if tensor is None or tensor.layer is not None or tensor.expression is not None or tensor.inputs:
+        return None
+    return tensor
+
+
+def _mentioned_outside(module: cst.Module, names: set[str], skipped: tuple[cst.CSTNode, ...]) -> bool:
+    """Whether the module mentions one of ``names`` (a module-level variable) outside the ``skipped`` statements:
+    a read or a binding, except in a function whose own parameter or local the name is there."""
+    skipped_ids = {id(node) for node in skipped}
+    found: list[cst.Name] = []
+
+    class Finder(Visitor):
+        def enter(self, node: cst.CSTNode) -> bool:
+            if id(node) in skipped_ids:
+                return False
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                params = node.params
+                local = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+                local |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+                if isinstance(node, cst.FunctionDef):
+                    local |= assigned_names(node.body) - _declared_global(node.body)
+                if names <= local:
+                    return False
+            if isinstance(node, cst.Attribute):
+                node.value.visit(self)  # `a.inputs` names no variable `inputs`
+                return False
+            if isinstance(node, cst.Arg):
+                node.value.visit(self)  # nor does the keyword of `f(inputs=x)`
+                return False
+            if isinstance(node, cst.Name) and node.value in names:
+                found.append(node)
+            return True
+
+    module.visit(Finder())
+    return bool(found)
+
+
+def _declared_global(body: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class Finder(Visitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            found.update(item.name.value for item in node.names)
+
+    body.visit(Finder())
+    return found
+
+
 def _defines(node: cst.ClassDef, method: str) -> bool:
     return any(isinstance(s, cst.FunctionDef) and s.name.value == method for s in _body_of(node.body))
 
 
+# Keras's merge layers (k2t.translate.merge): no weights, so call() may make one where it applies it.
+_MERGE_LAYERS = frozenset(MERGE_FUNCTIONS.values())
 _UNDECIDED = object()  # an expression of call() whose value k2t does not know when the model is made
 _COMPARISONS = {
     cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt, cst.LessThanEqual: operator.le,

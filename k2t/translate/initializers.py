@@ -116,7 +116,9 @@ def initializer_lines(
             # Keras's fans of a 1-D weight are its length on both sides; torch's xavier/kaiming refuse 1-D tensors.
             spec = VarianceScaling(spec.scale, spec.mode, spec.distribution)
             return _variance_scaling("variance_scaling", spec, tensor, f"{tensor}.numel()", f"{tensor}.numel()", value)
-        return _variance_scaling("variance_scaling" if keras_fans else name, spec, tensor, fan_in, fan_out, value)
+        if keras_fans:  # the formula, under the initializer's own name in the comment
+            return _variance_scaling("variance_scaling", spec, tensor, fan_in, fan_out, value, keras_name=name)
+        return _variance_scaling(name, spec, tensor, fan_in, fan_out, value)
     if name == "zeros":
         return [f"nn.init.zeros_({tensor})"]
     if name == "ones":

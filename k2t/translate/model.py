@@ -179,7 +179,7 @@ class LayerContext:
             if written_literal(value):
                 return Size.of(value.literal)
             return Size(self.builder.param(value.code, role), hint=value.literal)
-        return Size(self.builder.param(value.code, role))
+        return Size(self.builder.param(value.code, value.parameter or role))
 
     def literal(self, key: str, index: int | None, default):
         value = self.layer.arg(index, key) if index is not None else self.layer.kwarg(key)

@@ -102,7 +102,14 @@ def convert_embedding(ctx: LayerContext) -> LayerPlan:
     pretrained = _pretrained_matrix(ctx)
     if pretrained is None:
         constructor = f"nn.Embedding({vocabulary}, {features})"
-        init = initializer_lines(ctx.layer.kwarg("embeddings_initializer"), "uniform", weight, vocabulary, features)
+        # Keras's fans of the (input_dim, output_dim) matrix: input_dim in, output_dim out (torch's kaiming would
+        # read the weight as (out, in)). A size given as a constructor parameter exists only in __init__:
+        # reset_parameters reads it off the layer.
+        fan_in = vocabulary if vocabulary.value is not None else f"{ctx.self_attr}.num_embeddings"
+        fan_out = features if features.value is not None else f"{ctx.self_attr}.embedding_dim"
+        init = initializer_lines(
+            ctx.layer.kwarg("embeddings_initializer"), "uniform", weight, fan_in, fan_out, keras_fans=True
+        )
     else:
         # Keras checks the matrix's shape against (input_dim, output_dim) and copies it into the float32 weights.
         matrix = ctx.builder.param(pretrained.code, f"{ctx.attr}_matrix")
