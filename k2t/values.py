@@ -263,6 +263,7 @@ class RunTimeSize:
 
     code: str
     bindings: tuple = field(default=(), compare=False, repr=False)  # the script's bindings the code reads
+    parameter = None  # an __init__ parameter's name to give the constructor parameter (ArgumentSize's)
 
     def reason(self) -> str:
         """Why an expression that needs the value is not known."""
@@ -726,6 +727,18 @@ def evaluate(node: cst.BaseExpression, env: Env, keras_value=None) -> Any:
     return Evaluator(env, keras_value)(node)
 
 
+def declared_global(node: cst.CSTNode) -> set[str]:
+    """The names a ``global`` statement anywhere in ``node`` declares."""
+    found: set[str] = set()
+
+    class Globals(Visitor):
+        def visit_Global(self, statement: cst.Global) -> None:
+            found.update(item.name.value for item in statement.names)
+
+    node.visit(Globals())
+    return found
+
+
 def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
     """The script's module-level constants: names one top-level assignment binds, to a value :func:`evaluate`
     knew (a number, a string, a tuple of them), that nothing else at the top level rebinds and no function
@@ -735,13 +748,7 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
     for statement in module.body:
         for name in assigned_names(statement):
             bound_by[name] = bound_by.get(name, 0) + 1
-    declared_global: set[str] = set()
-
-    class Globals(Visitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            declared_global.update(item.name.value for item in node.names)
-
-    module.visit(Globals())
+    declared = declared_global(module)
     constants: dict[str, Any] = {}
     for statement in module.body:
         if (
@@ -755,7 +762,7 @@ def module_constants(module: cst.Module, env: Env) -> dict[str, Any]:
                 binding = env.names.get(name)
                 if (
                     bound_by.get(name) == 1
-                    and name not in declared_global
+                    and name not in declared
                     and binding is not None
                     and is_constant(binding.value)
                 ):

@@ -296,7 +296,7 @@ class _Parser(
                         known.code,
                         self.pos(node),
                         bindings=known.bindings,
-                        parameter=getattr(known, "parameter", None) or None,
+                        parameter=known.parameter or None,
                     )
                 if not isinstance(known, Unknown) and is_constant(known):
                     return dataclasses.replace(

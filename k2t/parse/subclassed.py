@@ -27,7 +27,7 @@ import libcst as cst
 
 from ..cst_walk import Visitor
 from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Todo, Value
-from ..values import ArgumentSize, Unknown, assigned_names, is_constant, made_shape
+from ..values import ArgumentSize, Unknown, assigned_names, declared_global, is_constant, made_shape
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
 from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, MERGE_FUNCTIONS, _body_of, _mark_subtree, is_docstring, read_names
@@ -94,13 +94,10 @@ class SubclassedMixin:
             return False
         instance = scope.model(node.func.value)
         data = node.args[0].value
-        tensor = scope.tensor(data.value) if isinstance(data, cst.Name) and node.args[0].keyword is None else None
+        tensor = _keras_input(data, scope) if node.args[0].keyword is None else None
         if (
             instance is None
             or tensor is None
-            or tensor.layer is not None
-            or tensor.expression is not None
-            or tensor.inputs
             or tensor.statement is None
             or instance.model.factory not in self.script.model_classes
             or scope.tensor(node.func.value) is not None
@@ -928,7 +925,7 @@ def _mentioned_outside(module: cst.Module, names: set[str], skipped: tuple[cst.C
                 local = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
                 local |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
                 if isinstance(node, cst.FunctionDef):
-                    local |= assigned_names(node.body) - _declared_global(node.body)
+                    local |= assigned_names(node.body) - declared_global(node.body)
                 if names <= local:
                     return False
             if isinstance(node, cst.Attribute):
@@ -943,17 +940,6 @@ def _mentioned_outside(module: cst.Module, names: set[str], skipped: tuple[cst.C
 
     module.visit(Finder())
     return bool(found)
-
-
-def _declared_global(body: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class Finder(Visitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            found.update(item.name.value for item in node.names)
-
-    body.visit(Finder())
-    return found
 
 
 def _defines(node: cst.ClassDef, method: str) -> bool:
