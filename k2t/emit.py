@@ -994,7 +994,12 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
             return found | loads(node.body, local | {a.arg for a in parameters})
         if isinstance(node, comprehensions):
             targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
-            local = local | targets
+            inner = local | targets
+            # The first iterable is evaluated where the comprehension is: `[f(x) for x in x]` reads x.
+            found |= loads(node.generators[0].iter, local)
+            parts = [g.iter for g in node.generators[1:]] + [c for g in node.generators for c in g.ifs]
+            parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            return found.union(*(loads(part, inner) for part in parts))
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names and node.id not in local:
             found.add(node.id)
         for child in ast.iter_child_nodes(node):

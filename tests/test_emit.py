@@ -421,8 +421,9 @@ def test_a_keras_object_in_a_variable_stays_when_untranslated_code_still_names_i
         "pairs = list(map(lambda x, y: x, data, data))",  # tf.data's `ds.map(lambda x, y: x)`
         "firsts = [x[0] for x in data]",
         "scale = lambda x, inputs=2: x * inputs",
+        "pairs = {k: x for k, x in zip(data, data) if x is not None}",
     ],
-    ids=["lambda", "comprehension", "lambda_default"],
+    ids=["lambda", "comprehension", "lambda_default", "dict_comprehension"],
 )
 def test_a_name_a_lambda_or_comprehension_binds_is_no_read_of_the_models_tensors(reader):
     # keras.io's text classifier: `text_ds = raw_train_ds.map(lambda x, y: x)` above `x = layers.Dense(...)(x)`
@@ -446,6 +447,26 @@ def test_a_name_a_lambda_or_comprehension_binds_is_no_read_of_the_models_tensors
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "layers.Dense" not in result.output and "import keras" not in result.output
     assert reader in result.output
+    assert_no_undefined_names(result.output, source=source)
+
+
+def test_a_comprehensions_first_iterable_is_read_where_the_comprehension_is():
+    # `[len(x) for x in x]`: the iterable is the script's x (a Keras tensor, reported), which the output keeps.
+    source = textwrap.dedent(
+        """\
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=(4,))
+        x = layers.Dense(3)(inputs)
+        model = keras.Model(inputs, layers.Dense(1)(x))
+        model.compile(optimizer="adam", loss="mse")
+        sizes = [len(x) for x in x]
+        """
+    )
+    result = k2t.convert_source(source, "iterable.py")
+    assert any(d.code == "K2T103" for d in result.diagnostics)
+    assert "x = layers.Dense(3)(inputs)" in result.output
     assert_no_undefined_names(result.output, source=source)
 
 
