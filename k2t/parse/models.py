@@ -10,7 +10,7 @@ import libcst as cst
 from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
 from ..ops import is_op
 from ..values import Unknown, bind_target, is_constant
-from . import model_access
+from . import model_access, pretrained_layers
 from .batch_shapes import batch_shape_input
 from .graph import _nests
 from .scope import _NoBindScope, _Scope, _Unfollowable
@@ -97,6 +97,8 @@ class ModelMixin:
             return True
         if model_access.reset_states_statement(self, line, small, scope):
             return True
+        if pretrained_layers.embedding_setup(self, line, small, scope):
+            return True  # `embedding_layer.set_weights([matrix])`: the layer starts from the matrix
         if model_access.layer_alias_statement(self, line, small, scope):
             return True  # `first = model.layers[0]`
         if self.subclassed_instance(line, small, scope):
