@@ -55,7 +55,8 @@ def translate_script_ops(script: KerasScript, plan) -> None:
     scopes = training_step_scopes(script, plan)
     in_steps = {id(line) for scope in scopes for line in _lines_of(scope)}
     lines = [line for line in _top_level_lines(script.module) if id(line) not in in_steps]
-    strings = host_string_calls(script.module, lines, keras_name)  # `tf.constant(["a", "b"])` for a text model
+    models = frozenset(model.var for model in script.models if model.var is not None)
+    strings = host_string_calls(script.module, lines, keras_name, models)  # `tf.constant(["a"])` for a text model
     for line in lines:
         if id(line) in strings and _skipped(line, script, plan) is None:
             notes = _notes(line, plan)

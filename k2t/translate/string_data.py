@@ -4,11 +4,13 @@
     vectorize.adapt(texts)
     model.fit(texts, labels)
     print(model.predict(tf.convert_to_tensor(["the cat ran"])))
+    probabilities = end_to_end_model(keras.ops.convert_to_tensor([["the cat ran"]]))
 
 torch has no string tensor. The converted text layers (TextVectorization, StringLookup) and the generated
 fit / evaluate / predict take a NumPy array of strings, so such a call becomes ``np.array([...])``, where
 every use of it is one of those: an argument of fit, evaluate, predict, adapt or a ``*_on_batch`` method,
-directly or through a name the script binds once. Anywhere else (``tf.strings.length(texts)``) the op
+or of a call of a model the script holds (its generated inference call takes the model's data, preprocessed
+on the host), directly or through a name the script binds once. Anywhere else (``tf.strings.length(texts)``) the op
 row refuses the strings (k2t.ops.creation), which the script-ops rewrite reports at the call.
 """
 
@@ -35,9 +37,13 @@ _EMPTY = cst.Module(body=[])
 
 
 def host_string_calls(
-    module: cst.Module, lines: list[cst.SimpleStatementLine], keras_name: Callable[[cst.CSTNode], str | None]
+    module: cst.Module,
+    lines: list[cst.SimpleStatementLine],
+    keras_name: Callable[[cst.CSTNode], str | None],
+    models: frozenset[str] = frozenset(),
 ) -> dict[int, tuple[cst.Call, str]]:
-    """id() of each top-level line -> (the call, its NumPy code) for the string tensors k2t keeps as arrays."""
+    """id() of each top-level line -> (the call, its NumPy code) for the string tensors k2t keeps as arrays
+    (``models``: the names of the script's models, whose calls take their data as predict does)."""
     parents = node_parents(module)
     loads = _loads(module)
     bound_once = _bound_once(module)
@@ -56,9 +62,9 @@ def host_string_calls(
                 uses = (
                     loads.get(target.value, []) if isinstance(target, cst.Name) and target.value in bound_once else None
                 )
-                if not uses or not all(_feeds_text_data(use, parents) for use in uses):
+                if not uses or not all(_feeds_text_data(use, parents, models) for use in uses):
                     continue
-            elif not _feeds_text_data(call, parents):
+            elif not _feeds_text_data(call, parents, models):
                 continue
             found[id(line)] = (call, f"np.array({data})")
     return found
@@ -83,16 +89,16 @@ def _string_data(call: cst.Call, keras_name: Callable[[cst.CSTNode], str | None]
     return data if is_string_literal(data) else None
 
 
-def _feeds_text_data(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
-    """``model.predict(node)``, ``vectorize.adapt(node)``, ``model.fit(node, y)``: an argument of such a method."""
+def _feeds_text_data(node: cst.CSTNode, parents: dict[int, cst.CSTNode], models: frozenset[str]) -> bool:
+    """``model.predict(node)``, ``vectorize.adapt(node)``, ``model.fit(node, y)``: an argument of such a method;
+    ``model(node)`` of a model named in ``models``."""
     arg = parents.get(id(node))
     call = parents.get(id(arg)) if isinstance(arg, cst.Arg) else None
-    return (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Attribute)
-        and call.func.attr.value in _TEXT_DATA_METHODS
-        and arg.star == ""
-    )
+    if not isinstance(call, cst.Call) or arg.star != "":
+        return False
+    if isinstance(call.func, cst.Name):
+        return call.func.value in models and arg.keyword is None
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in _TEXT_DATA_METHODS
 
 
 def _loads(module: cst.Module) -> dict[str, list[cst.Name]]:
