@@ -104,4 +104,3 @@ def _is_setup(statement: cst.CSTNode, var: str) -> bool:
         and call.func.value.value == var
         and call.func.attr.value in SETUP_METHODS
     )
-
