@@ -351,6 +351,8 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.backend.epsilon": (C(),),
     "keras.backend.floatx": (C(),),
     "keras.backend.image_data_format": (C(),),
+    "tensorflow.compat.as_bytes": (C("'JFIF'"), C("b'JFIF'"), C("'\\u00e9t\\u00e9'", "'latin-1'")),
+    "tensorflow.compat.as_text": (C("b'JFIF'"), C("'JFIF'"), C("b'\\xe9t\\xe9'", encoding="'latin-1'")),
     "tensorflow.constant": (C("[1.5, 2.0]"), C("[1, 2, 3]"), C("2.0", shape="(2, 3)"), C("[1, 2]", dtype="tf.float32"),
                             C("xnp")),
     "keras.backend.constant": (C("[1, 2]"), C("0.5", shape="(2, 2)"), C("[1, 2]", dtype="'int32'")),

@@ -192,3 +192,29 @@ def test_strings_used_otherwise_are_reported_at_the_call() -> None:
     [refused] = [d for d in converted.diagnostics if "strings make no torch tensor" in d.message]
     assert (refused.line, refused.column, refused.code) == (5, 9, "K2T150")
     assert 'words = tf.constant(["a", "b"])' in converted.output
+
+
+PYTHON_VALUES = """\
+eps = K.epsilon() * 2
+floatx = keras.config.floatx()
+layout = keras.backend.image_data_format()
+rank = K.ndim(tf.constant(preds))
+header = tf.compat.as_bytes("JFIF")
+raw = b"caf\\xc3\\xa9"
+text = tf.compat.as_text(raw)
+name = "x"
+encoded = tf.compat.as_bytes(name, encoding="latin-1")
+result = (eps, floatx, layout, rank, header, text, encoded)
+"""
+
+
+def test_ops_that_give_python_values_stay_python_values() -> None:
+    """Keras's epsilon(), floatx(), ndim and TensorFlow's text helpers give Python values: no ``.numpy()``
+    (``(1e-07).numpy()`` raised AttributeError), and the same values as under TensorFlow."""
+    source = IMPORTS + PYTHON_VALUES
+    converted = k2t.convert_source(source)
+    assert converted.diagnostics == (), [d.format() for d in converted.diagnostics]
+    assert ".numpy()" not in converted.output
+    expected, actual = run(source), run(converted.output)
+    assert actual == expected
+    assert [type(value) for value in actual] == [type(value) for value in expected]

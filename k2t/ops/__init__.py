@@ -4,6 +4,7 @@ translated to torch expressions, one typed row per op. See ``table.translate_op`
 from .spec import (
     FROM_DATA,
     NOT_ONE_TENSOR,
+    PYTHON_RESULT,
     TENSOR_LISTS,
     TENSOR_PARAMETERS,
     OpArgumentError,
@@ -18,6 +19,7 @@ __all__ = [
     "FROM_DATA",
     "NOT_ONE_TENSOR",
     "OPS",
+    "PYTHON_RESULT",
     "ROWS",
     "TENSOR_LISTS",
     "TENSOR_PARAMETERS",

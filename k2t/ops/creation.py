@@ -120,6 +120,44 @@ def _no_strings(bound: Bound, name: str) -> None:
         )
 
 
+def _literal_or_name(bound: Bound, name: str) -> object:
+    """The value of a literal argument; ``NAME_GIVEN`` for a plain name, which a template may read twice."""
+    code = bound[name].strip()
+    if code.isidentifier():
+        return NAME_GIVEN
+    try:
+        return ast.literal_eval(code)
+    except (ValueError, SyntaxError):
+        raise bound.fail(f"`{name}={code}`: k2t translates it for a string or bytes written in the call, or a name") from None
+
+
+NAME_GIVEN = object()
+
+
+def _as_bytes(bound: Bound) -> str:
+    """tf.compat.as_bytes: a str encoded, bytes as they are (TensorFlow raises TypeError for anything else)."""
+    value = _literal_or_name(bound, "bytes_or_text")
+    if isinstance(value, bytes):
+        return "{bytes_or_text}"
+    if isinstance(value, str):
+        return "{bytes_or_text}.encode({encoding})"
+    if value is NAME_GIVEN:
+        return "({bytes_or_text}.encode({encoding}) if isinstance({bytes_or_text}, str) else bytes({bytes_or_text}))"
+    raise bound.fail(f"`{bound['bytes_or_text']}` is neither a str nor bytes (TensorFlow raises TypeError)")
+
+
+def _as_text(bound: Bound) -> str:
+    """tf.compat.as_text (as_str): bytes decoded, a str as it is."""
+    value = _literal_or_name(bound, "bytes_or_text")
+    if isinstance(value, str):
+        return "{bytes_or_text}"
+    if isinstance(value, bytes):
+        return "{bytes_or_text}.decode({encoding})"
+    if value is NAME_GIVEN:
+        return "({bytes_or_text}.decode({encoding}) if isinstance({bytes_or_text}, bytes) else {bytes_or_text})"
+    raise bound.fail(f"`{bound['bytes_or_text']}` is neither a str nor bytes (TensorFlow raises TypeError)")
+
+
 def _tf_constant(bound: Bound) -> str:
     _no_strings(bound, "value")
     dtype = "" if bound.is_none("dtype") else ", dtype={dtype}"
@@ -336,5 +374,19 @@ ROWS: tuple[Op, ...] = (
         (p("value"), SEED, NAME),
         "{(value)}[torch.randperm({(value)}.shape[0])]",
         RANDOM + "; rows (axis 0) permuted",
+    ),
+    # TensorFlow's text helpers on Python strings (keras.io's image classifier checks file headers with them)
+    Op(
+        "tensorflow.compat.as_bytes",
+        (p("bytes_or_text"), p("encoding", '"utf-8"')),
+        _as_bytes,
+        "plain Python: a str encoded, bytes unchanged",
+    ),
+    Op(
+        "tensorflow.compat.as_text",
+        (p("bytes_or_text"), p("encoding", '"utf-8"')),
+        _as_text,
+        "plain Python: bytes decoded, a str unchanged",
+        aliases=("tensorflow.compat.as_str",),
     ),
 )

@@ -393,6 +393,19 @@ NOT_ONE_TENSOR = frozenset(
         "keras.ops.moments",
     }
 )
+# Rows whose result is a Python value in torch as in Keras (a number, a dtype or format name, bytes, text,
+# a count of axes): script_ops gives their results no `.numpy()`.
+PYTHON_RESULT = frozenset(
+    {
+        "keras.backend.epsilon",
+        "keras.backend.floatx",
+        "keras.backend.image_data_format",
+        "keras.backend.ndim",
+        "keras.ops.ndim",
+        "tensorflow.compat.as_bytes",
+        "tensorflow.compat.as_text",
+    }
+)
 # Rows that make a tensor of their data argument themselves (torch.tensor / torch.as_tensor of it).
 FROM_DATA = frozenset(
     {"tensorflow.constant", "keras.backend.constant", "tensorflow.convert_to_tensor", "keras.ops.convert_to_tensor"}

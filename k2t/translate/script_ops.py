@@ -23,7 +23,7 @@ from ..cst_walk import Visitor
 from ..cst_walk import parents as node_parents
 from ..diagnostics import Severity
 from ..ir import KerasScript, Todo
-from ..ops import NOT_ONE_TENSOR, OPS, OpError, UnknownOp, translate_op
+from ..ops import NOT_ONE_TENSOR, OPS, PYTHON_RESULT, OpError, UnknownOp, translate_op
 from ..ops.spec import is_postfix_safe
 from .custom_training import training_step_scopes
 from .helpers import Helper
@@ -71,7 +71,11 @@ def translate_script_ops(script: KerasScript, plan) -> None:
             continue
         before = set(plan.calls)
         for node, code in _outermost_nodes(line, rewrite.replacements):
-            if id(node) not in before and not _stays_tensor(line, node, read_as_tensors):
+            if (
+                id(node) not in before
+                and not _stays_tensor(line, node, read_as_tensors)
+                and not _python_result(node, keras_name)
+            ):
                 code = f"{code if is_postfix_safe(code) else f'({code})'}.numpy()"
             plan.calls[id(node)] = code
     device = plan.name("device")
@@ -104,6 +108,12 @@ def translate_script_ops(script: KerasScript, plan) -> None:
                     plan.calls[id(read)] = f"{code if is_postfix_safe(code) else f'({code})'}.detach().cpu().numpy()"
                 else:
                     plan.calls[id(node)] = code
+
+
+def _python_result(node: cst.CSTNode, keras_name) -> bool:
+    """``keras.backend.epsilon()``, ``tf.compat.as_bytes("JFIF")``: a Python value, which has no ``.numpy()``."""
+    row = OPS.get(keras_name(node.func)) if isinstance(node, cst.Call) else None
+    return row is not None and row.name in PYTHON_RESULT
 
 
 def _skipped(line: cst.CSTNode, script: KerasScript, plan) -> str | None:
