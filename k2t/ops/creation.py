@@ -128,7 +128,9 @@ def _literal_or_name(bound: Bound, name: str) -> object:
     try:
         return ast.literal_eval(code)
     except (ValueError, SyntaxError):
-        raise bound.fail(f"`{name}={code}`: k2t translates it for a string or bytes written in the call, or a name") from None
+        raise bound.fail(
+            f"`{name}={code}`: k2t translates it for a string or bytes written in the call, or a name"
+        ) from None
 
 
 NAME_GIVEN = object()
