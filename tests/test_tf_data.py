@@ -3,6 +3,8 @@ it does not convert, and the generated ArrayDataset's elements against tf.data's
 (the same batches in the same order where tf.data's order is deterministic; for shuffle, the properties of
 its buffer). Training on such a pipeline against Keras: test_parity_tf_data.py."""
 
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -417,3 +419,69 @@ def test_predict_on_batches_of_a_model_of_several_outputs_returns_a_list_of_arra
     assert run.returncode == 0, run.stderr
     assert "SHAPES (40, 1) (40, 3)" in run.stdout
     assert float(run.stdout.split("SAME ")[1].split()[0]) < 1e-6, run.stdout
+
+
+MIXUP = """
+images = np.random.RandomState(0).rand(40, 4, 4, 1).astype("float32")
+labels = tf.one_hot(np.arange(40) % 3, 3)
+
+
+def sample_beta_distribution(size, concentration_0=0.2, concentration_1=0.2):
+    gamma_1_sample = tf.random.gamma(shape=[size], alpha=concentration_1)
+    gamma_2_sample = tf.random.gamma(shape=[size], alpha=concentration_0)
+    return gamma_1_sample / (gamma_1_sample + gamma_2_sample)
+
+
+def mix_up(ds_one, ds_two, alpha=0.2):
+    images_one, labels_one = ds_one
+    images_two, labels_two = ds_two
+    batch_size = tf.shape(images_one)[0]
+    l = sample_beta_distribution(batch_size, alpha, alpha)
+    x_l = tf.reshape(l, (batch_size, 1, 1, 1))
+    y_l = tf.reshape(l, (batch_size, 1))
+    images = images_one * x_l + images_two * (1 - x_l)
+    labels = labels_one * y_l + labels_two * (1 - y_l)
+    return (images, labels)
+
+
+ds_one = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(64).batch(8)
+ds_two = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(64).batch(8)
+train_ds = tf.data.Dataset.zip((ds_one, ds_two))
+train_ds_mu = train_ds.map(lambda ds_one, ds_two: mix_up(ds_one, ds_two, alpha=0.2), num_parallel_calls=tf.data.AUTOTUNE)
+model = keras.Sequential([keras.Input((4, 4, 1)), layers.Flatten(), layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+model.fit(train_ds_mu, epochs=2, verbose=0)
+mixed_images, mixed_labels = next(iter(train_ds_mu))
+print(mixed_images.numpy().shape, mixed_labels.numpy().shape)
+print(bool(np.allclose(mixed_labels.numpy().sum(axis=1), 1.0, atol=1e-5)))
+print(bool(((mixed_images.numpy() >= 0) & (mixed_images.numpy() <= 1)).all()))
+"""
+
+
+@requires_torch
+@requires_keras
+def test_the_functions_a_map_lambda_calls_are_rewritten_with_it(tmp_path):
+    """keras.io's mixup: the map's lambda calls mix_up, which calls sample_beta_distribution; both are rewritten
+    (tf.random.gamma, tf.shape, tf.reshape), and the mixed batches keep what mixing promises on both sides:
+    label rows summing to 1, pixels inside the images' range."""
+    source = PRELUDE + MIXUP
+    result = k2t.convert_source(source, filename="mixup.py")
+    assert result.ok and not result.diagnostics, _messages(result)
+    assert "torch.distributions.Gamma(concentration_1, 1.0).rsample([size])" in result.output
+    assert "x_l = torch.reshape(l, (batch_size, 1, 1, 1))" in result.output
+    converted = tmp_path / "mixup.py"
+    converted.write_text(result.output)
+    torch_run = run_standalone(converted)
+    assert torch_run.returncode == 0, torch_run.stderr[-3000:]
+    original = tmp_path / "mixup_keras.py"
+    original.write_text(source)
+    keras_run = subprocess.run([sys.executable, str(original)], capture_output=True, text=True, timeout=300, check=False)
+    assert keras_run.returncode == 0, keras_run.stderr[-3000:]
+    assert torch_run.stdout.split("\n")[-4:] == keras_run.stdout.split("\n")[-4:] == ["(8, 4, 4, 1) (8, 3)", "True", "True", ""]
+
+
+def test_a_rewritten_map_helper_called_on_arrays_outside_the_pipeline_is_still_reported():
+    result = convert(MIXUP.split("ds_one = ")[0] + "print(sample_beta_distribution(4))\n"
+                     "ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices((images, labels)).batch(8),) * 2)\n"
+                     "ds = ds.map(lambda a, b: mix_up(a, b))\n")
+    assert any("K2T100 `sample_beta_distribution` is rewritten to torch" in m for m in _messages(result)), _messages(result)

@@ -264,6 +264,10 @@ def _translate_function_argument(
             )
         ]
     function = argument.value
+    # The script's functions it calls are rewritten with it (keras.io's mixup: a lambda calling mix_up,
+    # which calls sample_beta_distribution).
+    plan.functions.pipeline_functions.add(id(function))
+    plan.functions.use(plan.functions.called_from(function))
     if isinstance(function, cst.Lambda):
         rewrite = rewrite_ops(function, keras_name)
         plan.calls.update(rewrite.replacements)

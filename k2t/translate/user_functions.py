@@ -61,6 +61,9 @@ class ScriptFunctions:
         default_factory=dict
     )  # keras.metrics.Metric subclasses
     used: dict[str, cst.FunctionDef | cst.ClassDef] = field(default_factory=dict)
+    # id() of the tf.data map/filter functions (a lambda, a function's name) whose calls of rewritten functions
+    # run on the pipeline's tensors, not on the script's arrays (k2t.translate.tf_data).
+    pipeline_functions: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, script: KerasScript) -> ScriptFunctions:
@@ -161,6 +164,19 @@ class ScriptFunctions:
             else:
                 self.used.setdefault(function.definition, self.definitions[function.definition])
 
+    def called_from(self, node: cst.CSTNode) -> list[UserFunction]:
+        """The top-level functions ``node`` calls by name, and those they call in turn (``mix_up`` of
+        ``ds.map(lambda a, b: mix_up(a, b))`` and its ``sample_beta_distribution``), in the order first called."""
+        found: list[str] = []
+        pending = [node]
+        while pending:
+            for call in _name_calls(pending.pop()):
+                name = call.func.value
+                if name in self.definitions and name not in found:
+                    found.append(name)
+                    pending.append(self.definitions[name])
+        return [UserFunction(name, name, name) for name in found]
+
     @property
     def uses_loss_classes(self) -> bool:
         return any(name in self.loss_classes for name in self.used)
@@ -234,6 +250,7 @@ class ScriptFunctions:
         """Calls of a rewritten function outside the training (``print(rmse(y_test, preds))``): Keras's ops took
         NumPy arrays there, torch's do not, so each is reported rather than left to fail when it runs."""
         rewritten = {name for name in self.used if name not in self.loss_classes and name not in self.metric_classes}
+        pipeline = self.pipeline_functions
         found: list[Todo] = []
 
         class Finder(Visitor):
@@ -242,6 +259,9 @@ class ScriptFunctions:
 
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
                 return node.name.value not in rewritten  # its own body (and a factory's) is rewritten
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return id(node) not in pipeline  # a tf.data map function: it runs on the pipeline's tensors
 
             def visit_Call(self, node: cst.Call) -> bool:
                 if isinstance(node.func, cst.Attribute) and node.func.attr.value == "compile":
@@ -261,6 +281,19 @@ class ScriptFunctions:
         if rewritten:
             self.script.module.visit(Finder())
         return found
+
+
+def _name_calls(node: cst.CSTNode) -> list[cst.Call]:
+    """The calls of a bare name in ``node``, in the order written."""
+    calls: list[cst.Call] = []
+
+    class Finder(Visitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name):
+                calls.append(call)
+
+    node.visit(Finder())
+    return calls
 
 
 def _classes_on(statements: list, bases: tuple[str, ...], keras_name) -> dict[str, tuple[cst.ClassDef, cst.Arg]]:
