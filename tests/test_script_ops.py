@@ -218,3 +218,64 @@ def test_ops_that_give_python_values_stay_python_values() -> None:
     expected, actual = run(source), run(converted.output)
     assert actual == expected
     assert [type(value) for value in actual] == [type(value) for value in expected]
+
+
+def _vocabulary_lines() -> list[tuple[str, float]]:
+    """Every exact parity case of the op table (tests/test_parity_ops.py) as a line of the script's own code on
+    NumPy arrays; the rows that give no single tensor stay as written (NOT_ONE_TENSOR) and are left out."""
+    from test_parity_ops import CASES, ROWS
+
+    from k2t.ops import NOT_ONE_TENSOR
+
+    lines = []
+    for row in ROWS:
+        if row.name in NOT_ONE_TENSOR:
+            continue
+        for case in CASES.get(row.name, ()):
+            if case.kind != "exact":
+                continue
+            arguments = ", ".join([*case.args, *(f"{key}={value}" for key, value in case.kwargs.items())])
+            parts = row.name.split(".")
+            if parts[:2] == ["keras", "backend"] and parts[2] not in ("epsilon", "floatx", "image_data_format"):
+                function = f"K.{parts[2]}"  # Keras 2's backend functions, which scripts import as K
+            else:
+                function = row.name.replace("tensorflow.", "tf.", 1)
+            lines.append((f"{function}({arguments})", case.tol))
+    return lines
+
+
+def test_every_op_of_the_vocabulary_runs_on_the_scripts_arrays() -> None:
+    """Each exact case of the op table's parity tests, as ``result_N = tf.op(array, ...)`` in a script's own
+    lines: converted without a diagnostic, run, and equal to TensorFlow's result. An argument the converted op
+    needs as a tensor (``tf.linalg.matmul(a, b)``'s a, ``tf.clip_by_value``'s bounds) is made one from the
+    array; a Python value (``tf.rank(x)``) gets no ``.numpy()``."""
+    from test_parity_ops import as_numpy, assert_same, make_inputs
+
+    lines = _vocabulary_lines()
+    inputs = make_inputs()
+    expected: dict[str, object] = {}
+    kept = []
+    tolerances = {}
+    for index, (line, tolerance) in enumerate(lines):
+        namespace = {"np": np, "tf": __import__("tensorflow"), "keras": __import__("keras"), **inputs}
+        namespace["K"] = namespace["keras"].backend
+        try:
+            expected[f"result_{index}"] = eval(line, namespace)
+        except Exception:  # noqa: BLE001, S112 - a case TensorFlow refuses on NumPy arrays (it took tensors there)
+            continue
+        kept.append(f"result_{index} = {line}")
+        tolerances[f"result_{index}"] = tolerance
+    assert len(kept) > 400, len(kept)
+    source = IMPORTS + "\n".join(kept) + "\n"
+    converted = k2t.convert_source(source)
+    assert converted.diagnostics == (), [d.format() for d in converted.diagnostics][:10]
+    namespace = {**make_inputs()}
+    exec(compile(converted.output, "<converted>", "exec"), namespace)  # noqa: S102 - the conversion of the test's lines
+    failures = []
+    for line in kept:
+        name = line.split(" = ", 1)[0]
+        try:
+            assert_same(as_numpy(expected[name]), as_numpy(namespace[name]), tolerances[name], line)
+        except AssertionError as error:
+            failures.append(str(error)[:300])
+    assert not failures, failures[:10]

@@ -361,8 +361,21 @@ TENSOR_PARAMETERS = frozenset(
         "variables",
         "values",
         "inputs",  # tf.sort's tensor, tf.einsum's operands (TENSOR_LISTS says where they are lists)
+        "operands",  # keras.ops.einsum's
+        "a",  # tf.linalg.matmul / matvec / tensordot / transpose's tensor; K.pow's exponent (a number stays one)
+        "images",  # tf.image.resize, tf.image.extract_patches, keras.ops.image.extract_patches
     }
 )
+# Parameters that take a tensor in one row only, where the same name elsewhere is a number (``mean`` of
+# tf.random.normal, ``scale``): by row, as TENSOR_LISTS.
+ROW_TENSOR_PARAMETERS: dict[str, frozenset[str]] = {
+    "tensorflow.clip_by_value": frozenset({"clip_value_min", "clip_value_max"}),
+    "keras.backend.clip": frozenset({"min_value", "max_value"}),
+    "keras.ops.clip": frozenset({"x_min", "x_max"}),
+    "tensorflow.nn.batch_normalization": frozenset({"mean", "variance", "offset", "scale"}),
+    "tensorflow.nn.bias_add": frozenset({"bias"}),
+    "keras.ops.average": frozenset({"weights"}),
+}
 # The rows that take a list of tensors, and that parameter (``tf.concat([a, b], 0)``): by row, as
 # ``values`` is a list for tf.concat and one tensor for tf.sort, ``x`` a list for keras.ops.stack.
 TENSOR_LISTS: dict[str, str] = {
@@ -402,6 +415,9 @@ PYTHON_RESULT = frozenset(
         "keras.backend.image_data_format",
         "keras.backend.ndim",
         "keras.ops.ndim",
+        "tensorflow.rank",
+        "tensorflow.size",
+        "keras.ops.size",
         "tensorflow.compat.as_bytes",
         "tensorflow.compat.as_text",
     }

@@ -24,6 +24,7 @@ from ..names import canonical_name, is_keras, is_tensorflow
 from ..ops import (
     FROM_DATA,
     OPS,
+    ROW_TENSOR_PARAMETERS,
     TENSOR_LISTS,
     TENSOR_PARAMETERS,
     OpError,
@@ -271,7 +272,7 @@ class _OpTransformer(cst.CSTTransformer):
             if self.arrays_device is not None:
                 return f"[torch.as_tensor(item, device={self.arrays_device}) for item in {_code(value)}]"
             return f"list(map(torch.as_tensor, {_code(value)}))"  # a list held in a variable
-        if param.name in TENSOR_PARAMETERS:
+        if param.name in TENSOR_PARAMETERS or param.name in ROW_TENSOR_PARAMETERS.get(OPS[name].name, ()):
             return self._tensor(written, value, first=param is OPS[name].params[0])
         return _code(value)
 
@@ -279,8 +280,8 @@ class _OpTransformer(cst.CSTTransformer):
         text = _code(value)
         if id(written) in self.op_results or (self.known_tensor is not None and self.known_tensor(written)):
             return text
-        if not first and _is_number(text):
-            return text  # `tf.maximum(preds, 0.5)`: torch takes a number beside a tensor
+        if not first and (_is_number(text) or text.strip() == "None"):
+            return text  # `tf.maximum(preds, 0.5)`: torch takes a number beside a tensor; `K.clip(x, None, 1)`
         if self.arrays_device is not None:
             return f"torch.as_tensor({text}, device={self.arrays_device})"
         return f"torch.as_tensor({text})"
