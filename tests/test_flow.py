@@ -481,6 +481,48 @@ def test_a_layer_call_no_model_uses_is_dropped_with_a_warning():
     assert "unused" not in result.output and linears(result.output) == ["8, 16", "16, 1"]
 
 
+def test_a_layer_call_bound_again_before_any_read_is_dropped_with_a_warning():
+    """A real autoencoder script writes `decoded = Dense(64)(encoded)` three times, each on `encoded`: Keras
+    builds the model from the last and computes nothing with the first two. Checked by name, `decoded` is read
+    (by keras.Model), and the whole model stopped at K2T100s blaming keras.Input."""
+    source = script(
+        """\
+        inputs = keras.Input(shape=(8,))
+        encoded = layers.Dense(4, activation="relu")(inputs)
+        decoded = layers.Dense(6, activation="relu")(encoded)
+        decoded = layers.Dense(7, activation="relu")(encoded)
+        decoded = layers.Dense(1, activation="sigmoid")(encoded)
+        model = keras.Model(inputs, decoded)
+        """
+    )
+    result = convert(source)
+    assert result.ok
+    assert [(d.code, d.line) for d in result.diagnostics] == [("K2T104", 12), ("K2T104", 13)]
+    assert "bound again before anything reads it" in result.diagnostics[0].message
+    assert linears(result.output) == ["8, 4", "4, 1"]
+
+
+@pytest.mark.parametrize(
+    ("between", "why"),
+    [
+        pytest.param("print(decoded)\n", "read before it is bound again", id="read-in-between"),
+        pytest.param("if len(x) > 10:\n    decoded = layers.Dense(7)(encoded)\n", "bound again only in a branch", id="branch"),
+        pytest.param("def show():\n    return decoded\n", "a function may read the global", id="function"),
+    ],
+)
+def test_a_binding_k2t_cannot_tell_is_dead_stays_reported(between: str, why: str):
+    source = script(
+        "inputs = keras.Input(shape=(8,))\n"
+        "encoded = layers.Dense(4, activation='relu')(inputs)\n"
+        "decoded = layers.Dense(6, activation='relu')(encoded)\n"
+        + between
+        + "decoded = layers.Dense(1, activation='sigmoid')(encoded)\n"
+        "model = keras.Model(inputs, decoded)\n"
+    )
+    result = k2t.convert_source(source, "train.py")
+    assert "K2T104" not in {d.code for d in result.diagnostics}, why
+
+
 def test_a_layer_call_whose_result_is_read_stays_reported():
     source = script(
         """\

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
+from ..bindings import read_later
 from ..cst_walk import Visitor, module_code, module_syntax
 from ..diagnostics import Severity, Unsupported
 from ..ir import CompileSpec, KerasCall, LayerClass, MethodCall, ModelSpec, Value
@@ -1553,7 +1554,12 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
         statement = nodes[0].statement
         if id(statement) in plan.statements or any(id(n) in in_models or id(n) in used_as_input for n in nodes):
             continue
-        if any(n.var in read for n in nodes) or not _assigns_only(statement, nodes[-1].var):
+        if not _assigns_only(statement, nodes[-1].var):
+            continue
+        # `decoded = Dense(64)(encoded)` bound again as `decoded = Dense(784)(encoded)` before any read: dead.
+        if nodes[-1].var in read and read_later(script.module, statement, nodes[-1].var) is not False:
+            continue
+        if any(n.var in read for n in nodes[:-1] if n.var != nodes[-1].var):
             continue
         if any(todo.statement is statement for todo in plan.todos):
             continue  # reported as it is (a model k2t could not follow made there)
@@ -1562,6 +1568,11 @@ def _drop_unused_layer_calls(script: KerasScript, plan: ScriptPlan) -> None:
         message = (
             f"`{nodes[-1].var}` is {what} that no model uses and nothing reads; Keras computes nothing with it: dropped"
         )
+        if nodes[-1].var in read:
+            message = (
+                f"`{nodes[-1].var}` is {what} that no model uses, bound again before anything reads it; Keras "
+                "computes nothing with it: dropped"
+            )
         if nodes[-1].layer is None and nodes[-1].expression is None:
             message = f"`{nodes[-1].var}` is a keras.Input that no model uses and nothing reads: dropped"
         plan.todos.append(Todo(statement, "K2T104", message, nodes[-1].pos, Severity.WARNING))
