@@ -83,6 +83,32 @@ class ModelMixin:
                     pass
         return tuple(known)
 
+    def layer_partial(self, line, target: str, value: cst.Call, scope: _Scope) -> bool:
+        """``DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3, activation="relu", padding="SAME")`` at the
+        module's level (Géron's Hands-On Machine Learning writes its CNNs so): the name is that layer class, and
+        each call of it the class called with the partial's arguments first and its own keywords over them."""
+        if not (
+            scope.parent is None
+            and any(q.name == "functools.partial" for q in self.qualified_names(value.func))
+            and value.args
+            and value.args[0].keyword is None
+            and not value.args[0].star
+            and self.bound_once(target)
+        ):
+            return False
+        name = self.keras_name(value.args[0].value)
+        if name is None or not name.startswith("keras.layers.") or not name.rsplit(".", 1)[-1][:1].isupper():
+            return False
+        if any(arg.star for arg in value.args[1:]):
+            return False
+        args = tuple(self.value(arg.value, scope) for arg in value.args[1:] if arg.keyword is None)
+        kwargs = tuple((arg.keyword.value, self.value(arg.value, scope)) for arg in value.args[1:] if arg.keyword)
+        _mark_subtree(value, self.consumed)
+        self.layer_classes[target] = name
+        self.layer_partials[target] = (args, kwargs)
+        self.script.removed.add(id(line))
+        return True
+
     def model_statement(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement, scope: _Scope) -> bool:
         """Model construction, .add, .compile and Keras object bindings. True when handled."""
         if (
@@ -174,6 +200,8 @@ class ModelMixin:
                 if name in APPLICATIONS:
                     scope.models[target] = Instance(self.application(line, target, value, name, scope))
                     return True
+                if self.layer_partial(line, target, value, scope):
+                    return True  # `DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3, padding="same")`
                 if name is not None and name.startswith(BINDABLE_PREFIXES) and not _op_on_data(name, value):
                     scope.bindings[target] = (self.call(value, name, scope), line)
                     self.script.removed.add(id(line))

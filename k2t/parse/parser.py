@@ -115,6 +115,8 @@ class _Parser(
         self.image_data_format = DEFAULT_IMAGE_DATA_FORMAT
         # Names the script gives a Keras layer class or merge function (`RNN = layers.LSTM`): the class.
         self.layer_classes: dict[str, str] = {}
+        # `DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3)`: the arguments each call of the name gets first.
+        self.layer_partials: dict[str, tuple[tuple[Value, ...], tuple[tuple[str, Value], ...]]] = {}
         # Module-level names bound once to a Keras module (`mnist = tf.keras.datasets.mnist`): the module.
         self.module_aliases: dict[str, str] = {}
         self._binding_counts: dict[str, int] | None = None
@@ -426,6 +428,11 @@ class _Parser(
                 args.append(val)
             else:
                 kwargs.append((arg.keyword.value, val))
+        partial = self.layer_partials.get(node.func.value) if isinstance(node.func, cst.Name) else None
+        if partial is not None:  # functools.partial's order: its arguments first, the call's keywords over its own
+            given = {key for key, _ in kwargs}
+            args = [*partial[0], *args]
+            kwargs = [(key, value) for key, value in partial[1] if key not in given] + kwargs
         keras_name = model_access.keras_layer_name(self, node, name, kwargs, scope)
         custom = (
             self.script.layer_classes.get(node.func.value)
