@@ -1,4 +1,4 @@
-"""Configuration locals whose every read k2t translated away.
+"""Configuration locals, and imports, whose every read k2t translated away.
 
 keras.io's image classifier builds its model in a function that chooses the last layer's activation::
 
@@ -19,9 +19,16 @@ effects (literals, names, arithmetic, containers of them), loses its assignments
 nothing but such assignments, on a test without side effects, goes with them. Anything else stays as the
 script wrote it: a local the script itself never read, a value that calls something, a function that
 reads its locals by name (``locals()``, ``eval``).
+
+Likewise an import at the module's top level whose names the script read and the output reads nowhere
+(``from functools import partial`` once ``DefaultConv2D = partial(keras.layers.Conv2D, ...)`` became the
+module's layers) loses those names, and the statement goes when none is left (ruff's F401 otherwise). An
+import the script never read stays, as does ``__future__``.
 """
 
 from __future__ import annotations
+
+import ast
 
 import libcst as cst
 
@@ -47,6 +54,67 @@ def without_dead_configuration(original: cst.Module, converted: cst.Module) -> c
     if not replacements:
         return converted
     return converted.visit(_Replace(replacements))
+
+
+def without_dead_imports(original: cst.Module, converted: cst.Module) -> cst.Module:
+    """``converted`` without the top-level imports' names that ``original`` read and ``converted`` does not."""
+    read_before = _module_reads(original)
+    read_now = _module_reads(converted)
+    dead = {name for name in read_before if name not in read_now}
+    if not dead or not any(_import_names(statement) & dead for statement in converted.body):
+        return converted
+    body = []
+    for statement in converted.body:
+        names = _import_names(statement)
+        if names & dead:
+            small = statement.body[0]
+            kept = [alias for alias in small.names if _bound_name(alias) not in dead]
+            if not kept:
+                continue
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            statement = statement.with_changes(body=[small.with_changes(names=kept)])
+        body.append(statement)
+    return converted.with_changes(body=body)
+
+
+def _import_names(statement: cst.CSTNode) -> set[str]:
+    """The names a top-level ``import`` / ``from ... import`` line of its own binds (not ``*``, not __future__)."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return set()
+    small = statement.body[0]
+    if isinstance(small, cst.ImportFrom):
+        module = small.module
+        if isinstance(small.names, cst.ImportStar) or (isinstance(module, cst.Name) and module.value == "__future__"):
+            return set()
+    elif not isinstance(small, cst.Import):
+        return set()
+    return {_bound_name(alias) for alias in small.names}
+
+
+def _bound_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    name = alias.name
+    while isinstance(name, cst.Attribute):  # `import os.path` binds `os`
+        name = name.value
+    return name.value
+
+
+def _module_reads(module: cst.Module) -> set[str]:
+    """Every name the module reads anywhere (loads, ``global`` declarations, names in ``__all__``)."""
+    try:
+        tree = ast.parse(module.code)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+            names.add(node.value)  # `__all__ = ["partial"]`, getattr(module, "name"): read by its text
+    return names
 
 
 class _Replace(cst.CSTTransformer):

@@ -13,7 +13,7 @@ from libcst.metadata import PositionProvider
 
 from . import remaining
 from .cst_walk import Visitor, bare_names
-from .dead_locals import without_dead_configuration
+from .dead_locals import without_dead_configuration, without_dead_imports
 from .device_placement import LATE_CUDA_WRITE, env_writes, place_generated_block
 from .diagnostics import Severity
 from .imports import merged_imports
@@ -1054,7 +1054,7 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     module = script.module.visit(rewriter)
     module = _keep_used_imports(script, plan, module, rewriter, removed, _top_level_names(generated))
     # After the imports are settled: they are found by their nodes, which this rebuilds.
-    module = without_dead_configuration(script.module, module)
+    module = without_dead_imports(script.module, without_dead_configuration(script.module, module))
     generated = _without_unused(generated, module)
     body = list(module.body)
     imports_end = _after_imports(body)

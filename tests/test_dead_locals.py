@@ -14,7 +14,7 @@ import libcst as cst
 import pytest
 
 import k2t
-from k2t.dead_locals import without_dead_configuration
+from k2t.dead_locals import without_dead_configuration, without_dead_imports
 
 HEADER = """\
 import numpy as np
@@ -168,3 +168,37 @@ def test_a_local_read_by_a_nested_function_stays() -> None:
         )
     )
     assert 'last = "sigmoid"' in made
+
+
+@pytest.mark.parametrize(
+    ("original", "converted", "expected"),
+    [
+        pytest.param(
+            "from functools import partial, reduce\nx = partial(f)\nprint(reduce)\n",
+            "from functools import partial, reduce\nx = Net()\nprint(reduce)\n",
+            "from functools import reduce\nx = Net()\nprint(reduce)\n",
+            id="one-name-of-two",
+        ),
+        pytest.param(
+            "import tensorflow_hub as hub\nlayer = hub.KerasLayer(url)\n",
+            "import tensorflow_hub as hub\nlayer = Net()\n",
+            "layer = Net()\n",
+            id="the-whole-line",
+        ),
+        pytest.param(
+            "import os\nimport json\nx = 1\n",
+            "import os\nimport json\nx = 1\n",
+            "import os\nimport json\nx = 1\n",
+            id="never-read-by-the-script",
+        ),
+        pytest.param(
+            "from helpers import build\n__all__ = ['build']\nm = build()\n",
+            "from helpers import build\n__all__ = ['build']\nm = Net()\n",
+            "from helpers import build\n__all__ = ['build']\nm = Net()\n",
+            id="named-in-__all__",
+        ),
+    ],
+)
+def test_an_import_whose_reads_were_all_translated_away_goes(original: str, converted: str, expected: str) -> None:
+    result = without_dead_imports(cst.parse_module(original), cst.parse_module(converted))
+    assert result.code == expected
