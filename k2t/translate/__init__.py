@@ -480,6 +480,7 @@ def translate(script: KerasScript) -> ScriptPlan:
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     report_directory_dataset_arguments(script, plan)
     plan.functions.use(lambda_functions(script, [spec for spec, _ in built]))  # Lambda(fn): fn runs on torch tensors
+    plan.functions.use(plan.functions.never_read())  # a loss function the script left unused: torch all the same
     metric_base = plan.name(METRIC_BASE.name) if plan.functions.uses_metric_classes else ""
     plan.functions.rewrite(plan.calls, plan.todos, plan.expressions, loss_base, metric_base, plan.statements)
     used_classes = [

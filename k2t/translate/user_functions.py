@@ -164,6 +164,22 @@ class ScriptFunctions:
             else:
                 self.used.setdefault(function.definition, self.definitions[function.definition])
 
+    def never_read(self) -> list[UserFunction]:
+        """The top-level functions nothing in the script reads (a loss it wrote and left unused) whose Keras and
+        TensorFlow names are all ops or constants of the vocabulary: rewritten as the used ones are, as a hand
+        port would, so that no TensorFlow call stays in the output. Any other stays as written, with its notes."""
+        read = {
+            node.id
+            for node in ast.walk(module_syntax(self.script.module))
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)
+        }
+        keras_name = import_names(self.script.metadata)
+        return [
+            UserFunction(name, name, name)
+            for name, definition in self.definitions.items()
+            if name not in read and name not in self.used and _only_vocabulary(definition, keras_name)
+        ]
+
     def called_from(self, node: cst.CSTNode) -> list[UserFunction]:
         """The top-level functions ``node`` calls by name, and those they call in turn (``mix_up`` of
         ``ds.map(lambda a, b: mix_up(a, b))`` and its ``sample_beta_distribution``), in the order first called."""
@@ -281,6 +297,35 @@ class ScriptFunctions:
         if rewritten:
             self.script.module.visit(Finder())
         return found
+
+
+def _only_vocabulary(definition: cst.FunctionDef, keras_name) -> bool:
+    """Whether the function names Keras or TensorFlow, and only as the vocabulary's ops (called) and constants."""
+    from ..ops import CONSTANT_NAMES, OPS
+
+    calls: set[str] = set()
+    names: set[str] = set()
+
+    class Finder(Visitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            name = keras_name(node.func)
+            if name is not None:
+                calls.add(name)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            name = keras_name(node)
+            if name is not None:
+                names.add(name)
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            name = keras_name(node)
+            if name is not None:
+                names.add(name)
+
+    definition.visit(Finder())
+    return bool(calls) and calls <= set(OPS) and names <= calls | set(CONSTANT_NAMES)
 
 
 def _name_calls(node: cst.CSTNode) -> list[cst.Call]:
