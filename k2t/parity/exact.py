@@ -265,7 +265,10 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         )
     # A subclassed Keras model has no graph to walk (no `outputs`): its layers, in creation order, are
     # matched as a Sequential's (k2t translates the straight-line call() it follows as a chain).
-    functional_model = module_plan.forward_lines is not None and _has_graph(kmodel)
+    # A subclass without call() (keras.io's Distiller, GAN): nothing to call; the models it holds are built already,
+    # and its steps are compared through the training logs alone.
+    without_call = getattr(module_plan, "without_forward", False)
+    functional_model = module_plan.forward_lines is not None and _has_graph(kmodel) and not without_call
     if functional_model:
         from . import functional
 
@@ -296,7 +299,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     # Make sure the Keras model is built.
     # Keras 3's build((None, ...)) of a subclassed model builds none of its layers: its first call does.
     unbuilt = module_plan.forward_lines is not None and not all(layer.built for layer in kmodel.layers)
-    if (not kmodel.built or unbuilt) and not functional_model:
+    if without_call:
+        pass
+    elif (not kmodel.built or unbuilt) and not functional_model:
         kmodel(x[:1])
     elif not all(getattr(layer, "built", True) for layer in _with_sublayers(_keras_layers(kmodel))):
         # A custom layer with compute_output_shape: Keras built the model from that, not from call(), so the sublayers
@@ -319,7 +324,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     # mode, but a layer that drops in any mode (Monte Carlo dropout, super().call(x, training=True)) draws numbers
     # TensorFlow's stream and torch's do not share.
     _disable_dropout(kmodel, tmodel)
-    if functional_model:
+    if without_call:
+        report.notes.append("the model has no call(): no layer-by-layer pass, its steps compared by their logs")
+    elif functional_model:
         sample = [a[:rows] for a in x] if isinstance(x, list) else [x[:rows]]
         report.rows = len(sample[0])
         functional.forward(
@@ -929,6 +936,8 @@ def _train(
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
     try:
         report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
+    except NotImplementedError:  # keras.io's Distiller: a model without call(), which neither side can call
+        report.notes.append("trained outputs not compared: the model has no call()")
     except Exception as exc:  # noqa: BLE001 - a measurement beside the gates, not a gate
         report.notes.append(f"trained outputs not compared: {type(exc).__name__}: {exc}")
 

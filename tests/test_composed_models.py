@@ -1,0 +1,136 @@
+"""keras.Model subclasses without call() whose steps compose the models given to them, with their own compile()
+(keras.io's knowledge distillation; issue 12), and keras.models.clone_model: what converts, and what stays a located
+diagnostic. Parity against Keras is in tests/test_parity_composed_models.py."""
+
+import subprocess
+import sys
+
+import pytest
+from test_parity_composed_models import DISTILLER
+
+import k2t
+
+
+def _found(source: str) -> list[tuple[str, int, str]]:
+    return [(d.code, d.line, d.message) for d in k2t.convert_source(source, "distill.py").diagnostics]
+
+
+def _line(source: str, text: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def test_the_distiller_holds_both_models_and_updates_the_students_weights_alone():
+    result = k2t.convert_source(DISTILLER, "distill.py")
+    assert [d.format() for d in result.diagnostics] == []
+    output = result.output
+    distiller = output[output.index("class Distiller(nn.Module):") : output.index("def fit_steps(")]
+    assert "    def __init__(self, teacher, student):\n" in distiller
+    assert "    def forward(" not in distiller  # Keras's Distiller has no call() either
+    assert "        teacher_predictions = self.teacher(x)  # training=False\n" in distiller
+    assert "        loss = self.alpha * student_loss + (1 - self.alpha) * distillation_loss\n" in distiller
+    assert "F.softmax(teacher_predictions / self.temperature, dim=1)" in distiller
+    assert "        loss.backward(inputs=[p for p in self.student.parameters() if p.requires_grad])\n" in distiller
+    # Keras 3's compiled_metrics shim: the loss tracker takes the predictions alone
+    assert "            if metric is self.compiled_loss_tracker:\n                metric.update_state(student_predictions)\n" in distiller
+    assert '        results.update({"student_loss": student_loss.detach()})\n' in distiller
+    # compile(): Keras's optimizer builds its variables from the weights it updates, the student's
+    assert "distiller_optimizer = KerasAdam(\n    distiller.student.parameters()," in output
+    assert "distiller.distillation_loss_fn = kl_divergence" in output
+    assert "distiller.alpha = 0.1\ndistiller.temperature = 10\n" in output
+    assert "student_scratch = Student().to(device)  # clone_model: new weights\n" in output
+
+
+def test_the_converted_distiller_runs(tmp_path):
+    pytest.importorskip("torch")
+    script = tmp_path / "distill_torch.py"
+    script.write_text(k2t.convert_source(DISTILLER, "distill.py").output, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "distiller: [" in proc.stdout and "scratch: [" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "at", "code", "words"),
+    [
+        pytest.param(
+            "        self.alpha = alpha\n",
+            "        self.alpha = alpha\n        print(alpha)\n",
+            "print(alpha)",
+            "K2T103",
+            "in Distiller.compile() is not translated",
+            id="other-statement-in-compile",
+        ),
+        pytest.param(
+            "compile(optimizer=optimizer, metrics=metrics)",
+            'compile(optimizer=optimizer, metrics=metrics, loss="mse")',
+            'loss="mse"',
+            "K2T103",
+            "super().compile() given the method's parameters",
+            id="literal-given-to-super-compile",
+        ),
+        pytest.param(
+            "distillation_loss_fn=keras.losses.KLDivergence(),",
+            'distillation_loss_fn="kl_divergence",',
+            'distillation_loss_fn="kl_divergence"',
+            "K2T130",
+            "stores as self.distillation_loss_fn (used as loss)",
+            id="loss-given-as-a-string",
+        ),
+        pytest.param(
+            "    alpha=0.1,\n",
+            "    alpha=np.float32(0.1),\n",
+            "alpha=np.float32(0.1)",
+            "K2T130",
+            "stores as self.alpha (used as number)",
+            id="number-k2t-does-not-know",
+        ),
+        pytest.param(
+            "    def test_step(self, data):",
+            "    @property\n    def metrics(self):\n        return []\n\n    def test_step(self, data):",
+            "def metrics(self):",
+            "K2T103",
+            "Distiller.metrics",
+            id="empty-metrics-property",
+        ),
+        pytest.param(
+            "keras.models.clone_model(student)",
+            "keras.models.clone_model(student, clone_function=lambda layer: layer)",
+            "clone_model(student, clone_function",
+            "K2T100",
+            "keras.models.clone_model",
+            id="clone-function",
+        ),
+    ],
+)
+def test_what_k2t_does_not_follow_stays_located(before, after, at, code, words):
+    assert DISTILLER.count(before) == 1
+    source = DISTILLER.replace(before, after)
+    found = _found(source)
+    located = [message for found_code, line, message in found if (found_code, line) == (code, _line(source, at))]
+    assert located and words in located[0], found
+
+
+def test_compiled_metrics_beside_trackers_of_its_own_stays_located():
+    # The shim would update the script's Mean trackers with y_pred alone too.
+    source = DISTILLER.replace(
+        "        self.student = student\n",
+        '        self.student = student\n        self.loss_tracker = keras.metrics.Mean(name="loss")\n',
+    ).replace(
+        "    def test_step(self, data):",
+        "    @property\n    def metrics(self):\n        return [self.loss_tracker]\n\n    def test_step(self, data):",
+    )
+    found = _found(source)
+    line = _line(source, "self.compiled_metrics.update_state(y, student_predictions)")
+    located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
+    assert located and "compiled_metrics shim" in located[0], found
+
+
+def test_a_clone_of_a_model_with_adapted_state_stays_located():
+    source = DISTILLER.replace(
+        'student = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(4, activation="relu"), layers.Dense(3)], name="student")',
+        'norm = layers.Normalization()\nnorm.adapt(x)\nstudent = keras.Sequential([keras.Input(shape=(6,)), norm, layers.Dense(3)], name="student")',
+    )
+    found = _found(source)
+    line = _line(source, "student_scratch = keras.models.clone_model(student)")
+    located = [message for code, at, message in found if (code, at) == ("K2T100", line)]
+    assert located and "holds what adapt() computed" in located[0], found
