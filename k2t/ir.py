@@ -329,6 +329,8 @@ class StepSpec:
     train: tuple[StepLine, ...] = ()
     test: tuple[StepLine, ...] | None = None  # None: Keras's own test_step
     compile_override: CompileOverride | None = None  # the class's own compile(), which stores its arguments on self
+    numbers: tuple[tuple[str, Any], ...] = ()  # `self.latent_dim = latent_dim` of __init__, read by a step: its value
+    data: tuple[str, str | None] = ("data", None)  # the parameter of train_step and test_step (`real_images`)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """keras.Model subclasses without call() whose steps compose the models given to them, with their own compile()
-(keras.io's knowledge distillation; issue 12), and keras.models.clone_model: what converts, and what stays a located
-diagnostic. Parity against Keras is in tests/test_parity_composed_models.py."""
+(keras.io's knowledge distillation and DCGAN; issue 12), and keras.models.clone_model: what converts, and what stays
+a located diagnostic. Parity against Keras is in tests/test_parity_composed_models.py."""
 
 import subprocess
 import sys
 
 import pytest
-from test_parity_composed_models import DISTILLER
+from test_parity_composed_models import DISTILLER, GAN
 
 import k2t
 
@@ -134,3 +134,79 @@ def test_a_clone_of_a_model_with_adapted_state_stays_located():
     line = _line(source, "student_scratch = keras.models.clone_model(student)")
     located = [message for code, at, message in found if (code, at) == ("K2T100", line)]
     assert located and "holds what adapt() computed" in located[0], found
+
+
+def test_the_gan_step_takes_two_tapes_each_with_its_own_optimizer_over_one_model():
+    result = k2t.convert_source(GAN, "gan.py")
+    assert [d.format() for d in result.diagnostics] == []
+    output = result.output
+    gan = output[output.index("class GAN(nn.Module):") : output.index("def fit_steps(")]
+    assert "        self.latent_dim = 3  # as __init__ keeps it: the steps read it\n" in gan
+    assert "    def train_step(self, real_images):\n" in gan
+    assert "        batch_size = real_images.shape[0]\n" in gan
+    assert "        labels += 0.05 * torch.rand(labels.shape, device=real_images.device)\n" in gan
+    assert "        self.d_optimizer.zero_grad()\n" in gan
+    assert "        d_loss.backward(\n            inputs=[p for p in self.discriminator.parameters() if p.requires_grad]\n        )\n" in gan
+    assert "        self.d_optimizer.step()\n" in gan
+    assert "        predictions = self.discriminator(self.generator(random_latent_vectors))\n" in gan
+    assert "        self.g_optimizer.step()\n" in gan
+    assert '        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}\n' in gan
+    assert "gan.d_optimizer = KerasAdam(\n    gan.discriminator.parameters(), lr=0.0003," in output
+    assert "gan.g_optimizer = KerasAdam(\n    gan.generator.parameters(), lr=0.0003," in output
+    # super().compile() without an optimizer: Keras's default, rmsprop, which the step never uses
+    assert "gan_optimizer = KerasRMSprop(gan.parameters(), lr=0.001)\n" in output
+
+
+def test_the_converted_gan_runs(tmp_path):
+    pytest.importorskip("torch")
+    script = tmp_path / "gan_torch.py"
+    script.write_text(k2t.convert_source(GAN, "gan.py").output, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "'d_loss': [" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "at", "words"),
+    [
+        pytest.param(
+            "        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)\n"
+            "        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))\n",
+            "",
+            "        with tf.GradientTape() as tape:\n            predictions = self.discriminator(self.generator(",
+            "k2t follows one `with tf.GradientTape() as tape:`",
+            id="second-tape-before-the-first-gradient",
+        ),
+        pytest.param(
+            "layers.Dense(8), layers.LeakyReLU(negative_slope=0.2), layers.Dense(4, activation=",
+            "layers.Dense(8), layers.Dropout(0.3), layers.Dense(4, activation=",
+            "generated_images = self.generator(random_latent_vectors)",
+            "runs its Dropout in Keras's inference mode",
+            id="held-model-with-dropout-in-inference-mode",
+        ),
+        pytest.param(
+            "        return {\"d_loss\": d_loss, \"g_loss\": g_loss}",
+            "        return {\"d_loss\": d_loss, \"g_loss\": g_loss + 1}",
+            "return {\"d_loss\": d_loss, \"g_loss\": g_loss + 1}",
+            "k2t follows a dict",
+            id="returned-expression",
+        ),
+        pytest.param(
+            "self.latent_dim = latent_dim",
+            "self.latent_dim = latent_dim\n        self.noise = keras.layers.GaussianNoise(0.1)",
+            "class GAN(keras.Model):",
+            "not layers of its own (`noise`)",
+            id="layer-made-in-init-without-call",
+        ),
+    ],
+)
+def test_what_the_gan_step_does_beyond_the_vocabulary_stays_located(before, after, at, words):
+    assert GAN.count(before) == 1
+    source = GAN.replace(before, after)
+    found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "gan.py").diagnostics]
+    first = at.splitlines()[-1] if at.startswith("        with") else at
+    line = _line(source, first)
+    if at.startswith("        with"):
+        line -= 1  # the `with` line
+    located = [message for code, at_line, message in found if (code, at_line) == ("K2T103", line)]
+    assert located and words in located[0], found

@@ -1,7 +1,8 @@
 """Exact parity of keras.Model subclasses without call() whose steps compose the models given to them (issue 12):
 keras.io's knowledge distillation (``Distiller(student=student, teacher=teacher)`` with its own compile() storing the
-losses, alpha and temperature, the student's weights alone updated, Keras 3's compiled_metrics shim) and
-``keras.models.clone_model``."""
+losses, alpha and temperature, the student's weights alone updated, Keras 3's compiled_metrics shim),
+``keras.models.clone_model``, and keras.io's DCGAN step (two tapes, two optimizers, each over one held model, random
+latent vectors and label noise: k2t.parity.exact feeds both sides' draws from one NumPy stream)."""
 
 import pytest
 from conftest import requires_keras, requires_torch
@@ -98,6 +99,73 @@ print("scratch:", student_scratch.evaluate(x, y, verbose=0))
 """
 
 
+GAN = """\
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+keras.utils.set_random_seed(0)
+rng = np.random.RandomState(0)
+images = rng.uniform(size=(64, 4)).astype("float32")
+
+latent_dim = 3
+discriminator = keras.Sequential(
+    [keras.Input(shape=(4,)), layers.Dense(8), layers.LeakyReLU(negative_slope=0.2), layers.Dense(1)],
+    name="discriminator",
+)
+generator = keras.Sequential(
+    [keras.Input(shape=(latent_dim,)), layers.Dense(8), layers.LeakyReLU(negative_slope=0.2), layers.Dense(4, activation="sigmoid")],
+    name="generator",
+)
+
+
+class GAN(keras.Model):
+    def __init__(self, discriminator, generator, latent_dim):
+        super(GAN, self).__init__()
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = latent_dim
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn):
+        super(GAN, self).compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
+
+    def train_step(self, real_images):
+        batch_size = tf.shape(real_images)[0]
+        random_latent_vectors = tf.random.normal(shape=(batch_size, self.latent_dim))
+        generated_images = self.generator(random_latent_vectors)
+        combined_images = tf.concat([generated_images, real_images], axis=0)
+        labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+        labels += 0.05 * tf.random.uniform(tf.shape(labels))
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(combined_images)
+            d_loss = self.loss_fn(labels, predictions)
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        random_latent_vectors = tf.random.normal(shape=(batch_size, self.latent_dim))
+        misleading_labels = tf.zeros((batch_size, 1))
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(self.generator(random_latent_vectors))
+            g_loss = self.loss_fn(misleading_labels, predictions)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+gan = GAN(discriminator=discriminator, generator=generator, latent_dim=latent_dim)
+gan.compile(
+    d_optimizer=keras.optimizers.Adam(learning_rate=0.0003),
+    g_optimizer=keras.optimizers.Adam(learning_rate=0.0003),
+    loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+)
+history = gan.fit(images, epochs=3, batch_size=16, verbose=0)
+print(history.history)
+"""
+
+
 def _parity(source: str, tmp_path, fit_index: int):
     from k2t.parity import exact_parity
 
@@ -121,3 +189,9 @@ def test_the_keras_io_distiller_trains_the_student_as_keras_does(tmp_path):
 def test_a_clone_trains_as_keras_trains_it(tmp_path):
     report, details = _parity(DISTILLER, tmp_path, fit_index=2)
     assert sorted(report.keras_history) == ["loss", "sparse_categorical_accuracy"], details
+
+
+def test_the_keras_io_gan_step_trains_both_models_as_keras_does(tmp_path):
+    report, details = _parity(GAN, tmp_path, fit_index=0)
+    assert list(report.torch_history) == list(report.keras_history) == ["d_loss", "g_loss"], details
+    assert any("random draws" in note for note in report.notes), report.notes

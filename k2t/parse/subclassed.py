@@ -158,7 +158,11 @@ class SubclassedMixin:
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
             model.steps = self.step_spec(
-                node, self._step_objects_of_call_model, scope, tuple(self._step_submodels_of_call_model)
+                node,
+                self._step_objects_of_call_model,
+                scope,
+                tuple(self._step_submodels_of_call_model),
+                self._step_constants_of_call_model,
             )
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
@@ -409,6 +413,12 @@ class SubclassedMixin:
                     f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there, and values it knows)",
                 )
             attributes.constants[attr] = known
+        # the numbers __init__ keeps (`self.latent_dim = latent_dim`), which a train_step may read
+        self._step_constants_of_call_model = {
+            attr: value
+            for attr, value in attributes.constants.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
         return attributes
 
     def _is_layer(self, value: cst.BaseExpression) -> bool:

@@ -82,7 +82,14 @@ class TrainStepMixin:
         self.script.removed.add(id(node))
         return model
 
-    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope, submodels: tuple[str, ...] = ()) -> StepSpec:
+    def step_spec(
+        self,
+        node: cst.ClassDef,
+        objects: list,
+        scope: _Scope,
+        submodels: tuple[str, ...] = (),
+        constants: dict[str, object] | None = None,
+    ) -> StepSpec:
         """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made
         (and the models passed to it, which a step may call: ``submodels``)."""
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
@@ -95,10 +102,14 @@ class TrainStepMixin:
         metrics = self._metrics_property(methods.get("metrics"), name, attrs)
         override = _compile_override(self, methods["compile"], name) if "compile" in methods else None
         compiled = frozenset(attr for attr, _ in override.stored) if override is not None else frozenset()
-        reader = _StepReader(self, name, attrs | compiled, frozenset(submodels), scope, compiled)
+        numbers = {attr: value for attr, value in (constants or {}).items() if attr not in attrs | compiled}
+        reader = _StepReader(self, name, attrs | compiled, frozenset(submodels), scope, compiled | frozenset(numbers))
         train = reader.read(methods["train_step"], training=True)
         test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
-        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test, override)
+        read = reader.attributes_read
+        kept = tuple((attr, value) for attr, value in numbers.items() if attr in read)
+        data = (methods["train_step"].params.params[1].name.value, test and methods["test_step"].params.params[1].name.value)
+        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test, override, kept, data)
 
     def _step_objects(self, init: cst.FunctionDef | None, name: str, scope: _Scope) -> list:
         """``self.tracker = keras.metrics.Mean(name="loss")`` in __init__, after ``super().__init__(*args, **kwargs)``."""
@@ -240,7 +251,8 @@ class _StepReader:
         self.class_name = class_name
         self.attrs = attrs
         self.submodels = submodels
-        self.compiled = compiled  # what the class's compile() stores on self: loss objects, optimizers, numbers
+        self.compiled = compiled  # what the class's compile() stores on self, and the numbers __init__ keeps
+        self.attributes_read: set[str] = set()  # those of them the steps' expressions read
 
     def read(self, method: cst.FunctionDef, training: bool) -> tuple[StepLine, ...]:
         self.where = f"{self.class_name}.{method.name.value}"
@@ -255,6 +267,7 @@ class _StepReader:
         self.data = params.params[1].name.value
         self.training = training
         self.tape: str | None = None
+        self.tape_done = False  # the tape's gradient taken: a further `with tf.GradientTape()` may follow (GAN)
         self.bound = {self.data}  # the step's variables so far, which an expression of ops may read
         self.results: set[str] = set()  # `results = {m.name: m.result() for m in self.metrics}`, updated, returned
         lines: list[StepLine] = []
@@ -286,6 +299,10 @@ class _StepReader:
             return [self.call_statement(small.value, pos, statement)]
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             return self.assignment(small.targets[0].target, small.value, pos, statement)
+        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value in self.bound:
+            # `labels += 0.05 * tf.random.uniform(tf.shape(labels))`: ops over the step's variables, in place
+            line = self.op(small.target.value, small.value, pos, statement)
+            return [dataclasses.replace(line, attr=self.parser.code(small.operator).strip())]
         raise self.unfollowable(statement)
 
     def tape_block(self, statement: cst.With) -> list[StepLine]:
@@ -293,7 +310,7 @@ class _StepReader:
         call = item.item if item is not None else None
         if not (
             self.training
-            and self.tape is None
+            and (self.tape is None or self.tape_done)
             and isinstance(call, cst.Call)
             and not call.args
             and self.parser.keras_name(call.func) in _TAPES
@@ -302,6 +319,7 @@ class _StepReader:
         ):
             raise self.unfollowable(statement, "k2t follows one `with tf.GradientTape() as tape:` in train_step")
         self.tape = item.asname.name.value
+        self.tape_done = False
         lines = []
         for inner in _body_of(statement.body):
             lines.extend(self.statement(inner))
@@ -357,7 +375,8 @@ class _StepReader:
         ):
             if func.attr.value == "gradient" and len(value.args) == 2 and all(a.keyword is None for a in value.args):
                 loss, variables = value.args[0].value, self.variables(value.args[1].value)
-                if isinstance(loss, cst.Name) and variables is not None and loss.value in self.bound:
+                if isinstance(loss, cst.Name) and variables is not None and loss.value in self.bound and not self.tape_done:
+                    self.tape_done = True
                     return [StepLine("gradients", pos, (name, loss.value, variables))]
             raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
         return [self.loss(name, value, pos, statement)]
@@ -387,27 +406,48 @@ class _StepReader:
         starred = any(not isinstance(el, cst.Element) for el in elements or ())  # `a, *rest = ...`
         if not names or starred or not all(isinstance(name, cst.Name) for name in names):
             raise self.unfollowable(statement, "k2t follows a model's outputs assigned to plain names")
+        inner: list[tuple[str, str]] = []
+        code, training = self.submodel_call(value, statement, inner)
+        return StepLine(
+            "submodel",
+            pos,
+            tuple(name.value for name in names),
+            attr=attr,
+            training=training,
+            arguments=(code,),
+            items=tuple(inner),
+        )
+
+    def submodel_call(self, value: cst.Call, statement, inner: list[tuple[str, str]]) -> tuple[str, bool | None]:
+        """``self.discriminator(self.generator(z))``: the arguments' code (names of the step's variables, or calls of
+        held models on them, whose (attribute, training) go to ``inner``) and the call's training flag."""
+        attr = _self_attr(value.func)
         arguments = [arg.value for arg in value.args if arg.keyword is None]
         keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
         training = keywords.pop("training", None)
         if (
             keywords
             or any(arg.star for arg in value.args)
-            or not all(isinstance(arg, cst.Name) and arg.value in self.bound for arg in arguments)
+            or not all(
+                (isinstance(arg, cst.Name) and arg.value in self.bound)
+                or (isinstance(arg, cst.Call) and _self_attr(arg.func) in self.submodels)
+                for arg in arguments
+            )
             or not (training is None or (isinstance(training, cst.Name) and training.value in ("True", "False")))
         ):
             raise self.unfollowable(
                 statement,
                 f"k2t follows `self.{attr}(...)` called on the step's variables, with `training=True` or `False` at most",
             )
-        return StepLine(
-            "submodel",
-            pos,
-            tuple(name.value for name in names),
-            attr=attr,
-            training=None if training is None else training.value == "True",
-            arguments=tuple(arg.value for arg in arguments),
-        )
+        codes = []
+        for arg in arguments:
+            if isinstance(arg, cst.Name):
+                codes.append(arg.value)
+                continue
+            code, mode = self.submodel_call(arg, statement, inner)
+            inner.append((_self_attr(arg.func), repr(mode)))
+            codes.append(f"self.{_self_attr(arg.func)}({code})")
+        return ", ".join(codes), None if training is None else training.value == "True"
 
     def op(self, name: str, value: cst.BaseExpression, pos, statement) -> StepLine:
         """``kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))``: ops of the vocabulary
@@ -417,7 +457,9 @@ class _StepReader:
         class Reads(Visitor):
             def visit_Attribute(self, attribute: cst.Attribute) -> bool:
                 if _self_attr(attribute) in reader.compiled:
-                    return False  # `self.temperature`: a value the class's compile() stored
+                    # `self.temperature`: a value the class's compile() stored; `self.latent_dim`: a number __init__ kept
+                    reader.attributes_read.add(_self_attr(attribute))
+                    return False
                 if reader.parser.keras_name(attribute) is None:
                     attribute.value.visit(self)  # `x.shape`: the variable; `tf.square`: a name of the vocabulary
                 return False

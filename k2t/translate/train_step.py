@@ -10,6 +10,7 @@ epoch. The generated loops (templates/fit_steps.py.j2) log what the step returns
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import libcst as cst
@@ -38,6 +39,8 @@ def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName |
         kinds.update({attr: "compiled" for attr, _ in steps.compile_override.stored})
     for attr, value in steps.objects:
         module.step_init.append(_object_line(attr, value, module))
+    for attr, value in steps.numbers:
+        module.step_init.append(f"self.{attr} = {value!r}  # as __init__ keeps it: the steps read it")
     looped = any(line.kind == "update_all" for line in (*steps.train, *(steps.test or ())))
     means = [
         attr
@@ -56,10 +59,13 @@ def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName |
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
         if lines is None:
             continue
-        body = _StepWriter(steps, kinds, train=name == "train_step", spec=spec, keras_name=keras_name).write(lines)
+        data = steps.data[0] if name == "train_step" else steps.data[1] or "data"
+        body = _StepWriter(steps, kinds, train=name == "train_step", spec=spec, keras_name=keras_name, data=data).write(
+            lines
+        )
         compute_loss |= any(line.kind == "loss" and line.attr == "compute_loss" for line in lines)
         doc = _TRAIN_DOC if name == "train_step" else _TEST_DOC
-        methods.append(_method(f"def {name}(self, data):", doc, body))
+        methods.append(_method(f"def {name}(self, {data}):", doc, body))
     if compute_loss:
         regularization = " + self.regularization_loss()" if module.has_regularization else ""
         doc = "Keras's Model.compute_loss: the loss compile() set" + (
@@ -149,7 +155,9 @@ class _StepWriter:
         train: bool,
         spec: ModelSpec | None = None,
         keras_name: KerasName | None = None,
+        data: str = "data",
     ):
+        self.data = data  # the step's parameter, as the script names it
         self.steps = steps
         self.kinds = kinds
         self.train = train
@@ -197,7 +205,7 @@ class _StepWriter:
     def line(self, line: StepLine) -> list[str]:
         kind, names = line.kind, line.names
         if kind == "unpack":
-            return [f"{names[0]}, {names[1]} = data"]
+            return [f"{names[0]}, {names[1]} = {self.data}"]
         if kind == "forward":
             mode = "training" if line.training else "inference"
             return [
@@ -245,11 +253,15 @@ class _StepWriter:
             # gives it another); the module runs it in the loop's mode (train() for train_step, eval() for test_step).
             if bool(line.training) != self.train:
                 _check_runs_alike_in_both_modes(self.spec, line)
+            for attr, mode in line.items:  # `self.discriminator(self.generator(z))`: the inner calls' modes too
+                inner = dataclasses.replace(line, attr=attr, training={"None": None, "True": True, "False": False}[mode])
+                if bool(inner.training) != self.train:
+                    _check_runs_alike_in_both_modes(self.spec, inner)
             mode = "" if line.training is None else f"  # training={line.training}"
             return [f"{', '.join(names)} = self.{line.attr}({', '.join(line.arguments)}){mode}"]
         if kind == "op":
             self.losses.add(names[0])  # a tensor the step computes: tape.gradient may take it as the loss
-            return [f"{names[0]} = {self.op_code(line)}"]
+            return [f"{names[0]} {line.attr or '='} {self.op_code(line)}"]
         if kind == "update":
             if self.kinds.get(line.attr) != "metric":
                 raise Unsupported("K2T103", f"`self.{line.attr}` is no metric made in __init__", line.pos)
