@@ -210,3 +210,14 @@ def test_what_the_gan_step_does_beyond_the_vocabulary_stays_located(before, afte
         line -= 1  # the `with` line
     located = [message for code, at_line, message in found if (code, at_line) == ("K2T103", line)]
     assert located and words in located[0], found
+
+
+def test_fit_of_a_step_model_on_a_dataset_stays_located():
+    # keras.io's DCGAN fits on a tf.data dataset; the generated fit_steps slices arrays.
+    source = GAN.replace(
+        "history = gan.fit(images, epochs=3, batch_size=16, verbose=0)",
+        "dataset = tf.data.Dataset.from_tensor_slices(images).batch(16)\nhistory = gan.fit(dataset, epochs=3, verbose=0)",
+    )
+    found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "gan.py").diagnostics]
+    located = [message for code, line, message in found if (code, line) == ("K2T130", _line(source, "history = gan.fit("))]
+    assert located and "on batches" in located[0], found

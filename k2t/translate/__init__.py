@@ -506,6 +506,14 @@ def translate(script: KerasScript) -> ScriptPlan:
             if call.compiled is not None and id(call.compiled) not in step_optimizers:
                 continue  # its compile() is already reported
             try:
+                if on_batches(call, sources) or batches_beside_arrays(call, sources) is not None:
+                    # fit_steps / evaluate_steps slice arrays; keras.io's DCGAN fits on a tf.data dataset
+                    raise Unsupported(
+                        "K2T130",
+                        f"{call.model}.{call.method}() on batches (a dataset, a generator or a Sequence) of a model with "
+                        "its own train_step is not translated; k2t translates it on arrays",
+                        call.pos,
+                    )
                 optimizer = step_optimizers.get(id(call.compiled)) if call.compiled is not None else None
                 plan.calls[id(call.node)] = translate_step_call(
                     call, _arguments(call), call.compiled is not None, steps, optimizer, plan
