@@ -61,6 +61,14 @@ def test_the_converted_distiller_runs(tmp_path):
             id="other-statement-in-compile",
         ),
         pytest.param(
+            "        self.alpha = alpha\n",
+            "        self.alpha = alpha\n        self.optimizer = optimizer\n",
+            "self.optimizer = optimizer",
+            "K2T103",
+            "in Distiller.compile() is not translated",
+            id="keras-own-attribute-stored",  # fit_steps sets model.optimizer to compile()'s
+        ),
+        pytest.param(
             "compile(optimizer=optimizer, metrics=metrics)",
             'compile(optimizer=optimizer, metrics=metrics, loss="mse")',
             'loss="mse"',
@@ -221,3 +229,12 @@ def test_fit_of_a_step_model_on_a_dataset_stays_located():
     found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "gan.py").diagnostics]
     located = [message for code, line, message in found if (code, line) == ("K2T130", _line(source, "history = gan.fit("))]
     assert located and "on batches" in located[0], found
+
+
+def test_compile_given_metrics_none_makes_no_compiled_metrics():
+    source = DISTILLER.replace(
+        "    metrics=[keras.metrics.SparseCategoricalAccuracy()],\n    student_loss_fn", "    metrics=None,\n    student_loss_fn"
+    )
+    result = k2t.convert_source(source, "distill.py")
+    assert [d.format() for d in result.diagnostics] == []
+    assert "distiller.compile_metrics = None  # compile() without metrics\n" in result.output

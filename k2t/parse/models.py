@@ -542,6 +542,8 @@ class ModelMixin:
         _mark_subtree(call, self.consumed)
         base = {keyword: given[param] for keyword, param in override.base}
         metrics_value = base.get("metrics")
+        if metrics_value is not None and metrics_value.is_literal and metrics_value.literal is None:
+            metrics_value = None  # `metrics=None`, the parameter's default: compile() without metrics
         metrics: tuple[Value, ...] = ()
         if metrics_value is not None:
             if metrics_value.elements is None:

@@ -49,6 +49,11 @@ _NOT_FOLLOWED = (
 )
 # What a compile() override may pass to keras.Model.compile (the rest stays a K2T103 at the call).
 _BASE_COMPILE = frozenset({"optimizer", "loss", "metrics"})
+# keras.Model's own attributes, which the generated loops and compile() set: a compile() override storing one of them
+# (`self.optimizer = optimizer`) would be overwritten there.
+_MODEL_ATTRIBUTES = frozenset(
+    {"optimizer", "loss", "metrics", "compiled_loss", "compiled_metrics", "compute_loss", "stop_training", "name"}
+)
 _TAPES = frozenset({"tensorflow.GradientTape"})
 _TRAINABLES = frozenset({"trainable_variables", "trainable_weights"})
 
@@ -108,7 +113,10 @@ class TrainStepMixin:
         test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
         read = reader.attributes_read
         kept = tuple((attr, value) for attr, value in numbers.items() if attr in read)
-        data = (methods["train_step"].params.params[1].name.value, test and methods["test_step"].params.params[1].name.value)
+        data = (
+            methods["train_step"].params.params[1].name.value,
+            methods["test_step"].params.params[1].name.value if test is not None else None,
+        )
         return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test, override, kept, data)
 
     def _step_objects(self, init: cst.FunctionDef | None, name: str, scope: _Scope) -> list:
@@ -221,7 +229,12 @@ def _compile_override(parser, method: cst.FunctionDef, name: str) -> CompileOver
         attr = (
             _self_attr(small.targets[0].target) if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
         )
-        if attr is not None and isinstance(small.value, cst.Name) and small.value.value in names:
+        if (
+            attr is not None
+            and attr not in _MODEL_ATTRIBUTES
+            and isinstance(small.value, cst.Name)
+            and small.value.value in names
+        ):
             stored.append((attr, small.value.value))
             continue
         raise _Unfollowable(

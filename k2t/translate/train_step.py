@@ -533,6 +533,14 @@ def _stored_uses(steps: StepSpec) -> dict[str, set[str]]:
     return uses
 
 
+def _kind_of_unread(value: Value) -> set[str]:
+    """What a value compile() stores and no step reads is, to set it all the same: a loss object, or a number."""
+    call = value.keras_call
+    if call is not None and call.name.startswith("keras.losses."):
+        return {"loss"}
+    return {"number"} if isinstance(value.literal, (int, float)) else set()
+
+
 def _self_attributes(expression) -> list[str]:
     found: list[str] = []
     if expression is None:
@@ -559,8 +567,8 @@ def _stored_values(compile_spec, steps: StepSpec, plan, lr_changes: bool) -> lis
     uses = _stored_uses(steps)
     lines = []
     for attr, value in compile_spec.stored:
-        kinds = uses.get(attr, set())
         call = value.keras_call
+        kinds = uses.get(attr, set()) or _kind_of_unread(value)
         if kinds == {"loss"} and call is not None and call.name.startswith("keras.losses."):
             loss = plan_loss(value, "linear", False, False, plan.functions)
             helper = plan.add_helper(loss.helper)
