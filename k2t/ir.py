@@ -259,6 +259,9 @@ class ModelSpec:
     # id() of a layer added inside helper calls -> those calls, outermost first (k2t.translate.blocks).
     invocations: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
     steps: StepSpec | None = None  # a keras.Model subclass overriding train_step / test_step (k2t.parse.train_step)
+    # A subclass without call() whose steps compose the models given to it (keras.io's Distiller, GAN): Keras cannot
+    # call it, and the module has no forward() (k2t.parse.subclassed._composite_graph)
+    without_call: bool = False
     # A keras.Model subclass: its layers' identities (TensorNode.layer_id) in the order __init__ makes them, which is
     # Keras's order of model.layers and model.weights, whatever order call() applies them in.
     creation_order: tuple[int, ...] = ()
@@ -311,6 +314,8 @@ class StepLine:
     items: tuple[tuple[str, str], ...] = ()  # "return": (key, tracker attribute) pairs
     arguments: tuple[str, ...] = ()  # "submodel": the variables it is called on; "op": the step's data variable
     expression: cst.BaseExpression | None = field(default=None, repr=False, compare=False)  # "op": as written
+    # "loss": (y_true, y_pred) as written where they are expressions of ops (``tf.nn.softmax(t / self.temperature)``)
+    operands: tuple[cst.BaseExpression, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(eq=False)
@@ -323,6 +328,19 @@ class StepSpec:
     metrics: tuple[str, ...] = ()  # the attributes the overridden `metrics` property lists, in order
     train: tuple[StepLine, ...] = ()
     test: tuple[StepLine, ...] | None = None  # None: Keras's own test_step
+    compile_override: CompileOverride | None = None  # the class's own compile(), which stores its arguments on self
+    numbers: tuple[tuple[str, Any], ...] = ()  # `self.latent_dim = latent_dim` of __init__, read by a step: its value
+    data: tuple[str, str | None] = ("data", None)  # the parameter of train_step and test_step (`real_images`)
+
+
+@dataclass(frozen=True)
+class CompileOverride:
+    """``def compile(self, optimizer, metrics, student_loss_fn, alpha=0.1): super().compile(optimizer=optimizer,
+    metrics=metrics); self.alpha = alpha`` (keras.io's Distiller and GAN): which parameter goes where."""
+
+    params: tuple[tuple[str, cst.BaseExpression | None], ...] = field(compare=False)  # name, default as written
+    base: tuple[tuple[str, str], ...] = ()  # keras.Model.compile's keyword -> the parameter passed there
+    stored: tuple[tuple[str, str], ...] = ()  # self attribute -> the parameter stored there
 
 
 @dataclass(eq=False)
@@ -548,6 +566,19 @@ class CompileSpec:
     # must travel with the model (``model.optimizer``) instead of a local variable.
     escapes: bool = False
     metrics_given: bool = False  # compile(metrics=...) written, even as an empty list (model.metrics_names)
+    # A compile() the subclass overrides (ir.CompileOverride): the values it stores on self, by attribute
+    stored: tuple[tuple[str, Value], ...] = ()
+
+
+@dataclass(eq=False)
+class CloneSpec:
+    """``var = keras.models.clone_model(model)``: a model of the same architecture with freshly initialised weights."""
+
+    var: str
+    model: ModelSpec
+    pos: Pos
+    node: cst.Call = field(repr=False, compare=False)
+    statement: cst.CSTNode = field(repr=False, compare=False)
 
 
 @dataclass(eq=False)
@@ -892,6 +923,7 @@ class KerasScript:
     module: cst.Module = field(repr=False)
     models: list[ModelSpec] = field(default_factory=list)
     compiles: list[CompileSpec] = field(default_factory=list)
+    clones: list[CloneSpec] = field(default_factory=list)  # `copy = keras.models.clone_model(model)`
     calls: list[MethodCall] = field(default_factory=list)
     functions: list[FunctionCallSpec] = field(default_factory=list)
     callbacks: list[FunctionCallSpec] = field(default_factory=list)  # keras.callbacks.X(...) outside fit(...)

@@ -107,13 +107,23 @@ def test_a_model_called_in_the_steps_mode_may_hold_dropout():
     assert "        z_mean, z_log_var = self.encoder(data)  # training=True\n" in result.output
 
 
-def test_a_subclass_given_models_without_call_says_what_it_needs():
-    # keras.io's DCGAN: `GAN(discriminator, generator, latent_dim)` with train_step and no call().
+def test_a_subclass_given_models_without_call_has_no_forward():
+    # keras.io's DCGAN and Distiller: `GAN(discriminator, generator, latent_dim)` with train_step and no call(). Keras
+    # cannot call such a model; the module holds the models and has no forward() either.
     source = VAE_LIKE.replace("    def call(self, x):\n        z_mean, z_log_var = self.encoder(x)\n        return self.decoder(z_mean)\n", "")
+    result = k2t.convert_source(source, "vae.py")
+    assert result.diagnostics == ()
+    assert "    def forward(" not in result.output[result.output.index("class VAE(nn.Module):") :]
+    assert "        z_mean, z_log_var = self.encoder(data)\n" in result.output
+
+
+def test_a_subclass_without_call_that_makes_layers_says_what_it_needs():
+    source = VAE_LIKE.replace("    def call(self, x):\n        z_mean, z_log_var = self.encoder(x)\n        return self.decoder(z_mean)\n", "")
+    source = source.replace("        self.decoder = decoder\n", "        self.decoder = decoder\n        self.head = layers.Dense(2)\n")
     found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "vae.py").diagnostics]
-    line = next(n for n, text in enumerate(source.splitlines(), 1) if "def __init__(self, encoder, decoder" in text)
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if text.startswith("class VAE("))
     located = [message for code, at, message in found if (code, at) == ("K2T103", line)]
-    assert located and "when its call() says how they compose" in located[0], found
+    assert located and "VAE has no call()" in located[0] and "(`head`)" in located[0], found
 
 
 def test_a_starred_unpacking_of_a_models_outputs_stays_reported():

@@ -265,7 +265,10 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         )
     # A subclassed Keras model has no graph to walk (no `outputs`): its layers, in creation order, are
     # matched as a Sequential's (k2t translates the straight-line call() it follows as a chain).
-    functional_model = module_plan.forward_lines is not None and _has_graph(kmodel)
+    # A subclass without call() (keras.io's Distiller, GAN): nothing to call; the models it holds are built already,
+    # and its steps are compared through the training logs alone.
+    without_call = getattr(module_plan, "without_forward", False)
+    functional_model = module_plan.forward_lines is not None and _has_graph(kmodel) and not without_call
     if functional_model:
         from . import functional
 
@@ -296,7 +299,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     # Make sure the Keras model is built.
     # Keras 3's build((None, ...)) of a subclassed model builds none of its layers: its first call does.
     unbuilt = module_plan.forward_lines is not None and not all(layer.built for layer in kmodel.layers)
-    if (not kmodel.built or unbuilt) and not functional_model:
+    if without_call:
+        pass
+    elif (not kmodel.built or unbuilt) and not functional_model:
         kmodel(x[:1])
     elif not all(getattr(layer, "built", True) for layer in _with_sublayers(_keras_layers(kmodel))):
         # A custom layer with compute_output_shape: Keras built the model from that, not from call(), so the sublayers
@@ -319,7 +324,9 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
     # mode, but a layer that drops in any mode (Monte Carlo dropout, super().call(x, training=True)) draws numbers
     # TensorFlow's stream and torch's do not share.
     _disable_dropout(kmodel, tmodel)
-    if functional_model:
+    if without_call:
+        report.notes.append("the model has no call(): no layer-by-layer pass, its steps compared by their logs")
+    elif functional_model:
         sample = [a[:rows] for a in x] if isinstance(x, list) else [x[:rows]]
         report.rows = len(sample[0])
         functional.forward(
@@ -363,7 +370,75 @@ def _exact(report: ParityReport, source, path: Path, epochs, rows, converted) ->
         {key: (kargs[key], targs.get(key, _MISSING)) for key in _FIT_PASS_THROUGH if kargs.get(key) is not None},
         keras_data,
         torch_data,
+        _draws_in_steps(module_plan),
     )
+
+
+def _draws_in_steps(module_plan) -> bool:
+    """Whether the module's train_step / test_step draw random numbers (keras.io's GAN: latent vectors, label noise)."""
+    return any(
+        f"torch.{name}(" in method for method in getattr(module_plan, "step_methods", ()) for name in _TORCH_DRAWS
+    )
+
+
+_TORCH_DRAWS = ("randn", "rand")
+
+
+@contextlib.contextmanager
+def _same_draws(kmodel, seed: int = 0):
+    """The random numbers a train_step draws, the same on both sides: TensorFlow's stream is not torch's, so
+    ``tf.random.normal`` / ``tf.random.uniform`` (and keras.random's) on the Keras side and ``torch.randn`` /
+    ``torch.rand`` on the torch side read one NumPy stream each, seeded alike. A step that draws in the same order
+    with the same shapes (the translation keeps the script's order) then sees the same numbers. Keras runs its
+    step eagerly meanwhile: a traced step would keep its first draws as constants.
+
+    Yields a function that restarts both streams (before each side's fit)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    import torch
+
+    streams = {"keras": np.random.RandomState(seed), "torch": np.random.RandomState(seed)}
+
+    def values(side: str, kind: str, shape) -> np.ndarray:
+        shape = tuple(int(n) for n in np.asarray(shape).reshape(-1))
+        stream = streams[side]
+        drawn = stream.standard_normal(shape) if kind == "normal" else stream.uniform(size=shape)
+        return drawn.astype(np.float32)
+
+    def tf_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, name=None):
+        return tf.constant(values("keras", "normal", shape)) * stddev + mean
+
+    def tf_uniform(shape, minval=0, maxval=None, dtype=None, seed=None, name=None):
+        drawn = tf.constant(values("keras", "uniform", shape))
+        return drawn if minval == 0 and maxval is None else minval + drawn * ((1 if maxval is None else maxval) - minval)
+
+    def torch_draw(kind):
+        def draw(*size, device=None, dtype=None, generator=None, **kwargs):
+            shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)) else size
+            return torch.as_tensor(values("torch", kind, shape), device=device)
+
+        return draw
+
+    patched = [
+        (tf.random, "normal", tf_normal),
+        (tf.random, "uniform", tf_uniform),
+        (keras.random, "normal", tf_normal),
+        (keras.random, "uniform", tf_uniform),
+        (torch, "randn", torch_draw("normal")),
+        (torch, "rand", torch_draw("uniform")),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+    eager = kmodel.run_eagerly
+    kmodel.run_eagerly, kmodel.train_function, kmodel.test_function = True, None, None
+    try:
+        for owner, name, function in patched:
+            setattr(owner, name, function)
+        yield
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+        kmodel.run_eagerly, kmodel.train_function, kmodel.test_function = eager, None, None
 
 
 # fit arguments given to each side as its own script passed them (Keras objects to Keras, their translations to torch).
@@ -876,6 +951,7 @@ def _train(
     passed=None,
     keras_data=None,
     torch_data=None,
+    draws_in_steps: bool = False,
 ) -> None:
     """``extra``: arguments the generated fit takes besides Keras's (loss_fn when losses are a parameter).
 
@@ -920,15 +996,23 @@ def _train(
         report.notes.append(f"{torch_fit.__name__}() has no shuffle parameter: torch.randperm patched to the identity")
 
     sink = io.StringIO()
+    draws = _same_draws(kmodel) if draws_in_steps else contextlib.nullcontext()
+    if draws_in_steps:
+        report.notes.append(
+            "the steps' random draws (tf.random / torch.randn, rand) read one NumPy stream on each side, seeded alike; "
+            "Keras runs its step eagerly"
+        )
     # In the script's folder, as the script runs: callbacks write their files (CSVLogger, ModelCheckpoint) there.
-    with contextlib.redirect_stdout(sink), _working_directory(Path(report.script).parent):
+    with draws, contextlib.redirect_stdout(sink), _working_directory(Path(report.script).parent):
         keras_history = keras_fit(kmodel, **keras_data, shuffle=False, **keras_kwargs)
-    report.keras_history = _floats(keras_history.history)
-    with contextlib.redirect_stdout(sink), shuffle_patch, _working_directory(Path(report.script).parent):
-        torch_history = torch_fit(tmodel, optimizer, **torch_data, **(extra or {}), **torch_kwargs)
+        report.keras_history = _floats(keras_history.history)
+        with shuffle_patch:
+            torch_history = torch_fit(tmodel, optimizer, **torch_data, **(extra or {}), **torch_kwargs)
     report.torch_history = _floats(getattr(torch_history, "history", torch_history))
     try:
         report.trained_output_diff = _trained_output_diff(kmodel, tmodel, x)
+    except NotImplementedError:  # keras.io's Distiller: a model without call(), which neither side can call
+        report.notes.append("trained outputs not compared: the model has no call()")
     except Exception as exc:  # noqa: BLE001 - a measurement beside the gates, not a gate
         report.notes.append(f"trained outputs not compared: {type(exc).__name__}: {exc}")
 

@@ -7,7 +7,7 @@ import dataclasses
 
 import libcst as cst
 
-from ..ir import CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
+from ..ir import CloneSpec, CompileSpec, Instance, KerasCall, LayerObject, LoadSpec, ModelSpec, Value
 from ..ops import is_op
 from ..values import Unknown, bind_target, is_constant
 from . import model_access, pretrained_layers
@@ -19,6 +19,7 @@ from .syntax import (
     ALIASED_MODULES,
     APPLICATIONS,
     BINDABLE_PREFIXES,
+    CLONE_MODEL,
     LOAD_MODEL,
     MERGE_FUNCTIONS,
     _concatenated,
@@ -197,6 +198,8 @@ class ModelMixin:
                 if name in LOAD_MODEL:
                     self.load_model(line, target, value, scope)
                     return True
+                if name in CLONE_MODEL:
+                    return self.cloned_model(line, target, value, scope)
                 if name in APPLICATIONS:
                     scope.models[target] = Instance(self.application(line, target, value, name, scope))
                     return True
@@ -267,6 +270,22 @@ class ModelMixin:
         return False
 
     # ------------------------------------------------------------ saved models
+    def cloned_model(self, line, target: str, call: cst.Call, scope: _Scope) -> bool:
+        """``student_scratch = keras.models.clone_model(student)`` at the top level: Keras makes the model anew from
+        its config, with newly initialised weights; the module of the same class, constructed again, is that model.
+        Other arguments (input_tensors, clone_function) stay a K2T100 where they are written."""
+        given = call.args[0].value if len(call.args) == 1 and call.args[0].keyword in (None, "model") else None
+        if len(call.args) == 1 and call.args[0].keyword is not None and call.args[0].keyword.value != "model":
+            given = None
+        instance = scope.model(given.value) if isinstance(given, cst.Name) else None
+        if instance is None or scope.parent is not None or call.args[0].star:
+            return False
+        self.script.uses_keras = True
+        _mark_subtree(call, self.consumed)
+        scope.models[target] = Instance(instance.model)
+        self.script.clones.append(CloneSpec(target, instance.model, self.pos(call), call, line))
+        return True
+
     def load_model(self, line, target: str, call: cst.Call, scope: _Scope) -> None:
         """``target = keras.models.load_model(path)``: which architecture the file holds is resolved at the end."""
         self.script.uses_keras = True
@@ -496,6 +515,9 @@ class ModelMixin:
         model.layers.append(layer)
 
     def compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope) -> CompileSpec:
+        override = model.steps.compile_override if model.steps is not None else None
+        if override is not None:
+            return self.overridden_compile(line, model, var, call, scope, override)
         spec = self.call(call, "keras.Model.compile", scope)
         optimizer = spec.arg(0, "optimizer")
         loss = spec.arg(1, "loss")
@@ -521,6 +543,53 @@ class ModelMixin:
             extra,
             statement=line,
             metrics_given=metrics_value is not None,
+        )
+        self.script.compiles.append(compiled)
+        return compiled
+
+
+    def overridden_compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope, override) -> CompileSpec:
+        """``distiller.compile(optimizer=..., student_loss_fn=..., alpha=0.1)`` of a class whose compile() passes some
+        parameters to keras.Model.compile and stores the others on self (k2t.parse.train_step._compile_override)."""
+        params = [name for name, _ in override.params]
+        given: dict[str, Value] = {}
+        for index, arg in enumerate(call.args):
+            if arg.star or (arg.keyword is None and index >= len(params)) or (
+                arg.keyword is not None and arg.keyword.value not in params
+            ):
+                raise _Unfollowable(
+                    arg, f"`{self.code(arg).strip()}` does not bind a parameter of {model.steps.class_name}.compile()"
+                )
+            name = params[index] if arg.keyword is None else arg.keyword.value
+            given[name] = self.value(arg.value, scope)
+        for name, default in override.params:
+            if name not in given:
+                if default is None:
+                    raise _Unfollowable(
+                        call, f"{model.steps.class_name}.compile() is missing its argument `{name}` (Python refuses it too)"
+                    )
+                given[name] = self.value(default, scope)
+        _mark_subtree(call, self.consumed)
+        base = {keyword: given[param] for keyword, param in override.base}
+        metrics_value = base.get("metrics")
+        if metrics_value is not None and metrics_value.is_literal and metrics_value.literal is None:
+            metrics_value = None  # `metrics=None`, the parameter's default: compile() without metrics
+        metrics: tuple[Value, ...] = ()
+        if metrics_value is not None:
+            if metrics_value.elements is None:
+                raise _Unfollowable(call, "compile(metrics=...) must be a literal list for k2t to follow")
+            metrics = metrics_value.elements
+        compiled = CompileSpec(
+            model,
+            var,
+            self.pos(call),
+            base.get("optimizer"),
+            base.get("loss"),
+            metrics,
+            (),
+            statement=line,
+            metrics_given=metrics_value is not None,
+            stored=tuple((attr, given[param]) for attr, param in override.stored),
         )
         self.script.compiles.append(compiled)
         return compiled

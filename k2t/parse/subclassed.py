@@ -44,6 +44,7 @@ _OVERRIDES_NOT_FOLLOWED = (
     "compute_metrics",
     "reset_metrics",
     "get_metrics_result",
+    "compile",
 )
 # The model's first use on data: its first positional argument fixes the input's sizes.
 _DATA_METHODS = frozenset({"fit", "predict", "evaluate", "train_on_batch", "predict_on_batch", "test_on_batch"})
@@ -149,7 +150,7 @@ class SubclassedMixin:
                 f"{value.func.value}() made inside a function is not translated (k2t follows a subclassed model made at the top level)",
             )
         target = small.targets[0].target.value
-        if overrides_steps(node) and not _defines(node, "call"):
+        if overrides_steps(node) and not _defines(node, "call") and not _takes_named_parameters(node):
             self.stepped_model(
                 line, target, value, node, scope
             )  # the keras.io guide's Functional subclass (k2t.parse.train_step)
@@ -157,7 +158,11 @@ class SubclassedMixin:
         model = self.subclassed_model(line, target, value, node, scope)
         if overrides_steps(node):
             model.steps = self.step_spec(
-                node, self._step_objects_of_call_model, scope, tuple(self._step_submodels_of_call_model)
+                node,
+                self._step_objects_of_call_model,
+                scope,
+                tuple(self._step_submodels_of_call_model),
+                self._step_constants_of_call_model,
             )
         scope.models[target] = Instance(model)
         self.script.removed.add(id(node))  # the generated module of the same name takes its place
@@ -167,27 +172,33 @@ class SubclassedMixin:
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
         stepped = overrides_steps(node)  # its train_step/test_step are read after the graph (k2t.parse.train_step)
         for name in _OVERRIDES_NOT_FOLLOWED:
-            if name in methods and not (stepped and name in STEP_METHODS):
+            if name in methods and not (stepped and name in (*STEP_METHODS, "compile")):
                 raise _Unfollowable(
                     methods[name],
                     f"{node.name.value}.{name}() overrides Keras's; a subclassed model with {name}() is not translated",
                 )
-        if "call" not in methods:
+        composite = "call" not in methods and stepped  # keras.io's Distiller and GAN: models composed by the steps
+        if "call" not in methods and not stepped:
             raise _Unfollowable(node, f"{node.name.value} has no call() method to translate")
         inner = _Scope(scope, None)
         self._bind_init_arguments(call, methods.get("__init__"), node, inner, scope)
         attributes = self._init_layers(methods.get("__init__"), node, inner)
-        inputs, training = self._call_parameters(methods["call"], node)
-        source = TensorNode(
-            inputs,
-            self.pos(methods["call"].params),
-            None,
-            id(node),
-            input_shape=self._input_shape(line, target, node, scope),
-            statement=line,
-        )
-        output = _CallWalker(self, node.name.value, attributes, source, training, line, inner).walk(methods["call"])
-        source.input_shape = _declared_by_nested_model(source, output) or _last_axis_if_dense(source, output)
+        if composite:
+            graph = self._composite_graph(node, attributes, line)
+        else:
+            inputs, training = self._call_parameters(methods["call"], node)
+            source = TensorNode(
+                inputs,
+                self.pos(methods["call"].params),
+                None,
+                id(node),
+                input_shape=self._input_shape(line, target, node, scope),
+                statement=line,
+            )
+            walker = _CallWalker(self, node.name.value, attributes, source, training, line, inner)
+            output = walker.walk(methods["call"])
+            source.input_shape = _declared_by_nested_model(source, output) or _last_axis_if_dense(source, output)
+            graph = Graph([source], [output], _graph_nodes([source], [output]), False)
         self.consumed.add(id(call))
         self.consumed.add(id(call.func))
         model = ModelSpec(
@@ -195,12 +206,60 @@ class SubclassedMixin:
             pos=self.pos(call),
             call=KerasCall("keras.Model", (), (("name", _keras_model_name(node, self.pos(call))),), self.pos(call)),
             statement=line,
-            graph=Graph([source], [output], _graph_nodes([source], [output]), False),
+            graph=graph,
         )
+        model.without_call = composite
         model.factory = node.name.value  # names the generated class after the script's
         model.creation_order = tuple(identity for _, identity in attributes.layers.values())
         self.script.models.append(model)
         return model
+
+    def _composite_graph(self, node: cst.ClassDef, attributes: _Attributes, line) -> Graph:
+        """A subclass without call() whose steps compose the models given to __init__ (keras.io's
+        ``Distiller(student, teacher)``, ``GAN(discriminator, generator, latent_dim)``): Keras cannot call it, and
+        the module has no forward(); each model it holds is a submodule, shown here as applied to an input of
+        its own (the module's constructor takes them as the VAE's does)."""
+        held = list(self._step_submodels_of_call_model)
+        layers_made = [attr for attr in attributes.layers if attr not in held]
+        if not held or layers_made or attributes.containers:
+            where = layers_made[0] if layers_made else node.name.value
+            raise _Unfollowable(
+                node,
+                f"{node.name.value} has no call(); k2t translates such a subclass when its __init__ keeps models of the "
+                f"script its steps call (`self.student = student`), not layers of its own (`{where}`)",
+            )
+        sources, outputs = [], []
+        for attr in held:
+            made, identity = attributes.layers[attr]
+            nested = made.model
+            graph = nested.graph
+            shape = (
+                graph.inputs[0].input_shape
+                if graph is not None and len(graph.inputs) == 1
+                else nested.input_shape
+                if graph is None
+                else None
+            )
+            if shape is None or shape.elements is None:
+                raise _Unfollowable(
+                    node,
+                    f"`self.{attr}` of {node.name.value}: k2t translates a model held without call() when it is built on a keras.Input of known shape",
+                )
+            source = TensorNode(
+                f"{attr}_inputs", self.pos(node), None, hash((id(node), attr)), input_shape=shape, statement=line
+            )
+            sources.append(source)
+            first = self.made(TensorNode(attr, made.pos, made, identity, (source,), statement=line))
+            count = len(graph.outputs) if graph is not None else 1
+            if count > 1:  # `z_mean, z_log_var = self.encoder(x)`: one tensor per output, as call() unpacks them
+                first.unpacked = tuple(f"{attr}_{index}" for index in range(count))
+                first.var, first.output_index = first.unpacked[0], 0
+            outputs.append(first)
+            outputs.extend(
+                self.made(dataclasses.replace(first, var=name, output_index=index))
+                for index, name in enumerate(first.unpacked[1:], 1)
+            )
+        return Graph(sources, outputs, _graph_nodes(sources, outputs), False)
 
     def _bind_init_arguments(
         self, call: cst.Call, init: cst.FunctionDef | None, node: cst.ClassDef, inner: _Scope, scope: _Scope
@@ -354,6 +413,12 @@ class SubclassedMixin:
                     f"`self.{attr} = {self.code(value).strip()}` in {node.name.value}.__init__ is not translated (k2t follows Keras layers made there, and values it knows)",
                 )
             attributes.constants[attr] = known
+        # the numbers __init__ keeps (`self.latent_dim = latent_dim`), which a train_step may read
+        self._step_constants_of_call_model = {
+            attr: value
+            for attr, value in attributes.constants.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
         return attributes
 
     def _is_layer(self, value: cst.BaseExpression) -> bool:
@@ -940,6 +1005,15 @@ def _mentioned_outside(module: cst.Module, names: set[str], skipped: tuple[cst.C
 
     module.visit(Finder())
     return bool(found)
+
+
+def _takes_named_parameters(node: cst.ClassDef) -> bool:
+    """``__init__(self, student, teacher)``: a subclass made from the script's values, not the guide's
+    ``__init__(self, *args, **kwargs)`` that keras.Model's Functional constructor takes."""
+    init = next(
+        (s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None
+    )
+    return init is not None and not isinstance(init.params.star_arg, cst.Param) and len(init.params.params) > 1
 
 
 def _defines(node: cst.ClassDef, method: str) -> bool:

@@ -37,6 +37,7 @@ SEQUENCE_BASES = ("keras.utils.Sequence", "keras.utils.PyDataset")
 
 # Every spelling of Keras's model loader (tf.keras.models.load_model, from-imports) folds into these.
 LOAD_MODEL = ("keras.models.load_model", "keras.saving.load_model")
+CLONE_MODEL = ("keras.models.clone_model",)
 
 
 # keras.applications models k2t builds as torch modules (k2t.translate.applications), by every spelling.

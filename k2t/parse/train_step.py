@@ -25,7 +25,7 @@ import dataclasses
 import libcst as cst
 
 from ..cst_walk import Visitor
-from ..ir import Instance, StepLine, StepSpec
+from ..ir import CompileOverride, Instance, StepLine, StepSpec
 from .scope import _Scope, _Unfollowable
 from .syntax import _body_of, is_docstring
 
@@ -46,6 +46,13 @@ _NOT_FOLLOWED = (
     "compute_metrics",
     "reset_metrics",
     "get_metrics_result",
+)
+# What a compile() override may pass to keras.Model.compile (the rest stays a K2T103 at the call).
+_BASE_COMPILE = frozenset({"optimizer", "loss", "metrics"})
+# keras.Model's own attributes, which the generated loops and compile() set: a compile() override storing one of them
+# (`self.optimizer = optimizer`) would be overwritten there.
+_MODEL_ATTRIBUTES = frozenset(
+    {"optimizer", "loss", "metrics", "compiled_loss", "compiled_metrics", "compute_loss", "stop_training", "name"}
 )
 _TAPES = frozenset({"tensorflow.GradientTape"})
 _TRAINABLES = frozenset({"trainable_variables", "trainable_weights"})
@@ -80,7 +87,14 @@ class TrainStepMixin:
         self.script.removed.add(id(node))
         return model
 
-    def step_spec(self, node: cst.ClassDef, objects: list, scope: _Scope, submodels: tuple[str, ...] = ()) -> StepSpec:
+    def step_spec(
+        self,
+        node: cst.ClassDef,
+        objects: list,
+        scope: _Scope,
+        submodels: tuple[str, ...] = (),
+        constants: dict[str, object] | None = None,
+    ) -> StepSpec:
         """The steps of ``node`` read statement by statement, with the trackers and loss objects its __init__ made
         (and the models passed to it, which a step may call: ``submodels``)."""
         methods = {s.name.value: s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef)}
@@ -91,10 +105,19 @@ class TrainStepMixin:
             )
         attrs = {attr for attr, _ in objects}
         metrics = self._metrics_property(methods.get("metrics"), name, attrs)
-        reader = _StepReader(self, name, attrs, frozenset(submodels), scope)
+        override = _compile_override(self, methods["compile"], name) if "compile" in methods else None
+        compiled = frozenset(attr for attr, _ in override.stored) if override is not None else frozenset()
+        numbers = {attr: value for attr, value in (constants or {}).items() if attr not in attrs | compiled}
+        reader = _StepReader(self, name, attrs | compiled, frozenset(submodels), scope, compiled | frozenset(numbers))
         train = reader.read(methods["train_step"], training=True)
         test = reader.read(methods["test_step"], training=False) if "test_step" in methods else None
-        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test)
+        read = reader.attributes_read
+        kept = tuple((attr, value) for attr, value in numbers.items() if attr in read)
+        data = (
+            methods["train_step"].params.params[1].name.value,
+            methods["test_step"].params.params[1].name.value if test is not None else None,
+        )
+        return StepSpec(name, self.pos(node), tuple(objects), metrics, train, test, override, kept, data)
 
     def _step_objects(self, init: cst.FunctionDef | None, name: str, scope: _Scope) -> list:
         """``self.tracker = keras.metrics.Mean(name="loss")`` in __init__, after ``super().__init__(*args, **kwargs)``."""
@@ -150,8 +173,10 @@ class TrainStepMixin:
             else None
         )
         listed = small.value if isinstance(small, cst.Return) else None
-        if not isinstance(listed, (cst.List, cst.Tuple)) or not all(
-            _self_attr(el.value) in attrs for el in listed.elements
+        if (
+            not isinstance(listed, (cst.List, cst.Tuple))
+            or not listed.elements  # an empty model.metrics: told apart from Keras's own list nowhere here
+            or not all(_self_attr(el.value) in attrs for el in listed.elements)
         ):
             raise _Unfollowable(
                 method, f"{name}.metrics: k2t follows `return [self.tracker, ...]` of the trackers made in __init__"
@@ -159,15 +184,88 @@ class TrainStepMixin:
         return tuple(_self_attr(el.value) for el in listed.elements)
 
 
+def _compile_override(parser, method: cst.FunctionDef, name: str) -> CompileOverride:
+    """``def compile(self, optimizer, metrics, student_loss_fn, alpha=0.1, ...)`` whose body passes some parameters to
+    ``super().compile(...)`` and stores the others on self, as keras.io's Distiller and GAN write it."""
+    params = method.params
+    if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or params.posonly_params:
+        raise _Unfollowable(params, f"{name}.compile() takes *args or **kwargs; k2t follows named parameters")
+    given = tuple((p.name.value, p.default) for p in (*params.params[1:], *params.kwonly_params))
+    names = {param for param, _ in given}
+    base: list[tuple[str, str]] = []
+    stored: list[tuple[str, str]] = []
+    supered = False
+    for statement in _body_of(method.body):
+        if is_docstring(statement):
+            continue
+        small = (
+            statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        )
+        call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            not supered
+            and isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "compile"
+            and isinstance(call.func.value, cst.Call)
+            and isinstance(call.func.value.func, cst.Name)
+            and call.func.value.func.value == "super"
+        ):
+            for arg in call.args:
+                if (
+                    arg.keyword is None
+                    or arg.keyword.value not in _BASE_COMPILE
+                    or not isinstance(arg.value, cst.Name)
+                    or arg.value.value not in names
+                ):
+                    raise _Unfollowable(
+                        statement,
+                        f"`{parser.code(arg).strip()}` in {name}.compile(): k2t follows super().compile() given the "
+                        "method's parameters by keyword (optimizer, loss, metrics)",
+                    )
+                base.append((arg.keyword.value, arg.value.value))
+            supered = True
+            continue
+        attr = (
+            _self_attr(small.targets[0].target) if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
+        )
+        if (
+            attr is not None
+            and attr not in _MODEL_ATTRIBUTES
+            and isinstance(small.value, cst.Name)
+            and small.value.value in names
+        ):
+            stored.append((attr, small.value.value))
+            continue
+        raise _Unfollowable(
+            statement,
+            f"`{parser.code(statement).strip()}` in {name}.compile() is not translated (k2t follows super().compile(...) "
+            "and `self.name = parameter`)",
+        )
+    if not supered:
+        raise _Unfollowable(method, f"{name}.compile() does not call super().compile(): not translated")
+    return CompileOverride(given, tuple(base), tuple(stored))
+
+
 class _StepReader:
     """The statements of one step as StepLines; raises _Unfollowable at the first it does not know."""
 
-    def __init__(self, parser, class_name: str, attrs: set[str], submodels: frozenset[str] = frozenset(), scope=None):
+    def __init__(
+        self,
+        parser,
+        class_name: str,
+        attrs: set[str],
+        submodels: frozenset[str] = frozenset(),
+        scope=None,
+        compiled: frozenset[str] = frozenset(),
+    ):
         self.parser = parser
         self.scope = scope  # where the script makes the model: the module's numbers a step may read
         self.class_name = class_name
         self.attrs = attrs
         self.submodels = submodels
+        self.compiled = compiled  # what the class's compile() stores on self, and the numbers __init__ keeps
+        self.attributes_read: set[str] = set()  # those of them the steps' expressions read
 
     def read(self, method: cst.FunctionDef, training: bool) -> tuple[StepLine, ...]:
         self.where = f"{self.class_name}.{method.name.value}"
@@ -182,12 +280,14 @@ class _StepReader:
         self.data = params.params[1].name.value
         self.training = training
         self.tape: str | None = None
+        self.tape_done = False  # the tape's gradient taken: a further `with tf.GradientTape()` may follow (GAN)
         self.bound = {self.data}  # the step's variables so far, which an expression of ops may read
+        self.results: set[str] = set()  # `results = {m.name: m.result() for m in self.metrics}`, updated, returned
         lines: list[StepLine] = []
         for statement in _body_of(method.body):
             if not is_docstring(statement):
                 lines.extend(self.statement(statement))
-        if not lines or lines[-1].kind not in ("return", "return_all"):
+        if not lines or lines[-1].kind not in ("return", "return_all", "return_values", "return_results"):
             raise _Unfollowable(
                 method, f"{self.where} must end by returning its metrics' results (a dict) to be translated"
             )
@@ -212,6 +312,10 @@ class _StepReader:
             return [self.call_statement(small.value, pos, statement)]
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             return self.assignment(small.targets[0].target, small.value, pos, statement)
+        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value in self.bound:
+            # `labels += 0.05 * tf.random.uniform(tf.shape(labels))`: ops over the step's variables, in place
+            line = self.op(small.target.value, small.value, pos, statement)
+            return [dataclasses.replace(line, attr=self.parser.code(small.operator).strip())]
         raise self.unfollowable(statement)
 
     def tape_block(self, statement: cst.With) -> list[StepLine]:
@@ -219,7 +323,7 @@ class _StepReader:
         call = item.item if item is not None else None
         if not (
             self.training
-            and self.tape is None
+            and (self.tape is None or self.tape_done)
             and isinstance(call, cst.Call)
             and not call.args
             and self.parser.keras_name(call.func) in _TAPES
@@ -228,6 +332,7 @@ class _StepReader:
         ):
             raise self.unfollowable(statement, "k2t follows one `with tf.GradientTape() as tape:` in train_step")
         self.tape = item.asname.name.value
+        self.tape_done = False
         lines = []
         for inner in _body_of(statement.body):
             lines.extend(self.statement(inner))
@@ -260,6 +365,16 @@ class _StepReader:
         name = target.value
         if _self_attr(value) in _TRAINABLES:
             return [StepLine("trainables", pos, (name,))]
+        if (
+            isinstance(value, cst.Attribute)
+            and value.attr.value in _TRAINABLES
+            and _self_attr(value.value) in self.submodels
+        ):
+            # `trainable_vars = self.student.trainable_variables`: the weights of one model the subclass holds
+            return [StepLine("trainables", pos, (name,), attr=_self_attr(value.value))]
+        if isinstance(value, cst.DictComp) and self.all_results(value):
+            self.results.add(name)
+            return [StepLine("results", pos, (name,))]
         if not (isinstance(value, cst.Call) and self.steps_own_call(value.func)):
             return [self.op(name, value, pos, statement)]
         func = value.func
@@ -272,8 +387,9 @@ class _StepReader:
             and func.value.value == self.tape
         ):
             if func.attr.value == "gradient" and len(value.args) == 2 and all(a.keyword is None for a in value.args):
-                loss, variables = value.args[0].value, _variables(value.args[1].value)
-                if isinstance(loss, cst.Name) and variables is not None:
+                loss, variables = value.args[0].value, self.variables(value.args[1].value)
+                if isinstance(loss, cst.Name) and variables is not None and loss.value in self.bound and not self.tape_done:
+                    self.tape_done = True
                     return [StepLine("gradients", pos, (name, loss.value, variables))]
             raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
         return [self.loss(name, value, pos, statement)]
@@ -296,32 +412,55 @@ class _StepReader:
         attr = _self_attr(value.func) if isinstance(value, cst.Call) else None
         if attr is None or attr not in self.submodels:
             return None
+        if isinstance(target, cst.Name) and target.value in self.results:
+            raise self.unfollowable(statement, f"`{target.value}` holds the step's results")
         elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else None
         names = [target] if isinstance(target, cst.Name) else [el.value for el in elements or ()]
         starred = any(not isinstance(el, cst.Element) for el in elements or ())  # `a, *rest = ...`
         if not names or starred or not all(isinstance(name, cst.Name) for name in names):
             raise self.unfollowable(statement, "k2t follows a model's outputs assigned to plain names")
+        inner: list[tuple[str, str]] = []
+        code, training = self.submodel_call(value, statement, inner)
+        return StepLine(
+            "submodel",
+            pos,
+            tuple(name.value for name in names),
+            attr=attr,
+            training=training,
+            arguments=(code,),
+            items=tuple(inner),
+        )
+
+    def submodel_call(self, value: cst.Call, statement, inner: list[tuple[str, str]]) -> tuple[str, bool | None]:
+        """``self.discriminator(self.generator(z))``: the arguments' code (names of the step's variables, or calls of
+        held models on them, whose (attribute, training) go to ``inner``) and the call's training flag."""
+        attr = _self_attr(value.func)
         arguments = [arg.value for arg in value.args if arg.keyword is None]
         keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
         training = keywords.pop("training", None)
         if (
             keywords
             or any(arg.star for arg in value.args)
-            or not all(isinstance(arg, cst.Name) and arg.value in self.bound for arg in arguments)
+            or not all(
+                (isinstance(arg, cst.Name) and arg.value in self.bound)
+                or (isinstance(arg, cst.Call) and _self_attr(arg.func) in self.submodels)
+                for arg in arguments
+            )
             or not (training is None or (isinstance(training, cst.Name) and training.value in ("True", "False")))
         ):
             raise self.unfollowable(
                 statement,
                 f"k2t follows `self.{attr}(...)` called on the step's variables, with `training=True` or `False` at most",
             )
-        return StepLine(
-            "submodel",
-            pos,
-            tuple(name.value for name in names),
-            attr=attr,
-            training=None if training is None else training.value == "True",
-            arguments=tuple(arg.value for arg in arguments),
-        )
+        codes = []
+        for arg in arguments:
+            if isinstance(arg, cst.Name):
+                codes.append(arg.value)
+                continue
+            code, mode = self.submodel_call(arg, statement, inner)
+            inner.append((_self_attr(arg.func), repr(mode)))
+            codes.append(f"self.{_self_attr(arg.func)}({code})")
+        return ", ".join(codes), None if training is None else training.value == "True"
 
     def op(self, name: str, value: cst.BaseExpression, pos, statement) -> StepLine:
         """``kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))``: ops of the vocabulary
@@ -330,6 +469,10 @@ class _StepReader:
 
         class Reads(Visitor):
             def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+                if _self_attr(attribute) in reader.compiled:
+                    # `self.temperature`: a value the class's compile() stored; `self.latent_dim`: a number __init__ kept
+                    reader.attributes_read.add(_self_attr(attribute))
+                    return False
                 if reader.parser.keras_name(attribute) is None:
                     attribute.value.visit(self)  # `x.shape`: the variable; `tf.square`: a name of the vocabulary
                 return False
@@ -357,7 +500,21 @@ class _StepReader:
                 statement,
                 f"it reads `{self.parser.code(unknown[0]).strip()}`, which is no variable of the step nor an op k2t translates",
             )
+        if any(isinstance(node, cst.Name) and node.value in self.results for node in _names_in(value)):
+            raise self.unfollowable(statement, "it reads the step's results")
         return StepLine("op", pos, (name,), arguments=(self.data,), expression=value)
+
+    def all_results(self, value: cst.DictComp) -> bool:
+        """``{m.name: m.result() for m in self.metrics}``."""
+        if not (_self_attr(value.for_in.iter) == "metrics" and isinstance(value.for_in.target, cst.Name)):
+            return False
+        metric = value.for_in.target.value
+        return (
+            self.parser.code(value.key).strip() == f"{metric}.name"
+            and self.parser.code(value.value).strip() == f"{metric}.result()"
+            and not value.for_in.ifs
+            and value.for_in.inner_for_in is None
+        )
 
     def module_number(self, node: cst.Name) -> bool:
         """``beta`` of ``beta = 0.5`` at the top level: a number the step reads where it runs, in Keras as in torch."""
@@ -411,33 +568,48 @@ class _StepReader:
                 )
             pair = (positional[0], positional[1])
             source = "compute_loss"
-        elif attr in self.attrs and not keywords and len(positional) == 2:
+        elif attr in self.attrs and not keywords and len(positional) == 2 == len(call.args):
             pair = (positional[0], positional[1])
             source = attr
         else:
             raise self.unfollowable(
-                statement, "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__"
+                statement,
+                "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__ or stored by compile()",
             )
-        if not all(isinstance(item, cst.Name) for item in pair):
-            raise self.unfollowable(statement, "k2t follows the loss of two variables (y, y_pred)")
-        return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source)
+        if all(isinstance(item, cst.Name) and item.value in self.bound for item in pair):
+            return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source)
+        if source in self.compiled:
+            # `self.distillation_loss_fn(tf.nn.softmax(t / self.temperature, axis=1), ...)`: each operand an
+            # expression of ops over the step's variables, rewritten where the step is written
+            for item in pair:
+                self.op(name, item, pos, statement)
+            return StepLine("loss", pos, (name, "", ""), attr=source, arguments=(self.data,), operands=pair)
+        raise self.unfollowable(statement, "k2t follows the loss of two variables of the step (y, y_pred)")
 
     def call_statement(self, call: cst.Call, pos, statement) -> StepLine:
         func = call.func
         args = [a.value for a in call.args if a.keyword is None and not a.star]
-        if isinstance(func, cst.Attribute) and _self_attr(func.value) == "optimizer":
+        optimizer = _self_attr(func.value) if isinstance(func, cst.Attribute) else None
+        if optimizer == "optimizer" or (optimizer in self.compiled and func.attr.value in ("apply", "apply_gradients")):
             pair = (
                 [a.value for a in call.args] if func.attr.value == "apply" else []
             )  # Keras 3: apply(gradients, variables)
             inner = call.args[0].value if func.attr.value == "apply_gradients" and len(call.args) == 1 else None
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "zip":
                 pair = [a.value for a in inner.args]  # Keras 2: apply_gradients(zip(gradients, variables))
-            if len(pair) == 2 and isinstance(pair[0], cst.Name) and _variables(pair[1]) is not None:
-                return StepLine("apply", pos, (pair[0].value, _variables(pair[1])))
+            if len(pair) == 2 and isinstance(pair[0], cst.Name) and self.variables(pair[1]) is not None:
+                return StepLine("apply", pos, (pair[0].value, self.variables(pair[1])), attr=optimizer)
             raise self.unfollowable(
                 statement,
                 "k2t follows optimizer.apply(gradients, variables) and apply_gradients(zip(gradients, variables))",
             )
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "update"
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self.results
+        ):
+            return self.results_update(func.value.value, call, pos, statement)
         if len(args) != len(call.args) or not all(isinstance(a, cst.Name) for a in args):
             raise self.unfollowable(statement)
         names = tuple(a.value for a in args)
@@ -452,12 +624,53 @@ class _StepReader:
             and func.attr.value == "update_state"
             and _self_attr(func.value) == "compiled_metrics"
         ):
-            # Keras 3 keeps it as a shim that updates every Mean of model.metrics with y_pred alone (its loss tracker too).
-            raise self.unfollowable(
-                statement,
-                "Keras 3's compiled_metrics shim updates every Mean of model.metrics, the loss tracker too, with y_pred; update the metrics by name or in the guide's loop",
-            )
+            # Keras 3 keeps it as a shim that updates every Mean of model.metrics with y_pred alone (its loss tracker
+            # too) and the others with (y, y_pred): k2t.translate.train_step writes it so where it knows the list.
+            if len(names) != 2:
+                raise self.unfollowable(statement, "k2t follows compiled_metrics.update_state(y, y_pred)")
+            return StepLine("update_compiled", pos, names)
         raise self.unfollowable(statement)
+
+    def results_update(self, results: str, call: cst.Call, pos, statement) -> StepLine:
+        """``results.update({"student_loss": student_loss})``: keys whose values are the step's variables."""
+        given = call.args[0].value if len(call.args) == 1 and call.args[0].keyword is None else None
+        items = self.dict_items(given) if isinstance(given, cst.Dict) else None
+        if items is None:
+            raise self.unfollowable(statement, "k2t follows `results.update({\"name\": variable, ...})`")
+        return StepLine("results_update", pos, (results,), items=items)
+
+    def dict_items(self, value: cst.Dict) -> tuple[tuple[str, str], ...] | None:
+        """``{"loss": self.tracker.result(), "d_loss": d_loss}``: (key, code) pairs of trackers' results and the
+        step's variables; None for anything else."""
+        items = []
+        for element in value.elements:
+            result = element.value if isinstance(element, cst.DictElement) else None
+            key = element.key if result is not None else None
+            if not isinstance(key, cst.SimpleString):
+                return None
+            attr = (
+                _self_attr(result.func.value)
+                if isinstance(result, cst.Call) and isinstance(result.func, cst.Attribute)
+                else None
+            )
+            if attr in self.attrs and attr not in self.compiled and result.func.attr.value == "result" and not result.args:
+                items.append((key.evaluated_value, f"self.{attr}.result()"))
+            elif isinstance(result, cst.Name) and result.value in self.bound:
+                items.append((key.evaluated_value, result.value))
+            else:
+                return None
+        return tuple(items)
+
+    def variables(self, node: cst.BaseExpression) -> str | None:
+        """The trainable variables as a step names them: a variable, ``self.trainable_variables`` written out, or
+        a held model's (``self.discriminator.trainable_weights``)."""
+        if (
+            isinstance(node, cst.Attribute)
+            and node.attr.value in _TRAINABLES
+            and _self_attr(node.value) in self.submodels
+        ):
+            return f"self.{_self_attr(node.value)}.{node.attr.value}"
+        return _variables(node)
 
     def update_loop(self, statement: cst.For) -> StepLine:
         """The guide's ``for metric in self.metrics: if metric.name == "loss": metric.update_state(loss) else: metric.update_state(y, y_pred)``."""
@@ -489,6 +702,11 @@ class _StepReader:
         return StepLine("update_all", self.parser.pos(statement), (*loss_args, *other_args))
 
     def returned(self, value: cst.BaseExpression, pos) -> StepLine:
+        if isinstance(value, cst.Name) and value.value in self.results:
+            return StepLine("return_results", pos, (value.value,))
+        items = self.dict_items(value) if isinstance(value, cst.Dict) else None
+        if items is not None and any(not code.endswith(".result()") for _, code in items):
+            return StepLine("return_values", pos, items=items)  # `{"d_loss": d_loss, "g_loss": g_loss}`
         if (
             isinstance(value, cst.DictComp)
             and _self_attr(value.for_in.iter) == "metrics"
@@ -533,6 +751,17 @@ def _variables(node: cst.BaseExpression) -> str | None:
         return node.value
     attr = _self_attr(node)
     return f"self.{attr}" if attr in _TRAINABLES else None
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Names(Visitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
 
 
 def _update_of(block: cst.BaseSuite, metric: str) -> tuple[str, ...] | None:

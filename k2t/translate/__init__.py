@@ -508,6 +508,14 @@ def translate(script: KerasScript) -> ScriptPlan:
             if call.compiled is not None and id(call.compiled) not in step_optimizers:
                 continue  # its compile() is already reported
             try:
+                if on_batches(call, sources) or batches_beside_arrays(call, sources) is not None:
+                    # fit_steps / evaluate_steps slice arrays; keras.io's DCGAN fits on a tf.data dataset
+                    raise Unsupported(
+                        "K2T130",
+                        f"{call.model}.{call.method}() on batches (a dataset, a generator or a Sequence) of a model with "
+                        "its own train_step is not translated; k2t translates it on arrays",
+                        call.pos,
+                    )
                 optimizer = step_optimizers.get(id(call.compiled)) if call.compiled is not None else None
                 plan.calls[id(call.node)] = translate_step_call(
                     call, _arguments(call), call.compiled is not None, steps, optimizer, plan
@@ -561,6 +569,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             plan.todos.append(Todo(call.node, exc.code, exc.message, exc.pos or call.pos))
     translate_callback_model_calls(script, plan, _translate_call)
     translate_scikit_learn_wrappers(script, modules, trainings, SUPPORTED_ARGUMENTS["fit"], plan)
+    _translate_clones(script, built, plan)
     for spec, exc in share_layers(built):
         plan.todos.append(Todo(spec.statement, exc.code, exc.message, exc.pos or spec.pos))
     inline: dict[int, list[str]] = {}  # id(model) -> the applications written inside it, built right before it
@@ -690,6 +699,36 @@ def _late_nested(spec: ModelSpec) -> list:
         if layer.model is not None and layer.model.var is not None and layer.model.pos[0] > spec.pos[0]
         and layer.model.inline_in is None  # (written inside it: built right before it)
     ]  # fmt: skip
+
+
+# Layers whose state the script computes (adapt) rather than initialises: a clone would not hold it in Keras either.
+_ADAPTED = frozenset({"Normalization", "Discretization", "TextVectorization", "StringLookup", "IntegerLookup"})
+
+
+def _translate_clones(script: KerasScript, built, plan) -> None:
+    """``copy = keras.models.clone_model(model)``: the module's class constructed again, its weights initialised
+    anew as Keras initialises the clone's."""
+    modules = {id(spec): module for spec, module in built}
+    for clone in script.clones:
+        module = modules.get(id(clone.model))
+        if module is None:
+            continue  # the model itself is reported
+        try:
+            adapted = [layer.short_name for layer in _layers_of(clone.model) if layer.short_name in _ADAPTED]
+            if module.params or adapted or clone.model.steps is not None:
+                why = (
+                    f"its {adapted[0]} holds what adapt() computed"
+                    if adapted
+                    else "its module takes arguments"
+                    if module.params
+                    else "it overrides train_step"
+                )
+                raise Unsupported("K2T100", f"keras.models.clone_model() of `{clone.model.var}`: {why}", clone.pos)
+            plan.statements[id(clone.statement)] = [
+                f"{clone.var} = {module.class_name}().to({plan.name('device')})  # clone_model: new weights"
+            ]
+        except Unsupported as exc:
+            plan.todos.append(Todo(clone.statement, exc.code, exc.message, exc.pos or clone.pos))
 
 
 def _construction_statement(script: KerasScript, spec: ModelSpec):
@@ -845,6 +884,7 @@ def _translate_model(
         if spec.steps is not None:
             # the class's own train_step / test_step, as methods of the module
             translate_steps(spec, module, import_names(script.metadata))
+            module.without_forward = spec.without_call
         return module
     fallback, no_fallback = _fit_sized_input(script, spec)
     module = translate_model(spec, class_name, fallback, resolve_nested, given_input, no_fallback, sized_by_parameters)

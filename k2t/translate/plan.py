@@ -96,6 +96,8 @@ class ModulePlan:
     # after the layers (its trackers, loss objects), and methods after forward, each as indented text.
     step_init: list[str] = field(default_factory=list)
     step_methods: list[str] = field(default_factory=list)
+    # A subclass without call() (keras.io's Distiller, GAN): no forward(), so calling it raises as Keras's does
+    without_forward: bool = False
     # Functional: {submodule path: mode} of the layers the script calls with training=True/False
     # (k2t.translate.training_flag), which a call of the model without a mode of its own runs them in.
     explicit_training: dict[str, bool] = field(default_factory=dict)

@@ -10,6 +10,7 @@ epoch. The generated loops (templates/fit_steps.py.j2) log what the step returns
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import libcst as cst
@@ -33,8 +34,13 @@ def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName |
     ``keras_name`` resolves the script's names in a step's expressions of ops (k2t.translate.op_code)."""
     steps = spec.steps
     kinds = {attr: _object_kind(value) for attr, value in steps.objects}
+    if steps.compile_override is not None:
+        # what the class's compile() stores on self: checked where the script calls it (translate_step_compile)
+        kinds.update({attr: "compiled" for attr, _ in steps.compile_override.stored})
     for attr, value in steps.objects:
         module.step_init.append(_object_line(attr, value, module))
+    for attr, value in steps.numbers:
+        module.step_init.append(f"self.{attr} = {value!r}  # as __init__ keeps it: the steps read it")
     looped = any(line.kind == "update_all" for line in (*steps.train, *(steps.test or ())))
     means = [
         attr
@@ -53,10 +59,13 @@ def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName |
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
         if lines is None:
             continue
-        body = _StepWriter(steps, kinds, train=name == "train_step", spec=spec, keras_name=keras_name).write(lines)
+        data = steps.data[0] if name == "train_step" else steps.data[1] or "data"
+        body = _StepWriter(steps, kinds, train=name == "train_step", spec=spec, keras_name=keras_name, data=data).write(
+            lines
+        )
         compute_loss |= any(line.kind == "loss" and line.attr == "compute_loss" for line in lines)
         doc = _TRAIN_DOC if name == "train_step" else _TEST_DOC
-        methods.append(_method(f"def {name}(self, data):", doc, body))
+        methods.append(_method(f"def {name}(self, {data}):", doc, body))
     if compute_loss:
         regularization = " + self.regularization_loss()" if module.has_regularization else ""
         doc = "Keras's Model.compute_loss: the loss compile() set" + (
@@ -146,7 +155,9 @@ class _StepWriter:
         train: bool,
         spec: ModelSpec | None = None,
         keras_name: KerasName | None = None,
+        data: str = "data",
     ):
+        self.data = data  # the step's parameter, as the script names it
         self.steps = steps
         self.kinds = kinds
         self.train = train
@@ -157,7 +168,16 @@ class _StepWriter:
         out: list[str] = []
         self.losses: set[str] = set()
         self.gradients: tuple[str, str, str] | None = None  # (gradients, the loss they are of, the variables)
-        self.trainables: set[str] = {f"self.{attr}" for attr in ("trainable_variables", "trainable_weights")}
+        # the variables that hold trainable weights -> the held model they are of (None: the whole model's)
+        self.trainables: dict[str, str | None] = {
+            f"self.{attr}": None for attr in ("trainable_variables", "trainable_weights")
+        }
+        for line in lines:
+            if line.kind == "submodel":
+                for attr in ("trainable_variables", "trainable_weights"):
+                    self.trainables[f"self.{line.attr}.{attr}"] = line.attr
+        # each optimizer's update, in order: the gradients' line zeroes the optimizer that applies them
+        self.updates = [line for line in lines if line.kind == "apply"]
         applied = False
         for line in lines:
             if not self.train and line.kind in ("trainables", "gradients", "apply"):
@@ -165,12 +185,15 @@ class _StepWriter:
                     "K2T103", f"{self.steps.class_name}.test_step updates weights: not translated", line.pos
                 )
             if line.kind == "apply":
-                if self.gradients is None or line.names != (self.gradients[0], self.gradients[2]) or applied:
+                if self.gradients is None or line.names != (self.gradients[0], self.gradients[2]):
                     raise Unsupported(
                         "K2T103",
                         "k2t translates one optimizer update of the gradients of the loss over the trainable variables",
                         line.pos,
                     )
+                if line.attr not in ("optimizer", None) and self.kinds.get(line.attr) != "compiled":
+                    raise Unsupported("K2T103", f"`self.{line.attr}` is no optimizer compile() set", line.pos)
+                self.gradients = None  # a further update takes gradients of its own
                 applied = True
             out.extend(self.line(line))
         if self.train and not applied:
@@ -182,7 +205,7 @@ class _StepWriter:
     def line(self, line: StepLine) -> list[str]:
         kind, names = line.kind, line.names
         if kind == "unpack":
-            return [f"{names[0]}, {names[1]} = data"]
+            return [f"{names[0]}, {names[1]} = {self.data}"]
         if kind == "forward":
             mode = "training" if line.training else "inference"
             return [
@@ -193,11 +216,14 @@ class _StepWriter:
             self.losses.add(target)
             if line.attr == "compute_loss":
                 return [f"{target} = self.compute_loss({y_true}, {y_pred})"]
-            if self.kinds.get(line.attr) != "loss":
+            if self.kinds.get(line.attr) not in ("loss", "compiled"):
                 raise Unsupported("K2T103", f"`self.{line.attr}` is no loss object made in __init__", line.pos)
+            if line.operands:
+                y_true, y_pred = (self.expression_code(operand, line) for operand in line.operands)
+                return [f"{target} = self.{line.attr}(", f"    {y_pred},", f"    {y_true},", ")"]
             return [f"{target} = self.{line.attr}({y_pred}, {y_true})"]
         if kind == "trainables":
-            self.trainables.add(names[0])
+            self.trainables[names[0]] = line.attr
             return []  # torch: the optimizer holds the trainable parameters (the frozen ones have no gradient)
         if kind == "gradients":
             if names[1] not in self.losses or names[2] not in self.trainables or self.gradients is not None:
@@ -207,22 +233,35 @@ class _StepWriter:
                     line.pos,
                 )
             self.gradients = names
+            update = next((u for u in self.updates if u.names == (names[0], names[2])), None)
+            optimizer = f"self.{update.attr or 'optimizer'}" if update is not None else "self.optimizer"
+            held = self.trainables[names[2]]
+            if held is None:
+                return [
+                    f"{optimizer}.zero_grad()",
+                    f"{names[1]}.backward()  # tape.gradient: the gradients of every trainable weight",
+                ]
             return [
-                "self.optimizer.zero_grad()",
-                f"{names[1]}.backward()  # tape.gradient: the gradients of every trainable weight",
+                f"{optimizer}.zero_grad()",
+                f"# tape.gradient over self.{held}'s trainable weights alone: the other models' get no gradient",
+                f"{names[1]}.backward(inputs=[p for p in self.{held}.parameters() if p.requires_grad])",
             ]
         if kind == "apply":
-            return ["self.optimizer.step()"]
+            return [f"self.{line.attr or 'optimizer'}.step()"]
         if kind == "submodel":
             # Keras runs the model in the mode its call gives, inference without one (no call of the subclass
             # gives it another); the module runs it in the loop's mode (train() for train_step, eval() for test_step).
             if bool(line.training) != self.train:
                 _check_runs_alike_in_both_modes(self.spec, line)
+            for attr, mode in line.items:  # `self.discriminator(self.generator(z))`: the inner calls' modes too
+                inner = dataclasses.replace(line, attr=attr, training={"None": None, "True": True, "False": False}[mode])
+                if bool(inner.training) != self.train:
+                    _check_runs_alike_in_both_modes(self.spec, inner)
             mode = "" if line.training is None else f"  # training={line.training}"
             return [f"{', '.join(names)} = self.{line.attr}({', '.join(line.arguments)}){mode}"]
         if kind == "op":
             self.losses.add(names[0])  # a tensor the step computes: tape.gradient may take it as the loss
-            return [f"{names[0]} = {self.op_code(line)}"]
+            return [f"{names[0]} {line.attr or '='} {self.op_code(line)}"]
         if kind == "update":
             if self.kinds.get(line.attr) != "metric":
                 raise Unsupported("K2T103", f"`self.{line.attr}` is no metric made in __init__", line.pos)
@@ -238,18 +277,62 @@ class _StepWriter:
             ]
         if kind == "return_all":
             return ["return {metric.name: metric.result() for metric in self.metrics}"]
+        if kind == "update_compiled":
+            return self.compiled_metrics_update(line)
+        if kind == "results":
+            return [f"{names[0]} = {{metric.name: metric.result() for metric in self.metrics}}"]
+        if kind == "results_update":
+            items = ", ".join(f"{json.dumps(key)}: {_logged(code)}" for key, code in line.items)
+            return [f"{names[0]}.update({{{items}}})"]
+        if kind == "return_results":
+            return [f"return {names[0]}"]
+        if kind == "return_values":
+            items = ", ".join(f"{json.dumps(key)}: {_logged(code)}" for key, code in line.items)
+            return [f"return {{{items}}}"]
         items = ", ".join(f'"{key}": self.{attr}.result()' for key, attr in line.items)
         return [f"return {{{items}}}"]
 
     def op_code(self, line: StepLine) -> str:
         """The expression of ops in torch (k2t.ops), tensors made from nothing put where the step's data is."""
+        return self.expression_code(line.expression, line)
+
+    def expression_code(self, expression: cst.BaseExpression, line: StepLine) -> str:
         if self.keras_name is None:
             raise Unsupported("K2T103", "an expression of ops in a step is not translated here", line.pos)
-        rewrite = rewrite_ops(line.expression, self.keras_name, device=f"{line.arguments[0]}.device")
+        rewrite = rewrite_ops(expression, self.keras_name, device=f"{line.arguments[0]}.device")
         if not rewrite.ok:
             problem = rewrite.problems[0]
             raise Unsupported(problem.error.code, problem.error.message, line.pos)
-        return cst.Module([]).code_for_node(apply_rewrite(line.expression, rewrite))
+        return cst.Module([]).code_for_node(apply_rewrite(expression, rewrite))
+
+    def compiled_metrics_update(self, line: StepLine) -> list[str]:
+        """Keras 3's ``compiled_metrics.update_state(y, y_pred)`` shim: every metric of model.metrics updated, a
+        Mean with y_pred alone (keras.src.backend.tensorflow.trainer). Written out where model.metrics is Keras's
+        own list of what compile() made (its loss tracker, a Mean, and the compiled metrics' container)."""
+        own = [attr for attr, _ in self.steps.objects if self.kinds.get(attr) == "metric"]
+        if self.steps.metrics or own:
+            listed = (self.steps.metrics or own)[0]
+            raise Unsupported(
+                "K2T103",
+                f"Keras 3's compiled_metrics shim updates each metric of model.metrics, `self.{listed}` too (a Mean with "
+                "y_pred alone): not translated; update the metrics by name",
+                line.pos,
+            )
+        y_true, y_pred = line.names
+        return [
+            "# Keras 3's compiled_metrics.update_state(): every metric of model.metrics, the loss tracker (a Mean)",
+            "# with the predictions alone",
+            "for metric in self.metrics:",
+            "    if metric is self.compiled_loss_tracker:",
+            f"        metric.update_state({y_pred})",
+            "    else:",
+            f"        metric.update_state({y_true}, {y_pred})",
+        ]
+
+
+def _logged(code: str) -> str:
+    """A value a step returns for the logs: a tracker's result, or a tensor of the step without its graph."""
+    return code if code.endswith(".result()") else f"{code}.detach()"
 
 
 # Layers that compute otherwise in training: a model a step calls without training= runs them in inference mode
@@ -391,8 +474,12 @@ def translate_step_compile(compile_spec, module: ModulePlan, optimizer_var: str,
             "a learning rate changed while a model with its own train_step trains is not translated",
             compile_spec.pos,
         )
+    steps = compile_spec.model.steps
     optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
-    lines = [f"{optimizer_var} = {optimizer.expression(f'{var}.parameters()', plan)}{optimizer.comment}"]
+    lines = [
+        f"{optimizer_var} = {optimizer.expression(_parameters(var, steps, 'optimizer'), plan)}{optimizer.comment}"
+    ]
+    lines += _stored_values(compile_spec, steps, plan, lr_changes)
     if compile_spec.loss is not None:
         loss = plan_loss(compile_spec.loss, "linear", False, False, plan.functions)
         helper = plan.add_helper(loss.helper)
@@ -407,6 +494,99 @@ def translate_step_compile(compile_spec, module: ModulePlan, optimizer_var: str,
     elif compile_spec.metrics:
         pass  # the script's `metrics` property leaves compile()'s metrics out of model.metrics: Keras never reports them
     plan.statements[id(compile_spec.statement)] = lines
+
+
+def _parameters(var: str, steps: StepSpec, optimizer: str) -> str:
+    """The weights ``self.<optimizer>`` updates, as Keras's optimizer builds its variables from the first update:
+    ``distiller.student.parameters()`` for ``self.optimizer.apply_gradients(zip(grads, self.student.trainable_variables))``."""
+    held = set()
+    for lines in (steps.train, steps.test or ()):
+        trainables = {line.names[0]: line.attr for line in lines if line.kind == "trainables"}
+        for line in lines:
+            if line.kind == "apply" and (line.attr or "optimizer") == optimizer:
+                variables = line.names[1]
+                if variables in trainables:
+                    held.add(trainables[variables])
+                elif variables.count(".") == 2:  # self.discriminator.trainable_weights
+                    held.add(variables.split(".")[1])
+                else:
+                    held.add(None)
+    if len(held) == 1 and None not in held:
+        return f"{var}.{held.pop()}.parameters()"
+    return f"{var}.parameters()"
+
+
+def _stored_uses(steps: StepSpec) -> dict[str, set[str]]:
+    """How the steps use each value the class's compile() stores: "loss" (called on (y_true, y_pred)), "optimizer"
+    (its update), "number" (read in an expression of ops)."""
+    stored = {attr for attr, _ in steps.compile_override.stored}
+    uses: dict[str, set[str]] = {attr: set() for attr in stored}
+    for line in (*steps.train, *(steps.test or ())):
+        if line.kind == "loss" and line.attr in stored:
+            uses[line.attr].add("loss")
+        elif line.kind == "apply" and line.attr in stored:
+            uses[line.attr].add("optimizer")
+        for expression in (line.expression, *line.operands):
+            for attr in _self_attributes(expression):
+                if attr in stored:
+                    uses[attr].add("number")
+    return uses
+
+
+def _kind_of_unread(value: Value) -> set[str]:
+    """What a value compile() stores and no step reads is, to set it all the same: a loss object, or a number."""
+    call = value.keras_call
+    if call is not None and call.name.startswith("keras.losses."):
+        return {"loss"}
+    return {"number"} if isinstance(value.literal, (int, float)) else set()
+
+
+def _self_attributes(expression) -> list[str]:
+    found: list[str] = []
+    if expression is None:
+        return found
+
+    class Reads(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                found.append(node.attr.value)
+
+    expression.visit(Reads())
+    return found
+
+
+def _stored_values(compile_spec, steps: StepSpec, plan, lr_changes: bool) -> list[str]:
+    """``self.alpha = alpha`` of the class's compile(): the same attribute of the module, set where the script
+    compiles it, with the torch twin of what it is given (a loss, an optimizer over the weights it updates, a
+    number)."""
+    from .optimizers import plan_optimizer
+
+    if steps.compile_override is None:
+        return []
+    var = compile_spec.var
+    uses = _stored_uses(steps)
+    lines = []
+    for attr, value in compile_spec.stored:
+        call = value.keras_call
+        kinds = uses.get(attr, set()) or _kind_of_unread(value)
+        if kinds == {"loss"} and call is not None and call.name.startswith("keras.losses."):
+            loss = plan_loss(value, "linear", False, False, plan.functions)
+            helper = plan.add_helper(loss.helper)
+            plan.functions.use(list(loss.functions))
+            lines.append(f"{var}.{attr} = {plan.name(helper.name)}  # {value.code}: called as (output, target)")
+        elif kinds == {"optimizer"} and call is not None and call.name.startswith("keras.optimizers."):
+            optimizer = plan_optimizer(value, lr_changes)
+            lines.append(f"{var}.{attr} = {optimizer.expression(_parameters(var, steps, attr), plan)}{optimizer.comment}")
+        elif kinds <= {"number"} and isinstance(value.literal, (int, float)) and not isinstance(value.literal, bool):
+            lines.append(f"{var}.{attr} = {value.code}")
+        else:
+            use = " and ".join(sorted(kinds)) or "nothing the steps do"
+            raise Unsupported(
+                "K2T130",
+                f"`{value.code}`, which {steps.class_name}.compile() stores as self.{attr} (used as {use}), is not translated",
+                value.pos,
+            )
+    return lines
 
 
 COMPILE_METRICS = Helper("CompileMetrics", "metrics/compile_metrics.py.j2")
