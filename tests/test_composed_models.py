@@ -2,10 +2,8 @@
 (keras.io's knowledge distillation and DCGAN; issue 12), and keras.models.clone_model: what converts, and what stays
 a located diagnostic. Parity against Keras is in tests/test_parity_composed_models.py."""
 
-import subprocess
-import sys
-
 import pytest
+from conftest import run_standalone
 from test_parity_composed_models import DISTILLER, GAN
 
 import k2t
@@ -31,7 +29,10 @@ def test_the_distiller_holds_both_models_and_updates_the_students_weights_alone(
     assert "F.softmax(teacher_predictions / self.temperature, dim=1)" in distiller
     assert "        loss.backward(inputs=[p for p in self.student.parameters() if p.requires_grad])\n" in distiller
     # Keras 3's compiled_metrics shim: the loss tracker takes the predictions alone
-    assert "            if metric is self.compiled_loss_tracker:\n                metric.update_state(student_predictions)\n" in distiller
+    assert (
+        "            if metric is self.compiled_loss_tracker:\n                metric.update_state(student_predictions)\n"
+        in distiller
+    )
     assert '        results.update({"student_loss": student_loss.detach()})\n' in distiller
     # compile(): Keras's optimizer builds its variables from the weights it updates, the student's
     assert "distiller_optimizer = KerasAdam(\n    distiller.student.parameters()," in output
@@ -44,7 +45,7 @@ def test_the_converted_distiller_runs(tmp_path):
     pytest.importorskip("torch")
     script = tmp_path / "distill_torch.py"
     script.write_text(k2t.convert_source(DISTILLER, "distill.py").output, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = run_standalone(script)
     assert proc.returncode == 0, proc.stderr
     assert "distiller: [" in proc.stdout and "scratch: [" in proc.stdout
 
@@ -154,7 +155,10 @@ def test_the_gan_step_takes_two_tapes_each_with_its_own_optimizer_over_one_model
     assert "        batch_size = real_images.shape[0]\n" in gan
     assert "        labels += 0.05 * torch.rand(labels.shape, device=real_images.device)\n" in gan
     assert "        self.d_optimizer.zero_grad()\n" in gan
-    assert "        d_loss.backward(\n            inputs=[p for p in self.discriminator.parameters() if p.requires_grad]\n        )\n" in gan
+    assert (
+        "        d_loss.backward(\n            inputs=[p for p in self.discriminator.parameters() if p.requires_grad]\n        )\n"
+        in gan
+    )
     assert "        self.d_optimizer.step()\n" in gan
     assert "        predictions = self.discriminator(self.generator(random_latent_vectors))\n" in gan
     assert "        self.g_optimizer.step()\n" in gan
@@ -169,7 +173,7 @@ def test_the_converted_gan_runs(tmp_path):
     pytest.importorskip("torch")
     script = tmp_path / "gan_torch.py"
     script.write_text(k2t.convert_source(GAN, "gan.py").output, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = run_standalone(script)
     assert proc.returncode == 0, proc.stderr
     assert "'d_loss': [" in proc.stdout
 
@@ -193,9 +197,9 @@ def test_the_converted_gan_runs(tmp_path):
             id="held-model-with-dropout-in-inference-mode",
         ),
         pytest.param(
-            "        return {\"d_loss\": d_loss, \"g_loss\": g_loss}",
-            "        return {\"d_loss\": d_loss, \"g_loss\": g_loss + 1}",
-            "return {\"d_loss\": d_loss, \"g_loss\": g_loss + 1}",
+            '        return {"d_loss": d_loss, "g_loss": g_loss}',
+            '        return {"d_loss": d_loss, "g_loss": g_loss + 1}',
+            'return {"d_loss": d_loss, "g_loss": g_loss + 1}',
             "k2t follows a dict",
             id="returned-expression",
         ),
@@ -227,13 +231,16 @@ def test_fit_of_a_step_model_on_a_dataset_stays_located():
         "dataset = tf.data.Dataset.from_tensor_slices(images).batch(16)\nhistory = gan.fit(dataset, epochs=3, verbose=0)",
     )
     found = [(d.code, d.line, d.message) for d in k2t.convert_source(source, "gan.py").diagnostics]
-    located = [message for code, line, message in found if (code, line) == ("K2T130", _line(source, "history = gan.fit("))]
+    located = [
+        message for code, line, message in found if (code, line) == ("K2T130", _line(source, "history = gan.fit("))
+    ]
     assert located and "on batches" in located[0], found
 
 
 def test_compile_given_metrics_none_makes_no_compiled_metrics():
     source = DISTILLER.replace(
-        "    metrics=[keras.metrics.SparseCategoricalAccuracy()],\n    student_loss_fn", "    metrics=None,\n    student_loss_fn"
+        "    metrics=[keras.metrics.SparseCategoricalAccuracy()],\n    student_loss_fn",
+        "    metrics=None,\n    student_loss_fn",
     )
     result = k2t.convert_source(source, "distill.py")
     assert [d.format() for d in result.diagnostics] == []
