@@ -78,17 +78,29 @@ def without_dead_imports(original: cst.Module, converted: cst.Module) -> cst.Mod
 
 
 def _import_names(statement: cst.CSTNode) -> set[str]:
-    """The names a top-level ``import`` / ``from ... import`` line of its own binds (not ``*``, not __future__)."""
+    """The names a top-level ``import`` / ``from ... import`` line of its own binds (not ``*``, not __future__,
+    not Keras's or TensorFlow's, whose imports k2t.remaining keeps or removes)."""
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return set()
     small = statement.body[0]
     if isinstance(small, cst.ImportFrom):
-        module = small.module
-        if isinstance(small.names, cst.ImportStar) or (isinstance(module, cst.Name) and module.value == "__future__"):
+        module = _dotted(small.module) if small.module is not None else ""
+        if isinstance(small.names, cst.ImportStar) or module == "__future__" or _keras_module(module):
             return set()
-    elif not isinstance(small, cst.Import):
+        return {_bound_name(alias) for alias in small.names}
+    if not isinstance(small, cst.Import):
         return set()
-    return {_bound_name(alias) for alias in small.names}
+    return {_bound_name(alias) for alias in small.names if not _keras_module(_dotted(alias.name))}
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _keras_module(module: str) -> bool:
+    return module.split(".")[0] in ("keras", "tensorflow", "tf_keras")
 
 
 def _bound_name(alias: cst.ImportAlias) -> str:
@@ -112,9 +124,18 @@ def _module_reads(module: cst.Module) -> set[str]:
             names.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             names.update(node.names)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
-            names.add(node.value)  # `__all__ = ["partial"]`, getattr(module, "name"): read by its text
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+            names |= _names_in_text(node.value)  # `__all__ = ["partial"]`, an annotation "np.ndarray"
     return names
+
+
+def _names_in_text(text: str) -> set[str]:
+    """The names a string reads as Python code (a string annotation, a name in ``__all__``), if it is code."""
+    try:
+        expression = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.id for node in ast.walk(expression) if isinstance(node, ast.Name)}
 
 
 class _Replace(cst.CSTTransformer):

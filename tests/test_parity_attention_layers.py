@@ -272,6 +272,7 @@ def test_multi_head_attention_over_masked_steps_of_other_ranks_is_located():
     source = MASKED.format(
         body="a = layers.Reshape((6, 8, 1))(h)\na = layers.MultiHeadAttention(2, 4, attention_axes=(1,))(h, h)\nx = layers.GlobalAveragePooling1D()(a)"
     )
-    [diagnostic] = k2t.convert_source(source, "case.py").diagnostics
+    # The Reshape's `a`, bound again before any read, is dropped with a K2T104 warning.
+    [diagnostic] = [d for d in k2t.convert_source(source, "case.py").diagnostics if d.code != "K2T104"]
     assert diagnostic.code == "K2T102" and "MultiHeadAttention with masks on other than (steps, features)" in diagnostic.message
     assert "MultiHeadAttention" in source.splitlines()[diagnostic.line - 1]
