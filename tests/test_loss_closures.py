@@ -159,3 +159,55 @@ def test_without_a_closure_the_loss_wrapper_is_unchanged():
     assert result.diagnostics == ()
     assert "loss_tensors" not in result.output
     assert "def vae_loss_mean(output, target):" in result.output
+
+
+# Chollet's book (chapter 8): the decoder is a model of its own, its Input sized by the Lambda's static shape.
+DECODER_MODEL = """\
+import numpy as np
+from keras import backend as K
+from keras import layers, metrics
+from keras.models import Model
+import keras
+
+latent_dim = 2
+input_img = keras.Input(shape=(16,))
+x = layers.Dense(8, activation="relu")(input_img)
+z_mean = layers.Dense(latent_dim)(x)
+z_log_var = layers.Dense(latent_dim)(x)
+
+
+def sampling(args):
+    z_mean, z_log_var = args
+    epsilon = K.random_normal(shape=(K.shape(z_mean)[0], latent_dim), mean=0.0, stddev=1.0)
+    return z_mean + K.exp(z_log_var) * epsilon
+
+
+z = layers.Lambda(sampling)([z_mean, z_log_var])
+decoder_input = layers.Input(K.int_shape(z)[1:])
+x = layers.Dense(16, activation="sigmoid")(decoder_input)
+decoder = Model(decoder_input, x)
+z_decoded = decoder(z)
+
+
+def vae_loss(x, z_decoded):
+    xent_loss = metrics.binary_crossentropy(x, z_decoded)
+    kl_loss = -5e-4 * K.mean(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    return K.mean(xent_loss + kl_loss)
+
+
+vae = Model(input_img, z_decoded)
+vae.compile(optimizer="rmsprop", loss=vae_loss)
+data = np.random.rand(32, 16).astype("float32")
+vae.fit(data, data, epochs=1, batch_size=8)
+print(decoder.predict(np.zeros((1, latent_dim))))
+"""
+
+
+def test_the_decoder_input_reads_the_sampling_lambda_static_shape():
+    """``Input(K.int_shape(z)[1:])`` after ``z = Lambda(sampling)([z_mean, z_log_var])``: (latent_dim,), as the draw
+    gives it, so the decoder model is built and applied to z inside the VAE."""
+    result = _convert(DECODER_MODEL)
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    assert "z_decoded = self.decoder(z)" in result.output
+    assert "vae = Vae(latent_dim=latent_dim, decoder=decoder)" in result.output
+    assert_no_undefined_names(result.output)

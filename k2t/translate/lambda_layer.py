@@ -365,6 +365,29 @@ def _arguments(value: Value | None, source: ScriptCode | None) -> dict[str, str]
     return found
 
 
+def output_shape_of(function: Value, given: tuple | list[tuple]) -> tuple | None:
+    """The sizes after the batch axis a Lambda's function gives on inputs of the shapes ``given`` (batch first,
+    numbers; a list of them for a list of tensors), each a number or None; None where k2t cannot tell. For the
+    parser's static shapes (k2t.parse.tensor_shapes), as ``_function_shape`` derives them for the translation."""
+    source = function.source
+    if source is None or source.script.metadata is None:
+        return None
+    if isinstance(source.node, cst.Lambda):
+        parameters = source.node.params.params
+    else:
+        definition = ScriptFunctions.of(source.script).definitions.get(function.code)
+        parameters = definition.params.params if definition is not None else ()
+    if not parameters:
+        return None
+    env = source.env if source.env is not None else Env()
+    keras_name = import_names(source.script.metadata)
+    derived = _function_shape(source, parameters[0].name.value, given, keras_name, env, {})
+    if derived is None or derived == _SCALAR:
+        return None
+    sizes = [dim.value if isinstance(dim, Size) else dim for dim in derived]
+    return tuple(sizes) if all(size is None or isinstance(size, int) for size in sizes) else None
+
+
 def lambda_functions(script: KerasScript, translated: Sequence[object]) -> list[UserFunction]:
     """The top-level functions ``Lambda(fn)`` layers of the translated models call: rewritten to torch with the
     script's loss and metric functions (ScriptFunctions.use)."""
