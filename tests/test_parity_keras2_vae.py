@@ -102,3 +102,53 @@ def test_keras2_vae_fixture_loss_reads_the_encoder_tensors(tmp_path, same_noise,
     assert list(report.torch_history) == ["loss", "val_loss"]
     for key, diffs in report.rel_diffs.items():
         assert max(diffs) <= EXACT, f"{key}: {diffs}\nkeras {report.keras_history}\ntorch {report.torch_history}"
+
+
+# nesar/AstroVAE's form: K.binary_crossentropy, a loss of one value per row (Keras averages it), Adam. (Its noise of
+# shape=(m, n_z), the batch size itself, fails in Keras too on any other number of rows, as the layer-by-layer
+# comparison runs the model on all of them: the batch's size here.)
+PER_ROW_LOSS = """\
+import numpy as np
+from keras import backend as K
+from keras.layers import Dense, Input, Lambda
+from keras.models import Model
+
+m = 16
+n_z = 2
+
+inputs = Input(shape=(24,))
+h_q = Dense(12, activation="relu")(inputs)
+mu = Dense(n_z, activation="linear")(h_q)
+log_sigma = Dense(n_z, activation="linear")(h_q)
+
+
+def sample_z(args):
+    mu, log_sigma = args
+    eps = K.random_normal(shape=(K.shape(mu)[0], n_z), mean=0.0, stddev=1.0)
+    return mu + K.exp(log_sigma / 2) * eps
+
+
+z = Lambda(sample_z)([mu, log_sigma])
+decoder_hidden = Dense(12, activation="relu")
+decoder_out = Dense(24, activation="sigmoid")
+outputs = decoder_out(decoder_hidden(z))
+vae = Model(inputs, outputs)
+
+
+def vae_loss(y_true, y_pred):
+    recon = K.sum(K.binary_crossentropy(y_true, y_pred), axis=1)
+    kl = 0.5 * K.sum(K.exp(log_sigma) + K.square(mu) - 1.0 - log_sigma, axis=1)
+    return recon + kl
+
+
+rng = np.random.RandomState(3)
+x = (rng.uniform(size=(96, 24)) > 0.5).astype("float32")
+vae.compile(optimizer="adam", loss=vae_loss)
+history = vae.fit(x[:64], x[:64], batch_size=m, epochs=3, validation_data=(x[64:], x[64:]), verbose=0)
+"""
+
+
+def test_keras2_vae_loss_of_one_value_per_row(tmp_path, same_noise, keras2_graph_losses):
+    report = assert_converted_parity(PER_ROW_LOSS, _keras3_spelling(PER_ROW_LOSS), tmp_path)
+    for key, diffs in report.rel_diffs.items():
+        assert max(diffs) <= EXACT, f"{key}: {diffs}\nkeras {report.keras_history}\ntorch {report.torch_history}"
