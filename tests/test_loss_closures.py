@@ -211,3 +211,13 @@ def test_the_decoder_input_reads_the_sampling_lambda_static_shape():
     assert "z_decoded = self.decoder(z)" in result.output
     assert "vae = Vae(latent_dim=latent_dim, decoder=decoder)" in result.output
     assert_no_undefined_names(result.output)
+
+
+def test_keras1_objectives_module_is_keras_losses():
+    """The first variational_autoencoder.py example: ``from keras import objectives`` (Keras 2 kept the module)."""
+    source = _script().replace("from keras import metrics", "from keras import objectives").replace(
+        "metrics.binary_crossentropy", "objectives.binary_crossentropy"
+    )
+    result = _convert(source)
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    assert "objectives" not in result.output
