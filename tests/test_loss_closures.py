@@ -221,3 +221,15 @@ def test_keras1_objectives_module_is_keras_losses():
     result = _convert(source)
     assert result.diagnostics == (), [d.format() for d in result.diagnostics]
     assert "objectives" not in result.output
+
+
+def test_a_loss_reading_the_models_input_takes_forwards_argument():
+    """``binary_crossentropy(x, x_decoded_mean)`` with ``x`` the script's Input, not a parameter of the loss."""
+    loss = LOSS.replace("def vae_loss(x, x_decoded_mean):", "def vae_loss(y_true, y_pred):").replace(
+        "metrics.binary_crossentropy(x, x_decoded_mean)", "metrics.binary_crossentropy(x, y_pred)"
+    )
+    result = _convert(_script(loss=loss))
+    assert result.diagnostics == (), [d.format() for d in result.diagnostics]
+    assert 'self.loss_tensors = {"x": x, "z_mean": z_mean, "z_log_var": z_log_var}' in result.output
+    assert "def vae_loss(y_true, y_pred, x, z_mean, z_log_var):" in result.output
+    assert_no_undefined_names(result.output)

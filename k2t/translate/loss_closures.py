@@ -68,7 +68,8 @@ def pass_tensors(
             raise Unsupported(
                 "K2T103", f"{message}, which the model `{module.var}` does not compute (in Keras's layout)", tensor.pos
             )
-        if _assignments(module.forward_lines, var) != 1 or tensor.name in taken:
+        assigned = _assignments(module.forward_lines, var)
+        if assigned != (0 if var in module.forward_args else 1) or tensor.name in taken:
             raise Unsupported("K2T103", f"{message}: forward does not keep it under one name", tensor.pos)
         pairs.append((tensor.name, var))
     # in the order forward computes them: `vae_loss(x, x_decoded_mean, z_mean, z_log_var)`
@@ -85,7 +86,7 @@ def _keep_in_forward(module: ModulePlan, function: str) -> None:
     """``self.loss_tensors = {...}`` after the line computing the last of the tensors."""
     assert module.forward_lines is not None
     variables = {var for _, var in module.loss_tensors}
-    last = max(index for index, line in enumerate(module.forward_lines) if _targets(line) & variables)
+    last = max((index for index, line in enumerate(module.forward_lines) if _targets(line) & variables), default=-1)
     kept = ", ".join(f'"{name}": {var}' for name, var in module.loss_tensors)
     lines = [
         f"# what the loss `{function}` reads besides y_true and y_pred (Keras 2 built it on these tensors)",
@@ -123,7 +124,8 @@ def _targets(line: str) -> set[str]:
 
 
 def _assigned_at(lines: list[str], var: str) -> int:
-    return next(index for index, line in enumerate(lines) if var in _targets(line))
+    """The index of the line computing ``var``; -1 for an input of forward (``x``, the VAE's Input)."""
+    return next((index for index, line in enumerate(lines) if var in _targets(line)), -1)
 
 
 def _assignments(lines: list[str], var: str) -> int:
