@@ -307,9 +307,8 @@ def _training_step(t: TrainingPlan) -> dict[str, object]:
                 "mask = model.compute_mask(inputs)  # Keras's mask of the output: the loss and metrics count the steps it keeps",
                 f"loss = {t.loss_function}({forward_value}, targets, mask){regularization}{added}",
             ]
-        return [
-            f"loss = {t.loss_function}({forward_value}, targets{', weights' if weighted else ''}){regularization}{added}"
-        ]
+        arguments = f"{forward_value}, targets{', weights' if weighted else ''}{t.loss_extra}"
+        return [f"loss = {t.loss_function}({arguments}){regularization}{added}"]
 
     metric_lines = [f"output = {t.output_activation}"] if t.on_logits and t.metrics else []
     metric_lines += [_metric_line(m, "output", "targets", t.masked) for m in t.metrics]

@@ -525,6 +525,16 @@ class TensorNode:
     keras_name: str | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class ClosureTensor:
+    """A module-level Keras tensor a loss function of the script reads (Keras 2's VAE loss: ``z_mean``)."""
+
+    name: str  # the script's name for it, which the function reads
+    tensor: TensorNode
+    pos: Pos  # where the function first reads it
+    statement: cst.CSTNode | None = field(default=None, repr=False)  # the function's statement reading it first
+
+
 @dataclass(eq=False)
 class OpExpression:
     """An expression of a subclassed model's call() over its tensors that is no layer call: ``ops.concatenate([a,
@@ -989,6 +999,9 @@ class KerasScript:
     function_locals: dict[str, set[str]] = field(
         default_factory=dict
     )  # function name -> its parameters and local names
+    # Loss functions compile() names that read the model's inner Keras tensors (k2t.parse.loss_closures):
+    # function name -> the tensors, in the order it first reads them.
+    loss_closures: dict[str, tuple[ClosureTensor, ...]] = field(default_factory=dict)
     # The metadata of ``module`` (scopes, positions) as the parser resolved it: emit reads it again.
     metadata: MetadataWrapper | None = field(default=None, repr=False)
 

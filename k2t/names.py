@@ -26,6 +26,9 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.losses.", "keras.losses."),
     ("tensorflow.metrics.", "keras.metrics."),
     ("tensorflow.initializers.", "keras.initializers."),
+    # Keras 1's name of keras.losses, which Keras 2 kept as a module of the same functions (keras/objectives.py:
+    # `from .losses import *`): the first variational_autoencoder.py example's objectives.binary_crossentropy.
+    ("keras.objectives.", "keras.losses."),
 )
 
 # Symbols that Keras exports under several module paths.

@@ -112,9 +112,10 @@ def test_a_keras_tensors_static_shape_read_in_a_kept_line_is_the_tuple_keras_giv
 
 
 def test_a_static_shape_k2t_does_not_know_whole_stays_reported():
-    # After a Lambda, whose sizes parsing does not follow: the shape is no literal, and the read stays a K2T103.
+    # After a Lambda whose sizes parsing does not derive (K.tile): the shape is no literal, and the read stays a K2T103.
     source = SHAPES.replace(
-        "shape_before_flattening = K.int_shape(x)", "x = layers.Lambda(lambda t: t * 2)(x); shape_before_flattening = K.int_shape(x)"
+        "shape_before_flattening = K.int_shape(x)",
+        "x = layers.Lambda(lambda t: K.tile(t, (1, 1, 1, 2)))(x); shape_before_flattening = K.int_shape(x)",
     )
     found = [(d.code, d.line) for d in k2t.convert_source(source, "shapes.py").diagnostics]
     assert ("K2T103", 8) in found

@@ -434,8 +434,8 @@ def test_functional_blocks_match_keras(tmp_path):
 def test_a_keras_tensors_shape_read_as_a_size_is_its_value_or_reported_not_left_undefined():
     """keras.io's timeseries transformer sizes a layer from its input tensor (`filters=inputs.shape[-1]`). Kept as
     written, the code would read `inputs`, which no longer exists in the output (a NameError when run): the size is
-    Keras's static one where k2t knows it (the Input's), and a K2T103 at the read where it does not (a Lambda's
-    output)."""
+    Keras's static one where k2t knows it (the Input's; a Lambda's its function gives), and a K2T103 at the read
+    where it does not (a Lambda's output whose shape k2t does not derive)."""
     known = k2t.convert_source(
         script(
             """\
@@ -460,7 +460,7 @@ def test_a_keras_tensors_shape_read_as_a_size_is_its_value_or_reported_not_left_
                 return layers.Dense(inputs.shape[-1])(x)
 
             inputs = keras.Input(shape=(8,))
-            h = block(layers.Lambda(lambda t: t * 2)(inputs), 16)
+            h = block(layers.Lambda(lambda t: keras.ops.tile(t, (1, 2)))(inputs), 16)
             model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
             """
         ),

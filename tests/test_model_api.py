@@ -1241,8 +1241,10 @@ def test_a_pretrained_matrix_bound_again_later_is_reported():
     [
         ("model.add(layers.Embedding(50, 6, input_length=12))", "nn.AvgPool1d(12)"),  # Keras 2's imdb_fasttext
         ("model.add(keras.Input(shape=(12,)))\nmodel.add(layers.Embedding(50, 6))", "nn.AvgPool1d(12)"),
+        # a Lambda's shape is the one its function gives: every other step
+        ("model.add(keras.Input(shape=(12, 6)))\nmodel.add(layers.Lambda(lambda t: t[:, ::2]))", "nn.AvgPool1d(6)"),
         # a layer whose output shape k2t does not compute: the pool size stays a located diagnostic
-        ("model.add(keras.Input(shape=(12, 6)))\nmodel.add(layers.Lambda(lambda t: t[:, ::2]))", None),
+        ("model.add(keras.Input(shape=(12, 6)))\nmodel.add(layers.Lambda(lambda t: keras.ops.tile(t, (1, 2, 1))))", None),
     ],
 )
 def test_the_output_shape_of_the_layers_added_so_far_sizes_the_next_layer(first, expected):

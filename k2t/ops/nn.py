@@ -433,6 +433,7 @@ ROWS: tuple[Op, ...] = (
                 _from_logits(_y(BCE_LOGITS), f'F.binary_cross_entropy({_y(CLIPPED)}, {{y_true}}, reduction="none")')
             ),
             "per sample: the mean over the last axis of the crossentropy of probabilities clipped to [1e-7, 1 - 1e-7]",
+            aliases=("keras.metrics.binary_crossentropy",),  # Keras 2's VAE: metrics.binary_crossentropy(x, x_decoded)
         ),
         Op(
             "keras.losses.categorical_crossentropy",

@@ -55,6 +55,7 @@ from .functional import FunctionalMixin
 from .helpers import HelperMixin
 from .layer_factories import LayerFactoryMixin
 from .loads import _resolve_loads
+from .loss_closures import closure_tensors, compiled_loss_names
 from .makers import MakersMixin
 from .models import ModelMixin
 from .scan import ScanMixin
@@ -106,6 +107,7 @@ class _Parser(
         self.qualified_names = qualified_names(self.wrapper)
         self.positions = self.wrapper.resolve(PositionProvider)
         self.script = KerasScript(path=path, module=self.module, metadata=self.wrapper)
+        self.compiled_losses = compiled_loss_names(self.module)  # functions a compile() takes as its loss
         self.consumed: set[int] = set()  # id() of expression nodes already described
         self.wrapper_names: set[str] = set()  # variables holding a scikit-learn wrapper (k2t.parse.scikit_learn)
         # Loops and undecided branches being walked: a model or tensor made before one of them must
@@ -557,6 +559,14 @@ class _Parser(
             self.tf_function_decorators(stmt)
         self.scan_expressions(stmt, stmt.decorators, scope)
         inner = _Scope(scope, stmt.name.value if isinstance(stmt, cst.FunctionDef) else None)
+        if isinstance(stmt, cst.FunctionDef) and scope.parent is None and stmt.name.value in self.compiled_losses:
+            closed = closure_tensors(self, stmt, scope)
+            if closed:
+                # Keras 2's VAE loss: the tensors it reads come from the forward pass (k2t.translate.loss_closures);
+                # its body is code of torch tensors, not more of the model's graph.
+                self.script.loss_closures[stmt.name.value] = closed
+                for tensor in closed:
+                    inner.tensors[tensor.name] = None
         if isinstance(stmt, cst.FunctionDef):
             for name in body_locals(self.code(stmt)):
                 # A name the body binds is a local throughout it: `z_mean, _, _ = encoder.predict(data)` in a

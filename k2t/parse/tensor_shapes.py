@@ -96,6 +96,8 @@ def _shape(node: TensorNode, data_format: str | None, cache) -> TensorShape | No
         return first.with_last(size) if _is_size(size) else None
     if name == "Concatenate":
         return _concatenated(inputs, _literal(layer.arg(0, "axis"), -1))
+    if name == "Lambda":
+        return _lambda(layer, inputs, node.as_list)
     if len(inputs) != 1 or node.as_list:
         return None
     if name in _SAME:
@@ -148,6 +150,27 @@ def _shape(node: TensorNode, data_format: str | None, cache) -> TensorShape | No
         padding = _literal(layer.kwarg("padding"), "valid")
         return first.with_spatial(_spatial(first, kernel, strides, padding, dilation), last=channels)
     return None
+
+
+def _lambda(layer, inputs: list[TensorShape], as_list: bool) -> TensorShape | None:
+    """A Lambda's output shape: ``output_shape=`` of numbers, else the one its function gives on numbers (Keras 2's
+    VAE: ``z = Lambda(sampling)([z_mean, z_log_var])``, then ``Input(K.int_shape(z)[1:])``), as the translation
+    derives it (k2t.translate.lambda_layer)."""
+    declared = _literal(layer.arg(1, "output_shape"), None)
+    if isinstance(declared, int):
+        declared = (declared,)
+    if isinstance(declared, (tuple, list)) and all(_is_size(size) or size is None for size in declared):
+        return TensorShape((None, *declared))
+    function = layer.arg(0, "function")
+    if function is None or function.source is None or declared is not None or layer.kwarg("arguments") is not None:
+        return None
+    if any(shape.dims is None or not all(_is_size(s) or s is None for s in shape.dims) for shape in inputs):
+        return None
+    from ..translate.lambda_layer import output_shape_of
+
+    given = [shape.dims for shape in inputs] if as_list else inputs[0].dims
+    sizes = output_shape_of(function, given)
+    return TensorShape((None, *sizes)) if sizes is not None else None
 
 
 def _declared(shape: Value | None) -> TensorShape | None:

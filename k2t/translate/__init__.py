@@ -49,6 +49,7 @@ from .image_data import generator_variables, imported_generator_names, translate
 from .initializers import string_literals
 from .lambda_layer import lambda_functions
 from .layer_objects import translate_layer_objects
+from .loss_closures import closure_of, pass_tensors, report_unused
 from .losses import LOSS_BASE, plan_loss
 from .metrics import MetricPlan, keras_metric_keys, number_metric_objects, plan_metric
 from .model import camel_case, prune_params, translate_model
@@ -165,6 +166,8 @@ class TrainingPlan:
     loss_parameter: bool = False  # the generated fit/evaluate take the loss function as an argument
     spatial: bool = False  # the loss has one value per position, not per row (no per-row weights)
     masked: bool = False  # the output carries Keras's mask: the loss and metrics take `mask` (model.compute_mask)
+    # Keras 2's VAE loss (k2t.translate.loss_closures): the loss takes the graph tensors forward keeps, by name
+    loss_tensors: tuple[str, ...] = ()
 
     @property
     def key_without_loss(self) -> tuple:
@@ -183,12 +186,18 @@ class TrainingPlan:
             inputs,
             bool(self.model.preprocess),
             self.masked,
+            self.loss_tensors,
         )
 
     @property
     def loss_function(self) -> str:
         """How the generated code calls the loss."""
         return "loss_fn" if self.loss_parameter else self.loss.name
+
+    @property
+    def loss_extra(self) -> str:
+        """What the loss call passes after the output and the targets: the graph tensors a VAE loss reads."""
+        return ", **model.loss_tensors" if self.loss_tensors else ""
 
     def optimizer_for(self, receiver: str) -> str:
         return f"{receiver}.optimizer" if self.escapes else self.optimizer_var
@@ -220,6 +229,7 @@ class ScriptPlan:
     # A layer factory called several times (k2t.translate.factory_calls): id(FunctionDef) -> keyword parameters
     # it gains, id(call) -> the `keyword=argument` texts that call passes.
     added_parameters: dict[int, list[str]] = field(default_factory=dict)
+    closure_losses: set[str] = field(default_factory=set)  # VAE losses passed the graph tensors they read
     added_keywords: dict[int, list[str]] = field(default_factory=dict)
     # A function that returns the layer it makes at each call (k2t.ir.HelperLayer): id(FunctionDef) -> the
     # parameters it loses, the Keras tensors its calls passed.
@@ -476,6 +486,7 @@ def translate(script: KerasScript) -> ScriptPlan:
             )
         except Unsupported as exc:
             plan.todos.append(Todo(compiled.statement, exc.code, exc.message, exc.pos or compiled.pos))
+    report_unused(script, plan.closure_losses, plan.todos)
     loss_base = plan.name(LOSS_BASE.name) if plan.functions.uses_loss_classes else ""
     datasets = translate_tf_data(script, plan)  # before the rewrite: a map function is rewritten with the losses
     report_directory_dataset_arguments(script, plan)
@@ -1052,6 +1063,19 @@ def _translate_compile(
     if masked:
         _check_masked_training(compile_spec, plan)
     loss = plan_loss(compile_spec.loss, final_activation, spatial, plan.weighted, plan.functions, masked)
+    closed = next((found for f in loss.functions if (found := closure_of(plan.functions.script, f))), ())
+    loss_tensors: tuple[str, ...] = ()
+    if closed:
+        # Keras 2's VAE loss: forward keeps the graph tensors it reads, which the loss takes after y_pred.
+        function = loss.functions[0]
+        pairs = pass_tensors(plan.functions.script, function, closed, module)
+        loss_tensors = tuple(name for name, _ in pairs)
+        loss = dataclasses.replace(
+            loss, helper=dataclasses.replace(loss.helper, args=(*loss.helper.args, ("tensors", loss_tensors)))
+        )
+        definition = plan.functions.definitions[function.definition]
+        plan.added_parameters[id(definition)] = list(loss_tensors)
+        plan.closure_losses.add(function.definition)
     if module.softmax_elsewhere and "crossentropy" in loss.canonical:
         raise Unsupported(
             "K2T103",
@@ -1095,6 +1119,7 @@ def _translate_compile(
         metrics=metrics,
         spatial=spatial,
         masked=masked,
+        loss_tensors=loss_tensors,
     )
     training.loss = plan.add_helper(loss.helper)
     training.metrics = [dataclasses.replace(m, helper=plan.add_helper(m.helper)) for m in metrics]

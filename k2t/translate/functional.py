@@ -345,6 +345,10 @@ def translate_functional(spec: ModelSpec, class_name: str, resolve_nested=None) 
     module.input_names = [node.input_name or node.var for node in graph.inputs]
     module.output_shapes = [state[id(node)][1] for node in graph.outputs]
     module.node_shapes = {id(node): state[id(node)][1] for node in graph.nodes if id(node) in state}
+    # forward's variable for each tensor it holds in Keras's layout (a loss reading the graph's tensors takes them)
+    module.node_vars = {
+        ident: var for ident, (var, shape, layout) in state.items() if layout == "keras" or len(shape) < 2
+    }
     module.segments = segments
     if hosts and len(graph.inputs) > 1:  # input_dtypes reads the finished module
         module.preprocess = several_inputs_preprocess(input_vars, hosts, input_dtypes(module), keras_ranks)

@@ -29,6 +29,7 @@ from .dims import Dim, Size
 from .model import LayerContext
 from .op_code import KerasName, apply_rewrite, import_names, rewrite_ops
 from .plan import LayerPlan
+from .random_shapes import RANDOM_DRAWS, read_shape, shape_argument
 from .registry import TensorCallPlan, TensorInput, layer, tensor_call
 from .shape_function import KerasShape, NotEvaluated, output_sizes
 from .user_functions import ScriptFunctions, UserFunction
@@ -364,24 +365,62 @@ def _arguments(value: Value | None, source: ScriptCode | None) -> dict[str, str]
     return found
 
 
+def output_shape_of(function: Value, given: tuple | list[tuple]) -> tuple | None:
+    """The sizes after the batch axis a Lambda's function gives on inputs of the shapes ``given`` (batch first,
+    numbers; a list of them for a list of tensors), each a number or None; None where k2t cannot tell. For the
+    parser's static shapes (k2t.parse.tensor_shapes), as ``_function_shape`` derives them for the translation."""
+    source = function.source
+    if source is None or source.script.metadata is None:
+        return None
+    if isinstance(source.node, cst.Lambda):
+        parameters = source.node.params.params
+    else:
+        definition = ScriptFunctions.of(source.script).definitions.get(function.code)
+        parameters = definition.params.params if definition is not None else ()
+    if not parameters:
+        return None
+    env = source.env if source.env is not None else Env()
+    keras_name = import_names(source.script.metadata)
+    derived = _function_shape(source, parameters[0].name.value, given, keras_name, env, {})
+    if derived is None or derived == _SCALAR:
+        return None
+    sizes = [dim.value if isinstance(dim, Size) else dim for dim in derived]
+    return tuple(sizes) if all(size is None or isinstance(size, int) for size in sizes) else None
+
+
 def lambda_functions(script: KerasScript, translated: Sequence[object]) -> list[UserFunction]:
     """The top-level functions ``Lambda(fn)`` layers of the translated models call: rewritten to torch with the
     script's loss and metric functions (ScriptFunctions.use)."""
     definitions = ScriptFunctions.of(script).definitions
     found: dict[str, UserFunction] = {}
     for spec in translated:
-        for call in _lambda_calls(spec):
+        for call, on_list in _lambda_calls(spec):
             function = call.arg(0, "function")
             if function is not None and function.source is not None and isinstance(function.source.node, cst.Name):
                 name = function.code
-                if name in definitions:
-                    found.setdefault(name, UserFunction(name, name, name))
+                definition = definitions.get(name)
+                if definition is not None:
+                    found.setdefault(name, UserFunction(name, name, name, device=_device(definition, on_list)))
     return list(found.values())
 
 
-def _lambda_calls(spec) -> list[KerasCall]:
-    layers = [node.layer for node in spec.graph.nodes] if spec.graph is not None else list(spec.layers)
-    return [call for call in layers if call is not None and call.name == "keras.layers.Lambda"]
+def _lambda_calls(spec) -> list[tuple[KerasCall, bool]]:
+    """The Lambda layers of a model, each with whether it is called on a list of tensors."""
+    if spec.graph is not None:
+        calls = [(node.layer, node.as_list) for node in spec.graph.nodes]
+    else:
+        calls = [(layer, False) for layer in spec.layers]
+    return [(call, on_list) for call, on_list in calls if call is not None and call.name == "keras.layers.Lambda"]
+
+
+def _device(definition: cst.FunctionDef, on_list: bool) -> str | None:
+    """Where the function's draws and constants go: its tensor's device (the list's first tensor's), as
+    TensorFlow places them beside the tensors they meet."""
+    parameters = definition.params.params
+    if not parameters:
+        return None
+    name = parameters[0].name.value
+    return f"{name}[0].device" if on_list else f"{name}.device"
 
 
 # ------------------------------------------------------------------------------------- names it reads
@@ -573,6 +612,8 @@ def _function_shape(
                 return None if isinstance(value, list) else value
             if isinstance(part, cst.Call) and not part.args and keras_name(part.func) in _NUMBERS:
                 return ()  # K.epsilon(): a number
+            if isinstance(part, cst.Call) and keras_name(part.func) in RANDOM_DRAWS:
+                return self._draw(part, names)
             if isinstance(part, cst.Call) and keras_name(part.func) in _PERMUTATIONS:
                 return permuted_shape(part, keras_name, lambda tensor: self.shape(tensor, names))
             if isinstance(part, cst.Subscript) and isinstance(part.value, cst.Name):
@@ -588,6 +629,29 @@ def _function_shape(
                     return None
             return super().shape(part, names)
 
+        def _draw(self, call: cst.Call, names: dict) -> tuple | None:
+            """Keras 2's VAE noise, ``K.random_normal(shape=(K.shape(z_mean)[0], latent_dim))``: the sizes the
+            tuple gives. A number first (``shape=(batch_size, latent_dim)``) is the batch's rows, as Keras 2
+            requires of a draw added to the batch's tensors: the batch axis."""
+            written = shape_argument(call)
+            if written is None:
+                return None
+
+            def number_of(node: cst.BaseExpression) -> object:
+                if isinstance(node, cst.Name) and node.value in codes:
+                    return node.value  # the size the layers before were given by the same name
+                value = _literal(node)
+                if value is ... and isinstance(node, cst.Name):
+                    value = numbers.get(node.value, ...)
+                return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+            sizes = read_shape(written, keras_name, lambda tensor: self.shape(tensor, names), number_of)
+            if sizes and isinstance(written, (cst.Tuple, cst.List)) and isinstance(sizes[0], int):
+                sizes = (None, *sizes[1:])
+            return sizes
+
+    given_shapes = given if isinstance(given, list) else [given]
+    codes = {size for shape in given_shapes for size in shape if isinstance(size, str) and size.isidentifier()}
     shapes = Shapes(keras_name, {})
     names: dict[str, object] = {parameters[0].name.value: given}
     result: tuple | None = None

@@ -68,6 +68,10 @@ class ModulePlan:
     output_shapes: list[list[Dim]] = field(default_factory=list)
     node_plans: list = field(default_factory=list)  # (TensorNode, LayerPlan | None) in forward order
     node_shapes: dict = field(default_factory=dict)  # id(TensorNode) -> its Keras shape (batch excluded)
+    node_vars: dict = field(default_factory=dict)  # id(TensorNode) -> forward's variable for it (Keras's layout)
+    # Keras 2's VAE loss (k2t.translate.loss_closures): the graph's tensors a loss function of the script reads,
+    # as (the script's name, forward's variable); forward keeps them in `self.loss_tensors` for the training.
+    loss_tensors: list[tuple[str, str]] = field(default_factory=list)
     graph: object | None = None  # the parsed Functional graph (k2t.ir.Graph), for parity's layer matching
     segments: list = field(default_factory=list)  # (TensorNode, forward lines) per node
     output_folds: list = field(

@@ -47,6 +47,9 @@ class UserFunction:
     metric_object: bool = (
         False  # an instance of a keras.metrics.Metric subclass of the script (name: Keras's metric name)
     )
+    # Where tensors the function makes from nothing go (``K.random_normal`` in a Lambda's function), as code valid
+    # in its body: its tensor parameter's device (``args[0].device`` for a list of tensors); None: not known.
+    device: str | None = None
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ScriptFunctions:
     # id() of the tf.data map/filter functions (a lambda, a function's name) whose calls of rewritten functions
     # run on the pipeline's tensors, not on the script's arrays (k2t.translate.tf_data).
     pipeline_functions: set[int] = field(default_factory=set)
+    devices: dict[str, str] = field(default_factory=dict)  # UserFunction.device of the used functions
 
     @classmethod
     def of(cls, script: KerasScript) -> ScriptFunctions:
@@ -157,6 +161,8 @@ class ScriptFunctions:
 
     def use(self, functions: list[UserFunction]) -> None:
         for function in functions:
+            if function.device is not None:
+                self.devices.setdefault(function.definition, function.device)
             if function.loss_object:
                 self.used.setdefault(function.definition, self.loss_classes[function.definition][0])
             elif function.metric_object:
@@ -243,7 +249,7 @@ class ScriptFunctions:
                     for node, state in aliased_results(definition)
                 ]
                 definition = definition.body
-            rewrite = rewrite_ops(definition, keras_name)
+            rewrite = rewrite_ops(definition, keras_name, device=self.devices.get(name))
             inside = {id(node) for decorator in dropped for node in _subtree(decorator)}
             rewrite.problems = [problem for problem in rewrite.problems if id(problem.node) not in inside]
             calls.update(rewrite.replacements)
