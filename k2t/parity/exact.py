@@ -411,7 +411,9 @@ def _same_draws(kmodel, seed: int = 0):
 
     def tf_uniform(shape, minval=0, maxval=None, dtype=None, seed=None, name=None):
         drawn = tf.constant(values("keras", "uniform", shape))
-        return drawn if minval == 0 and maxval is None else minval + drawn * ((1 if maxval is None else maxval) - minval)
+        return (
+            drawn if minval == 0 and maxval is None else minval + drawn * ((1 if maxval is None else maxval) - minval)
+        )
 
     def torch_draw(kind):
         def draw(*size, device=None, dtype=None, generator=None, **kwargs):

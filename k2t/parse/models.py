@@ -547,15 +547,18 @@ class ModelMixin:
         self.script.compiles.append(compiled)
         return compiled
 
-
-    def overridden_compile(self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope, override) -> CompileSpec:
+    def overridden_compile(
+        self, line, model: ModelSpec, var: str, call: cst.Call, scope: _Scope, override
+    ) -> CompileSpec:
         """``distiller.compile(optimizer=..., student_loss_fn=..., alpha=0.1)`` of a class whose compile() passes some
         parameters to keras.Model.compile and stores the others on self (k2t.parse.train_step._compile_override)."""
         params = [name for name, _ in override.params]
         given: dict[str, Value] = {}
         for index, arg in enumerate(call.args):
-            if arg.star or (arg.keyword is None and index >= len(params)) or (
-                arg.keyword is not None and arg.keyword.value not in params
+            if (
+                arg.star
+                or (arg.keyword is None and index >= len(params))
+                or (arg.keyword is not None and arg.keyword.value not in params)
             ):
                 raise _Unfollowable(
                     arg, f"`{self.code(arg).strip()}` does not bind a parameter of {model.steps.class_name}.compile()"
@@ -566,7 +569,8 @@ class ModelMixin:
             if name not in given:
                 if default is None:
                     raise _Unfollowable(
-                        call, f"{model.steps.class_name}.compile() is missing its argument `{name}` (Python refuses it too)"
+                        call,
+                        f"{model.steps.class_name}.compile() is missing its argument `{name}` (Python refuses it too)",
                     )
                 given[name] = self.value(default, scope)
         _mark_subtree(call, self.consumed)

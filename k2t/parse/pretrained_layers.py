@@ -25,7 +25,7 @@ import libcst as cst
 
 from ..cst_walk import bare_names
 from .scope import _Scope
-from .syntax import _mark_subtree
+from .syntax import _mark_subtree, lone_call
 
 # Calls on an Embedding layer object that the fold takes, as statements of their own.
 SETUP_METHODS = ("build", "set_weights")
@@ -90,15 +90,9 @@ def _only_setup_since(module: cst.Module, binding: cst.CSTNode, statement: cst.C
 
 
 def _is_setup(statement: cst.CSTNode, var: str) -> bool:
-    if not (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-    ):
-        return False
-    call = statement.body[0].value
+    call = lone_call(statement)
     return (
-        isinstance(call, cst.Call)
+        call is not None
         and isinstance(call.func, cst.Attribute)
         and isinstance(call.func.value, cst.Name)
         and call.func.value.value == var

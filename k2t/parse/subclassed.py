@@ -30,7 +30,16 @@ from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpress
 from ..values import ArgumentSize, Unknown, assigned_names, declared_global, is_constant, made_shape
 from .graph import _graph_nodes
 from .scope import _Scope, _Unfollowable
-from .syntax import _TENSOR_OPERATORS, MADE_ARRAYS, MERGE_FUNCTIONS, _body_of, _mark_subtree, is_docstring, read_names
+from .syntax import (
+    _TENSOR_OPERATORS,
+    MADE_ARRAYS,
+    MERGE_FUNCTIONS,
+    _body_of,
+    _mark_subtree,
+    is_docstring,
+    lone_call,
+    read_names,
+)
 from .train_step import STEP_METHODS, overrides_steps
 
 _MODEL_BASES = frozenset({"keras.Model", "keras.models.Model", "keras.engine.training.Model"})
@@ -1010,9 +1019,7 @@ def _mentioned_outside(module: cst.Module, names: set[str], skipped: tuple[cst.C
 def _takes_named_parameters(node: cst.ClassDef) -> bool:
     """``__init__(self, student, teacher)``: a subclass made from the script's values, not the guide's
     ``__init__(self, *args, **kwargs)`` that keras.Model's Functional constructor takes."""
-    init = next(
-        (s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None
-    )
+    init = next((s for s in _body_of(node.body) if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
     return init is not None and not isinstance(init.params.star_arg, cst.Param) and len(init.params.params) > 1
 
 
@@ -1078,15 +1085,9 @@ def _mentions(node: cst.CSTNode, name: str) -> bool:
 
 def _is_super_init(statement: cst.CSTNode) -> bool:
     """``super().__init__()`` (or with ``name=`` and other Keras keywords, which change no computation)."""
-    if not (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-    ):
-        return False
-    call = statement.body[0].value
+    call = lone_call(statement)
     return (
-        isinstance(call, cst.Call)
+        call is not None
         and isinstance(call.func, cst.Attribute)
         and call.func.attr.value == "__init__"
         and isinstance(call.func.value, cst.Call)

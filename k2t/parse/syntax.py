@@ -617,3 +617,15 @@ def read_name_nodes(node: cst.CSTNode) -> list[cst.Name]:
 def read_names(node: cst.CSTNode) -> set[str]:
     """The variables an expression reads (``range(depth)`` -> {range, depth}), not attribute names."""
     return {name.value for name in read_name_nodes(node)}
+
+
+def lone_call(statement: cst.CSTNode) -> cst.Call | None:
+    """The call a statement line consists of (``layer.build((1,))``, ``super().__init__()``), else None."""
+    if (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.Call)
+    ):
+        return statement.body[0].value
+    return None

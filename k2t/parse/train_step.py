@@ -388,7 +388,12 @@ class _StepReader:
         ):
             if func.attr.value == "gradient" and len(value.args) == 2 and all(a.keyword is None for a in value.args):
                 loss, variables = value.args[0].value, self.variables(value.args[1].value)
-                if isinstance(loss, cst.Name) and variables is not None and loss.value in self.bound and not self.tape_done:
+                if (
+                    isinstance(loss, cst.Name)
+                    and variables is not None
+                    and loss.value in self.bound
+                    and not self.tape_done
+                ):
                     self.tape_done = True
                     return [StepLine("gradients", pos, (name, loss.value, variables))]
             raise self.unfollowable(statement, "k2t follows `tape.gradient(loss, trainable_variables)`")
@@ -636,7 +641,7 @@ class _StepReader:
         given = call.args[0].value if len(call.args) == 1 and call.args[0].keyword is None else None
         items = self.dict_items(given) if isinstance(given, cst.Dict) else None
         if items is None:
-            raise self.unfollowable(statement, "k2t follows `results.update({\"name\": variable, ...})`")
+            raise self.unfollowable(statement, 'k2t follows `results.update({"name": variable, ...})`')
         return StepLine("results_update", pos, (results,), items=items)
 
     def dict_items(self, value: cst.Dict) -> tuple[tuple[str, str], ...] | None:
@@ -653,7 +658,12 @@ class _StepReader:
                 if isinstance(result, cst.Call) and isinstance(result.func, cst.Attribute)
                 else None
             )
-            if attr in self.attrs and attr not in self.compiled and result.func.attr.value == "result" and not result.args:
+            if (
+                attr in self.attrs
+                and attr not in self.compiled
+                and result.func.attr.value == "result"
+                and not result.args
+            ):
                 items.append((key.evaluated_value, f"self.{attr}.result()"))
             elif isinstance(result, cst.Name) and result.value in self.bound:
                 items.append((key.evaluated_value, result.value))

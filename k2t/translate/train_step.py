@@ -254,7 +254,9 @@ class _StepWriter:
             if bool(line.training) != self.train:
                 _check_runs_alike_in_both_modes(self.spec, line)
             for attr, mode in line.items:  # `self.discriminator(self.generator(z))`: the inner calls' modes too
-                inner = dataclasses.replace(line, attr=attr, training={"None": None, "True": True, "False": False}[mode])
+                inner = dataclasses.replace(
+                    line, attr=attr, training={"None": None, "True": True, "False": False}[mode]
+                )
                 if bool(inner.training) != self.train:
                     _check_runs_alike_in_both_modes(self.spec, inner)
             mode = "" if line.training is None else f"  # training={line.training}"
@@ -476,9 +478,7 @@ def translate_step_compile(compile_spec, module: ModulePlan, optimizer_var: str,
         )
     steps = compile_spec.model.steps
     optimizer = plan_optimizer(compile_spec.optimizer, lr_changes)
-    lines = [
-        f"{optimizer_var} = {optimizer.expression(_parameters(var, steps, 'optimizer'), plan)}{optimizer.comment}"
-    ]
+    lines = [f"{optimizer_var} = {optimizer.expression(_parameters(var, steps, 'optimizer'), plan)}{optimizer.comment}"]
     lines += _stored_values(compile_spec, steps, plan, lr_changes)
     if compile_spec.loss is not None:
         loss = plan_loss(compile_spec.loss, "linear", False, False, plan.functions)
@@ -576,7 +576,9 @@ def _stored_values(compile_spec, steps: StepSpec, plan, lr_changes: bool) -> lis
             lines.append(f"{var}.{attr} = {plan.name(helper.name)}  # {value.code}: called as (output, target)")
         elif kinds == {"optimizer"} and call is not None and call.name.startswith("keras.optimizers."):
             optimizer = plan_optimizer(value, lr_changes)
-            lines.append(f"{var}.{attr} = {optimizer.expression(_parameters(var, steps, attr), plan)}{optimizer.comment}")
+            lines.append(
+                f"{var}.{attr} = {optimizer.expression(_parameters(var, steps, attr), plan)}{optimizer.comment}"
+            )
         elif kinds <= {"number"} and isinstance(value.literal, (int, float)) and not isinstance(value.literal, bool):
             lines.append(f"{var}.{attr} = {value.code}")
         else:
