@@ -136,28 +136,25 @@ def _literal_or_name(bound: Bound, name: str) -> object:
 NAME_GIVEN = object()
 
 
-def _as_bytes(bound: Bound) -> str:
-    """tf.compat.as_bytes: a str encoded, bytes as they are (TensorFlow raises TypeError for anything else)."""
-    value = _literal_or_name(bound, "bytes_or_text")
-    if isinstance(value, bytes):
-        return "{bytes_or_text}"
-    if isinstance(value, str):
-        return "{bytes_or_text}.encode({encoding})"
-    if value is NAME_GIVEN:
-        return "({bytes_or_text}.encode({encoding}) if isinstance({bytes_or_text}, str) else bytes({bytes_or_text}))"
-    raise bound.fail(f"`{bound['bytes_or_text']}` is neither a str nor bytes (TensorFlow raises TypeError)")
+def _text_conversion(kept: type, method: str) -> Callable[[Bound], str]:
+    """tf.compat.as_bytes (``kept`` bytes, a str ``.encode``d) and as_text / as_str (``kept`` str, bytes
+    ``.decode``d). A name's value is checked where the script runs: anything but str or bytes raises, as
+    TensorFlow's TypeError does."""
 
+    def template(bound: Bound) -> str:
+        value = _literal_or_name(bound, "bytes_or_text")
+        if isinstance(value, kept):
+            return "{bytes_or_text}"
+        if isinstance(value, (str, bytes)):
+            return f"{{bytes_or_text}}.{method}({{encoding}})"
+        if value is NAME_GIVEN:
+            return (
+                f"({{bytes_or_text}} if isinstance({{bytes_or_text}}, {kept.__name__}) "
+                f"else {{bytes_or_text}}.{method}({{encoding}}))"
+            )
+        raise bound.fail(f"`{bound['bytes_or_text']}` is neither a str nor bytes (TensorFlow raises TypeError)")
 
-def _as_text(bound: Bound) -> str:
-    """tf.compat.as_text (as_str): bytes decoded, a str as it is."""
-    value = _literal_or_name(bound, "bytes_or_text")
-    if isinstance(value, str):
-        return "{bytes_or_text}"
-    if isinstance(value, bytes):
-        return "{bytes_or_text}.decode({encoding})"
-    if value is NAME_GIVEN:
-        return "({bytes_or_text}.decode({encoding}) if isinstance({bytes_or_text}, bytes) else {bytes_or_text})"
-    raise bound.fail(f"`{bound['bytes_or_text']}` is neither a str nor bytes (TensorFlow raises TypeError)")
+    return template
 
 
 def _tf_constant(bound: Bound) -> str:
@@ -381,13 +378,13 @@ ROWS: tuple[Op, ...] = (
     Op(
         "tensorflow.compat.as_bytes",
         (p("bytes_or_text"), p("encoding", '"utf-8"')),
-        _as_bytes,
+        _text_conversion(bytes, "encode"),
         "plain Python: a str encoded, bytes unchanged",
     ),
     Op(
         "tensorflow.compat.as_text",
         (p("bytes_or_text"), p("encoding", '"utf-8"')),
-        _as_text,
+        _text_conversion(str, "decode"),
         "plain Python: bytes decoded, a str unchanged",
         aliases=("tensorflow.compat.as_str",),
     ),
