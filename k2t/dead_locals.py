@@ -32,7 +32,7 @@ import ast
 
 import libcst as cst
 
-from .cst_walk import children, walk
+from .cst_walk import children, module_syntax, walk
 
 # Calls that read a function's locals by name: such a function keeps every assignment.
 _READS_LOCALS = frozenset({"locals", "vars", "eval", "exec"})
@@ -58,8 +58,11 @@ def without_dead_configuration(original: cst.Module, converted: cst.Module) -> c
 
 def without_dead_imports(original: cst.Module, converted: cst.Module) -> cst.Module:
     """``converted`` without the top-level imports' names that ``original`` read and ``converted`` does not."""
-    read_before = _module_reads(original)
-    read_now = _module_reads(converted)
+    read_before = _module_reads(module_syntax(original))  # the script's tree, parsed once per conversion
+    try:
+        read_now = _module_reads(ast.parse(converted.code))
+    except SyntaxError:
+        return converted
     dead = {name for name in read_before if name not in read_now}
     if not dead or not any(_import_names(statement) & dead for statement in converted.body):
         return converted
@@ -112,12 +115,8 @@ def _bound_name(alias: cst.ImportAlias) -> str:
     return name.value
 
 
-def _module_reads(module: cst.Module) -> set[str]:
+def _module_reads(tree: ast.Module) -> set[str]:
     """Every name the module reads anywhere (loads, ``global`` declarations, names in ``__all__``)."""
-    try:
-        tree = ast.parse(module.code)
-    except SyntaxError:
-        return set()
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
