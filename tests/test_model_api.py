@@ -336,19 +336,24 @@ def test_unfreezing_a_gru_reset_before_is_reported():
     assert "K2T140 `trainable = True` on a layer holding a GRU(reset_after=False) is not translated" in found
 
 
-def test_a_functional_model_with_branches_gives_no_layer_order():
-    result = convert(
-        """\
-        inputs = keras.Input(shape=(8,))
-        a = layers.Dense(4)(inputs)
-        b = layers.Dense(4)(inputs)
-        model = keras.Model(inputs, layers.add([a, b]))
-        model.layers[1].trainable = False
-        """
-    )
-    assert [m.split(": ", 1)[1] for m in messages(result)] == [
-        "K2T103 k2t follows `.layers` of a Functional model only along a chain of layers (one input, no branches)"
-    ]
+def test_a_functional_model_with_branches_freezes_the_layer_keras_lists_there():
+    """Keras lists [inputs, dense (a), dense_1 (b), add] (graph.keras_layer_order, checked against Keras in
+    test_keras_layer_order): layers[1] is the layer making `a`, layers[2] the one making `b`."""
+    for index, attr in ((1, "dense"), (2, "dense_1")):
+        result = convert(
+            f"""\
+            inputs = keras.Input(shape=(8,))
+            a = layers.Dense(4)(inputs)
+            b = layers.Dense(4)(inputs)
+            model = keras.Model(inputs, layers.add([a, b]))
+            model.layers[{index}].trainable = False
+            """
+        )
+        assert messages(result) == []
+        assert "a = self.dense(inputs)" in result.output
+        assert [line for line in result.output.splitlines() if "requires_grad_" in line] == [
+            f"model.{attr}.requires_grad_(False)"
+        ]
 
 
 @requires_torch

@@ -128,3 +128,45 @@ def test_seq2seq_inference_loop_decodes_as_keras():
         assert torch_tokens == keras_tokens
         np.testing.assert_allclose(torch_steps, keras_steps, atol=1e-5)
     assert len({tuple(tokens) for tokens, _ in keras_namespace["decoded"]}) > 1  # the decoder does depend on the input
+
+
+# keras.io's lstm_seq2seq as it reads today: the trained model saved, loaded back, and the inference models
+# built from the loaded model's tensors and layers by position (`model.input[0]`, `model.layers[2].output`).
+SEQ2SEQ_RESTORED = SEQ2SEQ.replace(
+    """# Inference: the trained layers, rebuilt into an encoder and a one-step decoder.
+encoder_model = keras.Model(encoder_inputs, encoder_states)
+""",
+    """model.save("s2s_model.keras")
+model = keras.models.load_model("s2s_model.keras")
+
+encoder_inputs = model.input[0]  # input_1
+encoder_outputs, state_h_enc, state_c_enc = model.layers[2].output  # lstm_1
+encoder_states = [state_h_enc, state_c_enc]
+encoder_model = keras.Model(encoder_inputs, encoder_states)
+
+decoder_inputs = model.input[1]  # input_2
+decoder_lstm = model.layers[3]
+decoder_dense = model.layers[4]
+""",
+)
+
+
+def test_seq2seq_inference_models_from_the_restored_models_layers(tmp_path, monkeypatch):
+    """Keras lists the model's layers by depth ([enc_in, dec_in, encoder LSTM, decoder LSTM, dense]); k2t picks
+    the same layers from the loaded model, and the decode loop gives Keras's tokens and probabilities."""
+    import numpy as np
+
+    assert SEQ2SEQ_RESTORED != SEQ2SEQ
+    monkeypatch.chdir(tmp_path)
+    result = k2t.convert_source(SEQ2SEQ_RESTORED, "seq2seq.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert "encoder_model = EncoderModel(lstm=model.lstm).to(device)" in result.output
+    assert "decoder_model = DecoderModel(lstm=model.lstm_1, dense=model.dense).to(device)" in result.output
+    keras_namespace, torch_namespace = run_both(SEQ2SEQ_RESTORED, result.output, "\nhistory = ")
+    layers = keras_namespace["model"].layers
+    assert [type(layer).__name__ for layer in layers] == ["InputLayer", "InputLayer", "LSTM", "LSTM", "Dense"]
+    assert not layers[2].return_sequences and layers[3].return_sequences  # the encoder's LSTM, then the decoder's
+    for (keras_tokens, keras_steps), (torch_tokens, torch_steps) in zip(keras_namespace["decoded"], torch_namespace["decoded"]):
+        assert torch_tokens == keras_tokens
+        np.testing.assert_allclose(torch_steps, keras_steps, atol=1e-5)
+    assert len({tuple(tokens) for tokens, _ in keras_namespace["decoded"]}) > 1

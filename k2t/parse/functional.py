@@ -31,6 +31,8 @@ class FunctionalMixin:
             return True
         if self.unpacked_layer_call(line, small, scope):
             return True
+        if self.unpacked_model_tensors(line, small, scope):
+            return True
         if self.tensor_arithmetic(line, small, scope):
             return True
         if self.layer_objects_tuple(line, small, scope):
@@ -53,10 +55,10 @@ class FunctionalMixin:
             return True
         if self.tensor_dict_statement(line, target, value, scope):
             return True
-        read = model_access.model_tensors(self, value, scope)
+        read = model_access.model_tensors(self, value, scope) or model_access.model_tensor_items(self, value, scope)
         if read is not None:
-            # `features = model.get_layer("d2").output`: a tensor of the model's graph; the statement goes with
-            # the model that holds it.
+            # `features = model.get_layer("d2").output`, `encoder_inputs = model.input[0]`: tensors of the model's
+            # graph; the statement goes with the model that holds them.
             tensors, as_list = read
             if as_list:
                 scope.tensor_lists[target] = tuple(tensors)
@@ -311,6 +313,35 @@ class FunctionalMixin:
         scope.tensors[unpacked[0]] = first
         for index, name in enumerate(unpacked[1:], 1):
             scope.tensors[name] = self.made(dataclasses.replace(first, var=name, output_index=index))
+        return True
+
+    def unpacked_model_tensors(self, line, small, scope: _Scope) -> bool:
+        """``out, state_h, state_c = model.layers[2].output``: the tensors of a model's graph, one per name."""
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+            return False
+        target = small.targets[0].target
+        if not isinstance(target, (cst.Tuple, cst.List)):
+            return False
+        read = model_access.model_tensors(self, small.value, scope) or model_access.model_tensor_items(
+            self, small.value, scope
+        )
+        if read is None:
+            return False
+        tensors, as_list = read
+        names = [element.value for element in target.elements]
+        if not as_list:
+            raise _Unfollowable(target, f"`{self.code(small.value)}` is one Keras tensor: k2t does not unpack it")
+        if not all(isinstance(name, cst.Name) for name in names):
+            raise _Unfollowable(target, "k2t follows a model's tensors unpacked into plain names")
+        if len(names) != len(tensors):
+            raise _Unfollowable(
+                target, f"{len(tensors)} Keras tensors unpacked into {len(names)} names (Python raises ValueError)"
+            )
+        for name, tensor in zip(names, tensors):
+            if self.outer(scope, tensor=name.value):
+                self.carried(f"`{name.value}` updated", small.value)
+            scope.tensors[name.value] = tensor
+            self.script.tensor_aliases.append((line, tensor))
         return True
 
     def tensor_arithmetic(self, line, small, scope: _Scope) -> bool:
@@ -571,7 +602,8 @@ class FunctionalMixin:
         )
 
     def tensor_argument(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode:
-        read = model_access.model_tensors(self, node, scope)  # `layers.Dense(3)(model.layers[-2].output)`
+        # `layers.Dense(3)(model.layers[-2].output)`, `keras.Model(model.input[0], ...)`
+        read = model_access.model_tensors(self, node, scope) or model_access.model_tensor_items(self, node, scope)
         if read is not None and not read[1]:
             return read[0][0]
         item = self._dict_item(node, scope)  # `inputs["age"]`
@@ -821,7 +853,8 @@ class FunctionalMixin:
 
     def tensor_list(self, node: cst.BaseExpression, scope: _Scope, line=None) -> tuple[list[TensorNode], bool]:
         """Tensors named by variables; with ``line``, also layer calls written in place (``outputs=layers.Dense(1)(x)``)."""
-        read = model_access.model_tensors(self, node, scope)  # `model.inputs`, `model.get_layer("d2").output`
+        # `model.inputs`, `model.get_layer("d2").output`, `model.input[0]`
+        read = model_access.model_tensors(self, node, scope) or model_access.model_tensor_items(self, node, scope)
         if read is not None:
             return read
         if isinstance(node, cst.Name) and scope.tensor_dict(node.value) is not None:

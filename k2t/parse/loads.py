@@ -79,6 +79,25 @@ def _model_writers(script: KerasScript) -> list[tuple[Value, Instance, CompileSp
     return writers
 
 
+def saved_before(script: KerasScript, model: ModelSpec) -> ModelSpec | None:
+    """While parsing: the architecture a ``load_model`` stand-in ``model`` restores, where every model the
+    script wrote at that path so far has this one architecture (``model.save(path)`` then ``model =
+    load_model(path)``). None for any other model, or where k2t cannot tell yet (_resolve_loads decides at
+    the end, and reports a load it cannot place)."""
+    load = next((load for load in script.loads if load.instance.model is model), None)
+    if load is None:
+        return None
+    stand_ins = {id(other.instance.model) for other in script.loads}
+    models = {
+        id(instance.model): instance.model
+        for path, instance, _, _ in _model_writers(script)
+        if _same_path(path, load.path)
+    }
+    if len(models) != 1 or next(iter(models)) in stand_ins:
+        return None
+    return next(iter(models.values()))
+
+
 def _resolve_loads(script: KerasScript) -> None:
     """Give each ``load_model`` the architecture of the model the script saves at the same path.
 

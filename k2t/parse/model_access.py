@@ -40,6 +40,8 @@ from ..ir import (
 )
 from ..ir import LayerAlias as IRLayerAlias
 from ..values import Unknown
+from .graph import keras_layer_order
+from .loads import saved_before
 from .syntax import _body_of, is_docstring, read_names
 
 if TYPE_CHECKING:
@@ -399,30 +401,36 @@ def list_used(parser: _Parser, statement, node: cst.Name, scope: _Scope) -> bool
 
 # ------------------------------------------------------------ the model API
 def model_layers(parser: _Parser, spec: ModelSpec, node: cst.CSTNode) -> list[KerasCall | None]:
-    """``model.layers`` in Keras's order: a Sequential's layers without its Input; a Functional chain's InputLayer first."""
+    """``model.layers`` in Keras's order: a Sequential's layers without its Input; a Functional model's layers
+    with its InputLayers (None) as Keras orders them (graph.keras_layer_order)."""
     if spec.graph is None:
         if not spec.layers and spec.input_shape is None:
             raise parser_error(node, "k2t cannot tell the layers of this model (it is not built by the script)")
         return list(spec.layers)
-    graph = spec.graph
-    previous = graph.inputs[0] if len(graph.inputs) == 1 else None
-    seen: set[object] = set()
-    for tensor in graph.nodes:
-        # Keras orders a graph's layers by depth; along a chain that is the order they are applied in.
-        if previous is None or tensor.inputs != (previous,) or tensor.layer_id in seen:
-            raise parser_error(
-                node,
-                "k2t follows `.layers` of a Functional model only along a chain of layers (one input, no branches)",
-            )
-        seen.add(tensor.layer_id)
-        previous = tensor
-    return [None, *(tensor.layer for tensor in graph.nodes)]
+    order = keras_layer_order(spec.graph.inputs, spec.graph.outputs)
+    return [tensor.layer for tensor in order]
 
 
-def _model_of(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> tuple[str, ModelSpec] | None:
+def _model_of(
+    parser: _Parser, node: cst.BaseExpression, scope: _Scope, reading: bool = False
+) -> tuple[str, ModelSpec] | None:
+    """The model variable ``node`` names and its architecture. ``reading``: for reading its layers and tensors
+    (``model.layers[2].output``, ``model.input[0]``), a model restored by ``load_model`` has the architecture
+    of the model the script saved at that path before (loads.saved_before)."""
     if isinstance(node, cst.Name):
         instance = scope.model(node.value)
         if instance is not None:
+            if reading:
+                restored = saved_before(parser.script, instance.model)
+                if restored is not None and restored.var != node.value:
+                    # The new modules would take the layers from `restored.var`'s module, not from this one.
+                    raise parser_error(
+                        node,
+                        f"k2t follows the layers and tensors of a restored model bound to the name of the model "
+                        f"saved there (`{restored.var} = load_model(...)`), not `{node.value}`",
+                    )
+                if restored is not None:
+                    return node.value, restored
             return node.value, instance.model
     return None
 
@@ -1009,7 +1017,7 @@ def layer_reference(
     if not _layer_expression(node):
         return None
     model_node = node.value.value if isinstance(node, cst.Subscript) else node.func.value
-    model = _model_of(parser, model_node, scope)
+    model = _model_of(parser, model_node, scope, reading=True)
     if model is None or model[1].application is not None:
         return None
     if isinstance(node, cst.Subscript):
@@ -1328,20 +1336,32 @@ def _layer_objects(scope: _Scope) -> list:
     return found
 
 
-def _layer_output(parser: _Parser, spec: ModelSpec, layer: KerasCall | None, node, scope: _Scope) -> TensorNode:
-    """``layer.output`` of a layer of ``spec``: the tensor it makes there (Keras refuses it for a layer applied
-    several times)."""
+def _layer_output(parser: _Parser, spec: ModelSpec, layer: KerasCall | None, node, scope: _Scope) -> list[TensorNode]:
+    """``layer.output`` of a layer of ``spec``: the tensor it makes there, or the tensors of a call with several
+    outputs (``out, h, c = lstm(x)``) in the call's order (Keras refuses it for a layer applied several times)."""
     if spec.graph is None:
         chain = _chain(parser, spec, node, scope)
-        return next(tensor for tensor in chain[1:] if tensor.layer is layer)
+        return [next(tensor for tensor in chain[1:] if tensor.layer is layer)]
     if layer is None:
-        return spec.graph.inputs[0]
+        if len(spec.graph.inputs) > 1:
+            raise parser_error(node, "`.output` of an InputLayer of a model with several inputs is not translated")
+        return [spec.graph.inputs[0]]
     made = [tensor for tensor in spec.graph.nodes if tensor.layer is layer]
-    if len(made) != 1 or made[0].output_index is not None:
-        raise parser_error(
-            node, "`.output` of a layer applied several times, or with several outputs, is not translated"
-        )
-    return made[0]
+    calls = {(tensor.pos, tuple(map(id, tensor.inputs))) for tensor in made}
+    if len(calls) != 1:
+        raise parser_error(node, "`.output` of a layer applied several times is not translated")
+    if made[0].output_index is None:
+        return made
+    # The graph holds the outputs the model reads; the call made them all (`encoder_outputs` discarded too).
+    call = made[0]
+    outputs = {
+        tensor.output_index: tensor
+        for tensor in parser.script.tensor_nodes
+        if tensor.layer is layer and tensor.pos == call.pos and tuple(map(id, tensor.inputs)) == tuple(map(id, call.inputs))
+    }
+    if sorted(outputs) != list(range(len(call.unpacked))):
+        raise parser_error(node, "`.output` of a layer with several outputs k2t did not follow is not translated")
+    return [outputs[index] for index in sorted(outputs)]
 
 
 def model_tensors(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool] | None:
@@ -1350,13 +1370,15 @@ def model_tensors(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> t
     (``model.get_layer("d2").output``, ``model.layers[-2].output``). None for anything else."""
     if not isinstance(node, cst.Attribute) or node.attr.value not in _MODEL_TENSORS:
         return None
-    model = _model_of(parser, node.value, scope)
+    model = _model_of(parser, node.value, scope, reading=True)
     if model is not None:
         var, spec = model
         if spec.application is not None:
             return None
         if spec.graph is not None:
             tensors = list(spec.graph.inputs if node.attr.value.startswith("input") else spec.graph.outputs)
+        elif not spec.layers and spec.input_shape is None:
+            raise parser_error(node, "k2t cannot tell the tensors of this model (it is not built by the script)")
         elif node.attr.value in ("input", "output"):
             raise parser_error(
                 node,
@@ -1375,11 +1397,32 @@ def model_tensors(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> t
     if reference is None:
         return None
     _, spec, layer = reference
-    tensor = _layer_output(parser, spec, layer, node, scope)
+    tensors = _layer_output(parser, spec, layer, node, scope)
     _mark(parser, node)
     if isinstance(node.value, cst.Name):
         parser.model_api.read_names.add(id(node.value))
-    return [tensor], False
+    return tensors, len(tensors) > 1
+
+
+def model_tensor_items(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> tuple[list[TensorNode], bool] | None:
+    """``model.input[0]``, ``model.outputs[1:]``: an index or slice, as numbers k2t knows, of the tensors
+    model_tensors reads as a list. None for anything else."""
+    if not (isinstance(node, cst.Subscript) and len(node.slice) == 1):
+        return None
+    if not names_model_tensor(parser, node.value, scope):
+        return None
+    read = model_tensors(parser, node.value, scope)
+    if read is None:
+        return None
+    tensors, as_list = read
+    if not as_list:
+        raise parser_error(node, f"`{parser.code(node.value)}` is one Keras tensor: k2t does not follow an item of it")
+    key = _key(parser, node.slice[0].slice, scope, node)
+    if isinstance(key, slice):
+        return tensors[key], True
+    if not -len(tensors) <= key < len(tensors):
+        raise parser_error(node, f"`{parser.code(node)}`: the list holds {len(tensors)} Keras tensors (IndexError)")
+    return [tensors[key]], False
 
 
 def names_model_tensor(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> bool:
