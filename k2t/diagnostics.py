@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "K2T140": "model method or attribute that k2t does not translate",
     "K2T141": "warning: a model's trainable flag set to the value it already has, which Keras on TensorFlow skips (so does the conversion)",
     "K2T142": "warning: layers of a frozen keras.applications model made trainable, which trains nothing in Keras (left out)",
+    "K2T144": "warning: a model frozen after its compile() and trained by train_on_batch, which trains the compile's weights as Keras 2 did (Keras 3 trains none)",
     "K2T143": "warning: a model printed by print() shows the torch module's description, not Keras's one-line summary",
     "K2T150": "TensorFlow API outside Keras",
     "K2T170": "callback or callback argument that k2t does not translate",

@@ -499,6 +499,7 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
                 train=train,
                 test=test,
                 predict=False,
+                compiled_weights=on_batch_feature("compiled_weights", t.suffix) in plan.features,
                 convert_x=_preprocessed(
                     [t.model],
                     "x",
@@ -517,6 +518,7 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
             render(
                 ON_BATCH_TEMPLATE,
                 training=None,
+                compiled_weights=False,
                 train=False,
                 test=False,
                 predict=True,

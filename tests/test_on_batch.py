@@ -103,3 +103,42 @@ def test_mixed_precision_is_located():
     assert [m.split(": ", 1)[1] for m in messages(convert(source))] == [
         "K2T100 a mixed-precision policy with train_on_batch/test_on_batch/predict_on_batch is not translated"
     ]
+
+
+GAN_HEAD = COMPILED + textwrap.dedent(
+    """\
+    generator = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(8)])
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "body, expected_codes, compiled_weights",
+    [
+        # Keras 2's GAN: frozen after its compile, for the combined model; its own step still trains it.
+        ("model.trainable = False\nmodel.train_on_batch(x, y)\n", ["K2T144"], True),
+        # Flipped around each step: both Keras versions train it alike; Keras 3's reading is kept (K2T141: the
+        # first `trainable = True` finds the flag True already).
+        (
+            "for i in range(2):\n    model.trainable = True\n    model.train_on_batch(x, y)\n    model.trainable = False\n",
+            ["K2T141"],
+            False,
+        ),
+        # Frozen before its compile: frozen in both Keras versions.
+        ("model.trainable = False\nmodel.compile(optimizer='adam', loss='mse')\nmodel.train_on_batch(x, y)\n", [], False),
+        # Some layers frozen after compile: Keras 3's reading (those layers stay), no Keras 2 rule applies.
+        ("model.layers[0].trainable = False\nmodel.train_on_batch(x, y)\n", [], False),
+        # fit() of the frozen model: not translated rather than guessed.
+        ("model.trainable = False\nmodel.fit(x, y, epochs=1)\n", ["K2T140"], False),
+    ],
+)
+def test_a_model_frozen_after_its_compile_trains_as_keras_2_in_train_on_batch(body, expected_codes, compiled_weights):
+    result = convert(GAN_HEAD + body)
+    assert [d.code for d in result.diagnostics] == expected_codes, messages(result)
+    assert ("compiled_weights=True" in result.output) == compiled_weights
+    if compiled_weights:
+        assert "def train_on_batch(model, optimizer, x, y, return_dict=False, compiled_weights=False):" in result.output
+        [warning] = result.diagnostics
+        assert (warning.line, warning.code) == (10, "K2T144")  # at the freeze
+    else:
+        assert "compiled_weights" not in (result.output or "")

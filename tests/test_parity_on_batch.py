@@ -63,9 +63,11 @@ def test_on_batch_parity(name, tmp_path):
     assert report.ok, details
 
 
-# The classic Keras GAN loop: the discriminator frozen after its compile, inside the combined model. Keras 3
-# reads `trainable` when train_on_batch first runs, so the discriminator's own train_on_batch updates nothing
-# (its optimizer has no variables: a no-op), as the translation's frozen parameters give no gradient.
+# The classic Keras GAN loop: the discriminator frozen after its compile, inside the combined model. Keras 2
+# fixed the trained weights at compile(), so the discriminator's own train_on_batch trains it; Keras 3 reads
+# `trainable` when train_on_batch first runs and trains nothing there (it warns "The model does not have any
+# trainable weights"). The conversion follows Keras 2 (k2t.translate.compile_time_trainable, K2T144), proven
+# against Keras 3 running the same loop with the flag set around each step, as Keras 2 read it.
 GAN = """\
 import numpy as np
 import keras
@@ -90,12 +92,36 @@ for step in range(4):
     d_loss, d_acc = discriminator.train_on_batch(batch, labels)
     g_loss = gan.train_on_batch(noise, np.ones((16, 1), dtype="float32"))
 """
+# Keras 3 spelling of what Keras 2 ran: the discriminator trainable for its own step, frozen for the combined one.
+GAN_KERAS3 = GAN.replace(
+    "    d_loss, d_acc = discriminator.train_on_batch(batch, labels)\n    g_loss = ",
+    "    discriminator.trainable = True\n"
+    "    d_loss, d_acc = discriminator.train_on_batch(batch, labels)\n"
+    "    discriminator.trainable = False\n"
+    "    g_loss = ",
+)
 
 
-def test_gan_loop_with_frozen_discriminator(tmp_path):
+def test_gan_loop_with_discriminator_frozen_after_its_compile_trains_it_as_keras_2(tmp_path):
     from k2t.parity.on_batch import on_batch_parity
 
-    report = on_batch_parity(GAN, tmp_path / "gan.py")
-    assert not report.diagnostics, report.diagnostics
+    assert GAN_KERAS3 != GAN
+    report = on_batch_parity(GAN, tmp_path / "gan.py", keras_source=GAN_KERAS3)
+    [warning] = report.diagnostics
+    assert "gan.py:12:1: K2T144 `discriminator.trainable = False`" in warning and "at line 21" in warning
     assert [kind for kind, _ in report.torch_results] == ["predict_on_batch", "train_on_batch", "train_on_batch"] * 4
     assert report.ok, f"{report.failures}\nkeras: {report.keras_results}\ntorch: {report.torch_results}"
+
+
+def test_the_keras_3_run_of_the_keras_2_gan_trains_no_discriminator_weight(tmp_path):
+    """The premise: Keras 3 running the Keras 2 loop as written leaves the discriminator where it started."""
+    pytest.importorskip("tensorflow")
+    import keras
+    import numpy as np
+
+    namespace: dict = {}
+    source = GAN.replace("for step in range(4):", "before = [w.copy() for w in discriminator.get_weights()]\nfor step in range(4):")
+    exec(compile(source, "gan.py", "exec"), namespace)  # noqa: S102 - the test's own script
+    assert isinstance(namespace["discriminator"], keras.Model)
+    for start, end in zip(namespace["before"], namespace["discriminator"].get_weights()):
+        np.testing.assert_array_equal(start, end)

@@ -55,8 +55,11 @@ class _Recorder(Hooks):
             self.results.append((kind, result))
 
 
-def on_batch_parity(source: str, path: Path) -> OnBatchReport:
-    """Run ``source`` with Keras and its conversion with torch from the same weights; compare every *_on_batch call."""
+def on_batch_parity(source: str, path: Path, keras_source: str | None = None) -> OnBatchReport:
+    """Run ``source`` with Keras and its conversion with torch from the same weights; compare every *_on_batch call.
+
+    ``keras_source``: the Keras side runs this instead, the same calls in the spelling Keras 3 gives the
+    behaviour the conversion follows (a Keras 2 GAN's discriminator made trainable around its own step)."""
     quiet_tensorflow()
     from ..weights import transfer_weights
     from . import functional
@@ -70,7 +73,7 @@ def on_batch_parity(source: str, path: Path) -> OnBatchReport:
     initial: list[list] = []
     keras_side = _Recorder(lambda kmodel, _: initial.append(kmodel.get_weights()))
     with quiet_warnings():
-        run_keras(source, path, keras_side)
+        run_keras(source if keras_source is None else keras_source, path, keras_side)
     if not keras_side.models:
         report.failures.append("the Keras script makes no *_on_batch call")
         return report
@@ -83,6 +86,9 @@ def on_batch_parity(source: str, path: Path) -> OnBatchReport:
                 f"the converted script calls *_on_batch on {index + 1} models, the Keras script on fewer"
             )
         kmodel = keras_side.models[index]
+        # The Keras weights when this model first ran: models sharing layers (a GAN's combined model holds the
+        # discriminator) each get theirs at their own first call, after the other's steps so far.
+        kmodel.set_weights(initial[index])
         module_plan = conversion.module_plan(type(tmodel).__name__)
         graph = module_plan.forward_lines is not None and _has_graph(kmodel)
         transfer_weights(

@@ -24,6 +24,7 @@ from .applications.decode_predictions import GENERATED_NAMES as DECODE_NAMES
 from .applications.preprocessing import GENERATED_NAMES as PREPROCESS_NAMES
 from .applications.preprocessing import PREPROCESS_FUNCTIONS, translate_preprocess_input
 from .callbacks import CallbackLoop, callbacks_argument, translate_callback_model_calls, translate_callbacks
+from .compile_time_trainable import compile_time_trainable
 from .custom_layers import rewrite_layer_classes, with_parents
 from .custom_training import translate_custom_training
 from .datasets import DATASET_FUNCTIONS, GET_FILE, translate_dataset_call, translate_get_file
@@ -254,6 +255,8 @@ class ScriptPlan:
     functions: ScriptFunctions | None = None  # the script's own functions compile() may name as losses and metrics
     precision: Precision = field(default_factory=Precision)  # the script's mixed-precision policy (autocast)
     distributed: bool = False  # a MirroredStrategy: fit trains with DistributedDataParallel under torchrun
+    # id() of train_on_batch calls training the weights of their model's compile(), as Keras 2 (compile_time_trainable)
+    compile_time_calls: set[int] = field(default_factory=set)
 
     # Names of generated top-level functions/classes that the script already uses -> new names.
     renames: dict[str, str] = field(default_factory=dict)
@@ -308,6 +311,7 @@ class ScriptPlan:
 
 def translate(script: KerasScript) -> ScriptPlan:
     plan = ScriptPlan(todos=list(script.todos), functions=ScriptFunctions.of(script))
+    plan.compile_time_calls = compile_time_trainable(script, plan)
     plan.weighted = any(_weights(call) is not None for call in script.calls)
     # A Keras name the script imports as it is (`from keras.utils import get_file`) is free for the generated definition.
     replaced = {

@@ -68,6 +68,9 @@ def translate_on_batch_call(
     return_dict = given.get("return_dict")
     if return_dict is not None:
         parts.append(f"return_dict={return_dict.code}")
+    if id(call) in plan.compile_time_calls:  # Keras 2: the weights of the compile train (compile_time_trainable)
+        plan.features.add(feature("compiled_weights", training.suffix))
+        parts.append("compiled_weights=True")
     return f"{plan.name(call.method + training.suffix)}({', '.join(parts)})"
 
 
