@@ -63,6 +63,22 @@ GRAPHS = {
         out = keras.layers.GlobalAveragePooling1D(name="pool")(attended)
         model = keras.Model([query, value, key_in], out)
     """,
+    "nested_models": """
+        generator = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4)], name="gen")
+        critic = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)], name="critic")
+        z = keras.Input(shape=(3,), name="z")
+        side = keras.layers.Dense(4, name="side")(z)
+        mixed = keras.layers.Add(name="mix")([generator(z), side])
+        model = keras.Model(z, [critic(mixed), side])
+    """,
+    "outputs_read_twice": """
+        inputs = keras.Input(shape=(5, 3), name="seq")
+        out, h, c = keras.layers.LSTM(4, return_sequences=True, return_state=True, name="rnn")(inputs)
+        pooled = keras.layers.GlobalAveragePooling1D(name="pool")(out)
+        state = keras.layers.Concatenate(name="cat")([c, h, pooled])
+        head = keras.layers.Dense(2, name="head")(state)
+        model = keras.Model(inputs, [head, h])
+    """,
 }
 
 
@@ -78,6 +94,8 @@ def _k2t_names(source: str) -> list[str]:
     for tensor in keras_layer_order(model.graph.inputs, model.graph.outputs):
         if tensor.layer is None:
             names.append(tensor.input_name)
+        elif tensor.layer.model is not None:  # a model used as a layer: named where it is built
+            names.append(tensor.layer.model.call.kwarg("name").literal)
         else:
             names.append(tensor.layer.kwarg("name").literal)
     return names

@@ -142,3 +142,44 @@ def test_a_model_frozen_after_its_compile_trains_as_keras_2_in_train_on_batch(bo
         assert (warning.line, warning.code) == (10, "K2T144")  # at the freeze
     else:
         assert "compiled_weights" not in (result.output or "")
+
+
+def test_models_two_factories_both_name_model_nest_under_the_names_the_script_holds_them_by():
+    """`define_generator()` and `define_discriminator()` each build `model`: the combined model takes them by the
+    names where it is built (`generator`, `discriminator`), never the factories' shared local name."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        from keras.models import Sequential
+        from keras.layers import Dense
+
+
+        def define_discriminator():
+            model = Sequential([Dense(4, activation="relu", input_dim=2), Dense(1, activation="sigmoid")])
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            return model
+
+
+        def define_generator():
+            model = Sequential([Dense(2, input_dim=3)])
+            return model
+
+
+        def define_gan(g_model, d_model):
+            model = Sequential()
+            model.add(g_model)
+            model.add(d_model)
+            model.compile(loss="binary_crossentropy", optimizer="adam")
+            return model
+
+
+        discriminator = define_discriminator()
+        generator = define_generator()
+        gan = Sequential([generator, discriminator])
+        inside = define_gan(generator, discriminator)
+        """
+    )
+    result = convert(source)
+    assert result.diagnostics == (), messages(result)
+    assert "gan = Gan(generator=generator, discriminator=discriminator).to(device)" in result.output
+    assert "model = Gan2(g_model=g_model, d_model=d_model).to(device)" in result.output

@@ -125,3 +125,84 @@ def test_the_keras_3_run_of_the_keras_2_gan_trains_no_discriminator_weight(tmp_p
     assert isinstance(namespace["discriminator"], keras.Model)
     for start, end in zip(namespace["before"], namespace["discriminator"].get_weights()):
         np.testing.assert_array_equal(start, end)
+
+
+# Jason Brownlee's GAN tutorials (machinelearningmastery.com): each model made by a function, the combined one by
+# `define_gan(g_model, d_model)`, which freezes the discriminator it receives and nests both models.
+BROWNLEE_GAN = """\
+import numpy as np
+from keras.models import Sequential
+from keras.layers import Dense
+
+np.random.seed(1)
+
+
+def define_discriminator(n_inputs=2):
+    model = Sequential()
+    model.add(Dense(25, activation="relu", input_dim=n_inputs))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def define_generator(latent_dim, n_outputs=2):
+    model = Sequential()
+    model.add(Dense(15, activation="relu", input_dim=latent_dim))
+    model.add(Dense(n_outputs, activation="linear"))
+    return model
+
+
+def define_gan(generator, discriminator):
+    discriminator.trainable = False
+    model = Sequential()
+    model.add(generator)
+    model.add(discriminator)
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    return model
+
+
+def generate_real_samples(n):
+    X1 = np.random.rand(n) - 0.5
+    X2 = X1 * X1
+    return np.hstack((X1.reshape(n, 1), X2.reshape(n, 1))).astype("float32"), np.ones((n, 1))
+
+
+def train(g_model, d_model, gan_model, latent_dim, n_epochs=3, n_batch=32):
+    half_batch = int(n_batch / 2)
+    for i in range(n_epochs):
+        x_real, y_real = generate_real_samples(half_batch)
+        x_input = np.random.randn(latent_dim * half_batch).reshape(half_batch, latent_dim).astype("float32")
+        x_fake = g_model.predict_on_batch(x_input)
+        d_model.train_on_batch(x_real, y_real)
+        d_model.train_on_batch(x_fake, np.zeros((half_batch, 1)))
+        x_gan = np.random.randn(latent_dim * n_batch).reshape(n_batch, latent_dim).astype("float32")
+        gan_model.train_on_batch(x_gan, np.ones((n_batch, 1)))
+
+
+latent_dim = 5
+discriminator = define_discriminator()
+generator = define_generator(latent_dim)
+gan_model = define_gan(generator, discriminator)
+train(generator, discriminator, gan_model, latent_dim)
+"""
+BROWNLEE_GAN_KERAS3 = BROWNLEE_GAN.replace(
+    "        d_model.train_on_batch(x_real, y_real)\n",
+    "        d_model.trainable = True\n        d_model.train_on_batch(x_real, y_real)\n",
+).replace(
+    "        gan_model.train_on_batch(",
+    "        d_model.trainable = False\n        gan_model.train_on_batch(",
+)
+
+
+def test_gan_built_by_functions_trains_its_discriminator_as_keras_2(tmp_path):
+    """The combined model nests the models under the names define_gan() receives them by (both factories name
+    theirs `model`), and the discriminator trains in its own steps."""
+    from k2t.parity.on_batch import on_batch_parity
+
+    assert BROWNLEE_GAN_KERAS3.count("trainable") == 3
+    report = on_batch_parity(BROWNLEE_GAN, tmp_path / "gan.py", keras_source=BROWNLEE_GAN_KERAS3)
+    assert [d.split(": ", 1)[1][:6] for d in report.diagnostics] == ["K2T144"]
+    assert "`d_model.train_on_batch()` at line 44" in report.diagnostics[0]
+    kinds = ["predict_on_batch", "train_on_batch", "train_on_batch", "train_on_batch"]
+    assert [kind for kind, _ in report.torch_results] == kinds * 3
+    assert report.ok, f"{report.failures}\nkeras: {report.keras_results}\ntorch: {report.torch_results}"

@@ -457,11 +457,17 @@ def _parameter_receiving(call: cst.Call, method: str, params: set[str]) -> str |
     return None
 
 
+# What a function does with a model it receives that makes it a training helper (besides compiling it): the GAN
+# loop of Brownlee's tutorials, `def train(g_model, d_model, gan_model, ...)`, steps its models one batch at a time.
+_DATA_CALLS = frozenset({"predict", "predict_on_batch", "train_on_batch", "test_on_batch"})
+
+
 def _parameter_predicting(call: cst.Call, params: set[str]) -> str | None:
     """``p.predict(...)`` or ``p.decoder.predict(...)`` (a model the model holds: keras.io's VAE plots) on one of
-    ``params``: that parameter, a model the function uses on data, walked at each call as a training helper."""
+    ``params``, or ``p.train_on_batch(...)`` and the other one-batch calls: that parameter, a model the function
+    uses on data, walked at each call as a training helper."""
     func = call.func
-    if not (isinstance(func, cst.Attribute) and func.attr.value == "predict"):
+    if not (isinstance(func, cst.Attribute) and func.attr.value in _DATA_CALLS):
         return None
     held = func.value
     if isinstance(held, cst.Attribute):

@@ -254,6 +254,13 @@ class LayerFactoryMixin:
         what the function's one construction line can say at every call.
         """
         held = where.layer_object(expr.value) if isinstance(expr, cst.Name) else None
+        model = where.model(expr.value) if isinstance(expr, cst.Name) and held is None else None
+        if model is not None:
+            # `define_gan(generator, discriminator)`: a model the body nests in the one it builds (and may freeze),
+            # known in the body by the parameter's name.
+            inner.models[name] = model
+            inner.env.forget([name], "a Keras model")
+            return
         if held is None:
             raise _Unfollowable(
                 expr,

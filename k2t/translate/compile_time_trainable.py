@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 MESSAGE = (
     "`{var}.trainable = False` after `{var}.compile()`: Keras 2 fixed the trained weights at compile(), so "
-    "`{var}.{method}()` at line {line} still trains them (Keras 3 would train none); the conversion follows Keras 2"
+    "`{called}.{method}()` at line {line} still trains them (Keras 3 would train none); the conversion follows Keras 2"
 )
 
 
@@ -67,6 +67,6 @@ def compile_time_trainable(script: KerasScript, plan: ScriptPlan) -> set[int]:
         calls.add(id(call))
         if id(freeze) not in reported:
             reported.add(id(freeze))
-            message = MESSAGE.format(var=freeze.var, method=call.method, line=call.pos[0])
+            message = MESSAGE.format(var=freeze.var, called=call.model, method=call.method, line=call.pos[0])
             plan.todos.append(Todo(freeze.statement, "K2T144", message, freeze.pos, Severity.WARNING))
     return calls

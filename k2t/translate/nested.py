@@ -88,9 +88,10 @@ def names_in(code: str) -> set[str]:
 
 
 def holder_name(layer) -> str | None:
-    """The variable that holds the nested model of ``layer`` where the script uses it: the model's own, or the
-    one the script assigns a function's model to (``base_network = create_base_network(input_shape)``)."""
-    return layer.model.var if layer.model.var is not None else layer.held_in
+    """The variable that holds the nested model of ``layer`` where the script uses it (``base_network`` of
+    ``base_network = create_base_network(input_shape)``, a function's parameter, ``define_gan(generator, ...)``),
+    else the model's own. Two factories both naming their model ``model`` nest under their callers' names."""
+    return layer.held_in if layer.held_in is not None else layer.model.var
 
 
 def convert_nested(ctx) -> LayerPlan:
