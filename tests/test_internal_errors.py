@@ -620,3 +620,27 @@ def test_a_model_in_a_variable_named_like_a_keyword_gives_valid_python(tmp_path)
     # `none` camel-cases to `None`.
     source = NESTED_HEAD + "none = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(1)])\n" + NESTED_TAIL.replace("model.", "none.")
     assert "class NoneModel(nn.Module)" in converted(source, tmp_path)
+
+
+def test_a_model_name_rebound_to_a_value_in_one_branch_is_reported_not_crashed():
+    """The Advanced Deep Learning with Keras VAE: `vae = vae.load_weights(args.weights)` in one branch of an `if`
+    k2t cannot decide, `vae.fit(...)` in the other. Joining the branches crashed (K2T999) on the rebound name."""
+    source = textwrap.dedent(
+        """\
+        import sys
+        import numpy as np
+        import keras
+
+        x = np.zeros((8, 4), dtype="float32")
+        vae = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(4)])
+        vae.compile(optimizer="adam", loss="mse")
+        if len(sys.argv) > 1:
+            vae = vae.load_weights(sys.argv[1])
+        else:
+            vae.fit(x, x, epochs=1)
+            vae.save_weights("vae.weights.h5")
+        """
+    )
+    result = lib.convert_source(source, "vae.py")
+    assert all(d.code != "K2T999" for d in result.diagnostics), [d.format() for d in result.diagnostics]
+    assert result.output is not None

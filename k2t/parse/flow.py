@@ -167,7 +167,11 @@ class FlowMixin:
                 # What the name may hold after the `if`: one value per branch (a name a branch leaves unbound
                 # is no candidate; one it rebinds to something else than a model or tensor is `_REBOUND`).
                 candidates = [state.get(name, _REBOUND) for state in states if name in state or name in before]
-                restored = [v for v in candidates if kind == 0 and v[0] is not None and id(v[0].model) in loads]
+                restored = [
+                    v
+                    for v in candidates
+                    if kind == 0 and v is not _REBOUND and v[0] is not None and id(v[0].model) in loads
+                ]
                 built = [v for v in candidates if v not in restored]
                 if restored and built and len({_identity(v) for v in built}) == 1 and built[0] is not _REBOUND:
                     # `if exists(path): model = load_model(path) else: model = build(); model.save(path)`: the same
