@@ -644,3 +644,36 @@ def test_a_model_name_rebound_to_a_value_in_one_branch_is_reported_not_crashed()
     result = lib.convert_source(source, "vae.py")
     assert all(d.code != "K2T999" for d in result.diagnostics), [d.format() for d in result.diagnostics]
     assert result.output is not None
+
+
+def test_a_training_helper_called_in_a_loop_k2t_cannot_unroll_is_reported_not_crashed():
+    """Brownlee's conditional GAN: `generate_fake_samples(g_model, ...)` (which predicts with the model it gets)
+    inside `for j in range(bat_per_epo)` of a training function. Walking such a call raised out of the statement
+    (K2T999) in the book's script; this shorter loop takes the same path (the script's own crash needs more of
+    it: its multi-input models), and must end in located diagnostics."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras
+
+
+        def generate_fake_samples(generator, n):
+            return generator.predict(np.random.randn(n, 3)), np.zeros((n, 1))
+
+
+        def train(g_model, d_model, dataset):
+            bat_per_epo = int(dataset.shape[0] / 4)
+            for j in range(bat_per_epo):
+                [fake, y_fake] = generate_fake_samples(g_model, 4)
+                d_model.train_on_batch(fake, y_fake)
+
+
+        generator = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+        discriminator = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+        discriminator.compile(optimizer="adam", loss="mse")
+        train(generator, discriminator, np.load("points.npy"))
+        """
+    )
+    result = lib.convert_source(source, "gan.py")
+    codes = [d.code for d in result.diagnostics]
+    assert "K2T999" not in codes, [d.format() for d in result.diagnostics]

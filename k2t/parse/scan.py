@@ -209,7 +209,11 @@ class ScanMixin:
             return
         if self.custom_training_call(statement, node, scope):
             return
-        if self.training_helper_call(statement, node, scope):
+        try:
+            if self.training_helper_call(statement, node, scope):
+                return
+        except _Unfollowable as exc:  # `train(g_model, ...)` called where k2t cannot follow what it gets
+            self.todo(statement, exc.node, "K2T103", exc.message)
             return
         helper = self.helper_call(node, scope)
         if helper is not None:
