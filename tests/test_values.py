@@ -251,3 +251,35 @@ def test_the_shape_of_an_array_made_with_sizes_the_script_writes(expression, sha
     from k2t.values import made_shape
 
     assert made_shape(cst.parse_expression(expression), run("n = 10")) == shape
+
+
+PRODUCT_GAN = """\
+import numpy as np
+from keras.layers import Dense, Input
+from keras.models import Model, Sequential
+
+
+def build_generator(latent_dim):
+    model = Sequential([Dense({units}, activation="tanh")])
+    z = Input(shape=(latent_dim,))
+    return Model(z, model(z))
+
+
+generator = build_generator(8)
+for step in range(3):
+    loss = 0.5 * np.add(1.0, 2.0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("units", "expected"), [("np.prod((28, 28, 1))", "dense_units=np.prod((28, 28, 1))"), ("np.prod([3, 5])", "dense_units=np.prod([3, 5])")]
+)
+def test_a_product_of_known_sizes_is_the_size(units, expected):
+    """Python Deep Learning's GAN: `Dense(np.prod((28, 28, 1)))` in a generator factory, in a script that reads
+    `np` again later, was a K2T103 (the size's code might mean another value where the model is built); NumPy's
+    product of sizes k2t knows is that number, so the code stays as written."""
+    import k2t
+
+    result = k2t.convert_source(PRODUCT_GAN.format(units=units), "train.py")
+    assert not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert expected in result.output

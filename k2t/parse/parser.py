@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameSource
@@ -80,6 +81,10 @@ from .syntax import (
 from .tape import TapeMixin
 from .tensor_shapes import keras_shape
 from .train_step import TrainStepMixin
+
+
+# NumPy's and the standard library's product of a tuple of sizes, folded where the sizes are known.
+_PRODUCTS = frozenset({"numpy.prod", "numpy.product", "math.prod"})
 
 
 def parse_module(source: str) -> cst.Module:
@@ -268,6 +273,13 @@ class _Parser(
             and self.image_data_format is not None
         ):
             return "tf" if self.image_data_format == "channels_last" else "th"  # Keras 1's names, which Keras 2 kept
+        if scope is not None and len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star:
+            # `Dense(np.prod((28, 28, 1)))`, `Reshape(...)` sizes from `np.prod(img_shape)`: the product of known sizes
+            names = {qn.name for qn in self.qualified_names(node.func) if qn.source is QualifiedNameSource.IMPORT}
+            if names & _PRODUCTS:
+                sizes, _ = self.evaluate(node.args[0].value, scope)
+                if isinstance(sizes, (tuple, list)) and all(type(size) is int for size in sizes):
+                    return math.prod(sizes)
         return None
 
     def value(self, node: cst.BaseExpression, scope: _Scope) -> Value:
