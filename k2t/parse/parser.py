@@ -82,7 +82,6 @@ from .tape import TapeMixin
 from .tensor_shapes import keras_shape
 from .train_step import TrainStepMixin
 
-
 # NumPy's and the standard library's product of a tuple of sizes, folded where the sizes are known.
 _PRODUCTS = frozenset({"numpy.prod", "numpy.product", "math.prod"})
 
