@@ -539,6 +539,18 @@ def test_masked_sequences(name, tmp_path):
     assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
 
 
+def test_masking_on_sequences_of_any_length(tmp_path):
+    """`Input(shape=(None, num_tokens))` then Masking (keras.io's seq2seq with padded batches): the mask is made per
+    step whatever the number of steps, which k2t refused as a size Masking would need."""
+    body = """
+        h = keras.layers.Masking()(inputs)
+        h = keras.layers.LSTM(4)(h)
+    """
+    source = MASKED.format(body=textwrap.dedent(body).strip(), features=FLOAT_STEPS, input_shape="(None, 3)")
+    report = assert_parity(source, tmp_path)
+    assert all(diff <= 1e-5 for _, diff in report.layer_diffs), report.layer_diffs
+
+
 def test_masked_sequential_reads_like_torch(tmp_path):
     source = textwrap.dedent(
         """\

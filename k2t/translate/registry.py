@@ -127,7 +127,7 @@ VARIABLE_SIZES = frozenset({
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "BatchNormalization", "LayerNormalization",
-    "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda",
+    "GaussianNoise", "GaussianDropout", "Rescaling", "Lambda", "Masking",
     "EinsumDense", "GroupNormalization",  # they need the sizes their weights span only, and say so when one is None
     # The augmentation layers read their images' sizes at run time (k2t/translate/augmentation.py).
     *AUGMENTATION_LAYERS,
