@@ -177,3 +177,46 @@ def test_a_step_whose_loss_is_written_with_tensorflow_ops_trains_as_keras_does(t
     assert keras_side["step_losses"][-1] < 0.9 * keras_side["step_losses"][0]  # it learns
     np.testing.assert_allclose(torch_side["accuracies"], keras_side["accuracies"], atol=1e-6)
     np.testing.assert_allclose(torch_side["log_probs"], keras_side["log_probs"], rtol=LOSS_RTOL)
+
+
+# A tape loop inside a function that receives the model (a course's chapter 12: `def train_model(model, ...)`),
+# with its own loss object, optimizer and tf.data pipeline; the compiled model is evaluated after it.
+LOOP_IN_A_FUNCTION = """
+import numpy as np
+import tensorflow as tf
+
+rng = np.random.default_rng(5)
+train_images = rng.normal(size=(96, 6)).astype("float32")
+train_labels = rng.integers(0, 3, size=96)
+
+model = tf.keras.Sequential([tf.keras.Input(shape=(6,)), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+step_losses = []
+
+
+def train_model(model, train_images, train_labels, epochs):
+    train_dataset = tf.data.Dataset.from_tensor_slices((train_images, train_labels)).batch(16)
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy()
+    optimizer = tf.keras.optimizers.Adam()
+    for epoch in range(epochs):
+        for step, (x_batch_train, y_batch_train) in enumerate(train_dataset):
+            with tf.GradientTape() as tape:
+                logits = model(x_batch_train, training=True)
+                loss_value = loss_fn(y_batch_train, logits)
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            step_losses.append(float(loss_value))
+
+
+train_model(model, train_images, train_labels, epochs=2)
+test_loss, test_accuracy = model.evaluate(train_images, train_labels, verbose=0)
+"""
+
+
+def test_a_tape_loop_in_a_function_given_the_model_trains_as_keras_does(tmp_path):
+    keras_side, torch_side = _run_both(LOOP_IN_A_FUNCTION, tmp_path)
+    assert len(torch_side["step_losses"]) == 2 * 6
+    np.testing.assert_allclose(torch_side["step_losses"], keras_side["step_losses"], rtol=LOSS_RTOL, atol=1e-6)
+    assert np.mean(keras_side["step_losses"][6:]) < np.mean(keras_side["step_losses"][:6])  # the second epoch learned
+    assert torch_side["test_loss"] == pytest.approx(keras_side["test_loss"], rel=1e-4)
+    assert torch_side["test_accuracy"] == pytest.approx(keras_side["test_accuracy"], abs=1e-6)

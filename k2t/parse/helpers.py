@@ -102,7 +102,8 @@ class HelperMixin:
         a training helper, whose body k2t walks at each call with the model it receives."""
         params = set(_parameter_names(node.params))
         compiled = (_parameter_receiving(call, "compile", params) for call in _own_calls(node))
-        predicting = (_parameter_predicting(call, params) for call in _own_calls(node))
+        taped = _taped_calls(node)
+        predicting = (_parameter_predicting(call, params, taped) for call in _own_calls(node))
         return frozenset(name for name in (*compiled, *predicting) if name is not None)
 
     def training_helper_call(self, statement, node: cst.Call, scope: _Scope) -> bool:
@@ -462,17 +463,54 @@ def _parameter_receiving(call: cst.Call, method: str, params: set[str]) -> str |
 _DATA_CALLS = frozenset({"predict", "predict_on_batch", "train_on_batch", "test_on_batch"})
 
 
-def _parameter_predicting(call: cst.Call, params: set[str]) -> str | None:
+def _parameter_predicting(call: cst.Call, params: set[str], taped: frozenset[int] = frozenset()) -> str | None:
     """``p.predict(...)`` or ``p.decoder.predict(...)`` (a model the model holds: keras.io's VAE plots) on one of
-    ``params``, or ``p.train_on_batch(...)`` and the other one-batch calls: that parameter, a model the function
-    uses on data, walked at each call as a training helper."""
+    ``params``, or ``p.train_on_batch(...)`` and the other one-batch calls, or ``p(x)`` among the calls ``taped``
+    (those under a ``tf.GradientTape()``): that parameter, a model the function uses on data, walked at each call
+    as a training helper."""
     func = call.func
+    if isinstance(func, cst.Name) and func.value in params and id(call) in taped:
+        return func.value  # `logits = model(x_batch, training=True)` under a GradientTape: a training loop
     if not (isinstance(func, cst.Attribute) and func.attr.value in _DATA_CALLS):
         return None
     held = func.value
     if isinstance(held, cst.Attribute):
         held = held.value
     return held.value if isinstance(held, cst.Name) and held.value in params else None
+
+
+def _taped_calls(node: cst.FunctionDef) -> frozenset[int]:
+    """id() of the calls inside ``with tf.GradientTape() as tape:`` blocks of a function's own body."""
+    found: set[int] = set()
+
+    class Calls(Visitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.add(id(call))
+
+    class Tapes(Visitor):
+        def visit_With(self, block: cst.With) -> None:
+            if any(
+                isinstance(item.item, cst.Call) and _dotted(item.item.func).endswith("GradientTape")
+                for item in block.items
+            ):
+                block.body.visit(Calls())
+
+        def visit_FunctionDef(self, inner) -> bool:
+            return False
+
+        def visit_ClassDef(self, inner) -> bool:
+            return False
+
+    node.body.visit(Tapes())
+    return frozenset(found)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
 
 
 def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:
