@@ -492,6 +492,19 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
             continue
         keys = ["loss"] + [m.key for m in t.metrics if not m.stateful]
         y_dtype = target_dtype(t.loss.template)
+        several_inputs = len(t.model.forward_args) > 1
+        dtypes = input_dtypes(t.model)
+        if several_inputs:  # `d_model.train_on_batch([X_real, labels_real], y_real)`: one array per Input
+            convert_x = [
+                "if isinstance(x, dict):",
+                "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
+                *_ids_comment(dtypes),
+                f"x = {host_tensors(dtypes, 'x', several=True)}",
+            ]
+        else:
+            convert_x = _preprocessed(
+                [t.model], "x", "model.preprocess(x)", [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}"]
+            )
         parts.append(
             render(
                 ON_BATCH_TEMPLATE,
@@ -499,13 +512,9 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
                 train=train,
                 test=test,
                 predict=False,
+                several_inputs=several_inputs,
                 compiled_weights=on_batch_feature("compiled_weights", t.suffix) in plan.features,
-                convert_x=_preprocessed(
-                    [t.model],
-                    "x",
-                    "model.preprocess(x)",
-                    [*_ids_comment(input_dtypes(t.model)), f"x = {host_tensors(input_dtypes(t.model), 'x')}"],
-                ),
+                convert_x=convert_x,
                 convert_y=[
                     *_indices_comment([y_dtype]),
                     f"y = torch.as_tensor(np.ascontiguousarray(y, dtype={y_dtype}))",
@@ -518,6 +527,7 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
             render(
                 ON_BATCH_TEMPLATE,
                 training=None,
+                several_inputs=False,
                 compiled_weights=False,
                 train=False,
                 test=False,

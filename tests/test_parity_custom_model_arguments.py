@@ -74,6 +74,43 @@ def test_a_model_kept_twice_is_one_shared_submodule(tmp_path):
     assert_parity(source, tmp_path)
 
 
+def test_a_backbone_a_function_built_is_passed_under_the_callers_name(tmp_path):
+    """`backbone = make_backbone()` (whose own name is the function's `model`), then `Twice(backbone)`, whose
+    __init__ calls it `block`: the module is built with the caller's name, neither `model` nor `block` (both were
+    undefined names in the converted script)."""
+    source = DATA.replace(
+        'inputs = keras.Input(shape=(8,))\nhidden = layers.Dense(16, activation="relu")(inputs)\nbackbone = keras.Model(inputs, hidden, name="backbone")\n',
+        "",
+    ) + textwrap.dedent(
+        """\
+        def make_backbone():
+            model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(16, activation="relu")])
+            return model
+
+
+        class Twice(keras.Model):
+            def __init__(self, block):
+                super().__init__()
+                self.first = block
+                self.out = layers.Dense(1)
+
+            def call(self, inputs):
+                return self.out(self.first(inputs))
+
+
+        backbone = make_backbone()
+        model = Twice(backbone)
+        model.compile(optimizer="sgd", loss="mse")
+        history = model.fit(x, y.astype("float32"), epochs=3, batch_size=16, verbose=0)
+        """
+    )
+    assert "backbone = keras.Model" not in source
+    import k2t
+
+    assert "model = Twice(backbone=backbone).to(device)" in k2t.convert_source(source, "case.py").output
+    assert_parity(source, tmp_path)
+
+
 def test_a_model_of_two_outputs_unpacked_in_call(tmp_path):
     # keras.io's VAE: `z_mean, z_log_var, z = self.encoder(x)` in call().
     source = DATA + textwrap.dedent(

@@ -50,6 +50,19 @@ CASES = {
             critic.train_on_batch(x[start : start + 16], y[start : start + 16])
             encoder.train_on_batch(x[start : start + 16], labels[start : start + 16])
         """,
+    # A conditional GAN's discriminator: an image and its label, two Inputs, fed as a list (Brownlee's cGAN).
+    "two_inputs": """\
+        features = keras.Input(shape=(6,))
+        label = keras.Input(shape=(1,))
+        embedded = layers.Flatten()(layers.Embedding(3, 2)(label))
+        merged = layers.Concatenate()([layers.Dense(4, activation="relu")(features), embedded])
+        critic = keras.Model([features, label], layers.Dense(1, activation="sigmoid")(merged))
+        critic.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+        labels = (x[:, :1] > 0).astype("int64") + (x[:, 1:2] > 0)
+        for start in range(0, 64, 16):
+            critic.train_on_batch([x[start : start + 16], labels[start : start + 16]], y[start : start + 16])
+        critic.test_on_batch([x, labels], y)
+        """,
 }
 
 

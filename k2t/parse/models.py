@@ -428,7 +428,7 @@ class ModelMixin:
             (),
             self.pos(node),
             model=instance.model,
-            held_in=node.value,
+            held_in=scope.caller_names.get(node.value, node.value),
             factory_arguments=instance.arguments,
         )
 

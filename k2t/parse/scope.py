@@ -21,6 +21,9 @@ class _Scope:
         self.parent = parent
         self.function = function  # name of the function whose body this is
         self.models: dict[str, Instance] = {}
+        # A subclass's __init__ parameter holding a model of the script -> the caller's name for that model
+        # (`Twice(backbone)`: `block` is `backbone` where the module is built).
+        self.caller_names: dict[str, str] = {}
         self.bindings: dict[str, tuple[KerasCall | str, cst.CSTNode]] = {}
         self.factories: dict[str, Instance] = {}  # functions defined here that return a model
         self.tensors: dict[str, TensorNode] = {}  # Functional API: symbolic tensors by variable

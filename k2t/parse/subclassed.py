@@ -317,6 +317,7 @@ class SubclassedMixin:
                 # `Classifier(backbone)`: a model of the script, which __init__ keeps as a nested model (shared, as
                 # in Keras: training the outer model trains it).
                 inner.models[name] = where.model(expr.value)
+                inner.caller_names[name] = expr.value
                 continue
             known, transient = self.evaluate(expr, where)
             if isinstance(known, Unknown) and not transient and self._known_at_run_time(expr, known, where):

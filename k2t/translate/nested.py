@@ -88,10 +88,13 @@ def names_in(code: str) -> set[str]:
 
 
 def holder_name(layer) -> str | None:
-    """The variable that holds the nested model of ``layer`` where the script uses it (``base_network`` of
-    ``base_network = create_base_network(input_shape)``, a function's parameter, ``define_gan(generator, ...)``),
-    else the model's own. Two factories both naming their model ``model`` nest under their callers' names."""
-    return layer.held_in if layer.held_in is not None else layer.model.var
+    """The variable that holds the nested model of ``layer`` where the script uses it: the model's own, or, for a
+    model a function built and returned (``base_network = create_base_network(input_shape)``; two factories that
+    both name theirs ``model``, nested by ``define_gan(generator, discriminator)``), the name the outer model's
+    code holds it by. A subclass's ``self.first = block`` keeps the model's own: ``block`` is __init__'s."""
+    if layer.model.var is not None and (layer.model.factory is None or layer.held_in is None):
+        return layer.model.var
+    return layer.held_in
 
 
 def convert_nested(ctx) -> LayerPlan:

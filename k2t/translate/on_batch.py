@@ -75,7 +75,7 @@ def translate_on_batch_call(
 
 
 def _check_shapes(call: MethodCall, module: ModulePlan) -> None:
-    if len(module.forward_args) > 1:
+    if len(module.forward_args) > 1 and (call.method == "predict_on_batch" or module.preprocess):
         raise Unsupported("K2T130", f"{call.method}() of a model with several inputs is not translated", call.pos)
     if call.method == "predict_on_batch" and len(module.output_names) > 1:
         raise Unsupported("K2T130", f"{call.method}() of a model with several outputs is not translated", call.pos)
