@@ -954,8 +954,12 @@ def _removed_bindings_still_used(script: KerasScript, plan: ScriptPlan, text: st
     targets: dict[str, set[int]] = {}
     for statement in _removed_assignments(script, plan):
         for target in statement.body[0].targets:
-            if isinstance(target.target, cst.Name):
-                targets.setdefault(target.target.value, set()).add(id(statement))
+            # `encoder_outputs, state_h, state_c = encoder(encoder_inputs)`: each name of an unpacking too
+            names = [target.target] if isinstance(target.target, cst.Name) else []
+            if isinstance(target.target, (cst.Tuple, cst.List)):
+                names = [element.value for element in target.target.elements if isinstance(element.value, cst.Name)]
+            for name in names:
+                targets.setdefault(name.value, set()).add(id(statement))
     if not targets:
         return set()
     unbound = _read_before_bound(text, set(targets))
@@ -966,6 +970,8 @@ def _removed_assignments(script: KerasScript, plan: ScriptPlan) -> list[cst.Simp
     found: list[cst.SimpleStatementLine] = []
     tensors = [*script.tensor_nodes, *(node for spec in script.models if spec.graph for node in spec.graph.inputs)]
     tensor_lines = {id(node.statement) for node in tensors if getattr(node, "statement", None) is not None}
+    # `encoder_states = [state_h, state_c]`, `x = inputs`: statements that only name a model's tensors
+    tensor_lines |= {id(statement) for statement, _ in script.tensor_aliases}
 
     class Finder(Visitor):
         def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:

@@ -231,3 +231,34 @@ def test_tensor_lines_a_translated_model_took_stay_where_an_untranslated_model_r
     assert not result.ok and result.output is not None
     assert undefined_names(result.output) == [], result.output
     assert "inputs = Input(shape=(8,))" in result.output and "class Encoder(nn.Module)" in result.output
+
+
+def test_a_list_of_tensors_and_an_unpacked_layer_call_a_translated_model_took_stay_for_an_untranslated_one():
+    """A rot13 seq2seq found in a fresh sample: the training model is not translated (its output carries
+    Masking's mask into the loss), `encoder_model = Model(encoder_inputs, encoder_states)` is; the training
+    model's lines as written read `encoder_states = [state_h, state_c]`, which came from an unpacked call."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        from keras.layers import LSTM, Dense, Input, Masking
+        from keras.models import Model
+
+        encoder_inputs = Input(shape=(None, 5))
+        encoder_outputs, state_h, state_c = LSTM(8, return_state=True)(Masking()(encoder_inputs))
+        encoder_states = [state_h, state_c]
+        decoder_inputs = Input(shape=(None, 6))
+        decoder_outputs, _, _ = LSTM(8, return_sequences=True, return_state=True)(
+            Masking()(decoder_inputs), initial_state=encoder_states
+        )
+        decoder_outputs = Dense(6, activation="softmax")(decoder_outputs)
+        model = Model([encoder_inputs, decoder_inputs], decoder_outputs)
+        model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+        encoder_model = Model(encoder_inputs, encoder_states)
+        print(encoder_model.predict(np.zeros((2, 3, 5))))
+        """
+    )
+    result = k2t.convert_source(source, "s2s.py")
+    assert not result.ok and result.output is not None
+    assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
+    assert undefined_names(result.output) == [], result.output
+    assert "encoder_states = [state_h, state_c]" in result.output and "class EncoderModel(nn.Module)" in result.output
