@@ -33,6 +33,7 @@ import ast
 import libcst as cst
 
 from .cst_walk import children, module_syntax, walk
+from .names import dotted_name
 
 # Calls that read a function's locals by name: such a function keeps every assignment.
 _READS_LOCALS = frozenset({"locals", "vars", "eval", "exec"})
@@ -87,19 +88,13 @@ def _import_names(statement: cst.CSTNode) -> set[str]:
         return set()
     small = statement.body[0]
     if isinstance(small, cst.ImportFrom):
-        module = _dotted(small.module) if small.module is not None else ""
+        module = dotted_name(small.module) if small.module is not None else ""
         if isinstance(small.names, cst.ImportStar) or module == "__future__" or _keras_module(module):
             return set()
         return {_bound_name(alias) for alias in small.names}
     if not isinstance(small, cst.Import):
         return set()
-    return {_bound_name(alias) for alias in small.names if not _keras_module(_dotted(alias.name))}
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return node.value if isinstance(node, cst.Name) else ""
+    return {_bound_name(alias) for alias in small.names if not _keras_module(dotted_name(alias.name))}
 
 
 def _keras_module(module: str) -> bool:

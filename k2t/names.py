@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import keyword
 
+import libcst as cst
+
 # Prefixes folded into ``keras.``; longest first.
 _PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.python.keras.", "keras."),
@@ -164,3 +166,10 @@ def generated_class_name(base: str, taken: set[str]) -> str:
         name = f"{base}{n}"
     taken.add(name)
     return name
+
+
+def dotted_name(node: cst.BaseExpression) -> str:
+    """``tf.keras.layers.Dense`` written as names and attributes, as one dotted string; "" for anything else."""
+    if isinstance(node, cst.Attribute):
+        return f"{dotted_name(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""

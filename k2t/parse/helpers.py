@@ -6,6 +6,7 @@ import libcst as cst
 
 from ..cst_walk import Visitor
 from ..ir import HelperLayer, Instance, Invocation, LayerClassChoice, TensorNode
+from ..names import dotted_name
 from ..values import Unknown, is_constant
 from .scope import _NOT_RETURNED, _Helper, _Inline, _Scope, _Unfollowable
 from .syntax import (
@@ -479,6 +480,16 @@ def _parameter_predicting(call: cst.Call, params: set[str], taped: frozenset[int
     return held.value if isinstance(held, cst.Name) and held.value in params else None
 
 
+class _OwnBody(Visitor):
+    """Visits a function's own body: not the functions and classes it defines."""
+
+    def visit_FunctionDef(self, inner) -> bool:
+        return False
+
+    def visit_ClassDef(self, inner) -> bool:
+        return False
+
+
 def _taped_calls(node: cst.FunctionDef) -> frozenset[int]:
     """id() of the calls inside ``with tf.GradientTape() as tape:`` blocks of a function's own body."""
     found: set[int] = set()
@@ -487,45 +498,25 @@ def _taped_calls(node: cst.FunctionDef) -> frozenset[int]:
         def visit_Call(self, call: cst.Call) -> None:
             found.add(id(call))
 
-    class Tapes(Visitor):
+    class Tapes(_OwnBody):
         def visit_With(self, block: cst.With) -> None:
             if any(
-                isinstance(item.item, cst.Call) and _dotted(item.item.func).endswith("GradientTape")
+                isinstance(item.item, cst.Call) and dotted_name(item.item.func).endswith("GradientTape")
                 for item in block.items
             ):
                 block.body.visit(Calls())
 
-        def visit_FunctionDef(self, inner) -> bool:
-            return False
-
-        def visit_ClassDef(self, inner) -> bool:
-            return False
-
     node.body.visit(Tapes())
     return frozenset(found)
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 def _own_calls(node: cst.FunctionDef) -> list[cst.Call]:
     """The calls in a function's own body, not in the functions and classes it defines."""
     found: list[cst.Call] = []
 
-    class Finder(Visitor):
+    class Finder(_OwnBody):
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
-
-        def visit_FunctionDef(self, inner) -> bool:
-            return False
-
-        def visit_ClassDef(self, inner) -> bool:
-            return False
 
     node.body.visit(Finder())
     return found
