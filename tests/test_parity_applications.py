@@ -812,3 +812,67 @@ def test_more_applications_diagnose_what_keras_refuses(call, at, message):
     (diagnostic,) = result.diagnostics
     assert (diagnostic.line, diagnostic.column, diagnostic.code) == (3, len("base = ") + call.index(at) + 1, "K2T102")
     assert message in diagnostic.message
+
+
+# Keras's own fine-tuning recipe (the applications docs, Keras 2 courses): the head on `base_model.output`, the
+# model from `base_model.input`. Keras builds that model from the base's own layers (no nested model: its
+# model.layers lists the base's layers one by one), which k2t writes as the base's module called in forward.
+OUTPUT_AND_INPUT = """\
+import keras
+from keras import layers
+
+base_model = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None)
+x = base_model.output
+x = layers.GlobalAveragePooling2D()(x)
+predictions = layers.Dense(3, activation="softmax")(x)
+model = keras.models.Model(inputs=base_model.input, outputs=predictions)
+"""
+
+
+@requires_torch
+@requires_keras
+@pytest.mark.parity
+def test_a_head_on_an_applications_output_predicts_as_keras():
+    import keras
+    import numpy as np
+    import torch
+
+    from k2t.parity.instrument import convert
+    from k2t.weights import transfer_weights
+
+    conversion = convert(OUTPUT_AND_INPUT, "case.py")
+    assert conversion.diagnostics == []
+    assert "model = Net(base_model=base_model).to(device)" in conversion.output
+    namespace: dict = {}
+    exec(compile(conversion.output, "case_torch.py", "exec"), namespace)  # noqa: S102 (the test runs k2t's output)
+    keras_namespace: dict = {}
+    keras.utils.set_random_seed(0)
+    exec(compile(OUTPUT_AND_INPUT, "case.py", "exec"), keras_namespace)  # noqa: S102 (the test's own script)
+    keras_base, keras_model = keras_namespace["base_model"], keras_namespace["model"]
+    assert "Functional" not in [type(layer).__name__ for layer in keras_model.layers]  # the base's layers, flat
+    torch_base, torch_model = namespace["base_model"].cpu().eval(), namespace["model"].cpu().eval()
+    rng = np.random.RandomState(0)
+    _randomize_statistics(keras_base, rng)
+    transfer_weights(keras_base, torch_base, conversion.module_plan(type(torch_base).__name__))
+    kernel, bias = keras_model.layers[-1].get_weights()
+    with torch.no_grad():
+        torch_model.dense.weight.copy_(torch.from_numpy(kernel.T))
+        torch_model.dense.bias.copy_(torch.from_numpy(bias))
+    images = rng.uniform(0, 1, size=(2, 32, 32, 3)).astype("float32")
+    expected = np.asarray(keras_model(images, training=False))
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(images)).numpy()
+    assert got.shape == expected.shape == (2, 3)
+    assert np.abs(got - expected).max() <= LAYER_TOL, np.abs(got - expected).max()
+
+
+@pytest.mark.parametrize("read", ["for layer in model.layers[:100]:\n    layer.trainable = False\n", "print(len(model.layers))\n"])
+def test_layers_by_position_of_a_model_built_on_an_applications_output_are_reported(read):
+    """Keras lists the base's own layers in such a model (`for layer in model.layers[:249]` of Keras's InceptionV3
+    recipe freezes base layers); k2t's module holds the base as one submodule, so it reports those reads."""
+    import k2t
+
+    source = OUTPUT_AND_INPUT + read
+    result = k2t.convert_source(source, "case.py")
+    assert [d.code for d in result.diagnostics] == ["K2T103"], [d.format() for d in result.diagnostics]
+    assert "built on `base_model.output`" in result.diagnostics[0].message

@@ -184,6 +184,9 @@ class State:
     read_names: set[int] = field(default_factory=set)
     # id() of a Sequential model whose tensors the script reads (`model.inputs`) -> its Input and layer outputs.
     chains: dict[int, list[TensorNode]] = field(default_factory=dict)
+    # id() of the keras.applications models applied by `base.output` (_application_tensors): Keras builds a model
+    # on that tensor from the base's own layers, where k2t calls the base's module.
+    flattened: set[int] = field(default_factory=set)
 
 
 def in_function(scope: _Scope) -> bool:
@@ -408,6 +411,14 @@ def model_layers(parser: _Parser, spec: ModelSpec, node: cst.CSTNode) -> list[Ke
             raise parser_error(node, "k2t cannot tell the layers of this model (it is not built by the script)")
         return list(spec.layers)
     order = keras_layer_order(spec.graph.inputs, spec.graph.outputs)
+    for tensor in order:
+        if tensor.layer is not None and id(tensor.layer) in parser.model_api.flattened:
+            raise parser_error(
+                node,
+                f"`.layers` of a model built on `{tensor.layer.held_in}.output`: Keras lists the base's own layers "
+                "there one by one, k2t's module holds the base as one submodule; pick them from "
+                f"`{tensor.layer.held_in}.layers` instead",
+            )
     return [tensor.layer for tensor in order]
 
 
@@ -1327,6 +1338,28 @@ def _chain(parser: _Parser, spec: ModelSpec, node: cst.CSTNode, scope: _Scope) -
     return chain
 
 
+def _application_tensors(parser: _Parser, var: str, spec: ModelSpec, node: cst.Attribute) -> list[TensorNode]:
+    """``base_model.input`` and ``base_model.output`` of a keras.applications model (Keras's fine-tuning recipe:
+    ``x = base_model.output``, then ``keras.Model(inputs=base_model.input, outputs=predictions)``): its Input, of
+    the ``input_shape=`` the script gives, and the model applied to it, made once per model."""
+    chain = parser.model_api.chains.setdefault(id(spec), [])
+    if not chain:
+        shape = spec.application.kwarg("input_shape")
+        if shape is None or shape.elements is None:
+            raise parser_error(
+                node,
+                f"`{var}.{node.attr.value}` of a keras.applications model built without input_shape=(...): k2t needs "
+                "the input's sizes (give input_shape=, or call the model on a keras.Input)",
+            )
+        inputs = TensorNode("inputs", parser.pos(node), None, id(chain), input_shape=shape)
+        layer = KerasCall("keras.Model", (), (), parser.pos(node), model=spec, held_in=var)
+        parser.model_api.flattened.add(id(layer))
+        chain.extend([inputs, parser.made(TensorNode("x", parser.pos(node), layer, id(spec), (inputs,)))])
+    _mark(parser, node)
+    parser.model_api.read_names.add(id(node.value))
+    return chain
+
+
 def _layer_objects(scope: _Scope) -> list:
     found = []
     current: _Scope | None = scope
@@ -1374,7 +1407,8 @@ def model_tensors(parser: _Parser, node: cst.BaseExpression, scope: _Scope) -> t
     if model is not None:
         var, spec = model
         if spec.application is not None:
-            return None
+            tensors = _application_tensors(parser, var, spec, node)
+            return [tensors[0] if node.attr.value.startswith("input") else tensors[1]], node.attr.value.endswith("s")
         if spec.graph is not None:
             tensors = list(spec.graph.inputs if node.attr.value.startswith("input") else spec.graph.outputs)
         elif not spec.layers and spec.input_shape is None:

@@ -155,6 +155,13 @@ class ScanMixin:
         counted = _model_list_read(node, "len", "layers", scope)
         if counted is not None:
             # len(model.layers): Keras's layer count, known from the architecture (k2t.translate.model_api).
+            if counted.model.graph is not None:
+                try:  # a model built on `base.output`, whose layers Keras lists one by one: reported
+                    model_access.model_layers(self, counted.model, node)
+                except _Unfollowable as exc:
+                    self.todo(statement, exc.node, "K2T103", exc.message)
+                    _mark_subtree(node, self.consumed)  # one diagnostic for the read
+                    return
             _mark_subtree(node, self.consumed)
             self.script.layer_counts.append(
                 LayerCountRead(counted.model, self.pos(node), statement, node, len(counted.model.layers))
