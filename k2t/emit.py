@@ -224,18 +224,12 @@ def render_training(t: TrainingPlan, plan: ScriptPlan) -> str:
     dtypes = input_dtypes(t.model)
     if multi and t.model.preprocess:
         convert_x = [
-            "if isinstance(x, dict):",
-            "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
+            *_INPUTS_BY_NAME,
             "# Some inputs' first layers run on the host (tensors: fit's validation rows, already through them).",
             "x = x if all(torch.is_tensor(a) for a in x) else model.preprocess(x)",
         ]
     elif multi:
-        convert_x = [
-            "if isinstance(x, dict):",
-            "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
-            *_ids_comment(dtypes),
-            f"x = {host_tensors(dtypes, 'x', several=True)}",
-        ]
+        convert_x = _several_inputs(dtypes)
     else:
         convert_x = [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}", *_feature_axis(t.model)]
         # torch has no string tensors: a tensor is ids already (fit's validation_split hands evaluate those).
@@ -495,12 +489,7 @@ def render_on_batch(plan: ScriptPlan) -> list[str]:
         several_inputs = len(t.model.forward_args) > 1
         dtypes = input_dtypes(t.model)
         if several_inputs:  # `d_model.train_on_batch([X_real, labels_real], y_real)`: one array per Input
-            convert_x = [
-                "if isinstance(x, dict):",
-                "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
-                *_ids_comment(dtypes),
-                f"x = {host_tensors(dtypes, 'x', several=True)}",
-            ]
+            convert_x = _several_inputs(dtypes)
         else:
             convert_x = _preprocessed(
                 [t.model], "x", "model.preprocess(x)", [*_ids_comment(dtypes), f"x = {host_tensors(dtypes, 'x')}"]
@@ -545,10 +534,7 @@ def _batch_inputs(model: ModulePlan, dtypes: list[str]) -> list[str]:
     ranks = tuple(len(shape) + 1 for shape in model.input_shapes)
     tensors = "zip(x, dtypes)" if len(set(dtypes)) > 1 else "x"
     dtype = "dtype" if len(set(dtypes)) > 1 else dtypes[0]
-    lines = [
-        "if isinstance(x, dict):",
-        "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
-    ]
+    lines = list(_INPUTS_BY_NAME)
     if model.preprocess:  # some inputs' first layers run on the host
         return [*lines, "inputs = [a.to(device, non_blocking=True) for a in model.preprocess(x)]"]
     lines += _ids_comment(dtypes)
@@ -580,6 +566,22 @@ def host_tensors(dtypes: list[str], source: str, several: bool = False) -> str:
     return (
         f"[torch.as_tensor(np.ascontiguousarray(a, dtype=dtype)) for a, dtype in zip({source}, ({', '.join(dtypes)}))]"
     )
+
+
+# A model of several inputs given a dict: its values in the Inputs' order.
+_INPUTS_BY_NAME = (
+    "if isinstance(x, dict):",
+    "    x = [x[name] for name in model.input_names]  # Keras matches dict keys to the Input names",
+)
+
+
+def _several_inputs(dtypes: list[str]) -> list[str]:
+    """The lines turning a model's several inputs (a list of arrays, or a dict by Input name) into CPU tensors."""
+    return [
+        *_INPUTS_BY_NAME,
+        *_ids_comment(dtypes),
+        f"x = {host_tensors(dtypes, 'x', several=True)}",
+    ]
 
 
 def _ids_comment(dtypes: list[str]) -> list[str]:

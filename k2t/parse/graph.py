@@ -56,6 +56,14 @@ def _graph_nodes(inputs: list[TensorNode], outputs: list[TensorNode]) -> list[Te
     return order
 
 
+def call_key(tensor: TensorNode) -> tuple:
+    """The Keras node (one call of a layer) that made ``tensor``: the outputs of one call (``out, h, c = lstm(x)``)
+    share it; each Input is its own."""
+    if tensor.layer is None:
+        return (id(tensor),)
+    return (tensor.layer_id, tuple(id(parent) for parent in tensor.inputs), tensor.pos)
+
+
 def keras_layer_order(inputs: list[TensorNode], outputs: list[TensorNode]) -> list[TensorNode]:
     """One tensor per layer of a Functional model, in the order of Keras's ``model.layers`` (its InputLayers
     are the Input tensors).
@@ -67,12 +75,6 @@ def keras_layer_order(inputs: list[TensorNode], outputs: list[TensorNode]) -> li
     ones by keyword. Keras ops on tensors (``a + b`` too) are operations but no layers: walked, not listed.
     """
     given = {id(tensor) for tensor in inputs}
-
-    def call_key(tensor: TensorNode) -> tuple:
-        # The outputs of one call (`out, h, c = lstm(x)`) are one Keras node.
-        if tensor.layer is None:
-            return (id(tensor),)
-        return (tensor.layer_id, tuple(id(parent) for parent in tensor.inputs), tensor.pos)
 
     def operation(tensor: TensorNode) -> object:
         if tensor.layer is None or tensor.expression is not None:

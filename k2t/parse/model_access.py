@@ -40,7 +40,7 @@ from ..ir import (
 )
 from ..ir import LayerAlias as IRLayerAlias
 from ..values import Unknown
-from .graph import keras_layer_order
+from .graph import call_key, keras_layer_order
 from .loads import saved_before
 from .syntax import _body_of, is_docstring, read_names
 
@@ -1380,19 +1380,18 @@ def _layer_output(parser: _Parser, spec: ModelSpec, layer: KerasCall | None, nod
             raise parser_error(node, "`.output` of an InputLayer of a model with several inputs is not translated")
         return [spec.graph.inputs[0]]
     made = [tensor for tensor in spec.graph.nodes if tensor.layer is layer]
-    calls = {(tensor.pos, tuple(map(id, tensor.inputs))) for tensor in made}
-    if len(calls) != 1:
+    if len({call_key(tensor) for tensor in made}) != 1:
         raise parser_error(node, "`.output` of a layer applied several times is not translated")
     if made[0].output_index is None:
         return made
     # The graph holds the outputs the model reads; the call made them all (`encoder_outputs` discarded too).
-    call = made[0]
+    call = call_key(made[0])
     outputs = {
         tensor.output_index: tensor
         for tensor in parser.script.tensor_nodes
-        if tensor.layer is layer and tensor.pos == call.pos and tuple(map(id, tensor.inputs)) == tuple(map(id, call.inputs))
+        if tensor.layer is layer and call_key(tensor) == call
     }
-    if sorted(outputs) != list(range(len(call.unpacked))):
+    if sorted(outputs) != list(range(len(made[0].unpacked))):
         raise parser_error(node, "`.output` of a layer with several outputs k2t did not follow is not translated")
     return [outputs[index] for index in sorted(outputs)]
 
