@@ -350,7 +350,7 @@ def test_gpu_check_harness_passes_cpu_against_cpu(tmp_path):
     """prepare.py's folder runs without k2t, and run_gpu_check.py compares two runs (cpu twice here)."""
     folder = tmp_path / "gpu_check"
     prepare = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "gpu" / "prepare.py"), str(folder), "--fixtures", "fraud_class_weight"],
+        [sys.executable, str(ROOT / "tests" / "gpu" / "prepare.py"), str(folder), "--fixtures", "fraud_class_weight", "--extras"],
         check=False,
         capture_output=True,
         text=True,
@@ -360,7 +360,7 @@ def test_gpu_check_harness_passes_cpu_against_cpu(tmp_path):
     code = "import runpy, sys\nfor name in ('keras', 'tensorflow', 'k2t'):\n    sys.modules[name] = None\n"
     code += "sys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
     check = subprocess.run(
-        [sys.executable, "-c", code, str(folder / "run_gpu_check.py"), str(folder), "--against", "cpu"],
+        [sys.executable, "-c", code, str(folder / "run_gpu_check.py"), str(folder), "--against", "cpu", "--jobs", "2"],
         check=False,
         capture_output=True,
         text=True,
@@ -368,7 +368,8 @@ def test_gpu_check_harness_passes_cpu_against_cpu(tmp_path):
     )
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert "ok   fraud_class_weight: 1 histories" in check.stdout
-    assert "1/1 scripts pass" in check.stdout
+    assert "ok   mixed_float16_cnn: 1 histories" in check.stdout  # autocast float16 and GradScaler
+    assert "3/3 scripts pass" in check.stdout
 
 
 # keras.io and Kaggle scripts choose their GPUs at the top; TensorFlow reads the variable when it first lists them.

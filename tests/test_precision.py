@@ -1,10 +1,10 @@
 """Keras mixed precision -> torch.autocast (k2t.translate.precision).
 
-On the CPU torch's autocast computes in bfloat16 (and, in torch 2.13, in
-float16 too), so the bfloat16 policy is checked end to end: the converted
-script trains under autocast, and its history matches Keras running the same
-policy within what bfloat16 allows. float16 is checked as code: autocast with
-float16 and Keras's dynamic loss scaling (torch.amp.GradScaler), run once.
+On the CPU torch's autocast computes in bfloat16 and (torch 2.13) in float16,
+so both policies are checked end to end: the converted script trains under
+autocast (float16 with Keras's dynamic loss scaling as torch.amp.GradScaler),
+and its history matches Keras running the same policy, from the same weights,
+within what the precision allows (an MLP and, for float16, a CNN).
 """
 
 import json
@@ -20,6 +20,8 @@ import k2t
 # output), so the two frameworks may differ by 2 * 4 * u = 2**-5 relative per value; the loss (a mean of
 # such values over float32 arithmetic) and each epoch's metrics carry the same bound.
 BFLOAT16_RTOL = 2 * 4 * 2.0**-8
+# float16 keeps 11 significant bits: the same count of roundings at u = 2**-11.
+FLOAT16_RTOL = 2 * 4 * 2.0**-11
 
 SCRIPT = textwrap.dedent(
     """\
@@ -42,6 +44,30 @@ SCRIPT = textwrap.dedent(
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
     print(json.dumps(history.history))
+    """
+)
+
+
+CNN_SCRIPT = textwrap.dedent(
+    """\
+    import numpy as np
+    import keras
+
+    keras.mixed_precision.set_global_policy({policy})
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(64, 8, 8, 2)).astype("float32")
+    y = rng.randint(0, 3, size=(64,))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 2)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3),
+        keras.layers.Activation("softmax", dtype="float32"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
     """
 )
 
@@ -127,19 +153,30 @@ def test_bfloat16_training_runs_under_autocast(tmp_path):
 @requires_torch
 @requires_keras
 @pytest.mark.parity
-def test_bfloat16_history_matches_keras_mixed_policy(tmp_path):
+@pytest.mark.parametrize(
+    ("script", "policy", "rtol"),
+    [
+        (SCRIPT, "mixed_bfloat16", BFLOAT16_RTOL),
+        (SCRIPT, "mixed_float16", FLOAT16_RTOL),
+        (CNN_SCRIPT, "mixed_float16", FLOAT16_RTOL),
+    ],
+    ids=["mlp-bfloat16", "mlp-float16", "cnn-float16"],
+)
+def test_mixed_history_matches_keras_mixed_policy(tmp_path, script, policy, rtol):
+    """Same initial weights, Keras's mixed policy against the converted autocast (and, for float16,
+    Keras's LossScaleOptimizer against GradScaler): the history within the precision's bound."""
     import keras
 
     from k2t.parity import exact_parity
 
     try:
         report = exact_parity(
-            SCRIPT.format(policy='"mixed_bfloat16"'),
+            script.format(policy=f'"{policy}"'),
             epochs=3,
             path=tmp_path / "mixed.py",
-            layer_tol=BFLOAT16_RTOL * 4,  # activations of N(0, 1) inputs through these layers stay below 4
-            loss_rtol=BFLOAT16_RTOL,
-            metric_rtol=BFLOAT16_RTOL,
+            layer_tol=rtol * 4,  # activations of N(0, 1) inputs through these layers stay below 4
+            loss_rtol=rtol,
+            metric_rtol=rtol,
         )
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is global to this process

@@ -45,18 +45,48 @@ FIXTURES = {
     "transformer_text_classifier": "MultiHeadAttention blocks as a module class, positions made on the input's device, Dropout",
     "kaggle_attention_lstm": "custom attention layer (add_weight), LSTM step loop with recurrent dropout, custom metric, Dropout",
     "tf_data_pipeline": "tf.data pipeline with a map function, custom loss function, batches moved to the device",
+    "mixed_float16_cnn": "mixed_float16: autocast float16 and GradScaler (--extras)",
+    "mixed_bfloat16_mlp": "mixed_bfloat16: autocast bfloat16 (--extras)",
 }
 
 
-def prepare(target: Path, names: list[str]) -> list[Path]:
-    """Write the converted ``names`` under ``target``; returns the script paths."""
+# Converted with k2t convert --compile too, as NAME-compiled (torch.compile on the GPU: timed and checked).
+COMPILED = ("cifar_style_cnn", "conv_autoencoder", "batchnorm_mlp", "sensor_forecast_gru", "transformer_text_classifier")
+
+
+def extra_sources() -> dict[str, str]:
+    """Keras scripts checked beside the fixtures: the mixed-precision policies (autocast, GradScaler)."""
+    from test_precision import CNN_SCRIPT, SCRIPT
+
+    return {
+        "mixed_float16_cnn": CNN_SCRIPT.format(policy='"mixed_float16"'),
+        "mixed_bfloat16_mlp": SCRIPT.format(policy='"mixed_bfloat16"'),
+    }
+
+
+def every_fixture() -> list[str]:
+    """The fixtures that convert with no diagnostic (the rest are there to show diagnostics)."""
+    names = []
+    for folder in sorted((ROOT / "fixtures").iterdir()):
+        if (folder / "input.py").is_file() and k2t.convert_file(folder / "input.py").ok:
+            names.append(folder.name)
+    return names
+
+
+def prepare(target: Path, names: list[str], compiled: tuple[str, ...] = (), extras: dict[str, str] | None = None) -> list[Path]:
+    """Write the converted ``names`` (and ``compiled`` through --compile, as NAME-compiled, and the
+    ``extras`` sources by name) under ``target``; returns the script paths."""
     target.mkdir(parents=True, exist_ok=True)
     scripts = []
-    for name in names:
-        result = k2t.convert_file(ROOT / "fixtures" / name / "input.py")
+    runs = [*((name, False) for name in names), *((name, True) for name in compiled), *((name, False) for name in extras or {})]
+    for name, torch_compile in runs:
+        if extras and name in extras:
+            result = k2t.convert_source(extras[name], f"{name}.py")
+        else:
+            result = k2t.convert_file(ROOT / "fixtures" / name / "input.py", torch_compile=torch_compile)
         if not result.ok:
             raise SystemExit(f"{name} does not convert cleanly: {[d.format() for d in result.diagnostics]}")
-        folder = target / name
+        folder = target / (f"{name}-compiled" if torch_compile else name)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir()
@@ -71,12 +101,16 @@ def prepare(target: Path, names: list[str]) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("target", type=Path, help="the folder to write (run_gpu_check.py's argument)")
-    parser.add_argument("--fixtures", default=",".join(FIXTURES), help="comma-separated fixture names")
+    parser.add_argument("--fixtures", default=",".join(FIXTURES), help="comma-separated fixture names, or 'all'")
+    parser.add_argument("--extras", action="store_true", help="also the mixed-precision scripts of tests/test_precision.py")
+    parser.add_argument("--compiled", default="", help="comma-separated fixtures also converted with --compile, or 'default' "
+                        f"({', '.join(COMPILED)})")
     args = parser.parse_args()
-    names = [name for name in args.fixtures.split(",") if name]
-    scripts = prepare(args.target, names)
+    names = every_fixture() if args.fixtures == "all" else [name for name in args.fixtures.split(",") if name]
+    compiled = COMPILED if args.compiled == "default" else tuple(name for name in args.compiled.split(",") if name)
+    scripts = prepare(args.target, names, compiled, extra_sources() if args.extras else None)
     for script in scripts:
-        print(f"{script}: {FIXTURES.get(script.parent.name, '')}")
+        print(f"{script}: {FIXTURES.get(script.parent.name.removesuffix('-compiled'), '')}")
 
 
 if __name__ == "__main__":
