@@ -16,7 +16,7 @@ from .cst_walk import Visitor, bare_names
 from .dead_locals import without_dead_configuration, without_dead_imports
 from .device_placement import LATE_CUDA_WRITE, env_writes, place_generated_block
 from .diagnostics import Severity
-from .imports import merged_imports
+from .imports import merged_imports, with_openmp_setting
 from .names import GENERATED_DEFINITIONS, GENERATED_IMPORTS
 from .parse import KerasScript, Todo
 from .parse.syntax import AUGMENTED_OPERATORS, is_docstring
@@ -1104,6 +1104,8 @@ def _emit_once(script: KerasScript, plan: ScriptPlan, device: str) -> str:
     # The imports the generated code needs join the script's leading import block, sorted as ruff sorts it.
     added = [cst.parse_statement(stmt) for name, stmt in needed if name in _STDLIB | _THIRD_PARTY]
     head = merged_imports(body[:imports_end], added) if added else body[:imports_end]
+    if "torch" in used:
+        head = with_openmp_setting(head)  # before the import of torch, which loads OpenMP
     head += body[imports_end:insert_at]  # the script's environment settings the generated code follows
     rest = body[insert_at:]
     new_statements: list[cst.CSTNode] = []

@@ -116,3 +116,54 @@ def _comments(statement: cst.SimpleStatementLine, blank: bool) -> list[cst.Empty
     """The statement's own comment lines kept, its blank lines replaced by the section's one."""
     comments = [line for line in statement.leading_lines if line.comment is not None]
     return [cst.EmptyLine()] * blank + comments
+
+
+# GNU OpenMP (torch's CPU thread pool on Linux) reads GOMP_SPINCOUNT once, when torch loads it: its threads
+# spin about 300,000 times waiting for work before they sleep. Where other processes hold the cores, the
+# spinning threads take their time slices from the ones with work, and CPU training ran 2-3.5x slower than
+# alone (tests/benchmark_busy.py); 3,000 spins keep it near that, for 2-3% when the machine is idle.
+OPENMP_SPIN = "3000"
+_OPENMP_COMMENT = (
+    "# torch's OpenMP threads wait for work by spinning; where other processes hold the",
+    "# cores that stalls CPU training (2-3x slower on a busy 2-core machine). Set before",
+    "# torch loads OpenMP; a GOMP_SPINCOUNT in the environment wins.",
+)
+
+
+def with_openmp_setting(head: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The output's leading block (docstring, imports) with ``os.environ.setdefault("GOMP_SPINCOUNT", ...)``
+    before its imports, after the docstring and ``__future__`` imports: ``import os`` moves up to serve it
+    (ruff's E402 allows imports after an ``os.environ`` setting; each side stays sorted)."""
+    start = 0
+    while start < len(head) and (is_docstring(head[start]) or _is_future(head[start])):
+        start += 1
+    rest = list(head[start:])
+    plain_os = [
+        index for index, statement in enumerate(rest)
+        if _sortable(statement) and isinstance(statement.body[0], cst.Import)
+        and statement.body[0].names[0].asname is None and _module_name(statement.body[0]) == "os"
+    ]  # fmt: skip
+    # The script's own `import os` moves up (its comments with it); after a block k2t could not sort, a second one.
+    moved = rest.pop(plain_os[0]) if plain_os else None
+    blank = [cst.EmptyLine()]
+    import_os = cst.parse_statement("import os\n").with_changes(
+        leading_lines=blank * bool(start) + (_comment_lines(moved.leading_lines) if moved is not None else [])
+    )
+    comment = [cst.EmptyLine(comment=cst.Comment(line)) for line in _OPENMP_COMMENT]
+    setting = cst.parse_statement(f'os.environ.setdefault("GOMP_SPINCOUNT", "{OPENMP_SPIN}")\n')
+    setting = setting.with_changes(leading_lines=[*blank, *comment])
+    if rest:
+        rest[0] = rest[0].with_changes(leading_lines=[*blank, *_comment_lines(rest[0].leading_lines)])
+    return [*head[:start], import_os, setting, *rest]
+
+
+def _is_future(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and isinstance(statement.body[0], cst.ImportFrom)
+        and _module_name(statement.body[0]) == "__future__"
+    )
+
+
+def _comment_lines(lines) -> list[cst.EmptyLine]:
+    return [line for line in lines if line.comment is not None]

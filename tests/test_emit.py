@@ -670,13 +670,60 @@ print(sys.argv, train_test_split, KFold)
 '''
     output = k2t.convert_source(source, "train.py").output
     head = output.split("\n\n\n")[0]
-    assert head.startswith('"""A script whose imports k2t\'s join."""\n\nimport math\n')
+    assert head.startswith('"""A script whose imports k2t\'s join."""\n\nimport os\n\n# torch\'s OpenMP')
+    assert '\nos.environ.setdefault("GOMP_SPINCOUNT", "3000")\n\nimport math\n' in head
     assert "\nimport numpy as np\nimport torch\n" in head
     assert "from sklearn.model_selection import KFold, train_test_split\n" in head
     path = tmp_path / "out.py"
     path.write_text(output)
     found = subprocess.run([ruff, "check", "--isolated", "--select", "I", str(path)], capture_output=True, text=True, check=False)
     assert found.returncode == 0, found.stdout
+
+
+OPENMP_SCRIPT = """\
+{head}import numpy as np
+import keras
+
+x = np.zeros((8, 3), "float32")
+model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, x[:, :1], epochs=1)
+print(os.getcwd())
+"""
+
+
+@pytest.mark.parametrize(
+    ("head", "before"),
+    [
+        ("", ""),
+        ('"""Doc."""\nfrom __future__ import annotations\n\nimport os\n', '"""Doc."""\n\nfrom __future__ import annotations\n\n'),
+        ("# the paths\nimport os\nimport sys\n", ""),
+        ("import os, sys\n", ""),  # a block k2t does not sort: its `import os` stays, one more comes first
+    ],
+    ids=["no-docstring", "future-import", "commented-os", "unsorted-block"],
+)
+def test_openmp_spin_is_set_before_torch_is_imported(tmp_path, head, before):
+    """GNU OpenMP reads GOMP_SPINCOUNT when torch loads it: the setting goes before every import, after the
+    docstring and __future__ imports; ruff's E402 and I rules stay clean."""
+    output = k2t.convert_source(OPENMP_SCRIPT.format(head=head), "train.py").output
+    setting = 'os.environ.setdefault("GOMP_SPINCOUNT", "3000")\n'
+    assert output.count(setting) == 1
+    above, below = output.split(setting)
+    assert above.startswith(before + ("# the paths\n" if "# the paths" in head else "") + "import os\n\n# torch's OpenMP")
+    assert "import torch\n" in below and "import torch" not in above
+    assert "import numpy as np\n" in below
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if Path(ruff).exists():
+        path = tmp_path / "out.py"
+        path.write_text(output)
+        rules = "E402,F" if "import os, sys" in head else "E402,F,I"  # the script's own unsorted block stays
+        found = subprocess.run([ruff, "check", "--isolated", "--select", rules, str(path)], capture_output=True, text=True, check=False)
+        assert found.returncode == 0, found.stdout
+
+
+def test_a_script_without_generated_torch_code_gets_no_openmp_setting():
+    output = k2t.convert_source("import os\nimport numpy as np\nprint(np.zeros(2), os.sep)\n", "plain.py").output
+    assert "GOMP_SPINCOUNT" not in output
 
 
 @pytest.mark.parametrize("expected", sorted(Path(__file__).resolve().parents[1].glob("fixtures/*/expected.py")), ids=lambda p: p.parent.name)

@@ -33,6 +33,7 @@ def test_the_imports_join_the_scripts_block_after_its_section_string():
     output = result.output
     assert output.count("import numpy as np") == 1
     head = output.split("device = ")[0]
-    assert head.startswith('"""\nTitle: A keras.io example\n"""\n\n"""\n## Setup\n"""\n\nimport math\n')
+    assert head.startswith('"""\nTitle: A keras.io example\n"""\n\n"""\n## Setup\n"""\n\nimport os\n\n# torch\'s OpenMP')
+    assert '"GOMP_SPINCOUNT", "3000")\n\nimport math\n' in head
     assert "import numpy as np\nimport torch\n" in head
     assert output.index('"""\n## Train\n"""') > output.index("class Net(nn.Module)")
