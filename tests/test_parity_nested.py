@@ -94,6 +94,31 @@ CASES = {
         model.compile(optimizer="adam", loss="mse", metrics=["mae"])
         model.fit(x, y, batch_size=16, epochs=3, verbose=0)
         """,
+    # One output of a model of several, by index: Keras 2's VAE decodes `encoder(inputs)[2]`.
+    "indexed_output_inline": """\
+        inp = keras.Input(shape=(8,))
+        h = layers.Dense(8, activation="relu")(inp)
+        encoder = keras.Model(inp, [layers.Dense(3)(h), layers.Dense(2)(h), layers.Dense(4, activation="tanh")(h)])
+        inputs = keras.Input(shape=(8,))
+        outputs = layers.Dense(1, activation="sigmoid")(encoder(inputs)[2])
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """,
+    # By a negative index kept in a variable, on a line of its own, and inside an op expression.
+    "indexed_output_ops": """\
+        inp = keras.Input(shape=(8,))
+        h = layers.Dense(8, activation="relu")(inp)
+        encoder = keras.Model(inp, [layers.Dense(3)(h), layers.Dense(3)(h)], name="encoder")
+        LAST = -1
+        inputs = keras.Input(shape=(8,))
+        first = encoder(inputs)[0]
+        mixed = first + keras.ops.tanh(encoder(inputs)[LAST]) * 0.5
+        outputs = layers.Dense(1)(mixed)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        """,
 }
 
 

@@ -67,6 +67,12 @@ class FunctionalMixin:
             for tensor in tensors:
                 self.script.tensor_aliases.append((line, tensor))
             return True
+        item = self.model_output_item(line, target, value, scope)  # `z = encoder(inputs)[2]`
+        if item is not None:
+            if self.outer(scope, tensor=target):
+                self.carried(f"`{target} = ...` (a Keras tensor made before it)", value)
+            scope.tensors[target] = item
+            return True
         if not isinstance(value, cst.Call):
             if not self.is_op_expression(value, scope):
                 return False
@@ -548,6 +554,14 @@ class FunctionalMixin:
                     return False
                 return True
 
+            def visit_Subscript(self, item: cst.Subscript) -> bool:
+                output = parser.model_output_item(line, target, item, scope)  # `encoder(x)[0] * 2`
+                if output is None:
+                    return True
+                inputs.append(output)
+                tensors.append(id(item))
+                return False
+
             def visit_Attribute(self, attribute: cst.Attribute) -> bool:
                 if parser.keras_name(attribute) is None:
                     attribute.value.visit(self)  # `h.shape`: the tensor, not the attribute's name
@@ -609,6 +623,9 @@ class FunctionalMixin:
         item = self._dict_item(node, scope)  # `inputs["age"]`
         if item is not None:
             return item
+        item = self.model_output_item(line, target, node, scope)  # `encoder(inputs)[2]`
+        if item is not None:
+            return item
         if isinstance(node, cst.Name):
             tensor = scope.tensor(node.value)
             if tensor is None:
@@ -629,6 +646,33 @@ class FunctionalMixin:
         if self.is_op_expression(node, scope):
             return self.op_expression(line, target, node, scope)
         raise _Unfollowable(node, f"`{self.code(node)}` is not a Keras tensor k2t can follow")
+
+    def model_output_item(self, line, target: str, node: cst.BaseExpression, scope: _Scope) -> TensorNode | None:
+        """``encoder(inputs)[2]``: one output of a Functional model of several outputs called like a layer (Keras
+        returns their list), as ``_, _, z = encoder(inputs)`` takes it; None for any other expression."""
+        if not (
+            isinstance(node, cst.Subscript)
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+            and isinstance(node.value, cst.Call)
+            and isinstance(node.value.func, cst.Name)
+        ):
+            return None
+        held = scope.model(node.value.func.value)
+        if held is None or held.model.graph is None or id(held.model) in self.model_api.pipelines:
+            return None
+        count = len(held.model.graph.outputs)
+        if count < 2 or not self.is_tensor_expression(node.value, scope):
+            return None
+        index = self.evaluate(node.slice[0].slice.value, scope)[0]
+        if not isinstance(index, int) or isinstance(index, bool) or not -count <= index < count:
+            raise _Unfollowable(
+                node.slice[0], f"`{self.code(node).strip()}`: k2t follows a model's outputs by a known index"
+            )
+        made = self.tensor_expression(line, target, node.value, scope)
+        made.unpacked, made.output_index = ("_",) * count, index % count
+        _mark_subtree(node, self.consumed)
+        return made
 
     def tensor_operation(self, line, target: str, node, merge: str, left, right, scope: _Scope) -> TensorNode:
         inputs = (self.tensor_argument(line, target, left, scope), self.tensor_argument(line, target, right, scope))
