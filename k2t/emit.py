@@ -1409,7 +1409,14 @@ class _Rewriter(cst.CSTTransformer):
                 return cst.RemoveFromParent()
             if not updated_node.body:
                 return cst.RemoveFromParent()
-            return _with_trailing_comment(updated_node, self.plan.trailing_comments.get(id(original_node)))
+            updated_node = _with_trailing_comment(updated_node, self.plan.trailing_comments.get(id(original_node)))
+            before = self.plan.before.get(id(original_node))
+            if not before:
+                return updated_node
+            # Lines the translation puts before the statement (`model.train()` before an op on `model(x)`).
+            statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in before]
+            statements[0] = statements[0].with_changes(leading_lines=updated_node.leading_lines)
+            return cst.FlattenSentinel([*statements, updated_node.with_changes(leading_lines=[])])
         if not lines:
             return cst.RemoveFromParent()
         statements = [cst.parse_statement(_in_newline_of(self.script.module, line)) for line in lines]

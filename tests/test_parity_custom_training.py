@@ -220,3 +220,49 @@ def test_a_tape_loop_in_a_function_given_the_model_trains_as_keras_does(tmp_path
     assert np.mean(keras_side["step_losses"][6:]) < np.mean(keras_side["step_losses"][:6])  # the second epoch learned
     assert torch_side["test_loss"] == pytest.approx(keras_side["test_loss"], rel=1e-4)
     assert torch_side["test_accuracy"] == pytest.approx(keras_side["test_accuracy"], abs=1e-6)
+
+
+# The model called inside the loss's ops (`tf.reduce_mean(tf.square(model(x) - y))`), in the loop and in a
+# tf.function step; after training, inside ops on the script's own line.
+MODEL_CALL_IN_OPS = """
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+rng = np.random.default_rng(3)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = x.sum(axis=1, keepdims=True)
+model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+optimizer = keras.optimizers.Adam(1e-2)
+dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+step_losses = []
+
+
+@tf.function
+def train_step(xb, yb):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.abs(model(xb, training=True) - yb))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return loss
+
+
+for epoch in range(2):
+    for xb, yb in dataset:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(xb, training=True) - yb))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        step_losses.append(float(loss))
+    for xb, yb in dataset:
+        step_losses.append(float(train_step(xb, yb)))
+final_mse = float(tf.reduce_mean(tf.square(model(x) - y)))
+"""
+
+
+def test_a_model_called_inside_the_losss_ops_trains_as_keras_does(tmp_path):
+    keras_side, torch_side = _run_both(MODEL_CALL_IN_OPS, tmp_path)
+    assert len(torch_side["step_losses"]) == 2 * 2 * 4
+    np.testing.assert_allclose(torch_side["step_losses"], keras_side["step_losses"], rtol=LOSS_RTOL, atol=1e-6)
+    assert keras_side["step_losses"][3] < 0.9 * keras_side["step_losses"][0]  # it learns
+    assert torch_side["final_mse"] == pytest.approx(keras_side["final_mse"], rel=LOSS_RTOL)

@@ -220,6 +220,7 @@ class ScriptPlan:
     helper_renames: list[tuple[Helper, Helper]] = field(default_factory=list)  # (as given, as renamed) by add_helper
     statements: dict[int, list[str]] = field(default_factory=Written)  # id(statement) -> replacement lines
     after: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added after it
+    before: dict[int, list[str]] = field(default_factory=dict)  # id(statement) -> lines added before it
     # id() of `a *= b` statements in code rewritten from TensorFlow to torch, written `a = a * b` (k2t.translate.op_code.rebinds)
     rebinds: set[int] = field(default_factory=set)
     # id() of a name, subscript or attribute read in a training step -> its code as a tensor (k2t.translate.script_ops)

@@ -81,7 +81,12 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
                     f"translated: bind the data to a variable first (e.g. `train_ds = ds.map(...)`)"
                 )
                 raise Unsupported("K2T103", message, calls[0].pos)
-            plan.statements[id(calls[0].statement)] = _model_calls(calls, losses, modules, plan)
+            if _op_notes(calls[0].statement, plan) and not _calls_losses(calls[0].statement, losses):
+                # `loss = tf.reduce_mean(tf.square(model(x) - y))`: the op rewrite (k2t.translate.script_ops,
+                # which runs last) composes with the model call replaced alone, the mode switch before the line.
+                _model_calls_in_ops(calls, modules, plan)
+            else:
+                plan.statements[id(calls[0].statement)] = _model_calls(calls, losses, modules, plan)
         except Unsupported as exc:
             plan.todos.append(Todo(calls[0].statement, exc.code, exc.message, exc.pos or calls[0].pos))
 
@@ -352,6 +357,41 @@ def _model_calls(
         for model, training in dict.fromkeys((call.model, call.training) for call in calls)
     ]
     return [*switches, cst.Module(body=[]).code_for_node(statement).rstrip("\n")]
+
+
+def _op_notes(statement, plan: ScriptPlan) -> bool:
+    """Whether the parser left notes of the op vocabulary (K2T100 / K2T150 on a Keras or TensorFlow op) on the
+    statement, which the op rewrite may answer."""
+    return any(
+        todo.statement is statement and todo.code in ("K2T100", "K2T150") and todo.follows is None
+        for todo in plan.todos
+    )
+
+
+def _calls_losses(statement, losses: dict[int, str]) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = found or id(node) in losses
+
+    statement.visit(Finder())
+    return found
+
+
+def _model_calls_in_ops(calls: list[DirectModelCall], modules: dict[int, ModulePlan], plan: ScriptPlan) -> None:
+    """The model calls of a line of ops: each call replaced where it stands, the mode switches before the line."""
+    modes = dict.fromkeys((call.model, call.training) for call in calls)
+    if len({model for model, _ in modes}) != len(modes):
+        raise Unsupported(
+            "K2T140",
+            f"`{calls[0].model}` is called in training and in inference mode on one line; k2t does not translate that",
+            calls[0].pos,
+        )
+    for call in calls:
+        plan.calls[id(call.node)] = _model_call(call, modules, plan)
+    plan.before[id(calls[0].statement)] = [f"{model}.{'train' if training else 'eval'}()" for model, training in modes]
 
 
 def _model_call(call: DirectModelCall, modules: dict[int, ModulePlan], plan: ScriptPlan) -> str:
