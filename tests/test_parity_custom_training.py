@@ -242,8 +242,8 @@ step_losses = []
 def train_step(xb, yb):
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(tf.abs(model(xb, training=True) - yb))
-    gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    grads = tape.gradient(loss, model.trainable_variables)  # another `grads` than the loop's
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
     return loss
 
 

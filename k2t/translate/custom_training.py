@@ -13,12 +13,14 @@ uses (same values as Keras), called in torch's (output, target) order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..cst_walk import Visitor
+from ..cst_walk import parents as node_parents
 from ..diagnostics import Unsupported
 from ..ir import AppliedGradients, DirectModelCall, GradientClip, KerasScript, ObjectCall, TapeGradient, Todo, Value
 from ..parse.tape import MEAN
@@ -42,10 +44,11 @@ def translate_custom_training(script: KerasScript, modules: dict[int, ModulePlan
     translated_tapes: set[int] = set()
     untranslated_tapes: set[int] = set()
     used: set[int] = set()  # id() of the clips and apply_gradients statements of a translated update
+    functions = _enclosing_functions(script.module) if training.gradients else lambda statement: None
     for gradient in training.gradients:
         try:
             clips = _clips_of(gradient, training.clips)
-            applied = _applied_for(gradient, clips, training.applied)
+            applied = _applied_for(gradient, clips, training.applied, functions)
             used.update(id(item) for item in (*clips, applied))
             _update(script, gradient, clips, applied, modules, plan)
             translated_tapes.add(id(gradient.tape))
@@ -123,11 +126,33 @@ def _clips_of(gradient: TapeGradient, clips: list[GradientClip]) -> list[Gradien
         name = following[0].result
 
 
+def _enclosing_functions(module: cst.Module) -> Callable[[cst.CSTNode], int | None]:
+    """``statement -> id() of the function it is in`` (None: the top level)."""
+    parent_of = node_parents(module)
+
+    def function_of(statement: cst.CSTNode) -> int | None:
+        node = parent_of.get(id(statement))
+        while node is not None and not isinstance(node, cst.FunctionDef):
+            node = parent_of.get(id(node))
+        return id(node) if node is not None else None
+
+    return function_of
+
+
 def _applied_for(
-    gradient: TapeGradient, clips: list[GradientClip], applied: list[AppliedGradients]
+    gradient: TapeGradient,
+    clips: list[GradientClip],
+    applied: list[AppliedGradients],
+    functions: Callable[[cst.CSTNode], int | None],
 ) -> AppliedGradients:
     grads = clips[-1].result if clips else gradient.grads
-    matching = [item for item in applied if item.grads == grads and item.model == gradient.model]
+    # The same name in another function (a tf.function step's `grads` and the loop's) is another variable.
+    scope = functions(gradient.statement)
+    matching = [
+        item
+        for item in applied
+        if item.grads == grads and item.model == gradient.model and functions(item.statement) == scope
+    ]
     if len(matching) != 1:
         how = "no" if not matching else "several"
         raise Unsupported(
