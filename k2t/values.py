@@ -42,6 +42,7 @@ class Unknown:
     reason: str
     rank: int | None = None
     shape: ShapeOf | None = None
+    sizes: tuple[int, ...] | None = None  # the sizes of one row (axis 0 left out), where k2t knows them
 
 
 @dataclass
@@ -452,7 +453,12 @@ class Evaluator:
         except Exception as exc:  # noqa: BLE001 -- the script's own arithmetic may fail (1/0): not known
             reason = f"evaluating it raises {type(exc).__name__}"
         try:
-            return Unknown(reason, rank=array_rank(node, self.env), shape=shape_slice(node, self.env))
+            return Unknown(
+                reason,
+                rank=array_rank(node, self.env),
+                shape=shape_slice(node, self.env),
+                sizes=row_sizes(node, self.env),
+            )
         except RecursionError:
             return Unknown(reason)
 
@@ -533,6 +539,11 @@ class Evaluator:
                 self.transient = True
                 self.tensors.append(node.value)
                 return shape
+        if node.attr.value == "shape":
+            sizes = row_sizes(node.value, self.env)
+            if sizes is not None:
+                # `x_train.shape[1:]` of mnist's arrays: (28, 28) before the script runs; the rows are not known.
+                return TensorShape((NOT_KNOWN, *sizes))
         if isinstance(node.value, (cst.Name, cst.Attribute, cst.Call)):
             try:
                 base = self._eval(node.value)
@@ -1269,3 +1280,157 @@ def assigned_names(node: cst.CSTNode) -> set[str]:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
+
+
+# ---------------------------------------------------------------- the sizes of one row of an array
+
+
+def row_sizes(node: cst.BaseExpression, env: Env) -> tuple[int, ...] | None:
+    """The sizes of one row of the array ``node`` evaluates to (its shape after axis 0), where they hold before
+    the script runs: keras.datasets' arrays (mnist's rows are 28 x 28, whatever the number of rows), then what
+    the script does to them: ``x / 255.0``, ``x.astype("float32")``, ``x[:1000]``, ``x[..., None]``,
+    ``np.expand_dims(x, -1)``, ``x.reshape(-1, 28, 28, 1)`` / ``x.reshape(len(x), -1)``. None where k2t
+    cannot tell. ``x.shape[1:]`` is then those sizes, not code read when the script runs."""
+    try:
+        sizes = _row_sizes(node, env)
+    except RecursionError:
+        return None
+    if sizes is None or not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in sizes):
+        return None
+    return tuple(sizes)
+
+
+def _row_sizes(node: cst.BaseExpression, env: Env) -> tuple[int, ...] | None:
+    if isinstance(node, cst.Name):
+        binding = env.lookup(node.value)
+        return binding.value.sizes if binding is not None and isinstance(binding.value, Unknown) else None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _row_sizes(node.expression, env)
+    if isinstance(node, cst.BinaryOperation) and type(node.operator).__name__ in _ELEMENTWISE:
+        left, right = _row_sizes(node.left, env), _row_sizes(node.right, env)
+        if left is not None and right is not None:
+            return left if left == right else None
+        for array, other in ((left, node.right), (right, node.left)):
+            number = _plain(other, env) if array is not None else None
+            if array is not None and isinstance(number, (int, float)) and not isinstance(number, bool):
+                return array  # `x / 255.0`: a number broadcasts to every element
+        return None
+    if isinstance(node, cst.Subscript):
+        return _subscript_row_sizes(node, env)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return _call_row_sizes(node, env)
+    return None
+
+
+_ELEMENTWISE = frozenset({"Add", "Subtract", "Multiply", "Divide", "FloorDivide", "Power", "Modulo"})
+
+
+def _subscript_row_sizes(node: cst.Subscript, env: Env) -> tuple[int, ...] | None:
+    """``x[:1000]`` and ``x[indices]`` keep a row's sizes; ``x[..., None]`` / ``x[:, :, :, np.newaxis]`` add a 1
+    (after the axes written before it); anything else is not followed."""
+    sizes = _row_sizes(node.value, env)
+    if sizes is None or not node.slice:
+        return None
+    first, *rest = node.slice
+    index = first.slice
+    if isinstance(index, cst.Slice) or (len(node.slice) == 1 and array_rank(index.value, env) == 1):
+        pass  # rows chosen: a slice, or one axis of indices / a mask
+    elif isinstance(index.value, cst.Ellipsis) and len(rest) == 1 and _is_new_axis(rest[0]):
+        return (*sizes, 1)  # x[..., None]
+    else:
+        return None
+    if all(isinstance(element.slice, cst.Slice) and _whole(element.slice) for element in rest[: len(sizes)]):
+        added = rest[len(sizes) :]
+        if len(rest) <= len(sizes):
+            return sizes
+        if len(added) == 1 and _is_new_axis(added[0]):
+            return (*sizes, 1)  # x[:, :, :, None]
+    return None
+
+
+def _is_new_axis(element: cst.SubscriptElement) -> bool:
+    index = element.slice
+    if isinstance(index, cst.Slice):
+        return False
+    value = index.value
+    return (isinstance(value, cst.Name) and value.value == "None") or (
+        isinstance(value, cst.Attribute) and value.attr.value == "newaxis"
+    )
+
+
+def _whole(index: cst.Slice) -> bool:
+    return index.lower is None and index.upper is None and index.step is None
+
+
+def _call_row_sizes(node: cst.Call, env: Env) -> tuple[int, ...] | None:
+    func = node.func
+    assert isinstance(func, cst.Attribute)
+    method = func.attr.value
+    on_module = _is_array_module(func.value)
+    if any(arg.star for arg in node.args):
+        return None
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    if method in ("astype", "copy") and not on_module:
+        return _row_sizes(func.value, env)
+    if method in ("asarray", "array", "float32", "ascontiguousarray") and on_module and len(positional) == 1:
+        return _row_sizes(positional[0], env)
+    if method == "expand_dims" and on_module and positional:
+        sizes = _row_sizes(positional[0], env)
+        axis_node = positional[1] if len(positional) > 1 else _keyword(node, "axis")
+        axis = _plain(axis_node, env) if axis_node is not None else None
+        if sizes is None or isinstance(axis, bool) or not isinstance(axis, int):
+            return None
+        rank = len(sizes) + 1
+        at = axis + rank + 1 if axis < 0 else axis
+        if not 1 <= at <= rank:
+            return None  # a new axis 0 makes the rows something else
+        return (*sizes[: at - 1], 1, *sizes[at - 1 :])
+    if method == "reshape":
+        array = positional[0] if on_module and positional else func.value
+        if on_module:
+            shape = positional[1] if len(positional) > 1 else _keyword(node, "newshape", "shape")
+            shape_nodes = [shape] if shape is not None else []
+        else:
+            shape_nodes = positional
+        return _reshaped_row(array, shape_nodes, env)
+    return None
+
+
+def _reshaped_row(array: cst.BaseExpression, shape_nodes: list, env: Env) -> tuple[int, ...] | None:
+    """``x.reshape(-1, 28, 28, 1)``, ``x.reshape((len(x), 784))``, ``np.reshape(x, [-1, 28, 28, 1])``,
+    ``x.reshape(x.shape[0], -1)``: the sizes after the first, the first being the rows (-1, ``len(x)``,
+    ``x.shape[0]``), a -1 among them filled from the row's size."""
+    if len(shape_nodes) == 1 and isinstance(shape_nodes[0], (cst.Tuple, cst.List)):
+        elements = shape_nodes[0].elements
+        if any(isinstance(element, cst.StarredElement) for element in elements):
+            return None
+        shape_nodes = [element.value for element in elements]
+    if len(shape_nodes) < 2 or not _is_rows(shape_nodes[0], array, env):
+        return None
+    sizes = [_plain(size, env) for size in shape_nodes[1:]]
+    if not all(isinstance(size, int) and not isinstance(size, bool) for size in sizes):
+        return None
+    if sizes.count(-1) > 1 or any(size < -1 for size in sizes):
+        return None
+    if -1 in sizes:
+        before = _row_sizes(array, env)
+        known = math.prod(size for size in sizes if size != -1)
+        if before is None or known == 0 or math.prod(before) % known:
+            return None
+        sizes[sizes.index(-1)] = math.prod(before) // known
+    return tuple(sizes)
+
+
+def _is_rows(node: cst.BaseExpression, array: cst.BaseExpression, env: Env) -> bool:
+    """-1, ``len(x)`` or ``x.shape[0]`` of the array reshaped: its number of rows."""
+    if _plain(node, env) == -1:
+        return True
+    code = _code(array)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and len(node.args) == 1:
+        return _code(node.args[0].value) == code
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        return (
+            isinstance(index, cst.Index) and _plain(index.value, env) == 0 and _code(node.value.value) == code
+        )
+    return False

@@ -6,7 +6,8 @@ examples (reuters_mlp.py, cifar10_cnn.py) run as written on the Keras side of a 
 - ``keras.preprocessing.image.ImageDataGenerator``: kept in ``keras.src.legacy.preprocessing.image``;
 - ``model.fit_generator``: since Keras 2.4 ``fit`` on the generator (workers and the queue are about
   threads, not about the batches);
-- an optimizer's ``lr`` and ``decay``: a learning rate of lr / (1 + decay * iterations), Keras's InverseTimeDecay.
+- an optimizer's ``lr`` and ``decay``: a learning rate of lr / (1 + decay * iterations), Keras's InverseTimeDecay;
+- ``keras.backend.int_shape``: a tensor's static shape (kept in ``keras.src.legacy.backend``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def install(setattr: SetAttr, setitem: Callable[[dict, str, object], None]) -> N
     import keras
     import keras.preprocessing
     import keras.preprocessing.image
+    from keras.src.legacy import backend as legacy_backend
     from keras.src.legacy.preprocessing import text
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
@@ -45,6 +47,7 @@ def install(setattr: SetAttr, setitem: Callable[[dict, str, object], None]) -> N
     setattr(keras.preprocessing.image, "ImageDataGenerator", ImageDataGenerator, raising=False)
     setattr(keras.Model, "fit_generator", fit_generator, raising=False)
     setattr(keras.optimizers, "RMSprop", keras2_rmsprop)
+    setattr(keras.backend, "int_shape", legacy_backend.int_shape, raising=False)
 
 
 @contextmanager

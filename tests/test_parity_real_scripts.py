@@ -73,3 +73,15 @@ def test_variable_length_sequence_classifier_matches_keras():
 def test_kfold_models_match_keras(keras_cache, fit_index):
     # Fit 0 is the first fold's fresh model; fit 4 the final model, after four folds ran in full on both sides.
     fixture_parity("kfold_models", fit_index=fit_index, home=keras_cache(["boston_housing"]))
+
+
+def test_denoising_autoencoder_sized_from_the_data_and_k_int_shape_matches_keras(keras_cache, monkeypatch):
+    """mnist's rows are 28 x 28 and K.int_shape(x) is (None, 7, 7, 16): the modules are built on those sizes."""
+    import keras2_api
+
+    keras2_api.install(monkeypatch.setattr, monkeypatch.setitem)  # K.int_shape, which Keras 3 removed
+    report = fixture_parity("denoising_autoencoder", home=keras_cache(["mnist"]))
+    assert set(report.keras_history) == {"loss", "val_loss"}
+    output = (FIXTURES / "denoising_autoencoder" / "expected.py").read_text(encoding="utf-8")
+    assert "self.latent_vector = nn.Linear(784, latent_dim)" in output
+    assert "shape = (None, 7, 7, 16)  # Keras's static shape of `x`" in output

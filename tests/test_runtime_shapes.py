@@ -11,7 +11,7 @@ from undefined import assert_no_undefined_names
 from unwrapped import unwrapped
 
 import k2t
-from k2t.values import Env, array_rank, bind_target, evaluate, shape_slice
+from k2t.values import Env, Unknown, array_rank, bind_target, evaluate, shape_slice
 
 HEAD = """\
 import numpy as np
@@ -83,16 +83,51 @@ def test_the_rank_an_array_gets_where_the_script_reshapes_it(source, expression,
 @pytest.mark.parametrize(
     ("source", "expression", "dims"),
     [
-        ("x = load()\nx = x.reshape(-1, 28, 28, 1)", "x.shape[1:]", ["x.shape[1]", "x.shape[2]", "x.shape[3]"]),
-        ("x = load()\nx = x.reshape(-1, 8)\ninput_shape = x.shape[1:]", "input_shape", ["x.shape[1]"]),
+        ("n = load()\nx = load()\nx = x.reshape(-1, n, n, 1)", "x.shape[1:]", ["x.shape[1]", "x.shape[2]", "x.shape[3]"]),
+        ("x = load()\nx = x.reshape(len(x), -1)\ninput_shape = x.shape[1:]", "input_shape", ["x.shape[1]"]),
         ("x = load()", "x.shape[-2:]", ["x.shape[-2]", "x.shape[-1]"]),  # two, whatever x's rank
-        ("x = load()\ny = x.reshape(-1, 4, 2)", "(y / 2).shape[1:]", ["(y / 2).shape[1]", "(y / 2).shape[2]"]),
+        ("n = load()\nx = load()\ny = x.reshape(-1, n, 2)", "(y / 2).shape[1:]", ["(y / 2).shape[1]", "(y / 2).shape[2]"]),
     ],
 )
 def test_a_shape_slice_knows_its_array(source, expression, dims):
     value = evaluate(cst.parse_expression(expression), bound(source))
     assert value.shape is not None
     assert value.shape.dims(value.shape.length) == dims
+
+
+@pytest.mark.parametrize(
+    ("source", "expression", "value"),
+    [
+        # A reshape that writes a row's sizes fixes them, whatever the data was.
+        ("x = load()\nx = x.reshape(-1, 28, 28, 1)", "x.shape[1:]", (28, 28, 1)),
+        ("x = load()\nx = x.reshape(len(x), 8)\ninput_shape = x.shape[1:]", "input_shape", (8,)),
+        ("x = load()\ny = x.reshape(-1, 4, 2)", "(y / 2).shape[1:]", (4, 2)),
+        ("x = load()\ny = np.reshape(x, (x.shape[0], 4, 2)).astype('float32')", "y.shape[2]", 2),
+        # Then what the script does to the rows: a -1 filled from their size, a new axis, rows chosen.
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x.reshape(x.shape[0], -1)", "y.shape[1:]", (8,)),
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x[..., np.newaxis] * 2", "y.shape[1:]", (4, 2, 1)),
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = np.expand_dims(x, -1)[:100]", "y.shape[1:]", (4, 2, 1)),
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = np.expand_dims(x, axis=1)", "y.shape[1:]", (1, 4, 2)),
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x[:, :, :, None]", "y.shape[-1]", 1),
+    ],
+)
+def test_a_reshape_that_writes_a_rows_sizes_fixes_them(source, expression, value):
+    assert evaluate(cst.parse_expression(expression), bound(source)) == value
+
+
+@pytest.mark.parametrize(
+    ("source", "expression"),
+    [
+        ("x = load()\nx = x.reshape(-1, 4, 2)", "x.shape[0]"),  # the number of rows: not known
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x[0]", "y.shape[0]"),  # a row: not followed
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x.reshape(len(x), -1, 3)", "y.shape[1]"),  # 8 is no multiple of 3
+        ("n = load()\nx = load()\nx = x.reshape(-1, 4, 2)\ny = x.reshape(-1, n)", "y.shape[1]"),  # a size not known
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = x + load()", "y.shape[1]"),  # broadcast with unknown
+        ("x = load()\nx = x.reshape(-1, 4, 2)\ny = np.expand_dims(x, 0)", "y.shape[1]"),  # new rows axis
+    ],
+)
+def test_what_a_rows_sizes_do_not_fix_stays_unknown(source, expression):
+    assert isinstance(evaluate(cst.parse_expression(expression), bound(source)), Unknown)
 
 
 def test_a_shape_slice_of_an_array_of_unknown_rank_has_no_length():
@@ -127,7 +162,7 @@ def test_a_shape_slice_of_an_array_of_unknown_rank_has_no_length():
         ),
         pytest.param(
             """\
-            x = x.reshape(len(x), 20) / 2.0
+            x = x.reshape(len(x), -1) / 2.0
             input_shape = x.shape[1:]
             model = keras.Sequential()
             model.add(keras.Input(shape=input_shape))
@@ -185,7 +220,7 @@ def test_dense_on_a_shape_of_unknown_rank_is_reported_naming_the_array():
 
 def test_a_shape_with_other_sizes_than_the_first_layer_needs_is_reported():
     result = convert("""\
-        x = x.reshape(len(x), 8)
+        x = x.reshape(len(x), -1)
         model = keras.Sequential([keras.Input(shape=x.shape[1:]), layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(1)])
         """)
     (message,) = k2t103(result)
@@ -341,7 +376,7 @@ def test_k2t_weights_reads_constructor_arguments_past_none_sizes():
     ("dataset", "dims"),
     [("mnist", 2), ("fashion_mnist", 2), ("cifar10", 3), ("cifar100", 3), ("boston_housing", 1)],
 )
-def test_keras_datasets_fix_the_rank_of_their_arrays(dataset, dims):
+def test_keras_datasets_fix_the_sizes_of_their_rows(dataset, dims):
     # The classic examples: `Flatten(input_shape=x_train.shape[1:])` right after load_data().
     source = textwrap.dedent(
         f"""\
@@ -357,8 +392,12 @@ def test_keras_datasets_fix_the_rank_of_their_arrays(dataset, dims):
     )
     result = k2t.convert_source(source, "train.py")
     assert result.ok, [d.format() for d in result.diagnostics]
-    arguments = ", ".join(f"input_dim_{i}=x_train.shape[{i + 1}]" for i in range(dims)) if dims > 1 else "in_features=x_train.shape[1]"
-    assert unwrapped(f"model = Net({arguments})") in unwrapped(result.output)
+    # The files fix a row's sizes too: the module is built on them, with no sizes read when the script runs.
+    assert unwrapped("model = Net()") in unwrapped(result.output)
+    assert f"self.dense = nn.Linear({ROW_SIZES[dataset]}, 1)" in result.output
+
+
+ROW_SIZES = {"mnist": 784, "fashion_mnist": 784, "cifar10": 3072, "cifar100": 3072, "boston_housing": 13}
 
 
 FIT_SIZED = """\

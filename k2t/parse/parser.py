@@ -82,6 +82,16 @@ from .tape import TapeMixin
 from .tensor_shapes import keras_shape
 from .train_step import TrainStepMixin
 
+# The sizes of one row of each keras.datasets array (x, y), which the files fix (the number of rows aside).
+_DATASET_ROW_SIZES = {
+    "mnist": ((28, 28), ()),
+    "fashion_mnist": ((28, 28), ()),
+    "cifar10": ((32, 32, 3), (1,)),
+    "cifar100": ((32, 32, 3), (1,)),
+    "boston_housing": ((13,), ()),
+    "california_housing": ((8,), ()),
+}
+
 # NumPy's and the standard library's product of a tuple of sizes, folded where the sizes are known.
 _PRODUCTS = frozenset({"numpy.prod", "numpy.product", "math.prod"})
 
@@ -687,7 +697,11 @@ class _Parser(
         ranks = _DATASET_RANKS.get(dataset) if name.endswith(".load_data") else None
         if ranks is None:
             return None
-        x, y = (Unknown(f"the arrays of keras.datasets.{dataset}", rank=rank) for rank in ranks)
+        sizes = _DATASET_ROW_SIZES.get(dataset, (None, None))
+        x, y = (
+            Unknown(f"the arrays of keras.datasets.{dataset}", rank=rank, sizes=row)
+            for rank, row in zip(ranks, sizes)
+        )
         return (x, y), (x, y)
 
     def image_data_format_set(self, node: cst.BaseExpression) -> None:

@@ -27,9 +27,28 @@ def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
     if dim is None or dim.value is not None:
         return dim
     param = next((p for p in params if p.name == dim.code), None)
-    if param is None:
-        raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
-    return Size.expression(param.argument)
+    if param is not None:
+        return Size.expression(param.argument)
+    # `reshape_dim_0 * 2 * 2` (a Reshape's size through two strided Conv2DTransposes): the same expression on
+    # the arguments the script passes for the parameters it reads.
+    arguments = {p.name: p.argument for p in params if p.argument is not None}
+    read = names_in(dim.code)
+    if read and read <= set(arguments):
+        tree = _SubstituteCode(arguments).visit(ast.parse(dim.code.strip(), mode="eval"))
+        return Size.expression(ast.unparse(tree))
+    raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
+
+
+class _SubstituteCode(ast.NodeTransformer):
+    """Names -> the expressions (code) the script passes for them."""
+
+    def __init__(self, arguments: dict[str, str]):
+        self.arguments = arguments
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.arguments:
+            return ast.parse(self.arguments[node.id].strip(), mode="eval").body
+        return node
 
 
 def _visible(
