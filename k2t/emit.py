@@ -1044,6 +1044,35 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
                 pending.extend(ast.iter_child_nodes(node))
         return found
 
+    def locals_read_before_bound(function) -> set[str]:
+        """A function's locals (of ``names``) that a statement of its body reads before any earlier statement
+        binds them: `z_log_var = Dense(2)(encoder)` above `encoder = Encoder()` (UnboundLocalError when it runs)."""
+        local: set[str] = set()
+        pending = list(function.body)
+        while pending:  # the function's own statements (a def inside binds its name, its body is its own)
+            inner = pending.pop()
+            local |= module_stores(inner)
+            if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                pending.extend(child for child in ast.iter_child_nodes(inner) if isinstance(child, ast.stmt))
+        arguments = function.args
+        bound = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+        bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        parameters = set(bound)
+        found: set[str] = set()
+        for inner in function.body:
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal)):
+                if isinstance(inner, (ast.Global, ast.Nonlocal)):
+                    local -= set(inner.names)
+                bound |= module_stores(inner)
+                continue
+            own = module_stores(inner)
+            reads = loads(inner)
+            later = own if isinstance(inner, (ast.For, ast.While, ast.With, ast.If, ast.Try)) else set()
+            found |= (reads & local) - bound - later
+            found |= reads - local - parameters - everywhere  # neither the function's nor the module's
+            bound |= own
+        return found
+
     module = ast.parse(text)
     everywhere: set[str] = set()
     for statement in module.body:
@@ -1054,6 +1083,8 @@ def _read_before_bound(text: str, names: set[str]) -> set[str]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             # A body's own names (parameters, locals, any nested scope's) are no reads of the module's.
             missing |= loads(statement) - stores(statement) - everywhere
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                missing |= locals_read_before_bound(statement)
         else:
             missing |= loads(statement) - bound
         bound |= module_stores(statement)

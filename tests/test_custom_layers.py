@@ -797,3 +797,42 @@ def test_a_layer_class_no_code_reads_is_noted_at_its_definition():
         (line_of(source, "class Shifted"), "custom layer Shifted"),
         (line_of(source, "class MCDropout"), "custom layer MCDropout"),
     }, [d.format() for d in result.diagnostics]
+
+
+def test_a_weight_rebuilt_from_itself_in_build_is_reported_not_followed_forever():
+    """`self.kernel = self.kernel + noise` in build() (a TensorFlow 1 tutorial): the attribute is built from itself;
+    k2t reads what it can and reports the rest, instead of recursing (it was an internal error)."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        class DenseWithNoise(tf.keras.layers.Layer):
+            def __init__(self, output_dim, **kwargs):
+                self.output_dim = output_dim
+                super().__init__(**kwargs)
+
+            def build(self, input_shape):
+                shape = (input_shape[1], self.output_dim)
+                self.kernel = self.add_weight(name="kernel", shape=shape, initializer="uniform", trainable=True)
+                self.kernel = self.kernel + 1e-5 * tf.random.normal(shape=shape)
+
+            def call(self, inputs):
+                return tf.matmul(inputs, self.kernel)
+
+
+        inputs = tf.keras.Input(shape=(8,))
+        outputs = tf.keras.layers.Dense(1)(DenseWithNoise(4)(inputs))
+        model = tf.keras.Model(inputs, outputs)
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.zeros((4, 8)), np.zeros((4, 1)), epochs=1)
+        """
+    )
+    result = k2t.convert_source(source, "noise.py")
+    assert "K2T999" not in {d.code for d in result.diagnostics}
+    # Keras computes with the tensor, the weight never trains: a torch module cannot hold a tensor under a
+    # parameter's name, and the output crashed when it ran.
+    (rebound,) = [d for d in result.diagnostics if d.code == "K2T103"]
+    assert (rebound.line, rebound.message.split(",")[0]) == (13, "`self.kernel`")
+    assert not result.ok

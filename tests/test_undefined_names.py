@@ -262,3 +262,42 @@ def test_a_list_of_tensors_and_an_unpacked_layer_call_a_translated_model_took_st
     assert [d.code for d in result.diagnostics] == ["K2T102"], [d.format() for d in result.diagnostics]
     assert undefined_names(result.output) == [], result.output
     assert "encoder_states = [state_h, state_c]" in result.output and "class EncoderModel(nn.Module)" in result.output
+
+
+def test_tensor_lines_stay_inside_a_function_where_a_later_translated_model_rebinds_their_name():
+    """usc-caisplusplus/keras-vae-tutorial: inside train(), `encoder = Dense(...)(x)` is a tensor, and
+    `encoder = Model(x, z_mean)` at the end rebinds the name to a model k2t translates; the VAE (its
+    symbolic add_loss is not translated) reads `encoder` and `z_mean` as written, before that rebinding.
+    The lines must stay: a read of a local before its binding raises UnboundLocalError."""
+    source = textwrap.dedent(
+        """\
+        import numpy as np
+        import keras.backend as K
+        from keras.layers import Input, Dense, Lambda
+        from keras.models import Model
+
+
+        def train():
+            x = Input(shape=(8,))
+            encoder = Dense(16, activation="relu")(x)
+            z_mean = Dense(2)(encoder)
+            z_log_var = Dense(2)(encoder)
+            z = Lambda(lambda a: a[0] + K.exp(a[1] / 2))([z_mean, z_log_var])
+            reconstructed = Dense(8, activation="sigmoid")(z)
+            vae = Model(x, reconstructed)
+            vae.add_loss(K.mean(K.square(x - reconstructed)))
+            vae.compile(optimizer="rmsprop")
+            vae.fit(np.zeros((4, 8)), epochs=1)
+            encoder = Model(x, z_mean)
+            return encoder
+
+
+        train()
+        """
+    )
+    result = k2t.convert_source(source, "vae.py")
+    assert not result.ok and result.output is not None
+    assert undefined_names(result.output) == [], result.output
+    train = result.output.split("def train():")[1]
+    assert train.index("    encoder = Dense(16") < train.index("    z_log_var = Dense(2)(encoder)")
+    assert "    z_mean = Dense(2)(encoder)\n" in train

@@ -106,6 +106,8 @@ class LayerClassParts:
     # `self.input_spec = InputSpec(min_ndim=2)`: Keras's check of the input's rank and sizes at each call, which the
     # model's shapes (k2t follows them statically) already satisfy; the statements go
     input_specs: list[cst.CSTNode] = field(default_factory=list)
+    # `self.kernel = self.kernel + noise` after `self.kernel = self.add_weight(...)`: the statements
+    rebound_weights: list[tuple[str, cst.CSTNode]] = field(default_factory=list)
 
     @property
     def call(self) -> cst.FunctionDef | None:
@@ -155,6 +157,11 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
                         parts.built_attributes[attr] = value
                 continue
             attr, value = assigned
+            if any(weight.attr == attr for weight in parts.weights) and not (
+                isinstance(value, cst.Call) and _is_self_call(value, "add_weight")
+            ):
+                parts.rebound_weights.append((attr, statement))
+                continue
             if attr == "input_spec" and _is_input_spec(value, keras_name):
                 parts.input_specs.append(statement)
             elif isinstance(value, cst.Call) and _is_self_call(value, "add_weight"):
@@ -363,6 +370,15 @@ def convert_custom_layer(ctx: LayerContext) -> LayerPlan:
         _check_inheritance(layer_class)
     parts = class_parts(layer_class)
     _check_class(parts)
+    for attr, statement in parts.rebound_weights:
+        # Keras then computes with the tensor the attribute holds: the weight stays in the layer's weights, fixed
+        # (no gradient reaches it); a torch module cannot hold a tensor under a parameter's name.
+        raise Unsupported(
+            "K2T103",
+            f"`self.{attr}`, a weight made by add_weight, is bound to another value: Keras computes with that "
+            "tensor, not with the weight (which then never trains); not translated",
+            _pos(layer_class.script, statement),
+        )
     ctx.keras_layout()  # the class's axis numbers are Keras's (channels last)
     arguments = _bind_arguments(parts, ctx.layer)
     sizes = _Sizes(ctx, parts, arguments)
@@ -823,6 +839,7 @@ class _Sizes:
         self.arguments.update((key, value) for key, value in arguments if key is not None)
         self.defaults = {p.name.value: p.default for p in parts.init_params if p.default is not None}
         self._shape_read: Callable[[cst.BaseExpression], tuple | None] | None = None
+        self._evaluating: set[str] = set()  # the built attributes being evaluated (one built from itself is unknown)
         self.input_shape: tuple | None = None  # the layer's input shape (batch None), for what build() sets
         self.class_terms = False  # sizes as the class writes them: an __init__ parameter's name, not the use's value
 
@@ -930,7 +947,13 @@ class _Sizes:
                 and len(build.params.params) > 1
             ):
                 # set by build(self, input_shape), which Keras runs before anything reads the shapes
-                return self._evaluate(built, {build.params.params[1].name.value: self.input_shape})
+                if node.attr.value in self._evaluating:
+                    raise ValueError(f"self.{node.attr.value} is built from itself")  # `self.k = self.k + noise`
+                self._evaluating.add(node.attr.value)
+                try:
+                    return self._evaluate(built, {build.params.params[1].name.value: self.input_shape})
+                finally:
+                    self._evaluating.discard(node.attr.value)
             expression = self.parts.attributes.get(node.attr.value)
             if expression is None:
                 expression = _property_value(self.parts.methods.get(node.attr.value))
