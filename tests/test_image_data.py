@@ -185,16 +185,52 @@ def test_what_the_class_cannot_do_is_reported_and_nothing_half_converts(line, co
 def test_a_keras_function_as_argument_keeps_kerass_class_and_its_import():
     result = convert(
         """
-        from keras.applications.resnet50 import preprocess_input
+        from keras.applications.nasnet import preprocess_input
         from keras.preprocessing.image import ImageDataGenerator
 
         datagen = ImageDataGenerator(preprocessing_function=preprocess_input)
         """
     )
     assert [(d.code, d.message) for d in result.diagnostics if d.line == 5] == [
-        ("K2T100", "ImageDataGenerator(preprocessing_function=...): Keras API `keras.applications.resnet50.preprocess_input` is not translated")
+        ("K2T100", "ImageDataGenerator(preprocessing_function=...): Keras API `keras.applications.nasnet.preprocess_input` is not translated")
     ]
-    assert "from keras.applications.resnet50 import preprocess_input" in result.output
+    assert "from keras.applications.nasnet import preprocess_input" in result.output
+
+
+PREPROCESSING = """
+import numpy as np
+import tensorflow as tf
+from tensorflow.keras.applications.mobilenet_v2 import preprocess_input
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+train_gen = ImageDataGenerator(horizontal_flip=True, preprocessing_function=preprocess_input)
+test_gen = ImageDataGenerator(preprocessing_function=tf.keras.applications.resnet50.preprocess_input)
+"""
+
+
+def test_applications_preprocess_input_as_preprocessing_function_is_its_generated_function():
+    """Transfer-learning scripts hand the generator their application's preprocess_input: it becomes the
+    generated numpy function of that family (the import goes), one per family."""
+    result = convert(PREPROCESSING)
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    output = result.output
+    assert "train_gen = ImageDataGenerator(horizontal_flip=True, preprocessing_function=preprocess_input)" in output
+    assert "test_gen = ImageDataGenerator(preprocessing_function=preprocess_input_2)" in output
+    assert 'preprocess_input in "tf" mode' in output and 'preprocess_input in "caffe" mode' in output
+    assert not [line for line in output.splitlines() if line.startswith(("import tensorflow", "from tensorflow", "from keras"))]
+
+
+@requires_keras
+def test_applications_preprocess_input_in_standardize_matches_keras(keras_generator):
+    from keras.applications import mobilenet_v2, resnet50
+
+    namespace: dict = {}
+    exec(compile(convert(PREPROCESSING).output.split("\ntrain_gen = ")[0], "converted", "exec"), namespace)  # noqa: S102
+    for function, ours in ((mobilenet_v2.preprocess_input, "preprocess_input"), (resnet50.preprocess_input, "preprocess_input_2")):
+        theirs = keras_generator(preprocessing_function=function)
+        generated = namespace["ImageDataGenerator"](preprocessing_function=namespace[ours])
+        for image in images():
+            np.testing.assert_allclose(generated.standardize(image.copy()), theirs.standardize(image.copy()), rtol=1e-6, atol=1e-4)
 
 
 # ---------------------------------------------------------------- numbers against Keras

@@ -20,6 +20,7 @@ from ..cst_walk import walk, walk_with_statements
 from ..diagnostics import Unsupported
 from ..ir import KerasCall, Todo, Value
 from ..names import canonical_name
+from .applications.preprocessing import PREPROCESS_FUNCTIONS, preprocess_helper
 from .helpers import Helper
 
 if TYPE_CHECKING:
@@ -202,9 +203,28 @@ def translate_image_data_generators(script: KerasScript, plan: ScriptPlan) -> No
         return
     helper = plan.add_helper(_generator_helper(given, used, methods, augment))
     name = plan.name(helper.name)
-    for _, node in uses.calls:
-        text = script.module.code_for_node(node)
-        plan.calls[id(node)] = name + text[len(script.module.code_for_node(node.func)) :]
+    for call, node in uses.calls:
+        rewritten = _with_generated_preprocessing(call, node, plan)
+        text = script.module.code_for_node(rewritten)
+        plan.calls[id(node)] = name + text[len(script.module.code_for_node(rewritten.func)) :]
+
+
+def _with_generated_preprocessing(call: KerasCall, node: cst.Call, plan: ScriptPlan) -> cst.Call:
+    """``preprocessing_function=preprocess_input`` of keras.applications: the generated function's name instead
+    (Keras calls it on each image in standardize(), as the generated class does)."""
+    value = dict(call.bind(_NAMES)[0]).get("preprocessing_function")
+    if value is None or value.keras_ref not in PREPROCESS_FUNCTIONS:
+        return node
+    function = plan.name(plan.add_helper(preprocess_helper(value.keras_ref)).name)
+    position = _NAMES.index("preprocessing_function")
+    args = [
+        arg.with_changes(value=cst.Name(function))
+        if (arg.keyword is not None and arg.keyword.value == "preprocessing_function")
+        or (arg.keyword is None and index == position)
+        else arg
+        for index, arg in enumerate(node.args)
+    ]
+    return node.with_changes(args=args)
 
 
 def _generator_helper(given: set[str], used: set[str], methods: set[str], augment: bool) -> Helper:
@@ -260,6 +280,8 @@ def _constructor_arguments(call: KerasCall) -> dict[str, Value]:
         )
     for name, value in arguments.items():
         keras_name = value.keras_ref or (value.keras_call.name if value.keras_call is not None else None)
+        if name == "preprocessing_function" and value.keras_call is None and keras_name in PREPROCESS_FUNCTIONS:
+            continue  # keras.applications' preprocess_input: its generated numpy function (the call is rewritten)
         if keras_name is not None:
             # keras.applications.*.preprocess_input and friends: Keras code the class would call.
             raise Unsupported(

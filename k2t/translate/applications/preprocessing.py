@@ -37,6 +37,11 @@ PREPROCESS_FUNCTIONS = tuple(_MODES)
 GENERATED_NAMES = dict.fromkeys(_MODES, "preprocess_input")
 
 
+def preprocess_helper(name: str) -> Helper:
+    """The generated function of ``name`` (one of PREPROCESS_FUNCTIONS)."""
+    return Helper("preprocess_input", "functions/preprocess_input.py.j2", (("mode", _MODES[name]),))
+
+
 def translate_preprocess_input(call: KerasCall) -> tuple[Helper, str] | None:
     """The generated function and the call's arguments as written; None (the call stays, a K2T100) for an
     argument other than the images (``data_format=`` other than Keras's default channels-last)."""
@@ -46,5 +51,4 @@ def translate_preprocess_input(call: KerasCall) -> tuple[Helper, str] | None:
         return None
     if data_format is not None and data_format.literal not in (None, "channels_last"):
         return None
-    helper = Helper("preprocess_input", "functions/preprocess_input.py.j2", (("mode", _MODES[call.name]),))
-    return helper, given["x"].code
+    return preprocess_helper(call.name), given["x"].code
