@@ -165,7 +165,7 @@ def test_unknown_op_is_a_diagnostic_naming_it() -> None:
                      id="bce-output-expression"),
         pytest.param("tensorflow.image.extract_patches", ["x", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "[1, 2, 2, 1]", "'VALID'"], {},
                      "rates=[1, 1, 1, 1]", id="patches-dilated"),
-        pytest.param("keras.backend.batch_dot", ["x", "y"], {}, "`axes=None`: k2t translates an int or a pair",
+        pytest.param("keras.backend.batch_dot", ["x", "y"], {"axes": "[1, 2, 3]"}, "`axes=[1, 2, 3]`: k2t translates an int or a pair",
                      id="batch_dot-axes-needed"),
         pytest.param("keras.backend.batch_dot", ["x", "y", "(0, 1)"], {}, "batch axis 0", id="batch_dot-axis-0"),
         pytest.param("tensorflow.gather", ["p", "i"], {"batch_dims": "-1"}, "`batch_dims=-1`", id="gather-batch-dims-neg"),

@@ -400,7 +400,8 @@ CASES: dict[str, tuple[Case, ...]] = {
     "keras.ops.matmul": (C("x", "m"), C("x", "v")),
     "keras.backend.dot": (C("x", "w52"), C("w", "w52"), C("x", "m3d")),
     "keras.backend.batch_dot": (C("x", "y", "(2, 2)"), C("x", "y", axes="1"), C("x[:, 0]", "y[:, 0]", "1"),
-                                C("x[:, 0]", "y", "(1, 2)"), C("x", "y[:, 0]", "(-1, -1)"), C("x", "m", "(2, 1)")),
+                                C("x[:, 0]", "y", "(1, 2)"), C("x", "y[:, 0]", "(-1, -1)"), C("x", "m", "(2, 1)"),
+                                C("x", "m"), C("x", "y[:, 0]"), C("x[:, 0]", "y[:, 0]")),  # axes=None: Keras's default
     "tensorflow.linalg.matvec": (C("xt", "v"),),
     "tensorflow.einsum": (C("'bij,bjk->bik'", "x", "m"), C("'ijk->kji'", "x")),
     "keras.ops.einsum": (C("'bij,jk->bik'", "x", "w52"),),

@@ -32,7 +32,13 @@ def _batch_dot(bound: Bound) -> str:
     """Keras 2's K.batch_dot: per sample, x's axis axes[0] contracted with y's axes[1] (tensordot, x's other axes
     then y's); two rank-2 inputs give (batch, 1). In torch: tensordot per sample (torch.vmap), atleast_1d for
     the (batch, 1) case."""
-    axes = None if bound.is_none("axes") else bound.literal("axes")
+    if bound.is_none("axes"):
+        # Keras's default: x's last axis with y's second-to-last (its last where y is (batch, n)), per sample.
+        return (
+            "torch.vmap(lambda x_i, y_i: torch.atleast_1d(torch.tensordot(x_i, y_i, "
+            "dims=([-1], [-1 if y_i.dim() == 1 else -2]))))({x}, {y})"
+        )
+    axes = bound.literal("axes")
     if isinstance(axes, int) and not isinstance(axes, bool):
         axes = (axes, axes)
     if not (
@@ -75,7 +81,8 @@ ROWS: tuple[Op, ...] = (
         "keras.backend.batch_dot",
         (p("x"), p("y"), p("axes", "None")),
         _batch_dot,
-        "axes must be written out (an int or a pair); per sample a tensordot, as Keras 2 computes it by matmul",
+        "axes an int or a pair written out, or None (x's last axis with y's second-to-last, or y's last where y "
+        "has one axis per sample); per sample a tensordot, as Keras 2 computes it by matmul",
     ),
     Op(
         "keras.backend.dot",
