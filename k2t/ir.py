@@ -316,6 +316,8 @@ class StepLine:
     expression: cst.BaseExpression | None = field(default=None, repr=False, compare=False)  # "op": as written
     # "loss": (y_true, y_pred) as written where they are expressions of ops (``tf.nn.softmax(t / self.temperature)``)
     operands: tuple[cst.BaseExpression, ...] = field(default=(), repr=False, compare=False)
+    # "loss": Keras 2's compiled_loss(y, y_pred) without regularization_losses=self.losses (no layer penalties)
+    without_penalties: bool = False
 
 
 @dataclass(eq=False)

@@ -88,3 +88,24 @@ def test_subclass_with_call_and_batch_norm(tmp_path):
     from parity_cases import assert_parity
 
     assert_parity(SUBCLASS_WITH_CALL, tmp_path)
+
+
+def test_keras2_compiled_loss_without_regularization_losses_on_a_model_without_penalties(tmp_path):
+    """compiled_loss(y, y_pred) alone leaves the layers' penalties out: on a model that has none it is the
+    compiled loss (a tutorial's CustomFit); with penalties it stays a located K2T103."""
+    import k2t
+    from k2t.parity import exact_parity
+
+    source = FIXTURE.read_text(encoding="utf-8")
+    bare = source.replace("self.compiled_loss(y, y_pred, regularization_losses=self.losses)", "self.compiled_loss(y, y_pred)")
+    with_penalty = k2t.convert_source(bare, "input.py")
+    found = [(d.code, d.line) for d in with_penalty.diagnostics]
+    line = next(number for number, text in enumerate(bare.splitlines(), 1) if "self.compiled_loss(y, y_pred)" in text)
+    assert ("K2T103", line) in found and not with_penalty.ok, found  # the class stays as written: its lines too
+    plain = bare.replace("layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.01))", "layers.Dense(1)")
+    assert k2t.convert_source(plain, "input.py").diagnostics == ()
+    script = tmp_path / "input.py"
+    script.write_text(plain, encoding="utf-8")
+    report = exact_parity(plain, epochs=3, path=script, fit_index=2)
+    assert report.error is None, report.error
+    assert report.ok, "\n".join(report.failures) + f"\nkeras: {report.keras_history}\ntorch: {report.torch_history}"

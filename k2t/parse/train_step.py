@@ -550,6 +550,7 @@ class _StepReader:
         attr = _self_attr(call.func)
         keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
         positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        bare = False
         if attr == "compute_loss":
             # Keras 3's compute_loss(x=None, y=None, y_pred=None, sample_weight=None, ...): by keyword, or (x, y, y_pred).
             given = dict(zip(("x", "y", "y_pred"), positional)) | keywords
@@ -566,11 +567,9 @@ class _StepReader:
                 raise self.unfollowable(
                     statement, "k2t follows compiled_loss(y, y_pred, regularization_losses=self.losses)"
                 )
-            if losses is None:
-                raise self.unfollowable(
-                    statement,
-                    "compiled_loss() without regularization_losses=self.losses leaves the layers' penalties out: not translated",
-                )
+            # Without regularization_losses the layers' penalties stay out: the same loss where the model has
+            # none (k2t.translate.train_step reports it where it has some).
+            bare = losses is None
             pair = (positional[0], positional[1])
             source = "compute_loss"
         elif attr in self.attrs and not keywords and len(positional) == 2 == len(call.args):
@@ -582,13 +581,15 @@ class _StepReader:
                 "k2t follows self.compute_loss(), self.compiled_loss() and the loss objects made in __init__ or stored by compile()",
             )
         if all(isinstance(item, cst.Name) and item.value in self.bound for item in pair):
-            return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source)
+            return StepLine("loss", pos, (name, pair[0].value, pair[1].value), attr=source, without_penalties=bare)
         if source in self.compiled:
             # `self.distillation_loss_fn(tf.nn.softmax(t / self.temperature, axis=1), ...)`: each operand an
             # expression of ops over the step's variables, rewritten where the step is written
             for item in pair:
                 self.op(name, item, pos, statement)
-            return StepLine("loss", pos, (name, "", ""), attr=source, arguments=(self.data,), operands=pair)
+            return StepLine(
+                "loss", pos, (name, "", ""), attr=source, arguments=(self.data,), operands=pair, without_penalties=bare
+            )
         raise self.unfollowable(statement, "k2t follows the loss of two variables of the step (y, y_pred)")
 
     def call_statement(self, call: cst.Call, pos, statement) -> StepLine:

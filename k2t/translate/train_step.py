@@ -54,6 +54,13 @@ def translate_steps(spec: ModelSpec, module: ModulePlan, keras_name: KerasName |
             f"the loop over self.metrics reaches the Mean `self.{means[0]}` with (y, y_pred): not translated (list the trackers in a `metrics` property)",
             steps.pos,
         )
+    bare = [line for lines in (steps.train, steps.test or ()) for line in lines or () if line.without_penalties]
+    if bare and (module.has_regularization or module.has_added_losses):
+        raise Unsupported(
+            "K2T103",
+            "compiled_loss() without regularization_losses=self.losses leaves the layers' penalties out: not translated",
+            bare[0].pos,
+        )
     compute_loss = False
     methods = [_metrics_property(steps, kinds)]
     for name, lines in (("train_step", steps.train), ("test_step", steps.test)):
