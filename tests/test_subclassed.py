@@ -67,6 +67,24 @@ def test_input_shape_from_build():
     assert "nn.Linear(6, 4)" in result.output
 
 
+def test_input_shape_from_build_by_keyword_and_a_batch_size_given():
+    """TensorFlow 2 tutorials' `model.build(input_shape=(4, 784))`: the sizes after the batch axis."""
+    _, result = convert(use="model.build(input_shape=(4, 6))\nmodel.fit(x, y, epochs=1)")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "nn.Linear(6, 4)" in result.output
+
+
+def test_kerass_full_call_signature_with_a_mask_it_never_reads():
+    source = HEAD + MODEL.format(call=textwrap.indent(STRAIGHT, "").rstrip("\n")) + TRAIN.format(arguments="", use="model.fit(x, y, epochs=1)")
+    with_mask = source.replace("def call(self, inputs, training=None):", "def call(self, inputs, training=None, mask=None):")
+    result = k2t.convert_source(with_mask, filename="case.py")
+    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    # a mask the call reads is not followed: the class stays, located
+    reading = with_mask.replace("        return self.out(h)", "        return self.out(h) if mask is None else h")
+    codes = [d.code for d in k2t.convert_source(reading, filename="case.py").diagnostics]
+    assert "K2T103" in codes
+
+
 def test_attribute_applied_twice_is_one_shared_layer():
     _, result = convert(call="h = self.hidden(inputs)\nh = self.dropout(h, training=training)\nreturn self.out(h)", arguments="units=6")
     assert result.output.count("nn.Linear(") == 2

@@ -495,6 +495,16 @@ class SubclassedMixin:
         params = method.params
         named = [*params.posonly_params, *params.params]
         if (
+            len(named) == 4
+            and named[3].name.value == "mask"
+            and isinstance(named[3].default, cst.Name)
+            and named[3].default.value == "None"
+            and "mask" not in _names_read(method.body)
+        ):
+            # `call(self, inputs, training=None, mask=None)`, Keras's full signature, the mask never read: a model
+            # called without one (fit, predict, model(x)) gets None there.
+            named = named[:3]
+        if (
             isinstance(params.star_arg, cst.Param)
             or params.star_kwarg is not None
             or params.kwonly_params
@@ -1142,9 +1152,15 @@ def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression
 
     class Finder(Visitor):
         def visit_Call(self, call: cst.Call) -> None:
-            if found or not call.args or call.args[0].keyword is not None:
+            if found or not call.args:
                 return
             func = call.func
+            first = call.args[0]
+            if first.keyword is not None:
+                # `model.build(input_shape=(None, 784))`: the shape by its keyword
+                if _is_method_of(func, target) and func.attr.value == "build" and first.keyword.value == "input_shape":
+                    found.append(("build", first.value))
+                return
             if isinstance(func, cst.Name) and func.value == target:
                 found.append(("call", call.args[0].value))
             elif _is_method_of(func, target) and (func.attr.value in _DATA_METHODS or func.attr.value == "build"):
@@ -1152,3 +1168,19 @@ def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression
 
     module.visit(Finder())
     return found[0] if found else None
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    """The bare names ``node`` reads or binds (attributes' names left out)."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(Names())
+    return found
