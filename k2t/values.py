@@ -852,14 +852,22 @@ def _rank(node: cst.BaseExpression, env: Env) -> int | None:
     return None
 
 
-def _call_rank(node: cst.Call, env: Env) -> int | None:
+def _method_call(node: cst.Call) -> tuple[cst.Attribute, str, bool, list[cst.BaseExpression]] | None:
+    """``x.reshape(...)`` / ``np.expand_dims(...)``: (the attribute called, its name, whether it is a function of an
+    array module, the positional arguments); None where an argument is starred."""
     func = node.func
     assert isinstance(func, cst.Attribute)
-    method = func.attr.value
-    on_module = _is_array_module(func.value)
     if any(arg.star for arg in node.args):
         return None
     positional = [arg.value for arg in node.args if arg.keyword is None]
+    return func, func.attr.value, _is_array_module(func.value), positional
+
+
+def _call_rank(node: cst.Call, env: Env) -> int | None:
+    parts = _method_call(node)
+    if parts is None:
+        return None
+    func, method, on_module, positional = parts
     made = made_shape(node, env)
     if made is not None:
         return len(made)  # np.random.random((2500, 100, 32, 32, 3))
@@ -1363,13 +1371,10 @@ def _whole(index: cst.Slice) -> bool:
 
 
 def _call_row_sizes(node: cst.Call, env: Env) -> tuple[int, ...] | None:
-    func = node.func
-    assert isinstance(func, cst.Attribute)
-    method = func.attr.value
-    on_module = _is_array_module(func.value)
-    if any(arg.star for arg in node.args):
+    parts = _method_call(node)
+    if parts is None:
         return None
-    positional = [arg.value for arg in node.args if arg.keyword is None]
+    func, method, on_module, positional = parts
     if method in ("astype", "copy") and not on_module:
         return _row_sizes(func.value, env)
     if method in ("asarray", "array", "float32", "ascontiguousarray") and on_module and len(positional) == 1:

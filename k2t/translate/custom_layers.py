@@ -157,11 +157,14 @@ def class_parts(layer_class: LayerClass) -> LayerClassParts:
                         parts.built_attributes[attr] = value
                 continue
             attr, value = assigned
-            if any(weight.attr == attr for weight in parts.weights) and not (
-                isinstance(value, cst.Call) and _is_self_call(value, "add_weight")
-            ):
-                parts.rebound_weights.append((attr, statement))
-                continue
+            made = [weight for weight in parts.weights if weight.attr == attr]
+            if made and not (isinstance(value, cst.Call) and _is_self_call(value, "add_weight")):
+                # After the weight on the same path (`self.kernel = self.kernel + noise`); another branch's
+                # `else: self.b = None` is no rebinding of it.
+                straight = statement in _body(definition) and made[-1].statement in _body(definition)
+                if straight or re.search(rf"\bself\s*\.\s*{attr}\b", cst.Module([]).code_for_node(value)):
+                    parts.rebound_weights.append((attr, statement))
+                    continue
             if attr == "input_spec" and _is_input_spec(value, keras_name):
                 parts.input_specs.append(statement)
             elif isinstance(value, cst.Call) and _is_self_call(value, "add_weight"):
