@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..cst_walk import Visitor
+from ..cst_walk import Visitor, bare_names
 from ..ir import OP_EXPRESSION, Graph, Instance, KerasCall, ModelSpec, OpExpression, ShapeOf, TensorNode, Todo, Value
 from ..values import ArgumentSize, Unknown, assigned_names, declared_global, is_constant, made_shape
 from .graph import _graph_nodes
@@ -499,7 +499,7 @@ class SubclassedMixin:
             and named[3].name.value == "mask"
             and isinstance(named[3].default, cst.Name)
             and named[3].default.value == "None"
-            and "mask" not in _names_read(method.body)
+            and "mask" not in bare_names(method.body)
         ):
             # `call(self, inputs, training=None, mask=None)`, Keras's full signature, the mask never read: a model
             # called without one (fit, predict, model(x)) gets None there.
@@ -1168,19 +1168,3 @@ def _first_use(module: cst.Module, target: str) -> tuple[str, cst.BaseExpression
 
     module.visit(Finder())
     return found[0] if found else None
-
-
-def _names_read(node: cst.CSTNode) -> set[str]:
-    """The bare names ``node`` reads or binds (attributes' names left out)."""
-    found: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-    node.visit(Names())
-    return found

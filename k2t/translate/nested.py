@@ -34,21 +34,9 @@ def _argument_size(dim: Dim, params: list, what: str, var: str, pos) -> Dim:
     arguments = {p.name: p.argument for p in params if p.argument is not None}
     read = names_in(dim.code)
     if read and read <= set(arguments):
-        tree = _SubstituteCode(arguments).visit(ast.parse(dim.code.strip(), mode="eval"))
+        tree = _Substitute(arguments).visit(ast.parse(dim.code.strip(), mode="eval"))
         return Size.expression(ast.unparse(tree))
     raise Unsupported("K2T103", f"the {what} size {dim} of the nested model `{var}` is not known statically", pos)
-
-
-class _SubstituteCode(ast.NodeTransformer):
-    """Names -> the expressions (code) the script passes for them."""
-
-    def __init__(self, arguments: dict[str, str]):
-        self.arguments = arguments
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in self.arguments:
-            return ast.parse(self.arguments[node.id].strip(), mode="eval").body
-        return node
 
 
 def _visible(
@@ -65,7 +53,8 @@ def _visible(
         return size
     known = dict(layer.factory_arguments)
     if local <= set(known):
-        code = ast.unparse(_Substitute(known).visit(ast.parse(size.code.strip(), mode="eval")))
+        constants = {name: repr(value) for name, value in known.items()}
+        code = ast.unparse(_Substitute(constants).visit(ast.parse(size.code.strip(), mode="eval")))
         value = evaluate(cst.parse_expression(code), Env())
         if isinstance(value, int) and not isinstance(value, bool):
             return Size.of(value)
@@ -86,14 +75,14 @@ def _visible(
 
 
 class _Substitute(ast.NodeTransformer):
-    """Names -> the constants they hold."""
+    """Names -> the expressions (code) given for them: a constant's repr, or the argument a script passes."""
 
-    def __init__(self, values: dict):
-        self.values = values
+    def __init__(self, codes: dict[str, str]):
+        self.codes = codes
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in self.values:
-            return ast.parse(repr(self.values[node.id]), mode="eval").body
+        if node.id in self.codes:
+            return ast.parse(self.codes[node.id].strip(), mode="eval").body
         return node
 
 
